@@ -1,0 +1,107 @@
+# mote: build, test, run. See README.md for the two commands that do everything.
+#
+#   make            build/mote
+#   make test       unit tests, sanitizer tests, the spec suite, fuzz and differential runs
+#   make spec       the Wasm 2.0 spec suite only
+#   make san        the same binaries under AddressSanitizer + UBSan, in build-san/
+#
+# One code path, few options: SAN=1 selects the sanitizer build directory.
+
+ifeq ($(origin CC),default)
+CC        := gcc
+endif
+SAN       ?= 0
+BUILD     := $(if $(filter 1,$(SAN)),build-san,build)
+SHARED    ?= ../shared
+SPEC_DIR  ?= $(SHARED)/spec/wasm-2.0
+
+# Messages are built into fixed buffers on purpose: truncation is intended, not a bug.
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-format-truncation
+CFLAGS_BASE := -std=gnu11 -g $(WARN) -Isrc -D_GNU_SOURCE -fno-strict-aliasing
+ifeq ($(SAN),1)
+CFLAGS_OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS_SAN := -fsanitize=address,undefined
+else
+CFLAGS_OPT := -O2
+LDFLAGS_SAN :=
+endif
+CFLAGS    := $(CFLAGS_BASE) $(CFLAGS_OPT) $(EXTRA_CFLAGS)
+# Compiled modules are shared objects that call the runtime's wasm_rt_* functions:
+# the executable exports exactly those (src/rt/exports.list).
+LDFLAGS   := $(LDFLAGS_SAN) -Wl,--dynamic-list=src/rt/exports.list
+LDLIBS    := -ljansson -lsodium -lpthread -ldl -lm
+
+LAYERS    := base module compile rt wasi store server
+LIB_SRC   := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/abi_text.o
+CLI_SRC   := $(wildcard src/cli/*.c)
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
+
+TEST_SRC  := $(wildcard tests/*/test_*.c)
+TEST_BIN  := $(TEST_SRC:%.c=$(BUILD)/%)
+TEST_SUPPORT := $(BUILD)/tests/test.o
+
+.PHONY: all test unit unit-san spec spec-quick fuzz fuzz-long diff diff-long san clean run
+all: $(BUILD)/mote
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The glue of every compiled module includes src/rt/abi.h: the binary carries its text.
+$(BUILD)/gen/abi_text.c: src/rt/abi.h
+	@mkdir -p $(dir $@)
+	{ echo '/* Generated from src/rt/abi.h by the Makefile. */'; \
+	  echo 'extern const char mote_abi_header_text[];'; \
+	  echo 'const char mote_abi_header_text[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/  "/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
+
+$(BUILD)/gen/abi_text.o: $(BUILD)/gen/abi_text.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libmote.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/mote: $(CLI_OBJ) $(BUILD)/libmote.a src/rt/exports.list
+	$(CC) $(LDFLAGS) $(CLI_OBJ) $(BUILD)/libmote.a $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(BUILD)/libmote.a src/rt/exports.list
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(TEST_SUPPORT) $(BUILD)/libmote.a $(LDLIBS) -o $@
+
+$(BUILD)/spec-runner: $(wildcard tests/spec/*.c) $(BUILD)/libmote.a src/rt/exports.list
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $(wildcard tests/spec/*.c) $(BUILD)/libmote.a $(LDLIBS) -o $@
+
+san:
+	$(MAKE) SAN=1 all
+
+# Unit tests of every layer; prints one summary line.
+unit: $(TEST_BIN) $(BUILD)/mote
+	@scripts/run-tests.sh $(BUILD) $(TEST_BIN)
+
+unit-san:
+	$(MAKE) SAN=1 unit
+
+# The Wasm 2.0 spec suite on the optimised tier (gcc).
+spec: $(BUILD)/spec-runner
+	@$(BUILD)/spec-runner --cache $(BUILD)/cache --jobs 2 $(SPEC_DIR)
+
+# The same suite on the quick tier (tcc), which deploys use first.
+spec-quick: $(BUILD)/spec-runner
+	@$(BUILD)/spec-runner --cache $(BUILD)/cache --tier quick --jobs 2 $(SPEC_DIR)
+
+test: unit unit-san spec spec-quick fuzz diff
+
+-include tests/fuzz/fuzz.mk
+-include tests/diff/diff.mk
+
+# The platform itself (mote serve and the example functions) is the server issue's work.
+run: $(BUILD)/mote
+	@echo 'make run: mote serve and the example functions are not built yet; build/mote run FILE.wasm works.' >&2; exit 1
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, testing and the example functions need.
+# Idempotent and non-interactive: does nothing when everything is already present.
+set -euo pipefail
+
+packages=(
+  # build of mote itself
+  gcc make pkg-config libjansson-dev libsodium-dev libsqlite3-dev libmicrohttpd-dev libarchive-dev
+  # compile pipeline: wasm -> C (wasm2c), C -> native (gcc for the optimised tier, tcc for the quick one)
+  wabt tcc
+  # functions and test programs: C -> wasm32-wasi
+  clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32
+  # fuzzing and sanitizers (clang-19 libFuzzer and ASan/UBSan runtimes)
+  libclang-rt-19-dev
+  # differential tests against V8: random modules from binaryen, run by Node
+  binaryen nodejs
+  # tests: JSON inspection
+  jq
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,35 @@
+/* The verbs of the mote command, and the exit statuses they share. */
+#ifndef MOTE_CLI_H
+#define MOTE_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compile/compile.h"
+
+/* Exit statuses of `mote run` when the module itself did not choose one
+ * (documented in `mote run --help`). */
+enum {
+  MOTE_EXIT_USAGE = 64,     /* bad command line */
+  MOTE_EXIT_MODULE = 65,    /* the module is malformed, invalid or unsupported */
+  MOTE_EXIT_COMPILE = 66,   /* the compile pipeline failed (tool, limit, cache) */
+  MOTE_EXIT_LINK = 67,      /* an import cannot be satisfied */
+  MOTE_EXIT_TRAP = 68,      /* the module trapped */
+  MOTE_EXIT_TIMEOUT = 69,   /* the deadline passed */
+  MOTE_EXIT_IO = 74,        /* the file could not be read */
+};
+
+int mote_cmd_run(int argc, char **argv);
+int mote_cmd_compile(int argc, char **argv);
+
+/* Shared by the verbs: reads a whole file (malloc), or NULL with errno. */
+uint8_t *mote_cli_read_file(const char *path, size_t *len);
+/* The compile cache of the CLI: $MOTE_CACHE, else $XDG_CACHE_HOME/mote,
+ * else ~/.cache/mote. */
+const char *mote_cli_cache_dir(void);
+/* Compiles (or finds in the cache) with a progress line on a terminal.
+ * Prints "mote: ..." and returns the exit status on failure, else 0. */
+int mote_cli_compile(const char *path, const uint8_t *wasm, size_t len, mote_tier tier,
+                     mote_compile_result *res);
+
+#endif

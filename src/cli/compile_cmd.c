@@ -1,0 +1,107 @@
+/* `mote compile`, and the compile step shared by the verbs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+uint8_t *mote_cli_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  uint8_t *buf = NULL;
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+    buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+    if (buf && fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+      free(buf);
+      buf = NULL;
+      errno = EIO;
+    }
+    *len = (size_t)st.st_size;
+  } else {
+    errno = EINVAL;
+  }
+  fclose(f);
+  return buf;
+}
+
+const char *mote_cli_cache_dir(void) {
+  static char dir[4096];
+  const char *env = getenv("MOTE_CACHE");
+  if (env && *env) return env;
+  const char *xdg = getenv("XDG_CACHE_HOME");
+  const char *home = getenv("HOME");
+  if (xdg && *xdg) {
+    snprintf(dir, sizeof dir, "%s/mote", xdg);
+  } else if (home && *home) {
+    snprintf(dir, sizeof dir, "%s/.cache", home);
+    mkdir(dir, 0755);
+    snprintf(dir, sizeof dir, "%s/.cache/mote", home);
+  } else {
+    snprintf(dir, sizeof dir, "/tmp/mote-cache-%d", (int)getuid());
+  }
+  return dir;
+}
+
+int mote_cli_compile(const char *path, const uint8_t *wasm, size_t len, mote_tier tier,
+                     mote_compile_result *res) {
+  mote_compile_options opts = {.cache_dir = mote_cli_cache_dir(), .tier = tier};
+  mote_compile_error err;
+  bool tty = isatty(2);
+  if (tty) fprintf(stderr, "mote: compiling %s (%s tier)...\r", path, mote_tier_name(tier));
+  mote_compile_status st = mote_compile(wasm, len, &opts, res, &err);
+  if (tty) fprintf(stderr, "\033[K");
+  if (st == MOTE_COMPILE_OK) return 0;
+  fprintf(stderr, "mote: %s: %s\n", path, err.message);
+  switch (st) {
+    case MOTE_COMPILE_MALFORMED:
+    case MOTE_COMPILE_UNSUPPORTED:
+    case MOTE_COMPILE_INVALID: return MOTE_EXIT_MODULE;
+    default: return MOTE_EXIT_COMPILE;
+  }
+}
+
+int mote_cmd_compile(int argc, char **argv) {
+  mote_tier tier = MOTE_TIER_OPT;
+  const char *path = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--tier") && i + 1 < argc) {
+      const char *t = argv[++i];
+      if (!strcmp(t, "quick")) tier = MOTE_TIER_QUICK;
+      else if (strcmp(t, "opt") != 0) {
+        fprintf(stderr, "mote compile: unknown tier \"%s\" (opt or quick)\n", t);
+        return MOTE_EXIT_USAGE;
+      }
+    } else if (!strcmp(argv[i], "--help")) {
+      printf("usage: mote compile [--tier opt|quick] FILE.wasm\n"
+             "Compiles FILE.wasm into the cache (%s) and prints where and how long it took.\n",
+             mote_cli_cache_dir());
+      return 0;
+    } else if (!path) {
+      path = argv[i];
+    } else {
+      fprintf(stderr, "mote compile: one file at a time\n");
+      return MOTE_EXIT_USAGE;
+    }
+  }
+  if (!path) {
+    fprintf(stderr, "usage: mote compile [--tier opt|quick] FILE.wasm\n");
+    return MOTE_EXIT_USAGE;
+  }
+  size_t len;
+  uint8_t *wasm = mote_cli_read_file(path, &len);
+  if (!wasm) {
+    fprintf(stderr, "mote: cannot read %s: %s\n", path, strerror(errno));
+    return MOTE_EXIT_IO;
+  }
+  mote_compile_result res;
+  int rc = mote_cli_compile(path, wasm, len, tier, &res);
+  free(wasm);
+  if (rc) return rc;
+  printf("%s\n%s tier: %s (translate %.0f ms, cc %.0f ms)\n", res.so_path, mote_tier_name(tier),
+         res.cached ? "cached" : "compiled", res.translate_ms, res.cc_ms);
+  return 0;
+}

@@ -1,0 +1,122 @@
+/*
+ * The content-addressed store of compiled objects.
+ *
+ *   dir/<key>.so    the object
+ *   dir/<key>.sum   BLAKE2b-256 of the object, hex: checked on every lookup,
+ *                   so a truncated or corrupted object is rebuilt, never run
+ *   dir/locks/<key> flock()ed while the key is being compiled
+ *   dir/tmp/        work directories of compiles in progress
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "toolchain.h"
+
+static void to_hex(const unsigned char *bin, size_t n, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[bin[i] >> 4];
+    out[2 * i + 1] = digits[bin[i] & 15];
+  }
+  out[2 * n] = 0;
+}
+
+void mote_cache_key(const uint8_t *wasm, size_t len, mote_tier tier, char key[65]) {
+  char identity[4096];
+  mote_toolchain_identity(tier, identity, sizeof identity);
+  crypto_generichash_state st;
+  unsigned char digest[32];
+  crypto_generichash_init(&st, NULL, 0, sizeof digest);
+  crypto_generichash_update(&st, (const unsigned char *)identity, strlen(identity) + 1);
+  crypto_generichash_update(&st, wasm, len);
+  crypto_generichash_final(&st, digest, sizeof digest);
+  to_hex(digest, sizeof digest, key);
+}
+
+static int make_dir(const char *path) {
+  if (mkdir(path, 0755) == 0 || errno == EEXIST) return 0;
+  return -1;
+}
+
+int mote_cache_prepare(const char *dir) {
+  char path[4096];
+  if (make_dir(dir) != 0) return -1;
+  snprintf(path, sizeof path, "%s/tmp", dir);
+  if (make_dir(path) != 0) return -1;
+  snprintf(path, sizeof path, "%s/locks", dir);
+  return make_dir(path);
+}
+
+/* Hex BLAKE2b-256 of a file's contents; -1 if it cannot be read. */
+static int hash_file(const char *path, char hex[65]) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  crypto_generichash_state st;
+  unsigned char digest[32], buf[1 << 16];
+  crypto_generichash_init(&st, NULL, 0, sizeof digest);
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) crypto_generichash_update(&st, buf, (size_t)n);
+  close(fd);
+  if (n < 0) return -1;
+  crypto_generichash_final(&st, digest, sizeof digest);
+  to_hex(digest, sizeof digest, hex);
+  return 0;
+}
+
+bool mote_cache_lookup(const char *dir, const char *key, char *so_path, size_t cap) {
+  char sum_path[4096], recorded[65] = "", actual[65];
+  snprintf(so_path, cap, "%s/%s.so", dir, key);
+  snprintf(sum_path, sizeof sum_path, "%s/%s.sum", dir, key);
+  FILE *f = fopen(sum_path, "re");
+  if (!f) return false;
+  size_t n = fread(recorded, 1, 64, f);
+  fclose(f);
+  recorded[n] = 0;
+  if (n != 64 || hash_file(so_path, actual) != 0) return false;
+  return memcmp(recorded, actual, 64) == 0;
+}
+
+int mote_cache_lock(const char *dir, const char *key) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/locks/%s", dir, key);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  while (flock(fd, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      close(fd);
+      return -1;
+    }
+  }
+  return fd;
+}
+
+void mote_cache_unlock(int fd) {
+  if (fd < 0) return;
+  flock(fd, LOCK_UN);
+  close(fd);
+}
+
+int mote_cache_install(const char *dir, const char *key, const char *built_path, char *so_path,
+                       size_t cap) {
+  char hex[65], sum_tmp[4096], sum_path[4096];
+  if (hash_file(built_path, hex) != 0) return -1;
+  snprintf(sum_tmp, sizeof sum_tmp, "%s/tmp/%s.sum.%d", dir, key, (int)getpid());
+  snprintf(sum_path, sizeof sum_path, "%s/%s.sum", dir, key);
+  snprintf(so_path, cap, "%s/%s.so", dir, key);
+  FILE *f = fopen(sum_tmp, "we");
+  if (!f) return -1;
+  bool ok = fwrite(hex, 1, 64, f) == 64;
+  ok = (fclose(f) == 0) && ok;
+  if (!ok || rename(sum_tmp, sum_path) != 0 || rename(built_path, so_path) != 0) {
+    unlink(sum_tmp);
+    return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,153 @@
+/*
+ * Running a translator or compiler as a child process under limits.
+ *
+ * CPU time, address space and file size are kernel rlimits (the kernel
+ * kills with SIGXCPU/SIGKILL/SIGXFSZ); wall time is watched here, and on
+ * expiry the child's whole process group is killed (gcc runs cc1 and as as
+ * grandchildren). stderr goes to a temporary file so that a tool printing
+ * megabytes of errors cannot fill a pipe or our memory: we keep its tail.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compile_internal.h"
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void set_limit(int resource, rlim_t value) {
+  struct rlimit rl = {value, value};
+  setrlimit(resource, &rl);
+}
+
+/* In the child, between fork and exec: only async-signal-safe calls. */
+static _Noreturn void exec_child(const char *const argv[], const char *cwd, int err_fd,
+                                 const mote_child_limits *limits) {
+  setpgid(0, 0);
+  int null_fd = open("/dev/null", O_RDWR);
+  if (null_fd >= 0) {
+    dup2(null_fd, 0);
+    dup2(null_fd, 1);
+  }
+  dup2(err_fd, 2);
+  if (cwd && chdir(cwd) != 0) _exit(126);
+  set_limit(RLIMIT_CPU, limits->cpu_seconds);
+  set_limit(RLIMIT_AS, limits->memory_bytes);
+  set_limit(RLIMIT_FSIZE, limits->output_bytes);
+  set_limit(RLIMIT_CORE, 0);
+  execvp(argv[0], (char *const *)argv);
+  static const char msg[] = "cannot execute the tool\n";
+  ssize_t ignored = write(2, msg, sizeof msg - 1);
+  (void)ignored;
+  _exit(127);
+}
+
+static void read_tail(int fd, char *out, size_t cap) {
+  out[0] = 0;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size == 0) return;
+  off_t start = st.st_size > (off_t)(cap - 1) ? st.st_size - (off_t)(cap - 1) : 0;
+  ssize_t n = pread(fd, out, cap - 1, start);
+  if (n < 0) n = 0;
+  out[n] = 0;
+  /* Keep it printable on one terminal: strip trailing newlines. */
+  while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r')) out[--n] = 0;
+}
+
+void mote_child_run(const char *const argv[], const char *cwd, const mote_child_limits *limits,
+                    mote_child_result *r) {
+  memset(r, 0, sizeof *r);
+  char err_path[] = "/tmp/mote-stderr-XXXXXX";
+  int err_fd = mkstemp(err_path);
+  if (err_fd < 0) {
+    r->outcome = MOTE_CHILD_SPAWN_FAILED;
+    snprintf(r->stderr_tail, sizeof r->stderr_tail, "cannot create a temporary file: %s",
+             strerror(errno));
+    return;
+  }
+  unlink(err_path);
+
+  double start = now_ms();
+  pid_t pid = fork();
+  if (pid < 0) {
+    r->outcome = MOTE_CHILD_SPAWN_FAILED;
+    snprintf(r->stderr_tail, sizeof r->stderr_tail, "fork failed: %s", strerror(errno));
+    close(err_fd);
+    return;
+  }
+  if (pid == 0) exec_child(argv, cwd, err_fd, limits);
+  setpgid(pid, pid); /* also in the parent, so the kill below cannot miss */
+
+  int status = 0;
+  bool timed_out = false;
+  double deadline = start + limits->wall_seconds * 1e3;
+  for (unsigned sleep_us = 200;;) {
+    pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) break;
+    if (!timed_out && now_ms() > deadline) {
+      timed_out = true;
+      kill(-pid, SIGKILL);
+      kill(pid, SIGKILL);
+    }
+    usleep(sleep_us);
+    if (sleep_us < 20000) sleep_us *= 2;
+  }
+  kill(-pid, SIGKILL); /* grandchildren left behind by a killed driver */
+  r->wall_ms = now_ms() - start;
+  read_tail(err_fd, r->stderr_tail, sizeof r->stderr_tail);
+  close(err_fd);
+
+  if (timed_out) {
+    r->outcome = MOTE_CHILD_WALL_TIME;
+  } else if (WIFSIGNALED(status)) {
+    r->outcome = MOTE_CHILD_SIGNALED;
+    r->signal = WTERMSIG(status);
+  } else {
+    r->outcome = MOTE_CHILD_EXITED;
+    r->exit_code = WEXITSTATUS(status);
+    if (r->exit_code == 127 && strstr(r->stderr_tail, "cannot execute")) {
+      r->outcome = MOTE_CHILD_SPAWN_FAILED;
+      snprintf(r->stderr_tail, sizeof r->stderr_tail, "%s: not found (run scripts/deps.sh)",
+               argv[0]);
+    }
+  }
+}
+
+void mote_child_describe(const mote_child_result *r, const mote_child_limits *limits, char *out,
+                         size_t cap) {
+  switch (r->outcome) {
+    case MOTE_CHILD_EXITED:
+      snprintf(out, cap, "exited with status %d", r->exit_code);
+      break;
+    case MOTE_CHILD_WALL_TIME:
+      snprintf(out, cap, "killed: wall-time limit (%u s)", limits->wall_seconds);
+      break;
+    case MOTE_CHILD_SIGNALED:
+      if (r->signal == SIGXCPU)
+        snprintf(out, cap, "killed: CPU time limit (%u s)", limits->cpu_seconds);
+      else if (r->signal == SIGXFSZ)
+        snprintf(out, cap, "killed: output size limit (%zu MiB)", limits->output_bytes >> 20);
+      else if (r->signal == SIGKILL || r->signal == SIGSEGV || r->signal == SIGABRT)
+        snprintf(out, cap, "killed by signal %d (%s); memory limit is %zu MiB", r->signal,
+                 strsignal(r->signal), limits->memory_bytes >> 20);
+      else
+        snprintf(out, cap, "killed by signal %d (%s)", r->signal, strsignal(r->signal));
+      break;
+    case MOTE_CHILD_SPAWN_FAILED:
+      snprintf(out, cap, "could not start");
+      break;
+  }
+}

@@ -1,0 +1,60 @@
+/* Private to src/compile: the pieces mote_compile() is made of. */
+#ifndef MOTE_COMPILE_INTERNAL_H
+#define MOTE_COMPILE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "module/module.h"
+
+/* wasm2c's symbol mangling (1.0.32): bytes [A-Za-z0-9_] other than 'Z' stay,
+ * every other byte becomes 'Z' and two upper-case hex digits. */
+void mote_mangle(FILE *out, const char *name, uint32_t len);
+
+/* Writes the glue C file for module `m`, translated by wasm2c with
+ * `-n self_name` into "module.h": import trampolines, export entry points and
+ * the mote_abi_module descriptor (src/rt/abi.h). Returns 0, or -1 on a write
+ * error. */
+int mote_glue_write(FILE *out, const mote_module *m, const char *self_name);
+
+/* A name for the module (wasm2c -n) that no import module's name mangles to. */
+void mote_glue_self_name(const mote_module *m, char *out, size_t cap);
+
+/* The text of src/rt/abi.h, embedded at build time. */
+extern const char mote_abi_header_text[];
+
+/* Running a tool as a child process under limits. */
+typedef struct mote_child_limits {
+  unsigned cpu_seconds;
+  unsigned wall_seconds;
+  size_t memory_bytes;
+  size_t output_bytes;
+} mote_child_limits;
+
+typedef enum mote_child_outcome {
+  MOTE_CHILD_EXITED,    /* see exit_code */
+  MOTE_CHILD_SIGNALED,  /* see signal (SIGXCPU/SIGXFSZ/SIGKILL mean a limit) */
+  MOTE_CHILD_WALL_TIME, /* killed after wall_seconds */
+  MOTE_CHILD_SPAWN_FAILED,
+} mote_child_outcome;
+
+typedef struct mote_child_result {
+  mote_child_outcome outcome;
+  int exit_code;
+  int signal;
+  double wall_ms;
+  char stderr_tail[768]; /* the last bytes the child wrote to stderr */
+} mote_child_result;
+
+/* Runs argv[0] (searched in PATH) in directory `cwd` with stdin from
+ * /dev/null, stdout to /dev/null and stderr captured. */
+void mote_child_run(const char *const argv[], const char *cwd, const mote_child_limits *limits,
+                    mote_child_result *r);
+
+/* One line naming why a child failed, e.g. "killed: CPU time limit (300 s)". */
+void mote_child_describe(const mote_child_result *r, const mote_child_limits *limits, char *out,
+                         size_t cap);
+
+#endif

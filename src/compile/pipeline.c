@@ -1,0 +1,209 @@
+/*
+ * mote_compile(): read, translate, glue, compile, cache.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "compile.h"
+#include "compile_internal.h"
+#include "toolchain.h"
+
+static void set_error(mote_compile_error *err, mote_compile_status status, const char *stage,
+                      const char *fmt, const char *detail) {
+  if (!err) return;
+  err->status = status;
+  snprintf(err->stage, sizeof err->stage, "%s", stage);
+  snprintf(err->message, sizeof err->message, fmt, detail);
+}
+
+static mote_child_limits limits_of(const mote_compile_options *o) {
+  mote_child_limits l = {
+      .cpu_seconds = o->cpu_seconds ? o->cpu_seconds : 300,
+      .wall_seconds = o->wall_seconds ? o->wall_seconds : 600,
+      .memory_bytes = o->memory_bytes ? o->memory_bytes : (size_t)4 << 30,
+      .output_bytes = o->output_bytes ? o->output_bytes : (size_t)1 << 30,
+  };
+  return l;
+}
+
+static int write_file(const char *dir, const char *name, const void *data, size_t len) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "we");
+  if (!f) return -1;
+  bool ok = fwrite(data, 1, len, f) == len;
+  return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+static void remove_tree(const char *dir) {
+  DIR *d = opendir(dir);
+  if (d) {
+    struct dirent *e;
+    char path[PATH_MAX];
+    while ((e = readdir(d))) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+      unlink(path);
+    }
+    closedir(d);
+  }
+  rmdir(dir);
+}
+
+static mote_compile_status module_status(mote_module_status s) {
+  switch (s) {
+    case MOTE_MODULE_UNSUPPORTED: return MOTE_COMPILE_UNSUPPORTED;
+    case MOTE_MODULE_NOMEM: return MOTE_COMPILE_IO;
+    default: return MOTE_COMPILE_MALFORMED;
+  }
+}
+
+/* What gcc (cc1), tcc and wasm2c (C++) print when an allocation fails. */
+static bool ran_out_of_memory(const char *stderr_tail) {
+  return strstr(stderr_tail, "memory exhausted") || strstr(stderr_tail, "out of memory") ||
+         strstr(stderr_tail, "Cannot allocate memory") || strstr(stderr_tail, "bad_alloc");
+}
+
+/* Turns a failed child into an error naming the stage. */
+static mote_compile_status child_failure(const mote_child_result *r, const mote_child_limits *l,
+                                         const char *stage, mote_compile_status exit_status,
+                                         mote_compile_error *err) {
+  char why[160], msg[1024];
+  mote_child_describe(r, l, why, sizeof why);
+  mote_compile_status st = exit_status;
+  if (r->outcome == MOTE_CHILD_SPAWN_FAILED) {
+    st = MOTE_COMPILE_TOOL_FAILED;
+  } else if (r->outcome != MOTE_CHILD_EXITED) {
+    st = MOTE_COMPILE_LIMIT;
+  } else if (ran_out_of_memory(r->stderr_tail)) {
+    /* The tool noticed the address-space limit itself and exited. */
+    st = MOTE_COMPILE_LIMIT;
+    snprintf(why, sizeof why, "out of memory (limit %zu MiB)", l->memory_bytes >> 20);
+  } else if (strstr(r->stderr_tail, "signal terminated program")) {
+    /* gcc's driver survived but its cc1/as child was killed: under our
+     * limits that is memory (a failed stack or heap mapping) or CPU time. */
+    st = MOTE_COMPILE_LIMIT;
+    snprintf(why, sizeof why, "a compiler process was killed (memory limit %zu MiB, CPU limit %u s)",
+             l->memory_bytes >> 20, l->cpu_seconds);
+  }
+  snprintf(msg, sizeof msg, "%s: %s%s%s", stage, why, r->stderr_tail[0] ? ": " : "",
+           r->stderr_tail);
+  set_error(err, st, stage, "%s", msg);
+  return st;
+}
+
+/* Runs wasm2c and cc in `work`; leaves module.so there. */
+static mote_compile_status build(const char *work, const mote_module *m, const uint8_t *wasm,
+                                 size_t len, const mote_compile_options *opts,
+                                 mote_compile_result *out, mote_compile_error *err) {
+  mote_child_limits limits = limits_of(opts);
+  mote_child_result r;
+  char self[32], path[PATH_MAX];
+
+  mote_glue_self_name(m, self, sizeof self);
+  if (write_file(work, "module.wasm", wasm, len) != 0 ||
+      write_file(work, "abi.h", mote_abi_header_text, strlen(mote_abi_header_text)) != 0) {
+    set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
+    return MOTE_COMPILE_IO;
+  }
+
+  const char *translate[] = {mote_tool_wasm2c(), "module.wasm", "-o", "module.c", "-n", self, NULL};
+  mote_child_run(translate, work, &limits, &r);
+  out->translate_ms = r.wall_ms;
+  if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0)
+    return child_failure(&r, &limits, "translate", MOTE_COMPILE_INVALID, err);
+
+  snprintf(path, sizeof path, "%s/glue.c", work);
+  FILE *glue = fopen(path, "we");
+  int glue_rc = glue ? mote_glue_write(glue, m, self) : -1;
+  if (glue && fclose(glue) != 0) glue_rc = -1;
+  snprintf(path, sizeof path, "%s/unit.c", work);
+  FILE *unit = fopen(path, "we");
+  if (unit) {
+    fprintf(unit, "%s#include \"module.c\"\n#include \"glue.c\"\n", mote_tool_unit_prelude(opts->tier));
+    if (fclose(unit) != 0) glue_rc = -1;
+  }
+  if (glue_rc != 0 || !unit) {
+    set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
+    return MOTE_COMPILE_IO;
+  }
+
+  const char *cc[32];
+  mote_tool_cc_argv(opts->tier, cc, 32);
+  mote_child_run(cc, work, &limits, &r);
+  out->cc_ms = r.wall_ms;
+  if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0)
+    return child_failure(&r, &limits, "cc", MOTE_COMPILE_TOOL_FAILED, err);
+  return MOTE_COMPILE_OK;
+}
+
+mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_compile_options *opts,
+                                 mote_compile_result *out, mote_compile_error *err) {
+  mote_compile_status st = MOTE_COMPILE_OK;
+  mote_module *m = NULL;
+  mote_module_error merr;
+  int lock = -1;
+  char work[PATH_MAX] = "";
+
+  memset(out, 0, sizeof *out);
+  mote_module_status ms = mote_module_read(wasm, len, &m, &merr);
+  if (ms != MOTE_MODULE_OK) {
+    set_error(err, module_status(ms), "read", "%s", merr.message);
+    return module_status(ms);
+  }
+
+  mote_cache_key(wasm, len, opts->tier, out->key);
+  if (mote_cache_lookup(opts->cache_dir, out->key, out->so_path, sizeof out->so_path)) {
+    out->cached = true;
+    goto done;
+  }
+  if (mote_cache_prepare(opts->cache_dir) != 0) {
+    set_error(err, MOTE_COMPILE_IO, "cache", "cannot create the cache directory: %s",
+              strerror(errno));
+    st = MOTE_COMPILE_IO;
+    goto done;
+  }
+  lock = mote_cache_lock(opts->cache_dir, out->key);
+  if (lock < 0) {
+    set_error(err, MOTE_COMPILE_IO, "cache", "cannot lock a cache entry: %s", strerror(errno));
+    st = MOTE_COMPILE_IO;
+    goto done;
+  }
+  /* Someone else may have built it while we waited for the lock. */
+  if (mote_cache_lookup(opts->cache_dir, out->key, out->so_path, sizeof out->so_path)) {
+    out->cached = true;
+    goto done;
+  }
+
+  snprintf(work, sizeof work, "%s/tmp/%.16s-XXXXXX", opts->cache_dir, out->key);
+  if (!mkdtemp(work)) {
+    set_error(err, MOTE_COMPILE_IO, "cache", "cannot create a work directory: %s",
+              strerror(errno));
+    st = MOTE_COMPILE_IO;
+    work[0] = 0;
+    goto done;
+  }
+  st = build(work, m, wasm, len, opts, out, err);
+  if (st != MOTE_COMPILE_OK) goto done;
+
+  char built[PATH_MAX + 16];
+  snprintf(built, sizeof built, "%s/module.so", work);
+  if (mote_cache_install(opts->cache_dir, out->key, built, out->so_path, sizeof out->so_path) != 0) {
+    set_error(err, MOTE_COMPILE_IO, "cache", "cannot install into the cache: %s", strerror(errno));
+    st = MOTE_COMPILE_IO;
+  }
+
+done:
+  if (work[0] && !getenv("MOTE_KEEP_WORK")) remove_tree(work);
+  mote_cache_unlock(lock);
+  mote_module_free(m);
+  return st;
+}

@@ -1,0 +1,124 @@
+/*
+ * rt: the runtime that compiled modules run on.
+ *
+ * It implements, for wasm2c's generated code, the interface of the installed
+ * <wasm-rt.h> (traps, function types, memories, tables), and gives embedders
+ * (the CLI, the server, the spec runner) a small API: load a compiled module,
+ * link and instantiate it, call its exports, turn traps into values.
+ *
+ * Threads: any number of threads may instantiate and call at once. Trap state
+ * is per thread; a thread gets its alternate signal stack on first use.
+ *
+ * Linear memories live in reserved regions (8 GiB + a guard) so the generated
+ * code needs no bounds checks: a fault inside a live region while the thread
+ * runs guest code is an `out of bounds memory access` trap; a fault on the
+ * thread's stack guard while in guest code is `call stack exhausted`; any
+ * other fault is a host bug and crashes the process with a report.
+ *
+ * Ownership: a module must outlive its instances; an instance whose exports
+ * were bound into another instance must outlive that one.
+ */
+#ifndef MOTE_RT_H
+#define MOTE_RT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi.h"
+
+typedef struct mote_rt_module mote_rt_module;
+typedef struct mote_rt_instance mote_rt_instance;
+
+typedef enum mote_rt_status {
+  MOTE_RT_OK = 0,
+  MOTE_RT_TRAP,        /* the guest trapped (or a host call stopped it): see err->trap */
+  MOTE_RT_LOAD_FAILED, /* the compiled object could not be loaded or has the wrong ABI */
+  MOTE_RT_LINK_FAILED, /* an import is missing or has an incompatible type */
+  MOTE_RT_NOMEM,
+} mote_rt_status;
+
+typedef enum mote_trap_kind {
+  MOTE_TRAP_NONE = 0,
+  MOTE_TRAP_OOB,                /* out of bounds memory (or table) access */
+  MOTE_TRAP_INT_OVERFLOW,       /* integer overflow */
+  MOTE_TRAP_DIV_BY_ZERO,        /* integer divide by zero */
+  MOTE_TRAP_INVALID_CONVERSION, /* invalid conversion to integer */
+  MOTE_TRAP_UNREACHABLE,        /* unreachable executed */
+  MOTE_TRAP_CALL_INDIRECT,      /* null, out of range or mistyped call_indirect */
+  MOTE_TRAP_EXHAUSTION,         /* call stack exhausted */
+  MOTE_TRAP_UNCAUGHT_EXCEPTION,
+  MOTE_TRAP_TIMEOUT,   /* the deadline passed */
+  MOTE_TRAP_EXIT,      /* a host function ended the run (e.g. WASI proc_exit); see detail */
+  MOTE_TRAP_RESOURCE,  /* the host could not provide a resource (memory, table) */
+  MOTE_TRAP_HOST,      /* a host function failed; see detail */
+} mote_trap_kind;
+
+typedef struct mote_rt_error {
+  mote_rt_status status;
+  mote_trap_kind trap;  /* when status == MOTE_RT_TRAP */
+  uint32_t detail;      /* MOTE_TRAP_EXIT: the exit code; otherwise host-defined */
+  char message[256];    /* one line, for a user */
+} mote_rt_error;
+
+/* Per-instance limits. Zero means "no limit beyond the module's own". */
+typedef struct mote_rt_limits {
+  uint32_t max_memory_pages; /* cap on each memory the instance creates */
+  uint32_t max_table_elems;  /* cap on each table the instance creates */
+} mote_rt_limits;
+
+/* Something that can satisfy an import: a host function, another instance's
+ * export, or a memory/table/global the host made. */
+typedef struct mote_rt_extern {
+  mote_abi_type type;
+  mote_abi_binding binding;
+} mote_rt_extern;
+
+/* Process-wide set-up (signal handlers). Idempotent and thread-safe. */
+void mote_rt_init(void);
+
+/* A message for a trap kind: "out of bounds memory access"... */
+const char *mote_rt_trap_message(mote_trap_kind kind);
+
+/* Loading compiled objects. */
+mote_rt_status mote_rt_module_load(const char *so_path, mote_rt_module **out, mote_rt_error *err);
+const mote_abi_module *mote_rt_module_abi(const mote_rt_module *m);
+void mote_rt_module_free(mote_rt_module *m);
+
+/* Finds an import or export by name; -1 if absent. */
+int32_t mote_rt_module_find_export(const mote_rt_module *m, const char *name, size_t len);
+
+/* Links (checking every import's type against `imports`, which has
+ * mote_rt_module_abi(m)->import_count entries in import order), allocates
+ * and instantiates. `imports` is copied. On MOTE_RT_LINK_FAILED err->message
+ * names the import; on MOTE_RT_TRAP the instance is not created but writes
+ * it made to imported memories and tables stay (as the spec requires). */
+mote_rt_status mote_rt_instantiate(mote_rt_module *m, const mote_rt_extern *imports,
+                                   const mote_rt_limits *limits, mote_rt_instance **out,
+                                   mote_rt_error *err);
+void mote_rt_instance_free(mote_rt_instance *inst);
+mote_rt_module *mote_rt_instance_module(const mote_rt_instance *inst);
+
+/* Export number `index` of the instance as something another module can
+ * import (or the host can read: memory, table, global storage). */
+mote_rt_extern mote_rt_instance_export(mote_rt_instance *inst, uint32_t index);
+
+/* Calls function export `index`. args/results follow its signature. */
+mote_rt_status mote_rt_call(mote_rt_instance *inst, uint32_t index, const mote_val *args,
+                            mote_val *results, mote_rt_error *err);
+
+/* For host functions: stop the running guest at once; the innermost
+ * mote_rt_call/mote_rt_instantiate on this thread returns MOTE_RT_TRAP with
+ * this kind and detail. Only valid while a guest runs on this thread. */
+_Noreturn void mote_rt_raise(mote_trap_kind kind, uint32_t detail);
+
+/* Host-made memories and tables (e.g. the spec's "spectest" module).
+ * They fail (NULL) when the limits cannot be honoured. */
+wasm_rt_memory_t *mote_rt_memory_new(uint32_t min_pages, uint32_t max_pages, bool has_max);
+void mote_rt_memory_free(wasm_rt_memory_t *mem);
+wasm_rt_funcref_table_t *mote_rt_funcref_table_new(uint32_t min, uint32_t max, bool has_max);
+void mote_rt_funcref_table_free(wasm_rt_funcref_table_t *t);
+wasm_rt_externref_table_t *mote_rt_externref_table_new(uint32_t min, uint32_t max, bool has_max);
+void mote_rt_externref_table_free(wasm_rt_externref_table_t *t);
+
+#endif /* MOTE_RT_H */

@@ -1,0 +1,225 @@
+/* The compile pipeline end to end: read, translate, glue, cc, cache, load, call. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compile/compile.h"
+#include "rt/rt.h"
+#include "test.h"
+
+static char cache_dir[64];
+
+static void fresh_cache(void) {
+  char cmd[128];
+  if (cache_dir[0]) {
+    snprintf(cmd, sizeof cmd, "rm -rf %s", cache_dir);
+    CHECK_EQ_INT(system(cmd), 0);
+  }
+  snprintf(cache_dir, sizeof cache_dir, "/tmp/mote-test-cache-XXXXXX");
+  CHECK(mkdtemp(cache_dir) != NULL);
+}
+
+static mote_compile_options options(mote_tier tier) {
+  mote_compile_options o = {.cache_dir = cache_dir, .tier = tier};
+  return o;
+}
+
+/* A module with a unique export name, so that its cache key is new. */
+static uint8_t *unique_adder(size_t *len) {
+  char wat[512];
+  static int counter;
+  snprintf(wat, sizeof wat,
+           "(module (func (export \"add\") (param i32 i32) (result i32)"
+           " local.get 0 local.get 1 i32.add)"
+           " (func (export \"unique_%d_%ld\")))",
+           ++counter, (long)time(NULL) ^ (long)getpid());
+  return test_wat(wat, NULL, len);
+}
+
+static uint32_t call_add(const char *so_path, uint32_t a, uint32_t b) {
+  mote_rt_module *m = NULL;
+  mote_rt_instance *inst = NULL;
+  mote_rt_error err;
+  uint32_t result = 0xdeadbeef;
+  if (mote_rt_module_load(so_path, &m, &err) != MOTE_RT_OK) {
+    CHECK_MSG(0, err.message);
+    return result;
+  }
+  if (mote_rt_instantiate(m, NULL, NULL, &inst, &err) == MOTE_RT_OK) {
+    int32_t idx = mote_rt_module_find_export(m, "add", 3);
+    mote_val args[2] = {{.i32 = a}, {.i32 = b}}, res[1];
+    CHECK(idx >= 0);
+    if (idx >= 0 && mote_rt_call(inst, (uint32_t)idx, args, res, &err) == MOTE_RT_OK)
+      result = res[0].i32;
+    mote_rt_instance_free(inst);
+  }
+  mote_rt_module_free(m);
+  return result;
+}
+
+TEST(compiles_then_finds_it_in_the_cache) {
+  fresh_cache();
+  size_t len;
+  uint8_t *wasm = unique_adder(&len);
+  mote_compile_options o = options(MOTE_TIER_OPT);
+  mote_compile_result r1, r2;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r1, &err), MOTE_COMPILE_OK);
+  CHECK(!r1.cached);
+  CHECK(r1.cc_ms > 0);
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r2, &err), MOTE_COMPILE_OK);
+  CHECK(r2.cached);
+  CHECK(strcmp(r1.so_path, r2.so_path) == 0);
+  CHECK_EQ_INT(call_add(r2.so_path, 40, 2), 42);
+  free(wasm);
+}
+
+TEST(tiers_have_their_own_entries_and_agree) {
+  size_t len;
+  uint8_t *wasm = unique_adder(&len);
+  mote_compile_options quick = options(MOTE_TIER_QUICK), opt = options(MOTE_TIER_OPT);
+  mote_compile_result rq, ro;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &quick, &rq, &err), MOTE_COMPILE_OK);
+  CHECK_EQ_INT(mote_compile(wasm, len, &opt, &ro, &err), MOTE_COMPILE_OK);
+  CHECK(strcmp(rq.key, ro.key) != 0);
+  CHECK_EQ_INT(call_add(rq.so_path, 7, 8), 15);
+  CHECK_EQ_INT(call_add(ro.so_path, 7, 8), 15);
+  free(wasm);
+}
+
+TEST(a_corrupt_entry_is_rebuilt) {
+  size_t len;
+  uint8_t *wasm = unique_adder(&len);
+  mote_compile_options o = options(MOTE_TIER_QUICK);
+  mote_compile_result r;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+  /* flip a byte in the middle of the object */
+  FILE *f = fopen(r.so_path, "r+b");
+  CHECK(f != NULL);
+  if (f) {
+    fseek(f, 200, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, 200, SEEK_SET);
+    fputc(c ^ 0xff, f);
+    fclose(f);
+  }
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+  CHECK(!r.cached);
+  CHECK_EQ_INT(call_add(r.so_path, 1, 2), 3);
+  free(wasm);
+}
+
+typedef struct race {
+  const uint8_t *wasm;
+  size_t len;
+  mote_compile_result result;
+  mote_compile_status status;
+} race;
+
+static void *compile_thread(void *arg) {
+  race *r = arg;
+  mote_compile_options o = options(MOTE_TIER_OPT);
+  mote_compile_error err;
+  r->status = mote_compile(r->wasm, r->len, &o, &r->result, &err);
+  return NULL;
+}
+
+TEST(concurrent_compiles_of_one_module_do_the_work_once) {
+  size_t len;
+  uint8_t *wasm = unique_adder(&len);
+  race races[4];
+  pthread_t threads[4];
+  for (int i = 0; i < 4; i++) {
+    races[i] = (race){.wasm = wasm, .len = len};
+    pthread_create(&threads[i], NULL, compile_thread, &races[i]);
+  }
+  int built = 0;
+  for (int i = 0; i < 4; i++) {
+    pthread_join(threads[i], NULL);
+    CHECK_EQ_INT(races[i].status, MOTE_COMPILE_OK);
+    built += !races[i].result.cached;
+  }
+  CHECK_EQ_INT(built, 1);
+  free(wasm);
+}
+
+TEST(simd_is_refused_by_the_reader_before_any_tool_runs) {
+  size_t len;
+  uint8_t *wasm = test_wat("(module (func (export \"f\") (result v128) v128.const i32x4 1 2 3 4))",
+                           NULL, &len);
+  CHECK(wasm != NULL);
+  mote_compile_options o = options(MOTE_TIER_OPT);
+  mote_compile_result r;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_UNSUPPORTED);
+  CHECK_STR_CONTAINS(err.stage, "read");
+  CHECK_STR_CONTAINS(err.message, "SIMD");
+  free(wasm);
+}
+
+TEST(a_type_error_is_refused_by_the_translator) {
+  size_t len;
+  uint8_t *wasm =
+      test_wat("(module (func (export \"f\") (result i32) i64.const 1))", "--no-check", &len);
+  CHECK(wasm != NULL);
+  mote_compile_options o = options(MOTE_TIER_OPT);
+  mote_compile_result r;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_INVALID);
+  CHECK_STR_CONTAINS(err.stage, "translate");
+  CHECK_STR_CONTAINS(err.message, "type mismatch");
+  free(wasm);
+}
+
+TEST(garbage_is_refused_as_malformed) {
+  const uint8_t junk[] = "this is not wasm at all";
+  mote_compile_options o = options(MOTE_TIER_OPT);
+  mote_compile_result r;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(junk, sizeof junk, &o, &r, &err), MOTE_COMPILE_MALFORMED);
+  CHECK_STR_CONTAINS(err.stage, "read");
+}
+
+TEST(a_compiler_over_its_memory_limit_fails_with_a_named_stage) {
+  size_t len;
+  uint8_t *wasm = unique_adder(&len);
+  mote_compile_options o = options(MOTE_TIER_OPT);
+  o.memory_bytes = (size_t)24 << 20;
+  mote_compile_result r;
+  mote_compile_error err;
+  mote_compile_status st = mote_compile(wasm, len, &o, &r, &err);
+  CHECK(st == MOTE_COMPILE_LIMIT);
+  CHECK(strcmp(err.stage, "translate") == 0 || strcmp(err.stage, "cc") == 0);
+  CHECK_STR_CONTAINS(err.message, "memory");
+  free(wasm);
+}
+
+TEST(a_missing_cache_directory_is_created) {
+  char dir[128];
+  snprintf(dir, sizeof dir, "%s/deeper", cache_dir);
+  size_t len;
+  uint8_t *wasm = unique_adder(&len);
+  mote_compile_options o = {.cache_dir = dir, .tier = MOTE_TIER_QUICK};
+  mote_compile_result r;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+  struct stat st;
+  CHECK_EQ_INT(stat(r.so_path, &st), 0);
+  free(wasm);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", cache_dir);
+  CHECK_EQ_INT(system(cmd), 0);
+}
+
+RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_agree,
+          a_corrupt_entry_is_rebuilt, concurrent_compiles_of_one_module_do_the_work_once,
+          simd_is_refused_by_the_reader_before_any_tool_runs,
+          a_type_error_is_refused_by_the_translator, garbage_is_refused_as_malformed,
+          a_compiler_over_its_memory_limit_fails_with_a_named_stage,
+          a_missing_cache_directory_is_created)

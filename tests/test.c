@@ -1,0 +1,59 @@
+#include "test.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+int test_failed_checks;
+
+void test_fail(const char *file, int line, const char *expr, const char *detail) {
+  test_failed_checks++;
+  fprintf(stderr, "  FAIL %s:%d: %s%s%s\n", file, line, expr, detail ? " -- " : "",
+          detail ? detail : "");
+}
+
+int test_run(const char *suite, const char *names[], void (*fns[])(void), int n) {
+  int passed = 0, failed = 0;
+  for (int i = 0; i < n; i++) {
+    int before = test_failed_checks;
+    fns[i]();
+    if (test_failed_checks == before) {
+      passed++;
+    } else {
+      failed++;
+      fprintf(stderr, "  failed: %s\n", names[i]);
+    }
+  }
+  printf("%s: %d passed, %d failed\n", suite, passed, failed);
+  return failed ? 1 : 0;
+}
+
+uint8_t *test_wat(const char *wat, const char *flags, size_t *len) {
+  char dir[] = "/tmp/mote-wat-XXXXXX";
+  char path[64], out[64], cmd[512];
+  uint8_t *bytes = NULL;
+  if (!mkdtemp(dir)) return NULL;
+  snprintf(path, sizeof path, "%s/m.wat", dir);
+  snprintf(out, sizeof out, "%s/m.wasm", dir);
+  FILE *f = fopen(path, "w");
+  if (f) {
+    fputs(wat, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "wat2wasm %s %s -o %s", flags ? flags : "", path, out);
+    if (system(cmd) == 0 && (f = fopen(out, "rb"))) {
+      fseek(f, 0, SEEK_END);
+      long n = ftell(f);
+      fseek(f, 0, SEEK_SET);
+      bytes = malloc((size_t)n + 1);
+      if (bytes && fread(bytes, 1, (size_t)n, f) != (size_t)n) {
+        free(bytes);
+        bytes = NULL;
+      }
+      *len = (size_t)n;
+      fclose(f);
+    }
+  }
+  unlink(path);
+  unlink(out);
+  rmdir(dir);
+  return bytes;
+}
