@@ -57,6 +57,11 @@ int mote_tool_cc_argv(mote_tier tier, const char *argv[], int cap) {
      * would make an endless recursion an endless loop instead of a
      * "call stack exhausted" trap. */
     ARG("-fno-optimize-sibling-calls");
+    /* Wasm arithmetic must quiet a signalling NaN (x * 1.0 is not x); without
+     * this gcc folds such operations away. */
+    ARG("-fsignaling-nans");
+    /* A guest function with a huge frame must not step over the stack guard. */
+    ARG("-fstack-clash-protection");
     ARG("-w");
   }
   ARG("-I.");

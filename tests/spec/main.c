@@ -55,7 +55,7 @@ static int list_dirs(const char *dir, char ***out) {
 
 /* Counts the assertions of a script without running it. */
 static int count_assertions(const char *json_path) {
-  json_t *root = json_load_file(json_path, 0, NULL);
+  json_t *root = json_load_file(json_path, JSON_ALLOW_NUL, NULL);
   json_t *cmd;
   size_t i;
   int n = 0;

@@ -1,0 +1,35 @@
+/*
+ * Marking host code that runs inside a guest call.
+ *
+ * While a thread is inside mote_rt_call / mote_rt_instantiate, a SIGSEGV or
+ * SIGBUS inside a linear memory or on the stack guard is a guest trap. Code
+ * that runs on behalf of the host in the middle of such a call (a host
+ * function the guest imported) must say so, so that a fault in it crashes
+ * the process with a report instead of being passed off as a guest trap:
+ *
+ *   u32 my_host_fn(void *ctx, u32 a) {
+ *     mote_rt_host_enter();
+ *     ... host work ...
+ *     mote_rt_host_leave();
+ *     return r;
+ *   }
+ *
+ * The pair nests and is cheap (two TLS writes). A host function may leave
+ * without mote_rt_host_leave by calling mote_rt_raise (or by a trap in a
+ * nested mote_rt_call it made): the trap target restores the state.
+ *
+ * Call these only around host code. Do not wrap a call to an import that is
+ * bound to another instance's export (mote_rt_instance_export): that callee is
+ * guest code, and its out-of-bounds accesses would then crash the process
+ * instead of trapping.
+ *
+ * Both are exported from the executable (src/rt/exports.list) so compiled
+ * modules may call them too.
+ */
+#ifndef MOTE_RT_GUEST_H
+#define MOTE_RT_GUEST_H
+
+void mote_rt_host_enter(void);
+void mote_rt_host_leave(void);
+
+#endif /* MOTE_RT_GUEST_H */

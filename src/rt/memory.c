@@ -1,0 +1,127 @@
+/*
+ * Linear memories. Each one is an 8 GiB + guard PROT_NONE reservation whose
+ * first `pages` pages are read-write, so any address generated code can form
+ * either hits the memory or faults inside the reservation (signals.c turns
+ * that into an out-of-bounds trap).
+ *
+ * Live reservations are listed in `regions`, a fixed array of atomic base
+ * addresses that the signal handler scans without locks. One of the few
+ * shared mutable globals.
+ */
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "rt/rt_internal.h"
+
+/* About 16,000 reservations fit in the address space: this is more. */
+#define MAX_REGIONS 32768u
+#define REGION_SIZE (MOTE_RT_RESERVE_SIZE + MOTE_RT_GUARD_SIZE)
+
+static _Atomic uintptr_t regions[MAX_REGIONS];
+/* One past the highest slot ever used: bounds the handler's scan. */
+static atomic_uint regions_end;
+
+static bool region_add(uintptr_t base) {
+  /* Start where the base hashes to, so concurrent adds rarely collide. */
+  uint32_t start = (uint32_t)((base >> 16) * 2654435761u) % MAX_REGIONS;
+  for (uint32_t k = 0; k < MAX_REGIONS; k++) {
+    uint32_t i = (start + k) % MAX_REGIONS;
+    uintptr_t expected = 0;
+    if (atomic_compare_exchange_strong(&regions[i], &expected, base)) {
+      unsigned end = atomic_load(&regions_end);
+      while (end < i + 1 && !atomic_compare_exchange_weak(&regions_end, &end, i + 1)) {
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+static void region_remove(uintptr_t base) {
+  uint32_t start = (uint32_t)((base >> 16) * 2654435761u) % MAX_REGIONS;
+  for (uint32_t k = 0; k < MAX_REGIONS; k++) {
+    uint32_t i = (start + k) % MAX_REGIONS;
+    uintptr_t expected = base;
+    if (atomic_compare_exchange_strong(&regions[i], &expected, 0)) return;
+  }
+}
+
+bool mote_rt_memory_region_contains(uintptr_t addr) {
+  unsigned end = atomic_load(&regions_end);
+  for (unsigned i = 0; i < end; i++) {
+    uintptr_t base = atomic_load_explicit(&regions[i], memory_order_relaxed);
+    if (base && addr >= base && addr - base < REGION_SIZE) return true;
+  }
+  return false;
+}
+
+bool mote_rt_memory_init(wasm_rt_memory_t *mem, uint32_t initial, uint32_t max) {
+  void *base = MAP_FAILED;
+  bool registered = false, ok = false;
+  memset(mem, 0, sizeof *mem);
+  if (max > MOTE_RT_MAX_PAGES) max = MOTE_RT_MAX_PAGES;
+  if (initial > max) goto out;
+
+  base = mmap(NULL, REGION_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED) goto out;
+  /* Registered before any page is usable, so a fault is never unclaimed. */
+  if (!region_add((uintptr_t)base)) goto out;
+  registered = true;
+  size_t bytes = (size_t)initial * MOTE_RT_PAGE_SIZE;
+  if (bytes && mprotect(base, bytes, PROT_READ | PROT_WRITE) != 0) goto out;
+
+  mem->data = base;
+  mem->pages = initial;
+  mem->max_pages = max;
+  mem->size = (uint32_t)bytes;
+  ok = true;
+out:
+  if (!ok && registered) region_remove((uintptr_t)base);
+  if (!ok && base != MAP_FAILED) munmap(base, REGION_SIZE);
+  return ok;
+}
+
+void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint32_t initial, uint32_t max) {
+  const mote_rt_limits *limits = mote_rt_tls.limits;
+  if (limits && limits->max_memory_pages && max > limits->max_memory_pages)
+    max = limits->max_memory_pages;
+  if (!mote_rt_memory_init(mem, initial, max)) mote_rt_deliver(MOTE_TRAP_RESOURCE, 0);
+}
+
+uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint32_t delta) {
+  uint32_t old = mem->pages;
+  uint64_t want = (uint64_t)old + delta;
+  if (want > mem->max_pages || want > MOTE_RT_MAX_PAGES || !mem->data) return UINT32_MAX;
+  if (delta == 0) return old;
+  /* Pages past `pages` were never writable, so they are still zero. */
+  if (mprotect(mem->data + (size_t)old * MOTE_RT_PAGE_SIZE, (size_t)delta * MOTE_RT_PAGE_SIZE,
+               PROT_READ | PROT_WRITE) != 0)
+    return UINT32_MAX;
+  mem->pages = (uint32_t)want;
+  mem->size = (uint32_t)(want * MOTE_RT_PAGE_SIZE);
+  return old;
+}
+
+void wasm_rt_free_memory(wasm_rt_memory_t *mem) {
+  if (!mem || !mem->data) return;
+  region_remove((uintptr_t)mem->data);
+  munmap(mem->data, REGION_SIZE);
+  memset(mem, 0, sizeof *mem);
+}
+
+wasm_rt_memory_t *mote_rt_memory_new(uint32_t min_pages, uint32_t max_pages, bool has_max) {
+  wasm_rt_memory_t *mem = calloc(1, sizeof *mem); /* freed by mote_rt_memory_free */
+  if (!mem) return NULL;
+  if (!mote_rt_memory_init(mem, min_pages, has_max ? max_pages : MOTE_RT_MAX_PAGES)) {
+    free(mem);
+    return NULL;
+  }
+  return mem;
+}
+
+void mote_rt_memory_free(wasm_rt_memory_t *mem) {
+  if (!mem) return;
+  wasm_rt_free_memory(mem);
+  free(mem);
+}

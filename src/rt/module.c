@@ -1,0 +1,132 @@
+/*
+ * Loading a compiled module: dlopen the shared object, find its ABI
+ * descriptor, check the ABI version, run its one-time initialisation.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt/guest.h"
+#include "rt/rt_internal.h"
+
+struct mote_rt_module {
+  void *dl;                  /* from dlopen(), closed by mote_rt_module_free */
+  const mote_abi_module *abi; /* inside the loaded object */
+};
+
+/* init_module writes the module's static function-type table; the same
+ * object loaded twice shares it, so initialisations are serialised. */
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Compiled modules call the wasm_rt_* functions (src/rt/exports.list), but
+ * nothing in the executable may: without a reference the static linker
+ * leaves their objects out of libmote.a's link and dlopen fails with
+ * "undefined symbol". Every program that loads modules links this file. */
+typedef void (*any_fn)(void);
+__attribute__((used)) static const any_fn wasm_rt_interface[] = {
+    (any_fn)wasm_rt_init,
+    (any_fn)wasm_rt_is_initialized,
+    (any_fn)wasm_rt_free,
+    (any_fn)wasm_rt_trap,
+    (any_fn)wasm_rt_strerror,
+    (any_fn)wasm_rt_register_func_type,
+    (any_fn)wasm_rt_register_tag,
+    (any_fn)wasm_rt_load_exception,
+    (any_fn)wasm_rt_throw,
+    (any_fn)wasm_rt_get_unwind_target,
+    (any_fn)wasm_rt_set_unwind_target,
+    (any_fn)wasm_rt_exception_tag,
+    (any_fn)wasm_rt_exception_size,
+    (any_fn)wasm_rt_exception,
+    (any_fn)wasm_rt_allocate_memory,
+    (any_fn)wasm_rt_grow_memory,
+    (any_fn)wasm_rt_free_memory,
+    (any_fn)wasm_rt_allocate_funcref_table,
+    (any_fn)wasm_rt_free_funcref_table,
+    (any_fn)wasm_rt_allocate_externref_table,
+    (any_fn)wasm_rt_free_externref_table,
+    (any_fn)wasm_rt_grow_funcref_table,
+    (any_fn)wasm_rt_grow_externref_table,
+    (any_fn)mote_rt_host_enter,
+    (any_fn)mote_rt_host_leave,
+};
+
+static void run_init_module(void *ctx) {
+  const mote_abi_module *abi = ctx;
+  abi->init_module();
+}
+
+mote_rt_status mote_rt_module_load(const char *so_path, mote_rt_module **out, mote_rt_error *err) {
+  mote_rt_status st = MOTE_RT_OK;
+  mote_rt_module *m = NULL;
+  void *dl = NULL;
+  *out = NULL;
+  if (err) memset(err, 0, sizeof *err);
+  mote_rt_init();
+
+  dl = dlopen(so_path, RTLD_NOW | RTLD_LOCAL);
+  if (!dl) {
+    st = mote_rt_fail(err, MOTE_RT_LOAD_FAILED, MOTE_TRAP_NONE, 0, "cannot load compiled module: %s",
+                      dlerror());
+    goto out;
+  }
+  const mote_abi_module *abi = dlsym(dl, MOTE_ABI_SYMBOL);
+  if (!abi) {
+    st = mote_rt_fail(err, MOTE_RT_LOAD_FAILED, MOTE_TRAP_NONE, 0,
+                      "%s is not a mote compiled module (no " MOTE_ABI_SYMBOL " symbol)", so_path);
+    goto out;
+  }
+  if (abi->abi_version != MOTE_ABI_VERSION) {
+    st = mote_rt_fail(err, MOTE_RT_LOAD_FAILED, MOTE_TRAP_NONE, 0,
+                      "%s was compiled for mote ABI version %u, this runtime needs version %u: "
+              "recompile it (remove it from the compile cache)",
+              so_path, abi->abi_version, MOTE_ABI_VERSION);
+    goto out;
+  }
+  m = calloc(1, sizeof *m);
+  if (!m) {
+    st = mote_rt_fail(err, MOTE_RT_NOMEM, MOTE_TRAP_NONE, 0, "out of memory loading %s", so_path);
+    goto out;
+  }
+
+  uint32_t detail;
+  pthread_mutex_lock(&init_lock);
+  mote_trap_kind trap = mote_rt_run_guest(run_init_module, (void *)abi, &detail);
+  pthread_mutex_unlock(&init_lock);
+  if (trap != MOTE_TRAP_NONE) {
+    st = mote_rt_fail(err, MOTE_RT_LOAD_FAILED, trap, detail, "initialising %s failed: %s",
+                      so_path, mote_rt_trap_message(trap));
+    goto out;
+  }
+
+  m->dl = dl;
+  m->abi = abi;
+  dl = NULL;
+  *out = m;
+  m = NULL;
+out:
+  free(m);
+  if (dl) dlclose(dl);
+  return st;
+}
+
+const mote_abi_module *mote_rt_module_abi(const mote_rt_module *m) {
+  return m->abi;
+}
+
+void mote_rt_module_free(mote_rt_module *m) {
+  if (!m) return;
+  dlclose(m->dl);
+  free(m);
+}
+
+int32_t mote_rt_module_find_export(const mote_rt_module *m, const char *name, size_t len) {
+  const mote_abi_module *abi = m->abi;
+  for (uint32_t i = 0; i < abi->export_count; i++) {
+    const mote_abi_export *e = &abi->exports[i];
+    if (e->name_len == len && (len == 0 || memcmp(e->name, name, len) == 0)) return (int32_t)i;
+  }
+  return -1;
+}

@@ -1,0 +1,141 @@
+/*
+ * Per-thread state: the trap target stack, the guest/host flag, the
+ * alternate signal stack and the stack bounds used to recognise stack
+ * exhaustion.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "rt/guest.h"
+#include "rt/rt_internal.h"
+
+__thread mote_rt_thread mote_rt_tls;
+
+/* The handler only classifies the fault and jumps or reports: a small stack
+ * is enough, plus room for sanitizer instrumentation. */
+#define ALT_STACK_SIZE ((size_t)128 << 10)
+/* Someone else's alternate stack (the sanitizers install one per thread) is
+ * kept when at least this large. */
+#define ALT_STACK_MIN ((size_t)16 << 10)
+
+static pthread_key_t thread_key;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+
+/* Runs at thread exit for threads that ran guest code: value is our
+ * alternate stack (from mmap) or a dummy when we did not install one. */
+static void thread_exit(void *value) {
+  mote_rt_thread *t = &mote_rt_tls;
+  free(t->exc_buf);
+  t->exc_buf = NULL;
+  if (value != (void *)&thread_key) {
+    stack_t cur;
+    /* Disable it before unmapping, but only if it is still ours. */
+    if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == value) {
+      stack_t off = {.ss_flags = SS_DISABLE};
+      sigaltstack(&off, NULL);
+    }
+    munmap(value, ALT_STACK_SIZE);
+  }
+}
+
+static void make_key(void) {
+  /* Without the key, stacks of exiting threads leak: nothing else to do. */
+  (void)pthread_key_create(&thread_key, thread_exit);
+}
+
+/* The range this thread's stack may occupy. For the main thread glibc
+ * derives the low end from RLIMIT_STACK, which is where growth stops. */
+static void find_stack(mote_rt_thread *t) {
+  pthread_attr_t attr;
+  void *addr = NULL;
+  size_t size = 0;
+  t->stack_low = t->stack_high = 0;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
+  if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+    t->stack_low = (uintptr_t)addr;
+    t->stack_high = (uintptr_t)addr + size;
+  }
+  pthread_attr_destroy(&attr);
+}
+
+bool mote_rt_thread_prepare(void) {
+  mote_rt_thread *t = &mote_rt_tls;
+  bool ok = false;
+  void *stack = MAP_FAILED;
+  if (t->prepared) return true;
+
+  mote_rt_init();
+  pthread_once(&thread_key_once, make_key);
+
+  stack_t cur;
+  void *key_value = (void *)&thread_key; /* "no stack of ours" */
+  if (sigaltstack(NULL, &cur) != 0) goto out;
+  if ((cur.ss_flags & SS_DISABLE) || cur.ss_size < ALT_STACK_MIN) {
+    stack = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (stack == MAP_FAILED) goto out;
+    stack_t ss = {.ss_sp = stack, .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
+    if (sigaltstack(&ss, NULL) != 0) goto out;
+    key_value = stack;
+  }
+  if (pthread_setspecific(thread_key, key_value) != 0) {
+    if (key_value == stack) {
+      stack_t off = {.ss_flags = SS_DISABLE};
+      sigaltstack(&off, NULL);
+    }
+    goto out;
+  }
+  stack = MAP_FAILED; /* owned by the key destructor now */
+  find_stack(t);
+  t->prepared = true;
+  ok = true;
+out:
+  if (stack != MAP_FAILED) munmap(stack, ALT_STACK_SIZE);
+  return ok;
+}
+
+mote_trap_kind mote_rt_run_guest(void (*body)(void *ctx), void *ctx, uint32_t *detail) {
+  mote_rt_thread *t = &mote_rt_tls;
+  mote_rt_frame frame;
+  mote_trap_kind kind = MOTE_TRAP_NONE;
+  *detail = 0;
+  if (!mote_rt_thread_prepare()) return MOTE_TRAP_RESOURCE;
+
+  /* Everything restored below is saved before sigsetjmp and not modified
+   * between it and a siglongjmp, so none of it needs `volatile`. */
+  jmp_buf *saved_unwind = t->unwind;
+  bool saved_guest = t->guest;
+  uint32_t saved_host_depth = t->host_depth;
+  frame.prev = t->frame;
+
+  t->frame = &frame;
+  /* An exception no try block catches unwinds to this frame too. */
+  t->unwind = &frame.env;
+  t->guest = true;
+  t->host_depth = 0;
+  /* savesigs=0: saving the mask is a system call (1.5 us on this VM, more
+   * than the rest of a call). The fault handler is installed with
+   * SA_NODEFER and an empty mask (signals.c), so jumping out of it leaves
+   * the thread's mask as it was. */
+  if (sigsetjmp(frame.env, 0) == 0) {
+    body(ctx);
+  } else {
+    kind = t->trap_kind;
+    *detail = t->trap_detail;
+  }
+  t->frame = frame.prev;
+  t->unwind = saved_unwind;
+  t->guest = saved_guest;
+  t->host_depth = saved_host_depth;
+  return kind;
+}
+
+void mote_rt_host_enter(void) {
+  mote_rt_tls.host_depth++;
+}
+
+void mote_rt_host_leave(void) {
+  if (mote_rt_tls.host_depth > 0) mote_rt_tls.host_depth--;
+}

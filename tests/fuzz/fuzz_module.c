@@ -1,0 +1,93 @@
+/*
+ * libFuzzer target for the module reader: any bytes go in; a crash, a
+ * sanitizer report, a leak or a timeout is a bug. On success every accessor
+ * is walked so that the data the reader built is touched (and checked for
+ * the invariants consumers rely on); on failure the error must be complete.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "module/module.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Reads every byte of [p, p+n) so that ASan sees a bad pointer. */
+static volatile uint8_t sink;
+static void touch(const void *p, size_t n) {
+  const uint8_t *b = p;
+  for (size_t i = 0; i < n; i++) sink ^= b[i];
+}
+
+static void touch_functype(const mote_functype *t) {
+  if (!t) return;
+  touch(t->params, t->param_count);
+  touch(t->results, t->result_count);
+}
+
+static void walk(const mote_module *m) {
+  for (uint32_t i = 0; i < mote_module_type_count(m); i++) {
+    const mote_functype *t = mote_module_type(m, i);
+    if (!t) abort();
+    touch_functype(t);
+  }
+  for (uint32_t i = 0; i < mote_module_import_count(m); i++) {
+    const mote_import *im = mote_module_import(m, i);
+    if (!im || im->kind > MOTE_EXTERN_GLOBAL) abort();
+    touch(im->module, im->module_len);
+    touch(im->name, im->name_len);
+  }
+  if (mote_module_import(m, mote_module_import_count(m))) abort();
+  for (uint32_t i = 0; i < mote_module_export_count(m); i++) {
+    const mote_export *ex = mote_module_export(m, i);
+    if (!ex || ex->kind > MOTE_EXTERN_GLOBAL) abort();
+    touch(ex->name, ex->name_len);
+  }
+  for (uint32_t i = 0; i <= mote_module_func_count(m); i++) {
+    touch_functype(mote_module_func_type(m, i));
+    uint32_t len = 0;
+    const char *name = mote_module_func_name(m, i, &len);
+    if (name) touch(name, len);
+  }
+  for (uint32_t i = 0; i < mote_module_table_count(m); i++) {
+    const mote_tabletype *t = mote_module_table(m, i);
+    if (!t || (t->elemtype != MOTE_FUNCREF && t->elemtype != MOTE_EXTERNREF)) abort();
+  }
+  if (mote_module_memory_count(m) > 1) abort(); /* multi-memory is refused */
+  for (uint32_t i = 0; i < mote_module_memory_count(m); i++)
+    if (!mote_module_memory(m, i)) abort();
+  for (uint32_t i = 0; i < mote_module_global_count(m); i++)
+    if (!mote_module_global(m, i)) abort();
+  uint32_t start, len = 0;
+  (void)mote_module_start(m, &start);
+  const char *name = mote_module_name(m, &len);
+  if (name) touch(name, len);
+  static const char *const customs[] = {"name", "producers", "target_features", ""};
+  for (size_t i = 0; i < sizeof customs / sizeof *customs; i++) {
+    size_t n = 0;
+    const uint8_t *c = mote_module_custom_section(m, customs[i], &n);
+    if (c) touch(c, n);
+  }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  /* A private copy, exactly `size` long, so that any over-read is caught. */
+  uint8_t *copy = malloc(size ? size : 1);
+  if (!copy) return 0;
+  memcpy(copy, data, size);
+  mote_module *m = NULL;
+  mote_module_error err;
+  memset(&err, 0xaa, sizeof err);
+  mote_module_status st = mote_module_read(copy, size, &m, &err);
+  if (st == MOTE_MODULE_OK) {
+    if (!m) abort();
+    walk(m);
+    mote_module_free(m);
+  } else {
+    if (m || err.status != st || st > MOTE_MODULE_NOMEM) abort();
+    if (!memchr(err.message, '\0', sizeof err.message) || !err.message[0]) abort();
+    if (err.offset > size) abort();
+  }
+  free(copy);
+  return 0;
+}
