@@ -39,6 +39,8 @@ CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
 TEST_SRC  := $(wildcard tests/*/test_*.c)
 TEST_BIN  := $(TEST_SRC:%.c=$(BUILD)/%)
+# Tests of the mote command from the outside; they get the build directory.
+TEST_SCRIPTS := $(wildcard tests/*/test_*.sh)
 TEST_SUPPORT := $(BUILD)/tests/test.o
 
 .PHONY: all test unit unit-san spec spec-quick fuzz fuzz-long diff diff-long san clean run
@@ -79,7 +81,7 @@ san:
 
 # Unit tests of every layer; prints one summary line.
 unit: $(TEST_BIN) $(BUILD)/mote
-	@scripts/run-tests.sh $(BUILD) $(TEST_BIN)
+	@scripts/run-tests.sh $(BUILD) $(TEST_BIN) $(TEST_SCRIPTS)
 
 unit-san:
 	$(MAKE) SAN=1 unit

@@ -5,7 +5,10 @@ set -u
 build=$1; shift
 total_pass=0; total_fail=0
 for bin in "$@"; do
-  out=$("$bin" 2>&1); rc=$?
+  case "$bin" in
+    *.sh) out=$("$bin" "$build" 2>&1); rc=$? ;;
+    *) out=$("$bin" 2>&1); rc=$? ;;
+  esac
   line=$(printf '%s\n' "$out" | grep -E ': [0-9]+ passed, [0-9]+ failed$' | tail -n1)
   if [ $rc -ne 0 ] || [ -z "$line" ]; then
     printf '%s\n' "$out"

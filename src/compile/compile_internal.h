@@ -57,4 +57,8 @@ void mote_child_run(const char *const argv[], const char *cwd, const mote_child_
 void mote_child_describe(const mote_child_result *r, const mote_child_limits *limits, char *out,
                          size_t cap);
 
+/* For tcc: rewrites wasm2c's float negations in the C file at `path` into
+ * sign-bit flips (see fixup.c). 0, or -1 on an I/O error. */
+int mote_fixup_float_negation(const char *path);
+
 #endif

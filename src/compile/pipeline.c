@@ -120,6 +120,11 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
   out->translate_ms = r.wall_ms;
   if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0)
     return child_failure(&r, &limits, "translate", MOTE_COMPILE_INVALID, err);
+  snprintf(path, sizeof path, "%s/module.c", work);
+  if (opts->tier == MOTE_TIER_QUICK && mote_fixup_float_negation(path) != 0) {
+    set_error(err, MOTE_COMPILE_IO, "cache", "cannot rewrite the translated C: %s", strerror(errno));
+    return MOTE_COMPILE_IO;
+  }
 
   snprintf(path, sizeof path, "%s/glue.c", work);
   FILE *glue = fopen(path, "we");

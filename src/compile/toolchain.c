@@ -24,7 +24,10 @@ static const char tcc_shim[] =
     "static inline int __builtin_ctz(unsigned x) { int n = 0; while (!(x & 1u)) { x >>= 1; n++; } return n; }\n"
     "static inline int __builtin_ctzll(unsigned long long x) { int n = 0; while (!(x & 1ull)) { x >>= 1; n++; } return n; }\n"
     "static inline int __builtin_popcount(unsigned x) { int n = 0; while (x) { x &= x - 1; n++; } return n; }\n"
-    "static inline int __builtin_popcountll(unsigned long long x) { int n = 0; while (x) { x &= x - 1; n++; } return n; }\n";
+    "static inline int __builtin_popcountll(unsigned long long x) { int n = 0; while (x) { x &= x - 1; n++; } return n; }\n"
+    /* Float negation as a sign-bit flip (see fixup.c). */
+    "static inline float mote_neg_f(float x) { union { float f; unsigned u; } v = {x}; v.u ^= 0x80000000u; return v.f; }\n"
+    "static inline double mote_neg_d(double x) { union { double d; unsigned long long u; } v = {x}; v.u ^= 0x8000000000000000ull; return v.d; }\n";
 
 const char *mote_tier_name(mote_tier tier) { return tier == MOTE_TIER_QUICK ? "quick" : "opt"; }
 
@@ -107,6 +110,8 @@ void mote_toolchain_identity(mote_tier tier, char *out, size_t cap) {
            mote_tier_name(tier));
   append_identity(mote_tool_wasm2c(), out, cap);
   append_identity(mote_tool_cc(tier), out, cap);
+  size_t used = strlen(out);
+  snprintf(out + used, cap - used, "%s", mote_tool_unit_prelude(tier));
   const char *argv[32];
   mote_tool_cc_argv(tier, argv, 32);
   for (int i = 0; argv[i]; i++) {

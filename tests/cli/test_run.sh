@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# `mote run` from the outside: exit statuses and the one-line messages.
+# usage: test_run.sh BUILD_DIR
+set -u
+build=${1:-build}
+mote="$build/mote"
+tmp=$(mktemp -d /tmp/mote-cli-test-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+export MOTE_CACHE="$tmp/cache"
+passed=0; failed=0
+
+check() { # name, condition result (0 = ok), detail
+  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "  FAIL $1: $3" >&2; fi
+}
+
+wat() { wat2wasm "$@"; }
+
+# A module that uses SIMD is refused before any compiler runs, naming the feature.
+cat > "$tmp/simd.wat" <<'W'
+(module (func (export "_start") (drop (v128.const i32x4 1 2 3 4))))
+W
+wat "$tmp/simd.wat" -o "$tmp/simd.wasm"
+out=$("$mote" run "$tmp/simd.wasm" 2>&1); rc=$?
+[ $rc -eq 65 ] && [[ "$out" == *"unsupported feature SIMD"* ]] && [[ "$out" == *"offset"* ]]
+check "simd refused" $? "rc=$rc out=$out"
+
+# Garbage is refused as malformed.
+echo "not a module" > "$tmp/junk.wasm"
+out=$("$mote" run "$tmp/junk.wasm" 2>&1); rc=$?
+[ $rc -eq 65 ] && [[ "$out" == "mote: "* ]]
+check "junk refused" $? "rc=$rc out=$out"
+
+# A module with no imports runs; its start and _start run; exit 0.
+cat > "$tmp/ok.wat" <<'W'
+(module (memory 1) (global $g (mut i32) (i32.const 0))
+  (func $init (global.set $g (i32.const 1))) (start $init)
+  (func (export "_start") (if (i32.ne (global.get $g) (i32.const 1)) (then unreachable))))
+W
+wat "$tmp/ok.wat" -o "$tmp/ok.wasm"
+out=$("$mote" run "$tmp/ok.wasm" 2>&1); rc=$?
+check "runs" $([ $rc -eq 0 ]; echo $?) "rc=$rc out=$out"
+
+# The second run finds the compiled object in the cache.
+out=$("$mote" compile "$tmp/ok.wasm" 2>&1); rc=$?
+[ $rc -eq 0 ] && [[ "$out" == *"cached"* ]]
+check "cached" $? "rc=$rc out=$out"
+
+# A trap is one line and its own status.
+cat > "$tmp/trap.wat" <<'W'
+(module (func (export "_start") (drop (i32.div_s (i32.const 1) (i32.const 0)))))
+W
+wat "$tmp/trap.wat" -o "$tmp/trap.wasm"
+out=$("$mote" run "$tmp/trap.wasm" 2>&1); rc=$?
+[ $rc -eq 68 ] && [ "$out" = "mote: trap: integer divide by zero" ]
+check "trap" $? "rc=$rc out=$out"
+
+# Endless recursion is a trap, not a crash.
+cat > "$tmp/deep.wat" <<'W'
+(module (func $f (call $f)) (func (export "_start") (call $f)))
+W
+wat "$tmp/deep.wat" -o "$tmp/deep.wasm"
+out=$("$mote" run "$tmp/deep.wasm" 2>&1); rc=$?
+[ $rc -eq 68 ] && [[ "$out" == *"call stack exhausted"* ]]
+check "exhaustion" $? "rc=$rc out=$out"
+
+# --memory caps growth: memory.grow past the cap returns -1 (the module traps if it does not).
+cat > "$tmp/grow.wat" <<'W'
+(module (memory 1)
+  (func (export "_start")
+    (if (i32.ne (memory.grow (i32.const 15)) (i32.const 1)) (then unreachable))
+    (if (i32.ne (memory.grow (i32.const 1)) (i32.const -1)) (then unreachable))))
+W
+wat "$tmp/grow.wat" -o "$tmp/grow.wasm"
+out=$("$mote" run --memory 1 "$tmp/grow.wasm" 2>&1); rc=$?
+check "memory cap" $([ $rc -eq 0 ]; echo $?) "rc=$rc out=$out"
+
+# An import it cannot satisfy is named.
+cat > "$tmp/imp.wat" <<'W'
+(module (import "env" "missing" (func)) (func (export "_start")))
+W
+wat "$tmp/imp.wat" -o "$tmp/imp.wasm"
+out=$("$mote" run "$tmp/imp.wasm" 2>&1); rc=$?
+[ $rc -eq 67 ] && [[ "$out" == *'"env" "missing"'* ]]
+check "unknown import" $? "rc=$rc out=$out"
+
+# Bad command lines.
+"$mote" run >/dev/null 2>&1; rc=$?
+check "usage" $([ $rc -eq 64 ]; echo $?) "rc=$rc"
+"$mote" run --help | grep -q "exit status"
+check "help" $? "no exit statuses in --help"
+
+echo "tests/cli/test_run.sh: $passed passed, $failed failed"
+[ $failed -eq 0 ]
