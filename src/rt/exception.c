@@ -25,8 +25,10 @@ void wasm_rt_load_exception(uint32_t tag, uint32_t size, const void *values) {
   mote_rt_thread *t = &mote_rt_tls;
   if (size > MAX_EXCEPTION_SIZE) mote_rt_deliver(MOTE_TRAP_RESOURCE, 0);
   if (!t->exc_buf) {
-    /* Freed at thread exit (thread.c). */
+    /* Freed at thread exit (thread.c). Runtime work: a deadline waits. */
+    mote_rt_critical_enter();
     t->exc_buf = malloc(MAX_EXCEPTION_SIZE);
+    mote_rt_critical_leave();
     if (!t->exc_buf) mote_rt_deliver(MOTE_TRAP_RESOURCE, 0);
   }
   t->exc_tag = tag;

@@ -33,6 +33,9 @@ static uint32_t find(uint32_t params, uint32_t results, const wasm_rt_type_t *si
 uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
   uint32_t id = 0;
   size_t n = (size_t)params + results;
+  /* Runtime work (thread.c): a deadline must not jump out of malloc or the
+   * lock. */
+  mote_rt_critical_enter();
   wasm_rt_type_t *sig = malloc((n ? n : 1) * sizeof *sig);
   if (!sig) goto out;
   va_list ap;
@@ -58,6 +61,7 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
   pthread_mutex_unlock(&lock);
 out:
   free(sig);
+  mote_rt_critical_leave();
   /* Out of memory: a module cannot even be set up, and generated code has
    * no way to report it (id 0 would make every call_indirect trap). */
   if (id == 0) mote_rt_deliver(MOTE_TRAP_RESOURCE, 0);

@@ -18,13 +18,19 @@
  * without mote_rt_host_leave by calling mote_rt_raise (or by a trap in a
  * nested mote_rt_call it made): the trap target restores the state.
  *
+ * Deadlines (rt.h): the code between the two is never interrupted by a
+ * deadline. If the deadline passed meanwhile, mote_rt_host_leave does not
+ * return: it stops the guest with MOTE_TRAP_TIMEOUT, as mote_rt_raise would.
+ * So call it last, after every clean-up, just before returning. Host code
+ * outside the pair (before enter, after leave) may be cut off anywhere.
+ *
  * Call these only around host code. Do not wrap a call to an import that is
  * bound to another instance's export (mote_rt_instance_export): that callee is
  * guest code, and its out-of-bounds accesses would then crash the process
  * instead of trapping.
  *
- * Both are exported from the executable (src/rt/exports.list) so compiled
- * modules may call them too.
+ * They are for host code linked into mote; compiled modules never call them
+ * (the glue cannot know whether an import is bound to host or guest code).
  */
 #ifndef MOTE_RT_GUEST_H
 #define MOTE_RT_GUEST_H

@@ -132,10 +132,15 @@ static void run_instantiate(void *p) {
 }
 
 static void set_trap(mote_rt_error *err, mote_trap_kind trap, uint32_t detail) {
-  if (trap == MOTE_TRAP_EXIT)
+  if (trap == MOTE_TRAP_EXIT) {
     mote_rt_fail(err, MOTE_RT_TRAP, trap, detail, "exited with code %u", detail);
-  else
+  } else if (trap == MOTE_TRAP_TIMEOUT) {
+    char msg[96];
+    mote_rt_deadline_message(msg, sizeof msg);
+    mote_rt_fail(err, MOTE_RT_TRAP, trap, detail, "%s", msg);
+  } else {
     mote_rt_fail(err, MOTE_RT_TRAP, trap, detail, "%s", mote_rt_trap_message(trap));
+  }
 }
 
 mote_rt_status mote_rt_instantiate(mote_rt_module *m, const mote_rt_extern *imports,
@@ -178,7 +183,7 @@ mote_rt_status mote_rt_instantiate(mote_rt_module *m, const mote_rt_extern *impo
   instantiate_ctx ctx = {abi, inst->data, inst->imports};
   uint32_t detail;
   mote_rt_tls.limits = limits;
-  mote_trap_kind trap = mote_rt_run_guest(run_instantiate, &ctx, &detail);
+  mote_trap_kind trap = mote_rt_run_guest(run_instantiate, &ctx, true, &detail);
   mote_rt_tls.limits = saved_limits;
   if (trap != MOTE_TRAP_NONE) {
     abi->free(inst->data);
@@ -263,7 +268,7 @@ mote_rt_status mote_rt_call(mote_rt_instance *inst, uint32_t index, const mote_v
   }
   call_ctx ctx = {&abi->exports[index], inst->data, args, results};
   uint32_t detail;
-  mote_trap_kind trap = mote_rt_run_guest(run_call, &ctx, &detail);
+  mote_trap_kind trap = mote_rt_run_guest(run_call, &ctx, true, &detail);
   if (trap != MOTE_TRAP_NONE) {
     set_trap(err, trap, detail);
     return MOTE_RT_TRAP;

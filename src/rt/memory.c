@@ -82,14 +82,20 @@ out:
   return ok;
 }
 
+/* The wasm_rt_* functions below run as runtime work (thread.c): a deadline
+ * waits until they are done. */
+
 void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint32_t initial, uint32_t max) {
   const mote_rt_limits *limits = mote_rt_tls.limits;
   if (limits && limits->max_memory_pages && max > limits->max_memory_pages)
     max = limits->max_memory_pages;
-  if (!mote_rt_memory_init(mem, initial, max)) mote_rt_deliver(MOTE_TRAP_RESOURCE, 0);
+  mote_rt_critical_enter();
+  bool ok = mote_rt_memory_init(mem, initial, max);
+  mote_rt_critical_leave();
+  if (!ok) mote_rt_deliver(MOTE_TRAP_RESOURCE, 0);
 }
 
-uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint32_t delta) {
+static uint32_t grow(wasm_rt_memory_t *mem, uint32_t delta) {
   uint32_t old = mem->pages;
   uint64_t want = (uint64_t)old + delta;
   if (want > mem->max_pages || want > MOTE_RT_MAX_PAGES || !mem->data) return UINT32_MAX;
@@ -103,11 +109,20 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint32_t delta) {
   return old;
 }
 
+uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint32_t delta) {
+  mote_rt_critical_enter();
+  uint32_t r = grow(mem, delta);
+  mote_rt_critical_leave();
+  return r;
+}
+
 void wasm_rt_free_memory(wasm_rt_memory_t *mem) {
   if (!mem || !mem->data) return;
+  mote_rt_critical_enter();
   region_remove((uintptr_t)mem->data);
   munmap(mem->data, REGION_SIZE);
   memset(mem, 0, sizeof *mem);
+  mote_rt_critical_leave();
 }
 
 wasm_rt_memory_t *mote_rt_memory_new(uint32_t min_pages, uint32_t max_pages, bool has_max) {

@@ -91,9 +91,11 @@ mote_rt_status mote_rt_module_load(const char *so_path, mote_rt_module **out, mo
     goto out;
   }
 
+  /* Untimed: a module is shared by invocations, so one invocation's
+   * deadline must not fail its load. */
   uint32_t detail;
   pthread_mutex_lock(&init_lock);
-  mote_trap_kind trap = mote_rt_run_guest(run_init_module, (void *)abi, &detail);
+  mote_trap_kind trap = mote_rt_run_guest(run_init_module, (void *)abi, false, &detail);
   pthread_mutex_unlock(&init_lock);
   if (trap != MOTE_TRAP_NONE) {
     st = mote_rt_fail(err, MOTE_RT_LOAD_FAILED, trap, detail, "initialising %s failed: %s",

@@ -8,6 +8,7 @@
  *
  * Threads: any number of threads may instantiate and call at once. Trap state
  * is per thread; a thread gets its alternate signal stack on first use.
+ * Deadlines (wall-clock timeouts) are per thread too: mote_rt_deadline_set.
  *
  * Linear memories live in reserved regions (8 GiB + a guard) so the generated
  * code needs no bounds checks: a fault inside a live region while the thread
@@ -21,6 +22,7 @@
 #ifndef MOTE_RT_H
 #define MOTE_RT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -111,6 +113,49 @@ mote_rt_status mote_rt_call(mote_rt_instance *inst, uint32_t index, const mote_v
  * mote_rt_call/mote_rt_instantiate on this thread returns MOTE_RT_TRAP with
  * this kind and detail. Only valid while a guest runs on this thread. */
 _Noreturn void mote_rt_raise(mote_trap_kind kind, uint32_t detail);
+
+/* Deadlines: a wall-clock limit on the guest code a thread runs.
+ *
+ * A deadline belongs to the calling thread and covers every
+ * mote_rt_instantiate and mote_rt_call the thread makes until it is cleared,
+ * so one deadline can bound a whole invocation. Once it passes, the guest
+ * is stopped wherever it is (a tight loop without calls included) and the
+ * innermost mote_rt_call/mote_rt_instantiate returns MOTE_RT_TRAP with
+ * err->trap == MOTE_TRAP_TIMEOUT ("timeout: the deadline of 100 ms passed").
+ * Calls that nest (guest -> host -> guest) all return the timeout, and a
+ * call started after the deadline passed returns it at once. Afterwards the
+ * thread and the instance work as after any trap; the instance may be freed.
+ *
+ * Host code is never interrupted half way: while a host function runs
+ * (between mote_rt_host_enter and mote_rt_host_leave, guest.h) or the
+ * runtime itself works (memory.grow, allocations), the guest is stopped
+ * only when that code is done. A host function that may run long should
+ * poll mote_rt_deadline_expired(). Module loading is never timed.
+ *
+ * Made with a per-thread POSIX timer (created on first use, deleted at
+ * thread exit) that sends the real-time signal MOTE_RT_DEADLINE_SIGNAL to
+ * the thread: the runtime reserves that signal. Embedders must not block
+ * it on threads that use deadlines (deadline_set unblocks it once). The
+ * handler uses SA_RESTART, but sleeping calls (nanosleep, poll) in host
+ * code may still return EINTR when a deadline passes.
+ *
+ * Cost: two timer_settime system calls per set/clear pair.
+ */
+#define MOTE_RT_DEADLINE_SIGNAL (SIGRTMIN + 5)
+
+/* Arms (or re-arms) this thread's deadline `timeout_ns` from now and forgets
+ * any earlier expiry. 0 means "already passed". Fails with MOTE_RT_NOMEM
+ * if the thread's timer cannot be created (err says why); no deadline is
+ * then in force. Call it outside guest code. */
+mote_rt_status mote_rt_deadline_set(uint64_t timeout_ns, mote_rt_error *err);
+/* Disarms this thread's deadline and forgets an expiry: later calls are
+ * untimed. Call it outside guest code. */
+void mote_rt_deadline_clear(void);
+/* True once this thread's deadline has passed (until set or clear). */
+bool mote_rt_deadline_expired(void);
+/* When this thread's deadline passes, in CLOCK_MONOTONIC ns (for host code
+ * that waits: poll until then); UINT64_MAX when none is in force. */
+uint64_t mote_rt_deadline_at(void);
 
 /* Host-made memories and tables (e.g. the spec's "spectest" module).
  * They fail (NULL) when the limits cannot be honoured. */

@@ -8,8 +8,10 @@
 #define MOTE_RT_INTERNAL_H
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "rt/rt.h"
 
@@ -34,12 +36,18 @@ typedef struct mote_rt_frame {
 } mote_rt_frame;
 
 /* Everything the runtime keeps per thread. Plain TLS (initial-exec in the
- * executable), so the signal handler may read it. */
+ * executable), so the signal handlers may read it. The deadline's handler
+ * is asynchronous: frame, guest, host_depth, critical and untimed change
+ * only in an order that keeps "may the guest be stopped here?" true only
+ * where a jump to `frame` is safe (thread.c), with signal fences between. */
 typedef struct mote_rt_thread {
   mote_rt_frame *frame;       /* innermost trap target, NULL outside guest calls */
   jmp_buf *unwind;            /* wasm exception target (generated try blocks) */
   bool guest;                 /* inside mote_rt_call / mote_rt_instantiate */
   uint32_t host_depth;        /* > 0 while a host function runs (guest.h) */
+  uint32_t critical;          /* > 0 while a runtime function generated code
+                                 called runs (memory.grow...): a deadline waits */
+  bool untimed;               /* the running guest is exempt from the deadline */
   mote_trap_kind trap_kind;   /* set just before jumping to `frame` */
   uint32_t trap_detail;
   const mote_rt_limits *limits; /* instantiation context: the instantiate in progress */
@@ -51,6 +59,13 @@ typedef struct mote_rt_thread {
   uint32_t exc_tag;
   uint32_t exc_size;
   uint8_t *exc_buf;
+  /* Deadlines (deadline.c). */
+  volatile sig_atomic_t expired; /* the deadline passed: set by the timer's handler */
+  volatile sig_atomic_t armed;   /* a deadline is in force */
+  uint64_t deadline_at;          /* CLOCK_MONOTONIC ns, when armed */
+  uint64_t deadline_ns;          /* the timeout it was set with, for messages */
+  bool has_timer;                /* `timer` exists; deleted at thread exit */
+  timer_t timer;
 } mote_rt_thread;
 
 extern __thread mote_rt_thread mote_rt_tls;
@@ -61,8 +76,31 @@ bool mote_rt_thread_prepare(void);
 
 /* thread.c: runs body(ctx) as guest code under a new trap target. Returns
  * MOTE_TRAP_NONE, or the trap that stopped it (with its detail). The thread's
- * previous target, unwind target and guest/host state are restored. */
-mote_trap_kind mote_rt_run_guest(void (*body)(void *ctx), void *ctx, uint32_t *detail);
+ * previous target, unwind target and guest/host state are restored. When
+ * `timed`, the thread's deadline applies: an expired one returns
+ * MOTE_TRAP_TIMEOUT without running body. */
+mote_trap_kind mote_rt_run_guest(void (*body)(void *ctx), void *ctx, bool timed,
+                                 uint32_t *detail);
+
+/* thread.c: brackets runtime work that generated code calls (allocations,
+ * memory.grow, the type registry): a deadline passing inside does not jump
+ * out of it; the guest is stopped at the end instead. Nests. Unlike
+ * mote_rt_host_enter, faults inside still count as guest traps (a deep guest
+ * recursion may hit the stack guard in here). */
+void mote_rt_critical_enter(void);
+void mote_rt_critical_leave(void);
+
+/* thread.c: if the deadline passed and this thread is in guest code that
+ * may be stopped here, stops it (jumps to the innermost target). */
+void mote_rt_stop_if_expired(void);
+
+/* deadline.c: the handler of MOTE_RT_DEADLINE_SIGNAL (signals.c installs it)
+ * and the timer's clean-up at thread exit (thread.c). */
+void mote_rt_deadline_on_signal(int sig, siginfo_t *si, void *ucontext);
+void mote_rt_deadline_thread_exit(void);
+/* deadline.c: "timeout: the deadline of 100 ms passed" for this thread's
+ * deadline (the generic message if none was set). */
+void mote_rt_deadline_message(char *buf, size_t n);
 
 /* trap.c: delivers a trap to the innermost target of this thread; reports
  * and aborts if there is none. Async-signal-safe. */

@@ -4,6 +4,8 @@
  * address is in a linear memory reservation (out of bounds access) or on
  * the thread's stack guard (call stack exhausted). Anything else is a bug
  * in the host: report it and die by the same signal.
+ *
+ * MOTE_RT_DEADLINE_SIGNAL: a thread's deadline passed (deadline.c).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -34,6 +36,9 @@ static void on_fault(int sig, siginfo_t *si, void *ucontext) {
   mote_rt_thread *t = &mote_rt_tls;
   uintptr_t addr = (uintptr_t)si->si_addr;
   bool in_guest = t->frame && t->guest && t->host_depth == 0;
+  /* A deadline passing now must not jump out of this handler (and hide a
+   * crash): it waits. A trap delivered below restores the count. */
+  t->critical++;
 
   if (in_guest && si->si_code > 0) {
     if (mote_rt_memory_region_contains(addr)) mote_rt_deliver(MOTE_TRAP_OOB, 0);
@@ -68,6 +73,15 @@ static void install(void) {
     /* Without the handler every guest OOB access would kill the process:
      * nothing can run safely. */
     mote_rt_write_str("mote: cannot install the SIGSEGV/SIGBUS handlers\n");
+    abort();
+  }
+  /* The same flags for the same reason, plus SA_RESTART: a deadline
+   * passing while host code waits in read() or write() must not make those
+   * fail. */
+  sa.sa_sigaction = mote_rt_deadline_on_signal;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+  if (sigaction(MOTE_RT_DEADLINE_SIGNAL, &sa, NULL) != 0) {
+    mote_rt_write_str("mote: cannot install the deadline signal's handler\n");
     abort();
   }
   installed = 1;

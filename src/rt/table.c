@@ -17,7 +17,8 @@ static uint32_t cap_for(uint32_t max) {
   return max < cap ? max : cap;
 }
 
-/* Both table types have the same layout apart from the element type. */
+/* Both table types have the same layout apart from the element type. The
+ * wasm_rt_* functions run as runtime work (thread.c): a deadline waits. */
 #define DEFINE_TABLE(type)                                                                    \
   bool mote_rt_##type##_table_init(wasm_rt_##type##_table_t *t, uint32_t elems,              \
                                    uint32_t max) {                                           \
@@ -33,18 +34,22 @@ static uint32_t cap_for(uint32_t max) {
                                                                                              \
   void wasm_rt_allocate_##type##_table(wasm_rt_##type##_table_t *t, uint32_t elems,          \
                                        uint32_t max) {                                       \
-    if (!mote_rt_##type##_table_init(t, elems, cap_for(max)))                                \
-      mote_rt_deliver(MOTE_TRAP_RESOURCE, 0);                                                \
+    mote_rt_critical_enter();                                                                \
+    bool ok = mote_rt_##type##_table_init(t, elems, cap_for(max));                           \
+    mote_rt_critical_leave();                                                                \
+    if (!ok) mote_rt_deliver(MOTE_TRAP_RESOURCE, 0);                                         \
   }                                                                                          \
                                                                                              \
   void wasm_rt_free_##type##_table(wasm_rt_##type##_table_t *t) {                            \
     if (!t) return;                                                                          \
+    mote_rt_critical_enter();                                                                \
     free(t->data);                                                                           \
     memset(t, 0, sizeof *t);                                                                 \
+    mote_rt_critical_leave();                                                                \
   }                                                                                          \
                                                                                              \
-  uint32_t wasm_rt_grow_##type##_table(wasm_rt_##type##_table_t *t, uint32_t delta,          \
-                                       wasm_rt_##type##_t init) {                            \
+  static uint32_t grow_##type(wasm_rt_##type##_table_t *t, uint32_t delta,                   \
+                              wasm_rt_##type##_t init) {                                     \
     uint32_t old = t->size;                                                                  \
     uint64_t want = (uint64_t)old + delta;                                                   \
     if (want > t->max_size || !t->data) return UINT32_MAX;                                   \
@@ -55,6 +60,14 @@ static uint32_t cap_for(uint32_t max) {
     t->data = grown;                                                                         \
     t->size = (uint32_t)want;                                                                \
     return old;                                                                              \
+  }                                                                                          \
+                                                                                             \
+  uint32_t wasm_rt_grow_##type##_table(wasm_rt_##type##_table_t *t, uint32_t delta,          \
+                                       wasm_rt_##type##_t init) {                            \
+    mote_rt_critical_enter();                                                                \
+    uint32_t r = grow_##type(t, delta, init);                                                \
+    mote_rt_critical_leave();                                                                \
+    return r;                                                                                \
   }                                                                                          \
                                                                                              \
   wasm_rt_##type##_table_t *mote_rt_##type##_table_new(uint32_t min, uint32_t max,           \

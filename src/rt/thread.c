@@ -1,10 +1,11 @@
 /*
  * Per-thread state: the trap target stack, the guest/host flag, the
  * alternate signal stack and the stack bounds used to recognise stack
- * exhaustion.
+ * exhaustion; where a passed deadline may stop the guest.
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -28,6 +29,8 @@ static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
  * alternate stack (from mmap) or a dummy when we did not install one. */
 static void thread_exit(void *value) {
   mote_rt_thread *t = &mote_rt_tls;
+  /* First, while the alternate stack still exists for its signal. */
+  mote_rt_deadline_thread_exit();
   free(t->exc_buf);
   t->exc_buf = NULL;
   if (value != (void *)&thread_key) {
@@ -96,7 +99,24 @@ out:
   return ok;
 }
 
-mote_trap_kind mote_rt_run_guest(void (*body)(void *ctx), void *ctx, uint32_t *detail) {
+/* Keeps the compiler from moving the per-thread state's stores across
+ * these points: the deadline's handler reads them asynchronously. */
+#define SIGNAL_FENCE() atomic_signal_fence(memory_order_seq_cst)
+
+/* True where the deadline's handler may jump to the innermost target: guest
+ * code of a timed call, outside host functions and runtime work. */
+static bool stoppable(const mote_rt_thread *t) {
+  return t->frame && t->guest && t->host_depth == 0 && t->critical == 0 && !t->untimed;
+}
+
+void mote_rt_stop_if_expired(void) {
+  mote_rt_thread *t = &mote_rt_tls;
+  SIGNAL_FENCE();
+  if (t->expired && stoppable(t)) mote_rt_deliver(MOTE_TRAP_TIMEOUT, 0);
+}
+
+mote_trap_kind mote_rt_run_guest(void (*body)(void *ctx), void *ctx, bool timed,
+                                 uint32_t *detail) {
   mote_rt_thread *t = &mote_rt_tls;
   mote_rt_frame frame;
   mote_trap_kind kind = MOTE_TRAP_NONE;
@@ -108,34 +128,73 @@ mote_trap_kind mote_rt_run_guest(void (*body)(void *ctx), void *ctx, uint32_t *d
   jmp_buf *saved_unwind = t->unwind;
   bool saved_guest = t->guest;
   uint32_t saved_host_depth = t->host_depth;
+  uint32_t saved_critical = t->critical;
+  bool saved_untimed = t->untimed;
   frame.prev = t->frame;
 
-  t->frame = &frame;
-  /* An exception no try block catches unwinds to this frame too. */
-  t->unwind = &frame.env;
-  t->guest = true;
-  t->host_depth = 0;
   /* savesigs=0: saving the mask is a system call (1.5 us on this VM, more
-   * than the rest of a call). The fault handler is installed with
-   * SA_NODEFER and an empty mask (signals.c), so jumping out of it leaves
-   * the thread's mask as it was. */
+   * than the rest of a call). The fault and deadline handlers are installed
+   * with SA_NODEFER and an empty mask (signals.c), so jumping out of them
+   * leaves the thread's mask as it was. */
   if (sigsetjmp(frame.env, 0) == 0) {
+    /* Only now is frame.env a valid target, so only now may the state say
+     * "guest": host_depth goes to 0 last (when nested inside a host
+     * function, it is what keeps the deadline's handler away until then). */
+    SIGNAL_FENCE();
+    t->frame = &frame;
+    /* An exception no try block catches unwinds to this frame too. */
+    t->unwind = &frame.env;
+    t->untimed = !timed;
+    t->critical = 0;
+    t->guest = true;
+    SIGNAL_FENCE();
+    t->host_depth = 0;
+    /* A deadline that passed before (or while we were getting here). */
+    SIGNAL_FENCE();
+    if (t->expired) mote_rt_stop_if_expired();
     body(ctx);
   } else {
     kind = t->trap_kind;
     *detail = t->trap_detail;
   }
+  /* The reverse order: stop being stoppable first, then drop the target. */
+  SIGNAL_FENCE();
+  t->host_depth = saved_host_depth;
+  t->guest = saved_guest;
+  SIGNAL_FENCE();
+  t->critical = saved_critical;
+  t->untimed = saved_untimed;
   t->frame = frame.prev;
   t->unwind = saved_unwind;
-  t->guest = saved_guest;
-  t->host_depth = saved_host_depth;
+  SIGNAL_FENCE();
   return kind;
 }
 
 void mote_rt_host_enter(void) {
   mote_rt_tls.host_depth++;
+  SIGNAL_FENCE();
 }
 
 void mote_rt_host_leave(void) {
-  if (mote_rt_tls.host_depth > 0) mote_rt_tls.host_depth--;
+  mote_rt_thread *t = &mote_rt_tls;
+  if (t->host_depth == 0) return;
+  SIGNAL_FENCE();
+  t->host_depth--;
+  /* A deadline that passed while the host function ran stops the guest now
+   * that it is done. */
+  SIGNAL_FENCE();
+  if (t->expired) mote_rt_stop_if_expired();
+}
+
+void mote_rt_critical_enter(void) {
+  mote_rt_tls.critical++;
+  SIGNAL_FENCE();
+}
+
+void mote_rt_critical_leave(void) {
+  mote_rt_thread *t = &mote_rt_tls;
+  SIGNAL_FENCE();
+  if (t->critical > 0) t->critical--;
+  SIGNAL_FENCE();
+  if (t->expired) mote_rt_stop_if_expired();
 }
