@@ -4,24 +4,27 @@
  *
  * wasm2c 1.0.32 resolves imports through extern C symbols named after the
  * import (Z_<module>Z_<name>), passes each import module an opaque instance
- * pointer, and exports module-specific functions. The glue:
+ * pointer, and exports module-specific functions. The binary it translates
+ * has been rewritten (rewrite.c) so that every import comes from one module,
+ * MOTE_IMPORT_MODULE, and import k is named "<k>": its symbol is
+ * Z_importsZ_<k>, whatever the module chose. The glue:
  *  - defines every import symbol as a trampoline that finds the instance's
  *    binding table and calls (or returns) what the runtime bound there;
  *  - wraps every export in a type-erased entry point taking mote_val arrays;
- *  - describes imports and exports with their types in `mote_abi_module_v1`.
+ *  - describes imports (by their original names) and exports with their
+ *    types in `mote_abi_module_v1`.
  *
- * Finding the binding table: the glue instance is `{ Z_self_instance_t w;
- * const mote_abi_binding *imports; }`. For an import module M from which
- * functions are imported, wasm2c keeps the pointer we pass for M in a field
- * `Z_M_instance` and passes the field's *value* on direct calls but the
+ * Finding the binding table: the glue instance is `{ Z_mote_instance_t w;
+ * const mote_abi_binding *imports; }`. When functions are imported, wasm2c
+ * keeps the pointer we pass for the import module in a field
+ * `Z_imports_instance` and passes the field's *value* on direct calls but the
  * field's *address* when it puts an imported function in a table. We pass
- * the field's own address as M's pointer, so both are the same and the
- * trampoline recovers the glue instance by subtracting the field's offset.
- * For a module M with no function imports there is no such field: we pass
- * the glue instance itself.
+ * the field's own address as the module's pointer, so both are the same and
+ * the trampoline recovers the glue instance by subtracting the field's
+ * offset. With no function imports there is no such field: we pass the glue
+ * instance itself.
  */
 #include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "compile_internal.h"
@@ -118,106 +121,25 @@ static void write_symbol(FILE *out, const char *module, uint32_t module_len, con
   mote_mangle(out, name, name_len);
 }
 
-static bool same_bytes(const char *a, uint32_t alen, const char *b, uint32_t blen) {
-  return alen == blen && memcmp(a, b, alen) == 0;
-}
-
-/* Distinct import module names, sorted by bytes as wasm2c orders its
- * instantiate parameters. Returns the count; *out from malloc(). */
-typedef struct import_module {
-  const char *name;
-  uint32_t len;
-  bool has_funcs; /* wasm2c then keeps a Z_<M>_instance field */
-} import_module;
-
-static int compare_import_modules(const void *a, const void *b) {
-  const import_module *x = a, *y = b;
-  uint32_t n = x->len < y->len ? x->len : y->len;
-  int c = memcmp(x->name, y->name, n);
-  if (c) return c;
-  return (x->len > y->len) - (x->len < y->len);
-}
-
-static uint32_t collect_import_modules(const mote_module *m, import_module **out) {
-  uint32_t n = mote_module_import_count(m), count = 0;
-  import_module *mods = calloc(n ? n : 1, sizeof *mods);
-  if (!mods) {
-    *out = NULL;
-    return 0;
-  }
-  for (uint32_t i = 0; i < n; i++) {
-    const mote_import *imp = mote_module_import(m, i);
-    uint32_t j;
-    for (j = 0; j < count; j++)
-      if (same_bytes(mods[j].name, mods[j].len, imp->module, imp->module_len)) break;
-    if (j == count) {
-      mods[count].name = imp->module;
-      mods[count].len = imp->module_len;
-      count++;
-    }
-    if (imp->kind == MOTE_EXTERN_FUNC) mods[j].has_funcs = true;
-  }
-  qsort(mods, count, sizeof *mods, compare_import_modules);
-  *out = mods;
-  return count;
-}
-
-void mote_glue_self_name(const mote_module *m, char *out, size_t cap) {
-  for (unsigned n = 0;; n++) {
-    snprintf(out, cap, "mote%u", n);
-    bool clash = false;
-    for (uint32_t i = 0; i < mote_module_import_count(m) && !clash; i++) {
-      const mote_import *imp = mote_module_import(m, i);
-      clash = same_bytes(imp->module, imp->module_len, out, (uint32_t)strlen(out));
-    }
-    if (!clash) return;
-  }
-}
-
-/* The expression giving the glue instance from an import module pointer p. */
-static void write_recover(FILE *out, const import_module *mod) {
-  if (mod->has_funcs) {
-    fputs("((glue_instance *)((char *)p - offsetof(glue_instance, w.Z_", out);
-    mote_mangle(out, mod->name, mod->len);
-    fputs("_instance)))", out);
-  } else {
+/* The expression giving the glue instance from the import module pointer p. */
+static void write_recover(FILE *out, bool func_imports) {
+  if (func_imports)
+    fputs("((glue_instance *)((char *)p - offsetof(glue_instance, w.Z_" MOTE_IMPORT_MODULE
+          "_instance)))",
+          out);
+  else
     fputs("((glue_instance *)p)", out);
-  }
-}
-
-static const import_module *find_module(const import_module *mods, uint32_t n,
-                                        const mote_import *imp) {
-  for (uint32_t i = 0; i < n; i++)
-    if (same_bytes(mods[i].name, mods[i].len, imp->module, imp->module_len)) return &mods[i];
-  return NULL;
-}
-
-/* True if an earlier import has the same module and name: wasm2c declares
- * the symbol once, so the glue defines it once. */
-static bool is_repeat(const mote_module *m, uint32_t k) {
-  const mote_import *imp = mote_module_import(m, k);
-  for (uint32_t i = 0; i < k; i++) {
-    const mote_import *o = mote_module_import(m, i);
-    if (o->kind == imp->kind && same_bytes(o->module, o->module_len, imp->module, imp->module_len) &&
-        same_bytes(o->name, o->name_len, imp->name, imp->name_len))
-      return true;
-  }
-  return false;
 }
 
 static void write_import_trampoline(FILE *out, const mote_module *m, uint32_t k,
-                                    const import_module *mod) {
+                                    bool func_imports) {
   const mote_import *imp = mote_module_import(m, k);
   const mote_functype *ft = mote_module_type(m, imp->u.type_index);
   write_return_type(out, ft);
-  fputc(' ', out);
-  write_symbol(out, imp->module, imp->module_len, imp->name, imp->name_len);
-  fputs("(struct Z_", out);
-  mote_mangle(out, imp->module, imp->module_len);
-  fputs("_instance_t *p", out);
+  fprintf(out, " Z_" MOTE_IMPORT_MODULE "Z_%u(struct Z_" MOTE_IMPORT_MODULE "_instance_t *p", k);
   for (uint32_t i = 0; i < ft->param_count; i++) fprintf(out, ", %s a%u", c_type(ft->params[i]), i);
   fputs(") {\n  const mote_abi_binding *b = &", out);
-  write_recover(out, mod);
+  write_recover(out, func_imports);
   fprintf(out, "->imports[%u];\n  return ((", k);
   write_return_type(out, ft);
   fputs(" (*)(void *", out);
@@ -228,7 +150,7 @@ static void write_import_trampoline(FILE *out, const mote_module *m, uint32_t k,
 }
 
 static void write_import_accessor(FILE *out, const mote_module *m, uint32_t k,
-                                  const import_module *mod) {
+                                  bool func_imports) {
   const mote_import *imp = mote_module_import(m, k);
   const char *type, *member;
   switch (imp->kind) {
@@ -250,13 +172,11 @@ static void write_import_accessor(FILE *out, const mote_module *m, uint32_t k,
       member = "global";
       break;
   }
-  fprintf(out, "%s *", type);
-  write_symbol(out, imp->module, imp->module_len, imp->name, imp->name_len);
-  fputs("(struct Z_", out);
-  mote_mangle(out, imp->module, imp->module_len);
-  fputs("_instance_t *p) {\n  return ", out);
+  fprintf(out, "%s *Z_" MOTE_IMPORT_MODULE "Z_%u(struct Z_" MOTE_IMPORT_MODULE
+               "_instance_t *p) {\n  return ",
+          type, k);
   if (strcmp(member, "global") == 0) fprintf(out, "(%s *)", type);
-  write_recover(out, mod);
+  write_recover(out, func_imports);
   fprintf(out, "->imports[%u].%s;\n}\n\n", k, member);
 }
 
@@ -272,7 +192,8 @@ static void write_type(FILE *out, mote_extern_kind kind, const mote_functype *ft
           limits && limits->has_max ? limits->max : 0);
 }
 
-static void write_export_entry(FILE *out, const mote_module *m, const char *self, uint32_t i) {
+static void write_export_entry(FILE *out, const mote_module *m, uint32_t i) {
+  static const char self[] = MOTE_SELF_NAME;
   const mote_export *e = mote_module_export(m, i);
   if (e->kind == MOTE_EXTERN_FUNC) {
     const mote_functype *ft = mote_module_func_type(m, e->index);
@@ -304,7 +225,8 @@ static void write_export_entry(FILE *out, const mote_module *m, const char *self
   }
 }
 
-static void write_export_descriptor(FILE *out, const mote_module *m, const char *self, uint32_t i) {
+static void write_export_descriptor(FILE *out, const mote_module *m, uint32_t i) {
+  static const char self[] = MOTE_SELF_NAME;
   const mote_export *e = mote_module_export(m, i);
   fputs("  {", out);
   write_c_string(out, e->name, e->name_len);
@@ -357,11 +279,12 @@ static void write_import_descriptor(FILE *out, const mote_module *m, uint32_t k)
   fputs("},\n", out);
 }
 
-int mote_glue_write(FILE *out, const mote_module *m, const char *self) {
-  import_module *mods = NULL;
-  uint32_t nmods = collect_import_modules(m, &mods);
+int mote_glue_write(FILE *out, const mote_module *m) {
+  const char *self = MOTE_SELF_NAME;
   uint32_t nimports = mote_module_import_count(m), nexports = mote_module_export_count(m);
-  if (!mods) return -1;
+  bool func_imports = false;
+  for (uint32_t k = 0; k < nimports; k++)
+    if (mote_module_import(m, k)->kind == MOTE_EXTERN_FUNC) func_imports = true;
 
   fputs("/* Generated by mote (src/compile/glue.c): do not edit. */\n"
         "#include <stddef.h>\n#include \"module.h\"\n#include \"abi.h\"\n\n"
@@ -371,42 +294,30 @@ int mote_glue_write(FILE *out, const mote_module *m, const char *self) {
                "  const mote_abi_binding *imports;\n} glue_instance;\n\n", self);
 
   for (uint32_t k = 0; k < nimports; k++) {
-    if (is_repeat(m, k)) continue;
-    const mote_import *imp = mote_module_import(m, k);
-    const import_module *mod = find_module(mods, nmods, imp);
-    if (imp->kind == MOTE_EXTERN_FUNC)
-      write_import_trampoline(out, m, k, mod);
+    if (mote_module_import(m, k)->kind == MOTE_EXTERN_FUNC)
+      write_import_trampoline(out, m, k, func_imports);
     else
-      write_import_accessor(out, m, k, mod);
+      write_import_accessor(out, m, k, func_imports);
   }
 
   fputs("static void glue_instantiate(void *inst, const mote_abi_binding *imports) {\n"
         "  glue_instance *g = inst;\n  g->imports = imports;\n",
         out);
   fprintf(out, "  Z_%s_instantiate(&g->w", self);
-  for (uint32_t i = 0; i < nmods; i++) {
-    fputs(", (struct Z_", out);
-    mote_mangle(out, mods[i].name, mods[i].len);
-    fputs("_instance_t *)", out);
-    if (mods[i].has_funcs) {
-      fputs("&g->w.Z_", out);
-      mote_mangle(out, mods[i].name, mods[i].len);
-      fputs("_instance", out);
-    } else {
-      fputs("g", out);
-    }
-  }
+  if (nimports > 0)
+    fprintf(out, ", (struct Z_" MOTE_IMPORT_MODULE "_instance_t *)%s",
+            func_imports ? "&g->w.Z_" MOTE_IMPORT_MODULE "_instance" : "g");
   fputs(");\n}\n\n", out);
   fprintf(out, "static void glue_free(void *inst) {\n  Z_%s_free(&((glue_instance *)inst)->w);\n}\n\n",
           self);
 
-  for (uint32_t i = 0; i < nexports; i++) write_export_entry(out, m, self, i);
+  for (uint32_t i = 0; i < nexports; i++) write_export_entry(out, m, i);
 
   fputs("static const mote_abi_import glue_imports[] = {\n", out);
   for (uint32_t k = 0; k < nimports; k++) write_import_descriptor(out, m, k);
   if (nimports == 0) fputs("  {0},\n", out);
   fputs("};\n\nstatic const mote_abi_export glue_exports[] = {\n", out);
-  for (uint32_t i = 0; i < nexports; i++) write_export_descriptor(out, m, self, i);
+  for (uint32_t i = 0; i < nexports; i++) write_export_descriptor(out, m, i);
   if (nexports == 0) fputs("  {0},\n", out);
   fputs("};\n\n", out);
 
@@ -415,6 +326,5 @@ int mote_glue_write(FILE *out, const mote_module *m, const char *self) {
           "  MOTE_ABI_VERSION, sizeof(glue_instance), Z_%s_init_module, glue_instantiate,\n"
           "  glue_free, %u, glue_imports, %u, glue_exports,\n};\n",
           self, nimports, nexports);
-  free(mods);
   return ferror(out) ? -1 : 0;
 }

@@ -62,6 +62,7 @@ static mote_compile_status module_status(mote_module_status s) {
   switch (s) {
     case MOTE_MODULE_UNSUPPORTED: return MOTE_COMPILE_UNSUPPORTED;
     case MOTE_MODULE_NOMEM: return MOTE_COMPILE_IO;
+    case MOTE_MODULE_INVALID: return MOTE_COMPILE_INVALID;
     default: return MOTE_COMPILE_MALFORMED;
   }
 }
@@ -106,16 +107,26 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
                                  mote_compile_result *out, mote_compile_error *err) {
   mote_child_limits limits = limits_of(opts);
   mote_child_result r;
-  char self[32], path[PATH_MAX];
+  char path[PATH_MAX];
+  uint8_t *rewritten = NULL;
+  size_t rewritten_len = 0;
 
-  mote_glue_self_name(m, self, sizeof self);
-  if (write_file(work, "module.wasm", wasm, len) != 0 ||
+  /* wasm2c translates the rewritten binary (rewrite.c); the original bytes
+   * are the cache key and the glue's import names. */
+  if (mote_rewrite(m, wasm, len, &rewritten, &rewritten_len) != 0) {
+    set_error(err, MOTE_COMPILE_IO, "translate", "%s", "out of memory rewriting the module for wasm2c");
+    return MOTE_COMPILE_IO;
+  }
+  int wrc = write_file(work, "module.wasm", rewritten, rewritten_len);
+  free(rewritten);
+  if (wrc != 0 ||
       write_file(work, "abi.h", mote_abi_header_text, strlen(mote_abi_header_text)) != 0) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
     return MOTE_COMPILE_IO;
   }
 
-  const char *translate[] = {mote_tool_wasm2c(), "module.wasm", "-o", "module.c", "-n", self, NULL};
+  const char *translate[] = {mote_tool_wasm2c(), "module.wasm", "-o", "module.c",
+                             "-n", MOTE_SELF_NAME, NULL};
   mote_child_run(translate, work, &limits, &r);
   out->translate_ms = r.wall_ms;
   if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0)
@@ -128,7 +139,7 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
 
   snprintf(path, sizeof path, "%s/glue.c", work);
   FILE *glue = fopen(path, "we");
-  int glue_rc = glue ? mote_glue_write(glue, m, self) : -1;
+  int glue_rc = glue ? mote_glue_write(glue, m) : -1;
   if (glue && fclose(glue) != 0) glue_rc = -1;
   snprintf(path, sizeof path, "%s/unit.c", work);
   FILE *unit = fopen(path, "we");

@@ -23,6 +23,10 @@ mote_module_status mote_module_read(const uint8_t *bytes, size_t len, mote_modul
   p.m->len = len;
   if (!mr_names_prescan(&p)) goto out;
   if (!mr_sections(&p)) goto out;
+  if (p.invalid) { /* well-formed, but ill-typed */
+    p.failed = true;
+    p.err = p.invalid_err;
+  }
 
 out:
   free(p.blocks);
@@ -47,6 +51,9 @@ void mote_module_free(mote_module *m) {
   free(m->globals);
   free(m->func_names);
   free(m->customs);
+  free(m->sections);
+  free(m->import_desc);
+  free(m->elems);
   free(m);
 }
 

@@ -5,8 +5,11 @@
  * truncated immediate, a missing END) is only visible that way, and so is an
  * instruction of a feature wasm2c 1.0.32 cannot translate.
  *
- * Typing is not checked (wasm2c does it); block nesting is, because where
- * the function's final END lies is part of the binary's structure.
+ * Typing is mostly left to wasm2c; block nesting is checked, because where
+ * the function's final END lies is part of the binary's structure. What
+ * wasm2c 1.0.32 accepts and then emits C that does not compile is checked
+ * here (recorded with mr_invalid): the types of constant expressions, and
+ * call_indirect through a table that does not hold funcref.
  */
 #include <stdio.h>
 
@@ -157,6 +160,11 @@ static bool decode(mr_reader *r, bool is_const) {
       break;
     case 0x11: /* call_indirect type table */
       if (!mr_u32(r, &u) || !mr_u32(r, &u)) return false;
+      if (u >= p->m->table_count)
+        mr_invalid(p, at, "unknown table %u in call_indirect", u);
+      else if (p->m->tables[u].elemtype != MOTE_FUNCREF)
+        mr_invalid(p, at, "type mismatch: call_indirect through table %u of %s (it needs funcref)",
+                   u, mr_type_name(p->m->tables[u].elemtype));
       break;
     case 0x1c: /* select t* */
       if (!mr_count(r, &n, 1, UINT32_MAX, "select types")) return false;
@@ -225,7 +233,91 @@ static bool decode(mr_reader *r, bool is_const) {
   }
 }
 
-bool mr_const_expr(mr_reader *r) { return decode(r, true); }
+const char *mr_type_name(uint8_t type) {
+  switch (type) {
+  case MOTE_I32: return "i32";
+  case MOTE_I64: return "i64";
+  case MOTE_F32: return "f32";
+  case MOTE_F64: return "f64";
+  case MOTE_V128: return "v128";
+  case MOTE_FUNCREF: return "funcref";
+  case MOTE_EXTERNREF: return "externref";
+  }
+  return "?";
+}
+
+/* Types the constant expression in [start, end), already decoded (so every
+ * read succeeds): a sequence of constant instructions, then END. */
+static void type_const_expr(mr_reader *r, size_t start, uint8_t type, uint32_t globals,
+                            mr_const *out) {
+  mr_parse *p = r->p;
+  const mote_module *m = p->m;
+  mr_reader t = {.p = p, .buf = r->buf, .pos = start, .end = r->pos};
+  uint32_t values = 0;
+  uint8_t top = 0;
+  mr_const c = {0};
+  for (;;) {
+    size_t at = t.pos;
+    uint8_t op, vt = 0;
+    uint32_t x = 0;
+    int32_t i32;
+    int64_t i64;
+    const uint8_t *bytes;
+    if (!mr_u8(&t, &op)) return;
+    if (op == 0x0b) break;
+    switch (op) {
+    case 0x41: (void)mr_s32(&t, &i32); vt = MOTE_I32; break;
+    case 0x42: (void)mr_s64(&t, &i64); vt = MOTE_I64; break;
+    case 0x43: (void)mr_bytes(&t, 4, &bytes); vt = MOTE_F32; break;
+    case 0x44: (void)mr_bytes(&t, 8, &bytes); vt = MOTE_F64; break;
+    case 0xd0: (void)mr_heaptype(&t, &vt); break;
+    case 0xd2: /* ref.func */
+      (void)mr_u32(&t, &x);
+      if (x >= m->func_count) {
+        mr_invalid(p, at, "unknown function %u", x);
+        return;
+      }
+      vt = MOTE_FUNCREF;
+      break;
+    case 0x23: /* global.get */
+      (void)mr_u32(&t, &x);
+      if (x >= globals) {
+        mr_invalid(p, at, "unknown global %u", x);
+        return;
+      }
+      if (m->globals[x].is_mutable) {
+        mr_invalid(p, at, "constant expression required: global.get %u of a mutable global", x);
+        return;
+      }
+      vt = m->globals[x].valtype;
+      break;
+    default:
+      mr_invalid(p, at, "constant expression required: instruction 0x%02x is not constant", op);
+      return;
+    }
+    if (values++ == 0) c = (mr_const){.op = op, .index = x, .at = at, .len = t.pos - at};
+    top = vt;
+  }
+  if (values == 0)
+    mr_invalid(p, start, "type mismatch: empty constant expression, expected %s",
+               mr_type_name(type));
+  else if (values > 1)
+    mr_invalid(p, start, "type mismatch: constant expression leaves %u values, expected one %s",
+               values, mr_type_name(type));
+  else if (top != type)
+    mr_invalid(p, start, "type mismatch: constant expression gives %s, expected %s",
+               mr_type_name(top), mr_type_name(type));
+  else if (out)
+    *out = c;
+}
+
+bool mr_const_expr(mr_reader *r, uint8_t type, uint32_t globals, mr_const *out) {
+  size_t start = r->pos;
+  if (out) *out = (mr_const){0};
+  if (!decode(r, true)) return false;
+  type_const_expr(r, start, type, globals, out);
+  return true;
+}
 
 static bool locals(mr_reader *r) {
   uint32_t n, count;

@@ -7,8 +7,12 @@
  * It refuses modules that use features the translator (wasm2c 1.0.32) cannot
  * run, naming the feature and the function and byte offset where it was met.
  *
- * It checks the binary's structure (the "malformed" class of errors), not
- * instruction typing (the "invalid" class): wasm2c validates that later.
+ * It checks the binary's structure (the "malformed" class of errors). Of the
+ * "invalid" class (well-formed but ill-typed) it checks only what wasm2c
+ * 1.0.32 misses: the types of constant expressions (global initializers,
+ * segment offsets, element items) and the table of call_indirect; wasm2c
+ * validates the rest later. A malformed module is reported as such even if it
+ * is also invalid.
  *
  * Ownership: the module keeps pointers into the caller's bytes; the bytes must
  * outlive it. Names are not NUL-terminated: use the *_len fields.
@@ -28,6 +32,7 @@ typedef enum mote_module_status {
   MOTE_MODULE_UNSUPPORTED, /* uses a feature mote cannot run: see message */
   MOTE_MODULE_TOO_LARGE,   /* exceeds one of the implementation limits */
   MOTE_MODULE_NOMEM,
+  MOTE_MODULE_INVALID,     /* well-formed but ill-typed (the spec's "invalid") */
 } mote_module_status;
 
 typedef struct mote_module_error {

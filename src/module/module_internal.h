@@ -10,12 +10,14 @@
  *               expressions
  *   names.c     the "name" custom section, read leniently
  *   api.c       mote_module_read(), mote_module_free() and the accessors
+ *   layout.c    the accessors of layout.h (where things are in the binary)
  */
 #ifndef MOTE_MODULE_INTERNAL_H
 #define MOTE_MODULE_INTERNAL_H
 
 #include <stdarg.h>
 
+#include "module/layout.h"
 #include "module/module.h"
 
 /* Implementation limits. The web's JS API limits (the ones browsers and
@@ -87,6 +89,17 @@ struct mote_module {
   mr_custom *customs;
   uint32_t custom_count;
   uint32_t custom_cap;
+
+  /* Layout (layout.h): every section in binary order; where each import's
+   * description lies (import_desc[2*i] .. import_desc[2*i+1]); the active
+   * element segments from the first one with a global.get item on. */
+  mote_section_span *sections;
+  uint32_t section_count;
+  uint32_t section_cap;
+  size_t *import_desc;
+  mote_elem_span *elems;
+  uint32_t elem_count;
+  uint32_t elem_cap;
 };
 
 /* The state of one mote_module_read(). The first error wins: later failures
@@ -96,6 +109,11 @@ typedef struct mr_parse {
   mote_module_error err;
   bool failed;
   char where[160]; /* what is being read, e.g. "function 7 ($main)" */
+
+  /* The first "invalid" (ill-typed) finding: reported only once the whole
+   * binary has been read, so that a malformed module is called malformed. */
+  bool invalid;
+  mote_module_error invalid_err;
 
   bool has_datacount;
   uint32_t datacount;
@@ -125,6 +143,10 @@ bool mr_fail(mr_parse *p, mote_module_status status, size_t offset, const char *
     __attribute__((format(printf, 4, 5)));
 bool mr_failv(mr_parse *p, mote_module_status status, size_t offset, const char *fmt,
               va_list ap);
+/* Records an "invalid" finding (if none yet) for the end of the read; the
+ * read goes on, so callers return true. Same message form as mr_fail. */
+void mr_invalid(mr_parse *p, size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void mr_where(mr_parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "function 7" or "function 7 ($name)" into buf (a sanitised, short name). */
 void mr_func_label(const mote_module *m, uint32_t func_index, char *buf, size_t size);
@@ -179,8 +201,22 @@ bool mr_limits(mr_reader *r, bool is_memory, mote_limits *out);
 
 /* Decodes the code section (all bodies). */
 bool mr_code_section(mr_reader *r);
-/* Decodes a constant expression up to and including its END. */
-bool mr_const_expr(mr_reader *r);
+/* What a valid constant expression is: one instruction (then END). */
+typedef struct mr_const {
+  uint8_t op; /* 0x41 0x42 0x43 0x44 i32..f64.const, 0x23 global.get, 0xd0 ref.null,
+                 0xd2 ref.func; 0 when the expression is invalid */
+  uint32_t index; /* global.get, ref.func: the index */
+  size_t at;      /* the instruction's first byte */
+  size_t len;     /* its length, END excluded */
+} mr_const;
+
+/* Decodes a constant expression up to and including its END, and checks that
+ * it leaves exactly one value of `type` using only the first `globals`
+ * globals, immutable ones. Returns false on a structural error; typing
+ * errors are recorded with mr_invalid (and out->op is 0). `out` may be NULL. */
+bool mr_const_expr(mr_reader *r, uint8_t type, uint32_t globals, mr_const *out);
+/* The name of a value type for a message ("i32", "funcref"). */
+const char *mr_type_name(uint8_t type);
 
 /* ---- sections.c -------------------------------------------------------- */
 

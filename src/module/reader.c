@@ -15,6 +15,7 @@ static const char *status_prefix(mote_module_status status) {
   case MOTE_MODULE_UNSUPPORTED: return "unsupported feature ";
   case MOTE_MODULE_TOO_LARGE: return "module too large: ";
   case MOTE_MODULE_NOMEM: return "out of memory: ";
+  case MOTE_MODULE_INVALID: return "invalid module: ";
   case MOTE_MODULE_OK: break;
   }
   return "";
@@ -26,19 +27,17 @@ static void append(char *dst, size_t size, size_t *len, const char *s) {
   dst[*len] = '\0';
 }
 
-bool mr_failv(mr_parse *p, mote_module_status status, size_t offset, const char *fmt,
-              va_list ap) {
-  if (p->failed) return false; /* the first error is the one that matters */
-  p->failed = true;
-  p->err.status = status;
-  p->err.offset = offset;
+static void format_error(mr_parse *p, mote_module_error *e, mote_module_status status,
+                         size_t offset, const char *fmt, va_list ap) {
+  e->status = status;
+  e->offset = offset;
   char what[192], at[40];
   vsnprintf(what, sizeof what, fmt, ap);
   snprintf(at, sizeof at, " at offset 0x%zx", offset);
   /* A long name can make the line longer than the buffer: the middle is
    * cut, keeping the feature, where, and the offset. */
-  char *msg = p->err.message;
-  size_t size = sizeof p->err.message, len = 0;
+  char *msg = e->message;
+  size_t size = sizeof e->message, len = 0;
   append(msg, size - sizeof at, &len, status_prefix(status));
   append(msg, size - sizeof at, &len, what);
   if (p->where[0]) {
@@ -46,7 +45,23 @@ bool mr_failv(mr_parse *p, mote_module_status status, size_t offset, const char 
     append(msg, size - sizeof at, &len, p->where);
   }
   append(msg, size, &len, at);
+}
+
+bool mr_failv(mr_parse *p, mote_module_status status, size_t offset, const char *fmt,
+              va_list ap) {
+  if (p->failed) return false; /* the first error is the one that matters */
+  p->failed = true;
+  format_error(p, &p->err, status, offset, fmt, ap);
   return false;
+}
+
+void mr_invalid(mr_parse *p, size_t offset, const char *fmt, ...) {
+  if (p->invalid) return;
+  p->invalid = true;
+  va_list ap;
+  va_start(ap, fmt);
+  format_error(p, &p->invalid_err, MOTE_MODULE_INVALID, offset, fmt, ap);
+  va_end(ap);
 }
 
 bool mr_fail(mr_parse *p, mote_module_status status, size_t offset, const char *fmt, ...) {

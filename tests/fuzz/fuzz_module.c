@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     walk(m);
     mote_module_free(m);
   } else {
-    if (m || err.status != st || st > MOTE_MODULE_NOMEM) abort();
+    if (m || err.status != st || st > MOTE_MODULE_INVALID) abort();
     if (!memchr(err.message, '\0', sizeof err.message) || !err.message[0]) abort();
     if (err.offset > size) abort();
   }

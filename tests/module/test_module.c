@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 
+#include "module/layout.h"
 #include "module/module.h"
 #include "test.h"
 
@@ -444,6 +445,92 @@ TEST(element_segment_forms) {
   CHECK_EQ_INT(read_buf(&w), MOTE_MODULE_MALFORMED);
 }
 
+TEST(ill_typed_constant_expressions_are_invalid) {
+  wbuf w;
+  header(&w);
+  SEC(&w, 5, 0x01, 0x00, 0x01);
+  SEC(&w, 11, 0x01, 0x00, 0x0b, 0x00); /* data offset: just END */
+  CHECK_EQ_INT(read_buf(&w), MOTE_MODULE_INVALID);
+  CHECK_STR_CONTAINS(err.message, "type mismatch: empty constant expression, expected i32");
+  CHECK_STR_CONTAINS(err.message, "in the offset of data segment 0 at offset 0x");
+  /* malformed wins over invalid, wherever it comes */
+  SEC(&w, 0x0e, 0x00);
+  CHECK_EQ_INT(read_buf(&w), MOTE_MODULE_MALFORMED);
+
+  header(&w);
+  SEC(&w, 6, 0x01, 0x7f, 0x00, 0x42, 0x00, 0x0b); /* i32 global = i64.const 0 */
+  CHECK_EQ_INT(read_buf(&w), MOTE_MODULE_INVALID);
+  CHECK_STR_CONTAINS(err.message, "gives i64, expected i32 in the initializer of global 0");
+
+  header(&w);
+  SEC(&w, 6, 0x02, 0x7f, 0x01, 0x41, 0x00, 0x0b, /* a mutable global ... */
+      0x7f, 0x00, 0x23, 0x00, 0x0b);             /* ... read by a constant */
+  CHECK_EQ_INT(read_buf(&w), MOTE_MODULE_INVALID);
+  CHECK_STR_CONTAINS(err.message, "constant expression required");
+
+  header(&w);
+  SEC(&w, 6, 0x01, 0x7f, 0x00, 0x41, 0x00, 0x41, 0x00, 0x0b); /* two values */
+  CHECK_EQ_INT(read_buf(&w), MOTE_MODULE_INVALID);
+  CHECK_STR_CONTAINS(err.message, "leaves 2 values");
+
+  header(&w); /* an earlier immutable global is fine (wasm2c checks the rest) */
+  SEC(&w, 6, 0x02, 0x7f, 0x00, 0x41, 0x05, 0x0b, 0x7f, 0x00, 0x23, 0x00, 0x0b);
+  CHECK_EQ_INT(read_buf(&w), MOTE_MODULE_OK);
+}
+
+TEST(call_indirect_needs_a_funcref_table) {
+  wbuf w;
+  header(&w);
+  TYPE_VOID;
+  ONE_FUNC;
+  SEC(&w, 4, 0x01, 0x6f, 0x00, 0x01);
+  SEC(&w, 10, 0x01, 0x07, 0x00, 0x41, 0x00, 0x11, 0x00, 0x00, 0x0b);
+  CHECK_EQ_INT(read_buf(&w), MOTE_MODULE_INVALID);
+  CHECK_STR_CONTAINS(err.message, "call_indirect through table 0 of externref");
+}
+
+TEST(global_get_element_items) {
+  wbuf w;
+  header(&w);
+  TYPE_VOID;
+  SEC(&w, 2, 0x01, 0x01, 'a', 0x01, 'g', 0x03, 0x70, 0x00); /* an immutable funcref global */
+  ONE_FUNC;
+  SEC(&w, 4, 0x01, 0x70, 0x00, 0x04);
+  SEC(&w, 9, 0x03,
+      0x04, 0x41, 0x00, 0x0b, 0x01, 0xd2, 0x00, 0x0b,             /* 0: not recorded */
+      0x04, 0x41, 0x01, 0x0b, 0x02, 0x23, 0x00, 0x0b, 0xd2, 0x00, 0x0b, /* 1: lowered */
+      0x00, 0x41, 0x03, 0x0b, 0x01, 0x00);                        /* 2: replayed */
+  SEC(&w, 10, 0x01, 0x02, 0x00, 0x0b);
+  mote_module *m = NULL;
+  CHECK_EQ_INT(mote_module_read(w.b, w.n, &m, &err), MOTE_MODULE_OK);
+  if (m) {
+    CHECK_EQ_INT(mote_layout_elem_count(m), 2);
+    const mote_elem_span *e = mote_layout_elem(m, 0);
+    CHECK_EQ_INT(e->index, 1);
+    CHECK(e->global_items);
+    CHECK_EQ_INT(e->item_count, 2);
+    CHECK_EQ_INT(w.b[e->offset_insn], 0x41);
+    CHECK_EQ_INT(e->offset_len, 2);
+    CHECK_EQ_INT(w.b[e->items], 0x23);
+    e = mote_layout_elem(m, 1);
+    CHECK_EQ_INT(e->index, 2);
+    CHECK(!e->global_items);
+    CHECK(mote_layout_elem(m, 2) == NULL);
+    CHECK(mote_layout_section_count(m) == 6);
+    size_t a, b;
+    CHECK(mote_layout_import_desc(m, 0, &a, &b));
+    CHECK_EQ_INT(w.b[a], 0x03);
+    CHECK_EQ_INT(b - a, 3);
+    mote_module_free(m);
+  }
+  /* passive: no start function can stand in for it */
+  header(&w);
+  SEC(&w, 2, 0x01, 0x01, 'a', 0x01, 'g', 0x03, 0x70, 0x00);
+  SEC(&w, 9, 0x01, 0x05, 0x70, 0x01, 0x23, 0x00, 0x0b);
+  CHECK_EQ_INT(read_buf(&w), MOTE_MODULE_UNSUPPORTED);
+  CHECK_STR_CONTAINS(err.message, "passive or declarative element segment");
+}
+
 TEST(accessors_on_a_small_module) {
   wbuf w;
   header(&w);
@@ -556,4 +643,6 @@ RUN_TESTS(empty_module_reads, empty_and_null_input, bad_magic, bad_version, trun
           too_many_locals, illegal_opcode_and_missing_end, zero_byte_immediates,
           v128_param_is_unsupported_simd, simd_opcode_names_function_and_offset,
           other_unsupported_features, bad_utf8_names, oversized_counts_do_not_allocate,
-          element_segment_forms, accessors_on_a_small_module, broken_name_section_is_ignored)
+          element_segment_forms, accessors_on_a_small_module, broken_name_section_is_ignored,
+          ill_typed_constant_expressions_are_invalid, call_indirect_needs_a_funcref_table,
+          global_get_element_items)
