@@ -43,6 +43,17 @@ TEST_BIN  := $(TEST_SRC:%.c=$(BUILD)/%)
 TEST_SCRIPTS := $(wildcard tests/*/test_*.sh)
 TEST_SUPPORT := $(BUILD)/tests/test.o
 
+.DEFAULT_GOAL := all
+.PHONY: bench bench-deploy bench-engine
+# Benchmarks print figures and write bench/out/; they are not tests.
+bench: bench-deploy bench-engine
+
+bench-deploy: $(BUILD)/mote
+	bench/deploy_time.sh $(BUILD)
+
+bench-engine: $(BUILD)/mote
+	bench/engine.sh $(BUILD)
+
 .PHONY: all test unit unit-san spec spec-quick fuzz fuzz-long diff diff-long san clean run
 all: $(BUILD)/mote
 
