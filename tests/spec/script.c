@@ -278,18 +278,6 @@ static uint8_t result_type(const char *sig, uint32_t k, json_t *action) {
   return 0;
 }
 
-static uint8_t code_of(json_t *expected) {
-  const char *t = json_string_value(json_object_get(expected, "type"));
-  if (!t) return 0;
-  if (!strcmp(t, "i32")) return MOTE_ABI_I32;
-  if (!strcmp(t, "i64")) return MOTE_ABI_I64;
-  if (!strcmp(t, "f32")) return MOTE_ABI_F32;
-  if (!strcmp(t, "f64")) return MOTE_ABI_F64;
-  if (!strcmp(t, "funcref")) return MOTE_ABI_FUNCREF;
-  if (!strcmp(t, "externref")) return MOTE_ABI_EXTERNREF;
-  return 0;
-}
-
 static void cmd_assert_return(script *s, json_t *cmd) {
   json_t *action = json_object_get(cmd, "action");
   json_t *expected = json_object_get(cmd, "expected");
@@ -309,7 +297,7 @@ static void cmd_assert_return(script *s, json_t *cmd) {
   for (uint32_t k = 0; k < n; k++) {
     json_t *e = json_array_get(expected, k);
     uint8_t t = result_type(sig, k, action);
-    if (!t) t = code_of(e);
+    if (!t) t = spec_type_code(json_string_value(json_object_get(e, "type")));
     if (!spec_value_matches(e, t, results[k])) {
       char got[128];
       spec_format_value(t, results[k], got, sizeof got);

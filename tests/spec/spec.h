@@ -27,6 +27,9 @@ spec_counts spec_run_script(const char *dir, const char *json_path, const spec_o
 bool spectest_lookup(const char *name, mote_rt_extern *out);
 void spectest_init(void);
 
+/* The code (MOTE_ABI_I32...) of a type name ("i32"), or 0. */
+uint8_t spec_type_code(const char *name);
+
 /* Values of the JSON scripts: {"type": "i32", "value": "42"}. */
 bool spec_parse_value(json_t *v, uint8_t *type, mote_val *out);
 /* Does `got` (of type `type`) satisfy the expectation `expected`? */

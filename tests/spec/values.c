@@ -6,7 +6,8 @@
 
 #include "spec.h"
 
-static uint8_t type_code(const char *t) {
+uint8_t spec_type_code(const char *t) {
+  if (!t) return 0;
   if (!strcmp(t, "i32")) return MOTE_ABI_I32;
   if (!strcmp(t, "i64")) return MOTE_ABI_I64;
   if (!strcmp(t, "f32")) return MOTE_ABI_F32;
@@ -23,7 +24,7 @@ bool spec_parse_value(json_t *v, uint8_t *type, mote_val *out) {
   const char *t = json_string_value(json_object_get(v, "type"));
   const char *s = json_string_value(json_object_get(v, "value"));
   memset(out, 0, sizeof *out);
-  if (!t || !(*type = type_code(t))) return false;
+  if (!t || !(*type = spec_type_code(t))) return false;
   if (!s) return false;
   uint64_t n = strtoull(s, NULL, 10);
   switch (*type) {
@@ -45,7 +46,7 @@ bool spec_parse_value(json_t *v, uint8_t *type, mote_val *out) {
 bool spec_value_matches(json_t *expected, uint8_t type, mote_val got) {
   const char *t = json_string_value(json_object_get(expected, "type"));
   const char *s = json_string_value(json_object_get(expected, "value"));
-  if (!t || type_code(t) != type) return false;
+  if (!t || spec_type_code(t) != type) return false;
   if (type == MOTE_ABI_FUNCREF) {
     if (!s) return got.funcref.func != NULL; /* any non-null function */
     return strcmp(s, "null") == 0 && got.funcref.func == NULL;
