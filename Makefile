@@ -105,10 +105,11 @@ spec: $(BUILD)/spec-runner
 spec-quick: $(BUILD)/spec-runner
 	@$(BUILD)/spec-runner --cache $(BUILD)/cache --tier quick --jobs 2 $(SPEC_DIR)
 
-test: unit unit-san spec spec-quick fuzz diff
+test: unit unit-san spec spec-quick fuzz diff wasi-conformance wasi-hostile
 
 -include tests/fuzz/fuzz.mk
 -include tests/diff/diff.mk
+-include tests/wasi/wasi.mk
 
 # The platform itself (mote serve and the example functions) is the server issue's work.
 run: $(BUILD)/mote

@@ -15,9 +15,14 @@ enum {
   MOTE_EXIT_COMPILE = 66,   /* the compile pipeline failed (tool, limit, cache) */
   MOTE_EXIT_LINK = 67,      /* an import cannot be satisfied */
   MOTE_EXIT_TRAP = 68,      /* the module trapped */
-  MOTE_EXIT_TIMEOUT = 69,   /* the deadline passed */
+  MOTE_EXIT_TIMEOUT = 69,   /* the deadline passed (--timeout) */
+  MOTE_EXIT_LIMIT = 70,     /* a limit of the run was exceeded (output cap, memory) */
   MOTE_EXIT_IO = 74,        /* the file could not be read */
 };
+
+/* `mote run` passes stdout through to a terminal, pipe or file: its default
+ * cap is larger than the server's captured one, yet still stops a flood. */
+#define MOTE_RUN_DEFAULT_OUTPUT_CAP (64u << 20)
 
 int mote_cmd_run(int argc, char **argv);
 int mote_cmd_compile(int argc, char **argv);

@@ -83,6 +83,57 @@ out=$("$mote" run "$tmp/imp.wasm" 2>&1); rc=$?
 [ $rc -eq 67 ] && [[ "$out" == *'"env" "missing"'* ]]
 check "unknown import" $? "rc=$rc out=$out"
 
+# WASI: a C program compiled for wasm32-wasi gets its argv, exactly the --env
+# variables, stdin, its preopen; its exit code is mote's.
+if command -v clang-19 >/dev/null; then
+  cat > "$tmp/w.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  extern char **environ;
+  if (argc > 1 && !strcmp(argv[1], "spam")) { for (;;) fputs("spam spam spam\n", stdout); }
+  if (argc > 1 && !strcmp(argv[1], "loop")) { for (volatile int i = 0;; i++) {} }
+  if (argc > 1 && !strcmp(argv[1], "sleep")) { sleep(100); }
+  for (int i = 0; i < argc; i++) printf("argv %s\n", argv[i]);
+  for (char **e = environ; *e; e++) printf("env %s\n", *e);
+  char line[64];
+  if (fgets(line, sizeof line, stdin)) printf("stdin %s", line);
+  FILE *f = fopen("/data/out.txt", "w");
+  printf("write: %s\n", f ? "ok" : "refused");
+  if (f) fclose(f);
+  return argc > 2 ? atoi(argv[2]) : 0;
+}
+C
+  clang-19 --target=wasm32-wasi -O2 "$tmp/w.c" -o "$tmp/w.wasm"
+  mkdir -p "$tmp/data"
+  out=$(echo hi | HOSTVAR=leak "$mote" run --tier quick --env A=1 --dir "$tmp/data:/data:rw" "$tmp/w.wasm" x 7 2>&1); rc=$?
+  want=$(printf 'argv %s\nargv x\nargv 7\nenv A=1\nstdin hi\nwrite: ok' "$tmp/w.wasm")
+  [ $rc -eq 7 ] && [ "$out" = "$want" ] && [ -f "$tmp/data/out.txt" ]
+  check "wasi run" $? "rc=$rc out=$out"
+
+  rm -f "$tmp/data/out.txt"
+  out=$("$mote" run --tier quick --dir "$tmp/data:/data" "$tmp/w.wasm" </dev/null 2>&1); rc=$?
+  [ $rc -eq 0 ] && [[ "$out" == *"write: refused"* ]] && [ ! -f "$tmp/data/out.txt" ]
+  check "read-only dir by default" $? "rc=$rc out=$out"
+
+  out=$("$mote" run --tier quick --max-output 1000 "$tmp/w.wasm" spam 2>&1 >/dev/null); rc=$?
+  [ $rc -eq 70 ] && [ "$out" = "mote: stdout exceeded its limit of 1000 bytes" ]
+  check "stdout cap" $? "rc=$rc out=$out"
+
+  out=$("$mote" run --tier quick --timeout 300 "$tmp/w.wasm" loop 2>&1); rc=$?
+  [ $rc -eq 69 ] && [[ "$out" == "mote: timeout"* ]]
+  check "timeout in a loop" $? "rc=$rc out=$out"
+
+  out=$("$mote" run --tier quick --timeout 300 "$tmp/w.wasm" sleep 2>&1); rc=$?
+  [ $rc -eq 69 ] && [[ "$out" == "mote: timeout"* ]]
+  check "timeout in a sleep" $? "rc=$rc out=$out"
+
+  out=$("$mote" run --dir "$tmp/nonexistent" "$tmp/w.wasm" 2>&1); rc=$?
+  check "bad --dir" $([ $rc -eq 64 ]; echo $?) "rc=$rc out=$out"
+fi
+
 # Bad command lines.
 "$mote" run >/dev/null 2>&1; rc=$?
 check "usage" $([ $rc -eq 64 ]; echo $?) "rc=$rc"
