@@ -28,7 +28,7 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: mote run [--dir HOST_DIR[:GUEST_DIR][:ro|rw]]... [--env KEY=VALUE]...\n"
           "                [--memory MIB] [--timeout MS] [--max-output BYTES]\n"
-          "                [--max-open-files N] [--tier opt|quick] FILE.wasm [ARGS...]\n"
+          "                [--max-open-files N] [--tier auto|opt|quick] FILE.wasm [ARGS...]\n"
           "\n"
           "Runs FILE.wasm once with WASI preview1: its start function, then its \"_start\"\n"
           "export if any. stdin, stdout and stderr are passed through. Compiled code is\n"
@@ -45,7 +45,10 @@ static void usage(FILE *out) {
           "  --max-output BYTES cap on each of stdout and stderr (default %u)\n"
           "  --max-open-files N files the module may hold open at once (default %u);\n"
           "                     past it, opens fail with EMFILE\n"
-          "  --tier T           opt (gcc -O2, default) or quick (tcc: compiles faster, runs slower)\n"
+          "  --tier T           auto (default): the optimised code if it is cached, else the\n"
+          "                     quick tier at once while the optimised one builds in the\n"
+          "                     background; opt (gcc -O2: near-native, seconds to compile);\n"
+          "                     quick (tcc: milliseconds to compile, slower code)\n"
           "\n"
           "exit status: the module's own (proc_exit; 0 when _start returns), or\n"
           "  %d  bad command line            %d  module malformed, invalid or unsupported\n"
@@ -88,7 +91,7 @@ static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) 
 }
 
 int mote_cmd_run(int argc, char **argv) {
-  mote_tier tier = MOTE_TIER_OPT;
+  int tier = -1; /* auto: see mote_cli_compile_auto */
   mote_rt_limits limits = {0};
   mote_wasi_preopen dirs[MAX_DIRS];
   const char *env[MAX_ENV];
@@ -114,7 +117,13 @@ int mote_cmd_run(int argc, char **argv) {
       }
       limits.max_memory_pages = (uint32_t)(v * 16); /* 64 KiB pages */
     } else if (!strcmp(opt, "--tier")) {
-      tier = !strcmp(argv[++i], "quick") ? MOTE_TIER_QUICK : MOTE_TIER_OPT;
+      const char *t = argv[++i];
+      if (!strcmp(t, "quick")) tier = MOTE_TIER_QUICK;
+      else if (!strcmp(t, "opt")) tier = MOTE_TIER_OPT;
+      else if (strcmp(t, "auto") != 0) {
+        fprintf(stderr, "mote run: --tier takes auto, opt or quick\n");
+        return MOTE_EXIT_USAGE;
+      }
     } else if (!strcmp(opt, "--dir")) {
       if (ndirs == MAX_DIRS || !parse_dir(argv[++i], &dirs[ndirs])) {
         fprintf(stderr, "mote run: bad --dir %s (HOST_DIR[:GUEST_DIR][:ro|rw], at most %d)\n",
@@ -176,7 +185,8 @@ int mote_cmd_run(int argc, char **argv) {
     return MOTE_EXIT_IO;
   }
   mote_compile_result res;
-  rc = mote_cli_compile(path, wasm, len, tier, &res);
+  rc = tier < 0 ? mote_cli_compile_auto(path, wasm, len, &res)
+                : mote_cli_compile(path, wasm, len, (mote_tier)tier, &res);
   if (rc) goto done;
 
   mote_rt_init();

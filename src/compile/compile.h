@@ -67,6 +67,11 @@ typedef struct mote_compile_result {
 mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_compile_options *opts,
                                  mote_compile_result *out, mote_compile_error *err);
 
+/* Finds a compiled object in the cache without compiling: true (and *out
+ * filled, cached = true) if the tier's object for these bytes is there. */
+bool mote_compile_lookup(const uint8_t *wasm, size_t len, const mote_compile_options *opts,
+                         mote_compile_result *out);
+
 /* The name of a tier: "opt" or "quick". */
 const char *mote_tier_name(mote_tier tier);
 

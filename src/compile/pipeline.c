@@ -161,6 +161,14 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
   return MOTE_COMPILE_OK;
 }
 
+bool mote_compile_lookup(const uint8_t *wasm, size_t len, const mote_compile_options *opts,
+                         mote_compile_result *out) {
+  memset(out, 0, sizeof *out);
+  mote_cache_key(wasm, len, opts->tier, out->key);
+  out->cached = mote_cache_lookup(opts->cache_dir, out->key, out->so_path, sizeof out->so_path);
+  return out->cached;
+}
+
 mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_compile_options *opts,
                                  mote_compile_result *out, mote_compile_error *err) {
   mote_compile_status st = MOTE_COMPILE_OK;

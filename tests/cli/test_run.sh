@@ -134,6 +134,26 @@ C
   check "bad --dir" $([ $rc -eq 64 ]; echo $?) "rc=$rc out=$out"
 fi
 
+# The default tier: quick at once, the optimised object built in the background,
+# found by a later run.
+cat > "$tmp/auto.wat" <<'W'
+(module (func (export "_start")) (func (export "auto_tier_probe")))
+W
+wat "$tmp/auto.wat" -o "$tmp/auto.wasm"
+auto_cache="$tmp/auto-cache"
+MOTE_CACHE="$auto_cache" "$mote" run "$tmp/auto.wasm"; rc=$?
+check "auto runs" $rc "rc=$rc"
+# Without compiling anything itself, wait for a second object (the opt tier's) to appear.
+found=1
+for _ in $(seq 100); do
+  if [ "$(ls "$auto_cache"/*.so 2>/dev/null | wc -l)" -eq 2 ]; then found=0; break; fi
+  sleep 0.2
+done
+check "auto builds the optimised tier in the background" $found "no opt object after 20 s"
+out=$(MOTE_CACHE="$auto_cache" "$mote" compile --tier opt "$tmp/auto.wasm"); rc=$?
+[ $rc -eq 0 ] && [[ "$out" == *cached* ]]
+check "the background object is the opt tier's" $? "rc=$rc out=$out"
+
 # Bad command lines.
 "$mote" run >/dev/null 2>&1; rc=$?
 check "usage" $([ $rc -eq 64 ]; echo $?) "rc=$rc"
