@@ -270,5 +270,21 @@ if wanted badptr; then
   done
 fi
 
+# --- a bad pointer to every WASI call that takes one ----------------------------------
+if wanted badptr_all; then
+  d=$tmp/badptr-all-dir; make_sandbox "$d"
+  before=$(outside_state "$d")
+  run badptr_all 60 -- --dir "$d/sandbox:/sandbox:rw" "$H/badptr_all.wasm"
+  problems=()
+  if [ "$rc" != 0 ]; then
+    k=$((rc - 100))
+    call=$(sed -nE "s/^;; +$k  (.*)/\1/p" "$here/hostile/badptr_all.wat" 2>/dev/null)
+    problems+=("call $k (${call:-?}) did not fail with EFAULT: errno $(od -An -tu1 "$err" | head -c 12), status $rc")
+  fi
+  [ ! -s "$out" ] || problems+=("bytes reached stdout")
+  [ "$before" = "$(outside_state "$d")" ] || problems+=("outside the sandbox changed")
+  result "badptr_all: 40 calls of 29 WASI functions, each with one pointer outside memory" "${problems[@]}"
+fi
+
 echo "wasi-hostile: $passed passed, $failed failed"
 [ $failed -eq 0 ]
