@@ -29,7 +29,7 @@ CFLAGS    := $(CFLAGS_BASE) $(CFLAGS_OPT) $(EXTRA_CFLAGS)
 # Compiled modules are shared objects that call the runtime's wasm_rt_* functions:
 # the executable exports exactly those (src/rt/exports.list).
 LDFLAGS   := $(LDFLAGS_SAN) -Wl,--dynamic-list=src/rt/exports.list
-LDLIBS    := -ljansson -lsodium -lpthread -ldl -lm
+LDLIBS    := -lmicrohttpd -lsqlite3 -larchive -ljansson -lsodium -lpthread -ldl -lm
 
 LAYERS    := base module compile rt wasi store server
 LIB_SRC   := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))

@@ -1,0 +1,122 @@
+/*
+ * store: what the server keeps on disk under its data directory.
+ *
+ *   DIR/mote.db            SQLite (WAL): functions, their versions, activations
+ *   DIR/blobs/<hash>       module bytes, content-addressed (BLAKE2b-256, hex)
+ *   DIR/files/<hash>/...   a version's own read-only files (extracted bundles),
+ *                          content-addressed by the bundle's hash
+ *
+ * Durability: mote_store_deploy returns only when the blob and the files are
+ * fsync'ed (files, then their directories) and the version's row is
+ * committed with synchronous=FULL; a crash at any moment leaves either the
+ * old version or the new one, never a row pointing at missing bytes.
+ *
+ * Threads: a mote_store may be used from many threads at once (one SQLite
+ * connection per thread or a mutex inside: the implementation's choice).
+ * Strings in records are NUL-terminated and owned by the record: free a
+ * record with the matching _clear function.
+ */
+#ifndef MOTE_STORE_H
+#define MOTE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mote_store mote_store;
+
+typedef enum mote_store_status {
+  MOTE_STORE_OK = 0,
+  MOTE_STORE_NOT_FOUND,
+  MOTE_STORE_INVALID, /* a bad name or setting: see message */
+  MOTE_STORE_IO,      /* disk or database failure: see message */
+} mote_store_status;
+
+typedef struct mote_store_error {
+  mote_store_status status;
+  char message[256];
+} mote_store_error;
+
+/* Per-function settings; zero means the server's default. */
+typedef struct mote_function_settings {
+  uint32_t memory_mib;
+  uint32_t timeout_ms;
+  uint32_t max_concurrency;
+  bool is_public; /* callable through /faas/{name} without a key */
+  bool cgi;       /* the function prints CGI headers before its body */
+  char **env;     /* "K=V" strings, env_count of them */
+  uint32_t env_count;
+} mote_function_settings;
+
+/* One version of a function. */
+typedef struct mote_function_version {
+  char *name;
+  uint64_t version;     /* 1, 2, ... per name */
+  char *module_hash;    /* blob holding the .wasm */
+  char *files_hash;     /* files/<hash> directory, or NULL when the version has none */
+  mote_function_settings settings;
+  int64_t created_ms;   /* Unix time in milliseconds */
+} mote_function_version;
+
+/* A file of a bundle, as handed to mote_store_deploy. */
+typedef struct mote_store_file {
+  const char *path; /* relative, already checked: no "..", not absolute */
+  const uint8_t *data;
+  size_t len;
+} mote_store_file;
+
+mote_store_status mote_store_open(const char *dir, mote_store **out, mote_store_error *err);
+void mote_store_close(mote_store *s);
+
+/* Stores the module and files, then adds a new version of `name` with
+ * `settings` (copied). *out (may be NULL) receives the new version. */
+mote_store_status mote_store_deploy(mote_store *s, const char *name, const uint8_t *wasm, size_t len,
+                                    const mote_store_file *files, size_t nfiles,
+                                    const mote_function_settings *settings,
+                                    mote_function_version *out, mote_store_error *err);
+
+/* The latest version of a function, or NOT_FOUND. */
+mote_store_status mote_store_get(mote_store *s, const char *name, mote_function_version *out,
+                                 mote_store_error *err);
+/* All functions (latest version each), sorted by name: *out from malloc,
+ * each entry to be cleared, then free(*out). */
+mote_store_status mote_store_list(mote_store *s, mote_function_version **out, size_t *count,
+                                  mote_store_error *err);
+/* Deletes a function and all its versions (blobs are left to a later sweep
+ * while versions may still be running). */
+mote_store_status mote_store_delete(mote_store *s, const char *name, mote_store_error *err);
+void mote_function_version_clear(mote_function_version *v);
+
+/* Paths of stored bytes (no I/O). */
+void mote_store_blob_path(const mote_store *s, const char *hash, char *out, size_t cap);
+void mote_store_files_path(const mote_store *s, const char *hash, char *out, size_t cap);
+
+/* Names: 1 to 64 of [A-Za-z0-9_.-], not starting with '.' or '-'. */
+bool mote_store_valid_name(const char *name);
+
+/* Activation records. */
+typedef struct mote_activation {
+  char id[33];          /* 32 hex digits */
+  char *function;
+  uint64_t version;
+  int64_t start_ms;
+  uint64_t wait_us, init_us, exec_us;
+  int http_status;      /* what the caller got */
+  int exit_code;        /* -1 when the run did not exit (trap, timeout) */
+  char *outcome;        /* "ok", "exit", "trap: ...", "timeout", "limit: ..." */
+  char *stdout_excerpt; /* the first bytes, for a look; may be NULL */
+  char *stderr_excerpt; /* the last bytes (where errors are); may be NULL */
+} mote_activation;
+
+/* Records an activation; keeps at most `retain` per function (oldest go). */
+mote_store_status mote_store_activation_put(mote_store *s, const mote_activation *a,
+                                            uint32_t retain, mote_store_error *err);
+mote_store_status mote_store_activation_get(mote_store *s, const char *id, mote_activation *out,
+                                            mote_store_error *err);
+/* Newest first; `function` may be NULL (all); since_ms 0 means any time. */
+mote_store_status mote_store_activation_list(mote_store *s, const char *function, int64_t since_ms,
+                                             uint32_t limit, mote_activation **out, size_t *count,
+                                             mote_store_error *err);
+void mote_activation_clear(mote_activation *a);
+
+#endif /* MOTE_STORE_H */
