@@ -51,7 +51,7 @@ void wasi_stdio_init(mote_wasi *w, const mote_wasi_config *cfg) {
 
 /* Appends to a capture buffer (doubling), or fails with ENOMEM. */
 static bool append(wasi_out *o, const void *p, size_t n) {
-  if (o->cap_alloc == SIZE_MAX) return true; /* discarded */
+  if (o->cap_alloc == SIZE_MAX || n == 0) return true; /* discarded, or nothing to add */
   if (o->len + n > o->cap_alloc) {
     size_t want = o->cap_alloc ? o->cap_alloc : 4096;
     while (want < o->len + n) want *= 2;
