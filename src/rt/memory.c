@@ -6,7 +6,9 @@
  *
  * Live reservations are listed in `regions`, a fixed array of atomic base
  * addresses that the signal handler scans without locks. One of the few
- * shared mutable globals.
+ * shared mutable globals. Reservations come from and go back to the pool
+ * (pool.c); a pooled one is not in `regions`, so a fault there is never
+ * taken for a guest's trap.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -57,19 +59,23 @@ bool mote_rt_memory_region_contains(uintptr_t addr) {
 }
 
 bool mote_rt_memory_init(wasm_rt_memory_t *mem, uint32_t initial, uint32_t max) {
-  void *base = MAP_FAILED;
+  uint8_t *base = NULL;
+  uint64_t acc = 0;
   bool registered = false, ok = false;
   memset(mem, 0, sizeof *mem);
   if (max > MOTE_RT_MAX_PAGES) max = MOTE_RT_MAX_PAGES;
   if (initial > max) goto out;
 
-  base = mmap(NULL, REGION_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED) goto out;
+  size_t bytes = (size_t)initial * MOTE_RT_PAGE_SIZE;
+  base = mote_rt_pool_take(bytes, &acc);
+  if (!base) goto out;
   /* Registered before any page is usable, so a fault is never unclaimed. */
   if (!region_add((uintptr_t)base)) goto out;
   registered = true;
-  size_t bytes = (size_t)initial * MOTE_RT_PAGE_SIZE;
-  if (bytes && mprotect(base, bytes, PROT_READ | PROT_WRITE) != 0) goto out;
+  /* A pooled reservation keeps its last user's read-write range: fit it to
+   * this memory, so that an access past `bytes` faults. */
+  if (acc > bytes && mprotect(base + bytes, acc - bytes, PROT_NONE) != 0) goto out;
+  if (acc < bytes && mprotect(base + acc, bytes - acc, PROT_READ | PROT_WRITE) != 0) goto out;
 
   mem->data = base;
   mem->pages = initial;
@@ -78,7 +84,8 @@ bool mote_rt_memory_init(wasm_rt_memory_t *mem, uint32_t initial, uint32_t max) 
   ok = true;
 out:
   if (!ok && registered) region_remove((uintptr_t)base);
-  if (!ok && base != MAP_FAILED) munmap(base, REGION_SIZE);
+  /* Its protection is unknown now: not back to the pool. */
+  if (!ok) mote_rt_pool_unmap(base);
   return ok;
 }
 
@@ -101,9 +108,12 @@ static uint32_t grow(wasm_rt_memory_t *mem, uint32_t delta) {
   if (want > mem->max_pages || want > MOTE_RT_MAX_PAGES || !mem->data) return UINT32_MAX;
   if (delta == 0) return old;
   /* Pages past `pages` were never writable, so they are still zero. */
-  if (mprotect(mem->data + (size_t)old * MOTE_RT_PAGE_SIZE, (size_t)delta * MOTE_RT_PAGE_SIZE,
-               PROT_READ | PROT_WRITE) != 0)
+  uint8_t *from = mem->data + (size_t)old * MOTE_RT_PAGE_SIZE;
+  if (mprotect(from, (size_t)delta * MOTE_RT_PAGE_SIZE, PROT_READ | PROT_WRITE) != 0) {
+    /* It may have changed part of the range: past `size` must fault. */
+    mprotect(from, (size_t)delta * MOTE_RT_PAGE_SIZE, PROT_NONE);
     return UINT32_MAX;
+  }
   mem->pages = (uint32_t)want;
   mem->size = (uint32_t)(want * MOTE_RT_PAGE_SIZE);
   return old;
@@ -120,7 +130,8 @@ void wasm_rt_free_memory(wasm_rt_memory_t *mem) {
   if (!mem || !mem->data) return;
   mote_rt_critical_enter();
   region_remove((uintptr_t)mem->data);
-  munmap(mem->data, REGION_SIZE);
+  /* [0, size) is exactly what is read-write (grow keeps it so). */
+  mote_rt_pool_give(mem->data, mem->size);
   memset(mem, 0, sizeof *mem);
   mote_rt_critical_leave();
 }

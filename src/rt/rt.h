@@ -15,6 +15,10 @@
  * runs guest code is an `out of bounds memory access` trap; a fault on the
  * thread's stack guard while in guest code is `call stack exhausted`; any
  * other fault is a host bug and crashes the process with a report.
+ * Freed memories go back to a process-wide pool (at most 64 reservations)
+ * and are reused zeroed: no new reservation, page tables or page faults for
+ * the pages the last user touched. A pointer into a freed memory therefore
+ * stays valid as an address: writing through it corrupts a later instance.
  *
  * Ownership: a module must outlive its instances; an instance whose exports
  * were bound into another instance must outlive that one.
@@ -165,5 +169,16 @@ wasm_rt_funcref_table_t *mote_rt_funcref_table_new(uint32_t min, uint32_t max, b
 void mote_rt_funcref_table_free(wasm_rt_funcref_table_t *t);
 wasm_rt_externref_table_t *mote_rt_externref_table_new(uint32_t min, uint32_t max, bool has_max);
 void mote_rt_externref_table_free(wasm_rt_externref_table_t *t);
+
+/* The memory pool. Figures since start (reused, mapped) or now. */
+typedef struct mote_rt_memory_stats {
+  uint64_t reserved; /* linear-memory reservations mapped now: in use + pooled */
+  uint64_t pooled;   /* of those, free ones kept for reuse */
+  uint64_t reused;   /* memories created from a pooled reservation */
+  uint64_t mapped;   /* memories that needed a new reservation */
+} mote_rt_memory_stats;
+void mote_rt_memory_stats_get(mote_rt_memory_stats *out);
+/* Unmaps every pooled reservation (memory pressure, tests). Thread-safe. */
+void mote_rt_memory_pool_trim(void);
 
 #endif /* MOTE_RT_H */
