@@ -66,6 +66,7 @@ typedef struct mote_store_file {
 } mote_store_file;
 
 mote_store_status mote_store_open(const char *dir, mote_store **out, mote_store_error *err);
+/* Closes the store; call it only after every other thread has stopped using it. */
 void mote_store_close(mote_store *s);
 
 /* Stores the module and files, then adds a new version of `name` with
@@ -78,18 +79,27 @@ mote_store_status mote_store_deploy(mote_store *s, const char *name, const uint8
 /* The latest version of a function, or NOT_FOUND. */
 mote_store_status mote_store_get(mote_store *s, const char *name, mote_function_version *out,
                                  mote_store_error *err);
+/* One given version of a live function, or NOT_FOUND. */
+mote_store_status mote_store_get_version(mote_store *s, const char *name, uint64_t version,
+                                         mote_function_version *out, mote_store_error *err);
 /* All functions (latest version each), sorted by name: *out from malloc,
  * each entry to be cleared, then free(*out). */
 mote_store_status mote_store_list(mote_store *s, mote_function_version **out, size_t *count,
                                   mote_store_error *err);
 /* Deletes a function and all its versions (blobs are left to a later sweep
- * while versions may still be running). */
+ * while versions may still be running). Its activation records are kept
+ * (history), and its version numbers are not reused: a later deploy of the
+ * same name continues after the last number given. */
 mote_store_status mote_store_delete(mote_store *s, const char *name, mote_store_error *err);
 void mote_function_version_clear(mote_function_version *v);
 
 /* Paths of stored bytes (no I/O). */
 void mote_store_blob_path(const mote_store *s, const char *hash, char *out, size_t cap);
 void mote_store_files_path(const mote_store *s, const char *hash, char *out, size_t cap);
+/* Reads a blob and checks its hash: *out from malloc(), *len bytes; a damaged
+ * blob is an IO error, a missing one NOT_FOUND. */
+mote_store_status mote_store_blob_read(mote_store *s, const char *hash, uint8_t **out, size_t *len,
+                                       mote_store_error *err);
 
 /* Names: 1 to 64 of [A-Za-z0-9_.-], not starting with '.' or '-'. */
 bool mote_store_valid_name(const char *name);
@@ -108,12 +118,25 @@ typedef struct mote_activation {
   char *stderr_excerpt; /* the last bytes (where errors are); may be NULL */
 } mote_activation;
 
-/* Records an activation; keeps at most `retain` per function (oldest go). */
+/* Outcome and excerpts longer than this are cut when stored (outcome and
+ * stdout keep their first bytes, stderr its last), on a UTF-8 boundary. */
+#define MOTE_STORE_EXCERPT_MAX 4096
+
+/* A fresh activation id (32 hex digits and a NUL): 12 digits of Unix time
+ * in milliseconds, then 80 random bits; ids sort roughly by time. */
+void mote_store_activation_new_id(char out[33]);
+
+/* Records an activation; keeps about `retain` per function (oldest go):
+ * trimmed back to `retain` whenever a function holds more than
+ * retain + retain/16 (exactly `retain` when retain < 16); retain 0 keeps all.
+ * The id must be 32 lowercase hex digits, unique. Concurrent puts share one
+ * commit (group commit); each returns when its record is committed. */
 mote_store_status mote_store_activation_put(mote_store *s, const mote_activation *a,
                                             uint32_t retain, mote_store_error *err);
 mote_store_status mote_store_activation_get(mote_store *s, const char *id, mote_activation *out,
                                             mote_store_error *err);
-/* Newest first; `function` may be NULL (all); since_ms 0 means any time. */
+/* Newest first; `function` may be NULL (all); since_ms 0 means any time;
+ * limit 0 means no limit. *out from malloc: clear each entry, then free(*out). */
 mote_store_status mote_store_activation_list(mote_store *s, const char *function, int64_t since_ms,
                                              uint32_t limit, mote_activation **out, size_t *count,
                                              mote_store_error *err);

@@ -1,0 +1,352 @@
+/*
+ * store: bytes on disk, content-addressed and written atomically.
+ *
+ *   DIR/blobs/<hash>      a module: BLAKE2b-256 of its bytes, hex
+ *   DIR/files/<hash>/...  a bundle's files: BLAKE2b-256 of the canonical list
+ *                         of (path, bytes), sorted by path
+ *   DIR/tmp/<pid>.<n>.*   work in progress of process <pid>
+ *
+ * Every write goes to DIR/tmp first, is fsync'ed (files, then the directories
+ * of a tree), renamed into place, and the parent directory is fsync'ed: after
+ * a crash a final name either is absent or names complete bytes. An entry that
+ * already exists is reused after a check (a blob's hash, a tree's file sizes);
+ * one that fails the check is replaced.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_internal.h"
+
+#define PATH_CAP 4096
+#define BUNDLE_PATH_MAX 1024
+
+static void to_hex(const unsigned char *bin, size_t n, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[bin[i] >> 4];
+    out[2 * i + 1] = digits[bin[i] & 15];
+  }
+  out[2 * n] = 0;
+}
+
+void store_hash_hex(const uint8_t *data, size_t len, char out[STORE_HASH_HEX]) {
+  unsigned char digest[32];
+  crypto_generichash(digest, sizeof digest, data, len, NULL, 0);
+  to_hex(digest, sizeof digest, out);
+}
+
+/* Hex hash of a file's contents and its size; -1 (errno) if unreadable. */
+static int hash_fd(int fd, char hex[STORE_HASH_HEX], uint64_t *size) {
+  crypto_generichash_state st;
+  unsigned char digest[32];
+  static const size_t bufsize = 1 << 16;
+  unsigned char *buf = malloc(bufsize);
+  if (!buf) return -1;
+  crypto_generichash_init(&st, NULL, 0, sizeof digest);
+  uint64_t total = 0;
+  ssize_t n;
+  for (;;) {
+    n = read(fd, buf, bufsize);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    crypto_generichash_update(&st, buf, (size_t)n);
+    total += (uint64_t)n;
+  }
+  free(buf);
+  if (n < 0) return -1;
+  crypto_generichash_final(&st, digest, sizeof digest);
+  to_hex(digest, sizeof digest, hex);
+  *size = total;
+  return 0;
+}
+
+int store_fsync_dir(const char *path) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int rc = fsync(fd);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return rc;
+}
+
+static int write_all(int fd, const uint8_t *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len > (1u << 30) ? (1u << 30) : len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* Creates `path` (relative to dirfd) with `len` bytes, fsync'ed; -1 (errno). */
+static int write_durable_at(int dirfd, const char *path, const uint8_t *data, size_t len) {
+  int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+  if (fd < 0) return -1;
+  if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    int saved = errno;
+    close(fd);
+    unlinkat(dirfd, path, 0);
+    errno = saved;
+    return -1;
+  }
+  return close(fd);
+}
+
+static void tmp_name(mote_store *s, const char *kind, char *out, size_t cap) {
+  uint64_t n = __atomic_fetch_add(&s->tmp_seq, 1, __ATOMIC_RELAXED);
+  snprintf(out, cap, "%s/tmp/%ld.%llu.%s", s->dir, (long)getpid(), (unsigned long long)n, kind);
+}
+
+/* nftw has no user pointer: a walk's first error is kept per thread. */
+static __thread int walk_errno;
+
+static int remove_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
+  (void)sb, (void)type, (void)ftw;
+  if (remove(path) != 0 && !walk_errno) walk_errno = errno;
+  return 0;
+}
+
+static int fsync_dir_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
+  (void)sb, (void)ftw;
+  if (type == FTW_DP && store_fsync_dir(path) != 0 && !walk_errno) walk_errno = errno;
+  return 0;
+}
+
+static void remove_tree(const char *path) {
+  walk_errno = 0;
+  nftw(path, remove_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+mote_store_status store_put_blob(mote_store *s, const uint8_t *data, size_t len,
+                                 char hash[STORE_HASH_HEX], mote_store_error *err) {
+  char final[PATH_CAP], tmp[PATH_CAP], blobs[PATH_CAP], have[STORE_HASH_HEX];
+  store_hash_hex(data, len, hash);
+  mote_store_blob_path(s, hash, final, sizeof final);
+  snprintf(blobs, sizeof blobs, "%s/blobs", s->dir);
+
+  int fd = open(final, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd >= 0) {
+    uint64_t size = 0;
+    /* Reuse only what hashes right; fsync in case the process that wrote it
+     * died before making it durable (its rename may not be on disk yet). */
+    bool good = hash_fd(fd, have, &size) == 0 && size == len && strcmp(have, hash) == 0 &&
+                fsync(fd) == 0;
+    close(fd);
+    if (good) {
+      if (store_fsync_dir(blobs) != 0)
+        return store_fail(err, MOTE_STORE_IO, "cannot sync %s: %s", blobs, strerror(errno));
+      return MOTE_STORE_OK;
+    }
+    /* Corrupt or truncated: fall through and replace it. */
+  }
+
+  tmp_name(s, "blob", tmp, sizeof tmp);
+  if (write_durable_at(AT_FDCWD, tmp, data, len) != 0)
+    return store_fail(err, MOTE_STORE_IO, "cannot write %s: %s", tmp, strerror(errno));
+  if (rename(tmp, final) != 0) {
+    int saved = errno;
+    unlink(tmp);
+    return store_fail(err, MOTE_STORE_IO, "cannot rename %s to %s: %s", tmp, final,
+                      strerror(saved));
+  }
+  if (store_fsync_dir(blobs) != 0)
+    return store_fail(err, MOTE_STORE_IO, "cannot sync %s: %s", blobs, strerror(errno));
+  return MOTE_STORE_OK;
+}
+
+/* A bundle path: relative, components neither empty nor "." nor "..". */
+static bool valid_bundle_path(const char *p) {
+  if (!p || !*p || p[0] == '/' || strlen(p) > BUNDLE_PATH_MAX) return false;
+  const char *c = p;
+  for (;;) {
+    const char *slash = strchr(c, '/');
+    size_t n = slash ? (size_t)(slash - c) : strlen(c);
+    if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) return false;
+    if (!slash) return true;
+    c = slash + 1;
+  }
+}
+
+static int cmp_files(const void *a, const void *b) {
+  const mote_store_file *fa = *(const mote_store_file *const *)a;
+  const mote_store_file *fb = *(const mote_store_file *const *)b;
+  return strcmp(fa->path, fb->path);
+}
+
+static void put_u64(crypto_generichash_state *st, uint64_t v) {
+  unsigned char b[8];
+  for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+  crypto_generichash_update(st, b, sizeof b);
+}
+
+/* Checks that an existing tree holds every file with its size. */
+static bool tree_matches(const char *root, const mote_store_file *const *sorted, size_t n) {
+  int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return false;
+  bool ok = true;
+  for (size_t i = 0; i < n && ok; i++) {
+    struct stat sb;
+    ok = fstatat(dfd, sorted[i]->path, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+         (uint64_t)sb.st_size == sorted[i]->len;
+  }
+  close(dfd);
+  return ok;
+}
+
+/* Writes the files under the (new, empty) directory `root`. */
+static mote_store_status write_tree(const char *root, const mote_store_file *const *sorted,
+                                    size_t n, mote_store_error *err) {
+  int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return store_fail(err, MOTE_STORE_IO, "cannot open %s: %s", root, strerror(errno));
+  mote_store_status st = MOTE_STORE_OK;
+  char dir[BUNDLE_PATH_MAX + 1];
+  for (size_t i = 0; i < n && st == MOTE_STORE_OK; i++) {
+    const char *p = sorted[i]->path;
+    /* Parent directories, each prefix in turn. */
+    for (const char *slash = strchr(p, '/'); slash; slash = strchr(slash + 1, '/')) {
+      memcpy(dir, p, (size_t)(slash - p));
+      dir[slash - p] = 0;
+      if (mkdirat(dfd, dir, 0755) != 0 && errno != EEXIST) break;
+    }
+    if (write_durable_at(dfd, p, sorted[i]->data, sorted[i]->len) != 0) {
+      int e = errno;
+      if (e == ENOTDIR || e == EEXIST || e == EISDIR || e == ENOENT)
+        st = store_fail(err, MOTE_STORE_INVALID,
+                        "bundle file \"%s\" clashes with a directory or file of the same name", p);
+      else
+        st = store_fail(err, MOTE_STORE_IO, "cannot write bundle file \"%s\" under %s: %s", p,
+                        root, strerror(e));
+    }
+  }
+  close(dfd);
+  if (st != MOTE_STORE_OK) return st;
+  walk_errno = 0;
+  if (nftw(root, fsync_dir_cb, 16, FTW_DEPTH | FTW_PHYS) != 0 || walk_errno)
+    return store_fail(err, MOTE_STORE_IO, "cannot sync the directories of %s: %s", root,
+                      strerror(walk_errno ? walk_errno : errno));
+  return MOTE_STORE_OK;
+}
+
+mote_store_status store_put_files(mote_store *s, const mote_store_file *files, size_t nfiles,
+                                  char hash[STORE_HASH_HEX], mote_store_error *err) {
+  mote_store_status st = MOTE_STORE_OK;
+  char final[PATH_CAP], tmp[PATH_CAP], trash[PATH_CAP] = "", parent[PATH_CAP];
+  const mote_store_file **sorted = malloc(nfiles * sizeof *sorted);
+  if (!sorted) return store_fail(err, MOTE_STORE_IO, "out of memory");
+  for (size_t i = 0; i < nfiles; i++) {
+    if (!valid_bundle_path(files[i].path)) {
+      st = store_fail(err, MOTE_STORE_INVALID,
+                      "invalid bundle path \"%.200s\": it must be relative, without empty, "
+                      "\".\" or \"..\" parts, at most %d bytes",
+                      files[i].path ? files[i].path : "(null)", BUNDLE_PATH_MAX);
+      goto out;
+    }
+    if (!files[i].data && files[i].len > 0) {
+      st = store_fail(err, MOTE_STORE_INVALID, "bundle file \"%s\" has no data", files[i].path);
+      goto out;
+    }
+    sorted[i] = &files[i];
+  }
+  qsort(sorted, nfiles, sizeof *sorted, cmp_files);
+
+  crypto_generichash_state hs;
+  unsigned char digest[32];
+  static const char domain[] = "mote-files-v1";
+  crypto_generichash_init(&hs, NULL, 0, sizeof digest);
+  crypto_generichash_update(&hs, (const unsigned char *)domain, sizeof domain);
+  put_u64(&hs, nfiles);
+  for (size_t i = 0; i < nfiles; i++) {
+    if (i > 0 && strcmp(sorted[i - 1]->path, sorted[i]->path) == 0) {
+      st = store_fail(err, MOTE_STORE_INVALID, "bundle has the file \"%s\" twice",
+                      sorted[i]->path);
+      goto out;
+    }
+    size_t plen = strlen(sorted[i]->path);
+    put_u64(&hs, plen);
+    crypto_generichash_update(&hs, (const unsigned char *)sorted[i]->path, plen);
+    put_u64(&hs, sorted[i]->len);
+    if (sorted[i]->len) crypto_generichash_update(&hs, sorted[i]->data, sorted[i]->len);
+  }
+  crypto_generichash_final(&hs, digest, sizeof digest);
+  to_hex(digest, sizeof digest, hash);
+
+  mote_store_files_path(s, hash, final, sizeof final);
+  snprintf(parent, sizeof parent, "%s/files", s->dir);
+  struct stat sb;
+  if (lstat(final, &sb) == 0) {
+    if (S_ISDIR(sb.st_mode) && tree_matches(final, sorted, nfiles)) {
+      /* As for blobs: the rename that made it may not be durable yet. */
+      if (store_fsync_dir(parent) != 0)
+        st = store_fail(err, MOTE_STORE_IO, "cannot sync %s: %s", parent, strerror(errno));
+      goto out;
+    }
+    /* Damaged: move it aside, then install a fresh copy. */
+    tmp_name(s, "trash", trash, sizeof trash);
+    if (rename(final, trash) != 0 && errno != ENOENT) {
+      st = store_fail(err, MOTE_STORE_IO, "cannot move damaged %s aside: %s", final,
+                      strerror(errno));
+      goto out;
+    }
+  }
+
+  tmp_name(s, "files", tmp, sizeof tmp);
+  if (mkdir(tmp, 0755) != 0) {
+    st = store_fail(err, MOTE_STORE_IO, "cannot create %s: %s", tmp, strerror(errno));
+    goto out;
+  }
+  st = write_tree(tmp, sorted, nfiles, err);
+  if (st == MOTE_STORE_OK && rename(tmp, final) != 0) {
+    if (errno == ENOTEMPTY || errno == EEXIST) {
+      /* Another thread installed the same tree first: it is complete. */
+      remove_tree(tmp);
+    } else {
+      st = store_fail(err, MOTE_STORE_IO, "cannot rename %s to %s: %s", tmp, final,
+                      strerror(errno));
+    }
+  }
+  if (st != MOTE_STORE_OK) {
+    remove_tree(tmp);
+    goto out;
+  }
+  if (store_fsync_dir(parent) != 0)
+    st = store_fail(err, MOTE_STORE_IO, "cannot sync %s: %s", parent, strerror(errno));
+out:
+  if (trash[0]) remove_tree(trash);
+  free(sorted);
+  return st;
+}
+
+void store_clean_tmp(mote_store *s) {
+  char path[PATH_CAP];
+  snprintf(path, sizeof path, "%s/tmp", s->dir);
+  DIR *d = opendir(path);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    /* Leave the work of live processes (another store in this process, or a
+     * second process on the same directory) alone. */
+    if (end != e->d_name && *end == '.' && pid > 0 &&
+        (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+      continue;
+    snprintf(path, sizeof path, "%s/tmp/%s", s->dir, e->d_name);
+    remove_tree(path);
+  }
+  closedir(d);
+}

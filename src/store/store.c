@@ -1,0 +1,345 @@
+/*
+ * store: opening the data directory, the schema, connections and errors.
+ *
+ * Schema (PRAGMA user_version 1):
+ *   functions(name, latest, created_ms, updated_ms)   one row per live function
+ *   versions(name, version, module_hash, files_hash, settings JSON, created_ms)
+ *   version_seq(name, last)   the last version number ever given to a name: it
+ *                             survives delete, so a redeploy after a delete
+ *                             continues the numbering and the kept activation
+ *                             records never name two deployments alike
+ *   activations(seq, id, function, version, start_ms, ...)
+ *                             history: kept when a function is deleted, bounded
+ *                             per function by the `retain` of each put
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_internal.h"
+
+#define BUSY_TIMEOUT_MS 10000
+
+static const char *const stmt_sql[ST_COUNT_] = {
+    [ST_GET_LATEST] = "SELECT v.name, v.version, v.module_hash, v.files_hash, v.settings, "
+                      "v.created_ms FROM functions f JOIN versions v "
+                      "ON v.name = f.name AND v.version = f.latest WHERE f.name = ?1",
+    [ST_GET_VERSION] = "SELECT name, version, module_hash, files_hash, settings, created_ms "
+                       "FROM versions WHERE name = ?1 AND version = ?2",
+    [ST_LIST] = "SELECT v.name, v.version, v.module_hash, v.files_hash, v.settings, "
+                "v.created_ms FROM functions f JOIN versions v "
+                "ON v.name = f.name AND v.version = f.latest ORDER BY f.name",
+    [ST_ACT_INSERT] = "INSERT INTO activations(id, function, version, start_ms, wait_us, "
+                      "init_us, exec_us, http_status, exit_code, outcome, stdout, stderr) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    /* The oldest ?2 rows of a function, through activations_by_function. */
+    [ST_ACT_TRIM] = "DELETE FROM activations WHERE seq IN (SELECT seq FROM activations "
+                    "WHERE function = ?1 ORDER BY start_ms, seq LIMIT ?2)",
+    [ST_ACT_COUNT] = "SELECT count(*) FROM activations WHERE function = ?1",
+    [ST_ACT_GET] = "SELECT id, function, version, start_ms, wait_us, init_us, exec_us, "
+                   "http_status, exit_code, outcome, stdout, stderr FROM activations "
+                   "WHERE id = ?1",
+    [ST_ACT_LIST_ALL] = "SELECT id, function, version, start_ms, wait_us, init_us, exec_us, "
+                        "http_status, exit_code, outcome, stdout, stderr FROM activations "
+                        "WHERE start_ms >= ?2 ORDER BY start_ms DESC, seq DESC LIMIT ?3",
+    [ST_ACT_LIST_FN] = "SELECT id, function, version, start_ms, wait_us, init_us, exec_us, "
+                       "http_status, exit_code, outcome, stdout, stderr FROM activations "
+                       "WHERE function = ?1 AND start_ms >= ?2 "
+                       "ORDER BY start_ms DESC, seq DESC LIMIT ?3",
+    [ST_SEQ_NEXT] = "INSERT INTO version_seq(name, last) VALUES (?1, 1) "
+                    "ON CONFLICT(name) DO UPDATE SET last = last + 1 RETURNING last",
+    [ST_VER_INSERT] = "INSERT INTO versions(name, version, module_hash, files_hash, settings, "
+                      "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_FN_UPSERT] = "INSERT INTO functions(name, latest, created_ms, updated_ms) "
+                     "VALUES (?1, ?2, ?3, ?3) ON CONFLICT(name) DO UPDATE SET "
+                     "latest = excluded.latest, updated_ms = excluded.updated_ms",
+    [ST_FN_DELETE] = "DELETE FROM functions WHERE name = ?1",
+    [ST_VER_DELETE] = "DELETE FROM versions WHERE name = ?1",
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS functions("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  latest INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS versions("
+    "  name TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  module_hash TEXT NOT NULL,"
+    "  files_hash TEXT,"
+    "  settings TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (name, version)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS version_seq("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  last INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS activations("
+    "  seq INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  function TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  start_ms INTEGER NOT NULL,"
+    "  wait_us INTEGER NOT NULL,"
+    "  init_us INTEGER NOT NULL,"
+    "  exec_us INTEGER NOT NULL,"
+    "  http_status INTEGER NOT NULL,"
+    "  exit_code INTEGER NOT NULL,"
+    "  outcome TEXT,"
+    "  stdout TEXT,"
+    "  stderr TEXT);"
+    "CREATE INDEX IF NOT EXISTS activations_by_function ON activations(function, start_ms);"
+    "CREATE INDEX IF NOT EXISTS activations_by_start ON activations(start_ms);"
+    "PRAGMA user_version = 1;";
+
+void store_ok(mote_store_error *err) {
+  if (!err) return;
+  err->status = MOTE_STORE_OK;
+  err->message[0] = 0;
+}
+
+mote_store_status store_fail(mote_store_error *err, mote_store_status st, const char *fmt, ...) {
+  if (!err) return st;
+  err->status = st;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+  return st;
+}
+
+mote_store_status store_db_fail(mote_store_error *err, sqlite3 *db, const char *doing) {
+  return store_fail(err, MOTE_STORE_IO, "database error while %s: %s", doing,
+                    db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+int64_t store_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int store_exec(sqlite3 *db, const char *sql) {
+  return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+sqlite3_stmt *store_stmt(store_conn *c, stmt_id id) {
+  if (!c->stmt[id]) {
+    if (sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[id],
+                           NULL) != SQLITE_OK)
+      return NULL;
+  } else {
+    sqlite3_reset(c->stmt[id]);
+    sqlite3_clear_bindings(c->stmt[id]);
+  }
+  return c->stmt[id];
+}
+
+static void conn_close(store_conn *c) {
+  for (int i = 0; i < ST_COUNT_; i++) sqlite3_finalize(c->stmt[i]);
+  memset(c->stmt, 0, sizeof c->stmt);
+  sqlite3_close(c->db);
+  c->db = NULL;
+}
+
+/* Opens a connection to DIR/mote.db with the settings every connection shares. */
+static mote_store_status conn_open(const mote_store *s, store_conn *c, bool create,
+                                   mote_store_error *err) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/mote.db", s->dir);
+  memset(c, 0, sizeof *c);
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
+    store_fail(err, MOTE_STORE_IO, "cannot open the database %s: %s", path,
+               c->db ? sqlite3_errmsg(c->db) : "out of memory");
+    conn_close(c);
+    return MOTE_STORE_IO;
+  }
+  sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+  /* synchronous=NORMAL is the connection's default: in WAL mode a commit then
+   * survives a crash of the process (kill -9) but not necessarily of the
+   * machine. Activation records are records, not acknowledgements, and come at
+   * thousands per second: they use it. Deploys and deletes switch the writer to
+   * FULL for their commit (an fsync of the WAL), see registry.c. */
+  if (store_exec(c->db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;") != SQLITE_OK) {
+    store_db_fail(err, c->db, "configuring a connection");
+    conn_close(c);
+    return MOTE_STORE_IO;
+  }
+  return MOTE_STORE_OK;
+}
+
+store_conn *store_reader_take(mote_store *s, mote_store_error *err) {
+  pthread_mutex_lock(&s->pool_lock);
+  store_conn *c = s->readers;
+  if (c) s->readers = c->next;
+  pthread_mutex_unlock(&s->pool_lock);
+  if (c) return c;
+  c = calloc(1, sizeof *c);
+  if (!c) {
+    store_fail(err, MOTE_STORE_IO, "out of memory");
+    return NULL;
+  }
+  if (conn_open(s, c, false, err) != MOTE_STORE_OK) {
+    free(c);
+    return NULL;
+  }
+  if (store_exec(c->db, "PRAGMA query_only = 1;") != SQLITE_OK) {
+    store_db_fail(err, c->db, "configuring a reader");
+    conn_close(c);
+    free(c);
+    return NULL;
+  }
+  return c;
+}
+
+void store_reader_give(mote_store *s, store_conn *c) {
+  if (!c) return;
+  pthread_mutex_lock(&s->pool_lock);
+  c->next = s->readers;
+  s->readers = c;
+  pthread_mutex_unlock(&s->pool_lock);
+}
+
+static int make_dir(const char *path) {
+  if (mkdir(path, 0755) == 0 || errno == EEXIST) return 0;
+  return -1;
+}
+
+mote_store_status mote_store_open(const char *dir, mote_store **out, mote_store_error *err) {
+  mote_store_status st = MOTE_STORE_IO;
+  char path[4096];
+  *out = NULL;
+  store_ok(err);
+  if (!dir || !*dir) return store_fail(err, MOTE_STORE_INVALID, "no data directory given");
+  if (strlen(dir) > 3000)
+    return store_fail(err, MOTE_STORE_INVALID, "data directory path too long: %.60s...", dir);
+  if (sodium_init() < 0) return store_fail(err, MOTE_STORE_IO, "libsodium failed to initialise");
+  if (!sqlite3_threadsafe())
+    return store_fail(err, MOTE_STORE_IO, "this SQLite library was built without thread support");
+
+  mote_store *s = calloc(1, sizeof *s);
+  if (!s) return store_fail(err, MOTE_STORE_IO, "out of memory");
+  pthread_mutex_init(&s->write_lock, NULL);
+  pthread_mutex_init(&s->pool_lock, NULL);
+  pthread_mutex_init(&s->act_lock, NULL);
+  pthread_cond_init(&s->act_done, NULL);
+  s->dir = strdup(dir);
+  if (!s->dir) {
+    store_fail(err, MOTE_STORE_IO, "out of memory");
+    goto fail;
+  }
+  /* Trailing slashes would double up in every path. */
+  for (size_t n = strlen(s->dir); n > 1 && s->dir[n - 1] == '/'; n--) s->dir[n - 1] = 0;
+
+  static const char *const subdirs[] = {"", "/blobs", "/files", "/tmp"};
+  for (size_t i = 0; i < sizeof subdirs / sizeof *subdirs; i++) {
+    snprintf(path, sizeof path, "%s%s", s->dir, subdirs[i]);
+    if (make_dir(path) != 0) {
+      store_fail(err, MOTE_STORE_IO, "cannot create directory %s: %s", path, strerror(errno));
+      goto fail;
+    }
+  }
+  /* The subdirectories' entries are durable before anything is put in them. */
+  if (store_fsync_dir(s->dir) != 0) {
+    store_fail(err, MOTE_STORE_IO, "cannot sync directory %s: %s", s->dir, strerror(errno));
+    goto fail;
+  }
+  store_clean_tmp(s);
+
+  if (conn_open(s, &s->writer, true, err) != MOTE_STORE_OK) goto fail;
+  sqlite3 *db = s->writer.db;
+  /* journal_mode=WAL is persistent in the file; the size limit keeps the WAL
+   * from staying large after a burst. */
+  if (store_exec(db, "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 67108864;") !=
+      SQLITE_OK) {
+    store_db_fail(err, db, "switching to WAL mode");
+    goto fail;
+  }
+  if (store_exec(db, "PRAGMA synchronous = FULL; BEGIN IMMEDIATE;") != SQLITE_OK) {
+    store_db_fail(err, db, "creating the schema");
+    goto fail;
+  }
+  sqlite3_stmt *q = NULL;
+  int version = -1;
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW)
+    version = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  if (version < 0 || version > 1) {
+    store_exec(db, "ROLLBACK");
+    if (version < 0)
+      store_db_fail(err, db, "reading the schema version");
+    else
+      store_fail(err, MOTE_STORE_IO,
+                 "%s/mote.db has schema version %d, newer than this mote understands (1)",
+                 s->dir, version);
+    goto fail;
+  }
+  if (store_exec(db, schema_sql) != SQLITE_OK || store_exec(db, "COMMIT") != SQLITE_OK) {
+    store_db_fail(err, db, "creating the schema");
+    store_exec(db, "ROLLBACK");
+    goto fail;
+  }
+  if (store_exec(db, "PRAGMA synchronous = NORMAL;") != SQLITE_OK) {
+    store_db_fail(err, db, "configuring the writer");
+    goto fail;
+  }
+  *out = s;
+  return MOTE_STORE_OK;
+
+fail:
+  st = err ? err->status : MOTE_STORE_IO;
+  mote_store_close(s);
+  return st == MOTE_STORE_OK ? MOTE_STORE_IO : st;
+}
+
+void mote_store_close(mote_store *s) {
+  if (!s) return;
+  while (s->readers) {
+    store_conn *c = s->readers;
+    s->readers = c->next;
+    conn_close(c);
+    free(c);
+  }
+  if (s->writer.db) {
+    /* A clean close checkpoints and removes the WAL; harmless if it fails. */
+    conn_close(&s->writer);
+  }
+  for (size_t i = 0; i < s->counts_cap; i++) free(s->counts[i].function);
+  free(s->counts);
+  pthread_mutex_destroy(&s->write_lock);
+  pthread_mutex_destroy(&s->pool_lock);
+  pthread_mutex_destroy(&s->act_lock);
+  pthread_cond_destroy(&s->act_done);
+  free(s->dir);
+  free(s);
+}
+
+void mote_store_blob_path(const mote_store *s, const char *hash, char *out, size_t cap) {
+  snprintf(out, cap, "%s/blobs/%s", s->dir, hash ? hash : "");
+}
+
+void mote_store_files_path(const mote_store *s, const char *hash, char *out, size_t cap) {
+  snprintf(out, cap, "%s/files/%s", s->dir, hash ? hash : "");
+}
+
+bool mote_store_valid_name(const char *name) {
+  if (!name) return false;
+  size_t n = strlen(name);
+  if (n < 1 || n > 64 || name[0] == '.' || name[0] == '-') return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '_' || c == '.' || c == '-'))
+      return false;
+  }
+  return true;
+}

@@ -1,0 +1,118 @@
+/*
+ * store internals: shared by the files of src/store/, not part of the API.
+ *
+ *   store.c        open/close, schema, the connection pool, errors
+ *   disk.c         hashing, atomic writes of blobs and file trees
+ *   registry.c     functions and versions (deploy, get, list, delete)
+ *   activations.c  activation records and their retention
+ *
+ * Connections. SQLite serialises writers anyway, so the store has ONE writer
+ * connection behind `write_lock` (no busy-waiting between our own threads:
+ * a SQLite busy handler sleeps in milliseconds) and a pool of reader
+ * connections, opened on demand, one per concurrently reading thread (WAL lets
+ * readers run beside the writer). Every connection is opened
+ * SQLITE_OPEN_NOMUTEX: the pool guarantees one thread at a time on each.
+ */
+#ifndef MOTE_STORE_INTERNAL_H
+#define MOTE_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* Prepared statements, cached per connection (prepared on first use). */
+typedef enum stmt_id {
+  ST_GET_LATEST,
+  ST_GET_VERSION,
+  ST_LIST,
+  ST_ACT_INSERT,
+  ST_ACT_TRIM,
+  ST_ACT_COUNT,
+  ST_ACT_GET,
+  ST_ACT_LIST_ALL,
+  ST_ACT_LIST_FN,
+  ST_SEQ_NEXT,
+  ST_VER_INSERT,
+  ST_FN_UPSERT,
+  ST_FN_DELETE,
+  ST_VER_DELETE,
+  ST_COUNT_
+} stmt_id;
+
+typedef struct store_conn {
+  sqlite3 *db;
+  sqlite3_stmt *stmt[ST_COUNT_];
+  struct store_conn *next; /* free list of readers */
+} store_conn;
+
+/* Per-function activation counts, so retention trims exactly without a
+ * count(*) per put: an open-addressing table under write_lock. */
+typedef struct act_count {
+  char *function;   /* from malloc(), NULL = empty slot */
+  int64_t count;    /* rows of this function in the table */
+  uint32_t retain;  /* during a batch: the retain of its last put */
+  bool touched;     /* during a batch: trim it before the commit */
+} act_count;
+
+/* A thread waiting in mote_store_activation_put (group commit, see
+ * activations.c): lives on that thread's stack until `done`. */
+typedef struct act_waiter {
+  const mote_activation *a;
+  uint32_t retain;
+  bool done;
+  mote_store_status status;
+  char message[256];
+  struct act_waiter *next;
+} act_waiter;
+
+struct mote_store {
+  char *dir; /* from malloc() */
+
+  pthread_mutex_t write_lock; /* guards writer and counts */
+  store_conn writer;
+  act_count *counts;
+  size_t counts_cap, counts_used;
+  uint64_t tmp_seq; /* names of temporary files: __atomic_fetch_add only */
+
+  pthread_mutex_t act_lock; /* guards the activation queue */
+  pthread_cond_t act_done;
+  act_waiter *act_head, *act_tail;
+  bool act_leader; /* a thread is committing a batch */
+
+  pthread_mutex_t pool_lock; /* guards readers */
+  store_conn *readers;       /* free readers */
+};
+
+/* Errors: fill `err` (may be NULL) and return its status. */
+mote_store_status store_fail(mote_store_error *err, mote_store_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+mote_store_status store_db_fail(mote_store_error *err, sqlite3 *db, const char *doing);
+void store_ok(mote_store_error *err);
+
+/* Connections. */
+store_conn *store_reader_take(mote_store *s, mote_store_error *err);
+void store_reader_give(mote_store *s, store_conn *c);
+/* A statement of `c`, reset and with bindings cleared; NULL on failure. */
+sqlite3_stmt *store_stmt(store_conn *c, stmt_id id);
+/* Runs SQL without results on `db`; 0 or the SQLite code. */
+int store_exec(sqlite3 *db, const char *sql);
+
+int64_t store_now_ms(void);
+
+/* disk.c */
+#define STORE_HASH_HEX 65
+void store_hash_hex(const uint8_t *data, size_t len, char out[STORE_HASH_HEX]);
+/* Stores `len` bytes as DIR/blobs/<hash>; `hash` receives the hex hash.
+ * Durable on return (data, then directory, fsync'ed). Caller holds nothing. */
+mote_store_status store_put_blob(mote_store *s, const uint8_t *data, size_t len,
+                                 char hash[STORE_HASH_HEX], mote_store_error *err);
+/* Stores a file tree as DIR/files/<hash>/; durable on return. */
+mote_store_status store_put_files(mote_store *s, const mote_store_file *files, size_t nfiles,
+                                  char hash[STORE_HASH_HEX], mote_store_error *err);
+/* Removes temporary files left by dead processes. */
+void store_clean_tmp(mote_store *s);
+/* fsync of a directory; 0 or -1 (errno). */
+int store_fsync_dir(const char *path);
+
+#endif /* MOTE_STORE_INTERNAL_H */

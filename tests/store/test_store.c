@@ -1,0 +1,563 @@
+/* store: registry, blobs, files and activation records, one thread. */
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "store_fixture.h"
+#include "test.h"
+
+static const uint8_t wasm_a[] = {0, 'a', 's', 'm', 1, 0, 0, 0};
+static const uint8_t wasm_b[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 0, 1, 0};
+
+static size_t count_dir(const char *path) {
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "ls -A %s | wc -l", path);
+  FILE *p = popen(cmd, "r");
+  size_t n = 0;
+  if (p) {
+    if (fscanf(p, "%zu", &n) != 1) n = 0;
+    pclose(p);
+  }
+  return n;
+}
+
+static char *read_text(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  static char buf[4096];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = 0;
+  fclose(f);
+  return buf;
+}
+
+TEST(deploy_get_list_delete) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  mote_function_version v;
+
+  CHECK_EQ_INT(mote_store_get(s, "hello", &v, &err), MOTE_STORE_NOT_FOUND);
+  CHECK_STR_CONTAINS(err.message, "function \"hello\" not found");
+
+  CHECK_EQ_INT(mote_store_deploy(s, "hello", wasm_a, sizeof wasm_a, NULL, 0, NULL, &v, &err),
+               MOTE_STORE_OK);
+  CHECK_EQ_INT(v.version, 1);
+  CHECK(strcmp(v.name, "hello") == 0);
+  CHECK(v.module_hash && strlen(v.module_hash) == 64);
+  CHECK(v.files_hash == NULL);
+  CHECK(v.created_ms > 1600000000000LL);
+  mote_function_version_clear(&v);
+
+  CHECK_EQ_INT(mote_store_deploy(s, "hello", wasm_b, sizeof wasm_b, NULL, 0, NULL, NULL, &err),
+               MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_deploy(s, "abc", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
+               MOTE_STORE_OK);
+
+  CHECK_EQ_INT(mote_store_get(s, "hello", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(v.version, 2);
+  uint8_t *bytes = NULL;
+  size_t len = 0;
+  CHECK_EQ_INT(mote_store_blob_read(s, v.module_hash, &bytes, &len, &err), MOTE_STORE_OK);
+  CHECK(len == sizeof wasm_b && memcmp(bytes, wasm_b, len) == 0);
+  free(bytes);
+  char path[4096];
+  mote_store_blob_path(s, v.module_hash, path, sizeof path);
+  struct stat sb;
+  CHECK(stat(path, &sb) == 0 && (size_t)sb.st_size == sizeof wasm_b);
+  mote_function_version_clear(&v);
+
+  CHECK_EQ_INT(mote_store_get_version(s, "hello", 1, &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(v.version, 1);
+  mote_function_version_clear(&v);
+  CHECK_EQ_INT(mote_store_get_version(s, "hello", 7, &v, &err), MOTE_STORE_NOT_FOUND);
+
+  mote_function_version *list = NULL;
+  size_t n = 0;
+  CHECK_EQ_INT(mote_store_list(s, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 2);
+  if (n == 2) {
+    CHECK(strcmp(list[0].name, "abc") == 0 && list[0].version == 1);
+    CHECK(strcmp(list[1].name, "hello") == 0 && list[1].version == 2);
+  }
+  for (size_t i = 0; i < n; i++) mote_function_version_clear(&list[i]);
+  free(list);
+
+  CHECK_EQ_INT(mote_store_delete(s, "hello", &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, "hello", &v, &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_get_version(s, "hello", 1, &v, &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_delete(s, "hello", &err), MOTE_STORE_NOT_FOUND);
+  CHECK_STR_CONTAINS(err.message, "function \"hello\" not found");
+  CHECK_EQ_INT(mote_store_list(s, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 1);
+  for (size_t i = 0; i < n; i++) mote_function_version_clear(&list[i]);
+  free(list);
+
+  /* A redeploy after delete continues the numbering. */
+  CHECK_EQ_INT(mote_store_deploy(s, "hello", wasm_a, sizeof wasm_a, NULL, 0, NULL, &v, &err),
+               MOTE_STORE_OK);
+  CHECK_EQ_INT(v.version, 3);
+  mote_function_version_clear(&v);
+
+  /* Everything survives a reopen. */
+  mote_store_close(s);
+  s = fixture_open(dir);
+  CHECK_EQ_INT(mote_store_get(s, "hello", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(v.version, 3);
+  mote_function_version_clear(&v);
+  CHECK_EQ_INT(mote_store_get(s, "abc", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(v.version, 1);
+  mote_function_version_clear(&v);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
+TEST(settings_round_trip) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  char *env[] = {"A=1", "EMPTY=", "QUOTE=\"x\" \\ y\n", "UTF=h\xc3\xa9llo", "EQ=a=b"};
+  mote_function_settings set = {.memory_mib = 128,
+                                .timeout_ms = 2500,
+                                .max_concurrency = 7,
+                                .is_public = true,
+                                .cgi = true,
+                                .env = env,
+                                .env_count = 5};
+  mote_function_version v;
+  CHECK_EQ_INT(mote_store_deploy(s, "f", wasm_a, sizeof wasm_a, NULL, 0, &set, &v, &err),
+               MOTE_STORE_OK);
+  CHECK_EQ_INT(v.settings.env_count, 5);
+  CHECK(v.settings.env != env);
+  mote_function_version_clear(&v);
+  CHECK_EQ_INT(mote_store_get(s, "f", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(v.settings.memory_mib, 128);
+  CHECK_EQ_INT(v.settings.timeout_ms, 2500);
+  CHECK_EQ_INT(v.settings.max_concurrency, 7);
+  CHECK(v.settings.is_public);
+  CHECK(v.settings.cgi);
+  CHECK_EQ_INT(v.settings.env_count, 5);
+  for (uint32_t i = 0; i < 5 && i < v.settings.env_count; i++)
+    CHECK_MSG(strcmp(v.settings.env[i], env[i]) == 0, v.settings.env[i]);
+  mote_function_version_clear(&v);
+
+  /* Defaults: all zero. */
+  mote_function_settings zero = {0};
+  CHECK_EQ_INT(mote_store_deploy(s, "g", wasm_a, sizeof wasm_a, NULL, 0, &zero, NULL, &err),
+               MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, "g", &v, &err), MOTE_STORE_OK);
+  CHECK(v.settings.memory_mib == 0 && !v.settings.is_public && !v.settings.cgi);
+  CHECK(v.settings.env_count == 0 && v.settings.env == NULL);
+  mote_function_version_clear(&v);
+
+  /* Bad settings are refused with a message. */
+  char *bad_env[] = {"NOEQUALS"};
+  mote_function_settings bad = {.env = bad_env, .env_count = 1};
+  CHECK_EQ_INT(mote_store_deploy(s, "g", wasm_a, sizeof wasm_a, NULL, 0, &bad, NULL, &err),
+               MOTE_STORE_INVALID);
+  CHECK_STR_CONTAINS(err.message, "NAME=VALUE");
+  char *bad_env2[] = {"=x"};
+  bad.env = bad_env2;
+  CHECK_EQ_INT(mote_store_deploy(s, "g", wasm_a, sizeof wasm_a, NULL, 0, &bad, NULL, &err),
+               MOTE_STORE_INVALID);
+  bad.env = NULL;
+  CHECK_EQ_INT(mote_store_deploy(s, "g", wasm_a, sizeof wasm_a, NULL, 0, &bad, NULL, &err),
+               MOTE_STORE_INVALID);
+  CHECK_EQ_INT(mote_store_get(s, "g", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(v.version, 1);
+  mote_function_version_clear(&v);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
+TEST(files_stored) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  static const uint8_t big[100000] = {1, 2, 3};
+  mote_store_file files[] = {
+      {"index.html", (const uint8_t *)"<h1>hi</h1>", 11},
+      {"data/model/weights.bin", big, sizeof big},
+      {"data/empty", NULL, 0},
+      {"a.txt", (const uint8_t *)"A", 1},
+  };
+  mote_function_version v, w;
+  CHECK_EQ_INT(mote_store_deploy(s, "site", wasm_a, sizeof wasm_a, files, 4, NULL, &v, &err),
+               MOTE_STORE_OK);
+  CHECK(v.files_hash && strlen(v.files_hash) == 64);
+  char root[4096], path[4200];
+  mote_store_files_path(s, v.files_hash, root, sizeof root);
+  snprintf(path, sizeof path, "%s/index.html", root);
+  char *text = read_text(path);
+  CHECK(text && strcmp(text, "<h1>hi</h1>") == 0);
+  snprintf(path, sizeof path, "%s/data/model/weights.bin", root);
+  struct stat sb;
+  CHECK(stat(path, &sb) == 0 && sb.st_size == (off_t)sizeof big);
+  snprintf(path, sizeof path, "%s/data/empty", root);
+  CHECK(stat(path, &sb) == 0 && sb.st_size == 0);
+
+  /* The same files in another order: the same hash, nothing new written. */
+  mote_store_file reordered[] = {files[3], files[1], files[0], files[2]};
+  CHECK_EQ_INT(
+      mote_store_deploy(s, "site2", wasm_b, sizeof wasm_b, reordered, 4, NULL, &w, &err),
+      MOTE_STORE_OK);
+  CHECK(strcmp(v.files_hash, w.files_hash) == 0);
+  mote_function_version_clear(&w);
+  char files_dir[4096];
+  snprintf(files_dir, sizeof files_dir, "%s/files", dir);
+  CHECK_EQ_INT(count_dir(files_dir), 1);
+
+  /* One byte different: another tree. */
+  mote_store_file changed[] = {files[0], files[1], files[2], {"a.txt", (const uint8_t *)"B", 1}};
+  CHECK_EQ_INT(mote_store_deploy(s, "site", wasm_a, sizeof wasm_a, changed, 4, NULL, &w, &err),
+               MOTE_STORE_OK);
+  CHECK(strcmp(v.files_hash, w.files_hash) != 0);
+  CHECK_EQ_INT(count_dir(files_dir), 2);
+  mote_function_version_clear(&w);
+
+  /* A damaged tree is replaced on the next deploy of the same files. */
+  snprintf(path, sizeof path, "%s/index.html", root);
+  chmod(path, 0644);
+  FILE *f = fopen(path, "w");
+  if (f) fclose(f);
+  CHECK_EQ_INT(mote_store_deploy(s, "site", wasm_a, sizeof wasm_a, files, 4, NULL, &w, &err),
+               MOTE_STORE_OK);
+  text = read_text(path);
+  CHECK(text && strcmp(text, "<h1>hi</h1>") == 0);
+  mote_function_version_clear(&w);
+
+  /* Bad bundles. */
+  const char *bad_paths[] = {"/etc/passwd", "../x", "a/../b", "a//b", "./a", "a/", ""};
+  for (size_t i = 0; i < sizeof bad_paths / sizeof *bad_paths; i++) {
+    mote_store_file bf = {bad_paths[i], (const uint8_t *)"x", 1};
+    CHECK_EQ_INT(mote_store_deploy(s, "bad", wasm_a, sizeof wasm_a, &bf, 1, NULL, NULL, &err),
+                 MOTE_STORE_INVALID);
+    CHECK_STR_CONTAINS(err.message, "invalid bundle path");
+  }
+  mote_store_file dup[] = {{"x", (const uint8_t *)"1", 1}, {"x", (const uint8_t *)"2", 1}};
+  CHECK_EQ_INT(mote_store_deploy(s, "bad", wasm_a, sizeof wasm_a, dup, 2, NULL, NULL, &err),
+               MOTE_STORE_INVALID);
+  CHECK_STR_CONTAINS(err.message, "twice");
+  mote_store_file clash[] = {{"x", (const uint8_t *)"1", 1}, {"x/y", (const uint8_t *)"2", 1}};
+  CHECK_EQ_INT(mote_store_deploy(s, "bad", wasm_a, sizeof wasm_a, clash, 2, NULL, NULL, &err),
+               MOTE_STORE_INVALID);
+  CHECK_STR_CONTAINS(err.message, "clashes");
+  mote_function_version bv;
+  CHECK_EQ_INT(mote_store_get(s, "bad", &bv, &err), MOTE_STORE_NOT_FOUND);
+  /* Nothing left behind in tmp. */
+  char tmp_dir[4096];
+  snprintf(tmp_dir, sizeof tmp_dir, "%s/tmp", dir);
+  CHECK_EQ_INT(count_dir(tmp_dir), 0);
+
+  mote_function_version_clear(&v);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
+TEST(blob_dedup_and_repair) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  mote_function_version v1, v2;
+  CHECK_EQ_INT(mote_store_deploy(s, "one", wasm_a, sizeof wasm_a, NULL, 0, NULL, &v1, &err),
+               MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_deploy(s, "two", wasm_a, sizeof wasm_a, NULL, 0, NULL, &v2, &err),
+               MOTE_STORE_OK);
+  CHECK(strcmp(v1.module_hash, v2.module_hash) == 0);
+  char blobs[4096];
+  snprintf(blobs, sizeof blobs, "%s/blobs", dir);
+  CHECK_EQ_INT(count_dir(blobs), 1);
+
+  /* The hash is BLAKE2b-256 of the bytes, hex. */
+  unsigned char digest[32];
+  char hex[65];
+  crypto_generichash(digest, 32, wasm_a, sizeof wasm_a, NULL, 0);
+  sodium_bin2hex(hex, sizeof hex, digest, 32);
+  CHECK(strcmp(hex, v1.module_hash) == 0);
+
+  /* Damage the blob: reading says so, the next deploy of the bytes repairs it. */
+  char path[4096];
+  mote_store_blob_path(s, v1.module_hash, path, sizeof path);
+  chmod(path, 0644);
+  int fd = open(path, O_WRONLY);
+  CHECK(fd >= 0 && pwrite(fd, "X", 1, 3) == 1);
+  if (fd >= 0) close(fd);
+  uint8_t *bytes = NULL;
+  size_t len = 0;
+  CHECK_EQ_INT(mote_store_blob_read(s, v1.module_hash, &bytes, &len, &err), MOTE_STORE_IO);
+  CHECK_STR_CONTAINS(err.message, "damaged");
+  CHECK_EQ_INT(mote_store_deploy(s, "one", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
+               MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_blob_read(s, v1.module_hash, &bytes, &len, &err), MOTE_STORE_OK);
+  CHECK(len == sizeof wasm_a && memcmp(bytes, wasm_a, len) == 0);
+  free(bytes);
+  CHECK_EQ_INT(mote_store_blob_read(s, "00", &bytes, &len, &err), MOTE_STORE_INVALID);
+  CHECK_EQ_INT(mote_store_blob_read(s,
+                                    "0000000000000000000000000000000000000000000000000000000000000000",
+                                    &bytes, &len, &err),
+               MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_deploy(s, "one", NULL, 0, NULL, 0, NULL, NULL, &err),
+               MOTE_STORE_INVALID);
+  CHECK_STR_CONTAINS(err.message, "empty");
+  mote_function_version_clear(&v1);
+  mote_function_version_clear(&v2);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
+TEST(names) {
+  CHECK(mote_store_valid_name("a"));
+  CHECK(mote_store_valid_name("hello-world_2.v1"));
+  CHECK(mote_store_valid_name("0abc"));
+  CHECK(mote_store_valid_name("_x"));
+  char n64[65], n65[66];
+  memset(n64, 'a', 64);
+  n64[64] = 0;
+  memset(n65, 'a', 65);
+  n65[65] = 0;
+  CHECK(mote_store_valid_name(n64));
+  CHECK(!mote_store_valid_name(n65));
+  CHECK(!mote_store_valid_name(""));
+  CHECK(!mote_store_valid_name(NULL));
+  CHECK(!mote_store_valid_name(".hidden"));
+  CHECK(!mote_store_valid_name("-flag"));
+  CHECK(!mote_store_valid_name("a/b"));
+  CHECK(!mote_store_valid_name("a b"));
+  CHECK(!mote_store_valid_name("caf\xc3\xa9"));
+  CHECK(!mote_store_valid_name(".."));
+
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  mote_function_version v;
+  CHECK_EQ_INT(mote_store_deploy(s, "../x", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
+               MOTE_STORE_INVALID);
+  CHECK_STR_CONTAINS(err.message, "invalid name \"../x\"");
+  CHECK_EQ_INT(mote_store_get(s, "a b", &v, &err), MOTE_STORE_INVALID);
+  CHECK_STR_CONTAINS(err.message, "invalid name");
+  CHECK_EQ_INT(mote_store_delete(s, "", &err), MOTE_STORE_INVALID);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
+static void make_activation(mote_activation *a, const char *fn, int64_t start) {
+  memset(a, 0, sizeof *a);
+  mote_store_activation_new_id(a->id);
+  a->function = (char *)fn;
+  a->version = 1;
+  a->start_ms = start;
+  a->wait_us = 10;
+  a->init_us = 20;
+  a->exec_us = 30;
+  a->http_status = 200;
+  a->exit_code = 0;
+  a->outcome = "ok";
+}
+
+TEST(activations) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  mote_activation a, got;
+  make_activation(&a, "f", 1000);
+  a.version = 3;
+  a.http_status = 500;
+  a.exit_code = -1;
+  a.outcome = "trap: out of bounds memory access";
+  a.stdout_excerpt = "hello\n";
+  a.stderr_excerpt = "oops\n";
+  CHECK_EQ_INT(mote_store_activation_put(s, &a, 100, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_get(s, a.id, &got, &err), MOTE_STORE_OK);
+  CHECK(strcmp(got.id, a.id) == 0);
+  CHECK(strcmp(got.function, "f") == 0);
+  CHECK_EQ_INT(got.version, 3);
+  CHECK_EQ_INT(got.start_ms, 1000);
+  CHECK(got.wait_us == 10 && got.init_us == 20 && got.exec_us == 30);
+  CHECK_EQ_INT(got.http_status, 500);
+  CHECK_EQ_INT(got.exit_code, -1);
+  CHECK(strcmp(got.outcome, a.outcome) == 0);
+  CHECK(strcmp(got.stdout_excerpt, "hello\n") == 0);
+  CHECK(strcmp(got.stderr_excerpt, "oops\n") == 0);
+  mote_activation_clear(&got);
+  /* The same id twice is refused. */
+  CHECK_EQ_INT(mote_store_activation_put(s, &a, 100, &err), MOTE_STORE_INVALID);
+  char missing[33];
+  mote_store_activation_new_id(missing);
+  CHECK_EQ_INT(mote_store_activation_get(s, missing, &got, &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_activation_get(s, "xyz", &got, &err), MOTE_STORE_INVALID);
+
+  /* NULL excerpts stay NULL; long ones are cut (stdout head, stderr tail). */
+  make_activation(&a, "g", 500);
+  CHECK_EQ_INT(mote_store_activation_put(s, &a, 100, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_get(s, a.id, &got, &err), MOTE_STORE_OK);
+  CHECK(got.stdout_excerpt == NULL && got.stderr_excerpt == NULL);
+  mote_activation_clear(&got);
+  char *long_out = malloc(10001), *long_err = malloc(10001);
+  memset(long_out, 'o', 10000);
+  long_out[0] = 'S';
+  long_out[10000] = 0;
+  memset(long_err, 'e', 10000);
+  long_err[9999] = 'E';
+  long_err[10000] = 0;
+  make_activation(&a, "g", 600);
+  a.stdout_excerpt = long_out;
+  a.stderr_excerpt = long_err;
+  CHECK_EQ_INT(mote_store_activation_put(s, &a, 100, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_get(s, a.id, &got, &err), MOTE_STORE_OK);
+  CHECK(got.stdout_excerpt && strlen(got.stdout_excerpt) == MOTE_STORE_EXCERPT_MAX &&
+        got.stdout_excerpt[0] == 'S');
+  CHECK(got.stderr_excerpt && strlen(got.stderr_excerpt) == MOTE_STORE_EXCERPT_MAX &&
+        got.stderr_excerpt[MOTE_STORE_EXCERPT_MAX - 1] == 'E');
+  mote_activation_clear(&got);
+  free(long_out);
+  free(long_err);
+
+  /* Invalid records. */
+  make_activation(&a, "no/slash", 1);
+  CHECK_EQ_INT(mote_store_activation_put(s, &a, 100, &err), MOTE_STORE_INVALID);
+  make_activation(&a, "f", 1);
+  strcpy(a.id, "not-hex");
+  CHECK_EQ_INT(mote_store_activation_put(s, &a, 100, &err), MOTE_STORE_INVALID);
+
+  /* More of f, then list: newest first, filters. */
+  for (int i = 0; i < 10; i++) {
+    make_activation(&a, "f", 2000 + i * 10);
+    CHECK_EQ_INT(mote_store_activation_put(s, &a, 100, &err), MOTE_STORE_OK);
+  }
+  mote_activation *list;
+  size_t n;
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 13);
+  for (size_t i = 1; i < n; i++) CHECK(list[i - 1].start_ms >= list[i].start_ms);
+  for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
+  free(list);
+  CHECK_EQ_INT(mote_store_activation_list(s, "f", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 11);
+  for (size_t i = 0; i < n; i++) {
+    CHECK(strcmp(list[i].function, "f") == 0);
+    mote_activation_clear(&list[i]);
+  }
+  free(list);
+  CHECK_EQ_INT(mote_store_activation_list(s, "f", 2050, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 5);
+  if (n == 5) CHECK(list[0].start_ms == 2090 && list[4].start_ms == 2050);
+  for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
+  free(list);
+  CHECK_EQ_INT(mote_store_activation_list(s, "f", 0, 3, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 3);
+  if (n == 3) CHECK(list[0].start_ms == 2090 && list[2].start_ms == 2070);
+  for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
+  free(list);
+  CHECK_EQ_INT(mote_store_activation_list(s, "nobody", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 0);
+  free(list);
+  CHECK_EQ_INT(mote_store_activation_list(s, "../x", 0, 0, &list, &n, &err), MOTE_STORE_INVALID);
+
+  /* Activations outlive their function. */
+  CHECK_EQ_INT(mote_store_deploy(s, "f", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
+               MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_delete(s, "f", &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, "f", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 11);
+  for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
+  free(list);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
+TEST(retention) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  mote_activation a;
+  mote_activation *list;
+  size_t n;
+  /* Starts out of order: retention drops the oldest by start time. Below
+   * retain 16 it is exact after every put. */
+  for (int i = 0; i < 50; i++) {
+    make_activation(&a, "r", 10000 + ((i * 37) % 50));
+    CHECK_EQ_INT(mote_store_activation_put(s, &a, 15, &err), MOTE_STORE_OK);
+    make_activation(&a, "other", 5000 + i);
+    CHECK_EQ_INT(mote_store_activation_put(s, &a, 0, &err), MOTE_STORE_OK);
+    CHECK_EQ_INT(mote_store_activation_list(s, "r", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+    CHECK_EQ_INT(n, i + 1 < 15 ? i + 1 : 15);
+    for (size_t k = 0; k < n; k++) mote_activation_clear(&list[k]);
+    free(list);
+  }
+  CHECK_EQ_INT(mote_store_activation_list(s, "r", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 15);
+  if (n == 15) CHECK(list[0].start_ms == 10049 && list[14].start_ms == 10035);
+  for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
+  free(list);
+
+  /* Above 16, up to retain/16 more are kept between trims, never more. */
+  for (int i = 0; i < 500; i++) {
+    make_activation(&a, "big", 100000 + i);
+    CHECK_EQ_INT(mote_store_activation_put(s, &a, 160, &err), MOTE_STORE_OK);
+    if (i % 7 == 0 || i == 499) {
+      CHECK_EQ_INT(mote_store_activation_list(s, "big", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+      CHECK(n <= 170 && n >= (size_t)(i + 1 < 160 ? i + 1 : 160));
+      if (n > 0) CHECK(list[0].start_ms == 100000 + i && list[n - 1].start_ms == 100000 + i + 1 - (int64_t)n);
+      for (size_t k = 0; k < n; k++) mote_activation_clear(&list[k]);
+      free(list);
+    }
+  }
+  CHECK_EQ_INT(mote_store_activation_list(s, "other", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 50);
+  for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
+  free(list);
+
+  /* After a reopen the count is read again; a smaller retain trims at once. */
+  mote_store_close(s);
+  s = fixture_open(dir);
+  make_activation(&a, "other", 9999);
+  CHECK_EQ_INT(mote_store_activation_put(s, &a, 10, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, "other", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 10);
+  if (n == 10) CHECK(list[0].start_ms == 9999 && list[9].start_ms == 5041);
+  for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
+  free(list);
+  make_activation(&a, "r", 20000);
+  CHECK_EQ_INT(mote_store_activation_put(s, &a, 15, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, "r", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 15);
+  for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
+  free(list);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
+TEST(open_errors) {
+  mote_store *s = NULL;
+  mote_store_error err;
+  CHECK_EQ_INT(mote_store_open("/proc/nonexistent/dir", &s, &err), MOTE_STORE_IO);
+  CHECK(s == NULL);
+  CHECK_STR_CONTAINS(err.message, "cannot create directory");
+  CHECK_EQ_INT(mote_store_open("", &s, &err), MOTE_STORE_INVALID);
+  /* A trailing slash is fine. */
+  char dir[64], slashed[80];
+  fixture_dir(dir);
+  snprintf(slashed, sizeof slashed, "%s/", dir);
+  CHECK_EQ_INT(mote_store_open(slashed, &s, &err), MOTE_STORE_OK);
+  char path[4096];
+  if (s) {
+    mote_store_blob_path(s, "ab", path, sizeof path);
+    CHECK(strstr(path, "//") == NULL);
+    mote_store_close(s);
+  }
+  fixture_rm(dir);
+}
+
+RUN_TESTS(deploy_get_list_delete, settings_round_trip, files_stored, blob_dedup_and_repair, names,
+          activations, retention, open_errors)
