@@ -26,6 +26,7 @@ enum {
 
 int mote_cmd_run(int argc, char **argv);
 int mote_cmd_compile(int argc, char **argv);
+int mote_cmd_serve(int argc, char **argv);
 
 /* Shared by the verbs: reads a whole file (malloc), or NULL with errno. */
 uint8_t *mote_cli_read_file(const char *path, size_t *len);

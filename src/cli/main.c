@@ -10,6 +10,7 @@ static void usage(FILE *out) {
         "commands:\n"
         "  run [options] FILE.wasm [ARGS...]   run a WebAssembly command module once\n"
         "  compile [--tier opt|quick] FILE.wasm  compile a module into the cache, print timings\n"
+        "  serve [--listen HOST:PORT] [--data DIR] [--workers N]  serve functions over HTTP\n"
         "\n"
         "`mote <command> --help` tells more.\n",
         out);
@@ -22,6 +23,7 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "run")) return mote_cmd_run(argc - 1, argv + 1);
   if (!strcmp(argv[1], "compile")) return mote_cmd_compile(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "serve")) return mote_cmd_serve(argc - 1, argv + 1);
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     usage(stdout);
     return 0;

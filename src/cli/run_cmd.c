@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "invoke/invoke.h"
 #include "rt/rt.h"
 #include "wasi/wasi.h"
 
@@ -92,7 +93,7 @@ static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) 
 
 int mote_cmd_run(int argc, char **argv) {
   int tier = -1; /* auto: see mote_cli_compile_auto */
-  mote_rt_limits limits = {0};
+  uint32_t memory_pages = 0;
   mote_wasi_preopen dirs[MAX_DIRS];
   const char *env[MAX_ENV];
   size_t ndirs = 0, nenv = 0;
@@ -115,7 +116,7 @@ int mote_cmd_run(int argc, char **argv) {
         fprintf(stderr, "mote run: --memory takes MiB between 1 and 4096\n");
         return MOTE_EXIT_USAGE;
       }
-      limits.max_memory_pages = (uint32_t)(v * 16); /* 64 KiB pages */
+      memory_pages = (uint32_t)(v * 16); /* 64 KiB pages */
     } else if (!strcmp(opt, "--tier")) {
       const char *t = argv[++i];
       if (!strcmp(t, "quick")) tier = MOTE_TIER_QUICK;
@@ -171,22 +172,17 @@ int mote_cmd_run(int argc, char **argv) {
   }
   const char *path = argv[i];
 
-  int rc = 0;
   size_t len;
   uint8_t *wasm = mote_cli_read_file(path, &len);
   mote_rt_module *mod = NULL;
-  mote_rt_instance *inst = NULL;
-  mote_rt_extern *imports = NULL;
-  mote_wasi *w = NULL;
   mote_rt_error err = {0};
-  bool timed = false;
   if (!wasm) {
     fprintf(stderr, "mote: cannot read %s: %s\n", path, strerror(errno));
     return MOTE_EXIT_IO;
   }
   mote_compile_result res;
-  rc = tier < 0 ? mote_cli_compile_auto(path, wasm, len, &res)
-                : mote_cli_compile(path, wasm, len, (mote_tier)tier, &res);
+  int rc = tier < 0 ? mote_cli_compile_auto(path, wasm, len, &res)
+                    : mote_cli_compile(path, wasm, len, (mote_tier)tier, &res);
   if (rc) goto done;
 
   mote_rt_init();
@@ -196,91 +192,39 @@ int mote_cmd_run(int argc, char **argv) {
     goto done;
   }
 
-  mote_wasi_config cfg;
+  mote_invoke_config cfg;
   memset(&cfg, 0, sizeof cfg);
-  cfg.argv = (const char *const *)&argv[i];
-  cfg.argc = (size_t)(argc - i);
-  cfg.env = env;
-  cfg.envc = nenv;
-  cfg.preopens = dirs;
-  cfg.npreopens = ndirs;
-  cfg.stdin_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_FD, .fd = STDIN_FILENO};
-  cfg.stdout_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_FD, .fd = STDOUT_FILENO};
-  cfg.stderr_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_FD, .fd = STDERR_FILENO};
-  cfg.stdout_cap = cfg.stderr_cap = max_output;
-  cfg.max_open_files = (uint32_t)max_open;
-  const char *why;
-  w = mote_wasi_new(&cfg, &why);
-  if (!w) {
-    fprintf(stderr, "mote: %s: %s\n", why, strerror(errno));
-    rc = MOTE_EXIT_IO;
-    goto done;
-  }
-
-  const mote_abi_module *abi = mote_rt_module_abi(mod);
-  imports = calloc(abi->import_count ? abi->import_count : 1, sizeof *imports);
-  if (!imports) {
-    fprintf(stderr, "mote: out of memory\n");
-    rc = MOTE_EXIT_LIMIT;
-    goto done;
-  }
-  for (uint32_t k = 0; k < abi->import_count; k++) {
-    const mote_abi_import *imp = &abi->imports[k];
-    if (imp->type.kind != MOTE_ABI_FUNC ||
-        !mote_wasi_resolve(w, imp->module, imp->module_len, imp->name, imp->name_len,
-                           &imports[k])) {
-      fprintf(stderr,
-              "mote: %s imports \"%.*s\" \"%.*s\", which mote cannot provide "
-              "(it provides \"" MOTE_WASI_MODULE "\" functions only)\n",
-              path, (int)imp->module_len, imp->module, (int)imp->name_len, imp->name);
-      rc = MOTE_EXIT_LINK;
-      goto done;
-    }
-  }
+  cfg.module = mod;
+  cfg.memory_pages = memory_pages;
+  cfg.timeout_ms = timeout_ms;
+  cfg.wasi.argv = (const char *const *)&argv[i];
+  cfg.wasi.argc = (size_t)(argc - i);
+  cfg.wasi.env = env;
+  cfg.wasi.envc = nenv;
+  cfg.wasi.preopens = dirs;
+  cfg.wasi.npreopens = ndirs;
+  cfg.wasi.stdin_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_FD, .fd = STDIN_FILENO};
+  cfg.wasi.stdout_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_FD, .fd = STDOUT_FILENO};
+  cfg.wasi.stderr_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_FD, .fd = STDERR_FILENO};
+  cfg.wasi.stdout_cap = cfg.wasi.stderr_cap = max_output;
+  cfg.wasi.max_open_files = (uint32_t)max_open;
 
   /* A closed stdout is the guest's EPIPE, not the end of mote. */
   signal(SIGPIPE, SIG_IGN);
-  if (timeout_ms) {
-    if (mote_rt_deadline_set(timeout_ms * 1000000u, &err) != MOTE_RT_OK) {
-      fprintf(stderr, "mote: %s\n", err.message);
-      rc = MOTE_EXIT_LIMIT;
-      goto done;
-    }
-    timed = true;
+  mote_invoke_result r;
+  switch (mote_invoke_run(&cfg, &r)) {
+    case MOTE_INVOKE_EXITED: rc = r.exit_code; break;
+    case MOTE_INVOKE_TRAP: rc = MOTE_EXIT_TRAP; break;
+    case MOTE_INVOKE_TIMEOUT: rc = MOTE_EXIT_TIMEOUT; break;
+    case MOTE_INVOKE_LIMIT: rc = MOTE_EXIT_LIMIT; break;
+    case MOTE_INVOKE_LINK: rc = MOTE_EXIT_LINK; break;
+    case MOTE_INVOKE_HOST: rc = MOTE_EXIT_IO; break;
   }
-  mote_rt_status st = mote_rt_instantiate(mod, imports, &limits, &inst, &err);
-  if (st == MOTE_RT_OK) {
-    mote_wasi_bind_memory(w, inst); /* no memory: every pointer is EFAULT */
-    int32_t start = mote_rt_module_find_export(mod, "_start", 6);
-    if (start >= 0 && abi->exports[start].type.kind == MOTE_ABI_FUNC)
-      st = mote_rt_call(inst, (uint32_t)start, NULL, NULL, &err);
-  }
-  if (timed) mote_rt_deadline_clear();
-
-  if (st == MOTE_RT_TRAP && err.trap == MOTE_TRAP_EXIT) {
-    rc = (int)err.detail;
-  } else if (st == MOTE_RT_TRAP && err.trap == MOTE_TRAP_TIMEOUT) {
-    fprintf(stderr, "mote: %s\n", err.message);
-    rc = MOTE_EXIT_TIMEOUT;
-  } else if (st == MOTE_RT_TRAP && err.trap == MOTE_TRAP_HOST &&
-             mote_wasi_stop_reason(w) != MOTE_WASI_RUNNING) {
-    fprintf(stderr, "mote: %s\n", mote_wasi_stop_message(w));
-    rc = MOTE_EXIT_LIMIT;
-  } else if (st == MOTE_RT_TRAP && err.trap == MOTE_TRAP_RESOURCE) {
-    fprintf(stderr, "mote: %s\n", err.message);
-    rc = MOTE_EXIT_LIMIT;
-  } else if (st == MOTE_RT_TRAP) {
-    fprintf(stderr, "mote: trap: %s\n", err.message);
-    rc = MOTE_EXIT_TRAP;
-  } else if (st != MOTE_RT_OK) {
-    fprintf(stderr, "mote: %s: %s\n", path, err.message);
-    rc = MOTE_EXIT_LINK;
-  }
+  if (r.outcome == MOTE_INVOKE_LINK) fprintf(stderr, "mote: %s: %s\n", path, r.message);
+  else if (r.outcome != MOTE_INVOKE_EXITED) fprintf(stderr, "mote: %s\n", r.message);
+  mote_invoke_result_clear(&r);
 
 done:
-  if (inst) mote_rt_instance_free(inst);
-  mote_wasi_free(w);
-  free(imports);
   if (mod) mote_rt_module_free(mod);
   free(wasm);
   return rc;

@@ -1,0 +1,124 @@
+/*
+ * `mote serve`: the HTTP server (src/server/server.h) in the foreground.
+ *
+ * SIGINT and SIGTERM are blocked in every thread and taken by sigwait here,
+ * so no server thread is interrupted by them; on either, the server stops
+ * accepting, lets calls in flight finish and exits 0.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "server/server.h"
+
+static void usage(FILE *out) {
+  fputs("usage: mote serve [--listen HOST:PORT] [--data DIR] [--workers N]\n"
+        "\n"
+        "Serves functions over HTTP/1.1 (keep-alive):\n"
+        "  PUT    /v1/functions/NAME?memory=MIB&timeout=MS&env=K=V&concurrency=N&public=true\n"
+        "         body: the .wasm module, Content-Type: application/wasm\n"
+        "  GET    /v1/functions, /v1/functions/NAME     DELETE /v1/functions/NAME\n"
+        "  GET|POST /faas/NAME?arg=A&arg=B   body -> stdin, stdout -> response\n"
+        "  GET    /v1/activations?function=NAME&limit=N&since=MS, /v1/activations/ID\n"
+        "  GET    /healthz\n"
+        "\n"
+        "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0: any;\n"
+        "                      [::1]:PORT for IPv6)\n"
+        "  --data DIR          functions, activations and the compile cache (default ./mote-data)\n"
+        "  --workers N         function calls run at once (default: the number of CPUs);\n"
+        "                      more calls wait for a slot (X-Mote-Wait-Us)\n"
+        "\n"
+        "There is no authentication yet: every deployed function is callable, and the\n"
+        "management API is open to whoever reaches the address. Listen on loopback.\n",
+        out);
+}
+
+static bool parse_listen(char *spec, const char **host, uint16_t *port) {
+  char *colon = strrchr(spec, ':');
+  if (!colon) return false;
+  *colon = '\0';
+  char *end;
+  errno = 0;
+  unsigned long p = strtoul(colon + 1, &end, 10);
+  if (errno || end == colon + 1 || *end || p > 65535) return false;
+  *port = (uint16_t)p;
+  if (spec[0] == '[') { /* [::1] */
+    size_t n = strlen(spec);
+    if (n < 3 || spec[n - 1] != ']') return false;
+    spec[n - 1] = '\0';
+    spec++;
+  }
+  *host = spec[0] ? spec : "0.0.0.0";
+  return true;
+}
+
+int mote_cmd_serve(int argc, char **argv) {
+  mote_server_config cfg = {.host = "127.0.0.1", .port = 8080, .data_dir = "mote-data"};
+  char listen_spec[300]; /* --listen, split in place: cfg.host points into it */
+  for (int i = 1; i < argc; i++) {
+    const char *opt = argv[i];
+    if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+      usage(stdout);
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "mote serve: %s needs a value (see mote serve --help)\n", opt);
+      return MOTE_EXIT_USAGE;
+    }
+    const char *val = argv[++i];
+    if (!strcmp(opt, "--listen")) {
+      snprintf(listen_spec, sizeof listen_spec, "%s", val);
+      if (strlen(val) >= sizeof listen_spec || !parse_listen(listen_spec, &cfg.host, &cfg.port)) {
+        fprintf(stderr, "mote serve: --listen takes HOST:PORT, not \"%s\"\n", val);
+        return MOTE_EXIT_USAGE;
+      }
+    } else if (!strcmp(opt, "--data")) {
+      cfg.data_dir = val;
+    } else if (!strcmp(opt, "--workers")) {
+      char *end;
+      errno = 0;
+      unsigned long n = strtoul(val, &end, 10);
+      if (errno || end == val || *end || n < 1 || n > 4096) {
+        fprintf(stderr, "mote serve: --workers takes a count between 1 and 4096\n");
+        return MOTE_EXIT_USAGE;
+      }
+      cfg.workers = (unsigned)n;
+    } else {
+      fprintf(stderr, "mote serve: unknown option %s\n", opt);
+      usage(stderr);
+      return MOTE_EXIT_USAGE;
+    }
+  }
+
+  /* Before any thread exists: every thread inherits this mask. */
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, NULL);
+  signal(SIGPIPE, SIG_IGN); /* a client that hangs up is not the end of the server */
+
+  mote_server *srv = NULL;
+  mote_server_error err;
+  if (mote_server_start(&cfg, &srv, &err) != MOTE_SERVER_OK) {
+    fprintf(stderr, "mote serve: %s\n", err.message);
+    return err.status == MOTE_SERVER_INVALID ? MOTE_EXIT_USAGE : MOTE_EXIT_IO;
+  }
+  bool v6 = strchr(cfg.host, ':') != NULL;
+  printf("mote: listening on http://%s%s%s:%u (data %s, %u function(s))\n", v6 ? "[" : "",
+         cfg.host, v6 ? "]" : "", mote_server_port(srv), cfg.data_dir,
+         mote_server_function_count(srv));
+  fflush(stdout);
+
+  int sig = 0;
+  while (sigwait(&stop, &sig) != 0) {
+  }
+  fprintf(stderr, "mote serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  mote_server_stop(srv);
+  return 0;
+}

@@ -1,0 +1,228 @@
+/*
+ * faas: GET|POST /faas/{name}, the paper's invocation API.
+ *
+ *   ?arg=A&arg=B   -> argv = {name, A, B}   (at most SRV_MAX_ARGS)
+ *   request body   -> stdin                  (at most SRV_MAX_CALL_BODY)
+ *   stdout         -> the response body, application/octet-stream
+ *
+ * The call runs on the connection's thread (see http.c) once it holds an
+ * execution slot, in a fresh instance of the version that is current once
+ * the request's body has been read; it keeps that version to its end. Outcomes: exit 0 -> 200; a non-zero exit, a trap or an
+ * exceeded limit -> 502; the timeout -> 504; each error a JSON body with the
+ * tail of stderr. Every call is recorded as an activation.
+ *
+ * Not yet: authentication (functions not marked public are callable too),
+ * CGI output, the instance slot/snapshot path.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "invoke/invoke.h"
+#include "server/server_internal.h"
+
+/* Before the body is read: an unknown function (404) or bad arguments
+ * (400) are answered at once. */
+int faas_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r, enum MHD_Result *res) {
+  srv_fn *fn = mote_store_valid_name(r->name) ? registry_acquire(s->reg, r->name) : NULL;
+  if (!fn) {
+    *res = reply_error(c, 404, "not_found",
+                       "no function named \"%s\" (deploy one with PUT /v1/functions/%s)", r->name,
+                       r->name);
+    return 404;
+  }
+  fn_release(fn);
+  size_t nargs = 0;
+  for (size_t i = 0; i < r->nparams; i++) {
+    if (strcmp(r->params[i].key, "arg") != 0) {
+      *res = reply_error(c, 400, "bad_argument",
+                         "unknown query parameter \"%.40s\": pass arguments as ?arg=A&arg=B",
+                         r->params[i].key);
+      return 400;
+    }
+    nargs++;
+  }
+  if (nargs > SRV_MAX_ARGS) {
+    *res = reply_error(c, 400, "bad_argument", "too many arguments: %zu (at most %d)", nargs,
+                       SRV_MAX_ARGS);
+    return 400;
+  }
+  return 0;
+}
+
+static void new_id(char id[33]) {
+  uint8_t b[16];
+  if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+    struct timespec ts; /* never expected: fall back to time and address */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, y = (uintptr_t)id;
+    memcpy(b, &x, 8);
+    memcpy(b + 8, &y, 8);
+  }
+  for (int i = 0; i < 16; i++) snprintf(id + 2 * i, 3, "%02x", b[i]);
+}
+
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void add_timing_headers(struct MHD_Response *resp, const char *id, uint64_t wait_us,
+                               const mote_invoke_result *res, const char *tier,
+                               uint64_t version) {
+  char buf[32];
+  MHD_add_response_header(resp, "X-Mote-Activation-Id", id);
+  snprintf(buf, sizeof buf, "%llu", (unsigned long long)wait_us);
+  MHD_add_response_header(resp, "X-Mote-Wait-Us", buf);
+  snprintf(buf, sizeof buf, "%llu", (unsigned long long)res->init_us);
+  MHD_add_response_header(resp, "X-Mote-Init-Us", buf);
+  snprintf(buf, sizeof buf, "%llu", (unsigned long long)res->exec_us);
+  MHD_add_response_header(resp, "X-Mote-Exec-Us", buf);
+  snprintf(buf, sizeof buf, "%llu", (unsigned long long)version);
+  MHD_add_response_header(resp, "X-Mote-Version", buf);
+  MHD_add_response_header(resp, "X-Mote-Tier", tier);
+}
+
+enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) {
+  srv_fn *fn = registry_acquire(s->reg, r->name);
+  if (!fn) /* deleted while the body was read */
+    return reply_error(c, 404, "not_found", "no function named \"%s\"", r->name);
+  const mote_function_settings *st = &fn->rec.settings;
+  if (st->max_concurrency && atomic_fetch_add(&fn->inflight, 1) >= st->max_concurrency) {
+    atomic_fetch_sub(&fn->inflight, 1);
+    fn_release(fn);
+    return reply_error(c, 429, "concurrency_limit",
+                       "\"%s\" already runs %u calls, its concurrency limit", r->name,
+                       st->max_concurrency);
+  }
+
+  size_t argc = 1;
+  const char **argv = calloc(r->nparams + 1, sizeof *argv);
+  if (!argv) {
+    if (st->max_concurrency) atomic_fetch_sub(&fn->inflight, 1);
+    fn_release(fn);
+    return reply_error(c, 500, "internal", "out of memory");
+  }
+  argv[0] = fn->rec.name;
+  for (size_t i = 0; i < r->nparams; i++) argv[argc++] = r->params[i].value;
+
+  uint64_t t_ready = srv_now_us();
+  sem_wait(&s->slots);
+  const char *tier;
+  mote_invoke_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.module = fn_module(fn, &tier);
+  cfg.memory_pages = (st->memory_mib ? st->memory_mib : SRV_DEFAULT_MEMORY_MIB) * 16u;
+  cfg.timeout_ms = st->timeout_ms ? st->timeout_ms : SRV_DEFAULT_TIMEOUT_MS;
+  cfg.wasi.argv = argv;
+  cfg.wasi.argc = argc;
+  cfg.wasi.env = (const char *const *)st->env;
+  cfg.wasi.envc = st->env_count;
+  cfg.wasi.stdin_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER, .data = r->body,
+                                      .len = r->len};
+  cfg.wasi.stdout_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};
+  cfg.wasi.stderr_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};
+  cfg.wasi.stdout_cap = SRV_STDOUT_CAP;
+  cfg.wasi.stderr_cap = SRV_STDERR_CAP;
+  int64_t start_ms = wall_ms();
+  uint64_t wait_us = srv_now_us() - t_ready;
+  mote_invoke_result res;
+  mote_invoke_run(&cfg, &res);
+  sem_post(&s->slots);
+  if (st->max_concurrency) atomic_fetch_sub(&fn->inflight, 1);
+  free(argv);
+
+  /* The reply. */
+  unsigned status;
+  const char *code = NULL;
+  char err[400];
+  err[0] = '\0';
+  switch (res.outcome) {
+    case MOTE_INVOKE_EXITED:
+      status = res.exit_code == 0 ? 200 : 502;
+      code = "exit";
+      snprintf(err, sizeof err, "the function exited with status %d", res.exit_code);
+      break;
+    case MOTE_INVOKE_TRAP: status = 502, code = "trap"; break;
+    case MOTE_INVOKE_TIMEOUT: status = 504, code = "timeout"; break;
+    case MOTE_INVOKE_LIMIT: status = 502, code = "limit"; break;
+    case MOTE_INVOKE_LINK: status = 502, code = "link"; break;
+    default: status = 500, code = "internal"; break;
+  }
+  if (!err[0]) snprintf(err, sizeof err, "%s", res.message);
+  char id[33];
+  new_id(id);
+  size_t ohead = res.stdout_len > SRV_EXCERPT ? SRV_EXCERPT : res.stdout_len;
+  char *out_excerpt = res.stdout_len ? utf8_dup(res.stdout_data, ohead) : NULL;
+
+  struct MHD_Response *resp;
+  if (status == 200) {
+    resp = MHD_create_response_from_buffer(res.stdout_len, res.stdout_data ? (void *)res.stdout_data : (void *)"",
+                                           res.stdout_data ? MHD_RESPMEM_MUST_FREE
+                                                           : MHD_RESPMEM_PERSISTENT);
+    if (resp) {
+      res.stdout_data = NULL; /* the response owns it */
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+    }
+  } else {
+    size_t tail = res.stderr_len > SRV_STDERR_TAIL ? SRV_STDERR_TAIL : res.stderr_len;
+    json_t *o = json_pack("{s:s, s:s, s:s}", "error", err, "code", code, "activation_id", id);
+    if (res.outcome == MOTE_INVOKE_EXITED) json_object_set_new(o, "exit_code", json_integer(res.exit_code));
+    if (res.outcome == MOTE_INVOKE_TRAP)
+      json_object_set_new(o, "trap", json_string(mote_rt_trap_message(res.trap)));
+    json_object_set_new(o, "stderr",
+                        json_bytes(res.stderr_data + (res.stderr_len - tail), tail));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    resp = text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE)
+                : NULL;
+    if (resp) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    else free(text);
+  }
+
+  /* The record, written before the reply goes out, so a caller that reads
+   * X-Mote-Activation-Id finds it. */
+  mote_activation a;
+  memset(&a, 0, sizeof a);
+  memcpy(a.id, id, sizeof a.id);
+  a.function = fn->rec.name;
+  a.version = fn->rec.version;
+  a.start_ms = start_ms;
+  a.wait_us = wait_us;
+  a.init_us = res.init_us;
+  a.exec_us = res.exec_us;
+  a.http_status = (int)status;
+  a.exit_code = res.outcome == MOTE_INVOKE_EXITED ? res.exit_code : -1;
+  char outcome[400];
+  if (res.outcome == MOTE_INVOKE_EXITED)
+    snprintf(outcome, sizeof outcome, res.exit_code ? "exit" : "ok");
+  else if (res.outcome == MOTE_INVOKE_TIMEOUT)
+    snprintf(outcome, sizeof outcome, "timeout");
+  else
+    snprintf(outcome, sizeof outcome, "%s: %s", mote_invoke_outcome_name(res.outcome),
+             res.outcome == MOTE_INVOKE_TRAP ? mote_rt_trap_message(res.trap) : res.message);
+  a.outcome = outcome;
+  a.stdout_excerpt = out_excerpt;
+  size_t etail = res.stderr_len > SRV_EXCERPT ? SRV_EXCERPT : res.stderr_len;
+  a.stderr_excerpt = res.stderr_len ? utf8_dup(res.stderr_data + (res.stderr_len - etail), etail)
+                                    : NULL;
+  mote_store_error se;
+  if (mote_store_activation_put(s->store, &a, SRV_ACTIVATION_RETAIN, &se) != MOTE_STORE_OK)
+    fprintf(stderr, "mote serve: activation %s of %s not recorded: %s\n", id, fn->rec.name,
+            se.message);
+  free(a.stderr_excerpt);
+  free(out_excerpt);
+
+  enum MHD_Result ret = MHD_NO;
+  if (resp) {
+    add_timing_headers(resp, id, wait_us, &res, tier, fn->rec.version);
+    ret = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+  }
+  mote_invoke_result_clear(&res);
+  fn_release(fn);
+  return ret;
+}

@@ -1,0 +1,300 @@
+/*
+ * registry: name -> the loaded current version of each function, and the
+ * background worker that builds the optimised tier.
+ *
+ * A call takes a reference on the version it finds and runs on it to the
+ * end; a deploy or a delete only swaps the registry's pointer and drops the
+ * registry's reference. The last reference frees the version: so calls in
+ * flight finish on the version they started with, and nothing is freed
+ * under them.
+ *
+ * Tiers: a version is loaded with the quick tier (tcc, milliseconds) unless
+ * the opt object is already cached; the opt tier is compiled by one
+ * background thread and published with one atomic store. New calls pick it
+ * up; calls in flight keep the module they started with (both stay loaded
+ * until the version is freed).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invoke/invoke.h"
+#include "server/server_internal.h"
+
+#define NBUCKETS 256
+
+typedef struct entry {
+  struct entry *next;
+  srv_fn *fn; /* the registry's reference */
+} entry;
+
+struct srv_registry {
+  pthread_mutex_t lock;
+  entry *buckets[NBUCKETS];
+  unsigned count;
+};
+
+static unsigned hash(const char *s) {
+  unsigned h = 2166136261u; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+  return h % NBUCKETS;
+}
+
+srv_registry *registry_new(void) {
+  srv_registry *r = calloc(1, sizeof *r);
+  if (r) pthread_mutex_init(&r->lock, NULL);
+  return r;
+}
+
+void registry_free(srv_registry *r) {
+  if (!r) return;
+  for (int b = 0; b < NBUCKETS; b++) {
+    for (entry *e = r->buckets[b], *next; e; e = next) {
+      next = e->next;
+      fn_release(e->fn);
+      free(e);
+    }
+  }
+  pthread_mutex_destroy(&r->lock);
+  free(r);
+}
+
+srv_fn *registry_acquire(srv_registry *r, const char *name) {
+  srv_fn *fn = NULL;
+  pthread_mutex_lock(&r->lock);
+  for (entry *e = r->buckets[hash(name)]; e; e = e->next) {
+    if (!strcmp(e->fn->rec.name, name)) {
+      fn = e->fn;
+      atomic_fetch_add(&fn->refs, 1);
+      break;
+    }
+  }
+  pthread_mutex_unlock(&r->lock);
+  return fn;
+}
+
+void registry_put(srv_registry *r, srv_fn *fn) {
+  srv_fn *old = NULL;
+  unsigned b = hash(fn->rec.name);
+  pthread_mutex_lock(&r->lock);
+  entry *e = r->buckets[b];
+  while (e && strcmp(e->fn->rec.name, fn->rec.name)) e = e->next;
+  if (e) {
+    old = e->fn;
+    e->fn = fn;
+  } else {
+    e = malloc(sizeof *e);
+    if (e) {
+      e->fn = fn;
+      e->next = r->buckets[b];
+      r->buckets[b] = e;
+      r->count++;
+    } else {
+      old = fn; /* out of memory: the version is not served */
+    }
+  }
+  pthread_mutex_unlock(&r->lock);
+  if (old) fn_release(old);
+}
+
+bool registry_remove(srv_registry *r, const char *name) {
+  srv_fn *old = NULL;
+  pthread_mutex_lock(&r->lock);
+  for (entry **pe = &r->buckets[hash(name)]; *pe; pe = &(*pe)->next) {
+    if (!strcmp((*pe)->fn->rec.name, name)) {
+      entry *e = *pe;
+      *pe = e->next;
+      old = e->fn;
+      free(e);
+      r->count--;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&r->lock);
+  if (old) fn_release(old);
+  return old != NULL;
+}
+
+unsigned registry_count(srv_registry *r) {
+  pthread_mutex_lock(&r->lock);
+  unsigned n = r->count;
+  pthread_mutex_unlock(&r->lock);
+  return n;
+}
+
+void fn_release(srv_fn *fn) {
+  if (!fn || atomic_fetch_sub(&fn->refs, 1) != 1) return;
+  mote_rt_module *opt = atomic_load(&fn->opt);
+  if (opt) mote_rt_module_free(opt);
+  if (fn->base) mote_rt_module_free(fn->base);
+  mote_function_version_clear(&fn->rec);
+  free(fn);
+}
+
+mote_rt_module *fn_module(srv_fn *fn, const char **tier_name) {
+  mote_rt_module *m = atomic_load(&fn->opt);
+  if (m) {
+    *tier_name = "opt";
+    return m;
+  }
+  *tier_name = mote_tier_name(fn->base_tier);
+  return fn->base;
+}
+
+/* ---- loading --------------------------------------------------------------- */
+
+static int compile_status_http(mote_compile_status st, const char **code) {
+  switch (st) {
+    case MOTE_COMPILE_MALFORMED: *code = "malformed_module"; return 400;
+    case MOTE_COMPILE_UNSUPPORTED: *code = "unsupported_module"; return 400;
+    case MOTE_COMPILE_INVALID: *code = "invalid_module"; return 400;
+    case MOTE_COMPILE_LIMIT: *code = "compile_limit"; return 400;
+    default: *code = "compile_failed"; return 500;
+  }
+}
+
+int fn_load(mote_server *s, const uint8_t *wasm, size_t len, srv_fn **out, bool *need_opt,
+            const char **code, char *msg, size_t cap) {
+  *out = NULL;
+  *need_opt = false;
+  mote_compile_options opts = {.cache_dir = s->cache_dir, .tier = MOTE_TIER_OPT};
+  mote_compile_result res;
+  mote_compile_error cerr;
+  if (!mote_compile_lookup(wasm, len, &opts, &res)) {
+    opts.tier = MOTE_TIER_QUICK;
+    mote_compile_status st = mote_compile(wasm, len, &opts, &res, &cerr);
+    if (st != MOTE_COMPILE_OK) {
+      snprintf(msg, cap, "%s", cerr.message);
+      return compile_status_http(st, code);
+    }
+    *need_opt = true;
+  }
+  srv_fn *fn = calloc(1, sizeof *fn);
+  if (!fn) {
+    *code = "internal";
+    snprintf(msg, cap, "out of memory");
+    return 500;
+  }
+  atomic_init(&fn->refs, 1);
+  atomic_init(&fn->opt, NULL);
+  atomic_init(&fn->inflight, 0);
+  fn->base_tier = opts.tier;
+  mote_rt_error rerr;
+  if (mote_rt_module_load(res.so_path, &fn->base, &rerr) != MOTE_RT_OK) {
+    free(fn);
+    *code = "load_failed";
+    snprintf(msg, cap, "%s", rerr.message);
+    return 500;
+  }
+  if (!mote_invoke_check_imports(fn->base, msg, cap)) {
+    mote_rt_module_free(fn->base);
+    free(fn);
+    *code = "unsupported_import";
+    return 400;
+  }
+  *out = fn;
+  return 0;
+}
+
+/* ---- background opt compiles ------------------------------------------------ */
+
+typedef struct srv_job {
+  struct srv_job *next;
+  srv_fn *fn; /* a reference */
+  uint8_t *wasm;
+  size_t len;
+} srv_job;
+
+static void job_free(srv_job *j) {
+  fn_release(j->fn);
+  free(j->wasm);
+  free(j);
+}
+
+static void run_job(mote_server *s, srv_job *j) {
+  mote_compile_options opts = {.cache_dir = s->cache_dir, .tier = MOTE_TIER_OPT};
+  mote_compile_result res;
+  mote_compile_error cerr;
+  if (mote_compile(j->wasm, j->len, &opts, &res, &cerr) != MOTE_COMPILE_OK) {
+    fprintf(stderr, "mote serve: %s v%llu: the opt tier failed (%s); the quick tier serves\n",
+            j->fn->rec.name, (unsigned long long)j->fn->rec.version, cerr.message);
+    return;
+  }
+  mote_rt_module *m = NULL;
+  mote_rt_error rerr;
+  if (mote_rt_module_load(res.so_path, &m, &rerr) != MOTE_RT_OK) {
+    fprintf(stderr, "mote serve: %s: cannot load the opt tier: %s\n", j->fn->rec.name,
+            rerr.message);
+    return;
+  }
+  mote_rt_module *expected = NULL;
+  if (!atomic_compare_exchange_strong(&j->fn->opt, &expected, m)) mote_rt_module_free(m);
+}
+
+static void *bg_main(void *arg) {
+  mote_server *s = arg;
+  pthread_mutex_lock(&s->bg_lock);
+  for (;;) {
+    while (!s->bg_head && !s->bg_stop) pthread_cond_wait(&s->bg_cond, &s->bg_lock);
+    if (s->bg_stop) break;
+    srv_job *j = s->bg_head;
+    s->bg_head = j->next;
+    if (!s->bg_head) s->bg_tail = NULL;
+    pthread_mutex_unlock(&s->bg_lock);
+    /* A version replaced or deleted before its turn needs no opt tier. */
+    if (atomic_load(&j->fn->refs) > 1) run_job(s, j);
+    job_free(j);
+    pthread_mutex_lock(&s->bg_lock);
+  }
+  pthread_mutex_unlock(&s->bg_lock);
+  return NULL;
+}
+
+void bg_queue_opt(mote_server *s, srv_fn *fn, const uint8_t *wasm, size_t len) {
+  srv_job *j = calloc(1, sizeof *j);
+  uint8_t *copy = malloc(len ? len : 1);
+  if (!j || !copy) {
+    free(j);
+    free(copy);
+    return; /* the quick tier keeps serving */
+  }
+  memcpy(copy, wasm, len);
+  atomic_fetch_add(&fn->refs, 1);
+  j->fn = fn;
+  j->wasm = copy;
+  j->len = len;
+  pthread_mutex_lock(&s->bg_lock);
+  if (s->bg_stop) {
+    pthread_mutex_unlock(&s->bg_lock);
+    job_free(j);
+    return;
+  }
+  if (s->bg_tail) s->bg_tail->next = j;
+  else s->bg_head = j;
+  s->bg_tail = j;
+  pthread_cond_signal(&s->bg_cond);
+  pthread_mutex_unlock(&s->bg_lock);
+}
+
+void bg_start(mote_server *s) {
+  pthread_mutex_init(&s->bg_lock, NULL);
+  pthread_cond_init(&s->bg_cond, NULL);
+  s->bg_started = pthread_create(&s->bg_thread, NULL, bg_main, s) == 0;
+}
+
+/* Drops the queue; the compile in progress finishes (it is bounded by the
+ * compile limits), so no compiler is left running behind the server. */
+void bg_stop(mote_server *s) {
+  pthread_mutex_lock(&s->bg_lock);
+  s->bg_stop = true;
+  pthread_cond_signal(&s->bg_cond);
+  pthread_mutex_unlock(&s->bg_lock);
+  if (s->bg_started) pthread_join(s->bg_thread, NULL);
+  for (srv_job *j = s->bg_head, *next; j; j = next) {
+    next = j->next;
+    job_free(j);
+  }
+  s->bg_head = s->bg_tail = NULL;
+  pthread_mutex_destroy(&s->bg_lock);
+  pthread_cond_destroy(&s->bg_cond);
+}

@@ -1,0 +1,58 @@
+/*
+ * server: the HTTP front of mote (`mote serve`): the paper's Controller and
+ * Invoker in one process.
+ *
+ *   GET  /healthz                         liveness
+ *   PUT  /v1/functions/{name}?settings    deploy a module (Content-Type: application/wasm)
+ *   GET  /v1/functions[/{name}]           list / describe
+ *   DELETE /v1/functions/{name}
+ *   GET|POST /faas/{name}?arg=..&arg=..   call: args -> argv[1..], body -> stdin,
+ *                                         stdout -> the response body
+ *   GET  /v1/activations[?function=&limit=&since=]  and  /v1/activations/{id}
+ *
+ * Threads: libmicrohttpd runs one thread per connection (plus its listening
+ * thread); a call runs synchronously on its connection's thread, after it
+ * has taken one of `workers` execution slots. See docs/architecture.md.
+ *
+ * State under data_dir: the store (store.h) and the compile cache
+ * (data_dir/cache). Every stored function is loaded at start.
+ */
+#ifndef MOTE_SERVER_H
+#define MOTE_SERVER_H
+
+#include <stdint.h>
+
+typedef struct mote_server mote_server;
+
+typedef struct mote_server_config {
+  const char *host;     /* an address to listen on: "127.0.0.1", "0.0.0.0", "::1" */
+  uint16_t port;        /* 0: any free port (see mote_server_port) */
+  const char *data_dir; /* created if missing */
+  unsigned workers;     /* function runs at once; 0: the number of CPUs */
+} mote_server_config;
+
+typedef enum mote_server_status {
+  MOTE_SERVER_OK = 0,
+  MOTE_SERVER_INVALID, /* a bad config value */
+  MOTE_SERVER_IO,      /* the data directory or the store cannot be used */
+  MOTE_SERVER_LISTEN,  /* the address cannot be bound */
+} mote_server_status;
+
+typedef struct mote_server_error {
+  mote_server_status status;
+  char message[512];
+} mote_server_error;
+
+/* Opens the store, loads every stored function, and starts listening.
+ * Messages about single functions that cannot be loaded go to stderr. */
+mote_server_status mote_server_start(const mote_server_config *cfg, mote_server **out,
+                                     mote_server_error *err);
+/* The port it listens on. */
+uint16_t mote_server_port(const mote_server *s);
+/* How many functions it serves. */
+unsigned mote_server_function_count(const mote_server *s);
+/* Stops accepting, lets calls in flight finish (each is bounded by its
+ * timeout), waits for the background compile in progress, frees all. */
+void mote_server_stop(mote_server *s);
+
+#endif /* MOTE_SERVER_H */

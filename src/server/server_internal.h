@@ -1,0 +1,158 @@
+/* Internal to src/server: shared between its files, not a public API. */
+#ifndef MOTE_SERVER_INTERNAL_H
+#define MOTE_SERVER_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "compile/compile.h"
+#include "rt/rt.h"
+#include "server/server.h"
+#include "store/store.h"
+
+/* Limits and defaults of the server. */
+#define SRV_MAX_CALL_BODY (16u << 20)   /* bytes of a call's body (its stdin) */
+#define SRV_MAX_MODULE (64u << 20)      /* bytes of a deployed module */
+#define SRV_MAX_OTHER_BODY (64u << 10)  /* bytes of any other request's body */
+#define SRV_MAX_DISCARD (64u << 20)     /* bytes of an oversized body read and dropped */
+#define SRV_CONNECTION_MEMORY (256u << 10) /* MHD's per-connection pool: URI and headers */
+#define SRV_MAX_ARGS 1024               /* ?arg= values of a call */
+#define SRV_MAX_QUERY_PARAMS 4096       /* parameters of any query string */
+#define SRV_MAX_ENV 1024                /* env settings of a function */
+#define SRV_DEFAULT_MEMORY_MIB 256
+#define SRV_DEFAULT_TIMEOUT_MS 30000
+#define SRV_STDOUT_CAP (16u << 20)      /* a call's response body */
+#define SRV_STDERR_CAP (1u << 20)
+#define SRV_STDERR_TAIL 2048            /* bytes of stderr in an error reply */
+#define SRV_EXCERPT 1024                /* bytes of stdout/stderr in an activation */
+#define SRV_ACTIVATION_RETAIN 1000      /* activations kept per function */
+
+/* ---- registry: name -> the loaded current version (registry.c) ---------- */
+
+/* One loaded version of a function. Reference-counted: the registry holds
+ * one reference while it is current, every call in flight one, a background
+ * compile one. The last release frees it (and its modules). */
+typedef struct srv_fn {
+  atomic_uint refs;
+  mote_function_version rec;       /* owned: cleared at free */
+  mote_rt_module *base;            /* loaded at deploy (quick tier, or opt if cached) */
+  mote_tier base_tier;
+  _Atomic(mote_rt_module *) opt;   /* set once when the opt tier is loaded */
+  atomic_uint inflight;            /* calls running on this version */
+} srv_fn;
+
+typedef struct srv_registry srv_registry;
+
+srv_registry *registry_new(void);
+void registry_free(srv_registry *r); /* drops the registry's references */
+/* The current version of `name` with a reference taken, or NULL. */
+srv_fn *registry_acquire(srv_registry *r, const char *name);
+/* Makes fn current for its name; takes over the caller's reference and
+ * drops the one of the version it replaces. */
+void registry_put(srv_registry *r, srv_fn *fn);
+/* Removes `name`; false when it was not there. */
+bool registry_remove(srv_registry *r, const char *name);
+unsigned registry_count(srv_registry *r);
+
+void fn_release(srv_fn *fn);
+/* The module a new call should run: opt when ready, else base. */
+mote_rt_module *fn_module(srv_fn *fn, const char **tier_name);
+
+/* ---- the server ------------------------------------------------------------ */
+
+struct mote_server {
+  char host[256];
+  char data_dir[PATH_MAX];
+  char cache_dir[PATH_MAX];
+  unsigned workers;
+  uint16_t port;
+  mote_store *store;
+  srv_registry *reg;
+  struct MHD_Daemon *daemon;
+  sem_t slots;                      /* execution slots: `workers` of them */
+  pthread_mutex_t deploy_lock;      /* orders store writes with registry swaps */
+  /* background opt-tier compiles: one worker thread, a FIFO of jobs */
+  pthread_t bg_thread;
+  bool bg_started;
+  pthread_mutex_t bg_lock;
+  pthread_cond_t bg_cond;
+  struct srv_job *bg_head, *bg_tail;
+  bool bg_stop;
+};
+
+/* Loads a version: compiles (opt if cached, else quick), loads, checks the
+ * imports. On failure returns the HTTP status and fills code/msg. *out has
+ * one reference. `need_opt` is set when the opt tier should be built. */
+int fn_load(mote_server *s, const uint8_t *wasm, size_t len, srv_fn **out, bool *need_opt,
+            const char **code, char *msg, size_t cap);
+/* Queues the opt-tier compile of fn's module (takes a reference to fn and
+ * a copy of the bytes). */
+void bg_queue_opt(mote_server *s, srv_fn *fn, const uint8_t *wasm, size_t len);
+void bg_start(mote_server *s);
+void bg_stop(mote_server *s);
+
+/* ---- requests (http.c) --------------------------------------------------- */
+
+typedef struct srv_param {
+  char *key, *value; /* decoded, NUL-terminated, from malloc */
+} srv_param;
+
+/* Everything one request owns; freed at once when it completes. */
+typedef struct srv_req {
+  char *uri;             /* raw request target, query included */
+  const char *query;     /* points into uri after '?', or "" */
+  srv_param *params;     /* the decoded query */
+  size_t nparams;
+  bool query_bad;        /* malformed: msg in query_err */
+  char query_err[160];
+  int route;
+  char name[128];        /* {name} or {id} of the route */
+  bool started;
+  uint8_t *body;
+  size_t len, cap, limit;
+  bool too_large;
+  size_t discarded;      /* bytes of an oversized body dropped */
+  uint64_t t_arrival_us; /* CLOCK_MONOTONIC, at the first handler call */
+} srv_req;
+
+/* Query parsing (query.c). False with a message for a malformed string. */
+bool query_parse(const char *q, srv_param **out, size_t *count, char *msg, size_t cap);
+void query_free(srv_param *p, size_t count);
+const char *query_get(const srv_req *r, const char *key);
+
+/* Replies (reply.c). Each queues a response and returns MHD's result. */
+enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body /* stolen */);
+enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *code,
+                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A JSON string of arbitrary bytes: invalid UTF-8 becomes U+FFFD. */
+json_t *json_bytes(const uint8_t *p, size_t n);
+/* The same as a NUL-terminated string from malloc. */
+char *utf8_dup(const uint8_t *p, size_t n);
+uint64_t srv_now_us(void);
+
+/* Route handlers, called once the whole body is read. */
+enum MHD_Result api_functions_list(mote_server *s, struct MHD_Connection *c, srv_req *r);
+enum MHD_Result api_function_get(mote_server *s, struct MHD_Connection *c, srv_req *r);
+enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_req *r);
+enum MHD_Result api_function_delete(mote_server *s, struct MHD_Connection *c, srv_req *r);
+enum MHD_Result api_activations_list(mote_server *s, struct MHD_Connection *c, srv_req *r);
+enum MHD_Result api_activation_get(mote_server *s, struct MHD_Connection *c, srv_req *r);
+enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r);
+/* Checks done before the body is read; a non-zero return is the status of
+ * a reply already queued. */
+int faas_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r, enum MHD_Result *res);
+int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r,
+                              enum MHD_Result *res);
+
+/* JSON of a version record (settings with the server's defaults applied). */
+json_t *version_json(const mote_function_version *v);
+
+#endif /* MOTE_SERVER_INTERNAL_H */
