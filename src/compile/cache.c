@@ -16,17 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/hash.h"
 #include "cache.h"
 #include "toolchain.h"
-
-static void to_hex(const unsigned char *bin, size_t n, char *out) {
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = digits[bin[i] >> 4];
-    out[2 * i + 1] = digits[bin[i] & 15];
-  }
-  out[2 * n] = 0;
-}
 
 void mote_cache_key(const uint8_t *wasm, size_t len, mote_tier tier, char key[65]) {
   char identity[4096];
@@ -37,7 +29,7 @@ void mote_cache_key(const uint8_t *wasm, size_t len, mote_tier tier, char key[65
   crypto_generichash_update(&st, (const unsigned char *)identity, strlen(identity) + 1);
   crypto_generichash_update(&st, wasm, len);
   crypto_generichash_final(&st, digest, sizeof digest);
-  to_hex(digest, sizeof digest, key);
+  mote_hex(digest, sizeof digest, key);
 }
 
 static int make_dir(const char *path) {
@@ -55,19 +47,12 @@ int mote_cache_prepare(const char *dir) {
 }
 
 /* Hex BLAKE2b-256 of a file's contents; -1 if it cannot be read. */
-static int hash_file(const char *path, char hex[65]) {
+static int hash_file(const char *path, char hex[MOTE_HASH_HEX]) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
-  crypto_generichash_state st;
-  unsigned char digest[32], buf[1 << 16];
-  crypto_generichash_init(&st, NULL, 0, sizeof digest);
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) crypto_generichash_update(&st, buf, (size_t)n);
+  int rc = mote_hash_fd(fd, hex, NULL);
   close(fd);
-  if (n < 0) return -1;
-  crypto_generichash_final(&st, digest, sizeof digest);
-  to_hex(digest, sizeof digest, hex);
-  return 0;
+  return rc;
 }
 
 bool mote_cache_lookup(const char *dir, const char *key, char *so_path, size_t cap) {

@@ -24,49 +24,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/hash.h"
 #include "store_internal.h"
 
 #define PATH_CAP 4096
 #define BUNDLE_PATH_MAX 1024
 
-static void to_hex(const unsigned char *bin, size_t n, char *out) {
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = digits[bin[i] >> 4];
-    out[2 * i + 1] = digits[bin[i] & 15];
-  }
-  out[2 * n] = 0;
-}
-
 void store_hash_hex(const uint8_t *data, size_t len, char out[STORE_HASH_HEX]) {
-  unsigned char digest[32];
-  crypto_generichash(digest, sizeof digest, data, len, NULL, 0);
-  to_hex(digest, sizeof digest, out);
-}
-
-/* Hex hash of a file's contents and its size; -1 (errno) if unreadable. */
-static int hash_fd(int fd, char hex[STORE_HASH_HEX], uint64_t *size) {
-  crypto_generichash_state st;
-  unsigned char digest[32];
-  static const size_t bufsize = 1 << 16;
-  unsigned char *buf = malloc(bufsize);
-  if (!buf) return -1;
-  crypto_generichash_init(&st, NULL, 0, sizeof digest);
-  uint64_t total = 0;
-  ssize_t n;
-  for (;;) {
-    n = read(fd, buf, bufsize);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    crypto_generichash_update(&st, buf, (size_t)n);
-    total += (uint64_t)n;
-  }
-  free(buf);
-  if (n < 0) return -1;
-  crypto_generichash_final(&st, digest, sizeof digest);
-  to_hex(digest, sizeof digest, hex);
-  *size = total;
-  return 0;
+  mote_hash_bytes(data, len, out);
 }
 
 int store_fsync_dir(const char *path) {
@@ -143,7 +108,7 @@ mote_store_status store_put_blob(mote_store *s, const uint8_t *data, size_t len,
     uint64_t size = 0;
     /* Reuse only what hashes right; fsync in case the process that wrote it
      * died before making it durable (its rename may not be on disk yet). */
-    bool good = hash_fd(fd, have, &size) == 0 && size == len && strcmp(have, hash) == 0 &&
+    bool good = mote_hash_fd(fd, have, &size) == 0 && size == len && strcmp(have, hash) == 0 &&
                 fsync(fd) == 0;
     close(fd);
     if (good) {
@@ -282,7 +247,7 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
     if (sorted[i]->len) crypto_generichash_update(&hs, sorted[i]->data, sorted[i]->len);
   }
   crypto_generichash_final(&hs, digest, sizeof digest);
-  to_hex(digest, sizeof digest, hash);
+  mote_hex(digest, sizeof digest, hash);
 
   mote_store_files_path(s, hash, final, sizeof final);
   snprintf(parent, sizeof parent, "%s/files", s->dir);
