@@ -119,7 +119,7 @@ enum MHD_Result api_function_delete(mote_server *s, struct MHD_Connection *c, sr
 }
 
 /* Settings from the query string: memory, timeout, env (repeatable),
- * concurrency, public. env strings point into r's parameters. */
+ * concurrency, public, cgi. env strings point into r's parameters. */
 static bool parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out) {
   char *end;
   errno = 0;
@@ -167,6 +167,13 @@ static bool parse_settings(srv_req *r, mote_function_settings *st, char *msg, si
         snprintf(msg, cap, "public takes true or false, not \"%.40s\"", v);
         return false;
       }
+    } else if (!strcmp(k, "cgi")) {
+      if (!strcmp(v, "true") || !strcmp(v, "1")) st->cgi = true;
+      else if (!strcmp(v, "false") || !strcmp(v, "0")) st->cgi = false;
+      else {
+        snprintf(msg, cap, "cgi takes true or false, not \"%.40s\"", v);
+        return false;
+      }
     } else if (!strcmp(k, "env")) {
       const char *eq = strchr(v, '=');
       if (!eq || eq == v) {
@@ -175,7 +182,7 @@ static bool parse_settings(srv_req *r, mote_function_settings *st, char *msg, si
       }
       st->env[st->env_count++] = (char *)v;
     } else {
-      snprintf(msg, cap, "unknown setting \"%.40s\" (memory, timeout, env, concurrency, public)",
+      snprintf(msg, cap, "unknown setting \"%.40s\" (memory, timeout, env, concurrency, public, cgi)",
                k);
       return false;
     }

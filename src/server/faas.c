@@ -11,8 +11,15 @@
  * exceeded limit -> 502; the timeout -> 504; each error a JSON body with the
  * tail of stderr. Every call is recorded as an activation.
  *
+ * CGI mode (deployed with cgi=true; cgi.c): the request is also described in
+ * CGI/1.1 variables, /faas/{name}/more passes "/more" as PATH_INFO, query
+ * parameters other than arg are allowed (they reach the guest in
+ * QUERY_STRING), and stdout starts with a header block (Status,
+ * Content-Type, Location, others) that makes the response; output that is
+ * not valid CGI is a 502.
+ *
  * Not yet: authentication (functions not marked public are callable too),
- * CGI output, the instance slot/snapshot path.
+ * the instance slot/snapshot path.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +40,18 @@ int faas_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r, enum MHD
                        r->name);
     return 404;
   }
+  bool cgi = fn->rec.settings.cgi;
   fn_release(fn);
+  if (r->path_info && !cgi) {
+    *res = reply_error(c, 404, "not_found",
+                       "no route %s /faas/%s%s: only functions deployed with cgi=true take a "
+                       "path after their name", r->method, r->name, r->path_info);
+    return 404;
+  }
   size_t nargs = 0;
   for (size_t i = 0; i < r->nparams; i++) {
     if (strcmp(r->params[i].key, "arg") != 0) {
+      if (cgi) continue; /* the guest reads QUERY_STRING */
       *res = reply_error(c, 400, "bad_argument",
                          "unknown query parameter \"%.40s\": pass arguments as ?arg=A&arg=B",
                          r->params[i].key);
@@ -107,7 +122,16 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
     return reply_error(c, 500, "internal", "out of memory");
   }
   argv[0] = fn->rec.name;
-  for (size_t i = 0; i < r->nparams; i++) argv[argc++] = r->params[i].value;
+  for (size_t i = 0; i < r->nparams; i++)
+    if (!strcmp(r->params[i].key, "arg")) argv[argc++] = r->params[i].value;
+  char **env = NULL;
+  size_t envc = 0;
+  if (st->cgi && !(env = cgi_env(s, c, r, st, &envc))) {
+    free(argv);
+    if (st->max_concurrency) atomic_fetch_sub(&fn->inflight, 1);
+    fn_release(fn);
+    return reply_error(c, 500, "internal", "out of memory");
+  }
 
   uint64_t t_ready = srv_now_us();
   sem_wait(&s->slots);
@@ -119,8 +143,8 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   cfg.timeout_ms = st->timeout_ms ? st->timeout_ms : SRV_DEFAULT_TIMEOUT_MS;
   cfg.wasi.argv = argv;
   cfg.wasi.argc = argc;
-  cfg.wasi.env = (const char *const *)st->env;
-  cfg.wasi.envc = st->env_count;
+  cfg.wasi.env = (const char *const *)(st->cgi ? env : st->env);
+  cfg.wasi.envc = st->cgi ? envc : st->env_count;
   cfg.wasi.stdin_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER, .data = r->body,
                                       .len = r->len};
   cfg.wasi.stdout_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};
@@ -134,6 +158,7 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   sem_post(&s->slots);
   if (st->max_concurrency) atomic_fetch_sub(&fn->inflight, 1);
   free(argv);
+  cgi_env_free(env, envc);
 
   /* The reply. */
   unsigned status;
@@ -158,8 +183,20 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   size_t ohead = res.stdout_len > SRV_EXCERPT ? SRV_EXCERPT : res.stdout_len;
   char *out_excerpt = res.stdout_len ? utf8_dup(res.stdout_data, ohead) : NULL;
 
-  struct MHD_Response *resp;
-  if (status == 200) {
+  struct MHD_Response *resp = NULL;
+  bool cgi_bad = false;
+  if (status == 200 && st->cgi) {
+    int crc = cgi_response(res.stdout_data, res.stdout_len, &resp, &status, err, sizeof err);
+    if (crc == 1) {
+      cgi_bad = true;
+      status = 502;
+      code = "cgi";
+    } else if (crc < 0) {
+      status = 500;
+      code = "internal";
+      snprintf(err, sizeof err, "out of memory");
+    }
+  } else if (status == 200) {
     resp = MHD_create_response_from_buffer(res.stdout_len, res.stdout_data ? (void *)res.stdout_data : (void *)"",
                                            res.stdout_data ? MHD_RESPMEM_MUST_FREE
                                                            : MHD_RESPMEM_PERSISTENT);
@@ -167,7 +204,8 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
       res.stdout_data = NULL; /* the response owns it */
       MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
     }
-  } else {
+  }
+  if (status != 200 && !resp) {
     size_t tail = res.stderr_len > SRV_STDERR_TAIL ? SRV_STDERR_TAIL : res.stderr_len;
     json_t *o = json_pack("{s:s, s:s, s:s}", "error", err, "code", code, "activation_id", id);
     if (res.outcome == MOTE_INVOKE_EXITED) json_object_set_new(o, "exit_code", json_integer(res.exit_code));
@@ -197,7 +235,9 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   a.http_status = (int)status;
   a.exit_code = res.outcome == MOTE_INVOKE_EXITED ? res.exit_code : -1;
   char outcome[400];
-  if (res.outcome == MOTE_INVOKE_EXITED)
+  if (cgi_bad)
+    snprintf(outcome, sizeof outcome, "cgi: %s", err);
+  else if (res.outcome == MOTE_INVOKE_EXITED)
     snprintf(outcome, sizeof outcome, res.exit_code ? "exit" : "ok");
   else if (res.outcome == MOTE_INVOKE_TIMEOUT)
     snprintf(outcome, sizeof outcome, "timeout");

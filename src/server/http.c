@@ -63,6 +63,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
   srv_req *r = *con_cls;
   if (!r) return;
   query_free(r->params, r->nparams);
+  free(r->path_info);
   free(r->body);
   free(r->uri);
   free(r);
@@ -87,6 +88,18 @@ static int route(const char *url, srv_req *r) {
   if (!strcmp(url, "/v1/activations") || !strcmp(url, "/v1/activations/")) return R_ACTIVATIONS;
   if (match_named(url, "/v1/activations/", r->name, sizeof r->name)) return R_ACTIVATION;
   if (match_named(url, "/faas/", r->name, sizeof r->name)) return R_FAAS;
+  /* /faas/{name}/more: the rest is the PATH_INFO of a CGI function (faas.c
+   * refuses it for the others). */
+  if (!strncmp(url, "/faas/", 6)) {
+    const char *n = url + 6, *slash = strchr(n, '/');
+    size_t len = slash ? (size_t)(slash - n) : 0;
+    if (slash && len > 0 && len < sizeof r->name) {
+      memcpy(r->name, n, len);
+      r->name[len] = '\0';
+      r->path_info = strdup(slash);
+      if (r->path_info) return R_FAAS;
+    }
+  }
   return R_NONE;
 }
 
@@ -116,8 +129,11 @@ static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *
 /* The first call: route, check the method, the query, the declared length.
  * Returns true when a reply was queued (*res holds MHD's result). */
 static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url,
-                       const char *method, srv_req *r, enum MHD_Result *res) {
+                       const char *method, const char *version, srv_req *r,
+                       enum MHD_Result *res) {
   r->t_arrival_us = srv_now_us();
+  snprintf(r->method, sizeof r->method, "%s", method);
+  snprintf(r->version, sizeof r->version, "%s", version ? version : "HTTP/1.1");
   r->route = route(url, r);
   bool get = !strcmp(method, "GET"), head = !strcmp(method, "HEAD");
   bool put = !strcmp(method, "PUT"), post = !strcmp(method, "POST");
@@ -170,14 +186,13 @@ static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls) {
-  (void)version;
   mote_server *s = cls;
   srv_req *r = *con_cls;
   if (!r) return MHD_NO; /* out of memory in uri_log: drop the connection */
   enum MHD_Result res;
   if (!r->started) {
     r->started = true;
-    if (first_call(s, c, url, method, r, &res)) return res;
+    if (first_call(s, c, url, method, version, r, &res)) return res;
     return MHD_YES; /* MHD sends 100 Continue if asked, then the body */
   }
   if (*upload_size) {

@@ -115,6 +115,9 @@ typedef struct srv_req {
   char query_err[160];
   int route;
   char name[128];        /* {name} or {id} of the route */
+  char *path_info;       /* /faas/{name}/rest: "/rest" (malloc), else NULL */
+  char method[16];       /* as received (longer ones truncated: refused anyway) */
+  char version[16];      /* "HTTP/1.1" */
   bool started;
   uint8_t *body;
   size_t len, cap, limit;
@@ -151,6 +154,23 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r);
 int faas_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r, enum MHD_Result *res);
 int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r,
                               enum MHD_Result *res);
+
+/* ---- CGI mode (cgi.c): functions deployed with cgi=true ------------------- */
+
+#define SRV_CGI_MAX_HEADERS (64u << 10) /* bytes of the header block a function prints */
+
+/* The guest environment of a CGI call: the function's own env (minus any
+ * key a CGI variable sets) followed by the CGI/1.1 variables of the request
+ * and HTTP_* for its headers (never Authorization/Proxy-Authorization).
+ * NULL on out of memory; free with cgi_env_free. */
+char **cgi_env(mote_server *s, struct MHD_Connection *c, const srv_req *r,
+               const mote_function_settings *st, size_t *count);
+void cgi_env_free(char **env, size_t count);
+/* Parses a CGI function's stdout (header block, empty line, body) into a
+ * response and its status. 0 with *out set; 1 when the output is not valid
+ * CGI (msg says why: the call is a 502); -1 when out of memory. */
+int cgi_response(const uint8_t *out, size_t len, struct MHD_Response **resp, unsigned *status,
+                 char *msg, size_t cap);
 
 /* JSON of a version record (settings with the server's defaults applied). */
 json_t *version_json(const mote_function_version *v);

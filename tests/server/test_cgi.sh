@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# `mote serve` CGI mode (deploy with cgi=true) end to end: a real server on a
+# free loopback port with a temporary data directory, driven with curl.
+# usage: test_cgi.sh BUILD_DIR
+set -u
+build=${1:-build}
+mote="$build/mote"
+tmp=$(mktemp -d /tmp/mote-cgi-test-XXXXXX)
+server_pid=
+stop_server() {
+  if [ -n "$server_pid" ]; then kill -9 "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
+  server_pid=
+}
+trap 'stop_server; rm -rf "$tmp"' EXIT
+passed=0; failed=0
+check() { # name, condition result (0 = ok), detail
+  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "  FAIL $1: $3" >&2; fi
+}
+start_server() {
+  : >"$tmp/out"
+  "$mote" serve --listen 127.0.0.1:0 --data "$tmp/data" --workers 4 >"$tmp/out" 2>>"$tmp/err" &
+  server_pid=$!
+  for _ in $(seq 200); do
+    port=$(sed -nE 's|^mote: listening on http://127\.0\.0\.1:([0-9]+) .*|\1|p' "$tmp/out")
+    [ -n "$port" ] && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  base="http://127.0.0.1:$port"
+  [ -n "$port" ]
+}
+req() { # METHOD PATH [curl args...]
+  local m=$1 p=$2; shift 2
+  rm -f "$tmp/h" "$tmp/b"
+  code=$(curl -s --max-time 20 -X "$m" -D "$tmp/h" -o "$tmp/b" -w '%{http_code}' "$@" "$base$p")
+  touch "$tmp/h" "$tmp/b"
+  body=$(cat "$tmp/b")
+}
+deploy() { # NAME FILE [QUERY]
+  req PUT "/v1/functions/$1${3:+?$3}" -H 'Content-Type: application/wasm' --data-binary "@$2"
+}
+header() { sed -nE "s/^$1: ([^\r]*)\r?$/\1/Ip" "$tmp/h"; }
+jget() { printf '%s' "$body" | jq -r "[$1] | map(tostring) | join(\" \")" 2>/dev/null; }
+
+# One C program; what it prints is chosen by argv[1].
+cat >"$tmp/cgi.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+static const char *e(const char *k) { const char *v = getenv(k); return v ? v : "<unset>"; }
+int main(int argc, char **argv) {
+  const char *m = argc > 1 ? argv[1] : "plain";
+  if (!strcmp(m, "plain")) { printf("Content-Type: text/plain\n\nhello cgi\n"); return 0; }
+  if (!strcmp(m, "crlf")) { printf("Content-Type: text/html; charset=utf-8\r\n\r\n<p>hi</p>"); return 0; }
+  if (!strcmp(m, "notfound")) { printf("Status: 404 Not Found\nContent-Type: text/plain\n\nnothing here\n"); return 0; }
+  if (!strcmp(m, "redirect")) { printf("Location: https://example.com/next\n\n"); return 0; }
+  if (!strcmp(m, "custom")) {
+    printf("Content-Type: text/plain\nX-Custom-Out: yes please\nConnection: close\nX-Mote-Tier: fake\n\nbody\n");
+    return 0;
+  }
+  if (!strcmp(m, "badstatus")) { printf("Status: abc\nContent-Type: text/plain\n\nx"); return 0; }
+  if (!strcmp(m, "nohead")) { printf("just a body, no headers\n"); return 0; }
+  if (!strcmp(m, "noblank")) { printf("Content-Type: text/plain\n"); return 0; }
+  if (!strcmp(m, "empty")) return 0;
+  if (!strcmp(m, "huge")) { printf("X-Big: "); for (int i = 0; i < 70000; i++) putchar('a'); printf("\n\nx"); return 0; }
+  if (!strcmp(m, "fail")) { printf("Content-Type: text/plain\n\nhalf"); fprintf(stderr, "boom\n"); return 4; }
+  if (!strcmp(m, "vars")) {
+    printf("Content-Type: text/plain\n\n");
+    const char *ks[] = {"REQUEST_METHOD", "QUERY_STRING", "PATH_INFO", "SCRIPT_NAME", "CONTENT_TYPE",
+                        "CONTENT_LENGTH", "HTTP_X_CUSTOM", "HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION",
+                        "GATEWAY_INTERFACE", "SERVER_PROTOCOL", "SERVER_NAME", "SERVER_PORT", "REMOTE_ADDR",
+                        "HTTP_USER_AGENT", "GREETING", "HTTP_X_TWICE"};
+    for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) printf("%s=%s\n", ks[i], e(ks[i]));
+    for (int i = 0; i < argc; i++) printf("argv[%d]=%s\n", i, argv[i]);
+    return 0;
+  }
+  if (!strcmp(m, "cat")) {
+    printf("Content-Type: application/x-echo\n\n");
+    static char buf[65536]; size_t n;
+    while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) fwrite(buf, 1, n, stdout);
+    return 0;
+  }
+  return 1;
+}
+C
+clang-19 --target=wasm32-wasi -O2 -Wl,--stack-first -Wl,-z,stack-size=262144 "$tmp/cgi.c" -o "$tmp/cgi.wasm" || { echo "clang-19 failed"; exit 1; }
+
+start_server
+check "server starts" $? "$(cat "$tmp/out" "$tmp/err")"
+
+deploy c "$tmp/cgi.wasm" "cgi=true&env=GREETING=hi"
+[ "$code" = 201 ] && [ "$(jget '.settings.cgi')" = true ]
+check "deploy with cgi=true: recorded" $? "$code $body"
+deploy plain "$tmp/cgi.wasm"
+[ "$code" = 201 ] && [ "$(jget '.settings.cgi')" = false ]
+check "deploy without cgi: false" $? "$code $body"
+deploy bad "$tmp/cgi.wasm" "cgi=maybe"
+[ "$code" = 400 ] && [ "$(jget '.code')" = bad_setting ]
+check "cgi=maybe: 400" $? "$code $body"
+req GET /v1/functions/c
+[ "$code" = 200 ] && [ "$(jget '.settings.cgi')" = true ]
+check "GET the function shows cgi" $? "$code $body"
+
+req GET "/faas/c?arg=plain"
+[ "$code" = 200 ] && [ "$body" = "hello cgi" ] && [ "$(header Content-Type)" = text/plain ] \
+  && [ -n "$(header X-Mote-Activation-Id)" ] && [ -n "$(header X-Mote-Tier)" ]
+check "content-type + body, X-Mote headers kept" $? "$code $body $(cat "$tmp/h")"
+
+req GET "/faas/c?arg=crlf"
+[ "$code" = 200 ] && [ "$body" = "<p>hi</p>" ] && [ "$(header Content-Type)" = "text/html; charset=utf-8" ]
+check "CRLF header lines" $? "$code $body"
+
+req GET "/faas/c?arg=notfound"
+[ "$code" = 404 ] && [ "$body" = "nothing here" ]
+check "Status: 404 with a body" $? "$code $body"
+
+req GET "/faas/c?arg=redirect"
+[ "$code" = 302 ] && [ "$(header Location)" = "https://example.com/next" ]
+check "Location without Status: 302" $? "$code $(cat "$tmp/h")"
+
+req GET "/faas/c?arg=custom"
+[ "$code" = 200 ] && [ "$(header X-Custom-Out)" = "yes please" ] && [ -z "$(header Connection | grep -i close)" ] \
+  && [ "$(header X-Mote-Tier)" != fake ] && header X-Mote-Cgi-Dropped | grep -q Connection
+check "custom header passed, hop-by-hop and X-Mote-* dropped" $? "$code $(cat "$tmp/h")"
+
+req GET "/faas/c?arg=badstatus"
+[ "$code" = 502 ] && [ "$(jget '.code')" = cgi ] && jget '.error' | grep -q "invalid Status"
+check "invalid Status: 502" $? "$code $body"
+
+req GET "/faas/c?arg=nohead"
+[ "$code" = 502 ] && [ "$(jget '.code')" = cgi ] && jget '.error' | grep -q "printed no header block"
+check "no header block: 502" $? "$code $body"
+req GET "/faas/c?arg=noblank"
+[ "$code" = 502 ] && jget '.error' | grep -q "printed no header block"
+check "no empty line: 502" $? "$code $body"
+req GET "/faas/c?arg=empty"
+[ "$code" = 502 ] && jget '.error' | grep -q "printed no header block"
+check "empty stdout: 502" $? "$code $body"
+req GET "/faas/c?arg=huge"
+[ "$code" = 502 ] && jget '.error' | grep -q "64 KiB"
+check "header block over 64 KiB: 502" $? "$code $body"
+req GET "/faas/c?arg=fail"
+[ "$code" = 502 ] && [ "$(jget '.code, .exit_code')" = "exit 4" ] && jget '.stderr' | grep -q boom
+check "non-zero exit: the usual 502" $? "$code $body"
+
+req POST "/faas/c/a/b?arg=vars&x=1&y=two%20words" -H 'X-Custom: custom value' -H 'Authorization: Bearer secret' \
+  -H 'Proxy-Authorization: Basic c2VjcmV0' -H 'Content-Type: text/x-mine' -H 'X-Twice: 1' -H 'X-Twice: 2' \
+  --data-binary 'abc'
+printf '%s\n' "$body" >"$tmp/vars"
+v() { sed -n "s/^$1=//p" "$tmp/vars"; }
+[ "$code" = 200 ] && [ "$(v REQUEST_METHOD)" = POST ] && [ "$(v QUERY_STRING)" = "arg=vars&x=1&y=two%20words" ] \
+  && [ "$(v PATH_INFO)" = /a/b ] && [ "$(v SCRIPT_NAME)" = /faas/c ] && [ "$(v CONTENT_TYPE)" = text/x-mine ] \
+  && [ "$(v CONTENT_LENGTH)" = 3 ] && [ "$(v HTTP_X_CUSTOM)" = "custom value" ] \
+  && [ "$(v HTTP_AUTHORIZATION)" = "<unset>" ] && [ "$(v HTTP_PROXY_AUTHORIZATION)" = "<unset>" ] \
+  && [ "$(v GATEWAY_INTERFACE)" = CGI/1.1 ] && [ "$(v SERVER_PROTOCOL)" = HTTP/1.1 ] \
+  && [ "$(v SERVER_NAME)" = 127.0.0.1 ] && [ "$(v SERVER_PORT)" = "$port" ] && [ "$(v REMOTE_ADDR)" = 127.0.0.1 ] \
+  && [ "$(v GREETING)" = hi ] && [ "$(v HTTP_X_TWICE)" = "1, 2" ] \
+  && [ "$(v 'argv\[0\]')" = c ] && [ "$(v 'argv\[1\]')" = vars ] && [ -z "$(v 'argv\[2\]')" ]
+check "CGI variables (method, query, path, headers; no Authorization), argv unchanged" $? "$code $body"
+
+req GET "/faas/c?arg=vars"
+printf '%s\n' "$body" >"$tmp/vars"
+[ "$code" = 200 ] && [ "$(v REQUEST_METHOD)" = GET ] && [ "$(v PATH_INFO)" = "" ] && [ "$(v QUERY_STRING)" = "arg=vars" ] \
+  && [ "$(v CONTENT_LENGTH)" = 0 ] && [ "$(v HTTP_X_CUSTOM)" = "<unset>" ]
+check "GET without a path: empty PATH_INFO" $? "$code $body"
+
+head -c 200000 /dev/urandom >"$tmp/rand"
+curl -s --max-time 20 -D "$tmp/h" -o "$tmp/rand.out" -w '%{http_code}' --data-binary "@$tmp/rand" "$base/faas/c?arg=cat" >"$tmp/code"
+[ "$(cat "$tmp/code")" = 200 ] && cmp -s "$tmp/rand" "$tmp/rand.out" && [ "$(header Content-Type)" = application/x-echo ]
+check "POST body is stdin in CGI mode" $? "$(cat "$tmp/code")"
+
+# A function without cgi is unaffected: its header lines are body bytes.
+req GET "/faas/plain?arg=notfound"
+[ "$code" = 200 ] && [ "$(header Content-Type)" = application/octet-stream ] \
+  && [ "$body" = "$(printf 'Status: 404 Not Found\nContent-Type: text/plain\n\nnothing here')" ]
+check "non-CGI: stdout headers are body bytes" $? "$code $body"
+req GET "/faas/plain?arg=vars"
+printf '%s\n' "$body" >"$tmp/vars"
+[ "$code" = 200 ] && [ "$(v REQUEST_METHOD)" = "<unset>" ]
+check "non-CGI: no CGI variables" $? "$code $body"
+req GET "/faas/plain/a/b?arg=plain"
+[ "$code" = 404 ]
+check "non-CGI: no path after the name" $? "$code $body"
+req GET "/faas/plain?x=1"
+[ "$code" = 400 ]
+check "non-CGI: other query parameters still refused" $? "$code $body"
+req GET "/faas/nope/a"
+[ "$code" = 404 ]
+check "unknown function with a path: 404" $? "$code $body"
+
+# The activation of a CGI refusal says why.
+req GET "/faas/c?arg=nohead"
+id=$(header X-Mote-Activation-Id)
+req GET "/v1/activations/$id"
+[ "$code" = 200 ] && [ "$(jget '.http_status')" = 502 ] && jget '.outcome' | grep -q '^cgi:'
+check "activation of a CGI refusal" $? "$code $body"
+
+# Redeploy without cgi: the mode goes with the version.
+deploy c "$tmp/cgi.wasm"
+req GET "/faas/c?arg=plain"
+[ "$code" = 200 ] && [ "$(header Content-Type)" = application/octet-stream ] && printf '%s' "$body" | grep -q '^Content-Type: text/plain'
+check "redeploy without cgi turns it off" $? "$code $body"
+
+stop_server
+echo "tests/server/test_cgi.sh: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
