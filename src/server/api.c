@@ -192,12 +192,12 @@ static bool parse_settings(srv_req *r, mote_function_settings *st, char *msg, si
 
 int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r,
                               enum MHD_Result *res) {
-  (void)s;
   char msg[256];
   if (!mote_store_valid_name(r->name)) {
     *res = reply_error(c, 400, "invalid_name",
                        "\"%s\" is not a valid function name: 1 to 64 of A-Z a-z 0-9 _ . -, "
                        "not starting with '.' or '-'", r->name);
+    metrics_deploy(s->metrics, false);
     return 400;
   }
   const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -207,6 +207,7 @@ int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req 
                        "deploy a WebAssembly module with Content-Type: application/wasm "
                        "(got %s; bundles as .tar.gz or .zip are not supported yet)",
                        ct ? ct : "none");
+    metrics_deploy(s->metrics, false);
     return 415;
   }
   mote_function_settings st;
@@ -214,6 +215,7 @@ int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req 
   free(st.env);
   if (!ok) {
     *res = reply_error(c, 400, "bad_setting", "%s", msg);
+    metrics_deploy(s->metrics, false);
     return 400;
   }
   return 0;
@@ -224,10 +226,12 @@ enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_r
   mote_function_settings st;
   if (!parse_settings(r, &st, msg, sizeof msg)) {
     free(st.env);
+    metrics_deploy(s->metrics, false);
     return reply_error(c, 400, "bad_setting", "%s", msg);
   }
   if (r->len == 0) {
     free(st.env);
+    metrics_deploy(s->metrics, false);
     return reply_error(c, 400, "empty_module", "the request body is empty: send the .wasm module");
   }
   /* Compile and check the module before anything is stored: a module that
@@ -238,6 +242,7 @@ enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_r
   int status = fn_load(s, r->body, r->len, &fn, &need_opt, &code, msg, sizeof msg);
   if (status) {
     free(st.env);
+    metrics_deploy(s->metrics, false);
     return reply_error(c, (unsigned)status, code, "%s", msg);
   }
   mote_store_error e;
@@ -252,12 +257,14 @@ enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_r
   free(st.env);
   if (sst != MOTE_STORE_OK) {
     fn_release(fn);
+    metrics_deploy(s->metrics, false);
     return store_error(c, &e);
   }
   if (need_opt) bg_queue_opt(s, fn, r->body, r->len);
   json_t *o = version_json(&fn->rec);
   json_object_set_new(o, "tier", json_string(mote_tier_name(fn->base_tier)));
   fn_release(fn);
+  metrics_deploy(s->metrics, true);
   return reply_json(c, 201, o);
 }
 

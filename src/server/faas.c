@@ -108,6 +108,7 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   const mote_function_settings *st = &fn->rec.settings;
   if (st->max_concurrency && atomic_fetch_add(&fn->inflight, 1) >= st->max_concurrency) {
     atomic_fetch_sub(&fn->inflight, 1);
+    metrics_call(s->metrics, fn->rec.name, 429, SRV_CLASS_OVERLOAD, NULL);
     fn_release(fn);
     return reply_error(c, 429, "concurrency_limit",
                        "\"%s\" already runs %u calls, its concurrency limit", r->name,
@@ -118,6 +119,7 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   const char **argv = calloc(r->nparams + 1, sizeof *argv);
   if (!argv) {
     if (st->max_concurrency) atomic_fetch_sub(&fn->inflight, 1);
+    metrics_call(s->metrics, fn->rec.name, 500, SRV_CLASS_INTERNAL, NULL);
     fn_release(fn);
     return reply_error(c, 500, "internal", "out of memory");
   }
@@ -129,6 +131,7 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   if (st->cgi && !(env = cgi_env(s, c, r, st, &envc))) {
     free(argv);
     if (st->max_concurrency) atomic_fetch_sub(&fn->inflight, 1);
+    metrics_call(s->metrics, fn->rec.name, 500, SRV_CLASS_INTERNAL, NULL);
     fn_release(fn);
     return reply_error(c, 500, "internal", "out of memory");
   }
@@ -154,7 +157,9 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   int64_t start_ms = wall_ms();
   uint64_t wait_us = srv_now_us() - t_ready;
   mote_invoke_result res;
+  metrics_in_flight(s->metrics, 1);
   mote_invoke_run(&cfg, &res);
+  metrics_in_flight(s->metrics, -1);
   sem_post(&s->slots);
   if (st->max_concurrency) atomic_fetch_sub(&fn->inflight, 1);
   free(argv);
@@ -163,18 +168,20 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   /* The reply. */
   unsigned status;
   const char *code = NULL;
+  srv_call_class cls = SRV_CLASS_INTERNAL;
   char err[400];
   err[0] = '\0';
   switch (res.outcome) {
     case MOTE_INVOKE_EXITED:
       status = res.exit_code == 0 ? 200 : 502;
       code = "exit";
+      cls = res.exit_code == 0 ? SRV_CLASS_OK : SRV_CLASS_EXIT;
       snprintf(err, sizeof err, "the function exited with status %d", res.exit_code);
       break;
-    case MOTE_INVOKE_TRAP: status = 502, code = "trap"; break;
-    case MOTE_INVOKE_TIMEOUT: status = 504, code = "timeout"; break;
-    case MOTE_INVOKE_LIMIT: status = 502, code = "limit"; break;
-    case MOTE_INVOKE_LINK: status = 502, code = "link"; break;
+    case MOTE_INVOKE_TRAP: status = 502, code = "trap", cls = SRV_CLASS_TRAP; break;
+    case MOTE_INVOKE_TIMEOUT: status = 504, code = "timeout", cls = SRV_CLASS_TIMEOUT; break;
+    case MOTE_INVOKE_LIMIT: status = 502, code = "limit", cls = SRV_CLASS_LIMIT; break;
+    case MOTE_INVOKE_LINK: status = 502, code = "link", cls = SRV_CLASS_LINK; break;
     default: status = 500, code = "internal"; break;
   }
   if (!err[0]) snprintf(err, sizeof err, "%s", res.message);
@@ -191,9 +198,11 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
       cgi_bad = true;
       status = 502;
       code = "cgi";
+      cls = SRV_CLASS_CGI;
     } else if (crc < 0) {
       status = 500;
       code = "internal";
+      cls = SRV_CLASS_INTERNAL;
       snprintf(err, sizeof err, "out of memory");
     }
   } else if (status == 200) {
@@ -255,6 +264,11 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
             se.message);
   free(a.stderr_excerpt);
   free(out_excerpt);
+
+  /* Counted before the reply goes out, so a caller that then reads
+   * /metrics sees its call. */
+  srv_call_times times = {wait_us, res.init_us, res.exec_us};
+  metrics_call(s->metrics, fn->rec.name, status, cls, &times);
 
   enum MHD_Result ret = MHD_NO;
   if (resp) {

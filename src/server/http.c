@@ -38,6 +38,7 @@ enum {
   R_ACTIVATIONS,
   R_ACTIVATION,
   R_FAAS,
+  R_METRICS,
 };
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c) {
@@ -83,6 +84,7 @@ static bool match_named(const char *url, const char *prefix, char *name, size_t 
 
 static int route(const char *url, srv_req *r) {
   if (!strcmp(url, "/healthz")) return R_HEALTH;
+  if (!strcmp(url, "/metrics")) return R_METRICS;
   if (!strcmp(url, "/v1/functions") || !strcmp(url, "/v1/functions/")) return R_FUNCTIONS;
   if (match_named(url, "/v1/functions/", r->name, sizeof r->name)) return R_FUNCTION;
   if (!strcmp(url, "/v1/activations") || !strcmp(url, "/v1/activations/")) return R_ACTIVATIONS;
@@ -146,6 +148,7 @@ static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url
                          method, url);
       return true;
     case R_HEALTH:
+    case R_METRICS:
     case R_FUNCTIONS:
     case R_ACTIVATIONS:
     case R_ACTIVATION:
@@ -162,6 +165,7 @@ static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url
       break;
   }
   if (!query_parse(r->query, &r->params, &r->nparams, r->query_err, sizeof r->query_err)) {
+    if (r->route == R_FUNCTION && put) metrics_deploy(s->metrics, false);
     *res = reply_error(c, 400, "bad_query", "%s", r->query_err);
     return true;
   }
@@ -171,6 +175,7 @@ static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url
     errno = 0;
     unsigned long long n = strtoull(cl, &end, 10);
     if (!errno && end != cl && !*end && n > r->limit) {
+      if (r->route == R_FUNCTION && put) metrics_deploy(s->metrics, false);
       *res = reply_error(c, 413, "body_too_large",
                          "the request body of %llu bytes is larger than the limit of %zu bytes",
                          n, r->limit);
@@ -227,9 +232,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     r->len += n;
     return MHD_YES;
   }
-  if (r->too_large)
+  if (r->too_large) {
+    if (r->route == R_FUNCTION && !strcmp(method, "PUT")) metrics_deploy(s->metrics, false);
     return reply_error(c, 413, "body_too_large",
                        "the request body is larger than the limit of %zu bytes", r->limit);
+  }
 
   bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
   switch (r->route) {
@@ -238,6 +245,20 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
       json_object_set_new(o, "status", json_string("ok"));
       json_object_set_new(o, "functions", json_integer(registry_count(s->reg)));
       return reply_json(c, 200, o);
+    }
+    case R_METRICS: {
+      size_t len = 0;
+      char *text = metrics_render(s->metrics, registry_count(s->reg), &len);
+      struct MHD_Response *resp =
+          text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
+      if (!resp) {
+        free(text);
+        return reply_error(c, 500, "internal", "out of memory");
+      }
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
+      enum MHD_Result ret = MHD_queue_response(c, 200, resp);
+      MHD_destroy_response(resp);
+      return ret;
     }
     case R_FUNCTIONS: return api_functions_list(s, c, r);
     case R_FUNCTION:
@@ -358,7 +379,8 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
     goto fail;
   }
   s->reg = registry_new();
-  if (!s->reg) {
+  s->metrics = metrics_new();
+  if (!s->reg || !s->metrics) {
     st = fail(err, MOTE_SERVER_IO, "out of memory");
     goto fail;
   }
@@ -402,6 +424,7 @@ void mote_server_stop(mote_server *s) {
   }
   bg_stop(s);
   registry_free(s->reg);
+  metrics_free(s->metrics);
   if (s->store) mote_store_close(s->store);
   sem_destroy(&s->slots);
   pthread_mutex_destroy(&s->deploy_lock);

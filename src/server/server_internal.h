@@ -66,6 +66,42 @@ void fn_release(srv_fn *fn);
 /* The module a new call should run: opt when ready, else base. */
 mote_rt_module *fn_module(srv_fn *fn, const char **tier_name);
 
+/* ---- metrics (metrics.c): GET /metrics, Prometheus text format 0.0.4 ------ */
+
+/* The outcome class of a call (the label `class` of mote_call_errors_total). */
+typedef enum srv_call_class {
+  SRV_CLASS_OK,       /* exited 0 */
+  SRV_CLASS_EXIT,     /* a non-zero exit */
+  SRV_CLASS_TRAP,
+  SRV_CLASS_TIMEOUT,
+  SRV_CLASS_LIMIT,    /* an output cap or another limit */
+  SRV_CLASS_LINK,     /* the instance could not be linked */
+  SRV_CLASS_CGI,      /* a CGI function's output was not valid CGI */
+  SRV_CLASS_INTERNAL, /* out of memory, an unknown outcome */
+  SRV_CLASS_OVERLOAD, /* refused at the function's concurrency limit (429) */
+  SRV_CLASS_COUNT
+} srv_call_class;
+
+typedef struct srv_call_times {
+  uint64_t wait_us, init_us, exec_us;
+} srv_call_times;
+
+typedef struct srv_metrics srv_metrics;
+
+srv_metrics *metrics_new(void);
+void metrics_free(srv_metrics *m);
+/* Records one call of `function` (its block is made on first sight). `t` is
+ * NULL for a call that never ran (429, out of memory): it then counts in
+ * mote_calls_total and mote_call_errors_total but not in the histograms.
+ * Thread-safe; lock-free once the function and status have been seen. */
+void metrics_call(srv_metrics *m, const char *function, unsigned status, srv_call_class cls,
+                  const srv_call_times *t);
+void metrics_in_flight(srv_metrics *m, int delta); /* +1 / -1 around a run */
+void metrics_deploy(srv_metrics *m, bool ok);      /* ok: 201; else refused */
+/* The exposition text (from malloc, *len bytes, not NUL-terminated), or
+ * NULL when out of memory. */
+char *metrics_render(srv_metrics *m, unsigned functions_loaded, size_t *len);
+
 /* ---- the server ------------------------------------------------------------ */
 
 struct mote_server {
@@ -76,6 +112,7 @@ struct mote_server {
   uint16_t port;
   mote_store *store;
   srv_registry *reg;
+  srv_metrics *metrics;
   struct MHD_Daemon *daemon;
   sem_t slots;                      /* execution slots: `workers` of them */
   pthread_mutex_t deploy_lock;      /* orders store writes with registry swaps */

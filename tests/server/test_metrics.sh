@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# GET /metrics (Prometheus text format 0.0.4) of a real `mote serve`: the
+# counters and histograms of a few calls, the gauges, the format line by line.
+# usage: test_metrics.sh BUILD_DIR
+set -u
+build=${1:-build}
+mote="$build/mote"
+tmp=$(mktemp -d /tmp/mote-metrics-test-XXXXXX)
+server_pid=
+stop_server() {
+  if [ -n "$server_pid" ]; then kill -9 "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
+  server_pid=
+}
+trap 'stop_server; rm -rf "$tmp"' EXIT
+passed=0; failed=0
+check() { # name, condition result (0 = ok), detail
+  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "  FAIL $1: $3" >&2; fi
+}
+
+# Port 0: the kernel picks a free one, read from the "listening" line.
+start_server() {
+  : >"$tmp/out"
+  "$mote" serve --listen 127.0.0.1:0 --data "$tmp/data" --workers 2 >"$tmp/out" 2>>"$tmp/err" &
+  server_pid=$!
+  for _ in $(seq 200); do
+    port=$(sed -nE 's|^mote: listening on http://127\.0\.0\.1:([0-9]+) .*|\1|p' "$tmp/out")
+    [ -n "$port" ] && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  base="http://127.0.0.1:$port"
+  [ -n "$port" ]
+}
+req() { # METHOD PATH [curl args...]: status in $code, body in $body, headers in $tmp/h
+  local m=$1 p=$2; shift 2
+  rm -f "$tmp/h" "$tmp/b"
+  code=$(curl -s --max-time 20 -X "$m" -D "$tmp/h" -o "$tmp/b" -w '%{http_code}' "$@" "$base$p")
+  touch "$tmp/h" "$tmp/b"
+  body=$(cat "$tmp/b")
+}
+deploy() { req PUT "/v1/functions/$1" -H 'Content-Type: application/wasm' --data-binary "@$2"; }
+header() { sed -nE "s/^$1: ([^\r]*)\r?$/\1/Ip" "$tmp/h"; }
+# The value of one sample of the last /metrics body: metric{labels} exactly as printed.
+sample() { awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print "missing" }' "$tmp/b"; }
+
+cat >"$tmp/hi.wat" <<'W'
+(module (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1) (data (i32.const 16) "hi from wat\n")
+  (func (export "_start") (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 12))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+W
+cat >"$tmp/trap.wat" <<'W'
+(module (memory (export "memory") 1) (func (export "_start") unreachable))
+W
+wat2wasm "$tmp/hi.wat" -o "$tmp/hi.wasm" && wat2wasm "$tmp/trap.wat" -o "$tmp/trap.wasm" \
+  || { echo "wat2wasm failed"; exit 1; }
+echo "not a module" >"$tmp/junk.wasm"
+
+start_server
+check "server starts and prints its port" $? "$(cat "$tmp/out" "$tmp/err")"
+
+req GET /metrics
+[ "$code" = 200 ] && [ "$(header Content-Type)" = "text/plain; version=0.0.4" ] \
+  && [ "$(sample mote_functions)" = 0 ] && [ "$(sample 'mote_deploys_total{result="ok"}')" = 0 ]
+check "metrics of an empty server: 200, the content type, zero gauges" $? "$code $(header Content-Type) $body"
+
+deploy hi "$tmp/hi.wasm"; c1=$code
+deploy boom "$tmp/trap.wasm"; c2=$code
+deploy bad "$tmp/junk.wasm"; c3=$code
+req PUT /v1/functions/x -H 'Content-Type: text/plain' --data-binary "@$tmp/hi.wasm"; c4=$code
+[ "$c1 $c2 $c3 $c4" = "201 201 400 415" ]
+check "deploys: two ok, two refused" $? "$c1 $c2 $c3 $c4"
+
+oks=0
+for _ in 1 2 3 4 5; do req GET /faas/hi; [ "$code" = 200 ] && oks=$((oks + 1)); done
+req GET /faas/boom; c_trap=$code
+req GET /faas/nosuch; c_missing=$code
+[ "$oks" = 5 ] && [ "$c_trap" = 502 ] && [ "$c_missing" = 404 ]
+check "calls: five ok, one trap, one unknown" $? "$oks $c_trap $c_missing"
+
+req GET /metrics
+m200=$(sample 'mote_calls_total{function="hi",status="200"}')
+m502=$(sample 'mote_calls_total{function="boom",status="502"}')
+[ "$code" = 200 ] && [ "$m200" = 5 ] && [ "$m502" = 1 ]
+check "mote_calls_total by function and status" $? "$m200 $m502"
+
+e_ok=$(sample 'mote_call_errors_total{function="hi",class="ok"}')
+e_trap=$(sample 'mote_call_errors_total{function="boom",class="trap"}')
+e_hitrap=$(sample 'mote_call_errors_total{function="hi",class="trap"}')
+e_over=$(sample 'mote_call_errors_total{function="boom",class="overload"}')
+[ "$e_ok $e_trap $e_hitrap $e_over" = "5 1 0 0" ]
+check "mote_call_errors_total by class" $? "$e_ok $e_trap $e_hitrap $e_over"
+
+! grep -q 'function="nosuch"' "$tmp/b"
+check "an unknown function gets no series" $? "$(grep nosuch "$tmp/b")"
+
+[ "$(sample 'mote_deploys_total{result="ok"}') $(sample 'mote_deploys_total{result="refused"}')" = "2 2" ]
+check "mote_deploys_total" $? "$(grep '^mote_deploys_total' "$tmp/b")"
+
+[ "$(sample mote_functions)" = 2 ] && [ "$(sample mote_calls_in_flight)" = 0 ] \
+  && [ "$(sample mote_process_resident_bytes)" -gt 1000000 ] \
+  && [ "$(sample 'mote_memory_pool_slots{state="free"}')" != missing ] \
+  && [ "$(sample 'mote_memory_pool_slots{state="in_use"}')" = 0 ]
+check "gauges: functions, in flight, resident bytes, memory pool" $? \
+  "$(grep -E '^mote_(functions|calls_in_flight|process|memory_pool)' "$tmp/b")"
+
+# Histograms: cumulative, monotone, +Inf last and equal to _count = calls.
+hist_ok=0; hist_msg=
+for h in wait init exec; do
+  for f in hi:5 boom:1; do
+    fn=${f%:*} n=${f#*:}
+    out=$(awk -v b="mote_call_${h}_seconds_bucket{function=\"$fn\"," -v fn="$fn" -v h="$h" '
+      index($1, b) == 1 { if ($2 + 0 < prev) bad = "not monotone"; prev = $2 + 0; last = $1; nb++; lastv = $2 }
+      $1 == "mote_call_" h "_seconds_count{function=\"" fn "\"}" { cnt = $2 }
+      $1 == "mote_call_" h "_seconds_sum{function=\"" fn "\"}" { sum = $2; hs = 1 }
+      END {
+        if (last !~ /le="\+Inf"}$/) bad = bad " +Inf not last"
+        if (nb < 15) bad = bad " only " nb " buckets"
+        if (!hs) bad = bad " no _sum"
+        print (bad == "" ? "ok" : bad), cnt, lastv
+      }' "$tmp/b")
+    [ "$out" = "ok $n $n" ] || { hist_ok=1; hist_msg="$hist_msg $h/$fn: $out;"; }
+  done
+done
+check "histograms: cumulative buckets, +Inf = _count = calls, _sum" $hist_ok "$hist_msg"
+
+grep -q 'le="1e-06"' "$tmp/b" && grep -q 'le="10"' "$tmp/b"
+check "histogram buckets span 1 us .. 10 s" $? "$(grep -m3 '_bucket' "$tmp/b")"
+
+# Every family has HELP and TYPE before its samples; every other line is a sample.
+fmt=$(awk '
+  /^# HELP / { help[$3] = 1; next }
+  /^# TYPE / { if (!help[$3]) print "TYPE before HELP: " $0; type[$3] = $4
+               if ($4 !~ /^(counter|gauge|histogram)$/) print "bad type: " $0; next }
+  /^#/ { print "stray comment: " $0; next }
+  {
+    if ($0 !~ /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? [-+0-9.eE]+(Inf|NaN)?$/) { print "bad line: " $0; next }
+    n = $0; sub(/[{ ].*/, "", n); fam = n
+    if (!(fam in type)) { sub(/_(bucket|sum|count)$/, "", fam) }
+    if (!(fam in type)) print "no TYPE for " n
+  }' "$tmp/b")
+[ -z "$fmt" ] && [ "$(grep -c '^# TYPE' "$tmp/b")" = 10 ]
+check "exposition format: HELP/TYPE per family, samples parse" $? "$fmt / $(grep -c '^# TYPE' "$tmp/b") types"
+
+[ "$(grep '^# TYPE mote_calls_total ' "$tmp/b")" = "# TYPE mote_calls_total counter" ] \
+  && [ "$(grep '^# TYPE mote_call_exec_seconds ' "$tmp/b")" = "# TYPE mote_call_exec_seconds histogram" ] \
+  && [ "$(grep '^# TYPE mote_functions ' "$tmp/b")" = "# TYPE mote_functions gauge" ]
+check "metric types" $? "$(grep '^# TYPE' "$tmp/b")"
+
+req POST /metrics
+[ "$code" = 405 ]
+check "POST /metrics is 405" $? "$code"
+
+req HEAD /metrics --head
+[ "$code" = 200 ] && ! grep -q '^mote_' "$tmp/b"
+check "HEAD /metrics: 200, no body" $? "$code $body"
+
+# After a delete the function's counters stay (they are counters); the gauge drops.
+req DELETE /v1/functions/boom
+req GET /metrics
+[ "$(sample mote_functions)" = 1 ] && [ "$(sample 'mote_calls_total{function="boom",status="502"}')" = 1 ]
+check "delete: mote_functions drops, counters stay" $? "$(sample mote_functions)"
+
+kill -0 "$server_pid" 2>/dev/null
+check "server still running" $? "$(cat "$tmp/err")"
+stop_server
+
+echo "tests/server/test_metrics.sh: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
