@@ -4,43 +4,8 @@
 # usage: test_cgi.sh BUILD_DIR
 set -u
 build=${1:-build}
-mote="$build/mote"
-tmp=$(mktemp -d /tmp/mote-cgi-test-XXXXXX)
-server_pid=
-stop_server() {
-  if [ -n "$server_pid" ]; then kill -9 "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
-  server_pid=
-}
-trap 'stop_server; rm -rf "$tmp"' EXIT
-passed=0; failed=0
-check() { # name, condition result (0 = ok), detail
-  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "  FAIL $1: $3" >&2; fi
-}
-start_server() {
-  : >"$tmp/out"
-  "$mote" serve --listen 127.0.0.1:0 --data "$tmp/data" --workers 4 >"$tmp/out" 2>>"$tmp/err" &
-  server_pid=$!
-  for _ in $(seq 200); do
-    port=$(sed -nE 's|^mote: listening on http://127\.0\.0\.1:([0-9]+) .*|\1|p' "$tmp/out")
-    [ -n "$port" ] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  base="http://127.0.0.1:$port"
-  [ -n "$port" ]
-}
-req() { # METHOD PATH [curl args...]
-  local m=$1 p=$2; shift 2
-  rm -f "$tmp/h" "$tmp/b"
-  code=$(curl -s --max-time 20 -X "$m" -D "$tmp/h" -o "$tmp/b" -w '%{http_code}' "$@" "$base$p")
-  touch "$tmp/h" "$tmp/b"
-  body=$(cat "$tmp/b")
-}
-deploy() { # NAME FILE [QUERY]
-  req PUT "/v1/functions/$1${3:+?$3}" -H 'Content-Type: application/wasm' --data-binary "@$2"
-}
-header() { sed -nE "s/^$1: ([^\r]*)\r?$/\1/Ip" "$tmp/h"; }
-jget() { printf '%s' "$body" | jq -r "[$1] | map(tostring) | join(\" \")" 2>/dev/null; }
+test_name=cgi
+. "$(dirname "$0")/server_lib.sh"
 
 # One C program; what it prints is chosen by argv[1].
 cat >"$tmp/cgi.c" <<'C'

@@ -4,42 +4,8 @@
 # usage: test_metrics.sh BUILD_DIR
 set -u
 build=${1:-build}
-mote="$build/mote"
-tmp=$(mktemp -d /tmp/mote-metrics-test-XXXXXX)
-server_pid=
-stop_server() {
-  if [ -n "$server_pid" ]; then kill -9 "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
-  server_pid=
-}
-trap 'stop_server; rm -rf "$tmp"' EXIT
-passed=0; failed=0
-check() { # name, condition result (0 = ok), detail
-  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "  FAIL $1: $3" >&2; fi
-}
-
-# Port 0: the kernel picks a free one, read from the "listening" line.
-start_server() {
-  : >"$tmp/out"
-  "$mote" serve --listen 127.0.0.1:0 --data "$tmp/data" --workers 2 >"$tmp/out" 2>>"$tmp/err" &
-  server_pid=$!
-  for _ in $(seq 200); do
-    port=$(sed -nE 's|^mote: listening on http://127\.0\.0\.1:([0-9]+) .*|\1|p' "$tmp/out")
-    [ -n "$port" ] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  base="http://127.0.0.1:$port"
-  [ -n "$port" ]
-}
-req() { # METHOD PATH [curl args...]: status in $code, body in $body, headers in $tmp/h
-  local m=$1 p=$2; shift 2
-  rm -f "$tmp/h" "$tmp/b"
-  code=$(curl -s --max-time 20 -X "$m" -D "$tmp/h" -o "$tmp/b" -w '%{http_code}' "$@" "$base$p")
-  touch "$tmp/h" "$tmp/b"
-  body=$(cat "$tmp/b")
-}
-deploy() { req PUT "/v1/functions/$1" -H 'Content-Type: application/wasm' --data-binary "@$2"; }
-header() { sed -nE "s/^$1: ([^\r]*)\r?$/\1/Ip" "$tmp/h"; }
+test_name=metrics
+. "$(dirname "$0")/server_lib.sh"
 # The value of one sample of the last /metrics body: metric{labels} exactly as printed.
 sample() { awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print "missing" }' "$tmp/b"; }
 
@@ -56,7 +22,7 @@ wat2wasm "$tmp/hi.wat" -o "$tmp/hi.wasm" && wat2wasm "$tmp/trap.wat" -o "$tmp/tr
   || { echo "wat2wasm failed"; exit 1; }
 echo "not a module" >"$tmp/junk.wasm"
 
-start_server
+start_server 2
 check "server starts and prints its port" $? "$(cat "$tmp/out" "$tmp/err")"
 
 req GET /metrics
