@@ -201,7 +201,7 @@ static void cmd_register(script *s, json_t *cmd) {
 }
 
 /* Runs an action; returns the runtime status, results in `results`. */
-static mote_rt_status run_action(script *s, json_t *cmd, json_t *action, mote_val *results,
+static mote_rt_status run_action(script *s, json_t *action, mote_val *results,
                                  uint32_t *nresults, const char **sig, mote_rt_error *err) {
   memset(err, 0, sizeof *err);
   mote_rt_instance *inst = find_named(s, action);
@@ -257,7 +257,6 @@ static mote_rt_status run_action(script *s, json_t *cmd, json_t *action, mote_va
   *sig = ex->type.signature;
   const char *colon = strchr(*sig, ':');
   *nresults = colon ? (uint32_t)strlen(colon + 1) : 0;
-  (void)cmd;
   return mote_rt_call(inst, (uint32_t)idx, argv, results, err);
 }
 
@@ -286,7 +285,7 @@ static void cmd_assert_return(script *s, json_t *cmd) {
   const char *sig;
   mote_rt_error err;
   const char *field = json_string_value(json_object_get(action, "field"));
-  if (run_action(s, cmd, action, results, &n, &sig, &err) != MOTE_RT_OK) {
+  if (run_action(s, action, results, &n, &sig, &err) != MOTE_RT_OK) {
     fail(s, cmd, "%s: %s", field, err.message);
     return;
   }
@@ -334,7 +333,7 @@ static void cmd_assert_trap(script *s, json_t *cmd) {
   uint32_t n;
   const char *sig;
   mote_rt_error err;
-  mote_rt_status st = run_action(s, cmd, action, results, &n, &sig, &err);
+  mote_rt_status st = run_action(s, action, results, &n, &sig, &err);
   if (st != MOTE_RT_TRAP) {
     fail(s, cmd, "%s: expected trap \"%s\", but it returned", field, text);
     return;
@@ -353,7 +352,7 @@ static void cmd_action(script *s, json_t *cmd) {
   uint32_t n;
   const char *sig;
   mote_rt_error err;
-  if (run_action(s, cmd, action, results, &n, &sig, &err) != MOTE_RT_OK) {
+  if (run_action(s, action, results, &n, &sig, &err) != MOTE_RT_OK) {
     fail(s, cmd, "%s: %s", json_string_value(json_object_get(action, "field")), err.message);
     return;
   }
