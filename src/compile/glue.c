@@ -12,7 +12,9 @@
  *    binding table and calls (or returns) what the runtime bound there;
  *  - wraps every export in a type-erased entry point taking mote_val arrays;
  *  - describes imports (by their original names) and exports with their
- *    types in `mote_abi_module_v1`.
+ *    types in `mote_abi_module_v2`;
+ *  - says whether the instance can be snapshotted, and gives `rebind`, which
+ *    points a copied instance at new bindings (rt/snapshot.c).
  *
  * Finding the binding table: the glue instance is `{ Z_mote_instance_t w;
  * const mote_abi_binding *imports; }`. When functions are imported, wasm2c
@@ -279,6 +281,19 @@ static void write_import_descriptor(FILE *out, const mote_module *m, uint32_t k)
   fputs("},\n", out);
 }
 
+/* A snapshot copies the instance's bytes and rebinds only the import
+ * pointers: imported memories, tables or globals would be shared state it
+ * cannot copy, and a reference-typed global would point into the donor. */
+static bool snapshot_ok(const mote_module *m) {
+  for (uint32_t k = 0; k < mote_module_import_count(m); k++)
+    if (mote_module_import(m, k)->kind != MOTE_EXTERN_FUNC) return false;
+  for (uint32_t i = 0; i < mote_module_global_count(m); i++) {
+    uint8_t t = mote_module_global(m, i)->valtype;
+    if (t == MOTE_FUNCREF || t == MOTE_EXTERNREF) return false;
+  }
+  return true;
+}
+
 int mote_glue_write(FILE *out, const mote_module *m) {
   const char *self = MOTE_SELF_NAME;
   uint32_t nimports = mote_module_import_count(m), nexports = mote_module_export_count(m);
@@ -308,6 +323,15 @@ int mote_glue_write(FILE *out, const mote_module *m) {
     fprintf(out, ", (struct Z_" MOTE_IMPORT_MODULE "_instance_t *)%s",
             func_imports ? "&g->w.Z_" MOTE_IMPORT_MODULE "_instance" : "g");
   fputs(");\n}\n\n", out);
+  /* What init_instance_import and glue_instantiate set, and nothing else. */
+  fputs("static void glue_rebind(void *inst, const mote_abi_binding *imports) {\n"
+        "  glue_instance *g = inst;\n  g->imports = imports;\n",
+        out);
+  if (func_imports)
+    fputs("  g->w.Z_" MOTE_IMPORT_MODULE "_instance = (struct Z_" MOTE_IMPORT_MODULE
+          "_instance_t *)&g->w.Z_" MOTE_IMPORT_MODULE "_instance;\n",
+          out);
+  fputs("}\n\n", out);
   fprintf(out, "static void glue_free(void *inst) {\n  Z_%s_free(&((glue_instance *)inst)->w);\n}\n\n",
           self);
 
@@ -322,9 +346,10 @@ int mote_glue_write(FILE *out, const mote_module *m) {
   fputs("};\n\n", out);
 
   fprintf(out,
-          "MOTE_EXPORT const mote_abi_module mote_abi_module_v1 = {\n"
+          "MOTE_EXPORT const mote_abi_module mote_abi_module_v2 = {\n"
           "  MOTE_ABI_VERSION, sizeof(glue_instance), Z_%s_init_module, glue_instantiate,\n"
-          "  glue_free, %u, glue_imports, %u, glue_exports,\n};\n",
-          self, nimports, nexports);
+          "  glue_free, %u, glue_imports, %u, glue_exports, %s, %s,\n};\n",
+          self, nimports, nexports, snapshot_ok(m) ? "MOTE_ABI_SNAPSHOT" : "0",
+          snapshot_ok(m) ? "glue_rebind" : "0");
   return ferror(out) ? -1 : 0;
 }

@@ -15,7 +15,7 @@
 #include "toolchain.h"
 
 /* Bump when the glue generator or the flags change what a build produces. */
-#define GLUE_GENERATION 2
+#define GLUE_GENERATION 3
 
 /* Builtins the generated code uses that tcc 0.9.27 lacks. */
 static const char tcc_shim[] =

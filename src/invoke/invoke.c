@@ -24,6 +24,7 @@ const char *mote_invoke_outcome_name(mote_invoke_outcome o) {
     case MOTE_INVOKE_LIMIT: return "limit";
     case MOTE_INVOKE_LINK: return "link";
     case MOTE_INVOKE_HOST: return "host";
+    case MOTE_INVOKE_INIT: return "init";
   }
   return "?";
 }
@@ -73,14 +74,37 @@ static uint8_t *copy_bytes(const uint8_t *p, size_t n) {
   return c;
 }
 
-mote_invoke_outcome mote_invoke_run(const mote_invoke_config *cfg, mote_invoke_result *r) {
+/* Calls export `name` (a () -> () function) if the module has one. */
+static mote_rt_status call_if_exported(mote_rt_instance *inst, const char *name,
+                                       mote_rt_error *err) {
+  mote_rt_module *mod = mote_rt_instance_module(inst);
+  int32_t i = mote_rt_module_find_export(mod, name, strlen(name));
+  if (i < 0) return MOTE_RT_OK;
+  const mote_abi_export *x = &mote_rt_module_abi(mod)->exports[i];
+  if (x->type.kind != MOTE_ABI_FUNC) return MOTE_RT_OK;
+  if (strcmp(x->type.signature, ":") != 0) {
+    memset(err, 0, sizeof *err);
+    err->status = MOTE_RT_LINK_FAILED;
+    snprintf(err->message, sizeof err->message,
+             "the export \"%s\" must take and return nothing; it has type %s", name,
+             x->type.signature);
+    return MOTE_RT_LINK_FAILED;
+  }
+  return mote_rt_call(inst, (uint32_t)i, NULL, NULL, err);
+}
+
+/* One run: a fresh instance (from cfg->snapshot when there is one, else
+ * instantiated, with MOTE_INVOKE_INIT_EXPORT called), then `_start`, or,
+ * when `snap` is not NULL, a snapshot of the instance instead of _start. */
+static mote_invoke_outcome run(const mote_invoke_config *cfg, mote_invoke_result *r,
+                               mote_rt_snapshot **snap, bool *unsupported) {
   memset(r, 0, sizeof *r);
   r->exit_code = -1;
   r->outcome = MOTE_INVOKE_HOST;
   mote_rt_init();
 
   uint64_t t0 = now_us(), t1 = 0;
-  mote_rt_module *mod = cfg->module;
+  mote_rt_module *mod = cfg->snapshot ? mote_rt_snapshot_module(cfg->snapshot) : cfg->module;
   const mote_abi_module *abi = mote_rt_module_abi(mod);
   mote_rt_instance *inst = NULL;
   mote_rt_extern *imports = NULL;
@@ -112,13 +136,34 @@ mote_invoke_outcome mote_invoke_run(const mote_invoke_config *cfg, mote_invoke_r
     timed = true;
   }
   mote_rt_limits limits = {.max_memory_pages = cfg->memory_pages};
-  mote_rt_status st = mote_rt_instantiate(mod, imports, &limits, &inst, &err);
+  mote_rt_status st;
+  if (cfg->snapshot) {
+    st = mote_rt_snapshot_instantiate(cfg->snapshot, imports, &limits, &inst, &err);
+    if (st == MOTE_RT_OK) mote_wasi_bind_memory(w, inst); /* no memory: every pointer is EFAULT */
+  } else {
+    st = mote_rt_instantiate(mod, imports, &limits, &inst, &err);
+    if (st == MOTE_RT_OK) {
+      mote_wasi_bind_memory(w, inst);
+      st = call_if_exported(inst, MOTE_INVOKE_INIT_EXPORT, &err);
+    }
+  }
   t1 = now_us();
-  if (st == MOTE_RT_OK) {
-    mote_wasi_bind_memory(w, inst); /* no memory: every pointer is EFAULT */
-    int32_t start = mote_rt_module_find_export(mod, "_start", 6);
-    if (start >= 0 && abi->exports[start].type.kind == MOTE_ABI_FUNC)
-      st = mote_rt_call(inst, (uint32_t)start, NULL, NULL, &err);
+  if (st == MOTE_RT_OK && snap) {
+    if (!mote_wasi_fds_pristine(w)) {
+      snprintf(r->message, sizeof r->message,
+               MOTE_INVOKE_INIT_EXPORT " left files open or changed the open directories: "
+               "close every file it opens, so that calls start with the fds it started with");
+      r->outcome = MOTE_INVOKE_INIT;
+      goto done;
+    }
+    st = mote_rt_snapshot_take(inst, snap, &err);
+    if (st == MOTE_RT_UNSUPPORTED) {
+      *unsupported = true;
+      snprintf(r->message, sizeof r->message, "%s", err.message);
+      st = MOTE_RT_OK; /* runs will instantiate as usual */
+    }
+  } else if (st == MOTE_RT_OK) {
+    st = call_if_exported(inst, "_start", &err);
   }
   if (timed) mote_rt_deadline_clear();
   r->init_us = t1 - t0;
@@ -128,6 +173,9 @@ mote_invoke_outcome mote_invoke_run(const mote_invoke_config *cfg, mote_invoke_r
   if (st == MOTE_RT_OK) {
     r->outcome = MOTE_INVOKE_EXITED;
     r->exit_code = 0;
+  } else if (st == MOTE_RT_LINK_FAILED && err.trap == MOTE_TRAP_NONE && inst) {
+    r->outcome = MOTE_INVOKE_LINK; /* an entry point of the wrong type */
+    snprintf(r->message, sizeof r->message, "%s", err.message);
   } else if (st == MOTE_RT_TRAP && err.trap == MOTE_TRAP_EXIT) {
     r->outcome = MOTE_INVOKE_EXITED;
     r->exit_code = (int)err.detail;
@@ -173,6 +221,26 @@ done:
   if (inst) mote_rt_instance_free(inst);
   mote_wasi_free(w);
   free(imports);
+  return r->outcome;
+}
+
+mote_invoke_outcome mote_invoke_run(const mote_invoke_config *cfg, mote_invoke_result *r) {
+  return run(cfg, r, NULL, NULL);
+}
+
+mote_invoke_outcome mote_invoke_prepare(const mote_invoke_config *cfg, mote_rt_snapshot **out,
+                                        mote_invoke_result *r) {
+  *out = NULL;
+  mote_invoke_config c = *cfg;
+  c.snapshot = NULL;
+  bool unsupported = false;
+  run(&c, r, out, &unsupported);
+  if (r->outcome == MOTE_INVOKE_EXITED && !*out && !unsupported) {
+    /* proc_exit: a call would start from an instance that has exited. */
+    r->outcome = MOTE_INVOKE_INIT;
+    snprintf(r->message, sizeof r->message,
+             "the initialisation called proc_exit(%d) instead of returning", r->exit_code);
+  }
   return r->outcome;
 }
 

@@ -25,8 +25,8 @@
 
 #include <wasm-rt.h>
 
-#define MOTE_ABI_VERSION 1
-#define MOTE_ABI_SYMBOL "mote_abi_module_v1"
+#define MOTE_ABI_VERSION 2
+#define MOTE_ABI_SYMBOL "mote_abi_module_v2"
 
 /* A value crossing the host/guest boundary. */
 typedef union mote_val {
@@ -117,6 +117,16 @@ typedef struct mote_abi_module {
   const mote_abi_import *imports;
   uint32_t export_count;
   const mote_abi_export *exports;
+  /* Version 2: snapshots (rt.h, mote_rt_snapshot_*). MOTE_ABI_SNAPSHOT is set
+   * when every import is a function and no global holds a reference: the
+   * instance's state is then its own bytes, memories and tables, plus the
+   * pointers `rebind` sets. rebind points a copied instance at new import
+   * bindings (and at itself) exactly as instantiate does, without running
+   * any initialisation. NULL when the flag is clear. */
+  uint32_t flags;
+  void (*rebind)(void *instance, const mote_abi_binding *imports);
 } mote_abi_module;
+
+#define MOTE_ABI_SNAPSHOT 1u
 
 #endif /* MOTE_RT_ABI_H */

@@ -8,14 +8,20 @@
 
 #include "rt/rt_internal.h"
 
-struct mote_rt_instance {
-  mote_rt_module *module; /* not owned: must outlive the instance */
-  void *data;             /* the glue's instance, abi->instance_size bytes, from calloc() */
-  /* The bindings, copied from the caller; generated code keeps a pointer to
-   * them, so they live exactly as long as the instance. */
-  uint32_t import_count;
-  mote_abi_binding imports[];
-};
+void mote_rt_own_note(void *field, bool is_memory, bool funcref) {
+  mote_rt_own *own = mote_rt_tls.own;
+  uint8_t *p = field;
+  if (!own || p < own->lo || p >= own->hi) return; /* a host-made one */
+  uint32_t at = (uint32_t)(p - own->lo);
+  if (is_memory && own->memories < MOTE_RT_MAX_OWN) {
+    own->memory_at[own->memories++] = at;
+  } else if (!is_memory && own->tables < MOTE_RT_MAX_OWN) {
+    own->table_funcref[own->tables] = funcref;
+    own->table_at[own->tables++] = at;
+  } else {
+    own->overflow = true;
+  }
+}
 
 static const char *kind_name(uint8_t kind) {
   switch (kind) {
@@ -120,6 +126,23 @@ static bool import_matches(const mote_abi_import *imp, const mote_rt_extern *ext
   return false;
 }
 
+mote_rt_status mote_rt_link_check(const mote_abi_module *abi, const mote_rt_extern *imports,
+                                  mote_rt_error *err) {
+  for (uint32_t i = 0; i < abi->import_count; i++) {
+    const mote_abi_import *imp = &abi->imports[i];
+    char why[160];
+    if (!imports) {
+      snprintf(why, sizeof why, "no imports were provided");
+    } else if (import_matches(imp, &imports[i], why, sizeof why)) {
+      continue;
+    }
+    return mote_rt_fail(err, MOTE_RT_LINK_FAILED, MOTE_TRAP_NONE, 0,
+                        "incompatible import type for \"%.*s\" \"%.*s\": %s",
+                        (int)imp->module_len, imp->module, (int)imp->name_len, imp->name, why);
+  }
+  return MOTE_RT_OK;
+}
+
 typedef struct instantiate_ctx {
   const mote_abi_module *abi;
   void *data;
@@ -131,7 +154,7 @@ static void run_instantiate(void *p) {
   c->abi->instantiate(c->data, c->imports);
 }
 
-static void set_trap(mote_rt_error *err, mote_trap_kind trap, uint32_t detail) {
+void mote_rt_set_trap(mote_rt_error *err, mote_trap_kind trap, uint32_t detail) {
   if (trap == MOTE_TRAP_EXIT) {
     mote_rt_fail(err, MOTE_RT_TRAP, trap, detail, "exited with code %u", detail);
   } else if (trap == MOTE_TRAP_TIMEOUT) {
@@ -152,19 +175,8 @@ mote_rt_status mote_rt_instantiate(mote_rt_module *m, const mote_rt_extern *impo
   *out = NULL;
   if (err) memset(err, 0, sizeof *err);
 
-  for (uint32_t i = 0; i < abi->import_count; i++) {
-    const mote_abi_import *imp = &abi->imports[i];
-    char why[160];
-    if (!imports) {
-      snprintf(why, sizeof why, "no imports were provided");
-    } else if (import_matches(imp, &imports[i], why, sizeof why)) {
-      continue;
-    }
-    st = mote_rt_fail(err, MOTE_RT_LINK_FAILED, MOTE_TRAP_NONE, 0,
-                      "incompatible import type for \"%.*s\" \"%.*s\": %s", (int)imp->module_len,
-                      imp->module, (int)imp->name_len, imp->name, why);
-    goto out;
-  }
+  st = mote_rt_link_check(abi, imports, err);
+  if (st != MOTE_RT_OK) goto out;
 
   inst = calloc(1, sizeof *inst + (size_t)abi->import_count * sizeof inst->imports[0]);
   if (!inst) goto nomem;
@@ -180,14 +192,19 @@ mote_rt_status mote_rt_instantiate(mote_rt_module *m, const mote_rt_extern *impo
    * take their caps from `limits`. Saved and restored, since a host
    * function run by a start function may instantiate too. */
   const mote_rt_limits *saved_limits = mote_rt_tls.limits;
+  mote_rt_own *saved_own = mote_rt_tls.own;
   instantiate_ctx ctx = {abi, inst->data, inst->imports};
   uint32_t detail;
+  inst->own.lo = inst->data;
+  inst->own.hi = (uint8_t *)inst->data + abi->instance_size;
   mote_rt_tls.limits = limits;
+  mote_rt_tls.own = &inst->own;
   mote_trap_kind trap = mote_rt_run_guest(run_instantiate, &ctx, true, &detail);
   mote_rt_tls.limits = saved_limits;
+  mote_rt_tls.own = saved_own;
   if (trap != MOTE_TRAP_NONE) {
     abi->free(inst->data);
-    set_trap(err, trap, detail);
+    mote_rt_set_trap(err, trap, detail);
     st = MOTE_RT_TRAP;
     goto out;
   }
@@ -270,7 +287,7 @@ mote_rt_status mote_rt_call(mote_rt_instance *inst, uint32_t index, const mote_v
   uint32_t detail;
   mote_trap_kind trap = mote_rt_run_guest(run_call, &ctx, true, &detail);
   if (trap != MOTE_TRAP_NONE) {
-    set_trap(err, trap, detail);
+    mote_rt_set_trap(err, trap, detail);
     return MOTE_RT_TRAP;
   }
   if (err) err->status = MOTE_RT_OK;

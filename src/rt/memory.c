@@ -98,6 +98,7 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint32_t initial, uint32_t m
     max = limits->max_memory_pages;
   mote_rt_critical_enter();
   bool ok = mote_rt_memory_init(mem, initial, max);
+  if (ok) mote_rt_own_note(mem, true, false);
   mote_rt_critical_leave();
   if (!ok) mote_rt_deliver(MOTE_TRAP_RESOURCE, 0);
 }

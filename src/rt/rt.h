@@ -42,6 +42,7 @@ typedef enum mote_rt_status {
   MOTE_RT_LOAD_FAILED, /* the compiled object could not be loaded or has the wrong ABI */
   MOTE_RT_LINK_FAILED, /* an import is missing or has an incompatible type */
   MOTE_RT_NOMEM,
+  MOTE_RT_UNSUPPORTED, /* the module cannot do what was asked (e.g. be snapshotted) */
 } mote_rt_status;
 
 typedef enum mote_trap_kind {
@@ -104,6 +105,37 @@ mote_rt_status mote_rt_instantiate(mote_rt_module *m, const mote_rt_extern *impo
                                    mote_rt_error *err);
 void mote_rt_instance_free(mote_rt_instance *inst);
 mote_rt_module *mote_rt_instance_module(const mote_rt_instance *inst);
+
+/* Snapshots: an instance's state frozen once, new instances made from it.
+ *
+ * mote_rt_snapshot_take copies an instance as it is now (its globals,
+ * memories and tables: say after its start function and an initialiser
+ * export ran); mote_rt_snapshot_instantiate then makes an instance in that
+ * state, bound to new imports, without running any guest code: no data or
+ * element segments, no start function. The memory is copied into a pooled
+ * slot (only its non-zero runs), not mapped copy-on-write: page faults cost
+ * far more than the copy here (snapshot.c).
+ *
+ * Only modules whose imports are all functions and whose globals hold no
+ * references can be snapshotted (MOTE_ABI_SNAPSHOT): take returns
+ * MOTE_RT_UNSUPPORTED otherwise. Host state is not part of a snapshot: the
+ * new instance's imports (e.g. its WASI context) must be set up so the
+ * guest's view of them still holds (same preopens, no files left open).
+ * The module must outlive the snapshot; the snapshot may be freed while
+ * instances made from it live. Instantiating from one snapshot is safe from
+ * many threads at once. Limits apply as to mote_rt_instantiate: a snapshot
+ * whose memory exceeds them fails with a MOTE_TRAP_RESOURCE trap. */
+typedef struct mote_rt_snapshot mote_rt_snapshot;
+mote_rt_status mote_rt_snapshot_take(const mote_rt_instance *inst, mote_rt_snapshot **out,
+                                     mote_rt_error *err);
+mote_rt_status mote_rt_snapshot_instantiate(const mote_rt_snapshot *s,
+                                            const mote_rt_extern *imports,
+                                            const mote_rt_limits *limits,
+                                            mote_rt_instance **out, mote_rt_error *err);
+void mote_rt_snapshot_free(mote_rt_snapshot *s);
+mote_rt_module *mote_rt_snapshot_module(const mote_rt_snapshot *s);
+/* Bytes copied into memory per instantiation (the image's non-zero runs). */
+uint64_t mote_rt_snapshot_image_bytes(const mote_rt_snapshot *s);
 
 /* Export number `index` of the instance as something another module can
  * import (or the host can read: memory, table, global storage). */

@@ -33,6 +33,34 @@
  * cannot make the host allocate gigabytes through table.grow. */
 #define MOTE_RT_DEFAULT_MAX_TABLE_ELEMS 10000000u
 
+/* The memories and tables an instance allocated itself, as offsets into
+ * its glue instance (where wasm2c keeps their structs): what a snapshot
+ * must copy and re-create. Filled while it is instantiated, by the
+ * allocation functions the generated code calls (memory.c, table.c). */
+#define MOTE_RT_MAX_OWN 8u
+typedef struct mote_rt_own {
+  uint8_t *lo, *hi;            /* the glue instance being instantiated */
+  uint32_t memories, tables;   /* counts, at most MOTE_RT_MAX_OWN each */
+  uint32_t memory_at[MOTE_RT_MAX_OWN];
+  uint32_t table_at[MOTE_RT_MAX_OWN];
+  bool table_funcref[MOTE_RT_MAX_OWN];
+  bool overflow;               /* more than fit: the instance cannot be snapshotted */
+} mote_rt_own;
+
+struct mote_rt_instance {
+  mote_rt_module *module; /* not owned: must outlive the instance */
+  void *data;             /* the glue's instance, abi->instance_size bytes, from calloc() */
+  mote_rt_own own;
+  /* The bindings, copied from the caller; generated code keeps a pointer to
+   * them, so they live exactly as long as the instance. */
+  uint32_t import_count;
+  mote_abi_binding imports[];
+};
+
+/* memory.c, table.c: note an allocation into the instantiation context's
+ * record, if `field` lies inside the instance being instantiated. */
+void mote_rt_own_note(void *field, bool is_memory, bool funcref);
+
 /* One trap target: lives on the stack of mote_rt_run_guest. */
 typedef struct mote_rt_frame {
   sigjmp_buf env;
@@ -55,6 +83,7 @@ typedef struct mote_rt_thread {
   mote_trap_kind trap_kind;   /* set just before jumping to `frame` */
   uint32_t trap_detail;
   const mote_rt_limits *limits; /* instantiation context: the instantiate in progress */
+  mote_rt_own *own;             /* ... and its record of own memories and tables */
   uintptr_t stack_low;        /* lowest usable address of this thread's stack */
   uintptr_t stack_high;       /* one past its highest */
   bool prepared;              /* alt stack and stack bounds are set up */
@@ -118,6 +147,13 @@ void mote_rt_write_hex(uintptr_t v);
 mote_rt_status mote_rt_fail(mote_rt_error *err, mote_rt_status st, mote_trap_kind trap,
                             uint32_t detail, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* instance.c: checks every import's type against `imports` (import_count
+ * entries in order); MOTE_RT_LINK_FAILED with the import named in err. */
+mote_rt_status mote_rt_link_check(const mote_abi_module *abi, const mote_rt_extern *imports,
+                                  mote_rt_error *err);
+/* instance.c: fills *err for a trap of `kind` that stopped a guest. */
+void mote_rt_set_trap(mote_rt_error *err, mote_trap_kind trap, uint32_t detail);
 
 /* memory.c: sets up *mem (reserves, maps the initial pages, registers the
  * region). `max` must already include every cap. On failure *mem is zeroed

@@ -17,6 +17,9 @@ static uint32_t cap_for(uint32_t max) {
   return max < cap ? max : cap;
 }
 
+#define IS_FUNCREF_funcref true
+#define IS_FUNCREF_externref false
+
 /* Both table types have the same layout apart from the element type. The
  * wasm_rt_* functions run as runtime work (thread.c): a deadline waits. */
 #define DEFINE_TABLE(type)                                                                    \
@@ -36,6 +39,7 @@ static uint32_t cap_for(uint32_t max) {
                                        uint32_t max) {                                       \
     mote_rt_critical_enter();                                                                \
     bool ok = mote_rt_##type##_table_init(t, elems, cap_for(max));                           \
+    if (ok) mote_rt_own_note(t, false, IS_FUNCREF_##type);                                   \
     mote_rt_critical_leave();                                                                \
     if (!ok) mote_rt_deliver(MOTE_TRAP_RESOURCE, 0);                                         \
   }                                                                                          \

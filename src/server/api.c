@@ -81,9 +81,10 @@ enum MHD_Result api_functions_list(mote_server *s, struct MHD_Connection *c, srv
 
 static json_t *with_tier(mote_server *s, const char *name, json_t *o) {
   srv_fn *fn = registry_acquire(s->reg, name);
-  const char *tier = "not loaded";
-  if (fn) fn_module(fn, &tier);
-  json_object_set_new(o, "tier", json_string(tier));
+  const srv_image *img = fn ? fn_image(fn) : NULL;
+  json_object_set_new(o, "tier", json_string(img ? mote_tier_name(img->tier) : "not loaded"));
+  /* Whether calls start from a snapshot taken after the initialisation. */
+  if (img) json_object_set_new(o, "snapshot", json_boolean(img->snap != NULL));
   if (fn) fn_release(fn);
   return o;
 }
@@ -239,7 +240,7 @@ enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_r
   srv_fn *fn = NULL;
   bool need_opt = false;
   const char *code = "internal";
-  int status = fn_load(s, r->body, r->len, &fn, &need_opt, &code, msg, sizeof msg);
+  int status = fn_load(s, r->name, r->body, r->len, &st, &fn, &need_opt, &code, msg, sizeof msg);
   if (status) {
     free(st.env);
     metrics_deploy(s->metrics, false);
@@ -262,7 +263,8 @@ enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_r
   }
   if (need_opt) bg_queue_opt(s, fn, r->body, r->len);
   json_t *o = version_json(&fn->rec);
-  json_object_set_new(o, "tier", json_string(mote_tier_name(fn->base_tier)));
+  json_object_set_new(o, "tier", json_string(mote_tier_name(fn->base.tier)));
+  json_object_set_new(o, "snapshot", json_boolean(fn->base.snap != NULL));
   fn_release(fn);
   metrics_deploy(s->metrics, true);
   return reply_json(c, 201, o);

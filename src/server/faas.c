@@ -138,16 +138,16 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
 
   uint64_t t_ready = srv_now_us();
   sem_wait(&s->slots);
-  const char *tier;
+  const srv_image *img = fn_image(fn);
+  const char *tier = mote_tier_name(img->tier);
   mote_invoke_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.module = fn_module(fn, &tier);
-  cfg.memory_pages = (st->memory_mib ? st->memory_mib : SRV_DEFAULT_MEMORY_MIB) * 16u;
-  cfg.timeout_ms = st->timeout_ms ? st->timeout_ms : SRV_DEFAULT_TIMEOUT_MS;
+  fn_invoke_config(img, st, &cfg);
   cfg.wasi.argv = argv;
   cfg.wasi.argc = argc;
-  cfg.wasi.env = (const char *const *)(st->cgi ? env : st->env);
-  cfg.wasi.envc = st->cgi ? envc : st->env_count;
+  if (st->cgi) {
+    cfg.wasi.env = (const char *const *)env;
+    cfg.wasi.envc = envc;
+  }
   cfg.wasi.stdin_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER, .data = r->body,
                                       .len = r->len};
   cfg.wasi.stdout_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};

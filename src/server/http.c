@@ -315,7 +315,8 @@ static void load_all(mote_server *s) {
     if (!wasm) {
       fprintf(stderr, "mote serve: %s v%llu: cannot read its module %s: %s; not served\n",
               list[i].name, (unsigned long long)list[i].version, path, strerror(errno));
-    } else if (fn_load(s, wasm, (size_t)len, &fn, &need_opt, &code, msg, sizeof msg) != 0) {
+    } else if (fn_load(s, list[i].name, wasm, (size_t)len, &list[i].settings, &fn, &need_opt,
+                       &code, msg, sizeof msg) != 0) {
       fprintf(stderr, "mote serve: %s v%llu: %s; not served\n", list[i].name,
               (unsigned long long)list[i].version, msg);
     } else {

@@ -122,23 +122,71 @@ unsigned registry_count(srv_registry *r) {
   return n;
 }
 
+static void image_clear(srv_image *img) {
+  mote_rt_snapshot_free(img->snap); /* before its module */
+  if (img->module) mote_rt_module_free(img->module);
+  memset(img, 0, sizeof *img);
+}
+
 void fn_release(srv_fn *fn) {
   if (!fn || atomic_fetch_sub(&fn->refs, 1) != 1) return;
-  mote_rt_module *opt = atomic_load(&fn->opt);
-  if (opt) mote_rt_module_free(opt);
-  if (fn->base) mote_rt_module_free(fn->base);
+  srv_image *opt = atomic_load(&fn->opt);
+  if (opt) {
+    image_clear(opt);
+    free(opt);
+  }
+  image_clear(&fn->base);
   mote_function_version_clear(&fn->rec);
   free(fn);
 }
 
-mote_rt_module *fn_module(srv_fn *fn, const char **tier_name) {
-  mote_rt_module *m = atomic_load(&fn->opt);
-  if (m) {
-    *tier_name = "opt";
-    return m;
+const srv_image *fn_image(srv_fn *fn) {
+  const srv_image *opt = atomic_load(&fn->opt);
+  return opt ? opt : &fn->base;
+}
+
+void fn_invoke_config(const srv_image *img, const mote_function_settings *st,
+                      mote_invoke_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->module = img->module;
+  cfg->snapshot = img->snap;
+  cfg->memory_pages = (st->memory_mib ? st->memory_mib : SRV_DEFAULT_MEMORY_MIB) * 16u;
+  cfg->timeout_ms = st->timeout_ms ? st->timeout_ms : SRV_DEFAULT_TIMEOUT_MS;
+  cfg->wasi.env = (const char *const *)st->env;
+  cfg->wasi.envc = st->env_count;
+}
+
+/* Runs the image's initialisation once (start function, mote_init) and
+ * keeps its snapshot in img->snap. 0, or the HTTP status of a failed
+ * initialisation with code/msg (the tail of what it printed on stderr
+ * included). */
+static int fn_prepare(srv_image *img, const char *name, const mote_function_settings *st,
+                      const char **code, char *msg, size_t cap) {
+  mote_invoke_config cfg;
+  fn_invoke_config(img, st, &cfg);
+  cfg.snapshot = NULL;
+  cfg.timeout_ms = SRV_INIT_TIMEOUT_MS;
+  const char *argv[] = {name};
+  cfg.wasi.argv = argv;
+  cfg.wasi.argc = 1;
+  cfg.wasi.stdin_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};
+  cfg.wasi.stdout_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};
+  cfg.wasi.stderr_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};
+  cfg.wasi.stdout_cap = SRV_STDOUT_CAP;
+  cfg.wasi.stderr_cap = SRV_STDERR_CAP;
+  mote_invoke_result r;
+  mote_invoke_prepare(&cfg, &img->snap, &r);
+  int status = 0;
+  if (r.outcome != MOTE_INVOKE_EXITED) {
+    size_t tail = r.stderr_len > 300 ? 300 : r.stderr_len;
+    *code = "init_failed";
+    snprintf(msg, cap, "the function's initialisation failed: %s%s%.*s",
+             r.message[0] ? r.message : mote_invoke_outcome_name(r.outcome),
+             tail ? "; stderr: " : "", (int)tail, (const char *)r.stderr_data + (r.stderr_len - tail));
+    status = r.outcome == MOTE_INVOKE_HOST ? 500 : 400;
   }
-  *tier_name = mote_tier_name(fn->base_tier);
-  return fn->base;
+  mote_invoke_result_clear(&r);
+  return status;
 }
 
 /* ---- loading --------------------------------------------------------------- */
@@ -153,8 +201,9 @@ static int compile_status_http(mote_compile_status st, const char **code) {
   }
 }
 
-int fn_load(mote_server *s, const uint8_t *wasm, size_t len, srv_fn **out, bool *need_opt,
-            const char **code, char *msg, size_t cap) {
+int fn_load(mote_server *s, const char *name, const uint8_t *wasm, size_t len,
+            const mote_function_settings *st,
+            srv_fn **out, bool *need_opt, const char **code, char *msg, size_t cap) {
   *out = NULL;
   *need_opt = false;
   mote_compile_options opts = {.cache_dir = s->cache_dir, .tier = MOTE_TIER_OPT};
@@ -162,10 +211,10 @@ int fn_load(mote_server *s, const uint8_t *wasm, size_t len, srv_fn **out, bool 
   mote_compile_error cerr;
   if (!mote_compile_lookup(wasm, len, &opts, &res)) {
     opts.tier = MOTE_TIER_QUICK;
-    mote_compile_status st = mote_compile(wasm, len, &opts, &res, &cerr);
-    if (st != MOTE_COMPILE_OK) {
+    mote_compile_status cst = mote_compile(wasm, len, &opts, &res, &cerr);
+    if (cst != MOTE_COMPILE_OK) {
       snprintf(msg, cap, "%s", cerr.message);
-      return compile_status_http(st, code);
+      return compile_status_http(cst, code);
     }
     *need_opt = true;
   }
@@ -178,19 +227,23 @@ int fn_load(mote_server *s, const uint8_t *wasm, size_t len, srv_fn **out, bool 
   atomic_init(&fn->refs, 1);
   atomic_init(&fn->opt, NULL);
   atomic_init(&fn->inflight, 0);
-  fn->base_tier = opts.tier;
+  fn->base.tier = opts.tier;
   mote_rt_error rerr;
-  if (mote_rt_module_load(res.so_path, &fn->base, &rerr) != MOTE_RT_OK) {
-    free(fn);
+  int status = 0;
+  if (mote_rt_module_load(res.so_path, &fn->base.module, &rerr) != MOTE_RT_OK) {
     *code = "load_failed";
     snprintf(msg, cap, "%s", rerr.message);
-    return 500;
-  }
-  if (!mote_invoke_check_imports(fn->base, msg, cap)) {
-    mote_rt_module_free(fn->base);
-    free(fn);
+    status = 500;
+  } else if (!mote_invoke_check_imports(fn->base.module, msg, cap)) {
     *code = "unsupported_import";
-    return 400;
+    status = 400;
+  } else {
+    status = fn_prepare(&fn->base, name, st, code, msg, cap);
+  }
+  if (status) {
+    image_clear(&fn->base);
+    free(fn);
+    return status;
   }
   *out = fn;
   return 0;
@@ -220,15 +273,24 @@ static void run_job(mote_server *s, srv_job *j) {
             j->fn->rec.name, (unsigned long long)j->fn->rec.version, cerr.message);
     return;
   }
-  mote_rt_module *m = NULL;
+  srv_image *img = calloc(1, sizeof *img);
   mote_rt_error rerr;
-  if (mote_rt_module_load(res.so_path, &m, &rerr) != MOTE_RT_OK) {
+  const char *code;
+  char msg[600];
+  if (!img) return;
+  img->tier = MOTE_TIER_OPT;
+  if (mote_rt_module_load(res.so_path, &img->module, &rerr) != MOTE_RT_OK) {
     fprintf(stderr, "mote serve: %s: cannot load the opt tier: %s\n", j->fn->rec.name,
             rerr.message);
-    return;
+  } else if (fn_prepare(img, j->fn->rec.name, &j->fn->rec.settings, &code, msg, sizeof msg)) {
+    fprintf(stderr, "mote serve: %s: the opt tier's %s; the quick tier serves\n",
+            j->fn->rec.name, msg);
+  } else {
+    srv_image *expected = NULL;
+    if (atomic_compare_exchange_strong(&j->fn->opt, &expected, img)) return;
   }
-  mote_rt_module *expected = NULL;
-  if (!atomic_compare_exchange_strong(&j->fn->opt, &expected, m)) mote_rt_module_free(m);
+  image_clear(img);
+  free(img);
 }
 
 static void *bg_main(void *arg) {

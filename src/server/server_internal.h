@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "compile/compile.h"
+#include "invoke/invoke.h"
 #include "rt/rt.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -29,6 +30,7 @@
 #define SRV_MAX_ENV 1024                /* env settings of a function */
 #define SRV_DEFAULT_MEMORY_MIB 256
 #define SRV_DEFAULT_TIMEOUT_MS 30000
+#define SRV_INIT_TIMEOUT_MS 60000       /* a version's initialisation (mote_init), once */
 #define SRV_STDOUT_CAP (16u << 20)      /* a call's response body */
 #define SRV_STDERR_CAP (1u << 20)
 #define SRV_STDERR_TAIL 2048            /* bytes of stderr in an error reply */
@@ -40,12 +42,20 @@
 /* One loaded version of a function. Reference-counted: the registry holds
  * one reference while it is current, every call in flight one, a background
  * compile one. The last release frees it (and its modules). */
+/* A compiled tier of a version, loaded, with the snapshot its calls start
+ * from (NULL when the module cannot be snapshotted: calls then instantiate
+ * and run mote_init themselves). */
+typedef struct srv_image {
+  mote_rt_module *module;
+  mote_rt_snapshot *snap;
+  mote_tier tier;
+} srv_image;
+
 typedef struct srv_fn {
   atomic_uint refs;
   mote_function_version rec;       /* owned: cleared at free */
-  mote_rt_module *base;            /* loaded at deploy (quick tier, or opt if cached) */
-  mote_tier base_tier;
-  _Atomic(mote_rt_module *) opt;   /* set once when the opt tier is loaded */
+  srv_image base;                  /* loaded at deploy (quick tier, or opt if cached) */
+  _Atomic(srv_image *) opt;        /* set once when the opt tier is ready (from malloc) */
   atomic_uint inflight;            /* calls running on this version */
 } srv_fn;
 
@@ -63,8 +73,8 @@ bool registry_remove(srv_registry *r, const char *name);
 unsigned registry_count(srv_registry *r);
 
 void fn_release(srv_fn *fn);
-/* The module a new call should run: opt when ready, else base. */
-mote_rt_module *fn_module(srv_fn *fn, const char **tier_name);
+/* What a new call should run: opt when ready, else base. */
+const srv_image *fn_image(srv_fn *fn);
 
 /* ---- metrics (metrics.c): GET /metrics, Prometheus text format 0.0.4 ------ */
 
@@ -126,10 +136,16 @@ struct mote_server {
 };
 
 /* Loads a version: compiles (opt if cached, else quick), loads, checks the
- * imports. On failure returns the HTTP status and fills code/msg. *out has
- * one reference. `need_opt` is set when the opt tier should be built. */
-int fn_load(mote_server *s, const uint8_t *wasm, size_t len, srv_fn **out, bool *need_opt,
-            const char **code, char *msg, size_t cap);
+ * imports, then runs its initialisation once and snapshots it (fn_prepare),
+ * with the settings `st` (which fn->rec takes over later). On failure
+ * returns the HTTP status and fills code/msg. *out has one reference.
+ * `need_opt` is set when the opt tier should be built. */
+int fn_load(mote_server *s, const char *name, const uint8_t *wasm, size_t len,
+            const mote_function_settings *st, srv_fn **out, bool *need_opt, const char **code, char *msg, size_t cap);
+/* The invocation settings every run of a version shares: module or
+ * snapshot, memory, timeout, env. The caller adds argv, stdio and caps. */
+void fn_invoke_config(const srv_image *img, const mote_function_settings *st,
+                      mote_invoke_config *cfg);
 /* Queues the opt-tier compile of fn's module (takes a reference to fn and
  * a copy of the bytes). */
 void bg_queue_opt(mote_server *s, srv_fn *fn, const uint8_t *wasm, size_t len);

@@ -193,6 +193,7 @@ mote_wasi *mote_wasi_new(const mote_wasi_config *cfg, const char **error) {
   w->env = copy_strings(cfg->env, cfg->envc, &w->env_bytes);
   if (!w->argv || !w->env) goto fail;
   w->nfds = (uint32_t)(3 + cfg->npreopens);
+  w->npreopens = (uint32_t)cfg->npreopens;
   w->fds = calloc(w->nfds, sizeof *w->fds);
   if (!w->fds) goto fail;
   for (uint32_t i = 0; i < w->nfds; i++) {
@@ -286,4 +287,15 @@ void wasi_raise_pending(mote_wasi *w) {
   w->pending = MOTE_WASI_RUNNING;
   mote_rt_raise(w->stop == MOTE_WASI_TIMEOUT ? MOTE_TRAP_TIMEOUT : MOTE_TRAP_HOST,
                 (uint32_t)w->stop);
+}
+
+bool mote_wasi_fds_pristine(const mote_wasi *w) {
+  for (uint32_t i = 0; i < w->nfds; i++) {
+    const wasi_fd *f = &w->fds[i];
+    bool want_open = i < 3 + w->npreopens;
+    if ((f->kind != FD_FREE) != want_open) return false;
+    if (i < 3 && f->stdio != (int)i) return false;
+    if (i >= 3 && want_open && !f->preopen_name) return false;
+  }
+  return true;
 }

@@ -135,6 +135,11 @@ const char *mote_wasi_stop_message(const mote_wasi *w);
 
 /* Captured output (MOTE_WASI_STDIO_BUFFER): the bytes so far, owned by w and
  * valid until the next guest call or mote_wasi_free. *len 0 otherwise. */
+/* True when the fd table holds exactly what the context started with (stdio
+ * and the preopens, at their numbers): a snapshot of a guest taken now is
+ * valid with a fresh context of the same configuration. */
+bool mote_wasi_fds_pristine(const mote_wasi *w);
+
 const uint8_t *mote_wasi_stdout(const mote_wasi *w, size_t *len);
 const uint8_t *mote_wasi_stderr(const mote_wasi *w, size_t *len);
 

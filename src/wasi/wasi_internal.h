@@ -141,6 +141,7 @@ struct mote_wasi {
   char **argv; size_t argc; size_t argv_bytes;  /* malloc'd copies */
   char **env; size_t envc; size_t env_bytes;
   wasi_fd *fds; uint32_t nfds;                   /* the table; slots may be FD_FREE */
+  uint32_t npreopens;                            /* fds 3 .. 3+npreopens-1 at the start */
   uint32_t open_counted, max_open;
   uint8_t *stdin_data; size_t stdin_len, stdin_pos;
   wasi_out out[3];                               /* [1] stdout, [2] stderr */

@@ -1,0 +1,228 @@
+/*
+ * invoke: runs from a snapshot (mote_invoke_prepare) against the same runs
+ * made the slow way (instantiate, mote_init, _start every time). Modules are
+ * .wat, compiled by mote_compile (quick tier, a temporary cache); each
+ * reports what it saw through its exit code.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compile/compile.h"
+#include "invoke/invoke.h"
+#include "test.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+/* The runtime's SIGSEGV handler must be the one that runs. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) {
+  return "handle_segv=0:handle_sigbus=0:allow_user_segv_handler=1";
+}
+#endif
+
+static char tmp[PATH_MAX];
+
+static void cleanup(void) {
+  char cmd[PATH_MAX + 16];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+  if (tmp[0] && system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tmp);
+}
+
+static mote_rt_module *load_wat(const char *wat) {
+  if (!tmp[0]) {
+    snprintf(tmp, sizeof tmp, "/tmp/mote-snapshot-test-XXXXXX");
+    if (!mkdtemp(tmp)) return NULL;
+    atexit(cleanup);
+  }
+  size_t len;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
+  if (!wasm) return NULL;
+  char cache[PATH_MAX];
+  snprintf(cache, sizeof cache, "%s/cache", tmp);
+  mote_compile_options o = {.cache_dir = cache, .tier = MOTE_TIER_QUICK};
+  mote_compile_result res;
+  mote_compile_error cerr;
+  mote_compile_status cst = mote_compile(wasm, len, &o, &res, &cerr);
+  free(wasm);
+  if (cst != MOTE_COMPILE_OK) {
+    fprintf(stderr, "compile: %s: %s\n", cerr.stage, cerr.message);
+    return NULL;
+  }
+  mote_rt_module *m = NULL;
+  mote_rt_error err;
+  mote_rt_init();
+  if (mote_rt_module_load(res.so_path, &m, &err) != MOTE_RT_OK) {
+    fprintf(stderr, "load: %s\n", err.message);
+    return NULL;
+  }
+  return m;
+}
+
+static mote_invoke_config config(mote_rt_module *m, const mote_rt_snapshot *snap) {
+  static const char *argv[] = {"f"};
+  mote_invoke_config c;
+  memset(&c, 0, sizeof c);
+  c.module = m;
+  c.snapshot = snap;
+  c.timeout_ms = 5000;
+  c.wasi.argv = argv;
+  c.wasi.argc = 1;
+  c.wasi.stdin_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};
+  c.wasi.stdout_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};
+  c.wasi.stderr_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};
+  return c;
+}
+
+/* Runs once; the exit code, or -100 - outcome when it did not exit. */
+static int run_code(mote_rt_module *m, const mote_rt_snapshot *snap, uint32_t memory_pages) {
+  mote_invoke_config c = config(m, snap);
+  c.memory_pages = memory_pages;
+  mote_invoke_result r;
+  mote_invoke_run(&c, &r);
+  int code = r.outcome == MOTE_INVOKE_EXITED ? r.exit_code : -100 - (int)r.outcome;
+  if (r.outcome != MOTE_INVOKE_EXITED) fprintf(stderr, "  run: %s\n", r.message);
+  mote_invoke_result_clear(&r);
+  return code;
+}
+
+/* mote_init stores 41 at address 100 (a data segment put 1 at 104), sets a
+ * global to 5 and fills table slot 2; _start adds one to each, calls
+ * through the table slots (its own function reading the global, and the
+ * imported proc_exit) and exits with 41+1 + 5+1 + 1 + slot 2's result.
+ * Fresh state every run: 49 every time. */
+static const char *counter_wat =
+    "(module\n"
+    "  (type $exit_t (func (param i32)))\n"
+    "  (type $get_t (func (result i32)))\n"
+    "  (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (type $exit_t)))\n"
+    "  (memory (export \"memory\") 1)\n"
+    "  (data (i32.const 104) \"\\01\")\n"
+    "  (global $g (mut i32) (i32.const 0))\n"
+    "  (table $t 3 funcref)\n"
+    "  (elem (i32.const 0) $exit $get)\n"
+    "  (elem declare func $seven)\n"
+    "  (func $get (type $get_t) (global.get $g))\n"
+    "  (func $seven (type $get_t) (i32.const 7))\n"
+    "  (func (export \"mote_init\")\n"
+    "    (i32.store (i32.const 100) (i32.const 41))\n"
+    "    (global.set $g (i32.const 5))\n"
+    "    (table.set $t (i32.const 2) (ref.func $seven)))\n"
+    "  (func (export \"_start\")\n"
+    "    (i32.store (i32.const 100) (i32.add (i32.load (i32.const 100)) (i32.const 1)))\n"
+    "    (global.set $g (i32.add (global.get $g) (i32.const 1)))\n"
+    "    (i32.add (i32.add (i32.load (i32.const 100)) (call_indirect (type $get_t) (i32.const 1)))\n"
+    "             (i32.add (i32.load (i32.const 104)) (call_indirect (type $get_t) (i32.const 2))))\n"
+    "    (call_indirect (type $exit_t) (i32.const 0))))\n";
+
+TEST(snapshot_runs_start_from_the_initialised_state) {
+  mote_rt_module *m = load_wat(counter_wat);
+  CHECK(m != NULL);
+  if (!m) return;
+  mote_invoke_config c = config(m, NULL);
+  mote_rt_snapshot *snap = NULL;
+  mote_invoke_result r;
+  CHECK(mote_invoke_prepare(&c, &snap, &r) == MOTE_INVOKE_EXITED);
+  CHECK(snap != NULL);
+  mote_invoke_result_clear(&r);
+  /* 42 + 6 + 1 + 7: the same on every run, from the snapshot or not. */
+  for (int i = 0; i < 3; i++) CHECK_EQ_INT(run_code(m, snap, 0), 56);
+  CHECK_EQ_INT(run_code(m, NULL, 0), 56);
+  CHECK_EQ_INT(run_code(m, NULL, 0), 56);
+  /* The image holds only the non-zero bytes: far less than the 64 KiB page. */
+  CHECK(mote_rt_snapshot_image_bytes(snap) < 1024);
+  mote_rt_snapshot_free(snap);
+  mote_rt_module_free(m);
+}
+
+TEST(snapshot_memory_over_the_limit_is_a_limit) {
+  /* mote_init grows memory to 4 pages; a run capped at 2 cannot hold it. */
+  mote_rt_module *m = load_wat(
+      "(module\n"
+      "  (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (param i32)))\n"
+      "  (memory (export \"memory\") 1)\n"
+      "  (func (export \"mote_init\") (drop (memory.grow (i32.const 3))))\n"
+      "  (func (export \"_start\") (call $exit (memory.size))))\n");
+  CHECK(m != NULL);
+  if (!m) return;
+  mote_invoke_config c = config(m, NULL);
+  mote_rt_snapshot *snap = NULL;
+  mote_invoke_result r;
+  CHECK(mote_invoke_prepare(&c, &snap, &r) == MOTE_INVOKE_EXITED);
+  mote_invoke_result_clear(&r);
+  CHECK(snap != NULL);
+  CHECK_EQ_INT(run_code(m, snap, 0), 4);
+  CHECK_EQ_INT(run_code(m, snap, 8), 4);
+  CHECK_EQ_INT(run_code(m, snap, 2), -100 - (int)MOTE_INVOKE_LIMIT);
+  mote_rt_snapshot_free(snap);
+  mote_rt_module_free(m);
+}
+
+/* Initialisations that cannot be snapshotted fail prepare clearly. */
+TEST(failed_initialisations_are_reported) {
+  static const struct {
+    const char *init_body;
+    mote_invoke_outcome want;
+  } cases[] = {
+      {"(unreachable)", MOTE_INVOKE_TRAP},
+      {"(call $exit (i32.const 0))", MOTE_INVOKE_INIT},
+      {"(call $exit (i32.const 3))", MOTE_INVOKE_INIT},
+      /* Closing stdout: a call would start with fd 1 closed in the guest's
+       * libc but open in its new context. */
+      {"(drop (call $close (i32.const 1)))", MOTE_INVOKE_INIT},
+      {"(loop $l (br $l))", MOTE_INVOKE_TIMEOUT},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char wat[1024];
+    snprintf(wat, sizeof wat,
+             "(module\n"
+             "  (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (param i32)))\n"
+             "  (import \"wasi_snapshot_preview1\" \"fd_close\" (func $close (param i32) (result i32)))\n"
+             "  (memory (export \"memory\") 1)\n"
+             "  (func (export \"mote_init\") %s)\n"
+             "  (func (export \"_start\")))\n",
+             cases[i].init_body);
+    mote_rt_module *m = load_wat(wat);
+    CHECK(m != NULL);
+    if (!m) continue;
+    mote_invoke_config c = config(m, NULL);
+    c.timeout_ms = 200;
+    mote_rt_snapshot *snap = NULL;
+    mote_invoke_result r;
+    mote_invoke_outcome o = mote_invoke_prepare(&c, &snap, &r);
+    if (o != cases[i].want) fprintf(stderr, "  case %zu: %s: %s\n", i, mote_invoke_outcome_name(o), r.message);
+    CHECK_EQ_INT((int)o, (int)cases[i].want);
+    CHECK(snap == NULL);
+    CHECK(r.message[0] != '\0');
+    mote_invoke_result_clear(&r);
+    mote_rt_module_free(m);
+  }
+}
+
+TEST(modules_that_cannot_be_snapshotted_initialise_every_run) {
+  /* A funcref global would point into the donor instance. */
+  mote_rt_module *m = load_wat(
+      "(module\n"
+      "  (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (param i32)))\n"
+      "  (memory (export \"memory\") 1)\n"
+      "  (func $f)\n"
+      "  (global $r (mut funcref) (ref.func $f))\n"
+      "  (func (export \"mote_init\") (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1))))\n"
+      "  (func (export \"_start\") (call $exit (i32.load (i32.const 0)))))\n");
+  CHECK(m != NULL);
+  if (!m) return;
+  mote_invoke_config c = config(m, NULL);
+  mote_rt_snapshot *snap = NULL;
+  mote_invoke_result r;
+  CHECK(mote_invoke_prepare(&c, &snap, &r) == MOTE_INVOKE_EXITED);
+  CHECK(snap == NULL);
+  CHECK(strstr(r.message, "cannot be snapshotted") != NULL);
+  mote_invoke_result_clear(&r);
+  CHECK_EQ_INT(run_code(m, NULL, 0), 1);
+  CHECK_EQ_INT(run_code(m, NULL, 0), 1);
+  mote_rt_module_free(m);
+}
+
+RUN_TESTS(snapshot_runs_start_from_the_initialised_state, snapshot_memory_over_the_limit_is_a_limit,
+          failed_initialisations_are_reported, modules_that_cannot_be_snapshotted_initialise_every_run)
