@@ -230,8 +230,8 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
     else free(text);
   }
 
-  /* The record, written before the reply goes out, so a caller that reads
-   * X-Mote-Activation-Id finds it. */
+  /* The record, posted to the store's write-behind queue: the reply does
+   * not wait for its commit, and a read of activations waits for it. */
   mote_activation a;
   memset(&a, 0, sizeof a);
   memcpy(a.id, id, sizeof a.id);
@@ -259,7 +259,7 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   a.stderr_excerpt = res.stderr_len ? utf8_dup(res.stderr_data + (res.stderr_len - etail), etail)
                                     : NULL;
   mote_store_error se;
-  if (mote_store_activation_put(s->store, &a, SRV_ACTIVATION_RETAIN, &se) != MOTE_STORE_OK)
+  if (mote_store_activation_post(s->store, &a, SRV_ACTIVATION_RETAIN, &se) != MOTE_STORE_OK)
     fprintf(stderr, "mote serve: activation %s of %s not recorded: %s\n", id, fn->rec.name,
             se.message);
   free(a.stderr_excerpt);

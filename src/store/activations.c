@@ -236,7 +236,7 @@ static mote_store_status trim_touched(mote_store *s, act_waiter *batch, mote_sto
 }
 
 /* Writes a batch of queued records in one transaction; fills each status. */
-static void commit_batch(mote_store *s, act_waiter *batch) {
+void store_act_commit_batch(mote_store *s, act_waiter *batch) {
   store_conn *w = &s->writer;
   mote_store_error err;
   bool failed = false;
@@ -302,7 +302,7 @@ mote_store_status mote_store_activation_put(mote_store *s, const mote_activation
     s->act_head = s->act_tail = NULL;
     s->act_leader = true;
     pthread_mutex_unlock(&s->act_lock);
-    commit_batch(s, batch);
+    store_act_commit_batch(s, batch);
     pthread_mutex_lock(&s->act_lock);
     for (act_waiter *b = batch, *next; b; b = next) {
       next = b->next; /* read before `done`: the waiter's frame may go at once */
@@ -349,6 +349,7 @@ mote_store_status mote_store_activation_get(mote_store *s, const char *id, mote_
                                             mote_store_error *err) {
   store_ok(err);
   memset(out, 0, sizeof *out);
+  mote_store_activation_sync(s);
   if (!id || !valid_id(id))
     return store_fail(err, MOTE_STORE_INVALID,
                       "invalid activation id \"%.40s\": expected 32 lowercase hex digits",
@@ -381,6 +382,7 @@ mote_store_status mote_store_activation_list(mote_store *s, const char *function
   store_ok(err);
   *out = NULL;
   *count = 0;
+  mote_store_activation_sync(s);
   if (function && !mote_store_valid_name(function))
     return store_fail(err, MOTE_STORE_INVALID,
                       "invalid name \"%.80s\": use 1 to 64 characters of A-Z a-z 0-9 _ . -, "

@@ -231,6 +231,7 @@ mote_store_status mote_store_open(const char *dir, mote_store **out, mote_store_
   pthread_mutex_init(&s->pool_lock, NULL);
   pthread_mutex_init(&s->act_lock, NULL);
   pthread_cond_init(&s->act_done, NULL);
+  pthread_cond_init(&s->act_wake, NULL);
   s->dir = strdup(dir);
   if (!s->dir) {
     store_fail(err, MOTE_STORE_IO, "out of memory");
@@ -303,6 +304,7 @@ fail:
 
 void mote_store_close(mote_store *s) {
   if (!s) return;
+  store_act_queue_stop(s); /* writes what was posted */
   while (s->readers) {
     store_conn *c = s->readers;
     s->readers = c->next;
@@ -319,6 +321,7 @@ void mote_store_close(mote_store *s) {
   pthread_mutex_destroy(&s->pool_lock);
   pthread_mutex_destroy(&s->act_lock);
   pthread_cond_destroy(&s->act_done);
+  pthread_cond_destroy(&s->act_wake);
   free(s->dir);
   free(s);
 }

@@ -55,8 +55,10 @@ typedef struct act_count {
   bool touched;     /* during a batch: trim it before the commit */
 } act_count;
 
-/* A thread waiting in mote_store_activation_put (group commit, see
- * activations.c): lives on that thread's stack until `done`. */
+/* A record queued for a commit: a thread waiting in
+ * mote_store_activation_put (group commit, see activations.c; lives on
+ * that thread's stack until `done`), or one posted to the write-behind
+ * queue (activation_queue.c; from malloc(), `a` points at its own copy). */
 typedef struct act_waiter {
   const mote_activation *a;
   uint32_t retain;
@@ -80,9 +82,23 @@ struct mote_store {
   act_waiter *act_head, *act_tail;
   bool act_leader; /* a thread is committing a batch */
 
+  /* The write-behind queue (activation_queue.c), guarded by act_lock too. */
+  pthread_cond_t act_wake;        /* the writer thread: records arrived, or stop */
+  act_waiter *post_head, *post_tail;
+  uint64_t posted, committed;     /* records posted / written (or refused) so far */
+  bool writer_started, writer_stop;
+  pthread_t writer_thread;
+
   pthread_mutex_t pool_lock; /* guards readers */
   store_conn *readers;       /* free readers */
 };
+
+/* activations.c: writes a batch of queued records in one transaction and
+ * fills each one's status. */
+void store_act_commit_batch(mote_store *s, act_waiter *batch);
+/* activation_queue.c: drains the write-behind queue and stops its thread
+ * (at close). */
+void store_act_queue_stop(mote_store *s);
 
 /* Errors: fill `err` (may be NULL) and return its status. */
 mote_store_status store_fail(mote_store_error *err, mote_store_status st, const char *fmt, ...)

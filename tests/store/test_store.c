@@ -559,5 +559,58 @@ TEST(open_errors) {
   fixture_rm(dir);
 }
 
+/* The write-behind queue: records are copied at post (the caller's buffers
+ * may go at once), a read finds every record posted before it, and close
+ * writes what is still queued. */
+TEST(posted_activations) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  enum { N = 300 };
+  static char ids[N][33];
+  for (int i = 0; i < N; i++) {
+    mote_activation a;
+    make_activation(&a, i % 2 ? "odd" : "even", 1000 + i);
+    char *outcome = strdup("ok");
+    a.outcome = outcome;
+    CHECK_EQ_INT(mote_store_activation_post(s, &a, 1000, &err), MOTE_STORE_OK);
+    memcpy(ids[i], a.id, 33);
+    memset(outcome, 'X', 2); /* the store kept its own copy */
+    free(outcome);
+  }
+  mote_activation got;
+  CHECK_EQ_INT(mote_store_activation_get(s, ids[N - 1], &got, &err), MOTE_STORE_OK);
+  CHECK(got.outcome && strcmp(got.outcome, "ok") == 0);
+  mote_activation_clear(&got);
+  mote_activation *list;
+  size_t n;
+  CHECK_EQ_INT(mote_store_activation_list(s, "even", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, N / 2);
+  for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
+  free(list);
+  /* A bad record is refused at once. */
+  mote_activation bad;
+  make_activation(&bad, "f", 1);
+  bad.id[0] = 'Z';
+  CHECK_EQ_INT(mote_store_activation_post(s, &bad, 10, &err), MOTE_STORE_INVALID);
+
+  /* Posted, then closed at once: the records are on disk at reopen. */
+  mote_activation last;
+  make_activation(&last, "late", 5);
+  for (int i = 0; i < 50; i++) {
+    make_activation(&last, "late", 5 + i);
+    CHECK_EQ_INT(mote_store_activation_post(s, &last, 1000, &err), MOTE_STORE_OK);
+  }
+  mote_store_close(s);
+  s = fixture_open(dir);
+  CHECK_EQ_INT(mote_store_activation_list(s, "late", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 50);
+  for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
+  free(list);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
 RUN_TESTS(deploy_get_list_delete, settings_round_trip, files_stored, blob_dedup_and_repair, names,
-          activations, retention, open_errors)
+          activations, retention, open_errors, posted_activations)
