@@ -16,8 +16,8 @@ packages=(
   libclang-rt-19-dev
   # differential tests against V8: random modules from binaryen, run by Node
   binaryen nodejs
-  # tests: JSON inspection and an HTTP client for the server's end-to-end tests
-  jq curl
+  # tests: JSON inspection, an HTTP client for the server's end-to-end tests, zip bundles
+  jq curl zip
 )
 
 missing=()
