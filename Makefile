@@ -29,7 +29,11 @@ CFLAGS    := $(CFLAGS_BASE) $(CFLAGS_OPT) $(EXTRA_CFLAGS)
 # Compiled modules are shared objects that call the runtime's wasm_rt_* functions:
 # the executable exports exactly those (src/rt/exports.list).
 LDFLAGS   := $(LDFLAGS_SAN) -Wl,--dynamic-list=src/rt/exports.list
-LDLIBS    := -lmicrohttpd -lsqlite3 -larchive -ljansson -lsodium -lpthread -ldl -lm
+# libcurl: the HTTP client of the client verbs (mote deploy, invoke, ...).
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl)
+CURL_LIBS   := $(shell pkg-config --libs libcurl)
+CFLAGS    += $(CURL_CFLAGS)
+LDLIBS    := -lmicrohttpd -lsqlite3 -larchive -ljansson -lsodium $(CURL_LIBS) -lpthread -ldl -lm
 
 LAYERS    := base module compile rt wasi invoke store server
 LIB_SRC   := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # build of mote itself
   gcc make pkg-config libjansson-dev libsodium-dev libsqlite3-dev libmicrohttpd-dev libarchive-dev
+  # the HTTP client of mote deploy / invoke / ls / ...
+  libcurl4-openssl-dev
   # compile pipeline: wasm -> C (wasm2c), C -> native (gcc for the optimised tier, tcc for the quick one)
   wabt tcc
   # functions and test programs: C -> wasm32-wasi
@@ -14,8 +16,8 @@ packages=(
   libclang-rt-19-dev
   # differential tests against V8: random modules from binaryen, run by Node
   binaryen nodejs
-  # tests: JSON inspection and an HTTP client for the server's end-to-end tests
-  jq curl
+  # tests: JSON inspection, an HTTP client for the server's end-to-end tests, zip bundles
+  jq curl zip
 )
 
 missing=()

@@ -20,6 +20,17 @@ enum {
   MOTE_EXIT_IO = 74,        /* the file could not be read */
 };
 
+/* Exit statuses of the client verbs (deploy, invoke, ls, rm, logs,
+ * activations), beside the ones above where they mean the same: a module
+ * the server finds malformed is MOTE_EXIT_MODULE, a call that trapped is
+ * MOTE_EXIT_TRAP, and so on (documented in `mote invoke --help`). */
+enum {
+  MOTE_EXIT_NOT_FOUND = 71,   /* no such function or activation on the server */
+  MOTE_EXIT_REFUSED = 72,     /* the server refused the request (a bad setting, too large, busy) */
+  MOTE_EXIT_REMOTE = 73,      /* the server failed, or its reply made no sense */
+  MOTE_EXIT_UNREACHABLE = 75, /* the server cannot be reached */
+};
+
 /* `mote run` passes stdout through to a terminal, pipe or file: its default
  * cap is larger than the server's captured one, yet still stops a flood. */
 #define MOTE_RUN_DEFAULT_OUTPUT_CAP (64u << 20)
@@ -27,6 +38,12 @@ enum {
 int mote_cmd_run(int argc, char **argv);
 int mote_cmd_compile(int argc, char **argv);
 int mote_cmd_serve(int argc, char **argv);
+int mote_cmd_deploy(int argc, char **argv);
+int mote_cmd_invoke(int argc, char **argv);
+int mote_cmd_ls(int argc, char **argv);
+int mote_cmd_rm(int argc, char **argv);
+int mote_cmd_logs(int argc, char **argv);
+int mote_cmd_activations(int argc, char **argv);
 
 /* Shared by the verbs: reads a whole file (malloc), or NULL with errno. */
 uint8_t *mote_cli_read_file(const char *path, size_t *len);

@@ -12,8 +12,32 @@ static void usage(FILE *out) {
         "  compile [--tier opt|quick] FILE.wasm  compile a module into the cache, print timings\n"
         "  serve [--listen HOST:PORT] [--data DIR] [--workers N]  serve functions over HTTP\n"
         "\n"
-        "`mote <command> --help` tells more.\n",
+        "commands that talk to a running server (--server URL, else $MOTE_URL, else\n"
+        "http://127.0.0.1:8080; --json for the server's JSON):\n"
+        "  deploy NAME FILE [settings]          deploy a .wasm module or a bundle, print the version\n"
+        "  invoke NAME [ARGS...] [--data FILE|-]  call a function, its stdout to ours\n"
+        "  ls                                   list the deployed functions\n"
+        "  rm NAME                              remove a function\n"
+        "  logs NAME                            the last calls of a function with their output\n"
+        "  activations [--function NAME] [ID]   records of calls\n"
+        "\n"
+        "`mote <command> --help` (or `mote help <command>`) tells more.\n",
         out);
+}
+
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+} verbs[] = {
+    {"run", mote_cmd_run},       {"compile", mote_cmd_compile}, {"serve", mote_cmd_serve},
+    {"deploy", mote_cmd_deploy}, {"invoke", mote_cmd_invoke},   {"ls", mote_cmd_ls},
+    {"rm", mote_cmd_rm},         {"logs", mote_cmd_logs},       {"activations", mote_cmd_activations},
+};
+
+static int dispatch(const char *verb, int argc, char **argv) {
+  for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+    if (!strcmp(verb, verbs[i].name)) return verbs[i].run(argc, argv);
+  return -1;
 }
 
 int main(int argc, char **argv) {
@@ -21,13 +45,20 @@ int main(int argc, char **argv) {
     usage(stderr);
     return MOTE_EXIT_USAGE;
   }
-  if (!strcmp(argv[1], "run")) return mote_cmd_run(argc - 1, argv + 1);
-  if (!strcmp(argv[1], "compile")) return mote_cmd_compile(argc - 1, argv + 1);
-  if (!strcmp(argv[1], "serve")) return mote_cmd_serve(argc - 1, argv + 1);
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    if (argc > 2 && strcmp(argv[1], "help") == 0) { /* mote help VERB = mote VERB --help */
+      char *help_argv[] = {argv[2], "--help", NULL};
+      int rc = dispatch(argv[2], 2, help_argv);
+      if (rc >= 0) return rc;
+      fprintf(stderr, "mote: unknown command \"%s\"\n", argv[2]);
+      usage(stderr);
+      return MOTE_EXIT_USAGE;
+    }
     usage(stdout);
     return 0;
   }
+  int rc = dispatch(argv[1], argc - 1, argv + 1);
+  if (rc >= 0) return rc;
   fprintf(stderr, "mote: unknown command \"%s\"\n", argv[1]);
   usage(stderr);
   return MOTE_EXIT_USAGE;
