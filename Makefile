@@ -48,9 +48,9 @@ TEST_SCRIPTS := $(wildcard tests/*/test_*.sh)
 TEST_SUPPORT := $(BUILD)/tests/test.o
 
 .DEFAULT_GOAL := all
-.PHONY: bench bench-deploy bench-engine bench-instantiate
+.PHONY: bench bench-deploy bench-engine bench-instantiate bench-server
 # Benchmarks print figures and write bench/out/; they are not tests.
-bench: bench-deploy bench-engine bench-instantiate
+bench: bench-deploy bench-engine bench-instantiate bench-server
 
 bench-deploy: $(BUILD)/mote
 	bench/deploy_time.sh $(BUILD)
@@ -60,6 +60,9 @@ bench-engine: $(BUILD)/mote
 
 bench-instantiate: $(BUILD)/bench-instantiate
 	bench/instantiate.sh $(BUILD)
+
+bench-server: $(BUILD)/mote
+	bench/server.sh $(BUILD)
 
 $(BUILD)/bench-instantiate: bench/instantiate.c $(BUILD)/libmote.a src/rt/exports.list
 	@mkdir -p $(dir $@)
