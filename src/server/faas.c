@@ -18,8 +18,11 @@
  * Content-Type, Location, others) that makes the response; output that is
  * not valid CGI is a 502.
  *
- * Not yet: authentication (functions not marked public are callable too),
- * the instance slot/snapshot path.
+ * The instance comes from the version's snapshot (taken at deploy, after
+ * its mote_init; registry.c), so a call pays neither segments nor
+ * initialisation.
+ *
+ * Not yet: authentication (functions not marked public are callable too).
  */
 #include <stdio.h>
 #include <stdlib.h>
