@@ -82,11 +82,17 @@ cr=$(rps "$work/c16.txt")
   echo "memory over $calls calls (wrk -t2 -c16, 10 s rounds): server RSS"
   done_calls=$(( $(total "$work/c1.txt") + $(total "$work/c16.txt") ))
   first=$(rss_kb)
+  half=
   printf '  %10s calls  %8s KiB\n' "$done_calls" "$first"
   while [ "$done_calls" -lt "$calls" ]; do
     wrk -t2 -c16 -d10s "$url/faas/hello" >"$work/round.txt"
     done_calls=$((done_calls + $(total "$work/round.txt")))
-    printf '  %10s calls  %8s KiB   (%s non-2xx)\n' "$done_calls" "$(rss_kb)" "$(errors "$work/round.txt")"
+    now=$(rss_kb)
+    [ -z "$half" ] && [ "$done_calls" -ge $((calls / 2)) ] && half=$now
+    printf '  %10s calls  %8s KiB   (%s non-2xx)\n' "$done_calls" "$now" "$(errors "$work/round.txt")"
   done
   awk -v a="$first" -v b="$(rss_kb)" 'BEGIN { printf "  RSS from first to last sample: %+d KiB (%.2fx)\n", b - a, b / a }'
+  # Caches and malloc arenas warm up first; a leak keeps growing.
+  [ -n "$half" ] && awk -v a="$half" -v b="$(rss_kb)" \
+    'BEGIN { printf "  RSS over the second half of the calls: %+d KiB\n", b - a }'
 } | tee "$out/server.txt"
