@@ -16,6 +16,13 @@ unsigned char *body_read_stdin(const char *name, size_t *len)
     for (;;) {
         if (used == cap) {
             if (cap >= BODY_MAX_BYTES) {
+                /* Exactly BODY_MAX_BYTES is allowed: refuse only when more follows. */
+                char probe;
+                ssize_t more;
+                while ((more = read(STDIN_FILENO, &probe, 1)) < 0 && errno == EINTR)
+                    ;
+                if (more == 0)
+                    break;
                 fprintf(stderr, "%s: the input is larger than %zu MiB; send a smaller one\n",
                         name, BODY_MAX_BYTES >> 20);
                 free(buf);
