@@ -119,11 +119,12 @@ spec: $(BUILD)/spec-runner
 spec-quick: $(BUILD)/spec-runner
 	@$(BUILD)/spec-runner --cache $(BUILD)/cache --tier quick --jobs 2 $(SPEC_DIR)
 
-test: unit unit-san spec spec-quick fuzz diff wasi-conformance wasi-hostile
+test: unit unit-san spec spec-quick fuzz diff wasi-conformance wasi-hostile functions-test
 
 -include tests/fuzz/fuzz.mk
 -include tests/diff/diff.mk
 -include tests/wasi/wasi.mk
+-include functions/functions.mk
 
 # The platform in the foreground: mote serve on 127.0.0.1:8080 (data in $(BUILD)/run-data)
 # with bench/programs/hello.c deployed as "hello". The example functions come later.

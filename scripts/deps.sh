@@ -12,6 +12,8 @@ packages=(
   wabt tcc
   # functions and test programs: C -> wasm32-wasi
   clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32
+  # example functions: stb (image decode, resize, encode) and the dataset recognize trains on
+  libstb-dev dataset-fashion-mnist
   # fuzzing and sanitizers (clang-19 libFuzzer and ASan/UBSan runtimes)
   libclang-rt-19-dev
   # differential tests against V8: random modules from binaryen, run by Node
