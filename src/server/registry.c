@@ -177,7 +177,6 @@ int fn_load(mote_server *s, const uint8_t *wasm, size_t len, srv_fn **out, bool 
   }
   atomic_init(&fn->refs, 1);
   atomic_init(&fn->opt, NULL);
-  atomic_init(&fn->inflight, 0);
   fn->base_tier = opts.tier;
   mote_rt_error rerr;
   if (mote_rt_module_load(res.so_path, &fn->base, &rerr) != MOTE_RT_OK) {
