@@ -17,21 +17,30 @@
 #include "server/server.h"
 
 static void usage(FILE *out) {
-  fputs("usage: mote serve [--listen HOST:PORT] [--data DIR] [--workers N]\n"
+  fputs("usage: mote serve [--listen HOST:PORT] [--data DIR] [--workers N] [--queue N]\n"
+        "                  [--queue-timeout MS] [--access-log FILE|-]\n"
         "\n"
         "Serves functions over HTTP/1.1 (keep-alive):\n"
-        "  PUT    /v1/functions/NAME?memory=MIB&timeout=MS&env=K=V&concurrency=N&public=true\n"
+        "  PUT    /v1/functions/NAME?memory=MIB&timeout=MS&env=K=V&concurrency=N&max_queue=N\n"
+        "         &public=true&cgi=true\n"
         "         body: the .wasm module, Content-Type: application/wasm\n"
         "  GET    /v1/functions, /v1/functions/NAME     DELETE /v1/functions/NAME\n"
         "  GET|POST /faas/NAME?arg=A&arg=B   body -> stdin, stdout -> response\n"
         "  GET    /v1/activations?function=NAME&limit=N&since=MS, /v1/activations/ID\n"
-        "  GET    /healthz\n"
+        "  GET    /healthz, /metrics\n"
         "\n"
         "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0: any;\n"
         "                      [::1]:PORT for IPv6)\n"
         "  --data DIR          functions, activations and the compile cache (default ./mote-data)\n"
         "  --workers N         function calls run at once (default: the number of CPUs);\n"
         "                      more calls wait for a slot (X-Mote-Wait-Us)\n"
+        "  --queue N           calls that may wait for a slot (default 8 per worker); one\n"
+        "                      function may fill half of it (its max_queue changes that);\n"
+        "                      slots go round-robin between functions. A call past a full\n"
+        "                      queue gets 429 with Retry-After\n"
+        "  --queue-timeout MS  longest wait for a slot, then 429 (default 5000)\n"
+        "  --access-log FILE   one JSON line per request, appended to FILE (- for stderr;\n"
+        "                      default: no access log)\n"
         "\n"
         "There is no authentication yet: every deployed function is callable, and the\n"
         "management API is open to whoever reaches the address. Listen on loopback.\n",
@@ -88,6 +97,25 @@ int mote_cmd_serve(int argc, char **argv) {
         return MOTE_EXIT_USAGE;
       }
       cfg.workers = (unsigned)n;
+    } else if (!strcmp(opt, "--queue") || !strcmp(opt, "--queue-timeout")) {
+      bool queue = !strcmp(opt, "--queue");
+      unsigned long max = queue ? 1000000 : 3600000;
+      char *end;
+      errno = 0;
+      unsigned long n = strtoul(val, &end, 10);
+      if (errno || end == val || *end || val[0] == '-' || n < 1 || n > max) {
+        fprintf(stderr, "mote serve: %s takes %s between 1 and %lu\n", opt,
+                queue ? "a count of calls" : "milliseconds", max);
+        return MOTE_EXIT_USAGE;
+      }
+      if (queue) cfg.queue = (unsigned)n;
+      else cfg.queue_timeout_ms = (unsigned)n;
+    } else if (!strcmp(opt, "--access-log")) {
+      if (!*val) {
+        fprintf(stderr, "mote serve: --access-log takes a file, or - for stderr\n");
+        return MOTE_EXIT_USAGE;
+      }
+      cfg.access_log = val;
     } else {
       fprintf(stderr, "mote serve: unknown option %s\n", opt);
       usage(stderr);

@@ -20,16 +20,18 @@ static json_t *time_json(int64_t ms) {
   return json_string(buf);
 }
 
-json_t *version_json(const mote_function_version *v) {
+json_t *version_json(const mote_function_version *v, unsigned max_queue_default) {
   const mote_function_settings *st = &v->settings;
   json_t *env = json_array();
   for (uint32_t i = 0; i < st->env_count; i++)
     json_array_append_new(env, json_bytes((const uint8_t *)st->env[i], strlen(st->env[i])));
   json_t *settings = json_pack(
-      "{s:I, s:I, s:I, s:b, s:b, s:o}", "memory_mib",
+      "{s:I, s:I, s:I, s:I, s:b, s:b, s:o}", "memory_mib",
       (json_int_t)(st->memory_mib ? st->memory_mib : SRV_DEFAULT_MEMORY_MIB), "timeout_ms",
       (json_int_t)(st->timeout_ms ? st->timeout_ms : SRV_DEFAULT_TIMEOUT_MS), "concurrency",
-      (json_int_t)st->max_concurrency, "public", st->is_public, "cgi", st->cgi, "env", env);
+      (json_int_t)st->max_concurrency, "max_queue",
+      (json_int_t)(st->max_queue ? st->max_queue : max_queue_default), "public", st->is_public,
+      "cgi", st->cgi, "env", env);
   json_t *o = json_pack("{s:s, s:I, s:s, s:o, s:o, s:I}", "name", v->name, "version",
                         (json_int_t)v->version, "module_hash", v->module_hash ? v->module_hash : "",
                         "settings", settings, "created", time_json(v->created_ms), "created_ms",
@@ -72,7 +74,7 @@ enum MHD_Result api_functions_list(mote_server *s, struct MHD_Connection *c, srv
   if (mote_store_list(s->store, &list, &n, &e) != MOTE_STORE_OK) return store_error(c, &e);
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) {
-    json_array_append_new(arr, version_json(&list[i]));
+    json_array_append_new(arr, version_json(&list[i], admit_fn_queue_default(s->admit)));
     mote_function_version_clear(&list[i]);
   }
   free(list);
@@ -100,7 +102,7 @@ enum MHD_Result api_function_get(mote_server *s, struct MHD_Connection *c, srv_r
       return reply_error(c, 404, "not_found", "no function named \"%s\"", r->name);
     return store_error(c, &e);
   }
-  json_t *o = with_tier(s, r->name, version_json(&v));
+  json_t *o = with_tier(s, r->name, version_json(&v, admit_fn_queue_default(s->admit)));
   mote_function_version_clear(&v);
   return reply_json(c, 200, o);
 }
@@ -120,7 +122,8 @@ enum MHD_Result api_function_delete(mote_server *s, struct MHD_Connection *c, sr
 }
 
 /* Settings from the query string: memory, timeout, env (repeatable),
- * concurrency, public, cgi. env strings point into r's parameters. */
+ * concurrency, max_queue, public, cgi. env strings point into r's
+ * parameters. */
 static bool parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out) {
   char *end;
   errno = 0;
@@ -161,6 +164,12 @@ static bool parse_settings(srv_req *r, mote_function_settings *st, char *msg, si
                  "not \"%.40s\"", v);
         return false;
       }
+    } else if (!strcmp(k, "max_queue")) {
+      if (!parse_u32(v, 0, 100000, &st->max_queue)) {
+        snprintf(msg, cap, "max_queue takes a count of waiting calls between 1 and 100000, or 0 "
+                 "for the server's default, not \"%.40s\"", v);
+        return false;
+      }
     } else if (!strcmp(k, "public")) {
       if (!strcmp(v, "true") || !strcmp(v, "1")) st->is_public = true;
       else if (!strcmp(v, "false") || !strcmp(v, "0")) st->is_public = false;
@@ -183,8 +192,8 @@ static bool parse_settings(srv_req *r, mote_function_settings *st, char *msg, si
       }
       st->env[st->env_count++] = (char *)v;
     } else {
-      snprintf(msg, cap, "unknown setting \"%.40s\" (memory, timeout, env, concurrency, public, cgi)",
-               k);
+      snprintf(msg, cap, "unknown setting \"%.40s\" (memory, timeout, env, concurrency, "
+               "max_queue, public, cgi)", k);
       return false;
     }
   }
@@ -262,7 +271,7 @@ enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_r
     return store_error(c, &e);
   }
   if (need_opt) bg_queue_opt(s, fn, r->body, r->len);
-  json_t *o = version_json(&fn->rec);
+  json_t *o = version_json(&fn->rec, admit_fn_queue_default(s->admit));
   json_object_set_new(o, "tier", json_string(mote_tier_name(fn->base.tier)));
   json_object_set_new(o, "snapshot", json_boolean(fn->base.snap != NULL));
   fn_release(fn);

@@ -211,9 +211,10 @@ typedef struct hdr {
 } hdr;
 
 int cgi_response(const uint8_t *out, size_t len, struct MHD_Response **resp, unsigned *status,
-                 char *msg, size_t cap) {
+                 size_t *body_len, char *msg, size_t cap) {
   *resp = NULL;
   *status = 200;
+  *body_len = 0;
   static const char nohdr[] = "the function is in CGI mode but printed no header block";
   /* The end of the header block: the first empty line. */
   size_t limit = len < SRV_CGI_MAX_HEADERS ? len : SRV_CGI_MAX_HEADERS;
@@ -336,6 +337,7 @@ int cgi_response(const uint8_t *out, size_t len, struct MHD_Response **resp, uns
     *status = 302;
   }
   *resp = MHD_create_response_from_buffer(len - body, (void *)(out + body), MHD_RESPMEM_MUST_COPY);
+  *body_len = len - body;
   if (!*resp) {
     rc = -1;
     goto done;

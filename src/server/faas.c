@@ -5,9 +5,12 @@
  *   request body   -> stdin                  (at most SRV_MAX_CALL_BODY)
  *   stdout         -> the response body, application/octet-stream
  *
- * The call runs on the connection's thread (see http.c) once it holds an
- * execution slot, in a fresh instance of the version that is current once
- * the request's body has been read; it keeps that version to its end. Outcomes: exit 0 -> 200; a non-zero exit, a trap or an
+ * The call runs on the connection's thread (see http.c) once admission
+ * (admit.c) gives it an execution slot, in a fresh instance of the version
+ * that is current once the request's body has been read; it keeps that
+ * version to its end. A call admission refuses (the function's concurrency
+ * limit, a full queue, a wait past --queue-timeout) gets 429 with its code
+ * and Retry-After, and is not recorded as an activation: it never ran. Outcomes: exit 0 -> 200; a non-zero exit, a trap or an
  * exceeded limit -> 502; the timeout -> 504; each error a JSON body with the
  * tail of stderr. Every call is recorded as an activation.
  *
@@ -104,24 +107,65 @@ static void add_timing_headers(struct MHD_Response *resp, const char *id, uint64
   MHD_add_response_header(resp, "X-Mote-Tier", tier);
 }
 
+/* 429 for a call admission refused: which limit, and Retry-After. */
+static enum MHD_Result refuse_call(mote_server *s, struct MHD_Connection *c, srv_req *r,
+                                   const srv_fn *fn, const srv_admission *adm) {
+  const char *code = admit_status_code(adm->status);
+  char msg[400];
+  switch (adm->status) {
+    case SRV_REFUSED_CONCURRENCY:
+      snprintf(msg, sizeof msg, "\"%s\" already has %u calls running or waiting, its "
+               "concurrency limit; retry after %u s", fn->rec.name, adm->limit,
+               adm->retry_after_s);
+      break;
+    case SRV_REFUSED_QUEUE_FULL:
+      snprintf(msg, sizeof msg, "the server is busy: every worker runs a call and %u calls "
+               "wait already (the --queue limit); retry after %u s", adm->limit,
+               adm->retry_after_s);
+      break;
+    case SRV_REFUSED_FUNCTION_QUEUE_FULL:
+      snprintf(msg, sizeof msg, "\"%s\" already has %u calls waiting for a worker, its share "
+               "of the queue (its max_queue setting); retry after %u s", fn->rec.name,
+               adm->limit, adm->retry_after_s);
+      break;
+    default:
+      snprintf(msg, sizeof msg, "no worker became free within %u ms (the --queue-timeout "
+               "limit); retry after %u s", adm->limit, adm->retry_after_s);
+      break;
+  }
+  metrics_call(s->metrics, fn->rec.name, 429, SRV_CLASS_OVERLOAD, NULL);
+  metrics_refused(s->metrics, fn->rec.name, adm->status);
+  r->call.wait_us = adm->wait_us;
+  r->call.code = code;
+  json_t *o = json_pack("{s:s, s:s, s:I}", "error", msg, "code", code, "retry_after_s",
+                        (json_int_t)adm->retry_after_s);
+  size_t len = 0;
+  struct MHD_Response *resp = json_response(o, &len);
+  if (!resp) return MHD_NO;
+  char buf[32];
+  snprintf(buf, sizeof buf, "%u", adm->retry_after_s);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, buf);
+  snprintf(buf, sizeof buf, "%llu", (unsigned long long)adm->wait_us);
+  MHD_add_response_header(resp, "X-Mote-Wait-Us", buf);
+  snprintf(buf, sizeof buf, "%llu", (unsigned long long)fn->rec.version);
+  MHD_add_response_header(resp, "X-Mote-Version", buf);
+  enum MHD_Result ret = reply_queue(c, 429, resp, len);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
 enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) {
   srv_fn *fn = registry_acquire(s->reg, r->name);
   if (!fn) /* deleted while the body was read */
     return reply_error(c, 404, "not_found", "no function named \"%s\"", r->name);
   const mote_function_settings *st = &fn->rec.settings;
-  if (st->max_concurrency && atomic_fetch_add(&fn->inflight, 1) >= st->max_concurrency) {
-    atomic_fetch_sub(&fn->inflight, 1);
-    metrics_call(s->metrics, fn->rec.name, 429, SRV_CLASS_OVERLOAD, NULL);
-    fn_release(fn);
-    return reply_error(c, 429, "concurrency_limit",
-                       "\"%s\" already runs %u calls, its concurrency limit", r->name,
-                       st->max_concurrency);
-  }
+  r->call.set = true;
+  snprintf(r->call.function, sizeof r->call.function, "%s", fn->rec.name);
+  r->call.version = fn->rec.version;
 
   size_t argc = 1;
   const char **argv = calloc(r->nparams + 1, sizeof *argv);
   if (!argv) {
-    if (st->max_concurrency) atomic_fetch_sub(&fn->inflight, 1);
     metrics_call(s->metrics, fn->rec.name, 500, SRV_CLASS_INTERNAL, NULL);
     fn_release(fn);
     return reply_error(c, 500, "internal", "out of memory");
@@ -133,14 +177,27 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   size_t envc = 0;
   if (st->cgi && !(env = cgi_env(s, c, r, st, &envc))) {
     free(argv);
-    if (st->max_concurrency) atomic_fetch_sub(&fn->inflight, 1);
     metrics_call(s->metrics, fn->rec.name, 500, SRV_CLASS_INTERNAL, NULL);
     fn_release(fn);
     return reply_error(c, 500, "internal", "out of memory");
   }
 
-  uint64_t t_ready = srv_now_us();
-  sem_wait(&s->slots);
+  srv_admission adm;
+  admit_enter(s->admit, fn->rec.name, st->max_concurrency, st->max_queue, &adm);
+  if (adm.status != SRV_ADMITTED) {
+    free(argv);
+    cgi_env_free(env, envc);
+    enum MHD_Result ret;
+    if (adm.status == SRV_ADMIT_NO_MEMORY) {
+      metrics_call(s->metrics, fn->rec.name, 500, SRV_CLASS_INTERNAL, NULL);
+      ret = reply_error(c, 500, "internal", "out of memory");
+    } else {
+      ret = refuse_call(s, c, r, fn, &adm);
+    }
+    fn_release(fn);
+    return ret;
+  }
+  uint64_t t_admitted = srv_now_us();
   const srv_image *img = fn_image(fn);
   const char *tier = mote_tier_name(img->tier);
   mote_invoke_config cfg;
@@ -158,13 +215,12 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   cfg.wasi.stdout_cap = SRV_STDOUT_CAP;
   cfg.wasi.stderr_cap = SRV_STDERR_CAP;
   int64_t start_ms = wall_ms();
-  uint64_t wait_us = srv_now_us() - t_ready;
+  uint64_t wait_us = adm.wait_us;
   mote_invoke_result res;
   metrics_in_flight(s->metrics, 1);
   mote_invoke_run(&cfg, &res);
   metrics_in_flight(s->metrics, -1);
-  sem_post(&s->slots);
-  if (st->max_concurrency) atomic_fetch_sub(&fn->inflight, 1);
+  admit_leave(s->admit, &adm, srv_now_us() - t_admitted);
   free(argv);
   cgi_env_free(env, envc);
 
@@ -194,9 +250,11 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   char *out_excerpt = res.stdout_len ? utf8_dup(res.stdout_data, ohead) : NULL;
 
   struct MHD_Response *resp = NULL;
+  size_t body_len = 0;
   bool cgi_bad = false;
   if (status == 200 && st->cgi) {
-    int crc = cgi_response(res.stdout_data, res.stdout_len, &resp, &status, err, sizeof err);
+    int crc = cgi_response(res.stdout_data, res.stdout_len, &resp, &status, &body_len, err,
+                           sizeof err);
     if (crc == 1) {
       cgi_bad = true;
       status = 502;
@@ -213,6 +271,7 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
                                            res.stdout_data ? MHD_RESPMEM_MUST_FREE
                                                            : MHD_RESPMEM_PERSISTENT);
     if (resp) {
+      body_len = res.stdout_len;
       res.stdout_data = NULL; /* the response owns it */
       MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
     }
@@ -227,7 +286,8 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
                         json_bytes(res.stderr_data + (res.stderr_len - tail), tail));
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    resp = text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE)
+    body_len = text ? strlen(text) : 0;
+    resp = text ? MHD_create_response_from_buffer(body_len, text, MHD_RESPMEM_MUST_FREE)
                 : NULL;
     if (resp) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     else free(text);
@@ -272,11 +332,16 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
    * /metrics sees its call. */
   srv_call_times times = {wait_us, res.init_us, res.exec_us};
   metrics_call(s->metrics, fn->rec.name, status, cls, &times);
+  memcpy(r->call.activation_id, id, sizeof id);
+  r->call.wait_us = wait_us;
+  r->call.init_us = res.init_us;
+  r->call.exec_us = res.exec_us;
+  r->call.code = cls == SRV_CLASS_OK ? NULL : code;
 
   enum MHD_Result ret = MHD_NO;
   if (resp) {
     add_timing_headers(resp, id, wait_us, &res, tier, fn->rec.version);
-    ret = MHD_queue_response(c, status, resp);
+    ret = reply_queue(c, status, resp, body_len);
     MHD_destroy_response(resp);
   }
   mote_invoke_result_clear(&res);

@@ -8,15 +8,20 @@
  * blocks only its own connection. (MHD's thread pool would run several
  * connections' event loops per thread: one long call there would stall every
  * other connection of its thread.) How many calls run at once is bounded
- * separately by `workers` execution slots (a semaphore), whose wait is
- * reported as X-Mote-Wait-Us.
+ * separately by `workers` execution slots with a bounded, fair queue in
+ * front of them (admit.c), whose wait is reported as X-Mote-Wait-Us. Other
+ * routes (/healthz, /metrics, the API) take no slot, so they answer while
+ * every worker is busy.
  *
  * A request's life: the URI log callback allocates its srv_req (holding the
  * raw URI: MHD hands the handler the path without the query, and this parser
  * keeps repeated and malformed parameters visible); the first handler call
  * routes and makes the checks that need no body (404, 400, 413 on the
  * declared length, 415); later calls collect the body up to the route's
- * limit; the last one runs the route. The completed callback frees it all.
+ * limit; the last one runs the route. Every response is queued through
+ * reply_queue, which notes its status and size in the request (found
+ * through the connection's srv_conn); the completed callback writes the
+ * access-log line and frees it all.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/server_internal.h"
@@ -41,9 +47,26 @@ enum {
   R_METRICS,
 };
 
-static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c) {
+static srv_conn *conn_of(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
+static void connection_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                              enum MHD_ConnectionNotificationCode toe) {
   (void)cls;
   (void)c;
+  if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    *socket_context = calloc(1, sizeof(srv_conn)); /* NULL: the request is not logged */
+  } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+    free(*socket_context);
+    *socket_context = NULL;
+  }
+}
+
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c) {
+  (void)cls;
   srv_req *r = calloc(1, sizeof *r);
   if (!r) return NULL;
   r->uri = strdup(uri ? uri : "/");
@@ -53,16 +76,30 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c) {
   }
   char *q = strchr(r->uri, '?');
   r->query = q ? q + 1 : "";
+  r->t_start_us = srv_now_us();
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  r->t_wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  srv_conn *conn = conn_of(c);
+  if (conn) conn->req = r;
   return r;
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe) {
-  (void)cls;
-  (void)c;
-  (void)toe;
+  mote_server *s = cls;
   srv_req *r = *con_cls;
   if (!r) return;
+  srv_conn *conn = conn_of(c);
+  if (conn && conn->req == r) conn->req = NULL;
+  if (s->access_log) {
+    if (!r->status) { /* a response MHD made on its own (a malformed request) */
+      const union MHD_ConnectionInfo *ci =
+          MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+      if (ci) r->status = ci->http_status;
+    }
+    access_log_request(s->access_log, c, r, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+  }
   query_free(r->params, r->nparams);
   free(r->path_info);
   free(r->body);
@@ -123,7 +160,7 @@ static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *
   }
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
   MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-  enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+  enum MHD_Result ret = reply_queue(c, MHD_HTTP_METHOD_NOT_ALLOWED, resp, strlen(text));
   MHD_destroy_response(resp);
   return ret;
 }
@@ -248,7 +285,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     case R_METRICS: {
       size_t len = 0;
-      char *text = metrics_render(s->metrics, registry_count(s->reg), &len);
+      char *text = metrics_render(s->metrics, s, &len);
       struct MHD_Response *resp =
           text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
       if (!resp) {
@@ -256,7 +293,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         return reply_error(c, 500, "internal", "out of memory");
       }
       MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
-      enum MHD_Result ret = MHD_queue_response(c, 200, resp);
+      enum MHD_Result ret = reply_queue(c, 200, resp, len);
       MHD_destroy_response(resp);
       return ret;
     }
@@ -361,7 +398,6 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   s->workers = cfg->workers ? cfg->workers : (unsigned)(ncpu > 0 ? ncpu : 1);
   pthread_mutex_init(&s->deploy_lock, NULL);
-  sem_init(&s->slots, 0, s->workers);
   bg_start(s);
   json_object_seed(0); /* before any thread makes objects */
   mote_rt_init();
@@ -381,9 +417,20 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
   }
   s->reg = registry_new();
   s->metrics = metrics_new();
-  if (!s->reg || !s->metrics) {
+  s->admit = admit_new(s->workers,
+                       cfg->queue ? cfg->queue : SRV_DEFAULT_QUEUE_PER_WORKER * s->workers,
+                       cfg->queue_timeout_ms ? cfg->queue_timeout_ms
+                                             : SRV_DEFAULT_QUEUE_TIMEOUT_MS);
+  if (!s->reg || !s->metrics || !s->admit) {
     st = fail(err, MOTE_SERVER_IO, "out of memory");
     goto fail;
+  }
+  if (cfg->access_log && *cfg->access_log) {
+    char msg[512];
+    if (!(s->access_log = access_log_open(cfg->access_log, msg, sizeof msg))) {
+      st = fail(err, MOTE_SERVER_IO, "%s", msg);
+      goto fail;
+    }
   }
   load_all(s);
 
@@ -396,6 +443,7 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
           (v6 ? MHD_USE_IPv6 : 0),
       cfg->port, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
       MHD_OPTION_URI_LOG_CALLBACK, uri_log, s, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+      MHD_OPTION_NOTIFY_CONNECTION, connection_notify, s,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SRV_CONNECTION_MEMORY, MHD_OPTION_END);
   if (!s->daemon) {
@@ -426,8 +474,9 @@ void mote_server_stop(mote_server *s) {
   bg_stop(s);
   registry_free(s->reg);
   metrics_free(s->metrics);
+  admit_free(s->admit);
+  access_log_close(s->access_log); /* after the daemon: no request logs any more */
   if (s->store) mote_store_close(s->store);
-  sem_destroy(&s->slots);
   pthread_mutex_destroy(&s->deploy_lock);
   free(s);
 }

@@ -9,6 +9,9 @@
  * (pointers published with release stores), creation takes the mutex, and
  * every counter is updated with __atomic builtins. Rendering walks the
  * blocks under the mutex. Process-wide: calls in flight, deploys by result.
+ * Calls refused by admission (429) are counted by reason; the gauges of the
+ * queue (overall and per function) and of the workers are read from the
+ * admission controller when rendering.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -49,6 +52,7 @@ typedef struct fn_metrics {
   uint64_t status_count[NSTATUS];
   uint64_t class_count[SRV_CLASS_COUNT];
   histo wait, init, exec;
+  uint64_t refused[SRV_ADMIT_STATUS_COUNT]; /* by SRV_REFUSED_* */
 } fn_metrics;
 
 struct srv_metrics {
@@ -159,6 +163,12 @@ void metrics_call(srv_metrics *m, const char *function, unsigned status, srv_cal
   }
 }
 
+void metrics_refused(srv_metrics *m, const char *function, srv_admit_status st) {
+  if (!m || st <= SRV_ADMITTED || st > SRV_REFUSED_TIMEOUT) return;
+  fn_metrics *f = block(m, function);
+  if (f) __atomic_fetch_add(&f->refused[st], 1, __ATOMIC_RELAXED);
+}
+
 void metrics_in_flight(srv_metrics *m, int delta) {
   if (m) __atomic_fetch_add(&m->in_flight, (uint64_t)(int64_t)delta, __ATOMIC_RELAXED);
 }
@@ -228,7 +238,42 @@ static uint64_t resident_bytes(void) {
   return n == 2 && page > 0 ? rss * (uint64_t)page : 0;
 }
 
-char *metrics_render(srv_metrics *m, unsigned functions_loaded, size_t *len) {
+static int stats_by_name(const void *a, const void *b) {
+  return strcmp(((const srv_admit_fn_stats *)a)->name, ((const srv_admit_fn_stats *)b)->name);
+}
+
+/* The gauges of admission: workers, the queue overall and per function. */
+static void render_admission(FILE *o, srv_admit *a) {
+  srv_admit_totals t;
+  srv_admit_fn_stats *fs = NULL;
+  size_t n = 0;
+  admit_stats(a, &t, &fs, &n);
+  if (n > 1) qsort(fs, n, sizeof *fs, stats_by_name);
+  head(o, "mote_workers", "gauge", "Execution slots (--workers), busy or idle.");
+  fprintf(o, "mote_workers{state=\"busy\"} %u\n", t.busy);
+  fprintf(o, "mote_workers{state=\"idle\"} %u\n", t.workers - t.busy);
+  head(o, "mote_queue_depth", "gauge", "Calls waiting for an execution slot.");
+  fprintf(o, "mote_queue_depth %u\n", t.waiting);
+  head(o, "mote_queue_capacity", "gauge", "Calls that may wait at most (--queue).");
+  fprintf(o, "mote_queue_capacity %u\n", t.queue_max);
+  head(o, "mote_function_queue_depth", "gauge",
+       "Calls of a function waiting for an execution slot.");
+  for (size_t i = 0; i < n; i++) {
+    fprintf(o, "mote_function_queue_depth{function=\"");
+    put_label(o, fs[i].name);
+    fprintf(o, "\"} %u\n", fs[i].waiting);
+  }
+  head(o, "mote_function_calls_running", "gauge", "Calls of a function holding a slot.");
+  for (size_t i = 0; i < n; i++) {
+    fprintf(o, "mote_function_calls_running{function=\"");
+    put_label(o, fs[i].name);
+    fprintf(o, "\"} %u\n", fs[i].running);
+  }
+  free(fs);
+}
+
+char *metrics_render(srv_metrics *m, mote_server *s, size_t *len) {
+  unsigned functions_loaded = registry_count(s->reg);
   char *buf = NULL;
   size_t size = 0;
   FILE *o = open_memstream(&buf, &size);
@@ -264,12 +309,21 @@ char *metrics_render(srv_metrics *m, unsigned functions_loaded, size_t *len) {
                offsetof(fn_metrics, init));
   render_histo(o, "mote_call_exec_seconds", "Time a call's _start ran.", fs, n,
                offsetof(fn_metrics, exec));
+  head(o, "mote_calls_refused_total", "counter",
+       "Calls answered 429 by admission, by reason (the code of the error).");
+  for (size_t k = 0; k < n; k++)
+    for (int st = SRV_REFUSED_CONCURRENCY; st <= SRV_REFUSED_TIMEOUT; st++) {
+      fn_label(o, "mote_calls_refused_total", fs[k]);
+      fprintf(o, ",reason=\"%s\"} %llu\n", admit_status_code((srv_admit_status)st),
+              (unsigned long long)__atomic_load_n(&fs[k]->refused[st], __ATOMIC_RELAXED));
+    }
   free(fs);
   pthread_mutex_unlock(&m->lock);
 
   head(o, "mote_calls_in_flight", "gauge", "Calls running now.");
   fprintf(o, "mote_calls_in_flight %lld\n",
           (long long)(int64_t)__atomic_load_n(&m->in_flight, __ATOMIC_RELAXED));
+  render_admission(o, s->admit);
   head(o, "mote_functions", "gauge", "Functions loaded.");
   fprintf(o, "mote_functions %u\n", functions_loaded);
   head(o, "mote_process_resident_bytes", "gauge", "Resident memory of the server process.");
@@ -286,6 +340,10 @@ char *metrics_render(srv_metrics *m, unsigned functions_loaded, size_t *len) {
           (unsigned long long)__atomic_load_n(&m->deploys_ok, __ATOMIC_RELAXED));
   fprintf(o, "mote_deploys_total{result=\"refused\"} %llu\n",
           (unsigned long long)__atomic_load_n(&m->deploys_refused, __ATOMIC_RELAXED));
+  head(o, "mote_access_log_dropped_total", "counter",
+       "Access-log lines lost: the writer fell behind by more than its backlog, or writing failed.");
+  fprintf(o, "mote_access_log_dropped_total %llu\n",
+          (unsigned long long)access_log_dropped(s->access_log));
   if (fclose(o) != 0) {
     free(buf);
     return NULL;

@@ -226,7 +226,6 @@ int fn_load(mote_server *s, const char *name, const uint8_t *wasm, size_t len,
   }
   atomic_init(&fn->refs, 1);
   atomic_init(&fn->opt, NULL);
-  atomic_init(&fn->inflight, 0);
   fn->base.tier = opts.tier;
   mote_rt_error rerr;
   int status = 0;

@@ -13,11 +13,23 @@ uint64_t srv_now_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body) {
+enum MHD_Result reply_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp,
+                            size_t body_len) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  srv_conn *conn = ci ? ci->socket_context : NULL;
+  if (conn && conn->req) {
+    conn->req->status = status;
+    conn->req->bytes_out = body_len;
+  }
+  return MHD_queue_response(c, status, resp);
+}
+
+struct MHD_Response *json_response(json_t *body, size_t *len) {
   char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
   json_decref(body);
   if (!text) text = strdup("{\"error\":\"out of memory\",\"code\":\"internal\"}");
-  if (!text) return MHD_NO;
+  if (!text) return NULL;
   size_t n = strlen(text);
   /* One line per reply: easier to read with curl and to parse line-wise. */
   char *line = realloc(text, n + 2);
@@ -29,10 +41,18 @@ enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *bo
   struct MHD_Response *resp = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
   if (!resp) {
     free(text);
-    return MHD_NO;
+    return NULL;
   }
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-  enum MHD_Result ret = MHD_queue_response(c, status, resp);
+  *len = n;
+  return resp;
+}
+
+enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body) {
+  size_t len = 0;
+  struct MHD_Response *resp = json_response(body, &len);
+  if (!resp) return MHD_NO;
+  enum MHD_Result ret = reply_queue(c, status, resp, len);
   MHD_destroy_response(resp);
   return ret;
 }

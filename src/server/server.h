@@ -12,7 +12,9 @@
  *
  * Threads: libmicrohttpd runs one thread per connection (plus its listening
  * thread); a call runs synchronously on its connection's thread, after it
- * has taken one of `workers` execution slots. See docs/architecture.md.
+ * has taken one of `workers` execution slots; calls that find none wait in a
+ * bounded queue, shared fairly between functions, or get 429 with
+ * Retry-After. See docs/architecture.md.
  *
  * State under data_dir: the store (store.h) and the compile cache
  * (data_dir/cache). Every stored function is loaded at start.
@@ -29,6 +31,9 @@ typedef struct mote_server_config {
   uint16_t port;        /* 0: any free port (see mote_server_port) */
   const char *data_dir; /* created if missing */
   unsigned workers;     /* function runs at once; 0: the number of CPUs */
+  unsigned queue;       /* calls waiting for a worker at most; 0: 8 per worker */
+  unsigned queue_timeout_ms; /* longest wait for a worker (then 429); 0: 5000 */
+  const char *access_log; /* a file for one JSON line per request, "-": stderr; NULL: off */
 } mote_server_config;
 
 typedef enum mote_server_status {

@@ -4,7 +4,6 @@
 
 #include <limits.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,6 +35,10 @@
 #define SRV_STDERR_TAIL 2048            /* bytes of stderr in an error reply */
 #define SRV_EXCERPT 1024                /* bytes of stdout/stderr in an activation */
 #define SRV_ACTIVATION_RETAIN 1000      /* activations kept per function */
+#define SRV_NAME_MAX 64                 /* bytes of a function name (mote_store_valid_name) */
+#define SRV_DEFAULT_QUEUE_PER_WORKER 8  /* --queue default: 8 waiting calls per worker */
+#define SRV_DEFAULT_QUEUE_TIMEOUT_MS 5000 /* --queue-timeout default */
+#define SRV_ACCESS_LOG_BACKLOG (4u << 20) /* bytes of access-log lines not yet written */
 
 /* ---- registry: name -> the loaded current version (registry.c) ---------- */
 
@@ -56,7 +59,6 @@ typedef struct srv_fn {
   mote_function_version rec;       /* owned: cleared at free */
   srv_image base;                  /* loaded at deploy (quick tier, or opt if cached) */
   _Atomic(srv_image *) opt;        /* set once when the opt tier is ready (from malloc) */
-  atomic_uint inflight;            /* calls running on this version */
 } srv_fn;
 
 typedef struct srv_registry srv_registry;
@@ -76,6 +78,57 @@ void fn_release(srv_fn *fn);
 /* What a new call should run: opt when ready, else base. */
 const srv_image *fn_image(srv_fn *fn);
 
+/* ---- admission (admit.c): execution slots, bounded fair queues, 429 ----- */
+
+typedef enum srv_admit_status {
+  SRV_ADMITTED = 0,
+  SRV_REFUSED_CONCURRENCY,         /* the function's concurrency limit is reached */
+  SRV_REFUSED_QUEUE_FULL,          /* the server's queue (--queue) is full */
+  SRV_REFUSED_FUNCTION_QUEUE_FULL, /* the function's share of it (max_queue) is full */
+  SRV_REFUSED_TIMEOUT,             /* no slot within --queue-timeout */
+  SRV_ADMIT_NO_MEMORY,             /* not a refusal: the caller answers 500 */
+  SRV_ADMIT_STATUS_COUNT
+} srv_admit_status;
+
+typedef struct srv_admit srv_admit;
+typedef struct srv_admit_fn srv_admit_fn; /* one function's state, owned by srv_admit */
+
+/* The answer of admit_enter. */
+typedef struct srv_admission {
+  srv_admit_status status;
+  srv_admit_fn *fn;       /* SRV_ADMITTED: holds a slot, give it back with admit_leave */
+  uint64_t wait_us;       /* time spent in admit_enter */
+  unsigned retry_after_s; /* refused: seconds until a retry is likely to succeed, >= 1 */
+  unsigned limit;         /* refused: the limit that was reached (count, or ms for a timeout) */
+} srv_admission;
+
+/* `workers` slots, at most `queue_max` waiting calls, each waiting at most
+ * `timeout_ms`. NULL when out of memory. */
+srv_admit *admit_new(unsigned workers, unsigned queue_max, unsigned timeout_ms);
+void admit_free(srv_admit *a); /* no call may be inside */
+/* The waiting calls a function may have when its max_queue is 0. */
+unsigned admit_fn_queue_default(const srv_admit *a);
+/* Takes a slot for a call of `function`, waiting for one if need be, or
+ * refuses it (see admit.c for the limits and the order of handover).
+ * max_concurrency 0: no limit; max_queue 0: admit_fn_queue_default. */
+void admit_enter(srv_admit *a, const char *function, uint32_t max_concurrency, uint32_t max_queue,
+                 srv_admission *out);
+/* Gives the slot back (to a waiting call, if any); run_us, the time it was
+ * held, feeds the Retry-After estimates. */
+void admit_leave(srv_admit *a, srv_admission *adm, uint64_t run_us);
+/* The code of a refusal in errors, metrics and logs: "queue_full", ... */
+const char *admit_status_code(srv_admit_status st);
+
+typedef struct srv_admit_totals {
+  unsigned workers, busy, waiting, queue_max;
+} srv_admit_totals;
+typedef struct srv_admit_fn_stats {
+  char name[SRV_NAME_MAX + 1];
+  unsigned running, waiting;
+} srv_admit_fn_stats;
+/* A snapshot for /metrics: *fns from malloc (NULL when none or out of memory). */
+void admit_stats(srv_admit *a, srv_admit_totals *tot, srv_admit_fn_stats **fns, size_t *nfns);
+
 /* ---- metrics (metrics.c): GET /metrics, Prometheus text format 0.0.4 ------ */
 
 /* The outcome class of a call (the label `class` of mote_call_errors_total). */
@@ -88,7 +141,7 @@ typedef enum srv_call_class {
   SRV_CLASS_LINK,     /* the instance could not be linked */
   SRV_CLASS_CGI,      /* a CGI function's output was not valid CGI */
   SRV_CLASS_INTERNAL, /* out of memory, an unknown outcome */
-  SRV_CLASS_OVERLOAD, /* refused at the function's concurrency limit (429) */
+  SRV_CLASS_OVERLOAD, /* refused by admission: a limit, a full queue, a wait too long (429) */
   SRV_CLASS_COUNT
 } srv_call_class;
 
@@ -108,9 +161,13 @@ void metrics_call(srv_metrics *m, const char *function, unsigned status, srv_cal
                   const srv_call_times *t);
 void metrics_in_flight(srv_metrics *m, int delta); /* +1 / -1 around a run */
 void metrics_deploy(srv_metrics *m, bool ok);      /* ok: 201; else refused */
+/* A call of `function` refused by admission (st is a SRV_REFUSED_*); count
+ * it with metrics_call too. */
+void metrics_refused(srv_metrics *m, const char *function, srv_admit_status st);
 /* The exposition text (from malloc, *len bytes, not NUL-terminated), or
- * NULL when out of memory. */
-char *metrics_render(srv_metrics *m, unsigned functions_loaded, size_t *len);
+ * NULL when out of memory. Gauges are read from the server's registry,
+ * admission and access log. */
+char *metrics_render(srv_metrics *m, mote_server *s, size_t *len);
 
 /* ---- the server ------------------------------------------------------------ */
 
@@ -124,7 +181,8 @@ struct mote_server {
   srv_registry *reg;
   srv_metrics *metrics;
   struct MHD_Daemon *daemon;
-  sem_t slots;                      /* execution slots: `workers` of them */
+  srv_admit *admit;                 /* execution slots and their queue */
+  struct srv_access_log *access_log; /* NULL: off */
   pthread_mutex_t deploy_lock;      /* orders store writes with registry swaps */
   /* background opt-tier compiles: one worker thread, a FIFO of jobs */
   pthread_t bg_thread;
@@ -154,6 +212,16 @@ void bg_stop(mote_server *s);
 
 /* ---- requests (http.c) --------------------------------------------------- */
 
+/* What the access log says of a call of /faas/NAME (faas.c fills it). */
+typedef struct srv_call_log {
+  bool set;
+  char function[SRV_NAME_MAX + 1];
+  uint64_t version;
+  char activation_id[33]; /* "" when the call never ran */
+  uint64_t wait_us, init_us, exec_us;
+  const char *code;       /* static: the error code of a failed call; NULL for a 200 */
+} srv_call_log;
+
 typedef struct srv_param {
   char *key, *value; /* decoded, NUL-terminated, from malloc */
 } srv_param;
@@ -177,7 +245,18 @@ typedef struct srv_req {
   bool too_large;
   size_t discarded;      /* bytes of an oversized body dropped */
   uint64_t t_arrival_us; /* CLOCK_MONOTONIC, at the first handler call */
+  uint64_t t_start_us;   /* CLOCK_MONOTONIC, when the request line was read */
+  int64_t t_wall_ms;     /* the same in Unix time, for the access log */
+  unsigned status;       /* of the response queued (reply_queue); 0: none yet */
+  uint64_t bytes_out;    /* its body */
+  srv_call_log call;
 } srv_req;
+
+/* Per connection (MHD's socket context): the request in progress, so that
+ * reply_queue can note what was answered. */
+typedef struct srv_conn {
+  srv_req *req;
+} srv_conn;
 
 /* Query parsing (query.c). False with a message for a malformed string. */
 bool query_parse(const char *q, srv_param **out, size_t *count, char *msg, size_t cap);
@@ -185,6 +264,12 @@ void query_free(srv_param *p, size_t count);
 const char *query_get(const srv_req *r, const char *key);
 
 /* Replies (reply.c). Each queues a response and returns MHD's result. */
+/* Queues resp (a body of body_len bytes) and notes status and size in the
+ * connection's request for the access log. Every reply goes through it. */
+enum MHD_Result reply_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp,
+                            size_t body_len);
+/* A JSON response of body (stolen, one line), *len its size; NULL when out of memory. */
+struct MHD_Response *json_response(json_t *body, size_t *len);
 enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body /* stolen */);
 enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *code,
                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -223,9 +308,22 @@ void cgi_env_free(char **env, size_t count);
  * response and its status. 0 with *out set; 1 when the output is not valid
  * CGI (msg says why: the call is a 502); -1 when out of memory. */
 int cgi_response(const uint8_t *out, size_t len, struct MHD_Response **resp, unsigned *status,
-                 char *msg, size_t cap);
+                 size_t *body_len, char *msg, size_t cap);
 
-/* JSON of a version record (settings with the server's defaults applied). */
-json_t *version_json(const mote_function_version *v);
+/* ---- access log (access_log.c): one JSON line per request ------------------ */
+
+typedef struct srv_access_log srv_access_log;
+/* path "-": stderr. NULL with msg set when the file cannot be opened. */
+srv_access_log *access_log_open(const char *path, char *msg, size_t cap);
+void access_log_close(srv_access_log *l); /* writes what is pending */
+/* Logs r (call it once, when the request is over); never blocks on the disk. */
+void access_log_request(srv_access_log *l, struct MHD_Connection *c, const srv_req *r,
+                        bool aborted);
+/* Lines lost: backlog full, out of memory, or a failed write. */
+uint64_t access_log_dropped(srv_access_log *l);
+
+/* JSON of a version record (settings with the server's defaults applied;
+ * max_queue_default: admit_fn_queue_default). */
+json_t *version_json(const mote_function_version *v, unsigned max_queue_default);
 
 #endif /* MOTE_SERVER_INTERNAL_H */

@@ -8,8 +8,10 @@
  * bytes (for a later sweep), never a row without its bytes.
  *
  * Settings are kept as JSON text in versions.settings:
- *   {"memory_mib":0,"timeout_ms":0,"max_concurrency":0,"public":false,
- *    "cgi":false,"env":["K=V",...]}
+ *   {"memory_mib":0,"timeout_ms":0,"max_concurrency":0,"max_queue":0,
+ *    "public":false,"cgi":false,"env":["K=V",...]}
+ * A key added later (max_queue) is simply missing from older rows and reads
+ * as 0, the default: the JSON column needs no schema migration.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -105,9 +107,10 @@ static char *settings_to_json(const mote_function_settings *set) {
       env = NULL;
     }
   if (!env) return NULL;
-  json_t *o = json_pack("{s:I, s:I, s:I, s:b, s:b, s:o}", "memory_mib", (json_int_t)set->memory_mib,
-                        "timeout_ms", (json_int_t)set->timeout_ms, "max_concurrency",
-                        (json_int_t)set->max_concurrency, "public", (int)set->is_public, "cgi",
+  json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:b, s:b, s:o}", "memory_mib",
+                        (json_int_t)set->memory_mib, "timeout_ms", (json_int_t)set->timeout_ms,
+                        "max_concurrency", (json_int_t)set->max_concurrency, "max_queue",
+                        (json_int_t)set->max_queue, "public", (int)set->is_public, "cgi",
                         (int)set->cgi, "env", env);
   if (!o) return NULL;
   char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -130,6 +133,7 @@ static bool settings_from_json(const char *text, mote_function_settings *out) {
   out->memory_mib = json_u32(o, "memory_mib");
   out->timeout_ms = json_u32(o, "timeout_ms");
   out->max_concurrency = json_u32(o, "max_concurrency");
+  out->max_queue = json_u32(o, "max_queue");
   out->is_public = json_is_true(json_object_get(o, "public"));
   out->cgi = json_is_true(json_object_get(o, "cgi"));
   json_t *env = json_object_get(o, "env");

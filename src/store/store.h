@@ -42,6 +42,7 @@ typedef struct mote_function_settings {
   uint32_t memory_mib;
   uint32_t timeout_ms;
   uint32_t max_concurrency;
+  uint32_t max_queue; /* calls waiting for a worker at most (the server's default when 0) */
   bool is_public; /* callable through /faas/{name} without a key */
   bool cgi;       /* the function prints CGI headers before its body */
   char **env;     /* "K=V" strings, env_count of them */

@@ -19,10 +19,11 @@ check() { # name, condition result (0 = ok), detail
 }
 
 # Starts the server on port 0 (the kernel picks a free one) and reads the
-# port from its "listening" line. WORKERS defaults to 4.
+# port from its "listening" line. WORKERS defaults to 4; more arguments are
+# passed on to mote serve.
 start_server() {
   : >"$tmp/out"
-  "$mote" serve --listen 127.0.0.1:0 --data "$tmp/data" --workers "${1:-4}" >"$tmp/out" 2>>"$tmp/err" &
+  "$mote" serve --listen 127.0.0.1:0 --data "$tmp/data" --workers "${1:-4}" "${@:2}" >"$tmp/out" 2>>"$tmp/err" &
   server_pid=$!
   for _ in $(seq 200); do
     port=$(sed -nE 's|^mote: listening on http://127\.0\.0\.1:([0-9]+) .*|\1|p' "$tmp/out")

@@ -1,6 +1,7 @@
 /* store: registry, blobs, files and activation records, one thread. */
 #include <fcntl.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -126,6 +127,7 @@ TEST(settings_round_trip) {
   mote_function_settings set = {.memory_mib = 128,
                                 .timeout_ms = 2500,
                                 .max_concurrency = 7,
+                                .max_queue = 9,
                                 .is_public = true,
                                 .cgi = true,
                                 .env = env,
@@ -140,6 +142,7 @@ TEST(settings_round_trip) {
   CHECK_EQ_INT(v.settings.memory_mib, 128);
   CHECK_EQ_INT(v.settings.timeout_ms, 2500);
   CHECK_EQ_INT(v.settings.max_concurrency, 7);
+  CHECK_EQ_INT(v.settings.max_queue, 9);
   CHECK(v.settings.is_public);
   CHECK(v.settings.cgi);
   CHECK_EQ_INT(v.settings.env_count, 5);
@@ -171,6 +174,38 @@ TEST(settings_round_trip) {
                MOTE_STORE_INVALID);
   CHECK_EQ_INT(mote_store_get(s, "g", &v, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(v.version, 1);
+  mote_function_version_clear(&v);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
+/* A data directory written before a setting existed: its rows lack the key
+ * and read as 0 (the server's default); no migration is needed. */
+TEST(settings_of_an_older_store) {
+  char dir[64], db_path[128];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  mote_function_settings set = {.memory_mib = 64, .max_queue = 3};
+  CHECK_EQ_INT(mote_store_deploy(s, "old", wasm_a, sizeof wasm_a, NULL, 0, &set, NULL, &err),
+               MOTE_STORE_OK);
+  mote_store_close(s);
+  snprintf(db_path, sizeof db_path, "%s/mote.db", dir);
+  sqlite3 *db = NULL;
+  CHECK_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+  CHECK_EQ_INT(sqlite3_exec(db,
+                            "UPDATE versions SET settings = '{\"memory_mib\":64,\"timeout_ms\":0,"
+                            "\"max_concurrency\":2,\"public\":false,\"env\":[]}'",
+                            NULL, NULL, NULL),
+               SQLITE_OK);
+  sqlite3_close(db);
+  s = fixture_open(dir);
+  mote_function_version v;
+  CHECK_EQ_INT(mote_store_get(s, "old", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(v.settings.memory_mib, 64);
+  CHECK_EQ_INT(v.settings.max_concurrency, 2);
+  CHECK_EQ_INT(v.settings.max_queue, 0);
+  CHECK(!v.settings.cgi);
   mote_function_version_clear(&v);
   mote_store_close(s);
   fixture_rm(dir);
@@ -612,5 +647,5 @@ TEST(posted_activations) {
   fixture_rm(dir);
 }
 
-RUN_TESTS(deploy_get_list_delete, settings_round_trip, files_stored, blob_dedup_and_repair, names,
-          activations, retention, open_errors, posted_activations)
+RUN_TESTS(deploy_get_list_delete, settings_round_trip, settings_of_an_older_store, files_stored,
+          blob_dedup_and_repair, names, activations, retention, open_errors, posted_activations)
