@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "server/server_internal.h"
@@ -20,7 +19,7 @@ static json_t *time_json(int64_t ms) {
   return json_string(buf);
 }
 
-json_t *version_json(const mote_function_version *v) {
+json_t *version_json(mote_store *store, const mote_function_version *v) {
   const mote_function_settings *st = &v->settings;
   json_t *env = json_array();
   for (uint32_t i = 0; i < st->env_count; i++)
@@ -35,6 +34,7 @@ json_t *version_json(const mote_function_version *v) {
                         "settings", settings, "created", time_json(v->created_ms), "created_ms",
                         (json_int_t)v->created_ms);
   if (o && v->files_hash) json_object_set_new(o, "files_hash", json_string(v->files_hash));
+  if (o) json_object_set_new(o, "files", files_json(store, v->files_hash));
   return o;
 }
 
@@ -72,7 +72,7 @@ enum MHD_Result api_functions_list(mote_server *s, struct MHD_Connection *c, srv
   if (mote_store_list(s->store, &list, &n, &e) != MOTE_STORE_OK) return store_error(c, &e);
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) {
-    json_array_append_new(arr, version_json(&list[i]));
+    json_array_append_new(arr, version_json(s->store, &list[i]));
     mote_function_version_clear(&list[i]);
   }
   free(list);
@@ -99,7 +99,7 @@ enum MHD_Result api_function_get(mote_server *s, struct MHD_Connection *c, srv_r
       return reply_error(c, 404, "not_found", "no function named \"%s\"", r->name);
     return store_error(c, &e);
   }
-  json_t *o = with_tier(s, r->name, version_json(&v));
+  json_t *o = with_tier(s, r->name, version_json(s->store, &v));
   mote_function_version_clear(&v);
   return reply_json(c, 200, o);
 }
@@ -190,6 +190,11 @@ static bool parse_settings(srv_req *r, mote_function_settings *st, char *msg, si
   return true;
 }
 
+size_t deploy_body_limit(struct MHD_Connection *c) {
+  const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+  return bundle_kind_of_type(ct) == SRV_BODY_WASM ? SRV_MAX_MODULE : SRV_MAX_BUNDLE;
+}
+
 int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r,
                               enum MHD_Result *res) {
   char msg[256];
@@ -201,11 +206,11 @@ int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req 
     return 400;
   }
   const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-  size_t ctlen = ct ? strcspn(ct, "; \t") : 0;
-  if (!ct || ctlen != strlen("application/wasm") || strncasecmp(ct, "application/wasm", ctlen)) {
+  if (bundle_kind_of_type(ct) == SRV_BODY_UNSUPPORTED) {
     *res = reply_error(c, 415, "unsupported_media_type",
-                       "deploy a WebAssembly module with Content-Type: application/wasm "
-                       "(got %s; bundles as .tar.gz or .zip are not supported yet)",
+                       "deploy a WebAssembly module with Content-Type: application/wasm, or a "
+                       "bundle holding main.wasm as application/gzip (.tar.gz), "
+                       "application/x-tar or application/zip (got %s)",
                        ct ? ct : "none");
     metrics_deploy(s->metrics, false);
     return 415;
@@ -221,6 +226,48 @@ int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req 
   return 0;
 }
 
+/* The module (and files) of a PUT body: the body itself for a module, else
+ * the extracted bundle. 0, or the status of a refusal with code/msg. */
+static int deploy_contents(struct MHD_Connection *c, srv_req *r, srv_bundle *b,
+                           const uint8_t **wasm, size_t *len, const char **code, char *msg,
+                           size_t cap) {
+  const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+  srv_body_kind kind = bundle_kind_of_type(ct);
+  memset(b, 0, sizeof *b);
+  if (r->len == 0) {
+    *code = "empty_module";
+    snprintf(msg, cap, "the request body is empty: send the .wasm module or a bundle");
+    return 400;
+  }
+  if (kind == SRV_BODY_SNIFF) {
+    kind = bundle_sniff(r->body, r->len);
+    if (kind == SRV_BODY_UNSUPPORTED) {
+      *code = "unsupported_media_type";
+      snprintf(msg, cap, "the application/octet-stream body is neither a WebAssembly module "
+               "nor a .tar.gz, .tar or .zip bundle (by its first bytes)");
+      return 415;
+    }
+  }
+  if (kind == SRV_BODY_WASM) {
+    if (r->len > SRV_MAX_MODULE) {
+      *code = "body_too_large";
+      snprintf(msg, cap, "the module of %zu bytes is larger than the limit of %u bytes", r->len,
+               SRV_MAX_MODULE);
+      return 413;
+    }
+    *wasm = r->body;
+    *len = r->len;
+    return 0;
+  }
+  if (!bundle_extract(r->body, r->len, kind, b, msg, cap)) {
+    *code = "bad_bundle";
+    return 400;
+  }
+  *wasm = b->module;
+  *len = b->module_len;
+  return 0;
+}
+
 enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_req *r) {
   char msg[1200];
   mote_function_settings st;
@@ -229,26 +276,27 @@ enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_r
     metrics_deploy(s->metrics, false);
     return reply_error(c, 400, "bad_setting", "%s", msg);
   }
-  if (r->len == 0) {
-    free(st.env);
-    metrics_deploy(s->metrics, false);
-    return reply_error(c, 400, "empty_module", "the request body is empty: send the .wasm module");
-  }
-  /* Compile and check the module before anything is stored: a module that
-   * cannot run never becomes a version, and the old one keeps serving. */
+  /* The whole bundle is extracted and checked in memory, and the module
+   * compiled and checked, before anything is stored: what cannot run never
+   * becomes a version, and the old one keeps serving. */
+  srv_bundle bundle;
+  const uint8_t *wasm = NULL;
+  size_t len = 0;
+  const char *code = "internal";
+  int status = deploy_contents(c, r, &bundle, &wasm, &len, &code, msg, sizeof msg);
   srv_fn *fn = NULL;
   bool need_opt = false;
-  const char *code = "internal";
-  int status = fn_load(s, r->body, r->len, &fn, &need_opt, &code, msg, sizeof msg);
+  if (!status) status = fn_load(s, wasm, len, &fn, &need_opt, &code, msg, sizeof msg);
   if (status) {
+    bundle_free(&bundle);
     free(st.env);
     metrics_deploy(s->metrics, false);
     return reply_error(c, (unsigned)status, code, "%s", msg);
   }
   mote_store_error e;
   pthread_mutex_lock(&s->deploy_lock);
-  mote_store_status sst =
-      mote_store_deploy(s->store, r->name, r->body, r->len, NULL, 0, &st, &fn->rec, &e);
+  mote_store_status sst = mote_store_deploy(s->store, r->name, wasm, len, bundle.files,
+                                            bundle.nfiles, &st, &fn->rec, &e);
   if (sst == MOTE_STORE_OK) {
     atomic_fetch_add(&fn->refs, 1); /* ours, for the reply and the queue */
     registry_put(s->reg, fn);       /* takes the first reference */
@@ -256,12 +304,14 @@ enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_r
   pthread_mutex_unlock(&s->deploy_lock);
   free(st.env);
   if (sst != MOTE_STORE_OK) {
+    bundle_free(&bundle);
     fn_release(fn);
     metrics_deploy(s->metrics, false);
     return store_error(c, &e);
   }
-  if (need_opt) bg_queue_opt(s, fn, r->body, r->len);
-  json_t *o = version_json(&fn->rec);
+  if (need_opt) bg_queue_opt(s, fn, wasm, len); /* copies the bytes */
+  bundle_free(&bundle);
+  json_t *o = version_json(s->store, &fn->rec);
   json_object_set_new(o, "tier", json_string(mote_tier_name(fn->base_tier)));
   fn_release(fn);
   metrics_deploy(s->metrics, true);

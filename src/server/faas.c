@@ -154,6 +154,15 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   cfg.wasi.stderr_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};
   cfg.wasi.stdout_cap = SRV_STDOUT_CAP;
   cfg.wasi.stderr_cap = SRV_STDERR_CAP;
+  /* A bundle's files, read-only at the guest's "/": wasi-libc's cwd is "/",
+   * so "/weights.bin" and "weights.bin" both name DIR/files/<hash>/weights.bin. */
+  char files_dir[PATH_MAX];
+  mote_wasi_preopen files_root = {.host_path = files_dir, .guest_path = "/", .writable = false};
+  if (fn->rec.files_hash) {
+    mote_store_files_path(s->store, fn->rec.files_hash, files_dir, sizeof files_dir);
+    cfg.wasi.preopens = &files_root;
+    cfg.wasi.npreopens = 1;
+  }
   int64_t start_ms = wall_ms();
   uint64_t wait_us = srv_now_us() - t_ready;
   mote_invoke_result res;

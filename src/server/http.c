@@ -157,7 +157,7 @@ static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url
     case R_FUNCTION:
       if (!get && !head && !put && !del)
         return (*res = method_not_allowed(c, method, "GET, PUT, DELETE")), true;
-      if (put) r->limit = SRV_MAX_MODULE;
+      if (put) r->limit = deploy_body_limit(c);
       break;
     case R_FAAS:
       if (!get && !post) return (*res = method_not_allowed(c, method, "GET, POST")), true;

@@ -21,6 +21,12 @@
 /* Limits and defaults of the server. */
 #define SRV_MAX_CALL_BODY (16u << 20)   /* bytes of a call's body (its stdin) */
 #define SRV_MAX_MODULE (64u << 20)      /* bytes of a deployed module */
+#define SRV_MAX_BUNDLE (256u << 20)     /* bytes of a deployed bundle, compressed (the body) */
+#define SRV_BUNDLE_MAX_FILE (64u << 20) /* bytes of one file of a bundle, extracted */
+#define SRV_BUNDLE_MAX_TOTAL (256u << 20) /* bytes of all files of a bundle, extracted */
+#define SRV_BUNDLE_MAX_ENTRIES 10000    /* entries of a bundle: files and directories */
+#define SRV_BUNDLE_MAX_PATH 1024        /* bytes of a bundle entry's path (the store's bound) */
+#define SRV_FILES_LISTED 32             /* a version's files listed by name up to this count */
 #define SRV_MAX_OTHER_BODY (64u << 10)  /* bytes of any other request's body */
 #define SRV_MAX_DISCARD (64u << 20)     /* bytes of an oversized body read and dropped */
 #define SRV_CONNECTION_MEMORY (256u << 10) /* MHD's per-connection pool: URI and headers */
@@ -174,6 +180,8 @@ enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const cha
                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* A JSON string of arbitrary bytes: invalid UTF-8 becomes U+FFFD. */
 json_t *json_bytes(const uint8_t *p, size_t n);
+/* True when p[0..n) is valid UTF-8 without NUL bytes. */
+bool utf8_valid(const uint8_t *p, size_t n);
 /* The same as a NUL-terminated string from malloc. */
 char *utf8_dup(const uint8_t *p, size_t n);
 uint64_t srv_now_us(void);
@@ -209,7 +217,50 @@ void cgi_env_free(char **env, size_t count);
 int cgi_response(const uint8_t *out, size_t len, struct MHD_Response **resp, unsigned *status,
                  char *msg, size_t cap);
 
-/* JSON of a version record (settings with the server's defaults applied). */
-json_t *version_json(const mote_function_version *v);
+/* ---- bundles (bundle.c): a deploy as .tar.gz, .tar or .zip ------------------ */
+
+#define SRV_BUNDLE_MODULE "main.wasm" /* the module's name at a bundle's root */
+
+/* What a deploy's body is, from its Content-Type (then its first bytes). */
+typedef enum srv_body_kind {
+  SRV_BODY_UNSUPPORTED = 0,
+  SRV_BODY_WASM,   /* application/wasm: the module itself */
+  SRV_BODY_TAR,    /* application/x-tar: a tar, gzip-compressed or not */
+  SRV_BODY_TAR_GZ, /* application/gzip, application/x-gzip: a gzip-compressed tar */
+  SRV_BODY_ZIP,    /* application/zip, application/x-zip-compressed */
+  SRV_BODY_SNIFF,  /* application/octet-stream: decided by bundle_sniff */
+} srv_body_kind;
+
+srv_body_kind bundle_kind_of_type(const char *content_type);
+/* WASM, TAR_GZ, ZIP or TAR by magic bytes; UNSUPPORTED when none matches. */
+srv_body_kind bundle_sniff(const uint8_t *p, size_t n);
+
+/* An extracted, checked bundle. */
+typedef struct srv_bundle {
+  uint8_t *module;        /* main.wasm's bytes, from malloc */
+  size_t module_len;
+  mote_store_file *files; /* every other file, sorted by path; paths and data from malloc */
+  size_t nfiles;
+  uint64_t files_bytes;   /* their total size */
+} srv_bundle;
+
+/* Extracts the archive `body` (kind TAR, TAR_GZ or ZIP) into *out, checking
+ * every entry and the limits above. False with a message naming the entry
+ * (for a 400) when the bundle is refused; *out is then empty. Free a
+ * successful result with bundle_free. */
+bool bundle_extract(const uint8_t *body, size_t len, srv_body_kind kind, srv_bundle *out,
+                    char *msg, size_t cap);
+void bundle_free(srv_bundle *b);
+/* {"count", "bytes", "paths" (when at most SRV_FILES_LISTED)} of a version's
+ * stored files; files_hash NULL: none. Walks DIR/files/<hash>. */
+json_t *files_json(mote_store *store, const char *files_hash);
+
+/* The body limit of PUT /v1/functions/{name}: a module's, or a bundle's for
+ * every other Content-Type (an unsupported one is refused afterwards). */
+size_t deploy_body_limit(struct MHD_Connection *c);
+
+/* JSON of a version record (settings with the server's defaults applied,
+ * the stored files summarised by files_json). */
+json_t *version_json(mote_store *store, const mote_function_version *v);
 
 #endif /* MOTE_SERVER_INTERNAL_H */
