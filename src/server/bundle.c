@@ -288,20 +288,28 @@ static void reader_free(reader *rd) {
   rd->n = rd->cap = 0;
 }
 
-/* A few top-level names, for the message about a missing main.wasm. */
+/* A few top-level names (directories with a '/'), for the message about a
+ * missing main.wasm. */
 static void top_level_names(const reader *rd, char *out, size_t cap) {
-  size_t o = 0, shown = 0;
+  char shown[4][128];
+  size_t nshown = 0, o = 0;
   out[0] = '\0';
-  for (size_t i = 0; i < rd->n && shown < 4 && o + 1 < cap; i++) {
+  for (size_t i = 0; i < rd->n && nshown < 4; i++) {
     const char *p = rd->e[i].path;
-    if (strchr(p, '/')) continue;
-    char q[256];
-    quote_name(p, q, sizeof q);
-    o += (size_t)snprintf(out + o, cap - o, "%s%s%s", shown ? ", " : "", q,
-                          rd->e[i].is_dir ? "/" : "");
-    shown++;
+    size_t top = strcspn(p, "/");
+    char name[128];
+    snprintf(name, sizeof name, "%.*s%s", (int)(top < 100 ? top : 100), p,
+             p[top] == '/' || rd->e[i].is_dir ? "/" : "");
+    bool seen = false;
+    for (size_t k = 0; k < nshown; k++) seen |= !strcmp(shown[k], name);
+    if (seen) continue;
+    memcpy(shown[nshown++], name, sizeof name);
+    char q[512];
+    quote_name(name, q, sizeof q);
+    o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%s", nshown > 1 ? ", " : "", q);
+    if (o >= cap) break;
   }
-  if (!shown) snprintf(out, cap, "nothing");
+  if (!nshown) snprintf(out, cap, "nothing");
 }
 
 bool bundle_extract(const uint8_t *body, size_t len, srv_body_kind kind, srv_bundle *out,
