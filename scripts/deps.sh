@@ -14,8 +14,9 @@ packages=(
   libclang-rt-19-dev
   # differential tests against V8: random modules from binaryen, run by Node
   binaryen nodejs
-  # tests: JSON inspection and an HTTP client for the server's end-to-end tests
-  jq curl
+  # tests: JSON inspection and an HTTP client for the server's end-to-end tests;
+  # bsdtar for the bundle tests (zip archives, hostile tar entries)
+  jq curl libarchive-tools
 )
 
 missing=()
