@@ -19,8 +19,6 @@
  * Empty directories are accepted but not kept: the store records files, and
  * every directory that holds one is made again as its parent.
  */
-#include <errno.h>
-#include <fts.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,38 +415,4 @@ void bundle_free(srv_bundle *b) {
   free(b->files);
   free(b->module);
   memset(b, 0, sizeof *b);
-}
-
-/* ---- a stored version's files, as JSON ------------------------------------ */
-
-static int cmp_fts(const FTSENT **x, const FTSENT **y) {
-  return strcmp((*x)->fts_name, (*y)->fts_name);
-}
-
-json_t *files_json(mote_store *store, const char *files_hash) {
-  if (!files_hash) return json_pack("{s:i, s:i, s:[]}", "count", 0, "bytes", 0, "paths");
-  char root[PATH_MAX];
-  mote_store_files_path(store, files_hash, root, sizeof root);
-  char *roots[] = {root, NULL};
-  FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, cmp_fts);
-  if (!fts) return json_pack("{s:s}", "error", strerror(errno));
-  json_t *paths = json_array();
-  size_t count = 0, rootlen = strlen(root);
-  uint64_t bytes = 0;
-  FTSENT *f;
-  while ((f = fts_read(fts))) {
-    if (f->fts_info != FTS_F) continue;
-    count++;
-    bytes += (uint64_t)f->fts_statp->st_size;
-    if (count <= SRV_FILES_LISTED && f->fts_pathlen > rootlen)
-      json_array_append_new(paths, json_bytes((const uint8_t *)f->fts_path + rootlen + 1,
-                                              f->fts_pathlen - rootlen - 1));
-  }
-  fts_close(fts);
-  json_t *o = json_pack("{s:I, s:I}", "count", (json_int_t)count, "bytes", (json_int_t)bytes);
-  /* The whole list when it is short; else only its first names would be a
-   * misleading sample, so none. */
-  if (o && count <= SRV_FILES_LISTED) json_object_set_new(o, "paths", paths);
-  else json_decref(paths);
-  return o;
 }

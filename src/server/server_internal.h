@@ -251,16 +251,14 @@ typedef struct srv_bundle {
 bool bundle_extract(const uint8_t *body, size_t len, srv_body_kind kind, srv_bundle *out,
                     char *msg, size_t cap);
 void bundle_free(srv_bundle *b);
-/* {"count", "bytes", "paths" (when at most SRV_FILES_LISTED)} of a version's
- * stored files; files_hash NULL: none. Walks DIR/files/<hash>. */
-json_t *files_json(mote_store *store, const char *files_hash);
 
 /* The body limit of PUT /v1/functions/{name}: a module's, or a bundle's for
  * every other Content-Type (an unsupported one is refused afterwards). */
 size_t deploy_body_limit(struct MHD_Connection *c);
 
-/* JSON of a version record (settings with the server's defaults applied,
- * the stored files summarised by files_json). */
+/* JSON of a version record: settings with the server's defaults applied,
+ * and "files": {count, bytes, paths (up to SRV_FILES_LISTED)} of its stored
+ * files, from a walk of DIR/files/<hash>. */
 json_t *version_json(mote_store *store, const mote_function_version *v);
 
 #endif /* MOTE_SERVER_INTERNAL_H */
