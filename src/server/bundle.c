@@ -358,11 +358,11 @@ bool bundle_extract(const uint8_t *body, size_t len, srv_body_kind kind, srv_bun
     if (!read_entry(&rd, a, ae)) goto done;
   }
 
-  qsort(rd.e, rd.n, sizeof *rd.e, cmp_entry);
+  if (rd.n) qsort(rd.e, rd.n, sizeof *rd.e, cmp_entry); /* never with NULL */
   strip_single_top(&rd); /* keeps the order: one common prefix removed */
   if (!check_tree(&rd)) goto done;
   entry key = {.path = (char *)SRV_BUNDLE_MODULE};
-  entry *main_wasm = bsearch(&key, rd.e, rd.n, sizeof *rd.e, cmp_entry);
+  entry *main_wasm = rd.n ? bsearch(&key, rd.e, rd.n, sizeof *rd.e, cmp_entry) : NULL;
   if (!main_wasm || main_wasm->is_dir) {
     char names[600];
     top_level_names(&rd, names, sizeof names);
