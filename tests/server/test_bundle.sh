@@ -193,5 +193,5 @@ call f "arg=cat&arg=weights.bin"
 [ "$code" = 200 ] && [ "$body" = "weights version two" ]
 check "after a restart the files are served again" $? "$code $body"
 
-echo "test_bundle.sh: $passed passed, $failed failed"
+echo "tests/server/test_bundle.sh: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
