@@ -8,8 +8,12 @@
  *   instantiate  mote_rt_instantiate (memories, tables, segments, start)
  *   run          mote_rt_call of _start (only with --run)
  *   free         mote_rt_instance_free
+ *   snapshot     mote_rt_snapshot_instantiate from a snapshot taken once after
+ *                instantiation (what the server does per call: no segments,
+ *                no start function; the image's non-zero runs copied in)
+ *   snap_free    mote_rt_instance_free of that instance
  *   wasi_free    mote_wasi_free
- *   total        all of the above
+ *   total        all of the above but the snapshot's two
  * and, apart from the instance, the memory layer alone:
  *   mem_new      mote_rt_memory_new with the module's initial page count
  *   mem_free     mote_rt_memory_free of it
@@ -40,9 +44,13 @@ const char *__asan_default_options(void) {
 }
 #endif
 
-enum { P_WASI_NEW, P_INST, P_RUN, P_FREE, P_WASI_FREE, P_TOTAL, P_MEM_NEW, P_MEM_FREE, P_COUNT };
-static const char *const phase_names[P_COUNT] = {"wasi_new", "instantiate", "run",    "free",
-                                                 "wasi_free", "total",      "mem_new", "mem_free"};
+enum {
+  P_WASI_NEW, P_INST, P_RUN, P_FREE, P_SNAP, P_SNAP_FREE, P_WASI_FREE, P_TOTAL, P_MEM_NEW,
+  P_MEM_FREE, P_COUNT
+};
+static const char *const phase_names[P_COUNT] = {
+    "wasi_new", "instantiate", "run",   "free",    "snapshot",
+    "snap_free", "wasi_free",  "total", "mem_new", "mem_free"};
 
 typedef struct bench_cfg {
   unsigned iters;
@@ -55,6 +63,7 @@ typedef struct worker {
   mote_rt_module *mod;
   const char *name;
   uint32_t mem_pages; /* the module's exported memory's initial size, or 0 */
+  const mote_rt_snapshot *snap; /* taken once after instantiation; NULL if it cannot be */
   bool has_mem;
   double *samples[P_COUNT]; /* iters each, from malloc() */
   int failed;
@@ -140,7 +149,19 @@ static int one_round(worker *w, long i) {
   }
   double t3 = now_us();
   mote_rt_instance_free(inst);
-  double t4 = now_us();
+  double t4 = now_us(), ts1 = t4, ts2 = t4;
+  if (w->snap) {
+    mote_rt_instance *from = NULL;
+    if (mote_rt_snapshot_instantiate(w->snap, imports, NULL, &from, &err) != MOTE_RT_OK) {
+      fprintf(stderr, "bench-instantiate: %s: from the snapshot: %s\n", w->name, err.message);
+      mote_wasi_free(ws);
+      return -1;
+    }
+    ts1 = now_us();
+    mote_rt_instance_free(from);
+    ts2 = now_us();
+  }
+  double t4b = now_us();
   mote_wasi_free(ws);
   double t5 = now_us();
 
@@ -162,8 +183,10 @@ static int one_round(worker *w, long i) {
     w->samples[P_INST][i] = t2 - t1;
     w->samples[P_RUN][i] = t3 - t2;
     w->samples[P_FREE][i] = t4 - t3;
-    w->samples[P_WASI_FREE][i] = t5 - t4;
-    w->samples[P_TOTAL][i] = t5 - t0;
+    w->samples[P_SNAP][i] = ts1 - t4;
+    w->samples[P_SNAP_FREE][i] = ts2 - ts1;
+    w->samples[P_WASI_FREE][i] = t5 - t4b;
+    w->samples[P_TOTAL][i] = (t5 - t0) - (ts2 - t4);
     w->samples[P_MEM_NEW][i] = t7 - t6;
     w->samples[P_MEM_FREE][i] = t8 - t7;
   }
@@ -182,8 +205,10 @@ static void *worker_main(void *p) {
 }
 
 /* The exported memory's size after one instantiation (the module's initial
- * size plus what its start function grew). */
-static void find_memory(worker *w) {
+ * size plus what its start function grew), and a snapshot of that instance
+ * (*snap, freed by the caller; NULL when the module cannot be snapshotted). */
+static void find_memory(worker *w, mote_rt_snapshot **snap) {
+  *snap = NULL;
   const mote_abi_module *abi = mote_rt_module_abi(w->mod);
   mote_wasi_config cfg;
   memset(&cfg, 0, sizeof cfg);
@@ -208,6 +233,7 @@ static void find_memory(worker *w) {
       break;
     }
   }
+  if (mote_rt_snapshot_take(inst, snap, &err) != MOTE_RT_OK) *snap = NULL;
   mote_rt_instance_free(inst);
 out:
   mote_wasi_free(ws);
@@ -255,10 +281,12 @@ static int bench_module(const char *path, const mote_compile_options *copts, con
       }
     }
   }
-  find_memory(&ws[0]);
-  for (unsigned t = 1; t < threads; t++) {
+  mote_rt_snapshot *snap = NULL;
+  find_memory(&ws[0], &snap);
+  for (unsigned t = 0; t < threads; t++) {
     ws[t].mem_pages = ws[0].mem_pages;
     ws[t].has_mem = ws[0].has_mem;
+    ws[t].snap = snap;
   }
   for (unsigned t = 0; t < threads; t++) {
     if (pthread_create(&tids[t], NULL, worker_main, &ws[t]) != 0) {
@@ -275,11 +303,13 @@ static int bench_module(const char *path, const mote_compile_options *copts, con
     size_t n = (size_t)cfg->iters * threads;
     double *all = malloc(n * sizeof *all);
     if (!all) exit(1);
-    printf("%s (%u pages of memory, %u iterations x %u thread%s)\n", name, ws[0].mem_pages,
+    printf("%s (%u pages of memory, snapshot image %llu bytes, %u iterations x %u thread%s)\n",
+           name, ws[0].mem_pages, snap ? (unsigned long long)mote_rt_snapshot_image_bytes(snap) : 0,
            cfg->iters, threads, threads == 1 ? "" : "s");
     printf("  %-12s %10s %10s %10s\n", "phase_us", "median", "p90", "p99");
     for (int p = 0; p < P_COUNT; p++) {
       if (p == P_RUN && !cfg->run) continue;
+      if ((p == P_SNAP || p == P_SNAP_FREE) && !snap) continue;
       if ((p == P_MEM_NEW || p == P_MEM_FREE) && !ws[0].has_mem) continue;
       for (unsigned t = 0; t < threads; t++)
         memcpy(all + (size_t)t * cfg->iters, ws[t].samples[p], cfg->iters * sizeof *all);
@@ -291,6 +321,7 @@ static int bench_module(const char *path, const mote_compile_options *copts, con
   }
   for (unsigned t = 0; t < threads; t++)
     for (int p = 0; p < P_COUNT; p++) free(ws[t].samples[p]);
+  mote_rt_snapshot_free(snap);
   mote_rt_module_free(mod);
   return rc;
 }

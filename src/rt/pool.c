@@ -94,14 +94,6 @@ void mote_rt_pool_unmap(uint8_t *base) {
   atomic_fetch_sub(&stat_reserved, 1);
 }
 
-/* True when the n bytes at p (n a multiple of 8, p 8-aligned) are all zero. */
-static bool zero_bytes(const uint8_t *p, size_t n) {
-  const uint64_t *w = (const uint64_t *)p;
-  uint64_t acc = 0;
-  for (size_t i = 0; i < n / 8; i++) acc |= w[i];
-  return acc == 0;
-}
-
 /* Makes [0, used) of the slot read as zero again, keeping at most `keep`
  * bytes of it resident. False if that failed. */
 static bool reset(uint8_t *base, uint64_t used, uint64_t keep) {
@@ -119,16 +111,23 @@ static bool reset(uint8_t *base, uint64_t used, uint64_t keep) {
       if (madvise(chunk, len, MADV_DONTNEED) != 0) return false;
       continue;
     }
-    /* Zero each resident page that is not zero already; absent ones read
-     * as zero. A page the guest only read is the kernel's shared zero page:
-     * writing it would fault in a new page (~80 us here), reading it costs
-     * ~0.1 us, so look before writing. */
+    /* Zero each run of resident pages; absent ones already read as zero.
+     * (A page the guest only read may be the kernel's zero page, and the
+     * memset then faults in a real one, once: from then on the slot has a
+     * real page there. Checking every page for zeros first cost more, per
+     * reset, than those one-time faults: 4.8 vs 2.6 us for hello.) */
     size_t pages = (size_t)((len + page - 1) / page);
-    for (size_t i = 0; i < pages; i++) {
-      if (!(vec[i] & 1)) continue;
-      uint8_t *p = chunk + (size_t)i * page;
-      size_t n = (uint64_t)(i + 1) * page > len ? (size_t)(len - (uint64_t)i * page) : (size_t)page;
-      if (!zero_bytes(p, n)) memset(p, 0, n);
+    for (size_t i = 0; i < pages;) {
+      if (!(vec[i] & 1)) {
+        i++;
+        continue;
+      }
+      size_t j = i;
+      while (j < pages && (vec[j] & 1)) j++;
+      uint64_t end = (uint64_t)j * page;
+      if (end > len) end = len;
+      memset(chunk + (size_t)i * page, 0, (size_t)(end - (uint64_t)i * page));
+      i = j;
     }
   }
   if (used > keep && madvise(base + keep, used - keep, MADV_DONTNEED) != 0) return false;
