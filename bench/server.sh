@@ -51,6 +51,7 @@ errors() { awk '/Non-2xx/ { n = $5 } END { print n + 0 }' "$1"; }
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$pid/status"; }
 
 wrk -t1 -c1 -d"${duration}s" --latency "$url/healthz" >"$work/h1.txt"
+wrk -t1 -c1 -d"${duration}s" --latency -H "Connection: close" "$url/faas/hello" >"$work/cc.txt"
 wrk -t1 -c1 -d"${duration}s" --latency "$url/faas/hello" >"$work/c1.txt"
 split=$(curl -fs "$url/v1/activations?function=hello&limit=1000" | jq -r '
   def median: sort | if length == 0 then 0 else .[(length / 2 | floor)] end;
@@ -73,6 +74,8 @@ cr=$(rps "$work/c16.txt")
   printf '  %-22s median %6s us   p99 %7s us   (%s non-2xx)\n' "GET /faas/hello" "$c50" "$c99" "$(errors "$work/c1.txt")"
   awk -v c="$c50" -v h="$h50" 'BEGIN { printf "  call / healthz median: %.2fx; the call adds %d us\n", c / h, c - h }'
   echo "  server-side median of the last 1000 calls: wait $wait_us us, init $init_us us, exec $exec_us us"
+  printf '  %-22s median %6s us   p99 %7s us   (a new connection per call)\n' "GET /faas/hello" \
+    "$(to_us "$(pct "$work/cc.txt" 50%)")" "$(to_us "$(pct "$work/cc.txt" 99%)")"
   echo
   echo "saturation (wrk -t2 -c16 -d${duration}s)"
   printf '  %-22s %7s requests/s\n' "GET /healthz" "$hr"
