@@ -20,6 +20,8 @@ packages=(
   binaryen nodejs
   # tests: JSON inspection, an HTTP client for the server's end-to-end tests, zip bundles
   jq curl zip
+  # benchmarks (make bench): load generator, the container baseline (Docker engine), plots
+  wrk docker.io gnuplot-nox
 )
 
 missing=()

@@ -35,10 +35,11 @@ process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(0));
 
 // The loader that runs inside each fresh context: the context gets only what it is handed.
+// The Instance constructor (and the WASI object) come from this, the main, realm: Node 20
+// segfaults within a few hundred calls when the instances are made by each short-lived
+// context's own WebAssembly.Instance (seen here under wrk, even at one connection).
 const loader = new vm.Script(`
-  const wasi = new WASI({ version: 'preview1', args, env: {}, preopens: { '/': root },
-                          stdin, stdout, stderr, returnOnExit: true });
-  const instance = new WebAssembly.Instance(module, wasi.getImportObject());
+  const instance = new Instance(module, wasi.getImportObject());
   const exports = instance.exports;
   const init = typeof exports.mote_init === 'function' ? exports.mote_init : () => {};
   // wasi.start wants the exports' memory and _start; mote_init runs inside that start.
@@ -54,8 +55,9 @@ function invoke(name, args, body) {
   writeFileSync(inPath, body);
   const stdin = openSync(inPath, 'r'), stdout = openSync(outPath, 'w'), stderr = openSync(errPath, 'w');
   const start = process.hrtime.bigint();
-  const context = vm.createContext({ WASI, module: modules.get(name), args: [name, ...args],
-                                     root: join(dir, name), stdin, stdout, stderr, status: 71 });
+  const wasi = new WASI({ version: 'preview1', args: [name, ...args], env: {}, preopens: { '/': join(dir, name) },
+                          stdin, stdout, stderr, returnOnExit: true });
+  const context = vm.createContext({ wasi, Instance: WebAssembly.Instance, module: modules.get(name), status: 71 });
   let trapped = null;
   try {
     loader.runInContext(context, { timeout: 60000 });
