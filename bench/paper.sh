@@ -105,8 +105,25 @@ done
 
 # ---- the Node prototype -----------------------------------------------------------------
 node_port=$(free_port); node_url=http://127.0.0.1:$node_port
-SCRATCH=/dev/shm node bench/node-prototype/server.mjs "$node_port" "$fn" "${functions[@]}" >"$work/node.log" 2>&1 &
-node_pid=$!; pids+=("$node_pid")
+# Node 20 segfaults now and then under this load (node:wasi instances made and dropped at a high
+# rate; with or without vm contexts): a supervisor restarts it and the report counts the crashes.
+: > "$data/node-crashes.txt"
+supervise_node() {
+  local child=
+  trap '[ -n "$child" ] && kill "$child" 2>/dev/null; exit 0' TERM
+  while :; do
+    SCRATCH=/dev/shm node bench/node-prototype/server.mjs "$node_port" "$fn" "${functions[@]}" >>"$work/node.log" 2>&1 &
+    child=$!
+    echo "$child" > "$work/node.pid"
+    wait "$child" && status=0 || status=$?
+    echo "exit status $status at $(date +%T)" >> "$data/node-crashes.txt"
+    log "the Node prototype died (status $status); restarting it"
+    sleep 0.2
+  done
+}
+supervise_node &
+pids+=("$!")
+node_pid() { cat "$work/node.pid"; }
 wait_http "$node_url/healthz" || { log "the Node prototype did not start: $(tail -3 "$work/node.log")"; exit 1; }
 
 # ---- the container platform -------------------------------------------------------------
@@ -168,7 +185,7 @@ curl -fs "$ctr_url/stats" > "$data/containers-stats.json"
 
 # ---- throughput at saturation and memory per live instance ---------------------------------
 pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
-rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # The containers' memory: for each, its processes (the proxy, and the containerd shim that
 # holds it) by PSS, and its cgroup's charge (page cache of its files included) when readable.
 container_memory() {
@@ -194,7 +211,7 @@ if path and path ~= "-" then
   f:close()
 end
 EOF
-idle_mote=$(rss_kib "$mote_pid"); idle_node=$(rss_kib "$node_pid")
+idle_mote=$(rss_kib "$mote_pid"); idle_node=$(rss_kib "$(node_pid)")
 echo -n > "$data/throughput.txt"
 for f in "${functions[@]}"; do
   for p in "${platforms[@]}"; do
@@ -208,7 +225,7 @@ for f in "${functions[@]}"; do
     sleep "$(awk -v d="$wrk_s" 'BEGIN { print d / 2 }')"
     case $p in
       mote) mem="1 $(( $(rss_kib "$mote_pid") - idle_mote )) 0" ;;
-      node) mem="1 $(( $(rss_kib "$node_pid") - idle_node )) 0" ;;
+      node) mem="1 $(( $(rss_kib "$(node_pid)" || echo "$idle_node") - idle_node )) 0" ;;
       containers) mem=$(container_memory) ;;
     esac
     wait "$wrk_pid"

@@ -164,6 +164,10 @@ for (const fn of functions) {
 }
 say();
 say(`Container platform over the run: ${containerStats.calls} calls, ${containerStats.cold_starts} cold starts.`);
+const nodeCrashes = existsSync(join(dataDir, 'node-crashes.txt')) ? lines('node-crashes.txt') : [];
+say(`The Node prototype (Node ${process.version}) crashed ${nodeCrashes.length} times during the run ` +
+    '(segmentation faults under load; restarted by bench/paper.sh; calls it dropped count as errors above, ' +
+    'and its throughput is what it completed).');
 say();
 
 // ---- goals ----
