@@ -130,7 +130,7 @@ test: unit unit-san spec spec-quick fuzz diff wasi-conformance wasi-hostile func
 
 # The platform in the foreground: mote serve on 127.0.0.1:8080 (data in $(BUILD)/run-data)
 # with bench/programs/hello.c deployed as "hello". The example functions come later.
-run: $(BUILD)/mote
+run: $(BUILD)/mote functions
 	@scripts/run.sh $(BUILD) 127.0.0.1:8080
 
 clean:

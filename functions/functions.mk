@@ -27,9 +27,9 @@ FN_STB_CFLAGS    := -std=gnu11 -O2 -w
 
 # Sources of each function, relative to functions/.
 FN_SRC_lpr       := lpr/lpr.c lpr/plate.c common/body.c
-FN_SRC_resize    := resize/resize.c common/body.c common/stb_image_impl.c \
+FN_SRC_resize    := resize/resize.c common/body.c common/heap.c common/stb_image_impl.c \
                     common/stb_image_resize_impl.c common/stb_image_write_impl.c
-FN_SRC_recognize := recognize/recognize.c recognize/mlp.c common/body.c \
+FN_SRC_recognize := recognize/recognize.c recognize/mlp.c common/body.c common/heap.c \
                     common/stb_image_impl.c common/stb_image_resize_impl.c
 FN_HEADERS  := $(wildcard functions/*/*.h)
 

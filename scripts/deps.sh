@@ -18,8 +18,9 @@ packages=(
   libclang-rt-19-dev
   # differential tests against V8: random modules from binaryen, run by Node
   binaryen nodejs
-  # tests: JSON inspection, an HTTP client for the server's end-to-end tests, zip bundles
-  jq curl zip
+  # tests: JSON inspection, an HTTP client for the server's end-to-end tests, zip bundles;
+  # bsdtar for the bundle tests (zip archives, hostile tar entries)
+  jq curl zip libarchive-tools
   # benchmarks (make bench): load generator, the container baseline (Docker engine), plots
   wrk docker.io gnuplot-nox
 )

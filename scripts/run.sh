@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# `make run`: the platform in the foreground with one real function deployed.
+# `make run`: the platform in the foreground with the example functions deployed.
 #
 # Starts `mote serve` on 127.0.0.1:8080 with its data in build/run-data,
-# waits for /healthz, builds bench/programs/hello.c to wasm with clang-19 and
-# deploys it as "hello", prints how to call it, and waits on the server
-# (Ctrl-C stops it). The paper's example functions are a later issue.
+# waits for /healthz, deploys the paper's three functions (built by `make
+# functions`: lpr, resize, recognize, as bundles with their files) and
+# bench/programs/hello.c as "hello", prints how to call them, and waits on
+# the server (Ctrl-C stops it).
 # usage: scripts/run.sh BUILD_DIR [HOST:PORT]
 set -u
 build=${1:-build}
@@ -35,9 +36,17 @@ clang-19 --target=wasm32-wasi -O2 -Wl,--stack-first -Wl,-z,stack-size=1048576 \
     "$base/v1/functions/hello?timeout=5000&memory=64" >/dev/null ||
   echo "make run: could not build or deploy hello (is clang-19 installed? scripts/deps.sh)" >&2
 
+scripts/deploy-functions.sh "$build" "$base" ||
+  echo "make run: could not deploy the example functions (built by make functions)" >&2
+
+img="$build/functions/images/flower.jpg"
+sample=$(ls "$build"/functions/recognize-samples/*.pgm 2>/dev/null | head -1)
 cat <<MSG
 
 mote is serving on $base (data in $data). Try:
+  curl '$base/faas/lpr?arg=ABC1234'                 # license plate reader: is it on the watch list?
+  curl --data-binary @$img '$base/faas/resize?arg=50' -o small.jpg   # resize a JPEG to 50%
+  curl --data-binary @$sample '$base/faas/recognize'   # classify an image (Fashion-MNIST classes)
   curl '$base/faas/hello?arg=world'                 # runs hello.wasm, args -> argv
   curl -i '$base/faas/hello'                        # X-Mote-* timing headers
   curl '$base/v1/functions'                         # what is deployed

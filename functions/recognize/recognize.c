@@ -26,6 +26,7 @@
 #include <stb/stb_image_resize.h>
 
 #include "../common/body.h"
+#include "../common/heap.h"
 #include "mlp.h"
 
 #define WEIGHTS_PATH "weights.bin"
@@ -37,6 +38,9 @@
 #else
 #define MOTE_EXPORT(name)
 #endif
+
+/* Heap grown by mote_init: decoding a 1 Mpixel RGB photo and its grey copy fits. */
+#define RECOGNIZE_HEAP_RESERVE ((size_t)8 << 20)
 
 /* The state mote_init leaves for every call: the network, or why it could not be loaded. */
 static int initialized;
@@ -51,6 +55,8 @@ void mote_init(void)
         return;
     if (mlp_load(&network, WEIGHTS_PATH, init_error, sizeof init_error) == 0)
         init_error[0] = 0;
+    /* A photo's decode and scale buffers, ready in the snapshot (heap.c). */
+    heap_reserve(RECOGNIZE_HEAP_RESERVE);
     initialized = 1;
 }
 

@@ -17,6 +17,7 @@
 #include <stb/stb_image_write.h>
 
 #include "../common/body.h"
+#include "../common/heap.h"
 
 #define PERCENT_MIN 1
 #define PERCENT_MAX 400
@@ -24,6 +25,24 @@
 /* Input and output each stay under this many pixels: 50 Mpixel RGB is 150 MB, which with the
  * body and the other image still fits the server's default 256 MiB memory cap. */
 #define PIXELS_MAX (50L * 1000 * 1000)
+
+#ifdef __wasm__
+#define MOTE_EXPORT(name) __attribute__((export_name(name)))
+#else
+#define MOTE_EXPORT(name)
+#endif
+/* Heap grown by mote_init (heap.c): a photo of about 1 Mpixel in and out at 200% fits, so
+ * the usual call grows no memory; bigger ones grow it as they go. (32 MiB made Node 20
+ * segfault in tests/functions/run-node.mjs, which calls mote_init before _start.) */
+#define RESIZE_HEAP_RESERVE ((size_t)16 << 20)
+
+/* Run once by the platform before it snapshots the memory (functions/README.md). Only
+ * prepares the heap: a call does not need it to have run. */
+void mote_init(void) MOTE_EXPORT("mote_init");
+void mote_init(void)
+{
+    heap_reserve(RESIZE_HEAP_RESERVE);
+}
 
 static int parse_percent(const char *s, int *out)
 {

@@ -21,10 +21,15 @@
 #define REGION_SIZE (MOTE_RT_RESERVE_SIZE + MOTE_RT_GUARD_SIZE)
 
 static _Atomic uintptr_t regions[MAX_REGIONS];
+/* Per live region: how far from its base pages may be resident (all zero
+ * past the memory's size), as the pool handed it out. Only the memory's
+ * owner reads or writes its entry, between region_add and region_remove. */
+static uint64_t region_resident[MAX_REGIONS];
 /* One past the highest slot ever used: bounds the handler's scan. */
 static atomic_uint regions_end;
 
-static bool region_add(uintptr_t base) {
+/* The index of the entry now holding base, or UINT32_MAX when full. */
+static uint32_t region_add(uintptr_t base) {
   /* Start where the base hashes to, so concurrent adds rarely collide. */
   uint32_t start = (uint32_t)((base >> 16) * 2654435761u) % MAX_REGIONS;
   for (uint32_t k = 0; k < MAX_REGIONS; k++) {
@@ -34,19 +39,21 @@ static bool region_add(uintptr_t base) {
       unsigned end = atomic_load(&regions_end);
       while (end < i + 1 && !atomic_compare_exchange_weak(&regions_end, &end, i + 1)) {
       }
-      return true;
+      return i;
     }
   }
-  return false;
+  return UINT32_MAX;
 }
 
-static void region_remove(uintptr_t base) {
+/* Removes base; returns the index it had (UINT32_MAX if absent). */
+static uint32_t region_remove(uintptr_t base) {
   uint32_t start = (uint32_t)((base >> 16) * 2654435761u) % MAX_REGIONS;
   for (uint32_t k = 0; k < MAX_REGIONS; k++) {
     uint32_t i = (start + k) % MAX_REGIONS;
     uintptr_t expected = base;
-    if (atomic_compare_exchange_strong(&regions[i], &expected, 0)) return;
+    if (atomic_compare_exchange_strong(&regions[i], &expected, 0)) return i;
   }
+  return UINT32_MAX;
 }
 
 bool mote_rt_memory_region_contains(uintptr_t addr) {
@@ -60,18 +67,20 @@ bool mote_rt_memory_region_contains(uintptr_t addr) {
 
 bool mote_rt_memory_init(wasm_rt_memory_t *mem, uint32_t initial, uint32_t max) {
   uint8_t *base = NULL;
-  uint64_t acc = 0;
-  bool registered = false, ok = false;
+  uint64_t acc = 0, resident = 0;
+  uint32_t region = UINT32_MAX;
+  bool ok = false;
   memset(mem, 0, sizeof *mem);
   if (max > MOTE_RT_MAX_PAGES) max = MOTE_RT_MAX_PAGES;
   if (initial > max) goto out;
 
   size_t bytes = (size_t)initial * MOTE_RT_PAGE_SIZE;
-  base = mote_rt_pool_take(bytes, &acc);
+  base = mote_rt_pool_take(bytes, &acc, &resident);
   if (!base) goto out;
   /* Registered before any page is usable, so a fault is never unclaimed. */
-  if (!region_add((uintptr_t)base)) goto out;
-  registered = true;
+  region = region_add((uintptr_t)base);
+  if (region == UINT32_MAX) goto out;
+  region_resident[region] = resident;
   /* A pooled reservation keeps its last user's read-write range: fit it to
    * this memory, so that an access past `bytes` faults. */
   if (acc > bytes && mprotect(base + bytes, acc - bytes, PROT_NONE) != 0) goto out;
@@ -83,7 +92,7 @@ bool mote_rt_memory_init(wasm_rt_memory_t *mem, uint32_t initial, uint32_t max) 
   mem->size = (uint32_t)bytes;
   ok = true;
 out:
-  if (!ok && registered) region_remove((uintptr_t)base);
+  if (!ok && region != UINT32_MAX) region_remove((uintptr_t)base);
   /* Its protection is unknown now: not back to the pool. */
   if (!ok) mote_rt_pool_unmap(base);
   return ok;
@@ -130,9 +139,10 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint32_t delta) {
 void wasm_rt_free_memory(wasm_rt_memory_t *mem) {
   if (!mem || !mem->data) return;
   mote_rt_critical_enter();
-  region_remove((uintptr_t)mem->data);
+  uint32_t region = region_remove((uintptr_t)mem->data);
+  uint64_t resident = region != UINT32_MAX ? region_resident[region] : 0;
   /* [0, size) is exactly what is read-write (grow keeps it so). */
-  mote_rt_pool_give(mem->data, mem->size);
+  mote_rt_pool_give(mem->data, mem->size, resident > mem->size ? resident : mem->size);
   memset(mem, 0, sizeof *mem);
   mote_rt_critical_leave();
 }

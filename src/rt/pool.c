@@ -7,12 +7,16 @@
  * Measured on this VM (bench/instantiate, tests/rt/test_rt_pool.c's notes):
  * the first touch of a page in a fresh reservation costs ~50 us (page-table
  * pages are allocated too), munmap of a used one ~30 us, a fault on a
- * reused reservation ~9 us a page, madvise(MADV_DONTNEED) or mmap(MAP_FIXED)
- * of 32 touched pages ~105 us, but memset() of 128 KiB of resident pages
- * ~1 us and mincore() of 1 MiB ~2 us. So a slot is reset by zeroing in
- * place the pages that are resident (found with mincore) within its first
- * POOL_KEEP_BYTES, and dropping the rest with MADV_DONTNEED: the next user
- * finds those pages present and zero and takes no fault on them.
+ * reused reservation 9 to 80 us a page, madvise(MADV_DONTNEED) or
+ * mmap(MAP_FIXED) of 32 touched pages ~105 us, but memset() of 128 KiB of
+ * resident pages ~1 us (1 MiB ~45 us) and mincore() of 1 MiB ~2 us. So a
+ * slot is reset by zeroing in place the pages that are resident (found with
+ * mincore, 1 MiB at a time) within its first POOL_KEEP_BYTES, and dropping
+ * the rest with MADV_DONTNEED: the next user finds those pages present and
+ * zero and takes no fault on them. (With 1 MiB kept, a function with 1 MiB
+ * of stack first and its data above it took ~100 faults a call: 2 ms.)
+ * Pooled slots together keep at most POOL_RESIDENT_BUDGET resident; past
+ * it, a slot given back is dropped whole, so idle memory stays bounded.
  *
  * A pooled slot is invisible to the signal handler (memory.c unregisters it
  * before giving it back), keeps the read-write range its last user had
@@ -39,17 +43,19 @@
 
 typedef struct pool_slot {
   uint8_t *base;
-  uint64_t acc; /* bytes from base that are read-write */
+  uint64_t acc;  /* bytes from base that are read-write */
+  uint64_t kept; /* bytes from base that may be resident (counted in pool_resident) */
 } pool_slot;
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pool_slot pool_free[MOTE_RT_POOL_MAX_FREE]; /* [0, pool_nfree) valid, newest last */
 static unsigned pool_nfree;
+static uint64_t pool_resident; /* sum of the free slots' `kept`, under pool_lock */
 
 static atomic_uint_fast64_t stat_reserved, stat_reused, stat_mapped;
 
-uint8_t *mote_rt_pool_take(uint64_t bytes, uint64_t *acc) {
-  pool_slot s = {NULL, 0};
+uint8_t *mote_rt_pool_take(uint64_t bytes, uint64_t *acc, uint64_t *resident) {
+  pool_slot s = {NULL, 0, 0};
   pthread_mutex_lock(&pool_lock);
   if (pool_nfree) {
     /* The newest slot whose read-write range already fits (no mprotect),
@@ -64,11 +70,13 @@ uint8_t *mote_rt_pool_take(uint64_t bytes, uint64_t *acc) {
     s = pool_free[pick];
     memmove(&pool_free[pick], &pool_free[pick + 1], (pool_nfree - pick - 1) * sizeof s);
     pool_nfree--;
+    pool_resident -= s.kept;
   }
   pthread_mutex_unlock(&pool_lock);
   if (s.base) {
     atomic_fetch_add(&stat_reused, 1);
     *acc = s.acc;
+    *resident = s.kept;
     return s.base;
   }
   void *base = mmap(NULL, REGION_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -76,6 +84,7 @@ uint8_t *mote_rt_pool_take(uint64_t bytes, uint64_t *acc) {
   atomic_fetch_add(&stat_reserved, 1);
   atomic_fetch_add(&stat_mapped, 1);
   *acc = 0;
+  *resident = 0;
   return base;
 }
 
@@ -85,48 +94,78 @@ void mote_rt_pool_unmap(uint8_t *base) {
   atomic_fetch_sub(&stat_reserved, 1);
 }
 
-/* Makes [0, used) of the slot read as zero again. False if that failed. */
-static bool reset(uint8_t *base, uint64_t used) {
-  uint64_t keep = used < MOTE_RT_POOL_KEEP_BYTES ? used : MOTE_RT_POOL_KEEP_BYTES;
-  unsigned char vec[MOTE_RT_POOL_KEEP_BYTES / MIN_OS_PAGE];
+/* True when the n bytes at p (n a multiple of 8, p 8-aligned) are all zero. */
+static bool zero_bytes(const uint8_t *p, size_t n) {
+  const uint64_t *w = (const uint64_t *)p;
+  uint64_t acc = 0;
+  for (size_t i = 0; i < n / 8; i++) acc |= w[i];
+  return acc == 0;
+}
+
+/* Makes [0, used) of the slot read as zero again, keeping at most `keep`
+ * bytes of it resident. False if that failed. */
+static bool reset(uint8_t *base, uint64_t used, uint64_t keep) {
+  if (keep > used) keep = used;
+  unsigned char vec[(1u << 20) / MIN_OS_PAGE];
   long os_page = sysconf(_SC_PAGESIZE);
-  if (keep && os_page >= (long)MIN_OS_PAGE && mincore(base, keep, vec) == 0) {
-    /* Zero each run of resident pages; absent ones already read as zero. */
-    uint64_t page = (uint64_t)os_page;
-    size_t pages = (size_t)((keep + page - 1) / page);
-    for (size_t i = 0; i < pages;) {
-      if (!(vec[i] & 1)) {
-        i++;
-        continue;
-      }
-      size_t j = i;
-      while (j < pages && (vec[j] & 1)) j++;
-      uint64_t end = (uint64_t)j * page;
-      if (end > keep) end = keep;
-      memset(base + (size_t)i * page, 0, (size_t)(end - (uint64_t)i * page));
-      i = j;
+  if (os_page < (long)MIN_OS_PAGE) {
+    keep = 0; /* mincore's vector would not fit: drop it all */
+  }
+  uint64_t page = (uint64_t)os_page;
+  for (uint64_t at = 0; at < keep; at += 1u << 20) {
+    uint64_t len = keep - at < (1u << 20) ? keep - at : (1u << 20);
+    uint8_t *chunk = base + at;
+    if (mincore(chunk, len, vec) != 0) {
+      if (madvise(chunk, len, MADV_DONTNEED) != 0) return false;
+      continue;
     }
-  } else if (keep && madvise(base, keep, MADV_DONTNEED) != 0) {
-    return false;
+    /* Zero each resident page that is not zero already; absent ones read
+     * as zero. A page the guest only read is the kernel's shared zero page:
+     * writing it would fault in a new page (~80 us here), reading it costs
+     * ~0.1 us, so look before writing. */
+    size_t pages = (size_t)((len + page - 1) / page);
+    for (size_t i = 0; i < pages; i++) {
+      if (!(vec[i] & 1)) continue;
+      uint8_t *p = chunk + (size_t)i * page;
+      size_t n = (uint64_t)(i + 1) * page > len ? (size_t)(len - (uint64_t)i * page) : (size_t)page;
+      if (!zero_bytes(p, n)) memset(p, 0, n);
+    }
   }
   if (used > keep && madvise(base + keep, used - keep, MADV_DONTNEED) != 0) return false;
   return true;
 }
 
-void mote_rt_pool_give(uint8_t *base, uint64_t used) {
+void mote_rt_pool_give(uint8_t *base, uint64_t used, uint64_t resident) {
   if (!base) return;
   /* A full pool: no need to reset what is unmapped anyway. (Racy on
    * purpose: the check under the lock below is the one that counts.) */
-  if (__atomic_load_n(&pool_nfree, __ATOMIC_RELAXED) >= MOTE_RT_POOL_MAX_FREE ||
-      !reset(base, used)) {
+  if (__atomic_load_n(&pool_nfree, __ATOMIC_RELAXED) >= MOTE_RT_POOL_MAX_FREE) {
     mote_rt_pool_unmap(base);
     return;
   }
-  bool kept = false;
+  /* Reserve this slot's share of the resident budget before the reset,
+   * which decides what stays resident. */
+  if (resident < used) resident = used;
+  uint64_t keep = resident < MOTE_RT_POOL_KEEP_BYTES ? resident : MOTE_RT_POOL_KEEP_BYTES;
   pthread_mutex_lock(&pool_lock);
-  if (pool_nfree < MOTE_RT_POOL_MAX_FREE) {
-    pool_free[pool_nfree++] = (pool_slot){base, used};
+  if (pool_resident + keep > MOTE_RT_POOL_RESIDENT_BUDGET)
+    keep = pool_resident < MOTE_RT_POOL_RESIDENT_BUDGET ? MOTE_RT_POOL_RESIDENT_BUDGET - pool_resident
+                                                        : 0;
+  pool_resident += keep;
+  pthread_mutex_unlock(&pool_lock);
+  /* Past `used` the pages are zero and not readable: only dropped, if past
+   * `keep`. Kept, they spare the next user's growth its page faults. */
+  bool ok = reset(base, used, keep), kept = false;
+  if (ok && resident > used && resident > keep) {
+    uint64_t from = keep > used ? keep : used;
+    ok = madvise(base + from, resident - from, MADV_DONTNEED) == 0;
+  }
+  pthread_mutex_lock(&pool_lock);
+  if (ok && pool_nfree < MOTE_RT_POOL_MAX_FREE) {
+    pool_free[pool_nfree++] = (pool_slot){base, used, keep};
     kept = true;
+  } else {
+    pool_resident -= keep;
   }
   pthread_mutex_unlock(&pool_lock);
   if (!kept) mote_rt_pool_unmap(base);
@@ -139,6 +178,7 @@ void mote_rt_memory_pool_trim(void) {
   n = pool_nfree;
   memcpy(drop, pool_free, n * sizeof drop[0]);
   pool_nfree = 0;
+  pool_resident = 0;
   pthread_mutex_unlock(&pool_lock);
   for (unsigned i = 0; i < n; i++) mote_rt_pool_unmap(drop[i].base);
 }

@@ -25,10 +25,12 @@
  * covers every address it can form. */
 #define MOTE_RT_RESERVE_SIZE ((uint64_t)8 << 30)
 #define MOTE_RT_GUARD_SIZE ((uint64_t)64 << 10)
-/* The memory pool (pool.c): free reservations kept for reuse, and how much
- * of each one is kept resident (zeroed in place) rather than dropped. */
+/* The memory pool (pool.c): free reservations kept for reuse, how much of
+ * each one may stay resident (zeroed in place) rather than dropped, and the
+ * most all pooled slots together keep resident. */
 #define MOTE_RT_POOL_MAX_FREE 64u
-#define MOTE_RT_POOL_KEEP_BYTES ((uint64_t)1 << 20)
+#define MOTE_RT_POOL_KEEP_BYTES ((uint64_t)64 << 20)
+#define MOTE_RT_POOL_RESIDENT_BUDGET ((uint64_t)256 << 20)
 /* Default cap on table elements when the instance sets none, so a guest
  * cannot make the host allocate gigabytes through table.grow. */
 #define MOTE_RT_DEFAULT_MAX_TABLE_ELEMS 10000000u
@@ -167,12 +169,15 @@ bool mote_rt_memory_region_contains(uintptr_t addr);
  * bytes, pooled or newly mapped (NULL if none can be mapped). All of it
  * reads as zero; [0, *acc) is read-write, the rest PROT_NONE: the caller
  * registers it and then sets the protection it needs for `bytes` (the size
- * it wants, which picks a slot whose range already fits when there is one). */
-uint8_t *mote_rt_pool_take(uint64_t bytes, uint64_t *acc);
-/* pool.c: takes back a reservation that is no longer registered and whose
- * first `used` bytes are all that is read-write: zeroes it and pools it, or
- * unmaps it (pool full, reset failed). */
-void mote_rt_pool_give(uint8_t *base, uint64_t used);
+ * it wants, which picks a slot whose range already fits when there is one).
+ * Pages in [0, *resident) may be resident (zero): the caller hands that
+ * extent back to mote_rt_pool_give. */
+uint8_t *mote_rt_pool_take(uint64_t bytes, uint64_t *acc, uint64_t *resident);
+/* pool.c: takes back a reservation that is no longer registered, whose
+ * first `used` bytes are all that is read-write and whose pages past them,
+ * up to `resident`, are zero: zeroes it and pools it (keeping up to
+ * `resident` bytes resident, within the budget), or unmaps it. */
+void mote_rt_pool_give(uint8_t *base, uint64_t used, uint64_t resident);
 /* pool.c: unmaps a reservation at once (failure paths). */
 void mote_rt_pool_unmap(uint8_t *base);
 

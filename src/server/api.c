@@ -1,9 +1,10 @@
 /* api: the management routes: /v1/functions and /v1/activations. */
 #include <errno.h>
+#include <fts.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "server/server_internal.h"
@@ -20,7 +21,46 @@ static json_t *time_json(int64_t ms) {
   return json_string(buf);
 }
 
-json_t *version_json(const mote_function_version *v, unsigned max_queue_default) {
+static int cmp_fts(const FTSENT **x, const FTSENT **y) {
+  return strcmp((*x)->fts_name, (*y)->fts_name);
+}
+
+/* The files of a version, counted on disk (the record keeps only their hash). */
+static json_t *files_json(mote_store *store, const char *files_hash) {
+  if (!files_hash) return json_pack("{s:i, s:i, s:[]}", "count", 0, "bytes", 0, "paths");
+  char root[PATH_MAX];
+  mote_store_files_path(store, files_hash, root, sizeof root);
+  char *roots[] = {root, NULL};
+  FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, cmp_fts);
+  if (!fts) return json_pack("{s:s}", "error", strerror(errno));
+  json_t *paths = json_array();
+  size_t count = 0, rootlen = strlen(root);
+  uint64_t bytes = 0;
+  FTSENT *f;
+  bool missing = false;
+  while ((f = fts_read(fts))) {
+    if (f->fts_level == 0 && (f->fts_info == FTS_NS || f->fts_info == FTS_ERR ||
+                              f->fts_info == FTS_DNR))
+      missing = true;
+    if (f->fts_info != FTS_F) continue;
+    count++;
+    bytes += (uint64_t)f->fts_statp->st_size;
+    if (count <= SRV_FILES_LISTED && f->fts_pathlen > rootlen)
+      json_array_append_new(paths, json_bytes((const uint8_t *)f->fts_path + rootlen + 1,
+                                              f->fts_pathlen - rootlen - 1));
+  }
+  fts_close(fts);
+  json_t *o = json_pack("{s:I, s:I}", "count", (json_int_t)count, "bytes", (json_int_t)bytes);
+  /* The whole list when it is short; else only its first names would be a
+   * misleading sample, so none. */
+  if (o && count <= SRV_FILES_LISTED) json_object_set_new(o, "paths", paths);
+  else json_decref(paths);
+  if (o && missing) json_object_set_new(o, "error", json_string("the stored files are missing"));
+  return o;
+}
+
+json_t *version_json(mote_store *store, const mote_function_version *v,
+                     unsigned max_queue_default) {
   const mote_function_settings *st = &v->settings;
   json_t *env = json_array();
   for (uint32_t i = 0; i < st->env_count; i++)
@@ -37,6 +77,7 @@ json_t *version_json(const mote_function_version *v, unsigned max_queue_default)
                         "settings", settings, "created", time_json(v->created_ms), "created_ms",
                         (json_int_t)v->created_ms);
   if (o && v->files_hash) json_object_set_new(o, "files_hash", json_string(v->files_hash));
+  if (o) json_object_set_new(o, "files", files_json(store, v->files_hash));
   return o;
 }
 
@@ -74,7 +115,7 @@ enum MHD_Result api_functions_list(mote_server *s, struct MHD_Connection *c, srv
   if (mote_store_list(s->store, &list, &n, &e) != MOTE_STORE_OK) return store_error(c, &e);
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) {
-    json_array_append_new(arr, version_json(&list[i], admit_fn_queue_default(s->admit)));
+    json_array_append_new(arr, version_json(s->store, &list[i], admit_fn_queue_default(s->admit)));
     mote_function_version_clear(&list[i]);
   }
   free(list);
@@ -87,6 +128,10 @@ static json_t *with_tier(mote_server *s, const char *name, json_t *o) {
   json_object_set_new(o, "tier", json_string(img ? mote_tier_name(img->tier) : "not loaded"));
   /* Whether calls start from a snapshot taken after the initialisation. */
   if (img) json_object_set_new(o, "snapshot", json_boolean(img->snap != NULL));
+  /* The bytes each call copies into its memory (the image's non-zero runs). */
+  if (img && img->snap)
+    json_object_set_new(o, "snapshot_bytes",
+                        json_integer((json_int_t)mote_rt_snapshot_image_bytes(img->snap)));
   if (fn) fn_release(fn);
   return o;
 }
@@ -102,7 +147,7 @@ enum MHD_Result api_function_get(mote_server *s, struct MHD_Connection *c, srv_r
       return reply_error(c, 404, "not_found", "no function named \"%s\"", r->name);
     return store_error(c, &e);
   }
-  json_t *o = with_tier(s, r->name, version_json(&v, admit_fn_queue_default(s->admit)));
+  json_t *o = with_tier(s, r->name, version_json(s->store, &v, admit_fn_queue_default(s->admit)));
   mote_function_version_clear(&v);
   return reply_json(c, 200, o);
 }
@@ -200,6 +245,11 @@ static bool parse_settings(srv_req *r, mote_function_settings *st, char *msg, si
   return true;
 }
 
+size_t deploy_body_limit(struct MHD_Connection *c) {
+  const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+  return bundle_kind_of_type(ct) == SRV_BODY_WASM ? SRV_MAX_MODULE : SRV_MAX_BUNDLE;
+}
+
 int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r,
                               enum MHD_Result *res) {
   char msg[256];
@@ -211,11 +261,11 @@ int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req 
     return 400;
   }
   const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-  size_t ctlen = ct ? strcspn(ct, "; \t") : 0;
-  if (!ct || ctlen != strlen("application/wasm") || strncasecmp(ct, "application/wasm", ctlen)) {
+  if (bundle_kind_of_type(ct) == SRV_BODY_UNSUPPORTED) {
     *res = reply_error(c, 415, "unsupported_media_type",
-                       "deploy a WebAssembly module with Content-Type: application/wasm "
-                       "(got %s; bundles as .tar.gz or .zip are not supported yet)",
+                       "deploy a WebAssembly module with Content-Type: application/wasm, or a "
+                       "bundle holding main.wasm as application/gzip (.tar.gz), "
+                       "application/x-tar or application/zip (got %s)",
                        ct ? ct : "none");
     metrics_deploy(s->metrics, false);
     return 415;
@@ -231,6 +281,48 @@ int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req 
   return 0;
 }
 
+/* The module (and files) of a PUT body: the body itself for a module, else
+ * the extracted bundle. 0, or the status of a refusal with code/msg. */
+static int deploy_contents(struct MHD_Connection *c, srv_req *r, srv_bundle *b,
+                           const uint8_t **wasm, size_t *len, const char **code, char *msg,
+                           size_t cap) {
+  const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+  srv_body_kind kind = bundle_kind_of_type(ct);
+  memset(b, 0, sizeof *b);
+  if (r->len == 0) {
+    *code = "empty_module";
+    snprintf(msg, cap, "the request body is empty: send the .wasm module or a bundle");
+    return 400;
+  }
+  if (kind == SRV_BODY_SNIFF) {
+    kind = bundle_sniff(r->body, r->len);
+    if (kind == SRV_BODY_UNSUPPORTED) {
+      *code = "unsupported_media_type";
+      snprintf(msg, cap, "the application/octet-stream body is neither a WebAssembly module "
+               "nor a .tar.gz, .tar or .zip bundle (by its first bytes)");
+      return 415;
+    }
+  }
+  if (kind == SRV_BODY_WASM) {
+    if (r->len > SRV_MAX_MODULE) {
+      *code = "body_too_large";
+      snprintf(msg, cap, "the module of %zu bytes is larger than the limit of %u bytes", r->len,
+               SRV_MAX_MODULE);
+      return 413;
+    }
+    *wasm = r->body;
+    *len = r->len;
+    return 0;
+  }
+  if (!bundle_extract(r->body, r->len, kind, b, msg, cap)) {
+    *code = "bad_bundle";
+    return 400;
+  }
+  *wasm = b->module;
+  *len = b->module_len;
+  return 0;
+}
+
 enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_req *r) {
   char msg[1200];
   mote_function_settings st;
@@ -239,26 +331,46 @@ enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_r
     metrics_deploy(s->metrics, false);
     return reply_error(c, 400, "bad_setting", "%s", msg);
   }
-  if (r->len == 0) {
-    free(st.env);
-    metrics_deploy(s->metrics, false);
-    return reply_error(c, 400, "empty_module", "the request body is empty: send the .wasm module");
-  }
-  /* Compile and check the module before anything is stored: a module that
-   * cannot run never becomes a version, and the old one keeps serving. */
+  /* The whole bundle is extracted and checked in memory, and the module
+   * compiled and checked, before anything is stored: what cannot run never
+   * becomes a version, and the old one keeps serving. */
+  srv_bundle bundle;
+  const uint8_t *wasm = NULL;
+  size_t len = 0;
+  const char *code = "internal";
+  int status = deploy_contents(c, r, &bundle, &wasm, &len, &code, msg, sizeof msg);
   srv_fn *fn = NULL;
   bool need_opt = false;
-  const char *code = "internal";
-  int status = fn_load(s, r->name, r->body, r->len, &st, &fn, &need_opt, &code, msg, sizeof msg);
+  /* The files go to their content-addressed directory first (nothing
+   * refers to it until the version's row does): the initialisation that
+   * fn_load runs reads them. */
+  char files_dir[PATH_MAX];
+  files_dir[0] = '\0';
+  if (!status && bundle.nfiles) {
+    mote_store_error fe;
+    char files_hash[MOTE_STORE_HASH_HEX];
+    if (mote_store_put_files(s->store, bundle.files, bundle.nfiles, files_hash, &fe) !=
+        MOTE_STORE_OK) {
+      status = 500;
+      code = "store_failed";
+      snprintf(msg, sizeof msg, "%s", fe.message);
+    } else {
+      mote_store_files_path(s->store, files_hash, files_dir, sizeof files_dir);
+    }
+  }
+  if (!status)
+    status = fn_load(s, r->name, wasm, len, &st, files_dir[0] ? files_dir : NULL, &fn,
+                     &need_opt, &code, msg, sizeof msg);
   if (status) {
+    bundle_free(&bundle);
     free(st.env);
     metrics_deploy(s->metrics, false);
     return reply_error(c, (unsigned)status, code, "%s", msg);
   }
   mote_store_error e;
   pthread_mutex_lock(&s->deploy_lock);
-  mote_store_status sst =
-      mote_store_deploy(s->store, r->name, r->body, r->len, NULL, 0, &st, &fn->rec, &e);
+  mote_store_status sst = mote_store_deploy(s->store, r->name, wasm, len, bundle.files,
+                                            bundle.nfiles, &st, &fn->rec, &e);
   if (sst == MOTE_STORE_OK) {
     atomic_fetch_add(&fn->refs, 1); /* ours, for the reply and the queue */
     registry_put(s->reg, fn);       /* takes the first reference */
@@ -266,12 +378,14 @@ enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_r
   pthread_mutex_unlock(&s->deploy_lock);
   free(st.env);
   if (sst != MOTE_STORE_OK) {
+    bundle_free(&bundle);
     fn_release(fn);
     metrics_deploy(s->metrics, false);
     return store_error(c, &e);
   }
-  if (need_opt) bg_queue_opt(s, fn, r->body, r->len);
-  json_t *o = version_json(&fn->rec, admit_fn_queue_default(s->admit));
+  if (need_opt) bg_queue_opt(s, fn, wasm, len); /* copies the bytes */
+  bundle_free(&bundle);
+  json_t *o = version_json(s->store, &fn->rec, admit_fn_queue_default(s->admit));
   json_object_set_new(o, "tier", json_string(mote_tier_name(fn->base.tier)));
   json_object_set_new(o, "snapshot", json_boolean(fn->base.snap != NULL));
   fn_release(fn);

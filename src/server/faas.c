@@ -201,7 +201,7 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   const srv_image *img = fn_image(fn);
   const char *tier = mote_tier_name(img->tier);
   mote_invoke_config cfg;
-  fn_invoke_config(img, st, &cfg);
+  fn_invoke_config(fn, img, st, &cfg); /* with the bundle's files at "/" */
   cfg.wasi.argv = argv;
   cfg.wasi.argc = argc;
   if (st->cgi) {

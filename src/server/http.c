@@ -194,7 +194,7 @@ static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url
     case R_FUNCTION:
       if (!get && !head && !put && !del)
         return (*res = method_not_allowed(c, method, "GET, PUT, DELETE")), true;
-      if (put) r->limit = SRV_MAX_MODULE;
+      if (put) r->limit = deploy_body_limit(c);
       break;
     case R_FAAS:
       if (!get && !post) return (*res = method_not_allowed(c, method, "GET, POST")), true;
@@ -349,11 +349,15 @@ static void load_all(mote_server *s) {
     srv_fn *fn = NULL;
     bool need_opt = false;
     const char *code = NULL;
+    char files_dir[PATH_MAX];
+    if (list[i].files_hash)
+      mote_store_files_path(s->store, list[i].files_hash, files_dir, sizeof files_dir);
     if (!wasm) {
       fprintf(stderr, "mote serve: %s v%llu: cannot read its module %s: %s; not served\n",
               list[i].name, (unsigned long long)list[i].version, path, strerror(errno));
-    } else if (fn_load(s, list[i].name, wasm, (size_t)len, &list[i].settings, &fn, &need_opt,
-                       &code, msg, sizeof msg) != 0) {
+    } else if (fn_load(s, list[i].name, wasm, (size_t)len, &list[i].settings,
+                       list[i].files_hash ? files_dir : NULL, &fn, &need_opt, &code, msg,
+                       sizeof msg) != 0) {
       fprintf(stderr, "mote serve: %s v%llu: %s; not served\n", list[i].name,
               (unsigned long long)list[i].version, msg);
     } else {

@@ -137,6 +137,7 @@ void fn_release(srv_fn *fn) {
   }
   image_clear(&fn->base);
   mote_function_version_clear(&fn->rec);
+  free(fn->files_dir);
   free(fn);
 }
 
@@ -145,7 +146,7 @@ const srv_image *fn_image(srv_fn *fn) {
   return opt ? opt : &fn->base;
 }
 
-void fn_invoke_config(const srv_image *img, const mote_function_settings *st,
+void fn_invoke_config(const srv_fn *fn, const srv_image *img, const mote_function_settings *st,
                       mote_invoke_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   cfg->module = img->module;
@@ -154,16 +155,21 @@ void fn_invoke_config(const srv_image *img, const mote_function_settings *st,
   cfg->timeout_ms = st->timeout_ms ? st->timeout_ms : SRV_DEFAULT_TIMEOUT_MS;
   cfg->wasi.env = (const char *const *)st->env;
   cfg->wasi.envc = st->env_count;
+  if (fn->files_dir) {
+    cfg->wasi.preopens = &fn->files_root;
+    cfg->wasi.npreopens = 1;
+  }
 }
 
 /* Runs the image's initialisation once (start function, mote_init) and
  * keeps its snapshot in img->snap. 0, or the HTTP status of a failed
  * initialisation with code/msg (the tail of what it printed on stderr
  * included). */
-static int fn_prepare(srv_image *img, const char *name, const mote_function_settings *st,
-                      const char **code, char *msg, size_t cap) {
+static int fn_prepare(const srv_fn *fn, srv_image *img, const char *name,
+                      const mote_function_settings *st, const char **code, char *msg,
+                      size_t cap) {
   mote_invoke_config cfg;
-  fn_invoke_config(img, st, &cfg);
+  fn_invoke_config(fn, img, st, &cfg);
   cfg.snapshot = NULL;
   cfg.timeout_ms = SRV_INIT_TIMEOUT_MS;
   const char *argv[] = {name};
@@ -202,8 +208,8 @@ static int compile_status_http(mote_compile_status st, const char **code) {
 }
 
 int fn_load(mote_server *s, const char *name, const uint8_t *wasm, size_t len,
-            const mote_function_settings *st,
-            srv_fn **out, bool *need_opt, const char **code, char *msg, size_t cap) {
+            const mote_function_settings *st, const char *files_dir, srv_fn **out,
+            bool *need_opt, const char **code, char *msg, size_t cap) {
   *out = NULL;
   *need_opt = false;
   mote_compile_options opts = {.cache_dir = s->cache_dir, .tier = MOTE_TIER_OPT};
@@ -227,6 +233,13 @@ int fn_load(mote_server *s, const char *name, const uint8_t *wasm, size_t len,
   atomic_init(&fn->refs, 1);
   atomic_init(&fn->opt, NULL);
   fn->base.tier = opts.tier;
+  if (files_dir && !(fn->files_dir = strdup(files_dir))) {
+    free(fn);
+    *code = "internal";
+    snprintf(msg, cap, "out of memory");
+    return 500;
+  }
+  fn->files_root = (mote_wasi_preopen){.host_path = fn->files_dir, .guest_path = "/"};
   mote_rt_error rerr;
   int status = 0;
   if (mote_rt_module_load(res.so_path, &fn->base.module, &rerr) != MOTE_RT_OK) {
@@ -237,10 +250,11 @@ int fn_load(mote_server *s, const char *name, const uint8_t *wasm, size_t len,
     *code = "unsupported_import";
     status = 400;
   } else {
-    status = fn_prepare(&fn->base, name, st, code, msg, cap);
+    status = fn_prepare(fn, &fn->base, name, st, code, msg, cap);
   }
   if (status) {
     image_clear(&fn->base);
+    free(fn->files_dir);
     free(fn);
     return status;
   }
@@ -281,7 +295,8 @@ static void run_job(mote_server *s, srv_job *j) {
   if (mote_rt_module_load(res.so_path, &img->module, &rerr) != MOTE_RT_OK) {
     fprintf(stderr, "mote serve: %s: cannot load the opt tier: %s\n", j->fn->rec.name,
             rerr.message);
-  } else if (fn_prepare(img, j->fn->rec.name, &j->fn->rec.settings, &code, msg, sizeof msg)) {
+  } else if (fn_prepare(j->fn, img, j->fn->rec.name, &j->fn->rec.settings, &code, msg,
+                        sizeof msg)) {
     fprintf(stderr, "mote serve: %s: the opt tier's %s; the quick tier serves\n",
             j->fn->rec.name, msg);
   } else {

@@ -91,6 +91,15 @@ static size_t utf8_seq(const uint8_t *p, size_t n) {
   return len;
 }
 
+bool utf8_valid(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n;) {
+    size_t k = p[i] ? utf8_seq(p + i, n - i) : 0;
+    if (k == 0) return false;
+    i += k;
+  }
+  return true;
+}
+
 char *utf8_dup(const uint8_t *p, size_t n) {
   char *out = malloc(n * 3 + 1), *o = out; /* each bad byte becomes 3 bytes */
   if (!out) return NULL;

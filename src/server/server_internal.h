@@ -21,6 +21,12 @@
 /* Limits and defaults of the server. */
 #define SRV_MAX_CALL_BODY (16u << 20)   /* bytes of a call's body (its stdin) */
 #define SRV_MAX_MODULE (64u << 20)      /* bytes of a deployed module */
+#define SRV_MAX_BUNDLE (256u << 20)     /* bytes of a deployed bundle, compressed (the body) */
+#define SRV_BUNDLE_MAX_FILE (64u << 20) /* bytes of one file of a bundle, extracted */
+#define SRV_BUNDLE_MAX_TOTAL (256u << 20) /* bytes of all files of a bundle, extracted */
+#define SRV_BUNDLE_MAX_ENTRIES 10000    /* entries of a bundle: files and directories */
+#define SRV_BUNDLE_MAX_PATH 1024        /* bytes of a bundle entry's path (the store's bound) */
+#define SRV_FILES_LISTED 32             /* a version's files listed by name up to this count */
 #define SRV_MAX_OTHER_BODY (64u << 10)  /* bytes of any other request's body */
 #define SRV_MAX_DISCARD (64u << 20)     /* bytes of an oversized body read and dropped */
 #define SRV_CONNECTION_MEMORY (256u << 10) /* MHD's per-connection pool: URI and headers */
@@ -59,6 +65,10 @@ typedef struct srv_fn {
   mote_function_version rec;       /* owned: cleared at free */
   srv_image base;                  /* loaded at deploy (quick tier, or opt if cached) */
   _Atomic(srv_image *) opt;        /* set once when the opt tier is ready (from malloc) */
+  /* The version's files (a bundle's), read-only at the guest's "/": wasi-libc's
+   * cwd is "/", so "/weights.bin" and "weights.bin" both name one. */
+  char *files_dir;                 /* DIR/files/<hash>, from malloc; NULL: none */
+  mote_wasi_preopen files_root;    /* points at files_dir */
 } srv_fn;
 
 typedef struct srv_registry srv_registry;
@@ -194,15 +204,16 @@ struct mote_server {
 };
 
 /* Loads a version: compiles (opt if cached, else quick), loads, checks the
- * imports, then runs its initialisation once and snapshots it (fn_prepare),
+ * imports, then (with its files at files_dir, or none when NULL) runs its initialisation once and snapshots it (fn_prepare),
  * with the settings `st` (which fn->rec takes over later). On failure
  * returns the HTTP status and fills code/msg. *out has one reference.
  * `need_opt` is set when the opt tier should be built. */
 int fn_load(mote_server *s, const char *name, const uint8_t *wasm, size_t len,
-            const mote_function_settings *st, srv_fn **out, bool *need_opt, const char **code, char *msg, size_t cap);
+            const mote_function_settings *st, const char *files_dir, srv_fn **out, bool *need_opt, const char **code, char *msg, size_t cap);
 /* The invocation settings every run of a version shares: module or
- * snapshot, memory, timeout, env. The caller adds argv, stdio and caps. */
-void fn_invoke_config(const srv_image *img, const mote_function_settings *st,
+ * snapshot, memory, timeout, env, its files. The caller adds argv, stdio
+ * and caps. */
+void fn_invoke_config(const srv_fn *fn, const srv_image *img, const mote_function_settings *st,
                       mote_invoke_config *cfg);
 /* Queues the opt-tier compile of fn's module (takes a reference to fn and
  * a copy of the bytes). */
@@ -275,6 +286,8 @@ enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const cha
                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* A JSON string of arbitrary bytes: invalid UTF-8 becomes U+FFFD. */
 json_t *json_bytes(const uint8_t *p, size_t n);
+/* True when p[0..n) is valid UTF-8 without NUL bytes. */
+bool utf8_valid(const uint8_t *p, size_t n);
 /* The same as a NUL-terminated string from malloc. */
 char *utf8_dup(const uint8_t *p, size_t n);
 uint64_t srv_now_us(void);
@@ -322,8 +335,50 @@ void access_log_request(srv_access_log *l, struct MHD_Connection *c, const srv_r
 /* Lines lost: backlog full, out of memory, or a failed write. */
 uint64_t access_log_dropped(srv_access_log *l);
 
-/* JSON of a version record (settings with the server's defaults applied;
- * max_queue_default: admit_fn_queue_default). */
-json_t *version_json(const mote_function_version *v, unsigned max_queue_default);
+/* ---- bundles (bundle.c): a deploy as .tar.gz, .tar or .zip ------------------ */
+
+#define SRV_BUNDLE_MODULE "main.wasm" /* the module's name at a bundle's root */
+
+/* What a deploy's body is, from its Content-Type (then its first bytes). */
+typedef enum srv_body_kind {
+  SRV_BODY_UNSUPPORTED = 0,
+  SRV_BODY_WASM,   /* application/wasm: the module itself */
+  SRV_BODY_TAR,    /* application/x-tar: a tar, gzip-compressed or not */
+  SRV_BODY_TAR_GZ, /* application/gzip, application/x-gzip: a gzip-compressed tar */
+  SRV_BODY_ZIP,    /* application/zip, application/x-zip-compressed */
+  SRV_BODY_SNIFF,  /* application/octet-stream: decided by bundle_sniff */
+} srv_body_kind;
+
+srv_body_kind bundle_kind_of_type(const char *content_type);
+/* WASM, TAR_GZ, ZIP or TAR by magic bytes; UNSUPPORTED when none matches. */
+srv_body_kind bundle_sniff(const uint8_t *p, size_t n);
+
+/* An extracted, checked bundle. */
+typedef struct srv_bundle {
+  uint8_t *module;        /* main.wasm's bytes, from malloc */
+  size_t module_len;
+  mote_store_file *files; /* every other file, sorted by path; paths and data from malloc */
+  size_t nfiles;
+  uint64_t files_bytes;   /* their total size */
+} srv_bundle;
+
+/* Extracts the archive `body` (kind TAR, TAR_GZ or ZIP) into *out, checking
+ * every entry and the limits above. False with a message naming the entry
+ * (for a 400) when the bundle is refused; *out is then empty. Free a
+ * successful result with bundle_free. */
+bool bundle_extract(const uint8_t *body, size_t len, srv_body_kind kind, srv_bundle *out,
+                    char *msg, size_t cap);
+void bundle_free(srv_bundle *b);
+
+/* The body limit of PUT /v1/functions/{name}: a module's, or a bundle's for
+ * every other Content-Type (an unsupported one is refused afterwards). */
+size_t deploy_body_limit(struct MHD_Connection *c);
+
+/* JSON of a version record: settings with the server's defaults applied
+ * (max_queue_default: admit_fn_queue_default), and "files": {count, bytes,
+ * paths (up to SRV_FILES_LISTED)} of its stored files, from a walk of
+ * DIR/files/<hash>. */
+json_t *version_json(mote_store *store, const mote_function_version *v,
+                     unsigned max_queue_default);
 
 #endif /* MOTE_SERVER_INTERNAL_H */

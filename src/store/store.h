@@ -95,6 +95,15 @@ mote_store_status mote_store_delete(mote_store *s, const char *name, mote_store_
 void mote_function_version_clear(mote_function_version *v);
 
 /* Paths of stored bytes (no I/O). */
+/* Writes a bundle's files to their content-addressed directory DIR/files/
+ * <hash> (durably; nothing if it is already there) without making a
+ * version: for work that needs them before the deploy is decided (the
+ * server runs a function's initialiser first). An unreferenced directory
+ * is harmless. `hash` gets the directory's name. */
+#define MOTE_STORE_HASH_HEX 65
+mote_store_status mote_store_put_files(mote_store *s, const mote_store_file *files, size_t nfiles,
+                                       char hash[MOTE_STORE_HASH_HEX], mote_store_error *err);
+
 void mote_store_blob_path(const mote_store *s, const char *hash, char *out, size_t cap);
 void mote_store_files_path(const mote_store *s, const char *hash, char *out, size_t cap);
 /* Reads a blob and checks its hash: *out from malloc(), *len bytes; a damaged

@@ -117,7 +117,7 @@ int store_exec(sqlite3 *db, const char *sql);
 int64_t store_now_ms(void);
 
 /* disk.c */
-#define STORE_HASH_HEX 65
+#define STORE_HASH_HEX MOTE_STORE_HASH_HEX
 void store_hash_hex(const uint8_t *data, size_t len, char out[STORE_HASH_HEX]);
 /* Stores `len` bytes as DIR/blobs/<hash>; `hash` receives the hex hash.
  * Durable on return (data, then directory, fsync'ed). Caller holds nothing. */

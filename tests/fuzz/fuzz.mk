@@ -1,7 +1,8 @@
 # Fuzzing the parsers of untrusted bytes (libFuzzer, clang-19), included by
 # the Makefile.
 #
-#   make fuzz        the module reader for FUZZ_TIME seconds (default 60)
+#   make fuzz        the module reader, then the bundle reader, each for FUZZ_TIME
+#                    seconds (default 60)
 #   make fuzz-long   the same for 30 minutes
 #
 # The sources are compiled directly with clang's fuzzer + ASan + UBSan, not
@@ -30,7 +31,28 @@ $(FUZZ_DIR)/corpus/.seeded:
 fuzz-module: $(FUZZ_DIR)/fuzz_module $(FUZZ_DIR)/corpus/.seeded
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_module $(FUZZ_DIR)/corpus $(FUZZ_DIR) $(FUZZ_TIME)
 
-fuzz: fuzz-module
+# The bundle reader (libarchive underneath), with the reply helpers it uses.
+FUZZ_BUNDLE_SRC := tests/fuzz/fuzz_bundle.c src/server/bundle.c src/server/reply.c
+
+$(FUZZ_DIR)/fuzz_bundle: $(FUZZ_BUNDLE_SRC) src/server/server_internal.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_BUNDLE_SRC) -larchive -ljansson -lmicrohttpd -o $@
+
+# Seeds: a small bundle as .tar.gz, .tar and .zip (made with bsdtar).
+$(FUZZ_DIR)/bundle-corpus/.seeded:
+	@mkdir -p $(dir $@) $(FUZZ_DIR)/bundle-seed/sub
+	@printf '\0asm\1\0\0\0' >$(FUZZ_DIR)/bundle-seed/main.wasm
+	@echo data >$(FUZZ_DIR)/bundle-seed/sub/file.txt
+	@bsdtar -czf $(dir $@)seed.tgz -C $(FUZZ_DIR)/bundle-seed main.wasm sub
+	@bsdtar -cf $(dir $@)seed.tar -C $(FUZZ_DIR)/bundle-seed main.wasm sub
+	@bsdtar --format zip -cf $(dir $@)seed.zip -C $(FUZZ_DIR)/bundle-seed main.wasm sub
+	@touch $@
+
+.PHONY: fuzz-bundle
+fuzz-bundle: $(FUZZ_DIR)/fuzz_bundle $(FUZZ_DIR)/bundle-corpus/.seeded
+	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_bundle $(FUZZ_DIR)/bundle-corpus $(FUZZ_DIR) $(FUZZ_TIME)
+
+fuzz: fuzz-module fuzz-bundle
 
 fuzz-long:
 	$(MAKE) fuzz FUZZ_TIME=1800

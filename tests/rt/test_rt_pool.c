@@ -91,11 +91,11 @@ TEST(reused_memory_reads_zero) {
   CHECK_EQ_INT(s1.reused - s0.reused, 1);
   CHECK_EQ_INT(s1.mapped - s0.mapped, 1);
 
-  /* Large: past MOTE_RT_POOL_KEEP_BYTES the pages are dropped instead. */
-  uint32_t big = (uint32_t)(3 * MOTE_RT_POOL_KEEP_BYTES / PAGE);
+  /* Larger: the reset scans and zeroes 1 MiB at a time (the module's
+   * maximum is 100 pages). */
+  uint32_t big = 99;
   CHECK_EQ_INT(call1(b, "grow", big - 1, 0), 1);
-  uint32_t addrs[] = {0, 8, PAGE, (uint32_t)MOTE_RT_POOL_KEEP_BYTES - 4,
-                      (uint32_t)MOTE_RT_POOL_KEEP_BYTES, 2 * PAGE * 10 + 12, big * PAGE - 4};
+  uint32_t addrs[] = {0, 8, PAGE, (1u << 20) - 4, 1u << 20, (3u << 20) + 12, big * PAGE - 4};
   size_t n = sizeof addrs / sizeof addrs[0];
   for (size_t i = 0; i < n; i++) call1(b, "store", addrs[i], 0x5a5a0000u + (uint32_t)i);
   mote_rt_instance_free(b);

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Deploys the paper's example functions (functions/, built by `make functions`)
+# to a running mote: each as a bundle, main.wasm plus its files directory
+# (lpr's watch list, recognize's weights), read-only at the guest's "/".
+# usage: scripts/deploy-functions.sh BUILD_DIR BASE_URL
+set -euo pipefail
+build=${1:?usage: deploy-functions.sh BUILD_DIR BASE_URL}
+base=${2:?usage: deploy-functions.sh BUILD_DIR BASE_URL}
+fn_dir="$build/functions"
+work=$(mktemp -d /tmp/mote-deploy-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# name -> settings: resize decodes whole photos (the 4000x3000 test image
+# needs ~150 MiB); recognize's initialiser loads its weights once.
+declare -A settings=(
+  [lpr]="timeout=5000&memory=32"
+  [resize]="timeout=30000&memory=512"
+  [recognize]="timeout=10000&memory=128"
+)
+for name in lpr resize recognize; do
+  mkdir -p "$work/$name"
+  cp -R "$fn_dir/$name/." "$work/$name/"
+  rm -f "$work/$name/.dir"
+  cp "$fn_dir/$name.wasm" "$work/$name/main.wasm"
+  tar czf "$work/$name.tgz" -C "$work/$name" .
+  if ! out=$(curl -sS --max-time 300 -X PUT -H 'Content-Type: application/gzip' \
+      --data-binary "@$work/$name.tgz" "$base/v1/functions/$name?${settings[$name]}"); then
+    echo "deploy-functions: $name: the server did not answer" >&2
+    exit 1
+  fi
+  if [ "$(printf '%s' "$out" | jq -r '.version // empty')" = "" ]; then
+    echo "deploy-functions: $name: $out" >&2
+    exit 1
+  fi
+  echo "deployed $name (version $(printf '%s' "$out" | jq -r .version), $(printf '%s' "$out" | jq -r .tier) tier, snapshot $(printf '%s' "$out" | jq -r .snapshot))"
+done
