@@ -147,7 +147,7 @@ say(`wrk -t2 -c8 for ${machine.wrk_s} s after a 2 s warm-up (the container platf
     `live at once (mote: its ${memory.mote_workers} workers; Node: 1, it runs one call at a time); containers: ` +
     'per container, the PSS of its processes (action proxy + containerd shim), and its cgroup\'s charge when readable.');
 say();
-say('| function | platform | calls/s | non-2xx | live instances | memory per instance (KiB) | mote / this |');
+say('| function | platform | calls/s | non-2xx | live instances | memory per instance (KiB) | mote calls/s / this |');
 say('| --- | --- | --- | --- | --- | --- | --- |');
 const tput = lines('throughput.txt').map((l) => l.split(' '));
 for (const fn of functions) {
@@ -157,7 +157,7 @@ for (const fn of functions) {
     const live = p === 'mote' ? memory.mote_workers : Number(n);
     const per = live > 0 ? Math.round(Number(kib) / live) : 0;
     const cgroup = p === 'containers' && Number(cg) > 0 ? ` (cgroup ${Math.round(Number(cg) / live)})` : '';
-    say(`| ${fn} | ${p} | ${rps} | ${bad} | ${live} | ${per}${cgroup} | ${moteRps ? ratio(moteRps, Number(rps)) : 'n/a'} |`);
+    say(`| ${fn} | ${p} | ${rps} | ${bad} | ${live} | ${per < 0 ? 'n/a (RSS fell below idle: GC)' : per}${cgroup} | ${moteRps ? ratio(moteRps, Number(rps)) : 'n/a'} |`);
     if (p === 'node' && moteRps)
       goals.push([`throughput >= 10x Node (${fn})`, `${moteRps} vs ${rps} calls/s (${ratio(moteRps, Number(rps))})`, moteRps >= 10 * Number(rps)]);
   }
