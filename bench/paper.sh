@@ -229,7 +229,10 @@ for f in "${functions[@]}"; do
       done
       wait "${warm[@]}" || true
     fi
-    WRK_BODY=${body[$f]} wrk -t2 -c8 -d2s -s "$wrk_script" "$u" >/dev/null
+    # The Node prototype may be restarting after a crash: wait for it, and never stop the run
+    # on a failed wrk (its figures then show what was completed).
+    [ "$p" = node ] && wait_http "$node_url/healthz"
+    WRK_BODY=${body[$f]} wrk -t2 -c8 -d2s -s "$wrk_script" "$u" >/dev/null || true
     WRK_BODY=${body[$f]} wrk -t2 -c8 -d"${wrk_s}s" -s "$wrk_script" "$u" > "$work/wrk.txt" &
     wrk_pid=$!
     sleep "$(awk -v d="$wrk_s" 'BEGIN { print d / 2 }')"
@@ -238,8 +241,8 @@ for f in "${functions[@]}"; do
       node) mem="1 $(( $(rss_kib "$(node_pid)" || echo "$idle_node") - idle_node )) 0" ;;
       containers) mem=$(container_memory) ;;
     esac
-    wait "$wrk_pid"
-    rps=$(awk '/Requests\/sec/ { printf "%.1f", $2 }' "$work/wrk.txt")
+    wait "$wrk_pid" || log "wrk failed against $p: $(tail -1 "$work/wrk.txt")"
+    rps=$(awk '/Requests\/sec/ { printf "%.1f", $2 }' "$work/wrk.txt"); rps=${rps:-0}
     bad=$(awk '/Non-2xx/ { n = $5 } END { print n + 0 }' "$work/wrk.txt")
     echo "$f $p $rps $bad $mem" >> "$data/throughput.txt"
   done
