@@ -49,8 +49,9 @@ TEST_SUPPORT := $(BUILD)/tests/test.o
 
 .DEFAULT_GOAL := all
 .PHONY: bench bench-deploy bench-engine bench-instantiate bench-server
-# Benchmarks print figures and write bench/out/; they are not tests.
-bench: bench-deploy bench-engine bench-instantiate bench-server
+# Benchmarks print figures and write bench/out/; they are not tests. bench-paper (the paper's
+# tables against native, containers and Node) is in bench/paper/paper.mk.
+bench: bench-deploy bench-engine bench-instantiate bench-server bench-paper
 
 bench-deploy: $(BUILD)/mote
 	bench/deploy_time.sh $(BUILD)
@@ -125,6 +126,7 @@ test: unit unit-san spec spec-quick fuzz diff wasi-conformance wasi-hostile func
 -include tests/diff/diff.mk
 -include tests/wasi/wasi.mk
 -include functions/functions.mk
+-include bench/paper/paper.mk
 
 # The platform in the foreground: mote serve on 127.0.0.1:8080 (data in $(BUILD)/run-data)
 # with bench/programs/hello.c deployed as "hello". The example functions come later.

@@ -21,6 +21,8 @@ packages=(
   # tests: JSON inspection, an HTTP client for the server's end-to-end tests, zip bundles;
   # bsdtar for the bundle tests (zip archives, hostile tar entries)
   jq curl zip libarchive-tools
+  # benchmarks (make bench): load generator, the container baseline (Docker engine), plots
+  wrk docker.io gnuplot-nox
 )
 
 missing=()
