@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs every Debian package that building, testing and the example functions need.
+# Installs every Debian package that building, testing and the example functions need;
+# with --bench, also what the benchmarks need (make bench: wrk, the Docker engine of the
+# container baseline, gnuplot), which the tests do not.
 # Idempotent and non-interactive: does nothing when everything is already present.
 set -euo pipefail
 
@@ -21,9 +23,11 @@ packages=(
   # tests: JSON inspection, an HTTP client for the server's end-to-end tests, zip bundles;
   # bsdtar for the bundle tests (zip archives, hostile tar entries)
   jq curl zip libarchive-tools
-  # benchmarks (make bench): load generator, the container baseline (Docker engine), plots
-  wrk docker.io gnuplot-nox
 )
+if [ "${1:-}" = --bench ]; then
+  # benchmarks (make bench): load generator, the container baseline (Docker engine), plots
+  packages+=(wrk docker.io gnuplot-nox)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
