@@ -44,6 +44,12 @@ int mote_cmd_ls(int argc, char **argv);
 int mote_cmd_rm(int argc, char **argv);
 int mote_cmd_logs(int argc, char **argv);
 int mote_cmd_activations(int argc, char **argv);
+int mote_cmd_keys(int argc, char **argv);
+int mote_cmd_namespaces(int argc, char **argv);
+
+/* The data directory of `mote serve` and of the verbs that work on it
+ * directly (keys, namespaces) when --data is not given. */
+#define MOTE_DEFAULT_DATA_DIR "mote-data"
 
 /* Shared by the verbs: reads a whole file (malloc), or NULL with errno. */
 uint8_t *mote_cli_read_file(const char *path, size_t *len);

@@ -10,7 +10,12 @@ static void usage(FILE *out) {
         "commands:\n"
         "  run [options] FILE.wasm [ARGS...]   run a WebAssembly command module once\n"
         "  compile [--tier opt|quick] FILE.wasm  compile a module into the cache, print timings\n"
-        "  serve [--listen HOST:PORT] [--data DIR] [--workers N]  serve functions over HTTP\n"
+        "  serve [--listen HOST:PORT] [--data DIR] [--workers N] [--dev]  serve functions over HTTP\n"
+        "\n"
+        "commands on a data directory (--data DIR, default ./mote-data), beside a server or not:\n"
+        "  keys create NS                       make an API key of namespace NS, print UUID:KEY\n"
+        "  keys list [NS] | keys delete UUID    the keys (never their secrets); remove one\n"
+        "  namespaces                           list the namespaces\n"
         "\n"
         "commands that talk to a running server (--server URL, else $MOTE_URL, else\n"
         "http://127.0.0.1:8080; --json for the server's JSON):\n"
@@ -32,6 +37,7 @@ static const struct {
     {"run", mote_cmd_run},       {"compile", mote_cmd_compile}, {"serve", mote_cmd_serve},
     {"deploy", mote_cmd_deploy}, {"invoke", mote_cmd_invoke},   {"ls", mote_cmd_ls},
     {"rm", mote_cmd_rm},         {"logs", mote_cmd_logs},       {"activations", mote_cmd_activations},
+    {"keys", mote_cmd_keys},     {"namespaces", mote_cmd_namespaces},
 };
 
 static int dispatch(const char *verb, int argc, char **argv) {

@@ -18,7 +18,7 @@
 
 static void usage(FILE *out) {
   fputs("usage: mote serve [--listen HOST:PORT] [--data DIR] [--workers N] [--queue N]\n"
-        "                  [--queue-timeout MS] [--access-log FILE|-]\n"
+        "                  [--queue-timeout MS] [--access-log FILE|-] [--dev]\n"
         "\n"
         "Serves functions over HTTP/1.1 (keep-alive):\n"
         "  PUT    /v1/functions/NAME?memory=MIB&timeout=MS&env=K=V&concurrency=N&max_queue=N\n"
@@ -33,7 +33,8 @@ static void usage(FILE *out) {
         "\n"
         "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0: any;\n"
         "                      [::1]:PORT for IPv6)\n"
-        "  --data DIR          functions, activations and the compile cache (default ./mote-data)\n"
+        "  --data DIR          functions, activations, API keys and the compile cache\n"
+        "                      (default ./" MOTE_DEFAULT_DATA_DIR ")\n"
         "  --workers N         function calls run at once (default: the number of CPUs);\n"
         "                      more calls wait for a slot (X-Mote-Wait-Us)\n"
         "  --queue N           calls that may wait for a slot (default 8 per worker); one\n"
@@ -43,9 +44,12 @@ static void usage(FILE *out) {
         "  --queue-timeout MS  longest wait for a slot, then 429 (default 5000)\n"
         "  --access-log FILE   one JSON line per request, appended to FILE (- for stderr;\n"
         "                      default: no access log)\n"
+        "  --dev               development: make namespace " MOTE_DEV_NAMESPACE " with OpenWhisk's\n"
+        "                      well-known key if it is missing (a public secret: loopback only)\n"
         "\n"
-        "There is no authentication yet: every deployed function is callable, and the\n"
-        "management API is open to whoever reaches the address. Listen on loopback.\n",
+        "API keys are made with `mote keys create NS --data DIR`. They are not enforced\n"
+        "yet: every deployed function is callable, and the management API is open to\n"
+        "whoever reaches the address. Listen on loopback.\n",
         out);
 }
 
@@ -69,13 +73,17 @@ static bool parse_listen(char *spec, const char **host, uint16_t *port) {
 }
 
 int mote_cmd_serve(int argc, char **argv) {
-  mote_server_config cfg = {.host = "127.0.0.1", .port = 8080, .data_dir = "mote-data"};
+  mote_server_config cfg = {.host = "127.0.0.1", .port = 8080, .data_dir = MOTE_DEFAULT_DATA_DIR};
   char listen_spec[300]; /* --listen, split in place: cfg.host points into it */
   for (int i = 1; i < argc; i++) {
     const char *opt = argv[i];
     if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
       usage(stdout);
       return 0;
+    }
+    if (!strcmp(opt, "--dev")) {
+      cfg.dev = true;
+      continue;
     }
     if (i + 1 >= argc) {
       fprintf(stderr, "mote serve: %s needs a value (see mote serve --help)\n", opt);
@@ -143,6 +151,12 @@ int mote_cmd_serve(int argc, char **argv) {
   printf("mote: listening on http://%s%s%s:%u (data %s, %u function(s))\n", v6 ? "[" : "",
          cfg.host, v6 ? "]" : "", mote_server_port(srv), cfg.data_dir,
          mote_server_function_count(srv));
+  if (cfg.dev)
+    printf("mote: --dev: namespace %s %s the well-known key %s:%s\n", MOTE_DEV_NAMESPACE,
+           mote_server_dev_key_created(srv) ? "created with" : "has", MOTE_DEV_UUID,
+           MOTE_DEV_KEY);
+  else
+    printf("mote: API keys: mote keys create NS --data %s (not enforced yet)\n", cfg.data_dir);
   fflush(stdout);
 
   int sig = 0;

@@ -419,6 +419,17 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
     st = fail(err, MOTE_SERVER_IO, "cannot open the store in %s: %s", s->data_dir, serr.message);
     goto fail;
   }
+  if (!(s->auth = auth_new())) {
+    st = fail(err, MOTE_SERVER_IO, "out of memory");
+    goto fail;
+  }
+  if (cfg->dev) {
+    char msg[512];
+    if ((st = auth_dev_setup(s, &s->dev_key_created, msg, sizeof msg)) != MOTE_SERVER_OK) {
+      fail(err, st, "%s", msg);
+      goto fail;
+    }
+  }
   s->reg = registry_new();
   s->metrics = metrics_new();
   s->admit = admit_new(s->workers,
@@ -469,6 +480,8 @@ uint16_t mote_server_port(const mote_server *s) { return s->port; }
 
 unsigned mote_server_function_count(const mote_server *s) { return registry_count(s->reg); }
 
+bool mote_server_dev_key_created(const mote_server *s) { return s->dev_key_created; }
+
 void mote_server_stop(mote_server *s) {
   if (!s) return;
   if (s->daemon) {
@@ -481,6 +494,7 @@ void mote_server_stop(mote_server *s) {
   admit_free(s->admit);
   access_log_close(s->access_log); /* after the daemon: no request logs any more */
   if (s->store) mote_store_close(s->store);
+  auth_free(s->auth);
   pthread_mutex_destroy(&s->deploy_lock);
   free(s);
 }

@@ -18,10 +18,15 @@
  *
  * State under data_dir: the store (store.h) and the compile cache
  * (data_dir/cache). Every stored function is loaded at start.
+ *
+ * Authentication (in progress): the store keeps namespaces and API keys,
+ * and the server can check `Authorization: Basic uuid:key` (auth.c), but no
+ * route requires it yet.
  */
 #ifndef MOTE_SERVER_H
 #define MOTE_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct mote_server mote_server;
@@ -34,7 +39,15 @@ typedef struct mote_server_config {
   unsigned queue;       /* calls waiting for a worker at most; 0: 8 per worker */
   unsigned queue_timeout_ms; /* longest wait for a worker (then 429); 0: 5000 */
   const char *access_log; /* a file for one JSON line per request, "-": stderr; NULL: off */
+  bool dev;             /* create namespace MOTE_DEV_NAMESPACE with the well-known key */
 } mote_server_config;
+
+/* OpenWhisk's well-known development credential (its `guest` namespace),
+ * which wsk and the npm client's examples use. Public knowledge: only for
+ * a server on loopback (`mote serve --dev`). */
+#define MOTE_DEV_NAMESPACE "guest"
+#define MOTE_DEV_UUID "23bc46b1-71f6-4ed5-8c54-816aa4f8c502"
+#define MOTE_DEV_KEY "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
 
 typedef enum mote_server_status {
   MOTE_SERVER_OK = 0,
@@ -54,6 +67,9 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
                                      mote_server_error *err);
 /* The port it listens on. */
 uint16_t mote_server_port(const mote_server *s);
+/* With cfg->dev: true when this start created the development key (false:
+ * it was there already). */
+bool mote_server_dev_key_created(const mote_server *s);
 /* How many functions it serves. */
 unsigned mote_server_function_count(const mote_server *s);
 /* Stops accepting, lets calls in flight finish (each is bounded by its

@@ -187,6 +187,52 @@ void metrics_refused(srv_metrics *m, const char *function, srv_admit_status st);
  * admission and access log. */
 char *metrics_render(srv_metrics *m, mote_server *s, size_t *len);
 
+/* ---- authentication (auth.c): OpenWhisk's basic auth with uuid:key ------- */
+
+/* Not yet enforced on any route: these are the pieces the routes will use. */
+typedef enum srv_auth_result {
+  SRV_AUTH_OK = 0,
+  SRV_AUTH_MISSING,   /* no Authorization header */
+  SRV_AUTH_MALFORMED, /* not `Basic base64(uuid:key)` */
+  SRV_AUTH_UNKNOWN,   /* no key with that uuid */
+  SRV_AUTH_REJECTED,  /* the key exists, the secret is wrong */
+  SRV_AUTH_ERROR,     /* the store failed (a 500, not a 401) */
+} srv_auth_result;
+
+/* The cache of verified credentials (see auth.c). */
+typedef struct srv_auth srv_auth;
+srv_auth *auth_new(void); /* NULL when out of memory */
+void auth_free(srv_auth *a);
+/* Splits an Authorization header value of the form `Basic base64(uuid:key)`
+ * (scheme in any case, standard base64 with padding); false when it is not
+ * one, or when the parts are empty or longer than a uuid and a key. */
+bool auth_parse_basic(const char *header, char uuid[MOTE_STORE_UUID_LEN + 1],
+                      char key[MOTE_STORE_KEY_LEN + 1]);
+/* Checks uuid:key through the cache, then the store; ns_out gets the
+ * key's namespace on SRV_AUTH_OK. now_ms: Unix time, for the expiry. */
+srv_auth_result auth_check(srv_auth *a, mote_store *store, const char *uuid, const char *key,
+                           int64_t now_ms, char ns_out[MOTE_STORE_NS_MAX + 1]);
+/* auth_parse_basic then auth_check; header NULL: SRV_AUTH_MISSING. */
+srv_auth_result auth_check_header(srv_auth *a, mote_store *store, const char *header,
+                                  int64_t now_ms, char ns_out[MOTE_STORE_NS_MAX + 1]);
+/* Drops a key from the cache (uuid NULL: every key, after a namespace's
+ * delete); call it after deleting through the store. */
+void auth_forget(srv_auth *a, const char *uuid);
+/* A line for logs: what was wrong. */
+const char *auth_result_reason(srv_auth_result r);
+/* The namespace of the request's credentials: 0 with ns_out set; 401 when
+ * they are missing or wrong; 500 when the store failed. *why (may be NULL)
+ * gets the detail, for auth_reply_401. */
+int auth_identify(mote_server *s, struct MHD_Connection *c, char ns_out[MOTE_STORE_NS_MAX + 1],
+                  srv_auth_result *why);
+/* Queues OpenWhisk's 401: WWW-Authenticate: Basic realm="OpenWhisk secure
+ * realm" and {"error": its message for `why`, "code": a transaction id}. */
+enum MHD_Result auth_reply_401(struct MHD_Connection *c, srv_auth_result why);
+/* `mote serve --dev`: makes sure namespace MOTE_DEV_NAMESPACE has the
+ * well-known key; *created tells whether this call made it. A different key
+ * under its uuid is refused (msg says how to remove it). */
+mote_server_status auth_dev_setup(mote_server *s, bool *created, char *msg, size_t cap);
+
 /* ---- the server ------------------------------------------------------------ */
 
 struct mote_server {
@@ -196,6 +242,8 @@ struct mote_server {
   unsigned workers;
   uint16_t port;
   mote_store *store;
+  srv_auth *auth;                   /* verified credentials */
+  bool dev_key_created;             /* --dev made the development key at this start */
   srv_registry *reg;
   srv_metrics *metrics;
   struct MHD_Daemon *daemon;

@@ -186,29 +186,6 @@ static void bind_text(sqlite3_stmt *q, int i, const char *text) {
     sqlite3_bind_null(q, i);
 }
 
-/* Commits a registry change made by `body` under the writer lock, durably. */
-typedef mote_store_status (*write_body)(store_conn *w, void *ctx, mote_store_error *err);
-
-static mote_store_status write_durably(mote_store *s, write_body body, void *ctx,
-                                       mote_store_error *err) {
-  store_conn *w = &s->writer;
-  mote_store_status st;
-  pthread_mutex_lock(&s->write_lock);
-  if (store_exec(w->db, "PRAGMA synchronous = FULL") != SQLITE_OK ||
-      store_exec(w->db, "BEGIN IMMEDIATE") != SQLITE_OK) {
-    st = store_db_fail(err, w->db, "starting a transaction");
-    goto out;
-  }
-  st = body(w, ctx, err);
-  if (st == MOTE_STORE_OK && store_exec(w->db, "COMMIT") != SQLITE_OK)
-    st = store_db_fail(err, w->db, "committing");
-  if (st != MOTE_STORE_OK && !sqlite3_get_autocommit(w->db)) store_exec(w->db, "ROLLBACK");
-out:
-  store_exec(w->db, "PRAGMA synchronous = NORMAL");
-  pthread_mutex_unlock(&s->write_lock);
-  return st;
-}
-
 typedef struct deploy_ctx {
   const char *name;
   const char *module_hash;
@@ -298,7 +275,7 @@ mote_store_status mote_store_deploy(mote_store *s, const char *name, const uint8
                     .files_hash = nfiles > 0 ? files_hash : NULL,
                     .settings_json = json,
                     .now = store_now_ms()};
-  if ((st = write_durably(s, deploy_body, &ctx, err)) != MOTE_STORE_OK) goto out;
+  if ((st = store_write_durably(s, deploy_body, &ctx, err)) != MOTE_STORE_OK) goto out;
   if (out) {
     result.version = ctx.version;
     result.created_ms = ctx.now;
@@ -418,7 +395,7 @@ static mote_store_status delete_body(store_conn *w, void *ctx, mote_store_error 
 mote_store_status mote_store_delete(mote_store *s, const char *name, mote_store_error *err) {
   store_ok(err);
   if (!mote_store_valid_name(name)) return bad_name(err, name);
-  return write_durably(s, delete_body, (void *)name, err);
+  return store_write_durably(s, delete_body, (void *)name, err);
 }
 
 mote_store_status mote_store_blob_read(mote_store *s, const char *hash, uint8_t **out,

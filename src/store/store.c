@@ -11,6 +11,15 @@
  *   activations(seq, id, function, version, start_ms, ...)
  *                             history: kept when a function is deleted, bounded
  *                             per function by the `retain` of each put
+ *   namespaces(name, created_ms)
+ *   keys(uuid, namespace, salt, hash, created_ms)
+ *                             API keys, hashed (see keys.c); a namespace's
+ *                             keys go with it
+ *
+ * New tables are added with CREATE TABLE IF NOT EXISTS and keep the
+ * user_version: a data directory of an older mote opens unchanged (it gets
+ * the empty tables), and an older mote still opens a newer one (it ignores
+ * them). The version changes only when an existing table changes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,6 +71,19 @@ static const char *const stmt_sql[ST_COUNT_] = {
                      "latest = excluded.latest, updated_ms = excluded.updated_ms",
     [ST_FN_DELETE] = "DELETE FROM functions WHERE name = ?1",
     [ST_VER_DELETE] = "DELETE FROM versions WHERE name = ?1",
+    [ST_NS_INSERT] = "INSERT INTO namespaces(name, created_ms) VALUES (?1, ?2) "
+                     "ON CONFLICT(name) DO NOTHING",
+    [ST_NS_LIST] = "SELECT name, created_ms FROM namespaces ORDER BY name",
+    [ST_NS_DELETE] = "DELETE FROM namespaces WHERE name = ?1",
+    [ST_NS_KEYS_DELETE] = "DELETE FROM keys WHERE namespace = ?1",
+    [ST_KEY_INSERT] = "INSERT INTO keys(uuid, namespace, salt, hash, created_ms) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_KEY_GET] = "SELECT namespace, salt, hash FROM keys WHERE uuid = ?1",
+    [ST_KEY_LIST_ALL] = "SELECT uuid, namespace, created_ms FROM keys "
+                        "ORDER BY namespace, created_ms, uuid",
+    [ST_KEY_LIST_NS] = "SELECT uuid, namespace, created_ms FROM keys WHERE namespace = ?1 "
+                       "ORDER BY created_ms, uuid",
+    [ST_KEY_DELETE] = "DELETE FROM keys WHERE uuid = ?1",
 };
 
 static const char schema_sql[] =
@@ -97,6 +119,16 @@ static const char schema_sql[] =
     "  stderr TEXT);"
     "CREATE INDEX IF NOT EXISTS activations_by_function ON activations(function, start_ms);"
     "CREATE INDEX IF NOT EXISTS activations_by_start ON activations(start_ms);"
+    "CREATE TABLE IF NOT EXISTS namespaces("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  created_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS keys("
+    "  uuid TEXT PRIMARY KEY NOT NULL,"
+    "  namespace TEXT NOT NULL,"
+    "  salt BLOB NOT NULL,"
+    "  hash BLOB NOT NULL,"
+    "  created_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS keys_by_namespace ON keys(namespace);"
     "PRAGMA user_version = 1;";
 
 void store_ok(mote_store_error *err) {
@@ -140,6 +172,27 @@ sqlite3_stmt *store_stmt(store_conn *c, stmt_id id) {
     sqlite3_clear_bindings(c->stmt[id]);
   }
   return c->stmt[id];
+}
+
+/* See store_internal.h. */
+mote_store_status store_write_durably(mote_store *s, store_write_body body, void *ctx,
+                                      mote_store_error *err) {
+  store_conn *w = &s->writer;
+  mote_store_status st;
+  pthread_mutex_lock(&s->write_lock);
+  if (store_exec(w->db, "PRAGMA synchronous = FULL") != SQLITE_OK ||
+      store_exec(w->db, "BEGIN IMMEDIATE") != SQLITE_OK) {
+    st = store_db_fail(err, w->db, "starting a transaction");
+    goto out;
+  }
+  st = body(w, ctx, err);
+  if (st == MOTE_STORE_OK && store_exec(w->db, "COMMIT") != SQLITE_OK)
+    st = store_db_fail(err, w->db, "committing");
+  if (st != MOTE_STORE_OK && !sqlite3_get_autocommit(w->db)) store_exec(w->db, "ROLLBACK");
+out:
+  store_exec(w->db, "PRAGMA synchronous = NORMAL");
+  pthread_mutex_unlock(&s->write_lock);
+  return st;
 }
 
 static void conn_close(store_conn *c) {

@@ -1,7 +1,8 @@
 /*
  * store: what the server keeps on disk under its data directory.
  *
- *   DIR/mote.db            SQLite (WAL): functions, their versions, activations
+ *   DIR/mote.db            SQLite (WAL): functions, their versions, activations,
+ *                          namespaces and their API keys (hashed)
  *   DIR/blobs/<hash>       module bytes, content-addressed (BLAKE2b-256, hex)
  *   DIR/files/<hash>/...   a version's own read-only files (extracted bundles),
  *                          content-addressed by the bundle's hash
@@ -166,5 +167,61 @@ mote_store_status mote_store_activation_list(mote_store *s, const char *function
                                              uint32_t limit, mote_activation **out, size_t *count,
                                              mote_store_error *err);
 void mote_activation_clear(mote_activation *a);
+
+/* Namespaces and API keys (keys.c).
+ *
+ * A credential is OpenWhisk's `uuid:key`: a UUID naming the key and a
+ * 64-character secret of [A-Za-z0-9], bound to one namespace. Only a salted
+ * hash of the secret is stored: it is shown once, at creation, and cannot
+ * be read back. Namespace names follow mote_store_valid_name. Writes are
+ * durable on return (synchronous=FULL), like deploys. */
+#define MOTE_STORE_UUID_LEN 36 /* 8-4-4-4-12 lowercase hex digits */
+#define MOTE_STORE_KEY_LEN 64
+#define MOTE_STORE_NS_MAX 64
+
+typedef struct mote_namespace {
+  char name[MOTE_STORE_NS_MAX + 1];
+  int64_t created_ms;
+} mote_namespace;
+
+/* What may be known of a key: never its secret. */
+typedef struct mote_key_info {
+  char uuid[MOTE_STORE_UUID_LEN + 1];
+  char ns[MOTE_STORE_NS_MAX + 1];
+  int64_t created_ms;
+} mote_key_info;
+
+/* Creates namespace `name`; an existing one is left as it is. *created (may
+ * be NULL) tells which. */
+mote_store_status mote_store_namespace_create(mote_store *s, const char *name, bool *created,
+                                              mote_store_error *err);
+/* Every namespace, sorted by name: *out from malloc, free(*out). */
+mote_store_status mote_store_namespace_list(mote_store *s, mote_namespace **out, size_t *count,
+                                            mote_store_error *err);
+/* Deletes a namespace and its keys; NOT_FOUND when there is none. */
+mote_store_status mote_store_namespace_delete(mote_store *s, const char *name,
+                                              mote_store_error *err);
+
+/* Creates a key of namespace `ns` (creating the namespace when missing).
+ * uuid and key NULL: a random UUIDv4 and a random secret (libsodium's
+ * randombytes); given, they are used as they are (the well-known
+ * development key), the uuid lowercase 8-4-4-4-12 hex, the key 64 of
+ * [A-Za-z0-9]; an existing uuid is INVALID. uuid_out and key_out receive
+ * the credential: the only time the secret can be seen. */
+mote_store_status mote_store_key_create(mote_store *s, const char *ns, const char *uuid,
+                                        const char *key, char uuid_out[MOTE_STORE_UUID_LEN + 1],
+                                        char key_out[MOTE_STORE_KEY_LEN + 1],
+                                        mote_store_error *err);
+/* Checks a credential: OK with ns_out set when the secret matches (compared
+ * in constant time); NOT_FOUND for an unknown (or malformed) uuid; INVALID
+ * for a wrong secret. */
+mote_store_status mote_store_key_check(mote_store *s, const char *uuid, const char *key,
+                                       char ns_out[MOTE_STORE_NS_MAX + 1], mote_store_error *err);
+/* Keys of namespace `ns` (NULL: all, by namespace), oldest first: *out from
+ * malloc, free(*out). */
+mote_store_status mote_store_key_list(mote_store *s, const char *ns, mote_key_info **out,
+                                      size_t *count, mote_store_error *err);
+/* Deletes a key; NOT_FOUND when there is none. */
+mote_store_status mote_store_key_delete(mote_store *s, const char *uuid, mote_store_error *err);
 
 #endif /* MOTE_STORE_H */

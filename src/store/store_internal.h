@@ -5,6 +5,7 @@
  *   disk.c         hashing, atomic writes of blobs and file trees
  *   registry.c     functions and versions (deploy, get, list, delete)
  *   activations.c  activation records and their retention
+ *   keys.c         namespaces and API keys (stored hashed)
  *
  * Connections. SQLite serialises writers anyway, so the store has ONE writer
  * connection behind `write_lock` (no busy-waiting between our own threads:
@@ -37,6 +38,15 @@ typedef enum stmt_id {
   ST_FN_UPSERT,
   ST_FN_DELETE,
   ST_VER_DELETE,
+  ST_NS_INSERT,
+  ST_NS_LIST,
+  ST_NS_DELETE,
+  ST_NS_KEYS_DELETE,
+  ST_KEY_INSERT,
+  ST_KEY_GET,
+  ST_KEY_LIST_ALL,
+  ST_KEY_LIST_NS,
+  ST_KEY_DELETE,
   ST_COUNT_
 } stmt_id;
 
@@ -115,6 +125,14 @@ sqlite3_stmt *store_stmt(store_conn *c, stmt_id id);
 int store_exec(sqlite3 *db, const char *sql);
 
 int64_t store_now_ms(void);
+
+/* Runs `body` in one transaction on the writer, under write_lock, and
+ * commits it with synchronous=FULL (an fsync of the WAL): for changes that
+ * are acknowledged to someone (deploys, deletes, keys). On failure the
+ * transaction is rolled back. */
+typedef mote_store_status (*store_write_body)(store_conn *w, void *ctx, mote_store_error *err);
+mote_store_status store_write_durably(mote_store *s, store_write_body body, void *ctx,
+                                      mote_store_error *err);
 
 /* disk.c */
 #define STORE_HASH_HEX MOTE_STORE_HASH_HEX

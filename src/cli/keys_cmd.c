@@ -1,0 +1,255 @@
+/*
+ * `mote keys create|list|delete` and `mote namespaces`: API keys and their
+ * namespaces, worked on in the data directory's store itself, not through
+ * a server. SQLite's WAL lets them run beside a `mote serve` on the same
+ * directory; that server notices a deleted key within its cache's lifetime
+ * (a minute, see src/server/auth.c), at once for a new one.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli/client.h"
+#include "store/store.h"
+
+static void keys_usage(FILE *out) {
+  fputs("usage: mote keys create NS [--data DIR]\n"
+        "       mote keys list [NS] [--data DIR]\n"
+        "       mote keys delete UUID [--data DIR]\n"
+        "\n"
+        "API keys: OpenWhisk's credentials UUID:KEY, each bound to one namespace, sent as\n"
+        "HTTP basic auth (wsk --auth UUID:KEY, or curl -u UUID:KEY).\n"
+        "\n"
+        "  create NS     makes a key for namespace NS (created if missing; 1 to 64 of\n"
+        "                A-Z a-z 0-9 _ . -) and prints UUID:KEY. Only a hash of KEY is\n"
+        "                stored: this is the one time it can be seen, keep it.\n"
+        "  list [NS]     the keys (of NS, or all): uuid, namespace, creation time; never\n"
+        "                the secret\n"
+        "  delete UUID   removes a key; a server running on DIR refuses it within a minute\n"
+        "\n"
+        "  --data DIR    the server's data directory (default ./" MOTE_DEFAULT_DATA_DIR ")\n"
+        "\n"
+        "These work on DIR directly, also while `mote serve --data DIR` runs.\n"
+        "See also `mote namespaces`. Keys are not enforced by the server yet.\n"
+        "\n"
+        "exit status: 0; 64 bad command line or name; 71 no such key; 74 the data\n"
+        "directory cannot be used.\n",
+        out);
+}
+
+static void namespaces_usage(FILE *out) {
+  fputs("usage: mote namespaces [--data DIR]\n"
+        "\n"
+        "Lists the namespaces of the data directory DIR (default ./" MOTE_DEFAULT_DATA_DIR ")\n"
+        "and how many keys each has. `mote keys create NS` makes one.\n"
+        "\n"
+        "exit status: 0; 64 bad command line; 74 the data directory cannot be used.\n",
+        out);
+}
+
+/* Parses [--data DIR] and up to `max_pos` words into pos[]. Returns -1 to
+ * go on, else the exit status (0 after --help). */
+static int parse(const char *verb, int argc, char **argv, const char **data, const char **pos,
+                 int max_pos, int *npos, void (*usage)(FILE *)) {
+  *npos = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      return 0;
+    }
+    if (!strcmp(a, "--data")) {
+      if (i + 1 >= argc || !argv[i + 1][0]) {
+        fprintf(stderr, "mote %s: --data needs a directory\n", verb);
+        return MOTE_EXIT_USAGE;
+      }
+      *data = argv[++i];
+      continue;
+    }
+    if (a[0] == '-' || *npos == max_pos) {
+      fprintf(stderr, "mote %s: %s \"%s\"\n", verb, a[0] == '-' ? "unknown option" : "extra word",
+              a);
+      usage(stderr);
+      return MOTE_EXIT_USAGE;
+    }
+    pos[(*npos)++] = a;
+  }
+  return -1;
+}
+
+/* Opens the store of `dir`. Only `create` may make a new data directory:
+ * listing or deleting in a mistyped path should say so, not leave an empty
+ * directory behind. NULL after a message. */
+static mote_store *open_store(const char *verb, const char *dir, bool create, int *rc) {
+  char db[4200];
+  snprintf(db, sizeof db, "%s/mote.db", dir);
+  struct stat sb;
+  if (!create && stat(db, &sb) != 0) {
+    fprintf(stderr, "mote %s: %s is not a data directory of mote (no mote.db); give the one of "
+            "`mote serve` with --data DIR\n", verb, dir);
+    *rc = MOTE_EXIT_IO;
+    return NULL;
+  }
+  mote_store *s = NULL;
+  mote_store_error err;
+  if (mote_store_open(dir, &s, &err) != MOTE_STORE_OK) {
+    fprintf(stderr, "mote %s: %s\n", verb, err.message);
+    *rc = MOTE_EXIT_IO;
+    return NULL;
+  }
+  return s;
+}
+
+static int store_exit(mote_store_status st) {
+  switch (st) {
+  case MOTE_STORE_OK: return 0;
+  case MOTE_STORE_NOT_FOUND: return MOTE_EXIT_NOT_FOUND;
+  case MOTE_STORE_INVALID: return MOTE_EXIT_USAGE;
+  default: return MOTE_EXIT_IO;
+  }
+}
+
+/* Unix milliseconds as "2024-05-01 12:00:00" (UTC). */
+static void utc_time(char *buf, size_t cap, int64_t ms) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  if (!gmtime_r(&t, &tm) || !strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm))
+    snprintf(buf, cap, "-");
+}
+
+static int keys_create(const char *dir, const char *ns) {
+  int rc = 0;
+  if (!mote_store_valid_name(ns)) {
+    fprintf(stderr, "mote keys create: invalid namespace \"%s\": use 1 to 64 characters of "
+            "A-Z a-z 0-9 _ . -, not starting with '.' or '-'\n", ns);
+    return MOTE_EXIT_USAGE;
+  }
+  mote_store *s = open_store("keys create", dir, true, &rc);
+  if (!s) return rc;
+  char uuid[MOTE_STORE_UUID_LEN + 1], key[MOTE_STORE_KEY_LEN + 1];
+  mote_store_error err;
+  mote_store_status st = mote_store_key_create(s, ns, NULL, NULL, uuid, key, &err);
+  mote_store_close(s);
+  if (st != MOTE_STORE_OK) {
+    fprintf(stderr, "mote keys create: %s\n", err.message);
+    return store_exit(st);
+  }
+  printf("%s:%s\n", uuid, key);
+  fflush(stdout);
+  if (isatty(STDERR_FILENO))
+    fprintf(stderr, "mote keys: a key of namespace %s; this is the only time it is shown\n", ns);
+  return 0;
+}
+
+static int keys_list(const char *dir, const char *ns) {
+  int rc = 0;
+  if (ns && !mote_store_valid_name(ns)) {
+    fprintf(stderr, "mote keys list: invalid namespace \"%s\"\n", ns);
+    return MOTE_EXIT_USAGE;
+  }
+  mote_store *s = open_store("keys list", dir, false, &rc);
+  if (!s) return rc;
+  mote_key_info *keys = NULL;
+  size_t n = 0;
+  mote_store_error err;
+  mote_store_status st = mote_store_key_list(s, ns, &keys, &n, &err);
+  mote_store_close(s);
+  if (st != MOTE_STORE_OK) {
+    fprintf(stderr, "mote keys list: %s\n", err.message);
+    return store_exit(st);
+  }
+  static const char *const header[] = {"UUID", "NAMESPACE", "CREATED (UTC)"};
+  mote_table *t = mote_table_new(3, header);
+  for (size_t i = 0; i < n; i++) {
+    char when[32];
+    utc_time(when, sizeof when, keys[i].created_ms);
+    const char *row[] = {keys[i].uuid, keys[i].ns, when};
+    mote_table_add(t, row);
+  }
+  mote_table_print(t, stdout);
+  mote_table_free(t);
+  if (n == 0 && isatty(STDERR_FILENO))
+    fprintf(stderr, "mote keys list: no keys%s%s (mote keys create NS)\n", ns ? " in " : "",
+            ns ? ns : "");
+  free(keys);
+  return 0;
+}
+
+static int keys_delete(const char *dir, const char *uuid) {
+  int rc = 0;
+  mote_store *s = open_store("keys delete", dir, false, &rc);
+  if (!s) return rc;
+  mote_store_error err;
+  mote_store_status st = mote_store_key_delete(s, uuid, &err);
+  mote_store_close(s);
+  if (st != MOTE_STORE_OK) {
+    fprintf(stderr, "mote keys delete: %s (see mote keys list)\n", err.message);
+    return store_exit(st);
+  }
+  printf("deleted key %s\n", uuid);
+  return 0;
+}
+
+int mote_cmd_keys(int argc, char **argv) {
+  const char *dir = MOTE_DEFAULT_DATA_DIR;
+  const char *pos[2];
+  int npos;
+  int rc = parse("keys", argc, argv, &dir, pos, 2, &npos, keys_usage);
+  if (rc >= 0) return rc;
+  const char *sub = npos > 0 ? pos[0] : "";
+  if (!strcmp(sub, "create") && npos == 2) return keys_create(dir, pos[1]);
+  if (!strcmp(sub, "list")) return keys_list(dir, npos == 2 ? pos[1] : NULL);
+  if (!strcmp(sub, "delete") && npos == 2) return keys_delete(dir, pos[1]);
+  if (!strcmp(sub, "create") || !strcmp(sub, "delete"))
+    fprintf(stderr, "mote keys %s: needs %s (see mote keys --help)\n", sub,
+            sub[0] == 'c' ? "the namespace NS" : "the UUID of a key");
+  else if (npos == 0)
+    fprintf(stderr, "mote keys: needs create, list or delete (see mote keys --help)\n");
+  else
+    fprintf(stderr, "mote keys: unknown subcommand \"%s\" (create, list or delete)\n", sub);
+  return MOTE_EXIT_USAGE;
+}
+
+int mote_cmd_namespaces(int argc, char **argv) {
+  const char *dir = MOTE_DEFAULT_DATA_DIR;
+  const char *pos[1];
+  int npos;
+  int rc = parse("namespaces", argc, argv, &dir, pos, 0, &npos, namespaces_usage);
+  if (rc >= 0) return rc;
+  mote_store *s = open_store("namespaces", dir, false, &rc);
+  if (!s) return rc;
+  mote_namespace *nss = NULL;
+  mote_key_info *keys = NULL;
+  size_t n = 0, nkeys = 0;
+  mote_store_error err;
+  mote_store_status st = mote_store_namespace_list(s, &nss, &n, &err);
+  if (st == MOTE_STORE_OK) st = mote_store_key_list(s, NULL, &keys, &nkeys, &err);
+  mote_store_close(s);
+  if (st != MOTE_STORE_OK) {
+    fprintf(stderr, "mote namespaces: %s\n", err.message);
+    free(nss);
+    return store_exit(st);
+  }
+  static const char *const header[] = {"NAME", "KEYS", "CREATED (UTC)"};
+  mote_table *t = mote_table_new(3, header);
+  for (size_t i = 0; i < n; i++) {
+    size_t count = 0;
+    for (size_t k = 0; k < nkeys; k++) count += strcmp(keys[k].ns, nss[i].name) == 0;
+    char when[32], num[24];
+    utc_time(when, sizeof when, nss[i].created_ms);
+    snprintf(num, sizeof num, "%zu", count);
+    const char *row[] = {nss[i].name, num, when};
+    mote_table_add(t, row);
+  }
+  mote_table_print(t, stdout);
+  mote_table_free(t);
+  if (n == 0 && isatty(STDERR_FILENO))
+    fprintf(stderr, "mote namespaces: none yet (mote keys create NS)\n");
+  free(nss);
+  free(keys);
+  return 0;
+}
