@@ -167,16 +167,6 @@ static void enqueue(srv_access_log *l, const char *text, size_t n) {
   pthread_mutex_unlock(&l->lock);
 }
 
-static json_t *utc_json(int64_t ms) {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  char buf[40];
-  gmtime_r(&t, &tm);
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, sizeof buf - n, ".%03dZ", (int)(ms % 1000));
-  return json_string(buf);
-}
-
 /* "ADDR:PORT" or "[ADDR]:PORT" of the peer, or "-". */
 static void remote_text(struct MHD_Connection *c, char *out, size_t cap) {
   const union MHD_ConnectionInfo *ci =
@@ -204,7 +194,7 @@ void access_log_request(srv_access_log *l, struct MHD_Connection *c, const srv_r
     __atomic_fetch_add(&l->dropped, 1, __ATOMIC_RELAXED);
     return;
   }
-  json_object_set_new(o, "time", utc_json(r->t_wall_ms));
+  json_object_set_new(o, "time", json_utc_ms(r->t_wall_ms));
   json_object_set_new(o, "remote", json_string(remote));
   json_object_set_new(o, "method", r->method[0] ? json_bytes((const uint8_t *)r->method,
                                                              strlen(r->method))

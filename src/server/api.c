@@ -11,16 +11,6 @@
 
 /* ---- JSON of records -------------------------------------------------------- */
 
-static json_t *time_json(int64_t ms) {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  char buf[40];
-  gmtime_r(&t, &tm);
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, sizeof buf - n, ".%03dZ", (int)(ms % 1000));
-  return json_string(buf);
-}
-
 static int cmp_fts(const FTSENT **x, const FTSENT **y) {
   return strcmp((*x)->fts_name, (*y)->fts_name);
 }
@@ -74,7 +64,7 @@ json_t *version_json(mote_store *store, const mote_function_version *v,
       "cgi", st->cgi, "env", env);
   json_t *o = json_pack("{s:s, s:I, s:s, s:o, s:o, s:I}", "name", v->name, "version",
                         (json_int_t)v->version, "module_hash", v->module_hash ? v->module_hash : "",
-                        "settings", settings, "created", time_json(v->created_ms), "created_ms",
+                        "settings", settings, "created", json_utc_ms(v->created_ms), "created_ms",
                         (json_int_t)v->created_ms);
   if (o && v->files_hash) json_object_set_new(o, "files_hash", json_string(v->files_hash));
   if (o) json_object_set_new(o, "files", files_json(store, v->files_hash));
@@ -85,7 +75,7 @@ static json_t *activation_json(const mote_activation *a) {
   json_t *o = json_pack(
       "{s:s, s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:i, s:i, s:s}", "id", a->id, "function",
       a->function ? a->function : "", "version", (json_int_t)a->version, "start",
-      time_json(a->start_ms), "start_ms", (json_int_t)a->start_ms, "wait_us",
+      json_utc_ms(a->start_ms), "start_ms", (json_int_t)a->start_ms, "wait_us",
       (json_int_t)a->wait_us, "init_us", (json_int_t)a->init_us, "exec_us",
       (json_int_t)a->exec_us, "http_status", a->http_status, "exit_code", a->exit_code,
       "outcome", a->outcome ? a->outcome : "");

@@ -347,6 +347,8 @@ bool utf8_valid(const uint8_t *p, size_t n);
 /* The same as a NUL-terminated string from malloc. */
 char *utf8_dup(const uint8_t *p, size_t n);
 uint64_t srv_now_us(void);
+/* Unix milliseconds as a JSON string "2026-11-26T17:22:19.445Z" (UTC). */
+json_t *json_utc_ms(int64_t ms);
 
 /* Route handlers, called once the whole body is read. */
 enum MHD_Result api_functions_list(mote_server *s, struct MHD_Connection *c, srv_req *r);
