@@ -9,7 +9,10 @@
 #   - throughput at saturation (wrk -t2 -c16), calls and /healthz;
 #   - the server's resident memory over CALLS calls (default 1,000,000),
 #     sampled after every 10 s round of wrk.
-# Every call is a fresh instance. Writes bench/out/server.txt.
+# Every call is a fresh instance. hello is deployed with max_queue=16, so
+# that the 16 connections of the saturation runs wait for the 2 workers
+# instead of meeting the per-function queue's default (half the server's
+# queue) and its 429s. Writes bench/out/server.txt.
 # usage: bench/server.sh [BUILD_DIR]    env: DURATION (s, default 10), CALLS
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +37,7 @@ url=http://127.0.0.1:$port
 pid=$!
 for _ in $(seq 100); do curl -fs "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fs -X PUT -H 'Content-Type: application/wasm' --data-binary @"$work/hello.wasm" \
-  "$url/v1/functions/hello" >/dev/null
+  "$url/v1/functions/hello?max_queue=16" >/dev/null
 for _ in $(seq 600); do
   [ "$(curl -fs "$url/v1/functions/hello" | jq -r .tier)" = opt ] && break
   sleep 0.2
