@@ -6,12 +6,14 @@
  * accepting, lets calls in flight finish and exits 0.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "server/server.h"
@@ -140,6 +142,14 @@ int mote_cmd_serve(int argc, char **argv) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
   signal(SIGPIPE, SIG_IGN); /* a client that hangs up is not the end of the server */
+  /* glibc gives threads up to 8 malloc arenas per CPU. With a thread per
+   * connection, calls spread their allocations over all of them and each
+   * arena keeps its own high-water mark: RSS crept by ~1 byte a call over
+   * 3M calls (+3.3 MB). With one arena per CPU it levelled off within 350k
+   * calls, 3 MB lower. Only `workers` calls run at once, so contention stays
+   * as low as the CPUs allow. */
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  mallopt(M_ARENA_MAX, cpus > 0 ? (int)cpus : 1);
 
   mote_server *srv = NULL;
   mote_server_error err;

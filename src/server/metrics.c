@@ -328,6 +328,9 @@ char *metrics_render(srv_metrics *m, mote_server *s, size_t *len) {
   fprintf(o, "mote_functions %u\n", functions_loaded);
   head(o, "mote_process_resident_bytes", "gauge", "Resident memory of the server process.");
   fprintf(o, "mote_process_resident_bytes %llu\n", (unsigned long long)resident_bytes());
+  head(o, "mote_store_memory_bytes", "gauge",
+       "Memory SQLite holds now (page caches, statements), part of the resident bytes.");
+  fprintf(o, "mote_store_memory_bytes %llu\n", (unsigned long long)mote_store_memory_used());
   mote_rt_memory_stats ms;
   mote_rt_memory_stats_get(&ms);
   head(o, "mote_memory_pool_slots", "gauge",

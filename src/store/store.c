@@ -399,3 +399,8 @@ bool mote_store_valid_name(const char *name) {
   }
   return true;
 }
+
+uint64_t mote_store_memory_used(void) {
+  sqlite3_int64 n = sqlite3_memory_used();
+  return n > 0 ? (uint64_t)n : 0;
+}

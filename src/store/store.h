@@ -70,6 +70,8 @@ typedef struct mote_store_file {
 mote_store_status mote_store_open(const char *dir, mote_store **out, mote_store_error *err);
 /* Closes the store; call it only after every other thread has stopped using it. */
 void mote_store_close(mote_store *s);
+/* Bytes of heap SQLite holds now, process-wide (page caches, statements). */
+uint64_t mote_store_memory_used(void);
 
 /* Stores the module and files, then adds a new version of `name` with
  * `settings` (copied). *out (may be NULL) receives the new version. */
