@@ -102,7 +102,7 @@ enum MHD_Result api_functions_list(mote_server *s, struct MHD_Connection *c, srv
   mote_function_version *list = NULL;
   size_t n = 0;
   mote_store_error e;
-  if (mote_store_list(s->store, &list, &n, &e) != MOTE_STORE_OK) return store_error(c, &e);
+  if (mote_store_list(s->store, NULL, &list, &n, &e) != MOTE_STORE_OK) return store_error(c, &e);
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) {
     json_array_append_new(arr, version_json(s->store, &list[i], admit_fn_queue_default(s->admit)));
@@ -147,7 +147,7 @@ enum MHD_Result api_function_delete(mote_server *s, struct MHD_Connection *c, sr
   if (!mote_store_valid_name(r->name))
     return reply_error(c, 404, "not_found", "no function named \"%s\"", r->name);
   pthread_mutex_lock(&s->deploy_lock);
-  mote_store_status st = mote_store_delete(s->store, r->name, &e);
+  mote_store_status st = mote_store_delete(s->store, NULL, r->name, &e);
   if (st == MOTE_STORE_OK) registry_remove(s->reg, r->name);
   pthread_mutex_unlock(&s->deploy_lock);
   if (st == MOTE_STORE_NOT_FOUND)
@@ -359,8 +359,9 @@ enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_r
   }
   mote_store_error e;
   pthread_mutex_lock(&s->deploy_lock);
-  mote_store_status sst = mote_store_deploy(s->store, r->name, wasm, len, bundle.files,
-                                            bundle.nfiles, &st, &fn->rec, &e);
+  mote_store_status sst = mote_store_deploy(s->store, MOTE_STORE_DEFAULT_NS, r->name, wasm, len,
+                                            bundle.files, bundle.nfiles, &st, NULL, &fn->rec,
+                                            &e);
   if (sst == MOTE_STORE_OK) {
     atomic_fetch_add(&fn->refs, 1); /* ours, for the reply and the queue */
     registry_put(s->reg, fn);       /* takes the first reference */
@@ -404,7 +405,7 @@ enum MHD_Result api_activations_list(mote_server *s, struct MHD_Connection *c, s
   mote_activation *list = NULL;
   size_t n = 0;
   mote_store_error e;
-  if (mote_store_activation_list(s->store, fn, since_ms, limit, &list, &n, &e) != MOTE_STORE_OK)
+  if (mote_store_activation_list(s->store, NULL, fn, since_ms, limit, &list, &n, &e) != MOTE_STORE_OK)
     return store_error(c, &e);
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) {

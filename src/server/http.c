@@ -328,7 +328,7 @@ static void load_all(mote_server *s) {
   mote_function_version *list = NULL;
   size_t n = 0;
   mote_store_error serr;
-  if (mote_store_list(s->store, &list, &n, &serr) != MOTE_STORE_OK) {
+  if (mote_store_list(s->store, NULL, &list, &n, &serr) != MOTE_STORE_OK) {
     fprintf(stderr, "mote serve: cannot list the stored functions: %s\n", serr.message);
     return;
   }
