@@ -49,9 +49,13 @@ static void usage(FILE *out) {
         "  --dev               development: make namespace " MOTE_DEV_NAMESPACE " with OpenWhisk's\n"
         "                      well-known key if it is missing (a public secret: loopback only)\n"
         "\n"
-        "API keys are made with `mote keys create NS --data DIR`. They are not enforced\n"
-        "yet: every deployed function is callable, and the management API is open to\n"
-        "whoever reaches the address. Listen on loopback.\n",
+        "Keys: every /v1 route needs `Authorization: Basic UUID:KEY` (curl -u UUID:KEY)\n"
+        "and shows the functions and activations of the key's namespace only. A function\n"
+        "belongs to the namespace that deployed it first; its name is then taken for the\n"
+        "others (403). /faas/NAME needs a key of the function's namespace unless it was\n"
+        "deployed with public=true. /healthz and /metrics are open. Make keys with\n"
+        "`mote keys create NS --data DIR` (beside a running server too), or use --dev.\n"
+        "A key deleted beside a running server may still open it for up to 60 s.\n",
         out);
 }
 
@@ -165,8 +169,11 @@ int mote_cmd_serve(int argc, char **argv) {
     printf("mote: --dev: namespace %s %s the well-known key %s:%s\n", MOTE_DEV_NAMESPACE,
            mote_server_dev_key_created(srv) ? "created with" : "has", MOTE_DEV_UUID,
            MOTE_DEV_KEY);
+  if (cfg.dev)
+    printf("mote: --dev: client verbs: export MOTE_AUTH=%s:%s; curl: -u %s:%s\n", MOTE_DEV_UUID,
+           MOTE_DEV_KEY, MOTE_DEV_UUID, MOTE_DEV_KEY);
   else
-    printf("mote: API keys: mote keys create NS --data %s (not enforced yet)\n", cfg.data_dir);
+    printf("mote: every /v1 route needs a key: mote keys create NS --data %s\n", cfg.data_dir);
   fflush(stdout);
 
   int sig = 0;

@@ -25,7 +25,11 @@
  * its mote_init; registry.c), so a call pays neither segments nor
  * initialisation.
  *
- * Not yet: authentication (functions not marked public are callable too).
+ * Keys: a function deployed public=true is open to anyone (a key sent is
+ * not even checked); any other needs `Authorization: Basic uuid:key` of its
+ * namespace: 401 without valid credentials, 403 with another namespace's.
+ * Checked before the body is read, and again on the version the call runs
+ * (a redeploy meanwhile may have made the function private).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +40,36 @@
 #include "invoke/invoke.h"
 #include "server/server_internal.h"
 
-/* Before the body is read: an unknown function (404) or bad arguments
- * (400) are answered at once. */
+/* May the caller run fn? 0 when it may; else the status of a reply queued
+ * (401, 403, 500). Identifies the caller once per request (r->authed). */
+static int authorize(mote_server *s, struct MHD_Connection *c, srv_req *r, const srv_fn *fn,
+                     enum MHD_Result *res) {
+  if (fn->rec.settings.is_public) return 0;
+  if (!r->authed) {
+    srv_auth_result why;
+    int st = auth_identify(s, c, r->ns, &why);
+    if (st == 401) {
+      *res = auth_reply_401(c, why);
+      return 401;
+    }
+    if (st != 0) {
+      *res = reply_error(c, 500, "auth_failed",
+                         "the server could not check the credentials (its log says why)");
+      return 500;
+    }
+    r->authed = true;
+  }
+  if (strcmp(r->ns, fn->rec.ns) != 0) {
+    *res = reply_error(c, 403, "forbidden",
+                       "function \"%s\" belongs to another namespace and is not public: call it "
+                       "with a key of its namespace", r->name);
+    return 403;
+  }
+  return 0;
+}
+
+/* Before the body is read: an unknown function (404), missing or wrong
+ * credentials (401, 403) or bad arguments (400) are answered at once. */
 int faas_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r, enum MHD_Result *res) {
   srv_fn *fn = mote_store_valid_name(r->name) ? registry_acquire(s->reg, r->name) : NULL;
   if (!fn) {
@@ -47,7 +79,9 @@ int faas_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r, enum MHD
     return 404;
   }
   bool cgi = fn->rec.settings.cgi;
+  int st = authorize(s, c, r, fn, res);
   fn_release(fn);
+  if (st) return st;
   if (r->path_info && !cgi) {
     *res = reply_error(c, 404, "not_found",
                        "no route %s /faas/%s%s: only functions deployed with cgi=true take a "
@@ -158,6 +192,11 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   srv_fn *fn = registry_acquire(s->reg, r->name);
   if (!fn) /* deleted while the body was read */
     return reply_error(c, 404, "not_found", "no function named \"%s\"", r->name);
+  enum MHD_Result refused;
+  if (authorize(s, c, r, fn, &refused)) { /* redeployed while the body was read */
+    fn_release(fn);
+    return refused;
+  }
   const mote_function_settings *st = &fn->rec.settings;
   r->call.set = true;
   snprintf(r->call.function, sizeof r->call.function, "%s", fn->rec.name);
@@ -299,6 +338,7 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   memset(&a, 0, sizeof a);
   memcpy(a.id, id, sizeof a.id);
   a.function = fn->rec.name;
+  a.ns = fn->rec.ns;
   a.version = fn->rec.version;
   a.start_ms = start_ms;
   a.wait_us = wait_us;

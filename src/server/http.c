@@ -165,8 +165,17 @@ static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *
   return ret;
 }
 
-/* The first call: route, check the method, the query, the declared length.
- * Returns true when a reply was queued (*res holds MHD's result). */
+/* The routes that take a key whatever they name (/faas/NAME asks for one
+ * only for a function that is not public: faas.c). */
+static bool route_needs_key(int route) {
+  return route == R_FUNCTIONS || route == R_FUNCTION || route == R_ACTIVATIONS ||
+         route == R_ACTIVATION;
+}
+
+/* The first call: route, check the method, the credentials, the query, the
+ * declared length. Returns true when a reply was queued (*res holds MHD's
+ * result). The credentials come before anything that reads more: a deploy
+ * without a valid key is refused before its body (up to 256 MiB) is read. */
 static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url,
                        const char *method, const char *version, srv_req *r,
                        enum MHD_Result *res) {
@@ -200,6 +209,18 @@ static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url
       if (!get && !post) return (*res = method_not_allowed(c, method, "GET, POST")), true;
       r->limit = SRV_MAX_CALL_BODY;
       break;
+  }
+  if (route_needs_key(r->route)) {
+    srv_auth_result why;
+    int st = auth_identify(s, c, r->ns, &why);
+    if (st != 0 && r->route == R_FUNCTION && put) metrics_deploy(s->metrics, false);
+    if (st == 401) return (*res = auth_reply_401(c, why)), true;
+    if (st != 0) {
+      *res = reply_error(c, 500, "auth_failed",
+                         "the server could not check the credentials (its log says why)");
+      return true;
+    }
+    r->authed = true;
   }
   if (!query_parse(r->query, &r->params, &r->nparams, r->query_err, sizeof r->query_err)) {
     if (r->route == R_FUNCTION && put) metrics_deploy(s->metrics, false);

@@ -189,7 +189,8 @@ char *metrics_render(srv_metrics *m, mote_server *s, size_t *len);
 
 /* ---- authentication (auth.c): OpenWhisk's basic auth with uuid:key ------- */
 
-/* Not yet enforced on any route: these are the pieces the routes will use. */
+/* Where keys are asked for (http.c, faas.c): every /v1 route, and /faas/NAME
+ * of a function not deployed public=true; /healthz and /metrics are open. */
 typedef enum srv_auth_result {
   SRV_AUTH_OK = 0,
   SRV_AUTH_MISSING,   /* no Authorization header */
@@ -311,6 +312,8 @@ typedef struct srv_req {
   size_t len, cap, limit;
   bool too_large;
   size_t discarded;      /* bytes of an oversized body dropped */
+  bool authed;           /* the credentials were checked: ns is the caller's */
+  char ns[MOTE_STORE_NS_MAX + 1];
   uint64_t t_arrival_us; /* CLOCK_MONOTONIC, at the first handler call */
   uint64_t t_start_us;   /* CLOCK_MONOTONIC, when the request line was read */
   int64_t t_wall_ms;     /* the same in Unix time, for the access log */
@@ -359,7 +362,8 @@ enum MHD_Result api_activations_list(mote_server *s, struct MHD_Connection *c, s
 enum MHD_Result api_activation_get(mote_server *s, struct MHD_Connection *c, srv_req *r);
 enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r);
 /* Checks done before the body is read; a non-zero return is the status of
- * a reply already queued. */
+ * a reply already queued. (The /v1 routes' key is checked before these, in
+ * http.c.) */
 int faas_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r, enum MHD_Result *res);
 int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r,
                               enum MHD_Result *res);
