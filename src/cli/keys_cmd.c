@@ -34,7 +34,9 @@ static void keys_usage(FILE *out) {
         "  --data DIR    the server's data directory (default ./" MOTE_DEFAULT_DATA_DIR ")\n"
         "\n"
         "These work on DIR directly, also while `mote serve --data DIR` runs.\n"
-        "See also `mote namespaces`. Keys are not enforced by the server yet.\n"
+        "See also `mote namespaces`. The server wants a key on every /v1 route and for\n"
+        "calls of functions not deployed public; a key's namespace sees only its own\n"
+        "functions and activations (mote --help).\n"
         "\n"
         "exit status: 0; 64 bad command line or name; 71 no such key; 74 the data\n"
         "directory cannot be used.\n",
