@@ -436,7 +436,9 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
                        cfg->queue ? cfg->queue : SRV_DEFAULT_QUEUE_PER_WORKER * s->workers,
                        cfg->queue_timeout_ms ? cfg->queue_timeout_ms
                                              : SRV_DEFAULT_QUEUE_TIMEOUT_MS);
-  if (!s->reg || !s->metrics || !s->admit) {
+  s->quota = quota_new(s->store, cfg->ns_invocations_per_minute, cfg->ns_concurrent);
+  s->acct = accounting_new(s->store);
+  if (!s->reg || !s->metrics || !s->admit || !s->quota || !s->acct) {
     st = fail(err, MOTE_SERVER_IO, "out of memory");
     goto fail;
   }
@@ -492,6 +494,8 @@ void mote_server_stop(mote_server *s) {
   registry_free(s->reg);
   metrics_free(s->metrics);
   admit_free(s->admit);
+  quota_free(s->quota);
+  accounting_free(s->acct); /* writes the last deltas: before the store closes */
   access_log_close(s->access_log); /* after the daemon: no request logs any more */
   if (s->store) mote_store_close(s->store);
   auth_free(s->auth);

@@ -299,6 +299,8 @@ struct mote_server {
   srv_metrics *metrics;
   struct MHD_Daemon *daemon;
   srv_admit *admit;                 /* execution slots and their queue */
+  srv_quota *quota;                 /* per-namespace limits */
+  srv_accounting *acct;             /* usage per namespace and function */
   struct srv_access_log *access_log; /* NULL: off */
   pthread_mutex_t deploy_lock;      /* orders store writes with registry swaps */
   /* background opt-tier compiles: one worker thread, a FIFO of jobs */
