@@ -178,7 +178,6 @@ static int keys_list(const char *dir, const char *ns) {
     const char *row[] = {keys[i].uuid, keys[i].ns, when};
     mote_table_add(t, row);
   }
-  mote_store_close(s);
   mote_table_print(t, stdout);
   mote_table_free(t);
   if (n == 0 && isatty(STDERR_FILENO))

@@ -193,3 +193,42 @@ json_t *usage_json(const mote_usage *u) {
                    (double)u->memory_mib_us / 1024.0 / 1e6, "first", json_utc_ms(u->first_ms),
                    "last", json_utc_ms(u->last_ms));
 }
+
+enum MHD_Result api_usage(mote_server *s, struct MHD_Connection *c, srv_req *r) {
+  char ns[MOTE_STORE_NS_MAX + 1];
+  srv_auth_result why;
+  int st = auth_identify(s, c, ns, &why);
+  if (st == 401) return auth_reply_401(c, why);
+  if (st) return reply_error(c, 500, "internal", "the credentials could not be checked");
+  const char *function = query_get(r, "function");
+  for (size_t i = 0; i < r->nparams; i++)
+    if (strcmp(r->params[i].key, "function") != 0)
+      return reply_error(c, 400, "bad_query", "unknown query parameter \"%.40s\" (function=NAME)",
+                         r->params[i].key);
+  accounting_flush(s->acct);
+  mote_usage *u = NULL;
+  size_t n = 0;
+  mote_store_error err;
+  if (mote_store_usage_list(s->store, ns, function, &u, &n, &err) != MOTE_STORE_OK)
+    return reply_error(c, 500, "store", "%s", err.message);
+  mote_usage total;
+  memset(&total, 0, sizeof total);
+  snprintf(total.ns, sizeof total.ns, "%s", ns);
+  json_t *list = json_array();
+  for (size_t i = 0; i < n; i++) {
+    json_t *one = usage_json(&u[i]);
+    json_object_del(one, "namespace");
+    json_array_append_new(list, one);
+    delta_add(&total, &u[i]);
+  }
+  free(u);
+  json_t *sum = usage_json(&total);
+  json_object_del(sum, "function");
+  json_object_del(sum, "namespace");
+  if (!total.first_ms) {
+    json_object_set_new(sum, "first", json_null());
+    json_object_set_new(sum, "last", json_null());
+  }
+  return reply_json(c, 200, json_pack("{s:s, s:o, s:o}", "namespace", ns, "total", sum,
+                                      "functions", list));
+}

@@ -411,6 +411,9 @@ enum MHD_Result api_function_delete(mote_server *s, struct MHD_Connection *c, sr
 enum MHD_Result api_activations_list(mote_server *s, struct MHD_Connection *c, srv_req *r);
 enum MHD_Result api_activation_get(mote_server *s, struct MHD_Connection *c, srv_req *r);
 enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r);
+/* GET /v1/usage[?function=NAME] (accounting.c): the caller's namespace's
+ * totals (a key is required). */
+enum MHD_Result api_usage(mote_server *s, struct MHD_Connection *c, srv_req *r);
 /* Checks done before the body is read; a non-zero return is the status of
  * a reply already queued. */
 int faas_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r, enum MHD_Result *res);
