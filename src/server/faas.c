@@ -188,6 +188,34 @@ static enum MHD_Result refuse_call(mote_server *s, struct MHD_Connection *c, srv
   return ret;
 }
 
+/* MERGE-PENDING: the owner's namespace comes with the authz branch (fn->rec.ns). */
+static const char *fn_ns(const srv_fn *fn) {
+  (void)fn;
+  return MOTE_DEV_NAMESPACE;
+}
+
+/* 429 for a call over its namespace's limits (quota.c), OpenWhisk's message. */
+static enum MHD_Result refuse_quota(mote_server *s, struct MHD_Connection *c, srv_req *r,
+                                    const srv_fn *fn, const srv_quota_verdict *v) {
+  char msg[200];
+  quota_message(v, msg, sizeof msg);
+  const char *code = quota_code(v->status);
+  metrics_call(s->metrics, fn->rec.name, 429, SRV_CLASS_OVERLOAD, NULL);
+  accounting_call(s->acct, fn_ns(fn), fn->rec.name, SRV_ACCT_REFUSED, 0, 0, wall_ms());
+  r->call.code = code;
+  json_t *o = json_pack("{s:s, s:s, s:I}", "error", msg, "code", code, "retry_after_s",
+                        (json_int_t)v->retry_after_s);
+  size_t len = 0;
+  struct MHD_Response *resp = json_response(o, &len);
+  if (!resp) return MHD_NO;
+  char buf[32];
+  snprintf(buf, sizeof buf, "%u", v->retry_after_s);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, buf);
+  enum MHD_Result ret = reply_queue(c, 429, resp, len);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
 enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) {
   srv_fn *fn = registry_acquire(s->reg, r->name);
   if (!fn) /* deleted while the body was read */
@@ -221,16 +249,25 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
     return reply_error(c, 500, "internal", "out of memory");
   }
 
-  srv_admission adm;
-  admit_enter(s->admit, fn->rec.name, st->max_concurrency, st->max_queue, &adm);
+  /* The namespace's limits first (its calls in flight include the waiting
+   * ones, as OpenWhisk counts them), then an execution slot. */
+  srv_quota_verdict qv;
+  quota_enter(s->quota, fn_ns(fn), wall_ms(), &qv);
+  srv_admission adm = {.status = SRV_ADMIT_NO_MEMORY};
+  if (qv.status == SRV_QUOTA_OK)
+    admit_enter(s->admit, fn->rec.name, st->max_concurrency, st->max_queue, &adm);
   if (adm.status != SRV_ADMITTED) {
     free(argv);
     cgi_env_free(env, envc);
     enum MHD_Result ret;
-    if (adm.status == SRV_ADMIT_NO_MEMORY) {
+    if (qv.status == SRV_QUOTA_OK) quota_leave(s->quota, fn_ns(fn));
+    if (qv.status == SRV_QUOTA_RATE || qv.status == SRV_QUOTA_CONCURRENT) {
+      ret = refuse_quota(s, c, r, fn, &qv);
+    } else if (adm.status == SRV_ADMIT_NO_MEMORY) {
       metrics_call(s->metrics, fn->rec.name, 500, SRV_CLASS_INTERNAL, NULL);
       ret = reply_error(c, 500, "internal", "out of memory");
     } else {
+      accounting_call(s->acct, fn_ns(fn), fn->rec.name, SRV_ACCT_REFUSED, 0, 0, wall_ms());
       ret = refuse_call(s, c, r, fn, &adm);
     }
     fn_release(fn);
@@ -260,6 +297,7 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   mote_invoke_run(&cfg, &res);
   metrics_in_flight(s->metrics, -1);
   admit_leave(s->admit, &adm, srv_now_us() - t_admitted);
+  quota_leave(s->quota, fn_ns(fn));
   free(argv);
   cgi_env_free(env, envc);
 
@@ -372,6 +410,8 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
    * /metrics sees its call. */
   srv_call_times times = {wait_us, res.init_us, res.exec_us};
   metrics_call(s->metrics, fn->rec.name, status, cls, &times);
+  accounting_call(s->acct, fn_ns(fn), fn->rec.name, cls == SRV_CLASS_OK ? SRV_ACCT_OK : SRV_ACCT_FAILED,
+                  res.exec_us, st->memory_mib ? st->memory_mib : SRV_DEFAULT_MEMORY_MIB, start_ms);
   memcpy(r->call.activation_id, id, sizeof id);
   r->call.wait_us = wait_us;
   r->call.init_us = res.init_us;

@@ -45,6 +45,7 @@ enum {
   R_ACTIVATION,
   R_FAAS,
   R_METRICS,
+  R_USAGE,
 };
 
 static srv_conn *conn_of(struct MHD_Connection *c) {
@@ -122,6 +123,7 @@ static bool match_named(const char *url, const char *prefix, char *name, size_t 
 static int route(const char *url, srv_req *r) {
   if (!strcmp(url, "/healthz")) return R_HEALTH;
   if (!strcmp(url, "/metrics")) return R_METRICS;
+  if (!strcmp(url, "/v1/usage") || !strcmp(url, "/v1/usage/")) return R_USAGE;
   if (!strcmp(url, "/v1/functions") || !strcmp(url, "/v1/functions/")) return R_FUNCTIONS;
   if (match_named(url, "/v1/functions/", r->name, sizeof r->name)) return R_FUNCTION;
   if (!strcmp(url, "/v1/activations") || !strcmp(url, "/v1/activations/")) return R_ACTIVATIONS;
@@ -198,6 +200,7 @@ static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url
     case R_FUNCTIONS:
     case R_ACTIVATIONS:
     case R_ACTIVATION:
+    case R_USAGE:
       if (!get && !head) return (*res = method_not_allowed(c, method, "GET")), true;
       break;
     case R_FUNCTION:
@@ -326,6 +329,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     case R_ACTIVATIONS: return api_activations_list(s, c, r);
     case R_ACTIVATION: return api_activation_get(s, c, r);
     case R_FAAS: return faas_call(s, c, r);
+    case R_USAGE: return api_usage(s, c, r);
   }
   return reply_error(c, 404, "not_found", "no such route");
 }
@@ -457,7 +461,9 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
                        cfg->queue ? cfg->queue : SRV_DEFAULT_QUEUE_PER_WORKER * s->workers,
                        cfg->queue_timeout_ms ? cfg->queue_timeout_ms
                                              : SRV_DEFAULT_QUEUE_TIMEOUT_MS);
-  if (!s->reg || !s->metrics || !s->admit) {
+  s->quota = quota_new(s->store, cfg->ns_invocations_per_minute, cfg->ns_concurrent);
+  s->acct = accounting_new(s->store);
+  if (!s->reg || !s->metrics || !s->admit || !s->quota || !s->acct) {
     st = fail(err, MOTE_SERVER_IO, "out of memory");
     goto fail;
   }
@@ -513,6 +519,8 @@ void mote_server_stop(mote_server *s) {
   registry_free(s->reg);
   metrics_free(s->metrics);
   admit_free(s->admit);
+  quota_free(s->quota);
+  accounting_free(s->acct); /* writes the last deltas: before the store closes */
   access_log_close(s->access_log); /* after the daemon: no request logs any more */
   if (s->store) mote_store_close(s->store);
   auth_free(s->auth);

@@ -46,6 +46,10 @@ typedef struct mote_server_config {
   unsigned queue_timeout_ms; /* longest wait for a worker (then 429); 0: 5000 */
   const char *access_log; /* a file for one JSON line per request, "-": stderr; NULL: off */
   bool dev;             /* create namespace MOTE_DEV_NAMESPACE with the well-known key */
+  /* Per-namespace limits where a namespace has none of its own (mote
+   * namespaces limits); 0: no limit. Beyond them a call gets 429. */
+  unsigned ns_invocations_per_minute;
+  unsigned ns_concurrent;
 } mote_server_config;
 
 /* OpenWhisk's well-known development credential (its `guest` namespace),

@@ -17,6 +17,12 @@
  *   keys(uuid, namespace, salt, hash, created_ms)
  *                             API keys, hashed (see keys.c); a namespace's
  *                             keys go with it
+ *   usage(namespace, function, invocations, errors, refused, exec_us,
+ *         memory_mib_us, first_ms, last_ms)
+ *                             accounting totals (usage.c); kept when a
+ *                             function or namespace is deleted (history)
+ *   namespace_limits(namespace, invocations_per_minute, concurrent)
+ *                             per-namespace invocation limits (usage.c)
  *
  * New tables are added with CREATE TABLE IF NOT EXISTS and keep the
  * user_version: a data directory of an older mote opens unchanged (it gets
@@ -161,6 +167,21 @@ static const char schema_sql[] =
     "  hash BLOB NOT NULL,"
     "  created_ms INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS keys_by_namespace ON keys(namespace);"
+    "CREATE TABLE IF NOT EXISTS usage("
+    "  namespace TEXT NOT NULL,"
+    "  function TEXT NOT NULL,"
+    "  invocations INTEGER NOT NULL,"
+    "  errors INTEGER NOT NULL,"
+    "  refused INTEGER NOT NULL,"
+    "  exec_us INTEGER NOT NULL,"
+    "  memory_mib_us INTEGER NOT NULL,"
+    "  first_ms INTEGER NOT NULL,"
+    "  last_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (namespace, function)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS namespace_limits("
+    "  namespace TEXT PRIMARY KEY NOT NULL,"
+    "  invocations_per_minute INTEGER NOT NULL,"
+    "  concurrent INTEGER NOT NULL) WITHOUT ROWID;"
     "PRAGMA user_version = 1;";
 
 /* Columns added to tables of user_version 1 after their creation: a table

@@ -264,4 +264,45 @@ mote_store_status mote_store_key_list(mote_store *s, const char *ns, mote_key_in
 /* Deletes a key; NOT_FOUND when there is none. */
 mote_store_status mote_store_key_delete(mote_store *s, const char *uuid, mote_store_error *err);
 
+/* Accounting (usage.c): totals per namespace and function since the first
+ * call, kept after the function or namespace is deleted. */
+typedef struct mote_usage {
+  char ns[MOTE_STORE_NS_MAX + 1];
+  char function[MOTE_STORE_NS_MAX + 1]; /* function names have the same bounds */
+  uint64_t invocations;   /* calls that ran */
+  uint64_t errors;        /* of those, the ones that failed (exit != 0, trap, timeout, limit,
+                           * an action's application error) */
+  uint64_t refused;       /* calls refused before running (429) */
+  uint64_t exec_us;       /* execution time */
+  uint64_t memory_mib_us; /* the memory limit (MiB) times the execution time (us), summed:
+                           * GB-seconds = memory_mib_us / 1024 / 1e6 */
+  int64_t first_ms, last_ms; /* Unix time of the first and last call counted */
+} mote_usage;
+
+/* Adds `n` deltas to the totals in one transaction (synchronous=NORMAL:
+ * a crash of the machine, not of the process, may lose the last ones). */
+mote_store_status mote_store_usage_add(mote_store *s, const mote_usage *deltas, size_t n,
+                                       mote_store_error *err);
+/* Totals, sorted by namespace then function; ns and function NULL match
+ * all. *out from malloc: free(*out). */
+mote_store_status mote_store_usage_list(mote_store *s, const char *ns, const char *function,
+                                        mote_usage **out, size_t *count, mote_store_error *err);
+
+/* Per-namespace invocation limits (usage.c); 0 means the server's default
+ * (mote serve --ns-invocations-per-minute / --ns-concurrent). */
+typedef struct mote_namespace_limits {
+  uint32_t invocations_per_minute;
+  uint32_t concurrent; /* invocations running or waiting at once */
+} mote_namespace_limits;
+
+/* Sets a namespace's limits (durably); NOT_FOUND when the namespace does
+ * not exist. They go when the namespace is deleted. */
+mote_store_status mote_store_namespace_limits_set(mote_store *s, const char *ns,
+                                                  const mote_namespace_limits *lim,
+                                                  mote_store_error *err);
+/* A namespace's limits: zeros when none were set (or no such namespace). */
+mote_store_status mote_store_namespace_limits_get(mote_store *s, const char *ns,
+                                                  mote_namespace_limits *out,
+                                                  mote_store_error *err);
+
 #endif /* MOTE_STORE_H */

@@ -6,6 +6,7 @@
  *   registry.c     functions and versions (deploy, get, list, delete)
  *   activations.c  activation records and their retention
  *   keys.c         namespaces and API keys (stored hashed)
+ *   usage.c        accounting totals and per-namespace limits
  *
  * Connections. SQLite serialises writers anyway, so the store has ONE writer
  * connection behind `write_lock` (no busy-waiting between our own threads:
@@ -106,6 +107,10 @@ struct mote_store {
   pthread_mutex_t pool_lock; /* guards readers */
   store_conn *readers;       /* free readers */
 };
+
+/* usage.c: deletes a namespace's limits (within the caller's transaction
+ * on the writer, when the namespace goes). */
+mote_store_status store_limits_forget(store_conn *w, const char *ns, mote_store_error *err);
 
 /* activations.c: writes a batch of queued records in one transaction and
  * fills each one's status. */
