@@ -188,11 +188,8 @@ static enum MHD_Result refuse_call(mote_server *s, struct MHD_Connection *c, srv
   return ret;
 }
 
-/* MERGE-PENDING: the owner's namespace comes with the authz branch (fn->rec.ns). */
-static const char *fn_ns(const srv_fn *fn) {
-  (void)fn;
-  return MOTE_DEV_NAMESPACE;
-}
+/* The namespace a call counts against: the function's owner's, whoever calls. */
+static const char *fn_ns(const srv_fn *fn) { return fn->rec.ns; }
 
 /* 429 for a call over its namespace's limits (quota.c), OpenWhisk's message. */
 static enum MHD_Result refuse_quota(mote_server *s, struct MHD_Connection *c, srv_req *r,

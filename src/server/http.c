@@ -171,7 +171,7 @@ static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *
  * only for a function that is not public: faas.c). */
 static bool route_needs_key(int route) {
   return route == R_FUNCTIONS || route == R_FUNCTION || route == R_ACTIVATIONS ||
-         route == R_ACTIVATION;
+         route == R_ACTIVATION || route == R_USAGE;
 }
 
 /* The first call: route, check the method, the credentials, the query, the

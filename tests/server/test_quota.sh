@@ -9,7 +9,6 @@ build=${1:-build}
 test_name=quota
 . "$(dirname "$0")/server_lib.sh"
 
-dev="23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
 # Sleeps argv[1] ms, prints its name; exits argv[2] when given.
 cat >"$tmp/nap.c" <<'C'
 #include <stdio.h>
@@ -24,9 +23,9 @@ C
 clang-19 --target=wasm32-wasi -O2 "$tmp/nap.c" -o "$tmp/nap.wasm" || { echo "clang-19 failed"; exit 1; }
 
 # ---- invocations per minute ------------------------------------------------
-start_server 4 --dev --ns-invocations-per-minute 3
+start_server 4 --ns-invocations-per-minute 3
 check "server starts with --ns-invocations-per-minute" $? "$(cat "$tmp/err")"
-deploy nap "$tmp/nap.wasm" "public=true&memory=64" -u "$dev"
+deploy nap "$tmp/nap.wasm" "public=true&memory=64"
 check "deploy" "$([ "$code" = 201 ] && echo 0 || echo 1)" "$code $body"
 codes=
 for i in 1 2 3; do req GET "/faas/nap?arg=0"; codes="$codes$code "; done
@@ -43,12 +42,12 @@ check "the fourth: 429, OpenWhisk's message, Retry-After within the minute" $? "
 # SIGTERM: a clean stop writes the last deltas (kill -9 may lose the last
 # second's, as documented).
 kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null; server_pid=
-start_server 4 --dev
+start_server 4
 req GET "/faas/nap?arg=0&arg=3"
 check "a failing call is a 502" "$([ "$code" = 502 ] && echo 0 || echo 1)" "$code $body"
-req GET /v1/usage
+req_as "" GET /v1/usage
 check "usage needs a key" "$([ "$code" = 401 ] && echo 0 || echo 1)" "$code $body"
-req GET /v1/usage -u "$dev"
+req GET /v1/usage
 [ "$code" = 200 ] && [ "$(jget .namespace)" = guest ] \
   && [ "$(jget '.functions[0].function, .functions[0].invocations, .functions[0].errors, .functions[0].refused')" = "nap 4 1 1" ] \
   && [ "$(jget '.total.invocations, .total.errors')" = "4 1" ]
@@ -56,10 +55,10 @@ check "usage: 4 ran (1 failed), 1 refused, across a restart" $? "$code $body"
 gbs=$(jget '.functions[0].gb_seconds'); ex=$(jget '.functions[0].exec_seconds')
 awk -v g="$gbs" -v e="$ex" 'BEGIN { exit !(e > 0 && g > 0 && (g - e * 64 / 1024) ^ 2 < 1e-12) }'
 check "gb_seconds = 64 MiB / 1024 x exec_seconds" $? "gb=$gbs exec=$ex"
-req GET "/v1/usage?function=other" -u "$dev"
+req GET "/v1/usage?function=other"
 [ "$code" = 200 ] && [ "$(jget '.functions | length')" = 0 ] && [ "$(jget .total.invocations)" = 0 ]
 check "usage filtered by function" $? "$body"
-req GET "/v1/usage?fn=x" -u "$dev"
+req GET "/v1/usage?fn=x"
 check "usage: unknown parameter is a 400" "$([ "$code" = 400 ] && echo 0 || echo 1)" "$code $body"
 curl -s "$base/metrics" >"$tmp/m"
 grep -qx 'mote_usage_invocations_total{namespace="guest",function="nap"} 4' "$tmp/m" \
@@ -72,7 +71,7 @@ check "/metrics exports the accounting" $? "$(grep mote_usage "$tmp/m")"
 "$mote" keys create other --data "$tmp/data" >"$tmp/key" 2>/dev/null
 other=$(sed -nE 's/^([0-9a-f-]{36}:[A-Za-z0-9]{64})$/\1/p' "$tmp/key" | head -1)
 [ -z "$other" ] && other=$(grep -oE '[0-9a-f-]{36}:[A-Za-z0-9]{64}' "$tmp/key" | head -1)
-req GET /v1/usage -u "$other"
+req_as "$other" GET /v1/usage
 [ "$code" = 200 ] && [ "$(jget .namespace)" = other ] && [ "$(jget '.functions | length')" = 0 ]
 check "another namespace's usage is empty" $? "$code $body key=$other"
 
@@ -80,7 +79,7 @@ check "another namespace's usage is empty" $? "$code $body key=$other"
 stop_server
 "$mote" namespaces limits guest --concurrent 1 --data "$tmp/data" >/dev/null
 check "mote namespaces limits sets it" $? ""
-start_server 4 --dev
+start_server 4
 curl -s --max-time 60 -o "$tmp/slow.b" -w '%{http_code}' "$base/faas/nap?arg=3000" >"$tmp/slow.code" &
 slow=$!
 for _ in $(seq 400); do
