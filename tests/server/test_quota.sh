@@ -67,6 +67,12 @@ grep -qx 'mote_usage_invocations_total{namespace="guest",function="nap"} 4' "$tm
   && grep -q '^mote_usage_gb_seconds_total{namespace="guest",function="nap"} [0-9.e-]*$' "$tmp/m"
 check "/metrics exports the accounting" $? "$(grep mote_usage "$tmp/m")"
 
+MOTE_AUTH="$dev_auth" "$mote" usage --server "$base" >"$tmp/u.out" 2>&1
+grep -qE '^nap	4	1	1	' "$tmp/u.out" && grep -qE '^\(namespace guest\)	4	1	1	' "$tmp/u.out"
+check "mote usage prints the table and the total" $? "$(cat "$tmp/u.out")"
+"$mote" usage --server "$base" >/dev/null 2>&1
+check "mote usage without a key exits 77" "$([ $? = 77 ] && echo 0 || echo 1)" ""
+
 # Another namespace sees only its own usage.
 "$mote" keys create other --data "$tmp/data" >"$tmp/key" 2>/dev/null
 other=$(sed -nE 's/^([0-9a-f-]{36}:[A-Za-z0-9]{64})$/\1/p' "$tmp/key" | head -1)
