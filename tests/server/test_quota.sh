@@ -9,18 +9,8 @@ build=${1:-build}
 test_name=quota
 . "$(dirname "$0")/server_lib.sh"
 
-# Sleeps argv[1] ms, prints its name; exits argv[2] when given.
-cat >"$tmp/nap.c" <<'C'
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-  if (argc > 1) usleep(atoi(argv[1]) * 1000);
-  printf("%s done\n", argv[0]);
-  return argc > 2 ? atoi(argv[2]) : 0;
-}
-C
-clang-19 --target=wasm32-wasi -O2 "$tmp/nap.c" -o "$tmp/nap.wasm" || { echo "clang-19 failed"; exit 1; }
+# tests/server/programs/nap.c: sleeps argv[1] ms, prints its name, exits argv[2].
+clang-19 --target=wasm32-wasi -O2 "$(dirname "$0")/programs/nap.c" -o "$tmp/nap.wasm" || { echo "clang-19 failed"; exit 1; }
 
 # ---- invocations per minute ------------------------------------------------
 start_server 4 --ns-invocations-per-minute 3
