@@ -30,7 +30,7 @@ static void keys_usage(FILE *out) {
         "                stored: this is the one time it can be seen, keep it.\n"
         "  list [NS]     the keys (of NS, or all): uuid, namespace, creation time; never\n"
         "                the secret\n"
-        "  delete UUID   removes a key; a server running on DIR refuses it within a minute\n"
+        "  delete UUID   removes a key; a server running on DIR refuses it within 5 s\n"
         "\n"
         "  --data DIR    the server's data directory (default ./" MOTE_DEFAULT_DATA_DIR ")\n"
         "\n"
@@ -55,7 +55,7 @@ static void namespaces_usage(FILE *out) {
         "minute, and calls running or waiting at once; past them the server answers 429.\n"
         "0 (or none set) means the server's defaults (mote serve\n"
         "--ns-invocations-per-minute, --ns-concurrent). A running server applies a change\n"
-        "within 60 s.\n"
+        "within 5 s.\n"
         "\n"
         "exit status: 0; 64 bad command line; 74 the data directory cannot be used.\n",
         out);

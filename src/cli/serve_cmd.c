@@ -60,7 +60,7 @@ static void usage(FILE *out) {
         "others (403). /faas/NAME needs a key of the function's namespace unless it was\n"
         "deployed with public=true. /healthz and /metrics are open. Make keys with\n"
         "`mote keys create NS --data DIR` (beside a running server too), or use --dev.\n"
-        "A key deleted beside a running server may still open it for up to 60 s.\n",
+        "A key deleted beside a running server may still open it for up to 5 s.\n",
         out);
 }
 

@@ -23,7 +23,7 @@
 
 #include "server_internal.h"
 
-#define QUOTA_REFRESH_MS 60000
+#define QUOTA_REFRESH_MS 5000
 #define QUOTA_WINDOW_S 60
 
 typedef struct quota_ns {
