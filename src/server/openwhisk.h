@@ -182,11 +182,13 @@ typedef struct ow_outcome {
 /* Reads a run: the last non-empty line of stdout, when it is a JSON object,
  * is the result (an "error" field, or a non-zero exit, makes it an
  * application error); every other stdout line and every stderr line is a
- * log line, stamped with end_ns (Unix time in ns), up to logs_mb MB. A
+ * log line, stamped with end_ns (Unix time in ns), up to log_bytes (the
+ * action's logs limit, or less: what the store can keep) with OpenWhisk's
+ * note when lines are dropped. A
  * trap, a timeout (timeout_ms names the limit) or no JSON object is a
  * developer error with OpenWhisk's message; a run the host could not set up
  * is an internal error. False only when out of memory. */
-bool ow_outcome_read(const mote_invoke_result *res, uint32_t timeout_ms, uint32_t logs_mb,
+bool ow_outcome_read(const mote_invoke_result *res, uint32_t timeout_ms, uint64_t log_bytes,
                      int64_t end_ns, ow_outcome *out);
 void ow_outcome_clear(ow_outcome *o);
 

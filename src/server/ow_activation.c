@@ -10,8 +10,10 @@
  *
  * Logs: mote captures stdout and stderr whole, without the time of each
  * line, so every line is stamped with the run's end and the stdout lines
- * come before the stderr ones. The total is bounded by the action's logs
- * limit (MB) as OpenWhisk bounds it, with its note when lines are dropped.
+ * come before the stderr ones. The total is bounded as OpenWhisk bounds it
+ * by the action's logs limit (the caller may give less: the store keeps at
+ * most MOTE_STORE_META_MAX bytes of a record), with its note when lines
+ * are dropped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,12 +110,12 @@ static void log_lines(logbook *b, const char *stream, const span *l, size_t n, l
 
 static json_t *error_result(const char *msg) { return json_pack("{s:s}", "error", msg); }
 
-bool ow_outcome_read(const mote_invoke_result *res, uint32_t timeout_ms, uint32_t logs_mb,
+bool ow_outcome_read(const mote_invoke_result *res, uint32_t timeout_ms, uint64_t log_bytes,
                      int64_t end_ns, ow_outcome *out) {
   memset(out, 0, sizeof *out);
   span *ol = NULL, *el = NULL;
   size_t on = 0, en = 0;
-  logbook book = {.logs = json_array(), .ns = end_ns, .budget = (uint64_t)logs_mb << 20};
+  logbook book = {.logs = json_array(), .ns = end_ns, .budget = log_bytes};
   out->logs = book.logs;
   if (!out->logs || !split_lines(res->stdout_data, res->stdout_len, &ol, &on) ||
       !split_lines(res->stderr_data, res->stderr_len, &el, &en))

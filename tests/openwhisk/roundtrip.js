@@ -267,9 +267,11 @@ test('another namespace: 403', async () => {
   // guest's key on the other namespace, and the other's on guest.
   await rejects(client(otherNs, guestKey).actions.list(), 403)
   await rejects(client('guest', otherKey).actions.get({ name: 'echo' }), 403)
-  // The same name in two namespaces: two actions.
-  await other.actions.create({ name: 'echo', action: wasm, kind: KIND })
-  const r = await other.actions.invoke({ name: 'echo', params: {}, blocking: true, result: true })
+  // mote's names are global (one registry for /faas, /v1 and /api/v1): a
+  // name that lives in another namespace is refused, not shadowed.
+  await rejects(other.actions.create({ name: 'echo', action: wasm, kind: KIND }), 403)
+  await other.actions.create({ name: 'sleeper', action: wasm, kind: KIND })
+  const r = await other.actions.invoke({ name: 'sleeper', params: {}, blocking: true, result: true })
   assert.deepEqual(r.params, {})
 })
 
@@ -277,7 +279,7 @@ test('429: 100 concurrent invocations per namespace', async () => {
   const other = client(otherNs, otherKey)
   const calls = []
   for (let i = 0; i < 101; i++) {
-    calls.push(other.actions.invoke({ name: 'echo', params: { sleep_ms: 3000 }, blocking: true, result: true })
+    calls.push(other.actions.invoke({ name: 'sleeper', params: { sleep_ms: 3000 }, blocking: true, result: true })
       .then(() => 'ok', (e) => e))
   }
   const outcomes = await Promise.all(calls)

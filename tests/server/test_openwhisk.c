@@ -362,7 +362,7 @@ TEST(outcome_success) {
   mote_invoke_result r;
   ow_outcome o;
   run_of(&r, MOTE_INVOKE_EXITED, 0, "first\n\n{\"a\": 1}\n\n", "warn\r\nsecond\n");
-  CHECK(ow_outcome_read(&r, 60000, 10, END_NS, &o));
+  CHECK(ow_outcome_read(&r, 60000, 10u << 20, END_NS, &o));
   CHECK_EQ_INT(o.status, OW_STATUS_SUCCESS);
   CHECK_JSON(o.result, "{\"a\":1}");
   CHECK_JSON(o.logs, "[\"" STAMP " stdout: first\",\"" STAMP " stdout: \",\"" STAMP
@@ -371,7 +371,7 @@ TEST(outcome_success) {
   ow_outcome_clear(&o);
   /* Invalid UTF-8 in a log line is replaced, not passed on. */
   run_of(&r, MOTE_INVOKE_EXITED, 0, "\xff\n{}", NULL);
-  CHECK(ow_outcome_read(&r, 60000, 10, END_NS, &o));
+  CHECK(ow_outcome_read(&r, 60000, 10u << 20, END_NS, &o));
   CHECK_JSON(o.logs, "[\"" STAMP " stdout: \xef\xbf\xbd\"]");
   ow_outcome_clear(&o);
 }
@@ -381,13 +381,13 @@ TEST(outcome_errors) {
   ow_outcome o;
   /* An error field: an application error keeping only the error. */
   run_of(&r, MOTE_INVOKE_EXITED, 0, "{\"error\":\"boom\",\"x\":1}", NULL);
-  CHECK(ow_outcome_read(&r, 60000, 10, END_NS, &o));
+  CHECK(ow_outcome_read(&r, 60000, 10u << 20, END_NS, &o));
   CHECK_EQ_INT(o.status, OW_STATUS_APPLICATION_ERROR);
   CHECK_JSON(o.result, "{\"error\":\"boom\"}");
   ow_outcome_clear(&o);
   /* A non-zero exit with a JSON object: an application error too. */
   run_of(&r, MOTE_INVOKE_EXITED, 3, "{\"x\":1}\n", NULL);
-  CHECK(ow_outcome_read(&r, 60000, 10, END_NS, &o));
+  CHECK(ow_outcome_read(&r, 60000, 10u << 20, END_NS, &o));
   CHECK_EQ_INT(o.status, OW_STATUS_APPLICATION_ERROR);
   CHECK_JSON(o.result, "{\"error\":{\"x\":1}}");
   ow_outcome_clear(&o);
@@ -395,18 +395,18 @@ TEST(outcome_errors) {
   const char *not_objects[] = {"hello", "[1,2]", "", "{\"a\":1}\nnot json", "{\"a\":1} trailing"};
   for (size_t i = 0; i < sizeof not_objects / sizeof *not_objects; i++) {
     run_of(&r, MOTE_INVOKE_EXITED, 0, not_objects[i], NULL);
-    CHECK(ow_outcome_read(&r, 60000, 10, END_NS, &o));
+    CHECK(ow_outcome_read(&r, 60000, 10u << 20, END_NS, &o));
     CHECK_MSG(o.status == OW_STATUS_DEVELOPER_ERROR, not_objects[i]);
     CHECK_JSON(o.result, "{\"error\":\"The action did not return a dictionary.\"}");
     ow_outcome_clear(&o);
   }
   run_of(&r, MOTE_INVOKE_EXITED, 0, "hello", NULL);
-  CHECK(ow_outcome_read(&r, 60000, 10, END_NS, &o));
+  CHECK(ow_outcome_read(&r, 60000, 10u << 20, END_NS, &o));
   CHECK_JSON(o.logs, "[\"" STAMP " stdout: hello\"]");
   ow_outcome_clear(&o);
   /* The timeout names the limit; the annotation says so. */
   run_of(&r, MOTE_INVOKE_TIMEOUT, -1, "partial\n", NULL);
-  CHECK(ow_outcome_read(&r, 1500, 10, END_NS, &o));
+  CHECK(ow_outcome_read(&r, 1500, 10u << 20, END_NS, &o));
   CHECK_EQ_INT(o.status, OW_STATUS_DEVELOPER_ERROR);
   CHECK_JSON(o.result, "{\"error\":\"The action exceeded its time limits of 1500 milliseconds.\"}");
   CHECK(o.timeout);
@@ -415,7 +415,7 @@ TEST(outcome_errors) {
   /* A trap: OpenWhisk's message, and the trap in the logs. */
   run_of(&r, MOTE_INVOKE_TRAP, -1, NULL, NULL);
   snprintf(r.message, sizeof r.message, "trap: unreachable executed");
-  CHECK(ow_outcome_read(&r, 1500, 10, END_NS, &o));
+  CHECK(ow_outcome_read(&r, 1500, 10u << 20, END_NS, &o));
   CHECK_EQ_INT(o.status, OW_STATUS_DEVELOPER_ERROR);
   CHECK_JSON(o.result, "{\"error\":\"The action did not produce a valid response and exited "
                        "unexpectedly.\"}");
@@ -423,11 +423,11 @@ TEST(outcome_errors) {
   ow_outcome_clear(&o);
   run_of(&r, MOTE_INVOKE_LIMIT, -1, NULL, NULL);
   r.trap = MOTE_TRAP_RESOURCE;
-  CHECK(ow_outcome_read(&r, 1500, 10, END_NS, &o));
+  CHECK(ow_outcome_read(&r, 1500, 10u << 20, END_NS, &o));
   CHECK_JSON(o.result, "{\"error\":\"The action exhausted its memory and was aborted.\"}");
   ow_outcome_clear(&o);
   run_of(&r, MOTE_INVOKE_HOST, -1, NULL, NULL);
-  CHECK(ow_outcome_read(&r, 1500, 10, END_NS, &o));
+  CHECK(ow_outcome_read(&r, 1500, 10u << 20, END_NS, &o));
   CHECK_EQ_INT(o.status, OW_STATUS_INTERNAL_ERROR);
   ow_outcome_clear(&o);
 }
@@ -450,7 +450,7 @@ TEST(outcome_log_limit) {
   }
   strcpy(big + 4 * (line + 1), "{}");
   run_of(&r, MOTE_INVOKE_EXITED, 0, big, NULL);
-  CHECK(ow_outcome_read(&r, 60000, 1, END_NS, &o));
+  CHECK(ow_outcome_read(&r, 60000, 1u << 20, END_NS, &o));
   CHECK_EQ_INT(json_array_size(o.logs), 4);
   CHECK_STR_CONTAINS(json_string_value(json_array_get(o.logs, 3)), "limit of 1048576 bytes.");
   CHECK_EQ_INT(o.status, OW_STATUS_SUCCESS);
@@ -462,7 +462,7 @@ TEST(activation_record) {
   mote_invoke_result r;
   ow_outcome o;
   run_of(&r, MOTE_INVOKE_EXITED, 0, "hi\n{\"ok\":true}", NULL);
-  CHECK(ow_outcome_read(&r, 60000, 10, END_NS, &o));
+  CHECK(ow_outcome_read(&r, 60000, 10u << 20, END_NS, &o));
   ow_activation_info info = {.id = "0123456789abcdef0123456789abcdef", .ns = "guest",
                              .name = "hello", .subject = "guest", .semver = "0.0.3",
                              .kind = "wasm:0.1", .start_ms = 1000, .end_ms = 1250, .wait_ms = 4,
@@ -504,7 +504,7 @@ TEST(activation_record) {
   ow_outcome_clear(&o);
   /* An application error: status and code. */
   run_of(&r, MOTE_INVOKE_EXITED, 0, "{\"error\":1}", NULL);
-  CHECK(ow_outcome_read(&r, 60000, 10, END_NS, &o));
+  CHECK(ow_outcome_read(&r, 60000, 10u << 20, END_NS, &o));
   rec = ow_activation_json(&info, &o);
   CHECK_JSON(json_object_get(rec, "response"), "{\"status\":\"application error\","
              "\"statusCode\":1,\"success\":false,\"result\":{\"error\":1}}");
