@@ -243,6 +243,22 @@ void ow_throttle_free(ow_throttle *t);
 int ow_throttle_enter(ow_throttle *t, const char *ns, int64_t now_ms, char *msg, size_t cap);
 void ow_throttle_leave(ow_throttle *t, const char *ns);
 
+/* ---- non-blocking invokes (ow_exec.c): a bounded pool of threads ---------------- */
+
+typedef struct ow_exec ow_exec;
+typedef void (*ow_job_fn)(void *arg);
+
+/* `threads` workers (at least 1) and at most `queue_max` jobs waiting.
+ * NULL when out of memory or no thread can be started. */
+ow_exec *ow_exec_new(unsigned threads, unsigned queue_max);
+/* Queues fn(arg) for a worker; false when queue_max jobs wait already, or
+ * the pool is stopping (arg is then still the caller's). */
+bool ow_exec_submit(ow_exec *e, ow_job_fn fn, void *arg);
+/* Jobs waiting now (for metrics and tests). */
+unsigned ow_exec_waiting(ow_exec *e);
+/* Refuses new jobs, runs every queued one, joins the workers, frees. */
+void ow_exec_free(ow_exec *e);
+
 /* ---- web actions (ow_web.c) -------------------------------------------------- */
 
 typedef enum ow_web_ext {

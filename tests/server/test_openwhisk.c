@@ -2,6 +2,8 @@
  * bodies, limits and their messages, updates, meta, records; a run's outcome
  * read as a native action; activation records; web action input and output. */
 #include <archive.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <archive_entry.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -719,6 +721,44 @@ TEST(throttle) {
   ow_throttle_free(t);
 }
 
+/* ---- the executor of non-blocking invokes ------------------------------------------ */
+
+typedef struct gate {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool open;
+  int done;
+} gate;
+
+static void gated_job(void *arg) {
+  gate *g = arg;
+  pthread_mutex_lock(&g->lock);
+  while (!g->open) pthread_cond_wait(&g->cond, &g->lock);
+  g->done++;
+  pthread_mutex_unlock(&g->lock);
+}
+
+TEST(executor_bounded) {
+  gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0};
+  ow_exec *e = ow_exec_new(2, 3);
+  CHECK(e != NULL);
+  /* Two run (and block), three wait, the sixth is refused. */
+  for (int i = 0; i < 2; i++) CHECK(ow_exec_submit(e, gated_job, &g));
+  for (int i = 0; i < 400 && ow_exec_waiting(e) != 0; i++) usleep(5000);
+  CHECK_EQ_INT(ow_exec_waiting(e), 0); /* both taken by the workers */
+  for (int i = 0; i < 3; i++) CHECK(ow_exec_submit(e, gated_job, &g));
+  CHECK_EQ_INT(ow_exec_waiting(e), 3);
+  CHECK(!ow_exec_submit(e, gated_job, &g));
+  pthread_mutex_lock(&g.lock);
+  g.open = true;
+  pthread_cond_broadcast(&g.cond);
+  pthread_mutex_unlock(&g.lock);
+  /* Freeing runs what is queued. */
+  ow_exec_free(e);
+  CHECK_EQ_INT(g.done, 5);
+}
+
 RUN_TESTS(create_from_module, create_from_zip, exec_refused, limits_ranges, update_merges,
           meta_and_records, outcome_success, outcome_errors, outcome_log_limit, activation_record,
-          invoke_input, web_split, web_input, web_output, throttle)
+          invoke_input, web_split, web_input, web_output, throttle,
+          executor_bounded)
