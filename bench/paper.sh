@@ -69,8 +69,11 @@ echo "{\"mode\":\"$mode\",\"cores\":$(nproc),\"load_start\":\"$(cut -d' ' -f1-3 
 # ---- mote -------------------------------------------------------------------------------
 # The data folder (and so the compile cache) is kept between runs: the -O2 compile of a
 # function takes tens of seconds, and a deploy of the same module is then a cache hit.
+# --dev: the /v1 routes take its well-known key; the functions are deployed public=true,
+# so the load generators call /faas/NAME without a key, as they call the other platforms.
 mote_port=$(free_port); mote_url=http://127.0.0.1:$mote_port
-"$here/$build/mote" serve --listen "127.0.0.1:$mote_port" --data "$tools/mote-data" >"$work/mote.log" 2>&1 &
+mote_auth=23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP
+"$here/$build/mote" serve --dev --listen "127.0.0.1:$mote_port" --data "$tools/mote-data" >"$work/mote.log" 2>&1 &
 mote_pid=$!; pids+=("$mote_pid")
 wait_http "$mote_url/healthz" || { log "mote serve did not start: $(tail -3 "$work/mote.log")"; exit 1; }
 declare -A mote_ok
@@ -81,11 +84,11 @@ for f in "${functions[@]}"; do
     cp "$fn/$f.wasm" "$work/bundle-$f/main.wasm"
     cp -r "$fn/$f/." "$work/bundle-$f/"
     tar -C "$work/bundle-$f" -czf "$work/$f.tar.gz" .
-    status=$(curl -s -o "$work/deploy-$f.json" -w '%{http_code}' -X PUT -H 'Content-Type: application/gzip' \
-      --data-binary @"$work/$f.tar.gz" "$mote_url/v1/functions/$f")
+    status=$(curl -s -u "$mote_auth" -o "$work/deploy-$f.json" -w '%{http_code}' -X PUT \
+      -H 'Content-Type: application/gzip' --data-binary @"$work/$f.tar.gz" "$mote_url/v1/functions/$f?public=true")
   else
-    status=$(curl -s -o "$work/deploy-$f.json" -w '%{http_code}' -X PUT -H 'Content-Type: application/wasm' \
-      --data-binary @"$fn/$f.wasm" "$mote_url/v1/functions/$f")
+    status=$(curl -s -u "$mote_auth" -o "$work/deploy-$f.json" -w '%{http_code}' -X PUT \
+      -H 'Content-Type: application/wasm' --data-binary @"$fn/$f.wasm" "$mote_url/v1/functions/$f?public=true")
   fi
   if [ "$status" = 201 ] || [ "$status" = 200 ]; then
     mote_ok[$f]=1
@@ -97,10 +100,10 @@ done
 for f in "${functions[@]}"; do
   [ "${mote_ok[$f]}" = 1 ] || continue
   for _ in $(seq 900); do
-    [ "$(curl -fs "$mote_url/v1/functions/$f" | jq -r .tier)" = opt ] && break
+    [ "$(curl -fs -u "$mote_auth" "$mote_url/v1/functions/$f" | jq -r .tier)" = opt ] && break
     sleep 0.2
   done
-  log "mote: $f is on tier $(curl -fs "$mote_url/v1/functions/$f" | jq -r .tier)"
+  log "mote: $f is on tier $(curl -fs -u "$mote_auth" "$mote_url/v1/functions/$f" | jq -r .tier)"
 done
 
 # ---- the Node prototype -----------------------------------------------------------------

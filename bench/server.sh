@@ -12,7 +12,11 @@
 # Every call is a fresh instance. hello is deployed with max_queue=16, so
 # that the 16 connections of the saturation runs wait for the 2 workers
 # instead of meeting the per-function queue's default (half the server's
-# queue) and its 429s. Writes bench/out/server.txt.
+# queue) and its 429s. The server runs with --dev: the /v1 routes get its
+# key, hello is deployed public=true (its calls carry no key, as before keys
+# existed), and the same module as the private "hello_key" is called with
+# the key once more at one client: what checking it costs (the key cache of
+# auth.c). Writes bench/out/server.txt.
 # usage: bench/server.sh [BUILD_DIR]    env: DURATION (s, default 10), CALLS
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +26,7 @@ calls=${CALLS:-1000000}
 out=bench/out
 work=$(mktemp -d /tmp/mote-bench-server-XXXXXX)
 pid=
+dev=23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   rm -rf "$work"
@@ -33,15 +38,19 @@ command -v wrk >/dev/null || { echo "bench-server: wrk is missing: run scripts/d
 clang-19 --target=wasm32-wasi -O2 bench/programs/hello.c -o "$work/hello.wasm"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url=http://127.0.0.1:$port
-"$build/mote" serve --listen "127.0.0.1:$port" --data "$work/data" >"$work/server.log" 2>&1 &
+"$build/mote" serve --dev --listen "127.0.0.1:$port" --data "$work/data" >"$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do curl -fs "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs -X PUT -H 'Content-Type: application/wasm' --data-binary @"$work/hello.wasm" \
-  "$url/v1/functions/hello?max_queue=16" >/dev/null
+curl -fs -u "$dev" -X PUT -H 'Content-Type: application/wasm' --data-binary @"$work/hello.wasm" \
+  "$url/v1/functions/hello?max_queue=16&public=true" >/dev/null
 for _ in $(seq 600); do
-  [ "$(curl -fs "$url/v1/functions/hello" | jq -r .tier)" = opt ] && break
+  [ "$(curl -fs -u "$dev" "$url/v1/functions/hello" | jq -r .tier)" = opt ] && break
   sleep 0.2
 done
+# The same module: its opt tier is in the cache already.
+curl -fs -u "$dev" -X PUT -H 'Content-Type: application/wasm' --data-binary @"$work/hello.wasm" \
+  "$url/v1/functions/hello_key?max_queue=16" >/dev/null
+auth_header="Authorization: Basic $(printf '%s' "$dev" | base64 -w0)"
 
 # wrk's latency figure in microseconds ("53.00us", "1.20ms", "2.00s").
 to_us() {
@@ -56,10 +65,11 @@ rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$pid/status"; }
 wrk -t1 -c1 -d"${duration}s" --latency "$url/healthz" >"$work/h1.txt"
 wrk -t1 -c1 -d"${duration}s" --latency -H "Connection: close" "$url/faas/hello" >"$work/cc.txt"
 wrk -t1 -c1 -d"${duration}s" --latency "$url/faas/hello" >"$work/c1.txt"
-split=$(curl -fs "$url/v1/activations?function=hello&limit=1000" | jq -r '
+split=$(curl -fs -u "$dev" "$url/v1/activations?function=hello&limit=1000" | jq -r '
   def median: sort | if length == 0 then 0 else .[(length / 2 | floor)] end;
   .activations | "\(map(.wait_us) | median) \(map(.init_us) | median) \(map(.exec_us) | median)"')
 read -r wait_us init_us exec_us <<<"$split"
+wrk -t1 -c1 -d"${duration}s" --latency -H "$auth_header" "$url/faas/hello_key" >"$work/ck.txt"
 wrk -t2 -c16 -d"${duration}s" "$url/healthz" >"$work/h16.txt"
 wrk -t2 -c16 -d"${duration}s" "$url/faas/hello" >"$work/c16.txt"
 
@@ -76,6 +86,9 @@ cr=$(rps "$work/c16.txt")
   printf '  %-22s median %6s us   p99 %7s us\n' "GET /healthz" "$h50" "$(to_us "$(pct "$work/h1.txt" 99%)")"
   printf '  %-22s median %6s us   p99 %7s us   (%s non-2xx)\n' "GET /faas/hello" "$c50" "$c99" "$(errors "$work/c1.txt")"
   awk -v c="$c50" -v h="$h50" 'BEGIN { printf "  call / healthz median: %.2fx; the call adds %d us\n", c / h, c - h }'
+  printf '  %-22s median %6s us   p99 %7s us   (%s non-2xx; not public, the key sent)\n' \
+    "GET /faas/hello_key" "$(to_us "$(pct "$work/ck.txt" 50%)")" "$(to_us "$(pct "$work/ck.txt" 99%)")" \
+    "$(errors "$work/ck.txt")"
   echo "  server-side median of the last 1000 calls: wait $wait_us us, init $init_us us, exec $exec_us us"
   printf '  %-22s median %6s us   p99 %7s us   (a new connection per call)\n' "GET /faas/hello" \
     "$(to_us "$(pct "$work/cc.txt" 50%)")" "$(to_us "$(pct "$work/cc.txt" 99%)")"
@@ -86,7 +99,7 @@ cr=$(rps "$work/c16.txt")
   awk -v c="$cr" -v h="$hr" 'BEGIN { printf "  calls / healthz: %.2f\n", c / h }'
   echo
   echo "memory over $calls calls (wrk -t2 -c16, 10 s rounds): server RSS"
-  done_calls=$(( $(total "$work/c1.txt") + $(total "$work/c16.txt") ))
+  done_calls=$(( $(total "$work/c1.txt") + $(total "$work/c16.txt") + $(total "$work/ck.txt") ))
   first=$(rss_kb)
   half=
   printf '  %10s calls  %8s KiB\n' "$done_calls" "$first"

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # `make run`: the platform in the foreground with the example functions deployed.
 #
-# Starts `mote serve` on 127.0.0.1:8080 with its data in build/run-data,
-# waits for /healthz, deploys the paper's three functions (built by `make
-# functions`: lpr, resize, recognize, as bundles with their files) and
-# bench/programs/hello.c as "hello", prints how to call them, and waits on
-# the server (Ctrl-C stops it).
+# Starts `mote serve --dev` on 127.0.0.1:8080 with its data in
+# build/run-data, waits for /healthz, deploys the paper's three functions
+# (built by `make functions`: lpr, resize, recognize, as bundles with their
+# files) and bench/programs/hello.c as "hello", all public (callable without
+# a key), prints how to call them and how to use the development key, and
+# waits on the server (Ctrl-C stops it).
 # usage: scripts/run.sh BUILD_DIR [HOST:PORT]
 set -u
 build=${1:-build}
 listen=${2:-127.0.0.1:8080}
 data="$build/run-data"
 base="http://$listen"
+# --dev's well-known key of namespace guest (OpenWhisk's; public: loopback only).
+export MOTE_AUTH=23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP
 mkdir -p "$data"
 
-"$build/mote" serve --listen "$listen" --data "$data" &
+"$build/mote" serve --dev --listen "$listen" --data "$data" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server' INT TERM
 up=1
@@ -32,8 +35,8 @@ fi
 wasm="$build/run-data/hello.wasm"
 clang-19 --target=wasm32-wasi -O2 -Wl,--stack-first -Wl,-z,stack-size=1048576 \
   bench/programs/hello.c -o "$wasm" &&
-  curl -sf --max-time 60 -X PUT -H 'Content-Type: application/wasm' --data-binary "@$wasm" \
-    "$base/v1/functions/hello?timeout=5000&memory=64" >/dev/null ||
+  curl -sf --max-time 60 -u "$MOTE_AUTH" -X PUT -H 'Content-Type: application/wasm' \
+    --data-binary "@$wasm" "$base/v1/functions/hello?timeout=5000&memory=64&public=true" >/dev/null ||
   echo "make run: could not build or deploy hello (is clang-19 installed? scripts/deps.sh)" >&2
 
 scripts/deploy-functions.sh "$build" "$base" ||
@@ -43,15 +46,21 @@ img="$build/functions/images/flower.jpg"
 sample=$(ls "$build"/functions/recognize-samples/*.pgm 2>/dev/null | head -1)
 cat <<MSG
 
-mote is serving on $base (data in $data). Try:
+mote is serving on $base (data in $data). The example functions are public:
   curl '$base/faas/lpr?arg=ABC1234'                 # license plate reader: is it on the watch list?
   curl --data-binary @$img '$base/faas/resize?arg=50' -o small.jpg   # resize a JPEG to 50%
   curl --data-binary @$sample '$base/faas/recognize'   # classify an image (Fashion-MNIST classes)
   curl '$base/faas/hello?arg=world'                 # runs hello.wasm, args -> argv
   curl -i '$base/faas/hello'                        # X-Mote-* timing headers
-  curl '$base/v1/functions'                         # what is deployed
-  curl '$base/v1/activations?limit=5'               # the last calls
-  curl -X PUT -H 'Content-Type: application/wasm' --data-binary @F.wasm '$base/v1/functions/NAME?timeout=1000'
-No authentication yet: keep it on loopback. Ctrl-C stops the server.
+The /v1 API (and functions not deployed public=true) want a key: --dev made
+OpenWhisk's development key of namespace guest. With curl, -u UUID:KEY:
+  export MOTE_AUTH=$MOTE_AUTH MOTE_URL=$base
+  curl -u \$MOTE_AUTH '$base/v1/functions'          # what is deployed
+  curl -u \$MOTE_AUTH '$base/v1/activations?limit=5'   # the last calls
+  curl -u \$MOTE_AUTH -X PUT -H 'Content-Type: application/wasm' --data-binary @F.wasm '$base/v1/functions/NAME?timeout=1000'
+  $build/mote ls; $build/mote invoke hello world     # the client verbs read MOTE_AUTH
+The development key is public knowledge: keep this server on loopback. Real keys:
+  $build/mote keys create NAMESPACE --data $data
+Ctrl-C stops the server.
 MSG
 wait $server

@@ -141,7 +141,8 @@ static void logs_usage(FILE *out) {
         MOTE_CLIENT_OPTS_HELP
         "\n"
         "exit status: 0; 64 bad command line; 71 no function NAME and no records of it;\n"
-        "73 the server failed; 75 no server at URL.\n",
+        "73 the server failed; 75 no server at URL; 77 no valid API key, or NAME belongs\n"
+        "to another namespace.\n",
         out);
 }
 
@@ -204,8 +205,8 @@ static void activations_usage(FILE *out) {
         "  --limit N        how many (1-1000, default 50)\n"
         MOTE_CLIENT_OPTS_HELP
         "\n"
-        "exit status: 0; 64 bad command line; 71 no activation ID; 73 the server failed;\n"
-        "75 no server at URL.\n",
+        "exit status: 0; 64 bad command line; 71 no activation ID (or one of another\n"
+        "namespace); 73 the server failed; 75 no server at URL; 77 no valid API key.\n",
         out);
 }
 

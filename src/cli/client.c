@@ -36,7 +36,26 @@ int mote_client_opt(const char *verb, int argc, char **argv, int *i, mote_client
     o->server = a + 9;
     return 1;
   }
+  if (!strcmp(a, "--auth")) {
+    if (*i + 1 >= argc) {
+      fprintf(stderr, "mote %s: --auth needs UUID:KEY (see mote --help)\n", verb);
+      return -1;
+    }
+    o->auth = argv[++*i];
+    return 1;
+  }
+  if (!strncmp(a, "--auth=", 7)) {
+    o->auth = a + 7;
+    return 1;
+  }
   return 0;
+}
+
+/* The credentials to send: --auth, else $MOTE_AUTH; NULL for none. */
+static const char *client_auth(const mote_client_opts *o) {
+  if (o->auth) return o->auth; /* --auth "" sends none, whatever $MOTE_AUTH says */
+  const char *env = getenv("MOTE_AUTH");
+  return env && *env ? env : NULL;
 }
 
 const char *mote_client_base_url(const mote_client_opts *o) {
@@ -214,6 +233,29 @@ int mote_client_request(const char *verb, const mote_client_opts *o, const char 
   if (strcmp(method, body ? "POST" : "GET") != 0)
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
   if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+
+  /* Basic authentication with uuid and key (OpenWhisk's): split at the
+   * first ':' (uuids have none). */
+  const char *auth = client_auth(o);
+  char user[128];
+  if (auth && *auth) {
+    const char *colon = strchr(auth, ':');
+    size_t ulen = colon ? (size_t)(colon - auth) : 0;
+    if (!colon || ulen == 0 || ulen >= sizeof user || !colon[1]) {
+      fprintf(stderr, "mote %s: the API key %s is not of the form UUID:KEY (as `mote keys "
+              "create` prints it)\n", verb, o->auth ? "of --auth" : "in $MOTE_AUTH");
+      free(url.s);
+      curl_slist_free_all(headers);
+      curl_easy_cleanup(h);
+      return MOTE_EXIT_USAGE;
+    }
+    memcpy(user, auth, ulen);
+    user[ulen] = '\0';
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    curl_easy_setopt(h, CURLOPT_USERNAME, user);
+    curl_easy_setopt(h, CURLOPT_PASSWORD, colon + 1);
+    out->auth_sent = true;
+  }
 
   CURLcode rc = curl_easy_perform(h);
   int status = 0;

@@ -21,17 +21,19 @@
 /* The options every client verb takes. */
 typedef struct mote_client_opts {
   const char *server; /* --server, else $MOTE_URL, else MOTE_DEFAULT_URL */
+  const char *auth;   /* --auth UUID:KEY, else $MOTE_AUTH; none when both are unset */
   bool json;          /* --json: the server's JSON as it came */
 } mote_client_opts;
 
 /* Text the options' help shares. */
 #define MOTE_CLIENT_OPTS_HELP                                                        \
   "  --server URL  the mote server (default $MOTE_URL, else " MOTE_DEFAULT_URL ")\n" \
+  "  --auth UUID:KEY  the API key to send (default $MOTE_AUTH); see mote --help\n"     \
   "  --json        print the server's JSON reply instead of a table\n"
 
-/* Consumes argv[*i] (and its value) when it is --server or --json and
- * advances *i past it. Returns 1 when consumed, 0 when not one of them, and
- * -1 after printing a usage error ("mote VERB: ...") for a missing value. */
+/* Consumes argv[*i] (and its value) when it is --server, --auth or --json
+ * and advances *i past it. Returns 1 when consumed, 0 when not one of them,
+ * and -1 after printing a usage error ("mote VERB: ...") for a missing value. */
 int mote_client_opt(const char *verb, int argc, char **argv, int *i, mote_client_opts *o);
 /* The server's base URL: o->server, $MOTE_URL or the default. */
 const char *mote_client_base_url(const mote_client_opts *o);
@@ -40,6 +42,7 @@ const char *mote_client_base_url(const mote_client_opts *o);
  * not count the NUL): binary bodies keep every byte. */
 typedef struct mote_reply {
   long status;
+  bool auth_sent;         /* the request carried credentials (--auth, $MOTE_AUTH) */
   char *body;
   size_t body_len;
   char activation_id[40]; /* the X-Mote-* headers of a call; empty when absent */
@@ -48,10 +51,12 @@ typedef struct mote_reply {
 
 void mote_reply_clear(mote_reply *r);
 
-/* One request to base URL + path (path holds the query, already escaped).
- * body may be NULL (no body); content_type applies to it. Returns 0 with
- * *out filled (any HTTP status), else prints "mote VERB: cannot reach ..."
- * and returns the exit status (MOTE_EXIT_UNREACHABLE). */
+/* One request to base URL + path (path holds the query, already escaped),
+ * with the credentials of o->auth or $MOTE_AUTH as HTTP basic
+ * authentication. body may be NULL (no body); content_type applies to it.
+ * Returns 0 with *out filled (any HTTP status), else prints "mote VERB:
+ * cannot reach ..." and returns the exit status (MOTE_EXIT_UNREACHABLE;
+ * MOTE_EXIT_USAGE for credentials that are not UUID:KEY). */
 int mote_client_request(const char *verb, const mote_client_opts *o, const char *method,
                         const char *path, const void *body, size_t body_len,
                         const char *content_type, mote_reply *out);
@@ -76,7 +81,8 @@ void mote_path_param(mote_path *p, const char *key, const char *value); /* ?k=v 
 json_t *mote_reply_json(const char *verb, const mote_reply *r, int *status);
 /* For a reply that is not a success: prints "mote VERB: <the server's
  * message>" and the tail of the function's stderr when the reply carries
- * one, and returns the exit status (documented in `mote invoke --help`). */
+ * one, and returns the exit status (documented in `mote invoke --help`).
+ * A 401 of the server says how to get a key, and is MOTE_EXIT_AUTH. */
 int mote_reply_fail(const char *verb, const mote_reply *r);
 /* --json: the body as the server sent it (one line). */
 void mote_reply_print_raw(const mote_reply *r);

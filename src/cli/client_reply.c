@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cli/client.h"
+#include "server/server.h" /* the development key, to name it */
 
 json_t *mote_reply_json(const char *verb, const mote_reply *r, int *status) {
   json_error_t err;
@@ -56,12 +57,39 @@ static int status_of_code(const char *code, long http, json_t *j) {
   for (size_t i = 0; i < sizeof by_code / sizeof by_code[0]; i++)
     if (!strcmp(code, by_code[i].code)) return by_code[i].status;
   if (http == 404) return MOTE_EXIT_NOT_FOUND;
+  if (http == 403 && !strcmp(code, "forbidden")) return MOTE_EXIT_AUTH;
   if (http >= 400 && http < 500) return MOTE_EXIT_REFUSED;
   return MOTE_EXIT_REMOTE;
 }
 
+/* A 401 of the server (not a function's own: that one has an activation):
+ * what was wrong, and where keys come from. */
+static int auth_fail(const char *verb, const mote_reply *r, json_t *j) {
+  const char *msg = j ? mote_json_str(j, "error") : "";
+  fprintf(stderr, "mote %s: the server wants a valid API key: %s\n", verb,
+          *msg ? msg : "HTTP 401");
+  if (r->auth_sent)
+    fprintf(stderr, "mote %s: the key sent (--auth or $MOTE_AUTH) is unknown to this server, "
+            "deleted, or its secret is wrong\n", verb);
+  else
+    fprintf(stderr, "mote %s: no key was sent: pass --auth UUID:KEY or set MOTE_AUTH=UUID:KEY\n",
+            verb);
+  fprintf(stderr,
+          "mote %s: make a key where the server runs, with its data directory: `mote keys "
+          "create NAMESPACE --data DIR` prints UUID:KEY; a server started with `mote serve "
+          "--dev` takes the development key of namespace " MOTE_DEV_NAMESPACE ":\n"
+          "  export MOTE_AUTH=" MOTE_DEV_UUID ":" MOTE_DEV_KEY "\n",
+          verb);
+  return MOTE_EXIT_AUTH;
+}
+
 int mote_reply_fail(const char *verb, const mote_reply *r) {
   json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
+  if (r->status == 401 && !r->activation_id[0]) {
+    int st = auth_fail(verb, r, j);
+    json_decref(j);
+    return st;
+  }
   const char *msg = j ? mote_json_str(j, "error") : "";
   if (!*msg) {
     /* Not one of mote's errors: a CGI function's own answer (the call has

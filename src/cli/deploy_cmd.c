@@ -25,7 +25,7 @@ static void usage(FILE *out) {
         "  --memory MIB         cap on the function's linear memory (1-4096)\n"
         "  --timeout MS         wall time of one call before it is stopped (504)\n"
         "  --env KEY=VALUE      a variable of the function's environment (repeatable)\n"
-        "  --public             mark the function public\n"
+        "  --public             callable through /faas/NAME (mote invoke) without a key\n"
         "  --cgi                run it as CGI: the request in CGI variables, stdout starts\n"
         "                       with headers\n"
         "  --max-concurrency N  calls of it that run at once; more get 429 (0: no limit)\n"
@@ -34,7 +34,8 @@ static void usage(FILE *out) {
         "exit status: 0 deployed; 64 bad command line; 65 the server finds the module\n"
         "malformed, invalid or unsupported; 66 compiling it failed; 67 an import cannot be\n"
         "satisfied; 72 refused (a bad setting or name, too large, a kind the server does\n"
-        "not take); 73 the server failed; 74 FILE cannot be read; 75 no server at URL.\n",
+        "not take); 73 the server failed; 74 FILE cannot be read; 75 no server at URL;\n"
+        "77 no valid API key, or NAME belongs to another namespace.\n",
         out);
 }
 

@@ -41,7 +41,8 @@ static void ls_usage(FILE *out) {
         "A table on a terminal; tab-separated lines (header first) otherwise.\n"
         "\n" MOTE_CLIENT_OPTS_HELP
         "\n"
-        "exit status: 0; 64 bad command line; 73 the server failed; 75 no server at URL.\n",
+        "exit status: 0; 64 bad command line; 73 the server failed; 75 no server at URL;\n"
+        "77 no valid API key.\n",
         out);
 }
 
@@ -112,7 +113,8 @@ static void rm_usage(FILE *out) {
         "\n" MOTE_CLIENT_OPTS_HELP
         "\n"
         "exit status: 0 removed; 64 bad command line; 71 no function NAME; 73 the server\n"
-        "failed; 75 no server at URL.\n",
+        "failed; 75 no server at URL; 77 no valid API key, or NAME belongs to another\n"
+        "namespace.\n",
         out);
 }
 

@@ -17,6 +17,7 @@
 static void usage(FILE *out) {
   fprintf(out,
           "usage: mote invoke NAME [ARGS...] [--data FILE|-] [--verbose] [--server URL]\n"
+          "                   [--auth UUID:KEY]\n"
           "\n"
           "Calls function NAME once with ARGS as its arguments and writes what it wrote\n"
           "to stdout to ours, unchanged. Options may come anywhere; after \"--\" every word\n"
@@ -25,6 +26,7 @@ static void usage(FILE *out) {
           "  --data FILE   send FILE as the function's stdin (POST); \"-\" sends our stdin\n"
           "  -v, --verbose print the activation id, version, tier and timings to stderr\n"
           "  --server URL  the mote server (default $MOTE_URL, else %s)\n"
+          "  --auth UUID:KEY  the API key (default $MOTE_AUTH): needed unless NAME is public\n"
           "\n"
           "On an error the server's message, and the end of the function's stderr, go to\n"
           "stderr. Exit status: 0 when the function exited 0; its own status when it\n"
@@ -36,10 +38,11 @@ static void usage(FILE *out) {
           "  %d  the server failed (or its reply made no sense, or the CGI output was bad)\n"
           "  %d  FILE cannot be read, or stdout cannot be written\n"
           "  %d  no server at URL\n"
+          "  %d  no valid API key, or one of another namespace than NAME's\n"
           "`mote activations ID` shows the record of a call.\n",
           MOTE_DEFAULT_URL, MOTE_EXIT_USAGE, MOTE_EXIT_LINK, MOTE_EXIT_TRAP, MOTE_EXIT_TIMEOUT,
           MOTE_EXIT_LIMIT, MOTE_EXIT_NOT_FOUND, MOTE_EXIT_REFUSED, MOTE_EXIT_REMOTE, MOTE_EXIT_IO,
-          MOTE_EXIT_UNREACHABLE);
+          MOTE_EXIT_UNREACHABLE, MOTE_EXIT_AUTH);
 }
 
 /* All of stdin (from malloc), or NULL with errno. */

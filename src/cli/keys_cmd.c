@@ -5,6 +5,7 @@
  * directory; that server notices a deleted key within its cache's lifetime
  * (a minute, see src/server/auth.c), at once for a new one.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,9 @@ static void keys_usage(FILE *out) {
         "  --data DIR    the server's data directory (default ./" MOTE_DEFAULT_DATA_DIR ")\n"
         "\n"
         "These work on DIR directly, also while `mote serve --data DIR` runs.\n"
-        "See also `mote namespaces`. Keys are not enforced by the server yet.\n"
+        "See also `mote namespaces`. The server wants a key on every /v1 route and for\n"
+        "calls of functions not deployed public; a key's namespace sees only its own\n"
+        "functions and activations (mote --help).\n"
         "\n"
         "exit status: 0; 64 bad command line or name; 71 no such key; 74 the data\n"
         "directory cannot be used.\n",
@@ -43,9 +46,16 @@ static void keys_usage(FILE *out) {
 
 static void namespaces_usage(FILE *out) {
   fputs("usage: mote namespaces [--data DIR]\n"
+        "       mote namespaces limits NS [--per-minute N] [--concurrent N] [--data DIR]\n"
         "\n"
         "Lists the namespaces of the data directory DIR (default ./" MOTE_DEFAULT_DATA_DIR ")\n"
-        "and how many keys each has. `mote keys create NS` makes one.\n"
+        "with how many keys each has and its limits. `mote keys create NS` makes one.\n"
+        "\n"
+        "`limits` shows or sets a namespace's invocation limits: calls admitted in the last\n"
+        "minute, and calls running or waiting at once; past them the server answers 429.\n"
+        "0 (or none set) means the server's defaults (mote serve\n"
+        "--ns-invocations-per-minute, --ns-concurrent). A running server applies a change\n"
+        "within 60 s.\n"
         "\n"
         "exit status: 0; 64 bad command line; 74 the data directory cannot be used.\n",
         out);
@@ -214,7 +224,81 @@ int mote_cmd_keys(int argc, char **argv) {
   return MOTE_EXIT_USAGE;
 }
 
+/* Prints a limit: its value, or "default". */
+static void limit_text(uint32_t v, char *buf, size_t cap) {
+  if (v) snprintf(buf, cap, "%u", v);
+  else snprintf(buf, cap, "default");
+}
+
+/* `mote namespaces limits NS [--per-minute N] [--concurrent N]`. */
+static int namespace_limits(int argc, char **argv) {
+  const char *dir = MOTE_DEFAULT_DATA_DIR, *ns = NULL;
+  long per_minute = -1, concurrent = -1; /* -1: unchanged */
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      namespaces_usage(stdout);
+      return 0;
+    }
+    bool pm = !strcmp(a, "--per-minute"), cc = !strcmp(a, "--concurrent");
+    if (pm || cc || !strcmp(a, "--data")) {
+      if (i + 1 >= argc || !argv[i + 1][0]) {
+        fprintf(stderr, "mote namespaces limits: %s needs a value\n", a);
+        return MOTE_EXIT_USAGE;
+      }
+      const char *v = argv[++i];
+      if (!pm && !cc) {
+        dir = v;
+        continue;
+      }
+      char *end;
+      errno = 0;
+      long n = strtol(v, &end, 10);
+      if (errno || end == v || *end || n < 0 || n > 100000000) {
+        fprintf(stderr, "mote namespaces limits: %s takes a count between 0 (the server's "
+                "default) and 100000000\n", a);
+        return MOTE_EXIT_USAGE;
+      }
+      if (pm) per_minute = n;
+      else concurrent = n;
+      continue;
+    }
+    if (a[0] == '-' || ns) {
+      fprintf(stderr, "mote namespaces limits: %s \"%s\"\n",
+              a[0] == '-' ? "unknown option" : "extra word", a);
+      return MOTE_EXIT_USAGE;
+    }
+    ns = a;
+  }
+  if (!ns) {
+    fprintf(stderr, "mote namespaces limits: which namespace? (mote namespaces lists them)\n");
+    return MOTE_EXIT_USAGE;
+  }
+  int rc = 0;
+  mote_store *s = open_store("namespaces limits", dir, false, &rc);
+  if (!s) return rc;
+  mote_namespace_limits lim;
+  mote_store_error err;
+  mote_store_status st = mote_store_namespace_limits_get(s, ns, &lim, &err);
+  if (st == MOTE_STORE_OK && (per_minute >= 0 || concurrent >= 0)) {
+    if (per_minute >= 0) lim.invocations_per_minute = (uint32_t)per_minute;
+    if (concurrent >= 0) lim.concurrent = (uint32_t)concurrent;
+    st = mote_store_namespace_limits_set(s, ns, &lim, &err);
+  }
+  mote_store_close(s);
+  if (st != MOTE_STORE_OK) {
+    fprintf(stderr, "mote namespaces limits: %s\n", err.message);
+    return store_exit(st);
+  }
+  char a[24], b[24];
+  limit_text(lim.invocations_per_minute, a, sizeof a);
+  limit_text(lim.concurrent, b, sizeof b);
+  printf("%s: invocations per minute %s, concurrent %s\n", ns, a, b);
+  return 0;
+}
+
 int mote_cmd_namespaces(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "limits")) return namespace_limits(argc, argv);
   const char *dir = MOTE_DEFAULT_DATA_DIR;
   const char *pos[1];
   int npos;
@@ -228,23 +312,31 @@ int mote_cmd_namespaces(int argc, char **argv) {
   mote_store_error err;
   mote_store_status st = mote_store_namespace_list(s, &nss, &n, &err);
   if (st == MOTE_STORE_OK) st = mote_store_key_list(s, NULL, &keys, &nkeys, &err);
-  mote_store_close(s);
   if (st != MOTE_STORE_OK) {
+    mote_store_close(s);
     fprintf(stderr, "mote namespaces: %s\n", err.message);
     free(nss);
     return store_exit(st);
   }
-  static const char *const header[] = {"NAME", "KEYS", "CREATED (UTC)"};
-  mote_table *t = mote_table_new(3, header);
+  static const char *const header[] = {"NAME", "KEYS", "PER MINUTE", "CONCURRENT",
+                                       "CREATED (UTC)"};
+  mote_table *t = mote_table_new(5, header);
   for (size_t i = 0; i < n; i++) {
     size_t count = 0;
     for (size_t k = 0; k < nkeys; k++) count += strcmp(keys[k].ns, nss[i].name) == 0;
     char when[32], num[24];
     utc_time(when, sizeof when, nss[i].created_ms);
     snprintf(num, sizeof num, "%zu", count);
-    const char *row[] = {nss[i].name, num, when};
+    mote_namespace_limits lim = {0};
+    if (mote_store_namespace_limits_get(s, nss[i].name, &lim, &err) != MOTE_STORE_OK)
+      memset(&lim, 0, sizeof lim);
+    char pm[24], cc[24];
+    limit_text(lim.invocations_per_minute, pm, sizeof pm);
+    limit_text(lim.concurrent, cc, sizeof cc);
+    const char *row[] = {nss[i].name, num, pm, cc, when};
     mote_table_add(t, row);
   }
+  mote_store_close(s);
   mote_table_print(t, stdout);
   mote_table_free(t);
   if (n == 0 && isatty(STDERR_FILENO))

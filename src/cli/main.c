@@ -15,16 +15,25 @@ static void usage(FILE *out) {
         "commands on a data directory (--data DIR, default ./mote-data), beside a server or not:\n"
         "  keys create NS                       make an API key of namespace NS, print UUID:KEY\n"
         "  keys list [NS] | keys delete UUID    the keys (never their secrets); remove one\n"
-        "  namespaces                           list the namespaces\n"
+        "  namespaces                           list the namespaces and their limits\n"
+        "  namespaces limits NS [--per-minute N] [--concurrent N]  a namespace's call limits\n"
         "\n"
         "commands that talk to a running server (--server URL, else $MOTE_URL, else\n"
-        "http://127.0.0.1:8080; --json for the server's JSON):\n"
+        "http://127.0.0.1:8080; --auth UUID:KEY, else $MOTE_AUTH; --json for the server's JSON):\n"
         "  deploy NAME FILE [settings]          deploy a .wasm module or a bundle, print the version\n"
         "  invoke NAME [ARGS...] [--data FILE|-]  call a function, its stdout to ours\n"
         "  ls                                   list the deployed functions\n"
         "  rm NAME                              remove a function\n"
         "  logs NAME                            the last calls of a function with their output\n"
         "  activations [--function NAME] [ID]   records of calls\n"
+        "  usage [--function NAME]              accounting: calls, errors, time, GB-seconds\n"
+        "\n"
+        "API keys: the server asks for one (HTTP basic, OpenWhisk's UUID:KEY) on every\n"
+        "/v1 route and for calls of functions not deployed --public; each key belongs to\n"
+        "a namespace, which sees only its own functions and activations. Give it with\n"
+        "--auth UUID:KEY or MOTE_AUTH=UUID:KEY. Make one with `mote keys create NS --data\n"
+        "DIR` on the server's data directory; `mote serve --dev` has a development key\n"
+        "(it prints it). Without a valid key the client verbs exit 77.\n"
         "\n"
         "`mote <command> --help` (or `mote help <command>`) tells more.\n",
         out);
@@ -37,7 +46,7 @@ static const struct {
     {"run", mote_cmd_run},       {"compile", mote_cmd_compile}, {"serve", mote_cmd_serve},
     {"deploy", mote_cmd_deploy}, {"invoke", mote_cmd_invoke},   {"ls", mote_cmd_ls},
     {"rm", mote_cmd_rm},         {"logs", mote_cmd_logs},       {"activations", mote_cmd_activations},
-    {"keys", mote_cmd_keys},     {"namespaces", mote_cmd_namespaces},
+    {"keys", mote_cmd_keys},     {"namespaces", mote_cmd_namespaces}, {"usage", mote_cmd_usage},
 };
 
 static int dispatch(const char *verb, int argc, char **argv) {

@@ -21,6 +21,7 @@
 static void usage(FILE *out) {
   fputs("usage: mote serve [--listen HOST:PORT] [--data DIR] [--workers N] [--queue N]\n"
         "                  [--queue-timeout MS] [--access-log FILE|-] [--dev]\n"
+        "                  [--ns-invocations-per-minute N] [--ns-concurrent N]\n"
         "\n"
         "Serves functions over HTTP/1.1 (keep-alive):\n"
         "  PUT    /v1/functions/NAME?memory=MIB&timeout=MS&env=K=V&concurrency=N&max_queue=N\n"
@@ -46,12 +47,20 @@ static void usage(FILE *out) {
         "  --queue-timeout MS  longest wait for a slot, then 429 (default 5000)\n"
         "  --access-log FILE   one JSON line per request, appended to FILE (- for stderr;\n"
         "                      default: no access log)\n"
+        "  --ns-invocations-per-minute N, --ns-concurrent N\n"
+        "                      limits of every namespace that has none of its own (`mote\n"
+        "                      namespaces limits NS`): calls admitted in the last minute, calls\n"
+        "                      running or waiting at once; past them, 429 (default: no limit)\n"
         "  --dev               development: make namespace " MOTE_DEV_NAMESPACE " with OpenWhisk's\n"
         "                      well-known key if it is missing (a public secret: loopback only)\n"
         "\n"
-        "API keys are made with `mote keys create NS --data DIR`. They are not enforced\n"
-        "yet: every deployed function is callable, and the management API is open to\n"
-        "whoever reaches the address. Listen on loopback.\n",
+        "Keys: every /v1 route needs `Authorization: Basic UUID:KEY` (curl -u UUID:KEY)\n"
+        "and shows the functions and activations of the key's namespace only. A function\n"
+        "belongs to the namespace that deployed it first; its name is then taken for the\n"
+        "others (403). /faas/NAME needs a key of the function's namespace unless it was\n"
+        "deployed with public=true. /healthz and /metrics are open. Make keys with\n"
+        "`mote keys create NS --data DIR` (beside a running server too), or use --dev.\n"
+        "A key deleted beside a running server may still open it for up to 60 s.\n",
         out);
 }
 
@@ -122,6 +131,17 @@ int mote_cmd_serve(int argc, char **argv) {
       }
       if (queue) cfg.queue = (unsigned)n;
       else cfg.queue_timeout_ms = (unsigned)n;
+    } else if (!strcmp(opt, "--ns-invocations-per-minute") || !strcmp(opt, "--ns-concurrent")) {
+      char *end;
+      errno = 0;
+      unsigned long n = strtoul(val, &end, 10);
+      if (errno || end == val || *end || val[0] == '-' || n > 100000000) {
+        fprintf(stderr, "mote serve: %s takes a count between 0 (no limit) and 100000000\n",
+                opt);
+        return MOTE_EXIT_USAGE;
+      }
+      if (!strcmp(opt, "--ns-concurrent")) cfg.ns_concurrent = (unsigned)n;
+      else cfg.ns_invocations_per_minute = (unsigned)n;
     } else if (!strcmp(opt, "--access-log")) {
       if (!*val) {
         fprintf(stderr, "mote serve: --access-log takes a file, or - for stderr\n");
@@ -165,8 +185,11 @@ int mote_cmd_serve(int argc, char **argv) {
     printf("mote: --dev: namespace %s %s the well-known key %s:%s\n", MOTE_DEV_NAMESPACE,
            mote_server_dev_key_created(srv) ? "created with" : "has", MOTE_DEV_UUID,
            MOTE_DEV_KEY);
+  if (cfg.dev)
+    printf("mote: --dev: client verbs: export MOTE_AUTH=%s:%s; curl: -u %s:%s\n", MOTE_DEV_UUID,
+           MOTE_DEV_KEY, MOTE_DEV_UUID, MOTE_DEV_KEY);
   else
-    printf("mote: API keys: mote keys create NS --data %s (not enforced yet)\n", cfg.data_dir);
+    printf("mote: every /v1 route needs a key: mote keys create NS --data %s\n", cfg.data_dir);
   fflush(stdout);
 
   int sig = 0;

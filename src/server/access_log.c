@@ -11,7 +11,9 @@
  * status, bytes (the response body) and duration_us (arrival to the end of
  * the response). Calls of /faas/NAME add function, version, wait_us,
  * init_us, exec_us, activation_id when the call ran, and code when it
- * failed (e.g. "queue_full"). "aborted":true marks a request whose
+ * failed (e.g. "queue_full"). "namespace" is the caller's when its key
+ * was checked (the /v1 routes, calls of functions that are not public).
+ * "aborted":true marks a request whose
  * connection ended before its response was sent. status is 0 when no
  * response was queued (a request MHD dropped on its own).
  *
@@ -203,6 +205,7 @@ void access_log_request(srv_access_log *l, struct MHD_Connection *c, const srv_r
   json_object_set_new(o, "status", json_integer(r->status));
   json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes_out));
   json_object_set_new(o, "duration_us", json_integer((json_int_t)(srv_now_us() - r->t_start_us)));
+  if (r->authed) json_object_set_new(o, "namespace", json_string(r->ns));
   const srv_call_log *k = &r->call;
   if (k->set) {
     json_object_set_new(o, "function", json_string(k->function));

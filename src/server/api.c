@@ -1,4 +1,13 @@
-/* api: the management routes: /v1/functions and /v1/activations. */
+/*
+ * api: the management routes: /v1/functions and /v1/activations.
+ *
+ * Every request here carries a key checked in http.c: r->ns is its
+ * namespace. A namespace sees its own functions and activations only.
+ * Function names are global (one /faas/NAME for all), so a name another
+ * namespace owns is refused with 403 "forbidden" (get, update, delete):
+ * hiding it would not free the name. An activation of another namespace is
+ * 404, as if it did not exist: its id says nothing that needs a 403.
+ */
 #include <errno.h>
 #include <fts.h>
 #include <sys/stat.h>
@@ -62,7 +71,8 @@ json_t *version_json(mote_store *store, const mote_function_version *v,
       (json_int_t)st->max_concurrency, "max_queue",
       (json_int_t)(st->max_queue ? st->max_queue : max_queue_default), "public", st->is_public,
       "cgi", st->cgi, "env", env);
-  json_t *o = json_pack("{s:s, s:I, s:s, s:o, s:o, s:I}", "name", v->name, "version",
+  json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:o, s:o, s:I}", "name", v->name, "namespace",
+                        v->ns ? v->ns : "", "version",
                         (json_int_t)v->version, "module_hash", v->module_hash ? v->module_hash : "",
                         "settings", settings, "created", json_utc_ms(v->created_ms), "created_ms",
                         (json_int_t)v->created_ms);
@@ -73,8 +83,9 @@ json_t *version_json(mote_store *store, const mote_function_version *v,
 
 static json_t *activation_json(const mote_activation *a) {
   json_t *o = json_pack(
-      "{s:s, s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:i, s:i, s:s}", "id", a->id, "function",
-      a->function ? a->function : "", "version", (json_int_t)a->version, "start",
+      "{s:s, s:s, s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:i, s:i, s:s}", "id", a->id, "function",
+      a->function ? a->function : "", "namespace", a->ns ? a->ns : "", "version",
+      (json_int_t)a->version, "start",
       json_utc_ms(a->start_ms), "start_ms", (json_int_t)a->start_ms, "wait_us",
       (json_int_t)a->wait_us, "init_us", (json_int_t)a->init_us, "exec_us",
       (json_int_t)a->exec_us, "http_status", a->http_status, "exit_code", a->exit_code,
@@ -91,18 +102,25 @@ static enum MHD_Result store_error(struct MHD_Connection *c, const mote_store_er
   switch (e->status) {
     case MOTE_STORE_NOT_FOUND: return reply_error(c, 404, "not_found", "%s", e->message);
     case MOTE_STORE_INVALID: return reply_error(c, 400, "invalid", "%s", e->message);
+    case MOTE_STORE_FORBIDDEN: return reply_error(c, 403, "forbidden", "%s", e->message);
     default: return reply_error(c, 500, "store", "%s", e->message);
   }
 }
 
 /* ---- /v1/functions ---------------------------------------------------------- */
 
+/* 403 for a function of another namespace. */
+static enum MHD_Result forbidden(struct MHD_Connection *c, const char *name) {
+  return reply_error(c, 403, "forbidden",
+                     "function \"%s\" belongs to another namespace: use a key of its namespace, "
+                     "or another name", name);
+}
+
 enum MHD_Result api_functions_list(mote_server *s, struct MHD_Connection *c, srv_req *r) {
-  (void)r;
   mote_function_version *list = NULL;
   size_t n = 0;
   mote_store_error e;
-  if (mote_store_list(s->store, &list, &n, &e) != MOTE_STORE_OK) return store_error(c, &e);
+  if (mote_store_list(s->store, r->ns, &list, &n, &e) != MOTE_STORE_OK) return store_error(c, &e);
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) {
     json_array_append_new(arr, version_json(s->store, &list[i], admit_fn_queue_default(s->admit)));
@@ -137,6 +155,10 @@ enum MHD_Result api_function_get(mote_server *s, struct MHD_Connection *c, srv_r
       return reply_error(c, 404, "not_found", "no function named \"%s\"", r->name);
     return store_error(c, &e);
   }
+  if (strcmp(v.ns, r->ns) != 0) {
+    mote_function_version_clear(&v);
+    return forbidden(c, r->name);
+  }
   json_t *o = with_tier(s, r->name, version_json(s->store, &v, admit_fn_queue_default(s->admit)));
   mote_function_version_clear(&v);
   return reply_json(c, 200, o);
@@ -147,11 +169,12 @@ enum MHD_Result api_function_delete(mote_server *s, struct MHD_Connection *c, sr
   if (!mote_store_valid_name(r->name))
     return reply_error(c, 404, "not_found", "no function named \"%s\"", r->name);
   pthread_mutex_lock(&s->deploy_lock);
-  mote_store_status st = mote_store_delete(s->store, r->name, &e);
+  mote_store_status st = mote_store_delete(s->store, r->ns, r->name, &e);
   if (st == MOTE_STORE_OK) registry_remove(s->reg, r->name);
   pthread_mutex_unlock(&s->deploy_lock);
   if (st == MOTE_STORE_NOT_FOUND)
     return reply_error(c, 404, "not_found", "no function named \"%s\"", r->name);
+  if (st == MOTE_STORE_FORBIDDEN) return forbidden(c, r->name);
   if (st != MOTE_STORE_OK) return store_error(c, &e);
   return reply_json(c, 200, json_pack("{s:s, s:b}", "name", r->name, "deleted", 1));
 }
@@ -249,6 +272,19 @@ int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req 
                        "not starting with '.' or '-'", r->name);
     metrics_deploy(s->metrics, false);
     return 400;
+  }
+  /* Another namespace's name is refused before its body is read; the store
+   * checks again in the deploy's transaction (a race with a delete and a
+   * deploy of the name by someone else). */
+  mote_function_version v;
+  mote_store_error e;
+  mote_store_status gst = mote_store_get(s->store, r->name, &v, &e);
+  bool theirs = gst == MOTE_STORE_OK && strcmp(v.ns, r->ns) != 0;
+  mote_function_version_clear(&v);
+  if (theirs || (gst != MOTE_STORE_OK && gst != MOTE_STORE_NOT_FOUND)) {
+    *res = theirs ? forbidden(c, r->name) : store_error(c, &e);
+    metrics_deploy(s->metrics, false);
+    return theirs ? 403 : 500;
   }
   const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
   if (bundle_kind_of_type(ct) == SRV_BODY_UNSUPPORTED) {
@@ -359,8 +395,8 @@ enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_r
   }
   mote_store_error e;
   pthread_mutex_lock(&s->deploy_lock);
-  mote_store_status sst = mote_store_deploy(s->store, r->name, wasm, len, bundle.files,
-                                            bundle.nfiles, &st, &fn->rec, &e);
+  mote_store_status sst = mote_store_deploy(s->store, r->ns, r->name, wasm, len, bundle.files,
+                                            bundle.nfiles, &st, NULL, &fn->rec, &e);
   if (sst == MOTE_STORE_OK) {
     atomic_fetch_add(&fn->refs, 1); /* ours, for the reply and the queue */
     registry_put(s->reg, fn);       /* takes the first reference */
@@ -404,7 +440,7 @@ enum MHD_Result api_activations_list(mote_server *s, struct MHD_Connection *c, s
   mote_activation *list = NULL;
   size_t n = 0;
   mote_store_error e;
-  if (mote_store_activation_list(s->store, fn, since_ms, limit, &list, &n, &e) != MOTE_STORE_OK)
+  if (mote_store_activation_list(s->store, r->ns, fn, since_ms, limit, &list, &n, &e) != MOTE_STORE_OK)
     return store_error(c, &e);
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) {
@@ -423,6 +459,10 @@ enum MHD_Result api_activation_get(mote_server *s, struct MHD_Connection *c, srv
     if (e.status == MOTE_STORE_NOT_FOUND || e.status == MOTE_STORE_INVALID)
       return reply_error(c, 404, "not_found", "no activation %s", r->name);
     return store_error(c, &e);
+  }
+  if (strcmp(a.ns, r->ns) != 0) { /* the same reply as for an id that does not exist */
+    mote_activation_clear(&a);
+    return reply_error(c, 404, "not_found", "no activation %s", r->name);
   }
   json_t *o = activation_json(&a);
   mote_activation_clear(&a);

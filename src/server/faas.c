@@ -25,7 +25,11 @@
  * its mote_init; registry.c), so a call pays neither segments nor
  * initialisation.
  *
- * Not yet: authentication (functions not marked public are callable too).
+ * Keys: a function deployed public=true is open to anyone (a key sent is
+ * not even checked); any other needs `Authorization: Basic uuid:key` of its
+ * namespace: 401 without valid credentials, 403 with another namespace's.
+ * Checked before the body is read, and again on the version the call runs
+ * (a redeploy meanwhile may have made the function private).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +40,36 @@
 #include "invoke/invoke.h"
 #include "server/server_internal.h"
 
-/* Before the body is read: an unknown function (404) or bad arguments
- * (400) are answered at once. */
+/* May the caller run fn? 0 when it may; else the status of a reply queued
+ * (401, 403, 500). Identifies the caller once per request (r->authed). */
+static int authorize(mote_server *s, struct MHD_Connection *c, srv_req *r, const srv_fn *fn,
+                     enum MHD_Result *res) {
+  if (fn->rec.settings.is_public) return 0;
+  if (!r->authed) {
+    srv_auth_result why;
+    int st = auth_identify(s, c, r->ns, &why);
+    if (st == 401) {
+      *res = auth_reply_401(c, why);
+      return 401;
+    }
+    if (st != 0) {
+      *res = reply_error(c, 500, "auth_failed",
+                         "the server could not check the credentials (its log says why)");
+      return 500;
+    }
+    r->authed = true;
+  }
+  if (strcmp(r->ns, fn->rec.ns) != 0) {
+    *res = reply_error(c, 403, "forbidden",
+                       "function \"%s\" belongs to another namespace and is not public: call it "
+                       "with a key of its namespace", r->name);
+    return 403;
+  }
+  return 0;
+}
+
+/* Before the body is read: an unknown function (404), missing or wrong
+ * credentials (401, 403) or bad arguments (400) are answered at once. */
 int faas_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r, enum MHD_Result *res) {
   srv_fn *fn = mote_store_valid_name(r->name) ? registry_acquire(s->reg, r->name) : NULL;
   if (!fn) {
@@ -47,7 +79,9 @@ int faas_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r, enum MHD
     return 404;
   }
   bool cgi = fn->rec.settings.cgi;
+  int st = authorize(s, c, r, fn, res);
   fn_release(fn);
+  if (st) return st;
   if (r->path_info && !cgi) {
     *res = reply_error(c, 404, "not_found",
                        "no route %s /faas/%s%s: only functions deployed with cgi=true take a "
@@ -154,10 +188,40 @@ static enum MHD_Result refuse_call(mote_server *s, struct MHD_Connection *c, srv
   return ret;
 }
 
+/* The namespace a call counts against: the function's owner's, whoever calls. */
+static const char *fn_ns(const srv_fn *fn) { return fn->rec.ns; }
+
+/* 429 for a call over its namespace's limits (quota.c), OpenWhisk's message. */
+static enum MHD_Result refuse_quota(mote_server *s, struct MHD_Connection *c, srv_req *r,
+                                    const srv_fn *fn, const srv_quota_verdict *v) {
+  char msg[200];
+  quota_message(v, msg, sizeof msg);
+  const char *code = quota_code(v->status);
+  metrics_call(s->metrics, fn->rec.name, 429, SRV_CLASS_OVERLOAD, NULL);
+  accounting_call(s->acct, fn_ns(fn), fn->rec.name, SRV_ACCT_REFUSED, 0, 0, wall_ms());
+  r->call.code = code;
+  json_t *o = json_pack("{s:s, s:s, s:I}", "error", msg, "code", code, "retry_after_s",
+                        (json_int_t)v->retry_after_s);
+  size_t len = 0;
+  struct MHD_Response *resp = json_response(o, &len);
+  if (!resp) return MHD_NO;
+  char buf[32];
+  snprintf(buf, sizeof buf, "%u", v->retry_after_s);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, buf);
+  enum MHD_Result ret = reply_queue(c, 429, resp, len);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
 enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) {
   srv_fn *fn = registry_acquire(s->reg, r->name);
   if (!fn) /* deleted while the body was read */
     return reply_error(c, 404, "not_found", "no function named \"%s\"", r->name);
+  enum MHD_Result refused;
+  if (authorize(s, c, r, fn, &refused)) { /* redeployed while the body was read */
+    fn_release(fn);
+    return refused;
+  }
   const mote_function_settings *st = &fn->rec.settings;
   r->call.set = true;
   snprintf(r->call.function, sizeof r->call.function, "%s", fn->rec.name);
@@ -182,16 +246,25 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
     return reply_error(c, 500, "internal", "out of memory");
   }
 
-  srv_admission adm;
-  admit_enter(s->admit, fn->rec.name, st->max_concurrency, st->max_queue, &adm);
+  /* The namespace's limits first (its calls in flight include the waiting
+   * ones, as OpenWhisk counts them), then an execution slot. */
+  srv_quota_verdict qv;
+  quota_enter(s->quota, fn_ns(fn), wall_ms(), &qv);
+  srv_admission adm = {.status = SRV_ADMIT_NO_MEMORY};
+  if (qv.status == SRV_QUOTA_OK)
+    admit_enter(s->admit, fn->rec.name, st->max_concurrency, st->max_queue, &adm);
   if (adm.status != SRV_ADMITTED) {
     free(argv);
     cgi_env_free(env, envc);
     enum MHD_Result ret;
-    if (adm.status == SRV_ADMIT_NO_MEMORY) {
+    if (qv.status == SRV_QUOTA_OK) quota_leave(s->quota, fn_ns(fn));
+    if (qv.status == SRV_QUOTA_RATE || qv.status == SRV_QUOTA_CONCURRENT) {
+      ret = refuse_quota(s, c, r, fn, &qv);
+    } else if (adm.status == SRV_ADMIT_NO_MEMORY) {
       metrics_call(s->metrics, fn->rec.name, 500, SRV_CLASS_INTERNAL, NULL);
       ret = reply_error(c, 500, "internal", "out of memory");
     } else {
+      accounting_call(s->acct, fn_ns(fn), fn->rec.name, SRV_ACCT_REFUSED, 0, 0, wall_ms());
       ret = refuse_call(s, c, r, fn, &adm);
     }
     fn_release(fn);
@@ -221,6 +294,7 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   mote_invoke_run(&cfg, &res);
   metrics_in_flight(s->metrics, -1);
   admit_leave(s->admit, &adm, srv_now_us() - t_admitted);
+  quota_leave(s->quota, fn_ns(fn));
   free(argv);
   cgi_env_free(env, envc);
 
@@ -299,6 +373,7 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   memset(&a, 0, sizeof a);
   memcpy(a.id, id, sizeof a.id);
   a.function = fn->rec.name;
+  a.ns = fn->rec.ns;
   a.version = fn->rec.version;
   a.start_ms = start_ms;
   a.wait_us = wait_us;
@@ -332,6 +407,8 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
    * /metrics sees its call. */
   srv_call_times times = {wait_us, res.init_us, res.exec_us};
   metrics_call(s->metrics, fn->rec.name, status, cls, &times);
+  accounting_call(s->acct, fn_ns(fn), fn->rec.name, cls == SRV_CLASS_OK ? SRV_ACCT_OK : SRV_ACCT_FAILED,
+                  res.exec_us, st->memory_mib ? st->memory_mib : SRV_DEFAULT_MEMORY_MIB, start_ms);
   memcpy(r->call.activation_id, id, sizeof id);
   r->call.wait_us = wait_us;
   r->call.init_us = res.init_us;

@@ -45,6 +45,7 @@ enum {
   R_ACTIVATION,
   R_FAAS,
   R_METRICS,
+  R_USAGE,
 };
 
 static srv_conn *conn_of(struct MHD_Connection *c) {
@@ -122,6 +123,7 @@ static bool match_named(const char *url, const char *prefix, char *name, size_t 
 static int route(const char *url, srv_req *r) {
   if (!strcmp(url, "/healthz")) return R_HEALTH;
   if (!strcmp(url, "/metrics")) return R_METRICS;
+  if (!strcmp(url, "/v1/usage") || !strcmp(url, "/v1/usage/")) return R_USAGE;
   if (!strcmp(url, "/v1/functions") || !strcmp(url, "/v1/functions/")) return R_FUNCTIONS;
   if (match_named(url, "/v1/functions/", r->name, sizeof r->name)) return R_FUNCTION;
   if (!strcmp(url, "/v1/activations") || !strcmp(url, "/v1/activations/")) return R_ACTIVATIONS;
@@ -165,8 +167,17 @@ static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *
   return ret;
 }
 
-/* The first call: route, check the method, the query, the declared length.
- * Returns true when a reply was queued (*res holds MHD's result). */
+/* The routes that take a key whatever they name (/faas/NAME asks for one
+ * only for a function that is not public: faas.c). */
+static bool route_needs_key(int route) {
+  return route == R_FUNCTIONS || route == R_FUNCTION || route == R_ACTIVATIONS ||
+         route == R_ACTIVATION || route == R_USAGE;
+}
+
+/* The first call: route, check the method, the credentials, the query, the
+ * declared length. Returns true when a reply was queued (*res holds MHD's
+ * result). The credentials come before anything that reads more: a deploy
+ * without a valid key is refused before its body (up to 256 MiB) is read. */
 static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url,
                        const char *method, const char *version, srv_req *r,
                        enum MHD_Result *res) {
@@ -189,6 +200,7 @@ static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url
     case R_FUNCTIONS:
     case R_ACTIVATIONS:
     case R_ACTIVATION:
+    case R_USAGE:
       if (!get && !head) return (*res = method_not_allowed(c, method, "GET")), true;
       break;
     case R_FUNCTION:
@@ -200,6 +212,18 @@ static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url
       if (!get && !post) return (*res = method_not_allowed(c, method, "GET, POST")), true;
       r->limit = SRV_MAX_CALL_BODY;
       break;
+  }
+  if (route_needs_key(r->route)) {
+    srv_auth_result why;
+    int st = auth_identify(s, c, r->ns, &why);
+    if (st != 0 && r->route == R_FUNCTION && put) metrics_deploy(s->metrics, false);
+    if (st == 401) return (*res = auth_reply_401(c, why)), true;
+    if (st != 0) {
+      *res = reply_error(c, 500, "auth_failed",
+                         "the server could not check the credentials (its log says why)");
+      return true;
+    }
+    r->authed = true;
   }
   if (!query_parse(r->query, &r->params, &r->nparams, r->query_err, sizeof r->query_err)) {
     if (r->route == R_FUNCTION && put) metrics_deploy(s->metrics, false);
@@ -305,6 +329,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     case R_ACTIVATIONS: return api_activations_list(s, c, r);
     case R_ACTIVATION: return api_activation_get(s, c, r);
     case R_FAAS: return faas_call(s, c, r);
+    case R_USAGE: return api_usage(s, c, r);
   }
   return reply_error(c, 404, "not_found", "no such route");
 }
@@ -328,7 +353,7 @@ static void load_all(mote_server *s) {
   mote_function_version *list = NULL;
   size_t n = 0;
   mote_store_error serr;
-  if (mote_store_list(s->store, &list, &n, &serr) != MOTE_STORE_OK) {
+  if (mote_store_list(s->store, NULL, &list, &n, &serr) != MOTE_STORE_OK) {
     fprintf(stderr, "mote serve: cannot list the stored functions: %s\n", serr.message);
     return;
   }
@@ -436,7 +461,9 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
                        cfg->queue ? cfg->queue : SRV_DEFAULT_QUEUE_PER_WORKER * s->workers,
                        cfg->queue_timeout_ms ? cfg->queue_timeout_ms
                                              : SRV_DEFAULT_QUEUE_TIMEOUT_MS);
-  if (!s->reg || !s->metrics || !s->admit) {
+  s->quota = quota_new(s->store, cfg->ns_invocations_per_minute, cfg->ns_concurrent);
+  s->acct = accounting_new(s->store);
+  if (!s->reg || !s->metrics || !s->admit || !s->quota || !s->acct) {
     st = fail(err, MOTE_SERVER_IO, "out of memory");
     goto fail;
   }
@@ -492,6 +519,8 @@ void mote_server_stop(mote_server *s) {
   registry_free(s->reg);
   metrics_free(s->metrics);
   admit_free(s->admit);
+  quota_free(s->quota);
+  accounting_free(s->acct); /* writes the last deltas: before the store closes */
   access_log_close(s->access_log); /* after the daemon: no request logs any more */
   if (s->store) mote_store_close(s->store);
   auth_free(s->auth);

@@ -272,6 +272,43 @@ static void render_admission(FILE *o, srv_admit *a) {
   free(fs);
 }
 
+/* Accounting totals (flushed first, so every call answered is in them). */
+static void render_usage(FILE *o, mote_server *s) {
+  accounting_flush(s->acct);
+  mote_usage *u = NULL;
+  size_t n = 0;
+  mote_store_error err;
+  if (mote_store_usage_list(s->store, NULL, NULL, &u, &n, &err) != MOTE_STORE_OK) n = 0;
+  static const struct {
+    const char *name, *help;
+  } fam[] = {
+      {"mote_usage_invocations_total", "Calls that ran, per namespace and function (accounting)."},
+      {"mote_usage_errors_total", "Calls that ran and failed, per namespace and function."},
+      {"mote_usage_refused_total", "Calls refused with 429, per namespace and function."},
+      {"mote_usage_exec_seconds_total", "Execution time, per namespace and function."},
+      {"mote_usage_gb_seconds_total",
+       "Memory-time: the memory limit in GiB times the execution time in seconds."},
+  };
+  for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+    head(o, fam[f].name, "counter", fam[f].help);
+    for (size_t i = 0; i < n; i++) {
+      fprintf(o, "%s{namespace=\"", fam[f].name);
+      put_label(o, u[i].ns);
+      fputs("\",function=\"", o);
+      put_label(o, u[i].function);
+      fputs("\"} ", o);
+      switch (f) {
+        case 0: fprintf(o, "%llu\n", (unsigned long long)u[i].invocations); break;
+        case 1: fprintf(o, "%llu\n", (unsigned long long)u[i].errors); break;
+        case 2: fprintf(o, "%llu\n", (unsigned long long)u[i].refused); break;
+        case 3: fprintf(o, "%.6f\n", (double)u[i].exec_us / 1e6); break;
+        default: fprintf(o, "%.9g\n", (double)u[i].memory_mib_us / 1024.0 / 1e6); break;
+      }
+    }
+  }
+  free(u);
+}
+
 char *metrics_render(srv_metrics *m, mote_server *s, size_t *len) {
   unsigned functions_loaded = registry_count(s->reg);
   char *buf = NULL;
@@ -347,6 +384,7 @@ char *metrics_render(srv_metrics *m, mote_server *s, size_t *len) {
        "Access-log lines lost: the writer fell behind by more than its backlog, or writing failed.");
   fprintf(o, "mote_access_log_dropped_total %llu\n",
           (unsigned long long)access_log_dropped(s->access_log));
+  render_usage(o, s);
   if (fclose(o) != 0) {
     free(buf);
     return NULL;

@@ -19,9 +19,15 @@
  * State under data_dir: the store (store.h) and the compile cache
  * (data_dir/cache). Every stored function is loaded at start.
  *
- * Authentication (in progress): the store keeps namespaces and API keys,
- * and the server can check `Authorization: Basic uuid:key` (auth.c), but no
- * route requires it yet.
+ * Authentication: OpenWhisk's `Authorization: Basic uuid:key` (auth.c),
+ * checked against the store's API keys, each of one namespace. Every /v1
+ * route requires a key (401 with WWW-Authenticate without a valid one) and
+ * shows the caller's namespace only: its functions, its activations.
+ * Function names are global (one /faas/{name}): a name belongs to the
+ * namespace that deployed it first, and another namespace's get, update or
+ * delete of it is 403. /faas/{name} is open for a function deployed
+ * public=true; any other needs a key of its namespace (401, else 403).
+ * /healthz and /metrics are open.
  */
 #ifndef MOTE_SERVER_H
 #define MOTE_SERVER_H
@@ -40,6 +46,10 @@ typedef struct mote_server_config {
   unsigned queue_timeout_ms; /* longest wait for a worker (then 429); 0: 5000 */
   const char *access_log; /* a file for one JSON line per request, "-": stderr; NULL: off */
   bool dev;             /* create namespace MOTE_DEV_NAMESPACE with the well-known key */
+  /* Per-namespace limits where a namespace has none of its own (mote
+   * namespaces limits); 0: no limit. Beyond them a call gets 429. */
+  unsigned ns_invocations_per_minute;
+  unsigned ns_concurrent;
 } mote_server_config;
 
 /* OpenWhisk's well-known development credential (its `guest` namespace),

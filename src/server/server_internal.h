@@ -189,7 +189,8 @@ char *metrics_render(srv_metrics *m, mote_server *s, size_t *len);
 
 /* ---- authentication (auth.c): OpenWhisk's basic auth with uuid:key ------- */
 
-/* Not yet enforced on any route: these are the pieces the routes will use. */
+/* Where keys are asked for (http.c, faas.c): every /v1 route, and /faas/NAME
+ * of a function not deployed public=true; /healthz and /metrics are open. */
 typedef enum srv_auth_result {
   SRV_AUTH_OK = 0,
   SRV_AUTH_MISSING,   /* no Authorization header */
@@ -233,6 +234,57 @@ enum MHD_Result auth_reply_401(struct MHD_Connection *c, srv_auth_result why);
  * under its uuid is refused (msg says how to remove it). */
 mote_server_status auth_dev_setup(mote_server *s, bool *created, char *msg, size_t cap);
 
+/* ---- per-namespace limits (quota.c): OpenWhisk's throttles, 429 ----------- */
+
+typedef enum srv_quota_status {
+  SRV_QUOTA_OK = 0,
+  SRV_QUOTA_RATE,       /* the namespace's invocations per minute are used up */
+  SRV_QUOTA_CONCURRENT, /* the namespace has its limit of calls in flight */
+  SRV_QUOTA_NO_MEMORY,  /* not a refusal: the caller answers 500 */
+} srv_quota_status;
+
+typedef struct srv_quota_verdict {
+  srv_quota_status status;
+  unsigned count, allowed; /* refused: the count reached and the limit */
+  unsigned retry_after_s;  /* refused: when a retry may succeed, >= 1 */
+} srv_quota_verdict;
+
+typedef struct srv_quota srv_quota;
+/* Limits of 0: none. store (may be NULL) holds the per-namespace ones. */
+srv_quota *quota_new(mote_store *store, uint32_t default_per_minute, uint32_t default_concurrent);
+void quota_free(srv_quota *q);
+/* Admits a call of namespace `ns` (counting it in both limits) or refuses
+ * it; an admitted call must be followed by quota_leave when it is over. */
+void quota_enter(srv_quota *q, const char *ns, int64_t now_ms, srv_quota_verdict *v);
+void quota_leave(srv_quota *q, const char *ns);
+/* Makes the next call of `ns` re-read its limits from the store. */
+void quota_forget(srv_quota *q, const char *ns);
+/* OpenWhisk's message for a refusal, and our error code for it. */
+void quota_message(const srv_quota_verdict *v, char *msg, size_t cap);
+const char *quota_code(srv_quota_status st);
+
+/* ---- accounting (accounting.c): usage per namespace and function ----------- */
+
+typedef enum srv_acct_kind {
+  SRV_ACCT_OK,      /* ran and succeeded */
+  SRV_ACCT_FAILED,  /* ran and failed: exit != 0, trap, timeout, limit, application error */
+  SRV_ACCT_REFUSED, /* refused before running (429) */
+} srv_acct_kind;
+
+typedef struct srv_accounting srv_accounting;
+/* Starts the flushing thread. NULL when out of memory. */
+srv_accounting *accounting_new(mote_store *store);
+void accounting_free(srv_accounting *a); /* flushes what is pending */
+/* Counts one call; memory_mib is the function's memory limit. Thread-safe. */
+void accounting_call(srv_accounting *a, const char *ns, const char *function,
+                     srv_acct_kind kind, uint64_t exec_us, uint32_t memory_mib, int64_t now_ms);
+/* Writes the pending deltas to the store (readers call it first); false
+ * when the store refused them (they are kept). */
+bool accounting_flush(srv_accounting *a);
+/* {namespace, function, invocations, errors, refused, exec_seconds,
+ * gb_seconds, first, last} of a total. */
+json_t *usage_json(const mote_usage *u);
+
 /* ---- the server ------------------------------------------------------------ */
 
 struct mote_server {
@@ -248,6 +300,8 @@ struct mote_server {
   srv_metrics *metrics;
   struct MHD_Daemon *daemon;
   srv_admit *admit;                 /* execution slots and their queue */
+  srv_quota *quota;                 /* per-namespace limits */
+  srv_accounting *acct;             /* usage per namespace and function */
   struct srv_access_log *access_log; /* NULL: off */
   pthread_mutex_t deploy_lock;      /* orders store writes with registry swaps */
   /* background opt-tier compiles: one worker thread, a FIFO of jobs */
@@ -311,6 +365,8 @@ typedef struct srv_req {
   size_t len, cap, limit;
   bool too_large;
   size_t discarded;      /* bytes of an oversized body dropped */
+  bool authed;           /* the credentials were checked: ns is the caller's */
+  char ns[MOTE_STORE_NS_MAX + 1];
   uint64_t t_arrival_us; /* CLOCK_MONOTONIC, at the first handler call */
   uint64_t t_start_us;   /* CLOCK_MONOTONIC, when the request line was read */
   int64_t t_wall_ms;     /* the same in Unix time, for the access log */
@@ -358,8 +414,12 @@ enum MHD_Result api_function_delete(mote_server *s, struct MHD_Connection *c, sr
 enum MHD_Result api_activations_list(mote_server *s, struct MHD_Connection *c, srv_req *r);
 enum MHD_Result api_activation_get(mote_server *s, struct MHD_Connection *c, srv_req *r);
 enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r);
+/* GET /v1/usage[?function=NAME] (accounting.c): the caller's namespace's
+ * totals (a key is required). */
+enum MHD_Result api_usage(mote_server *s, struct MHD_Connection *c, srv_req *r);
 /* Checks done before the body is read; a non-zero return is the status of
- * a reply already queued. */
+ * a reply already queued. (The /v1 routes' key is checked before these, in
+ * http.c.) */
 int faas_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r, enum MHD_Result *res);
 int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r,
                               enum MHD_Result *res);

@@ -67,17 +67,15 @@ static void *writer_main(void *arg) {
 mote_store_status mote_store_activation_post(mote_store *s, const mote_activation *a,
                                              uint32_t retain, mote_store_error *err) {
   store_ok(err);
-  if (!mote_store_valid_name(a->function))
-    return store_fail(err, MOTE_STORE_INVALID, "activation of an invalid function name \"%.80s\"",
-                      a->function ? a->function : "(null)");
-  if (strlen(a->id) != 32 || strspn(a->id, "0123456789abcdef") != 32)
-    return store_fail(err, MOTE_STORE_INVALID,
-                      "invalid activation id \"%.40s\": expected 32 lowercase hex digits", a->id);
+  mote_store_status cst = store_act_check(a, err);
+  if (cst != MOTE_STORE_OK) return cst;
   posted *p = calloc(1, sizeof *p);
   if (!p) return store_fail(err, MOTE_STORE_IO, "out of memory");
   bool oom = false;
   p->copy = *a;
   p->copy.function = dup_or_null(a->function, &oom);
+  p->copy.ns = dup_or_null(a->ns, &oom);
+  p->copy.meta = dup_or_null(a->meta, &oom);
   p->copy.outcome = dup_or_null(a->outcome, &oom);
   p->copy.stdout_excerpt = dup_or_null(a->stdout_excerpt, &oom);
   p->copy.stderr_excerpt = dup_or_null(a->stderr_excerpt, &oom);

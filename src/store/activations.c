@@ -57,6 +57,8 @@ void mote_store_activation_new_id(char out[33]) {
 void mote_activation_clear(mote_activation *a) {
   if (!a) return;
   free(a->function);
+  free(a->ns);
+  free(a->meta);
   free(a->outcome);
   free(a->stdout_excerpt);
   free(a->stderr_excerpt);
@@ -194,6 +196,9 @@ static mote_store_status insert_one(mote_store *s, const mote_activation *a, uin
     size_t off = tail_start(a->stderr_excerpt, MOTE_STORE_EXCERPT_MAX);
     bind_text_n(q, 12, a->stderr_excerpt + off, strlen(a->stderr_excerpt + off));
   }
+  const char *ns = a->ns ? a->ns : MOTE_STORE_DEFAULT_NS;
+  sqlite3_bind_text(q, 13, ns, -1, SQLITE_STATIC);
+  bind_text_n(q, 14, a->meta, a->meta ? strlen(a->meta) : 0);
   int rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc == SQLITE_CONSTRAINT)
@@ -279,15 +284,27 @@ void store_act_commit_batch(mote_store *s, act_waiter *batch) {
  * with 16 threads putting in a loop batches averaged 2 records (the CPUs,
  * not the commits, were the limit).
  */
-mote_store_status mote_store_activation_put(mote_store *s, const mote_activation *a,
-                                            uint32_t retain, mote_store_error *err) {
-  store_ok(err);
+mote_store_status store_act_check(const mote_activation *a, mote_store_error *err) {
   if (!mote_store_valid_name(a->function))
     return store_fail(err, MOTE_STORE_INVALID, "activation of an invalid function name \"%.80s\"",
                       a->function ? a->function : "(null)");
   if (!valid_id(a->id))
     return store_fail(err, MOTE_STORE_INVALID,
                       "invalid activation id \"%.40s\": expected 32 lowercase hex digits", a->id);
+  if (a->ns && !mote_store_valid_name(a->ns))
+    return store_fail(err, MOTE_STORE_INVALID, "activation %s: invalid namespace \"%.80s\"",
+                      a->id, a->ns);
+  if (a->meta && strlen(a->meta) > MOTE_STORE_META_MAX)
+    return store_fail(err, MOTE_STORE_INVALID, "activation %s: its meta text is longer than %u "
+                      "bytes", a->id, MOTE_STORE_META_MAX);
+  return MOTE_STORE_OK;
+}
+
+mote_store_status mote_store_activation_put(mote_store *s, const mote_activation *a,
+                                            uint32_t retain, mote_store_error *err) {
+  store_ok(err);
+  mote_store_status cst = store_act_check(a, err);
+  if (cst != MOTE_STORE_OK) return cst;
   act_waiter me = {.a = a, .retain = retain};
   pthread_mutex_lock(&s->act_lock);
   if (s->act_tail)
@@ -330,7 +347,10 @@ static mote_store_status row_to_activation(sqlite3_stmt *q, mote_activation *out
   COPY_TEXT(outcome, 9)
   COPY_TEXT(stdout_excerpt, 10)
   COPY_TEXT(stderr_excerpt, 11)
+  COPY_TEXT(meta, 13)
 #undef COPY_TEXT
+  text = (const char *)sqlite3_column_text(q, 12);
+  if (!(out->ns = strdup(text ? text : MOTE_STORE_DEFAULT_NS))) oom = true;
   out->version = (uint64_t)sqlite3_column_int64(q, 2);
   out->start_ms = sqlite3_column_int64(q, 3);
   out->wait_us = (uint64_t)sqlite3_column_int64(q, 4);
@@ -376,8 +396,9 @@ out:
   return st;
 }
 
-mote_store_status mote_store_activation_list(mote_store *s, const char *function, int64_t since_ms,
-                                             uint32_t limit, mote_activation **out, size_t *count,
+mote_store_status mote_store_activation_list(mote_store *s, const char *ns, const char *function,
+                                             int64_t since_ms, uint32_t limit,
+                                             mote_activation **out, size_t *count,
                                              mote_store_error *err) {
   store_ok(err);
   *out = NULL;
@@ -388,17 +409,22 @@ mote_store_status mote_store_activation_list(mote_store *s, const char *function
                       "invalid name \"%.80s\": use 1 to 64 characters of A-Z a-z 0-9 _ . -, "
                       "not starting with '.' or '-'",
                       function);
+  if (ns && !mote_store_valid_name(ns))
+    return store_fail(err, MOTE_STORE_INVALID, "invalid namespace \"%.80s\"", ns);
   store_conn *c = store_reader_take(s, err);
   if (!c) return MOTE_STORE_IO;
   mote_store_status st = MOTE_STORE_OK;
   mote_activation *list = NULL;
   size_t n = 0, cap = 0;
-  sqlite3_stmt *q = store_stmt(c, function ? ST_ACT_LIST_FN : ST_ACT_LIST_ALL);
+  stmt_id id = ns ? (function ? ST_ACT_LIST_NS_FN : ST_ACT_LIST_NS)
+                  : (function ? ST_ACT_LIST_FN : ST_ACT_LIST_ALL);
+  sqlite3_stmt *q = store_stmt(c, id);
   if (!q) {
     st = store_db_fail(err, c->db, "listing activations");
     goto out;
   }
   if (function) sqlite3_bind_text(q, 1, function, -1, SQLITE_STATIC);
+  if (ns) sqlite3_bind_text(q, 4, ns, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, since_ms);
   sqlite3_bind_int64(q, 3, limit ? (int64_t)limit : -1);
   int rc;

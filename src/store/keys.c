@@ -162,7 +162,8 @@ static mote_store_status ns_delete_body(store_conn *w, void *ctx, mote_store_err
   if (st != MOTE_STORE_OK) return st;
   if (changes == 0)
     return store_fail(err, MOTE_STORE_NOT_FOUND, "namespace \"%s\" not found", name);
-  return exec_text(w, ST_NS_KEYS_DELETE, name, 0, NULL, "deleting a namespace's keys", err);
+  st = exec_text(w, ST_NS_KEYS_DELETE, name, 0, NULL, "deleting a namespace's keys", err);
+  return st == MOTE_STORE_OK ? store_limits_forget(w, name, err) : st;
 }
 
 mote_store_status mote_store_namespace_delete(mote_store *s, const char *name,

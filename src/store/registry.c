@@ -12,6 +12,12 @@
  *    "public":false,"cgi":false,"env":["K=V",...]}
  * A key added later (max_queue) is simply missing from older rows and reads
  * as 0, the default: the JSON column needs no schema migration.
+ *
+ * Ownership: functions.namespace is the owner, set by the first deploy of a
+ * name; each version repeats it (versions.namespace) so a record read alone
+ * says whose it is. A deploy or delete that names another namespace is
+ * refused inside its transaction, where no other writer can slip in between
+ * the check and the change.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,9 +48,24 @@ static mote_store_status not_found(mote_store_error *err, const char *name) {
   return store_fail(err, MOTE_STORE_NOT_FOUND, "function \"%s\" not found", name);
 }
 
+static mote_store_status bad_ns(mote_store_error *err, const char *ns) {
+  return store_fail(err, MOTE_STORE_INVALID,
+                    "invalid namespace \"%.80s\": use 1 to 64 characters of A-Z a-z 0-9 _ . -, "
+                    "not starting with '.' or '-'",
+                    ns ? ns : "(null)");
+}
+
+static mote_store_status forbidden(mote_store_error *err, const char *name) {
+  /* Says nothing of the owner: another namespace need not learn its name. */
+  return store_fail(err, MOTE_STORE_FORBIDDEN,
+                    "function \"%s\" belongs to another namespace", name);
+}
+
 void mote_function_version_clear(mote_function_version *v) {
   if (!v) return;
   free(v->name);
+  free(v->ns);
+  free(v->meta);
   free(v->module_hash);
   free(v->files_hash);
   for (uint32_t i = 0; i < v->settings.env_count; i++)
@@ -153,7 +174,8 @@ static bool settings_from_json(const char *text, mote_function_settings *out) {
   return ok;
 }
 
-/* Fills *out from a row (name, version, module_hash, files_hash, settings, created_ms). */
+/* Fills *out from a row of VERSION_COLUMNS (store.c): name, version,
+ * module_hash, files_hash, settings, created_ms, namespace, meta. */
 static mote_store_status row_to_version(sqlite3_stmt *q, mote_function_version *out,
                                         mote_store_error *err) {
   memset(out, 0, sizeof *out);
@@ -162,9 +184,13 @@ static mote_store_status row_to_version(sqlite3_stmt *q, mote_function_version *
   out->module_hash = dup_or_null((const char *)sqlite3_column_text(q, 2));
   out->files_hash = dup_or_null((const char *)sqlite3_column_text(q, 3));
   out->created_ms = sqlite3_column_int64(q, 5);
+  const char *ns = (const char *)sqlite3_column_text(q, 6);
+  out->ns = strdup(ns ? ns : MOTE_STORE_DEFAULT_NS);
+  out->meta = dup_or_null((const char *)sqlite3_column_text(q, 7));
   bool settings_ok = settings_from_json((const char *)sqlite3_column_text(q, 4), &out->settings);
-  if (!out->name || !out->module_hash ||
-      (sqlite3_column_type(q, 3) != SQLITE_NULL && !out->files_hash)) {
+  if (!out->name || !out->module_hash || !out->ns ||
+      (sqlite3_column_type(q, 3) != SQLITE_NULL && !out->files_hash) ||
+      (sqlite3_column_type(q, 7) != SQLITE_NULL && !out->meta)) {
     mote_function_version_clear(out);
     return store_fail(err, MOTE_STORE_IO, "out of memory");
   }
@@ -186,17 +212,45 @@ static void bind_text(sqlite3_stmt *q, int i, const char *text) {
     sqlite3_bind_null(q, i);
 }
 
+/* The owner of a live function (on the writer, in a transaction): OK with
+ * *owns telling whether it is `ns`, or NOT_FOUND when the name is free. */
+static mote_store_status check_owner(store_conn *w, const char *name, const char *ns, bool *owns,
+                                     mote_store_error *err) {
+  sqlite3_stmt *q = store_stmt(w, ST_FN_OWNER);
+  if (!q) return store_db_fail(err, w->db, "looking up a function's namespace");
+  bind_text(q, 1, name);
+  int rc = sqlite3_step(q);
+  mote_store_status st = MOTE_STORE_OK;
+  if (rc == SQLITE_ROW) {
+    const char *owner = (const char *)sqlite3_column_text(q, 0);
+    *owns = owner && strcmp(owner, ns) == 0;
+  } else if (rc == SQLITE_DONE) {
+    st = MOTE_STORE_NOT_FOUND;
+  } else {
+    st = store_db_fail(err, w->db, "looking up a function's namespace");
+  }
+  sqlite3_reset(q);
+  return st;
+}
+
 typedef struct deploy_ctx {
+  const char *ns;
   const char *name;
   const char *module_hash;
   const char *files_hash;
   const char *settings_json;
+  const char *meta;
   int64_t now;
   uint64_t version; /* OUT */
 } deploy_ctx;
 
 static mote_store_status deploy_body(store_conn *w, void *vctx, mote_store_error *err) {
   deploy_ctx *c = vctx;
+  bool owns = false;
+  mote_store_status st = check_owner(w, c->name, c->ns, &owns, err);
+  if (st == MOTE_STORE_OK && !owns) return forbidden(err, c->name);
+  if (st != MOTE_STORE_OK && st != MOTE_STORE_NOT_FOUND) return st;
+
   sqlite3_stmt *q = store_stmt(w, ST_SEQ_NEXT);
   if (!q) return store_db_fail(err, w->db, "preparing a deploy");
   bind_text(q, 1, c->name);
@@ -219,6 +273,8 @@ static mote_store_status deploy_body(store_conn *w, void *vctx, mote_store_error
   bind_text(q, 4, c->files_hash);
   bind_text(q, 5, c->settings_json);
   sqlite3_bind_int64(q, 6, c->now);
+  bind_text(q, 7, c->ns);
+  bind_text(q, 8, c->meta);
   int rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "adding the version");
@@ -228,15 +284,17 @@ static mote_store_status deploy_body(store_conn *w, void *vctx, mote_store_error
   bind_text(q, 1, c->name);
   sqlite3_bind_int64(q, 2, (int64_t)c->version);
   sqlite3_bind_int64(q, 3, c->now);
+  bind_text(q, 4, c->ns);
   rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "updating the function");
   return MOTE_STORE_OK;
 }
 
-mote_store_status mote_store_deploy(mote_store *s, const char *name, const uint8_t *wasm, size_t len,
+mote_store_status mote_store_deploy(mote_store *s, const char *ns, const char *name,
+                                    const uint8_t *wasm, size_t len,
                                     const mote_store_file *files, size_t nfiles,
-                                    const mote_function_settings *settings,
+                                    const mote_function_settings *settings, const char *meta,
                                     mote_function_version *out, mote_store_error *err) {
   mote_store_status st;
   char module_hash[STORE_HASH_HEX], files_hash[STORE_HASH_HEX];
@@ -245,6 +303,11 @@ mote_store_status mote_store_deploy(mote_store *s, const char *name, const uint8
   store_ok(err);
   if (out) memset(out, 0, sizeof *out);
   if (!mote_store_valid_name(name)) return bad_name(err, name);
+  if (!mote_store_valid_name(ns)) return bad_ns(err, ns);
+  if (meta && strlen(meta) > MOTE_STORE_META_MAX)
+    return store_fail(err, MOTE_STORE_INVALID,
+                      "deploy of \"%s\": its meta text is longer than %u bytes", name,
+                      MOTE_STORE_META_MAX);
   if (!wasm || len == 0)
     return store_fail(err, MOTE_STORE_INVALID, "deploy of \"%s\": the module is empty", name);
   if (nfiles > 0 && !files)
@@ -262,18 +325,22 @@ mote_store_status mote_store_deploy(mote_store *s, const char *name, const uint8
    * deploy is acknowledged and must not fail on memory. */
   if (out) {
     result.name = strdup(name);
+    result.ns = strdup(ns);
+    result.meta = meta ? strdup(meta) : NULL;
     result.module_hash = strdup(module_hash);
     result.files_hash = nfiles > 0 ? strdup(files_hash) : NULL;
-    if (!result.name || !result.module_hash || (nfiles > 0 && !result.files_hash) ||
-        !copy_settings(&result.settings, settings)) {
+    if (!result.name || !result.ns || (meta && !result.meta) || !result.module_hash ||
+        (nfiles > 0 && !result.files_hash) || !copy_settings(&result.settings, settings)) {
       st = store_fail(err, MOTE_STORE_IO, "out of memory");
       goto out;
     }
   }
-  deploy_ctx ctx = {.name = name,
+  deploy_ctx ctx = {.ns = ns,
+                    .name = name,
                     .module_hash = module_hash,
                     .files_hash = nfiles > 0 ? files_hash : NULL,
                     .settings_json = json,
+                    .meta = meta,
                     .now = store_now_ms()};
   if ((st = store_write_durably(s, deploy_body, &ctx, err)) != MOTE_STORE_OK) goto out;
   if (out) {
@@ -330,21 +397,23 @@ mote_store_status mote_store_get_version(mote_store *s, const char *name, uint64
   return get_one(s, ST_GET_VERSION, name, version, out, err);
 }
 
-mote_store_status mote_store_list(mote_store *s, mote_function_version **out, size_t *count,
-                                  mote_store_error *err) {
+mote_store_status mote_store_list(mote_store *s, const char *ns, mote_function_version **out,
+                                  size_t *count, mote_store_error *err) {
   store_ok(err);
   *out = NULL;
   *count = 0;
+  if (ns && !mote_store_valid_name(ns)) return bad_ns(err, ns);
   store_conn *c = store_reader_take(s, err);
   if (!c) return MOTE_STORE_IO;
   mote_store_status st = MOTE_STORE_OK;
   mote_function_version *list = NULL;
   size_t n = 0, cap = 0;
-  sqlite3_stmt *q = store_stmt(c, ST_LIST);
+  sqlite3_stmt *q = store_stmt(c, ns ? ST_LIST_NS : ST_LIST);
   if (!q) {
     st = store_db_fail(err, c->db, "listing functions");
     goto out;
   }
+  if (ns) bind_text(q, 1, ns);
   int rc;
   while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
     if (n == cap) {
@@ -374,8 +443,21 @@ out:
   return MOTE_STORE_OK;
 }
 
-static mote_store_status delete_body(store_conn *w, void *ctx, mote_store_error *err) {
-  const char *name = ctx;
+typedef struct delete_ctx {
+  const char *ns; /* NULL: any owner */
+  const char *name;
+} delete_ctx;
+
+static mote_store_status delete_body(store_conn *w, void *vctx, mote_store_error *err) {
+  const delete_ctx *c = vctx;
+  const char *name = c->name;
+  if (c->ns) {
+    bool owns = false;
+    mote_store_status st = check_owner(w, name, c->ns, &owns, err);
+    if (st == MOTE_STORE_NOT_FOUND) return not_found(err, name);
+    if (st != MOTE_STORE_OK) return st;
+    if (!owns) return forbidden(err, name);
+  }
   sqlite3_stmt *q = store_stmt(w, ST_FN_DELETE);
   if (!q) return store_db_fail(err, w->db, "preparing a delete");
   bind_text(q, 1, name);
@@ -392,10 +474,13 @@ static mote_store_status delete_body(store_conn *w, void *ctx, mote_store_error 
   return MOTE_STORE_OK;
 }
 
-mote_store_status mote_store_delete(mote_store *s, const char *name, mote_store_error *err) {
+mote_store_status mote_store_delete(mote_store *s, const char *ns, const char *name,
+                                    mote_store_error *err) {
   store_ok(err);
   if (!mote_store_valid_name(name)) return bad_name(err, name);
-  return store_write_durably(s, delete_body, (void *)name, err);
+  if (ns && !mote_store_valid_name(ns)) return bad_ns(err, ns);
+  delete_ctx ctx = {.ns = ns, .name = name};
+  return store_write_durably(s, delete_body, &ctx, err);
 }
 
 mote_store_status mote_store_blob_read(mote_store *s, const char *hash, uint8_t **out,

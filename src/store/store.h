@@ -31,6 +31,7 @@ typedef enum mote_store_status {
   MOTE_STORE_NOT_FOUND,
   MOTE_STORE_INVALID, /* a bad name or setting: see message */
   MOTE_STORE_IO,      /* disk or database failure: see message */
+  MOTE_STORE_FORBIDDEN, /* the function belongs to another namespace: see message */
 } mote_store_status;
 
 typedef struct mote_store_error {
@@ -50,14 +51,33 @@ typedef struct mote_function_settings {
   uint32_t env_count;
 } mote_function_settings;
 
-/* One version of a function. */
+/* The namespace of records written before namespaces existed (rows of an
+ * older data directory read as this one), and of an activation put with ns
+ * NULL. It is also `mote serve --dev`'s namespace. */
+#define MOTE_STORE_DEFAULT_NS "guest"
+
+/* The longest `meta` text a version or an activation may carry (bytes,
+ * without the NUL); a longer one is MOTE_STORE_INVALID. */
+#define MOTE_STORE_META_MAX (1u << 20)
+
+/* One version of a function.
+ *
+ * Ownership: a function belongs to one namespace, the one its first deploy
+ * named; every version carries it. Names are global (one registry for
+ * /faas/{name} and the APIs): while a function lives, a deploy or delete of
+ * its name from another namespace is MOTE_STORE_FORBIDDEN. A deleted name is
+ * free again, for any namespace. */
 typedef struct mote_function_version {
   char *name;
+  char *ns;             /* owning namespace; never NULL in a record the store returns */
   uint64_t version;     /* 1, 2, ... per name */
   char *module_hash;    /* blob holding the .wasm */
   char *files_hash;     /* files/<hash> directory, or NULL when the version has none */
   mote_function_settings settings;
   int64_t created_ms;   /* Unix time in milliseconds */
+  char *meta;           /* opaque text the deployer gave (JSON by convention: the
+                         * OpenWhisk layer's kind, parameters, annotations...), or
+                         * NULL; the store neither reads nor checks it */
 } mote_function_version;
 
 /* A file of a bundle, as handed to mote_store_deploy. */
@@ -73,28 +93,38 @@ void mote_store_close(mote_store *s);
 /* Bytes of heap SQLite holds now, process-wide (page caches, statements). */
 uint64_t mote_store_memory_used(void);
 
-/* Stores the module and files, then adds a new version of `name` with
- * `settings` (copied). *out (may be NULL) receives the new version. */
-mote_store_status mote_store_deploy(mote_store *s, const char *name, const uint8_t *wasm, size_t len,
+/* Stores the module and files, then adds a new version of `name`, owned by
+ * namespace `ns` (a valid name, required), with `settings` (copied) and
+ * `meta` (copied; NULL: none; at most MOTE_STORE_META_MAX bytes). A name
+ * that lives in another namespace is MOTE_STORE_FORBIDDEN (checked in the
+ * deploy's transaction: two namespaces racing for a new name cannot both
+ * win). *out (may be NULL) receives the new version. */
+mote_store_status mote_store_deploy(mote_store *s, const char *ns, const char *name,
+                                    const uint8_t *wasm, size_t len,
                                     const mote_store_file *files, size_t nfiles,
-                                    const mote_function_settings *settings,
+                                    const mote_function_settings *settings, const char *meta,
                                     mote_function_version *out, mote_store_error *err);
 
-/* The latest version of a function, or NOT_FOUND. */
+/* The latest version of a function, or NOT_FOUND, whatever its namespace:
+ * the caller compares out->ns with the namespace asking. */
 mote_store_status mote_store_get(mote_store *s, const char *name, mote_function_version *out,
                                  mote_store_error *err);
 /* One given version of a live function, or NOT_FOUND. */
 mote_store_status mote_store_get_version(mote_store *s, const char *name, uint64_t version,
                                          mote_function_version *out, mote_store_error *err);
-/* All functions (latest version each), sorted by name: *out from malloc,
- * each entry to be cleared, then free(*out). */
-mote_store_status mote_store_list(mote_store *s, mote_function_version **out, size_t *count,
-                                  mote_store_error *err);
+/* The functions of namespace `ns` (NULL: of every namespace), latest
+ * version each, sorted by name: *out from malloc, each entry to be cleared,
+ * then free(*out). */
+mote_store_status mote_store_list(mote_store *s, const char *ns, mote_function_version **out,
+                                  size_t *count, mote_store_error *err);
 /* Deletes a function and all its versions (blobs are left to a later sweep
  * while versions may still be running). Its activation records are kept
  * (history), and its version numbers are not reused: a later deploy of the
- * same name continues after the last number given. */
-mote_store_status mote_store_delete(mote_store *s, const char *name, mote_store_error *err);
+ * same name continues after the last number given. `ns` given: the
+ * function must belong to it, else MOTE_STORE_FORBIDDEN (checked in the
+ * delete's transaction); NULL: whatever its namespace. */
+mote_store_status mote_store_delete(mote_store *s, const char *ns, const char *name,
+                                    mote_store_error *err);
 void mote_function_version_clear(mote_function_version *v);
 
 /* Paths of stored bytes (no I/O). */
@@ -121,6 +151,8 @@ bool mote_store_valid_name(const char *name);
 typedef struct mote_activation {
   char id[33];          /* 32 hex digits */
   char *function;
+  char *ns;             /* the namespace of the function called (NULL at put:
+                         * MOTE_STORE_DEFAULT_NS); never NULL when read back */
   uint64_t version;
   int64_t start_ms;
   uint64_t wait_us, init_us, exec_us;
@@ -129,6 +161,9 @@ typedef struct mote_activation {
   char *outcome;        /* "ok", "exit", "trap: ...", "timeout", "limit: ..." */
   char *stdout_excerpt; /* the first bytes, for a look; may be NULL */
   char *stderr_excerpt; /* the last bytes (where errors are); may be NULL */
+  char *meta;           /* opaque text (JSON by convention: the OpenWhisk layer's
+                         * response, logs, annotations), or NULL; kept as it is, never
+                         * cut (at most MOTE_STORE_META_MAX bytes, else INVALID) */
 } mote_activation;
 
 /* Outcome and excerpts longer than this are cut when stored (outcome and
@@ -163,10 +198,13 @@ mote_store_status mote_store_activation_post(mote_store *s, const mote_activatio
 void mote_store_activation_sync(mote_store *s);
 mote_store_status mote_store_activation_get(mote_store *s, const char *id, mote_activation *out,
                                             mote_store_error *err);
-/* Newest first; `function` may be NULL (all); since_ms 0 means any time;
- * limit 0 means no limit. *out from malloc: clear each entry, then free(*out). */
-mote_store_status mote_store_activation_list(mote_store *s, const char *function, int64_t since_ms,
-                                             uint32_t limit, mote_activation **out, size_t *count,
+/* Newest first; `ns` may be NULL (every namespace), `function` may be NULL
+ * (all); both given: the records of that name made in that namespace.
+ * since_ms 0 means any time; limit 0 means no limit. *out from malloc:
+ * clear each entry, then free(*out). */
+mote_store_status mote_store_activation_list(mote_store *s, const char *ns, const char *function,
+                                             int64_t since_ms, uint32_t limit,
+                                             mote_activation **out, size_t *count,
                                              mote_store_error *err);
 void mote_activation_clear(mote_activation *a);
 
@@ -225,5 +263,46 @@ mote_store_status mote_store_key_list(mote_store *s, const char *ns, mote_key_in
                                       size_t *count, mote_store_error *err);
 /* Deletes a key; NOT_FOUND when there is none. */
 mote_store_status mote_store_key_delete(mote_store *s, const char *uuid, mote_store_error *err);
+
+/* Accounting (usage.c): totals per namespace and function since the first
+ * call, kept after the function or namespace is deleted. */
+typedef struct mote_usage {
+  char ns[MOTE_STORE_NS_MAX + 1];
+  char function[MOTE_STORE_NS_MAX + 1]; /* function names have the same bounds */
+  uint64_t invocations;   /* calls that ran */
+  uint64_t errors;        /* of those, the ones that failed (exit != 0, trap, timeout, limit,
+                           * an action's application error) */
+  uint64_t refused;       /* calls refused before running (429) */
+  uint64_t exec_us;       /* execution time */
+  uint64_t memory_mib_us; /* the memory limit (MiB) times the execution time (us), summed:
+                           * GB-seconds = memory_mib_us / 1024 / 1e6 */
+  int64_t first_ms, last_ms; /* Unix time of the first and last call counted */
+} mote_usage;
+
+/* Adds `n` deltas to the totals in one transaction (synchronous=NORMAL:
+ * a crash of the machine, not of the process, may lose the last ones). */
+mote_store_status mote_store_usage_add(mote_store *s, const mote_usage *deltas, size_t n,
+                                       mote_store_error *err);
+/* Totals, sorted by namespace then function; ns and function NULL match
+ * all. *out from malloc: free(*out). */
+mote_store_status mote_store_usage_list(mote_store *s, const char *ns, const char *function,
+                                        mote_usage **out, size_t *count, mote_store_error *err);
+
+/* Per-namespace invocation limits (usage.c); 0 means the server's default
+ * (mote serve --ns-invocations-per-minute / --ns-concurrent). */
+typedef struct mote_namespace_limits {
+  uint32_t invocations_per_minute;
+  uint32_t concurrent; /* invocations running or waiting at once */
+} mote_namespace_limits;
+
+/* Sets a namespace's limits (durably); NOT_FOUND when the namespace does
+ * not exist. They go when the namespace is deleted. */
+mote_store_status mote_store_namespace_limits_set(mote_store *s, const char *ns,
+                                                  const mote_namespace_limits *lim,
+                                                  mote_store_error *err);
+/* A namespace's limits: zeros when none were set (or no such namespace). */
+mote_store_status mote_store_namespace_limits_get(mote_store *s, const char *ns,
+                                                  mote_namespace_limits *out,
+                                                  mote_store_error *err);
 
 #endif /* MOTE_STORE_H */

@@ -6,6 +6,7 @@
  *   registry.c     functions and versions (deploy, get, list, delete)
  *   activations.c  activation records and their retention
  *   keys.c         namespaces and API keys (stored hashed)
+ *   usage.c        accounting totals and per-namespace limits
  *
  * Connections. SQLite serialises writers anyway, so the store has ONE writer
  * connection behind `write_lock` (no busy-waiting between our own threads:
@@ -27,15 +28,19 @@ typedef enum stmt_id {
   ST_GET_LATEST,
   ST_GET_VERSION,
   ST_LIST,
+  ST_LIST_NS,
   ST_ACT_INSERT,
   ST_ACT_TRIM,
   ST_ACT_COUNT,
   ST_ACT_GET,
   ST_ACT_LIST_ALL,
   ST_ACT_LIST_FN,
+  ST_ACT_LIST_NS,
+  ST_ACT_LIST_NS_FN,
   ST_SEQ_NEXT,
   ST_VER_INSERT,
   ST_FN_UPSERT,
+  ST_FN_OWNER,
   ST_FN_DELETE,
   ST_VER_DELETE,
   ST_NS_INSERT,
@@ -103,9 +108,16 @@ struct mote_store {
   store_conn *readers;       /* free readers */
 };
 
+/* usage.c: deletes a namespace's limits (within the caller's transaction
+ * on the writer, when the namespace goes). */
+mote_store_status store_limits_forget(store_conn *w, const char *ns, mote_store_error *err);
+
 /* activations.c: writes a batch of queued records in one transaction and
  * fills each one's status. */
 void store_act_commit_batch(mote_store *s, act_waiter *batch);
+/* activations.c: checks a record before it is queued (id, names, meta
+ * size): MOTE_STORE_OK or INVALID with err filled. */
+mote_store_status store_act_check(const mote_activation *a, mote_store_error *err);
 /* activation_queue.c: drains the write-behind queue and stops its thread
  * (at close). */
 void store_act_queue_stop(mote_store *s);

@@ -7,6 +7,7 @@ build=${1:-build}
 test_name=client
 . "$(dirname "$0")/../server/server_lib.sh"
 unset MOTE_URL
+export MOTE_AUTH=$dev_auth # the --dev key of the server below (tests of keys: test_auth_routes.sh)
 
 # ---- the functions -----------------------------------------------------------
 # One C program, its behaviour chosen by the MODE setting of each deploy.

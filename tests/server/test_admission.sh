@@ -31,12 +31,12 @@ clang-19 --target=wasm32-wasi -O2 "$tmp/nap.c" -o "$tmp/nap.wasm" || { echo "cla
 bg_pids=
 # A call in the background: $tmp/TAG.code (status), .h (headers), .b (body).
 bg_call() { # TAG PATH
-  curl -s --max-time 60 -D "$tmp/$1.h" -o "$tmp/$1.b" -w '%{http_code}' "$base$2" >"$tmp/$1.code" &
+  acurl -s --max-time 60 -D "$tmp/$1.h" -o "$tmp/$1.b" -w '%{http_code}' "$base$2" >"$tmp/$1.code" &
   bg_pids="$bg_pids $!"
 }
 # The same in the foreground, for a call that is answered at once.
 fg_call() { # TAG PATH
-  curl -s --max-time 60 -D "$tmp/$1.h" -o "$tmp/$1.b" -w '%{http_code}' "$base$2" >"$tmp/$1.code"
+  acurl -s --max-time 60 -D "$tmp/$1.h" -o "$tmp/$1.b" -w '%{http_code}' "$base$2" >"$tmp/$1.code"
 }
 bg_wait() { for p in $bg_pids; do wait "$p"; done; bg_pids=; }
 bg_code() { cat "$tmp/$1.code" 2>/dev/null; }

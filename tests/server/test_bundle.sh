@@ -105,7 +105,7 @@ put_bundle o4 "$tmp/text.bin" application/octet-stream
 check "application/octet-stream of something else: 415" $? "$code $body"
 
 # ---- the files are read-only and the guest stays inside them ---------------------
-files_root="$tmp/data/files/$(curl -s "$base/v1/functions/f" | jq -r .files_hash)"
+files_root="$tmp/data/files/$(acurl -s "$base/v1/functions/f" | jq -r .files_hash)"
 call f "arg=write&arg=/new.txt"
 [ "$code" = 502 ] && [[ "$(jget '.stderr')" == *"Read-only file system"* ]] && [ ! -e "$files_root/new.txt" ]
 check "a guest write to its files fails (read-only)" $? "$code $body"

@@ -70,7 +70,7 @@ check "mote_init traps: 400 init_failed, version 1 still serves" $? "$fail_code 
 # ---- updates under load: no call fails, versions only move forward -----------
 load() { # OUT: call /faas/count until $tmp/stop exists, one status+version per line
   while [ ! -e "$tmp/stop" ]; do
-    curl -s --max-time 20 -o /dev/null -D - "$base/faas/count" \
+    acurl -s --max-time 20 -o /dev/null -D - "$base/faas/count" \
       | tr -d '\r' | awk '/^HTTP/ { s = $2 } tolower($1) == "x-mote-version:" { v = $2 } END { print s, v }'
   done >"$1"
 }
@@ -101,7 +101,7 @@ check "after the updates, version 6 serves" $? "[$body]"
 : >"$tmp/acked"
 (
   for i in $(seq 1 200); do
-    c=$(curl -s --max-time 20 -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/wasm' \
+    c=$(acurl -s --max-time 20 -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/wasm' \
       --data-binary @"$tmp/count.wasm" "$base/v1/functions/k$i?env=VERSION=$i")
     [ "$c" = 201 ] && echo "k$i" >>"$tmp/acked"
     [ "$c" = 000 ] && break

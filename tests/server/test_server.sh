@@ -98,7 +98,7 @@ req POST "/faas/echo?arg=x" --data-binary 'ignored'
 check "POST with args" $? "$code [$body]"
 
 head -c 300000 /dev/urandom >"$tmp/rand"
-curl -s --max-time 20 -o "$tmp/rand.out" -w '%{http_code}' --data-binary "@$tmp/rand" "$base/faas/cat" >"$tmp/code"
+acurl -s --max-time 20 -o "$tmp/rand.out" -w '%{http_code}' --data-binary "@$tmp/rand" "$base/faas/cat" >"$tmp/code"
 [ "$(cat "$tmp/code")" = 200 ] && cmp -s "$tmp/rand" "$tmp/rand.out"
 check "POST: binary body -> stdin -> stdout, byte for byte" $? "$(cat "$tmp/code")"
 
@@ -191,7 +191,7 @@ check "empty module: 400" $([ "$code" = 400 ]; echo $?) "$code $body"
 # ---- update while serving --------------------------------------------------------
 deploy slow "$tmp/tool.wasm" "env=MODE=slow&env=VERSION=1"
 v1=$code
-curl -s --max-time 20 -D "$tmp/slow.h" -o "$tmp/slow.out" "$base/faas/slow?arg=1500" &
+acurl -s --max-time 20 -D "$tmp/slow.h" -o "$tmp/slow.out" "$base/faas/slow?arg=1500" &
 slow_pid=$!
 sleep 0.5
 deploy slow "$tmp/tool.wasm" "env=MODE=slow&env=VERSION=2"
@@ -206,13 +206,13 @@ check "update: the call in flight finishes on version 1" $? "[$(cat "$tmp/slow.o
 
 # Calls at once, on one version, each in its own instance.
 pids=
-for i in $(seq 8); do curl -s --max-time 20 -o "$tmp/par.$i" "$base/faas/echo?arg=$i" & pids="$pids $!"; done
+for i in $(seq 8); do acurl -s --max-time 20 -o "$tmp/par.$i" "$base/faas/echo?arg=$i" & pids="$pids $!"; done
 wait $pids
 ok=0; for i in $(seq 8); do [ "$(cat "$tmp/par.$i")" = "$(printf 'echo\n%s\n' $i)" ] || ok=1; done
 check "8 parallel calls" $ok ""
 
 # Keep-alive: two requests on one connection.
-curl -sv --max-time 20 -o /dev/null -o /dev/null "$base/faas/echo" "$base/healthz" 2>"$tmp/kv"
+acurl -sv --max-time 20 -o /dev/null -o /dev/null "$base/faas/echo" "$base/healthz" 2>"$tmp/kv"
 grep -qiE 're-?using (existing )?connection' "$tmp/kv"
 check "keep-alive" $? "$(grep -i connection "$tmp/kv" | head -3)"
 

@@ -38,4 +38,14 @@ static inline mote_store *fixture_open(const char *dir) {
   return s;
 }
 
+/* mote_store_deploy in namespace MOTE_STORE_DEFAULT_NS, without meta: what
+ * the tests of everything but namespaces need. */
+static inline mote_store_status deploy_guest(mote_store *s, const char *name, const uint8_t *wasm,
+                                             size_t len, const mote_store_file *files,
+                                             size_t nfiles, const mote_function_settings *set,
+                                             mote_function_version *out, mote_store_error *err) {
+  return mote_store_deploy(s, MOTE_STORE_DEFAULT_NS, name, wasm, len, files, nfiles, set, NULL,
+                           out, err);
+}
+
 #endif

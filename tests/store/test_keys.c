@@ -205,7 +205,7 @@ TEST(older_store_opens) {
   fixture_dir(dir);
   mote_store *s = fixture_open(dir);
   mote_store_error err;
-  CHECK_EQ_INT(mote_store_deploy(s, "old", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
+  CHECK_EQ_INT(deploy_guest(s, "old", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
                MOTE_STORE_OK);
   mote_store_close(s);
   snprintf(db_path, sizeof db_path, "%s/mote.db", dir);

@@ -46,7 +46,7 @@ TEST(deploy_get_list_delete) {
   CHECK_EQ_INT(mote_store_get(s, "hello", &v, &err), MOTE_STORE_NOT_FOUND);
   CHECK_STR_CONTAINS(err.message, "function \"hello\" not found");
 
-  CHECK_EQ_INT(mote_store_deploy(s, "hello", wasm_a, sizeof wasm_a, NULL, 0, NULL, &v, &err),
+  CHECK_EQ_INT(deploy_guest(s, "hello", wasm_a, sizeof wasm_a, NULL, 0, NULL, &v, &err),
                MOTE_STORE_OK);
   CHECK_EQ_INT(v.version, 1);
   CHECK(strcmp(v.name, "hello") == 0);
@@ -55,9 +55,9 @@ TEST(deploy_get_list_delete) {
   CHECK(v.created_ms > 1600000000000LL);
   mote_function_version_clear(&v);
 
-  CHECK_EQ_INT(mote_store_deploy(s, "hello", wasm_b, sizeof wasm_b, NULL, 0, NULL, NULL, &err),
+  CHECK_EQ_INT(deploy_guest(s, "hello", wasm_b, sizeof wasm_b, NULL, 0, NULL, NULL, &err),
                MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_deploy(s, "abc", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
+  CHECK_EQ_INT(deploy_guest(s, "abc", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
                MOTE_STORE_OK);
 
   CHECK_EQ_INT(mote_store_get(s, "hello", &v, &err), MOTE_STORE_OK);
@@ -80,7 +80,7 @@ TEST(deploy_get_list_delete) {
 
   mote_function_version *list = NULL;
   size_t n = 0;
-  CHECK_EQ_INT(mote_store_list(s, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_list(s, NULL, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 2);
   if (n == 2) {
     CHECK(strcmp(list[0].name, "abc") == 0 && list[0].version == 1);
@@ -89,18 +89,18 @@ TEST(deploy_get_list_delete) {
   for (size_t i = 0; i < n; i++) mote_function_version_clear(&list[i]);
   free(list);
 
-  CHECK_EQ_INT(mote_store_delete(s, "hello", &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_delete(s, NULL, "hello", &err), MOTE_STORE_OK);
   CHECK_EQ_INT(mote_store_get(s, "hello", &v, &err), MOTE_STORE_NOT_FOUND);
   CHECK_EQ_INT(mote_store_get_version(s, "hello", 1, &v, &err), MOTE_STORE_NOT_FOUND);
-  CHECK_EQ_INT(mote_store_delete(s, "hello", &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_delete(s, NULL, "hello", &err), MOTE_STORE_NOT_FOUND);
   CHECK_STR_CONTAINS(err.message, "function \"hello\" not found");
-  CHECK_EQ_INT(mote_store_list(s, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_list(s, NULL, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 1);
   for (size_t i = 0; i < n; i++) mote_function_version_clear(&list[i]);
   free(list);
 
   /* A redeploy after delete continues the numbering. */
-  CHECK_EQ_INT(mote_store_deploy(s, "hello", wasm_a, sizeof wasm_a, NULL, 0, NULL, &v, &err),
+  CHECK_EQ_INT(deploy_guest(s, "hello", wasm_a, sizeof wasm_a, NULL, 0, NULL, &v, &err),
                MOTE_STORE_OK);
   CHECK_EQ_INT(v.version, 3);
   mote_function_version_clear(&v);
@@ -133,7 +133,7 @@ TEST(settings_round_trip) {
                                 .env = env,
                                 .env_count = 5};
   mote_function_version v;
-  CHECK_EQ_INT(mote_store_deploy(s, "f", wasm_a, sizeof wasm_a, NULL, 0, &set, &v, &err),
+  CHECK_EQ_INT(deploy_guest(s, "f", wasm_a, sizeof wasm_a, NULL, 0, &set, &v, &err),
                MOTE_STORE_OK);
   CHECK_EQ_INT(v.settings.env_count, 5);
   CHECK(v.settings.env != env);
@@ -152,7 +152,7 @@ TEST(settings_round_trip) {
 
   /* Defaults: all zero. */
   mote_function_settings zero = {0};
-  CHECK_EQ_INT(mote_store_deploy(s, "g", wasm_a, sizeof wasm_a, NULL, 0, &zero, NULL, &err),
+  CHECK_EQ_INT(deploy_guest(s, "g", wasm_a, sizeof wasm_a, NULL, 0, &zero, NULL, &err),
                MOTE_STORE_OK);
   CHECK_EQ_INT(mote_store_get(s, "g", &v, &err), MOTE_STORE_OK);
   CHECK(v.settings.memory_mib == 0 && !v.settings.is_public && !v.settings.cgi);
@@ -162,15 +162,15 @@ TEST(settings_round_trip) {
   /* Bad settings are refused with a message. */
   char *bad_env[] = {"NOEQUALS"};
   mote_function_settings bad = {.env = bad_env, .env_count = 1};
-  CHECK_EQ_INT(mote_store_deploy(s, "g", wasm_a, sizeof wasm_a, NULL, 0, &bad, NULL, &err),
+  CHECK_EQ_INT(deploy_guest(s, "g", wasm_a, sizeof wasm_a, NULL, 0, &bad, NULL, &err),
                MOTE_STORE_INVALID);
   CHECK_STR_CONTAINS(err.message, "NAME=VALUE");
   char *bad_env2[] = {"=x"};
   bad.env = bad_env2;
-  CHECK_EQ_INT(mote_store_deploy(s, "g", wasm_a, sizeof wasm_a, NULL, 0, &bad, NULL, &err),
+  CHECK_EQ_INT(deploy_guest(s, "g", wasm_a, sizeof wasm_a, NULL, 0, &bad, NULL, &err),
                MOTE_STORE_INVALID);
   bad.env = NULL;
-  CHECK_EQ_INT(mote_store_deploy(s, "g", wasm_a, sizeof wasm_a, NULL, 0, &bad, NULL, &err),
+  CHECK_EQ_INT(deploy_guest(s, "g", wasm_a, sizeof wasm_a, NULL, 0, &bad, NULL, &err),
                MOTE_STORE_INVALID);
   CHECK_EQ_INT(mote_store_get(s, "g", &v, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(v.version, 1);
@@ -187,7 +187,7 @@ TEST(settings_of_an_older_store) {
   mote_store *s = fixture_open(dir);
   mote_store_error err;
   mote_function_settings set = {.memory_mib = 64, .max_queue = 3};
-  CHECK_EQ_INT(mote_store_deploy(s, "old", wasm_a, sizeof wasm_a, NULL, 0, &set, NULL, &err),
+  CHECK_EQ_INT(deploy_guest(s, "old", wasm_a, sizeof wasm_a, NULL, 0, &set, NULL, &err),
                MOTE_STORE_OK);
   mote_store_close(s);
   snprintf(db_path, sizeof db_path, "%s/mote.db", dir);
@@ -224,7 +224,7 @@ TEST(files_stored) {
       {"a.txt", (const uint8_t *)"A", 1},
   };
   mote_function_version v, w;
-  CHECK_EQ_INT(mote_store_deploy(s, "site", wasm_a, sizeof wasm_a, files, 4, NULL, &v, &err),
+  CHECK_EQ_INT(deploy_guest(s, "site", wasm_a, sizeof wasm_a, files, 4, NULL, &v, &err),
                MOTE_STORE_OK);
   CHECK(v.files_hash && strlen(v.files_hash) == 64);
   char root[4096], path[4200];
@@ -241,7 +241,7 @@ TEST(files_stored) {
   /* The same files in another order: the same hash, nothing new written. */
   mote_store_file reordered[] = {files[3], files[1], files[0], files[2]};
   CHECK_EQ_INT(
-      mote_store_deploy(s, "site2", wasm_b, sizeof wasm_b, reordered, 4, NULL, &w, &err),
+      deploy_guest(s, "site2", wasm_b, sizeof wasm_b, reordered, 4, NULL, &w, &err),
       MOTE_STORE_OK);
   CHECK(strcmp(v.files_hash, w.files_hash) == 0);
   mote_function_version_clear(&w);
@@ -251,7 +251,7 @@ TEST(files_stored) {
 
   /* One byte different: another tree. */
   mote_store_file changed[] = {files[0], files[1], files[2], {"a.txt", (const uint8_t *)"B", 1}};
-  CHECK_EQ_INT(mote_store_deploy(s, "site", wasm_a, sizeof wasm_a, changed, 4, NULL, &w, &err),
+  CHECK_EQ_INT(deploy_guest(s, "site", wasm_a, sizeof wasm_a, changed, 4, NULL, &w, &err),
                MOTE_STORE_OK);
   CHECK(strcmp(v.files_hash, w.files_hash) != 0);
   CHECK_EQ_INT(count_dir(files_dir), 2);
@@ -262,7 +262,7 @@ TEST(files_stored) {
   chmod(path, 0644);
   FILE *f = fopen(path, "w");
   if (f) fclose(f);
-  CHECK_EQ_INT(mote_store_deploy(s, "site", wasm_a, sizeof wasm_a, files, 4, NULL, &w, &err),
+  CHECK_EQ_INT(deploy_guest(s, "site", wasm_a, sizeof wasm_a, files, 4, NULL, &w, &err),
                MOTE_STORE_OK);
   text = read_text(path);
   CHECK(text && strcmp(text, "<h1>hi</h1>") == 0);
@@ -272,16 +272,16 @@ TEST(files_stored) {
   const char *bad_paths[] = {"/etc/passwd", "../x", "a/../b", "a//b", "./a", "a/", ""};
   for (size_t i = 0; i < sizeof bad_paths / sizeof *bad_paths; i++) {
     mote_store_file bf = {bad_paths[i], (const uint8_t *)"x", 1};
-    CHECK_EQ_INT(mote_store_deploy(s, "bad", wasm_a, sizeof wasm_a, &bf, 1, NULL, NULL, &err),
+    CHECK_EQ_INT(deploy_guest(s, "bad", wasm_a, sizeof wasm_a, &bf, 1, NULL, NULL, &err),
                  MOTE_STORE_INVALID);
     CHECK_STR_CONTAINS(err.message, "invalid bundle path");
   }
   mote_store_file dup[] = {{"x", (const uint8_t *)"1", 1}, {"x", (const uint8_t *)"2", 1}};
-  CHECK_EQ_INT(mote_store_deploy(s, "bad", wasm_a, sizeof wasm_a, dup, 2, NULL, NULL, &err),
+  CHECK_EQ_INT(deploy_guest(s, "bad", wasm_a, sizeof wasm_a, dup, 2, NULL, NULL, &err),
                MOTE_STORE_INVALID);
   CHECK_STR_CONTAINS(err.message, "twice");
   mote_store_file clash[] = {{"x", (const uint8_t *)"1", 1}, {"x/y", (const uint8_t *)"2", 1}};
-  CHECK_EQ_INT(mote_store_deploy(s, "bad", wasm_a, sizeof wasm_a, clash, 2, NULL, NULL, &err),
+  CHECK_EQ_INT(deploy_guest(s, "bad", wasm_a, sizeof wasm_a, clash, 2, NULL, NULL, &err),
                MOTE_STORE_INVALID);
   CHECK_STR_CONTAINS(err.message, "clashes");
   mote_function_version bv;
@@ -302,9 +302,9 @@ TEST(blob_dedup_and_repair) {
   mote_store *s = fixture_open(dir);
   mote_store_error err;
   mote_function_version v1, v2;
-  CHECK_EQ_INT(mote_store_deploy(s, "one", wasm_a, sizeof wasm_a, NULL, 0, NULL, &v1, &err),
+  CHECK_EQ_INT(deploy_guest(s, "one", wasm_a, sizeof wasm_a, NULL, 0, NULL, &v1, &err),
                MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_deploy(s, "two", wasm_a, sizeof wasm_a, NULL, 0, NULL, &v2, &err),
+  CHECK_EQ_INT(deploy_guest(s, "two", wasm_a, sizeof wasm_a, NULL, 0, NULL, &v2, &err),
                MOTE_STORE_OK);
   CHECK(strcmp(v1.module_hash, v2.module_hash) == 0);
   char blobs[4096];
@@ -329,7 +329,7 @@ TEST(blob_dedup_and_repair) {
   size_t len = 0;
   CHECK_EQ_INT(mote_store_blob_read(s, v1.module_hash, &bytes, &len, &err), MOTE_STORE_IO);
   CHECK_STR_CONTAINS(err.message, "damaged");
-  CHECK_EQ_INT(mote_store_deploy(s, "one", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
+  CHECK_EQ_INT(deploy_guest(s, "one", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
                MOTE_STORE_OK);
   CHECK_EQ_INT(mote_store_blob_read(s, v1.module_hash, &bytes, &len, &err), MOTE_STORE_OK);
   CHECK(len == sizeof wasm_a && memcmp(bytes, wasm_a, len) == 0);
@@ -339,7 +339,7 @@ TEST(blob_dedup_and_repair) {
                                     "0000000000000000000000000000000000000000000000000000000000000000",
                                     &bytes, &len, &err),
                MOTE_STORE_NOT_FOUND);
-  CHECK_EQ_INT(mote_store_deploy(s, "one", NULL, 0, NULL, 0, NULL, NULL, &err),
+  CHECK_EQ_INT(deploy_guest(s, "one", NULL, 0, NULL, 0, NULL, NULL, &err),
                MOTE_STORE_INVALID);
   CHECK_STR_CONTAINS(err.message, "empty");
   mote_function_version_clear(&v1);
@@ -374,12 +374,12 @@ TEST(names) {
   mote_store *s = fixture_open(dir);
   mote_store_error err;
   mote_function_version v;
-  CHECK_EQ_INT(mote_store_deploy(s, "../x", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
+  CHECK_EQ_INT(deploy_guest(s, "../x", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
                MOTE_STORE_INVALID);
   CHECK_STR_CONTAINS(err.message, "invalid name \"../x\"");
   CHECK_EQ_INT(mote_store_get(s, "a b", &v, &err), MOTE_STORE_INVALID);
   CHECK_STR_CONTAINS(err.message, "invalid name");
-  CHECK_EQ_INT(mote_store_delete(s, "", &err), MOTE_STORE_INVALID);
+  CHECK_EQ_INT(mote_store_delete(s, NULL, "", &err), MOTE_STORE_INVALID);
   mote_store_close(s);
   fixture_rm(dir);
 }
@@ -471,38 +471,39 @@ TEST(activations) {
   }
   mote_activation *list;
   size_t n;
-  CHECK_EQ_INT(mote_store_activation_list(s, NULL, 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, NULL, 0, 0, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 13);
   for (size_t i = 1; i < n; i++) CHECK(list[i - 1].start_ms >= list[i].start_ms);
   for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
   free(list);
-  CHECK_EQ_INT(mote_store_activation_list(s, "f", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, "f", 0, 0, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 11);
   for (size_t i = 0; i < n; i++) {
     CHECK(strcmp(list[i].function, "f") == 0);
     mote_activation_clear(&list[i]);
   }
   free(list);
-  CHECK_EQ_INT(mote_store_activation_list(s, "f", 2050, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, "f", 2050, 0, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 5);
   if (n == 5) CHECK(list[0].start_ms == 2090 && list[4].start_ms == 2050);
   for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
   free(list);
-  CHECK_EQ_INT(mote_store_activation_list(s, "f", 0, 3, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, "f", 0, 3, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 3);
   if (n == 3) CHECK(list[0].start_ms == 2090 && list[2].start_ms == 2070);
   for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
   free(list);
-  CHECK_EQ_INT(mote_store_activation_list(s, "nobody", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, "nobody", 0, 0, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 0);
   free(list);
-  CHECK_EQ_INT(mote_store_activation_list(s, "../x", 0, 0, &list, &n, &err), MOTE_STORE_INVALID);
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, "../x", 0, 0, &list, &n, &err),
+               MOTE_STORE_INVALID);
 
   /* Activations outlive their function. */
-  CHECK_EQ_INT(mote_store_deploy(s, "f", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
+  CHECK_EQ_INT(deploy_guest(s, "f", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
                MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_delete(s, "f", &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_activation_list(s, "f", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_delete(s, NULL, "f", &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, "f", 0, 0, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 11);
   for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
   free(list);
@@ -525,12 +526,12 @@ TEST(retention) {
     CHECK_EQ_INT(mote_store_activation_put(s, &a, 15, &err), MOTE_STORE_OK);
     make_activation(&a, "other", 5000 + i);
     CHECK_EQ_INT(mote_store_activation_put(s, &a, 0, &err), MOTE_STORE_OK);
-    CHECK_EQ_INT(mote_store_activation_list(s, "r", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+    CHECK_EQ_INT(mote_store_activation_list(s, NULL, "r", 0, 0, &list, &n, &err), MOTE_STORE_OK);
     CHECK_EQ_INT(n, i + 1 < 15 ? i + 1 : 15);
     for (size_t k = 0; k < n; k++) mote_activation_clear(&list[k]);
     free(list);
   }
-  CHECK_EQ_INT(mote_store_activation_list(s, "r", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, "r", 0, 0, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 15);
   if (n == 15) CHECK(list[0].start_ms == 10049 && list[14].start_ms == 10035);
   for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
@@ -541,14 +542,15 @@ TEST(retention) {
     make_activation(&a, "big", 100000 + i);
     CHECK_EQ_INT(mote_store_activation_put(s, &a, 160, &err), MOTE_STORE_OK);
     if (i % 7 == 0 || i == 499) {
-      CHECK_EQ_INT(mote_store_activation_list(s, "big", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+      CHECK_EQ_INT(mote_store_activation_list(s, NULL, "big", 0, 0, &list, &n, &err),
+                   MOTE_STORE_OK);
       CHECK(n <= 170 && n >= (size_t)(i + 1 < 160 ? i + 1 : 160));
       if (n > 0) CHECK(list[0].start_ms == 100000 + i && list[n - 1].start_ms == 100000 + i + 1 - (int64_t)n);
       for (size_t k = 0; k < n; k++) mote_activation_clear(&list[k]);
       free(list);
     }
   }
-  CHECK_EQ_INT(mote_store_activation_list(s, "other", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, "other", 0, 0, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 50);
   for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
   free(list);
@@ -558,14 +560,14 @@ TEST(retention) {
   s = fixture_open(dir);
   make_activation(&a, "other", 9999);
   CHECK_EQ_INT(mote_store_activation_put(s, &a, 10, &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_activation_list(s, "other", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, "other", 0, 0, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 10);
   if (n == 10) CHECK(list[0].start_ms == 9999 && list[9].start_ms == 5041);
   for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
   free(list);
   make_activation(&a, "r", 20000);
   CHECK_EQ_INT(mote_store_activation_put(s, &a, 15, &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_activation_list(s, "r", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, "r", 0, 0, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 15);
   for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
   free(list);
@@ -620,7 +622,7 @@ TEST(posted_activations) {
   mote_activation_clear(&got);
   mote_activation *list;
   size_t n;
-  CHECK_EQ_INT(mote_store_activation_list(s, "even", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, "even", 0, 0, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, N / 2);
   for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
   free(list);
@@ -639,7 +641,7 @@ TEST(posted_activations) {
   }
   mote_store_close(s);
   s = fixture_open(dir);
-  CHECK_EQ_INT(mote_store_activation_list(s, "late", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, "late", 0, 0, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 50);
   for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
   free(list);
@@ -647,5 +649,401 @@ TEST(posted_activations) {
   fixture_rm(dir);
 }
 
+/* ---- namespaces: ownership, filters, meta ---------------------------------------- */
+
+/* A module without files or settings, in namespace ns with meta. */
+static mote_store_status deploy_in(mote_store *s, const char *ns, const char *name,
+                                   const uint8_t *wasm, size_t len, const char *meta,
+                                   mote_function_version *out, mote_store_error *err) {
+  return mote_store_deploy(s, ns, name, wasm, len, NULL, 0, NULL, meta, out, err);
+}
+
+static void free_versions(mote_function_version *list, size_t n) {
+  for (size_t i = 0; i < n; i++) mote_function_version_clear(&list[i]);
+  free(list);
+}
+
+static void free_activations(mote_activation *list, size_t n) {
+  for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
+  free(list);
+}
+
+TEST(namespace_ownership) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  mote_function_version v, w;
+  mote_function_version *list;
+  size_t n;
+
+  CHECK_EQ_INT(deploy_in(s, "a", "f", wasm_a, sizeof wasm_a, NULL, &v, &err),
+               MOTE_STORE_OK);
+  CHECK(v.ns && strcmp(v.ns, "a") == 0);
+  CHECK(v.meta == NULL);
+  mote_function_version_clear(&v);
+  /* Another namespace may not take the name, nor delete it. */
+  CHECK_EQ_INT(deploy_in(s, "b", "f", wasm_b, sizeof wasm_b, NULL, &v, &err),
+               MOTE_STORE_FORBIDDEN);
+  CHECK_STR_CONTAINS(err.message, "another namespace");
+  CHECK(v.name == NULL && v.ns == NULL);
+  CHECK_EQ_INT(mote_store_delete(s, "b", "f", &err), MOTE_STORE_FORBIDDEN);
+  CHECK_EQ_INT(mote_store_get(s, "f", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(v.version, 1); /* the refused deploy made no version */
+  CHECK(strcmp(v.ns, "a") == 0);
+  mote_function_version_clear(&v);
+  /* The owner updates it; its versions all carry the namespace. */
+  CHECK_EQ_INT(deploy_in(s, "a", "f", wasm_b, sizeof wasm_b, NULL, NULL, &err),
+               MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get_version(s, "f", 1, &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, "f", &w, &err), MOTE_STORE_OK);
+  CHECK(strcmp(v.ns, "a") == 0 && strcmp(w.ns, "a") == 0 && w.version == 2);
+  mote_function_version_clear(&v);
+  mote_function_version_clear(&w);
+  CHECK_EQ_INT(deploy_in(s, "b", "g", wasm_a, sizeof wasm_a, NULL, NULL, &err),
+               MOTE_STORE_OK);
+  CHECK_EQ_INT(deploy_in(s, "b", "e", wasm_a, sizeof wasm_a, NULL, NULL, &err),
+               MOTE_STORE_OK);
+
+  /* Lists: all, or one namespace's. */
+  CHECK_EQ_INT(mote_store_list(s, NULL, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 3);
+  free_versions(list, n);
+  CHECK_EQ_INT(mote_store_list(s, "a", &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 1);
+  if (n == 1) CHECK(strcmp(list[0].name, "f") == 0 && strcmp(list[0].ns, "a") == 0);
+  free_versions(list, n);
+  CHECK_EQ_INT(mote_store_list(s, "b", &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 2);
+  if (n == 2)
+    CHECK(strcmp(list[0].name, "e") == 0 && strcmp(list[1].name, "g") == 0 &&
+          strcmp(list[1].ns, "b") == 0);
+  free_versions(list, n);
+  CHECK_EQ_INT(mote_store_list(s, "nobody", &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 0);
+  free(list);
+  CHECK_EQ_INT(mote_store_list(s, "../x", &list, &n, &err), MOTE_STORE_INVALID);
+
+  /* Bad namespaces. */
+  CHECK_EQ_INT(deploy_in(s, NULL, "h", wasm_a, sizeof wasm_a, NULL, NULL, &err),
+               MOTE_STORE_INVALID);
+  CHECK_EQ_INT(deploy_in(s, "a/b", "h", wasm_a, sizeof wasm_a, NULL, NULL, &err),
+               MOTE_STORE_INVALID);
+  CHECK_STR_CONTAINS(err.message, "invalid namespace");
+  CHECK_EQ_INT(mote_store_delete(s, "", "f", &err), MOTE_STORE_INVALID);
+
+  /* Delete by the owner (or with no namespace: any owner); the name is then
+   * free for anyone, and its numbering goes on. */
+  CHECK_EQ_INT(mote_store_delete(s, "a", "nothing", &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_delete(s, "a", "f", &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(deploy_in(s, "b", "f", wasm_a, sizeof wasm_a, NULL, &v, &err),
+               MOTE_STORE_OK);
+  CHECK(v.version == 3 && strcmp(v.ns, "b") == 0);
+  mote_function_version_clear(&v);
+  CHECK_EQ_INT(deploy_in(s, "a", "f", wasm_a, sizeof wasm_a, NULL, NULL, &err),
+               MOTE_STORE_FORBIDDEN);
+  CHECK_EQ_INT(mote_store_delete(s, NULL, "g", &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_list(s, "b", &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 2); /* e, f */
+  free_versions(list, n);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
+TEST(version_meta) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  mote_function_version v;
+  const char *meta = "{\"exec\":{\"kind\":\"wasm\"},\"annotations\":[{\"key\":\"k\",\"value\":1}],"
+                     "\"publish\":false,\"version\":\"0.0.1\",\"note\":\"\xc3\xa9t\xc3\xa9\"}";
+  CHECK_EQ_INT(deploy_in(s, "ns", "m", wasm_a, sizeof wasm_a, meta, &v, &err),
+               MOTE_STORE_OK);
+  CHECK(v.meta && strcmp(v.meta, meta) == 0);
+  CHECK(v.meta != meta); /* a copy */
+  mote_function_version_clear(&v);
+  CHECK(v.meta == NULL && v.ns == NULL);
+  /* A second version without meta: each version keeps its own. */
+  CHECK_EQ_INT(deploy_in(s, "ns", "m", wasm_b, sizeof wasm_b, NULL, NULL, &err),
+               MOTE_STORE_OK);
+  mote_store_close(s);
+  s = fixture_open(dir);
+  CHECK_EQ_INT(mote_store_get_version(s, "m", 1, &v, &err), MOTE_STORE_OK);
+  CHECK(v.meta && strcmp(v.meta, meta) == 0);
+  mote_function_version_clear(&v);
+  CHECK_EQ_INT(mote_store_get(s, "m", &v, &err), MOTE_STORE_OK);
+  CHECK(v.version == 2 && v.meta == NULL);
+  mote_function_version_clear(&v);
+  mote_function_version *list;
+  size_t n;
+  CHECK_EQ_INT(mote_store_list(s, "ns", &list, &n, &err), MOTE_STORE_OK);
+  CHECK(n == 1 && list[0].meta == NULL);
+  free_versions(list, n);
+  /* Too long a meta is refused, and makes no version. */
+  char *big = malloc(MOTE_STORE_META_MAX + 2);
+  memset(big, 'x', MOTE_STORE_META_MAX + 1);
+  big[MOTE_STORE_META_MAX + 1] = 0;
+  CHECK_EQ_INT(deploy_in(s, "ns", "m", wasm_a, sizeof wasm_a, big, NULL, &err),
+               MOTE_STORE_INVALID);
+  CHECK_STR_CONTAINS(err.message, "meta");
+  big[MOTE_STORE_META_MAX] = 0; /* exactly the limit: kept whole */
+  CHECK_EQ_INT(deploy_in(s, "ns", "m", wasm_a, sizeof wasm_a, big, &v, &err),
+               MOTE_STORE_OK);
+  CHECK_EQ_INT(v.version, 3);
+  mote_function_version_clear(&v);
+  CHECK_EQ_INT(mote_store_get(s, "m", &v, &err), MOTE_STORE_OK);
+  CHECK(v.meta && strlen(v.meta) == MOTE_STORE_META_MAX);
+  mote_function_version_clear(&v);
+  free(big);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
+TEST(activation_namespaces_and_meta) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  mote_activation a, got;
+  mote_activation *list;
+  size_t n;
+  /* Namespace and meta round trip, through put and through post. */
+  make_activation(&a, "f", 100);
+  a.ns = "a";
+  a.meta = "{\"response\":{\"status\":\"success\",\"result\":{\"x\":1}},\"logs\":[\"l1\"]}";
+  CHECK_EQ_INT(mote_store_activation_put(s, &a, 0, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_get(s, a.id, &got, &err), MOTE_STORE_OK);
+  CHECK(got.ns && strcmp(got.ns, "a") == 0);
+  CHECK(got.meta && strcmp(got.meta, a.meta) == 0);
+  mote_activation_clear(&got);
+  CHECK(got.ns == NULL && got.meta == NULL);
+  char *ns = strdup("b"), *meta = strdup("{\"posted\":true}");
+  make_activation(&a, "f", 200);
+  a.ns = ns;
+  a.meta = meta;
+  CHECK_EQ_INT(mote_store_activation_post(s, &a, 0, &err), MOTE_STORE_OK);
+  ns[0] = 'X'; /* the store copied them */
+  meta[1] = 'X';
+  free(ns);
+  free(meta);
+  CHECK_EQ_INT(mote_store_activation_get(s, a.id, &got, &err), MOTE_STORE_OK);
+  CHECK(got.ns && strcmp(got.ns, "b") == 0);
+  CHECK(got.meta && strcmp(got.meta, "{\"posted\":true}") == 0);
+  mote_activation_clear(&got);
+  /* No namespace given: the default one; no meta: NULL. */
+  make_activation(&a, "g", 300);
+  CHECK_EQ_INT(mote_store_activation_put(s, &a, 0, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_get(s, a.id, &got, &err), MOTE_STORE_OK);
+  CHECK(got.ns && strcmp(got.ns, MOTE_STORE_DEFAULT_NS) == 0);
+  CHECK(got.meta == NULL);
+  mote_activation_clear(&got);
+  for (int i = 0; i < 5; i++) {
+    make_activation(&a, i % 2 ? "f" : "h", 400 + i);
+    a.ns = "a";
+    CHECK_EQ_INT(mote_store_activation_put(s, &a, 0, &err), MOTE_STORE_OK);
+  }
+
+  /* Filters: namespace alone, namespace and function, function alone. */
+  CHECK_EQ_INT(mote_store_activation_list(s, "a", NULL, 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 6);
+  for (size_t i = 0; i < n; i++) CHECK(strcmp(list[i].ns, "a") == 0);
+  if (n == 6) CHECK(list[0].start_ms == 404 && list[5].start_ms == 100);
+  free_activations(list, n);
+  CHECK_EQ_INT(mote_store_activation_list(s, "a", "f", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 3); /* 100, 401, 403: not b's record of a function of the same name */
+  for (size_t i = 0; i < n; i++)
+    CHECK(strcmp(list[i].ns, "a") == 0 && strcmp(list[i].function, "f") == 0);
+  free_activations(list, n);
+  CHECK_EQ_INT(mote_store_activation_list(s, "b", "f", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 1);
+  free_activations(list, n);
+  CHECK_EQ_INT(mote_store_activation_list(s, "a", NULL, 401, 2, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 2);
+  if (n == 2) CHECK(list[0].start_ms == 404 && list[1].start_ms == 403);
+  free_activations(list, n);
+  CHECK_EQ_INT(mote_store_activation_list(s, MOTE_STORE_DEFAULT_NS, NULL, 0, 0, &list, &n, &err),
+               MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 1);
+  free_activations(list, n);
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, "f", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 4);
+  free_activations(list, n);
+  CHECK_EQ_INT(mote_store_activation_list(s, "c", NULL, 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 0);
+  free(list);
+  CHECK_EQ_INT(mote_store_activation_list(s, "a b", NULL, 0, 0, &list, &n, &err),
+               MOTE_STORE_INVALID);
+
+  /* Bad records: a bad namespace, too long a meta; refused by put and post. */
+  make_activation(&a, "f", 1);
+  a.ns = "../a";
+  CHECK_EQ_INT(mote_store_activation_put(s, &a, 0, &err), MOTE_STORE_INVALID);
+  CHECK_EQ_INT(mote_store_activation_post(s, &a, 0, &err), MOTE_STORE_INVALID);
+  char *big = malloc(MOTE_STORE_META_MAX + 2);
+  memset(big, 'm', MOTE_STORE_META_MAX + 1);
+  big[MOTE_STORE_META_MAX + 1] = 0;
+  make_activation(&a, "f", 1);
+  a.meta = big;
+  CHECK_EQ_INT(mote_store_activation_put(s, &a, 0, &err), MOTE_STORE_INVALID);
+  CHECK_EQ_INT(mote_store_activation_post(s, &a, 0, &err), MOTE_STORE_INVALID);
+  /* A meta is never cut, unlike the excerpts. */
+  big[MOTE_STORE_META_MAX] = 0;
+  CHECK_EQ_INT(mote_store_activation_put(s, &a, 0, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_get(s, a.id, &got, &err), MOTE_STORE_OK);
+  CHECK(got.meta && strlen(got.meta) == MOTE_STORE_META_MAX);
+  mote_activation_clear(&got);
+  free(big);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
+/* A data directory of the mote before namespaces (its schema as it was,
+ * rows included): it opens, its rows read as MOTE_STORE_DEFAULT_NS's, the
+ * new columns work, and a second open changes nothing. */
+static const char old_schema_sql[] =
+    "CREATE TABLE functions(name TEXT PRIMARY KEY NOT NULL, latest INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE versions(name TEXT NOT NULL, version INTEGER NOT NULL,"
+    "  module_hash TEXT NOT NULL, files_hash TEXT, settings TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL, PRIMARY KEY (name, version)) WITHOUT ROWID;"
+    "CREATE TABLE version_seq(name TEXT PRIMARY KEY NOT NULL, last INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE activations(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    "  function TEXT NOT NULL, version INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
+    "  wait_us INTEGER NOT NULL, init_us INTEGER NOT NULL, exec_us INTEGER NOT NULL,"
+    "  http_status INTEGER NOT NULL, exit_code INTEGER NOT NULL, outcome TEXT, stdout TEXT,"
+    "  stderr TEXT);"
+    "CREATE INDEX activations_by_function ON activations(function, start_ms);"
+    "CREATE INDEX activations_by_start ON activations(start_ms);"
+    "PRAGMA user_version = 1;"
+    "INSERT INTO functions VALUES ('old', 1, 1000, 1000);"
+    "INSERT INTO versions VALUES ('old', 1, '%s', NULL, '{\"memory_mib\":64}', 1000);"
+    "INSERT INTO version_seq VALUES ('old', 1);"
+    "INSERT INTO activations(id, function, version, start_ms, wait_us, init_us, exec_us,"
+    "  http_status, exit_code, outcome, stdout, stderr) VALUES"
+    "  ('000000000001aaaaaaaaaaaaaaaaaaaa', 'old', 1, 5000, 1, 2, 3, 200, 0, 'ok', 'hi', NULL);";
+
+static int count_column(sqlite3 *db, const char *table, const char *column) {
+  char sql[200];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'",
+           table, column);
+  sqlite3_stmt *q = NULL;
+  int n = -1;
+  if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+    n = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  return n;
+}
+
+TEST(migration_of_an_older_store) {
+  char dir[64], db_path[128];
+  fixture_dir(dir);
+  /* The blob the old version names, written through a store of our own. */
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  mote_function_version v;
+  CHECK_EQ_INT(deploy_guest(s, "tmp", wasm_a, sizeof wasm_a, NULL, 0, NULL, &v, &err),
+               MOTE_STORE_OK);
+  char hash[65];
+  snprintf(hash, sizeof hash, "%s", v.module_hash ? v.module_hash : "");
+  mote_function_version_clear(&v);
+  mote_store_close(s);
+  snprintf(db_path, sizeof db_path, "%s/mote.db", dir);
+  unlink(db_path);
+  sqlite3 *db = NULL;
+  CHECK_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+  char *sql = sqlite3_mprintf(old_schema_sql, hash);
+  CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_free(sql);
+  CHECK_EQ_INT(count_column(db, "versions", "namespace"), 0);
+  sqlite3_close(db);
+
+  for (int round = 0; round < 2; round++) { /* the second open finds it migrated */
+    s = fixture_open(dir);
+    CHECK_EQ_INT(mote_store_get(s, "old", &v, &err), MOTE_STORE_OK);
+    CHECK(v.ns && strcmp(v.ns, MOTE_STORE_DEFAULT_NS) == 0);
+    CHECK(v.meta == NULL);
+    CHECK_EQ_INT(v.settings.memory_mib, 64);
+    mote_function_version_clear(&v);
+    mote_function_version *list;
+    size_t n;
+    CHECK_EQ_INT(mote_store_list(s, MOTE_STORE_DEFAULT_NS, &list, &n, &err), MOTE_STORE_OK);
+    CHECK(n >= 1 && strcmp(list[0].name, "old") == 0);
+    free_versions(list, n);
+    mote_activation *acts;
+    CHECK_EQ_INT(mote_store_activation_list(s, MOTE_STORE_DEFAULT_NS, "old", 0, 0, &acts, &n, &err),
+                 MOTE_STORE_OK);
+    CHECK_EQ_INT(n, 1);
+    if (n == 1)
+      CHECK(strcmp(acts[0].ns, MOTE_STORE_DEFAULT_NS) == 0 && acts[0].meta == NULL &&
+            strcmp(acts[0].stdout_excerpt, "hi") == 0);
+    free_activations(acts, n);
+    /* The old function belongs to guest: another namespace cannot take it. */
+    CHECK_EQ_INT(deploy_in(s, "other", "old", wasm_b, sizeof wasm_b, NULL, NULL, &err),
+                 MOTE_STORE_FORBIDDEN);
+    if (round == 0) {
+      /* New rows in the migrated tables keep their namespace and meta. */
+      CHECK_EQ_INT(deploy_in(s, "other", "new", wasm_b, sizeof wasm_b, "{\"m\":1}", NULL, &err),
+                   MOTE_STORE_OK);
+      mote_activation a;
+      make_activation(&a, "new", 6000);
+      a.ns = "other";
+      a.meta = "{}";
+      CHECK_EQ_INT(mote_store_activation_put(s, &a, 0, &err), MOTE_STORE_OK);
+    }
+    CHECK_EQ_INT(mote_store_get(s, "new", &v, &err), MOTE_STORE_OK);
+    CHECK(v.ns && strcmp(v.ns, "other") == 0 && v.meta && strcmp(v.meta, "{\"m\":1}") == 0);
+    mote_function_version_clear(&v);
+    CHECK_EQ_INT(mote_store_activation_list(s, "other", NULL, 0, 0, &acts, &n, &err),
+                 MOTE_STORE_OK);
+    CHECK(n == 1 && acts[0].meta && strcmp(acts[0].meta, "{}") == 0);
+    free_activations(acts, n);
+    mote_store_close(s);
+  }
+  /* One column each, the index made, the schema version unchanged. */
+  CHECK_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+  CHECK_EQ_INT(count_column(db, "functions", "namespace"), 1);
+  CHECK_EQ_INT(count_column(db, "versions", "namespace"), 1);
+  CHECK_EQ_INT(count_column(db, "versions", "meta"), 1);
+  CHECK_EQ_INT(count_column(db, "activations", "namespace"), 1);
+  CHECK_EQ_INT(count_column(db, "activations", "meta"), 1);
+  sqlite3_stmt *q = NULL;
+  CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                                      "AND name = 'activations_by_namespace'",
+                                  -1, &q, NULL),
+               SQLITE_OK);
+  CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 1);
+  sqlite3_finalize(q);
+  /* ... in place of the index on start_ms alone. */
+  CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                                      "AND name = 'activations_by_start'",
+                                  -1, &q, NULL),
+               SQLITE_OK);
+  CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 0);
+  sqlite3_finalize(q);
+  CHECK_EQ_INT(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
+  CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 1);
+  sqlite3_finalize(q);
+  /* What an older mote still writes (its INSERT names only its columns)
+   * reads as guest's. */
+  CHECK_EQ_INT(sqlite3_exec(db,
+                            "INSERT INTO activations(id, function, version, start_ms, wait_us, "
+                            "init_us, exec_us, http_status, exit_code) VALUES "
+                            "('000000000002bbbbbbbbbbbbbbbbbbbb', 'old', 1, 7000, 0, 0, 0, 200, 0)",
+                            NULL, NULL, NULL),
+               SQLITE_OK);
+  sqlite3_close(db);
+  s = fixture_open(dir);
+  mote_activation got;
+  CHECK_EQ_INT(mote_store_activation_get(s, "000000000002bbbbbbbbbbbbbbbbbbbb", &got, &err),
+               MOTE_STORE_OK);
+  CHECK(got.ns && strcmp(got.ns, MOTE_STORE_DEFAULT_NS) == 0);
+  mote_activation_clear(&got);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
 RUN_TESTS(deploy_get_list_delete, settings_round_trip, settings_of_an_older_store, files_stored,
-          blob_dedup_and_repair, names, activations, retention, open_errors, posted_activations)
+          blob_dedup_and_repair, names, activations, retention, open_errors, posted_activations,
+          namespace_ownership, version_meta, activation_namespaces_and_meta,
+          migration_of_an_older_store)

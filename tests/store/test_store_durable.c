@@ -45,9 +45,9 @@ static void *worker_main(void *arg) {
       char file_text[32];
       snprintf(file_text, sizeof file_text, "%d", i % 3);
       mote_store_file f = {"conf/x.txt", (const uint8_t *)file_text, strlen(file_text)};
-      if (mote_store_deploy(w->s, own, wasm, sizeof wasm, &f, 1, NULL, NULL, &err) != 0)
+      if (deploy_guest(w->s, own, wasm, sizeof wasm, &f, 1, NULL, NULL, &err) != 0)
         note_failure(w, "deploy own", &err);
-      if (mote_store_deploy(w->s, "shared", wasm, sizeof wasm, NULL, 0, NULL, NULL, &err) != 0)
+      if (deploy_guest(w->s, "shared", wasm, sizeof wasm, NULL, 0, NULL, NULL, &err) != 0)
         note_failure(w, "deploy shared", &err);
     }
     mote_activation a = {.function = own, .version = 1, .start_ms = 1000 + i, .outcome = "ok"};
@@ -65,7 +65,7 @@ static void *worker_main(void *arg) {
         note_failure(w, "get", &err);
       mote_activation *list;
       size_t n;
-      if (mote_store_activation_list(w->s, own, 0, 20, &list, &n, &err) != 0) {
+      if (mote_store_activation_list(w->s, NULL, own, 0, 20, &list, &n, &err) != 0) {
         note_failure(w, "list", &err);
       } else {
         for (size_t k = 0; k < n; k++) mote_activation_clear(&list[k]);
@@ -100,7 +100,7 @@ TEST(concurrent_deploys_and_activations) {
     mote_function_version_clear(&v);
     mote_activation *list;
     size_t n;
-    CHECK_EQ_INT(mote_store_activation_list(s, own, 0, 0, &list, &n, &err), MOTE_STORE_OK);
+    CHECK_EQ_INT(mote_store_activation_list(s, NULL, own, 0, 0, &list, &n, &err), MOTE_STORE_OK);
     /* retain 500: between 500 and 500 + 500/16, the newest. */
     CHECK(n >= 500 && n <= 531);
     if (n >= 500)
@@ -118,7 +118,7 @@ TEST(concurrent_deploys_and_activations) {
   }
   mote_activation *list;
   size_t n;
-  CHECK_EQ_INT(mote_store_activation_list(s, "common", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_list(s, NULL, "common", 0, 0, &list, &n, &err), MOTE_STORE_OK);
   CHECK(n >= 1000 && n <= 1062);
   for (size_t k = 0; k < n; k++) mote_activation_clear(&list[k]);
   free(list);
@@ -161,7 +161,7 @@ static void child_loop(const char *dir, int r, int fd) {
                                {"data.bin", b + 8, 2048}};
     mote_function_version v;
     /* Every other deploy has files. */
-    mote_store_status st = mote_store_deploy(s, "k", b, len, files, k % 2 ? 2 : 0, NULL, &v, &err);
+    mote_store_status st = deploy_guest(s, "k", b, len, files, k % 2 ? 2 : 0, NULL, &v, &err);
     free(b);
     if (st != MOTE_STORE_OK) _exit(4);
     ack a = {k, (uint32_t)v.version};

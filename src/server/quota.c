@@ -1,0 +1,202 @@
+/*
+ * server: per-namespace invocation limits, OpenWhisk's two throttles.
+ *
+ *   invocations per minute  a sliding window of 60 one-second buckets: the
+ *                           calls admitted in the last 60 s (refused calls
+ *                           do not count, so a client that backs off gets
+ *                           back in as the window slides)
+ *   concurrent              calls of the namespace running or waiting for
+ *                           a worker, from quota_enter to quota_leave
+ *
+ * A namespace's limits come from the store (mote namespaces limits) and
+ * fall back to the server's defaults; they are re-read at most every
+ * QUOTA_REFRESH_MS, so a change made by another process applies within
+ * that time without a restart.
+ *
+ * One mutex guards the table: a call holds it for a hash lookup and a few
+ * additions (about 100 ns), which at 30,000 calls/s is far from contended.
+ * The store read of a refresh is done outside it.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server_internal.h"
+
+#define QUOTA_REFRESH_MS 60000
+#define QUOTA_WINDOW_S 60
+
+typedef struct quota_ns {
+  char name[MOTE_STORE_NS_MAX + 1];
+  uint32_t per_minute, concurrent; /* in force; 0: no limit */
+  int64_t read_ms;                 /* when they were read from the store; 0: never */
+  bool reading;                    /* a thread is reading them */
+  uint32_t running;
+  int64_t bucket_s[QUOTA_WINDOW_S]; /* the second each bucket counts, or 0 */
+  uint32_t bucket_n[QUOTA_WINDOW_S];
+  struct quota_ns *next;
+} quota_ns;
+
+#define QUOTA_BUCKETS 256 /* hash chains: namespaces are few */
+
+struct srv_quota {
+  pthread_mutex_t lock;
+  mote_store *store;
+  uint32_t default_per_minute, default_concurrent;
+  quota_ns *chains[QUOTA_BUCKETS];
+};
+
+static unsigned hash_name(const char *s) {
+  unsigned h = 2166136261u; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+  return h % QUOTA_BUCKETS;
+}
+
+srv_quota *quota_new(mote_store *store, uint32_t default_per_minute,
+                     uint32_t default_concurrent) {
+  srv_quota *q = calloc(1, sizeof *q);
+  if (!q) return NULL;
+  pthread_mutex_init(&q->lock, NULL);
+  q->store = store;
+  q->default_per_minute = default_per_minute;
+  q->default_concurrent = default_concurrent;
+  return q;
+}
+
+void quota_free(srv_quota *q) {
+  if (!q) return;
+  for (unsigned i = 0; i < QUOTA_BUCKETS; i++)
+    for (quota_ns *n = q->chains[i], *next; n; n = next) {
+      next = n->next;
+      free(n);
+    }
+  pthread_mutex_destroy(&q->lock);
+  free(q);
+}
+
+/* The entry of `ns`, made on first sight; NULL when out of memory. Under lock. */
+static quota_ns *find(srv_quota *q, const char *ns) {
+  unsigned h = hash_name(ns);
+  for (quota_ns *n = q->chains[h]; n; n = n->next)
+    if (!strcmp(n->name, ns)) return n;
+  quota_ns *n = calloc(1, sizeof *n);
+  if (!n) return NULL;
+  snprintf(n->name, sizeof n->name, "%s", ns);
+  n->per_minute = q->default_per_minute;
+  n->concurrent = q->default_concurrent;
+  n->next = q->chains[h];
+  q->chains[h] = n;
+  return n;
+}
+
+/* Re-reads the limits of n when they are stale; called with the lock held,
+ * drops it around the store read. */
+static void refresh(srv_quota *q, quota_ns *n, int64_t now_ms) {
+  if (n->reading || (n->read_ms && now_ms - n->read_ms < QUOTA_REFRESH_MS)) return;
+  if (!q->store) {
+    n->read_ms = now_ms;
+    return;
+  }
+  n->reading = true;
+  char name[sizeof n->name];
+  memcpy(name, n->name, sizeof name);
+  pthread_mutex_unlock(&q->lock);
+  mote_namespace_limits lim;
+  mote_store_error err;
+  mote_store_status st = mote_store_namespace_limits_get(q->store, name, &lim, &err);
+  pthread_mutex_lock(&q->lock);
+  n->reading = false;
+  n->read_ms = now_ms;
+  if (st != MOTE_STORE_OK) return; /* keep what was in force; retried after the refresh time */
+  n->per_minute = lim.invocations_per_minute ? lim.invocations_per_minute : q->default_per_minute;
+  n->concurrent = lim.concurrent ? lim.concurrent : q->default_concurrent;
+}
+
+void quota_enter(srv_quota *q, const char *ns, int64_t now_ms, srv_quota_verdict *v) {
+  memset(v, 0, sizeof *v);
+  pthread_mutex_lock(&q->lock);
+  quota_ns *n = find(q, ns);
+  if (!n) {
+    pthread_mutex_unlock(&q->lock);
+    v->status = SRV_QUOTA_NO_MEMORY;
+    return;
+  }
+  refresh(q, n, now_ms);
+  int64_t now_s = now_ms / 1000;
+  if (n->concurrent && n->running >= n->concurrent) {
+    v->status = SRV_QUOTA_CONCURRENT;
+    v->count = n->running;
+    v->allowed = n->concurrent;
+    v->retry_after_s = 1;
+    pthread_mutex_unlock(&q->lock);
+    return;
+  }
+  unsigned slot = (unsigned)(now_s % QUOTA_WINDOW_S);
+  if (n->per_minute) {
+    uint64_t sum = 0;
+    int64_t oldest = now_s;
+    for (unsigned i = 0; i < QUOTA_WINDOW_S; i++)
+      if (n->bucket_s[i] > now_s - QUOTA_WINDOW_S && n->bucket_s[i] <= now_s && n->bucket_n[i]) {
+        sum += n->bucket_n[i];
+        if (n->bucket_s[i] < oldest) oldest = n->bucket_s[i];
+      }
+    if (sum >= n->per_minute) {
+      v->status = SRV_QUOTA_RATE;
+      v->count = (unsigned)sum;
+      v->allowed = n->per_minute;
+      /* When the oldest second counted leaves the window. */
+      int64_t wait = oldest + QUOTA_WINDOW_S - now_s;
+      v->retry_after_s = wait < 1 ? 1 : (unsigned)wait;
+      pthread_mutex_unlock(&q->lock);
+      return;
+    }
+  }
+  if (n->bucket_s[slot] != now_s) {
+    n->bucket_s[slot] = now_s;
+    n->bucket_n[slot] = 0;
+  }
+  n->bucket_n[slot]++;
+  n->running++;
+  pthread_mutex_unlock(&q->lock);
+  v->status = SRV_QUOTA_OK;
+}
+
+void quota_leave(srv_quota *q, const char *ns) {
+  pthread_mutex_lock(&q->lock);
+  unsigned h = hash_name(ns);
+  for (quota_ns *n = q->chains[h]; n; n = n->next)
+    if (!strcmp(n->name, ns)) {
+      if (n->running) n->running--;
+      break;
+    }
+  pthread_mutex_unlock(&q->lock);
+}
+
+void quota_forget(srv_quota *q, const char *ns) {
+  pthread_mutex_lock(&q->lock);
+  unsigned h = hash_name(ns);
+  for (quota_ns *n = q->chains[h]; n; n = n->next)
+    if (!strcmp(n->name, ns)) n->read_ms = 0; /* re-read at the next call */
+  pthread_mutex_unlock(&q->lock);
+}
+
+void quota_message(const srv_quota_verdict *v, char *msg, size_t cap) {
+  /* OpenWhisk's wording (Messages.tooManyRequests / tooManyConcurrentRequests). */
+  if (v->status == SRV_QUOTA_RATE)
+    snprintf(msg, cap, "Too many requests in the last minute (count: %u, allowed: %u).",
+             v->count, v->allowed);
+  else if (v->status == SRV_QUOTA_CONCURRENT)
+    snprintf(msg, cap, "Too many concurrent requests in flight (count: %u, allowed: %u).",
+             v->count, v->allowed);
+  else
+    snprintf(msg, cap, "out of memory");
+}
+
+const char *quota_code(srv_quota_status st) {
+  switch (st) {
+    case SRV_QUOTA_RATE: return "namespace_rate";
+    case SRV_QUOTA_CONCURRENT: return "namespace_concurrency";
+    case SRV_QUOTA_NO_MEMORY: return "internal";
+    default: return NULL;
+  }
+}

@@ -1,0 +1,179 @@
+/* server: per-namespace limits (quota.c) and accounting (accounting.c),
+ * against a real store. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../store/store_fixture.h"
+#include "server/server_internal.h"
+#include "test.h"
+
+#define T0 1700000000000LL /* a Unix time in ms, on a second boundary */
+
+TEST(rate_window_slides) {
+  srv_quota *q = quota_new(NULL, 3, 0);
+  srv_quota_verdict v;
+  for (int i = 0; i < 3; i++) {
+    quota_enter(q, "a", T0 + i * 1000, &v);
+    CHECK_EQ_INT(v.status, SRV_QUOTA_OK);
+    quota_leave(q, "a");
+  }
+  quota_enter(q, "a", T0 + 10000, &v);
+  CHECK_EQ_INT(v.status, SRV_QUOTA_RATE);
+  CHECK_EQ_INT(v.count, 3);
+  CHECK_EQ_INT(v.allowed, 3);
+  CHECK_EQ_INT(v.retry_after_s, 50); /* the call at T0 leaves the window at T0 + 60 s */
+  char msg[200];
+  quota_message(&v, msg, sizeof msg);
+  CHECK(strcmp(msg, "Too many requests in the last minute (count: 3, allowed: 3).") == 0);
+  /* Another namespace has its own window. */
+  quota_enter(q, "b", T0 + 10000, &v);
+  CHECK_EQ_INT(v.status, SRV_QUOTA_OK);
+  quota_leave(q, "b");
+  /* A refused call is not counted: once the first call leaves, one more fits. */
+  quota_enter(q, "a", T0 + 60000, &v);
+  CHECK_EQ_INT(v.status, SRV_QUOTA_OK);
+  quota_leave(q, "a");
+  quota_enter(q, "a", T0 + 60500, &v);
+  CHECK_EQ_INT(v.status, SRV_QUOTA_RATE);
+  /* Long after, the window is empty again. */
+  quota_enter(q, "a", T0 + 3600000, &v);
+  CHECK_EQ_INT(v.status, SRV_QUOTA_OK);
+  quota_leave(q, "a");
+  quota_free(q);
+}
+
+TEST(concurrency_counts_calls_in_flight) {
+  srv_quota *q = quota_new(NULL, 0, 2);
+  srv_quota_verdict v;
+  quota_enter(q, "a", T0, &v);
+  CHECK_EQ_INT(v.status, SRV_QUOTA_OK);
+  quota_enter(q, "a", T0, &v);
+  CHECK_EQ_INT(v.status, SRV_QUOTA_OK);
+  quota_enter(q, "a", T0, &v);
+  CHECK_EQ_INT(v.status, SRV_QUOTA_CONCURRENT);
+  CHECK_EQ_INT(v.count, 2);
+  char msg[200];
+  quota_message(&v, msg, sizeof msg);
+  CHECK(strcmp(msg, "Too many concurrent requests in flight (count: 2, allowed: 2).") == 0);
+  quota_leave(q, "a");
+  quota_enter(q, "a", T0, &v);
+  CHECK_EQ_INT(v.status, SRV_QUOTA_OK);
+  quota_leave(q, "a");
+  quota_leave(q, "a");
+  quota_free(q);
+}
+
+TEST(no_limits_by_default) {
+  srv_quota *q = quota_new(NULL, 0, 0);
+  srv_quota_verdict v;
+  for (int i = 0; i < 10000; i++) {
+    quota_enter(q, "a", T0, &v);
+    CHECK(v.status == SRV_QUOTA_OK);
+  }
+  quota_free(q);
+}
+
+TEST(store_limits_override_defaults) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  mote_namespace_limits lim = {.invocations_per_minute = 1, .concurrent = 0};
+  /* No such namespace yet. */
+  CHECK_EQ_INT(mote_store_namespace_limits_set(s, "ns1", &lim, &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_namespace_create(s, "ns1", NULL, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_namespace_limits_set(s, "ns1", &lim, &err), MOTE_STORE_OK);
+  mote_namespace_limits got;
+  CHECK_EQ_INT(mote_store_namespace_limits_get(s, "ns1", &got, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(got.invocations_per_minute, 1);
+  CHECK_EQ_INT(got.concurrent, 0);
+
+  srv_quota *q = quota_new(s, 100, 1);
+  srv_quota_verdict v;
+  quota_enter(q, "ns1", T0, &v);
+  CHECK_EQ_INT(v.status, SRV_QUOTA_OK);
+  quota_leave(q, "ns1");
+  quota_enter(q, "ns1", T0, &v);
+  CHECK_EQ_INT(v.status, SRV_QUOTA_RATE); /* the namespace's 1 per minute */
+  CHECK_EQ_INT(v.allowed, 1);
+  /* Its concurrency is unset: the default 1 applies. */
+  quota_enter(q, "other", T0, &v);
+  CHECK_EQ_INT(v.status, SRV_QUOTA_OK);
+  quota_enter(q, "other", T0, &v);
+  CHECK_EQ_INT(v.status, SRV_QUOTA_CONCURRENT);
+  quota_leave(q, "other");
+  /* A change is read after quota_forget (or the refresh time). */
+  lim.invocations_per_minute = 5;
+  CHECK_EQ_INT(mote_store_namespace_limits_set(s, "ns1", &lim, &err), MOTE_STORE_OK);
+  quota_enter(q, "ns1", T0 + 1000, &v);
+  CHECK_EQ_INT(v.status, SRV_QUOTA_RATE);
+  quota_forget(q, "ns1");
+  quota_enter(q, "ns1", T0 + 1000, &v);
+  CHECK_EQ_INT(v.status, SRV_QUOTA_OK);
+  quota_leave(q, "ns1");
+  /* Deleting the namespace deletes its limits. */
+  CHECK_EQ_INT(mote_store_namespace_delete(s, "ns1", &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_namespace_limits_get(s, "ns1", &got, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(got.invocations_per_minute, 0);
+  quota_free(q);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
+TEST(accounting_totals) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  srv_accounting *a = accounting_new(s);
+  CHECK(a != NULL);
+  accounting_call(a, "ns1", "f", SRV_ACCT_OK, 1000, 256, T0);
+  accounting_call(a, "ns1", "f", SRV_ACCT_FAILED, 3000, 256, T0 + 5);
+  accounting_call(a, "ns1", "f", SRV_ACCT_REFUSED, 0, 256, T0 + 7);
+  accounting_call(a, "ns2", "f", SRV_ACCT_OK, 500, 128, T0 + 9);
+  CHECK(accounting_flush(a));
+  accounting_call(a, "ns1", "f", SRV_ACCT_OK, 1000, 512, T0 + 20);
+  accounting_free(a); /* flushes the last one */
+
+  mote_usage *u = NULL;
+  size_t n = 0;
+  mote_store_error err;
+  CHECK_EQ_INT(mote_store_usage_list(s, NULL, NULL, &u, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 2);
+  if (n == 2) {
+    CHECK(strcmp(u[0].ns, "ns1") == 0 && strcmp(u[0].function, "f") == 0);
+    CHECK_EQ_INT(u[0].invocations, 3);
+    CHECK_EQ_INT(u[0].errors, 1);
+    CHECK_EQ_INT(u[0].refused, 1);
+    CHECK_EQ_INT(u[0].exec_us, 5000);
+    CHECK_EQ_INT(u[0].memory_mib_us, 256 * 1000 + 256 * 3000 + 512 * 1000);
+    CHECK_EQ_INT(u[0].first_ms, T0);
+    CHECK_EQ_INT(u[0].last_ms, T0 + 20);
+    CHECK_EQ_INT(u[1].invocations, 1);
+    CHECK_EQ_INT(u[1].memory_mib_us, 128 * 500);
+    json_t *j = usage_json(&u[0]);
+    CHECK(json_real_value(json_object_get(j, "exec_seconds")) == 0.005);
+    CHECK(json_real_value(json_object_get(j, "gb_seconds")) ==
+          (256.0 * 4000 + 512 * 1000) / 1024.0 / 1e6);
+    json_decref(j);
+  }
+  free(u);
+  CHECK_EQ_INT(mote_store_usage_list(s, "ns2", "f", &u, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 1);
+  free(u);
+  CHECK_EQ_INT(mote_store_usage_list(s, "ns2", "g", &u, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 0);
+  free(u);
+  mote_store_close(s);
+
+  /* Totals survive a reopen. */
+  s = fixture_open(dir);
+  CHECK_EQ_INT(mote_store_usage_list(s, "ns1", NULL, &u, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 1);
+  if (n == 1) CHECK_EQ_INT(u[0].invocations, 3);
+  free(u);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
+RUN_TESTS(rate_window_slides, concurrency_counts_calls_in_flight, no_limits_by_default,
+          store_limits_override_defaults, accounting_totals)
