@@ -225,24 +225,6 @@ json_t *ow_activation_response(const json_t *record);
  * payload's fields. A new object. */
 json_t *ow_invoke_input(const json_t *parameters, const json_t *payload);
 
-/* ---- invocation limits per namespace (ow_throttle.c) ------------------------------ */
-
-/* OpenWhisk's defaults: invocations per minute and in flight, per namespace. */
-#define OW_INVOKES_PER_MINUTE 120u
-#define OW_CONCURRENT_INVOKES 100u
-
-typedef struct ow_throttle ow_throttle;
-
-/* NULL when out of memory. */
-ow_throttle *ow_throttle_new(unsigned per_minute, unsigned concurrent);
-void ow_throttle_free(ow_throttle *t);
-/* Admits one invocation of namespace ns at now_ms (Unix time): 0, and it is
- * in flight until ow_throttle_leave; or 429 with OpenWhisk's message. As in
- * OpenWhisk, the rate is counted per wall-clock minute and checked first,
- * and a refused call still counts in its minute. 500 when out of memory. */
-int ow_throttle_enter(ow_throttle *t, const char *ns, int64_t now_ms, char *msg, size_t cap);
-void ow_throttle_leave(ow_throttle *t, const char *ns);
-
 /* ---- non-blocking invokes (ow_exec.c): a bounded pool of threads ---------------- */
 
 typedef struct ow_exec ow_exec;

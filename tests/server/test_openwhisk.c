@@ -690,37 +690,6 @@ TEST(web_output) {
   CHECK(!strcmp(msg, "There was an error processing your request."));
 }
 
-/* ---- invocation limits ------------------------------------------------------------ */
-
-TEST(throttle) {
-  char msg[200];
-  ow_throttle *t = ow_throttle_new(5, 2);
-  int64_t now = 60000LL * 1000 + 10; /* early in a minute */
-  /* Two in flight at most; the third is refused with OpenWhisk's message. */
-  CHECK_EQ_INT(ow_throttle_enter(t, "a", now, msg, sizeof msg), 0);
-  CHECK_EQ_INT(ow_throttle_enter(t, "a", now, msg, sizeof msg), 0);
-  CHECK_EQ_INT(ow_throttle_enter(t, "a", now, msg, sizeof msg), 429);
-  CHECK(!strcmp(msg, "Too many concurrent requests in flight (count: 2, allowed: 2)."));
-  /* Another namespace has its own counts. */
-  CHECK_EQ_INT(ow_throttle_enter(t, "b", now, msg, sizeof msg), 0);
-  ow_throttle_leave(t, "a");
-  CHECK_EQ_INT(ow_throttle_enter(t, "a", now, msg, sizeof msg), 0);
-  ow_throttle_leave(t, "a");
-  CHECK_EQ_INT(ow_throttle_enter(t, "a", now, msg, sizeof msg), 0);
-  /* a: 5 counted in this minute (the refused one too); the 6th is over. */
-  ow_throttle_leave(t, "a");
-  ow_throttle_leave(t, "a");
-  CHECK_EQ_INT(ow_throttle_enter(t, "a", now + 100, msg, sizeof msg), 429);
-  CHECK(!strcmp(msg, "Too many requests in the last minute (count: 6, allowed: 5)."));
-  CHECK_EQ_INT(ow_throttle_enter(t, "a", now + 200, msg, sizeof msg), 429);
-  CHECK_STR_CONTAINS(msg, "(count: 7, allowed: 5)");
-  /* The next minute starts again. */
-  CHECK_EQ_INT(ow_throttle_enter(t, "a", now + 60000, msg, sizeof msg), 0);
-  ow_throttle_leave(t, "a");
-  ow_throttle_leave(t, "nobody"); /* harmless */
-  ow_throttle_free(t);
-}
-
 /* ---- the executor of non-blocking invokes ------------------------------------------ */
 
 typedef struct gate {
@@ -760,5 +729,5 @@ TEST(executor_bounded) {
 
 RUN_TESTS(create_from_module, create_from_zip, exec_refused, limits_ranges, update_merges,
           meta_and_records, outcome_success, outcome_errors, outcome_log_limit, activation_record,
-          invoke_input, web_split, web_input, web_output, throttle,
+          invoke_input, web_split, web_input, web_output,
           executor_bounded)
