@@ -377,6 +377,16 @@ struct mote_server {
  * `need_opt` is set when the opt tier should be built. */
 int fn_load(mote_server *s, const char *name, const uint8_t *wasm, size_t len,
             const mote_function_settings *st, const char *files_dir, srv_fn **out, bool *need_opt, const char **code, char *msg, size_t cap);
+/* Deploys a version of `name` owned by `ns` (api.c; PUT /v1/functions and
+ * the OpenWhisk PUT): its files stored first (its initialisation reads
+ * them), fn_load, then under deploy_lock the store's deploy (with `meta`)
+ * and the registry swap; the opt-tier compile queued. 0 with *out (a
+ * reference, the caller's to release), or the HTTP status of a refusal with
+ * code and msg (a store refusal: 403 for another namespace's name). */
+int deploy_version(mote_server *s, const char *ns, const char *name, const uint8_t *wasm,
+                   size_t len, const mote_store_file *files, size_t nfiles,
+                   const mote_function_settings *st, const char *meta, srv_fn **out,
+                   const char **code, char *msg, size_t cap);
 /* The invocation settings every run of a version shares: module or
  * snapshot, memory, timeout, env, its files. The caller adds argv, stdio
  * and caps. */
