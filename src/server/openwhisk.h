@@ -15,7 +15,8 @@
  * How an action is kept. A version of a function deployed through /api/v1
  * carries in mote_function_version.meta a JSON object (OW_META_* below):
  *
- *   {"kind":"wasm:0.1", "code":"module"|"zip", "main":"..." (when given),
+ *   {"kind":"wasm:0.1", "code":"module"|"zip", "zip":"<blob hash>" (a zip's),
+ *    "main":"..." (when given),
  *    "parameters":[{key,value}], "annotations":[{key,value}],
  *    "publish":false, "semver":"0.0.1", "logs":10, "concurrency":1}
  *
@@ -91,6 +92,10 @@ typedef struct ow_action {
   char semver[32];       /* "0.0.1" */
   char *main;            /* exec.main when given (from malloc), else NULL */
   ow_code_kind code;
+  /* OW_CODE_ZIP: the blob holding the zip as it was sent (exec.code of a
+   * GET gives it back; an update without exec deploys it again); "" when
+   * not kept. The module and the files are stored as for any version. */
+  char zip_hash[MOTE_STORE_HASH_HEX];
   json_t *parameters;    /* [{key,value}], a reference owned */
   json_t *annotations;   /* [{key,value}], "exec" included; a reference owned */
   bool publish;

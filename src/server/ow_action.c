@@ -362,6 +362,7 @@ int ow_action_make(const ow_action_put *p, const ow_action *old, ow_action *out,
   } else {
     snprintf(out->kind, sizeof out->kind, "%s", old->kind);
     out->code = old->code;
+    snprintf(out->zip_hash, sizeof out->zip_hash, "%s", old->zip_hash);
     out->main = old->main ? strdup(old->main) : NULL;
   }
   if (old) out->limits = old->limits;
@@ -407,6 +408,7 @@ char *ow_action_meta_dump(const ow_action *a) {
                         "concurrency", (json_int_t)a->limits.concurrency);
   if (!o) return NULL;
   if (a->main) json_object_set_new(o, "main", json_string(a->main));
+  if (a->zip_hash[0]) json_object_set_new(o, "zip", json_string(a->zip_hash));
   char *text = json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return text;
@@ -442,6 +444,8 @@ bool ow_action_from_meta(const char *meta, const mote_function_settings *st, ow_
     if ((s = json_string_value(json_object_get(o, "code"))) && !strcmp(s, "zip"))
       out->code = OW_CODE_ZIP;
     if ((s = json_string_value(json_object_get(o, "main")))) out->main = strdup(s);
+    if ((s = json_string_value(json_object_get(o, "zip"))) && strlen(s) < sizeof out->zip_hash)
+      snprintf(out->zip_hash, sizeof out->zip_hash, "%s", s);
     out->publish = json_is_true(json_object_get(o, "publish"));
     out->limits.logs_mb = meta_uint(o, "logs", OW_LOGS_DEFAULT, OW_LOGS_MAX);
     out->limits.concurrency = meta_uint(o, "concurrency", OW_CONCURRENCY_DEFAULT,

@@ -252,6 +252,8 @@ TEST(update_merges) {
   CHECK_EQ_INT(put(body, &p, msg, sizeof msg), 0);
   ow_action v1, v2, v3, v4;
   CHECK_EQ_INT(ow_action_make(&p, NULL, &v1, msg, sizeof msg), 0);
+  CHECK(v1.zip_hash[0] == '\0');
+  snprintf(v1.zip_hash, sizeof v1.zip_hash, "%s", "ab12"); /* as if it were a zip's */
   ow_action_put_free(&p);
   free(body);
 
@@ -260,6 +262,7 @@ TEST(update_merges) {
   CHECK(!p.has_exec);
   CHECK_EQ_INT(ow_action_make(&p, &v1, &v2, msg, sizeof msg), 0);
   CHECK(!strcmp(v2.semver, "0.0.2"));
+  CHECK(!strcmp(v2.zip_hash, "ab12")); /* the code is the old one */
   CHECK_EQ_INT(v2.limits.memory_mb, 512);
   CHECK_EQ_INT(v2.limits.timeout_ms, 1000);
   CHECK_EQ_INT(v2.limits.logs_mb, 2);
@@ -301,6 +304,7 @@ TEST(meta_and_records) {
   CHECK_EQ_INT(put(body, &p, msg, sizeof msg), 0);
   ow_action a, b;
   CHECK_EQ_INT(ow_action_make(&p, NULL, &a, msg, sizeof msg), 0);
+  snprintf(a.zip_hash, sizeof a.zip_hash, "%064d", 7);
   char *meta = ow_action_meta_dump(&a);
   CHECK(meta != NULL);
   mote_function_settings st;
@@ -310,6 +314,7 @@ TEST(meta_and_records) {
   CHECK(b.limits.timeout_ms == 2000 && b.limits.memory_mb == 300 && b.limits.logs_mb == 3 &&
         b.limits.concurrency == 7);
   CHECK(json_equal(a.parameters, b.parameters) && json_equal(a.annotations, b.annotations));
+  CHECK(!strcmp(b.zip_hash, a.zip_hash));
 
   json_t *rec = ow_action_json(&b, "guest", "hello", 1700000000123LL, "AGFzbQEAAAA=");
   CHECK_JSON(rec, "{\"namespace\":\"guest\",\"name\":\"hello\",\"exec\":{\"kind\":\"wasm:0.1\","
