@@ -70,6 +70,7 @@ srv_call_status call_run(srv_call *call) {
   mote_server *s = call->s;
   srv_fn *fn = call->fn;
   const mote_function_settings *st = &fn->rec.settings;
+  call->start_ms = srv_wall_ms(); /* a refused call's record says when */
   srv_call_status cs = call_begin(call);
   if (cs != SRV_CALL_RAN) return cs;
   admit_enter(s->admit, fn->rec.name, st->max_concurrency, st->max_queue, &call->adm);
@@ -85,6 +86,7 @@ srv_call_status call_run(srv_call *call) {
     return SRV_CALL_ADMIT;
   }
   uint64_t t_admitted = srv_now_us();
+  call->start_ms = srv_wall_ms();
   call->img = fn_image(fn);
   mote_invoke_config cfg;
   fn_invoke_config(fn, call->img, st, &cfg); /* with the bundle's files at "/" */
@@ -100,7 +102,6 @@ srv_call_status call_run(srv_call *call) {
   cfg.wasi.stderr_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};
   cfg.wasi.stdout_cap = SRV_STDOUT_CAP;
   cfg.wasi.stderr_cap = SRV_STDERR_CAP;
-  call->start_ms = srv_wall_ms();
   metrics_in_flight(s->metrics, 1);
   mote_invoke_run(&cfg, &call->res);
   metrics_in_flight(s->metrics, -1);
@@ -120,8 +121,7 @@ void call_outcome_text(const mote_invoke_result *res, char *out, size_t cap) {
              res->outcome == MOTE_INVOKE_TRAP ? mote_rt_trap_message(res->trap) : res->message);
 }
 
-void call_finish(srv_call *call, unsigned status, srv_call_class cls, const char *outcome,
-                 const char *meta) {
+void call_record(srv_call *call, unsigned status, const char *outcome, const char *meta) {
   mote_server *s = call->s;
   const srv_fn *fn = call->fn;
   const mote_invoke_result *res = &call->res;
@@ -151,6 +151,14 @@ void call_finish(srv_call *call, unsigned status, srv_call_class cls, const char
             fn->rec.name, se.message);
   free(a.stdout_excerpt);
   free(a.stderr_excerpt);
+}
+
+void call_finish(srv_call *call, unsigned status, srv_call_class cls, const char *outcome,
+                 const char *meta) {
+  mote_server *s = call->s;
+  const srv_fn *fn = call->fn;
+  const mote_invoke_result *res = &call->res;
+  call_record(call, status, outcome, meta);
   /* Counted before the reply goes out, so a caller that then reads
    * /metrics sees its call. */
   srv_call_times times = {call->adm.wait_us, res->init_us, res->exec_us};

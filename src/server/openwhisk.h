@@ -307,4 +307,95 @@ int ow_web_respond(const ow_outcome *o, ow_web_ext ext, ow_web_response *out, ch
                    size_t cap);
 void ow_web_response_free(ow_web_response *r);
 
+/* ---- the routes: /api/v1 over HTTP ---------------------------------------------
+ *
+ *   ow_routes.c             the paths, the checks before the body (method, key,
+ *                           namespace, query, length), info, namespaces, errors
+ *   ow_action_routes.c      actions: list, get, put (create, update), delete
+ *   ow_invoke.c             invokes (blocking, non-blocking) and web actions:
+ *                           the run through call.c with the native convention
+ *   ow_activation_routes.c  activations: list, get, result, logs
+ */
+
+typedef enum ow_route {
+  OW_R_NONE = 0,
+  OW_R_INFO,              /* GET /api/v1 */
+  OW_R_NAMESPACES,        /* GET /api/v1/namespaces */
+  OW_R_ACTIONS,           /* GET .../actions */
+  OW_R_ACTION,            /* GET PUT DELETE POST .../actions/{name} */
+  OW_R_ACTIVATIONS,       /* GET .../activations */
+  OW_R_ACTIVATION,        /* GET .../activations/{id} */
+  OW_R_ACTIVATION_RESULT, /* GET .../activations/{id}/result */
+  OW_R_ACTIVATION_LOGS,   /* GET .../activations/{id}/logs */
+  OW_R_WEB,               /* any method /api/v1/web/{ns}/{pkg}/{action}[.ext][/rest] */
+} ow_route;
+
+typedef struct ow_path {
+  ow_route route;
+  char ns[MOTE_STORE_NS_MAX + 1]; /* as written; "_" names the caller's */
+  char name[SRV_NAME_MAX + 1];    /* the action (without a web extension), or an activation id */
+  bool name_ok;                   /* name is a valid function name (or a 32-hex id) */
+  bool package;                   /* the action is named inside a package (not supported) */
+  ow_web_ext ext;                 /* OW_R_WEB */
+  const char *rest;               /* OW_R_WEB: after the action's segment, "" or "/..." (in url) */
+} ow_path;
+
+/* Reads a path under /api/v1; false when it names no route (404). */
+bool ow_path_parse(const char *url, ow_path *p);
+
+/* The OpenWhisk layer's state in the server: the pool of non-blocking
+ * invokes and the count of blocking invokes running past their reply. */
+typedef struct ow_server ow_server;
+ow_server *ow_server_new(unsigned threads); /* NULL when out of memory */
+/* After the daemon stopped: runs what is queued, waits for every run. */
+void ow_server_free(ow_server *o);
+
+/* http.c's hooks for a URL under /api/v1: the first call (true when a reply
+ * was queued), and the call once the body is read. */
+bool ow_first_call(mote_server *s, struct MHD_Connection *c, const char *url, const char *method,
+                   srv_req *r, enum MHD_Result *res);
+enum MHD_Result ow_handle(mote_server *s, struct MHD_Connection *c, const char *url,
+                          srv_req *r);
+
+/* {"error": msg, "code": a transaction id}, as OpenWhisk's errors are. */
+enum MHD_Result ow_reply_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The namespace a path names: the caller's for "_". */
+const char *ow_path_ns(const ow_path *p, const srv_req *r);
+/* A query flag: true for "true" (OpenWhisk's clients send true/false). */
+bool ow_query_true(const srv_req *r, const char *key);
+/* limit (default 30, at most 200; 0: 200) and skip of a list, with
+ * OpenWhisk's messages. 0, or 400 with msg. */
+int ow_list_bounds(const srv_req *r, const char *collection, uint32_t *limit, uint32_t *skip,
+                   char *msg, size_t cap);
+
+#define OW_LIST_DEFAULT 30u
+#define OW_LIST_MAX 200u
+#define OW_MSG_NOT_FOUND "The requested resource does not exist."
+#define OW_MSG_EXISTS "resource already exists"
+#define OW_MSG_FORBIDDEN "The supplied authentication is not authorized to access this resource."
+/* An invoke's payload and a web action's body (OpenWhisk's 1 MB). */
+#define OW_PAYLOAD_MAX (1u << 20)
+
+enum MHD_Result ow_actions_list(mote_server *s, struct MHD_Connection *c, srv_req *r,
+                                const ow_path *p);
+enum MHD_Result ow_action_get(mote_server *s, struct MHD_Connection *c, srv_req *r,
+                              const ow_path *p);
+enum MHD_Result ow_action_put_route(mote_server *s, struct MHD_Connection *c, srv_req *r,
+                              const ow_path *p);
+enum MHD_Result ow_action_delete(mote_server *s, struct MHD_Connection *c, srv_req *r,
+                                 const ow_path *p);
+enum MHD_Result ow_action_invoke(mote_server *s, struct MHD_Connection *c, srv_req *r,
+                                 const ow_path *p);
+enum MHD_Result ow_web(mote_server *s, struct MHD_Connection *c, srv_req *r, const ow_path *p);
+enum MHD_Result ow_activations_list(mote_server *s, struct MHD_Connection *c, srv_req *r,
+                                    const ow_path *p);
+enum MHD_Result ow_activation_get(mote_server *s, struct MHD_Connection *c, srv_req *r,
+                                  const ow_path *p);
+
+/* An activation's OpenWhisk record: its meta, or one made from the plain
+ * record of a call that did not go through /api/v1 (a /faas call). A new
+ * reference; NULL when out of memory. */
+json_t *ow_activation_of(const mote_activation *a);
+
 #endif /* MOTE_SERVER_OPENWHISK_H */

@@ -335,6 +335,10 @@ srv_call_status call_run(srv_call *call);
  * be NULL), metrics and accounting. */
 void call_finish(srv_call *call, unsigned status, srv_call_class cls, const char *outcome,
                  const char *meta);
+/* The activation record alone (call_finish's first part), for a call that
+ * was refused after its caller was told it was accepted (an OpenWhisk
+ * invoke past its wait): counted already by call_run. */
+void call_record(srv_call *call, unsigned status, const char *outcome, const char *meta);
 void call_clear(srv_call *call); /* the run's output; not the fn reference */
 /* The activation's outcome text of a run that is not a CGI error: "ok",
  * "exit", "timeout", "trap: ..." */
@@ -359,6 +363,7 @@ struct mote_server {
   srv_admit *admit;                 /* execution slots and their queue */
   srv_quota *quota;                 /* per-namespace limits */
   srv_accounting *acct;             /* usage per namespace and function */
+  struct ow_server *ow;             /* OpenWhisk's invokes in the background (ow_invoke.c) */
   struct srv_access_log *access_log; /* NULL: off */
   pthread_mutex_t deploy_lock;      /* orders store writes with registry swaps */
   /* background opt-tier compiles: one worker thread, a FIFO of jobs */

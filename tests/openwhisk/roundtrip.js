@@ -5,12 +5,14 @@
 //   OW_APIHOST      http://127.0.0.1:PORT
 //   OW_AUTH         uuid:key of namespace guest (the development key)
 //   OW_OTHER_NS     a second namespace, OW_OTHER_AUTH its uuid:key
+//   OW_LIMITED_NS   a third, limited to 4 calls at once and 12 a minute
+//                   (mote namespaces limits), OW_LIMITED_AUTH its uuid:key
 //   OW_WASM         the test action (actions/echo.c built for wasm32-wasi)
 //   OW_ZIP          a zip of it as main.wasm and greeting.txt ("hello from a zip")
 //
 // The steps run in order and build on each other (node:test runs top-level
-// tests one at a time). The 429 steps come last: they use up the minute's
-// invocations of their namespace.
+// tests one at a time). The 429 steps run in their own namespace, whose
+// small limits throttle no other step.
 'use strict'
 
 const test = require('node:test')
@@ -27,6 +29,8 @@ const apihost = env('OW_APIHOST')
 const guestKey = env('OW_AUTH')
 const otherNs = env('OW_OTHER_NS')
 const otherKey = env('OW_OTHER_AUTH')
+const limitedNs = env('OW_LIMITED_NS')
+const limitedKey = env('OW_LIMITED_AUTH')
 const wasm = fs.readFileSync(env('OW_WASM'))
 const zip = fs.readFileSync(env('OW_ZIP'))
 
@@ -242,10 +246,20 @@ test('a web action: .json, .http, and 404 when not exported', async () => {
 })
 
 test('the same functions through /v1 and /faas', async () => {
-  const r = await fetch(`${apihost}/faas/echo`, { method: 'POST', body: '{"via":"faas"}' })
+  // /faas/NAME: raw stdin and argv, as any function (the key: echo is not public).
+  const authorization = 'Basic ' + Buffer.from(guestKey).toString('base64')
+  const r = await fetch(`${apihost}/faas/echo?arg=plain`, { method: 'POST', body: '{"via":"faas"}', headers: { authorization } })
   assert.equal(r.status, 200)
   const text = await r.text()
-  assert.match(text, /"via":"faas"/)
+  assert.match(text, /"params":\{"via":"faas"\},"argv1":plain\}/)
+  const id = r.headers.get('x-mote-activation-id')
+  // /v1 sees the same function and the same activation.
+  const f = await (await fetch(`${apihost}/v1/functions/echo`, { headers: { authorization } })).json()
+  assert.equal(f.name, 'echo')
+  assert.equal(f.namespace, 'guest')
+  const act = await ow.activations.get({ activationId: id })
+  assert.equal(act.name, 'echo')
+  assert.equal(act.response.status, 'success')
 })
 
 test('delete: the action comes back, then 404', async () => {
@@ -275,35 +289,41 @@ test('another namespace: 403', async () => {
   assert.deepEqual(r.params, {})
 })
 
-test('429: 100 concurrent invocations per namespace', async () => {
-  const other = client(otherNs, otherKey)
+test('429: calls in flight per namespace (mote namespaces limits: 4)', async () => {
+  const limited = client(limitedNs, limitedKey)
+  await limited.actions.create({ name: 'slow', action: wasm, kind: KIND })
   const calls = []
-  for (let i = 0; i < 101; i++) {
-    calls.push(other.actions.invoke({ name: 'sleeper', params: { sleep_ms: 3000 }, blocking: true, result: true })
+  for (let i = 0; i < 6; i++) {
+    calls.push(limited.actions.invoke({ name: 'slow', params: { sleep_ms: 1500 }, blocking: true, result: true })
       .then(() => 'ok', (e) => e))
   }
   const outcomes = await Promise.all(calls)
   const refused = outcomes.filter((o) => o !== 'ok')
-  assert.ok(refused.length >= 1, 'the 101st concurrent invocation is refused')
+  assert.equal(refused.length, 2, 'the 5th and 6th concurrent invocations are refused')
   for (const e of refused) {
     assert.equal(e.statusCode, 429, e.message)
-    assert.match(e.error.error, /^Too many concurrent requests in flight \(count: \d+, allowed: 100\)\.$/)
+    assert.match(e.error.error, /^Too many concurrent requests in flight \(count: \d+, allowed: 4\)\.$/)
     assert.equal(typeof e.error.code, 'string')
   }
-  assert.ok(outcomes.filter((o) => o === 'ok').length >= 90)
 })
 
-test('429: 120 invocations per minute per namespace', async () => {
+test('429: invocations per minute per namespace (mote namespaces limits: 12)', async () => {
+  const limited = client(limitedNs, limitedKey)
   let refused
-  // 250 tries: enough even when a new minute starts midway
-  for (let i = 0; i < 250 && !refused; i++) {
+  let ok = 0
+  for (let i = 0; i < 20 && !refused; i++) {
     try {
-      await ow.actions.invoke({ name: 'echo', params: {}, blocking: true, result: true })
+      await limited.actions.invoke({ name: 'slow', params: {}, blocking: true, result: true })
+      ok++
     } catch (e) {
       refused = e
     }
   }
-  assert.ok(refused, 'the 121st invocation in a minute is refused')
+  assert.ok(refused, 'the 13th invocation in a minute is refused')
+  assert.equal(ok, 12 - 4, 'the 4 admitted calls of the previous step count in the minute')
   assert.equal(refused.statusCode, 429, refused.message)
-  assert.match(refused.error.error, /^Too many requests in the last minute \(count: \d+, allowed: 120\)\.$/)
+  assert.match(refused.error.error, /^Too many requests in the last minute \(count: \d+, allowed: 12\)\.$/)
+  // Another namespace is not throttled.
+  assert.deepEqual(await ow.actions.invoke({ name: 'echo', params: {}, blocking: true, result: true }),
+    { params: { fixed: 'yes' }, argv1: { fixed: 'yes' } })
 })

@@ -4,8 +4,7 @@
 # usage: tests/openwhisk/test_openwhisk.sh BUILD_DIR   (make openwhisk-test)
 #
 # npm ci runs only when node_modules is missing or older than the lock file,
-# so a second run needs no registry. The server gets room for the 100
-# concurrent invocations of the 429 step (--workers, --queue).
+# so a second run needs no registry.
 set -u
 build=${1:-build}
 test_name=openwhisk
@@ -39,13 +38,18 @@ cp "$wasm" "$tmp/zip/main.wasm"
 echo "hello from a zip" >"$tmp/zip/greeting.txt"
 (cd "$tmp/zip" && zip -q ../action.zip main.wasm greeting.txt) || exit 1
 
-# A second namespace and its key, for the 403 step.
-other_key=$("$mote" keys create other --data "$tmp/data" 2>>"$tmp/err") || {
-  echo "openwhisk: mote keys create failed: $(cat "$tmp/err")" >&2
+# A second namespace and its key, for the 403 step; a third with small
+# limits (mote namespaces limits) for the 429 steps, so that no other step
+# is throttled: 4 calls at once, 12 a minute.
+other_key=$("$mote" keys create other --data "$tmp/data" 2>>"$tmp/err") &&
+limited_key=$("$mote" keys create limited --data "$tmp/data" 2>>"$tmp/err") &&
+"$mote" namespaces limits limited --per-minute 12 --concurrent 4 --data "$tmp/data" \
+  >/dev/null 2>>"$tmp/err" || {
+  echo "openwhisk: mote keys create / namespaces limits failed: $(cat "$tmp/err")" >&2
   exit 1
 }
 
-if ! start_server 128 --dev --queue 512; then
+if ! start_server 16 --dev --queue 128; then
   echo "openwhisk: the server did not start: $(cat "$tmp/err")" >&2
   exit 1
 fi
@@ -54,6 +58,8 @@ OW_APIHOST="$base" \
 OW_AUTH="$dev_cred" \
 OW_OTHER_NS=other \
 OW_OTHER_AUTH="$other_key" \
+OW_LIMITED_NS=limited \
+OW_LIMITED_AUTH="$limited_key" \
 OW_WASM="$wasm" \
 OW_ZIP="$tmp/action.zip" \
   node --test --test-reporter=spec "$here/roundtrip.js"
