@@ -76,7 +76,7 @@ enum MHD_Result ow_actions_list(mote_server *s, struct MHD_Connection *c, srv_re
     out = json_pack("{s:I}", "actions", (json_int_t)n);
   } else {
     /* OpenWhisk lists the most recently updated first. */
-    qsort(list, n, sizeof *list, by_updated);
+    if (n) qsort(list, n, sizeof *list, by_updated);
     out = json_array();
     for (size_t i = skip; out && i < n && i - skip < limit; i++) {
       ow_action a;
