@@ -732,7 +732,97 @@ TEST(executor_bounded) {
   CHECK_EQ_INT(g.done, 5);
 }
 
+/* ---- routes: paths and list bounds ------------------------------------------------- */
+
+TEST(route_paths) {
+  ow_path p;
+  CHECK(ow_path_parse("/api/v1", &p) && p.route == OW_R_INFO);
+  CHECK(ow_path_parse("/api/v1/", &p) && p.route == OW_R_INFO);
+  CHECK(!ow_path_parse("/api/v10", &p));
+  CHECK(ow_path_parse("/api/v1/namespaces", &p) && p.route == OW_R_NAMESPACES);
+  CHECK(ow_path_parse("/api/v1/namespaces/_/actions", &p) && p.route == OW_R_ACTIONS &&
+        !strcmp(p.ns, "_"));
+  CHECK(ow_path_parse("/api/v1/namespaces/guest/actions/", &p) && p.route == OW_R_ACTIONS);
+  CHECK(ow_path_parse("/api/v1/namespaces/_/actions/echo", &p) && p.route == OW_R_ACTION &&
+        !strcmp(p.name, "echo") && p.name_ok && !p.package);
+  CHECK(ow_path_parse("/api/v1/namespaces/_/actions/pkg/echo", &p) && p.route == OW_R_ACTION &&
+        p.package && !p.name_ok);
+  CHECK(ow_path_parse("/api/v1/namespaces/_/actions/bad%20name", &p) && !p.name_ok);
+  CHECK(!ow_path_parse("/api/v1/namespaces/_/triggers", &p));
+  CHECK(!ow_path_parse("/api/v1/namespaces/_/actions/a/b/c", &p));
+  const char *id = "0123456789abcdef0123456789abcdef";
+  char url[200];
+  snprintf(url, sizeof url, "/api/v1/namespaces/_/activations/%s", id);
+  CHECK(ow_path_parse(url, &p) && p.route == OW_R_ACTIVATION && p.name_ok);
+  snprintf(url, sizeof url, "/api/v1/namespaces/_/activations/%s/result", id);
+  CHECK(ow_path_parse(url, &p) && p.route == OW_R_ACTIVATION_RESULT);
+  snprintf(url, sizeof url, "/api/v1/namespaces/_/activations/%s/logs", id);
+  CHECK(ow_path_parse(url, &p) && p.route == OW_R_ACTIVATION_LOGS);
+  CHECK(ow_path_parse("/api/v1/namespaces/_/activations/XYZ", &p) && !p.name_ok);
+  CHECK(!ow_path_parse("/api/v1/namespaces/_/activations/x/other", &p));
+  CHECK(ow_path_parse("/api/v1/web/guest/default/hello.json/a/b", &p) && p.route == OW_R_WEB &&
+        !strcmp(p.ns, "guest") && !strcmp(p.name, "hello") && p.ext == OW_WEB_JSON &&
+        !strcmp(p.rest, "/a/b") && !p.package && p.name_ok);
+  CHECK(ow_path_parse("/api/v1/web/guest/pkg/hello", &p) && p.package && p.ext == OW_WEB_HTTP &&
+        !strcmp(p.rest, ""));
+  CHECK(!ow_path_parse("/api/v1/web/guest/default", &p));
+}
+
+TEST(list_bounds) {
+  char msg[200];
+  uint32_t limit, skip;
+  srv_param params[2];
+  srv_req r;
+  memset(&r, 0, sizeof r);
+  r.params = params;
+  CHECK_EQ_INT(ow_list_bounds(&r, "actions", &limit, &skip, msg, sizeof msg), 0);
+  CHECK(limit == OW_LIST_DEFAULT && skip == 0);
+  params[0] = (srv_param){"limit", "0"};
+  params[1] = (srv_param){"skip", "7"};
+  r.nparams = 2;
+  CHECK_EQ_INT(ow_list_bounds(&r, "actions", &limit, &skip, msg, sizeof msg), 0);
+  CHECK(limit == OW_LIST_MAX && skip == 7);
+  params[0].value = "201";
+  CHECK_EQ_INT(ow_list_bounds(&r, "actions", &limit, &skip, msg, sizeof msg), 400);
+  CHECK(!strcmp(msg, "The value '201' is not in the range of 0 to 200 for actions."));
+  params[0].value = "ten";
+  CHECK_EQ_INT(ow_list_bounds(&r, "activations", &limit, &skip, msg, sizeof msg), 400);
+  CHECK(!strcmp(msg, "The value 'ten' is not an integer for activations."));
+  params[0].value = "5";
+  params[1].value = "-2";
+  CHECK_EQ_INT(ow_list_bounds(&r, "actions", &limit, &skip, msg, sizeof msg), 400);
+  CHECK(!strcmp(msg, "The value '-2' is not greater than or equal to 0 for actions."));
+}
+
+/* A /faas record (no meta) shown as an OpenWhisk activation. */
+TEST(plain_activation) {
+  mote_activation a;
+  memset(&a, 0, sizeof a);
+  snprintf(a.id, sizeof a.id, "%s", "0123456789abcdef0123456789abcdef");
+  a.function = "f";
+  a.ns = "guest";
+  a.version = 3;
+  a.start_ms = 1000;
+  a.exec_us = 5000;
+  a.http_status = 504;
+  a.outcome = "timeout";
+  json_t *rec = ow_activation_of(&a);
+  CHECK(rec != NULL);
+  json_t *resp = json_object_get(rec, "response");
+  CHECK(!strcmp(json_string_value(json_object_get(resp, "status")), "action developer error"));
+  CHECK(!strcmp(json_string_value(json_object_get(json_object_get(resp, "result"), "error")),
+                "timeout"));
+  CHECK_EQ_INT(json_integer_value(json_object_get(rec, "end")), 1005);
+  CHECK(!strcmp(json_string_value(json_object_get(rec, "version")), "0.0.3"));
+  json_decref(rec);
+  a.http_status = 200;
+  a.meta = "{\"activationId\":\"kept\"}"; /* an /api/v1 record: its meta, as it is */
+  rec = ow_activation_of(&a);
+  CHECK(!strcmp(json_string_value(json_object_get(rec, "activationId")), "kept"));
+  json_decref(rec);
+}
+
 RUN_TESTS(create_from_module, create_from_zip, exec_refused, limits_ranges, update_merges,
           meta_and_records, outcome_success, outcome_errors, outcome_log_limit, activation_record,
           invoke_input, web_split, web_input, web_output,
-          executor_bounded)
+          executor_bounded, route_paths, list_bounds, plain_activation)
