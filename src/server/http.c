@@ -301,6 +301,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
   }
   if (r->too_large) {
     if (r->route == R_FUNCTION && !strcmp(method, "PUT")) metrics_deploy(s->metrics, false);
+    if (r->route == R_OW)
+      return ow_reply_error(c, 413, "The request content was malformed:\nrequest entity "
+                            "exceeds the allowed %zu bytes.", r->limit);
     return reply_error(c, 413, "body_too_large",
                        "the request body is larger than the limit of %zu bytes", r->limit);
   }

@@ -200,5 +200,21 @@ req_as "" GET "/api/v1/web/guest/default/w.json?__ow_method=x"
 ow_error 400
 check "web: a reserved parameter is 400" $? "$code $body"
 
+req PUT "$A/actions/secret" -H 'Content-Type: application/json' \
+  --data-binary "$(action_body ',"annotations":[{"key":"web-export","value":true},{"key":"require-whisk-auth","value":"s3cret"}]')"
+req_as "" GET "/api/v1/web/guest/default/secret.json"
+ow_error 401
+check "web, require-whisk-auth: 401 without the secret" $? "$code $body"
+req_as "" GET "/api/v1/web/guest/default/secret.json" -H 'X-Require-Whisk-Auth: s3cret'
+[ "$code" = 200 ] && [ "$(jget '.params.__ow_headers["x-require-whisk-auth"]')" = s3cret ]
+check "web, require-whisk-auth: 200 with it" $? "$code $body"
+
+# ---- a payload over 1 MB, chunked (no Content-Length): 413 with OpenWhisk's body ------
+head -c 1100000 /dev/zero | tr '\0' 'x' >"$tmp/big"
+req POST "$A/actions/e?blocking=true" -H 'Transfer-Encoding: chunked' -H 'Content-Type: application/json' \
+  --data-binary "@$tmp/big"
+ow_error 413
+check "a chunked payload over 1 MB: 413, error and code" $? "$code $body"
+
 echo "test_openwhisk_routes.sh: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
