@@ -1,7 +1,8 @@
 # mote: build, test, run. See README.md for the two commands that do everything.
 #
 #   make            build/mote
-#   make test       unit tests, sanitizer tests, the spec suite, fuzz and differential runs
+#   make test       unit tests, sanitizer tests, the spec suite, fuzz and differential runs,
+#                   the OpenWhisk npm client's round trip
 #   make spec       the Wasm 2.0 spec suite only
 #   make san        the same binaries under AddressSanitizer + UBSan, in build-san/
 #
@@ -44,7 +45,8 @@ CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC  := $(wildcard tests/*/test_*.c)
 TEST_BIN  := $(TEST_SRC:%.c=$(BUILD)/%)
 # Tests of the mote command from the outside; they get the build directory.
-TEST_SCRIPTS := $(wildcard tests/*/test_*.sh)
+# tests/openwhisk needs npm and runs in make test only (make openwhisk-test).
+TEST_SCRIPTS := $(filter-out tests/openwhisk/%,$(wildcard tests/*/test_*.sh))
 TEST_SUPPORT := $(BUILD)/tests/test.o
 
 .DEFAULT_GOAL := all
@@ -120,12 +122,14 @@ spec: $(BUILD)/spec-runner
 spec-quick: $(BUILD)/spec-runner
 	@$(BUILD)/spec-runner --cache $(BUILD)/cache --tier quick --jobs 2 $(SPEC_DIR)
 
-test: unit unit-san spec spec-quick fuzz diff wasi-conformance wasi-hostile functions-test
+test: unit unit-san spec spec-quick fuzz diff wasi-conformance wasi-hostile functions-test \
+      openwhisk-test
 
 -include tests/fuzz/fuzz.mk
 -include tests/diff/diff.mk
 -include tests/wasi/wasi.mk
 -include functions/functions.mk
+-include tests/openwhisk/openwhisk.mk
 -include bench/paper/paper.mk
 
 # The platform in the foreground: mote serve on 127.0.0.1:8080 (data in $(BUILD)/run-data)

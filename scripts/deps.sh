@@ -35,6 +35,12 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# The OpenWhisk client tests (make openwhisk-test) install the npm `openwhisk` client with
+# npm. Debian ships npm as a package of its own; a nodejs built elsewhere may bring its own
+# npm (and conflict with Debian's), so the package is asked for only when npm is missing.
+if ! command -v npm >/dev/null 2>&1 && [[ " ${missing[*]} " != *" npm "* ]]; then
+  missing+=(npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -349,6 +349,60 @@ static int deploy_contents(struct MHD_Connection *c, srv_req *r, srv_bundle *b,
   return 0;
 }
 
+/* The status and code of a store refusal (as store_error answers it). */
+static int store_status(const mote_store_error *e, const char **code) {
+  switch (e->status) {
+    case MOTE_STORE_NOT_FOUND: return *code = "not_found", 404;
+    case MOTE_STORE_INVALID: return *code = "invalid", 400;
+    case MOTE_STORE_FORBIDDEN: return *code = "forbidden", 403;
+    default: return *code = "store", 500;
+  }
+}
+
+int deploy_version(mote_server *s, const char *ns, const char *name, const uint8_t *wasm,
+                   size_t len, const mote_store_file *files, size_t nfiles,
+                   const mote_function_settings *st, const char *meta, srv_fn **out,
+                   const char **code, char *msg, size_t cap) {
+  *out = NULL;
+  srv_fn *fn = NULL;
+  bool need_opt = false;
+  /* The files go to their content-addressed directory first (nothing
+   * refers to it until the version's row does): the initialisation that
+   * fn_load runs reads them. */
+  char files_dir[PATH_MAX];
+  files_dir[0] = '\0';
+  if (nfiles) {
+    mote_store_error fe;
+    char files_hash[MOTE_STORE_HASH_HEX];
+    if (mote_store_put_files(s->store, files, nfiles, files_hash, &fe) != MOTE_STORE_OK) {
+      *code = "store_failed";
+      snprintf(msg, cap, "%s", fe.message);
+      return 500;
+    }
+    mote_store_files_path(s->store, files_hash, files_dir, sizeof files_dir);
+  }
+  int status = fn_load(s, name, wasm, len, st, files_dir[0] ? files_dir : NULL, &fn, &need_opt,
+                       code, msg, cap);
+  if (status) return status;
+  mote_store_error e;
+  pthread_mutex_lock(&s->deploy_lock);
+  mote_store_status sst = mote_store_deploy(s->store, ns, name, wasm, len, files, nfiles, st,
+                                            meta, &fn->rec, &e);
+  if (sst == MOTE_STORE_OK) {
+    atomic_fetch_add(&fn->refs, 1); /* the caller's */
+    registry_put(s->reg, fn);       /* takes the first reference */
+  }
+  pthread_mutex_unlock(&s->deploy_lock);
+  if (sst != MOTE_STORE_OK) {
+    fn_release(fn);
+    snprintf(msg, cap, "%s", e.message);
+    return store_status(&e, code);
+  }
+  if (need_opt) bg_queue_opt(s, fn, wasm, len); /* copies the bytes */
+  *out = fn;
+  return 0;
+}
+
 enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_req *r) {
   char msg[1200];
   mote_function_settings st;
@@ -366,51 +420,15 @@ enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_r
   const char *code = "internal";
   int status = deploy_contents(c, r, &bundle, &wasm, &len, &code, msg, sizeof msg);
   srv_fn *fn = NULL;
-  bool need_opt = false;
-  /* The files go to their content-addressed directory first (nothing
-   * refers to it until the version's row does): the initialisation that
-   * fn_load runs reads them. */
-  char files_dir[PATH_MAX];
-  files_dir[0] = '\0';
-  if (!status && bundle.nfiles) {
-    mote_store_error fe;
-    char files_hash[MOTE_STORE_HASH_HEX];
-    if (mote_store_put_files(s->store, bundle.files, bundle.nfiles, files_hash, &fe) !=
-        MOTE_STORE_OK) {
-      status = 500;
-      code = "store_failed";
-      snprintf(msg, sizeof msg, "%s", fe.message);
-    } else {
-      mote_store_files_path(s->store, files_hash, files_dir, sizeof files_dir);
-    }
-  }
   if (!status)
-    status = fn_load(s, r->name, wasm, len, &st, files_dir[0] ? files_dir : NULL, &fn,
-                     &need_opt, &code, msg, sizeof msg);
+    status = deploy_version(s, r->ns, r->name, wasm, len, bundle.files, bundle.nfiles, &st,
+                            NULL, &fn, &code, msg, sizeof msg);
+  bundle_free(&bundle);
+  free(st.env);
   if (status) {
-    bundle_free(&bundle);
-    free(st.env);
     metrics_deploy(s->metrics, false);
     return reply_error(c, (unsigned)status, code, "%s", msg);
   }
-  mote_store_error e;
-  pthread_mutex_lock(&s->deploy_lock);
-  mote_store_status sst = mote_store_deploy(s->store, r->ns, r->name, wasm, len, bundle.files,
-                                            bundle.nfiles, &st, NULL, &fn->rec, &e);
-  if (sst == MOTE_STORE_OK) {
-    atomic_fetch_add(&fn->refs, 1); /* ours, for the reply and the queue */
-    registry_put(s->reg, fn);       /* takes the first reference */
-  }
-  pthread_mutex_unlock(&s->deploy_lock);
-  free(st.env);
-  if (sst != MOTE_STORE_OK) {
-    bundle_free(&bundle);
-    fn_release(fn);
-    metrics_deploy(s->metrics, false);
-    return store_error(c, &e);
-  }
-  if (need_opt) bg_queue_opt(s, fn, wasm, len); /* copies the bytes */
-  bundle_free(&bundle);
   json_t *o = version_json(s->store, &fn->rec, admit_fn_queue_default(s->admit));
   json_object_set_new(o, "tier", json_string(mote_tier_name(fn->base.tier)));
   json_object_set_new(o, "snapshot", json_boolean(fn->base.snap != NULL));

@@ -21,6 +21,9 @@
  * Content-Type, Location, others) that makes the response; output that is
  * not valid CGI is a 502.
  *
+ * The run itself (limits, slot, instance, record, counts) is call.c's, shared
+ * with the OpenWhisk API; this file decides what the run means over HTTP.
+ *
  * The instance comes from the version's snapshot (taken at deploy, after
  * its mote_init; registry.c), so a call pays neither segments nor
  * initialisation.
@@ -107,24 +110,6 @@ int faas_precheck(mote_server *s, struct MHD_Connection *c, srv_req *r, enum MHD
   return 0;
 }
 
-static void new_id(char id[33]) {
-  uint8_t b[16];
-  if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-    struct timespec ts; /* never expected: fall back to time and address */
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, y = (uintptr_t)id;
-    memcpy(b, &x, 8);
-    memcpy(b + 8, &y, 8);
-  }
-  for (int i = 0; i < 16; i++) snprintf(id + 2 * i, 3, "%02x", b[i]);
-}
-
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void add_timing_headers(struct MHD_Response *resp, const char *id, uint64_t wait_us,
                                const mote_invoke_result *res, const char *tier,
                                uint64_t version) {
@@ -141,9 +126,10 @@ static void add_timing_headers(struct MHD_Response *resp, const char *id, uint64
   MHD_add_response_header(resp, "X-Mote-Tier", tier);
 }
 
-/* 429 for a call admission refused: which limit, and Retry-After. */
-static enum MHD_Result refuse_call(mote_server *s, struct MHD_Connection *c, srv_req *r,
-                                   const srv_fn *fn, const srv_admission *adm) {
+/* 429 for a call admission refused: which limit, and Retry-After. (call.c
+ * counted it.) */
+static enum MHD_Result refuse_call(struct MHD_Connection *c, srv_req *r, const srv_fn *fn,
+                                   const srv_admission *adm) {
   const char *code = admit_status_code(adm->status);
   char msg[400];
   switch (adm->status) {
@@ -167,8 +153,6 @@ static enum MHD_Result refuse_call(mote_server *s, struct MHD_Connection *c, srv
                "limit); retry after %u s", adm->limit, adm->retry_after_s);
       break;
   }
-  metrics_call(s->metrics, fn->rec.name, 429, SRV_CLASS_OVERLOAD, NULL);
-  metrics_refused(s->metrics, fn->rec.name, adm->status);
   r->call.wait_us = adm->wait_us;
   r->call.code = code;
   json_t *o = json_pack("{s:s, s:s, s:I}", "error", msg, "code", code, "retry_after_s",
@@ -188,17 +172,13 @@ static enum MHD_Result refuse_call(mote_server *s, struct MHD_Connection *c, srv
   return ret;
 }
 
-/* The namespace a call counts against: the function's owner's, whoever calls. */
-static const char *fn_ns(const srv_fn *fn) { return fn->rec.ns; }
-
-/* 429 for a call over its namespace's limits (quota.c), OpenWhisk's message. */
-static enum MHD_Result refuse_quota(mote_server *s, struct MHD_Connection *c, srv_req *r,
-                                    const srv_fn *fn, const srv_quota_verdict *v) {
+/* 429 for a call over its namespace's limits (quota.c), OpenWhisk's message.
+ * (call.c counted it.) */
+static enum MHD_Result refuse_quota(struct MHD_Connection *c, srv_req *r,
+                                    const srv_quota_verdict *v) {
   char msg[200];
   quota_message(v, msg, sizeof msg);
   const char *code = quota_code(v->status);
-  metrics_call(s->metrics, fn->rec.name, 429, SRV_CLASS_OVERLOAD, NULL);
-  accounting_call(s->acct, fn_ns(fn), fn->rec.name, SRV_ACCT_REFUSED, 0, 0, wall_ms());
   r->call.code = code;
   json_t *o = json_pack("{s:s, s:s, s:I}", "error", msg, "code", code, "retry_after_s",
                         (json_int_t)v->retry_after_s);
@@ -246,57 +226,33 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
     return reply_error(c, 500, "internal", "out of memory");
   }
 
-  /* The namespace's limits first (its calls in flight include the waiting
-   * ones, as OpenWhisk counts them), then an execution slot. */
-  srv_quota_verdict qv;
-  quota_enter(s->quota, fn_ns(fn), wall_ms(), &qv);
-  srv_admission adm = {.status = SRV_ADMIT_NO_MEMORY};
-  if (qv.status == SRV_QUOTA_OK)
-    admit_enter(s->admit, fn->rec.name, st->max_concurrency, st->max_queue, &adm);
-  if (adm.status != SRV_ADMITTED) {
-    free(argv);
-    cgi_env_free(env, envc);
+  /* The namespace's limits, an execution slot, the run (call.c). */
+  srv_call call;
+  call_init(&call, s, fn);
+  call.argv = argv;
+  call.argc = argc;
+  if (st->cgi) {
+    call.env = (const char *const *)env;
+    call.envc = envc;
+  }
+  call.in = r->body;
+  call.in_len = r->len;
+  srv_call_status cs = call_run(&call);
+  free(argv);
+  cgi_env_free(env, envc);
+  if (cs != SRV_CALL_RAN) {
     enum MHD_Result ret;
-    if (qv.status == SRV_QUOTA_OK) quota_leave(s->quota, fn_ns(fn));
-    if (qv.status == SRV_QUOTA_RATE || qv.status == SRV_QUOTA_CONCURRENT) {
-      ret = refuse_quota(s, c, r, fn, &qv);
-    } else if (adm.status == SRV_ADMIT_NO_MEMORY) {
-      metrics_call(s->metrics, fn->rec.name, 500, SRV_CLASS_INTERNAL, NULL);
-      ret = reply_error(c, 500, "internal", "out of memory");
-    } else {
-      accounting_call(s->acct, fn_ns(fn), fn->rec.name, SRV_ACCT_REFUSED, 0, 0, wall_ms());
-      ret = refuse_call(s, c, r, fn, &adm);
-    }
+    if (cs == SRV_CALL_QUOTA) ret = refuse_quota(c, r, &call.quota);
+    else if (cs == SRV_CALL_ADMIT) ret = refuse_call(c, r, fn, &call.adm);
+    else ret = reply_error(c, 500, "internal", "out of memory");
+    call_clear(&call);
     fn_release(fn);
     return ret;
   }
-  uint64_t t_admitted = srv_now_us();
-  const srv_image *img = fn_image(fn);
-  const char *tier = mote_tier_name(img->tier);
-  mote_invoke_config cfg;
-  fn_invoke_config(fn, img, st, &cfg); /* with the bundle's files at "/" */
-  cfg.wasi.argv = argv;
-  cfg.wasi.argc = argc;
-  if (st->cgi) {
-    cfg.wasi.env = (const char *const *)env;
-    cfg.wasi.envc = envc;
-  }
-  cfg.wasi.stdin_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER, .data = r->body,
-                                      .len = r->len};
-  cfg.wasi.stdout_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};
-  cfg.wasi.stderr_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};
-  cfg.wasi.stdout_cap = SRV_STDOUT_CAP;
-  cfg.wasi.stderr_cap = SRV_STDERR_CAP;
-  int64_t start_ms = wall_ms();
-  uint64_t wait_us = adm.wait_us;
-  mote_invoke_result res;
-  metrics_in_flight(s->metrics, 1);
-  mote_invoke_run(&cfg, &res);
-  metrics_in_flight(s->metrics, -1);
-  admit_leave(s->admit, &adm, srv_now_us() - t_admitted);
-  quota_leave(s->quota, fn_ns(fn));
-  free(argv);
-  cgi_env_free(env, envc);
+  mote_invoke_result *res = &call.res;
+  const char *tier = mote_tier_name(call.img->tier);
+  uint64_t wait_us = call.adm.wait_us;
+  const char *id = call.id;
 
   /* The reply. */
   unsigned status;
@@ -304,12 +260,12 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
   srv_call_class cls = SRV_CLASS_INTERNAL;
   char err[400];
   err[0] = '\0';
-  switch (res.outcome) {
+  switch (res->outcome) {
     case MOTE_INVOKE_EXITED:
-      status = res.exit_code == 0 ? 200 : 502;
+      status = res->exit_code == 0 ? 200 : 502;
       code = "exit";
-      cls = res.exit_code == 0 ? SRV_CLASS_OK : SRV_CLASS_EXIT;
-      snprintf(err, sizeof err, "the function exited with status %d", res.exit_code);
+      cls = res->exit_code == 0 ? SRV_CLASS_OK : SRV_CLASS_EXIT;
+      snprintf(err, sizeof err, "the function exited with status %d", res->exit_code);
       break;
     case MOTE_INVOKE_TRAP: status = 502, code = "trap", cls = SRV_CLASS_TRAP; break;
     case MOTE_INVOKE_TIMEOUT: status = 504, code = "timeout", cls = SRV_CLASS_TIMEOUT; break;
@@ -317,17 +273,12 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
     case MOTE_INVOKE_LINK: status = 502, code = "link", cls = SRV_CLASS_LINK; break;
     default: status = 500, code = "internal"; break;
   }
-  if (!err[0]) snprintf(err, sizeof err, "%s", res.message);
-  char id[33];
-  new_id(id);
-  size_t ohead = res.stdout_len > SRV_EXCERPT ? SRV_EXCERPT : res.stdout_len;
-  char *out_excerpt = res.stdout_len ? utf8_dup(res.stdout_data, ohead) : NULL;
-
+  if (!err[0]) snprintf(err, sizeof err, "%s", res->message);
   struct MHD_Response *resp = NULL;
   size_t body_len = 0;
   bool cgi_bad = false;
   if (status == 200 && st->cgi) {
-    int crc = cgi_response(res.stdout_data, res.stdout_len, &resp, &status, &body_len, err,
+    int crc = cgi_response(res->stdout_data, res->stdout_len, &resp, &status, &body_len, err,
                            sizeof err);
     if (crc == 1) {
       cgi_bad = true;
@@ -340,24 +291,15 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
       cls = SRV_CLASS_INTERNAL;
       snprintf(err, sizeof err, "out of memory");
     }
-  } else if (status == 200) {
-    resp = MHD_create_response_from_buffer(res.stdout_len, res.stdout_data ? (void *)res.stdout_data : (void *)"",
-                                           res.stdout_data ? MHD_RESPMEM_MUST_FREE
-                                                           : MHD_RESPMEM_PERSISTENT);
-    if (resp) {
-      body_len = res.stdout_len;
-      res.stdout_data = NULL; /* the response owns it */
-      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
-    }
   }
   if (status != 200 && !resp) {
-    size_t tail = res.stderr_len > SRV_STDERR_TAIL ? SRV_STDERR_TAIL : res.stderr_len;
+    size_t tail = res->stderr_len > SRV_STDERR_TAIL ? SRV_STDERR_TAIL : res->stderr_len;
     json_t *o = json_pack("{s:s, s:s, s:s}", "error", err, "code", code, "activation_id", id);
-    if (res.outcome == MOTE_INVOKE_EXITED) json_object_set_new(o, "exit_code", json_integer(res.exit_code));
-    if (res.outcome == MOTE_INVOKE_TRAP)
-      json_object_set_new(o, "trap", json_string(mote_rt_trap_message(res.trap)));
+    if (res->outcome == MOTE_INVOKE_EXITED) json_object_set_new(o, "exit_code", json_integer(res->exit_code));
+    if (res->outcome == MOTE_INVOKE_TRAP)
+      json_object_set_new(o, "trap", json_string(mote_rt_trap_message(res->trap)));
     json_object_set_new(o, "stderr",
-                        json_bytes(res.stderr_data + (res.stderr_len - tail), tail));
+                        json_bytes(res->stderr_data + (res->stderr_len - tail), tail));
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     body_len = text ? strlen(text) : 0;
@@ -369,59 +311,34 @@ enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) 
 
   /* The record, posted to the store's write-behind queue: the reply does
    * not wait for its commit, and a read of activations waits for it. */
-  mote_activation a;
-  memset(&a, 0, sizeof a);
-  memcpy(a.id, id, sizeof a.id);
-  a.function = fn->rec.name;
-  a.ns = fn->rec.ns;
-  a.version = fn->rec.version;
-  a.start_ms = start_ms;
-  a.wait_us = wait_us;
-  a.init_us = res.init_us;
-  a.exec_us = res.exec_us;
-  a.http_status = (int)status;
-  a.exit_code = res.outcome == MOTE_INVOKE_EXITED ? res.exit_code : -1;
   char outcome[400];
-  if (cgi_bad)
-    snprintf(outcome, sizeof outcome, "cgi: %s", err);
-  else if (res.outcome == MOTE_INVOKE_EXITED)
-    snprintf(outcome, sizeof outcome, res.exit_code ? "exit" : "ok");
-  else if (res.outcome == MOTE_INVOKE_TIMEOUT)
-    snprintf(outcome, sizeof outcome, "timeout");
-  else
-    snprintf(outcome, sizeof outcome, "%s: %s", mote_invoke_outcome_name(res.outcome),
-             res.outcome == MOTE_INVOKE_TRAP ? mote_rt_trap_message(res.trap) : res.message);
-  a.outcome = outcome;
-  a.stdout_excerpt = out_excerpt;
-  size_t etail = res.stderr_len > SRV_EXCERPT ? SRV_EXCERPT : res.stderr_len;
-  a.stderr_excerpt = res.stderr_len ? utf8_dup(res.stderr_data + (res.stderr_len - etail), etail)
-                                    : NULL;
-  mote_store_error se;
-  if (mote_store_activation_post(s->store, &a, SRV_ACTIVATION_RETAIN, &se) != MOTE_STORE_OK)
-    fprintf(stderr, "mote serve: activation %s of %s not recorded: %s\n", id, fn->rec.name,
-            se.message);
-  free(a.stderr_excerpt);
-  free(out_excerpt);
-
-  /* Counted before the reply goes out, so a caller that then reads
-   * /metrics sees its call. */
-  srv_call_times times = {wait_us, res.init_us, res.exec_us};
-  metrics_call(s->metrics, fn->rec.name, status, cls, &times);
-  accounting_call(s->acct, fn_ns(fn), fn->rec.name, cls == SRV_CLASS_OK ? SRV_ACCT_OK : SRV_ACCT_FAILED,
-                  res.exec_us, st->memory_mib ? st->memory_mib : SRV_DEFAULT_MEMORY_MIB, start_ms);
-  memcpy(r->call.activation_id, id, sizeof id);
+  if (cgi_bad) snprintf(outcome, sizeof outcome, "cgi: %s", err);
+  else call_outcome_text(res, outcome, sizeof outcome);
+  call_finish(&call, status, cls, outcome, NULL);
+  /* stdout becomes the response (after the record took its excerpt). */
+  if (status == 200 && !st->cgi) {
+    resp = MHD_create_response_from_buffer(res->stdout_len, res->stdout_data ? (void *)res->stdout_data : (void *)"",
+                                           res->stdout_data ? MHD_RESPMEM_MUST_FREE
+                                                           : MHD_RESPMEM_PERSISTENT);
+    if (resp) {
+      body_len = res->stdout_len;
+      res->stdout_data = NULL; /* the response owns it */
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+    }
+  }
+  memcpy(r->call.activation_id, id, sizeof r->call.activation_id);
   r->call.wait_us = wait_us;
-  r->call.init_us = res.init_us;
-  r->call.exec_us = res.exec_us;
+  r->call.init_us = res->init_us;
+  r->call.exec_us = res->exec_us;
   r->call.code = cls == SRV_CLASS_OK ? NULL : code;
 
   enum MHD_Result ret = MHD_NO;
   if (resp) {
-    add_timing_headers(resp, id, wait_us, &res, tier, fn->rec.version);
+    add_timing_headers(resp, id, wait_us, res, tier, fn->rec.version);
     ret = reply_queue(c, status, resp, body_len);
     MHD_destroy_response(resp);
   }
-  mote_invoke_result_clear(&res);
+  call_clear(&call);
   fn_release(fn);
   return ret;
 }

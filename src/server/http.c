@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/openwhisk.h"
 #include "server/server_internal.h"
 
 enum {
@@ -46,6 +47,7 @@ enum {
   R_FAAS,
   R_METRICS,
   R_USAGE,
+  R_OW, /* /api/v1...: OpenWhisk's API (ow_routes.c) */
 };
 
 static srv_conn *conn_of(struct MHD_Connection *c) {
@@ -123,6 +125,7 @@ static bool match_named(const char *url, const char *prefix, char *name, size_t 
 static int route(const char *url, srv_req *r) {
   if (!strcmp(url, "/healthz")) return R_HEALTH;
   if (!strcmp(url, "/metrics")) return R_METRICS;
+  if (!strncmp(url, "/api/v1", 7) && (url[7] == '\0' || url[7] == '/')) return R_OW;
   if (!strcmp(url, "/v1/usage") || !strcmp(url, "/v1/usage/")) return R_USAGE;
   if (!strcmp(url, "/v1/functions") || !strcmp(url, "/v1/functions/")) return R_FUNCTIONS;
   if (match_named(url, "/v1/functions/", r->name, sizeof r->name)) return R_FUNCTION;
@@ -185,6 +188,8 @@ static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url
   snprintf(r->method, sizeof r->method, "%s", method);
   snprintf(r->version, sizeof r->version, "%s", version ? version : "HTTP/1.1");
   r->route = route(url, r);
+  /* OpenWhisk's API makes its own checks, with its own replies. */
+  if (r->route == R_OW) return ow_first_call(s, c, url, method, r, res);
   bool get = !strcmp(method, "GET"), head = !strcmp(method, "HEAD");
   bool put = !strcmp(method, "PUT"), post = !strcmp(method, "POST");
   bool del = !strcmp(method, "DELETE");
@@ -192,7 +197,8 @@ static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url
   switch (r->route) {
     case R_NONE:
       *res = reply_error(c, 404, "not_found",
-                         "no route %s %s (see /v1/functions, /v1/activations, /faas/NAME)",
+                         "no route %s %s (see /v1/functions, /v1/activations, /faas/NAME, "
+                         "/api/v1)",
                          method, url);
       return true;
     case R_HEALTH:
@@ -295,6 +301,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
   }
   if (r->too_large) {
     if (r->route == R_FUNCTION && !strcmp(method, "PUT")) metrics_deploy(s->metrics, false);
+    if (r->route == R_OW)
+      return ow_reply_error(c, 413, "The request content was malformed:\nrequest entity "
+                            "exceeds the allowed %zu bytes.", r->limit);
     return reply_error(c, 413, "body_too_large",
                        "the request body is larger than the limit of %zu bytes", r->limit);
   }
@@ -330,6 +339,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     case R_ACTIVATION: return api_activation_get(s, c, r);
     case R_FAAS: return faas_call(s, c, r);
     case R_USAGE: return api_usage(s, c, r);
+    case R_OW: return ow_handle(s, c, url, r);
   }
   return reply_error(c, 404, "not_found", "no such route");
 }
@@ -463,7 +473,8 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
                                              : SRV_DEFAULT_QUEUE_TIMEOUT_MS);
   s->quota = quota_new(s->store, cfg->ns_invocations_per_minute, cfg->ns_concurrent);
   s->acct = accounting_new(s->store);
-  if (!s->reg || !s->metrics || !s->admit || !s->quota || !s->acct) {
+  s->ow = ow_server_new(s->workers);
+  if (!s->reg || !s->metrics || !s->admit || !s->quota || !s->acct || !s->ow) {
     st = fail(err, MOTE_SERVER_IO, "out of memory");
     goto fail;
   }
@@ -515,6 +526,7 @@ void mote_server_stop(mote_server *s) {
     MHD_quiesce_daemon(s->daemon);
     MHD_stop_daemon(s->daemon); /* joins every connection thread */
   }
+  ow_server_free(s->ow); /* the invokes still running: before what they use goes */
   bg_stop(s);
   registry_free(s->reg);
   metrics_free(s->metrics);

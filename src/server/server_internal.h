@@ -285,6 +285,67 @@ bool accounting_flush(srv_accounting *a);
  * gb_seconds, first, last} of a total. */
 json_t *usage_json(const mote_usage *u);
 
+/* ---- one call (call.c): the run shared by /faas and /api/v1 ----------------- */
+
+/* What happened to a call before its reply: it ran, or was refused. */
+typedef enum srv_call_status {
+  SRV_CALL_RAN = 0,   /* call_run: `res` holds the run; call_begin: the limits admitted it */
+  SRV_CALL_QUOTA,     /* refused by its namespace's limits: `quota` says which (429) */
+  SRV_CALL_ADMIT,     /* refused by admission: `adm` says why (429) */
+  SRV_CALL_NO_MEMORY, /* not a refusal: the caller answers 500 */
+} srv_call_status;
+
+/* One call of a function. The caller fills the inputs, then:
+ *
+ *   call_init -> [call_begin] -> call_run -> (the caller reads res, decides
+ *   the status, class, outcome and meta) -> call_finish -> call_clear
+ *
+ * call_begin takes the namespace's limits (quota.c) on its own, for a caller
+ * that must answer 429 before it lets the run go elsewhere (an OpenWhisk
+ * non-blocking invoke); call_run does it when call_begin was not called.
+ * Refusals are counted (metrics, accounting) where they happen; the caller
+ * only replies. Every call that ran must be finished: call_finish posts the
+ * activation record and counts the call. */
+typedef struct srv_call {
+  /* inputs */
+  mote_server *s;
+  srv_fn *fn;                     /* a reference the caller holds until call_clear */
+  const char *const *argv;        /* argv[0] included */
+  size_t argc;
+  const char *const *env;         /* NULL: the function's own env */
+  size_t envc;
+  const uint8_t *in;              /* stdin */
+  size_t in_len;
+  /* results */
+  char id[33];                    /* the activation id, chosen at call_init */
+  srv_quota_verdict quota;
+  srv_admission adm;
+  bool entered;                   /* holds the namespace's limits */
+  const srv_image *img;           /* what ran */
+  int64_t start_ms, end_ms;       /* Unix time around the run */
+  mote_invoke_result res;
+} srv_call;
+
+void call_init(srv_call *call, mote_server *s, srv_fn *fn);
+srv_call_status call_begin(srv_call *call);
+/* Leaves the limits call_begin took, for a call that will not run. */
+void call_abandon(srv_call *call);
+srv_call_status call_run(srv_call *call);
+/* Records a call that ran: the activation (status, outcome text, meta; may
+ * be NULL), metrics and accounting. */
+void call_finish(srv_call *call, unsigned status, srv_call_class cls, const char *outcome,
+                 const char *meta);
+/* The activation record alone (call_finish's first part), for a call that
+ * was refused after its caller was told it was accepted (an OpenWhisk
+ * invoke past its wait): counted already by call_run. */
+void call_record(srv_call *call, unsigned status, const char *outcome, const char *meta);
+void call_clear(srv_call *call); /* the run's output; not the fn reference */
+/* The activation's outcome text of a run that is not a CGI error: "ok",
+ * "exit", "timeout", "trap: ..." */
+void call_outcome_text(const mote_invoke_result *res, char *out, size_t cap);
+/* Unix time in ms. */
+int64_t srv_wall_ms(void);
+
 /* ---- the server ------------------------------------------------------------ */
 
 struct mote_server {
@@ -302,6 +363,7 @@ struct mote_server {
   srv_admit *admit;                 /* execution slots and their queue */
   srv_quota *quota;                 /* per-namespace limits */
   srv_accounting *acct;             /* usage per namespace and function */
+  struct ow_server *ow;             /* OpenWhisk's invokes in the background (ow_invoke.c) */
   struct srv_access_log *access_log; /* NULL: off */
   pthread_mutex_t deploy_lock;      /* orders store writes with registry swaps */
   /* background opt-tier compiles: one worker thread, a FIFO of jobs */
@@ -320,6 +382,16 @@ struct mote_server {
  * `need_opt` is set when the opt tier should be built. */
 int fn_load(mote_server *s, const char *name, const uint8_t *wasm, size_t len,
             const mote_function_settings *st, const char *files_dir, srv_fn **out, bool *need_opt, const char **code, char *msg, size_t cap);
+/* Deploys a version of `name` owned by `ns` (api.c; PUT /v1/functions and
+ * the OpenWhisk PUT): its files stored first (its initialisation reads
+ * them), fn_load, then under deploy_lock the store's deploy (with `meta`)
+ * and the registry swap; the opt-tier compile queued. 0 with *out (a
+ * reference, the caller's to release), or the HTTP status of a refusal with
+ * code and msg (a store refusal: 403 for another namespace's name). */
+int deploy_version(mote_server *s, const char *ns, const char *name, const uint8_t *wasm,
+                   size_t len, const mote_store_file *files, size_t nfiles,
+                   const mote_function_settings *st, const char *meta, srv_fn **out,
+                   const char **code, char *msg, size_t cap);
 /* The invocation settings every run of a version shares: module or
  * snapshot, memory, timeout, env, its files. The caller adds argv, stdio
  * and caps. */

@@ -400,6 +400,15 @@ mote_store_status mote_store_activation_list(mote_store *s, const char *ns, cons
                                              int64_t since_ms, uint32_t limit,
                                              mote_activation **out, size_t *count,
                                              mote_store_error *err) {
+  mote_activation_filter f = {.ns = ns, .function = function, .since_ms = since_ms,
+                              .limit = limit};
+  return mote_store_activation_query(s, &f, out, count, err);
+}
+
+mote_store_status mote_store_activation_query(mote_store *s, const mote_activation_filter *f,
+                                              mote_activation **out, size_t *count,
+                                              mote_store_error *err) {
+  const char *ns = f->ns, *function = f->function;
   store_ok(err);
   *out = NULL;
   *count = 0;
@@ -425,8 +434,10 @@ mote_store_status mote_store_activation_list(mote_store *s, const char *ns, cons
   }
   if (function) sqlite3_bind_text(q, 1, function, -1, SQLITE_STATIC);
   if (ns) sqlite3_bind_text(q, 4, ns, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(q, 2, since_ms);
-  sqlite3_bind_int64(q, 3, limit ? (int64_t)limit : -1);
+  sqlite3_bind_int64(q, 2, f->since_ms);
+  sqlite3_bind_int64(q, 3, f->limit ? (int64_t)f->limit : -1);
+  sqlite3_bind_int64(q, 5, f->upto_ms ? f->upto_ms : INT64_MAX);
+  sqlite3_bind_int64(q, 6, (int64_t)f->skip);
   int rc;
   while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
     if (n == cap) {

@@ -321,3 +321,9 @@ mote_store_status mote_store_put_files(mote_store *s, const mote_store_file *fil
   store_ok(err);
   return store_put_files(s, files, nfiles, hash, err);
 }
+
+mote_store_status mote_store_put_blob(mote_store *s, const uint8_t *data, size_t len,
+                                      char hash[MOTE_STORE_HASH_HEX], mote_store_error *err) {
+  store_ok(err);
+  return store_put_blob(s, data, len, hash, err);
+}

@@ -80,19 +80,20 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_ACT_COUNT] = "SELECT count(*) FROM activations WHERE function = ?1",
     [ST_ACT_GET] = "SELECT " ACT_COLUMNS " FROM activations WHERE id = ?1",
     [ST_ACT_LIST_ALL] = "SELECT " ACT_COLUMNS " FROM activations "
-                        "WHERE start_ms >= ?2 ORDER BY start_ms DESC, seq DESC LIMIT ?3",
+                        "WHERE start_ms >= ?2 AND start_ms <= ?5 "
+                        "ORDER BY start_ms DESC, seq DESC LIMIT ?3 OFFSET ?6",
     [ST_ACT_LIST_FN] = "SELECT " ACT_COLUMNS " FROM activations "
-                       "WHERE function = ?1 AND start_ms >= ?2 "
-                       "ORDER BY start_ms DESC, seq DESC LIMIT ?3",
+                       "WHERE function = ?1 AND start_ms >= ?2 AND start_ms <= ?5 "
+                       "ORDER BY start_ms DESC, seq DESC LIMIT ?3 OFFSET ?6",
     /* Through activations_by_namespace. */
     [ST_ACT_LIST_NS] = "SELECT " ACT_COLUMNS " FROM activations "
-                       "WHERE namespace = ?4 AND start_ms >= ?2 "
-                       "ORDER BY start_ms DESC, seq DESC LIMIT ?3",
+                       "WHERE namespace = ?4 AND start_ms >= ?2 AND start_ms <= ?5 "
+                       "ORDER BY start_ms DESC, seq DESC LIMIT ?3 OFFSET ?6",
     /* Through activations_by_function: a function's records are few (its
      * retain), the namespace is checked on each. */
     [ST_ACT_LIST_NS_FN] = "SELECT " ACT_COLUMNS " FROM activations "
                           "WHERE function = ?1 AND namespace = ?4 AND start_ms >= ?2 "
-                          "ORDER BY start_ms DESC, seq DESC LIMIT ?3",
+                          "AND start_ms <= ?5 ORDER BY start_ms DESC, seq DESC LIMIT ?3 OFFSET ?6",
     [ST_SEQ_NEXT] = "INSERT INTO version_seq(name, last) VALUES (?1, 1) "
                     "ON CONFLICT(name) DO UPDATE SET last = last + 1 RETURNING last",
     [ST_VER_INSERT] = "INSERT INTO versions(name, version, module_hash, files_hash, settings, "

@@ -137,6 +137,12 @@ void mote_function_version_clear(mote_function_version *v);
 mote_store_status mote_store_put_files(mote_store *s, const mote_store_file *files, size_t nfiles,
                                        char hash[MOTE_STORE_HASH_HEX], mote_store_error *err);
 
+/* Stores bytes as a blob (durably; nothing if it is already there) without
+ * making a version: for bytes a layer above keeps beside a version (the
+ * OpenWhisk layer's zip, named in the version's meta). `hash` gets its name.
+ * Like every blob, it may be swept once no version refers to it. */
+mote_store_status mote_store_put_blob(mote_store *s, const uint8_t *data, size_t len,
+                                      char hash[MOTE_STORE_HASH_HEX], mote_store_error *err);
 void mote_store_blob_path(const mote_store *s, const char *hash, char *out, size_t cap);
 void mote_store_files_path(const mote_store *s, const char *hash, char *out, size_t cap);
 /* Reads a blob and checks its hash: *out from malloc(), *len bytes; a damaged
@@ -206,6 +212,17 @@ mote_store_status mote_store_activation_list(mote_store *s, const char *ns, cons
                                              int64_t since_ms, uint32_t limit,
                                              mote_activation **out, size_t *count,
                                              mote_store_error *err);
+/* The same with more filters (the OpenWhisk API's): start_ms within
+ * [since_ms, upto_ms] (upto_ms 0: no bound), newest first, the first `skip`
+ * left out, then at most `limit` (0: no limit). */
+typedef struct mote_activation_filter {
+  const char *ns, *function; /* NULL: any */
+  int64_t since_ms, upto_ms;
+  uint32_t skip, limit;
+} mote_activation_filter;
+mote_store_status mote_store_activation_query(mote_store *s, const mote_activation_filter *f,
+                                              mote_activation **out, size_t *count,
+                                              mote_store_error *err);
 void mote_activation_clear(mote_activation *a);
 
 /* Namespaces and API keys (keys.c).

@@ -493,6 +493,26 @@ TEST(activations) {
   if (n == 3) CHECK(list[0].start_ms == 2090 && list[2].start_ms == 2070);
   for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
   free(list);
+  /* The OpenWhisk filters: upto (inclusive), skip, with since and limit. */
+  mote_activation_filter flt = {.function = "f", .since_ms = 2020, .upto_ms = 2070, .skip = 1,
+                                .limit = 3};
+  CHECK_EQ_INT(mote_store_activation_query(s, &flt, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 3);
+  if (n == 3) CHECK(list[0].start_ms == 2060 && list[2].start_ms == 2040);
+  for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
+  free(list);
+  flt = (mote_activation_filter){.ns = MOTE_STORE_DEFAULT_NS, .upto_ms = 2005};
+  CHECK_EQ_INT(mote_store_activation_query(s, &flt, &list, &n, &err), MOTE_STORE_OK);
+  for (size_t i = 0; i < n; i++) {
+    CHECK(list[i].start_ms <= 2005);
+    mote_activation_clear(&list[i]);
+  }
+  CHECK_EQ_INT(n, 4); /* f at 1000, g at 500 and 600, f at 2000 */
+  free(list);
+  flt = (mote_activation_filter){.function = "f", .skip = 11};
+  CHECK_EQ_INT(mote_store_activation_query(s, &flt, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 0);
+  free(list);
   CHECK_EQ_INT(mote_store_activation_list(s, NULL, "nobody", 0, 0, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 0);
   free(list);
@@ -1043,7 +1063,26 @@ TEST(migration_of_an_older_store) {
   fixture_rm(dir);
 }
 
+/* A blob kept beside a version (the OpenWhisk layer's zip): stored, read back. */
+TEST(put_blob) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  static const uint8_t bytes[] = "PK\3\4 not really a zip";
+  char hash[MOTE_STORE_HASH_HEX], again[MOTE_STORE_HASH_HEX];
+  CHECK_EQ_INT(mote_store_put_blob(s, bytes, sizeof bytes, hash, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_put_blob(s, bytes, sizeof bytes, again, &err), MOTE_STORE_OK);
+  CHECK(strcmp(hash, again) == 0);
+  uint8_t *got = NULL;
+  size_t len = 0;
+  CHECK_EQ_INT(mote_store_blob_read(s, hash, &got, &len, &err), MOTE_STORE_OK);
+  CHECK(len == sizeof bytes && got && memcmp(got, bytes, len) == 0);
+  free(got);
+  mote_store_close(s);
+}
+
 RUN_TESTS(deploy_get_list_delete, settings_round_trip, settings_of_an_older_store, files_stored,
           blob_dedup_and_repair, names, activations, retention, open_errors, posted_activations,
           namespace_ownership, version_meta, activation_namespaces_and_meta,
-          migration_of_an_older_store)
+          migration_of_an_older_store, put_blob)
