@@ -126,11 +126,34 @@ static void add_timing_headers(struct MHD_Response *resp, const char *id, uint64
   MHD_add_response_header(resp, "X-Mote-Tier", tier);
 }
 
+/* A 429: {error, code, retry_after_s}, Retry-After, and when the call
+ * waited for a slot its X-Mote-Wait-Us (wait_us NULL: none) and version. */
+static enum MHD_Result reply_refused(struct MHD_Connection *c, srv_req *r, const char *msg,
+                                     const char *code, unsigned retry_after_s,
+                                     const char *wait_us, uint64_t version) {
+  r->call.code = code;
+  json_t *o = json_pack("{s:s, s:s, s:I}", "error", msg, "code", code, "retry_after_s",
+                        (json_int_t)retry_after_s);
+  size_t len = 0;
+  struct MHD_Response *resp = json_response(o, &len);
+  if (!resp) return MHD_NO;
+  char buf[32];
+  snprintf(buf, sizeof buf, "%u", retry_after_s);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, buf);
+  if (wait_us) {
+    MHD_add_response_header(resp, "X-Mote-Wait-Us", wait_us);
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)version);
+    MHD_add_response_header(resp, "X-Mote-Version", buf);
+  }
+  enum MHD_Result ret = reply_queue(c, 429, resp, len);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
 /* 429 for a call admission refused: which limit, and Retry-After. (call.c
  * counted it.) */
 static enum MHD_Result refuse_call(struct MHD_Connection *c, srv_req *r, const srv_fn *fn,
                                    const srv_admission *adm) {
-  const char *code = admit_status_code(adm->status);
   char msg[400];
   switch (adm->status) {
     case SRV_REFUSED_CONCURRENCY:
@@ -154,22 +177,9 @@ static enum MHD_Result refuse_call(struct MHD_Connection *c, srv_req *r, const s
       break;
   }
   r->call.wait_us = adm->wait_us;
-  r->call.code = code;
-  json_t *o = json_pack("{s:s, s:s, s:I}", "error", msg, "code", code, "retry_after_s",
-                        (json_int_t)adm->retry_after_s);
-  size_t len = 0;
-  struct MHD_Response *resp = json_response(o, &len);
-  if (!resp) return MHD_NO;
-  char buf[32];
-  snprintf(buf, sizeof buf, "%u", adm->retry_after_s);
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, buf);
-  snprintf(buf, sizeof buf, "%llu", (unsigned long long)adm->wait_us);
-  MHD_add_response_header(resp, "X-Mote-Wait-Us", buf);
-  snprintf(buf, sizeof buf, "%llu", (unsigned long long)fn->rec.version);
-  MHD_add_response_header(resp, "X-Mote-Version", buf);
-  enum MHD_Result ret = reply_queue(c, 429, resp, len);
-  MHD_destroy_response(resp);
-  return ret;
+  char wait[24];
+  snprintf(wait, sizeof wait, "%llu", (unsigned long long)adm->wait_us);
+  return reply_refused(c, r, msg, admit_status_code(adm->status), adm->retry_after_s, wait, fn->rec.version);
 }
 
 /* 429 for a call over its namespace's limits (quota.c), OpenWhisk's message.
@@ -178,19 +188,7 @@ static enum MHD_Result refuse_quota(struct MHD_Connection *c, srv_req *r,
                                     const srv_quota_verdict *v) {
   char msg[200];
   quota_message(v, msg, sizeof msg);
-  const char *code = quota_code(v->status);
-  r->call.code = code;
-  json_t *o = json_pack("{s:s, s:s, s:I}", "error", msg, "code", code, "retry_after_s",
-                        (json_int_t)v->retry_after_s);
-  size_t len = 0;
-  struct MHD_Response *resp = json_response(o, &len);
-  if (!resp) return MHD_NO;
-  char buf[32];
-  snprintf(buf, sizeof buf, "%u", v->retry_after_s);
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, buf);
-  enum MHD_Result ret = reply_queue(c, 429, resp, len);
-  MHD_destroy_response(resp);
-  return ret;
+  return reply_refused(c, r, msg, quota_code(v->status), v->retry_after_s, NULL, 0);
 }
 
 enum MHD_Result faas_call(mote_server *s, struct MHD_Connection *c, srv_req *r) {

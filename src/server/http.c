@@ -236,18 +236,13 @@ static bool first_call(mote_server *s, struct MHD_Connection *c, const char *url
     *res = reply_error(c, 400, "bad_query", "%s", r->query_err);
     return true;
   }
-  const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-  if (cl) {
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(cl, &end, 10);
-    if (!errno && end != cl && !*end && n > r->limit) {
-      if (r->route == R_FUNCTION && put) metrics_deploy(s->metrics, false);
-      *res = reply_error(c, 413, "body_too_large",
-                         "the request body of %llu bytes is larger than the limit of %zu bytes",
-                         n, r->limit);
-      return true;
-    }
+  unsigned long long n;
+  if (request_declared_length(c, &n) && n > r->limit) {
+    if (r->route == R_FUNCTION && put) metrics_deploy(s->metrics, false);
+    *res = reply_error(c, 413, "body_too_large",
+                       "the request body of %llu bytes is larger than the limit of %zu bytes",
+                       n, r->limit);
+    return true;
   }
   int st = 0;
   if (r->route == R_FAAS) st = faas_precheck(s, c, r, res);

@@ -249,16 +249,11 @@ bool ow_first_call(mote_server *s, struct MHD_Connection *c, const char *url, co
     return true;
   }
   r->limit = body_limit(p.route, method);
-  const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-  if (cl) {
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(cl, &end, 10);
-    if (!errno && end != cl && !*end && n > r->limit) {
-      *res = ow_reply_error(c, 413, "The request content was malformed:\nrequest entity of "
-                            "%llu bytes exceeds the allowed %zu bytes.", n, r->limit);
-      return true;
-    }
+  unsigned long long n;
+  if (request_declared_length(c, &n) && n > r->limit) {
+    *res = ow_reply_error(c, 413, "The request content was malformed:\nrequest entity of "
+                          "%llu bytes exceeds the allowed %zu bytes.", n, r->limit);
+    return true;
   }
   return false;
 }

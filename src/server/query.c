@@ -3,6 +3,7 @@
  * urlencoded): pairs in order, repeats kept, '+' is a space, %XX decoded.
  * A bad escape or an escaped NUL is an error, not silently passed on.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,4 +105,13 @@ const char *query_get(const srv_req *r, const char *key) {
   for (size_t i = 0; i < r->nparams; i++)
     if (!strcmp(r->params[i].key, key)) return r->params[i].value;
   return NULL;
+}
+
+bool request_declared_length(struct MHD_Connection *c, unsigned long long *n) {
+  const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if (!cl) return false;
+  char *end;
+  errno = 0;
+  *n = strtoull(cl, &end, 10);
+  return !errno && end != cl && !*end && cl[0] != '-';
 }

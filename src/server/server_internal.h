@@ -453,6 +453,8 @@ typedef struct srv_conn {
   srv_req *req;
 } srv_conn;
 
+/* The request's Content-Length when it has a valid one (query.c). */
+bool request_declared_length(struct MHD_Connection *c, unsigned long long *n);
 /* Query parsing (query.c). False with a message for a malformed string. */
 bool query_parse(const char *q, srv_param **out, size_t *count, char *msg, size_t cap);
 void query_free(srv_param *p, size_t count);
