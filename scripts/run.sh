@@ -59,6 +59,9 @@ OpenWhisk's development key of namespace guest. With curl, -u UUID:KEY:
   curl -u \$MOTE_AUTH '$base/v1/activations?limit=5'   # the last calls
   curl -u \$MOTE_AUTH -X PUT -H 'Content-Type: application/wasm' --data-binary @F.wasm '$base/v1/functions/NAME?timeout=1000'
   $build/mote ls; $build/mote invoke hello world     # the client verbs read MOTE_AUTH
+  $build/mote usage                                 # calls, errors, time, GB-seconds per function
+OpenWhisk clients (the npm openwhisk package, wsk): apihost $base, the same key:
+  curl -u \$MOTE_AUTH '$base/api/v1/namespaces/_/actions'   # the functions as OpenWhisk actions
 The development key is public knowledge: keep this server on loopback. Real keys:
   $build/mote keys create NAMESPACE --data $data
 Ctrl-C stops the server.
