@@ -9,6 +9,13 @@
  *   GET|POST /faas/{name}?arg=..&arg=..   call: args -> argv[1..], body -> stdin,
  *                                         stdout -> the response body
  *   GET  /v1/activations[?function=&limit=&since=]  and  /v1/activations/{id}
+ *   GET  /v1/usage[?function=]            accounting of the caller's namespace
+ *   GET  /metrics                         Prometheus text
+ *   /api/v1/...                           OpenWhisk's REST API (ow_*.c): actions,
+ *                                         invokes, activations, web actions
+ *
+ * Per-namespace limits (quota.c: invocations per minute, concurrent calls)
+ * apply to every call of a namespace's functions, by any route.
  *
  * Threads: libmicrohttpd runs one thread per connection (plus its listening
  * thread); a call runs synchronously on its connection's thread, after it
