@@ -15,7 +15,10 @@
  *
  * One mutex guards the table: a call holds it for a hash lookup and a few
  * additions (about 100 ns), which at 30,000 calls/s is far from contended.
- * The store read of a refresh is done outside it.
+ * The store read of a refresh is done outside it; meanwhile the limits read
+ * before stay in force. A namespace's first read is waited for by every call
+ * of it: without it, the calls that arrive together with the first (a burst)
+ * would all pass under the server's defaults.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -41,6 +44,7 @@ typedef struct quota_ns {
 
 struct srv_quota {
   pthread_mutex_t lock;
+  pthread_cond_t read_done; /* a namespace's limits were read */
   mote_store *store;
   uint32_t default_per_minute, default_concurrent;
   quota_ns *chains[QUOTA_BUCKETS];
@@ -57,6 +61,7 @@ srv_quota *quota_new(mote_store *store, uint32_t default_per_minute,
   srv_quota *q = calloc(1, sizeof *q);
   if (!q) return NULL;
   pthread_mutex_init(&q->lock, NULL);
+  pthread_cond_init(&q->read_done, NULL);
   q->store = store;
   q->default_per_minute = default_per_minute;
   q->default_concurrent = default_concurrent;
@@ -70,6 +75,7 @@ void quota_free(srv_quota *q) {
       next = n->next;
       free(n);
     }
+  pthread_cond_destroy(&q->read_done);
   pthread_mutex_destroy(&q->lock);
   free(q);
 }
@@ -92,6 +98,10 @@ static quota_ns *find(srv_quota *q, const char *ns) {
 /* Re-reads the limits of n when they are stale; called with the lock held,
  * drops it around the store read. */
 static void refresh(srv_quota *q, quota_ns *n, int64_t now_ms) {
+  if (n->reading && !n->read_ms) { /* the first read is in progress: wait for it */
+    while (n->reading) pthread_cond_wait(&q->read_done, &q->lock);
+    return;
+  }
   if (n->reading || (n->read_ms && now_ms - n->read_ms < QUOTA_REFRESH_MS)) return;
   if (!q->store) {
     n->read_ms = now_ms;
@@ -106,10 +116,13 @@ static void refresh(srv_quota *q, quota_ns *n, int64_t now_ms) {
   mote_store_status st = mote_store_namespace_limits_get(q->store, name, &lim, &err);
   pthread_mutex_lock(&q->lock);
   n->reading = false;
-  n->read_ms = now_ms;
-  if (st != MOTE_STORE_OK) return; /* keep what was in force; retried after the refresh time */
-  n->per_minute = lim.invocations_per_minute ? lim.invocations_per_minute : q->default_per_minute;
-  n->concurrent = lim.concurrent ? lim.concurrent : q->default_concurrent;
+  n->read_ms = now_ms ? now_ms : 1;
+  if (st == MOTE_STORE_OK) { /* else keep what was in force; retried after the refresh time */
+    n->per_minute = lim.invocations_per_minute ? lim.invocations_per_minute
+                                               : q->default_per_minute;
+    n->concurrent = lim.concurrent ? lim.concurrent : q->default_concurrent;
+  }
+  pthread_cond_broadcast(&q->read_done);
 }
 
 void quota_enter(srv_quota *q, const char *ns, int64_t now_ms, srv_quota_verdict *v) {

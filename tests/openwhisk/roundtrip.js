@@ -292,19 +292,26 @@ test('another namespace: 403', async () => {
 test('429: calls in flight per namespace (mote namespaces limits: 4)', async () => {
   const limited = client(limitedNs, limitedKey)
   await limited.actions.create({ name: 'slow', action: wasm, kind: KIND })
-  const calls = []
-  for (let i = 0; i < 6; i++) {
-    calls.push(limited.actions.invoke({ name: 'slow', params: { sleep_ms: 1500 }, blocking: true, result: true })
-      .then(() => 'ok', (e) => e))
+  // Outcomes, not timings: four long calls first, then, once the server
+  // shows all four running (its /metrics), two more, which must be refused.
+  const invoke = (ms) => limited.actions.invoke({ name: 'slow', params: { sleep_ms: ms }, blocking: true, result: true })
+  const running = [0, 1, 2, 3].map(() => invoke(4000).then(() => 'ok', (e) => e))
+  let seen = ''
+  for (let i = 0; i < 200; i++) {
+    const m = await (await fetch(`${apihost}/metrics`)).text()
+    seen = (m.match(/^mote_function_calls_running\{function="slow"\} (\d+)$/m) || [])[1]
+    if (seen === '4') break
+    await new Promise((resolve) => setTimeout(resolve, 25))
   }
-  const outcomes = await Promise.all(calls)
-  const refused = outcomes.filter((o) => o !== 'ok')
-  assert.equal(refused.length, 2, 'the 5th and 6th concurrent invocations are refused')
-  for (const e of refused) {
+  assert.equal(seen, '4', 'the four long calls are running')
+  const extra = await Promise.all([invoke(0), invoke(0)].map((p) => p.then(() => 'ok', (e) => e)))
+  for (const e of extra) {
+    assert.notEqual(e, 'ok', 'a 5th call while four run is refused')
     assert.equal(e.statusCode, 429, e.message)
-    assert.match(e.error.error, /^Too many concurrent requests in flight \(count: \d+, allowed: 4\)\.$/)
+    assert.match(e.error.error, /^Too many concurrent requests in flight \(count: 4, allowed: 4\)\.$/)
     assert.equal(typeof e.error.code, 'string')
   }
+  assert.deepEqual(await Promise.all(running), ['ok', 'ok', 'ok', 'ok'], 'the four running calls finish')
 })
 
 test('429: invocations per minute per namespace (mote namespaces limits: 12)', async () => {

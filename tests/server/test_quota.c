@@ -1,5 +1,6 @@
 /* server: per-namespace limits (quota.c) and accounting (accounting.c),
  * against a real store. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,55 @@ TEST(store_limits_override_defaults) {
   fixture_rm(dir);
 }
 
+/* A burst of calls of a namespace never seen: all wait for its limits to be
+ * read, none passes under the defaults meanwhile. */
+typedef struct burst {
+  srv_quota *q;
+  pthread_barrier_t *go;
+  int admitted;
+} burst;
+
+static void *burst_call(void *arg) {
+  burst *b = arg;
+  srv_quota_verdict v;
+  pthread_barrier_wait(b->go);
+  quota_enter(b->q, "burst", T0, &v);
+  b->admitted = v.status == SRV_QUOTA_OK;
+  return NULL;
+}
+
+TEST(first_read_holds_a_burst) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  CHECK_EQ_INT(mote_store_namespace_create(s, "burst", NULL, &err), MOTE_STORE_OK);
+  mote_namespace_limits lim = {.invocations_per_minute = 0, .concurrent = 2};
+  CHECK_EQ_INT(mote_store_namespace_limits_set(s, "burst", &lim, &err), MOTE_STORE_OK);
+  for (int round = 0; round < 20; round++) {
+    srv_quota *q = quota_new(s, 0, 0); /* server defaults: no limit */
+    enum { N = 16 };
+    pthread_t t[N];
+    burst b[N];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, N);
+    for (int i = 0; i < N; i++) {
+      b[i] = (burst){q, &go, 0};
+      pthread_create(&t[i], NULL, burst_call, &b[i]);
+    }
+    int admitted = 0;
+    for (int i = 0; i < N; i++) {
+      pthread_join(t[i], NULL);
+      admitted += b[i].admitted;
+    }
+    pthread_barrier_destroy(&go);
+    CHECK_EQ_INT(admitted, 2);
+    quota_free(q);
+  }
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
 TEST(accounting_totals) {
   char dir[64];
   fixture_dir(dir);
@@ -176,4 +226,4 @@ TEST(accounting_totals) {
 }
 
 RUN_TESTS(rate_window_slides, concurrency_counts_calls_in_flight, no_limits_by_default,
-          store_limits_override_defaults, accounting_totals)
+          store_limits_override_defaults, first_read_holds_a_burst, accounting_totals)
