@@ -48,6 +48,12 @@ static bool delta_empty(const mote_usage *u) {
   return !u->invocations && !u->errors && !u->refused && !u->exec_us && !u->memory_mib_us;
 }
 
+/* Zeroes the counters of u, keeping its namespace and function. */
+static void delta_clear(mote_usage *u) {
+  u->invocations = u->errors = u->refused = u->exec_us = u->memory_mib_us = 0;
+  u->first_ms = u->last_ms = 0;
+}
+
 static void delta_add(mote_usage *to, const mote_usage *d) {
   to->invocations += d->invocations;
   to->errors += d->errors;
@@ -86,12 +92,7 @@ bool accounting_flush(srv_accounting *a) {
       for (acct_entry *e = a->chains[i]; e; e = e->next) {
         if (delta_empty(&e->delta)) continue;
         batch[n++] = e->delta;
-        char ns[sizeof e->delta.ns], fn[sizeof e->delta.function];
-        memcpy(ns, e->delta.ns, sizeof ns);
-        memcpy(fn, e->delta.function, sizeof fn);
-        memset(&e->delta, 0, sizeof e->delta);
-        memcpy(e->delta.ns, ns, sizeof ns);
-        memcpy(e->delta.function, fn, sizeof fn);
+        delta_clear(&e->delta);
       }
   bool had = a->entries > 0;
   pthread_mutex_unlock(&a->lock);

@@ -188,17 +188,11 @@ const char *auth_result_reason(srv_auth_result r) {
   return "?";
 }
 
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int auth_identify(mote_server *s, struct MHD_Connection *c, char ns_out[MOTE_STORE_NS_MAX + 1],
                   srv_auth_result *why) {
   const char *header =
       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-  srv_auth_result r = auth_check_header(s->auth, s->store, header, wall_ms(), ns_out);
+  srv_auth_result r = auth_check_header(s->auth, s->store, header, srv_wall_ms(), ns_out);
   if (why) *why = r;
   return r == SRV_AUTH_OK ? 0 : r == SRV_AUTH_ERROR ? 500 : 401;
 }

@@ -24,12 +24,6 @@
 #include "invoke/invoke.h"
 #include "server/server_internal.h"
 
-int64_t srv_wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void call_init(srv_call *call, mote_server *s, srv_fn *fn) {
   memset(call, 0, sizeof *call);
   call->s = s;

@@ -80,9 +80,7 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c) {
   char *q = strchr(r->uri, '?');
   r->query = q ? q + 1 : "";
   r->t_start_us = srv_now_us();
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  r->t_wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  r->t_wall_ms = srv_wall_ms();
   srv_conn *conn = conn_of(c);
   if (conn) conn->req = r;
   return r;

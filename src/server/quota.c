@@ -10,7 +10,7 @@
  *
  * A namespace's limits come from the store (mote namespaces limits) and
  * fall back to the server's defaults; they are re-read at most every
- * QUOTA_REFRESH_MS, so a change made by another process applies within
+ * SRV_QUOTA_REFRESH_MS, so a change made by another process applies within
  * that time without a restart.
  *
  * One mutex guards the table: a call holds it for a hash lookup and a few
@@ -26,7 +26,6 @@
 
 #include "server_internal.h"
 
-#define QUOTA_REFRESH_MS 5000
 #define QUOTA_WINDOW_S 60
 
 typedef struct quota_ns {
@@ -102,7 +101,7 @@ static void refresh(srv_quota *q, quota_ns *n, int64_t now_ms) {
     while (n->reading) pthread_cond_wait(&q->read_done, &q->lock);
     return;
   }
-  if (n->reading || (n->read_ms && now_ms - n->read_ms < QUOTA_REFRESH_MS)) return;
+  if (n->reading || (n->read_ms && now_ms - n->read_ms < SRV_QUOTA_REFRESH_MS)) return;
   if (!q->store) {
     n->read_ms = now_ms;
     return;
@@ -182,14 +181,6 @@ void quota_leave(srv_quota *q, const char *ns) {
       if (n->running) n->running--;
       break;
     }
-  pthread_mutex_unlock(&q->lock);
-}
-
-void quota_forget(srv_quota *q, const char *ns) {
-  pthread_mutex_lock(&q->lock);
-  unsigned h = hash_name(ns);
-  for (quota_ns *n = q->chains[h]; n; n = n->next)
-    if (!strcmp(n->name, ns)) n->read_ms = 0; /* re-read at the next call */
   pthread_mutex_unlock(&q->lock);
 }
 

@@ -13,6 +13,12 @@ uint64_t srv_now_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+int64_t srv_wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 enum MHD_Result reply_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp,
                             size_t body_len) {
   const union MHD_ConnectionInfo *ci =

@@ -250,6 +250,9 @@ typedef struct srv_quota_verdict {
 } srv_quota_verdict;
 
 typedef struct srv_quota srv_quota;
+/* A namespace's limits are re-read from the store this long after the last
+ * read, so a change made beside a running server applies within it. */
+#define SRV_QUOTA_REFRESH_MS 5000
 /* Limits of 0: none. store (may be NULL) holds the per-namespace ones. */
 srv_quota *quota_new(mote_store *store, uint32_t default_per_minute, uint32_t default_concurrent);
 void quota_free(srv_quota *q);
@@ -257,8 +260,6 @@ void quota_free(srv_quota *q);
  * it; an admitted call must be followed by quota_leave when it is over. */
 void quota_enter(srv_quota *q, const char *ns, int64_t now_ms, srv_quota_verdict *v);
 void quota_leave(srv_quota *q, const char *ns);
-/* Makes the next call of `ns` re-read its limits from the store. */
-void quota_forget(srv_quota *q, const char *ns);
 /* OpenWhisk's message for a refusal, and our error code for it. */
 void quota_message(const srv_quota_verdict *v, char *msg, size_t cap);
 const char *quota_code(srv_quota_status st);
@@ -343,8 +344,6 @@ void call_clear(srv_call *call); /* the run's output; not the fn reference */
 /* The activation's outcome text of a run that is not a CGI error: "ok",
  * "exit", "timeout", "trap: ..." */
 void call_outcome_text(const mote_invoke_result *res, char *out, size_t cap);
-/* Unix time in ms. */
-int64_t srv_wall_ms(void);
 
 /* ---- the server ------------------------------------------------------------ */
 
@@ -477,6 +476,8 @@ bool utf8_valid(const uint8_t *p, size_t n);
 /* The same as a NUL-terminated string from malloc. */
 char *utf8_dup(const uint8_t *p, size_t n);
 uint64_t srv_now_us(void);
+/* Unix time in ms (reply.c, beside srv_now_us). */
+int64_t srv_wall_ms(void);
 /* Unix milliseconds as a JSON string "2026-11-26T17:22:19.445Z" (UTC). */
 json_t *json_utc_ms(int64_t ms);
 
