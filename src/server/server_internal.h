@@ -501,7 +501,29 @@ int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req 
 
 /* ---- CGI mode (cgi.c): functions deployed with cgi=true ------------------- */
 
-#define SRV_CGI_MAX_HEADERS (64u << 10) /* bytes of the header block a function prints */
+/* The header block a function prints: bytes and lines, so that the reply's
+ * header block always fits the connection's memory (SRV_CONNECTION_MEMORY). */
+#define SRV_CGI_MAX_HEADERS (8u << 10)
+#define SRV_CGI_MAX_HEADER_LINES 100u
+
+/* A CGI function's header block, parsed (cgi_output.c; no HTTP library). */
+typedef struct cgi_header {
+  const char *name, *value; /* point into cgi_head.block */
+} cgi_header;
+typedef struct cgi_head {
+  unsigned status;                    /* Status, else 302 with Location, else 200 */
+  const char *content_type, *location; /* NULL when not printed */
+  cgi_header *headers;                /* the headers passed through (malloc) */
+  size_t nheaders;
+  char dropped[512];                  /* names of refused headers, ", " between */
+  size_t body_offset;                 /* the body's first byte in the output */
+  char *block;                        /* the block's text, owning the strings (malloc) */
+} cgi_head;
+/* Parses the header block of `out`. 0: *h is filled (free with
+ * cgi_head_free); 1: the output is not valid CGI, msg says why (the call is a
+ * 502); -1: out of memory. On non-zero *h owns nothing. */
+int cgi_parse(const uint8_t *out, size_t len, cgi_head *h, char *msg, size_t cap);
+void cgi_head_free(cgi_head *h);
 
 /* The guest environment of a CGI call: the function's own env (minus any
  * key a CGI variable sets) followed by the CGI/1.1 variables of the request
