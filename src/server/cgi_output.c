@@ -21,11 +21,6 @@
 
 static const char nohdr[] = "the function is in CGI mode but printed no header block";
 
-static bool token_char(unsigned char ch) {
-  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-         (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
 static bool hop_by_hop(const char *name) {
   static const char *const refused[] = {"Connection", "Keep-Alive", "Proxy-Connection",
                                         "Transfer-Encoding", "TE", "Trailer", "Upgrade",
@@ -115,10 +110,7 @@ int cgi_parse(const uint8_t *out, size_t len, cgi_head *h, char *msg, size_t cap
     if (nl > p && nl[-1] == '\r') nl[-1] = '\0';
     if (!*p) break; /* the empty line */
     char *colon = strchr(p, ':');
-    bool name_ok = colon && colon > p;
-    for (char *q = p; name_ok && q < colon; q++)
-      if (!token_char((unsigned char)*q)) name_ok = false;
-    if (!name_ok) {
+    if (!colon || !srv_header_name_ok(p, (size_t)(colon - p))) {
       if (h->nheaders == 0 && !stat && !h->content_type && !h->location && !dl)
         snprintf(msg, cap, "%s (the first line \"%.60s\" is not \"Name: value\")", nohdr, p);
       else
@@ -131,9 +123,7 @@ int cgi_parse(const uint8_t *out, size_t len, cgi_head *h, char *msg, size_t cap
     while (*v == ' ' || *v == '\t') v++;
     char *e = v + strlen(v);
     while (e > v && (e[-1] == ' ' || e[-1] == '\t')) *--e = '\0';
-    bool value_ok = true;
-    for (char *q = v; *q; q++)
-      if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f) value_ok = false;
+    bool value_ok = srv_header_value_ok(v);
     if (!strcasecmp(p, "Status") || !strcasecmp(p, "Content-Type") ||
         !strcasecmp(p, "Location")) {
       const char **slot = !strcasecmp(p, "Status")     ? &stat

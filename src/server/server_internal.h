@@ -501,10 +501,16 @@ int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req 
 
 /* ---- CGI mode (cgi.c): functions deployed with cgi=true ------------------- */
 
-/* The header block a function prints: bytes and lines, so that the reply's
- * header block always fits the connection's memory (SRV_CONNECTION_MEMORY). */
+/* The header block a function makes (CGI output, a web action's headers):
+ * bytes and lines, so that the reply's header block always fits the
+ * connection's memory (SRV_CONNECTION_MEMORY). */
 #define SRV_CGI_MAX_HEADERS (8u << 10)
 #define SRV_CGI_MAX_HEADER_LINES 100u
+
+/* header.c: a field name (n bytes) is a token; a value has no control byte
+ * but tab. */
+bool srv_header_name_ok(const char *s, size_t n);
+bool srv_header_value_ok(const char *s);
 
 /* A CGI function's header block, parsed (cgi_output.c; no HTTP library). */
 typedef struct cgi_header {

@@ -54,7 +54,7 @@ fuzz-bundle: $(FUZZ_DIR)/fuzz_bundle $(FUZZ_DIR)/bundle-corpus/.seeded
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_bundle $(FUZZ_DIR)/bundle-corpus $(FUZZ_DIR) $(FUZZ_TIME)
 
 # The output of a CGI function (bytes a guest wrote): the header block parser.
-FUZZ_CGI_SRC := tests/fuzz/fuzz_cgi.c src/server/cgi_output.c
+FUZZ_CGI_SRC := tests/fuzz/fuzz_cgi.c src/server/cgi_output.c src/server/header.c
 
 $(FUZZ_DIR)/fuzz_cgi: $(FUZZ_CGI_SRC) src/server/server_internal.h
 	@mkdir -p $(dir $@)
