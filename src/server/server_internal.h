@@ -73,11 +73,22 @@ typedef struct srv_fn {
   mote_function_version rec;       /* owned: cleared at free */
   srv_image base;                  /* loaded at deploy (quick tier, or opt if cached) */
   _Atomic(srv_image *) opt;        /* set once when the opt tier is ready (from malloc) */
+  /* The opt tier's build (SRV_OPT_*): written by the background worker,
+   * opt_error first, then the state with release order. */
+  atomic_int opt_state;
+  char opt_error[400];             /* why the build failed (SRV_OPT_FAILED) */
   /* The version's files (a bundle's), read-only at the guest's "/": wasi-libc's
    * cwd is "/", so "/weights.bin" and "weights.bin" both name one. */
   char *files_dir;                 /* DIR/files/<hash>, from malloc; NULL: none */
   mote_wasi_preopen files_root;    /* points at files_dir */
 } srv_fn;
+
+/* The opt tier of a version: loaded at deploy (its object was cached), being
+ * built in the background, ready, or failed (the quick tier serves on). */
+enum { SRV_OPT_AT_DEPLOY = 0, SRV_OPT_BUILDING, SRV_OPT_READY, SRV_OPT_FAILED };
+/* The opt tier's state as the version record shows it: "ready", "building",
+ * "failed"; *error is the message of a failure, else NULL. */
+const char *fn_opt_state(srv_fn *fn, const char **error);
 
 typedef struct srv_registry srv_registry;
 
@@ -179,6 +190,7 @@ void metrics_call(srv_metrics *m, const char *function, unsigned status, srv_cal
                   const srv_call_times *t);
 void metrics_in_flight(srv_metrics *m, int delta); /* +1 / -1 around a run */
 void metrics_deploy(srv_metrics *m, bool ok);      /* ok: 201; else refused */
+void metrics_opt_build(srv_metrics *m, bool ok);   /* a background opt build ended */
 /* A call of `function` refused by admission (st is a SRV_REFUSED_*); count
  * it with metrics_call too. */
 void metrics_refused(srv_metrics *m, const char *function, srv_admit_status st);
