@@ -15,33 +15,29 @@
 #include <string.h>
 #include <time.h>
 
-#include "server_internal.h"
+#include "base/alloc.h"
+#include "base/map.h"
+#include "server/server_internal.h"
 
 #define ACCT_FLUSH_MS 1000
-#define ACCT_BUCKETS 1024
 
 typedef struct acct_entry {
   mote_usage delta; /* ns and function set once; counters since the last flush */
-  struct acct_entry *next;
 } acct_entry;
 
 struct srv_accounting {
   mote_store *store;
   pthread_mutex_t lock;      /* guards the table and the deltas */
   pthread_mutex_t flush_lock; /* one flush at a time, so deltas reach the store in order */
-  acct_entry *chains[ACCT_BUCKETS];
-  size_t entries;
+  mote_map *entries;          /* "ns/function" -> acct_entry (names hold no '/') */
   pthread_t thread;
   bool started, stop;
   pthread_cond_t wake;
 };
 
-static unsigned hash_key(const char *ns, const char *fn) {
-  unsigned h = 2166136261u; /* FNV-1a over ns, a separator, fn */
-  for (const char *s = ns; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-  h = (h ^ 0xffu) * 16777619u;
-  for (const char *s = fn; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-  return h % ACCT_BUCKETS;
+/* The key of (ns, function): names never hold a '/'. */
+static void key_of(const char *ns, const char *fn, char out[2 * (MOTE_STORE_NS_MAX + 1)]) {
+  snprintf(out, 2 * (MOTE_STORE_NS_MAX + 1), "%s/%s", ns, fn);
 }
 
 static bool delta_empty(const mote_usage *u) {
@@ -66,17 +62,17 @@ static void delta_add(mote_usage *to, const mote_usage *d) {
 
 /* Adds d to its entry (made on first sight); false when out of memory. Under lock. */
 static bool add_locked(srv_accounting *a, const mote_usage *d) {
-  unsigned h = hash_key(d->ns, d->function);
-  acct_entry *e = a->chains[h];
-  while (e && (strcmp(e->delta.ns, d->ns) || strcmp(e->delta.function, d->function))) e = e->next;
+  char key[2 * (MOTE_STORE_NS_MAX + 1)];
+  key_of(d->ns, d->function, key);
+  acct_entry *e = mote_map_get(a->entries, key);
   if (!e) {
-    e = calloc(1, sizeof *e);
-    if (!e) return false;
+    if (!(e = mote_calloc(1, sizeof *e))) return false;
     memcpy(e->delta.ns, d->ns, sizeof e->delta.ns);
     memcpy(e->delta.function, d->function, sizeof e->delta.function);
-    e->next = a->chains[h];
-    a->chains[h] = e;
-    a->entries++;
+    if (mote_map_put(a->entries, key, e, NULL) != 0) {
+      mote_free(e);
+      return false;
+    }
   }
   delta_add(&e->delta, d);
   return true;
@@ -85,16 +81,18 @@ static bool add_locked(srv_accounting *a, const mote_usage *d) {
 bool accounting_flush(srv_accounting *a) {
   pthread_mutex_lock(&a->flush_lock);
   pthread_mutex_lock(&a->lock);
-  mote_usage *batch = a->entries ? malloc(a->entries * sizeof *batch) : NULL;
+  size_t count = mote_map_count(a->entries);
+  mote_usage *batch = count ? mote_malloc(count * sizeof *batch) : NULL;
   size_t n = 0;
-  if (batch)
-    for (unsigned i = 0; i < ACCT_BUCKETS; i++)
-      for (acct_entry *e = a->chains[i]; e; e = e->next) {
-        if (delta_empty(&e->delta)) continue;
-        batch[n++] = e->delta;
-        delta_clear(&e->delta);
-      }
-  bool had = a->entries > 0;
+  mote_map_iter it = {0};
+  void *v;
+  while (batch && mote_map_next(a->entries, &it, NULL, &v)) {
+    acct_entry *e = v;
+    if (delta_empty(&e->delta)) continue;
+    batch[n++] = e->delta;
+    delta_clear(&e->delta);
+  }
+  bool had = count > 0;
   pthread_mutex_unlock(&a->lock);
   bool ok = !had || batch;
   if (n) {
@@ -108,7 +106,7 @@ bool accounting_flush(srv_accounting *a) {
       ok = false;
     }
   }
-  free(batch);
+  mote_free(batch);
   pthread_mutex_unlock(&a->flush_lock);
   return ok;
 }
@@ -133,8 +131,12 @@ static void *flush_thread(void *arg) {
 }
 
 srv_accounting *accounting_new(mote_store *store) {
-  srv_accounting *a = calloc(1, sizeof *a);
+  srv_accounting *a = mote_calloc(1, sizeof *a);
   if (!a) return NULL;
+  if (!(a->entries = mote_map_new())) {
+    mote_free(a);
+    return NULL;
+  }
   a->store = store;
   pthread_mutex_init(&a->lock, NULL);
   pthread_mutex_init(&a->flush_lock, NULL);
@@ -154,15 +156,14 @@ void accounting_free(srv_accounting *a) {
     pthread_join(a->thread, NULL);
   }
   accounting_flush(a);
-  for (unsigned i = 0; i < ACCT_BUCKETS; i++)
-    for (acct_entry *e = a->chains[i], *next; e; e = next) {
-      next = e->next;
-      free(e);
-    }
+  mote_map_iter it = {0};
+  void *e;
+  while (mote_map_next(a->entries, &it, NULL, &e)) mote_free(e);
+  mote_map_free(a->entries);
   pthread_cond_destroy(&a->wake);
   pthread_mutex_destroy(&a->flush_lock);
   pthread_mutex_destroy(&a->lock);
-  free(a);
+  mote_free(a);
 }
 
 void accounting_call(srv_accounting *a, const char *ns, const char *function,

@@ -39,9 +39,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/alloc.h"
+#include "base/map.h"
 #include "server/server_internal.h"
 
-#define NBUCKETS 256
 #define RETRY_AFTER_MAX_S 3600
 #define RUN_GUESS_US 1000000u /* a call's run time before any call has finished */
 
@@ -54,7 +55,6 @@ typedef struct waiter {
 /* One function's admission state, made on its first call and kept until the
  * server stops (so its gauges stay, and a handle never dangles). */
 struct srv_admit_fn {
-  struct srv_admit_fn *next_hash;
   struct srv_admit_fn *next_ring; /* in the ring while it has waiting calls */
   bool in_ring;
   char name[SRV_NAME_MAX + 1];
@@ -69,14 +69,17 @@ struct srv_admit {
   unsigned queue_max, timeout_ms;
   unsigned waiting;                    /* all functions */
   struct srv_admit_fn *ring_head, *ring_tail;
-  struct srv_admit_fn *table[NBUCKETS];
-  unsigned nfn;
+  mote_map *fns;                       /* name -> struct srv_admit_fn */
   uint64_t avg_run_us;                 /* over all functions; 0: none yet */
 };
 
 srv_admit *admit_new(unsigned workers, unsigned queue_max, unsigned timeout_ms) {
-  srv_admit *a = calloc(1, sizeof *a);
+  srv_admit *a = mote_calloc(1, sizeof *a);
   if (!a) return NULL;
+  if (!(a->fns = mote_map_new())) {
+    mote_free(a);
+    return NULL;
+  }
   pthread_mutex_init(&a->lock, NULL);
   a->workers = a->free_slots = workers ? workers : 1;
   a->queue_max = queue_max;
@@ -86,13 +89,12 @@ srv_admit *admit_new(unsigned workers, unsigned queue_max, unsigned timeout_ms) 
 
 void admit_free(srv_admit *a) {
   if (!a) return;
-  for (size_t i = 0; i < NBUCKETS; i++)
-    for (struct srv_admit_fn *f = a->table[i], *next; f; f = next) {
-      next = f->next_hash;
-      free(f);
-    }
+  mote_map_iter it = {0};
+  void *f;
+  while (mote_map_next(a->fns, &it, NULL, &f)) mote_free(f);
+  mote_map_free(a->fns);
   pthread_mutex_destroy(&a->lock);
-  free(a);
+  mote_free(a);
 }
 
 unsigned admit_fn_queue_default(const srv_admit *a) {
@@ -110,23 +112,16 @@ const char *admit_status_code(srv_admit_status st) {
   }
 }
 
-static size_t hash(const char *s) {
-  uint64_t h = 1469598103934665603u; /* FNV-1a */
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211u;
-  return (size_t)(h % NBUCKETS);
-}
-
 /* The state of `name`, made if new; NULL when out of memory. Under the lock. */
 static struct srv_admit_fn *fn_state(srv_admit *a, const char *name) {
-  struct srv_admit_fn **head = &a->table[hash(name)];
-  for (struct srv_admit_fn *f = *head; f; f = f->next_hash)
-    if (!strcmp(f->name, name)) return f;
-  struct srv_admit_fn *f = calloc(1, sizeof *f);
-  if (!f) return NULL;
+  struct srv_admit_fn *f = mote_map_get(a->fns, name);
+  if (f) return f;
+  if (!(f = mote_calloc(1, sizeof *f))) return NULL;
   snprintf(f->name, sizeof f->name, "%s", name);
-  f->next_hash = *head;
-  *head = f;
-  a->nfn++;
+  if (mote_map_put(a->fns, f->name, f, NULL) != 0) {
+    mote_free(f);
+    return NULL;
+  }
   return f;
 }
 
@@ -301,16 +296,18 @@ void admit_stats(srv_admit *a, srv_admit_totals *tot, srv_admit_fn_stats **fns, 
   tot->busy = a->workers - a->free_slots;
   tot->waiting = a->waiting;
   tot->queue_max = a->queue_max;
-  srv_admit_fn_stats *list = a->nfn ? calloc(a->nfn, sizeof *list) : NULL;
+  size_t count = mote_map_count(a->fns);
+  srv_admit_fn_stats *list = count ? mote_calloc(count, sizeof *list) : NULL;
   size_t n = 0;
-  if (list)
-    for (size_t i = 0; i < NBUCKETS; i++)
-      for (struct srv_admit_fn *f = a->table[i]; f && n < a->nfn; f = f->next_hash) {
-        snprintf(list[n].name, sizeof list[n].name, "%s", f->name);
-        list[n].running = f->running;
-        list[n].waiting = f->waiting;
-        n++;
-      }
+  mote_map_iter it = {0};
+  void *v;
+  while (list && n < count && mote_map_next(a->fns, &it, NULL, &v)) {
+    const struct srv_admit_fn *f = v;
+    snprintf(list[n].name, sizeof list[n].name, "%s", f->name);
+    list[n].running = f->running;
+    list[n].waiting = f->waiting;
+    n++;
+  }
   pthread_mutex_unlock(&a->lock);
   *fns = list;
   *nfns = n;

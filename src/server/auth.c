@@ -29,6 +29,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/map.h"
 #include "server/server_internal.h"
 
 #define AUTH_CACHE_SLOTS 256
@@ -72,9 +73,7 @@ void auth_free(srv_auth *a) {
 }
 
 static size_t slot_of(const char *uuid) {
-  uint32_t h = 2166136261u; /* FNV-1a: uuids are random, any spread will do */
-  for (const char *p = uuid; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
-  return h % AUTH_CACHE_SLOTS;
+  return mote_hash_str(uuid) % AUTH_CACHE_SLOTS; /* uuids are random: any spread will do */
 }
 
 static void digest_of(const srv_auth *a, const char *key, uint8_t out[AUTH_DIGEST_BYTES]) {

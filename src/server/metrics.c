@@ -5,10 +5,9 @@
  * until the server stops, so counters of a deleted function stay
  * monotone): calls by exact HTTP status, calls by outcome class, and
  * histograms of the wait/init/exec times of the calls that ran. Blocks live
- * in a fixed hash of append-only lists: a lookup walks them without a lock
- * (pointers published with release stores), creation takes the mutex, and
- * every counter is updated with __atomic builtins. Rendering walks the
- * blocks under the mutex. Process-wide: calls in flight, deploys by result.
+ * in a map (base/map.h) under the mutex, which a lookup holds for the
+ * lookup alone; every counter is updated with __atomic builtins outside it.
+ * Rendering walks the blocks under the mutex. Process-wide: calls in flight, deploys by result.
  * Calls refused by admission (429) are counted by reason; the gauges of the
  * queue (overall and per function) and of the workers are read from the
  * admission controller when rendering.
@@ -19,9 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
+#include "base/map.h"
 #include "server/server_internal.h"
 
-#define NBUCKETS_HASH 256
 #define NSTATUS 16 /* distinct statuses per function; more go to the last slot's code 0 */
 
 /* Histogram bounds in microseconds: 1, 2, 5 per decade, 1 us .. 10 s. */
@@ -46,7 +46,6 @@ typedef struct histo {
 } histo;
 
 typedef struct fn_metrics {
-  struct fn_metrics *next; /* in its hash list; published with a release store */
   char *name;
   uint32_t status_code[NSTATUS]; /* 0: free slot (claimed under the mutex) */
   uint64_t status_count[NSTATUS];
@@ -57,60 +56,46 @@ typedef struct fn_metrics {
 
 struct srv_metrics {
   pthread_mutex_t lock;
-  fn_metrics *table[NBUCKETS_HASH];
-  unsigned count;
+  mote_map *fns; /* name -> fn_metrics, made on first sight, kept to the end */
   uint64_t in_flight;
   uint64_t deploys_ok, deploys_refused;
   uint64_t opt_builds_ok, opt_builds_failed;
 };
 
 srv_metrics *metrics_new(void) {
-  srv_metrics *m = calloc(1, sizeof *m);
-  if (m) pthread_mutex_init(&m->lock, NULL);
+  srv_metrics *m = mote_calloc(1, sizeof *m);
+  if (!m) return NULL;
+  if (!(m->fns = mote_map_new())) {
+    mote_free(m);
+    return NULL;
+  }
+  pthread_mutex_init(&m->lock, NULL);
   return m;
 }
 
 void metrics_free(srv_metrics *m) {
   if (!m) return;
-  for (size_t i = 0; i < NBUCKETS_HASH; i++) {
-    fn_metrics *f = m->table[i];
-    while (f) {
-      fn_metrics *next = f->next;
-      free(f->name);
-      free(f);
-      f = next;
-    }
+  mote_map_iter it = {0};
+  void *v;
+  while (mote_map_next(m->fns, &it, NULL, &v)) {
+    fn_metrics *f = v;
+    mote_free(f->name);
+    mote_free(f);
   }
+  mote_map_free(m->fns);
   pthread_mutex_destroy(&m->lock);
-  free(m);
+  mote_free(m);
 }
 
-static size_t hash(const char *s) {
-  uint64_t h = 1469598103934665603u; /* FNV-1a */
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211u;
-  return (size_t)(h % NBUCKETS_HASH);
-}
-
-static fn_metrics *find(fn_metrics *f, const char *name) {
-  for (; f; f = __atomic_load_n(&f->next, __ATOMIC_ACQUIRE))
-    if (!strcmp(f->name, name)) return f;
-  return NULL;
-}
-
-/* The block of `name`, made if new; NULL when out of memory. */
+/* The block of `name`, made if new; NULL when out of memory. Blocks are
+ * never freed before the end, so the pointer stays valid after the lock. */
 static fn_metrics *block(srv_metrics *m, const char *name) {
-  fn_metrics **head = &m->table[hash(name)];
-  fn_metrics *f = find(__atomic_load_n(head, __ATOMIC_ACQUIRE), name);
-  if (f) return f;
   pthread_mutex_lock(&m->lock);
-  f = find(*head, name); /* made by another thread meanwhile? */
-  if (!f && (f = calloc(1, sizeof *f))) {
-    if ((f->name = strdup(name))) {
-      f->next = *head;
-      __atomic_store_n(head, f, __ATOMIC_RELEASE);
-      m->count++;
-    } else {
-      free(f);
+  fn_metrics *f = mote_map_get(m->fns, name);
+  if (!f && (f = mote_calloc(1, sizeof *f))) {
+    if (!(f->name = mote_strdup(name)) || mote_map_put(m->fns, f->name, f, NULL) != 0) {
+      mote_free(f->name);
+      mote_free(f);
       f = NULL;
     }
   }
@@ -322,11 +307,12 @@ char *metrics_render(srv_metrics *m, mote_server *s, size_t *len) {
   FILE *o = open_memstream(&buf, &size);
   if (!o) return NULL;
   pthread_mutex_lock(&m->lock);
-  fn_metrics **fs = m->count ? calloc(m->count, sizeof *fs) : NULL;
+  size_t count = mote_map_count(m->fns);
+  fn_metrics **fs = count ? mote_calloc(count, sizeof *fs) : NULL;
   size_t n = 0;
-  if (fs)
-    for (size_t i = 0; i < NBUCKETS_HASH; i++)
-      for (fn_metrics *f = m->table[i]; f && n < m->count; f = f->next) fs[n++] = f;
+  mote_map_iter it = {0};
+  void *v;
+  while (fs && n < count && mote_map_next(m->fns, &it, NULL, &v)) fs[n++] = v;
   if (n > 1) qsort(fs, n, sizeof *fs, by_name);
 
   head(o, "mote_calls_total", "counter", "Calls of a function by HTTP status.");
@@ -360,7 +346,7 @@ char *metrics_render(srv_metrics *m, mote_server *s, size_t *len) {
       fprintf(o, ",reason=\"%s\"} %llu\n", admit_status_code((srv_admit_status)st),
               (unsigned long long)__atomic_load_n(&fs[k]->refused[st], __ATOMIC_RELAXED));
     }
-  free(fs);
+  mote_free(fs);
   pthread_mutex_unlock(&m->lock);
 
   head(o, "mote_calls_in_flight", "gauge", "Calls running now.");

@@ -24,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server_internal.h"
+#include "base/alloc.h"
+#include "base/map.h"
+#include "server/server_internal.h"
 
 #define QUOTA_WINDOW_S 60
 
@@ -36,29 +38,24 @@ typedef struct quota_ns {
   uint32_t running;
   int64_t bucket_s[QUOTA_WINDOW_S]; /* the second each bucket counts, or 0 */
   uint32_t bucket_n[QUOTA_WINDOW_S];
-  struct quota_ns *next;
 } quota_ns;
-
-#define QUOTA_BUCKETS 256 /* hash chains: namespaces are few */
 
 struct srv_quota {
   pthread_mutex_t lock;
   pthread_cond_t read_done; /* a namespace's limits were read */
   mote_store *store;
   uint32_t default_per_minute, default_concurrent;
-  quota_ns *chains[QUOTA_BUCKETS];
+  mote_map *ns; /* name -> quota_ns */
 };
-
-static unsigned hash_name(const char *s) {
-  unsigned h = 2166136261u; /* FNV-1a */
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-  return h % QUOTA_BUCKETS;
-}
 
 srv_quota *quota_new(mote_store *store, uint32_t default_per_minute,
                      uint32_t default_concurrent) {
-  srv_quota *q = calloc(1, sizeof *q);
+  srv_quota *q = mote_calloc(1, sizeof *q);
   if (!q) return NULL;
+  if (!(q->ns = mote_map_new())) {
+    mote_free(q);
+    return NULL;
+  }
   pthread_mutex_init(&q->lock, NULL);
   pthread_cond_init(&q->read_done, NULL);
   q->store = store;
@@ -69,28 +66,27 @@ srv_quota *quota_new(mote_store *store, uint32_t default_per_minute,
 
 void quota_free(srv_quota *q) {
   if (!q) return;
-  for (unsigned i = 0; i < QUOTA_BUCKETS; i++)
-    for (quota_ns *n = q->chains[i], *next; n; n = next) {
-      next = n->next;
-      free(n);
-    }
+  mote_map_iter it = {0};
+  void *n;
+  while (mote_map_next(q->ns, &it, NULL, &n)) mote_free(n);
+  mote_map_free(q->ns);
   pthread_cond_destroy(&q->read_done);
   pthread_mutex_destroy(&q->lock);
-  free(q);
+  mote_free(q);
 }
 
 /* The entry of `ns`, made on first sight; NULL when out of memory. Under lock. */
 static quota_ns *find(srv_quota *q, const char *ns) {
-  unsigned h = hash_name(ns);
-  for (quota_ns *n = q->chains[h]; n; n = n->next)
-    if (!strcmp(n->name, ns)) return n;
-  quota_ns *n = calloc(1, sizeof *n);
-  if (!n) return NULL;
+  quota_ns *n = mote_map_get(q->ns, ns);
+  if (n) return n;
+  if (!(n = mote_calloc(1, sizeof *n))) return NULL;
   snprintf(n->name, sizeof n->name, "%s", ns);
   n->per_minute = q->default_per_minute;
   n->concurrent = q->default_concurrent;
-  n->next = q->chains[h];
-  q->chains[h] = n;
+  if (mote_map_put(q->ns, n->name, n, NULL) != 0) {
+    mote_free(n);
+    return NULL;
+  }
   return n;
 }
 
@@ -175,12 +171,8 @@ void quota_enter(srv_quota *q, const char *ns, int64_t now_ms, srv_quota_verdict
 
 void quota_leave(srv_quota *q, const char *ns) {
   pthread_mutex_lock(&q->lock);
-  unsigned h = hash_name(ns);
-  for (quota_ns *n = q->chains[h]; n; n = n->next)
-    if (!strcmp(n->name, ns)) {
-      if (n->running) n->running--;
-      break;
-    }
+  quota_ns *n = mote_map_get(q->ns, ns);
+  if (n && n->running) n->running--;
   pthread_mutex_unlock(&q->lock);
 }
 

@@ -18,98 +18,57 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
+#include "base/map.h"
 #include "invoke/invoke.h"
 #include "server/server_internal.h"
 
-#define NBUCKETS 256
-
-typedef struct entry {
-  struct entry *next;
-  srv_fn *fn; /* the registry's reference */
-} entry;
-
+/* name -> the registry's reference of its current version (srv_fn *). */
 struct srv_registry {
   pthread_mutex_t lock;
-  entry *buckets[NBUCKETS];
-  unsigned count;
+  mote_map *map;
 };
 
-static unsigned hash(const char *s) {
-  unsigned h = 2166136261u; /* FNV-1a */
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-  return h % NBUCKETS;
-}
-
 srv_registry *registry_new(void) {
-  srv_registry *r = calloc(1, sizeof *r);
-  if (r) pthread_mutex_init(&r->lock, NULL);
+  srv_registry *r = mote_calloc(1, sizeof *r);
+  if (!r) return NULL;
+  if (!(r->map = mote_map_new())) {
+    mote_free(r);
+    return NULL;
+  }
+  pthread_mutex_init(&r->lock, NULL);
   return r;
 }
 
 void registry_free(srv_registry *r) {
   if (!r) return;
-  for (int b = 0; b < NBUCKETS; b++) {
-    for (entry *e = r->buckets[b], *next; e; e = next) {
-      next = e->next;
-      fn_release(e->fn);
-      free(e);
-    }
-  }
+  mote_map_iter it = {0};
+  void *fn;
+  while (mote_map_next(r->map, &it, NULL, &fn)) fn_release(fn);
+  mote_map_free(r->map);
   pthread_mutex_destroy(&r->lock);
-  free(r);
+  mote_free(r);
 }
 
 srv_fn *registry_acquire(srv_registry *r, const char *name) {
-  srv_fn *fn = NULL;
   pthread_mutex_lock(&r->lock);
-  for (entry *e = r->buckets[hash(name)]; e; e = e->next) {
-    if (!strcmp(e->fn->rec.name, name)) {
-      fn = e->fn;
-      atomic_fetch_add(&fn->refs, 1);
-      break;
-    }
-  }
+  srv_fn *fn = mote_map_get(r->map, name);
+  if (fn) atomic_fetch_add(&fn->refs, 1);
   pthread_mutex_unlock(&r->lock);
   return fn;
 }
 
 void registry_put(srv_registry *r, srv_fn *fn) {
-  srv_fn *old = NULL;
-  unsigned b = hash(fn->rec.name);
+  void *old = NULL;
   pthread_mutex_lock(&r->lock);
-  entry *e = r->buckets[b];
-  while (e && strcmp(e->fn->rec.name, fn->rec.name)) e = e->next;
-  if (e) {
-    old = e->fn;
-    e->fn = fn;
-  } else {
-    e = malloc(sizeof *e);
-    if (e) {
-      e->fn = fn;
-      e->next = r->buckets[b];
-      r->buckets[b] = e;
-      r->count++;
-    } else {
-      old = fn; /* out of memory: the version is not served */
-    }
-  }
+  if (mote_map_put(r->map, fn->rec.name, fn, &old) != 0) old = fn; /* out of memory: not served */
   pthread_mutex_unlock(&r->lock);
   if (old) fn_release(old);
 }
 
 bool registry_remove(srv_registry *r, const char *name) {
-  srv_fn *old = NULL;
   pthread_mutex_lock(&r->lock);
-  for (entry **pe = &r->buckets[hash(name)]; *pe; pe = &(*pe)->next) {
-    if (!strcmp((*pe)->fn->rec.name, name)) {
-      entry *e = *pe;
-      *pe = e->next;
-      old = e->fn;
-      free(e);
-      r->count--;
-      break;
-    }
-  }
+  srv_fn *old = mote_map_remove(r->map, name);
   pthread_mutex_unlock(&r->lock);
   if (old) fn_release(old);
   return old != NULL;
@@ -117,7 +76,7 @@ bool registry_remove(srv_registry *r, const char *name) {
 
 unsigned registry_count(srv_registry *r) {
   pthread_mutex_lock(&r->lock);
-  unsigned n = r->count;
+  unsigned n = (unsigned)mote_map_count(r->map);
   pthread_mutex_unlock(&r->lock);
   return n;
 }
