@@ -33,11 +33,11 @@ fuzz-module: $(FUZZ_DIR)/fuzz_module $(FUZZ_DIR)/corpus/.seeded
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_module $(FUZZ_DIR)/corpus $(FUZZ_DIR) $(FUZZ_TIME)
 
 # The bundle reader (libarchive underneath), with the reply helpers it uses.
-FUZZ_BUNDLE_SRC := tests/fuzz/fuzz_bundle.c src/server/bundle.c src/server/reply.c
+FUZZ_BUNDLE_SRC := tests/fuzz/fuzz_bundle.c src/core/bundle.c src/base/utf8.c
 
-$(FUZZ_DIR)/fuzz_bundle: $(FUZZ_BUNDLE_SRC) src/server/server_internal.h
+$(FUZZ_DIR)/fuzz_bundle: $(FUZZ_BUNDLE_SRC) src/core/core.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_BUNDLE_SRC) -larchive -ljansson -lmicrohttpd -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_BUNDLE_SRC) -larchive -o $@
 
 # Seeds: a small bundle as .tar.gz, .tar and .zip (made with bsdtar).
 $(FUZZ_DIR)/bundle-corpus/.seeded:
@@ -54,9 +54,9 @@ fuzz-bundle: $(FUZZ_DIR)/fuzz_bundle $(FUZZ_DIR)/bundle-corpus/.seeded
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_bundle $(FUZZ_DIR)/bundle-corpus $(FUZZ_DIR) $(FUZZ_TIME)
 
 # The output of a CGI function (bytes a guest wrote): the header block parser.
-FUZZ_CGI_SRC := tests/fuzz/fuzz_cgi.c src/server/cgi_output.c src/server/header.c
+FUZZ_CGI_SRC := tests/fuzz/fuzz_cgi.c src/http/cgi_output.c src/http/header.c
 
-$(FUZZ_DIR)/fuzz_cgi: $(FUZZ_CGI_SRC) src/server/server_internal.h
+$(FUZZ_DIR)/fuzz_cgi: $(FUZZ_CGI_SRC) src/http/http_internal.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CGI_SRC) -o $@
 
