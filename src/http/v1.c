@@ -10,7 +10,6 @@
  * 404, as if it did not exist: its id says nothing that needs a 403.
  */
 #include <errno.h>
-#include <fts.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -22,41 +21,23 @@
 
 /* ---- JSON of records -------------------------------------------------------- */
 
-static int cmp_fts(const FTSENT **x, const FTSENT **y) {
-  return strcmp((*x)->fts_name, (*y)->fts_name);
-}
-
-/* The files of a version, counted on disk (the record keeps only their hash). */
-static json_t *files_json(mote_store *store, const char *files_hash) {
-  if (!files_hash) return json_pack("{s:i, s:i, s:[]}", "count", 0, "bytes", 0, "paths");
-  char root[PATH_MAX];
-  mote_store_files_path(store, files_hash, root, sizeof root);
-  char *roots[] = {root, NULL};
-  FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, cmp_fts);
-  if (!fts) return json_pack("{s:s}", "error", strerror(errno));
-  json_t *paths = json_array();
-  size_t count = 0, rootlen = strlen(root);
-  uint64_t bytes = 0;
-  FTSENT *f;
-  bool missing = false;
-  while ((f = fts_read(fts))) {
-    if (f->fts_level == 0 && (f->fts_info == FTS_NS || f->fts_info == FTS_ERR ||
-                              f->fts_info == FTS_DNR))
-      missing = true;
-    if (f->fts_info != FTS_F) continue;
-    count++;
-    bytes += (uint64_t)f->fts_statp->st_size;
-    if (count <= HTTP_FILES_LISTED && f->fts_pathlen > rootlen)
-      json_array_append_new(paths, json_bytes((const uint8_t *)f->fts_path + rootlen + 1,
-                                              f->fts_pathlen - rootlen - 1));
-  }
-  fts_close(fts);
-  json_t *o = json_pack("{s:I, s:I}", "count", (json_int_t)count, "bytes", (json_int_t)bytes);
+/* The files of a version, as the store indexed them at deploy (no walk). */
+static json_t *files_json(const mote_function_version *v) {
+  if (!v->files_hash) return json_pack("{s:i, s:i, s:[]}", "count", 0, "bytes", 0, "paths");
+  json_t *o = json_pack("{s:I, s:I}", "count", (json_int_t)v->files_count, "bytes",
+                        (json_int_t)v->files_bytes);
+  if (!o) return NULL;
   /* The whole list when it is short; else only its first names would be a
    * misleading sample, so none. */
-  if (o && count <= HTTP_FILES_LISTED) json_object_set_new(o, "paths", paths);
-  else json_decref(paths);
-  if (o && missing) json_object_set_new(o, "error", json_string("the stored files are missing"));
+  if (v->file_paths) {
+    json_t *paths = json_array();
+    for (uint32_t i = 0; i < v->nfile_paths; i++)
+      json_array_append_new(paths, json_bytes((const uint8_t *)v->file_paths[i],
+                                              strlen(v->file_paths[i])));
+    json_object_set_new(o, "paths", paths);
+  }
+  if (!v->files_indexed)
+    json_object_set_new(o, "error", json_string("the stored files are missing"));
   return o;
 }
 
@@ -79,7 +60,7 @@ json_t *http_version_json(mote_core *c, const mote_function_version *v) {
                         "settings", settings, "created", json_utc_ms(v->created_ms), "created_ms",
                         (json_int_t)v->created_ms);
   if (o && v->files_hash) json_object_set_new(o, "files_hash", json_string(v->files_hash));
-  if (o) json_object_set_new(o, "files", files_json(core_store(c), v->files_hash));
+  if (o) json_object_set_new(o, "files", files_json(v));
   return o;
 }
 
