@@ -236,7 +236,7 @@ void admit_enter(core_admit *a, core_admit_fn *f, uint32_t max_concurrency, uint
     out->status = CORE_ADMIT_NO_MEMORY;
     return;
   }
-  uint64_t t0 = core_now_us();
+  uint64_t t0 = mote_now_us();
   pthread_mutex_lock(&a->lock);
   if (try_admit(a, f, max_concurrency, max_queue, out) != CORE_ADMIT_QUEUED) goto done;
 
@@ -270,7 +270,7 @@ void admit_enter(core_admit *a, core_admit_fn *f, uint32_t max_concurrency, uint
 
 done:
   pthread_mutex_unlock(&a->lock);
-  out->wait_us = core_now_us() - t0;
+  out->wait_us = mote_now_us() - t0;
 }
 
 void admit_submit(core_admit *a, core_admit_fn *f, uint32_t max_concurrency, uint32_t max_queue,

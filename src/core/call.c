@@ -101,7 +101,7 @@ static mote_core_status refused(core_call *call, mote_core_status st, unsigned r
     return core_fail(&call->err, st, "out of memory");
   }
   metrics_call(c->metrics, fn_metrics_of(c, call->fn), 429, CORE_CLASS_OVERLOAD, NULL);
-  accounting_call(c->acct, fn->rec.ns, fn->rec.name, CORE_ACCT_REFUSED, 0, 0, core_wall_ms());
+  accounting_call(c->acct, fn->rec.ns, fn->rec.name, CORE_ACCT_REFUSED, 0, 0, mote_wall_ms());
   call->retry_after_s = retry_after_s;
   call->err.status = st;
   return st;
@@ -112,7 +112,7 @@ mote_core_status core_call_begin(core_call *call) {
   const core_fn *fn = call->fn;
   if (call->entered) return MOTE_CORE_OK;
   core_quota_verdict v;
-  quota_enter(c->quota, fn->rec.ns, core_wall_ms(), &v);
+  quota_enter(c->quota, fn->rec.ns, mote_wall_ms(), &v);
   if (v.status == CORE_QUOTA_OK) {
     call->entered = true;
     return MOTE_CORE_OK;
@@ -174,8 +174,8 @@ void core_call_exec(core_call *call) {
   call->img = img;
   call->tier = mote_tier_name(img->tier);
   call->snapshot = img->snap != NULL;
-  call->t_admitted_us = core_now_us();
-  call->start_ms = core_wall_ms();
+  call->t_admitted_us = mote_now_us();
+  call->start_ms = mote_wall_ms();
   mote_invoke_config cfg;
   fn_invoke_config(fn, img, &cfg); /* with the bundle's files at "/" */
   cfg.wasi.argv = call->argv;
@@ -193,10 +193,10 @@ void core_call_exec(core_call *call) {
   metrics_in_flight(c->metrics, 1);
   mote_invoke_run(&cfg, &call->res);
   metrics_in_flight(c->metrics, -1);
-  call->end_ms = core_wall_ms();
+  call->end_ms = mote_wall_ms();
   core_admission adm = {.status = CORE_ADMITTED, .fn = call->admitted};
   call->admitted = NULL;
-  admit_leave(c->admit, &adm, core_now_us() - call->t_admitted_us);
+  admit_leave(c->admit, &adm, mote_now_us() - call->t_admitted_us);
   core_call_abandon(call);
 }
 
@@ -204,7 +204,7 @@ mote_core_status core_call_run(core_call *call) {
   mote_core *c = call->core;
   core_fn *fn = call->fn;
   const mote_function_settings *st = &fn->rec.settings;
-  call->start_ms = core_wall_ms(); /* a refused call's record says when */
+  call->start_ms = mote_wall_ms(); /* a refused call's record says when */
   mote_core_status cs = core_call_begin(call);
   if (cs != MOTE_CORE_OK) return cs;
   core_admission adm;
@@ -219,7 +219,7 @@ mote_core_status core_call_run(core_call *call) {
 /* The grant of a submitted call: under the admission lock, to an executor. */
 static void granted(core_admit_ticket *t) {
   core_call *call = (core_call *)((char *)t - offsetof(core_call, ticket));
-  call->wait_us = core_now_us() - call->t_submitted_us;
+  call->wait_us = mote_now_us() - call->t_submitted_us;
   exec_ready(call->core->exec, call);
 }
 
@@ -227,13 +227,13 @@ mote_core_status core_call_submit(core_call *call, core_call_job job, void *arg)
   mote_core *c = call->core;
   core_fn *fn = call->fn;
   const mote_function_settings *st = &fn->rec.settings;
-  if (!call->start_ms) call->start_ms = core_wall_ms();
+  if (!call->start_ms) call->start_ms = mote_wall_ms();
   mote_core_status cs = core_call_begin(call);
   if (cs != MOTE_CORE_OK) return cs;
   call->job = job;
   call->job_arg = arg;
   call->ticket.grant = granted;
-  call->t_submitted_us = core_now_us();
+  call->t_submitted_us = mote_now_us();
   core_admit_fn *af = fn_admit_of(c, fn);
   /* Everything the job reads is set before the call enters the queue: once
    * queued, a grant may hand it to an executor at once, and the job may end
@@ -256,7 +256,7 @@ mote_core_status core_call_submit(core_call *call, core_call_job job, void *arg)
 bool core_call_cancel(core_call *call) {
   core_admission adm;
   if (!admit_cancel(call->core->admit, call->admit_fn, &call->ticket, &adm)) return false;
-  adm.wait_us = core_now_us() - call->t_submitted_us;
+  adm.wait_us = mote_now_us() - call->t_submitted_us;
   call->admitted = NULL;
   exec_pending(call->core->exec, -1);
   admit_refused(call, &adm);

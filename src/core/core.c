@@ -19,18 +19,6 @@
 #include "base/alloc.h"
 #include "core/core_internal.h"
 
-uint64_t core_now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-int64_t core_wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 mote_core_status core_fail(mote_core_error *err, mote_core_status st, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -132,7 +120,7 @@ unsigned core_queue_timeout_ms(const mote_core *c) { return c->queue_timeout_ms;
 
 mote_core_status core_identify(mote_core *c, const char *uuid, const char *key,
                                char ns_out[MOTE_STORE_NS_MAX + 1]) {
-  return identity_check(c->identity, c->store, uuid, key, core_wall_ms(), ns_out);
+  return identity_check(c->identity, c->store, uuid, key, mote_wall_ms(), ns_out);
 }
 
 void core_identity_forget(mote_core *c, const char *uuid) { identity_forget(c->identity, uuid); }

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "core/core.h"
+#include "base/clock.h"
 #include "compile/compile.h"
 #include "rt/rt.h"
 
@@ -267,9 +268,6 @@ struct mote_core {
   pthread_mutex_t deploy_lock; /* orders store writes with registry swaps */
 };
 
-/* The core's clocks: monotonic microseconds, Unix milliseconds. */
-uint64_t core_now_us(void);
-int64_t core_wall_ms(void);
 
 /* The records of every stored function made current (at open). */
 void deploy_load_all(mote_core *c);

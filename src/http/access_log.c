@@ -188,7 +188,7 @@ void access_log_request(http_access_log *l, http_req *r, bool aborted) {
   json_object_set_new(o, "path", json_bytes((const uint8_t *)r->uri, plen));
   json_object_set_new(o, "status", json_integer(r->status));
   json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes_out));
-  json_object_set_new(o, "duration_us", json_integer((json_int_t)(http_now_us() - r->t_start_us)));
+  json_object_set_new(o, "duration_us", json_integer((json_int_t)(mote_now_us() - r->t_start_us)));
   if (r->auth > 0) json_object_set_new(o, "namespace", json_string(r->ns));
   const http_call_log *k = &r->call;
   if (k->set) {

@@ -60,8 +60,8 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c) {
   r->query = q ? q + 1 : "";
   r->h = cls;
   r->conn = c;
-  r->t_start_us = http_now_us();
-  r->t_wall_ms = http_wall_ms();
+  r->t_start_us = mote_now_us();
+  r->t_wall_ms = mote_wall_ms();
   http_conn *conn = conn_of(c);
   if (conn) conn->req = r;
   return r;
@@ -131,7 +131,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
   if (!r) return MHD_NO; /* out of memory in uri_log: drop the connection */
   if (!r->started) {
     r->started = true;
-    r->t_arrival_us = http_now_us();
+    r->t_arrival_us = mote_now_us();
     snprintf(r->method, sizeof r->method, "%s", method);
     snprintf(r->version, sizeof r->version, "%s", version ? version : "HTTP/1.1");
     if (!(r->path = strdup(url))) return MHD_NO;

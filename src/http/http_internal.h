@@ -5,6 +5,7 @@
 
 #include <microhttpd.h>
 
+#include "base/clock.h"
 #include "http/http.h"
 
 /* MHD's per-connection pool: request line, headers and MHD's parsed query.
@@ -76,8 +77,6 @@ typedef struct http_conn {
   http_req *req;
 } http_conn;
 
-uint64_t http_now_us(void);
-int64_t http_wall_ms(void);
 
 /* route.c: the first handler call of a request (route, method, key,
  * query, limits, check): true when a reply was queued. */

@@ -334,8 +334,11 @@ static int respond_http(const json_t *r, ow_web_response *out, char *msg, size_t
   if (sc) {
     if (json_is_integer(sc)) {
       code = (long)json_integer_value(sc);
-    } else if (json_is_real(sc) && json_real_value(sc) == (long)json_real_value(sc)) {
-      code = (long)json_real_value(sc);
+    } else if (json_is_real(sc)) {
+      /* In range before the conversion: a double past long's range (1e300)
+       * made it undefined behaviour (found by fuzz_web_input). */
+      double d = json_real_value(sc);
+      code = d >= 100 && d <= 599 && d == (double)(long)d ? (long)d : -1;
     } else if (json_is_string(sc)) {
       char *end;
       code = strtol(json_string_value(sc), &end, 10);

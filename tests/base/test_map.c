@@ -66,28 +66,12 @@ TEST(grows_and_iterates) {
   mote_map_free(m);
 }
 
-/* A hook that fails the Nth allocation (1-based; 0: none) and counts. */
-typedef struct failing {
-  long n, calls;
-} failing;
-
-static void *fail_nth(void *ud, void *ptr, size_t nsize) {
-  failing *f = ud;
-  if (nsize == 0) {
-    free(ptr);
-    return NULL;
-  }
-  if (++f->calls == f->n) return NULL;
-  return realloc(ptr, nsize);
-}
-
 /* Every allocation of new, put (and its growth) fails once in turn: the
  * map is either not made, or unchanged by the failed put, or (a failed
  * growth) still complete; nothing leaks (ASan, make unit-san). */
 TEST(out_of_memory_each_allocation) {
   for (long n = 1;; n++) {
-    failing f = {n, 0};
-    mote_alloc_set(fail_nth, &f);
+    test_alloc_fail(n);
     mote_map *m = mote_map_new();
     int ok = 0, v = 7;
     char key[16];
@@ -105,8 +89,9 @@ TEST(out_of_memory_each_allocation) {
       CHECK_EQ_INT(mote_map_count(m), 0);
     }
     mote_map_free(m);
-    mote_alloc_set(NULL, NULL);
-    if (f.calls < n) break; /* the Nth allocation never came: every branch was walked */
+    long calls = test_alloc_calls();
+    test_alloc_fail(0);
+    if (calls < n) break; /* the Nth allocation never came: every branch was walked */
   }
   char *s = mote_strdup("back to the C library");
   CHECK(s && !strcmp(s, "back to the C library"));

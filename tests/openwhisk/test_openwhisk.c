@@ -624,6 +624,14 @@ static int web_out(ow_status st, const char *result, ow_web_ext ext, ow_web_resp
 
 TEST(web_output) {
   char msg[300];
+  {
+    /* A statusCode past long's range is refused, not converted (UB). */
+    ow_web_response r0;
+    CHECK_EQ_INT(web_out(OW_STATUS_SUCCESS, "{\"statusCode\":1e300}", OW_WEB_HTTP, &r0, msg), 400);
+    CHECK_EQ_INT(web_out(OW_STATUS_SUCCESS, "{\"statusCode\":404.0}", OW_WEB_HTTP, &r0, msg), 0);
+    CHECK_EQ_INT(r0.status, 404);
+    ow_web_response_free(&r0);
+  }
   ow_web_response r;
   CHECK_EQ_INT(web_out(OW_STATUS_SUCCESS, "{\"a\":1}", OW_WEB_JSON, &r, msg), 0);
   CHECK(r.status == 200 && !strcmp(r.content_type, "application/json"));
