@@ -37,7 +37,11 @@ struct core_accounting {
 
 /* The key of (ns, function): names never hold a '/'. */
 static void key_of(const char *ns, const char *fn, char out[2 * (MOTE_STORE_NS_MAX + 1)]) {
-  snprintf(out, 2 * (MOTE_STORE_NS_MAX + 1), "%s/%s", ns, fn);
+  size_t n = strnlen(ns, MOTE_STORE_NS_MAX), f = strnlen(fn, MOTE_STORE_NS_MAX);
+  memcpy(out, ns, n);
+  out[n] = '/';
+  memcpy(out + n + 1, fn, f);
+  out[n + 1 + f] = '\0';
 }
 
 static bool delta_empty(const mote_usage *u) {

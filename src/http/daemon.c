@@ -83,7 +83,6 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     access_log_request(h->access_log, r, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
   }
   http_query_free(r->params, r->nparams);
-  free(r->path);
   free(r->body);
   free(r->uri);
   free(r);
@@ -134,7 +133,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     r->t_arrival_us = mote_now_us();
     snprintf(r->method, sizeof r->method, "%s", method);
     snprintf(r->version, sizeof r->version, "%s", version ? version : "HTTP/1.1");
-    if (!(r->path = strdup(url))) return MHD_NO;
     http_result res;
     if (route_first(h, r, url, &res)) return res == HTTP_DONE ? MHD_YES : MHD_NO;
     return MHD_YES; /* MHD sends 100 Continue if asked, then the body */

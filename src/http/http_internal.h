@@ -50,11 +50,10 @@ struct http_req {
   struct {
     const char *name;            /* into the route's pattern, nlen bytes */
     size_t nlen;
-    const char *value;           /* into capbuf, or (a rest) into path */
+    const char *value;           /* into capbuf */
   } caps[HTTP_MAX_CAPTURES];
   size_t ncaps;
-  char *path;                    /* the path MHD gave (decoded), from malloc */
-  char capbuf[1024];
+  char capbuf[1024];             /* the captured segments, NUL-terminated */
   char method[16];               /* as received (longer ones truncated: refused anyway) */
   char version[16];              /* "HTTP/1.1" */
   bool started;

@@ -45,11 +45,11 @@ static unsigned method_bit(const char *m) {
   return HTTP_OTHER;
 }
 
-/* Matches url against a pattern; on success the captures are in r. */
-static bool match(const char *pattern, unsigned flags, const char *url, http_req *r) {
+/* Matches url (ulen bytes) against a pattern; on success the captures are in r. */
+static bool match(const char *pattern, unsigned flags, const char *url, size_t ulen,
+                  http_req *r) {
   size_t ncaps = 0, used = 0;
   const char *p = pattern, *u = url;
-  size_t ulen = strlen(url);
   /* "/x/" is "/x" for routes that say so (not for "/" itself). */
   if ((flags & HTTP_ROUTE_SLASH_OK) && ulen > 1 && url[ulen - 1] == '/') ulen--;
   const char *uend = url + ulen;
@@ -107,13 +107,14 @@ const char *http_req_capture(const http_req *r, const char *name) {
 
 void route_find(http_server *h, http_req *r, const char *url, unsigned *methods) {
   unsigned bit = method_bit(r->method), allowed = 0;
+  size_t ulen = strlen(url);
   const http_route *first_pattern = NULL;
   r->route = NULL;
   for (int fallback = 0; fallback < 2 && !r->route && !allowed; fallback++)
     for (size_t i = 0; i < h->nroutes; i++) {
       const http_route *rt = &h->routes[i];
       if (!(rt->flags & HTTP_ROUTE_FALLBACK) != !fallback) continue;
-      if (!match(rt->pattern, rt->flags, url, r)) continue;
+      if (!match(rt->pattern, rt->flags, url, ulen, r)) continue;
       if (rt->methods & bit) {
         r->route = rt;
         return;
