@@ -44,7 +44,6 @@
 #define HTTP_MAX_ARGS 256                /* ?arg= values of a call (bigger inputs: the body) */
 #define HTTP_MAX_QUERY_PARAMS 300        /* parameters of any query string */
 #define HTTP_STDERR_TAIL 2048            /* bytes of stderr in an error reply */
-#define HTTP_FILES_LISTED 32             /* a version's files listed by name up to this count */
 /* The header block a guest makes (CGI output, a web action's headers): bytes
  * and lines, so that a reply's header block always fits the connection's
  * memory (daemon.c). */
@@ -217,7 +216,7 @@ json_t *json_bytes(const uint8_t *p, size_t n);
 /* Unix milliseconds as "2026-11-26T17:22:19.445Z" (UTC). */
 json_t *json_utc_ms(int64_t ms);
 /* A version record: settings with the defaults applied, its files
- * ({count, bytes, paths up to HTTP_FILES_LISTED}, from the store's index). */
+ * ({count, bytes, paths up to MOTE_STORE_FILES_LISTED}, from the store's index). */
 json_t *http_version_json(mote_core *c, const mote_function_version *v);
 
 /* ---- header rules (header.c), for what a guest puts in a reply --------------------------------- */

@@ -10,6 +10,17 @@
 #include "core/core_internal.h"
 #include "test.h"
 
+/* A core on a fresh directory (dir gets its path): NULL, with the test
+ * failed, when it cannot open. */
+static inline mote_core *fixture_core(char dir[64], unsigned workers, unsigned queue) {
+  fixture_dir(dir);
+  mote_core_config cfg = {.data_dir = dir, .workers = workers, .queue = queue};
+  mote_core *c = NULL;
+  mote_core_error err;
+  CHECK_EQ_INT(mote_core_open(&cfg, &c, &err), MOTE_CORE_OK);
+  return c;
+}
+
 /* A module whose _start exits with `code`. */
 static inline uint8_t *exit_module(int code, size_t *len) {
   char wat[512];

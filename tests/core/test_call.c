@@ -55,11 +55,7 @@ static mote_core_status run(mote_core *c, core_fn *fn, core_call *call) {
 
 TEST(the_call_path) {
   char dir[64];
-  fixture_dir(dir);
-  mote_core_config cfg = {.data_dir = dir, .workers = 1, .queue = 2};
-  mote_core *c = NULL;
-  mote_core_error err;
-  CHECK_EQ_INT(mote_core_open(&cfg, &c, &err), MOTE_CORE_OK);
+  mote_core *c = fixture_core(dir, 1, 2);
   if (!c) return;
   core_fn *ok = deploy_exit(c, "guest", "ok", 0), *three = deploy_exit(c, "guest", "three", 3);
   CHECK(ok && three && core_fn_count(c) == 2);
@@ -153,11 +149,7 @@ TEST(the_call_path) {
  * message, counted, and runs nothing. */
 TEST(namespace_limits) {
   char dir[64];
-  fixture_dir(dir);
-  mote_core_config cfg = {.data_dir = dir, .workers = 1};
-  mote_core *c = NULL;
-  mote_core_error err;
-  CHECK_EQ_INT(mote_core_open(&cfg, &c, &err), MOTE_CORE_OK);
+  mote_core *c = fixture_core(dir, 1, 0);
   if (!c) return;
   mote_store_error se;
   mote_namespace_limits lim = {.invocations_per_minute = 1};

@@ -36,11 +36,7 @@ TEST(open_fails_cleanly) {
 
 TEST(a_call_fails_cleanly) {
   char dir[64];
-  fixture_dir(dir);
-  mote_core_config cfg = {.data_dir = dir, .workers = 1};
-  mote_core *c = NULL;
-  mote_core_error err;
-  CHECK_EQ_INT(mote_core_open(&cfg, &c, &err), MOTE_CORE_OK);
+  mote_core *c = fixture_core(dir, 1, 0);
   if (!c) return;
   core_fn *fn = deploy_exit(c, "guest", "f", 0);
   CHECK(fn != NULL);
