@@ -50,7 +50,7 @@ TEST_SCRIPTS := $(filter-out tests/openwhisk/%,$(wildcard tests/*/test_*.sh))
 TEST_SUPPORT := $(BUILD)/tests/test.o
 
 .DEFAULT_GOAL := all
-.PHONY: bench bench-deploy bench-engine bench-instantiate bench-server
+.PHONY: bench bench-deploy bench-engine bench-instantiate bench-server bench-memprobe
 # Benchmarks print figures and write bench/out/; they are not tests. bench-paper (the paper's
 # tables against native, containers and Node) is in bench/paper/paper.mk.
 bench: bench-deploy bench-engine bench-instantiate bench-server bench-paper
@@ -64,12 +64,20 @@ bench-engine: $(BUILD)/mote
 bench-instantiate: $(BUILD)/bench-instantiate
 	bench/instantiate.sh $(BUILD)
 
+# What the ways of making a fresh memory image cost here, without the runtime.
+bench-memprobe: $(BUILD)/memprobe
+	$(BUILD)/memprobe --reads 20 1024 1 10 100
+
 bench-server: $(BUILD)/mote
 	bench/server.sh $(BUILD)
 
 $(BUILD)/bench-instantiate: bench/instantiate.c $(BUILD)/libmote.a src/rt/exports.list
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) bench/instantiate.c $(BUILD)/libmote.a $(LDLIBS) -o $@
+
+$(BUILD)/memprobe: bench/memprobe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) bench/memprobe.c -lpthread -o $@
 
 .PHONY: all test unit unit-san spec spec-quick fuzz fuzz-long diff diff-long san clean run
 all: $(BUILD)/mote

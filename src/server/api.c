@@ -142,10 +142,13 @@ static json_t *with_tier(mote_server *s, const char *name, json_t *o) {
   }
   /* Whether calls start from a snapshot taken after the initialisation. */
   if (img) json_object_set_new(o, "snapshot", json_boolean(img->snap != NULL));
-  /* The bytes each call copies into its memory (the image's non-zero runs). */
-  if (img && img->snap)
+  /* The image's non-zero bytes, and how calls get it: copied in, or mapped. */
+  if (img && img->snap) {
     json_object_set_new(o, "snapshot_bytes",
                         json_integer((json_int_t)mote_rt_snapshot_image_bytes(img->snap)));
+    json_object_set_new(o, "snapshot_image",
+                        json_string(mote_rt_image_mode_name(mote_rt_snapshot_mode(img->snap))));
+  }
   if (fn) fn_release(fn);
   return o;
 }
