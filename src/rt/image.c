@@ -331,11 +331,15 @@ void mote_rt_image_give(mote_rt_image *img, uint8_t *base, uint64_t used, uint64
     tail_keep = mote_rt_pool_scrub(base + img->span, tail_used, tail_resident, &ok);
     charged += tail_keep;
   }
+  /* Every instance of the image starts with `span` bytes: the slot is made
+   * ready for the next one now, so that its instantiation changes no
+   * protection (mprotect of pages a call grew into costs ~30 us). */
+  if (ok && tail_used) ok = mprotect(base + img->span, tail_used, PROT_NONE) == 0;
   bool kept = false;
   if (ok) {
     pthread_mutex_lock(&img->lock);
     if (img->nfree < IMAGE_MAX_FREE) {
-      img->free[img->nfree++] = (image_slot){base, used, img->span + tail_keep, charged};
+      img->free[img->nfree++] = (image_slot){base, img->span, img->span + tail_keep, charged};
       kept = true;
     }
     pthread_mutex_unlock(&img->lock);
