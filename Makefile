@@ -61,7 +61,7 @@ bench-deploy: $(BUILD)/mote
 bench-engine: $(BUILD)/mote
 	bench/engine.sh $(BUILD)
 
-bench-instantiate: $(BUILD)/bench-instantiate
+bench-instantiate: $(BUILD)/bench-instantiate $(BUILD)/bench-images $(BUILD)/memprobe
 	bench/instantiate.sh $(BUILD)
 
 # What the ways of making a fresh memory image cost here, without the runtime.
@@ -74,6 +74,10 @@ bench-server: $(BUILD)/mote
 $(BUILD)/bench-instantiate: bench/instantiate.c $(BUILD)/libmote.a src/rt/exports.list
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) bench/instantiate.c $(BUILD)/libmote.a $(LDLIBS) -o $@
+
+$(BUILD)/bench-images: bench/images.c $(BUILD)/libmote.a src/rt/exports.list
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) bench/images.c $(BUILD)/libmote.a $(LDLIBS) -o $@
 
 $(BUILD)/memprobe: bench/memprobe.c
 	@mkdir -p $(dir $@)
