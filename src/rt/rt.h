@@ -155,6 +155,23 @@ void mote_rt_snapshot_policy_set(mote_rt_image_mode mode);
 mote_rt_image_mode mote_rt_snapshot_mode(const mote_rt_snapshot *s);
 /* "auto", "copy", "map", "map-drop". */
 const char *mote_rt_image_mode_name(mote_rt_image_mode mode);
+/* Snapshots as bytes, for a later process (snapshot_io.c): save writes a
+ * snapshot's state (*out from malloc, *len bytes); load makes a snapshot
+ * of module `m` from them, as if it had been taken in this process.
+ * Nothing in the bytes is an address (functions are offsets into the
+ * compiled object, instances offsets into the instance), but they are only
+ * right for a byte-identical compiled object: the caller must key them so
+ * (the object's hash, MOTE_RT_SNAPSHOT_FORMAT). Load checks the bytes
+ * against `m` and refuses, MOTE_RT_UNSUPPORTED with err->message saying
+ * why, whatever does not fit (another format, ABI, object; malformed
+ * bytes); it never trusts a size or an offset it has not checked. Save
+ * refuses (UNSUPPORTED) a snapshot whose tables hold host references. */
+#define MOTE_RT_SNAPSHOT_FORMAT 1u
+mote_rt_status mote_rt_snapshot_save(const mote_rt_snapshot *s, uint8_t **out, size_t *len,
+                                     mote_rt_error *err);
+mote_rt_status mote_rt_snapshot_load(mote_rt_module *m, const uint8_t *bytes, size_t len,
+                                     mote_rt_snapshot **out, mote_rt_error *err);
+
 /* The image's non-zero bytes (what COPY copies per instantiation). */
 uint64_t mote_rt_snapshot_image_bytes(const mote_rt_snapshot *s);
 

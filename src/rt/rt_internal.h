@@ -62,6 +62,47 @@ struct mote_rt_instance {
 /* A memory image mapped copy-on-write (image.c). */
 typedef struct mote_rt_image mote_rt_image;
 
+/* Snapshots (snapshot.c; saved and loaded by snapshot_io.c). */
+typedef struct snap_run {
+  uint32_t at;     /* offset in the memory */
+  uint32_t len;
+  uint64_t image;  /* offset in the memory's packed image */
+} snap_run;
+
+typedef struct snap_memory {
+  uint32_t pages, max_pages;
+  snap_run *runs; /* from malloc() */
+  uint32_t nruns;
+  uint8_t *image; /* copy mode: the runs' bytes, packed, from malloc(); else NULL */
+  uint64_t image_len;
+  mote_rt_image *img; /* map modes: the image (a reference); else NULL */
+} snap_memory;
+
+typedef struct snap_table {
+  uint32_t size, max_size;
+  void *elems; /* size elements, from malloc() (NULL when empty) */
+} snap_table;
+
+struct mote_rt_snapshot {
+  mote_rt_module *module;
+  mote_rt_image_mode mode; /* what its memories use: COPY, MAP or MAP_DROP */
+  uint32_t data_size;
+  uint8_t *data;           /* the donor's glue instance bytes, from malloc() */
+  uintptr_t donor_lo;      /* where they were: rebases table elements */
+  mote_rt_own own;         /* lo/hi unused */
+  snap_memory memories[MOTE_RT_MAX_OWN];
+  snap_table tables[MOTE_RT_MAX_OWN];
+};
+
+/* snapshot.c: fills sm's image from its runs (sm->runs, nruns, image_len,
+ * pages set): a mapped image or packed bytes, by *mode (AUTO: the policy,
+ * resolved and written back). run_bytes(ctx, r) gives run r's bytes. */
+typedef const uint8_t *(*mote_rt_run_bytes_fn)(const void *ctx, uint32_t r);
+bool mote_rt_snap_memory_fill(snap_memory *sm, mote_rt_run_bytes_fn run_bytes, const void *ctx,
+                              mote_rt_image_mode *mode);
+/* snapshot.c: run r's bytes, wherever sm keeps them. */
+const uint8_t *mote_rt_snap_run_bytes(const snap_memory *sm, uint32_t r);
+
 /* memory.c, table.c: note an allocation into the instantiation context's
  * record, if `field` lies inside the instance being instantiated. */
 void mote_rt_own_note(void *field, bool is_memory, bool funcref);
@@ -226,6 +267,17 @@ bool mote_rt_image_can_restore(void);
 /* Unmaps every image's waiting slots; how many wait now. */
 void mote_rt_image_trim(void);
 uint64_t mote_rt_image_pooled(void);
+
+/* functypes.c: a signature's id in the process-wide registry (registered
+ * if new; 0 when out of memory), and an id's signature (*sig: params then
+ * results, valid until exit). */
+uint32_t mote_rt_functype_intern(uint32_t params, uint32_t results, const wasm_rt_type_t *sig);
+bool mote_rt_functype_get(uint32_t id, uint32_t *params, uint32_t *results,
+                          const wasm_rt_type_t **sig);
+/* module.c: where the compiled object is loaded: its load address (what
+ * offsets of its functions are taken from) and the extent of its
+ * segments. False if that cannot be found. */
+bool mote_rt_module_extent(const mote_rt_module *m, uintptr_t *base, uintptr_t *lo, uintptr_t *hi);
 
 /* table.c: the same for tables. */
 bool mote_rt_funcref_table_init(wasm_rt_funcref_table_t *t, uint32_t elems, uint32_t max);

@@ -42,37 +42,6 @@
 /* The scan's grain: runs start and end on it. */
 #define RUN_GRAIN 64u
 
-typedef struct snap_run {
-  uint32_t at;     /* offset in the memory */
-  uint32_t len;
-  uint64_t image;  /* offset in the memory's packed image */
-} snap_run;
-
-typedef struct snap_memory {
-  uint32_t pages, max_pages;
-  snap_run *runs; /* from malloc() */
-  uint32_t nruns;
-  uint8_t *image; /* copy mode: the runs' bytes, packed, from malloc(); else NULL */
-  uint64_t image_len;
-  mote_rt_image *img; /* map modes: the image (a reference); else NULL */
-} snap_memory;
-
-typedef struct snap_table {
-  uint32_t size, max_size;
-  void *elems; /* size elements, from malloc() (NULL when empty) */
-} snap_table;
-
-struct mote_rt_snapshot {
-  mote_rt_module *module;
-  mote_rt_image_mode mode; /* what its memories use: COPY, MAP or MAP_DROP */
-  uint32_t data_size;
-  uint8_t *data;           /* the donor's glue instance bytes, from malloc() */
-  uintptr_t donor_lo;      /* where they were: rebases table elements */
-  mote_rt_own own;         /* lo/hi unused */
-  snap_memory memories[MOTE_RT_MAX_OWN];
-  snap_table tables[MOTE_RT_MAX_OWN];
-};
-
 static bool zero_grain(const uint8_t *p) {
   uint64_t acc = 0, w;
   for (unsigned i = 0; i < RUN_GRAIN; i += 8) {
@@ -115,8 +84,7 @@ static mote_rt_image_mode resolve_mode(mote_rt_image_mode policy, uint64_t image
  * and is found by the restore, instead of being zeroed as anonymous memory
  * is (wherever it is resident). */
 static mote_rt_image *make_image(const snap_memory *sm, bool restore,
-                                 const uint8_t *(*run_bytes)(const void *ctx, uint32_t r),
-                                 const void *ctx) {
+                                 mote_rt_run_bytes_fn run_bytes, const void *ctx) {
   uint64_t span = (uint64_t)sm->pages * MOTE_RT_PAGE_SIZE;
   if (!span) return NULL;
   mote_rt_image *img = mote_rt_image_new(span, restore);
@@ -134,10 +102,37 @@ static mote_rt_image *make_image(const snap_memory *sm, bool restore,
   return img;
 }
 
+bool mote_rt_snap_memory_fill(snap_memory *sm, mote_rt_run_bytes_fn run_bytes, const void *ctx,
+                              mote_rt_image_mode *mode) {
+  if (*mode == MOTE_RT_IMAGE_AUTO) *mode = resolve_mode(atomic_load(&snapshot_policy), sm->image_len);
+  if (*mode != MOTE_RT_IMAGE_COPY && sm->pages) {
+    sm->img = make_image(sm, *mode == MOTE_RT_IMAGE_MAP, run_bytes, ctx);
+    if (sm->img) {
+      if (!mote_rt_image_restores(sm->img)) *mode = MOTE_RT_IMAGE_MAP_DROP;
+      return true;
+    }
+    /* No memfd (limits, no memory): this memory is copied instead. */
+  }
+  sm->image = malloc(sm->image_len ? sm->image_len : 1);
+  if (!sm->image) return false;
+  for (uint32_t i = 0; i < sm->nruns; i++)
+    memcpy(sm->image + sm->runs[i].image, run_bytes(ctx, i), sm->runs[i].len);
+  return true;
+}
+
+const uint8_t *mote_rt_snap_run_bytes(const snap_memory *sm, uint32_t r) {
+  if (sm->img) return mote_rt_image_view(sm->img) + sm->runs[r].at;
+  return sm->image + sm->runs[r].image;
+}
+
+typedef struct live_memory {
+  const snap_memory *sm;
+  const wasm_rt_memory_t *mem;
+} live_memory;
+
 static const uint8_t *live_run_bytes(const void *ctx, uint32_t r) {
-  const snap_memory *sm = ((const void *const *)ctx)[0];
-  const wasm_rt_memory_t *mem = ((const void *const *)ctx)[1];
-  return mem->data + sm->runs[r].at;
+  const live_memory *l = ctx;
+  return l->mem->data + l->sm->runs[r].at;
 }
 
 /* The non-zero runs of a memory, into sm: packed (copy mode) or as an
@@ -174,22 +169,9 @@ static bool capture_memory(const wasm_rt_memory_t *mem, snap_memory *sm,
     sm->runs[sm->nruns++] = (snap_run){(uint32_t)start, (uint32_t)(end - start), sm->image_len};
     sm->image_len += end - start;
   }
-  if (*mode == MOTE_RT_IMAGE_AUTO) *mode = resolve_mode(atomic_load(&snapshot_policy), sm->image_len);
-  if (*mode != MOTE_RT_IMAGE_COPY && sm->pages) {
-    const void *ctx[2] = {sm, mem};
-    sm->img = make_image(sm, *mode == MOTE_RT_IMAGE_MAP, live_run_bytes, ctx);
-    if (sm->img) {
-      if (!mote_rt_image_restores(sm->img)) *mode = MOTE_RT_IMAGE_MAP_DROP;
-      return true;
-    }
-    /* No memfd (limits, no memory): this memory is copied instead. */
-  }
-  /* Pass 2: their bytes. */
-  sm->image = malloc(sm->image_len ? sm->image_len : 1);
-  if (!sm->image) return false;
-  for (uint32_t i = 0; i < sm->nruns; i++)
-    memcpy(sm->image + sm->runs[i].image, mem->data + sm->runs[i].at, sm->runs[i].len);
-  return true;
+  /* Pass 2: their bytes, as an image or packed. */
+  live_memory l = {sm, mem};
+  return mote_rt_snap_memory_fill(sm, live_run_bytes, &l, mode);
 }
 
 void mote_rt_snapshot_free(mote_rt_snapshot *s) {
