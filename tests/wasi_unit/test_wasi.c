@@ -248,6 +248,12 @@ TEST(read_only_preopen_refuses_changes) {
   LINE(r.out, "rename: EROFS");
   LINE(r.out, "symlink: EROFS");
   LINE(r.out, "link: EROFS");
+  LINE(r.out, "write-open subdir: EISDIR");
+  LINE(r.out, "write-open missing: ENOENT");
+  LINE(r.out, "write-open ../x: ENOTCAPABLE");
+  LINE(r.out, "create-open subdir/new: EROFS");
+  LINE(r.out, "symlink to subdir/: EROFS");
+  LINE(r.out, "link to subdir/: EROFS");
   LINE(r.out, "stat still there: OK");
   free(r.out);
   struct stat st;
@@ -295,6 +301,56 @@ TEST(paths_cannot_escape) {
   CHECK(stat(p, &st) != 0);
   snprintf(p, sizeof p, "%s/stolen.txt", top);
   CHECK(stat(p, &st) != 0);
+}
+
+/* What the WASI test suite checks beyond what Node does alike (issue 16):
+ * sockets, fd_prestat_dir_name's short buffer, "." and ".." in fd_readdir,
+ * trailing slashes of path_symlink and path_link; none lets a path out. */
+TEST(test_suite_edges) {
+  const char *top = sandbox("edges");
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s/sb", top);
+  sh("mkdir -p '%s/sb'", top);
+  const char *args[] = {"edges", NULL};
+  run_result r = run_tool(&(run_opts){.args = args, .dir = dir, .writable = true});
+  CHECK_EQ_INT(exit_code(&r), 0);
+  LINE(r.out, "sock_shutdown bad fd: EBADF");
+  LINE(r.out, "sock_shutdown file: ENOTSOCK");
+  LINE(r.out, "sock_recv file: ENOTSOCK");
+  LINE(r.out, "sock_accept dir: ENOTSOCK");
+  LINE(r.out, "prestat_dir_name 0 bytes: ENAMETOOLONG");
+  LINE(r.out, "prestat_dir_name 2 bytes: ENAMETOOLONG");
+  LINE(r.out, "prestat_dir_name 4 bytes: OK /sb");
+  LINE(r.out, "open empty: OK");
+  /* In the kernel's order; "." has the directory's own inode, ".." none
+   * (3: directory, 4: regular file). */
+  const char *empty = r.out ? strstr(r.out, "readdir empty: 2 entries:") : NULL;
+  const char *end = empty ? strchr(empty, '\n') : NULL;
+  CHECK(end && memmem(empty, (size_t)(end - empty), " .:3:self", 9));
+  CHECK(end && memmem(empty, (size_t)(end - empty), " ..:3:0", 7));
+  const char *five[] = {" .:3:self", " ..:3:0", " entry-0:4:other", " entry-1:4:other",
+                        " entry-2:4:other", " entry-3:4:other", " entry-4:4:other"};
+  for (size_t i = 0; i < sizeof five / sizeof five[0]; i++) CHECK_STR_CONTAINS(r.out, five[i]);
+  CHECK_STR_CONTAINS(r.out, "readdir five: 7 entries:");
+  LINE(r.out, "symlink to t/ (absent): ENOENT");
+  LINE(r.out, "symlink to t/ (a dir): EEXIST");
+  LINE(r.out, "link file to t/ (a dir): EEXIST");
+  LINE(r.out, "link t/ (a dir) to u: EPERM");
+  LINE(r.out, "symlink to t/ (a file): ENOTDIR");
+  LINE(r.out, "link file to t/ (a file): ENOTDIR");
+  LINE(r.out, "link file to u/ (absent): ENOENT");
+  LINE(r.out, "link file/ to u: ENOTDIR");
+  LINE(r.out, "link file/ to u, following: ENOTDIR");
+  LINE(r.out, "symlink up -> ..: OK");
+  LINE(r.out, "symlink to up/ (leads out): ENOTCAPABLE");
+  LINE(r.out, "link file to up/ (leads out): ENOTCAPABLE");
+  LINE(r.out, "nothing made: stat u: ENOENT");
+  LINE(r.out, "nothing made: stat source: ENOENT");
+  free(r.out);
+  char p[PATH_MAX];
+  struct stat st;
+  snprintf(p, sizeof p, "%s/source", top);
+  CHECK(lstat(p, &st) != 0);
 }
 
 /* fd_write (and friends) with pointers outside memory: EFAULT, no crash. The
@@ -486,6 +542,6 @@ TEST(resolve_knows_every_preview1_function) {
 }
 
 RUN_TESTS(args_and_env_are_exact, files_in_a_writable_preopen, read_only_preopen_refuses_changes,
-          paths_cannot_escape, bad_pointers_are_efault, stdout_cap_stops_the_run,
+          paths_cannot_escape, test_suite_edges, bad_pointers_are_efault, stdout_cap_stops_the_run,
           open_files_are_capped, proc_exit_codes, clocks_and_random, stdin_from_memory,
           sleep_ends_at_the_deadline, resolve_knows_every_preview1_function)
