@@ -2,8 +2,8 @@
 #
 #   make            build/mote
 #   make test       unit tests, sanitizer tests, the spec suite, fuzz and differential runs,
-#                   WASI against Node, the hostile corpus and the official WASI test suite,
-#                   the OpenWhisk npm client's round trip
+#                   WASI against Node, the hostile corpus and the official WASI test suite
+#                   (CLI and server), the OpenWhisk npm client's round trip
 #   make spec       the Wasm 2.0 spec suite only
 #   make san        the same binaries under AddressSanitizer + UBSan, in build-san/
 #
@@ -124,7 +124,7 @@ spec-quick: $(BUILD)/spec-runner
 	@$(BUILD)/spec-runner --cache $(BUILD)/cache --tier quick --jobs 2 $(SPEC_DIR)
 
 test: unit unit-san spec spec-quick fuzz diff wasi-conformance wasi-hostile wasi-testsuite \
-      functions-test openwhisk-test
+      wasi-testsuite-server functions-test openwhisk-test
 
 -include tests/fuzz/fuzz.mk
 -include tests/diff/diff.mk

@@ -6,6 +6,7 @@
 #   make wasi-conformance     every tests/wasi/programs/*.c under mote and Node
 #   make wasi-hostile         tests/wasi/hostile/*: contained, with the documented error
 #   make wasi-testsuite       the suite in $(WASI_TESTSUITE) under `mote run`
+#   make wasi-testsuite-server  the same suite, each test a function of `mote serve`
 #   WASI_TIER=quick           run on the tcc tier instead of gcc -O2
 
 WASI_CC     ?= clang-19
@@ -16,7 +17,7 @@ WASI_HOSTILE := $(patsubst tests/wasi/hostile/%.c,$(BUILD)/wasi/hostile/%.wasm,$
 
 WASI_TESTSUITE ?= $(SHARED)/wasi-testsuite
 
-.PHONY: wasi-conformance wasi-hostile wasi-programs wasi-testsuite
+.PHONY: wasi-conformance wasi-hostile wasi-programs wasi-testsuite wasi-testsuite-server
 
 $(BUILD)/wasi/%.wasm: tests/wasi/programs/%.c tests/wasi/programs/common.h
 	@mkdir -p $(dir $@)
@@ -42,3 +43,6 @@ wasi-hostile: $(BUILD)/mote $(WASI_HOSTILE) $(BUILD)/wasi/hello.wasm
 
 wasi-testsuite: $(BUILD)/mote
 	@WASI_TESTSUITE='$(WASI_TESTSUITE)' WASI_TIER='$(or $(WASI_TIER),opt)' tests/wasi/testsuite.sh $(BUILD)
+
+wasi-testsuite-server: $(BUILD)/mote
+	@WASI_TESTSUITE='$(WASI_TESTSUITE)' WASI_TIER='$(or $(WASI_TIER),opt)' tests/wasi/testsuite_server.sh $(BUILD)
