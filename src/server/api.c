@@ -148,6 +148,8 @@ static json_t *with_tier(mote_server *s, const char *name, json_t *o) {
                         json_integer((json_int_t)mote_rt_snapshot_image_bytes(img->snap)));
     json_object_set_new(o, "snapshot_image",
                         json_string(mote_rt_image_mode_name(mote_rt_snapshot_mode(img->snap))));
+    /* "store": kept from an earlier start, no initialisation ran; "init". */
+    json_object_set_new(o, "snapshot_from", json_string(img->snap_kept ? "store" : "init"));
   }
   if (fn) fn_release(fn);
   return o;

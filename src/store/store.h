@@ -2,8 +2,9 @@
  * store: what the server keeps on disk under its data directory.
  *
  *   DIR/mote.db            SQLite (WAL): functions, their versions, activations,
- *                          namespaces and their API keys (hashed)
- *   DIR/blobs/<hash>       module bytes, content-addressed (BLAKE2b-256, hex)
+ *                          namespaces and their API keys (hashed), kept snapshots
+ *   DIR/blobs/<hash>       module and snapshot bytes, content-addressed (BLAKE2b-256,
+ *                          hex)
  *   DIR/files/<hash>/...   a version's own read-only files (extracted bundles),
  *                          content-addressed by the bundle's hash
  *
