@@ -51,7 +51,7 @@ TEST_SCRIPTS := $(filter-out tests/openwhisk/%,$(wildcard tests/*/test_*.sh))
 TEST_SUPPORT := $(BUILD)/tests/test.o
 
 .DEFAULT_GOAL := all
-.PHONY: bench bench-deploy bench-engine bench-instantiate bench-server bench-memprobe
+.PHONY: bench bench-deploy bench-engine bench-instantiate bench-server bench-memprobe bench-restart
 # Benchmarks print figures and write bench/out/; they are not tests. bench-paper (the paper's
 # tables against native, containers and Node) is in bench/paper/paper.mk.
 bench: bench-deploy bench-engine bench-instantiate bench-server bench-paper
@@ -71,6 +71,11 @@ bench-memprobe: $(BUILD)/memprobe
 
 bench-server: $(BUILD)/mote
 	bench/server.sh $(BUILD)
+	bench/restart.sh $(BUILD)
+
+# Restart-to-serving with 100 functions, without and with kept snapshots (also in bench-server).
+bench-restart: $(BUILD)/mote
+	bench/restart.sh $(BUILD)
 
 $(BUILD)/bench-instantiate: bench/instantiate.c $(BUILD)/libmote.a src/rt/exports.list
 	@mkdir -p $(dir $@)

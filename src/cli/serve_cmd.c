@@ -23,7 +23,7 @@ static void usage(FILE *out) {
   fputs("usage: mote serve [--listen HOST:PORT] [--data DIR] [--workers N] [--queue N]\n"
         "                  [--queue-timeout MS] [--access-log FILE|-] [--dev]\n"
         "                  [--ns-invocations-per-minute N] [--ns-concurrent N]\n"
-        "                  [--images auto|copy|map|map-drop]\n"
+        "                  [--images auto|copy|map|map-drop] [--no-kept-snapshots]\n"
         "\n"
         "Serves functions over HTTP/1.1 (keep-alive):\n"
         "  PUT    /v1/functions/NAME?memory=MIB&timeout=MS&env=K=V&concurrency=N&max_queue=N\n"
@@ -57,6 +57,8 @@ static void usage(FILE *out) {
         "                      by the image's size), copy (copy the image in), map (map it\n"
         "                      copy-on-write, reset by copying back what a call wrote),\n"
         "                      map-drop (the same, reset by madvise); for benchmarks\n"
+        "  --no-kept-snapshots neither load nor keep functions' snapshots in the data\n"
+        "                      directory: every start runs every mote_init (for benchmarks)\n"
         "  --dev               development: make namespace " MOTE_DEV_NAMESPACE " with OpenWhisk's\n"
         "                      well-known key if it is missing (a public secret: loopback only)\n"
         "\n"
@@ -100,6 +102,10 @@ int mote_cmd_serve(int argc, char **argv) {
     }
     if (!strcmp(opt, "--dev")) {
       cfg.dev = true;
+      continue;
+    }
+    if (!strcmp(opt, "--no-kept-snapshots")) {
+      cfg.no_kept_snapshots = true;
       continue;
     }
     if (i + 1 >= argc) {

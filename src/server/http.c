@@ -429,6 +429,7 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
   snprintf(s->cache_dir, sizeof s->cache_dir, "%s/cache", cfg->data_dir);
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   s->workers = cfg->workers ? cfg->workers : (unsigned)(ncpu > 0 ? ncpu : 1);
+  s->keep_snapshots = !cfg->no_kept_snapshots;
   pthread_mutex_init(&s->deploy_lock, NULL);
   bg_start(s);
   json_object_seed(0); /* before any thread makes objects */

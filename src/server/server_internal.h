@@ -365,6 +365,7 @@ struct mote_server {
   char data_dir[PATH_MAX];
   char cache_dir[PATH_MAX];
   unsigned workers;
+  bool keep_snapshots; /* load and keep functions' snapshots in the store (snapstore.c) */
   uint16_t port;
   mote_store *store;
   srv_auth *auth;                   /* verified credentials */

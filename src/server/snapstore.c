@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,17 +45,39 @@ static void absorb_u32(crypto_generichash_state *h, uint32_t v) {
   absorb(h, &v, sizeof v);
 }
 
+/* The compiled object's hash: the compile cache's record of it (DIR/<key>.sum
+ * beside DIR/<key>.so, which every cache lookup has just checked against
+ * the object: hashing a 1 MiB object again cost a restart 1-2 ms a
+ * function), else the object hashed here. False if neither can be read. */
+static bool object_hash(const char *so_path, char out[MOTE_HASH_HEX]) {
+  size_t n = strlen(so_path);
+  char sum_path[PATH_MAX];
+  if (n > 3 && n < sizeof sum_path - 1 && !strcmp(so_path + n - 3, ".so")) {
+    snprintf(sum_path, sizeof sum_path, "%.*s.sum", (int)(n - 3), so_path);
+    int fd = open(sum_path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ssize_t got = read(fd, out, MOTE_HASH_HEX - 1);
+      close(fd);
+      if (got == MOTE_HASH_HEX - 1) {
+        out[MOTE_HASH_HEX - 1] = '\0';
+        if (strspn(out, "0123456789abcdef") == MOTE_HASH_HEX - 1) return true;
+      }
+    }
+  }
+  int fd = open(so_path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  int rc = mote_hash_fd(fd, out, NULL);
+  close(fd);
+  return rc == 0;
+}
+
 /* The key of img's snapshot (see above) into key; false if the compiled
  * object cannot be read (then nothing is kept). */
 static bool snapshot_key(const srv_fn *fn, const srv_image *img, const char *so_path,
                          const char *compile_key, const char *name,
                          const mote_function_settings *st, char key[MOTE_HASH_HEX]) {
   char so_hash[MOTE_HASH_HEX];
-  int fd = open(so_path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  int rc = mote_hash_fd(fd, so_hash, NULL);
-  close(fd);
-  if (rc != 0) return false;
+  if (!object_hash(so_path, so_hash)) return false;
   mote_invoke_config cfg;
   fn_invoke_config(fn, img, st, &cfg);
   crypto_generichash_state h;
@@ -126,7 +149,7 @@ int snapstore_prepare(mote_server *s, const srv_fn *fn, srv_image *img, const ch
                       size_t cap) {
   char key[MOTE_HASH_HEX];
   const char *slot = mote_tier_name(img->tier);
-  bool keyed = snapshot_key(fn, img, so_path, compile_key, name, st, key);
+  bool keyed = s->keep_snapshots && snapshot_key(fn, img, so_path, compile_key, name, st, key);
   if (keyed && load_kept(s, img, name, slot, key)) return 0;
   int status = fn_prepare(fn, img, name, st, code, msg, cap);
   if (status == 0 && keyed && img->snap) keep(s, img, name, slot, key);
