@@ -51,10 +51,10 @@ TEST_SCRIPTS := $(filter-out tests/openwhisk/%,$(wildcard tests/*/test_*.sh))
 TEST_SUPPORT := $(BUILD)/tests/test.o
 
 .DEFAULT_GOAL := all
-.PHONY: bench bench-deploy bench-engine bench-instantiate bench-server bench-memprobe bench-restart
+.PHONY: bench bench-deploy bench-engine bench-instantiate bench-server bench-memprobe bench-restart bench-density
 # Benchmarks print figures and write bench/out/; they are not tests. bench-paper (the paper's
 # tables against native, containers and Node) is in bench/paper/paper.mk.
-bench: bench-deploy bench-engine bench-instantiate bench-server bench-paper
+bench: bench-deploy bench-engine bench-instantiate bench-server bench-density bench-paper
 
 bench-deploy: $(BUILD)/mote
 	bench/deploy_time.sh $(BUILD)
@@ -84,6 +84,14 @@ $(BUILD)/bench-instantiate: bench/instantiate.c $(BUILD)/libmote.a src/rt/export
 $(BUILD)/bench-images: bench/images.c $(BUILD)/libmote.a src/rt/exports.list
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) bench/images.c $(BUILD)/libmote.a $(LDLIBS) -o $@
+
+$(BUILD)/bench-density: bench/density.c $(BUILD)/libmote.a src/rt/exports.list
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) bench/density.c $(BUILD)/libmote.a $(LDLIBS) -o $@
+
+# Memory per live instance (hello, counter, recognize) and instances alive at once.
+bench-density: $(BUILD)/bench-density
+	bench/density.sh $(BUILD)
 
 $(BUILD)/memprobe: bench/memprobe.c
 	@mkdir -p $(dir $@)
