@@ -51,6 +51,7 @@ TEST_SCRIPTS := $(filter-out tests/openwhisk/%,$(wildcard tests/*/test_*.sh))
 TEST_SUPPORT := $(BUILD)/tests/test.o
 
 .DEFAULT_GOAL := all
+BENCH_UTIL := bench/bench_util.c bench/bench_util.h bench/bench_module.c bench/bench_module.h
 .PHONY: bench bench-deploy bench-engine bench-instantiate bench-server bench-memprobe bench-restart bench-density
 # Benchmarks print figures and write bench/out/; they are not tests. bench-paper (the paper's
 # tables against native, containers and Node) is in bench/paper/paper.mk.
@@ -77,25 +78,25 @@ bench-server: $(BUILD)/mote
 bench-restart: $(BUILD)/mote
 	bench/restart.sh $(BUILD)
 
-$(BUILD)/bench-instantiate: bench/instantiate.c $(BUILD)/libmote.a src/rt/exports.list
+$(BUILD)/bench-instantiate: bench/instantiate.c $(BENCH_UTIL) $(BUILD)/libmote.a src/rt/exports.list
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) bench/instantiate.c $(BUILD)/libmote.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) bench/instantiate.c bench/bench_util.c bench/bench_module.c $(BUILD)/libmote.a $(LDLIBS) -o $@
 
-$(BUILD)/bench-images: bench/images.c $(BUILD)/libmote.a src/rt/exports.list
+$(BUILD)/bench-images: bench/images.c $(BENCH_UTIL) $(BUILD)/libmote.a src/rt/exports.list
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) bench/images.c $(BUILD)/libmote.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) bench/images.c bench/bench_util.c bench/bench_module.c $(BUILD)/libmote.a $(LDLIBS) -o $@
 
-$(BUILD)/bench-density: bench/density.c $(BUILD)/libmote.a src/rt/exports.list
+$(BUILD)/bench-density: bench/density.c $(BENCH_UTIL) $(BUILD)/libmote.a src/rt/exports.list
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) bench/density.c $(BUILD)/libmote.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) bench/density.c bench/bench_util.c bench/bench_module.c $(BUILD)/libmote.a $(LDLIBS) -o $@
 
 # Memory per live instance (hello, counter, recognize) and instances alive at once.
 bench-density: $(BUILD)/bench-density
 	bench/density.sh $(BUILD)
 
-$(BUILD)/memprobe: bench/memprobe.c
+$(BUILD)/memprobe: bench/memprobe.c $(BENCH_UTIL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) bench/memprobe.c -lpthread -o $@
+	$(CC) $(CFLAGS) bench/memprobe.c bench/bench_util.c -lpthread -o $@
 
 .PHONY: all test unit unit-san spec spec-quick fuzz fuzz-long diff diff-long san clean run
 all: $(BUILD)/mote

@@ -31,6 +31,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_module.h"
+#include "bench_util.h"
 #include "compile/compile.h"
 #include "invoke/invoke.h"
 #include "rt/rt.h"
@@ -122,21 +124,6 @@ static void report(const char *name, size_t n, const usage *u, const usage *firs
   fflush(stdout);
 }
 
-static uint8_t *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  uint8_t *buf = NULL;
-  long n = -1;
-  if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-      (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-    *len = (size_t)n;
-  } else {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  return buf;
-}
 
 /* Makes one live instance; false with why[] when it cannot. */
 static bool make_live(const mote_rt_snapshot *snap, const mote_wasi_config *wcfg, int32_t touch,
@@ -203,25 +190,14 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *name = argv[i], *path = argv[i + 1];
-  size_t len = 0, in_len = 0;
-  uint8_t *wasm = read_file(path, &len), *in = stdin_path ? read_file(stdin_path, &in_len) : NULL;
-  if (!wasm || (stdin_path && !in)) {
-    fprintf(stderr, "bench-density: cannot read %s\n", !wasm ? path : stdin_path);
+  size_t in_len = 0;
+  uint8_t *in = stdin_path ? bench_read_file(stdin_path, &in_len) : NULL;
+  if (stdin_path && !in) {
+    fprintf(stderr, "bench-density: cannot read %s\n", stdin_path);
     return 1;
   }
-  mote_compile_result res;
-  mote_compile_error cerr;
-  if (mote_compile(wasm, len, &copts, &res, &cerr) != MOTE_COMPILE_OK) {
-    fprintf(stderr, "bench-density: %s: %s\n", cerr.stage, cerr.message);
-    return 1;
-  }
-  mote_rt_init();
-  mote_rt_module *m = NULL;
-  mote_rt_error err;
-  if (mote_rt_module_load(res.so_path, &m, &err) != MOTE_RT_OK) {
-    fprintf(stderr, "bench-density: %s\n", err.message);
-    return 1;
-  }
+  mote_rt_module *m = bench_load_module("bench-density", path, &copts);
+  if (!m) return 1;
   /* The guest's argv: NAME ARGS... */
   const char *gargv[64];
   size_t gargc = 0;
@@ -298,7 +274,6 @@ int main(int argc, char **argv) {
   mote_rt_snapshot_free(snap);
   mote_rt_memory_pool_trim();
   mote_rt_module_free(m);
-  free(wasm);
   free(in);
   return 0;
 }

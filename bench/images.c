@@ -30,6 +30,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_module.h"
+#include "bench_util.h"
 #include "compile/compile.h"
 #include "rt/rt.h"
 
@@ -44,37 +46,28 @@ typedef struct sampler {
   int failed;
 } sampler;
 
-static double now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 static void *sample_main(void *p) {
   sampler *w = p;
   for (unsigned i = 0; i < w->iters; i++) {
     mote_rt_instance *inst = NULL;
     mote_rt_error err;
-    double t0 = now_us();
+    double t0 = bench_now_us();
     if (mote_rt_snapshot_instantiate(w->snap, NULL, NULL, &inst, &err) != MOTE_RT_OK) {
       fprintf(stderr, "bench-images: %s\n", err.message);
       w->failed = 1;
       return NULL;
     }
-    double t1 = now_us();
+    double t1 = bench_now_us();
     mote_val args[2] = {{.i32 = w->k}, {.i32 = i | 1}};
     if (mote_rt_call(inst, w->touch_ix, args, NULL, &err) != MOTE_RT_OK) {
       fprintf(stderr, "bench-images: touch: %s\n", err.message);
       w->failed = 1;
     }
-    double t2 = now_us();
+    double t2 = bench_now_us();
     mote_rt_instance_free(inst);
-    double t3 = now_us();
+    double t3 = bench_now_us();
     w->s[S_MAKE][i] = t1 - t0;
     w->s[S_TOUCH][i] = t2 - t1;
     w->s[S_FREE][i] = t3 - t2;
@@ -111,7 +104,7 @@ static int run_round(const mote_rt_snapshot *snap, uint32_t touch_ix, uint32_t k
 }
 
 static double pct(double *v, size_t n, double q) {
-  qsort(v, n, sizeof *v, cmp_double);
+  qsort(v, n, sizeof *v, bench_cmp_double);
   return v[(size_t)((double)(n - 1) * q)];
 }
 
@@ -136,47 +129,14 @@ static mote_rt_snapshot *take(mote_rt_module *m, mote_rt_image_mode mode) {
   return snap;
 }
 
-static uint8_t *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  uint8_t *buf = NULL;
-  long n = -1;
-  if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-      (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-    *len = (size_t)n;
-  } else {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  return buf;
-}
 
 static const char *const path_names[3] = {"old", "new", "drop"};
 
 static int bench_file(const char *path, const mote_compile_options *copts, unsigned iters,
                       unsigned rounds, unsigned threads, const uint32_t *ks, unsigned nk,
                       int npaths) {
-  size_t len = 0;
-  uint8_t *wasm = read_file(path, &len);
-  if (!wasm) {
-    fprintf(stderr, "bench-images: cannot read %s: %s\n", path, strerror(errno));
-    return 1;
-  }
-  mote_compile_result res;
-  mote_compile_error cerr;
-  mote_compile_status cst = mote_compile(wasm, len, copts, &res, &cerr);
-  free(wasm);
-  if (cst != MOTE_COMPILE_OK) {
-    fprintf(stderr, "bench-images: %s: %s: %s\n", path, cerr.stage, cerr.message);
-    return 1;
-  }
-  mote_rt_module *m = NULL;
-  mote_rt_error err;
-  if (mote_rt_module_load(res.so_path, &m, &err) != MOTE_RT_OK) {
-    fprintf(stderr, "bench-images: %s: %s\n", path, err.message);
-    return 1;
-  }
+  mote_rt_module *m = bench_load_module("bench-images", path, copts);
+  if (!m) return 1;
   int32_t touch = mote_rt_module_find_export(m, "touch", 5);
   mote_rt_snapshot *snaps[3] = {take(m, MOTE_RT_IMAGE_COPY), take(m, MOTE_RT_IMAGE_AUTO),
                                 npaths > 2 ? take(m, MOTE_RT_IMAGE_MAP_DROP) : NULL};

@@ -48,6 +48,8 @@ static const char *const way_names[W_COUNT] = {"copy", "remap", "cow", "cow-page
 
 /* Linux 6.7's PAGEMAP_SCAN, which Debian 12's headers (6.1) lack. */
 #include <sys/ioctl.h>
+
+#include "bench_util.h"
 struct pm_region { uint64_t start, end, categories; };
 struct pm_scan { uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages,
                  category_inverted, category_mask, category_anyof_mask, return_mask; };
@@ -92,16 +94,7 @@ typedef struct worker {
   int failed;
 } worker;
 
-static double now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 static void touch_pages(volatile uint8_t *m, const probe *p, unsigned it) {
   size_t pages = p->size / OS_PAGE;
@@ -158,7 +151,7 @@ static void *worker_main(void *arg) {
   }
   unsigned warm = 50;
   for (long i = -(long)warm; i < (long)p->iters; i++) {
-    double t0 = now_us();
+    double t0 = bench_now_us();
     switch (w->way) {
       case W_COPY: memcpy(slot, p->image, size); break;
       case W_REMAP:
@@ -167,9 +160,9 @@ static void *worker_main(void *arg) {
         break;
       default: break;
     }
-    double t1 = now_us();
+    double t1 = bench_now_us();
     touch_pages(slot, p, (unsigned)(i + warm));
-    double t2 = now_us();
+    double t2 = bench_now_us();
     switch (w->way) {
       case W_COPY: memset(slot, 0, size); break;
       case W_COW:
@@ -186,7 +179,7 @@ static void *worker_main(void *arg) {
         break;
       default: break;
     }
-    double t3 = now_us();
+    double t3 = bench_now_us();
     if (i >= 0) {
       w->make[i] = t1 - t0;
       w->touch[i] = t2 - t1;
@@ -200,7 +193,7 @@ static void *worker_main(void *arg) {
 }
 
 static void report(const char *what, double *v, size_t n) {
-  qsort(v, n, sizeof *v, cmp_double);
+  qsort(v, n, sizeof *v, bench_cmp_double);
   printf(" %s %7.1f/%-7.1f", what, v[(n - 1) / 2], v[(size_t)((double)(n - 1) * 0.9)]);
 }
 

@@ -33,22 +33,16 @@ url=http://127.0.0.1:$port
 
 # The modules: hello, lookup (bench/server.sh's 1 MiB table) and, when
 # `make functions` built them, lpr, resize and recognize as bundles.
+. bench/lib.sh
 clang-19 --target=wasm32-wasi -O2 bench/programs/hello.c -o "$work/hello.wasm"
-awk 'BEGIN { printf "static const unsigned lookup_table[262144] = {\n"; x = 12345
-             for (i = 0; i < 262144; i++) { x = (x * 69069 + 1) % 4294967296; printf "%u,", x
-                                          if (i % 16 == 15) printf "\n" }
-             print "};" }' >"$work/lookup_table.h"
-clang-19 --target=wasm32-wasi -O2 -I"$work" bench/programs/lookup.c -o "$work/lookup.wasm"
+bench_lookup_wasm "$work"
 clang-19 --target=wasm32-wasi -O2 bench/programs/sorted.c -o "$work/sorted.wasm"
 kinds=(hello lookup sorted)
 declare -A file type query
 for k in "${kinds[@]}"; do file[$k]=$work/$k.wasm; type[$k]=application/wasm; query[$k]=; done
 if [ -f "$fn/recognize/weights.bin" ]; then
   for f in lpr resize recognize; do
-    mkdir -p "$work/bundle-$f"
-    cp "$fn/$f.wasm" "$work/bundle-$f/main.wasm"
-    cp -r "$fn/$f/." "$work/bundle-$f/"
-    tar -C "$work/bundle-$f" -czf "$work/$f.tar.gz" .
+    bench_bundle "$fn" "$f" "$work/$f.tar.gz"
     file[$f]=$work/$f.tar.gz; type[$f]=application/gzip; query[$f]=
     kinds+=("$f")
   done
@@ -82,12 +76,7 @@ for n in "${names[@]}"; do
   curl -fs -u "$dev" -X PUT -H "Content-Type: ${type[$k]}" --data-binary @"${file[$k]}" \
     "$url/v1/functions/$n?public=true" >/dev/null
 done
-for n in "${names[@]}"; do
-  for _ in $(seq 3000); do
-    [ "$(curl -fs -u "$dev" "$url/v1/functions/$n" | jq -r .tier)" = opt ] && break
-    sleep 0.2
-  done
-done
+for n in "${names[@]}"; do bench_wait_opt "$url" "$dev" "$n" || true; done
 stop
 
 # One start: "ready_ms all_ms answered from_store"

@@ -49,13 +49,9 @@ trap cleanup EXIT
 mkdir -p "$out"
 command -v wrk >/dev/null || { echo "bench-server: wrk is missing: run scripts/deps.sh" >&2; exit 1; }
 
+. bench/lib.sh
 clang-19 --target=wasm32-wasi -O2 bench/programs/hello.c -o "$work/hello.wasm"
-# lookup's table: 262,144 words of a linear congruential sequence (1 MiB).
-awk 'BEGIN { printf "static const unsigned lookup_table[262144] = {\n"; x = 12345
-             for (i = 0; i < 262144; i++) { x = (x * 69069 + 1) % 4294967296; printf "%u,", x
-                                          if (i % 16 == 15) printf "\n" }
-             print "};" }' >"$work/lookup_table.h"
-clang-19 --target=wasm32-wasi -O2 -I"$work" bench/programs/lookup.c -o "$work/lookup.wasm"
+bench_lookup_wasm "$work"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # The compile cache is kept between runs and shared by both servers: the
@@ -93,10 +89,7 @@ for u in "$url" "$old_url"; do
 done
 if [ -f "$fn/recognize/weights.bin" ] && [ -f "$fn/images/china.jpg" ]; then
   for f in lpr resize recognize; do
-    mkdir -p "$work/bundle-$f"
-    cp "$fn/$f.wasm" "$work/bundle-$f/main.wasm"
-    cp -r "$fn/$f/." "$work/bundle-$f/"
-    tar -C "$work/bundle-$f" -czf "$work/$f.tar.gz" .
+    bench_bundle "$fn" "$f" "$work/$f.tar.gz"
     for u in "$url" "$old_url"; do deploy "$u" "$f" "$work/$f.tar.gz" application/gzip; done
     funcs+=("$f")
   done
@@ -108,23 +101,10 @@ else
   examples="no: run make functions first"
 fi
 for u in "$url" "$old_url"; do
-  for f in "${funcs[@]}"; do
-    for _ in $(seq 3000); do
-      [ "$(curl -fs -u "$dev" "$u/v1/functions/$f" | jq -r .tier)" = opt ] && break
-      sleep 0.2
-    done
-  done
+  for f in "${funcs[@]}"; do bench_wait_opt "$u" "$dev" "$f" || true; done
 done
 post_lua=$work/post.lua
-cat >"$post_lua" <<'EOF'
-local path = os.getenv("WRK_BODY")
-if path and path ~= "-" then
-  local f = assert(io.open(path, "rb"))
-  wrk.method = "POST"
-  wrk.body = f:read("*a")
-  f:close()
-end
-EOF
+bench_post_lua "$post_lua"
 
 # ---- old path against new ---------------------------------------------------------------
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -279,6 +279,20 @@ static void *iso_main(void *p) {
   return NULL;
 }
 
+/* The snapshot mote_invoke_prepare takes of m, with the runtime's policy
+ * set to `mode` meanwhile; NULL (and a failed check) if there is none. */
+static mote_rt_snapshot *prepared(mote_rt_module *m, mote_rt_image_mode mode) {
+  mote_rt_snapshot_policy_set(mode);
+  mote_invoke_config c = config(m, NULL);
+  mote_rt_snapshot *snap = NULL;
+  mote_invoke_result r;
+  CHECK(mote_invoke_prepare(&c, &snap, &r) == MOTE_INVOKE_EXITED);
+  mote_invoke_result_clear(&r);
+  mote_rt_snapshot_policy_set(MOTE_RT_IMAGE_AUTO);
+  CHECK(snap != NULL);
+  return snap;
+}
+
 /* An instance straight from the snapshot (proc_exit bound to abort: what
  * runs here never calls it). */
 static mote_rt_instance *instance_of(const mote_rt_snapshot *snap) {
@@ -292,14 +306,7 @@ static mote_rt_instance *instance_of(const mote_rt_snapshot *snap) {
 }
 
 static void isolation_in_mode(mote_rt_module *m, mote_rt_image_mode mode) {
-  mote_rt_snapshot_policy_set(mode);
-  mote_invoke_config c = config(m, NULL);
-  mote_rt_snapshot *snap = NULL;
-  mote_invoke_result r;
-  CHECK(mote_invoke_prepare(&c, &snap, &r) == MOTE_INVOKE_EXITED);
-  mote_invoke_result_clear(&r);
-  mote_rt_snapshot_policy_set(MOTE_RT_IMAGE_AUTO);
-  CHECK(snap != NULL);
+  mote_rt_snapshot *snap = prepared(m, mode);
   if (!snap) return;
   mote_rt_image_mode got = mote_rt_snapshot_mode(snap);
   if (mode == MOTE_RT_IMAGE_MAP && got == MOTE_RT_IMAGE_MAP_DROP)
@@ -357,13 +364,7 @@ TEST(image_outlives_its_snapshot) {
   mote_rt_module *m = load_wat(isolation_wat);
   CHECK(m != NULL);
   if (!m) return;
-  mote_rt_snapshot_policy_set(MOTE_RT_IMAGE_MAP);
-  mote_invoke_config c = config(m, NULL);
-  mote_rt_snapshot *snap = NULL;
-  mote_invoke_result r;
-  CHECK(mote_invoke_prepare(&c, &snap, &r) == MOTE_INVOKE_EXITED);
-  mote_invoke_result_clear(&r);
-  mote_rt_snapshot_policy_set(MOTE_RT_IMAGE_AUTO);
+  mote_rt_snapshot *snap = prepared(m, MOTE_RT_IMAGE_MAP);
   if (!snap) return;
   mote_rt_instance *inst = instance_of(snap);
   mote_rt_snapshot_free(snap);
@@ -388,11 +389,7 @@ TEST(saved_snapshot_loads_and_runs) {
   mote_rt_module *m = load_wat(counter_wat);
   CHECK(m != NULL);
   if (!m) return;
-  mote_invoke_config c = config(m, NULL);
-  mote_rt_snapshot *snap = NULL;
-  mote_invoke_result r;
-  CHECK(mote_invoke_prepare(&c, &snap, &r) == MOTE_INVOKE_EXITED);
-  mote_invoke_result_clear(&r);
+  mote_rt_snapshot *snap = prepared(m, MOTE_RT_IMAGE_AUTO);
   if (!snap) return;
   uint8_t *bytes = NULL;
   size_t len = 0;

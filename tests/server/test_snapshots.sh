@@ -40,15 +40,6 @@ W
 wat2wasm "$tmp/seeded.wat" -o "$tmp/seeded.wasm" || { echo "wat2wasm failed"; exit 1; }
 fns=(a b c)
 
-# Waits (bounded only against a hang) until the record of $1 leaves "building".
-wait_opt() {
-  for _ in $(seq 1200); do
-    req GET "/v1/functions/$1"
-    [ "$(jget .opt_tier)" != building ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 value() { req GET "/faas/$1"; printf '%s' "$body"; }
 from() { req GET "/v1/functions/$1"; jget .snapshot_from; }
 # Functions whose serving snapshot came from running mote_init.
