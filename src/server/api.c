@@ -404,6 +404,7 @@ int deploy_version(mote_server *s, const char *ns, const char *name, const uint8
     registry_put(s->reg, fn);       /* takes the first reference */
   }
   pthread_mutex_unlock(&s->deploy_lock);
+  if (sst == MOTE_STORE_OK) snapstore_keep(s, fn); /* a stored version's: now it may */
   if (sst != MOTE_STORE_OK) {
     fn_release(fn);
     snprintf(msg, cap, "%s", e.message);

@@ -391,6 +391,7 @@ static void load_all(mote_server *s) {
     } else {
       fn->rec = list[i]; /* takes over the record's strings */
       memset(&list[i], 0, sizeof list[i]);
+      snapstore_keep(s, fn);
       if (need_opt) bg_queue_opt(s, fn, wasm, (size_t)len);
       registry_put(s->reg, fn);
     }

@@ -259,7 +259,8 @@ int fn_load(mote_server *s, const char *name, const uint8_t *wasm, size_t len,
     *code = "unsupported_import";
     status = 400;
   } else {
-    status = snapstore_prepare(s, fn, &fn->base, res.so_path, res.key, name, st, code, msg, cap);
+    status = snapstore_prepare(s, fn, &fn->base, res.so_path, res.key, name, st, false, code,
+                               msg, cap);
   }
   if (status) {
     image_clear(&fn->base);
@@ -320,7 +321,7 @@ static void run_job(mote_server *s, srv_job *j) {
   if (mote_rt_module_load(res.so_path, &img->module, &rerr) != MOTE_RT_OK) {
     snprintf(msg, sizeof msg, "cannot load the opt tier: %s", rerr.message);
   } else if (snapstore_prepare(s, j->fn, img, res.so_path, res.key, j->fn->rec.name,
-                               &j->fn->rec.settings, &code, msg, sizeof msg) == 0) {
+                               &j->fn->rec.settings, true, &code, msg, sizeof msg) == 0) {
     srv_image *expected = NULL;
     if (atomic_compare_exchange_strong(&j->fn->opt, &expected, img)) {
       opt_done(s, j->fn, NULL);

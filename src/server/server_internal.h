@@ -67,6 +67,8 @@ typedef struct srv_image {
   mote_rt_snapshot *snap;
   mote_tier tier;
   bool snap_kept; /* snap came from the store (snapstore.c): no initialisation ran */
+  char keep_key[MOTE_STORE_HASH_HEX]; /* snap to be kept under this key once the version is
+                                 * stored (snapstore_keep); "" when nothing waits */
 } srv_image;
 
 typedef struct srv_fn {
@@ -419,14 +421,20 @@ int fn_prepare(const srv_fn *fn, srv_image *img, const char *name,
  * this compiled object (so_path, compile_key) and these inputs of the
  * initialisation (name, settings, files) when there is a good one (then
  * img->snap_kept, and no initialisation runs), else fn_prepare and its
- * snapshot kept for the next start. A kept snapshot that is damaged or
- * made for anything else is never used: the initialisation runs again and
- * its snapshot replaces it (a line on stderr says why). Returns as
+ * snapshot to be kept for the next start: at once when `keep_now` (the
+ * version is stored: an opt build), else when snapstore_keep is called
+ * (fn_load: only a deploy that the store accepts may replace the kept
+ * snapshot of its name). A kept snapshot that is damaged or made for
+ * anything else is never used: the initialisation runs again and its
+ * snapshot replaces it (a line on stderr says why). Returns as
  * fn_prepare. */
 int snapstore_prepare(mote_server *s, const srv_fn *fn, srv_image *img, const char *so_path,
                       const char *compile_key, const char *name,
-                      const mote_function_settings *st, const char **code, char *msg,
-                      size_t cap);
+                      const mote_function_settings *st, bool keep_now, const char **code,
+                      char *msg, size_t cap);
+/* snapstore.c: keeps fn's base snapshot if it waits for it (fn->rec is the
+ * stored version's record). */
+void snapstore_keep(mote_server *s, srv_fn *fn);
 /* Queues the opt-tier compile of fn's module (takes a reference to fn and
  * a copy of the bytes). */
 void bg_queue_opt(mote_server *s, srv_fn *fn, const uint8_t *wasm, size_t len);

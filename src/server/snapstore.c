@@ -145,13 +145,23 @@ static void keep(mote_server *s, const srv_image *img, const char *name, const c
 
 int snapstore_prepare(mote_server *s, const srv_fn *fn, srv_image *img, const char *so_path,
                       const char *compile_key, const char *name,
-                      const mote_function_settings *st, const char **code, char *msg,
-                      size_t cap) {
+                      const mote_function_settings *st, bool keep_now, const char **code,
+                      char *msg, size_t cap) {
   char key[MOTE_HASH_HEX];
   const char *slot = mote_tier_name(img->tier);
+  img->keep_key[0] = '\0';
   bool keyed = s->keep_snapshots && snapshot_key(fn, img, so_path, compile_key, name, st, key);
   if (keyed && load_kept(s, img, name, slot, key)) return 0;
   int status = fn_prepare(fn, img, name, st, code, msg, cap);
-  if (status == 0 && keyed && img->snap) keep(s, img, name, slot, key);
+  if (status == 0 && keyed && img->snap) {
+    if (keep_now) keep(s, img, name, slot, key);
+    else memcpy(img->keep_key, key, sizeof key);
+  }
   return status;
+}
+
+void snapstore_keep(mote_server *s, srv_fn *fn) {
+  if (!fn->base.keep_key[0] || !fn->base.snap) return;
+  keep(s, &fn->base, fn->rec.name, mote_tier_name(fn->base.tier), fn->base.keep_key);
+  fn->base.keep_key[0] = '\0';
 }
