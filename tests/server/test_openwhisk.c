@@ -3,7 +3,7 @@
  * read as a native action; activation records; web action input and output. */
 #include <archive.h>
 #include <pthread.h>
-#include <unistd.h>
+#include <time.h>
 #include <archive_entry.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -701,24 +701,39 @@ typedef struct gate {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   bool open;
-  int done;
+  int started, done;
 } gate;
 
 static void gated_job(void *arg) {
   gate *g = arg;
   pthread_mutex_lock(&g->lock);
+  g->started++;
+  pthread_cond_broadcast(&g->cond);
   while (!g->open) pthread_cond_wait(&g->cond, &g->lock);
   g->done++;
   pthread_mutex_unlock(&g->lock);
 }
 
+/* Waits until `n` jobs have started; the bound (a minute) is only against a hang. */
+static bool wait_started(gate *g, int n) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 60;
+  pthread_mutex_lock(&g->lock);
+  while (g->started < n)
+    if (pthread_cond_timedwait(&g->cond, &g->lock, &until) != 0) break;
+  bool ok = g->started >= n;
+  pthread_mutex_unlock(&g->lock);
+  return ok;
+}
+
 TEST(executor_bounded) {
-  gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0};
+  gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0};
   ow_exec *e = ow_exec_new(2, 3);
   CHECK(e != NULL);
   /* Two run (and block), three wait, the sixth is refused. */
   for (int i = 0; i < 2; i++) CHECK(ow_exec_submit(e, gated_job, &g));
-  for (int i = 0; i < 400 && ow_exec_waiting(e) != 0; i++) usleep(5000);
+  CHECK(wait_started(&g, 2));
   CHECK_EQ_INT(ow_exec_waiting(e), 0); /* both taken by the workers */
   for (int i = 0; i < 3; i++) CHECK(ow_exec_submit(e, gated_job, &g));
   CHECK_EQ_INT(ow_exec_waiting(e), 3);
