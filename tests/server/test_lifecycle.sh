@@ -91,21 +91,21 @@ progress() {
 rm -f "$tmp/stop"
 pids=
 for i in 1 2 3 4; do load "$tmp/load.$i" & pids="$pids $!"; done
-acks=; moved=0
+acks=; stalled=0
 for v in 2 3 4 5 6; do
-  progress || moved=1
+  progress || stalled=1
   deploy count "$tmp/count.wasm" "env=VERSION=$v"
   acks="$acks $code"
 done
-progress || moved=1
+progress || stalled=1
 touch "$tmp/stop"
 wait $pids
 total=$(cat "$tmp"/load.* | wc -l)
 non200=$(cat "$tmp"/load.* | awk '$1 != 200' | wc -l)
 backwards=$(for f in "$tmp"/load.*; do awk '$2 < last { n++ } { last = $2 } END { print n + 0 }' "$f"; done | awk '{ n += $1 } END { print n + 0 }')
-[ "$acks" = " 201 201 201 201 201" ] && [ $moved = 0 ] && [ "$non200" = 0 ] && [ "$backwards" = 0 ]
+[ "$acks" = " 201 201 201 201 201" ] && [ $stalled = 0 ] && [ "$non200" = 0 ] && [ "$backwards" = 0 ]
 check "5 updates under 4 loops of calls, each making calls between them: all 201, $total calls all 200, versions never go back" $? \
-  "acks[$acks] moved=$moved total=$total non200=$non200 backwards=$backwards"
+  "acks[$acks] stalled=$stalled total=$total non200=$non200 backwards=$backwards"
 req GET /faas/count
 [ "$body" = "$want version 6" ]
 check "after the updates, version 6 serves" $? "[$body]"
