@@ -267,16 +267,10 @@ req GET "/v1/activations?limit=zero"
 check "bad activation query: 400" $([ "$code" = 400 ]; echo $?) "$code $body"
 
 # ---- the optimised tier replaces the quick one --------------------------------------
-# Its build runs in the background, behind the other functions' builds (gcc,
-# slow on a loaded machine): wait while the record says "building", up to 10
-# minutes (a bound only against a hang); "failed" ends the wait at once.
-until=$((SECONDS + 600))
-while :; do
-  req GET /v1/functions/echo; opt=$(jget '.opt_tier')
-  [ "$opt" != building ] || [ $SECONDS -ge $until ] && break
-  sleep 0.1
-done
-tier=$(jget '.tier'); opt_error=$(jget '.opt_error // empty')
+# Its build runs in the background: wait while the record says "building"
+# (server_lib.sh); "failed" ends the wait at once.
+wait_opt echo
+opt=$(jget '.opt_tier'); tier=$(jget '.tier'); opt_error=$(jget '.opt_error // empty')
 req GET "/faas/echo?arg=fast"
 [ "$opt" = ready ] && [ "$tier" = opt ] && [ "$(header X-Mote-Tier)" = opt ] && [ "$body" = "$(printf 'echo\nfast\n')" ]
 check "the opt tier is swapped in" $? "opt_tier=$opt tier=$tier $opt_error $(header X-Mote-Tier)"
