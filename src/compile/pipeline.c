@@ -15,6 +15,7 @@
 #include "compile.h"
 #include "compile_internal.h"
 #include "toolchain.h"
+#include "xl.h"
 
 static void set_error(mote_compile_error *err, mote_compile_status status, const char *stage,
                       const char *fmt, const char *detail) {
@@ -101,6 +102,43 @@ static mote_compile_status child_failure(const mote_child_result *r, const mote_
   return st;
 }
 
+/* mote's own translator (xl_*.c) writes unit.c in `work`. */
+static mote_compile_status translate_xl(const char *work, const mote_module *m, const uint8_t *wasm,
+                                        size_t len, mote_compile_result *out,
+                                        mote_compile_error *err) {
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  char path[PATH_MAX];
+  xl_module x;
+  xl_error xerr = {0};
+  if (!xl_module_scan(&x, m, wasm, len)) {
+    xl_module_release(&x);
+    set_error(err, MOTE_COMPILE_IO, "translate", "%s", "out of memory reading the module");
+    return MOTE_COMPILE_IO;
+  }
+  snprintf(path, sizeof path, "%s/unit.c", work);
+  FILE *unit = fopen(path, "we");
+  bool ok = unit && xl_module_write(unit, &x, &xerr);
+  bool closed = unit && fclose(unit) == 0;
+  xl_module_release(&x);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  out->translate_ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+  if (xerr.failed) {
+    set_error(err, MOTE_COMPILE_INVALID, "translate", "%s", xerr.message);
+    return MOTE_COMPILE_INVALID;
+  }
+  if (!ok || !closed) {
+    set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
+    return MOTE_COMPILE_IO;
+  }
+  return MOTE_COMPILE_OK;
+}
+
+static bool use_xl(void) {
+  const char *t = getenv("MOTE_TRANSLATOR");
+  return t && strcmp(t, "xl") == 0;
+}
+
 /* Runs wasm2c and cc in `work`; leaves module.so there. */
 static mote_compile_status build(const char *work, const mote_module *m, const uint8_t *wasm,
                                  size_t len, const mote_compile_options *opts,
@@ -110,6 +148,16 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
   char path[PATH_MAX];
   uint8_t *rewritten = NULL;
   size_t rewritten_len = 0;
+
+  if (use_xl()) {
+    if (write_file(work, "abi.h", mote_abi_header_text, strlen(mote_abi_header_text)) != 0) {
+      set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
+      return MOTE_COMPILE_IO;
+    }
+    mote_compile_status st = translate_xl(work, m, wasm, len, out, err);
+    if (st != MOTE_COMPILE_OK) return st;
+    goto compile;
+  }
 
   /* wasm2c translates the rewritten binary (rewrite.c); the original bytes
    * are the cache key and the glue's import names. */
@@ -152,6 +200,7 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
     return MOTE_COMPILE_IO;
   }
 
+compile:;
   const char *cc[32];
   mote_tool_cc_argv(opts->tier, cc, 32);
   mote_child_run(cc, work, &limits, &r);

@@ -12,7 +12,12 @@
 #include <unistd.h>
 
 #include "compile.h"
+#include "base/hash.h"
 #include "toolchain.h"
+#include "xl.h"
+
+/* Bump when the translator's output changes for the same prelude. */
+#define XL_GENERATION 1
 
 /* Bump when the glue generator or the flags change what a build produces. */
 #define GLUE_GENERATION 3
@@ -77,7 +82,11 @@ int mote_tool_cc_argv(mote_tier tier, const char *argv[], int cap) {
   return n;
 }
 
-const char *mote_tool_unit_prelude(mote_tier tier) { return tier == MOTE_TIER_QUICK ? tcc_shim : ""; }
+const char *mote_tool_unit_prelude(mote_tier tier) {
+  const char *xl = getenv("MOTE_TRANSLATOR");
+  if (xl && strcmp(xl, "xl") == 0) return "";
+  return tier == MOTE_TIER_QUICK ? tcc_shim : "";
+}
 
 /* Resolves `tool` in PATH and appends "path:size:mtime;" to out. */
 static void append_identity(const char *tool, char *out, size_t cap) {
@@ -108,7 +117,16 @@ static void append_identity(const char *tool, char *out, size_t cap) {
 void mote_toolchain_identity(mote_tier tier, char *out, size_t cap) {
   snprintf(out, cap, "mote-glue-%d;abi-%d;tier-%s;", GLUE_GENERATION, MOTE_ABI_VERSION_FOR_KEY,
            mote_tier_name(tier));
-  append_identity(mote_tool_wasm2c(), out, cap);
+  const char *xl = getenv("MOTE_TRANSLATOR");
+  if (xl && strcmp(xl, "xl") == 0) {
+    /* mote's translator: its prelude's text stands for its version */
+    char h[MOTE_HASH_HEX];
+    mote_hash_bytes(mote_xl_prelude_text, strlen(mote_xl_prelude_text), h);
+    size_t len = strlen(out);
+    snprintf(out + len, cap - len, "xl-%d:%s;", XL_GENERATION, h);
+  } else {
+    append_identity(mote_tool_wasm2c(), out, cap);
+  }
   append_identity(mote_tool_cc(tier), out, cap);
   size_t used = strlen(out);
   snprintf(out + used, cap - used, "%s", mote_tool_unit_prelude(tier));

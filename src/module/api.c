@@ -82,6 +82,10 @@ const mote_functype *mote_module_func_type(const mote_module *m, uint32_t func_i
   return mote_module_type(m, m->func_type_index[func_index]);
 }
 
+uint32_t mote_module_func_type_index(const mote_module *m, uint32_t func_index) {
+  return func_index < m->func_count ? m->func_type_index[func_index] : UINT32_MAX;
+}
+
 uint32_t mote_module_table_count(const mote_module *m) { return m->table_count; }
 
 const mote_tabletype *mote_module_table(const mote_module *m, uint32_t table_index) {

@@ -123,6 +123,8 @@ const mote_export *mote_module_export(const mote_module *m, uint32_t i);
 /* Index spaces (imported entities first, then the module's own). */
 uint32_t mote_module_func_count(const mote_module *m);
 const mote_functype *mote_module_func_type(const mote_module *m, uint32_t func_index);
+/* The type index of a function (UINT32_MAX if there is no such function). */
+uint32_t mote_module_func_type_index(const mote_module *m, uint32_t func_index);
 uint32_t mote_module_table_count(const mote_module *m);
 const mote_tabletype *mote_module_table(const mote_module *m, uint32_t table_index);
 uint32_t mote_module_memory_count(const mote_module *m);

@@ -1,0 +1,128 @@
+/*
+ * Private to src/compile: mote's WebAssembly -> C translator (xl_*.c).
+ *
+ *   xl_read.c    a cursor over the (already checked) binary; the module facts
+ *                the function translator needs (segments, declared functions)
+ *   xl_func.c    one function body: validation (the spec's algorithm) and C
+ *   xl_ops.c     the table of plain numeric instructions
+ *   xl_module.c  the instance struct, initialisation, exports, ABI descriptor
+ *   xl_prelude.h the helpers every generated file starts with (embedded text)
+ *
+ * The generated C works on the runtime's <wasm-rt.h> types and calls only
+ * the wasm_rt_* functions of src/rt/exports.list.
+ */
+#ifndef MOTE_XL_H
+#define MOTE_XL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "module/module.h"
+
+/* A cursor over [pos, end) of the module bytes. The module reader has
+ * checked the structure already; reads are still bounds-checked, and a read
+ * past the end sets `bad` and yields zeros. */
+typedef struct xl_cur {
+  const uint8_t *buf;
+  size_t pos, end;
+  bool bad;
+} xl_cur;
+
+uint8_t xl_u8(xl_cur *c);
+uint32_t xl_u32(xl_cur *c);
+int32_t xl_s32(xl_cur *c);
+int64_t xl_s64(xl_cur *c);
+int64_t xl_s33(xl_cur *c);
+uint32_t xl_fixed32(xl_cur *c);
+uint64_t xl_fixed64(xl_cur *c);
+
+/* A constant expression's one instruction. */
+typedef struct xl_const {
+  uint8_t op; /* 0x41..0x44, 0x23 global.get, 0xd0 ref.null, 0xd2 ref.func, 0xfd v128 */
+  uint64_t bits;      /* const: the value's bits; global.get/ref.func: the index */
+  uint8_t v128[16];   /* v128.const */
+} xl_const;
+void xl_read_const(xl_cur *c, xl_const *out); /* reads through its END */
+
+typedef struct xl_data {
+  bool active;
+  uint32_t memory;
+  xl_const offset;
+  const uint8_t *bytes;
+  uint32_t len;
+} xl_data;
+
+typedef struct xl_elem {
+  uint8_t mode; /* 0 active, 1 passive, 2 declarative */
+  uint8_t type; /* MOTE_FUNCREF / MOTE_EXTERNREF */
+  uint32_t table;
+  xl_const offset;
+  uint32_t count;
+  xl_const *items; /* count, from malloc() (funcs as ref.func) */
+} xl_elem;
+
+typedef struct xl_global {
+  uint8_t type;
+  bool is_mutable;
+  xl_const init;
+} xl_global;
+
+/* Everything about the module the translator needs beyond module.h. */
+typedef struct xl_module {
+  const mote_module *m;
+  const uint8_t *bytes;
+  size_t len;
+  uint32_t nimports_func, nimports_table, nimports_mem, nimports_global;
+  xl_global *globals; /* the module's own, from malloc() */
+  uint32_t nglobals;
+  xl_data *data;
+  uint32_t ndata;
+  bool has_datacount;
+  xl_elem *elems;
+  uint32_t nelems;
+  uint8_t *declared; /* per function: may be named by ref.func (from malloc()) */
+  /* Code section: each defined function's body [start, end). */
+  size_t *body_start, *body_end;
+  uint32_t nbodies;
+} xl_module;
+
+/* Collects the facts; false on out of memory or a structural surprise. */
+bool xl_module_scan(xl_module *x, const mote_module *m, const uint8_t *bytes, size_t len);
+void xl_module_release(xl_module *x);
+
+/* Validation failure or internal problem of one translation. */
+typedef struct xl_error {
+  bool failed;
+  char message[256];
+} xl_error;
+
+/* Writes C for defined function `func_index` (imports first in the index
+ * space) to `out`, validating it. Returns false with `err` set if invalid. */
+bool xl_func_write(FILE *out, const xl_module *x, uint32_t func_index, xl_error *err);
+
+/* C names. */
+char xl_type_letter(uint8_t t);      /* i j f d v r e */
+const char *xl_c_type(uint8_t t);     /* u32 u64 f32 f64 v128 fref eref */
+void xl_write_return_type(FILE *out, const mote_functype *ft);
+void xl_write_signature(FILE *out, const mote_functype *ft); /* "ij:d" with quotes */
+
+/* The wasm_rt_type_t number of a value type (6 for v128, which wasm-rt.h
+ * lacks), for wasm_rt_register_func_type. */
+int xl_rt_type(uint8_t t);
+
+/* Plain numeric instructions 0x45..0xc4 and 0xfc 0..7. */
+typedef struct xl_op {
+  const char *c;    /* helper or operator template, see xl_ops.c */
+  uint8_t in[2];    /* operand types, 0 when fewer */
+  uint8_t out;      /* result type */
+} xl_op;
+const xl_op *xl_numeric_op(uint32_t prefix, uint32_t code);
+
+/* The whole module's C: prelude, instance, functions, descriptor. */
+bool xl_module_write(FILE *out, const xl_module *x, xl_error *err);
+
+extern const char mote_xl_prelude_text[];
+
+#endif
