@@ -1,9 +1,10 @@
 /*
  * compile: turning a .wasm module into a loadable native object.
  *
- *   bytes --module reader--> checked module --wasm2c--> C --cc--> .so
+ *   bytes --module reader--> checked module --translator (xl_*.c)--> C --cc--> .so
  *
- * wasm2c and the C compiler run as child processes with limits on CPU time,
+ * The translator validates the module and writes C in process; the C compiler
+ * runs as a child process with limits on CPU time,
  * memory, output size and wall time, so a hostile module cannot hang or
  * exhaust the node. Results live in a content-addressed cache: the key hashes
  * the module bytes, the toolchain's versions, the tier and the flags; entries
@@ -58,7 +59,7 @@ typedef struct mote_compile_error {
 typedef struct mote_compile_result {
   char so_path[PATH_MAX]; /* the compiled object, inside the cache */
   bool cached;            /* found in the cache: nothing was run */
-  double translate_ms;    /* wasm2c wall time (0 when cached) */
+  double translate_ms;    /* translator wall time (0 when cached) */
   double cc_ms;           /* C compiler wall time (0 when cached) */
   char key[65];           /* the cache key, hex */
 } mote_compile_result;

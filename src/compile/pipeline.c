@@ -1,5 +1,5 @@
 /*
- * mote_compile(): read, translate, glue, compile, cache.
+ * mote_compile(): read, translate (xl_*.c), compile, cache.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -68,7 +68,7 @@ static mote_compile_status module_status(mote_module_status s) {
   }
 }
 
-/* What gcc (cc1), tcc and wasm2c (C++) print when an allocation fails. */
+/* What gcc (cc1) and tcc print when an allocation fails. */
 static bool ran_out_of_memory(const char *stderr_tail) {
   return strstr(stderr_tail, "memory exhausted") || strstr(stderr_tail, "out of memory") ||
          strstr(stderr_tail, "Cannot allocate memory") || strstr(stderr_tail, "bad_alloc");
@@ -134,73 +134,19 @@ static mote_compile_status translate_xl(const char *work, const mote_module *m, 
   return MOTE_COMPILE_OK;
 }
 
-static bool use_xl(void) {
-  const char *t = getenv("MOTE_TRANSLATOR");
-  return t && strcmp(t, "xl") == 0;
-}
-
-/* Runs wasm2c and cc in `work`; leaves module.so there. */
+/* Translates and compiles in `work`; leaves module.so there. */
 static mote_compile_status build(const char *work, const mote_module *m, const uint8_t *wasm,
                                  size_t len, const mote_compile_options *opts,
                                  mote_compile_result *out, mote_compile_error *err) {
   mote_child_limits limits = limits_of(opts);
   mote_child_result r;
-  char path[PATH_MAX];
-  uint8_t *rewritten = NULL;
-  size_t rewritten_len = 0;
-
-  if (use_xl()) {
-    if (write_file(work, "abi.h", mote_abi_header_text, strlen(mote_abi_header_text)) != 0) {
-      set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
-      return MOTE_COMPILE_IO;
-    }
-    mote_compile_status st = translate_xl(work, m, wasm, len, out, err);
-    if (st != MOTE_COMPILE_OK) return st;
-    goto compile;
-  }
-
-  /* wasm2c translates the rewritten binary (rewrite.c); the original bytes
-   * are the cache key and the glue's import names. */
-  if (mote_rewrite(m, wasm, len, &rewritten, &rewritten_len) != 0) {
-    set_error(err, MOTE_COMPILE_IO, "translate", "%s", "out of memory rewriting the module for wasm2c");
-    return MOTE_COMPILE_IO;
-  }
-  int wrc = write_file(work, "module.wasm", rewritten, rewritten_len);
-  free(rewritten);
-  if (wrc != 0 ||
-      write_file(work, "abi.h", mote_abi_header_text, strlen(mote_abi_header_text)) != 0) {
+  if (write_file(work, "abi.h", mote_abi_header_text, strlen(mote_abi_header_text)) != 0) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
     return MOTE_COMPILE_IO;
   }
+  mote_compile_status st = translate_xl(work, m, wasm, len, out, err);
+  if (st != MOTE_COMPILE_OK) return st;
 
-  const char *translate[] = {mote_tool_wasm2c(), "module.wasm", "-o", "module.c",
-                             "-n", MOTE_SELF_NAME, NULL};
-  mote_child_run(translate, work, &limits, &r);
-  out->translate_ms = r.wall_ms;
-  if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0)
-    return child_failure(&r, &limits, "translate", MOTE_COMPILE_INVALID, err);
-  snprintf(path, sizeof path, "%s/module.c", work);
-  if (opts->tier == MOTE_TIER_QUICK && mote_fixup_float_negation(path) != 0) {
-    set_error(err, MOTE_COMPILE_IO, "cache", "cannot rewrite the translated C: %s", strerror(errno));
-    return MOTE_COMPILE_IO;
-  }
-
-  snprintf(path, sizeof path, "%s/glue.c", work);
-  FILE *glue = fopen(path, "we");
-  int glue_rc = glue ? mote_glue_write(glue, m) : -1;
-  if (glue && fclose(glue) != 0) glue_rc = -1;
-  snprintf(path, sizeof path, "%s/unit.c", work);
-  FILE *unit = fopen(path, "we");
-  if (unit) {
-    fprintf(unit, "%s#include \"module.c\"\n#include \"glue.c\"\n", mote_tool_unit_prelude(opts->tier));
-    if (fclose(unit) != 0) glue_rc = -1;
-  }
-  if (glue_rc != 0 || !unit) {
-    set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
-    return MOTE_COMPILE_IO;
-  }
-
-compile:;
   const char *cc[32];
   mote_tool_cc_argv(opts->tier, cc, 32);
   mote_child_run(cc, work, &limits, &r);

@@ -1,8 +1,8 @@
 /*
- * The tools each tier runs and how, and the toolchain's identity for cache
- * keys. Identity is the resolved path, size and modification time of each
- * tool binary: cheap to compute on every lookup (no child process), and it
- * changes whenever a package upgrade replaces a tool.
+ * The C compiler each tier runs and how, and the toolchain's identity for
+ * cache keys: the translator's generation and prelude, and the resolved path,
+ * size and modification time of the compiler binary (cheap to compute on
+ * every lookup, and it changes whenever a package upgrade replaces it).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -11,28 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compile.h"
 #include "base/hash.h"
+#include "compile.h"
 #include "toolchain.h"
 #include "xl.h"
 
-/* Bump when the translator's output changes for the same prelude. */
+/* Bump when the translator's output or the flags change what a build
+ * produces for the same prelude. */
 #define XL_GENERATION 1
-
-/* Bump when the glue generator or the flags change what a build produces. */
-#define GLUE_GENERATION 3
-
-/* Builtins the generated code uses that tcc 0.9.27 lacks. */
-static const char tcc_shim[] =
-    "static inline int __builtin_clz(unsigned x) { int n = 0; while (!(x & 0x80000000u)) { x <<= 1; n++; } return n; }\n"
-    "static inline int __builtin_clzll(unsigned long long x) { int n = 0; while (!(x & 0x8000000000000000ull)) { x <<= 1; n++; } return n; }\n"
-    "static inline int __builtin_ctz(unsigned x) { int n = 0; while (!(x & 1u)) { x >>= 1; n++; } return n; }\n"
-    "static inline int __builtin_ctzll(unsigned long long x) { int n = 0; while (!(x & 1ull)) { x >>= 1; n++; } return n; }\n"
-    "static inline int __builtin_popcount(unsigned x) { int n = 0; while (x) { x &= x - 1; n++; } return n; }\n"
-    "static inline int __builtin_popcountll(unsigned long long x) { int n = 0; while (x) { x &= x - 1; n++; } return n; }\n"
-    /* Float negation as a sign-bit flip (see fixup.c). */
-    "static inline float mote_neg_f(float x) { union { float f; unsigned u; } v = {x}; v.u ^= 0x80000000u; return v.f; }\n"
-    "static inline double mote_neg_d(double x) { union { double d; unsigned long long u; } v = {x}; v.u ^= 0x8000000000000000ull; return v.d; }\n";
 
 const char *mote_tier_name(mote_tier tier) { return tier == MOTE_TIER_QUICK ? "quick" : "opt"; }
 
@@ -40,11 +26,6 @@ const char *mote_tool_cc(mote_tier tier) {
   const char *env = getenv(tier == MOTE_TIER_QUICK ? "MOTE_QUICK_CC" : "MOTE_CC");
   if (env && *env) return env;
   return tier == MOTE_TIER_QUICK ? "tcc" : "gcc";
-}
-
-const char *mote_tool_wasm2c(void) {
-  const char *env = getenv("MOTE_WASM2C");
-  return env && *env ? env : "wasm2c";
 }
 
 int mote_tool_cc_argv(mote_tier tier, const char *argv[], int cap) {
@@ -82,12 +63,6 @@ int mote_tool_cc_argv(mote_tier tier, const char *argv[], int cap) {
   return n;
 }
 
-const char *mote_tool_unit_prelude(mote_tier tier) {
-  const char *xl = getenv("MOTE_TRANSLATOR");
-  if (xl && strcmp(xl, "xl") == 0) return "";
-  return tier == MOTE_TIER_QUICK ? tcc_shim : "";
-}
-
 /* Resolves `tool` in PATH and appends "path:size:mtime;" to out. */
 static void append_identity(const char *tool, char *out, size_t cap) {
   char path[PATH_MAX] = "";
@@ -115,21 +90,14 @@ static void append_identity(const char *tool, char *out, size_t cap) {
 }
 
 void mote_toolchain_identity(mote_tier tier, char *out, size_t cap) {
-  snprintf(out, cap, "mote-glue-%d;abi-%d;tier-%s;", GLUE_GENERATION, MOTE_ABI_VERSION_FOR_KEY,
+  snprintf(out, cap, "abi-%d;tier-%s;", MOTE_ABI_VERSION_FOR_KEY,
            mote_tier_name(tier));
-  const char *xl = getenv("MOTE_TRANSLATOR");
-  if (xl && strcmp(xl, "xl") == 0) {
-    /* mote's translator: its prelude's text stands for its version */
-    char h[MOTE_HASH_HEX];
-    mote_hash_bytes(mote_xl_prelude_text, strlen(mote_xl_prelude_text), h);
-    size_t len = strlen(out);
-    snprintf(out + len, cap - len, "xl-%d:%s;", XL_GENERATION, h);
-  } else {
-    append_identity(mote_tool_wasm2c(), out, cap);
-  }
+  /* the translator is part of mote: its generation and its prelude's text */
+  char h[MOTE_HASH_HEX];
+  mote_hash_bytes(mote_xl_prelude_text, strlen(mote_xl_prelude_text), h);
+  size_t len0 = strlen(out);
+  snprintf(out + len0, cap - len0, "xl-%d:%s;", XL_GENERATION, h);
   append_identity(mote_tool_cc(tier), out, cap);
-  size_t used = strlen(out);
-  snprintf(out + used, cap - used, "%s", mote_tool_unit_prelude(tier));
   const char *argv[32];
   mote_tool_cc_argv(tier, argv, 32);
   for (int i = 0; argv[i]; i++) {

@@ -39,7 +39,12 @@ typedef struct fx {
   xl_cur c;
   uint32_t func;
   uint8_t *stack;
-  uint8_t *loaded; /* per stack entry: the value comes straight from a load */
+  /* Per stack entry: 1 + the index in `keeps` of the load it comes straight
+   * from, or 0. */
+  uint32_t *loaded;
+  /* Where each load's barrier letter is in the body text (see load()). */
+  size_t *keeps;
+  uint32_t nkeeps, keeps_cap;
   uint32_t h, cap;
   frame *frames;
   uint32_t nf, fcap;
@@ -174,9 +179,9 @@ static bool push(fx *f, uint8_t t) {
     uint8_t *s = realloc(f->stack, cap);
     if (!s) return fail(f, "out of memory");
     f->stack = s;
-    s = realloc(f->loaded, cap);
-    if (!s) return fail(f, "out of memory");
-    f->loaded = s;
+    uint32_t *l = realloc(f->loaded, cap * sizeof *l);
+    if (!l) return fail(f, "out of memory");
+    f->loaded = l;
     f->cap = cap;
   }
   f->loaded[f->h] = 0;
@@ -409,14 +414,39 @@ static const memop stores[] = {
     {"u32", "(u32)", MOTE_I64, 2},
 };
 
+/* A load must trap when out of bounds even if its value turns out unused,
+ * and gcc deletes unused loads: every load is written as XL_LDK, which keeps
+ * its value alive with an empty asm. One whose value is the address of a
+ * later load or store needs no barrier (that access uses the value, and it
+ * is itself kept), so its K becomes '_' (XL_LD_, a plain load) when the
+ * address is consumed: the text is patched in place. */
+static void address_used(fx *f) {
+  uint32_t k = f->h < f->cap ? f->loaded[f->h] : 0;
+  if (k && live(f)) f->keeps[k - 1] |= (size_t)1 << 63;
+}
+
 static bool load(fx *f, uint8_t op) {
   const memop *mo = &loads[op - 0x28];
   uint32_t off;
   if (!memarg(f, mo->log2, &off) || !pop(f, MOTE_I32, NULL)) return false;
-  emit(f, "%s = %sXL_LD(%s, M0, (u64)%s + %uu);\n", S(f, mo->vt, f->h), mo->cv, mo->ct,
-       S(f, MOTE_I32, f->h), off);
+  address_used(f);
+  uint32_t id = 0;
+  if (live(f)) {
+    if (f->nkeeps == f->keeps_cap) {
+      uint32_t cap = f->keeps_cap ? 2 * f->keeps_cap : 64;
+      size_t *k = realloc(f->keeps, cap * sizeof *k);
+      if (!k) return fail(f, "out of memory");
+      f->keeps = k;
+      f->keeps_cap = cap;
+    }
+    const char *dst = S(f, mo->vt, f->h);
+    fprintf(f->o, "%s = %s", dst, mo->cv);
+    f->keeps[f->nkeeps++] = (size_t)ftell(f->o) + 5; /* the K of XL_LDK */
+    id = f->nkeeps;
+    fprintf(f->o, "XL_LDK(%s, M0, (u64)%s + %uu);\n", mo->ct, S(f, MOTE_I32, f->h), off);
+  }
   if (!push(f, mo->vt)) return false;
-  f->loaded[f->h - 1] = 1;
+  f->loaded[f->h - 1] = id;
   return true;
 }
 
@@ -425,6 +455,7 @@ static bool store(fx *f, uint8_t op) {
   uint32_t off;
   if (!memarg(f, mo->log2, &off) || !pop(f, mo->vt, NULL) || !pop(f, MOTE_I32, NULL))
     return false;
+  address_used(f);
   emit(f, "XL_ST(%s, M0, (u64)%s + %uu, %s%s);\n", mo->ct, S(f, MOTE_I32, f->h), off, mo->cv,
        S(f, mo->vt, f->h + 1));
   return true;
@@ -800,12 +831,6 @@ static bool body(fx *f) {
         break;
       }
       case 0x1a: /* drop */
-        /* a dropped load must still trap when out of bounds */
-        if (f->h > top(f)->height && f->loaded[f->h - 1]) {
-          t = f->stack[f->h - 1];
-          emit(f, "%s(%s);\n", t == MOTE_F32 || t == MOTE_F64 || t == MOTE_V128 ? "XL_KEEP_X" : "XL_KEEP_R",
-               S(f, t, f->h - 1));
-        }
         if (!pop(f, ANY, NULL)) return false;
         break;
       case 0x1b: /* select */
@@ -983,6 +1008,8 @@ bool xl_func_write(FILE *out, const xl_module *x, uint32_t func_index, xl_error 
   ok = body(&f);
 done:
   fclose(f.o);
+  for (uint32_t k = 0; ok && k < f.nkeeps; k++)
+    if (f.keeps[k] >> 63) buf[f.keeps[k] & ~((size_t)1 << 63)] = '_';
   if (ok) {
     fprintf(out, "XL_FUNC ");
     xl_write_return_type(out, ft);
@@ -1009,6 +1036,7 @@ done:
   free(buf);
   free(f.stack);
   free(f.loaded);
+  free(f.keeps);
   free(f.frames);
   free(f.locals);
   return ok;

@@ -42,23 +42,27 @@ typedef wasm_rt_externref_t eref;
  * address + a u32 offset always lands in the reservation, and an access past
  * the memory's size faults and traps. The base never moves (ABI v3). */
 #if defined(__GNUC__)
-#define XL_LD(T, b, a) ({ T v_; memcpy(&v_, (b) + (a), sizeof v_); v_; })
+#define XL_LD_(T, b, a) ({ T v_; memcpy(&v_, (b) + (a), sizeof v_); v_; })
+#define XL_LDK(T, b, a) ({ T v_; memcpy(&v_, (b) + (a), sizeof v_); XL_KEEP_##T(v_); v_; })
 #define XL_ST(T, b, a, x) do { T v_ = (x); memcpy((b) + (a), &v_, sizeof v_); } while (0)
+/* An empty asm that needs the value: the load cannot be deleted. */
+#define XL_KEEP_u8(v) __asm__("" ::"r"(v))
+#define XL_KEEP_s8(v) __asm__("" ::"r"(v))
+#define XL_KEEP_u16(v) __asm__("" ::"r"(v))
+#define XL_KEEP_s16(v) __asm__("" ::"r"(v))
+#define XL_KEEP_u32(v) __asm__("" ::"r"(v))
+#define XL_KEEP_s32(v) __asm__("" ::"r"(v))
+#define XL_KEEP_u64(v) __asm__("" ::"r"(v))
+#define XL_KEEP_f32(v) __asm__("" ::"x"(v))
+#define XL_KEEP_f64(v) __asm__("" ::"x"(v))
 #else
-#define XL_LD(T, b, a) (*(T *)((b) + (a)))
+/* tcc deletes nothing */
+#define XL_LD_(T, b, a) (*(T *)((b) + (a)))
+#define XL_LDK(T, b, a) (*(T *)((b) + (a)))
 #define XL_ST(T, b, a, x) (*(T *)((b) + (a)) = (x))
 #endif
 
 /* ---- bit patterns ------------------------------------------------------ */
-/* Keeps a loaded value alive: a load whose value is dropped must still
- * trap when out of bounds, and gcc would delete it. */
-#if defined(__GNUC__)
-#define XL_KEEP_R(x) __asm__ volatile("" ::"r"(x))
-#define XL_KEEP_X(x) __asm__ volatile("" ::"x"(x))
-#else
-#define XL_KEEP_R(x) ((void)(x))
-#define XL_KEEP_X(x) ((void)(x))
-#endif
 
 XL_INLINE u32 xl_f32_bits(f32 x) { u32 u; memcpy(&u, &x, 4); return u; }
 XL_INLINE u64 xl_f64_bits(f64 x) { u64 u; memcpy(&u, &x, 8); return u; }

@@ -52,8 +52,6 @@ void mote_module_free(mote_module *m) {
   free(m->func_names);
   free(m->customs);
   free(m->sections);
-  free(m->import_desc);
-  free(m->elems);
   free(m);
 }
 

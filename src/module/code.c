@@ -3,13 +3,13 @@
  * constant expression is decoded in full, each opcode with its immediates,
  * for two reasons: a structural error (an opcode that does not exist, a
  * truncated immediate, a missing END) is only visible that way, and so is an
- * instruction of a feature wasm2c 1.0.32 cannot translate.
+ * instruction of a feature past 2.0.
  *
- * Typing is mostly left to wasm2c; block nesting is checked, because where
- * the function's final END lies is part of the binary's structure. What
- * wasm2c 1.0.32 accepts and then emits C that does not compile is checked
- * here (recorded with mr_invalid): the types of constant expressions, and
- * call_indirect through a table that does not hold funcref.
+ * Typing is mostly left to the translator (src/compile/xl_func.c); block
+ * nesting is checked, because where the function's final END lies is part
+ * of the binary's structure. The types of constant expressions, and
+ * call_indirect through a table that does not hold funcref, are checked
+ * here (recorded with mr_invalid).
  */
 #include <stdio.h>
 

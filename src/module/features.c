@@ -1,9 +1,8 @@
 /*
- * module/features.c: the features past Wasm 2.0 that wasm2c 1.0.32 cannot
- * run, and the type encodings where most of them first show up. A module
- * that uses one is refused here, before the translator sees it, with a
- * message that names the feature: the translator would abort or emit code
- * that does not compile, which tells a user nothing.
+ * module/features.c: the features past Wasm 2.0, which mote does not run,
+ * and the type encodings where most of them first show up. A module that
+ * uses one is refused here, before the translator sees it, with a message
+ * that names the feature.
  */
 #include <stdio.h>
 

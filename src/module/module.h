@@ -4,15 +4,14 @@
  * mote_module_read() parses a whole .wasm held in memory, checking every
  * length and index against the buffer, and either returns a read-only
  * description of the module or an error naming what is wrong and where.
- * It refuses modules that use features the translator (wasm2c 1.0.32) cannot
- * run, naming the feature and the function and byte offset where it was met.
+ * It refuses modules that use features past WebAssembly 2.0, naming the
+ * feature and the function and byte offset where it was met.
  *
  * It checks the binary's structure (the "malformed" class of errors). Of the
- * "invalid" class (well-formed but ill-typed) it checks only what wasm2c
- * 1.0.32 misses: the types of constant expressions (global initializers,
- * segment offsets, element items) and the table of call_indirect; wasm2c
- * validates the rest later. A malformed module is reported as such even if it
- * is also invalid.
+ * "invalid" class (well-formed but ill-typed) it checks the types of constant
+ * expressions (global initializers, segment offsets, element items) and the
+ * table of call_indirect; the translator (src/compile/xl_*.c) validates the
+ * rest. A malformed module is reported as such even if it is also invalid.
  *
  * Ownership: the module keeps pointers into the caller's bytes; the bytes must
  * outlive it. Names are not NUL-terminated: use the *_len fields.

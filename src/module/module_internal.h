@@ -90,16 +90,10 @@ struct mote_module {
   uint32_t custom_count;
   uint32_t custom_cap;
 
-  /* Layout (layout.h): every section in binary order; where each import's
-   * description lies (import_desc[2*i] .. import_desc[2*i+1]); the active
-   * element segments from the first one with a global.get item on. */
+  /* Layout (layout.h): every section in binary order. */
   mote_section_span *sections;
   uint32_t section_count;
   uint32_t section_cap;
-  size_t *import_desc;
-  mote_elem_span *elems;
-  uint32_t elem_count;
-  uint32_t elem_cap;
 };
 
 /* The state of one mote_module_read(). The first error wins: later failures
