@@ -737,18 +737,11 @@ static bool body(fx *f) {
             ok = fail(f, "type mismatch: br_table targets of different arity");
             break;
           }
-          /* each target's types against the stack, leaving it as it is */
+          /* each target's types against the stack, leaving it as it is
+           * (popping only moves the height) */
           uint32_t saved = f->h;
-          uint8_t *copy = malloc(f->cap ? f->cap : 1);
-          if (!copy) {
-            ok = fail(f, "out of memory");
-            break;
-          }
-          memcpy(copy, f->stack, f->h);
           ok = pop_n(f, arity, label_types(to));
-          memcpy(f->stack, copy, saved);
           f->h = saved;
-          free(copy);
         }
         if (ok && live(f)) {
           h = f->h;

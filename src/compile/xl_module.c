@@ -430,21 +430,32 @@ static void write_exports(FILE *o, const xl_module *x) {
     const mote_export *e = mote_module_export(m, i);
     if (e->kind == MOTE_EXTERN_FUNC) {
       const mote_functype *ft = mote_module_func_type(m, e->index);
+      /* v128 crosses as 16 bytes (mote_val.v128) */
       fprintf(o, "static void xl_call%u(void *p, const mote_val *a, mote_val *r) {\n  ", i);
-      if (ft->result_count == 1)
+      if (ft->result_count == 1 && ft->results[0] != MOTE_V128)
         fprintf(o, "r[0].%s = ", val_member(ft->results[0]));
-      else if (ft->result_count > 1) {
+      else if (ft->result_count >= 1) {
         xl_write_return_type(o, ft);
         fputs(" t = ", o);
       }
       fprintf(o, "w%u((inst *)p", e->index);
-      for (uint32_t k = 0; k < ft->param_count; k++)
-        fprintf(o, ", a[%u].%s", k, val_member(ft->params[k]));
+      for (uint32_t k = 0; k < ft->param_count; k++) {
+        if (ft->params[k] == MOTE_V128)
+          fprintf(o, ", xl_v128_bytes(a[%u].v128)", k);
+        else
+          fprintf(o, ", a[%u].%s", k, val_member(ft->params[k]));
+      }
       fputs(");\n", o);
+      if (ft->result_count == 1 && ft->results[0] == MOTE_V128)
+        fputs("  memcpy(r[0].v128, &t, 16);\n", o);
       if (ft->result_count > 1)
-        for (uint32_t k = 0; k < ft->result_count; k++)
-          fprintf(o, "  r[%u].%s = t.%c%u;\n", k, val_member(ft->results[k]),
-                  xl_type_letter(ft->results[k]), k);
+        for (uint32_t k = 0; k < ft->result_count; k++) {
+          if (ft->results[k] == MOTE_V128)
+            fprintf(o, "  memcpy(r[%u].v128, &t.v%u, 16);\n", k, k);
+          else
+            fprintf(o, "  r[%u].%s = t.%c%u;\n", k, val_member(ft->results[k]),
+                    xl_type_letter(ft->results[k]), k);
+        }
       fputs("  (void)a; (void)r;\n}\n", o);
     } else {
       fprintf(o, "static void *xl_get%u(void *p) {\n  inst *I = p;\n  return (void *)", i);

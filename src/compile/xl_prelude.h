@@ -304,3 +304,274 @@ XL_INLINE const fref *xl_callee(const wasm_rt_funcref_table_t *t, u32 i, u32 typ
   if (XL_UNLIKELY(r->func == NULL || r->func_type != type)) XL_TRAP(CALL_INDIRECT);
   return r;
 }
+
+/* ---- SIMD (v128) ---------------------------------------------------------
+ * One union of lanes for both compilers, with lane loops that gcc
+ * vectorizes where it can. The union is also the v128 of the calling
+ * convention (abi.h): 16 bytes, two eightbytes. */
+typedef union v128 {
+  u8 b[16];
+  s8 sb[16];
+  u16 h[8];
+  s16 sh[8];
+  u32 w[4];
+  s32 sw[4];
+  u64 d[2];
+  s64 sd[2];
+  f32 f[4];
+  f64 g[2];
+} v128;
+
+XL_INLINE v128 xl_v128_bytes(const void *p) { v128 r; memcpy(&r, p, 16); return r; }
+
+/* Loads keep their value (see XL_LDK): the access must trap when out of
+ * bounds even if the value is unused. */
+#if defined(__GNUC__)
+#define XL_KEEP_V(v) __asm__("" ::"m"(v))
+#else
+#define XL_KEEP_V(v) ((void)0)
+#endif
+XL_INLINE v128 xl_v_v128_load(const u8 *p) { v128 r; memcpy(&r, p, 16); XL_KEEP_V(r); return r; }
+XL_INLINE void xl_v_v128_store(u8 *p, v128 v) { memcpy(p, &v, 16); }
+#define XL_VLOADX(name, ST, DL, N)                                        \
+  XL_INLINE v128 xl_v_##name(const u8 *p) {                               \
+    ST t[N]; v128 r; memcpy(t, p, sizeof t); XL_KEEP_V(t);                \
+    for (int i = 0; i < N; i++) r.DL[i] = t[i];                           \
+    return r;                                                             \
+  }
+XL_VLOADX(v128_load8x8_s, s8, sh, 8)
+XL_VLOADX(v128_load8x8_u, u8, h, 8)
+XL_VLOADX(v128_load16x4_s, s16, sw, 4)
+XL_VLOADX(v128_load16x4_u, u16, w, 4)
+XL_VLOADX(v128_load32x2_s, s32, sd, 2)
+XL_VLOADX(v128_load32x2_u, u32, d, 2)
+#define XL_VSPLATLD(name, T, L, N)                                        \
+  XL_INLINE v128 xl_v_##name(const u8 *p) {                               \
+    T t; v128 r; memcpy(&t, p, sizeof t); XL_KEEP_V(t);                   \
+    for (int i = 0; i < N; i++) r.L[i] = t;                               \
+    return r;                                                             \
+  }
+XL_VSPLATLD(v128_load8_splat, u8, b, 16)
+XL_VSPLATLD(v128_load16_splat, u16, h, 8)
+XL_VSPLATLD(v128_load32_splat, u32, w, 4)
+XL_VSPLATLD(v128_load64_splat, u64, d, 2)
+#define XL_VLOADZ(name, T, L)                                             \
+  XL_INLINE v128 xl_v_##name(const u8 *p) {                               \
+    v128 r; memset(&r, 0, 16); memcpy(&r.L[0], p, sizeof(T)); XL_KEEP_V(r); \
+    return r;                                                             \
+  }
+XL_VLOADZ(v128_load32_zero, u32, w)
+XL_VLOADZ(v128_load64_zero, u64, d)
+#define XL_VLANE_MEM(bits, T, L)                                          \
+  XL_INLINE v128 xl_v_v128_load##bits##_lane(const u8 *p, v128 v, int lane) { \
+    T t; memcpy(&t, p, sizeof t); XL_KEEP_V(t); v.L[lane] = t; return v;  \
+  }                                                                       \
+  XL_INLINE void xl_v_v128_store##bits##_lane(u8 *p, v128 v, int lane) {  \
+    memcpy(p, &v.L[lane], sizeof(T));                                     \
+  }
+XL_VLANE_MEM(8, u8, b)
+XL_VLANE_MEM(16, u16, h)
+XL_VLANE_MEM(32, u32, w)
+XL_VLANE_MEM(64, u64, d)
+
+/* Lane-wise helpers: r.RL[i] = expr over a (and b). */
+#define XL_V1(name, RL, N, expr) \
+  XL_INLINE v128 xl_v_##name(v128 a) { v128 r; for (int i = 0; i < N; i++) r.RL[i] = (expr); return r; }
+#define XL_V2(name, RL, N, expr) \
+  XL_INLINE v128 xl_v_##name(v128 a, v128 b) { v128 r; for (int i = 0; i < N; i++) r.RL[i] = (expr); return r; }
+#define XL_VSHIFT(name, RL, N, expr) \
+  XL_INLINE v128 xl_v_##name(v128 a, u32 n) { v128 r; for (int i = 0; i < N; i++) r.RL[i] = (expr); return r; }
+#define XL_SAT(x, lo, hi) ((x) < (lo) ? (lo) : (x) > (hi) ? (hi) : (x))
+
+/* splat, lanes */
+XL_INLINE v128 xl_v_i8x16_splat(u32 x) { v128 r; for (int i = 0; i < 16; i++) r.b[i] = (u8)x; return r; }
+XL_INLINE v128 xl_v_i16x8_splat(u32 x) { v128 r; for (int i = 0; i < 8; i++) r.h[i] = (u16)x; return r; }
+XL_INLINE v128 xl_v_i32x4_splat(u32 x) { v128 r; for (int i = 0; i < 4; i++) r.w[i] = x; return r; }
+XL_INLINE v128 xl_v_i64x2_splat(u64 x) { v128 r; r.d[0] = r.d[1] = x; return r; }
+XL_INLINE v128 xl_v_f32x4_splat(f32 x) { v128 r; for (int i = 0; i < 4; i++) r.f[i] = x; return r; }
+XL_INLINE v128 xl_v_f64x2_splat(f64 x) { v128 r; r.g[0] = r.g[1] = x; return r; }
+XL_INLINE u32 xl_v_i8x16_extract_lane_s(v128 v, int l) { return (u32)(s32)v.sb[l]; }
+XL_INLINE u32 xl_v_i8x16_extract_lane_u(v128 v, int l) { return v.b[l]; }
+XL_INLINE u32 xl_v_i16x8_extract_lane_s(v128 v, int l) { return (u32)(s32)v.sh[l]; }
+XL_INLINE u32 xl_v_i16x8_extract_lane_u(v128 v, int l) { return v.h[l]; }
+XL_INLINE u32 xl_v_i32x4_extract_lane(v128 v, int l) { return v.w[l]; }
+XL_INLINE u64 xl_v_i64x2_extract_lane(v128 v, int l) { return v.d[l]; }
+XL_INLINE f32 xl_v_f32x4_extract_lane(v128 v, int l) { return v.f[l]; }
+XL_INLINE f64 xl_v_f64x2_extract_lane(v128 v, int l) { return v.g[l]; }
+XL_INLINE v128 xl_v_i8x16_replace_lane(v128 v, int l, u32 x) { v.b[l] = (u8)x; return v; }
+XL_INLINE v128 xl_v_i16x8_replace_lane(v128 v, int l, u32 x) { v.h[l] = (u16)x; return v; }
+XL_INLINE v128 xl_v_i32x4_replace_lane(v128 v, int l, u32 x) { v.w[l] = x; return v; }
+XL_INLINE v128 xl_v_i64x2_replace_lane(v128 v, int l, u64 x) { v.d[l] = x; return v; }
+XL_INLINE v128 xl_v_f32x4_replace_lane(v128 v, int l, f32 x) { v.f[l] = x; return v; }
+XL_INLINE v128 xl_v_f64x2_replace_lane(v128 v, int l, f64 x) { v.g[l] = x; return v; }
+XL_INLINE v128 xl_v_i8x16_shuffle(v128 a, v128 b, const char *lanes) {
+  v128 r;
+  for (int i = 0; i < 16; i++) {
+    u8 k = (u8)lanes[i];
+    r.b[i] = k < 16 ? a.b[k] : b.b[k - 16];
+  }
+  return r;
+}
+XL_V2(i8x16_swizzle, b, 16, b.b[i] < 16 ? a.b[b.b[i] & 15] : 0)
+
+/* bitwise */
+XL_V1(v128_not, d, 2, ~a.d[i])
+XL_V2(v128_and, d, 2, a.d[i] & b.d[i])
+XL_V2(v128_andnot, d, 2, a.d[i] & ~b.d[i])
+XL_V2(v128_or, d, 2, a.d[i] | b.d[i])
+XL_V2(v128_xor, d, 2, a.d[i] ^ b.d[i])
+XL_INLINE v128 xl_v_v128_bitselect(v128 a, v128 b, v128 c) {
+  v128 r;
+  for (int i = 0; i < 2; i++) r.d[i] = (a.d[i] & c.d[i]) | (b.d[i] & ~c.d[i]);
+  return r;
+}
+XL_INLINE u32 xl_v_v128_any_true(v128 a) { return (a.d[0] | a.d[1]) != 0; }
+#define XL_ALLTRUE(name, L, N) \
+  XL_INLINE u32 xl_v_##name(v128 a) { for (int i = 0; i < N; i++) if (!a.L[i]) return 0; return 1; }
+XL_ALLTRUE(i8x16_all_true, b, 16)
+XL_ALLTRUE(i16x8_all_true, h, 8)
+XL_ALLTRUE(i32x4_all_true, w, 4)
+XL_ALLTRUE(i64x2_all_true, d, 2)
+#define XL_BITMASK(name, SL, N) \
+  XL_INLINE u32 xl_v_##name(v128 a) { u32 m = 0; for (int i = 0; i < N; i++) m |= (u32)(a.SL[i] < 0) << i; return m; }
+XL_BITMASK(i8x16_bitmask, sb, 16)
+XL_BITMASK(i16x8_bitmask, sh, 8)
+XL_BITMASK(i32x4_bitmask, sw, 4)
+XL_BITMASK(i64x2_bitmask, sd, 2)
+
+/* integer comparisons: all ones or all zeros per lane */
+#define XL_VCMP(shape, L, SL, UL, N, M)                                          \
+  XL_V2(shape##_eq, UL, N, a.UL[i] == b.UL[i] ? M : 0)                           \
+  XL_V2(shape##_ne, UL, N, a.UL[i] != b.UL[i] ? M : 0)                           \
+  XL_V2(shape##_lt_s, UL, N, a.SL[i] < b.SL[i] ? M : 0)                          \
+  XL_V2(shape##_lt_u, UL, N, a.UL[i] < b.UL[i] ? M : 0)                          \
+  XL_V2(shape##_gt_s, UL, N, a.SL[i] > b.SL[i] ? M : 0)                          \
+  XL_V2(shape##_gt_u, UL, N, a.UL[i] > b.UL[i] ? M : 0)                          \
+  XL_V2(shape##_le_s, UL, N, a.SL[i] <= b.SL[i] ? M : 0)                         \
+  XL_V2(shape##_le_u, UL, N, a.UL[i] <= b.UL[i] ? M : 0)                         \
+  XL_V2(shape##_ge_s, UL, N, a.SL[i] >= b.SL[i] ? M : 0)                         \
+  XL_V2(shape##_ge_u, UL, N, a.UL[i] >= b.UL[i] ? M : 0)
+XL_VCMP(i8x16, b, sb, b, 16, 0xffu)
+XL_VCMP(i16x8, h, sh, h, 8, 0xffffu)
+XL_VCMP(i32x4, w, sw, w, 4, 0xffffffffu)
+XL_VCMP(i64x2, d, sd, d, 2, ~0ull)
+
+/* integer arithmetic; products in a type wide enough not to overflow */
+#define XL_VINT(shape, L, SL, N, T, ST, BITS, SMIN, SMAX, UMAX)                      \
+  XL_V2(shape##_add, L, N, (T)(a.L[i] + b.L[i]))                                     \
+  XL_V2(shape##_sub, L, N, (T)(a.L[i] - b.L[i]))                                     \
+  XL_V1(shape##_neg, L, N, (T)(0 - (u64)a.L[i]))                                     \
+  XL_V1(shape##_abs, L, N, a.SL[i] < 0 ? (T)(0 - (u64)a.L[i]) : a.L[i])              \
+  XL_V2(shape##_min_s, SL, N, a.SL[i] < b.SL[i] ? a.SL[i] : b.SL[i])                 \
+  XL_V2(shape##_min_u, L, N, a.L[i] < b.L[i] ? a.L[i] : b.L[i])                      \
+  XL_V2(shape##_max_s, SL, N, a.SL[i] > b.SL[i] ? a.SL[i] : b.SL[i])                 \
+  XL_V2(shape##_max_u, L, N, a.L[i] > b.L[i] ? a.L[i] : b.L[i])                      \
+  XL_VSHIFT(shape##_shl, L, N, (T)(a.L[i] << (n & (BITS - 1))))                      \
+  XL_VSHIFT(shape##_shr_s, SL, N, (ST)(a.SL[i] >> (n & (BITS - 1))))                 \
+  XL_VSHIFT(shape##_shr_u, L, N, (T)(a.L[i] >> (n & (BITS - 1))))
+XL_VINT(i8x16, b, sb, 16, u8, s8, 8, -128, 127, 255)
+XL_VINT(i16x8, h, sh, 8, u16, s16, 16, -32768, 32767, 65535)
+XL_VINT(i32x4, w, sw, 4, u32, s32, 32, 0, 0, 0)
+XL_VINT(i64x2, d, sd, 2, u64, s64, 64, 0, 0, 0)
+XL_V2(i16x8_mul, h, 8, (u16)((u32)a.h[i] * b.h[i]))
+XL_V2(i32x4_mul, w, 4, a.w[i] * b.w[i])
+XL_V2(i64x2_mul, d, 2, a.d[i] * b.d[i])
+XL_V2(i8x16_add_sat_s, sb, 16, (s8)XL_SAT((int)a.sb[i] + b.sb[i], -128, 127))
+XL_V2(i8x16_add_sat_u, b, 16, (u8)XL_SAT((int)a.b[i] + b.b[i], 0, 255))
+XL_V2(i8x16_sub_sat_s, sb, 16, (s8)XL_SAT((int)a.sb[i] - b.sb[i], -128, 127))
+XL_V2(i8x16_sub_sat_u, b, 16, (u8)XL_SAT((int)a.b[i] - b.b[i], 0, 255))
+XL_V2(i16x8_add_sat_s, sh, 8, (s16)XL_SAT((int)a.sh[i] + b.sh[i], -32768, 32767))
+XL_V2(i16x8_add_sat_u, h, 8, (u16)XL_SAT((int)a.h[i] + b.h[i], 0, 65535))
+XL_V2(i16x8_sub_sat_s, sh, 8, (s16)XL_SAT((int)a.sh[i] - b.sh[i], -32768, 32767))
+XL_V2(i16x8_sub_sat_u, h, 8, (u16)XL_SAT((int)a.h[i] - b.h[i], 0, 65535))
+XL_V2(i8x16_avgr_u, b, 16, (u8)(((u32)a.b[i] + b.b[i] + 1) >> 1))
+XL_V2(i16x8_avgr_u, h, 8, (u16)(((u32)a.h[i] + b.h[i] + 1) >> 1))
+XL_V2(i16x8_q15mulr_sat_s, sh, 8, (s16)XL_SAT(((s32)a.sh[i] * b.sh[i] + 0x4000) >> 15, -32768, 32767))
+XL_V1(i8x16_popcnt, b, 16, (u8)xl_popcnt32(a.b[i]))
+XL_INLINE v128 xl_v_i32x4_dot_i16x8_s(v128 a, v128 b) {
+  v128 r;
+  for (int i = 0; i < 4; i++)
+    r.w[i] = (u32)((s32)a.sh[2 * i] * b.sh[2 * i]) + (u32)((s32)a.sh[2 * i + 1] * b.sh[2 * i + 1]);
+  return r;
+}
+/* narrowing, widening */
+#define XL_NARROW(name, RL, SL, N, lo, hi, RT)                            \
+  XL_INLINE v128 xl_v_##name(v128 a, v128 b) {                            \
+    v128 r;                                                               \
+    for (int i = 0; i < N; i++) r.RL[i] = (RT)XL_SAT(a.SL[i], lo, hi);    \
+    for (int i = 0; i < N; i++) r.RL[N + i] = (RT)XL_SAT(b.SL[i], lo, hi); \
+    return r;                                                             \
+  }
+XL_NARROW(i8x16_narrow_i16x8_s, sb, sh, 8, -128, 127, s8)
+XL_NARROW(i8x16_narrow_i16x8_u, b, sh, 8, 0, 255, u8)
+XL_NARROW(i16x8_narrow_i32x4_s, sh, sw, 4, -32768, 32767, s16)
+XL_NARROW(i16x8_narrow_i32x4_u, h, sw, 4, 0, 65535, u16)
+#define XL_EXTEND(name, RL, AL, N, OFF) XL_V1(name, RL, N, a.AL[i + OFF])
+XL_EXTEND(i16x8_extend_low_i8x16_s, sh, sb, 8, 0)
+XL_EXTEND(i16x8_extend_high_i8x16_s, sh, sb, 8, 8)
+XL_EXTEND(i16x8_extend_low_i8x16_u, h, b, 8, 0)
+XL_EXTEND(i16x8_extend_high_i8x16_u, h, b, 8, 8)
+XL_EXTEND(i32x4_extend_low_i16x8_s, sw, sh, 4, 0)
+XL_EXTEND(i32x4_extend_high_i16x8_s, sw, sh, 4, 4)
+XL_EXTEND(i32x4_extend_low_i16x8_u, w, h, 4, 0)
+XL_EXTEND(i32x4_extend_high_i16x8_u, w, h, 4, 4)
+XL_EXTEND(i64x2_extend_low_i32x4_s, sd, sw, 2, 0)
+XL_EXTEND(i64x2_extend_high_i32x4_s, sd, sw, 2, 2)
+XL_EXTEND(i64x2_extend_low_i32x4_u, d, w, 2, 0)
+XL_EXTEND(i64x2_extend_high_i32x4_u, d, w, 2, 2)
+#define XL_EXTMUL(name, RL, AL, N, OFF, WT) XL_V2(name, RL, N, (WT)a.AL[i + OFF] * b.AL[i + OFF])
+XL_EXTMUL(i16x8_extmul_low_i8x16_s, sh, sb, 8, 0, s32)
+XL_EXTMUL(i16x8_extmul_high_i8x16_s, sh, sb, 8, 8, s32)
+XL_EXTMUL(i16x8_extmul_low_i8x16_u, h, b, 8, 0, u32)
+XL_EXTMUL(i16x8_extmul_high_i8x16_u, h, b, 8, 8, u32)
+XL_EXTMUL(i32x4_extmul_low_i16x8_s, sw, sh, 4, 0, s32)
+XL_EXTMUL(i32x4_extmul_high_i16x8_s, sw, sh, 4, 4, s32)
+XL_EXTMUL(i32x4_extmul_low_i16x8_u, w, h, 4, 0, u32)
+XL_EXTMUL(i32x4_extmul_high_i16x8_u, w, h, 4, 4, u32)
+XL_EXTMUL(i64x2_extmul_low_i32x4_s, sd, sw, 2, 0, s64)
+XL_EXTMUL(i64x2_extmul_high_i32x4_s, sd, sw, 2, 2, s64)
+XL_EXTMUL(i64x2_extmul_low_i32x4_u, d, w, 2, 0, u64)
+XL_EXTMUL(i64x2_extmul_high_i32x4_u, d, w, 2, 2, u64)
+XL_V1(i16x8_extadd_pairwise_i8x16_s, sh, 8, (s16)(a.sb[2 * i] + a.sb[2 * i + 1]))
+XL_V1(i16x8_extadd_pairwise_i8x16_u, h, 8, (u16)(a.b[2 * i] + a.b[2 * i + 1]))
+XL_V1(i32x4_extadd_pairwise_i16x8_s, sw, 4, (s32)a.sh[2 * i] + a.sh[2 * i + 1])
+XL_V1(i32x4_extadd_pairwise_i16x8_u, w, 4, (u32)a.h[2 * i] + a.h[2 * i + 1])
+
+/* floats: the scalar helpers per lane */
+#define XL_VFLOAT(shape, L, N, p)                                         \
+  XL_V1(shape##_abs, L, N, xl_##p##_abs(a.L[i]))                          \
+  XL_V1(shape##_neg, L, N, xl_##p##_neg(a.L[i]))                          \
+  XL_V1(shape##_sqrt, L, N, xl_##p##_sqrt(a.L[i]))                        \
+  XL_V1(shape##_ceil, L, N, xl_##p##_ceil(a.L[i]))                        \
+  XL_V1(shape##_floor, L, N, xl_##p##_floor(a.L[i]))                      \
+  XL_V1(shape##_trunc, L, N, xl_##p##_trunc(a.L[i]))                      \
+  XL_V1(shape##_nearest, L, N, xl_##p##_nearest(a.L[i]))                  \
+  XL_V2(shape##_add, L, N, a.L[i] + b.L[i])                               \
+  XL_V2(shape##_sub, L, N, a.L[i] - b.L[i])                               \
+  XL_V2(shape##_mul, L, N, a.L[i] * b.L[i])                               \
+  XL_V2(shape##_div, L, N, a.L[i] / b.L[i])                               \
+  XL_V2(shape##_min, L, N, xl_##p##_min(a.L[i], b.L[i]))                  \
+  XL_V2(shape##_max, L, N, xl_##p##_max(a.L[i], b.L[i]))                  \
+  XL_V2(shape##_pmin, L, N, b.L[i] < a.L[i] ? b.L[i] : a.L[i])            \
+  XL_V2(shape##_pmax, L, N, a.L[i] < b.L[i] ? b.L[i] : a.L[i])
+XL_VFLOAT(f32x4, f, 4, f32)
+XL_VFLOAT(f64x2, g, 2, f64)
+#define XL_VFCMP(shape, L, ML, N, M)                  \
+  XL_V2(shape##_eq, ML, N, a.L[i] == b.L[i] ? M : 0)  \
+  XL_V2(shape##_ne, ML, N, a.L[i] != b.L[i] ? M : 0)  \
+  XL_V2(shape##_lt, ML, N, a.L[i] < b.L[i] ? M : 0)   \
+  XL_V2(shape##_gt, ML, N, a.L[i] > b.L[i] ? M : 0)   \
+  XL_V2(shape##_le, ML, N, a.L[i] <= b.L[i] ? M : 0)  \
+  XL_V2(shape##_ge, ML, N, a.L[i] >= b.L[i] ? M : 0)
+XL_VFCMP(f32x4, f, w, 4, 0xffffffffu)
+XL_VFCMP(f64x2, g, d, 2, ~0ull)
+XL_V1(f32x4_convert_i32x4_s, f, 4, (f32)a.sw[i])
+XL_V1(f32x4_convert_i32x4_u, f, 4, xl_f32_convert_i32_u(a.w[i]))
+XL_V1(i32x4_trunc_sat_f32x4_s, w, 4, xl_i32_trunc_sat_f32_s(a.f[i]))
+XL_V1(i32x4_trunc_sat_f32x4_u, w, 4, xl_i32_trunc_sat_f32_u(a.f[i]))
+XL_V1(i32x4_trunc_sat_f64x2_s_zero, w, 4, i < 2 ? xl_i32_trunc_sat_f64_s(a.g[i & 1]) : 0)
+XL_V1(i32x4_trunc_sat_f64x2_u_zero, w, 4, i < 2 ? xl_i32_trunc_sat_f64_u(a.g[i & 1]) : 0)
+XL_V1(f64x2_convert_low_i32x4_s, g, 2, (f64)a.sw[i])
+XL_V1(f64x2_convert_low_i32x4_u, g, 2, xl_f64_convert_i32_u(a.w[i]))
+XL_V1(f32x4_demote_f64x2_zero, f, 4, i < 2 ? xl_f32_demote(a.g[i & 1]) : 0.0f)
+XL_V1(f64x2_promote_low_f32x4, g, 2, xl_f64_promote(a.f[i]))

@@ -223,7 +223,9 @@ static bool decode(mr_reader *r, bool is_const) {
     case 0xd6:
       return mr_unsupported(r, at, MR_FUNC_REFS, "instruction 0xd6 (br_on_non_null)");
     case 0xfb: return prefixed_unsupported(r, at, op, MR_GC);
-    case 0xfd: return prefixed_unsupported(r, at, op, MR_SIMD);
+    case 0xfd:
+      if (!mr_simd_op(r, at, &u)) return false;
+      break;
     case 0xfe: return prefixed_unsupported(r, at, op, MR_THREADS);
 
     default:
@@ -271,6 +273,16 @@ static void type_const_expr(mr_reader *r, size_t start, uint8_t type, uint32_t g
     case 0x43: (void)mr_bytes(&t, 4, &bytes); vt = MOTE_F32; break;
     case 0x44: (void)mr_bytes(&t, 8, &bytes); vt = MOTE_F64; break;
     case 0xd0: (void)mr_heaptype(&t, &vt); break;
+    case 0xfd: /* v128.const */
+      (void)mr_u32(&t, &x);
+      if (x != 12) {
+        mr_invalid(p, at, "constant expression required: instruction 0xfd %u is not constant", x);
+        return;
+      }
+      (void)mr_bytes(&t, 16, &bytes);
+      x = 0;
+      vt = MOTE_V128;
+      break;
     case 0xd2: /* ref.func */
       (void)mr_u32(&t, &x);
       if (x >= m->func_count) {

@@ -10,7 +10,7 @@
 
 /* All feature names, in one place. */
 static const char *const feature_names[] = {
-    [MR_SIMD] = "SIMD (v128)",
+    [MR_RELAXED_SIMD] = "relaxed SIMD",
     [MR_THREADS] = "threads (shared memory, atomics)",
     [MR_EXCEPTIONS] = "exception handling",
     [MR_TAIL_CALLS] = "tail calls",
@@ -54,12 +54,11 @@ bool mr_valtype(mr_reader *r, uint8_t *out) {
   case MOTE_I64:
   case MOTE_F32:
   case MOTE_F64:
+  case MOTE_V128:
   case MOTE_FUNCREF:
   case MOTE_EXTERNREF:
     *out = b;
     return true;
-  case MOTE_V128:
-    return mr_unsupported(r, at, MR_SIMD, "value type v128");
   default:
     if (is_post20_reftype(b)) return post20_reftype(r, at, b);
     return mr_fail(r->p, MOTE_MODULE_MALFORMED, at, "malformed value type 0x%02x", b);
