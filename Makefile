@@ -2,7 +2,8 @@
 #
 #   make            build/mote
 #   make test       unit tests, sanitizer tests, the spec suite, fuzz and differential runs,
-#                   the OpenWhisk npm client's round trip
+#                   WASI against Node, the hostile corpus and the official WASI test suite
+#                   (CLI and server), the OpenWhisk npm client's round trip
 #   make spec       the Wasm 2.0 spec suite only
 #   make san        the same binaries under AddressSanitizer + UBSan, in build-san/
 #
@@ -133,8 +134,8 @@ spec: $(BUILD)/spec-runner
 spec-quick: $(BUILD)/spec-runner
 	@$(BUILD)/spec-runner --cache $(BUILD)/cache --tier quick --jobs 2 $(SPEC_DIR)
 
-test: unit unit-san spec spec-quick fuzz diff wasi-conformance wasi-hostile functions-test \
-      openwhisk-test
+test: unit unit-san spec spec-quick fuzz diff wasi-conformance wasi-hostile wasi-testsuite \
+      wasi-testsuite-server functions-test openwhisk-test
 
 -include tests/fuzz/fuzz.mk
 -include tests/diff/diff.mk

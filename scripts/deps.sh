@@ -23,6 +23,8 @@ packages=(
   # tests: JSON inspection, an HTTP client for the server's end-to-end tests, zip bundles;
   # bsdtar for the bundle tests (zip archives, hostile tar entries)
   jq curl zip libarchive-tools
+  # tests: pgrep (no process outlives mote run)
+  procps
 )
 if [ "${1:-}" = --bench ]; then
   # benchmarks (make bench): load generator, the container baseline (Docker engine), plots

@@ -63,9 +63,9 @@ const char *mote_cli_cache_dir(void);
 int mote_cli_compile(const char *path, const uint8_t *wasm, size_t len, mote_tier tier,
                      mote_compile_result *res);
 
-/* The default of `mote run`: the optimised object if it is cached; else
- * the quick tier now (tens of milliseconds) and the optimised tier built in
- * the background for later runs (MOTE_NO_BACKGROUND=1 turns that off). */
+/* The default of `mote run`: the optimised object if it is cached, else the
+ * quick tier (compiled now, or found in the cache). It never starts work that
+ * outlives the process: `mote compile` builds the optimised tier. */
 int mote_cli_compile_auto(const char *path, const uint8_t *wasm, size_t len,
                           mote_compile_result *res);
 

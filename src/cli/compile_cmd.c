@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -67,36 +66,17 @@ int mote_cli_compile(const char *path, const uint8_t *wasm, size_t len, mote_tie
   }
 }
 
-/* Starts `mote compile --tier opt FILE` detached (double fork, new session,
- * stdio to /dev/null), so that the next run finds the optimised object. */
-static void compile_opt_in_background(const char *path) {
-  char abs[PATH_MAX], self[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0 || !realpath(path, abs)) return;
-  self[n] = 0;
-  pid_t pid = fork();
-  if (pid < 0) return;
-  if (pid == 0) {
-    if (fork() != 0) _exit(0); /* the grandchild is re-parented: no zombie */
-    setsid();
-    int null_fd = open("/dev/null", O_RDWR);
-    if (null_fd >= 0) {
-      dup2(null_fd, 0);
-      dup2(null_fd, 1);
-      dup2(null_fd, 2);
-    }
-    execl(self, self, "compile", "--tier", "opt", abs, (char *)NULL);
-    _exit(127);
-  }
-  waitpid(pid, NULL, 0);
-}
-
 int mote_cli_compile_auto(const char *path, const uint8_t *wasm, size_t len,
                           mote_compile_result *res) {
   mote_compile_options opt = {.cache_dir = mote_cli_cache_dir(), .tier = MOTE_TIER_OPT};
   if (mote_compile_lookup(wasm, len, &opt, res)) return 0;
   int rc = mote_cli_compile(path, wasm, len, MOTE_TIER_QUICK, res);
-  if (rc == 0 && !getenv("MOTE_NO_BACKGROUND")) compile_opt_in_background(path);
+  /* Nothing is started in the background: the run ends with this process.
+   * On a terminal, say once (when the quick object is new) how to get the
+   * optimised one. */
+  if (rc == 0 && !res->cached && isatty(2))
+    fprintf(stderr, "mote: %s runs on the quick tier; `mote compile %s` builds optimised code "
+            "for later runs\n", path, path);
   return rc;
 }
 

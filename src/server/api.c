@@ -134,6 +134,12 @@ static json_t *with_tier(mote_server *s, const char *name, json_t *o) {
   srv_fn *fn = registry_acquire(s->reg, name);
   const srv_image *img = fn ? fn_image(fn) : NULL;
   json_object_set_new(o, "tier", json_string(img ? mote_tier_name(img->tier) : "not loaded"));
+  /* The optimised tier: ready, building, or failed with its reason. */
+  if (fn) {
+    const char *error;
+    json_object_set_new(o, "opt_tier", json_string(fn_opt_state(fn, &error)));
+    if (error) json_object_set_new(o, "opt_error", json_string(error));
+  }
   /* Whether calls start from a snapshot taken after the initialisation. */
   if (img) json_object_set_new(o, "snapshot", json_boolean(img->snap != NULL));
   /* The bytes each call copies into its memory (the image's non-zero runs). */
@@ -431,6 +437,8 @@ enum MHD_Result api_function_put(mote_server *s, struct MHD_Connection *c, srv_r
   }
   json_t *o = version_json(s->store, &fn->rec, admit_fn_queue_default(s->admit));
   json_object_set_new(o, "tier", json_string(mote_tier_name(fn->base.tier)));
+  const char *opt_error;
+  json_object_set_new(o, "opt_tier", json_string(fn_opt_state(fn, &opt_error)));
   json_object_set_new(o, "snapshot", json_boolean(fn->base.snap != NULL));
   fn_release(fn);
   metrics_deploy(s->metrics, true);

@@ -12,13 +12,8 @@
  * are joined with ", ". argv and stdin are as without CGI.
  *
  * Out: stdout starts with "Name: value" lines (LF or CRLF) up to an empty
- * line, then the body. Status ("404 Not Found") sets the status, Location
- * without Status gives 302, Content-Type is the body's type (default
- * application/octet-stream). Other headers pass through, except hop-by-hop
- * ones, X-Mote-* (the server's own), and values with control characters:
- * those are dropped and named in X-Mote-Cgi-Dropped. No header block, a
- * line that is not "Name: value", a block over 64 KiB, or a bad Status is a
- * 502.
+ * line, then the body; cgi_output.c parses the block (its rules are there),
+ * and this file makes the response of it.
  */
 #include <netdb.h>
 #include <stdio.h>
@@ -68,11 +63,6 @@ static void env_add(envb *b, const char *key, const char *val) {
     memcpy(s + kl + 1, val, vl + 1);
   }
   env_push(b, s);
-}
-
-static bool token_char(unsigned char ch) {
-  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-         (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
 /* The index of the variable `key` (up to '=') in b, or -1. */
@@ -197,167 +187,36 @@ void cgi_env_free(char **env, size_t count) {
 
 /* ---- the output ----------------------------------------------------------- */
 
-static bool hop_by_hop(const char *name) {
-  static const char *const refused[] = {"Connection", "Keep-Alive", "Proxy-Connection",
-                                        "Transfer-Encoding", "TE", "Trailer", "Upgrade",
-                                        "Content-Length", "Proxy-Authenticate"};
-  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
-    if (!strcasecmp(name, refused[i])) return true;
-  return !strncasecmp(name, "X-Mote-", 7);
-}
-
-typedef struct hdr {
-  const char *name, *value; /* NUL-terminated copies in the parse buffer */
-} hdr;
-
 int cgi_response(const uint8_t *out, size_t len, struct MHD_Response **resp, unsigned *status,
                  size_t *body_len, char *msg, size_t cap) {
   *resp = NULL;
   *status = 200;
   *body_len = 0;
-  static const char nohdr[] = "the function is in CGI mode but printed no header block";
-  /* The end of the header block: the first empty line. */
-  size_t limit = len < SRV_CGI_MAX_HEADERS ? len : SRV_CGI_MAX_HEADERS;
-  size_t pos = 0, body = 0;
-  bool found = false;
-  while (pos < limit) {
-    const uint8_t *nl = memchr(out + pos, '\n', limit - pos);
-    if (!nl) break;
-    size_t end = (size_t)(nl - out);
-    size_t linelen = end - pos - (end > pos && out[end - 1] == '\r');
-    if (linelen == 0) {
-      found = true;
-      body = end + 1;
-      break;
-    }
-    pos = end + 1;
-  }
-  if (!found) {
-    if (len == 0)
-      snprintf(msg, cap, "%s (stdout was empty)", nohdr);
-    else if (len >= SRV_CGI_MAX_HEADERS)
-      snprintf(msg, cap, "%s (no empty line within the first %u KiB of stdout)", nohdr,
-               SRV_CGI_MAX_HEADERS >> 10);
-    else
-      snprintf(msg, cap, "%s (no empty line ends it: print \"Content-Type: ...\", an empty "
-               "line, then the body)", nohdr);
-    return 1;
-  }
-  size_t hlen = body; /* the block, its empty line included */
-  if (hlen <= 2) {
-    snprintf(msg, cap, "%s (stdout starts with an empty line)", nohdr);
-    return 1;
-  }
-  char *blk = malloc(hlen + 1);
-  if (!blk) return -1;
-  memcpy(blk, out, hlen);
-  blk[hlen] = '\0';
-  size_t nh = 0, hcap = 16;
-  hdr *hs = malloc(hcap * sizeof *hs);
-  if (!hs) {
-    free(blk);
+  cgi_head h;
+  int rc = cgi_parse(out, len, &h, msg, cap);
+  if (rc != 0) return rc;
+  size_t n = len - h.body_offset;
+  *resp = MHD_create_response_from_buffer(n, (void *)(out + h.body_offset), MHD_RESPMEM_MUST_COPY);
+  if (!*resp) {
+    cgi_head_free(&h);
     return -1;
   }
-  int rc = 1;
-  const char *ctype = NULL, *location = NULL, *stat = NULL;
-  char dropped[512] = "";
-  size_t dl = 0;
-  for (char *p = blk;;) {
-    char *nl = strchr(p, '\n');
-    *nl = '\0';
-    if (nl > p && nl[-1] == '\r') nl[-1] = '\0';
-    if (!*p) break; /* the empty line */
-    char *colon = strchr(p, ':');
-    bool name_ok = colon && colon > p;
-    for (char *q = p; name_ok && q < colon; q++)
-      if (!token_char((unsigned char)*q)) name_ok = false;
-    if (!name_ok) {
-      if (nh == 0)
-        snprintf(msg, cap, "%s (the first line \"%.60s\" is not \"Name: value\")", nohdr, p);
-      else
-        snprintf(msg, cap, "the function is in CGI mode and printed a malformed header line "
-                 "\"%.60s\" (not \"Name: value\")", p);
-      goto done;
-    }
-    *colon = '\0';
-    char *v = colon + 1;
-    while (*v == ' ' || *v == '\t') v++;
-    char *e = v + strlen(v);
-    while (e > v && (e[-1] == ' ' || e[-1] == '\t')) *--e = '\0';
-    bool value_ok = true;
-    for (char *q = v; *q; q++)
-      if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f) value_ok = false;
-    if (!strcasecmp(p, "Status") || !strcasecmp(p, "Content-Type") ||
-        !strcasecmp(p, "Location")) {
-      const char **slot = !strcasecmp(p, "Status") ? &stat
-                          : !strcasecmp(p, "Location") ? &location : &ctype;
-      if (*slot) {
-        snprintf(msg, cap, "the function is in CGI mode and printed %s twice", p);
-        goto done;
-      }
-      if (!value_ok || !*v) {
-        snprintf(msg, cap, "the function is in CGI mode and printed an invalid %s header", p);
-        goto done;
-      }
-      *slot = v;
-    } else if (!value_ok || hop_by_hop(p)) {
-      int w = snprintf(dropped + dl, sizeof dropped - dl, "%s%.64s", dl ? ", " : "", p);
-      if (w > 0 && (size_t)w < sizeof dropped - dl) dl += (size_t)w;
-    } else {
-      if (nh == hcap) {
-        hdr *g = realloc(hs, 2 * hcap * sizeof *hs);
-        if (!g) {
-          rc = -1;
-          goto done;
-        }
-        hs = g;
-        hcap *= 2;
-      }
-      hs[nh++] = (hdr){p, v};
-    }
-    p = nl + 1;
-  }
-  if (!stat && !location && !ctype && nh == 0) {
-    snprintf(msg, cap, "%s (every header it printed was refused: %s)", nohdr, dropped);
-    goto done;
-  }
-  if (stat) {
-    /* "NNN reason": three digits, 200..599, then nothing or a space. */
-    const char *q = stat;
-    bool ok = q[0] >= '1' && q[0] <= '9' && q[1] >= '0' && q[1] <= '9' && q[2] >= '0' &&
-              q[2] <= '9' && (q[3] == '\0' || q[3] == ' ' || q[3] == '\t');
-    unsigned code = ok ? (unsigned)((q[0] - '0') * 100 + (q[1] - '0') * 10 + (q[2] - '0')) : 0;
-    if (!ok || code < 200 || code > 599) {
-      snprintf(msg, cap, "the function is in CGI mode and printed an invalid Status \"%.40s\" "
-               "(want \"NNN Reason\", 200 to 599)", stat);
-      goto done;
-    }
-    *status = code;
-  } else if (location) {
-    *status = 302;
-  }
-  *resp = MHD_create_response_from_buffer(len - body, (void *)(out + body), MHD_RESPMEM_MUST_COPY);
-  *body_len = len - body;
-  if (!*resp) {
-    rc = -1;
-    goto done;
-  }
   bool added = MHD_add_response_header(*resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                       ctype ? ctype : "application/octet-stream") == MHD_YES;
-  if (location)
-    added &= MHD_add_response_header(*resp, MHD_HTTP_HEADER_LOCATION, location) == MHD_YES;
-  for (size_t i = 0; i < nh; i++)
-    added &= MHD_add_response_header(*resp, hs[i].name, hs[i].value) == MHD_YES;
-  if (dl) added &= MHD_add_response_header(*resp, "X-Mote-Cgi-Dropped", dropped) == MHD_YES;
+                                       h.content_type ? h.content_type
+                                                      : "application/octet-stream") == MHD_YES;
+  if (h.location)
+    added &= MHD_add_response_header(*resp, MHD_HTTP_HEADER_LOCATION, h.location) == MHD_YES;
+  for (size_t i = 0; i < h.nheaders; i++)
+    added &= MHD_add_response_header(*resp, h.headers[i].name, h.headers[i].value) == MHD_YES;
+  if (h.dropped[0])
+    added &= MHD_add_response_header(*resp, "X-Mote-Cgi-Dropped", h.dropped) == MHD_YES;
+  cgi_head_free(&h);
   if (!added) {
     MHD_destroy_response(*resp);
     *resp = NULL;
-    rc = -1;
-    goto done;
+    return -1;
   }
-  rc = 0;
-done:
-  free(hs);
-  free(blk);
-  return rc;
+  *status = h.status;
+  *body_len = n;
+  return 0;
 }

@@ -61,6 +61,7 @@ struct srv_metrics {
   unsigned count;
   uint64_t in_flight;
   uint64_t deploys_ok, deploys_refused;
+  uint64_t opt_builds_ok, opt_builds_failed;
 };
 
 srv_metrics *metrics_new(void) {
@@ -175,6 +176,11 @@ void metrics_in_flight(srv_metrics *m, int delta) {
 
 void metrics_deploy(srv_metrics *m, bool ok) {
   if (m) __atomic_fetch_add(ok ? &m->deploys_ok : &m->deploys_refused, 1, __ATOMIC_RELAXED);
+}
+
+void metrics_opt_build(srv_metrics *m, bool ok) {
+  if (m)
+    __atomic_fetch_add(ok ? &m->opt_builds_ok : &m->opt_builds_failed, 1, __ATOMIC_RELAXED);
 }
 
 /* ---- rendering ------------------------------------------------------------- */
@@ -380,6 +386,13 @@ char *metrics_render(srv_metrics *m, mote_server *s, size_t *len) {
           (unsigned long long)__atomic_load_n(&m->deploys_ok, __ATOMIC_RELAXED));
   fprintf(o, "mote_deploys_total{result=\"refused\"} %llu\n",
           (unsigned long long)__atomic_load_n(&m->deploys_refused, __ATOMIC_RELAXED));
+  head(o, "mote_opt_builds_total", "counter",
+       "Background builds of the optimised tier by result (failed: the quick tier serves on; "
+       "the version record says why).");
+  fprintf(o, "mote_opt_builds_total{result=\"ok\"} %llu\n",
+          (unsigned long long)__atomic_load_n(&m->opt_builds_ok, __ATOMIC_RELAXED));
+  fprintf(o, "mote_opt_builds_total{result=\"failed\"} %llu\n",
+          (unsigned long long)__atomic_load_n(&m->opt_builds_failed, __ATOMIC_RELAXED));
   head(o, "mote_access_log_dropped_total", "counter",
        "Access-log lines lost: the writer fell behind by more than its backlog, or writing failed.");
   fprintf(o, "mote_access_log_dropped_total %llu\n",

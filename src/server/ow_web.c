@@ -249,21 +249,38 @@ static bool set_json_body(ow_web_response *out, const char *ct, const json_t *v,
 }
 
 /* Header values as OpenWhisk takes them: strings, booleans, numbers, and
- * arrays of these (one header each). */
-static bool add_header(ow_web_response *out, const char *name, const json_t *v) {
+ * arrays of these (one header each). A name that is not a token, a value
+ * with a control byte (CR, LF, NUL: a header of its own smuggled in), or more
+ * headers than a reply's header block holds (SRV_CGI_MAX_HEADER_LINES and
+ * _HEADERS, as for CGI) make the response invalid. *bytes counts the block. */
+static bool add_header(ow_web_response *out, const char *name, const json_t *v, size_t *bytes) {
   if (json_is_array(v)) {
     size_t i;
     json_t *e;
-    json_array_foreach(v, i, e) if (!add_header(out, name, e)) return false;
+    json_array_foreach(v, i, e) if (!add_header(out, name, e, bytes)) return false;
     return true;
   }
   char *text = NULL;
-  if (json_is_string(v)) text = strdup(json_string_value(v));
-  else if (json_is_boolean(v) || json_is_number(v)) text = json_dumps(v, JSON_ENCODE_ANY);
-  else return false;
+  if (json_is_string(v)) {
+    if (strlen(json_string_value(v)) != json_string_length(v)) return false; /* a NUL */
+    text = strdup(json_string_value(v));
+  } else if (json_is_boolean(v) || json_is_number(v)) {
+    text = json_dumps(v, JSON_ENCODE_ANY);
+  } else {
+    return false;
+  }
+  if (text && !srv_header_value_ok(text)) {
+    free(text);
+    return false;
+  }
   char *line = NULL;
   if (!text || asprintf(&line, "%s: %s", name, text) < 0) line = NULL;
   free(text);
+  if (line) *bytes += strlen(line) + 2;
+  if (line && (out->nheaders >= SRV_CGI_MAX_HEADER_LINES || *bytes > SRV_CGI_MAX_HEADERS)) {
+    free(line);
+    return false;
+  }
   char **grown = line ? realloc(out->headers, (out->nheaders + 1) * sizeof *grown) : NULL;
   if (!grown) {
     free(line);
@@ -297,13 +314,18 @@ static int respond_http(const json_t *r, ow_web_response *out, char *msg, size_t
     if (!json_is_object(h)) return refuse(out, 400, msg, cap, INVALID_HTTP);
     const char *k;
     json_t *v;
+    size_t bytes = 0;
     json_object_foreach(h, k, v) {
+      if (!srv_header_name_ok(k, strlen(k))) return refuse(out, 400, msg, cap, INVALID_HTTP);
       if (!strcasecmp(k, "content-type")) {
-        if (!json_is_string(v)) return refuse(out, 400, msg, cap, INVALID_HTTP);
+        if (!json_is_string(v) || !srv_header_value_ok(json_string_value(v)) ||
+            strlen(json_string_value(v)) != json_string_length(v) ||
+            json_string_length(v) > 1024)
+          return refuse(out, 400, msg, cap, INVALID_HTTP);
         ct = json_string_value(v);
         continue;
       }
-      if (!add_header(out, k, v)) return refuse(out, 400, msg, cap, INVALID_HTTP);
+      if (!add_header(out, k, v, &bytes)) return refuse(out, 400, msg, cap, INVALID_HTTP);
     }
   }
   long code = 0;

@@ -141,6 +141,15 @@ void fn_release(srv_fn *fn) {
   free(fn);
 }
 
+const char *fn_opt_state(srv_fn *fn, const char **error) {
+  *error = NULL;
+  switch (atomic_load_explicit(&fn->opt_state, memory_order_acquire)) {
+    case SRV_OPT_BUILDING: return "building";
+    case SRV_OPT_FAILED: *error = fn->opt_error; return "failed";
+    default: return "ready";
+  }
+}
+
 const srv_image *fn_image(srv_fn *fn) {
   const srv_image *opt = atomic_load(&fn->opt);
   return opt ? opt : &fn->base;
@@ -232,6 +241,7 @@ int fn_load(mote_server *s, const char *name, const uint8_t *wasm, size_t len,
   }
   atomic_init(&fn->refs, 1);
   atomic_init(&fn->opt, NULL);
+  atomic_init(&fn->opt_state, *need_opt ? SRV_OPT_BUILDING : SRV_OPT_AT_DEPLOY);
   fn->base.tier = opts.tier;
   if (files_dir && !(fn->files_dir = strdup(files_dir))) {
     free(fn);
@@ -277,32 +287,49 @@ static void job_free(srv_job *j) {
   free(j);
 }
 
+/* The end of a version's opt build: its state, /metrics and a line on
+ * stderr when it failed (msg), so that a failure is never silent. */
+static void opt_done(mote_server *s, srv_fn *fn, const char *msg) {
+  if (msg) {
+    snprintf(fn->opt_error, sizeof fn->opt_error, "%s", msg);
+    fprintf(stderr, "mote serve: %s v%llu: the opt tier failed (%s); the quick tier serves\n",
+            fn->rec.name, (unsigned long long)fn->rec.version, msg);
+  }
+  atomic_store_explicit(&fn->opt_state, msg ? SRV_OPT_FAILED : SRV_OPT_READY,
+                        memory_order_release);
+  metrics_opt_build(s->metrics, msg == NULL);
+}
+
 static void run_job(mote_server *s, srv_job *j) {
   mote_compile_options opts = {.cache_dir = s->cache_dir, .tier = MOTE_TIER_OPT};
   mote_compile_result res;
   mote_compile_error cerr;
+  char msg[1200];
   if (mote_compile(j->wasm, j->len, &opts, &res, &cerr) != MOTE_COMPILE_OK) {
-    fprintf(stderr, "mote serve: %s v%llu: the opt tier failed (%s); the quick tier serves\n",
-            j->fn->rec.name, (unsigned long long)j->fn->rec.version, cerr.message);
+    snprintf(msg, sizeof msg, "%s", cerr.message);
+    opt_done(s, j->fn, msg);
     return;
   }
   srv_image *img = calloc(1, sizeof *img);
   mote_rt_error rerr;
   const char *code;
-  char msg[600];
-  if (!img) return;
+  if (!img) {
+    opt_done(s, j->fn, "out of memory");
+    return;
+  }
   img->tier = MOTE_TIER_OPT;
   if (mote_rt_module_load(res.so_path, &img->module, &rerr) != MOTE_RT_OK) {
-    fprintf(stderr, "mote serve: %s: cannot load the opt tier: %s\n", j->fn->rec.name,
-            rerr.message);
+    snprintf(msg, sizeof msg, "cannot load the opt tier: %s", rerr.message);
   } else if (fn_prepare(j->fn, img, j->fn->rec.name, &j->fn->rec.settings, &code, msg,
-                        sizeof msg)) {
-    fprintf(stderr, "mote serve: %s: the opt tier's %s; the quick tier serves\n",
-            j->fn->rec.name, msg);
-  } else {
+                        sizeof msg) == 0) {
     srv_image *expected = NULL;
-    if (atomic_compare_exchange_strong(&j->fn->opt, &expected, img)) return;
+    if (atomic_compare_exchange_strong(&j->fn->opt, &expected, img)) {
+      opt_done(s, j->fn, NULL);
+      return;
+    }
+    snprintf(msg, sizeof msg, "the opt tier was published twice");
   }
+  opt_done(s, j->fn, msg);
   image_clear(img);
   free(img);
 }

@@ -73,11 +73,22 @@ typedef struct srv_fn {
   mote_function_version rec;       /* owned: cleared at free */
   srv_image base;                  /* loaded at deploy (quick tier, or opt if cached) */
   _Atomic(srv_image *) opt;        /* set once when the opt tier is ready (from malloc) */
+  /* The opt tier's build (SRV_OPT_*): written by the background worker,
+   * opt_error first, then the state with release order. */
+  atomic_int opt_state;
+  char opt_error[400];             /* why the build failed (SRV_OPT_FAILED) */
   /* The version's files (a bundle's), read-only at the guest's "/": wasi-libc's
    * cwd is "/", so "/weights.bin" and "weights.bin" both name one. */
   char *files_dir;                 /* DIR/files/<hash>, from malloc; NULL: none */
   mote_wasi_preopen files_root;    /* points at files_dir */
 } srv_fn;
+
+/* The opt tier of a version: loaded at deploy (its object was cached), being
+ * built in the background, ready, or failed (the quick tier serves on). */
+enum { SRV_OPT_AT_DEPLOY = 0, SRV_OPT_BUILDING, SRV_OPT_READY, SRV_OPT_FAILED };
+/* The opt tier's state as the version record shows it: "ready", "building",
+ * "failed"; *error is the message of a failure, else NULL. */
+const char *fn_opt_state(srv_fn *fn, const char **error);
 
 typedef struct srv_registry srv_registry;
 
@@ -179,6 +190,7 @@ void metrics_call(srv_metrics *m, const char *function, unsigned status, srv_cal
                   const srv_call_times *t);
 void metrics_in_flight(srv_metrics *m, int delta); /* +1 / -1 around a run */
 void metrics_deploy(srv_metrics *m, bool ok);      /* ok: 201; else refused */
+void metrics_opt_build(srv_metrics *m, bool ok);   /* a background opt build ended */
 /* A call of `function` refused by admission (st is a SRV_REFUSED_*); count
  * it with metrics_call too. */
 void metrics_refused(srv_metrics *m, const char *function, srv_admit_status st);
@@ -501,7 +513,35 @@ int api_function_put_precheck(mote_server *s, struct MHD_Connection *c, srv_req 
 
 /* ---- CGI mode (cgi.c): functions deployed with cgi=true ------------------- */
 
-#define SRV_CGI_MAX_HEADERS (64u << 10) /* bytes of the header block a function prints */
+/* The header block a function makes (CGI output, a web action's headers):
+ * bytes and lines, so that the reply's header block always fits the
+ * connection's memory (SRV_CONNECTION_MEMORY). */
+#define SRV_CGI_MAX_HEADERS (8u << 10)
+#define SRV_CGI_MAX_HEADER_LINES 100u
+
+/* header.c: a field name (n bytes) is a token; a value has no control byte
+ * but tab. */
+bool srv_header_name_ok(const char *s, size_t n);
+bool srv_header_value_ok(const char *s);
+
+/* A CGI function's header block, parsed (cgi_output.c; no HTTP library). */
+typedef struct cgi_header {
+  const char *name, *value; /* point into cgi_head.block */
+} cgi_header;
+typedef struct cgi_head {
+  unsigned status;                    /* Status, else 302 with Location, else 200 */
+  const char *content_type, *location; /* NULL when not printed */
+  cgi_header *headers;                /* the headers passed through (malloc) */
+  size_t nheaders;
+  char dropped[512];                  /* names of refused headers, ", " between */
+  size_t body_offset;                 /* the body's first byte in the output */
+  char *block;                        /* the block's text, owning the strings (malloc) */
+} cgi_head;
+/* Parses the header block of `out`. 0: *h is filled (free with
+ * cgi_head_free); 1: the output is not valid CGI, msg says why (the call is a
+ * 502); -1: out of memory. On non-zero *h owns nothing. */
+int cgi_parse(const uint8_t *out, size_t len, cgi_head *h, char *msg, size_t cap);
+void cgi_head_free(cgi_head *h);
 
 /* The guest environment of a CGI call: the function's own env (minus any
  * key a CGI variable sets) followed by the CGI/1.1 variables of the request

@@ -21,8 +21,10 @@
  * guest names, so "..", absolute paths and symlinks leading out fail with
  * ENOTCAPABLE (76). A read-only preopen refuses every change beneath it
  * (create, write-open, truncate, unlink, rename, mkdir, rmdir, symlink, link,
- * set-times, set-size) with EROFS (69). The environment is exactly the
- * configured one; nothing of the host's leaks.
+ * set-times, set-size) with EROFS (69); a write-open of a directory there is
+ * EISDIR and of a path that does not resolve its lookup's error, as on a
+ * read-only mount. The environment is exactly the configured one; nothing of
+ * the host's leaks.
  *
  * Guest pointers: every (offset, length) the guest passes is checked against
  * the bound memory's current size in 64-bit arithmetic; a bad one returns

@@ -1,7 +1,8 @@
 # Fuzzing the parsers of untrusted bytes (libFuzzer, clang-19), included by
 # the Makefile.
 #
-#   make fuzz        the module reader with the translator, then the bundle reader, each for FUZZ_TIME
+#   make fuzz        the module reader with the translator, the bundle reader and a CGI function's
+#                    output parser, each for FUZZ_TIME
 #                    seconds (default 60)
 #   make fuzz-long   the same for 30 minutes
 #
@@ -54,7 +55,25 @@ $(FUZZ_DIR)/bundle-corpus/.seeded:
 fuzz-bundle: $(FUZZ_DIR)/fuzz_bundle $(FUZZ_DIR)/bundle-corpus/.seeded
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_bundle $(FUZZ_DIR)/bundle-corpus $(FUZZ_DIR) $(FUZZ_TIME)
 
-fuzz: fuzz-module fuzz-bundle
+# The output of a CGI function (bytes a guest wrote): the header block parser.
+FUZZ_CGI_SRC := tests/fuzz/fuzz_cgi.c src/server/cgi_output.c src/server/header.c
+
+$(FUZZ_DIR)/fuzz_cgi: $(FUZZ_CGI_SRC) src/server/server_internal.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CGI_SRC) -o $@
+
+$(FUZZ_DIR)/cgi-corpus/.seeded:
+	@mkdir -p $(dir $@)
+	@printf 'Content-Type: text/plain\n\nhello\n' >$(dir $@)seed-plain
+	@printf 'Status: 404 Not Found\r\nLocation: /x\r\nX-A: b\r\nConnection: close\r\n\r\nbody' >$(dir $@)seed-crlf
+	@printf 'X-N: a\0b\n\nx' >$(dir $@)seed-nul
+	@touch $@
+
+.PHONY: fuzz-cgi
+fuzz-cgi: $(FUZZ_DIR)/fuzz_cgi $(FUZZ_DIR)/cgi-corpus/.seeded
+	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_cgi $(FUZZ_DIR)/cgi-corpus $(FUZZ_DIR) $(FUZZ_TIME)
+
+fuzz: fuzz-module fuzz-bundle fuzz-cgi
 
 fuzz-long:
 	$(MAKE) fuzz FUZZ_TIME=1800

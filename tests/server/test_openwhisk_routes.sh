@@ -209,6 +209,37 @@ req_as "" GET "/api/v1/web/guest/default/secret.json" -H 'X-Require-Whisk-Auth: 
 [ "$code" = 200 ] && [ "$(jget '.params.__ow_headers["x-require-whisk-auth"]')" = s3cret ]
 check "web, require-whisk-auth: 200 with it" $? "$code $body"
 
+# A web action's .http headers come from the guest: a header smuggled in through CR LF, a
+# name that is not a token, or more headers than a reply holds are OpenWhisk's 400, and the
+# server goes on.
+cat >"$tmp/hdr.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+int main(void) {
+  char in[4096]; size_t n = fread(in, 1, sizeof in - 1, stdin); in[n] = 0;
+  if (strstr(in, "\"h\":\"crlf\"")) printf("{\"headers\":{\"X-A\":\"a\\r\\nX-Injected: 1\"},\"body\":\"x\"}\n");
+  else if (strstr(in, "\"h\":\"name\"")) printf("{\"headers\":{\"X A\":\"1\"},\"body\":\"x\"}\n");
+  else if (strstr(in, "\"h\":\"many\"")) {
+    printf("{\"headers\":{");
+    for (int i = 0; i < 5000; i++) printf("%s\"X-H%d\":\"v\"", i ? "," : "", i);
+    printf("},\"body\":\"x\"}\n");
+  } else printf("{\"headers\":{\"X-Ok\":\"yes\"},\"body\":\"fine\"}\n");
+  return 0;
+}
+C
+clang-19 --target=wasm32-wasi -O2 "$tmp/hdr.c" -o "$tmp/hdr.wasm" || { echo "clang-19 failed"; exit 1; }
+printf '{"exec":{"kind":"wasm:0.1","code":"%s"},"annotations":[{"key":"web-export","value":true}]}' \
+  "$(base64 -w0 "$tmp/hdr.wasm")" >"$tmp/hdr.json"
+req PUT "$A/actions/hdr" -H 'Content-Type: application/json' --data-binary "@$tmp/hdr.json"
+req_as "" GET "/api/v1/web/guest/default/hdr.http"
+[ "$code" = 200 ] && [ "$(header X-Ok)" = yes ] && [ "$body" = fine ]
+check "web .http: the action's header and body" $? "$code $body"
+for h in crlf name many; do
+  req_as "" GET "/api/v1/web/guest/default/hdr.http?h=$h"
+  ow_error 400 "Response is not valid 'message/http'." && [ -z "$(header X-Injected)" ]
+  check "web .http: bad headers from the action ($h) are 400" $? "$code $(head -c 300 "$tmp/b")"
+done
+
 # ---- a payload over 1 MB, chunked (no Content-Length): 413 with OpenWhisk's body ------
 head -c 1100000 /dev/zero | tr '\0' 'x' >"$tmp/big"
 req POST "$A/actions/e?blocking=true" -H 'Transfer-Encoding: chunked' -H 'Content-Type: application/json' \
