@@ -36,7 +36,7 @@ typedef struct mote_compile_options {
   /* Limits for each child process; zero means the default. */
   unsigned cpu_seconds;  /* default 300 */
   unsigned wall_seconds; /* default 600 */
-  size_t memory_bytes;   /* address space, default 4 GiB */
+  size_t memory_bytes;   /* address space of each compiler process, default 1 GiB */
   size_t output_bytes;   /* largest file a child may write, default 1 GiB */
 } mote_compile_options;
 
@@ -60,7 +60,11 @@ typedef struct mote_compile_result {
   char so_path[PATH_MAX]; /* the compiled object, inside the cache */
   bool cached;            /* found in the cache: nothing was run */
   double translate_ms;    /* translator wall time (0 when cached) */
-  double cc_ms;           /* C compiler wall time (0 when cached) */
+  double cc_ms;           /* C compiler wall time, all chunks, in parallel (0 when cached) */
+  double link_ms;         /* linking the chunks' objects (0 for one chunk or cached) */
+  uint32_t chunks;        /* translation units of the module (0 when cached) */
+  uint32_t chunks_built;  /* of those, compiled now; the rest came from the chunk cache */
+  long peak_rss_kb;       /* the largest resident size of any compiler process */
   char key[65];           /* the cache key, hex */
 } mote_compile_result;
 

@@ -32,6 +32,7 @@ typedef struct mote_child_result {
   int exit_code;
   int signal;
   double wall_ms;
+  long max_rss_kb; /* the largest resident size of the child or a process it waited for */
   char stderr_tail[768]; /* the last bytes the child wrote to stderr */
 } mote_child_result;
 

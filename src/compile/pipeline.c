@@ -14,6 +14,7 @@
 #include "cache.h"
 #include "compile.h"
 #include "compile_internal.h"
+#include "chunks.h"
 #include "toolchain.h"
 #include "xl.h"
 
@@ -29,7 +30,7 @@ static mote_child_limits limits_of(const mote_compile_options *o) {
   mote_child_limits l = {
       .cpu_seconds = o->cpu_seconds ? o->cpu_seconds : 300,
       .wall_seconds = o->wall_seconds ? o->wall_seconds : 600,
-      .memory_bytes = o->memory_bytes ? o->memory_bytes : (size_t)4 << 30,
+      .memory_bytes = o->memory_bytes ? o->memory_bytes : (size_t)1 << 30,
       .output_bytes = o->output_bytes ? o->output_bytes : (size_t)1 << 30,
   };
   return l;
@@ -102,27 +103,31 @@ static mote_compile_status child_failure(const mote_child_result *r, const mote_
   return st;
 }
 
-/* mote's own translator (xl_*.c) writes unit.c in `work`. */
-static mote_compile_status translate_xl(const char *work, const mote_module *m, const uint8_t *wasm,
-                                        size_t len, mote_compile_result *out,
-                                        mote_compile_error *err) {
-  struct timespec t0, t1;
+static double ms_since(const struct timespec *t0) {
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* A module of up to this much wasm code is one unit; above it is cut into
+ * chunks of CHUNK_MIN..CHUNK_MAX bytes of code (xl_plan_chunks). */
+#define CHUNK_MIN ((size_t)64 << 10)
+#define CHUNK_MAX ((size_t)256 << 10)
+
+/* One unit: the translator writes unit.c, one compiler makes module.so. */
+static mote_compile_status build_unit(const char *work, const xl_module *x,
+                                      const mote_compile_options *opts,
+                                      const mote_child_limits *limits, mote_compile_result *out,
+                                      mote_compile_error *err) {
+  struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   char path[PATH_MAX];
-  xl_module x;
   xl_error xerr = {0};
-  if (!xl_module_scan(&x, m, wasm, len)) {
-    xl_module_release(&x);
-    set_error(err, MOTE_COMPILE_IO, "translate", "%s", "out of memory reading the module");
-    return MOTE_COMPILE_IO;
-  }
   snprintf(path, sizeof path, "%s/unit.c", work);
   FILE *unit = fopen(path, "we");
-  bool ok = unit && xl_module_write(unit, &x, &xerr);
+  bool ok = unit && xl_module_write(unit, x, &xerr);
   bool closed = unit && fclose(unit) == 0;
-  xl_module_release(&x);
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  out->translate_ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+  out->translate_ms += ms_since(&t0);
   if (xerr.failed) {
     set_error(err, MOTE_COMPILE_INVALID, "translate", "%s", xerr.message);
     return MOTE_COMPILE_INVALID;
@@ -131,6 +136,16 @@ static mote_compile_status translate_xl(const char *work, const mote_module *m, 
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
     return MOTE_COMPILE_IO;
   }
+  const char *cc[32];
+  mote_child_result r;
+  mote_tool_cc_argv(opts->tier, cc, 32);
+  mote_child_run(cc, work, limits, &r);
+  out->cc_ms = r.wall_ms;
+  out->chunks = 1;
+  out->chunks_built = 1;
+  out->peak_rss_kb = r.max_rss_kb;
+  if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0)
+    return child_failure(&r, limits, "cc", MOTE_COMPILE_TOOL_FAILED, err);
   return MOTE_COMPILE_OK;
 }
 
@@ -139,21 +154,36 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
                                  size_t len, const mote_compile_options *opts,
                                  mote_compile_result *out, mote_compile_error *err) {
   mote_child_limits limits = limits_of(opts);
-  mote_child_result r;
   if (write_file(work, "abi.h", mote_abi_header_text, strlen(mote_abi_header_text)) != 0) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
     return MOTE_COMPILE_IO;
   }
-  mote_compile_status st = translate_xl(work, m, wasm, len, out, err);
-  if (st != MOTE_COMPILE_OK) return st;
-
-  const char *cc[32];
-  mote_tool_cc_argv(opts->tier, cc, 32);
-  mote_child_run(cc, work, &limits, &r);
-  out->cc_ms = r.wall_ms;
-  if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0)
-    return child_failure(&r, &limits, "cc", MOTE_COMPILE_TOOL_FAILED, err);
-  return MOTE_COMPILE_OK;
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  xl_module x;
+  uint32_t *ends = NULL;
+  mote_compile_status st;
+  if (!xl_module_scan(&x, m, wasm, len) ||
+      !(ends = malloc(((size_t)x.nbodies + 1) * sizeof *ends))) {
+    xl_module_release(&x);
+    set_error(err, MOTE_COMPILE_IO, "translate", "%s", "out of memory reading the module");
+    return MOTE_COMPILE_IO;
+  }
+  uint32_t nchunks = xl_plan_chunks(&x, CHUNK_MIN, CHUNK_MAX, ends);
+  out->translate_ms = ms_since(&t0);
+  if (nchunks <= 1) {
+    st = build_unit(work, &x, opts, &limits, out, err);
+  } else {
+    chunk_build cb = {.x = &x, .ends = ends, .nchunks = nchunks, .work = work,
+                      .cache_dir = opts->cache_dir, .tier = opts->tier, .limits = limits};
+    mote_child_result failure;
+    st = mote_build_chunks(&cb, out, &failure, err);
+    if (st == MOTE_COMPILE_TOOL_FAILED)
+      st = child_failure(&failure, &limits, "cc", MOTE_COMPILE_TOOL_FAILED, err);
+  }
+  free(ends);
+  xl_module_release(&x);
+  return st;
 }
 
 bool mote_compile_lookup(const uint8_t *wasm, size_t len, const mote_compile_options *opts,

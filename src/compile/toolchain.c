@@ -28,40 +28,71 @@ const char *mote_tool_cc(mote_tier tier) {
   return tier == MOTE_TIER_QUICK ? "tcc" : "gcc";
 }
 
-int mote_tool_cc_argv(mote_tier tier, const char *argv[], int cap) {
-  int n = 0;
 #define ARG(s) \
   do {         \
     if (n < cap - 1) argv[n++] = (s); \
   } while (0)
+
+/* The code generation flags of a tier (after the compiler's name). */
+static int codegen_flags(mote_tier tier, const char *argv[], int n, int cap) {
+  if (tier == MOTE_TIER_QUICK) return n;
+  ARG("-O2");
+  ARG("-fPIC");
+  ARG("-fvisibility=hidden");
+  /* Wasm recursion must stay recursion: a tail call turned into a jump
+   * would make an endless recursion an endless loop instead of a
+   * "call stack exhausted" trap. */
+  ARG("-fno-optimize-sibling-calls");
+  /* Wasm arithmetic must quiet a signalling NaN (x * 1.0 is not x); without
+   * this gcc folds such operations away. */
+  ARG("-fsignaling-nans");
+  /* A guest function with a huge frame must not step over the stack guard. */
+  ARG("-fstack-clash-protection");
+  ARG("-w");
+  return n;
+}
+
+int mote_tool_cc_argv(mote_tier tier, const char *argv[], int cap) {
+  int n = 0;
   ARG(mote_tool_cc(tier));
-  if (tier == MOTE_TIER_QUICK) {
-    ARG("-shared");
-  } else {
-    ARG("-O2");
-    ARG("-fPIC");
-    ARG("-shared");
-    ARG("-fvisibility=hidden");
-    /* Wasm recursion must stay recursion: a tail call turned into a jump
-     * would make an endless recursion an endless loop instead of a
-     * "call stack exhausted" trap. */
-    ARG("-fno-optimize-sibling-calls");
-    /* Wasm arithmetic must quiet a signalling NaN (x * 1.0 is not x); without
-     * this gcc folds such operations away. */
-    ARG("-fsignaling-nans");
-    /* A guest function with a huge frame must not step over the stack guard. */
-    ARG("-fstack-clash-protection");
-    ARG("-w");
-  }
+  n = codegen_flags(tier, argv, n, cap);
+  ARG("-shared");
   ARG("-I.");
   ARG("-o");
   ARG("module.so");
   ARG("unit.c");
   ARG("-lm");
-#undef ARG
   argv[n] = NULL;
   return n;
 }
+
+int mote_tool_obj_argv(mote_tier tier, const char *src, const char *obj, const char *argv[],
+                       int cap) {
+  int n = 0;
+  ARG(mote_tool_cc(tier));
+  n = codegen_flags(tier, argv, n, cap);
+  ARG("-I.");
+  ARG("-c");
+  ARG("-o");
+  ARG(obj);
+  ARG(src);
+  argv[n] = NULL;
+  return n;
+}
+
+int mote_tool_link_argv(mote_tier tier, const char *const *objs, int nobjs, const char *argv[],
+                        int cap) {
+  int n = 0;
+  ARG(mote_tool_cc(tier));
+  ARG("-shared");
+  ARG("-o");
+  ARG("module.so");
+  for (int i = 0; i < nobjs; i++) ARG(objs[i]);
+  ARG("-lm");
+  argv[n] = NULL;
+  return n;
+}
+#undef ARG
 
 /* Resolves `tool` in PATH and appends "path:size:mtime;" to out. */
 static void append_identity(const char *tool, char *out, size_t cap) {

@@ -120,8 +120,28 @@ typedef struct xl_op {
 } xl_op;
 const xl_op *xl_numeric_op(uint32_t prefix, uint32_t code);
 
-/* The whole module's C: prelude, instance, functions, descriptor. */
+/* The whole module's C in one unit: prelude, instance, functions,
+ * descriptor. */
 bool xl_module_write(FILE *out, const xl_module *x, xl_error *err);
+
+/* The same in parts, for compiling chunks of functions separately (split
+ * true): the header every part includes as "mod.h" (it also validates the
+ * module level), the core (segments, initialisation, exports, descriptor)
+ * and the functions [first, end) of the function index space. With split
+ * false the three written one after another make one unit. */
+bool xl_write_header(FILE *out, const xl_module *x, bool split, xl_error *err);
+bool xl_write_core(FILE *out, const xl_module *x, bool split, xl_error *err);
+bool xl_write_chunk(FILE *out, const xl_module *x, uint32_t first, uint32_t end, bool split,
+                    xl_error *err);
+
+/* Cuts the defined functions into chunks of about min..max bytes of wasm
+ * code: a chunk ends after a function whose type and locals hash to 0 mod 8
+ * once it holds min bytes, or at max bytes. The boundaries do not depend on
+ * the code inside functions, so changing the code of one function (keeping
+ * the sizes below max) changes its chunk only. Fills ends[] (x->nbodies entries are enough) with each chunk's end
+ * in the function index space (the first starts at the first defined
+ * function); returns the number of chunks (0 without functions). */
+uint32_t xl_plan_chunks(const xl_module *x, size_t min_bytes, size_t max_bytes, uint32_t *ends);
 
 extern const char mote_xl_prelude_text[];
 

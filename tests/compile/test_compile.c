@@ -237,6 +237,80 @@ TEST(a_compiler_over_its_memory_limit_fails_with_a_named_stage) {
   free(wasm);
 }
 
+/* A module big enough to be cut into chunks: 400 functions of ~500 bytes,
+ * with locals that vary (the chunk boundaries follow them). `changed` is the
+ * constant in function 200, which its export "f200" adds to its argument. */
+static uint8_t *big_module(uint32_t changed, size_t *len) {
+  size_t cap = 4 << 20, n = 0;
+  char *wat = malloc(cap);
+  if (!wat) return NULL;
+  n += (size_t)snprintf(wat + n, cap - n, "(module\n");
+  for (int f = 0; f < 400; f++) {
+    n += (size_t)snprintf(wat + n, cap - n, "(func $f%d (export \"f%d\") (param i32) (result i32)", f, f);
+    for (int k = 0; k < f % 7; k++) n += (size_t)snprintf(wat + n, cap - n, " (local i64)");
+    n += (size_t)snprintf(wat + n, cap - n, "\n local.get 0 i32.const %u i32.add\n",
+                          f == 200 ? changed : 0x10000000u + (unsigned)f);
+    for (int k = 0; k < 30; k++)
+      n += (size_t)snprintf(wat + n, cap - n, " i32.const %u i32.xor i32.const 0x7654321 i32.add\n",
+                            0x12345678u + (unsigned)k);
+    for (int k = 0; k < 30; k++)
+      n += (size_t)snprintf(wat + n, cap - n, " i32.const 0x7654321 i32.sub i32.const %u i32.xor\n",
+                            0x12345678u + (unsigned)(29 - k));
+    n += (size_t)snprintf(wat + n, cap - n, ")\n");
+  }
+  snprintf(wat + n, cap - n, ")\n");
+  uint8_t *wasm = test_wat(wat, NULL, len);
+  free(wat);
+  return wasm;
+}
+
+static uint32_t call_f200(const char *so_path, uint32_t arg) {
+  mote_rt_module *m = NULL;
+  mote_rt_instance *inst = NULL;
+  mote_rt_error err;
+  uint32_t result = 0xdeadbeef;
+  if (mote_rt_module_load(so_path, &m, &err) != MOTE_RT_OK) {
+    CHECK_MSG(0, err.message);
+    return result;
+  }
+  if (mote_rt_instantiate(m, NULL, NULL, &inst, &err) == MOTE_RT_OK) {
+    int32_t idx = mote_rt_module_find_export(m, "f200", 4);
+    mote_val args[1] = {{.i32 = arg}}, res[1];
+    if (idx >= 0 && mote_rt_call(inst, (uint32_t)idx, args, res, &err) == MOTE_RT_OK)
+      result = res[0].i32;
+    mote_rt_instance_free(inst);
+  }
+  mote_rt_module_free(m);
+  return result;
+}
+
+/* A redeploy with one function changed recompiles only that function's
+ * chunk: the other chunks' objects come from the chunk cache. */
+TEST(one_function_changed_rebuilds_only_its_chunk) {
+  for (int tier = MOTE_TIER_OPT; tier <= MOTE_TIER_QUICK; tier++) {
+    fresh_cache();
+    size_t len1, len2;
+    uint8_t *a = big_module(0x10000001u, &len1), *b = big_module(0x10000002u, &len2);
+    CHECK(a && b && len1 == len2);
+    mote_compile_options o = options((mote_tier)tier);
+    mote_compile_result r1, r2;
+    mote_compile_error err;
+    CHECK_EQ_INT(mote_compile(a, len1, &o, &r1, &err), MOTE_COMPILE_OK);
+    CHECK(r1.chunks >= 3); /* the core and at least two chunks of functions */
+    CHECK_EQ_INT(r1.chunks_built, r1.chunks);
+    CHECK_EQ_INT(mote_compile(b, len2, &o, &r2, &err), MOTE_COMPILE_OK);
+    CHECK(!r2.cached);
+    CHECK_EQ_INT(r2.chunks, r1.chunks);
+    CHECK_EQ_INT(r2.chunks_built, 1);
+    CHECK(r2.peak_rss_kb > 0);
+    /* each object has its own code */
+    uint32_t x1 = call_f200(r1.so_path, 5), x2 = call_f200(r2.so_path, 5);
+    CHECK(x1 != 0xdeadbeef && x2 != 0xdeadbeef && x1 != x2);
+    free(a);
+    free(b);
+  }
+}
+
 TEST(a_missing_cache_directory_is_created) {
   char dir[128];
   snprintf(dir, sizeof dir, "%s/deeper", cache_dir);
@@ -259,4 +333,4 @@ RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_
           simd_compiles_and_runs_on_both_tiers, tail_calls_are_refused_by_the_reader_before_any_tool_runs,
           a_type_error_is_refused_by_the_translator, garbage_is_refused_as_malformed,
           a_compiler_over_its_memory_limit_fails_with_a_named_stage,
-          a_missing_cache_directory_is_created)
+          one_function_changed_rebuilds_only_its_chunk, a_missing_cache_directory_is_created)
