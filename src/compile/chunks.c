@@ -24,14 +24,16 @@
 
 typedef struct part {
   char src[32];        /* "core.c", "c0.c", ... in the work directory */
-  char *text;          /* its C, from open_memstream() */
-  size_t len;
+  uint32_t first, end; /* chunk: its functions; core: 0, 0 */
   char key[65];
   char obj[PATH_MAX];  /* the object to link: in the cache */
-  bool cached;
+  xl_error err;        /* the translator's refusal */
 } part;
 
 typedef struct pool {
+  const xl_module *x;
+  const char *header; /* mod.h's text */
+  size_t hlen;
   const char *work;
   const char *obj_dir;
   mote_tier tier;
@@ -42,6 +44,8 @@ typedef struct pool {
   uint32_t next;
   uint32_t built;
   long peak_rss_kb;
+  double translate_ms; /* summed over the threads */
+  bool invalid;        /* the translator refused a part */
   bool failed;
   mote_child_result failure; /* the first failed child */
   bool io_failed;
@@ -62,10 +66,41 @@ static int write_text(const char *work, const char *name, const char *text, size
   return (fclose(f) == 0 && ok) ? 0 : -1;
 }
 
-/* Compiles one part (unless its object is cached) and installs the object. */
+static void note_io_failure(pool *p) {
+  pthread_mutex_lock(&p->lock);
+  p->io_failed = true;
+  pthread_mutex_unlock(&p->lock);
+}
+
+/* Translates one part, and compiles it unless its object is cached (then
+ * installs the object in the cache). */
 static void build_part(pool *p, part *pt) {
+  double t0 = now_ms();
+  char *text = NULL;
+  size_t len = 0;
+  FILE *o = open_memstream(&text, &len);
+  bool ok = o && (pt->end ? xl_write_chunk(o, p->x, pt->first, pt->end, true, &pt->err)
+                          : xl_write_core(o, p->x, true, &pt->err));
+  if (o && fclose(o) != 0) ok = false;
+  double took = now_ms() - t0;
+  pthread_mutex_lock(&p->lock);
+  p->translate_ms += took;
+  if (pt->err.failed) p->invalid = true;
+  pthread_mutex_unlock(&p->lock);
+  if (!ok) {
+    if (!pt->err.failed) note_io_failure(p);
+    free(text);
+    return;
+  }
+  mote_cache_chunk_key(p->tier, p->header, p->hlen, text, len, pt->key);
   if (mote_cache_lookup_ext(p->obj_dir, pt->key, ".o", pt->obj, sizeof pt->obj)) {
-    pt->cached = true;
+    free(text);
+    return;
+  }
+  int wrc = write_text(p->work, pt->src, text, len);
+  free(text);
+  if (wrc != 0) {
+    note_io_failure(p);
     return;
   }
   char obj_name[40], built[PATH_MAX];
@@ -76,7 +111,7 @@ static void build_part(pool *p, part *pt) {
   mote_child_run(argv, p->work, &p->limits, &r);
   pthread_mutex_lock(&p->lock);
   if (r.max_rss_kb > p->peak_rss_kb) p->peak_rss_kb = r.max_rss_kb;
-  bool ok = r.outcome == MOTE_CHILD_EXITED && r.exit_code == 0;
+  ok = r.outcome == MOTE_CHILD_EXITED && r.exit_code == 0;
   if (!ok && !p->failed) {
     p->failed = true;
     p->failure = r;
@@ -85,44 +120,20 @@ static void build_part(pool *p, part *pt) {
   pthread_mutex_unlock(&p->lock);
   if (!ok) return;
   snprintf(built, sizeof built, "%s/%s", p->work, obj_name);
-  if (mote_cache_install_ext(p->obj_dir, pt->key, ".o", built, pt->obj, sizeof pt->obj) != 0) {
-    pthread_mutex_lock(&p->lock);
-    p->io_failed = true;
-    pthread_mutex_unlock(&p->lock);
-  }
+  if (mote_cache_install_ext(p->obj_dir, pt->key, ".o", built, pt->obj, sizeof pt->obj) != 0)
+    note_io_failure(p);
 }
 
 static void *worker(void *arg) {
   pool *p = arg;
   for (;;) {
     pthread_mutex_lock(&p->lock);
-    bool stop = p->failed || p->io_failed || p->next >= p->nparts;
+    bool stop = p->failed || p->io_failed || p->invalid || p->next >= p->nparts;
     uint32_t i = p->next++;
     pthread_mutex_unlock(&p->lock);
     if (stop) return NULL;
     build_part(p, &p->parts[i]);
   }
-}
-
-/* Writes one part into a memory buffer with `write` (a translator call). */
-typedef bool (*part_writer)(FILE *o, const xl_module *x, uint32_t a, uint32_t b, xl_error *err);
-
-static bool write_core(FILE *o, const xl_module *x, uint32_t a, uint32_t b, xl_error *err) {
-  (void)a;
-  (void)b;
-  return xl_write_core(o, x, true, err);
-}
-
-static bool write_chunk(FILE *o, const xl_module *x, uint32_t a, uint32_t b, xl_error *err) {
-  return xl_write_chunk(o, x, a, b, true, err);
-}
-
-static bool render(part *pt, part_writer w, const xl_module *x, uint32_t a, uint32_t b,
-                   xl_error *err) {
-  FILE *o = open_memstream(&pt->text, &pt->len);
-  if (!o) return false;
-  bool ok = w(o, x, a, b, err);
-  return fclose(o) == 0 && ok;
 }
 
 mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result *out,
@@ -141,17 +152,10 @@ mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result
   p.obj_dir = obj_dir;
   if (!parts) goto done;
 
-  /* the C of every part, in memory: it makes the keys */
+  /* mod.h first: every part's key includes it */
   FILE *h = open_memstream(&header, &hlen);
   bool ok = h && xl_write_header(h, x, true, &xerr);
   if (h && fclose(h) != 0) ok = false;
-  snprintf(parts[0].src, sizeof parts[0].src, "core.c");
-  ok = ok && render(&parts[0], write_core, x, 0, 0, &xerr);
-  for (uint32_t k = 0; ok && k < cb->nchunks; k++) {
-    snprintf(parts[k + 1].src, sizeof parts[k + 1].src, "c%u.c", k);
-    uint32_t first = k ? cb->ends[k - 1] : x->nimports_func;
-    ok = render(&parts[k + 1], write_chunk, x, first, cb->ends[k], &xerr);
-  }
   out->translate_ms += now_ms() - t0;
   if (xerr.failed) {
     snprintf(err->message, sizeof err->message, "%s", xerr.message);
@@ -162,14 +166,20 @@ mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result
   if (!ok || mote_cache_prepare(obj_dir) != 0 ||
       write_text(cb->work, "mod.h", header, hlen) != 0)
     goto io;
+  snprintf(parts[0].src, sizeof parts[0].src, "core.c");
+  for (uint32_t k = 0; k < cb->nchunks; k++) {
+    snprintf(parts[k + 1].src, sizeof parts[k + 1].src, "c%u.c", k);
+    parts[k + 1].first = k ? cb->ends[k - 1] : x->nimports_func;
+    parts[k + 1].end = cb->ends[k];
+  }
+  p.x = x;
+  p.header = header;
+  p.hlen = hlen;
   p.parts = parts;
   p.nparts = cb->nchunks + 1;
-  for (uint32_t i = 0; i < p.nparts; i++) {
-    mote_cache_chunk_key(cb->tier, header, hlen, parts[i].text, parts[i].len, parts[i].key);
-    if (write_text(cb->work, parts[i].src, parts[i].text, parts[i].len) != 0) goto io;
-  }
 
-  /* compile, as many at once as there are cores */
+  /* translate and compile, as many parts at once as there are cores; the
+   * core (data segments: often the largest part) first */
   double t1 = now_ms();
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   uint32_t nthreads = cores < 1 ? 1 : cores > 64 ? 64 : (uint32_t)cores;
@@ -181,9 +191,20 @@ mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result
   if (started == 0) worker(&p);
   for (uint32_t i = 0; i < started; i++) pthread_join(threads[i], NULL);
   out->cc_ms = now_ms() - t1;
+  out->translate_ms += p.translate_ms;
   out->chunks = p.nparts;
   out->chunks_built = p.built;
   out->peak_rss_kb = p.peak_rss_kb;
+  if (p.invalid) {
+    for (uint32_t i = 0; i < p.nparts; i++) /* the first refusal in module order */
+      if (parts[i].err.failed) {
+        snprintf(err->message, sizeof err->message, "%s", parts[i].err.message);
+        break;
+      }
+    snprintf(err->stage, sizeof err->stage, "translate");
+    err->status = st = MOTE_COMPILE_INVALID;
+    goto done;
+  }
   if (p.failed) {
     *failure = p.failure;
     st = MOTE_COMPILE_TOOL_FAILED; /* the caller names the failure */
@@ -220,7 +241,6 @@ io:
   snprintf(err->message, sizeof err->message, "cannot write to the cache: %s", strerror(errno));
   err->status = st = MOTE_COMPILE_IO;
 done:
-  for (uint32_t i = 0; parts && i <= cb->nchunks; i++) free(parts[i].text);
   free(parts);
   free(header);
   pthread_mutex_destroy(&p.lock);

@@ -98,9 +98,18 @@ typedef struct xl_error {
   char message[256];
 } xl_error;
 
+/* What a function's C names outside itself, marked by xl_func_write: per
+ * function 1 = called, 2 = ref.func (| both); per data segment 1. */
+typedef struct xl_refs {
+  uint8_t *funcs; /* mote_module_func_count entries */
+  uint8_t *data;  /* x->ndata entries */
+} xl_refs;
+
 /* Writes C for defined function `func_index` (imports first in the index
- * space) to `out`, validating it. Returns false with `err` set if invalid. */
-bool xl_func_write(FILE *out, const xl_module *x, uint32_t func_index, xl_error *err);
+ * space) to `out`, validating it, and marks what it names in `refs` (may be
+ * NULL). Returns false with `err` set if invalid. */
+bool xl_func_write(FILE *out, const xl_module *x, uint32_t func_index, xl_refs *refs,
+                   xl_error *err);
 
 /* C names. */
 char xl_type_letter(uint8_t t);      /* i j f d v r e */

@@ -34,6 +34,7 @@ typedef struct frame {
 typedef struct fx {
   const xl_module *x;
   const mote_module *m;
+  xl_refs *refs;
   FILE *o;
   xl_error *err;
   xl_cur c;
@@ -501,6 +502,7 @@ static bool misc(fx *f) {
       if (!pop(f, MOTE_I32, NULL) || !pop(f, MOTE_I32, NULL) || !pop(f, MOTE_I32, NULL))
         return false;
       h = f->h;
+      if (f->refs && live(f)) f->refs->data[a] = 1;
       emit(f, "xl_memory_init(I->m0, I->data_dropped[%u] ? 0 : %uu, xl_d%u, %s, %s, %s);\n", a,
            f->x->data[a].len, a, S(f, MOTE_I32, h), S(f, MOTE_I32, h + 1), S(f, MOTE_I32, h + 2));
       return true;
@@ -785,6 +787,7 @@ static bool body(fx *f) {
         if (!pop_n(f, ft->param_count, ft->params)) return false;
         char callee[24];
         snprintf(callee, sizeof callee, "w%u", a);
+        if (f->refs && live(f)) f->refs->funcs[a] |= 1;
         write_call(f, ft, f->h, callee, "I");
         if (!push_n(f, ft->result_count, ft->results)) return false;
         break;
@@ -937,6 +940,7 @@ static bool body(fx *f) {
         a = xl_u32(&f->c);
         if (a >= mote_module_func_count(f->m)) return fail(f, "unknown function %u", a);
         if (!f->x->declared[a]) return fail(f, "undeclared function reference %u", a);
+        if (f->refs && live(f)) f->refs->funcs[a] |= 2;
         emit(f, "%s = xl_fref_%u(I);\n", S(f, MOTE_FUNCREF, f->h), a);
         if (!push(f, MOTE_FUNCREF)) return false;
         break;
@@ -985,11 +989,12 @@ static bool read_locals(fx *f, const mote_functype *ft) {
   return !f->c.bad;
 }
 
-bool xl_func_write(FILE *out, const xl_module *x, uint32_t func_index, xl_error *err) {
+bool xl_func_write(FILE *out, const xl_module *x, uint32_t func_index, xl_refs *refs,
+                   xl_error *err) {
   const mote_module *m = x->m;
   const mote_functype *ft = mote_module_func_type(m, func_index);
   uint32_t d = func_index - x->nimports_func;
-  fx f = {.x = x, .m = m, .err = err, .func = func_index};
+  fx f = {.x = x, .m = m, .refs = refs, .err = err, .func = func_index};
   f.c = (xl_cur){x->bytes, x->body_start[d], x->body_end[d], false};
   char *buf = NULL;
   size_t len = 0;

@@ -534,6 +534,25 @@ static bool snapshot_ok(const mote_module *m) {
  * functions, each including mod.h; what they share is hidden, not static, so
  * the linked object still exports only the descriptor. */
 
+static void write_fref_helper(FILE *o, const xl_module *x, uint32_t f) {
+  fprintf(o,
+          "static inline fref xl_fref_%u(inst *I) { fref r = {xl_ft%u, "
+          "(wasm_rt_function_ptr_t)&w%u, I}; return r; }\n",
+          f, mote_module_func_type_index(x->m, f), f);
+}
+
+/* Every function's prototype, and the ref.func helpers of those a reference
+ * may name. */
+static void write_all_prototypes(FILE *o, const xl_module *x) {
+  const mote_module *m = x->m;
+  for (uint32_t f = 0; f < mote_module_func_count(m); f++) {
+    write_prototype(o, m, f);
+    fputs(";\n", o);
+  }
+  for (uint32_t f = 0; f < mote_module_func_count(m); f++)
+    if (x->declared[f]) write_fref_helper(o, x, f);
+}
+
 bool xl_write_header(FILE *o, const xl_module *x, bool split, xl_error *err) {
   const mote_module *m = x->m;
   if (!validate(x, err)) return false;
@@ -550,26 +569,20 @@ bool xl_write_header(FILE *o, const xl_module *x, bool split, xl_error *err) {
   write_multi_structs(o, m);
   write_instance(o, x);
   for (uint32_t t = 0; t < mote_module_type_count(m); t++) fprintf(o, "XL_SHARED u32 xl_ft%u;\n", t);
-  if (split)
-    for (uint32_t i = 0; i < x->ndata; i++) fprintf(o, "XL_SHARED const u8 xl_d%u[];\n", i);
-  for (uint32_t f = 0; f < mote_module_func_count(m); f++) {
-    write_prototype(o, m, f);
-    fputs(";\n", o);
-  }
   fputs("XL_FUNC void xl_table_init(inst *I, u32 seg, void *table, u32 d, u32 s, u32 n);\n", o);
-  for (uint32_t f = 0; f < mote_module_func_count(m); f++)
-    if (x->declared[f])
-      fprintf(o,
-              "static inline fref xl_fref_%u(inst *I) { fref r = {xl_ft%u, "
-              "(wasm_rt_function_ptr_t)&w%u, I}; return r; }\n",
-              f, mote_module_func_type_index(m, f), f);
+  /* split: each part declares the functions and data it names (xl_write_chunk),
+   * so that mod.h stays small however many functions there are */
+  if (!split) write_all_prototypes(o, x);
   if (split) fputs("#endif\n", o);
   return !ferror(o) || invalid(err, "write error");
 }
 
 bool xl_write_core(FILE *o, const xl_module *x, bool split, xl_error *err) {
   const mote_module *m = x->m;
-  if (split) fputs("#include \"mod.h\"\n", o);
+  if (split) {
+    fputs("#include \"mod.h\"\n", o);
+    write_all_prototypes(o, x);
+  }
   const char *def = split ? "XL_FUNC" : "static";
   for (uint32_t t = 0; t < mote_module_type_count(m); t++) fprintf(o, "%s u32 xl_ft%u;\n", def, t);
   for (uint32_t i = 0; i < x->ndata; i++) {
@@ -599,10 +612,39 @@ bool xl_write_core(FILE *o, const xl_module *x, bool split, xl_error *err) {
 
 bool xl_write_chunk(FILE *o, const xl_module *x, uint32_t first, uint32_t end, bool split,
                     xl_error *err) {
-  if (split) fputs("#include \"mod.h\"\n", o);
-  for (uint32_t f = first; f < end; f++)
-    if (!xl_func_write(o, x, f, err)) return false;
-  return !ferror(o) || invalid(err, "write error");
+  if (!split) {
+    for (uint32_t f = first; f < end; f++)
+      if (!xl_func_write(o, x, f, NULL, err)) return false;
+    return !ferror(o) || invalid(err, "write error");
+  }
+  /* the bodies first, to learn what they name; then the declarations */
+  const mote_module *m = x->m;
+  xl_refs refs = {calloc(mote_module_func_count(m) + 1, 1), calloc(x->ndata + 1, 1)};
+  char *body = NULL;
+  size_t len = 0;
+  FILE *b = refs.funcs && refs.data ? open_memstream(&body, &len) : NULL;
+  bool ok = b != NULL;
+  for (uint32_t f = first; ok && f < end; f++) ok = xl_func_write(b, x, f, &refs, err);
+  if (b && fclose(b) != 0) ok = false;
+  if (ok) {
+    fputs("#include \"mod.h\"\n", o);
+    for (uint32_t f = first; f < end; f++) refs.funcs[f] |= 1;
+    for (uint32_t f = 0; f < mote_module_func_count(m); f++) {
+      if (!refs.funcs[f]) continue;
+      write_prototype(o, m, f);
+      fputs(";\n", o);
+      if (refs.funcs[f] & 2) write_fref_helper(o, x, f);
+    }
+    for (uint32_t i = 0; i < x->ndata; i++)
+      if (refs.data[i]) fprintf(o, "XL_SHARED const u8 xl_d%u[];\n", i);
+    fwrite(body, 1, len, o);
+  } else if (!err->failed) {
+    invalid(err, "out of memory");
+  }
+  free(body);
+  free(refs.funcs);
+  free(refs.data);
+  return ok && (!ferror(o) || invalid(err, "write error"));
 }
 
 bool xl_module_write(FILE *o, const xl_module *x, xl_error *err) {
