@@ -43,7 +43,11 @@ typedef wasm_rt_externref_t eref;
  * the memory's size faults and traps. The base never moves (ABI v3). */
 #if defined(__GNUC__)
 #define XL_LD_(T, b, a) ({ T v_; memcpy(&v_, (b) + (a), sizeof v_); v_; })
+#if defined(XL_NO_KEEP) /* only to measure what the barriers cost: not trap-exact */
+#define XL_LDK(T, b, a) XL_LD_(T, b, a)
+#else
 #define XL_LDK(T, b, a) ({ T v_; memcpy(&v_, (b) + (a), sizeof v_); XL_KEEP_##T(v_); v_; })
+#endif
 #define XL_ST(T, b, a, x) do { T v_ = (x); memcpy((b) + (a), &v_, sizeof v_); } while (0)
 /* An empty asm that needs the value: the load cannot be deleted. */
 #define XL_KEEP_u8(v) __asm__("" ::"r"(v))
