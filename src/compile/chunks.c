@@ -57,15 +57,6 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int write_text(const char *work, const char *name, const char *text, size_t len) {
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/%s", work, name);
-  FILE *f = fopen(path, "we");
-  if (!f) return -1;
-  bool ok = fwrite(text, 1, len, f) == len;
-  return (fclose(f) == 0 && ok) ? 0 : -1;
-}
-
 static void note_io_failure(pool *p) {
   pthread_mutex_lock(&p->lock);
   p->io_failed = true;
@@ -97,7 +88,7 @@ static void build_part(pool *p, part *pt) {
     free(text);
     return;
   }
-  int wrc = write_text(p->work, pt->src, text, len);
+  int wrc = mote_write_file(p->work, pt->src, text, len);
   free(text);
   if (wrc != 0) {
     note_io_failure(p);
@@ -164,7 +155,7 @@ mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result
     goto done;
   }
   if (!ok || mote_cache_prepare(obj_dir) != 0 ||
-      write_text(cb->work, "mod.h", header, hlen) != 0)
+      mote_write_file(cb->work, "mod.h", header, hlen) != 0)
     goto io;
   snprintf(parts[0].src, sizeof parts[0].src, "core.c");
   for (uint32_t k = 0; k < cb->nchunks; k++) {

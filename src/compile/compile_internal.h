@@ -9,6 +9,9 @@
 
 #include "module/module.h"
 
+/* Writes len bytes to dir/name (created or truncated). 0, or -1 (errno). */
+int mote_write_file(const char *dir, const char *name, const void *data, size_t len);
+
 /* The text of src/rt/abi.h, embedded at build time. */
 extern const char mote_abi_header_text[];
 

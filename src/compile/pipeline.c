@@ -36,7 +36,7 @@ static mote_child_limits limits_of(const mote_compile_options *o) {
   return l;
 }
 
-static int write_file(const char *dir, const char *name, const void *data, size_t len) {
+int mote_write_file(const char *dir, const char *name, const void *data, size_t len) {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   FILE *f = fopen(path, "we");
@@ -154,7 +154,7 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
                                  size_t len, const mote_compile_options *opts,
                                  mote_compile_result *out, mote_compile_error *err) {
   mote_child_limits limits = limits_of(opts);
-  if (write_file(work, "abi.h", mote_abi_header_text, strlen(mote_abi_header_text)) != 0) {
+  if (mote_write_file(work, "abi.h", mote_abi_header_text, strlen(mote_abi_header_text)) != 0) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
     return MOTE_COMPILE_IO;
   }

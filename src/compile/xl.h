@@ -113,6 +113,10 @@ bool xl_func_write(FILE *out, const xl_module *x, uint32_t func_index, xl_refs *
 
 /* C names. */
 char xl_type_letter(uint8_t t);      /* i j f d v r e */
+/* The operand stack slot of type t at depth d ("si3"), in one of 8 rotating
+ * buffers; records in slots[] (indexed i j f d v r e, 8 entries) that the
+ * function needs it. */
+const char *xl_slot(uint32_t *slots, uint8_t t, uint32_t d);
 const char *xl_c_type(uint8_t t);     /* u32 u64 f32 f64 v128 fref eref */
 void xl_write_return_type(FILE *out, const mote_functype *ft);
 void xl_write_signature(FILE *out, const mote_functype *ft); /* "ij:d" with quotes */

@@ -84,18 +84,7 @@ const char *xl_c_type(uint8_t t) {
   }
 }
 
-static const char *type_name(uint8_t t) {
-  switch (t) {
-    case MOTE_I32: return "i32";
-    case MOTE_I64: return "i64";
-    case MOTE_F32: return "f32";
-    case MOTE_F64: return "f64";
-    case MOTE_V128: return "v128";
-    case MOTE_FUNCREF: return "funcref";
-    case MOTE_EXTERNREF: return "externref";
-    default: return "any";
-  }
-}
+static const char *type_name(uint8_t t) { return t == ANY ? "any" : mote_valtype_name(t); }
 
 static int letter_index(uint8_t t) {
   switch (t) {
@@ -161,16 +150,17 @@ __attribute__((format(printf, 2, 3))) static void emit(fx *f, const char *fmt, .
   va_end(ap);
 }
 
-/* The slot name of type t at depth d, in one of a few rotating buffers. */
-static const char *S(fx *f, uint8_t t, uint32_t d) {
+const char *xl_slot(uint32_t *slots, uint8_t t, uint32_t d) {
   static __thread char bufs[8][24];
   static __thread unsigned n;
   char *b = bufs[n++ & 7];
   int k = letter_index(t);
-  if (d + 1 > f->slots[k]) f->slots[k] = d + 1;
+  if (d + 1 > slots[k]) slots[k] = d + 1;
   snprintf(b, 24, "s%c%u", xl_type_letter(t), d);
   return b;
 }
+
+static const char *S(fx *f, uint8_t t, uint32_t d) { return xl_slot(f->slots, t, d); }
 
 /* ---- the operand stack ---------------------------------------------------- */
 

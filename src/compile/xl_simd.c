@@ -174,27 +174,8 @@ static const simd_op ops[256] = {
     [254] = VV("f64x2_convert_low_i32x4_s"), [255] = VV("f64x2_convert_low_i32x4_u"),
 };
 
-/* xl_func.c's order of slot types */
-static int slot_index(uint8_t t) {
-  switch (t) {
-    case I: return 0;
-    case J: return 1;
-    case F: return 2;
-    case D: return 3;
-    case V: return 4;
-    default: return 7;
-  }
-}
-
-/* Slot names: written into a rotating buffer, use recorded in eff. */
 static const char *slot(xl_simd_effect *eff, uint8_t t, uint32_t d) {
-  static __thread char bufs[4][24];
-  static __thread unsigned n;
-  char *b = bufs[n++ & 3];
-  int k = slot_index(t);
-  if (d + 1 > eff->slots[k]) eff->slots[k] = d + 1;
-  snprintf(b, 24, "s%c%u", xl_type_letter(t), d);
-  return b;
+  return xl_slot(eff->slots, t, d);
 }
 
 __attribute__((format(printf, 4, 5))) static bool fail(xl_error *err, uint32_t func, size_t at,

@@ -55,6 +55,19 @@ void mote_module_free(mote_module *m) {
   free(m);
 }
 
+const char *mote_valtype_name(uint8_t type) {
+  switch (type) {
+  case MOTE_I32: return "i32";
+  case MOTE_I64: return "i64";
+  case MOTE_F32: return "f32";
+  case MOTE_F64: return "f64";
+  case MOTE_V128: return "v128";
+  case MOTE_FUNCREF: return "funcref";
+  case MOTE_EXTERNREF: return "externref";
+  }
+  return "?";
+}
+
 uint32_t mote_module_type_count(const mote_module *m) { return m->type_count; }
 
 const mote_functype *mote_module_type(const mote_module *m, uint32_t type_index) {

@@ -235,18 +235,7 @@ static bool decode(mr_reader *r, bool is_const) {
   }
 }
 
-const char *mr_type_name(uint8_t type) {
-  switch (type) {
-  case MOTE_I32: return "i32";
-  case MOTE_I64: return "i64";
-  case MOTE_F32: return "f32";
-  case MOTE_F64: return "f64";
-  case MOTE_V128: return "v128";
-  case MOTE_FUNCREF: return "funcref";
-  case MOTE_EXTERNREF: return "externref";
-  }
-  return "?";
-}
+const char *mr_type_name(uint8_t type) { return mote_valtype_name(type); }
 
 /* Types the constant expression in [start, end), already decoded (so every
  * read succeeds): a sequence of constant instructions, then END. */

@@ -109,6 +109,9 @@ mote_module_status mote_module_read(const uint8_t *bytes, size_t len, mote_modul
                                     mote_module_error *err);
 void mote_module_free(mote_module *m);
 
+/* The text name of a value type ("i32", "funcref"), or "?". */
+const char *mote_valtype_name(uint8_t type);
+
 /* Types. */
 uint32_t mote_module_type_count(const mote_module *m);
 const mote_functype *mote_module_type(const mote_module *m, uint32_t type_index);

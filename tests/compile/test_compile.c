@@ -40,7 +40,9 @@ static uint8_t *unique_adder(size_t *len) {
   return test_wat(wat, NULL, len);
 }
 
-static uint32_t call_add(const char *so_path, uint32_t a, uint32_t b) {
+/* Loads so_path, instantiates it and calls export `name` with i32 arguments;
+ * its i32 result, or 0xdeadbeef when anything failed. */
+static uint32_t call_i32(const char *so_path, const char *name, const uint32_t *args, int n) {
   mote_rt_module *m = NULL;
   mote_rt_instance *inst = NULL;
   mote_rt_error err;
@@ -50,15 +52,21 @@ static uint32_t call_add(const char *so_path, uint32_t a, uint32_t b) {
     return result;
   }
   if (mote_rt_instantiate(m, NULL, NULL, &inst, &err) == MOTE_RT_OK) {
-    int32_t idx = mote_rt_module_find_export(m, "add", 3);
-    mote_val args[2] = {{.i32 = a}, {.i32 = b}}, res[1];
+    int32_t idx = mote_rt_module_find_export(m, name, (uint32_t)strlen(name));
+    mote_val a[4] = {{0}}, res[1];
+    for (int i = 0; i < n && i < 4; i++) a[i].i32 = args[i];
     CHECK(idx >= 0);
-    if (idx >= 0 && mote_rt_call(inst, (uint32_t)idx, args, res, &err) == MOTE_RT_OK)
+    if (idx >= 0 && mote_rt_call(inst, (uint32_t)idx, a, res, &err) == MOTE_RT_OK)
       result = res[0].i32;
     mote_rt_instance_free(inst);
   }
   mote_rt_module_free(m);
   return result;
+}
+
+static uint32_t call_add(const char *so_path, uint32_t a, uint32_t b) {
+  uint32_t args[2] = {a, b};
+  return call_i32(so_path, "add", args, 2);
 }
 
 TEST(compiles_then_finds_it_in_the_cache) {
@@ -265,23 +273,7 @@ static uint8_t *big_module(uint32_t changed, size_t *len) {
 }
 
 static uint32_t call_f200(const char *so_path, uint32_t arg) {
-  mote_rt_module *m = NULL;
-  mote_rt_instance *inst = NULL;
-  mote_rt_error err;
-  uint32_t result = 0xdeadbeef;
-  if (mote_rt_module_load(so_path, &m, &err) != MOTE_RT_OK) {
-    CHECK_MSG(0, err.message);
-    return result;
-  }
-  if (mote_rt_instantiate(m, NULL, NULL, &inst, &err) == MOTE_RT_OK) {
-    int32_t idx = mote_rt_module_find_export(m, "f200", 4);
-    mote_val args[1] = {{.i32 = arg}}, res[1];
-    if (idx >= 0 && mote_rt_call(inst, (uint32_t)idx, args, res, &err) == MOTE_RT_OK)
-      result = res[0].i32;
-    mote_rt_instance_free(inst);
-  }
-  mote_rt_module_free(m);
-  return result;
+  return call_i32(so_path, "f200", &arg, 1);
 }
 
 /* A redeploy with one function changed recompiles only that function's
