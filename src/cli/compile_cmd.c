@@ -123,6 +123,8 @@ int mote_cmd_compile(int argc, char **argv) {
     printf(", link %.0f ms; %u chunks, %u compiled, %u from the chunk cache; peak %.0f MiB",
            res.link_ms, res.chunks, res.chunks_built, res.chunks - res.chunks_built,
            res.peak_rss_kb / 1024.0);
+  if (!res.cached && res.chunks_reduced)
+    printf("; %u at -O1 (-O2 needed more than the memory limit)", res.chunks_reduced);
   printf(")\n");
   return 0;
 }

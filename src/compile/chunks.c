@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@ typedef struct pool {
   pthread_mutex_t lock;
   uint32_t next;
   uint32_t built;
+  uint32_t reduced; /* chunks built at -O1 after -O2 ran out of memory */
   long peak_rss_kb;
   double translate_ms; /* summed over the threads */
   bool invalid;        /* the translator refused a part */
@@ -55,6 +57,15 @@ static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A compiler killed or stopped by the memory limit (how child_failure in
+ * pipeline.c tells it). */
+static bool out_of_memory(const mote_child_result *r) {
+  if (r->outcome == MOTE_CHILD_SIGNALED) return r->signal != SIGXCPU && r->signal != SIGXFSZ;
+  return r->outcome == MOTE_CHILD_EXITED &&
+         (mote_ran_out_of_memory(r->stderr_tail) ||
+          strstr(r->stderr_tail, "signal terminated program") != NULL);
 }
 
 static void note_io_failure(pool *p) {
@@ -97,12 +108,26 @@ static void build_part(pool *p, part *pt) {
   char obj_name[40], built[PATH_MAX];
   snprintf(obj_name, sizeof obj_name, "%.*s.o", (int)(strlen(pt->src) - 2), pt->src);
   const char *argv[32];
-  mote_tool_obj_argv(p->tier, pt->src, obj_name, argv, 32);
+  mote_tool_obj_argv(p->tier, pt->src, obj_name, NULL, argv, 32);
   mote_child_result r;
   mote_child_run(argv, p->work, &p->limits, &r);
+  ok = r.outcome == MOTE_CHILD_EXITED && r.exit_code == 0;
+  if (!ok && p->tier == MOTE_TIER_OPT && out_of_memory(&r)) {
+    /* gcc -O2 needs more than the limit for this chunk (one huge function,
+     * usually): -O1 needs far less, and the rest of the module keeps -O2 */
+    long rss = r.max_rss_kb;
+    mote_tool_obj_argv(p->tier, pt->src, obj_name, "-O1", argv, 32);
+    mote_child_run(argv, p->work, &p->limits, &r);
+    if (rss > r.max_rss_kb) r.max_rss_kb = rss;
+    ok = r.outcome == MOTE_CHILD_EXITED && r.exit_code == 0;
+    if (ok) {
+      pthread_mutex_lock(&p->lock);
+      p->reduced++;
+      pthread_mutex_unlock(&p->lock);
+    }
+  }
   pthread_mutex_lock(&p->lock);
   if (r.max_rss_kb > p->peak_rss_kb) p->peak_rss_kb = r.max_rss_kb;
-  ok = r.outcome == MOTE_CHILD_EXITED && r.exit_code == 0;
   if (!ok && !p->failed) {
     p->failed = true;
     p->failure = r;
@@ -185,6 +210,7 @@ mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result
   out->translate_ms += p.translate_ms;
   out->chunks = p.nparts;
   out->chunks_built = p.built;
+  out->chunks_reduced = p.reduced;
   out->peak_rss_kb = p.peak_rss_kb;
   if (p.invalid) {
     for (uint32_t i = 0; i < p.nparts; i++) /* the first refusal in module order */

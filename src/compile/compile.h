@@ -64,6 +64,7 @@ typedef struct mote_compile_result {
   double link_ms;         /* linking the chunks' objects (0 for one chunk or cached) */
   uint32_t chunks;        /* translation units of the module (0 when cached) */
   uint32_t chunks_built;  /* of those, compiled now; the rest came from the chunk cache */
+  uint32_t chunks_reduced; /* of those compiled, at -O1: gcc -O2 exceeded the memory limit */
   long peak_rss_kb;       /* the largest resident size of any compiler process */
   char key[65];           /* the cache key, hex */
 } mote_compile_result;

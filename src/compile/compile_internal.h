@@ -9,6 +9,10 @@
 
 #include "module/module.h"
 
+/* Whether a tool's stderr says it ran out of memory (its address-space
+ * limit, as gcc's cc1 and tcc report it). */
+bool mote_ran_out_of_memory(const char *stderr_tail);
+
 /* Writes len bytes to dir/name (created or truncated). 0, or -1 (errno). */
 int mote_write_file(const char *dir, const char *name, const void *data, size_t len);
 

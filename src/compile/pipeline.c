@@ -70,7 +70,7 @@ static mote_compile_status module_status(mote_module_status s) {
 }
 
 /* What gcc (cc1) and tcc print when an allocation fails. */
-static bool ran_out_of_memory(const char *stderr_tail) {
+bool mote_ran_out_of_memory(const char *stderr_tail) {
   return strstr(stderr_tail, "memory exhausted") || strstr(stderr_tail, "out of memory") ||
          strstr(stderr_tail, "Cannot allocate memory") || strstr(stderr_tail, "bad_alloc");
 }
@@ -86,7 +86,7 @@ static mote_compile_status child_failure(const mote_child_result *r, const mote_
     st = MOTE_COMPILE_TOOL_FAILED;
   } else if (r->outcome != MOTE_CHILD_EXITED) {
     st = MOTE_COMPILE_LIMIT;
-  } else if (ran_out_of_memory(r->stderr_tail)) {
+  } else if (mote_ran_out_of_memory(r->stderr_tail)) {
     /* The tool noticed the address-space limit itself and exited. */
     st = MOTE_COMPILE_LIMIT;
     snprintf(why, sizeof why, "out of memory (limit %zu MiB)", l->memory_bytes >> 20);

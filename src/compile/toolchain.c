@@ -66,11 +66,12 @@ int mote_tool_cc_argv(mote_tier tier, const char *argv[], int cap) {
   return n;
 }
 
-int mote_tool_obj_argv(mote_tier tier, const char *src, const char *obj, const char *argv[],
-                       int cap) {
+int mote_tool_obj_argv(mote_tier tier, const char *src, const char *obj, const char *extra,
+                       const char *argv[], int cap) {
   int n = 0;
   ARG(mote_tool_cc(tier));
   n = codegen_flags(tier, argv, n, cap);
+  if (extra) ARG(extra);
   ARG("-I.");
   ARG("-c");
   ARG("-o");

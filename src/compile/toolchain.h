@@ -14,9 +14,10 @@ const char *mote_tool_cc(mote_tier tier);
 /* Fills argv (NULL-terminated, at most cap entries) with the compile command
  * that turns unit.c in the current directory into module.so. */
 int mote_tool_cc_argv(mote_tier tier, const char *argv[], int cap);
-/* The same for one chunk: src -> obj (-c), in the current directory. */
-int mote_tool_obj_argv(mote_tier tier, const char *src, const char *obj, const char *argv[],
-                       int cap);
+/* The same for one chunk: src -> obj (-c), in the current directory, with
+ * one more flag after the tier's (extra, may be NULL). */
+int mote_tool_obj_argv(mote_tier tier, const char *src, const char *obj, const char *extra,
+                       const char *argv[], int cap);
 /* Links objects (paths) into module.so. cap must exceed nobjs + 6. */
 int mote_tool_link_argv(mote_tier tier, const char *const *objs, int nobjs, const char *argv[],
                         int cap);

@@ -303,6 +303,39 @@ TEST(one_function_changed_rebuilds_only_its_chunk) {
   }
 }
 
+/* A chunk that gcc -O2 cannot compile within the memory limit is compiled at
+ * -O1, and the opt tier still builds. The compiler is a script that plays
+ * gcc running out of memory on any chunk compiled without -O1. */
+TEST(a_chunk_over_the_memory_limit_is_compiled_at_O1) {
+  fresh_cache();
+  char script[160];
+  snprintf(script, sizeof script, "%s/fake-gcc", cache_dir);
+  FILE *f = fopen(script, "w");
+  CHECK(f != NULL);
+  if (!f) return;
+  fputs("#!/bin/sh\n"
+        "case \" $* \" in *' -c '*) case \" $* \" in *' -O1 '*) ;; *)\n"
+        "  echo 'cc1: out of memory allocating 65536 bytes after a total of 1000000000 bytes' >&2\n"
+        "  exit 1 ;; esac ;; esac\n"
+        "exec gcc \"$@\"\n",
+        f);
+  fclose(f);
+  chmod(script, 0755);
+  setenv("MOTE_CC", script, 1);
+  size_t len;
+  uint8_t *wasm = big_module(0x10000007u, &len);
+  mote_compile_options o = options(MOTE_TIER_OPT);
+  mote_compile_result r;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+  CHECK(r.chunks >= 3);
+  CHECK_EQ_INT(r.chunks_reduced, r.chunks);
+  CHECK_EQ_INT(call_f200(r.so_path, 1), call_f200(r.so_path, 1)); /* it runs */
+  CHECK(call_f200(r.so_path, 1) != 0xdeadbeef);
+  unsetenv("MOTE_CC");
+  free(wasm);
+}
+
 TEST(a_missing_cache_directory_is_created) {
   char dir[128];
   snprintf(dir, sizeof dir, "%s/deeper", cache_dir);
@@ -325,4 +358,5 @@ RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_
           simd_compiles_and_runs_on_both_tiers, tail_calls_are_refused_by_the_reader_before_any_tool_runs,
           a_type_error_is_refused_by_the_translator, garbage_is_refused_as_malformed,
           a_compiler_over_its_memory_limit_fails_with_a_named_stage,
-          one_function_changed_rebuilds_only_its_chunk, a_missing_cache_directory_is_created)
+          one_function_changed_rebuilds_only_its_chunk,
+          a_chunk_over_the_memory_limit_is_compiled_at_O1, a_missing_cache_directory_is_created)
