@@ -142,10 +142,15 @@ static json_t *with_tier(mote_server *s, const char *name, json_t *o) {
   }
   /* Whether calls start from a snapshot taken after the initialisation. */
   if (img) json_object_set_new(o, "snapshot", json_boolean(img->snap != NULL));
-  /* The bytes each call copies into its memory (the image's non-zero runs). */
-  if (img && img->snap)
+  /* The image's non-zero bytes, and how calls get it: copied in, or mapped. */
+  if (img && img->snap) {
     json_object_set_new(o, "snapshot_bytes",
                         json_integer((json_int_t)mote_rt_snapshot_image_bytes(img->snap)));
+    json_object_set_new(o, "snapshot_image",
+                        json_string(mote_rt_image_mode_name(mote_rt_snapshot_mode(img->snap))));
+    /* "store": kept from an earlier start, no initialisation ran; "init". */
+    json_object_set_new(o, "snapshot_from", json_string(img->snap_kept ? "store" : "init"));
+  }
   if (fn) fn_release(fn);
   return o;
 }
@@ -399,6 +404,7 @@ int deploy_version(mote_server *s, const char *ns, const char *name, const uint8
     registry_put(s->reg, fn);       /* takes the first reference */
   }
   pthread_mutex_unlock(&s->deploy_lock);
+  if (sst == MOTE_STORE_OK) snapstore_keep(s, fn); /* a stored version's: now it may */
   if (sst != MOTE_STORE_OK) {
     fn_release(fn);
     snprintf(msg, cap, "%s", e.message);

@@ -391,6 +391,7 @@ static void load_all(mote_server *s) {
     } else {
       fn->rec = list[i]; /* takes over the record's strings */
       memset(&list[i], 0, sizeof list[i]);
+      snapstore_keep(s, fn);
       if (need_opt) bg_queue_opt(s, fn, wasm, (size_t)len);
       registry_put(s->reg, fn);
     }
@@ -429,6 +430,7 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
   snprintf(s->cache_dir, sizeof s->cache_dir, "%s/cache", cfg->data_dir);
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   s->workers = cfg->workers ? cfg->workers : (unsigned)(ncpu > 0 ? ncpu : 1);
+  s->keep_snapshots = !cfg->no_kept_snapshots;
   pthread_mutex_init(&s->deploy_lock, NULL);
   bg_start(s);
   json_object_seed(0); /* before any thread makes objects */

@@ -174,9 +174,8 @@ void fn_invoke_config(const srv_fn *fn, const srv_image *img, const mote_functio
  * keeps its snapshot in img->snap. 0, or the HTTP status of a failed
  * initialisation with code/msg (the tail of what it printed on stderr
  * included). */
-static int fn_prepare(const srv_fn *fn, srv_image *img, const char *name,
-                      const mote_function_settings *st, const char **code, char *msg,
-                      size_t cap) {
+int fn_prepare(const srv_fn *fn, srv_image *img, const char *name,
+               const mote_function_settings *st, const char **code, char *msg, size_t cap) {
   mote_invoke_config cfg;
   fn_invoke_config(fn, img, st, &cfg);
   cfg.snapshot = NULL;
@@ -260,7 +259,8 @@ int fn_load(mote_server *s, const char *name, const uint8_t *wasm, size_t len,
     *code = "unsupported_import";
     status = 400;
   } else {
-    status = fn_prepare(fn, &fn->base, name, st, code, msg, cap);
+    status = snapstore_prepare(s, fn, &fn->base, res.so_path, res.key, name, st, false, code,
+                               msg, cap);
   }
   if (status) {
     image_clear(&fn->base);
@@ -320,8 +320,8 @@ static void run_job(mote_server *s, srv_job *j) {
   img->tier = MOTE_TIER_OPT;
   if (mote_rt_module_load(res.so_path, &img->module, &rerr) != MOTE_RT_OK) {
     snprintf(msg, sizeof msg, "cannot load the opt tier: %s", rerr.message);
-  } else if (fn_prepare(j->fn, img, j->fn->rec.name, &j->fn->rec.settings, &code, msg,
-                        sizeof msg) == 0) {
+  } else if (snapstore_prepare(s, j->fn, img, res.so_path, res.key, j->fn->rec.name,
+                               &j->fn->rec.settings, true, &code, msg, sizeof msg) == 0) {
     srv_image *expected = NULL;
     if (atomic_compare_exchange_strong(&j->fn->opt, &expected, img)) {
       opt_done(s, j->fn, NULL);

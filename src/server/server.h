@@ -57,6 +57,9 @@ typedef struct mote_server_config {
    * namespaces limits); 0: no limit. Beyond them a call gets 429. */
   unsigned ns_invocations_per_minute;
   unsigned ns_concurrent;
+  /* Neither load nor keep functions' snapshots in the store: every start
+   * runs every initialisation (as before issue 15; for benchmarks). */
+  bool no_kept_snapshots;
 } mote_server_config;
 
 /* OpenWhisk's well-known development credential (its `guest` namespace),

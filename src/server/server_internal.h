@@ -66,6 +66,9 @@ typedef struct srv_image {
   mote_rt_module *module;
   mote_rt_snapshot *snap;
   mote_tier tier;
+  bool snap_kept; /* snap came from the store (snapstore.c): no initialisation ran */
+  char keep_key[MOTE_STORE_HASH_HEX]; /* snap to be kept under this key once the version is
+                                 * stored (snapstore_keep); "" when nothing waits */
 } srv_image;
 
 typedef struct srv_fn {
@@ -364,6 +367,7 @@ struct mote_server {
   char data_dir[PATH_MAX];
   char cache_dir[PATH_MAX];
   unsigned workers;
+  bool keep_snapshots; /* load and keep functions' snapshots in the store (snapstore.c) */
   uint16_t port;
   mote_store *store;
   srv_auth *auth;                   /* verified credentials */
@@ -408,6 +412,29 @@ int deploy_version(mote_server *s, const char *ns, const char *name, const uint8
  * and caps. */
 void fn_invoke_config(const srv_fn *fn, const srv_image *img, const mote_function_settings *st,
                       mote_invoke_config *cfg);
+/* Runs the image's initialisation once (start function, mote_init) and
+ * keeps its snapshot in img->snap (registry.c). 0, or the HTTP status of a
+ * failed initialisation with code/msg. */
+int fn_prepare(const srv_fn *fn, srv_image *img, const char *name,
+               const mote_function_settings *st, const char **code, char *msg, size_t cap);
+/* snapstore.c: fn_prepare through the store: the snapshot kept for exactly
+ * this compiled object (so_path, compile_key) and these inputs of the
+ * initialisation (name, settings, files) when there is a good one (then
+ * img->snap_kept, and no initialisation runs), else fn_prepare and its
+ * snapshot to be kept for the next start: at once when `keep_now` (the
+ * version is stored: an opt build), else when snapstore_keep is called
+ * (fn_load: only a deploy that the store accepts may replace the kept
+ * snapshot of its name). A kept snapshot that is damaged or made for
+ * anything else is never used: the initialisation runs again and its
+ * snapshot replaces it (a line on stderr says why). Returns as
+ * fn_prepare. */
+int snapstore_prepare(mote_server *s, const srv_fn *fn, srv_image *img, const char *so_path,
+                      const char *compile_key, const char *name,
+                      const mote_function_settings *st, bool keep_now, const char **code,
+                      char *msg, size_t cap);
+/* snapstore.c: keeps fn's base snapshot if it waits for it (fn->rec is the
+ * stored version's record). */
+void snapstore_keep(mote_server *s, srv_fn *fn);
 /* Queues the opt-tier compile of fn's module (takes a reference to fn and
  * a copy of the bytes). */
 void bg_queue_opt(mote_server *s, srv_fn *fn, const uint8_t *wasm, size_t len);

@@ -2,7 +2,7 @@
 # free loopback port with a temporary data directory, driven with curl.
 # The sourcing script sets `build` and `test_name` first; this defines
 # $mote, $tmp (removed on exit, with the server killed), check, start_server,
-# stop_server, req, req_as, acurl, deploy, header and jget.
+# stop_server, req, req_as, acurl, deploy, header, jget and wait_opt.
 #
 # Keys: the server runs with --dev, so namespace guest has OpenWhisk's
 # well-known key, $dev_auth. req, deploy and acurl send it; req_as sends
@@ -63,3 +63,14 @@ deploy() { # NAME FILE [QUERY]
 header() { sed -nE "s/^$1: ([^\r]*)\r?$/\1/Ip" "$tmp/h"; }
 # A jq filter on the last body; several values come out space-separated.
 jget() { printf '%s' "$body" | jq -r "[$1] | map(if type == \"array\" then join(\",\") else tostring end) | join(\" \")" 2>/dev/null; }
+
+# Waits (bounded only against a hang) until the version record of $1 leaves
+# "building" (its opt tier built or failed); the record is left in $body.
+wait_opt() {
+  for _ in $(seq 1200); do
+    req GET "/v1/functions/$1"
+    [ "$(jget .opt_tier)" != building ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
