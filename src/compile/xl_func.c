@@ -43,6 +43,11 @@ typedef struct fx {
   /* Per stack entry: 1 + the index in `keeps` of the load it comes straight
    * from, or 0. */
   uint32_t *loaded;
+  /* Per stack entry: a value not yet in its slot, written where it is used
+   * instead: a constant or a local's name (pend[i][0] == 0: in its slot),
+   * and the local it reads (-1: none). */
+  char (*pend)[40];
+  int32_t *pend_local;
   /* Where each load's barrier letter is in the body text (see load()). */
   size_t *keeps;
   uint32_t nkeeps, keeps_cap;
@@ -173,11 +178,46 @@ static bool push(fx *f, uint8_t t) {
     uint32_t *l = realloc(f->loaded, cap * sizeof *l);
     if (!l) return fail(f, "out of memory");
     f->loaded = l;
+    char(*pd)[40] = realloc(f->pend, cap * sizeof *pd);
+    if (!pd) return fail(f, "out of memory");
+    f->pend = pd;
+    int32_t *pl = realloc(f->pend_local, cap * sizeof *pl);
+    if (!pl) return fail(f, "out of memory");
+    f->pend_local = pl;
     f->cap = cap;
   }
   f->loaded[f->h] = 0;
+  f->pend[f->h][0] = 0;
+  f->pend_local[f->h] = -1;
   f->stack[f->h++] = t;
   return true;
+}
+
+/* Pushes a value that stays pending: `text` (a constant or a local's name)
+ * is written where the value is used. */
+static bool push_pending(fx *f, uint8_t t, const char *text, int32_t local) {
+  if (!push(f, t)) return false;
+  snprintf(f->pend[f->h - 1], sizeof f->pend[0], "%s", text);
+  f->pend_local[f->h - 1] = local;
+  return true;
+}
+
+/* The C of the value at depth d (just popped, or on the stack). */
+static const char *V(fx *f, uint8_t t, uint32_t d) {
+  if (d < f->cap && f->pend[d][0]) return f->pend[d];
+  return S(f, t, d);
+}
+
+/* Writes pending values into their slots: all of them (before anything that
+ * reads slots or branches), or those that read local `local` (before it is
+ * set). */
+static void materialize(fx *f, int32_t local) {
+  for (uint32_t i = 0; i < f->h; i++) {
+    if (!f->pend[i][0] || (local >= 0 && f->pend_local[i] != local)) continue;
+    if (live(f)) fprintf(f->o, "%s = %s;\n", S(f, f->stack[i], i), f->pend[i]);
+    f->pend[i][0] = 0;
+    f->pend_local[i] = -1;
+  }
 }
 
 /* Pops a value expected to be of type `want` (ANY: any type); *got its type. */
@@ -328,7 +368,7 @@ static void start_call(fx *f, const mote_functype *ft, uint32_t base) {
 }
 
 static void write_args(fx *f, const mote_functype *ft, uint32_t base) {
-  for (uint32_t i = 0; i < ft->param_count; i++) emit(f, ", %s", S(f, ft->params[i], base + i));
+  for (uint32_t i = 0; i < ft->param_count; i++) emit(f, ", %s", V(f, ft->params[i], base + i));
   emit(f, ")");
 }
 
@@ -434,7 +474,7 @@ static bool load(fx *f, uint8_t op) {
     fprintf(f->o, "%s = %s", dst, mo->cv);
     f->keeps[f->nkeeps++] = (size_t)ftell(f->o) + 5; /* the K of XL_LDK */
     id = f->nkeeps;
-    fprintf(f->o, "XL_LDK(%s, M0, (u64)%s + %uu);\n", mo->ct, S(f, MOTE_I32, f->h), off);
+    fprintf(f->o, "XL_LDK(%s, M0, (u64)%s + %uu);\n", mo->ct, V(f, MOTE_I32, f->h), off);
   }
   if (!push(f, mo->vt)) return false;
   f->loaded[f->h - 1] = id;
@@ -447,8 +487,8 @@ static bool store(fx *f, uint8_t op) {
   if (!memarg(f, mo->log2, &off) || !pop(f, mo->vt, NULL) || !pop(f, MOTE_I32, NULL))
     return false;
   address_used(f);
-  emit(f, "XL_ST(%s, M0, (u64)%s + %uu, %s%s);\n", mo->ct, S(f, MOTE_I32, f->h), off, mo->cv,
-       S(f, mo->vt, f->h + 1));
+  emit(f, "XL_ST(%s, M0, (u64)%s + %uu, %s%s);\n", mo->ct, V(f, MOTE_I32, f->h), off, mo->cv,
+       V(f, mo->vt, f->h + 1));
   return true;
 }
 
@@ -580,7 +620,7 @@ static bool global_access(fx *f, bool set) {
   if (!gt->is_mutable) return fail(f, "global is immutable: global.set %u", g);
   if (!pop(f, gt->valtype, NULL)) return false;
   emit(f, "%sI->g%u%s = %s;\n", imported ? "(*" : "", g, imported ? ")" : "",
-       S(f, gt->valtype, f->h));
+       V(f, gt->valtype, f->h));
   return true;
 }
 
@@ -591,7 +631,9 @@ static bool numeric(fx *f, const xl_op *op) {
   for (uint32_t i = n; i-- > 0;)
     if (!pop(f, op->in[i], NULL)) return false;
   if (live(f)) {
-    const char *a = S(f, op->in[0], f->h), *b = n > 1 ? S(f, op->in[1], f->h + 1) : "";
+    char a[48], b[48];
+    snprintf(a, sizeof a, "%s", V(f, op->in[0], f->h));
+    snprintf(b, sizeof b, "%s", n > 1 ? V(f, op->in[1], f->h + 1) : "");
     fprintf(f->o, "%s = ", S(f, op->out, f->h));
     if (strchr(op->c, '$')) {
       for (const char *p = op->c; *p; p++) {
@@ -654,6 +696,15 @@ static bool body(fx *f) {
       if (!numeric(f, xl_numeric_op(0, op))) return false;
       continue;
     }
+    /* Pending values (constants, locals) stay pending through instructions
+     * that neither branch nor read slots nor set locals; the others first
+     * write them to their slots. */
+    bool keeps_pending = (op >= 0x28 && op <= 0x3f) || (op >= 0x41 && op <= 0x44) ||
+                         (op >= 0x20 && op <= 0x24) || op == 0x01 || op == 0x1a ||
+                         op == 0x1b || op == 0x1c || op == 0x10 || op == 0x04 || op == 0x0d ||
+                         op == 0x0e;
+    if (!keeps_pending) materialize(f, -1);
+    char cond[48];
     switch (op) {
       case 0x00: /* unreachable */
         emit(f, "XL_TRAP(UNREACHABLE);\n");
@@ -671,8 +722,10 @@ static bool body(fx *f) {
       case 0x04: /* if */
         if (!blocktype(f, &np, &params, &nr, &results, &one)) return false;
         if (!pop(f, MOTE_I32, NULL)) return false;
+        snprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, f->h));
+        materialize(f, -1); /* the parameters, and whatever is below */
         if (!pop_n(f, np, params) || !push_n(f, np, params)) return false;
-        emit(f, "if (%s) {\n", S(f, MOTE_I32, f->h));
+        emit(f, "if (%s) {\n", cond);
         if (!push_frame(f, K_IF, np, params, nr, results, one)) return false;
         break;
       case 0x05: /* else */
@@ -698,12 +751,15 @@ static bool body(fx *f) {
         fr = &f->frames[f->nf - 1 - a];
         if (op == 0x0d) {
           if (!pop(f, MOTE_I32, NULL)) return false;
+          snprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, f->h));
+          materialize(f, -1);
           if (!pop_n(f, label_arity(fr), label_types(fr))) return false;
           if (!push_n(f, label_arity(fr), label_types(fr))) return false;
-          emit(f, "if (%s) { ", S(f, MOTE_I32, f->h));
+          emit(f, "if (%s) { ", cond);
           write_branch(f, a);
           emit(f, "}\n");
         } else {
+          materialize(f, -1);
           if (!pop_n(f, label_arity(fr), label_types(fr))) return false;
           f->h += label_arity(fr); /* values stay where the branch reads them */
           write_branch(f, a);
@@ -717,6 +773,8 @@ static bool body(fx *f) {
         if (!labels) return fail(f, "out of memory");
         for (uint32_t i = 0; i <= n; i++) labels[i] = xl_u32(&f->c);
         bool ok = pop(f, MOTE_I32, NULL);
+        snprintf(cond, sizeof cond, "%s", ok ? V(f, MOTE_I32, f->h) : "");
+        materialize(f, -1);
         uint32_t arity = 0;
         for (uint32_t i = 0; ok && i <= n; i++) {
           if (labels[i] >= f->nf) {
@@ -736,10 +794,7 @@ static bool body(fx *f) {
           f->h = saved;
         }
         if (ok && live(f)) {
-          h = f->h;
-          const char *idx = S(f, MOTE_I32, h);
-          f->h += 0;
-          fprintf(f->o, "switch (%s) {\n", idx);
+          fprintf(f->o, "switch (%s) {\n", cond);
           /* one case group per distinct target, in order of first appearance */
           for (uint32_t i = 0; i <= n; i++) {
             bool first = true;
@@ -833,8 +888,13 @@ static bool body(fx *f) {
           if (t == ANY) t = t2;
         }
         h = f->h;
-        if (t != ANY)
-          emit(f, "if (!%s) %s = %s;\n", S(f, MOTE_I32, h + 2), S(f, t, h), S(f, t, h + 1));
+        if (t != ANY && live(f)) {
+          char va[48], vb[48];
+          snprintf(va, sizeof va, "%s", V(f, t, h));
+          snprintf(vb, sizeof vb, "%s", V(f, t, h + 1));
+          snprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, h + 2));
+          fprintf(f->o, "%s = %s ? %s : %s;\n", S(f, t, h), cond, va, vb);
+        }
         if (!push(f, t)) return false;
         break;
       case 0x20: /* local.get */
@@ -843,13 +903,14 @@ static bool body(fx *f) {
         a = xl_u32(&f->c);
         if (a >= f->nlocals) return fail(f, "unknown local %u", a);
         t = f->locals[a];
+        snprintf(cond, sizeof cond, "l%u", a);
         if (op == 0x20) {
-          emit(f, "%s = l%u;\n", S(f, t, f->h), a);
-          if (!push(f, t)) return false;
+          if (!push_pending(f, t, cond, (int32_t)a)) return false;
         } else {
           if (!pop(f, t, NULL)) return false;
-          emit(f, "l%u = %s;\n", a, S(f, t, f->h));
-          if (op == 0x22 && !push(f, t)) return false;
+          materialize(f, (int32_t)a); /* values read from the local before it changes */
+          emit(f, "l%u = %s;\n", a, V(f, t, f->h));
+          if (op == 0x22 && !push_pending(f, t, cond, (int32_t)a)) return false;
         }
         break;
       case 0x23: if (!global_access(f, false)) return false; break;
@@ -890,22 +951,20 @@ static bool body(fx *f) {
         if (!push(f, MOTE_I32)) return false;
         break;
       case 0x41:
-        emit(f, "%s = %uu;\n", S(f, MOTE_I32, f->h), (uint32_t)xl_s32(&f->c));
-        if (!live(f)) (void)0;
-        if (!push(f, MOTE_I32)) return false;
+        snprintf(cond, sizeof cond, "%uu", (uint32_t)xl_s32(&f->c));
+        if (!push_pending(f, MOTE_I32, cond, -1)) return false;
         break;
       case 0x42:
-        emit(f, "%s = %" PRIu64 "ull;\n", S(f, MOTE_I64, f->h), (uint64_t)xl_s64(&f->c));
-        if (!push(f, MOTE_I64)) return false;
+        snprintf(cond, sizeof cond, "%" PRIu64 "ull", (uint64_t)xl_s64(&f->c));
+        if (!push_pending(f, MOTE_I64, cond, -1)) return false;
         break;
       case 0x43:
-        emit(f, "%s = xl_f32_of(0x%08xu);\n", S(f, MOTE_F32, f->h), xl_fixed32(&f->c));
-        if (!push(f, MOTE_F32)) return false;
+        snprintf(cond, sizeof cond, "xl_f32_of(0x%08xu)", xl_fixed32(&f->c));
+        if (!push_pending(f, MOTE_F32, cond, -1)) return false;
         break;
       case 0x44:
-        emit(f, "%s = xl_f64_of(0x%016" PRIx64 "ull);\n", S(f, MOTE_F64, f->h),
-             xl_fixed64(&f->c));
-        if (!push(f, MOTE_F64)) return false;
+        snprintf(cond, sizeof cond, "xl_f64_of(0x%016" PRIx64 "ull)", xl_fixed64(&f->c));
+        if (!push_pending(f, MOTE_F64, cond, -1)) return false;
         break;
       case 0xd0: /* ref.null */
         t = xl_u8(&f->c);
@@ -1024,6 +1083,8 @@ done:
   free(buf);
   free(f.stack);
   free(f.loaded);
+  free(f.pend);
+  free(f.pend_local);
   free(f.keeps);
   free(f.frames);
   free(f.locals);
