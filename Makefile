@@ -39,7 +39,7 @@ LDLIBS    := -lmicrohttpd -lsqlite3 -larchive -ljansson -lsodium $(CURL_LIBS) -l
 
 LAYERS    := base module compile rt wasi invoke store server
 LIB_SRC   := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/abi_text.o
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/abi_text.o $(BUILD)/gen/xl_prelude_text.o
 CLI_SRC   := $(wildcard src/cli/*.c)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
@@ -114,6 +114,17 @@ $(BUILD)/gen/abi_text.c: src/rt/abi.h
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/  "/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
 
 $(BUILD)/gen/abi_text.o: $(BUILD)/gen/abi_text.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# Every C file the translator writes starts with src/compile/xl_prelude.h.
+$(BUILD)/gen/xl_prelude_text.c: src/compile/xl_prelude.h
+	@mkdir -p $(dir $@)
+	{ echo '/* Generated from src/compile/xl_prelude.h by the Makefile. */'; \
+	  echo 'extern const char mote_xl_prelude_text[];'; \
+	  echo 'const char mote_xl_prelude_text[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/  "/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
+
+$(BUILD)/gen/xl_prelude_text.o: $(BUILD)/gen/xl_prelude_text.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libmote.a: $(LIB_OBJ)

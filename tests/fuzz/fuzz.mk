@@ -1,7 +1,7 @@
 # Fuzzing the parsers of untrusted bytes (libFuzzer, clang-19), included by
 # the Makefile.
 #
-#   make fuzz        the module reader, the bundle reader and a CGI function's
+#   make fuzz        the module reader with the translator, the bundle reader and a CGI function's
 #                    output parser, each for FUZZ_TIME
 #                    seconds (default 60)
 #   make fuzz-long   the same for 30 minutes
@@ -16,9 +16,10 @@ FUZZ_TIME  ?= 60
 FUZZ_DIR   := build/fuzz
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
               -std=gnu11 $(WARN) -Isrc -D_GNU_SOURCE
-FUZZ_MODULE_SRC := tests/fuzz/fuzz_module.c $(wildcard src/module/*.c)
+FUZZ_MODULE_SRC := tests/fuzz/fuzz_module.c $(wildcard src/module/*.c) \
+                   $(wildcard src/compile/xl_*.c)
 
-$(FUZZ_DIR)/fuzz_module: $(FUZZ_MODULE_SRC) $(wildcard src/module/*.h)
+$(FUZZ_DIR)/fuzz_module: $(FUZZ_MODULE_SRC) $(wildcard src/module/*.h) $(wildcard src/compile/xl*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_MODULE_SRC) -o $@
 
@@ -26,6 +27,7 @@ $(FUZZ_DIR)/fuzz_module: $(FUZZ_MODULE_SRC) $(wildcard src/module/*.h)
 $(FUZZ_DIR)/corpus/.seeded:
 	@mkdir -p $(dir $@)
 	@cp $(SPEC_DIR)/core/*/*.wasm $(dir $@) 2>/dev/null || echo "fuzz: no seeds in $(SPEC_DIR)/core"
+	@for f in $(SPEC_DIR)/simd/*/*.wasm; do cp "$$f" $(dir $@)simd-$$(basename "$$f"); done 2>/dev/null || true
 	@touch $@
 
 .PHONY: fuzz-module

@@ -289,5 +289,15 @@ if wanted badptr_all; then
   result "badptr_all: 40 calls of 29 WASI functions, each with one pointer outside memory" "${problems[@]}"
 fi
 
+# --- SIMD accesses outside memory: each traps, used or not -------------------------------
+if wanted simd_oob; then
+  for c in a b c d e f g h; do
+    what=$(sed -nE "s/^;; +$c  (.*)/\\1/p" "$here/hostile/simd_oob.wat" 2>/dev/null)
+    run simd_oob-$c 60 -- "$H/simd_oob.wasm" "$c"
+    to_array "$(check simd_oob-$c "$TRAP" 30 'out of bounds')"
+    result "simd_oob $c: ${what:-?}" "${problems[@]}"
+  done
+fi
+
 echo "wasi-hostile: $passed passed, $failed failed"
 [ $failed -eq 0 ]
