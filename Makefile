@@ -2,7 +2,8 @@
 #
 #   make            build/mote
 #   make test       unit tests, sanitizer tests, the spec suite, fuzz and differential runs,
-#                   the OpenWhisk npm client's round trip
+#                   WASI against Node, the hostile corpus and the official WASI test suite
+#                   (CLI and server), the OpenWhisk npm client's round trip
 #   make spec       the Wasm 2.0 spec suite only
 #   make san        the same binaries under AddressSanitizer + UBSan, in build-san/
 #
@@ -38,7 +39,7 @@ LDLIBS    := -lmicrohttpd -lsqlite3 -larchive -ljansson -lsodium $(CURL_LIBS) -l
 
 LAYERS    := base module compile rt wasi invoke store core http openwhisk server
 LIB_SRC   := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/abi_text.o
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/abi_text.o $(BUILD)/gen/xl_prelude_text.o
 CLI_SRC   := $(wildcard src/cli/*.c)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
@@ -50,10 +51,11 @@ TEST_SCRIPTS := $(filter-out tests/openwhisk/%,$(wildcard tests/*/test_*.sh))
 TEST_SUPPORT := $(BUILD)/tests/test.o
 
 .DEFAULT_GOAL := all
-.PHONY: bench bench-deploy bench-engine bench-instantiate bench-server
+BENCH_UTIL := bench/bench_util.c bench/bench_util.h bench/bench_module.c bench/bench_module.h
+.PHONY: bench bench-deploy bench-engine bench-instantiate bench-server bench-memprobe bench-restart bench-density
 # Benchmarks print figures and write bench/out/; they are not tests. bench-paper (the paper's
 # tables against native, containers and Node) is in bench/paper/paper.mk.
-bench: bench-deploy bench-engine bench-instantiate bench-server bench-paper
+bench: bench-deploy bench-engine bench-instantiate bench-server bench-density bench-paper
 
 bench-deploy: $(BUILD)/mote
 	bench/deploy_time.sh $(BUILD)
@@ -61,15 +63,40 @@ bench-deploy: $(BUILD)/mote
 bench-engine: $(BUILD)/mote
 	bench/engine.sh $(BUILD)
 
-bench-instantiate: $(BUILD)/bench-instantiate
+bench-instantiate: $(BUILD)/bench-instantiate $(BUILD)/bench-images $(BUILD)/memprobe
 	bench/instantiate.sh $(BUILD)
+
+# What the ways of making a fresh memory image cost here, without the runtime.
+bench-memprobe: $(BUILD)/memprobe
+	$(BUILD)/memprobe --reads 20 1024 1 10 100
 
 bench-server: $(BUILD)/mote
 	bench/server.sh $(BUILD)
+	bench/restart.sh $(BUILD)
 
-$(BUILD)/bench-instantiate: bench/instantiate.c $(BUILD)/libmote.a src/rt/exports.list
+# Restart-to-serving with 100 functions, without and with kept snapshots (also in bench-server).
+bench-restart: $(BUILD)/mote
+	bench/restart.sh $(BUILD)
+
+$(BUILD)/bench-instantiate: bench/instantiate.c $(BENCH_UTIL) $(BUILD)/libmote.a src/rt/exports.list
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) bench/instantiate.c $(BUILD)/libmote.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) bench/instantiate.c bench/bench_util.c bench/bench_module.c $(BUILD)/libmote.a $(LDLIBS) -o $@
+
+$(BUILD)/bench-images: bench/images.c $(BENCH_UTIL) $(BUILD)/libmote.a src/rt/exports.list
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) bench/images.c bench/bench_util.c bench/bench_module.c $(BUILD)/libmote.a $(LDLIBS) -o $@
+
+$(BUILD)/bench-density: bench/density.c $(BENCH_UTIL) $(BUILD)/libmote.a src/rt/exports.list
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) bench/density.c bench/bench_util.c bench/bench_module.c $(BUILD)/libmote.a $(LDLIBS) -o $@
+
+# Memory per live instance (hello, counter, recognize) and instances alive at once.
+bench-density: $(BUILD)/bench-density
+	bench/density.sh $(BUILD)
+
+$(BUILD)/memprobe: bench/memprobe.c $(BENCH_UTIL)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) bench/memprobe.c bench/bench_util.c -lpthread -o $@
 
 .PHONY: all test unit unit-san spec spec-quick fuzz fuzz-long diff diff-long san clean run
 all: $(BUILD)/mote
@@ -87,6 +114,17 @@ $(BUILD)/gen/abi_text.c: src/rt/abi.h
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/  "/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
 
 $(BUILD)/gen/abi_text.o: $(BUILD)/gen/abi_text.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# Every C file the translator writes starts with src/compile/xl_prelude.h.
+$(BUILD)/gen/xl_prelude_text.c: src/compile/xl_prelude.h
+	@mkdir -p $(dir $@)
+	{ echo '/* Generated from src/compile/xl_prelude.h by the Makefile. */'; \
+	  echo 'extern const char mote_xl_prelude_text[];'; \
+	  echo 'const char mote_xl_prelude_text[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/  "/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
+
+$(BUILD)/gen/xl_prelude_text.o: $(BUILD)/gen/xl_prelude_text.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libmote.a: $(LIB_OBJ)
@@ -122,8 +160,8 @@ spec: $(BUILD)/spec-runner
 spec-quick: $(BUILD)/spec-runner
 	@$(BUILD)/spec-runner --cache $(BUILD)/cache --tier quick --jobs 2 $(SPEC_DIR)
 
-test: unit unit-san spec spec-quick fuzz diff wasi-conformance wasi-hostile functions-test \
-      openwhisk-test
+test: unit unit-san spec spec-quick fuzz diff wasi-conformance wasi-hostile wasi-testsuite \
+      wasi-testsuite-server functions-test openwhisk-test
 
 -include tests/fuzz/fuzz.mk
 -include tests/diff/diff.mk

@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Engine speed: CPU-bound C programs built natively (gcc -O2) and to wasm
-# (clang-19 -O2), run natively, under mote (both tiers) and under Node 20.
-# Each program times its own compute part (bench/programs/bench_clock.h), so
-# start-up and compilation are not counted. Prints the median of RUNS runs
-# (default 5) per platform, the ratios against native, and checks that every
-# platform printed the same output. Writes bench/out/engine.txt.
+# Engine speed, in two tables (bench/out/engine.txt):
+#
+# 1. Compute kernels of our own (bench/programs: resize, mlp, strhash and kernels.c's hash,
+#    nbody, sort, interp) built natively (gcc -O2) and to wasm (clang-19 -O2), run natively,
+#    under mote (both tiers) and under Node's V8. Each program times its own compute part
+#    (bench_clock.h): start-up and compilation are not counted. Median of RUNS runs (default
+#    5), ratios against native, and whether every platform printed the same.
+# 2. Real programs nobody here wrote (bench/corpus.sh fetches and builds them: Flite, CRuby,
+#    SQLite, Lua, xxhsum with SIMD, zstd). Per program: its size; the first answer from a
+#    cold cache (`mote run` with an empty cache: the quick tier is compiled, then it runs;
+#    median of 3); the optimised tier's compile (wall time, chunks, peak memory of a compiler
+#    process); the whole run on the optimised tier next to Node's (`node:wasi`, which
+#    compiles as it goes), median of RUNS each, alternating; and whether the outputs are
+#    identical.
+#
 # usage: bench/engine.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,53 +24,140 @@ work=$(mktemp -d /tmp/mote-engine-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
 export MOTE_CACHE="$work/cache"
+mote=$PWD/$build/mote
+node_run=$PWD/tests/wasi/run-node.mjs
 
-programs=(resize mlp strhash)
-declare -A args=([resize]=50 [mlp]=2000 [strhash]=200000)
-declare -A input=([resize]="$work/image.jpg" [mlp]=/dev/null [strhash]=/dev/null)
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
+# ---- 1. kernels -------------------------------------------------------------------------
 gcc -O2 bench/programs/mkimage.c -o "$work/mkimage" -lm
 "$work/mkimage" 1920 1080 > "$work/image.jpg"
-for p in "${programs[@]}"; do
+for p in resize mlp strhash kernels; do
   # stb's SSE2 path has no wasm equivalent: both builds use the portable code.
   gcc -O2 -DSTBI_NO_SIMD "bench/programs/$p.c" -o "$work/$p.native" -lm
   clang-19 --target=wasm32-wasi -O2 -DSTBI_NO_SIMD "bench/programs/$p.c" -o "$work/$p.wasm"
-  "$build/mote" compile --tier opt "$work/$p.wasm" > /dev/null
-  "$build/mote" compile --tier quick "$work/$p.wasm" > /dev/null
+  "$mote" compile --tier opt "$work/$p.wasm" > /dev/null
+  "$mote" compile --tier quick "$work/$p.wasm" > /dev/null
 done
+kernels=("resize 50" "mlp 2000" "strhash 200000" "kernels hash" "kernels nbody" "kernels sort" "kernels interp")
 
-run_one() { # platform program -> prints compute_us; output to $work/out.<platform>.<program>
-  local platform=$1 p=$2 cmd
+run_one() { # platform "program args" -> prints compute_us; output to $work/out.<platform>
+  local platform=$1 p=${2%% *} args=${2#* } in=/dev/null cmd
+  [ "$p" = resize ] && in=$work/image.jpg
   case $platform in
-    native) cmd=("$work/$p.native" "${args[$p]}") ;;
-    mote) cmd=("$build/mote" run --tier opt "$work/$p.wasm" "${args[$p]}") ;;
-    mote-quick) cmd=("$build/mote" run --tier quick "$work/$p.wasm" "${args[$p]}") ;;
-    node) cmd=(node tests/wasi/run-node.mjs "$work/$p.wasm" "${args[$p]}") ;;
+    native) cmd=("$work/$p.native" $args) ;;
+    mote) cmd=("$mote" run --tier opt "$work/$p.wasm" $args) ;;
+    mote-quick) cmd=("$mote" run --tier quick "$work/$p.wasm" $args) ;;
+    node) cmd=(node "$node_run" "$work/$p.wasm" $args) ;;
   esac
-  "${cmd[@]}" < "${input[$p]}" > "$work/out.$platform.$p" 2> "$work/err"
+  "${cmd[@]}" < "$in" > "$work/out.$platform" 2> "$work/err"
   sed -n 's/^compute_us=//p' "$work/err"
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
-platforms=(native mote mote-quick node)
 {
   echo "engine: compute time per program, median of $runs runs (us); $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
-  printf '%-8s %10s %10s %10s %10s %12s %12s %10s %6s\n' program native mote mote-quick node \
+  printf '%-16s %10s %10s %10s %10s %12s %12s %10s %6s\n' program native mote mote-quick node \
     mote/native quick/native node/native same
-  for p in "${programs[@]}"; do
+  for k in "${kernels[@]}"; do
+    declare -A t=()
+    for _ in $(seq "$runs"); do # alternating platforms
+      for platform in native mote mote-quick node; do
+        t[$platform]+="$(run_one $platform "$k") "
+        cp "$work/out.$platform" "$work/keep.$platform"
+      done
+    done
     declare -A med=()
-    for platform in "${platforms[@]}"; do
-      for _ in $(seq "$runs"); do run_one "$platform" "$p"; done | median > "$work/m"
-      med[$platform]=$(cat "$work/m")
+    for platform in native mote mote-quick node; do
+      med[$platform]=$(echo "${t[$platform]}" | tr ' ' '\n' | grep . | median)
     done
     same=yes
     for platform in mote mote-quick node; do
-      cmp -s "$work/out.native.$p" "$work/out.$platform.$p" || same="no($platform)"
+      cmp -s "$work/keep.native" "$work/keep.$platform" || same="no($platform)"
     done
-    ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
-    printf '%-8s %10s %10s %10s %10s %12s %12s %10s %6s\n' "$p" "${med[native]}" "${med[mote]}" \
+    printf '%-16s %10s %10s %10s %10s %12s %12s %10s %6s\n' "$k" "${med[native]}" "${med[mote]}" \
       "${med[mote-quick]}" "${med[node]}" "$(ratio "${med[mote]}" "${med[native]}")" \
       "$(ratio "${med[mote-quick]}" "${med[native]}")" "$(ratio "${med[node]}" "${med[native]}")" "$same"
+    unset t med
   done
 } | tee "$out/engine.txt"
+
+# ---- 2. the corpus ------------------------------------------------------------------------
+bench/corpus.sh "$build"
+corpus=$(cd "$build/bench-corpus" && pwd)
+mkdir -p "$work/wav-mote" "$work/wav-node"
+text="WebAssembly functions at the edge must answer quickly, whatever their size. The quick brown fox jumps over the lazy dog, again and again, until the speech is long enough to measure."
+xx_files=(); for _ in $(seq 20); do xx_files+=(/d/input.txt); done
+# name | wasm | mote run arguments (after the module) | node arguments | output to compare
+corpus_args() { # NAME PLATFORM -> sets args (array) and dir flags
+  local name=$1 platform=$2 wav=$work/wav-$2
+  case $name in
+    flite) args=(--dir "$wav:/out:rw" "$corpus/flite.wasm" -t "$text" -o /out/speech.wav) ;;
+    sqlite) args=("$corpus/sqlite.wasm" 200000) ;;
+    lua) args=(--dir "$corpus:/d:ro" "$corpus/lua.wasm" /d/bench.lua) ;;
+    xxhsum) args=(--dir "$corpus:/d:ro" "$corpus/xxhsum.wasm" -H3 "${xx_files[@]}") ;;
+    zstd) args=(--dir "$corpus:/d:ro" "$corpus/zstd.wasm" /d/input.txt 9) ;;
+  esac
+}
+run_corpus() { # NAME PLATFORM -> wall ms; stdout to $work/c.<platform>
+  local name=$1 platform=$2 t0 t1
+  corpus_args "$name" "$platform"
+  t0=$(now_ms)
+  if [ "$platform" = node ]; then
+    node "$node_run" "${args[@]}" > "$work/c.$platform" 2> /dev/null
+  else
+    "$mote" run --tier opt "${args[@]}" > "$work/c.$platform" 2> /dev/null
+  fi
+  t1=$(now_ms)
+  if [ "$name" = flite ]; then md5sum < "$work/wav-$platform/speech.wav" >> "$work/c.$platform"; fi
+  echo $((t1 - t0))
+}
+simd_count() { wasm2wat --enable-all "$1" 2>/dev/null | grep -cE 'v128|i8x16|i16x8|i32x4|i64x2|f32x4|f64x2' || true; }
+
+{
+  echo
+  echo "engine corpus: first answer from a cold cache (median of 3), opt compile, run (median of $runs); ms"
+  printf '%-8s %7s %6s %9s %9s %7s %8s %9s %9s %9s %6s\n' program MB simd first-ans opt-cc chunks peak-MiB \
+    mote-opt node mote/node same
+  for name in flite ruby sqlite lua xxhsum zstd; do
+    wasm=$corpus/$name.wasm
+    mb=$(awk -v s="$(stat -c %s "$wasm")" 'BEGIN {printf "%.1f", s / 1048576}')
+    simd=$(simd_count "$wasm")
+    # first answer: nothing cached; `mote run` compiles the quick tier and runs
+    first=-
+    if [ "$name" != ruby ]; then
+      for _ in 1 2 3; do
+        rm -rf "$MOTE_CACHE"
+        corpus_args "$name" mote
+        t0=$(now_ms)
+        "$mote" run "${args[@]}" > /dev/null 2>&1 || true
+        echo $(( $(now_ms) - t0 ))
+      done | median > "$work/first"
+      first=$(cat "$work/first")
+    fi
+    rm -rf "$MOTE_CACHE"
+    t0=$(now_ms)
+    line=$("$mote" compile --tier opt "$wasm" | tail -n 1)
+    optcc=$(( $(now_ms) - t0 ))
+    chunks=$(echo "$line" | sed -nE 's/.* ([0-9]+) chunks.*/\1/p')
+    peak=$(echo "$line" | sed -nE 's/.*peak ([0-9]+) MiB.*/\1/p')
+    if [ "$name" = ruby ]; then # imports rb-js-abi-host: compiled, not run
+      printf '%-8s %7s %6s %9s %9s %7s %8s %9s %9s %9s %6s\n' "$name" "$mb" "$simd" "-" "$optcc" \
+        "$chunks" "$peak" "-" "-" "-" "-"
+      continue
+    fi
+    tm=""; tn=""
+    for _ in $(seq "$runs"); do
+      tm+="$(run_corpus "$name" mote) "
+      tn+="$(run_corpus "$name" node) "
+    done
+    m=$(echo "$tm" | tr ' ' '\n' | grep . | median)
+    n=$(echo "$tn" | tr ' ' '\n' | grep . | median)
+    same=yes
+    cmp -s "$work/c.mote" "$work/c.node" || same=no
+    [ -s "$work/c.mote" ] || same="no(empty)"
+    printf '%-8s %7s %6s %9s %9s %7s %8s %9s %9s %9s %6s\n' "$name" "$mb" "$simd" "$first" "$optcc" \
+      "$chunks" "$peak" "$m" "$n" "$(ratio "$m" "$n")" "$same"
+  done
+} | tee -a "$out/engine.txt"

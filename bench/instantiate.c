@@ -33,6 +33,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_module.h"
+#include "bench_util.h"
 #include "compile/compile.h"
 #include "rt/rt.h"
 #include "wasi/wasi.h"
@@ -69,34 +71,8 @@ typedef struct worker {
   int failed;
 } worker;
 
-static double now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
-static uint8_t *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  uint8_t *buf = NULL;
-  if (fseek(f, 0, SEEK_END) == 0) {
-    long n = ftell(f);
-    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
-        fread(buf, 1, (size_t)n, f) == (size_t)n) {
-      *len = (size_t)n;
-    } else {
-      free(buf);
-      buf = NULL;
-    }
-  }
-  fclose(f);
-  return buf;
-}
 
 /* One full instance life; samples stored at index i when i >= 0. */
 static int one_round(worker *w, long i) {
@@ -110,7 +86,7 @@ static int one_round(worker *w, long i) {
   mote_rt_error err;
   const char *why = NULL;
 
-  double t0 = now_us();
+  double t0 = bench_now_us();
   mote_wasi *ws = mote_wasi_new(&cfg, &why);
   if (!ws) {
     fprintf(stderr, "bench-instantiate: mote_wasi_new: %s\n", why);
@@ -126,14 +102,14 @@ static int one_round(worker *w, long i) {
       return -1;
     }
   }
-  double t1 = now_us();
+  double t1 = bench_now_us();
   mote_rt_instance *inst = NULL;
   if (mote_rt_instantiate(w->mod, imports, NULL, &inst, &err) != MOTE_RT_OK) {
     fprintf(stderr, "bench-instantiate: %s: %s\n", w->name, err.message);
     mote_wasi_free(ws);
     return -1;
   }
-  double t2 = now_us();
+  double t2 = bench_now_us();
   if (w->cfg->run) {
     mote_wasi_bind_memory(ws, inst);
     int32_t start = mote_rt_module_find_export(w->mod, "_start", 6);
@@ -147,9 +123,9 @@ static int one_round(worker *w, long i) {
       }
     }
   }
-  double t3 = now_us();
+  double t3 = bench_now_us();
   mote_rt_instance_free(inst);
-  double t4 = now_us(), ts1 = t4, ts2 = t4;
+  double t4 = bench_now_us(), ts1 = t4, ts2 = t4;
   if (w->snap) {
     mote_rt_instance *from = NULL;
     if (mote_rt_snapshot_instantiate(w->snap, imports, NULL, &from, &err) != MOTE_RT_OK) {
@@ -157,25 +133,25 @@ static int one_round(worker *w, long i) {
       mote_wasi_free(ws);
       return -1;
     }
-    ts1 = now_us();
+    ts1 = bench_now_us();
     mote_rt_instance_free(from);
-    ts2 = now_us();
+    ts2 = bench_now_us();
   }
-  double t4b = now_us();
+  double t4b = bench_now_us();
   mote_wasi_free(ws);
-  double t5 = now_us();
+  double t5 = bench_now_us();
 
   /* The memory layer alone, with the module's initial size. */
-  double t6 = now_us(), t7 = t6, t8 = t6;
+  double t6 = bench_now_us(), t7 = t6, t8 = t6;
   if (w->has_mem) {
     wasm_rt_memory_t *mem = mote_rt_memory_new(w->mem_pages, 65535, true);
-    t7 = now_us();
+    t7 = bench_now_us();
     if (!mem) {
       fprintf(stderr, "bench-instantiate: mote_rt_memory_new(%u) failed\n", w->mem_pages);
       return -1;
     }
     mote_rt_memory_free(mem);
-    t8 = now_us();
+    t8 = bench_now_us();
   }
 
   if (i >= 0) {
@@ -241,27 +217,8 @@ out:
 
 static int bench_module(const char *path, const mote_compile_options *copts, const bench_cfg *cfg,
                         unsigned threads) {
-  size_t len = 0;
-  uint8_t *wasm = read_file(path, &len);
-  if (!wasm) {
-    fprintf(stderr, "bench-instantiate: cannot read %s: %s\n", path, strerror(errno));
-    return 1;
-  }
-  mote_compile_result res;
-  mote_compile_error cerr;
-  memset(&cerr, 0, sizeof cerr);
-  if (mote_compile(wasm, len, copts, &res, &cerr) != MOTE_COMPILE_OK) {
-    fprintf(stderr, "bench-instantiate: %s: %s: %s\n", path, cerr.stage, cerr.message);
-    free(wasm);
-    return 1;
-  }
-  free(wasm);
-  mote_rt_module *mod = NULL;
-  mote_rt_error err;
-  if (mote_rt_module_load(res.so_path, &mod, &err) != MOTE_RT_OK) {
-    fprintf(stderr, "bench-instantiate: %s: %s\n", path, err.message);
-    return 1;
-  }
+  mote_rt_module *mod = bench_load_module("bench-instantiate", path, copts);
+  if (!mod) return 1;
   const char *name = strrchr(path, '/');
   name = name ? name + 1 : path;
 
@@ -313,7 +270,7 @@ static int bench_module(const char *path, const mote_compile_options *copts, con
       if ((p == P_MEM_NEW || p == P_MEM_FREE) && !ws[0].has_mem) continue;
       for (unsigned t = 0; t < threads; t++)
         memcpy(all + (size_t)t * cfg->iters, ws[t].samples[p], cfg->iters * sizeof *all);
-      qsort(all, n, sizeof *all, cmp_double);
+      qsort(all, n, sizeof *all, bench_cmp_double);
       printf("  %-12s %10.1f %10.1f %10.1f\n", phase_names[p], all[(n - 1) / 2],
              all[(size_t)((double)(n - 1) * 0.90)], all[(size_t)((double)(n - 1) * 0.99)]);
     }

@@ -205,15 +205,8 @@ container_memory() {
   echo "$n $total_pss $total_cg"
 }
 wrk_script=$work/post.lua
-cat > "$wrk_script" <<'EOF'
-local path = os.getenv("WRK_BODY")
-if path and path ~= "-" then
-  local f = assert(io.open(path, "rb"))
-  wrk.method = "POST"
-  wrk.body = f:read("*a")
-  f:close()
-end
-EOF
+. bench/lib.sh
+bench_post_lua "$wrk_script"
 idle_mote=$(rss_kib "$mote_pid"); idle_node=$(rss_kib "$(node_pid)")
 echo -n > "$data/throughput.txt"
 for f in "${functions[@]}"; do

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # bench/server.sh for two builds in one run, alternating A B A B ..., so
 # that both see the same machine (load, frequency): each round runs the
-# whole bench on one build (its memory part skipped: CALLS=0), then the
-# medians of the rounds are printed side by side with the ratio B/A.
+# whole bench on one build (its memory part skipped: CALLS=0, its
+# old-against-new part one round: ROUNDS=1), then the medians of the hello
+# part's rounds (bench/out/server-hello.txt) are printed side by side with
+# the ratio B/A. Both builds need `mote serve --images` (issue 15 on).
 # usage: bench/server_ab.sh BUILD_A BUILD_B [ROUNDS]   env: DURATION (s, default 5)
 # Writes bench/out/server_ab.txt.
 set -euo pipefail
@@ -15,8 +17,9 @@ for i in $(seq "$rounds"); do
   for side in a b; do
     build=$a
     [ "$side" = b ] && build=$b
-    CALLS=0 DURATION=${DURATION:-5} bench/server.sh "$build" >/dev/null
-    cp bench/out/server.txt "$work/$side.$i.txt"
+    # Its old-against-new part (one round here) needs --images in both builds.
+    CALLS=0 ROUNDS=1 DURATION=${DURATION:-5} bench/server.sh "$build" >/dev/null
+    cp bench/out/server-hello.txt "$work/$side.$i.txt"
   done
 done
 # One figure of a report: on line `n` (bench/server.sh's fixed layout), the

@@ -117,7 +117,14 @@ int mote_cmd_compile(int argc, char **argv) {
   int rc = mote_cli_compile(path, wasm, len, tier, &res);
   free(wasm);
   if (rc) return rc;
-  printf("%s\n%s tier: %s (translate %.0f ms, cc %.0f ms)\n", res.so_path, mote_tier_name(tier),
+  printf("%s\n%s tier: %s (translate %.0f ms, cc %.0f ms", res.so_path, mote_tier_name(tier),
          res.cached ? "cached" : "compiled", res.translate_ms, res.cc_ms);
+  if (!res.cached)
+    printf(", link %.0f ms; %u chunks, %u compiled, %u from the chunk cache; peak %.0f MiB",
+           res.link_ms, res.chunks, res.chunks_built, res.chunks - res.chunks_built,
+           res.peak_rss_kb / 1024.0);
+  if (!res.cached && res.chunks_reduced)
+    printf("; %u at -O1 (-O2 needed more than the memory limit)", res.chunks_reduced);
+  printf(")\n");
   return 0;
 }

@@ -22,6 +22,7 @@ static void usage(FILE *out) {
   fputs("usage: mote serve [--listen HOST:PORT] [--data DIR] [--workers N] [--queue N]\n"
         "                  [--queue-timeout MS] [--access-log FILE|-] [--dev]\n"
         "                  [--ns-invocations-per-minute N] [--ns-concurrent N]\n"
+        "                  [--images auto|copy|map|map-drop] [--no-kept-snapshots]\n"
         "\n"
         "Serves functions over HTTP/1.1 (keep-alive):\n"
         "  PUT    /v1/functions/NAME?memory=MIB&timeout=MS&env=K=V&concurrency=N&max_queue=N\n"
@@ -51,6 +52,12 @@ static void usage(FILE *out) {
         "                      limits of every namespace that has none of its own (`mote\n"
         "                      namespaces limits NS`): calls admitted in the last minute, calls\n"
         "                      running or waiting at once; past them, 429 (default: no limit)\n"
+        "  --images MODE       how a call's memory is made from its snapshot: auto (default:\n"
+        "                      by the image's size), copy (copy the image in), map (map it\n"
+        "                      copy-on-write, reset by copying back what a call wrote),\n"
+        "                      map-drop (the same, reset by madvise); for benchmarks\n"
+        "  --no-kept-snapshots neither load nor keep functions' snapshots in the data\n"
+        "                      directory: every start runs every mote_init (for benchmarks)\n"
         "  --dev               development: make namespace " MOTE_DEV_NAMESPACE " with OpenWhisk's\n"
         "                      well-known key if it is missing (a public secret: loopback only)\n"
         "\n"
@@ -94,6 +101,10 @@ int mote_cmd_serve(int argc, char **argv) {
     }
     if (!strcmp(opt, "--dev")) {
       cfg.dev = true;
+      continue;
+    }
+    if (!strcmp(opt, "--no-kept-snapshots")) {
+      cfg.no_kept_snapshots = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -142,6 +153,17 @@ int mote_cmd_serve(int argc, char **argv) {
       }
       if (!strcmp(opt, "--ns-concurrent")) cfg.ns_concurrent = (unsigned)n;
       else cfg.ns_invocations_per_minute = (unsigned)n;
+    } else if (!strcmp(opt, "--images")) {
+      static const mote_rt_image_mode modes[] = {MOTE_RT_IMAGE_AUTO, MOTE_RT_IMAGE_COPY,
+                                                 MOTE_RT_IMAGE_MAP, MOTE_RT_IMAGE_MAP_DROP};
+      size_t k = 0;
+      while (k < sizeof modes / sizeof modes[0] && strcmp(val, mote_rt_image_mode_name(modes[k])))
+        k++;
+      if (k == sizeof modes / sizeof modes[0]) {
+        fprintf(stderr, "mote serve: --images takes auto, copy, map or map-drop\n");
+        return MOTE_EXIT_USAGE;
+      }
+      cfg.images = modes[k];
     } else if (!strcmp(opt, "--access-log")) {
       if (!*val) {
         fprintf(stderr, "mote serve: --access-log takes a file, or - for stderr\n");

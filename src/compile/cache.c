@@ -6,9 +6,11 @@
  *                   so a truncated or corrupted object is rebuilt, never run
  *   dir/locks/<key> flock()ed while the key is being compiled
  *   dir/tmp/        work directories of compiles in progress
+ *   dir/obj/        the same for the objects of chunks (<key>.o, <key>.sum)
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,9 +57,31 @@ static int hash_file(const char *path, char hex[MOTE_HASH_HEX]) {
   return rc;
 }
 
+void mote_cache_chunk_key(mote_tier tier, const char *header, size_t hlen, const char *unit,
+                          size_t ulen, char key[65]) {
+  char identity[4096];
+  mote_toolchain_identity(tier, identity, sizeof identity);
+  crypto_generichash_state st;
+  unsigned char digest[32];
+  crypto_generichash_init(&st, NULL, 0, sizeof digest);
+  crypto_generichash_update(&st, (const unsigned char *)"chunk", 6);
+  crypto_generichash_update(&st, (const unsigned char *)identity, strlen(identity) + 1);
+  uint64_t n = hlen;
+  crypto_generichash_update(&st, (const unsigned char *)&n, sizeof n);
+  crypto_generichash_update(&st, (const unsigned char *)header, hlen);
+  crypto_generichash_update(&st, (const unsigned char *)unit, ulen);
+  crypto_generichash_final(&st, digest, sizeof digest);
+  mote_hex(digest, sizeof digest, key);
+}
+
 bool mote_cache_lookup(const char *dir, const char *key, char *so_path, size_t cap) {
+  return mote_cache_lookup_ext(dir, key, ".so", so_path, cap);
+}
+
+bool mote_cache_lookup_ext(const char *dir, const char *key, const char *ext, char *so_path,
+                           size_t cap) {
   char sum_path[4096], recorded[65] = "", actual[65];
-  snprintf(so_path, cap, "%s/%s.so", dir, key);
+  snprintf(so_path, cap, "%s/%s%s", dir, key, ext);
   snprintf(sum_path, sizeof sum_path, "%s/%s.sum", dir, key);
   FILE *f = fopen(sum_path, "re");
   if (!f) return false;
@@ -90,11 +114,17 @@ void mote_cache_unlock(int fd) {
 
 int mote_cache_install(const char *dir, const char *key, const char *built_path, char *so_path,
                        size_t cap) {
+  return mote_cache_install_ext(dir, key, ".so", built_path, so_path, cap);
+}
+
+int mote_cache_install_ext(const char *dir, const char *key, const char *ext,
+                           const char *built_path, char *so_path, size_t cap) {
   char hex[65], sum_tmp[4096], sum_path[4096];
   if (hash_file(built_path, hex) != 0) return -1;
-  snprintf(sum_tmp, sizeof sum_tmp, "%s/tmp/%s.sum.%d", dir, key, (int)getpid());
+  snprintf(sum_tmp, sizeof sum_tmp, "%s/tmp/%s.sum.%d.%lx", dir, key, (int)getpid(),
+           (unsigned long)pthread_self());
   snprintf(sum_path, sizeof sum_path, "%s/%s.sum", dir, key);
-  snprintf(so_path, cap, "%s/%s.so", dir, key);
+  snprintf(so_path, cap, "%s/%s%s", dir, key, ext);
   FILE *f = fopen(sum_tmp, "we");
   if (!f) return -1;
   bool ok = fwrite(hex, 1, 64, f) == 64;

@@ -14,8 +14,16 @@ void mote_cache_key(const uint8_t *wasm, size_t len, mote_tier tier, char key[65
 /* Creates dir, dir/tmp and dir/locks if needed. 0 or -1 (errno set). */
 int mote_cache_prepare(const char *dir);
 
+/* key of one chunk's object = BLAKE2b-256(toolchain identity, the header the
+ * chunk includes, the chunk's C). */
+void mote_cache_chunk_key(mote_tier tier, const char *header, size_t hlen, const char *unit,
+                          size_t ulen, char key[65]);
+
 /* True if dir/<key>.so exists and matches its recorded checksum; fills path. */
 bool mote_cache_lookup(const char *dir, const char *key, char *so_path, size_t cap);
+/* The same for dir/<key><ext> (".o": chunk objects). */
+bool mote_cache_lookup_ext(const char *dir, const char *key, const char *ext, char *path,
+                           size_t cap);
 
 /* An exclusive lock on the key, across threads and processes: a file
  * descriptor to pass to mote_cache_unlock, or -1. Blocks while another
@@ -28,5 +36,7 @@ void mote_cache_unlock(int fd);
  * 0 or -1. */
 int mote_cache_install(const char *dir, const char *key, const char *built_path, char *so_path,
                        size_t cap);
+int mote_cache_install_ext(const char *dir, const char *key, const char *ext,
+                           const char *built_path, char *path, size_t cap);
 
 #endif

@@ -91,10 +91,14 @@ void mote_child_run(const char *const argv[], const char *cwd, const mote_child_
   setpgid(pid, pid); /* also in the parent, so the kill below cannot miss */
 
   int status = 0;
+  struct rusage ru;
+  memset(&ru, 0, sizeof ru);
   bool timed_out = false;
   double deadline = start + limits->wall_seconds * 1e3;
   for (unsigned sleep_us = 200;;) {
-    pid_t w = waitpid(pid, &status, WNOHANG);
+    /* wait4: the child's usage with that of the children it waited for
+     * (gcc's cc1 and as), so ru_maxrss is the largest of them */
+    pid_t w = wait4(pid, &status, WNOHANG, &ru);
     if (w == pid) break;
     if (w < 0 && errno != EINTR) break;
     if (!timed_out && now_ms() > deadline) {
@@ -107,6 +111,7 @@ void mote_child_run(const char *const argv[], const char *cwd, const mote_child_
   }
   kill(-pid, SIGKILL); /* grandchildren left behind by a killed driver */
   r->wall_ms = now_ms() - start;
+  r->max_rss_kb = ru.ru_maxrss;
   read_tail(err_fd, r->stderr_tail, sizeof r->stderr_tail);
   close(err_fd);
 

@@ -1,9 +1,10 @@
 /*
  * compile: turning a .wasm module into a loadable native object.
  *
- *   bytes --module reader--> checked module --wasm2c--> C --cc--> .so
+ *   bytes --module reader--> checked module --translator (xl_*.c)--> C --cc--> .so
  *
- * wasm2c and the C compiler run as child processes with limits on CPU time,
+ * The translator validates the module and writes C in process; the C compiler
+ * runs as a child process with limits on CPU time,
  * memory, output size and wall time, so a hostile module cannot hang or
  * exhaust the node. Results live in a content-addressed cache: the key hashes
  * the module bytes, the toolchain's versions, the tier and the flags; entries
@@ -35,7 +36,7 @@ typedef struct mote_compile_options {
   /* Limits for each child process; zero means the default. */
   unsigned cpu_seconds;  /* default 300 */
   unsigned wall_seconds; /* default 600 */
-  size_t memory_bytes;   /* address space, default 4 GiB */
+  size_t memory_bytes;   /* address space of each compiler process, default 1 GiB */
   size_t output_bytes;   /* largest file a child may write, default 1 GiB */
 } mote_compile_options;
 
@@ -58,8 +59,13 @@ typedef struct mote_compile_error {
 typedef struct mote_compile_result {
   char so_path[PATH_MAX]; /* the compiled object, inside the cache */
   bool cached;            /* found in the cache: nothing was run */
-  double translate_ms;    /* wasm2c wall time (0 when cached) */
-  double cc_ms;           /* C compiler wall time (0 when cached) */
+  double translate_ms;    /* translator wall time (0 when cached) */
+  double cc_ms;           /* C compiler wall time, all chunks, in parallel (0 when cached) */
+  double link_ms;         /* linking the chunks' objects (0 for one chunk or cached) */
+  uint32_t chunks;        /* translation units of the module (0 when cached) */
+  uint32_t chunks_built;  /* of those, compiled now; the rest came from the chunk cache */
+  uint32_t chunks_reduced; /* of those compiled, at -O1: gcc -O2 exceeded the memory limit */
+  long peak_rss_kb;       /* the largest resident size of any compiler process */
   char key[65];           /* the cache key, hex */
 } mote_compile_result;
 

@@ -9,28 +9,12 @@
 
 #include "module/module.h"
 
-/* wasm2c's symbol mangling (1.0.32): bytes [A-Za-z0-9_] other than 'Z' stay,
- * every other byte becomes 'Z' and two upper-case hex digits. */
-void mote_mangle(FILE *out, const char *name, uint32_t len);
+/* Whether a tool's stderr says it ran out of memory (its address-space
+ * limit, as gcc's cc1 and tcc report it). */
+bool mote_ran_out_of_memory(const char *stderr_tail);
 
-/* The names wasm2c sees: the module's own (wasm2c -n) and, after
- * mote_rewrite(), the one import module; import k is named "<k>" in it. */
-#define MOTE_SELF_NAME "mote"
-#define MOTE_IMPORT_MODULE "imports"
-
-/* The binary given to wasm2c (see rewrite.c): `wasm` (the `len` bytes `m` was
- * read from) with every import renamed and the element items wasm2c 1.0.32
- * refuses lowered into a start function. 0 and *out (from malloc(), the
- * caller frees it) of *out_len bytes, or -1 when out of memory. */
-int mote_rewrite(const mote_module *m, const uint8_t *wasm, size_t len, uint8_t **out,
-                 size_t *out_len);
-
-/* Writes the glue C file for module `m`, rewritten by mote_rewrite() and
- * translated by wasm2c with `-n MOTE_SELF_NAME` into "module.h": import
- * trampolines, export entry points and the mote_abi_module descriptor
- * (src/rt/abi.h), whose imports keep their original names. Returns 0, or -1
- * on a write error. */
-int mote_glue_write(FILE *out, const mote_module *m);
+/* Writes len bytes to dir/name (created or truncated). 0, or -1 (errno). */
+int mote_write_file(const char *dir, const char *name, const void *data, size_t len);
 
 /* The text of src/rt/abi.h, embedded at build time. */
 extern const char mote_abi_header_text[];
@@ -55,6 +39,7 @@ typedef struct mote_child_result {
   int exit_code;
   int signal;
   double wall_ms;
+  long max_rss_kb; /* the largest resident size of the child or a process it waited for */
   char stderr_tail[768]; /* the last bytes the child wrote to stderr */
 } mote_child_result;
 
@@ -66,9 +51,5 @@ void mote_child_run(const char *const argv[], const char *cwd, const mote_child_
 /* One line naming why a child failed, e.g. "killed: CPU time limit (300 s)". */
 void mote_child_describe(const mote_child_result *r, const mote_child_limits *limits, char *out,
                          size_t cap);
-
-/* For tcc: rewrites wasm2c's float negations in the C file at `path` into
- * sign-bit flips (see fixup.c). 0, or -1 on an I/O error. */
-int mote_fixup_float_negation(const char *path);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * mote_compile(): read, translate, glue, compile, cache.
+ * mote_compile(): read, translate (xl_*.c), compile, cache.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,7 +14,9 @@
 #include "cache.h"
 #include "compile.h"
 #include "compile_internal.h"
+#include "chunks.h"
 #include "toolchain.h"
+#include "xl.h"
 
 static void set_error(mote_compile_error *err, mote_compile_status status, const char *stage,
                       const char *fmt, const char *detail) {
@@ -28,13 +30,13 @@ static mote_child_limits limits_of(const mote_compile_options *o) {
   mote_child_limits l = {
       .cpu_seconds = o->cpu_seconds ? o->cpu_seconds : 300,
       .wall_seconds = o->wall_seconds ? o->wall_seconds : 600,
-      .memory_bytes = o->memory_bytes ? o->memory_bytes : (size_t)4 << 30,
+      .memory_bytes = o->memory_bytes ? o->memory_bytes : (size_t)1 << 30,
       .output_bytes = o->output_bytes ? o->output_bytes : (size_t)1 << 30,
   };
   return l;
 }
 
-static int write_file(const char *dir, const char *name, const void *data, size_t len) {
+int mote_write_file(const char *dir, const char *name, const void *data, size_t len) {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   FILE *f = fopen(path, "we");
@@ -67,8 +69,8 @@ static mote_compile_status module_status(mote_module_status s) {
   }
 }
 
-/* What gcc (cc1), tcc and wasm2c (C++) print when an allocation fails. */
-static bool ran_out_of_memory(const char *stderr_tail) {
+/* What gcc (cc1) and tcc print when an allocation fails. */
+bool mote_ran_out_of_memory(const char *stderr_tail) {
   return strstr(stderr_tail, "memory exhausted") || strstr(stderr_tail, "out of memory") ||
          strstr(stderr_tail, "Cannot allocate memory") || strstr(stderr_tail, "bad_alloc");
 }
@@ -84,7 +86,7 @@ static mote_compile_status child_failure(const mote_child_result *r, const mote_
     st = MOTE_COMPILE_TOOL_FAILED;
   } else if (r->outcome != MOTE_CHILD_EXITED) {
     st = MOTE_COMPILE_LIMIT;
-  } else if (ran_out_of_memory(r->stderr_tail)) {
+  } else if (mote_ran_out_of_memory(r->stderr_tail)) {
     /* The tool noticed the address-space limit itself and exited. */
     st = MOTE_COMPILE_LIMIT;
     snprintf(why, sizeof why, "out of memory (limit %zu MiB)", l->memory_bytes >> 20);
@@ -101,64 +103,87 @@ static mote_compile_status child_failure(const mote_child_result *r, const mote_
   return st;
 }
 
-/* Runs wasm2c and cc in `work`; leaves module.so there. */
+static double ms_since(const struct timespec *t0) {
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* A module of up to this much wasm code is one unit; above it is cut into
+ * chunks of CHUNK_MIN..CHUNK_MAX bytes of code (xl_plan_chunks). */
+#define CHUNK_MIN ((size_t)64 << 10)
+#define CHUNK_MAX ((size_t)256 << 10)
+
+/* One unit: the translator writes unit.c, one compiler makes module.so. */
+static mote_compile_status build_unit(const char *work, const xl_module *x,
+                                      const mote_compile_options *opts,
+                                      const mote_child_limits *limits, mote_compile_result *out,
+                                      mote_compile_error *err) {
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  char path[PATH_MAX];
+  xl_error xerr = {0};
+  snprintf(path, sizeof path, "%s/unit.c", work);
+  FILE *unit = fopen(path, "we");
+  bool ok = unit && xl_module_write(unit, x, &xerr);
+  bool closed = unit && fclose(unit) == 0;
+  out->translate_ms += ms_since(&t0);
+  if (xerr.failed) {
+    set_error(err, MOTE_COMPILE_INVALID, "translate", "%s", xerr.message);
+    return MOTE_COMPILE_INVALID;
+  }
+  if (!ok || !closed) {
+    set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
+    return MOTE_COMPILE_IO;
+  }
+  const char *cc[32];
+  mote_child_result r;
+  mote_tool_cc_argv(opts->tier, cc, 32);
+  mote_child_run(cc, work, limits, &r);
+  out->cc_ms = r.wall_ms;
+  out->chunks = 1;
+  out->chunks_built = 1;
+  out->peak_rss_kb = r.max_rss_kb;
+  if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0)
+    return child_failure(&r, limits, "cc", MOTE_COMPILE_TOOL_FAILED, err);
+  return MOTE_COMPILE_OK;
+}
+
+/* Translates and compiles in `work`; leaves module.so there. */
 static mote_compile_status build(const char *work, const mote_module *m, const uint8_t *wasm,
                                  size_t len, const mote_compile_options *opts,
                                  mote_compile_result *out, mote_compile_error *err) {
   mote_child_limits limits = limits_of(opts);
-  mote_child_result r;
-  char path[PATH_MAX];
-  uint8_t *rewritten = NULL;
-  size_t rewritten_len = 0;
-
-  /* wasm2c translates the rewritten binary (rewrite.c); the original bytes
-   * are the cache key and the glue's import names. */
-  if (mote_rewrite(m, wasm, len, &rewritten, &rewritten_len) != 0) {
-    set_error(err, MOTE_COMPILE_IO, "translate", "%s", "out of memory rewriting the module for wasm2c");
-    return MOTE_COMPILE_IO;
-  }
-  int wrc = write_file(work, "module.wasm", rewritten, rewritten_len);
-  free(rewritten);
-  if (wrc != 0 ||
-      write_file(work, "abi.h", mote_abi_header_text, strlen(mote_abi_header_text)) != 0) {
+  if (mote_write_file(work, "abi.h", mote_abi_header_text, strlen(mote_abi_header_text)) != 0) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
     return MOTE_COMPILE_IO;
   }
-
-  const char *translate[] = {mote_tool_wasm2c(), "module.wasm", "-o", "module.c",
-                             "-n", MOTE_SELF_NAME, NULL};
-  mote_child_run(translate, work, &limits, &r);
-  out->translate_ms = r.wall_ms;
-  if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0)
-    return child_failure(&r, &limits, "translate", MOTE_COMPILE_INVALID, err);
-  snprintf(path, sizeof path, "%s/module.c", work);
-  if (opts->tier == MOTE_TIER_QUICK && mote_fixup_float_negation(path) != 0) {
-    set_error(err, MOTE_COMPILE_IO, "cache", "cannot rewrite the translated C: %s", strerror(errno));
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  xl_module x;
+  uint32_t *ends = NULL;
+  mote_compile_status st;
+  if (!xl_module_scan(&x, m, wasm, len) ||
+      !(ends = malloc(((size_t)x.nbodies + 1) * sizeof *ends))) {
+    xl_module_release(&x);
+    set_error(err, MOTE_COMPILE_IO, "translate", "%s", "out of memory reading the module");
     return MOTE_COMPILE_IO;
   }
-
-  snprintf(path, sizeof path, "%s/glue.c", work);
-  FILE *glue = fopen(path, "we");
-  int glue_rc = glue ? mote_glue_write(glue, m) : -1;
-  if (glue && fclose(glue) != 0) glue_rc = -1;
-  snprintf(path, sizeof path, "%s/unit.c", work);
-  FILE *unit = fopen(path, "we");
-  if (unit) {
-    fprintf(unit, "%s#include \"module.c\"\n#include \"glue.c\"\n", mote_tool_unit_prelude(opts->tier));
-    if (fclose(unit) != 0) glue_rc = -1;
+  uint32_t nchunks = xl_plan_chunks(&x, CHUNK_MIN, CHUNK_MAX, ends);
+  out->translate_ms = ms_since(&t0);
+  if (nchunks <= 1) {
+    st = build_unit(work, &x, opts, &limits, out, err);
+  } else {
+    chunk_build cb = {.x = &x, .ends = ends, .nchunks = nchunks, .work = work,
+                      .cache_dir = opts->cache_dir, .tier = opts->tier, .limits = limits};
+    mote_child_result failure;
+    st = mote_build_chunks(&cb, out, &failure, err);
+    if (st == MOTE_COMPILE_TOOL_FAILED)
+      st = child_failure(&failure, &limits, "cc", MOTE_COMPILE_TOOL_FAILED, err);
   }
-  if (glue_rc != 0 || !unit) {
-    set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
-    return MOTE_COMPILE_IO;
-  }
-
-  const char *cc[32];
-  mote_tool_cc_argv(opts->tier, cc, 32);
-  mote_child_run(cc, work, &limits, &r);
-  out->cc_ms = r.wall_ms;
-  if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0)
-    return child_failure(&r, &limits, "cc", MOTE_COMPILE_TOOL_FAILED, err);
-  return MOTE_COMPILE_OK;
+  free(ends);
+  xl_module_release(&x);
+  return st;
 }
 
 bool mote_compile_lookup(const uint8_t *wasm, size_t len, const mote_compile_options *opts,

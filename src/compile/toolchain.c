@@ -1,8 +1,8 @@
 /*
- * The tools each tier runs and how, and the toolchain's identity for cache
- * keys. Identity is the resolved path, size and modification time of each
- * tool binary: cheap to compute on every lookup (no child process), and it
- * changes whenever a package upgrade replaces a tool.
+ * The C compiler each tier runs and how, and the toolchain's identity for
+ * cache keys: the translator's generation and prelude, and the resolved path,
+ * size and modification time of the compiler binary (cheap to compute on
+ * every lookup, and it changes whenever a package upgrade replaces it).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -11,23 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/hash.h"
 #include "compile.h"
 #include "toolchain.h"
+#include "xl.h"
 
-/* Bump when the glue generator or the flags change what a build produces. */
-#define GLUE_GENERATION 3
-
-/* Builtins the generated code uses that tcc 0.9.27 lacks. */
-static const char tcc_shim[] =
-    "static inline int __builtin_clz(unsigned x) { int n = 0; while (!(x & 0x80000000u)) { x <<= 1; n++; } return n; }\n"
-    "static inline int __builtin_clzll(unsigned long long x) { int n = 0; while (!(x & 0x8000000000000000ull)) { x <<= 1; n++; } return n; }\n"
-    "static inline int __builtin_ctz(unsigned x) { int n = 0; while (!(x & 1u)) { x >>= 1; n++; } return n; }\n"
-    "static inline int __builtin_ctzll(unsigned long long x) { int n = 0; while (!(x & 1ull)) { x >>= 1; n++; } return n; }\n"
-    "static inline int __builtin_popcount(unsigned x) { int n = 0; while (x) { x &= x - 1; n++; } return n; }\n"
-    "static inline int __builtin_popcountll(unsigned long long x) { int n = 0; while (x) { x &= x - 1; n++; } return n; }\n"
-    /* Float negation as a sign-bit flip (see fixup.c). */
-    "static inline float mote_neg_f(float x) { union { float f; unsigned u; } v = {x}; v.u ^= 0x80000000u; return v.f; }\n"
-    "static inline double mote_neg_d(double x) { union { double d; unsigned long long u; } v = {x}; v.u ^= 0x8000000000000000ull; return v.d; }\n";
+/* Bump when the translator's output or the flags change what a build
+ * produces for the same prelude. */
+#define XL_GENERATION 3
 
 const char *mote_tier_name(mote_tier tier) { return tier == MOTE_TIER_QUICK ? "quick" : "opt"; }
 
@@ -37,47 +28,72 @@ const char *mote_tool_cc(mote_tier tier) {
   return tier == MOTE_TIER_QUICK ? "tcc" : "gcc";
 }
 
-const char *mote_tool_wasm2c(void) {
-  const char *env = getenv("MOTE_WASM2C");
-  return env && *env ? env : "wasm2c";
-}
-
-int mote_tool_cc_argv(mote_tier tier, const char *argv[], int cap) {
-  int n = 0;
 #define ARG(s) \
   do {         \
     if (n < cap - 1) argv[n++] = (s); \
   } while (0)
+
+/* The code generation flags of a tier (after the compiler's name). */
+static int codegen_flags(mote_tier tier, const char *argv[], int n, int cap) {
+  if (tier == MOTE_TIER_QUICK) return n;
+  ARG("-O2");
+  ARG("-fPIC");
+  ARG("-fvisibility=hidden");
+  /* Wasm recursion must stay recursion: a tail call turned into a jump
+   * would make an endless recursion an endless loop instead of a
+   * "call stack exhausted" trap. */
+  ARG("-fno-optimize-sibling-calls");
+  /* Wasm arithmetic must quiet a signalling NaN (x * 1.0 is not x); without
+   * this gcc folds such operations away. */
+  ARG("-fsignaling-nans");
+  /* A guest function with a huge frame must not step over the stack guard. */
+  ARG("-fstack-clash-protection");
+  ARG("-w");
+  return n;
+}
+
+int mote_tool_cc_argv(mote_tier tier, const char *argv[], int cap) {
+  int n = 0;
   ARG(mote_tool_cc(tier));
-  if (tier == MOTE_TIER_QUICK) {
-    ARG("-shared");
-  } else {
-    ARG("-O2");
-    ARG("-fPIC");
-    ARG("-shared");
-    ARG("-fvisibility=hidden");
-    /* Wasm recursion must stay recursion: a tail call turned into a jump
-     * would make an endless recursion an endless loop instead of a
-     * "call stack exhausted" trap. */
-    ARG("-fno-optimize-sibling-calls");
-    /* Wasm arithmetic must quiet a signalling NaN (x * 1.0 is not x); without
-     * this gcc folds such operations away. */
-    ARG("-fsignaling-nans");
-    /* A guest function with a huge frame must not step over the stack guard. */
-    ARG("-fstack-clash-protection");
-    ARG("-w");
-  }
+  n = codegen_flags(tier, argv, n, cap);
+  ARG("-shared");
   ARG("-I.");
   ARG("-o");
   ARG("module.so");
   ARG("unit.c");
   ARG("-lm");
-#undef ARG
   argv[n] = NULL;
   return n;
 }
 
-const char *mote_tool_unit_prelude(mote_tier tier) { return tier == MOTE_TIER_QUICK ? tcc_shim : ""; }
+int mote_tool_obj_argv(mote_tier tier, const char *src, const char *obj, const char *extra,
+                       const char *argv[], int cap) {
+  int n = 0;
+  ARG(mote_tool_cc(tier));
+  n = codegen_flags(tier, argv, n, cap);
+  if (extra) ARG(extra);
+  ARG("-I.");
+  ARG("-c");
+  ARG("-o");
+  ARG(obj);
+  ARG(src);
+  argv[n] = NULL;
+  return n;
+}
+
+int mote_tool_link_argv(mote_tier tier, const char *const *objs, int nobjs, const char *argv[],
+                        int cap) {
+  int n = 0;
+  ARG(mote_tool_cc(tier));
+  ARG("-shared");
+  ARG("-o");
+  ARG("module.so");
+  for (int i = 0; i < nobjs; i++) ARG(objs[i]);
+  ARG("-lm");
+  argv[n] = NULL;
+  return n;
+}
+#undef ARG
 
 /* Resolves `tool` in PATH and appends "path:size:mtime;" to out. */
 static void append_identity(const char *tool, char *out, size_t cap) {
@@ -106,12 +122,14 @@ static void append_identity(const char *tool, char *out, size_t cap) {
 }
 
 void mote_toolchain_identity(mote_tier tier, char *out, size_t cap) {
-  snprintf(out, cap, "mote-glue-%d;abi-%d;tier-%s;", GLUE_GENERATION, MOTE_ABI_VERSION_FOR_KEY,
+  snprintf(out, cap, "abi-%d;tier-%s;", MOTE_ABI_VERSION_FOR_KEY,
            mote_tier_name(tier));
-  append_identity(mote_tool_wasm2c(), out, cap);
+  /* the translator is part of mote: its generation and its prelude's text */
+  char h[MOTE_HASH_HEX];
+  mote_hash_bytes(mote_xl_prelude_text, strlen(mote_xl_prelude_text), h);
+  size_t len0 = strlen(out);
+  snprintf(out + len0, cap - len0, "xl-%d:%s;", XL_GENERATION, h);
   append_identity(mote_tool_cc(tier), out, cap);
-  size_t used = strlen(out);
-  snprintf(out + used, cap - used, "%s", mote_tool_unit_prelude(tier));
   const char *argv[32];
   mote_tool_cc_argv(tier, argv, 32);
   for (int i = 0; argv[i]; i++) {

@@ -11,13 +11,16 @@
 
 /* The C compiler of a tier (MOTE_CC / MOTE_QUICK_CC override gcc / tcc). */
 const char *mote_tool_cc(mote_tier tier);
-/* The translator (MOTE_WASM2C overrides "wasm2c"). */
-const char *mote_tool_wasm2c(void);
 /* Fills argv (NULL-terminated, at most cap entries) with the compile command
  * that turns unit.c in the current directory into module.so. */
 int mote_tool_cc_argv(mote_tier tier, const char *argv[], int cap);
-/* C text placed before the generated code in unit.c. */
-const char *mote_tool_unit_prelude(mote_tier tier);
+/* The same for one chunk: src -> obj (-c), in the current directory, with
+ * one more flag after the tier's (extra, may be NULL). */
+int mote_tool_obj_argv(mote_tier tier, const char *src, const char *obj, const char *extra,
+                       const char *argv[], int cap);
+/* Links objects (paths) into module.so. cap must exceed nobjs + 6. */
+int mote_tool_link_argv(mote_tier tier, const char *const *objs, int nobjs, const char *argv[],
+                        int cap);
 /* A string that changes whenever the tools, flags or glue change. */
 void mote_toolchain_identity(mote_tier tier, char *out, size_t cap);
 

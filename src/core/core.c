@@ -3,7 +3,8 @@
  *
  * Open: the store, the key cache, the registry, metrics, admission, the
  * namespace limits, accounting, the opt-tier worker and the executors of
- * background calls, then every stored function loaded. Close, after the
+ * background calls, then every stored function loaded (from the snapshot
+ * its last start or deploy kept, when it fits: snapstore.c). Close, after the
  * transport stopped: background calls drained (each accepted call gets its
  * record), then the parts in reverse, accounting before the store (its last
  * deltas).
@@ -52,8 +53,10 @@ mote_core_status mote_core_open(const mote_core_config *cfg, mote_core **out,
   snprintf(c->cache_dir, sizeof c->cache_dir, "%s/cache", cfg->data_dir);
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   c->workers = cfg->workers ? cfg->workers : (unsigned)(ncpu > 0 ? ncpu : 1);
+  c->keep_snapshots = !cfg->no_kept_snapshots;
   pthread_mutex_init(&c->deploy_lock, NULL);
   mote_rt_init();
+  mote_rt_snapshot_policy_set(cfg->images); /* before any snapshot is taken or loaded */
 
   mote_store_error se;
   if (mkdir(c->data_dir, 0755) != 0 && errno != EEXIST) {

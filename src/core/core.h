@@ -13,6 +13,8 @@
  *                 end) -> the current version, reference-counted
  *   loader.c      a version compiled, loaded, initialised and snapshotted;
  *                 the opt-tier worker
+ *   snapstore.c   snapshots kept in the store, so a restart runs no
+ *                 initialisation again
  *   deploy.c      deploy, delete and the load at start: the one holder of the
  *                 deploy lock
  *   call.c        one call: limits, admission, run, record, counts; the
@@ -111,6 +113,13 @@ typedef struct mote_core_config {
   unsigned queue;            /* calls waiting for a worker at most; 0: 8 per worker */
   unsigned queue_timeout_ms; /* the longest wait of a call; 0: 5000 */
   unsigned ns_invocations_per_minute, ns_concurrent; /* a namespace's default limits; 0: none */
+  /* How a call's memory is made from its version's snapshot (AUTO: by the
+   * image's size and the kernel; the others for benchmarks). The runtime's
+   * policy is process-wide: mote_core_open sets it. */
+  mote_rt_image_mode images;
+  /* Neither load nor keep functions' snapshots in the store: every open runs
+   * every initialisation (as before issue 15; for benchmarks). */
+  bool no_kept_snapshots;
 } mote_core_config;
 
 /* Opens the store, starts the parts and the workers, and loads every stored
@@ -149,7 +158,10 @@ typedef struct core_tier_info {
   const char *opt_state; /* the opt tier: "ready", "building", "failed" */
   const char *opt_error; /* why it failed, else NULL (valid with the reference) */
   bool snapshot;         /* calls start from a snapshot taken after mote_init */
-  uint64_t snapshot_bytes; /* the bytes each call copies into its memory */
+  uint64_t snapshot_bytes; /* the image's non-zero bytes (what a copied one copies) */
+  const char *snapshot_image; /* how calls get the image: "copy", "map", "map-drop" */
+  const char *snapshot_from;  /* "store": kept from an earlier start, no mote_init ran;
+                               * "init" */
 } core_tier_info;
 void core_fn_tier(core_fn *fn, core_tier_info *out);
 
@@ -245,7 +257,7 @@ struct core_call {
   size_t argc;
   const char *const *env;       /* NULL: the function's own env */
   size_t envc;
-  const uint8_t *in;            /* stdin */
+  const uint8_t *in;            /* stdin, read in place by the run (not copied) */
   size_t in_len;
   /* results */
   char id[33];                  /* the activation id, chosen at init */

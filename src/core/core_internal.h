@@ -8,6 +8,7 @@
 
 #include "core/core.h"
 #include "base/clock.h"
+#include "base/hash.h"
 #include "compile/compile.h"
 #include "rt/rt.h"
 
@@ -31,6 +32,9 @@ typedef struct core_image {
   mote_rt_module *module;
   mote_rt_snapshot *snap;
   mote_tier tier;
+  bool snap_kept;               /* snap came from the store (snapstore.c): no initialisation ran */
+  char keep_key[MOTE_HASH_HEX]; /* snap to be kept under this key once the version is stored
+                                 * (snapstore_keep); "" when nothing waits */
 } core_image;
 
 /* One function name, made by its first deploy and kept until the core
@@ -103,6 +107,32 @@ void fn_invoke_config(const core_fn *fn, const core_image *img, mote_invoke_conf
 mote_core_status fn_load(mote_core *c, const char *name, const uint8_t *wasm, size_t len,
                          const mote_function_settings *st, const char *files_dir, core_fn **out,
                          bool *need_opt, mote_core_error *err);
+
+/* Runs the image's initialisation once (start function, mote_init) and
+ * keeps its snapshot in img->snap. OK, or INIT_FAILED / INIT_HOST with the
+ * tail of what it printed on stderr. fn's settings are read from fn->rec. */
+mote_core_status fn_prepare(const core_fn *fn, core_image *img, const char *name,
+                            mote_core_error *err);
+
+/* ---- kept snapshots (snapstore.c) --------------------------------------------- */
+
+/* fn_prepare through the store: the snapshot kept for exactly this compiled
+ * object (so_path, compile_key) and these inputs of the initialisation
+ * (name, fn's settings and files) when there is a good one (then
+ * img->snap_kept, and no initialisation runs), else fn_prepare and its
+ * snapshot to be kept for the next start: at once when `keep_now` (the
+ * version is stored: an opt build), else when snapstore_keep is called
+ * (fn_load: only a version the store accepted may replace the kept snapshot
+ * of its name). A kept snapshot that is damaged or made for anything else is
+ * never used: the initialisation runs again and its snapshot replaces it (a
+ * line on stderr says why). Nothing is loaded or kept when the core was
+ * opened with no_kept_snapshots. Returns as fn_prepare. */
+mote_core_status snapstore_prepare(mote_core *c, const core_fn *fn, core_image *img,
+                                   const char *so_path, const char *compile_key,
+                                   const char *name, bool keep_now, mote_core_error *err);
+/* Keeps fn's base snapshot if it waits for it; fn->rec is the record of the
+ * version the store accepted (a deploy's, or one loaded at start). */
+void snapstore_keep(mote_core *c, core_fn *fn);
 
 /* The opt-tier worker: one thread, a FIFO of versions to build. */
 core_loader *loader_new(mote_core *c); /* NULL when out of memory */
@@ -255,6 +285,7 @@ struct mote_core {
   char data_dir[PATH_MAX];
   char cache_dir[PATH_MAX];
   unsigned workers;
+  bool keep_snapshots; /* load and keep functions' snapshots in the store (snapstore.c) */
   mote_store *store;
   core_identity *identity;
   core_registry *reg;

@@ -8,7 +8,11 @@
  * keeps it (a bundle's files are written to their content-addressed
  * directory first, for the initialiser to read; nothing refers to them
  * until the version's row does): a module that cannot run, or whose
- * mote_init fails, is refused and the old version keeps serving.
+ * mote_init fails, is refused and the old version keeps serving. Its
+ * snapshot is kept in the store (snapstore.c) only once the store has
+ * accepted the version: a deploy refused in the store's transaction (a race
+ * with a delete and another namespace's deploy of the name) cannot replace
+ * the kept snapshot of a name that is not its own.
  */
 #include <stdio.h>
 #include <string.h>
@@ -43,9 +47,10 @@ mote_core_status core_deploy(mote_core *c, const core_deploy_req *req, core_fn *
   }
   pthread_mutex_unlock(&c->deploy_lock);
   if (sst != MOTE_STORE_OK) {
-    fn_release(fn);
+    fn_release(fn); /* its snapshot is not kept: the name's kept one stays */
     return core_store_fail(err, &se);
   }
+  snapstore_keep(c, fn); /* a stored version's: now it may replace the kept one */
   if (st != MOTE_CORE_OK) {
     /* Stored, but not served: the next start serves it. */
     fn_release(fn);
@@ -106,6 +111,7 @@ void deploy_load_all(mote_core *c) {
       snprintf(name, sizeof name, "%s", v->name);
       fn->rec = *v; /* takes over the record's strings */
       memset(v, 0, sizeof *v);
+      snapstore_keep(c, fn); /* when it was not loaded from the store */
       /* The registry's reference is the only one: nothing else runs yet. */
       if (registry_put(c->reg, fn) != MOTE_CORE_OK)
         fprintf(stderr, "mote serve: %s: out of memory; not served\n", name);

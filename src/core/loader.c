@@ -2,7 +2,9 @@
  * loader: a version made ready to serve. Compiled (the optimised tier when
  * its object is cached, else the quick one), loaded, its imports checked
  * against WASI, its initialisation (start function, mote_init) run once and
- * snapshotted, so a call pays neither segments nor initialisation. Nothing
+ * snapshotted (or its snapshot kept in the store by an earlier start loaded
+ * instead: snapstore.c), so a call pays neither segments nor
+ * initialisation. Nothing
  * here knows where the bytes came from: a deploy (deploy.c), the load at
  * start, or, later, a peer of a cluster.
  *
@@ -18,11 +20,8 @@
 #include "base/alloc.h"
 #include "core/core_internal.h"
 
-/* Runs the image's initialisation once and keeps its snapshot in
- * img->snap. OK, or INIT_FAILED / INIT_HOST with the tail of what it
- * printed on stderr. */
-static mote_core_status fn_prepare(const core_fn *fn, core_image *img, const char *name,
-                                   mote_core_error *err) {
+mote_core_status fn_prepare(const core_fn *fn, core_image *img, const char *name,
+                            mote_core_error *err) {
   mote_invoke_config cfg;
   fn_invoke_config(fn, img, &cfg);
   cfg.snapshot = NULL;
@@ -95,8 +94,8 @@ mote_core_status fn_load(mote_core *c, const char *name, const uint8_t *wasm, si
     status = core_fail(err, MOTE_CORE_LOAD_FAILED, "%s", rerr.message);
   else if (!mote_invoke_check_imports(fn->base.module, msg, sizeof msg))
     status = core_fail(err, MOTE_CORE_UNSUPPORTED_IMPORT, "%s", msg);
-  else
-    status = fn_prepare(fn, &fn->base, name, err);
+  else /* kept once the store accepts the version (snapstore_keep) */
+    status = snapstore_prepare(c, fn, &fn->base, res.so_path, res.key, name, false, err);
   memset(&fn->rec.settings, 0, sizeof fn->rec.settings); /* borrowed, not owned */
   if (status != MOTE_CORE_OK) {
     image_clear(&fn->base);
@@ -164,7 +163,8 @@ static void run_job(mote_core *c, opt_job *j) {
   char msg[1300];
   if (mote_rt_module_load(res.so_path, &img->module, &rerr) != MOTE_RT_OK) {
     snprintf(msg, sizeof msg, "cannot load the opt tier: %s", rerr.message);
-  } else if (fn_prepare(j->fn, img, j->fn->rec.name, &err) == MOTE_CORE_OK) {
+  } else if (snapstore_prepare(c, j->fn, img, res.so_path, res.key, j->fn->rec.name, true,
+                               &err) == MOTE_CORE_OK) { /* stored: kept at once */
     core_image *expected = NULL;
     if (atomic_compare_exchange_strong(&j->fn->opt, &expected, img)) {
       opt_done(c, j->fn, NULL);

@@ -181,7 +181,11 @@ void core_fn_tier(core_fn *fn, core_tier_info *out) {
     default: out->opt_state = "ready"; break;
   }
   out->snapshot = img->snap != NULL;
-  out->snapshot_bytes = img->snap ? mote_rt_snapshot_image_bytes(img->snap) : 0;
+  if (img->snap) {
+    out->snapshot_bytes = mote_rt_snapshot_image_bytes(img->snap);
+    out->snapshot_image = mote_rt_image_mode_name(mote_rt_snapshot_mode(img->snap));
+    out->snapshot_from = img->snap_kept ? "store" : "init";
+  }
 }
 
 void *core_fn_extension(core_fn *fn, void *(*make)(const mote_function_version *rec),

@@ -136,23 +136,34 @@ http_result v1_functions_list(void *ctx, http_req *r) {
   return http_reply_json(r, 200, json_pack("{s:o}", "functions", arr));
 }
 
-/* What serves the version: tier, opt tier, snapshot. */
-static json_t *with_tier(mote_core *c, const char *name, json_t *o) {
-  core_fn *fn = core_fn_acquire(c, name);
-  if (!fn) {
-    json_object_set_new(o, "tier", json_string("not loaded"));
-    return o;
-  }
+/* What serves the loaded version fn into o: tier, opt tier, snapshot. */
+static json_t *tier_json(core_fn *fn, json_t *o) {
   core_tier_info t;
   core_fn_tier(fn, &t);
   json_object_set_new(o, "tier", json_string(t.tier));
   /* The optimised tier: ready, building, or failed with its reason. */
   json_object_set_new(o, "opt_tier", json_string(t.opt_state));
   if (t.opt_error) json_object_set_new(o, "opt_error", json_string(t.opt_error));
-  /* Whether calls start from a snapshot taken after the initialisation,
-   * and the bytes each call copies into its memory (its non-zero runs). */
+  /* Whether calls start from a snapshot taken after the initialisation. */
   json_object_set_new(o, "snapshot", json_boolean(t.snapshot));
-  if (t.snapshot) json_object_set_new(o, "snapshot_bytes", json_integer((json_int_t)t.snapshot_bytes));
+  if (t.snapshot) {
+    /* The image's non-zero bytes, and how calls get it: copied in, or mapped. */
+    json_object_set_new(o, "snapshot_bytes", json_integer((json_int_t)t.snapshot_bytes));
+    json_object_set_new(o, "snapshot_image", json_string(t.snapshot_image));
+    /* "store": kept from an earlier start, no initialisation ran; "init". */
+    json_object_set_new(o, "snapshot_from", json_string(t.snapshot_from));
+  }
+  return o;
+}
+
+/* The same for the current version of `name`, if it is loaded. */
+static json_t *with_tier(mote_core *c, const char *name, json_t *o) {
+  core_fn *fn = core_fn_acquire(c, name);
+  if (!fn) {
+    json_object_set_new(o, "tier", json_string("not loaded"));
+    return o;
+  }
+  tier_json(fn, o);
   core_fn_release(fn);
   return o;
 }
@@ -383,12 +394,7 @@ http_result v1_function_put(void *ctx, http_req *r) {
   core_bundle_free(&bundle);
   free(st.env);
   if (cst != MOTE_CORE_OK) return http_reply_core(r, &err);
-  json_t *o = http_version_json(c, core_fn_record(fn));
-  core_tier_info t;
-  core_fn_tier(fn, &t);
-  json_object_set_new(o, "tier", json_string(t.tier));
-  json_object_set_new(o, "opt_tier", json_string(t.opt_state));
-  json_object_set_new(o, "snapshot", json_boolean(t.snapshot));
+  json_t *o = tier_json(fn, http_version_json(c, core_fn_record(fn)));
   core_fn_release(fn);
   return http_reply_json(r, 201, o);
 }

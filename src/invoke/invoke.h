@@ -54,7 +54,8 @@ typedef struct mote_invoke_config {
    * the one run, `module` is ignored) and MOTE_INVOKE_INIT_EXPORT is not
    * called again: see mote_invoke_prepare. */
   const mote_rt_snapshot *snapshot;
-  mote_wasi_config wasi;   /* copied by the run (see wasi.h) */
+  mote_wasi_config wasi;   /* copied by the run, but for stdin's buffer, which the run
+                            * reads in place (see wasi.h) */
   uint32_t memory_pages;   /* cap on each memory, 64 KiB pages; 0: the module's own */
   uint64_t timeout_ms;     /* wall-clock limit on instantiation + _start; 0: none */
 } mote_invoke_config;

@@ -52,9 +52,20 @@ void mote_module_free(mote_module *m) {
   free(m->func_names);
   free(m->customs);
   free(m->sections);
-  free(m->import_desc);
-  free(m->elems);
   free(m);
+}
+
+const char *mote_valtype_name(uint8_t type) {
+  switch (type) {
+  case MOTE_I32: return "i32";
+  case MOTE_I64: return "i64";
+  case MOTE_F32: return "f32";
+  case MOTE_F64: return "f64";
+  case MOTE_V128: return "v128";
+  case MOTE_FUNCREF: return "funcref";
+  case MOTE_EXTERNREF: return "externref";
+  }
+  return "?";
 }
 
 uint32_t mote_module_type_count(const mote_module *m) { return m->type_count; }
@@ -80,6 +91,10 @@ uint32_t mote_module_func_count(const mote_module *m) { return m->func_count; }
 const mote_functype *mote_module_func_type(const mote_module *m, uint32_t func_index) {
   if (func_index >= m->func_count) return NULL;
   return mote_module_type(m, m->func_type_index[func_index]);
+}
+
+uint32_t mote_module_func_type_index(const mote_module *m, uint32_t func_index) {
+  return func_index < m->func_count ? m->func_type_index[func_index] : UINT32_MAX;
 }
 
 uint32_t mote_module_table_count(const mote_module *m) { return m->table_count; }

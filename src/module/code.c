@@ -3,13 +3,13 @@
  * constant expression is decoded in full, each opcode with its immediates,
  * for two reasons: a structural error (an opcode that does not exist, a
  * truncated immediate, a missing END) is only visible that way, and so is an
- * instruction of a feature wasm2c 1.0.32 cannot translate.
+ * instruction of a feature past 2.0.
  *
- * Typing is mostly left to wasm2c; block nesting is checked, because where
- * the function's final END lies is part of the binary's structure. What
- * wasm2c 1.0.32 accepts and then emits C that does not compile is checked
- * here (recorded with mr_invalid): the types of constant expressions, and
- * call_indirect through a table that does not hold funcref.
+ * Typing is mostly left to the translator (src/compile/xl_func.c); block
+ * nesting is checked, because where the function's final END lies is part
+ * of the binary's structure. The types of constant expressions, and
+ * call_indirect through a table that does not hold funcref, are checked
+ * here (recorded with mr_invalid).
  */
 #include <stdio.h>
 
@@ -223,7 +223,9 @@ static bool decode(mr_reader *r, bool is_const) {
     case 0xd6:
       return mr_unsupported(r, at, MR_FUNC_REFS, "instruction 0xd6 (br_on_non_null)");
     case 0xfb: return prefixed_unsupported(r, at, op, MR_GC);
-    case 0xfd: return prefixed_unsupported(r, at, op, MR_SIMD);
+    case 0xfd:
+      if (!mr_simd_op(r, at, &u)) return false;
+      break;
     case 0xfe: return prefixed_unsupported(r, at, op, MR_THREADS);
 
     default:
@@ -233,18 +235,7 @@ static bool decode(mr_reader *r, bool is_const) {
   }
 }
 
-const char *mr_type_name(uint8_t type) {
-  switch (type) {
-  case MOTE_I32: return "i32";
-  case MOTE_I64: return "i64";
-  case MOTE_F32: return "f32";
-  case MOTE_F64: return "f64";
-  case MOTE_V128: return "v128";
-  case MOTE_FUNCREF: return "funcref";
-  case MOTE_EXTERNREF: return "externref";
-  }
-  return "?";
-}
+const char *mr_type_name(uint8_t type) { return mote_valtype_name(type); }
 
 /* Types the constant expression in [start, end), already decoded (so every
  * read succeeds): a sequence of constant instructions, then END. */
@@ -271,6 +262,16 @@ static void type_const_expr(mr_reader *r, size_t start, uint8_t type, uint32_t g
     case 0x43: (void)mr_bytes(&t, 4, &bytes); vt = MOTE_F32; break;
     case 0x44: (void)mr_bytes(&t, 8, &bytes); vt = MOTE_F64; break;
     case 0xd0: (void)mr_heaptype(&t, &vt); break;
+    case 0xfd: /* v128.const */
+      (void)mr_u32(&t, &x);
+      if (x != 12) {
+        mr_invalid(p, at, "constant expression required: instruction 0xfd %u is not constant", x);
+        return;
+      }
+      (void)mr_bytes(&t, 16, &bytes);
+      x = 0;
+      vt = MOTE_V128;
+      break;
     case 0xd2: /* ref.func */
       (void)mr_u32(&t, &x);
       if (x >= m->func_count) {

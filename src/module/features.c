@@ -1,9 +1,8 @@
 /*
- * module/features.c: the features past Wasm 2.0 that wasm2c 1.0.32 cannot
- * run, and the type encodings where most of them first show up. A module
- * that uses one is refused here, before the translator sees it, with a
- * message that names the feature: the translator would abort or emit code
- * that does not compile, which tells a user nothing.
+ * module/features.c: the features past Wasm 2.0, which mote does not run,
+ * and the type encodings where most of them first show up. A module that
+ * uses one is refused here, before the translator sees it, with a message
+ * that names the feature.
  */
 #include <stdio.h>
 
@@ -11,7 +10,7 @@
 
 /* All feature names, in one place. */
 static const char *const feature_names[] = {
-    [MR_SIMD] = "SIMD (v128)",
+    [MR_RELAXED_SIMD] = "relaxed SIMD",
     [MR_THREADS] = "threads (shared memory, atomics)",
     [MR_EXCEPTIONS] = "exception handling",
     [MR_TAIL_CALLS] = "tail calls",
@@ -55,12 +54,11 @@ bool mr_valtype(mr_reader *r, uint8_t *out) {
   case MOTE_I64:
   case MOTE_F32:
   case MOTE_F64:
+  case MOTE_V128:
   case MOTE_FUNCREF:
   case MOTE_EXTERNREF:
     *out = b;
     return true;
-  case MOTE_V128:
-    return mr_unsupported(r, at, MR_SIMD, "value type v128");
   default:
     if (is_post20_reftype(b)) return post20_reftype(r, at, b);
     return mr_fail(r->p, MOTE_MODULE_MALFORMED, at, "malformed value type 0x%02x", b);

@@ -1,8 +1,9 @@
 /*
  * module/layout.h: where things lie in the binary a module was read from.
  *
- * Not part of the public API (module.h): this is for src/compile/rewrite.c,
- * which rebuilds the binary section by section before wasm2c sees it. Every
+ * Not part of the public API (module.h): this is for src/compile/xl_read.c,
+ * which reads the sections module.h does not describe (code, data,
+ * elements, global initialisers) once the reader has checked them. Every
  * offset is absolute in the bytes given to mote_module_read(); every range is
  * [start, end). The reader records these only for modules it accepts, so a
  * range always lies inside the bytes and holds what its name says.
@@ -43,28 +44,5 @@ typedef struct mote_section_span {
 /* Every section, custom ones included, in binary order. */
 uint32_t mote_layout_section_count(const mote_module *m);
 const mote_section_span *mote_layout_section(const mote_module *m, uint32_t i);
-
-/* Import i's description: from its kind byte to the end of its type. */
-bool mote_layout_import_desc(const mote_module *m, uint32_t i, size_t *start, size_t *end);
-
-/* An active element segment. The reader records these from the first active
- * segment that has a global.get item on (none when no segment has one):
- * what src/compile/rewrite.c replays in a start function. */
-typedef struct mote_elem_span {
-  uint32_t index;       /* the segment's index */
-  uint32_t flags;       /* 0, 2, 4 or 6 (bit 2: items are expressions) */
-  uint32_t table;       /* the table it initialises */
-  uint8_t type;         /* MOTE_FUNCREF or MOTE_EXTERNREF (module.h) */
-  bool global_items;    /* some item is global.get (wasm2c 1.0.32 refuses those) */
-  size_t offset_insn;   /* the offset expression's one instruction */
-  size_t offset_len;    /* its length, END excluded */
-  size_t start;         /* the segment's first byte (its flags) */
-  size_t items;         /* the first item, after the item count */
-  size_t end;           /* one past its last byte */
-  uint32_t item_count;
-} mote_elem_span;
-
-uint32_t mote_layout_elem_count(const mote_module *m);
-const mote_elem_span *mote_layout_elem(const mote_module *m, uint32_t i);
 
 #endif /* MOTE_MODULE_LAYOUT_H */

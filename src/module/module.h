@@ -4,15 +4,14 @@
  * mote_module_read() parses a whole .wasm held in memory, checking every
  * length and index against the buffer, and either returns a read-only
  * description of the module or an error naming what is wrong and where.
- * It refuses modules that use features the translator (wasm2c 1.0.32) cannot
- * run, naming the feature and the function and byte offset where it was met.
+ * It refuses modules that use features past WebAssembly 2.0, naming the
+ * feature and the function and byte offset where it was met.
  *
  * It checks the binary's structure (the "malformed" class of errors). Of the
- * "invalid" class (well-formed but ill-typed) it checks only what wasm2c
- * 1.0.32 misses: the types of constant expressions (global initializers,
- * segment offsets, element items) and the table of call_indirect; wasm2c
- * validates the rest later. A malformed module is reported as such even if it
- * is also invalid.
+ * "invalid" class (well-formed but ill-typed) it checks the types of constant
+ * expressions (global initializers, segment offsets, element items) and the
+ * table of call_indirect; the translator (src/compile/xl_*.c) validates the
+ * rest. A malformed module is reported as such even if it is also invalid.
  *
  * Ownership: the module keeps pointers into the caller's bytes; the bytes must
  * outlive it. Names are not NUL-terminated: use the *_len fields.
@@ -110,6 +109,9 @@ mote_module_status mote_module_read(const uint8_t *bytes, size_t len, mote_modul
                                     mote_module_error *err);
 void mote_module_free(mote_module *m);
 
+/* The text name of a value type ("i32", "funcref"), or "?". */
+const char *mote_valtype_name(uint8_t type);
+
 /* Types. */
 uint32_t mote_module_type_count(const mote_module *m);
 const mote_functype *mote_module_type(const mote_module *m, uint32_t type_index);
@@ -123,6 +125,8 @@ const mote_export *mote_module_export(const mote_module *m, uint32_t i);
 /* Index spaces (imported entities first, then the module's own). */
 uint32_t mote_module_func_count(const mote_module *m);
 const mote_functype *mote_module_func_type(const mote_module *m, uint32_t func_index);
+/* The type index of a function (UINT32_MAX if there is no such function). */
+uint32_t mote_module_func_type_index(const mote_module *m, uint32_t func_index);
 uint32_t mote_module_table_count(const mote_module *m);
 const mote_tabletype *mote_module_table(const mote_module *m, uint32_t table_index);
 uint32_t mote_module_memory_count(const mote_module *m);

@@ -8,6 +8,7 @@
  *   sections.c  the section loop and every section but code
  *   code.c      the instruction decoder for function bodies and constant
  *               expressions
+ *   simd.c      the immediates of the SIMD instructions
  *   names.c     the "name" custom section, read leniently
  *   api.c       mote_module_read(), mote_module_free() and the accessors
  *   layout.c    the accessors of layout.h (where things are in the binary)
@@ -90,16 +91,10 @@ struct mote_module {
   uint32_t custom_count;
   uint32_t custom_cap;
 
-  /* Layout (layout.h): every section in binary order; where each import's
-   * description lies (import_desc[2*i] .. import_desc[2*i+1]); the active
-   * element segments from the first one with a global.get item on. */
+  /* Layout (layout.h): every section in binary order. */
   mote_section_span *sections;
   uint32_t section_count;
   uint32_t section_cap;
-  size_t *import_desc;
-  mote_elem_span *elems;
-  uint32_t elem_count;
-  uint32_t elem_cap;
 };
 
 /* The state of one mote_module_read(). The first error wins: later failures
@@ -174,7 +169,6 @@ bool mr_grow(mr_parse *p, void **array, size_t n, size_t size);
 /* ---- features.c -------------------------------------------------------- */
 
 typedef enum mr_feature {
-  MR_SIMD,
   MR_THREADS,
   MR_EXCEPTIONS,
   MR_TAIL_CALLS,
@@ -183,6 +177,7 @@ typedef enum mr_feature {
   MR_GC,
   MR_FUNC_REFS,
   MR_EXTENDED_CONST,
+  MR_RELAXED_SIMD,
 } mr_feature;
 
 /* Records MOTE_MODULE_UNSUPPORTED naming the feature; returns false. */
@@ -217,6 +212,12 @@ typedef struct mr_const {
 bool mr_const_expr(mr_reader *r, uint8_t type, uint32_t globals, mr_const *out);
 /* The name of a value type for a message ("i32", "funcref"). */
 const char *mr_type_name(uint8_t type);
+
+/* ---- simd.c ------------------------------------------------------------ */
+
+/* The rest of a SIMD instruction after its 0xfd prefix at `at`: the
+ * sub-opcode (into *sub) and its immediates. */
+bool mr_simd_op(mr_reader *r, size_t at, uint32_t *sub);
 
 /* ---- sections.c -------------------------------------------------------- */
 

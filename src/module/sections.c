@@ -4,12 +4,11 @@
  *
  * Mostly the binary's structure is checked. Index references that a
  * well-formed but ill-typed ("invalid") module may get wrong, such as an
- * export of function 99 in a module of 3, are kept as they are: wasm2c
- * validates them, and the accessors return NULL for them. Constant
- * expressions are typed here (code.c), because wasm2c 1.0.32 does not.
+ * export of function 99 in a module of 3, are kept as they are: the
+ * translator validates them (src/compile/xl_module.c), and the accessors
+ * return NULL for them. Constant expressions are typed here (code.c).
  *
- * The reader also records the layout (layout.h) that src/compile/rewrite.c
- * rebuilds the binary from.
+ * The reader also records where each section lies (layout.h).
  */
 #include <string.h>
 
@@ -111,14 +110,12 @@ static bool import_section(mr_reader *r) {
   /* two name lengths, a kind and one byte of description */
   if (!mr_count(r, &n, 4, MR_MAX_IMPORTS, "imports")) return false;
   if (!(m->imports = mr_alloc(p, n, sizeof *m->imports))) return false;
-  if (!(m->import_desc = mr_alloc(p, 2 * (size_t)n, sizeof *m->import_desc))) return false;
   for (uint32_t i = 0; i < n; i++) {
     mote_import *im = &m->imports[i];
     mr_where(p, "import %u", i);
     if (!mr_name_str(r, &im->module, &im->module_len)) return false;
     if (!mr_name_str(r, &im->name, &im->name_len)) return false;
     size_t at = r->pos;
-    m->import_desc[2 * (size_t)i] = at;
     uint8_t kind;
     if (!mr_u8(r, &kind)) return false;
     switch (kind) {
@@ -144,7 +141,6 @@ static bool import_section(mr_reader *r) {
       return mr_fail(p, MOTE_MODULE_MALFORMED, at, "malformed import kind 0x%02x", kind);
     }
     im->kind = (mote_extern_kind)kind;
-    m->import_desc[2 * (size_t)i + 1] = r->pos;
     m->import_count = i + 1;
   }
 
@@ -228,7 +224,8 @@ static bool global_section(mr_reader *r) {
     mr_where(p, "global %u", m->global_count);
     if (!globaltype(r, &m->globals[m->global_count])) return false;
     mr_where(p, "the initializer of global %u", m->global_count);
-    /* Earlier globals only: wasm2c refuses what 2.0 refuses among them. */
+    /* Earlier globals only (the translator refuses own ones: 2.0 reads
+     * imported globals only). */
     if (!mr_const_expr(r, m->globals[m->global_count].valtype, m->global_count, NULL))
       return false;
     m->global_count++;
@@ -275,26 +272,10 @@ static bool elemkind(mr_reader *r) {
   return true;
 }
 
-static bool record_elem(mr_parse *p, const mote_elem_span *e) {
-  mote_module *m = p->m;
-  if (m->elem_count == m->elem_cap) {
-    uint32_t cap = m->elem_cap ? 2 * m->elem_cap : 4;
-    if (!mr_grow(p, (void **)&m->elems, cap, sizeof *m->elems)) return false;
-    m->elem_cap = cap;
-  }
-  m->elems[m->elem_count++] = *e;
-  return true;
-}
 
 /* The eight encodings of 2.0: bit 0 passive/declarative, bit 1 explicit
  * table (active) or declarative (passive), bit 2 expressions instead of
- * function indices.
- *
- * wasm2c 1.0.32 takes only ref.func and ref.null as item expressions. In an
- * active segment, src/compile/rewrite.c lowers a global.get item to a
- * table.set in a start function; from the first such segment on, the reader
- * records every active segment for it (layout.h). In a passive or
- * declarative segment there is no such way round: refused. */
+ * function indices. */
 static bool element_section(mr_reader *r) {
   mr_parse *p = r->p;
   mote_module *m = p->m;
@@ -302,47 +283,33 @@ static bool element_section(mr_reader *r) {
   if (!mr_count(r, &n, 3, MR_MAX_ELEM_SEGMENTS, "element segments")) return false;
   for (uint32_t i = 0; i < n; i++) {
     mr_where(p, "element segment %u", i);
-    mote_elem_span e = {.index = i, .start = r->pos, .type = MOTE_FUNCREF};
+    uint32_t flags, table, count;
+    uint8_t type = MOTE_FUNCREF;
     size_t at = r->pos;
-    if (!mr_u32(r, &e.flags)) return false;
-    if (e.flags > 7)
-      return mr_fail(p, MOTE_MODULE_MALFORMED, at, "malformed elements segment kind %u", e.flags);
-    bool passive = e.flags & 1, explicit_or_decl = e.flags & 2, exprs = e.flags & 4;
+    if (!mr_u32(r, &flags)) return false;
+    if (flags > 7)
+      return mr_fail(p, MOTE_MODULE_MALFORMED, at, "malformed elements segment kind %u", flags);
+    bool passive = flags & 1, explicit_or_decl = flags & 2, exprs = flags & 4;
     if (!passive) {
-      if (explicit_or_decl && !mr_u32(r, &e.table)) return false;
+      if (explicit_or_decl && !mr_u32(r, &table)) return false;
       mr_where(p, "the offset of element segment %u", i);
-      mr_const off;
-      if (!mr_const_expr(r, MOTE_I32, m->global_count, &off)) return false;
-      e.offset_insn = off.at;
-      e.offset_len = off.len;
+      if (!mr_const_expr(r, MOTE_I32, m->global_count, NULL)) return false;
     }
     /* Forms 0 and 4 have no type byte: funcref is implied. */
     if (passive || explicit_or_decl) {
-      if (exprs ? !mr_reftype(r, &e.type) : !elemkind(r)) return false;
+      if (exprs ? !mr_reftype(r, &type) : !elemkind(r)) return false;
     }
     mr_where(p, "element segment %u", i);
-    if (!mr_count(r, &e.item_count, 1, UINT32_MAX, "element initialisers")) return false;
-    e.items = r->pos;
-    for (uint32_t k = 0; k < e.item_count; k++) {
+    if (!mr_count(r, &count, 1, UINT32_MAX, "element initialisers")) return false;
+    for (uint32_t k = 0; k < count; k++) {
       uint32_t idx;
       if (!exprs) {
         if (!mr_u32(r, &idx)) return false;
         continue;
       }
       mr_where(p, "item %u of element segment %u", k, i);
-      at = r->pos;
-      mr_const item;
-      if (!mr_const_expr(r, e.type, m->global_count, &item)) return false;
-      if (item.op == 0x23) {
-        if (passive)
-          return mr_fail(p, MOTE_MODULE_UNSUPPORTED, at,
-                         "global.get as an item of a passive or declarative element segment "
-                         "(wasm2c 1.0.32 takes only ref.func and ref.null there)");
-        e.global_items = true;
-      }
+      if (!mr_const_expr(r, type, m->global_count, NULL)) return false;
     }
-    e.end = r->pos;
-    if (!passive && (e.global_items || m->elem_count > 0) && !record_elem(p, &e)) return false;
   }
   return true;
 }
@@ -371,7 +338,7 @@ static bool data_section(mr_reader *r) {
     if (flags > 2)
       return mr_fail(p, MOTE_MODULE_MALFORMED, at, "malformed data segment kind %u", flags);
     /* A memory index other than 0 is well-formed (a u32) and, with at most
-     * one memory, invalid: left to wasm2c, like every other index. */
+     * one memory, invalid: left to the translator, like every other index. */
     if (flags == 2 && !mr_u32(r, &mem)) return false;
     mr_where(p, "the offset of data segment %u", i);
     if (flags != 1 && !mr_const_expr(r, MOTE_I32, p->m->global_count, NULL)) return false;

@@ -1,22 +1,30 @@
 /*
  * The frozen ABI between the runtime (src/rt) and a compiled module.
  *
- * A compiled module is a shared object holding wasm2c's output for one .wasm
- * plus a glue file that src/compile/glue.c generates for it. The glue exports
- * exactly one symbol, MOTE_ABI_SYMBOL, a `mote_abi_module` describing the
- * module's imports and exports with their types and giving the runtime
- * type-erased entry points. Everything else in the object is hidden.
+ * A compiled module is a shared object holding the C that mote's translator
+ * (src/compile/xl_*.c) wrote for one .wasm. It exports exactly one symbol,
+ * MOTE_ABI_SYMBOL, a `mote_abi_module` describing the module's imports and
+ * exports with their types and giving the runtime type-erased entry points.
+ * Everything else in the object is hidden.
  *
  * The runtime checks `abi_version` at load and refuses any other value, so a
  * cache entry built by an older mote is rebuilt rather than misread. Change
  * this file only by bumping MOTE_ABI_VERSION.
  *
  * Calling convention: every wasm function, exported or imported, is called as
- * wasm2c calls it: `ret fn(void *ctx, args...)` with u32/u64/f32/f64/
- * wasm_rt_funcref_t/wasm_rt_externref_t arguments and, for several results,
- * wasm2c's `struct wasm_multi_*` return value. For a module's own exports,
- * ctx is the instance pointer; for a host function, ctx is whatever the host
- * registered with it.
+ * `ret fn(void *ctx, args...)` with u32/u64/f32/f64/v128/wasm_rt_funcref_t/
+ * wasm_rt_externref_t arguments (v128: 16 bytes passed as two integer
+ * eightbytes; a host function declares it as mote_v128) and,
+ * for several results, a `struct wasm_multi_<letters>` return value whose
+ * fields are named <letter><index> (e.g. `struct wasm_multi_ij { u32 i0;
+ * u64 j1; }`). For a module's own exports, ctx is the instance pointer; for a
+ * host function, ctx is whatever the host registered with it.
+ *
+ * Memories: a memory's `data` never moves once allocated (the runtime
+ * reserves its whole address range up front), so compiled code may keep it
+ * in a register across calls and growth.
+ *
+ * Version 3: v128 values (mote_val.v128, signature letter 'v', type 0x7b).
  */
 #ifndef MOTE_RT_ABI_H
 #define MOTE_RT_ABI_H
@@ -25,8 +33,15 @@
 
 #include <wasm-rt.h>
 
-#define MOTE_ABI_VERSION 2
-#define MOTE_ABI_SYMBOL "mote_abi_module_v2"
+#define MOTE_ABI_VERSION 3
+#define MOTE_ABI_SYMBOL "mote_abi_module_v3"
+#define MOTE_ABI_SYMBOL_ID mote_abi_module_v3 /* the same, as an identifier */
+
+/* A v128 argument or result of a host function, as the generated code
+ * passes it (its union of lanes has the same size and class). */
+typedef struct mote_v128 {
+  uint64_t lo, hi; /* bytes 0..7 and 8..15 of the little-endian value */
+} mote_v128;
 
 /* A value crossing the host/guest boundary. */
 typedef union mote_val {
@@ -36,6 +51,7 @@ typedef union mote_val {
   double f64;
   wasm_rt_funcref_t funcref;
   wasm_rt_externref_t externref;
+  uint8_t v128[16]; /* little-endian lanes */
 } mote_val;
 
 typedef enum mote_abi_kind {
@@ -51,6 +67,7 @@ enum {
   MOTE_ABI_I64 = 0x7e,
   MOTE_ABI_F32 = 0x7d,
   MOTE_ABI_F64 = 0x7c,
+  MOTE_ABI_V128 = 0x7b,
   MOTE_ABI_FUNCREF = 0x70,
   MOTE_ABI_EXTERNREF = 0x6f,
 };
@@ -59,7 +76,7 @@ enum {
 typedef struct mote_abi_type {
   uint8_t kind; /* mote_abi_kind */
   /* FUNC: "params:results", one letter per value: i=i32 j=i64 f=f32 d=f64
-   * r=funcref e=externref. "ij:d" is (i32, i64) -> f64; ":" is () -> (). */
+   * v=v128 r=funcref e=externref. "ij:d" is (i32, i64) -> f64; ":" is () -> (). */
   const char *signature;
   /* TABLE: element type; GLOBAL: value type (MOTE_ABI_I32...). */
   uint8_t valtype;

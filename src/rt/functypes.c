@@ -30,6 +30,47 @@ static uint32_t find(uint32_t params, uint32_t results, const wasm_rt_type_t *si
   return 0;
 }
 
+/* Adds a signature (copied) or finds it: its id, 0 when out of memory.
+ * Called with the lock held. */
+static uint32_t intern_locked(uint32_t params, uint32_t results, const wasm_rt_type_t *sig) {
+  uint32_t id = find(params, results, sig);
+  if (id) return id;
+  size_t n = (size_t)params + results;
+  if (count == capacity) {
+    uint32_t cap = capacity ? capacity * 2 : 64;
+    functype *grown = realloc(types, cap * sizeof *grown);
+    if (!grown) return 0;
+    types = grown;
+    capacity = cap;
+  }
+  wasm_rt_type_t *copy = malloc((n ? n : 1) * sizeof *copy);
+  if (!copy) return 0;
+  if (n) memcpy(copy, sig, n * sizeof *copy);
+  types[count] = (functype){params, results, copy};
+  return ++count;
+}
+
+uint32_t mote_rt_functype_intern(uint32_t params, uint32_t results, const wasm_rt_type_t *sig) {
+  pthread_mutex_lock(&lock);
+  uint32_t id = intern_locked(params, results, sig);
+  pthread_mutex_unlock(&lock);
+  return id;
+}
+
+bool mote_rt_functype_get(uint32_t id, uint32_t *params, uint32_t *results,
+                          const wasm_rt_type_t **sig) {
+  bool ok = false;
+  pthread_mutex_lock(&lock);
+  if (id >= 1 && id <= count) {
+    *params = types[id - 1].params;
+    *results = types[id - 1].results;
+    *sig = types[id - 1].types; /* never freed nor moved: entries live until exit */
+    ok = true;
+  }
+  pthread_mutex_unlock(&lock);
+  return ok;
+}
+
 uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
   uint32_t id = 0;
   size_t n = (size_t)params + results;
@@ -44,20 +85,7 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
   va_end(ap);
 
   pthread_mutex_lock(&lock);
-  id = find(params, results, sig);
-  if (id == 0 && count == capacity) {
-    uint32_t cap = capacity ? capacity * 2 : 64;
-    functype *grown = realloc(types, cap * sizeof *grown);
-    if (grown) {
-      types = grown;
-      capacity = cap;
-    }
-  }
-  if (id == 0 && count < capacity) {
-    types[count] = (functype){params, results, sig};
-    sig = NULL; /* owned by the registry */
-    id = ++count;
-  }
+  id = intern_locked(params, results, sig);
   pthread_mutex_unlock(&lock);
 out:
   free(sig);

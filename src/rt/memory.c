@@ -7,8 +7,9 @@
  * Live reservations are listed in `regions`, a fixed array of atomic base
  * addresses that the signal handler scans without locks. One of the few
  * shared mutable globals. Reservations come from and go back to the pool
- * (pool.c); a pooled one is not in `regions`, so a fault there is never
- * taken for a guest's trap.
+ * (pool.c), or from an image's own slots (image.c) when the memory starts
+ * as a snapshot's image; a waiting one is not in `regions`, so a fault there
+ * is never taken for a guest's trap.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -22,9 +23,12 @@
 
 static _Atomic uintptr_t regions[MAX_REGIONS];
 /* Per live region: how far from its base pages may be resident (all zero
- * past the memory's size), as the pool handed it out. Only the memory's
- * owner reads or writes its entry, between region_add and region_remove. */
+ * past the memory's size), as the pool handed it out, and the image its
+ * slot maps (NULL for a plain pooled slot). Only the memory's owner reads
+ * or writes its entry, between region_add and region_remove (which reads
+ * them before it frees the entry for others). */
 static uint64_t region_resident[MAX_REGIONS];
+static mote_rt_image *region_image[MAX_REGIONS];
 /* One past the highest slot ever used: bounds the handler's scan. */
 static atomic_uint regions_end;
 
@@ -45,15 +49,22 @@ static uint32_t region_add(uintptr_t base) {
   return UINT32_MAX;
 }
 
-/* Removes base; returns the index it had (UINT32_MAX if absent). */
-static uint32_t region_remove(uintptr_t base) {
+/* Removes base; *resident and *img get its entry's values (0 and NULL if
+ * base was not there). */
+static void region_remove(uintptr_t base, uint64_t *resident, mote_rt_image **img) {
   uint32_t start = (uint32_t)((base >> 16) * 2654435761u) % MAX_REGIONS;
+  *resident = 0;
+  *img = NULL;
   for (uint32_t k = 0; k < MAX_REGIONS; k++) {
     uint32_t i = (start + k) % MAX_REGIONS;
-    uintptr_t expected = base;
-    if (atomic_compare_exchange_strong(&regions[i], &expected, 0)) return i;
+    if (atomic_load_explicit(&regions[i], memory_order_relaxed) != base) continue;
+    /* Read before the entry is free: another memory may take it at once. */
+    *resident = region_resident[i];
+    *img = region_image[i];
+    region_image[i] = NULL;
+    atomic_store(&regions[i], 0);
+    return;
   }
-  return UINT32_MAX;
 }
 
 bool mote_rt_memory_region_contains(uintptr_t addr) {
@@ -65,22 +76,27 @@ bool mote_rt_memory_region_contains(uintptr_t addr) {
   return false;
 }
 
-bool mote_rt_memory_init(wasm_rt_memory_t *mem, uint32_t initial, uint32_t max) {
+bool mote_rt_memory_init_image(wasm_rt_memory_t *mem, uint32_t initial, uint32_t max,
+                               mote_rt_image *img) {
   uint8_t *base = NULL;
   uint64_t acc = 0, resident = 0;
   uint32_t region = UINT32_MAX;
   bool ok = false;
   memset(mem, 0, sizeof *mem);
   if (max > MOTE_RT_MAX_PAGES) max = MOTE_RT_MAX_PAGES;
-  if (initial > max) goto out;
+  if (initial > max) return false;
 
   size_t bytes = (size_t)initial * MOTE_RT_PAGE_SIZE;
-  base = mote_rt_pool_take(bytes, &acc, &resident);
-  if (!base) goto out;
-  /* Registered before any page is usable, so a fault is never unclaimed. */
+  base = img ? mote_rt_image_take(img, bytes, &acc, &resident)
+             : mote_rt_pool_take(bytes, &acc, &resident);
+  if (!base) return false;
+  /* Registered before any page is usable, so a fault is never unclaimed.
+   * (An image slot's pages are mapped already, but nothing runs on them
+   * before this returns.) */
   region = region_add((uintptr_t)base);
   if (region == UINT32_MAX) goto out;
   region_resident[region] = resident;
+  region_image[region] = img;
   /* A pooled reservation keeps its last user's read-write range: fit it to
    * this memory, so that an access past `bytes` faults. */
   if (acc > bytes && mprotect(base + bytes, acc - bytes, PROT_NONE) != 0) goto out;
@@ -92,10 +108,15 @@ bool mote_rt_memory_init(wasm_rt_memory_t *mem, uint32_t initial, uint32_t max) 
   mem->size = (uint32_t)bytes;
   ok = true;
 out:
-  if (!ok && region != UINT32_MAX) region_remove((uintptr_t)base);
+  if (!ok && region != UINT32_MAX) region_remove((uintptr_t)base, &resident, &img);
   /* Its protection is unknown now: not back to the pool. */
-  if (!ok) mote_rt_pool_unmap(base);
+  if (!ok && img) mote_rt_image_discard(img, base);
+  else if (!ok) mote_rt_pool_unmap(base);
   return ok;
+}
+
+bool mote_rt_memory_init(wasm_rt_memory_t *mem, uint32_t initial, uint32_t max) {
+  return mote_rt_memory_init_image(mem, initial, max, NULL);
 }
 
 /* The wasm_rt_* functions below run as runtime work (thread.c): a deadline
@@ -139,10 +160,13 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint32_t delta) {
 void wasm_rt_free_memory(wasm_rt_memory_t *mem) {
   if (!mem || !mem->data) return;
   mote_rt_critical_enter();
-  uint32_t region = region_remove((uintptr_t)mem->data);
-  uint64_t resident = region != UINT32_MAX ? region_resident[region] : 0;
+  uint64_t resident;
+  mote_rt_image *img;
+  region_remove((uintptr_t)mem->data, &resident, &img);
   /* [0, size) is exactly what is read-write (grow keeps it so). */
-  mote_rt_pool_give(mem->data, mem->size, resident > mem->size ? resident : mem->size);
+  if (resident < mem->size) resident = mem->size;
+  if (img) mote_rt_image_give(img, mem->data, mem->size, resident);
+  else mote_rt_pool_give(mem->data, mem->size, resident);
   memset(mem, 0, sizeof *mem);
   mote_rt_critical_leave();
 }

@@ -3,6 +3,7 @@
  * descriptor, check the ABI version, run its one-time initialisation.
  */
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,37 @@ out:
   free(m);
   if (dl) dlclose(dl);
   return st;
+}
+
+typedef struct extent_query {
+  uintptr_t base, lo, hi;
+  bool found;
+} extent_query;
+
+static int extent_of(struct dl_phdr_info *info, size_t size, void *p) {
+  extent_query *q = p;
+  (void)size;
+  if (info->dlpi_addr != q->base) return 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD) continue;
+    uintptr_t lo = q->base + ph->p_vaddr, hi = lo + ph->p_memsz;
+    if (!q->found || lo < q->lo) q->lo = lo;
+    if (!q->found || hi > q->hi) q->hi = hi;
+    q->found = true;
+  }
+  return q->found;
+}
+
+bool mote_rt_module_extent(const mote_rt_module *m, uintptr_t *base, uintptr_t *lo, uintptr_t *hi) {
+  struct link_map *lm = NULL;
+  if (dlinfo(m->dl, RTLD_DI_LINKMAP, &lm) != 0 || !lm) return false;
+  extent_query q = {(uintptr_t)lm->l_addr, 0, 0, false};
+  dl_iterate_phdr(extent_of, &q);
+  /* The descriptor lies inside: the object found is the module's. */
+  if (!q.found || (uintptr_t)m->abi < q.lo || (uintptr_t)m->abi >= q.hi) return false;
+  *base = q.base, *lo = q.lo, *hi = q.hi;
+  return true;
 }
 
 const mote_abi_module *mote_rt_module_abi(const mote_rt_module *m) {

@@ -4,19 +4,17 @@
  * from, so an instance per call costs neither a fresh reservation nor its
  * page tables, nor (for the pages the last user touched) new page faults.
  *
- * Measured on this VM (bench/instantiate, tests/rt/test_rt_pool.c's notes):
- * the first touch of a page in a fresh reservation costs ~50 us (page-table
- * pages are allocated too), munmap of a used one ~30 us, a fault on a
- * reused reservation 9 to 80 us a page, madvise(MADV_DONTNEED) or
- * mmap(MAP_FIXED) of 32 touched pages ~105 us, but memset() of 128 KiB of
- * resident pages ~1 us (1 MiB ~45 us) and mincore() of 1 MiB ~2 us. So a
- * slot is reset by zeroing in place the pages that are resident (found with
- * mincore, 1 MiB at a time) within its first POOL_KEEP_BYTES, and dropping
- * the rest with MADV_DONTNEED: the next user finds those pages present and
- * zero and takes no fault on them. (With 1 MiB kept, a function with 1 MiB
- * of stack first and its data above it took ~100 faults a call: 2 ms.)
+ * When it was built (bench/instantiate) the first touch of a page in a
+ * fresh reservation cost ~50 us on this VM and munmap of a used one ~30 us;
+ * memset() of 128 KiB of resident pages costs ~1-2 us (1 MiB ~17 us) and
+ * mincore() of 1 MiB ~2 us. So a slot is reset by zeroing in place the
+ * pages that are resident (found with mincore, 1 MiB at a time) within its
+ * first POOL_KEEP_BYTES, and dropping the rest with MADV_DONTNEED: the next
+ * user finds those pages present and zero and takes no fault on them.
  * Pooled slots together keep at most POOL_RESIDENT_BUDGET resident; past
  * it, a slot given back is dropped whole, so idle memory stays bounded.
+ * (Memories made from a snapshot's mapped image do better: image.c resets
+ * only the pages a call wrote. Slots of images share the budget.)
  *
  * A pooled slot is invisible to the signal handler (memory.c unregisters it
  * before giving it back), keeps the read-write range its last user had
@@ -94,7 +92,7 @@ void mote_rt_pool_unmap(uint8_t *base) {
   atomic_fetch_sub(&stat_reserved, 1);
 }
 
-/* Makes [0, used) of the slot read as zero again, keeping at most `keep`
+/* Makes [0, used) of the range read as zero again, keeping at most `keep`
  * bytes of it resident. False if that failed. */
 static bool reset(uint8_t *base, uint64_t used, uint64_t keep) {
   if (keep > used) keep = used;
@@ -134,6 +132,39 @@ static bool reset(uint8_t *base, uint64_t used, uint64_t keep) {
   return true;
 }
 
+uint64_t mote_rt_pool_budget_take(uint64_t want) {
+  pthread_mutex_lock(&pool_lock);
+  if (pool_resident + want > MOTE_RT_POOL_RESIDENT_BUDGET)
+    want = pool_resident < MOTE_RT_POOL_RESIDENT_BUDGET ? MOTE_RT_POOL_RESIDENT_BUDGET - pool_resident
+                                                        : 0;
+  pool_resident += want;
+  pthread_mutex_unlock(&pool_lock);
+  return want;
+}
+
+void mote_rt_pool_budget_put(uint64_t bytes) {
+  pthread_mutex_lock(&pool_lock);
+  pool_resident -= bytes < pool_resident ? bytes : pool_resident;
+  pthread_mutex_unlock(&pool_lock);
+}
+
+uint64_t mote_rt_pool_scrub(uint8_t *base, uint64_t used, uint64_t resident, bool *ok) {
+  /* Reserve this range's share of the resident budget before the reset,
+   * which decides what stays resident. */
+  if (resident < used) resident = used;
+  uint64_t keep = mote_rt_pool_budget_take(resident < MOTE_RT_POOL_KEEP_BYTES
+                                               ? resident
+                                               : MOTE_RT_POOL_KEEP_BYTES);
+  /* Past `used` the pages are zero and not readable: only dropped, if past
+   * `keep`. Kept, they spare the next user's growth its page faults. */
+  *ok = reset(base, used, keep);
+  if (*ok && resident > used && resident > keep) {
+    uint64_t from = keep > used ? keep : used;
+    *ok = madvise(base + from, resident - from, MADV_DONTNEED) == 0;
+  }
+  return keep;
+}
+
 void mote_rt_pool_give(uint8_t *base, uint64_t used, uint64_t resident) {
   if (!base) return;
   /* A full pool: no need to reset what is unmapped anyway. (Racy on
@@ -142,23 +173,8 @@ void mote_rt_pool_give(uint8_t *base, uint64_t used, uint64_t resident) {
     mote_rt_pool_unmap(base);
     return;
   }
-  /* Reserve this slot's share of the resident budget before the reset,
-   * which decides what stays resident. */
-  if (resident < used) resident = used;
-  uint64_t keep = resident < MOTE_RT_POOL_KEEP_BYTES ? resident : MOTE_RT_POOL_KEEP_BYTES;
-  pthread_mutex_lock(&pool_lock);
-  if (pool_resident + keep > MOTE_RT_POOL_RESIDENT_BUDGET)
-    keep = pool_resident < MOTE_RT_POOL_RESIDENT_BUDGET ? MOTE_RT_POOL_RESIDENT_BUDGET - pool_resident
-                                                        : 0;
-  pool_resident += keep;
-  pthread_mutex_unlock(&pool_lock);
-  /* Past `used` the pages are zero and not readable: only dropped, if past
-   * `keep`. Kept, they spare the next user's growth its page faults. */
-  bool ok = reset(base, used, keep), kept = false;
-  if (ok && resident > used && resident > keep) {
-    uint64_t from = keep > used ? keep : used;
-    ok = madvise(base + from, resident - from, MADV_DONTNEED) == 0;
-  }
+  bool ok, kept = false;
+  uint64_t keep = mote_rt_pool_scrub(base, used, resident, &ok);
   pthread_mutex_lock(&pool_lock);
   if (ok && pool_nfree < MOTE_RT_POOL_MAX_FREE) {
     pool_free[pool_nfree++] = (pool_slot){base, used, keep};
@@ -177,15 +193,18 @@ void mote_rt_memory_pool_trim(void) {
   n = pool_nfree;
   memcpy(drop, pool_free, n * sizeof drop[0]);
   pool_nfree = 0;
-  pool_resident = 0;
+  for (unsigned i = 0; i < n; i++) pool_resident -= drop[i].kept;
   pthread_mutex_unlock(&pool_lock);
   for (unsigned i = 0; i < n; i++) mote_rt_pool_unmap(drop[i].base);
+  mote_rt_image_trim();
 }
 
 void mote_rt_memory_stats_get(mote_rt_memory_stats *out) {
   pthread_mutex_lock(&pool_lock);
   out->pooled = pool_nfree;
   pthread_mutex_unlock(&pool_lock);
+  out->image_pooled = mote_rt_image_pooled();
+  out->pooled += out->image_pooled;
   out->reserved = atomic_load(&stat_reserved);
   out->reused = atomic_load(&stat_reused);
   out->mapped = atomic_load(&stat_mapped);

@@ -17,7 +17,8 @@
  * other fault is a host bug and crashes the process with a report.
  * Freed memories go back to a process-wide pool (at most 64 reservations)
  * and are reused zeroed: no new reservation, page tables or page faults for
- * the pages the last user touched. A pointer into a freed memory therefore
+ * the pages the last user touched; memories made from a mapped snapshot
+ * image go back to that image's own slots, reset to the image. A pointer into a freed memory therefore
  * stays valid as an address: writing through it corrupts a later instance.
  *
  * Ownership: a module must outlive its instances; an instance whose exports
@@ -112,9 +113,12 @@ mote_rt_module *mote_rt_instance_module(const mote_rt_instance *inst);
  * memories and tables: say after its start function and an initialiser
  * export ran); mote_rt_snapshot_instantiate then makes an instance in that
  * state, bound to new imports, without running any guest code: no data or
- * element segments, no start function. The memory is copied into a pooled
- * slot (only its non-zero runs), not mapped copy-on-write: page faults cost
- * far more than the copy here (snapshot.c).
+ * element segments, no start function. Its memory is either copied into a
+ * pooled slot (only the non-zero runs: small images) or mapped
+ * copy-on-write from a sealed memfd holding the image, in slots that are
+ * reset after each instance to the image (big ones): the snapshot's mode,
+ * chosen when it is taken (snapshot.c). Either way nothing an instance
+ * wrote is seen by the next.
  *
  * Only modules whose imports are all functions and whose globals hold no
  * references can be snapshotted (MOTE_ABI_SNAPSHOT): take returns
@@ -134,7 +138,41 @@ mote_rt_status mote_rt_snapshot_instantiate(const mote_rt_snapshot *s,
                                             mote_rt_instance **out, mote_rt_error *err);
 void mote_rt_snapshot_free(mote_rt_snapshot *s);
 mote_rt_module *mote_rt_snapshot_module(const mote_rt_snapshot *s);
-/* Bytes copied into memory per instantiation (the image's non-zero runs). */
+
+/* How a snapshot's memories are made (see image.c and snapshot.c). */
+typedef enum mote_rt_image_mode {
+  MOTE_RT_IMAGE_AUTO = 0, /* policy only: by the image's size and the kernel */
+  MOTE_RT_IMAGE_COPY,     /* the non-zero runs copied into a zeroed pooled slot */
+  MOTE_RT_IMAGE_MAP,      /* mapped copy-on-write; reset by copying back the pages an
+                           * instance wrote (needs Linux 6.7's PAGEMAP_SCAN: else as
+                           * MAP_DROP) */
+  MOTE_RT_IMAGE_MAP_DROP, /* mapped copy-on-write; reset by madvise(MADV_DONTNEED) */
+} mote_rt_image_mode;
+/* The mode of snapshots taken from now on, process-wide (default AUTO; the
+ * others are for benchmarks and tests). Thread-safe. */
+void mote_rt_snapshot_policy_set(mote_rt_image_mode mode);
+/* What a snapshot uses: COPY, MAP or MAP_DROP. */
+mote_rt_image_mode mote_rt_snapshot_mode(const mote_rt_snapshot *s);
+/* "auto", "copy", "map", "map-drop". */
+const char *mote_rt_image_mode_name(mote_rt_image_mode mode);
+/* Snapshots as bytes, for a later process (snapshot_io.c): save writes a
+ * snapshot's state (*out from malloc, *len bytes); load makes a snapshot
+ * of module `m` from them, as if it had been taken in this process.
+ * Nothing in the bytes is an address (functions are offsets into the
+ * compiled object, instances offsets into the instance), but they are only
+ * right for a byte-identical compiled object: the caller must key them so
+ * (the object's hash, MOTE_RT_SNAPSHOT_FORMAT). Load checks the bytes
+ * against `m` and refuses, MOTE_RT_UNSUPPORTED with err->message saying
+ * why, whatever does not fit (another format, ABI, object; malformed
+ * bytes); it never trusts a size or an offset it has not checked. Save
+ * refuses (UNSUPPORTED) a snapshot whose tables hold host references. */
+#define MOTE_RT_SNAPSHOT_FORMAT 1u
+mote_rt_status mote_rt_snapshot_save(const mote_rt_snapshot *s, uint8_t **out, size_t *len,
+                                     mote_rt_error *err);
+mote_rt_status mote_rt_snapshot_load(mote_rt_module *m, const uint8_t *bytes, size_t len,
+                                     mote_rt_snapshot **out, mote_rt_error *err);
+
+/* The image's non-zero bytes (what COPY copies per instantiation). */
 uint64_t mote_rt_snapshot_image_bytes(const mote_rt_snapshot *s);
 
 /* Export number `index` of the instance as something another module can
@@ -208,9 +246,11 @@ typedef struct mote_rt_memory_stats {
   uint64_t pooled;   /* of those, free ones kept for reuse */
   uint64_t reused;   /* memories created from a pooled reservation */
   uint64_t mapped;   /* memories that needed a new reservation */
+  uint64_t image_pooled; /* of `pooled`, the slots kept by snapshots' images */
 } mote_rt_memory_stats;
 void mote_rt_memory_stats_get(mote_rt_memory_stats *out);
-/* Unmaps every pooled reservation (memory pressure, tests). Thread-safe. */
+/* Unmaps every pooled reservation, the images' too (memory pressure,
+ * tests). Thread-safe. */
 void mote_rt_memory_pool_trim(void);
 
 #endif /* MOTE_RT_H */

@@ -59,6 +59,50 @@ struct mote_rt_instance {
   mote_abi_binding imports[];
 };
 
+/* A memory image mapped copy-on-write (image.c). */
+typedef struct mote_rt_image mote_rt_image;
+
+/* Snapshots (snapshot.c; saved and loaded by snapshot_io.c). */
+typedef struct snap_run {
+  uint32_t at;     /* offset in the memory */
+  uint32_t len;
+  uint64_t image;  /* offset in the memory's packed image */
+} snap_run;
+
+typedef struct snap_memory {
+  uint32_t pages, max_pages;
+  snap_run *runs; /* from malloc() */
+  uint32_t nruns;
+  uint8_t *image; /* copy mode: the runs' bytes, packed, from malloc(); else NULL */
+  uint64_t image_len;
+  mote_rt_image *img; /* map modes: the image (a reference); else NULL */
+} snap_memory;
+
+typedef struct snap_table {
+  uint32_t size, max_size;
+  void *elems; /* size elements, from malloc() (NULL when empty) */
+} snap_table;
+
+struct mote_rt_snapshot {
+  mote_rt_module *module;
+  mote_rt_image_mode mode; /* what its memories use: COPY, MAP or MAP_DROP */
+  uint32_t data_size;
+  uint8_t *data;           /* the donor's glue instance bytes, from malloc() */
+  uintptr_t donor_lo;      /* where they were: rebases table elements */
+  mote_rt_own own;         /* lo/hi unused */
+  snap_memory memories[MOTE_RT_MAX_OWN];
+  snap_table tables[MOTE_RT_MAX_OWN];
+};
+
+/* snapshot.c: fills sm's image from its runs (sm->runs, nruns, image_len,
+ * pages set): a mapped image or packed bytes, by *mode (AUTO: the policy,
+ * resolved and written back). run_bytes(ctx, r) gives run r's bytes. */
+typedef const uint8_t *(*mote_rt_run_bytes_fn)(const void *ctx, uint32_t r);
+bool mote_rt_snap_memory_fill(snap_memory *sm, mote_rt_run_bytes_fn run_bytes, const void *ctx,
+                              mote_rt_image_mode *mode);
+/* snapshot.c: run r's bytes, wherever sm keeps them. */
+const uint8_t *mote_rt_snap_run_bytes(const snap_memory *sm, uint32_t r);
+
 /* memory.c, table.c: note an allocation into the instantiation context's
  * record, if `field` lies inside the instance being instantiated. */
 void mote_rt_own_note(void *field, bool is_memory, bool funcref);
@@ -161,6 +205,10 @@ void mote_rt_set_trap(mote_rt_error *err, mote_trap_kind trap, uint32_t detail);
  * region). `max` must already include every cap. On failure *mem is zeroed
  * and false returned. */
 bool mote_rt_memory_init(wasm_rt_memory_t *mem, uint32_t initial, uint32_t max);
+/* memory.c: the same, with the first pages mapped from `img` (whose span
+ * must fit `initial` pages): the memory reads as the image. */
+bool mote_rt_memory_init_image(wasm_rt_memory_t *mem, uint32_t initial, uint32_t max,
+                               mote_rt_image *img);
 /* memory.c: true if addr lies inside a live reservation (guard included).
  * Lock-free and async-signal-safe: the signal handler calls it. */
 bool mote_rt_memory_region_contains(uintptr_t addr);
@@ -180,6 +228,56 @@ uint8_t *mote_rt_pool_take(uint64_t bytes, uint64_t *acc, uint64_t *resident);
 void mote_rt_pool_give(uint8_t *base, uint64_t used, uint64_t resident);
 /* pool.c: unmaps a reservation at once (failure paths). */
 void mote_rt_pool_unmap(uint8_t *base);
+/* pool.c: makes [base, base + used) read as zero and drops what may be
+ * resident in [used, resident), keeping at most MOTE_RT_POOL_KEEP_BYTES
+ * resident within the pool's budget; returns what it kept (charged to the
+ * budget: give it back with mote_rt_pool_budget_put). *ok false if a
+ * system call failed (the range's contents are then unknown). */
+uint64_t mote_rt_pool_scrub(uint8_t *base, uint64_t used, uint64_t resident, bool *ok);
+/* pool.c: the resident budget of waiting slots: take grants at most `want`
+ * bytes (less when the budget is short), put gives bytes back. */
+uint64_t mote_rt_pool_budget_take(uint64_t want);
+void mote_rt_pool_budget_put(uint64_t bytes);
+
+/* image.c: a memory image in a sealed memfd, mapped copy-on-write into
+ * slots of its own (see image.c). Made with _new (one reference: the
+ * creator's), filled with _write (bytes not written read as zero), then
+ * _seal before any _take. `restore`: reset slots by copying back the pages
+ * a call wrote, when the kernel can find them (else, and when false, by
+ * madvise(MADV_DONTNEED)). */
+mote_rt_image *mote_rt_image_new(uint64_t span, bool restore);
+bool mote_rt_image_write(mote_rt_image *img, uint64_t at, const uint8_t *bytes, uint64_t len);
+bool mote_rt_image_seal(mote_rt_image *img);
+void mote_rt_image_release(mote_rt_image *img);
+uint64_t mote_rt_image_span(const mote_rt_image *img);
+bool mote_rt_image_restores(const mote_rt_image *img);
+/* The image's bytes (span of them), read-only; valid once sealed. */
+const uint8_t *mote_rt_image_view(const mote_rt_image *img);
+/* A slot with the image mapped over [0, span) and the rest as
+ * mote_rt_pool_take describes (bytes >= span); takes a reference on the
+ * image, which _give or _discard drops. NULL if none can be made. */
+uint8_t *mote_rt_image_take(mote_rt_image *img, uint64_t bytes, uint64_t *acc, uint64_t *resident);
+/* Takes back a slot no longer registered as a live region, whose first
+ * `used` bytes are read-write: resets it and keeps it, or unmaps it. */
+void mote_rt_image_give(mote_rt_image *img, uint8_t *base, uint64_t used, uint64_t resident);
+/* Unmaps a slot whose state is unknown (failure paths). */
+void mote_rt_image_discard(mote_rt_image *img, uint8_t *base);
+/* True when this kernel lets slots be reset by restoring written pages. */
+bool mote_rt_image_can_restore(void);
+/* Unmaps every image's waiting slots; how many wait now. */
+void mote_rt_image_trim(void);
+uint64_t mote_rt_image_pooled(void);
+
+/* functypes.c: a signature's id in the process-wide registry (registered
+ * if new; 0 when out of memory), and an id's signature (*sig: params then
+ * results, valid until exit). */
+uint32_t mote_rt_functype_intern(uint32_t params, uint32_t results, const wasm_rt_type_t *sig);
+bool mote_rt_functype_get(uint32_t id, uint32_t *params, uint32_t *results,
+                          const wasm_rt_type_t **sig);
+/* module.c: where the compiled object is loaded: its load address (what
+ * offsets of its functions are taken from) and the extent of its
+ * segments. False if that cannot be found. */
+bool mote_rt_module_extent(const mote_rt_module *m, uintptr_t *base, uintptr_t *lo, uintptr_t *hi);
 
 /* table.c: the same for tables. */
 bool mote_rt_funcref_table_init(wasm_rt_funcref_table_t *t, uint32_t elems, uint32_t max);

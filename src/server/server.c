@@ -55,7 +55,8 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
   mote_core_config cc = {.data_dir = cfg->data_dir, .workers = cfg->workers,
                          .queue = cfg->queue, .queue_timeout_ms = cfg->queue_timeout_ms,
                          .ns_invocations_per_minute = cfg->ns_invocations_per_minute,
-                         .ns_concurrent = cfg->ns_concurrent};
+                         .ns_concurrent = cfg->ns_concurrent, .images = cfg->images,
+                         .no_kept_snapshots = cfg->no_kept_snapshots};
   mote_core_error cerr;
   if (mote_core_open(&cc, &s->core, &cerr) != MOTE_CORE_OK) {
     st = fail(err, cerr.status == MOTE_CORE_INVALID ? MOTE_SERVER_INVALID : MOTE_SERVER_IO, "%s",

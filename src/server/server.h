@@ -42,6 +42,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rt/rt.h"
+
 typedef struct mote_server mote_server;
 
 typedef struct mote_server_config {
@@ -57,6 +59,12 @@ typedef struct mote_server_config {
    * namespaces limits); 0: no limit. Beyond them a call gets 429. */
   unsigned ns_invocations_per_minute;
   unsigned ns_concurrent;
+  /* How a call's memory is made from its snapshot: MOTE_RT_IMAGE_AUTO (0,
+   * by the image's size), or COPY, MAP, MAP_DROP (for benchmarks). */
+  mote_rt_image_mode images;
+  /* Neither load nor keep functions' snapshots in the store: every start
+   * runs every initialisation (as before issue 15; for benchmarks). */
+  bool no_kept_snapshots;
 } mote_server_config;
 
 /* OpenWhisk's well-known development credential (its `guest` namespace),

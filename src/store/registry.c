@@ -523,7 +523,7 @@ static mote_store_status delete_body(store_conn *w, void *vctx, mote_store_error
   rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "deleting versions");
-  return MOTE_STORE_OK;
+  return store_snapshots_forget(w, name, err);
 }
 
 mote_store_status mote_store_delete(mote_store *s, const char *ns, const char *name,

@@ -26,6 +26,9 @@
  *   file_sets(hash, count, bytes, paths)
  *                             what each files/<hash> directory holds, kept at
  *                             deploy (file_sets.c)
+ *   snapshots(name, slot, key, hash, bytes, created_ms)
+ *                             a function's kept snapshot per slot (the
+ *                             tier), found only by its key (snapshots.c)
  *
  * New tables are added with CREATE TABLE IF NOT EXISTS and keep the
  * user_version: a data directory of an older mote opens unchanged (it gets
@@ -127,6 +130,12 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_KEY_DELETE] = "DELETE FROM keys WHERE uuid = ?1",
     [ST_FILES_INSERT] = "INSERT INTO file_sets(hash, count, bytes, paths) VALUES (?1, ?2, ?3, ?4) "
                         "ON CONFLICT(hash) DO NOTHING",
+    [ST_SNAP_PUT] = "INSERT INTO snapshots(name, slot, key, hash, bytes, created_ms) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name, slot) DO UPDATE SET "
+                    "key = excluded.key, hash = excluded.hash, bytes = excluded.bytes, "
+                    "created_ms = excluded.created_ms",
+    [ST_SNAP_GET] = "SELECT hash FROM snapshots WHERE name = ?1 AND slot = ?2 AND key = ?3",
+    [ST_SNAP_FORGET] = "DELETE FROM snapshots WHERE name = ?1",
 };
 
 static const char schema_sql[] =
@@ -187,6 +196,14 @@ static const char schema_sql[] =
     "  first_ms INTEGER NOT NULL,"
     "  last_ms INTEGER NOT NULL,"
     "  PRIMARY KEY (namespace, function)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS snapshots("
+    "  name TEXT NOT NULL,"
+    "  slot TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  hash TEXT NOT NULL,"
+    "  bytes INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (name, slot)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS namespace_limits("
     "  namespace TEXT PRIMARY KEY NOT NULL,"
     "  invocations_per_minute INTEGER NOT NULL,"

@@ -2,8 +2,9 @@
  * store: what the server keeps on disk under its data directory.
  *
  *   DIR/mote.db            SQLite (WAL): functions, their versions, activations,
- *                          namespaces and their API keys (hashed)
- *   DIR/blobs/<hash>       module bytes, content-addressed (BLAKE2b-256, hex)
+ *                          namespaces and their API keys (hashed), kept snapshots
+ *   DIR/blobs/<hash>       module and snapshot bytes, content-addressed (BLAKE2b-256,
+ *                          hex)
  *   DIR/files/<hash>/...   a version's own read-only files (extracted bundles),
  *                          content-addressed by the bundle's hash (their count,
  *                          size and paths are kept in mote.db at deploy)
@@ -163,6 +164,25 @@ void mote_store_files_path(const mote_store *s, const char *hash, char *out, siz
  * blob is an IO error, a missing one NOT_FOUND. */
 mote_store_status mote_store_blob_read(mote_store *s, const char *hash, uint8_t **out, size_t *len,
                                        mote_store_error *err);
+
+/* Snapshots (snapshots.c): bytes a layer above made from a function's
+ * initialised instance, kept so that a restart need not initialise again.
+ * One per function and slot (`slot`: the caller's name for it, say the
+ * compile tier): a put replaces the slot's. `key` (1 to 128 printable
+ * ASCII characters, say a hash) names everything the bytes depend on (the
+ * compiled object, the format, the inputs of the initialisation): a get
+ * with another key is NOT_FOUND, so bytes made for something else are
+ * never handed out. The bytes are a blob (content-addressed, durable on
+ * return, checked against their hash on every get): damaged bytes are
+ * MOTE_STORE_IO, and a put of new ones replaces them. Deleting the
+ * function deletes its rows (the blobs are left to a later sweep, as its
+ * modules are). *out from malloc. */
+mote_store_status mote_store_snapshot_put(mote_store *s, const char *name, const char *slot,
+                                          const char *key, const uint8_t *data, size_t len,
+                                          mote_store_error *err);
+mote_store_status mote_store_snapshot_get(mote_store *s, const char *name, const char *slot,
+                                          const char *key, uint8_t **out, size_t *len,
+                                          mote_store_error *err);
 
 /* Names: 1 to 64 of [A-Za-z0-9_.-], not starting with '.' or '-'. */
 bool mote_store_valid_name(const char *name);

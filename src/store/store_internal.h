@@ -53,6 +53,9 @@ typedef enum stmt_id {
   ST_KEY_LIST_NS,
   ST_KEY_DELETE,
   ST_FILES_INSERT,
+  ST_SNAP_PUT,
+  ST_SNAP_GET,
+  ST_SNAP_FORGET,
   ST_COUNT_
 } stmt_id;
 
@@ -146,6 +149,10 @@ int64_t store_now_ms(void);
 typedef mote_store_status (*store_write_body)(store_conn *w, void *ctx, mote_store_error *err);
 mote_store_status store_write_durably(mote_store *s, store_write_body body, void *ctx,
                                       mote_store_error *err);
+
+/* snapshots.c: deletes a function's snapshot rows, inside a transaction
+ * of the writer (the delete's). */
+mote_store_status store_snapshots_forget(store_conn *w, const char *name, mote_store_error *err);
 
 /* disk.c */
 #define STORE_HASH_HEX MOTE_STORE_HASH_HEX

@@ -96,30 +96,42 @@ uint32_t wasi_proc_raise(void *ctx, uint32_t sig) {
   WASI_RETURN(W_ENOTSUP);
 }
 
-/* Sockets: preview1 has no way to create one, and no fd mote gives a guest
- * is a socket. */
+/* Sockets: preview1 has no way to create one, so a guest's fds are sockets
+ * only when the embedder passed one in as stdio (`mote run` under inetd).
+ * An fd that is not open is EBADF, any other non-socket ENOTSOCK (what the
+ * WASI test suite asks of sock_shutdown), a real socket ENOTSUP: mote serves
+ * no socket calls. */
+static uint32_t sock_errno(mote_wasi *w, uint32_t fd) {
+  wasi_fd *f;
+  struct stat st;
+  uint32_t e = wasi_fd_get(w, fd, 0, &f);
+  if (e) return e;
+  if (f->kind == FD_HOST && fstat(f->host, &st) == 0 && S_ISSOCK(st.st_mode)) return W_ENOTSUP;
+  return W_ENOTSOCK;
+}
+
 uint32_t wasi_sock_accept(void *ctx, uint32_t fd, uint32_t flags, uint32_t out) {
-  (void)ctx; (void)fd; (void)flags; (void)out;
+  (void)flags; (void)out;
   WASI_ENTER();
-  WASI_RETURN(W_ENOTSUP);
+  WASI_RETURN(sock_errno(ctx, fd));
 }
 
 uint32_t wasi_sock_recv(void *ctx, uint32_t fd, uint32_t data, uint32_t len, uint32_t flags,
                         uint32_t out_len, uint32_t out_flags) {
-  (void)ctx; (void)fd; (void)data; (void)len; (void)flags; (void)out_len; (void)out_flags;
+  (void)data; (void)len; (void)flags; (void)out_len; (void)out_flags;
   WASI_ENTER();
-  WASI_RETURN(W_ENOTSUP);
+  WASI_RETURN(sock_errno(ctx, fd));
 }
 
 uint32_t wasi_sock_send(void *ctx, uint32_t fd, uint32_t data, uint32_t len, uint32_t flags,
                         uint32_t out_len) {
-  (void)ctx; (void)fd; (void)data; (void)len; (void)flags; (void)out_len;
+  (void)data; (void)len; (void)flags; (void)out_len;
   WASI_ENTER();
-  WASI_RETURN(W_ENOTSUP);
+  WASI_RETURN(sock_errno(ctx, fd));
 }
 
 uint32_t wasi_sock_shutdown(void *ctx, uint32_t fd, uint32_t how) {
-  (void)ctx; (void)fd; (void)how;
+  (void)how;
   WASI_ENTER();
-  WASI_RETURN(W_ENOTSUP);
+  WASI_RETURN(sock_errno(ctx, fd));
 }

@@ -334,7 +334,9 @@ uint32_t wasi_fd_prestat_dir_name(void *ctx, uint32_t fd, uint32_t path, uint32_
   size_t n = strlen(f->preopen_name);
   uint8_t *p = wasi_mem(w, path, len);
   if (!p) WASI_RETURN(W_EFAULT);
-  if (n > len) WASI_RETURN(W_ENOBUFS);
+  /* Too small a buffer: ENAMETOOLONG, as Wasmtime and the WASI test suite
+   * (uvwasi, Node's, says ENOBUFS). */
+  if (n > len) WASI_RETURN(W_ENAMETOOLONG);
   memcpy(p, f->preopen_name, n);
   WASI_RETURN(0);
 }
@@ -364,7 +366,11 @@ static uint8_t dtype_filetype(unsigned char t) {
 /* The cookie of an entry is the kernel's d_off (a seek position in the
  * directory), so fd_readdir keeps no state: it seeks to the cookie and reads.
  * Entries that do not fit are cut at the end of the buffer (bufused ==
- * buf_len tells the guest to call again with a bigger one), as the spec says. */
+ * buf_len tells the guest to call again with a bigger one), as the spec says.
+ * "." and ".." are listed, as POSIX readdir and the WASI test suite have them
+ * (Node leaves them out). "." has the directory's own inode (fd_filestat_get's);
+ * ".." has inode 0: the parent of a preopen lies outside the sandbox, and its
+ * inode number is none of the guest's business. */
 uint32_t wasi_fd_readdir(void *ctx, uint32_t fd, uint32_t buf, uint32_t len, uint64_t cookie,
                          uint32_t bufused) {
   mote_wasi *w = ctx;
@@ -389,13 +395,18 @@ uint32_t wasi_fd_readdir(void *ctx, uint32_t fd, uint32_t buf, uint32_t len, uin
     for (long at = 0; at < n && used < len;) {
       struct linux_dirent64 *d = (struct linux_dirent64 *)(raw + at);
       at += d->d_reclen;
-      /* As Node: no "." and ".." (the spec does not ask for them). */
-      if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, "..")) continue;
       uint8_t head[24];
       uint64_t next = (uint64_t)d->d_off, ino = d->d_ino;
       uint32_t nlen = (uint32_t)strlen(d->d_name);
       uint8_t ft = dtype_filetype(d->d_type);
-      if (d->d_type == DT_UNKNOWN) {
+      if (!strcmp(d->d_name, ".")) { /* as fd_filestat_get says, whatever the fs lists */
+        struct stat st;
+        if (fstat(f->host, &st) == 0) ino = st.st_ino;
+        ft = W_FT_DIR;
+      } else if (!strcmp(d->d_name, "..")) {
+        ino = 0;
+        ft = W_FT_DIR;
+      } else if (d->d_type == DT_UNKNOWN) {
         struct stat st;
         if (fstatat(f->host, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
           ft = wasi_filetype(st.st_mode);

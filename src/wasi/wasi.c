@@ -202,9 +202,7 @@ mote_wasi *mote_wasi_new(const mote_wasi_config *cfg, const char **error) {
   }
   wasi_stdio_init(w, cfg);
   if (cfg->stdin_.kind == MOTE_WASI_STDIO_BUFFER && cfg->stdin_.len) {
-    w->stdin_data = malloc(cfg->stdin_.len);
-    if (!w->stdin_data) goto fail;
-    memcpy(w->stdin_data, cfg->stdin_.data, cfg->stdin_.len);
+    w->stdin_data = cfg->stdin_.data; /* borrowed (wasi.h) */
     w->stdin_len = cfg->stdin_.len;
   }
   for (size_t i = 0; i < cfg->npreopens; i++) {
@@ -240,7 +238,6 @@ void mote_wasi_free(mote_wasi *w) {
   free(w->fds);
   free_strings(w->argv, w->argc);
   free_strings(w->env, w->envc);
-  free(w->stdin_data);
   for (int i = 0; i < 3; i++) free(w->out[i].data);
   free(w);
 }

@@ -143,7 +143,7 @@ struct mote_wasi {
   wasi_fd *fds; uint32_t nfds;                   /* the table; slots may be FD_FREE */
   uint32_t npreopens;                            /* fds 3 .. 3+npreopens-1 at the start */
   uint32_t open_counted, max_open;
-  uint8_t *stdin_data; size_t stdin_len, stdin_pos;
+  const uint8_t *stdin_data; size_t stdin_len, stdin_pos; /* data: the config's, borrowed */
   wasi_out out[3];                               /* [1] stdout, [2] stderr */
   wasm_rt_memory_t *memory;
   uint64_t deadline_ns;

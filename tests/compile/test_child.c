@@ -1,13 +1,18 @@
 /* Child processes under limits: each limit stops a hostile tool with a clear outcome. */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compile/compile_internal.h"
 #include "test.h"
 
+/* The wall-time limit is a guard against a hang in the tests that check
+ * another limit: a tool on a loaded 2-core machine may get a fifth of a CPU,
+ * so its CPU seconds take five times as long on the wall. */
 static const mote_child_limits roomy = {
-    .cpu_seconds = 10, .wall_seconds = 10, .memory_bytes = (size_t)1 << 30,
+    .cpu_seconds = 10, .wall_seconds = 300, .memory_bytes = (size_t)1 << 30,
     .output_bytes = (size_t)1 << 20};
 
 TEST(exit_status_and_stderr_tail) {
@@ -32,14 +37,57 @@ TEST(cpu_time_limit_kills_a_spinning_tool) {
   CHECK_STR_CONTAINS(why, "limit");
 }
 
+/* True once process `pid` is gone or a zombie (dead, not yet reaped by
+ * init); waits for that up to a minute, a bound only against a hang (the
+ * processes it waits for would live 300 s). */
+static bool dies(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  for (int i = 0; i < 60000; i++) {
+    FILE *f = fopen(path, "r");
+    if (!f) return true;
+    char state = 0;
+    int n = fscanf(f, "%*d (%*[^)]) %c", &state);
+    fclose(f);
+    if (n == 1 && (state == 'Z' || state == 'X')) return true;
+    usleep(1000);
+  }
+  return false;
+}
+
 TEST(wall_time_limit_kills_a_sleeping_tool_and_its_children) {
+  char dir[] = "/tmp/mote-test-child-XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  char pid_path[64];
+  snprintf(pid_path, sizeof pid_path, "%s/bg.pid", dir);
+  /* The tool and a child of its own sleep 300 s; the child's pid goes to a
+   * file. The test needs the child started before the limit: a tool that
+   * did not get that far in its second (a loaded machine) is run again with
+   * a longer limit. */
+  const char *argv[] = {"sh", "-c", "sleep 300 & echo $! > bg.tmp && mv bg.tmp bg.pid; sleep 300", NULL};
   mote_child_limits l = roomy;
-  l.wall_seconds = 1;
-  const char *argv[] = {"sh", "-c", "sleep 30 & sleep 30", NULL};
   mote_child_result r;
-  mote_child_run(argv, NULL, &l, &r);
-  CHECK_EQ_INT(r.outcome, MOTE_CHILD_WALL_TIME);
-  CHECK(r.wall_ms < 5000);
+  FILE *f = NULL;
+  for (l.wall_seconds = 1; l.wall_seconds <= 16 && !f; l.wall_seconds *= 2) {
+    unlink(pid_path);
+    mote_child_run(argv, dir, &l, &r);
+    CHECK_EQ_INT(r.outcome, MOTE_CHILD_WALL_TIME);
+    /* The tool was killed: had it not been, it would have run its 300 s. A
+     * bound from the test's own numbers, which no amount of load comes near. */
+    CHECK(r.wall_ms < 300000);
+    f = fopen(pid_path, "r");
+  }
+  /* And its child was killed with it. */
+  int bg = 0;
+  CHECK(f && fscanf(f, "%d", &bg) == 1 && bg > 1);
+  if (f) fclose(f);
+  if (bg > 1 && !dies(bg)) {
+    CHECK_MSG(0, "the tool's child outlived it");
+    kill(bg, SIGKILL);
+  }
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK_EQ_INT(system(cmd), 0);
 }
 
 TEST(output_size_limit_stops_a_flood) {

@@ -40,7 +40,9 @@ static uint8_t *unique_adder(size_t *len) {
   return test_wat(wat, NULL, len);
 }
 
-static uint32_t call_add(const char *so_path, uint32_t a, uint32_t b) {
+/* Loads so_path, instantiates it and calls export `name` with i32 arguments;
+ * its i32 result, or 0xdeadbeef when anything failed. */
+static uint32_t call_i32(const char *so_path, const char *name, const uint32_t *args, int n) {
   mote_rt_module *m = NULL;
   mote_rt_instance *inst = NULL;
   mote_rt_error err;
@@ -50,15 +52,21 @@ static uint32_t call_add(const char *so_path, uint32_t a, uint32_t b) {
     return result;
   }
   if (mote_rt_instantiate(m, NULL, NULL, &inst, &err) == MOTE_RT_OK) {
-    int32_t idx = mote_rt_module_find_export(m, "add", 3);
-    mote_val args[2] = {{.i32 = a}, {.i32 = b}}, res[1];
+    int32_t idx = mote_rt_module_find_export(m, name, (uint32_t)strlen(name));
+    mote_val a[4] = {{0}}, res[1];
+    for (int i = 0; i < n && i < 4; i++) a[i].i32 = args[i];
     CHECK(idx >= 0);
-    if (idx >= 0 && mote_rt_call(inst, (uint32_t)idx, args, res, &err) == MOTE_RT_OK)
+    if (idx >= 0 && mote_rt_call(inst, (uint32_t)idx, a, res, &err) == MOTE_RT_OK)
       result = res[0].i32;
     mote_rt_instance_free(inst);
   }
   mote_rt_module_free(m);
   return result;
+}
+
+static uint32_t call_add(const char *so_path, uint32_t a, uint32_t b) {
+  uint32_t args[2] = {a, b};
+  return call_i32(so_path, "add", args, 2);
 }
 
 TEST(compiles_then_finds_it_in_the_cache) {
@@ -149,17 +157,54 @@ TEST(concurrent_compiles_of_one_module_do_the_work_once) {
   free(wasm);
 }
 
-TEST(simd_is_refused_by_the_reader_before_any_tool_runs) {
+/* SIMD on both tiers: a v128 crosses the export boundary as 16 bytes. */
+TEST(simd_compiles_and_runs_on_both_tiers) {
   size_t len;
-  uint8_t *wasm = test_wat("(module (func (export \"f\") (result v128) v128.const i32x4 1 2 3 4))",
+  uint8_t *wasm = test_wat("(module (func (export \"f\") (param v128) (result v128)"
+                           " local.get 0 v128.const i32x4 1 2 3 0x80000000 i32x4.add))",
                            NULL, &len);
+  CHECK(wasm != NULL);
+  for (int tier = MOTE_TIER_OPT; wasm && tier <= MOTE_TIER_QUICK; tier++) {
+    fresh_cache();
+    mote_compile_options o = options((mote_tier)tier);
+    mote_compile_result r;
+    mote_compile_error err;
+    CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+    mote_rt_module *m = NULL;
+    mote_rt_instance *inst = NULL;
+    mote_rt_error rerr;
+    if (mote_rt_module_load(r.so_path, &m, &rerr) != MOTE_RT_OK) {
+      CHECK_MSG(0, rerr.message);
+      continue;
+    }
+    if (mote_rt_instantiate(m, NULL, NULL, &inst, &rerr) == MOTE_RT_OK) {
+      mote_val args[1], res[1];
+      uint32_t in[4] = {10, 20, 30, 0x80000000u}, out[4];
+      memcpy(args[0].v128, in, 16);
+      CHECK_EQ_INT(mote_rt_call(inst, 0, args, res, &rerr), MOTE_RT_OK);
+      memcpy(out, res[0].v128, 16);
+      CHECK_EQ_INT(out[0], 11);
+      CHECK_EQ_INT(out[1], 22);
+      CHECK_EQ_INT(out[2], 33);
+      CHECK_EQ_INT(out[3], 0); /* lanes wrap */
+      mote_rt_instance_free(inst);
+    }
+    mote_rt_module_free(m);
+  }
+  free(wasm);
+}
+
+TEST(tail_calls_are_refused_by_the_reader_before_any_tool_runs) {
+  size_t len;
+  uint8_t *wasm = test_wat("(module (func $f (export \"f\") (result i32) return_call $f))",
+                           "--enable-tail-call", &len);
   CHECK(wasm != NULL);
   mote_compile_options o = options(MOTE_TIER_OPT);
   mote_compile_result r;
   mote_compile_error err;
   CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_UNSUPPORTED);
   CHECK_STR_CONTAINS(err.stage, "read");
-  CHECK_STR_CONTAINS(err.message, "SIMD");
+  CHECK_STR_CONTAINS(err.message, "tail calls");
   free(wasm);
 }
 
@@ -200,6 +245,97 @@ TEST(a_compiler_over_its_memory_limit_fails_with_a_named_stage) {
   free(wasm);
 }
 
+/* A module big enough to be cut into chunks: 400 functions of ~500 bytes,
+ * with locals that vary (the chunk boundaries follow them). `changed` is the
+ * constant in function 200, which its export "f200" adds to its argument. */
+static uint8_t *big_module(uint32_t changed, size_t *len) {
+  size_t cap = 4 << 20, n = 0;
+  char *wat = malloc(cap);
+  if (!wat) return NULL;
+  n += (size_t)snprintf(wat + n, cap - n, "(module\n");
+  for (int f = 0; f < 400; f++) {
+    n += (size_t)snprintf(wat + n, cap - n, "(func $f%d (export \"f%d\") (param i32) (result i32)", f, f);
+    for (int k = 0; k < f % 7; k++) n += (size_t)snprintf(wat + n, cap - n, " (local i64)");
+    n += (size_t)snprintf(wat + n, cap - n, "\n local.get 0 i32.const %u i32.add\n",
+                          f == 200 ? changed : 0x10000000u + (unsigned)f);
+    for (int k = 0; k < 30; k++)
+      n += (size_t)snprintf(wat + n, cap - n, " i32.const %u i32.xor i32.const 0x7654321 i32.add\n",
+                            0x12345678u + (unsigned)k);
+    for (int k = 0; k < 30; k++)
+      n += (size_t)snprintf(wat + n, cap - n, " i32.const 0x7654321 i32.sub i32.const %u i32.xor\n",
+                            0x12345678u + (unsigned)(29 - k));
+    n += (size_t)snprintf(wat + n, cap - n, ")\n");
+  }
+  snprintf(wat + n, cap - n, ")\n");
+  uint8_t *wasm = test_wat(wat, NULL, len);
+  free(wat);
+  return wasm;
+}
+
+static uint32_t call_f200(const char *so_path, uint32_t arg) {
+  return call_i32(so_path, "f200", &arg, 1);
+}
+
+/* A redeploy with one function changed recompiles only that function's
+ * chunk: the other chunks' objects come from the chunk cache. */
+TEST(one_function_changed_rebuilds_only_its_chunk) {
+  for (int tier = MOTE_TIER_OPT; tier <= MOTE_TIER_QUICK; tier++) {
+    fresh_cache();
+    size_t len1, len2;
+    uint8_t *a = big_module(0x10000001u, &len1), *b = big_module(0x10000002u, &len2);
+    CHECK(a && b && len1 == len2);
+    mote_compile_options o = options((mote_tier)tier);
+    mote_compile_result r1, r2;
+    mote_compile_error err;
+    CHECK_EQ_INT(mote_compile(a, len1, &o, &r1, &err), MOTE_COMPILE_OK);
+    CHECK(r1.chunks >= 3); /* the core and at least two chunks of functions */
+    CHECK_EQ_INT(r1.chunks_built, r1.chunks);
+    CHECK_EQ_INT(mote_compile(b, len2, &o, &r2, &err), MOTE_COMPILE_OK);
+    CHECK(!r2.cached);
+    CHECK_EQ_INT(r2.chunks, r1.chunks);
+    CHECK_EQ_INT(r2.chunks_built, 1);
+    CHECK(r2.peak_rss_kb > 0);
+    /* each object has its own code */
+    uint32_t x1 = call_f200(r1.so_path, 5), x2 = call_f200(r2.so_path, 5);
+    CHECK(x1 != 0xdeadbeef && x2 != 0xdeadbeef && x1 != x2);
+    free(a);
+    free(b);
+  }
+}
+
+/* A chunk that gcc -O2 cannot compile within the memory limit is compiled at
+ * -O1, and the opt tier still builds. The compiler is a script that plays
+ * gcc running out of memory on any chunk compiled without -O1. */
+TEST(a_chunk_over_the_memory_limit_is_compiled_at_O1) {
+  fresh_cache();
+  char script[160];
+  snprintf(script, sizeof script, "%s/fake-gcc", cache_dir);
+  FILE *f = fopen(script, "w");
+  CHECK(f != NULL);
+  if (!f) return;
+  fputs("#!/bin/sh\n"
+        "case \" $* \" in *' -c '*) case \" $* \" in *' -O1 '*) ;; *)\n"
+        "  echo 'cc1: out of memory allocating 65536 bytes after a total of 1000000000 bytes' >&2\n"
+        "  exit 1 ;; esac ;; esac\n"
+        "exec gcc \"$@\"\n",
+        f);
+  fclose(f);
+  chmod(script, 0755);
+  setenv("MOTE_CC", script, 1);
+  size_t len;
+  uint8_t *wasm = big_module(0x10000007u, &len);
+  mote_compile_options o = options(MOTE_TIER_OPT);
+  mote_compile_result r;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+  CHECK(r.chunks >= 3);
+  CHECK_EQ_INT(r.chunks_reduced, r.chunks);
+  CHECK_EQ_INT(call_f200(r.so_path, 1), call_f200(r.so_path, 1)); /* it runs */
+  CHECK(call_f200(r.so_path, 1) != 0xdeadbeef);
+  unsetenv("MOTE_CC");
+  free(wasm);
+}
+
 TEST(a_missing_cache_directory_is_created) {
   char dir[128];
   snprintf(dir, sizeof dir, "%s/deeper", cache_dir);
@@ -219,7 +355,8 @@ TEST(a_missing_cache_directory_is_created) {
 
 RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_agree,
           a_corrupt_entry_is_rebuilt, concurrent_compiles_of_one_module_do_the_work_once,
-          simd_is_refused_by_the_reader_before_any_tool_runs,
+          simd_compiles_and_runs_on_both_tiers, tail_calls_are_refused_by_the_reader_before_any_tool_runs,
           a_type_error_is_refused_by_the_translator, garbage_is_refused_as_malformed,
           a_compiler_over_its_memory_limit_fails_with_a_named_stage,
-          a_missing_cache_directory_is_created)
+          one_function_changed_rebuilds_only_its_chunk,
+          a_chunk_over_the_memory_limit_is_compiled_at_O1, a_missing_cache_directory_is_created)

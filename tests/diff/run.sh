@@ -41,12 +41,13 @@ WORK=$OUT/work.$$ # per run: the files of the modules in flight
 CACHE=$BUILD/cache
 NODE=${NODE:-node}
 
-# What mote runs: Wasm 2.0 without SIMD. Reference types are left out on
+# What mote runs: Wasm 2.0. Reference types are left out on
 # purpose: binaryen 108's fuzzer emits the pre-standard form of them (funcref
 # as a subtype of externref, non-nullable typed references), which is not
 # Wasm 2.0 and which V8 refuses in about 90% of modules.
 FEATURES=(--mvp-features --enable-bulk-memory --enable-sign-ext
-          --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue)
+          --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue
+          --enable-simd)
 # --denan: the sign and payload of a NaN that an instruction produces are
 # nondeterministic in Wasm (spec: "nans"), and f32.copysign, reinterpret and
 # stores make them visible (gcc folds constants to +nan where x86 computes

@@ -1,10 +1,11 @@
 # Fuzzing the parsers of untrusted bytes (libFuzzer, clang-19), included by
 # the Makefile.
 #
-#   make fuzz        the module reader, the bundle reader and a CGI function's
-#                    output parser, each for FUZZ_TIME
-#                    seconds (default 60)
-#   make fuzz-long   the same for 30 minutes
+#   make fuzz        the module reader with the translator, the bundle reader, a CGI
+#                    function's output parser, the query and Basic credential parsers
+#                    and OpenWhisk's web action input and output, each for FUZZ_TIME
+#                    seconds (default 30)
+#   make fuzz-long   the same for 30 minutes each
 #
 # The sources are compiled directly with clang's fuzzer + ASan + UBSan, not
 # taken from libmote.a (built by gcc without coverage). The corpus starts
@@ -16,9 +17,10 @@ FUZZ_TIME  ?= 30
 FUZZ_DIR   := build/fuzz
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
               -std=gnu11 $(WARN) -Isrc -D_GNU_SOURCE
-FUZZ_MODULE_SRC := tests/fuzz/fuzz_module.c $(wildcard src/module/*.c)
+FUZZ_MODULE_SRC := tests/fuzz/fuzz_module.c $(wildcard src/module/*.c) \
+                   $(wildcard src/compile/xl_*.c)
 
-$(FUZZ_DIR)/fuzz_module: $(FUZZ_MODULE_SRC) $(wildcard src/module/*.h)
+$(FUZZ_DIR)/fuzz_module: $(FUZZ_MODULE_SRC) $(wildcard src/module/*.h) $(wildcard src/compile/xl*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_MODULE_SRC) -o $@
 
@@ -26,6 +28,7 @@ $(FUZZ_DIR)/fuzz_module: $(FUZZ_MODULE_SRC) $(wildcard src/module/*.h)
 $(FUZZ_DIR)/corpus/.seeded:
 	@mkdir -p $(dir $@)
 	@cp $(SPEC_DIR)/core/*/*.wasm $(dir $@) 2>/dev/null || echo "fuzz: no seeds in $(SPEC_DIR)/core"
+	@for f in $(SPEC_DIR)/simd/*/*.wasm; do cp "$$f" $(dir $@)simd-$$(basename "$$f"); done 2>/dev/null || true
 	@touch $@
 
 .PHONY: fuzz-module

@@ -1,14 +1,20 @@
 /*
- * libFuzzer target for the module reader: any bytes go in; a crash, a
- * sanitizer report, a leak or a timeout is a bug. On success every accessor
- * is walked so that the data the reader built is touched (and checked for
- * the invariants consumers rely on); on failure the error must be complete.
+ * libFuzzer target for the module reader and the translator: any bytes go
+ * in; a crash, a sanitizer report, a leak or a timeout is a bug. On success
+ * every accessor is walked so that the data the reader built is touched (and
+ * checked for the invariants consumers rely on), and the translator
+ * (src/compile/xl_*.c) validates and writes the module's C to /dev/null; on
+ * failure the error must be complete.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile/xl.h"
 #include "module/module.h"
+
+/* The generated C's prelude is not what is fuzzed here. */
+const char mote_xl_prelude_text[] = "";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -70,6 +76,19 @@ static void walk(const mote_module *m) {
   }
 }
 
+static void translate(const mote_module *m, const uint8_t *bytes, size_t size) {
+  static FILE *null;
+  if (!null && !(null = fopen("/dev/null", "w"))) abort();
+  xl_module x;
+  xl_error err = {0};
+  if (xl_module_scan(&x, m, bytes, size)) {
+    bool ok = xl_module_write(null, &x, &err);
+    if (!ok && (!err.failed || !memchr(err.message, '\0', sizeof err.message) || !err.message[0]))
+      abort();
+  }
+  xl_module_release(&x);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* A private copy, exactly `size` long, so that any over-read is caught. */
   uint8_t *copy = malloc(size ? size : 1);
@@ -82,6 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (st == MOTE_MODULE_OK) {
     if (!m) abort();
     walk(m);
+    translate(m, copy, size);
     mote_module_free(m);
   } else {
     if (m || err.status != st || st > MOTE_MODULE_INVALID) abort();

@@ -9,7 +9,7 @@ OW_ACTIONS     := $(patsubst tests/openwhisk/actions/%.c,$(BUILD)/openwhisk/%.wa
 
 .PHONY: openwhisk-test
 
-$(BUILD)/openwhisk/%.wasm: tests/openwhisk/actions/%.c
+$(BUILD)/openwhisk/%.wasm: tests/openwhisk/actions/%.c tests/server/programs/gate.h
 	@mkdir -p $(dir $@)
 	$(OW_WASM_CC) $(OW_WASM_CFLAGS) -Wl,--strip-all $< -o $@
 

@@ -9,6 +9,7 @@
 //                   (mote namespaces limits), OW_LIMITED_AUTH its uuid:key
 //   OW_WASM         the test action (actions/echo.c built for wasm32-wasi)
 //   OW_ZIP          a zip of it as main.wasm and greeting.txt ("hello from a zip")
+//   OW_DATA         the server's data directory, where the gates open (below)
 //
 // The steps run in order and build on each other (node:test runs top-level
 // tests one at a time). The 429 steps run in their own namespace, whose
@@ -18,6 +19,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
+const path = require('node:path')
 const openwhisk = require('openwhisk')
 
 const env = (name) => {
@@ -33,6 +35,7 @@ const limitedNs = env('OW_LIMITED_NS')
 const limitedKey = env('OW_LIMITED_AUTH')
 const wasm = fs.readFileSync(env('OW_WASM'))
 const zip = fs.readFileSync(env('OW_ZIP'))
+const dataDir = env('OW_DATA')
 
 const client = (ns, key) => openwhisk({ apihost, namespace: ns, api_key: key })
 const ow = client('guest', guestKey)
@@ -60,9 +63,10 @@ async function rejects (promise, status, message) {
   return err
 }
 
-// Waits for a non-blocking activation's record (404 until it is written).
+// Waits for a non-blocking activation's record (404 until it is written), up
+// to 2 minutes: a bound only against a hang.
 async function activationOf (id, o = ow) {
-  const deadline = Date.now() + 20000
+  const deadline = Date.now() + 120000
   for (;;) {
     try {
       return await o.activations.get({ activationId: id })
@@ -289,22 +293,37 @@ test('another namespace: 403', async () => {
   assert.deepEqual(r.params, {})
 })
 
+// Gates (tests/server/programs/gate.h): a call of a zip action with the
+// parameter {gate: NAME} holds its slot until the test creates the file NAME
+// among the action's files, in the server's data directory.
+async function openGate (name, action, key) {
+  const r = await fetch(`${apihost}/v1/functions/${action}`,
+    { headers: { Authorization: 'Basic ' + Buffer.from(key).toString('base64') } })
+  assert.equal(r.status, 200, `GET /v1/functions/${action}`)
+  const dir = path.join(dataDir, 'files', (await r.json()).files_hash)
+  fs.chmodSync(dir, 0o755) // read-only to the guest, not to us
+  fs.writeFileSync(path.join(dir, name), '')
+}
+
 test('429: calls in flight per namespace (mote namespaces limits: 4)', async () => {
   const limited = client(limitedNs, limitedKey)
-  await limited.actions.create({ name: 'slow', action: wasm, kind: KIND })
-  // Outcomes, not timings: four long calls first, then, once the server
-  // shows all four running (its /metrics), two more, which must be refused.
-  const invoke = (ms) => limited.actions.invoke({ name: 'slow', params: { sleep_ms: ms }, blocking: true, result: true })
-  const running = [0, 1, 2, 3].map(() => invoke(4000).then(() => 'ok', (e) => e))
+  await limited.actions.create({ name: 'slow', action: zip, kind: KIND, limits: { timeout: 300000 } })
+  // Outcomes, not timings: four calls first, held at a gate; once the server
+  // shows all four running (its /metrics), two more, which must be refused;
+  // then the gate opens and the four finish. The waits are bounded only
+  // against a hang (2 minutes).
+  const invoke = (params) => limited.actions.invoke({ name: 'slow', params, blocking: true, result: true })
+  const running = [0, 1, 2, 3].map(() => invoke({ gate: 'four' }).then(() => 'ok', (e) => e))
   let seen = ''
-  for (let i = 0; i < 200; i++) {
+  for (const deadline = Date.now() + 120000; Date.now() < deadline;) {
     const m = await (await fetch(`${apihost}/metrics`)).text()
     seen = (m.match(/^mote_function_calls_running\{function="slow"\} (\d+)$/m) || [])[1]
     if (seen === '4') break
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
-  assert.equal(seen, '4', 'the four long calls are running')
-  const extra = await Promise.all([invoke(0), invoke(0)].map((p) => p.then(() => 'ok', (e) => e)))
+  assert.equal(seen, '4', 'the four gated calls are running')
+  const extra = await Promise.all([invoke({}), invoke({})].map((p) => p.then(() => 'ok', (e) => e)))
+  await openGate('four', 'slow', limitedKey)
   for (const e of extra) {
     assert.notEqual(e, 'ok', 'a 5th call while four run is refused')
     assert.equal(e.statusCode, 429, e.message)

@@ -3,7 +3,7 @@
  * read as a native action; activation records; web action input and output. */
 #include <archive.h>
 #include <pthread.h>
-#include <unistd.h>
+#include <time.h>
 #include <archive_entry.h>
 #include <sodium.h>
 #include <stdlib.h>

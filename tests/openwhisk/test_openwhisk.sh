@@ -62,6 +62,7 @@ OW_LIMITED_NS=limited \
 OW_LIMITED_AUTH="$limited_key" \
 OW_WASM="$wasm" \
 OW_ZIP="$tmp/action.zip" \
+OW_DATA="$tmp/data" \
   node --test --test-reporter=spec "$here/roundtrip.js"
 rc=$?
 if [ $rc -ne 0 ]; then

@@ -6,41 +6,35 @@
 #
 # Outcomes, not timings: each step first drives the server into a state it
 # can observe (a worker busy, N calls waiting, polled on /metrics), then
-# asserts what a call meets in that state. The slow calls sleep long enough
-# (seconds) that the state cannot pass while the step looks at it.
+# asserts what a call meets in that state. The call that keeps the worker
+# busy waits at a gate (server_lib.sh) that the step opens when it is done,
+# so the state lasts as long as the step looks at it, however slow the
+# machine.
 # usage: test_admission.sh BUILD_DIR
 set -u
 build=${1:-build}
 test_name=admission
 . "$(dirname "$0")/server_lib.sh"
 
-# tests/server/programs/nap.c: sleeps argv[1] ms, prints its name, exits argv[2].
+# tests/server/programs/nap.c: sleeps argv[1] ms (or waits at gate argv[2]),
+# prints its name, exits argv[2] (argv[3]). Deployed as a bundle, for the gates.
 clang-19 --target=wasm32-wasi -O2 "$(dirname "$0")/programs/nap.c" -o "$tmp/nap.wasm" || { echo "clang-19 failed"; exit 1; }
+gate_bundle "$tmp/nap.wasm" || { echo "cannot make the bundle"; exit 1; }
 
 bg_pids=
 # A call in the background: $tmp/TAG.code (status), .h (headers), .b (body).
 bg_call() { # TAG PATH
-  acurl -s --max-time 60 -D "$tmp/$1.h" -o "$tmp/$1.b" -w '%{http_code}' "$base$2" >"$tmp/$1.code" &
+  acurl -s --max-time 600 -D "$tmp/$1.h" -o "$tmp/$1.b" -w '%{http_code}' "$base$2" >"$tmp/$1.code" &
   bg_pids="$bg_pids $!"
 }
 # The same in the foreground, for a call that is answered at once.
 fg_call() { # TAG PATH
-  acurl -s --max-time 60 -D "$tmp/$1.h" -o "$tmp/$1.b" -w '%{http_code}' "$base$2" >"$tmp/$1.code"
+  acurl -s --max-time 600 -D "$tmp/$1.h" -o "$tmp/$1.b" -w '%{http_code}' "$base$2" >"$tmp/$1.code"
 }
 bg_wait() { for p in $bg_pids; do wait "$p"; done; bg_pids=; }
 bg_code() { cat "$tmp/$1.code" 2>/dev/null; }
 bg_header() { sed -nE "s/^$2: ([^\r]*)\r?$/\1/Ip" "$tmp/$1.h"; }
 bg_json() { jq -r "$2" "$tmp/$1.b" 2>/dev/null; }
-# Polls /metrics until the sample (metric{labels} as printed) has the value.
-wait_metric() { # SAMPLE VALUE
-  for _ in $(seq 400); do
-    curl -s --max-time 5 "$base/metrics" >"$tmp/m"
-    [ "$(awk -v k="$1" '$1 == k { print $2 }' "$tmp/m")" = "$2" ] && return 0
-    sleep 0.05
-  done
-  echo "  (gave up waiting for $1 = $2; it is $(awk -v k="$1" '$1 == k { print $2 }' "$tmp/m"))" >&2
-  return 1
-}
 msample() { awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print "missing" }' "$tmp/m"; }
 # A refused call: 429, the code, Retry-After an integer >= 1 equal to retry_after_s.
 is_429() { # TAG CODE
@@ -50,13 +44,15 @@ is_429() { # TAG CODE
 }
 
 # ---- one worker, a queue of two ------------------------------------------------
-start_server 1 --queue 2 --queue-timeout 30000 --access-log "$tmp/access.log"
+# (A queue timeout of 10 minutes: calls queued behind a gate wait for the
+# step, however slow, never for a clock.)
+start_server 1 --queue 2 --queue-timeout 600000 --access-log "$tmp/access.log"
 check "server starts with --queue and --access-log" $? "$(cat "$tmp/out" "$tmp/err")"
 
-deploy slow "$tmp/nap.wasm" "max_queue=5"; c1=$code; mq1=$(jget .settings.max_queue)
-deploy other "$tmp/nap.wasm"; c2=$code; mq2=$(jget .settings.max_queue)
-deploy one "$tmp/nap.wasm" "max_queue=1"; c3=$code
-deploy lim "$tmp/nap.wasm" "concurrency=1"; c4=$code
+gate_deploy slow "max_queue=5"; c1=$code; mq1=$(jget .settings.max_queue)
+gate_deploy other; c2=$code; mq2=$(jget .settings.max_queue)
+gate_deploy one "max_queue=1"; c3=$code
+gate_deploy lim "concurrency=1"; c4=$code
 [ "$c1 $c2 $c3 $c4" = "201 201 201 201" ] && [ "$mq1" = 5 ] && [ "$mq2" = 1 ]
 check "deploy with max_queue; the default is half the queue" $? "$c1 $c2 $c3 $c4 $mq1 $mq2"
 req GET /v1/functions/slow
@@ -68,7 +64,7 @@ deploy bad "$tmp/nap.wasm" "max_queue=100001"
 check "max_queue over 100000: 400" $([ "$code" = 400 ]; echo $?) "$code $body"
 
 # The worker busy, the queue full (two calls of slow wait), then more calls.
-bg_call run "/faas/slow?arg=2500"
+bg_call run "/faas/slow?arg=gate&arg=full"
 wait_metric 'mote_workers{state="busy"}' 1
 bg_call q1 "/faas/slow?arg=10"
 bg_call q2 "/faas/slow?arg=10"
@@ -88,6 +84,7 @@ check "full queue: 429 queue_full with Retry-After, whatever the function" $? \
   "$(bg_code full1) $(cat "$tmp/full1.b") $(bg_code full2) $(cat "$tmp/full2.b") $(cat "$tmp/full1.h")"
 [ "$hz" = 200 ] && [ "$api" = 200 ]
 check "/healthz and the API answer while every worker is busy" $? "$hz $api"
+gate_open full
 bg_wait
 [ "$(bg_code run) $(bg_code q1) $(bg_code q2)" = "200 200 200" ] && [ "$(cat "$tmp/q1.b")" = "slow done" ]
 check "the running and the queued calls complete" $? "$(bg_code run) $(bg_code q1) $(bg_code q2)"
@@ -97,13 +94,14 @@ check "a queued call reports its wait" $? "$w"
 
 # Per function: "one" may have one call waiting; its second waiting call is
 # refused while the queue still has room, and another function gets it.
-bg_call run "/faas/one?arg=2500"
+bg_call run "/faas/one?arg=gate&arg=one"
 wait_metric 'mote_workers{state="busy"}' 1
 bg_call oq1 "/faas/one?arg=10"
 wait_metric 'mote_function_queue_depth{function="one"}' 1
 fg_call oq2 "/faas/one?arg=10"
 bg_call b "/faas/other?arg=10"
 wait_metric mote_queue_depth 2
+gate_open one
 bg_wait
 is_429 oq2 function_queue_full
 check "the function's queue full: 429 function_queue_full" $? "$(bg_code oq2) $(cat "$tmp/oq2.b")"
@@ -111,14 +109,15 @@ check "the function's queue full: 429 function_queue_full" $? "$(bg_code oq2) $(
 check "the other function still queues and is served" $? "$(bg_code run) $(bg_code oq1) $(bg_code b)"
 
 # The concurrency limit (calls running or waiting) answers with Retry-After too.
-bg_call run "/faas/lim?arg=2000"
+bg_call run "/faas/lim?arg=gate&arg=lim"
 wait_metric 'mote_function_calls_running{function="lim"}' 1
 fg_call over "/faas/lim?arg=10"
+gate_open lim
 bg_wait
 is_429 over concurrency_limit
 check "concurrency limit: 429 concurrency_limit with Retry-After" $? "$(bg_code over) $(cat "$tmp/over.b")"
 
-curl -s --max-time 5 "$base/metrics" >"$tmp/m"
+curl -s --max-time 20 "$base/metrics" >"$tmp/m"
 [ "$(msample 'mote_calls_refused_total{function="slow",reason="queue_full"}')" = 1 ] \
   && [ "$(msample 'mote_calls_refused_total{function="other",reason="queue_full"}')" = 1 ] \
   && [ "$(msample 'mote_calls_refused_total{function="one",reason="function_queue_full"}')" = 1 ] \
@@ -160,18 +159,19 @@ check "access log: paths without their query" $? "$(grep -m2 'arg=\|max_queue=' 
 
 # ---- round-robin handover, the queue timeout ------------------------------------
 # The same data, one worker, room for 16 waiting calls (8 per function).
-start_server 1 --queue 16 --queue-timeout 30000
+start_server 1 --queue 16 --queue-timeout 600000
 check "server restarts with the functions" $? "$(cat "$tmp/err")"
 # While one call of other runs, six more of other queue up, then one of slow:
 # round-robin gives slow the second slot that frees (the function ahead of it
 # in the ring, other, gets the first), where first-come-first-served would
 # have run it after all six.
-bg_call run "/faas/other?arg=3000"
+bg_call run "/faas/other?arg=gate&arg=flood"
 wait_metric 'mote_workers{state="busy"}' 1
-for i in 1 2 3 4 5 6; do bg_call "a$i" "/faas/other?arg=300"; done
+for i in 1 2 3 4 5 6; do bg_call "a$i" "/faas/other?arg=20"; done
 wait_metric 'mote_function_queue_depth{function="other"}' 6
 bg_call fair "/faas/slow?arg=10"
 wait_metric mote_queue_depth 7
+gate_open flood
 bg_wait
 all=$(for t in run a1 a2 a3 a4 a5 a6 fair; do echo "$(bg_code $t)"; done | tr "\n" " ")
 [ "$all" = "200 200 200 200 200 200 200 200 " ]
@@ -185,10 +185,11 @@ check "round-robin: the flooded function gets one more slot, then the other runs
 stop_server
 start_server 1 --queue-timeout 300
 check "server starts with --queue-timeout 300" $? "$(cat "$tmp/err")"
-bg_call run "/faas/slow?arg=3000"
+bg_call run "/faas/slow?arg=gate&arg=late"
 wait_metric 'mote_workers{state="busy"}' 1
 fg_call late "/faas/other?arg=10"
-curl -s --max-time 5 "$base/metrics" >"$tmp/m"
+curl -s --max-time 20 "$base/metrics" >"$tmp/m"
+gate_open late
 bg_wait
 is_429 late queue_timeout && [ "$(bg_header late X-Mote-Wait-Us)" -ge 300000 ]
 check "queue timeout: 429 queue_timeout with Retry-After and the wait" $? \

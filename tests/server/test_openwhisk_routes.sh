@@ -120,7 +120,10 @@ for i in 1 2 3; do
   req POST "$A/actions/e?blocking=true" -H 'Content-Type: application/json' --data-binary "{\"i\":$i}"
   ids+=("$(jget .activationId)")
   [ "$code" = 200 ] && [ "$(header x-openwhisk-activation-id)" = "${ids[-1]}" ] || break
-  sleep 0.02 # distinct start times
+  # Distinct start times (ms, the filters below tell them apart): the next
+  # invoke waits until the clock has passed this one's start.
+  start=$(jget .start)
+  while [[ "$start" =~ ^[0-9]+$ ]] && [ "$(date +%s%3N)" -le "$start" ]; do sleep 0.001; done
 done
 [ "${#ids[@]}" = 3 ] && [ "$code" = 200 ] && [ "$(jget '.response.result.params.i, .response.result.argv1.p')" = "3 1" ]
 check "three blocking invokes (params on stdin and argv[1], the action's merged)" $? "$code $body"
@@ -165,18 +168,29 @@ ow_error 404
 check "invoke of no action: 404" $? "$code $body"
 
 # ---- past the wait: 202, the run goes on --------------------------------------------
-req POST "$A/actions/e?blocking=true&timeout=200" -H 'Content-Type: application/json' \
-  --data-binary '{"sleep_ms":1200}'
+# The run waits at a gate (server_lib.sh) until the 202 is in: a zip action
+# of echo.wasm, whose files are where the gate opens.
+mkdir -p "$tmp/gz" && cp "$tmp/echo.wasm" "$tmp/gz/main.wasm" && echo gates >"$tmp/gz/gates.txt" &&
+  (cd "$tmp/gz" && zip -q ../gated.zip main.wasm gates.txt) || { echo "zip failed"; exit 1; }
+printf '{"exec":{"kind":"wasm:0.1","code":"%s"},"limits":{"timeout":300000}}' \
+  "$(base64 -w0 "$tmp/gated.zip")" >"$tmp/gated.json"
+req PUT "$A/actions/gated" -H 'Content-Type: application/json' --data-binary "@$tmp/gated.json"
+gate_of gated
+check "a zip action with a gate" $? "$code $body"
+req POST "$A/actions/gated?blocking=true&timeout=200" -H 'Content-Type: application/json' \
+  --data-binary '{"gate":"late"}'
 late=$(jget .activationId)
 [ "$code" = 202 ] && [[ "$late" =~ ^[0-9a-f]{32}$ ]] && [ "$(header x-openwhisk-activation-id)" = "$late" ] &&
   [ "$(jget 'keys | join(",")')" = activationId ]
 check "blocking past ?timeout=200: 202 with the activationId" $? "$code $body"
-for _ in $(seq 60); do
+gate_open late
+until=$((SECONDS + 120)) # a bound only against a hang
+while :; do
   req GET "$A/activations/$late"
-  [ "$code" = 200 ] && break
-  sleep 0.1
+  [ "$code" = 200 ] || [ $SECONDS -ge $until ] && break
+  sleep 0.05
 done
-[ "$code" = 200 ] && [ "$(jget '.response.status, .response.result.params.sleep_ms')" = "success 1200" ]
+[ "$code" = 200 ] && [ "$(jget '.response.status, .response.result.params.gate')" = "success late" ]
 check "its run went on to its record" $? "$code $body"
 req POST "$A/actions/e" -H 'Content-Type: application/json' --data-binary '{}'
 [ "$code" = 202 ] && [[ "$(jget .activationId)" =~ ^[0-9a-f]{32}$ ]]

@@ -20,15 +20,6 @@ wat2wasm "$tmp/hi.wat" -o "$tmp/hi.wasm" || { echo "wat2wasm failed"; exit 1; }
 printf '#!/bin/sh\necho "cc: simulated failure of the optimising compiler" >&2\nexit 1\n' >"$tmp/failcc"
 chmod +x "$tmp/failcc"
 
-# Waits (bounded only against a hang) until the record of $1 leaves "building".
-wait_opt() {
-  for _ in $(seq 1200); do
-    req GET "/v1/functions/$1"
-    [ "$(jget .opt_tier)" != building ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 # The opt build fails: the quick tier serves, and everyone is told.
 MOTE_CC="$tmp/failcc" start_server 2

@@ -2,15 +2,18 @@
 # Per-namespace limits (429 with OpenWhisk's messages) and accounting
 # (GET /v1/usage, the mote_usage_* families of /metrics) of `mote serve`,
 # end to end. Outcomes, not timings: the concurrency step first observes a
-# call in flight on /metrics, then asserts what the next call meets.
+# call in flight on /metrics, held there by a gate (server_lib.sh) until the
+# step is done, then asserts what the next call meets.
 # usage: test_quota.sh BUILD_DIR
 set -u
 build=${1:-build}
 test_name=quota
 . "$(dirname "$0")/server_lib.sh"
 
-# tests/server/programs/nap.c: sleeps argv[1] ms, prints its name, exits argv[2].
+# tests/server/programs/nap.c: sleeps argv[1] ms (or waits at gate argv[2]),
+# prints its name, exits argv[2] (argv[3]).
 clang-19 --target=wasm32-wasi -O2 "$(dirname "$0")/programs/nap.c" -o "$tmp/nap.wasm" || { echo "clang-19 failed"; exit 1; }
+gate_bundle "$tmp/nap.wasm" || { echo "cannot make the bundle"; exit 1; }
 
 # ---- invocations per minute ------------------------------------------------
 start_server 4 --ns-invocations-per-minute 3
@@ -76,17 +79,18 @@ stop_server
 "$mote" namespaces limits guest --concurrent 1 --data "$tmp/data" >/dev/null
 check "mote namespaces limits sets it" $? ""
 start_server 4
-curl -s --max-time 60 -o "$tmp/slow.b" -w '%{http_code}' "$base/faas/nap?arg=3000" >"$tmp/slow.code" &
+gate_deploy held "public=true"
+check "deploy a function with a gate" "$([ "$code" = 201 ] && echo 0 || echo 1)" "$code $body"
+curl -s --max-time 600 -o "$tmp/slow.b" -w '%{http_code}' "$base/faas/held?arg=gate&arg=held" >"$tmp/slow.code" &
 slow=$!
-for _ in $(seq 400); do
-  curl -s "$base/metrics" | grep -qx 'mote_calls_in_flight 1' && break
-  sleep 0.05
-done
+wait_metric 'mote_function_calls_running{function="held"}' 1
+check "a call holds its slot" $? ""
 req GET "/faas/nap?arg=0"
 [ "$code" = 429 ] && [ "$(jget .code)" = namespace_concurrency ] \
   && [ "$(jget .error)" = "Too many concurrent requests in flight (count: 1, allowed: 1)." ] \
   && [ "$(header Retry-After)" = 1 ]
 check "a second call while one runs: 429 (namespace concurrency 1)" $? "$code $body"
+gate_open held
 wait "$slow"
 [ "$(cat "$tmp/slow.code")" = 200 ]
 check "the running call finishes" $? "$(cat "$tmp/slow.code")"

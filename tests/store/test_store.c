@@ -1082,7 +1082,70 @@ TEST(put_blob) {
   mote_store_close(s);
 }
 
+/* Snapshots: found only by their key, damaged bytes are an error and are
+ * replaced by the next put, a put replaces the slot's, a delete forgets. */
+TEST(snapshots) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  static const uint8_t wasm[] = "\0asm\1\0\0\0";
+  CHECK_EQ_INT(deploy_guest(s, "f", wasm, sizeof wasm - 1, NULL, 0, NULL, NULL, &err),
+               MOTE_STORE_OK);
+  static const uint8_t one[] = "snapshot one", two[] = "snapshot two";
+  uint8_t *got = NULL;
+  size_t len = 0;
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "k1", &got, &len, &err),
+               MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_snapshot_put(s, "f", "opt", "k1", one, sizeof one, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_put(s, "f", "quick", "k2", two, sizeof two, &err),
+               MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "k1", &got, &len, &err), MOTE_STORE_OK);
+  CHECK(got && len == sizeof one && !memcmp(got, one, len));
+  free(got);
+  /* Another key, another slot's key, another function: nothing. */
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "k2", &got, &len, &err),
+               MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "g", "opt", "k1", &got, &len, &err),
+               MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "", &got, &len, &err), MOTE_STORE_INVALID);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "a key", &got, &len, &err),
+               MOTE_STORE_INVALID);
+  /* Damaged on disk: an error, never the bytes; a put mends it. */
+  char hash[MOTE_STORE_HASH_HEX], path[512];
+  CHECK_EQ_INT(mote_store_put_blob(s, one, sizeof one, hash, &err), MOTE_STORE_OK);
+  mote_store_blob_path(s, hash, path, sizeof path);
+  FILE *f = fopen(path, "r+b");
+  CHECK(f != NULL);
+  if (f) {
+    fputc('S', f);
+    fclose(f);
+  }
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "k1", &got, &len, &err), MOTE_STORE_IO);
+  CHECK(got == NULL && strstr(err.message, "damaged") != NULL);
+  CHECK_EQ_INT(mote_store_snapshot_put(s, "f", "opt", "k1", one, sizeof one, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "k1", &got, &len, &err), MOTE_STORE_OK);
+  CHECK(got && len == sizeof one && !memcmp(got, one, len));
+  free(got);
+  /* A put with a new key replaces the slot's. */
+  CHECK_EQ_INT(mote_store_snapshot_put(s, "f", "opt", "k3", two, sizeof two, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "k1", &got, &len, &err),
+               MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "k3", &got, &len, &err), MOTE_STORE_OK);
+  free(got);
+  /* Kept across a reopen; forgotten with the function. */
+  mote_store_close(s);
+  s = fixture_open(dir);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "quick", "k2", &got, &len, &err), MOTE_STORE_OK);
+  free(got);
+  CHECK_EQ_INT(mote_store_delete(s, NULL, "f", &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "quick", "k2", &got, &len, &err),
+               MOTE_STORE_NOT_FOUND);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
 RUN_TESTS(deploy_get_list_delete, settings_round_trip, settings_of_an_older_store, files_stored,
           blob_dedup_and_repair, names, activations, retention, open_errors, posted_activations,
           namespace_ownership, version_meta, activation_namespaces_and_meta,
-          migration_of_an_older_store, put_blob)
+          migration_of_an_older_store, put_blob, snapshots)

@@ -1,9 +1,12 @@
-# WASI preview1 conformance against Node (tests/wasi/conformance.sh) and the
-# hostile corpus (tests/wasi/hostile.sh). Included by the Makefile; uses
-# BUILD. The guest programs are built here, never committed:
+# WASI preview1 conformance against Node (tests/wasi/conformance.sh), the
+# hostile corpus (tests/wasi/hostile.sh) and the official WASI test suite
+# (tests/wasi/testsuite*.sh). Included by the Makefile; uses BUILD and SHARED.
+# The guest programs are built here, never committed:
 #
 #   make wasi-conformance     every tests/wasi/programs/*.c under mote and Node
 #   make wasi-hostile         tests/wasi/hostile/*: contained, with the documented error
+#   make wasi-testsuite       the suite in $(WASI_TESTSUITE) under `mote run`
+#   make wasi-testsuite-server  the same suite, each test a function of `mote serve`
 #   WASI_TIER=quick           run on the tcc tier instead of gcc -O2
 
 WASI_CC     ?= clang-19
@@ -12,7 +15,9 @@ WASI_PROGS  := $(patsubst tests/wasi/programs/%.c,$(BUILD)/wasi/%.wasm,$(wildcar
 WASI_HOSTILE := $(patsubst tests/wasi/hostile/%.c,$(BUILD)/wasi/hostile/%.wasm,$(wildcard tests/wasi/hostile/*.c)) \
                 $(patsubst tests/wasi/hostile/%.wat,$(BUILD)/wasi/hostile/%.wasm,$(wildcard tests/wasi/hostile/*.wat))
 
-.PHONY: wasi-conformance wasi-hostile wasi-programs
+WASI_TESTSUITE ?= $(SHARED)/wasi-testsuite
+
+.PHONY: wasi-conformance wasi-hostile wasi-programs wasi-testsuite wasi-testsuite-server
 
 $(BUILD)/wasi/%.wasm: tests/wasi/programs/%.c tests/wasi/programs/common.h
 	@mkdir -p $(dir $@)
@@ -35,3 +40,9 @@ wasi-conformance: $(BUILD)/mote $(WASI_PROGS)
 
 wasi-hostile: $(BUILD)/mote $(WASI_HOSTILE) $(BUILD)/wasi/hello.wasm
 	@WASI_TIER='$(or $(WASI_TIER),opt)' tests/wasi/hostile.sh $(BUILD)
+
+wasi-testsuite: $(BUILD)/mote
+	@WASI_TESTSUITE='$(WASI_TESTSUITE)' WASI_TIER='$(or $(WASI_TIER),opt)' tests/wasi/testsuite.sh $(BUILD)
+
+wasi-testsuite-server: $(BUILD)/mote
+	@WASI_TESTSUITE='$(WASI_TESTSUITE)' WASI_TIER='$(or $(WASI_TIER),opt)' tests/wasi/testsuite_server.sh $(BUILD)

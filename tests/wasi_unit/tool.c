@@ -7,6 +7,9 @@
  *                        rmdir/symlink/readlink/stat inside the writable /sb
  *   readonly             tries every change in the read-only /sb
  *   escape               tries to leave /sb every way it can
+ *   edges                the answers the WASI test suite checks: sockets,
+ *                        fd_prestat_dir_name, "." and ".." in fd_readdir,
+ *                        trailing slashes of symlink and link (writable /sb)
  *   exit N               proc_exit(N)
  *   clock                monotonic clock never goes back, realtime is sane
  *   random               random_get fills buffers
@@ -34,7 +37,7 @@ static const char *errname(int e) {
 #define E(x) case x: return #x;
     E(EACCES) E(EBADF) E(EEXIST) E(EFAULT) E(EINVAL) E(EIO) E(EISDIR) E(ELOOP) E(EMFILE)
     E(ENOENT) E(ENOTDIR) E(ENOTEMPTY) E(ENOTSUP) E(EPERM) E(EROFS) E(EXDEV) E(ENOTCAPABLE)
-    E(ENOSYS)
+    E(ENOSYS) E(ENOTSOCK) E(ENAMETOOLONG)
 #undef E
     default: return "E?";
   }
@@ -124,6 +127,18 @@ static void readonly(void) {
   SHOW("rename", rename("/sb/existing.txt", "/sb/moved.txt"));
   SHOW("symlink", symlink("existing.txt", "/sb/sl"));
   SHOW("link", link("/sb/existing.txt", "/sb/hl"));
+  /* Refusals that are not EROFS, as on a read-only mount: the write-open of
+   * a directory, of a missing file, of a path leading out. */
+  __wasi_fd_t wfd;
+  const __wasi_rights_t rw = __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE;
+  printf("write-open subdir: %s\n",
+         werr(__wasi_path_open(3, 0, "subdir", __WASI_OFLAGS_DIRECTORY, rw, 0, 0, &wfd)));
+  printf("write-open missing: %s\n", werr(__wasi_path_open(3, 0, "missing", 0, rw, 0, 0, &wfd)));
+  printf("write-open ../x: %s\n", werr(__wasi_path_open(3, 0, "../x", 0, rw, 0, 0, &wfd)));
+  printf("create-open subdir/new: %s\n",
+         werr(__wasi_path_open(3, 0, "subdir/new", __WASI_OFLAGS_CREAT, rw, 0, 0, &wfd)));
+  printf("symlink to subdir/: %s\n", werr(__wasi_path_symlink("x", 3, "subdir/")));
+  printf("link to subdir/: %s\n", werr(__wasi_path_link(3, 0, "existing.txt", 3, "subdir/")));
   struct stat st;
   SHOW("stat still there", stat("/sb/existing.txt", &st));
 }
@@ -188,6 +203,99 @@ static void escape(void) {
   printf("open on fd 99: %s\n", werr(e));
 }
 
+/* The names in a directory fd's fd_readdir listing (read 64 bytes at a time:
+ * several calls and cookies), "name:type:ino" each, ino as "self" when it
+ * is the directory's own inode. */
+static void list_dir(const char *what, __wasi_fd_t d) {
+  __wasi_filestat_t self;
+  (void)!__wasi_fd_filestat_get(d, &self);
+  __wasi_dircookie_t cookie = 0;
+  char line[512] = "";
+  int count = 0;
+  for (int calls = 0; calls < 100; calls++) {
+    uint8_t buf[64];
+    __wasi_size_t used = 0;
+    __wasi_errno_t e = __wasi_fd_readdir(d, buf, sizeof buf, cookie, &used);
+    if (e) {
+      printf("%s: %s\n", what, werr(e));
+      return;
+    }
+    __wasi_size_t at = 0;
+    int whole = 0;
+    while (at + sizeof(__wasi_dirent_t) <= used) {
+      __wasi_dirent_t de;
+      memcpy(&de, buf + at, sizeof de);
+      if (at + sizeof de + de.d_namlen > used) break;
+      char ent[96];
+      snprintf(ent, sizeof ent, " %.*s:%d:%s", (int)de.d_namlen, (char *)buf + at + sizeof de,
+               de.d_type, de.d_ino == self.ino ? "self" : de.d_ino == 0 ? "0" : "other");
+      strncat(line, ent, sizeof line - strlen(line) - 1);
+      cookie = de.d_next;
+      at += sizeof de + de.d_namlen;
+      whole++;
+      count++;
+    }
+    if (used < sizeof buf) break;
+    if (!whole) {
+      printf("%s: an entry does not fit in 64 bytes\n", what);
+      return;
+    }
+  }
+  printf("%s: %d entries:%s\n", what, count, line);
+}
+
+static void edges(void) {
+  const int sb = 3;
+  int file = open("/sb/file", O_RDWR | O_CREAT, 0644);
+  printf("sock_shutdown bad fd: %s\n", werr(__wasi_sock_shutdown(99, __WASI_SDFLAGS_RD)));
+  printf("sock_shutdown file: %s\n", werr(__wasi_sock_shutdown(file, __WASI_SDFLAGS_WR)));
+  __wasi_size_t n;
+  __wasi_roflags_t rof;
+  __wasi_iovec_t iov = {(uint8_t *)&n, 1};
+  printf("sock_recv file: %s\n", werr(__wasi_sock_recv(file, &iov, 1, 0, &n, &rof)));
+  __wasi_fd_t acc;
+  printf("sock_accept dir: %s\n", werr(__wasi_sock_accept(sb, 0, &acc)));
+  char name[8];
+  printf("prestat_dir_name 0 bytes: %s\n", werr(__wasi_fd_prestat_dir_name(sb, (uint8_t *)name, 0)));
+  printf("prestat_dir_name 2 bytes: %s\n", werr(__wasi_fd_prestat_dir_name(sb, (uint8_t *)name, 2)));
+  __wasi_errno_t e = __wasi_fd_prestat_dir_name(sb, (uint8_t *)name, 4);
+  printf("prestat_dir_name 4 bytes: %s %.3s\n", werr(e), name);
+  SHOW("mkdir empty", mkdir("/sb/empty", 0755));
+  __wasi_fd_t d;
+  e = __wasi_path_open(sb, 0, "empty", __WASI_OFLAGS_DIRECTORY,
+                       __WASI_RIGHTS_FD_READDIR | __WASI_RIGHTS_FD_FILESTAT_GET, 0, 0, &d);
+  printf("open empty: %s\n", werr(e));
+  list_dir("readdir empty", d);
+  for (int i = 0; i < 5; i++) {
+    char p[64];
+    snprintf(p, sizeof p, "/sb/empty/entry-%d", i);
+    close(open(p, O_WRONLY | O_CREAT, 0644));
+  }
+  list_dir("readdir five", d); /* in the kernel's order: the test sorts */
+  (void)!__wasi_fd_close(d);
+  /* Trailing slashes: a path ending in '/' names a directory. */
+  printf("symlink to t/ (absent): %s\n", werr(__wasi_path_symlink("source", sb, "t/")));
+  struct stat st;
+  SHOW("nothing made: lstat t", lstat("/sb/t", &st));
+  mkdir("/sb/t", 0755);
+  printf("symlink to t/ (a dir): %s\n", werr(__wasi_path_symlink("source", sb, "t/")));
+  printf("link file to t/ (a dir): %s\n", werr(__wasi_path_link(sb, 0, "file", sb, "t/")));
+  printf("link t/ (a dir) to u: %s\n", werr(__wasi_path_link(sb, 0, "t/", sb, "u")));
+  rmdir("/sb/t");
+  close(open("/sb/t", O_WRONLY | O_CREAT, 0644));
+  printf("symlink to t/ (a file): %s\n", werr(__wasi_path_symlink("source", sb, "t/")));
+  printf("link file to t/ (a file): %s\n", werr(__wasi_path_link(sb, 0, "file", sb, "t/")));
+  printf("link file to u/ (absent): %s\n", werr(__wasi_path_link(sb, 0, "file", sb, "u/")));
+  printf("link file/ to u: %s\n", werr(__wasi_path_link(sb, 0, "file/", sb, "u")));
+  printf("link file/ to u, following: %s\n",
+         werr(__wasi_path_link(sb, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "file/", sb, "u")));
+  printf("symlink up -> ..: %s\n", werr(__wasi_path_symlink("..", sb, "up")));
+  printf("symlink to up/ (leads out): %s\n", werr(__wasi_path_symlink("source", sb, "up/")));
+  printf("link file to up/ (leads out): %s\n", werr(__wasi_path_link(sb, 0, "file", sb, "up/")));
+  SHOW("nothing made: lstat u", lstat("/sb/u", &st));
+  close(file);
+}
+
 static void clocks(void) {
   struct timespec a, b;
   int ok = 1;
@@ -238,6 +346,8 @@ int main(int argc, char **argv) {
     readonly();
   } else if (!strcmp(cmd, "escape")) {
     escape();
+  } else if (!strcmp(cmd, "edges")) {
+    edges();
   } else if (!strcmp(cmd, "exit") && argc > 2) {
     fflush(stdout);
     __wasi_proc_exit((__wasi_exitcode_t)atoi(argv[2]));

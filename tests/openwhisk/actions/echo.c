@@ -11,6 +11,8 @@
  *   spin      loops until its time limit
  *   crash     traps
  *   sleep_ms  sleeps that long first (N, a number)
+ *   gate      waits first until the test opens the gate of that name (a
+ *             string; ../../server/programs/gate.h): a zip action only
  *   file      {"file": <the text of /greeting.txt>}: a zip action's file
  *   http      a web action's .http response: 201, two headers, a text body
  *   nodict    prints no JSON object
@@ -19,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "../../server/programs/gate.h"
 
 static char input[1 << 16];
 
@@ -43,6 +47,12 @@ int main(int argc, char **argv) {
     long ms = strtol(s + 11, NULL, 10);
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+  }
+  const char *g = strstr(input, "\"gate\":\"");
+  char gate[64];
+  if (g && sscanf(g + 8, "%63[^\"]", gate) == 1 && gate_wait(gate) != 0) {
+    printf("{\"error\":\"the gate never opened\"}\n");
+    return 0;
   }
   if (flag("fail")) {
     printf("{\"error\":\"failed on request\"}\n");

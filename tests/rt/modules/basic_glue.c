@@ -66,7 +66,7 @@ static const mote_abi_export exports[] = {
     FN("pair", "i:ij", pair),
 };
 
-__attribute__((visibility("default"))) const mote_abi_module mote_abi_module_v2 = {
+__attribute__((visibility("default"))) const mote_abi_module MOTE_ABI_SYMBOL_ID = {
     .abi_version = TEST_ABI_VERSION,
     .instance_size = sizeof(struct glue),
     .init_module = init_module,

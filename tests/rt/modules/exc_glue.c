@@ -27,7 +27,7 @@ static const mote_abi_export exports[] = {
     {"catch", 5, {MOTE_ABI_FUNC, "i:i", 0, 0, 0, 0, 0}, c_catch, (wasm_rt_function_ptr_t)Z_excZ_catch, NULL},
 };
 
-__attribute__((visibility("default"))) const mote_abi_module mote_abi_module_v2 = {
+__attribute__((visibility("default"))) const mote_abi_module MOTE_ABI_SYMBOL_ID = {
     .abi_version = MOTE_ABI_VERSION,
     .instance_size = sizeof(struct glue),
     .init_module = init_module,

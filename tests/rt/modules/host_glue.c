@@ -50,7 +50,7 @@ static const mote_abi_export exports[] = {
     FN("get_g", ":i", get_g),
 };
 
-__attribute__((visibility("default"))) const mote_abi_module mote_abi_module_v2 = {
+__attribute__((visibility("default"))) const mote_abi_module MOTE_ABI_SYMBOL_ID = {
     .abi_version = MOTE_ABI_VERSION,
     .instance_size = sizeof(struct glue),
     .init_module = init_module,

@@ -6,7 +6,9 @@
  * - fd subscriptions on regular files (stdin from a file, stdout to a file):
  *   the spec says regular files are always ready; Node fails the whole call.
  * - a subscription on a closed fd must come back (with an error), not hang.
- */
+ * "At once" is checked as "within 5 s", loose enough that no load breaks
+ * it: the failures it catches take the poll's 60 s timeout, or the machine's
+ * uptime (an absolute time read as relative). */
 //! run exit=0 node=skip stdin=data | @WASM
 #include <poll.h>
 #include <time.h>
@@ -33,7 +35,7 @@ int main(void) {
   t0 = now();
   abs.tv_sec -= 10;
   printf("clock_nanosleep abs in the past: %d\n", clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &abs, NULL));
-  printf("returned within 1 s: %s\n", (now() - t0) / 1000000 < 1000 ? "yes" : "no");
+  printf("returned within 5 s: %s\n", (now() - t0) / 1000000 < 5000 ? "yes" : "no");
 
   struct pollfd p = {.fd = 0, .events = POLLIN};
   int r = poll(&p, 1, 2000);
@@ -46,7 +48,7 @@ int main(void) {
   printf("poll both: %d\n", r);
   t0 = now();
   struct pollfd bad = {.fd = 99, .events = POLLIN};
-  r = poll(&bad, 1, 3000);
-  printf("poll closed fd returned within 1 s: %s\n", (now() - t0) / 1000000 < 1000 ? "yes" : "no");
+  r = poll(&bad, 1, 60000);
+  printf("poll closed fd returned within 5 s: %s\n", (now() - t0) / 1000000 < 5000 ? "yes" : "no");
   return 0;
 }

@@ -1,0 +1,161 @@
+/*
+ * Private to src/compile: mote's WebAssembly -> C translator (xl_*.c).
+ *
+ *   xl_read.c    a cursor over the (already checked) binary; the module facts
+ *                the function translator needs (segments, declared functions)
+ *   xl_func.c    one function body: validation (the spec's algorithm) and C
+ *   xl_ops.c     the table of plain numeric instructions
+ *   xl_module.c  the instance struct, initialisation, exports, ABI descriptor
+ *   xl_prelude.h the helpers every generated file starts with (embedded text)
+ *
+ * The generated C works on the runtime's <wasm-rt.h> types and calls only
+ * the wasm_rt_* functions of src/rt/exports.list.
+ */
+#ifndef MOTE_XL_H
+#define MOTE_XL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "module/module.h"
+
+/* A cursor over [pos, end) of the module bytes. The module reader has
+ * checked the structure already; reads are still bounds-checked, and a read
+ * past the end sets `bad` and yields zeros. */
+typedef struct xl_cur {
+  const uint8_t *buf;
+  size_t pos, end;
+  bool bad;
+} xl_cur;
+
+uint8_t xl_u8(xl_cur *c);
+uint32_t xl_u32(xl_cur *c);
+int32_t xl_s32(xl_cur *c);
+int64_t xl_s64(xl_cur *c);
+int64_t xl_s33(xl_cur *c);
+uint32_t xl_fixed32(xl_cur *c);
+uint64_t xl_fixed64(xl_cur *c);
+
+/* A constant expression's one instruction. */
+typedef struct xl_const {
+  uint8_t op; /* 0x41..0x44, 0x23 global.get, 0xd0 ref.null, 0xd2 ref.func, 0xfd v128 */
+  uint64_t bits;      /* const: the value's bits; global.get/ref.func: the index */
+  uint8_t v128[16];   /* v128.const */
+} xl_const;
+void xl_read_const(xl_cur *c, xl_const *out); /* reads through its END */
+
+typedef struct xl_data {
+  bool active;
+  uint32_t memory;
+  xl_const offset;
+  const uint8_t *bytes;
+  uint32_t len;
+} xl_data;
+
+typedef struct xl_elem {
+  uint8_t mode; /* 0 active, 1 passive, 2 declarative */
+  uint8_t type; /* MOTE_FUNCREF / MOTE_EXTERNREF */
+  uint32_t table;
+  xl_const offset;
+  uint32_t count;
+  xl_const *items; /* count, from malloc() (funcs as ref.func) */
+} xl_elem;
+
+typedef struct xl_global {
+  uint8_t type;
+  bool is_mutable;
+  xl_const init;
+} xl_global;
+
+/* Everything about the module the translator needs beyond module.h. */
+typedef struct xl_module {
+  const mote_module *m;
+  const uint8_t *bytes;
+  size_t len;
+  uint32_t nimports_func, nimports_table, nimports_mem, nimports_global;
+  xl_global *globals; /* the module's own, from malloc() */
+  uint32_t nglobals;
+  xl_data *data;
+  uint32_t ndata;
+  bool has_datacount;
+  xl_elem *elems;
+  uint32_t nelems;
+  uint8_t *declared; /* per function: may be named by ref.func (from malloc()) */
+  /* Code section: each defined function's body [start, end). */
+  size_t *body_start, *body_end;
+  uint32_t nbodies;
+} xl_module;
+
+/* Collects the facts; false on out of memory or a structural surprise. */
+bool xl_module_scan(xl_module *x, const mote_module *m, const uint8_t *bytes, size_t len);
+void xl_module_release(xl_module *x);
+
+/* Validation failure or internal problem of one translation. */
+typedef struct xl_error {
+  bool failed;
+  char message[256];
+} xl_error;
+
+/* What a function's C names outside itself, marked by xl_func_write: per
+ * function 1 = called, 2 = ref.func (| both); per data segment 1. */
+typedef struct xl_refs {
+  uint8_t *funcs; /* mote_module_func_count entries */
+  uint8_t *data;  /* x->ndata entries */
+} xl_refs;
+
+/* Writes C for defined function `func_index` (imports first in the index
+ * space) to `out`, validating it, and marks what it names in `refs` (may be
+ * NULL). Returns false with `err` set if invalid. */
+bool xl_func_write(FILE *out, const xl_module *x, uint32_t func_index, xl_refs *refs,
+                   xl_error *err);
+
+/* C names. */
+char xl_type_letter(uint8_t t);      /* i j f d v r e */
+/* The operand stack slot of type t at depth d ("si3"), in one of 8 rotating
+ * buffers; records in slots[] (indexed i j f d v r e, 8 entries) that the
+ * function needs it. */
+const char *xl_slot(uint32_t *slots, uint8_t t, uint32_t d);
+const char *xl_c_type(uint8_t t);     /* u32 u64 f32 f64 v128 fref eref */
+void xl_write_return_type(FILE *out, const mote_functype *ft);
+void xl_write_signature(FILE *out, const mote_functype *ft); /* "ij:d" with quotes */
+
+/* The wasm_rt_type_t number of a value type (6 for v128, which wasm-rt.h
+ * lacks), for wasm_rt_register_func_type. */
+int xl_rt_type(uint8_t t);
+
+/* Plain numeric instructions 0x45..0xc4 and 0xfc 0..7. */
+typedef struct xl_op {
+  const char *c;    /* helper or operator template, see xl_ops.c */
+  uint8_t in[2];    /* operand types, 0 when fewer */
+  uint8_t out;      /* result type */
+} xl_op;
+const xl_op *xl_numeric_op(uint32_t prefix, uint32_t code);
+
+/* The whole module's C in one unit: prelude, instance, functions,
+ * descriptor. */
+bool xl_module_write(FILE *out, const xl_module *x, xl_error *err);
+
+/* The same in parts, for compiling chunks of functions separately (split
+ * true): the header every part includes as "mod.h" (it also validates the
+ * module level), the core (segments, initialisation, exports, descriptor)
+ * and the functions [first, end) of the function index space. With split
+ * false the three written one after another make one unit. */
+bool xl_write_header(FILE *out, const xl_module *x, bool split, xl_error *err);
+bool xl_write_core(FILE *out, const xl_module *x, bool split, xl_error *err);
+bool xl_write_chunk(FILE *out, const xl_module *x, uint32_t first, uint32_t end, bool split,
+                    xl_error *err);
+
+/* Cuts the defined functions into chunks of about min..max bytes of wasm
+ * code: a chunk ends after a function whose type and locals hash to 0 mod 8
+ * once it holds min bytes, or at max bytes. The boundaries do not depend on
+ * the code inside functions, so changing the code of one function (keeping
+ * the sizes below max) changes its chunk only. Fills ends[] (x->nbodies entries are enough) with each chunk's end
+ * in the function index space (the first starts at the first defined
+ * function); returns the number of chunks (0 without functions). */
+uint32_t xl_plan_chunks(const xl_module *x, size_t min_bytes, size_t max_bytes, uint32_t *ends);
+
+extern const char mote_xl_prelude_text[];
+
+#endif

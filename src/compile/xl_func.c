@@ -1,0 +1,1092 @@
+/*
+ * One function body -> C, validated on the way (the spec's validation
+ * algorithm: an operand stack of types and a stack of control frames).
+ *
+ * Every operand stack slot is a C local named by its depth and type (si3 is
+ * the i32 at depth 3), so the value an instruction leaves is always in the
+ * variable its consumer reads, and a branch only copies its values to the
+ * target's slots. Blocks and loops are labels and gotos, `if` is a C if.
+ * Code after an unconditional branch (unreachable code) is validated but not
+ * written. Locals are l0.. (parameters first).
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xl.h"
+#include "xl_simd.h"
+
+enum { K_FUNC, K_BLOCK, K_LOOP, K_IF, K_ELSE };
+#define ANY 0 /* the type of a value popped from a polymorphic stack */
+
+typedef struct frame {
+  uint8_t kind;
+  uint32_t label;
+  uint32_t height; /* operand stack height below the block's parameters */
+  uint32_t np, nr;
+  const uint8_t *params, *results;
+  bool unreachable;
+  bool dead; /* entered in unreachable code: nothing of it is written */
+  bool used; /* a branch targets its label */
+} frame;
+
+typedef struct fx {
+  const xl_module *x;
+  const mote_module *m;
+  xl_refs *refs;
+  FILE *o;
+  xl_error *err;
+  xl_cur c;
+  uint32_t func;
+  uint8_t *stack;
+  /* Per stack entry: 1 + the index in `keeps` of the load it comes straight
+   * from, or 0. */
+  uint32_t *loaded;
+  /* Per stack entry: a value not yet in its slot, written where it is used
+   * instead: a constant or a local's name (pend[i][0] == 0: in its slot),
+   * and the local it reads (-1: none). */
+  char (*pend)[40];
+  int32_t *pend_local;
+  /* Where each load's barrier letter is in the body text (see load()). */
+  size_t *keeps;
+  uint32_t nkeeps, keeps_cap;
+  uint32_t h, cap;
+  frame *frames;
+  uint32_t nf, fcap;
+  uint8_t *locals;
+  uint32_t nlocals;
+  uint32_t slots[8]; /* per type letter index: 1 + the deepest slot used */
+  uint32_t labels;
+  size_t at; /* the current instruction's offset */
+} fx;
+
+/* ---- names ------------------------------------------------------------- */
+
+char xl_type_letter(uint8_t t) {
+  switch (t) {
+    case MOTE_I32: return 'i';
+    case MOTE_I64: return 'j';
+    case MOTE_F32: return 'f';
+    case MOTE_F64: return 'd';
+    case MOTE_V128: return 'v';
+    case MOTE_FUNCREF: return 'r';
+    case MOTE_EXTERNREF: return 'e';
+    default: return '?';
+  }
+}
+
+const char *xl_c_type(uint8_t t) {
+  switch (t) {
+    case MOTE_I32: return "u32";
+    case MOTE_I64: return "u64";
+    case MOTE_F32: return "f32";
+    case MOTE_F64: return "f64";
+    case MOTE_V128: return "v128";
+    case MOTE_FUNCREF: return "fref";
+    case MOTE_EXTERNREF: return "eref";
+    default: return "void";
+  }
+}
+
+static const char *type_name(uint8_t t) { return t == ANY ? "any" : mote_valtype_name(t); }
+
+static int letter_index(uint8_t t) {
+  switch (t) {
+    case MOTE_I32: return 0;
+    case MOTE_I64: return 1;
+    case MOTE_F32: return 2;
+    case MOTE_F64: return 3;
+    case MOTE_V128: return 4;
+    case MOTE_FUNCREF: return 5;
+    case MOTE_EXTERNREF: return 6;
+    default: return 7;
+  }
+}
+
+void xl_write_return_type(FILE *out, const mote_functype *ft) {
+  if (ft->result_count == 0) {
+    fputs("void", out);
+  } else if (ft->result_count == 1) {
+    fputs(xl_c_type(ft->results[0]), out);
+  } else {
+    fputs("struct wasm_multi_", out);
+    for (uint32_t i = 0; i < ft->result_count; i++) fputc(xl_type_letter(ft->results[i]), out);
+  }
+}
+
+void xl_write_signature(FILE *out, const mote_functype *ft) {
+  fputc('"', out);
+  for (uint32_t i = 0; i < ft->param_count; i++) fputc(xl_type_letter(ft->params[i]), out);
+  fputc(':', out);
+  for (uint32_t i = 0; i < ft->result_count; i++) fputc(xl_type_letter(ft->results[i]), out);
+  fputc('"', out);
+}
+
+/* ---- errors and output --------------------------------------------------- */
+
+__attribute__((format(printf, 2, 3))) static bool fail(fx *f, const char *fmt, ...) {
+  if (f->err->failed) return false;
+  char what[200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  uint32_t len = 0;
+  const char *name = mote_module_func_name(f->m, f->func, &len);
+  if (name)
+    snprintf(f->err->message, sizeof f->err->message, "%s in function %u ($%.*s) at offset 0x%zx",
+             what, f->func, (int)(len > 40 ? 40 : len), name, f->at);
+  else
+    snprintf(f->err->message, sizeof f->err->message, "%s in function %u at offset 0x%zx", what,
+             f->func, f->at);
+  f->err->failed = true;
+  return false;
+}
+
+static frame *top(fx *f) { return &f->frames[f->nf - 1]; }
+static bool live(fx *f) { return !top(f)->dead && !top(f)->unreachable; }
+
+__attribute__((format(printf, 2, 3))) static void emit(fx *f, const char *fmt, ...) {
+  if (!live(f)) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(f->o, fmt, ap);
+  va_end(ap);
+}
+
+const char *xl_slot(uint32_t *slots, uint8_t t, uint32_t d) {
+  static __thread char bufs[8][24];
+  static __thread unsigned n;
+  char *b = bufs[n++ & 7];
+  int k = letter_index(t);
+  if (d + 1 > slots[k]) slots[k] = d + 1;
+  snprintf(b, 24, "s%c%u", xl_type_letter(t), d);
+  return b;
+}
+
+static const char *S(fx *f, uint8_t t, uint32_t d) { return xl_slot(f->slots, t, d); }
+
+/* ---- the operand stack ---------------------------------------------------- */
+
+static bool push(fx *f, uint8_t t) {
+  if (f->h == f->cap) {
+    uint32_t cap = f->cap ? 2 * f->cap : 64;
+    uint8_t *s = realloc(f->stack, cap);
+    if (!s) return fail(f, "out of memory");
+    f->stack = s;
+    uint32_t *l = realloc(f->loaded, cap * sizeof *l);
+    if (!l) return fail(f, "out of memory");
+    f->loaded = l;
+    char(*pd)[40] = realloc(f->pend, cap * sizeof *pd);
+    if (!pd) return fail(f, "out of memory");
+    f->pend = pd;
+    int32_t *pl = realloc(f->pend_local, cap * sizeof *pl);
+    if (!pl) return fail(f, "out of memory");
+    f->pend_local = pl;
+    f->cap = cap;
+  }
+  f->loaded[f->h] = 0;
+  f->pend[f->h][0] = 0;
+  f->pend_local[f->h] = -1;
+  f->stack[f->h++] = t;
+  return true;
+}
+
+/* Pushes a value that stays pending: `text` (a constant or a local's name)
+ * is written where the value is used. */
+static bool push_pending(fx *f, uint8_t t, const char *text, int32_t local) {
+  if (!push(f, t)) return false;
+  snprintf(f->pend[f->h - 1], sizeof f->pend[0], "%s", text);
+  f->pend_local[f->h - 1] = local;
+  return true;
+}
+
+/* The C of the value at depth d (just popped, or on the stack). */
+static const char *V(fx *f, uint8_t t, uint32_t d) {
+  if (d < f->cap && f->pend[d][0]) return f->pend[d];
+  return S(f, t, d);
+}
+
+/* Writes pending values into their slots: all of them (before anything that
+ * reads slots or branches), or those that read local `local` (before it is
+ * set). */
+static void materialize(fx *f, int32_t local) {
+  for (uint32_t i = 0; i < f->h; i++) {
+    if (!f->pend[i][0] || (local >= 0 && f->pend_local[i] != local)) continue;
+    if (live(f)) fprintf(f->o, "%s = %s;\n", S(f, f->stack[i], i), f->pend[i]);
+    f->pend[i][0] = 0;
+    f->pend_local[i] = -1;
+  }
+}
+
+/* Pops a value expected to be of type `want` (ANY: any type); *got its type. */
+static bool pop(fx *f, uint8_t want, uint8_t *got) {
+  frame *fr = top(f);
+  uint8_t t;
+  if (f->h == fr->height) {
+    if (!fr->unreachable)
+      return fail(f, "type mismatch: expected %s but the stack is empty", type_name(want));
+    t = ANY;
+  } else {
+    t = f->stack[--f->h];
+  }
+  if (want != ANY && t != ANY && t != want)
+    return fail(f, "type mismatch: expected %s, got %s", type_name(want), type_name(t));
+  if (got) *got = t == ANY ? want : t;
+  return true;
+}
+
+static bool pop_n(fx *f, uint32_t n, const uint8_t *types) {
+  for (uint32_t i = n; i-- > 0;)
+    if (!pop(f, types[i], NULL)) return false;
+  return true;
+}
+
+static bool push_n(fx *f, uint32_t n, const uint8_t *types) {
+  for (uint32_t i = 0; i < n; i++)
+    if (!push(f, types[i])) return false;
+  return true;
+}
+
+/* ---- frames -------------------------------------------------------------- */
+
+static bool push_frame(fx *f, uint8_t kind, uint32_t np, const uint8_t *params, uint32_t nr,
+                       const uint8_t *results, uint8_t one) {
+  if (f->nf == f->fcap) {
+    uint32_t cap = f->fcap ? 2 * f->fcap : 16;
+    frame *s = realloc(f->frames, cap * sizeof *s);
+    if (!s) return fail(f, "out of memory");
+    f->frames = s;
+    f->fcap = cap;
+  }
+  bool dead = f->nf > 0 && !live(f);
+  frame *fr = &f->frames[f->nf++];
+  static const uint8_t single[256] = {
+      [MOTE_I32] = MOTE_I32,       [MOTE_I64] = MOTE_I64,
+      [MOTE_F32] = MOTE_F32,       [MOTE_F64] = MOTE_F64,
+      [MOTE_V128] = MOTE_V128,     [MOTE_FUNCREF] = MOTE_FUNCREF,
+      [MOTE_EXTERNREF] = MOTE_EXTERNREF};
+  if (nr == 1 && results == NULL) {
+    if (single[one] != one || one == 0) return fail(f, "malformed block type 0x%02x", one);
+    results = &single[one];
+  }
+  *fr = (frame){.kind = kind, .label = f->labels++, .height = f->h - np, .np = np, .nr = nr,
+                .params = params, .results = results, .dead = dead};
+  return true;
+}
+
+/* The types a branch to frame `fr` carries. */
+static uint32_t label_arity(const frame *fr) { return fr->kind == K_LOOP ? fr->np : fr->nr; }
+static const uint8_t *label_types(const frame *fr) {
+  return fr->kind == K_LOOP ? fr->params : fr->results;
+}
+
+/* Copies the top n values (at h-n..h-1) to the slots of a branch target. */
+static void copy_to(fx *f, const frame *to, uint32_t n, const uint8_t *types) {
+  uint32_t src = f->h - n, dst = to->height;
+  if (src == dst) return;
+  for (uint32_t i = 0; i < n; i++)
+    emit(f, "%s = %s; ", S(f, types[i], dst + i), S(f, types[i], src + i));
+}
+
+static void write_return(fx *f, uint32_t n, const uint8_t *types) {
+  if (n == 0) {
+    emit(f, "return;\n");
+  } else if (n == 1) {
+    emit(f, "return %s;\n", S(f, types[0], f->h - 1));
+  } else {
+    emit(f, "{ struct wasm_multi_");
+    for (uint32_t i = 0; i < n; i++) emit(f, "%c", xl_type_letter(types[i]));
+    emit(f, " r_ = {");
+    for (uint32_t i = 0; i < n; i++) emit(f, "%s%s", i ? ", " : "", S(f, types[i], f->h - n + i));
+    emit(f, "}; return r_; }\n");
+  }
+}
+
+/* A branch to the frame `depth` levels out; validation done by the caller. */
+static void write_branch(fx *f, uint32_t depth) {
+  frame *to = &f->frames[f->nf - 1 - depth];
+  uint32_t n = label_arity(to);
+  if (to->kind == K_FUNC) {
+    write_return(f, n, label_types(to));
+    return;
+  }
+  copy_to(f, to, n, label_types(to));
+  emit(f, "goto L%u;\n", to->label);
+  if (live(f)) to->used = true;
+}
+
+static void set_unreachable(fx *f) {
+  frame *fr = top(f);
+  f->h = fr->height;
+  fr->unreachable = true;
+}
+
+/* ---- block types, calls -------------------------------------------------- */
+
+static bool blocktype(fx *f, uint32_t *np, const uint8_t **params, uint32_t *nr,
+                      const uint8_t **results, uint8_t *one) {
+  size_t at = f->c.pos;
+  uint8_t b = at < f->c.end ? f->c.buf[at] : 0;
+  *np = 0;
+  *params = NULL;
+  *one = 0;
+  if (b == 0x40) {
+    f->c.pos++;
+    *nr = 0;
+    *results = NULL;
+    return true;
+  }
+  if (b >= 0x40 && b < 0x80) {
+    f->c.pos++;
+    *one = b;
+    *nr = 1;
+    *results = NULL;
+    return true;
+  }
+  int64_t idx = xl_s33(&f->c);
+  if (idx < 0 || (uint64_t)idx >= mote_module_type_count(f->m))
+    return fail(f, "unknown type %" PRId64 " of a block", idx);
+  const mote_functype *ft = mote_module_type(f->m, (uint32_t)idx);
+  *np = ft->param_count;
+  *params = ft->params;
+  *nr = ft->result_count;
+  *results = ft->results;
+  return true;
+}
+
+/* Writes "<dst> = " (or the struct unpacking prefix) for a call of type ft
+ * whose arguments start at depth `base`; then the callee expression is
+ * written by the caller, then finish_call. */
+static void start_call(fx *f, const mote_functype *ft, uint32_t base) {
+  if (ft->result_count == 1)
+    emit(f, "%s = ", S(f, ft->results[0], base));
+  else if (ft->result_count > 1)
+    emit(f, "{ __typeof__(");
+  (void)base;
+}
+
+static void write_args(fx *f, const mote_functype *ft, uint32_t base) {
+  for (uint32_t i = 0; i < ft->param_count; i++) emit(f, ", %s", V(f, ft->params[i], base + i));
+  emit(f, ")");
+}
+
+static void finish_call(fx *f, const mote_functype *ft, uint32_t base) {
+  if (ft->result_count > 1) {
+    /* gcc and tcc both know __typeof__ */
+    emit(f, ") r_; ");
+  }
+  (void)base;
+}
+
+/* A call of a callee written by `callee` (its C expression, as a function
+ * taking the context first). */
+static void write_call(fx *f, const mote_functype *ft, uint32_t base, const char *callee,
+                       const char *ctx) {
+  if (ft->result_count <= 1) {
+    start_call(f, ft, base);
+    emit(f, "%s(%s", callee, ctx);
+    write_args(f, ft, base);
+    emit(f, ";\n");
+    return;
+  }
+  emit(f, "{ struct wasm_multi_");
+  for (uint32_t i = 0; i < ft->result_count; i++) emit(f, "%c", xl_type_letter(ft->results[i]));
+  emit(f, " r_ = %s(%s", callee, ctx);
+  write_args(f, ft, base);
+  emit(f, "; ");
+  for (uint32_t i = 0; i < ft->result_count; i++)
+    emit(f, "%s = r_.%c%u; ", S(f, ft->results[i], base + i), xl_type_letter(ft->results[i]), i);
+  emit(f, "}\n");
+  (void)finish_call;
+}
+
+/* The C function pointer type of ft, e.g. "u32 (*)(void *, u32, f64)". */
+static void write_fn_type(fx *f, const mote_functype *ft) {
+  if (!live(f)) return;
+  xl_write_return_type(f->o, ft);
+  emit(f, " (*)(void *");
+  for (uint32_t i = 0; i < ft->param_count; i++) emit(f, ", %s", xl_c_type(ft->params[i]));
+  emit(f, ")");
+}
+
+/* ---- memory ---------------------------------------------------------------- */
+
+static bool memarg(fx *f, uint32_t natural_log2, uint32_t *offset) {
+  uint32_t align = xl_u32(&f->c);
+  *offset = xl_u32(&f->c);
+  if (mote_module_memory_count(f->m) == 0) return fail(f, "unknown memory 0");
+  if (align > natural_log2) return fail(f, "alignment must not be larger than natural");
+  return true;
+}
+
+typedef struct memop {
+  const char *ct;  /* C type in memory */
+  const char *cv;  /* conversion to the value, "" if none */
+  uint8_t vt;      /* value type */
+  uint8_t log2;
+} memop;
+
+static const memop loads[] = {
+    /* 0x28 */ {"u32", "", MOTE_I32, 2},          {"u64", "", MOTE_I64, 3},
+    {"f32", "", MOTE_F32, 2},                     {"f64", "", MOTE_F64, 3},
+    /* 0x2c */ {"s8", "(u32)(s32)", MOTE_I32, 0}, {"u8", "(u32)", MOTE_I32, 0},
+    {"s16", "(u32)(s32)", MOTE_I32, 1},           {"u16", "(u32)", MOTE_I32, 1},
+    /* 0x30 */ {"s8", "(u64)(s64)", MOTE_I64, 0}, {"u8", "(u64)", MOTE_I64, 0},
+    {"s16", "(u64)(s64)", MOTE_I64, 1},           {"u16", "(u64)", MOTE_I64, 1},
+    {"s32", "(u64)(s64)", MOTE_I64, 2},           {"u32", "(u64)", MOTE_I64, 2},
+};
+static const memop stores[] = {
+    /* 0x36 */ {"u32", "", MOTE_I32, 2}, {"u64", "", MOTE_I64, 3},
+    {"f32", "", MOTE_F32, 2},            {"f64", "", MOTE_F64, 3},
+    /* 0x3a */ {"u8", "(u8)", MOTE_I32, 0}, {"u16", "(u16)", MOTE_I32, 1},
+    {"u8", "(u8)", MOTE_I64, 0},         {"u16", "(u16)", MOTE_I64, 1},
+    {"u32", "(u32)", MOTE_I64, 2},
+};
+
+/* A load must trap when out of bounds even if its value turns out unused,
+ * and gcc deletes unused loads: every load is written as XL_LDK, which keeps
+ * its value alive with an empty asm. One whose value is the address of a
+ * later load or store needs no barrier (that access uses the value, and it
+ * is itself kept), so its K becomes '_' (XL_LD_, a plain load) when the
+ * address is consumed: the text is patched in place. */
+static void address_used(fx *f) {
+  uint32_t k = f->h < f->cap ? f->loaded[f->h] : 0;
+  if (k && live(f)) f->keeps[k - 1] |= (size_t)1 << 63;
+}
+
+static bool load(fx *f, uint8_t op) {
+  const memop *mo = &loads[op - 0x28];
+  uint32_t off;
+  if (!memarg(f, mo->log2, &off) || !pop(f, MOTE_I32, NULL)) return false;
+  address_used(f);
+  uint32_t id = 0;
+  if (live(f)) {
+    if (f->nkeeps == f->keeps_cap) {
+      uint32_t cap = f->keeps_cap ? 2 * f->keeps_cap : 64;
+      size_t *k = realloc(f->keeps, cap * sizeof *k);
+      if (!k) return fail(f, "out of memory");
+      f->keeps = k;
+      f->keeps_cap = cap;
+    }
+    const char *dst = S(f, mo->vt, f->h);
+    fprintf(f->o, "%s = %s", dst, mo->cv);
+    f->keeps[f->nkeeps++] = (size_t)ftell(f->o) + 5; /* the K of XL_LDK */
+    id = f->nkeeps;
+    fprintf(f->o, "XL_LDK(%s, M0, (u64)%s + %uu);\n", mo->ct, V(f, MOTE_I32, f->h), off);
+  }
+  if (!push(f, mo->vt)) return false;
+  f->loaded[f->h - 1] = id;
+  return true;
+}
+
+static bool store(fx *f, uint8_t op) {
+  const memop *mo = &stores[op - 0x36];
+  uint32_t off;
+  if (!memarg(f, mo->log2, &off) || !pop(f, mo->vt, NULL) || !pop(f, MOTE_I32, NULL))
+    return false;
+  address_used(f);
+  emit(f, "XL_ST(%s, M0, (u64)%s + %uu, %s%s);\n", mo->ct, V(f, MOTE_I32, f->h), off, mo->cv,
+       V(f, mo->vt, f->h + 1));
+  return true;
+}
+
+/* ---- tables, globals, references ---------------------------------------- */
+
+static bool table_index(fx *f, uint32_t t, uint8_t *elem) {
+  if (t >= mote_module_table_count(f->m)) return fail(f, "unknown table %u", t);
+  *elem = mote_module_table(f->m, t)->elemtype;
+  return true;
+}
+
+static bool elem_index(fx *f, uint32_t e) {
+  if (e >= f->x->nelems) return fail(f, "unknown elem segment %u", e);
+  return true;
+}
+
+static bool data_index(fx *f, uint32_t d) {
+  if (!f->x->has_datacount) return fail(f, "data count section required");
+  if (d >= f->x->ndata) return fail(f, "unknown data segment %u", d);
+  return true;
+}
+
+static const char *tbl_suffix(uint8_t elem) { return elem == MOTE_FUNCREF ? "f" : "e"; }
+
+static bool misc(fx *f) {
+  uint32_t sub = xl_u32(&f->c), a, b;
+  uint8_t ta = 0, tb = 0;
+  const xl_op *op = xl_numeric_op(0xfc, sub);
+  uint32_t h;
+  if (op) {
+    if (!pop(f, op->in[0], NULL)) return false;
+    emit(f, "%s = %s(%s);\n", S(f, op->out, f->h), op->c, S(f, op->in[0], f->h));
+    return push(f, op->out);
+  }
+  switch (sub) {
+    case 8: /* memory.init */
+      a = xl_u32(&f->c);
+      xl_u8(&f->c);
+      if (mote_module_memory_count(f->m) == 0) return fail(f, "unknown memory 0");
+      if (!data_index(f, a)) return false;
+      if (!pop(f, MOTE_I32, NULL) || !pop(f, MOTE_I32, NULL) || !pop(f, MOTE_I32, NULL))
+        return false;
+      h = f->h;
+      if (f->refs && live(f)) f->refs->data[a] = 1;
+      emit(f, "xl_memory_init(I->m0, I->data_dropped[%u] ? 0 : %uu, xl_d%u, %s, %s, %s);\n", a,
+           f->x->data[a].len, a, S(f, MOTE_I32, h), S(f, MOTE_I32, h + 1), S(f, MOTE_I32, h + 2));
+      return true;
+    case 9: /* data.drop */
+      a = xl_u32(&f->c);
+      if (!data_index(f, a)) return false;
+      emit(f, "I->data_dropped[%u] = 1;\n", a);
+      return true;
+    case 10: /* memory.copy */
+    case 11: /* memory.fill */
+      xl_u8(&f->c);
+      if (sub == 10) xl_u8(&f->c);
+      if (mote_module_memory_count(f->m) == 0) return fail(f, "unknown memory 0");
+      if (!pop(f, MOTE_I32, NULL) || !pop(f, MOTE_I32, NULL) || !pop(f, MOTE_I32, NULL))
+        return false;
+      h = f->h;
+      emit(f, "xl_memory_%s(I->m0, %s, %s, %s);\n", sub == 10 ? "copy" : "fill",
+           S(f, MOTE_I32, h), S(f, MOTE_I32, h + 1), S(f, MOTE_I32, h + 2));
+      return true;
+    case 12: /* table.init elem table */
+      a = xl_u32(&f->c);
+      b = xl_u32(&f->c);
+      if (!table_index(f, b, &tb) || !elem_index(f, a)) return false;
+      if (f->x->elems[a].type != tb)
+        return fail(f, "type mismatch: table.init of %s from %s", type_name(tb),
+                    type_name(f->x->elems[a].type));
+      if (!pop(f, MOTE_I32, NULL) || !pop(f, MOTE_I32, NULL) || !pop(f, MOTE_I32, NULL))
+        return false;
+      h = f->h;
+      emit(f, "xl_table_init(I, %u, I->t%u, %s, %s, %s);\n", a, b, S(f, MOTE_I32, h),
+           S(f, MOTE_I32, h + 1), S(f, MOTE_I32, h + 2));
+      return true;
+    case 13: /* elem.drop */
+      a = xl_u32(&f->c);
+      if (!elem_index(f, a)) return false;
+      emit(f, "I->elem_dropped[%u] = 1;\n", a);
+      return true;
+    case 14: /* table.copy dst src */
+      a = xl_u32(&f->c);
+      b = xl_u32(&f->c);
+      if (!table_index(f, a, &ta) || !table_index(f, b, &tb)) return false;
+      if (ta != tb)
+        return fail(f, "type mismatch: table.copy from %s to %s", type_name(tb), type_name(ta));
+      if (!pop(f, MOTE_I32, NULL) || !pop(f, MOTE_I32, NULL) || !pop(f, MOTE_I32, NULL))
+        return false;
+      h = f->h;
+      emit(f, "xl_table_copy_%s(I->t%u, I->t%u, %s, %s, %s);\n", tbl_suffix(ta), a, b,
+           S(f, MOTE_I32, h), S(f, MOTE_I32, h + 1), S(f, MOTE_I32, h + 2));
+      return true;
+    case 15: /* table.grow */
+      a = xl_u32(&f->c);
+      if (!table_index(f, a, &ta)) return false;
+      if (!pop(f, MOTE_I32, NULL) || !pop(f, ta, NULL)) return false;
+      h = f->h;
+      emit(f, "%s = wasm_rt_grow_%s_table(I->t%u, %s, %s);\n", S(f, MOTE_I32, h),
+           ta == MOTE_FUNCREF ? "funcref" : "externref", a, S(f, MOTE_I32, h + 1), S(f, ta, h));
+      return push(f, MOTE_I32);
+    case 16: /* table.size */
+      a = xl_u32(&f->c);
+      if (!table_index(f, a, &ta)) return false;
+      emit(f, "%s = I->t%u->size;\n", S(f, MOTE_I32, f->h), a);
+      return push(f, MOTE_I32);
+    case 17: /* table.fill */
+      a = xl_u32(&f->c);
+      if (!table_index(f, a, &ta)) return false;
+      if (!pop(f, MOTE_I32, NULL) || !pop(f, ta, NULL) || !pop(f, MOTE_I32, NULL)) return false;
+      h = f->h;
+      emit(f, "xl_table_fill_%s(I->t%u, %s, %s, %s);\n", tbl_suffix(ta), a, S(f, MOTE_I32, h),
+           S(f, ta, h + 1), S(f, MOTE_I32, h + 2));
+      return true;
+  }
+  return fail(f, "illegal opcode 0xfc %u", sub);
+}
+
+static bool global_access(fx *f, bool set) {
+  uint32_t g = xl_u32(&f->c);
+  if (g >= mote_module_global_count(f->m)) return fail(f, "unknown global %u", g);
+  const mote_globaltype *gt = mote_module_global(f->m, g);
+  bool imported = g < f->x->nimports_global;
+  if (!set) {
+    emit(f, "%s = %sI->g%u%s;\n", S(f, gt->valtype, f->h), imported ? "(*" : "", g,
+         imported ? ")" : "");
+    return push(f, gt->valtype);
+  }
+  if (!gt->is_mutable) return fail(f, "global is immutable: global.set %u", g);
+  if (!pop(f, gt->valtype, NULL)) return false;
+  emit(f, "%sI->g%u%s = %s;\n", imported ? "(*" : "", g, imported ? ")" : "",
+       V(f, gt->valtype, f->h));
+  return true;
+}
+
+/* ---- the instruction loop ------------------------------------------------ */
+
+static bool numeric(fx *f, const xl_op *op) {
+  uint32_t n = op->in[1] ? 2 : 1;
+  for (uint32_t i = n; i-- > 0;)
+    if (!pop(f, op->in[i], NULL)) return false;
+  if (live(f)) {
+    char a[48], b[48];
+    snprintf(a, sizeof a, "%s", V(f, op->in[0], f->h));
+    snprintf(b, sizeof b, "%s", n > 1 ? V(f, op->in[1], f->h + 1) : "");
+    fprintf(f->o, "%s = ", S(f, op->out, f->h));
+    if (strchr(op->c, '$')) {
+      for (const char *p = op->c; *p; p++) {
+        if (p[0] == '$' && (p[1] == '0' || p[1] == '1')) {
+          fputs(p[1] == '0' ? a : b, f->o);
+          p++;
+        } else {
+          fputc(*p, f->o);
+        }
+      }
+    } else {
+      fprintf(f->o, "%s(%s%s%s)", op->c, a, n > 1 ? ", " : "", b);
+    }
+    fputs(";\n", f->o);
+  }
+  return push(f, op->out);
+}
+
+static bool end_frame(fx *f) {
+  frame *fr = top(f);
+  if (!pop_n(f, fr->nr, fr->results)) return false;
+  if (f->h != fr->height)
+    return fail(f, "type mismatch: %u values left at the end of a block",
+                f->h - fr->height);
+  if (fr->kind == K_IF && !(fr->np == fr->nr && (fr->np == 0 || !memcmp(fr->params, fr->results, fr->np))))
+    return fail(f, "type mismatch: if without else must leave its parameters");
+  if (fr->kind == K_FUNC) {
+    if (!fr->unreachable) {
+      f->h += fr->nr;
+      write_return(f, fr->nr, fr->results);
+      f->h -= fr->nr;
+    }
+    f->nf--;
+    return true;
+  }
+  bool dead = fr->dead;
+  uint32_t label = fr->label;
+  bool used = fr->used;
+  uint8_t kind = fr->kind;
+  uint32_t nr = fr->nr;
+  const uint8_t *results = fr->results;
+  f->nf--;
+  if (!dead) {
+    if (kind == K_IF || kind == K_ELSE) fputs("}\n", f->o);
+    if (used && kind != K_LOOP) fprintf(f->o, "L%u:;\n", label);
+  }
+  return push_n(f, nr, results);
+}
+
+static bool body(fx *f) {
+  for (;;) {
+    f->at = f->c.pos;
+    if (f->c.pos >= f->c.end) return fail(f, "unexpected end of function");
+    uint8_t op = xl_u8(&f->c), t = 0, t2 = 0;
+    uint32_t a, b, np, nr, h;
+    const uint8_t *params, *results;
+    uint8_t one;
+    frame *fr;
+    if (op >= 0x45 && op <= 0xc4) {
+      if (!numeric(f, xl_numeric_op(0, op))) return false;
+      continue;
+    }
+    /* Pending values (constants, locals) stay pending through instructions
+     * that neither branch nor read slots nor set locals; the others first
+     * write them to their slots. */
+    bool keeps_pending = (op >= 0x28 && op <= 0x3f) || (op >= 0x41 && op <= 0x44) ||
+                         (op >= 0x20 && op <= 0x24) || op == 0x01 || op == 0x1a ||
+                         op == 0x1b || op == 0x1c || op == 0x10 || op == 0x04 || op == 0x0d ||
+                         op == 0x0e;
+    if (!keeps_pending) materialize(f, -1);
+    char cond[48];
+    switch (op) {
+      case 0x00: /* unreachable */
+        emit(f, "XL_TRAP(UNREACHABLE);\n");
+        set_unreachable(f);
+        break;
+      case 0x01: break;
+      case 0x02: /* block */
+      case 0x03: /* loop */
+        if (!blocktype(f, &np, &params, &nr, &results, &one)) return false;
+        if (!pop_n(f, np, params) || !push_n(f, np, params)) return false;
+        if (!push_frame(f, op == 0x02 ? K_BLOCK : K_LOOP, np, params, nr, results, one))
+          return false;
+        if (op == 0x03) emit(f, "L%u:;\n", top(f)->label);
+        break;
+      case 0x04: /* if */
+        if (!blocktype(f, &np, &params, &nr, &results, &one)) return false;
+        if (!pop(f, MOTE_I32, NULL)) return false;
+        snprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, f->h));
+        materialize(f, -1); /* the parameters, and whatever is below */
+        if (!pop_n(f, np, params) || !push_n(f, np, params)) return false;
+        emit(f, "if (%s) {\n", cond);
+        if (!push_frame(f, K_IF, np, params, nr, results, one)) return false;
+        break;
+      case 0x05: /* else */
+        fr = top(f);
+        if (fr->kind != K_IF) return fail(f, "else without if");
+        if (!pop_n(f, fr->nr, fr->results)) return false;
+        if (f->h != fr->height)
+          return fail(f, "type mismatch: %u values left at the end of a block",
+                      f->h - fr->height);
+        fr->kind = K_ELSE;
+        fr->unreachable = false;
+        if (!fr->dead) fputs("} else {\n", f->o);
+        if (!push_n(f, fr->np, fr->params)) return false;
+        break;
+      case 0x0b: /* end */
+        if (!end_frame(f)) return false;
+        if (f->nf == 0) return f->c.pos == f->c.end || fail(f, "bytes after the final end");
+        break;
+      case 0x0c: /* br */
+      case 0x0d: /* br_if */
+        a = xl_u32(&f->c);
+        if (a >= f->nf) return fail(f, "unknown label %u", a);
+        fr = &f->frames[f->nf - 1 - a];
+        if (op == 0x0d) {
+          if (!pop(f, MOTE_I32, NULL)) return false;
+          snprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, f->h));
+          materialize(f, -1);
+          if (!pop_n(f, label_arity(fr), label_types(fr))) return false;
+          if (!push_n(f, label_arity(fr), label_types(fr))) return false;
+          emit(f, "if (%s) { ", cond);
+          write_branch(f, a);
+          emit(f, "}\n");
+        } else {
+          materialize(f, -1);
+          if (!pop_n(f, label_arity(fr), label_types(fr))) return false;
+          f->h += label_arity(fr); /* values stay where the branch reads them */
+          write_branch(f, a);
+          set_unreachable(f);
+        }
+        break;
+      case 0x0e: { /* br_table */
+        uint32_t n = xl_u32(&f->c);
+        if (n > f->c.end - f->c.pos) return fail(f, "br_table too long");
+        uint32_t *labels = malloc(((size_t)n + 1) * sizeof *labels);
+        if (!labels) return fail(f, "out of memory");
+        for (uint32_t i = 0; i <= n; i++) labels[i] = xl_u32(&f->c);
+        bool ok = pop(f, MOTE_I32, NULL);
+        snprintf(cond, sizeof cond, "%s", ok ? V(f, MOTE_I32, f->h) : "");
+        materialize(f, -1);
+        uint32_t arity = 0;
+        for (uint32_t i = 0; ok && i <= n; i++) {
+          if (labels[i] >= f->nf) {
+            ok = fail(f, "unknown label %u", labels[i]);
+            break;
+          }
+          frame *to = &f->frames[f->nf - 1 - labels[i]];
+          if (i == 0) arity = label_arity(to);
+          if (label_arity(to) != arity) {
+            ok = fail(f, "type mismatch: br_table targets of different arity");
+            break;
+          }
+          /* each target's types against the stack, leaving it as it is
+           * (popping only moves the height) */
+          uint32_t saved = f->h;
+          ok = pop_n(f, arity, label_types(to));
+          f->h = saved;
+        }
+        if (ok && live(f)) {
+          fprintf(f->o, "switch (%s) {\n", cond);
+          /* one case group per distinct target, in order of first appearance */
+          for (uint32_t i = 0; i <= n; i++) {
+            bool first = true;
+            for (uint32_t k = 0; k < i; k++)
+              if (labels[k] == labels[i]) first = false;
+            if (!first) continue;
+            for (uint32_t k = i; k <= n; k++)
+              if (labels[k] == labels[i]) {
+                if (k == n)
+                  fputs("default: ", f->o);
+                else
+                  fprintf(f->o, "case %u: ", k);
+              }
+            write_branch(f, labels[i]);
+          }
+          fputs("}\n", f->o);
+        }
+        free(labels);
+        if (!ok) return false;
+        set_unreachable(f);
+        break;
+      }
+      case 0x0f: { /* return */
+        frame *fn = &f->frames[0];
+        if (!pop_n(f, fn->nr, fn->results)) return false;
+        f->h += fn->nr;
+        write_return(f, fn->nr, fn->results);
+        set_unreachable(f);
+        break;
+      }
+      case 0x10: { /* call */
+        a = xl_u32(&f->c);
+        if (a >= mote_module_func_count(f->m)) return fail(f, "unknown function %u", a);
+        const mote_functype *ft = mote_module_func_type(f->m, a);
+        if (!pop_n(f, ft->param_count, ft->params)) return false;
+        char callee[24];
+        snprintf(callee, sizeof callee, "w%u", a);
+        if (f->refs && live(f)) f->refs->funcs[a] |= 1;
+        write_call(f, ft, f->h, callee, "I");
+        if (!push_n(f, ft->result_count, ft->results)) return false;
+        break;
+      }
+      case 0x11: { /* call_indirect */
+        a = xl_u32(&f->c);
+        b = xl_u32(&f->c);
+        if (a >= mote_module_type_count(f->m)) return fail(f, "unknown type %u", a);
+        if (!table_index(f, b, &t)) return false;
+        if (t != MOTE_FUNCREF) return fail(f, "type mismatch: call_indirect through a table of %s", type_name(t));
+        const mote_functype *ft = mote_module_type(f->m, a);
+        if (!pop(f, MOTE_I32, NULL) || !pop_n(f, ft->param_count, ft->params)) return false;
+        h = f->h;
+        emit(f, "{ const fref *c_ = xl_callee(I->t%u, %s, xl_ft%u); ", b,
+             S(f, MOTE_I32, h + ft->param_count), a);
+        char callee[512];
+        if (live(f)) {
+          FILE *save = f->o;
+          char *buf = NULL;
+          size_t len = 0;
+          f->o = open_memstream(&buf, &len);
+          if (!f->o) {
+            f->o = save;
+            return fail(f, "out of memory");
+          }
+          fputs("((", f->o);
+          write_fn_type(f, ft);
+          fputs(")c_->func)", f->o);
+          fclose(f->o);
+          f->o = save;
+          snprintf(callee, sizeof callee, "%s", buf ? buf : "");
+          free(buf);
+          write_call(f, ft, h, callee, "c_->module_instance");
+        }
+        emit(f, "}\n");
+        if (!push_n(f, ft->result_count, ft->results)) return false;
+        break;
+      }
+      case 0x1a: /* drop */
+        if (!pop(f, ANY, NULL)) return false;
+        break;
+      case 0x1b: /* select */
+      case 0x1c: /* select t */
+        if (op == 0x1c) {
+          a = xl_u32(&f->c);
+          if (a != 1) return fail(f, "invalid result arity %u of select", a);
+          t = xl_u8(&f->c);
+          if (!pop(f, MOTE_I32, NULL) || !pop(f, t, NULL) || !pop(f, t, NULL)) return false;
+        } else {
+          if (!pop(f, MOTE_I32, NULL) || !pop(f, ANY, &t2) || !pop(f, t2, &t)) return false;
+          if (t == MOTE_FUNCREF || t == MOTE_EXTERNREF)
+            return fail(f, "type mismatch: select without a type of %s", type_name(t));
+          if (t == ANY) t = t2;
+        }
+        h = f->h;
+        if (t != ANY && live(f)) {
+          char va[48], vb[48];
+          snprintf(va, sizeof va, "%s", V(f, t, h));
+          snprintf(vb, sizeof vb, "%s", V(f, t, h + 1));
+          snprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, h + 2));
+          fprintf(f->o, "%s = %s ? %s : %s;\n", S(f, t, h), cond, va, vb);
+        }
+        if (!push(f, t)) return false;
+        break;
+      case 0x20: /* local.get */
+      case 0x21: /* local.set */
+      case 0x22: /* local.tee */
+        a = xl_u32(&f->c);
+        if (a >= f->nlocals) return fail(f, "unknown local %u", a);
+        t = f->locals[a];
+        snprintf(cond, sizeof cond, "l%u", a);
+        if (op == 0x20) {
+          if (!push_pending(f, t, cond, (int32_t)a)) return false;
+        } else {
+          if (!pop(f, t, NULL)) return false;
+          materialize(f, (int32_t)a); /* values read from the local before it changes */
+          emit(f, "l%u = %s;\n", a, V(f, t, f->h));
+          if (op == 0x22 && !push_pending(f, t, cond, (int32_t)a)) return false;
+        }
+        break;
+      case 0x23: if (!global_access(f, false)) return false; break;
+      case 0x24: if (!global_access(f, true)) return false; break;
+      case 0x25: /* table.get */
+        a = xl_u32(&f->c);
+        if (!table_index(f, a, &t) || !pop(f, MOTE_I32, NULL)) return false;
+        emit(f, "%s = xl_table_get_%s(I->t%u, %s);\n", S(f, t, f->h), tbl_suffix(t), a,
+             S(f, MOTE_I32, f->h));
+        if (!push(f, t)) return false;
+        break;
+      case 0x26: /* table.set */
+        a = xl_u32(&f->c);
+        if (!table_index(f, a, &t) || !pop(f, t, NULL) || !pop(f, MOTE_I32, NULL)) return false;
+        emit(f, "xl_table_set_%s(I->t%u, %s, %s);\n", tbl_suffix(t), a, S(f, MOTE_I32, f->h),
+             S(f, t, f->h + 1));
+        break;
+      case 0x28: case 0x29: case 0x2a: case 0x2b: case 0x2c: case 0x2d: case 0x2e:
+      case 0x2f: case 0x30: case 0x31: case 0x32: case 0x33: case 0x34: case 0x35:
+        if (!load(f, op)) return false;
+        break;
+      case 0x36: case 0x37: case 0x38: case 0x39: case 0x3a: case 0x3b: case 0x3c:
+      case 0x3d: case 0x3e:
+        if (!store(f, op)) return false;
+        break;
+      case 0x3f: /* memory.size */
+        xl_u8(&f->c);
+        if (mote_module_memory_count(f->m) == 0) return fail(f, "unknown memory 0");
+        emit(f, "%s = I->m0->pages;\n", S(f, MOTE_I32, f->h));
+        if (!push(f, MOTE_I32)) return false;
+        break;
+      case 0x40: /* memory.grow */
+        xl_u8(&f->c);
+        if (mote_module_memory_count(f->m) == 0) return fail(f, "unknown memory 0");
+        if (!pop(f, MOTE_I32, NULL)) return false;
+        emit(f, "%s = wasm_rt_grow_memory(I->m0, %s);\n", S(f, MOTE_I32, f->h),
+             S(f, MOTE_I32, f->h));
+        if (!push(f, MOTE_I32)) return false;
+        break;
+      case 0x41:
+        snprintf(cond, sizeof cond, "%uu", (uint32_t)xl_s32(&f->c));
+        if (!push_pending(f, MOTE_I32, cond, -1)) return false;
+        break;
+      case 0x42:
+        snprintf(cond, sizeof cond, "%" PRIu64 "ull", (uint64_t)xl_s64(&f->c));
+        if (!push_pending(f, MOTE_I64, cond, -1)) return false;
+        break;
+      case 0x43:
+        snprintf(cond, sizeof cond, "xl_f32_of(0x%08xu)", xl_fixed32(&f->c));
+        if (!push_pending(f, MOTE_F32, cond, -1)) return false;
+        break;
+      case 0x44:
+        snprintf(cond, sizeof cond, "xl_f64_of(0x%016" PRIx64 "ull)", xl_fixed64(&f->c));
+        if (!push_pending(f, MOTE_F64, cond, -1)) return false;
+        break;
+      case 0xd0: /* ref.null */
+        t = xl_u8(&f->c);
+        if (t != MOTE_FUNCREF && t != MOTE_EXTERNREF) return fail(f, "malformed reference type");
+        if (t == MOTE_FUNCREF)
+          emit(f, "%s = wasm_rt_funcref_null_value;\n", S(f, t, f->h));
+        else
+          emit(f, "%s = NULL;\n", S(f, t, f->h));
+        if (!push(f, t)) return false;
+        break;
+      case 0xd1: /* ref.is_null */
+        if (!pop(f, ANY, &t)) return false;
+        if (t != ANY && t != MOTE_FUNCREF && t != MOTE_EXTERNREF)
+          return fail(f, "type mismatch: ref.is_null of %s", type_name(t));
+        if (t == MOTE_FUNCREF)
+          emit(f, "%s = %s.func == NULL;\n", S(f, MOTE_I32, f->h), S(f, t, f->h));
+        else if (t == MOTE_EXTERNREF)
+          emit(f, "%s = %s == NULL;\n", S(f, MOTE_I32, f->h), S(f, t, f->h));
+        if (!push(f, MOTE_I32)) return false;
+        break;
+      case 0xd2: /* ref.func */
+        a = xl_u32(&f->c);
+        if (a >= mote_module_func_count(f->m)) return fail(f, "unknown function %u", a);
+        if (!f->x->declared[a]) return fail(f, "undeclared function reference %u", a);
+        if (f->refs && live(f)) f->refs->funcs[a] |= 2;
+        emit(f, "%s = xl_fref_%u(I);\n", S(f, MOTE_FUNCREF, f->h), a);
+        if (!push(f, MOTE_FUNCREF)) return false;
+        break;
+      case 0xfc:
+        if (!misc(f)) return false;
+        break;
+      case 0xfd: {
+        xl_simd_io io = {f->o, &f->c, f->h, live(f)};
+        xl_simd_effect eff;
+        if (!xl_simd(&io, f->m, &eff, f->err, f->func, f->at)) return false;
+        for (uint32_t i = eff.npop; i-- > 0;)
+          if (!pop(f, eff.pop[i], NULL)) return false;
+        for (uint32_t i = 0; i < eff.npush; i++)
+          if (!push(f, eff.push[i])) return false;
+        for (int k = 0; k < 8; k++)
+          if (eff.slots[k] > f->slots[k]) f->slots[k] = eff.slots[k];
+        break;
+      }
+      default:
+        return fail(f, "illegal opcode 0x%02x", op);
+    }
+    if (f->c.bad) return fail(f, "unexpected end of function");
+  }
+}
+
+static bool read_locals(fx *f, const mote_functype *ft) {
+  uint32_t groups = xl_u32(&f->c);
+  uint64_t total = ft->param_count;
+  size_t at = f->c.pos;
+  for (uint32_t i = 0; i < groups && !f->c.bad; i++) {
+    total += xl_u32(&f->c);
+    xl_u8(&f->c);
+  }
+  if (total > 50000 + (uint64_t)ft->param_count) return fail(f, "too many locals");
+  f->locals = malloc(total ? total : 1);
+  if (!f->locals) return fail(f, "out of memory");
+  memcpy(f->locals, ft->params, ft->param_count);
+  f->nlocals = ft->param_count;
+  f->c.pos = at;
+  for (uint32_t i = 0; i < groups && !f->c.bad; i++) {
+    uint32_t n = xl_u32(&f->c);
+    uint8_t t = xl_u8(&f->c);
+    memset(f->locals + f->nlocals, t, n);
+    f->nlocals += n;
+  }
+  return !f->c.bad;
+}
+
+bool xl_func_write(FILE *out, const xl_module *x, uint32_t func_index, xl_refs *refs,
+                   xl_error *err) {
+  const mote_module *m = x->m;
+  const mote_functype *ft = mote_module_func_type(m, func_index);
+  uint32_t d = func_index - x->nimports_func;
+  fx f = {.x = x, .m = m, .refs = refs, .err = err, .func = func_index};
+  f.c = (xl_cur){x->bytes, x->body_start[d], x->body_end[d], false};
+  char *buf = NULL;
+  size_t len = 0;
+  bool ok = false;
+  f.o = open_memstream(&buf, &len);
+  if (!f.o) return fail(&f, "out of memory");
+  if (!read_locals(&f, ft)) goto done;
+  if (!push_frame(&f, K_FUNC, 0, NULL, ft->result_count, ft->results, 0)) goto done;
+  ok = body(&f);
+done:
+  fclose(f.o);
+  for (uint32_t k = 0; ok && k < f.nkeeps; k++)
+    if (f.keeps[k] >> 63) buf[f.keeps[k] & ~((size_t)1 << 63)] = '_';
+  if (ok) {
+    fprintf(out, "XL_FUNC ");
+    xl_write_return_type(out, ft);
+    fprintf(out, " w%u(inst *I", func_index);
+    for (uint32_t i = 0; i < ft->param_count; i++)
+      fprintf(out, ", %s l%u", xl_c_type(ft->params[i]), i);
+    fputs(") {\n", out);
+    for (uint32_t i = ft->param_count; i < f.nlocals; i++)
+      fprintf(out, "%s l%u = %s;\n", xl_c_type(f.locals[i]), i,
+              f.locals[i] == MOTE_FUNCREF || f.locals[i] == MOTE_V128 ? "{0}" : "0");
+    static const uint8_t order[7] = {MOTE_I32, MOTE_I64, MOTE_F32, MOTE_F64,
+                                     MOTE_V128, MOTE_FUNCREF, MOTE_EXTERNREF};
+    for (int k = 0; k < 7; k++) {
+      if (!f.slots[k]) continue;
+      fprintf(out, "%s", xl_c_type(order[k]));
+      for (uint32_t i = 0; i < f.slots[k]; i++)
+        fprintf(out, "%s s%c%u", i ? "," : "", xl_type_letter(order[k]), i);
+      fputs(";\n", out);
+    }
+    if (mote_module_memory_count(m)) fputs("u8 *M0 = I->m0->data; (void)M0;\n", out);
+    fwrite(buf, 1, len, out);
+    fputs("}\n\n", out);
+  }
+  free(buf);
+  free(f.stack);
+  free(f.loaded);
+  free(f.pend);
+  free(f.pend_local);
+  free(f.keeps);
+  free(f.frames);
+  free(f.locals);
+  return ok;
+}

@@ -1,0 +1,684 @@
+/*
+ * The module around the functions: module-level validation, the instance
+ * struct, segments, instantiation, exports and the ABI descriptor
+ * (src/rt/abi.h) of one generated C file.
+ *
+ * The instance (`inst`) is what the runtime allocates (instance_size bytes,
+ * zeroed): the import bindings, a pointer to each memory, table and imported
+ * global (own ones point into the instance itself), own globals, the dropped
+ * flags of segments. Functions are w<index> for the whole index space: an
+ * imported one is a trampoline through its binding, so a call, a table entry
+ * and an export all take the same pointer with the instance as context.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile_internal.h"
+#include "rt/abi.h"
+#include "xl.h"
+
+#define CODE_NULL 0xffffffffu
+#define CODE_GLOBAL 0x80000000u
+
+__attribute__((format(printf, 2, 3))) static bool invalid(xl_error *err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+  err->failed = true;
+  return false;
+}
+
+/* ---- module-level validation ------------------------------------------- */
+
+static bool const_ok(const xl_module *x, const xl_const *c, xl_error *err) {
+  if (c->op == 0x23 && c->bits >= x->nimports_global)
+    return invalid(err, "unknown global %u: a constant expression reads imported globals only",
+                   (unsigned)c->bits);
+  if (c->op == 0xd2 && c->bits >= mote_module_func_count(x->m))
+    return invalid(err, "unknown function %u", (unsigned)c->bits);
+  return true;
+}
+
+static bool validate(const xl_module *x, xl_error *err) {
+  const mote_module *m = x->m;
+  uint32_t ntypes = mote_module_type_count(m);
+  for (uint32_t k = 0; k < mote_module_import_count(m); k++) {
+    const mote_import *imp = mote_module_import(m, k);
+    if (imp->kind == MOTE_EXTERN_FUNC && imp->u.type_index >= ntypes)
+      return invalid(err, "unknown type %u of import %u", imp->u.type_index, k);
+  }
+  for (uint32_t i = 0; i < mote_module_func_count(m); i++)
+    if (!mote_module_func_type(m, i)) return invalid(err, "unknown type of function %u", i);
+  if (mote_module_memory_count(m) > 1) return invalid(err, "multiple memories");
+  for (uint32_t i = 0; i < mote_module_memory_count(m); i++) {
+    const mote_limits *l = mote_module_memory(m, i);
+    if (l->min > 65536 || (l->has_max && l->max > 65536))
+      return invalid(err, "memory size must be at most 65536 pages (4GiB)");
+    if (l->has_max && l->min > l->max)
+      return invalid(err, "size minimum must not be greater than maximum");
+  }
+  for (uint32_t i = 0; i < mote_module_table_count(m); i++) {
+    const mote_limits *l = &mote_module_table(m, i)->limits;
+    if (l->has_max && l->min > l->max)
+      return invalid(err, "size minimum must not be greater than maximum");
+  }
+  uint32_t nexports = mote_module_export_count(m);
+  for (uint32_t i = 0; i < nexports; i++) {
+    const mote_export *e = mote_module_export(m, i);
+    uint32_t limit = e->kind == MOTE_EXTERN_FUNC     ? mote_module_func_count(m)
+                     : e->kind == MOTE_EXTERN_TABLE  ? mote_module_table_count(m)
+                     : e->kind == MOTE_EXTERN_MEMORY ? mote_module_memory_count(m)
+                                                     : mote_module_global_count(m);
+    if (e->index >= limit) return invalid(err, "unknown export index %u (export %u)", e->index, i);
+    for (uint32_t k = 0; k < i; k++) {
+      const mote_export *o = mote_module_export(m, k);
+      if (o->name_len == e->name_len && !memcmp(o->name, e->name, e->name_len))
+        return invalid(err, "duplicate export name (export %u)", i);
+    }
+  }
+  uint32_t start;
+  if (mote_module_start(m, &start)) {
+    if (start >= mote_module_func_count(m)) return invalid(err, "unknown function %u (start)", start);
+    const mote_functype *ft = mote_module_func_type(m, start);
+    if (ft->param_count || ft->result_count) return invalid(err, "start function must be [] -> []");
+  }
+  for (uint32_t i = 0; i < x->ndata; i++) {
+    const xl_data *d = &x->data[i];
+    if (d->active && (d->memory != 0 || mote_module_memory_count(m) == 0))
+      return invalid(err, "unknown memory %u (data segment %u)", d->memory, i);
+  }
+  for (uint32_t i = 0; i < x->nelems; i++) {
+    const xl_elem *e = &x->elems[i];
+    if (e->mode != 0) continue;
+    if (e->table >= mote_module_table_count(m))
+      return invalid(err, "unknown table %u (element segment %u)", e->table, i);
+    if (mote_module_table(m, e->table)->elemtype != e->type)
+      return invalid(err, "type mismatch: element segment %u and its table", i);
+  }
+  /* Constant expressions of 2.0 read imported globals only. */
+  for (uint32_t i = 0; i < x->nglobals; i++)
+    if (!const_ok(x, &x->globals[i].init, err)) return false;
+  for (uint32_t i = 0; i < x->ndata; i++)
+    if (x->data[i].active && !const_ok(x, &x->data[i].offset, err)) return false;
+  for (uint32_t i = 0; i < x->nelems; i++) {
+    const xl_elem *e = &x->elems[i];
+    if (e->mode == 0 && !const_ok(x, &e->offset, err)) return false;
+    for (uint32_t k = 0; k < e->count; k++)
+      if (!const_ok(x, &e->items[k], err)) return false;
+  }
+  if (x->nbodies != mote_module_func_count(m) - x->nimports_func)
+    return invalid(err, "function and code section have inconsistent lengths");
+  return true;
+}
+
+/* ---- pieces ---------------------------------------------------------------- */
+
+static void write_const(FILE *o, const xl_const *c, uint8_t type) {
+  switch (c->op) {
+    case 0x41: fprintf(o, "%" PRIu32 "u", (uint32_t)c->bits); return;
+    case 0x42: fprintf(o, "%" PRIu64 "ull", c->bits); return;
+    case 0x43: fprintf(o, "xl_f32_of(0x%08" PRIx32 "u)", (uint32_t)c->bits); return;
+    case 0x44: fprintf(o, "xl_f64_of(0x%016" PRIx64 "ull)", c->bits); return;
+    case 0x23: {
+      fprintf(o, "(*I->g%" PRIu64 ")", c->bits); /* only imported globals in 2.0 */
+      return;
+    }
+    case 0xd0: fputs(type == MOTE_FUNCREF ? "wasm_rt_funcref_null_value" : "NULL", o); return;
+    case 0xd2: fprintf(o, "xl_fref_%" PRIu64 "(I)", c->bits); return;
+    case 0xfd:
+      fputs("xl_v128_bytes(\"", o);
+      for (int i = 0; i < 16; i++) fprintf(o, "\\%03o", c->v128[i]);
+      fputs("\")", o);
+      return;
+  }
+  fputs("0", o);
+}
+
+/* A global.get in a constant expression reads an earlier global: imported
+ * ones through their pointer, own ones directly. */
+static void write_init(FILE *o, const xl_module *x, const xl_const *c, uint8_t type) {
+  if (c->op == 0x23 && c->bits >= x->nimports_global)
+    fprintf(o, "I->g%" PRIu64, c->bits);
+  else
+    write_const(o, c, type);
+}
+
+static void write_bytes(FILE *o, const uint8_t *b, uint32_t n) {
+  fputc('"', o);
+  for (uint32_t i = 0; i < n; i++) {
+    fprintf(o, "\\%03o", b[i]);
+    if (i % 64 == 63 && i + 1 < n) fputs("\"\n\"", o);
+  }
+  fputc('"', o);
+}
+
+static void write_multi_structs(FILE *o, const mote_module *m) {
+  for (uint32_t t = 0; t < mote_module_type_count(m); t++) {
+    const mote_functype *ft = mote_module_type(m, t);
+    if (ft->result_count < 2) continue;
+    char name[2100];
+    uint32_t n = ft->result_count < 2000 ? ft->result_count : 2000;
+    for (uint32_t i = 0; i < n; i++) name[i] = xl_type_letter(ft->results[i]);
+    name[n] = 0;
+    fprintf(o, "#ifndef XL_MV_%s\n#define XL_MV_%s\nstruct wasm_multi_%s {", name, name, name);
+    for (uint32_t i = 0; i < ft->result_count; i++)
+      fprintf(o, " %s %c%u;", xl_c_type(ft->results[i]), xl_type_letter(ft->results[i]), i);
+    fputs(" };\n#endif\n", o);
+  }
+}
+
+static void write_prototype(FILE *o, const mote_module *m, uint32_t f) {
+  const mote_functype *ft = mote_module_func_type(m, f);
+  fputs("XL_FUNC ", o);
+  xl_write_return_type(o, ft);
+  fprintf(o, " w%u(inst *I", f);
+  for (uint32_t i = 0; i < ft->param_count; i++) fprintf(o, ", %s", xl_c_type(ft->params[i]));
+  fputs(")", o);
+}
+
+static void write_instance(FILE *o, const xl_module *x) {
+  const mote_module *m = x->m;
+  fputs("typedef struct inst {\n  const mote_abi_binding *imports;\n", o);
+  for (uint32_t i = 0; i < mote_module_memory_count(m); i++) {
+    fprintf(o, "  wasm_rt_memory_t *m%u;\n", i);
+    if (i >= x->nimports_mem) fprintf(o, "  wasm_rt_memory_t m%u_own;\n", i);
+  }
+  for (uint32_t i = 0; i < mote_module_table_count(m); i++) {
+    const char *tt = mote_module_table(m, i)->elemtype == MOTE_FUNCREF ? "wasm_rt_funcref_table_t"
+                                                                         : "wasm_rt_externref_table_t";
+    fprintf(o, "  %s *t%u;\n", tt, i);
+    if (i >= x->nimports_table) fprintf(o, "  %s t%u_own;\n", tt, i);
+  }
+  for (uint32_t i = 0; i < mote_module_global_count(m); i++) {
+    const mote_globaltype *g = mote_module_global(m, i);
+    fprintf(o, "  %s %sg%u;\n", xl_c_type(g->valtype), i < x->nimports_global ? "*" : "", i);
+  }
+  fprintf(o, "  u8 data_dropped[%u];\n  u8 elem_dropped[%u];\n} inst;\n\n", x->ndata + 1,
+          x->nelems + 1);
+}
+
+static void write_trampoline(FILE *o, const mote_module *m, uint32_t f, uint32_t k) {
+  const mote_functype *ft = mote_module_func_type(m, f);
+  fputs("XL_FUNC ", o);
+  xl_write_return_type(o, ft);
+  fprintf(o, " w%u(inst *I", f);
+  for (uint32_t i = 0; i < ft->param_count; i++)
+    fprintf(o, ", %s a%u", xl_c_type(ft->params[i]), i);
+  fprintf(o, ") {\n  const mote_abi_binding *b = &I->imports[%u];\n  return ((", k);
+  xl_write_return_type(o, ft);
+  fputs(" (*)(void *", o);
+  for (uint32_t i = 0; i < ft->param_count; i++) fprintf(o, ", %s", xl_c_type(ft->params[i]));
+  fputs("))b->func.fn)(b->func.ctx", o);
+  for (uint32_t i = 0; i < ft->param_count; i++) fprintf(o, ", a%u", i);
+  fputs(");\n}\n\n", o);
+}
+
+/* The index of import k among the imports of its kind. */
+static uint32_t import_slot(const mote_module *m, uint32_t k) {
+  uint32_t n = 0;
+  mote_extern_kind kind = mote_module_import(m, k)->kind;
+  for (uint32_t i = 0; i < k; i++)
+    if (mote_module_import(m, i)->kind == kind) n++;
+  return n;
+}
+
+/* Element segments: per segment an array of item codes (an index into
+ * xl_funcs, the functions a reference may name; CODE_NULL; or CODE_GLOBAL |
+ * a global's index), and xl_table_init turning codes into references. */
+static bool write_elems(FILE *o, const xl_module *x) {
+  const mote_module *m = x->m;
+  uint32_t nf = mote_module_func_count(m), nd = 0;
+  uint32_t *dense = malloc(((size_t)nf + 1) * sizeof *dense);
+  if (!dense) return false;
+  for (uint32_t f = 0; f < nf; f++) dense[f] = x->declared[f] ? nd++ : CODE_NULL;
+  fputs("typedef struct xl_fentry { wasm_rt_function_ptr_t fn; const u32 *type; } xl_fentry;\n",
+        o);
+  fprintf(o, "static const xl_fentry xl_funcs[%u] = {\n", nd + 1);
+  for (uint32_t f = 0; f < nf; f++)
+    if (x->declared[f])
+      fprintf(o, "  {(wasm_rt_function_ptr_t)&w%u, &xl_ft%u},\n", f,
+              mote_module_func_type_index(m, f));
+  fputs("  {0, 0}};\n", o);
+  for (uint32_t i = 0; i < x->nelems; i++) {
+    const xl_elem *e = &x->elems[i];
+    fprintf(o, "static const u32 xl_e%u[%u] = {", i, e->count + 1);
+    for (uint32_t k = 0; k < e->count; k++) {
+      const xl_const *c = &e->items[k];
+      uint32_t code = c->op == 0xd2   ? dense[c->bits]
+                      : c->op == 0x23 ? CODE_GLOBAL | (uint32_t)c->bits
+                                      : CODE_NULL;
+      fprintf(o, "%s%u", k % 16 == 15 ? ",\n" : k ? "," : "", code);
+    }
+    fputs("};\n", o);
+  }
+  free(dense);
+  fprintf(o, "static const u32 *const xl_elems[%u] = {", x->nelems + 1);
+  for (uint32_t i = 0; i < x->nelems; i++) fprintf(o, "xl_e%u, ", i);
+  fprintf(o, "0};\nstatic const u32 xl_elem_len[%u] = {", x->nelems + 1);
+  for (uint32_t i = 0; i < x->nelems; i++) fprintf(o, "%u, ", x->elems[i].count);
+  fputs("0};\n", o);
+
+  /* references held by globals, for global.get items */
+  fputs("static void *xl_global_ref(inst *I, u32 g) {\n  switch (g) {\n", o);
+  for (uint32_t g = 0; g < mote_module_global_count(m); g++) {
+    uint8_t t = mote_module_global(m, g)->valtype;
+    if (t != MOTE_FUNCREF && t != MOTE_EXTERNREF) continue;
+    fprintf(o, "  case %u: return %sI->g%u;\n", g, g < x->nimports_global ? "" : "&", g);
+  }
+  fputs("  }\n  return 0;\n}\n", o);
+  fputs(
+      "static fref xl_item_f(inst *I, u32 code) {\n"
+      "  if (code == 0xffffffffu) return wasm_rt_funcref_null_value;\n"
+      "  if (code & 0x80000000u) return *(fref *)xl_global_ref(I, code & 0x7fffffffu);\n"
+      "  fref r = {*xl_funcs[code].type, xl_funcs[code].fn, I};\n  return r;\n}\n"
+      "static eref xl_item_e(inst *I, u32 code) {\n"
+      "  if (code == 0xffffffffu) return NULL;\n"
+      "  return *(eref *)xl_global_ref(I, code & 0x7fffffffu);\n}\n"
+      "XL_FUNC void xl_table_init(inst *I, u32 seg, void *table, u32 d, u32 s, u32 n) {\n"
+      "  u32 len = I->elem_dropped[seg] ? 0 : xl_elem_len[seg];\n"
+      "  const u32 *items = xl_elems[seg];\n"
+      "  wasm_rt_funcref_table_t *t = table;\n"
+      "  xl_check_range(s, n, len);\n  xl_check_range(d, n, t->size);\n",
+      o);
+  /* both table kinds have data, max_size, size in the same places */
+  fputs("  if (xl_elem_type[seg] == 0) {\n"
+        "    for (u32 i = 0; i < n; i++) t->data[d + i] = xl_item_f(I, items[s + i]);\n"
+        "  } else {\n"
+        "    wasm_rt_externref_table_t *e = table;\n"
+        "    for (u32 i = 0; i < n; i++) e->data[d + i] = xl_item_e(I, items[s + i]);\n"
+        "  }\n}\n\n",
+        o);
+  return true;
+}
+
+static void write_init_module(FILE *o, const mote_module *m) {
+  fputs("static void xl_init_module(void) {\n", o);
+  for (uint32_t t = 0; t < mote_module_type_count(m); t++) {
+    const mote_functype *ft = mote_module_type(m, t);
+    fprintf(o, "  xl_ft%u = wasm_rt_register_func_type(%u, %u", t, ft->param_count,
+            ft->result_count);
+    for (uint32_t i = 0; i < ft->param_count; i++) fprintf(o, ", %d", xl_rt_type(ft->params[i]));
+    for (uint32_t i = 0; i < ft->result_count; i++) fprintf(o, ", %d", xl_rt_type(ft->results[i]));
+    fputs(");\n", o);
+  }
+  fputs("}\n\n", o);
+}
+
+static void write_instantiate(FILE *o, const xl_module *x) {
+  const mote_module *m = x->m;
+  fputs("static void xl_instantiate(void *p, const mote_abi_binding *imports) {\n"
+        "  inst *I = p;\n  I->imports = imports;\n",
+        o);
+  for (uint32_t k = 0; k < mote_module_import_count(m); k++) {
+    const mote_import *imp = mote_module_import(m, k);
+    uint32_t s = import_slot(m, k);
+    switch (imp->kind) {
+      case MOTE_EXTERN_MEMORY: fprintf(o, "  I->m%u = imports[%u].memory;\n", s, k); break;
+      case MOTE_EXTERN_TABLE:
+        fprintf(o, "  I->t%u = imports[%u].%s;\n", s, k,
+                imp->u.table.elemtype == MOTE_FUNCREF ? "funcref_table" : "externref_table");
+        break;
+      case MOTE_EXTERN_GLOBAL: fprintf(o, "  I->g%u = imports[%u].global;\n", s, k); break;
+      default: break;
+    }
+  }
+  for (uint32_t g = x->nimports_global; g < mote_module_global_count(m); g++) {
+    fprintf(o, "  I->g%u = ", g);
+    write_init(o, x, &x->globals[g - x->nimports_global].init, mote_module_global(m, g)->valtype);
+    fputs(";\n", o);
+  }
+  for (uint32_t i = x->nimports_mem; i < mote_module_memory_count(m); i++) {
+    const mote_limits *l = mote_module_memory(m, i);
+    fprintf(o, "  wasm_rt_allocate_memory(&I->m%u_own, %" PRIu64 "u, %" PRIu64 "u);\n  I->m%u = &I->m%u_own;\n",
+            i, l->min, l->has_max ? l->max : 65536, i, i);
+  }
+  for (uint32_t i = x->nimports_table; i < mote_module_table_count(m); i++) {
+    const mote_tabletype *t = mote_module_table(m, i);
+    fprintf(o, "  wasm_rt_allocate_%s_table(&I->t%u_own, %" PRIu64 "u, %" PRIu64 "u);\n  I->t%u = &I->t%u_own;\n",
+            t->elemtype == MOTE_FUNCREF ? "funcref" : "externref", i, t->limits.min,
+            t->limits.has_max ? t->limits.max : 0xffffffffu, i, i);
+  }
+  for (uint32_t i = 0; i < x->nelems; i++) {
+    const xl_elem *e = &x->elems[i];
+    if (e->mode == 0) {
+      fprintf(o, "  xl_table_init(I, %u, I->t%u, ", i, e->table);
+      write_init(o, x, &e->offset, MOTE_I32);
+      fprintf(o, ", 0, %u);\n", e->count);
+    }
+    if (e->mode != 1) fprintf(o, "  I->elem_dropped[%u] = 1;\n", i);
+  }
+  for (uint32_t i = 0; i < x->ndata; i++) {
+    const xl_data *d = &x->data[i];
+    if (!d->active) continue;
+    fprintf(o, "  xl_memory_init(I->m0, %u, xl_d%u, ", d->len, i);
+    write_init(o, x, &d->offset, MOTE_I32);
+    fprintf(o, ", 0, %u);\n  I->data_dropped[%u] = 1;\n", d->len, i);
+  }
+  uint32_t start;
+  if (mote_module_start(m, &start)) fprintf(o, "  w%u(I);\n", start);
+  fputs("}\n\n", o);
+
+  fputs("static void xl_free(void *p) {\n  inst *I = p;\n  (void)I;\n", o);
+  for (uint32_t i = x->nimports_mem; i < mote_module_memory_count(m); i++)
+    fprintf(o, "  wasm_rt_free_memory(&I->m%u_own);\n", i);
+  for (uint32_t i = x->nimports_table; i < mote_module_table_count(m); i++)
+    fprintf(o, "  wasm_rt_free_%s_table(&I->t%u_own);\n",
+            mote_module_table(m, i)->elemtype == MOTE_FUNCREF ? "funcref" : "externref", i);
+  fputs("}\n\n", o);
+
+  /* what instantiate sets that points at the instance or the bindings */
+  fputs("static void xl_rebind(void *p, const mote_abi_binding *imports) {\n"
+        "  inst *I = p;\n  I->imports = imports;\n",
+        o);
+  for (uint32_t i = x->nimports_mem; i < mote_module_memory_count(m); i++)
+    fprintf(o, "  I->m%u = &I->m%u_own;\n", i, i);
+  for (uint32_t i = x->nimports_table; i < mote_module_table_count(m); i++)
+    fprintf(o, "  I->t%u = &I->t%u_own;\n", i, i);
+  fputs("}\n\n", o);
+}
+
+static void write_c_string(FILE *out, const char *s, uint32_t len) {
+  fputc('"', out);
+  for (uint32_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+        c == ' ' || c == '-' || c == '.')
+      fputc(c, out);
+    else
+      fprintf(out, "\\%03o", c);
+  }
+  fputc('"', out);
+}
+
+static void write_type(FILE *out, mote_extern_kind kind, const mote_functype *ft, uint8_t valtype,
+                       bool is_mutable, const mote_limits *limits) {
+  fprintf(out, "{%d, ", (int)kind);
+  if (ft)
+    xl_write_signature(out, ft);
+  else
+    fputs("0", out);
+  fprintf(out, ", %u, %d, %d, %" PRIu64 "u, %" PRIu64 "u}", valtype, is_mutable ? 1 : 0,
+          limits && limits->has_max ? 1 : 0, limits ? limits->min : 0,
+          limits && limits->has_max ? limits->max : 0);
+}
+
+static const char *val_member(uint8_t t) {
+  switch (t) {
+    case MOTE_I64: return "i64";
+    case MOTE_F32: return "f32";
+    case MOTE_F64: return "f64";
+    case MOTE_V128: return "v128";
+    case MOTE_FUNCREF: return "funcref";
+    case MOTE_EXTERNREF: return "externref";
+    default: return "i32";
+  }
+}
+
+static void write_exports(FILE *o, const xl_module *x) {
+  const mote_module *m = x->m;
+  uint32_t n = mote_module_export_count(m);
+  for (uint32_t i = 0; i < n; i++) {
+    const mote_export *e = mote_module_export(m, i);
+    if (e->kind == MOTE_EXTERN_FUNC) {
+      const mote_functype *ft = mote_module_func_type(m, e->index);
+      /* v128 crosses as 16 bytes (mote_val.v128) */
+      fprintf(o, "static void xl_call%u(void *p, const mote_val *a, mote_val *r) {\n  ", i);
+      if (ft->result_count == 1 && ft->results[0] != MOTE_V128)
+        fprintf(o, "r[0].%s = ", val_member(ft->results[0]));
+      else if (ft->result_count >= 1) {
+        xl_write_return_type(o, ft);
+        fputs(" t = ", o);
+      }
+      fprintf(o, "w%u((inst *)p", e->index);
+      for (uint32_t k = 0; k < ft->param_count; k++) {
+        if (ft->params[k] == MOTE_V128)
+          fprintf(o, ", xl_v128_bytes(a[%u].v128)", k);
+        else
+          fprintf(o, ", a[%u].%s", k, val_member(ft->params[k]));
+      }
+      fputs(");\n", o);
+      if (ft->result_count == 1 && ft->results[0] == MOTE_V128)
+        fputs("  memcpy(r[0].v128, &t, 16);\n", o);
+      if (ft->result_count > 1)
+        for (uint32_t k = 0; k < ft->result_count; k++) {
+          if (ft->results[k] == MOTE_V128)
+            fprintf(o, "  memcpy(r[%u].v128, &t.v%u, 16);\n", k, k);
+          else
+            fprintf(o, "  r[%u].%s = t.%c%u;\n", k, val_member(ft->results[k]),
+                    xl_type_letter(ft->results[k]), k);
+        }
+      fputs("  (void)a; (void)r;\n}\n", o);
+    } else {
+      fprintf(o, "static void *xl_get%u(void *p) {\n  inst *I = p;\n  return (void *)", i);
+      if (e->kind == MOTE_EXTERN_MEMORY)
+        fprintf(o, "I->m%u;\n}\n", e->index);
+      else if (e->kind == MOTE_EXTERN_TABLE)
+        fprintf(o, "I->t%u;\n}\n", e->index);
+      else
+        fprintf(o, "%sI->g%u;\n}\n", e->index < x->nimports_global ? "" : "&", e->index);
+    }
+  }
+  fputs("static const mote_abi_import xl_imports[] = {\n", o);
+  for (uint32_t k = 0; k < mote_module_import_count(m); k++) {
+    const mote_import *imp = mote_module_import(m, k);
+    fputs("  {", o);
+    write_c_string(o, imp->module, imp->module_len);
+    fprintf(o, ", %u, ", imp->module_len);
+    write_c_string(o, imp->name, imp->name_len);
+    fprintf(o, ", %u, ", imp->name_len);
+    switch (imp->kind) {
+      case MOTE_EXTERN_FUNC:
+        write_type(o, imp->kind, mote_module_type(m, imp->u.type_index), 0, false, NULL);
+        break;
+      case MOTE_EXTERN_TABLE:
+        write_type(o, imp->kind, NULL, imp->u.table.elemtype, false, &imp->u.table.limits);
+        break;
+      case MOTE_EXTERN_MEMORY: write_type(o, imp->kind, NULL, 0, false, &imp->u.memory); break;
+      case MOTE_EXTERN_GLOBAL:
+        write_type(o, imp->kind, NULL, imp->u.global.valtype, imp->u.global.is_mutable, NULL);
+        break;
+    }
+    fputs("},\n", o);
+  }
+  if (mote_module_import_count(m) == 0) fputs("  {0},\n", o);
+  fputs("};\n\nstatic const mote_abi_export xl_exports[] = {\n", o);
+  for (uint32_t i = 0; i < n; i++) {
+    const mote_export *e = mote_module_export(m, i);
+    fputs("  {", o);
+    write_c_string(o, e->name, e->name_len);
+    fprintf(o, ", %u, ", e->name_len);
+    switch (e->kind) {
+      case MOTE_EXTERN_FUNC:
+        write_type(o, e->kind, mote_module_func_type(m, e->index), 0, false, NULL);
+        fprintf(o, ", xl_call%u, (wasm_rt_function_ptr_t)&w%u, 0},\n", i, e->index);
+        continue;
+      case MOTE_EXTERN_TABLE: {
+        const mote_tabletype *t = mote_module_table(m, e->index);
+        write_type(o, e->kind, NULL, t->elemtype, false, &t->limits);
+        break;
+      }
+      case MOTE_EXTERN_MEMORY:
+        write_type(o, e->kind, NULL, 0, false, mote_module_memory(m, e->index));
+        break;
+      case MOTE_EXTERN_GLOBAL: {
+        const mote_globaltype *g = mote_module_global(m, e->index);
+        write_type(o, e->kind, NULL, g->valtype, g->is_mutable, NULL);
+        break;
+      }
+    }
+    fprintf(o, ", 0, 0, xl_get%u},\n", i);
+  }
+  if (n == 0) fputs("  {0},\n", o);
+  fputs("};\n\n", o);
+}
+
+/* As glue.c: a snapshot copies the instance's bytes and rebinds only the
+ * import pointers, so every import must be a function and no global may
+ * hold a reference. */
+static bool snapshot_ok(const mote_module *m) {
+  for (uint32_t k = 0; k < mote_module_import_count(m); k++)
+    if (mote_module_import(m, k)->kind != MOTE_EXTERN_FUNC) return false;
+  for (uint32_t i = 0; i < mote_module_global_count(m); i++) {
+    uint8_t t = mote_module_global(m, i)->valtype;
+    if (t == MOTE_FUNCREF || t == MOTE_EXTERNREF) return false;
+  }
+  return true;
+}
+
+/* ---- the parts of the C --------------------------------------------------
+ * One unit (split false): header, core and every function in one file, all
+ * static. Split: mod.h (the header), core.c and one file per chunk of
+ * functions, each including mod.h; what they share is hidden, not static, so
+ * the linked object still exports only the descriptor. */
+
+static void write_fref_helper(FILE *o, const xl_module *x, uint32_t f) {
+  fprintf(o,
+          "static inline fref xl_fref_%u(inst *I) { fref r = {xl_ft%u, "
+          "(wasm_rt_function_ptr_t)&w%u, I}; return r; }\n",
+          f, mote_module_func_type_index(x->m, f), f);
+}
+
+/* Every function's prototype, and the ref.func helpers of those a reference
+ * may name. */
+static void write_all_prototypes(FILE *o, const xl_module *x) {
+  const mote_module *m = x->m;
+  for (uint32_t f = 0; f < mote_module_func_count(m); f++) {
+    write_prototype(o, m, f);
+    fputs(";\n", o);
+  }
+  for (uint32_t f = 0; f < mote_module_func_count(m); f++)
+    if (x->declared[f]) write_fref_helper(o, x, f);
+}
+
+bool xl_write_header(FILE *o, const xl_module *x, bool split, xl_error *err) {
+  const mote_module *m = x->m;
+  if (!validate(x, err)) return false;
+  fputs("/* Generated by mote's translator (src/compile/xl_*.c): do not edit. */\n", o);
+  if (split) fputs("#ifndef XL_MOD_H\n#define XL_MOD_H\n", o);
+  fputs(mote_xl_prelude_text, o);
+  if (split)
+    fputs("\n#if defined(__GNUC__)\n#define XL_FUNC __attribute__((visibility(\"hidden\")))\n"
+          "#else\n#define XL_FUNC\n#endif\n#define XL_SHARED extern XL_FUNC\n",
+          o);
+  else
+    fputs("\n#define XL_FUNC static\n#define XL_SHARED static\n", o);
+  fputs("#define MOTE_EXPORT __attribute__((visibility(\"default\")))\n", o);
+  write_multi_structs(o, m);
+  write_instance(o, x);
+  for (uint32_t t = 0; t < mote_module_type_count(m); t++) fprintf(o, "XL_SHARED u32 xl_ft%u;\n", t);
+  fputs("XL_FUNC void xl_table_init(inst *I, u32 seg, void *table, u32 d, u32 s, u32 n);\n", o);
+  /* split: each part declares the functions and data it names (xl_write_chunk),
+   * so that mod.h stays small however many functions there are */
+  if (!split) write_all_prototypes(o, x);
+  if (split) fputs("#endif\n", o);
+  return !ferror(o) || invalid(err, "write error");
+}
+
+bool xl_write_core(FILE *o, const xl_module *x, bool split, xl_error *err) {
+  const mote_module *m = x->m;
+  if (split) {
+    fputs("#include \"mod.h\"\n", o);
+    write_all_prototypes(o, x);
+  }
+  const char *def = split ? "XL_FUNC" : "static";
+  for (uint32_t t = 0; t < mote_module_type_count(m); t++) fprintf(o, "%s u32 xl_ft%u;\n", def, t);
+  for (uint32_t i = 0; i < x->ndata; i++) {
+    fprintf(o, "%s const u8 xl_d%u[%u] = ", def, i, x->data[i].len + 1);
+    write_bytes(o, x->data[i].bytes, x->data[i].len);
+    fputs(";\n", o);
+  }
+  fprintf(o, "static const u8 xl_elem_type[%u] = {", x->nelems + 1);
+  for (uint32_t i = 0; i < x->nelems; i++)
+    fprintf(o, "%d, ", x->elems[i].type == MOTE_FUNCREF ? 0 : 1);
+  fputs("0};\n", o);
+  for (uint32_t k = 0, f = 0; k < mote_module_import_count(m); k++)
+    if (mote_module_import(m, k)->kind == MOTE_EXTERN_FUNC) write_trampoline(o, m, f++, k);
+  if (!write_elems(o, x)) return invalid(err, "out of memory");
+  write_init_module(o, m);
+  write_instantiate(o, x);
+  write_exports(o, x);
+  bool snap = snapshot_ok(m);
+  fprintf(o,
+          "MOTE_EXPORT const mote_abi_module %s = {\n"
+          "  MOTE_ABI_VERSION, sizeof(inst), xl_init_module, xl_instantiate, xl_free,\n"
+          "  %u, xl_imports, %u, xl_exports, %s, %s,\n};\n",
+          MOTE_ABI_SYMBOL, mote_module_import_count(m), mote_module_export_count(m),
+          snap ? "MOTE_ABI_SNAPSHOT" : "0", snap ? "xl_rebind" : "0");
+  return !ferror(o) || invalid(err, "write error");
+}
+
+bool xl_write_chunk(FILE *o, const xl_module *x, uint32_t first, uint32_t end, bool split,
+                    xl_error *err) {
+  if (!split) {
+    for (uint32_t f = first; f < end; f++)
+      if (!xl_func_write(o, x, f, NULL, err)) return false;
+    return !ferror(o) || invalid(err, "write error");
+  }
+  /* the bodies first, to learn what they name; then the declarations */
+  const mote_module *m = x->m;
+  xl_refs refs = {calloc(mote_module_func_count(m) + 1, 1), calloc(x->ndata + 1, 1)};
+  char *body = NULL;
+  size_t len = 0;
+  FILE *b = refs.funcs && refs.data ? open_memstream(&body, &len) : NULL;
+  bool ok = b != NULL;
+  for (uint32_t f = first; ok && f < end; f++) ok = xl_func_write(b, x, f, &refs, err);
+  if (b && fclose(b) != 0) ok = false;
+  if (ok) {
+    fputs("#include \"mod.h\"\n", o);
+    for (uint32_t f = first; f < end; f++) refs.funcs[f] |= 1;
+    for (uint32_t f = 0; f < mote_module_func_count(m); f++) {
+      if (!refs.funcs[f]) continue;
+      write_prototype(o, m, f);
+      fputs(";\n", o);
+      if (refs.funcs[f] & 2) write_fref_helper(o, x, f);
+    }
+    for (uint32_t i = 0; i < x->ndata; i++)
+      if (refs.data[i]) fprintf(o, "XL_SHARED const u8 xl_d%u[];\n", i);
+    fwrite(body, 1, len, o);
+  } else if (!err->failed) {
+    invalid(err, "out of memory");
+  }
+  free(body);
+  free(refs.funcs);
+  free(refs.data);
+  return ok && (!ferror(o) || invalid(err, "write error"));
+}
+
+bool xl_module_write(FILE *o, const xl_module *x, xl_error *err) {
+  return xl_write_header(o, x, false, err) && xl_write_core(o, x, false, err) &&
+         xl_write_chunk(o, x, x->nimports_func, mote_module_func_count(x->m), false, err);
+}
+
+/* FNV-1a of a function's type index and local declarations, not of its
+ * code: the chunk boundaries depend on it, so editing the code of a function
+ * moves no boundary (unless its size reaches the maximum). */
+static uint32_t shape_hash(const xl_module *x, uint32_t d) {
+  uint32_t h = 0x811c9dc5u;
+  uint32_t t = mote_module_func_type_index(x->m, x->nimports_func + d);
+  for (int i = 0; i < 4; i++) h = (h ^ (uint8_t)(t >> (8 * i))) * 0x01000193u;
+  xl_cur c = {x->bytes, x->body_start[d], x->body_end[d], false};
+  uint32_t groups = xl_u32(&c);
+  for (uint32_t g = 0; g < groups && !c.bad; g++) {
+    xl_u32(&c);
+    xl_u8(&c);
+  }
+  for (size_t i = x->body_start[d]; i < c.pos; i++) h = (h ^ x->bytes[i]) * 0x01000193u;
+  return h;
+}
+
+uint32_t xl_plan_chunks(const xl_module *x, size_t min_bytes, size_t max_bytes, uint32_t *ends) {
+  uint32_t n = 0;
+  size_t bytes = 0;
+  for (uint32_t d = 0; d < x->nbodies; d++) {
+    bytes += x->body_end[d] - x->body_start[d];
+    bool last = d + 1 == x->nbodies;
+    if (last || bytes >= max_bytes || (bytes >= min_bytes && shape_hash(x, d) % 8 == 0)) {
+      ends[n++] = x->nimports_func + d + 1;
+      bytes = 0;
+    }
+  }
+  return n;
+}

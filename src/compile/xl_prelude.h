@@ -1,0 +1,581 @@
+/*
+ * The prelude of every C file mote's translator (xl_*.c) writes: the value
+ * types and one helper per WebAssembly instruction that is more than a C
+ * operator, with the exact semantics of the spec (traps, NaN rules, sign
+ * flips, saturation). It is embedded in the mote binary (the Makefile turns
+ * it into a string, like abi.h) and its text is part of the cache key.
+ *
+ * The same text is compiled by gcc (opt tier) and tcc 0.9.27 (quick tier):
+ * nothing here may need GCC builtins or vector extensions unless guarded by
+ * __GNUC__ (tcc does not define it).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "abi.h"
+
+typedef uint8_t u8;
+typedef int8_t s8;
+typedef uint16_t u16;
+typedef int16_t s16;
+typedef uint32_t u32;
+typedef int32_t s32;
+typedef uint64_t u64;
+typedef int64_t s64;
+typedef float f32;
+typedef double f64;
+typedef wasm_rt_funcref_t fref;
+typedef wasm_rt_externref_t eref;
+
+#define XL_TRAP(k) wasm_rt_trap(WASM_RT_TRAP_##k)
+#if defined(__GNUC__)
+#define XL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define XL_INLINE static inline __attribute__((always_inline))
+#else
+#define XL_UNLIKELY(x) (x)
+#define XL_INLINE static inline
+#endif
+
+/* ---- memory ------------------------------------------------------------
+ * Linear memories live in guard regions (src/rt/memory.c): base + a u32
+ * address + a u32 offset always lands in the reservation, and an access past
+ * the memory's size faults and traps. The base never moves (ABI v3). */
+#if defined(__GNUC__)
+#define XL_LD_(T, b, a) ({ T v_; memcpy(&v_, (b) + (a), sizeof v_); v_; })
+#if defined(XL_NO_KEEP) /* only to measure what the barriers cost: not trap-exact */
+#define XL_LDK(T, b, a) XL_LD_(T, b, a)
+#else
+#define XL_LDK(T, b, a) ({ T v_; memcpy(&v_, (b) + (a), sizeof v_); XL_KEEP_##T(v_); v_; })
+#endif
+#define XL_ST(T, b, a, x) do { T v_ = (x); memcpy((b) + (a), &v_, sizeof v_); } while (0)
+/* An empty asm that needs the value: the load cannot be deleted. */
+#define XL_KEEP_u8(v) __asm__("" ::"r"(v))
+#define XL_KEEP_s8(v) __asm__("" ::"r"(v))
+#define XL_KEEP_u16(v) __asm__("" ::"r"(v))
+#define XL_KEEP_s16(v) __asm__("" ::"r"(v))
+#define XL_KEEP_u32(v) __asm__("" ::"r"(v))
+#define XL_KEEP_s32(v) __asm__("" ::"r"(v))
+#define XL_KEEP_u64(v) __asm__("" ::"r"(v))
+#define XL_KEEP_f32(v) __asm__("" ::"x"(v))
+#define XL_KEEP_f64(v) __asm__("" ::"x"(v))
+#else
+/* tcc deletes nothing */
+#define XL_LD_(T, b, a) (*(T *)((b) + (a)))
+#define XL_LDK(T, b, a) (*(T *)((b) + (a)))
+#define XL_ST(T, b, a, x) (*(T *)((b) + (a)) = (x))
+#endif
+
+/* ---- bit patterns ------------------------------------------------------ */
+
+XL_INLINE u32 xl_f32_bits(f32 x) { u32 u; memcpy(&u, &x, 4); return u; }
+XL_INLINE u64 xl_f64_bits(f64 x) { u64 u; memcpy(&u, &x, 8); return u; }
+XL_INLINE f32 xl_f32_of(u32 u) { f32 x; memcpy(&x, &u, 4); return x; }
+XL_INLINE f64 xl_f64_of(u64 u) { f64 x; memcpy(&x, &u, 8); return x; }
+
+/* ---- integers ---------------------------------------------------------- */
+#if defined(__GNUC__)
+XL_INLINE u32 xl_clz32(u32 x) { return x ? (u32)__builtin_clz(x) : 32; }
+XL_INLINE u32 xl_ctz32(u32 x) { return x ? (u32)__builtin_ctz(x) : 32; }
+XL_INLINE u32 xl_popcnt32(u32 x) { return (u32)__builtin_popcount(x); }
+XL_INLINE u64 xl_clz64(u64 x) { return x ? (u64)__builtin_clzll(x) : 64; }
+XL_INLINE u64 xl_ctz64(u64 x) { return x ? (u64)__builtin_ctzll(x) : 64; }
+XL_INLINE u64 xl_popcnt64(u64 x) { return (u64)__builtin_popcountll(x); }
+#else
+static u32 xl_clz32(u32 x) { u32 n = 0; if (!x) return 32; while (!(x & 0x80000000u)) { x <<= 1; n++; } return n; }
+static u32 xl_ctz32(u32 x) { u32 n = 0; if (!x) return 32; while (!(x & 1u)) { x >>= 1; n++; } return n; }
+static u32 xl_popcnt32(u32 x) { u32 n = 0; while (x) { x &= x - 1; n++; } return n; }
+static u64 xl_clz64(u64 x) { u64 n = 0; if (!x) return 64; while (!(x & 0x8000000000000000ull)) { x <<= 1; n++; } return n; }
+static u64 xl_ctz64(u64 x) { u64 n = 0; if (!x) return 64; while (!(x & 1ull)) { x >>= 1; n++; } return n; }
+static u64 xl_popcnt64(u64 x) { u64 n = 0; while (x) { x &= x - 1; n++; } return n; }
+#endif
+
+XL_INLINE u32 xl_i32_div_s(u32 a, u32 b) {
+  if (XL_UNLIKELY(b == 0)) XL_TRAP(DIV_BY_ZERO);
+  if (XL_UNLIKELY(a == 0x80000000u && b == 0xffffffffu)) XL_TRAP(INT_OVERFLOW);
+  return (u32)((s32)a / (s32)b);
+}
+XL_INLINE u32 xl_i32_div_u(u32 a, u32 b) {
+  if (XL_UNLIKELY(b == 0)) XL_TRAP(DIV_BY_ZERO);
+  return a / b;
+}
+XL_INLINE u32 xl_i32_rem_s(u32 a, u32 b) {
+  if (XL_UNLIKELY(b == 0)) XL_TRAP(DIV_BY_ZERO);
+  if (XL_UNLIKELY(b == 0xffffffffu)) return 0;
+  return (u32)((s32)a % (s32)b);
+}
+XL_INLINE u32 xl_i32_rem_u(u32 a, u32 b) {
+  if (XL_UNLIKELY(b == 0)) XL_TRAP(DIV_BY_ZERO);
+  return a % b;
+}
+XL_INLINE u64 xl_i64_div_s(u64 a, u64 b) {
+  if (XL_UNLIKELY(b == 0)) XL_TRAP(DIV_BY_ZERO);
+  if (XL_UNLIKELY(a == 0x8000000000000000ull && b == ~0ull)) XL_TRAP(INT_OVERFLOW);
+  return (u64)((s64)a / (s64)b);
+}
+XL_INLINE u64 xl_i64_div_u(u64 a, u64 b) {
+  if (XL_UNLIKELY(b == 0)) XL_TRAP(DIV_BY_ZERO);
+  return a / b;
+}
+XL_INLINE u64 xl_i64_rem_s(u64 a, u64 b) {
+  if (XL_UNLIKELY(b == 0)) XL_TRAP(DIV_BY_ZERO);
+  if (XL_UNLIKELY(b == ~0ull)) return 0;
+  return (u64)((s64)a % (s64)b);
+}
+XL_INLINE u64 xl_i64_rem_u(u64 a, u64 b) {
+  if (XL_UNLIKELY(b == 0)) XL_TRAP(DIV_BY_ZERO);
+  return a % b;
+}
+XL_INLINE u32 xl_rotl32(u32 a, u32 b) { b &= 31; return b ? (a << b) | (a >> (32 - b)) : a; }
+XL_INLINE u32 xl_rotr32(u32 a, u32 b) { b &= 31; return b ? (a >> b) | (a << (32 - b)) : a; }
+XL_INLINE u64 xl_rotl64(u64 a, u64 b) { b &= 63; return b ? (a << b) | (a >> (64 - b)) : a; }
+XL_INLINE u64 xl_rotr64(u64 a, u64 b) { b &= 63; return b ? (a >> b) | (a << (64 - b)) : a; }
+XL_INLINE u32 xl_shr_s32(u32 a, u32 b) {
+  b &= 31;
+  return (a >> b) | ((a & 0x80000000u) && b ? ~(0xffffffffu >> b) : 0);
+}
+XL_INLINE u64 xl_shr_s64(u64 a, u64 b) {
+  b &= 63;
+  return (a >> b) | ((a & 0x8000000000000000ull) && b ? ~(~0ull >> b) : 0);
+}
+
+/* ---- floats ------------------------------------------------------------
+ * Sign operations are bit operations (tcc negates by subtraction, which
+ * keeps a NaN's sign). min and max of a NaN give a quiet NaN (the sum
+ * quiets it); of zeros, -0 < +0. */
+XL_INLINE f32 xl_f32_neg(f32 x) { return xl_f32_of(xl_f32_bits(x) ^ 0x80000000u); }
+XL_INLINE f64 xl_f64_neg(f64 x) { return xl_f64_of(xl_f64_bits(x) ^ 0x8000000000000000ull); }
+XL_INLINE f32 xl_f32_abs(f32 x) { return xl_f32_of(xl_f32_bits(x) & 0x7fffffffu); }
+XL_INLINE f64 xl_f64_abs(f64 x) { return xl_f64_of(xl_f64_bits(x) & 0x7fffffffffffffffull); }
+XL_INLINE f32 xl_f32_copysign(f32 a, f32 b) {
+  return xl_f32_of((xl_f32_bits(a) & 0x7fffffffu) | (xl_f32_bits(b) & 0x80000000u));
+}
+XL_INLINE f64 xl_f64_copysign(f64 a, f64 b) {
+  return xl_f64_of((xl_f64_bits(a) & 0x7fffffffffffffffull) |
+                   (xl_f64_bits(b) & 0x8000000000000000ull));
+}
+XL_INLINE int xl_f32_isnan(f32 x) { return (xl_f32_bits(x) & 0x7fffffffu) > 0x7f800000u; }
+XL_INLINE int xl_f64_isnan(f64 x) {
+  return (xl_f64_bits(x) & 0x7fffffffffffffffull) > 0x7ff0000000000000ull;
+}
+XL_INLINE f32 xl_f32_min(f32 a, f32 b) {
+  if (XL_UNLIKELY(xl_f32_isnan(a) || xl_f32_isnan(b))) return a + b;
+  if (a == b) return xl_f32_of(xl_f32_bits(a) | xl_f32_bits(b));
+  return a < b ? a : b;
+}
+XL_INLINE f32 xl_f32_max(f32 a, f32 b) {
+  if (XL_UNLIKELY(xl_f32_isnan(a) || xl_f32_isnan(b))) return a + b;
+  if (a == b) return xl_f32_of(xl_f32_bits(a) & xl_f32_bits(b));
+  return a > b ? a : b;
+}
+XL_INLINE f64 xl_f64_min(f64 a, f64 b) {
+  if (XL_UNLIKELY(xl_f64_isnan(a) || xl_f64_isnan(b))) return a + b;
+  if (a == b) return xl_f64_of(xl_f64_bits(a) | xl_f64_bits(b));
+  return a < b ? a : b;
+}
+XL_INLINE f64 xl_f64_max(f64 a, f64 b) {
+  if (XL_UNLIKELY(xl_f64_isnan(a) || xl_f64_isnan(b))) return a + b;
+  if (a == b) return xl_f64_of(xl_f64_bits(a) & xl_f64_bits(b));
+  return a > b ? a : b;
+}
+/* Rounding: libm, whose results are exact; a NaN must come back quiet,
+ * which glibc's floor, ceil and trunc do not do for a signalling one. */
+XL_INLINE f32 xl_f32_ceil(f32 x) { return xl_f32_isnan(x) ? x + x : ceilf(x); }
+XL_INLINE f32 xl_f32_floor(f32 x) { return xl_f32_isnan(x) ? x + x : floorf(x); }
+XL_INLINE f32 xl_f32_trunc(f32 x) { return xl_f32_isnan(x) ? x + x : truncf(x); }
+XL_INLINE f32 xl_f32_nearest(f32 x) { return xl_f32_isnan(x) ? x + x : nearbyintf(x); }
+XL_INLINE f32 xl_f32_sqrt(f32 x) { return sqrtf(x); }
+XL_INLINE f64 xl_f64_ceil(f64 x) { return xl_f64_isnan(x) ? x + x : ceil(x); }
+XL_INLINE f64 xl_f64_floor(f64 x) { return xl_f64_isnan(x) ? x + x : floor(x); }
+XL_INLINE f64 xl_f64_trunc(f64 x) { return xl_f64_isnan(x) ? x + x : trunc(x); }
+XL_INLINE f64 xl_f64_nearest(f64 x) { return xl_f64_isnan(x) ? x + x : nearbyint(x); }
+/* Conversions between float widths quiet a NaN; gcc folds demote(promote(x))
+ * to x even with -fsignaling-nans, so a NaN takes a path it cannot fold. */
+XL_INLINE f64 xl_f64_promote(f32 x) { return xl_f32_isnan(x) ? (f64)(x + x) : (f64)x; }
+XL_INLINE f32 xl_f32_demote(f64 x) { return xl_f64_isnan(x) ? (f32)(x + x) : (f32)x; }
+XL_INLINE f64 xl_f64_sqrt(f64 x) { return sqrt(x); }
+
+/* ---- conversions -------------------------------------------------------
+ * A trapping truncation checks the range on the float itself: the bounds are
+ * exact powers of two, so the comparisons are exact. */
+#define XL_TRUNC(name, FT, IT, ST, lo, hi)                          \
+  XL_INLINE IT name(FT x) {                                         \
+    if (XL_UNLIKELY(x != x)) XL_TRAP(INVALID_CONVERSION);           \
+    if (XL_UNLIKELY(!(x > (FT)(lo) && x < (FT)(hi)))) XL_TRAP(INT_OVERFLOW); \
+    return (IT)(ST)x;                                               \
+  }
+XL_TRUNC(xl_i32_trunc_f32_s, f32, u32, s32, -2147483904.0, 2147483648.0)
+XL_TRUNC(xl_i32_trunc_f32_u, f32, u32, u32, -1.0, 4294967296.0)
+XL_TRUNC(xl_i32_trunc_f64_s, f64, u32, s32, -2147483649.0, 2147483648.0)
+XL_TRUNC(xl_i32_trunc_f64_u, f64, u32, u32, -1.0, 4294967296.0)
+XL_TRUNC(xl_i64_trunc_f32_s, f32, u64, s64, -9223373136366403584.0, 9223372036854775808.0)
+XL_TRUNC(xl_i64_trunc_f32_u, f32, u64, u64, -1.0, 18446744073709551616.0)
+XL_TRUNC(xl_i64_trunc_f64_s, f64, u64, s64, -9223372036854777856.0, 9223372036854775808.0)
+XL_TRUNC(xl_i64_trunc_f64_u, f64, u64, u64, -1.0, 18446744073709551616.0)
+#define XL_TRUNC_SAT(name, FT, IT, ST, lo, hi, min, max) \
+  XL_INLINE IT name(FT x) {                              \
+    if (x != x) return 0;                                \
+    if (!(x > (FT)(lo))) return (IT)(min);               \
+    if (!(x < (FT)(hi))) return (IT)(max);               \
+    return (IT)(ST)x;                                    \
+  }
+XL_TRUNC_SAT(xl_i32_trunc_sat_f32_s, f32, u32, s32, -2147483904.0, 2147483648.0, 0x80000000u, 0x7fffffffu)
+XL_TRUNC_SAT(xl_i32_trunc_sat_f32_u, f32, u32, u32, -1.0, 4294967296.0, 0, 0xffffffffu)
+XL_TRUNC_SAT(xl_i32_trunc_sat_f64_s, f64, u32, s32, -2147483649.0, 2147483648.0, 0x80000000u, 0x7fffffffu)
+XL_TRUNC_SAT(xl_i32_trunc_sat_f64_u, f64, u32, u32, -1.0, 4294967296.0, 0, 0xffffffffu)
+XL_TRUNC_SAT(xl_i64_trunc_sat_f32_s, f32, u64, s64, -9223373136366403584.0, 9223372036854775808.0, 0x8000000000000000ull, 0x7fffffffffffffffull)
+XL_TRUNC_SAT(xl_i64_trunc_sat_f32_u, f32, u64, u64, -1.0, 18446744073709551616.0, 0, ~0ull)
+XL_TRUNC_SAT(xl_i64_trunc_sat_f64_s, f64, u64, s64, -9223372036854777856.0, 9223372036854775808.0, 0x8000000000000000ull, 0x7fffffffffffffffull)
+XL_TRUNC_SAT(xl_i64_trunc_sat_f64_u, f64, u64, u64, -1.0, 18446744073709551616.0, 0, ~0ull)
+
+/* u64 -> float: C's conversion, except on tcc, whose u64 -> float rounds
+ * twice; halve with the lost bit kept sticky, convert, double. */
+XL_INLINE f32 xl_f32_convert_i64_u(u64 x) {
+  if ((s64)x >= 0) return (f32)(s64)x;
+  return (f32)(s64)((x >> 1) | (x & 1)) * 2.0f;
+}
+XL_INLINE f64 xl_f64_convert_i64_u(u64 x) {
+  if ((s64)x >= 0) return (f64)(s64)x;
+  return (f64)(s64)((x >> 1) | (x & 1)) * 2.0;
+}
+XL_INLINE f32 xl_f32_convert_i32_u(u32 x) { return (f32)(s64)(u64)x; }
+XL_INLINE f64 xl_f64_convert_i32_u(u32 x) { return (f64)(s64)(u64)x; }
+/* s64 -> f32 must round once: through f64 it could round twice. */
+XL_INLINE f32 xl_f32_convert_i64_s(u64 x) { return (f32)(s64)x; }
+
+/* ---- tables ------------------------------------------------------------ */
+XL_INLINE void xl_check_range(u64 at, u64 n, u64 size) {
+  if (XL_UNLIKELY(at + n > size)) XL_TRAP(OOB);
+}
+XL_INLINE u64 xl_mem_bytes(const wasm_rt_memory_t *m) { return (u64)m->pages << 16; }
+XL_INLINE void xl_memory_init(wasm_rt_memory_t *m, u32 len, const u8 *seg, u32 d, u32 s, u32 n) {
+  xl_check_range(s, n, len);
+  xl_check_range(d, n, xl_mem_bytes(m));
+  if (n) memcpy(m->data + d, seg + s, n);
+}
+XL_INLINE void xl_memory_copy(wasm_rt_memory_t *m, u32 d, u32 s, u32 n) {
+  u64 size = xl_mem_bytes(m);
+  xl_check_range(s, n, size);
+  xl_check_range(d, n, size);
+  if (n) memmove(m->data + d, m->data + s, n);
+}
+XL_INLINE void xl_memory_fill(wasm_rt_memory_t *m, u32 d, u32 v, u32 n) {
+  xl_check_range(d, n, xl_mem_bytes(m));
+  if (n) memset(m->data + d, (int)(u8)v, n);
+}
+
+XL_INLINE fref xl_table_get_f(const wasm_rt_funcref_table_t *t, u32 i) {
+  if (XL_UNLIKELY(i >= t->size)) XL_TRAP(OOB);
+  return t->data[i];
+}
+XL_INLINE eref xl_table_get_e(const wasm_rt_externref_table_t *t, u32 i) {
+  if (XL_UNLIKELY(i >= t->size)) XL_TRAP(OOB);
+  return t->data[i];
+}
+XL_INLINE void xl_table_set_f(wasm_rt_funcref_table_t *t, u32 i, fref v) {
+  if (XL_UNLIKELY(i >= t->size)) XL_TRAP(OOB);
+  t->data[i] = v;
+}
+XL_INLINE void xl_table_set_e(wasm_rt_externref_table_t *t, u32 i, eref v) {
+  if (XL_UNLIKELY(i >= t->size)) XL_TRAP(OOB);
+  t->data[i] = v;
+}
+static void xl_table_fill_f(wasm_rt_funcref_table_t *t, u32 d, fref v, u32 n) {
+  xl_check_range(d, n, t->size);
+  for (u32 i = 0; i < n; i++) t->data[d + i] = v;
+}
+static void xl_table_fill_e(wasm_rt_externref_table_t *t, u32 d, eref v, u32 n) {
+  xl_check_range(d, n, t->size);
+  for (u32 i = 0; i < n; i++) t->data[d + i] = v;
+}
+static void xl_table_copy_f(wasm_rt_funcref_table_t *dt, wasm_rt_funcref_table_t *st, u32 d,
+                            u32 s, u32 n) {
+  xl_check_range(s, n, st->size);
+  xl_check_range(d, n, dt->size);
+  if (n) memmove(dt->data + d, st->data + s, (size_t)n * sizeof *dt->data);
+}
+static void xl_table_copy_e(wasm_rt_externref_table_t *dt, wasm_rt_externref_table_t *st, u32 d,
+                            u32 s, u32 n) {
+  xl_check_range(s, n, st->size);
+  xl_check_range(d, n, dt->size);
+  if (n) memmove(dt->data + d, st->data + s, (size_t)n * sizeof *dt->data);
+}
+/* The callee of call_indirect: in the table, set, and of the expected type
+ * (type ids are process-wide, so equal signatures compare equal). */
+XL_INLINE const fref *xl_callee(const wasm_rt_funcref_table_t *t, u32 i, u32 type) {
+  if (XL_UNLIKELY(i >= t->size)) XL_TRAP(CALL_INDIRECT);
+  const fref *r = &t->data[i];
+  if (XL_UNLIKELY(r->func == NULL || r->func_type != type)) XL_TRAP(CALL_INDIRECT);
+  return r;
+}
+
+/* ---- SIMD (v128) ---------------------------------------------------------
+ * One union of lanes for both compilers, with lane loops that gcc
+ * vectorizes where it can. The union is also the v128 of the calling
+ * convention (abi.h): 16 bytes, two eightbytes. */
+typedef union v128 {
+  u8 b[16];
+  s8 sb[16];
+  u16 h[8];
+  s16 sh[8];
+  u32 w[4];
+  s32 sw[4];
+  u64 d[2];
+  s64 sd[2];
+  f32 f[4];
+  f64 g[2];
+} v128;
+
+XL_INLINE v128 xl_v128_bytes(const void *p) { v128 r; memcpy(&r, p, 16); return r; }
+
+/* Loads keep their value (see XL_LDK): the access must trap when out of
+ * bounds even if the value is unused. */
+#if defined(__GNUC__)
+#define XL_KEEP_V(v) __asm__("" ::"m"(v))
+#else
+#define XL_KEEP_V(v) ((void)0)
+#endif
+XL_INLINE v128 xl_v_v128_load(const u8 *p) { v128 r; memcpy(&r, p, 16); XL_KEEP_V(r); return r; }
+XL_INLINE void xl_v_v128_store(u8 *p, v128 v) { memcpy(p, &v, 16); }
+#define XL_VLOADX(name, ST, DL, N)                                        \
+  XL_INLINE v128 xl_v_##name(const u8 *p) {                               \
+    ST t[N]; v128 r; memcpy(t, p, sizeof t); XL_KEEP_V(t);                \
+    for (int i = 0; i < N; i++) r.DL[i] = t[i];                           \
+    return r;                                                             \
+  }
+XL_VLOADX(v128_load8x8_s, s8, sh, 8)
+XL_VLOADX(v128_load8x8_u, u8, h, 8)
+XL_VLOADX(v128_load16x4_s, s16, sw, 4)
+XL_VLOADX(v128_load16x4_u, u16, w, 4)
+XL_VLOADX(v128_load32x2_s, s32, sd, 2)
+XL_VLOADX(v128_load32x2_u, u32, d, 2)
+#define XL_VSPLATLD(name, T, L, N)                                        \
+  XL_INLINE v128 xl_v_##name(const u8 *p) {                               \
+    T t; v128 r; memcpy(&t, p, sizeof t); XL_KEEP_V(t);                   \
+    for (int i = 0; i < N; i++) r.L[i] = t;                               \
+    return r;                                                             \
+  }
+XL_VSPLATLD(v128_load8_splat, u8, b, 16)
+XL_VSPLATLD(v128_load16_splat, u16, h, 8)
+XL_VSPLATLD(v128_load32_splat, u32, w, 4)
+XL_VSPLATLD(v128_load64_splat, u64, d, 2)
+#define XL_VLOADZ(name, T, L)                                             \
+  XL_INLINE v128 xl_v_##name(const u8 *p) {                               \
+    v128 r; memset(&r, 0, 16); memcpy(&r.L[0], p, sizeof(T)); XL_KEEP_V(r); \
+    return r;                                                             \
+  }
+XL_VLOADZ(v128_load32_zero, u32, w)
+XL_VLOADZ(v128_load64_zero, u64, d)
+#define XL_VLANE_MEM(bits, T, L)                                          \
+  XL_INLINE v128 xl_v_v128_load##bits##_lane(const u8 *p, v128 v, int lane) { \
+    T t; memcpy(&t, p, sizeof t); XL_KEEP_V(t); v.L[lane] = t; return v;  \
+  }                                                                       \
+  XL_INLINE void xl_v_v128_store##bits##_lane(u8 *p, v128 v, int lane) {  \
+    memcpy(p, &v.L[lane], sizeof(T));                                     \
+  }
+XL_VLANE_MEM(8, u8, b)
+XL_VLANE_MEM(16, u16, h)
+XL_VLANE_MEM(32, u32, w)
+XL_VLANE_MEM(64, u64, d)
+
+/* Lane-wise helpers: r.RL[i] = expr over a (and b). */
+#define XL_V1(name, RL, N, expr) \
+  XL_INLINE v128 xl_v_##name(v128 a) { v128 r; for (int i = 0; i < N; i++) r.RL[i] = (expr); return r; }
+#define XL_V2(name, RL, N, expr) \
+  XL_INLINE v128 xl_v_##name(v128 a, v128 b) { v128 r; for (int i = 0; i < N; i++) r.RL[i] = (expr); return r; }
+#define XL_VSHIFT(name, RL, N, expr) \
+  XL_INLINE v128 xl_v_##name(v128 a, u32 n) { v128 r; for (int i = 0; i < N; i++) r.RL[i] = (expr); return r; }
+#define XL_SAT(x, lo, hi) ((x) < (lo) ? (lo) : (x) > (hi) ? (hi) : (x))
+
+/* splat, lanes */
+XL_INLINE v128 xl_v_i8x16_splat(u32 x) { v128 r; for (int i = 0; i < 16; i++) r.b[i] = (u8)x; return r; }
+XL_INLINE v128 xl_v_i16x8_splat(u32 x) { v128 r; for (int i = 0; i < 8; i++) r.h[i] = (u16)x; return r; }
+XL_INLINE v128 xl_v_i32x4_splat(u32 x) { v128 r; for (int i = 0; i < 4; i++) r.w[i] = x; return r; }
+XL_INLINE v128 xl_v_i64x2_splat(u64 x) { v128 r; r.d[0] = r.d[1] = x; return r; }
+XL_INLINE v128 xl_v_f32x4_splat(f32 x) { v128 r; for (int i = 0; i < 4; i++) r.f[i] = x; return r; }
+XL_INLINE v128 xl_v_f64x2_splat(f64 x) { v128 r; r.g[0] = r.g[1] = x; return r; }
+XL_INLINE u32 xl_v_i8x16_extract_lane_s(v128 v, int l) { return (u32)(s32)v.sb[l]; }
+XL_INLINE u32 xl_v_i8x16_extract_lane_u(v128 v, int l) { return v.b[l]; }
+XL_INLINE u32 xl_v_i16x8_extract_lane_s(v128 v, int l) { return (u32)(s32)v.sh[l]; }
+XL_INLINE u32 xl_v_i16x8_extract_lane_u(v128 v, int l) { return v.h[l]; }
+XL_INLINE u32 xl_v_i32x4_extract_lane(v128 v, int l) { return v.w[l]; }
+XL_INLINE u64 xl_v_i64x2_extract_lane(v128 v, int l) { return v.d[l]; }
+XL_INLINE f32 xl_v_f32x4_extract_lane(v128 v, int l) { return v.f[l]; }
+XL_INLINE f64 xl_v_f64x2_extract_lane(v128 v, int l) { return v.g[l]; }
+XL_INLINE v128 xl_v_i8x16_replace_lane(v128 v, int l, u32 x) { v.b[l] = (u8)x; return v; }
+XL_INLINE v128 xl_v_i16x8_replace_lane(v128 v, int l, u32 x) { v.h[l] = (u16)x; return v; }
+XL_INLINE v128 xl_v_i32x4_replace_lane(v128 v, int l, u32 x) { v.w[l] = x; return v; }
+XL_INLINE v128 xl_v_i64x2_replace_lane(v128 v, int l, u64 x) { v.d[l] = x; return v; }
+XL_INLINE v128 xl_v_f32x4_replace_lane(v128 v, int l, f32 x) { v.f[l] = x; return v; }
+XL_INLINE v128 xl_v_f64x2_replace_lane(v128 v, int l, f64 x) { v.g[l] = x; return v; }
+XL_INLINE v128 xl_v_i8x16_shuffle(v128 a, v128 b, const char *lanes) {
+  v128 r;
+  for (int i = 0; i < 16; i++) {
+    u8 k = (u8)lanes[i];
+    r.b[i] = k < 16 ? a.b[k] : b.b[k - 16];
+  }
+  return r;
+}
+XL_V2(i8x16_swizzle, b, 16, b.b[i] < 16 ? a.b[b.b[i] & 15] : 0)
+
+/* bitwise */
+XL_V1(v128_not, d, 2, ~a.d[i])
+XL_V2(v128_and, d, 2, a.d[i] & b.d[i])
+XL_V2(v128_andnot, d, 2, a.d[i] & ~b.d[i])
+XL_V2(v128_or, d, 2, a.d[i] | b.d[i])
+XL_V2(v128_xor, d, 2, a.d[i] ^ b.d[i])
+XL_INLINE v128 xl_v_v128_bitselect(v128 a, v128 b, v128 c) {
+  v128 r;
+  for (int i = 0; i < 2; i++) r.d[i] = (a.d[i] & c.d[i]) | (b.d[i] & ~c.d[i]);
+  return r;
+}
+XL_INLINE u32 xl_v_v128_any_true(v128 a) { return (a.d[0] | a.d[1]) != 0; }
+#define XL_ALLTRUE(name, L, N) \
+  XL_INLINE u32 xl_v_##name(v128 a) { for (int i = 0; i < N; i++) if (!a.L[i]) return 0; return 1; }
+XL_ALLTRUE(i8x16_all_true, b, 16)
+XL_ALLTRUE(i16x8_all_true, h, 8)
+XL_ALLTRUE(i32x4_all_true, w, 4)
+XL_ALLTRUE(i64x2_all_true, d, 2)
+#define XL_BITMASK(name, SL, N) \
+  XL_INLINE u32 xl_v_##name(v128 a) { u32 m = 0; for (int i = 0; i < N; i++) m |= (u32)(a.SL[i] < 0) << i; return m; }
+XL_BITMASK(i8x16_bitmask, sb, 16)
+XL_BITMASK(i16x8_bitmask, sh, 8)
+XL_BITMASK(i32x4_bitmask, sw, 4)
+XL_BITMASK(i64x2_bitmask, sd, 2)
+
+/* integer comparisons: all ones or all zeros per lane */
+#define XL_VCMP(shape, L, SL, UL, N, M)                                          \
+  XL_V2(shape##_eq, UL, N, a.UL[i] == b.UL[i] ? M : 0)                           \
+  XL_V2(shape##_ne, UL, N, a.UL[i] != b.UL[i] ? M : 0)                           \
+  XL_V2(shape##_lt_s, UL, N, a.SL[i] < b.SL[i] ? M : 0)                          \
+  XL_V2(shape##_lt_u, UL, N, a.UL[i] < b.UL[i] ? M : 0)                          \
+  XL_V2(shape##_gt_s, UL, N, a.SL[i] > b.SL[i] ? M : 0)                          \
+  XL_V2(shape##_gt_u, UL, N, a.UL[i] > b.UL[i] ? M : 0)                          \
+  XL_V2(shape##_le_s, UL, N, a.SL[i] <= b.SL[i] ? M : 0)                         \
+  XL_V2(shape##_le_u, UL, N, a.UL[i] <= b.UL[i] ? M : 0)                         \
+  XL_V2(shape##_ge_s, UL, N, a.SL[i] >= b.SL[i] ? M : 0)                         \
+  XL_V2(shape##_ge_u, UL, N, a.UL[i] >= b.UL[i] ? M : 0)
+XL_VCMP(i8x16, b, sb, b, 16, 0xffu)
+XL_VCMP(i16x8, h, sh, h, 8, 0xffffu)
+XL_VCMP(i32x4, w, sw, w, 4, 0xffffffffu)
+XL_VCMP(i64x2, d, sd, d, 2, ~0ull)
+
+/* integer arithmetic; products in a type wide enough not to overflow */
+#define XL_VINT(shape, L, SL, N, T, ST, BITS, SMIN, SMAX, UMAX)                      \
+  XL_V2(shape##_add, L, N, (T)(a.L[i] + b.L[i]))                                     \
+  XL_V2(shape##_sub, L, N, (T)(a.L[i] - b.L[i]))                                     \
+  XL_V1(shape##_neg, L, N, (T)(0 - (u64)a.L[i]))                                     \
+  XL_V1(shape##_abs, L, N, a.SL[i] < 0 ? (T)(0 - (u64)a.L[i]) : a.L[i])              \
+  XL_V2(shape##_min_s, SL, N, a.SL[i] < b.SL[i] ? a.SL[i] : b.SL[i])                 \
+  XL_V2(shape##_min_u, L, N, a.L[i] < b.L[i] ? a.L[i] : b.L[i])                      \
+  XL_V2(shape##_max_s, SL, N, a.SL[i] > b.SL[i] ? a.SL[i] : b.SL[i])                 \
+  XL_V2(shape##_max_u, L, N, a.L[i] > b.L[i] ? a.L[i] : b.L[i])                      \
+  XL_VSHIFT(shape##_shl, L, N, (T)(a.L[i] << (n & (BITS - 1))))                      \
+  XL_VSHIFT(shape##_shr_s, SL, N, (ST)(a.SL[i] >> (n & (BITS - 1))))                 \
+  XL_VSHIFT(shape##_shr_u, L, N, (T)(a.L[i] >> (n & (BITS - 1))))
+XL_VINT(i8x16, b, sb, 16, u8, s8, 8, -128, 127, 255)
+XL_VINT(i16x8, h, sh, 8, u16, s16, 16, -32768, 32767, 65535)
+XL_VINT(i32x4, w, sw, 4, u32, s32, 32, 0, 0, 0)
+XL_VINT(i64x2, d, sd, 2, u64, s64, 64, 0, 0, 0)
+XL_V2(i16x8_mul, h, 8, (u16)((u32)a.h[i] * b.h[i]))
+XL_V2(i32x4_mul, w, 4, a.w[i] * b.w[i])
+XL_V2(i64x2_mul, d, 2, a.d[i] * b.d[i])
+XL_V2(i8x16_add_sat_s, sb, 16, (s8)XL_SAT((int)a.sb[i] + b.sb[i], -128, 127))
+XL_V2(i8x16_add_sat_u, b, 16, (u8)XL_SAT((int)a.b[i] + b.b[i], 0, 255))
+XL_V2(i8x16_sub_sat_s, sb, 16, (s8)XL_SAT((int)a.sb[i] - b.sb[i], -128, 127))
+XL_V2(i8x16_sub_sat_u, b, 16, (u8)XL_SAT((int)a.b[i] - b.b[i], 0, 255))
+XL_V2(i16x8_add_sat_s, sh, 8, (s16)XL_SAT((int)a.sh[i] + b.sh[i], -32768, 32767))
+XL_V2(i16x8_add_sat_u, h, 8, (u16)XL_SAT((int)a.h[i] + b.h[i], 0, 65535))
+XL_V2(i16x8_sub_sat_s, sh, 8, (s16)XL_SAT((int)a.sh[i] - b.sh[i], -32768, 32767))
+XL_V2(i16x8_sub_sat_u, h, 8, (u16)XL_SAT((int)a.h[i] - b.h[i], 0, 65535))
+XL_V2(i8x16_avgr_u, b, 16, (u8)(((u32)a.b[i] + b.b[i] + 1) >> 1))
+XL_V2(i16x8_avgr_u, h, 8, (u16)(((u32)a.h[i] + b.h[i] + 1) >> 1))
+XL_V2(i16x8_q15mulr_sat_s, sh, 8, (s16)XL_SAT(((s32)a.sh[i] * b.sh[i] + 0x4000) >> 15, -32768, 32767))
+XL_V1(i8x16_popcnt, b, 16, (u8)xl_popcnt32(a.b[i]))
+XL_INLINE v128 xl_v_i32x4_dot_i16x8_s(v128 a, v128 b) {
+  v128 r;
+  for (int i = 0; i < 4; i++)
+    r.w[i] = (u32)((s32)a.sh[2 * i] * b.sh[2 * i]) + (u32)((s32)a.sh[2 * i + 1] * b.sh[2 * i + 1]);
+  return r;
+}
+/* narrowing, widening */
+#define XL_NARROW(name, RL, SL, N, lo, hi, RT)                            \
+  XL_INLINE v128 xl_v_##name(v128 a, v128 b) {                            \
+    v128 r;                                                               \
+    for (int i = 0; i < N; i++) r.RL[i] = (RT)XL_SAT(a.SL[i], lo, hi);    \
+    for (int i = 0; i < N; i++) r.RL[N + i] = (RT)XL_SAT(b.SL[i], lo, hi); \
+    return r;                                                             \
+  }
+XL_NARROW(i8x16_narrow_i16x8_s, sb, sh, 8, -128, 127, s8)
+XL_NARROW(i8x16_narrow_i16x8_u, b, sh, 8, 0, 255, u8)
+XL_NARROW(i16x8_narrow_i32x4_s, sh, sw, 4, -32768, 32767, s16)
+XL_NARROW(i16x8_narrow_i32x4_u, h, sw, 4, 0, 65535, u16)
+#define XL_EXTEND(name, RL, AL, N, OFF) XL_V1(name, RL, N, a.AL[i + OFF])
+XL_EXTEND(i16x8_extend_low_i8x16_s, sh, sb, 8, 0)
+XL_EXTEND(i16x8_extend_high_i8x16_s, sh, sb, 8, 8)
+XL_EXTEND(i16x8_extend_low_i8x16_u, h, b, 8, 0)
+XL_EXTEND(i16x8_extend_high_i8x16_u, h, b, 8, 8)
+XL_EXTEND(i32x4_extend_low_i16x8_s, sw, sh, 4, 0)
+XL_EXTEND(i32x4_extend_high_i16x8_s, sw, sh, 4, 4)
+XL_EXTEND(i32x4_extend_low_i16x8_u, w, h, 4, 0)
+XL_EXTEND(i32x4_extend_high_i16x8_u, w, h, 4, 4)
+XL_EXTEND(i64x2_extend_low_i32x4_s, sd, sw, 2, 0)
+XL_EXTEND(i64x2_extend_high_i32x4_s, sd, sw, 2, 2)
+XL_EXTEND(i64x2_extend_low_i32x4_u, d, w, 2, 0)
+XL_EXTEND(i64x2_extend_high_i32x4_u, d, w, 2, 2)
+#define XL_EXTMUL(name, RL, AL, N, OFF, WT) XL_V2(name, RL, N, (WT)a.AL[i + OFF] * b.AL[i + OFF])
+XL_EXTMUL(i16x8_extmul_low_i8x16_s, sh, sb, 8, 0, s32)
+XL_EXTMUL(i16x8_extmul_high_i8x16_s, sh, sb, 8, 8, s32)
+XL_EXTMUL(i16x8_extmul_low_i8x16_u, h, b, 8, 0, u32)
+XL_EXTMUL(i16x8_extmul_high_i8x16_u, h, b, 8, 8, u32)
+XL_EXTMUL(i32x4_extmul_low_i16x8_s, sw, sh, 4, 0, s32)
+XL_EXTMUL(i32x4_extmul_high_i16x8_s, sw, sh, 4, 4, s32)
+XL_EXTMUL(i32x4_extmul_low_i16x8_u, w, h, 4, 0, u32)
+XL_EXTMUL(i32x4_extmul_high_i16x8_u, w, h, 4, 4, u32)
+XL_EXTMUL(i64x2_extmul_low_i32x4_s, sd, sw, 2, 0, s64)
+XL_EXTMUL(i64x2_extmul_high_i32x4_s, sd, sw, 2, 2, s64)
+XL_EXTMUL(i64x2_extmul_low_i32x4_u, d, w, 2, 0, u64)
+XL_EXTMUL(i64x2_extmul_high_i32x4_u, d, w, 2, 2, u64)
+XL_V1(i16x8_extadd_pairwise_i8x16_s, sh, 8, (s16)(a.sb[2 * i] + a.sb[2 * i + 1]))
+XL_V1(i16x8_extadd_pairwise_i8x16_u, h, 8, (u16)(a.b[2 * i] + a.b[2 * i + 1]))
+XL_V1(i32x4_extadd_pairwise_i16x8_s, sw, 4, (s32)a.sh[2 * i] + a.sh[2 * i + 1])
+XL_V1(i32x4_extadd_pairwise_i16x8_u, w, 4, (u32)a.h[2 * i] + a.h[2 * i + 1])
+
+/* floats: the scalar helpers per lane */
+#define XL_VFLOAT(shape, L, N, p)                                         \
+  XL_V1(shape##_abs, L, N, xl_##p##_abs(a.L[i]))                          \
+  XL_V1(shape##_neg, L, N, xl_##p##_neg(a.L[i]))                          \
+  XL_V1(shape##_sqrt, L, N, xl_##p##_sqrt(a.L[i]))                        \
+  XL_V1(shape##_ceil, L, N, xl_##p##_ceil(a.L[i]))                        \
+  XL_V1(shape##_floor, L, N, xl_##p##_floor(a.L[i]))                      \
+  XL_V1(shape##_trunc, L, N, xl_##p##_trunc(a.L[i]))                      \
+  XL_V1(shape##_nearest, L, N, xl_##p##_nearest(a.L[i]))                  \
+  XL_V2(shape##_add, L, N, a.L[i] + b.L[i])                               \
+  XL_V2(shape##_sub, L, N, a.L[i] - b.L[i])                               \
+  XL_V2(shape##_mul, L, N, a.L[i] * b.L[i])                               \
+  XL_V2(shape##_div, L, N, a.L[i] / b.L[i])                               \
+  XL_V2(shape##_min, L, N, xl_##p##_min(a.L[i], b.L[i]))                  \
+  XL_V2(shape##_max, L, N, xl_##p##_max(a.L[i], b.L[i]))                  \
+  XL_V2(shape##_pmin, L, N, b.L[i] < a.L[i] ? b.L[i] : a.L[i])            \
+  XL_V2(shape##_pmax, L, N, a.L[i] < b.L[i] ? b.L[i] : a.L[i])
+XL_VFLOAT(f32x4, f, 4, f32)
+XL_VFLOAT(f64x2, g, 2, f64)
+#define XL_VFCMP(shape, L, ML, N, M)                  \
+  XL_V2(shape##_eq, ML, N, a.L[i] == b.L[i] ? M : 0)  \
+  XL_V2(shape##_ne, ML, N, a.L[i] != b.L[i] ? M : 0)  \
+  XL_V2(shape##_lt, ML, N, a.L[i] < b.L[i] ? M : 0)   \
+  XL_V2(shape##_gt, ML, N, a.L[i] > b.L[i] ? M : 0)   \
+  XL_V2(shape##_le, ML, N, a.L[i] <= b.L[i] ? M : 0)  \
+  XL_V2(shape##_ge, ML, N, a.L[i] >= b.L[i] ? M : 0)
+XL_VFCMP(f32x4, f, w, 4, 0xffffffffu)
+XL_VFCMP(f64x2, g, d, 2, ~0ull)
+XL_V1(f32x4_convert_i32x4_s, f, 4, (f32)a.sw[i])
+XL_V1(f32x4_convert_i32x4_u, f, 4, xl_f32_convert_i32_u(a.w[i]))
+XL_V1(i32x4_trunc_sat_f32x4_s, w, 4, xl_i32_trunc_sat_f32_s(a.f[i]))
+XL_V1(i32x4_trunc_sat_f32x4_u, w, 4, xl_i32_trunc_sat_f32_u(a.f[i]))
+XL_V1(i32x4_trunc_sat_f64x2_s_zero, w, 4, i < 2 ? xl_i32_trunc_sat_f64_s(a.g[i & 1]) : 0)
+XL_V1(i32x4_trunc_sat_f64x2_u_zero, w, 4, i < 2 ? xl_i32_trunc_sat_f64_u(a.g[i & 1]) : 0)
+XL_V1(f64x2_convert_low_i32x4_s, g, 2, (f64)a.sw[i])
+XL_V1(f64x2_convert_low_i32x4_u, g, 2, xl_f64_convert_i32_u(a.w[i]))
+XL_V1(f32x4_demote_f64x2_zero, f, 4, i < 2 ? xl_f32_demote(a.g[i & 1]) : 0.0f)
+XL_V1(f64x2_promote_low_f32x4, g, 2, xl_f64_promote(a.f[i]))
