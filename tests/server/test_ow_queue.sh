@@ -5,8 +5,9 @@
 # error" at the queue timeout); a call the queue has no room for is the
 # caller's 429 at once (it used to be a 202); a blocking invoke still
 # waiting at the queue timeout is taken out and answered 429 queue_timeout.
-# The one execution slot is held by an action that waits for a file the test
-# creates: every step depends on a state, none on a time.
+# The one execution slot is held by a call that waits at a gate (a zip action
+# of echo.wasm called with "gate"; server_lib.sh): every step depends on a
+# state, none on a time.
 # usage: test_ow_queue.sh BUILD_DIR
 set -u
 build=${1:-build}
@@ -14,14 +15,16 @@ test_name=owqueue
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/server_lib.sh"
 
-clang-19 --target=wasm32-wasi -O2 "$here/../openwhisk/actions/echo.c" -o "$tmp/echo.wasm" &&
-  mkdir -p "$tmp/gate" && clang-19 --target=wasm32-wasi -O2 "$here/programs/gate.c" \
-    -o "$tmp/gate/main.wasm" || { echo "clang-19 failed"; exit 1; }
-echo "the files of the gate action" >"$tmp/gate/readme.txt"
-(cd "$tmp/gate" && bsdtar --format zip -cf "$tmp/gate.zip" main.wasm readme.txt)
+clang-19 --target=wasm32-wasi -O2 "$here/../openwhisk/actions/echo.c" -o "$tmp/echo.wasm" ||
+  { echo "clang-19 failed"; exit 1; }
+mkdir -p "$tmp/gate" && cp "$tmp/echo.wasm" "$tmp/gate/main.wasm" &&
+  echo "the gates of the test open here" >"$tmp/gate/gates.txt" &&
+  (cd "$tmp/gate" && bsdtar --format zip -cf "$tmp/gate.zip" main.wasm gates.txt) ||
+  { echo "bsdtar failed"; exit 1; }
 A=/api/v1/namespaces/_
-put_action() { # NAME FILE
-  printf '{"exec":{"kind":"wasm:0.1","code":"%s"}}' "$(base64 -w0 "$2")" >"$tmp/put.json"
+put_action() { # NAME FILE: with OpenWhisk's longest time limit (the gate's call waits)
+  printf '{"exec":{"kind":"wasm:0.1","code":"%s"},"limits":{"timeout":300000}}' \
+    "$(base64 -w0 "$2")" >"$tmp/put.json"
   req PUT "$A/actions/$1" -H 'Content-Type: application/json' --data-binary "@$tmp/put.json"
 }
 metric() { curl -s "$base/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
@@ -32,16 +35,15 @@ check "server starts" $? "$(cat "$tmp/err")"
 put_action gate "$tmp/gate.zip" && [ "$code" = 200 ] && put_action e "$tmp/echo.wasm" &&
   [ "$code" = 200 ] && put_action e2 "$tmp/echo.wasm" && [ "$code" = 200 ]
 check "three actions" $? "$code $body"
-files=$tmp/data/files/$(acurl -s "$base/v1/functions/gate" | jq -r .files_hash)
-[ -d "$files" ]
-check "the gate's files directory" $? "$files"
+gate_of gate && [ -d "$gate_dir" ]
+check "the gate's files directory" $? "$gate_dir"
 
-# The gate takes the only slot and holds it.
-curl -s --max-time 60 -u "$dev_auth" -X POST -o "$tmp/gate.out" -w '%{http_code}' \
+# The gate takes the only slot and holds it (curl's bound only against a hang).
+curl -s --max-time 600 -u "$dev_auth" -X POST -o "$tmp/gate.out" -w '%{http_code}' \
+  -H 'Content-Type: application/json' --data-binary '{"gate":"release"}' \
   "$base$A/actions/gate?blocking=true&result=true" >"$tmp/gate.code" &
 gate_pid=$!
-for _ in $(seq 400); do [ "$(metric 'mote_workers{state="busy"}')" = 1 ] && break; sleep 0.05; done
-[ "$(metric 'mote_workers{state="busy"}')" = 1 ]
+wait_metric 'mote_workers{state="busy"}' 1
 check "the gate holds the slot" $? "$(curl -s "$base/metrics" | grep mote_workers)"
 
 # A non-blocking invoke waits in the queue: 202.
@@ -64,13 +66,15 @@ check "one call waits, the accepted one" $? "$(metric mote_queue_depth)"
 
 # Let the gate go: it answers, and the accepted call runs after it, long
 # past the queue timeout.
-touch "$files/release"
+gate_open release
 wait "$gate_pid"
-[ "$(cat "$tmp/gate.code")" = 200 ] && [ "$(jq -r .released "$tmp/gate.out")" = true ]
+[ "$(cat "$tmp/gate.code")" = 200 ] && [ "$(jq -r .params.gate "$tmp/gate.out")" = release ]
 check "the gate answers once released" $? "$(cat "$tmp/gate.code") $(cat "$tmp/gate.out")"
-for _ in $(seq 600); do
+# Its record is written once it ran: up to 2 minutes, a bound only against a hang.
+until=$((SECONDS + 120))
+while :; do
   req GET "$A/activations/$id1"
-  [ "$code" = 200 ] && break
+  [ "$code" = 200 ] || [ $SECONDS -ge $until ] && break
   sleep 0.05
 done
 [ "$code" = 200 ] && [ "$(jget .response.status)" = success ] &&
