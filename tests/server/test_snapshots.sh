@@ -128,5 +128,25 @@ touch "$tmp/cc-go"
 wait_opt a
 stop_server
 
+# The options of mote serve, through the server's config into the core's:
+# --images copy makes every snapshot a copied one (the record says how calls
+# get the image), --no-kept-snapshots neither loads nor keeps them (every
+# start runs every mote_init, and says nothing about kept snapshots).
+: >"$tmp/err"
+start_server 2 --images copy --no-kept-snapshots
+check "starts with --images copy --no-kept-snapshots" $? "$(cat "$tmp/err")"
+req GET /v1/functions/a
+images=$(jget '.snapshot_image, .snapshot_from')
+new=$(value a)
+[ "$images" = "copy init" ] && [ "$(inits)" = 3 ] && [[ "$new" =~ ^[0-9a-f]{16}$ ]] &&
+  [ "$new" != "${v2[a]}" ] && ! grep -q "kept snapshot" "$tmp/err"
+check "--images copy and --no-kept-snapshots: copied images, mote_init at start" $? \
+  "$images, inits $(inits), $new / $(cat "$tmp/err")"
+stop_server
+"$mote" serve --images mapped --data "$tmp/data" >/dev/null 2>"$tmp/usage"
+rc=$?
+[ "$rc" -ne 0 ] && grep -q -- "--images takes auto, copy, map or map-drop" "$tmp/usage"
+check "an unknown --images mode is refused" $? "exit $rc: $(cat "$tmp/usage")"
+
 echo "$test_name: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
