@@ -42,6 +42,10 @@ mote_core_status core_deploy(mote_core *c, const core_deploy_req *req, core_fn *
       mote_store_deploy(c->store, req->ns, req->name, req->wasm, req->len, req->files,
                         req->nfiles, req->settings, req->meta, &fn->rec, &se);
   if (sst == MOTE_STORE_OK) {
+    /* Its snapshot may now replace the kept one; under the lock, so that a
+     * delete (which forgets the name's snapshots) or a later deploy of the
+     * name cannot come between the store's accepting and the keeping. */
+    snapstore_keep(c, fn);
     atomic_fetch_add(&fn->refs, 1); /* the caller's */
     st = registry_put(c->reg, fn);  /* takes the first reference */
   }
@@ -50,7 +54,6 @@ mote_core_status core_deploy(mote_core *c, const core_deploy_req *req, core_fn *
     fn_release(fn); /* its snapshot is not kept: the name's kept one stays */
     return core_store_fail(err, &se);
   }
-  snapstore_keep(c, fn); /* a stored version's: now it may replace the kept one */
   if (st != MOTE_CORE_OK) {
     /* Stored, but not served: the next start serves it. */
     fn_release(fn);

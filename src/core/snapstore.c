@@ -20,10 +20,11 @@
  *
  * Where it plugs in: the loader (loader.c) prepares every image through
  * snapstore_prepare. A deploy's snapshot waits in its image (keep_key) until
- * the store has accepted the version: deploy.c calls snapstore_keep after
- * mote_store_deploy, and after each version it loads at open; an opt build
- * keeps its own at once (its version is stored). So a deploy the store
- * refuses never replaces the kept snapshot of a name.
+ * the store has accepted the version: deploy.c calls snapstore_keep under
+ * the deploy lock right after mote_store_deploy, and after each version it
+ * loads at open; an opt build keeps its own at once while its version is
+ * still current. So a deploy the store refuses never replaces the kept
+ * snapshot of a name, and a deleted name's snapshots stay forgotten.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -149,6 +150,18 @@ static void keep(mote_core *c, const core_image *img, const char *name, const ch
   free(bytes);
 }
 
+/* An opt build's snapshot, kept under the deploy lock while its version is
+ * still current: a delete (which forgets the name's snapshots) or a newer
+ * deploy of the name may have come while it was built. */
+static void keep_if_current(mote_core *c, const core_fn *fn, const core_image *img,
+                            const char *name, const char *slot, const char *key) {
+  pthread_mutex_lock(&c->deploy_lock);
+  core_fn *now = registry_acquire(c->reg, name);
+  if (now == fn) keep(c, img, name, slot, key);
+  pthread_mutex_unlock(&c->deploy_lock);
+  fn_release(now); /* not the last reference: the caller holds fn */
+}
+
 mote_core_status snapstore_prepare(mote_core *c, const core_fn *fn, core_image *img,
                                    const char *so_path, const char *compile_key,
                                    const char *name, bool keep_now, mote_core_error *err) {
@@ -159,7 +172,7 @@ mote_core_status snapstore_prepare(mote_core *c, const core_fn *fn, core_image *
   if (keyed && load_kept(c, img, name, slot, key)) return MOTE_CORE_OK;
   mote_core_status st = fn_prepare(fn, img, name, err);
   if (st == MOTE_CORE_OK && keyed && img->snap) {
-    if (keep_now) keep(c, img, name, slot, key);
+    if (keep_now) keep_if_current(c, fn, img, name, slot, key);
     else memcpy(img->keep_key, key, sizeof key);
   }
   return st;
