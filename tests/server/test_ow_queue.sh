@@ -15,12 +15,8 @@ test_name=owqueue
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/server_lib.sh"
 
-clang-19 --target=wasm32-wasi -O2 "$here/../openwhisk/actions/echo.c" -o "$tmp/echo.wasm" ||
-  { echo "clang-19 failed"; exit 1; }
-mkdir -p "$tmp/gate" && cp "$tmp/echo.wasm" "$tmp/gate/main.wasm" &&
-  echo "the gates of the test open here" >"$tmp/gate/gates.txt" &&
-  (cd "$tmp/gate" && bsdtar --format zip -cf "$tmp/gate.zip" main.wasm gates.txt) ||
-  { echo "bsdtar failed"; exit 1; }
+clang-19 --target=wasm32-wasi -O2 "$here/../openwhisk/actions/echo.c" -o "$tmp/echo.wasm" &&
+  gate_zip "$tmp/echo.wasm" || { echo "clang-19 or zip failed"; exit 1; }
 A=/api/v1/namespaces/_
 put_action() { # NAME FILE: with OpenWhisk's longest time limit (the gate's call waits)
   printf '{"exec":{"kind":"wasm:0.1","code":"%s"},"limits":{"timeout":300000}}' \
