@@ -23,6 +23,8 @@ static void usage(FILE *out) {
         "                  [--queue-timeout MS] [--access-log FILE|-] [--dev]\n"
         "                  [--ns-invocations-per-minute N] [--ns-concurrent N]\n"
         "                  [--images auto|copy|map|map-drop] [--no-kept-snapshots]\n"
+        "                  [--max-connections N] [--max-connections-per-client N]\n"
+        "                  [--head-timeout MS]\n"
         "\n"
         "Serves functions over HTTP/1.1 (keep-alive):\n"
         "  PUT    /v1/functions/NAME?memory=MIB&timeout=MS&env=K=V&concurrency=N&max_queue=N\n"
@@ -46,6 +48,14 @@ static void usage(FILE *out) {
         "                      slots go round-robin between functions. A call past a full\n"
         "                      queue gets 429 with Retry-After\n"
         "  --queue-timeout MS  longest wait for a slot, then 429 (default 5000)\n"
+        "  --max-connections N connections open at once (default 10000, within the open-file\n"
+        "                      limit); past it the oldest idle connection is closed for a\n"
+        "                      newcomer\n"
+        "  --max-connections-per-client N\n"
+        "                      connections of one client address (default a tenth of\n"
+        "                      --max-connections); past it its new connections are closed\n"
+        "  --head-timeout MS   a request's line and headers must arrive within MS of their\n"
+        "                      first byte, or the connection is closed (default 10000)\n"
         "  --access-log FILE   one JSON line per request, appended to FILE (- for stderr;\n"
         "                      default: no access log)\n"
         "  --ns-invocations-per-minute N, --ns-concurrent N\n"
@@ -142,6 +152,19 @@ int mote_cmd_serve(int argc, char **argv) {
       }
       if (queue) cfg.queue = (unsigned)n;
       else cfg.queue_timeout_ms = (unsigned)n;
+    } else if (!strcmp(opt, "--max-connections") || !strcmp(opt, "--max-connections-per-client") ||
+               !strcmp(opt, "--head-timeout")) {
+      char *end;
+      errno = 0;
+      unsigned long n = strtoul(val, &end, 10);
+      if (errno || end == val || *end || val[0] == '-' || n < 1 || n > 10000000) {
+        fprintf(stderr, "mote serve: %s takes %s between 1 and 10000000\n", opt,
+                strcmp(opt, "--head-timeout") ? "a count" : "milliseconds");
+        return MOTE_EXIT_USAGE;
+      }
+      if (!strcmp(opt, "--max-connections")) cfg.max_connections = (unsigned)n;
+      else if (!strcmp(opt, "--head-timeout")) cfg.head_timeout_ms = (unsigned)n;
+      else cfg.max_connections_per_client = (unsigned)n;
     } else if (!strcmp(opt, "--ns-invocations-per-minute") || !strcmp(opt, "--ns-concurrent")) {
       char *end;
       errno = 0;

@@ -226,30 +226,46 @@ http_result faas_call(void *ctx, http_req *r) {
     }
   }
   if (status != 200 && !resp) resp = error_body(&call, err, code);
-
-  /* The record, posted to the store's write-behind queue: the reply does
-   * not wait for its commit, and a read of activations waits for it. */
-  char outcome[400];
-  if (cgi_bad) snprintf(outcome, sizeof outcome, "cgi: %s", err);
-  else core_outcome_text(out, outcome, sizeof outcome);
-  core_call_finish(&call, status, cls, outcome, NULL);
-  /* stdout becomes the response (after the record took its excerpt). */
+  /* stdout becomes the response; the record takes its excerpt from it below. */
+  const uint8_t *stdout_data = out->stdout_data;
   if (status == 200 && !st->cgi) {
     resp = http_response_new(out->stdout_data, out->stdout_len, true);
     out->stdout_data = NULL; /* the response owns it (or freed it) */
     if (resp) http_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+    else stdout_data = NULL, out->stdout_len = 0;
   }
+  /* The reply is queued before the record is made, so that the record says
+   * what the client gets: a reply that cannot be made or queued is a 500
+   * there, never the 200 the run earned. */
+  bool queued = false;
+  if (resp) {
+    add_call_headers(resp, &call, v->version);
+    queued = http_queue(r, status, resp);
+  }
+  char outcome[400];
+  if (!queued) {
+    status = 500;
+    cls = CORE_CLASS_INTERNAL;
+    code = http_class_code(cls);
+    snprintf(outcome, sizeof outcome, "internal: the reply could not be made or queued");
+  } else if (cgi_bad) {
+    snprintf(outcome, sizeof outcome, "cgi: %s", err);
+  } else {
+    core_outcome_text(out, outcome, sizeof outcome);
+  }
+  /* The record, posted to the store's write-behind queue: the reply goes
+   * out once this handler returns, and a read of activations waits for it. */
+  uint8_t *owned = out->stdout_data;
+  out->stdout_data = (uint8_t *)stdout_data; /* borrowed for the excerpt */
+  core_call_finish(&call, status, cls, outcome, NULL);
+  out->stdout_data = owned;
+  http_response_free(resp);
   memcpy(r->call.activation_id, call.id, sizeof r->call.activation_id);
   r->call.wait_us = call.wait_us;
   r->call.init_us = out->init_us;
   r->call.exec_us = out->exec_us;
   r->call.code = cls == CORE_CLASS_OK ? NULL : code;
-
-  res = HTTP_CLOSE;
-  if (resp) {
-    add_call_headers(resp, &call, v->version);
-    res = http_reply(r, status, resp);
-  }
+  res = queued ? HTTP_DONE : HTTP_CLOSE;
   core_call_clear(&call);
   core_fn_release(fn);
   return res;

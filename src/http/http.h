@@ -112,10 +112,25 @@ bool http_add_mote_routes(http_server *h);
 
 /* ---- the server --------------------------------------------------------------- */
 
+/* Defaults of the connection limits (http_config). */
+#define HTTP_DEFAULT_MAX_CONNECTIONS 10000u
+#define HTTP_DEFAULT_HEAD_TIMEOUT_MS 10000u
+#define HTTP_IDLE_TIMEOUT_S 60u          /* a connection without a byte either way */
+
 typedef struct http_config {
   const char *host;       /* address to listen on */
   uint16_t port;          /* 0: any free port */
   const char *access_log; /* a file, "-": stderr; NULL: none */
+  /* Connections open at once; 0: HTTP_DEFAULT_MAX_CONNECTIONS. Bounded by
+   * the open-file limit, whose soft limit http_start raises to the hard
+   * one. Past it, the oldest idle connection is closed for a newcomer. */
+  unsigned max_connections;
+  /* Connections of one client address at once; 0: a tenth of
+   * max_connections. Past it the client's new connections are closed. */
+  unsigned max_connections_per_client;
+  /* A request's head (line and headers) must arrive within this, from its
+   * first byte; 0: HTTP_DEFAULT_HEAD_TIMEOUT_MS. */
+  unsigned head_timeout_ms;
 } http_config;
 
 /* A server of the core (not listening yet). NULL with msg when out of
@@ -160,6 +175,12 @@ const char *http_req_param(const http_req *r, const char *key);
 bool http_req_param_true(const http_req *r, const char *key);
 const uint8_t *http_req_body(const http_req *r, size_t *len);
 
+/* While r is handled: gone(arg) is called at most once, from another thread
+ * and under a lock (so it must not block), when r's client closes the
+ * connection before the reply; gone NULL stops watching (after which it is
+ * not called). */
+void http_req_watch(http_req *r, void (*gone)(void *arg), void *arg);
+
 /* The caller's namespace when its key was checked (else NULL). */
 const char *http_req_ns(const http_req *r);
 /* Checks the request's credentials, at most once per request: true with
@@ -191,6 +212,10 @@ bool http_response_header(http_response *resp, const char *name, const char *val
 void http_response_free(http_response *resp); /* one that was not sent */
 /* Queues resp (consumed, even on failure) with `status`. */
 http_result http_reply(http_req *r, unsigned status, http_response *resp);
+/* Queues resp with `status`, which stays the caller's to free (after): for
+ * a caller that records what the client got. False when MHD refused it
+ * (the handler then drops the connection: HTTP_CLOSE). */
+bool http_queue(http_req *r, unsigned status, http_response *resp);
 http_result http_reply_json(http_req *r, unsigned status, json_t *body /* stolen */);
 /* An error in the route's dialect; code: mote's error code (the OpenWhisk
  * dialect puts a transaction id there instead). */

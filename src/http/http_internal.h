@@ -4,6 +4,7 @@
 #define MOTE_HTTP_INTERNAL_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 
 #include "base/clock.h"
 #include "http/http.h"
@@ -19,8 +20,20 @@
 #define HTTP_CONNECTION_MEMORY (32u << 10)
 #define HTTP_ACCESS_LOG_BACKLOG (4u << 20) /* bytes of access-log lines not yet written */
 #define HTTP_MAX_CAPTURES 4
+/* A request's head (request line and headers) at most, and its header
+ * lines: what MHD keeps of them in the connection's memory leaves room for
+ * the largest reply head we make (a guest's HTTP_GUEST_HEADERS_MAX plus
+ * ours), so a reply is never lost for want of memory (431 beyond). */
+#define HTTP_MAX_HEAD (12u << 10)
+#define HTTP_MAX_HEADER_LINES 64u
+/* Connections the server keeps beyond max_connections for a moment, while
+ * it closes idle ones to make room (conns.c). */
+#define HTTP_EVICT_RESERVE 64u
+#define HTTP_FD_RESERVE 512u          /* descriptors kept for all but connections */
+#define HTTP_ERRLOG_PER_S 10          /* MHD's error lines a second, then counted */
 
 typedef struct http_access_log http_access_log;
+typedef struct http_conns http_conns;
 
 struct http_server {
   mote_core *core;
@@ -30,6 +43,12 @@ struct http_server {
   http_access_log *access_log;   /* NULL: off */
   http_route *routes;            /* the table, in the order added */
   size_t nroutes;
+  http_config cfg;               /* with the defaults applied at http_start */
+  http_conns *conns;             /* the open connections (conns.c) */
+  pthread_mutex_t errlog_lock;   /* MHD's error log, rate-limited */
+  int64_t errlog_second;
+  unsigned errlog_lines;
+  uint64_t errlog_dropped;
 };
 
 struct http_response {
@@ -37,12 +56,16 @@ struct http_response {
   size_t len;                    /* the body's bytes, for the access log */
 };
 
+typedef struct http_conn http_conn;
+
 /* Everything one request owns; freed at once when it completes. */
 struct http_req {
   http_server *h;
   struct MHD_Connection *conn;
+  http_conn *hc;                 /* its connection's entry in h->conns (NULL: none) */
   const http_route *route;       /* NULL until routed (or no route) */
   char *uri;                     /* raw request target, query included */
+  char *path;                    /* the target's path, %-decoded (framing.c); NULL until then */
   const char *query;             /* points into uri after '?', or "" */
   http_param *params;            /* the decoded query */
   size_t nparams;
@@ -71,15 +94,44 @@ struct http_req {
   http_call_log call;
 };
 
-/* Per connection (MHD's socket context): the request in progress. */
-typedef struct http_conn {
-  http_req *req;
-} http_conn;
+/* conns.c: the open connections (MHD's socket context is each one's entry),
+ * and a thread that enforces the deadline of a request's head (trickled
+ * bytes do not extend it: the first byte of a head starts it) and closes
+ * the oldest idle connections when a newcomer finds the server full, so
+ * that /healthz and every other client still get in. */
+http_conns *conns_new(unsigned max_connections, unsigned head_timeout_ms);
+void conns_free(http_conns *t); /* after the daemon stopped: every entry closed */
+/* MHD_CONNECTION_NOTIFY_STARTED: a new entry (NULL when out of memory); past
+ * max_connections the oldest idle connection is closed. */
+http_conn *conns_open(http_conns *t, int fd);
+void conns_close(http_conns *t, http_conn *k); /* MHD_CONNECTION_NOTIFY_CLOSED */
+/* The head of a request is read: r is handled (no head deadline). */
+void conns_request(http_conns *t, http_conn *k, http_req *r);
+/* Its request completed: the connection is idle until the next head. */
+void conns_idle(http_conns *t, http_conn *k);
+typedef struct http_conn_figures {
+  unsigned open;                 /* connections open now */
+  uint64_t head_timeouts;        /* closed: a head not read within its deadline */
+  uint64_t evicted;              /* closed idle to make room for a newcomer */
+} http_conn_figures;
+void conns_figures(http_conns *t, http_conn_figures *out);
+
+/* framing.c: the rules of RFC 9112 for a request's head that MHD 0.9.75
+ * does not apply, checked before routing: a path that is not valid %-encoded
+ * UTF-8 without NUL (400), a head too large (431), conflicting or bad
+ * Content-Length, Transfer-Encoding other than chunked (501; with
+ * Content-Length or in HTTP/1.0: 400), HTTP/1.1 without exactly one Host
+ * (400), an Expect other than 100-continue (417). Sets r->path. True when a
+ * reply was queued (the connection closes after it). */
+bool framing_check(http_req *r, http_result *res);
+/* %-decoding (plus: '+' is a space): a string from malloc, or NULL with msg
+ * (a bad escape, %00, out of memory). */
+char *http_pct_decode(const char *p, size_t n, bool plus, char *msg, size_t cap);
 
 
 /* route.c: the first handler call of a request (route, method, key,
- * query, limits, check): true when a reply was queued. */
-bool route_first(http_server *h, http_req *r, const char *url, http_result *res);
+ * query, limits, check) on r->path: true when a reply was queued. */
+bool route_first(http_server *h, http_req *r, http_result *res);
 /* The route of (url, r->method): r->route and its captures; else r->route
  * NULL or the first route whose pattern matched with another method, and
  * *methods the methods of those (0: no pattern matched). */

@@ -201,6 +201,17 @@ char *metrics_text(http_server *h, size_t *len) {
        "Access-log lines lost: the writer fell behind by more than its backlog, or writing failed.");
   fprintf(o, "mote_access_log_dropped_total %llu\n",
           (unsigned long long)access_log_dropped(h->access_log));
+  http_conn_figures cf;
+  conns_figures(h->conns, &cf);
+  head(o, "mote_http_connections", "gauge", "HTTP connections open.");
+  fprintf(o, "mote_http_connections %u\n", cf.open);
+  head(o, "mote_http_connections_closed_total", "counter",
+       "Connections the server closed: head_timeout (a request's head not read within "
+       "--head-timeout of its first byte), evicted (idle, for a newcomer past --max-connections).");
+  fprintf(o, "mote_http_connections_closed_total{reason=\"head_timeout\"} %llu\n",
+          (unsigned long long)cf.head_timeouts);
+  fprintf(o, "mote_http_connections_closed_total{reason=\"evicted\"} %llu\n",
+          (unsigned long long)cf.evicted);
   render_usage(o, &fg);
   core_figures_clear(&fg);
   if (fclose(o) != 0) {

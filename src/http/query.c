@@ -16,28 +16,27 @@ static int hexval(char c) {
   return -1;
 }
 
-/* Decodes [p, p+n) into a new string; NULL on a bad escape (msg set). */
-static char *decode(const char *p, size_t n, char *msg, size_t cap) {
+char *http_pct_decode(const char *p, size_t n, bool plus, char *msg, size_t cap) {
   char *out = malloc(n + 1), *o = out;
   if (!out) {
     snprintf(msg, cap, "out of memory");
     return NULL;
   }
   for (size_t i = 0; i < n; i++) {
-    if (p[i] == '+') {
+    if (plus && p[i] == '+') {
       *o++ = ' ';
     } else if (p[i] == '%') {
       int hi = i + 1 < n ? hexval(p[i + 1]) : -1;
       int lo = i + 2 < n ? hexval(p[i + 2]) : -1;
       if (hi < 0 || lo < 0) {
-        snprintf(msg, cap, "malformed query string: bad %%-escape at \"%.*s\"",
+        snprintf(msg, cap, "bad %%-escape at \"%.*s\"",
                  (int)(n - i < 8 ? n - i : 8), p + i);
         free(out);
         return NULL;
       }
       int v = hi * 16 + lo;
       if (v == 0) {
-        snprintf(msg, cap, "malformed query string: %%00 (a NUL byte) is not allowed");
+        snprintf(msg, cap, "%%00 (a NUL byte) is not allowed");
         free(out);
         return NULL;
       }
@@ -74,10 +73,13 @@ bool http_query_parse(const char *q, http_param **out, size_t *count, char *msg,
     if (len > 0) {
       const char *eq = memchr(p, '=', len);
       size_t klen = eq ? (size_t)(eq - p) : len;
-      ps[k].key = decode(p, klen, msg, cap);
-      ps[k].value = ps[k].key ? decode(eq ? eq + 1 : p + len, eq ? len - klen - 1 : 0, msg, cap)
+      char why[120];
+      ps[k].key = http_pct_decode(p, klen, true, why, sizeof why);
+      ps[k].value = ps[k].key ? http_pct_decode(eq ? eq + 1 : p + len, eq ? len - klen - 1 : 0,
+                                                true, why, sizeof why)
                               : NULL;
       if (!ps[k].key || !ps[k].value) {
+        snprintf(msg, cap, "malformed query string: %s", why);
         http_query_free(ps, k + 1);
         return false;
       }

@@ -54,15 +54,20 @@ void http_response_free(http_response *resp) {
   free(resp);
 }
 
-http_result http_reply(http_req *r, unsigned status, http_response *resp) {
-  if (!resp) return HTTP_CLOSE;
+bool http_queue(http_req *r, unsigned status, http_response *resp) {
+  if (MHD_queue_response(r->conn, status, resp->mhd) != MHD_YES) return false;
   r->status = status;
   r->bytes_out = resp->len;
   if (r->route && (r->route->flags & HTTP_ROUTE_DEPLOY) && !strcmp(r->method, "PUT"))
     core_count_deploy(r->h->core, status / 100 == 2);
-  enum MHD_Result ret = MHD_queue_response(r->conn, status, resp->mhd);
+  return true;
+}
+
+http_result http_reply(http_req *r, unsigned status, http_response *resp) {
+  if (!resp) return HTTP_CLOSE;
+  bool queued = http_queue(r, status, resp);
   http_response_free(resp);
-  return ret == MHD_YES ? HTTP_DONE : HTTP_CLOSE;
+  return queued ? HTTP_DONE : HTTP_CLOSE;
 }
 
 http_result http_reply_json(http_req *r, unsigned status, json_t *body) {

@@ -149,8 +149,9 @@ bool http_identify(http_req *r, http_result *res) {
 
 const char *http_req_ns(const http_req *r) { return r->auth > 0 ? r->ns : NULL; }
 
-bool route_first(http_server *h, http_req *r, const char *url, http_result *res) {
+bool route_first(http_server *h, http_req *r, http_result *res) {
   unsigned methods = 0;
+  const char *url = r->path;
   route_find(h, r, url, &methods);
   const http_route *rt = r->route;
   if (!rt || methods) {

@@ -69,7 +69,10 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
               cerr.message);
     goto fail;
   }
-  http_config hc = {.host = cfg->host, .port = cfg->port, .access_log = cfg->access_log};
+  http_config hc = {.host = cfg->host, .port = cfg->port, .access_log = cfg->access_log,
+                    .max_connections = cfg->max_connections,
+                    .max_connections_per_client = cfg->max_connections_per_client,
+                    .head_timeout_ms = cfg->head_timeout_ms};
   if (!(s->http = http_new(s->core, &hc, msg, sizeof msg))) {
     st = fail(err, MOTE_SERVER_IO, "%s", msg);
     goto fail;

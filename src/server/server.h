@@ -65,6 +65,9 @@ typedef struct mote_server_config {
   /* Neither load nor keep functions' snapshots in the store: every start
    * runs every initialisation (as before issue 15; for benchmarks). */
   bool no_kept_snapshots;
+  /* Connections (http.h's http_config): at once, of one client address, and
+   * the deadline of a request's head; 0: the defaults. */
+  unsigned max_connections, max_connections_per_client, head_timeout_ms;
 } mote_server_config;
 
 /* OpenWhisk's well-known development credential (its `guest` namespace),

@@ -1,0 +1,265 @@
+/*
+ * conns: the open connections, and what no one client may do with them.
+ *
+ * Every connection has an entry from MHD's STARTED notice to its CLOSED one
+ * (MHD sends CLOSED before it closes the socket, and both take the table's
+ * lock, so a socket the table holds is open: shutting it down from here
+ * never hits a descriptor reused by another connection).
+ *
+ *   the head deadline  A request's head (its line and headers) must be read
+ *                      within head_timeout_ms of its first byte. MHD's own
+ *                      timeout is of idleness, which every byte resets, so
+ *                      a client trickling a head kept a connection for ever.
+ *                      The sweeper thread reads each idle connection's
+ *                      count of bytes received (TCP_INFO): bytes beyond the
+ *                      count at its last request's end are a head begun;
+ *                      once its deadline passes before the head is read,
+ *                      the connection is shut down. A connection that sends
+ *                      nothing is idle, not late: MHD's idle timeout ends it.
+ *   room for newcomers MHD accepts up to max_connections plus a reserve;
+ *                      a newcomer past max_connections closes the oldest
+ *                      connection that is not handling a request (idle, or
+ *                      mid-head), so a full server still answers /healthz
+ *                      and new clients; only when every connection is
+ *                      handling a request does MHD refuse.
+ *   clients gone       While a request is handled, a watcher (the call it
+ *                      runs) may be set; the sweeper peeks at the socket,
+ *                      and a client that has closed it (EOF, reset) calls
+ *                      the watcher once, so a call nobody waits for stops.
+ *
+ * The per-client cap is MHD's (MHD_OPTION_PER_IP_CONNECTION_LIMIT, daemon.c).
+ * The sweeper works in batches under the lock, so MHD's thread never waits
+ * for a whole pass.
+ */
+#include <errno.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "http/http_internal.h"
+
+#define SWEEP_BATCH 64
+
+struct http_conn {
+  int fd;
+  unsigned slot;                 /* its index in the table */
+  http_req *req;                 /* the request handled (head read), else NULL */
+  uint64_t mark;                 /* bytes received when it last became idle */
+  uint64_t idle_since_us;        /* when it last became idle (or opened) */
+  uint64_t head_since_us;        /* first seen mid-head; 0: not */
+  bool killed;                   /* shut down by the table */
+  void (*gone)(void *arg);       /* the watcher of the request handled */
+  void *gone_arg;
+};
+
+struct http_conns {
+  pthread_mutex_t lock;
+  pthread_cond_t tick;
+  http_conn **slots;             /* capacity entries; NULL: free */
+  unsigned capacity, open, max, free_hint;
+  unsigned head_timeout_ms;
+  uint64_t head_timeouts, evicted;
+  bool stopping;
+  pthread_t sweeper;
+  bool sweeper_started;
+};
+
+static uint64_t bytes_received(int fd) {
+  struct tcp_info ti;
+  socklen_t len = sizeof ti;
+  memset(&ti, 0, sizeof ti);
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return 0;
+  return ti.tcpi_bytes_received;
+}
+
+/* Under the lock: ends k's connection (MHD sees it closed and cleans up). */
+static void kill_conn(http_conn *k) {
+  k->killed = true;
+  shutdown(k->fd, SHUT_RDWR);
+}
+
+/* Whether the client of a connection handling a request has closed it. */
+static bool client_gone(int fd) {
+  char b;
+  ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return false;
+  if (n == 0) return true;
+  return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+static void sweep_one(http_conns *t, http_conn *k, uint64_t now) {
+  if (k->killed) return;
+  if (k->req) {
+    if (k->gone && client_gone(k->fd)) {
+      void (*gone)(void *) = k->gone;
+      k->gone = NULL;
+      gone(k->gone_arg);
+    }
+    return;
+  }
+  if (!k->head_since_us && bytes_received(k->fd) > k->mark) k->head_since_us = now;
+  if (k->head_since_us && now - k->head_since_us >= (uint64_t)t->head_timeout_ms * 1000) {
+    t->head_timeouts++;
+    kill_conn(k);
+  }
+}
+
+static void *sweeper(void *arg) {
+  http_conns *t = arg;
+  unsigned tick_ms = t->head_timeout_ms / 4;
+  if (tick_ms > 1000) tick_ms = 1000;
+  if (tick_ms < 10) tick_ms = 10;
+  pthread_mutex_lock(&t->lock);
+  while (!t->stopping) {
+    for (unsigned i = 0; i < t->capacity && !t->stopping; i++) {
+      if (i % SWEEP_BATCH == 0 && i) { /* let MHD's thread in */
+        pthread_mutex_unlock(&t->lock);
+        pthread_mutex_lock(&t->lock);
+      }
+      if (t->slots[i]) sweep_one(t, t->slots[i], mote_now_us());
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += (long)tick_ms * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    if (!t->stopping) pthread_cond_timedwait(&t->tick, &t->lock, &until);
+  }
+  pthread_mutex_unlock(&t->lock);
+  return NULL;
+}
+
+http_conns *conns_new(unsigned max_connections, unsigned head_timeout_ms) {
+  http_conns *t = calloc(1, sizeof *t);
+  if (!t) return NULL;
+  t->max = max_connections;
+  t->capacity = max_connections + HTTP_EVICT_RESERVE;
+  t->head_timeout_ms = head_timeout_ms;
+  if (!(t->slots = calloc(t->capacity, sizeof *t->slots))) {
+    free(t);
+    return NULL;
+  }
+  pthread_mutex_init(&t->lock, NULL);
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&t->tick, &attr);
+  pthread_condattr_destroy(&attr);
+  if (pthread_create(&t->sweeper, NULL, sweeper, t) != 0) {
+    conns_free(t);
+    return NULL;
+  }
+  t->sweeper_started = true;
+  return t;
+}
+
+void conns_free(http_conns *t) {
+  if (!t) return;
+  pthread_mutex_lock(&t->lock);
+  t->stopping = true;
+  pthread_cond_broadcast(&t->tick);
+  pthread_mutex_unlock(&t->lock);
+  if (t->sweeper_started) pthread_join(t->sweeper, NULL);
+  for (unsigned i = 0; i < t->capacity; i++) free(t->slots[i]);
+  pthread_cond_destroy(&t->tick);
+  pthread_mutex_destroy(&t->lock);
+  free(t->slots);
+  free(t);
+}
+
+/* Under the lock: closes the connection idle the longest (mid-head ones
+ * count as idle: they hold nothing the server works on). */
+static void evict_one(http_conns *t) {
+  http_conn *oldest = NULL;
+  for (unsigned i = 0; i < t->capacity; i++) {
+    http_conn *k = t->slots[i];
+    if (!k || k->req || k->killed) continue;
+    if (!oldest || k->idle_since_us < oldest->idle_since_us) oldest = k;
+  }
+  if (!oldest) return;
+  t->evicted++;
+  kill_conn(oldest);
+}
+
+http_conn *conns_open(http_conns *t, int fd) {
+  http_conn *k = calloc(1, sizeof *k);
+  if (!k) return NULL;
+  k->fd = fd;
+  k->idle_since_us = mote_now_us();
+  pthread_mutex_lock(&t->lock);
+  unsigned i = t->free_hint, n = 0;
+  while (n < t->capacity && t->slots[i]) {
+    i = (i + 1) % t->capacity;
+    n++;
+  }
+  if (n == t->capacity) { /* MHD's limit is the capacity: cannot happen */
+    pthread_mutex_unlock(&t->lock);
+    free(k);
+    return NULL;
+  }
+  k->slot = i;
+  t->slots[i] = k;
+  t->free_hint = (i + 1) % t->capacity;
+  t->open++;
+  unsigned live = 0;
+  if (t->open > t->max) {
+    /* the ones shut down already are on their way out */
+    for (unsigned j = 0; j < t->capacity; j++)
+      if (t->slots[j] && !t->slots[j]->killed) live++;
+    while (live-- > t->max) evict_one(t);
+  }
+  pthread_mutex_unlock(&t->lock);
+  return k;
+}
+
+void conns_close(http_conns *t, http_conn *k) {
+  if (!k) return;
+  pthread_mutex_lock(&t->lock);
+  t->slots[k->slot] = NULL;
+  t->open--;
+  pthread_mutex_unlock(&t->lock);
+  free(k);
+}
+
+void conns_request(http_conns *t, http_conn *k, http_req *r) {
+  if (!k) return;
+  pthread_mutex_lock(&t->lock);
+  k->req = r;
+  k->head_since_us = 0;
+  pthread_mutex_unlock(&t->lock);
+}
+
+void conns_idle(http_conns *t, http_conn *k) {
+  if (!k) return;
+  uint64_t mark = bytes_received(k->fd);
+  pthread_mutex_lock(&t->lock);
+  k->req = NULL;
+  k->gone = NULL;
+  k->mark = mark;
+  k->head_since_us = 0;
+  k->idle_since_us = mote_now_us();
+  pthread_mutex_unlock(&t->lock);
+}
+
+void http_req_watch(http_req *r, void (*gone)(void *arg), void *arg) {
+  http_conn *k = r->hc;
+  if (!k) return;
+  http_conns *t = r->h->conns;
+  pthread_mutex_lock(&t->lock);
+  if (k->req == r) {
+    k->gone = gone;
+    k->gone_arg = arg;
+  }
+  pthread_mutex_unlock(&t->lock);
+}
+
+void conns_figures(http_conns *t, http_conn_figures *out) {
+  pthread_mutex_lock(&t->lock);
+  out->open = t->open;
+  out->head_timeouts = t->head_timeouts;
+  out->evicted = t->evicted;
+  pthread_mutex_unlock(&t->lock);
+}

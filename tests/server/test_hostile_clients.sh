@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Hostile clients cannot deny service (issue 14), end to end against a real
+# `mote serve`: connections (a per-client cap, a deadline for a request's
+# head that trickled bytes do not extend, room for newcomers on a full
+# server), the framing rules of RFC 9112 (NUL in a path, 600 parameters,
+# conflicting Content-Length, Transfer-Encoding, Host, Expect, a head too
+# large), a CGI function's largest header block behind the largest request
+# head, and the record of what the client got.
+# The clients are tests/server/clients/hclient.c, built here with gcc.
+# Other client addresses are other loopback addresses (127.0.0.2, ...).
+# usage: test_hostile_clients.sh BUILD_DIR
+set -u
+build=${1:-build}
+test_name=hostile
+. "$(dirname "$0")/server_lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+hc="$tmp/hclient"
+gcc -O2 -pthread "$here/clients/hclient.c" -o "$hc" || { echo "gcc failed"; exit 1; }
+
+holders=()
+trap 'for p in "${holders[@]}"; do kill "$p" 2>/dev/null; done; stop_server; rm -rf "$tmp"' EXIT
+
+# A holder: `hclient hold` with a control FIFO (a line asks for a report)
+# and its output in $tmp/NAME.out.
+hold_start() { # NAME HCLIENT-HOLD-ARGS...
+  local name=$1 fd; shift
+  mkfifo "$tmp/$name.ctl"
+  : >"$tmp/$name.out"
+  "$hc" hold 127.0.0.1 "$port" "$@" <"$tmp/$name.ctl" >"$tmp/$name.out" 2>&1 &
+  holders+=($!)
+  exec {fd}>"$tmp/$name.ctl"
+  eval "fd_$name=$fd"
+}
+# Waits (up to 2 minutes, a bound only against a hang) for a line of the
+# holder's output matching the pattern; it is left in $line.
+hold_line() { # NAME REGEX
+  local until=$((SECONDS + 120))
+  while :; do
+    line=$(grep -E "$2" "$tmp/$1.out" | tail -n1)
+    [ -n "$line" ] && return 0
+    [ $SECONDS -ge $until ] && return 1
+    sleep 0.05
+  done
+}
+# Asks for reports until one matches (the server closing connections is a
+# state the test waits for), up to 2 minutes; the last report in $line.
+hold_until() { # NAME REGEX
+  local until=$((SECONDS + 120)) fd n
+  eval "fd=\$fd_$1"
+  while :; do
+    n=$(grep -c '^open' "$tmp/$1.out")
+    echo >&"$fd"
+    while [ "$(grep -c '^open' "$tmp/$1.out")" -le "$n" ]; do sleep 0.02; done
+    line=$(grep '^open' "$tmp/$1.out" | tail -n1)
+    printf '%s\n' "$line" | grep -qE "$2" && return 0
+    [ $SECONDS -ge $until ] && return 1
+    sleep 0.1
+  done
+}
+hold_stop() { local fd; eval "fd=\$fd_$1"; exec {fd}>&-; }
+metric() { curl -s --max-time 20 "$base/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+# One raw request (C escapes), its raw reply in $reply.
+raw() { reply=$("$hc" send 127.0.0.1 "$port" "$1" --wait 60000); } # the wait: a bound against a hang only
+status_of() { printf '%s' "$reply" | head -n1 | awk '{ print $2 }'; }
+replies() { printf '%s' "$reply" | grep -c '^HTTP/1\.[01] [0-9]'; }
+
+# ---- framing, on a server with the default limits -----------------------------------
+
+cat >"$tmp/cgi.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+int main(int argc, char **argv) {
+  /* The largest header block a CGI function may print: 100 lines, ~8 KiB. */
+  if (argc > 1 && !strcmp(argv[1], "maxlines")) {
+    printf("Content-Type: text/plain\n");
+    for (int i = 1; i < 100; i++) printf("X-L%d: %070d\n", i, i);
+    printf("\nok");
+    return 0;
+  }
+  printf("Content-Type: text/plain\n\nhi");
+  return 0;
+}
+C
+clang-19 --target=wasm32-wasi -O2 "$tmp/cgi.c" -o "$tmp/cgi.wasm" || { echo "clang-19 failed"; exit 1; }
+clang-19 --target=wasm32-wasi -O2 "$here/programs/nap.c" -o "$tmp/nap.wasm" || { echo "clang-19 failed"; exit 1; }
+
+start_server 2
+check "server starts" $? "$(cat "$tmp/out" "$tmp/err")"
+deploy victim "$tmp/nap.wasm" "public=true"
+deploy c "$tmp/cgi.wasm" "public=true&cgi=true"
+check "deploys" $? "$code $body"
+
+raw 'GET /healthz%00/x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'
+[ "$(status_of)" = 400 ]
+check "NUL in a path: 400 (was 200: /healthz%00/x served /healthz)" $? "$reply"
+raw 'DELETE /v1/functions/victim%00.bak HTTP/1.1\r\nHost: h\r\nAuthorization: Basic '"$(printf %s "$dev_auth" | base64 -w0)"'\r\nConnection: close\r\n\r\n'
+s=$(status_of); req GET /v1/functions/victim
+[ "$s" = 400 ] && [ "$code" = 200 ]
+check "DELETE victim%00.bak: 400, victim still there (was: deleted)" $? "$s, then $code"
+raw 'GET /v1/functions/%ff%fe HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'
+[ "$(status_of)" = 400 ]
+check "invalid UTF-8 in a path: 400" $? "$reply"
+raw 'GET /faas/victim%zz HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'
+[ "$(status_of)" = 400 ]
+check "a bad %-escape in a path: 400" $? "$reply"
+
+q=$(for i in $(seq 600); do printf 'a=%d&' "$i"; done)
+raw "GET /healthz?$q HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+s=$(status_of)
+[ "$s" = 400 ] || [ "$s" = 414 ]
+check "600 query parameters: 400 or 414 (was: no reply)" $? "${reply:0:300}"
+q=$(for i in $(seq 3000); do printf 'a&'; done)
+raw "GET /healthz?$q HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+s=$(status_of)
+[ "$s" = 400 ] || [ "$s" = 414 ]
+check "3000 query parameters: 400 or 414" $? "${reply:0:300}"
+
+# Two Content-Lengths: the first (3) framed "abc" and the rest started a
+# second request; one 400 and the connection closed, nothing smuggled.
+raw 'POST /faas/victim HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 40\r\n\r\nabcGET /healthz HTTP/1.1\r\nHost: h\r\n\r\n'
+[ "$(status_of)" = 400 ] && [ "$(replies)" = 1 ]
+check "conflicting Content-Length: one 400, nothing smuggled" $? "$reply"
+raw 'POST /faas/victim HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc'
+[ "$(status_of)" != 400 ]
+check "the same Content-Length twice: accepted" $? "$reply"
+raw 'POST /faas/victim HTTP/1.1\r\nHost: h\r\nContent-Length: 3x\r\nConnection: close\r\n\r\nabc'
+[ "$(status_of)" = 400 ]
+check "a bad Content-Length: 400" $? "$reply"
+raw 'POST /faas/victim HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\nabc'
+[ "$(status_of)" = 501 ]
+check "Transfer-Encoding: gzip: 501 (was: no reply)" $? "$reply"
+raw 'POST /faas/victim HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
+[ "$(status_of)" = 501 ]
+check "Transfer-Encoding: gzip, chunked: 501" $? "$reply"
+raw 'POST /faas/victim HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
+[ "$(status_of)" = 400 ] && [ "$(replies)" = 1 ]
+check "Transfer-Encoding and Content-Length: 400" $? "$reply"
+raw 'POST /faas/victim HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
+[ "$(status_of)" = 400 ]
+check "Transfer-Encoding in HTTP/1.0: 400" $? "$reply"
+raw 'POST /faas/victim HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
+[ "$(status_of)" = 200 ]
+check "Transfer-Encoding: chunked still works" $? "$reply"
+raw 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n'
+[ "$(status_of)" = 400 ]
+check "HTTP/1.1 without Host: 400 (was 200)" $? "$reply"
+raw 'GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n'
+[ "$(status_of)" = 400 ]
+check "two Host headers: 400" $? "$reply"
+raw 'GET /healthz HTTP/1.0\r\n\r\n'
+[ "$(status_of)" = 200 ]
+check "HTTP/1.0 without Host: 200" $? "$reply"
+raw 'GET /healthz HTTP/1.1\r\nHost: h\r\nExpect: 999-bogus\r\nConnection: close\r\n\r\n'
+[ "$(status_of)" = 417 ]
+check "Expect: 999-bogus: 417 (was 200)" $? "$reply"
+req POST /faas/victim -H 'Expect: 100-continue' --data-binary 'x'
+[ "$code" = 200 ]
+check "Expect: 100-continue still works" $? "$code $body"
+
+# A request head past HTTP_MAX_HEAD (12 KiB) is 431 with a reply; below it,
+# the CGI function's largest header block still fits the connection's
+# memory beside it (it did not: 20 KiB of request headers plus 8 KiB of CGI
+# headers gave an empty reply, recorded as 200).
+big=$(for i in $(seq 60); do printf 'X-Pad-%02d: %0200d\\r\\n' "$i" 0; done)
+raw "GET /faas/c?arg=maxlines HTTP/1.1\r\nHost: h\r\n${big}Connection: close\r\n\r\n"
+[ "$(status_of)" = 431 ]
+check "a 12.5 KiB request head: 431" $? "${reply:0:200}"
+big=$(for i in $(seq 100); do printf 'X-Pad-%03d: %0190d\\r\\n' "$i" 0; done)
+raw "GET /faas/c?arg=maxlines HTTP/1.1\r\nHost: h\r\n${big}Connection: close\r\n\r\n"
+[ "$(status_of)" = 431 ]
+check "a 20 KiB request head to a CGI function: 431 (was: no reply, recorded 200)" $? "${reply:0:200}"
+# The largest head allowed: 64 lines, just under 12 KiB.
+pad=$(( (12 * 1024 - 80) / 62 - 12 ))
+big=$(for i in $(seq 61); do printf 'X-P%02d: %0*d\\r\\n' "$i" "$pad" 0; done)
+raw "GET /faas/c?arg=maxlines HTTP/1.1\r\nHost: h\r\n${big}Connection: close\r\n\r\n"
+[ "$(status_of)" = 200 ] && printf '%s' "$reply" | grep -q '^X-L99: ' && [ "${reply: -2}" = ok ]
+check "the largest head allowed and the largest CGI header block: a whole 200" $? "${reply:0:200}"
+req GET "/v1/activations?function=c&limit=10"
+[ "$code" = 200 ] && [ "$(jget '[.activations[].http_status] | unique | join(",")')" = 200 ]
+check "the CGI function's records: every call 200, as its clients got" $? "$body"
+
+stop_server
+
+# ---- connections, on a server with small limits --------------------------------------
+
+# The server raises its open-file soft limit to the hard one (each
+# connection is a descriptor): started with a lower soft limit, it has the
+# hard one.
+hard=$(ulimit -Hn)
+[ "$hard" = unlimited ] || [ "$hard" -le 256 ] || ulimit -Sn $((hard / 2))
+start_server 2 --max-connections 40 --max-connections-per-client 10 --head-timeout 1500
+check "server with connection limits starts" $? "$(cat "$tmp/out" "$tmp/err")"
+soft=$(awk '/^Max open files/ { print $4 }' "/proc/$server_pid/limits")
+[ "$soft" = "$hard" ]
+check "the open-file soft limit raised to the hard one ($hard; started with $(ulimit -Sn))" $? "$soft"
+
+# 40 idle keep-alive connections from four addresses: the server is full.
+hold_start idle 40 --spread 4 --probe
+hold_line idle '^answered'
+[ "$line" = "answered 40" ]
+check "40 connections of four clients held" $? "$line"
+
+# One client trickling heads (a byte every 100 ms; a whole head would take
+# a minute): it gets its 10 connections and no more.
+head='GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Slow: '$(printf '%0580d' 0)'\r\n\r\n'
+hold_start slow 15 --src 127.0.0.2 --head "$head" --trickle 100
+hold_line slow '^connected'
+# Healthz from yet another client, meanwhile: the server makes room.
+code=$(curl -s --max-time 20 --interface 127.0.0.3 -o /dev/null -w '%{http_code}' "$base/healthz")
+[ "$code" = 200 ]
+check "/healthz from another client on a full server: 200 (was: refused)" $? "$code"
+hold_until slow 'closed 15$'
+check "the slow client's heads: closed by their deadline, trickling did not extend it" $? "$line"
+ht=$(metric 'mote_http_connections_closed_total{reason="head_timeout"}')
+[ "${ht:-0}" -ge 1 ] && [ "${ht:-0}" -le 10 ]
+check "the head deadline closed at most the client's 10 (the others were over its cap)" $? "$ht"
+ev=$(metric 'mote_http_connections_closed_total{reason="evicted"}')
+[ "${ev:-0}" -ge 1 ]
+check "newcomers on a full server closed idle connections" $? "$ev"
+# The per-client cap, counted exactly: 15 connections, 10 answered.
+hold_start capped 15 --src 127.0.0.4 --probe
+hold_line capped '^answered'
+[ "$line" = "answered 10" ]
+check "per-client cap: 10 of 15 connections of one client answered" $? "$line"
+hold_stop capped
+code=$(curl -s --max-time 20 --interface 127.0.0.5 -o /dev/null -w '%{http_code}' "$base/healthz")
+[ "$code" = 200 ]
+check "/healthz from another client while one is at its cap: 200" $? "$code"
+hold_stop slow
+hold_stop idle
+
+echo "tests/server/test_hostile_clients.sh: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
