@@ -52,7 +52,7 @@ TEST_SUPPORT := $(BUILD)/tests/test.o
 
 .DEFAULT_GOAL := all
 BENCH_UTIL := bench/bench_util.c bench/bench_util.h bench/bench_module.c bench/bench_module.h
-.PHONY: bench bench-deploy bench-engine bench-instantiate bench-server bench-memprobe bench-restart bench-density
+.PHONY: bench bench-deploy bench-engine bench-instantiate bench-server bench-memprobe bench-restart bench-density bench-hostile
 # Benchmarks print figures and write bench/out/; they are not tests. bench-paper (the paper's
 # tables against native, containers and Node) is in bench/paper/paper.mk.
 bench: bench-deploy bench-engine bench-instantiate bench-server bench-density bench-paper
@@ -73,6 +73,12 @@ bench-memprobe: $(BUILD)/memprobe
 bench-server: $(BUILD)/mote
 	bench/server.sh $(BUILD)
 	bench/restart.sh $(BUILD)
+
+# Hostile clients and functions (issue 14): idle connections held (threads, RSS, /healthz
+# latency) and a normal function's success rate at 50 calls/s open loop beside 20 hostile
+# calls. OLD=DIR: a build of main to alternate with (e.g. a worktree's build).
+bench-hostile: $(BUILD)/mote
+	ROUNDS=$${ROUNDS:-3} bench/hostile.sh $(BUILD) $(OLD)
 
 # Restart-to-serving with 100 functions, without and with kept snapshots (also in bench-server).
 bench-restart: $(BUILD)/mote

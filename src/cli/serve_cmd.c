@@ -24,7 +24,7 @@ static void usage(FILE *out) {
         "                  [--ns-invocations-per-minute N] [--ns-concurrent N]\n"
         "                  [--images auto|copy|map|map-drop] [--no-kept-snapshots]\n"
         "                  [--max-connections N] [--max-connections-per-client N]\n"
-        "                  [--head-timeout MS]\n"
+        "                  [--head-timeout MS] [--instances N] [--cpu-quantum MS]\n"
         "\n"
         "Serves functions over HTTP/1.1 (keep-alive):\n"
         "  PUT    /v1/functions/NAME?memory=MIB&timeout=MS&env=K=V&concurrency=N&max_queue=N\n"
@@ -48,6 +48,11 @@ static void usage(FILE *out) {
         "                      slots go round-robin between functions. A call past a full\n"
         "                      queue gets 429 with Retry-After\n"
         "  --queue-timeout MS  longest wait for a slot, then 429 (default 5000)\n"
+        "  --instances N       calls alive at once: computing, sleeping, or past their first\n"
+        "                      quantum (default 16 per worker, at least 32)\n"
+        "  --cpu-quantum MS    a call keeps its slot (--workers) this long while others wait,\n"
+        "                      then runs on without one; a call that sleeps gives it back at\n"
+        "                      once (default 20; 0: slots are held to the end, sleeping or not)\n"
         "  --max-connections N connections open at once (default 10000, within the open-file\n"
         "                      limit); past it the oldest idle connection is closed for a\n"
         "                      newcomer\n"
@@ -152,6 +157,19 @@ int mote_cmd_serve(int argc, char **argv) {
       }
       if (queue) cfg.queue = (unsigned)n;
       else cfg.queue_timeout_ms = (unsigned)n;
+    } else if (!strcmp(opt, "--instances") || !strcmp(opt, "--cpu-quantum")) {
+      bool inst = !strcmp(opt, "--instances");
+      char *end;
+      errno = 0;
+      unsigned long n = strtoul(val, &end, 10);
+      if (errno || end == val || *end || val[0] == '-' || n > (inst ? 4096 : 3600000) || (inst && !n)) {
+        fprintf(stderr, "mote serve: %s takes %s\n", opt,
+                inst ? "a count between 1 and 4096"
+                     : "milliseconds up to 3600000 (0: slots held to the end)");
+        return MOTE_EXIT_USAGE;
+      }
+      if (inst) cfg.max_alive = (unsigned)n;
+      else cfg.cpu_quantum_ms = n ? (unsigned)n : MOTE_SERVER_QUANTUM_OFF;
     } else if (!strcmp(opt, "--max-connections") || !strcmp(opt, "--max-connections-per-client") ||
                !strcmp(opt, "--head-timeout")) {
       char *end;

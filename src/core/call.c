@@ -83,6 +83,17 @@ void core_call_init(core_call *call, mote_core *c, core_fn *fn) {
   mote_store_activation_new_id(call->id);
 }
 
+static uint32_t timeout_ms(const core_fn *fn) {
+  return fn->rec.settings.timeout_ms ? fn->rec.settings.timeout_ms : CORE_DEFAULT_TIMEOUT_MS;
+}
+
+/* WASI's hook before the guest waits in the host (a sleep): its CPU slot
+ * goes to the calls waiting; it keeps its instance. */
+static void call_blocks(void *ctx) {
+  core_call *call = ctx;
+  admit_yield(call->core->admit, call->admitted);
+}
+
 static uint32_t memory_mib(const core_fn *fn) {
   return fn->rec.settings.memory_mib ? fn->rec.settings.memory_mib : CORE_DEFAULT_MEMORY_MIB;
 }
@@ -190,11 +201,14 @@ void core_call_exec(core_call *call) {
   cfg.wasi.stderr_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};
   cfg.wasi.stdout_cap = CORE_STDOUT_CAP;
   cfg.wasi.stderr_cap = CORE_STDERR_CAP;
+  cfg.wasi.on_block = call_blocks;
+  cfg.wasi.block_ctx = call;
   metrics_in_flight(c->metrics, 1);
   mote_invoke_run(&cfg, &call->res);
   metrics_in_flight(c->metrics, -1);
+  mote_rt_thread_trim_stack(); /* this thread may live long and idle (a connection's) */
   call->end_ms = mote_wall_ms();
-  core_admission adm = {.status = CORE_ADMITTED, .fn = call->admitted};
+  core_admission adm = {.status = CORE_ADMITTED, .run = call->admitted};
   call->admitted = NULL;
   admit_leave(c->admit, &adm, mote_now_us() - call->t_admitted_us);
   core_call_abandon(call);
@@ -208,10 +222,11 @@ mote_core_status core_call_run(core_call *call) {
   mote_core_status cs = core_call_begin(call);
   if (cs != MOTE_CORE_OK) return cs;
   core_admission adm;
-  admit_enter(c->admit, fn_admit_of(c, fn), st->max_concurrency, st->max_queue, &adm);
+  admit_enter(c->admit, fn_admit_of(c, fn), st->max_concurrency, st->max_queue, timeout_ms(fn),
+              &adm);
   if (adm.status != CORE_ADMITTED) return admit_refused(call, &adm);
   call->wait_us = adm.wait_us;
-  call->admitted = adm.fn;
+  call->admitted = adm.run;
   core_call_exec(call);
   return MOTE_CORE_OK;
 }
@@ -220,6 +235,7 @@ mote_core_status core_call_run(core_call *call) {
 static void granted(core_admit_ticket *t) {
   core_call *call = (core_call *)((char *)t - offsetof(core_call, ticket));
   call->wait_us = mote_now_us() - call->t_submitted_us;
+  call->admitted = t->run; /* the call alive: its executor gives it back */
   exec_ready(call->core->exec, call);
 }
 
@@ -233,17 +249,18 @@ mote_core_status core_call_submit(core_call *call, core_call_job job, void *arg)
   call->job = job;
   call->job_arg = arg;
   call->ticket.grant = granted;
+  call->ticket.timeout_ms = timeout_ms(fn);
   call->t_submitted_us = mote_now_us();
   core_admit_fn *af = fn_admit_of(c, fn);
   /* Everything the job reads is set before the call enters the queue: once
    * queued, a grant may hand it to an executor at once, and the job may end
    * (and free it) before admit_submit returns. */
   call->admit_fn = af;
-  call->admitted = af; /* the slot is the call's once granted */
   core_admission adm;
   exec_pending(c->exec, 1);
   admit_submit(c->admit, af, st->max_concurrency, st->max_queue, &call->ticket, &adm);
   if (adm.status == CORE_ADMITTED) {
+    call->admitted = call->ticket.run;
     exec_ready(c->exec, call);
   } else if (adm.status != CORE_ADMIT_QUEUED) {
     call->admitted = NULL;

@@ -72,13 +72,20 @@ mote_core_status mote_core_open(const mote_core_config *cfg, mote_core **out,
   c->metrics = metrics_new();
   c->queue_timeout_ms = cfg->queue_timeout_ms ? cfg->queue_timeout_ms
                                               : CORE_DEFAULT_QUEUE_TIMEOUT_MS;
-  c->admit = admit_new(c->workers,
+  unsigned alive = cfg->max_alive ? cfg->max_alive : CORE_DEFAULT_ALIVE_PER_WORKER * c->workers;
+  if (!cfg->max_alive && alive < 32) alive = 32;
+  c->max_alive = alive;
+  c->admit = admit_new(c->workers, alive,
                        cfg->queue ? cfg->queue : CORE_DEFAULT_QUEUE_PER_WORKER * c->workers,
                        c->queue_timeout_ms);
+  if (c->admit && cfg->cpu_quantum_ms)
+    admit_set_quantum(c->admit, cfg->cpu_quantum_ms == CORE_QUANTUM_OFF
+                                    ? UINT64_MAX : (uint64_t)cfg->cpu_quantum_ms * 1000);
   c->quota = quota_new(c->store, cfg->ns_invocations_per_minute, cfg->ns_concurrent);
   c->acct = accounting_new(c->store);
   c->loader = loader_new(c);
-  c->exec = exec_new(c->workers);
+  /* A background call reaches an executor only alive: one thread each. */
+  c->exec = exec_new(c->max_alive);
   if (!c->identity || !c->reg || !c->metrics || !c->admit || !c->quota || !c->acct ||
       !c->loader || !c->exec) {
     core_fail(err, MOTE_CORE_NO_MEMORY, "out of memory");

@@ -56,6 +56,11 @@
 #define CORE_ACTIVATION_RETAIN 1000      /* activations kept per function */
 #define CORE_DEFAULT_QUEUE_PER_WORKER 8  /* the queue's default: 8 waiting calls per worker */
 #define CORE_DEFAULT_QUEUE_TIMEOUT_MS 5000
+#define CORE_DEFAULT_ALIVE_PER_WORKER 16 /* calls alive at once: 16 per worker, at least 32 */
+/* A call holds its CPU slot at most this long while others wait; then it
+ * runs on without one (core/admit.c). */
+#define CORE_CPU_QUANTUM_US 20000
+#define CORE_QUANTUM_OFF 0xffffffffu
 /* A namespace's limits are re-read from the store this long after the last
  * read, so a change made beside a running server applies within it. */
 #define CORE_QUOTA_REFRESH_MS 5000
@@ -109,7 +114,14 @@ typedef struct mote_core mote_core;
 
 typedef struct mote_core_config {
   const char *data_dir;      /* the store's directory (created if missing) */
-  unsigned workers;          /* calls running at once; 0: the number of CPUs */
+  unsigned workers;          /* calls computing at once (CPU slots); 0: the number of CPUs */
+  /* Calls alive at once (instances: running, sleeping, or past their first
+   * quantum); 0: CORE_DEFAULT_ALIVE_PER_WORKER per worker, at least 32. */
+  unsigned max_alive;
+  /* How long a call keeps its CPU slot while others wait, in ms; 0:
+   * CORE_CPU_QUANTUM_US; CORE_QUANTUM_OFF: to its end, and a sleeping call
+   * keeps it too (slots as before issue 14; tests that hold one with a gate). */
+  unsigned cpu_quantum_ms;
   unsigned queue;            /* calls waiting for a worker at most; 0: 8 per worker */
   unsigned queue_timeout_ms; /* the longest wait of a call; 0: 5000 */
   unsigned ns_invocations_per_minute, ns_concurrent; /* a namespace's default limits; 0: none */
@@ -229,6 +241,8 @@ typedef struct core_call core_call;
 typedef struct core_admit_ticket {
   struct core_admit_ticket *next;
   void (*grant)(struct core_admit_ticket *t); /* under the admission lock: the slot is given */
+  uint32_t timeout_ms;  /* the call's time limit (0: unknown), for Retry-After */
+  void *run;            /* admission's: the call alive, once granted */
 } core_admit_ticket;
 
 /* Runs on an executor thread with the call admitted (core_call_submit):
@@ -272,7 +286,7 @@ struct core_call {
   /* the core's */
   mote_core *core;
   bool entered;                 /* holds the namespace's limits */
-  void *admitted;               /* holds (or, queued, will hold) an execution slot */
+  void *admitted;               /* admission's run: the call alive (queued: set once granted) */
   void *admit_fn;
   const void *img;
   uint64_t t_admitted_us, t_submitted_us;
@@ -401,7 +415,9 @@ typedef struct core_figures {
   uint64_t in_flight;
   uint64_t deploys_ok, deploys_refused;
   uint64_t opt_builds_ok, opt_builds_failed;
-  unsigned workers, busy, waiting, queue_max; /* admission */
+  unsigned workers, busy, waiting, queue_max; /* admission: CPU slots, queue */
+  unsigned alive, alive_max;                /* calls alive (instances) */
+  uint64_t cpu_demoted, cpu_yielded;        /* CPU slots taken back, given back */
   unsigned functions;                       /* loaded */
   mote_usage *usage;      /* accounting totals (flushed first); from malloc */
   size_t nusage;

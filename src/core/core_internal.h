@@ -158,36 +158,46 @@ typedef enum core_admit_status {
 /* The answer of admit_enter and admit_submit. */
 typedef struct core_admission {
   core_admit_status status;
-  core_admit_fn *fn;      /* ADMITTED (or granted later): give the slot back with admit_leave */
+  core_admit_fn *fn;      /* ADMITTED (or granted later): the call's function */
+  void *run;              /* ADMITTED: the call alive; give it back with admit_leave */
   uint64_t wait_us;       /* admit_enter: the time it waited */
   unsigned retry_after_s; /* refused: seconds until a retry is likely to succeed, >= 1 */
   unsigned limit;         /* refused: the limit reached (a count, or ms for a timeout) */
 } core_admission;
 
-/* `workers` slots, at most `queue_max` waiting calls, each waiting at most
+/* `workers` CPU slots, `max_alive` calls alive at once (at least
+ * `workers`), at most `queue_max` waiting calls, each waiting at most
  * `timeout_ms` (calls that wait with a thread). NULL when out of memory. */
-core_admit *admit_new(unsigned workers, unsigned queue_max, unsigned timeout_ms);
+core_admit *admit_new(unsigned workers, unsigned max_alive, unsigned queue_max,
+                      unsigned timeout_ms);
 void admit_free(core_admit *a); /* no call may be inside */
+/* How long a call holds its CPU slot while others wait (CORE_CPU_QUANTUM_US
+ * by default); UINT64_MAX: to its end, and sleeping calls keep it too. */
+void admit_set_quantum(core_admit *a, uint64_t quantum_us);
 /* The waiting calls a function may have when its max_queue is 0. */
 unsigned admit_fn_queue_default(const core_admit *a);
 /* The state of function `name`, made on first sight and kept until
  * admit_free; NULL when out of memory. */
 core_admit_fn *admit_fn(core_admit *a, const char *name);
 /* Takes a slot for a call of f, waiting for one if need be, or refuses it.
- * max_concurrency 0: no limit; max_queue 0: admit_fn_queue_default. */
+ * max_concurrency 0: no limit; max_queue 0: admit_fn_queue_default;
+ * timeout_ms: the call's own time limit (0: unknown), for Retry-After. */
 void admit_enter(core_admit *a, core_admit_fn *f, uint32_t max_concurrency, uint32_t max_queue,
-                 core_admission *out);
-/* The same without waiting: ADMITTED, QUEUED (t->grant runs, under the
- * admission lock, when a slot is handed over; a queued ticket does not time
- * out), or a refusal. */
+                 uint32_t timeout_ms, core_admission *out);
+/* The same without waiting: ADMITTED (t->run set), QUEUED (t->grant runs,
+ * under the admission lock, when a slot is handed over, with t->run set; a
+ * queued ticket does not time out), or a refusal. t->timeout_ms as above. */
 void admit_submit(core_admit *a, core_admit_fn *f, uint32_t max_concurrency, uint32_t max_queue,
                   core_admit_ticket *t, core_admission *out);
 /* Takes a queued ticket out of the queue, counting it as refused for the
  * queue timeout: true when it was still waiting (its grant will not run),
  * false when it has been granted meanwhile. out gets the refusal. */
 bool admit_cancel(core_admit *a, core_admit_fn *f, core_admit_ticket *t, core_admission *out);
-/* Gives the slot back (to a waiting call, if any); run_us, the time it was
- * held, feeds the Retry-After estimates. */
+/* A call alive that stops computing for a while (a sleep in the host)
+ * gives its CPU slot back, keeping its instance; it runs on without one. */
+void admit_yield(core_admit *a, void *run);
+/* The call is over: its instance (and CPU slot, if it holds one) to the
+ * calls waiting; run_us, its whole run, feeds the Retry-After estimates. */
 void admit_leave(core_admit *a, core_admission *adm, uint64_t run_us);
 /* A snapshot: totals and, per function, running and waiting (*fns from
  * malloc, NULL when none or out of memory). */
@@ -285,6 +295,7 @@ struct mote_core {
   char data_dir[PATH_MAX];
   char cache_dir[PATH_MAX];
   unsigned workers;
+  unsigned max_alive;           /* calls alive at once (admission) */
   bool keep_snapshots; /* load and keep functions' snapshots in the store (snapstore.c) */
   mote_store *store;
   core_identity *identity;

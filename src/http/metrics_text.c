@@ -74,6 +74,18 @@ static void render_admission(FILE *o, const core_figures *f) {
   head(o, "mote_workers", "gauge", "Execution slots (--workers), busy or idle.");
   fprintf(o, "mote_workers{state=\"busy\"} %u\n", f->busy);
   fprintf(o, "mote_workers{state=\"idle\"} %u\n", f->workers - f->busy);
+  head(o, "mote_calls_alive", "gauge",
+       "Calls alive (instances): computing, sleeping, or past their CPU quantum (--instances).");
+  fprintf(o, "mote_calls_alive %u\n", f->alive);
+  head(o, "mote_calls_alive_capacity", "gauge", "Calls that may be alive at once (--instances).");
+  fprintf(o, "mote_calls_alive_capacity %u\n", f->alive_max);
+  head(o, "mote_cpu_slots_released_total", "counter",
+       "CPU slots given back by calls still alive: yield (the guest waited in the host), quantum "
+       "(held past --cpu-quantum while others waited).");
+  fprintf(o, "mote_cpu_slots_released_total{reason=\"yield\"} %llu\n",
+          (unsigned long long)f->cpu_yielded);
+  fprintf(o, "mote_cpu_slots_released_total{reason=\"quantum\"} %llu\n",
+          (unsigned long long)f->cpu_demoted);
   head(o, "mote_queue_depth", "gauge", "Calls waiting for an execution slot.");
   fprintf(o, "mote_queue_depth %u\n", f->waiting);
   head(o, "mote_queue_capacity", "gauge", "Calls that may wait at most (--queue).");

@@ -82,6 +82,12 @@ typedef struct mote_rt_extern {
   mote_abi_binding binding;
 } mote_rt_extern;
 
+/* Gives back the pages of this thread's stack below the caller's frame
+ * (and a margin): a guest's deep recursion touches them once, and a
+ * long-lived thread (a server's connection) would keep them resident. Not
+ * on the main thread, nor on a thread that never ran guest code. */
+void mote_rt_thread_trim_stack(void);
+
 /* Process-wide set-up (signal handlers). Idempotent and thread-safe. */
 void mote_rt_init(void);
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "rt/guest.h"
 #include "rt/rt_internal.h"
@@ -48,6 +50,9 @@ static void make_key(void) {
   /* Without the key, stacks of exiting threads leak: nothing else to do. */
   (void)pthread_key_create(&thread_key, thread_exit);
 }
+
+/* Bytes of stack kept below the caller of mote_rt_thread_trim_stack. */
+#define TRIM_KEEP (64u << 10)
 
 /* The range this thread's stack may occupy. For the main thread glibc
  * derives the low end from RLIMIT_STACK, which is where growth stops. */
@@ -97,6 +102,17 @@ bool mote_rt_thread_prepare(void) {
 out:
   if (stack != MAP_FAILED) munmap(stack, ALT_STACK_SIZE);
   return ok;
+}
+
+void mote_rt_thread_trim_stack(void) {
+  mote_rt_thread *t = &mote_rt_tls;
+  /* Not the main thread: its low end is a guess from RLIMIT_STACK. */
+  if (!t->prepared || !t->stack_low || getpid() == (pid_t)syscall(SYS_gettid)) return;
+  uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  if (here < t->stack_low + TRIM_KEEP + page) return;
+  uintptr_t end = (here - TRIM_KEEP) & ~(page - 1);
+  madvise((void *)t->stack_low, end - t->stack_low, MADV_DONTNEED);
 }
 
 /* Keeps the compiler from moving the per-thread state's stores across

@@ -21,6 +21,8 @@
 #include "openwhisk/openwhisk.h"
 #include "server/server.h"
 
+_Static_assert(MOTE_SERVER_QUANTUM_OFF == CORE_QUANTUM_OFF, "the same \"off\"");
+
 struct mote_server {
   mote_core *core;
   http_server *http;
@@ -53,6 +55,7 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
   char msg[512];
 
   mote_core_config cc = {.data_dir = cfg->data_dir, .workers = cfg->workers,
+                         .max_alive = cfg->max_alive, .cpu_quantum_ms = cfg->cpu_quantum_ms,
                          .queue = cfg->queue, .queue_timeout_ms = cfg->queue_timeout_ms,
                          .ns_invocations_per_minute = cfg->ns_invocations_per_minute,
                          .ns_concurrent = cfg->ns_concurrent, .images = cfg->images,

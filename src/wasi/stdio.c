@@ -131,6 +131,7 @@ uint64_t wasi_stdin_read(mote_wasi *w, const struct iovec *iov, int n) {
 #define WAIT_SLICE_NS 50000000ull
 
 int wasi_ppoll(mote_wasi *w, struct pollfd *fds, nfds_t n, uint64_t until_ns) {
+  bool told = false; /* on_block, once this wait blocks */
   for (;;) {
     uint64_t now = wasi_monotonic_ns();
     if (mote_rt_deadline_expired() || (w->deadline_ns && now >= w->deadline_ns)) {
@@ -138,6 +139,13 @@ int wasi_ppoll(mote_wasi *w, struct pollfd *fds, nfds_t n, uint64_t until_ns) {
       return -2;
     }
     if (now >= until_ns) return ppoll(fds, n, &(struct timespec){0, 0}, NULL);
+    if (!told && w->on_block) {
+      /* Not for a wait that ends at once: what is ready already. */
+      int r = ppoll(fds, n, &(struct timespec){0, 0}, NULL);
+      if (r != 0 && !(r < 0 && errno == EINTR)) return r;
+      told = true;
+      w->on_block(w->block_ctx);
+    }
     uint64_t left = until_ns - now;
     if (left > WAIT_SLICE_NS) left = WAIT_SLICE_NS;
     if (w->deadline_ns && w->deadline_ns - now < left) left = w->deadline_ns - now;

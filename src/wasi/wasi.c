@@ -187,6 +187,8 @@ mote_wasi *mote_wasi_new(const mote_wasi_config *cfg, const char **error) {
   *error = "out of memory";
   if (!w) return NULL;
   w->max_open = cfg->max_open_files ? cfg->max_open_files : MOTE_WASI_DEFAULT_OPEN_FILES;
+  w->on_block = cfg->on_block;
+  w->block_ctx = cfg->block_ctx;
   w->argc = cfg->argc;
   w->envc = cfg->envc;
   w->argv = copy_strings(cfg->argv, cfg->argc, &w->argv_bytes);

@@ -94,6 +94,11 @@ typedef struct mote_wasi_config {
   uint64_t stdout_cap;     /* bytes; 0: MOTE_WASI_DEFAULT_OUTPUT_CAP; MOTE_WASI_UNLIMITED */
   uint64_t stderr_cap;     /* likewise */
   uint32_t max_open_files; /* 0: MOTE_WASI_DEFAULT_OPEN_FILES */
+  /* Called on the guest's thread before it waits in the host (a
+   * poll_oneoff sleep, a read of a pipe), once per wait: an embedder gives
+   * back what a call that does not compute need not hold. NULL: none. */
+  void (*on_block)(void *ctx);
+  void *block_ctx;
 } mote_wasi_config;
 
 /* Why a run stopped early (besides an ordinary trap of the guest). Also the

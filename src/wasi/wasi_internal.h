@@ -147,6 +147,8 @@ struct mote_wasi {
   wasi_out out[3];                               /* [1] stdout, [2] stderr */
   wasm_rt_memory_t *memory;
   uint64_t deadline_ns;
+  void (*on_block)(void *ctx);   /* mote_wasi_config's */
+  void *block_ctx;
   mote_wasi_stop stop;
   mote_wasi_stop pending;  /* a stop decided inside a call, raised once it cleaned up */
   uint32_t exit_code;

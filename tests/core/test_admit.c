@@ -25,16 +25,17 @@ static note ticket(int id, int *log, int *n) {
 }
 
 TEST(slots_then_refusals) {
-  core_admit *a = admit_new(2, 4, 1000);
+  core_admit *a = admit_new(2, 2, 4, 1000);
+  admit_set_quantum(a, UINT64_MAX / 2); /* no slot taken back here */
   core_admit_fn *f = admit_fn(a, "f");
   CHECK(a && f && admit_fn(a, "f") == f); /* one state per name */
   core_admission x, y, z;
-  admit_enter(a, f, 0, 0, &x);
-  admit_enter(a, f, 0, 0, &y);
+  admit_enter(a, f, 0, 0, 0, &x);
+  admit_enter(a, f, 0, 0, 0, &y);
   CHECK_EQ_INT(x.status, CORE_ADMITTED);
   CHECK_EQ_INT(y.status, CORE_ADMITTED);
   /* The function's own concurrency limit: refused at once. */
-  admit_enter(a, f, 2, 0, &z);
+  admit_enter(a, f, 2, 0, 0, &z);
   CHECK_EQ_INT(z.status, CORE_REFUSED_CONCURRENCY);
   CHECK_EQ_INT(z.limit, 2);
   CHECK(z.retry_after_s >= 1);
@@ -70,14 +71,14 @@ TEST(slots_then_refusals) {
   admit_leave(a, &held[1], 1000);
   CHECK_EQ_INT(n, 2);
   CHECK(log[0] == 1 && log[1] == 11);
-  held[2] = (core_admission){.status = CORE_ADMITTED, .fn = f};
-  held[3] = (core_admission){.status = CORE_ADMITTED, .fn = g};
+  held[2] = (core_admission){.status = CORE_ADMITTED, .run = t1.t.run};
+  held[3] = (core_admission){.status = CORE_ADMITTED, .run = u1.t.run};
   admit_leave(a, &held[2], 1000);
   admit_leave(a, &held[3], 1000);
   CHECK_EQ_INT(n, 4);
   CHECK(log[2] == 2 && log[3] == 12);
   for (int i = 0; i < 2; i++) { /* t2 and u2 end */
-    core_admission done = {.status = CORE_ADMITTED, .fn = i ? g : f};
+    core_admission done = {.status = CORE_ADMITTED, .run = i ? u2.t.run : t2.t.run};
     admit_leave(a, &done, 1000);
   }
   memset(&fig, 0, sizeof fig);
@@ -90,12 +91,13 @@ TEST(slots_then_refusals) {
 /* A call waiting with its thread is refused at the queue timeout; a ticket
  * has none (its caller cancels it), and a cancel after the grant fails. */
 TEST(timeouts_and_cancel) {
-  core_admit *a = admit_new(1, 8, 1);
+  core_admit *a = admit_new(1, 1, 8, 1);
+  admit_set_quantum(a, UINT64_MAX / 2);
   core_admit_fn *f = admit_fn(a, "f");
   core_admission x, y;
-  admit_enter(a, f, 0, 0, &x);
+  admit_enter(a, f, 0, 0, 0, &x);
   CHECK_EQ_INT(x.status, CORE_ADMITTED);
-  admit_enter(a, f, 0, 0, &y); /* nobody frees the slot: 1 ms, then refused */
+  admit_enter(a, f, 0, 0, 0, &y); /* nobody frees the slot: 1 ms, then refused */
   CHECK_EQ_INT(y.status, CORE_REFUSED_TIMEOUT);
   CHECK_EQ_INT(y.limit, 1);
   int log[4], n = 0;
@@ -108,12 +110,102 @@ TEST(timeouts_and_cancel) {
   admit_leave(a, &x, 10);
   CHECK(n == 1 && log[0] == 2); /* the slot went to the one left */
   CHECK(!admit_cancel(a, f, &t2.t, &y)); /* granted already */
-  core_admission z = {.status = CORE_ADMITTED, .fn = f};
+  core_admission z = {.status = CORE_ADMITTED, .run = t2.t.run};
   admit_leave(a, &z, 10);
-  admit_enter(a, f, 0, 0, &z); /* the slot is free again */
+  admit_enter(a, f, 0, 0, 0, &z); /* the slot is free again */
   CHECK_EQ_INT(z.status, CORE_ADMITTED);
   admit_leave(a, &z, 10);
   admit_free(a);
 }
 
-RUN_TESTS(slots_then_refusals, timeouts_and_cancel)
+/* Two bounds: a call that sleeps gives its CPU slot back and keeps its
+ * instance; the instances bound the calls alive, sleeping or not. */
+TEST(yield_keeps_the_instance) {
+  core_admit *a = admit_new(1, 3, 8, 1000);
+  admit_set_quantum(a, UINT64_MAX / 2);
+  core_admit_fn *f = admit_fn(a, "f");
+  core_admission x, y;
+  admit_enter(a, f, 0, 0, 0, &x);
+  CHECK_EQ_INT(x.status, CORE_ADMITTED);
+  int log[8], n = 0;
+  note t1 = ticket(1, log, &n), t2 = ticket(2, log, &n), t3 = ticket(3, log, &n);
+  admit_submit(a, f, 0, 0, &t1.t, &y);
+  CHECK_EQ_INT(y.status, CORE_ADMIT_QUEUED);
+  admit_yield(a, x.run); /* x sleeps: its slot goes to t1 */
+  CHECK(n == 1 && log[0] == 1 && t1.t.run);
+  admit_submit(a, f, 0, 0, &t2.t, &y);
+  CHECK_EQ_INT(y.status, CORE_ADMIT_QUEUED); /* t1 computes */
+  admit_yield(a, t1.t.run);
+  CHECK(n == 2 && log[1] == 2);
+  admit_submit(a, f, 0, 0, &t3.t, &y);
+  CHECK_EQ_INT(y.status, CORE_ADMIT_QUEUED);
+  admit_yield(a, t2.t.run); /* a free CPU slot, but 3 calls are alive: t3 waits */
+  CHECK_EQ_INT(n, 2);
+  core_figures fig;
+  memset(&fig, 0, sizeof fig);
+  admit_stats(a, &fig);
+  CHECK(fig.alive == 3 && fig.alive_max == 3 && fig.busy == 0 && fig.waiting == 1 &&
+        fig.cpu_yielded == 3);
+  free(fig.queues);
+  admit_yield(a, t2.t.run); /* a second yield of one call changes nothing */
+  admit_leave(a, &x, 10); /* an instance frees: t3 starts */
+  CHECK(n == 3 && log[2] == 3);
+  core_admission done[3] = {{.status = CORE_ADMITTED, .run = t1.t.run},
+                            {.status = CORE_ADMITTED, .run = t2.t.run},
+                            {.status = CORE_ADMITTED, .run = t3.t.run}};
+  for (int i = 0; i < 3; i++) admit_leave(a, &done[i], 10);
+  memset(&fig, 0, sizeof fig);
+  admit_stats(a, &fig);
+  CHECK(fig.alive == 0 && fig.busy == 0 && fig.waiting == 0);
+  free(fig.queues);
+  admit_free(a);
+}
+
+/* A call past its quantum loses its CPU slot to a call that needs one (a
+ * quantum of 0: at once); with the quantum off, the newcomer waits. */
+TEST(quantum_takes_the_slot_back) {
+  core_admit *a = admit_new(1, 4, 8, 1);
+  admit_set_quantum(a, 0);
+  core_admit_fn *f = admit_fn(a, "f");
+  core_admission x, y, z;
+  admit_enter(a, f, 0, 0, 0, &x);
+  admit_enter(a, f, 0, 0, 0, &y); /* x is past its quantum: y takes its slot */
+  CHECK_EQ_INT(y.status, CORE_ADMITTED);
+  core_figures fig;
+  memset(&fig, 0, sizeof fig);
+  admit_stats(a, &fig);
+  CHECK(fig.alive == 2 && fig.busy == 1 && fig.cpu_demoted == 1);
+  free(fig.queues);
+  admit_set_quantum(a, UINT64_MAX);
+  admit_enter(a, f, 0, 0, 0, &z); /* y keeps its slot: 1 ms, then refused */
+  CHECK_EQ_INT(z.status, CORE_REFUSED_TIMEOUT);
+  CHECK(z.retry_after_s >= 1);
+  admit_leave(a, &x, 10);
+  admit_leave(a, &y, 10);
+  admit_free(a);
+}
+
+/* Retry-After with every instance taken: the soonest expected end of a
+ * call alive (its timeout, when no run of the function has ended yet). */
+TEST(retry_after_from_the_calls_alive) {
+  core_admit *a = admit_new(1, 2, 1, 1);
+  admit_set_quantum(a, 0);
+  core_admit_fn *f = admit_fn(a, "f");
+  core_admission x, y, z, w;
+  admit_enter(a, f, 0, 0, 30000, &x); /* ends within 30 s */
+  admit_enter(a, f, 0, 0, 9000, &y);  /* within 9 s */
+  admit_enter(a, f, 0, 0, 0, &z);     /* no instance: waits 1 ms, refused */
+  CHECK_EQ_INT(z.status, CORE_REFUSED_TIMEOUT);
+  CHECK_EQ_INT(z.retry_after_s, 1); /* a run guess of 1 s (none ended yet) is sooner */
+  admit_leave(a, &y, 20000000);      /* runs of f take 20 s now */
+  admit_enter(a, f, 0, 0, 9000, &y);  /* within 9 s again */
+  admit_enter(a, f, 0, 0, 0, &w);
+  CHECK_EQ_INT(w.status, CORE_REFUSED_TIMEOUT);
+  CHECK(w.retry_after_s >= 8 && w.retry_after_s <= 9); /* y's deadline, not 1 */
+  admit_leave(a, &x, 10);
+  admit_leave(a, &y, 10);
+  admit_free(a);
+}
+
+RUN_TESTS(slots_then_refusals, timeouts_and_cancel, yield_keeps_the_instance,
+          quantum_takes_the_slot_back, retry_after_from_the_calls_alive)

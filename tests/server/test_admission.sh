@@ -46,7 +46,7 @@ is_429() { # TAG CODE
 # ---- one worker, a queue of two ------------------------------------------------
 # (A queue timeout of 10 minutes: calls queued behind a gate wait for the
 # step, however slow, never for a clock.)
-start_server 1 --queue 2 --queue-timeout 600000 --access-log "$tmp/access.log"
+start_server 1 --cpu-quantum 0 --queue 2 --queue-timeout 600000 --access-log "$tmp/access.log"
 check "server starts with --queue and --access-log" $? "$(cat "$tmp/out" "$tmp/err")"
 
 gate_deploy slow "max_queue=5"; c1=$code; mq1=$(jget .settings.max_queue)
@@ -159,7 +159,7 @@ check "access log: paths without their query" $? "$(grep -m2 'arg=\|max_queue=' 
 
 # ---- round-robin handover, the queue timeout ------------------------------------
 # The same data, one worker, room for 16 waiting calls (8 per function).
-start_server 1 --queue 16 --queue-timeout 600000
+start_server 1 --cpu-quantum 0 --queue 16 --queue-timeout 600000
 check "server restarts with the functions" $? "$(cat "$tmp/err")"
 # While one call of other runs, six more of other queue up, then one of slow:
 # round-robin gives slow the second slot that frees (the function ahead of it
@@ -183,7 +183,7 @@ check "round-robin: the flooded function gets one more slot, then the other runs
 
 # A call that finds no slot within --queue-timeout.
 stop_server
-start_server 1 --queue-timeout 300
+start_server 1 --cpu-quantum 0 --queue-timeout 300
 check "server starts with --queue-timeout 300" $? "$(cat "$tmp/err")"
 bg_call run "/faas/slow?arg=gate&arg=late"
 wait_metric 'mote_workers{state="busy"}' 1

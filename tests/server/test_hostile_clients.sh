@@ -229,5 +229,57 @@ check "/healthz from another client while one is at its cap: 200" $? "$code"
 hold_stop slow
 hold_stop idle
 
+stop_server
+
+# ---- calls that do not compute, and calls that never end ------------------------------
+# One worker (CPU slot). Before, two sleeping calls held it (and the queue's
+# one waiting place) until they ended, and an endless loop held it to its
+# timeout: every other function's calls were refused at the queue timeout.
+
+cat >"$tmp/spin.c" <<'C'
+int main(void) {
+  volatile unsigned long n = 0;
+  for (;;) n++;
+}
+C
+clang-19 --target=wasm32-wasi -O2 "$tmp/spin.c" -o "$tmp/spin.wasm" || { echo "clang-19 failed"; exit 1; }
+gate_bundle "$tmp/nap.wasm" || { echo "cannot make the bundle"; exit 1; }
+start_server 1 --queue-timeout 3000
+check "server with one worker starts" $? "$(cat "$tmp/out" "$tmp/err")"
+gate_deploy sleeper; c1=$code
+deploy spin "$tmp/spin.wasm" "public=true&timeout=600000"; c2=$code
+deploy victim "$tmp/nap.wasm" "public=true"; c3=$code
+[ "$c1 $c2 $c3" = "201 201 201" ]
+check "deploys" $? "$c1 $c2 $c3"
+sleepers=()
+for i in 1 2; do
+  curl -s -o "$tmp/sleeper$i" --max-time 600 -u "$dev_auth" "$base/faas/sleeper?arg=gate&arg=wake" &
+  sleepers+=($!)
+done
+wait_metric mote_calls_alive 2
+check "two sleeping calls alive at once on one worker" $? "$(grep -E '^mote_(calls_alive|workers|cpu)' "$tmp/m")"
+req GET "/faas/victim?arg=1"
+[ "$code" = 200 ]
+check "another function's call while two calls sleep: 200 (was 429: they held the worker)" $? "$code $body"
+v=$(awk '$1 == "mote_cpu_slots_released_total{reason=\"yield\"}" { print $2 }' "$tmp/m")
+[ "${v:-0}" -ge 2 ]
+check "the sleeping calls gave their CPU slot back" $? "$v"
+curl -s -o /dev/null --max-time 600 "$base/faas/spin" &
+spinner=$!
+wait_metric mote_calls_alive 3
+req GET "/faas/victim?arg=1"
+[ "$code" = 200 ]
+check "another function's call beside an endless loop: 200 (was 429: it held the worker)" $? "$code $body"
+curl -s --max-time 20 "$base/metrics" >"$tmp/m"
+v=$(awk '$1 == "mote_cpu_slots_released_total{reason=\"quantum\"}" { print $2 }' "$tmp/m")
+[ "${v:-0}" -ge 1 ]
+check "the endless loop lost its CPU slot after its quantum" $? "$v"
+gate_open wake
+wait "${sleepers[@]}"
+grep -q ' done$' "$tmp/sleeper1" && grep -q ' done$' "$tmp/sleeper2"
+check "the sleeping calls complete" $? "$(cat "$tmp/sleeper1") / $(cat "$tmp/sleeper2")"
+kill "$spinner" 2>/dev/null
+stop_server
+
 echo "tests/server/test_hostile_clients.sh: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -26,7 +26,7 @@ put_action() { # NAME FILE: with OpenWhisk's longest time limit (the gate's call
 metric() { curl -s "$base/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 # One worker; the queue holds 2 calls, 1 of one function; a call waits 1 s at most.
-start_server 1 --queue 2 --queue-timeout 1000
+start_server 1 --cpu-quantum 0 --queue 2 --queue-timeout 1000
 check "server starts" $? "$(cat "$tmp/err")"
 put_action gate "$tmp/gate.zip" && [ "$code" = 200 ] && put_action e "$tmp/echo.wasm" &&
   [ "$code" = 200 ] && put_action e2 "$tmp/echo.wasm" && [ "$code" = 200 ]

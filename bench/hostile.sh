@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Hostile clients and functions (issue 14): prints figures, asserts nothing.
+#
+#   connections  idle keep-alive connections held (each made one /healthz
+#                first, from 20 client addresses), then the server's threads
+#                and RSS, and /healthz latency (1000 sequential GETs on
+#                another connection) while they are held: 1k, 5k, 10k.
+#   slots        a normal function (hello) called open-loop at 50 calls/s for
+#                SECONDS while 20 hostile calls run (10 endless loops, 10
+#                25-second sleeps): the share of its calls answered 200 within
+#                10 s, and their p50/p99 from the moment each was due.
+#
+# With OLD_BUILD (a build of main before the change), each part runs on the
+# old and the new server, alternating, ROUNDS times (median reported per
+# build). The client is tests/server/clients/hclient.c (gcc -O2).
+# usage: bench/hostile.sh BUILD [OLD_BUILD]
+#   env: ROUNDS (default 1), SECONDS_OPEN (default 20), CONNS (default "1000 5000 10000")
+set -u
+new=$1
+old=${2:-}
+rounds=${ROUNDS:-1}
+secs=${SECONDS_OPEN:-20}
+conns=${CONNS:-1000 5000 10000}
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mote-bench-hostile-XXXXXX")
+auth=23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP
+pid=
+bg=()
+cleanup() {
+  for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+hc="$tmp/hclient"
+gcc -O2 -pthread "$here/../tests/server/clients/hclient.c" -o "$hc" || exit 1
+clang-19 --target=wasm32-wasi -O2 "$here/programs/hello.c" -o "$tmp/hello.wasm" || exit 1
+clang-19 --target=wasm32-wasi -O2 "$here/../tests/server/programs/nap.c" \
+  -I"$here/../tests/server/programs" -o "$tmp/nap.wasm" || exit 1
+cat >"$tmp/spin.c" <<'C'
+int main(void) {
+  volatile unsigned long n = 0;
+  for (;;) n++;
+}
+C
+clang-19 --target=wasm32-wasi -O2 "$tmp/spin.c" -o "$tmp/spin.wasm" || exit 1
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null
+
+start() { # BUILD [ARGS...]: the server on a free port, in $pid and $base
+  local b=$1; shift
+  rm -rf "$tmp/data"
+  "$b/mote" serve --dev --listen 127.0.0.1:0 --data "$tmp/data" "$@" >"$tmp/out" 2>"$tmp/err" &
+  pid=$!
+  local port=
+  for _ in $(seq 1200); do
+    port=$(sed -nE 's|^mote: listening on http://127\.0\.0\.1:([0-9]+) .*|\1|p' "$tmp/out")
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  port_=$port
+  base="http://127.0.0.1:$port"
+}
+stop() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=; }
+deploy() { # NAME FILE QUERY
+  curl -s -o /dev/null -u "$auth" -X PUT -H 'Content-Type: application/wasm' \
+    --data-binary @"$2" "$base/v1/functions/$1?$3"
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'; }
+
+builds=(new)
+[ -n "$old" ] && builds=(old new)
+path_of() { [ "$1" = new ] && echo "$new" || echo "$old"; }
+
+echo "== idle connections (threads, RSS, /healthz p50/p99 on one more connection)"
+for n in $conns; do
+  for r in $(seq "$rounds"); do
+    for b in "${builds[@]}"; do
+      args=(--workers 2)
+      [ "$b" = new ] && args+=(--max-connections $((n + 100)) --max-connections-per-client "$n")
+      start "$(path_of "$b")" "${args[@]}"
+      mkfifo "$tmp/ctl"
+      "$hc" hold 127.0.0.1 "$port_" "$n" --spread 20 --probe <"$tmp/ctl" >"$tmp/hold.out" 2>&1 &
+      holder=$!
+      exec {ctl}>"$tmp/ctl"
+      for _ in $(seq 6000); do grep -q '^answered' "$tmp/hold.out" && break; sleep 0.05; done
+      answered=$(awk '/^answered/ { print $2 }' "$tmp/hold.out")
+      threads=$(awk '/^Threads:/ { print $2 }' "/proc/$pid/status")
+      rss=$(awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$pid/status")
+      lat=$("$hc" latency 127.0.0.1 "$port_" 1000 /healthz)
+      echo "$b $n $answered $threads $rss $lat" >>"$tmp/conns.txt"
+      exec {ctl}>&-
+      wait "$holder" 2>/dev/null
+      rm -f "$tmp/ctl"
+      stop
+    done
+  done
+  for b in "${builds[@]}"; do
+    awk -v b="$b" -v n="$n" '$1 == b && $2 == n' "$tmp/conns.txt" >"$tmp/sel"
+    printf '%-4s %6d conns: answered %s threads %s RSS %s MB healthz ok %s/1000 p50 %s us p99 %s us\n' \
+      "$b" "$n" "$(awk '{ print $3 }' "$tmp/sel" | median)" "$(awk '{ print $4 }' "$tmp/sel" | median)" \
+      "$(awk '{ print $5 }' "$tmp/sel" | median)" \
+      "$(awk '{ for (i = 1; i <= NF; i++) if ($i == "ok") print $(i + 1) }' "$tmp/sel" | median)" \
+      "$(awk '{ for (i = 1; i <= NF; i++) if ($i == "p50_us") print $(i + 1) }' "$tmp/sel" | median)" \
+      "$(awk '{ for (i = 1; i <= NF; i++) if ($i == "p99_us") print $(i + 1) }' "$tmp/sel" | median)"
+  done
+done
+
+echo "== a normal function at 50 calls/s open loop, $secs s, beside 20 hostile calls (2 workers)"
+for r in $(seq "$rounds"); do
+  for b in "${builds[@]}"; do
+    start "$(path_of "$b")" --workers 2
+    deploy hello "$tmp/hello.wasm" "public=true"
+    deploy spin "$tmp/spin.wasm" "public=true&timeout=60000"
+    deploy nap "$tmp/nap.wasm" "public=true&timeout=60000"
+    curl -s -o /dev/null "$base/faas/hello" # compiled and warm
+    for i in $(seq 10); do
+      curl -s -o /dev/null --max-time 120 "$base/faas/spin" & bg+=($!)
+      curl -s -o /dev/null --max-time 120 "$base/faas/nap?arg=25000" & bg+=($!)
+    done
+    # the 20 are running (or waiting: what the old server does with them)
+    for _ in $(seq 200); do
+      [ "$(curl -s "$base/metrics" | awk '$1 == "mote_calls_in_flight" { print $2 }')" -ge 2 ] 2>/dev/null && break
+      sleep 0.05
+    done
+    res=$("$hc" openloop 127.0.0.1 "$port_" 50 "$secs" /faas/hello --timeout 10000)
+    echo "$b $res" >>"$tmp/open.txt"
+    for p in "${bg[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    bg=()
+    stop
+  done
+done
+for b in "${builds[@]}"; do
+  awk -v b="$b" '$1 == b' "$tmp/open.txt" >"$tmp/sel"
+  printf '%-4s ok %s%% p50 %s us p99 %s us (rounds: %s)\n' "$b" \
+    "$(awk '{ gsub(/[()%]/, "", $6); print $6 }' "$tmp/sel" | median)" \
+    "$(awk '{ print $8 }' "$tmp/sel" | median)" "$(awk '{ print $10 }' "$tmp/sel" | median)" \
+    "$(awk '{ $1 = ""; printf "[%s ]", $0 }' "$tmp/sel")"
+done
