@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,7 +38,23 @@ mote_core_status core_store_fail(mote_core_error *err, const mote_store_error *s
     case MOTE_STORE_FORBIDDEN: st = MOTE_CORE_FORBIDDEN; break;
     default: st = MOTE_CORE_STORE; break;
   }
+  if (st == MOTE_CORE_STORE && core_says_disk_full(se->message))
+    return core_fail(err, MOTE_CORE_DISK_FULL, "the disk is full: %s", se->message);
   return core_fail(err, st, "%s", se->message);
+}
+
+bool core_says_disk_full(const char *message) {
+  /* the last: SQLite's message for SQLITE_FULL */
+  return strstr(message, strerror(ENOSPC)) != NULL || strstr(message, strerror(EDQUOT)) != NULL ||
+         strstr(message, "database or disk is full") != NULL;
+}
+
+bool core_disk_low(const mote_core *c, uint64_t *avail) {
+  struct statvfs sv;
+  *avail = 0;
+  if (statvfs(c->data_dir, &sv) != 0) return false;
+  *avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+  return *avail < CORE_DISK_LOW_BYTES;
 }
 
 mote_core_status mote_core_open(const mote_core_config *cfg, mote_core **out,

@@ -61,6 +61,9 @@
  * runs on without one (core/admit.c). */
 #define CORE_CPU_QUANTUM_US 20000
 #define CORE_QUANTUM_OFF 0xffffffffu
+/* Below this much free space on the data directory's disk, a failed write
+ * (a compile's above all: the tools' messages vary) is a full disk. */
+#define CORE_DISK_LOW_BYTES (4u << 20)
 /* A namespace's limits are re-read from the store this long after the last
  * read, so a change made beside a running server applies within it. */
 #define CORE_QUOTA_REFRESH_MS 5000
@@ -100,6 +103,9 @@ typedef enum mote_core_status {
   MOTE_CORE_AUTH_UNKNOWN,       /* no key with that uuid */
   MOTE_CORE_AUTH_REJECTED,      /* the key exists, the secret is wrong */
   MOTE_CORE_AUTH_ERROR,         /* the key store failed */
+  /* a write (the store, a bundle's files, the compile cache) failed for want
+   * of disk space: the message says which disk and what failed */
+  MOTE_CORE_DISK_FULL,
   MOTE_CORE_STATUS_COUNT
 } mote_core_status;
 

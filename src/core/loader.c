@@ -59,6 +59,20 @@ static mote_core_status compile_status(mote_compile_status st) {
   }
 }
 
+/* A failed compile; one that failed to write (the tools' messages, or a
+ * disk nearly full after it) is a full disk, not a toolchain's failure. */
+static mote_core_status compile_fail(const mote_core *c, mote_compile_status cst,
+                                     const mote_compile_error *cerr, mote_core_error *err) {
+  uint64_t avail = 0;
+  bool low = core_disk_low(c, &avail);
+  if ((cst == MOTE_COMPILE_TOOL_FAILED || cst == MOTE_COMPILE_IO) &&
+      (core_says_disk_full(cerr->message) || low))
+    return core_fail(err, MOTE_CORE_DISK_FULL,
+                     "the disk of %s is full (%llu KiB free): compiling failed: %s", c->data_dir,
+                     (unsigned long long)(avail >> 10), cerr->message);
+  return core_fail(err, compile_status(cst), "%s", cerr->message);
+}
+
 mote_core_status fn_load(mote_core *c, const char *name, const uint8_t *wasm, size_t len,
                          const mote_function_settings *st, const char *files_dir, core_fn **out,
                          bool *need_opt, mote_core_error *err) {
@@ -70,7 +84,7 @@ mote_core_status fn_load(mote_core *c, const char *name, const uint8_t *wasm, si
   if (!mote_compile_lookup(wasm, len, &opts, &res)) {
     opts.tier = MOTE_TIER_QUICK;
     mote_compile_status cst = mote_compile(wasm, len, &opts, &res, &cerr);
-    if (cst != MOTE_COMPILE_OK) return core_fail(err, compile_status(cst), "%s", cerr.message);
+    if (cst != MOTE_COMPILE_OK) return compile_fail(c, cst, &cerr, err);
     *need_opt = true;
   }
   core_fn *fn = mote_calloc(1, sizeof *fn);

@@ -46,6 +46,7 @@ static const struct {
     [MOTE_CORE_AUTH_UNKNOWN] = {401, "unauthorized"},
     [MOTE_CORE_AUTH_REJECTED] = {401, "unauthorized"},
     [MOTE_CORE_AUTH_ERROR] = {500, "auth_failed"},
+    [MOTE_CORE_DISK_FULL] = {507, "disk_full"},
 };
 
 /* A call's outcome class: the reply of a /faas call, and its error code. */

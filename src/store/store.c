@@ -262,6 +262,36 @@ static int add_missing_columns(sqlite3 *db) {
   return store_exec(db, index_sql);
 }
 
+/* Whether the schema is there and current without writing (for a store on
+ * a full disk, where the schema's transaction cannot commit even when it
+ * changes nothing that matters): every object schema_sql makes exists, and
+ * every added column. */
+static bool schema_current(sqlite3 *db) {
+  static const char mark[] = "IF NOT EXISTS ";
+  for (const char *p = strstr(schema_sql, mark); p; p = strstr(p, mark)) {
+    p += sizeof mark - 1;
+    size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+    sqlite3_stmt *q = NULL;
+    bool found = sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name = ?1", -1, &q,
+                                    NULL) == SQLITE_OK &&
+                 sqlite3_bind_text(q, 1, p, (int)n, SQLITE_STATIC) == SQLITE_OK &&
+                 sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (!found) return false;
+  }
+  for (size_t i = 0; i < sizeof added_columns / sizeof *added_columns; i++) {
+    sqlite3_stmt *q = NULL;
+    bool found = sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1,
+                                    &q, NULL) == SQLITE_OK &&
+                 sqlite3_bind_text(q, 1, added_columns[i].table, -1, SQLITE_STATIC) == SQLITE_OK &&
+                 sqlite3_bind_text(q, 2, added_columns[i].column, -1, SQLITE_STATIC) == SQLITE_OK &&
+                 sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (!found) return false;
+  }
+  return true;
+}
+
 void store_ok(mote_store_error *err) {
   if (!err) return;
   err->status = MOTE_STORE_OK;
@@ -470,9 +500,13 @@ mote_store_status mote_store_open(const char *dir, mote_store **out, mote_store_
   }
   if (store_exec(db, schema_sql) != SQLITE_OK || add_missing_columns(db) != SQLITE_OK ||
       store_exec(db, "COMMIT") != SQLITE_OK) {
+    /* On a full disk a store whose schema is current opens (reads and
+     * calls go on; writes fail, saying the disk is full). */
+    bool full = (sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL;
     store_db_fail(err, db, "creating the schema");
     store_exec(db, "ROLLBACK");
-    goto fail;
+    if (!full || version != 1 || !schema_current(db)) goto fail;
+    store_ok(err);
   }
   if (store_exec(db, "PRAGMA synchronous = NORMAL;") != SQLITE_OK) {
     store_db_fail(err, db, "configuring the writer");

@@ -281,5 +281,38 @@ check "the sleeping calls complete" $? "$(cat "$tmp/sleeper1") / $(cat "$tmp/sle
 kill "$spinner" 2>/dev/null
 stop_server
 
+# ---- a full disk ---------------------------------------------------------------------
+# The data directory on a small tmpfs (root can mount one; the test says so
+# and skips this part when it cannot). Filled after one deploy: the server
+# serves, a deploy is 507 disk_full (was 500 compile_failed), and a server
+# started on the full disk serves too.
+full="$tmp/full"
+mkdir -p "$full"
+if mount -t tmpfs -o size=48m tmpfs "$full" 2>"$tmp/mount.err"; then
+  trap 'for p in "${holders[@]}"; do kill "$p" 2>/dev/null; done; stop_server; umount -l "$full"; rm -rf "$tmp"' EXIT
+  mkdir -p "$full/data" && rm -rf "$tmp/data" && ln -s "$full/data" "$tmp/data"
+  start_server 1
+  check "server on a small disk starts" $? "$(cat "$tmp/out" "$tmp/err")"
+  deploy hello "$tmp/nap.wasm" "public=true"
+  check "a deploy before the disk fills" $([ "$code" = 201 ]; echo $?) "$code $body"
+  dd if=/dev/zero of="$full/fill" bs=1M 2>/dev/null
+  req GET "/faas/hello?arg=0"
+  check "a call on the full disk: 200" $([ "$code" = 200 ]; echo $?) "$code $body"
+  deploy other "$tmp/cgi.wasm" "public=true"
+  [ "$code" = 507 ] && [ "$(jget .code)" = disk_full ] && [[ "$(jget .error)" == *"disk"*full* ]]
+  check "a deploy on the full disk: 507 disk_full saying so (was 500 compile_failed)" $? "$code $body"
+  stop_server
+  start_server 1
+  check "a server starts on the full disk" $? "$(cat "$tmp/out" "$tmp/err")"
+  req GET "/faas/hello?arg=0"
+  check "and serves: 200" $([ "$code" = 200 ]; echo $?) "$code $body"
+  deploy other "$tmp/cgi.wasm" "public=true"
+  check "and refuses a deploy: 507" $([ "$code" = 507 ]; echo $?) "$code $body"
+  stop_server
+  rm -f "$full/fill"
+else
+  echo "  (skipped the full-disk part: cannot mount a tmpfs here: $(cat "$tmp/mount.err"))" >&2
+fi
+
 echo "tests/server/test_hostile_clients.sh: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
