@@ -106,21 +106,21 @@ static int letter_index(uint8_t t) {
 
 void xl_write_return_type(FILE *out, const mote_functype *ft) {
   if (ft->result_count == 0) {
-    fputs("void", out);
+    fputs_unlocked("void", out);
   } else if (ft->result_count == 1) {
-    fputs(xl_c_type(ft->results[0]), out);
+    fputs_unlocked(xl_c_type(ft->results[0]), out);
   } else {
-    fputs("struct wasm_multi_", out);
-    for (uint32_t i = 0; i < ft->result_count; i++) fputc(xl_type_letter(ft->results[i]), out);
+    fputs_unlocked("struct wasm_multi_", out);
+    for (uint32_t i = 0; i < ft->result_count; i++) fputc_unlocked(xl_type_letter(ft->results[i]), out);
   }
 }
 
 void xl_write_signature(FILE *out, const mote_functype *ft) {
-  fputc('"', out);
-  for (uint32_t i = 0; i < ft->param_count; i++) fputc(xl_type_letter(ft->params[i]), out);
-  fputc(':', out);
-  for (uint32_t i = 0; i < ft->result_count; i++) fputc(xl_type_letter(ft->results[i]), out);
-  fputc('"', out);
+  fputc_unlocked('"', out);
+  for (uint32_t i = 0; i < ft->param_count; i++) fputc_unlocked(xl_type_letter(ft->params[i]), out);
+  fputc_unlocked(':', out);
+  for (uint32_t i = 0; i < ft->result_count; i++) fputc_unlocked(xl_type_letter(ft->results[i]), out);
+  fputc_unlocked('"', out);
 }
 
 /* ---- errors and output --------------------------------------------------- */
@@ -151,7 +151,7 @@ __attribute__((format(printf, 2, 3))) static void emit(fx *f, const char *fmt, .
   if (!live(f)) return;
   va_list ap;
   va_start(ap, fmt);
-  vfprintf(f->o, fmt, ap);
+  xl_vprintf(f->o, fmt, ap);
   va_end(ap);
 }
 
@@ -161,7 +161,16 @@ const char *xl_slot(uint32_t *slots, uint8_t t, uint32_t d) {
   char *b = bufs[n++ & 7];
   int k = letter_index(t);
   if (d + 1 > slots[k]) slots[k] = d + 1;
-  snprintf(b, 24, "s%c%u", xl_type_letter(t), d);
+  char digits[12];
+  int nd = 0;
+  do {
+    digits[nd++] = (char)('0' + d % 10);
+    d /= 10;
+  } while (d);
+  b[0] = 's';
+  b[1] = xl_type_letter(t);
+  for (int i = 0; i < nd; i++) b[2 + i] = digits[nd - 1 - i];
+  b[2 + nd] = 0;
   return b;
 }
 
@@ -197,7 +206,7 @@ static bool push(fx *f, uint8_t t) {
  * is written where the value is used. */
 static bool push_pending(fx *f, uint8_t t, const char *text, int32_t local) {
   if (!push(f, t)) return false;
-  snprintf(f->pend[f->h - 1], sizeof f->pend[0], "%s", text);
+  xl_bprintf(f->pend[f->h - 1], sizeof f->pend[0], "%s", text);
   f->pend_local[f->h - 1] = local;
   return true;
 }
@@ -214,7 +223,7 @@ static const char *V(fx *f, uint8_t t, uint32_t d) {
 static void materialize(fx *f, int32_t local) {
   for (uint32_t i = 0; i < f->h; i++) {
     if (!f->pend[i][0] || (local >= 0 && f->pend_local[i] != local)) continue;
-    if (live(f)) fprintf(f->o, "%s = %s;\n", S(f, f->stack[i], i), f->pend[i]);
+    if (live(f)) xl_printf(f->o, "%s = %s;\n", S(f, f->stack[i], i), f->pend[i]);
     f->pend[i][0] = 0;
     f->pend_local[i] = -1;
   }
@@ -471,10 +480,10 @@ static bool load(fx *f, uint8_t op) {
       f->keeps_cap = cap;
     }
     const char *dst = S(f, mo->vt, f->h);
-    fprintf(f->o, "%s = %s", dst, mo->cv);
+    xl_printf(f->o, "%s = %s", dst, mo->cv);
     f->keeps[f->nkeeps++] = (size_t)ftell(f->o) + 5; /* the K of XL_LDK */
     id = f->nkeeps;
-    fprintf(f->o, "XL_LDK(%s, M0, (u64)%s + %uu);\n", mo->ct, V(f, MOTE_I32, f->h), off);
+    xl_printf(f->o, "XL_LDK(%s, M0, (u64)%s + %uu);\n", mo->ct, V(f, MOTE_I32, f->h), off);
   }
   if (!push(f, mo->vt)) return false;
   f->loaded[f->h - 1] = id;
@@ -632,22 +641,22 @@ static bool numeric(fx *f, const xl_op *op) {
     if (!pop(f, op->in[i], NULL)) return false;
   if (live(f)) {
     char a[48], b[48];
-    snprintf(a, sizeof a, "%s", V(f, op->in[0], f->h));
-    snprintf(b, sizeof b, "%s", n > 1 ? V(f, op->in[1], f->h + 1) : "");
-    fprintf(f->o, "%s = ", S(f, op->out, f->h));
+    xl_bprintf(a, sizeof a, "%s", V(f, op->in[0], f->h));
+    xl_bprintf(b, sizeof b, "%s", n > 1 ? V(f, op->in[1], f->h + 1) : "");
+    xl_printf(f->o, "%s = ", S(f, op->out, f->h));
     if (strchr(op->c, '$')) {
       for (const char *p = op->c; *p; p++) {
         if (p[0] == '$' && (p[1] == '0' || p[1] == '1')) {
-          fputs(p[1] == '0' ? a : b, f->o);
+          fputs_unlocked(p[1] == '0' ? a : b, f->o);
           p++;
         } else {
-          fputc(*p, f->o);
+          fputc_unlocked(*p, f->o);
         }
       }
     } else {
-      fprintf(f->o, "%s(%s%s%s)", op->c, a, n > 1 ? ", " : "", b);
+      xl_printf(f->o, "%s(%s%s%s)", op->c, a, n > 1 ? ", " : "", b);
     }
-    fputs(";\n", f->o);
+    fputs_unlocked(";\n", f->o);
   }
   return push(f, op->out);
 }
@@ -677,8 +686,8 @@ static bool end_frame(fx *f) {
   const uint8_t *results = fr->results;
   f->nf--;
   if (!dead) {
-    if (kind == K_IF || kind == K_ELSE) fputs("}\n", f->o);
-    if (used && kind != K_LOOP) fprintf(f->o, "L%u:;\n", label);
+    if (kind == K_IF || kind == K_ELSE) fputs_unlocked("}\n", f->o);
+    if (used && kind != K_LOOP) xl_printf(f->o, "L%u:;\n", label);
   }
   return push_n(f, nr, results);
 }
@@ -722,7 +731,7 @@ static bool body(fx *f) {
       case 0x04: /* if */
         if (!blocktype(f, &np, &params, &nr, &results, &one)) return false;
         if (!pop(f, MOTE_I32, NULL)) return false;
-        snprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, f->h));
+        xl_bprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, f->h));
         materialize(f, -1); /* the parameters, and whatever is below */
         if (!pop_n(f, np, params) || !push_n(f, np, params)) return false;
         emit(f, "if (%s) {\n", cond);
@@ -737,7 +746,7 @@ static bool body(fx *f) {
                       f->h - fr->height);
         fr->kind = K_ELSE;
         fr->unreachable = false;
-        if (!fr->dead) fputs("} else {\n", f->o);
+        if (!fr->dead) fputs_unlocked("} else {\n", f->o);
         if (!push_n(f, fr->np, fr->params)) return false;
         break;
       case 0x0b: /* end */
@@ -751,7 +760,7 @@ static bool body(fx *f) {
         fr = &f->frames[f->nf - 1 - a];
         if (op == 0x0d) {
           if (!pop(f, MOTE_I32, NULL)) return false;
-          snprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, f->h));
+          xl_bprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, f->h));
           materialize(f, -1);
           if (!pop_n(f, label_arity(fr), label_types(fr))) return false;
           if (!push_n(f, label_arity(fr), label_types(fr))) return false;
@@ -773,7 +782,7 @@ static bool body(fx *f) {
         if (!labels) return fail(f, "out of memory");
         for (uint32_t i = 0; i <= n; i++) labels[i] = xl_u32(&f->c);
         bool ok = pop(f, MOTE_I32, NULL);
-        snprintf(cond, sizeof cond, "%s", ok ? V(f, MOTE_I32, f->h) : "");
+        xl_bprintf(cond, sizeof cond, "%s", ok ? V(f, MOTE_I32, f->h) : "");
         materialize(f, -1);
         uint32_t arity = 0;
         for (uint32_t i = 0; ok && i <= n; i++) {
@@ -794,7 +803,7 @@ static bool body(fx *f) {
           f->h = saved;
         }
         if (ok && live(f)) {
-          fprintf(f->o, "switch (%s) {\n", cond);
+          xl_printf(f->o, "switch (%s) {\n", cond);
           /* one case group per distinct target, in order of first appearance */
           for (uint32_t i = 0; i <= n; i++) {
             bool first = true;
@@ -804,13 +813,13 @@ static bool body(fx *f) {
             for (uint32_t k = i; k <= n; k++)
               if (labels[k] == labels[i]) {
                 if (k == n)
-                  fputs("default: ", f->o);
+                  fputs_unlocked("default: ", f->o);
                 else
-                  fprintf(f->o, "case %u: ", k);
+                  xl_printf(f->o, "case %u: ", k);
               }
             write_branch(f, labels[i]);
           }
-          fputs("}\n", f->o);
+          fputs_unlocked("}\n", f->o);
         }
         free(labels);
         if (!ok) return false;
@@ -831,7 +840,7 @@ static bool body(fx *f) {
         const mote_functype *ft = mote_module_func_type(f->m, a);
         if (!pop_n(f, ft->param_count, ft->params)) return false;
         char callee[24];
-        snprintf(callee, sizeof callee, "w%u", a);
+        xl_bprintf(callee, sizeof callee, "w%u", a);
         if (f->refs && live(f)) f->refs->funcs[a] |= 1;
         write_call(f, ft, f->h, callee, "I");
         if (!push_n(f, ft->result_count, ft->results)) return false;
@@ -858,12 +867,12 @@ static bool body(fx *f) {
             f->o = save;
             return fail(f, "out of memory");
           }
-          fputs("((", f->o);
+          fputs_unlocked("((", f->o);
           write_fn_type(f, ft);
-          fputs(")c_->func)", f->o);
+          fputs_unlocked(")c_->func)", f->o);
           fclose(f->o);
           f->o = save;
-          snprintf(callee, sizeof callee, "%s", buf ? buf : "");
+          xl_bprintf(callee, sizeof callee, "%s", buf ? buf : "");
           free(buf);
           write_call(f, ft, h, callee, "c_->module_instance");
         }
@@ -890,10 +899,10 @@ static bool body(fx *f) {
         h = f->h;
         if (t != ANY && live(f)) {
           char va[48], vb[48];
-          snprintf(va, sizeof va, "%s", V(f, t, h));
-          snprintf(vb, sizeof vb, "%s", V(f, t, h + 1));
-          snprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, h + 2));
-          fprintf(f->o, "%s = %s ? %s : %s;\n", S(f, t, h), cond, va, vb);
+          xl_bprintf(va, sizeof va, "%s", V(f, t, h));
+          xl_bprintf(vb, sizeof vb, "%s", V(f, t, h + 1));
+          xl_bprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, h + 2));
+          xl_printf(f->o, "%s = %s ? %s : %s;\n", S(f, t, h), cond, va, vb);
         }
         if (!push(f, t)) return false;
         break;
@@ -903,7 +912,7 @@ static bool body(fx *f) {
         a = xl_u32(&f->c);
         if (a >= f->nlocals) return fail(f, "unknown local %u", a);
         t = f->locals[a];
-        snprintf(cond, sizeof cond, "l%u", a);
+        xl_bprintf(cond, sizeof cond, "l%u", a);
         if (op == 0x20) {
           if (!push_pending(f, t, cond, (int32_t)a)) return false;
         } else {
@@ -951,19 +960,19 @@ static bool body(fx *f) {
         if (!push(f, MOTE_I32)) return false;
         break;
       case 0x41:
-        snprintf(cond, sizeof cond, "%uu", (uint32_t)xl_s32(&f->c));
+        xl_bprintf(cond, sizeof cond, "%uu", (uint32_t)xl_s32(&f->c));
         if (!push_pending(f, MOTE_I32, cond, -1)) return false;
         break;
       case 0x42:
-        snprintf(cond, sizeof cond, "%" PRIu64 "ull", (uint64_t)xl_s64(&f->c));
+        xl_bprintf(cond, sizeof cond, "%" PRIu64 "ull", (uint64_t)xl_s64(&f->c));
         if (!push_pending(f, MOTE_I64, cond, -1)) return false;
         break;
       case 0x43:
-        snprintf(cond, sizeof cond, "xl_f32_of(0x%08xu)", xl_fixed32(&f->c));
+        xl_bprintf(cond, sizeof cond, "xl_f32_of(0x%08xu)", xl_fixed32(&f->c));
         if (!push_pending(f, MOTE_F32, cond, -1)) return false;
         break;
       case 0x44:
-        snprintf(cond, sizeof cond, "xl_f64_of(0x%016" PRIx64 "ull)", xl_fixed64(&f->c));
+        xl_bprintf(cond, sizeof cond, "xl_f64_of(0x%016" PRIx64 "ull)", xl_fixed64(&f->c));
         if (!push_pending(f, MOTE_F64, cond, -1)) return false;
         break;
       case 0xd0: /* ref.null */
@@ -1058,27 +1067,32 @@ done:
   for (uint32_t k = 0; ok && k < f.nkeeps; k++)
     if (f.keeps[k] >> 63) buf[f.keeps[k] & ~((size_t)1 << 63)] = '_';
   if (ok) {
-    fprintf(out, "XL_FUNC ");
+    xl_printf(out, "XL_FUNC ");
     xl_write_return_type(out, ft);
-    fprintf(out, " w%u(inst *I", func_index);
+    xl_printf(out, " w%u(inst *I", func_index);
     for (uint32_t i = 0; i < ft->param_count; i++)
-      fprintf(out, ", %s l%u", xl_c_type(ft->params[i]), i);
-    fputs(") {\n", out);
+      xl_printf(out, ", %s l%u", xl_c_type(ft->params[i]), i);
+    fputs_unlocked(") {\n", out);
     for (uint32_t i = ft->param_count; i < f.nlocals; i++)
-      fprintf(out, "%s l%u = %s;\n", xl_c_type(f.locals[i]), i,
+      xl_printf(out, "%s l%u = %s;\n", xl_c_type(f.locals[i]), i,
               f.locals[i] == MOTE_FUNCREF || f.locals[i] == MOTE_V128 ? "{0}" : "0");
     static const uint8_t order[7] = {MOTE_I32, MOTE_I64, MOTE_F32, MOTE_F64,
                                      MOTE_V128, MOTE_FUNCREF, MOTE_EXTERNREF};
     for (int k = 0; k < 7; k++) {
       if (!f.slots[k]) continue;
-      fprintf(out, "%s", xl_c_type(order[k]));
+      xl_printf(out, "%s", xl_c_type(order[k]));
       for (uint32_t i = 0; i < f.slots[k]; i++)
-        fprintf(out, "%s s%c%u", i ? "," : "", xl_type_letter(order[k]), i);
-      fputs(";\n", out);
+        xl_printf(out, "%s s%c%u", i ? "," : "", xl_type_letter(order[k]), i);
+      fputs_unlocked(";\n", out);
     }
-    if (mote_module_memory_count(m)) fputs("u8 *M0 = I->m0->data; (void)M0;\n", out);
+    /* The base never moves; an own memory's struct is inside the instance,
+     * so its base is one load away (an imported one's is two). */
+    if (mote_module_memory_count(m))
+      fputs_unlocked(x->nimports_mem ? "u8 *M0 = I->m0->data; (void)M0;\n"
+                            : "u8 *M0 = I->m0_own.data; (void)M0;\n",
+            out);
     fwrite(buf, 1, len, out);
-    fputs("}\n\n", out);
+    fputs_unlocked("}\n\n", out);
   }
   free(buf);
   free(f.stack);
