@@ -89,6 +89,9 @@ const char *xl_c_type(uint8_t t) {
   }
 }
 
+/* The C type of a value inside a function body. */
+static const char *body_type(uint8_t t) { return t == MOTE_V128 ? "xl_v" : xl_c_type(t); }
+
 static const char *type_name(uint8_t t) { return t == ANY ? "any" : mote_valtype_name(t); }
 
 static int letter_index(uint8_t t) {
@@ -299,16 +302,30 @@ static void copy_to(fx *f, const frame *to, uint32_t n, const uint8_t *types) {
     emit(f, "%s = %s; ", S(f, types[i], dst + i), S(f, types[i], src + i));
 }
 
+/* A v128 crosses a call or a global as the calling convention's union and
+ * is an xl_v inside a function (xl_prelude.h): `text` converted out of the
+ * function if t is v128, as it is otherwise (in a rotating buffer). */
+static const char *v_out(fx *f, uint8_t t, const char *text) {
+  static __thread char bufs[4][64];
+  static __thread unsigned n;
+  (void)f;
+  if (t != MOTE_V128) return text;
+  char *b = bufs[n++ & 3];
+  xl_bprintf(b, sizeof bufs[0], "xl_vout(%s)", text);
+  return b;
+}
+
 static void write_return(fx *f, uint32_t n, const uint8_t *types) {
   if (n == 0) {
     emit(f, "return;\n");
   } else if (n == 1) {
-    emit(f, "return %s;\n", S(f, types[0], f->h - 1));
+    emit(f, "return %s;\n", v_out(f, types[0], S(f, types[0], f->h - 1)));
   } else {
     emit(f, "{ struct wasm_multi_");
     for (uint32_t i = 0; i < n; i++) emit(f, "%c", xl_type_letter(types[i]));
     emit(f, " r_ = {");
-    for (uint32_t i = 0; i < n; i++) emit(f, "%s%s", i ? ", " : "", S(f, types[i], f->h - n + i));
+    for (uint32_t i = 0; i < n; i++)
+      emit(f, "%s%s", i ? ", " : "", v_out(f, types[i], S(f, types[i], f->h - n + i)));
     emit(f, "}; return r_; }\n");
   }
 }
@@ -370,14 +387,15 @@ static bool blocktype(fx *f, uint32_t *np, const uint8_t **params, uint32_t *nr,
  * written by the caller, then finish_call. */
 static void start_call(fx *f, const mote_functype *ft, uint32_t base) {
   if (ft->result_count == 1)
-    emit(f, "%s = ", S(f, ft->results[0], base));
+    emit(f, "%s = %s", S(f, ft->results[0], base), ft->results[0] == MOTE_V128 ? "xl_vin(" : "");
   else if (ft->result_count > 1)
     emit(f, "{ __typeof__(");
   (void)base;
 }
 
 static void write_args(fx *f, const mote_functype *ft, uint32_t base) {
-  for (uint32_t i = 0; i < ft->param_count; i++) emit(f, ", %s", V(f, ft->params[i], base + i));
+  for (uint32_t i = 0; i < ft->param_count; i++)
+    emit(f, ", %s", v_out(f, ft->params[i], V(f, ft->params[i], base + i)));
   emit(f, ")");
 }
 
@@ -397,7 +415,7 @@ static void write_call(fx *f, const mote_functype *ft, uint32_t base, const char
     start_call(f, ft, base);
     emit(f, "%s(%s", callee, ctx);
     write_args(f, ft, base);
-    emit(f, ";\n");
+    emit(f, "%s;\n", ft->result_count == 1 && ft->results[0] == MOTE_V128 ? ")" : "");
     return;
   }
   emit(f, "{ struct wasm_multi_");
@@ -406,7 +424,8 @@ static void write_call(fx *f, const mote_functype *ft, uint32_t base, const char
   write_args(f, ft, base);
   emit(f, "; ");
   for (uint32_t i = 0; i < ft->result_count; i++)
-    emit(f, "%s = r_.%c%u; ", S(f, ft->results[i], base + i), xl_type_letter(ft->results[i]), i);
+    emit(f, ft->results[i] == MOTE_V128 ? "%s = xl_vin(r_.%c%u); " : "%s = r_.%c%u; ",
+         S(f, ft->results[i], base + i), xl_type_letter(ft->results[i]), i);
   emit(f, "}\n");
   (void)finish_call;
 }
@@ -621,15 +640,16 @@ static bool global_access(fx *f, bool set) {
   if (g >= mote_module_global_count(f->m)) return fail(f, "unknown global %u", g);
   const mote_globaltype *gt = mote_module_global(f->m, g);
   bool imported = g < f->x->nimports_global;
+  bool v = gt->valtype == MOTE_V128;
   if (!set) {
-    emit(f, "%s = %sI->g%u%s;\n", S(f, gt->valtype, f->h), imported ? "(*" : "", g,
-         imported ? ")" : "");
+    emit(f, "%s = %s%sI->g%u%s%s;\n", S(f, gt->valtype, f->h), v ? "xl_vin(" : "",
+         imported ? "(*" : "", g, imported ? ")" : "", v ? ")" : "");
     return push(f, gt->valtype);
   }
   if (!gt->is_mutable) return fail(f, "global is immutable: global.set %u", g);
   if (!pop(f, gt->valtype, NULL)) return false;
   emit(f, "%sI->g%u%s = %s;\n", imported ? "(*" : "", g, imported ? ")" : "",
-       V(f, gt->valtype, f->h));
+       v_out(f, gt->valtype, V(f, gt->valtype, f->h)));
   return true;
 }
 
@@ -1071,26 +1091,27 @@ done:
     xl_write_return_type(out, ft);
     xl_printf(out, " w%u(inst *I", func_index);
     for (uint32_t i = 0; i < ft->param_count; i++)
-      xl_printf(out, ", %s l%u", xl_c_type(ft->params[i]), i);
+      xl_printf(out, ", %s %c%u", xl_c_type(ft->params[i]), ft->params[i] == MOTE_V128 ? 'a' : 'l',
+                i);
     fputs_unlocked(") {\n", out);
+    for (uint32_t i = 0; i < ft->param_count; i++)
+      if (ft->params[i] == MOTE_V128) xl_printf(out, "xl_v l%u = xl_vin(a%u);\n", i, i);
     for (uint32_t i = ft->param_count; i < f.nlocals; i++)
-      xl_printf(out, "%s l%u = %s;\n", xl_c_type(f.locals[i]), i,
+      xl_printf(out, "%s l%u = %s;\n", body_type(f.locals[i]), i,
               f.locals[i] == MOTE_FUNCREF || f.locals[i] == MOTE_V128 ? "{0}" : "0");
     static const uint8_t order[7] = {MOTE_I32, MOTE_I64, MOTE_F32, MOTE_F64,
                                      MOTE_V128, MOTE_FUNCREF, MOTE_EXTERNREF};
     for (int k = 0; k < 7; k++) {
       if (!f.slots[k]) continue;
-      xl_printf(out, "%s", xl_c_type(order[k]));
+      xl_printf(out, "%s", body_type(order[k]));
       for (uint32_t i = 0; i < f.slots[k]; i++)
         xl_printf(out, "%s s%c%u", i ? "," : "", xl_type_letter(order[k]), i);
       fputs_unlocked(";\n", out);
     }
-    /* The base never moves; an own memory's struct is inside the instance,
-     * so its base is one load away (an imported one's is two). */
-    if (mote_module_memory_count(m))
-      fputs_unlocked(x->nimports_mem ? "u8 *M0 = I->m0->data; (void)M0;\n"
-                            : "u8 *M0 = I->m0_own.data; (void)M0;\n",
-            out);
+    /* (Reading an own memory's base from the instance's own struct, one
+     * load instead of two, made the interp kernel 20% slower: gcc then
+     * reloads it in the loop instead of keeping it in a register.) */
+    if (mote_module_memory_count(m)) fputs_unlocked("u8 *M0 = I->m0->data; (void)M0;\n", out);
     fwrite(buf, 1, len, out);
     fputs_unlocked("}\n\n", out);
   }

@@ -259,14 +259,14 @@ bool xl_simd(const xl_simd_io *io, const mote_module *m, xl_simd_effect *eff, xl
               slot(eff, V, base + 1), lane);
       break;
     case CONST:
-      xl_printf(o, "%s = xl_v128_bytes(", slot(eff, V, base));
+      xl_printf(o, "%s = xl_vconst(", slot(eff, V, base));
       write_bytes(o, bytes);
       fputs_unlocked(");\n", o);
       break;
-    case SHUFFLE:
-      xl_printf(o, "%s = xl_v_i8x16_shuffle(%s, %s, ", slot(eff, V, base), slot(eff, V, base),
-              slot(eff, V, base + 1));
-      write_bytes(o, bytes);
+    case SHUFFLE: /* the lanes as constants of a vector (for gcc) or an array */
+      xl_printf(o, "%s = XL_SHUFFLE(%s, %s", slot(eff, V, base), slot(eff, V, base),
+                slot(eff, V, base + 1));
+      for (int i = 0; i < 16; i++) xl_printf(o, ", %u", bytes[i]);
       fputs_unlocked(");\n", o);
       break;
     case EXTRACT:
