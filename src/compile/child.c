@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <poll.h>
-#include <pthread.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
@@ -35,22 +34,9 @@ static void set_limit(int resource, rlim_t value) {
   setrlimit(resource, &rl);
 }
 
-/* In the child, between vfork and exec: it runs in the parent's memory
- * (stopped until the exec), so only system calls; errno is the parent's.
- * Signals arrive blocked: the parent's handlers would run in the parent's
- * memory, so every handled signal goes back to its default first. */
+/* In the child, between fork and exec: only async-signal-safe calls. */
 static _Noreturn void exec_child(const char *const argv[], const char *cwd, int err_fd,
-                                 const mote_child_limits *limits, const sigset_t *mask) {
-  for (int s = 1; s < NSIG; s++) {
-    struct sigaction sa;
-    if (sigaction(s, NULL, &sa) != 0 || sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)
-      continue;
-    sa.sa_handler = SIG_DFL;
-    sa.sa_flags = 0;
-    sigemptyset(&sa.sa_mask);
-    sigaction(s, &sa, NULL);
-  }
-  sigprocmask(SIG_SETMASK, mask, NULL);
+                                 const mote_child_limits *limits) {
   setpgid(0, 0);
   int null_fd = open("/dev/null", O_RDWR);
   if (null_fd >= 0) {
@@ -96,21 +82,14 @@ void mote_child_run(const char *const argv[], const char *cwd, const mote_child_
   unlink(err_path);
 
   double start = now_ms();
-  /* vfork: no copy of our page tables (a compile of a big module forks
-   * one compiler per chunk: fork cost 6% of CRuby's quick compile) */
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = vfork();
-  if (pid == 0) exec_child(argv, cwd, err_fd, limits, &old);
-  int fork_errno = errno;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pid_t pid = fork();
   if (pid < 0) {
     r->outcome = MOTE_CHILD_SPAWN_FAILED;
-    snprintf(r->stderr_tail, sizeof r->stderr_tail, "fork failed: %s", strerror(fork_errno));
+    snprintf(r->stderr_tail, sizeof r->stderr_tail, "fork failed: %s", strerror(errno));
     close(err_fd);
     return;
   }
+  if (pid == 0) exec_child(argv, cwd, err_fd, limits);
   setpgid(pid, pid); /* also in the parent, so the kill below cannot miss */
 
   int status = 0;
