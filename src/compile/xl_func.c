@@ -18,6 +18,8 @@
 #include "xl_simd.h"
 
 enum { K_FUNC, K_BLOCK, K_LOOP, K_IF, K_ELSE };
+/* The longest C of a pending value (longer ones are written to their slot). */
+#define PEND 128
 #define ANY 0 /* the type of a value popped from a polymorphic stack */
 
 typedef struct frame {
@@ -44,10 +46,14 @@ typedef struct fx {
    * from, or 0. */
   uint32_t *loaded;
   /* Per stack entry: a value not yet in its slot, written where it is used
-   * instead: a constant or a local's name (pend[i][0] == 0: in its slot),
-   * and the local it reads (-1: none). */
-  char (*pend)[40];
-  int32_t *pend_local;
+   * instead (pend[i][0] == 0: in its slot): a constant, a local's name, or a
+   * trap-free numeric instruction of pending values and of the slot of its
+   * own depth (which nothing writes while the value is on the stack; own:
+   * whether it reads it); and the locals it reads, as bits (local & 63), so
+   * that setting one of them writes it to its slot first. */
+  char (*pend)[PEND];
+  uint64_t *pend_locals;
+  uint8_t *pend_own;
   /* Where each load's barrier letter is in the body text (see load()). */
   size_t *keeps;
   uint32_t nkeeps, keeps_cap;
@@ -190,27 +196,33 @@ static bool push(fx *f, uint8_t t) {
     uint32_t *l = realloc(f->loaded, cap * sizeof *l);
     if (!l) return fail(f, "out of memory");
     f->loaded = l;
-    char(*pd)[40] = realloc(f->pend, cap * sizeof *pd);
+    char(*pd)[PEND] = realloc(f->pend, cap * sizeof *pd);
     if (!pd) return fail(f, "out of memory");
     f->pend = pd;
-    int32_t *pl = realloc(f->pend_local, cap * sizeof *pl);
+    uint64_t *pl = realloc(f->pend_locals, cap * sizeof *pl);
     if (!pl) return fail(f, "out of memory");
-    f->pend_local = pl;
+    f->pend_locals = pl;
+    uint8_t *po = realloc(f->pend_own, cap);
+    if (!po) return fail(f, "out of memory");
+    f->pend_own = po;
     f->cap = cap;
   }
   f->loaded[f->h] = 0;
   f->pend[f->h][0] = 0;
-  f->pend_local[f->h] = -1;
+  f->pend_locals[f->h] = 0;
+  f->pend_own[f->h] = 0;
   f->stack[f->h++] = t;
   return true;
 }
 
-/* Pushes a value that stays pending: `text` (a constant or a local's name)
- * is written where the value is used. */
-static bool push_pending(fx *f, uint8_t t, const char *text, int32_t local) {
+static uint64_t local_bit(int32_t local) { return local < 0 ? 0 : (uint64_t)1 << (local & 63); }
+
+/* Pushes a value that stays pending: `text` (shorter than PEND), reading the
+ * locals of `locals`, is written where the value is used. */
+static bool push_pending(fx *f, uint8_t t, const char *text, uint64_t locals) {
   if (!push(f, t)) return false;
   xl_bprintf(f->pend[f->h - 1], sizeof f->pend[0], "%s", text);
-  f->pend_local[f->h - 1] = local;
+  f->pend_locals[f->h - 1] = locals;
   return true;
 }
 
@@ -225,10 +237,11 @@ static const char *V(fx *f, uint8_t t, uint32_t d) {
  * set). */
 static void materialize(fx *f, int32_t local) {
   for (uint32_t i = 0; i < f->h; i++) {
-    if (!f->pend[i][0] || (local >= 0 && f->pend_local[i] != local)) continue;
+    if (!f->pend[i][0] || (local >= 0 && !(f->pend_locals[i] & local_bit(local)))) continue;
     if (live(f)) xl_printf(f->o, "%s = %s;\n", S(f, f->stack[i], i), f->pend[i]);
     f->pend[i][0] = 0;
-    f->pend_local[i] = -1;
+    f->pend_locals[i] = 0;
+    f->pend_own[i] = 0;
   }
 }
 
@@ -655,29 +668,58 @@ static bool global_access(fx *f, bool set) {
 
 /* ---- the instruction loop ------------------------------------------------ */
 
+/* Division, remainder and the trapping float-to-integer truncations trap;
+ * every other numeric instruction is a pure function of its operands. */
+static bool traps(const xl_op *op) {
+  return strstr(op->c, "_div_") || strstr(op->c, "_rem_") ||
+         (strstr(op->c, "_trunc_f") && !strstr(op->c, "_sat_"));
+}
+
+/* A numeric instruction's C: its result stays pending if it cannot trap and
+ * its operands are pending or (the first) in the slot of the result's own
+ * depth; otherwise it is written to its slot now. */
 static bool numeric(fx *f, const xl_op *op) {
   uint32_t n = op->in[1] ? 2 : 1;
   for (uint32_t i = n; i-- > 0;)
     if (!pop(f, op->in[i], NULL)) return false;
-  if (live(f)) {
-    char a[48], b[48];
-    xl_bprintf(a, sizeof a, "%s", V(f, op->in[0], f->h));
-    xl_bprintf(b, sizeof b, "%s", n > 1 ? V(f, op->in[1], f->h + 1) : "");
-    xl_printf(f->o, "%s = ", S(f, op->out, f->h));
-    if (strchr(op->c, '$')) {
-      for (const char *p = op->c; *p; p++) {
-        if (p[0] == '$' && (p[1] == '0' || p[1] == '1')) {
-          fputs_unlocked(p[1] == '0' ? a : b, f->o);
-          p++;
-        } else {
-          fputc_unlocked(*p, f->o);
-        }
+  if (!live(f)) return push(f, op->out);
+  uint32_t h = f->h;
+  char a[PEND], b[PEND], e[2 * PEND + 64];
+  xl_bprintf(a, sizeof a, "%s", V(f, op->in[0], h));
+  xl_bprintf(b, sizeof b, "%s", n > 1 ? V(f, op->in[1], h + 1) : "");
+  size_t len = 0;
+  e[len++] = '(';
+  if (strchr(op->c, '$')) {
+    /* fits: two operands under PEND each, a template under 64 */
+    for (const char *p = op->c; *p; p++) {
+      if (p[0] == '$' && (p[1] == '0' || p[1] == '1')) {
+        const char *x = p[1] == '0' ? a : b;
+        size_t k = strlen(x);
+        memcpy(e + len, x, k);
+        len += k;
+        p++;
+      } else {
+        e[len++] = *p;
       }
-    } else {
-      xl_printf(f->o, "%s(%s%s%s)", op->c, a, n > 1 ? ", " : "", b);
     }
-    fputs_unlocked(";\n", f->o);
+    e[len] = 0;
+  } else {
+    xl_bprintf(e + len, sizeof e - len, "%s(%s%s%s)", op->c, a, n > 1 ? ", " : "", b);
+    len += strlen(e + len);
   }
+  e[len++] = ')';
+  e[len] = 0;
+  /* the second operand's own slot is deeper than the result: it must not
+   * be read */
+  bool operands_ok = n == 1 || (f->pend[h + 1][0] && !f->pend_own[h + 1]);
+  uint64_t locals = f->pend_locals[h] | (n > 1 ? f->pend_locals[h + 1] : 0);
+  uint8_t own = !f->pend[h][0] || f->pend_own[h];
+  if (!traps(op) && operands_ok && len < PEND) {
+    if (!push_pending(f, op->out, e, locals)) return false;
+    f->pend_own[h] = own;
+    return true;
+  }
+  xl_printf(f->o, "%s = %s;\n", S(f, op->out, h), e);
   return push(f, op->out);
 }
 
@@ -733,7 +775,7 @@ static bool body(fx *f) {
                          op == 0x1b || op == 0x1c || op == 0x10 || op == 0x04 || op == 0x0d ||
                          op == 0x0e;
     if (!keeps_pending) materialize(f, -1);
-    char cond[48];
+    char cond[PEND];
     switch (op) {
       case 0x00: /* unreachable */
         emit(f, "XL_TRAP(UNREACHABLE);\n");
@@ -918,7 +960,7 @@ static bool body(fx *f) {
         }
         h = f->h;
         if (t != ANY && live(f)) {
-          char va[48], vb[48];
+          char va[PEND], vb[PEND];
           xl_bprintf(va, sizeof va, "%s", V(f, t, h));
           xl_bprintf(vb, sizeof vb, "%s", V(f, t, h + 1));
           xl_bprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, h + 2));
@@ -934,12 +976,12 @@ static bool body(fx *f) {
         t = f->locals[a];
         xl_bprintf(cond, sizeof cond, "l%u", a);
         if (op == 0x20) {
-          if (!push_pending(f, t, cond, (int32_t)a)) return false;
+          if (!push_pending(f, t, cond, local_bit((int32_t)a))) return false;
         } else {
           if (!pop(f, t, NULL)) return false;
           materialize(f, (int32_t)a); /* values read from the local before it changes */
           emit(f, "l%u = %s;\n", a, V(f, t, f->h));
-          if (op == 0x22 && !push_pending(f, t, cond, (int32_t)a)) return false;
+          if (op == 0x22 && !push_pending(f, t, cond, local_bit((int32_t)a))) return false;
         }
         break;
       case 0x23: if (!global_access(f, false)) return false; break;
@@ -981,19 +1023,19 @@ static bool body(fx *f) {
         break;
       case 0x41:
         xl_bprintf(cond, sizeof cond, "%uu", (uint32_t)xl_s32(&f->c));
-        if (!push_pending(f, MOTE_I32, cond, -1)) return false;
+        if (!push_pending(f, MOTE_I32, cond, 0)) return false;
         break;
       case 0x42:
         xl_bprintf(cond, sizeof cond, "%" PRIu64 "ull", (uint64_t)xl_s64(&f->c));
-        if (!push_pending(f, MOTE_I64, cond, -1)) return false;
+        if (!push_pending(f, MOTE_I64, cond, 0)) return false;
         break;
       case 0x43:
         xl_bprintf(cond, sizeof cond, "xl_f32_of(0x%08xu)", xl_fixed32(&f->c));
-        if (!push_pending(f, MOTE_F32, cond, -1)) return false;
+        if (!push_pending(f, MOTE_F32, cond, 0)) return false;
         break;
       case 0x44:
         xl_bprintf(cond, sizeof cond, "xl_f64_of(0x%016" PRIx64 "ull)", xl_fixed64(&f->c));
-        if (!push_pending(f, MOTE_F64, cond, -1)) return false;
+        if (!push_pending(f, MOTE_F64, cond, 0)) return false;
         break;
       case 0xd0: /* ref.null */
         t = xl_u8(&f->c);
@@ -1119,7 +1161,8 @@ done:
   free(f.stack);
   free(f.loaded);
   free(f.pend);
-  free(f.pend_local);
+  free(f.pend_locals);
+  free(f.pend_own);
   free(f.keeps);
   free(f.frames);
   free(f.locals);
