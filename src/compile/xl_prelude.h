@@ -730,28 +730,21 @@ XL_NARROW(i16x8_narrow_i32x4_u, xl_s32x4, xl_u16x4, 0, 65535)
     u64 t = a[HALF]; HT h; memcpy(&h, &t, 8);                             \
     return (xl_v)__builtin_convertvector(h, WT);                          \
   }
+/* the products of widened lanes always fit the wide lane */
+#define XL_EXTMUL(shape, from, half, sx, W)                                     \
+  XL_INLINE xl_v xl_v_##shape##_extmul_##half##_##from##_##sx(xl_v a, xl_v b) { \
+    return (xl_v)((W)xl_v_##shape##_extend_##half##_##from##_##sx(a) *          \
+                  (W)xl_v_##shape##_extend_##half##_##from##_##sx(b));          \
+  }
 #define XL_EXTENDS(shape, from, ST, UT, SW, UW)                                 \
   XL_EXTEND(shape##_extend_low_##from##_s, ST, SW, 0)                           \
   XL_EXTEND(shape##_extend_high_##from##_s, ST, SW, 1)                          \
   XL_EXTEND(shape##_extend_low_##from##_u, UT, UW, 0)                           \
   XL_EXTEND(shape##_extend_high_##from##_u, UT, UW, 1)                          \
-  XL_INLINE xl_v xl_v_##shape##_extmul_low_##from##_s(xl_v a, xl_v b) {        \
-    return (xl_v)((SW)xl_v_##shape##_extend_low_##from##_s(a) *                 \
-                  (SW)xl_v_##shape##_extend_low_##from##_s(b));                 \
-  }                                                                             \
-  XL_INLINE xl_v xl_v_##shape##_extmul_high_##from##_s(xl_v a, xl_v b) {       \
-    return (xl_v)((SW)xl_v_##shape##_extend_high_##from##_s(a) *                \
-                  (SW)xl_v_##shape##_extend_high_##from##_s(b));                \
-  }                                                                             \
-  XL_INLINE xl_v xl_v_##shape##_extmul_low_##from##_u(xl_v a, xl_v b) {        \
-    return (xl_v)((UW)xl_v_##shape##_extend_low_##from##_u(a) *                 \
-                  (UW)xl_v_##shape##_extend_low_##from##_u(b));                 \
-  }                                                                             \
-  XL_INLINE xl_v xl_v_##shape##_extmul_high_##from##_u(xl_v a, xl_v b) {       \
-    return (xl_v)((UW)xl_v_##shape##_extend_high_##from##_u(a) *                \
-                  (UW)xl_v_##shape##_extend_high_##from##_u(b));                \
-  }
-/* the products of widened lanes always fit the wide lane */
+  XL_EXTMUL(shape, from, low, s, SW)                                            \
+  XL_EXTMUL(shape, from, high, s, SW)                                           \
+  XL_EXTMUL(shape, from, low, u, UW)                                            \
+  XL_EXTMUL(shape, from, high, u, UW)
 XL_EXTENDS(i16x8, i8x16, xl_s8x8, xl_u8x8, xl_s16x8, xl_u16x8)
 XL_EXTENDS(i32x4, i16x8, xl_s16x4, xl_u16x4, xl_s32x4, xl_u32x4)
 XL_EXTENDS(i64x2, i32x4, xl_s32x2, xl_u32x2, xl_s64x2, xl_u64x2)
