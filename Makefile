@@ -37,7 +37,7 @@ CURL_LIBS   := $(shell pkg-config --libs libcurl)
 CFLAGS    += $(CURL_CFLAGS)
 LDLIBS    := -lmicrohttpd -lsqlite3 -larchive -ljansson -lsodium $(CURL_LIBS) -lpthread -ldl -lm
 
-LAYERS    := base module compile rt wasi invoke store server
+LAYERS    := base module compile rt wasi invoke store core http openwhisk server
 LIB_SRC   := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/abi_text.o $(BUILD)/gen/xl_prelude_text.o
 CLI_SRC   := $(wildcard src/cli/*.c)
@@ -147,7 +147,7 @@ san:
 
 # Unit tests of every layer; prints one summary line.
 unit: $(TEST_BIN) $(BUILD)/mote
-	@scripts/run-tests.sh $(BUILD) $(TEST_BIN) $(TEST_SCRIPTS)
+	@SPEC_DIR=$(abspath $(SPEC_DIR)) scripts/run-tests.sh $(BUILD) $(TEST_BIN) $(TEST_SCRIPTS)
 
 unit-san:
 	$(MAKE) SAN=1 unit

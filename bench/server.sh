@@ -218,7 +218,7 @@ cr=$(rps "$work/c16.txt")
   done
   awk -v a="$first" -v b="$(rss_kb)" 'BEGIN { printf "  RSS from first to last sample: %+d KiB (%.2fx)\n", b - a, b / a }'
   # Caches and malloc arenas warm up first; a leak keeps growing.
-  if [ -n "$half" ]; then
+  if [ -n "$half" ]; then # (none when CALLS is 0: bench/server_ab.sh)
     awk -v a="$half" -v b="$(rss_kb)" 'BEGIN { printf "  RSS over the second half of the calls: %+d KiB\n", b - a }'
   fi
 } | tee "$out/server-hello.txt"

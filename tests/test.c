@@ -1,3 +1,4 @@
+#include "base/alloc.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -57,3 +58,22 @@ uint8_t *test_wat(const char *wat, const char *flags, size_t *len) {
   rmdir(dir);
   return bytes;
 }
+
+static long alloc_fail_at, alloc_calls;
+
+static void *failing_alloc(void *ud, void *ptr, size_t n) {
+  (void)ud;
+  if (n == 0) {
+    free(ptr);
+    return NULL;
+  }
+  return ++alloc_calls == alloc_fail_at ? NULL : realloc(ptr, n);
+}
+
+void test_alloc_fail(long n) {
+  alloc_fail_at = n;
+  alloc_calls = 0;
+  mote_alloc_set(n ? failing_alloc : NULL, NULL);
+}
+
+long test_alloc_calls(void) { return alloc_calls; }

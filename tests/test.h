@@ -60,6 +60,14 @@ int test_run(const char *suite, const char *names[], void (*fns[])(void), int n)
 
 
 
+/* Out of memory on purpose, through the core's allocation hook
+ * (base/alloc.h): after test_alloc_fail(n) the nth allocation fails (n
+ * counts from 1); test_alloc_calls() says how many were made;
+ * test_alloc_fail(0) puts the C library back. A test walks n = 1, 2, ...
+ * until a run makes fewer than n allocations: every failure branch once. */
+void test_alloc_fail(long n);
+long test_alloc_calls(void);
+
 /* Test fixtures written as text: the WebAssembly text `wat` assembled by
  * wabt's wat2wasm (extra flags e.g. "--no-check"); malloc'd bytes or NULL. */
 uint8_t *test_wat(const char *wat, const char *flags, size_t *len);

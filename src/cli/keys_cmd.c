@@ -3,7 +3,7 @@
  * namespaces, worked on in the data directory's store itself, not through
  * a server. SQLite's WAL lets them run beside a `mote serve` on the same
  * directory; that server notices a deleted key within its cache's lifetime
- * (a minute, see src/server/auth.c), at once for a new one.
+ * (5 s, see src/core/identity.c), at once for a new one.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "rt/rt.h"
 #include "server/server.h"
 
 static void usage(FILE *out) {
@@ -164,7 +163,7 @@ int mote_cmd_serve(int argc, char **argv) {
         fprintf(stderr, "mote serve: --images takes auto, copy, map or map-drop\n");
         return MOTE_EXIT_USAGE;
       }
-      mote_rt_snapshot_policy_set(modes[k]);
+      cfg.images = modes[k];
     } else if (!strcmp(opt, "--access-log")) {
       if (!*val) {
         fprintf(stderr, "mote serve: --access-log takes a file, or - for stderr\n");

@@ -11,10 +11,10 @@
  *   GET  /v1/activations[?function=&limit=&since=]  and  /v1/activations/{id}
  *   GET  /v1/usage[?function=]            accounting of the caller's namespace
  *   GET  /metrics                         Prometheus text
- *   /api/v1/...                           OpenWhisk's REST API (ow_*.c): actions,
+ *   /api/v1/...                           OpenWhisk's REST API (src/openwhisk): actions,
  *                                         invokes, activations, web actions
  *
- * Per-namespace limits (quota.c: invocations per minute, concurrent calls)
+ * Per-namespace limits (core/quota.c: invocations per minute, concurrent calls)
  * apply to every call of a namespace's functions, by any route.
  *
  * Threads: libmicrohttpd runs one thread per connection (plus its listening
@@ -26,7 +26,7 @@
  * State under data_dir: the store (store.h) and the compile cache
  * (data_dir/cache). Every stored function is loaded at start.
  *
- * Authentication: OpenWhisk's `Authorization: Basic uuid:key` (auth.c),
+ * Authentication: OpenWhisk's `Authorization: Basic uuid:key` (http/route.c, core/identity.c),
  * checked against the store's API keys, each of one namespace. Every /v1
  * route requires a key (401 with WWW-Authenticate without a valid one) and
  * shows the caller's namespace only: its functions, its activations.
@@ -41,6 +41,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "rt/rt.h"
 
 typedef struct mote_server mote_server;
 
@@ -57,6 +59,9 @@ typedef struct mote_server_config {
    * namespaces limits); 0: no limit. Beyond them a call gets 429. */
   unsigned ns_invocations_per_minute;
   unsigned ns_concurrent;
+  /* How a call's memory is made from its snapshot: MOTE_RT_IMAGE_AUTO (0,
+   * by the image's size), or COPY, MAP, MAP_DROP (for benchmarks). */
+  mote_rt_image_mode images;
   /* Neither load nor keep functions' snapshots in the store: every start
    * runs every initialisation (as before issue 15; for benchmarks). */
   bool no_kept_snapshots;

@@ -133,9 +133,12 @@ mote_store_status store_put_blob(mote_store *s, const uint8_t *data, size_t len,
   return MOTE_STORE_OK;
 }
 
-/* A bundle path: relative, components neither empty nor "." nor "..". */
+/* A bundle path: relative, components neither empty nor "." nor "..", no
+ * control bytes (the index of file sets lists paths a line each). */
 static bool valid_bundle_path(const char *p) {
   if (!p || !*p || p[0] == '/' || strlen(p) > BUNDLE_PATH_MAX) return false;
+  for (const char *c = p; *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f) return false;
   const char *c = p;
   for (;;) {
     const char *slash = strchr(c, '/');
@@ -216,7 +219,7 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
     if (!valid_bundle_path(files[i].path)) {
       st = store_fail(err, MOTE_STORE_INVALID,
                       "invalid bundle path \"%.200s\": it must be relative, without empty, "
-                      "\".\" or \"..\" parts, at most %d bytes",
+                      "\".\" or \"..\" parts or control bytes, at most %d bytes",
                       files[i].path ? files[i].path : "(null)", BUNDLE_PATH_MAX);
       goto out;
     }

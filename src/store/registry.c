@@ -68,6 +68,7 @@ void mote_function_version_clear(mote_function_version *v) {
   free(v->meta);
   free(v->module_hash);
   free(v->files_hash);
+  free(v->file_paths);
   for (uint32_t i = 0; i < v->settings.env_count; i++)
     if (v->settings.env) free(v->settings.env[i]);
   free(v->settings.env);
@@ -174,8 +175,32 @@ static bool settings_from_json(const char *text, mote_function_settings *out) {
   return ok;
 }
 
+/* The paths of a file set ('\n' between) as one allocation: the array,
+ * then the strings. False when out of memory. */
+static bool split_paths(const char *text, mote_function_version *out) {
+  if (!text) return true;
+  size_t len = strlen(text), n = 1;
+  for (const char *p = text; *p; p++) n += *p == '\n';
+  char **arr = malloc(n * sizeof *arr + len + 1);
+  if (!arr) return false;
+  char *copy = (char *)(arr + n);
+  memcpy(copy, text, len + 1);
+  for (size_t i = 0; i < n; i++) {
+    arr[i] = copy;
+    char *nl = strchr(copy, '\n');
+    if (nl) {
+      *nl = '\0';
+      copy = nl + 1;
+    }
+  }
+  out->file_paths = arr;
+  out->nfile_paths = (uint32_t)n;
+  return true;
+}
+
 /* Fills *out from a row of VERSION_COLUMNS (store.c): name, version,
- * module_hash, files_hash, settings, created_ms, namespace, meta. */
+ * module_hash, files_hash, settings, created_ms, namespace, meta, and the
+ * file set's count, bytes, paths. */
 static mote_store_status row_to_version(sqlite3_stmt *q, mote_function_version *out,
                                         mote_store_error *err) {
   memset(out, 0, sizeof *out);
@@ -187,8 +212,12 @@ static mote_store_status row_to_version(sqlite3_stmt *q, mote_function_version *
   const char *ns = (const char *)sqlite3_column_text(q, 6);
   out->ns = strdup(ns ? ns : MOTE_STORE_DEFAULT_NS);
   out->meta = dup_or_null((const char *)sqlite3_column_text(q, 7));
+  out->files_indexed = sqlite3_column_type(q, 8) != SQLITE_NULL;
+  out->files_count = (uint64_t)sqlite3_column_int64(q, 8);
+  out->files_bytes = (uint64_t)sqlite3_column_int64(q, 9);
+  bool paths_ok = split_paths((const char *)sqlite3_column_text(q, 10), out);
   bool settings_ok = settings_from_json((const char *)sqlite3_column_text(q, 4), &out->settings);
-  if (!out->name || !out->module_hash || !out->ns ||
+  if (!out->name || !out->module_hash || !out->ns || !paths_ok ||
       (sqlite3_column_type(q, 3) != SQLITE_NULL && !out->files_hash) ||
       (sqlite3_column_type(q, 7) != SQLITE_NULL && !out->meta)) {
     mote_function_version_clear(out);
@@ -238,6 +267,8 @@ typedef struct deploy_ctx {
   const char *name;
   const char *module_hash;
   const char *files_hash;
+  uint64_t files_count, files_bytes;
+  const char *files_paths;
   const char *settings_json;
   const char *meta;
   int64_t now;
@@ -288,6 +319,9 @@ static mote_store_status deploy_body(store_conn *w, void *vctx, mote_store_error
   rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "updating the function");
+  if (c->files_hash)
+    return store_file_set_put(w, c->files_hash, c->files_count, c->files_bytes, c->files_paths,
+                              err);
   return MOTE_STORE_OK;
 }
 
@@ -298,7 +332,8 @@ mote_store_status mote_store_deploy(mote_store *s, const char *ns, const char *n
                                     mote_function_version *out, mote_store_error *err) {
   mote_store_status st;
   char module_hash[STORE_HASH_HEX], files_hash[STORE_HASH_HEX];
-  char *json = NULL;
+  char *json = NULL, *listed = NULL;
+  uint64_t files_bytes = 0;
   mote_function_version result = {0};
   store_ok(err);
   if (out) memset(out, 0, sizeof *out);
@@ -320,6 +355,15 @@ mote_store_status mote_store_deploy(mote_store *s, const char *ns, const char *n
   if ((st = store_put_blob(s, wasm, len, module_hash, err)) != MOTE_STORE_OK) goto out;
   if (nfiles > 0 && (st = store_put_files(s, files, nfiles, files_hash, err)) != MOTE_STORE_OK)
     goto out;
+  if (nfiles > 0 && nfiles <= MOTE_STORE_FILES_LISTED) {
+    const char *paths[MOTE_STORE_FILES_LISTED];
+    for (size_t i = 0; i < nfiles; i++) paths[i] = files[i].path;
+    if (!(listed = store_file_list(paths, nfiles))) {
+      st = store_fail(err, MOTE_STORE_IO, "out of memory");
+      goto out;
+    }
+  }
+  for (size_t i = 0; i < nfiles; i++) files_bytes += files[i].len;
 
   /* Everything *out needs is copied before the commit: once committed, the
    * deploy is acknowledged and must not fail on memory. */
@@ -329,8 +373,12 @@ mote_store_status mote_store_deploy(mote_store *s, const char *ns, const char *n
     result.meta = meta ? strdup(meta) : NULL;
     result.module_hash = strdup(module_hash);
     result.files_hash = nfiles > 0 ? strdup(files_hash) : NULL;
+    result.files_indexed = nfiles > 0;
+    result.files_count = nfiles;
+    result.files_bytes = files_bytes;
     if (!result.name || !result.ns || (meta && !result.meta) || !result.module_hash ||
-        (nfiles > 0 && !result.files_hash) || !copy_settings(&result.settings, settings)) {
+        (nfiles > 0 && !result.files_hash) || !split_paths(listed, &result) ||
+        !copy_settings(&result.settings, settings)) {
       st = store_fail(err, MOTE_STORE_IO, "out of memory");
       goto out;
     }
@@ -339,6 +387,9 @@ mote_store_status mote_store_deploy(mote_store *s, const char *ns, const char *n
                     .name = name,
                     .module_hash = module_hash,
                     .files_hash = nfiles > 0 ? files_hash : NULL,
+                    .files_count = nfiles,
+                    .files_bytes = files_bytes,
+                    .files_paths = listed,
                     .settings_json = json,
                     .meta = meta,
                     .now = store_now_ms()};
@@ -352,6 +403,7 @@ mote_store_status mote_store_deploy(mote_store *s, const char *ns, const char *n
 out:
   mote_function_version_clear(&result);
   free(json);
+  free(listed);
   return st;
 }
 

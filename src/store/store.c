@@ -23,6 +23,12 @@
  *                             function or namespace is deleted (history)
  *   namespace_limits(namespace, invocations_per_minute, concurrent)
  *                             per-namespace invocation limits (usage.c)
+ *   file_sets(hash, count, bytes, paths)
+ *                             what each files/<hash> directory holds, kept at
+ *                             deploy (file_sets.c)
+ *   snapshots(name, slot, key, hash, bytes, created_ms)
+ *                             a function's kept snapshot per slot (the
+ *                             tier), found only by its key (snapshots.c)
  *
  * New tables are added with CREATE TABLE IF NOT EXISTS and keep the
  * user_version: a data directory of an older mote opens unchanged (it gets
@@ -55,21 +61,24 @@
  * (activations.c) read, in their order. */
 #define VERSION_COLUMNS                                                                  \
   "v.name, v.version, v.module_hash, v.files_hash, v.settings, v.created_ms, v.namespace, " \
-  "v.meta"
+  "v.meta, fs.count, fs.bytes, fs.paths"
+/* The file set of a version (LEFT: a version without files has none). */
+#define FILE_SET_JOIN " LEFT JOIN file_sets fs ON fs.hash = v.files_hash"
 #define ACT_COLUMNS                                                                     \
   "id, function, version, start_ms, wait_us, init_us, exec_us, http_status, exit_code, " \
   "outcome, stdout, stderr, namespace, meta"
 
 static const char *const stmt_sql[ST_COUNT_] = {
     [ST_GET_LATEST] = "SELECT " VERSION_COLUMNS " FROM functions f JOIN versions v "
-                      "ON v.name = f.name AND v.version = f.latest WHERE f.name = ?1",
-    [ST_GET_VERSION] = "SELECT " VERSION_COLUMNS " FROM versions v "
-                       "WHERE v.name = ?1 AND v.version = ?2",
+                      "ON v.name = f.name AND v.version = f.latest" FILE_SET_JOIN
+                      " WHERE f.name = ?1",
+    [ST_GET_VERSION] = "SELECT " VERSION_COLUMNS " FROM versions v" FILE_SET_JOIN
+                       " WHERE v.name = ?1 AND v.version = ?2",
     [ST_LIST] = "SELECT " VERSION_COLUMNS " FROM functions f JOIN versions v "
-                "ON v.name = f.name AND v.version = f.latest ORDER BY f.name",
+                "ON v.name = f.name AND v.version = f.latest" FILE_SET_JOIN " ORDER BY f.name",
     [ST_LIST_NS] = "SELECT " VERSION_COLUMNS " FROM functions f JOIN versions v "
-                   "ON v.name = f.name AND v.version = f.latest WHERE f.namespace = ?1 "
-                   "ORDER BY f.name",
+                   "ON v.name = f.name AND v.version = f.latest" FILE_SET_JOIN
+                   " WHERE f.namespace = ?1 ORDER BY f.name",
     [ST_ACT_INSERT] = "INSERT INTO activations(id, function, version, start_ms, wait_us, "
                       "init_us, exec_us, http_status, exit_code, outcome, stdout, stderr, "
                       "namespace, meta) "
@@ -119,6 +128,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_KEY_LIST_NS] = "SELECT uuid, namespace, created_ms FROM keys WHERE namespace = ?1 "
                        "ORDER BY created_ms, uuid",
     [ST_KEY_DELETE] = "DELETE FROM keys WHERE uuid = ?1",
+    [ST_FILES_INSERT] = "INSERT INTO file_sets(hash, count, bytes, paths) VALUES (?1, ?2, ?3, ?4) "
+                        "ON CONFLICT(hash) DO NOTHING",
     [ST_SNAP_PUT] = "INSERT INTO snapshots(name, slot, key, hash, bytes, created_ms) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name, slot) DO UPDATE SET "
                     "key = excluded.key, hash = excluded.hash, bytes = excluded.bytes, "
@@ -197,6 +208,11 @@ static const char schema_sql[] =
     "  namespace TEXT PRIMARY KEY NOT NULL,"
     "  invocations_per_minute INTEGER NOT NULL,"
     "  concurrent INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS file_sets("
+    "  hash TEXT PRIMARY KEY NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  bytes INTEGER NOT NULL,"
+    "  paths TEXT) WITHOUT ROWID;"
     "PRAGMA user_version = 1;";
 
 /* Columns added to tables of user_version 1 after their creation: a table
@@ -462,6 +478,7 @@ mote_store_status mote_store_open(const char *dir, mote_store **out, mote_store_
     store_db_fail(err, db, "configuring the writer");
     goto fail;
   }
+  store_index_file_sets(s);
   *out = s;
   return MOTE_STORE_OK;
 

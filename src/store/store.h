@@ -6,7 +6,8 @@
  *   DIR/blobs/<hash>       module and snapshot bytes, content-addressed (BLAKE2b-256,
  *                          hex)
  *   DIR/files/<hash>/...   a version's own read-only files (extracted bundles),
- *                          content-addressed by the bundle's hash
+ *                          content-addressed by the bundle's hash (their count,
+ *                          size and paths are kept in mote.db at deploy)
  *
  * Durability: mote_store_deploy returns only when the blob and the files are
  * fsync'ed (files, then their directories) and the version's row is
@@ -79,7 +80,20 @@ typedef struct mote_function_version {
   char *meta;           /* opaque text the deployer gave (JSON by convention: the
                          * OpenWhisk layer's kind, parameters, annotations...), or
                          * NULL; the store neither reads nor checks it */
+  /* Its files as stored (kept at deploy: no walk of the directory to show
+   * them). files_indexed false: the version has files, but they could not be
+   * read when the store indexed them (missing). */
+  bool files_indexed;
+  uint64_t files_count, files_bytes;
+  /* Every path, relative, in the order of a walk of the sorted tree, when
+   * there are at most MOTE_STORE_FILES_LISTED; else NULL (none listed). One
+   * allocation: the array and its strings. */
+  char **file_paths;
+  uint32_t nfile_paths;
 } mote_function_version;
+
+/* A version's files are listed by path up to this count. */
+#define MOTE_STORE_FILES_LISTED 32
 
 /* A file of a bundle, as handed to mote_store_deploy. */
 typedef struct mote_store_file {

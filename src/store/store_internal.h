@@ -52,6 +52,7 @@ typedef enum stmt_id {
   ST_KEY_LIST_ALL,
   ST_KEY_LIST_NS,
   ST_KEY_DELETE,
+  ST_FILES_INSERT,
   ST_SNAP_PUT,
   ST_SNAP_GET,
   ST_SNAP_FORGET,
@@ -165,6 +166,17 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
                                   char hash[STORE_HASH_HEX], mote_store_error *err);
 /* Removes temporary files left by dead processes. */
 void store_clean_tmp(mote_store *s);
+
+/* file_sets.c: the index of stored files. store_file_list: the paths
+ * (n of them) '\n'-joined in walk order, from malloc; NULL when there are
+ * none or more than MOTE_STORE_FILES_LISTED (or out of memory). */
+char *store_file_list(const char *const *paths, size_t n);
+/* Adds a files directory's row (on the writer; an existing one is kept). */
+mote_store_status store_file_set_put(store_conn *w, const char *hash, uint64_t count,
+                                     uint64_t bytes, const char *paths, mote_store_error *err);
+/* At open: a row for every stored version's files that has none (the data
+ * directory of an older mote), from one walk of each directory. */
+void store_index_file_sets(mote_store *s);
 /* fsync of a directory; 0 or -1 (errno). */
 int store_fsync_dir(const char *path);
 

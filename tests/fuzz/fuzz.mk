@@ -1,10 +1,11 @@
 # Fuzzing the parsers of untrusted bytes (libFuzzer, clang-19), included by
 # the Makefile.
 #
-#   make fuzz        the module reader with the translator, the bundle reader and a CGI function's
-#                    output parser, each for FUZZ_TIME
-#                    seconds (default 60)
-#   make fuzz-long   the same for 30 minutes
+#   make fuzz        the module reader with the translator, the bundle reader, a CGI
+#                    function's output parser, the query and Basic credential parsers
+#                    and OpenWhisk's web action input and output, each for FUZZ_TIME
+#                    seconds (default 30)
+#   make fuzz-long   the same for 30 minutes each
 #
 # The sources are compiled directly with clang's fuzzer + ASan + UBSan, not
 # taken from libmote.a (built by gcc without coverage). The corpus starts
@@ -12,7 +13,7 @@
 # directory; crashing inputs land in build/fuzz/.
 
 FUZZ_CC    ?= clang-19
-FUZZ_TIME  ?= 60
+FUZZ_TIME  ?= 30
 FUZZ_DIR   := build/fuzz
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
               -std=gnu11 $(WARN) -Isrc -D_GNU_SOURCE
@@ -35,11 +36,11 @@ fuzz-module: $(FUZZ_DIR)/fuzz_module $(FUZZ_DIR)/corpus/.seeded
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_module $(FUZZ_DIR)/corpus $(FUZZ_DIR) $(FUZZ_TIME)
 
 # The bundle reader (libarchive underneath), with the reply helpers it uses.
-FUZZ_BUNDLE_SRC := tests/fuzz/fuzz_bundle.c src/server/bundle.c src/server/reply.c
+FUZZ_BUNDLE_SRC := tests/fuzz/fuzz_bundle.c src/core/bundle.c src/base/utf8.c
 
-$(FUZZ_DIR)/fuzz_bundle: $(FUZZ_BUNDLE_SRC) src/server/server_internal.h
+$(FUZZ_DIR)/fuzz_bundle: $(FUZZ_BUNDLE_SRC) src/core/core.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_BUNDLE_SRC) -larchive -ljansson -lmicrohttpd -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_BUNDLE_SRC) -larchive -o $@
 
 # Seeds: a small bundle as .tar.gz, .tar and .zip (made with bsdtar).
 $(FUZZ_DIR)/bundle-corpus/.seeded:
@@ -56,9 +57,9 @@ fuzz-bundle: $(FUZZ_DIR)/fuzz_bundle $(FUZZ_DIR)/bundle-corpus/.seeded
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_bundle $(FUZZ_DIR)/bundle-corpus $(FUZZ_DIR) $(FUZZ_TIME)
 
 # The output of a CGI function (bytes a guest wrote): the header block parser.
-FUZZ_CGI_SRC := tests/fuzz/fuzz_cgi.c src/server/cgi_output.c src/server/header.c
+FUZZ_CGI_SRC := tests/fuzz/fuzz_cgi.c src/http/cgi_output.c src/http/header.c
 
-$(FUZZ_DIR)/fuzz_cgi: $(FUZZ_CGI_SRC) src/server/server_internal.h
+$(FUZZ_DIR)/fuzz_cgi: $(FUZZ_CGI_SRC) src/http/http_internal.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CGI_SRC) -o $@
 
@@ -73,7 +74,62 @@ $(FUZZ_DIR)/cgi-corpus/.seeded:
 fuzz-cgi: $(FUZZ_DIR)/fuzz_cgi $(FUZZ_DIR)/cgi-corpus/.seeded
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_cgi $(FUZZ_DIR)/cgi-corpus $(FUZZ_DIR) $(FUZZ_TIME)
 
-fuzz: fuzz-module fuzz-bundle fuzz-cgi
+# The query string of any request (and a web action's form body).
+FUZZ_QUERY_SRC := tests/fuzz/fuzz_query.c src/http/query.c
+
+$(FUZZ_DIR)/fuzz_query: $(FUZZ_QUERY_SRC) src/http/http_internal.h src/http/http.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_QUERY_SRC) -o $@
+
+$(FUZZ_DIR)/query-corpus/.seeded:
+	@mkdir -p $(dir $@)
+	@printf 'arg=a&arg=b+c&env=K%%3DV&x' >$(dir $@)seed-args
+	@printf '%%zz&%%00&a==b&&=' >$(dir $@)seed-bad
+	@touch $@
+
+.PHONY: fuzz-query
+fuzz-query: $(FUZZ_DIR)/fuzz_query $(FUZZ_DIR)/query-corpus/.seeded
+	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_query $(FUZZ_DIR)/query-corpus $(FUZZ_DIR) $(FUZZ_TIME)
+
+# The Authorization header (Basic base64(uuid:key)).
+FUZZ_BASIC_SRC := tests/fuzz/fuzz_basic_auth.c src/http/basic_auth.c
+
+$(FUZZ_DIR)/fuzz_basic_auth: $(FUZZ_BASIC_SRC) src/http/http_internal.h src/http/http.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_BASIC_SRC) -lsodium -o $@
+
+$(FUZZ_DIR)/basic-corpus/.seeded:
+	@mkdir -p $(dir $@)
+	@printf 'Basic %s' "$$(printf '23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZ' | base64 -w0)" >$(dir $@)seed-dev
+	@printf '  bAsIc	dTpr=  ' >$(dir $@)seed-odd
+	@touch $@
+
+.PHONY: fuzz-basic-auth
+fuzz-basic-auth: $(FUZZ_DIR)/fuzz_basic_auth $(FUZZ_DIR)/basic-corpus/.seeded
+	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_basic_auth $(FUZZ_DIR)/basic-corpus $(FUZZ_DIR) $(FUZZ_TIME)
+
+# A web action: the client's request made into its input, and the guest's
+# result made into the response.
+FUZZ_WEB_SRC := tests/fuzz/fuzz_web_input.c src/openwhisk/ow_web.c src/http/query.c \
+                src/http/json.c src/http/header.c src/base/utf8.c
+
+$(FUZZ_DIR)/fuzz_web_input: $(FUZZ_WEB_SRC) src/openwhisk/openwhisk.h src/http/http.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_WEB_SRC) -ljansson -lsodium -o $@
+
+$(FUZZ_DIR)/web-corpus/.seeded:
+	@mkdir -p $(dir $@)
+	@printf 'POST\0application/json\0/a/b\0x=1&y=2\0Accept\001*/*\002X-A\001b\0{"statusCode":201,"headers":{"X-B":"c"},"body":"aGk="}\0{"p":1}' >$(dir $@)seed-json
+	@printf 'PUT\0application/x-www-form-urlencoded\0\0\0\0{"body":"<b>hi</b>"}\0a=1&b=%%20' >$(dir $@)seed-form
+	@printf 'GET\0image/png\0/\0__ow_method=x\0\0{"text":"t","headers":{"Bad Name":"v"}}\0\211PNG' >$(dir $@)seed-binary
+	@printf 'GET\0\0\0\0\0{"statusCode":1e300}\0' >$(dir $@)seed-status-range
+	@touch $@
+
+.PHONY: fuzz-web-input
+fuzz-web-input: $(FUZZ_DIR)/fuzz_web_input $(FUZZ_DIR)/web-corpus/.seeded
+	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_web_input $(FUZZ_DIR)/web-corpus $(FUZZ_DIR) $(FUZZ_TIME)
+
+fuzz: fuzz-module fuzz-bundle fuzz-cgi fuzz-query fuzz-basic-auth fuzz-web-input
 
 fuzz-long:
 	$(MAKE) fuzz FUZZ_TIME=1800

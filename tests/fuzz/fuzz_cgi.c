@@ -1,15 +1,15 @@
 /*
- * libFuzzer target for a CGI function's output (src/server/cgi_output.c):
+ * libFuzzer target for a CGI function's output (src/http/cgi_output.c):
  * bytes a guest wrote to stdout. A crash, a sanitizer report or a leak is a
  * bug; so is a parse that breaks the rules the response relies on: a status
- * of 200..599, at most SRV_CGI_MAX_HEADER_LINES headers, every name a token
+ * of 200..599, at most HTTP_GUEST_HEADER_LINES headers, every name a token
  * and every value free of control bytes, the body inside the output.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/server_internal.h"
+#include "http/http_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,8 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (rc != 0) return 0; /* out of memory */
   if (h.status < 200 || h.status > 599) abort();
-  if (h.body_offset > size || h.body_offset > SRV_CGI_MAX_HEADERS) abort();
-  if (h.nheaders > SRV_CGI_MAX_HEADER_LINES) abort();
+  if (h.body_offset > size || h.body_offset > HTTP_GUEST_HEADERS_MAX) abort();
+  if (h.nheaders > HTTP_GUEST_HEADER_LINES) abort();
   if (h.content_type) check_text(h.content_type, false);
   if (h.location) check_text(h.location, false);
   for (size_t i = 0; i < h.nheaders; i++) {

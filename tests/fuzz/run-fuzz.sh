@@ -11,12 +11,12 @@ mkdir -p "$corpus" "$artifacts"
   -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1
 rc=$?
 execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -n1)
-cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n1)
+cov=$(grep -aoE 'cov: [0-9]+' "$log" | tail -n1)
 if [ $rc -eq 0 ]; then
   echo "fuzz ($(basename "$bin")): ${execs:-0} executions in ${seconds}s, ${cov:-cov: ?}, 0 crashes"
   echo "fuzz: 1 passed, 0 failed"
 else
-  grep -E 'ERROR|SUMMARY|Test unit written|runtime error' "$log" | head -n 20
+  grep -aE 'ERROR|SUMMARY|Test unit written|runtime error' "$log" | head -n 20
   echo "fuzz ($(basename "$bin")): FAILED after ${execs:-?} executions; log: $log"
   echo "fuzz: 0 passed, 1 failed"
 fi

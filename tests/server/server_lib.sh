@@ -55,7 +55,7 @@ req() { # METHOD PATH [curl args...]
     ${auth:+-u "$auth"} "$@" "$base$p" 2>"$tmp/curl.err")
   touch "$tmp/h" "$tmp/b"
   body=$(cat "$tmp/b")
-  [ "$code" = 000 ] && body="(no reply: $(cat "$tmp/curl.err"))"
+  [ "$code" != 000 ] || body="(no reply: $(cat "$tmp/curl.err"))"
 }
 req_as() { # UUID:KEY|"" METHOD PATH [curl args...]: req with other credentials, or none
   local auth=$1; shift
@@ -106,14 +106,20 @@ wait_metric() { # SAMPLE VALUE
 # (the files are read-only to the guest, not to us). The function must have
 # files: gate_bundle WASM makes $tmp/gate.tgz of the module and a file, and
 # gate_deploy NAME [QUERY] deploys it (timeout 10 minutes, as the gate's own
-# bound); gate_of FUNCTION finds the gates of one deployed otherwise. Every
+# bound); gate_zip WASM makes $tmp/gate.zip of the same, for an OpenWhisk zip
+# action; gate_of FUNCTION finds the gates of one deployed otherwise. Every
 # gate_deploy of one test shares the files directory, so gate names are
 # unique per test.
 gate_dir=
-gate_bundle() { # WASM
+gate_files() { # WASM: $tmp/gate.d, the module as main.wasm and a file
   local d="$tmp/gate.d"
   rm -rf "$d" && mkdir -p "$d" && cp "$1" "$d/main.wasm" &&
-    echo "the gates of the tests open here" >"$d/gates.txt" && tar czf "$tmp/gate.tgz" -C "$d" .
+    echo "the gates of the tests open here" >"$d/gates.txt"
+}
+gate_bundle() { gate_files "$1" && tar czf "$tmp/gate.tgz" -C "$tmp/gate.d" .; } # WASM
+gate_zip() { # WASM
+  gate_files "$1" && rm -f "$tmp/gate.zip" &&
+    (cd "$tmp/gate.d" && zip -q "$tmp/gate.zip" main.wasm gates.txt)
 }
 gate_deploy() { # NAME [QUERY]
   req PUT "/v1/functions/$1?timeout=600000${2:+&$2}" -H 'Content-Type: application/gzip' \

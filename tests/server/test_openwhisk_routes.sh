@@ -170,10 +170,9 @@ check "invoke of no action: 404" $? "$code $body"
 # ---- past the wait: 202, the run goes on --------------------------------------------
 # The run waits at a gate (server_lib.sh) until the 202 is in: a zip action
 # of echo.wasm, whose files are where the gate opens.
-mkdir -p "$tmp/gz" && cp "$tmp/echo.wasm" "$tmp/gz/main.wasm" && echo gates >"$tmp/gz/gates.txt" &&
-  (cd "$tmp/gz" && zip -q ../gated.zip main.wasm gates.txt) || { echo "zip failed"; exit 1; }
+gate_zip "$tmp/echo.wasm" || { echo "zip failed"; exit 1; }
 printf '{"exec":{"kind":"wasm:0.1","code":"%s"},"limits":{"timeout":300000}}' \
-  "$(base64 -w0 "$tmp/gated.zip")" >"$tmp/gated.json"
+  "$(base64 -w0 "$tmp/gate.zip")" >"$tmp/gated.json"
 req PUT "$A/actions/gated" -H 'Content-Type: application/json' --data-binary "@$tmp/gated.json"
 gate_of gated
 check "a zip action with a gate" $? "$code $body"

@@ -128,5 +128,53 @@ touch "$tmp/cc-go"
 wait_opt a
 stop_server
 
+# The options of mote serve, through the server's config into the core's:
+# --images copy makes every snapshot a copied one (the record says how calls
+# get the image), --no-kept-snapshots neither loads nor keeps them (every
+# start runs every mote_init, and says nothing about kept snapshots).
+: >"$tmp/err"
+start_server 2 --images copy --no-kept-snapshots
+check "starts with --images copy --no-kept-snapshots" $? "$(cat "$tmp/err")"
+req GET /v1/functions/a
+images=$(jget '.snapshot_image, .snapshot_from')
+new=$(value a)
+[ "$images" = "copy init" ] && [ "$(inits)" = 3 ] && [[ "$new" =~ ^[0-9a-f]{16}$ ]] &&
+  [ "$new" != "${v2[a]}" ] && ! grep -q "kept snapshot" "$tmp/err"
+check "--images copy and --no-kept-snapshots: copied images, mote_init at start" $? \
+  "$images, inits $(inits), $new / $(cat "$tmp/err")"
+stop_server
+"$mote" serve --images mapped --data "$tmp/data" >/dev/null 2>"$tmp/usage"
+rc=$?
+[ "$rc" -ne 0 ] && grep -q -- "--images takes auto, copy, map or map-drop" "$tmp/usage"
+check "an unknown --images mode is refused" $? "exit $rc: $(cat "$tmp/usage")"
+
+# A function deleted while its opt tier is built: the build's snapshot is not
+# kept (the delete forgot the name's snapshots, and a keep after it would
+# bring one back for whoever deploys the name next). The gcc wrapper says
+# when it has started and waits for $tmp/opt-go; a deploy of the same module
+# afterwards finds the opt object cached and must run mote_init. A fresh data
+# directory: x's is the only build.
+rm -rf "$tmp/data"
+printf '#!/bin/sh\n: >"%s"\ni=0\nwhile [ ! -e "%s" ] && [ $i -lt 12000 ]; do sleep 0.05; i=$((i + 1)); done\nexec gcc "$@"\n' \
+  "$tmp/opt-started" "$tmp/opt-go" >"$tmp/gcc2"
+chmod +x "$tmp/gcc2"
+MOTE_CC="$tmp/gcc2" start_server 2
+deploy x "$tmp/seeded.wasm"
+[ "$code" = 201 ] && [ "$(jget .opt_tier)" = building ]
+check "deployed, its opt tier building" $? "$code $body"
+until=$((SECONDS + 600))
+while [ ! -e "$tmp/opt-started" ] && [ $SECONDS -lt $until ]; do sleep 0.05; done
+req DELETE /v1/functions/x
+[ -e "$tmp/opt-started" ] && [ "$code" = 200 ]
+check "deleted while the opt build runs" $? "$code $body"
+touch "$tmp/opt-go"
+wait_metric 'mote_opt_builds_total{result="ok"}' 1
+check "the build ends" $? "$(grep opt_builds "$tmp/m")"
+deploy x "$tmp/seeded.wasm"
+[ "$code" = 201 ] && [ "$(jget .tier)" = opt ] && [ "$(jget .snapshot_from)" = init ]
+check "a deploy after the delete runs mote_init: no snapshot of the deleted one was kept" $? \
+  "$code $body"
+stop_server
+
 echo "$test_name: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,153 @@
+/*
+ * core: the platform's parts put together, and taken apart in order.
+ *
+ * Open: the store, the key cache, the registry, metrics, admission, the
+ * namespace limits, accounting, the opt-tier worker and the executors of
+ * background calls, then every stored function loaded (from the snapshot
+ * its last start or deploy kept, when it fits: snapstore.c). Close, after the
+ * transport stopped: background calls drained (each accepted call gets its
+ * record), then the parts in reverse, accounting before the store (its last
+ * deltas).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "core/core_internal.h"
+
+mote_core_status core_fail(mote_core_error *err, mote_core_status st, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+  err->status = st;
+  return st;
+}
+
+mote_core_status core_store_fail(mote_core_error *err, const mote_store_error *se) {
+  mote_core_status st;
+  switch (se->status) {
+    case MOTE_STORE_NOT_FOUND: st = MOTE_CORE_NOT_FOUND; break;
+    case MOTE_STORE_INVALID: st = MOTE_CORE_INVALID; break;
+    case MOTE_STORE_FORBIDDEN: st = MOTE_CORE_FORBIDDEN; break;
+    default: st = MOTE_CORE_STORE; break;
+  }
+  return core_fail(err, st, "%s", se->message);
+}
+
+mote_core_status mote_core_open(const mote_core_config *cfg, mote_core **out,
+                                mote_core_error *err) {
+  *out = NULL;
+  err->status = MOTE_CORE_OK;
+  err->message[0] = '\0';
+  if (!cfg->data_dir || !*cfg->data_dir)
+    return core_fail(err, MOTE_CORE_INVALID, "a data directory is required");
+  mote_core *c = mote_calloc(1, sizeof *c);
+  if (!c) return core_fail(err, MOTE_CORE_NO_MEMORY, "out of memory");
+  snprintf(c->data_dir, sizeof c->data_dir, "%s", cfg->data_dir);
+  snprintf(c->cache_dir, sizeof c->cache_dir, "%s/cache", cfg->data_dir);
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  c->workers = cfg->workers ? cfg->workers : (unsigned)(ncpu > 0 ? ncpu : 1);
+  c->keep_snapshots = !cfg->no_kept_snapshots;
+  pthread_mutex_init(&c->deploy_lock, NULL);
+  mote_rt_init();
+  mote_rt_snapshot_policy_set(cfg->images); /* before any snapshot is taken or loaded */
+
+  mote_store_error se;
+  if (mkdir(c->data_dir, 0755) != 0 && errno != EEXIST) {
+    core_fail(err, MOTE_CORE_STORE, "cannot create %s: %s", c->data_dir, strerror(errno));
+    goto fail;
+  }
+  if (mote_store_open(c->data_dir, &c->store, &se) != MOTE_STORE_OK) {
+    core_fail(err, MOTE_CORE_STORE, "cannot open the store in %s: %s", c->data_dir, se.message);
+    goto fail;
+  }
+  c->identity = identity_new();
+  c->reg = registry_new();
+  c->metrics = metrics_new();
+  c->queue_timeout_ms = cfg->queue_timeout_ms ? cfg->queue_timeout_ms
+                                              : CORE_DEFAULT_QUEUE_TIMEOUT_MS;
+  c->admit = admit_new(c->workers,
+                       cfg->queue ? cfg->queue : CORE_DEFAULT_QUEUE_PER_WORKER * c->workers,
+                       c->queue_timeout_ms);
+  c->quota = quota_new(c->store, cfg->ns_invocations_per_minute, cfg->ns_concurrent);
+  c->acct = accounting_new(c->store);
+  c->loader = loader_new(c);
+  c->exec = exec_new(c->workers);
+  if (!c->identity || !c->reg || !c->metrics || !c->admit || !c->quota || !c->acct ||
+      !c->loader || !c->exec) {
+    core_fail(err, MOTE_CORE_NO_MEMORY, "out of memory");
+    goto fail;
+  }
+  deploy_load_all(c);
+  *out = c;
+  return MOTE_CORE_OK;
+
+fail:
+  mote_core_close(c);
+  return err->status;
+}
+
+void mote_core_drain(mote_core *c) {
+  if (c && c->exec) {
+    exec_free(c->exec); /* every accepted background call to its record */
+    c->exec = NULL;
+  }
+}
+
+void mote_core_close(mote_core *c) {
+  if (!c) return;
+  mote_core_drain(c);
+  loader_free(c->loader);
+  registry_free(c->reg);
+  metrics_free(c->metrics);
+  admit_free(c->admit);
+  quota_free(c->quota);
+  accounting_free(c->acct); /* writes the last deltas: before the store closes */
+  if (c->store) mote_store_close(c->store);
+  identity_free(c->identity);
+  pthread_mutex_destroy(&c->deploy_lock);
+  mote_free(c);
+}
+
+mote_store *core_store(mote_core *c) { return c->store; }
+const char *core_data_dir(const mote_core *c) { return c->data_dir; }
+unsigned core_workers(const mote_core *c) { return c->workers; }
+unsigned core_queue_default(const mote_core *c) { return admit_fn_queue_default(c->admit); }
+unsigned core_queue_timeout_ms(const mote_core *c) { return c->queue_timeout_ms; }
+
+mote_core_status core_identify(mote_core *c, const char *uuid, const char *key,
+                               char ns_out[MOTE_STORE_NS_MAX + 1]) {
+  return identity_check(c->identity, c->store, uuid, key, mote_wall_ms(), ns_out);
+}
+
+void core_identity_forget(mote_core *c, const char *uuid) { identity_forget(c->identity, uuid); }
+
+bool core_usage_flush(mote_core *c) { return accounting_flush(c->acct); }
+
+bool core_figures_get(mote_core *c, core_figures *out) {
+  memset(out, 0, sizeof *out);
+  out->functions = registry_count(c->reg);
+  bool ok = metrics_figures(c->metrics, out);
+  admit_stats(c->admit, out);
+  accounting_flush(c->acct); /* every call answered is in the totals */
+  mote_store_error se;
+  if (mote_store_usage_list(c->store, NULL, NULL, &out->usage, &out->nusage, &se) !=
+      MOTE_STORE_OK) {
+    out->usage = NULL;
+    out->nusage = 0;
+  }
+  return ok;
+}
+
+void core_figures_clear(core_figures *f) {
+  mote_free(f->fns);
+  mote_free(f->queues);
+  free(f->usage);
+  memset(f, 0, sizeof *f);
+}

@@ -1,0 +1,311 @@
+/* Internal to src/core: shared between its files and its tests, not an API. */
+#ifndef MOTE_CORE_INTERNAL_H
+#define MOTE_CORE_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core/core.h"
+#include "base/clock.h"
+#include "base/hash.h"
+#include "compile/compile.h"
+#include "rt/rt.h"
+
+typedef struct core_registry core_registry;
+typedef struct core_admit core_admit;
+typedef struct core_admit_fn core_admit_fn; /* one function's admission state, owned by core_admit */
+typedef struct core_quota core_quota;
+typedef struct core_accounting core_accounting;
+typedef struct core_metrics core_metrics;
+typedef struct core_fn_metrics core_fn_metrics; /* one function's counters, owned by core_metrics */
+typedef struct core_identity core_identity;
+typedef struct core_loader core_loader;
+typedef struct core_exec core_exec;
+
+/* ---- versions (registry.c) -------------------------------------------------- */
+
+/* A compiled tier of a version, loaded, with the snapshot its calls start
+ * from (NULL when the module cannot be snapshotted: calls then instantiate
+ * and run mote_init themselves). */
+typedef struct core_image {
+  mote_rt_module *module;
+  mote_rt_snapshot *snap;
+  mote_tier tier;
+  bool snap_kept;               /* snap came from the store (snapstore.c): no initialisation ran */
+  char keep_key[MOTE_HASH_HEX]; /* snap to be kept under this key once the version is stored
+                                 * (snapstore_keep); "" when nothing waits */
+} core_image;
+
+/* One function name, made by its first deploy and kept until the core
+ * closes (so the handles below never dangle, and counters of a deleted
+ * function stay monotone). */
+typedef struct core_entry {
+  char name[CORE_NAME_MAX + 1];
+  core_fn *current;                     /* the registry's reference; NULL once deleted */
+  _Atomic(core_admit_fn *) admit;       /* made on the first call */
+  _Atomic(core_fn_metrics *) metrics;   /* made on the first call counted */
+} core_entry;
+
+/* The opt tier of a version: loaded at deploy (its object was cached), being
+ * built in the background, ready, or failed (the quick tier serves on). */
+enum { CORE_OPT_AT_DEPLOY = 0, CORE_OPT_BUILDING, CORE_OPT_READY, CORE_OPT_FAILED };
+
+/* One loaded version. Reference-counted: the registry holds one while it is
+ * current, every call in flight one, the opt-tier worker one. The last
+ * release frees it (and its modules). */
+struct core_fn {
+  atomic_uint refs;
+  mote_function_version rec;       /* owned: cleared at free */
+  core_entry *entry;               /* its name's entry (set when it is made current) */
+  core_image base;                 /* loaded at deploy (quick tier, or opt if cached) */
+  _Atomic(core_image *) opt;       /* set once when the opt tier is ready (from malloc) */
+  /* written by the opt worker: opt_error first, then the state (release) */
+  atomic_int opt_state;
+  char opt_error[400];             /* why the build failed (CORE_OPT_FAILED) */
+  /* The version's files (a bundle's), read-only at the guest's "/": wasi-libc's
+   * cwd is "/", so "/weights.bin" and "weights.bin" both name one. */
+  char *files_dir;                 /* DIR/files/<hash>; NULL: none */
+  mote_wasi_preopen files_root;    /* points at files_dir */
+  _Atomic(struct core_ext *) ext;  /* an API's decoded record (core_fn_extension) */
+};
+
+typedef struct core_ext {
+  void *value;
+  void (*drop)(void *value);
+} core_ext;
+
+core_registry *registry_new(void);
+void registry_free(core_registry *r); /* drops the registry's references */
+/* The current version of `name` with a reference taken, or NULL. */
+core_fn *registry_acquire(core_registry *r, const char *name);
+/* Makes fn current for its name (its entry made on first sight) and sets
+ * fn->entry: takes over the caller's reference, drops the one of the
+ * version it replaces. MOTE_CORE_NO_MEMORY (fn released) when no entry can
+ * be made. */
+mote_core_status registry_put(core_registry *r, core_fn *fn);
+/* Removes `name`; false when it was not served. */
+bool registry_remove(core_registry *r, const char *name);
+unsigned registry_count(core_registry *r);
+
+void fn_release(core_fn *fn);
+/* What a new call should run: opt when ready, else base. */
+const core_image *fn_image(core_fn *fn);
+void image_clear(core_image *img);
+/* The invocation settings every run of a version shares: module or
+ * snapshot, memory, timeout, env, its files. The caller adds argv, stdio,
+ * caps. */
+void fn_invoke_config(const core_fn *fn, const core_image *img, mote_invoke_config *cfg);
+
+/* ---- loading (loader.c) ------------------------------------------------------- */
+
+/* Loads a version of `rec` (its name and settings; fn->rec takes it over
+ * later): compiles (opt if cached, else quick), loads, checks the imports,
+ * then, with its files at files_dir (NULL: none), runs its initialisation
+ * once and snapshots it. OK with *out (one reference) and *need_opt when
+ * the opt tier is still to be built. */
+mote_core_status fn_load(mote_core *c, const char *name, const uint8_t *wasm, size_t len,
+                         const mote_function_settings *st, const char *files_dir, core_fn **out,
+                         bool *need_opt, mote_core_error *err);
+
+/* Runs the image's initialisation once (start function, mote_init) and
+ * keeps its snapshot in img->snap. OK, or INIT_FAILED / INIT_HOST with the
+ * tail of what it printed on stderr. fn's settings are read from fn->rec. */
+mote_core_status fn_prepare(const core_fn *fn, core_image *img, const char *name,
+                            mote_core_error *err);
+
+/* ---- kept snapshots (snapstore.c) --------------------------------------------- */
+
+/* fn_prepare through the store: the snapshot kept for exactly this compiled
+ * object (so_path, compile_key) and these inputs of the initialisation
+ * (name, fn's settings and files) when there is a good one (then
+ * img->snap_kept, and no initialisation runs), else fn_prepare and its
+ * snapshot to be kept for the next start: at once when `keep_now` (the
+ * version is stored: an opt build), else when snapstore_keep is called
+ * (fn_load: only a version the store accepted may replace the kept snapshot
+ * of its name). A kept snapshot that is damaged or made for anything else is
+ * never used: the initialisation runs again and its snapshot replaces it (a
+ * line on stderr says why). Nothing is loaded or kept when the core was
+ * opened with no_kept_snapshots. Returns as fn_prepare. */
+mote_core_status snapstore_prepare(mote_core *c, const core_fn *fn, core_image *img,
+                                   const char *so_path, const char *compile_key,
+                                   const char *name, bool keep_now, mote_core_error *err);
+/* Keeps fn's base snapshot if it waits for it; fn->rec is the record of the
+ * version the store accepted (a deploy's, or one loaded at start). */
+void snapstore_keep(mote_core *c, core_fn *fn);
+
+/* The opt-tier worker: one thread, a FIFO of versions to build. */
+core_loader *loader_new(mote_core *c); /* NULL when out of memory */
+/* Queues the opt-tier build of fn (takes a reference and a copy of the
+ * bytes; out of memory: the quick tier serves on). */
+void loader_queue_opt(core_loader *l, core_fn *fn, const uint8_t *wasm, size_t len);
+/* Drops the queue; the build in progress finishes (bounded by the compile
+ * limits), so no compiler outlives the core. */
+void loader_free(core_loader *l);
+
+/* ---- admission (admit.c): execution slots, bounded fair queues ------------- */
+
+typedef enum core_admit_status {
+  CORE_ADMITTED = 0,
+  CORE_ADMIT_QUEUED,               /* admit_submit: waiting; its grant callback will run */
+  CORE_REFUSED_CONCURRENCY,        /* the function's concurrency limit is reached */
+  CORE_REFUSED_QUEUE_FULL,         /* the queue is full */
+  CORE_REFUSED_FUNCTION_QUEUE_FULL, /* the function's share of it is full */
+  CORE_REFUSED_TIMEOUT,            /* no slot within the queue timeout */
+  CORE_ADMIT_NO_MEMORY,            /* not a refusal: the caller answers 500 */
+} core_admit_status;
+
+/* The answer of admit_enter and admit_submit. */
+typedef struct core_admission {
+  core_admit_status status;
+  core_admit_fn *fn;      /* ADMITTED (or granted later): give the slot back with admit_leave */
+  uint64_t wait_us;       /* admit_enter: the time it waited */
+  unsigned retry_after_s; /* refused: seconds until a retry is likely to succeed, >= 1 */
+  unsigned limit;         /* refused: the limit reached (a count, or ms for a timeout) */
+} core_admission;
+
+/* `workers` slots, at most `queue_max` waiting calls, each waiting at most
+ * `timeout_ms` (calls that wait with a thread). NULL when out of memory. */
+core_admit *admit_new(unsigned workers, unsigned queue_max, unsigned timeout_ms);
+void admit_free(core_admit *a); /* no call may be inside */
+/* The waiting calls a function may have when its max_queue is 0. */
+unsigned admit_fn_queue_default(const core_admit *a);
+/* The state of function `name`, made on first sight and kept until
+ * admit_free; NULL when out of memory. */
+core_admit_fn *admit_fn(core_admit *a, const char *name);
+/* Takes a slot for a call of f, waiting for one if need be, or refuses it.
+ * max_concurrency 0: no limit; max_queue 0: admit_fn_queue_default. */
+void admit_enter(core_admit *a, core_admit_fn *f, uint32_t max_concurrency, uint32_t max_queue,
+                 core_admission *out);
+/* The same without waiting: ADMITTED, QUEUED (t->grant runs, under the
+ * admission lock, when a slot is handed over; a queued ticket does not time
+ * out), or a refusal. */
+void admit_submit(core_admit *a, core_admit_fn *f, uint32_t max_concurrency, uint32_t max_queue,
+                  core_admit_ticket *t, core_admission *out);
+/* Takes a queued ticket out of the queue, counting it as refused for the
+ * queue timeout: true when it was still waiting (its grant will not run),
+ * false when it has been granted meanwhile. out gets the refusal. */
+bool admit_cancel(core_admit *a, core_admit_fn *f, core_admit_ticket *t, core_admission *out);
+/* Gives the slot back (to a waiting call, if any); run_us, the time it was
+ * held, feeds the Retry-After estimates. */
+void admit_leave(core_admit *a, core_admission *adm, uint64_t run_us);
+/* A snapshot: totals and, per function, running and waiting (*fns from
+ * malloc, NULL when none or out of memory). */
+void admit_stats(core_admit *a, core_figures *out);
+
+/* ---- per-namespace limits (quota.c) -------------------------------------------- */
+
+typedef enum core_quota_status {
+  CORE_QUOTA_OK = 0,
+  CORE_QUOTA_RATE,       /* the namespace's invocations per minute are used up */
+  CORE_QUOTA_CONCURRENT, /* the namespace has its limit of calls in flight */
+  CORE_QUOTA_NO_MEMORY,  /* not a refusal */
+} core_quota_status;
+
+typedef struct core_quota_verdict {
+  core_quota_status status;
+  unsigned count, allowed; /* refused: the count reached and the limit */
+  unsigned retry_after_s;  /* refused: when a retry may succeed, >= 1 */
+} core_quota_verdict;
+
+/* Limits of 0: none. store (may be NULL) holds the per-namespace ones. */
+core_quota *quota_new(mote_store *store, uint32_t default_per_minute, uint32_t default_concurrent);
+void quota_free(core_quota *q);
+/* Admits a call of namespace `ns` (counting it in both limits) or refuses
+ * it; an admitted call must be followed by quota_leave when it is over. */
+void quota_enter(core_quota *q, const char *ns, int64_t now_ms, core_quota_verdict *v);
+void quota_leave(core_quota *q, const char *ns);
+/* OpenWhisk's message for a refusal. */
+void quota_message(const core_quota_verdict *v, char *msg, size_t cap);
+
+/* ---- accounting (accounting.c) ---------------------------------------------------- */
+
+typedef enum core_acct_kind {
+  CORE_ACCT_OK,      /* ran and succeeded */
+  CORE_ACCT_FAILED,  /* ran and failed */
+  CORE_ACCT_REFUSED, /* refused before running (429) */
+} core_acct_kind;
+
+/* Starts the flushing thread. NULL when out of memory. */
+core_accounting *accounting_new(mote_store *store);
+void accounting_free(core_accounting *a); /* flushes what is pending */
+/* Counts one call; memory_mib is the function's memory limit. */
+void accounting_call(core_accounting *a, const char *ns, const char *function,
+                     core_acct_kind kind, uint64_t exec_us, uint32_t memory_mib, int64_t now_ms);
+bool accounting_flush(core_accounting *a);
+
+/* ---- metrics (metrics.c) ------------------------------------------------------------- */
+
+core_metrics *metrics_new(void);
+void metrics_free(core_metrics *m);
+/* The counters of `function`, made on first sight, kept until metrics_free;
+ * NULL when out of memory. */
+core_fn_metrics *metrics_fn(core_metrics *m, const char *function);
+/* Records one call of f. `t` is NULL for a call that never ran (429, out
+ * of memory): it counts, but in no histogram. f NULL: nothing. */
+typedef struct core_call_times {
+  uint64_t wait_us, init_us, exec_us;
+} core_call_times;
+void metrics_call(core_metrics *m, core_fn_metrics *f, unsigned status, core_class cls,
+                  const core_call_times *t);
+void metrics_in_flight(core_metrics *m, int delta); /* +1 / -1 around a run */
+void metrics_deploy(core_metrics *m, bool ok);
+void metrics_opt_build(core_metrics *m, bool ok);
+/* A call refused by admission (st a CORE_REFUSED_*); count it with metrics_call too. */
+void metrics_refused(core_metrics *m, core_fn_metrics *f, core_admit_status st);
+/* The counters into out (fns, in_flight, deploys, opt builds). */
+bool metrics_figures(core_metrics *m, core_figures *out);
+
+/* ---- credentials (identity.c) ----------------------------------------------------------- */
+
+core_identity *identity_new(void); /* NULL when out of memory */
+void identity_free(core_identity *id);
+/* uuid:key through the cache, then the store; now_ms for the expiry. */
+mote_core_status identity_check(core_identity *id, mote_store *store, const char *uuid,
+                                const char *key, int64_t now_ms,
+                                char ns_out[MOTE_STORE_NS_MAX + 1]);
+void identity_forget(core_identity *id, const char *uuid);
+
+/* ---- background calls (exec.c) ------------------------------------------------------------ */
+
+/* `threads` executors (at least 1). NULL when out of memory or none starts. */
+core_exec *exec_new(unsigned threads);
+/* Hands an admitted call to an executor (never blocks, never fails: the
+ * call holds a slot, so at most `workers` are ready at once). */
+void exec_ready(core_exec *e, core_call *call);
+/* Waits until `pending` (a count the caller's queue keeps: calls accepted
+ * not finished) is 0, then stops the executors. */
+void exec_free(core_exec *e);
+/* Accepted calls not finished yet: +1 at submit, -1 when the job returns. */
+void exec_pending(core_exec *e, int delta);
+
+/* ---- the core --------------------------------------------------------------------------- */
+
+struct mote_core {
+  char data_dir[PATH_MAX];
+  char cache_dir[PATH_MAX];
+  unsigned workers;
+  bool keep_snapshots; /* load and keep functions' snapshots in the store (snapstore.c) */
+  mote_store *store;
+  core_identity *identity;
+  core_registry *reg;
+  core_metrics *metrics;
+  core_admit *admit;
+  core_quota *quota;
+  core_accounting *acct;
+  core_loader *loader;
+  core_exec *exec;
+  unsigned queue_timeout_ms;
+  pthread_mutex_t deploy_lock; /* orders store writes with registry swaps */
+};
+
+
+/* The records of every stored function made current (at open). */
+void deploy_load_all(mote_core *c);
+
+mote_core_status core_fail(mote_core_error *err, mote_core_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A store refusal in the core's words. */
+mote_core_status core_store_fail(mote_core_error *err, const mote_store_error *se);
+
+#endif /* MOTE_CORE_INTERNAL_H */

@@ -1,0 +1,209 @@
+/*
+ * registry: name -> its entry -> the loaded current version.
+ *
+ * An entry is made by a name's first deploy and kept until the core closes:
+ * it holds the handles of the name's admission state and counters (made on
+ * its first call), so a call finds everything it needs with one lookup, and
+ * a deleted function's counters stay. The version is reference-counted: a
+ * call takes a reference on the version it finds and runs on it to the end;
+ * a deploy or a delete only swaps the entry's pointer and drops the
+ * registry's reference. The last reference frees the version: calls in
+ * flight finish on the version they started with, and nothing is freed
+ * under them.
+ *
+ * Tiers: a version is loaded with the quick tier (tcc, milliseconds) unless
+ * the opt object is already cached; the opt tier is built by the loader's
+ * worker (loader.c) and published with one atomic store. New calls pick it
+ * up; calls in flight keep the module they started with (both stay loaded
+ * until the version is freed).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/map.h"
+#include "core/core_internal.h"
+
+struct core_registry {
+  pthread_mutex_t lock;
+  mote_map *entries; /* name -> core_entry */
+  unsigned served;   /* entries with a current version */
+};
+
+core_registry *registry_new(void) {
+  core_registry *r = mote_calloc(1, sizeof *r);
+  if (!r) return NULL;
+  if (!(r->entries = mote_map_new())) {
+    mote_free(r);
+    return NULL;
+  }
+  pthread_mutex_init(&r->lock, NULL);
+  return r;
+}
+
+void registry_free(core_registry *r) {
+  if (!r) return;
+  mote_map_iter it = {0};
+  void *v;
+  while (mote_map_next(r->entries, &it, NULL, &v)) {
+    core_entry *e = v;
+    fn_release(e->current);
+    mote_free(e);
+  }
+  mote_map_free(r->entries);
+  pthread_mutex_destroy(&r->lock);
+  mote_free(r);
+}
+
+core_fn *registry_acquire(core_registry *r, const char *name) {
+  pthread_mutex_lock(&r->lock);
+  core_entry *e = mote_map_get(r->entries, name);
+  core_fn *fn = e ? e->current : NULL;
+  if (fn) atomic_fetch_add(&fn->refs, 1);
+  pthread_mutex_unlock(&r->lock);
+  return fn;
+}
+
+mote_core_status registry_put(core_registry *r, core_fn *fn) {
+  core_fn *old = NULL;
+  pthread_mutex_lock(&r->lock);
+  core_entry *e = mote_map_get(r->entries, fn->rec.name);
+  if (!e && (e = mote_calloc(1, sizeof *e))) {
+    snprintf(e->name, sizeof e->name, "%s", fn->rec.name);
+    if (mote_map_put(r->entries, e->name, e, NULL) != 0) {
+      mote_free(e);
+      e = NULL;
+    }
+  }
+  if (e) {
+    old = e->current;
+    e->current = fn;
+    fn->entry = e;
+    if (!old) r->served++;
+  }
+  pthread_mutex_unlock(&r->lock);
+  if (!e) {
+    fn_release(fn);
+    return MOTE_CORE_NO_MEMORY;
+  }
+  fn_release(old);
+  return MOTE_CORE_OK;
+}
+
+bool registry_remove(core_registry *r, const char *name) {
+  pthread_mutex_lock(&r->lock);
+  core_entry *e = mote_map_get(r->entries, name);
+  core_fn *old = e ? e->current : NULL;
+  if (old) {
+    e->current = NULL;
+    r->served--;
+  }
+  pthread_mutex_unlock(&r->lock);
+  fn_release(old);
+  return old != NULL;
+}
+
+unsigned registry_count(core_registry *r) {
+  pthread_mutex_lock(&r->lock);
+  unsigned n = r->served;
+  pthread_mutex_unlock(&r->lock);
+  return n;
+}
+
+/* ---- versions ----------------------------------------------------------------- */
+
+void image_clear(core_image *img) {
+  mote_rt_snapshot_free(img->snap); /* before its module */
+  if (img->module) mote_rt_module_free(img->module);
+  memset(img, 0, sizeof *img);
+}
+
+void fn_release(core_fn *fn) {
+  if (!fn || atomic_fetch_sub(&fn->refs, 1) != 1) return;
+  core_image *opt = atomic_load(&fn->opt);
+  if (opt) {
+    image_clear(opt);
+    mote_free(opt);
+  }
+  core_ext *ext = atomic_load(&fn->ext);
+  if (ext) {
+    ext->drop(ext->value);
+    mote_free(ext);
+  }
+  image_clear(&fn->base);
+  mote_function_version_clear(&fn->rec);
+  mote_free(fn->files_dir);
+  mote_free(fn);
+}
+
+const core_image *fn_image(core_fn *fn) {
+  const core_image *opt = atomic_load(&fn->opt);
+  return opt ? opt : &fn->base;
+}
+
+void fn_invoke_config(const core_fn *fn, const core_image *img, mote_invoke_config *cfg) {
+  const mote_function_settings *st = &fn->rec.settings;
+  memset(cfg, 0, sizeof *cfg);
+  cfg->module = img->module;
+  cfg->snapshot = img->snap;
+  cfg->memory_pages = (st->memory_mib ? st->memory_mib : CORE_DEFAULT_MEMORY_MIB) * 16u;
+  cfg->timeout_ms = st->timeout_ms ? st->timeout_ms : CORE_DEFAULT_TIMEOUT_MS;
+  cfg->wasi.env = (const char *const *)st->env;
+  cfg->wasi.envc = st->env_count;
+  if (fn->files_dir) {
+    cfg->wasi.preopens = &fn->files_root;
+    cfg->wasi.npreopens = 1;
+  }
+}
+
+/* ---- the public face ------------------------------------------------------------- */
+
+core_fn *core_fn_acquire(mote_core *c, const char *name) {
+  return mote_store_valid_name(name) ? registry_acquire(c->reg, name) : NULL;
+}
+
+void core_fn_release(core_fn *fn) { fn_release(fn); }
+
+const mote_function_version *core_fn_record(const core_fn *fn) { return &fn->rec; }
+
+unsigned core_fn_count(mote_core *c) { return registry_count(c->reg); }
+
+void core_fn_tier(core_fn *fn, core_tier_info *out) {
+  const core_image *img = fn_image(fn);
+  memset(out, 0, sizeof *out);
+  out->tier = mote_tier_name(img->tier);
+  switch (atomic_load_explicit(&fn->opt_state, memory_order_acquire)) {
+    case CORE_OPT_BUILDING: out->opt_state = "building"; break;
+    case CORE_OPT_FAILED:
+      out->opt_state = "failed";
+      out->opt_error = fn->opt_error;
+      break;
+    default: out->opt_state = "ready"; break;
+  }
+  out->snapshot = img->snap != NULL;
+  if (img->snap) {
+    out->snapshot_bytes = mote_rt_snapshot_image_bytes(img->snap);
+    out->snapshot_image = mote_rt_image_mode_name(mote_rt_snapshot_mode(img->snap));
+    out->snapshot_from = img->snap_kept ? "store" : "init";
+  }
+}
+
+void *core_fn_extension(core_fn *fn, void *(*make)(const mote_function_version *rec),
+                        void (*drop)(void *ext)) {
+  core_ext *ext = atomic_load_explicit(&fn->ext, memory_order_acquire);
+  if (ext) return ext->value;
+  core_ext *made = mote_malloc(sizeof *made);
+  if (!made) return NULL;
+  if (!(made->value = make(&fn->rec))) {
+    mote_free(made);
+    return NULL;
+  }
+  made->drop = drop;
+  core_ext *expected = NULL;
+  if (atomic_compare_exchange_strong_explicit(&fn->ext, &expected, made, memory_order_acq_rel,
+                                              memory_order_acquire))
+    return made->value;
+  drop(made->value); /* another caller published first */
+  mote_free(made);
+  return expected->value;
+}

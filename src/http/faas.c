@@ -1,0 +1,256 @@
+/*
+ * faas: GET|POST /faas/{name}, the paper's invocation API.
+ *
+ *   ?arg=A&arg=B   -> argv = {name, A, B}   (at most SRV_MAX_ARGS)
+ *   request body   -> stdin                  (at most SRV_MAX_CALL_BODY)
+ *   stdout         -> the response body, application/octet-stream
+ *
+ * The call runs on the connection's thread (see daemon.c) once admission
+ * (core/admit.c) gives it an execution slot, in a fresh instance of the version
+ * that is current once the request's body has been read; it keeps that
+ * version to its end. A call admission refuses (the function's concurrency
+ * limit, a full queue, a wait past --queue-timeout) gets 429 with its code
+ * and Retry-After, and is not recorded as an activation: it never ran. Outcomes: exit 0 -> 200; a non-zero exit, a trap or an
+ * exceeded limit -> 502; the timeout -> 504; each error a JSON body with the
+ * tail of stderr. Every call is recorded as an activation.
+ *
+ * CGI mode (deployed with cgi=true; cgi.c): the request is also described in
+ * CGI/1.1 variables, /faas/{name}/more passes "/more" as PATH_INFO, query
+ * parameters other than arg are allowed (they reach the guest in
+ * QUERY_STRING), and stdout starts with a header block (Status,
+ * Content-Type, Location, others) that makes the response; output that is
+ * not valid CGI is a 502.
+ *
+ * The run itself (limits, slot, instance, record, counts) is the core's
+ * (core/call.c), shared with the OpenWhisk API; this file decides what the
+ * run means over HTTP, with the status table's map of outcome classes.
+ *
+ * The instance comes from the version's snapshot (taken at deploy, after
+ * its mote_init; core/loader.c), so a call pays neither segments nor
+ * initialisation.
+ *
+ * Keys: a function deployed public=true is open to anyone (a key sent is
+ * not even checked); any other needs `Authorization: Basic uuid:key` of its
+ * namespace: 401 without valid credentials, 403 with another namespace's.
+ * The route's key policy is "the target decides": checked before the body
+ * is read (http_identify, once per request), and the version the call runs
+ * is compared again (a redeploy meanwhile may have made it private).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/http_internal.h"
+
+/* May the caller run fn? True when it may; else a reply was queued (401,
+ * 403, 500). */
+static bool authorize(http_req *r, const core_fn *fn, http_result *res) {
+  const mote_function_version *v = core_fn_record(fn);
+  if (v->settings.is_public) return true;
+  if (!http_identify(r, res)) return false;
+  if (strcmp(http_req_ns(r), v->ns) != 0) {
+    *res = http_reply_error(r, 403, "forbidden",
+                            "function \"%s\" belongs to another namespace and is not public: "
+                            "call it with a key of its namespace", v->name);
+    return false;
+  }
+  return true;
+}
+
+/* Before the body is read: an unknown function (404), missing or wrong
+ * credentials (401, 403) or bad arguments (400) are answered at once. */
+bool faas_check(void *ctx, http_req *r, http_result *res) {
+  (void)ctx;
+  const char *name = http_req_capture(r, "name");
+  const char *path = http_req_capture(r, "path");
+  core_fn *fn = core_fn_acquire(r->h->core, name);
+  if (!fn) {
+    *res = http_reply_error(r, 404, "not_found",
+                            "no function named \"%s\" (deploy one with PUT /v1/functions/%s)",
+                            name, name);
+    return true;
+  }
+  bool cgi = core_fn_record(fn)->settings.cgi;
+  bool ok = authorize(r, fn, res);
+  core_fn_release(fn);
+  if (!ok) return true;
+  if (path[0] && !cgi) {
+    *res = http_reply_error(r, 404, "not_found",
+                            "no route %s /faas/%s%s: only functions deployed with cgi=true take "
+                            "a path after their name", r->method, name, path);
+    return true;
+  }
+  size_t nargs = 0;
+  for (size_t i = 0; i < r->nparams; i++) {
+    if (strcmp(r->params[i].key, "arg") != 0) {
+      if (cgi) continue; /* the guest reads QUERY_STRING */
+      *res = http_reply_error(r, 400, "bad_argument",
+                              "unknown query parameter \"%.40s\": pass arguments as "
+                              "?arg=A&arg=B", r->params[i].key);
+      return true;
+    }
+    nargs++;
+  }
+  if (nargs > HTTP_MAX_ARGS) {
+    *res = http_reply_error(r, 400, "bad_argument", "too many arguments: %zu (at most %d)",
+                            nargs, HTTP_MAX_ARGS);
+    return true;
+  }
+  return false;
+}
+
+static void add_call_headers(http_response *resp, const core_call *call, uint64_t version) {
+  char buf[32];
+  http_response_header(resp, "X-Mote-Activation-Id", call->id);
+  snprintf(buf, sizeof buf, "%llu", (unsigned long long)call->wait_us);
+  http_response_header(resp, "X-Mote-Wait-Us", buf);
+  snprintf(buf, sizeof buf, "%llu", (unsigned long long)call->res.init_us);
+  http_response_header(resp, "X-Mote-Init-Us", buf);
+  snprintf(buf, sizeof buf, "%llu", (unsigned long long)call->res.exec_us);
+  http_response_header(resp, "X-Mote-Exec-Us", buf);
+  snprintf(buf, sizeof buf, "%llu", (unsigned long long)version);
+  http_response_header(resp, "X-Mote-Version", buf);
+  http_response_header(resp, "X-Mote-Tier", call->tier);
+}
+
+/* A refused call: 429 {error, code, retry_after_s} with Retry-After and,
+ * when it waited for a slot, X-Mote-Wait-Us and X-Mote-Version (the core
+ * counted it); 500 when out of memory. */
+static http_result refuse(http_req *r, const core_call *call, uint64_t version) {
+  const mote_core_error *e = &call->err;
+  if (http_status_of(e->status) != 429) return http_reply_core(r, e);
+  const char *code = http_code_of(e->status);
+  r->call.code = code;
+  http_response *resp = http_response_json(json_pack(
+      "{s:s, s:s, s:I}", "error", e->message, "code", code, "retry_after_s",
+      (json_int_t)call->retry_after_s));
+  if (!resp) return HTTP_CLOSE;
+  char buf[32];
+  snprintf(buf, sizeof buf, "%u", call->retry_after_s);
+  http_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, buf);
+  if (e->status != MOTE_CORE_NS_RATE && e->status != MOTE_CORE_NS_CONCURRENCY) {
+    r->call.wait_us = call->wait_us;
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)call->wait_us);
+    http_response_header(resp, "X-Mote-Wait-Us", buf);
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)version);
+    http_response_header(resp, "X-Mote-Version", buf);
+  }
+  return http_reply(r, 429, resp);
+}
+
+/* The JSON error of a call that ran and failed: what, the activation, the
+ * exit code or trap, and the tail of stderr. */
+static http_response *error_body(const core_call *call, const char *msg, const char *code) {
+  const mote_invoke_result *res = &call->res;
+  size_t tail = res->stderr_len > HTTP_STDERR_TAIL ? HTTP_STDERR_TAIL : res->stderr_len;
+  json_t *o = json_pack("{s:s, s:s, s:s}", "error", msg, "code", code, "activation_id", call->id);
+  if (!o) return NULL;
+  if (res->outcome == MOTE_INVOKE_EXITED)
+    json_object_set_new(o, "exit_code", json_integer(res->exit_code));
+  if (res->outcome == MOTE_INVOKE_TRAP)
+    json_object_set_new(o, "trap", json_string(mote_rt_trap_message(res->trap)));
+  json_object_set_new(o, "stderr", json_bytes(res->stderr_data + (res->stderr_len - tail), tail));
+  return http_response_json(o);
+}
+
+http_result faas_call(void *ctx, http_req *r) {
+  (void)ctx;
+  const char *name = http_req_capture(r, "name");
+  core_fn *fn = core_fn_acquire(r->h->core, name);
+  if (!fn) /* deleted while the body was read */
+    return http_reply_error(r, 404, "not_found", "no function named \"%s\"", name);
+  http_result res;
+  if (!authorize(r, fn, &res)) { /* redeployed while the body was read */
+    core_fn_release(fn);
+    return res;
+  }
+  const mote_function_version *v = core_fn_record(fn);
+  const mote_function_settings *st = &v->settings;
+  r->call.set = true;
+  snprintf(r->call.function, sizeof r->call.function, "%s", v->name);
+  r->call.version = v->version;
+
+  core_call call;
+  core_call_init(&call, r->h->core, fn);
+  size_t argc = 1, envc = 0;
+  const char **argv = calloc(r->nparams + 1, sizeof *argv);
+  char **env = NULL;
+  if (!argv || (st->cgi && !(env = cgi_env(r, st, &envc)))) {
+    free(argv);
+    core_call_failed(&call);
+    core_fn_release(fn);
+    return http_reply_error(r, 500, "internal", "out of memory");
+  }
+  argv[0] = v->name;
+  for (size_t i = 0; i < r->nparams; i++)
+    if (!strcmp(r->params[i].key, "arg")) argv[argc++] = r->params[i].value;
+  call.argv = argv;
+  call.argc = argc;
+  if (st->cgi) {
+    call.env = (const char *const *)env;
+    call.envc = envc;
+  }
+  call.in = r->body;
+  call.in_len = r->len;
+  /* The namespace's limits, an execution slot, the run (core/call.c). */
+  mote_core_status cs = core_call_run(&call);
+  free(argv);
+  cgi_env_free(env, envc);
+  if (cs != MOTE_CORE_OK) {
+    res = refuse(r, &call, v->version);
+    core_call_clear(&call);
+    core_fn_release(fn);
+    return res;
+  }
+
+  /* What the run means over HTTP: the status table's map of its class. */
+  mote_invoke_result *out = &call.res;
+  core_class cls = core_outcome_class(out);
+  unsigned status = http_class_status(cls);
+  const char *code = http_class_code(cls);
+  char err[400];
+  if (out->outcome == MOTE_INVOKE_EXITED)
+    snprintf(err, sizeof err, "the function exited with status %d", out->exit_code);
+  else
+    snprintf(err, sizeof err, "%s", out->message);
+  http_response *resp = NULL;
+  bool cgi_bad = false;
+  if (status == 200 && st->cgi) {
+    int crc = cgi_response(out->stdout_data, out->stdout_len, &resp, &status, err, sizeof err);
+    if (crc != 0) {
+      cgi_bad = crc == 1;
+      cls = cgi_bad ? CORE_CLASS_CGI : CORE_CLASS_INTERNAL;
+      status = http_class_status(cls);
+      code = http_class_code(cls);
+      if (!cgi_bad) snprintf(err, sizeof err, "out of memory");
+    }
+  }
+  if (status != 200 && !resp) resp = error_body(&call, err, code);
+
+  /* The record, posted to the store's write-behind queue: the reply does
+   * not wait for its commit, and a read of activations waits for it. */
+  char outcome[400];
+  if (cgi_bad) snprintf(outcome, sizeof outcome, "cgi: %s", err);
+  else core_outcome_text(out, outcome, sizeof outcome);
+  core_call_finish(&call, status, cls, outcome, NULL);
+  /* stdout becomes the response (after the record took its excerpt). */
+  if (status == 200 && !st->cgi) {
+    resp = http_response_new(out->stdout_data, out->stdout_len, true);
+    out->stdout_data = NULL; /* the response owns it (or freed it) */
+    if (resp) http_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+  }
+  memcpy(r->call.activation_id, call.id, sizeof r->call.activation_id);
+  r->call.wait_us = call.wait_us;
+  r->call.init_us = out->init_us;
+  r->call.exec_us = out->exec_us;
+  r->call.code = cls == CORE_CLASS_OK ? NULL : code;
+
+  res = HTTP_CLOSE;
+  if (resp) {
+    add_call_headers(resp, &call, v->version);
+    res = http_reply(r, status, resp);
+  }
+  core_call_clear(&call);
+  core_fn_release(fn);
+  return res;
+}

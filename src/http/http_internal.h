@@ -1,0 +1,162 @@
+/* Internal to src/http: shared between its files and its tests, not an API.
+ * The one header that includes microhttpd.h. */
+#ifndef MOTE_HTTP_INTERNAL_H
+#define MOTE_HTTP_INTERNAL_H
+
+#include <microhttpd.h>
+
+#include "base/clock.h"
+#include "http/http.h"
+
+/* MHD's per-connection pool: request line, headers and MHD's parsed query.
+ * libmicrohttpd allocates pools of 32 KiB and less with malloc and larger
+ * ones with mmap, whose fresh pages fault (~80 us each here) and whose
+ * munmap interrupts the other CPU: with 256 KiB a call on a new connection
+ * took 0.86 ms end to end, with 32 KiB 0.18 ms (wrk -H "Connection: close").
+ * The price: MHD keeps ~64 bytes per query parameter in it, so a query of
+ * more than ~450 parameters makes MHD drop the connection; ours stop at
+ * HTTP_MAX_QUERY_PARAMS with a 400 first. */
+#define HTTP_CONNECTION_MEMORY (32u << 10)
+#define HTTP_ACCESS_LOG_BACKLOG (4u << 20) /* bytes of access-log lines not yet written */
+#define HTTP_MAX_CAPTURES 4
+
+typedef struct http_access_log http_access_log;
+
+struct http_server {
+  mote_core *core;
+  char host[256];
+  uint16_t port;
+  struct MHD_Daemon *daemon;
+  http_access_log *access_log;   /* NULL: off */
+  http_route *routes;            /* the table, in the order added */
+  size_t nroutes;
+};
+
+struct http_response {
+  struct MHD_Response *mhd;
+  size_t len;                    /* the body's bytes, for the access log */
+};
+
+/* Everything one request owns; freed at once when it completes. */
+struct http_req {
+  http_server *h;
+  struct MHD_Connection *conn;
+  const http_route *route;       /* NULL until routed (or no route) */
+  char *uri;                     /* raw request target, query included */
+  const char *query;             /* points into uri after '?', or "" */
+  http_param *params;            /* the decoded query */
+  size_t nparams;
+  char query_err[160];
+  struct {
+    const char *name;            /* into the route's pattern, nlen bytes */
+    size_t nlen;
+    const char *value;           /* into capbuf */
+  } caps[HTTP_MAX_CAPTURES];
+  size_t ncaps;
+  char capbuf[1024];             /* the captured segments, NUL-terminated */
+  char method[16];               /* as received (longer ones truncated: refused anyway) */
+  char version[16];              /* "HTTP/1.1" */
+  bool started;
+  uint8_t *body;
+  size_t len, cap, limit;
+  bool too_large;
+  size_t discarded;              /* bytes of an oversized body dropped */
+  int auth;                      /* 0: not checked; 1: ns is the caller's; -1: refused */
+  char ns[MOTE_STORE_NS_MAX + 1];
+  uint64_t t_arrival_us;         /* CLOCK_MONOTONIC, at the first handler call */
+  uint64_t t_start_us;           /* CLOCK_MONOTONIC, when the request line was read */
+  int64_t t_wall_ms;             /* the same in Unix time, for the access log */
+  unsigned status;               /* of the response queued; 0: none yet */
+  uint64_t bytes_out;            /* its body */
+  http_call_log call;
+};
+
+/* Per connection (MHD's socket context): the request in progress. */
+typedef struct http_conn {
+  http_req *req;
+} http_conn;
+
+
+/* route.c: the first handler call of a request (route, method, key,
+ * query, limits, check): true when a reply was queued. */
+bool route_first(http_server *h, http_req *r, const char *url, http_result *res);
+/* The route of (url, r->method): r->route and its captures; else r->route
+ * NULL or the first route whose pattern matched with another method, and
+ * *methods the methods of those (0: no pattern matched). */
+void route_find(http_server *h, http_req *r, const char *url, unsigned *methods);
+/* The handler, once the body is read. */
+http_result route_handle(http_req *r);
+
+/* status.c: the table's own errors, in r's dialect. */
+http_result status_method_not_allowed(http_req *r, unsigned methods);
+http_result status_no_route(http_req *r, const char *url);
+http_result status_bad_query(http_req *r);
+http_result status_too_large(http_req *r, unsigned long long declared); /* 0: streamed */
+http_result status_forbidden_ns(http_req *r);
+http_result status_auth_failed(http_req *r);
+
+/* request.c */
+bool request_declared_length(http_req *r, unsigned long long *n);
+/* "ADDR:PORT" or "[ADDR]:PORT" of the peer (or "-"); addr and port alone. */
+void request_remote(http_req *r, char *text, size_t cap, char *addr, size_t acap, char *port,
+                    size_t pcap);
+
+
+/* basic_auth.c: `Basic base64(uuid:key)` (scheme in any case, standard
+ * base64 with padding) split; false when it is not one, or when a part is
+ * empty or longer than a uuid and a key. */
+bool basic_auth_parse(const char *header, char uuid[MOTE_STORE_UUID_LEN + 1],
+                      char key[MOTE_STORE_KEY_LEN + 1]);
+
+/* access_log.c */
+http_access_log *access_log_open(const char *path, char *msg, size_t cap);
+void access_log_close(http_access_log *l); /* writes what is pending */
+void access_log_request(http_access_log *l, http_req *r, bool aborted);
+uint64_t access_log_dropped(http_access_log *l);
+
+/* cgi_output.c: a CGI function's header block, parsed (no HTTP library). */
+typedef struct cgi_header {
+  const char *name, *value; /* point into cgi_head.block */
+} cgi_header;
+typedef struct cgi_head {
+  unsigned status;                    /* Status, else 302 with Location, else 200 */
+  const char *content_type, *location; /* NULL when not printed */
+  cgi_header *headers;                /* the headers passed through (malloc) */
+  size_t nheaders;
+  char dropped[512];                  /* names of refused headers, ", " between */
+  size_t body_offset;                 /* the body's first byte in the output */
+  char *block;                        /* the block's text, owning the strings (malloc) */
+} cgi_head;
+/* 0: *h is filled (free with cgi_head_free); 1: not valid CGI, msg says why
+ * (the call is a 502); -1: out of memory. On non-zero *h owns nothing. */
+int cgi_parse(const uint8_t *out, size_t len, cgi_head *h, char *msg, size_t cap);
+void cgi_head_free(cgi_head *h);
+
+/* cgi.c: the guest environment of a CGI call (the function's own env minus
+ * what the request sets, then the CGI/1.1 variables and HTTP_* headers, never
+ * Authorization); NULL when out of memory. And the response of its output:
+ * 0 with *out, 1 not valid CGI (msg), -1 out of memory. */
+char **cgi_env(http_req *r, const mote_function_settings *st, size_t *count);
+void cgi_env_free(char **env, size_t count);
+int cgi_response(const uint8_t *out, size_t len, http_response **resp, unsigned *status,
+                 char *msg, size_t cap);
+
+/* The route handlers of mote's API (v1.c, usage.c, faas.c, metrics_text.c). */
+http_result v1_health(void *ctx, http_req *r);
+http_result v1_metrics(void *ctx, http_req *r);
+http_result v1_functions_list(void *ctx, http_req *r);
+http_result v1_function_get(void *ctx, http_req *r);
+bool v1_function_put_check(void *ctx, http_req *r, http_result *res);
+http_result v1_function_put(void *ctx, http_req *r);
+size_t v1_function_put_limit(http_req *r);
+http_result v1_function_delete(void *ctx, http_req *r);
+http_result v1_activations_list(void *ctx, http_req *r);
+http_result v1_activation_get(void *ctx, http_req *r);
+http_result v1_usage(void *ctx, http_req *r);
+bool faas_check(void *ctx, http_req *r, http_result *res);
+http_result faas_call(void *ctx, http_req *r);
+/* The Prometheus text of the core's figures and the access log's (from
+ * malloc, *len bytes), or NULL when out of memory. */
+char *metrics_text(http_server *h, size_t *len);
+
+#endif /* MOTE_HTTP_INTERNAL_H */

@@ -1,0 +1,212 @@
+/*
+ * metrics_text: GET /metrics, the Prometheus text exposition format 0.0.4 of
+ * the core's figures (core_figures_get) and the transport's own (the access
+ * log's dropped lines), plus the process's resident memory and the
+ * runtime's memory pool.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http/http_internal.h"
+#include "rt/rt.h"
+
+/* A label value: backslash, double quote and newline escaped. */
+static void put_label(FILE *o, const char *v) {
+  for (; *v; v++) {
+    if (*v == '\\') fputs("\\\\", o);
+    else if (*v == '"') fputs("\\\"", o);
+    else if (*v == '\n') fputs("\\n", o);
+    else fputc(*v, o);
+  }
+}
+
+static void head(FILE *o, const char *name, const char *type, const char *help) {
+  fprintf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void fn_label(FILE *o, const char *metric, const char *fn) {
+  fprintf(o, "%s{function=\"", metric);
+  put_label(o, fn);
+  fputc('"', o);
+}
+
+static void render_histo(FILE *o, const char *name, const char *help, const core_fn_figures *fs,
+                         size_t n, size_t off) {
+  head(o, name, "histogram", help);
+  for (size_t k = 0; k < n; k++) {
+    const core_histogram *h = (const core_histogram *)((const char *)&fs[k] + off);
+    uint64_t cum = 0;
+    char metric[96];
+    snprintf(metric, sizeof metric, "%s_bucket", name);
+    for (size_t i = 0; i <= CORE_HISTO_BOUNDS; i++) {
+      cum += h->buckets[i];
+      fn_label(o, metric, fs[k].name);
+      if (i < CORE_HISTO_BOUNDS)
+        fprintf(o, ",le=\"%g\"} %llu\n", (double)core_histogram_bound_us((unsigned)i) / 1e6,
+                (unsigned long long)cum);
+      else
+        fprintf(o, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    }
+    /* _count is the +Inf bucket, so the two always agree */
+    snprintf(metric, sizeof metric, "%s_sum", name);
+    fn_label(o, metric, fs[k].name);
+    fprintf(o, "} %.6f\n", (double)h->sum_us / 1e6);
+    snprintf(metric, sizeof metric, "%s_count", name);
+    fn_label(o, metric, fs[k].name);
+    fprintf(o, "} %llu\n", (unsigned long long)cum);
+  }
+}
+
+static uint64_t resident_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  unsigned long long size = 0, rss = 0;
+  int n = fscanf(f, "%llu %llu", &size, &rss);
+  fclose(f);
+  long page = sysconf(_SC_PAGESIZE);
+  return n == 2 && page > 0 ? rss * (uint64_t)page : 0;
+}
+
+/* The gauges of admission: workers, the queue overall and per function. */
+static void render_admission(FILE *o, const core_figures *f) {
+  head(o, "mote_workers", "gauge", "Execution slots (--workers), busy or idle.");
+  fprintf(o, "mote_workers{state=\"busy\"} %u\n", f->busy);
+  fprintf(o, "mote_workers{state=\"idle\"} %u\n", f->workers - f->busy);
+  head(o, "mote_queue_depth", "gauge", "Calls waiting for an execution slot.");
+  fprintf(o, "mote_queue_depth %u\n", f->waiting);
+  head(o, "mote_queue_capacity", "gauge", "Calls that may wait at most (--queue).");
+  fprintf(o, "mote_queue_capacity %u\n", f->queue_max);
+  head(o, "mote_function_queue_depth", "gauge",
+       "Calls of a function waiting for an execution slot.");
+  for (size_t i = 0; i < f->nqueues; i++) {
+    fprintf(o, "mote_function_queue_depth{function=\"");
+    put_label(o, f->queues[i].name);
+    fprintf(o, "\"} %u\n", f->queues[i].waiting);
+  }
+  head(o, "mote_function_calls_running", "gauge", "Calls of a function holding a slot.");
+  for (size_t i = 0; i < f->nqueues; i++) {
+    fprintf(o, "mote_function_calls_running{function=\"");
+    put_label(o, f->queues[i].name);
+    fprintf(o, "\"} %u\n", f->queues[i].running);
+  }
+}
+
+/* Accounting totals (flushed first, so every call answered is in them). */
+static void render_usage(FILE *o, const core_figures *fg) {
+  const mote_usage *u = fg->usage;
+  size_t n = fg->nusage;
+  static const struct {
+    const char *name, *help;
+  } fam[] = {
+      {"mote_usage_invocations_total", "Calls that ran, per namespace and function (accounting)."},
+      {"mote_usage_errors_total", "Calls that ran and failed, per namespace and function."},
+      {"mote_usage_refused_total", "Calls refused with 429, per namespace and function."},
+      {"mote_usage_exec_seconds_total", "Execution time, per namespace and function."},
+      {"mote_usage_gb_seconds_total",
+       "Memory-time: the memory limit in GiB times the execution time in seconds."},
+  };
+  for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+    head(o, fam[f].name, "counter", fam[f].help);
+    for (size_t i = 0; i < n; i++) {
+      fprintf(o, "%s{namespace=\"", fam[f].name);
+      put_label(o, u[i].ns);
+      fputs("\",function=\"", o);
+      put_label(o, u[i].function);
+      fputs("\"} ", o);
+      switch (f) {
+        case 0: fprintf(o, "%llu\n", (unsigned long long)u[i].invocations); break;
+        case 1: fprintf(o, "%llu\n", (unsigned long long)u[i].errors); break;
+        case 2: fprintf(o, "%llu\n", (unsigned long long)u[i].refused); break;
+        case 3: fprintf(o, "%.6f\n", (double)u[i].exec_us / 1e6); break;
+        default: fprintf(o, "%.9g\n", (double)u[i].memory_mib_us / 1024.0 / 1e6); break;
+      }
+    }
+  }
+}
+
+char *metrics_text(http_server *h, size_t *len) {
+  core_figures fg;
+  if (!core_figures_get(h->core, &fg)) {
+    core_figures_clear(&fg);
+    return NULL;
+  }
+  char *buf = NULL;
+  size_t size = 0;
+  FILE *o = open_memstream(&buf, &size);
+  if (!o) {
+    core_figures_clear(&fg);
+    return NULL;
+  }
+  const core_fn_figures *fs = fg.fns;
+  size_t n = fg.nfns;
+  head(o, "mote_calls_total", "counter", "Calls of a function by HTTP status.");
+  for (size_t k = 0; k < n; k++)
+    for (size_t i = 0; i < CORE_STATUSES_KEPT && fs[k].status_code[i]; i++) {
+      fn_label(o, "mote_calls_total", fs[k].name);
+      fprintf(o, ",status=\"%u\"} %llu\n", fs[k].status_code[i],
+              (unsigned long long)fs[k].status_count[i]);
+    }
+  head(o, "mote_call_errors_total", "counter",
+       "Calls of a function by outcome class (ok is a call that exited 0).");
+  for (size_t k = 0; k < n; k++)
+    for (size_t c = 0; c < CORE_CLASS_COUNT; c++) {
+      fn_label(o, "mote_call_errors_total", fs[k].name);
+      fprintf(o, ",class=\"%s\"} %llu\n", core_class_name((core_class)c),
+              (unsigned long long)fs[k].class_count[c]);
+    }
+  render_histo(o, "mote_call_wait_seconds", "Time a call waited for an execution slot.", fs, n,
+               offsetof(core_fn_figures, wait));
+  render_histo(o, "mote_call_init_seconds", "Time to instantiate a call's module.", fs, n,
+               offsetof(core_fn_figures, init));
+  render_histo(o, "mote_call_exec_seconds", "Time a call's _start ran.", fs, n,
+               offsetof(core_fn_figures, exec));
+  head(o, "mote_calls_refused_total", "counter",
+       "Calls answered 429 by admission, by reason (the code of the error).");
+  for (size_t k = 0; k < n; k++)
+    for (unsigned i = 0; i < CORE_REFUSALS; i++) {
+      fn_label(o, "mote_calls_refused_total", fs[k].name);
+      fprintf(o, ",reason=\"%s\"} %llu\n", http_code_of(CORE_REFUSAL_FIRST + i),
+              (unsigned long long)fs[k].refused[i]);
+    }
+  head(o, "mote_calls_in_flight", "gauge", "Calls running now.");
+  fprintf(o, "mote_calls_in_flight %lld\n", (long long)(int64_t)fg.in_flight);
+  render_admission(o, &fg);
+  head(o, "mote_functions", "gauge", "Functions loaded.");
+  fprintf(o, "mote_functions %u\n", fg.functions);
+  head(o, "mote_process_resident_bytes", "gauge", "Resident memory of the server process.");
+  fprintf(o, "mote_process_resident_bytes %llu\n", (unsigned long long)resident_bytes());
+  head(o, "mote_store_memory_bytes", "gauge",
+       "Memory SQLite holds now (page caches, statements), part of the resident bytes.");
+  fprintf(o, "mote_store_memory_bytes %llu\n", (unsigned long long)mote_store_memory_used());
+  mote_rt_memory_stats ms;
+  mote_rt_memory_stats_get(&ms);
+  head(o, "mote_memory_pool_slots", "gauge",
+       "Linear-memory reservations mapped now: pooled for reuse (free) or in use.");
+  fprintf(o, "mote_memory_pool_slots{state=\"free\"} %llu\n", (unsigned long long)ms.pooled);
+  fprintf(o, "mote_memory_pool_slots{state=\"in_use\"} %llu\n",
+          (unsigned long long)(ms.reserved > ms.pooled ? ms.reserved - ms.pooled : 0));
+  head(o, "mote_deploys_total", "counter", "Deploys (PUT /v1/functions/NAME) by result.");
+  fprintf(o, "mote_deploys_total{result=\"ok\"} %llu\n", (unsigned long long)fg.deploys_ok);
+  fprintf(o, "mote_deploys_total{result=\"refused\"} %llu\n",
+          (unsigned long long)fg.deploys_refused);
+  head(o, "mote_opt_builds_total", "counter",
+       "Background builds of the optimised tier by result (failed: the quick tier serves on; "
+       "the version record says why).");
+  fprintf(o, "mote_opt_builds_total{result=\"ok\"} %llu\n", (unsigned long long)fg.opt_builds_ok);
+  fprintf(o, "mote_opt_builds_total{result=\"failed\"} %llu\n",
+          (unsigned long long)fg.opt_builds_failed);
+  head(o, "mote_access_log_dropped_total", "counter",
+       "Access-log lines lost: the writer fell behind by more than its backlog, or writing failed.");
+  fprintf(o, "mote_access_log_dropped_total %llu\n",
+          (unsigned long long)access_log_dropped(h->access_log));
+  render_usage(o, &fg);
+  core_figures_clear(&fg);
+  if (fclose(o) != 0) {
+    free(buf);
+    return NULL;
+  }
+  *len = size;
+  return buf;
+}

@@ -1,0 +1,119 @@
+/* core: admission (admit.c): slots, the three bounds of the queue, the
+ * round-robin handover between functions, tickets (calls without a thread:
+ * one queue for every call) and their cancel. Deterministic: the order of
+ * grants is read from the tickets, never from timing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core_internal.h"
+#include "test.h"
+
+/* A ticket that notes the order of its grant. */
+typedef struct note {
+  core_admit_ticket t;
+  int id;
+  int *log, *n;
+} note;
+
+static void noted(core_admit_ticket *t) {
+  note *x = (note *)t;
+  x->log[(*x->n)++] = x->id;
+}
+
+static note ticket(int id, int *log, int *n) {
+  return (note){.t = {.next = NULL, .grant = noted}, .id = id, .log = log, .n = n};
+}
+
+TEST(slots_then_refusals) {
+  core_admit *a = admit_new(2, 4, 1000);
+  core_admit_fn *f = admit_fn(a, "f");
+  CHECK(a && f && admit_fn(a, "f") == f); /* one state per name */
+  core_admission x, y, z;
+  admit_enter(a, f, 0, 0, &x);
+  admit_enter(a, f, 0, 0, &y);
+  CHECK_EQ_INT(x.status, CORE_ADMITTED);
+  CHECK_EQ_INT(y.status, CORE_ADMITTED);
+  /* The function's own concurrency limit: refused at once. */
+  admit_enter(a, f, 2, 0, &z);
+  CHECK_EQ_INT(z.status, CORE_REFUSED_CONCURRENCY);
+  CHECK_EQ_INT(z.limit, 2);
+  CHECK(z.retry_after_s >= 1);
+  /* Tickets wait: the function's share is half the queue (2). */
+  int log[8], n = 0;
+  note t1 = ticket(1, log, &n), t2 = ticket(2, log, &n), t3 = ticket(3, log, &n);
+  admit_submit(a, f, 0, 0, &t1.t, &z);
+  CHECK_EQ_INT(z.status, CORE_ADMIT_QUEUED);
+  admit_submit(a, f, 0, 0, &t2.t, &z);
+  CHECK_EQ_INT(z.status, CORE_ADMIT_QUEUED);
+  admit_submit(a, f, 0, 0, &t3.t, &z);
+  CHECK_EQ_INT(z.status, CORE_REFUSED_FUNCTION_QUEUE_FULL);
+  CHECK_EQ_INT(z.limit, 2);
+  /* Another function fills the rest; then the queue is full for all. */
+  core_admit_fn *g = admit_fn(a, "g");
+  note u1 = ticket(11, log, &n), u2 = ticket(12, log, &n), u3 = ticket(13, log, &n);
+  admit_submit(a, g, 0, 0, &u1.t, &z);
+  admit_submit(a, g, 0, 0, &u2.t, &z);
+  CHECK_EQ_INT(z.status, CORE_ADMIT_QUEUED);
+  admit_submit(a, g, 0, 5, &u3.t, &z); /* its own max_queue 5, but the queue (4) is full */
+  CHECK_EQ_INT(z.status, CORE_REFUSED_QUEUE_FULL);
+  CHECK_EQ_INT(z.limit, 4);
+  core_figures fig;
+  memset(&fig, 0, sizeof fig);
+  admit_stats(a, &fig);
+  CHECK(fig.workers == 2 && fig.busy == 2 && fig.waiting == 4 && fig.queue_max == 4);
+  CHECK(fig.nqueues == 2 && !strcmp(fig.queues[0].name, "f") && fig.queues[0].running == 2 &&
+        fig.queues[0].waiting == 2 && !strcmp(fig.queues[1].name, "g"));
+  free(fig.queues);
+  /* Freed slots go round-robin between the functions: f, g, f, g. */
+  core_admission held[4] = {x, y};
+  admit_leave(a, &held[0], 1000);
+  admit_leave(a, &held[1], 1000);
+  CHECK_EQ_INT(n, 2);
+  CHECK(log[0] == 1 && log[1] == 11);
+  held[2] = (core_admission){.status = CORE_ADMITTED, .fn = f};
+  held[3] = (core_admission){.status = CORE_ADMITTED, .fn = g};
+  admit_leave(a, &held[2], 1000);
+  admit_leave(a, &held[3], 1000);
+  CHECK_EQ_INT(n, 4);
+  CHECK(log[2] == 2 && log[3] == 12);
+  for (int i = 0; i < 2; i++) { /* t2 and u2 end */
+    core_admission done = {.status = CORE_ADMITTED, .fn = i ? g : f};
+    admit_leave(a, &done, 1000);
+  }
+  memset(&fig, 0, sizeof fig);
+  admit_stats(a, &fig);
+  CHECK(fig.busy == 0 && fig.waiting == 0);
+  free(fig.queues);
+  admit_free(a);
+}
+
+/* A call waiting with its thread is refused at the queue timeout; a ticket
+ * has none (its caller cancels it), and a cancel after the grant fails. */
+TEST(timeouts_and_cancel) {
+  core_admit *a = admit_new(1, 8, 1);
+  core_admit_fn *f = admit_fn(a, "f");
+  core_admission x, y;
+  admit_enter(a, f, 0, 0, &x);
+  CHECK_EQ_INT(x.status, CORE_ADMITTED);
+  admit_enter(a, f, 0, 0, &y); /* nobody frees the slot: 1 ms, then refused */
+  CHECK_EQ_INT(y.status, CORE_REFUSED_TIMEOUT);
+  CHECK_EQ_INT(y.limit, 1);
+  int log[4], n = 0;
+  note t1 = ticket(1, log, &n), t2 = ticket(2, log, &n);
+  admit_submit(a, f, 0, 0, &t1.t, &y);
+  admit_submit(a, f, 0, 0, &t2.t, &y);
+  CHECK_EQ_INT(y.status, CORE_ADMIT_QUEUED);
+  CHECK(admit_cancel(a, f, &t1.t, &y)); /* still queued: out, refused */
+  CHECK_EQ_INT(y.status, CORE_REFUSED_TIMEOUT);
+  admit_leave(a, &x, 10);
+  CHECK(n == 1 && log[0] == 2); /* the slot went to the one left */
+  CHECK(!admit_cancel(a, f, &t2.t, &y)); /* granted already */
+  core_admission z = {.status = CORE_ADMITTED, .fn = f};
+  admit_leave(a, &z, 10);
+  admit_enter(a, f, 0, 0, &z); /* the slot is free again */
+  CHECK_EQ_INT(z.status, CORE_ADMITTED);
+  admit_leave(a, &z, 10);
+  admit_free(a);
+}
+
+RUN_TESTS(slots_then_refusals, timeouts_and_cancel)
