@@ -9,6 +9,7 @@
  * Code after an unconditional branch (unreachable code) is validated but not
  * written. Locals are l0.. (parameters first).
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -57,6 +58,13 @@ typedef struct fx {
   /* Where each load's barrier letter is in the body text (see load()). */
   size_t *keeps;
   uint32_t nkeeps, keeps_cap;
+  /* A float load that may need no barrier (see written_back()): 1 + its
+   * index in `keeps` (0: none), its opcode, address text and offset, the
+   * depth of its value (then of the add, sub, mul or div of it), and whether
+   * that arithmetic has been seen. */
+  uint32_t wb_id, wb_depth, wb_off;
+  uint8_t wb_op, wb_stage;
+  char wb_addr[PEND];
   uint32_t h, cap;
   frame *frames;
   uint32_t nf, fcap;
@@ -486,6 +494,22 @@ static const memop stores[] = {
     {"u32", "(u32)", MOTE_I64, 2},
 };
 
+/* Whether an address's text is a local ("l3") or a local plus a constant
+ * ("(l3 + 16u)"): the same text then means the same value as long as no
+ * local is set. */
+static bool locals_only(const char *a) {
+  bool sum = a[0] == '(';
+  a += sum;
+  if (*a++ != 'l' || !isdigit((unsigned char)*a)) return false;
+  while (isdigit((unsigned char)*a)) a++;
+  if (!sum) return !*a;
+  if (strncmp(a, " + ", 3)) return false;
+  a += 3;
+  if (!isdigit((unsigned char)*a)) return false;
+  while (isdigit((unsigned char)*a)) a++;
+  return !strcmp(a, "u)");
+}
+
 /* A load must trap when out of bounds even if its value turns out unused,
  * and gcc deletes unused loads: every load is written as XL_LDK, which keeps
  * its value alive with an empty asm. One whose value is the address of a
@@ -517,9 +541,40 @@ static bool load(fx *f, uint8_t op) {
     id = f->nkeeps;
     xl_printf(f->o, "XL_LDK(%s, M0, (u64)%s + %uu);\n", mo->ct, V(f, MOTE_I32, f->h), off);
   }
+  f->wb_id = 0;
+  if (id && (op == 0x2a || op == 0x2b) && locals_only(V(f, MOTE_I32, f->h))) {
+    f->wb_id = id;
+    f->wb_op = op;
+    f->wb_off = off;
+    f->wb_depth = f->h;
+    f->wb_stage = 0;
+    xl_bprintf(f->wb_addr, sizeof f->wb_addr, "%s", V(f, MOTE_I32, f->h));
+  }
   if (!push(f, mo->vt)) return false;
   f->loaded[f->h - 1] = id;
   return true;
+}
+
+/* A float load whose value goes straight into an add, sub, mul or div whose
+ * result the next instruction stores to the same address, offset and type
+ * (x = load a; store a, x + y) needs no barrier: if the load traps, so does
+ * the store, and nothing observable lies between them. The store keeps the
+ * load: it is followed by XL_READS (an empty asm that reads the bytes it
+ * wrote, so gcc cannot delete it as overwritten later), and gcc cannot prove
+ * it redundant (its value equal to what was loaded): -fsignaling-nans keeps
+ * x + 0, x - 0, x * 1 and x / 1 as arithmetic. Called at every instruction
+ * with its opcode, before it runs; `h` is the stack height then. */
+static void written_back(fx *f, uint8_t op, uint32_t h) {
+  if (!f->wb_id) return;
+  if (f->wb_stage == 0 && (op == 0x20 || (op >= 0x41 && op <= 0x44))) return;
+  bool arith = f->wb_op == 0x2a ? op >= 0x92 && op <= 0x95 : op >= 0xa0 && op <= 0xa3;
+  if (f->wb_stage == 0 && arith && h >= 2 && (f->wb_depth == h - 1 || f->wb_depth == h - 2)) {
+    f->wb_stage = 1;
+    f->wb_depth = h - 2;
+    return;
+  }
+  if (f->wb_stage == 1 && op == f->wb_op + 0x0e && h >= 2 && f->wb_depth == h - 1) return;
+  f->wb_id = 0;
 }
 
 static bool store(fx *f, uint8_t op) {
@@ -528,8 +583,14 @@ static bool store(fx *f, uint8_t op) {
   if (!memarg(f, mo->log2, &off) || !pop(f, mo->vt, NULL) || !pop(f, MOTE_I32, NULL))
     return false;
   address_used(f);
-  emit(f, "XL_ST(%s, M0, (u64)%s + %uu, %s%s);\n", mo->ct, V(f, MOTE_I32, f->h), off, mo->cv,
-       V(f, mo->vt, f->h + 1));
+  const char *a = V(f, MOTE_I32, f->h);
+  emit(f, "XL_ST(%s, M0, (u64)%s + %uu, %s%s);\n", mo->ct, a, off, mo->cv, V(f, mo->vt, f->h + 1));
+  /* written_back() let it through: the same address and offset */
+  if (f->wb_id && f->wb_off == off && !strcmp(f->wb_addr, a) && live(f)) {
+    f->keeps[f->wb_id - 1] |= (size_t)1 << 63;
+    emit(f, "XL_READS(%s, M0, (u64)%s + %uu);\n", mo->ct, a, off);
+  }
+  f->wb_id = 0;
   return true;
 }
 
@@ -763,6 +824,7 @@ static bool body(fx *f) {
     const uint8_t *params, *results;
     uint8_t one;
     frame *fr;
+    written_back(f, op, f->h);
     if (op >= 0x45 && op <= 0xc4) {
       if (!numeric(f, xl_numeric_op(0, op))) return false;
       continue;

@@ -49,6 +49,9 @@ typedef wasm_rt_externref_t eref;
 #define XL_LDK(T, b, a) ({ T v_; memcpy(&v_, (b) + (a), sizeof v_); XL_KEEP_##T(v_); v_; })
 #endif
 #define XL_ST(T, b, a, x) do { T v_ = (x); memcpy((b) + (a), &v_, sizeof v_); } while (0)
+/* An empty asm that reads the bytes of a store: gcc cannot delete the store
+ * as overwritten later (see written_back() in xl_func.c). */
+#define XL_READS(T, b, a) __asm__("" ::"m"(*(const u8(*)[sizeof(T)])((b) + (a))))
 /* An empty asm that needs the value: the load cannot be deleted. */
 #define XL_KEEP_u8(v) __asm__("" ::"r"(v))
 #define XL_KEEP_s8(v) __asm__("" ::"r"(v))
@@ -64,6 +67,7 @@ typedef wasm_rt_externref_t eref;
 #define XL_LD_(T, b, a) (*(T *)((b) + (a)))
 #define XL_LDK(T, b, a) (*(T *)((b) + (a)))
 #define XL_ST(T, b, a, x) (*(T *)((b) + (a)) = (x))
+#define XL_READS(T, b, a) ((void)0)
 #endif
 
 /* ---- bit patterns ------------------------------------------------------ */
