@@ -157,6 +157,27 @@ TEST(concurrent_compiles_of_one_module_do_the_work_once) {
   free(wasm);
 }
 
+/* Compiles `wasm` on `tier` into a fresh cache, loads and instantiates it:
+ * the instance (its module in *m), or NULL after a failed check (*m then
+ * NULL or to be freed). */
+static mote_rt_instance *compiled_instance(const uint8_t *wasm, size_t len, mote_tier tier,
+                                           mote_rt_module **m) {
+  fresh_cache();
+  mote_compile_options o = options(tier);
+  mote_compile_result r;
+  mote_compile_error err;
+  mote_rt_instance *inst = NULL;
+  mote_rt_error rerr;
+  *m = NULL;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+  if (mote_rt_module_load(r.so_path, m, &rerr) != MOTE_RT_OK) {
+    CHECK_MSG(0, rerr.message);
+    return NULL;
+  }
+  if (mote_rt_instantiate(*m, NULL, NULL, &inst, &rerr) != MOTE_RT_OK) CHECK_MSG(0, rerr.message);
+  return inst;
+}
+
 /* SIMD on both tiers: a v128 crosses the export boundary as 16 bytes. */
 TEST(simd_compiles_and_runs_on_both_tiers) {
   size_t len;
@@ -165,19 +186,10 @@ TEST(simd_compiles_and_runs_on_both_tiers) {
                            NULL, &len);
   CHECK(wasm != NULL);
   for (int tier = MOTE_TIER_OPT; wasm && tier <= MOTE_TIER_QUICK; tier++) {
-    fresh_cache();
-    mote_compile_options o = options((mote_tier)tier);
-    mote_compile_result r;
-    mote_compile_error err;
-    CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
-    mote_rt_module *m = NULL;
-    mote_rt_instance *inst = NULL;
+    mote_rt_module *m;
+    mote_rt_instance *inst = compiled_instance(wasm, len, (mote_tier)tier, &m);
     mote_rt_error rerr;
-    if (mote_rt_module_load(r.so_path, &m, &rerr) != MOTE_RT_OK) {
-      CHECK_MSG(0, rerr.message);
-      continue;
-    }
-    if (mote_rt_instantiate(m, NULL, NULL, &inst, &rerr) == MOTE_RT_OK) {
+    if (inst) {
       mote_val args[1], res[1];
       uint32_t in[4] = {10, 20, 30, 0x80000000u}, out[4];
       memcpy(args[0].v128, in, 16);
@@ -222,19 +234,10 @@ TEST(a_float_load_written_back_traps_where_it_is) {
       NULL, &len);
   CHECK(wasm != NULL);
   for (int tier = MOTE_TIER_OPT; wasm && tier <= MOTE_TIER_QUICK; tier++) {
-    fresh_cache();
-    mote_compile_options o = options((mote_tier)tier);
-    mote_compile_result r;
-    mote_compile_error err;
-    CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
-    mote_rt_module *m = NULL;
-    mote_rt_instance *inst = NULL;
+    mote_rt_module *m;
+    mote_rt_instance *inst = compiled_instance(wasm, len, (mote_tier)tier, &m);
     mote_rt_error rerr;
-    if (mote_rt_module_load(r.so_path, &m, &rerr) != MOTE_RT_OK) {
-      CHECK_MSG(0, rerr.message);
-      continue;
-    }
-    if (mote_rt_instantiate(m, NULL, NULL, &inst, &rerr) == MOTE_RT_OK) {
+    if (inst) {
       uint32_t acc = (uint32_t)mote_rt_module_find_export(m, "acc", 3);
       uint32_t acc_then = (uint32_t)mote_rt_module_find_export(m, "acc_then", 8);
       uint32_t g = (uint32_t)mote_rt_module_find_export(m, "g", 1);
