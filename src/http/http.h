@@ -171,6 +171,7 @@ bool http_identify(http_req *r, http_result *res);
 /* What the access log says of a call (a route that runs a function fills it). */
 typedef struct http_call_log {
   bool set;
+  char ns[MOTE_STORE_NS_MAX + 1];  /* the function's namespace */
   char function[CORE_NAME_MAX + 1];
   uint64_t version;
   char activation_id[33]; /* "" when the call never ran */

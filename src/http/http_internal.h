@@ -37,6 +37,15 @@ struct http_response {
   size_t len;                    /* the body's bytes, for the access log */
 };
 
+/* The function a /faas path names (faas.c): its namespace and name, and
+ * the path after them (CGI's PATH_INFO). */
+typedef struct http_faas_target {
+  char ns[MOTE_STORE_NS_MAX + 1];
+  char name[CORE_NAME_MAX + 1];
+  bool ns_in_path;               /* /faas/NS/NAME (else /faas/NAME) */
+  const char *path_info;         /* "" or "/...", into capbuf */
+} http_faas_target;
+
 /* Everything one request owns; freed at once when it completes. */
 struct http_req {
   http_server *h;
@@ -69,6 +78,7 @@ struct http_req {
   unsigned status;               /* of the response queued; 0: none yet */
   uint64_t bytes_out;            /* its body */
   http_call_log call;
+  http_faas_target faas;         /* a /faas call: what its path names */
 };
 
 /* Per connection (MHD's socket context): the request in progress. */

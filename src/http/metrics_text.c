@@ -26,8 +26,12 @@ static void head(FILE *o, const char *name, const char *type, const char *help) 
   fprintf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void fn_label(FILE *o, const char *metric, const char *fn) {
-  fprintf(o, "%s{function=\"", metric);
+/* metric{namespace="NS",function="NAME" (the caller closes the braces):
+ * names are per namespace, so a function is the pair. */
+static void fn_label(FILE *o, const char *metric, const char *ns, const char *fn) {
+  fprintf(o, "%s{namespace=\"", metric);
+  put_label(o, ns);
+  fputs("\",function=\"", o);
   put_label(o, fn);
   fputc('"', o);
 }
@@ -42,7 +46,7 @@ static void render_histo(FILE *o, const char *name, const char *help, const core
     snprintf(metric, sizeof metric, "%s_bucket", name);
     for (size_t i = 0; i <= CORE_HISTO_BOUNDS; i++) {
       cum += h->buckets[i];
-      fn_label(o, metric, fs[k].name);
+      fn_label(o, metric, fs[k].ns, fs[k].name);
       if (i < CORE_HISTO_BOUNDS)
         fprintf(o, ",le=\"%g\"} %llu\n", (double)core_histogram_bound_us((unsigned)i) / 1e6,
                 (unsigned long long)cum);
@@ -51,10 +55,10 @@ static void render_histo(FILE *o, const char *name, const char *help, const core
     }
     /* _count is the +Inf bucket, so the two always agree */
     snprintf(metric, sizeof metric, "%s_sum", name);
-    fn_label(o, metric, fs[k].name);
+    fn_label(o, metric, fs[k].ns, fs[k].name);
     fprintf(o, "} %.6f\n", (double)h->sum_us / 1e6);
     snprintf(metric, sizeof metric, "%s_count", name);
-    fn_label(o, metric, fs[k].name);
+    fn_label(o, metric, fs[k].ns, fs[k].name);
     fprintf(o, "} %llu\n", (unsigned long long)cum);
   }
 }
@@ -81,15 +85,13 @@ static void render_admission(FILE *o, const core_figures *f) {
   head(o, "mote_function_queue_depth", "gauge",
        "Calls of a function waiting for an execution slot.");
   for (size_t i = 0; i < f->nqueues; i++) {
-    fprintf(o, "mote_function_queue_depth{function=\"");
-    put_label(o, f->queues[i].name);
-    fprintf(o, "\"} %u\n", f->queues[i].waiting);
+    fn_label(o, "mote_function_queue_depth", f->queues[i].ns, f->queues[i].name);
+    fprintf(o, "} %u\n", f->queues[i].waiting);
   }
   head(o, "mote_function_calls_running", "gauge", "Calls of a function holding a slot.");
   for (size_t i = 0; i < f->nqueues; i++) {
-    fprintf(o, "mote_function_calls_running{function=\"");
-    put_label(o, f->queues[i].name);
-    fprintf(o, "\"} %u\n", f->queues[i].running);
+    fn_label(o, "mote_function_calls_running", f->queues[i].ns, f->queues[i].name);
+    fprintf(o, "} %u\n", f->queues[i].running);
   }
 }
 
@@ -110,11 +112,8 @@ static void render_usage(FILE *o, const core_figures *fg) {
   for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
     head(o, fam[f].name, "counter", fam[f].help);
     for (size_t i = 0; i < n; i++) {
-      fprintf(o, "%s{namespace=\"", fam[f].name);
-      put_label(o, u[i].ns);
-      fputs("\",function=\"", o);
-      put_label(o, u[i].function);
-      fputs("\"} ", o);
+      fn_label(o, fam[f].name, u[i].ns, u[i].function);
+      fputs("} ", o);
       switch (f) {
         case 0: fprintf(o, "%llu\n", (unsigned long long)u[i].invocations); break;
         case 1: fprintf(o, "%llu\n", (unsigned long long)u[i].errors); break;
@@ -144,7 +143,7 @@ char *metrics_text(http_server *h, size_t *len) {
   head(o, "mote_calls_total", "counter", "Calls of a function by HTTP status.");
   for (size_t k = 0; k < n; k++)
     for (size_t i = 0; i < CORE_STATUSES_KEPT && fs[k].status_code[i]; i++) {
-      fn_label(o, "mote_calls_total", fs[k].name);
+      fn_label(o, "mote_calls_total", fs[k].ns, fs[k].name);
       fprintf(o, ",status=\"%u\"} %llu\n", fs[k].status_code[i],
               (unsigned long long)fs[k].status_count[i]);
     }
@@ -152,7 +151,7 @@ char *metrics_text(http_server *h, size_t *len) {
        "Calls of a function by outcome class (ok is a call that exited 0).");
   for (size_t k = 0; k < n; k++)
     for (size_t c = 0; c < CORE_CLASS_COUNT; c++) {
-      fn_label(o, "mote_call_errors_total", fs[k].name);
+      fn_label(o, "mote_call_errors_total", fs[k].ns, fs[k].name);
       fprintf(o, ",class=\"%s\"} %llu\n", core_class_name((core_class)c),
               (unsigned long long)fs[k].class_count[c]);
     }
@@ -166,7 +165,7 @@ char *metrics_text(http_server *h, size_t *len) {
        "Calls answered 429 by admission, by reason (the code of the error).");
   for (size_t k = 0; k < n; k++)
     for (unsigned i = 0; i < CORE_REFUSALS; i++) {
-      fn_label(o, "mote_calls_refused_total", fs[k].name);
+      fn_label(o, "mote_calls_refused_total", fs[k].ns, fs[k].name);
       fprintf(o, ",reason=\"%s\"} %llu\n", http_code_of(CORE_REFUSAL_FIRST + i),
               (unsigned long long)fs[k].refused[i]);
     }

@@ -6,7 +6,7 @@
  *   PUT  /v1/functions/{name}?settings    deploy a module (Content-Type: application/wasm)
  *   GET  /v1/functions[/{name}]           list / describe
  *   DELETE /v1/functions/{name}
- *   GET|POST /faas/{name}?arg=..&arg=..   call: args -> argv[1..], body -> stdin,
+ *   GET|POST /faas/[{ns}/]{name}?arg=..   call: args -> argv[1..], body -> stdin,
  *                                         stdout -> the response body
  *   GET  /v1/activations[?function=&limit=&since=]  and  /v1/activations/{id}
  *   GET  /v1/usage[?function=]            accounting of the caller's namespace
@@ -29,11 +29,12 @@
  * Authentication: OpenWhisk's `Authorization: Basic uuid:key` (http/route.c, core/identity.c),
  * checked against the store's API keys, each of one namespace. Every /v1
  * route requires a key (401 with WWW-Authenticate without a valid one) and
- * shows the caller's namespace only: its functions, its activations.
- * Function names are global (one /faas/{name}): a name belongs to the
- * namespace that deployed it first, and another namespace's get, update or
- * delete of it is 403. /faas/{name} is open for a function deployed
- * public=true; any other needs a key of its namespace (401, else 403).
+ * works in the caller's namespace only: its functions, its activations.
+ * Function names are per namespace, as OpenWhisk's: two namespaces may each
+ * have a function `echo`. /faas/{ns}/{name} calls one of namespace ns,
+ * /faas/{name} one of the key's namespace (of guest without a key); see
+ * http/faas.c. A function deployed public=true is open to anyone; any other
+ * answers 404 to whoever may not call it, exactly as a missing one.
  * /healthz and /metrics are open.
  */
 #ifndef MOTE_SERVER_H

@@ -45,15 +45,15 @@ req GET /faas/nosuch; c_missing=$code
 check "calls: five ok, one trap, one unknown" $? "$oks $c_trap $c_missing"
 
 req GET /metrics
-m200=$(sample 'mote_calls_total{function="hi",status="200"}')
-m502=$(sample 'mote_calls_total{function="boom",status="502"}')
+m200=$(sample 'mote_calls_total{namespace="guest",function="hi",status="200"}')
+m502=$(sample 'mote_calls_total{namespace="guest",function="boom",status="502"}')
 [ "$code" = 200 ] && [ "$m200" = 5 ] && [ "$m502" = 1 ]
 check "mote_calls_total by function and status" $? "$m200 $m502"
 
-e_ok=$(sample 'mote_call_errors_total{function="hi",class="ok"}')
-e_trap=$(sample 'mote_call_errors_total{function="boom",class="trap"}')
-e_hitrap=$(sample 'mote_call_errors_total{function="hi",class="trap"}')
-e_over=$(sample 'mote_call_errors_total{function="boom",class="overload"}')
+e_ok=$(sample 'mote_call_errors_total{namespace="guest",function="hi",class="ok"}')
+e_trap=$(sample 'mote_call_errors_total{namespace="guest",function="boom",class="trap"}')
+e_hitrap=$(sample 'mote_call_errors_total{namespace="guest",function="hi",class="trap"}')
+e_over=$(sample 'mote_call_errors_total{namespace="guest",function="boom",class="overload"}')
 [ "$e_ok $e_trap $e_hitrap $e_over" = "5 1 0 0" ]
 check "mote_call_errors_total by class" $? "$e_ok $e_trap $e_hitrap $e_over"
 
@@ -75,10 +75,10 @@ hist_ok=0; hist_msg=
 for h in wait init exec; do
   for f in hi:5 boom:1; do
     fn=${f%:*} n=${f#*:}
-    out=$(awk -v b="mote_call_${h}_seconds_bucket{function=\"$fn\"," -v fn="$fn" -v h="$h" '
+    out=$(awk -v b="mote_call_${h}_seconds_bucket{namespace=\"guest\",function=\"$fn\"," -v fn="$fn" -v h="$h" '
       index($1, b) == 1 { if ($2 + 0 < prev) bad = "not monotone"; prev = $2 + 0; last = $1; nb++; lastv = $2 }
-      $1 == "mote_call_" h "_seconds_count{function=\"" fn "\"}" { cnt = $2 }
-      $1 == "mote_call_" h "_seconds_sum{function=\"" fn "\"}" { sum = $2; hs = 1 }
+      $1 == "mote_call_" h "_seconds_count{namespace=\"guest\",function=\"" fn "\"}" { cnt = $2 }
+      $1 == "mote_call_" h "_seconds_sum{namespace=\"guest\",function=\"" fn "\"}" { sum = $2; hs = 1 }
       END {
         if (last !~ /le="\+Inf"}$/) bad = bad " +Inf not last"
         if (nb < 15) bad = bad " only " nb " buckets"
@@ -124,7 +124,7 @@ check "HEAD /metrics: 200, no body" $? "$code $body"
 # After a delete the function's counters stay (they are counters); the gauge drops.
 req DELETE /v1/functions/boom
 req GET /metrics
-[ "$(sample mote_functions)" = 1 ] && [ "$(sample 'mote_calls_total{function="boom",status="502"}')" = 1 ]
+[ "$(sample mote_functions)" = 1 ] && [ "$(sample 'mote_calls_total{namespace="guest",function="boom",status="502"}')" = 1 ]
 check "delete: mote_functions drops, counters stay" $? "$(sample mote_functions)"
 
 kill -0 "$server_pid" 2>/dev/null

@@ -76,8 +76,8 @@ done
 [ "$code" = 200 ] && [ "$(jget .response.status)" = success ] &&
   [ "$(jget .response.result.params.n)" = 1 ]
 check "the 202'd call ran to success (no whisk internal error)" $? "$code $body"
-[ "$(metric 'mote_calls_refused_total{function="e",reason="function_queue_full"}')" = 1 ] &&
-  [ "$(metric 'mote_calls_refused_total{function="e2",reason="queue_timeout"}')" = 1 ]
+[ "$(metric 'mote_calls_refused_total{namespace="guest",function="e",reason="function_queue_full"}')" = 1 ] &&
+  [ "$(metric 'mote_calls_refused_total{namespace="guest",function="e2",reason="queue_timeout"}')" = 1 ]
 check "the refusals are counted" $? "$(curl -s "$base/metrics" | grep '^mote_calls_refused_total')"
 
 echo "$0: $passed passed, $failed failed"
