@@ -107,8 +107,13 @@ typedef struct http_route {
 /* Adds n routes (copied; matched in the order added, a route whose pattern
  * and method both match wins). False when out of memory. */
 bool http_add_routes(http_server *h, const http_route *routes, size_t n);
-/* mote's own routes: /healthz, /metrics, /v1/..., /faas/... (ctx: h). */
+/* mote's own public routes: /healthz, /v1/..., /faas/... (ctx: h). */
 bool http_add_mote_routes(http_server *h);
+/* The operator's routes, for a server of their own on another address
+ * (--metrics-listen): /metrics (every namespace's figures, and the
+ * transport figures of public_server, which must outlive h) and /healthz
+ * with the number of functions. */
+bool http_add_operator_routes(http_server *h, http_server *public_server);
 
 /* ---- the server --------------------------------------------------------------- */
 

@@ -167,6 +167,6 @@ bool faas_check(void *ctx, http_req *r, http_result *res);
 http_result faas_call(void *ctx, http_req *r);
 /* The Prometheus text of the core's figures and the access log's (from
  * malloc, *len bytes), or NULL when out of memory. */
-char *metrics_text(http_server *h, size_t *len);
+char *metrics_text(mote_core *c, http_server *public_server, size_t *len);
 
 #endif /* MOTE_HTTP_INTERNAL_H */

@@ -1,8 +1,9 @@
 /*
  * metrics_text: GET /metrics, the Prometheus text exposition format 0.0.4 of
- * the core's figures (core_figures_get) and the transport's own (the access
- * log's dropped lines), plus the process's resident memory and the
- * runtime's memory pool.
+ * the core's figures (core_figures_get) and the public transport's own (the
+ * access log's dropped lines), plus the process's resident memory and the
+ * runtime's memory pool. It names every namespace's functions: it is served
+ * on the operator's address only (--metrics-listen), never the public one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,9 +126,9 @@ static void render_usage(FILE *o, const core_figures *fg) {
   }
 }
 
-char *metrics_text(http_server *h, size_t *len) {
+char *metrics_text(mote_core *core, http_server *public_server, size_t *len) {
   core_figures fg;
-  if (!core_figures_get(h->core, &fg)) {
+  if (!core_figures_get(core, &fg)) {
     core_figures_clear(&fg);
     return NULL;
   }
@@ -199,7 +200,7 @@ char *metrics_text(http_server *h, size_t *len) {
   head(o, "mote_access_log_dropped_total", "counter",
        "Access-log lines lost: the writer fell behind by more than its backlog, or writing failed.");
   fprintf(o, "mote_access_log_dropped_total %llu\n",
-          (unsigned long long)access_log_dropped(h->access_log));
+          (unsigned long long)access_log_dropped(public_server->access_log));
   render_usage(o, &fg);
   core_figures_clear(&fg);
   if (fclose(o) != 0) {

@@ -94,16 +94,25 @@ static http_result store_error(http_req *r, const mote_store_error *e) {
 
 /* ---- /healthz, /metrics ----------------------------------------------------------- */
 
+/* The public one says nothing of what the namespaces hold (a count of
+ * every namespace's functions would show others deploying); the operator's
+ * adds that count. */
 http_result v1_health(void *ctx, http_req *r) {
+  (void)ctx;
+  return http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static http_result v1_health_operator(void *ctx, http_req *r) {
   (void)ctx;
   return http_reply_json(r, 200, json_pack("{s:s, s:I}", "status", "ok", "functions",
                                            (json_int_t)core_fn_count(r->h->core)));
 }
 
+/* ctx: the public server, whose transport's figures (its access log) are
+ * part of the text; the request comes in on the operator's. */
 http_result v1_metrics(void *ctx, http_req *r) {
-  (void)ctx;
   size_t len = 0;
-  char *text = metrics_text(r->h, &len);
+  char *text = metrics_text(r->h->core, ctx, &len);
   http_response *resp = text ? http_response_new(text, len, true) : NULL;
   if (!resp) return http_reply_error(r, 500, "internal", "out of memory");
   http_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
@@ -438,7 +447,6 @@ bool http_add_mote_routes(http_server *h) {
   const http_route routes[] = {
       /* pattern                     methods      key   dialect limit  limit_of flags  check handle */
       {"/healthz", G, open, m, 0, NULL, 0, NULL, v1_health, h},
-      {"/metrics", G, open, m, 0, NULL, 0, NULL, v1_metrics, h},
       {"/v1/usage", G, key, m, 0, NULL, SLASH, NULL, v1_usage, h},
       {"/v1/functions", G, key, m, 0, NULL, SLASH, NULL, v1_functions_list, h},
       {"/v1/functions/{name}", G, key, m, 0, NULL, 0, NULL, v1_function_get, h},
@@ -450,6 +458,17 @@ bool http_add_mote_routes(http_server *h) {
       /* The key: only for a function that is not public (faas_check). */
       {"/faas/{name}/{path...}", HTTP_GET | HTTP_POST, open, m, HTTP_MAX_CALL_BODY, NULL, 0,
        faas_check, faas_call, h},
+  };
+  return http_add_routes(h, routes, sizeof routes / sizeof *routes);
+}
+
+bool http_add_operator_routes(http_server *h, http_server *public_server) {
+  enum { G = HTTP_GET | HTTP_HEAD };
+  const http_route routes[] = {
+      {"/metrics", G, HTTP_KEY_OPEN, HTTP_DIALECT_MOTE, 0, NULL, 0, NULL, v1_metrics,
+       public_server},
+      {"/healthz", G, HTTP_KEY_OPEN, HTTP_DIALECT_MOTE, 0, NULL, 0, NULL, v1_health_operator,
+       h},
   };
   return http_add_routes(h, routes, sizeof routes / sizeof *routes);
 }

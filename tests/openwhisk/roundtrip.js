@@ -28,6 +28,8 @@ const env = (name) => {
   return v
 }
 const apihost = env('OW_APIHOST')
+// The operator's /metrics (mote serve --metrics-listen): never on apihost.
+const metricsUrl = env('OW_METRICS_URL')
 const guestKey = env('OW_AUTH')
 const otherNs = env('OW_OTHER_NS')
 const otherKey = env('OW_OTHER_AUTH')
@@ -331,12 +333,13 @@ test('429: calls in flight per namespace (mote namespaces limits: 4)', async () 
   const running = [0, 1, 2, 3].map(() => invoke({ gate: 'four' }).then(() => 'ok', (e) => e))
   let seen = ''
   for (const deadline = Date.now() + 120000; Date.now() < deadline;) {
-    const m = await (await fetch(`${apihost}/metrics`)).text()
+    const m = await (await fetch(`${metricsUrl}`)).text()
     seen = (m.match(new RegExp(`^mote_function_calls_running\\{namespace="${limitedNs}",function="slow"\\} (\\d+)$`, 'm')) || [])[1]
     if (seen === '4') break
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
   assert.equal(seen, '4', 'the four gated calls are running')
+  assert.equal((await fetch(`${apihost}/metrics`)).status, 404, '/metrics is not on the API host')
   const extra = await Promise.all([invoke({}), invoke({})].map((p) => p.then(() => 'ok', (e) => e)))
   await openGate('four', 'slow', limitedKey)
   for (const e of extra) {

@@ -117,7 +117,7 @@ bg_wait
 is_429 over concurrency_limit
 check "concurrency limit: 429 concurrency_limit with Retry-After" $? "$(bg_code over) $(cat "$tmp/over.b")"
 
-curl -s --max-time 20 "$base/metrics" >"$tmp/m"
+curl -s --max-time 20 "$mbase/metrics" >"$tmp/m"
 [ "$(msample 'mote_calls_refused_total{namespace="guest",function="slow",reason="queue_full"}')" = 1 ] \
   && [ "$(msample 'mote_calls_refused_total{namespace="guest",function="other",reason="queue_full"}')" = 1 ] \
   && [ "$(msample 'mote_calls_refused_total{namespace="guest",function="one",reason="function_queue_full"}')" = 1 ] \
@@ -139,7 +139,7 @@ bad=$(jq -c 'select((.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$") | no
                      or (.method | type) != "string" or (.path | type) != "string"
                      or (.status | type) != "number" or (.bytes | type) != "number"
                      or (.duration_us | type) != "number")' "$log" 2>&1)
-[ "$n" -gt 20 ] && [ -z "$bad" ] && [ "$(jq -s length "$log")" = "$n" ]
+[ "$n" -gt 10 ] && [ -z "$bad" ] && [ "$(jq -s length "$log")" = "$n" ]
 check "access log: one JSON object per line with the common fields" $? "$n lines; $bad"
 ok_call=$(jq -c 'select(.path == "/faas/slow" and .status == 200)' "$log" | head -1)
 printf '%s' "$ok_call" | jq -e '.function == "slow" and .version == 1 and (.activation_id | test("^[0-9a-f]{32}$"))
@@ -152,8 +152,8 @@ check "access log: each 429 with its code" $? "$(jq -c 'select(.status == 429)' 
 # jq -s: with one input per line, jq -e's status is that of the last line alone.
 jq -s -e '(map(select(.path == "/healthz")) | length > 0 and all(.status == 200))
   and (map(select(.method == "PUT" and .path == "/v1/functions/bad")) | length == 2 and all(.status == 400))
-  and (map(select(.path == "/metrics")) | length > 0 and all(.status == 200 and .bytes > 1000))' "$log" >/dev/null
-check "access log: every route (healthz, metrics, API)" $? "$(jq -c 'select(.function == null)' "$log" | head -5)"
+  and (map(select(.path == "/metrics")) | length == 0)' "$log" >/dev/null
+check "access log: every route (healthz, API); the scrapes of the operator's address are not logged" $? "$(jq -c 'select(.function == null)' "$log" | head -5)"
 ! grep -q 'arg=\|max_queue=' "$log"
 check "access log: paths without their query" $? "$(grep -m2 'arg=\|max_queue=' "$log")"
 
@@ -188,7 +188,7 @@ check "server starts with --queue-timeout 300" $? "$(cat "$tmp/err")"
 bg_call run "/faas/slow?arg=gate&arg=late"
 wait_metric 'mote_workers{state="busy"}' 1
 fg_call late "/faas/other?arg=10"
-curl -s --max-time 20 "$base/metrics" >"$tmp/m"
+curl -s --max-time 20 "$mbase/metrics" >"$tmp/m"
 gate_open late
 bg_wait
 is_429 late queue_timeout && [ "$(bg_header late X-Mote-Wait-Us)" -ge 300000 ]

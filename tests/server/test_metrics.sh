@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # GET /metrics (Prometheus text format 0.0.4) of a real `mote serve`: the
-# counters and histograms of a few calls, the gauges, the format line by line.
+# counters and histograms of a few calls, the gauges, the format line by line;
+# served on the operator's address (--metrics-listen) only, never on the
+# public one, with or without a key.
 # usage: test_metrics.sh BUILD_DIR
 set -u
 build=${1:-build}
@@ -25,7 +27,7 @@ echo "not a module" >"$tmp/junk.wasm"
 start_server 2
 check "server starts and prints its port" $? "$(cat "$tmp/out" "$tmp/err")"
 
-req GET /metrics
+mreq GET /metrics
 [ "$code" = 200 ] && [ "$(header Content-Type)" = "text/plain; version=0.0.4" ] \
   && [ "$(sample mote_functions)" = 0 ] && [ "$(sample 'mote_deploys_total{result="ok"}')" = 0 ]
 check "metrics of an empty server: 200, the content type, zero gauges" $? "$code $(header Content-Type) $body"
@@ -44,7 +46,7 @@ req GET /faas/nosuch; c_missing=$code
 [ "$oks" = 5 ] && [ "$c_trap" = 502 ] && [ "$c_missing" = 404 ]
 check "calls: five ok, one trap, one unknown" $? "$oks $c_trap $c_missing"
 
-req GET /metrics
+mreq GET /metrics
 m200=$(sample 'mote_calls_total{namespace="guest",function="hi",status="200"}')
 m502=$(sample 'mote_calls_total{namespace="guest",function="boom",status="502"}')
 [ "$code" = 200 ] && [ "$m200" = 5 ] && [ "$m502" = 1 ]
@@ -113,22 +115,56 @@ check "exposition format: HELP/TYPE per family, samples parse" $? "$fmt / $(grep
   && [ "$(grep '^# TYPE mote_functions ' "$tmp/b")" = "# TYPE mote_functions gauge" ]
 check "metric types" $? "$(grep '^# TYPE' "$tmp/b")"
 
-req POST /metrics
+mreq POST /metrics
 [ "$code" = 405 ]
 check "POST /metrics is 405" $? "$code"
 
-req HEAD /metrics --head
+mreq HEAD /metrics --head
 [ "$code" = 200 ] && ! grep -q '^mote_' "$tmp/b"
 check "HEAD /metrics: 200, no body" $? "$code $body"
 
 # After a delete the function's counters stay (they are counters); the gauge drops.
 req DELETE /v1/functions/boom
-req GET /metrics
+mreq GET /metrics
 [ "$(sample mote_functions)" = 1 ] && [ "$(sample 'mote_calls_total{namespace="guest",function="boom",status="502"}')" = 1 ]
 check "delete: mote_functions drops, counters stay" $? "$(sample mote_functions)"
 
+# ---- the operator's address ---------------------------------------------------------
+req GET /metrics; c1=$code
+req_as "" GET /metrics; c2=$code
+req HEAD /metrics --head; c3=$code
+[ "$c1 $c2 $c3" = "404 404 404" ] && [ "$mport" != "$port" ]
+check "the public address has no /metrics, with a key or without" $? "$c1 $c2 $c3 ($port, $mport)"
+mreq GET /healthz; h=$body
+mreq GET /v1/functions; c1=$code
+mreq GET /faas/hi; c2=$code
+[ "$(printf '%s' "$h" | jq -c .)" = '{"status":"ok","functions":1}' ] && [ "$c1 $c2" = "404 404" ]
+check "the operator's address: /metrics and /healthz (with the count), nothing else" $? "$h $c1 $c2"
+req GET /healthz
+[ "$body" = '{"status":"ok"}' ]
+check "the public /healthz counts nothing" $? "$body"
+
+# An operator's address that cannot be bound (this server holds it) is an
+# error at start, not a server without metrics; a malformed one a usage
+# error; off: none at all.
+timeout 120 "$mote" serve --listen 127.0.0.1:0 --metrics-listen "127.0.0.1:$mport" \
+  --data "$tmp/data2" >"$tmp/out2" 2>"$tmp/err2"
+rc=$?
+[ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -q "cannot listen on 127.0.0.1:$mport" "$tmp/err2" &&
+  ! grep -q 'listening on' "$tmp/out2"
+check "--metrics-listen: an address in use stops the start" $? "$rc $(cat "$tmp/out2" "$tmp/err2")"
+
 kill -0 "$server_pid" 2>/dev/null
 check "server still running" $? "$(cat "$tmp/err")"
+stop_server
+
+"$mote" serve --listen 127.0.0.1:0 --metrics-listen nowhere --data "$tmp/data" >/dev/null 2>"$tmp/err3"
+rc2=$?
+grep -q 'metrics-listen takes HOST:PORT or off' "$tmp/err3" && [ "$rc2" = 64 ]
+check "--metrics-listen: a malformed address is a usage error" $? "$rc2 $(cat "$tmp/err3")"
+start_server 2 --metrics-listen off
+grep -q '^mote: listening on http://127.0.0.1:[0-9]* (metrics off, ' "$tmp/out"
+check "--metrics-listen off: no operator's address" $? "$(cat "$tmp/out")"
 stop_server
 
 echo "tests/server/test_metrics.sh: $passed passed, $failed failed"

@@ -53,7 +53,7 @@ req GET "/v1/usage?function=other"
 check "usage filtered by function" $? "$body"
 req GET "/v1/usage?fn=x"
 check "usage: unknown parameter is a 400" "$([ "$code" = 400 ] && echo 0 || echo 1)" "$code $body"
-curl -s "$base/metrics" >"$tmp/m"
+curl -s "$mbase/metrics" >"$tmp/m"
 grep -qx 'mote_usage_invocations_total{namespace="guest",function="nap"} 4' "$tmp/m" \
   && grep -qx 'mote_usage_errors_total{namespace="guest",function="nap"} 1' "$tmp/m" \
   && grep -qx 'mote_usage_refused_total{namespace="guest",function="nap"} 1' "$tmp/m" \
