@@ -47,19 +47,24 @@ deploy_as() { # CRED NAME [QUERY]
 }
 # The last reply with what may differ between two identical answers taken
 # out: the Date header, OpenWhisk's transaction id (the "code" of its
-# errors), and NAME (the name asked for) replaced by "NAME" (so the
-# Content-Length too: the bodies are compared).
+# errors) and the Content-Length (the bodies are compared, with the name
+# asked for replaced: alike).
 shape() {
   echo "$code"
   grep -iv '^date:\|^content-length:' "$tmp/h" | tr -d '\r' | grep -v '^$' | sort
   printf '%s' "$body" | jq -cS 'if type == "object" and (.code | type) == "string" and (.code | test("^[0-9a-zA-Z]{32}$")) then del(.code) else . end' 2>/dev/null ||
     printf '%s' "$body"
 }
-same() { # LABEL NAME_A NAME_B: the last two replies, saved by keep A and keep B, are one answer
-  cmp -s <(sed "s/$2/NAME/g" "$tmp/s.$2") <(sed "s/$3/NAME/g" "$tmp/s.$3")
-  check "$1" $? "$(diff <(sed "s/$2/NAME/g" "$tmp/s.$2") <(sed "s/$3/NAME/g" "$tmp/s.$3") | head -20)"
+# LABEL CRED METHOD PATH A B [curl args...]: METHOD PATH with A for each %s
+# (as CRED, "" for none), then with B: one answer, once each name asked for
+# is replaced by NAME.
+alike() {
+  local label=$1 cred=$2 m=$3 path=$4 a=$5 b=$6; shift 6
+  req_as "$cred" "$m" "${path//%s/$a}" "$@"; shape | sed "s|$a|NAME|g" >"$tmp/s.a"
+  req_as "$cred" "$m" "${path//%s/$b}" "$@"; shape | sed "s|$b|NAME|g" >"$tmp/s.b"
+  cmp -s "$tmp/s.a" "$tmp/s.b"
+  check "$label" $? "$(diff "$tmp/s.a" "$tmp/s.b" | head -20)"
 }
-keep() { shape >"$tmp/s.$1"; } # NAME
 
 # ---- alice's functions, used ---------------------------------------------------------------
 deploy_as "$alice" "$secret"; c1=$code
@@ -94,24 +99,13 @@ mreq GET /metrics
 check "the operator's address has alice's figures" $? "$code $(grep -c "$secret" "$tmp/b")"
 
 # ---- /faas: private, another's, missing: one answer -----------------------------------------
-anon GET "/faas/alice/$secret"; keep "$secret"
-anon GET /faas/alice/no-such-fn; keep no-such-fn
-same "anonymous /faas/NS/NAME: private and missing alike" "$secret" no-such-fn
-as_bob GET "/faas/alice/$secret"; keep "$secret"
-as_bob GET /faas/alice/no-such-fn; keep no-such-fn
-same "bob's key on /faas/NS/NAME: alice's private and missing alike" "$secret" no-such-fn
-anon GET "/faas/$secret"; keep "$secret"
-anon GET /faas/no-such-fn; keep no-such-fn
-same "anonymous /faas/NAME: alice's name and none alike" "$secret" no-such-fn
-as_bob GET "/faas/$secret"; keep "$secret"
-as_bob GET /faas/no-such-fn; keep no-such-fn
-same "bob's /faas/NAME: alice's name and none alike" "$secret" no-such-fn
-anon GET "/faas/alice/$secret/more?x=1"; keep "$secret"
-anon GET "/faas/alice/no-such-fn/more?x=1"; keep no-such-fn
-same "with a path and a query: alike" "$secret" no-such-fn
-anon GET /faas/nobody-at-all/no-such-fn; keep no-such-fn
-anon GET "/faas/alice/$secret"; keep "$secret"
-same "a namespace that exists and one that does not: alike" "$secret" no-such-fn
+alike "anonymous /faas/NS/NAME: private and missing alike" "" GET "/faas/alice/%s" "$secret" "no-such-fn"
+alike "bob's key on /faas/NS/NAME: alice's private and missing alike" "$bob" GET "/faas/alice/%s" "$secret" "no-such-fn"
+alike "anonymous /faas/NAME: alice's name and none alike" "" GET "/faas/%s" "$secret" "no-such-fn"
+alike "bob's /faas/NAME: alice's name and none alike" "$bob" GET "/faas/%s" "$secret" "no-such-fn"
+alike "with a path and a query: alike" "" GET "/faas/alice/%s/more?x=1" "$secret" "no-such-fn"
+alike "a namespace that exists and one that does not: alike" "" GET "/faas/%s" \
+  "alice/$secret" nobody-at-all/no-such-fn
 head -c $((4 << 20)) /dev/zero >"$tmp/stdin"
 u1=$(curl -s --max-time 20 -o /dev/null -w '%{http_code} %{size_upload}' -u "$bob" -H 'Expect: 100-continue' \
   --data-binary "@$tmp/stdin" "$base/faas/alice/$secret")
@@ -130,16 +124,11 @@ check "no X-Mote-* header on those 404s" $? "$leaks"
 as_bob GET /v1/functions
 [ "$code" = 200 ] && [ "$(jget '.functions[].name')" = bobs ]
 check "bob lists his functions only" $? "$body"
-as_bob GET "/v1/functions/$secret"; keep "$secret"
-as_bob GET /v1/functions/no-such-fn; keep no-such-fn
-same "GET /v1/functions/NAME: alice's and none alike" "$secret" no-such-fn
-as_bob DELETE "/v1/functions/$secret"; keep "$secret"
-as_bob DELETE /v1/functions/no-such-fn; keep no-such-fn
-same "DELETE /v1/functions/NAME: alice's and none alike" "$secret" no-such-fn
-as_bob GET "/v1/activations/$alice_id"; keep "$alice_id"
+alike "GET /v1/functions/NAME: alice's and none alike" "$bob" GET "/v1/functions/%s" "$secret" "no-such-fn"
+alike "DELETE /v1/functions/NAME: alice's and none alike" "$bob" DELETE "/v1/functions/%s" "$secret" "no-such-fn"
 fake=${alice_id:0:12}00000000000000000000
-as_bob GET "/v1/activations/$fake"; keep "$fake"
-same "GET /v1/activations/ID: alice's id replayed and a made-up one alike" "$alice_id" "$fake"
+alike "GET /v1/activations/ID: alice's id replayed and a made-up one alike" "$bob" GET \
+  "/v1/activations/%s" "$alice_id" "$fake"
 as_bob GET "/v1/activations?function=$secret"
 c1=$code; l1=$(jget '.activations | length')
 as_bob GET /v1/activations
@@ -162,35 +151,21 @@ check "/api/v1/namespaces: bob's own only" $? "$body"
 as_bob GET /api/v1/namespaces/_/actions
 [ "$code" = 200 ] && ! grep -q "$secret\|ow-secret\|\"echo\"" "$tmp/b"
 check "bob's action list: nothing of alice's" $? "$body"
-as_bob GET /api/v1/namespaces/alice/actions; keep alice
-as_bob GET /api/v1/namespaces/nobody/actions; keep nobody
-same "another namespace's actions and a missing namespace's: one 403" alice nobody
-as_bob GET /api/v1/namespaces/_/actions/ow-secret; keep ow-secret
-as_bob GET /api/v1/namespaces/_/actions/no-such-fn; keep no-such-fn
-same "GET an action: alice's name and none alike" ow-secret no-such-fn
-as_bob POST "/api/v1/namespaces/_/actions/ow-secret?blocking=true" -H 'Content-Type: application/json' --data '{}'
-keep ow-secret
-as_bob POST "/api/v1/namespaces/_/actions/no-such-fn?blocking=true" -H 'Content-Type: application/json' --data '{}'
-keep no-such-fn
-same "invoke an action: alice's name and none alike" ow-secret no-such-fn
-as_bob GET "/api/v1/namespaces/_/activations/$alice_ow_id"; keep "$alice_ow_id"
+alike "another namespace's actions and a missing namespace's: one 403" "$bob" GET "/api/v1/namespaces/%s/actions" "alice" "nobody"
+alike "GET an action: alice's name and none alike" "$bob" GET "/api/v1/namespaces/_/actions/%s" "ow-secret" "no-such-fn"
+alike "invoke an action: alice's name and none alike" "$bob" POST \
+  "/api/v1/namespaces/_/actions/%s?blocking=true" ow-secret no-such-fn \
+  -H 'Content-Type: application/json' --data '{}'
 fake=${alice_ow_id:0:12}00000000000000000000
-as_bob GET "/api/v1/namespaces/_/activations/$fake"; keep "$fake"
-same "GET an activation: alice's id replayed and a made-up one alike" "$alice_ow_id" "$fake"
-as_bob GET "/api/v1/namespaces/_/activations/$alice_ow_id/result"; keep "$alice_ow_id"
-as_bob GET "/api/v1/namespaces/_/activations/$fake/result"; keep "$fake"
-same "an activation's result: alike" "$alice_ow_id" "$fake"
-as_bob GET "/api/v1/namespaces/_/activations/$alice_ow_id/logs"; keep "$alice_ow_id"
-as_bob GET "/api/v1/namespaces/_/activations/$fake/logs"; keep "$fake"
-same "an activation's logs: alike" "$alice_ow_id" "$fake"
+alike "GET an activation: alice's id replayed and a made-up one alike" "$bob" GET \
+  "/api/v1/namespaces/_/activations/%s" "$alice_ow_id" "$fake"
+alike "an activation's result: alike" "$bob" GET "/api/v1/namespaces/_/activations/%s/result" "$alice_ow_id" "$fake"
+alike "an activation's logs: alike" "$bob" GET "/api/v1/namespaces/_/activations/%s/logs" "$alice_ow_id" "$fake"
 as_bob GET "/api/v1/namespaces/_/activations?name=ow-secret"
 [ "$code" = 200 ] && [ "$(jget 'length')" = 0 ]
 check "bob's activations named like alice's action: none" $? "$body"
-anon GET /api/v1/web/alice/default/ow-secret.json; keep ow-secret
-anon GET /api/v1/web/alice/default/no-such-fn.json; keep no-such-fn
-same "a web action URL of an action not exported, and of none: alike" ow-secret no-such-fn
-anon GET "/api/v1/web/alice/default/$secret.json"; keep "$secret"
-same "... and of a /v1 function" "$secret" no-such-fn
+alike "a web action URL of an action not exported, and of none: alike" "" GET "/api/v1/web/alice/default/%s.json" "ow-secret" "no-such-fn"
+alike "... and of a /v1 function" "" GET "/api/v1/web/alice/default/%s.json" "$secret" no-such-fn
 anon GET /api/v1/namespaces/_/actions; c1=$code
 anon GET /api/v1/namespaces/alice/actions/ow-secret; c2=$code
 [ "$c1 $c2" = "401 401" ]

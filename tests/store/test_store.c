@@ -1000,16 +1000,21 @@ static const char old_schema_sql[] =
     "  http_status, exit_code, outcome, stdout, stderr) VALUES"
     "  ('000000000001aaaaaaaaaaaaaaaaaaaa', 'old', 1, 5000, 1, 2, 3, 200, 0, 'ok', 'hi', NULL);";
 
-static int count_column(sqlite3 *db, const char *table, const char *column) {
-  char sql[200];
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'",
-           table, column);
+/* The number of rows `sql` counts. */
+static int count_rows(sqlite3 *db, const char *sql) {
   sqlite3_stmt *q = NULL;
   int n = -1;
   if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
     n = sqlite3_column_int(q, 0);
   sqlite3_finalize(q);
   return n;
+}
+
+static int count_column(sqlite3 *db, const char *table, const char *column) {
+  char sql[200];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'",
+           table, column);
+  return count_rows(db, sql);
 }
 
 TEST(migration_of_an_older_store) {
@@ -1089,30 +1094,18 @@ TEST(migration_of_an_older_store) {
   CHECK_EQ_INT(count_column(db, "versions", "meta"), 1);
   CHECK_EQ_INT(count_column(db, "activations", "namespace"), 1);
   CHECK_EQ_INT(count_column(db, "activations", "meta"), 1);
-  sqlite3_stmt *q = NULL;
-  CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
-                                      "AND name = 'activations_by_namespace'",
-                                  -1, &q, NULL),
-               SQLITE_OK);
-  CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 1);
-  sqlite3_finalize(q);
+  CHECK_EQ_INT(count_rows(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                              "AND name = 'activations_by_namespace'"),
+               1);
   /* ... in place of the index on start_ms alone. */
-  CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
-                                      "AND name = 'activations_by_start'",
-                                  -1, &q, NULL),
-               SQLITE_OK);
-  CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 0);
-  sqlite3_finalize(q);
-  CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
-                                      "AND name IN ('activations_by_ns_function', "
-                                      "'activations_by_function')",
-                                  -1, &q, NULL),
-               SQLITE_OK);
-  CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 1);
-  sqlite3_finalize(q);
-  CHECK_EQ_INT(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
-  CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 2);
-  sqlite3_finalize(q);
+  CHECK_EQ_INT(count_rows(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                              "AND name = 'activations_by_start'"),
+               0);
+  CHECK_EQ_INT(count_rows(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                              "AND name IN ('activations_by_ns_function', "
+                              "'activations_by_function')"),
+               1);
+  CHECK_EQ_INT(count_rows(db, "PRAGMA user_version"), 2);
   sqlite3_close(db);
   fixture_rm(dir);
 }
@@ -1178,16 +1171,6 @@ static const char v1_schema_sql[] =
     "INSERT INTO usage VALUES ('bob', 'd', 1, 0, 0, 3, 192, 3000, 3000);"
     "INSERT INTO snapshots VALUES ('g', 'quick', 'k-g', '%s', 10, 2000),"
     "  ('p', 'opt', 'k-p', '%s', 10, 1600);";
-
-/* The number of rows `sql` counts. */
-static int count_rows(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *q = NULL;
-  int n = -1;
-  if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-    n = sqlite3_column_int(q, 0);
-  sqlite3_finalize(q);
-  return n;
-}
 
 TEST(migration_of_names_per_namespace) {
   char dir[64], db_path[128];
