@@ -61,6 +61,7 @@ OpenWhisk's development key of namespace guest. With curl, -u UUID:KEY:
   curl -u \$MOTE_AUTH -X PUT -H 'Content-Type: application/wasm' --data-binary @F.wasm '$base/v1/functions/NAME?timeout=1000'
   $build/mote ls; $build/mote invoke hello world     # the client verbs read MOTE_AUTH
   $build/mote usage                                 # calls, errors, time, GB-seconds per function
+  curl -u \$MOTE_AUTH '$base/v1/metrics'            # the namespace's own figures, Prometheus text
 OpenWhisk clients (the npm openwhisk package, wsk): apihost $base, the same key:
   curl -u \$MOTE_AUTH '$base/api/v1/namespaces/_/actions'   # the functions as OpenWhisk actions
 The operator's figures (every namespace's calls, errors, latencies, usage) are on

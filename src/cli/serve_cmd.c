@@ -42,6 +42,7 @@ static void usage(FILE *out) {
         "  GET|POST /faas/NAME?arg=A&arg=B   body -> stdin, stdout -> response; NAME of the\n"
         "         key's namespace, of guest without a key; /faas/NS/NAME: one of namespace NS\n"
         "  GET    /v1/activations?function=NAME&limit=N&since=MS, /v1/activations/ID\n"
+        "  GET    /v1/usage, /v1/metrics (Prometheus text): the key's namespace's figures\n"
         "  GET    /healthz\n"
         "  GET    /metrics on the operator's address (--metrics-listen) only\n"
         "\n"

@@ -154,6 +154,7 @@ int cgi_response(const uint8_t *out, size_t len, http_response **resp, unsigned 
 /* The route handlers of mote's API (v1.c, usage.c, faas.c, metrics_text.c). */
 http_result v1_health(void *ctx, http_req *r);
 http_result v1_metrics(void *ctx, http_req *r);
+http_result v1_metrics_namespace(void *ctx, http_req *r);
 http_result v1_functions_list(void *ctx, http_req *r);
 http_result v1_function_get(void *ctx, http_req *r);
 bool v1_function_put_check(void *ctx, http_req *r, http_result *res);
@@ -166,7 +167,9 @@ http_result v1_usage(void *ctx, http_req *r);
 bool faas_check(void *ctx, http_req *r, http_result *res);
 http_result faas_call(void *ctx, http_req *r);
 /* The Prometheus text of the core's figures and the access log's (from
- * malloc, *len bytes), or NULL when out of memory. */
-char *metrics_text(mote_core *c, http_server *public_server, size_t *len);
+ * malloc, *len bytes), or NULL when out of memory. ns: only the figures of
+ * that namespace's functions (a tenant's /v1/metrics); NULL: all of them
+ * and the server's own (the operator's /metrics). */
+char *metrics_text(mote_core *c, http_server *public_server, const char *ns, size_t *len);
 
 #endif /* MOTE_HTTP_INTERNAL_H */

@@ -4,6 +4,11 @@
  * access log's dropped lines), plus the process's resident memory and the
  * runtime's memory pool. It names every namespace's functions: it is served
  * on the operator's address only (--metrics-listen), never the public one.
+ *
+ * GET /v1/metrics is a tenant's: the same per-function families (calls,
+ * classes, histograms, refusals, queue gauges, usage) of the key's namespace
+ * alone, and none of the server's own (workers, the queue overall, memory,
+ * deploys, builds), which would show other namespaces' load.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,15 +79,18 @@ static uint64_t resident_bytes(void) {
   return n == 2 && page > 0 ? rss * (uint64_t)page : 0;
 }
 
-/* The gauges of admission: workers, the queue overall and per function. */
-static void render_admission(FILE *o, const core_figures *f) {
-  head(o, "mote_workers", "gauge", "Execution slots (--workers), busy or idle.");
-  fprintf(o, "mote_workers{state=\"busy\"} %u\n", f->busy);
-  fprintf(o, "mote_workers{state=\"idle\"} %u\n", f->workers - f->busy);
-  head(o, "mote_queue_depth", "gauge", "Calls waiting for an execution slot.");
-  fprintf(o, "mote_queue_depth %u\n", f->waiting);
-  head(o, "mote_queue_capacity", "gauge", "Calls that may wait at most (--queue).");
-  fprintf(o, "mote_queue_capacity %u\n", f->queue_max);
+/* The gauges of admission: workers, the queue overall (the server's), and
+ * per function. */
+static void render_admission(FILE *o, const core_figures *f, bool server) {
+  if (server) {
+    head(o, "mote_workers", "gauge", "Execution slots (--workers), busy or idle.");
+    fprintf(o, "mote_workers{state=\"busy\"} %u\n", f->busy);
+    fprintf(o, "mote_workers{state=\"idle\"} %u\n", f->workers - f->busy);
+    head(o, "mote_queue_depth", "gauge", "Calls waiting for an execution slot.");
+    fprintf(o, "mote_queue_depth %u\n", f->waiting);
+    head(o, "mote_queue_capacity", "gauge", "Calls that may wait at most (--queue).");
+    fprintf(o, "mote_queue_capacity %u\n", f->queue_max);
+  }
   head(o, "mote_function_queue_depth", "gauge",
        "Calls of a function waiting for an execution slot.");
   for (size_t i = 0; i < f->nqueues; i++) {
@@ -126,11 +134,30 @@ static void render_usage(FILE *o, const core_figures *fg) {
   }
 }
 
-char *metrics_text(mote_core *core, http_server *public_server, size_t *len) {
+/* Keeps, in order, the n elements of `size` bytes whose namespace (a string
+ * at ns_off) is ns; returns how many. */
+static size_t keep_namespace(void *elems, size_t n, size_t size, size_t ns_off, const char *ns) {
+  char *p = elems;
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(p + i * size + ns_off, ns) != 0) continue;
+    if (kept != i) memmove(p + kept * size, p + i * size, size);
+    kept++;
+  }
+  return kept;
+}
+
+char *metrics_text(mote_core *core, http_server *public_server, const char *ns, size_t *len) {
   core_figures fg;
   if (!core_figures_get(core, &fg)) {
     core_figures_clear(&fg);
     return NULL;
+  }
+  if (ns) {
+    fg.nfns = keep_namespace(fg.fns, fg.nfns, sizeof *fg.fns, offsetof(core_fn_figures, ns), ns);
+    fg.nqueues = keep_namespace(fg.queues, fg.nqueues, sizeof *fg.queues,
+                                offsetof(core_queue_figures, ns), ns);
+    fg.nusage = keep_namespace(fg.usage, fg.nusage, sizeof *fg.usage, offsetof(mote_usage, ns), ns);
   }
   char *buf = NULL;
   size_t size = 0;
@@ -170,37 +197,39 @@ char *metrics_text(mote_core *core, http_server *public_server, size_t *len) {
       fprintf(o, ",reason=\"%s\"} %llu\n", http_code_of(CORE_REFUSAL_FIRST + i),
               (unsigned long long)fs[k].refused[i]);
     }
-  head(o, "mote_calls_in_flight", "gauge", "Calls running now.");
-  fprintf(o, "mote_calls_in_flight %lld\n", (long long)(int64_t)fg.in_flight);
-  render_admission(o, &fg);
-  head(o, "mote_functions", "gauge", "Functions loaded.");
-  fprintf(o, "mote_functions %u\n", fg.functions);
-  head(o, "mote_process_resident_bytes", "gauge", "Resident memory of the server process.");
-  fprintf(o, "mote_process_resident_bytes %llu\n", (unsigned long long)resident_bytes());
-  head(o, "mote_store_memory_bytes", "gauge",
-       "Memory SQLite holds now (page caches, statements), part of the resident bytes.");
-  fprintf(o, "mote_store_memory_bytes %llu\n", (unsigned long long)mote_store_memory_used());
-  mote_rt_memory_stats ms;
-  mote_rt_memory_stats_get(&ms);
-  head(o, "mote_memory_pool_slots", "gauge",
-       "Linear-memory reservations mapped now: pooled for reuse (free) or in use.");
-  fprintf(o, "mote_memory_pool_slots{state=\"free\"} %llu\n", (unsigned long long)ms.pooled);
-  fprintf(o, "mote_memory_pool_slots{state=\"in_use\"} %llu\n",
-          (unsigned long long)(ms.reserved > ms.pooled ? ms.reserved - ms.pooled : 0));
-  head(o, "mote_deploys_total", "counter", "Deploys (PUT /v1/functions/NAME) by result.");
-  fprintf(o, "mote_deploys_total{result=\"ok\"} %llu\n", (unsigned long long)fg.deploys_ok);
-  fprintf(o, "mote_deploys_total{result=\"refused\"} %llu\n",
-          (unsigned long long)fg.deploys_refused);
-  head(o, "mote_opt_builds_total", "counter",
-       "Background builds of the optimised tier by result (failed: the quick tier serves on; "
-       "the version record says why).");
-  fprintf(o, "mote_opt_builds_total{result=\"ok\"} %llu\n", (unsigned long long)fg.opt_builds_ok);
-  fprintf(o, "mote_opt_builds_total{result=\"failed\"} %llu\n",
-          (unsigned long long)fg.opt_builds_failed);
-  head(o, "mote_access_log_dropped_total", "counter",
-       "Access-log lines lost: the writer fell behind by more than its backlog, or writing failed.");
-  fprintf(o, "mote_access_log_dropped_total %llu\n",
-          (unsigned long long)access_log_dropped(public_server->access_log));
+  render_admission(o, &fg, !ns);
+  if (!ns) { /* the server's own: they show every namespace's load */
+    head(o, "mote_calls_in_flight", "gauge", "Calls running now.");
+    fprintf(o, "mote_calls_in_flight %lld\n", (long long)(int64_t)fg.in_flight);
+    head(o, "mote_functions", "gauge", "Functions loaded.");
+    fprintf(o, "mote_functions %u\n", fg.functions);
+    head(o, "mote_process_resident_bytes", "gauge", "Resident memory of the server process.");
+    fprintf(o, "mote_process_resident_bytes %llu\n", (unsigned long long)resident_bytes());
+    head(o, "mote_store_memory_bytes", "gauge",
+         "Memory SQLite holds now (page caches, statements), part of the resident bytes.");
+    fprintf(o, "mote_store_memory_bytes %llu\n", (unsigned long long)mote_store_memory_used());
+    mote_rt_memory_stats ms;
+    mote_rt_memory_stats_get(&ms);
+    head(o, "mote_memory_pool_slots", "gauge",
+         "Linear-memory reservations mapped now: pooled for reuse (free) or in use.");
+    fprintf(o, "mote_memory_pool_slots{state=\"free\"} %llu\n", (unsigned long long)ms.pooled);
+    fprintf(o, "mote_memory_pool_slots{state=\"in_use\"} %llu\n",
+            (unsigned long long)(ms.reserved > ms.pooled ? ms.reserved - ms.pooled : 0));
+    head(o, "mote_deploys_total", "counter", "Deploys (PUT /v1/functions/NAME) by result.");
+    fprintf(o, "mote_deploys_total{result=\"ok\"} %llu\n", (unsigned long long)fg.deploys_ok);
+    fprintf(o, "mote_deploys_total{result=\"refused\"} %llu\n",
+            (unsigned long long)fg.deploys_refused);
+    head(o, "mote_opt_builds_total", "counter",
+         "Background builds of the optimised tier by result (failed: the quick tier serves on; "
+         "the version record says why).");
+    fprintf(o, "mote_opt_builds_total{result=\"ok\"} %llu\n", (unsigned long long)fg.opt_builds_ok);
+    fprintf(o, "mote_opt_builds_total{result=\"failed\"} %llu\n",
+            (unsigned long long)fg.opt_builds_failed);
+    head(o, "mote_access_log_dropped_total", "counter",
+         "Access-log lines lost: the writer fell behind by more than its backlog, or writing failed.");
+    fprintf(o, "mote_access_log_dropped_total %llu\n",
+            (unsigned long long)access_log_dropped(public_server->access_log));
+  }
   render_usage(o, &fg);
   core_figures_clear(&fg);
   if (fclose(o) != 0) {

@@ -108,15 +108,24 @@ static http_result v1_health_operator(void *ctx, http_req *r) {
                                            (json_int_t)core_fn_count(r->h->core)));
 }
 
-/* ctx: the public server, whose transport's figures (its access log) are
- * part of the text; the request comes in on the operator's. */
-http_result v1_metrics(void *ctx, http_req *r) {
+static http_result metrics_reply(http_req *r, http_server *public_server, const char *ns) {
   size_t len = 0;
-  char *text = metrics_text(r->h->core, ctx, &len);
+  char *text = metrics_text(r->h->core, public_server, ns, &len);
   http_response *resp = text ? http_response_new(text, len, true) : NULL;
   if (!resp) return http_reply_error(r, 500, "internal", "out of memory");
   http_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
   return http_reply(r, 200, resp);
+}
+
+/* The operator's, every namespace's. ctx: the public server, whose
+ * transport's figures (its access log) are part of the text; the request
+ * comes in on the operator's. */
+http_result v1_metrics(void *ctx, http_req *r) { return metrics_reply(r, ctx, NULL); }
+
+/* A tenant's: its namespace's functions only (the key's). */
+http_result v1_metrics_namespace(void *ctx, http_req *r) {
+  (void)ctx;
+  return metrics_reply(r, r->h, http_req_ns(r));
 }
 
 /* ---- /v1/functions ---------------------------------------------------------------- */
@@ -448,6 +457,7 @@ bool http_add_mote_routes(http_server *h) {
       /* pattern                     methods      key   dialect limit  limit_of flags  check handle */
       {"/healthz", G, open, m, 0, NULL, 0, NULL, v1_health, h},
       {"/v1/usage", G, key, m, 0, NULL, SLASH, NULL, v1_usage, h},
+      {"/v1/metrics", G, key, m, 0, NULL, SLASH, NULL, v1_metrics_namespace, h},
       {"/v1/functions", G, key, m, 0, NULL, SLASH, NULL, v1_functions_list, h},
       {"/v1/functions/{name}", G, key, m, 0, NULL, 0, NULL, v1_function_get, h},
       {"/v1/functions/{name}", HTTP_PUT, key, m, 0, v1_function_put_limit, HTTP_ROUTE_DEPLOY,

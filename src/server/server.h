@@ -10,6 +10,8 @@
  *                                         stdout -> the response body
  *   GET  /v1/activations[?function=&limit=&since=]  and  /v1/activations/{id}
  *   GET  /v1/usage[?function=]            accounting of the caller's namespace
+ *   GET  /v1/metrics                      Prometheus text of the caller's namespace's
+ *                                         functions
  *   GET  /metrics                         Prometheus text, on the operator's address
  *                                         only (metrics_host:metrics_port), never here
  *   /api/v1/...                           OpenWhisk's REST API (src/openwhisk): actions,

@@ -135,6 +135,14 @@ req_as "" GET /metrics; c2=$code
 req HEAD /metrics --head; c3=$code
 [ "$c1 $c2 $c3" = "404 404 404" ] && [ "$mport" != "$port" ]
 check "the public address has no /metrics, with a key or without" $? "$c1 $c2 $c3 ($port, $mport)"
+# A tenant's own: /v1/metrics with a key, its namespace's functions only.
+req_as "" GET /v1/metrics; c1=$code
+req GET /v1/metrics
+[ "$c1" = 401 ] && [ "$code" = 200 ] && [ "$(header Content-Type)" = "text/plain; version=0.0.4" ] &&
+  [ "$(sample 'mote_calls_total{namespace="guest",function="hi",status="200"}')" = 5 ] &&
+  [ "$(sample 'mote_usage_invocations_total{namespace="guest",function="hi"}')" = 5 ] &&
+  [ "$(sample mote_functions)" = missing ] && [ "$(sample 'mote_workers{state="busy"}')" = missing ]
+check "/v1/metrics: the key's namespace's families, not the server's" $? "$c1 $code $(head -c 600 "$tmp/b")"
 mreq GET /healthz; h=$body
 mreq GET /v1/functions; c1=$code
 mreq GET /faas/hi; c2=$code

@@ -2,13 +2,14 @@
 # Tenants see nothing of each other (issue 17). Namespace alice deploys and
 # calls functions (a private `secret-payroll-fn`, an OpenWhisk action that is
 # not a web action); then bob, with his own key, and an anonymous client try
-# to learn of them through every route: /metrics and /healthz, /faas (with
+# to learn of them through every route: /metrics, /v1/metrics and /healthz, /faas (with
 # and without a namespace in the path, with a body), /v1/functions,
 # /v1/activations (alice's ids replayed), /v1/usage, OpenWhisk's /api/v1
 # (namespaces, actions, activations, web actions), 403/409s on names, the
 # X-Mote-* headers. What exists and may not be seen must answer exactly as
 # what does not exist: the same status, headers (but Date) and body (but
-# OpenWhisk's transaction id). Alice's figures are on the operator's address.
+# OpenWhisk's transaction id). Alice's figures are on the operator's address,
+# and on /v1/metrics with her key.
 # usage: test_tenants.sh BUILD_DIR
 set -u
 build=${1:-build}
@@ -85,7 +86,7 @@ check "bob has a function of his own" $? "$c1 $c2"
 # ---- the operator's figures are not the public's ---------------------------------------------
 leaks=
 for who in "" "$alice" "$bob" "$dev_auth"; do
-  for p in /metrics /metrics/ /v1/metrics /api/v1/metrics; do
+  for p in /metrics /metrics/ /api/v1/metrics; do
     req_as "$who" GET "$p"
     [ "$code" = 404 ] || leaks="$leaks [$p ${who:+keyed }$code]"
     grep -q "$secret\|ow-secret" "$tmp/b" && leaks="$leaks [$p names alice's function]"
@@ -94,6 +95,16 @@ done
 anon GET /healthz
 [ -z "$leaks" ] && [ "$body" = '{"status":"ok"}' ]
 check "no /metrics on the public address, with any key or none; /healthz counts nothing" $? "$leaks $body"
+anon GET /v1/metrics; c1=$code
+as_bob GET /v1/metrics; c2=$code
+! grep -q 'alice\|^mote_workers\|^mote_queue_depth\|^mote_functions \|^mote_deploys' "$tmp/b" &&
+  grep -q '^mote_calls_total{namespace="bob",function="bobs",status="200"} 1$' "$tmp/b"
+r2=$?
+as_alice GET /v1/metrics
+[ "$c1 $c2 $r2 $code" = "401 200 0 200" ] && ! grep -q 'namespace="bob"' "$tmp/b" &&
+  grep -q "^mote_calls_total{namespace=\"alice\",function=\"$secret\",status=\"200\"} 1$" "$tmp/b"
+check "a tenant's /v1/metrics: its key's namespace only, none of the server's own figures" $? \
+  "$c1 $c2 $r2 $code $(grep -c alice "$tmp/b")"
 mreq GET /metrics
 [ "$code" = 200 ] && grep -q "^mote_calls_total{namespace=\"alice\",function=\"$secret\",status=\"200\"} 1$" "$tmp/b"
 check "the operator's address has alice's figures" $? "$code $(grep -c "$secret" "$tmp/b")"
