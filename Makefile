@@ -37,7 +37,7 @@ CURL_LIBS   := $(shell pkg-config --libs libcurl)
 CFLAGS    += $(CURL_CFLAGS)
 LDLIBS    := -lmicrohttpd -lsqlite3 -larchive -ljansson -lsodium $(CURL_LIBS) -lpthread -ldl -lm
 
-LAYERS    := base module compile rt wasi invoke store core http openwhisk server
+LAYERS    := base module compile rt wasi invoke store core http openwhisk cluster server
 LIB_SRC   := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/abi_text.o $(BUILD)/gen/xl_prelude_text.o
 CLI_SRC   := $(wildcard src/cli/*.c)
