@@ -54,6 +54,8 @@ json_t *http_version_json(mote_core *c, const mote_function_version *v) {
       (json_int_t)st->max_concurrency, "max_queue",
       (json_int_t)(st->max_queue ? st->max_queue : max_queue_default), "public", st->is_public,
       "cgi", st->cgi, "env", env);
+  if (settings && st->replicas)
+    json_object_set_new(settings, "replicas", json_integer((json_int_t)st->replicas));
   json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:o, s:o, s:I}", "name", v->name, "namespace",
                         v->ns ? v->ns : "", "version",
                         (json_int_t)v->version, "module_hash", v->module_hash ? v->module_hash : "",
@@ -248,6 +250,12 @@ static bool parse_settings(http_req *r, mote_function_settings *st, char *msg, s
                  "for the server's default, not \"%.40s\"", v);
         return false;
       }
+    } else if (!strcmp(k, "replicas")) {
+      if (!parse_u32(v, 0, 1000, &st->replicas)) {
+        snprintf(msg, cap, "replicas takes a count of nodes between 1 and 1000, or 0 for every "
+                 "node of the cluster, not \"%.40s\"", v);
+        return false;
+      }
     } else if (!strcmp(k, "public")) {
       if (!strcmp(v, "true") || !strcmp(v, "1")) st->is_public = true;
       else if (!strcmp(v, "false") || !strcmp(v, "0")) st->is_public = false;
@@ -271,7 +279,7 @@ static bool parse_settings(http_req *r, mote_function_settings *st, char *msg, s
       st->env[st->env_count++] = (char *)v;
     } else {
       snprintf(msg, cap, "unknown setting \"%.40s\" (memory, timeout, env, concurrency, "
-               "max_queue, public, cgi)", k);
+               "max_queue, replicas, public, cgi)", k);
       return false;
     }
   }

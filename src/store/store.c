@@ -136,6 +136,21 @@ static const char *const stmt_sql[ST_COUNT_] = {
                     "created_ms = excluded.created_ms",
     [ST_SNAP_GET] = "SELECT hash FROM snapshots WHERE name = ?1 AND slot = ?2 AND key = ?3",
     [ST_SNAP_FORGET] = "DELETE FROM snapshots WHERE name = ?1",
+    /* A replica's version (mote_store_put_version): kept with its own
+     * number; the function's owner and latest follow the record. */
+    [ST_FN_LATEST] = "SELECT namespace, latest FROM functions WHERE name = ?1",
+    [ST_VER_PUT] = "INSERT OR REPLACE INTO versions(name, version, module_hash, files_hash, "
+                   "settings, created_ms, namespace, meta) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_FN_PUT] = "INSERT INTO functions(name, latest, created_ms, updated_ms, namespace) "
+                  "VALUES (?1, ?2, ?3, ?3, ?4) ON CONFLICT(name) DO UPDATE SET "
+                  "latest = excluded.latest, updated_ms = excluded.updated_ms, "
+                  "namespace = excluded.namespace",
+    [ST_SEQ_RAISE] = "INSERT INTO version_seq(name, last) VALUES (?1, ?2) "
+                     "ON CONFLICT(name) DO UPDATE SET last = max(last, excluded.last)",
+    /* A key kept elsewhere (a cluster's record), with its salt and hash. */
+    [ST_KEY_PUT] = "INSERT OR REPLACE INTO keys(uuid, namespace, salt, hash, created_ms) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
 static const char schema_sql[] =
