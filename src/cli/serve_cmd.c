@@ -23,6 +23,7 @@ static void usage(FILE *out) {
         "                  [--queue-timeout MS] [--access-log FILE|-] [--dev]\n"
         "                  [--ns-invocations-per-minute N] [--ns-concurrent N]\n"
         "                  [--images auto|copy|map|map-drop] [--no-kept-snapshots]\n"
+        "                  [--cluster http://E1[,http://E2...] --node NAME [--advertise URL]]\n"
         "\n"
         "Serves functions over HTTP/1.1 (keep-alive):\n"
         "  PUT    /v1/functions/NAME?memory=MIB&timeout=MS&env=K=V&concurrency=N&max_queue=N\n"
@@ -59,7 +60,15 @@ static void usage(FILE *out) {
         "  --no-kept-snapshots neither load nor keep functions' snapshots in the data\n"
         "                      directory: every start runs every mote_init (for benchmarks)\n"
         "  --dev               development: make namespace " MOTE_DEV_NAMESPACE " with OpenWhisk's\n"
-        "                      well-known key if it is missing (a public secret: loopback only)\n"
+        "                      well-known key if it is missing (a public secret: loopback only;\n"
+        "                      with --cluster, in the cluster's records)\n"
+        "  --cluster URLS      join the cluster whose etcd answers at these endpoints: its\n"
+        "                      functions, keys, namespaces and limits are the cluster's (this\n"
+        "                      data directory becomes a replica of what this node serves);\n"
+        "                      without it, this server is a single node\n"
+        "  --node NAME         this node's name in the cluster (unique; with --cluster)\n"
+        "  --advertise URL     the URL other nodes reach this one at (default http://HOST:PORT\n"
+        "                      of --listen)\n"
         "\n"
         "Keys: every /v1 route needs `Authorization: Basic UUID:KEY` (curl -u UUID:KEY)\n"
         "and shows the functions and activations of the key's namespace only. A function\n"
@@ -164,6 +173,12 @@ int mote_cmd_serve(int argc, char **argv) {
         return MOTE_EXIT_USAGE;
       }
       cfg.images = modes[k];
+    } else if (!strcmp(opt, "--cluster")) {
+      cfg.cluster = val;
+    } else if (!strcmp(opt, "--node")) {
+      cfg.node = val;
+    } else if (!strcmp(opt, "--advertise")) {
+      cfg.advertise = val;
     } else if (!strcmp(opt, "--access-log")) {
       if (!*val) {
         fprintf(stderr, "mote serve: --access-log takes a file, or - for stderr\n");
@@ -175,6 +190,16 @@ int mote_cmd_serve(int argc, char **argv) {
       usage(stderr);
       return MOTE_EXIT_USAGE;
     }
+  }
+
+  if (!cfg.cluster && (cfg.node || cfg.advertise)) {
+    fprintf(stderr, "mote serve: --node and --advertise name a node of a cluster: give --cluster "
+            "too\n");
+    return MOTE_EXIT_USAGE;
+  }
+  if (cfg.cluster && !cfg.node) {
+    fprintf(stderr, "mote serve: --cluster needs --node NAME, this node's name in the cluster\n");
+    return MOTE_EXIT_USAGE;
   }
 
   /* Before any thread exists: every thread inherits this mask. */
@@ -203,6 +228,8 @@ int mote_cmd_serve(int argc, char **argv) {
   printf("mote: listening on http://%s%s%s:%u (data %s, %u function(s))\n", v6 ? "[" : "",
          cfg.host, v6 ? "]" : "", mote_server_port(srv), cfg.data_dir,
          mote_server_function_count(srv));
+  if (cfg.cluster)
+    printf("mote: node %s of the cluster at %s\n", cfg.node, cfg.cluster);
   if (cfg.dev)
     printf("mote: --dev: namespace %s %s the well-known key %s:%s\n", MOTE_DEV_NAMESPACE,
            mote_server_dev_key_created(srv) ? "created with" : "has", MOTE_DEV_UUID,

@@ -539,7 +539,9 @@ static bool watch_message(watch_ctx *w, const char *text) {
     json_decref(j);
     return false;
   }
-  int64_t rev = header_rev(r);
+  /* Resumed from the last event's revision, not the header's: the header
+   * may run ahead of what this response holds. */
+  int64_t rev = 0;
   json_t *evs = json_object_get(r, "events");
   size_t n = json_is_array(evs) ? json_array_size(evs) : 0;
   etcd_event *ev = n ? calloc(n, sizeof *ev) : NULL;

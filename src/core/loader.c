@@ -161,6 +161,7 @@ static void run_job(mote_core *c, opt_job *j) {
   if (c->ops.fetch_object && !mote_compile_lookup(j->wasm, j->len, &opts, &res))
     c->ops.fetch_object(c->ops.ctx, MOTE_TIER_OPT, res.key, true);
   if (mote_compile(j->wasm, j->len, &opts, &res, &cerr) != MOTE_COMPILE_OK) {
+    if (c->ops.object_built) c->ops.object_built(c->ops.ctx, MOTE_TIER_OPT, res.key, NULL);
     opt_done(c, j->fn, cerr.message);
     return;
   }

@@ -201,6 +201,20 @@ char *metrics_text(http_server *h, size_t *len) {
        "Access-log lines lost: the writer fell behind by more than its backlog, or writing failed.");
   fprintf(o, "mote_access_log_dropped_total %llu\n",
           (unsigned long long)access_log_dropped(h->access_log));
+  core_cluster_state cs;
+  core_cluster_state_get(h->core, &cs);
+  if (cs.member) {
+    head(o, "mote_cluster_reachable", "gauge",
+         "1 when the cluster's etcd answers; 0: unreachable (calls are served on, changes wait).");
+    fprintf(o, "mote_cluster_reachable %d\n", cs.reachable ? 1 : 0);
+    head(o, "mote_cluster_nodes", "gauge", "Live nodes of the cluster, this one included.");
+    fprintf(o, "mote_cluster_nodes %u\n", cs.nodes);
+    head(o, "mote_cluster_draining", "gauge", "1 when this node is drained.");
+    fprintf(o, "mote_cluster_draining %d\n", cs.draining ? 1 : 0);
+    head(o, "mote_cluster_revision", "gauge",
+         "The revision of the cluster's records this node has applied.");
+    fprintf(o, "mote_cluster_revision %lld\n", (long long)cs.revision);
+  }
   render_usage(o, &fg);
   core_figures_clear(&fg);
   if (fclose(o) != 0) {

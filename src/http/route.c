@@ -178,10 +178,19 @@ bool route_first(http_server *h, http_req *r, const char *url, http_result *res)
     *res = status_too_large(r, n);
     return true;
   }
+  if ((rt->flags & HTTP_ROUTE_CLUSTER) && h->fwd.elsewhere && h->fwd.elsewhere(h->fwd.ctx, r)) {
+    r->forwarded = true; /* the body, then the forwarder */
+    return false;
+  }
   return rt->check && rt->check(rt->ctx, r, res);
 }
 
 http_result route_handle(http_req *r) {
   if (r->too_large) return status_too_large(r, 0);
+  if (r->forwarded) return r->h->fwd.forward(r->h->fwd.ctx, r);
   return r->route->handle(r->route->ctx, r);
 }
+
+void http_set_forwarder(http_server *h, const http_forwarder *f) { h->fwd = *f; }
+
+const char *http_req_pattern(const http_req *r) { return r->route ? r->route->pattern : NULL; }

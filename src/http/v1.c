@@ -103,10 +103,24 @@ static http_result forbidden(http_req *r, const char *name) {
 
 /* ---- /healthz, /metrics ----------------------------------------------------------- */
 
+/* 200 {"status": "ok"}; a node of a cluster says more: its name, whether
+ * its etcd answers ("cluster": "ok" or "unreachable": it serves on either
+ * way), the live nodes and the revision of the cluster's records it has
+ * applied; a drained node is 503 {"status": "draining"}, so that a balancer's
+ * health check takes it out. */
 http_result v1_health(void *ctx, http_req *r) {
   (void)ctx;
-  return http_reply_json(r, 200, json_pack("{s:s, s:I}", "status", "ok", "functions",
-                                           (json_int_t)core_fn_count(r->h->core)));
+  core_cluster_state cs;
+  core_cluster_state_get(r->h->core, &cs);
+  json_t *o = json_pack("{s:s, s:I}", "status", cs.draining ? "draining" : "ok", "functions",
+                        (json_int_t)core_fn_count(r->h->core));
+  if (o && cs.member) {
+    json_object_set_new(o, "node", json_string(cs.node));
+    json_object_set_new(o, "cluster", json_string(cs.reachable ? "ok" : "unreachable"));
+    json_object_set_new(o, "nodes", json_integer(cs.nodes));
+    json_object_set_new(o, "revision", json_integer(cs.revision));
+  }
+  return http_reply_json(r, cs.draining ? 503 : 200, o);
 }
 
 http_result v1_metrics(void *ctx, http_req *r) {
@@ -464,23 +478,23 @@ http_result v1_activation_get(void *ctx, http_req *r) {
 /* ---- the table ---------------------------------------------------------------------- */
 
 bool http_add_mote_routes(http_server *h) {
-  enum { G = HTTP_GET | HTTP_HEAD, SLASH = HTTP_ROUTE_SLASH_OK };
+  enum { G = HTTP_GET | HTTP_HEAD, SLASH = HTTP_ROUTE_SLASH_OK, CLUSTER = HTTP_ROUTE_CLUSTER };
   const http_key_policy open = HTTP_KEY_OPEN, key = HTTP_KEY_REQUIRED;
   const http_dialect m = HTTP_DIALECT_MOTE;
   const http_route routes[] = {
       /* pattern                     methods      key   dialect limit  limit_of flags  check handle */
       {"/healthz", G, open, m, 0, NULL, 0, NULL, v1_health, h},
       {"/metrics", G, open, m, 0, NULL, 0, NULL, v1_metrics, h},
-      {"/v1/usage", G, key, m, 0, NULL, SLASH, NULL, v1_usage, h},
+      {"/v1/usage", G, key, m, 0, NULL, SLASH | CLUSTER, NULL, v1_usage, h},
       {"/v1/functions", G, key, m, 0, NULL, SLASH, NULL, v1_functions_list, h},
       {"/v1/functions/{name}", G, key, m, 0, NULL, 0, NULL, v1_function_get, h},
       {"/v1/functions/{name}", HTTP_PUT, key, m, 0, v1_function_put_limit, HTTP_ROUTE_DEPLOY,
        v1_function_put_check, v1_function_put, h},
       {"/v1/functions/{name}", HTTP_DELETE, key, m, 0, NULL, 0, NULL, v1_function_delete, h},
-      {"/v1/activations", G, key, m, 0, NULL, SLASH, NULL, v1_activations_list, h},
-      {"/v1/activations/{id}", G, key, m, 0, NULL, 0, NULL, v1_activation_get, h},
+      {"/v1/activations", G, key, m, 0, NULL, SLASH | CLUSTER, NULL, v1_activations_list, h},
+      {"/v1/activations/{id}", G, key, m, 0, NULL, CLUSTER, NULL, v1_activation_get, h},
       /* The key: only for a function that is not public (faas_check). */
-      {"/faas/{name}/{path...}", HTTP_GET | HTTP_POST, open, m, HTTP_MAX_CALL_BODY, NULL, 0,
+      {"/faas/{name}/{path...}", HTTP_GET | HTTP_POST, open, m, HTTP_MAX_CALL_BODY, NULL, CLUSTER,
        faas_check, faas_call, h},
   };
   return http_add_routes(h, routes, sizeof routes / sizeof *routes);

@@ -69,10 +69,15 @@ void mote_function_version_clear(mote_function_version *v) {
   free(v->module_hash);
   free(v->files_hash);
   free(v->file_paths);
-  for (uint32_t i = 0; i < v->settings.env_count; i++)
-    if (v->settings.env) free(v->settings.env[i]);
-  free(v->settings.env);
+  mote_function_settings_clear(&v->settings);
   memset(v, 0, sizeof *v);
+}
+
+void mote_function_settings_clear(mote_function_settings *st) {
+  for (uint32_t i = 0; i < st->env_count; i++)
+    if (st->env) free(st->env[i]);
+  free(st->env);
+  memset(st, 0, sizeof *st);
 }
 
 static mote_store_status check_settings(const mote_function_settings *set, mote_store_error *err) {
@@ -119,7 +124,7 @@ static bool copy_settings(mote_function_settings *dst, const mote_function_setti
 }
 
 /* JSON text from malloc(), or NULL on out of memory. */
-static char *settings_to_json(const mote_function_settings *set) {
+char *mote_store_settings_json(const mote_function_settings *set) {
   mote_function_settings zero = {0};
   if (!set) set = &zero;
   json_t *env = json_array();
@@ -146,7 +151,7 @@ static uint32_t json_u32(json_t *o, const char *key) {
   return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
-static bool settings_from_json(const char *text, mote_function_settings *out) {
+bool mote_store_settings_parse(const char *text, mote_function_settings *out) {
   memset(out, 0, sizeof *out);
   json_t *o = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL;
   if (!json_is_object(o)) {
@@ -218,7 +223,7 @@ static mote_store_status row_to_version(sqlite3_stmt *q, mote_function_version *
   out->files_count = (uint64_t)sqlite3_column_int64(q, 8);
   out->files_bytes = (uint64_t)sqlite3_column_int64(q, 9);
   bool paths_ok = split_paths((const char *)sqlite3_column_text(q, 10), out);
-  bool settings_ok = settings_from_json((const char *)sqlite3_column_text(q, 4), &out->settings);
+  bool settings_ok = mote_store_settings_parse((const char *)sqlite3_column_text(q, 4), &out->settings);
   if (!out->name || !out->module_hash || !out->ns || !paths_ok ||
       (sqlite3_column_type(q, 3) != SQLITE_NULL && !out->files_hash) ||
       (sqlite3_column_type(q, 7) != SQLITE_NULL && !out->meta)) {
@@ -351,7 +356,7 @@ mote_store_status mote_store_deploy(mote_store *s, const char *ns, const char *n
     return store_fail(err, MOTE_STORE_INVALID, "deploy of \"%s\": %zu files but no list", name,
                       nfiles);
   if ((st = check_settings(settings, err)) != MOTE_STORE_OK) return st;
-  json = settings_to_json(settings);
+  json = mote_store_settings_json(settings);
   if (!json) return store_fail(err, MOTE_STORE_IO, "out of memory");
 
   if ((st = store_put_blob(s, wasm, len, module_hash, err)) != MOTE_STORE_OK) goto out;
@@ -673,7 +678,7 @@ mote_store_status mote_store_put_version(mote_store *s, const mote_function_vers
                       rec->name, MOTE_STORE_FILES_LISTED);
   mote_store_status st = check_settings(&rec->settings, err);
   if (st != MOTE_STORE_OK) return st;
-  char *json = settings_to_json(&rec->settings);
+  char *json = mote_store_settings_json(&rec->settings);
   char *listed = NULL;
   if (rec->files_hash && rec->nfile_paths)
     listed = store_file_list((const char *const *)rec->file_paths, rec->nfile_paths);

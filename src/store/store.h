@@ -54,6 +54,13 @@ typedef struct mote_function_settings {
   uint32_t env_count;
 } mote_function_settings;
 
+/* Settings as the store keeps them, JSON text (from malloc; NULL when out
+ * of memory), and back (false for text that is not such an object; *out
+ * then holds what was read: clear it either way). */
+char *mote_store_settings_json(const mote_function_settings *st);
+bool mote_store_settings_parse(const char *text, mote_function_settings *out);
+void mote_function_settings_clear(mote_function_settings *st); /* env freed */
+
 /* The namespace of records written before namespaces existed (rows of an
  * older data directory read as this one), and of an activation put with ns
  * NULL. It is also `mote serve --dev`'s namespace. */
