@@ -40,6 +40,9 @@ void cl_publish_state(mote_cluster *cl) {
   snprintf(st.node, sizeof st.node, "%s", cl->node);
   st.reachable = cl->lease_ok && cl->watching;
   st.revision = apply_revision(cl);
+  st.objects_fetched = atomic_load(&cl->objects_fetched);
+  st.objects_built = atomic_load(&cl->objects_built);
+  st.forwarded = atomic_load(&cl->forwarded);
   cl_node *nodes = NULL;
   size_t n = view_nodes(cl->view, &nodes);
   st.nodes = (unsigned)n;

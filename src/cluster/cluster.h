@@ -125,9 +125,13 @@ typedef struct mote_cluster_ns {
 } mote_cluster_ns;
 mote_cluster_status mote_cluster_namespace_list(mote_cluster_admin *a, mote_cluster_ns **out,
                                                 size_t *n, mote_cluster_error *err);
-mote_cluster_status mote_cluster_namespace_limits(mote_cluster_admin *a, const char *ns,
-                                                  const mote_namespace_limits *lim,
-                                                  mote_cluster_error *err);
+/* A namespace's limits (0: the servers' default): get, or set (NOT_FOUND
+ * when the namespace does not exist). Every node applies a change at once. */
+mote_cluster_status mote_cluster_limits_get(mote_cluster_admin *a, const char *ns,
+                                            mote_namespace_limits *out, mote_cluster_error *err);
+mote_cluster_status mote_cluster_limits_set(mote_cluster_admin *a, const char *ns,
+                                            const mote_namespace_limits *lim,
+                                            mote_cluster_error *err);
 
 /* drain true: the node serves nothing new; its functions go to others. */
 mote_cluster_status mote_cluster_drain(mote_cluster_admin *a, const char *node, bool drain,

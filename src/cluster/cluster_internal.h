@@ -153,6 +153,7 @@ struct mote_cluster {
   int64_t busy_rev;        /* the revision of the function being applied; 0: none */
   mote_map *scheduled;     /* fnkey -> its cl_pending (queued or retry) */
   unsigned quota_index, quota_count;
+  atomic_uint_fast64_t objects_fetched, objects_built, forwarded; /* for /metrics */
 };
 
 /* cluster.c */
@@ -217,6 +218,11 @@ bool blobs_pull(mote_cluster *cl, const cl_fn *f, char *msg, size_t cap);
 /* objects.c: the core's object hooks */
 bool objects_fetch(void *ctx, mote_tier tier, const char *key, bool wait);
 void objects_built(void *ctx, mote_tier tier, const char *key, const char *so_path);
+
+/* admin.c, for haproxy.c: the live nodes (*out from malloc; (size_t)-1
+ * with err when etcd did not answer) and the revision read; the client. */
+size_t admin_nodes(mote_cluster_admin *a, cl_node **out, int64_t *rev, mote_cluster_error *err);
+etcd *admin_etcd(mote_cluster_admin *a);
 
 /* forward.c */
 void forward_attach(mote_cluster *cl);

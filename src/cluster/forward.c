@@ -146,6 +146,7 @@ static bool send_to(mote_cluster *cl, http_req *r, const char *url, const char *
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CL_PEER_CONNECT_MS);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_PROXY, "");
+  atomic_fetch_add(&cl->forwarded, 1);
   CURLcode rc = curl_easy_perform(c);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
   peer_curl_give(c);

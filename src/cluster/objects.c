@@ -58,8 +58,8 @@ static bool fetch(mote_cluster *cl, const char *key, const cl_obj *ob) {
       if (strcmp(have, ob->hash) != 0)
         fprintf(stderr, "mote serve: cluster: %s sent object %s with hash %s, not the recorded "
                 "%s: refused\n", nodes[i].name, key, have, ob->hash);
-      else
-        ok = mote_compile_install(cl->cache_dir, key, bytes, len);
+      else if ((ok = mote_compile_install(cl->cache_dir, key, bytes, len)))
+        atomic_fetch_add(&cl->objects_fetched, 1);
       free(bytes);
     }
   free(nodes);
@@ -118,7 +118,8 @@ void objects_built(void *ctx, mote_tier tier, const char *key, const char *so_pa
     etcd_cmp absent = {.key = obj_key, .target = ETCD_CREATE, .op = ETCD_EQUAL, .number = 0};
     etcd_op put = {.kind = ETCD_OP_PUT, .key = obj_key, .value = json, .len = strlen(json)};
     bool done;
-    etcd_txn(cl->etcd, &absent, 1, &put, 1, NULL, 0, &done, NULL); /* etcd away: not shared */
+    if (etcd_txn(cl->etcd, &absent, 1, &put, 1, NULL, 0, &done, NULL) == ETCD_OK && done)
+      atomic_fetch_add(&cl->objects_built, 1); /* etcd away: not shared */
     free(json);
   }
   etcd_cmp mine = {.key = build_key, .target = ETCD_VALUE, .op = ETCD_EQUAL, .value = cl->node,

@@ -282,6 +282,9 @@ typedef struct core_cluster_state {
   unsigned nodes;       /* live nodes, this one included */
   int64_t revision;     /* the cluster's records applied here up to this revision */
   char node[65];        /* this node's name */
+  uint64_t objects_fetched; /* compiled objects taken from peers instead of compiling */
+  uint64_t objects_built;   /* compiled here and published for the peers */
+  uint64_t forwarded;       /* calls and requests passed on to other nodes */
 } core_cluster_state;
 void core_cluster_state_set(mote_core *c, const core_cluster_state *st);
 void core_cluster_state_get(mote_core *c, core_cluster_state *out);

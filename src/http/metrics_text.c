@@ -214,6 +214,17 @@ char *metrics_text(http_server *h, size_t *len) {
     head(o, "mote_cluster_revision", "gauge",
          "The revision of the cluster's records this node has applied.");
     fprintf(o, "mote_cluster_revision %lld\n", (long long)cs.revision);
+    head(o, "mote_cluster_objects_total", "counter",
+         "Compiled objects taken from peers (fetched) instead of compiling, or compiled here and "
+         "published for them (built).");
+    fprintf(o, "mote_cluster_objects_total{way=\"fetched\"} %llu\n",
+            (unsigned long long)cs.objects_fetched);
+    fprintf(o, "mote_cluster_objects_total{way=\"built\"} %llu\n",
+            (unsigned long long)cs.objects_built);
+    head(o, "mote_cluster_forwarded_total", "counter",
+         "Requests passed on to other nodes (calls of functions served elsewhere, lists of every "
+         "node).");
+    fprintf(o, "mote_cluster_forwarded_total %llu\n", (unsigned long long)cs.forwarded);
   }
   render_usage(o, &fg);
   core_figures_clear(&fg);
