@@ -94,8 +94,7 @@ static bool have_bytes(mote_cluster *cl, const mote_function_version *v) {
   return stat(path, &st) == 0;
 }
 
-/* Is this node among the ones placed to serve fnkey? */
-static bool placed_here(mote_cluster *cl, const char *fnkey, uint32_t replicas) {
+bool apply_placed_here(mote_cluster *cl, const char *fnkey, uint32_t replicas) {
   cl_node *nodes = NULL;
   size_t n = view_nodes(cl->view, &nodes);
   size_t *order = malloc((n ? n : 1) * sizeof *order);
@@ -135,7 +134,7 @@ static bool reconcile(mote_cluster *cl, const char *fnkey) {
   }
   bool ok = true;
   mote_core_error err;
-  if (placed_here(cl, fnkey, f.rec.settings.replicas)) {
+  if (apply_placed_here(cl, fnkey, f.rec.settings.replicas)) {
     if (served != f.rec.version || strcmp(served_ns, ns) != 0) {
       char msg[600];
       uint8_t *wasm = NULL;

@@ -173,12 +173,17 @@ void *sync_main(void *arg);
 void *apply_main(void *arg);
 void apply_schedule(mote_cluster *cl, const char *fnkey, int64_t rev); /* cl->lock held */
 void apply_schedule_all(mote_cluster *cl, int64_t rev);               /* takes cl->lock */
+/* Is this node among the ones the placement puts fnkey on (before its own
+ * record is in the view: every function of the default placement)? */
+bool apply_placed_here(mote_cluster *cl, const char *fnkey, uint32_t replicas);
 /* The revision every record up to which is applied here. cl->lock held. */
 int64_t apply_revision(mote_cluster *cl);
 
 /* commit.c: the core's hooks */
 mote_core_status commit_deploy(void *ctx, const core_commit *what, uint64_t *version,
-                               mote_core_error *err);
+                               bool *serve_here, mote_core_error *err);
+/* After a deploy was kept here: the function is scheduled again. */
+void commit_deployed(void *ctx, const char *ns, const char *name);
 mote_core_status commit_delete(void *ctx, const char *ns, const char *name, mote_core_error *err);
 
 /* peer.c: requests to a peer node, authenticated with the secret. 200: OK

@@ -72,7 +72,7 @@ static bool replicate(mote_cluster *cl, const core_commit *w, char holders[2][CL
 }
 
 mote_core_status commit_deploy(void *ctx, const core_commit *w, uint64_t *version,
-                               mote_core_error *err) {
+                               bool *serve_here, mote_core_error *err) {
   mote_cluster *cl = ctx;
   pthread_mutex_lock(&cl->lock);
   bool reachable = cl->lease_ok;
@@ -137,7 +137,10 @@ mote_core_status commit_deploy(void *ctx, const core_commit *w, uint64_t *versio
     etcd_kv_clear(&seq);
     if (st != ETCD_OK) return cl_unavailable(cl, err, "deploy");
     if (done) {
+      char fnkey[CL_KEY_MAX];
+      snprintf(fnkey, sizeof fnkey, "%s/%s", w->ns, w->name);
       *version = next;
+      *serve_here = apply_placed_here(cl, fnkey, w->settings->replicas);
       return MOTE_CORE_OK;
     }
   }
@@ -146,6 +149,16 @@ mote_core_status commit_deploy(void *ctx, const core_commit *w, uint64_t *versio
            "function \"%s\" is being deployed from elsewhere at the same time, %d times in a "
            "row: try again", w->name, CL_COMMIT_TRIES);
   return MOTE_CORE_UNAVAILABLE;
+}
+
+void commit_deployed(void *ctx, const char *ns, const char *name) {
+  mote_cluster *cl = ctx;
+  char fnkey[CL_KEY_MAX];
+  snprintf(fnkey, sizeof fnkey, "%s/%s", ns, name);
+  pthread_mutex_lock(&cl->lock);
+  apply_schedule(cl, fnkey, cl->view_rev + 1);
+  cl_publish_state(cl);
+  pthread_mutex_unlock(&cl->lock);
 }
 
 mote_core_status commit_delete(void *ctx, const char *ns, const char *name,

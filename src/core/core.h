@@ -231,10 +231,16 @@ typedef struct core_cluster_ops {
   void *ctx;
   /* core_deploy, once the version is loaded and initialised and its bytes
    * are in the store: commits it for the cluster. OK with *version (the
-   * cluster's number of the new version); else a refusal (UNAVAILABLE,
-   * FORBIDDEN, TOO_LARGE, ...) with err, and nothing is made current. */
+   * cluster's number of the new version) and *serve_here (whether the
+   * placement puts it on this node: if not, it is kept but not made current
+   * here); else a refusal (UNAVAILABLE, FORBIDDEN, TOO_LARGE, ...) with err,
+   * and nothing is made current. */
   mote_core_status (*commit_deploy)(void *ctx, const core_commit *what, uint64_t *version,
-                                    mote_core_error *err);
+                                    bool *serve_here, mote_core_error *err);
+  /* After a committed deploy was kept (and made current or not) here: the
+   * room checks the function again, as the placement may have changed while
+   * the deploy finished. NULL: none. */
+  void (*deployed)(void *ctx, const char *ns, const char *name);
   /* core_delete, before the local delete: NOT_FOUND, FORBIDDEN, UNAVAILABLE... */
   mote_core_status (*commit_delete)(void *ctx, const char *ns, const char *name,
                                     mote_core_error *err);

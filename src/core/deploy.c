@@ -43,7 +43,8 @@ static mote_core_status deploy_committed(mote_core *c, const core_deploy_req *re
                       .nfile_paths = listed ? (uint32_t)req->nfiles : 0,
                       .settings = req->settings, .meta = req->meta};
   uint64_t version = 0;
-  mote_core_status st = c->ops.commit_deploy(c->ops.ctx, &what, &version, err);
+  bool serve_here = true;
+  mote_core_status st = c->ops.commit_deploy(c->ops.ctx, &what, &version, &serve_here, err);
   if (st != MOTE_CORE_OK) return st;
   mote_function_version rec = {
       .name = (char *)req->name, .ns = (char *)req->ns, .version = version,
@@ -61,9 +62,11 @@ static mote_core_status deploy_committed(mote_core *c, const core_deploy_req *re
     st = core_store_fail(err, &se);
   } else {
     atomic_fetch_add(&fn->refs, 1); /* the caller's */
-    if (!apply_make_current(c, fn)) fn_release(fn); /* a later version serves already */
+    /* placed elsewhere, or a later version serves already: not current */
+    if (!serve_here || !apply_make_current(c, fn)) fn_release(fn);
   }
   pthread_mutex_unlock(&c->deploy_lock);
+  if (st == MOTE_CORE_OK && c->ops.deployed) c->ops.deployed(c->ops.ctx, req->ns, req->name);
   return st;
 }
 
