@@ -23,7 +23,8 @@ static void usage(FILE *out) {
         "                  [--queue-timeout MS] [--access-log FILE|-] [--dev]\n"
         "                  [--ns-invocations-per-minute N] [--ns-concurrent N]\n"
         "                  [--images auto|copy|map|map-drop] [--no-kept-snapshots]\n"
-        "                  [--cluster http://E1[,http://E2...] --node NAME [--advertise URL]]\n"
+        "                  [--cluster http://E1[,http://E2...] --node NAME [--advertise URL]\n"
+        "                   [--no-peer-objects]]\n"
         "\n"
         "Serves functions over HTTP/1.1 (keep-alive):\n"
         "  PUT    /v1/functions/NAME?memory=MIB&timeout=MS&env=K=V&concurrency=N&max_queue=N\n"
@@ -69,6 +70,9 @@ static void usage(FILE *out) {
         "  --node NAME         this node's name in the cluster (unique; with --cluster)\n"
         "  --advertise URL     the URL other nodes reach this one at (default http://HOST:PORT\n"
         "                      of --listen)\n"
+        "  --no-peer-objects   compile every object here instead of fetching the one a peer\n"
+        "                      with the same toolchain built (benchmarks; a node that should\n"
+        "                      load no other node's native code)\n"
         "\n"
         "Keys: every /v1 route needs `Authorization: Basic UUID:KEY` (curl -u UUID:KEY)\n"
         "and shows the functions and activations of the key's namespace only. A function\n"
@@ -114,6 +118,10 @@ int mote_cmd_serve(int argc, char **argv) {
     }
     if (!strcmp(opt, "--no-kept-snapshots")) {
       cfg.no_kept_snapshots = true;
+      continue;
+    }
+    if (!strcmp(opt, "--no-peer-objects")) {
+      cfg.no_peer_objects = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -192,9 +200,9 @@ int mote_cmd_serve(int argc, char **argv) {
     }
   }
 
-  if (!cfg.cluster && (cfg.node || cfg.advertise)) {
-    fprintf(stderr, "mote serve: --node and --advertise name a node of a cluster: give --cluster "
-            "too\n");
+  if (!cfg.cluster && (cfg.node || cfg.advertise || cfg.no_peer_objects)) {
+    fprintf(stderr, "mote serve: --node, --advertise and --no-peer-objects are for a node of a "
+            "cluster: give --cluster too\n");
     return MOTE_EXIT_USAGE;
   }
   if (cfg.cluster && !cfg.node) {

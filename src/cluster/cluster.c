@@ -112,7 +112,8 @@ mote_cluster *mote_cluster_new(mote_core *core, http_server *http, const mote_cl
   forward_attach(cl);
   core_cluster_ops ops = {.ctx = cl, .commit_deploy = commit_deploy,
                           .deployed = commit_deployed,
-                          .commit_delete = commit_delete, .fetch_object = objects_fetch,
+                          .commit_delete = commit_delete,
+                          .fetch_object = cfg->no_peer_objects ? NULL : objects_fetch,
                           .object_built = objects_built};
   core_cluster_attach(core, &ops);
   pthread_mutex_lock(&cl->lock);

@@ -65,6 +65,9 @@ typedef struct mote_cluster_config {
   /* `mote serve --dev`: this namespace and key (uuid:key) made in the
    * cluster when missing; NULL: none. */
   const char *dev_ns, *dev_uuid, *dev_key;
+  /* Compile every object here, fetch none from peers (the objects built
+   * here are still published for them). */
+  bool no_peer_objects;
 } mote_cluster_config;
 
 /* The id tag of a node's activation ids (8 hex digits), for the core's

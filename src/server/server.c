@@ -88,7 +88,8 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
   if (cfg->cluster) {
     /* The cluster's routes go before listening; its threads after, once the
      * advertised address answers. */
-    mote_cluster_config clc = {.endpoints = cfg->cluster, .node = cfg->node};
+    mote_cluster_config clc = {.endpoints = cfg->cluster, .node = cfg->node,
+                               .no_peer_objects = cfg->no_peer_objects};
     if (cfg->dev) {
       clc.dev_ns = MOTE_DEV_NAMESPACE;
       clc.dev_uuid = MOTE_DEV_UUID;

@@ -72,6 +72,8 @@ typedef struct mote_server_config {
   const char *cluster;
   const char *node;
   const char *advertise;
+  /* A node of a cluster that compiles every object itself (no peer's). */
+  bool no_peer_objects;
 } mote_server_config;
 
 /* OpenWhisk's well-known development credential (its `guest` namespace),

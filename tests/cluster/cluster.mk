@@ -8,3 +8,9 @@
 
 cluster-test: $(BUILD)/mote
 	@tests/cluster/cluster.sh $(BUILD)
+
+bench-cluster: $(BUILD)/mote functions
+	@bench/cluster.sh $(BUILD)
+
+run-cluster: $(BUILD)/mote functions
+	@scripts/run-cluster.sh $(BUILD)

@@ -258,5 +258,54 @@ check "etcd back: deploys work again" "$([ "$code" = 201 ]; echo $?)" "$code $bo
 wait_served late 1 a b c d
 check "and every node serves it" "$?" ""
 
+# ---- HAProxy in front: a node killed -9 is taken out, calls through it go on --------------------
+haproxy_start || exit 1
+for n in $(live_nodes); do
+  until [ "$(hap_server "${node_url[$n]}" | cut -d' ' -f1)" = UP ]; do sleep 0.02; done
+done
+declare -A stot
+for n in $(live_nodes); do stot[$n]=$(hap_server "${node_url[$n]}" | cut -d' ' -f2); done
+ok=0
+for i in $(seq 10); do
+  c=$(curl -s -o "$tmp/hap.body" -w '%{http_code}' --max-time 20 "$hap_url/faas/hello?arg=$i")
+  [ "$c" = 200 ] && [ "$(cat "$tmp/hap.body")" = "hello from hello v2 with 1 argument(s)" ] || ok=1
+done
+check "HAProxy (mote cluster haproxy-config) before the nodes: 10 calls of hello, 200" $ok "$c"
+victim=
+for n in $(live_nodes); do
+  now=$(hap_server "${node_url[$n]}" | cut -d' ' -f2)
+  [ $((now - ${stot[$n]})) -ge 10 ] && victim=$n
+done
+check "balance uri: the 10 calls of /faas/hello (other queries) went to one node ($victim)" \
+  "$([ -n "$victim" ]; echo $?)" "$(curl -s "$hap_stats" | cut -d, -f1,2,8,18,74)"
+node_kill "$victim"
+until [ "$(hap_server "${node_url[$victim]}" | cut -d' ' -f1)" != UP ]; do sleep 0.02; done
+ok=0
+for i in $(seq 20); do
+  c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$hap_url/faas/hello?arg=$i")
+  [ "$c" = 200 ] || ok=1
+done
+check "$victim killed -9: HAProxy took it out ($(hap_server "${node_url[$victim]}" | cut -d' ' -f1)), 20 calls through it: 200" $ok "$c"
+until hap_server "${node_url[$victim]}" | grep -q '^MAINT'; do sleep 0.02; done
+check "its lease expired: haproxy-sync put its slot in maintenance (runtime API)" 0 ""
+
+# ---- a dead node's functions are placed elsewhere when its lease expires -------------------------
+placed_of() { "$mote" cluster status --cluster "$etcd_urls" |
+  jq -r '.functions[] | select(.name == "single") | .placed | join(",")'; }
+dead=$(placed_of)
+[ -n "${node_pid[$dead]:-}" ] && node_kill "$dead"
+until moved=$(placed_of) && [ -n "$moved" ] && [ "$moved" != "$dead" ]; do sleep 0.02; done
+wait_served single 1 "$moved"
+ok=0
+for n in $(live_nodes); do
+  on $n GET /faas/single
+  [ "$code" = 200 ] && [ "$body" = "hello from single v3 with 0 argument(s)" ] || ok=1
+done
+check "replicas=1 on $dead, killed -9: placed on $moved when its lease expired; every live node answers its calls" \
+  $ok "$code $body"
+check "/healthz counts the live nodes ($(live_nodes | wc -l))" \
+  "$([ "$(curl -s "${node_url[$moved]}/healthz" | jq -r .nodes)" = "$(live_nodes | wc -l)" ]; echo $?)" \
+  "$(curl -s "${node_url[$moved]}/healthz")"
+
 echo "cluster: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -31,12 +31,17 @@ cluster_cleanup() {
   done
 }
 trap 'cluster_cleanup; stop_server; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP
 
-# A port nothing listens on now (of 127.0.0.1): picked at random, checked.
+# A port nothing listens on now (of 127.0.0.1): picked at random below the
+# kernel's ephemeral range (whose ports outgoing connections hold without
+# listening: a bind there can fail though nothing answers), checked.
 free_port() {
-  local p
+  local p low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+  [ "${low:-0}" -gt 12000 ] 2>/dev/null || low=32768
   while :; do
-    p=$((20000 + RANDOM % 30000))
+    p=$((10000 + RANDOM % (low - 10000)))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
 }
@@ -167,12 +172,16 @@ on() { # NODE METHOD PATH [curl args...]
 }
 
 # HAProxy before the live nodes (mote cluster haproxy-config), on a free port
-# ($hap_url), kept current by mote cluster haproxy-sync.
+# ($hap_url), kept current by mote cluster haproxy-sync. The tests add a
+# statistics page of their own ($hap_stats, CSV) to read HAProxy's view.
 haproxy_start() {
-  local port; port=$(free_port)
+  local port sport; port=$(free_port); sport=$(free_port)
   hap_url="http://127.0.0.1:$port"
+  hap_stats="http://127.0.0.1:$sport/stats;csv"
   "$mote" cluster haproxy-config --cluster "$etcd_urls" --bind "127.0.0.1:$port" \
     --socket "$tmp/haproxy.sock" --out "$tmp/haproxy.cfg" || return 1
+  printf '\nfrontend stats\n    bind 127.0.0.1:%s\n    stats enable\n    stats uri /stats\n' \
+    "$sport" >>"$tmp/haproxy.cfg"
   haproxy -f "$tmp/haproxy.cfg" -db >"$tmp/haproxy.log" 2>&1 &
   hap_pid=$!
   local until=$((SECONDS + 60))
@@ -183,4 +192,15 @@ haproxy_start() {
   "$mote" cluster haproxy-sync --cluster "$etcd_urls" --socket "$tmp/haproxy.sock" \
     >>"$tmp/haproxy-sync.log" 2>&1 &
   sync_pid=$!
+}
+
+# HAProxy's view of the node at URL (http://IP:PORT): its status (UP, DOWN,
+# MAINT, ...) and total sessions, "STATUS STOT"; nothing when it has no slot.
+# Its slot (nK) is the one haproxy-config gave it (the nodes live then).
+hap_server() { # URL
+  local slot
+  slot=$(awk -v a="${1#http://}" '$1 == "server" && $3 == a { print $2; exit }' "$tmp/haproxy.cfg")
+  [ -n "$slot" ] || return 0
+  curl -s --max-time 5 "$hap_stats" |
+    awk -F, -v s="$slot" '$1 == "nodes" && $2 == s { print $18, $8; exit }'
 }
