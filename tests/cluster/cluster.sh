@@ -192,8 +192,10 @@ check "undrained: $placed serves again" "$?" ""
 # ---- cluster-wide namespace limits ---------------------------------------------------------------
 key=$("$mote" keys create limited --cluster "$etcd_urls")
 "$mote" namespaces limits limited --per-minute 6 --cluster "$etcd_urls" >/dev/null
+wait_converged # the key and the limit on every node
 auth=$key
 deploy_on a capped "$tmp/hello.wasm"
+check "a deploy with the new namespace's key: 201" "$([ "$code" = 201 ]; echo $?)" "$code $body"
 wait_served capped 1 a b c d
 ok=0; n200=0; n429=0
 for round in 1 2 3; do
@@ -205,6 +207,52 @@ done
 auth=$dev_auth
 check "6 calls a minute for the cluster: 12 calls on 4 nodes, 6 ran, 6 refused" \
   "$([ $ok = 0 ] && [ $n200 = 6 ] && [ $n429 = 6 ]; echo $?)" "200: $n200, 429: $n429"
+
+# ---- an update and a delete made on one node: calls in flight elsewhere finish on their version ----
+cat >"$tmp/slow.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "gate.h"
+int main(int argc, char **argv) {
+  if (argc > 2 && !strcmp(argv[1], "gate") && gate_wait(argv[2]) != 0) return 3;
+  printf("version %s\n", getenv("VERSION"));
+  return 0;
+}
+C
+clang-19 --target=wasm32-wasi -O2 -I"$(dirname "$0")/../server/programs" "$tmp/slow.c" \
+  -o "$tmp/slow.wasm" && gate_bundle "$tmp/slow.wasm" || exit 1
+deploy_on a slow "$tmp/gate.tgz" "public=true&timeout=600000&env=VERSION=1"
+fh=$(jget .files_hash)
+wait_served slow 1 a b c d
+curl -s --max-time 600 -D "$tmp/slow.h" -o "$tmp/slow.out" "${node_url[b]}/faas/slow?arg=gate&arg=update" &
+slow_pid=$!
+base=${node_url[b]} wait_metric 'mote_function_calls_running{function="slow"}' 1; running=$?
+deploy_on c slow "$tmp/gate.tgz" "public=true&timeout=600000&env=VERSION=2"
+v2=$code
+wait_served slow 2 a b c d
+on b GET /faas/slow
+now=$body
+gate_dir="$tmp/node-b/files/$fh"; gate_open update
+wait $slow_pid
+check "an update on c while a call of v1 runs on b: v2 served on b at once ($now)" \
+  "$([ $running = 0 ] && [ "$v2" = 201 ] && [ "$now" = "version 2" ]; echo $?)" "running=$running $v2 [$now]"
+check "and the call in flight on b finishes on v1" \
+  "$([ "$(cat "$tmp/slow.out")" = "version 1" ] && grep -qi '^X-Mote-Version: 1' "$tmp/slow.h"; echo $?)" \
+  "[$(cat "$tmp/slow.out")]"
+curl -s --max-time 600 -o "$tmp/slow.out" "${node_url[d]}/faas/slow?arg=gate&arg=gone" &
+slow_pid=$!
+base=${node_url[d]} wait_metric 'mote_function_calls_running{function="slow"}' 1; running=$?
+on a DELETE /v1/functions/slow
+deleted=$code
+wait_converged
+on d GET /faas/slow
+gone=$code
+gate_dir="$tmp/node-d/files/$fh"; gate_open gone
+wait $slow_pid
+check "a delete on a while a call runs on d: 404 on d at once, the call finishes on v2" \
+  "$([ $running = 0 ] && [ "$deleted" = 200 ] && [ "$gone" = 404 ] && [ "$(cat "$tmp/slow.out")" = "version 2" ]; echo $?)" \
+  "running=$running delete $deleted, then $gone, [$(cat "$tmp/slow.out")]"
 
 # ---- an etcd member killed: no call fails ---------------------------------------------------------
 : >"$tmp/calls"
