@@ -147,7 +147,7 @@ san:
 
 # Unit tests of every layer; prints one summary line.
 unit: $(TEST_BIN) $(BUILD)/mote
-	@scripts/run-tests.sh $(BUILD) $(TEST_BIN) $(TEST_SCRIPTS)
+	@SPEC_DIR=$(abspath $(SPEC_DIR)) scripts/run-tests.sh $(BUILD) $(TEST_BIN) $(TEST_SCRIPTS)
 
 unit-san:
 	$(MAKE) SAN=1 unit
