@@ -57,6 +57,8 @@ mote_core_status core_apply(mote_core *c, const mote_function_version *rec, cons
     atomic_fetch_add(&fn->refs, 1); /* kept for the opt build below */
     current = apply_make_current(c, fn);
     if (!current) fn_release(fn); /* the extra reference: a later version serves */
+  } else if (st == MOTE_CORE_NOT_FOUND) {
+    st = MOTE_CORE_OK; /* the store keeps a later version of the name, not this one */
   }
   pthread_mutex_unlock(&c->deploy_lock);
   if (st != MOTE_CORE_OK || !current) {
