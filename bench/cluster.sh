@@ -140,7 +140,7 @@ if [ "$probe_bad" = 0 ]; then
 else
   report "   probe after the kill: $probe_n calls, $probe_bad failed; the last failed $((last_bad - t_kill)) ms after the kill"
 fi
-until [ "$(curl -s "${node_url[a]}/healthz" | jq -r .nodes)" = 2 ]; do sleep 0.05; done
+until [ "$(curl -s "${node_ops[a]}/healthz" | jq -r .nodes)" = 2 ]; do sleep 0.05; done
 node_start $victim || exit 1 # rejoins on its data directory
 
 # ---- 3. deploy to served on all three, a ~100 KB module -----------------------------------------------
@@ -200,7 +200,7 @@ for ((r = 1; r <= catchup_runs; r++)); do
     t1=$(ms)
     for f in lpr resize recognize; do bench_wait_opt "${node_url[$name]}" "$auth" $f || exit 1; done
     t2=$(ms)
-    fetched=$(curl -s "${node_url[$name]}/metrics" | awk '$1 == "mote_cluster_objects_total{way=\"fetched\"}" { print $2 }')
+    fetched=$(curl -s "${node_ops[$name]}/metrics" | awk '$1 == "mote_cluster_objects_total{way=\"fetched\"}" { print $2 }')
     echo "  $name: serving after $((t1 - t0)) ms, all opt after $((t2 - t0)) ms, ${fetched:-0} objects fetched" >&2
     serve_ms[$way]+="$((t1 - t0)) " opt_ms[$way]+="$((t2 - t0)) "
     node_kill $name

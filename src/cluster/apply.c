@@ -120,22 +120,20 @@ static bool reconcile(mote_cluster *cl, const char *fnkey) {
   if (!slash || (size_t)(slash - fnkey) > MOTE_STORE_NS_MAX) return true;
   snprintf(ns, sizeof ns, "%.*s", (int)(slash - fnkey), fnkey);
   const char *name = slash + 1;
-  char served_ns[MOTE_STORE_NS_MAX + 1];
-  uint64_t served = core_served_version(cl->core, name, served_ns);
+  uint64_t served = core_served_version(cl->core, ns, name);
   cl_fn f;
   if (!view_fn(cl->view, fnkey, &f)) { /* deleted (or never known) */
     mote_function_version local;
     mote_store_error se;
-    bool stored = mote_store_get(core_store(cl->core), name, &local, &se) == MOTE_STORE_OK;
-    bool ours = stored ? !strcmp(local.ns, ns) : served && !strcmp(served_ns, ns);
+    bool stored = mote_store_get(core_store(cl->core), ns, name, &local, &se) == MOTE_STORE_OK;
     if (stored) mote_function_version_clear(&local);
-    if (ours) core_forget(cl->core, name);
+    if (stored || served) core_forget(cl->core, ns, name);
     return true;
   }
   bool ok = true;
   mote_core_error err;
   if (apply_placed_here(cl, fnkey, f.rec.settings.replicas)) {
-    if (served != f.rec.version || strcmp(served_ns, ns) != 0) {
+    if (served != f.rec.version) {
       char msg[600];
       uint8_t *wasm = NULL;
       size_t len = 0;
@@ -159,9 +157,11 @@ static bool reconcile(mote_cluster *cl, const char *fnkey) {
   } else {
     mote_function_version local;
     mote_store_error se;
-    bool same = mote_store_get(core_store(cl->core), name, &local, &se) == MOTE_STORE_OK &&
-                local.version == f.rec.version && !strcmp(local.ns, ns);
-    if (same) mote_function_version_clear(&local);
+    bool same = false;
+    if (mote_store_get(core_store(cl->core), ns, name, &local, &se) == MOTE_STORE_OK) {
+      same = local.version == f.rec.version;
+      mote_function_version_clear(&local);
+    }
     if ((served || !same) && core_keep_record(cl->core, &f.rec, &err) != MOTE_CORE_OK) {
       fprintf(stderr, "mote serve: cluster: %s: %s\n", fnkey, err.message);
       ok = false;

@@ -27,7 +27,6 @@
  *   nodes/NAME               a live node: URL, id tag (under its lease)
  *   drain/NAME               a drained node
  *   fn/NS/NAME               a function's current version
- *   owner/NAME               the namespace owning a name (names are global)
  *   seq/NS/NAME              the last version number given
  *   ns/NS                    a namespace and its limits
  *   keys/UUID                an API key: namespace, salt, hash (never the secret)

@@ -6,17 +6,18 @@
  *   - its bytes are on two live nodes: this one (the core stored them) and
  *     a peer they were pushed to, the first that takes them in the
  *     function's placement order (on one node when the cluster has one);
- *   - its record is committed: one transaction that checks the name's owner
- *     (owner/NAME: absent, or this namespace) and the last version number
- *     (seq/NS/NAME) are what was read, and puts the owner, the next number
- *     and the record fn/NS/NAME. A concurrent deploy makes it fail; it is
- *     read and tried again (CL_COMMIT_TRIES), so versions are numbered once
- *     each, cluster-wide.
+ *   - its record is committed: one transaction that checks the last version
+ *     number of (namespace, name) (seq/NS/NAME) is what was read, and puts
+ *     the next number and the record fn/NS/NAME. A concurrent deploy makes
+ *     it fail; it is read and tried again (CL_COMMIT_TRIES), so versions are
+ *     numbered once each, cluster-wide. Names are per namespace: two
+ *     namespaces' functions of one name are two records.
  * So a kill -9 of this node right after its 201 loses nothing: the record
  * is in etcd and the bytes on a peer, from which the others pull them.
  *
- * A delete removes the record and the owner, checking the owner in the same
- * transaction. Every node's watch then forgets the function; calls in
+ * A delete removes the record, checking in the same transaction that it is
+ * the one read (seq/NS/NAME stays: a later deploy of the name goes on from
+ * its number). Every node's watch then forgets the function; calls in
  * flight finish on their version.
  */
 #include <stdio.h>
@@ -25,14 +26,6 @@
 
 #include "base/clock.h"
 #include "cluster/cluster_internal.h"
-
-static mote_core_status forbidden(mote_core_error *err, const char *name) {
-  err->status = MOTE_CORE_FORBIDDEN;
-  snprintf(err->message, sizeof err->message,
-           "function \"%s\" belongs to another namespace: use a key of its namespace, or "
-           "another name", name);
-  return MOTE_CORE_FORBIDDEN;
-}
 
 /* Pushes the bytes to one live peer, in the function's placement order:
  * holders[1] gets its name. False (with err) when the cluster has other
@@ -83,58 +76,41 @@ mote_core_status commit_deploy(void *ctx, const core_commit *w, uint64_t *versio
   snprintf(holders[0], sizeof holders[0], "%s", cl->node);
   if (!replicate(cl, w, holders, &nholders, err)) return err->status;
   const char *hp[2] = {holders[0], holders[1]};
-  char owner_key[CL_KEY_MAX], seq_key[CL_KEY_MAX], fn_key[CL_KEY_MAX];
-  snprintf(owner_key, sizeof owner_key, CL_PREFIX "owner/%s", w->name);
+  char seq_key[CL_KEY_MAX], fn_key[CL_KEY_MAX];
   snprintf(seq_key, sizeof seq_key, CL_PREFIX "seq/%s/%s", w->ns, w->name);
   snprintf(fn_key, sizeof fn_key, CL_PREFIX "fn/%s/%s", w->ns, w->name);
   for (int tries = 0; tries < CL_COMMIT_TRIES; tries++) {
-    etcd_kv owner = {0}, seq = {0};
-    bool has_owner = false, has_seq = false;
-    if (etcd_get(cl->etcd, owner_key, &owner, &has_owner, NULL) != ETCD_OK ||
-        etcd_get(cl->etcd, seq_key, &seq, &has_seq, NULL) != ETCD_OK) {
-      etcd_kv_clear(&owner);
+    etcd_kv seq = {0};
+    bool has_seq = false;
+    if (etcd_get(cl->etcd, seq_key, &seq, &has_seq, NULL) != ETCD_OK)
       return cl_unavailable(cl, err, "deploy");
-    }
-    if (has_owner && strcmp((const char *)owner.value, w->ns) != 0) {
-      etcd_kv_clear(&owner);
-      etcd_kv_clear(&seq);
-      return forbidden(err, w->name);
-    }
     uint64_t next = (has_seq ? strtoull((const char *)seq.value, NULL, 10) : 0) + 1;
+    int64_t seq_mod = has_seq ? seq.mod_rev : 0;
+    etcd_kv_clear(&seq);
     char num[24];
     snprintf(num, sizeof num, "%llu", (unsigned long long)next);
     char *record = rec_fn_json(w, next, mote_wall_ms(), hp, nholders);
     if (!record) {
-      etcd_kv_clear(&owner);
-      etcd_kv_clear(&seq);
       err->status = MOTE_CORE_NO_MEMORY;
       snprintf(err->message, sizeof err->message, "out of memory");
       return MOTE_CORE_NO_MEMORY;
     }
     if (strlen(record) > CL_RECORD_MAX) {
       free(record);
-      etcd_kv_clear(&owner);
-      etcd_kv_clear(&seq);
       err->status = MOTE_CORE_TOO_LARGE;
       snprintf(err->message, sizeof err->message,
                "the function's record (its settings and meta) is larger than the cluster's "
                "records may be (%u bytes)", CL_RECORD_MAX);
       return MOTE_CORE_TOO_LARGE;
     }
-    etcd_cmp cmp[2] = {
-        {.key = owner_key, .target = has_owner ? ETCD_MOD : ETCD_CREATE, .op = ETCD_EQUAL,
-         .number = has_owner ? owner.mod_rev : 0},
-        {.key = seq_key, .target = has_seq ? ETCD_MOD : ETCD_CREATE, .op = ETCD_EQUAL,
-         .number = has_seq ? seq.mod_rev : 0}};
-    etcd_op then[3] = {
-        {.kind = ETCD_OP_PUT, .key = owner_key, .value = w->ns, .len = strlen(w->ns)},
+    etcd_cmp cmp = {.key = seq_key, .target = has_seq ? ETCD_MOD : ETCD_CREATE,
+                    .op = ETCD_EQUAL, .number = seq_mod};
+    etcd_op then[2] = {
         {.kind = ETCD_OP_PUT, .key = seq_key, .value = num, .len = strlen(num)},
         {.kind = ETCD_OP_PUT, .key = fn_key, .value = record, .len = strlen(record)}};
     bool done = false;
-    etcd_status st = etcd_txn(cl->etcd, cmp, 2, then, 3, NULL, 0, &done, NULL);
+    etcd_status st = etcd_txn(cl->etcd, &cmp, 1, then, 2, NULL, 0, &done, NULL);
     free(record);
-    etcd_kv_clear(&owner);
-    etcd_kv_clear(&seq);
     if (st != ETCD_OK) return cl_unavailable(cl, err, "deploy");
     if (done) {
       char fnkey[CL_KEY_MAX];
@@ -164,28 +140,24 @@ void commit_deployed(void *ctx, const char *ns, const char *name) {
 mote_core_status commit_delete(void *ctx, const char *ns, const char *name,
                                mote_core_error *err) {
   mote_cluster *cl = ctx;
-  char owner_key[CL_KEY_MAX], fn_key[CL_KEY_MAX];
-  snprintf(owner_key, sizeof owner_key, CL_PREFIX "owner/%s", name);
+  char fn_key[CL_KEY_MAX];
   snprintf(fn_key, sizeof fn_key, CL_PREFIX "fn/%s/%s", ns, name);
   for (int tries = 0; tries < CL_COMMIT_TRIES; tries++) {
-    etcd_kv owner = {0};
-    bool has_owner = false;
-    if (etcd_get(cl->etcd, owner_key, &owner, &has_owner, NULL) != ETCD_OK)
+    etcd_kv fn = {0};
+    bool has_fn = false;
+    if (etcd_get(cl->etcd, fn_key, &fn, &has_fn, NULL) != ETCD_OK)
       return cl_unavailable(cl, err, "delete");
-    if (!has_owner) {
+    if (!has_fn) {
       err->status = MOTE_CORE_NOT_FOUND;
       snprintf(err->message, sizeof err->message, "no function named \"%s\"", name);
       return MOTE_CORE_NOT_FOUND;
     }
-    bool theirs = strcmp((const char *)owner.value, ns) != 0;
-    int64_t mod = owner.mod_rev;
-    etcd_kv_clear(&owner);
-    if (theirs) return forbidden(err, name);
-    etcd_cmp same = {.key = owner_key, .target = ETCD_MOD, .op = ETCD_EQUAL, .number = mod};
-    etcd_op then[2] = {{.kind = ETCD_OP_DELETE, .key = owner_key},
-                       {.kind = ETCD_OP_DELETE, .key = fn_key}};
+    int64_t mod = fn.mod_rev;
+    etcd_kv_clear(&fn);
+    etcd_cmp same = {.key = fn_key, .target = ETCD_MOD, .op = ETCD_EQUAL, .number = mod};
+    etcd_op then = {.kind = ETCD_OP_DELETE, .key = fn_key};
     bool done = false;
-    if (etcd_txn(cl->etcd, &same, 1, then, 2, NULL, 0, &done, NULL) != ETCD_OK)
+    if (etcd_txn(cl->etcd, &same, 1, &then, 1, NULL, 0, &done, NULL) != ETCD_OK)
       return cl_unavailable(cl, err, "delete");
     if (done) return MOTE_CORE_OK;
   }

@@ -173,16 +173,42 @@ static bool is(const char *pattern, const char *want) { return pattern && !strcm
 #define FAAS "/faas/{name}/{path...}"
 
 /* The record of a function named `name` (any namespace: names are global). */
-static bool known_name(mote_cluster *cl, const char *name, cl_fn *out) {
-  char **keys = NULL;
-  size_t n = view_fn_keys(cl->view, &keys);
-  bool found = false;
-  for (size_t i = 0; i < n; i++) {
-    const char *slash = strchr(keys[i], '/');
-    if (!found && slash && !strcmp(slash + 1, name)) found = view_fn(cl->view, keys[i], out);
-    free(keys[i]);
+/* The function a /faas path names, as http/faas.c resolves it (names are
+ * per namespace), read from the cluster's records: /faas/NAME is NAME of
+ * the caller's namespace (guest's without a key), /faas/A/B... is A of that
+ * namespace only when A takes paths (cgi) and the caller may call it, else
+ * B of namespace A. True with its record when it exists in the cluster and
+ * this caller may call it (public, or a key of its namespace); false
+ * otherwise: then the route's own check answers here (404 alike for a
+ * missing and a forbidden function, 401 for a wrong key). */
+static bool callable(const cl_fn *f, const char *caller) {
+  return f->rec.settings.is_public || (caller && !strcmp(caller, f->rec.ns));
+}
+
+static bool faas_target(mote_cluster *cl, http_req *r, cl_fn *out) {
+  const char *caller = NULL;
+  if (http_req_header(r, "Authorization")) {
+    if (!http_identify_quiet(r)) return false; /* the check answers 401 */
+    caller = http_req_ns(r);
   }
-  free(keys);
+  const char *first = http_req_capture(r, "name"), *rest = http_req_capture(r, "path");
+  char key[CL_KEY_MAX];
+  snprintf(key, sizeof key, "%s/%s", caller ? caller : MOTE_STORE_DEFAULT_NS, first);
+  bool found = view_fn(cl->view, key, out);
+  const char *path_info = rest;
+  if (rest[0] && !(found && callable(out, caller) && out->rec.settings.cgi)) {
+    if (found) cl_fn_clear(out);
+    const char *name = rest + 1, *end = strchr(name, '/');
+    size_t n = end ? (size_t)(end - name) : strlen(name);
+    if (n == 0 || n >= sizeof key) return false;
+    snprintf(key, sizeof key, "%s/%.*s", first, (int)n, name);
+    found = view_fn(cl->view, key, out);
+    path_info = name + n;
+  }
+  if (found && (!callable(out, caller) || (path_info[0] && !out->rec.settings.cgi))) {
+    cl_fn_clear(out);
+    found = false;
+  }
   return found;
 }
 
@@ -210,12 +236,11 @@ static bool elsewhere(void *ctx, http_req *r) {
   const char *pattern = http_req_pattern(r);
   bool passed_on = http_req_header(r, CLUSTER_FORWARDED_HEADER) != NULL;
   if (is(pattern, FAAS)) {
-    const char *name = http_req_capture(r, "name");
-    if (core_served_version(cl->core, name, NULL)) return false;
     cl_fn f;
-    if (!known_name(cl, name, &f)) return false; /* unknown everywhere: the route's 404 */
+    if (!faas_target(cl, r, &f)) return false; /* the route's own answer */
+    bool here = core_served_version(cl->core, f.rec.ns, f.rec.name) != 0;
     cl_fn_clear(&f);
-    return true; /* passed on, or (passed on to us) "not here" */
+    return !here; /* passed on, or (passed on to us) "not here" */
   }
   if (passed_on) return false;
   if (is(pattern, "/v1/activations/{id}")) {
@@ -251,8 +276,8 @@ static http_result forward_call(mote_cluster *cl, http_req *r) {
     return http_reply(r, 503, resp);
   }
   cl_fn f;
-  if (!known_name(cl, name, &f))
-    return http_reply_error(r, 404, "not_found", "no function named \"%s\"", name);
+  if (!faas_target(cl, r, &f)) /* deleted since: the one 404 of /faas */
+    return http_reply_error(r, 404, "not_found", "no function here that this request may call");
   char fnkey[CL_KEY_MAX];
   snprintf(fnkey, sizeof fnkey, "%s/%s", f.rec.ns, f.rec.name);
   uint32_t replicas = f.rec.settings.replicas;

@@ -21,8 +21,8 @@
 void core_cluster_attach(mote_core *c, const core_cluster_ops *ops) { c->ops = *ops; }
 
 bool apply_make_current(mote_core *c, core_fn *fn) {
-  core_fn *cur = registry_acquire(c->reg, fn->rec.name);
-  bool later = cur && !strcmp(cur->rec.ns, fn->rec.ns) && cur->rec.version > fn->rec.version;
+  core_fn *cur = registry_acquire(c->reg, fn->rec.ns, fn->rec.name);
+  bool later = cur && cur->rec.version > fn->rec.version;
   fn_release(cur);
   if (later) return false;
   snapstore_keep(c, fn);
@@ -30,11 +30,11 @@ bool apply_make_current(mote_core *c, core_fn *fn) {
   return true;
 }
 
-/* The record the store kept for (name, version), into fn->rec. */
-static mote_core_status reread(mote_core *c, core_fn *fn, const char *name, uint64_t version,
-                               mote_core_error *err) {
+/* The record the store kept for (ns, name, version), into fn->rec. */
+static mote_core_status reread(mote_core *c, core_fn *fn, const char *ns, const char *name,
+                               uint64_t version, mote_core_error *err) {
   mote_store_error se;
-  if (mote_store_get_version(c->store, name, version, &fn->rec, &se) != MOTE_STORE_OK)
+  if (mote_store_get_version(c->store, ns, name, version, &fn->rec, &se) != MOTE_STORE_OK)
     return core_store_fail(err, &se);
   return MOTE_CORE_OK;
 }
@@ -45,7 +45,7 @@ mote_core_status core_apply(mote_core *c, const mote_function_version *rec, cons
   if (rec->files_hash) mote_store_files_path(c->store, rec->files_hash, files_dir, sizeof files_dir);
   core_fn *fn = NULL;
   bool need_opt = false;
-  mote_core_status st = fn_load(c, rec->name, wasm, len, &rec->settings,
+  mote_core_status st = fn_load(c, rec->ns, rec->name, wasm, len, &rec->settings,
                                 rec->files_hash ? files_dir : NULL, &fn, &need_opt, err);
   if (st != MOTE_CORE_OK) return st;
   mote_store_error se;
@@ -53,7 +53,7 @@ mote_core_status core_apply(mote_core *c, const mote_function_version *rec, cons
   pthread_mutex_lock(&c->deploy_lock);
   if (mote_store_put_version(c->store, rec, &se) != MOTE_STORE_OK)
     st = core_store_fail(err, &se);
-  else if ((st = reread(c, fn, rec->name, rec->version, err)) == MOTE_CORE_OK) {
+  else if ((st = reread(c, fn, rec->ns, rec->name, rec->version, err)) == MOTE_CORE_OK) {
     atomic_fetch_add(&fn->refs, 1); /* kept for the opt build below */
     current = apply_make_current(c, fn);
     if (!current) fn_release(fn); /* the extra reference: a later version serves */
@@ -76,26 +76,25 @@ mote_core_status core_keep_record(mote_core *c, const mote_function_version *rec
   mote_core_status st = MOTE_CORE_OK;
   pthread_mutex_lock(&c->deploy_lock);
   if (mote_store_put_version(c->store, rec, &se) != MOTE_STORE_OK) st = core_store_fail(err, &se);
-  else registry_remove(c->reg, rec->name);
+  else registry_remove(c->reg, rec->ns, rec->name);
   pthread_mutex_unlock(&c->deploy_lock);
   return st;
 }
 
-void core_forget(mote_core *c, const char *name) {
+void core_forget(mote_core *c, const char *ns, const char *name) {
   mote_store_error se;
   pthread_mutex_lock(&c->deploy_lock);
-  mote_store_status st = mote_store_delete(c->store, NULL, name, &se);
-  registry_remove(c->reg, name);
+  mote_store_status st = mote_store_delete(c->store, ns, name, &se);
+  registry_remove(c->reg, ns, name);
   pthread_mutex_unlock(&c->deploy_lock);
   if (st != MOTE_STORE_OK && st != MOTE_STORE_NOT_FOUND)
-    fprintf(stderr, "mote serve: %s: the record of a deleted function stays: %s\n", name,
+    fprintf(stderr, "mote serve: %s/%s: the record of a deleted function stays: %s\n", ns, name,
             se.message);
 }
 
-uint64_t core_served_version(mote_core *c, const char *name, char ns[MOTE_STORE_NS_MAX + 1]) {
-  core_fn *fn = registry_acquire(c->reg, name);
+uint64_t core_served_version(mote_core *c, const char *ns, const char *name) {
+  core_fn *fn = registry_acquire(c->reg, ns, name);
   uint64_t v = fn ? fn->rec.version : 0;
-  if (ns) snprintf(ns, MOTE_STORE_NS_MAX + 1, "%s", fn && fn->rec.ns ? fn->rec.ns : "");
   fn_release(fn);
   return v;
 }

@@ -34,7 +34,6 @@ mote_core_status core_store_fail(mote_core_error *err, const mote_store_error *s
   switch (se->status) {
     case MOTE_STORE_NOT_FOUND: st = MOTE_CORE_NOT_FOUND; break;
     case MOTE_STORE_INVALID: st = MOTE_CORE_INVALID; break;
-    case MOTE_STORE_FORBIDDEN: st = MOTE_CORE_FORBIDDEN; break;
     default: st = MOTE_CORE_STORE; break;
   }
   return core_fail(err, st, "%s", se->message);

@@ -71,7 +71,6 @@ typedef enum mote_core_status {
   MOTE_CORE_OK = 0,
   MOTE_CORE_NO_MEMORY,
   MOTE_CORE_NOT_FOUND,          /* no such function */
-  MOTE_CORE_FORBIDDEN,          /* the name belongs to another namespace */
   MOTE_CORE_INVALID,            /* a name or setting the store refused */
   MOTE_CORE_STORE,              /* the store failed */
   MOTE_CORE_FILES,              /* a bundle's files could not be stored */
@@ -155,8 +154,11 @@ unsigned core_queue_timeout_ms(const mote_core *c); /* the longest wait of a cal
 /* One loaded version of a function (reference-counted). */
 typedef struct core_fn core_fn;
 
-/* The current version of `name` with a reference taken, or NULL. */
-core_fn *core_fn_acquire(mote_core *c, const char *name);
+/* The current version of function `name` of namespace `ns` with a
+ * reference taken, or NULL (also for names that are not valid). Names are
+ * per namespace: (ns, name) is the function, whoever asks; whether the
+ * asker may use it is the caller's to decide. */
+core_fn *core_fn_acquire(mote_core *c, const char *ns, const char *name);
 void core_fn_release(core_fn *fn); /* NULL: nothing */
 /* Its record (name, namespace, version, settings, meta, files): read-only,
  * valid while the reference is held. */
@@ -205,8 +207,8 @@ typedef struct core_deploy_req {
  * what a refused deploy is). */
 mote_core_status core_deploy(mote_core *c, const core_deploy_req *req, core_fn **out,
                              mote_core_error *err);
-/* Deletes `name` of namespace `ns`: NOT_FOUND, FORBIDDEN (another's), or
- * OK (the calls in flight finish on their version). */
+/* Deletes function `name` of namespace `ns`: NOT_FOUND, or OK (the calls in
+ * flight finish on their version). */
 mote_core_status core_delete(mote_core *c, const char *ns, const char *name,
                              mote_core_error *err);
 /* A deploy answered (ok: accepted), for mote_deploys_total. */
@@ -270,9 +272,9 @@ mote_core_status core_keep_record(mote_core *c, const mote_function_version *rec
                                   mote_core_error *err);
 /* Forgets a function deleted in the cluster: its records and the version
  * served (calls in flight finish). */
-void core_forget(mote_core *c, const char *name);
-/* The version of `name` served here (0: none), and its namespace into ns. */
-uint64_t core_served_version(mote_core *c, const char *name, char ns[MOTE_STORE_NS_MAX + 1]);
+void core_forget(mote_core *c, const char *ns, const char *name);
+/* The version of ns/name served here (0: none). */
+uint64_t core_served_version(mote_core *c, const char *ns, const char *name);
 /* This node's share of every namespace's limits: node `index` of `count`
  * (0 or 1: the whole limit). A limit L is split so that the shares add up to
  * L: L / count each, and one more for the first L % count nodes. */
@@ -471,6 +473,7 @@ uint64_t core_histogram_bound_us(unsigned i);
 #define CORE_REFUSAL_FIRST MOTE_CORE_CONCURRENCY_LIMIT
 #define CORE_REFUSALS 4
 typedef struct core_fn_figures {
+  char ns[MOTE_STORE_NS_MAX + 1];
   char name[CORE_NAME_MAX + 1];
   unsigned status_code[CORE_STATUSES_KEPT]; /* 0: unused */
   uint64_t status_count[CORE_STATUSES_KEPT];
@@ -483,14 +486,17 @@ typedef struct core_fn_figures {
 
 /* A function's calls in admission: holding a slot, waiting for one. */
 typedef struct core_queue_figures {
+  char ns[MOTE_STORE_NS_MAX + 1];
   char name[CORE_NAME_MAX + 1];
   unsigned running, waiting;
 } core_queue_figures;
 
 typedef struct core_figures {
-  core_fn_figures *fns;   /* every function with a call counted, by name; from malloc */
+  core_fn_figures *fns;   /* every function with a call counted, by namespace and name;
+                           * from malloc */
   size_t nfns;
-  core_queue_figures *queues; /* every function admission has seen, by name; from malloc */
+  core_queue_figures *queues; /* every function admission has seen, by namespace and
+                               * name; from malloc */
   size_t nqueues;
   uint64_t in_flight;
   uint64_t deploys_ok, deploys_refused;

@@ -10,9 +10,8 @@
  * until the version's row does): a module that cannot run, or whose
  * mote_init fails, is refused and the old version keeps serving. Its
  * snapshot is kept in the store (snapstore.c) only once the store has
- * accepted the version: a deploy refused in the store's transaction (a race
- * with a delete and another namespace's deploy of the name) cannot replace
- * the kept snapshot of a name that is not its own.
+ * accepted the version: a deploy the store refuses cannot replace the kept
+ * snapshot of its function.
  */
 #include <stdio.h>
 #include <string.h>
@@ -57,7 +56,7 @@ static mote_core_status deploy_committed(mote_core *c, const core_deploy_req *re
     st = core_fail(err, MOTE_CORE_STORE, "the cluster committed version %llu, but this node "
                    "could not keep it (it will from the cluster's record): %s",
                    (unsigned long long)version, se.message);
-  } else if (mote_store_get_version(c->store, req->name, version, &fn->rec, &se) !=
+  } else if (mote_store_get_version(c->store, req->ns, req->name, version, &fn->rec, &se) !=
              MOTE_STORE_OK) {
     st = core_store_fail(err, &se);
   } else {
@@ -83,7 +82,7 @@ mote_core_status core_deploy(mote_core *c, const core_deploy_req *req, core_fn *
   }
   core_fn *fn = NULL;
   bool need_opt = false;
-  mote_core_status st = fn_load(c, req->name, req->wasm, req->len, req->settings,
+  mote_core_status st = fn_load(c, req->ns, req->name, req->wasm, req->len, req->settings,
                                 files_dir[0] ? files_dir : NULL, &fn, &need_opt, err);
   if (st != MOTE_CORE_OK) return st;
   if (c->ops.commit_deploy) {
@@ -125,24 +124,21 @@ mote_core_status core_deploy(mote_core *c, const core_deploy_req *req, core_fn *
 
 mote_core_status core_delete(mote_core *c, const char *ns, const char *name,
                              mote_core_error *err) {
-  if (!mote_store_valid_name(name))
+  if (!mote_store_valid_name(ns) || !mote_store_valid_name(name))
     return core_fail(err, MOTE_CORE_NOT_FOUND, "no function named \"%s\"", name);
   if (c->ops.commit_delete) { /* the cluster's record first: then every node's */
     mote_core_status cst = c->ops.commit_delete(c->ops.ctx, ns, name, err);
     if (cst != MOTE_CORE_OK) return cst;
-    core_forget(c, name);
+    core_forget(c, ns, name);
     return MOTE_CORE_OK;
   }
   mote_store_error se;
   pthread_mutex_lock(&c->deploy_lock);
   mote_store_status st = mote_store_delete(c->store, ns, name, &se);
-  if (st == MOTE_STORE_OK) registry_remove(c->reg, name);
+  if (st == MOTE_STORE_OK) registry_remove(c->reg, ns, name);
   pthread_mutex_unlock(&c->deploy_lock);
   if (st == MOTE_STORE_NOT_FOUND)
     return core_fail(err, MOTE_CORE_NOT_FOUND, "no function named \"%s\"", name);
-  if (st == MOTE_STORE_FORBIDDEN)
-    return core_fail(err, MOTE_CORE_FORBIDDEN, "function \"%s\" belongs to another namespace: "
-                     "use a key of its namespace, or another name", name);
   if (st != MOTE_STORE_OK) return core_store_fail(err, &se);
   return MOTE_CORE_OK;
 }
@@ -171,15 +167,15 @@ void deploy_load_all(mote_core *c) {
     if (rst == MOTE_STORE_NOT_FOUND && c->cluster) {
       /* a record of a function placed on other nodes: not served here */
     } else if (rst != MOTE_STORE_OK) {
-      fprintf(stderr, "mote serve: %s v%llu: cannot read its module: %s; not served\n", v->name,
-              (unsigned long long)v->version, se.message);
-    } else if (fn_load(c, v->name, wasm, len, &v->settings, v->files_hash ? files_dir : NULL,
-                       &fn, &need_opt, &err) != MOTE_CORE_OK) {
-      fprintf(stderr, "mote serve: %s v%llu: %s; not served\n", v->name,
+      fprintf(stderr, "mote serve: %s/%s v%llu: cannot read its module: %s; not served\n",
+              v->ns, v->name, (unsigned long long)v->version, se.message);
+    } else if (fn_load(c, v->ns, v->name, wasm, len, &v->settings,
+                       v->files_hash ? files_dir : NULL, &fn, &need_opt, &err) != MOTE_CORE_OK) {
+      fprintf(stderr, "mote serve: %s/%s v%llu: %s; not served\n", v->ns, v->name,
               (unsigned long long)v->version, err.message);
     } else {
-      char name[CORE_NAME_MAX + 1];
-      snprintf(name, sizeof name, "%s", v->name);
+      char name[CORE_FN_KEY_MAX];
+      snprintf(name, sizeof name, "%s/%s", v->ns, v->name);
       fn->rec = *v; /* takes over the record's strings */
       memset(v, 0, sizeof *v);
       snapstore_keep(c, fn); /* when it was not loaded from the store */

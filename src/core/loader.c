@@ -59,9 +59,9 @@ static mote_core_status compile_status(mote_compile_status st) {
   }
 }
 
-mote_core_status fn_load(mote_core *c, const char *name, const uint8_t *wasm, size_t len,
-                         const mote_function_settings *st, const char *files_dir, core_fn **out,
-                         bool *need_opt, mote_core_error *err) {
+mote_core_status fn_load(mote_core *c, const char *ns, const char *name, const uint8_t *wasm,
+                         size_t len, const mote_function_settings *st, const char *files_dir,
+                         core_fn **out, bool *need_opt, mote_core_error *err) {
   *out = NULL;
   *need_opt = false;
   mote_compile_options opts = {.cache_dir = c->cache_dir, .tier = MOTE_TIER_OPT};
@@ -103,7 +103,7 @@ mote_core_status fn_load(mote_core *c, const char *name, const uint8_t *wasm, si
   else if (!mote_invoke_check_imports(fn->base.module, msg, sizeof msg))
     status = core_fail(err, MOTE_CORE_UNSUPPORTED_IMPORT, "%s", msg);
   else /* kept once the store accepts the version (snapstore_keep) */
-    status = snapstore_prepare(c, fn, &fn->base, res.so_path, res.key, name, false, err);
+    status = snapstore_prepare(c, fn, &fn->base, res.so_path, res.key, ns, name, false, err);
   memset(&fn->rec.settings, 0, sizeof fn->rec.settings); /* borrowed, not owned */
   if (status != MOTE_CORE_OK) {
     image_clear(&fn->base);
@@ -144,8 +144,8 @@ static void job_free(opt_job *j) {
 static void opt_done(mote_core *c, core_fn *fn, const char *msg) {
   if (msg) {
     snprintf(fn->opt_error, sizeof fn->opt_error, "%s", msg);
-    fprintf(stderr, "mote serve: %s v%llu: the opt tier failed (%s); the quick tier serves\n",
-            fn->rec.name, (unsigned long long)fn->rec.version, msg);
+    fprintf(stderr, "mote serve: %s/%s v%llu: the opt tier failed (%s); the quick tier "
+            "serves\n", fn->rec.ns, fn->rec.name, (unsigned long long)fn->rec.version, msg);
   }
   atomic_store_explicit(&fn->opt_state, msg ? CORE_OPT_FAILED : CORE_OPT_READY,
                         memory_order_release);
@@ -178,8 +178,8 @@ static void run_job(mote_core *c, opt_job *j) {
   char msg[1300];
   if (mote_rt_module_load(res.so_path, &img->module, &rerr) != MOTE_RT_OK) {
     snprintf(msg, sizeof msg, "cannot load the opt tier: %s", rerr.message);
-  } else if (snapstore_prepare(c, j->fn, img, res.so_path, res.key, j->fn->rec.name, true,
-                               &err) == MOTE_CORE_OK) { /* stored: kept at once */
+  } else if (snapstore_prepare(c, j->fn, img, res.so_path, res.key, j->fn->rec.ns,
+                               j->fn->rec.name, true, &err) == MOTE_CORE_OK) { /* kept at once */
     core_image *expected = NULL;
     if (atomic_compare_exchange_strong(&j->fn->opt, &expected, img)) {
       opt_done(c, j->fn, NULL);

@@ -108,8 +108,13 @@ typedef struct http_route {
 /* Adds n routes (copied; matched in the order added, a route whose pattern
  * and method both match wins). False when out of memory. */
 bool http_add_routes(http_server *h, const http_route *routes, size_t n);
-/* mote's own routes: /healthz, /metrics, /v1/..., /faas/... (ctx: h). */
+/* mote's own public routes: /healthz, /v1/..., /faas/... (ctx: h). */
 bool http_add_mote_routes(http_server *h);
+/* The operator's routes, for a server of their own on another address
+ * (--metrics-listen): /metrics (every namespace's figures, and the
+ * transport figures of public_server, which must outlive h) and /healthz
+ * with the number of functions. */
+bool http_add_operator_routes(http_server *h, http_server *public_server);
 
 /* A cluster's say in where the requests of HTTP_ROUTE_CLUSTER rows are
  * served (src/cluster). `elsewhere` is asked after the route's key, query
@@ -183,10 +188,16 @@ const char *http_req_ns(const http_req *r);
  * or 500 when the key store failed, in the route's dialect; *res its
  * result). */
 bool http_identify(http_req *r, http_result *res);
+/* The same check without a reply: true with http_req_ns set; false when the
+ * credentials are missing or wrong, with nothing queued (the route's own
+ * check answers). For a forwarder that must know the caller's namespace
+ * before the route's check runs. */
+bool http_identify_quiet(http_req *r);
 
 /* What the access log says of a call (a route that runs a function fills it). */
 typedef struct http_call_log {
   bool set;
+  char ns[MOTE_STORE_NS_MAX + 1];  /* the function's namespace */
   char function[CORE_NAME_MAX + 1];
   uint64_t version;
   char activation_id[33]; /* "" when the call never ran */

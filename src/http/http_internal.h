@@ -38,6 +38,15 @@ struct http_response {
   size_t len;                    /* the body's bytes, for the access log */
 };
 
+/* The function a /faas path names (faas.c): its namespace and name, and
+ * the path after them (CGI's PATH_INFO). */
+typedef struct http_faas_target {
+  char ns[MOTE_STORE_NS_MAX + 1];
+  char name[CORE_NAME_MAX + 1];
+  bool ns_in_path;               /* /faas/NS/NAME (else /faas/NAME) */
+  const char *path_info;         /* "" or "/...", into capbuf */
+} http_faas_target;
+
 /* Everything one request owns; freed at once when it completes. */
 struct http_req {
   http_server *h;
@@ -71,6 +80,7 @@ struct http_req {
   unsigned status;               /* of the response queued; 0: none yet */
   uint64_t bytes_out;            /* its body */
   http_call_log call;
+  http_faas_target faas;         /* a /faas call: what its path names */
 };
 
 /* Per connection (MHD's socket context): the request in progress. */
@@ -146,6 +156,7 @@ int cgi_response(const uint8_t *out, size_t len, http_response **resp, unsigned 
 /* The route handlers of mote's API (v1.c, usage.c, faas.c, metrics_text.c). */
 http_result v1_health(void *ctx, http_req *r);
 http_result v1_metrics(void *ctx, http_req *r);
+http_result v1_metrics_namespace(void *ctx, http_req *r);
 http_result v1_functions_list(void *ctx, http_req *r);
 http_result v1_function_get(void *ctx, http_req *r);
 bool v1_function_put_check(void *ctx, http_req *r, http_result *res);
@@ -158,7 +169,9 @@ http_result v1_usage(void *ctx, http_req *r);
 bool faas_check(void *ctx, http_req *r, http_result *res);
 http_result faas_call(void *ctx, http_req *r);
 /* The Prometheus text of the core's figures and the access log's (from
- * malloc, *len bytes), or NULL when out of memory. */
-char *metrics_text(http_server *h, size_t *len);
+ * malloc, *len bytes), or NULL when out of memory. ns: only the figures of
+ * that namespace's functions (a tenant's /v1/metrics); NULL: all of them
+ * and the server's own (the operator's /metrics). */
+char *metrics_text(mote_core *c, http_server *public_server, const char *ns, size_t *len);
 
 #endif /* MOTE_HTTP_INTERNAL_H */

@@ -21,7 +21,6 @@ static const struct {
     [MOTE_CORE_OK] = {200, "ok"},
     [MOTE_CORE_NO_MEMORY] = {500, "internal"},
     [MOTE_CORE_NOT_FOUND] = {404, "not_found"},
-    [MOTE_CORE_FORBIDDEN] = {403, "forbidden"},
     [MOTE_CORE_INVALID] = {400, "invalid"},
     [MOTE_CORE_STORE] = {500, "store"},
     [MOTE_CORE_FILES] = {500, "store_failed"},

@@ -5,7 +5,9 @@
  * OpenWhisk's /api/v1).
  *
  * Start: the core (store, parts, every stored function loaded), the --dev
- * key, the HTTP server with its route table, then listening. Stop: no new
+ * key, the HTTP servers with their route tables (the public one; the
+ * operator's /metrics on its own address), then listening, the operator's
+ * first. Stop: no new
  * connections and the requests in progress finished (MHD joins every
  * connection thread), then the background calls drained (each accepted
  * call gets its record), then the HTTP server's last access-log lines, then
@@ -26,6 +28,7 @@ struct mote_server {
   mote_core *core;
   http_server *http;
   mote_cluster *cluster; /* NULL: a single node */
+  http_server *operator_http; /* /metrics on the operator's address; NULL: none */
   bool dev_key_created; /* --dev made the development key at this start */
 };
 
@@ -100,8 +103,22 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
       goto fail;
     }
   }
+  if (cfg->metrics_host) {
+    http_config oc = {.host = cfg->metrics_host, .port = cfg->metrics_port};
+    if (!(s->operator_http = http_new(s->core, &oc, msg, sizeof msg))) {
+      st = fail(err, MOTE_SERVER_IO, "%s", msg);
+      goto fail;
+    }
+    if (!http_add_operator_routes(s->operator_http, s->http)) {
+      st = fail(err, MOTE_SERVER_IO, "out of memory");
+      goto fail;
+    }
+  }
+  /* The operator's address first: a server that cannot serve its metrics
+   * never takes a call. */
   bool listen_error;
-  if (!http_start(s->http, &listen_error, msg, sizeof msg)) {
+  if ((s->operator_http && !http_start(s->operator_http, &listen_error, msg, sizeof msg)) ||
+      !http_start(s->http, &listen_error, msg, sizeof msg)) {
     st = fail(err, listen_error ? MOTE_SERVER_LISTEN : MOTE_SERVER_INVALID, "%s", msg);
     goto fail;
   }
@@ -120,6 +137,10 @@ fail:
 
 uint16_t mote_server_port(const mote_server *s) { return http_port(s->http); }
 
+uint16_t mote_server_metrics_port(const mote_server *s) {
+  return s->operator_http ? http_port(s->operator_http) : 0;
+}
+
 unsigned mote_server_function_count(const mote_server *s) { return core_fn_count(s->core); }
 
 bool mote_server_dev_key_created(const mote_server *s) { return s->dev_key_created; }
@@ -128,7 +149,9 @@ void mote_server_stop(mote_server *s) {
   if (!s) return;
   http_stop(s->http);        /* no request runs any more */
   mote_cluster_free(s->cluster); /* the lease revoked: peers know at once */
+  http_stop(s->operator_http);
   mote_core_drain(s->core);  /* every accepted background call to its record */
+  http_free(s->operator_http); /* before the public one, whose access log it reads */
   http_free(s->http);        /* the access log's last lines */
   mote_core_close(s->core);
   free(s);

@@ -13,11 +13,9 @@
  * A key added later (max_queue) is simply missing from older rows and reads
  * as 0, the default: the JSON column needs no schema migration.
  *
- * Ownership: functions.namespace is the owner, set by the first deploy of a
- * name; each version repeats it (versions.namespace) so a record read alone
- * says whose it is. A deploy or delete that names another namespace is
- * refused inside its transaction, where no other writer can slip in between
- * the check and the change.
+ * Names are per namespace: every row is keyed by (namespace, name), so a
+ * deploy, get or delete names its namespace and never meets another's
+ * function of the same name.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,12 +51,6 @@ static mote_store_status bad_ns(mote_store_error *err, const char *ns) {
                     "invalid namespace \"%.80s\": use 1 to 64 characters of A-Z a-z 0-9 _ . -, "
                     "not starting with '.' or '-'",
                     ns ? ns : "(null)");
-}
-
-static mote_store_status forbidden(mote_store_error *err, const char *name) {
-  /* Says nothing of the owner: another namespace need not learn its name. */
-  return store_fail(err, MOTE_STORE_FORBIDDEN,
-                    "function \"%s\" belongs to another namespace", name);
 }
 
 void mote_function_version_clear(mote_function_version *v) {
@@ -248,27 +240,6 @@ static void bind_text(sqlite3_stmt *q, int i, const char *text) {
     sqlite3_bind_null(q, i);
 }
 
-/* The owner of a live function (on the writer, in a transaction): OK with
- * *owns telling whether it is `ns`, or NOT_FOUND when the name is free. */
-static mote_store_status check_owner(store_conn *w, const char *name, const char *ns, bool *owns,
-                                     mote_store_error *err) {
-  sqlite3_stmt *q = store_stmt(w, ST_FN_OWNER);
-  if (!q) return store_db_fail(err, w->db, "looking up a function's namespace");
-  bind_text(q, 1, name);
-  int rc = sqlite3_step(q);
-  mote_store_status st = MOTE_STORE_OK;
-  if (rc == SQLITE_ROW) {
-    const char *owner = (const char *)sqlite3_column_text(q, 0);
-    *owns = owner && strcmp(owner, ns) == 0;
-  } else if (rc == SQLITE_DONE) {
-    st = MOTE_STORE_NOT_FOUND;
-  } else {
-    st = store_db_fail(err, w->db, "looking up a function's namespace");
-  }
-  sqlite3_reset(q);
-  return st;
-}
-
 typedef struct deploy_ctx {
   const char *ns;
   const char *name;
@@ -284,14 +255,10 @@ typedef struct deploy_ctx {
 
 static mote_store_status deploy_body(store_conn *w, void *vctx, mote_store_error *err) {
   deploy_ctx *c = vctx;
-  bool owns = false;
-  mote_store_status st = check_owner(w, c->name, c->ns, &owns, err);
-  if (st == MOTE_STORE_OK && !owns) return forbidden(err, c->name);
-  if (st != MOTE_STORE_OK && st != MOTE_STORE_NOT_FOUND) return st;
-
   sqlite3_stmt *q = store_stmt(w, ST_SEQ_NEXT);
   if (!q) return store_db_fail(err, w->db, "preparing a deploy");
-  bind_text(q, 1, c->name);
+  bind_text(q, 1, c->ns);
+  bind_text(q, 2, c->name);
   if (sqlite3_step(q) != SQLITE_ROW) {
     store_db_fail(err, w->db, "numbering the version");
     sqlite3_reset(q);
@@ -305,13 +272,13 @@ static mote_store_status deploy_body(store_conn *w, void *vctx, mote_store_error
 
   q = store_stmt(w, ST_VER_INSERT);
   if (!q) return store_db_fail(err, w->db, "preparing a deploy");
-  bind_text(q, 1, c->name);
-  sqlite3_bind_int64(q, 2, (int64_t)c->version);
-  bind_text(q, 3, c->module_hash);
-  bind_text(q, 4, c->files_hash);
-  bind_text(q, 5, c->settings_json);
-  sqlite3_bind_int64(q, 6, c->now);
-  bind_text(q, 7, c->ns);
+  bind_text(q, 1, c->ns);
+  bind_text(q, 2, c->name);
+  sqlite3_bind_int64(q, 3, (int64_t)c->version);
+  bind_text(q, 4, c->module_hash);
+  bind_text(q, 5, c->files_hash);
+  bind_text(q, 6, c->settings_json);
+  sqlite3_bind_int64(q, 7, c->now);
   bind_text(q, 8, c->meta);
   int rc = sqlite3_step(q);
   sqlite3_reset(q);
@@ -319,10 +286,10 @@ static mote_store_status deploy_body(store_conn *w, void *vctx, mote_store_error
 
   q = store_stmt(w, ST_FN_UPSERT);
   if (!q) return store_db_fail(err, w->db, "preparing a deploy");
-  bind_text(q, 1, c->name);
-  sqlite3_bind_int64(q, 2, (int64_t)c->version);
-  sqlite3_bind_int64(q, 3, c->now);
-  bind_text(q, 4, c->ns);
+  bind_text(q, 1, c->ns);
+  bind_text(q, 2, c->name);
+  sqlite3_bind_int64(q, 3, (int64_t)c->version);
+  sqlite3_bind_int64(q, 4, c->now);
   rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "updating the function");
@@ -415,10 +382,12 @@ out:
 }
 
 /* Runs a one-row version query on a reader. */
-static mote_store_status get_one(mote_store *s, stmt_id id, const char *name, uint64_t version,
-                                 mote_function_version *out, mote_store_error *err) {
+static mote_store_status get_one(mote_store *s, stmt_id id, const char *ns, const char *name,
+                                 uint64_t version, mote_function_version *out,
+                                 mote_store_error *err) {
   store_ok(err);
   memset(out, 0, sizeof *out);
+  if (!mote_store_valid_name(ns)) return bad_ns(err, ns);
   if (!mote_store_valid_name(name)) return bad_name(err, name);
   store_conn *c = store_reader_take(s, err);
   if (!c) return MOTE_STORE_IO;
@@ -428,8 +397,9 @@ static mote_store_status get_one(mote_store *s, stmt_id id, const char *name, ui
     st = store_db_fail(err, c->db, "looking up a function");
     goto out;
   }
-  bind_text(q, 1, name);
-  if (id == ST_GET_VERSION) sqlite3_bind_int64(q, 2, (int64_t)version);
+  bind_text(q, 1, ns);
+  bind_text(q, 2, name);
+  if (id == ST_GET_VERSION) sqlite3_bind_int64(q, 3, (int64_t)version);
   int rc = sqlite3_step(q);
   if (rc == SQLITE_ROW)
     st = row_to_version(q, out, err);
@@ -446,14 +416,15 @@ out:
   return st;
 }
 
-mote_store_status mote_store_get(mote_store *s, const char *name, mote_function_version *out,
-                                 mote_store_error *err) {
-  return get_one(s, ST_GET_LATEST, name, 0, out, err);
+mote_store_status mote_store_get(mote_store *s, const char *ns, const char *name,
+                                 mote_function_version *out, mote_store_error *err) {
+  return get_one(s, ST_GET_LATEST, ns, name, 0, out, err);
 }
 
-mote_store_status mote_store_get_version(mote_store *s, const char *name, uint64_t version,
-                                         mote_function_version *out, mote_store_error *err) {
-  return get_one(s, ST_GET_VERSION, name, version, out, err);
+mote_store_status mote_store_get_version(mote_store *s, const char *ns, const char *name,
+                                         uint64_t version, mote_function_version *out,
+                                         mote_store_error *err) {
+  return get_one(s, ST_GET_VERSION, ns, name, version, out, err);
 }
 
 mote_store_status mote_store_list(mote_store *s, const char *ns, mote_function_version **out,
@@ -503,41 +474,36 @@ out:
 }
 
 typedef struct delete_ctx {
-  const char *ns; /* NULL: any owner */
+  const char *ns;
   const char *name;
 } delete_ctx;
 
 static mote_store_status delete_body(store_conn *w, void *vctx, mote_store_error *err) {
   const delete_ctx *c = vctx;
   const char *name = c->name;
-  if (c->ns) {
-    bool owns = false;
-    mote_store_status st = check_owner(w, name, c->ns, &owns, err);
-    if (st == MOTE_STORE_NOT_FOUND) return not_found(err, name);
-    if (st != MOTE_STORE_OK) return st;
-    if (!owns) return forbidden(err, name);
-  }
   sqlite3_stmt *q = store_stmt(w, ST_FN_DELETE);
   if (!q) return store_db_fail(err, w->db, "preparing a delete");
-  bind_text(q, 1, name);
+  bind_text(q, 1, c->ns);
+  bind_text(q, 2, name);
   int rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "deleting a function");
   if (sqlite3_changes(w->db) == 0) return not_found(err, name);
   q = store_stmt(w, ST_VER_DELETE);
   if (!q) return store_db_fail(err, w->db, "preparing a delete");
-  bind_text(q, 1, name);
+  bind_text(q, 1, c->ns);
+  bind_text(q, 2, name);
   rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "deleting versions");
-  return store_snapshots_forget(w, name, err);
+  return store_snapshots_forget(w, c->ns, name, err);
 }
 
 mote_store_status mote_store_delete(mote_store *s, const char *ns, const char *name,
                                     mote_store_error *err) {
   store_ok(err);
   if (!mote_store_valid_name(name)) return bad_name(err, name);
-  if (ns && !mote_store_valid_name(ns)) return bad_ns(err, ns);
+  if (!mote_store_valid_name(ns)) return bad_ns(err, ns);
   delete_ctx ctx = {.ns = ns, .name = name};
   return store_write_durably(s, delete_body, &ctx, err);
 }
@@ -605,48 +571,40 @@ static mote_store_status put_version_body(store_conn *w, void *vctx, mote_store_
   const mote_function_version *v = c->rec;
   sqlite3_stmt *q = store_stmt(w, ST_FN_LATEST);
   if (!q) return store_db_fail(err, w->db, "looking up a function");
-  bind_text(q, 1, v->name);
+  bind_text(q, 1, v->ns);
+  bind_text(q, 2, v->name);
   int rc = sqlite3_step(q);
-  bool other_owner = false, newer = false;
-  if (rc == SQLITE_ROW) {
-    const char *owner = (const char *)sqlite3_column_text(q, 0);
-    other_owner = !owner || strcmp(owner, v->ns) != 0;
-    newer = !other_owner && (uint64_t)sqlite3_column_int64(q, 1) > v->version;
-  }
+  bool newer = rc == SQLITE_ROW && (uint64_t)sqlite3_column_int64(q, 0) > v->version;
   sqlite3_reset(q);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return store_db_fail(err, w->db, "looking up a function");
   if (newer) return MOTE_STORE_OK; /* a later version is kept already */
-  if (other_owner) { /* deleted and deployed again by another namespace: the old one goes */
-    delete_ctx del = {.ns = NULL, .name = v->name};
-    mote_store_status st = delete_body(w, &del, err);
-    if (st != MOTE_STORE_OK) return st;
-  }
   q = store_stmt(w, ST_VER_PUT);
   if (!q) return store_db_fail(err, w->db, "preparing a version");
-  bind_text(q, 1, v->name);
-  sqlite3_bind_int64(q, 2, (int64_t)v->version);
-  bind_text(q, 3, v->module_hash);
-  bind_text(q, 4, v->files_hash);
-  bind_text(q, 5, c->settings_json);
-  sqlite3_bind_int64(q, 6, v->created_ms ? v->created_ms : c->now);
-  bind_text(q, 7, v->ns);
+  bind_text(q, 1, v->ns);
+  bind_text(q, 2, v->name);
+  sqlite3_bind_int64(q, 3, (int64_t)v->version);
+  bind_text(q, 4, v->module_hash);
+  bind_text(q, 5, v->files_hash);
+  bind_text(q, 6, c->settings_json);
+  sqlite3_bind_int64(q, 7, v->created_ms ? v->created_ms : c->now);
   bind_text(q, 8, v->meta);
   rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "adding the version");
   q = store_stmt(w, ST_FN_PUT);
   if (!q) return store_db_fail(err, w->db, "preparing a version");
-  bind_text(q, 1, v->name);
-  sqlite3_bind_int64(q, 2, (int64_t)v->version);
-  sqlite3_bind_int64(q, 3, c->now);
-  bind_text(q, 4, v->ns);
+  bind_text(q, 1, v->ns);
+  bind_text(q, 2, v->name);
+  sqlite3_bind_int64(q, 3, (int64_t)v->version);
+  sqlite3_bind_int64(q, 4, c->now);
   rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "updating the function");
   q = store_stmt(w, ST_SEQ_RAISE);
   if (!q) return store_db_fail(err, w->db, "preparing a version");
-  bind_text(q, 1, v->name);
-  sqlite3_bind_int64(q, 2, (int64_t)v->version);
+  bind_text(q, 1, v->ns);
+  bind_text(q, 2, v->name);
+  sqlite3_bind_int64(q, 3, (int64_t)v->version);
   rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "numbering the version");

@@ -49,6 +49,17 @@ mkdir -p "$tmp/bundle/data" && cp "$tmp/cat.wasm" "$tmp/bundle/main.wasm" &&
   tar czf "$tmp/cat.tgz" -C "$tmp/bundle" .
 
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# A state waited for in an until-loop: 2 minutes at most, only against a hang
+# (then the check that follows fails and says so). Each loop arms it anew.
+wait_from=
+bounded() {
+  [ -n "$wait_from" ] || wait_from=$SECONDS
+  if [ $((SECONDS - wait_from)) -ge 120 ]; then
+    echo "  (gave up waiting at line ${BASH_LINENO[0]})" >&2
+    wait_from=
+    return 1
+  fi
+}
 deploy_on() { # NODE NAME FILE [QUERY]
   local type=application/wasm
   case "$3" in *.tgz) type=application/gzip ;; esac
@@ -58,8 +69,8 @@ deploy_on() { # NODE NAME FILE [QUERY]
 # ---- a 3-member etcd and three nodes ------------------------------------------------------
 etcd_start 3 || exit 1
 for n in a b c; do node_start $n || exit 1; done
-check "three nodes joined" "$([ "$(curl -s "${node_url[a]}/healthz" | jq -r .nodes)" = 3 ]; echo $?)" \
-  "$(curl -s "${node_url[a]}/healthz")"
+check "three nodes joined" "$([ "$(curl -s "${node_ops[a]}/healthz" | jq -r .nodes)" = 3 ]; echo $?)" \
+  "$(curl -s "${node_ops[a]}/healthz")"
 
 # ---- a deploy on one node is served by all --------------------------------------------------
 t0=$(ms)
@@ -113,7 +124,7 @@ wait_served hello 2 d && wait_served survivor 1 d && wait_served bundle 1 d
 on d GET /faas/bundle
 check "d (empty) caught up: serves every function" \
   "$([ "$code" = 200 ] && [ "$body" = "hello from the bundle's file" ]; echo $?)" "$code $body"
-fetched=$(curl -s "${node_url[d]}/metrics" | awk '$1 == "mote_cluster_objects_total{way=\"fetched\"}" { print $2 }')
+fetched=$(curl -s "${node_ops[d]}/metrics" | awk '$1 == "mote_cluster_objects_total{way=\"fetched\"}" { print $2 }')
 check "d took compiled objects from its peers" "$([ "${fetched:-0}" -gt 0 ]; echo $?)" "fetched ${fetched:-none}"
 
 # ---- a delete reaches every node ------------------------------------------------------------------
@@ -146,7 +157,7 @@ check "its delete closes every node at once (401)" $ok "$code"
 # ---- placement: replicas=1, a forwarded call, activations and usage from any node ---------------
 deploy_on a single "$tmp/hello.wasm" "public=true&replicas=1&env=V=3"
 wait_converged
-placed=$("$mote" cluster status --cluster "$etcd_urls" | jq -r '.functions[] | select(.name == "single") | .placed | join(",")')
+placed=$("$mote" cluster status --cluster "$etcd_urls" | jq -r '.functions[] | select(.namespace == "guest" and .name == "single") | .placed | join(",")')
 check "replicas=1: placed on one node" "$([ "$(echo "$placed" | tr ',' '\n' | grep -c .)" = 1 ]; echo $?)" "$placed"
 wait_served single 1 "$placed"
 other=$(for n in a b c d; do [ "$n" != "$placed" ] && echo $n; done | head -1)
@@ -172,7 +183,7 @@ check "usage from $other counts the call made on $placed" \
 wait_converged
 code=$(curl -s -o /dev/null -w '%{http_code}' "${node_url[$placed]}/healthz")
 check "drained $placed: /healthz 503 (HAProxy takes it out)" "$([ "$code" = 503 ]; echo $?)" "$code"
-moved=$("$mote" cluster status --cluster "$etcd_urls" | jq -r '.functions[] | select(.name == "single") | .placed | join(",")')
+moved=$("$mote" cluster status --cluster "$etcd_urls" | jq -r '.functions[] | select(.namespace == "guest" and .name == "single") | .placed | join(",")')
 check "its function moved ($placed -> $moved)" "$([ -n "$moved" ] && [ "$moved" != "$placed" ]; echo $?)" "$moved"
 wait_served single 1 "$moved"
 on "$placed" GET /v1/functions/single
@@ -208,6 +219,39 @@ auth=$dev_auth
 check "6 calls a minute for the cluster: 12 calls on 4 nodes, 6 ran, 6 refused" \
   "$([ $ok = 0 ] && [ $n200 = 6 ] && [ $n429 = 6 ]; echo $?)" "200: $n200, 429: $n429"
 
+# ---- names per namespace: another namespace's hello and single, on every node ----------------------
+other=$("$mote" keys create other --cluster "$etcd_urls")
+wait_converged
+auth=$other
+deploy_on b hello "$tmp/hello.wasm" "public=true&env=V=o1"
+o1=$code; ov=$(jget .version)
+deploy_on c single "$tmp/hello.wasm" "public=true&replicas=1&env=V=o2"
+o2=$code
+wait_served hello 1 a b c d
+check "namespace other deploys its own hello and single: 201, its own numbering" \
+  "$([ "$o1" = 201 ] && [ "$ov" = 1 ] && [ "$o2" = 201 ]; echo $?)" "$o1 v$ov $o2"
+auth=
+ok=0
+for n in a b c d; do
+  on $n GET /faas/other/hello
+  [ "$code" = 200 ] && [ "$body" = "hello from hello vo1 with 0 argument(s)" ] || ok=1
+done
+on a GET /faas/hello
+check "/faas/other/hello on every node is other's; /faas/hello is still guest's" \
+  "$([ $ok = 0 ] && [ "$body" = "hello from hello v2 with 0 argument(s)" ]; echo $?)" "$code $body"
+wait_converged
+oplaced=$("$mote" cluster status --cluster "$etcd_urls" |
+  jq -r '.functions[] | select(.namespace == "other" and .name == "single") | .placed | join(",")')
+oother=$(for n in a b c d; do [ "$n" != "$oplaced" ] && echo $n; done | head -1)
+on "$oother" GET "/faas/other/single?arg=x"
+check "other's single (replicas=1, on $oplaced) called on $oother: forwarded, other's answer" \
+  "$([ "$code" = 200 ] && [ "$body" = "hello from single vo2 with 1 argument(s)" ] &&
+     [ "$(header X-Mote-Node)" = "$oplaced" ]; echo $?)" "$code $body node=$(header X-Mote-Node)"
+auth=$dev_auth
+on "$oother" GET "/faas/single"
+check "guest's single is guest's (v3) wherever it is called" \
+  "$([ "$code" = 200 ] && [ "$body" = "hello from single v3 with 0 argument(s)" ]; echo $?)" "$code $body"
+
 # ---- an update and a delete made on one node: calls in flight elsewhere finish on their version ----
 cat >"$tmp/slow.c" <<'C'
 #include <stdio.h>
@@ -227,7 +271,7 @@ fh=$(jget .files_hash)
 wait_served slow 1 a b c d
 curl -s --max-time 600 -D "$tmp/slow.h" -o "$tmp/slow.out" "${node_url[b]}/faas/slow?arg=gate&arg=update" &
 slow_pid=$!
-base=${node_url[b]} wait_metric 'mote_function_calls_running{function="slow"}' 1; running=$?
+mbase=${node_ops[b]} wait_metric 'mote_function_calls_running{namespace="guest",function="slow"}' 1; running=$?
 deploy_on c slow "$tmp/gate.tgz" "public=true&timeout=600000&env=VERSION=2"
 v2=$code
 wait_served slow 2 a b c d
@@ -242,7 +286,7 @@ check "and the call in flight on b finishes on v1" \
   "[$(cat "$tmp/slow.out")]"
 curl -s --max-time 600 -o "$tmp/slow.out" "${node_url[d]}/faas/slow?arg=gate&arg=gone" &
 slow_pid=$!
-base=${node_url[d]} wait_metric 'mote_function_calls_running{function="slow"}' 1; running=$?
+mbase=${node_ops[d]} wait_metric 'mote_function_calls_running{namespace="guest",function="slow"}' 1; running=$?
 on a DELETE /v1/functions/slow
 deleted=$code
 wait_converged
@@ -266,10 +310,10 @@ check "a delete on a while a call runs on d: 404 on d at once, the call finishes
   done
 ) &
 loop=$!
-until [ "$(wc -l <"$tmp/calls")" -ge 40 ]; do sleep 0.02; done
+wait_from=; until [ "$(wc -l <"$tmp/calls")" -ge 40 ]; do bounded || break; sleep 0.02; done
 etcd_kill 0
 before=$(wc -l <"$tmp/calls")
-until [ "$(wc -l <"$tmp/calls")" -ge $((before + 80)) ]; do sleep 0.02; done
+wait_from=; until [ "$(wc -l <"$tmp/calls")" -ge $((before + 80)) ]; do bounded || break; sleep 0.02; done
 touch "$tmp/calls.stop"; wait $loop
 bad=$(grep -vc '^200$' "$tmp/calls")
 check "etcd member 0 killed during $(wc -l <"$tmp/calls") calls: none failed" "$([ "$bad" = 0 ]; echo $?)" "$bad failed"
@@ -279,14 +323,14 @@ wait_served quorum 1 a b c d
 
 # ---- etcd stopped: calls served, changes 503; etcd back: deploys work ----------------------------
 etcd_kill 1; etcd_kill 2
-until [ "$(curl -s "${node_url[a]}/healthz" | jq -r .cluster)" = unreachable ]; do sleep 0.02; done
+wait_from=; until [ "$(curl -s "${node_url[a]}/healthz" | jq -r .cluster)" = unreachable ]; do bounded || break; sleep 0.02; done
 ok=0
 for n in a b c d; do on $n GET /faas/hello; [ "$code" = 200 ] || ok=1; done
 check "etcd stopped: every node serves calls" $ok "$code $body"
 on a GET /healthz
 check "/healthz says the cluster is unreachable (200)" \
   "$([ "$code" = 200 ] && [ "$(jget .cluster)" = unreachable ]; echo $?)" "$code $body"
-reach=$(curl -s "${node_url[b]}/metrics" | awk '$1 == "mote_cluster_reachable" { print $2 }')
+reach=$(curl -s "${node_ops[b]}/metrics" | awk '$1 == "mote_cluster_reachable" { print $2 }')
 check "/metrics: mote_cluster_reachable 0" "$([ "$reach" = 0 ]; echo $?)" "$reach"
 deploy_on c late "$tmp/hello.wasm"
 check "a deploy: 503 with a clear message" \
@@ -299,7 +343,7 @@ check "a key change: refused, exit 75, says etcd does not answer" \
   "$([ $rc = 75 ] && grep -q "does not answer" "$tmp/k.err"; echo $?)" "$rc $(cat "$tmp/k.err")"
 for i in 0 1 2; do etcd_restart $i; done
 for n in a b c d; do
-  until [ "$(curl -s "${node_url[$n]}/healthz" | jq -r .cluster)" = ok ]; do sleep 0.02; done
+  wait_from=; until [ "$(curl -s "${node_url[$n]}/healthz" | jq -r .cluster)" = ok ]; do bounded || break; sleep 0.02; done
 done
 deploy_on c late "$tmp/hello.wasm" "public=true"
 check "etcd back: deploys work again" "$([ "$code" = 201 ]; echo $?)" "$code $body"
@@ -309,7 +353,7 @@ check "and every node serves it" "$?" ""
 # ---- HAProxy in front: a node killed -9 is taken out, calls through it go on --------------------
 haproxy_start || exit 1
 for n in $(live_nodes); do
-  until [ "$(hap_server "${node_url[$n]}" | cut -d' ' -f1)" = UP ]; do sleep 0.02; done
+  wait_from=; until [ "$(hap_server "${node_url[$n]}" | cut -d' ' -f1)" = UP ]; do bounded || break; sleep 0.02; done
 done
 declare -A stot
 for n in $(live_nodes); do stot[$n]=$(hap_server "${node_url[$n]}" | cut -d' ' -f2); done
@@ -327,22 +371,23 @@ done
 check "balance uri: the 10 calls of /faas/hello (other queries) went to one node ($victim)" \
   "$([ -n "$victim" ]; echo $?)" "$(curl -s "$hap_stats" | cut -d, -f1,2,8,18,74)"
 node_kill "$victim"
-until [ "$(hap_server "${node_url[$victim]}" | cut -d' ' -f1)" != UP ]; do sleep 0.02; done
+wait_from=; until [ "$(hap_server "${node_url[$victim]}" | cut -d' ' -f1)" != UP ]; do bounded || break; sleep 0.02; done
 ok=0
 for i in $(seq 20); do
   c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$hap_url/faas/hello?arg=$i")
   [ "$c" = 200 ] || ok=1
 done
 check "$victim killed -9: HAProxy took it out ($(hap_server "${node_url[$victim]}" | cut -d' ' -f1)), 20 calls through it: 200" $ok "$c"
-until hap_server "${node_url[$victim]}" | grep -q '^MAINT'; do sleep 0.02; done
-check "its lease expired: haproxy-sync put its slot in maintenance (runtime API)" 0 ""
+wait_from=; until hap_server "${node_url[$victim]}" | grep -q '^MAINT'; do bounded || break; sleep 0.02; done
+check "its lease expired: haproxy-sync put its slot in maintenance (runtime API)" \
+  "$(hap_server "${node_url[$victim]}" | grep -q '^MAINT'; echo $?)" "$(hap_server "${node_url[$victim]}")"
 
 # ---- a dead node's functions are placed elsewhere when its lease expires -------------------------
 placed_of() { "$mote" cluster status --cluster "$etcd_urls" |
-  jq -r '.functions[] | select(.name == "single") | .placed | join(",")'; }
+  jq -r '.functions[] | select(.namespace == "guest" and .name == "single") | .placed | join(",")'; }
 dead=$(placed_of)
 [ -n "${node_pid[$dead]:-}" ] && node_kill "$dead"
-until moved=$(placed_of) && [ -n "$moved" ] && [ "$moved" != "$dead" ]; do sleep 0.02; done
+wait_from=; until moved=$(placed_of) && [ -n "$moved" ] && [ "$moved" != "$dead" ]; do bounded || break; sleep 0.02; done
 wait_served single 1 "$moved"
 ok=0
 for n in $(live_nodes); do
@@ -352,8 +397,8 @@ done
 check "replicas=1 on $dead, killed -9: placed on $moved when its lease expired; every live node answers its calls" \
   $ok "$code $body"
 check "/healthz counts the live nodes ($(live_nodes | wc -l))" \
-  "$([ "$(curl -s "${node_url[$moved]}/healthz" | jq -r .nodes)" = "$(live_nodes | wc -l)" ]; echo $?)" \
-  "$(curl -s "${node_url[$moved]}/healthz")"
+  "$([ "$(curl -s "${node_ops[$moved]}/healthz" | jq -r .nodes)" = "$(live_nodes | wc -l)" ]; echo $?)" \
+  "$(curl -s "${node_ops[$moved]}/healthz")"
 
 echo "cluster: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -6,13 +6,14 @@
 # tests/server/server_lib.sh first (check, req, jget, header, $tmp, $mote).
 #
 #   etcd_start N            N members (1 or 3): $etcd_urls, etcd_kill I, etcd_restart I
-#   node_start NAME [ARGS]  a node on 127.0.0.(next): ${node_url[NAME]}, node_kill, node_stop
+#   node_start NAME [ARGS]  a node on 127.0.0.(next): ${node_url[NAME]}, its operator's address
+#                           (/metrics, the full /healthz) ${node_ops[NAME]}; node_kill, node_stop
 #   wait_converged [NODES]  until every node has applied the cluster's current revision
 #   wait_served FN V NODES  until each node serves version V of FN itself
 #   haproxy_start           HAProxy before the live nodes, kept current by haproxy-sync
 # Waits are for states, bounded (2 minutes unless said) only against a hang.
 
-declare -A node_pid node_url node_ip
+declare -A node_pid node_url node_ip node_ops
 etcd_pids=()
 etcd_urls=
 etcd_cmds=()
@@ -94,8 +95,9 @@ etcd_kill() { # I
 }
 
 # A node: mote serve --cluster on 127.0.0.N with a port of the kernel's
-# choosing and its own data directory ($tmp/NAME), --dev, 2 workers; waits
-# for its listening line and for its /healthz to say it has joined.
+# choosing (its operator's address on the same IP, another such port) and
+# its own data directory ($tmp/NAME), --dev, 2 workers; waits for its
+# listening line and for its /healthz to say it has joined.
 node_start() { # NAME [more mote serve args]
   local name=$1; shift
   local ip=${node_ip[$name]:-}
@@ -105,7 +107,8 @@ node_start() { # NAME [more mote serve args]
     node_ip[$name]=$ip
   fi
   : >"$tmp/node-$name.out"
-  "$mote" serve --dev --listen "$ip:0" --data "$tmp/node-$name" --workers 2 --cluster "$etcd_urls" \
+  "$mote" serve --dev --listen "$ip:0" --metrics-listen "$ip:0" --data "$tmp/node-$name" \
+    --workers 2 --cluster "$etcd_urls" \
     --node "$name" "$@" >"$tmp/node-$name.out" 2>>"$tmp/node-$name.err" &
   node_pid[$name]=$!
   local until=$((SECONDS + 120)) port=
@@ -117,6 +120,8 @@ node_start() { # NAME [more mote serve args]
   done
   [ -n "$port" ] || { echo "node $name did not start: $(cat "$tmp/node-$name.err")" >&2; return 1; }
   node_url[$name]="http://$ip:$port"
+  node_ops[$name]=$(sed -nE "s|^mote: listening on .*metrics (http://[0-9.]+:[0-9]+)/metrics.*|\1|p" \
+    "$tmp/node-$name.out")
   until [ "$(curl -s --max-time 5 "${node_url[$name]}/healthz" | jq -r .cluster 2>/dev/null)" = ok ]; do
     [ $SECONDS -ge $until ] && { echo "node $name did not join" >&2; return 1; }
     sleep 0.05
@@ -135,14 +140,14 @@ node_stop() { # NAME: SIGTERM, and wait for the exit
 live_nodes() { local n; for n in "${!node_pid[@]}"; do [ -n "${node_pid[$n]}" ] && echo "$n"; done | sort; }
 
 # Until every given node (default: every live one) has applied the cluster's
-# revision as of now (its /healthz "revision").
+# revision as of now (its operator's /healthz "revision").
 wait_converged() { # [NODES...]
   local rev n until=$((SECONDS + 120)) nodes=("$@")
   [ ${#nodes[@]} -eq 0 ] && mapfile -t nodes < <(live_nodes)
   rev=$(etcd_revision) || { echo "  (etcd does not answer)" >&2; return 1; }
   for n in "${nodes[@]}"; do
     while :; do
-      local have; have=$(curl -s --max-time 5 "${node_url[$n]}/healthz" | jq -r '.revision // 0' 2>/dev/null)
+      local have; have=$(curl -s --max-time 5 "${node_ops[$n]}/healthz" | jq -r '.revision // 0' 2>/dev/null)
       [ "${have:-0}" -ge "$rev" ] 2>/dev/null && break
       [ $SECONDS -ge $until ] && { echo "  (node $n stays at revision $have < $rev)" >&2; return 1; }
       sleep 0.02

@@ -26,8 +26,9 @@ static note ticket(int id, int *log, int *n) {
 
 TEST(slots_then_refusals) {
   core_admit *a = admit_new(2, 4, 1000);
-  core_admit_fn *f = admit_fn(a, "f");
-  CHECK(a && f && admit_fn(a, "f") == f); /* one state per name */
+  core_admit_fn *f = admit_fn(a, "ns", "f");
+  CHECK(a && f && admit_fn(a, "ns", "f") == f); /* one state per function */
+  CHECK(admit_fn(a, "ns", "a/b") == NULL && admit_fn(a, "../x", "f") == NULL);
   core_admission x, y, z;
   admit_enter(a, f, 0, 0, &x);
   admit_enter(a, f, 0, 0, &y);
@@ -49,7 +50,7 @@ TEST(slots_then_refusals) {
   CHECK_EQ_INT(z.status, CORE_REFUSED_FUNCTION_QUEUE_FULL);
   CHECK_EQ_INT(z.limit, 2);
   /* Another function fills the rest; then the queue is full for all. */
-  core_admit_fn *g = admit_fn(a, "g");
+  core_admit_fn *g = admit_fn(a, "ns", "g");
   note u1 = ticket(11, log, &n), u2 = ticket(12, log, &n), u3 = ticket(13, log, &n);
   admit_submit(a, g, 0, 0, &u1.t, &z);
   admit_submit(a, g, 0, 0, &u2.t, &z);
@@ -91,7 +92,8 @@ TEST(slots_then_refusals) {
  * has none (its caller cancels it), and a cancel after the grant fails. */
 TEST(timeouts_and_cancel) {
   core_admit *a = admit_new(1, 8, 1);
-  core_admit_fn *f = admit_fn(a, "f");
+  core_admit_fn *f = admit_fn(a, "ns", "f");
+  CHECK(admit_fn(a, "other", "f") != f); /* names are per namespace */
   core_admission x, y;
   admit_enter(a, f, 0, 0, &x);
   CHECK_EQ_INT(x.status, CORE_ADMITTED);

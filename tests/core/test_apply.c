@@ -54,7 +54,8 @@ static mote_core_status commit_delete(void *ctx, const char *ns, const char *nam
 static bool stored(mote_core *c, const char *name, uint64_t version) {
   mote_function_version v;
   mote_store_error se;
-  if (mote_store_get_version(core_store(c), name, version, &v, &se) != MOTE_STORE_OK) return false;
+  if (mote_store_get_version(core_store(c), "guest", name, version, &v, &se) != MOTE_STORE_OK)
+    return false;
   mote_function_version_clear(&v);
   return true;
 }
@@ -72,7 +73,7 @@ TEST(deploys_commit_through_the_hooks) {
   core_fn *f = deploy_exit(c, "guest", "f", 0);
   CHECK(f && core_fn_record(f)->version == 7);
   core_fn_release(f);
-  CHECK_EQ_INT((int)core_served_version(c, "f", NULL), 7);
+  CHECK_EQ_INT((int)core_served_version(c, "guest", "f"), 7);
   CHECK(h.commits == 1 && h.deployed == 1 && stored(c, "f", 7));
 
   /* Placed elsewhere: kept, not served here. */
@@ -80,7 +81,7 @@ TEST(deploys_commit_through_the_hooks) {
   core_fn *g = deploy_exit(c, "guest", "g", 0);
   CHECK(g && core_fn_record(g)->version == 8);
   core_fn_release(g);
-  CHECK_EQ_INT((int)core_served_version(c, "g", NULL), 0);
+  CHECK_EQ_INT((int)core_served_version(c, "guest", "g"), 0);
   CHECK(stored(c, "g", 8) && h.deployed == 2);
 
   /* Refused (etcd away): nothing kept, nothing served, no deployed call. */
@@ -93,16 +94,16 @@ TEST(deploys_commit_through_the_hooks) {
   mote_core_error err;
   CHECK_EQ_INT(core_deploy(c, &req, &hf, &err), MOTE_CORE_UNAVAILABLE);
   CHECK(!hf && strstr(err.message, "refused by the test"));
-  CHECK(!stored(c, "h", 9) && core_served_version(c, "h", NULL) == 0 && h.deployed == 2);
+  CHECK(!stored(c, "h", 9) && core_served_version(c, "guest", "h") == 0 && h.deployed == 2);
   free(wasm);
 
   /* A delete the cluster refuses changes nothing; one it commits forgets. */
   h.delete_answer = MOTE_CORE_UNAVAILABLE;
   CHECK_EQ_INT(core_delete(c, "guest", "f", &err), MOTE_CORE_UNAVAILABLE);
-  CHECK_EQ_INT((int)core_served_version(c, "f", NULL), 7);
+  CHECK_EQ_INT((int)core_served_version(c, "guest", "f"), 7);
   h.delete_answer = MOTE_CORE_OK;
   CHECK_EQ_INT(core_delete(c, "guest", "f", &err), MOTE_CORE_OK);
-  CHECK(core_served_version(c, "f", NULL) == 0 && !stored(c, "f", 7) && h.deletes == 2);
+  CHECK(core_served_version(c, "guest", "f") == 0 && !stored(c, "f", 7) && h.deletes == 2);
   mote_core_close(c);
   fixture_rm(dir);
 }
@@ -129,29 +130,28 @@ TEST(versions_applied_kept_and_forgotten) {
   mote_core *c = fixture_core(dir, 1, 2);
   if (!c) return;
   CHECK_EQ_INT(apply(c, "a", 5, 0), MOTE_CORE_OK);
-  char ns[MOTE_STORE_NS_MAX + 1];
-  CHECK_EQ_INT((int)core_served_version(c, "a", ns), 5);
-  CHECK(!strcmp(ns, "guest") && stored(c, "a", 5));
+  CHECK_EQ_INT((int)core_served_version(c, "guest", "a"), 5);
+  CHECK(stored(c, "a", 5) && core_served_version(c, "other", "a") == 0);
   /* A slow apply of an older version comes late: kept, but 5 serves. */
   CHECK_EQ_INT(apply(c, "a", 4, 1), MOTE_CORE_OK);
-  CHECK_EQ_INT((int)core_served_version(c, "a", NULL), 5);
+  CHECK_EQ_INT((int)core_served_version(c, "guest", "a"), 5);
   CHECK_EQ_INT(apply(c, "a", 6, 2), MOTE_CORE_OK);
-  CHECK_EQ_INT((int)core_served_version(c, "a", NULL), 6);
+  CHECK_EQ_INT((int)core_served_version(c, "guest", "a"), 6);
 
   /* Placed elsewhere now: the record kept, the name not served. */
   mote_function_version rec;
   mote_store_error se;
-  CHECK_EQ_INT(mote_store_get_version(core_store(c), "a", 6, &rec, &se), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get_version(core_store(c), "guest", "a", 6, &rec, &se), MOTE_STORE_OK);
   rec.version = 7;
   mote_core_error err;
   CHECK_EQ_INT(core_keep_record(c, &rec, &err), MOTE_CORE_OK);
   mote_function_version_clear(&rec);
-  CHECK(core_served_version(c, "a", NULL) == 0 && stored(c, "a", 7));
+  CHECK(core_served_version(c, "guest", "a") == 0 && stored(c, "a", 7));
 
   /* Deleted in the cluster. */
-  core_forget(c, "a");
+  core_forget(c, "guest", "a");
   mote_function_version cur;
-  CHECK_EQ_INT(mote_store_get(core_store(c), "a", &cur, &se), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_get(core_store(c), "guest", "a", &cur, &se), MOTE_STORE_NOT_FOUND);
   mote_core_close(c);
   fixture_rm(dir);
 }
