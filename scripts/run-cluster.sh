@@ -52,6 +52,7 @@ cat <<MSG
 A mote cluster on loopback: etcd at $etcd_urls, nodes
   a ${node_url[a]}   b ${node_url[b]}   c ${node_url[c]}
 and HAProxy in front at $base (balance uri: each /faas/NAME on one node while it is up).
+The nodes' operator addresses (/metrics, the full /healthz): a ${node_ops[a]}, b ${node_ops[b]}, c ${node_ops[c]}.
   curl '$base/faas/hello?arg=world'                 # through HAProxy
   curl -i '${node_url[b]}/faas/lpr?arg=ABC1234'     # any node answers any call
   curl -i '${node_url[b]}/faas/one'                 # one (replicas=1): on one node, passed on (X-Mote-Node)
