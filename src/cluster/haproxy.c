@@ -3,8 +3,10 @@
  *
  * The config (mote_cluster_haproxy_config): one backend of HAPROXY_SLOTS
  * server slots, the live nodes in the first ones, the rest disabled;
- *   - balance uri depth 2 + hash-type consistent: /faas/NAME (the query
- *     left out) always goes to the same node while it is up, so its compiled
+ *   - balance uri depth 3 + hash-type consistent: /faas/NAME and
+ *     /faas/NS/NAME (the query left out; depth 3 so that one namespace's
+ *     functions do not all hash as "/faas/NS") always go to the same node
+ *     while it is up, so its compiled
  *     module, snapshot and page cache stay warm there (cache affinity); when
  *     a node goes only its share moves;
  *   - health checks GET /healthz every 200 ms, down after 2 failures (and at
@@ -102,9 +104,10 @@ mote_cluster_status mote_cluster_haproxy_config(mote_cluster_admin *a, const cha
           "    default_backend " HAPROXY_BACKEND "\n"
           "\n"
           "backend " HAPROXY_BACKEND "\n"
-          "    # /faas/NAME (the path's first two levels, not the query): one node per\n"
-          "    # function while it is up, and only a gone node's share moves\n"
-          "    balance uri depth 2\n"
+          "    # /faas/NAME and /faas/NS/NAME (the path's first three levels, not the\n"
+          "    # query): one node per function while it is up, and only a gone node's\n"
+          "    # share moves\n"
+          "    balance uri depth 3\n"
           "    hash-type consistent\n"
           "    option httpchk GET /healthz\n"
           "    http-check expect status 200\n"
