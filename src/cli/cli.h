@@ -48,6 +48,7 @@ int mote_cmd_activations(int argc, char **argv);
 int mote_cmd_keys(int argc, char **argv);
 int mote_cmd_namespaces(int argc, char **argv);
 int mote_cmd_usage(int argc, char **argv);
+int mote_cmd_cluster(int argc, char **argv);
 
 /* The data directory of `mote serve` and of the verbs that work on it
  * directly (keys, namespaces) when --data is not given. */

@@ -31,6 +31,8 @@ static void usage(FILE *out) {
         "                  [--queue-timeout MS] [--access-log FILE|-] [--dev]\n"
         "                  [--ns-invocations-per-minute N] [--ns-concurrent N]\n"
         "                  [--images auto|copy|map|map-drop] [--no-kept-snapshots]\n"
+        "                  [--cluster http://E1[,http://E2...] --node NAME [--advertise URL]\n"
+        "                   [--no-peer-objects]]\n"
         "\n"
         "Serves functions over HTTP/1.1 (keep-alive):\n"
         "  PUT    /v1/functions/NAME?memory=MIB&timeout=MS&env=K=V&concurrency=N&max_queue=N\n"
@@ -76,7 +78,18 @@ static void usage(FILE *out) {
         "  --no-kept-snapshots neither load nor keep functions' snapshots in the data\n"
         "                      directory: every start runs every mote_init (for benchmarks)\n"
         "  --dev               development: make namespace " MOTE_DEV_NAMESPACE " with OpenWhisk's\n"
-        "                      well-known key if it is missing (a public secret: loopback only)\n"
+        "                      well-known key if it is missing (a public secret: loopback only;\n"
+        "                      with --cluster, in the cluster's records)\n"
+        "  --cluster URLS      join the cluster whose etcd answers at these endpoints: its\n"
+        "                      functions, keys, namespaces and limits are the cluster's (this\n"
+        "                      data directory becomes a replica of what this node serves);\n"
+        "                      without it, this server is a single node\n"
+        "  --node NAME         this node's name in the cluster (unique; with --cluster)\n"
+        "  --advertise URL     the URL other nodes reach this one at (default http://HOST:PORT\n"
+        "                      of --listen)\n"
+        "  --no-peer-objects   compile every object here instead of fetching the one a peer\n"
+        "                      with the same toolchain built (benchmarks; a node that should\n"
+        "                      load no other node's native code)\n"
         "\n"
         "Keys: every /v1 route needs `Authorization: Basic UUID:KEY` (curl -u UUID:KEY)\n"
         "and works on the functions and activations of the key's namespace only. Names\n"
@@ -125,6 +138,10 @@ int mote_cmd_serve(int argc, char **argv) {
     }
     if (!strcmp(opt, "--no-kept-snapshots")) {
       cfg.no_kept_snapshots = true;
+      continue;
+    }
+    if (!strcmp(opt, "--no-peer-objects")) {
+      cfg.no_peer_objects = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -196,6 +213,12 @@ int mote_cmd_serve(int argc, char **argv) {
         return MOTE_EXIT_USAGE;
       }
       cfg.images = modes[k];
+    } else if (!strcmp(opt, "--cluster")) {
+      cfg.cluster = val;
+    } else if (!strcmp(opt, "--node")) {
+      cfg.node = val;
+    } else if (!strcmp(opt, "--advertise")) {
+      cfg.advertise = val;
     } else if (!strcmp(opt, "--access-log")) {
       if (!*val) {
         fprintf(stderr, "mote serve: --access-log takes a file, or - for stderr\n");
@@ -209,6 +232,15 @@ int mote_cmd_serve(int argc, char **argv) {
     }
   }
 
+  if (!cfg.cluster && (cfg.node || cfg.advertise || cfg.no_peer_objects)) {
+    fprintf(stderr, "mote serve: --node, --advertise and --no-peer-objects are for a node of a "
+            "cluster: give --cluster too\n");
+    return MOTE_EXIT_USAGE;
+  }
+  if (cfg.cluster && !cfg.node) {
+    fprintf(stderr, "mote serve: --cluster needs --node NAME, this node's name in the cluster\n");
+    return MOTE_EXIT_USAGE;
+  }
   /* A server asked for any public port (tests, several at once) gets any
    * operator port too, not a fixed one that a second such server would find
    * taken. */
@@ -249,6 +281,8 @@ int mote_cmd_serve(int argc, char **argv) {
   printf("mote: listening on http://%s%s%s:%u (%s, data %s, %u function(s))\n", v6 ? "[" : "",
          cfg.host, v6 ? "]" : "", mote_server_port(srv), metrics, cfg.data_dir,
          mote_server_function_count(srv));
+  if (cfg.cluster)
+    printf("mote: node %s of the cluster at %s\n", cfg.node, cfg.cluster);
   if (cfg.dev)
     printf("mote: --dev: namespace %s %s the well-known key %s:%s\n", MOTE_DEV_NAMESPACE,
            mote_server_dev_key_created(srv) ? "created with" : "has", MOTE_DEV_UUID,

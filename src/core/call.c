@@ -81,6 +81,7 @@ void core_call_init(core_call *call, mote_core *c, core_fn *fn) {
   call->core = c;
   call->fn = fn;
   mote_store_activation_new_id(call->id);
+  if (c->id_tag[0]) memcpy(call->id + 12, c->id_tag, 8); /* the node that keeps its record */
 }
 
 static uint32_t memory_mib(const core_fn *fn) {

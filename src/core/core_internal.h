@@ -226,6 +226,11 @@ typedef struct core_quota_verdict {
 /* Limits of 0: none. store (may be NULL) holds the per-namespace ones. */
 core_quota *quota_new(mote_store *store, uint32_t default_per_minute, uint32_t default_concurrent);
 void quota_free(core_quota *q);
+/* This process's share of every limit: part `index` of `count` (a cluster's
+ * nodes; count 0 or 1: all of it). */
+void quota_share(core_quota *q, unsigned index, unsigned count);
+/* The limits of ns are read again at its next call. */
+void quota_stale(core_quota *q, const char *ns);
 /* Admits a call of namespace `ns` (counting it in both limits) or refuses
  * it; an admitted call must be followed by quota_leave when it is over. */
 void quota_enter(core_quota *q, const char *ns, int64_t now_ms, core_quota_verdict *v);
@@ -312,7 +317,19 @@ struct mote_core {
   core_exec *exec;
   unsigned queue_timeout_ms;
   pthread_mutex_t deploy_lock; /* orders store writes with registry swaps */
+  /* A node of a cluster (apply.c): */
+  bool cluster;                /* opened as one (mote_core_config.cluster) */
+  char id_tag[9];              /* activation ids carry it; "" when none */
+  core_cluster_ops ops;        /* set once by core_cluster_attach; zero: none */
+  pthread_mutex_t state_lock;
+  core_cluster_state state;
 };
+
+/* apply.c: makes fn (loaded, with a record of its own) current under the
+ * deploy lock, which the caller holds, unless a later version of its name
+ * (same owner) is: false then (fn is the caller's still). Takes the
+ * caller's reference when true. */
+bool apply_make_current(mote_core *c, core_fn *fn);
 
 
 /* The records of every stored function made current (at open). */

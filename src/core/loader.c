@@ -67,10 +67,18 @@ mote_core_status fn_load(mote_core *c, const char *ns, const char *name, const u
   mote_compile_options opts = {.cache_dir = c->cache_dir, .tier = MOTE_TIER_OPT};
   mote_compile_result res;
   mote_compile_error cerr;
-  if (!mote_compile_lookup(wasm, len, &opts, &res)) {
+  /* In a cluster, a peer's object of the same toolchain (the key says so)
+   * saves the compile: the opt tier's if one is made, else the quick one's. */
+  if (!mote_compile_lookup(wasm, len, &opts, &res) &&
+      !(c->ops.fetch_object && c->ops.fetch_object(c->ops.ctx, MOTE_TIER_OPT, res.key, false) &&
+        mote_compile_lookup(wasm, len, &opts, &res))) {
     opts.tier = MOTE_TIER_QUICK;
+    if (c->ops.fetch_object && !mote_compile_lookup(wasm, len, &opts, &res))
+      c->ops.fetch_object(c->ops.ctx, MOTE_TIER_QUICK, res.key, false);
     mote_compile_status cst = mote_compile(wasm, len, &opts, &res, &cerr);
     if (cst != MOTE_COMPILE_OK) return core_fail(err, compile_status(cst), "%s", cerr.message);
+    if (!res.cached && c->ops.object_built)
+      c->ops.object_built(c->ops.ctx, MOTE_TIER_QUICK, res.key, res.so_path);
     *need_opt = true;
   }
   core_fn *fn = mote_calloc(1, sizeof *fn);
@@ -148,10 +156,17 @@ static void run_job(mote_core *c, opt_job *j) {
   mote_compile_options opts = {.cache_dir = c->cache_dir, .tier = MOTE_TIER_OPT};
   mote_compile_result res;
   mote_compile_error cerr;
+  /* In a cluster the opt tier is compiled once: a peer's object, or the
+   * one a peer is building (waited for), else ours, which peers then take. */
+  if (c->ops.fetch_object && !mote_compile_lookup(j->wasm, j->len, &opts, &res))
+    c->ops.fetch_object(c->ops.ctx, MOTE_TIER_OPT, res.key, true);
   if (mote_compile(j->wasm, j->len, &opts, &res, &cerr) != MOTE_COMPILE_OK) {
+    if (c->ops.object_built) c->ops.object_built(c->ops.ctx, MOTE_TIER_OPT, res.key, NULL);
     opt_done(c, j->fn, cerr.message);
     return;
   }
+  if (!res.cached && c->ops.object_built)
+    c->ops.object_built(c->ops.ctx, MOTE_TIER_OPT, res.key, res.so_path);
   core_image *img = mote_calloc(1, sizeof *img);
   if (!img) {
     opt_done(c, j->fn, "out of memory");

@@ -30,6 +30,7 @@ struct http_server {
   http_access_log *access_log;   /* NULL: off */
   http_route *routes;            /* the table, in the order added */
   size_t nroutes;
+  http_forwarder fwd;            /* a cluster's (elsewhere NULL: none) */
 };
 
 struct http_response {
@@ -69,6 +70,7 @@ struct http_req {
   uint8_t *body;
   size_t len, cap, limit;
   bool too_large;
+  bool forwarded;                /* served elsewhere: http_forwarder.forward answers */
   size_t discarded;              /* bytes of an oversized body dropped */
   int auth;                      /* 0: not checked; 1: ns is the caller's; -1: refused */
   char ns[MOTE_STORE_NS_MAX + 1];

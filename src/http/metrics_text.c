@@ -229,6 +229,31 @@ char *metrics_text(mote_core *core, http_server *public_server, const char *ns, 
          "Access-log lines lost: the writer fell behind by more than its backlog, or writing failed.");
     fprintf(o, "mote_access_log_dropped_total %llu\n",
             (unsigned long long)access_log_dropped(public_server->access_log));
+    core_cluster_state cs;
+    core_cluster_state_get(core, &cs);
+    if (cs.member) {
+      head(o, "mote_cluster_reachable", "gauge",
+           "1 when the cluster's etcd answers; 0: unreachable (calls are served on, changes wait).");
+      fprintf(o, "mote_cluster_reachable %d\n", cs.reachable ? 1 : 0);
+      head(o, "mote_cluster_nodes", "gauge", "Live nodes of the cluster, this one included.");
+      fprintf(o, "mote_cluster_nodes %u\n", cs.nodes);
+      head(o, "mote_cluster_draining", "gauge", "1 when this node is drained.");
+      fprintf(o, "mote_cluster_draining %d\n", cs.draining ? 1 : 0);
+      head(o, "mote_cluster_revision", "gauge",
+           "The revision of the cluster's records this node has applied.");
+      fprintf(o, "mote_cluster_revision %lld\n", (long long)cs.revision);
+      head(o, "mote_cluster_objects_total", "counter",
+           "Compiled objects taken from peers (fetched) instead of compiling, or compiled here "
+           "and published for them (built).");
+      fprintf(o, "mote_cluster_objects_total{way=\"fetched\"} %llu\n",
+              (unsigned long long)cs.objects_fetched);
+      fprintf(o, "mote_cluster_objects_total{way=\"built\"} %llu\n",
+              (unsigned long long)cs.objects_built);
+      head(o, "mote_cluster_forwarded_total", "counter",
+           "Requests passed on to other nodes (calls of functions served elsewhere, lists of "
+           "every node).");
+      fprintf(o, "mote_cluster_forwarded_total %llu\n", (unsigned long long)cs.forwarded);
+    }
   }
   render_usage(o, &fg);
   core_figures_clear(&fg);

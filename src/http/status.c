@@ -34,6 +34,8 @@ static const struct {
     [MOTE_CORE_UNSUPPORTED_IMPORT] = {400, "unsupported_import"},
     [MOTE_CORE_INIT_FAILED] = {400, "init_failed"},
     [MOTE_CORE_INIT_HOST] = {500, "init_failed"},
+    [MOTE_CORE_UNAVAILABLE] = {503, "cluster_unavailable"},
+    [MOTE_CORE_TOO_LARGE] = {413, "record_too_large"},
     [MOTE_CORE_NS_RATE] = {429, "namespace_rate"},
     [MOTE_CORE_NS_CONCURRENCY] = {429, "namespace_concurrency"},
     [MOTE_CORE_CONCURRENCY_LIMIT] = {429, "concurrency_limit"},

@@ -55,6 +55,8 @@ json_t *http_version_json(mote_core *c, const mote_function_version *v) {
       (json_int_t)st->max_concurrency, "max_queue",
       (json_int_t)(st->max_queue ? st->max_queue : max_queue_default), "public", st->is_public,
       "cgi", st->cgi, "env", env);
+  if (settings && st->replicas)
+    json_object_set_new(settings, "replicas", json_integer((json_int_t)st->replicas));
   json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:o, s:o, s:I}", "name", v->name, "namespace",
                         v->ns ? v->ns : "", "version",
                         (json_int_t)v->version, "module_hash", v->module_hash ? v->module_hash : "",
@@ -94,18 +96,39 @@ static http_result store_error(http_req *r, const mote_store_error *e) {
 
 /* ---- /healthz, /metrics ----------------------------------------------------------- */
 
-/* The public one says nothing of what the namespaces hold (a count of
- * every namespace's functions would show others deploying); the operator's
- * adds that count. */
+/* 200 {"status": "ok"}. The public one says nothing of what the namespaces
+ * hold (a count of every namespace's functions would show others
+ * deploying); the operator's adds that count. A node of a cluster says its
+ * name and whether its etcd answers ("cluster": "ok" or "unreachable": it
+ * serves on either way); a drained node is 503 {"status": "draining"}, so
+ * that a balancer's health check takes it out. The operator's also says the
+ * live nodes and the revision of the cluster's records applied here (which
+ * moves with every namespace's deploys: not for the public). */
+static http_result health(http_req *r, bool operator) {
+  core_cluster_state cs;
+  core_cluster_state_get(r->h->core, &cs);
+  json_t *o = json_pack("{s:s}", "status", cs.draining ? "draining" : "ok");
+  if (o && operator)
+    json_object_set_new(o, "functions", json_integer((json_int_t)core_fn_count(r->h->core)));
+  if (o && cs.member) {
+    json_object_set_new(o, "node", json_string(cs.node));
+    json_object_set_new(o, "cluster", json_string(cs.reachable ? "ok" : "unreachable"));
+    if (operator) {
+      json_object_set_new(o, "nodes", json_integer(cs.nodes));
+      json_object_set_new(o, "revision", json_integer(cs.revision));
+    }
+  }
+  return http_reply_json(r, cs.draining ? 503 : 200, o);
+}
+
 http_result v1_health(void *ctx, http_req *r) {
   (void)ctx;
-  return http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+  return health(r, false);
 }
 
 static http_result v1_health_operator(void *ctx, http_req *r) {
   (void)ctx;
-  return http_reply_json(r, 200, json_pack("{s:s, s:I}", "status", "ok", "functions",
-                                           (json_int_t)core_fn_count(r->h->core)));
+  return health(r, true);
 }
 
 static http_result metrics_reply(http_req *r, http_server *public_server, const char *ns) {
@@ -256,6 +279,12 @@ static bool parse_settings(http_req *r, mote_function_settings *st, char *msg, s
                  "for the server's default, not \"%.40s\"", v);
         return false;
       }
+    } else if (!strcmp(k, "replicas")) {
+      if (!parse_u32(v, 0, 1000, &st->replicas)) {
+        snprintf(msg, cap, "replicas takes a count of nodes between 1 and 1000, or 0 for every "
+                 "node of the cluster, not \"%.40s\"", v);
+        return false;
+      }
     } else if (!strcmp(k, "public")) {
       if (!strcmp(v, "true") || !strcmp(v, "1")) st->is_public = true;
       else if (!strcmp(v, "false") || !strcmp(v, "0")) st->is_public = false;
@@ -279,7 +308,7 @@ static bool parse_settings(http_req *r, mote_function_settings *st, char *msg, s
       st->env[st->env_count++] = (char *)v;
     } else {
       snprintf(msg, cap, "unknown setting \"%.40s\" (memory, timeout, env, concurrency, "
-               "max_queue, public, cgi)", k);
+               "max_queue, replicas, public, cgi)", k);
       return false;
     }
   }
@@ -450,23 +479,23 @@ http_result v1_activation_get(void *ctx, http_req *r) {
 /* ---- the table ---------------------------------------------------------------------- */
 
 bool http_add_mote_routes(http_server *h) {
-  enum { G = HTTP_GET | HTTP_HEAD, SLASH = HTTP_ROUTE_SLASH_OK };
+  enum { G = HTTP_GET | HTTP_HEAD, SLASH = HTTP_ROUTE_SLASH_OK, CLUSTER = HTTP_ROUTE_CLUSTER };
   const http_key_policy open = HTTP_KEY_OPEN, key = HTTP_KEY_REQUIRED;
   const http_dialect m = HTTP_DIALECT_MOTE;
   const http_route routes[] = {
       /* pattern                     methods      key   dialect limit  limit_of flags  check handle */
       {"/healthz", G, open, m, 0, NULL, 0, NULL, v1_health, h},
-      {"/v1/usage", G, key, m, 0, NULL, SLASH, NULL, v1_usage, h},
+      {"/v1/usage", G, key, m, 0, NULL, SLASH | CLUSTER, NULL, v1_usage, h},
       {"/v1/metrics", G, key, m, 0, NULL, SLASH, NULL, v1_metrics_namespace, h},
       {"/v1/functions", G, key, m, 0, NULL, SLASH, NULL, v1_functions_list, h},
       {"/v1/functions/{name}", G, key, m, 0, NULL, 0, NULL, v1_function_get, h},
       {"/v1/functions/{name}", HTTP_PUT, key, m, 0, v1_function_put_limit, HTTP_ROUTE_DEPLOY,
        v1_function_put_check, v1_function_put, h},
       {"/v1/functions/{name}", HTTP_DELETE, key, m, 0, NULL, 0, NULL, v1_function_delete, h},
-      {"/v1/activations", G, key, m, 0, NULL, SLASH, NULL, v1_activations_list, h},
-      {"/v1/activations/{id}", G, key, m, 0, NULL, 0, NULL, v1_activation_get, h},
+      {"/v1/activations", G, key, m, 0, NULL, SLASH | CLUSTER, NULL, v1_activations_list, h},
+      {"/v1/activations/{id}", G, key, m, 0, NULL, CLUSTER, NULL, v1_activation_get, h},
       /* The key: only for a function that is not public (faas_check). */
-      {"/faas/{name}/{path...}", HTTP_GET | HTTP_POST, open, m, HTTP_MAX_CALL_BODY, NULL, 0,
+      {"/faas/{name}/{path...}", HTTP_GET | HTTP_POST, open, m, HTTP_MAX_CALL_BODY, NULL, CLUSTER,
        faas_check, faas_call, h},
   };
   return http_add_routes(h, routes, sizeof routes / sizeof *routes);

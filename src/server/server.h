@@ -79,6 +79,15 @@ typedef struct mote_server_config {
   /* Neither load nor keep functions' snapshots in the store: every start
    * runs every initialisation (as before issue 15; for benchmarks). */
   bool no_kept_snapshots;
+  /* A node of a cluster (src/cluster): etcd's endpoints ("http://H:P,..."),
+   * or NULL for the single node mote is without one; this node's name, and
+   * the URL peers reach it at (NULL: http://HOST:PORT of the listening
+   * address, which must then be a specific one). */
+  const char *cluster;
+  const char *node;
+  const char *advertise;
+  /* A node of a cluster that compiles every object itself (no peer's). */
+  bool no_peer_objects;
 } mote_server_config;
 
 /* OpenWhisk's well-known development credential (its `guest` namespace),

@@ -138,6 +138,20 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_SNAP_GET] = "SELECT hash FROM snapshots WHERE namespace = ?1 AND name = ?2 AND slot = ?3 "
                     "AND key = ?4",
     [ST_SNAP_FORGET] = "DELETE FROM snapshots WHERE namespace = ?1 AND name = ?2",
+    /* A replica's version (mote_store_put_version): kept with its own
+     * number; the function's latest follows the record. */
+    [ST_FN_LATEST] = "SELECT latest FROM functions WHERE namespace = ?1 AND name = ?2",
+    [ST_VER_PUT] = "INSERT OR REPLACE INTO versions(namespace, name, version, module_hash, "
+                   "files_hash, settings, created_ms, meta) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_FN_PUT] = "INSERT INTO functions(namespace, name, latest, created_ms, updated_ms) "
+                  "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(namespace, name) DO UPDATE SET "
+                  "latest = excluded.latest, updated_ms = excluded.updated_ms",
+    [ST_SEQ_RAISE] = "INSERT INTO version_seq(namespace, name, last) VALUES (?1, ?2, ?3) "
+                     "ON CONFLICT(namespace, name) DO UPDATE SET last = max(last, excluded.last)",
+    /* A key kept elsewhere (a cluster's record), with its salt and hash. */
+    [ST_KEY_PUT] = "INSERT OR REPLACE INTO keys(uuid, namespace, salt, hash, created_ms) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
 /* The schema of user_version 2 (STORE_SCHEMA_VERSION): what a new data

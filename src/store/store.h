@@ -46,11 +46,19 @@ typedef struct mote_function_settings {
   uint32_t timeout_ms;
   uint32_t max_concurrency;
   uint32_t max_queue; /* calls waiting for a worker at most (the server's default when 0) */
+  uint32_t replicas;  /* in a cluster: the nodes that serve it (0: every node) */
   bool is_public; /* callable through /faas/{name} without a key */
   bool cgi;       /* the function prints CGI headers before its body */
   char **env;     /* "K=V" strings, env_count of them */
   uint32_t env_count;
 } mote_function_settings;
+
+/* Settings as the store keeps them, JSON text (from malloc; NULL when out
+ * of memory), and back (false for text that is not such an object; *out
+ * then holds what was read: clear it either way). */
+char *mote_store_settings_json(const mote_function_settings *st);
+bool mote_store_settings_parse(const char *text, mote_function_settings *out);
+void mote_function_settings_clear(mote_function_settings *st); /* env freed */
 
 /* The namespace of records written before namespaces existed (rows of an
  * older data directory read as this one), and of an activation put with ns
@@ -135,6 +143,15 @@ mote_store_status mote_store_list(mote_store *s, const char *ns, mote_function_v
 mote_store_status mote_store_delete(mote_store *s, const char *ns, const char *name,
                                     mote_store_error *err);
 void mote_function_version_clear(mote_function_version *v);
+
+/* Keeps a version decided elsewhere (a cluster's record) under its own
+ * number: rec's name, ns, version, module_hash, files_hash, settings, meta,
+ * created_ms, and its files' count, bytes and paths (as the record says:
+ * they are not read). The latest version of (ns, name) becomes rec's, unless
+ * a later one is kept already (OK, nothing changed). The bytes need not be in the store: a node that
+ * does not serve the function keeps its record only. Durable on return. */
+mote_store_status mote_store_put_version(mote_store *s, const mote_function_version *rec,
+                                         mote_store_error *err);
 
 /* Paths of stored bytes (no I/O). */
 /* Writes a bundle's files to their content-addressed directory DIR/files/
@@ -301,6 +318,26 @@ mote_store_status mote_store_key_create(mote_store *s, const char *ns, const cha
                                         const char *key, char uuid_out[MOTE_STORE_UUID_LEN + 1],
                                         char key_out[MOTE_STORE_KEY_LEN + 1],
                                         mote_store_error *err);
+/* A key as it is stored (never its secret): for a record kept elsewhere too
+ * (a cluster keeps keys in etcd and every node a copy). */
+#define MOTE_STORE_KEY_SALT 16
+#define MOTE_STORE_KEY_HASH 32
+typedef struct mote_key_record {
+  char uuid[MOTE_STORE_UUID_LEN + 1];
+  char ns[MOTE_STORE_NS_MAX + 1];
+  uint8_t salt[MOTE_STORE_KEY_SALT];
+  uint8_t hash[MOTE_STORE_KEY_HASH]; /* BLAKE2b of the secret keyed with the salt */
+  int64_t created_ms;
+} mote_key_record;
+/* Makes a key's record without storing it: uuid and key as for
+ * mote_store_key_create (NULL: random); key_out receives the secret. */
+mote_store_status mote_store_key_seal(const char *ns, const char *uuid, const char *key,
+                                      mote_key_record *rec, char key_out[MOTE_STORE_KEY_LEN + 1],
+                                      mote_store_error *err);
+/* Stores a key's record as it is (its namespace created when missing); one
+ * with the same uuid is replaced. Durable on return. */
+mote_store_status mote_store_key_put(mote_store *s, const mote_key_record *rec,
+                                     mote_store_error *err);
 /* Checks a credential: OK with ns_out set when the secret matches (compared
  * in constant time); NOT_FOUND for an unknown (or malformed) uuid; INVALID
  * for a wrong secret. */

@@ -57,6 +57,11 @@ typedef enum stmt_id {
   ST_SNAP_PUT,
   ST_SNAP_GET,
   ST_SNAP_FORGET,
+  ST_FN_LATEST,
+  ST_VER_PUT,
+  ST_FN_PUT,
+  ST_SEQ_RAISE,
+  ST_KEY_PUT,
   ST_COUNT_
 } stmt_id;
 
