@@ -37,7 +37,7 @@ CURL_LIBS   := $(shell pkg-config --libs libcurl)
 CFLAGS    += $(CURL_CFLAGS)
 LDLIBS    := -lmicrohttpd -lsqlite3 -larchive -ljansson -lsodium $(CURL_LIBS) -lpthread -ldl -lm
 
-LAYERS    := base module compile rt wasi invoke store core http openwhisk server
+LAYERS    := base module compile rt wasi invoke store core http openwhisk cluster server
 LIB_SRC   := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/abi_text.o $(BUILD)/gen/xl_prelude_text.o
 CLI_SRC   := $(wildcard src/cli/*.c)
@@ -153,7 +153,7 @@ san:
 
 # Unit tests of every layer; prints one summary line.
 unit: $(TEST_BIN) $(BUILD)/mote
-	@scripts/run-tests.sh $(BUILD) $(TEST_BIN) $(TEST_SCRIPTS)
+	@SPEC_DIR=$(abspath $(SPEC_DIR)) scripts/run-tests.sh $(BUILD) $(TEST_BIN) $(TEST_SCRIPTS)
 
 unit-san:
 	$(MAKE) SAN=1 unit
@@ -167,13 +167,14 @@ spec-quick: $(BUILD)/spec-runner
 	@$(BUILD)/spec-runner --cache $(BUILD)/cache --tier quick --jobs 2 $(SPEC_DIR)
 
 test: unit unit-san spec spec-quick fuzz diff wasi-conformance wasi-hostile wasi-testsuite \
-      wasi-testsuite-server functions-test openwhisk-test
+      wasi-testsuite-server functions-test openwhisk-test cluster-test
 
 -include tests/fuzz/fuzz.mk
 -include tests/diff/diff.mk
 -include tests/wasi/wasi.mk
 -include functions/functions.mk
 -include tests/openwhisk/openwhisk.mk
+-include tests/cluster/cluster.mk
 -include bench/paper/paper.mk
 
 # The platform in the foreground: mote serve on 127.0.0.1:8080 (data in $(BUILD)/run-data)

@@ -5,7 +5,9 @@
 #    nbody, sort, interp) built natively (gcc -O2) and to wasm (clang-19 -O2), run natively,
 #    under mote (both tiers) and under Node's V8. Each program times its own compute part
 #    (bench_clock.h): start-up and compilation are not counted. Median of RUNS runs (default
-#    5), ratios against native, and whether every platform printed the same.
+#    5), ratios against native, and whether every platform printed the same. mote-simd is
+#    the same C built with -msimd128 (clang may then vectorize, as gcc -O2 does natively
+#    with SSE2) on mote's opt tier.
 # 2. Real programs nobody here wrote (bench/corpus.sh fetches and builds them: Flite, CRuby,
 #    SQLite, Lua, xxhsum with SIMD, zstd). Per program: its size; the first answer from a
 #    cold cache (`mote run` with an empty cache: the quick tier is compiled, then it runs;
@@ -14,7 +16,7 @@
 #    compiles as it goes), median of RUNS each, alternating; and whether the outputs are
 #    identical.
 #
-# usage: bench/engine.sh [BUILD_DIR]
+# usage: bench/engine.sh [BUILD_DIR]      (CORPUS=0: the kernels table only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -38,8 +40,11 @@ for p in resize mlp strhash kernels; do
   # stb's SSE2 path has no wasm equivalent: both builds use the portable code.
   gcc -O2 -DSTBI_NO_SIMD "bench/programs/$p.c" -o "$work/$p.native" -lm
   clang-19 --target=wasm32-wasi -O2 -DSTBI_NO_SIMD "bench/programs/$p.c" -o "$work/$p.wasm"
+  clang-19 --target=wasm32-wasi -O2 -msimd128 -DSTBI_NO_SIMD "bench/programs/$p.c" \
+    -o "$work/$p.simd.wasm"
   "$mote" compile --tier opt "$work/$p.wasm" > /dev/null
   "$mote" compile --tier quick "$work/$p.wasm" > /dev/null
+  "$mote" compile --tier opt "$work/$p.simd.wasm" > /dev/null
 done
 kernels=("resize 50" "mlp 2000" "strhash 200000" "kernels hash" "kernels nbody" "kernels sort" "kernels interp")
 
@@ -50,6 +55,7 @@ run_one() { # platform "program args" -> prints compute_us; output to $work/out.
     native) cmd=("$work/$p.native" $args) ;;
     mote) cmd=("$mote" run --tier opt "$work/$p.wasm" $args) ;;
     mote-quick) cmd=("$mote" run --tier quick "$work/$p.wasm" $args) ;;
+    mote-simd) cmd=("$mote" run --tier opt "$work/$p.simd.wasm" $args) ;;
     node) cmd=(node "$node_run" "$work/$p.wasm" $args) ;;
   esac
   "${cmd[@]}" < "$in" > "$work/out.$platform" 2> "$work/err"
@@ -58,32 +64,35 @@ run_one() { # platform "program args" -> prints compute_us; output to $work/out.
 
 {
   echo "engine: compute time per program, median of $runs runs (us); $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
-  printf '%-16s %10s %10s %10s %10s %12s %12s %10s %6s\n' program native mote mote-quick node \
-    mote/native quick/native node/native same
+  printf '%-16s %10s %10s %10s %10s %10s %12s %12s %11s %10s %6s\n' program native mote \
+    mote-quick mote-simd node mote/native quick/native simd/native node/native same
+  platforms=(native mote mote-quick mote-simd node)
   for k in "${kernels[@]}"; do
     declare -A t=()
     for _ in $(seq "$runs"); do # alternating platforms
-      for platform in native mote mote-quick node; do
+      for platform in "${platforms[@]}"; do
         t[$platform]+="$(run_one $platform "$k") "
         cp "$work/out.$platform" "$work/keep.$platform"
       done
     done
     declare -A med=()
-    for platform in native mote mote-quick node; do
+    for platform in "${platforms[@]}"; do
       med[$platform]=$(echo "${t[$platform]}" | tr ' ' '\n' | grep . | median)
     done
     same=yes
-    for platform in mote mote-quick node; do
+    for platform in mote mote-quick mote-simd node; do
       cmp -s "$work/keep.native" "$work/keep.$platform" || same="no($platform)"
     done
-    printf '%-16s %10s %10s %10s %10s %12s %12s %10s %6s\n' "$k" "${med[native]}" "${med[mote]}" \
-      "${med[mote-quick]}" "${med[node]}" "$(ratio "${med[mote]}" "${med[native]}")" \
-      "$(ratio "${med[mote-quick]}" "${med[native]}")" "$(ratio "${med[node]}" "${med[native]}")" "$same"
+    printf '%-16s %10s %10s %10s %10s %10s %12s %12s %11s %10s %6s\n' "$k" "${med[native]}" \
+      "${med[mote]}" "${med[mote-quick]}" "${med[mote-simd]}" "${med[node]}" \
+      "$(ratio "${med[mote]}" "${med[native]}")" "$(ratio "${med[mote-quick]}" "${med[native]}")" \
+      "$(ratio "${med[mote-simd]}" "${med[native]}")" "$(ratio "${med[node]}" "${med[native]}")" "$same"
     unset t med
   done
 } | tee "$out/engine.txt"
 
 # ---- 2. the corpus ------------------------------------------------------------------------
+[ "${CORPUS:-1}" = 0 ] && exit 0
 bench/corpus.sh "$build"
 corpus=$(cd "$build/bench-corpus" && pwd)
 mkdir -p "$work/wav-mote" "$work/wav-node"

@@ -1,5 +1,14 @@
 # Shared by the benchmark scripts (sourced, not run).
 
+# The flag that keeps `mote serve` of BUILD from taking the default
+# operator's address (127.0.0.1:9464, /metrics) that a second server, or
+# another mote on the machine, would want too: the benchmarks read no
+# /metrics. Empty for a build older than --metrics-listen (bench/server_ab.sh
+# runs old builds).
+bench_no_metrics() { # BUILD
+  "$1/mote" serve --help 2>/dev/null | grep -q -- --metrics-listen && echo "--metrics-listen off"
+}
+
 # Builds lookup.wasm into DIR: bench/programs/lookup.c with its 1 MiB table,
 # 262,144 words of a linear congruential sequence (generated here).
 bench_lookup_wasm() { # DIR

@@ -73,7 +73,7 @@ echo "{\"mode\":\"$mode\",\"cores\":$(nproc),\"load_start\":\"$(cut -d' ' -f1-3 
 # so the load generators call /faas/NAME without a key, as they call the other platforms.
 mote_port=$(free_port); mote_url=http://127.0.0.1:$mote_port
 mote_auth=23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP
-"$here/$build/mote" serve --dev --listen "127.0.0.1:$mote_port" --data "$tools/mote-data" >"$work/mote.log" 2>&1 &
+"$here/$build/mote" serve --dev --listen "127.0.0.1:$mote_port" --metrics-listen off --data "$tools/mote-data" >"$work/mote.log" 2>&1 &
 mote_pid=$!; pids+=("$mote_pid")
 wait_http "$mote_url/healthz" || { log "mote serve did not start: $(tail -3 "$work/mote.log")"; exit 1; }
 declare -A mote_ok

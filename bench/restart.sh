@@ -61,7 +61,8 @@ cache=$build/bench-server-cache
 mkdir -p "$cache" "$work/data"
 ln -s "$(cd "$cache" && pwd)" "$work/data/cache"
 start() { # FLAGS...: launches the server; sets pid
-  "$build/mote" serve --dev --listen "127.0.0.1:$port" --data "$work/data" "$@" \
+  "$build/mote" serve --dev --listen "127.0.0.1:$port" $(bench_no_metrics "$build") \
+    --data "$work/data" "$@" \
     >>"$work/server.log" 2>&1 &
   pid=$!
 }

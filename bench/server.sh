@@ -62,11 +62,12 @@ ln -s "$(cd "$cache" && pwd)" "$work/old/cache"
 ln -s "$(cd "$cache" && pwd)" "$work/new/cache"
 port=$(free_port)
 url=http://127.0.0.1:$port
-"$build/mote" serve --dev --listen "127.0.0.1:$port" --data "$work/new" >"$work/server.log" 2>&1 &
+no_metrics=$(bench_no_metrics "$build")
+"$build/mote" serve --dev --listen "127.0.0.1:$port" $no_metrics --data "$work/new" >"$work/server.log" 2>&1 &
 pid=$!
 old_port=$(free_port)
 old_url=http://127.0.0.1:$old_port
-"$build/mote" serve --dev --images copy --listen "127.0.0.1:$old_port" --data "$work/old" \
+"$build/mote" serve --dev --images copy --listen "127.0.0.1:$old_port" $no_metrics --data "$work/old" \
   >"$work/old-server.log" 2>&1 &
 old_pid=$!
 for u in "$url" "$old_url"; do

@@ -25,6 +25,11 @@ packages=(
   jq curl zip libarchive-tools
   # tests: pgrep (no process outlives mote run)
   procps
+  # the cluster (mote serve --cluster): etcd holds its records, HAProxy goes in front. The
+  # tests and make run-cluster start their own etcd members and HAProxy on loopback, on free
+  # ports with temporary data: they never use (or collide with) a system service apt may start
+  # (etcd's is on 127.0.0.1:2379 and 2380, below the ports the tests pick)
+  etcd-server haproxy
 )
 if [ "${1:-}" = --bench ]; then
   # benchmarks (make bench): load generator, the container baseline (Docker engine), plots

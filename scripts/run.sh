@@ -7,17 +7,18 @@
 # files) and bench/programs/hello.c as "hello", all public (callable without
 # a key), prints how to call them and how to use the development key, and
 # waits on the server (Ctrl-C stops it).
-# usage: scripts/run.sh BUILD_DIR [HOST:PORT]
+# usage: scripts/run.sh BUILD_DIR [HOST:PORT [METRICS_HOST:PORT]]
 set -u
 build=${1:-build}
 listen=${2:-127.0.0.1:8080}
+metrics=${3:-127.0.0.1:9464} # the operator's /metrics (every namespace's figures)
 data="$build/run-data"
 base="http://$listen"
 # --dev's well-known key of namespace guest (OpenWhisk's; public: loopback only).
 export MOTE_AUTH=23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP
 mkdir -p "$data"
 
-"$build/mote" serve --dev --listen "$listen" --data "$data" &
+"$build/mote" serve --dev --listen "$listen" --metrics-listen "$metrics" --data "$data" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server' INT TERM
 up=1
@@ -60,8 +61,12 @@ OpenWhisk's development key of namespace guest. With curl, -u UUID:KEY:
   curl -u \$MOTE_AUTH -X PUT -H 'Content-Type: application/wasm' --data-binary @F.wasm '$base/v1/functions/NAME?timeout=1000'
   $build/mote ls; $build/mote invoke hello world     # the client verbs read MOTE_AUTH
   $build/mote usage                                 # calls, errors, time, GB-seconds per function
+  curl -u \$MOTE_AUTH '$base/v1/metrics'            # the namespace's own figures, Prometheus text
 OpenWhisk clients (the npm openwhisk package, wsk): apihost $base, the same key:
   curl -u \$MOTE_AUTH '$base/api/v1/namespaces/_/actions'   # the functions as OpenWhisk actions
+The operator's figures (every namespace's calls, errors, latencies, usage) are on
+their own address, never on $base:
+  curl 'http://$metrics/metrics'                    # Prometheus text 0.0.4
 The development key is public knowledge: keep this server on loopback. Real keys:
   $build/mote keys create NAMESPACE --data $data
 Ctrl-C stops the server.

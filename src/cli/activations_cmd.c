@@ -141,8 +141,7 @@ static void logs_usage(FILE *out) {
         MOTE_CLIENT_OPTS_HELP
         "\n"
         "exit status: 0; 64 bad command line; 71 no function NAME and no records of it;\n"
-        "73 the server failed; 75 no server at URL; 77 no valid API key, or NAME belongs\n"
-        "to another namespace.\n",
+        "73 the server failed; 75 no server at URL; 77 no valid API key.\n",
         out);
 }
 

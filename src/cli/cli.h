@@ -29,7 +29,7 @@ enum {
   MOTE_EXIT_REFUSED = 72,     /* the server refused the request (a bad setting, too large, busy) */
   MOTE_EXIT_REMOTE = 73,      /* the server failed, or its reply made no sense */
   MOTE_EXIT_UNREACHABLE = 75, /* the server cannot be reached */
-  MOTE_EXIT_AUTH = 77,        /* no valid API key (401), or its namespace may not (403) */
+  MOTE_EXIT_AUTH = 77,        /* no valid API key (401), or a {ns} not the key's (403) */
 };
 
 /* `mote run` passes stdout through to a terminal, pipe or file: its default
@@ -48,6 +48,7 @@ int mote_cmd_activations(int argc, char **argv);
 int mote_cmd_keys(int argc, char **argv);
 int mote_cmd_namespaces(int argc, char **argv);
 int mote_cmd_usage(int argc, char **argv);
+int mote_cmd_cluster(int argc, char **argv);
 
 /* The data directory of `mote serve` and of the verbs that work on it
  * directly (keys, namespaces) when --data is not given. */

@@ -35,7 +35,7 @@ static void usage(FILE *out) {
         "malformed, invalid or unsupported; 66 compiling it failed; 67 an import cannot be\n"
         "satisfied; 72 refused (a bad setting or name, too large, a kind the server does\n"
         "not take); 73 the server failed; 74 FILE cannot be read; 75 no server at URL;\n"
-        "77 no valid API key, or NAME belongs to another namespace.\n",
+        "77 no valid API key.\n",
         out);
 }
 

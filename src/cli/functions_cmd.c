@@ -113,8 +113,7 @@ static void rm_usage(FILE *out) {
         "\n" MOTE_CLIENT_OPTS_HELP
         "\n"
         "exit status: 0 removed; 64 bad command line; 71 no function NAME; 73 the server\n"
-        "failed; 75 no server at URL; 77 no valid API key, or NAME belongs to another\n"
-        "namespace.\n",
+        "failed; 75 no server at URL; 77 no valid API key.\n",
         out);
 }
 

@@ -20,8 +20,10 @@ static void usage(FILE *out) {
           "                   [--auth UUID:KEY]\n"
           "\n"
           "Calls function NAME once with ARGS as its arguments and writes what it wrote\n"
-          "to stdout to ours, unchanged. Options may come anywhere; after \"--\" every word\n"
-          "is an argument (for arguments that start with '-').\n"
+          "to stdout to ours, unchanged. NAME is a function of the key's namespace (of\n"
+          "guest without a key); NS/NAME one of namespace NS (say, a public function of\n"
+          "another). Options may come anywhere; after \"--\" every word is an argument\n"
+          "(for arguments that start with '-').\n"
           "\n"
           "  --data FILE   send FILE as the function's stdin (POST); \"-\" sends our stdin\n"
           "  -v, --verbose print the activation id, version, tier and timings to stderr\n"
@@ -38,7 +40,7 @@ static void usage(FILE *out) {
           "  %d  the server failed (or its reply made no sense, or the CGI output was bad)\n"
           "  %d  FILE cannot be read, or stdout cannot be written\n"
           "  %d  no server at URL\n"
-          "  %d  no valid API key, or one of another namespace than NAME's\n"
+          "  %d  no valid API key\n"
           "`mote activations ID` shows the record of a call.\n",
           MOTE_DEFAULT_URL, MOTE_EXIT_USAGE, MOTE_EXIT_LINK, MOTE_EXIT_TRAP, MOTE_EXIT_TIMEOUT,
           MOTE_EXIT_LIMIT, MOTE_EXIT_NOT_FOUND, MOTE_EXIT_REFUSED, MOTE_EXIT_REMOTE, MOTE_EXIT_IO,
@@ -126,8 +128,16 @@ int mote_cmd_invoke(int argc, char **argv) {
         goto out;
       }
     } else if (!name) {
+      /* NS/NAME: /faas/NS/NAME, a function of another namespace (public) */
       name = a;
-      mote_path_add_escaped(&path, name);
+      const char *slash = strchr(name, '/');
+      if (slash) {
+        char ns[256];
+        snprintf(ns, sizeof ns, "%.*s", (int)(slash - name), name);
+        mote_path_add_escaped(&path, ns);
+        mote_path_add(&path, "/");
+      }
+      mote_path_add_escaped(&path, slash ? slash + 1 : name);
     } else {
       mote_path_param(&path, "arg", a);
     }

@@ -4,6 +4,10 @@
  * a server. SQLite's WAL lets them run beside a `mote serve` on the same
  * directory; that server notices a deleted key within its cache's lifetime
  * (5 s, see src/core/identity.c), at once for a new one.
+ *
+ * With --cluster URL they work on a cluster's records in its etcd instead
+ * (src/cluster/admin.c): every node of the cluster applies the change at
+ * once, a deleted key included.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,12 +19,13 @@
 
 #include "cli.h"
 #include "cli/client.h"
+#include "cluster/cluster.h"
 #include "store/store.h"
 
 static void keys_usage(FILE *out) {
-  fputs("usage: mote keys create NS [--data DIR]\n"
-        "       mote keys list [NS] [--data DIR]\n"
-        "       mote keys delete UUID [--data DIR]\n"
+  fputs("usage: mote keys create NS [--data DIR | --cluster URL]\n"
+        "       mote keys list [NS] [--data DIR | --cluster URL]\n"
+        "       mote keys delete UUID [--data DIR | --cluster URL]\n"
         "\n"
         "API keys: OpenWhisk's credentials UUID:KEY, each bound to one namespace, sent as\n"
         "HTTP basic auth (wsk --auth UUID:KEY, or curl -u UUID:KEY).\n"
@@ -33,6 +38,8 @@ static void keys_usage(FILE *out) {
         "  delete UUID   removes a key; a server running on DIR refuses it within 5 s\n"
         "\n"
         "  --data DIR    the server's data directory (default ./" MOTE_DEFAULT_DATA_DIR ")\n"
+        "  --cluster URL the cluster whose etcd answers at URL (http://H:P[,...]): its\n"
+        "                records, which every node applies at once\n"
         "\n"
         "These work on DIR directly, also while `mote serve --data DIR` runs.\n"
         "See also `mote namespaces`. The server wants a key on every /v1 route and for\n"
@@ -40,13 +47,14 @@ static void keys_usage(FILE *out) {
         "functions and activations (mote --help).\n"
         "\n"
         "exit status: 0; 64 bad command line or name; 71 no such key; 74 the data\n"
-        "directory cannot be used.\n",
+        "directory cannot be used; 75 the cluster's etcd does not answer.\n",
         out);
 }
 
 static void namespaces_usage(FILE *out) {
-  fputs("usage: mote namespaces [--data DIR]\n"
-        "       mote namespaces limits NS [--per-minute N] [--concurrent N] [--data DIR]\n"
+  fputs("usage: mote namespaces [--data DIR | --cluster URL]\n"
+        "       mote namespaces limits NS [--per-minute N] [--concurrent N]\n"
+        "                              [--data DIR | --cluster URL]\n"
         "\n"
         "Lists the namespaces of the data directory DIR (default ./" MOTE_DEFAULT_DATA_DIR ")\n"
         "with how many keys each has and its limits. `mote keys create NS` makes one.\n"
@@ -55,16 +63,19 @@ static void namespaces_usage(FILE *out) {
         "minute, and calls running or waiting at once; past them the server answers 429.\n"
         "0 (or none set) means the server's defaults (mote serve\n"
         "--ns-invocations-per-minute, --ns-concurrent). A running server applies a change\n"
-        "within 5 s.\n"
+        "within 5 s. With --cluster URL, the cluster's namespaces: a limit holds for the\n"
+        "whole cluster (each live node takes its share), and every node applies it at once.\n"
         "\n"
-        "exit status: 0; 64 bad command line; 74 the data directory cannot be used.\n",
+        "exit status: 0; 64 bad command line; 74 the data directory cannot be used; 75 the\n"
+        "cluster's etcd does not answer.\n",
         out);
 }
 
 /* Parses [--data DIR] and up to `max_pos` words into pos[]. Returns -1 to
  * go on, else the exit status (0 after --help). */
-static int parse(const char *verb, int argc, char **argv, const char **data, const char **pos,
-                 int max_pos, int *npos, void (*usage)(FILE *)) {
+static int parse(const char *verb, int argc, char **argv, const char **data,
+                 const char **cluster, const char **pos, int max_pos, int *npos,
+                 void (*usage)(FILE *)) {
   *npos = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -78,6 +89,14 @@ static int parse(const char *verb, int argc, char **argv, const char **data, con
         return MOTE_EXIT_USAGE;
       }
       *data = argv[++i];
+      continue;
+    }
+    if (!strcmp(a, "--cluster")) {
+      if (i + 1 >= argc || !argv[i + 1][0]) {
+        fprintf(stderr, "mote %s: --cluster needs etcd's URL, http://HOST:PORT[,...]\n", verb);
+        return MOTE_EXIT_USAGE;
+      }
+      *cluster = argv[++i];
       continue;
     }
     if (a[0] == '-' || *npos == max_pos) {
@@ -123,6 +142,28 @@ static int store_exit(mote_store_status st) {
   }
 }
 
+/* The cluster's records, or NULL after a message. */
+static mote_cluster_admin *open_cluster(const char *verb, const char *url, int *rc) {
+  mote_cluster_error err;
+  mote_cluster_admin *a = mote_cluster_admin_new(url, &err);
+  if (!a) {
+    fprintf(stderr, "mote %s: %s\n", verb, err.message);
+    *rc = MOTE_EXIT_USAGE;
+  }
+  return a;
+}
+
+static int cluster_exit(const char *verb, const mote_cluster_error *err) {
+  fprintf(stderr, "mote %s: %s\n", verb, err->message);
+  switch (err->status) {
+  case MOTE_CLUSTER_OK: return 0;
+  case MOTE_CLUSTER_NOT_FOUND: return MOTE_EXIT_NOT_FOUND;
+  case MOTE_CLUSTER_INVALID: return MOTE_EXIT_USAGE;
+  case MOTE_CLUSTER_UNAVAILABLE: return MOTE_EXIT_UNREACHABLE;
+  default: return MOTE_EXIT_IO;
+  }
+}
+
 /* Unix milliseconds as "2024-05-01 12:00:00" (UTC). */
 static void utc_time(char *buf, size_t cap, int64_t ms) {
   time_t t = (time_t)(ms / 1000);
@@ -131,22 +172,31 @@ static void utc_time(char *buf, size_t cap, int64_t ms) {
     snprintf(buf, cap, "-");
 }
 
-static int keys_create(const char *dir, const char *ns) {
+static int keys_create(const char *dir, const char *cluster, const char *ns) {
   int rc = 0;
   if (!mote_store_valid_name(ns)) {
     fprintf(stderr, "mote keys create: invalid namespace \"%s\": use 1 to 64 characters of "
             "A-Z a-z 0-9 _ . -, not starting with '.' or '-'\n", ns);
     return MOTE_EXIT_USAGE;
   }
-  mote_store *s = open_store("keys create", dir, true, &rc);
-  if (!s) return rc;
   char uuid[MOTE_STORE_UUID_LEN + 1], key[MOTE_STORE_KEY_LEN + 1];
-  mote_store_error err;
-  mote_store_status st = mote_store_key_create(s, ns, NULL, NULL, uuid, key, &err);
-  mote_store_close(s);
-  if (st != MOTE_STORE_OK) {
-    fprintf(stderr, "mote keys create: %s\n", err.message);
-    return store_exit(st);
+  if (cluster) {
+    mote_cluster_admin *a = open_cluster("keys create", cluster, &rc);
+    if (!a) return rc;
+    mote_cluster_error cerr;
+    mote_cluster_status cst = mote_cluster_key_create(a, ns, uuid, key, &cerr);
+    mote_cluster_admin_free(a);
+    if (cst != MOTE_CLUSTER_OK) return cluster_exit("keys create", &cerr);
+  } else {
+    mote_store *s = open_store("keys create", dir, true, &rc);
+    if (!s) return rc;
+    mote_store_error err;
+    mote_store_status st = mote_store_key_create(s, ns, NULL, NULL, uuid, key, &err);
+    mote_store_close(s);
+    if (st != MOTE_STORE_OK) {
+      fprintf(stderr, "mote keys create: %s\n", err.message);
+      return store_exit(st);
+    }
   }
   printf("%s:%s\n", uuid, key);
   fflush(stdout);
@@ -155,22 +205,31 @@ static int keys_create(const char *dir, const char *ns) {
   return 0;
 }
 
-static int keys_list(const char *dir, const char *ns) {
+static int keys_list(const char *dir, const char *cluster, const char *ns) {
   int rc = 0;
   if (ns && !mote_store_valid_name(ns)) {
     fprintf(stderr, "mote keys list: invalid namespace \"%s\"\n", ns);
     return MOTE_EXIT_USAGE;
   }
-  mote_store *s = open_store("keys list", dir, false, &rc);
-  if (!s) return rc;
   mote_key_info *keys = NULL;
   size_t n = 0;
-  mote_store_error err;
-  mote_store_status st = mote_store_key_list(s, ns, &keys, &n, &err);
-  mote_store_close(s);
-  if (st != MOTE_STORE_OK) {
-    fprintf(stderr, "mote keys list: %s\n", err.message);
-    return store_exit(st);
+  if (cluster) {
+    mote_cluster_admin *a = open_cluster("keys list", cluster, &rc);
+    if (!a) return rc;
+    mote_cluster_error cerr;
+    mote_cluster_status cst = mote_cluster_key_list(a, ns, &keys, &n, &cerr);
+    mote_cluster_admin_free(a);
+    if (cst != MOTE_CLUSTER_OK) return cluster_exit("keys list", &cerr);
+  } else {
+    mote_store *s = open_store("keys list", dir, false, &rc);
+    if (!s) return rc;
+    mote_store_error err;
+    mote_store_status st = mote_store_key_list(s, ns, &keys, &n, &err);
+    mote_store_close(s);
+    if (st != MOTE_STORE_OK) {
+      fprintf(stderr, "mote keys list: %s\n", err.message);
+      return store_exit(st);
+    }
   }
   static const char *const header[] = {"UUID", "NAMESPACE", "CREATED (UTC)"};
   mote_table *t = mote_table_new(3, header);
@@ -189,8 +248,18 @@ static int keys_list(const char *dir, const char *ns) {
   return 0;
 }
 
-static int keys_delete(const char *dir, const char *uuid) {
+static int keys_delete(const char *dir, const char *cluster, const char *uuid) {
   int rc = 0;
+  if (cluster) {
+    mote_cluster_admin *a = open_cluster("keys delete", cluster, &rc);
+    if (!a) return rc;
+    mote_cluster_error cerr;
+    mote_cluster_status cst = mote_cluster_key_delete(a, uuid, &cerr);
+    mote_cluster_admin_free(a);
+    if (cst != MOTE_CLUSTER_OK) return cluster_exit("keys delete", &cerr);
+    printf("deleted key %s\n", uuid);
+    return 0;
+  }
   mote_store *s = open_store("keys delete", dir, false, &rc);
   if (!s) return rc;
   mote_store_error err;
@@ -205,15 +274,15 @@ static int keys_delete(const char *dir, const char *uuid) {
 }
 
 int mote_cmd_keys(int argc, char **argv) {
-  const char *dir = MOTE_DEFAULT_DATA_DIR;
+  const char *dir = MOTE_DEFAULT_DATA_DIR, *cluster = NULL;
   const char *pos[2];
   int npos;
-  int rc = parse("keys", argc, argv, &dir, pos, 2, &npos, keys_usage);
+  int rc = parse("keys", argc, argv, &dir, &cluster, pos, 2, &npos, keys_usage);
   if (rc >= 0) return rc;
   const char *sub = npos > 0 ? pos[0] : "";
-  if (!strcmp(sub, "create") && npos == 2) return keys_create(dir, pos[1]);
-  if (!strcmp(sub, "list")) return keys_list(dir, npos == 2 ? pos[1] : NULL);
-  if (!strcmp(sub, "delete") && npos == 2) return keys_delete(dir, pos[1]);
+  if (!strcmp(sub, "create") && npos == 2) return keys_create(dir, cluster, pos[1]);
+  if (!strcmp(sub, "list")) return keys_list(dir, cluster, npos == 2 ? pos[1] : NULL);
+  if (!strcmp(sub, "delete") && npos == 2) return keys_delete(dir, cluster, pos[1]);
   if (!strcmp(sub, "create") || !strcmp(sub, "delete"))
     fprintf(stderr, "mote keys %s: needs %s (see mote keys --help)\n", sub,
             sub[0] == 'c' ? "the namespace NS" : "the UUID of a key");
@@ -232,7 +301,7 @@ static void limit_text(uint32_t v, char *buf, size_t cap) {
 
 /* `mote namespaces limits NS [--per-minute N] [--concurrent N]`. */
 static int namespace_limits(int argc, char **argv) {
-  const char *dir = MOTE_DEFAULT_DATA_DIR, *ns = NULL;
+  const char *dir = MOTE_DEFAULT_DATA_DIR, *ns = NULL, *cluster = NULL;
   long per_minute = -1, concurrent = -1; /* -1: unchanged */
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
@@ -241,12 +310,17 @@ static int namespace_limits(int argc, char **argv) {
       return 0;
     }
     bool pm = !strcmp(a, "--per-minute"), cc = !strcmp(a, "--concurrent");
-    if (pm || cc || !strcmp(a, "--data")) {
+    bool cl = !strcmp(a, "--cluster");
+    if (pm || cc || cl || !strcmp(a, "--data")) {
       if (i + 1 >= argc || !argv[i + 1][0]) {
         fprintf(stderr, "mote namespaces limits: %s needs a value\n", a);
         return MOTE_EXIT_USAGE;
       }
       const char *v = argv[++i];
+      if (cl) {
+        cluster = v;
+        continue;
+      }
       if (!pm && !cc) {
         dir = v;
         continue;
@@ -275,9 +349,27 @@ static int namespace_limits(int argc, char **argv) {
     return MOTE_EXIT_USAGE;
   }
   int rc = 0;
+  mote_namespace_limits lim;
+  if (cluster) {
+    mote_cluster_admin *a = open_cluster("namespaces limits", cluster, &rc);
+    if (!a) return rc;
+    mote_cluster_error cerr;
+    mote_cluster_status cst = mote_cluster_limits_get(a, ns, &lim, &cerr);
+    if (cst == MOTE_CLUSTER_OK && (per_minute >= 0 || concurrent >= 0)) {
+      if (per_minute >= 0) lim.invocations_per_minute = (uint32_t)per_minute;
+      if (concurrent >= 0) lim.concurrent = (uint32_t)concurrent;
+      cst = mote_cluster_limits_set(a, ns, &lim, &cerr);
+    }
+    mote_cluster_admin_free(a);
+    if (cst != MOTE_CLUSTER_OK) return cluster_exit("namespaces limits", &cerr);
+    char x[24], y[24];
+    limit_text(lim.invocations_per_minute, x, sizeof x);
+    limit_text(lim.concurrent, y, sizeof y);
+    printf("%s: invocations per minute %s, concurrent %s (for the whole cluster)\n", ns, x, y);
+    return 0;
+  }
   mote_store *s = open_store("namespaces limits", dir, false, &rc);
   if (!s) return rc;
-  mote_namespace_limits lim;
   mote_store_error err;
   mote_store_status st = mote_store_namespace_limits_get(s, ns, &lim, &err);
   if (st == MOTE_STORE_OK && (per_minute >= 0 || concurrent >= 0)) {
@@ -297,13 +389,48 @@ static int namespace_limits(int argc, char **argv) {
   return 0;
 }
 
+/* The table of `mote namespaces`, one row a namespace. */
+static void namespace_row(mote_table *t, const char *name, size_t keys,
+                          const mote_namespace_limits *lim, int64_t created_ms) {
+  char when[32], num[24], pm[24], cc[24];
+  utc_time(when, sizeof when, created_ms);
+  snprintf(num, sizeof num, "%zu", keys);
+  limit_text(lim->invocations_per_minute, pm, sizeof pm);
+  limit_text(lim->concurrent, cc, sizeof cc);
+  const char *row[] = {name, num, pm, cc, when};
+  mote_table_add(t, row);
+}
+
+static const char *const namespace_header[] = {"NAME", "KEYS", "PER MINUTE", "CONCURRENT",
+                                               "CREATED (UTC)"};
+
+static int namespaces_of_cluster(const char *cluster) {
+  int rc = 0;
+  mote_cluster_admin *a = open_cluster("namespaces", cluster, &rc);
+  if (!a) return rc;
+  mote_cluster_ns *list = NULL;
+  size_t n = 0;
+  mote_cluster_error cerr;
+  mote_cluster_status cst = mote_cluster_namespace_list(a, &list, &n, &cerr);
+  mote_cluster_admin_free(a);
+  if (cst != MOTE_CLUSTER_OK) return cluster_exit("namespaces", &cerr);
+  mote_table *t = mote_table_new(5, namespace_header);
+  for (size_t i = 0; i < n; i++)
+    namespace_row(t, list[i].ns.name, list[i].keys, &list[i].limits, list[i].ns.created_ms);
+  mote_table_print(t, stdout);
+  mote_table_free(t);
+  free(list);
+  return 0;
+}
+
 int mote_cmd_namespaces(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "limits")) return namespace_limits(argc, argv);
-  const char *dir = MOTE_DEFAULT_DATA_DIR;
+  const char *dir = MOTE_DEFAULT_DATA_DIR, *cluster = NULL;
   const char *pos[1];
   int npos;
-  int rc = parse("namespaces", argc, argv, &dir, pos, 0, &npos, namespaces_usage);
+  int rc = parse("namespaces", argc, argv, &dir, &cluster, pos, 0, &npos, namespaces_usage);
   if (rc >= 0) return rc;
+  if (cluster) return namespaces_of_cluster(cluster);
   mote_store *s = open_store("namespaces", dir, false, &rc);
   if (!s) return rc;
   mote_namespace *nss = NULL;
@@ -318,23 +445,14 @@ int mote_cmd_namespaces(int argc, char **argv) {
     free(nss);
     return store_exit(st);
   }
-  static const char *const header[] = {"NAME", "KEYS", "PER MINUTE", "CONCURRENT",
-                                       "CREATED (UTC)"};
-  mote_table *t = mote_table_new(5, header);
+  mote_table *t = mote_table_new(5, namespace_header);
   for (size_t i = 0; i < n; i++) {
     size_t count = 0;
     for (size_t k = 0; k < nkeys; k++) count += strcmp(keys[k].ns, nss[i].name) == 0;
-    char when[32], num[24];
-    utc_time(when, sizeof when, nss[i].created_ms);
-    snprintf(num, sizeof num, "%zu", count);
     mote_namespace_limits lim = {0};
     if (mote_store_namespace_limits_get(s, nss[i].name, &lim, &err) != MOTE_STORE_OK)
       memset(&lim, 0, sizeof lim);
-    char pm[24], cc[24];
-    limit_text(lim.invocations_per_minute, pm, sizeof pm);
-    limit_text(lim.concurrent, cc, sizeof cc);
-    const char *row[] = {nss[i].name, num, pm, cc, when};
-    mote_table_add(t, row);
+    namespace_row(t, nss[i].name, count, &lim, nss[i].created_ms);
   }
   mote_store_close(s);
   mote_table_print(t, stdout);

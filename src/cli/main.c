@@ -17,6 +17,12 @@ static void usage(FILE *out) {
         "  keys list [NS] | keys delete UUID    the keys (never their secrets); remove one\n"
         "  namespaces                           list the namespaces and their limits\n"
         "  namespaces limits NS [--per-minute N] [--concurrent N]  a namespace's call limits\n"
+        "  (with --cluster URL instead: the records of a cluster, in its etcd)\n"
+        "\n"
+        "commands on a cluster (--cluster URL, its etcd; mote serve --cluster URL --node NAME):\n"
+        "  cluster status                       its nodes and functions, where each is placed\n"
+        "  cluster drain NODE | undrain NODE    move a node's functions and calls off it, or back\n"
+        "  cluster haproxy-config | haproxy-sync  HAProxy in front of the live nodes\n"
         "\n"
         "commands that talk to a running server (--server URL, else $MOTE_URL, else\n"
         "http://127.0.0.1:8080; --auth UUID:KEY, else $MOTE_AUTH; --json for the server's JSON):\n"
@@ -47,6 +53,7 @@ static const struct {
     {"deploy", mote_cmd_deploy}, {"invoke", mote_cmd_invoke},   {"ls", mote_cmd_ls},
     {"rm", mote_cmd_rm},         {"logs", mote_cmd_logs},       {"activations", mote_cmd_activations},
     {"keys", mote_cmd_keys},     {"namespaces", mote_cmd_namespaces}, {"usage", mote_cmd_usage},
+    {"cluster", mote_cmd_cluster},
 };
 
 static int dispatch(const char *verb, int argc, char **argv) {

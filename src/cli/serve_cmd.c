@@ -18,13 +18,23 @@
 #include "cli.h"
 #include "server/server.h"
 
+/* The operator's address by default: loopback, where a Prometheus on the
+ * host (or an agent beside it) scrapes it, on OpenTelemetry's Prometheus
+ * exporter port. */
+#define SERVE_METRICS_DEFAULT_HOST "127.0.0.1"
+#define SERVE_METRICS_DEFAULT_PORT 9464
+#define SERVE_METRICS_DEFAULT_PORT_TEXT "9464"
+
 static void usage(FILE *out) {
-  fputs("usage: mote serve [--listen HOST:PORT] [--data DIR] [--workers N] [--queue N]\n"
+  fputs("usage: mote serve [--listen HOST:PORT] [--metrics-listen HOST:PORT|off]\n"
+        "                  [--data DIR] [--workers N] [--queue N]\n"
         "                  [--queue-timeout MS] [--access-log FILE|-] [--dev]\n"
         "                  [--ns-invocations-per-minute N] [--ns-concurrent N]\n"
         "                  [--images auto|copy|map|map-drop] [--no-kept-snapshots]\n"
         "                  [--max-connections N] [--max-connections-per-client N]\n"
         "                  [--head-timeout MS] [--instances N] [--cpu-quantum MS]\n"
+        "                  [--cluster http://E1[,http://E2...] --node NAME [--advertise URL]\n"
+        "                   [--no-peer-objects]]\n"
         "\n"
         "Serves functions over HTTP/1.1 (keep-alive):\n"
         "  PUT    /v1/functions/NAME?memory=MIB&timeout=MS&env=K=V&concurrency=N&max_queue=N\n"
@@ -33,12 +43,21 @@ static void usage(FILE *out) {
         "         (application/gzip, x-tar, zip) holding main.wasm and the function's own\n"
         "         files, which its calls read at \"/\" (read-only)\n"
         "  GET    /v1/functions, /v1/functions/NAME     DELETE /v1/functions/NAME\n"
-        "  GET|POST /faas/NAME?arg=A&arg=B   body -> stdin, stdout -> response\n"
+        "  GET|POST /faas/NAME?arg=A&arg=B   body -> stdin, stdout -> response; NAME of the\n"
+        "         key's namespace, of guest without a key; /faas/NS/NAME: one of namespace NS\n"
         "  GET    /v1/activations?function=NAME&limit=N&since=MS, /v1/activations/ID\n"
-        "  GET    /healthz, /metrics\n"
+        "  GET    /v1/usage, /v1/metrics (Prometheus text): the key's namespace's figures\n"
+        "  GET    /healthz\n"
+        "  GET    /metrics on the operator's address (--metrics-listen) only\n"
         "\n"
         "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0: any;\n"
         "                      [::1]:PORT for IPv6)\n"
+        "  --metrics-listen HOST:PORT\n"
+        "                      the operator's address: GET /metrics (every namespace's\n"
+        "                      figures) and /healthz with the function count, never served\n"
+        "                      on --listen (default " SERVE_METRICS_DEFAULT_HOST ":"
+        SERVE_METRICS_DEFAULT_PORT_TEXT ", loopback;\n"
+        "                      " SERVE_METRICS_DEFAULT_HOST ":0 when --listen's port is 0; off: none)\n"
         "  --data DIR          functions, activations, API keys and the compile cache\n"
         "                      (default ./" MOTE_DEFAULT_DATA_DIR ")\n"
         "  --workers N         function calls run at once (default: the number of CPUs);\n"
@@ -74,13 +93,25 @@ static void usage(FILE *out) {
         "  --no-kept-snapshots neither load nor keep functions' snapshots in the data\n"
         "                      directory: every start runs every mote_init (for benchmarks)\n"
         "  --dev               development: make namespace " MOTE_DEV_NAMESPACE " with OpenWhisk's\n"
-        "                      well-known key if it is missing (a public secret: loopback only)\n"
+        "                      well-known key if it is missing (a public secret: loopback only;\n"
+        "                      with --cluster, in the cluster's records)\n"
+        "  --cluster URLS      join the cluster whose etcd answers at these endpoints: its\n"
+        "                      functions, keys, namespaces and limits are the cluster's (this\n"
+        "                      data directory becomes a replica of what this node serves);\n"
+        "                      without it, this server is a single node\n"
+        "  --node NAME         this node's name in the cluster (unique; with --cluster)\n"
+        "  --advertise URL     the URL other nodes reach this one at (default http://HOST:PORT\n"
+        "                      of --listen)\n"
+        "  --no-peer-objects   compile every object here instead of fetching the one a peer\n"
+        "                      with the same toolchain built (benchmarks; a node that should\n"
+        "                      load no other node's native code)\n"
         "\n"
         "Keys: every /v1 route needs `Authorization: Basic UUID:KEY` (curl -u UUID:KEY)\n"
-        "and shows the functions and activations of the key's namespace only. A function\n"
-        "belongs to the namespace that deployed it first; its name is then taken for the\n"
-        "others (403). /faas/NAME needs a key of the function's namespace unless it was\n"
-        "deployed with public=true. /healthz and /metrics are open. Make keys with\n"
+        "and works on the functions and activations of the key's namespace only. Names\n"
+        "are per namespace: two namespaces may each have a function NAME. A call needs a\n"
+        "key of the function's namespace unless it was deployed with public=true; a\n"
+        "function a call may not run is a 404, as one that does not exist.\n"
+        "/healthz is open. Make keys with\n"
         "`mote keys create NS --data DIR` (beside a running server too), or use --dev.\n"
         "A key deleted beside a running server may still open it for up to 5 s.\n",
         out);
@@ -108,6 +139,8 @@ static bool parse_listen(char *spec, const char **host, uint16_t *port) {
 int mote_cmd_serve(int argc, char **argv) {
   mote_server_config cfg = {.host = "127.0.0.1", .port = 8080, .data_dir = MOTE_DEFAULT_DATA_DIR};
   char listen_spec[300]; /* --listen, split in place: cfg.host points into it */
+  char metrics_spec[300]; /* --metrics-listen, likewise for cfg.metrics_host */
+  bool metrics_set = false;
   for (int i = 1; i < argc; i++) {
     const char *opt = argv[i];
     if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
@@ -122,6 +155,10 @@ int mote_cmd_serve(int argc, char **argv) {
       cfg.no_kept_snapshots = true;
       continue;
     }
+    if (!strcmp(opt, "--no-peer-objects")) {
+      cfg.no_peer_objects = true;
+      continue;
+    }
     if (i + 1 >= argc) {
       fprintf(stderr, "mote serve: %s needs a value (see mote serve --help)\n", opt);
       return MOTE_EXIT_USAGE;
@@ -132,6 +169,18 @@ int mote_cmd_serve(int argc, char **argv) {
       if (strlen(val) >= sizeof listen_spec || !parse_listen(listen_spec, &cfg.host, &cfg.port)) {
         fprintf(stderr, "mote serve: --listen takes HOST:PORT, not \"%s\"\n", val);
         return MOTE_EXIT_USAGE;
+      }
+    } else if (!strcmp(opt, "--metrics-listen")) {
+      metrics_set = true;
+      cfg.metrics_host = NULL;
+      if (strcmp(val, "off") != 0) {
+        snprintf(metrics_spec, sizeof metrics_spec, "%s", val);
+        if (strlen(val) >= sizeof metrics_spec ||
+            !parse_listen(metrics_spec, &cfg.metrics_host, &cfg.metrics_port)) {
+          fprintf(stderr, "mote serve: --metrics-listen takes HOST:PORT or off, not \"%s\"\n",
+                  val);
+          return MOTE_EXIT_USAGE;
+        }
       }
     } else if (!strcmp(opt, "--data")) {
       cfg.data_dir = val;
@@ -205,6 +254,12 @@ int mote_cmd_serve(int argc, char **argv) {
         return MOTE_EXIT_USAGE;
       }
       cfg.images = modes[k];
+    } else if (!strcmp(opt, "--cluster")) {
+      cfg.cluster = val;
+    } else if (!strcmp(opt, "--node")) {
+      cfg.node = val;
+    } else if (!strcmp(opt, "--advertise")) {
+      cfg.advertise = val;
     } else if (!strcmp(opt, "--access-log")) {
       if (!*val) {
         fprintf(stderr, "mote serve: --access-log takes a file, or - for stderr\n");
@@ -216,6 +271,23 @@ int mote_cmd_serve(int argc, char **argv) {
       usage(stderr);
       return MOTE_EXIT_USAGE;
     }
+  }
+
+  if (!cfg.cluster && (cfg.node || cfg.advertise || cfg.no_peer_objects)) {
+    fprintf(stderr, "mote serve: --node, --advertise and --no-peer-objects are for a node of a "
+            "cluster: give --cluster too\n");
+    return MOTE_EXIT_USAGE;
+  }
+  if (cfg.cluster && !cfg.node) {
+    fprintf(stderr, "mote serve: --cluster needs --node NAME, this node's name in the cluster\n");
+    return MOTE_EXIT_USAGE;
+  }
+  /* A server asked for any public port (tests, several at once) gets any
+   * operator port too, not a fixed one that a second such server would find
+   * taken. */
+  if (!metrics_set) {
+    cfg.metrics_host = SERVE_METRICS_DEFAULT_HOST;
+    cfg.metrics_port = cfg.port == 0 ? 0 : SERVE_METRICS_DEFAULT_PORT;
   }
 
   /* Before any thread exists: every thread inherits this mask. */
@@ -241,9 +313,17 @@ int mote_cmd_serve(int argc, char **argv) {
     return err.status == MOTE_SERVER_INVALID ? MOTE_EXIT_USAGE : MOTE_EXIT_IO;
   }
   bool v6 = strchr(cfg.host, ':') != NULL;
-  printf("mote: listening on http://%s%s%s:%u (data %s, %u function(s))\n", v6 ? "[" : "",
-         cfg.host, v6 ? "]" : "", mote_server_port(srv), cfg.data_dir,
+  char metrics[340] = "metrics off";
+  if (cfg.metrics_host) {
+    bool mv6 = strchr(cfg.metrics_host, ':') != NULL;
+    snprintf(metrics, sizeof metrics, "metrics http://%s%s%s:%u/metrics", mv6 ? "[" : "",
+             cfg.metrics_host, mv6 ? "]" : "", mote_server_metrics_port(srv));
+  }
+  printf("mote: listening on http://%s%s%s:%u (%s, data %s, %u function(s))\n", v6 ? "[" : "",
+         cfg.host, v6 ? "]" : "", mote_server_port(srv), metrics, cfg.data_dir,
          mote_server_function_count(srv));
+  if (cfg.cluster)
+    printf("mote: node %s of the cluster at %s\n", cfg.node, cfg.cluster);
   if (cfg.dev)
     printf("mote: --dev: namespace %s %s the well-known key %s:%s\n", MOTE_DEV_NAMESPACE,
            mote_server_dev_key_created(srv) ? "created with" : "has", MOTE_DEV_UUID,

@@ -78,6 +78,16 @@ mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_com
 bool mote_compile_lookup(const uint8_t *wasm, size_t len, const mote_compile_options *opts,
                          mote_compile_result *out);
 
+/* Objects made elsewhere (a peer of a cluster, with the same toolchain):
+ * the cache key of a module's tier (what mote_compile_result.key says), the
+ * object of a key if the cache holds it (its checksum verified), and an
+ * object put in the cache under a key (the caller has verified the bytes;
+ * written atomically, as a compile's). */
+void mote_compile_key(const uint8_t *wasm, size_t len, mote_tier tier, char key[65]);
+bool mote_compile_lookup_key(const char *cache_dir, const char *key, char *so_path, size_t cap);
+bool mote_compile_install(const char *cache_dir, const char *key, const uint8_t *object,
+                          size_t len);
+
 /* The name of a tier: "opt" or "quick". */
 const char *mote_tier_name(mote_tier tier);
 

@@ -194,6 +194,35 @@ bool mote_compile_lookup(const uint8_t *wasm, size_t len, const mote_compile_opt
   return out->cached;
 }
 
+void mote_compile_key(const uint8_t *wasm, size_t len, mote_tier tier, char key[65]) {
+  mote_cache_key(wasm, len, tier, key);
+}
+
+bool mote_compile_lookup_key(const char *cache_dir, const char *key, char *so_path, size_t cap) {
+  if (strlen(key) != 64 || strspn(key, "0123456789abcdef") != 64) return false;
+  return mote_cache_lookup(cache_dir, key, so_path, cap);
+}
+
+bool mote_compile_install(const char *cache_dir, const char *key, const uint8_t *object,
+                          size_t len) {
+  if (strlen(key) != 64 || strspn(key, "0123456789abcdef") != 64) return false;
+  if (mote_cache_prepare(cache_dir) != 0) return false;
+  char tmp[PATH_MAX], name[128], path[PATH_MAX];
+  static unsigned long seq;
+  snprintf(name, sizeof name, "tmp/%s.peer.%d.%lu", key, (int)getpid(),
+           __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+  snprintf(tmp, sizeof tmp, "%s/%s", cache_dir, name);
+  if (mote_write_file(cache_dir, name, object, len) != 0) {
+    unlink(tmp);
+    return false;
+  }
+  if (mote_cache_install(cache_dir, key, tmp, path, sizeof path) != 0) {
+    unlink(tmp);
+    return false;
+  }
+  return true;
+}
+
 mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_compile_options *opts,
                                  mote_compile_result *out, mote_compile_error *err) {
   mote_compile_status st = MOTE_COMPILE_OK;

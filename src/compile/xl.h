@@ -6,6 +6,7 @@
  *   xl_func.c    one function body: validation (the spec's algorithm) and C
  *   xl_ops.c     the table of plain numeric instructions
  *   xl_module.c  the instance struct, initialisation, exports, ABI descriptor
+ *   xl_out.c     printf for the conversions the translator uses, fast
  *   xl_prelude.h the helpers every generated file starts with (embedded text)
  *
  * The generated C works on the runtime's <wasm-rt.h> types and calls only
@@ -14,6 +15,7 @@
 #ifndef MOTE_XL_H
 #define MOTE_XL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -155,6 +157,17 @@ bool xl_write_chunk(FILE *out, const xl_module *x, uint32_t first, uint32_t end,
  * in the function index space (the first starts at the first defined
  * function); returns the number of chunks (0 without functions). */
 uint32_t xl_plan_chunks(const xl_module *x, size_t min_bytes, size_t max_bytes, uint32_t *ends);
+
+/* printf to a stream and snprintf into dst (always terminated), fast for
+ * %s %.*s %c %d %u %x %o with 0, width and l/ll/z/h; other conversions go
+ * to stdio. The stream is written without its lock: one thread per stream. */
+__attribute__((format(printf, 2, 3))) void xl_printf(FILE *o, const char *fmt, ...);
+void xl_vprintf(FILE *o, const char *fmt, va_list ap);
+__attribute__((format(printf, 3, 4))) void xl_bprintf(char *dst, size_t cap, const char *fmt,
+                                                       ...);
+/* n bytes as C octal escapes ("\ooo"), closing and reopening the string
+ * literal after every per_line bytes (0: never). */
+void xl_put_octal_escapes(FILE *o, const uint8_t *b, size_t n, size_t per_line);
 
 extern const char mote_xl_prelude_text[];
 

@@ -118,41 +118,38 @@ static bool validate(const xl_module *x, xl_error *err) {
 
 static void write_const(FILE *o, const xl_const *c, uint8_t type) {
   switch (c->op) {
-    case 0x41: fprintf(o, "%" PRIu32 "u", (uint32_t)c->bits); return;
-    case 0x42: fprintf(o, "%" PRIu64 "ull", c->bits); return;
-    case 0x43: fprintf(o, "xl_f32_of(0x%08" PRIx32 "u)", (uint32_t)c->bits); return;
-    case 0x44: fprintf(o, "xl_f64_of(0x%016" PRIx64 "ull)", c->bits); return;
+    case 0x41: xl_printf(o, "%" PRIu32 "u", (uint32_t)c->bits); return;
+    case 0x42: xl_printf(o, "%" PRIu64 "ull", c->bits); return;
+    case 0x43: xl_printf(o, "xl_f32_of(0x%08" PRIx32 "u)", (uint32_t)c->bits); return;
+    case 0x44: xl_printf(o, "xl_f64_of(0x%016" PRIx64 "ull)", c->bits); return;
     case 0x23: {
-      fprintf(o, "(*I->g%" PRIu64 ")", c->bits); /* only imported globals in 2.0 */
+      xl_printf(o, "(*I->g%" PRIu64 ")", c->bits); /* only imported globals in 2.0 */
       return;
     }
-    case 0xd0: fputs(type == MOTE_FUNCREF ? "wasm_rt_funcref_null_value" : "NULL", o); return;
-    case 0xd2: fprintf(o, "xl_fref_%" PRIu64 "(I)", c->bits); return;
+    case 0xd0: fputs_unlocked(type == MOTE_FUNCREF ? "wasm_rt_funcref_null_value" : "NULL", o); return;
+    case 0xd2: xl_printf(o, "xl_fref_%" PRIu64 "(I)", c->bits); return;
     case 0xfd:
-      fputs("xl_v128_bytes(\"", o);
-      for (int i = 0; i < 16; i++) fprintf(o, "\\%03o", c->v128[i]);
-      fputs("\")", o);
+      fputs_unlocked("xl_v128_bytes(\"", o);
+      xl_put_octal_escapes(o, c->v128, 16, 0);
+      fputs_unlocked("\")", o);
       return;
   }
-  fputs("0", o);
+  fputs_unlocked("0", o);
 }
 
 /* A global.get in a constant expression reads an earlier global: imported
  * ones through their pointer, own ones directly. */
 static void write_init(FILE *o, const xl_module *x, const xl_const *c, uint8_t type) {
   if (c->op == 0x23 && c->bits >= x->nimports_global)
-    fprintf(o, "I->g%" PRIu64, c->bits);
+    xl_printf(o, "I->g%" PRIu64, c->bits);
   else
     write_const(o, c, type);
 }
 
 static void write_bytes(FILE *o, const uint8_t *b, uint32_t n) {
-  fputc('"', o);
-  for (uint32_t i = 0; i < n; i++) {
-    fprintf(o, "\\%03o", b[i]);
-    if (i % 64 == 63 && i + 1 < n) fputs("\"\n\"", o);
-  }
-  fputc('"', o);
+  fputc_unlocked('"', o);
+  xl_put_octal_escapes(o, b, n, 64);
+  fputc_unlocked('"', o);
 }
 
 static void write_multi_structs(FILE *o, const mote_module *m) {
@@ -163,57 +160,57 @@ static void write_multi_structs(FILE *o, const mote_module *m) {
     uint32_t n = ft->result_count < 2000 ? ft->result_count : 2000;
     for (uint32_t i = 0; i < n; i++) name[i] = xl_type_letter(ft->results[i]);
     name[n] = 0;
-    fprintf(o, "#ifndef XL_MV_%s\n#define XL_MV_%s\nstruct wasm_multi_%s {", name, name, name);
+    xl_printf(o, "#ifndef XL_MV_%s\n#define XL_MV_%s\nstruct wasm_multi_%s {", name, name, name);
     for (uint32_t i = 0; i < ft->result_count; i++)
-      fprintf(o, " %s %c%u;", xl_c_type(ft->results[i]), xl_type_letter(ft->results[i]), i);
-    fputs(" };\n#endif\n", o);
+      xl_printf(o, " %s %c%u;", xl_c_type(ft->results[i]), xl_type_letter(ft->results[i]), i);
+    fputs_unlocked(" };\n#endif\n", o);
   }
 }
 
 static void write_prototype(FILE *o, const mote_module *m, uint32_t f) {
   const mote_functype *ft = mote_module_func_type(m, f);
-  fputs("XL_FUNC ", o);
+  fputs_unlocked("XL_FUNC ", o);
   xl_write_return_type(o, ft);
-  fprintf(o, " w%u(inst *I", f);
-  for (uint32_t i = 0; i < ft->param_count; i++) fprintf(o, ", %s", xl_c_type(ft->params[i]));
-  fputs(")", o);
+  xl_printf(o, " w%u(inst *I", f);
+  for (uint32_t i = 0; i < ft->param_count; i++) xl_printf(o, ", %s", xl_c_type(ft->params[i]));
+  fputs_unlocked(")", o);
 }
 
 static void write_instance(FILE *o, const xl_module *x) {
   const mote_module *m = x->m;
-  fputs("typedef struct inst {\n  const mote_abi_binding *imports;\n", o);
+  fputs_unlocked("typedef struct inst {\n  const mote_abi_binding *imports;\n", o);
   for (uint32_t i = 0; i < mote_module_memory_count(m); i++) {
-    fprintf(o, "  wasm_rt_memory_t *m%u;\n", i);
-    if (i >= x->nimports_mem) fprintf(o, "  wasm_rt_memory_t m%u_own;\n", i);
+    xl_printf(o, "  wasm_rt_memory_t *m%u;\n", i);
+    if (i >= x->nimports_mem) xl_printf(o, "  wasm_rt_memory_t m%u_own;\n", i);
   }
   for (uint32_t i = 0; i < mote_module_table_count(m); i++) {
     const char *tt = mote_module_table(m, i)->elemtype == MOTE_FUNCREF ? "wasm_rt_funcref_table_t"
                                                                          : "wasm_rt_externref_table_t";
-    fprintf(o, "  %s *t%u;\n", tt, i);
-    if (i >= x->nimports_table) fprintf(o, "  %s t%u_own;\n", tt, i);
+    xl_printf(o, "  %s *t%u;\n", tt, i);
+    if (i >= x->nimports_table) xl_printf(o, "  %s t%u_own;\n", tt, i);
   }
   for (uint32_t i = 0; i < mote_module_global_count(m); i++) {
     const mote_globaltype *g = mote_module_global(m, i);
-    fprintf(o, "  %s %sg%u;\n", xl_c_type(g->valtype), i < x->nimports_global ? "*" : "", i);
+    xl_printf(o, "  %s %sg%u;\n", xl_c_type(g->valtype), i < x->nimports_global ? "*" : "", i);
   }
-  fprintf(o, "  u8 data_dropped[%u];\n  u8 elem_dropped[%u];\n} inst;\n\n", x->ndata + 1,
+  xl_printf(o, "  u8 data_dropped[%u];\n  u8 elem_dropped[%u];\n} inst;\n\n", x->ndata + 1,
           x->nelems + 1);
 }
 
 static void write_trampoline(FILE *o, const mote_module *m, uint32_t f, uint32_t k) {
   const mote_functype *ft = mote_module_func_type(m, f);
-  fputs("XL_FUNC ", o);
+  fputs_unlocked("XL_FUNC ", o);
   xl_write_return_type(o, ft);
-  fprintf(o, " w%u(inst *I", f);
+  xl_printf(o, " w%u(inst *I", f);
   for (uint32_t i = 0; i < ft->param_count; i++)
-    fprintf(o, ", %s a%u", xl_c_type(ft->params[i]), i);
-  fprintf(o, ") {\n  const mote_abi_binding *b = &I->imports[%u];\n  return ((", k);
+    xl_printf(o, ", %s a%u", xl_c_type(ft->params[i]), i);
+  xl_printf(o, ") {\n  const mote_abi_binding *b = &I->imports[%u];\n  return ((", k);
   xl_write_return_type(o, ft);
-  fputs(" (*)(void *", o);
-  for (uint32_t i = 0; i < ft->param_count; i++) fprintf(o, ", %s", xl_c_type(ft->params[i]));
-  fputs("))b->func.fn)(b->func.ctx", o);
-  for (uint32_t i = 0; i < ft->param_count; i++) fprintf(o, ", a%u", i);
-  fputs(");\n}\n\n", o);
+  fputs_unlocked(" (*)(void *", o);
+  for (uint32_t i = 0; i < ft->param_count; i++) xl_printf(o, ", %s", xl_c_type(ft->params[i]));
+  fputs_unlocked("))b->func.fn)(b->func.ctx", o);
+  for (uint32_t i = 0; i < ft->param_count; i++) xl_printf(o, ", a%u", i);
+  fputs_unlocked(");\n}\n\n", o);
 }
 
 /* The index of import k among the imports of its kind. */
@@ -234,42 +231,42 @@ static bool write_elems(FILE *o, const xl_module *x) {
   uint32_t *dense = malloc(((size_t)nf + 1) * sizeof *dense);
   if (!dense) return false;
   for (uint32_t f = 0; f < nf; f++) dense[f] = x->declared[f] ? nd++ : CODE_NULL;
-  fputs("typedef struct xl_fentry { wasm_rt_function_ptr_t fn; const u32 *type; } xl_fentry;\n",
+  fputs_unlocked("typedef struct xl_fentry { wasm_rt_function_ptr_t fn; const u32 *type; } xl_fentry;\n",
         o);
-  fprintf(o, "static const xl_fentry xl_funcs[%u] = {\n", nd + 1);
+  xl_printf(o, "static const xl_fentry xl_funcs[%u] = {\n", nd + 1);
   for (uint32_t f = 0; f < nf; f++)
     if (x->declared[f])
-      fprintf(o, "  {(wasm_rt_function_ptr_t)&w%u, &xl_ft%u},\n", f,
+      xl_printf(o, "  {(wasm_rt_function_ptr_t)&w%u, &xl_ft%u},\n", f,
               mote_module_func_type_index(m, f));
-  fputs("  {0, 0}};\n", o);
+  fputs_unlocked("  {0, 0}};\n", o);
   for (uint32_t i = 0; i < x->nelems; i++) {
     const xl_elem *e = &x->elems[i];
-    fprintf(o, "static const u32 xl_e%u[%u] = {", i, e->count + 1);
+    xl_printf(o, "static const u32 xl_e%u[%u] = {", i, e->count + 1);
     for (uint32_t k = 0; k < e->count; k++) {
       const xl_const *c = &e->items[k];
       uint32_t code = c->op == 0xd2   ? dense[c->bits]
                       : c->op == 0x23 ? CODE_GLOBAL | (uint32_t)c->bits
                                       : CODE_NULL;
-      fprintf(o, "%s%u", k % 16 == 15 ? ",\n" : k ? "," : "", code);
+      xl_printf(o, "%s%u", k % 16 == 15 ? ",\n" : k ? "," : "", code);
     }
-    fputs("};\n", o);
+    fputs_unlocked("};\n", o);
   }
   free(dense);
-  fprintf(o, "static const u32 *const xl_elems[%u] = {", x->nelems + 1);
-  for (uint32_t i = 0; i < x->nelems; i++) fprintf(o, "xl_e%u, ", i);
-  fprintf(o, "0};\nstatic const u32 xl_elem_len[%u] = {", x->nelems + 1);
-  for (uint32_t i = 0; i < x->nelems; i++) fprintf(o, "%u, ", x->elems[i].count);
-  fputs("0};\n", o);
+  xl_printf(o, "static const u32 *const xl_elems[%u] = {", x->nelems + 1);
+  for (uint32_t i = 0; i < x->nelems; i++) xl_printf(o, "xl_e%u, ", i);
+  xl_printf(o, "0};\nstatic const u32 xl_elem_len[%u] = {", x->nelems + 1);
+  for (uint32_t i = 0; i < x->nelems; i++) xl_printf(o, "%u, ", x->elems[i].count);
+  fputs_unlocked("0};\n", o);
 
   /* references held by globals, for global.get items */
-  fputs("static void *xl_global_ref(inst *I, u32 g) {\n  switch (g) {\n", o);
+  fputs_unlocked("static void *xl_global_ref(inst *I, u32 g) {\n  switch (g) {\n", o);
   for (uint32_t g = 0; g < mote_module_global_count(m); g++) {
     uint8_t t = mote_module_global(m, g)->valtype;
     if (t != MOTE_FUNCREF && t != MOTE_EXTERNREF) continue;
-    fprintf(o, "  case %u: return %sI->g%u;\n", g, g < x->nimports_global ? "" : "&", g);
+    xl_printf(o, "  case %u: return %sI->g%u;\n", g, g < x->nimports_global ? "" : "&", g);
   }
-  fputs("  }\n  return 0;\n}\n", o);
-  fputs(
+  fputs_unlocked("  }\n  return 0;\n}\n", o);
+  fputs_unlocked(
       "static fref xl_item_f(inst *I, u32 code) {\n"
       "  if (code == 0xffffffffu) return wasm_rt_funcref_null_value;\n"
       "  if (code & 0x80000000u) return *(fref *)xl_global_ref(I, code & 0x7fffffffu);\n"
@@ -284,7 +281,7 @@ static bool write_elems(FILE *o, const xl_module *x) {
       "  xl_check_range(s, n, len);\n  xl_check_range(d, n, t->size);\n",
       o);
   /* both table kinds have data, max_size, size in the same places */
-  fputs("  if (xl_elem_type[seg] == 0) {\n"
+  fputs_unlocked("  if (xl_elem_type[seg] == 0) {\n"
         "    for (u32 i = 0; i < n; i++) t->data[d + i] = xl_item_f(I, items[s + i]);\n"
         "  } else {\n"
         "    wasm_rt_externref_table_t *e = table;\n"
@@ -295,112 +292,112 @@ static bool write_elems(FILE *o, const xl_module *x) {
 }
 
 static void write_init_module(FILE *o, const mote_module *m) {
-  fputs("static void xl_init_module(void) {\n", o);
+  fputs_unlocked("static void xl_init_module(void) {\n", o);
   for (uint32_t t = 0; t < mote_module_type_count(m); t++) {
     const mote_functype *ft = mote_module_type(m, t);
-    fprintf(o, "  xl_ft%u = wasm_rt_register_func_type(%u, %u", t, ft->param_count,
+    xl_printf(o, "  xl_ft%u = wasm_rt_register_func_type(%u, %u", t, ft->param_count,
             ft->result_count);
-    for (uint32_t i = 0; i < ft->param_count; i++) fprintf(o, ", %d", xl_rt_type(ft->params[i]));
-    for (uint32_t i = 0; i < ft->result_count; i++) fprintf(o, ", %d", xl_rt_type(ft->results[i]));
-    fputs(");\n", o);
+    for (uint32_t i = 0; i < ft->param_count; i++) xl_printf(o, ", %d", xl_rt_type(ft->params[i]));
+    for (uint32_t i = 0; i < ft->result_count; i++) xl_printf(o, ", %d", xl_rt_type(ft->results[i]));
+    fputs_unlocked(");\n", o);
   }
-  fputs("}\n\n", o);
+  fputs_unlocked("}\n\n", o);
 }
 
 static void write_instantiate(FILE *o, const xl_module *x) {
   const mote_module *m = x->m;
-  fputs("static void xl_instantiate(void *p, const mote_abi_binding *imports) {\n"
+  fputs_unlocked("static void xl_instantiate(void *p, const mote_abi_binding *imports) {\n"
         "  inst *I = p;\n  I->imports = imports;\n",
         o);
   for (uint32_t k = 0; k < mote_module_import_count(m); k++) {
     const mote_import *imp = mote_module_import(m, k);
     uint32_t s = import_slot(m, k);
     switch (imp->kind) {
-      case MOTE_EXTERN_MEMORY: fprintf(o, "  I->m%u = imports[%u].memory;\n", s, k); break;
+      case MOTE_EXTERN_MEMORY: xl_printf(o, "  I->m%u = imports[%u].memory;\n", s, k); break;
       case MOTE_EXTERN_TABLE:
-        fprintf(o, "  I->t%u = imports[%u].%s;\n", s, k,
+        xl_printf(o, "  I->t%u = imports[%u].%s;\n", s, k,
                 imp->u.table.elemtype == MOTE_FUNCREF ? "funcref_table" : "externref_table");
         break;
-      case MOTE_EXTERN_GLOBAL: fprintf(o, "  I->g%u = imports[%u].global;\n", s, k); break;
+      case MOTE_EXTERN_GLOBAL: xl_printf(o, "  I->g%u = imports[%u].global;\n", s, k); break;
       default: break;
     }
   }
   for (uint32_t g = x->nimports_global; g < mote_module_global_count(m); g++) {
-    fprintf(o, "  I->g%u = ", g);
+    xl_printf(o, "  I->g%u = ", g);
     write_init(o, x, &x->globals[g - x->nimports_global].init, mote_module_global(m, g)->valtype);
-    fputs(";\n", o);
+    fputs_unlocked(";\n", o);
   }
   for (uint32_t i = x->nimports_mem; i < mote_module_memory_count(m); i++) {
     const mote_limits *l = mote_module_memory(m, i);
-    fprintf(o, "  wasm_rt_allocate_memory(&I->m%u_own, %" PRIu64 "u, %" PRIu64 "u);\n  I->m%u = &I->m%u_own;\n",
+    xl_printf(o, "  wasm_rt_allocate_memory(&I->m%u_own, %" PRIu64 "u, %" PRIu64 "u);\n  I->m%u = &I->m%u_own;\n",
             i, l->min, l->has_max ? l->max : 65536, i, i);
   }
   for (uint32_t i = x->nimports_table; i < mote_module_table_count(m); i++) {
     const mote_tabletype *t = mote_module_table(m, i);
-    fprintf(o, "  wasm_rt_allocate_%s_table(&I->t%u_own, %" PRIu64 "u, %" PRIu64 "u);\n  I->t%u = &I->t%u_own;\n",
+    xl_printf(o, "  wasm_rt_allocate_%s_table(&I->t%u_own, %" PRIu64 "u, %" PRIu64 "u);\n  I->t%u = &I->t%u_own;\n",
             t->elemtype == MOTE_FUNCREF ? "funcref" : "externref", i, t->limits.min,
             t->limits.has_max ? t->limits.max : 0xffffffffu, i, i);
   }
   for (uint32_t i = 0; i < x->nelems; i++) {
     const xl_elem *e = &x->elems[i];
     if (e->mode == 0) {
-      fprintf(o, "  xl_table_init(I, %u, I->t%u, ", i, e->table);
+      xl_printf(o, "  xl_table_init(I, %u, I->t%u, ", i, e->table);
       write_init(o, x, &e->offset, MOTE_I32);
-      fprintf(o, ", 0, %u);\n", e->count);
+      xl_printf(o, ", 0, %u);\n", e->count);
     }
-    if (e->mode != 1) fprintf(o, "  I->elem_dropped[%u] = 1;\n", i);
+    if (e->mode != 1) xl_printf(o, "  I->elem_dropped[%u] = 1;\n", i);
   }
   for (uint32_t i = 0; i < x->ndata; i++) {
     const xl_data *d = &x->data[i];
     if (!d->active) continue;
-    fprintf(o, "  xl_memory_init(I->m0, %u, xl_d%u, ", d->len, i);
+    xl_printf(o, "  xl_memory_init(I->m0, %u, xl_d%u, ", d->len, i);
     write_init(o, x, &d->offset, MOTE_I32);
-    fprintf(o, ", 0, %u);\n  I->data_dropped[%u] = 1;\n", d->len, i);
+    xl_printf(o, ", 0, %u);\n  I->data_dropped[%u] = 1;\n", d->len, i);
   }
   uint32_t start;
-  if (mote_module_start(m, &start)) fprintf(o, "  w%u(I);\n", start);
-  fputs("}\n\n", o);
+  if (mote_module_start(m, &start)) xl_printf(o, "  w%u(I);\n", start);
+  fputs_unlocked("}\n\n", o);
 
-  fputs("static void xl_free(void *p) {\n  inst *I = p;\n  (void)I;\n", o);
+  fputs_unlocked("static void xl_free(void *p) {\n  inst *I = p;\n  (void)I;\n", o);
   for (uint32_t i = x->nimports_mem; i < mote_module_memory_count(m); i++)
-    fprintf(o, "  wasm_rt_free_memory(&I->m%u_own);\n", i);
+    xl_printf(o, "  wasm_rt_free_memory(&I->m%u_own);\n", i);
   for (uint32_t i = x->nimports_table; i < mote_module_table_count(m); i++)
-    fprintf(o, "  wasm_rt_free_%s_table(&I->t%u_own);\n",
+    xl_printf(o, "  wasm_rt_free_%s_table(&I->t%u_own);\n",
             mote_module_table(m, i)->elemtype == MOTE_FUNCREF ? "funcref" : "externref", i);
-  fputs("}\n\n", o);
+  fputs_unlocked("}\n\n", o);
 
   /* what instantiate sets that points at the instance or the bindings */
-  fputs("static void xl_rebind(void *p, const mote_abi_binding *imports) {\n"
+  fputs_unlocked("static void xl_rebind(void *p, const mote_abi_binding *imports) {\n"
         "  inst *I = p;\n  I->imports = imports;\n",
         o);
   for (uint32_t i = x->nimports_mem; i < mote_module_memory_count(m); i++)
-    fprintf(o, "  I->m%u = &I->m%u_own;\n", i, i);
+    xl_printf(o, "  I->m%u = &I->m%u_own;\n", i, i);
   for (uint32_t i = x->nimports_table; i < mote_module_table_count(m); i++)
-    fprintf(o, "  I->t%u = &I->t%u_own;\n", i, i);
-  fputs("}\n\n", o);
+    xl_printf(o, "  I->t%u = &I->t%u_own;\n", i, i);
+  fputs_unlocked("}\n\n", o);
 }
 
 static void write_c_string(FILE *out, const char *s, uint32_t len) {
-  fputc('"', out);
+  fputc_unlocked('"', out);
   for (uint32_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
         c == ' ' || c == '-' || c == '.')
-      fputc(c, out);
+      fputc_unlocked(c, out);
     else
-      fprintf(out, "\\%03o", c);
+      xl_printf(out, "\\%03o", c);
   }
-  fputc('"', out);
+  fputc_unlocked('"', out);
 }
 
 static void write_type(FILE *out, mote_extern_kind kind, const mote_functype *ft, uint8_t valtype,
                        bool is_mutable, const mote_limits *limits) {
-  fprintf(out, "{%d, ", (int)kind);
+  xl_printf(out, "{%d, ", (int)kind);
   if (ft)
     xl_write_signature(out, ft);
   else
-    fputs("0", out);
-  fprintf(out, ", %u, %d, %d, %" PRIu64 "u, %" PRIu64 "u}", valtype, is_mutable ? 1 : 0,
+    fputs_unlocked("0", out);
+  xl_printf(out, ", %u, %d, %d, %" PRIu64 "u, %" PRIu64 "u}", valtype, is_mutable ? 1 : 0,
           limits && limits->has_max ? 1 : 0, limits ? limits->min : 0,
           limits && limits->has_max ? limits->max : 0);
 }
@@ -425,50 +422,50 @@ static void write_exports(FILE *o, const xl_module *x) {
     if (e->kind == MOTE_EXTERN_FUNC) {
       const mote_functype *ft = mote_module_func_type(m, e->index);
       /* v128 crosses as 16 bytes (mote_val.v128) */
-      fprintf(o, "static void xl_call%u(void *p, const mote_val *a, mote_val *r) {\n  ", i);
+      xl_printf(o, "static void xl_call%u(void *p, const mote_val *a, mote_val *r) {\n  ", i);
       if (ft->result_count == 1 && ft->results[0] != MOTE_V128)
-        fprintf(o, "r[0].%s = ", val_member(ft->results[0]));
+        xl_printf(o, "r[0].%s = ", val_member(ft->results[0]));
       else if (ft->result_count >= 1) {
         xl_write_return_type(o, ft);
-        fputs(" t = ", o);
+        fputs_unlocked(" t = ", o);
       }
-      fprintf(o, "w%u((inst *)p", e->index);
+      xl_printf(o, "w%u((inst *)p", e->index);
       for (uint32_t k = 0; k < ft->param_count; k++) {
         if (ft->params[k] == MOTE_V128)
-          fprintf(o, ", xl_v128_bytes(a[%u].v128)", k);
+          xl_printf(o, ", xl_v128_bytes(a[%u].v128)", k);
         else
-          fprintf(o, ", a[%u].%s", k, val_member(ft->params[k]));
+          xl_printf(o, ", a[%u].%s", k, val_member(ft->params[k]));
       }
-      fputs(");\n", o);
+      fputs_unlocked(");\n", o);
       if (ft->result_count == 1 && ft->results[0] == MOTE_V128)
-        fputs("  memcpy(r[0].v128, &t, 16);\n", o);
+        fputs_unlocked("  memcpy(r[0].v128, &t, 16);\n", o);
       if (ft->result_count > 1)
         for (uint32_t k = 0; k < ft->result_count; k++) {
           if (ft->results[k] == MOTE_V128)
-            fprintf(o, "  memcpy(r[%u].v128, &t.v%u, 16);\n", k, k);
+            xl_printf(o, "  memcpy(r[%u].v128, &t.v%u, 16);\n", k, k);
           else
-            fprintf(o, "  r[%u].%s = t.%c%u;\n", k, val_member(ft->results[k]),
+            xl_printf(o, "  r[%u].%s = t.%c%u;\n", k, val_member(ft->results[k]),
                     xl_type_letter(ft->results[k]), k);
         }
-      fputs("  (void)a; (void)r;\n}\n", o);
+      fputs_unlocked("  (void)a; (void)r;\n}\n", o);
     } else {
-      fprintf(o, "static void *xl_get%u(void *p) {\n  inst *I = p;\n  return (void *)", i);
+      xl_printf(o, "static void *xl_get%u(void *p) {\n  inst *I = p;\n  return (void *)", i);
       if (e->kind == MOTE_EXTERN_MEMORY)
-        fprintf(o, "I->m%u;\n}\n", e->index);
+        xl_printf(o, "I->m%u;\n}\n", e->index);
       else if (e->kind == MOTE_EXTERN_TABLE)
-        fprintf(o, "I->t%u;\n}\n", e->index);
+        xl_printf(o, "I->t%u;\n}\n", e->index);
       else
-        fprintf(o, "%sI->g%u;\n}\n", e->index < x->nimports_global ? "" : "&", e->index);
+        xl_printf(o, "%sI->g%u;\n}\n", e->index < x->nimports_global ? "" : "&", e->index);
     }
   }
-  fputs("static const mote_abi_import xl_imports[] = {\n", o);
+  fputs_unlocked("static const mote_abi_import xl_imports[] = {\n", o);
   for (uint32_t k = 0; k < mote_module_import_count(m); k++) {
     const mote_import *imp = mote_module_import(m, k);
-    fputs("  {", o);
+    fputs_unlocked("  {", o);
     write_c_string(o, imp->module, imp->module_len);
-    fprintf(o, ", %u, ", imp->module_len);
+    xl_printf(o, ", %u, ", imp->module_len);
     write_c_string(o, imp->name, imp->name_len);
-    fprintf(o, ", %u, ", imp->name_len);
+    xl_printf(o, ", %u, ", imp->name_len);
     switch (imp->kind) {
       case MOTE_EXTERN_FUNC:
         write_type(o, imp->kind, mote_module_type(m, imp->u.type_index), 0, false, NULL);
@@ -481,19 +478,19 @@ static void write_exports(FILE *o, const xl_module *x) {
         write_type(o, imp->kind, NULL, imp->u.global.valtype, imp->u.global.is_mutable, NULL);
         break;
     }
-    fputs("},\n", o);
+    fputs_unlocked("},\n", o);
   }
-  if (mote_module_import_count(m) == 0) fputs("  {0},\n", o);
-  fputs("};\n\nstatic const mote_abi_export xl_exports[] = {\n", o);
+  if (mote_module_import_count(m) == 0) fputs_unlocked("  {0},\n", o);
+  fputs_unlocked("};\n\nstatic const mote_abi_export xl_exports[] = {\n", o);
   for (uint32_t i = 0; i < n; i++) {
     const mote_export *e = mote_module_export(m, i);
-    fputs("  {", o);
+    fputs_unlocked("  {", o);
     write_c_string(o, e->name, e->name_len);
-    fprintf(o, ", %u, ", e->name_len);
+    xl_printf(o, ", %u, ", e->name_len);
     switch (e->kind) {
       case MOTE_EXTERN_FUNC:
         write_type(o, e->kind, mote_module_func_type(m, e->index), 0, false, NULL);
-        fprintf(o, ", xl_call%u, (wasm_rt_function_ptr_t)&w%u, 0},\n", i, e->index);
+        xl_printf(o, ", xl_call%u, (wasm_rt_function_ptr_t)&w%u, 0},\n", i, e->index);
         continue;
       case MOTE_EXTERN_TABLE: {
         const mote_tabletype *t = mote_module_table(m, e->index);
@@ -509,10 +506,10 @@ static void write_exports(FILE *o, const xl_module *x) {
         break;
       }
     }
-    fprintf(o, ", 0, 0, xl_get%u},\n", i);
+    xl_printf(o, ", 0, 0, xl_get%u},\n", i);
   }
-  if (n == 0) fputs("  {0},\n", o);
-  fputs("};\n\n", o);
+  if (n == 0) fputs_unlocked("  {0},\n", o);
+  fputs_unlocked("};\n\n", o);
 }
 
 /* As glue.c: a snapshot copies the instance's bytes and rebinds only the
@@ -535,7 +532,7 @@ static bool snapshot_ok(const mote_module *m) {
  * the linked object still exports only the descriptor. */
 
 static void write_fref_helper(FILE *o, const xl_module *x, uint32_t f) {
-  fprintf(o,
+  xl_printf(o,
           "static inline fref xl_fref_%u(inst *I) { fref r = {xl_ft%u, "
           "(wasm_rt_function_ptr_t)&w%u, I}; return r; }\n",
           f, mote_module_func_type_index(x->m, f), f);
@@ -547,7 +544,7 @@ static void write_all_prototypes(FILE *o, const xl_module *x) {
   const mote_module *m = x->m;
   for (uint32_t f = 0; f < mote_module_func_count(m); f++) {
     write_prototype(o, m, f);
-    fputs(";\n", o);
+    fputs_unlocked(";\n", o);
   }
   for (uint32_t f = 0; f < mote_module_func_count(m); f++)
     if (x->declared[f]) write_fref_helper(o, x, f);
@@ -556,44 +553,44 @@ static void write_all_prototypes(FILE *o, const xl_module *x) {
 bool xl_write_header(FILE *o, const xl_module *x, bool split, xl_error *err) {
   const mote_module *m = x->m;
   if (!validate(x, err)) return false;
-  fputs("/* Generated by mote's translator (src/compile/xl_*.c): do not edit. */\n", o);
-  if (split) fputs("#ifndef XL_MOD_H\n#define XL_MOD_H\n", o);
-  fputs(mote_xl_prelude_text, o);
+  fputs_unlocked("/* Generated by mote's translator (src/compile/xl_*.c): do not edit. */\n", o);
+  if (split) fputs_unlocked("#ifndef XL_MOD_H\n#define XL_MOD_H\n", o);
+  fputs_unlocked(mote_xl_prelude_text, o);
   if (split)
-    fputs("\n#if defined(__GNUC__)\n#define XL_FUNC __attribute__((visibility(\"hidden\")))\n"
+    fputs_unlocked("\n#if defined(__GNUC__)\n#define XL_FUNC __attribute__((visibility(\"hidden\")))\n"
           "#else\n#define XL_FUNC\n#endif\n#define XL_SHARED extern XL_FUNC\n",
           o);
   else
-    fputs("\n#define XL_FUNC static\n#define XL_SHARED static\n", o);
-  fputs("#define MOTE_EXPORT __attribute__((visibility(\"default\")))\n", o);
+    fputs_unlocked("\n#define XL_FUNC static\n#define XL_SHARED static\n", o);
+  fputs_unlocked("#define MOTE_EXPORT __attribute__((visibility(\"default\")))\n", o);
   write_multi_structs(o, m);
   write_instance(o, x);
-  for (uint32_t t = 0; t < mote_module_type_count(m); t++) fprintf(o, "XL_SHARED u32 xl_ft%u;\n", t);
-  fputs("XL_FUNC void xl_table_init(inst *I, u32 seg, void *table, u32 d, u32 s, u32 n);\n", o);
+  for (uint32_t t = 0; t < mote_module_type_count(m); t++) xl_printf(o, "XL_SHARED u32 xl_ft%u;\n", t);
+  fputs_unlocked("XL_FUNC void xl_table_init(inst *I, u32 seg, void *table, u32 d, u32 s, u32 n);\n", o);
   /* split: each part declares the functions and data it names (xl_write_chunk),
    * so that mod.h stays small however many functions there are */
   if (!split) write_all_prototypes(o, x);
-  if (split) fputs("#endif\n", o);
+  if (split) fputs_unlocked("#endif\n", o);
   return !ferror(o) || invalid(err, "write error");
 }
 
 bool xl_write_core(FILE *o, const xl_module *x, bool split, xl_error *err) {
   const mote_module *m = x->m;
   if (split) {
-    fputs("#include \"mod.h\"\n", o);
+    fputs_unlocked("#include \"mod.h\"\n", o);
     write_all_prototypes(o, x);
   }
   const char *def = split ? "XL_FUNC" : "static";
-  for (uint32_t t = 0; t < mote_module_type_count(m); t++) fprintf(o, "%s u32 xl_ft%u;\n", def, t);
+  for (uint32_t t = 0; t < mote_module_type_count(m); t++) xl_printf(o, "%s u32 xl_ft%u;\n", def, t);
   for (uint32_t i = 0; i < x->ndata; i++) {
-    fprintf(o, "%s const u8 xl_d%u[%u] = ", def, i, x->data[i].len + 1);
+    xl_printf(o, "%s const u8 xl_d%u[%u] = ", def, i, x->data[i].len + 1);
     write_bytes(o, x->data[i].bytes, x->data[i].len);
-    fputs(";\n", o);
+    fputs_unlocked(";\n", o);
   }
-  fprintf(o, "static const u8 xl_elem_type[%u] = {", x->nelems + 1);
+  xl_printf(o, "static const u8 xl_elem_type[%u] = {", x->nelems + 1);
   for (uint32_t i = 0; i < x->nelems; i++)
-    fprintf(o, "%d, ", x->elems[i].type == MOTE_FUNCREF ? 0 : 1);
-  fputs("0};\n", o);
+    xl_printf(o, "%d, ", x->elems[i].type == MOTE_FUNCREF ? 0 : 1);
+  fputs_unlocked("0};\n", o);
   for (uint32_t k = 0, f = 0; k < mote_module_import_count(m); k++)
     if (mote_module_import(m, k)->kind == MOTE_EXTERN_FUNC) write_trampoline(o, m, f++, k);
   if (!write_elems(o, x)) return invalid(err, "out of memory");
@@ -601,7 +598,7 @@ bool xl_write_core(FILE *o, const xl_module *x, bool split, xl_error *err) {
   write_instantiate(o, x);
   write_exports(o, x);
   bool snap = snapshot_ok(m);
-  fprintf(o,
+  xl_printf(o,
           "MOTE_EXPORT const mote_abi_module %s = {\n"
           "  MOTE_ABI_VERSION, sizeof(inst), xl_init_module, xl_instantiate, xl_free,\n"
           "  %u, xl_imports, %u, xl_exports, %s, %s,\n};\n",
@@ -627,16 +624,16 @@ bool xl_write_chunk(FILE *o, const xl_module *x, uint32_t first, uint32_t end, b
   for (uint32_t f = first; ok && f < end; f++) ok = xl_func_write(b, x, f, &refs, err);
   if (b && fclose(b) != 0) ok = false;
   if (ok) {
-    fputs("#include \"mod.h\"\n", o);
+    fputs_unlocked("#include \"mod.h\"\n", o);
     for (uint32_t f = first; f < end; f++) refs.funcs[f] |= 1;
     for (uint32_t f = 0; f < mote_module_func_count(m); f++) {
       if (!refs.funcs[f]) continue;
       write_prototype(o, m, f);
-      fputs(";\n", o);
+      fputs_unlocked(";\n", o);
       if (refs.funcs[f] & 2) write_fref_helper(o, x, f);
     }
     for (uint32_t i = 0; i < x->ndata; i++)
-      if (refs.data[i]) fprintf(o, "XL_SHARED const u8 xl_d%u[];\n", i);
+      if (refs.data[i]) xl_printf(o, "XL_SHARED const u8 xl_d%u[];\n", i);
     fwrite(body, 1, len, o);
   } else if (!err->failed) {
     invalid(err, "out of memory");

@@ -49,6 +49,9 @@ typedef wasm_rt_externref_t eref;
 #define XL_LDK(T, b, a) ({ T v_; memcpy(&v_, (b) + (a), sizeof v_); XL_KEEP_##T(v_); v_; })
 #endif
 #define XL_ST(T, b, a, x) do { T v_ = (x); memcpy((b) + (a), &v_, sizeof v_); } while (0)
+/* An empty asm that reads the bytes of a store: gcc cannot delete the store
+ * as overwritten later (see written_back() in xl_func.c). */
+#define XL_READS(T, b, a) __asm__("" ::"m"(*(const u8(*)[sizeof(T)])((b) + (a))))
 /* An empty asm that needs the value: the load cannot be deleted. */
 #define XL_KEEP_u8(v) __asm__("" ::"r"(v))
 #define XL_KEEP_s8(v) __asm__("" ::"r"(v))
@@ -64,6 +67,7 @@ typedef wasm_rt_externref_t eref;
 #define XL_LD_(T, b, a) (*(T *)((b) + (a)))
 #define XL_LDK(T, b, a) (*(T *)((b) + (a)))
 #define XL_ST(T, b, a, x) (*(T *)((b) + (a)) = (x))
+#define XL_READS(T, b, a) ((void)0)
 #endif
 
 /* ---- bit patterns ------------------------------------------------------ */
@@ -310,9 +314,13 @@ XL_INLINE const fref *xl_callee(const wasm_rt_funcref_table_t *t, u32 i, u32 typ
 }
 
 /* ---- SIMD (v128) ---------------------------------------------------------
- * One union of lanes for both compilers, with lane loops that gcc
- * vectorizes where it can. The union is also the v128 of the calling
- * convention (abi.h): 16 bytes, two eightbytes. */
+ * v128, a union of lanes, is the value of the calling convention (abi.h:
+ * 16 bytes, two eightbytes): parameters, results and globals. Inside a
+ * function a v128 value is an xl_v: for gcc a vector of GNU C's vector
+ * extension, kept in a vector register, and every instruction whose wasm
+ * semantics a vector operation has is that operation; for tcc the union
+ * itself. The rest are lane loops over the union, for both. xl_vin and
+ * xl_vout convert between the two. */
 typedef union v128 {
   u8 b[16];
   s8 sb[16];
@@ -326,20 +334,105 @@ typedef union v128 {
   f64 g[2];
 } v128;
 
-XL_INLINE v128 xl_v128_bytes(const void *p) { v128 r; memcpy(&r, p, 16); return r; }
-
+#if defined(__GNUC__)
+#define XL_VT(T, n, name) typedef T name __attribute__((vector_size(n)))
+XL_VT(u8, 16, xl_u8x16); XL_VT(s8, 16, xl_s8x16); XL_VT(u16, 16, xl_u16x8);
+XL_VT(s16, 16, xl_s16x8); XL_VT(u32, 16, xl_u32x4); XL_VT(s32, 16, xl_s32x4);
+XL_VT(u64, 16, xl_u64x2); XL_VT(s64, 16, xl_s64x2); XL_VT(f32, 16, xl_f32x4);
+XL_VT(f64, 16, xl_f64x2);
+XL_VT(u8, 8, xl_u8x8); XL_VT(s8, 8, xl_s8x8); XL_VT(u16, 8, xl_u16x4);
+XL_VT(s16, 8, xl_s16x4); XL_VT(u32, 8, xl_u32x2); XL_VT(s32, 8, xl_s32x2);
+typedef xl_u64x2 xl_v;
+XL_INLINE xl_v xl_vin(v128 x) { xl_v t; memcpy(&t, &x, 16); return t; }
+XL_INLINE v128 xl_vout(xl_v x) { v128 t; memcpy(&t, &x, 16); return t; }
 /* Loads keep their value (see XL_LDK): the access must trap when out of
  * bounds even if the value is unused. */
-#if defined(__GNUC__)
-#define XL_KEEP_V(v) __asm__("" ::"m"(v))
+#define XL_KEEP_V(v) __asm__("" ::"x"(v))
+#define XL_KEEP_S(v) __asm__("" ::"r"(v))
 #else
+typedef v128 xl_v;
+XL_INLINE xl_v xl_vin(v128 x) { return x; }
+XL_INLINE v128 xl_vout(xl_v x) { return x; }
 #define XL_KEEP_V(v) ((void)0)
+#define XL_KEEP_S(v) ((void)0)
 #endif
-XL_INLINE v128 xl_v_v128_load(const u8 *p) { v128 r; memcpy(&r, p, 16); XL_KEEP_V(r); return r; }
+
+/* constants: as the calling convention's union (globals, arguments) and
+ * as a value in a function */
+XL_INLINE v128 xl_v128_bytes(const void *p) { v128 r; memcpy(&r, p, 16); return r; }
+XL_INLINE xl_v xl_vconst(const void *p) { xl_v r; memcpy(&r, p, 16); return r; }
+
+/* Lane-wise helpers over the union: r.RL[i] = expr over a (and b). */
+#define XL_V1(name, RL, N, expr)                                          \
+  XL_INLINE xl_v xl_v_##name(xl_v a_) {                                   \
+    v128 a = xl_vout(a_), r;                                              \
+    for (int i = 0; i < N; i++) r.RL[i] = (expr);                         \
+    return xl_vin(r);                                                     \
+  }
+#define XL_V2(name, RL, N, expr)                                          \
+  XL_INLINE xl_v xl_v_##name(xl_v a_, xl_v b_) {                          \
+    v128 a = xl_vout(a_), b = xl_vout(b_), r;                             \
+    for (int i = 0; i < N; i++) r.RL[i] = (expr);                         \
+    return xl_vin(r);                                                     \
+  }
+#define XL_VSHIFT(name, RL, N, expr)                                      \
+  XL_INLINE xl_v xl_v_##name(xl_v a_, u32 n) {                            \
+    v128 a = xl_vout(a_), r;                                              \
+    for (int i = 0; i < N; i++) r.RL[i] = (expr);                         \
+    return xl_vin(r);                                                     \
+  }
+#define XL_SAT(x, lo, hi) ((x) < (lo) ? (lo) : (x) > (hi) ? (hi) : (x))
+
+/* ---- memory ---- */
+#if defined(__GNUC__)
+XL_INLINE xl_v xl_v_v128_load(const u8 *p) { xl_v r; memcpy(&r, p, 16); XL_KEEP_V(r); return r; }
+XL_INLINE void xl_v_v128_store(u8 *p, xl_v v) { memcpy(p, &v, 16); }
+/* 8 bytes widened to 8 lanes of 16 bits (and so on) */
+#define XL_VLOADX(name, HT, WT)                                           \
+  XL_INLINE xl_v xl_v_##name(const u8 *p) {                               \
+    u64 t; memcpy(&t, p, 8); XL_KEEP_S(t);                                \
+    HT h; memcpy(&h, &t, 8);                                              \
+    return (xl_v)__builtin_convertvector(h, WT);                          \
+  }
+XL_VLOADX(v128_load8x8_s, xl_s8x8, xl_s16x8)
+XL_VLOADX(v128_load8x8_u, xl_u8x8, xl_u16x8)
+XL_VLOADX(v128_load16x4_s, xl_s16x4, xl_s32x4)
+XL_VLOADX(v128_load16x4_u, xl_u16x4, xl_u32x4)
+XL_VLOADX(v128_load32x2_s, xl_s32x2, xl_s64x2)
+XL_VLOADX(v128_load32x2_u, xl_u32x2, xl_u64x2)
+#define XL_VSPLATLD(name, T, VT)                                          \
+  XL_INLINE xl_v xl_v_##name(const u8 *p) {                               \
+    T t; memcpy(&t, p, sizeof t); XL_KEEP_S(t);                           \
+    return (xl_v)((VT){0} + t);                                           \
+  }
+XL_VSPLATLD(v128_load8_splat, u8, xl_u8x16)
+XL_VSPLATLD(v128_load16_splat, u16, xl_u16x8)
+XL_VSPLATLD(v128_load32_splat, u32, xl_u32x4)
+XL_VSPLATLD(v128_load64_splat, u64, xl_u64x2)
+XL_INLINE xl_v xl_v_v128_load32_zero(const u8 *p) {
+  u32 t; memcpy(&t, p, 4); XL_KEEP_S(t); return (xl_v)(xl_u32x4){t, 0, 0, 0};
+}
+XL_INLINE xl_v xl_v_v128_load64_zero(const u8 *p) {
+  u64 t; memcpy(&t, p, 8); XL_KEEP_S(t); return (xl_v){t, 0};
+}
+#define XL_VLANE_MEM(bits, T, VT)                                         \
+  XL_INLINE xl_v xl_v_v128_load##bits##_lane(const u8 *p, xl_v v, int lane) { \
+    T t; memcpy(&t, p, sizeof t); XL_KEEP_S(t);                           \
+    VT x = (VT)v; x[lane] = t; return (xl_v)x;                            \
+  }                                                                       \
+  XL_INLINE void xl_v_v128_store##bits##_lane(u8 *p, xl_v v, int lane) {  \
+    T t = ((VT)v)[lane]; memcpy(p, &t, sizeof t);                         \
+  }
+XL_VLANE_MEM(8, u8, xl_u8x16)
+XL_VLANE_MEM(16, u16, xl_u16x8)
+XL_VLANE_MEM(32, u32, xl_u32x4)
+XL_VLANE_MEM(64, u64, xl_u64x2)
+#else
+XL_INLINE v128 xl_v_v128_load(const u8 *p) { v128 r; memcpy(&r, p, 16); return r; }
 XL_INLINE void xl_v_v128_store(u8 *p, v128 v) { memcpy(p, &v, 16); }
 #define XL_VLOADX(name, ST, DL, N)                                        \
   XL_INLINE v128 xl_v_##name(const u8 *p) {                               \
-    ST t[N]; v128 r; memcpy(t, p, sizeof t); XL_KEEP_V(t);                \
+    ST t[N]; v128 r; memcpy(t, p, sizeof t);                              \
     for (int i = 0; i < N; i++) r.DL[i] = t[i];                           \
     return r;                                                             \
   }
@@ -351,7 +444,7 @@ XL_VLOADX(v128_load32x2_s, s32, sd, 2)
 XL_VLOADX(v128_load32x2_u, u32, d, 2)
 #define XL_VSPLATLD(name, T, L, N)                                        \
   XL_INLINE v128 xl_v_##name(const u8 *p) {                               \
-    T t; v128 r; memcpy(&t, p, sizeof t); XL_KEEP_V(t);                   \
+    T t; v128 r; memcpy(&t, p, sizeof t);                                 \
     for (int i = 0; i < N; i++) r.L[i] = t;                               \
     return r;                                                             \
   }
@@ -361,14 +454,14 @@ XL_VSPLATLD(v128_load32_splat, u32, w, 4)
 XL_VSPLATLD(v128_load64_splat, u64, d, 2)
 #define XL_VLOADZ(name, T, L)                                             \
   XL_INLINE v128 xl_v_##name(const u8 *p) {                               \
-    v128 r; memset(&r, 0, 16); memcpy(&r.L[0], p, sizeof(T)); XL_KEEP_V(r); \
+    v128 r; memset(&r, 0, 16); memcpy(&r.L[0], p, sizeof(T));             \
     return r;                                                             \
   }
 XL_VLOADZ(v128_load32_zero, u32, w)
 XL_VLOADZ(v128_load64_zero, u64, d)
 #define XL_VLANE_MEM(bits, T, L)                                          \
   XL_INLINE v128 xl_v_v128_load##bits##_lane(const u8 *p, v128 v, int lane) { \
-    T t; memcpy(&t, p, sizeof t); XL_KEEP_V(t); v.L[lane] = t; return v;  \
+    T t; memcpy(&t, p, sizeof t); v.L[lane] = t; return v;                \
   }                                                                       \
   XL_INLINE void xl_v_v128_store##bits##_lane(u8 *p, v128 v, int lane) {  \
     memcpy(p, &v.L[lane], sizeof(T));                                     \
@@ -377,17 +470,43 @@ XL_VLANE_MEM(8, u8, b)
 XL_VLANE_MEM(16, u16, h)
 XL_VLANE_MEM(32, u32, w)
 XL_VLANE_MEM(64, u64, d)
+#endif
 
-/* Lane-wise helpers: r.RL[i] = expr over a (and b). */
-#define XL_V1(name, RL, N, expr) \
-  XL_INLINE v128 xl_v_##name(v128 a) { v128 r; for (int i = 0; i < N; i++) r.RL[i] = (expr); return r; }
-#define XL_V2(name, RL, N, expr) \
-  XL_INLINE v128 xl_v_##name(v128 a, v128 b) { v128 r; for (int i = 0; i < N; i++) r.RL[i] = (expr); return r; }
-#define XL_VSHIFT(name, RL, N, expr) \
-  XL_INLINE v128 xl_v_##name(v128 a, u32 n) { v128 r; for (int i = 0; i < N; i++) r.RL[i] = (expr); return r; }
-#define XL_SAT(x, lo, hi) ((x) < (lo) ? (lo) : (x) > (hi) ? (hi) : (x))
-
-/* splat, lanes */
+/* ---- splat, lanes, shuffles ---- */
+#if defined(__GNUC__)
+XL_INLINE xl_v xl_v_i8x16_splat(u32 x) { return (xl_v)((xl_u8x16){0} + (u8)x); }
+XL_INLINE xl_v xl_v_i16x8_splat(u32 x) { return (xl_v)((xl_u16x8){0} + (u16)x); }
+XL_INLINE xl_v xl_v_i32x4_splat(u32 x) { return (xl_v)((xl_u32x4){0} + x); }
+XL_INLINE xl_v xl_v_i64x2_splat(u64 x) { return (xl_v){x, x}; }
+/* not 0 + x: that is not x for x = -0 */
+XL_INLINE xl_v xl_v_f32x4_splat(f32 x) { return (xl_v)(xl_f32x4){x, x, x, x}; }
+XL_INLINE xl_v xl_v_f64x2_splat(f64 x) { return (xl_v)(xl_f64x2){x, x}; }
+#define XL_VEXTRACT(name, VT, RT, CT) \
+  XL_INLINE RT xl_v_##name(xl_v v, int l) { return (RT)(CT)((VT)v)[l]; }
+#define XL_VREPLACE(name, VT, T, AT) \
+  XL_INLINE xl_v xl_v_##name(xl_v v, int l, AT x) { VT t = (VT)v; t[l] = (T)x; return (xl_v)t; }
+XL_VEXTRACT(i8x16_extract_lane_s, xl_s8x16, u32, s32)
+XL_VEXTRACT(i8x16_extract_lane_u, xl_u8x16, u32, u32)
+XL_VEXTRACT(i16x8_extract_lane_s, xl_s16x8, u32, s32)
+XL_VEXTRACT(i16x8_extract_lane_u, xl_u16x8, u32, u32)
+XL_VEXTRACT(i32x4_extract_lane, xl_u32x4, u32, u32)
+XL_VEXTRACT(i64x2_extract_lane, xl_u64x2, u64, u64)
+XL_VEXTRACT(f32x4_extract_lane, xl_f32x4, f32, f32)
+XL_VEXTRACT(f64x2_extract_lane, xl_f64x2, f64, f64)
+XL_VREPLACE(i8x16_replace_lane, xl_u8x16, u8, u32)
+XL_VREPLACE(i16x8_replace_lane, xl_u16x8, u16, u32)
+XL_VREPLACE(i32x4_replace_lane, xl_u32x4, u32, u32)
+XL_VREPLACE(i64x2_replace_lane, xl_u64x2, u64, u64)
+XL_VREPLACE(f32x4_replace_lane, xl_f32x4, f32, f32)
+XL_VREPLACE(f64x2_replace_lane, xl_f64x2, f64, f64)
+/* the 16 lane indices (0..31) are constants of the instruction */
+#define XL_SHUFFLE(a, b, ...) \
+  ((xl_v)__builtin_shuffle((xl_u8x16)(a), (xl_u8x16)(b), (xl_u8x16){__VA_ARGS__}))
+XL_INLINE xl_v xl_v_i8x16_swizzle(xl_v a, xl_v b) {
+  xl_u8x16 k = (xl_u8x16)b;
+  return (xl_v)(__builtin_shuffle((xl_u8x16)a, k & 15) & (xl_u8x16)(k < 16));
+}
+#else
 XL_INLINE v128 xl_v_i8x16_splat(u32 x) { v128 r; for (int i = 0; i < 16; i++) r.b[i] = (u8)x; return r; }
 XL_INLINE v128 xl_v_i16x8_splat(u32 x) { v128 r; for (int i = 0; i < 8; i++) r.h[i] = (u16)x; return r; }
 XL_INLINE v128 xl_v_i32x4_splat(u32 x) { v128 r; for (int i = 0; i < 4; i++) r.w[i] = x; return r; }
@@ -408,17 +527,40 @@ XL_INLINE v128 xl_v_i32x4_replace_lane(v128 v, int l, u32 x) { v.w[l] = x; retur
 XL_INLINE v128 xl_v_i64x2_replace_lane(v128 v, int l, u64 x) { v.d[l] = x; return v; }
 XL_INLINE v128 xl_v_f32x4_replace_lane(v128 v, int l, f32 x) { v.f[l] = x; return v; }
 XL_INLINE v128 xl_v_f64x2_replace_lane(v128 v, int l, f64 x) { v.g[l] = x; return v; }
-XL_INLINE v128 xl_v_i8x16_shuffle(v128 a, v128 b, const char *lanes) {
+XL_INLINE v128 xl_v_i8x16_shuffle(v128 a, v128 b, const u8 *lanes) {
   v128 r;
   for (int i = 0; i < 16; i++) {
-    u8 k = (u8)lanes[i];
+    u8 k = lanes[i];
     r.b[i] = k < 16 ? a.b[k] : b.b[k - 16];
   }
   return r;
 }
+#define XL_SHUFFLE(a, b, ...) xl_v_i8x16_shuffle(a, b, (const u8[16]){__VA_ARGS__})
 XL_V2(i8x16_swizzle, b, 16, b.b[i] < 16 ? a.b[b.b[i] & 15] : 0)
+#endif
 
-/* bitwise */
+/* ---- bitwise ---- */
+#if defined(__GNUC__)
+XL_INLINE xl_v xl_v_v128_not(xl_v a) { return ~a; }
+XL_INLINE xl_v xl_v_v128_and(xl_v a, xl_v b) { return a & b; }
+XL_INLINE xl_v xl_v_v128_andnot(xl_v a, xl_v b) { return a & ~b; }
+XL_INLINE xl_v xl_v_v128_or(xl_v a, xl_v b) { return a | b; }
+XL_INLINE xl_v xl_v_v128_xor(xl_v a, xl_v b) { return a ^ b; }
+XL_INLINE xl_v xl_v_v128_bitselect(xl_v a, xl_v b, xl_v c) { return (a & c) | (b & ~c); }
+XL_INLINE u32 xl_v_v128_any_true(xl_v a) { return (a[0] | a[1]) != 0; }
+#define XL_ALLTRUE(name, VT) \
+  XL_INLINE u32 xl_v_##name(xl_v a) { xl_v z = (xl_v)((VT)a == 0); return (z[0] | z[1]) == 0; }
+XL_ALLTRUE(i8x16_all_true, xl_u8x16)
+XL_ALLTRUE(i16x8_all_true, xl_u16x8)
+XL_ALLTRUE(i32x4_all_true, xl_u32x4)
+XL_ALLTRUE(i64x2_all_true, xl_u64x2)
+#define XL_BITMASK(name, VT, N) \
+  XL_INLINE u32 xl_v_##name(xl_v a) { VT x = (VT)a; u32 m = 0; for (int i = 0; i < N; i++) m |= (u32)(x[i] < 0) << i; return m; }
+XL_BITMASK(i8x16_bitmask, xl_s8x16, 16)
+XL_BITMASK(i16x8_bitmask, xl_s16x8, 8)
+XL_BITMASK(i32x4_bitmask, xl_s32x4, 4)
+XL_BITMASK(i64x2_bitmask, xl_s64x2, 2)
+#else
 XL_V1(v128_not, d, 2, ~a.d[i])
 XL_V2(v128_and, d, 2, a.d[i] & b.d[i])
 XL_V2(v128_andnot, d, 2, a.d[i] & ~b.d[i])
@@ -442,8 +584,23 @@ XL_BITMASK(i8x16_bitmask, sb, 16)
 XL_BITMASK(i16x8_bitmask, sh, 8)
 XL_BITMASK(i32x4_bitmask, sw, 4)
 XL_BITMASK(i64x2_bitmask, sd, 2)
+#endif
 
-/* integer comparisons: all ones or all zeros per lane */
+/* ---- integer comparisons: all ones or all zeros per lane ---- */
+#if defined(__GNUC__)
+#define XL_VCMP1(name, VT, op) \
+  XL_INLINE xl_v xl_v_##name(xl_v a, xl_v b) { return (xl_v)((VT)a op (VT)b); }
+#define XL_VCMP(shape, UT, ST)                                           \
+  XL_VCMP1(shape##_eq, UT, ==) XL_VCMP1(shape##_ne, UT, !=)              \
+  XL_VCMP1(shape##_lt_s, ST, <) XL_VCMP1(shape##_lt_u, UT, <)            \
+  XL_VCMP1(shape##_gt_s, ST, >) XL_VCMP1(shape##_gt_u, UT, >)            \
+  XL_VCMP1(shape##_le_s, ST, <=) XL_VCMP1(shape##_le_u, UT, <=)          \
+  XL_VCMP1(shape##_ge_s, ST, >=) XL_VCMP1(shape##_ge_u, UT, >=)
+XL_VCMP(i8x16, xl_u8x16, xl_s8x16)
+XL_VCMP(i16x8, xl_u16x8, xl_s16x8)
+XL_VCMP(i32x4, xl_u32x4, xl_s32x4)
+XL_VCMP(i64x2, xl_u64x2, xl_s64x2)
+#else
 #define XL_VCMP(shape, L, SL, UL, N, M)                                          \
   XL_V2(shape##_eq, UL, N, a.UL[i] == b.UL[i] ? M : 0)                           \
   XL_V2(shape##_ne, UL, N, a.UL[i] != b.UL[i] ? M : 0)                           \
@@ -459,8 +616,63 @@ XL_VCMP(i8x16, b, sb, b, 16, 0xffu)
 XL_VCMP(i16x8, h, sh, h, 8, 0xffffu)
 XL_VCMP(i32x4, w, sw, w, 4, 0xffffffffu)
 XL_VCMP(i64x2, d, sd, d, 2, ~0ull)
+#endif
 
-/* integer arithmetic; products in a type wide enough not to overflow */
+/* ---- integer arithmetic ---- */
+#if defined(__GNUC__)
+/* unsigned lanes wrap; a mask m (all ones or zeros per lane) selects */
+#define XL_VSEL(m, x, y) (((xl_v)(m) & (xl_v)(x)) | (~(xl_v)(m) & (xl_v)(y)))
+#define XL_VINT(shape, UT, ST, BITS)                                                          \
+  XL_INLINE xl_v xl_v_##shape##_add(xl_v a, xl_v b) { return (xl_v)((UT)a + (UT)b); }         \
+  XL_INLINE xl_v xl_v_##shape##_sub(xl_v a, xl_v b) { return (xl_v)((UT)a - (UT)b); }         \
+  XL_INLINE xl_v xl_v_##shape##_neg(xl_v a) { return (xl_v)(-(UT)a); }                        \
+  XL_INLINE xl_v xl_v_##shape##_abs(xl_v a) {                                                 \
+    UT m = (UT)((ST)a >> (BITS - 1));                                                         \
+    return (xl_v)((((UT)a) ^ m) - m);                                                         \
+  }                                                                                           \
+  XL_INLINE xl_v xl_v_##shape##_min_s(xl_v a, xl_v b) { return XL_VSEL((ST)a < (ST)b, a, b); } \
+  XL_INLINE xl_v xl_v_##shape##_min_u(xl_v a, xl_v b) { return XL_VSEL((UT)a < (UT)b, a, b); } \
+  XL_INLINE xl_v xl_v_##shape##_max_s(xl_v a, xl_v b) { return XL_VSEL((ST)a > (ST)b, a, b); } \
+  XL_INLINE xl_v xl_v_##shape##_max_u(xl_v a, xl_v b) { return XL_VSEL((UT)a > (UT)b, a, b); } \
+  XL_INLINE xl_v xl_v_##shape##_shl(xl_v a, u32 n) { return (xl_v)((UT)a << (n & (BITS - 1))); } \
+  XL_INLINE xl_v xl_v_##shape##_shr_s(xl_v a, u32 n) { return (xl_v)((ST)a >> (n & (BITS - 1))); } \
+  XL_INLINE xl_v xl_v_##shape##_shr_u(xl_v a, u32 n) { return (xl_v)((UT)a >> (n & (BITS - 1))); }
+XL_VINT(i8x16, xl_u8x16, xl_s8x16, 8)
+XL_VINT(i16x8, xl_u16x8, xl_s16x8, 16)
+XL_VINT(i32x4, xl_u32x4, xl_s32x4, 32)
+XL_VINT(i64x2, xl_u64x2, xl_s64x2, 64)
+XL_INLINE xl_v xl_v_i16x8_mul(xl_v a, xl_v b) { return (xl_v)((xl_u16x8)a * (xl_u16x8)b); }
+XL_INLINE xl_v xl_v_i32x4_mul(xl_v a, xl_v b) { return (xl_v)((xl_u32x4)a * (xl_u32x4)b); }
+XL_INLINE xl_v xl_v_i64x2_mul(xl_v a, xl_v b) { return a * b; }
+/* saturating: the wrapped sum, or the bound where it overflowed */
+#define XL_VSAT(shape, UT, ST, BITS, SMAX)                                                    \
+  XL_INLINE xl_v xl_v_##shape##_add_sat_u(xl_v a, xl_v b) {                                   \
+    UT s = (UT)a + (UT)b;                                                                     \
+    return (xl_v)(s | (UT)(s < (UT)a));                                                       \
+  }                                                                                           \
+  XL_INLINE xl_v xl_v_##shape##_sub_sat_u(xl_v a, xl_v b) {                                   \
+    UT d = (UT)a - (UT)b;                                                                     \
+    return (xl_v)(d & (UT)(d <= (UT)a));                                                      \
+  }                                                                                           \
+  XL_INLINE xl_v xl_v_##shape##_add_sat_s(xl_v a, xl_v b) {                                   \
+    UT x = (UT)a, y = (UT)b, s = x + y;                                                       \
+    UT ov = (UT)((ST)((x ^ s) & (y ^ s)) >> (BITS - 1));                                      \
+    UT sat = (UT)((ST)x >> (BITS - 1)) ^ ((UT){0} + SMAX);                                            \
+    return XL_VSEL(ov, sat, s);                                                               \
+  }                                                                                           \
+  XL_INLINE xl_v xl_v_##shape##_sub_sat_s(xl_v a, xl_v b) {                                   \
+    UT x = (UT)a, y = (UT)b, s = x - y;                                                       \
+    UT ov = (UT)((ST)((x ^ y) & (x ^ s)) >> (BITS - 1));                                      \
+    UT sat = (UT)((ST)x >> (BITS - 1)) ^ ((UT){0} + SMAX);                                            \
+    return XL_VSEL(ov, sat, s);                                                               \
+  }                                                                                           \
+  XL_INLINE xl_v xl_v_##shape##_avgr_u(xl_v a, xl_v b) {                                      \
+    UT x = (UT)a, y = (UT)b;                                                                  \
+    return (xl_v)((x | y) - ((x ^ y) >> 1));                                                  \
+  }
+XL_VSAT(i8x16, xl_u8x16, xl_s8x16, 8, 0x7f)
+XL_VSAT(i16x8, xl_u16x8, xl_s16x8, 16, 0x7fff)
+#else
 #define XL_VINT(shape, L, SL, N, T, ST, BITS, SMIN, SMAX, UMAX)                      \
   XL_V2(shape##_add, L, N, (T)(a.L[i] + b.L[i]))                                     \
   XL_V2(shape##_sub, L, N, (T)(a.L[i] - b.L[i]))                                     \
@@ -490,15 +702,57 @@ XL_V2(i16x8_sub_sat_s, sh, 8, (s16)XL_SAT((int)a.sh[i] - b.sh[i], -32768, 32767)
 XL_V2(i16x8_sub_sat_u, h, 8, (u16)XL_SAT((int)a.h[i] - b.h[i], 0, 65535))
 XL_V2(i8x16_avgr_u, b, 16, (u8)(((u32)a.b[i] + b.b[i] + 1) >> 1))
 XL_V2(i16x8_avgr_u, h, 8, (u16)(((u32)a.h[i] + b.h[i] + 1) >> 1))
+#endif
 XL_V2(i16x8_q15mulr_sat_s, sh, 8, (s16)XL_SAT(((s32)a.sh[i] * b.sh[i] + 0x4000) >> 15, -32768, 32767))
 XL_V1(i8x16_popcnt, b, 16, (u8)xl_popcnt32(a.b[i]))
-XL_INLINE v128 xl_v_i32x4_dot_i16x8_s(v128 a, v128 b) {
-  v128 r;
+XL_INLINE xl_v xl_v_i32x4_dot_i16x8_s(xl_v a_, xl_v b_) {
+  v128 a = xl_vout(a_), b = xl_vout(b_), r;
   for (int i = 0; i < 4; i++)
     r.w[i] = (u32)((s32)a.sh[2 * i] * b.sh[2 * i]) + (u32)((s32)a.sh[2 * i + 1] * b.sh[2 * i + 1]);
-  return r;
+  return xl_vin(r);
 }
-/* narrowing, widening */
+
+/* ---- narrowing, widening ---- */
+#if defined(__GNUC__)
+/* each input clamped to the narrow range, then converted, a's lanes first */
+#define XL_NARROW(name, IT, HT, lo, hi)                                   \
+  XL_INLINE xl_v xl_v_##name(xl_v a, xl_v b) {                            \
+    IT x = (IT)a, y = (IT)b, l = (IT){0} + (lo), h = (IT){0} + (hi);      \
+    x = (IT)XL_VSEL(x < l, l, x); x = (IT)XL_VSEL(x > h, h, x);           \
+    y = (IT)XL_VSEL(y < l, l, y); y = (IT)XL_VSEL(y > h, h, y);           \
+    HT p = __builtin_convertvector(x, HT), q = __builtin_convertvector(y, HT); \
+    u64 pl, ql; memcpy(&pl, &p, 8); memcpy(&ql, &q, 8);                   \
+    return (xl_v){pl, ql};                                                \
+  }
+XL_NARROW(i8x16_narrow_i16x8_s, xl_s16x8, xl_s8x8, -128, 127)
+XL_NARROW(i8x16_narrow_i16x8_u, xl_s16x8, xl_u8x8, 0, 255)
+XL_NARROW(i16x8_narrow_i32x4_s, xl_s32x4, xl_s16x4, -32768, 32767)
+XL_NARROW(i16x8_narrow_i32x4_u, xl_s32x4, xl_u16x4, 0, 65535)
+/* the low or high half (8 bytes) widened */
+#define XL_EXTEND(name, HT, WT, HALF)                                     \
+  XL_INLINE xl_v xl_v_##name(xl_v a) {                                    \
+    u64 t = a[HALF]; HT h; memcpy(&h, &t, 8);                             \
+    return (xl_v)__builtin_convertvector(h, WT);                          \
+  }
+/* the products of widened lanes always fit the wide lane */
+#define XL_EXTMUL(shape, from, half, sx, W)                                     \
+  XL_INLINE xl_v xl_v_##shape##_extmul_##half##_##from##_##sx(xl_v a, xl_v b) { \
+    return (xl_v)((W)xl_v_##shape##_extend_##half##_##from##_##sx(a) *          \
+                  (W)xl_v_##shape##_extend_##half##_##from##_##sx(b));          \
+  }
+#define XL_EXTENDS(shape, from, ST, UT, SW, UW)                                 \
+  XL_EXTEND(shape##_extend_low_##from##_s, ST, SW, 0)                           \
+  XL_EXTEND(shape##_extend_high_##from##_s, ST, SW, 1)                          \
+  XL_EXTEND(shape##_extend_low_##from##_u, UT, UW, 0)                           \
+  XL_EXTEND(shape##_extend_high_##from##_u, UT, UW, 1)                          \
+  XL_EXTMUL(shape, from, low, s, SW)                                            \
+  XL_EXTMUL(shape, from, high, s, SW)                                           \
+  XL_EXTMUL(shape, from, low, u, UW)                                            \
+  XL_EXTMUL(shape, from, high, u, UW)
+XL_EXTENDS(i16x8, i8x16, xl_s8x8, xl_u8x8, xl_s16x8, xl_u16x8)
+XL_EXTENDS(i32x4, i16x8, xl_s16x4, xl_u16x4, xl_s32x4, xl_u32x4)
+XL_EXTENDS(i64x2, i32x4, xl_s32x2, xl_u32x2, xl_s64x2, xl_u64x2)
+#else
 #define XL_NARROW(name, RL, SL, N, lo, hi, RT)                            \
   XL_INLINE v128 xl_v_##name(v128 a, v128 b) {                            \
     v128 r;                                                               \
@@ -536,20 +790,61 @@ XL_EXTMUL(i64x2_extmul_low_i32x4_s, sd, sw, 2, 0, s64)
 XL_EXTMUL(i64x2_extmul_high_i32x4_s, sd, sw, 2, 2, s64)
 XL_EXTMUL(i64x2_extmul_low_i32x4_u, d, w, 2, 0, u64)
 XL_EXTMUL(i64x2_extmul_high_i32x4_u, d, w, 2, 2, u64)
+#endif
 XL_V1(i16x8_extadd_pairwise_i8x16_s, sh, 8, (s16)(a.sb[2 * i] + a.sb[2 * i + 1]))
 XL_V1(i16x8_extadd_pairwise_i8x16_u, h, 8, (u16)(a.b[2 * i] + a.b[2 * i + 1]))
 XL_V1(i32x4_extadd_pairwise_i16x8_s, sw, 4, (s32)a.sh[2 * i] + a.sh[2 * i + 1])
 XL_V1(i32x4_extadd_pairwise_i16x8_u, w, 4, (u32)a.h[2 * i] + a.h[2 * i + 1])
 
-/* floats: the scalar helpers per lane */
-#define XL_VFLOAT(shape, L, N, p)                                         \
-  XL_V1(shape##_abs, L, N, xl_##p##_abs(a.L[i]))                          \
-  XL_V1(shape##_neg, L, N, xl_##p##_neg(a.L[i]))                          \
+/* ---- floats ---- */
+#define XL_VFROUND(shape, L, N, p)                                        \
   XL_V1(shape##_sqrt, L, N, xl_##p##_sqrt(a.L[i]))                        \
   XL_V1(shape##_ceil, L, N, xl_##p##_ceil(a.L[i]))                        \
   XL_V1(shape##_floor, L, N, xl_##p##_floor(a.L[i]))                      \
   XL_V1(shape##_trunc, L, N, xl_##p##_trunc(a.L[i]))                      \
-  XL_V1(shape##_nearest, L, N, xl_##p##_nearest(a.L[i]))                  \
+  XL_V1(shape##_nearest, L, N, xl_##p##_nearest(a.L[i]))
+XL_VFROUND(f32x4, f, 4, f32)
+XL_VFROUND(f64x2, g, 2, f64)
+#if defined(__GNUC__)
+/* min and max as the scalar helpers: a NaN operand gives a + b (quiet);
+ * equal operands (zeros of either sign) give the bits or-ed (min) or
+ * and-ed (max) */
+#define XL_VFLOAT(shape, FT, UT, SIGN)                                                        \
+  XL_INLINE xl_v xl_v_##shape##_abs(xl_v a) { return (xl_v)((UT)a & ~((UT){0} + SIGN)); }             \
+  XL_INLINE xl_v xl_v_##shape##_neg(xl_v a) { return (xl_v)((UT)a ^ ((UT){0} + SIGN)); }              \
+  XL_INLINE xl_v xl_v_##shape##_add(xl_v a, xl_v b) { return (xl_v)((FT)a + (FT)b); }         \
+  XL_INLINE xl_v xl_v_##shape##_sub(xl_v a, xl_v b) { return (xl_v)((FT)a - (FT)b); }         \
+  XL_INLINE xl_v xl_v_##shape##_mul(xl_v a, xl_v b) { return (xl_v)((FT)a * (FT)b); }         \
+  XL_INLINE xl_v xl_v_##shape##_div(xl_v a, xl_v b) { return (xl_v)((FT)a / (FT)b); }         \
+  XL_INLINE xl_v xl_v_##shape##_min(xl_v a, xl_v b) {                                        \
+    FT x = (FT)a, y = (FT)b;                                                                  \
+    xl_v r = XL_VSEL(x < y, a, b);                                                            \
+    r = XL_VSEL(x == y, a | b, r);                                                            \
+    return XL_VSEL((x != x) | (y != y), (xl_v)(x + y), r);                                    \
+  }                                                                                           \
+  XL_INLINE xl_v xl_v_##shape##_max(xl_v a, xl_v b) {                                        \
+    FT x = (FT)a, y = (FT)b;                                                                  \
+    xl_v r = XL_VSEL(x > y, a, b);                                                            \
+    r = XL_VSEL(x == y, a & b, r);                                                            \
+    return XL_VSEL((x != x) | (y != y), (xl_v)(x + y), r);                                    \
+  }                                                                                           \
+  XL_INLINE xl_v xl_v_##shape##_pmin(xl_v a, xl_v b) { return XL_VSEL((FT)b < (FT)a, b, a); } \
+  XL_INLINE xl_v xl_v_##shape##_pmax(xl_v a, xl_v b) { return XL_VSEL((FT)a < (FT)b, b, a); } \
+  XL_INLINE xl_v xl_v_##shape##_eq(xl_v a, xl_v b) { return (xl_v)((FT)a == (FT)b); }         \
+  XL_INLINE xl_v xl_v_##shape##_ne(xl_v a, xl_v b) { return (xl_v)((FT)a != (FT)b); }         \
+  XL_INLINE xl_v xl_v_##shape##_lt(xl_v a, xl_v b) { return (xl_v)((FT)a < (FT)b); }          \
+  XL_INLINE xl_v xl_v_##shape##_gt(xl_v a, xl_v b) { return (xl_v)((FT)a > (FT)b); }          \
+  XL_INLINE xl_v xl_v_##shape##_le(xl_v a, xl_v b) { return (xl_v)((FT)a <= (FT)b); }         \
+  XL_INLINE xl_v xl_v_##shape##_ge(xl_v a, xl_v b) { return (xl_v)((FT)a >= (FT)b); }
+XL_VFLOAT(f32x4, xl_f32x4, xl_u32x4, 0x80000000u)
+XL_VFLOAT(f64x2, xl_f64x2, xl_u64x2, 0x8000000000000000ull)
+XL_INLINE xl_v xl_v_f32x4_convert_i32x4_s(xl_v a) {
+  return (xl_v)__builtin_convertvector((xl_s32x4)a, xl_f32x4);
+}
+#else
+#define XL_VFLOAT(shape, L, N, p)                                         \
+  XL_V1(shape##_abs, L, N, xl_##p##_abs(a.L[i]))                          \
+  XL_V1(shape##_neg, L, N, xl_##p##_neg(a.L[i]))                          \
   XL_V2(shape##_add, L, N, a.L[i] + b.L[i])                               \
   XL_V2(shape##_sub, L, N, a.L[i] - b.L[i])                               \
   XL_V2(shape##_mul, L, N, a.L[i] * b.L[i])                               \
@@ -570,6 +865,7 @@ XL_VFLOAT(f64x2, g, 2, f64)
 XL_VFCMP(f32x4, f, w, 4, 0xffffffffu)
 XL_VFCMP(f64x2, g, d, 2, ~0ull)
 XL_V1(f32x4_convert_i32x4_s, f, 4, (f32)a.sw[i])
+#endif
 XL_V1(f32x4_convert_i32x4_u, f, 4, xl_f32_convert_i32_u(a.w[i]))
 XL_V1(i32x4_trunc_sat_f32x4_s, w, 4, xl_i32_trunc_sat_f32_s(a.f[i]))
 XL_V1(i32x4_trunc_sat_f32x4_u, w, 4, xl_i32_trunc_sat_f32_u(a.f[i]))

@@ -192,9 +192,9 @@ __attribute__((format(printf, 4, 5))) static bool fail(xl_error *err, uint32_t f
 }
 
 static void write_bytes(FILE *o, const uint8_t *b) {
-  fputc('"', o);
-  for (int i = 0; i < 16; i++) fprintf(o, "\\%03o", b[i]);
-  fputc('"', o);
+  fputc_unlocked('"', o);
+  xl_put_octal_escapes(o, b, 16, 0);
+  fputc_unlocked('"', o);
 }
 
 bool xl_simd(const xl_simd_io *io, const mote_module *m, xl_simd_effect *eff, xl_error *err,
@@ -237,44 +237,44 @@ bool xl_simd(const xl_simd_io *io, const mote_module *m, xl_simd_effect *eff, xl
   const uint8_t *in = op->in;
   switch (op->kind) {
     case PLAIN:
-      fprintf(o, "%s = xl_v_%s(", slot(eff, op->out, base), op->name);
+      xl_printf(o, "%s = xl_v_%s(", slot(eff, op->out, base), op->name);
       for (uint32_t i = 0; i < eff->npop; i++)
-        fprintf(o, "%s%s", i ? ", " : "", slot(eff, in[i], base + i));
-      fputs(");\n", o);
+        xl_printf(o, "%s%s", i ? ", " : "", slot(eff, in[i], base + i));
+      fputs_unlocked(");\n", o);
       break;
     case LOAD:
-      fprintf(o, "%s = xl_v_%s(M0 + (u64)%s + %uu);\n", slot(eff, V, base), op->name,
+      xl_printf(o, "%s = xl_v_%s(M0 + (u64)%s + %uu);\n", slot(eff, V, base), op->name,
               slot(eff, I, base), offset);
       break;
     case STORE:
-      fprintf(o, "xl_v_%s(M0 + (u64)%s + %uu, %s);\n", op->name, slot(eff, I, base), offset,
+      xl_printf(o, "xl_v_%s(M0 + (u64)%s + %uu, %s);\n", op->name, slot(eff, I, base), offset,
               slot(eff, V, base + 1));
       break;
     case LOAD_LANE:
-      fprintf(o, "%s = xl_v_%s(M0 + (u64)%s + %uu, %s, %u);\n", slot(eff, V, base), op->name,
+      xl_printf(o, "%s = xl_v_%s(M0 + (u64)%s + %uu, %s, %u);\n", slot(eff, V, base), op->name,
               slot(eff, I, base), offset, slot(eff, V, base + 1), lane);
       break;
     case STORE_LANE:
-      fprintf(o, "xl_v_%s(M0 + (u64)%s + %uu, %s, %u);\n", op->name, slot(eff, I, base), offset,
+      xl_printf(o, "xl_v_%s(M0 + (u64)%s + %uu, %s, %u);\n", op->name, slot(eff, I, base), offset,
               slot(eff, V, base + 1), lane);
       break;
     case CONST:
-      fprintf(o, "%s = xl_v128_bytes(", slot(eff, V, base));
+      xl_printf(o, "%s = xl_vconst(", slot(eff, V, base));
       write_bytes(o, bytes);
-      fputs(");\n", o);
+      fputs_unlocked(");\n", o);
       break;
-    case SHUFFLE:
-      fprintf(o, "%s = xl_v_i8x16_shuffle(%s, %s, ", slot(eff, V, base), slot(eff, V, base),
-              slot(eff, V, base + 1));
-      write_bytes(o, bytes);
-      fputs(");\n", o);
+    case SHUFFLE: /* the lanes as constants of a vector (for gcc) or an array */
+      xl_printf(o, "%s = XL_SHUFFLE(%s, %s", slot(eff, V, base), slot(eff, V, base),
+                slot(eff, V, base + 1));
+      for (int i = 0; i < 16; i++) xl_printf(o, ", %u", bytes[i]);
+      fputs_unlocked(");\n", o);
       break;
     case EXTRACT:
-      fprintf(o, "%s = xl_v_%s(%s, %u);\n", slot(eff, op->out, base), op->name,
+      xl_printf(o, "%s = xl_v_%s(%s, %u);\n", slot(eff, op->out, base), op->name,
               slot(eff, V, base), lane);
       break;
     case REPLACE:
-      fprintf(o, "%s = xl_v_%s(%s, %u, %s);\n", slot(eff, V, base), op->name, slot(eff, V, base),
+      xl_printf(o, "%s = xl_v_%s(%s, %u, %s);\n", slot(eff, V, base), op->name, slot(eff, V, base),
               lane, slot(eff, in[1], base + 1));
       break;
   }

@@ -81,7 +81,7 @@ typedef struct waiter {
 struct core_admit_fn {
   struct core_admit_fn *next_ring; /* in the ring while it has waiting calls */
   bool in_ring;
-  char name[CORE_NAME_MAX + 1];
+  char key[CORE_FN_KEY_MAX];       /* "ns/name" */
   unsigned running, waiting;       /* running: alive (admitted, not left) */
   core_admit_ticket *head, *tail;  /* its waiting calls, oldest first */
   uint64_t avg_run_us;             /* moving average of its calls' whole runs; 0: none yet */
@@ -103,7 +103,7 @@ struct core_admit {
   unsigned queue_max, timeout_ms;
   unsigned waiting;                    /* all functions */
   struct core_admit_fn *ring_head, *ring_tail;
-  mote_map *fns;                       /* name -> struct core_admit_fn */
+  mote_map *fns;                       /* "ns/name" -> struct core_admit_fn */
   admit_run *runs;                     /* max_alive nodes */
   admit_run *free_runs;                /* unused nodes (next) */
   admit_run *alive_head, *alive_tail;
@@ -179,12 +179,14 @@ unsigned admit_fn_queue_default(const core_admit *a) {
   return a->queue_max / 2 ? a->queue_max / 2 : 1;
 }
 
-core_admit_fn *admit_fn(core_admit *a, const char *name) {
+core_admit_fn *admit_fn(core_admit *a, const char *ns, const char *name) {
+  char key[CORE_FN_KEY_MAX];
+  if (!core_fn_key(ns, name, key)) return NULL;
   pthread_mutex_lock(&a->lock);
-  struct core_admit_fn *f = mote_map_get(a->fns, name);
+  struct core_admit_fn *f = mote_map_get(a->fns, key);
   if (!f && (f = mote_calloc(1, sizeof *f))) {
-    snprintf(f->name, sizeof f->name, "%s", name);
-    if (mote_map_put(a->fns, f->name, f, NULL) != 0) {
+    memcpy(f->key, key, sizeof key);
+    if (mote_map_put(a->fns, f->key, f, NULL) != 0) {
       mote_free(f);
       f = NULL;
     }
@@ -540,7 +542,9 @@ void admit_leave(core_admit *a, core_admission *adm, uint64_t run_us) {
 }
 
 static int by_name(const void *x, const void *y) {
-  return strcmp(((const core_queue_figures *)x)->name, ((const core_queue_figures *)y)->name);
+  const core_queue_figures *a = x, *b = y;
+  int d = strcmp(a->ns, b->ns);
+  return d ? d : strcmp(a->name, b->name);
 }
 
 void admit_stats(core_admit *a, core_figures *out) {
@@ -560,7 +564,7 @@ void admit_stats(core_admit *a, core_figures *out) {
   void *v;
   while (list && n < count && mote_map_next(a->fns, &it, NULL, &v)) {
     const struct core_admit_fn *f = v;
-    snprintf(list[n].name, sizeof list[n].name, "%s", f->name);
+    core_fn_key_split(f->key, list[n].ns, list[n].name);
     list[n].running = f->running;
     list[n].waiting = f->waiting;
     n++;

@@ -63,7 +63,7 @@ void core_outcome_text(const mote_invoke_result *res, char *out, size_t cap) {
 static core_fn_metrics *fn_metrics_of(mote_core *c, core_fn *fn) {
   core_entry *e = fn->entry;
   core_fn_metrics *m = atomic_load_explicit(&e->metrics, memory_order_acquire);
-  if (!m && (m = metrics_fn(c->metrics, e->name)))
+  if (!m && (m = metrics_fn(c->metrics, e->ns, e->name)))
     atomic_store_explicit(&e->metrics, m, memory_order_release);
   return m;
 }
@@ -71,7 +71,7 @@ static core_fn_metrics *fn_metrics_of(mote_core *c, core_fn *fn) {
 static core_admit_fn *fn_admit_of(mote_core *c, core_fn *fn) {
   core_entry *e = fn->entry;
   core_admit_fn *a = atomic_load_explicit(&e->admit, memory_order_acquire);
-  if (!a && (a = admit_fn(c->admit, e->name)))
+  if (!a && (a = admit_fn(c->admit, e->ns, e->name)))
     atomic_store_explicit(&e->admit, a, memory_order_release);
   return a;
 }
@@ -81,6 +81,7 @@ void core_call_init(core_call *call, mote_core *c, core_fn *fn) {
   call->core = c;
   call->fn = fn;
   mote_store_activation_new_id(call->id);
+  if (c->id_tag[0]) memcpy(call->id + 12, c->id_tag, 8); /* the node that keeps its record */
 }
 
 static uint32_t timeout_ms(const core_fn *fn) {
@@ -307,8 +308,8 @@ static void record(core_call *call, unsigned status, const char *outcome, const 
                          : NULL;
   mote_store_error se;
   if (mote_store_activation_post(c->store, &a, CORE_ACTIVATION_RETAIN, &se) != MOTE_STORE_OK)
-    fprintf(stderr, "mote serve: activation %s of %s not recorded: %s\n", call->id,
-            fn->rec.name, se.message);
+    fprintf(stderr, "mote serve: activation %s of %s/%s not recorded: %s\n", call->id,
+            fn->rec.ns, fn->rec.name, se.message);
   free(a.stdout_excerpt);
   free(a.stderr_excerpt);
 }

@@ -35,7 +35,6 @@ mote_core_status core_store_fail(mote_core_error *err, const mote_store_error *s
   switch (se->status) {
     case MOTE_STORE_NOT_FOUND: st = MOTE_CORE_NOT_FOUND; break;
     case MOTE_STORE_INVALID: st = MOTE_CORE_INVALID; break;
-    case MOTE_STORE_FORBIDDEN: st = MOTE_CORE_FORBIDDEN; break;
     default: st = MOTE_CORE_STORE; break;
   }
   if (st == MOTE_CORE_STORE && core_says_disk_full(se->message))
@@ -71,7 +70,14 @@ mote_core_status mote_core_open(const mote_core_config *cfg, mote_core **out,
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   c->workers = cfg->workers ? cfg->workers : (unsigned)(ncpu > 0 ? ncpu : 1);
   c->keep_snapshots = !cfg->no_kept_snapshots;
+  c->cluster = cfg->cluster;
+  if (cfg->id_tag) snprintf(c->id_tag, sizeof c->id_tag, "%s", cfg->id_tag);
+  if (c->id_tag[0] && (strlen(c->id_tag) != 8 || strspn(c->id_tag, "0123456789abcdef") != 8)) {
+    mote_free(c);
+    return core_fail(err, MOTE_CORE_INVALID, "a node's id tag is 8 hex digits");
+  }
   pthread_mutex_init(&c->deploy_lock, NULL);
+  pthread_mutex_init(&c->state_lock, NULL);
   mote_rt_init();
   mote_rt_snapshot_policy_set(cfg->images); /* before any snapshot is taken or loaded */
 
@@ -136,6 +142,7 @@ void mote_core_close(mote_core *c) {
   if (c->store) mote_store_close(c->store);
   identity_free(c->identity);
   pthread_mutex_destroy(&c->deploy_lock);
+  pthread_mutex_destroy(&c->state_lock);
   mote_free(c);
 }
 

@@ -20,6 +20,8 @@
  *   call.c        one call: limits, admission, run, record, counts; the
  *                 outcome -> class map; calls run in the background (exec.c)
  *   exec.c        the threads that run background calls once admitted
+ *   apply.c       what a cluster room drives: versions decided elsewhere made
+ *                 current here, its commits of deploys and deletes, its state
  *   admit.c quota.c accounting.c metrics.c identity.c bundle.c
  *
  * Ownership: a core_fn is reference-counted (core_fn_acquire, the deploy's
@@ -34,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "compile/compile.h"
 #include "invoke/invoke.h"
 #include "store/store.h"
 
@@ -76,7 +79,6 @@ typedef enum mote_core_status {
   MOTE_CORE_OK = 0,
   MOTE_CORE_NO_MEMORY,
   MOTE_CORE_NOT_FOUND,          /* no such function */
-  MOTE_CORE_FORBIDDEN,          /* the name belongs to another namespace */
   MOTE_CORE_INVALID,            /* a name or setting the store refused */
   MOTE_CORE_STORE,              /* the store failed */
   MOTE_CORE_FILES,              /* a bundle's files could not be stored */
@@ -90,6 +92,8 @@ typedef enum mote_core_status {
   MOTE_CORE_UNSUPPORTED_IMPORT, /* an import WASI does not provide */
   MOTE_CORE_INIT_FAILED,        /* the function's initialisation failed (its fault) */
   MOTE_CORE_INIT_HOST,          /* its initialisation could not be set up (the host's fault) */
+  MOTE_CORE_UNAVAILABLE,        /* the cluster cannot commit a change now (its etcd unreachable) */
+  MOTE_CORE_TOO_LARGE,          /* a record too large for the cluster's records */
   /* a call refused (counted already where it was refused) */
   MOTE_CORE_NS_RATE,            /* the namespace's invocations per minute */
   MOTE_CORE_NS_CONCURRENCY,     /* the namespace's calls in flight */
@@ -138,6 +142,12 @@ typedef struct mote_core_config {
   /* Neither load nor keep functions' snapshots in the store: every open runs
    * every initialisation (as before issue 15; for benchmarks). */
   bool no_kept_snapshots;
+  /* A node of a cluster (src/cluster): activation ids carry id_tag (8 hex
+   * digits naming the node) at digits 12-19; the load at open serves the
+   * stored functions whose module is here and passes over the others
+   * quietly (records of functions placed on other nodes). */
+  bool cluster;
+  const char *id_tag;
 } mote_core_config;
 
 /* Opens the store, starts the parts and the workers, and loads every stored
@@ -162,8 +172,11 @@ unsigned core_queue_timeout_ms(const mote_core *c); /* the longest wait of a cal
 /* One loaded version of a function (reference-counted). */
 typedef struct core_fn core_fn;
 
-/* The current version of `name` with a reference taken, or NULL. */
-core_fn *core_fn_acquire(mote_core *c, const char *name);
+/* The current version of function `name` of namespace `ns` with a
+ * reference taken, or NULL (also for names that are not valid). Names are
+ * per namespace: (ns, name) is the function, whoever asks; whether the
+ * asker may use it is the caller's to decide. */
+core_fn *core_fn_acquire(mote_core *c, const char *ns, const char *name);
 void core_fn_release(core_fn *fn); /* NULL: nothing */
 /* Its record (name, namespace, version, settings, meta, files): read-only,
  * valid while the reference is held. */
@@ -212,12 +225,95 @@ typedef struct core_deploy_req {
  * what a refused deploy is). */
 mote_core_status core_deploy(mote_core *c, const core_deploy_req *req, core_fn **out,
                              mote_core_error *err);
-/* Deletes `name` of namespace `ns`: NOT_FOUND, FORBIDDEN (another's), or
- * OK (the calls in flight finish on their version). */
+/* Deletes function `name` of namespace `ns`: NOT_FOUND, or OK (the calls in
+ * flight finish on their version). */
 mote_core_status core_delete(mote_core *c, const char *ns, const char *name,
                              mote_core_error *err);
 /* A deploy answered (ok: accepted), for mote_deploys_total. */
 void core_count_deploy(mote_core *c, bool ok);
+
+/* ---- a cluster (apply.c): a room above drives it; the core knows no etcd ---------- */
+
+/* A deploy to commit cluster-wide: its bytes are in the local store. */
+typedef struct core_commit {
+  const char *ns, *name;
+  const char *module_hash;          /* a blob of the store */
+  size_t module_len;
+  const char *files_hash;           /* NULL: none; a files directory of the store */
+  uint64_t files_count, files_bytes;
+  const char *const *file_paths;    /* every path when nfile_paths <= MOTE_STORE_FILES_LISTED */
+  uint32_t nfile_paths;
+  const mote_function_settings *settings;
+  const char *meta;
+} core_commit;
+
+typedef struct core_cluster_ops {
+  void *ctx;
+  /* core_deploy, once the version is loaded and initialised and its bytes
+   * are in the store: commits it for the cluster. OK with *version (the
+   * cluster's number of the new version) and *serve_here (whether the
+   * placement puts it on this node: if not, it is kept but not made current
+   * here); else a refusal (UNAVAILABLE, FORBIDDEN, TOO_LARGE, ...) with err,
+   * and nothing is made current. */
+  mote_core_status (*commit_deploy)(void *ctx, const core_commit *what, uint64_t *version,
+                                    bool *serve_here, mote_core_error *err);
+  /* After a committed deploy was kept (and made current or not) here: the
+   * room checks the function again, as the placement may have changed while
+   * the deploy finished. NULL: none. */
+  void (*deployed)(void *ctx, const char *ns, const char *name);
+  /* core_delete, before the local delete: NOT_FOUND, FORBIDDEN, UNAVAILABLE... */
+  mote_core_status (*commit_delete)(void *ctx, const char *ns, const char *name,
+                                    mote_core_error *err);
+  /* Before a compile of `tier` for a module whose cache key is `key`: may put
+   * a peer's object in the cache (true: it is there now). `wait`: rather wait
+   * for a build under way on a peer than compile (the opt tier). NULL: none. */
+  bool (*fetch_object)(void *ctx, mote_tier tier, const char *key, bool wait);
+  /* After a compile here: the object of `key` is in the cache at so_path
+   * (NULL: the build failed, and no object will come from here). */
+  void (*object_built)(void *ctx, mote_tier tier, const char *key, const char *so_path);
+} core_cluster_ops;
+/* Attaches a cluster (ops copied): deploys and deletes commit through it
+ * from now on. Once, before the transport starts. */
+void core_cluster_attach(mote_core *c, const core_cluster_ops *ops);
+
+/* A version decided elsewhere (rec: a cluster's record, with its number)
+ * made current here: compiled (or a peer's object), loaded, initialised and
+ * snapshotted, its record kept under its number, made current unless a
+ * later version of the name is. Its module's bytes are given; its files
+ * (rec->files_hash) must be in the store. OK, or the load's refusal. */
+mote_core_status core_apply(mote_core *c, const mote_function_version *rec, const uint8_t *wasm,
+                            size_t len, mote_core_error *err);
+/* Keeps a version's record without serving it here (a function placed on
+ * other nodes): the store keeps the record, this node stops serving the name
+ * (calls in flight finish). */
+mote_core_status core_keep_record(mote_core *c, const mote_function_version *rec,
+                                  mote_core_error *err);
+/* Forgets a function deleted in the cluster: its records and the version
+ * served (calls in flight finish). */
+void core_forget(mote_core *c, const char *ns, const char *name);
+/* The version of ns/name served here (0: none). */
+uint64_t core_served_version(mote_core *c, const char *ns, const char *name);
+/* This node's share of every namespace's limits: node `index` of `count`
+ * (0 or 1: the whole limit). A limit L is split so that the shares add up to
+ * L: L / count each, and one more for the first L % count nodes. */
+void core_quota_share(mote_core *c, unsigned index, unsigned count);
+/* A namespace's limits changed in the store: read them again now. */
+void core_limits_changed(mote_core *c, const char *ns);
+
+/* What /healthz and /metrics say of the cluster. */
+typedef struct core_cluster_state {
+  bool member;          /* a node of a cluster */
+  bool reachable;       /* its etcd answers */
+  bool draining;        /* drained: serves nothing new (/healthz 503) */
+  unsigned nodes;       /* live nodes, this one included */
+  int64_t revision;     /* the cluster's records applied here up to this revision */
+  char node[65];        /* this node's name */
+  uint64_t objects_fetched; /* compiled objects taken from peers instead of compiling */
+  uint64_t objects_built;   /* compiled here and published for the peers */
+  uint64_t forwarded;       /* calls and requests passed on to other nodes */
+} core_cluster_state;
+void core_cluster_state_set(mote_core *c, const core_cluster_state *st);
+void core_cluster_state_get(mote_core *c, core_cluster_state *out);
 
 /* ---- one call -------------------------------------------------------------------- */
 
@@ -397,6 +493,7 @@ uint64_t core_histogram_bound_us(unsigned i);
 #define CORE_REFUSAL_FIRST MOTE_CORE_CONCURRENCY_LIMIT
 #define CORE_REFUSALS 4
 typedef struct core_fn_figures {
+  char ns[MOTE_STORE_NS_MAX + 1];
   char name[CORE_NAME_MAX + 1];
   unsigned status_code[CORE_STATUSES_KEPT]; /* 0: unused */
   uint64_t status_count[CORE_STATUSES_KEPT];
@@ -409,14 +506,17 @@ typedef struct core_fn_figures {
 
 /* A function's calls in admission: holding a slot, waiting for one. */
 typedef struct core_queue_figures {
+  char ns[MOTE_STORE_NS_MAX + 1];
   char name[CORE_NAME_MAX + 1];
   unsigned running, waiting;
 } core_queue_figures;
 
 typedef struct core_figures {
-  core_fn_figures *fns;   /* every function with a call counted, by name; from malloc */
+  core_fn_figures *fns;   /* every function with a call counted, by namespace and name;
+                           * from malloc */
   size_t nfns;
-  core_queue_figures *queues; /* every function admission has seen, by name; from malloc */
+  core_queue_figures *queues; /* every function admission has seen, by namespace and
+                               * name; from malloc */
   size_t nqueues;
   uint64_t in_flight;
   uint64_t deploys_ok, deploys_refused;

@@ -37,10 +37,22 @@ typedef struct core_image {
                                  * (snapstore_keep); "" when nothing waits */
 } core_image;
 
-/* One function name, made by its first deploy and kept until the core
- * closes (so the handles below never dangle, and counters of a deleted
- * function stay monotone). */
+/* A function's key in the core's maps: "namespace/name" ('/' is in
+ * neither name). */
+#define CORE_FN_KEY_MAX (MOTE_STORE_NS_MAX + 1 + CORE_NAME_MAX + 1)
+/* Writes the key of (ns, name); false when either is not a valid name (no
+ * map holds such a key). */
+bool core_fn_key(const char *ns, const char *name, char out[CORE_FN_KEY_MAX]);
+/* The namespace and name of a key (for figures). */
+void core_fn_key_split(const char *key, char ns[MOTE_STORE_NS_MAX + 1],
+                       char name[CORE_NAME_MAX + 1]);
+
+/* One function (namespace, name), made by its first deploy and kept until
+ * the core closes (so the handles below never dangle, and counters of a
+ * deleted function stay monotone). */
 typedef struct core_entry {
+  char key[CORE_FN_KEY_MAX];            /* "ns/name": the registry's key */
+  char ns[MOTE_STORE_NS_MAX + 1];
   char name[CORE_NAME_MAX + 1];
   core_fn *current;                     /* the registry's reference; NULL once deleted */
   _Atomic(core_admit_fn *) admit;       /* made on the first call */
@@ -77,15 +89,16 @@ typedef struct core_ext {
 
 core_registry *registry_new(void);
 void registry_free(core_registry *r); /* drops the registry's references */
-/* The current version of `name` with a reference taken, or NULL. */
-core_fn *registry_acquire(core_registry *r, const char *name);
-/* Makes fn current for its name (its entry made on first sight) and sets
- * fn->entry: takes over the caller's reference, drops the one of the
- * version it replaces. MOTE_CORE_NO_MEMORY (fn released) when no entry can
- * be made. */
+/* The current version of function (ns, name) with a reference taken, or
+ * NULL. */
+core_fn *registry_acquire(core_registry *r, const char *ns, const char *name);
+/* Makes fn current for its (namespace, name) (its entry made on first
+ * sight) and sets fn->entry: takes over the caller's reference, drops the
+ * one of the version it replaces. MOTE_CORE_NO_MEMORY (fn released) when no
+ * entry can be made, MOTE_CORE_INVALID when its record's names are not. */
 mote_core_status registry_put(core_registry *r, core_fn *fn);
-/* Removes `name`; false when it was not served. */
-bool registry_remove(core_registry *r, const char *name);
+/* Removes function (ns, name); false when it was not served. */
+bool registry_remove(core_registry *r, const char *ns, const char *name);
 unsigned registry_count(core_registry *r);
 
 void fn_release(core_fn *fn);
@@ -99,14 +112,14 @@ void fn_invoke_config(const core_fn *fn, const core_image *img, mote_invoke_conf
 
 /* ---- loading (loader.c) ------------------------------------------------------- */
 
-/* Loads a version of `rec` (its name and settings; fn->rec takes it over
- * later): compiles (opt if cached, else quick), loads, checks the imports,
- * then, with its files at files_dir (NULL: none), runs its initialisation
- * once and snapshots it. OK with *out (one reference) and *need_opt when
- * the opt tier is still to be built. */
-mote_core_status fn_load(mote_core *c, const char *name, const uint8_t *wasm, size_t len,
-                         const mote_function_settings *st, const char *files_dir, core_fn **out,
-                         bool *need_opt, mote_core_error *err);
+/* Loads a version of function (ns, name) with settings st (fn->rec takes
+ * the record over later): compiles (opt if cached, else quick), loads,
+ * checks the imports, then, with its files at files_dir (NULL: none), runs
+ * its initialisation once and snapshots it. OK with *out (one reference)
+ * and *need_opt when the opt tier is still to be built. */
+mote_core_status fn_load(mote_core *c, const char *ns, const char *name, const uint8_t *wasm,
+                         size_t len, const mote_function_settings *st, const char *files_dir,
+                         core_fn **out, bool *need_opt, mote_core_error *err);
 
 /* Runs the image's initialisation once (start function, mote_init) and
  * keeps its snapshot in img->snap. OK, or INIT_FAILED / INIT_HOST with the
@@ -116,9 +129,10 @@ mote_core_status fn_prepare(const core_fn *fn, core_image *img, const char *name
 
 /* ---- kept snapshots (snapstore.c) --------------------------------------------- */
 
-/* fn_prepare through the store: the snapshot kept for exactly this compiled
- * object (so_path, compile_key) and these inputs of the initialisation
- * (name, fn's settings and files) when there is a good one (then
+/* fn_prepare through the store: the snapshot kept for function (ns, name)
+ * for exactly this compiled object (so_path, compile_key) and these inputs
+ * of the initialisation (name, fn's settings and files) when there is a
+ * good one (then
  * img->snap_kept, and no initialisation runs), else fn_prepare and its
  * snapshot to be kept for the next start: at once when `keep_now` (the
  * version is stored: an opt build), else when snapstore_keep is called
@@ -129,7 +143,8 @@ mote_core_status fn_prepare(const core_fn *fn, core_image *img, const char *name
  * opened with no_kept_snapshots. Returns as fn_prepare. */
 mote_core_status snapstore_prepare(mote_core *c, const core_fn *fn, core_image *img,
                                    const char *so_path, const char *compile_key,
-                                   const char *name, bool keep_now, mote_core_error *err);
+                                   const char *ns, const char *name, bool keep_now,
+                                   mote_core_error *err);
 /* Keeps fn's base snapshot if it waits for it; fn->rec is the record of the
  * version the store accepted (a deploy's, or one loaded at start). */
 void snapstore_keep(mote_core *c, core_fn *fn);
@@ -176,9 +191,9 @@ void admit_free(core_admit *a); /* no call may be inside */
 void admit_set_quantum(core_admit *a, uint64_t quantum_us);
 /* The waiting calls a function may have when its max_queue is 0. */
 unsigned admit_fn_queue_default(const core_admit *a);
-/* The state of function `name`, made on first sight and kept until
- * admit_free; NULL when out of memory. */
-core_admit_fn *admit_fn(core_admit *a, const char *name);
+/* The state of function (ns, name), made on first sight and kept until
+ * admit_free; NULL when out of memory or a name is not valid. */
+core_admit_fn *admit_fn(core_admit *a, const char *ns, const char *name);
 /* Takes a slot for a call of f, waiting for one if need be, or refuses it.
  * max_concurrency 0: no limit; max_queue 0: admit_fn_queue_default;
  * timeout_ms: the call's own time limit (0: unknown), for Retry-After. */
@@ -221,6 +236,11 @@ typedef struct core_quota_verdict {
 /* Limits of 0: none. store (may be NULL) holds the per-namespace ones. */
 core_quota *quota_new(mote_store *store, uint32_t default_per_minute, uint32_t default_concurrent);
 void quota_free(core_quota *q);
+/* This process's share of every limit: part `index` of `count` (a cluster's
+ * nodes; count 0 or 1: all of it). */
+void quota_share(core_quota *q, unsigned index, unsigned count);
+/* The limits of ns are read again at its next call. */
+void quota_stale(core_quota *q, const char *ns);
 /* Admits a call of namespace `ns` (counting it in both limits) or refuses
  * it; an admitted call must be followed by quota_leave when it is over. */
 void quota_enter(core_quota *q, const char *ns, int64_t now_ms, core_quota_verdict *v);
@@ -248,9 +268,9 @@ bool accounting_flush(core_accounting *a);
 
 core_metrics *metrics_new(void);
 void metrics_free(core_metrics *m);
-/* The counters of `function`, made on first sight, kept until metrics_free;
- * NULL when out of memory. */
-core_fn_metrics *metrics_fn(core_metrics *m, const char *function);
+/* The counters of function (ns, name), made on first sight, kept until
+ * metrics_free; NULL when out of memory or a name is not valid. */
+core_fn_metrics *metrics_fn(core_metrics *m, const char *ns, const char *name);
 /* Records one call of f. `t` is NULL for a call that never ran (429, out
  * of memory): it counts, but in no histogram. f NULL: nothing. */
 typedef struct core_call_times {
@@ -308,7 +328,19 @@ struct mote_core {
   core_exec *exec;
   unsigned queue_timeout_ms;
   pthread_mutex_t deploy_lock; /* orders store writes with registry swaps */
+  /* A node of a cluster (apply.c): */
+  bool cluster;                /* opened as one (mote_core_config.cluster) */
+  char id_tag[9];              /* activation ids carry it; "" when none */
+  core_cluster_ops ops;        /* set once by core_cluster_attach; zero: none */
+  pthread_mutex_t state_lock;
+  core_cluster_state state;
 };
+
+/* apply.c: makes fn (loaded, with a record of its own) current under the
+ * deploy lock, which the caller holds, unless a later version of its name
+ * (same owner) is: false then (fn is the caller's still). Takes the
+ * caller's reference when true. */
+bool apply_make_current(mote_core *c, core_fn *fn);
 
 
 /* The records of every stored function made current (at open). */

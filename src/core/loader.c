@@ -73,18 +73,26 @@ static mote_core_status compile_fail(const mote_core *c, mote_compile_status cst
   return core_fail(err, compile_status(cst), "%s", cerr->message);
 }
 
-mote_core_status fn_load(mote_core *c, const char *name, const uint8_t *wasm, size_t len,
-                         const mote_function_settings *st, const char *files_dir, core_fn **out,
-                         bool *need_opt, mote_core_error *err) {
+mote_core_status fn_load(mote_core *c, const char *ns, const char *name, const uint8_t *wasm,
+                         size_t len, const mote_function_settings *st, const char *files_dir,
+                         core_fn **out, bool *need_opt, mote_core_error *err) {
   *out = NULL;
   *need_opt = false;
   mote_compile_options opts = {.cache_dir = c->cache_dir, .tier = MOTE_TIER_OPT};
   mote_compile_result res;
   mote_compile_error cerr;
-  if (!mote_compile_lookup(wasm, len, &opts, &res)) {
+  /* In a cluster, a peer's object of the same toolchain (the key says so)
+   * saves the compile: the opt tier's if one is made, else the quick one's. */
+  if (!mote_compile_lookup(wasm, len, &opts, &res) &&
+      !(c->ops.fetch_object && c->ops.fetch_object(c->ops.ctx, MOTE_TIER_OPT, res.key, false) &&
+        mote_compile_lookup(wasm, len, &opts, &res))) {
     opts.tier = MOTE_TIER_QUICK;
+    if (c->ops.fetch_object && !mote_compile_lookup(wasm, len, &opts, &res))
+      c->ops.fetch_object(c->ops.ctx, MOTE_TIER_QUICK, res.key, false);
     mote_compile_status cst = mote_compile(wasm, len, &opts, &res, &cerr);
     if (cst != MOTE_COMPILE_OK) return compile_fail(c, cst, &cerr, err);
+    if (!res.cached && c->ops.object_built)
+      c->ops.object_built(c->ops.ctx, MOTE_TIER_QUICK, res.key, res.so_path);
     *need_opt = true;
   }
   core_fn *fn = mote_calloc(1, sizeof *fn);
@@ -109,7 +117,7 @@ mote_core_status fn_load(mote_core *c, const char *name, const uint8_t *wasm, si
   else if (!mote_invoke_check_imports(fn->base.module, msg, sizeof msg))
     status = core_fail(err, MOTE_CORE_UNSUPPORTED_IMPORT, "%s", msg);
   else /* kept once the store accepts the version (snapstore_keep) */
-    status = snapstore_prepare(c, fn, &fn->base, res.so_path, res.key, name, false, err);
+    status = snapstore_prepare(c, fn, &fn->base, res.so_path, res.key, ns, name, false, err);
   memset(&fn->rec.settings, 0, sizeof fn->rec.settings); /* borrowed, not owned */
   if (status != MOTE_CORE_OK) {
     image_clear(&fn->base);
@@ -150,8 +158,8 @@ static void job_free(opt_job *j) {
 static void opt_done(mote_core *c, core_fn *fn, const char *msg) {
   if (msg) {
     snprintf(fn->opt_error, sizeof fn->opt_error, "%s", msg);
-    fprintf(stderr, "mote serve: %s v%llu: the opt tier failed (%s); the quick tier serves\n",
-            fn->rec.name, (unsigned long long)fn->rec.version, msg);
+    fprintf(stderr, "mote serve: %s/%s v%llu: the opt tier failed (%s); the quick tier "
+            "serves\n", fn->rec.ns, fn->rec.name, (unsigned long long)fn->rec.version, msg);
   }
   atomic_store_explicit(&fn->opt_state, msg ? CORE_OPT_FAILED : CORE_OPT_READY,
                         memory_order_release);
@@ -162,10 +170,17 @@ static void run_job(mote_core *c, opt_job *j) {
   mote_compile_options opts = {.cache_dir = c->cache_dir, .tier = MOTE_TIER_OPT};
   mote_compile_result res;
   mote_compile_error cerr;
+  /* In a cluster the opt tier is compiled once: a peer's object, or the
+   * one a peer is building (waited for), else ours, which peers then take. */
+  if (c->ops.fetch_object && !mote_compile_lookup(j->wasm, j->len, &opts, &res))
+    c->ops.fetch_object(c->ops.ctx, MOTE_TIER_OPT, res.key, true);
   if (mote_compile(j->wasm, j->len, &opts, &res, &cerr) != MOTE_COMPILE_OK) {
+    if (c->ops.object_built) c->ops.object_built(c->ops.ctx, MOTE_TIER_OPT, res.key, NULL);
     opt_done(c, j->fn, cerr.message);
     return;
   }
+  if (!res.cached && c->ops.object_built)
+    c->ops.object_built(c->ops.ctx, MOTE_TIER_OPT, res.key, res.so_path);
   core_image *img = mote_calloc(1, sizeof *img);
   if (!img) {
     opt_done(c, j->fn, "out of memory");
@@ -177,8 +192,8 @@ static void run_job(mote_core *c, opt_job *j) {
   char msg[1300];
   if (mote_rt_module_load(res.so_path, &img->module, &rerr) != MOTE_RT_OK) {
     snprintf(msg, sizeof msg, "cannot load the opt tier: %s", rerr.message);
-  } else if (snapstore_prepare(c, j->fn, img, res.so_path, res.key, j->fn->rec.name, true,
-                               &err) == MOTE_CORE_OK) { /* stored: kept at once */
+  } else if (snapstore_prepare(c, j->fn, img, res.so_path, res.key, j->fn->rec.ns,
+                               j->fn->rec.name, true, &err) == MOTE_CORE_OK) { /* kept at once */
     core_image *expected = NULL;
     if (atomic_compare_exchange_strong(&j->fn->opt, &expected, img)) {
       opt_done(c, j->fn, NULL);

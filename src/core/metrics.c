@@ -2,9 +2,9 @@
  * metrics: the counters behind GET /metrics (http/metrics_text.c renders
  * them in Prometheus's text format).
  *
- * Per function (a block made the first time a name is recorded and kept
- * until the server stops, so counters of a deleted function stay
- * monotone): calls by exact HTTP status, calls by outcome class, and
+ * Per function, (namespace, name) (a block made the first time one is
+ * recorded and kept until the server stops, so counters of a deleted
+ * function stay monotone): calls by exact HTTP status, calls by outcome class, and
  * histograms of the wait/init/exec times of the calls that ran. Blocks live
  * in a map (base/map.h) under the mutex, which a lookup holds for the
  * lookup alone; every counter is updated with __atomic builtins outside it.
@@ -37,7 +37,7 @@ static const uint64_t bounds_us[CORE_HISTO_BOUNDS] = {
 typedef core_histogram histo;
 
 struct core_fn_metrics {
-  char *name;
+  char key[CORE_FN_KEY_MAX]; /* "ns/name" */
   uint32_t status_code[NSTATUS]; /* 0: free slot (claimed under the mutex) */
   uint64_t status_count[NSTATUS];
   uint64_t class_count[CORE_CLASS_COUNT];
@@ -48,7 +48,7 @@ typedef struct core_fn_metrics fn_metrics;
 
 struct core_metrics {
   pthread_mutex_t lock;
-  mote_map *fns; /* name -> fn_metrics, made on first sight, kept to the end */
+  mote_map *fns; /* "ns/name" -> fn_metrics, made on first sight, kept to the end */
   uint64_t in_flight;
   uint64_t deploys_ok, deploys_refused;
   uint64_t opt_builds_ok, opt_builds_failed;
@@ -69,24 +69,22 @@ void metrics_free(core_metrics *m) {
   if (!m) return;
   mote_map_iter it = {0};
   void *v;
-  while (mote_map_next(m->fns, &it, NULL, &v)) {
-    fn_metrics *f = v;
-    mote_free(f->name);
-    mote_free(f);
-  }
+  while (mote_map_next(m->fns, &it, NULL, &v)) mote_free(v);
   mote_map_free(m->fns);
   pthread_mutex_destroy(&m->lock);
   mote_free(m);
 }
 
-/* The block of `name`, made if new; NULL when out of memory. Blocks are
+/* The block of (ns, name), made if new; NULL when out of memory. Blocks are
  * never freed before the end, so the pointer stays valid after the lock. */
-core_fn_metrics *metrics_fn(core_metrics *m, const char *name) {
+core_fn_metrics *metrics_fn(core_metrics *m, const char *ns, const char *name) {
+  char key[CORE_FN_KEY_MAX];
+  if (!core_fn_key(ns, name, key)) return NULL;
   pthread_mutex_lock(&m->lock);
-  fn_metrics *f = mote_map_get(m->fns, name);
+  fn_metrics *f = mote_map_get(m->fns, key);
   if (!f && (f = mote_calloc(1, sizeof *f))) {
-    if (!(f->name = mote_strdup(name)) || mote_map_put(m->fns, f->name, f, NULL) != 0) {
-      mote_free(f->name);
+    memcpy(f->key, key, sizeof key);
+    if (mote_map_put(m->fns, f->key, f, NULL) != 0) {
       mote_free(f);
       f = NULL;
     }
@@ -167,8 +165,10 @@ static void copy_histo(core_histogram *to, const histo *h) {
   to->sum_us = __atomic_load_n(&h->sum_us, __ATOMIC_RELAXED);
 }
 
-static int by_name(const void *a, const void *b) {
-  return strcmp(((const core_fn_figures *)a)->name, ((const core_fn_figures *)b)->name);
+static int by_name(const void *x, const void *y) {
+  const core_fn_figures *a = x, *b = y;
+  int d = strcmp(a->ns, b->ns);
+  return d ? d : strcmp(a->name, b->name);
 }
 
 bool metrics_figures(core_metrics *m, core_figures *out) {
@@ -181,7 +181,7 @@ bool metrics_figures(core_metrics *m, core_figures *out) {
   while (fs && n < count && mote_map_next(m->fns, &it, NULL, &v)) {
     const fn_metrics *f = v;
     core_fn_figures *o = &fs[n++];
-    snprintf(o->name, sizeof o->name, "%s", f->name);
+    core_fn_key_split(f->key, o->ns, o->name);
     for (size_t i = 0; i < NSTATUS; i++) {
       o->status_code[i] = __atomic_load_n(&f->status_code[i], __ATOMIC_ACQUIRE);
       o->status_count[i] = __atomic_load_n(&f->status_count[i], __ATOMIC_RELAXED);

@@ -46,6 +46,7 @@ struct core_quota {
   pthread_cond_t read_done; /* a namespace's limits were read */
   mote_store *store;
   uint32_t default_per_minute, default_concurrent;
+  unsigned share_index, share_count; /* this process's part of each limit */
   mote_map *ns; /* name -> quota_ns */
 };
 
@@ -121,6 +122,27 @@ static void refresh(core_quota *q, quota_ns *n, int64_t now_ms) {
   pthread_cond_broadcast(&q->read_done);
 }
 
+void quota_share(core_quota *q, unsigned index, unsigned count) {
+  pthread_mutex_lock(&q->lock);
+  q->share_index = index;
+  q->share_count = count;
+  pthread_mutex_unlock(&q->lock);
+}
+
+void quota_stale(core_quota *q, const char *ns) {
+  pthread_mutex_lock(&q->lock);
+  quota_ns *n = mote_map_get(q->ns, ns);
+  if (n && !n->reading) n->read_ms = 0;
+  pthread_mutex_unlock(&q->lock);
+}
+
+/* This process's part of a limit (0: none stays none): the parts of all
+ * add up to the limit. A part of 0 refuses every call. */
+static uint32_t part(const core_quota *q, uint32_t limit) {
+  if (!limit || q->share_count <= 1) return limit;
+  return limit / q->share_count + (q->share_index < limit % q->share_count ? 1 : 0);
+}
+
 void quota_enter(core_quota *q, const char *ns, int64_t now_ms, core_quota_verdict *v) {
   memset(v, 0, sizeof *v);
   pthread_mutex_lock(&q->lock);
@@ -132,10 +154,11 @@ void quota_enter(core_quota *q, const char *ns, int64_t now_ms, core_quota_verdi
   }
   refresh(q, n, now_ms);
   int64_t now_s = now_ms / 1000;
-  if (n->concurrent && n->running >= n->concurrent) {
+  uint32_t concurrent = part(q, n->concurrent), per_minute = part(q, n->per_minute);
+  if (n->concurrent && n->running >= concurrent) {
     v->status = CORE_QUOTA_CONCURRENT;
     v->count = n->running;
-    v->allowed = n->concurrent;
+    v->allowed = concurrent;
     v->retry_after_s = 1;
     pthread_mutex_unlock(&q->lock);
     return;
@@ -149,10 +172,10 @@ void quota_enter(core_quota *q, const char *ns, int64_t now_ms, core_quota_verdi
         sum += n->bucket_n[i];
         if (n->bucket_s[i] < oldest) oldest = n->bucket_s[i];
       }
-    if (sum >= n->per_minute) {
+    if (sum >= per_minute) {
       v->status = CORE_QUOTA_RATE;
       v->count = (unsigned)sum;
-      v->allowed = n->per_minute;
+      v->allowed = per_minute;
       /* When the oldest second counted leaves the window. */
       int64_t wait = oldest + QUOTA_WINDOW_S - now_s;
       v->retry_after_s = wait < 1 ? 1 : (unsigned)wait;

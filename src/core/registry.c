@@ -1,7 +1,8 @@
 /*
- * registry: name -> its entry -> the loaded current version.
+ * registry: (namespace, name) -> its entry -> the loaded current version.
+ * Names are per namespace: the map's key is "ns/name" (core_fn_key).
  *
- * An entry is made by a name's first deploy and kept until the core closes:
+ * An entry is made by a function's first deploy and kept until the core closes:
  * it holds the handles of the name's admission state and counters (made on
  * its first call), so a call finds everything it needs with one lookup, and
  * a deleted function's counters stay. The version is reference-counted: a
@@ -24,9 +25,26 @@
 #include "base/map.h"
 #include "core/core_internal.h"
 
+bool core_fn_key(const char *ns, const char *name, char out[CORE_FN_KEY_MAX]) {
+  if (!mote_store_valid_name(ns) || !mote_store_valid_name(name)) return false;
+  size_t n = strlen(ns), m = strlen(name);
+  memcpy(out, ns, n);
+  out[n] = '/';
+  memcpy(out + n + 1, name, m + 1);
+  return true;
+}
+
+void core_fn_key_split(const char *key, char ns[MOTE_STORE_NS_MAX + 1],
+                       char name[CORE_NAME_MAX + 1]) {
+  const char *slash = strchr(key, '/');
+  size_t n = slash ? (size_t)(slash - key) : 0;
+  snprintf(ns, MOTE_STORE_NS_MAX + 1, "%.*s", (int)n, key);
+  snprintf(name, CORE_NAME_MAX + 1, "%s", slash ? slash + 1 : key);
+}
+
 struct core_registry {
   pthread_mutex_t lock;
-  mote_map *entries; /* name -> core_entry */
+  mote_map *entries; /* "ns/name" -> core_entry */
   unsigned served;   /* entries with a current version */
 };
 
@@ -55,9 +73,11 @@ void registry_free(core_registry *r) {
   mote_free(r);
 }
 
-core_fn *registry_acquire(core_registry *r, const char *name) {
+core_fn *registry_acquire(core_registry *r, const char *ns, const char *name) {
+  char key[CORE_FN_KEY_MAX];
+  if (!core_fn_key(ns, name, key)) return NULL;
   pthread_mutex_lock(&r->lock);
-  core_entry *e = mote_map_get(r->entries, name);
+  core_entry *e = mote_map_get(r->entries, key);
   core_fn *fn = e ? e->current : NULL;
   if (fn) atomic_fetch_add(&fn->refs, 1);
   pthread_mutex_unlock(&r->lock);
@@ -66,11 +86,18 @@ core_fn *registry_acquire(core_registry *r, const char *name) {
 
 mote_core_status registry_put(core_registry *r, core_fn *fn) {
   core_fn *old = NULL;
+  char key[CORE_FN_KEY_MAX];
+  if (!core_fn_key(fn->rec.ns, fn->rec.name, key)) {
+    fn_release(fn);
+    return MOTE_CORE_INVALID;
+  }
   pthread_mutex_lock(&r->lock);
-  core_entry *e = mote_map_get(r->entries, fn->rec.name);
+  core_entry *e = mote_map_get(r->entries, key);
   if (!e && (e = mote_calloc(1, sizeof *e))) {
+    memcpy(e->key, key, sizeof key);
+    snprintf(e->ns, sizeof e->ns, "%s", fn->rec.ns);
     snprintf(e->name, sizeof e->name, "%s", fn->rec.name);
-    if (mote_map_put(r->entries, e->name, e, NULL) != 0) {
+    if (mote_map_put(r->entries, e->key, e, NULL) != 0) {
       mote_free(e);
       e = NULL;
     }
@@ -90,9 +117,11 @@ mote_core_status registry_put(core_registry *r, core_fn *fn) {
   return MOTE_CORE_OK;
 }
 
-bool registry_remove(core_registry *r, const char *name) {
+bool registry_remove(core_registry *r, const char *ns, const char *name) {
+  char key[CORE_FN_KEY_MAX];
+  if (!core_fn_key(ns, name, key)) return false;
   pthread_mutex_lock(&r->lock);
-  core_entry *e = mote_map_get(r->entries, name);
+  core_entry *e = mote_map_get(r->entries, key);
   core_fn *old = e ? e->current : NULL;
   if (old) {
     e->current = NULL;
@@ -158,8 +187,8 @@ void fn_invoke_config(const core_fn *fn, const core_image *img, mote_invoke_conf
 
 /* ---- the public face ------------------------------------------------------------- */
 
-core_fn *core_fn_acquire(mote_core *c, const char *name) {
-  return mote_store_valid_name(name) ? registry_acquire(c->reg, name) : NULL;
+core_fn *core_fn_acquire(mote_core *c, const char *ns, const char *name) {
+  return registry_acquire(c->reg, ns, name);
 }
 
 void core_fn_release(core_fn *fn) { fn_release(fn); }

@@ -4,7 +4,7 @@
  * initialisations again.
  *
  * The snapshot is stored as mote_rt_snapshot_save's bytes under the
- * function's name and the tier (a slot each: "quick", "opt"), with a key
+ * function (namespace and name) and the tier (a slot each: "quick", "opt"), with a key
  * that names everything the bytes depend on:
  *   - the runtime's snapshot format and the ABI version;
  *   - the compile cache key (the module's bytes, the toolchain's identity,
@@ -108,24 +108,25 @@ static bool snapshot_key(const core_fn *fn, const core_image *img, const char *s
 }
 
 /* The kept snapshot into img->snap: true if there was a good one. */
-static bool load_kept(mote_core *c, core_image *img, const char *name, const char *slot,
-                      const char *key) {
+static bool load_kept(mote_core *c, core_image *img, const char *ns, const char *name,
+                      const char *slot, const char *key) {
   uint8_t *bytes = NULL;
   size_t len = 0;
   mote_store_error se;
-  mote_store_status st = mote_store_snapshot_get(c->store, name, slot, key, &bytes, &len, &se);
+  mote_store_status st =
+      mote_store_snapshot_get(c->store, ns, name, slot, key, &bytes, &len, &se);
   if (st == MOTE_STORE_NOT_FOUND) return false;
   if (st != MOTE_STORE_OK) {
-    fprintf(stderr, "mote serve: %s (%s): the kept snapshot cannot be read (%s); initialising "
-                    "again\n", name, slot, se.message);
+    fprintf(stderr, "mote serve: %s/%s (%s): the kept snapshot cannot be read (%s); "
+                    "initialising again\n", ns, name, slot, se.message);
     return false;
   }
   mote_rt_error err;
   mote_rt_status rst = mote_rt_snapshot_load(img->module, bytes, len, &img->snap, &err);
   free(bytes);
   if (rst != MOTE_RT_OK) {
-    fprintf(stderr, "mote serve: %s (%s): the kept snapshot does not fit (%s); initialising "
-                    "again\n", name, slot, err.message);
+    fprintf(stderr, "mote serve: %s/%s (%s): the kept snapshot does not fit (%s); "
+                    "initialising again\n", ns, name, slot, err.message);
     img->snap = NULL;
     return false;
   }
@@ -133,20 +134,20 @@ static bool load_kept(mote_core *c, core_image *img, const char *name, const cha
   return true;
 }
 
-static void keep(mote_core *c, const core_image *img, const char *name, const char *slot,
-                 const char *key) {
+static void keep(mote_core *c, const core_image *img, const char *ns, const char *name,
+                 const char *slot, const char *key) {
   uint8_t *bytes = NULL;
   size_t len = 0;
   mote_rt_error err;
   if (mote_rt_snapshot_save(img->snap, &bytes, &len, &err) != MOTE_RT_OK) {
-    fprintf(stderr, "mote serve: %s (%s): its snapshot is not kept (%s): a restart will "
-                    "initialise it again\n", name, slot, err.message);
+    fprintf(stderr, "mote serve: %s/%s (%s): its snapshot is not kept (%s): a restart will "
+                    "initialise it again\n", ns, name, slot, err.message);
     return;
   }
   mote_store_error se;
-  if (mote_store_snapshot_put(c->store, name, slot, key, bytes, len, &se) != MOTE_STORE_OK)
-    fprintf(stderr, "mote serve: %s (%s): its snapshot is not kept (%s): a restart will "
-                    "initialise it again\n", name, slot, se.message);
+  if (mote_store_snapshot_put(c->store, ns, name, slot, key, bytes, len, &se) != MOTE_STORE_OK)
+    fprintf(stderr, "mote serve: %s/%s (%s): its snapshot is not kept (%s): a restart will "
+                    "initialise it again\n", ns, name, slot, se.message);
   free(bytes);
 }
 
@@ -154,25 +155,27 @@ static void keep(mote_core *c, const core_image *img, const char *name, const ch
  * still current: a delete (which forgets the name's snapshots) or a newer
  * deploy of the name may have come while it was built. */
 static void keep_if_current(mote_core *c, const core_fn *fn, const core_image *img,
-                            const char *name, const char *slot, const char *key) {
+                            const char *ns, const char *name, const char *slot,
+                            const char *key) {
   pthread_mutex_lock(&c->deploy_lock);
-  core_fn *now = registry_acquire(c->reg, name);
-  if (now == fn) keep(c, img, name, slot, key);
+  core_fn *now = registry_acquire(c->reg, ns, name);
+  if (now == fn) keep(c, img, ns, name, slot, key);
   pthread_mutex_unlock(&c->deploy_lock);
   fn_release(now); /* not the last reference: the caller holds fn */
 }
 
 mote_core_status snapstore_prepare(mote_core *c, const core_fn *fn, core_image *img,
                                    const char *so_path, const char *compile_key,
-                                   const char *name, bool keep_now, mote_core_error *err) {
+                                   const char *ns, const char *name, bool keep_now,
+                                   mote_core_error *err) {
   char key[MOTE_HASH_HEX];
   const char *slot = mote_tier_name(img->tier);
   img->keep_key[0] = '\0';
   bool keyed = c->keep_snapshots && snapshot_key(fn, img, so_path, compile_key, name, key);
-  if (keyed && load_kept(c, img, name, slot, key)) return MOTE_CORE_OK;
+  if (keyed && load_kept(c, img, ns, name, slot, key)) return MOTE_CORE_OK;
   mote_core_status st = fn_prepare(fn, img, name, err);
   if (st == MOTE_CORE_OK && keyed && img->snap) {
-    if (keep_now) keep_if_current(c, fn, img, name, slot, key);
+    if (keep_now) keep_if_current(c, fn, img, ns, name, slot, key);
     else memcpy(img->keep_key, key, sizeof key);
   }
   return st;
@@ -180,6 +183,7 @@ mote_core_status snapstore_prepare(mote_core *c, const core_fn *fn, core_image *
 
 void snapstore_keep(mote_core *c, core_fn *fn) {
   if (!fn->base.keep_key[0] || !fn->base.snap) return;
-  keep(c, &fn->base, fn->rec.name, mote_tier_name(fn->base.tier), fn->base.keep_key);
+  keep(c, &fn->base, fn->rec.ns, fn->rec.name, mote_tier_name(fn->base.tier),
+       fn->base.keep_key);
   fn->base.keep_key[0] = '\0';
 }

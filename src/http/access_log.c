@@ -4,12 +4,12 @@
  *
  *   {"time":"2025-01-02T03:04:05.678Z","remote":"127.0.0.1:50312",
  *    "method":"GET","path":"/faas/hi","status":200,"bytes":12,
- *    "duration_us":2410,"function":"hi","version":3,
+ *    "duration_us":2410,"function":"hi","function_namespace":"guest","version":3,
  *    "activation_id":"...","wait_us":3,"init_us":310,"exec_us":1800}
  *
  * Every line has time (the request's arrival, UTC), remote, method, path,
  * status, bytes (the response body) and duration_us (arrival to the end of
- * the response). Calls of /faas/NAME add function, version, wait_us,
+ * the response). Calls add function, function_namespace, version, wait_us,
  * init_us, exec_us, activation_id when the call ran, and code when it
  * failed (e.g. "queue_full"). "namespace" is the caller's when its key
  * was checked (the /v1 routes, calls of functions that are not public).
@@ -193,6 +193,7 @@ void access_log_request(http_access_log *l, http_req *r, bool aborted) {
   const http_call_log *k = &r->call;
   if (k->set) {
     json_object_set_new(o, "function", json_string(k->function));
+    json_object_set_new(o, "function_namespace", json_string(k->ns));
     json_object_set_new(o, "version", json_integer((json_int_t)k->version));
     if (k->activation_id[0]) json_object_set_new(o, "activation_id", json_string(k->activation_id));
     json_object_set_new(o, "wait_us", json_integer((json_int_t)k->wait_us));

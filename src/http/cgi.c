@@ -1,11 +1,11 @@
 /*
- * cgi: the CGI mode of /faas/{name}, as WAGI does (functions deployed with
+ * cgi: the CGI mode of /faas/[{ns}/]{name}, as WAGI does (functions deployed with
  * cgi=true).
  *
  * In: the guest's environment gets the CGI/1.1 variables of the request
  * (RFC 3875: REQUEST_METHOD, QUERY_STRING raw, PATH_INFO = the path after
- * /faas/{name}, SCRIPT_NAME, CONTENT_TYPE, CONTENT_LENGTH, SERVER_*,
- * REMOTE_ADDR, GATEWAY_INTERFACE) and HTTP_<NAME> for each request header
+ * /faas/[{ns}/]{name} (faas.c), SCRIPT_NAME, CONTENT_TYPE, CONTENT_LENGTH,
+ * SERVER_*, REMOTE_ADDR, GATEWAY_INTERFACE) and HTTP_<NAME> for each request header
  * (upper case, '-' -> '_'). Authorization and Proxy-Authorization are never
  * passed; headers whose names hold '_' or other non-token characters are
  * dropped (HTTP_X_A could otherwise be spoofed by "X_A"); repeated headers
@@ -118,8 +118,12 @@ char **cgi_env(http_req *r, const mote_function_settings *st, size_t *count) {
   env_add(&cg, "SERVER_PROTOCOL", r->version[0] ? r->version : "HTTP/1.1");
   env_add(&cg, "REQUEST_METHOD", r->method);
   env_add(&cg, "QUERY_STRING", r->query ? r->query : "");
-  env_add(&cg, "PATH_INFO", http_req_capture(r, "path") ? http_req_capture(r, "path") : "");
-  snprintf(buf, sizeof buf, "/faas/%s", http_req_capture(r, "name"));
+  /* SCRIPT_NAME + PATH_INFO is the path: /faas/[NS/]NAME and the rest. */
+  env_add(&cg, "PATH_INFO", r->faas.path_info ? r->faas.path_info : "");
+  if (r->faas.ns_in_path)
+    snprintf(buf, sizeof buf, "/faas/%s/%s", r->faas.ns, r->faas.name);
+  else
+    snprintf(buf, sizeof buf, "/faas/%s", r->faas.name);
   env_add(&cg, "SCRIPT_NAME", buf);
   const char *ct = http_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
   env_add(&cg, "CONTENT_TYPE", ct ? ct : "");

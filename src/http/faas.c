@@ -29,12 +29,35 @@
  * its mote_init; core/loader.c), so a call pays neither segments nor
  * initialisation.
  *
- * Keys: a function deployed public=true is open to anyone (a key sent is
- * not even checked); any other needs `Authorization: Basic uuid:key` of its
- * namespace: 401 without valid credentials, 403 with another namespace's.
- * The route's key policy is "the target decides": checked before the body
- * is read (http_identify, once per request), and the version the call runs
- * is compared again (a redeploy meanwhile may have made it private).
+ * Which function: names are per namespace (core.h), and a path names one
+ * function without looking at anything the caller may not see:
+ *
+ *   /faas/NAME[?..]          NAME of the caller's namespace when a key is
+ *                            sent, else of the default namespace (guest)
+ *   /faas/NS/NAME[/rest]     NAME of namespace NS; /rest is PATH_INFO
+ *   /faas/NAME/rest          NAME of the default namespace (as above) with
+ *                            PATH_INFO /rest, when that function is deployed
+ *                            cgi=true and the caller may call it; otherwise
+ *                            the path is /faas/NS/NAME[/rest]
+ *
+ * So with two segments or more, the first is a function of the default
+ * namespace only when that function takes paths (CGI) and this caller may
+ * call it (the caller's own namespace's, or a public one of guest's for a
+ * caller without a key); else it is a namespace. Whether a function the
+ * caller may not call exists never changes how a path resolves.
+ *
+ * Keys: a function deployed public=true is open to anyone; any other needs
+ * `Authorization: Basic uuid:key` of its namespace. A key that is sent is
+ * always checked (401 when it is wrong: a fact about the key, not about any
+ * function), before any function is looked up, since it picks the
+ * namespace of /faas/NAME. Then a call of a function that does not exist, of
+ * a private function without a key, and of a private function with a key
+ * of another namespace get the same answer: 404 with the same body, after
+ * the same work (the key's check when one
+ * was sent, one or two registry lookups in memory, never the body or the
+ * store), as GitHub answers for private repositories. All of it before the
+ * body is read, and again on the version the call runs (a redeploy meanwhile
+ * may have made it private or deleted it).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,44 +65,70 @@
 
 #include "http/http_internal.h"
 
-/* May the caller run fn? True when it may; else a reply was queued (401,
- * 403, 500). */
-static bool authorize(http_req *r, const core_fn *fn, http_result *res) {
+/* May the caller (its namespace, NULL without a key) run fn? */
+static bool callable(const core_fn *fn, const char *caller) {
   const mote_function_version *v = core_fn_record(fn);
-  if (v->settings.is_public) return true;
-  if (!http_identify(r, res)) return false;
-  if (strcmp(http_req_ns(r), v->ns) != 0) {
-    *res = http_reply_error(r, 403, "forbidden",
-                            "function \"%s\" belongs to another namespace and is not public: "
-                            "call it with a key of its namespace", v->name);
-    return false;
-  }
-  return true;
+  return v->settings.is_public || (caller && strcmp(caller, v->ns) == 0);
 }
 
-/* Before the body is read: an unknown function (404), missing or wrong
- * credentials (401, 403) or bad arguments (400) are answered at once. */
+/* The one answer for a function this request may not call, whether it
+ * exists or not: the same status, headers and body, byte for byte. */
+static http_result not_callable(http_req *r) {
+  return http_reply_error(r, 404, "not_found",
+                          "no function here that this request may call: /faas/NAME is a "
+                          "function of the key's namespace (of guest without a key), "
+                          "/faas/NAMESPACE/NAME one of that namespace; a function not deployed "
+                          "public=true needs a key of its namespace, and only one deployed "
+                          "cgi=true takes a path after its name");
+}
+
+/* The function the path names (see above) into r->faas, and its current
+ * version (a reference) when it exists and the caller may call it; NULL
+ * otherwise (the caller answers not_callable). The key, if any, is checked
+ * before. */
+static core_fn *resolve(http_req *r) {
+  mote_core *c = r->h->core;
+  const char *caller = http_req_ns(r);
+  const char *first = http_req_capture(r, "name"), *rest = http_req_capture(r, "path");
+  http_faas_target *t = &r->faas;
+  /* Both readings need `first` to be a name (a function's or a namespace's). */
+  if (strlen(first) > CORE_NAME_MAX) return NULL;
+  snprintf(t->ns, sizeof t->ns, "%s", caller ? caller : MOTE_STORE_DEFAULT_NS);
+  snprintf(t->name, sizeof t->name, "%s", first);
+  t->ns_in_path = false;
+  t->path_info = rest;
+  core_fn *fn = core_fn_acquire(c, t->ns, first);
+  if (rest[0] && !(fn && callable(fn, caller) && core_fn_record(fn)->settings.cgi)) {
+    /* /faas/NS/NAME[/rest] */
+    core_fn_release(fn);
+    const char *name = rest + 1, *end = strchr(name, '/');
+    size_t n = end ? (size_t)(end - name) : strlen(name);
+    if (n == 0 || n > CORE_NAME_MAX) return NULL;
+    snprintf(t->ns, sizeof t->ns, "%s", first);
+    snprintf(t->name, sizeof t->name, "%.*s", (int)n, name);
+    t->ns_in_path = true;
+    t->path_info = name + n;
+    fn = core_fn_acquire(c, t->ns, t->name);
+  }
+  if (fn && (!callable(fn, caller) || (t->path_info[0] && !core_fn_record(fn)->settings.cgi))) {
+    core_fn_release(fn);
+    fn = NULL;
+  }
+  return fn;
+}
+
+/* Before the body is read: a wrong key (401), a function this request may
+ * not call (404) or bad arguments (400) are answered at once. */
 bool faas_check(void *ctx, http_req *r, http_result *res) {
   (void)ctx;
-  const char *name = http_req_capture(r, "name");
-  const char *path = http_req_capture(r, "path");
-  core_fn *fn = core_fn_acquire(r->h->core, name);
+  if (http_req_header(r, "Authorization") && !http_identify(r, res)) return true;
+  core_fn *fn = resolve(r);
   if (!fn) {
-    *res = http_reply_error(r, 404, "not_found",
-                            "no function named \"%s\" (deploy one with PUT /v1/functions/%s)",
-                            name, name);
+    *res = not_callable(r);
     return true;
   }
   bool cgi = core_fn_record(fn)->settings.cgi;
-  bool ok = authorize(r, fn, res);
   core_fn_release(fn);
-  if (!ok) return true;
-  if (path[0] && !cgi) {
-    *res = http_reply_error(r, 404, "not_found",
-                            "no route %s /faas/%s%s: only functions deployed with cgi=true take "
-                            "a path after their name", r->method, name, path);
-    return true;
-  }
   size_t nargs = 0;
   for (size_t i = 0; i < r->nparams; i++) {
     if (strcmp(r->params[i].key, "arg") != 0) {
@@ -155,19 +204,22 @@ static http_response *error_body(const core_call *call, const char *msg, const c
 
 http_result faas_call(void *ctx, http_req *r) {
   (void)ctx;
-  const char *name = http_req_capture(r, "name");
-  core_fn *fn = core_fn_acquire(r->h->core, name);
-  if (!fn) /* deleted while the body was read */
-    return http_reply_error(r, 404, "not_found", "no function named \"%s\"", name);
-  http_result res;
-  if (!authorize(r, fn, &res)) { /* redeployed while the body was read */
+  /* The function faas_check resolved, as it is now: deleted, or redeployed
+   * private or without cgi while the body was read, it is not callable. */
+  const http_faas_target *t = &r->faas;
+  core_fn *fn = core_fn_acquire(r->h->core, t->ns, t->name);
+  if (fn && (!callable(fn, http_req_ns(r)) ||
+             (t->path_info[0] && !core_fn_record(fn)->settings.cgi))) {
     core_fn_release(fn);
-    return res;
+    fn = NULL;
   }
+  if (!fn) return not_callable(r);
+  http_result res;
   const mote_function_version *v = core_fn_record(fn);
   const mote_function_settings *st = &v->settings;
   r->call.set = true;
   snprintf(r->call.function, sizeof r->call.function, "%s", v->name);
+  snprintf(r->call.ns, sizeof r->call.ns, "%s", v->ns);
   r->call.version = v->version;
 
   core_call call;

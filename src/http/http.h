@@ -85,6 +85,7 @@ enum {
   HTTP_ROUTE_SLASH_OK = 1u << 0,  /* a trailing '/' names the same resource */
   HTTP_ROUTE_FALLBACK = 1u << 1,  /* only when no other route's pattern matches */
   HTTP_ROUTE_DEPLOY = 1u << 2,    /* its answers count in mote_deploys_total (2xx: ok) */
+  HTTP_ROUTE_CLUSTER = 1u << 3,   /* a cluster may serve it on another node (http_forwarder) */
 };
 
 typedef struct http_route {
@@ -107,8 +108,25 @@ typedef struct http_route {
 /* Adds n routes (copied; matched in the order added, a route whose pattern
  * and method both match wins). False when out of memory. */
 bool http_add_routes(http_server *h, const http_route *routes, size_t n);
-/* mote's own routes: /healthz, /metrics, /v1/..., /faas/... (ctx: h). */
+/* mote's own public routes: /healthz, /v1/..., /faas/... (ctx: h). */
 bool http_add_mote_routes(http_server *h);
+/* The operator's routes, for a server of their own on another address
+ * (--metrics-listen): /metrics (every namespace's figures, and the
+ * transport figures of public_server, which must outlive h) and /healthz
+ * with the number of functions. */
+bool http_add_operator_routes(http_server *h, http_server *public_server);
+
+/* A cluster's say in where the requests of HTTP_ROUTE_CLUSTER rows are
+ * served (src/cluster). `elsewhere` is asked after the route's key, query
+ * and body limit are checked, before its own check and the body: true when
+ * another node (or all of them) answers it. Then `forward`, with the body
+ * read, answers instead of the route's handler. */
+typedef struct http_forwarder {
+  bool (*elsewhere)(void *ctx, http_req *r);
+  http_result (*forward)(void *ctx, http_req *r);
+  void *ctx;
+} http_forwarder;
+void http_set_forwarder(http_server *h, const http_forwarder *f); /* copied; before start */
 
 /* ---- the server --------------------------------------------------------------- */
 
@@ -157,6 +175,9 @@ const char *http_req_header(const http_req *r, const char *name); /* NULL: absen
 void http_req_headers(const http_req *r, void (*fn)(void *ctx, const char *name,
                                                     const char *value), void *ctx);
 const char *http_req_query(const http_req *r); /* raw, without '?'; "" when none */
+const char *http_req_target(const http_req *r); /* as received: the path and its query */
+/* The route's pattern ("/faas/{name}/{path...}"), or NULL before routing. */
+const char *http_req_pattern(const http_req *r);
 
 typedef struct http_param {
   char *key, *value; /* decoded, NUL-terminated, from malloc */
@@ -182,10 +203,16 @@ const char *http_req_ns(const http_req *r);
  * or 500 when the key store failed, in the route's dialect; *res its
  * result). */
 bool http_identify(http_req *r, http_result *res);
+/* The same check without a reply: true with http_req_ns set; false when the
+ * credentials are missing or wrong, with nothing queued (the route's own
+ * check answers). For a forwarder that must know the caller's namespace
+ * before the route's check runs. */
+bool http_identify_quiet(http_req *r);
 
 /* What the access log says of a call (a route that runs a function fills it). */
 typedef struct http_call_log {
   bool set;
+  char ns[MOTE_STORE_NS_MAX + 1];  /* the function's namespace */
   char function[CORE_NAME_MAX + 1];
   uint64_t version;
   char activation_id[33]; /* "" when the call never ran */

@@ -49,6 +49,7 @@ struct http_server {
   int64_t errlog_second;
   unsigned errlog_lines;
   uint64_t errlog_dropped;
+  http_forwarder fwd;            /* a cluster's (elsewhere NULL: none) */
 };
 
 struct http_response {
@@ -57,6 +58,14 @@ struct http_response {
 };
 
 typedef struct http_conn http_conn;
+/* The function a /faas path names (faas.c): its namespace and name, and
+ * the path after them (CGI's PATH_INFO). */
+typedef struct http_faas_target {
+  char ns[MOTE_STORE_NS_MAX + 1];
+  char name[CORE_NAME_MAX + 1];
+  bool ns_in_path;               /* /faas/NS/NAME (else /faas/NAME) */
+  const char *path_info;         /* "" or "/...", into capbuf */
+} http_faas_target;
 
 /* Everything one request owns; freed at once when it completes. */
 struct http_req {
@@ -83,6 +92,7 @@ struct http_req {
   uint8_t *body;
   size_t len, cap, limit;
   bool too_large;
+  bool forwarded;                /* served elsewhere: http_forwarder.forward answers */
   size_t discarded;              /* bytes of an oversized body dropped */
   int auth;                      /* 0: not checked; 1: ns is the caller's; -1: refused */
   char ns[MOTE_STORE_NS_MAX + 1];
@@ -92,6 +102,7 @@ struct http_req {
   unsigned status;               /* of the response queued; 0: none yet */
   uint64_t bytes_out;            /* its body */
   http_call_log call;
+  http_faas_target faas;         /* a /faas call: what its path names */
 };
 
 /* conns.c: the open connections (MHD's socket context is each one's entry),
@@ -196,6 +207,7 @@ int cgi_response(const uint8_t *out, size_t len, http_response **resp, unsigned 
 /* The route handlers of mote's API (v1.c, usage.c, faas.c, metrics_text.c). */
 http_result v1_health(void *ctx, http_req *r);
 http_result v1_metrics(void *ctx, http_req *r);
+http_result v1_metrics_namespace(void *ctx, http_req *r);
 http_result v1_functions_list(void *ctx, http_req *r);
 http_result v1_function_get(void *ctx, http_req *r);
 bool v1_function_put_check(void *ctx, http_req *r, http_result *res);
@@ -208,7 +220,9 @@ http_result v1_usage(void *ctx, http_req *r);
 bool faas_check(void *ctx, http_req *r, http_result *res);
 http_result faas_call(void *ctx, http_req *r);
 /* The Prometheus text of the core's figures and the access log's (from
- * malloc, *len bytes), or NULL when out of memory. */
-char *metrics_text(http_server *h, size_t *len);
+ * malloc, *len bytes), or NULL when out of memory. ns: only the figures of
+ * that namespace's functions (a tenant's /v1/metrics); NULL: all of them
+ * and the server's own (the operator's /metrics). */
+char *metrics_text(mote_core *c, http_server *public_server, const char *ns, size_t *len);
 
 #endif /* MOTE_HTTP_INTERNAL_H */

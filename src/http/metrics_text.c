@@ -1,8 +1,14 @@
 /*
  * metrics_text: GET /metrics, the Prometheus text exposition format 0.0.4 of
- * the core's figures (core_figures_get) and the transport's own (the access
- * log's dropped lines), plus the process's resident memory and the
- * runtime's memory pool.
+ * the core's figures (core_figures_get) and the public transport's own (the
+ * access log's dropped lines), plus the process's resident memory and the
+ * runtime's memory pool. It names every namespace's functions: it is served
+ * on the operator's address only (--metrics-listen), never the public one.
+ *
+ * GET /v1/metrics is a tenant's: the same per-function families (calls,
+ * classes, histograms, refusals, queue gauges, usage) of the key's namespace
+ * alone, and none of the server's own (workers, the queue overall, memory,
+ * deploys, builds), which would show other namespaces' load.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +32,12 @@ static void head(FILE *o, const char *name, const char *type, const char *help) 
   fprintf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void fn_label(FILE *o, const char *metric, const char *fn) {
-  fprintf(o, "%s{function=\"", metric);
+/* metric{namespace="NS",function="NAME" (the caller closes the braces):
+ * names are per namespace, so a function is the pair. */
+static void fn_label(FILE *o, const char *metric, const char *ns, const char *fn) {
+  fprintf(o, "%s{namespace=\"", metric);
+  put_label(o, ns);
+  fputs("\",function=\"", o);
   put_label(o, fn);
   fputc('"', o);
 }
@@ -42,7 +52,7 @@ static void render_histo(FILE *o, const char *name, const char *help, const core
     snprintf(metric, sizeof metric, "%s_bucket", name);
     for (size_t i = 0; i <= CORE_HISTO_BOUNDS; i++) {
       cum += h->buckets[i];
-      fn_label(o, metric, fs[k].name);
+      fn_label(o, metric, fs[k].ns, fs[k].name);
       if (i < CORE_HISTO_BOUNDS)
         fprintf(o, ",le=\"%g\"} %llu\n", (double)core_histogram_bound_us((unsigned)i) / 1e6,
                 (unsigned long long)cum);
@@ -51,10 +61,10 @@ static void render_histo(FILE *o, const char *name, const char *help, const core
     }
     /* _count is the +Inf bucket, so the two always agree */
     snprintf(metric, sizeof metric, "%s_sum", name);
-    fn_label(o, metric, fs[k].name);
+    fn_label(o, metric, fs[k].ns, fs[k].name);
     fprintf(o, "} %.6f\n", (double)h->sum_us / 1e6);
     snprintf(metric, sizeof metric, "%s_count", name);
-    fn_label(o, metric, fs[k].name);
+    fn_label(o, metric, fs[k].ns, fs[k].name);
     fprintf(o, "} %llu\n", (unsigned long long)cum);
   }
 }
@@ -69,39 +79,40 @@ static uint64_t resident_bytes(void) {
   return n == 2 && page > 0 ? rss * (uint64_t)page : 0;
 }
 
-/* The gauges of admission: workers, the queue overall and per function. */
-static void render_admission(FILE *o, const core_figures *f) {
-  head(o, "mote_workers", "gauge", "Execution slots (--workers), busy or idle.");
-  fprintf(o, "mote_workers{state=\"busy\"} %u\n", f->busy);
-  fprintf(o, "mote_workers{state=\"idle\"} %u\n", f->workers - f->busy);
-  head(o, "mote_calls_alive", "gauge",
-       "Calls alive (instances): computing, sleeping, or past their CPU quantum (--instances).");
-  fprintf(o, "mote_calls_alive %u\n", f->alive);
-  head(o, "mote_calls_alive_capacity", "gauge", "Calls that may be alive at once (--instances).");
-  fprintf(o, "mote_calls_alive_capacity %u\n", f->alive_max);
-  head(o, "mote_cpu_slots_released_total", "counter",
-       "CPU slots given back by calls still alive: yield (the guest waited in the host), quantum "
-       "(held past --cpu-quantum while others waited).");
-  fprintf(o, "mote_cpu_slots_released_total{reason=\"yield\"} %llu\n",
-          (unsigned long long)f->cpu_yielded);
-  fprintf(o, "mote_cpu_slots_released_total{reason=\"quantum\"} %llu\n",
-          (unsigned long long)f->cpu_demoted);
-  head(o, "mote_queue_depth", "gauge", "Calls waiting for an execution slot.");
-  fprintf(o, "mote_queue_depth %u\n", f->waiting);
-  head(o, "mote_queue_capacity", "gauge", "Calls that may wait at most (--queue).");
-  fprintf(o, "mote_queue_capacity %u\n", f->queue_max);
+/* The gauges of admission: workers, the queue overall (the server's), and
+ * per function. */
+static void render_admission(FILE *o, const core_figures *f, bool server) {
+  if (server) {
+    head(o, "mote_workers", "gauge", "Execution slots (--workers), busy or idle.");
+    fprintf(o, "mote_workers{state=\"busy\"} %u\n", f->busy);
+    fprintf(o, "mote_workers{state=\"idle\"} %u\n", f->workers - f->busy);
+    head(o, "mote_calls_alive", "gauge",
+         "Calls alive (instances): computing, sleeping, or past their CPU quantum (--instances).");
+    fprintf(o, "mote_calls_alive %u\n", f->alive);
+    head(o, "mote_calls_alive_capacity", "gauge", "Calls that may be alive at once (--instances).");
+    fprintf(o, "mote_calls_alive_capacity %u\n", f->alive_max);
+    head(o, "mote_cpu_slots_released_total", "counter",
+         "CPU slots given back by calls still alive: yield (the guest waited in the host), quantum "
+         "(held past --cpu-quantum while others waited).");
+    fprintf(o, "mote_cpu_slots_released_total{reason=\"yield\"} %llu\n",
+            (unsigned long long)f->cpu_yielded);
+    fprintf(o, "mote_cpu_slots_released_total{reason=\"quantum\"} %llu\n",
+            (unsigned long long)f->cpu_demoted);
+    head(o, "mote_queue_depth", "gauge", "Calls waiting for an execution slot.");
+    fprintf(o, "mote_queue_depth %u\n", f->waiting);
+    head(o, "mote_queue_capacity", "gauge", "Calls that may wait at most (--queue).");
+    fprintf(o, "mote_queue_capacity %u\n", f->queue_max);
+  }
   head(o, "mote_function_queue_depth", "gauge",
        "Calls of a function waiting for an execution slot.");
   for (size_t i = 0; i < f->nqueues; i++) {
-    fprintf(o, "mote_function_queue_depth{function=\"");
-    put_label(o, f->queues[i].name);
-    fprintf(o, "\"} %u\n", f->queues[i].waiting);
+    fn_label(o, "mote_function_queue_depth", f->queues[i].ns, f->queues[i].name);
+    fprintf(o, "} %u\n", f->queues[i].waiting);
   }
   head(o, "mote_function_calls_running", "gauge", "Calls of a function holding a slot.");
   for (size_t i = 0; i < f->nqueues; i++) {
-    fprintf(o, "mote_function_calls_running{function=\"");
-    put_label(o, f->queues[i].name);
-    fprintf(o, "\"} %u\n", f->queues[i].running);
+    fn_label(o, "mote_function_calls_running", f->queues[i].ns, f->queues[i].name);
+    fprintf(o, "} %u\n", f->queues[i].running);
   }
 }
 
@@ -122,11 +133,8 @@ static void render_usage(FILE *o, const core_figures *fg) {
   for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
     head(o, fam[f].name, "counter", fam[f].help);
     for (size_t i = 0; i < n; i++) {
-      fprintf(o, "%s{namespace=\"", fam[f].name);
-      put_label(o, u[i].ns);
-      fputs("\",function=\"", o);
-      put_label(o, u[i].function);
-      fputs("\"} ", o);
+      fn_label(o, fam[f].name, u[i].ns, u[i].function);
+      fputs("} ", o);
       switch (f) {
         case 0: fprintf(o, "%llu\n", (unsigned long long)u[i].invocations); break;
         case 1: fprintf(o, "%llu\n", (unsigned long long)u[i].errors); break;
@@ -138,11 +146,30 @@ static void render_usage(FILE *o, const core_figures *fg) {
   }
 }
 
-char *metrics_text(http_server *h, size_t *len) {
+/* Keeps, in order, the n elements of `size` bytes whose namespace (a string
+ * at ns_off) is ns; returns how many. */
+static size_t keep_namespace(void *elems, size_t n, size_t size, size_t ns_off, const char *ns) {
+  char *p = elems;
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(p + i * size + ns_off, ns) != 0) continue;
+    if (kept != i) memmove(p + kept * size, p + i * size, size);
+    kept++;
+  }
+  return kept;
+}
+
+char *metrics_text(mote_core *core, http_server *public_server, const char *ns, size_t *len) {
   core_figures fg;
-  if (!core_figures_get(h->core, &fg)) {
+  if (!core_figures_get(core, &fg)) {
     core_figures_clear(&fg);
     return NULL;
+  }
+  if (ns) {
+    fg.nfns = keep_namespace(fg.fns, fg.nfns, sizeof *fg.fns, offsetof(core_fn_figures, ns), ns);
+    fg.nqueues = keep_namespace(fg.queues, fg.nqueues, sizeof *fg.queues,
+                                offsetof(core_queue_figures, ns), ns);
+    fg.nusage = keep_namespace(fg.usage, fg.nusage, sizeof *fg.usage, offsetof(mote_usage, ns), ns);
   }
   char *buf = NULL;
   size_t size = 0;
@@ -156,7 +183,7 @@ char *metrics_text(http_server *h, size_t *len) {
   head(o, "mote_calls_total", "counter", "Calls of a function by HTTP status.");
   for (size_t k = 0; k < n; k++)
     for (size_t i = 0; i < CORE_STATUSES_KEPT && fs[k].status_code[i]; i++) {
-      fn_label(o, "mote_calls_total", fs[k].name);
+      fn_label(o, "mote_calls_total", fs[k].ns, fs[k].name);
       fprintf(o, ",status=\"%u\"} %llu\n", fs[k].status_code[i],
               (unsigned long long)fs[k].status_count[i]);
     }
@@ -164,7 +191,7 @@ char *metrics_text(http_server *h, size_t *len) {
        "Calls of a function by outcome class (ok is a call that exited 0).");
   for (size_t k = 0; k < n; k++)
     for (size_t c = 0; c < CORE_CLASS_COUNT; c++) {
-      fn_label(o, "mote_call_errors_total", fs[k].name);
+      fn_label(o, "mote_call_errors_total", fs[k].ns, fs[k].name);
       fprintf(o, ",class=\"%s\"} %llu\n", core_class_name((core_class)c),
               (unsigned long long)fs[k].class_count[c]);
     }
@@ -178,52 +205,79 @@ char *metrics_text(http_server *h, size_t *len) {
        "Calls answered 429 by admission, by reason (the code of the error).");
   for (size_t k = 0; k < n; k++)
     for (unsigned i = 0; i < CORE_REFUSALS; i++) {
-      fn_label(o, "mote_calls_refused_total", fs[k].name);
+      fn_label(o, "mote_calls_refused_total", fs[k].ns, fs[k].name);
       fprintf(o, ",reason=\"%s\"} %llu\n", http_code_of(CORE_REFUSAL_FIRST + i),
               (unsigned long long)fs[k].refused[i]);
     }
-  head(o, "mote_calls_in_flight", "gauge", "Calls running now.");
-  fprintf(o, "mote_calls_in_flight %lld\n", (long long)(int64_t)fg.in_flight);
-  render_admission(o, &fg);
-  head(o, "mote_functions", "gauge", "Functions loaded.");
-  fprintf(o, "mote_functions %u\n", fg.functions);
-  head(o, "mote_process_resident_bytes", "gauge", "Resident memory of the server process.");
-  fprintf(o, "mote_process_resident_bytes %llu\n", (unsigned long long)resident_bytes());
-  head(o, "mote_store_memory_bytes", "gauge",
-       "Memory SQLite holds now (page caches, statements), part of the resident bytes.");
-  fprintf(o, "mote_store_memory_bytes %llu\n", (unsigned long long)mote_store_memory_used());
-  mote_rt_memory_stats ms;
-  mote_rt_memory_stats_get(&ms);
-  head(o, "mote_memory_pool_slots", "gauge",
-       "Linear-memory reservations mapped now: pooled for reuse (free) or in use.");
-  fprintf(o, "mote_memory_pool_slots{state=\"free\"} %llu\n", (unsigned long long)ms.pooled);
-  fprintf(o, "mote_memory_pool_slots{state=\"in_use\"} %llu\n",
-          (unsigned long long)(ms.reserved > ms.pooled ? ms.reserved - ms.pooled : 0));
-  head(o, "mote_deploys_total", "counter", "Deploys (PUT /v1/functions/NAME) by result.");
-  fprintf(o, "mote_deploys_total{result=\"ok\"} %llu\n", (unsigned long long)fg.deploys_ok);
-  fprintf(o, "mote_deploys_total{result=\"refused\"} %llu\n",
-          (unsigned long long)fg.deploys_refused);
-  head(o, "mote_opt_builds_total", "counter",
-       "Background builds of the optimised tier by result (failed: the quick tier serves on; "
-       "the version record says why).");
-  fprintf(o, "mote_opt_builds_total{result=\"ok\"} %llu\n", (unsigned long long)fg.opt_builds_ok);
-  fprintf(o, "mote_opt_builds_total{result=\"failed\"} %llu\n",
-          (unsigned long long)fg.opt_builds_failed);
-  head(o, "mote_access_log_dropped_total", "counter",
-       "Access-log lines lost: the writer fell behind by more than its backlog, or writing failed.");
-  fprintf(o, "mote_access_log_dropped_total %llu\n",
-          (unsigned long long)access_log_dropped(h->access_log));
-  http_conn_figures cf;
-  conns_figures(h->conns, &cf);
-  head(o, "mote_http_connections", "gauge", "HTTP connections open.");
-  fprintf(o, "mote_http_connections %u\n", cf.open);
-  head(o, "mote_http_connections_closed_total", "counter",
-       "Connections the server closed: head_timeout (a request's head not read within "
-       "--head-timeout of its first byte), evicted (idle, for a newcomer past --max-connections).");
-  fprintf(o, "mote_http_connections_closed_total{reason=\"head_timeout\"} %llu\n",
-          (unsigned long long)cf.head_timeouts);
-  fprintf(o, "mote_http_connections_closed_total{reason=\"evicted\"} %llu\n",
-          (unsigned long long)cf.evicted);
+  render_admission(o, &fg, !ns);
+  if (!ns) { /* the server's own: they show every namespace's load */
+    head(o, "mote_calls_in_flight", "gauge", "Calls running now.");
+    fprintf(o, "mote_calls_in_flight %lld\n", (long long)(int64_t)fg.in_flight);
+    head(o, "mote_functions", "gauge", "Functions loaded.");
+    fprintf(o, "mote_functions %u\n", fg.functions);
+    head(o, "mote_process_resident_bytes", "gauge", "Resident memory of the server process.");
+    fprintf(o, "mote_process_resident_bytes %llu\n", (unsigned long long)resident_bytes());
+    head(o, "mote_store_memory_bytes", "gauge",
+         "Memory SQLite holds now (page caches, statements), part of the resident bytes.");
+    fprintf(o, "mote_store_memory_bytes %llu\n", (unsigned long long)mote_store_memory_used());
+    mote_rt_memory_stats ms;
+    mote_rt_memory_stats_get(&ms);
+    head(o, "mote_memory_pool_slots", "gauge",
+         "Linear-memory reservations mapped now: pooled for reuse (free) or in use.");
+    fprintf(o, "mote_memory_pool_slots{state=\"free\"} %llu\n", (unsigned long long)ms.pooled);
+    fprintf(o, "mote_memory_pool_slots{state=\"in_use\"} %llu\n",
+            (unsigned long long)(ms.reserved > ms.pooled ? ms.reserved - ms.pooled : 0));
+    head(o, "mote_deploys_total", "counter", "Deploys (PUT /v1/functions/NAME) by result.");
+    fprintf(o, "mote_deploys_total{result=\"ok\"} %llu\n", (unsigned long long)fg.deploys_ok);
+    fprintf(o, "mote_deploys_total{result=\"refused\"} %llu\n",
+            (unsigned long long)fg.deploys_refused);
+    head(o, "mote_opt_builds_total", "counter",
+         "Background builds of the optimised tier by result (failed: the quick tier serves on; "
+         "the version record says why).");
+    fprintf(o, "mote_opt_builds_total{result=\"ok\"} %llu\n", (unsigned long long)fg.opt_builds_ok);
+    fprintf(o, "mote_opt_builds_total{result=\"failed\"} %llu\n",
+            (unsigned long long)fg.opt_builds_failed);
+    head(o, "mote_access_log_dropped_total", "counter",
+         "Access-log lines lost: the writer fell behind by more than its backlog, or writing failed.");
+    fprintf(o, "mote_access_log_dropped_total %llu\n",
+            (unsigned long long)access_log_dropped(public_server->access_log));
+    http_conn_figures cf;
+    conns_figures(public_server->conns, &cf);
+    head(o, "mote_http_connections", "gauge", "HTTP connections open (the public address).");
+    fprintf(o, "mote_http_connections %u\n", cf.open);
+    head(o, "mote_http_connections_closed_total", "counter",
+         "Connections the server closed: head_timeout (a request's head not read within "
+         "--head-timeout of its first byte), evicted (idle, for a newcomer past --max-connections).");
+    fprintf(o, "mote_http_connections_closed_total{reason=\"head_timeout\"} %llu\n",
+            (unsigned long long)cf.head_timeouts);
+    fprintf(o, "mote_http_connections_closed_total{reason=\"evicted\"} %llu\n",
+            (unsigned long long)cf.evicted);
+    core_cluster_state cs;
+    core_cluster_state_get(core, &cs);
+    if (cs.member) {
+      head(o, "mote_cluster_reachable", "gauge",
+           "1 when the cluster's etcd answers; 0: unreachable (calls are served on, changes wait).");
+      fprintf(o, "mote_cluster_reachable %d\n", cs.reachable ? 1 : 0);
+      head(o, "mote_cluster_nodes", "gauge", "Live nodes of the cluster, this one included.");
+      fprintf(o, "mote_cluster_nodes %u\n", cs.nodes);
+      head(o, "mote_cluster_draining", "gauge", "1 when this node is drained.");
+      fprintf(o, "mote_cluster_draining %d\n", cs.draining ? 1 : 0);
+      head(o, "mote_cluster_revision", "gauge",
+           "The revision of the cluster's records this node has applied.");
+      fprintf(o, "mote_cluster_revision %lld\n", (long long)cs.revision);
+      head(o, "mote_cluster_objects_total", "counter",
+           "Compiled objects taken from peers (fetched) instead of compiling, or compiled here "
+           "and published for them (built).");
+      fprintf(o, "mote_cluster_objects_total{way=\"fetched\"} %llu\n",
+              (unsigned long long)cs.objects_fetched);
+      fprintf(o, "mote_cluster_objects_total{way=\"built\"} %llu\n",
+              (unsigned long long)cs.objects_built);
+      head(o, "mote_cluster_forwarded_total", "counter",
+           "Requests passed on to other nodes (calls of functions served elsewhere, lists of "
+           "every node).");
+      fprintf(o, "mote_cluster_forwarded_total %llu\n", (unsigned long long)cs.forwarded);
+    }
+  }
   render_usage(o, &fg);
   core_figures_clear(&fg);
   if (fclose(o) != 0) {

@@ -11,6 +11,7 @@
 mote_core *http_req_core(const http_req *r) { return r->h->core; }
 const char *http_req_method(const http_req *r) { return r->method; }
 const char *http_req_query(const http_req *r) { return r->query; }
+const char *http_req_target(const http_req *r) { return r->uri; }
 http_call_log *http_req_call_log(http_req *r) { return &r->call; }
 
 const char *http_req_header(const http_req *r, const char *name) {

@@ -127,8 +127,9 @@ void route_find(http_server *h, http_req *r, const char *url, unsigned *methods)
   *methods = allowed;
 }
 
-bool http_identify(http_req *r, http_result *res) {
-  if (r->auth > 0) return true;
+/* The request's credentials checked (r->ns and r->auth = 1 when good). */
+static mote_core_status identify(http_req *r) {
+  if (r->auth > 0) return MOTE_CORE_OK;
   char uuid[MOTE_STORE_UUID_LEN + 1], key[MOTE_STORE_KEY_LEN + 1];
   const char *header = http_req_header(r, "Authorization");
   mote_core_status st = MOTE_CORE_AUTH_MISSING;
@@ -136,10 +137,15 @@ bool http_identify(http_req *r, http_result *res) {
     st = basic_auth_parse(header, uuid, key) ? core_identify(r->h->core, uuid, key, r->ns)
                                              : MOTE_CORE_AUTH_MALFORMED;
   memset(key, 0, sizeof key);
-  if (st == MOTE_CORE_OK) {
-    r->auth = 1;
-    return true;
-  }
+  if (st == MOTE_CORE_OK) r->auth = 1;
+  return st;
+}
+
+bool http_identify_quiet(http_req *r) { return identify(r) == MOTE_CORE_OK; }
+
+bool http_identify(http_req *r, http_result *res) {
+  mote_core_status st = identify(r);
+  if (st == MOTE_CORE_OK) return true;
   r->auth = -1;
   r->ns[0] = '\0';
   *res = st == MOTE_CORE_AUTH_ERROR ? status_auth_failed(r)
@@ -179,10 +185,19 @@ bool route_first(http_server *h, http_req *r, http_result *res) {
     *res = status_too_large(r, n);
     return true;
   }
+  if ((rt->flags & HTTP_ROUTE_CLUSTER) && h->fwd.elsewhere && h->fwd.elsewhere(h->fwd.ctx, r)) {
+    r->forwarded = true; /* the body, then the forwarder */
+    return false;
+  }
   return rt->check && rt->check(rt->ctx, r, res);
 }
 
 http_result route_handle(http_req *r) {
   if (r->too_large) return status_too_large(r, 0);
+  if (r->forwarded) return r->h->fwd.forward(r->h->fwd.ctx, r);
   return r->route->handle(r->route->ctx, r);
 }
+
+void http_set_forwarder(http_server *h, const http_forwarder *f) { h->fwd = *f; }
+
+const char *http_req_pattern(const http_req *r) { return r->route ? r->route->pattern : NULL; }

@@ -3,11 +3,12 @@
  * management ones: /v1/functions and /v1/activations (/v1/usage: usage.c).
  *
  * Every /v1 request carries a key the route table checked: http_req_ns is
- * its namespace. A namespace sees its own functions and activations only.
- * Function names are global (one /faas/NAME for all), so a name another
- * namespace owns is refused with 403 "forbidden" (get, update, delete):
- * hiding it would not free the name. An activation of another namespace is
- * 404, as if it did not exist: its id says nothing that needs a 403.
+ * its namespace, and every route works in it alone: /v1/functions/NAME is
+ * function NAME of the key's namespace (names are per namespace: another
+ * namespace's NAME is another function, which no /v1 route reaches), the
+ * lists hold the namespace's own, and an activation of another namespace is
+ * looked up as the key's namespace's (store: by id and namespace), so it is
+ * a 404 exactly as an id that does not exist.
  */
 #include <errno.h>
 #include <limits.h>
@@ -54,6 +55,8 @@ json_t *http_version_json(mote_core *c, const mote_function_version *v) {
       (json_int_t)st->max_concurrency, "max_queue",
       (json_int_t)(st->max_queue ? st->max_queue : max_queue_default), "public", st->is_public,
       "cgi", st->cgi, "env", env);
+  if (settings && st->replicas)
+    json_object_set_new(settings, "replicas", json_integer((json_int_t)st->replicas));
   json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:o, s:o, s:I}", "name", v->name, "namespace",
                         v->ns ? v->ns : "", "version",
                         (json_int_t)v->version, "module_hash", v->module_hash ? v->module_hash : "",
@@ -87,34 +90,65 @@ static http_result store_error(http_req *r, const mote_store_error *e) {
   switch (e->status) {
     case MOTE_STORE_NOT_FOUND: return http_reply_error(r, 404, "not_found", "%s", e->message);
     case MOTE_STORE_INVALID: return http_reply_error(r, 400, "invalid", "%s", e->message);
-    case MOTE_STORE_FORBIDDEN: return http_reply_error(r, 403, "forbidden", "%s", e->message);
     default: return http_reply_error(r, 500, "store", "%s", e->message);
   }
 }
 
-/* 403 for a function of another namespace. */
-static http_result forbidden(http_req *r, const char *name) {
-  return http_reply_error(r, 403, "forbidden",
-                          "function \"%s\" belongs to another namespace: use a key of its "
-                          "namespace, or another name", name);
-}
-
 /* ---- /healthz, /metrics ----------------------------------------------------------- */
+
+/* 200 {"status": "ok"}. The public one says nothing of what the namespaces
+ * hold (a count of every namespace's functions would show others
+ * deploying); the operator's adds that count. A node of a cluster says its
+ * name and whether its etcd answers ("cluster": "ok" or "unreachable": it
+ * serves on either way); a drained node is 503 {"status": "draining"}, so
+ * that a balancer's health check takes it out. The operator's also says the
+ * live nodes and the revision of the cluster's records applied here (which
+ * moves with every namespace's deploys: not for the public). */
+static http_result health(http_req *r, bool operator) {
+  core_cluster_state cs;
+  core_cluster_state_get(r->h->core, &cs);
+  json_t *o = json_pack("{s:s}", "status", cs.draining ? "draining" : "ok");
+  if (o && operator)
+    json_object_set_new(o, "functions", json_integer((json_int_t)core_fn_count(r->h->core)));
+  if (o && cs.member) {
+    json_object_set_new(o, "node", json_string(cs.node));
+    json_object_set_new(o, "cluster", json_string(cs.reachable ? "ok" : "unreachable"));
+    if (operator) {
+      json_object_set_new(o, "nodes", json_integer(cs.nodes));
+      json_object_set_new(o, "revision", json_integer(cs.revision));
+    }
+  }
+  return http_reply_json(r, cs.draining ? 503 : 200, o);
+}
 
 http_result v1_health(void *ctx, http_req *r) {
   (void)ctx;
-  return http_reply_json(r, 200, json_pack("{s:s, s:I}", "status", "ok", "functions",
-                                           (json_int_t)core_fn_count(r->h->core)));
+  return health(r, false);
 }
 
-http_result v1_metrics(void *ctx, http_req *r) {
+static http_result v1_health_operator(void *ctx, http_req *r) {
   (void)ctx;
+  return health(r, true);
+}
+
+static http_result metrics_reply(http_req *r, http_server *public_server, const char *ns) {
   size_t len = 0;
-  char *text = metrics_text(r->h, &len);
+  char *text = metrics_text(r->h->core, public_server, ns, &len);
   http_response *resp = text ? http_response_new(text, len, true) : NULL;
   if (!resp) return http_reply_error(r, 500, "internal", "out of memory");
   http_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
   return http_reply(r, 200, resp);
+}
+
+/* The operator's, every namespace's. ctx: the public server, whose
+ * transport's figures (its access log) are part of the text; the request
+ * comes in on the operator's. */
+http_result v1_metrics(void *ctx, http_req *r) { return metrics_reply(r, ctx, NULL); }
+
+/* A tenant's: its namespace's functions only (the key's). */
+http_result v1_metrics_namespace(void *ctx, http_req *r) {
+  (void)ctx;
+  return metrics_reply(r, r->h, http_req_ns(r));
 }
 
 /* ---- /v1/functions ---------------------------------------------------------------- */
@@ -156,9 +190,9 @@ static json_t *tier_json(core_fn *fn, json_t *o) {
   return o;
 }
 
-/* The same for the current version of `name`, if it is loaded. */
-static json_t *with_tier(mote_core *c, const char *name, json_t *o) {
-  core_fn *fn = core_fn_acquire(c, name);
+/* The same for the current version of function (ns, name), if it is loaded. */
+static json_t *with_tier(mote_core *c, const char *ns, const char *name, json_t *o) {
+  core_fn *fn = core_fn_acquire(c, ns, name);
   if (!fn) {
     json_object_set_new(o, "tier", json_string("not loaded"));
     return o;
@@ -175,18 +209,15 @@ http_result v1_function_get(void *ctx, http_req *r) {
   mote_function_version v;
   mote_store_error e;
   memset(&v, 0, sizeof v);
+  const char *ns = http_req_ns(r);
   if (!mote_store_valid_name(name))
     return http_reply_error(r, 404, "not_found", "no function named \"%s\"", name);
-  if (mote_store_get(core_store(c), name, &v, &e) != MOTE_STORE_OK) {
+  if (mote_store_get(core_store(c), ns, name, &v, &e) != MOTE_STORE_OK) {
     if (e.status == MOTE_STORE_NOT_FOUND)
       return http_reply_error(r, 404, "not_found", "no function named \"%s\"", name);
     return store_error(r, &e);
   }
-  if (strcmp(v.ns, http_req_ns(r)) != 0) {
-    mote_function_version_clear(&v);
-    return forbidden(r, name);
-  }
-  json_t *o = with_tier(c, name, http_version_json(c, &v));
+  json_t *o = with_tier(c, ns, name, http_version_json(c, &v));
   mote_function_version_clear(&v);
   return http_reply_json(r, 200, o);
 }
@@ -248,6 +279,12 @@ static bool parse_settings(http_req *r, mote_function_settings *st, char *msg, s
                  "for the server's default, not \"%.40s\"", v);
         return false;
       }
+    } else if (!strcmp(k, "replicas")) {
+      if (!parse_u32(v, 0, 1000, &st->replicas)) {
+        snprintf(msg, cap, "replicas takes a count of nodes between 1 and 1000, or 0 for every "
+                 "node of the cluster, not \"%.40s\"", v);
+        return false;
+      }
     } else if (!strcmp(k, "public")) {
       if (!strcmp(v, "true") || !strcmp(v, "1")) st->is_public = true;
       else if (!strcmp(v, "false") || !strcmp(v, "0")) st->is_public = false;
@@ -271,7 +308,7 @@ static bool parse_settings(http_req *r, mote_function_settings *st, char *msg, s
       st->env[st->env_count++] = (char *)v;
     } else {
       snprintf(msg, cap, "unknown setting \"%.40s\" (memory, timeout, env, concurrency, "
-               "max_queue, public, cgi)", k);
+               "max_queue, replicas, public, cgi)", k);
       return false;
     }
   }
@@ -291,18 +328,6 @@ bool v1_function_put_check(void *ctx, http_req *r, http_result *res) {
     *res = http_reply_error(r, 400, "invalid_name",
                             "\"%s\" is not a valid function name: 1 to 64 of A-Z a-z 0-9 _ . -, "
                             "not starting with '.' or '-'", name);
-    return true;
-  }
-  /* Another namespace's name is refused before its body is read; the store
-   * checks again in the deploy's transaction (a race with a delete and a
-   * deploy of the name by someone else). */
-  mote_function_version v;
-  mote_store_error e;
-  mote_store_status gst = mote_store_get(core_store(r->h->core), name, &v, &e);
-  bool theirs = gst == MOTE_STORE_OK && strcmp(v.ns, http_req_ns(r)) != 0;
-  mote_function_version_clear(&v);
-  if (theirs || (gst != MOTE_STORE_OK && gst != MOTE_STORE_NOT_FOUND)) {
-    *res = theirs ? forbidden(r, name) : store_error(r, &e);
     return true;
   }
   const char *ct = http_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -439,14 +464,12 @@ http_result v1_activation_get(void *ctx, http_req *r) {
   mote_activation a;
   mote_store_error e;
   memset(&a, 0, sizeof a);
-  if (mote_store_activation_get(core_store(r->h->core), id, &a, &e) != MOTE_STORE_OK) {
+  /* The key's namespace's only: another's is not found, as a missing one. */
+  if (mote_store_activation_get(core_store(r->h->core), http_req_ns(r), id, &a, &e) !=
+      MOTE_STORE_OK) {
     if (e.status == MOTE_STORE_NOT_FOUND || e.status == MOTE_STORE_INVALID)
       return http_reply_error(r, 404, "not_found", "no activation %s", id);
     return store_error(r, &e);
-  }
-  if (strcmp(a.ns, http_req_ns(r)) != 0) { /* the same reply as for an id that does not exist */
-    mote_activation_clear(&a);
-    return http_reply_error(r, 404, "not_found", "no activation %s", id);
   }
   json_t *o = activation_json(&a);
   mote_activation_clear(&a);
@@ -456,24 +479,35 @@ http_result v1_activation_get(void *ctx, http_req *r) {
 /* ---- the table ---------------------------------------------------------------------- */
 
 bool http_add_mote_routes(http_server *h) {
-  enum { G = HTTP_GET | HTTP_HEAD, SLASH = HTTP_ROUTE_SLASH_OK };
+  enum { G = HTTP_GET | HTTP_HEAD, SLASH = HTTP_ROUTE_SLASH_OK, CLUSTER = HTTP_ROUTE_CLUSTER };
   const http_key_policy open = HTTP_KEY_OPEN, key = HTTP_KEY_REQUIRED;
   const http_dialect m = HTTP_DIALECT_MOTE;
   const http_route routes[] = {
       /* pattern                     methods      key   dialect limit  limit_of flags  check handle */
       {"/healthz", G, open, m, 0, NULL, 0, NULL, v1_health, h},
-      {"/metrics", G, open, m, 0, NULL, 0, NULL, v1_metrics, h},
-      {"/v1/usage", G, key, m, 0, NULL, SLASH, NULL, v1_usage, h},
+      {"/v1/usage", G, key, m, 0, NULL, SLASH | CLUSTER, NULL, v1_usage, h},
+      {"/v1/metrics", G, key, m, 0, NULL, SLASH, NULL, v1_metrics_namespace, h},
       {"/v1/functions", G, key, m, 0, NULL, SLASH, NULL, v1_functions_list, h},
       {"/v1/functions/{name}", G, key, m, 0, NULL, 0, NULL, v1_function_get, h},
       {"/v1/functions/{name}", HTTP_PUT, key, m, 0, v1_function_put_limit, HTTP_ROUTE_DEPLOY,
        v1_function_put_check, v1_function_put, h},
       {"/v1/functions/{name}", HTTP_DELETE, key, m, 0, NULL, 0, NULL, v1_function_delete, h},
-      {"/v1/activations", G, key, m, 0, NULL, SLASH, NULL, v1_activations_list, h},
-      {"/v1/activations/{id}", G, key, m, 0, NULL, 0, NULL, v1_activation_get, h},
+      {"/v1/activations", G, key, m, 0, NULL, SLASH | CLUSTER, NULL, v1_activations_list, h},
+      {"/v1/activations/{id}", G, key, m, 0, NULL, CLUSTER, NULL, v1_activation_get, h},
       /* The key: only for a function that is not public (faas_check). */
-      {"/faas/{name}/{path...}", HTTP_GET | HTTP_POST, open, m, HTTP_MAX_CALL_BODY, NULL, 0,
+      {"/faas/{name}/{path...}", HTTP_GET | HTTP_POST, open, m, HTTP_MAX_CALL_BODY, NULL, CLUSTER,
        faas_check, faas_call, h},
+  };
+  return http_add_routes(h, routes, sizeof routes / sizeof *routes);
+}
+
+bool http_add_operator_routes(http_server *h, http_server *public_server) {
+  enum { G = HTTP_GET | HTTP_HEAD };
+  const http_route routes[] = {
+      {"/metrics", G, HTTP_KEY_OPEN, HTTP_DIALECT_MOTE, 0, NULL, 0, NULL, v1_metrics,
+       public_server},
+      {"/healthz", G, HTTP_KEY_OPEN, HTTP_DIALECT_MOTE, 0, NULL, 0, NULL, v1_health_operator,
+       h},
   };
   return http_add_routes(h, routes, sizeof routes / sizeof *routes);
 }

@@ -35,21 +35,18 @@ static mote_store_status code_bytes(mote_core *c, const mote_function_version *v
                               len, e);
 }
 
-/* The latest version of the path's action, checked against the caller's
- * namespace: true with *v filled, or false with a reply queued. */
+/* The latest version of the path's action in the path's namespace (the
+ * caller's: the route table checked {ns}): true with *v filled, or false
+ * with a reply queued. */
 static bool find(http_req *r, mote_function_version *v, http_result *res) {
   memset(v, 0, sizeof *v);
   const char *name = ow_name(r);
   if (!name) return (*res = http_reply_error(r, 404, NULL, OW_MSG_NOT_FOUND)), false;
   mote_store_error e;
-  mote_store_status st = mote_store_get(core_store(http_req_core(r)), name, v, &e);
+  mote_store_status st = mote_store_get(core_store(http_req_core(r)), ow_ns(r), name, v, &e);
   if (st == MOTE_STORE_NOT_FOUND)
     return (*res = http_reply_error(r, 404, NULL, OW_MSG_NOT_FOUND)), false;
   if (st != MOTE_STORE_OK) return (*res = http_reply_error(r, 500, NULL, "%s", e.message)), false;
-  if (strcmp(v->ns, ow_ns(r)) != 0) {
-    mote_function_version_clear(v);
-    return (*res = http_reply_error(r, 403, NULL, OW_MSG_FORBIDDEN)), false;
-  }
   return true;
 }
 
@@ -192,7 +189,7 @@ http_result ow_action_put_route(void *ctx, http_req *r) {
   mote_function_version old;
   memset(&old, 0, sizeof old);
   mote_store_error e;
-  mote_store_status gst = mote_store_get(core_store(c), name, &old, &e);
+  mote_store_status gst = mote_store_get(core_store(c), ns, name, &old, &e);
   bool exists = gst == MOTE_STORE_OK;
   ow_action prev, a;
   memset(&prev, 0, sizeof prev);
@@ -204,11 +201,6 @@ http_result ow_action_put_route(void *ctx, http_req *r) {
   if (gst != MOTE_STORE_OK && gst != MOTE_STORE_NOT_FOUND) {
     status = 500;
     snprintf(msg, sizeof msg, "%s", e.message);
-    goto done;
-  }
-  if (exists && strcmp(old.ns, ns) != 0) {
-    status = 403;
-    snprintf(msg, sizeof msg, OW_MSG_FORBIDDEN);
     goto done;
   }
   if (exists && !http_req_param_true(r, "overwrite")) {
@@ -256,8 +248,7 @@ http_result ow_action_put_route(void *ctx, http_req *r) {
   mote_core_error err;
   if (core_deploy(c, &req, &fn, &err) != MOTE_CORE_OK) {
     status = (int)http_status_of(err.status);
-    snprintf(msg, sizeof msg, "%s", err.status == MOTE_CORE_FORBIDDEN ? OW_MSG_FORBIDDEN
-                                                                      : err.message);
+    snprintf(msg, sizeof msg, "%s", err.message);
   }
 done:;
   http_result res;
@@ -306,7 +297,6 @@ http_result ow_action_delete(void *ctx, http_req *r) {
   if (st != MOTE_CORE_OK) {
     json_decref(o);
     if (st == MOTE_CORE_NOT_FOUND) return http_reply_error(r, 404, NULL, OW_MSG_NOT_FOUND);
-    if (st == MOTE_CORE_FORBIDDEN) return http_reply_error(r, 403, NULL, OW_MSG_FORBIDDEN);
     return http_reply_error(r, 500, NULL, "%s", err.message);
   }
   if (!o) return http_reply_error(r, 500, NULL, "out of memory");

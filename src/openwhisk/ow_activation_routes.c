@@ -131,14 +131,12 @@ static http_result activation(http_req *r, part what) {
   mote_activation a;
   mote_store_error e;
   memset(&a, 0, sizeof a);
-  mote_store_status st = mote_store_activation_get(core_store(http_req_core(r)), id, &a, &e);
+  /* Only the namespace's own: another's is not found, as a missing one. */
+  mote_store_status st =
+      mote_store_activation_get(core_store(http_req_core(r)), ow_ns(r), id, &a, &e);
   if (st == MOTE_STORE_NOT_FOUND || st == MOTE_STORE_INVALID)
     return http_reply_error(r, 404, NULL, OW_MSG_NOT_FOUND);
   if (st != MOTE_STORE_OK) return http_reply_error(r, 500, NULL, "%s", e.message);
-  if (strcmp(a.ns, ow_ns(r)) != 0) {
-    mote_activation_clear(&a);
-    return http_reply_error(r, 404, NULL, OW_MSG_NOT_FOUND);
-  }
   json_t *rec = ow_activation_of(&a);
   mote_activation_clear(&a);
   if (!rec) return http_reply_error(r, 500, NULL, "out of memory");

@@ -17,7 +17,6 @@
 #define OW_LIST_MAX 200u
 #define OW_MSG_NOT_FOUND "The requested resource does not exist."
 #define OW_MSG_EXISTS "resource already exists"
-#define OW_MSG_FORBIDDEN "The supplied authentication is not authorized to access this resource."
 /* An invoke's payload and a web action's body (OpenWhisk's 1 MB). */
 #define OW_PAYLOAD_MAX (1u << 20)
 

@@ -218,17 +218,14 @@ static http_result refused(http_req *r, const core_call *call) {
                           http_code_of(st), call->retry_after_s);
 }
 
-/* The action the path names, checked against the caller: true with *fn (a
- * reference) and *a, or false with a reply queued. */
+/* The action the path names in namespace ns (the caller's: the route
+ * table checked it): true with *fn (a reference) and *a, or false with a
+ * reply queued. */
 static bool acquire(http_req *r, const char *ns, core_fn **fn, const ow_action **a,
                     http_result *res) {
   const char *name = ow_name(r);
-  *fn = name ? core_fn_acquire(http_req_core(r), name) : NULL;
+  *fn = name ? core_fn_acquire(http_req_core(r), ns, name) : NULL;
   if (!*fn) return (*res = http_reply_error(r, 404, NULL, OW_MSG_NOT_FOUND)), false;
-  if (strcmp(core_fn_record(*fn)->ns, ns) != 0) {
-    core_fn_release(*fn);
-    return (*res = http_reply_error(r, 403, NULL, OW_MSG_FORBIDDEN)), false;
-  }
   if (!(*a = ow_action_of(*fn))) {
     core_fn_release(*fn);
     return (*res = http_reply_error(r, 500, NULL, "The action's record cannot be read.")), false;
@@ -299,6 +296,7 @@ http_result ow_action_invoke(void *ctx, http_req *r) {
   http_call_log *log = http_req_call_log(r);
   log->set = true;
   snprintf(log->function, sizeof log->function, "%s", core_fn_record(fn)->name);
+  snprintf(log->ns, sizeof log->ns, "%s", core_fn_record(fn)->ns);
   memcpy(log->activation_id, j->call.id, sizeof log->activation_id);
   char id[33];
   memcpy(id, j->call.id, sizeof id);
@@ -430,12 +428,8 @@ http_result ow_web(void *ctx, http_req *r) {
   bool in_default = !strcmp(http_req_capture(r, "package"), "default");
   bool name_ok = ow_web_split(http_req_capture(r, "action"), name, sizeof name, &ext) &&
                  mote_store_valid_name(name);
-  /* Only exported actions exist here: another namespace's name is none. */
-  core_fn *fn = name_ok && in_default ? core_fn_acquire(c, name) : NULL;
-  if (fn && strcmp(core_fn_record(fn)->ns, ns) != 0) {
-    core_fn_release(fn);
-    fn = NULL;
-  }
+  /* Only exported actions of the namespace the path names exist here. */
+  core_fn *fn = name_ok && in_default ? core_fn_acquire(c, ns, name) : NULL;
   if (!fn) return http_reply_error(r, 404, NULL, OW_MSG_NOT_FOUND);
   const ow_action *a = ow_action_of(fn);
   if (!a) {
@@ -488,6 +482,7 @@ http_result ow_web(void *ctx, http_req *r) {
   http_call_log *log = http_req_call_log(r);
   log->set = true;
   snprintf(log->function, sizeof log->function, "%s", name);
+  snprintf(log->ns, sizeof log->ns, "%s", ns);
   memcpy(log->activation_id, j->call.id, sizeof log->activation_id);
   if (core_call_run(&j->call) == MOTE_CORE_OK) {
     job_complete(j);

@@ -5,9 +5,10 @@
  * Keys: GET /api/v1 (the info) and web actions are open; every other route
  * takes OpenWhisk's basic auth, checked by the table before the body is
  * read (401 with its realm). A path's {ns} is the caller's namespace, or "_"
- * for it; any other is 403 (the table's namespace policy). Names are global
- * in mote (one registry for /faas, /v1 and /api/v1): an action whose name
- * another namespace owns is 403 too.
+ * for it; any other is 403 (the table's namespace policy: it says nothing of
+ * what that namespace holds). Names are per namespace, as OpenWhisk's: an
+ * action is the path's (namespace, name), the same function /faas and /v1
+ * reach.
  *
  * Errors: the table answers in OpenWhisk's dialect, {"error": message,
  * "code": transaction id} on every non-2xx but 502 (whose body is the

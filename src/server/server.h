@@ -6,11 +6,14 @@
  *   PUT  /v1/functions/{name}?settings    deploy a module (Content-Type: application/wasm)
  *   GET  /v1/functions[/{name}]           list / describe
  *   DELETE /v1/functions/{name}
- *   GET|POST /faas/{name}?arg=..&arg=..   call: args -> argv[1..], body -> stdin,
+ *   GET|POST /faas/[{ns}/]{name}?arg=..   call: args -> argv[1..], body -> stdin,
  *                                         stdout -> the response body
  *   GET  /v1/activations[?function=&limit=&since=]  and  /v1/activations/{id}
  *   GET  /v1/usage[?function=]            accounting of the caller's namespace
- *   GET  /metrics                         Prometheus text
+ *   GET  /v1/metrics                      Prometheus text of the caller's namespace's
+ *                                         functions
+ *   GET  /metrics                         Prometheus text, on the operator's address
+ *                                         only (metrics_host:metrics_port), never here
  *   /api/v1/...                           OpenWhisk's REST API (src/openwhisk): actions,
  *                                         invokes, activations, web actions
  *
@@ -29,12 +32,18 @@
  * Authentication: OpenWhisk's `Authorization: Basic uuid:key` (http/route.c, core/identity.c),
  * checked against the store's API keys, each of one namespace. Every /v1
  * route requires a key (401 with WWW-Authenticate without a valid one) and
- * shows the caller's namespace only: its functions, its activations.
- * Function names are global (one /faas/{name}): a name belongs to the
- * namespace that deployed it first, and another namespace's get, update or
- * delete of it is 403. /faas/{name} is open for a function deployed
- * public=true; any other needs a key of its namespace (401, else 403).
- * /healthz and /metrics are open.
+ * works in the caller's namespace only: its functions, its activations.
+ * Function names are per namespace, as OpenWhisk's: two namespaces may each
+ * have a function `echo`. /faas/{ns}/{name} calls one of namespace ns,
+ * /faas/{name} one of the key's namespace (of guest without a key); see
+ * http/faas.c. A function deployed public=true is open to anyone; any other
+ * answers 404 to whoever may not call it, exactly as a missing one.
+ * /healthz is open and says only "ok".
+ *
+ * The operator's address (metrics_host, metrics_port; loopback by default,
+ * as Prometheus exporters are deployed) serves GET /metrics, which names
+ * every namespace's functions and figures, and a /healthz that counts
+ * functions. Nothing of it is on the public address, whatever the key.
  */
 #ifndef MOTE_SERVER_H
 #define MOTE_SERVER_H
@@ -50,6 +59,11 @@ typedef struct mote_server_config {
   const char *host;     /* an address to listen on: "127.0.0.1", "0.0.0.0", "::1" */
   uint16_t port;        /* 0: any free port (see mote_server_port) */
   const char *data_dir; /* created if missing */
+  /* The operator's address (/metrics): another listening socket, on its
+   * own port (0: any free one, see mote_server_metrics_port); metrics_host
+   * NULL: no operator address at all. */
+  const char *metrics_host;
+  uint16_t metrics_port;
   unsigned workers;     /* function runs at once; 0: the number of CPUs */
   unsigned queue;       /* calls waiting for a worker at most; 0: 8 per worker */
   unsigned queue_timeout_ms; /* longest wait for a worker (then 429); 0: 5000 */
@@ -72,6 +86,15 @@ typedef struct mote_server_config {
    * call keeps its CPU slot while others wait (0: the core's default;
    * MOTE_SERVER_QUANTUM_OFF: to its end). */
   unsigned max_alive, cpu_quantum_ms;
+  /* A node of a cluster (src/cluster): etcd's endpoints ("http://H:P,..."),
+   * or NULL for the single node mote is without one; this node's name, and
+   * the URL peers reach it at (NULL: http://HOST:PORT of the listening
+   * address, which must then be a specific one). */
+  const char *cluster;
+  const char *node;
+  const char *advertise;
+  /* A node of a cluster that compiles every object itself (no peer's). */
+  bool no_peer_objects;
 } mote_server_config;
 
 #define MOTE_SERVER_QUANTUM_OFF 0xffffffffu
@@ -101,6 +124,8 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
                                      mote_server_error *err);
 /* The port it listens on. */
 uint16_t mote_server_port(const mote_server *s);
+/* The operator's port (/metrics), 0 when it has none. */
+uint16_t mote_server_metrics_port(const mote_server *s);
 /* With cfg->dev: true when this start created the development key (false:
  * it was there already). */
 bool mote_server_dev_key_created(const mote_server *s);

@@ -11,11 +11,11 @@
  * mote_store_activation_put).
  *
  * Retention is cheap: the store keeps each function's row count in memory
- * (read once per function with count(*) on first put after open) and, when a
- * commit takes the count past retain + retain/16, deletes the oldest rows
- * down to `retain` in the same transaction through the (function, start_ms)
- * index: one index seek and a range delete every retain/16 puts of a
- * function, never a scan. Trimming on every put instead (exact) costs a
+ * (read once per (namespace, function) with count(*) on first put after
+ * open) and, when a commit takes the count past retain + retain/16, deletes
+ * the oldest rows down to `retain` in the same transaction through the
+ * (namespace, function, start_ms) index: one index seek and a range delete
+ * every retain/16 puts of a function, never a scan. Trimming on every put instead (exact) costs a
  * second set of dirty pages per commit (the deletes hit the index's left
  * edge): measured 6.1k puts/s without trimming vs 3.4k with a trim per put,
  * on one thread. Below retain 16 the trim is exact.
@@ -65,7 +65,19 @@ void mote_activation_clear(mote_activation *a) {
   memset(a, 0, sizeof *a);
 }
 
-/* --- per-function counts (caller holds write_lock) --- */
+/* --- per-function counts (caller holds write_lock), keyed "ns/function" --- */
+
+/* The key of a record's function; false when it does not fit (names are
+ * checked before: it always does). */
+static bool count_key(const mote_activation *a, char out[2 * MOTE_STORE_NS_MAX + 2]) {
+  int n = snprintf(out, 2 * MOTE_STORE_NS_MAX + 2, "%s/%s", a->ns ? a->ns : MOTE_STORE_DEFAULT_NS,
+                   a->function);
+  return n > 0 && n < 2 * MOTE_STORE_NS_MAX + 2;
+}
+
+static const char *record_ns(const mote_activation *a) {
+  return a->ns ? a->ns : MOTE_STORE_DEFAULT_NS;
+}
 
 static uint64_t hash_name(const char *s) {
   uint64_t h = 1469598103934665603ull;
@@ -143,9 +155,15 @@ static void counts_forget(mote_store *s) {
   s->counts_cap = s->counts_used = 0;
 }
 
-/* The count of a function, read from the table on first use; NULL on failure. */
-static act_count *count_get(mote_store *s, const char *function, mote_store_error *err) {
-  act_count *ac = count_find(s, function);
+/* The count of a record's function, read from the table on first use;
+ * NULL on failure. */
+static act_count *count_get(mote_store *s, const mote_activation *a, mote_store_error *err) {
+  char key[2 * MOTE_STORE_NS_MAX + 2];
+  if (!count_key(a, key)) {
+    store_fail(err, MOTE_STORE_INVALID, "activation %s: its names are too long", a->id);
+    return NULL;
+  }
+  act_count *ac = count_find(s, key);
   if (ac) return ac;
   store_conn *w = &s->writer;
   sqlite3_stmt *q = store_stmt(w, ST_ACT_COUNT);
@@ -153,7 +171,8 @@ static act_count *count_get(mote_store *s, const char *function, mote_store_erro
     store_db_fail(err, w->db, "counting activations");
     return NULL;
   }
-  sqlite3_bind_text(q, 1, function, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 1, record_ns(a), -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, a->function, -1, SQLITE_STATIC);
   int rc = sqlite3_step(q);
   int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
   sqlite3_reset(q);
@@ -161,7 +180,7 @@ static act_count *count_get(mote_store *s, const char *function, mote_store_erro
     store_db_fail(err, w->db, "counting activations");
     return NULL;
   }
-  if (!(ac = count_add(s, function, n))) store_fail(err, MOTE_STORE_IO, "out of memory");
+  if (!(ac = count_add(s, key, n))) store_fail(err, MOTE_STORE_IO, "out of memory");
   return ac;
 }
 
@@ -170,7 +189,7 @@ static act_count *count_get(mote_store *s, const char *function, mote_store_erro
 static mote_store_status insert_one(mote_store *s, const mote_activation *a, uint32_t retain,
                                     bool *batch_failed, mote_store_error *err) {
   store_conn *w = &s->writer;
-  act_count *ac = count_get(s, a->function, err);
+  act_count *ac = count_get(s, a, err);
   if (!ac) {
     *batch_failed = true;
     return MOTE_STORE_IO;
@@ -196,8 +215,7 @@ static mote_store_status insert_one(mote_store *s, const mote_activation *a, uin
     size_t off = tail_start(a->stderr_excerpt, MOTE_STORE_EXCERPT_MAX);
     bind_text_n(q, 12, a->stderr_excerpt + off, strlen(a->stderr_excerpt + off));
   }
-  const char *ns = a->ns ? a->ns : MOTE_STORE_DEFAULT_NS;
-  sqlite3_bind_text(q, 13, ns, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 13, record_ns(a), -1, SQLITE_STATIC);
   bind_text_n(q, 14, a->meta, a->meta ? strlen(a->meta) : 0);
   int rc = sqlite3_step(q);
   sqlite3_reset(q);
@@ -218,7 +236,8 @@ static mote_store_status trim_touched(mote_store *s, act_waiter *batch, mote_sto
   store_conn *w = &s->writer;
   mote_store_status st = MOTE_STORE_OK;
   for (act_waiter *b = batch; b; b = b->next) {
-    act_count *ac = count_find(s, b->a->function);
+    char key[2 * MOTE_STORE_NS_MAX + 2];
+    act_count *ac = count_key(b->a, key) ? count_find(s, key) : NULL;
     if (!ac || !ac->touched) continue;
     ac->touched = false;
     int64_t excess = ac->retain > 0 ? ac->count - (int64_t)ac->retain : 0;
@@ -228,8 +247,9 @@ static mote_store_status trim_touched(mote_store *s, act_waiter *batch, mote_sto
       st = store_db_fail(err, w->db, "trimming activations");
       continue;
     }
-    sqlite3_bind_text(q, 1, b->a->function, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, excess);
+    sqlite3_bind_text(q, 1, record_ns(b->a), -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, b->a->function, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, excess);
     int rc = sqlite3_step(q);
     sqlite3_reset(q);
     if (rc != SQLITE_DONE)
@@ -365,8 +385,8 @@ static mote_store_status row_to_activation(sqlite3_stmt *q, mote_activation *out
   return MOTE_STORE_OK;
 }
 
-mote_store_status mote_store_activation_get(mote_store *s, const char *id, mote_activation *out,
-                                            mote_store_error *err) {
+mote_store_status mote_store_activation_get(mote_store *s, const char *ns, const char *id,
+                                            mote_activation *out, mote_store_error *err) {
   store_ok(err);
   memset(out, 0, sizeof *out);
   mote_store_activation_sync(s);
@@ -374,15 +394,18 @@ mote_store_status mote_store_activation_get(mote_store *s, const char *id, mote_
     return store_fail(err, MOTE_STORE_INVALID,
                       "invalid activation id \"%.40s\": expected 32 lowercase hex digits",
                       id ? id : "(null)");
+  if (ns && !mote_store_valid_name(ns))
+    return store_fail(err, MOTE_STORE_INVALID, "invalid namespace \"%.80s\"", ns);
   store_conn *c = store_reader_take(s, err);
   if (!c) return MOTE_STORE_IO;
   mote_store_status st;
-  sqlite3_stmt *q = store_stmt(c, ST_ACT_GET);
+  sqlite3_stmt *q = store_stmt(c, ns ? ST_ACT_GET_NS : ST_ACT_GET);
   if (!q) {
     st = store_db_fail(err, c->db, "looking up an activation");
     goto out;
   }
   sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+  if (ns) sqlite3_bind_text(q, 2, ns, -1, SQLITE_STATIC);
   int rc = sqlite3_step(q);
   if (rc == SQLITE_ROW)
     st = row_to_activation(q, out, err);

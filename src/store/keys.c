@@ -176,37 +176,37 @@ mote_store_status mote_store_namespace_delete(mote_store *s, const char *name,
 /* ---- keys ---------------------------------------------------------------- */
 
 typedef struct key_ctx {
-  const char *ns;
-  const char *uuid;
-  const uint8_t *salt, *hash;
-  int64_t now;
+  const mote_key_record *rec;
+  bool replace; /* a record kept elsewhere: an existing uuid is replaced */
 } key_ctx;
 
-static mote_store_status key_create_body(store_conn *w, void *vctx, mote_store_error *err) {
+static mote_store_status key_put_body(store_conn *w, void *vctx, mote_store_error *err) {
   key_ctx *c = vctx;
-  mote_store_status st = exec_text(w, ST_NS_INSERT, c->ns, c->now, NULL, "creating a namespace", err);
+  const mote_key_record *k = c->rec;
+  mote_store_status st =
+      exec_text(w, ST_NS_INSERT, k->ns, k->created_ms, NULL, "creating a namespace", err);
   if (st != MOTE_STORE_OK) return st;
-  sqlite3_stmt *q = store_stmt(w, ST_KEY_INSERT);
+  sqlite3_stmt *q = store_stmt(w, c->replace ? ST_KEY_PUT : ST_KEY_INSERT);
   if (!q) return store_db_fail(err, w->db, "preparing a key");
-  sqlite3_bind_text(q, 1, c->uuid, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 2, c->ns, -1, SQLITE_STATIC);
-  sqlite3_bind_blob(q, 3, c->salt, SALT_BYTES, SQLITE_STATIC);
-  sqlite3_bind_blob(q, 4, c->hash, HASH_BYTES, SQLITE_STATIC);
-  sqlite3_bind_int64(q, 5, c->now);
+  sqlite3_bind_text(q, 1, k->uuid, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, k->ns, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(q, 3, k->salt, SALT_BYTES, SQLITE_STATIC);
+  sqlite3_bind_blob(q, 4, k->hash, HASH_BYTES, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 5, k->created_ms);
   int rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc == SQLITE_CONSTRAINT)
-    return store_fail(err, MOTE_STORE_INVALID, "a key with uuid %s exists already", c->uuid);
+    return store_fail(err, MOTE_STORE_INVALID, "a key with uuid %s exists already", k->uuid);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "adding a key");
   return MOTE_STORE_OK;
 }
 
-mote_store_status mote_store_key_create(mote_store *s, const char *ns, const char *uuid,
-                                        const char *key, char uuid_out[MOTE_STORE_UUID_LEN + 1],
-                                        char key_out[MOTE_STORE_KEY_LEN + 1],
-                                        mote_store_error *err) {
+mote_store_status mote_store_key_seal(const char *ns, const char *uuid, const char *key,
+                                      mote_key_record *rec, char key_out[MOTE_STORE_KEY_LEN + 1],
+                                      mote_store_error *err) {
   store_ok(err);
-  uuid_out[0] = key_out[0] = 0;
+  memset(rec, 0, sizeof *rec);
+  key_out[0] = 0;
   if (!mote_store_valid_name(ns)) return bad_ns(err, ns);
   if (uuid && !valid_uuid(uuid))
     return store_fail(err, MOTE_STORE_INVALID,
@@ -214,22 +214,44 @@ mote_store_status mote_store_key_create(mote_store *s, const char *ns, const cha
   if (key && !valid_key(key))
     return store_fail(err, MOTE_STORE_INVALID, "invalid key: use %d characters of A-Z a-z 0-9",
                       MOTE_STORE_KEY_LEN);
-  char new_uuid[MOTE_STORE_UUID_LEN + 1], new_key[MOTE_STORE_KEY_LEN + 1];
+  snprintf(rec->ns, sizeof rec->ns, "%s", ns);
   if (uuid)
-    snprintf(new_uuid, sizeof new_uuid, "%s", uuid);
+    snprintf(rec->uuid, sizeof rec->uuid, "%s", uuid);
   else
-    random_uuid(new_uuid);
+    random_uuid(rec->uuid);
   if (key)
-    snprintf(new_key, sizeof new_key, "%s", key);
+    snprintf(key_out, MOTE_STORE_KEY_LEN + 1, "%s", key);
   else
-    random_key(new_key);
-  uint8_t salt[SALT_BYTES], hash[HASH_BYTES];
-  randombytes_buf(salt, sizeof salt);
-  hash_secret(new_key, salt, hash);
-  key_ctx ctx = {.ns = ns, .uuid = new_uuid, .salt = salt, .hash = hash, .now = store_now_ms()};
-  mote_store_status st = store_write_durably(s, key_create_body, &ctx, err);
+    random_key(key_out);
+  randombytes_buf(rec->salt, sizeof rec->salt);
+  hash_secret(key_out, rec->salt, rec->hash);
+  rec->created_ms = store_now_ms();
+  return MOTE_STORE_OK;
+}
+
+mote_store_status mote_store_key_put(mote_store *s, const mote_key_record *rec,
+                                     mote_store_error *err) {
+  store_ok(err);
+  if (!mote_store_valid_name(rec->ns)) return bad_ns(err, rec->ns);
+  if (!valid_uuid(rec->uuid))
+    return store_fail(err, MOTE_STORE_INVALID, "invalid key uuid \"%.40s\"", rec->uuid);
+  key_ctx ctx = {.rec = rec, .replace = true};
+  return store_write_durably(s, key_put_body, &ctx, err);
+}
+
+mote_store_status mote_store_key_create(mote_store *s, const char *ns, const char *uuid,
+                                        const char *key, char uuid_out[MOTE_STORE_UUID_LEN + 1],
+                                        char key_out[MOTE_STORE_KEY_LEN + 1],
+                                        mote_store_error *err) {
+  uuid_out[0] = key_out[0] = 0;
+  mote_key_record rec;
+  char new_key[MOTE_STORE_KEY_LEN + 1];
+  mote_store_status st = mote_store_key_seal(ns, uuid, key, &rec, new_key, err);
+  if (st != MOTE_STORE_OK) return st;
+  key_ctx ctx = {.rec = &rec};
+  st = store_write_durably(s, key_put_body, &ctx, err);
   if (st == MOTE_STORE_OK) {
-    memcpy(uuid_out, new_uuid, sizeof new_uuid);
+    memcpy(uuid_out, rec.uuid, sizeof rec.uuid);
     memcpy(key_out, new_key, sizeof new_key);
   }
   sodium_memzero(new_key, sizeof new_key);

@@ -9,15 +9,13 @@
  *
  * Settings are kept as JSON text in versions.settings:
  *   {"memory_mib":0,"timeout_ms":0,"max_concurrency":0,"max_queue":0,
- *    "public":false,"cgi":false,"env":["K=V",...]}
+ *    "public":false,"cgi":false,"env":["K=V",...],"replicas":0}
  * A key added later (max_queue) is simply missing from older rows and reads
  * as 0, the default: the JSON column needs no schema migration.
  *
- * Ownership: functions.namespace is the owner, set by the first deploy of a
- * name; each version repeats it (versions.namespace) so a record read alone
- * says whose it is. A deploy or delete that names another namespace is
- * refused inside its transaction, where no other writer can slip in between
- * the check and the change.
+ * Names are per namespace: every row is keyed by (namespace, name), so a
+ * deploy, get or delete names its namespace and never meets another's
+ * function of the same name.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,12 +53,6 @@ static mote_store_status bad_ns(mote_store_error *err, const char *ns) {
                     ns ? ns : "(null)");
 }
 
-static mote_store_status forbidden(mote_store_error *err, const char *name) {
-  /* Says nothing of the owner: another namespace need not learn its name. */
-  return store_fail(err, MOTE_STORE_FORBIDDEN,
-                    "function \"%s\" belongs to another namespace", name);
-}
-
 void mote_function_version_clear(mote_function_version *v) {
   if (!v) return;
   free(v->name);
@@ -69,10 +61,15 @@ void mote_function_version_clear(mote_function_version *v) {
   free(v->module_hash);
   free(v->files_hash);
   free(v->file_paths);
-  for (uint32_t i = 0; i < v->settings.env_count; i++)
-    if (v->settings.env) free(v->settings.env[i]);
-  free(v->settings.env);
+  mote_function_settings_clear(&v->settings);
   memset(v, 0, sizeof *v);
+}
+
+void mote_function_settings_clear(mote_function_settings *st) {
+  for (uint32_t i = 0; i < st->env_count; i++)
+    if (st->env) free(st->env[i]);
+  free(st->env);
+  memset(st, 0, sizeof *st);
 }
 
 static mote_store_status check_settings(const mote_function_settings *set, mote_store_error *err) {
@@ -119,7 +116,7 @@ static bool copy_settings(mote_function_settings *dst, const mote_function_setti
 }
 
 /* JSON text from malloc(), or NULL on out of memory. */
-static char *settings_to_json(const mote_function_settings *set) {
+char *mote_store_settings_json(const mote_function_settings *set) {
   mote_function_settings zero = {0};
   if (!set) set = &zero;
   json_t *env = json_array();
@@ -134,6 +131,7 @@ static char *settings_to_json(const mote_function_settings *set) {
                         "max_concurrency", (json_int_t)set->max_concurrency, "max_queue",
                         (json_int_t)set->max_queue, "public", (int)set->is_public, "cgi",
                         (int)set->cgi, "env", env);
+  if (o && set->replicas) json_object_set_new(o, "replicas", json_integer(set->replicas));
   if (!o) return NULL;
   char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(o);
@@ -145,7 +143,7 @@ static uint32_t json_u32(json_t *o, const char *key) {
   return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
-static bool settings_from_json(const char *text, mote_function_settings *out) {
+bool mote_store_settings_parse(const char *text, mote_function_settings *out) {
   memset(out, 0, sizeof *out);
   json_t *o = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL;
   if (!json_is_object(o)) {
@@ -156,6 +154,7 @@ static bool settings_from_json(const char *text, mote_function_settings *out) {
   out->timeout_ms = json_u32(o, "timeout_ms");
   out->max_concurrency = json_u32(o, "max_concurrency");
   out->max_queue = json_u32(o, "max_queue");
+  out->replicas = json_u32(o, "replicas");
   out->is_public = json_is_true(json_object_get(o, "public"));
   out->cgi = json_is_true(json_object_get(o, "cgi"));
   json_t *env = json_object_get(o, "env");
@@ -216,7 +215,7 @@ static mote_store_status row_to_version(sqlite3_stmt *q, mote_function_version *
   out->files_count = (uint64_t)sqlite3_column_int64(q, 8);
   out->files_bytes = (uint64_t)sqlite3_column_int64(q, 9);
   bool paths_ok = split_paths((const char *)sqlite3_column_text(q, 10), out);
-  bool settings_ok = settings_from_json((const char *)sqlite3_column_text(q, 4), &out->settings);
+  bool settings_ok = mote_store_settings_parse((const char *)sqlite3_column_text(q, 4), &out->settings);
   if (!out->name || !out->module_hash || !out->ns || !paths_ok ||
       (sqlite3_column_type(q, 3) != SQLITE_NULL && !out->files_hash) ||
       (sqlite3_column_type(q, 7) != SQLITE_NULL && !out->meta)) {
@@ -241,27 +240,6 @@ static void bind_text(sqlite3_stmt *q, int i, const char *text) {
     sqlite3_bind_null(q, i);
 }
 
-/* The owner of a live function (on the writer, in a transaction): OK with
- * *owns telling whether it is `ns`, or NOT_FOUND when the name is free. */
-static mote_store_status check_owner(store_conn *w, const char *name, const char *ns, bool *owns,
-                                     mote_store_error *err) {
-  sqlite3_stmt *q = store_stmt(w, ST_FN_OWNER);
-  if (!q) return store_db_fail(err, w->db, "looking up a function's namespace");
-  bind_text(q, 1, name);
-  int rc = sqlite3_step(q);
-  mote_store_status st = MOTE_STORE_OK;
-  if (rc == SQLITE_ROW) {
-    const char *owner = (const char *)sqlite3_column_text(q, 0);
-    *owns = owner && strcmp(owner, ns) == 0;
-  } else if (rc == SQLITE_DONE) {
-    st = MOTE_STORE_NOT_FOUND;
-  } else {
-    st = store_db_fail(err, w->db, "looking up a function's namespace");
-  }
-  sqlite3_reset(q);
-  return st;
-}
-
 typedef struct deploy_ctx {
   const char *ns;
   const char *name;
@@ -277,14 +255,10 @@ typedef struct deploy_ctx {
 
 static mote_store_status deploy_body(store_conn *w, void *vctx, mote_store_error *err) {
   deploy_ctx *c = vctx;
-  bool owns = false;
-  mote_store_status st = check_owner(w, c->name, c->ns, &owns, err);
-  if (st == MOTE_STORE_OK && !owns) return forbidden(err, c->name);
-  if (st != MOTE_STORE_OK && st != MOTE_STORE_NOT_FOUND) return st;
-
   sqlite3_stmt *q = store_stmt(w, ST_SEQ_NEXT);
   if (!q) return store_db_fail(err, w->db, "preparing a deploy");
-  bind_text(q, 1, c->name);
+  bind_text(q, 1, c->ns);
+  bind_text(q, 2, c->name);
   if (sqlite3_step(q) != SQLITE_ROW) {
     store_db_fail(err, w->db, "numbering the version");
     sqlite3_reset(q);
@@ -298,13 +272,13 @@ static mote_store_status deploy_body(store_conn *w, void *vctx, mote_store_error
 
   q = store_stmt(w, ST_VER_INSERT);
   if (!q) return store_db_fail(err, w->db, "preparing a deploy");
-  bind_text(q, 1, c->name);
-  sqlite3_bind_int64(q, 2, (int64_t)c->version);
-  bind_text(q, 3, c->module_hash);
-  bind_text(q, 4, c->files_hash);
-  bind_text(q, 5, c->settings_json);
-  sqlite3_bind_int64(q, 6, c->now);
-  bind_text(q, 7, c->ns);
+  bind_text(q, 1, c->ns);
+  bind_text(q, 2, c->name);
+  sqlite3_bind_int64(q, 3, (int64_t)c->version);
+  bind_text(q, 4, c->module_hash);
+  bind_text(q, 5, c->files_hash);
+  bind_text(q, 6, c->settings_json);
+  sqlite3_bind_int64(q, 7, c->now);
   bind_text(q, 8, c->meta);
   int rc = sqlite3_step(q);
   sqlite3_reset(q);
@@ -312,10 +286,10 @@ static mote_store_status deploy_body(store_conn *w, void *vctx, mote_store_error
 
   q = store_stmt(w, ST_FN_UPSERT);
   if (!q) return store_db_fail(err, w->db, "preparing a deploy");
-  bind_text(q, 1, c->name);
-  sqlite3_bind_int64(q, 2, (int64_t)c->version);
-  sqlite3_bind_int64(q, 3, c->now);
-  bind_text(q, 4, c->ns);
+  bind_text(q, 1, c->ns);
+  bind_text(q, 2, c->name);
+  sqlite3_bind_int64(q, 3, (int64_t)c->version);
+  sqlite3_bind_int64(q, 4, c->now);
   rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "updating the function");
@@ -349,7 +323,7 @@ mote_store_status mote_store_deploy(mote_store *s, const char *ns, const char *n
     return store_fail(err, MOTE_STORE_INVALID, "deploy of \"%s\": %zu files but no list", name,
                       nfiles);
   if ((st = check_settings(settings, err)) != MOTE_STORE_OK) return st;
-  json = settings_to_json(settings);
+  json = mote_store_settings_json(settings);
   if (!json) return store_fail(err, MOTE_STORE_IO, "out of memory");
 
   if ((st = store_put_blob(s, wasm, len, module_hash, err)) != MOTE_STORE_OK) goto out;
@@ -408,10 +382,12 @@ out:
 }
 
 /* Runs a one-row version query on a reader. */
-static mote_store_status get_one(mote_store *s, stmt_id id, const char *name, uint64_t version,
-                                 mote_function_version *out, mote_store_error *err) {
+static mote_store_status get_one(mote_store *s, stmt_id id, const char *ns, const char *name,
+                                 uint64_t version, mote_function_version *out,
+                                 mote_store_error *err) {
   store_ok(err);
   memset(out, 0, sizeof *out);
+  if (!mote_store_valid_name(ns)) return bad_ns(err, ns);
   if (!mote_store_valid_name(name)) return bad_name(err, name);
   store_conn *c = store_reader_take(s, err);
   if (!c) return MOTE_STORE_IO;
@@ -421,8 +397,9 @@ static mote_store_status get_one(mote_store *s, stmt_id id, const char *name, ui
     st = store_db_fail(err, c->db, "looking up a function");
     goto out;
   }
-  bind_text(q, 1, name);
-  if (id == ST_GET_VERSION) sqlite3_bind_int64(q, 2, (int64_t)version);
+  bind_text(q, 1, ns);
+  bind_text(q, 2, name);
+  if (id == ST_GET_VERSION) sqlite3_bind_int64(q, 3, (int64_t)version);
   int rc = sqlite3_step(q);
   if (rc == SQLITE_ROW)
     st = row_to_version(q, out, err);
@@ -439,14 +416,15 @@ out:
   return st;
 }
 
-mote_store_status mote_store_get(mote_store *s, const char *name, mote_function_version *out,
-                                 mote_store_error *err) {
-  return get_one(s, ST_GET_LATEST, name, 0, out, err);
+mote_store_status mote_store_get(mote_store *s, const char *ns, const char *name,
+                                 mote_function_version *out, mote_store_error *err) {
+  return get_one(s, ST_GET_LATEST, ns, name, 0, out, err);
 }
 
-mote_store_status mote_store_get_version(mote_store *s, const char *name, uint64_t version,
-                                         mote_function_version *out, mote_store_error *err) {
-  return get_one(s, ST_GET_VERSION, name, version, out, err);
+mote_store_status mote_store_get_version(mote_store *s, const char *ns, const char *name,
+                                         uint64_t version, mote_function_version *out,
+                                         mote_store_error *err) {
+  return get_one(s, ST_GET_VERSION, ns, name, version, out, err);
 }
 
 mote_store_status mote_store_list(mote_store *s, const char *ns, mote_function_version **out,
@@ -496,41 +474,36 @@ out:
 }
 
 typedef struct delete_ctx {
-  const char *ns; /* NULL: any owner */
+  const char *ns;
   const char *name;
 } delete_ctx;
 
 static mote_store_status delete_body(store_conn *w, void *vctx, mote_store_error *err) {
   const delete_ctx *c = vctx;
   const char *name = c->name;
-  if (c->ns) {
-    bool owns = false;
-    mote_store_status st = check_owner(w, name, c->ns, &owns, err);
-    if (st == MOTE_STORE_NOT_FOUND) return not_found(err, name);
-    if (st != MOTE_STORE_OK) return st;
-    if (!owns) return forbidden(err, name);
-  }
   sqlite3_stmt *q = store_stmt(w, ST_FN_DELETE);
   if (!q) return store_db_fail(err, w->db, "preparing a delete");
-  bind_text(q, 1, name);
+  bind_text(q, 1, c->ns);
+  bind_text(q, 2, name);
   int rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "deleting a function");
   if (sqlite3_changes(w->db) == 0) return not_found(err, name);
   q = store_stmt(w, ST_VER_DELETE);
   if (!q) return store_db_fail(err, w->db, "preparing a delete");
-  bind_text(q, 1, name);
+  bind_text(q, 1, c->ns);
+  bind_text(q, 2, name);
   rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "deleting versions");
-  return store_snapshots_forget(w, name, err);
+  return store_snapshots_forget(w, c->ns, name, err);
 }
 
 mote_store_status mote_store_delete(mote_store *s, const char *ns, const char *name,
                                     mote_store_error *err) {
   store_ok(err);
   if (!mote_store_valid_name(name)) return bad_name(err, name);
-  if (ns && !mote_store_valid_name(ns)) return bad_ns(err, ns);
+  if (!mote_store_valid_name(ns)) return bad_ns(err, ns);
   delete_ctx ctx = {.ns = ns, .name = name};
   return store_write_durably(s, delete_body, &ctx, err);
 }
@@ -585,3 +558,98 @@ out:
   close(fd);
   return st;
 }
+
+typedef struct put_version_ctx {
+  const mote_function_version *rec;
+  const char *settings_json;
+  const char *files_paths;
+  int64_t now;
+} put_version_ctx;
+
+static mote_store_status put_version_body(store_conn *w, void *vctx, mote_store_error *err) {
+  put_version_ctx *c = vctx;
+  const mote_function_version *v = c->rec;
+  sqlite3_stmt *q = store_stmt(w, ST_FN_LATEST);
+  if (!q) return store_db_fail(err, w->db, "looking up a function");
+  bind_text(q, 1, v->ns);
+  bind_text(q, 2, v->name);
+  int rc = sqlite3_step(q);
+  bool newer = rc == SQLITE_ROW && (uint64_t)sqlite3_column_int64(q, 0) > v->version;
+  sqlite3_reset(q);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return store_db_fail(err, w->db, "looking up a function");
+  if (newer) return MOTE_STORE_OK; /* a later version is kept already */
+  q = store_stmt(w, ST_VER_PUT);
+  if (!q) return store_db_fail(err, w->db, "preparing a version");
+  bind_text(q, 1, v->ns);
+  bind_text(q, 2, v->name);
+  sqlite3_bind_int64(q, 3, (int64_t)v->version);
+  bind_text(q, 4, v->module_hash);
+  bind_text(q, 5, v->files_hash);
+  bind_text(q, 6, c->settings_json);
+  sqlite3_bind_int64(q, 7, v->created_ms ? v->created_ms : c->now);
+  bind_text(q, 8, v->meta);
+  rc = sqlite3_step(q);
+  sqlite3_reset(q);
+  if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "adding the version");
+  q = store_stmt(w, ST_FN_PUT);
+  if (!q) return store_db_fail(err, w->db, "preparing a version");
+  bind_text(q, 1, v->ns);
+  bind_text(q, 2, v->name);
+  sqlite3_bind_int64(q, 3, (int64_t)v->version);
+  sqlite3_bind_int64(q, 4, c->now);
+  rc = sqlite3_step(q);
+  sqlite3_reset(q);
+  if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "updating the function");
+  q = store_stmt(w, ST_SEQ_RAISE);
+  if (!q) return store_db_fail(err, w->db, "preparing a version");
+  bind_text(q, 1, v->ns);
+  bind_text(q, 2, v->name);
+  sqlite3_bind_int64(q, 3, (int64_t)v->version);
+  rc = sqlite3_step(q);
+  sqlite3_reset(q);
+  if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "numbering the version");
+  if (v->files_hash)
+    return store_file_set_put(w, v->files_hash, v->files_count, v->files_bytes, c->files_paths,
+                              err);
+  return MOTE_STORE_OK;
+}
+
+mote_store_status mote_store_put_version(mote_store *s, const mote_function_version *rec,
+                                         mote_store_error *err) {
+  store_ok(err);
+  if (!mote_store_valid_name(rec->name)) return bad_name(err, rec->name);
+  if (!mote_store_valid_name(rec->ns)) return bad_ns(err, rec->ns);
+  if (rec->version == 0 || rec->version > INT64_MAX)
+    return store_fail(err, MOTE_STORE_INVALID, "\"%s\": version %llu is out of range", rec->name,
+                      (unsigned long long)rec->version);
+  if (!rec->module_hash || strlen(rec->module_hash) != 64 ||
+      strspn(rec->module_hash, "0123456789abcdef") != 64 ||
+      (rec->files_hash && (strlen(rec->files_hash) != 64 ||
+                           strspn(rec->files_hash, "0123456789abcdef") != 64)))
+    return store_fail(err, MOTE_STORE_INVALID, "\"%s\": a module or files hash is not a hash",
+                      rec->name);
+  if (rec->meta && strlen(rec->meta) > MOTE_STORE_META_MAX)
+    return store_fail(err, MOTE_STORE_INVALID, "\"%s\": its meta text is longer than %u bytes",
+                      rec->name, MOTE_STORE_META_MAX);
+  if (rec->nfile_paths > MOTE_STORE_FILES_LISTED)
+    return store_fail(err, MOTE_STORE_INVALID, "\"%s\": more than %d file paths listed",
+                      rec->name, MOTE_STORE_FILES_LISTED);
+  mote_store_status st = check_settings(&rec->settings, err);
+  if (st != MOTE_STORE_OK) return st;
+  char *json = mote_store_settings_json(&rec->settings);
+  char *listed = NULL;
+  if (rec->files_hash && rec->nfile_paths)
+    listed = store_file_list((const char *const *)rec->file_paths, rec->nfile_paths);
+  if (!json || (rec->files_hash && rec->nfile_paths && !listed)) {
+    free(json);
+    free(listed);
+    return store_fail(err, MOTE_STORE_IO, "out of memory");
+  }
+  put_version_ctx ctx = {.rec = rec, .settings_json = json, .files_paths = listed,
+                         .now = store_now_ms()};
+  st = store_write_durably(s, put_version_body, &ctx, err);
+  free(json);
+  free(listed);
+  return st;
+}
+

@@ -1,6 +1,6 @@
 /*
  * Snapshots of initialised functions (store.h: mote_store_snapshot_put and
- * _get): a row per function and slot naming the blob of its bytes and the
+ * _get): a row per function (namespace, name) and slot naming the blob of its bytes and the
  * key they were made for. The bytes are a blob like a module's (disk.c):
  * content-addressed, durable before the row that names them is committed,
  * and checked against their hash when read.
@@ -21,8 +21,11 @@ static bool valid_key(const char *k) {
   return true;
 }
 
-static mote_store_status check_args(const char *name, const char *slot, const char *key,
-                                    mote_store_error *err) {
+static mote_store_status check_args(const char *ns, const char *name, const char *slot,
+                                    const char *key, mote_store_error *err) {
+  if (!mote_store_valid_name(ns))
+    return store_fail(err, MOTE_STORE_INVALID, "invalid namespace \"%.70s\"",
+                      ns ? ns : "(null)");
   if (!mote_store_valid_name(name))
     return store_fail(err, MOTE_STORE_INVALID, "invalid function name \"%.70s\"",
                       name ? name : "(null)");
@@ -33,7 +36,7 @@ static mote_store_status check_args(const char *name, const char *slot, const ch
 }
 
 typedef struct put_ctx {
-  const char *name, *slot, *key, *hash;
+  const char *ns, *name, *slot, *key, *hash;
   size_t len;
 } put_ctx;
 
@@ -41,38 +44,39 @@ static mote_store_status put_body(store_conn *w, void *vctx, mote_store_error *e
   put_ctx *c = vctx;
   sqlite3_stmt *q = store_stmt(w, ST_SNAP_PUT);
   if (!q) return store_db_fail(err, w->db, "preparing a snapshot's row");
-  sqlite3_bind_text(q, 1, c->name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 2, c->slot, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 3, c->key, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 4, c->hash, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(q, 5, (sqlite3_int64)c->len);
-  sqlite3_bind_int64(q, 6, store_now_ms());
+  sqlite3_bind_text(q, 1, c->ns, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, c->name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 3, c->slot, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 4, c->key, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 5, c->hash, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 6, (sqlite3_int64)c->len);
+  sqlite3_bind_int64(q, 7, store_now_ms());
   int rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "recording a snapshot");
   return MOTE_STORE_OK;
 }
 
-mote_store_status mote_store_snapshot_put(mote_store *s, const char *name, const char *slot,
-                                          const char *key, const uint8_t *data, size_t len,
-                                          mote_store_error *err) {
+mote_store_status mote_store_snapshot_put(mote_store *s, const char *ns, const char *name,
+                                          const char *slot, const char *key, const uint8_t *data,
+                                          size_t len, mote_store_error *err) {
   store_ok(err);
-  mote_store_status st = check_args(name, slot, key, err);
+  mote_store_status st = check_args(ns, name, slot, key, err);
   if (st != MOTE_STORE_OK) return st;
   char hash[STORE_HASH_HEX];
   st = store_put_blob(s, data, len, hash, err);
   if (st != MOTE_STORE_OK) return st;
-  put_ctx c = {name, slot, key, hash, len};
+  put_ctx c = {ns, name, slot, key, hash, len};
   return store_write_durably(s, put_body, &c, err);
 }
 
-mote_store_status mote_store_snapshot_get(mote_store *s, const char *name, const char *slot,
-                                          const char *key, uint8_t **out, size_t *len,
-                                          mote_store_error *err) {
+mote_store_status mote_store_snapshot_get(mote_store *s, const char *ns, const char *name,
+                                          const char *slot, const char *key, uint8_t **out,
+                                          size_t *len, mote_store_error *err) {
   store_ok(err);
   *out = NULL;
   *len = 0;
-  mote_store_status st = check_args(name, slot, key, err);
+  mote_store_status st = check_args(ns, name, slot, key, err);
   if (st != MOTE_STORE_OK) return st;
   store_conn *c = store_reader_take(s, err);
   if (!c) return MOTE_STORE_IO;
@@ -80,9 +84,10 @@ mote_store_status mote_store_snapshot_get(mote_store *s, const char *name, const
   sqlite3_stmt *q = store_stmt(c, ST_SNAP_GET);
   int rc = SQLITE_ERROR;
   if (q) {
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, slot, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 1, ns, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, slot, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, key, -1, SQLITE_STATIC);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
       const char *h = (const char *)sqlite3_column_text(q, 0);
@@ -93,7 +98,8 @@ mote_store_status mote_store_snapshot_get(mote_store *s, const char *name, const
   if (rc == SQLITE_ROW)
     st = MOTE_STORE_OK;
   else if (rc == SQLITE_DONE)
-    st = store_fail(err, MOTE_STORE_NOT_FOUND, "no snapshot of %s (%s) for this key", name, slot);
+    st = store_fail(err, MOTE_STORE_NOT_FOUND, "no snapshot of %s/%s (%s) for this key", ns,
+                    name, slot);
   else
     st = store_db_fail(err, c->db, "reading a snapshot's row");
   store_reader_give(s, c);
@@ -101,10 +107,12 @@ mote_store_status mote_store_snapshot_get(mote_store *s, const char *name, const
   return mote_store_blob_read(s, hash, out, len, err);
 }
 
-mote_store_status store_snapshots_forget(store_conn *w, const char *name, mote_store_error *err) {
+mote_store_status store_snapshots_forget(store_conn *w, const char *ns, const char *name,
+                                         mote_store_error *err) {
   sqlite3_stmt *q = store_stmt(w, ST_SNAP_FORGET);
   if (!q) return store_db_fail(err, w->db, "preparing a delete");
-  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 1, ns, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
   int rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE) return store_db_fail(err, w->db, "deleting snapshots");

@@ -33,7 +33,6 @@ typedef enum mote_store_status {
   MOTE_STORE_NOT_FOUND,
   MOTE_STORE_INVALID, /* a bad name or setting: see message */
   MOTE_STORE_IO,      /* disk or database failure: see message */
-  MOTE_STORE_FORBIDDEN, /* the function belongs to another namespace: see message */
 } mote_store_status;
 
 typedef struct mote_store_error {
@@ -47,11 +46,19 @@ typedef struct mote_function_settings {
   uint32_t timeout_ms;
   uint32_t max_concurrency;
   uint32_t max_queue; /* calls waiting for a worker at most (the server's default when 0) */
+  uint32_t replicas;  /* in a cluster: the nodes that serve it (0: every node) */
   bool is_public; /* callable through /faas/{name} without a key */
   bool cgi;       /* the function prints CGI headers before its body */
   char **env;     /* "K=V" strings, env_count of them */
   uint32_t env_count;
 } mote_function_settings;
+
+/* Settings as the store keeps them, JSON text (from malloc; NULL when out
+ * of memory), and back (false for text that is not such an object; *out
+ * then holds what was read: clear it either way). */
+char *mote_store_settings_json(const mote_function_settings *st);
+bool mote_store_settings_parse(const char *text, mote_function_settings *out);
+void mote_function_settings_clear(mote_function_settings *st); /* env freed */
 
 /* The namespace of records written before namespaces existed (rows of an
  * older data directory read as this one), and of an activation put with ns
@@ -64,15 +71,13 @@ typedef struct mote_function_settings {
 
 /* One version of a function.
  *
- * Ownership: a function belongs to one namespace, the one its first deploy
- * named; every version carries it. Names are global (one registry for
- * /faas/{name} and the APIs): while a function lives, a deploy or delete of
- * its name from another namespace is MOTE_STORE_FORBIDDEN. A deleted name is
- * free again, for any namespace. */
+ * A function is named by (namespace, name): names are per namespace, as
+ * OpenWhisk's are, so two namespaces may each have a function `echo`, and
+ * nothing a namespace does to its own names touches another's. */
 typedef struct mote_function_version {
   char *name;
-  char *ns;             /* owning namespace; never NULL in a record the store returns */
-  uint64_t version;     /* 1, 2, ... per name */
+  char *ns;             /* its namespace; never NULL in a record the store returns */
+  uint64_t version;     /* 1, 2, ... per (namespace, name) */
   char *module_hash;    /* blob holding the .wasm */
   char *files_hash;     /* files/<hash> directory, or NULL when the version has none */
   mote_function_settings settings;
@@ -108,39 +113,45 @@ void mote_store_close(mote_store *s);
 /* Bytes of heap SQLite holds now, process-wide (page caches, statements). */
 uint64_t mote_store_memory_used(void);
 
-/* Stores the module and files, then adds a new version of `name`, owned by
- * namespace `ns` (a valid name, required), with `settings` (copied) and
- * `meta` (copied; NULL: none; at most MOTE_STORE_META_MAX bytes). A name
- * that lives in another namespace is MOTE_STORE_FORBIDDEN (checked in the
- * deploy's transaction: two namespaces racing for a new name cannot both
- * win). *out (may be NULL) receives the new version. */
+/* Stores the module and files, then adds a new version of function `name`
+ * of namespace `ns` (both valid names, required), with `settings` (copied)
+ * and `meta` (copied; NULL: none; at most MOTE_STORE_META_MAX bytes). *out
+ * (may be NULL) receives the new version. */
 mote_store_status mote_store_deploy(mote_store *s, const char *ns, const char *name,
                                     const uint8_t *wasm, size_t len,
                                     const mote_store_file *files, size_t nfiles,
                                     const mote_function_settings *settings, const char *meta,
                                     mote_function_version *out, mote_store_error *err);
 
-/* The latest version of a function, or NOT_FOUND, whatever its namespace:
- * the caller compares out->ns with the namespace asking. */
-mote_store_status mote_store_get(mote_store *s, const char *name, mote_function_version *out,
-                                 mote_store_error *err);
+/* The latest version of function `name` of namespace `ns`, or NOT_FOUND. */
+mote_store_status mote_store_get(mote_store *s, const char *ns, const char *name,
+                                 mote_function_version *out, mote_store_error *err);
 /* One given version of a live function, or NOT_FOUND. */
-mote_store_status mote_store_get_version(mote_store *s, const char *name, uint64_t version,
-                                         mote_function_version *out, mote_store_error *err);
+mote_store_status mote_store_get_version(mote_store *s, const char *ns, const char *name,
+                                         uint64_t version, mote_function_version *out,
+                                         mote_store_error *err);
 /* The functions of namespace `ns` (NULL: of every namespace), latest
- * version each, sorted by name: *out from malloc, each entry to be cleared,
- * then free(*out). */
+ * version each, sorted by namespace and name: *out from malloc, each entry
+ * to be cleared, then free(*out). */
 mote_store_status mote_store_list(mote_store *s, const char *ns, mote_function_version **out,
                                   size_t *count, mote_store_error *err);
-/* Deletes a function and all its versions (blobs are left to a later sweep
- * while versions may still be running). Its activation records are kept
- * (history), and its version numbers are not reused: a later deploy of the
- * same name continues after the last number given. `ns` given: the
- * function must belong to it, else MOTE_STORE_FORBIDDEN (checked in the
- * delete's transaction); NULL: whatever its namespace. */
+/* Deletes function `name` of namespace `ns` and all its versions (blobs are
+ * left to a later sweep while versions may still be running), or
+ * NOT_FOUND. Its activation records are kept (history), and its version
+ * numbers are not reused: a later deploy of the same name in the same
+ * namespace continues after the last number given. */
 mote_store_status mote_store_delete(mote_store *s, const char *ns, const char *name,
                                     mote_store_error *err);
 void mote_function_version_clear(mote_function_version *v);
+
+/* Keeps a version decided elsewhere (a cluster's record) under its own
+ * number: rec's name, ns, version, module_hash, files_hash, settings, meta,
+ * created_ms, and its files' count, bytes and paths (as the record says:
+ * they are not read). The latest version of (ns, name) becomes rec's, unless
+ * a later one is kept already (OK, nothing changed). The bytes need not be in the store: a node that
+ * does not serve the function keeps its record only. Durable on return. */
+mote_store_status mote_store_put_version(mote_store *s, const mote_function_version *rec,
+                                         mote_store_error *err);
 
 /* Paths of stored bytes (no I/O). */
 /* Writes a bundle's files to their content-addressed directory DIR/files/
@@ -167,7 +178,7 @@ mote_store_status mote_store_blob_read(mote_store *s, const char *hash, uint8_t 
 
 /* Snapshots (snapshots.c): bytes a layer above made from a function's
  * initialised instance, kept so that a restart need not initialise again.
- * One per function and slot (`slot`: the caller's name for it, say the
+ * One per function (ns, name) and slot (`slot`: the caller's name for it, say the
  * compile tier): a put replaces the slot's. `key` (1 to 128 printable
  * ASCII characters, say a hash) names everything the bytes depend on (the
  * compiled object, the format, the inputs of the initialisation): a get
@@ -177,12 +188,12 @@ mote_store_status mote_store_blob_read(mote_store *s, const char *hash, uint8_t 
  * MOTE_STORE_IO, and a put of new ones replaces them. Deleting the
  * function deletes its rows (the blobs are left to a later sweep, as its
  * modules are). *out from malloc. */
-mote_store_status mote_store_snapshot_put(mote_store *s, const char *name, const char *slot,
-                                          const char *key, const uint8_t *data, size_t len,
-                                          mote_store_error *err);
-mote_store_status mote_store_snapshot_get(mote_store *s, const char *name, const char *slot,
-                                          const char *key, uint8_t **out, size_t *len,
-                                          mote_store_error *err);
+mote_store_status mote_store_snapshot_put(mote_store *s, const char *ns, const char *name,
+                                          const char *slot, const char *key, const uint8_t *data,
+                                          size_t len, mote_store_error *err);
+mote_store_status mote_store_snapshot_get(mote_store *s, const char *ns, const char *name,
+                                          const char *slot, const char *key, uint8_t **out,
+                                          size_t *len, mote_store_error *err);
 
 /* Names: 1 to 64 of [A-Za-z0-9_.-], not starting with '.' or '-'. */
 bool mote_store_valid_name(const char *name);
@@ -214,7 +225,8 @@ typedef struct mote_activation {
  * in milliseconds, then 80 random bits; ids sort roughly by time. */
 void mote_store_activation_new_id(char out[33]);
 
-/* Records an activation; keeps about `retain` per function (oldest go):
+/* Records an activation; keeps about `retain` per function (namespace and
+ * name; the oldest go):
  * trimmed back to `retain` whenever a function holds more than
  * retain + retain/16 (exactly `retain` when retain < 16); retain 0 keeps all.
  * The id must be 32 lowercase hex digits, unique. Concurrent puts share one
@@ -236,8 +248,11 @@ mote_store_status mote_store_activation_post(mote_store *s, const mote_activatio
                                              uint32_t retain, mote_store_error *err);
 /* Waits until every record posted before this call is written. */
 void mote_store_activation_sync(mote_store *s);
-mote_store_status mote_store_activation_get(mote_store *s, const char *id, mote_activation *out,
-                                            mote_store_error *err);
+/* The record `id` of namespace `ns` (NULL: of any namespace): NOT_FOUND
+ * when there is none, or when it is another namespace's (one indexed
+ * lookup either way: the answer and its cost do not tell the two apart). */
+mote_store_status mote_store_activation_get(mote_store *s, const char *ns, const char *id,
+                                            mote_activation *out, mote_store_error *err);
 /* Newest first; `ns` may be NULL (every namespace), `function` may be NULL
  * (all); both given: the records of that name made in that namespace.
  * since_ms 0 means any time; limit 0 means no limit. *out from malloc:
@@ -303,6 +318,26 @@ mote_store_status mote_store_key_create(mote_store *s, const char *ns, const cha
                                         const char *key, char uuid_out[MOTE_STORE_UUID_LEN + 1],
                                         char key_out[MOTE_STORE_KEY_LEN + 1],
                                         mote_store_error *err);
+/* A key as it is stored (never its secret): for a record kept elsewhere too
+ * (a cluster keeps keys in etcd and every node a copy). */
+#define MOTE_STORE_KEY_SALT 16
+#define MOTE_STORE_KEY_HASH 32
+typedef struct mote_key_record {
+  char uuid[MOTE_STORE_UUID_LEN + 1];
+  char ns[MOTE_STORE_NS_MAX + 1];
+  uint8_t salt[MOTE_STORE_KEY_SALT];
+  uint8_t hash[MOTE_STORE_KEY_HASH]; /* BLAKE2b of the secret keyed with the salt */
+  int64_t created_ms;
+} mote_key_record;
+/* Makes a key's record without storing it: uuid and key as for
+ * mote_store_key_create (NULL: random); key_out receives the secret. */
+mote_store_status mote_store_key_seal(const char *ns, const char *uuid, const char *key,
+                                      mote_key_record *rec, char key_out[MOTE_STORE_KEY_LEN + 1],
+                                      mote_store_error *err);
+/* Stores a key's record as it is (its namespace created when missing); one
+ * with the same uuid is replaced. Durable on return. */
+mote_store_status mote_store_key_put(mote_store *s, const mote_key_record *rec,
+                                     mote_store_error *err);
 /* Checks a credential: OK with ns_out set when the secret matches (compared
  * in constant time); NOT_FOUND for an unknown (or malformed) uuid; INVALID
  * for a wrong secret. */

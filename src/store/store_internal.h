@@ -2,6 +2,7 @@
  * store internals: shared by the files of src/store/, not part of the API.
  *
  *   store.c        open/close, schema, the connection pool, errors
+ *   migrate.c      a data directory of an older schema moved on at open
  *   disk.c         hashing, atomic writes of blobs and file trees
  *   registry.c     functions and versions (deploy, get, list, delete)
  *   activations.c  activation records and their retention
@@ -33,6 +34,7 @@ typedef enum stmt_id {
   ST_ACT_TRIM,
   ST_ACT_COUNT,
   ST_ACT_GET,
+  ST_ACT_GET_NS,
   ST_ACT_LIST_ALL,
   ST_ACT_LIST_FN,
   ST_ACT_LIST_NS,
@@ -40,7 +42,6 @@ typedef enum stmt_id {
   ST_SEQ_NEXT,
   ST_VER_INSERT,
   ST_FN_UPSERT,
-  ST_FN_OWNER,
   ST_FN_DELETE,
   ST_VER_DELETE,
   ST_NS_INSERT,
@@ -56,6 +57,11 @@ typedef enum stmt_id {
   ST_SNAP_PUT,
   ST_SNAP_GET,
   ST_SNAP_FORGET,
+  ST_FN_LATEST,
+  ST_VER_PUT,
+  ST_FN_PUT,
+  ST_SEQ_RAISE,
+  ST_KEY_PUT,
   ST_COUNT_
 } stmt_id;
 
@@ -66,9 +72,10 @@ typedef struct store_conn {
 } store_conn;
 
 /* Per-function activation counts, so retention trims exactly without a
- * count(*) per put: an open-addressing table under write_lock. */
+ * count(*) per put: an open-addressing table under write_lock, keyed by
+ * "namespace/function" ('/' is in neither name). */
 typedef struct act_count {
-  char *function;   /* from malloc(), NULL = empty slot */
+  char *function;   /* the key, from malloc(), NULL = empty slot */
   int64_t count;    /* rows of this function in the table */
   uint32_t retain;  /* during a batch: the retain of its last put */
   bool touched;     /* during a batch: trim it before the commit */
@@ -152,7 +159,17 @@ mote_store_status store_write_durably(mote_store *s, store_write_body body, void
 
 /* snapshots.c: deletes a function's snapshot rows, inside a transaction
  * of the writer (the delete's). */
-mote_store_status store_snapshots_forget(store_conn *w, const char *name, mote_store_error *err);
+mote_store_status store_snapshots_forget(store_conn *w, const char *ns, const char *name,
+                                         mote_store_error *err);
+
+/* The schema's version (PRAGMA user_version) this mote writes; store.c. */
+#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION_TEXT "2"
+/* migrate.c: moves a database of schema version 1 on to the tables of
+ * version 2 (their rows copied; store.c's schema then adds the indexes and
+ * any table still missing), inside the caller's transaction: SQLITE_OK or
+ * the SQLite code. */
+int store_migrate_v1(sqlite3 *db);
 
 /* disk.c */
 #define STORE_HASH_HEX MOTE_STORE_HASH_HEX

@@ -130,7 +130,7 @@ run invoke spin "${s[@]}"
 [ $rc -eq 69 ]
 check "invoke past the timeout: 69 as for mote run" $? "rc=$rc err=$err"
 run invoke nope "${s[@]}"
-[ $rc -eq 71 ] && [[ "$err" == *'no function named "nope"'* ]]
+[ $rc -eq 71 ] && [[ "$err" == *'no function here that this request may call'* ]]
 check "invoke of an unknown function: 71" $? "rc=$rc err=$err"
 run invoke cgi "${s[@]}"
 [ $rc -eq 73 ] && [[ "$err" == "mote invoke: "* ]]
@@ -209,7 +209,7 @@ run rm echo "${s[@]}"
 [ $rc -eq 0 ] && [ "$out" = "removed echo" ]
 check "rm" $? "rc=$rc out=$out err=$err"
 run invoke echo "${s[@]}"
-[ $rc -eq 71 ] && [[ "$err" == *'no function named "echo"'* ]]
+[ $rc -eq 71 ] && [[ "$err" == *'no function here that this request may call'* ]]
 check "invoke after rm: 71 with the server's message" $? "rc=$rc err=$err"
 run rm echo "${s[@]}"
 check "rm of a function that is gone: 71" $([ $rc -eq 71 ]; echo $?) "rc=$rc err=$err"

@@ -157,6 +157,27 @@ TEST(concurrent_compiles_of_one_module_do_the_work_once) {
   free(wasm);
 }
 
+/* Compiles `wasm` on `tier` into a fresh cache, loads and instantiates it:
+ * the instance (its module in *m), or NULL after a failed check (*m then
+ * NULL or to be freed). */
+static mote_rt_instance *compiled_instance(const uint8_t *wasm, size_t len, mote_tier tier,
+                                           mote_rt_module **m) {
+  fresh_cache();
+  mote_compile_options o = options(tier);
+  mote_compile_result r;
+  mote_compile_error err;
+  mote_rt_instance *inst = NULL;
+  mote_rt_error rerr;
+  *m = NULL;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+  if (mote_rt_module_load(r.so_path, m, &rerr) != MOTE_RT_OK) {
+    CHECK_MSG(0, rerr.message);
+    return NULL;
+  }
+  if (mote_rt_instantiate(*m, NULL, NULL, &inst, &rerr) != MOTE_RT_OK) CHECK_MSG(0, rerr.message);
+  return inst;
+}
+
 /* SIMD on both tiers: a v128 crosses the export boundary as 16 bytes. */
 TEST(simd_compiles_and_runs_on_both_tiers) {
   size_t len;
@@ -165,19 +186,10 @@ TEST(simd_compiles_and_runs_on_both_tiers) {
                            NULL, &len);
   CHECK(wasm != NULL);
   for (int tier = MOTE_TIER_OPT; wasm && tier <= MOTE_TIER_QUICK; tier++) {
-    fresh_cache();
-    mote_compile_options o = options((mote_tier)tier);
-    mote_compile_result r;
-    mote_compile_error err;
-    CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
-    mote_rt_module *m = NULL;
-    mote_rt_instance *inst = NULL;
+    mote_rt_module *m;
+    mote_rt_instance *inst = compiled_instance(wasm, len, (mote_tier)tier, &m);
     mote_rt_error rerr;
-    if (mote_rt_module_load(r.so_path, &m, &rerr) != MOTE_RT_OK) {
-      CHECK_MSG(0, rerr.message);
-      continue;
-    }
-    if (mote_rt_instantiate(m, NULL, NULL, &inst, &rerr) == MOTE_RT_OK) {
+    if (inst) {
       mote_val args[1], res[1];
       uint32_t in[4] = {10, 20, 30, 0x80000000u}, out[4];
       memcpy(args[0].v128, in, 16);
@@ -187,6 +199,79 @@ TEST(simd_compiles_and_runs_on_both_tiers) {
       CHECK_EQ_INT(out[1], 22);
       CHECK_EQ_INT(out[2], 33);
       CHECK_EQ_INT(out[3], 0); /* lanes wrap */
+      mote_rt_instance_free(inst);
+    }
+    mote_rt_module_free(m);
+  }
+  free(wasm);
+}
+
+/* Calls export `index` with an i32 and an f32; the call's status. */
+static mote_rt_status call_if(mote_rt_instance *inst, uint32_t index, uint32_t a, float b,
+                              mote_rt_error *err) {
+  mote_val args[2] = {{.i32 = a}, {.f32 = b}}, res[1];
+  return mote_rt_call(inst, index, args, res, err);
+}
+
+/* x = load a; store a, x + y: the translator writes the load without its
+ * barrier (the store traps where it would); out of bounds it still traps,
+ * before anything after it, on both tiers. */
+TEST(a_float_load_written_back_traps_where_it_is) {
+  size_t len;
+  uint8_t *wasm = test_wat(
+      "(module (memory (export \"mem\") 1) (global $g (mut i32) (i32.const 0))"
+      " (func (export \"acc\") (param i32 f32)"
+      "  (f32.store (local.get 0) (f32.add (f32.load (local.get 0)) (local.get 1))))"
+      " (func (export \"acc_then\") (param i32 f32)"
+      "  (f32.store (local.get 0) (f32.mul (local.get 1) (f32.load (local.get 0))))"
+      "  (global.set $g (i32.const 1))"
+      "  (f32.store (local.get 0) (local.get 1)))"
+      " (func (export \"mul1\") (param i32 f32)"
+      "  (f32.store (local.get 0) (f32.mul (f32.load (local.get 0)) (f32.const 1))))"
+      " (func (export \"add0\") (param i32 f32)"
+      "  (f32.store (local.get 0) (f32.add (f32.load (local.get 0)) (f32.const -0))))"
+      " (func (export \"g\") (param i32 f32) (result i32) (global.get $g)))",
+      NULL, &len);
+  CHECK(wasm != NULL);
+  for (int tier = MOTE_TIER_OPT; wasm && tier <= MOTE_TIER_QUICK; tier++) {
+    mote_rt_module *m;
+    mote_rt_instance *inst = compiled_instance(wasm, len, (mote_tier)tier, &m);
+    mote_rt_error rerr;
+    if (inst) {
+      uint32_t acc = (uint32_t)mote_rt_module_find_export(m, "acc", 3);
+      uint32_t acc_then = (uint32_t)mote_rt_module_find_export(m, "acc_then", 8);
+      uint32_t g = (uint32_t)mote_rt_module_find_export(m, "g", 1);
+      /* x * 1 and x + -0 store what was loaded: gcc must not see that */
+      uint32_t same[2] = {(uint32_t)mote_rt_module_find_export(m, "mul1", 4),
+                          (uint32_t)mote_rt_module_find_export(m, "add0", 4)};
+      uint8_t *mem =
+          mote_rt_instance_export(inst, (uint32_t)mote_rt_module_find_export(m, "mem", 3))
+              .binding.memory->data;
+      CHECK_EQ_INT(call_if(inst, acc, 16, 2.5f, &rerr), MOTE_RT_OK);
+      CHECK_EQ_INT(call_if(inst, acc, 16, 2.5f, &rerr), MOTE_RT_OK);
+      float v;
+      memcpy(&v, mem + 16, 4);
+      CHECK(v == 5.0f);
+      uint32_t oob[3] = {65536, 65534, 0xfffffffeu};
+      for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(call_if(inst, acc, oob[i], 1.0f, &rerr), MOTE_RT_TRAP);
+        CHECK_EQ_INT(rerr.trap, MOTE_TRAP_OOB);
+        CHECK_EQ_INT(call_if(inst, acc_then, oob[i], 1.0f, &rerr), MOTE_RT_TRAP);
+        CHECK_EQ_INT(rerr.trap, MOTE_TRAP_OOB);
+        for (int k = 0; k < 2; k++) {
+          CHECK_EQ_INT(call_if(inst, same[k], oob[i], 1.0f, &rerr), MOTE_RT_TRAP);
+          CHECK_EQ_INT(rerr.trap, MOTE_TRAP_OOB);
+        }
+      }
+      /* the trap came before the global was set */
+      mote_val args[2] = {{.i32 = 0}, {.f32 = 0}}, res[1];
+      CHECK_EQ_INT(mote_rt_call(inst, g, args, res, &rerr), MOTE_RT_OK);
+      CHECK_EQ_INT(res[0].i32, 0);
+      CHECK_EQ_INT(call_if(inst, acc_then, 32, 3.0f, &rerr), MOTE_RT_OK);
+      memcpy(&v, mem + 32, 4);
+      CHECK(v == 3.0f);
+      CHECK_EQ_INT(mote_rt_call(inst, g, args, res, &rerr), MOTE_RT_OK);
+      CHECK_EQ_INT(res[0].i32, 1);
       mote_rt_instance_free(inst);
     }
     mote_rt_module_free(m);
@@ -355,7 +440,8 @@ TEST(a_missing_cache_directory_is_created) {
 
 RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_agree,
           a_corrupt_entry_is_rebuilt, concurrent_compiles_of_one_module_do_the_work_once,
-          simd_compiles_and_runs_on_both_tiers, tail_calls_are_refused_by_the_reader_before_any_tool_runs,
+          simd_compiles_and_runs_on_both_tiers, a_float_load_written_back_traps_where_it_is,
+          tail_calls_are_refused_by_the_reader_before_any_tool_runs,
           a_type_error_is_refused_by_the_translator, garbage_is_refused_as_malformed,
           a_compiler_over_its_memory_limit_fails_with_a_named_stage,
           one_function_changed_rebuilds_only_its_chunk,

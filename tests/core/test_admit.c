@@ -27,8 +27,9 @@ static note ticket(int id, int *log, int *n) {
 TEST(slots_then_refusals) {
   core_admit *a = admit_new(2, 2, 4, 1000);
   admit_set_quantum(a, UINT64_MAX / 2); /* no slot taken back here */
-  core_admit_fn *f = admit_fn(a, "f");
-  CHECK(a && f && admit_fn(a, "f") == f); /* one state per name */
+  core_admit_fn *f = admit_fn(a, "ns", "f");
+  CHECK(a && f && admit_fn(a, "ns", "f") == f); /* one state per function */
+  CHECK(admit_fn(a, "ns", "a/b") == NULL && admit_fn(a, "../x", "f") == NULL);
   core_admission x, y, z;
   admit_enter(a, f, 0, 0, 0, &x);
   admit_enter(a, f, 0, 0, 0, &y);
@@ -50,7 +51,7 @@ TEST(slots_then_refusals) {
   CHECK_EQ_INT(z.status, CORE_REFUSED_FUNCTION_QUEUE_FULL);
   CHECK_EQ_INT(z.limit, 2);
   /* Another function fills the rest; then the queue is full for all. */
-  core_admit_fn *g = admit_fn(a, "g");
+  core_admit_fn *g = admit_fn(a, "ns", "g");
   note u1 = ticket(11, log, &n), u2 = ticket(12, log, &n), u3 = ticket(13, log, &n);
   admit_submit(a, g, 0, 0, &u1.t, &z);
   admit_submit(a, g, 0, 0, &u2.t, &z);
@@ -93,7 +94,8 @@ TEST(slots_then_refusals) {
 TEST(timeouts_and_cancel) {
   core_admit *a = admit_new(1, 1, 8, 1);
   admit_set_quantum(a, UINT64_MAX / 2);
-  core_admit_fn *f = admit_fn(a, "f");
+  core_admit_fn *f = admit_fn(a, "ns", "f");
+  CHECK(admit_fn(a, "other", "f") != f); /* names are per namespace */
   core_admission x, y;
   admit_enter(a, f, 0, 0, 0, &x);
   CHECK_EQ_INT(x.status, CORE_ADMITTED);
@@ -123,7 +125,7 @@ TEST(timeouts_and_cancel) {
 TEST(yield_keeps_the_instance) {
   core_admit *a = admit_new(1, 3, 8, 1000);
   admit_set_quantum(a, UINT64_MAX / 2);
-  core_admit_fn *f = admit_fn(a, "f");
+  core_admit_fn *f = admit_fn(a, "ns", "f");
   core_admission x, y;
   admit_enter(a, f, 0, 0, 0, &x);
   CHECK_EQ_INT(x.status, CORE_ADMITTED);
@@ -166,7 +168,7 @@ TEST(yield_keeps_the_instance) {
 TEST(quantum_takes_the_slot_back) {
   core_admit *a = admit_new(1, 4, 8, 1);
   admit_set_quantum(a, 0);
-  core_admit_fn *f = admit_fn(a, "f");
+  core_admit_fn *f = admit_fn(a, "ns", "f");
   core_admission x, y, z;
   admit_enter(a, f, 0, 0, 0, &x);
   admit_enter(a, f, 0, 0, 0, &y); /* x is past its quantum: y takes its slot */
@@ -190,7 +192,7 @@ TEST(quantum_takes_the_slot_back) {
 TEST(retry_after_from_the_calls_alive) {
   core_admit *a = admit_new(1, 2, 1, 1);
   admit_set_quantum(a, 0);
-  core_admit_fn *f = admit_fn(a, "f");
+  core_admit_fn *f = admit_fn(a, "ns", "f");
   core_admission x, y, z, w;
   admit_enter(a, f, 0, 0, 30000, &x); /* ends within 30 s */
   admit_enter(a, f, 0, 0, 9000, &y);  /* within 9 s */

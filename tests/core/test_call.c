@@ -73,7 +73,7 @@ TEST(the_call_path) {
   core_call_clear(&call);
   mote_activation a;
   mote_store_error se;
-  CHECK_EQ_INT(mote_store_activation_get(core_store(c), id, &a, &se), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_get(core_store(c), NULL, id, &a, &se), MOTE_STORE_OK);
   CHECK(!strcmp(a.function, "ok") && a.http_status == 200 && !strcmp(a.outcome, "ok"));
   mote_activation_clear(&a);
   CHECK_EQ_INT(run(c, three, &call), MOTE_CORE_OK);
@@ -89,7 +89,7 @@ TEST(the_call_path) {
    * once, not accepted and refused later. */
   core_admission held;
   admit_set_quantum(c->admit, UINT64_MAX); /* the slot taken by hand stays taken */
-  admit_enter(c->admit, admit_fn(c->admit, "holder"), 0, 0, 0, &held);
+  admit_enter(c->admit, admit_fn(c->admit, "ns", "holder"), 0, 0, 0, &held);
   CHECK_EQ_INT(held.status, CORE_ADMITTED);
   bg *b1 = malloc(sizeof *b1), *b2 = malloc(sizeof *b2), *b3 = malloc(sizeof *b3);
   bg_init(b1, c, ok);

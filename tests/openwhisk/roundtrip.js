@@ -28,6 +28,8 @@ const env = (name) => {
   return v
 }
 const apihost = env('OW_APIHOST')
+// The operator's /metrics (mote serve --metrics-listen): never on apihost.
+const metricsUrl = env('OW_METRICS_URL')
 const guestKey = env('OW_AUTH')
 const otherNs = env('OW_OTHER_NS')
 const otherKey = env('OW_OTHER_AUTH')
@@ -278,19 +280,34 @@ test('a wrong key: 401', async () => {
   await rejects(bad.actions.list(), 401)
 })
 
-test('another namespace: 403', async () => {
+test('another namespace: 403 on its path; its names are its own', async () => {
   const other = client(otherNs, otherKey)
   assert.deepEqual(await other.namespaces.list(), [otherNs])
   assert.deepEqual(await other.actions.list(), [])
-  // guest's key on the other namespace, and the other's on guest.
+  // guest's key on the other namespace's path, and the other's on guest's.
   await rejects(client(otherNs, guestKey).actions.list(), 403)
   await rejects(client('guest', otherKey).actions.get({ name: 'echo' }), 403)
-  // mote's names are global (one registry for /faas, /v1 and /api/v1): a
-  // name that lives in another namespace is refused, not shadowed.
-  await rejects(other.actions.create({ name: 'echo', action: wasm, kind: KIND }), 403)
+  // Names are per namespace, as in OpenWhisk: the other namespace's echo is
+  // its own action, and guest's stays as it was.
+  const before = await ow.actions.get({ name: 'echo', code: false })
+  await rejects(other.actions.get({ name: 'echo' }), 404)
+  const mine = await other.actions.create({ name: 'echo', action: wasm, kind: KIND, params: { who: 'other' } })
+  assert.equal(mine.namespace, otherNs)
+  assert.equal(mine.version, '0.0.1')
+  const r = await other.actions.invoke({ name: 'echo', params: {}, blocking: true, result: true })
+  assert.deepEqual(r.params, { who: 'other' })
+  const after = await ow.actions.get({ name: 'echo', code: false })
+  assert.equal(after.version, before.version)
+  assert.deepEqual(after.parameters, before.parameters)
+  // Another namespace's activation is not found, as one that does not exist.
+  const id = (await ow.actions.invoke({ name: 'echo', params: {}, blocking: true })).activationId
+  await rejects(other.activations.get({ activationId: id }), 404)
   await other.actions.create({ name: 'sleeper', action: wasm, kind: KIND })
-  const r = await other.actions.invoke({ name: 'sleeper', params: {}, blocking: true, result: true })
-  assert.deepEqual(r.params, {})
+  const s = await other.actions.invoke({ name: 'sleeper', params: {}, blocking: true, result: true })
+  assert.deepEqual(s.params, {})
+  // A web action exists under its own namespace only.
+  const w = await fetch(`${apihost}/api/v1/web/${otherNs}/default/web.json`)
+  assert.equal(w.status, 404)
 })
 
 // Gates (tests/server/programs/gate.h): a call of a zip action with the
@@ -316,12 +333,13 @@ test('429: calls in flight per namespace (mote namespaces limits: 4)', async () 
   const running = [0, 1, 2, 3].map(() => invoke({ gate: 'four' }).then(() => 'ok', (e) => e))
   let seen = ''
   for (const deadline = Date.now() + 120000; Date.now() < deadline;) {
-    const m = await (await fetch(`${apihost}/metrics`)).text()
-    seen = (m.match(/^mote_function_calls_running\{function="slow"\} (\d+)$/m) || [])[1]
+    const m = await (await fetch(`${metricsUrl}`)).text()
+    seen = (m.match(new RegExp(`^mote_function_calls_running\\{namespace="${limitedNs}",function="slow"\\} (\\d+)$`, 'm')) || [])[1]
     if (seen === '4') break
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
   assert.equal(seen, '4', 'the four gated calls are running')
+  assert.equal((await fetch(`${apihost}/metrics`)).status, 404, '/metrics is not on the API host')
   const extra = await Promise.all([invoke({}), invoke({})].map((p) => p.then(() => 'ok', (e) => e)))
   await openGate('four', 'slow', limitedKey)
   for (const e of extra) {

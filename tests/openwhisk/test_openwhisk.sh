@@ -55,6 +55,7 @@ if ! start_server 16 --dev --queue 128; then
 fi
 
 OW_APIHOST="$base" \
+OW_METRICS_URL="$mbase/metrics" \
 OW_AUTH="$dev_cred" \
 OW_OTHER_NS=other \
 OW_OTHER_AUTH="$other_key" \

@@ -1,8 +1,9 @@
 # Shared by the tests of `mote serve` (sourced, not run): a real server on a
 # free loopback port with a temporary data directory, driven with curl.
 # The sourcing script sets `build` and `test_name` first; this defines
-# $mote, $tmp (removed on exit, with the server killed), check, start_server,
-# stop_server, req, req_as, acurl, deploy, header, jget, wait_opt, wait_metric
+# $mote, $tmp (removed on exit, with the server killed), check, start_server
+# ($base, $mbase),
+# stop_server, req, req_as, mreq, acurl, deploy, header, jget, wait_opt, wait_metric
 # and the gates (gate_bundle, gate_deploy, gate_of, gate_open).
 #
 # Keys: the server runs with --dev, so namespace guest has OpenWhisk's
@@ -27,7 +28,9 @@ check() { # name, condition result (0 = ok), detail
 }
 
 # Starts the server (with $dev_flag) on port 0 (the kernel picks a free one)
-# and reads the port from its "listening" line. WORKERS defaults to 4; more
+# and reads the port from its "listening" line, and the operator's port
+# (/metrics, also any free one: --listen's port is 0) from the same line:
+# $base is the public address, $mbase the operator's. WORKERS defaults to 4; more
 # arguments are passed on to mote serve. It waits for that line while the
 # server lives, up to 2 minutes (a restart loads every function first, which
 # a loaded machine makes slow; the bound is only against a hang).
@@ -38,11 +41,13 @@ start_server() {
   local until=$((SECONDS + 120))
   while [ $SECONDS -lt $until ]; do
     port=$(sed -nE 's|^mote: listening on http://127\.0\.0\.1:([0-9]+) .*|\1|p' "$tmp/out")
+    mport=$(sed -nE 's|^mote: listening on .*metrics http://127\.0\.0\.1:([0-9]+)/metrics.*|\1|p' "$tmp/out")
     [ -n "$port" ] && break
     kill -0 "$server_pid" 2>/dev/null || break
     sleep 0.05
   done
   base="http://127.0.0.1:$port"
+  mbase="http://127.0.0.1:$mport"
   [ -n "$port" ]
 }
 
@@ -59,6 +64,10 @@ req() { # METHOD PATH [curl args...]
 }
 req_as() { # UUID:KEY|"" METHOD PATH [curl args...]: req with other credentials, or none
   local auth=$1; shift
+  req "$@"
+}
+mreq() { # METHOD PATH [curl args...]: req to the operator's address ($mbase), without a key
+  local base=$mbase auth=
   req "$@"
 }
 acurl() { curl -u "$dev_auth" "$@"; } # curl with the development key
@@ -83,12 +92,12 @@ wait_opt() {
   done
 }
 
-# Polls /metrics (into $tmp/m) until the sample (metric{labels} as printed)
+# Polls the operator's /metrics (into $tmp/m) until the sample (metric{labels} as printed)
 # has the value; up to 2 minutes, a bound only against a hang.
 wait_metric() { # SAMPLE VALUE
   local until=$((SECONDS + 120)) v=
   while :; do
-    curl -s --max-time 20 "$base/metrics" >"$tmp/m"
+    curl -s --max-time 20 "$mbase/metrics" >"$tmp/m"
     v=$(awk -v k="$1" '$1 == k { print $2 }' "$tmp/m")
     [ "$v" = "$2" ] && return 0
     [ $SECONDS -ge $until ] && break

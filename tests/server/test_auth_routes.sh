@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Keys and namespaces on a real `mote serve`: 401 without a valid key (and
-# before a body is read), 403 for another namespace's function, lists and
-# activations of one namespace only, public and private /faas calls, keys
-# deleted beside the server, and the client verbs' exit 77.
+# before a body is read), names per namespace (another namespace's name is
+# another function), lists and activations of one namespace only, public
+# and private /faas calls (a private one is a 404 to whoever may not call it),
+# keys deleted beside the server, and the client verbs' exit statuses.
 # usage: test_auth_routes.sh BUILD_DIR
 set -u
 build=${1:-build}
@@ -65,9 +66,9 @@ c1=$(curl -s --max-time 20 -I -o /dev/null -w '%{http_code}' "$base/v1/functions
 [ "$c1" = 401 ] || bad="$bad [HEAD: $c1]"
 [ -z "$bad" ]
 check "every /v1 route wants a key" $? "$bad"
-anon GET /healthz; c1=$code; anon GET /metrics
-[ "$c1" = 200 ] && [ "$code" = 200 ]
-check "/healthz and /metrics stay open" $? "$c1 $code"
+anon GET /healthz; c1=$code; b1=$body; anon GET /metrics
+[ "$c1" = 200 ] && [ "$b1" = '{"status":"ok"}' ] && [ "$code" = 404 ]
+check "/healthz is open and says only ok; /metrics is not on the public address" $? "$c1 $b1 $code"
 
 # A large deploy without a key is refused before its body is sent: curl asks
 # with Expect: 100-continue and gets the 401 instead of the go-ahead.
@@ -82,28 +83,26 @@ up=$(curl -s --max-time 20 -o "$tmp/b" -w '%{http_code} %{size_upload}' -u "$wro
 check "the same with a wrong key" $? "$up"
 rm -f "$tmp/big.wasm"
 
-# ---- ownership: 403 across namespaces ---------------------------------------------------
+# ---- names per namespace ------------------------------------------------------------------
 deploy_as "$alice" af; c1=$code; ns1=$(jget .namespace)
 deploy_as "$alice" pub "public=true"; c2=$code
 deploy_as "$bob" bf; c3=$code
 [ "$c1$c2$c3" = 201201201 ] && [ "$ns1" = alice ]
 check "deploys in two namespaces; the version shows its namespace" $? "$c1 $c2 $c3 ns=$ns1"
-as_bob GET /v1/functions/af
-[ "$code" = 403 ] && [ "$(jget .code)" = forbidden ] && jget .error | grep -q "another namespace"
-check "GET of another namespace's function: 403 forbidden" $? "$code $body"
-deploy_as "$bob" af
-c1=$code; e1=$(jget .code)
-as_alice GET /v1/functions/af
-[ "$c1" = 403 ] && [ "$e1" = forbidden ] && [ "$code" = 200 ] && [ "$(jget '.version, .namespace')" = "1 alice" ]
-check "PUT over another namespace's function: 403, no new version" $? "$c1 $e1 / $code $body"
-as_bob DELETE /v1/functions/af
-c1=$code; e1=$(jget .code)
-as_alice GET /v1/functions/af
-[ "$c1" = 403 ] && [ "$e1" = forbidden ] && [ "$code" = 200 ]
-check "DELETE of another namespace's function: 403, still there" $? "$c1 $e1 / $code"
+as_bob GET /v1/functions/af; c1=$code; b1=$body
 as_bob GET /v1/functions/nothing
-[ "$code" = 404 ]
-check "a function nobody has: 404" $? "$code $body"
+[ "$c1" = 404 ] && [ "$code" = 404 ] && [ "$b1" = "${body//nothing/af}" ]
+check "GET of a name only another namespace has: 404, as a name nobody has" $? "$c1 $b1 / $code $body"
+deploy_as "$bob" af
+c1=$code; v1=$(jget '.version, .namespace')
+as_alice GET /v1/functions/af
+[ "$c1" = 201 ] && [ "$v1" = "1 bob" ] && [ "$code" = 200 ] && [ "$(jget '.version, .namespace')" = "1 alice" ]
+check "PUT of a name another namespace has: a function of its own, the other's untouched" $? "$c1 $v1 / $code $body"
+as_bob DELETE /v1/functions/af; c1=$code
+as_bob DELETE /v1/functions/af; c2=$code
+as_alice GET /v1/functions/af
+[ "$c1" = 200 ] && [ "$c2" = 404 ] && [ "$code" = 200 ]
+check "DELETE of one's own af leaves another namespace's af" $? "$c1 $c2 / $code"
 deploy_as "$bob" bnew
 [ "$code" = 201 ] && [ "$(jget .namespace)" = bob ]
 check "PUT of a new name makes it the caller's" $? "$code $body"
@@ -116,28 +115,39 @@ req GET /v1/functions; lg=$(names) # guest, the --dev key
 check "/v1/functions lists the caller's namespace only" $? "alice=[$la] bob=[$lb] guest=[$lg]"
 
 # ---- /faas: public and private ------------------------------------------------------------
-anon GET /faas/pub; c1=$code; b1=$body
-as_bob GET /faas/pub; c2=$code
-[ "$c1" = 200 ] && [ "$b1" = hi ] && [ "$c2" = 200 ]
-check "a public function: callable without a key, and with anyone's" $? "$c1 [$b1] $c2"
-pub_id=$(anon GET /faas/pub; header X-Mote-Activation-Id)
-anon GET /faas/af
-[ "$code" = 401 ] && [ "$(header WWW-Authenticate)" = 'Basic realm="OpenWhisk secure realm"' ] &&
-  [ -z "$(header X-Mote-Activation-Id)" ]
-check "a private function without a key: 401, not run" $? "$code $body"
-req_as "$wrong" GET /faas/af; c1=$code
-as_bob GET /faas/af
-[ "$c1" = 401 ] && [ "$code" = 403 ] && [ "$(jget .code)" = forbidden ] && [ -z "$(header X-Mote-Activation-Id)" ]
-check "a wrong key: 401; another namespace's key: 403" $? "$c1 / $code $body"
+anon GET /faas/alice/pub; c1=$code; b1=$body
+as_bob GET /faas/alice/pub; c2=$code
+as_alice GET /faas/pub; c3=$code
+anon GET /faas/pub; c4=$code
+[ "$c1" = 200 ] && [ "$b1" = hi ] && [ "$c2" = 200 ] && [ "$c3" = 200 ] && [ "$c4" = 404 ]
+check "a public function: /faas/NS/NAME to anyone, /faas/NAME to its namespace's key (guest's without one)" $? "$c1 [$b1] $c2 $c3 $c4"
+pub_id=$(anon GET /faas/alice/pub; header X-Mote-Activation-Id)
+# What may not be called is one answer: the status, the body, the headers.
+not_called() { # NAME: the reply, headers without Date, into $tmp/nc.NAME
+  { echo "$code"; grep -iv '^date:' "$tmp/h"; echo "$body"; } >"$tmp/nc.$1"
+}
+anon GET /faas/alice/af; not_called private
+as_bob GET /faas/alice/af; not_called other_key
+anon GET /faas/alice/nothing; not_called missing
+as_bob GET /faas/nothing; not_called missing_keyed
+anon GET /faas/nobody/af; not_called no_namespace
+[ "$(head -1 "$tmp/nc.private")" = 404 ] && [ -z "$(header X-Mote-Activation-Id)" ] &&
+  cmp -s "$tmp/nc.private" "$tmp/nc.other_key" && cmp -s "$tmp/nc.private" "$tmp/nc.missing" &&
+  cmp -s "$tmp/nc.private" "$tmp/nc.missing_keyed" && cmp -s "$tmp/nc.private" "$tmp/nc.no_namespace"
+check "private without a key, with another namespace's, missing: the same 404" $? "$(cat "$tmp"/nc.*)"
+req_as "$wrong" GET /faas/alice/af
+[ "$code" = 401 ]
+check "a wrong key: 401 (the key is checked before any function is looked up)" $? "$code $body"
 head -c $((4 << 20)) /dev/zero >"$tmp/stdin"
 up=$(curl -s --max-time 20 -o "$tmp/b" -w '%{http_code} %{size_upload}' -H 'Expect: 100-continue' \
-  --data-binary "@$tmp/stdin" "$base/faas/af")
-[ "$up" = "401 0" ]
-check "a call's body is not taken without a key" $? "$up"
+  --data-binary "@$tmp/stdin" "$base/faas/alice/af")
+[ "$up" = "404 0" ]
+check "a call's body is not taken when it may not be called" $? "$up"
 as_alice GET /faas/af
 af_id=$(header X-Mote-Activation-Id)
-[ "$code" = 200 ] && [ "$body" = hi ] && [ -n "$af_id" ]
-check "the owner's key: 200" $? "$code [$body]"
+as_alice GET /faas/alice/af; c1=$code
+[ "$code" = 200 ] && [ "$body" = hi ] && [ -n "$af_id" ] && [ "$c1" = 200 ]
+check "the owner's key: 200, as /faas/NAME and /faas/NS/NAME" $? "$code [$body] $c1"
 as_bob GET /faas/bf
 bf_id=$(header X-Mote-Activation-Id)
 [ "$code" = 200 ] && [ -n "$bf_id" ]
@@ -161,21 +171,22 @@ as_bob GET "/v1/activations?function=af"
 [ "$code" = 200 ] && [ -z "$(jget '.activations[].id')" ]
 check "?function= of another namespace's function: none" $? "$code $body"
 
-# ---- a version made private; a deleted name taken by another -----------------------------
+# ---- a version made private; names deleted and deployed again -----------------------------
 deploy_as "$alice" pub
-anon GET /faas/pub
-[ "$code" = 401 ]
-check "redeployed without public: 401 without a key" $? "$code $body"
+anon GET /faas/alice/pub; not_called made_private
+cmp -s "$tmp/nc.made_private" "$tmp/nc.private"
+check "redeployed without public: the same 404 without a key" $? "$(cat "$tmp/nc.made_private")"
 as_alice DELETE /v1/functions/af; c1=$code
 deploy_as "$bob" af; c2=$code; ns2=$(jget .namespace); v2=$(jget .version)
 as_alice GET /v1/functions/af; c3=$code
 as_bob GET "/v1/activations/$af_id"; c4=$code
-[ "$c1" = 200 ] && [ "$c2" = 201 ] && [ "$ns2" = bob ] && [ "$v2" = 2 ] && [ "$c3" = 403 ] && [ "$c4" = 404 ]
-check "a deleted name is free: bob takes it, alice's old activation stays hers" $? "$c1 $c2 $ns2 v$v2 $c3 $c4"
+[ "$c1" = 200 ] && [ "$c2" = 201 ] && [ "$ns2" = bob ] && [ "$v2" = 2 ] && [ "$c3" = 404 ] && [ "$c4" = 404 ]
+check "bob's af numbers on from his own; alice's old activation stays hers" $? "$c1 $c2 $ns2 v$v2 $c3 $c4"
 
 grep -q '"path":"/v1/functions/bnew".*"namespace":"bob"' "$tmp/access.log" &&
-  ! grep '"path":"/faas/pub"' "$tmp/access.log" | grep -q '"status":200.*namespace'
-check "the access log names the caller's namespace (none for a public call)" $? "$(tail -3 "$tmp/access.log")"
+  grep '"path":"/faas/alice/pub"' "$tmp/access.log" | grep '"status":200' | grep -vq '"namespace":' &&
+  grep '"path":"/faas/alice/pub"' "$tmp/access.log" | grep -q '"namespace":"bob".*"function":"pub","function_namespace":"alice"'
+check "the access log names the caller's namespace (none without a key) and the function's" $? "$(grep /faas/alice/pub "$tmp/access.log")"
 
 # ---- the client verbs ---------------------------------------------------------------------
 run() { "$mote" "$@" >"$tmp/o" 2>"$tmp/e"; rc=$?; out=$(cat "$tmp/o"); err=$(cat "$tmp/e"); }
@@ -193,15 +204,21 @@ check "ls --auth: the namespace's functions" $? "rc=$rc out=$out err=$err"
 MOTE_AUTH=$bob run invoke bf "${s[@]}"
 [ $rc -eq 0 ] && [ "$out" = hi ]
 check "invoke with \$MOTE_AUTH" $? "rc=$rc out=$out err=$err"
+run invoke alice/pub --auth "$bob" "${s[@]}"
+[ $rc -eq 71 ] && [[ "$err" == *"no function here that this request may call"* ]]
+check "invoke of another namespace's private function: exit 71, as a missing one" $? "rc=$rc err=$err"
 run invoke pub --auth "$bob" "${s[@]}"
-[ $rc -eq 77 ] && [[ "$err" == *"another namespace"* ]]
-check "invoke of another namespace's private function: exit 77" $? "rc=$rc err=$err"
+[ $rc -eq 71 ]
+check "invoke NAME is the key's namespace's: exit 71 when it has none" $? "rc=$rc err=$err"
 run deploy af "$tmp/hi.wasm" --auth "$alice" "${s[@]}"
-[ $rc -eq 77 ] && [[ "$err" == *"another namespace"* ]]
-check "deploy over another namespace's name: exit 77" $? "rc=$rc err=$err"
-run invoke bf "${s[@]}"
-[ $rc -eq 77 ]
-check "invoke of a private function without a key: exit 77" $? "rc=$rc err=$err"
+[ $rc -eq 0 ]
+check "deploy of a name another namespace has: its own" $? "rc=$rc err=$err"
+run invoke bob/bf "${s[@]}"
+[ $rc -eq 71 ]
+check "invoke of a private function without a key: exit 71" $? "rc=$rc err=$err"
+MOTE_AUTH=$bob run invoke bob/bf "${s[@]}"
+[ $rc -eq 0 ] && [ "$out" = hi ]
+check "invoke NS/NAME" $? "rc=$rc out=$out err=$err"
 run ls --auth nocolon "${s[@]}"
 [ $rc -eq 64 ] && [[ "$err" == *"UUID:KEY"* ]]
 check "--auth that is not UUID:KEY: 64" $? "rc=$rc err=$err"

@@ -165,6 +165,20 @@ printf '%s\n' "$body" >"$tmp/vars"
   && [ "$(v CONTENT_LENGTH)" = 0 ] && [ "$(v HTTP_X_CUSTOM)" = "<unset>" ]
 check "GET without a path: empty PATH_INFO" $? "$code $body"
 
+# The same function named with its namespace: /faas/NS/NAME/rest. SCRIPT_NAME
+# and PATH_INFO still make up the path.
+req GET "/faas/guest/c/x/y?arg=vars"
+printf '%s\n' "$body" >"$tmp/vars"
+[ "$code" = 200 ] && [ "$(v PATH_INFO)" = /x/y ] && [ "$(v SCRIPT_NAME)" = /faas/guest/c ]
+check "/faas/NS/NAME/rest: PATH_INFO /rest, SCRIPT_NAME /faas/NS/NAME" $? "$code $body"
+# A path after a function without cgi names a namespace, so /faas/plain/x is
+# function x of a namespace "plain": none here, the 404 of any function this
+# request may not call.
+req GET "/faas/plain/x"; c1=$code; b1=$body
+req GET "/faas/nosuch/x"
+[ "$c1" = 404 ] && [ "$code" = 404 ] && [ "$b1" = "$body" ]
+check "a path after a function without cgi: the 404 of a missing function" $? "$c1 $b1 / $code"
+
 head -c 200000 /dev/urandom >"$tmp/rand"
 acurl -s --max-time 20 -D "$tmp/h" -o "$tmp/rand.out" -w '%{http_code}' --data-binary "@$tmp/rand" "$base/faas/c?arg=cat" >"$tmp/code"
 [ "$(cat "$tmp/code")" = 200 ] && cmp -s "$tmp/rand" "$tmp/rand.out" && [ "$(header Content-Type)" = application/x-echo ]

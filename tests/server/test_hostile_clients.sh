@@ -58,7 +58,7 @@ hold_until() { # NAME REGEX
   done
 }
 hold_stop() { local fd; eval "fd=\$fd_$1"; exec {fd}>&-; }
-metric() { curl -s --max-time 20 "$base/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+metric() { curl -s --max-time 20 "$mbase/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
 # One raw request (C escapes), its raw reply in $reply.
 raw() { reply=$("$hc" send 127.0.0.1 "$port" "$1" --wait 60000); } # the wait: a bound against a hang only
 status_of() { printf '%s' "$reply" | head -n1 | awk '{ print $2 }'; }
@@ -270,7 +270,7 @@ wait_metric mote_calls_alive 3
 req GET "/faas/victim?arg=1"
 [ "$code" = 200 ]
 check "another function's call beside an endless loop: 200 (was 429: it held the worker)" $? "$code $body"
-curl -s --max-time 20 "$base/metrics" >"$tmp/m"
+curl -s --max-time 20 "$mbase/metrics" >"$tmp/m"
 v=$(awk '$1 == "mote_cpu_slots_released_total{reason=\"quantum\"}" { print $2 }' "$tmp/m")
 [ "${v:-0}" -ge 1 ]
 check "the endless loop lost its CPU slot after its quantum" $? "$v"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # GET /metrics (Prometheus text format 0.0.4) of a real `mote serve`: the
-# counters and histograms of a few calls, the gauges, the format line by line.
+# counters and histograms of a few calls, the gauges, the format line by line;
+# served on the operator's address (--metrics-listen) only, never on the
+# public one, with or without a key.
 # usage: test_metrics.sh BUILD_DIR
 set -u
 build=${1:-build}
@@ -25,7 +27,7 @@ echo "not a module" >"$tmp/junk.wasm"
 start_server 2
 check "server starts and prints its port" $? "$(cat "$tmp/out" "$tmp/err")"
 
-req GET /metrics
+mreq GET /metrics
 [ "$code" = 200 ] && [ "$(header Content-Type)" = "text/plain; version=0.0.4" ] \
   && [ "$(sample mote_functions)" = 0 ] && [ "$(sample 'mote_deploys_total{result="ok"}')" = 0 ]
 check "metrics of an empty server: 200, the content type, zero gauges" $? "$code $(header Content-Type) $body"
@@ -44,16 +46,16 @@ req GET /faas/nosuch; c_missing=$code
 [ "$oks" = 5 ] && [ "$c_trap" = 502 ] && [ "$c_missing" = 404 ]
 check "calls: five ok, one trap, one unknown" $? "$oks $c_trap $c_missing"
 
-req GET /metrics
-m200=$(sample 'mote_calls_total{function="hi",status="200"}')
-m502=$(sample 'mote_calls_total{function="boom",status="502"}')
+mreq GET /metrics
+m200=$(sample 'mote_calls_total{namespace="guest",function="hi",status="200"}')
+m502=$(sample 'mote_calls_total{namespace="guest",function="boom",status="502"}')
 [ "$code" = 200 ] && [ "$m200" = 5 ] && [ "$m502" = 1 ]
 check "mote_calls_total by function and status" $? "$m200 $m502"
 
-e_ok=$(sample 'mote_call_errors_total{function="hi",class="ok"}')
-e_trap=$(sample 'mote_call_errors_total{function="boom",class="trap"}')
-e_hitrap=$(sample 'mote_call_errors_total{function="hi",class="trap"}')
-e_over=$(sample 'mote_call_errors_total{function="boom",class="overload"}')
+e_ok=$(sample 'mote_call_errors_total{namespace="guest",function="hi",class="ok"}')
+e_trap=$(sample 'mote_call_errors_total{namespace="guest",function="boom",class="trap"}')
+e_hitrap=$(sample 'mote_call_errors_total{namespace="guest",function="hi",class="trap"}')
+e_over=$(sample 'mote_call_errors_total{namespace="guest",function="boom",class="overload"}')
 [ "$e_ok $e_trap $e_hitrap $e_over" = "5 1 0 0" ]
 check "mote_call_errors_total by class" $? "$e_ok $e_trap $e_hitrap $e_over"
 
@@ -75,10 +77,10 @@ hist_ok=0; hist_msg=
 for h in wait init exec; do
   for f in hi:5 boom:1; do
     fn=${f%:*} n=${f#*:}
-    out=$(awk -v b="mote_call_${h}_seconds_bucket{function=\"$fn\"," -v fn="$fn" -v h="$h" '
+    out=$(awk -v b="mote_call_${h}_seconds_bucket{namespace=\"guest\",function=\"$fn\"," -v fn="$fn" -v h="$h" '
       index($1, b) == 1 { if ($2 + 0 < prev) bad = "not monotone"; prev = $2 + 0; last = $1; nb++; lastv = $2 }
-      $1 == "mote_call_" h "_seconds_count{function=\"" fn "\"}" { cnt = $2 }
-      $1 == "mote_call_" h "_seconds_sum{function=\"" fn "\"}" { sum = $2; hs = 1 }
+      $1 == "mote_call_" h "_seconds_count{namespace=\"guest\",function=\"" fn "\"}" { cnt = $2 }
+      $1 == "mote_call_" h "_seconds_sum{namespace=\"guest\",function=\"" fn "\"}" { sum = $2; hs = 1 }
       END {
         if (last !~ /le="\+Inf"}$/) bad = bad " +Inf not last"
         if (nb < 15) bad = bad " only " nb " buckets"
@@ -113,22 +115,64 @@ check "exposition format: HELP/TYPE per family, samples parse" $? "$fmt / $(grep
   && [ "$(grep '^# TYPE mote_functions ' "$tmp/b")" = "# TYPE mote_functions gauge" ]
 check "metric types" $? "$(grep '^# TYPE' "$tmp/b")"
 
-req POST /metrics
+mreq POST /metrics
 [ "$code" = 405 ]
 check "POST /metrics is 405" $? "$code"
 
-req HEAD /metrics --head
+mreq HEAD /metrics --head
 [ "$code" = 200 ] && ! grep -q '^mote_' "$tmp/b"
 check "HEAD /metrics: 200, no body" $? "$code $body"
 
 # After a delete the function's counters stay (they are counters); the gauge drops.
 req DELETE /v1/functions/boom
-req GET /metrics
-[ "$(sample mote_functions)" = 1 ] && [ "$(sample 'mote_calls_total{function="boom",status="502"}')" = 1 ]
+mreq GET /metrics
+[ "$(sample mote_functions)" = 1 ] && [ "$(sample 'mote_calls_total{namespace="guest",function="boom",status="502"}')" = 1 ]
 check "delete: mote_functions drops, counters stay" $? "$(sample mote_functions)"
+
+# ---- the operator's address ---------------------------------------------------------
+req GET /metrics; c1=$code
+req_as "" GET /metrics; c2=$code
+req HEAD /metrics --head; c3=$code
+[ "$c1 $c2 $c3" = "404 404 404" ] && [ "$mport" != "$port" ]
+check "the public address has no /metrics, with a key or without" $? "$c1 $c2 $c3 ($port, $mport)"
+# A tenant's own: /v1/metrics with a key, its namespace's functions only.
+req_as "" GET /v1/metrics; c1=$code
+req GET /v1/metrics
+[ "$c1" = 401 ] && [ "$code" = 200 ] && [ "$(header Content-Type)" = "text/plain; version=0.0.4" ] &&
+  [ "$(sample 'mote_calls_total{namespace="guest",function="hi",status="200"}')" = 5 ] &&
+  [ "$(sample 'mote_usage_invocations_total{namespace="guest",function="hi"}')" = 5 ] &&
+  [ "$(sample mote_functions)" = missing ] && [ "$(sample 'mote_workers{state="busy"}')" = missing ]
+check "/v1/metrics: the key's namespace's families, not the server's" $? "$c1 $code $(head -c 600 "$tmp/b")"
+mreq GET /healthz; h=$body
+mreq GET /v1/functions; c1=$code
+mreq GET /faas/hi; c2=$code
+[ "$(printf '%s' "$h" | jq -c .)" = '{"status":"ok","functions":1}' ] && [ "$c1 $c2" = "404 404" ]
+check "the operator's address: /metrics and /healthz (with the count), nothing else" $? "$h $c1 $c2"
+req GET /healthz
+[ "$body" = '{"status":"ok"}' ]
+check "the public /healthz counts nothing" $? "$body"
+
+# An operator's address that cannot be bound (this server holds it) is an
+# error at start, not a server without metrics; a malformed one a usage
+# error; off: none at all.
+timeout 120 "$mote" serve --listen 127.0.0.1:0 --metrics-listen "127.0.0.1:$mport" \
+  --data "$tmp/data2" >"$tmp/out2" 2>"$tmp/err2"
+rc=$?
+[ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -q "cannot listen on 127.0.0.1:$mport" "$tmp/err2" &&
+  ! grep -q 'listening on' "$tmp/out2"
+check "--metrics-listen: an address in use stops the start" $? "$rc $(cat "$tmp/out2" "$tmp/err2")"
 
 kill -0 "$server_pid" 2>/dev/null
 check "server still running" $? "$(cat "$tmp/err")"
+stop_server
+
+"$mote" serve --listen 127.0.0.1:0 --metrics-listen nowhere --data "$tmp/data" >/dev/null 2>"$tmp/err3"
+rc2=$?
+grep -q 'metrics-listen takes HOST:PORT or off' "$tmp/err3" && [ "$rc2" = 64 ]
+check "--metrics-listen: a malformed address is a usage error" $? "$rc2 $(cat "$tmp/err3")"
+start_server 2 --metrics-listen off
+grep -q '^mote: listening on http://127.0.0.1:[0-9]* (metrics off, ' "$tmp/out"
+check "--metrics-listen off: no operator's address" $? "$(cat "$tmp/out")"
 stop_server
 
 echo "tests/server/test_metrics.sh: $passed passed, $failed failed"

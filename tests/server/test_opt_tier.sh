@@ -33,7 +33,7 @@ check "the version record says the opt build failed, and why" $? "$body"
 req GET /faas/hi
 [ "$code" = 200 ] && [ "$body" = hi ] && [ "$(header X-Mote-Tier)" = quick ]
 check "calls are served on the quick tier" $? "$code $body"
-req GET /metrics
+mreq GET /metrics
 [ "$(sample 'mote_opt_builds_total{result="failed"}')" = 1 ] && [ "$(sample 'mote_opt_builds_total{result="ok"}')" = 0 ]
 check "/metrics counts the failed opt build" $? "$(grep opt_builds "$tmp/b")"
 grep -q "hi v1: the opt tier failed (.*simulated failure" "$tmp/err"
@@ -47,7 +47,7 @@ deploy hi "$tmp/hi.wasm"
 wait_opt hi
 [ "$(jget '.opt_tier, .tier')" = "ready opt" ] && [ -z "$(jget '.opt_error // empty')" ]
 check "a good opt build: ready, and the opt tier serves" $? "$body"
-req GET /metrics
+mreq GET /metrics
 [ "$(sample 'mote_opt_builds_total{result="ok"}')" = 1 ]
 check "/metrics counts the good opt build" $? "$(grep opt_builds "$tmp/b")"
 

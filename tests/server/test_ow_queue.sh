@@ -23,7 +23,7 @@ put_action() { # NAME FILE: with OpenWhisk's longest time limit (the gate's call
     "$(base64 -w0 "$2")" >"$tmp/put.json"
   req PUT "$A/actions/$1" -H 'Content-Type: application/json' --data-binary "@$tmp/put.json"
 }
-metric() { curl -s "$base/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+metric() { curl -s "$mbase/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 # One worker; the queue holds 2 calls, 1 of one function; a call waits 1 s at most.
 start_server 1 --cpu-quantum 0 --queue 2 --queue-timeout 1000
@@ -40,7 +40,7 @@ curl -s --max-time 600 -u "$dev_auth" -X POST -o "$tmp/gate.out" -w '%{http_code
   "$base$A/actions/gate?blocking=true&result=true" >"$tmp/gate.code" &
 gate_pid=$!
 wait_metric 'mote_workers{state="busy"}' 1
-check "the gate holds the slot" $? "$(curl -s "$base/metrics" | grep mote_workers)"
+check "the gate holds the slot" $? "$(curl -s "$mbase/metrics" | grep mote_workers)"
 
 # A non-blocking invoke waits in the queue: 202.
 req POST "$A/actions/e" -H 'Content-Type: application/json' --data-binary '{"n":1}'
@@ -76,9 +76,9 @@ done
 [ "$code" = 200 ] && [ "$(jget .response.status)" = success ] &&
   [ "$(jget .response.result.params.n)" = 1 ]
 check "the 202'd call ran to success (no whisk internal error)" $? "$code $body"
-[ "$(metric 'mote_calls_refused_total{function="e",reason="function_queue_full"}')" = 1 ] &&
-  [ "$(metric 'mote_calls_refused_total{function="e2",reason="queue_timeout"}')" = 1 ]
-check "the refusals are counted" $? "$(curl -s "$base/metrics" | grep '^mote_calls_refused_total')"
+[ "$(metric 'mote_calls_refused_total{namespace="guest",function="e",reason="function_queue_full"}')" = 1 ] &&
+  [ "$(metric 'mote_calls_refused_total{namespace="guest",function="e2",reason="queue_timeout"}')" = 1 ]
+check "the refusals are counted" $? "$(curl -s "$mbase/metrics" | grep '^mote_calls_refused_total')"
 
 echo "$0: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

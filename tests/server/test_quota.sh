@@ -53,7 +53,7 @@ req GET "/v1/usage?function=other"
 check "usage filtered by function" $? "$body"
 req GET "/v1/usage?fn=x"
 check "usage: unknown parameter is a 400" "$([ "$code" = 400 ] && echo 0 || echo 1)" "$code $body"
-curl -s "$base/metrics" >"$tmp/m"
+curl -s "$mbase/metrics" >"$tmp/m"
 grep -qx 'mote_usage_invocations_total{namespace="guest",function="nap"} 4' "$tmp/m" \
   && grep -qx 'mote_usage_errors_total{namespace="guest",function="nap"} 1' "$tmp/m" \
   && grep -qx 'mote_usage_refused_total{namespace="guest",function="nap"} 1' "$tmp/m" \
@@ -83,7 +83,7 @@ gate_deploy held "public=true"
 check "deploy a function with a gate" "$([ "$code" = 201 ] && echo 0 || echo 1)" "$code $body"
 curl -s --max-time 600 -o "$tmp/slow.b" -w '%{http_code}' "$base/faas/held?arg=gate&arg=held" >"$tmp/slow.code" &
 slow=$!
-wait_metric 'mote_function_calls_running{function="held"}' 1
+wait_metric 'mote_function_calls_running{namespace="guest",function="held"}' 1
 check "a call holds its slot" $? ""
 req GET "/faas/nap?arg=0"
 [ "$code" = 429 ] && [ "$(jget .code)" = namespace_concurrency ] \

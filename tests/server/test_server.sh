@@ -143,7 +143,8 @@ check "output cap: 502 limit" $? "$code ${body:0:300}"
 
 # ---- errors ------------------------------------------------------------------------
 req GET /faas/nope
-[ "$code" = 404 ] && [ "$(jget '.code')" = not_found ] && [[ "$(jget '.error')" == *nope* ]]
+[ "$code" = 404 ] && [ "$(jget '.code')" = not_found ] &&
+  [[ "$(jget '.error')" == "no function here that this request may call"* ]]
 check "unknown function: 404" $? "$code $body"
 req POST /faas/nope --data-binary 'x'
 check "unknown function (POST): 404" $([ "$code" = 404 ]; echo $?) "$code $body"
@@ -203,7 +204,7 @@ gate_deploy slow "env=MODE=slow&env=VERSION=1"
 v1=$code
 acurl -s --max-time 600 -D "$tmp/slow.h" -o "$tmp/slow.out" "$base/faas/slow?arg=gate&arg=update" &
 slow_pid=$!
-wait_metric 'mote_function_calls_running{function="slow"}' 1; running=$?
+wait_metric 'mote_function_calls_running{namespace="guest",function="slow"}' 1; running=$?
 gate_deploy slow "env=MODE=slow&env=VERSION=2"
 v2=$code; v2ver=$(jget '.version')
 req GET "/faas/slow?arg=0"

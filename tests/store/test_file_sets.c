@@ -42,7 +42,7 @@ TEST(kept_at_deploy_in_walk_order) {
         !strcmp(v.file_paths[2], "b"));
   mote_function_version_clear(&v);
   mote_store_error err;
-  CHECK_EQ_INT(mote_store_get(s, "f", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, "ns", "f", &v, &err), MOTE_STORE_OK);
   CHECK(v.files_indexed && v.files_count == 3 && v.files_bytes == 6 && v.nfile_paths == 3);
   CHECK(v.file_paths && !strcmp(v.file_paths[0], "a/z") && !strcmp(v.file_paths[2], "b"));
   mote_function_version_clear(&v);
@@ -98,11 +98,11 @@ TEST(rebuilt_at_open) {
 
   s = fixture_open(dir);
   mote_store_error err;
-  CHECK_EQ_INT(mote_store_get(s, "f", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, "ns", "f", &v, &err), MOTE_STORE_OK);
   CHECK(v.files_indexed && v.files_count == 2 && v.files_bytes == 4 && v.nfile_paths == 2);
   CHECK(v.file_paths && !strcmp(v.file_paths[0], "c") && !strcmp(v.file_paths[1], "d/w.bin"));
   mote_function_version_clear(&v);
-  CHECK_EQ_INT(mote_store_get(s, "g", &w, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, "ns", "g", &w, &err), MOTE_STORE_OK);
   CHECK(w.files_hash && !w.files_indexed && !w.file_paths);
   mote_function_version_clear(&w);
   mote_store_close(s);

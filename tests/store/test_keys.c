@@ -226,7 +226,7 @@ TEST(older_store_opens) {
 
   s = fixture_open(dir);
   mote_function_version v;
-  CHECK_EQ_INT(mote_store_get(s, "old", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, "old", &v, &err), MOTE_STORE_OK);
   mote_function_version_clear(&v);
   mote_key_info *keys = NULL;
   size_t n = 9;

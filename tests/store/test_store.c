@@ -43,7 +43,7 @@ TEST(deploy_get_list_delete) {
   mote_store_error err;
   mote_function_version v;
 
-  CHECK_EQ_INT(mote_store_get(s, "hello", &v, &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, "hello", &v, &err), MOTE_STORE_NOT_FOUND);
   CHECK_STR_CONTAINS(err.message, "function \"hello\" not found");
 
   CHECK_EQ_INT(deploy_guest(s, "hello", wasm_a, sizeof wasm_a, NULL, 0, NULL, &v, &err),
@@ -60,7 +60,7 @@ TEST(deploy_get_list_delete) {
   CHECK_EQ_INT(deploy_guest(s, "abc", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
                MOTE_STORE_OK);
 
-  CHECK_EQ_INT(mote_store_get(s, "hello", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, "hello", &v, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(v.version, 2);
   uint8_t *bytes = NULL;
   size_t len = 0;
@@ -73,10 +73,10 @@ TEST(deploy_get_list_delete) {
   CHECK(stat(path, &sb) == 0 && (size_t)sb.st_size == sizeof wasm_b);
   mote_function_version_clear(&v);
 
-  CHECK_EQ_INT(mote_store_get_version(s, "hello", 1, &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get_version(s, MOTE_STORE_DEFAULT_NS, "hello", 1, &v, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(v.version, 1);
   mote_function_version_clear(&v);
-  CHECK_EQ_INT(mote_store_get_version(s, "hello", 7, &v, &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_get_version(s, MOTE_STORE_DEFAULT_NS, "hello", 7, &v, &err), MOTE_STORE_NOT_FOUND);
 
   mote_function_version *list = NULL;
   size_t n = 0;
@@ -89,10 +89,10 @@ TEST(deploy_get_list_delete) {
   for (size_t i = 0; i < n; i++) mote_function_version_clear(&list[i]);
   free(list);
 
-  CHECK_EQ_INT(mote_store_delete(s, NULL, "hello", &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_get(s, "hello", &v, &err), MOTE_STORE_NOT_FOUND);
-  CHECK_EQ_INT(mote_store_get_version(s, "hello", 1, &v, &err), MOTE_STORE_NOT_FOUND);
-  CHECK_EQ_INT(mote_store_delete(s, NULL, "hello", &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_delete(s, MOTE_STORE_DEFAULT_NS, "hello", &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, "hello", &v, &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_get_version(s, MOTE_STORE_DEFAULT_NS, "hello", 1, &v, &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_delete(s, MOTE_STORE_DEFAULT_NS, "hello", &err), MOTE_STORE_NOT_FOUND);
   CHECK_STR_CONTAINS(err.message, "function \"hello\" not found");
   CHECK_EQ_INT(mote_store_list(s, NULL, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 1);
@@ -108,10 +108,10 @@ TEST(deploy_get_list_delete) {
   /* Everything survives a reopen. */
   mote_store_close(s);
   s = fixture_open(dir);
-  CHECK_EQ_INT(mote_store_get(s, "hello", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, "hello", &v, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(v.version, 3);
   mote_function_version_clear(&v);
-  CHECK_EQ_INT(mote_store_get(s, "abc", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, "abc", &v, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(v.version, 1);
   mote_function_version_clear(&v);
   mote_store_close(s);
@@ -138,7 +138,7 @@ TEST(settings_round_trip) {
   CHECK_EQ_INT(v.settings.env_count, 5);
   CHECK(v.settings.env != env);
   mote_function_version_clear(&v);
-  CHECK_EQ_INT(mote_store_get(s, "f", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, "f", &v, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(v.settings.memory_mib, 128);
   CHECK_EQ_INT(v.settings.timeout_ms, 2500);
   CHECK_EQ_INT(v.settings.max_concurrency, 7);
@@ -154,7 +154,7 @@ TEST(settings_round_trip) {
   mote_function_settings zero = {0};
   CHECK_EQ_INT(deploy_guest(s, "g", wasm_a, sizeof wasm_a, NULL, 0, &zero, NULL, &err),
                MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_get(s, "g", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, "g", &v, &err), MOTE_STORE_OK);
   CHECK(v.settings.memory_mib == 0 && !v.settings.is_public && !v.settings.cgi);
   CHECK(v.settings.env_count == 0 && v.settings.env == NULL);
   mote_function_version_clear(&v);
@@ -172,7 +172,7 @@ TEST(settings_round_trip) {
   bad.env = NULL;
   CHECK_EQ_INT(deploy_guest(s, "g", wasm_a, sizeof wasm_a, NULL, 0, &bad, NULL, &err),
                MOTE_STORE_INVALID);
-  CHECK_EQ_INT(mote_store_get(s, "g", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, "g", &v, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(v.version, 1);
   mote_function_version_clear(&v);
   mote_store_close(s);
@@ -201,7 +201,7 @@ TEST(settings_of_an_older_store) {
   sqlite3_close(db);
   s = fixture_open(dir);
   mote_function_version v;
-  CHECK_EQ_INT(mote_store_get(s, "old", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, "old", &v, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(v.settings.memory_mib, 64);
   CHECK_EQ_INT(v.settings.max_concurrency, 2);
   CHECK_EQ_INT(v.settings.max_queue, 0);
@@ -285,7 +285,7 @@ TEST(files_stored) {
                MOTE_STORE_INVALID);
   CHECK_STR_CONTAINS(err.message, "clashes");
   mote_function_version bv;
-  CHECK_EQ_INT(mote_store_get(s, "bad", &bv, &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, "bad", &bv, &err), MOTE_STORE_NOT_FOUND);
   /* Nothing left behind in tmp. */
   char tmp_dir[4096];
   snprintf(tmp_dir, sizeof tmp_dir, "%s/tmp", dir);
@@ -377,9 +377,9 @@ TEST(names) {
   CHECK_EQ_INT(deploy_guest(s, "../x", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
                MOTE_STORE_INVALID);
   CHECK_STR_CONTAINS(err.message, "invalid name \"../x\"");
-  CHECK_EQ_INT(mote_store_get(s, "a b", &v, &err), MOTE_STORE_INVALID);
+  CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, "a b", &v, &err), MOTE_STORE_INVALID);
   CHECK_STR_CONTAINS(err.message, "invalid name");
-  CHECK_EQ_INT(mote_store_delete(s, NULL, "", &err), MOTE_STORE_INVALID);
+  CHECK_EQ_INT(mote_store_delete(s, MOTE_STORE_DEFAULT_NS, "", &err), MOTE_STORE_INVALID);
   mote_store_close(s);
   fixture_rm(dir);
 }
@@ -412,7 +412,7 @@ TEST(activations) {
   a.stdout_excerpt = "hello\n";
   a.stderr_excerpt = "oops\n";
   CHECK_EQ_INT(mote_store_activation_put(s, &a, 100, &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_activation_get(s, a.id, &got, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_get(s, NULL, a.id, &got, &err), MOTE_STORE_OK);
   CHECK(strcmp(got.id, a.id) == 0);
   CHECK(strcmp(got.function, "f") == 0);
   CHECK_EQ_INT(got.version, 3);
@@ -428,13 +428,13 @@ TEST(activations) {
   CHECK_EQ_INT(mote_store_activation_put(s, &a, 100, &err), MOTE_STORE_INVALID);
   char missing[33];
   mote_store_activation_new_id(missing);
-  CHECK_EQ_INT(mote_store_activation_get(s, missing, &got, &err), MOTE_STORE_NOT_FOUND);
-  CHECK_EQ_INT(mote_store_activation_get(s, "xyz", &got, &err), MOTE_STORE_INVALID);
+  CHECK_EQ_INT(mote_store_activation_get(s, NULL, missing, &got, &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_activation_get(s, NULL, "xyz", &got, &err), MOTE_STORE_INVALID);
 
   /* NULL excerpts stay NULL; long ones are cut (stdout head, stderr tail). */
   make_activation(&a, "g", 500);
   CHECK_EQ_INT(mote_store_activation_put(s, &a, 100, &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_activation_get(s, a.id, &got, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_get(s, NULL, a.id, &got, &err), MOTE_STORE_OK);
   CHECK(got.stdout_excerpt == NULL && got.stderr_excerpt == NULL);
   mote_activation_clear(&got);
   char *long_out = malloc(10001), *long_err = malloc(10001);
@@ -448,7 +448,7 @@ TEST(activations) {
   a.stdout_excerpt = long_out;
   a.stderr_excerpt = long_err;
   CHECK_EQ_INT(mote_store_activation_put(s, &a, 100, &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_activation_get(s, a.id, &got, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_get(s, NULL, a.id, &got, &err), MOTE_STORE_OK);
   CHECK(got.stdout_excerpt && strlen(got.stdout_excerpt) == MOTE_STORE_EXCERPT_MAX &&
         got.stdout_excerpt[0] == 'S');
   CHECK(got.stderr_excerpt && strlen(got.stderr_excerpt) == MOTE_STORE_EXCERPT_MAX &&
@@ -522,7 +522,7 @@ TEST(activations) {
   /* Activations outlive their function. */
   CHECK_EQ_INT(deploy_guest(s, "f", wasm_a, sizeof wasm_a, NULL, 0, NULL, NULL, &err),
                MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_delete(s, NULL, "f", &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_delete(s, MOTE_STORE_DEFAULT_NS, "f", &err), MOTE_STORE_OK);
   CHECK_EQ_INT(mote_store_activation_list(s, NULL, "f", 0, 0, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 11);
   for (size_t i = 0; i < n; i++) mote_activation_clear(&list[i]);
@@ -637,7 +637,7 @@ TEST(posted_activations) {
     free(outcome);
   }
   mote_activation got;
-  CHECK_EQ_INT(mote_store_activation_get(s, ids[N - 1], &got, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_get(s, NULL, ids[N - 1], &got, &err), MOTE_STORE_OK);
   CHECK(got.outcome && strcmp(got.outcome, "ok") == 0);
   mote_activation_clear(&got);
   mote_activation *list;
@@ -688,7 +688,7 @@ static void free_activations(mote_activation *list, size_t n) {
   free(list);
 }
 
-TEST(namespace_ownership) {
+TEST(names_per_namespace) {
   char dir[64];
   fixture_dir(dir);
   mote_store *s = fixture_open(dir);
@@ -699,45 +699,52 @@ TEST(namespace_ownership) {
 
   CHECK_EQ_INT(deploy_in(s, "a", "f", wasm_a, sizeof wasm_a, NULL, &v, &err),
                MOTE_STORE_OK);
-  CHECK(v.ns && strcmp(v.ns, "a") == 0);
+  CHECK(v.ns && strcmp(v.ns, "a") == 0 && v.version == 1);
   CHECK(v.meta == NULL);
   mote_function_version_clear(&v);
-  /* Another namespace may not take the name, nor delete it. */
-  CHECK_EQ_INT(deploy_in(s, "b", "f", wasm_b, sizeof wasm_b, NULL, &v, &err),
-               MOTE_STORE_FORBIDDEN);
-  CHECK_STR_CONTAINS(err.message, "another namespace");
-  CHECK(v.name == NULL && v.ns == NULL);
-  CHECK_EQ_INT(mote_store_delete(s, "b", "f", &err), MOTE_STORE_FORBIDDEN);
-  CHECK_EQ_INT(mote_store_get(s, "f", &v, &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(v.version, 1); /* the refused deploy made no version */
-  CHECK(strcmp(v.ns, "a") == 0);
+  /* Another namespace's f is another function: its own version 1, bytes,
+   * and nothing of a's changes. */
+  CHECK_EQ_INT(mote_store_get(s, "b", "f", &v, &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_delete(s, "b", "f", &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(deploy_in(s, "b", "f", wasm_b, sizeof wasm_b, NULL, &v, &err), MOTE_STORE_OK);
+  CHECK(v.version == 1 && strcmp(v.ns, "b") == 0);
   mote_function_version_clear(&v);
-  /* The owner updates it; its versions all carry the namespace. */
+  CHECK_EQ_INT(mote_store_get(s, "a", "f", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, "b", "f", &w, &err), MOTE_STORE_OK);
+  CHECK(v.version == 1 && strcmp(v.ns, "a") == 0 && w.version == 1 && strcmp(w.ns, "b") == 0);
+  CHECK(strcmp(v.module_hash, w.module_hash) != 0);
+  mote_function_version_clear(&v);
+  mote_function_version_clear(&w);
+  /* a updates its own: versions are numbered per namespace. */
   CHECK_EQ_INT(deploy_in(s, "a", "f", wasm_b, sizeof wasm_b, NULL, NULL, &err),
                MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_get_version(s, "f", 1, &v, &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_get(s, "f", &w, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get_version(s, "a", "f", 1, &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, "a", "f", &w, &err), MOTE_STORE_OK);
   CHECK(strcmp(v.ns, "a") == 0 && strcmp(w.ns, "a") == 0 && w.version == 2);
   mote_function_version_clear(&v);
   mote_function_version_clear(&w);
+  CHECK_EQ_INT(mote_store_get_version(s, "b", "f", 2, &v, &err), MOTE_STORE_NOT_FOUND);
   CHECK_EQ_INT(deploy_in(s, "b", "g", wasm_a, sizeof wasm_a, NULL, NULL, &err),
                MOTE_STORE_OK);
   CHECK_EQ_INT(deploy_in(s, "b", "e", wasm_a, sizeof wasm_a, NULL, NULL, &err),
                MOTE_STORE_OK);
 
-  /* Lists: all, or one namespace's. */
+  /* Lists: all (by namespace, then name), or one namespace's. */
   CHECK_EQ_INT(mote_store_list(s, NULL, &list, &n, &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(n, 3);
+  CHECK_EQ_INT(n, 4);
+  if (n == 4)
+    CHECK(!strcmp(list[0].ns, "a") && !strcmp(list[0].name, "f") && !strcmp(list[1].ns, "b") &&
+          !strcmp(list[1].name, "e") && !strcmp(list[2].name, "f") && !strcmp(list[3].name, "g"));
   free_versions(list, n);
   CHECK_EQ_INT(mote_store_list(s, "a", &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 1);
   if (n == 1) CHECK(strcmp(list[0].name, "f") == 0 && strcmp(list[0].ns, "a") == 0);
   free_versions(list, n);
   CHECK_EQ_INT(mote_store_list(s, "b", &list, &n, &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(n, 2);
-  if (n == 2)
-    CHECK(strcmp(list[0].name, "e") == 0 && strcmp(list[1].name, "g") == 0 &&
-          strcmp(list[1].ns, "b") == 0);
+  CHECK_EQ_INT(n, 3);
+  if (n == 3)
+    CHECK(strcmp(list[0].name, "e") == 0 && strcmp(list[1].name, "f") == 0 &&
+          list[1].version == 1 && strcmp(list[2].name, "g") == 0 && strcmp(list[2].ns, "b") == 0);
   free_versions(list, n);
   CHECK_EQ_INT(mote_store_list(s, "nobody", &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 0);
@@ -751,21 +758,46 @@ TEST(namespace_ownership) {
                MOTE_STORE_INVALID);
   CHECK_STR_CONTAINS(err.message, "invalid namespace");
   CHECK_EQ_INT(mote_store_delete(s, "", "f", &err), MOTE_STORE_INVALID);
+  CHECK_EQ_INT(mote_store_delete(s, NULL, "f", &err), MOTE_STORE_INVALID);
+  CHECK_EQ_INT(mote_store_get(s, NULL, "f", &v, &err), MOTE_STORE_INVALID);
+  CHECK_EQ_INT(mote_store_get(s, "a/b", "f", &v, &err), MOTE_STORE_INVALID);
 
-  /* Delete by the owner (or with no namespace: any owner); the name is then
-   * free for anyone, and its numbering goes on. */
+  /* A delete is of one namespace's function; the numbering of the name in
+   * that namespace goes on after it. */
   CHECK_EQ_INT(mote_store_delete(s, "a", "nothing", &err), MOTE_STORE_NOT_FOUND);
   CHECK_EQ_INT(mote_store_delete(s, "a", "f", &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(deploy_in(s, "b", "f", wasm_a, sizeof wasm_a, NULL, &v, &err),
-               MOTE_STORE_OK);
-  CHECK(v.version == 3 && strcmp(v.ns, "b") == 0);
+  CHECK_EQ_INT(mote_store_get(s, "a", "f", &v, &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_get(s, "b", "f", &v, &err), MOTE_STORE_OK);
+  CHECK(v.version == 1);
   mote_function_version_clear(&v);
-  CHECK_EQ_INT(deploy_in(s, "a", "f", wasm_a, sizeof wasm_a, NULL, NULL, &err),
-               MOTE_STORE_FORBIDDEN);
-  CHECK_EQ_INT(mote_store_delete(s, NULL, "g", &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(deploy_in(s, "a", "f", wasm_a, sizeof wasm_a, NULL, &v, &err), MOTE_STORE_OK);
+  CHECK(v.version == 3 && strcmp(v.ns, "a") == 0);
+  mote_function_version_clear(&v);
+  CHECK_EQ_INT(mote_store_delete(s, MOTE_STORE_DEFAULT_NS, "g", &err), MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_delete(s, "b", "g", &err), MOTE_STORE_OK);
   CHECK_EQ_INT(mote_store_list(s, "b", &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 2); /* e, f */
   free_versions(list, n);
+
+  /* Snapshots are the function's: one namespace's never answers for another's. */
+  static const uint8_t snap[] = "snapshot bytes";
+  CHECK_EQ_INT(mote_store_snapshot_put(s, "a", "f", "quick", "k1", snap, sizeof snap, &err),
+               MOTE_STORE_OK);
+  uint8_t *got = NULL;
+  size_t len = 0;
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "b", "f", "quick", "k1", &got, &len, &err),
+               MOTE_STORE_NOT_FOUND);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "a", "f", "quick", "k1", &got, &len, &err),
+               MOTE_STORE_OK);
+  CHECK(len == sizeof snap);
+  free(got);
+  CHECK_EQ_INT(mote_store_delete(s, "b", "f", &err), MOTE_STORE_OK); /* b's: a's snapshot stays */
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "a", "f", "quick", "k1", &got, &len, &err),
+               MOTE_STORE_OK);
+  free(got);
+  CHECK_EQ_INT(mote_store_delete(s, "a", "f", &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, "a", "f", "quick", "k1", &got, &len, &err),
+               MOTE_STORE_NOT_FOUND);
   mote_store_close(s);
   fixture_rm(dir);
 }
@@ -789,10 +821,10 @@ TEST(version_meta) {
                MOTE_STORE_OK);
   mote_store_close(s);
   s = fixture_open(dir);
-  CHECK_EQ_INT(mote_store_get_version(s, "m", 1, &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get_version(s, "ns", "m", 1, &v, &err), MOTE_STORE_OK);
   CHECK(v.meta && strcmp(v.meta, meta) == 0);
   mote_function_version_clear(&v);
-  CHECK_EQ_INT(mote_store_get(s, "m", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, "ns", "m", &v, &err), MOTE_STORE_OK);
   CHECK(v.version == 2 && v.meta == NULL);
   mote_function_version_clear(&v);
   mote_function_version *list;
@@ -812,7 +844,7 @@ TEST(version_meta) {
                MOTE_STORE_OK);
   CHECK_EQ_INT(v.version, 3);
   mote_function_version_clear(&v);
-  CHECK_EQ_INT(mote_store_get(s, "m", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, "ns", "m", &v, &err), MOTE_STORE_OK);
   CHECK(v.meta && strlen(v.meta) == MOTE_STORE_META_MAX);
   mote_function_version_clear(&v);
   free(big);
@@ -833,11 +865,17 @@ TEST(activation_namespaces_and_meta) {
   a.ns = "a";
   a.meta = "{\"response\":{\"status\":\"success\",\"result\":{\"x\":1}},\"logs\":[\"l1\"]}";
   CHECK_EQ_INT(mote_store_activation_put(s, &a, 0, &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_activation_get(s, a.id, &got, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_get(s, NULL, a.id, &got, &err), MOTE_STORE_OK);
   CHECK(got.ns && strcmp(got.ns, "a") == 0);
   CHECK(got.meta && strcmp(got.meta, a.meta) == 0);
   mote_activation_clear(&got);
   CHECK(got.ns == NULL && got.meta == NULL);
+  /* By namespace: another's record is not found, as a missing one is. */
+  CHECK_EQ_INT(mote_store_activation_get(s, "b", a.id, &got, &err), MOTE_STORE_NOT_FOUND);
+  CHECK(got.function == NULL);
+  CHECK_EQ_INT(mote_store_activation_get(s, "a", a.id, &got, &err), MOTE_STORE_OK);
+  mote_activation_clear(&got);
+  CHECK_EQ_INT(mote_store_activation_get(s, "a b", a.id, &got, &err), MOTE_STORE_INVALID);
   char *ns = strdup("b"), *meta = strdup("{\"posted\":true}");
   make_activation(&a, "f", 200);
   a.ns = ns;
@@ -847,14 +885,14 @@ TEST(activation_namespaces_and_meta) {
   meta[1] = 'X';
   free(ns);
   free(meta);
-  CHECK_EQ_INT(mote_store_activation_get(s, a.id, &got, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_get(s, NULL, a.id, &got, &err), MOTE_STORE_OK);
   CHECK(got.ns && strcmp(got.ns, "b") == 0);
   CHECK(got.meta && strcmp(got.meta, "{\"posted\":true}") == 0);
   mote_activation_clear(&got);
   /* No namespace given: the default one; no meta: NULL. */
   make_activation(&a, "g", 300);
   CHECK_EQ_INT(mote_store_activation_put(s, &a, 0, &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_activation_get(s, a.id, &got, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_get(s, NULL, a.id, &got, &err), MOTE_STORE_OK);
   CHECK(got.ns && strcmp(got.ns, MOTE_STORE_DEFAULT_NS) == 0);
   CHECK(got.meta == NULL);
   mote_activation_clear(&got);
@@ -910,17 +948,36 @@ TEST(activation_namespaces_and_meta) {
   /* A meta is never cut, unlike the excerpts. */
   big[MOTE_STORE_META_MAX] = 0;
   CHECK_EQ_INT(mote_store_activation_put(s, &a, 0, &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_activation_get(s, a.id, &got, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_activation_get(s, NULL, a.id, &got, &err), MOTE_STORE_OK);
   CHECK(got.meta && strlen(got.meta) == MOTE_STORE_META_MAX);
   mote_activation_clear(&got);
   free(big);
+  /* Retention is per (namespace, function): x's many records of r trim
+   * x's, never y's few of its own r. */
+  for (int i = 0; i < 3; i++) {
+    make_activation(&a, "r", 1000 + i);
+    a.ns = "y";
+    CHECK_EQ_INT(mote_store_activation_put(s, &a, 4, &err), MOTE_STORE_OK);
+  }
+  for (int i = 0; i < 20; i++) {
+    make_activation(&a, "r", 2000 + i);
+    a.ns = "x";
+    CHECK_EQ_INT(mote_store_activation_put(s, &a, 4, &err), MOTE_STORE_OK);
+  }
+  CHECK_EQ_INT(mote_store_activation_list(s, "x", "r", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 4);
+  free_activations(list, n);
+  CHECK_EQ_INT(mote_store_activation_list(s, "y", "r", 0, 0, &list, &n, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(n, 3);
+  free_activations(list, n);
   mote_store_close(s);
   fixture_rm(dir);
 }
 
 /* A data directory of the mote before namespaces (its schema as it was,
- * rows included): it opens, its rows read as MOTE_STORE_DEFAULT_NS's, the
- * new columns work, and a second open changes nothing. */
+ * rows included): it opens, its rows read as MOTE_STORE_DEFAULT_NS's, it is
+ * moved on to the schema of names per namespace, and a second open changes
+ * nothing. */
 static const char old_schema_sql[] =
     "CREATE TABLE functions(name TEXT PRIMARY KEY NOT NULL, latest INTEGER NOT NULL,"
     "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
@@ -943,16 +1000,21 @@ static const char old_schema_sql[] =
     "  http_status, exit_code, outcome, stdout, stderr) VALUES"
     "  ('000000000001aaaaaaaaaaaaaaaaaaaa', 'old', 1, 5000, 1, 2, 3, 200, 0, 'ok', 'hi', NULL);";
 
-static int count_column(sqlite3 *db, const char *table, const char *column) {
-  char sql[200];
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'",
-           table, column);
+/* The number of rows `sql` counts. */
+static int count_rows(sqlite3 *db, const char *sql) {
   sqlite3_stmt *q = NULL;
   int n = -1;
   if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
     n = sqlite3_column_int(q, 0);
   sqlite3_finalize(q);
   return n;
+}
+
+static int count_column(sqlite3 *db, const char *table, const char *column) {
+  char sql[200];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'",
+           table, column);
+  return count_rows(db, sql);
 }
 
 TEST(migration_of_an_older_store) {
@@ -980,7 +1042,7 @@ TEST(migration_of_an_older_store) {
 
   for (int round = 0; round < 2; round++) { /* the second open finds it migrated */
     s = fixture_open(dir);
-    CHECK_EQ_INT(mote_store_get(s, "old", &v, &err), MOTE_STORE_OK);
+    CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, "old", &v, &err), MOTE_STORE_OK);
     CHECK(v.ns && strcmp(v.ns, MOTE_STORE_DEFAULT_NS) == 0);
     CHECK(v.meta == NULL);
     CHECK_EQ_INT(v.settings.memory_mib, 64);
@@ -998,10 +1060,14 @@ TEST(migration_of_an_older_store) {
       CHECK(strcmp(acts[0].ns, MOTE_STORE_DEFAULT_NS) == 0 && acts[0].meta == NULL &&
             strcmp(acts[0].stdout_excerpt, "hi") == 0);
     free_activations(acts, n);
-    /* The old function belongs to guest: another namespace cannot take it. */
-    CHECK_EQ_INT(deploy_in(s, "other", "old", wasm_b, sizeof wasm_b, NULL, NULL, &err),
-                 MOTE_STORE_FORBIDDEN);
+    /* The old function is guest's: another namespace's "old" is its own. */
+    CHECK_EQ_INT(mote_store_get(s, "other", "old", &v, &err),
+                 round == 0 ? MOTE_STORE_NOT_FOUND : MOTE_STORE_OK);
     if (round == 0) {
+      CHECK_EQ_INT(deploy_in(s, "other", "old", wasm_b, sizeof wasm_b, NULL, &v, &err),
+                   MOTE_STORE_OK);
+      CHECK(v.version == 1);
+      mote_function_version_clear(&v);
       /* New rows in the migrated tables keep their namespace and meta. */
       CHECK_EQ_INT(deploy_in(s, "other", "new", wasm_b, sizeof wasm_b, "{\"m\":1}", NULL, &err),
                    MOTE_STORE_OK);
@@ -1011,7 +1077,8 @@ TEST(migration_of_an_older_store) {
       a.meta = "{}";
       CHECK_EQ_INT(mote_store_activation_put(s, &a, 0, &err), MOTE_STORE_OK);
     }
-    CHECK_EQ_INT(mote_store_get(s, "new", &v, &err), MOTE_STORE_OK);
+    mote_function_version_clear(&v);
+    CHECK_EQ_INT(mote_store_get(s, "other", "new", &v, &err), MOTE_STORE_OK);
     CHECK(v.ns && strcmp(v.ns, "other") == 0 && v.meta && strcmp(v.meta, "{\"m\":1}") == 0);
     mote_function_version_clear(&v);
     CHECK_EQ_INT(mote_store_activation_list(s, "other", NULL, 0, 0, &acts, &n, &err),
@@ -1020,46 +1087,201 @@ TEST(migration_of_an_older_store) {
     free_activations(acts, n);
     mote_store_close(s);
   }
-  /* One column each, the index made, the schema version unchanged. */
+  /* One column each, the indexes made, the schema version 2. */
   CHECK_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
   CHECK_EQ_INT(count_column(db, "functions", "namespace"), 1);
   CHECK_EQ_INT(count_column(db, "versions", "namespace"), 1);
   CHECK_EQ_INT(count_column(db, "versions", "meta"), 1);
   CHECK_EQ_INT(count_column(db, "activations", "namespace"), 1);
   CHECK_EQ_INT(count_column(db, "activations", "meta"), 1);
-  sqlite3_stmt *q = NULL;
-  CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
-                                      "AND name = 'activations_by_namespace'",
-                                  -1, &q, NULL),
-               SQLITE_OK);
-  CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 1);
-  sqlite3_finalize(q);
+  CHECK_EQ_INT(count_rows(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                              "AND name = 'activations_by_namespace'"),
+               1);
   /* ... in place of the index on start_ms alone. */
-  CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
-                                      "AND name = 'activations_by_start'",
-                                  -1, &q, NULL),
-               SQLITE_OK);
-  CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 0);
-  sqlite3_finalize(q);
-  CHECK_EQ_INT(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
-  CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 1);
-  sqlite3_finalize(q);
-  /* What an older mote still writes (its INSERT names only its columns)
-   * reads as guest's. */
-  CHECK_EQ_INT(sqlite3_exec(db,
-                            "INSERT INTO activations(id, function, version, start_ms, wait_us, "
-                            "init_us, exec_us, http_status, exit_code) VALUES "
-                            "('000000000002bbbbbbbbbbbbbbbbbbbb', 'old', 1, 7000, 0, 0, 0, 200, 0)",
-                            NULL, NULL, NULL),
-               SQLITE_OK);
+  CHECK_EQ_INT(count_rows(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                              "AND name = 'activations_by_start'"),
+               0);
+  CHECK_EQ_INT(count_rows(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                              "AND name IN ('activations_by_ns_function', "
+                              "'activations_by_function')"),
+               1);
+  CHECK_EQ_INT(count_rows(db, "PRAGMA user_version"), 2);
   sqlite3_close(db);
-  s = fixture_open(dir);
-  mote_activation got;
-  CHECK_EQ_INT(mote_store_activation_get(s, "000000000002bbbbbbbbbbbbbbbbbbbb", &got, &err),
+  fixture_rm(dir);
+}
+
+/* A data directory of version 1 as the mote of issues 6 to 16 wrote it (its
+ * schema as it was, namespaces and all): functions of two namespaces, a
+ * name deleted by one namespace and taken by another, kept snapshots,
+ * accounting. Every row survives the move to names per namespace, the
+ * numbering of each (namespace, name) goes on from where it was, and a
+ * second open changes nothing. */
+static const char v1_schema_sql[] =
+    "CREATE TABLE functions(name TEXT PRIMARY KEY NOT NULL, latest INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    "  namespace TEXT NOT NULL DEFAULT 'guest') WITHOUT ROWID;"
+    "CREATE TABLE versions(name TEXT NOT NULL, version INTEGER NOT NULL,"
+    "  module_hash TEXT NOT NULL, files_hash TEXT, settings TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL, namespace TEXT NOT NULL DEFAULT 'guest', meta TEXT,"
+    "  PRIMARY KEY (name, version)) WITHOUT ROWID;"
+    "CREATE TABLE version_seq(name TEXT PRIMARY KEY NOT NULL, last INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE activations(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    "  function TEXT NOT NULL, version INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
+    "  wait_us INTEGER NOT NULL, init_us INTEGER NOT NULL, exec_us INTEGER NOT NULL,"
+    "  http_status INTEGER NOT NULL, exit_code INTEGER NOT NULL, outcome TEXT, stdout TEXT,"
+    "  stderr TEXT, namespace TEXT NOT NULL DEFAULT 'guest', meta TEXT);"
+    "CREATE INDEX activations_by_function ON activations(function, start_ms);"
+    "CREATE TABLE namespaces(name TEXT PRIMARY KEY NOT NULL, created_ms INTEGER NOT NULL)"
+    "  WITHOUT ROWID;"
+    "CREATE TABLE keys(uuid TEXT PRIMARY KEY NOT NULL, namespace TEXT NOT NULL,"
+    "  salt BLOB NOT NULL, hash BLOB NOT NULL, created_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX keys_by_namespace ON keys(namespace);"
+    "CREATE TABLE usage(namespace TEXT NOT NULL, function TEXT NOT NULL,"
+    "  invocations INTEGER NOT NULL, errors INTEGER NOT NULL, refused INTEGER NOT NULL,"
+    "  exec_us INTEGER NOT NULL, memory_mib_us INTEGER NOT NULL, first_ms INTEGER NOT NULL,"
+    "  last_ms INTEGER NOT NULL, PRIMARY KEY (namespace, function)) WITHOUT ROWID;"
+    "CREATE TABLE snapshots(name TEXT NOT NULL, slot TEXT NOT NULL, key TEXT NOT NULL,"
+    "  hash TEXT NOT NULL, bytes INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (name, slot)) WITHOUT ROWID;"
+    "CREATE TABLE namespace_limits(namespace TEXT PRIMARY KEY NOT NULL,"
+    "  invocations_per_minute INTEGER NOT NULL, concurrent INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE file_sets(hash TEXT PRIMARY KEY NOT NULL, count INTEGER NOT NULL,"
+    "  bytes INTEGER NOT NULL, paths TEXT) WITHOUT ROWID;"
+    "CREATE INDEX activations_by_namespace ON activations(namespace, start_ms);"
+    "PRAGMA user_version = 1;"
+    /* g: guest's, 2 versions; p: alice's, with meta; d: deployed by bob (v1,
+     * v2, called), deleted, then deployed by alice (v3, called). */
+    "INSERT INTO functions VALUES ('g', 2, 1000, 2000, 'guest');"
+    "INSERT INTO functions VALUES ('p', 1, 1500, 1500, 'alice');"
+    "INSERT INTO functions VALUES ('d', 3, 4000, 4000, 'alice');"
+    "INSERT INTO versions VALUES ('g', 1, '%s', NULL, '{\"memory_mib\":64}', 1000, 'guest', NULL);"
+    "INSERT INTO versions VALUES ('g', 2, '%s', NULL, '{\"memory_mib\":32}', 2000, 'guest', NULL);"
+    "INSERT INTO versions VALUES ('p', 1, '%s', NULL, '{}', 1500, 'alice', '{\"kind\":1}');"
+    "INSERT INTO versions VALUES ('d', 3, '%s', NULL, '{}', 4000, 'alice', NULL);"
+    "INSERT INTO version_seq VALUES ('g', 2), ('p', 1), ('d', 3), ('gone', 5);"
+    "INSERT INTO activations(id, function, version, start_ms, wait_us, init_us, exec_us,"
+    "  http_status, exit_code, outcome, stdout, stderr, namespace, meta) VALUES"
+    "  ('000000000001aaaaaaaaaaaaaaaaaaaa', 'g', 2, 5000, 1, 2, 3, 200, 0, 'ok', 'hi', NULL,"
+    "   'guest', NULL),"
+    "  ('000000000002aaaaaaaaaaaaaaaaaaaa', 'd', 2, 3000, 1, 2, 3, 200, 0, 'ok', NULL, NULL,"
+    "   'bob', '{}'),"
+    "  ('000000000003aaaaaaaaaaaaaaaaaaaa', 'd', 3, 4500, 1, 2, 3, 502, 1, 'exit', NULL, 'e',"
+    "   'alice', NULL);"
+    "INSERT INTO namespaces VALUES ('alice', 1), ('bob', 1);"
+    "INSERT INTO usage VALUES ('bob', 'd', 1, 0, 0, 3, 192, 3000, 3000);"
+    "INSERT INTO snapshots VALUES ('g', 'quick', 'k-g', '%s', 10, 2000),"
+    "  ('p', 'opt', 'k-p', '%s', 10, 1600);";
+
+TEST(migration_of_names_per_namespace) {
+  char dir[64], db_path[128];
+  fixture_dir(dir);
+  /* The blobs the old rows name, written through a store of our own. */
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  mote_function_version v;
+  char hash[65], snap_hash[65];
+  static const uint8_t snap[] = "snapshot";
+  CHECK_EQ_INT(deploy_guest(s, "tmp", wasm_a, sizeof wasm_a, NULL, 0, NULL, &v, &err),
                MOTE_STORE_OK);
-  CHECK(got.ns && strcmp(got.ns, MOTE_STORE_DEFAULT_NS) == 0);
-  mote_activation_clear(&got);
+  snprintf(hash, sizeof hash, "%s", v.module_hash ? v.module_hash : "");
+  mote_function_version_clear(&v);
+  CHECK_EQ_INT(mote_store_put_blob(s, snap, sizeof snap, snap_hash, &err), MOTE_STORE_OK);
   mote_store_close(s);
+  snprintf(db_path, sizeof db_path, "%s/mote.db", dir);
+  unlink(db_path);
+  sqlite3 *db = NULL;
+  CHECK_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+  char *sql = sqlite3_mprintf(v1_schema_sql, hash, hash, hash, hash, snap_hash, snap_hash);
+  CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_free(sql);
+  sqlite3_close(db);
+
+  for (int round = 0; round < 2; round++) {
+    s = fixture_open(dir);
+    /* Functions and versions, each in its namespace. */
+    CHECK_EQ_INT(mote_store_get(s, "guest", "g", &v, &err), MOTE_STORE_OK);
+    CHECK(v.version == 2 && v.settings.memory_mib == 32 && strcmp(v.ns, "guest") == 0);
+    mote_function_version_clear(&v);
+    CHECK_EQ_INT(mote_store_get_version(s, "guest", "g", 1, &v, &err), MOTE_STORE_OK);
+    CHECK(v.settings.memory_mib == 64);
+    mote_function_version_clear(&v);
+    CHECK_EQ_INT(mote_store_get(s, "alice", "p", &v, &err), MOTE_STORE_OK);
+    CHECK(v.meta && strcmp(v.meta, "{\"kind\":1}") == 0 && v.created_ms == 1500);
+    mote_function_version_clear(&v);
+    CHECK_EQ_INT(mote_store_get(s, "guest", "p", &v, &err), MOTE_STORE_NOT_FOUND);
+    CHECK_EQ_INT(mote_store_get(s, "alice", "d", &v, &err), MOTE_STORE_OK);
+    CHECK(v.version == (round == 0 ? 3u : 4u));
+    mote_function_version_clear(&v);
+    CHECK_EQ_INT(mote_store_get(s, "bob", "d", &v, &err), MOTE_STORE_NOT_FOUND);
+    mote_function_version *list;
+    size_t n;
+    CHECK_EQ_INT(mote_store_list(s, NULL, &list, &n, &err), MOTE_STORE_OK);
+    CHECK_EQ_INT(n, round == 0 ? 3 : 5);
+    free_versions(list, n);
+    /* Snapshots: the owner's. */
+    uint8_t *got = NULL;
+    size_t len = 0;
+    CHECK_EQ_INT(mote_store_snapshot_get(s, "guest", "g", "quick", "k-g", &got, &len, &err),
+                 MOTE_STORE_OK);
+    free(got);
+    CHECK_EQ_INT(mote_store_snapshot_get(s, "alice", "p", "opt", "k-p", &got, &len, &err),
+                 MOTE_STORE_OK);
+    free(got);
+    CHECK_EQ_INT(mote_store_snapshot_get(s, "guest", "p", "opt", "k-p", &got, &len, &err),
+                 MOTE_STORE_NOT_FOUND);
+    /* Activations and accounting, unchanged. */
+    mote_activation *acts;
+    CHECK_EQ_INT(mote_store_activation_list(s, "bob", "d", 0, 0, &acts, &n, &err),
+                 MOTE_STORE_OK);
+    CHECK(n == 1 && acts[0].version == 2);
+    free_activations(acts, n);
+    CHECK_EQ_INT(mote_store_activation_list(s, "alice", "d", 0, 0, &acts, &n, &err),
+                 MOTE_STORE_OK);
+    CHECK(n == 1 && acts[0].version == 3);
+    free_activations(acts, n);
+    mote_usage *u = NULL;
+    CHECK_EQ_INT(mote_store_usage_list(s, "bob", NULL, &u, &n, &err), MOTE_STORE_OK);
+    CHECK(n == 1 && u[0].invocations == 1 && u[0].memory_mib_us == 192);
+    free(u);
+    if (round == 0) {
+      /* Numbering goes on per (namespace, name): alice's d after 3; bob's d
+       * (deleted) after the 3 the name had reached, never again 1 or 2 that
+       * its records name; a deleted name nobody called, in the default
+       * namespace; a name new to a namespace from 1. */
+      CHECK_EQ_INT(deploy_in(s, "alice", "d", wasm_b, sizeof wasm_b, NULL, &v, &err),
+                   MOTE_STORE_OK);
+      CHECK_EQ_INT(v.version, 4);
+      mote_function_version_clear(&v);
+      CHECK_EQ_INT(deploy_in(s, "bob", "d", wasm_b, sizeof wasm_b, NULL, &v, &err),
+                   MOTE_STORE_OK);
+      CHECK_EQ_INT(v.version, 4);
+      mote_function_version_clear(&v);
+      CHECK_EQ_INT(deploy_guest(s, "gone", wasm_b, sizeof wasm_b, NULL, 0, NULL, &v, &err),
+                   MOTE_STORE_OK);
+      CHECK_EQ_INT(v.version, 6);
+      mote_function_version_clear(&v);
+      CHECK_EQ_INT(deploy_in(s, "bob", "g", wasm_b, sizeof wasm_b, NULL, &v, &err),
+                   MOTE_STORE_OK);
+      CHECK_EQ_INT(v.version, 1);
+      mote_function_version_clear(&v);
+      CHECK_EQ_INT(mote_store_delete(s, "bob", "d", &err), MOTE_STORE_OK);
+    }
+    mote_store_close(s);
+  }
+  CHECK_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+  CHECK_EQ_INT(count_rows(db, "PRAGMA user_version"), 2);
+  /* No table of version 1 is left behind. */
+  CHECK_EQ_INT(count_rows(db, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_v1'"), 0);
+  CHECK_EQ_INT(count_rows(db, "SELECT count(*) FROM version_seq WHERE name = 'd'"), 2);
+  sqlite3_close(db);
+  /* A directory of a newer schema is refused, not misread. */
+  CHECK_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+  CHECK_EQ_INT(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  mote_store *newer = NULL;
+  CHECK_EQ_INT(mote_store_open(dir, &newer, &err), MOTE_STORE_IO);
+  CHECK_STR_CONTAINS(err.message, "schema version 3");
+  CHECK(newer == NULL);
   fixture_rm(dir);
 }
 
@@ -1095,21 +1317,21 @@ TEST(snapshots) {
   static const uint8_t one[] = "snapshot one", two[] = "snapshot two";
   uint8_t *got = NULL;
   size_t len = 0;
-  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "k1", &got, &len, &err),
+  CHECK_EQ_INT(mote_store_snapshot_get(s, MOTE_STORE_DEFAULT_NS, "f", "opt", "k1", &got, &len, &err),
                MOTE_STORE_NOT_FOUND);
-  CHECK_EQ_INT(mote_store_snapshot_put(s, "f", "opt", "k1", one, sizeof one, &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_snapshot_put(s, "f", "quick", "k2", two, sizeof two, &err),
+  CHECK_EQ_INT(mote_store_snapshot_put(s, MOTE_STORE_DEFAULT_NS, "f", "opt", "k1", one, sizeof one, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_put(s, MOTE_STORE_DEFAULT_NS, "f", "quick", "k2", two, sizeof two, &err),
                MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "k1", &got, &len, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, MOTE_STORE_DEFAULT_NS, "f", "opt", "k1", &got, &len, &err), MOTE_STORE_OK);
   CHECK(got && len == sizeof one && !memcmp(got, one, len));
   free(got);
   /* Another key, another slot's key, another function: nothing. */
-  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "k2", &got, &len, &err),
+  CHECK_EQ_INT(mote_store_snapshot_get(s, MOTE_STORE_DEFAULT_NS, "f", "opt", "k2", &got, &len, &err),
                MOTE_STORE_NOT_FOUND);
-  CHECK_EQ_INT(mote_store_snapshot_get(s, "g", "opt", "k1", &got, &len, &err),
+  CHECK_EQ_INT(mote_store_snapshot_get(s, MOTE_STORE_DEFAULT_NS, "g", "opt", "k1", &got, &len, &err),
                MOTE_STORE_NOT_FOUND);
-  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "", &got, &len, &err), MOTE_STORE_INVALID);
-  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "a key", &got, &len, &err),
+  CHECK_EQ_INT(mote_store_snapshot_get(s, MOTE_STORE_DEFAULT_NS, "f", "opt", "", &got, &len, &err), MOTE_STORE_INVALID);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, MOTE_STORE_DEFAULT_NS, "f", "opt", "a key", &got, &len, &err),
                MOTE_STORE_INVALID);
   /* Damaged on disk: an error, never the bytes; a put mends it. */
   char hash[MOTE_STORE_HASH_HEX], path[512];
@@ -1121,25 +1343,25 @@ TEST(snapshots) {
     fputc('S', f);
     fclose(f);
   }
-  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "k1", &got, &len, &err), MOTE_STORE_IO);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, MOTE_STORE_DEFAULT_NS, "f", "opt", "k1", &got, &len, &err), MOTE_STORE_IO);
   CHECK(got == NULL && strstr(err.message, "damaged") != NULL);
-  CHECK_EQ_INT(mote_store_snapshot_put(s, "f", "opt", "k1", one, sizeof one, &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "k1", &got, &len, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_put(s, MOTE_STORE_DEFAULT_NS, "f", "opt", "k1", one, sizeof one, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, MOTE_STORE_DEFAULT_NS, "f", "opt", "k1", &got, &len, &err), MOTE_STORE_OK);
   CHECK(got && len == sizeof one && !memcmp(got, one, len));
   free(got);
   /* A put with a new key replaces the slot's. */
-  CHECK_EQ_INT(mote_store_snapshot_put(s, "f", "opt", "k3", two, sizeof two, &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "k1", &got, &len, &err),
+  CHECK_EQ_INT(mote_store_snapshot_put(s, MOTE_STORE_DEFAULT_NS, "f", "opt", "k3", two, sizeof two, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, MOTE_STORE_DEFAULT_NS, "f", "opt", "k1", &got, &len, &err),
                MOTE_STORE_NOT_FOUND);
-  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "opt", "k3", &got, &len, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, MOTE_STORE_DEFAULT_NS, "f", "opt", "k3", &got, &len, &err), MOTE_STORE_OK);
   free(got);
   /* Kept across a reopen; forgotten with the function. */
   mote_store_close(s);
   s = fixture_open(dir);
-  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "quick", "k2", &got, &len, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, MOTE_STORE_DEFAULT_NS, "f", "quick", "k2", &got, &len, &err), MOTE_STORE_OK);
   free(got);
-  CHECK_EQ_INT(mote_store_delete(s, NULL, "f", &err), MOTE_STORE_OK);
-  CHECK_EQ_INT(mote_store_snapshot_get(s, "f", "quick", "k2", &got, &len, &err),
+  CHECK_EQ_INT(mote_store_delete(s, MOTE_STORE_DEFAULT_NS, "f", &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_get(s, MOTE_STORE_DEFAULT_NS, "f", "quick", "k2", &got, &len, &err),
                MOTE_STORE_NOT_FOUND);
   mote_store_close(s);
   fixture_rm(dir);
@@ -1147,5 +1369,5 @@ TEST(snapshots) {
 
 RUN_TESTS(deploy_get_list_delete, settings_round_trip, settings_of_an_older_store, files_stored,
           blob_dedup_and_repair, names, activations, retention, open_errors, posted_activations,
-          namespace_ownership, version_meta, activation_namespaces_and_meta,
-          migration_of_an_older_store, put_blob, snapshots)
+          names_per_namespace, version_meta, activation_namespaces_and_meta,
+          migration_of_an_older_store, migration_of_names_per_namespace, put_blob, snapshots)

@@ -58,7 +58,7 @@ static void *worker_main(void *arg) {
     if (mote_store_activation_put(w->s, &a, 1000, &err) != 0) note_failure(w, "put common", &err);
     if (i % 50 == 0) {
       mote_function_version v;
-      mote_store_status st = mote_store_get(w->s, "shared", &v, &err);
+      mote_store_status st = mote_store_get(w->s, MOTE_STORE_DEFAULT_NS, "shared", &v, &err);
       if (st == MOTE_STORE_OK)
         mote_function_version_clear(&v);
       else if (st != MOTE_STORE_NOT_FOUND)
@@ -95,7 +95,7 @@ TEST(concurrent_deploys_and_activations) {
   for (int i = 0; i < THREADS; i++) {
     char own[16];
     snprintf(own, sizeof own, "t%d", i);
-    CHECK_EQ_INT(mote_store_get(s, own, &v, &err), MOTE_STORE_OK);
+    CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, own, &v, &err), MOTE_STORE_OK);
     CHECK_EQ_INT(v.version, DEPLOYS);
     mote_function_version_clear(&v);
     mote_activation *list;
@@ -109,11 +109,11 @@ TEST(concurrent_deploys_and_activations) {
     free(list);
   }
   /* Every deploy of "shared" got its own number: 1..THREADS*DEPLOYS, none lost. */
-  CHECK_EQ_INT(mote_store_get(s, "shared", &v, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, "shared", &v, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(v.version, THREADS * DEPLOYS);
   mote_function_version_clear(&v);
   for (uint64_t k = 1; k <= THREADS * DEPLOYS; k++) {
-    CHECK_EQ_INT(mote_store_get_version(s, "shared", k, &v, &err), MOTE_STORE_OK);
+    CHECK_EQ_INT(mote_store_get_version(s, MOTE_STORE_DEFAULT_NS, "shared", k, &v, &err), MOTE_STORE_OK);
     mote_function_version_clear(&v);
   }
   mote_activation *list;
@@ -233,7 +233,7 @@ TEST(kill_nine_loses_nothing_acknowledged) {
     uint64_t max_acked = 0;
     for (size_t i = 0; i < nacked; i++) {
       mote_function_version v;
-      if (mote_store_get_version(s, "k", acked[i].version, &v, &err) != MOTE_STORE_OK) {
+      if (mote_store_get_version(s, MOTE_STORE_DEFAULT_NS, "k", acked[i].version, &v, &err) != MOTE_STORE_OK) {
         CHECK_MSG(0, err.message);
         continue;
       }
@@ -256,7 +256,7 @@ TEST(kill_nine_loses_nothing_acknowledged) {
     }
     mote_function_version latest;
     if (nacked) {
-      CHECK_EQ_INT(mote_store_get(s, "k", &latest, &err), MOTE_STORE_OK);
+      CHECK_EQ_INT(mote_store_get(s, MOTE_STORE_DEFAULT_NS, "k", &latest, &err), MOTE_STORE_OK);
       CHECK(latest.version >= max_acked);
       mote_function_version_clear(&latest);
     }

@@ -1,0 +1,216 @@
+/*
+ * apply: the applier thread. Functions are scheduled by name ("NS/NAME",
+ * once however often they change before their turn: the applier reads the
+ * view's latest record when it gets to one) and made what this node should
+ * serve, one at a time:
+ *
+ *   no record              deleted in the cluster: forgotten here (if the
+ *                          name is that namespace's here)
+ *   placed on this node    its bytes pulled from a peer when missing (the
+ *                          holders first; verified by their hashes), then
+ *                          core_apply: compiled or a peer's object, loaded,
+ *                          initialised, current; unless this version serves
+ *   placed elsewhere       the record kept, the name not served here
+ *
+ * One that fails (no live peer has its bytes yet, a load that fails) is
+ * tried again after CL_RETRY_MS. The revision up to which every function is
+ * applied (apply_revision) is what /healthz says: tests and benchmarks wait
+ * for it instead of sleeping.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "cluster/cluster_internal.h"
+
+static uint64_t now_ms(void) { return mote_now_us() / 1000; }
+
+void apply_schedule(mote_cluster *cl, const char *fnkey, int64_t rev) {
+  cl_pending *p = mote_map_get(cl->scheduled, fnkey);
+  if (p) { /* once is enough; and now, if it was waiting for a retry */
+    p->due_ms = 0;
+    if (rev < p->rev) p->rev = rev;
+    pthread_cond_broadcast(&cl->wake);
+    return;
+  }
+  if (strlen(fnkey) >= sizeof p->fnkey || !(p = calloc(1, sizeof *p))) {
+    fprintf(stderr, "mote serve: cluster: cannot schedule %s (out of memory)\n", fnkey);
+    return;
+  }
+  snprintf(p->fnkey, sizeof p->fnkey, "%s", fnkey);
+  p->rev = rev;
+  if (mote_map_put(cl->scheduled, p->fnkey, p, NULL) != 0) {
+    free(p);
+    return;
+  }
+  if (cl->queue_tail) cl->queue_tail->next = p;
+  else cl->queue = p;
+  cl->queue_tail = p;
+  pthread_cond_broadcast(&cl->wake);
+}
+
+void apply_schedule_all(mote_cluster *cl, int64_t rev) {
+  char **keys = NULL;
+  size_t n = view_fn_keys(cl->view, &keys);
+  /* and the functions the store has that the records may not (deleted) */
+  mote_function_version *local = NULL;
+  size_t nl = 0;
+  mote_store_error se;
+  if (mote_store_list(core_store(cl->core), NULL, &local, &nl, &se) != MOTE_STORE_OK) nl = 0;
+  pthread_mutex_lock(&cl->lock);
+  for (size_t i = 0; i < n; i++) apply_schedule(cl, keys[i], rev);
+  for (size_t i = 0; i < nl; i++) {
+    char key[CL_KEY_MAX];
+    snprintf(key, sizeof key, "%s/%s", local[i].ns, local[i].name);
+    apply_schedule(cl, key, rev);
+  }
+  cl_publish_state(cl);
+  pthread_mutex_unlock(&cl->lock);
+  for (size_t i = 0; i < n; i++) free(keys[i]);
+  free(keys);
+  for (size_t i = 0; i < nl; i++) mote_function_version_clear(&local[i]);
+  free(local);
+}
+
+int64_t apply_revision(mote_cluster *cl) {
+  int64_t r = cl->view_rev;
+  for (cl_pending *p = cl->queue; p; p = p->next)
+    if (p->rev - 1 < r) r = p->rev - 1;
+  if (cl->busy_rev && cl->busy_rev - 1 < r) r = cl->busy_rev - 1;
+  return r < 0 ? 0 : r;
+}
+
+static bool have_bytes(mote_cluster *cl, const mote_function_version *v) {
+  char path[PATH_MAX];
+  struct stat st;
+  mote_store_blob_path(core_store(cl->core), v->module_hash, path, sizeof path);
+  if (stat(path, &st) != 0) return false;
+  if (!v->files_hash) return true;
+  mote_store_files_path(core_store(cl->core), v->files_hash, path, sizeof path);
+  return stat(path, &st) == 0;
+}
+
+bool apply_placed_here(mote_cluster *cl, const char *fnkey, uint32_t replicas) {
+  cl_node *nodes = NULL;
+  size_t n = view_nodes(cl->view, &nodes);
+  size_t *order = malloc((n ? n : 1) * sizeof *order);
+  bool here = false;
+  if (order) {
+    size_t placed = placement(nodes, n, fnkey, replicas, order);
+    for (size_t i = 0; i < placed && !here; i++) here = !strcmp(nodes[order[i]].name, cl->node);
+  }
+  /* Before this node's own record is in the view (joining, or etcd away)
+   * it serves what it has: every function of the default placement. */
+  bool known = false;
+  for (size_t i = 0; i < n && !known; i++) known = !strcmp(nodes[i].name, cl->node);
+  if (!known) here = replicas == 0;
+  free(order);
+  free(nodes);
+  return here;
+}
+
+/* Makes fnkey what this node should serve: false to try again later. */
+static bool reconcile(mote_cluster *cl, const char *fnkey) {
+  char ns[MOTE_STORE_NS_MAX + 1];
+  const char *slash = strchr(fnkey, '/');
+  if (!slash || (size_t)(slash - fnkey) > MOTE_STORE_NS_MAX) return true;
+  snprintf(ns, sizeof ns, "%.*s", (int)(slash - fnkey), fnkey);
+  const char *name = slash + 1;
+  uint64_t served = core_served_version(cl->core, ns, name);
+  cl_fn f;
+  if (!view_fn(cl->view, fnkey, &f)) { /* deleted (or never known) */
+    mote_function_version local;
+    mote_store_error se;
+    bool stored = mote_store_get(core_store(cl->core), ns, name, &local, &se) == MOTE_STORE_OK;
+    if (stored) mote_function_version_clear(&local);
+    if (stored || served) core_forget(cl->core, ns, name);
+    return true;
+  }
+  bool ok = true;
+  mote_core_error err;
+  if (apply_placed_here(cl, fnkey, f.rec.settings.replicas)) {
+    if (served != f.rec.version) {
+      char msg[600];
+      uint8_t *wasm = NULL;
+      size_t len = 0;
+      mote_store_error se;
+      if (!have_bytes(cl, &f.rec) && !blobs_pull(cl, &f, msg, sizeof msg)) {
+        fprintf(stderr, "mote serve: cluster: %s v%llu: %s; trying again\n", fnkey,
+                (unsigned long long)f.rec.version, msg);
+        ok = false;
+      } else if (mote_store_blob_read(core_store(cl->core), f.rec.module_hash, &wasm, &len,
+                                      &se) != MOTE_STORE_OK) {
+        fprintf(stderr, "mote serve: cluster: %s v%llu: %s; trying again\n", fnkey,
+                (unsigned long long)f.rec.version, se.message);
+        ok = false;
+      } else if (core_apply(cl->core, &f.rec, wasm, len, &err) != MOTE_CORE_OK) {
+        fprintf(stderr, "mote serve: cluster: %s v%llu cannot be served here: %s; trying "
+                "again\n", fnkey, (unsigned long long)f.rec.version, err.message);
+        ok = false;
+      }
+      free(wasm);
+    }
+  } else {
+    mote_function_version local;
+    mote_store_error se;
+    bool same = false;
+    if (mote_store_get(core_store(cl->core), ns, name, &local, &se) == MOTE_STORE_OK) {
+      same = local.version == f.rec.version;
+      mote_function_version_clear(&local);
+    }
+    if ((served || !same) && core_keep_record(cl->core, &f.rec, &err) != MOTE_CORE_OK) {
+      fprintf(stderr, "mote serve: cluster: %s: %s\n", fnkey, err.message);
+      ok = false;
+    }
+  }
+  cl_fn_clear(&f);
+  return ok;
+}
+
+void *apply_main(void *arg) {
+  mote_cluster *cl = arg;
+  pthread_mutex_lock(&cl->lock);
+  while (!cl->stop) {
+    uint64_t now = now_ms(), next_due = 0;
+    cl_pending *p = cl->queue, *prev = NULL;
+    for (; p && p->due_ms > now; prev = p, p = p->next)
+      if (!next_due || p->due_ms < next_due) next_due = p->due_ms;
+    if (!p) {
+      struct timespec until;
+      clock_gettime(CLOCK_REALTIME, &until);
+      uint64_t wait = next_due ? next_due - now : 1000;
+      until.tv_sec += (time_t)(wait / 1000);
+      until.tv_nsec += (long)(wait % 1000) * 1000000L;
+      until.tv_sec += until.tv_nsec / 1000000000L;
+      until.tv_nsec %= 1000000000L;
+      pthread_cond_timedwait(&cl->wake, &cl->lock, &until);
+      continue;
+    }
+    if (prev) prev->next = p->next;
+    else cl->queue = p->next;
+    if (cl->queue_tail == p) cl->queue_tail = prev;
+    p->next = NULL;
+    mote_map_remove(cl->scheduled, p->fnkey);
+    cl->busy_rev = p->rev;
+    pthread_mutex_unlock(&cl->lock);
+    bool ok = reconcile(cl, p->fnkey);
+    pthread_mutex_lock(&cl->lock);
+    cl->busy_rev = 0;
+    if (!ok && !cl->stop && !mote_map_get(cl->scheduled, p->fnkey) &&
+        mote_map_put(cl->scheduled, p->fnkey, p, NULL) == 0) {
+      p->due_ms = now_ms() + CL_RETRY_MS; /* its rev stays: not applied yet */
+      if (cl->queue_tail) cl->queue_tail->next = p;
+      else cl->queue = p;
+      cl->queue_tail = p;
+    } else {
+      free(p);
+    }
+    cl_publish_state(cl);
+  }
+  pthread_mutex_unlock(&cl->lock);
+  return NULL;
+}

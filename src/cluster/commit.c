@@ -1,0 +1,168 @@
+/*
+ * commit: a deploy or a delete made true for the cluster, in etcd. The
+ * core's hooks (core_cluster_ops), called by core_deploy and core_delete.
+ *
+ * A deploy is acknowledged (201) only when
+ *   - its bytes are on two live nodes: this one (the core stored them) and
+ *     a peer they were pushed to, the first that takes them in the
+ *     function's placement order (on one node when the cluster has one);
+ *   - its record is committed: one transaction that checks the last version
+ *     number of (namespace, name) (seq/NS/NAME) is what was read, and puts
+ *     the next number and the record fn/NS/NAME. A concurrent deploy makes
+ *     it fail; it is read and tried again (CL_COMMIT_TRIES), so versions are
+ *     numbered once each, cluster-wide. Names are per namespace: two
+ *     namespaces' functions of one name are two records.
+ * So a kill -9 of this node right after its 201 loses nothing: the record
+ * is in etcd and the bytes on a peer, from which the others pull them.
+ *
+ * A delete removes the record, checking in the same transaction that it is
+ * the one read (seq/NS/NAME stays: a later deploy of the name goes on from
+ * its number). Every node's watch then forgets the function; calls in
+ * flight finish on their version.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "cluster/cluster_internal.h"
+
+/* Pushes the bytes to one live peer, in the function's placement order:
+ * holders[1] gets its name. False (with err) when the cluster has other
+ * live nodes and none took them. */
+static bool replicate(mote_cluster *cl, const core_commit *w, char holders[2][CLUSTER_NODE_MAX + 1],
+                      size_t *nholders, mote_core_error *err) {
+  cl_node *nodes = NULL;
+  size_t n = view_nodes(cl->view, &nodes);
+  size_t *order = malloc((n ? n : 1) * sizeof *order);
+  char fnkey[CL_KEY_MAX], msg[512] = "";
+  snprintf(fnkey, sizeof fnkey, "%s/%s", w->ns, w->name);
+  bool ok = false;
+  size_t peers = 0;
+  if (order) {
+    placement(nodes, n, fnkey, w->settings->replicas, order);
+    for (size_t i = 0; i < n && !ok; i++) {
+      const cl_node *to = &nodes[order[i]];
+      if (!strcmp(to->name, cl->node)) continue;
+      peers++;
+      if (blobs_push(cl, to, w->module_hash, w->files_hash, msg, sizeof msg)) {
+        snprintf(holders[1], CLUSTER_NODE_MAX + 1, "%s", to->name);
+        *nholders = 2;
+        ok = true;
+      } else {
+        fprintf(stderr, "mote serve: cluster: %s: %s\n", fnkey, msg);
+      }
+    }
+  }
+  free(order);
+  free(nodes);
+  if (ok || peers == 0) return true; /* a cluster of one: stored on its one node */
+  err->status = MOTE_CORE_UNAVAILABLE;
+  snprintf(err->message, sizeof err->message,
+           "the module could not be stored on a second node (%zu other live node(s); the last "
+           "said: %s): not deployed, try again", peers, msg);
+  return false;
+}
+
+mote_core_status commit_deploy(void *ctx, const core_commit *w, uint64_t *version,
+                               bool *serve_here, mote_core_error *err) {
+  mote_cluster *cl = ctx;
+  pthread_mutex_lock(&cl->lock);
+  bool reachable = cl->lease_ok;
+  pthread_mutex_unlock(&cl->lock);
+  if (!reachable) return cl_unavailable(cl, err, "deploy");
+  char holders[2][CLUSTER_NODE_MAX + 1];
+  size_t nholders = 1;
+  snprintf(holders[0], sizeof holders[0], "%s", cl->node);
+  if (!replicate(cl, w, holders, &nholders, err)) return err->status;
+  const char *hp[2] = {holders[0], holders[1]};
+  char seq_key[CL_KEY_MAX], fn_key[CL_KEY_MAX];
+  snprintf(seq_key, sizeof seq_key, CL_PREFIX "seq/%s/%s", w->ns, w->name);
+  snprintf(fn_key, sizeof fn_key, CL_PREFIX "fn/%s/%s", w->ns, w->name);
+  for (int tries = 0; tries < CL_COMMIT_TRIES; tries++) {
+    etcd_kv seq = {0};
+    bool has_seq = false;
+    if (etcd_get(cl->etcd, seq_key, &seq, &has_seq, NULL) != ETCD_OK)
+      return cl_unavailable(cl, err, "deploy");
+    uint64_t next = (has_seq ? strtoull((const char *)seq.value, NULL, 10) : 0) + 1;
+    int64_t seq_mod = has_seq ? seq.mod_rev : 0;
+    etcd_kv_clear(&seq);
+    char num[24];
+    snprintf(num, sizeof num, "%llu", (unsigned long long)next);
+    char *record = rec_fn_json(w, next, mote_wall_ms(), hp, nholders);
+    if (!record) {
+      err->status = MOTE_CORE_NO_MEMORY;
+      snprintf(err->message, sizeof err->message, "out of memory");
+      return MOTE_CORE_NO_MEMORY;
+    }
+    if (strlen(record) > CL_RECORD_MAX) {
+      free(record);
+      err->status = MOTE_CORE_TOO_LARGE;
+      snprintf(err->message, sizeof err->message,
+               "the function's record (its settings and meta) is larger than the cluster's "
+               "records may be (%u bytes)", CL_RECORD_MAX);
+      return MOTE_CORE_TOO_LARGE;
+    }
+    etcd_cmp cmp = {.key = seq_key, .target = has_seq ? ETCD_MOD : ETCD_CREATE,
+                    .op = ETCD_EQUAL, .number = seq_mod};
+    etcd_op then[2] = {
+        {.kind = ETCD_OP_PUT, .key = seq_key, .value = num, .len = strlen(num)},
+        {.kind = ETCD_OP_PUT, .key = fn_key, .value = record, .len = strlen(record)}};
+    bool done = false;
+    etcd_status st = etcd_txn(cl->etcd, &cmp, 1, then, 2, NULL, 0, &done, NULL);
+    free(record);
+    if (st != ETCD_OK) return cl_unavailable(cl, err, "deploy");
+    if (done) {
+      char fnkey[CL_KEY_MAX];
+      snprintf(fnkey, sizeof fnkey, "%s/%s", w->ns, w->name);
+      *version = next;
+      *serve_here = apply_placed_here(cl, fnkey, w->settings->replicas);
+      return MOTE_CORE_OK;
+    }
+  }
+  err->status = MOTE_CORE_UNAVAILABLE;
+  snprintf(err->message, sizeof err->message,
+           "function \"%s\" is being deployed from elsewhere at the same time, %d times in a "
+           "row: try again", w->name, CL_COMMIT_TRIES);
+  return MOTE_CORE_UNAVAILABLE;
+}
+
+void commit_deployed(void *ctx, const char *ns, const char *name) {
+  mote_cluster *cl = ctx;
+  char fnkey[CL_KEY_MAX];
+  snprintf(fnkey, sizeof fnkey, "%s/%s", ns, name);
+  pthread_mutex_lock(&cl->lock);
+  apply_schedule(cl, fnkey, cl->view_rev + 1);
+  cl_publish_state(cl);
+  pthread_mutex_unlock(&cl->lock);
+}
+
+mote_core_status commit_delete(void *ctx, const char *ns, const char *name,
+                               mote_core_error *err) {
+  mote_cluster *cl = ctx;
+  char fn_key[CL_KEY_MAX];
+  snprintf(fn_key, sizeof fn_key, CL_PREFIX "fn/%s/%s", ns, name);
+  for (int tries = 0; tries < CL_COMMIT_TRIES; tries++) {
+    etcd_kv fn = {0};
+    bool has_fn = false;
+    if (etcd_get(cl->etcd, fn_key, &fn, &has_fn, NULL) != ETCD_OK)
+      return cl_unavailable(cl, err, "delete");
+    if (!has_fn) {
+      err->status = MOTE_CORE_NOT_FOUND;
+      snprintf(err->message, sizeof err->message, "no function named \"%s\"", name);
+      return MOTE_CORE_NOT_FOUND;
+    }
+    int64_t mod = fn.mod_rev;
+    etcd_kv_clear(&fn);
+    etcd_cmp same = {.key = fn_key, .target = ETCD_MOD, .op = ETCD_EQUAL, .number = mod};
+    etcd_op then = {.kind = ETCD_OP_DELETE, .key = fn_key};
+    bool done = false;
+    if (etcd_txn(cl->etcd, &same, 1, &then, 1, NULL, 0, &done, NULL) != ETCD_OK)
+      return cl_unavailable(cl, err, "delete");
+    if (done) return MOTE_CORE_OK;
+  }
+  err->status = MOTE_CORE_UNAVAILABLE;
+  snprintf(err->message, sizeof err->message,
+           "function \"%s\" is being changed from elsewhere at the same time: try again", name);
+  return MOTE_CORE_UNAVAILABLE;
+}

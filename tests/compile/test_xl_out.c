@@ -1,0 +1,76 @@
+/* The translator's own printf (xl_out.c): every conversion it takes writes
+ * what the C library's printf writes, and anything else goes to it. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile/xl.h"
+#include "test.h"
+
+#define CHECK_STR_EQ(got, want) CHECK_MSG(!strcmp((got), (want)), (got))
+
+/* xl_printf's output into a memory stream, as a string (caller frees). */
+static char *printed(const char *fmt, ...) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *o = open_memstream(&buf, &len);
+  va_list ap;
+  va_start(ap, fmt);
+  xl_vprintf(o, fmt, ap);
+  va_end(ap);
+  fclose(o);
+  return buf;
+}
+
+TEST(conversions_match_the_c_library) {
+  char want[256];
+  snprintf(want, sizeof want, "%s = %u + %d %c %x %08x %03o %% %.*s|%zx %" PRIu64 " %" PRId64
+           " %016" PRIx64, "si0", 4294967295u, -2147483647 - 1, 'v', 0xabcu, 0x1fu, 7u, 3, "l12xyz",
+           (size_t)0xdeadbeef, UINT64_MAX, INT64_MIN, (uint64_t)0x7ff8000000000001ull);
+  char *got = printed("%s = %u + %d %c %x %08x %03o %% %.*s|%zx %" PRIu64 " %" PRId64
+                      " %016" PRIx64, "si0", 4294967295u, -2147483647 - 1, 'v', 0xabcu, 0x1fu, 7u,
+                      3, "l12xyz", (size_t)0xdeadbeef, UINT64_MAX, INT64_MIN,
+                      (uint64_t)0x7ff8000000000001ull);
+  CHECK_STR_EQ(got, want);
+  free(got);
+}
+
+TEST(other_conversions_go_to_the_c_library) {
+  char *got = printed("%5.2f|%-4s|%u", 3.14159, "ab", 7u);
+  CHECK_STR_EQ(got, " 3.14|ab  |7");
+  free(got);
+}
+
+TEST(long_output_is_not_cut) {
+  char big[2000];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = 0;
+  char *got = printed("<%s>%u", big, 42u);
+  CHECK_EQ_INT((int)strlen(got), 2000 - 1 + 2 + 2);
+  CHECK(got[0] == '<' && got[2000] == '>' && !strcmp(got + 2001, "42"));
+  free(got);
+}
+
+TEST(bprintf_stops_at_the_buffer) {
+  char b[8];
+  xl_bprintf(b, sizeof b, "l%u + %uu", 123456u, 7u);
+  CHECK_STR_EQ(b, "l123456");
+  xl_bprintf(b, sizeof b, "%s", "");
+  CHECK_STR_EQ(b, "");
+}
+
+TEST(octal_escapes) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *o = open_memstream(&buf, &len);
+  const uint8_t bytes[] = {0, 7, 'A', 0xff, '"'};
+  xl_put_octal_escapes(o, bytes, sizeof bytes, 2);
+  fclose(o);
+  CHECK_STR_EQ(buf, "\\000\\007\"\n\"\\101\\377\"\n\"\\042");
+  free(buf);
+}
+
+RUN_TESTS(conversions_match_the_c_library, other_conversions_go_to_the_c_library,
+          long_output_is_not_cut, bprintf_stops_at_the_buffer, octal_escapes)

@@ -1,0 +1,159 @@
+/* core: what a cluster room drives, without etcd or HTTP (apply.c and the
+ * commit hooks of deploy.c), through hooks of the test's own: a deploy is
+ * made current here only when its commit says this node is placed, keeps
+ * the cluster's number, and a refused commit leaves nothing behind; a
+ * delete follows its commit; versions applied under their number, a late
+ * apply of an older one does not replace a newer; records kept without
+ * serving; functions forgotten. */
+#include <string.h>
+
+#include "core_fixture.h"
+
+typedef struct hooks {
+  uint64_t next_version;
+  bool serve_here;
+  mote_core_status refuse;        /* OK: commit */
+  mote_core_status delete_answer; /* commit_delete's */
+  int commits, deployed, deletes;
+} hooks;
+
+static mote_core_status commit(void *ctx, const core_commit *what, uint64_t *version,
+                               bool *serve_here, mote_core_error *err) {
+  hooks *h = ctx;
+  h->commits++;
+  if (h->refuse != MOTE_CORE_OK) {
+    err->status = h->refuse;
+    snprintf(err->message, sizeof err->message, "refused by the test");
+    return h->refuse;
+  }
+  CHECK(what->module_hash && what->module_len > 0 && !strcmp(what->ns, "guest"));
+  *version = h->next_version++;
+  *serve_here = h->serve_here;
+  return MOTE_CORE_OK;
+}
+
+static void deployed(void *ctx, const char *ns, const char *name) {
+  (void)ns;
+  (void)name;
+  ((hooks *)ctx)->deployed++;
+}
+
+static mote_core_status commit_delete(void *ctx, const char *ns, const char *name,
+                                      mote_core_error *err) {
+  (void)ns;
+  (void)name;
+  hooks *h = ctx;
+  h->deletes++;
+  if (h->delete_answer != MOTE_CORE_OK) {
+    err->status = h->delete_answer;
+    snprintf(err->message, sizeof err->message, "refused by the test");
+  }
+  return h->delete_answer;
+}
+
+static bool stored(mote_core *c, const char *name, uint64_t version) {
+  mote_function_version v;
+  mote_store_error se;
+  if (mote_store_get_version(core_store(c), "guest", name, version, &v, &se) != MOTE_STORE_OK)
+    return false;
+  mote_function_version_clear(&v);
+  return true;
+}
+
+TEST(deploys_commit_through_the_hooks) {
+  char dir[64];
+  mote_core *c = fixture_core(dir, 1, 2);
+  if (!c) return;
+  hooks h = {.next_version = 7, .serve_here = true};
+  core_cluster_ops ops = {.ctx = &h, .commit_deploy = commit, .deployed = deployed,
+                          .commit_delete = commit_delete};
+  core_cluster_attach(c, &ops);
+
+  /* Placed here: current under the cluster's number. */
+  core_fn *f = deploy_exit(c, "guest", "f", 0);
+  CHECK(f && core_fn_record(f)->version == 7);
+  core_fn_release(f);
+  CHECK_EQ_INT((int)core_served_version(c, "guest", "f"), 7);
+  CHECK(h.commits == 1 && h.deployed == 1 && stored(c, "f", 7));
+
+  /* Placed elsewhere: kept, not served here. */
+  h.serve_here = false;
+  core_fn *g = deploy_exit(c, "guest", "g", 0);
+  CHECK(g && core_fn_record(g)->version == 8);
+  core_fn_release(g);
+  CHECK_EQ_INT((int)core_served_version(c, "guest", "g"), 0);
+  CHECK(stored(c, "g", 8) && h.deployed == 2);
+
+  /* Refused (etcd away): nothing kept, nothing served, no deployed call. */
+  h.refuse = MOTE_CORE_UNAVAILABLE;
+  size_t len = 0;
+  uint8_t *wasm = exit_module(0, &len);
+  mote_function_settings st = {0};
+  core_deploy_req req = {.ns = "guest", .name = "h", .wasm = wasm, .len = len, .settings = &st};
+  core_fn *hf = NULL;
+  mote_core_error err;
+  CHECK_EQ_INT(core_deploy(c, &req, &hf, &err), MOTE_CORE_UNAVAILABLE);
+  CHECK(!hf && strstr(err.message, "refused by the test"));
+  CHECK(!stored(c, "h", 9) && core_served_version(c, "guest", "h") == 0 && h.deployed == 2);
+  free(wasm);
+
+  /* A delete the cluster refuses changes nothing; one it commits forgets. */
+  h.delete_answer = MOTE_CORE_UNAVAILABLE;
+  CHECK_EQ_INT(core_delete(c, "guest", "f", &err), MOTE_CORE_UNAVAILABLE);
+  CHECK_EQ_INT((int)core_served_version(c, "guest", "f"), 7);
+  h.delete_answer = MOTE_CORE_OK;
+  CHECK_EQ_INT(core_delete(c, "guest", "f", &err), MOTE_CORE_OK);
+  CHECK(core_served_version(c, "guest", "f") == 0 && !stored(c, "f", 7) && h.deletes == 2);
+  mote_core_close(c);
+  fixture_rm(dir);
+}
+
+/* A version decided elsewhere: its bytes in the store, then applied. */
+static mote_core_status apply(mote_core *c, const char *name, uint64_t version, int code) {
+  size_t len = 0;
+  uint8_t *wasm = exit_module(code, &len);
+  char hash[MOTE_STORE_HASH_HEX];
+  mote_store_error se;
+  mote_core_error err;
+  mote_core_status s = MOTE_CORE_STORE;
+  if (wasm && mote_store_put_blob(core_store(c), wasm, len, hash, &se) == MOTE_STORE_OK) {
+    mote_function_version rec = {.name = (char *)name, .ns = "guest", .version = version,
+                                 .module_hash = hash, .created_ms = 1};
+    s = core_apply(c, &rec, wasm, len, &err);
+  }
+  free(wasm);
+  return s;
+}
+
+TEST(versions_applied_kept_and_forgotten) {
+  char dir[64];
+  mote_core *c = fixture_core(dir, 1, 2);
+  if (!c) return;
+  CHECK_EQ_INT(apply(c, "a", 5, 0), MOTE_CORE_OK);
+  CHECK_EQ_INT((int)core_served_version(c, "guest", "a"), 5);
+  CHECK(stored(c, "a", 5) && core_served_version(c, "other", "a") == 0);
+  /* A slow apply of an older version comes late: kept, but 5 serves. */
+  CHECK_EQ_INT(apply(c, "a", 4, 1), MOTE_CORE_OK);
+  CHECK_EQ_INT((int)core_served_version(c, "guest", "a"), 5);
+  CHECK_EQ_INT(apply(c, "a", 6, 2), MOTE_CORE_OK);
+  CHECK_EQ_INT((int)core_served_version(c, "guest", "a"), 6);
+
+  /* Placed elsewhere now: the record kept, the name not served. */
+  mote_function_version rec;
+  mote_store_error se;
+  CHECK_EQ_INT(mote_store_get_version(core_store(c), "guest", "a", 6, &rec, &se), MOTE_STORE_OK);
+  rec.version = 7;
+  mote_core_error err;
+  CHECK_EQ_INT(core_keep_record(c, &rec, &err), MOTE_CORE_OK);
+  mote_function_version_clear(&rec);
+  CHECK(core_served_version(c, "guest", "a") == 0 && stored(c, "a", 7));
+
+  /* Deleted in the cluster. */
+  core_forget(c, "guest", "a");
+  mote_function_version cur;
+  CHECK_EQ_INT(mote_store_get(core_store(c), "guest", "a", &cur, &se), MOTE_STORE_NOT_FOUND);
+  mote_core_close(c);
+  fixture_rm(dir);
+}
+
+RUN_TESTS(deploys_commit_through_the_hooks, versions_applied_kept_and_forgotten)
