@@ -28,7 +28,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base/utf8.h"
 #include "http/http_internal.h"
 
 typedef struct head_scan {
@@ -71,40 +70,9 @@ static http_result refuse(http_req *r, unsigned status, const char *code, const 
   return http_reply_error(r, status, code, "%s", msg);
 }
 
-/* r->path from the raw target: 0, or 1 with msg when it is not a valid
- * path, or -1 when out of memory. */
-static int decode_path(http_req *r, char *msg, size_t cap) {
-  size_t n = strcspn(r->uri, "?");
-  for (size_t i = 0; i < n; i++) {
-    unsigned char b = (unsigned char)r->uri[i];
-    if (b < 0x20 || b == 0x7f) {
-      snprintf(msg, cap, "the request's path has a control byte (0x%02x)", b);
-      return 1;
-    }
-  }
-  char why[120];
-  r->path = http_pct_decode(r->uri, n, false, why, sizeof why);
-  if (!r->path) {
-    snprintf(msg, cap, "the request's path is not valid: %s", why);
-    return strcmp(why, "out of memory") ? 1 : -1;
-  }
-  size_t len = strlen(r->path);
-  if (!utf8_valid((const uint8_t *)r->path, len)) {
-    snprintf(msg, cap, "the request's path is not valid UTF-8 once %%-decoded");
-    return 1;
-  }
-  for (size_t i = 0; i < len; i++)
-    if ((unsigned char)r->path[i] < 0x20 || r->path[i] == 0x7f) {
-      snprintf(msg, cap, "the request's path has an escaped control byte (0x%02x)",
-               (unsigned char)r->path[i]);
-      return 1;
-    }
-  return 0;
-}
-
 bool framing_check(http_req *r, http_result *res) {
   char msg[200];
-  int bad = decode_path(r, msg, sizeof msg);
+  int bad = http_path_decode(r->uri, &r->path, msg, sizeof msg);
   if (bad) {
     *res = bad < 0 ? HTTP_CLOSE : refuse(r, 400, "bad_request", msg);
     return true;

@@ -138,6 +138,11 @@ bool framing_check(http_req *r, http_result *res);
 /* %-decoding (plus: '+' is a space): a string from malloc, or NULL with msg
  * (a bad escape, %00, out of memory). */
 char *http_pct_decode(const char *p, size_t n, bool plus, char *msg, size_t cap);
+/* The path of a request target (what precedes '?'), %-decoded into *path
+ * (malloc; the caller frees it): 0; or 1 with msg when it is not a valid
+ * path (a control byte raw or escaped, NUL, a bad escape, invalid UTF-8),
+ * or -1 when out of memory; *path is NULL then. */
+int http_path_decode(const char *uri, char **path, char *msg, size_t cap);
 
 
 /* route.c: the first handler call of a request (route, method, key,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/utf8.h"
 #include "http/http_internal.h"
 
 static int hexval(char c) {
@@ -100,4 +101,37 @@ void http_query_free(http_param *p, size_t count) {
     free(p[i].value);
   }
   free(p);
+}
+
+int http_path_decode(const char *uri, char **path, char *msg, size_t cap) {
+  *path = NULL;
+  size_t n = strcspn(uri, "?");
+  for (size_t i = 0; i < n; i++) {
+    unsigned char b = (unsigned char)uri[i];
+    if (b < 0x20 || b == 0x7f) {
+      snprintf(msg, cap, "the request's path has a control byte (0x%02x)", b);
+      return 1;
+    }
+  }
+  char why[120];
+  char *p = http_pct_decode(uri, n, false, why, sizeof why);
+  if (!p) {
+    snprintf(msg, cap, "the request's path is not valid: %s", why);
+    return strcmp(why, "out of memory") ? 1 : -1;
+  }
+  size_t len = strlen(p);
+  if (!utf8_valid((const uint8_t *)p, len)) {
+    snprintf(msg, cap, "the request's path is not valid UTF-8 once %%-decoded");
+    free(p);
+    return 1;
+  }
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f) {
+      snprintf(msg, cap, "the request's path has an escaped control byte (0x%02x)",
+               (unsigned char)p[i]);
+      free(p);
+      return 1;
+    }
+  *path = p;
+  return 0;
 }

@@ -74,8 +74,9 @@ $(FUZZ_DIR)/cgi-corpus/.seeded:
 fuzz-cgi: $(FUZZ_DIR)/fuzz_cgi $(FUZZ_DIR)/cgi-corpus/.seeded
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_cgi $(FUZZ_DIR)/cgi-corpus $(FUZZ_DIR) $(FUZZ_TIME)
 
-# The query string of any request (and a web action's form body).
-FUZZ_QUERY_SRC := tests/fuzz/fuzz_query.c src/http/query.c
+# The query string of any request (and a web action's form body), and the
+# path of a request target (the same bytes through http_path_decode).
+FUZZ_QUERY_SRC := tests/fuzz/fuzz_query.c src/http/query.c src/base/utf8.c
 
 $(FUZZ_DIR)/fuzz_query: $(FUZZ_QUERY_SRC) src/http/http_internal.h src/http/http.h
 	@mkdir -p $(dir $@)
@@ -85,6 +86,7 @@ $(FUZZ_DIR)/query-corpus/.seeded:
 	@mkdir -p $(dir $@)
 	@printf 'arg=a&arg=b+c&env=K%%3DV&x' >$(dir $@)seed-args
 	@printf '%%zz&%%00&a==b&&=' >$(dir $@)seed-bad
+	@printf '/faas/ns/f%%C3%%A9%%00x/%%ff?a=1' >$(dir $@)seed-path
 	@touch $@
 
 .PHONY: fuzz-query

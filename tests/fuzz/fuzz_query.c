@@ -1,6 +1,9 @@
 /*
  * libFuzzer target for the query-string parser (src/http/query.c): any bytes
- * a client puts after '?' (and a form body of a web action). A crash, a
+ * a client puts after '?' (and a form body of a web action); the same bytes
+ * also go through the path decoder of a request target (http_path_decode,
+ * framing.c's first check), whose answer must be a path that is valid UTF-8
+ * without control bytes, or a refusal that says why. A crash, a
  * sanitizer report or a leak is a bug; so is a parse that breaks what the
  * handlers rely on: at most HTTP_MAX_QUERY_PARAMS pairs, every key and value
  * a string without NUL whose length fits the input, and a refusal that says
@@ -10,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/utf8.h"
 #include "http/http_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -35,6 +39,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (total > len) abort(); /* decoding never grows the text */
     http_query_free(ps, n);
+  }
+  char *path = (char *)1;
+  msg[0] = '\0';
+  int bad = http_path_decode(q, &path, msg, sizeof msg);
+  if (bad) {
+    if (path || (bad > 0 && !msg[0])) abort();
+  } else {
+    if (!path) abort();
+    size_t plen = strlen(path);
+    if (plen > strcspn(q, "?")) abort(); /* decoding never grows the text */
+    if (!utf8_valid((const uint8_t *)path, plen)) abort();
+    for (size_t i = 0; i < plen; i++)
+      if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f) abort();
+    free(path);
   }
   free(q);
   return 0;
