@@ -35,7 +35,7 @@ stop_server
 
 gate_open hold # from now on, every mote_init of the bundle waits for init-go
 : >"$tmp/err"
-start_server 4 --no-kept-snapshots
+start_wait= start_server 4 --no-kept-snapshots
 check "listens while held and doomed are held in mote_init" $? "$(cat "$tmp/err")"
 
 req GET /healthz
