@@ -53,6 +53,7 @@ ulimit -Sn "$(ulimit -Hn)" 2>/dev/null
 start() { # BUILD [ARGS...]: the server on a free port, in $pid and $base
   local b=$1; shift
   rm -rf "$tmp/data"
+  : >"$tmp/out" # else the first read may find the last server's port (the child truncates it)
   "$b/mote" serve --dev --listen 127.0.0.1:0 --data "$tmp/data" "$@" >"$tmp/out" 2>"$tmp/err" &
   pid=$!
   local port=
