@@ -5,6 +5,10 @@
 #                first, from 20 client addresses), then the server's threads
 #                and RSS, and /healthz latency (1000 sequential GETs on
 #                another connection) while they are held: 1k, 5k, 10k.
+#   restart      20 functions whose mote_init sleeps 1 s, restarted with
+#                --no-kept-snapshots (every mote_init runs again): the time to
+#                the listening line (both addresses) and to /healthz "start":
+#                "ready" (a build without it: ready when it listens).
 #   slots        a normal function (hello) called open-loop at 50 calls/s for
 #                SECONDS while 20 hostile calls run (10 endless loops, 10
 #                25-second sleeps): the share of its calls answered 200 within
@@ -49,6 +53,7 @@ ulimit -Sn "$(ulimit -Hn)" 2>/dev/null
 start() { # BUILD [ARGS...]: the server on a free port, in $pid and $base
   local b=$1; shift
   rm -rf "$tmp/data"
+  : >"$tmp/out" # else the first read may find the last server's port (the child truncates it)
   "$b/mote" serve --dev --listen 127.0.0.1:0 --data "$tmp/data" "$@" >"$tmp/out" 2>"$tmp/err" &
   pid=$!
   local port=
@@ -103,6 +108,54 @@ for n in $conns; do
       "$(awk '{ for (i = 1; i <= NF; i++) if ($i == "p50_us") print $(i + 1) }' "$tmp/sel" | median)" \
       "$(awk '{ for (i = 1; i <= NF; i++) if ($i == "p99_us") print $(i + 1) }' "$tmp/sel" | median)"
   done
+done
+
+echo "== restart with 20 functions whose mote_init takes 1 s ($(nproc) CPUs: as many preparing at once)"
+cat >"$tmp/slow.c" <<'C'
+#include <stdio.h>
+#include <unistd.h>
+static int ready;
+__attribute__((export_name("mote_init"))) void mote_init(void);
+void mote_init(void) { usleep(1000000); ready = 1; }
+int main(void) { printf("%d\n", ready); return 0; }
+C
+clang-19 --target=wasm32-wasi -O2 "$tmp/slow.c" -o "$tmp/slow.wasm" || exit 1
+restart_of() { # BUILD DATA: "listen_ms ready_ms" of one start on DATA
+  local b=$1 d=$2 t0 t1 t2 port=
+  : >"$tmp/out" # before the start: the child's truncation may come after the first read
+  t0=$(date +%s%N)
+  "$b/mote" serve --dev --listen 127.0.0.1:0 --data "$d" --no-kept-snapshots >"$tmp/out" 2>"$tmp/err" &
+  pid=$!
+  until [ -n "$port" ]; do
+    port=$(sed -nE 's|^mote: listening on http://127\.0\.0\.1:([0-9]+) .*|\1|p' "$tmp/out")
+    kill -0 "$pid" 2>/dev/null || return 1
+    [ -n "$port" ] || sleep 0.005
+  done
+  t1=$(date +%s%N)
+  until [ "$(curl -s -m 20 "http://127.0.0.1:$port/healthz" | jq -r '.start // "ready"')" = ready ]; do
+    sleep 0.005
+  done
+  t2=$(date +%s%N)
+  stop
+  echo "$(( (t1 - t0) / 1000000 )) $(( (t2 - t0) / 1000000 ))"
+}
+for b in "${builds[@]}"; do # each build's own data: 20 deploys, each running its mote_init
+  start "$(path_of "$b")"
+  for i in $(seq 20); do deploy "slow$i" "$tmp/slow.wasm" "public=true"; done
+  stop
+  rm -rf "$tmp/restart-$b"
+  mv "$tmp/data" "$tmp/restart-$b"
+done
+for r in $(seq "$rounds"); do
+  for b in "${builds[@]}"; do
+    echo "$b $(restart_of "$(path_of "$b")" "$tmp/restart-$b")" >>"$tmp/restart.txt"
+  done
+done
+for b in "${builds[@]}"; do
+  awk -v b="$b" '$1 == b' "$tmp/restart.txt" >"$tmp/sel"
+  printf '%-4s listening %s ms, all ready %s ms (rounds: %s)\n' "$b" \
+    "$(awk '{ print $2 }' "$tmp/sel" | median)" "$(awk '{ print $3 }' "$tmp/sel" | median)" \
+    "$(awk '{ printf "[%s/%s]", $2, $3 }' "$tmp/sel")"
 done
 
 echo "== a normal function at 50 calls/s open loop, $secs s, beside 20 hostile calls (2 workers)"

@@ -89,6 +89,10 @@ one_start() {
   start "$@"
   until curl -fs "$url/healthz" >/dev/null 2>&1; do :; done
   t1=$(date +%s%N)
+  # Since issue 14 the server listens first and prepares the functions after
+  # (503 meanwhile): "all answered" counts from their being ready (a server
+  # without "start" in /healthz had them ready when it listened).
+  until [ "$(curl -s "$url/healthz" | jq -r '.start // "ready"')" = ready ]; do sleep 0.01; done
   codes=$(curl -s -w '%{http_code}\n' "${fetch[@]}")
   t2=$(date +%s%N)
   local store=0
@@ -109,7 +113,7 @@ done
 {
   echo "restart to serving, ${#names[@]} functions ($(for k in "${kinds[@]}"; do printf '%s %s, ' "${count[$k]}" "$k"; done)opt tier cached);"
   echo "$(nproc) cores, load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
-  echo "median of $rounds starts each, alternating (each start: ready ms, all answered ms, calls that ran)"
+  echo "median of $rounds starts each, alternating (each start: ready ms (/healthz answers), all answered ms, calls that ran)"
   for side in old new; do
     printf '  %-4s ready %5s ms   all %5s calls answered %5s ms   (%s)\n' "$side" \
       "$(cut -d' ' -f1 "$work/$side" | median)" "$(cut -d' ' -f3 "$work/$side" | median)" \

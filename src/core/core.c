@@ -114,7 +114,8 @@ mote_core_status mote_core_open(const mote_core_config *cfg, mote_core **out,
     core_fail(err, MOTE_CORE_NO_MEMORY, "out of memory");
     goto fail;
   }
-  deploy_load_all(c);
+  c->startup = startup_new(c, c->workers);
+  if (c->startup && !cfg->background_start) startup_wait(c->startup);
   *out = c;
   return MOTE_CORE_OK;
 
@@ -132,6 +133,7 @@ void mote_core_drain(mote_core *c) {
 
 void mote_core_close(mote_core *c) {
   if (!c) return;
+  startup_free(c->startup); /* before the parts its threads use */
   mote_core_drain(c);
   loader_free(c->loader);
   registry_free(c->reg);
@@ -148,6 +150,15 @@ void mote_core_close(mote_core *c) {
 
 mote_store *core_store(mote_core *c) { return c->store; }
 const char *core_data_dir(const mote_core *c) { return c->data_dir; }
+bool core_fn_preparing(mote_core *c, const char *ns, const char *name) {
+  return c->startup && startup_preparing(c->startup, ns, name);
+}
+
+void core_start_counts(mote_core *c, unsigned *pending, unsigned *total) {
+  *pending = *total = 0;
+  if (c->startup) startup_counts(c->startup, pending, total);
+}
+
 unsigned core_workers(const mote_core *c) { return c->workers; }
 unsigned core_queue_default(const mote_core *c) { return admit_fn_queue_default(c->admit); }
 unsigned core_queue_timeout_ms(const mote_core *c) { return c->queue_timeout_ms; }

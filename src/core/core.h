@@ -148,10 +148,15 @@ typedef struct mote_core_config {
    * quietly (records of functions placed on other nodes). */
   bool cluster;
   const char *id_tag;
+  /* Return from mote_core_open while the stored functions are still being
+   * prepared (in parallel, by startup.c): core_fn_preparing names those not
+   * ready yet. false: mote_core_open returns once all are. */
+  bool background_start;
 } mote_core_config;
 
 /* Opens the store, starts the parts and the workers, and loads every stored
- * function (messages about single functions go to stderr). */
+ * function, in parallel (messages about single functions go to stderr); see
+ * background_start. */
 mote_core_status mote_core_open(const mote_core_config *cfg, mote_core **out,
                                 mote_core_error *err);
 /* Runs every background call accepted (queued or running) to its record.
@@ -182,6 +187,12 @@ void core_fn_release(core_fn *fn); /* NULL: nothing */
  * valid while the reference is held. */
 const mote_function_version *core_fn_record(const core_fn *fn);
 unsigned core_fn_count(mote_core *c); /* functions served */
+/* Whether function (ns, name) is stored but the version the open found is
+ * still being prepared (background_start): a call of it is answered
+ * "starting" (503, Retry-After) rather than "no such function". */
+bool core_fn_preparing(mote_core *c, const char *ns, const char *name);
+/* The versions the open found still to prepare (0: ready), and their number. */
+void core_start_counts(mote_core *c, unsigned *pending, unsigned *total);
 
 /* What serves a version's calls. */
 typedef struct core_tier_info {

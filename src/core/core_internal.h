@@ -14,6 +14,7 @@
 
 typedef struct core_registry core_registry;
 typedef struct core_admit core_admit;
+typedef struct core_startup core_startup;
 typedef struct core_admit_fn core_admit_fn; /* one function's admission state, owned by core_admit */
 typedef struct core_quota core_quota;
 typedef struct core_accounting core_accounting;
@@ -326,6 +327,7 @@ struct mote_core {
   core_accounting *acct;
   core_loader *loader;
   core_exec *exec;
+  core_startup *startup;        /* the load at open; NULL when out of memory */
   unsigned queue_timeout_ms;
   pthread_mutex_t deploy_lock; /* orders store writes with registry swaps */
   /* A node of a cluster (apply.c): */
@@ -343,8 +345,22 @@ struct mote_core {
 bool apply_make_current(mote_core *c, core_fn *fn);
 
 
-/* The records of every stored function made current (at open). */
-void deploy_load_all(mote_core *c);
+/* ---- the load at open (startup.c) ------------------------------------------------ */
+
+/* Lists every stored version and starts `threads` threads (at least 1, at
+ * most one per version) preparing them and making each current (as a
+ * deploy would, unless deleted or superseded meanwhile). NULL when out of
+ * memory (nothing is then served until a deploy). */
+core_startup *startup_new(mote_core *c, unsigned threads);
+/* Waits until every version is prepared (or given up). */
+void startup_wait(core_startup *s);
+/* Stops taking versions, joins the threads (the versions in preparation
+ * finish, bounded by the compile and init limits), frees. NULL: nothing. */
+void startup_free(core_startup *s);
+/* Whether a version of (ns, name) listed at open is not prepared yet. */
+bool startup_preparing(core_startup *s, const char *ns, const char *name);
+/* Versions not prepared yet, and listed at open. */
+void startup_counts(core_startup *s, unsigned *pending, unsigned *total);
 
 mote_core_status core_fail(mote_core_error *err, mote_core_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

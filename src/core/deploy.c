@@ -1,7 +1,6 @@
 /*
- * deploy: versions made current and functions removed, by any API, and the
- * load of every stored function at start. The one holder of the deploy
- * lock, which orders the store's writes with the registry's swaps (the
+ * deploy: versions made current and functions removed, by any API. The
+ * holder of the deploy lock (with apply.c and startup.c), which orders the store's writes with the registry's swaps (the
  * compile and the initialisation run outside it).
  *
  * A deploy compiles, loads and initialises the version *before* the store
@@ -145,49 +144,3 @@ mote_core_status core_delete(mote_core *c, const char *ns, const char *name,
 }
 
 void core_count_deploy(mote_core *c, bool ok) { metrics_deploy(c->metrics, ok); }
-
-void deploy_load_all(mote_core *c) {
-  mote_function_version *list = NULL;
-  size_t n = 0;
-  mote_store_error se;
-  if (mote_store_list(c->store, NULL, &list, &n, &se) != MOTE_STORE_OK) {
-    fprintf(stderr, "mote serve: cannot list the stored functions: %s\n", se.message);
-    return;
-  }
-  for (size_t i = 0; i < n; i++) {
-    mote_function_version *v = &list[i];
-    uint8_t *wasm = NULL;
-    size_t len = 0;
-    core_fn *fn = NULL;
-    bool need_opt = false;
-    mote_core_error err;
-    char files_dir[PATH_MAX];
-    if (v->files_hash) mote_store_files_path(c->store, v->files_hash, files_dir, sizeof files_dir);
-    /* Through the store: its hash check refuses a damaged blob. */
-    mote_store_status rst = mote_store_blob_read(c->store, v->module_hash, &wasm, &len, &se);
-    if (rst == MOTE_STORE_NOT_FOUND && c->cluster) {
-      /* a record of a function placed on other nodes: not served here */
-    } else if (rst != MOTE_STORE_OK) {
-      fprintf(stderr, "mote serve: %s/%s v%llu: cannot read its module: %s; not served\n",
-              v->ns, v->name, (unsigned long long)v->version, se.message);
-    } else if (fn_load(c, v->ns, v->name, wasm, len, &v->settings,
-                       v->files_hash ? files_dir : NULL, &fn, &need_opt, &err) != MOTE_CORE_OK) {
-      fprintf(stderr, "mote serve: %s/%s v%llu: %s; not served\n", v->ns, v->name,
-              (unsigned long long)v->version, err.message);
-    } else {
-      char name[CORE_FN_KEY_MAX];
-      snprintf(name, sizeof name, "%s/%s", v->ns, v->name);
-      fn->rec = *v; /* takes over the record's strings */
-      memset(v, 0, sizeof *v);
-      snapstore_keep(c, fn); /* when it was not loaded from the store */
-      /* The registry's reference is the only one: nothing else runs yet. */
-      if (registry_put(c->reg, fn) != MOTE_CORE_OK)
-        fprintf(stderr, "mote serve: %s: out of memory; not served\n", name);
-      else if (need_opt)
-        loader_queue_opt(c->loader, fn, wasm, len);
-    }
-    free(wasm);
-    mote_function_version_clear(&list[i]);
-  }
-  free(list);
-}

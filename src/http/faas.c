@@ -74,6 +74,10 @@ static bool callable(const core_fn *fn, const char *caller) {
 /* The one answer for a function this request may not call, whether it
  * exists or not: the same status, headers and body, byte for byte. */
 static http_result not_callable(http_req *r) {
+  /* Stored, but still being prepared after a restart: "starting", whose
+   * callers may not be known yet (its record is not loaded): the name only. */
+  if (core_fn_preparing(r->h->core, r->faas.ns, r->faas.name))
+    return http_reply_starting(r, r->faas.ns, r->faas.name);
   return http_reply_error(r, 404, "not_found",
                           "no function here that this request may call: /faas/NAME is a "
                           "function of the key's namespace (of guest without a key), "

@@ -242,6 +242,11 @@ http_result http_reply_json(http_req *r, unsigned status, json_t *body /* stolen
  * dialect puts a transaction id there instead). */
 http_result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt,
                              ...) __attribute__((format(printf, 4, 5)));
+/* A call of function (ns, name) that is stored but still being prepared
+ * after a restart (core_fn_preparing): 503 with Retry-After
+ * HTTP_STARTING_RETRY_S, in the route's dialect (mote's code "starting"). */
+#define HTTP_STARTING_RETRY_S 1u
+http_result http_reply_starting(http_req *r, const char *ns, const char *name);
 /* A core error: its status and code from the status table. */
 http_result http_reply_core(http_req *r, const mote_core_error *err);
 /* OpenWhisk's 401 (its realm, its texts: `missing` no credentials, else wrong ones). */

@@ -96,6 +96,29 @@ static http_result reply_error_v(http_req *r, unsigned status, const char *code,
   return http_reply_json(r, status, o);
 }
 
+http_result http_reply_starting(http_req *r, const char *ns, const char *name) {
+  char msg[600], tid[33];
+  const char *code = "starting";
+  if (dialect_of(r) == HTTP_DIALECT_OPENWHISK) {
+    snprintf(msg, sizeof msg, "The action %s/%s is being prepared after a restart of the "
+             "server; retry after %u s.", ns, name, HTTP_STARTING_RETRY_S);
+    mote_store_activation_new_id(tid);
+    code = tid;
+  } else {
+    snprintf(msg, sizeof msg, "function \"%s/%s\" is being prepared after a restart of the "
+             "server (it is stored, not yet ready): retry after %u s; /healthz says \"start\": "
+             "\"ready\" once every function is", ns, name, HTTP_STARTING_RETRY_S);
+  }
+  http_response *resp = http_response_json(json_pack("{s:s, s:s, s:I}", "error", msg, "code",
+                                                     code, "retry_after_s",
+                                                     (json_int_t)HTTP_STARTING_RETRY_S));
+  if (!resp) return HTTP_CLOSE;
+  char buf[16];
+  snprintf(buf, sizeof buf, "%u", HTTP_STARTING_RETRY_S);
+  http_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, buf);
+  return http_reply(r, 503, resp);
+}
+
 http_result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt,
                              ...) {
   va_list ap;

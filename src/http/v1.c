@@ -108,8 +108,15 @@ static http_result health(http_req *r, bool operator) {
   core_cluster_state cs;
   core_cluster_state_get(r->h->core, &cs);
   json_t *o = json_pack("{s:s}", "status", cs.draining ? "draining" : "ok");
-  if (o && operator)
+  unsigned pending, total;
+  core_start_counts(r->h->core, &pending, &total);
+  /* "starting" while the functions stored before the start are being
+   * prepared (calls of those answer 503 "starting"), then "ready". */
+  if (o) json_object_set_new(o, "start", json_string(pending ? "starting" : "ready"));
+  if (o && operator) {
     json_object_set_new(o, "functions", json_integer((json_int_t)core_fn_count(r->h->core)));
+    json_object_set_new(o, "preparing", json_integer((json_int_t)pending));
+  }
   if (o && cs.member) {
     json_object_set_new(o, "node", json_string(cs.node));
     json_object_set_new(o, "cluster", json_string(cs.reachable ? "ok" : "unreachable"));
@@ -194,7 +201,8 @@ static json_t *tier_json(core_fn *fn, json_t *o) {
 static json_t *with_tier(mote_core *c, const char *ns, const char *name, json_t *o) {
   core_fn *fn = core_fn_acquire(c, ns, name);
   if (!fn) {
-    json_object_set_new(o, "tier", json_string("not loaded"));
+    json_object_set_new(o, "tier", json_string(core_fn_preparing(c, ns, name) ? "preparing"
+                                                                                 : "not loaded"));
     return o;
   }
   tier_json(fn, o);

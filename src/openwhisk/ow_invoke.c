@@ -225,6 +225,8 @@ static bool acquire(http_req *r, const char *ns, core_fn **fn, const ow_action *
                     http_result *res) {
   const char *name = ow_name(r);
   *fn = name ? core_fn_acquire(http_req_core(r), ns, name) : NULL;
+  if (!*fn && name && core_fn_preparing(http_req_core(r), ns, name))
+    return (*res = http_reply_starting(r, ns, name)), false;
   if (!*fn) return (*res = http_reply_error(r, 404, NULL, OW_MSG_NOT_FOUND)), false;
   if (!(*a = ow_action_of(*fn))) {
     core_fn_release(*fn);
@@ -430,6 +432,8 @@ http_result ow_web(void *ctx, http_req *r) {
                  mote_store_valid_name(name);
   /* Only exported actions of the namespace the path names exist here. */
   core_fn *fn = name_ok && in_default ? core_fn_acquire(c, ns, name) : NULL;
+  if (!fn && name_ok && in_default && core_fn_preparing(c, ns, name))
+    return http_reply_starting(r, ns, name);
   if (!fn) return http_reply_error(r, 404, NULL, OW_MSG_NOT_FOUND);
   const ow_action *a = ow_action_of(fn);
   if (!a) {

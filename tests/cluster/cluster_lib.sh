@@ -122,7 +122,8 @@ node_start() { # NAME [more mote serve args]
   node_url[$name]="http://$ip:$port"
   node_ops[$name]=$(sed -nE "s|^mote: listening on .*metrics (http://[0-9.]+:[0-9]+)/metrics.*|\1|p" \
     "$tmp/node-$name.out")
-  until [ "$(curl -s --max-time 5 "${node_url[$name]}/healthz" | jq -r .cluster 2>/dev/null)" = ok ]; do
+  until [ "$(curl -s --max-time 5 "${node_url[$name]}/healthz" |
+               jq -r '.cluster + " " + .start' 2>/dev/null)" = "ok ready" ]; do
     [ $SECONDS -ge $until ] && { echo "node $name did not join" >&2; return 1; }
     sleep 0.05
   done

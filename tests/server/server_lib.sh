@@ -13,6 +13,7 @@ mote="$build/mote"
 dev_auth="23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
 auth=$dev_auth # what req sends: UUID:KEY, or "" for no Authorization header
 dev_flag=--dev # start_server's; `dev_flag= start_server` starts a server without it
+start_wait=ready # start_server waits for /healthz "start": "ready"; `start_wait= start_server`: not
 tmp=$(mktemp -d "/tmp/mote-$test_name-XXXXXX")
 server_pid=
 stop_server() {
@@ -32,8 +33,9 @@ check() { # name, condition result (0 = ok), detail
 # (/metrics, also any free one: --listen's port is 0) from the same line:
 # $base is the public address, $mbase the operator's. WORKERS defaults to 4; more
 # arguments are passed on to mote serve. It waits for that line while the
-# server lives, up to 2 minutes (a restart loads every function first, which
-# a loaded machine makes slow; the bound is only against a hang).
+# server lives, up to 2 minutes (the bound is only against a hang), then,
+# unless start_wait= is set, for /healthz to say "start": "ready" (every
+# stored function prepared: until then a call of one may answer 503).
 start_server() {
   : >"$tmp/out"
   "$mote" serve $dev_flag --listen 127.0.0.1:0 --data "$tmp/data" --workers "${1:-4}" "${@:2}" >"$tmp/out" 2>>"$tmp/err" &
@@ -48,7 +50,17 @@ start_server() {
   done
   base="http://127.0.0.1:$port"
   mbase="http://127.0.0.1:$mport"
-  [ -n "$port" ]
+  [ -n "$port" ] || return 1
+  # The stored functions are prepared after the server listens (503
+  # "starting" meanwhile): wait for that state unless the test sets
+  # start_wait= (test_restart.sh), up to 2 minutes, a bound against a hang.
+  [ -z "$start_wait" ] && return 0
+  while [ $SECONDS -lt $until ]; do
+    [ "$(curl -s --max-time 20 "$base/healthz" | jq -r .start 2>/dev/null)" = ready ] && return 0
+    kill -0 "$server_pid" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
 }
 
 # curl with a bound on time and the credentials $auth; -s, status in $code,

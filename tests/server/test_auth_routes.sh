@@ -67,8 +67,8 @@ c1=$(curl -s --max-time 20 -I -o /dev/null -w '%{http_code}' "$base/v1/functions
 [ -z "$bad" ]
 check "every /v1 route wants a key" $? "$bad"
 anon GET /healthz; c1=$code; b1=$body; anon GET /metrics
-[ "$c1" = 200 ] && [ "$b1" = '{"status":"ok"}' ] && [ "$code" = 404 ]
-check "/healthz is open and says only ok; /metrics is not on the public address" $? "$c1 $b1 $code"
+[ "$c1" = 200 ] && [ "$b1" = '{"status":"ok","start":"ready"}' ] && [ "$code" = 404 ]
+check "/healthz is open and says only ok and ready; /metrics is not on the public address" $? "$c1 $b1 $code"
 
 # A large deploy without a key is refused before its body is sent: curl asks
 # with Expect: 100-continue and gets the 401 instead of the go-ahead.

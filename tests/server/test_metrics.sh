@@ -146,10 +146,10 @@ check "/v1/metrics: the key's namespace's families, not the server's" $? "$c1 $c
 mreq GET /healthz; h=$body
 mreq GET /v1/functions; c1=$code
 mreq GET /faas/hi; c2=$code
-[ "$(printf '%s' "$h" | jq -c .)" = '{"status":"ok","functions":1}' ] && [ "$c1 $c2" = "404 404" ]
+[ "$(printf '%s' "$h" | jq -c .)" = '{"status":"ok","start":"ready","functions":1,"preparing":0}' ] && [ "$c1 $c2" = "404 404" ]
 check "the operator's address: /metrics and /healthz (with the count), nothing else" $? "$h $c1 $c2"
 req GET /healthz
-[ "$body" = '{"status":"ok"}' ]
+[ "$body" = '{"status":"ok","start":"ready"}' ]
 check "the public /healthz counts nothing" $? "$body"
 
 # An operator's address that cannot be bound (this server holds it) is an

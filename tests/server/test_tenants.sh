@@ -93,7 +93,7 @@ for who in "" "$alice" "$bob" "$dev_auth"; do
   done
 done
 anon GET /healthz
-[ -z "$leaks" ] && [ "$body" = '{"status":"ok"}' ]
+[ -z "$leaks" ] && [ "$body" = '{"status":"ok","start":"ready"}' ]
 check "no /metrics on the public address, with any key or none; /healthz counts nothing" $? "$leaks $body"
 anon GET /v1/metrics; c1=$code
 as_bob GET /v1/metrics; c2=$code
