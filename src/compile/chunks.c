@@ -163,8 +163,12 @@ mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result
   double t0 = now_ms();
   pool p = {.work = cb->work, .tier = cb->tier, .limits = cb->limits};
   pthread_mutex_init(&p.lock, NULL);
-  char obj_dir[PATH_MAX];
-  snprintf(obj_dir, sizeof obj_dir, "%s/obj", cb->cache_dir);
+  /* The objects' paths go to the linker, which runs in the work directory:
+   * obj_dir is made absolute once it exists (a relative cache directory,
+   * such as `mote serve --data build/run-data`'s, named files the linker
+   * could not find). */
+  char obj_rel[PATH_MAX], obj_dir[PATH_MAX] = "";
+  snprintf(obj_rel, sizeof obj_rel, "%s/obj", cb->cache_dir);
   p.obj_dir = obj_dir;
   if (!parts) goto done;
 
@@ -179,7 +183,7 @@ mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result
     err->status = st = MOTE_COMPILE_INVALID;
     goto done;
   }
-  if (!ok || mote_cache_prepare(obj_dir) != 0 ||
+  if (!ok || mote_cache_prepare(obj_rel) != 0 || !realpath(obj_rel, obj_dir) ||
       mote_write_file(cb->work, "mod.h", header, hlen) != 0)
     goto io;
   snprintf(parts[0].src, sizeof parts[0].src, "core.c");

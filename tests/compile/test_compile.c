@@ -1,4 +1,5 @@
 /* The compile pipeline end to end: read, translate, glue, cc, cache, load, call. */
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,6 +422,30 @@ TEST(a_chunk_over_the_memory_limit_is_compiled_at_O1) {
   free(wasm);
 }
 
+/* A cache directory named relative to the working directory (mote serve
+ * --data build/run-data): the chunks' objects must reach the linker, which
+ * runs elsewhere (a relative path made `make run`'s resize fail to link). */
+TEST(a_relative_cache_directory_links_its_chunks) {
+  for (int tier = MOTE_TIER_OPT; tier <= MOTE_TIER_QUICK; tier++) {
+    fresh_cache();
+    char here[PATH_MAX];
+    CHECK(getcwd(here, sizeof here) != NULL);
+    CHECK_EQ_INT(chdir(cache_dir), 0);
+    size_t len;
+    uint8_t *wasm = big_module(0x10000009u + (uint32_t)tier, &len);
+    mote_compile_options o = {.cache_dir = "rel", .tier = (mote_tier)tier};
+    mote_compile_result r;
+    mote_compile_error err;
+    CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+    CHECK(r.chunks >= 3);
+    char so[PATH_MAX];
+    snprintf(so, sizeof so, "%s/%s", cache_dir, r.so_path);
+    CHECK_EQ_INT(chdir(here), 0);
+    CHECK(call_f200(r.so_path[0] == '/' ? r.so_path : so, 3) != 0xdeadbeef);
+    free(wasm);
+  }
+}
+
 TEST(a_missing_cache_directory_is_created) {
   char dir[128];
   snprintf(dir, sizeof dir, "%s/deeper", cache_dir);
@@ -445,4 +470,5 @@ RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_
           a_type_error_is_refused_by_the_translator, garbage_is_refused_as_malformed,
           a_compiler_over_its_memory_limit_fails_with_a_named_stage,
           one_function_changed_rebuilds_only_its_chunk,
-          a_chunk_over_the_memory_limit_is_compiled_at_O1, a_missing_cache_directory_is_created)
+          a_chunk_over_the_memory_limit_is_compiled_at_O1,
+          a_relative_cache_directory_links_its_chunks, a_missing_cache_directory_is_created)
