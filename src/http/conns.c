@@ -10,12 +10,16 @@
  *                      within head_timeout_ms of its first byte. MHD's own
  *                      timeout is of idleness, which every byte resets, so
  *                      a client trickling a head kept a connection for ever.
- *                      The sweeper thread reads each idle connection's
- *                      count of bytes received (TCP_INFO): bytes beyond the
- *                      count at its last request's end are a head begun;
- *                      once its deadline passes before the head is read,
- *                      the connection is shut down. A connection that sends
- *                      nothing is idle, not late: MHD's idle timeout ends it.
+ *                      The sweeper thread reads, for each idle connection,
+ *                      how long ago its socket last received data (TCP_INFO,
+ *                      in ms): data received after its last request ended
+ *                      (or it opened) are a head begun; once its deadline
+ *                      passes before the head is read, the connection is
+ *                      shut down. A connection that sends nothing is idle,
+ *                      not late: MHD's idle timeout ends it. Only the
+ *                      sweeper asks the kernel: a request's start and end
+ *                      are two atomic stores on the connection's own entry
+ *                      (no lock, no system call on the call path).
  *   room for newcomers MHD accepts up to max_connections plus a reserve;
  *                      a newcomer past max_connections closes the oldest
  *                      connection that is not handling a request (idle, or
@@ -29,6 +33,7 @@
  */
 #include <linux/tcp.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -37,14 +42,20 @@
 #include "http/http_internal.h"
 
 #define SWEEP_BATCH 64
+/* Data received more than this after a connection became idle are a new
+ * head. The kernel's age of the last data is in jiffies (1-10 ms), so data
+ * of the request just ended never look newer than that. */
+#define HEAD_SLACK_MS 50
 
+/* busy and idle_since_us are written by the connection's thread without the
+ * table's lock (a request's start and end); the rest under the lock. */
 struct http_conn {
   int fd;
   unsigned slot;                 /* its index in the table */
-  http_req *req;                 /* the request handled (head read), else NULL */
-  uint64_t mark;                 /* bytes received when it last became idle */
-  uint64_t idle_since_us;        /* when it last became idle (or opened) */
-  uint64_t head_since_us;        /* first seen mid-head; 0: not */
+  atomic_bool busy;              /* a request is handled (head read) */
+  _Atomic uint64_t idle_since_us; /* when it last became idle (or opened) */
+  uint64_t head_since_us;        /* the sweeper's: first seen mid-head; 0: not */
+  uint64_t head_idle_us;         /* the idle_since_us that head_since_us belongs to */
   bool killed;                   /* shut down by the table */
 };
 
@@ -60,13 +71,16 @@ struct http_conns {
   bool sweeper_started;
 };
 
-static uint64_t bytes_received(int fd) {
+/* Milliseconds since fd's socket last received data; UINT32_MAX: unknown. */
+static uint32_t last_data_ms(int fd) {
   struct tcp_info ti;
   socklen_t len = sizeof ti;
   memset(&ti, 0, sizeof ti);
-  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return 0;
-  return ti.tcpi_bytes_received;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return UINT32_MAX;
+  return ti.tcpi_last_data_recv;
 }
+
+static bool busy(http_conn *k) { return atomic_load_explicit(&k->busy, memory_order_acquire); }
 
 /* Under the lock: ends k's connection (MHD sees it closed and cleans up). */
 static void kill_conn(http_conn *k) {
@@ -75,8 +89,20 @@ static void kill_conn(http_conn *k) {
 }
 
 static void sweep_one(http_conns *t, http_conn *k, uint64_t now) {
-  if (k->killed || k->req) return;
-  if (!k->head_since_us && bytes_received(k->fd) > k->mark) k->head_since_us = now;
+  if (k->killed) return;
+  if (busy(k)) {
+    k->head_since_us = 0;
+    return;
+  }
+  uint64_t idle = atomic_load_explicit(&k->idle_since_us, memory_order_acquire);
+  if (k->head_since_us && k->head_idle_us != idle) k->head_since_us = 0; /* a request since */
+  if (!k->head_since_us && now > idle) {
+    uint32_t age = last_data_ms(k->fd);
+    if (age != UINT32_MAX && (now - idle) / 1000 > (uint64_t)age + HEAD_SLACK_MS) {
+      k->head_since_us = now;
+      k->head_idle_us = idle;
+    }
+  }
   if (k->head_since_us && now - k->head_since_us >= (uint64_t)t->head_timeout_ms * 1000) {
     t->head_timeouts++;
     kill_conn(k);
@@ -152,8 +178,9 @@ static void evict_one(http_conns *t) {
   http_conn *oldest = NULL;
   for (unsigned i = 0; i < t->capacity; i++) {
     http_conn *k = t->slots[i];
-    if (!k || k->req || k->killed) continue;
-    if (!oldest || k->idle_since_us < oldest->idle_since_us) oldest = k;
+    if (!k || k->killed || busy(k)) continue;
+    if (!oldest || atomic_load(&k->idle_since_us) < atomic_load(&oldest->idle_since_us))
+      oldest = k;
   }
   if (!oldest) return;
   t->evicted++;
@@ -164,7 +191,8 @@ http_conn *conns_open(http_conns *t, int fd) {
   http_conn *k = calloc(1, sizeof *k);
   if (!k) return NULL;
   k->fd = fd;
-  k->idle_since_us = mote_now_us();
+  atomic_init(&k->busy, false);
+  atomic_init(&k->idle_since_us, mote_now_us());
   pthread_mutex_lock(&t->lock);
   unsigned i = t->free_hint, n = 0;
   while (n < t->capacity && t->slots[i]) {
@@ -201,22 +229,16 @@ void conns_close(http_conns *t, http_conn *k) {
 }
 
 void conns_request(http_conns *t, http_conn *k, http_req *r) {
-  if (!k) return;
-  pthread_mutex_lock(&t->lock);
-  k->req = r;
-  k->head_since_us = 0;
-  pthread_mutex_unlock(&t->lock);
+  (void)t;
+  (void)r;
+  if (k) atomic_store_explicit(&k->busy, true, memory_order_release);
 }
 
 void conns_idle(http_conns *t, http_conn *k) {
+  (void)t;
   if (!k) return;
-  uint64_t mark = bytes_received(k->fd);
-  pthread_mutex_lock(&t->lock);
-  k->req = NULL;
-  k->mark = mark;
-  k->head_since_us = 0;
-  k->idle_since_us = mote_now_us();
-  pthread_mutex_unlock(&t->lock);
+  atomic_store_explicit(&k->idle_since_us, mote_now_us(), memory_order_release);
+  atomic_store_explicit(&k->busy, false, memory_order_release);
 }
 
 void conns_figures(http_conns *t, http_conn_figures *out) {

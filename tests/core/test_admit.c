@@ -187,6 +187,41 @@ TEST(quantum_takes_the_slot_back) {
   admit_free(a);
 }
 
+/* A call that waits for the slot of a call not yet past its quantum gets it
+ * from the clock thread once the quantum ends (the clock is woken only when
+ * a call starts to wait, not at every call: the wait would run into its
+ * 60 s timeout if that wake-up were missed). */
+TEST(the_clock_hands_over_after_the_quantum) {
+  core_admit *a = admit_new(1, 4, 8, 60000);
+  admit_set_quantum(a, 20000); /* 20 ms */
+  core_admit_fn *f = admit_fn(a, "ns", "f");
+  core_admission x, y;
+  admit_enter(a, f, 0, 0, 0, &x);
+  CHECK_EQ_INT(x.status, CORE_ADMITTED);
+  admit_enter(a, f, 0, 0, 0, &y); /* waits for the clock (or x is already due) */
+  CHECK_EQ_INT(y.status, CORE_ADMITTED);
+  core_figures fig;
+  memset(&fig, 0, sizeof fig);
+  admit_stats(a, &fig);
+  CHECK(fig.alive == 2 && fig.busy == 1 && fig.cpu_demoted == 1);
+  free(fig.queues);
+  admit_leave(a, &y, 10);
+  /* Again, with the clock asleep until a deadline of a call that left. */
+  admit_enter(a, f, 0, 0, 0, &y);
+  CHECK_EQ_INT(y.status, CORE_ADMITTED);
+  core_admission z;
+  admit_enter(a, f, 0, 0, 0, &z);
+  CHECK_EQ_INT(z.status, CORE_ADMITTED);
+  memset(&fig, 0, sizeof fig);
+  admit_stats(a, &fig);
+  CHECK(fig.alive == 3 && fig.busy == 1 && fig.cpu_demoted == 2);
+  free(fig.queues);
+  admit_leave(a, &x, 10);
+  admit_leave(a, &y, 10);
+  admit_leave(a, &z, 10);
+  admit_free(a);
+}
+
 /* Retry-After with every instance taken: the soonest expected end of a
  * call alive (its timeout, when no run of the function has ended yet). */
 TEST(retry_after_from_the_calls_alive) {
@@ -209,5 +244,5 @@ TEST(retry_after_from_the_calls_alive) {
   admit_free(a);
 }
 
-RUN_TESTS(slots_then_refusals, timeouts_and_cancel, yield_keeps_the_instance,
+RUN_TESTS(slots_then_refusals, the_clock_hands_over_after_the_quantum, timeouts_and_cancel, yield_keeps_the_instance,
           quantum_takes_the_slot_back, retry_after_from_the_calls_alive)
