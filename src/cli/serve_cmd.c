@@ -33,6 +33,7 @@ static void usage(FILE *out) {
         "                  [--images auto|copy|map|map-drop] [--no-kept-snapshots]\n"
         "                  [--max-connections N] [--max-connections-per-client N]\n"
         "                  [--head-timeout MS] [--instances N] [--cpu-quantum MS]\n"
+        "                  [--response-budget MIB]\n"
         "                  [--cluster http://E1[,http://E2...] --node NAME [--advertise URL]\n"
         "                   [--no-peer-objects]]\n"
         "\n"
@@ -80,6 +81,10 @@ static void usage(FILE *out) {
         "                      --max-connections); past it its new connections are closed\n"
         "  --head-timeout MS   a request's line and headers must arrive within MS of their\n"
         "                      first byte, or the connection is closed (default 10000)\n"
+        "  --response-budget MIB\n"
+        "                      response bytes held for clients that read slowly, at most;\n"
+        "                      past it a call waits up to 1 s for them, then gets 503 with\n"
+        "                      Retry-After (default 512)\n"
         "  --access-log FILE   one JSON line per request, appended to FILE (- for stderr;\n"
         "                      default: no access log)\n"
         "  --ns-invocations-per-minute N, --ns-concurrent N\n"
@@ -220,17 +225,20 @@ int mote_cmd_serve(int argc, char **argv) {
       if (inst) cfg.max_alive = (unsigned)n;
       else cfg.cpu_quantum_ms = n ? (unsigned)n : MOTE_SERVER_QUANTUM_OFF;
     } else if (!strcmp(opt, "--max-connections") || !strcmp(opt, "--max-connections-per-client") ||
-               !strcmp(opt, "--head-timeout")) {
+               !strcmp(opt, "--head-timeout") || !strcmp(opt, "--response-budget")) {
       char *end;
       errno = 0;
       unsigned long n = strtoul(val, &end, 10);
       if (errno || end == val || *end || val[0] == '-' || n < 1 || n > 10000000) {
         fprintf(stderr, "mote serve: %s takes %s between 1 and 10000000\n", opt,
-                strcmp(opt, "--head-timeout") ? "a count" : "milliseconds");
+                !strcmp(opt, "--head-timeout")      ? "milliseconds"
+                : !strcmp(opt, "--response-budget") ? "MiB"
+                                                    : "a count");
         return MOTE_EXIT_USAGE;
       }
       if (!strcmp(opt, "--max-connections")) cfg.max_connections = (unsigned)n;
       else if (!strcmp(opt, "--head-timeout")) cfg.head_timeout_ms = (unsigned)n;
+      else if (!strcmp(opt, "--response-budget")) cfg.response_budget_mib = (unsigned)n;
       else cfg.max_connections_per_client = (unsigned)n;
     } else if (!strcmp(opt, "--ns-invocations-per-minute") || !strcmp(opt, "--ns-concurrent")) {
       char *end;

@@ -226,6 +226,13 @@ http_result faas_call(void *ctx, http_req *r) {
   snprintf(r->call.ns, sizeof r->call.ns, "%s", v->ns);
   r->call.version = v->version;
 
+  /* Slow readers hold many responses: past the budget, wait for them. */
+  http_result refused;
+  if (!http_response_budget(r, &refused)) {
+    core_fn_release(fn);
+    return refused;
+  }
+
   core_call call;
   core_call_init(&call, r->h->core, fn);
   size_t argc = 1, envc = 0;

@@ -134,6 +134,8 @@ void http_set_forwarder(http_server *h, const http_forwarder *f); /* copied; bef
 #define HTTP_DEFAULT_MAX_CONNECTIONS 10000u
 #define HTTP_DEFAULT_HEAD_TIMEOUT_MS 10000u
 #define HTTP_IDLE_TIMEOUT_S 60u          /* a connection without a byte either way */
+#define HTTP_DEFAULT_RESPONSE_BUDGET_MIB 512u
+#define HTTP_BUDGET_WAIT_MS 1000u
 
 typedef struct http_config {
   const char *host;       /* address to listen on */
@@ -149,6 +151,12 @@ typedef struct http_config {
   /* A request's head (line and headers) must arrive within this, from its
    * first byte; 0: HTTP_DEFAULT_HEAD_TIMEOUT_MS. */
   unsigned head_timeout_ms;
+  /* Response bytes held (queued, not yet all written: a slow reader's) by
+   * every connection at once, in MiB; past it a call waits for them to drop
+   * (up to HTTP_BUDGET_WAIT_MS) before it runs, then gets 503 with
+   * Retry-After. The calls already running may each add one response past
+   * it. 0: HTTP_DEFAULT_RESPONSE_BUDGET_MIB. */
+  unsigned response_budget_mib;
 } http_config;
 
 /* A server of the core (not listening yet). NULL with msg when out of
@@ -247,6 +255,13 @@ http_result http_reply_error(http_req *r, unsigned status, const char *code, con
  * HTTP_STARTING_RETRY_S, in the route's dialect (mote's code "starting"). */
 #define HTTP_STARTING_RETRY_S 1u
 http_result http_reply_starting(http_req *r, const char *ns, const char *name);
+/* Before a call runs: while the response bytes held for slow readers are
+ * past --response-budget, waits for them (HTTP_BUDGET_WAIT_MS at most,
+ * budget.c). True: go on; false: *res is a 503 with Retry-After
+ * (HTTP_BUDGET_RETRY_S) queued in the route's dialect (mote's code
+ * "response_budget"). */
+#define HTTP_BUDGET_RETRY_S 1u
+bool http_response_budget(http_req *r, http_result *res);
 /* A core error: its status and code from the status table. */
 http_result http_reply_core(http_req *r, const mote_core_error *err);
 /* OpenWhisk's 401 (its realm, its texts: `missing` no credentials, else wrong ones). */

@@ -5,6 +5,7 @@
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "base/clock.h"
 #include "http/http.h"
@@ -35,6 +36,16 @@
 typedef struct http_access_log http_access_log;
 typedef struct http_conns http_conns;
 
+/* budget.c: the response bytes held by every connection at once. */
+typedef struct http_budget {
+  _Atomic uint64_t held;         /* queued, their requests not ended */
+  _Atomic unsigned waiters;      /* calls in budget_wait */
+  _Atomic uint64_t refused;      /* calls refused for it */
+  uint64_t limit;
+  pthread_mutex_t lock;          /* for waiters only */
+  pthread_cond_t drop;           /* CLOCK_MONOTONIC */
+} http_budget;
+
 struct http_server {
   mote_core *core;
   char host[256];
@@ -50,6 +61,7 @@ struct http_server {
   unsigned errlog_lines;
   uint64_t errlog_dropped;
   http_forwarder fwd;            /* a cluster's (elsewhere NULL: none) */
+  http_budget budget;            /* response bytes held (budget.c) */
 };
 
 struct http_response {
@@ -101,6 +113,7 @@ struct http_req {
   int64_t t_wall_ms;             /* the same in Unix time, for the access log */
   unsigned status;               /* of the response queued; 0: none yet */
   uint64_t bytes_out;            /* its body */
+  uint64_t held;                 /* its response's bytes, counted in h->budget */
   http_call_log call;
   http_faas_target faas;         /* a /faas call: what its path names */
 };
@@ -126,6 +139,20 @@ typedef struct http_conn_figures {
   uint64_t evicted;              /* closed idle to make room for a newcomer */
 } http_conn_figures;
 void conns_figures(http_conns *t, http_conn_figures *out);
+
+/* budget.c, continued: budget_take (http_queue: a response's bytes, held
+ * until its request ends), budget_give (the request's end), budget_wait
+ * (before a call: waits up to ms while the bytes held are past the
+ * budget; false when they still are, counted as refused). */
+void budget_init(http_budget *b, uint64_t limit);
+void budget_destroy(http_budget *b);
+void budget_take(http_budget *b, uint64_t n);
+void budget_give(http_budget *b, uint64_t n);
+bool budget_wait(http_budget *b, unsigned ms);
+typedef struct http_budget_figures {
+  uint64_t held, limit, refused;
+} http_budget_figures;
+void budget_figures(http_budget *b, http_budget_figures *out);
 
 /* framing.c: the rules of RFC 9112 for a request's head that MHD 0.9.75
  * does not apply, checked before routing: a path that is not valid %-encoded

@@ -252,6 +252,16 @@ char *metrics_text(mote_core *core, http_server *public_server, const char *ns, 
             (unsigned long long)cf.head_timeouts);
     fprintf(o, "mote_http_connections_closed_total{reason=\"evicted\"} %llu\n",
             (unsigned long long)cf.evicted);
+    http_budget_figures bf;
+    budget_figures(&public_server->budget, &bf);
+    head(o, "mote_http_response_bytes_held", "gauge",
+         "Response bytes queued and not yet all written (slow readers hold them).");
+    fprintf(o, "mote_http_response_bytes_held %llu\n", (unsigned long long)bf.held);
+    head(o, "mote_http_response_budget_bytes", "gauge", "--response-budget.");
+    fprintf(o, "mote_http_response_budget_bytes %llu\n", (unsigned long long)bf.limit);
+    head(o, "mote_http_response_budget_refused_total", "counter",
+         "Calls refused (503) because the response bytes held stayed past the budget.");
+    fprintf(o, "mote_http_response_budget_refused_total %llu\n", (unsigned long long)bf.refused);
     core_cluster_state cs;
     core_cluster_state_get(core, &cs);
     if (cs.member) {

@@ -58,6 +58,10 @@ bool http_queue(http_req *r, unsigned status, http_response *resp) {
   if (MHD_queue_response(r->conn, status, resp->mhd) != MHD_YES) return false;
   r->status = status;
   r->bytes_out = resp->len;
+  if (!r->held && resp->len) { /* MHD holds it until it is all written */
+    r->held = resp->len;
+    budget_take(&r->h->budget, r->held);
+  }
   if (r->route && (r->route->flags & HTTP_ROUTE_DEPLOY) && !strcmp(r->method, "PUT"))
     core_count_deploy(r->h->core, status / 100 == 2);
   return true;

@@ -119,6 +119,31 @@ http_result http_reply_starting(http_req *r, const char *ns, const char *name) {
   return http_reply(r, 503, resp);
 }
 
+bool http_response_budget(http_req *r, http_result *res) {
+  if (budget_wait(&r->h->budget, HTTP_BUDGET_WAIT_MS)) return true;
+  char msg[400], tid[33];
+  const char *code = "response_budget";
+  if (dialect_of(r) == HTTP_DIALECT_OPENWHISK) {
+    snprintf(msg, sizeof msg, "The server holds more response bytes for clients that read "
+             "slowly than its response budget; retry after %u s.", HTTP_BUDGET_RETRY_S);
+    mote_store_activation_new_id(tid);
+    code = tid;
+  } else {
+    snprintf(msg, sizeof msg, "the server holds more response bytes for clients that read "
+             "slowly than its --response-budget: retry after %u s", HTTP_BUDGET_RETRY_S);
+  }
+  r->call.code = "response_budget";
+  http_response *resp = http_response_json(json_pack("{s:s, s:s, s:I}", "error", msg, "code",
+                                                     code, "retry_after_s",
+                                                     (json_int_t)HTTP_BUDGET_RETRY_S));
+  if (!resp) return (*res = HTTP_CLOSE), false;
+  char buf[16];
+  snprintf(buf, sizeof buf, "%u", HTTP_BUDGET_RETRY_S);
+  http_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, buf);
+  *res = http_reply(r, 503, resp);
+  return false;
+}
+
 http_result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt,
                              ...) {
   va_list ap;

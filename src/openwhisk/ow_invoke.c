@@ -232,6 +232,10 @@ static bool acquire(http_req *r, const char *ns, core_fn **fn, const ow_action *
     core_fn_release(*fn);
     return (*res = http_reply_error(r, 500, NULL, "The action's record cannot be read.")), false;
   }
+  if (!http_response_budget(r, res)) { /* slow readers hold too much: 503 */
+    core_fn_release(*fn);
+    return false;
+  }
   return true;
 }
 
@@ -445,6 +449,10 @@ http_result ow_web(void *ctx, http_req *r) {
     return http_reply_error(r, 404, NULL, OW_MSG_NOT_FOUND);
   }
   if (!web_auth(r, a->annotations, &res)) {
+    core_fn_release(fn);
+    return res;
+  }
+  if (!http_response_budget(r, &res)) { /* slow readers hold too much: 503 */
     core_fn_release(fn);
     return res;
   }

@@ -86,7 +86,8 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
   http_config hc = {.host = cfg->host, .port = cfg->port, .access_log = cfg->access_log,
                     .max_connections = cfg->max_connections,
                     .max_connections_per_client = cfg->max_connections_per_client,
-                    .head_timeout_ms = cfg->head_timeout_ms};
+                    .head_timeout_ms = cfg->head_timeout_ms,
+                    .response_budget_mib = cfg->response_budget_mib};
   if (!(s->http = http_new(s->core, &hc, msg, sizeof msg))) {
     st = fail(err, MOTE_SERVER_IO, "%s", msg);
     goto fail;

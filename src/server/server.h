@@ -82,6 +82,7 @@ typedef struct mote_server_config {
   /* Connections (http.h's http_config): at once, of one client address, and
    * the deadline of a request's head; 0: the defaults. */
   unsigned max_connections, max_connections_per_client, head_timeout_ms;
+  unsigned response_budget_mib; /* http_config's; 0: the default */
   /* Calls alive at once (0: 16 per worker, at least 32), and how long a
    * call keeps its CPU slot while others wait (0: the core's default;
    * MOTE_SERVER_QUANTUM_OFF: to its end). */

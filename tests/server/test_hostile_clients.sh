@@ -59,6 +59,16 @@ hold_until() { # NAME REGEX
 }
 hold_stop() { local fd; eval "fd=\$fd_$1"; exec {fd}>&-; }
 metric() { curl -s --max-time 20 "$mbase/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+# Until the metric NAME reads VALUE (a state; 2 minutes at most); /metrics in $tmp/m.
+wait_metric() { # NAME VALUE
+  local until=$((SECONDS + 120))
+  while :; do
+    curl -s --max-time 20 "$mbase/metrics" >"$tmp/m"
+    [ "$(awk -v k="$1" '$1 == k { print $2 }' "$tmp/m")" = "$2" ] && return 0
+    [ $SECONDS -ge $until ] && return 1
+    sleep 0.05
+  done
+}
 # One raw request (C escapes), its raw reply in $reply.
 raw() { reply=$("$hc" send 127.0.0.1 "$port" "$1" --wait 60000); } # the wait: a bound against a hang only
 status_of() { printf '%s' "$reply" | head -n1 | awk '{ print $2 }'; }
@@ -279,6 +289,62 @@ wait "${sleepers[@]}"
 grep -q ' done$' "$tmp/sleeper1" && grep -q ' done$' "$tmp/sleeper2"
 check "the sleeping calls complete" $? "$(cat "$tmp/sleeper1") / $(cat "$tmp/sleeper2")"
 kill "$spinner" 2>/dev/null
+stop_server
+
+# ---- slow readers ----------------------------------------------------------------------
+# Clients that never read hold their replies in the server: past
+# --response-budget (8 MiB here) a call waits for them (1 s), then gets 503
+# with Retry-After; the replies held are all delivered once read.
+cat >"$tmp/big.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv) {
+  static char chunk[65536];
+  memset(chunk, 'x', sizeof chunk);
+  long mib = argc > 1 ? atol(argv[1]) : 1;
+  for (long i = 0; i < mib * 16; i++) fwrite(chunk, 1, sizeof chunk, stdout);
+  return 0;
+}
+C
+clang-19 --target=wasm32-wasi -O2 "$tmp/big.c" -o "$tmp/big.wasm" || { echo "clang-19 failed"; exit 1; }
+start_server 2 --response-budget 8
+check "server with a response budget starts" $? "$(cat "$tmp/out" "$tmp/err")"
+deploy big "$tmp/big.wasm" "public=true"; c1=$code
+deploy victim "$tmp/nap.wasm" "public=true"; c2=$code
+check "deploys" $([ "$c1 $c2" = "201 201" ]; echo $?) "$c1 $c2"
+slow_start() { # NAME N PATH
+  mkfifo "$tmp/$1.ctl"
+  "$hc" slowread 127.0.0.1 "$port" "$2" "$3" <"$tmp/$1.ctl" >"$tmp/$1.out" 2>&1 &
+  holders+=($!)
+  local fd
+  exec {fd}>"$tmp/$1.ctl"
+  eval "fd_$1=$fd"
+}
+slow_start first 1 "/faas/big?arg=12"
+wait_metric mote_http_response_bytes_held $((12 << 20))
+check "a 12 MiB reply held for a client that does not read" $? "$(grep '^mote_http_resp' "$tmp/m")"
+slow_start more 3 "/faas/big?arg=12"
+wait_metric mote_http_response_budget_refused_total 3
+check "past the budget: three more calls refused (was: 48 MiB held)" $? "$(grep '^mote_http_resp' "$tmp/m")"
+req GET "/faas/victim?arg=0"
+[ "$code" = 503 ] && [ "$(jget .code)" = response_budget ] && grep -qi '^Retry-After: 1' "$tmp/h"
+check "a call while the budget is spent: 503 response_budget with Retry-After" $? "$code $body"
+req POST "/api/v1/namespaces/guest/actions/victim?blocking=true&result=true"
+[ "$code" = 503 ] && grep -qi '^Retry-After: 1' "$tmp/h" && [[ "$(jget .code)" =~ ^[0-9a-f]{32}$ ]] &&
+  [[ "$(jget .error)" == "The server holds more response bytes"* ]]
+check "an OpenWhisk invoke meanwhile: 503 in OpenWhisk's words, Retry-After" $? "$code $body"
+hold_stop more
+hold_line more '^complete'
+[[ "$line" == "complete 0 other 3 "* ]]
+check "the refused calls' replies: three whole 503s" $? "$line"
+hold_stop first
+hold_line first '^complete'
+[[ "$line" == "complete 1 other 0 "* ]] && [ "$(echo "$line" | awk '{ print $6 }')" -gt $((12 << 20)) ]
+check "the reply held: delivered whole once read (nothing lost)" $? "$line $(cat "$tmp/first.out")"
+wait_metric mote_http_response_bytes_held 0
+req GET "/faas/victim?arg=0"
+check "with the replies delivered, calls run again" $([ "$code" = 200 ]; echo $?) "$code $body"
 stop_server
 
 # ---- a full disk ---------------------------------------------------------------------
