@@ -13,18 +13,27 @@
 #                SECONDS while 20 hostile calls run (10 endless loops, 10
 #                25-second sleeps): the share of its calls answered 200 within
 #                10 s, and their p50/p99 from the moment each was due.
+#   slow readers 60 connections each ask for a 15 MiB response and do not
+#                read it for SLOW_S seconds (default 15; SO_RCVBUF 4 KiB):
+#                the server's peak RSS meanwhile (sampled every 0.1 s),
+#                then every client reads: replies 200 whole, other replies
+#                (503 past the budget) whole. The new server with its
+#                default --response-budget (512 MiB) and with 128.
 #
 # With OLD_BUILD (a build of main before the change), each part runs on the
 # old and the new server, alternating, ROUNDS times (median reported per
 # build). The client is tests/server/clients/hclient.c (gcc -O2).
 # usage: bench/hostile.sh BUILD [OLD_BUILD]
-#   env: ROUNDS (default 1), SECONDS_OPEN (default 20), CONNS (default "1000 5000 10000")
+#   env: ROUNDS (default 1), SECONDS_OPEN (default 20), CONNS (default "1000 5000 10000"),
+#        SLOW_S (default 15), PARTS (default "conns restart slots slow")
 set -u
 new=$1
 old=${2:-}
 rounds=${ROUNDS:-1}
 secs=${SECONDS_OPEN:-20}
 conns=${CONNS:-1000 5000 10000}
+slow_s=${SLOW_S:-15}
+parts=" ${PARTS:-conns restart slots slow} "
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mote-bench-hostile-XXXXXX")
 auth=23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP
@@ -76,6 +85,7 @@ builds=(new)
 [ -n "$old" ] && builds=(old new)
 path_of() { [ "$1" = new ] && echo "$new" || echo "$old"; }
 
+[[ $parts == *" conns "* ]] || conns=
 echo "== idle connections (threads, RSS, /healthz p50/p99 on one more connection)"
 for n in $conns; do
   for r in $(seq "$rounds"); do
@@ -110,6 +120,7 @@ for n in $conns; do
   done
 done
 
+if [[ $parts == *" restart "* ]]; then
 echo "== restart with 20 functions whose mote_init takes 1 s ($(nproc) CPUs: as many preparing at once)"
 cat >"$tmp/slow.c" <<'C'
 #include <stdio.h>
@@ -158,6 +169,9 @@ for b in "${builds[@]}"; do
     "$(awk '{ printf "[%s/%s]", $2, $3 }' "$tmp/sel")"
 done
 
+fi
+
+if [[ $parts == *" slots "* ]]; then
 echo "== a normal function at 50 calls/s open loop, $secs s, beside 20 hostile calls (2 workers)"
 for r in $(seq "$rounds"); do
   for b in "${builds[@]}"; do
@@ -189,3 +203,55 @@ for b in "${builds[@]}"; do
     "$(awk '{ print $8 }' "$tmp/sel" | median)" "$(awk '{ print $10 }' "$tmp/sel" | median)" \
     "$(awk '{ $1 = ""; printf "[%s ]", $0 }' "$tmp/sel")"
 done
+fi
+
+if [[ $parts == *" slow "* ]]; then
+echo "== 60 slow readers of a 15 MiB response, not reading for $slow_s s: peak RSS, then replies read"
+cat >"$tmp/big.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv) {
+  static char chunk[65536];
+  memset(chunk, 'x', sizeof chunk);
+  long mib = argc > 1 ? atol(argv[1]) : 1;
+  for (long i = 0; i < mib * 16; i++) fwrite(chunk, 1, sizeof chunk, stdout);
+  return 0;
+}
+C
+clang-19 --target=wasm32-wasi -O2 "$tmp/big.c" -o "$tmp/big.wasm" || exit 1
+slow_builds=("${builds[@]}" new128)
+for r in $(seq "$rounds"); do
+  for b in "${slow_builds[@]}"; do
+    args=(--workers 2)
+    [ "$b" = new128 ] && args+=(--response-budget 128)
+    start "$(path_of "${b%128}")" "${args[@]}"
+    deploy big "$tmp/big.wasm" "public=true"
+    curl -s -o /dev/null "$base/faas/big?arg=1" # compiled and warm
+    base_rss=$(awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$pid/status")
+    mkfifo "$tmp/ctl"
+    "$hc" slowread 127.0.0.1 "$port_" 60 "/faas/big?arg=15" <"$tmp/ctl" >"$tmp/slow.out" 2>&1 &
+    reader=$!
+    exec {ctl}>"$tmp/ctl"
+    peak=0
+    end=$((SECONDS + slow_s))
+    while [ $SECONDS -lt $end ]; do
+      rss=$(awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$pid/status")
+      [ "$rss" -gt "$peak" ] && peak=$rss
+      sleep 0.1
+    done
+    exec {ctl}>&-
+    wait "$reader" 2>/dev/null
+    rm -f "$tmp/ctl"
+    echo "$b $base_rss $peak $(grep '^complete' "$tmp/slow.out")" >>"$tmp/slow.txt"
+    stop
+  done
+done
+for b in "${slow_builds[@]}"; do
+  awk -v b="$b" '$1 == b' "$tmp/slow.txt" >"$tmp/sel"
+  printf '%-6s RSS before %s MB, peak %s MB; read after: %s replies 200 whole, %s others whole (rounds: %s)\n' \
+    "$b" "$(awk '{ print $2 }' "$tmp/sel" | median)" "$(awk '{ print $3 }' "$tmp/sel" | median)" \
+    "$(awk '{ print $5 }' "$tmp/sel" | median)" "$(awk '{ print $7 }' "$tmp/sel" | median)" \
+    "$(awk '{ printf "[%s %s %s/%s]", $2, $3, $5, $7 }' "$tmp/sel")"
+done
+fi

@@ -95,7 +95,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
   http_req *r = *con_cls;
   if (!r) return;
   conns_idle(h->conns, r->hc);
-  if (r->held) budget_give(&h->budget, r->held);
+  if (r->held) budget_give(&h->budget, r->held, r->client[0] ? r->client : NULL);
   if (h->access_log) {
     if (!r->status) { /* a response MHD made on its own (a malformed request) */
       const union MHD_ConnectionInfo *ci =
@@ -205,9 +205,14 @@ http_server *http_new(mote_core *core, const http_config *cfg, char *msg, size_t
   snprintf(h->host, sizeof h->host, "%s", cfg->host ? cfg->host : "127.0.0.1");
   h->cfg.host = h->host;
   pthread_mutex_init(&h->errlog_lock, NULL);
-  budget_init(&h->budget, (uint64_t)(cfg->response_budget_mib ? cfg->response_budget_mib
-                                                               : HTTP_DEFAULT_RESPONSE_BUDGET_MIB)
-                               << 20);
+  if (!budget_init(&h->budget, (uint64_t)(cfg->response_budget_mib
+                                               ? cfg->response_budget_mib
+                                               : HTTP_DEFAULT_RESPONSE_BUDGET_MIB) << 20)) {
+    pthread_mutex_destroy(&h->errlog_lock);
+    free(h);
+    snprintf(msg, cap, "out of memory");
+    return NULL;
+  }
   if (cfg->access_log && *cfg->access_log &&
       !(h->access_log = access_log_open(cfg->access_log, msg, cap))) {
     budget_destroy(&h->budget);

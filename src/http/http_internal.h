@@ -36,14 +36,19 @@
 typedef struct http_access_log http_access_log;
 typedef struct http_conns http_conns;
 
-/* budget.c: the response bytes held by every connection at once. */
+/* budget.c: the response bytes held by every connection at once, and by
+ * each client address in large responses (its share). */
+#define HTTP_BUDGET_LARGE (64u << 10)   /* a response counted per client from this size */
+#define HTTP_BUDGET_CLIENT_SHARE 4u     /* a client may hold 1/4 of the budget */
 typedef struct http_budget {
   _Atomic uint64_t held;         /* queued, their requests not ended */
+  _Atomic uint64_t large;        /* of which in large responses (counted per client) */
   _Atomic unsigned waiters;      /* calls in budget_wait */
   _Atomic uint64_t refused;      /* calls refused for it */
-  uint64_t limit;
-  pthread_mutex_t lock;          /* for waiters only */
+  uint64_t limit, share;
+  pthread_mutex_t lock;          /* clients, and waiters */
   pthread_cond_t drop;           /* CLOCK_MONOTONIC */
+  struct mote_map *clients;      /* address text -> its bytes held in large responses */
 } http_budget;
 
 struct http_server {
@@ -114,6 +119,7 @@ struct http_req {
   unsigned status;               /* of the response queued; 0: none yet */
   uint64_t bytes_out;            /* its body */
   uint64_t held;                 /* its response's bytes, counted in h->budget */
+  char client[64];               /* the address they are counted to ("": none) */
   http_call_log call;
   http_faas_target faas;         /* a /faas call: what its path names */
 };
@@ -141,16 +147,21 @@ typedef struct http_conn_figures {
 void conns_figures(http_conns *t, http_conn_figures *out);
 
 /* budget.c, continued: budget_take (http_queue: a response's bytes, held
- * until its request ends), budget_give (the request's end), budget_wait
- * (before a call: waits up to ms while the bytes held are past the
- * budget; false when they still are, counted as refused). */
-void budget_init(http_budget *b, uint64_t limit);
+ * until its request ends; true when counted to the client too), budget_give
+ * (the request's end; client: the one it was counted to, else NULL),
+ * budget_wait (before a call of client: waits up to ms while the bytes held
+ * are past the budget or the client's are past its share; what stopped it,
+ * counted as refused). */
+bool budget_init(http_budget *b, uint64_t limit); /* false: out of memory */
 void budget_destroy(http_budget *b);
-void budget_take(http_budget *b, uint64_t n);
-void budget_give(http_budget *b, uint64_t n);
-bool budget_wait(http_budget *b, unsigned ms);
+bool budget_take(http_budget *b, uint64_t n, const char *client);
+void budget_give(http_budget *b, uint64_t n, const char *client);
+typedef enum { BUDGET_OK, BUDGET_FULL, BUDGET_CLIENT_FULL } budget_verdict;
+bool budget_open(http_budget *b); /* no call of any client would wait now */
+budget_verdict budget_wait(http_budget *b, const char *client, unsigned ms);
 typedef struct http_budget_figures {
-  uint64_t held, limit, refused;
+  uint64_t held, limit, share, refused;
+  unsigned clients;              /* addresses holding large responses */
 } http_budget_figures;
 void budget_figures(http_budget *b, http_budget_figures *out);
 

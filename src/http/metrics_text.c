@@ -259,8 +259,12 @@ char *metrics_text(mote_core *core, http_server *public_server, const char *ns, 
     fprintf(o, "mote_http_response_bytes_held %llu\n", (unsigned long long)bf.held);
     head(o, "mote_http_response_budget_bytes", "gauge", "--response-budget.");
     fprintf(o, "mote_http_response_budget_bytes %llu\n", (unsigned long long)bf.limit);
+    head(o, "mote_http_response_budget_client_bytes", "gauge",
+         "What one client address may hold in large responses (a share of --response-budget).");
+    fprintf(o, "mote_http_response_budget_client_bytes %llu\n", (unsigned long long)bf.share);
     head(o, "mote_http_response_budget_refused_total", "counter",
-         "Calls refused (503) because the response bytes held stayed past the budget.");
+         "Calls refused (503) because the response bytes held stayed past the budget, or their "
+         "client's past its share.");
     fprintf(o, "mote_http_response_budget_refused_total %llu\n", (unsigned long long)bf.refused);
     core_cluster_state cs;
     core_cluster_state_get(core, &cs);

@@ -60,7 +60,9 @@ bool http_queue(http_req *r, unsigned status, http_response *resp) {
   r->bytes_out = resp->len;
   if (!r->held && resp->len) { /* MHD holds it until it is all written */
     r->held = resp->len;
-    budget_take(&r->h->budget, r->held);
+    if (r->held >= HTTP_BUDGET_LARGE)
+      request_remote(r, NULL, 0, r->client, sizeof r->client, NULL, 0);
+    if (!budget_take(&r->h->budget, r->held, r->client)) r->client[0] = '\0';
   }
   if (r->route && (r->route->flags & HTTP_ROUTE_DEPLOY) && !strcmp(r->method, "PUT"))
     core_count_deploy(r->h->core, status / 100 == 2);

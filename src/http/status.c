@@ -120,17 +120,23 @@ http_result http_reply_starting(http_req *r, const char *ns, const char *name) {
 }
 
 bool http_response_budget(http_req *r, http_result *res) {
-  if (budget_wait(&r->h->budget, HTTP_BUDGET_WAIT_MS)) return true;
+  if (budget_open(&r->h->budget)) return true;
+  char addr[64];
+  request_remote(r, NULL, 0, addr, sizeof addr, NULL, 0);
+  budget_verdict v = budget_wait(&r->h->budget, addr, HTTP_BUDGET_WAIT_MS);
+  if (v == BUDGET_OK) return true;
   char msg[400], tid[33];
   const char *code = "response_budget";
+  const char *who = v == BUDGET_CLIENT_FULL ? "this client (its share of" : "clients that read "
+                                                                            "slowly (more than";
   if (dialect_of(r) == HTTP_DIALECT_OPENWHISK) {
-    snprintf(msg, sizeof msg, "The server holds more response bytes for clients that read "
-             "slowly than its response budget; retry after %u s.", HTTP_BUDGET_RETRY_S);
+    snprintf(msg, sizeof msg, "The server holds too many response bytes for %s the response "
+             "budget); retry after %u s.", who, HTTP_BUDGET_RETRY_S);
     mote_store_activation_new_id(tid);
     code = tid;
   } else {
-    snprintf(msg, sizeof msg, "the server holds more response bytes for clients that read "
-             "slowly than its --response-budget: retry after %u s", HTTP_BUDGET_RETRY_S);
+    snprintf(msg, sizeof msg, "the server holds too many response bytes for %s its "
+             "--response-budget): retry after %u s", who, HTTP_BUDGET_RETRY_S);
   }
   r->call.code = "response_budget";
   http_response *resp = http_response_json(json_pack("{s:s, s:s, s:I}", "error", msg, "code",

@@ -313,13 +313,14 @@ check "server with a response budget starts" $? "$(cat "$tmp/out" "$tmp/err")"
 deploy big "$tmp/big.wasm" "public=true"; c1=$code
 deploy victim "$tmp/nap.wasm" "public=true"; c2=$code
 check "deploys" $([ "$c1 $c2" = "201 201" ]; echo $?) "$c1 $c2"
-slow_start() { # NAME N PATH
-  mkfifo "$tmp/$1.ctl"
-  "$hc" slowread 127.0.0.1 "$port" "$2" "$3" <"$tmp/$1.ctl" >"$tmp/$1.out" 2>&1 &
+slow_start() { # NAME N PATH [--src ADDR]
+  local name=$1 n=$2 path=$3 fd
+  shift 3
+  mkfifo "$tmp/$name.ctl"
+  "$hc" slowread 127.0.0.1 "$port" "$n" "$path" "$@" <"$tmp/$name.ctl" >"$tmp/$name.out" 2>&1 &
   holders+=($!)
-  local fd
-  exec {fd}>"$tmp/$1.ctl"
-  eval "fd_$1=$fd"
+  exec {fd}>"$tmp/$name.ctl"
+  eval "fd_$name=$fd"
 }
 slow_start first 1 "/faas/big?arg=12"
 wait_metric mote_http_response_bytes_held $((12 << 20))
@@ -332,7 +333,7 @@ req GET "/faas/victim?arg=0"
 check "a call while the budget is spent: 503 response_budget with Retry-After" $? "$code $body"
 req POST "/api/v1/namespaces/guest/actions/victim?blocking=true&result=true"
 [ "$code" = 503 ] && grep -qi '^Retry-After: 1' "$tmp/h" && [[ "$(jget .code)" =~ ^[0-9a-f]{32}$ ]] &&
-  [[ "$(jget .error)" == "The server holds more response bytes"* ]]
+  [[ "$(jget .error)" == "The server holds too many response bytes"* ]]
 check "an OpenWhisk invoke meanwhile: 503 in OpenWhisk's words, Retry-After" $? "$code $body"
 hold_stop more
 hold_line more '^complete'
@@ -345,6 +346,32 @@ check "the reply held: delivered whole once read (nothing lost)" $? "$line $(cat
 wait_metric mote_http_response_bytes_held 0
 req GET "/faas/victim?arg=0"
 check "with the replies delivered, calls run again" $([ "$code" = 200 ]; echo $?) "$code $body"
+stop_server
+
+# One client's share: a quarter of the budget (64 MiB: 16) in large replies.
+# A client holding two 12 MiB replies is past it: its calls are refused, the
+# others' are not (before, one client could spend the whole budget).
+start_server 2 --response-budget 64
+check "server with a 64 MiB budget starts" $? "$(cat "$tmp/out" "$tmp/err")"
+deploy big "$tmp/big.wasm" "public=true"; c1=$code
+deploy victim "$tmp/nap.wasm" "public=true"; c2=$code
+check "deploys" $([ "$c1 $c2" = "201 201" ]; echo $?) "$c1 $c2"
+slow_start hog 2 "/faas/big?arg=12" --src 127.0.0.2
+wait_metric mote_http_response_bytes_held $((24 << 20))
+[ "$(awk '$1 == "mote_http_response_budget_client_bytes" { print $2 }' "$tmp/m")" = $((16 << 20)) ]
+check "two 12 MiB replies held for one client (its share: 16 MiB)" $? "$(grep '^mote_http_resp' "$tmp/m")"
+req GET "/faas/victim?arg=0" --interface 127.0.0.2
+[ "$code" = 503 ] && [ "$(jget .code)" = response_budget ] && [[ "$(jget .error)" == *"this client"* ]]
+check "a call of the client past its share: 503, its share named" $? "$code $body"
+req GET "/faas/victim?arg=0" --interface 127.0.0.3
+check "another client's call meanwhile: 200" $([ "$code" = 200 ]; echo $?) "$code $body"
+hold_stop hog
+hold_line hog '^complete'
+[[ "$line" == "complete 2 other 0 "* ]]
+check "the client's two replies: delivered whole once read" $? "$line"
+wait_metric mote_http_response_bytes_held 0
+req GET "/faas/victim?arg=0" --interface 127.0.0.2
+check "its calls run again once it read them" $([ "$code" = 200 ]; echo $?) "$code $body"
 stop_server
 
 # ---- a full disk ---------------------------------------------------------------------

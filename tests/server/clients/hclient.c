@@ -28,8 +28,8 @@
  *       connection, whatever the answers; latency counted from the moment a
  *       request was due. Prints `sent N ok K (P%) p50_us X p99_us Y` where ok
  *       is a 200 within the timeout (default 10000 ms).
- *   hclient slowread HOST PORT N PATH
- *       N connections each send GET PATH and never read. Prints `sent N`,
+ *   hclient slowread HOST PORT N PATH [--src ADDR]
+ *       N connections (from ADDR) each send GET PATH and do not read. Prints `sent N`,
  *       then waits for EOF on stdin; then reads every reply to its end and
  *       prints `complete K other M bytes B` (K replies 200 read whole:
  *       nothing lost; M other replies read whole).
@@ -488,6 +488,7 @@ static int cmd_slowread(int argc, char **argv) {
   if (argc < 4) return 2;
   int n = atoi(argv[2]);
   const char *path = argv[3];
+  if (argc >= 6 && !strcmp(argv[4], "--src")) src = argv[5];
   char req[1024];
   int rl = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", path);
   int *fds = calloc((size_t)n, sizeof *fds);
