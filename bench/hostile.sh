@@ -13,8 +13,9 @@
 #                SECONDS while 20 hostile calls run (10 endless loops, 10
 #                25-second sleeps): the share of its calls answered 200 within
 #                10 s, and their p50/p99 from the moment each was due.
-#   slow readers 60 connections each ask for a 15 MiB response and do not
-#                read it for SLOW_S seconds (default 15; SO_RCVBUF 4 KiB):
+#   slow readers 60 connections (from 20 client addresses) each ask for a
+#                15 MiB response and do not read it for SLOW_S seconds
+#                (default 15; SO_RCVBUF 4 KiB):
 #                the server's peak RSS meanwhile (sampled every 0.1 s),
 #                then every client reads: replies 200 whole, other replies
 #                (503 past the budget) whole. The new server with its
@@ -223,14 +224,14 @@ clang-19 --target=wasm32-wasi -O2 "$tmp/big.c" -o "$tmp/big.wasm" || exit 1
 slow_builds=("${builds[@]}" new128)
 for r in $(seq "$rounds"); do
   for b in "${slow_builds[@]}"; do
-    args=(--workers 2)
+    args=(--workers 2 --queue 128) # all 60 calls queued, none refused for the queue
     [ "$b" = new128 ] && args+=(--response-budget 128)
     start "$(path_of "${b%128}")" "${args[@]}"
-    deploy big "$tmp/big.wasm" "public=true"
-    curl -s -o /dev/null "$base/faas/big?arg=1" # compiled and warm
+    deploy big "$tmp/big.wasm" "public=true&max_queue=64"
+    curl -s -o /dev/null "$base/faas/big?arg=15" # compiled and warm
     base_rss=$(awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$pid/status")
     mkfifo "$tmp/ctl"
-    "$hc" slowread 127.0.0.1 "$port_" 60 "/faas/big?arg=15" <"$tmp/ctl" >"$tmp/slow.out" 2>&1 &
+    "$hc" slowread 127.0.0.1 "$port_" 60 "/faas/big?arg=15" --spread 20 <"$tmp/ctl" >"$tmp/slow.out" 2>&1 &
     reader=$!
     exec {ctl}>"$tmp/ctl"
     peak=0

@@ -8,20 +8,25 @@
  * all, holds its response that long (at most MHD's idle timeout,
  * HTTP_IDLE_TIMEOUT_S, without any progress: then the connection is closed
  * and the rest of that reply is lost to a client that did not read for a
- * minute). Past the budget, a call waits for the bytes held to drop before
- * it runs (back-pressure, up to HTTP_BUDGET_WAIT_MS), then is refused with
- * 503 and Retry-After: a call that has run is never dropped, and a response
- * queued is delivered whole to a client that reads. Calls already running
- * may each add one response past the budget: their size is known only at
- * their end.
+ * minute). Past the budget, a call waits before it runs for the bytes held
+ * to drop (back-pressure, up to HTTP_BUDGET_WAIT_MS), then is refused with
+ * 503 and Retry-After: a call that has run is never dropped, and a
+ * response queued is delivered whole to a client that reads.
+ *
+ * A call's response size is known only at its end, so the calls let in and
+ * not answered yet (pending) count as the largest response seen lately
+ * each (`guess`, decaying by a sixteenth at each smaller one): a burst of
+ * calls cannot all pass the check before any of their responses is held.
+ * Calls let in while the guess was small may each add one larger response
+ * past the budget (bounded by the instances alive, --instances).
  *
  * One client address may hold at most a share of the budget
  * (1/HTTP_BUDGET_CLIENT_SHARE) in large responses (HTTP_BUDGET_LARGE bytes
- * or more): past it, its own calls wait and are refused, and the others' go
- * on; so a single client that does not read cannot spend the whole budget
- * and shut everyone else out.
+ * or more; its pending calls count while the guess is large): past it, its
+ * own calls wait and are refused, and the others' go on, so a single client
+ * that does not read cannot spend the whole budget and shut everyone out.
  *
- * The call path pays two atomic additions per request; the lock (and the
+ * The call path pays a few atomic additions per request; the lock (and the
  * map of clients) is taken for large responses and for waiters only. A
  * release wakes waiters only when someone waits: seq_cst on both counters,
  * so either the release sees the waiter or the waiter sees the bytes
@@ -37,11 +42,15 @@
 
 typedef struct budget_client {
   uint64_t held;                 /* in large responses */
+  unsigned pending;              /* calls let in, counted while the guess was large */
 } budget_client;
 
 bool budget_init(http_budget *b, uint64_t limit) {
+  memset(b, 0, sizeof *b);
   atomic_init(&b->held, 0);
   atomic_init(&b->large, 0);
+  atomic_init(&b->pending, 0);
+  atomic_init(&b->guess, 0);
   atomic_init(&b->waiters, 0);
   atomic_init(&b->refused, 0);
   b->limit = limit;
@@ -67,59 +76,67 @@ void budget_destroy(http_budget *b) {
   pthread_mutex_destroy(&b->lock);
 }
 
-bool budget_take(http_budget *b, uint64_t n, const char *client) {
-  atomic_fetch_add(&b->held, n);
-  if (n < HTTP_BUDGET_LARGE || !client || !*client) return false;
-  pthread_mutex_lock(&b->lock);
+/* Under the lock: client's entry, made if need be (NULL: out of memory). */
+static budget_client *client_of(http_budget *b, const char *client) {
   budget_client *c = mote_map_get(b->clients, client);
   if (!c && (c = calloc(1, sizeof *c)) && mote_map_put(b->clients, client, c, NULL) != 0) {
     free(c);
     c = NULL;
   }
-  if (c) {
-    c->held += n;
-    atomic_fetch_add(&b->large, n);
-  }
+  return c;
+}
+
+/* Under the lock: forgets an entry that holds nothing. */
+static void client_tidy(http_budget *b, const char *client, budget_client *c) {
+  if (c && !c->held && !c->pending) free(mote_map_remove(b->clients, client));
+}
+
+static void wake(http_budget *b) {
+  if (!atomic_load(&b->waiters)) return;
+  pthread_mutex_lock(&b->lock);
+  pthread_cond_broadcast(&b->drop);
   pthread_mutex_unlock(&b->lock);
-  return c != NULL; /* out of memory: counted in the whole only */
 }
 
-void budget_give(http_budget *b, uint64_t n, const char *client) {
-  uint64_t now = atomic_fetch_sub(&b->held, n) - n;
-  if (client) {
-    pthread_mutex_lock(&b->lock);
-    budget_client *c = mote_map_get(b->clients, client);
-    if (c) {
-      c->held -= n;
-      if (!c->held) free(mote_map_remove(b->clients, client));
-    }
-    atomic_fetch_sub(&b->large, n);
-    if (atomic_load(&b->waiters)) pthread_cond_broadcast(&b->drop);
-    pthread_mutex_unlock(&b->lock);
-  } else if (now <= b->limit && atomic_load(&b->waiters)) {
-    pthread_mutex_lock(&b->lock);
-    pthread_cond_broadcast(&b->drop);
-    pthread_mutex_unlock(&b->lock);
-  }
-}
-
-/* Under the lock: what stops a call of client now. */
+/* What stops a call of client now (the lock held when client is set). */
 static budget_verdict verdict(http_budget *b, const char *client) {
-  if (atomic_load(&b->held) > b->limit) return BUDGET_FULL;
-  if (client && atomic_load(&b->large) > b->share) {
-    const budget_client *c = mote_map_get(b->clients, client);
-    if (c && c->held > b->share) return BUDGET_CLIENT_FULL;
-  }
+  uint64_t held = atomic_load(&b->held), pending = atomic_load(&b->pending);
+  uint64_t guess = atomic_load(&b->guess);
+  if ((held || pending) && held + (pending + 1) * guess > b->limit) return BUDGET_FULL;
+  if (!client) return BUDGET_OK;
+  const budget_client *c = mote_map_get(b->clients, client);
+  if (c && (c->held || c->pending) &&
+      c->held + (uint64_t)(c->pending + (guess >= HTTP_BUDGET_LARGE)) * guess > b->share)
+    return BUDGET_CLIENT_FULL;
   return BUDGET_OK;
 }
 
-bool budget_open(http_budget *b) {
-  /* No client can be past its share while all large ones together are not. */
-  return atomic_load(&b->held) <= b->limit && atomic_load(&b->large) <= b->share;
+/* Under the lock when client is set: lets the call in. */
+static void enter(http_budget *b, http_budget_ticket *t, const char *client) {
+  atomic_fetch_add(&b->pending, 1);
+  t->pending = true;
+  t->client_pending = false;
+  if (client && atomic_load(&b->guess) >= HTTP_BUDGET_LARGE) {
+    budget_client *c = client_of(b, client);
+    if (c) {
+      c->pending++;
+      t->client_pending = true;
+      snprintf(t->client, sizeof t->client, "%s", client);
+    }
+  }
 }
 
-budget_verdict budget_wait(http_budget *b, const char *client, unsigned ms) {
-  if (budget_open(b)) return BUDGET_OK;
+bool budget_open(http_budget *b) {
+  /* No client can be past its share while all large responses together are
+   * not and no pending call counts per client (the guess is small). */
+  return verdict(b, NULL) == BUDGET_OK && atomic_load(&b->large) <= b->share &&
+         atomic_load(&b->guess) < HTTP_BUDGET_LARGE;
+}
+
+void budget_enter_open(http_budget *b, http_budget_ticket *t) { enter(b, t, NULL); }
+
+budget_verdict budget_enter(http_budget *b, http_budget_ticket *t, const char *client,
+                            unsigned ms) {
   struct timespec until;
   clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_sec += ms / 1000;
@@ -135,9 +152,77 @@ budget_verdict budget_wait(http_budget *b, const char *client, unsigned ms) {
   while ((v = verdict(b, client)) != BUDGET_OK && rc != ETIMEDOUT)
     rc = pthread_cond_timedwait(&b->drop, &b->lock, &until);
   atomic_fetch_sub(&b->waiters, 1);
+  if (v == BUDGET_OK) enter(b, t, client);
   pthread_mutex_unlock(&b->lock);
   if (v != BUDGET_OK) atomic_fetch_add(&b->refused, 1);
   return v;
+}
+
+/* The call let in is answered (or ends): it no longer counts as pending. */
+static void leave(http_budget *b, http_budget_ticket *t) {
+  if (!t->pending) return;
+  t->pending = false;
+  atomic_fetch_sub(&b->pending, 1);
+  if (t->client_pending) {
+    t->client_pending = false;
+    pthread_mutex_lock(&b->lock);
+    budget_client *c = mote_map_get(b->clients, t->client);
+    if (c) {
+      c->pending--;
+      client_tidy(b, t->client, c);
+    }
+    pthread_mutex_unlock(&b->lock);
+  }
+}
+
+void budget_hold(http_budget *b, http_budget_ticket *t, uint64_t n, const char *client) {
+  if (t->held) return; /* one response per request */
+  if (t->pending) { /* a call's response: the guess learns its size */
+    uint64_t g = atomic_load(&b->guess);
+    atomic_store(&b->guess, n >= g ? n : g - g / 16);
+    leave(b, t);
+  }
+  if (!n) {
+    wake(b);
+    return;
+  }
+  t->held = n;
+  atomic_fetch_add(&b->held, n);
+  t->client_held = false;
+  if (n >= HTTP_BUDGET_LARGE && client && *client) {
+    pthread_mutex_lock(&b->lock);
+    budget_client *c = client_of(b, client);
+    if (c) { /* out of memory: counted in the whole only */
+      c->held += n;
+      atomic_fetch_add(&b->large, n);
+      t->client_held = true;
+      snprintf(t->client, sizeof t->client, "%s", client);
+    }
+    pthread_mutex_unlock(&b->lock);
+  }
+  wake(b); /* a pending call became held: the guess may have changed */
+}
+
+void budget_end(http_budget *b, http_budget_ticket *t) {
+  leave(b, t);
+  if (!t->held) {
+    wake(b);
+    return;
+  }
+  atomic_fetch_sub(&b->held, t->held);
+  if (t->client_held) {
+    pthread_mutex_lock(&b->lock);
+    budget_client *c = mote_map_get(b->clients, t->client);
+    if (c) {
+      c->held -= t->held;
+      client_tidy(b, t->client, c);
+    }
+    atomic_fetch_sub(&b->large, t->held);
+    pthread_mutex_unlock(&b->lock);
+  }
+  t->held = 0;
+  t->client_held = false;
+  wake(b);
 }
 
 void budget_figures(http_budget *b, http_budget_figures *out) {
@@ -145,7 +230,5 @@ void budget_figures(http_budget *b, http_budget_figures *out) {
   out->limit = b->limit;
   out->share = b->share;
   out->refused = atomic_load(&b->refused);
-  pthread_mutex_lock(&b->lock);
-  out->clients = (unsigned)mote_map_count(b->clients);
-  pthread_mutex_unlock(&b->lock);
+  out->pending = atomic_load(&b->pending);
 }

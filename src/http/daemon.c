@@ -95,7 +95,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
   http_req *r = *con_cls;
   if (!r) return;
   conns_idle(h->conns, r->hc);
-  if (r->held) budget_give(&h->budget, r->held, r->client[0] ? r->client : NULL);
+  budget_end(&h->budget, &r->budget);
   if (h->access_log) {
     if (!r->status) { /* a response MHD made on its own (a malformed request) */
       const union MHD_ConnectionInfo *ci =

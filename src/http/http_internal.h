@@ -43,13 +43,23 @@ typedef struct http_conns http_conns;
 typedef struct http_budget {
   _Atomic uint64_t held;         /* queued, their requests not ended */
   _Atomic uint64_t large;        /* of which in large responses (counted per client) */
-  _Atomic unsigned waiters;      /* calls in budget_wait */
+  _Atomic uint64_t pending;      /* calls let in, not answered yet */
+  _Atomic uint64_t guess;        /* what a pending call's response may be (bytes) */
+  _Atomic unsigned waiters;      /* calls in budget_enter */
   _Atomic uint64_t refused;      /* calls refused for it */
   uint64_t limit, share;
   pthread_mutex_t lock;          /* clients, and waiters */
   pthread_cond_t drop;           /* CLOCK_MONOTONIC */
-  struct mote_map *clients;      /* address text -> its bytes held in large responses */
+  struct mote_map *clients;      /* address text -> budget_client (budget.c) */
 } http_budget;
+/* A request's part in it (in its http_req). */
+typedef struct http_budget_ticket {
+  bool pending;                  /* a call let in, not answered yet */
+  bool client_pending;           /* ... counted to its client too */
+  bool client_held;              /* its response counted to its client */
+  uint64_t held;                 /* its response's bytes held */
+  char client[64];               /* the address it is counted to */
+} http_budget_ticket;
 
 struct http_server {
   mote_core *core;
@@ -118,8 +128,7 @@ struct http_req {
   int64_t t_wall_ms;             /* the same in Unix time, for the access log */
   unsigned status;               /* of the response queued; 0: none yet */
   uint64_t bytes_out;            /* its body */
-  uint64_t held;                 /* its response's bytes, counted in h->budget */
-  char client[64];               /* the address they are counted to ("": none) */
+  http_budget_ticket budget;     /* what it holds of h->budget */
   http_call_log call;
   http_faas_target faas;         /* a /faas call: what its path names */
 };
@@ -146,22 +155,24 @@ typedef struct http_conn_figures {
 } http_conn_figures;
 void conns_figures(http_conns *t, http_conn_figures *out);
 
-/* budget.c, continued: budget_take (http_queue: a response's bytes, held
- * until its request ends; true when counted to the client too), budget_give
- * (the request's end; client: the one it was counted to, else NULL),
- * budget_wait (before a call of client: waits up to ms while the bytes held
- * are past the budget or the client's are past its share; what stopped it,
- * counted as refused). */
+/* budget.c, continued. A call's request: budget_open (no call would wait
+ * now: budget_enter_open lets it in at once), else budget_enter (waits up to
+ * ms while the bytes held, with the calls let in, are past the budget or
+ * the client's past its share; lets it in, or says what stopped it, counted
+ * as refused). Every request: budget_hold (http_queue: its response's n
+ * bytes, held until its end; a call let in is then answered), budget_end
+ * (the request's end: what it held is given back). */
 bool budget_init(http_budget *b, uint64_t limit); /* false: out of memory */
 void budget_destroy(http_budget *b);
-bool budget_take(http_budget *b, uint64_t n, const char *client);
-void budget_give(http_budget *b, uint64_t n, const char *client);
 typedef enum { BUDGET_OK, BUDGET_FULL, BUDGET_CLIENT_FULL } budget_verdict;
-bool budget_open(http_budget *b); /* no call of any client would wait now */
-budget_verdict budget_wait(http_budget *b, const char *client, unsigned ms);
+bool budget_open(http_budget *b);
+void budget_enter_open(http_budget *b, http_budget_ticket *t);
+budget_verdict budget_enter(http_budget *b, http_budget_ticket *t, const char *client,
+                            unsigned ms);
+void budget_hold(http_budget *b, http_budget_ticket *t, uint64_t n, const char *client);
+void budget_end(http_budget *b, http_budget_ticket *t);
 typedef struct http_budget_figures {
-  uint64_t held, limit, share, refused;
-  unsigned clients;              /* addresses holding large responses */
+  uint64_t held, limit, share, refused, pending;
 } http_budget_figures;
 void budget_figures(http_budget *b, http_budget_figures *out);
 

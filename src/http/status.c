@@ -120,10 +120,13 @@ http_result http_reply_starting(http_req *r, const char *ns, const char *name) {
 }
 
 bool http_response_budget(http_req *r, http_result *res) {
-  if (budget_open(&r->h->budget)) return true;
+  if (budget_open(&r->h->budget)) {
+    budget_enter_open(&r->h->budget, &r->budget);
+    return true;
+  }
   char addr[64];
   request_remote(r, NULL, 0, addr, sizeof addr, NULL, 0);
-  budget_verdict v = budget_wait(&r->h->budget, addr, HTTP_BUDGET_WAIT_MS);
+  budget_verdict v = budget_enter(&r->h->budget, &r->budget, addr, HTTP_BUDGET_WAIT_MS);
   if (v == BUDGET_OK) return true;
   char msg[400], tid[33];
   const char *code = "response_budget";

@@ -28,8 +28,9 @@
  *       connection, whatever the answers; latency counted from the moment a
  *       request was due. Prints `sent N ok K (P%) p50_us X p99_us Y` where ok
  *       is a 200 within the timeout (default 10000 ms).
- *   hclient slowread HOST PORT N PATH [--src ADDR]
- *       N connections (from ADDR) each send GET PATH and do not read. Prints `sent N`,
+ *   hclient slowread HOST PORT N PATH [--src ADDR | --spread K]
+ *       N connections (from ADDR, or 127.0.0.(10 + i % K)) each send GET
+ *       PATH and do not read. Prints `sent N`,
  *       then waits for EOF on stdin; then reads every reply to its end and
  *       prints `complete K other M bytes B` (K replies 200 read whole:
  *       nothing lost; M other replies read whole).
@@ -488,14 +489,18 @@ static int cmd_slowread(int argc, char **argv) {
   if (argc < 4) return 2;
   int n = atoi(argv[2]);
   const char *path = argv[3];
-  if (argc >= 6 && !strcmp(argv[4], "--src")) src = argv[5];
+  for (int i = 4; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "--src")) src = argv[i + 1];
+    else if (!strcmp(argv[i], "--spread")) spread = atoi(argv[i + 1]);
+    else return 2;
+  }
   char req[1024];
   int rl = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", path);
   int *fds = calloc((size_t)n, sizeof *fds);
   int sent = 0;
   rcvbuf = 4096; /* a small window: the server holds what we do not read */
   for (int i = 0; i < n; i++) {
-    fds[i] = dial(false);
+    fds[i] = dial_from(i);
     if (fds[i] < 0) continue;
     if (write_all(fds[i], req, (size_t)rl)) sent++;
   }
