@@ -133,6 +133,7 @@ typedef struct mote_rt_thread {
   uintptr_t stack_low;        /* lowest usable address of this thread's stack */
   uintptr_t stack_high;       /* one past its highest */
   bool prepared;              /* alt stack and stack bounds are set up */
+  bool main_thread;           /* the process's main thread (its stack is not trimmed) */
   /* Exceptions (wasm_rt_load_exception): the buffer is from malloc(), freed
    * at thread exit. */
   uint32_t exc_tag;

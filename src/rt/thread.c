@@ -97,6 +97,7 @@ bool mote_rt_thread_prepare(void) {
   }
   stack = MAP_FAILED; /* owned by the key destructor now */
   find_stack(t);
+  t->main_thread = getpid() == (pid_t)syscall(SYS_gettid);
   t->prepared = true;
   ok = true;
 out:
@@ -107,7 +108,8 @@ out:
 void mote_rt_thread_trim_stack(void) {
   mote_rt_thread *t = &mote_rt_tls;
   /* Not the main thread: its low end is a guess from RLIMIT_STACK. */
-  if (!t->prepared || !t->stack_low || getpid() == (pid_t)syscall(SYS_gettid)) return;
+  /* The main thread is known since prepare: getpid and gettid were two system calls a call. */
+  if (!t->prepared || !t->stack_low || t->main_thread) return;
   uintptr_t here = (uintptr_t)__builtin_frame_address(0);
   uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
   if (here < t->stack_low + TRIM_KEEP + page) return;
