@@ -35,17 +35,11 @@ mote_core_status core_store_fail(mote_core_error *err, const mote_store_error *s
   switch (se->status) {
     case MOTE_STORE_NOT_FOUND: st = MOTE_CORE_NOT_FOUND; break;
     case MOTE_STORE_INVALID: st = MOTE_CORE_INVALID; break;
+    case MOTE_STORE_FULL:
+      return core_fail(err, MOTE_CORE_DISK_FULL, "the disk is full: %s", se->message);
     default: st = MOTE_CORE_STORE; break;
   }
-  if (st == MOTE_CORE_STORE && core_says_disk_full(se->message))
-    return core_fail(err, MOTE_CORE_DISK_FULL, "the disk is full: %s", se->message);
   return core_fail(err, st, "%s", se->message);
-}
-
-bool core_says_disk_full(const char *message) {
-  /* the last: SQLite's message for SQLITE_FULL */
-  return strstr(message, strerror(ENOSPC)) != NULL || strstr(message, strerror(EDQUOT)) != NULL ||
-         strstr(message, "database or disk is full") != NULL;
 }
 
 bool core_disk_low(const mote_core *c, uint64_t *avail) {
