@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/fs.h"
 #include "core/core_internal.h"
 
 mote_core_status core_fail(mote_core_error *err, mote_core_status st, const char *fmt, ...) {
@@ -76,7 +77,7 @@ mote_core_status mote_core_open(const mote_core_config *cfg, mote_core **out,
   mote_rt_snapshot_policy_set(cfg->images); /* before any snapshot is taken or loaded */
 
   mote_store_error se;
-  if (mkdir(c->data_dir, 0755) != 0 && errno != EEXIST) {
+  if (mote_mkdirs(c->data_dir, 0755) != 0) {
     core_fail(err, MOTE_CORE_STORE, "cannot create %s: %s", c->data_dir, strerror(errno));
     goto fail;
   }

@@ -54,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "store_internal.h"
 
 #define BUSY_TIMEOUT_MS 10000
@@ -404,11 +405,6 @@ void store_reader_give(mote_store *s, store_conn *c) {
   pthread_mutex_unlock(&s->pool_lock);
 }
 
-static int make_dir(const char *path) {
-  if (mkdir(path, 0755) == 0 || errno == EEXIST) return 0;
-  return -1;
-}
-
 mote_store_status mote_store_open(const char *dir, mote_store **out, mote_store_error *err) {
   mote_store_status st = MOTE_STORE_IO;
   char path[4096];
@@ -439,7 +435,7 @@ mote_store_status mote_store_open(const char *dir, mote_store **out, mote_store_
   static const char *const subdirs[] = {"", "/blobs", "/files", "/tmp"};
   for (size_t i = 0; i < sizeof subdirs / sizeof *subdirs; i++) {
     snprintf(path, sizeof path, "%s%s", s->dir, subdirs[i]);
-    if (make_dir(path) != 0) {
+    if (mote_mkdirs(path, 0755) != 0) {
       store_fail(err, store_io_status(errno), "cannot create directory %s: %s", path, strerror(errno));
       goto fail;
     }
