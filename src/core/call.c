@@ -207,11 +207,14 @@ void core_call_exec(core_call *call) {
   metrics_in_flight(c->metrics, 1);
   mote_invoke_run(&cfg, &call->res);
   metrics_in_flight(c->metrics, -1);
-  mote_rt_thread_trim_stack(); /* this thread may live long and idle (a connection's) */
   call->end_ms = mote_wall_ms();
   core_admission adm = {.status = CORE_ADMITTED, .run = call->admitted};
   call->admitted = NULL;
   admit_leave(c->admit, &adm, mote_now_us() - call->t_admitted_us);
+  /* This thread may live long and idle (a connection's): its stack below
+   * here goes back, after the slot is given back (a madvise is no work of
+   * the call's, and others may wait for the slot). */
+  mote_rt_thread_trim_stack();
   core_call_abandon(call);
 }
 

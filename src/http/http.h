@@ -154,8 +154,8 @@ typedef struct http_config {
   /* Response bytes held (queued, not yet all written: a slow reader's) by
    * every connection at once, in MiB; past it a call waits for them to drop
    * (up to HTTP_BUDGET_WAIT_MS) before it runs, then gets 503 with
-   * Retry-After. The calls already running may each add one response past
-   * it. 0: HTTP_DEFAULT_RESPONSE_BUDGET_MIB. */
+   * Retry-After; one client address may hold a quarter of it in large
+   * responses (budget.c). 0: HTTP_DEFAULT_RESPONSE_BUDGET_MIB. */
   unsigned response_budget_mib;
 } http_config;
 
