@@ -34,6 +34,7 @@ core_class core_outcome_class(const mote_invoke_result *res) {
     case MOTE_INVOKE_TIMEOUT: return CORE_CLASS_TIMEOUT;
     case MOTE_INVOKE_LIMIT: return CORE_CLASS_LIMIT;
     case MOTE_INVOKE_LINK: return CORE_CLASS_LINK;
+    case MOTE_INVOKE_CANCELLED: return CORE_CLASS_CANCELLED;
     default: return CORE_CLASS_INTERNAL;
   }
 }
@@ -44,7 +45,7 @@ const char *core_class_name(core_class cls) {
       [CORE_CLASS_TRAP] = "trap",     [CORE_CLASS_TIMEOUT] = "timeout",
       [CORE_CLASS_LIMIT] = "limit",   [CORE_CLASS_LINK] = "link",
       [CORE_CLASS_CGI] = "cgi",       [CORE_CLASS_INTERNAL] = "internal",
-      [CORE_CLASS_OVERLOAD] = "overload",
+      [CORE_CLASS_OVERLOAD] = "overload", [CORE_CLASS_CANCELLED] = "cancelled",
   };
   return (unsigned)cls < CORE_CLASS_COUNT ? names[cls] : "internal";
 }
@@ -80,6 +81,7 @@ void core_call_init(core_call *call, mote_core *c, core_fn *fn) {
   memset(call, 0, sizeof *call);
   call->core = c;
   call->fn = fn;
+  mote_rt_cancel_init(&call->cancel);
   mote_store_activation_new_id(call->id);
   if (c->id_tag[0]) memcpy(call->id + 12, c->id_tag, 8); /* the node that keeps its record */
 }
@@ -179,6 +181,26 @@ static mote_core_status admit_refused(core_call *call, const core_admission *adm
   return refused(call, st, adm->retry_after_s);
 }
 
+/* A call stopped (core_call_stop) while it waited for a slot: it never ran.
+ * Counted as its class (status 499: nobody is there to read a reply). */
+static mote_core_status stopped_waiting(core_call *call, const core_admission *adm) {
+  mote_core *c = call->core;
+  core_call_abandon(call);
+  call->wait_us = adm->wait_us;
+  metrics_cancelled(c->metrics, false);
+  metrics_call(c->metrics, fn_metrics_of(c, call->fn), 499, CORE_CLASS_CANCELLED, NULL);
+  return core_fail(&call->err, MOTE_CORE_CANCELLED, "cancelled while waiting for a slot: %s",
+                   call->stop_why[0] ? call->stop_why : "stopped by its caller");
+}
+
+void core_call_stop(core_call *call, const char *why) {
+  mote_core *c = call->core;
+  if (call->stop_why[0] || mote_rt_cancel_requested(&call->cancel)) return;
+  snprintf(call->stop_why, sizeof call->stop_why, "%s", why && why[0] ? why : "stopped");
+  admit_stop(c->admit, &call->admit_stop);
+  mote_rt_cancel_request(&call->cancel);
+}
+
 void core_call_exec(core_call *call) {
   mote_core *c = call->core;
   core_fn *fn = call->fn;
@@ -204,9 +226,16 @@ void core_call_exec(core_call *call) {
   cfg.wasi.stderr_cap = CORE_STDERR_CAP;
   cfg.wasi.on_block = call_blocks;
   cfg.wasi.block_ctx = call;
+  cfg.cancel = &call->cancel;
   metrics_in_flight(c->metrics, 1);
   mote_invoke_run(&cfg, &call->res);
   metrics_in_flight(c->metrics, -1);
+  if (call->res.outcome == MOTE_INVOKE_CANCELLED) {
+    /* why, in the caller's words: the record says "cancelled: client gone" */
+    snprintf(call->res.message, sizeof call->res.message, "%s",
+             call->stop_why[0] ? call->stop_why : "stopped by its caller");
+    metrics_cancelled(c->metrics, true);
+  }
   mote_rt_thread_trim_stack(); /* this thread may live long and idle (a connection's) */
   call->end_ms = mote_wall_ms();
   core_admission adm = {.status = CORE_ADMITTED, .run = call->admitted};
@@ -223,8 +252,9 @@ mote_core_status core_call_run(core_call *call) {
   mote_core_status cs = core_call_begin(call);
   if (cs != MOTE_CORE_OK) return cs;
   core_admission adm;
-  admit_enter(c->admit, fn_admit_of(c, fn), st->max_concurrency, st->max_queue, timeout_ms(fn),
-              &adm);
+  admit_enter_stoppable(c->admit, fn_admit_of(c, fn), st->max_concurrency, st->max_queue,
+                        timeout_ms(fn), &call->admit_stop, &adm);
+  if (adm.status == CORE_ADMIT_CANCELLED) return stopped_waiting(call, &adm);
   if (adm.status != CORE_ADMITTED) return admit_refused(call, &adm);
   call->wait_us = adm.wait_us;
   call->admitted = adm.run;
@@ -331,5 +361,6 @@ void core_call_finish(core_call *call, unsigned status, core_class cls, const ch
 
 void core_call_clear(core_call *call) {
   core_call_abandon(call);
+  mote_rt_cancel_destroy(&call->cancel);
   mote_invoke_result_clear(&call->res);
 }

@@ -110,6 +110,9 @@ typedef enum mote_core_status {
   /* a write (the store, a bundle's files, the compile cache) failed for want
    * of disk space: the message says which disk and what failed */
   MOTE_CORE_DISK_FULL,
+  /* a call stopped by its caller (core_call_stop) while it waited for a
+   * slot: it never ran */
+  MOTE_CORE_CANCELLED,
   MOTE_CORE_STATUS_COUNT
 } mote_core_status;
 
@@ -339,6 +342,7 @@ typedef enum core_class {
   CORE_CLASS_CGI,      /* a CGI function's output was not valid CGI */
   CORE_CLASS_INTERNAL, /* out of memory, an unknown outcome */
   CORE_CLASS_OVERLOAD, /* refused by a limit (429) */
+  CORE_CLASS_CANCELLED, /* stopped by its caller (core_call_stop): its client went away */
   CORE_CLASS_COUNT
 } core_class;
 
@@ -357,6 +361,13 @@ typedef struct core_admit_ticket {
   uint32_t timeout_ms;  /* the call's time limit (0: unknown), for Retry-After */
   void *run;            /* admission's: the call alive, once granted */
 } core_admit_ticket;
+
+/* A call waiting for a slot with its thread, to be woken by core_call_stop
+ * (admission's, under its lock). */
+typedef struct core_admit_stop {
+  bool requested;
+  void *waiter;         /* the call's wait while it waits */
+} core_admit_stop;
 
 /* Runs on an executor thread with the call admitted (core_call_submit):
  * the callback calls core_call_exec, then core_call_finish. */
@@ -407,6 +418,9 @@ struct core_call {
   core_call_job job;
   void *job_arg;
   struct core_call *next_ready; /* in the executor's queue */
+  mote_rt_cancel cancel;        /* core_call_stop's: bound to the thread of the run */
+  core_admit_stop admit_stop;   /* core_call_stop's: wakes a wait for a slot */
+  char stop_why[64];            /* core_call_stop's reason; "" while not stopped */
 };
 
 void core_call_init(core_call *call, mote_core *c, core_fn *fn);
@@ -437,6 +451,16 @@ void core_call_exec(core_call *call);
  * outcome text; meta, may be NULL), metrics and accounting. */
 void core_call_finish(core_call *call, unsigned status, core_class cls, const char *outcome,
                       const char *meta);
+/* From any thread, while the call is between core_call_init and
+ * core_call_clear, not blocking (a short lock): the caller no longer wants
+ * it (its client went away; `why` says so, e.g. "client gone"). A call
+ * waiting for a slot in core_call_run is woken and refused
+ * (MOTE_CORE_CANCELLED, counted, err set); a call running is stopped where
+ * its deadline would stop it (a loop at once, a sleep within its wait
+ * slice) and its run's outcome is MOTE_INVOKE_CANCELLED (class CANCELLED;
+ * core_outcome_text says "cancelled: <why>"). A call over already: nothing.
+ * Once per call; later calls do nothing. */
+void core_call_stop(core_call *call, const char *why);
 /* Counts a call that failed before it could run (out of memory). */
 void core_call_failed(core_call *call);
 void core_call_clear(core_call *call); /* the run's output and limits; not the fn reference */
@@ -531,6 +555,7 @@ typedef struct core_figures {
   size_t nqueues;
   uint64_t in_flight;
   uint64_t deploys_ok, deploys_refused;
+  uint64_t cancelled_waiting, cancelled_running; /* calls stopped by core_call_stop */
   uint64_t opt_builds_ok, opt_builds_failed;
   unsigned workers, busy, waiting, queue_max; /* admission: CPU slots, queue */
   unsigned alive, alive_max;                /* calls alive (instances) */

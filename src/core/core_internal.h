@@ -169,6 +169,7 @@ typedef enum core_admit_status {
   CORE_REFUSED_FUNCTION_QUEUE_FULL, /* the function's share of it is full */
   CORE_REFUSED_TIMEOUT,            /* no slot within the queue timeout */
   CORE_ADMIT_NO_MEMORY,            /* not a refusal: the caller answers 500 */
+  CORE_ADMIT_CANCELLED,            /* admit_enter: stopped while it waited (admit_stop) */
 } core_admit_status;
 
 /* The answer of admit_enter and admit_submit. */
@@ -200,6 +201,14 @@ core_admit_fn *admit_fn(core_admit *a, const char *ns, const char *name);
  * timeout_ms: the call's own time limit (0: unknown), for Retry-After. */
 void admit_enter(core_admit *a, core_admit_fn *f, uint32_t max_concurrency, uint32_t max_queue,
                  uint32_t timeout_ms, core_admission *out);
+/* The same, stoppable: once admit_stop(stop) is called, a call waiting (or
+ * about to) leaves the queue at once with CORE_ADMIT_CANCELLED; one granted
+ * already keeps its slot. stop may be NULL. */
+void admit_enter_stoppable(core_admit *a, core_admit_fn *f, uint32_t max_concurrency,
+                           uint32_t max_queue, uint32_t timeout_ms, core_admit_stop *stop,
+                           core_admission *out);
+/* Any thread: stops a wait of admit_enter_stoppable (now or later). */
+void admit_stop(core_admit *a, core_admit_stop *stop);
 /* The same without waiting: ADMITTED (t->run set), QUEUED (t->grant runs,
  * under the admission lock, when a slot is handed over, with t->run set; a
  * queued ticket does not time out), or a refusal. t->timeout_ms as above. */
@@ -281,6 +290,8 @@ void metrics_call(core_metrics *m, core_fn_metrics *f, unsigned status, core_cla
                   const core_call_times *t);
 void metrics_in_flight(core_metrics *m, int delta); /* +1 / -1 around a run */
 void metrics_deploy(core_metrics *m, bool ok);
+/* A call stopped by core_call_stop: while it waited, or while it ran. */
+void metrics_cancelled(core_metrics *m, bool running);
 void metrics_opt_build(core_metrics *m, bool ok);
 /* A call refused by admission (st a CORE_REFUSED_*); count it with metrics_call too. */
 void metrics_refused(core_metrics *m, core_fn_metrics *f, core_admit_status st);

@@ -22,11 +22,25 @@
  *                      mid-head), so a full server still answers /healthz
  *                      and new clients; only when every connection is
  *                      handling a request does MHD refuse.
+ *   clients gone       While a request is handled, a watcher (the call it
+ *                      runs) may be set; the sweeper peeks at the socket
+ *                      (recv MSG_PEEK, as nginx does), and a client that
+ *                      has closed it (EOF, reset) calls the watcher once,
+ *                      so a call nobody waits for stops (faas.c ->
+ *                      core_call_stop). MHD cannot tell us: a call runs on
+ *                      its connection's thread inside the access handler,
+ *                      and MHD reads that socket again (and sends
+ *                      NOTIFY_CONNECTION's CLOSED, or the completed
+ *                      callback) only once the handler has returned. Bytes
+ *                      waiting (a pipelined request) mean the client is
+ *                      there; a client that shuts down only its sending side
+ *                      (half-close) after its request looks gone too.
  *
  * The per-client cap is MHD's (MHD_OPTION_PER_IP_CONNECTION_LIMIT, daemon.c).
  * The sweeper works in batches under the lock, so MHD's thread never waits
  * for a whole pass.
  */
+#include <errno.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -46,6 +60,8 @@ struct http_conn {
   uint64_t idle_since_us;        /* when it last became idle (or opened) */
   uint64_t head_since_us;        /* first seen mid-head; 0: not */
   bool killed;                   /* shut down by the table */
+  void (*gone)(void *arg);       /* the watcher of the request handled */
+  void *gone_arg;
 };
 
 struct http_conns {
@@ -74,8 +90,25 @@ static void kill_conn(http_conn *k) {
   shutdown(k->fd, SHUT_RDWR);
 }
 
+/* Whether the client of a connection handling a request has closed it. */
+static bool client_gone(int fd) {
+  char b;
+  ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return false;
+  if (n == 0) return true;
+  return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
 static void sweep_one(http_conns *t, http_conn *k, uint64_t now) {
-  if (k->killed || k->req) return;
+  if (k->killed) return;
+  if (k->req) {
+    if (k->gone && client_gone(k->fd)) {
+      void (*gone)(void *) = k->gone;
+      k->gone = NULL;
+      gone(k->gone_arg);
+    }
+    return;
+  }
   if (!k->head_since_us && bytes_received(k->fd) > k->mark) k->head_since_us = now;
   if (k->head_since_us && now - k->head_since_us >= (uint64_t)t->head_timeout_ms * 1000) {
     t->head_timeouts++;
@@ -213,10 +246,32 @@ void conns_idle(http_conns *t, http_conn *k) {
   uint64_t mark = bytes_received(k->fd);
   pthread_mutex_lock(&t->lock);
   k->req = NULL;
+  k->gone = NULL;
   k->mark = mark;
   k->head_since_us = 0;
   k->idle_since_us = mote_now_us();
   pthread_mutex_unlock(&t->lock);
+}
+
+void http_req_watch(http_req *r, void (*gone)(void *arg), void *arg) {
+  http_conn *k = r->hc;
+  if (!k) return;
+  http_conns *t = r->h->conns;
+  pthread_mutex_lock(&t->lock);
+  if (k->req == r) {
+    k->gone = gone;
+    k->gone_arg = arg;
+  }
+  pthread_mutex_unlock(&t->lock);
+}
+
+static void call_gone(void *call) {
+  core_call_stop(call, "client gone");
+}
+
+void http_req_watch_call(http_req *r, core_call *call) {
+  if (call) http_req_watch(r, call_gone, call);
+  else http_req_watch(r, NULL, NULL);
 }
 
 void conns_figures(http_conns *t, http_conn_figures *out) {

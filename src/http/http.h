@@ -196,6 +196,15 @@ const char *http_req_param(const http_req *r, const char *key);
 bool http_req_param_true(const http_req *r, const char *key);
 const uint8_t *http_req_body(const http_req *r, size_t *len);
 
+/* While r is handled: gone(arg) is called at most once, from another thread
+ * and under a lock (so it must not block), when r's client closes the
+ * connection before the reply; gone NULL stops watching (after which it is
+ * not called). */
+void http_req_watch(http_req *r, void (*gone)(void *arg), void *arg);
+/* The watcher of a call run for r: its client gone, core_call_stop(call,
+ * "client gone"). NULL stops watching (before the call is cleared). */
+void http_req_watch_call(http_req *r, core_call *call);
+
 /* The caller's namespace when its key was checked (else NULL). */
 const char *http_req_ns(const http_req *r);
 /* Checks the request's credentials, at most once per request: true with

@@ -231,6 +231,13 @@ char *metrics_text(mote_core *core, http_server *public_server, const char *ns, 
     fprintf(o, "mote_deploys_total{result=\"ok\"} %llu\n", (unsigned long long)fg.deploys_ok);
     fprintf(o, "mote_deploys_total{result=\"refused\"} %llu\n",
             (unsigned long long)fg.deploys_refused);
+    head(o, "mote_calls_cancelled_total", "counter",
+         "Calls stopped because their client went away, by when: waiting for a slot (never "
+         "ran) or running (stopped; its record says cancelled).");
+    fprintf(o, "mote_calls_cancelled_total{when=\"waiting\"} %llu\n",
+            (unsigned long long)fg.cancelled_waiting);
+    fprintf(o, "mote_calls_cancelled_total{when=\"running\"} %llu\n",
+            (unsigned long long)fg.cancelled_running);
     head(o, "mote_opt_builds_total", "counter",
          "Background builds of the optimised tier by result (failed: the quick tier serves on; "
          "the version record says why).");

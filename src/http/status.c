@@ -48,6 +48,8 @@ static const struct {
     [MOTE_CORE_AUTH_REJECTED] = {401, "unauthorized"},
     [MOTE_CORE_AUTH_ERROR] = {500, "auth_failed"},
     [MOTE_CORE_DISK_FULL] = {507, "disk_full"},
+    /* nginx's "client closed request": nobody reads it, the records say it */
+    [MOTE_CORE_CANCELLED] = {499, "cancelled"},
 };
 
 /* A call's outcome class: the reply of a /faas call, and its error code. */
@@ -60,6 +62,7 @@ static const struct {
     [CORE_CLASS_LIMIT] = {502, "limit"}, [CORE_CLASS_LINK] = {502, "link"},
     [CORE_CLASS_CGI] = {502, "cgi"},     [CORE_CLASS_INTERNAL] = {500, "internal"},
     [CORE_CLASS_OVERLOAD] = {429, "overloaded"},
+    [CORE_CLASS_CANCELLED] = {499, "cancelled"},
 };
 
 unsigned http_status_of(mote_core_status st) {

@@ -163,9 +163,13 @@ static void job_complete(ow_job *j) {
                                             sizeof j->web_msg);
   char *meta = j->record ? json_dumps(j->record, JSON_COMPACT) : NULL;
   char text[400];
-  outcome_text(&j->outcome, text, sizeof text);
+  bool gone = call->res.outcome == MOTE_INVOKE_CANCELLED; /* a web action's client went away */
+  if (gone) core_outcome_text(&call->res, text, sizeof text); /* "cancelled: client gone" */
+  else outcome_text(&j->outcome, text, sizeof text);
   pthread_mutex_lock(&j->lock);
-  if (j->web)
+  if (gone)
+    j->status = 499; /* nobody to answer; as /faas records it */
+  else if (j->web)
     j->status = j->web_error ? j->web_error : j->web_resp.status;
   else
     j->status = j->accepted ? 202 : j->outcome.status == OW_STATUS_SUCCESS ? 200 : 502;
@@ -488,9 +492,18 @@ http_result ow_web(void *ctx, http_req *r) {
   snprintf(log->function, sizeof log->function, "%s", name);
   snprintf(log->ns, sizeof log->ns, "%s", ns);
   memcpy(log->activation_id, j->call.id, sizeof log->activation_id);
-  if (core_call_run(&j->call) == MOTE_CORE_OK) {
+  /* A web action's reply is its run: a client gone stops it (conns.c's
+   * watcher), as on /faas. A blocking invoke is not stopped: its
+   * activation outlives the request in OpenWhisk's model (202, then
+   * polled), so it runs to its record. */
+  http_req_watch_call(r, &j->call);
+  mote_core_status cs = core_call_run(&j->call);
+  http_req_watch_call(r, NULL);
+  if (cs == MOTE_CORE_OK) {
     job_complete(j);
-    res = web_reply(r, j);
+    res = j->call.res.outcome == MOTE_INVOKE_CANCELLED ? HTTP_CLOSE : web_reply(r, j);
+  } else if (cs == MOTE_CORE_CANCELLED) {
+    res = HTTP_CLOSE; /* never ran, nobody to answer: counted */
   } else {
     res = refused(r, &j->call);
   }
