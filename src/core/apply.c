@@ -46,7 +46,8 @@ mote_core_status core_apply(mote_core *c, const mote_function_version *rec, cons
   core_fn *fn = NULL;
   bool need_opt = false;
   mote_core_status st = fn_load(c, rec->ns, rec->name, wasm, len, &rec->settings,
-                                rec->files_hash ? files_dir : NULL, &fn, &need_opt, err);
+                                rec->files_hash ? files_dir : NULL, CORE_PREP_UNBOUNDED, &fn,
+                                &need_opt, err);
   if (st != MOTE_CORE_OK) return st;
   mote_store_error se;
   bool current = false;

@@ -50,7 +50,8 @@ static void prepare_one(mote_core *c, mote_function_version *v) {
     fprintf(stderr, "mote serve: %s/%s v%llu: cannot read its module: %s; not served\n", v->ns,
             v->name, (unsigned long long)v->version, se.message);
   } else if (fn_load(c, v->ns, v->name, wasm, len, &v->settings,
-                     v->files_hash ? files_dir : NULL, &fn, &need_opt, &err) != MOTE_CORE_OK) {
+                     v->files_hash ? files_dir : NULL, CORE_PREP_UNBOUNDED, &fn, &need_opt,
+                     &err) != MOTE_CORE_OK) {
     fprintf(stderr, "mote serve: %s/%s v%llu: %s; not served\n", v->ns, v->name,
             (unsigned long long)v->version, err.message);
   } else {

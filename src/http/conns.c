@@ -265,13 +265,17 @@ void http_req_watch(http_req *r, void (*gone)(void *arg), void *arg) {
   pthread_mutex_unlock(&t->lock);
 }
 
-static void call_gone(void *call) {
-  core_call_stop(call, "client gone");
+static void stop_for_client(void *stop) {
+  core_stop_request(stop, "client gone");
+}
+
+void http_req_watch_stop(http_req *r, core_stop *stop) {
+  if (stop) http_req_watch(r, stop_for_client, stop);
+  else http_req_watch(r, NULL, NULL);
 }
 
 void http_req_watch_call(http_req *r, core_call *call) {
-  if (call) http_req_watch(r, call_gone, call);
-  else http_req_watch(r, NULL, NULL);
+  http_req_watch_stop(r, call ? &call->stop : NULL);
 }
 
 void conns_figures(http_conns *t, http_conn_figures *out) {

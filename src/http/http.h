@@ -204,6 +204,8 @@ void http_req_watch(http_req *r, void (*gone)(void *arg), void *arg);
 /* The watcher of a call run for r: its client gone, core_call_stop(call,
  * "client gone"). NULL stops watching (before the call is cleared). */
 void http_req_watch_call(http_req *r, core_call *call);
+/* The same for any work a core_stop stops (a deploy's initialisation). */
+void http_req_watch_stop(http_req *r, core_stop *stop);
 
 /* The caller's namespace when its key was checked (else NULL). */
 const char *http_req_ns(const http_req *r);

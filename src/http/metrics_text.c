@@ -231,6 +231,15 @@ char *metrics_text(mote_core *core, http_server *public_server, const char *ns, 
     fprintf(o, "mote_deploys_total{result=\"ok\"} %llu\n", (unsigned long long)fg.deploys_ok);
     fprintf(o, "mote_deploys_total{result=\"refused\"} %llu\n",
             (unsigned long long)fg.deploys_refused);
+    head(o, "mote_init_memory_bytes", "gauge",
+         "The node's memory for initialised functions (their snapshots' images, --init-memory): "
+         "used, reserved by initialisations running, and the capacity.");
+    fprintf(o, "mote_init_memory_bytes{state=\"used\"} %llu\n",
+            (unsigned long long)fg.init_memory_used);
+    fprintf(o, "mote_init_memory_bytes{state=\"reserved\"} %llu\n",
+            (unsigned long long)fg.init_memory_reserved);
+    fprintf(o, "mote_init_memory_bytes{state=\"capacity\"} %llu\n",
+            (unsigned long long)fg.init_memory_cap);
     head(o, "mote_calls_cancelled_total", "counter",
          "Calls stopped because their client went away, by when: waiting for a slot (never "
          "ran) or running (stopped; its record says cancelled).");

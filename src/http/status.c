@@ -50,6 +50,7 @@ static const struct {
     [MOTE_CORE_DISK_FULL] = {507, "disk_full"},
     /* nginx's "client closed request": nobody reads it, the records say it */
     [MOTE_CORE_CANCELLED] = {499, "cancelled"},
+    [MOTE_CORE_INIT_MEMORY] = {507, "init_memory_full"},
 };
 
 /* A call's outcome class: the reply of a /faas call, and its error code. */
