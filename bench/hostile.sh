@@ -13,6 +13,9 @@
 #                SECONDS while 20 hostile calls run (10 endless loops, 10
 #                25-second sleeps): the share of its calls answered 200 within
 #                10 s, and their p50/p99 from the moment each was due.
+#   init memory  RSS after deploying 3 functions whose mote_init fills
+#                INIT_FILL_MB (default 200) MiB, once their opt tiers are
+#                built (INIT=0 skips it).
 #
 # With OLD_BUILD (a build of main before the change), each part runs on the
 # old and the new server, alternating, ROUNDS times (median reported per
@@ -109,6 +112,37 @@ for n in $conns; do
       "$(awk '{ for (i = 1; i <= NF; i++) if ($i == "p99_us") print $(i + 1) }' "$tmp/sel" | median)"
   done
 done
+
+if [ "${INIT:-1}" != 0 ]; then
+echo "== RSS after deploying 3 functions whose mote_init fills ${INIT_FILL_MB:-200} MiB (memory=512, opt tiers built)"
+clang-19 --target=wasm32-wasi -O2 -DFILL_MB="${INIT_FILL_MB:-200}" "$here/../tests/server/programs/fill.c" \
+  -o "$tmp/fill.wasm" || exit 1
+for r in $(seq "$rounds"); do
+  for b in "${builds[@]}"; do
+    start "$(path_of "$b")" --workers 2
+    rss0=$(awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$pid/status")
+    for f in fill1 fill2 fill3; do deploy "$f" "$tmp/fill.wasm" "memory=512"; done
+    for _ in $(seq 2400); do # the opt tiers: built (or failed), each with its own mote_init
+      n=0
+      for f in fill1 fill2 fill3; do
+        [ "$(curl -s -u "$auth" "$base/v1/functions/$f" | jq -r .opt_tier)" = building ] && n=$((n + 1))
+      done
+      [ "$n" = 0 ] && break
+      sleep 0.25
+    done
+    for f in fill1 fill2 fill3; do curl -s -o /dev/null -u "$auth" "$base/faas/$f"; done
+    rss=$(awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$pid/status")
+    echo "$b $rss0 $rss" >>"$tmp/init.txt"
+    stop
+  done
+done
+for b in "${builds[@]}"; do
+  awk -v b="$b" '$1 == b' "$tmp/init.txt" >"$tmp/sel"
+  printf '%-4s RSS %s MB before, %s MB after (rounds: %s)\n' "$b" \
+    "$(awk '{ print $2 }' "$tmp/sel" | median)" "$(awk '{ print $3 }' "$tmp/sel" | median)" \
+    "$(awk '{ printf "[%s/%s]", $2, $3 }' "$tmp/sel")"
+done
+fi
 
 echo "== restart with 20 functions whose mote_init takes 1 s ($(nproc) CPUs: as many preparing at once)"
 cat >"$tmp/slow.c" <<'C'
