@@ -15,6 +15,8 @@
  *                 the opt-tier worker
  *   snapstore.c   snapshots kept in the store, so a restart runs no
  *                 initialisation again
+ *   budget.c      the node's memory for initialised versions (--init-memory):
+ *                 a deploy whose mote_init may not fit is refused
  *   deploy.c      deploy, delete and the load at start: the one holder of the
  *                 deploy lock
  *   call.c        one call: limits, admission, run, record, counts; the

@@ -8,7 +8,8 @@
  *
  * Threads: any number of threads may instantiate and call at once. Trap state
  * is per thread; a thread gets its alternate signal stack on first use.
- * Deadlines (wall-clock timeouts) are per thread too: mote_rt_deadline_set.
+ * Deadlines (wall-clock timeouts) are per thread too: mote_rt_deadline_set;
+ * another thread may stop a run the same way: mote_rt_cancel (cancel.c).
  *
  * Linear memories live in reserved regions (8 GiB + a guard) so the generated
  * code needs no bounds checks: a fault inside a live region while the thread
