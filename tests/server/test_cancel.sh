@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A call whose client has gone is cancelled (issue 14): a sleeping guest (at
-# a gate: poll_oneoff), an endless loop, and a call waiting for a slot. Each
+# a gate: poll_oneoff), an endless loop, a call waiting for a slot, and an
+# OpenWhisk web action (its reply is its run). Each
 # ends "cancelled: client gone" (status 499) in its activation, is counted on
 # /metrics, and frees its slot: the next call runs.
 #
@@ -101,6 +102,26 @@ curl -s --max-time 20 "$mbase/metrics" >"$tmp/m"
 [ "$(msample 'mote_calls_cancelled_total{when="running"}')" = 2 ] &&
   [ "$(msample 'mote_calls_cancelled_total{when="waiting"}')" = 1 ]
 check "no other call was cancelled" $? "$(grep -E '^mote_calls_cancelled' "$tmp/m")"
+
+# ---- an OpenWhisk web action (its reply is its run) ------------------------------------
+clang-19 --target=wasm32-wasi -O2 "$(dirname "$0")/../openwhisk/actions/echo.c" -o "$tmp/echo.wasm" &&
+  gate_zip "$tmp/echo.wasm" || { echo "clang-19 or zip failed"; exit 1; }
+printf '{"exec":{"kind":"wasm:0.1","code":"%s"},"limits":{"timeout":300000},"annotations":[{"key":"web-export","value":true}]}' \
+  "$(base64 -w0 "$tmp/gate.zip")" >"$tmp/put.json"
+req PUT "/api/v1/namespaces/_/actions/wgate" -H 'Content-Type: application/json' --data-binary "@$tmp/put.json"
+check "a web action at a gate" $([ "$code" = 200 ]; echo $?) "$code $body"
+curl -s -o /dev/null --max-time 600 "$base/api/v1/web/guest/default/wgate.json?gate=never" &
+client=$!
+wait_metric 'mote_workers{state="busy"}' 1
+check "the web action holds the only worker" $? "$(grep -E '^mote_(workers|calls_alive)' "$tmp/m")"
+kill -KILL "$client"; wait "$client" 2>/dev/null
+wait_metric 'mote_calls_cancelled_total{when="running"}' 3
+check "its client gone, the web action's run is cancelled" $? "$(grep -E '^mote_calls_cancelled' "$tmp/m")"
+a=$(last_activation wgate)
+[ "$a" = "499 cancelled: client gone" ]
+check "its activation says cancelled: client gone (499)" $? "$a $body"
+req GET "/faas/quick?arg=1"
+check "the next call runs: 200" $([ "$code" = 200 ]; echo $?) "$code $body"
 
 stop_server
 echo "tests/server/test_cancel.sh: $passed passed, $failed failed"
