@@ -20,6 +20,21 @@ clang-19 --target=wasm32-wasi -O2 "$here/programs/nap.c" -o "$tmp/nap.wasm" || {
 msample() { awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print "missing" }' "$tmp/m"; }
 mib() { echo $(( ($1 + 1048575) / 1048576 )); } # bytes -> MiB, rounded up
 
+# ---- one snapshot per version, seen by the kernel -------------------------------------
+# (No new flag, so that main's server runs this too.) The snapshots' images
+# are memfds mapped by the server: its RssShmem holds them. Once the opt tier
+# serves, one 40 MiB image is left (two before: one per tier).
+start_server 2
+check "server starts" $? "$(cat "$tmp/out" "$tmp/err")"
+deploy fill0 "$tmp/fill.wasm" "memory=64"; c=$code
+wait_opt fill0
+req GET /faas/fill0
+shm=$(awk '/^RssShmem:/ { print int($2 / 1024) }' "/proc/$server_pid/status")
+[ "$c" = 201 ] && [ "$code" = 200 ] && [ -n "$shm" ] && [ "$shm" -ge 38 ] && [ "$shm" -lt 70 ]
+check "after the opt tier is built: one 40 MiB image mapped (was two: 80 MiB)" $? "$c $code RssShmem ${shm} MiB"
+stop_server
+rm -rf "$tmp/data" # the next server starts empty
+
 # ---- the budget, and one snapshot per version ------------------------------------------
 # 150 MiB: fill (40 MiB in mote_init, memory=64) fits with its opt build's
 # transient second image (64 reserved), and a second one too; then a
