@@ -39,8 +39,6 @@ const char *mote_cli_cache_dir(void) {
   if (xdg && *xdg) {
     snprintf(dir, sizeof dir, "%s/mote", xdg);
   } else if (home && *home) {
-    snprintf(dir, sizeof dir, "%s/.cache", home);
-    mkdir(dir, 0755);
     snprintf(dir, sizeof dir, "%s/.cache/mote", home);
   } else {
     snprintf(dir, sizeof dir, "/tmp/mote-cache-%d", (int)getuid());

@@ -6,9 +6,14 @@
  * Keys and values are bytes on our side and base64 in the gateway's JSON;
  * 64-bit numbers come back as JSON strings. A request goes to the endpoint
  * that answered last; when it cannot be reached (or answers 5xx: no leader,
- * a leader change) the next endpoint is tried, each once, so one dead member
- * of a cluster costs a failed connect (bounded by ETCD_CONNECT_MS), not an
- * error.
+ * a leader change) the next endpoint is tried, so one dead member of a
+ * cluster costs a failed connect (bounded by ETCD_CONNECT_MS), not an error.
+ * When members took the request but none answered (held through an
+ * election, or dropped with the dead leader) the endpoints are tried again
+ * until ETCD_ELECTION_MS have passed; when none could be reached at all the
+ * request fails at once. A request tried again may have been applied the
+ * first time: writes here are puts, deletes and compare-and-set
+ * transactions, which a second application leaves as they were or refuses.
  *
  * Private to src/cluster (its files and tests; the CLI's admin verbs reach
  * etcd through cluster.h). Threads: a client may be used from many threads;
@@ -23,7 +28,9 @@
 
 #define ETCD_MAX_ENDPOINTS 16
 #define ETCD_CONNECT_MS 300       /* a connect to one endpoint */
-#define ETCD_REQUEST_MS 3000      /* a unary request, whole (an election takes ~1 s) */
+#define ETCD_REQUEST_MS 3000      /* one try of a unary request, whole */
+#define ETCD_ELECTION_MS 10000    /* a request's tries while members hold it (an election: 1.6-3.8 s measured) */
+#define ETCD_RETRY_PAUSE_MS 100   /* between passes over the endpoints */
 #define ETCD_MAX_REPLY (64u << 20) /* bytes of a reply (a range of every record) */
 
 typedef enum etcd_status {

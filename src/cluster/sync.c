@@ -28,7 +28,7 @@ static void mirror_key(mote_cluster *cl, const char *uuid, const etcd_kv *kv) {
   mote_store_error se;
   mote_store *s = core_store(cl->core);
   if (!kv) {
-    if (mote_store_key_delete(s, uuid, &se) == MOTE_STORE_IO)
+    if (mote_store_key_delete(s, uuid, &se) >= MOTE_STORE_IO)
       fprintf(stderr, "mote serve: cluster: key %s: %s\n", uuid, se.message);
     core_identity_forget(cl->core, uuid);
     return;
@@ -47,7 +47,7 @@ static void mirror_ns(mote_cluster *cl, const char *ns, const etcd_kv *kv) {
   mote_store_error se;
   mote_store *s = core_store(cl->core);
   if (!kv) {
-    if (mote_store_namespace_delete(s, ns, &se) == MOTE_STORE_IO)
+    if (mote_store_namespace_delete(s, ns, &se) >= MOTE_STORE_IO)
       fprintf(stderr, "mote serve: cluster: namespace %s: %s\n", ns, se.message);
     core_identity_forget(cl->core, NULL); /* its keys went with it */
     core_limits_changed(cl->core, ns);

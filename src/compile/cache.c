@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/hash.h"
 #include "cache.h"
 #include "toolchain.h"
@@ -34,18 +35,13 @@ void mote_cache_key(const uint8_t *wasm, size_t len, mote_tier tier, char key[65
   mote_hex(digest, sizeof digest, key);
 }
 
-static int make_dir(const char *path) {
-  if (mkdir(path, 0755) == 0 || errno == EEXIST) return 0;
-  return -1;
-}
-
 int mote_cache_prepare(const char *dir) {
   char path[4096];
-  if (make_dir(dir) != 0) return -1;
+  if (mote_mkdirs(dir, 0755) != 0) return -1;
   snprintf(path, sizeof path, "%s/tmp", dir);
-  if (make_dir(path) != 0) return -1;
+  if (mote_mkdirs(path, 0755) != 0) return -1;
   snprintf(path, sizeof path, "%s/locks", dir);
-  return make_dir(path);
+  return mote_mkdirs(path, 0755);
 }
 
 /* Hex BLAKE2b-256 of a file's contents; -1 if it cannot be read. */

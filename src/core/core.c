@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/fs.h"
 #include "core/core_internal.h"
 
 mote_core_status core_fail(mote_core_error *err, mote_core_status st, const char *fmt, ...) {
@@ -35,17 +36,11 @@ mote_core_status core_store_fail(mote_core_error *err, const mote_store_error *s
   switch (se->status) {
     case MOTE_STORE_NOT_FOUND: st = MOTE_CORE_NOT_FOUND; break;
     case MOTE_STORE_INVALID: st = MOTE_CORE_INVALID; break;
+    case MOTE_STORE_FULL:
+      return core_fail(err, MOTE_CORE_DISK_FULL, "the disk is full: %s", se->message);
     default: st = MOTE_CORE_STORE; break;
   }
-  if (st == MOTE_CORE_STORE && core_says_disk_full(se->message))
-    return core_fail(err, MOTE_CORE_DISK_FULL, "the disk is full: %s", se->message);
   return core_fail(err, st, "%s", se->message);
-}
-
-bool core_says_disk_full(const char *message) {
-  /* the last: SQLite's message for SQLITE_FULL */
-  return strstr(message, strerror(ENOSPC)) != NULL || strstr(message, strerror(EDQUOT)) != NULL ||
-         strstr(message, "database or disk is full") != NULL;
 }
 
 bool core_disk_low(const mote_core *c, uint64_t *avail) {
@@ -82,7 +77,7 @@ mote_core_status mote_core_open(const mote_core_config *cfg, mote_core **out,
   mote_rt_snapshot_policy_set(cfg->images); /* before any snapshot is taken or loaded */
 
   mote_store_error se;
-  if (mkdir(c->data_dir, 0755) != 0 && errno != EEXIST) {
+  if (mote_mkdirs(c->data_dir, 0755) != 0) {
     core_fail(err, MOTE_CORE_STORE, "cannot create %s: %s", c->data_dir, strerror(errno));
     goto fail;
   }

@@ -366,8 +366,6 @@ mote_core_status core_fail(mote_core_error *err, mote_core_status st, const char
     __attribute__((format(printf, 3, 4)));
 /* A store refusal in the core's words. */
 mote_core_status core_store_fail(mote_core_error *err, const mote_store_error *se);
-/* Whether an error message is a write that found no space (ENOSPC, EDQUOT). */
-bool core_says_disk_full(const char *message);
 /* Whether the data directory's disk has less than CORE_DISK_LOW_BYTES free
  * (*avail: the bytes free; false when it cannot be read). */
 bool core_disk_low(const mote_core *c, uint64_t *avail);

@@ -76,7 +76,7 @@ mote_core_status core_deploy(mote_core *c, const core_deploy_req *req, core_fn *
   mote_store_error se;
   if (req->nfiles) {
     if (mote_store_put_files(c->store, req->files, req->nfiles, files_hash, &se) != MOTE_STORE_OK)
-      return core_fail(err, core_says_disk_full(se.message) ? MOTE_CORE_DISK_FULL : MOTE_CORE_FILES,
+      return core_fail(err, se.status == MOTE_STORE_FULL ? MOTE_CORE_DISK_FULL : MOTE_CORE_FILES,
                        "%s", se.message);
     mote_store_files_path(c->store, files_hash, files_dir, sizeof files_dir);
   }

@@ -14,6 +14,7 @@
  * atomic store; a failure is never silent (the version's opt_state and
  * opt_error, /metrics, a line on stderr).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -59,6 +60,13 @@ static mote_core_status compile_status(mote_compile_status st) {
   }
 }
 
+/* Whether a compile's message says a write found no space. The C compiler
+ * and the linker are child processes: their words are all there is to read
+ * (the store's own writes have MOTE_STORE_FULL instead). */
+static bool tool_says_disk_full(const char *message) {
+  return strstr(message, strerror(ENOSPC)) != NULL || strstr(message, strerror(EDQUOT)) != NULL;
+}
+
 /* A failed compile; one that failed to write (the tools' messages, or a
  * disk nearly full after it) is a full disk, not a toolchain's failure. */
 static mote_core_status compile_fail(const mote_core *c, mote_compile_status cst,
@@ -66,7 +74,7 @@ static mote_core_status compile_fail(const mote_core *c, mote_compile_status cst
   uint64_t avail = 0;
   bool low = core_disk_low(c, &avail);
   if ((cst == MOTE_COMPILE_TOOL_FAILED || cst == MOTE_COMPILE_IO) &&
-      (core_says_disk_full(cerr->message) || low))
+      (tool_says_disk_full(cerr->message) || low))
     return core_fail(err, MOTE_CORE_DISK_FULL,
                      "the disk of %s is full (%llu KiB free): compiling failed: %s", c->data_dir,
                      (unsigned long long)(avail >> 10), cerr->message);

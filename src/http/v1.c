@@ -90,6 +90,7 @@ static http_result store_error(http_req *r, const mote_store_error *e) {
   switch (e->status) {
     case MOTE_STORE_NOT_FOUND: return http_reply_error(r, 404, "not_found", "%s", e->message);
     case MOTE_STORE_INVALID: return http_reply_error(r, 400, "invalid", "%s", e->message);
+    case MOTE_STORE_FULL: return http_reply_error(r, 507, "disk_full", "%s", e->message);
     default: return http_reply_error(r, 500, "store", "%s", e->message);
   }
 }

@@ -113,7 +113,7 @@ mote_store_status store_put_blob(mote_store *s, const uint8_t *data, size_t len,
     close(fd);
     if (good) {
       if (store_fsync_dir(blobs) != 0)
-        return store_fail(err, MOTE_STORE_IO, "cannot sync %s: %s", blobs, strerror(errno));
+        return store_fail(err, store_io_status(errno), "cannot sync %s: %s", blobs, strerror(errno));
       return MOTE_STORE_OK;
     }
     /* Corrupt or truncated: fall through and replace it. */
@@ -121,15 +121,15 @@ mote_store_status store_put_blob(mote_store *s, const uint8_t *data, size_t len,
 
   tmp_name(s, "blob", tmp, sizeof tmp);
   if (write_durable_at(AT_FDCWD, tmp, data, len) != 0)
-    return store_fail(err, MOTE_STORE_IO, "cannot write %s: %s", tmp, strerror(errno));
+    return store_fail(err, store_io_status(errno), "cannot write %s: %s", tmp, strerror(errno));
   if (rename(tmp, final) != 0) {
     int saved = errno;
     unlink(tmp);
-    return store_fail(err, MOTE_STORE_IO, "cannot rename %s to %s: %s", tmp, final,
+    return store_fail(err, store_io_status(saved), "cannot rename %s to %s: %s", tmp, final,
                       strerror(saved));
   }
   if (store_fsync_dir(blobs) != 0)
-    return store_fail(err, MOTE_STORE_IO, "cannot sync %s: %s", blobs, strerror(errno));
+    return store_fail(err, store_io_status(errno), "cannot sync %s: %s", blobs, strerror(errno));
   return MOTE_STORE_OK;
 }
 
@@ -179,7 +179,7 @@ static bool tree_matches(const char *root, const mote_store_file *const *sorted,
 static mote_store_status write_tree(const char *root, const mote_store_file *const *sorted,
                                     size_t n, mote_store_error *err) {
   int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return store_fail(err, MOTE_STORE_IO, "cannot open %s: %s", root, strerror(errno));
+  if (dfd < 0) return store_fail(err, store_io_status(errno), "cannot open %s: %s", root, strerror(errno));
   mote_store_status st = MOTE_STORE_OK;
   char dir[BUNDLE_PATH_MAX + 1];
   for (size_t i = 0; i < n && st == MOTE_STORE_OK; i++) {
@@ -196,7 +196,7 @@ static mote_store_status write_tree(const char *root, const mote_store_file *con
         st = store_fail(err, MOTE_STORE_INVALID,
                         "bundle file \"%s\" clashes with a directory or file of the same name", p);
       else
-        st = store_fail(err, MOTE_STORE_IO, "cannot write bundle file \"%s\" under %s: %s", p,
+        st = store_fail(err, store_io_status(e), "cannot write bundle file \"%s\" under %s: %s", p,
                         root, strerror(e));
     }
   }
@@ -204,7 +204,7 @@ static mote_store_status write_tree(const char *root, const mote_store_file *con
   if (st != MOTE_STORE_OK) return st;
   walk_errno = 0;
   if (nftw(root, fsync_dir_cb, 16, FTW_DEPTH | FTW_PHYS) != 0 || walk_errno)
-    return store_fail(err, MOTE_STORE_IO, "cannot sync the directories of %s: %s", root,
+    return store_fail(err, store_io_status(walk_errno ? walk_errno : errno), "cannot sync the directories of %s: %s", root,
                       strerror(walk_errno ? walk_errno : errno));
   return MOTE_STORE_OK;
 }
@@ -259,13 +259,13 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
     if (S_ISDIR(sb.st_mode) && tree_matches(final, sorted, nfiles)) {
       /* As for blobs: the rename that made it may not be durable yet. */
       if (store_fsync_dir(parent) != 0)
-        st = store_fail(err, MOTE_STORE_IO, "cannot sync %s: %s", parent, strerror(errno));
+        st = store_fail(err, store_io_status(errno), "cannot sync %s: %s", parent, strerror(errno));
       goto out;
     }
     /* Damaged: move it aside, then install a fresh copy. */
     tmp_name(s, "trash", trash, sizeof trash);
     if (rename(final, trash) != 0 && errno != ENOENT) {
-      st = store_fail(err, MOTE_STORE_IO, "cannot move damaged %s aside: %s", final,
+      st = store_fail(err, store_io_status(errno), "cannot move damaged %s aside: %s", final,
                       strerror(errno));
       goto out;
     }
@@ -273,7 +273,7 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
 
   tmp_name(s, "files", tmp, sizeof tmp);
   if (mkdir(tmp, 0755) != 0) {
-    st = store_fail(err, MOTE_STORE_IO, "cannot create %s: %s", tmp, strerror(errno));
+    st = store_fail(err, store_io_status(errno), "cannot create %s: %s", tmp, strerror(errno));
     goto out;
   }
   st = write_tree(tmp, sorted, nfiles, err);
@@ -282,7 +282,7 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
       /* Another thread installed the same tree first: it is complete. */
       remove_tree(tmp);
     } else {
-      st = store_fail(err, MOTE_STORE_IO, "cannot rename %s to %s: %s", tmp, final,
+      st = store_fail(err, store_io_status(errno), "cannot rename %s to %s: %s", tmp, final,
                       strerror(errno));
     }
   }
@@ -291,7 +291,7 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
     goto out;
   }
   if (store_fsync_dir(parent) != 0)
-    st = store_fail(err, MOTE_STORE_IO, "cannot sync %s: %s", parent, strerror(errno));
+    st = store_fail(err, store_io_status(errno), "cannot sync %s: %s", parent, strerror(errno));
 out:
   if (trash[0]) remove_tree(trash);
   free(sorted);

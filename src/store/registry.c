@@ -527,7 +527,7 @@ mote_store_status mote_store_blob_read(mote_store *s, const char *hash, uint8_t 
   uint8_t *buf = NULL;
   size_t got = 0;
   if (fstat(fd, &sb) != 0) {
-    st = store_fail(err, MOTE_STORE_IO, "cannot stat %s: %s", path, strerror(errno));
+    st = store_fail(err, store_io_status(errno), "cannot stat %s: %s", path, strerror(errno));
     goto out;
   }
   buf = malloc(sb.st_size > 0 ? (size_t)sb.st_size : 1);

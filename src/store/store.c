@@ -54,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "store_internal.h"
 
 #define BUSY_TIMEOUT_MS 10000
@@ -283,8 +284,16 @@ mote_store_status store_fail(mote_store_error *err, mote_store_status st, const 
 }
 
 mote_store_status store_db_fail(mote_store_error *err, sqlite3 *db, const char *doing) {
-  return store_fail(err, MOTE_STORE_IO, "database error while %s: %s", doing,
-                    db ? sqlite3_errmsg(db) : "out of memory");
+  /* SQLite says SQLITE_FULL for ENOSPC; a write refused by a quota (EDQUOT)
+   * is an I/O error whose system errno tells it. */
+  bool full = db && ((sqlite3_errcode(db) & 0xff) == SQLITE_FULL ||
+                     store_io_status(sqlite3_system_errno(db)) == MOTE_STORE_FULL);
+  return store_fail(err, full ? MOTE_STORE_FULL : MOTE_STORE_IO, "database error while %s: %s",
+                    doing, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+mote_store_status store_io_status(int errnum) {
+  return errnum == ENOSPC || errnum == EDQUOT ? MOTE_STORE_FULL : MOTE_STORE_IO;
 }
 
 int64_t store_now_ms(void) {
@@ -396,11 +405,6 @@ void store_reader_give(mote_store *s, store_conn *c) {
   pthread_mutex_unlock(&s->pool_lock);
 }
 
-static int make_dir(const char *path) {
-  if (mkdir(path, 0755) == 0 || errno == EEXIST) return 0;
-  return -1;
-}
-
 mote_store_status mote_store_open(const char *dir, mote_store **out, mote_store_error *err) {
   mote_store_status st = MOTE_STORE_IO;
   char path[4096];
@@ -431,14 +435,14 @@ mote_store_status mote_store_open(const char *dir, mote_store **out, mote_store_
   static const char *const subdirs[] = {"", "/blobs", "/files", "/tmp"};
   for (size_t i = 0; i < sizeof subdirs / sizeof *subdirs; i++) {
     snprintf(path, sizeof path, "%s%s", s->dir, subdirs[i]);
-    if (make_dir(path) != 0) {
-      store_fail(err, MOTE_STORE_IO, "cannot create directory %s: %s", path, strerror(errno));
+    if (mote_mkdirs(path, 0755) != 0) {
+      store_fail(err, store_io_status(errno), "cannot create directory %s: %s", path, strerror(errno));
       goto fail;
     }
   }
   /* The subdirectories' entries are durable before anything is put in them. */
   if (store_fsync_dir(s->dir) != 0) {
-    store_fail(err, MOTE_STORE_IO, "cannot sync directory %s: %s", s->dir, strerror(errno));
+    store_fail(err, store_io_status(errno), "cannot sync directory %s: %s", s->dir, strerror(errno));
     goto fail;
   }
   store_clean_tmp(s);

@@ -33,6 +33,8 @@ typedef enum mote_store_status {
   MOTE_STORE_NOT_FOUND,
   MOTE_STORE_INVALID, /* a bad name or setting: see message */
   MOTE_STORE_IO,      /* disk or database failure: see message */
+  MOTE_STORE_FULL,    /* no space left (ENOSPC, EDQUOT, SQLite's SQLITE_FULL): the same write can
+                       * work once space is freed; see message */
 } mote_store_status;
 
 typedef struct mote_store_error {

@@ -136,7 +136,10 @@ void store_act_queue_stop(mote_store *s);
 /* Errors: fill `err` (may be NULL) and return its status. */
 mote_store_status store_fail(mote_store_error *err, mote_store_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* SQLite's error of db: MOTE_STORE_FULL when it ran out of space, else IO. */
 mote_store_status store_db_fail(mote_store_error *err, sqlite3 *db, const char *doing);
+/* The status of a failed system call's errno: FULL for ENOSPC and EDQUOT, else IO. */
+mote_store_status store_io_status(int errnum);
 void store_ok(mote_store_error *err);
 
 /* Connections. */

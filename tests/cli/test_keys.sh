@@ -110,6 +110,15 @@ run namespaces --data "$data"
 [ "$(printf '%s\n' "$out" | grep -c '^guest	1	')" -eq 1 ]
 check "guest listed once" $? "out=$out"
 
+# ---- a data directory whose parents do not exist yet ---------------------------------------
+run keys create carol --data "$tmp/not/yet/data"
+[ $rc -eq 0 ] && [[ "$out" =~ $cred_re ]] && [ -f "$tmp/not/yet/data/mote.db" ]
+check "keys create makes a data directory with its parents" $? "rc=$rc out=$out err=$err"
+start_server 1 --data "$tmp/also/not/yet"
+req GET /healthz
+[ "$code" = 200 ] && [ -f "$tmp/also/not/yet/mote.db" ]
+check "mote serve makes its data directory with its parents" $? "$code $(cat "$tmp/err")"
+stop_server
 if [ $failed -ne 0 ]; then echo "  the server's stderr (last lines):" >&2; tail -n 20 "$tmp/err" >&2; fi
 echo "tests/cli/test_keys.sh: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -27,6 +27,11 @@ wat "$tmp/simd.wat" -o "$tmp/simd.wasm"
 out=$("$mote" run "$tmp/simd.wasm" 2>&1); rc=$?
 check "simd runs" $([ $rc -eq 0 ]; echo $?) "rc=$rc out=$out"
 
+# A cache directory whose parents do not exist yet is made with them.
+out=$(MOTE_CACHE="$tmp/deep/er/cache" "$mote" run "$tmp/simd.wasm" 2>&1); rc=$?
+[ $rc -eq 0 ] && [ -d "$tmp/deep/er/cache/locks" ]
+check "a cache directory is made with its parents" $? "rc=$rc out=$out"
+
 # A feature past Wasm 2.0 is refused before any compiler runs, naming the feature.
 cat > "$tmp/tail.wat" <<'W'
 (module (func $f (export "_start") (return_call $f)))

@@ -178,6 +178,29 @@ on "$other" GET "/v1/usage?function=single"
 check "usage from $other counts the call made on $placed" \
   "$([ "$code" = 200 ] && [ "$(jget .total.invocations)" -ge 1 ]; echo $?)" "$code $body"
 
+# ---- a CGI function placed on one node, called with a body on another ---------------------------
+cat >"$tmp/cgi.c" <<'C'
+#include <stdio.h>
+int main(void) {
+  printf("Status: 202 Accepted\nContent-Type: text/plain\nX-Custom-Out: yes please\n\n");
+  int ch;
+  while ((ch = getchar()) != EOF) putchar(ch);
+  return 0;
+}
+C
+clang-19 --target=wasm32-wasi -O2 "$tmp/cgi.c" -o "$tmp/cgi.wasm" || exit 1
+deploy_on a echo "$tmp/cgi.wasm" "public=true&cgi=true&replicas=1"
+wait_converged
+cplaced=$("$mote" cluster status --cluster "$etcd_urls" | jq -r '.functions[] | select(.namespace == "guest" and .name == "echo") | .placed | join(",")')
+wait_served echo 1 "$cplaced"
+cother=$(for n in a b c d; do [ "$n" != "$cplaced" ] && echo $n; done | head -1)
+on "$cother" POST /faas/echo -H 'Content-Type: text/plain' --data-binary 'ping through a peer'
+check "a CGI function on $cplaced, POSTed on $cother: its status, headers and the body it echoed" \
+  "$([ "$code" = 202 ] && [ "$body" = "ping through a peer" ] &&
+     [ "$(header X-Custom-Out)" = "yes please" ] && [ "$(header Content-Type)" = text/plain ] &&
+     [ "$(header X-Mote-Node)" = "$cplaced" ]; echo $?)" \
+  "$code [$body] node=$(header X-Mote-Node) custom=$(header X-Custom-Out)"
+
 # ---- drain: the node's functions move, it serves nothing new -----------------------------------
 "$mote" cluster drain "$placed" --cluster "$etcd_urls" >/dev/null
 wait_converged

@@ -1,5 +1,6 @@
 /* The etcd gateway client against a real etcd member (tests/cluster/etcd_fixture.h). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -263,9 +264,106 @@ TEST(a_dead_endpoint_is_passed_over) {
   etcd_free(e);
 }
 
+/* A member in an election, as the gateway shows it: it takes each request
+ * and answers 503 "no leader" to the first `refusals`, then 200. */
+typedef struct electing {
+  int fd;
+  unsigned refusals;
+  _Atomic unsigned asked; /* requests answered; read by the test after each call */
+  pthread_t thread;
+} electing;
+
+static void *electing_serve(void *arg) {
+  electing *m = arg;
+  for (;;) {
+    int c = accept(m->fd, NULL, NULL);
+    if (c < 0) return NULL;
+    /* Requests on this connection until the client closes it: each is a
+     * head and a Content-Length body. */
+    char buf[8192];
+    size_t have = 0;
+    for (;;) {
+      char *end = have ? memmem(buf, have, "\r\n\r\n", 4) : NULL;
+      if (end) {
+        char *cl = memmem(buf, (size_t)(end - buf), "Content-Length: ", 16);
+        size_t body = cl ? strtoul(cl + 16, NULL, 10) : 0, need = (size_t)(end + 4 - buf) + body;
+        if (have >= need) {
+          static const char no_leader[] =
+              "{\"error\":\"etcdserver: no leader\",\"code\":14,"
+              "\"message\":\"etcdserver: no leader\"}";
+          static const char put_reply[] = "{\"header\":{\"revision\":\"7\"}}";
+          bool refuse = m->asked++ < m->refusals;
+          const char *json = refuse ? no_leader : put_reply;
+          char reply[512];
+          snprintf(reply, sizeof reply,
+                   "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                   "\r\n%s",
+                   refuse ? "503 Service Unavailable" : "200 OK", strlen(json), json);
+          if (write(c, reply, strlen(reply)) < 0) break;
+          memmove(buf, buf + need, have - need);
+          have -= need;
+          continue;
+        }
+      }
+      ssize_t n = read(c, buf + have, sizeof buf - have);
+      if (n <= 0) break;
+      have += (size_t)n;
+    }
+    close(c);
+  }
+}
+
+static bool electing_start(electing *m, unsigned refusals, char *url, size_t cap) {
+  memset(m, 0, sizeof *m);
+  m->refusals = refusals;
+  m->fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  if (m->fd < 0 || bind(m->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(m->fd, 8) != 0 ||
+      getsockname(m->fd, (struct sockaddr *)&a, &len) != 0)
+    return false;
+  snprintf(url, cap, "http://127.0.0.1:%d", ntohs(a.sin_port));
+  return pthread_create(&m->thread, NULL, electing_serve, m) == 0;
+}
+
+static void electing_stop(electing *m) {
+  shutdown(m->fd, SHUT_RDWR);
+  close(m->fd);
+  pthread_join(m->thread, NULL);
+}
+
+/* Members that answer "no leader" are asked again (after a pause) until one
+ * answers or ETCD_ELECTION_MS pass: a leader's loss is ridden out, not
+ * turned into an error. */
+TEST(an_election_is_waited_out) {
+  electing m;
+  char url[64], msg[256];
+  CHECK(electing_start(&m, 3, url, sizeof url));
+  etcd *e = etcd_new(url, msg, sizeof msg);
+  CHECK(e != NULL);
+  if (!e) return;
+  int64_t rev = 0;
+  CHECK_EQ_INT(etcd_put(e, "/t/elected", "v", 1, 0, &rev), ETCD_OK);
+  CHECK_EQ_INT(rev, 7);
+  CHECK_EQ_INT(m.asked, 4); /* three refusals, then the answer */
+  etcd_free(e);
+  electing_stop(&m);
+  /* One that never elects: UNAVAILABLE in the end, saying why, after more
+   * than one try. */
+  CHECK(electing_start(&m, 1000000, url, sizeof url));
+  e = etcd_new(url, msg, sizeof msg);
+  CHECK(e != NULL);
+  if (!e) return;
+  CHECK_EQ_INT(etcd_put(e, "/t/never", "v", 1, 0, NULL), ETCD_UNAVAILABLE);
+  CHECK_STR_CONTAINS(etcd_error(), "no leader");
+  CHECK(m.asked > 1);
+  etcd_free(e);
+  electing_stop(&m);
+}
+
 static void setup(void) { fixture_etcd_start(&member); }
 static void teardown(void) { fixture_etcd_stop(&member); }
 
 RUN_TESTS(setup, endpoints_are_checked, put_get_range_delete, txn_compares_and_swaps,
           leases_keep_and_drop_keys, watch_streams_changes_in_order, a_dead_endpoint_is_passed_over,
-          teardown)
+          an_election_is_waited_out, teardown)

@@ -301,6 +301,14 @@ if mount -t tmpfs -o size=48m tmpfs "$full" 2>"$tmp/mount.err"; then
   deploy other "$tmp/cgi.wasm" "public=true"
   [ "$code" = 507 ] && [ "$(jget .code)" = disk_full ] && [[ "$(jget .error)" == *"disk"*full* ]]
   check "a deploy on the full disk: 507 disk_full saying so (was 500 compile_failed)" $? "$code $body"
+  # A module already compiled, in a bundle: only the store's writes of its
+  # files can fail (MOTE_STORE_FULL from ENOSPC, not a message matched).
+  mkdir -p "$tmp/fullb" && cp "$tmp/nap.wasm" "$tmp/fullb/main.wasm" &&
+    head -c 65536 /dev/urandom >"$tmp/fullb/data.bin" && tar czf "$tmp/fullb.tgz" -C "$tmp/fullb" .
+  req PUT "/v1/functions/bundled?public=true" -H 'Content-Type: application/gzip' \
+    --data-binary "@$tmp/fullb.tgz"
+  [ "$code" = 507 ] && [ "$(jget .code)" = disk_full ] && [[ "$(jget .error)" == *"No space left"* ]]
+  check "a bundle of a compiled module on the full disk: 507 disk_full (its files' write)" $? "$code $body"
   stop_server
   start_server 1
   check "a server starts on the full disk" $? "$(cat "$tmp/out" "$tmp/err")"
