@@ -73,7 +73,7 @@ ids = set(int(x) for x in open(sys.argv[2]) if x.strip())
 ran = sorted(set(owner[x] for x in ids if x in owner))
 own_imports = nfunc_imports - 1
 chunk_of = {}
-for f in glob.glob(os.path.join(sys.argv[3], 'c*.c')) + glob.glob(os.path.join(sys.argv[3], 'unit.c')):
+for f in glob.glob(os.path.join(sys.argv[3], 'c[0-9]*.c')) + glob.glob(os.path.join(sys.argv[3], 'unit.c')):
     k = os.path.basename(f)[:-2]
     for line in open(f, errors='replace'):
         m = re.match(r'XL_FUNC [^(]* w(\d+)\(inst \*I.*\{$', line)
