@@ -88,6 +88,7 @@ void core_forget(mote_core *c, const char *ns, const char *name) {
   mote_store_status st = mote_store_delete(c->store, ns, name, &se);
   registry_remove(c->reg, ns, name);
   pthread_mutex_unlock(&c->deploy_lock);
+  if (c->startup) startup_forget(c->startup, ns, name);
   if (st != MOTE_STORE_OK && st != MOTE_STORE_NOT_FOUND)
     fprintf(stderr, "mote serve: %s/%s: the record of a deleted function stays: %s\n", ns, name,
             se.message);

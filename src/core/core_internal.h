@@ -422,8 +422,12 @@ void startup_wait(core_startup *s);
 /* Stops taking versions, joins the threads (the versions in preparation
  * finish, bounded by the compile and init limits), frees. NULL: nothing. */
 void startup_free(core_startup *s);
-/* Whether a version of (ns, name) listed at open is not prepared yet. */
+/* Whether a version of (ns, name) listed at open is not prepared yet (and
+ * the function was not deleted since). */
 bool startup_preparing(core_startup *s, const char *ns, const char *name);
+/* (ns, name) was deleted: not "preparing" any more, and its versions not
+ * taken yet are skipped (one in preparation finds its record gone). */
+void startup_forget(core_startup *s, const char *ns, const char *name);
 /* Versions not prepared yet, and listed at open. */
 void startup_counts(core_startup *s, unsigned *pending, unsigned *total);
 

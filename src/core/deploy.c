@@ -138,6 +138,7 @@ mote_core_status core_delete(mote_core *c, const char *ns, const char *name,
   mote_store_status st = mote_store_delete(c->store, ns, name, &se);
   if (st == MOTE_STORE_OK) registry_remove(c->reg, ns, name);
   pthread_mutex_unlock(&c->deploy_lock);
+  if (st == MOTE_STORE_OK && c->startup) startup_forget(c->startup, ns, name);
   if (st == MOTE_STORE_NOT_FOUND)
     return core_fail(err, MOTE_CORE_NOT_FOUND, "no function named \"%s\"", name);
   if (st != MOTE_STORE_OK) return core_store_fail(err, &se);
