@@ -134,6 +134,10 @@ static mote_compile_status build_unit(const char *work, const xl_module *x,
   bool ok = unit && xl_module_write(unit, x, &xerr);
   bool closed = unit && fclose(unit) == 0;
   out->translate_ms += ms_since(&t0);
+  if (xerr.failed && xerr.io) {
+    set_error(err, MOTE_COMPILE_IO, "translate", "%s", xerr.message);
+    return MOTE_COMPILE_IO;
+  }
   if (xerr.failed) {
     set_error(err, MOTE_COMPILE_INVALID, "translate", "%s", xerr.message);
     return MOTE_COMPILE_INVALID;
