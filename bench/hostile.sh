@@ -20,13 +20,16 @@
 #                then every client reads: replies 200 whole, other replies
 #                (503 past the budget) whole. The new server with its
 #                default --response-budget (512 MiB) and with 128.
+#   init memory  RSS after deploying 3 functions whose mote_init fills
+#                INIT_FILL_MB (default 200) MiB, once their opt tiers are
+#                built (INIT=0 skips it).
 #
 # With OLD_BUILD (a build of main before the change), each part runs on the
 # old and the new server, alternating, ROUNDS times (median reported per
 # build). The client is tests/server/clients/hclient.c (gcc -O2).
 # usage: bench/hostile.sh BUILD [OLD_BUILD]
 #   env: ROUNDS (default 1), SECONDS_OPEN (default 20), CONNS (default "1000 5000 10000"),
-#        SLOW_S (default 15), PARTS (default "conns restart slots slow")
+#        SLOW_S (default 15), PARTS (default "conns init restart slots slow")
 set -u
 new=$1
 old=${2:-}
@@ -34,7 +37,7 @@ rounds=${ROUNDS:-1}
 secs=${SECONDS_OPEN:-20}
 conns=${CONNS:-1000 5000 10000}
 slow_s=${SLOW_S:-15}
-parts=" ${PARTS:-conns restart slots slow} "
+parts=" ${PARTS:-conns init restart slots slow} "
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mote-bench-hostile-XXXXXX")
 auth=23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP
@@ -120,6 +123,37 @@ for n in $conns; do
       "$(awk '{ for (i = 1; i <= NF; i++) if ($i == "p99_us") print $(i + 1) }' "$tmp/sel" | median)"
   done
 done
+
+if [ "${INIT:-1}" != 0 ] && [[ $parts == *" init "* ]]; then
+echo "== RSS after deploying 3 functions whose mote_init fills ${INIT_FILL_MB:-200} MiB (memory=512, opt tiers built)"
+clang-19 --target=wasm32-wasi -O2 -DFILL_MB="${INIT_FILL_MB:-200}" "$here/../tests/server/programs/fill.c" \
+  -o "$tmp/fill.wasm" || exit 1
+for r in $(seq "$rounds"); do
+  for b in "${builds[@]}"; do
+    start "$(path_of "$b")" --workers 2
+    rss0=$(awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$pid/status")
+    for f in fill1 fill2 fill3; do deploy "$f" "$tmp/fill.wasm" "memory=512"; done
+    for _ in $(seq 2400); do # the opt tiers: built (or failed), each with its own mote_init
+      n=0
+      for f in fill1 fill2 fill3; do
+        [ "$(curl -s -u "$auth" "$base/v1/functions/$f" | jq -r .opt_tier)" = building ] && n=$((n + 1))
+      done
+      [ "$n" = 0 ] && break
+      sleep 0.25
+    done
+    for f in fill1 fill2 fill3; do curl -s -o /dev/null -u "$auth" "$base/faas/$f"; done
+    rss=$(awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$pid/status")
+    echo "$b $rss0 $rss" >>"$tmp/init.txt"
+    stop
+  done
+done
+for b in "${builds[@]}"; do
+  awk -v b="$b" '$1 == b' "$tmp/init.txt" >"$tmp/sel"
+  printf '%-4s RSS %s MB before, %s MB after (rounds: %s)\n' "$b" \
+    "$(awk '{ print $2 }' "$tmp/sel" | median)" "$(awk '{ print $3 }' "$tmp/sel" | median)" \
+    "$(awk '{ printf "[%s/%s]", $2, $3 }' "$tmp/sel")"
+done
+fi
 
 if [[ $parts == *" restart "* ]]; then
 echo "== restart with 20 functions whose mote_init takes 1 s ($(nproc) CPUs: as many preparing at once)"

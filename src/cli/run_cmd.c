@@ -221,6 +221,7 @@ int mote_cmd_run(int argc, char **argv) {
     case MOTE_INVOKE_LINK: rc = MOTE_EXIT_LINK; break;
     case MOTE_INVOKE_HOST: rc = MOTE_EXIT_IO; break;
     case MOTE_INVOKE_INIT: rc = MOTE_EXIT_IO; break; /* prepare only: not a run's */
+    case MOTE_INVOKE_CANCELLED: rc = MOTE_EXIT_IO; break; /* no cancel token here */
   }
   if (r.outcome == MOTE_INVOKE_LINK) fprintf(stderr, "mote: %s: %s\n", path, r.message);
   else if (r.outcome != MOTE_INVOKE_EXITED) fprintf(stderr, "mote: %s\n", r.message);

@@ -34,6 +34,7 @@ static void usage(FILE *out) {
         "                  [--max-connections N] [--max-connections-per-client N]\n"
         "                  [--head-timeout MS] [--instances N] [--cpu-quantum MS]\n"
         "                  [--response-budget MIB]\n"
+        "                  [--init-memory MIB]\n"
         "                  [--cluster http://E1[,http://E2...] --node NAME [--advertise URL]\n"
         "                   [--no-peer-objects]]\n"
         "\n"
@@ -73,6 +74,9 @@ static void usage(FILE *out) {
         "  --cpu-quantum MS    a call keeps its slot (--workers) this long while others wait,\n"
         "                      then runs on without one; a call that sleeps gives it back at\n"
         "                      once (default 20; 0: slots are held to the end, sleeping or not)\n"
+        "  --init-memory MIB   memory for initialised functions (their snapshots after\n"
+        "                      mote_init), node-wide (default: half the machine's memory); a\n"
+        "                      deploy whose mote_init may not fit (its memory limit) gets 507\n"
         "  --max-connections N connections open at once (default 10000, within the open-file\n"
         "                      limit); past it the oldest idle connection is closed for a\n"
         "                      newcomer\n"
@@ -212,6 +216,15 @@ int mote_cmd_serve(int argc, char **argv) {
       }
       if (queue) cfg.queue = (unsigned)n;
       else cfg.queue_timeout_ms = (unsigned)n;
+    } else if (!strcmp(opt, "--init-memory")) {
+      char *end;
+      errno = 0;
+      unsigned long long n = strtoull(val, &end, 10);
+      if (errno || end == val || *end || val[0] == '-' || n < 1 || n > (1ull << 30)) {
+        fprintf(stderr, "mote serve: --init-memory takes MiB between 1 and 1073741824\n");
+        return MOTE_EXIT_USAGE;
+      }
+      cfg.init_memory_mib = n;
     } else if (!strcmp(opt, "--instances") || !strcmp(opt, "--cpu-quantum")) {
       bool inst = !strcmp(opt, "--instances");
       char *end;

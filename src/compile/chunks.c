@@ -87,10 +87,10 @@ static void build_part(pool *p, part *pt) {
   double took = now_ms() - t0;
   pthread_mutex_lock(&p->lock);
   p->translate_ms += took;
-  if (pt->err.failed) p->invalid = true;
+  if (pt->err.failed && !pt->err.io) p->invalid = true;
   pthread_mutex_unlock(&p->lock);
   if (!ok) {
-    if (!pt->err.failed) note_io_failure(p);
+    if (!pt->err.failed || pt->err.io) note_io_failure(p);
     free(text);
     return;
   }
@@ -180,7 +180,7 @@ mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result
   if (xerr.failed) {
     snprintf(err->message, sizeof err->message, "%s", xerr.message);
     snprintf(err->stage, sizeof err->stage, "translate");
-    err->status = st = MOTE_COMPILE_INVALID;
+    err->status = st = xerr.io ? MOTE_COMPILE_IO : MOTE_COMPILE_INVALID;
     goto done;
   }
   if (!ok || mote_cache_prepare(obj_rel) != 0 || !realpath(obj_rel, obj_dir) ||
@@ -231,7 +231,16 @@ mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result
     st = MOTE_COMPILE_TOOL_FAILED; /* the caller names the failure */
     goto done;
   }
-  if (p.io_failed) goto io;
+  if (p.io_failed) {
+    for (uint32_t i = 0; i < p.nparts; i++) /* a translation that ran out of memory says so */
+      if (parts[i].err.io) {
+        snprintf(err->stage, sizeof err->stage, "translate");
+        snprintf(err->message, sizeof err->message, "%s", parts[i].err.message);
+        err->status = st = MOTE_COMPILE_IO;
+        goto done;
+      }
+    goto io;
+  }
 
   /* link */
   const char **objs = calloc(p.nparts, sizeof *objs);

@@ -38,6 +38,10 @@ typedef struct mote_compile_options {
   unsigned wall_seconds; /* default 600 */
   size_t memory_bytes;   /* address space of each compiler process, default 1 GiB */
   size_t output_bytes;   /* largest file a child may write, default 1 GiB */
+  /* The smallest chunk of a big module, in bytes of wasm code (the largest is
+   * 4x); zero means the tier's own (pipeline.c). Tests use it to cut small
+   * modules into chunks on either tier. */
+  size_t chunk_bytes;
 } mote_compile_options;
 
 typedef enum mote_compile_status {

@@ -110,9 +110,15 @@ static double ms_since(const struct timespec *t0) {
 }
 
 /* A module of up to this much wasm code is one unit; above it is cut into
- * chunks of CHUNK_MIN..CHUNK_MAX bytes of code (xl_plan_chunks). */
+ * chunks of CHUNK_MIN..CHUNK_MAX bytes of code (xl_plan_chunks): gcc -O2's
+ * memory is what bounds a chunk of the opt tier. */
 #define CHUNK_MIN ((size_t)64 << 10)
 #define CHUNK_MAX ((size_t)256 << 10)
+/* The quick tier's chunks are larger: tcc needs little memory, and each part
+ * costs a process and a parse of mod.h, ~10 ms of CPU at CRuby's size, which
+ * was 148 times 1.4 s of its 4.2 s (docs/architecture.md, "The first
+ * answer"). The same module is cut into chunks on both tiers or on neither. */
+#define QUICK_CHUNK_MIN ((size_t)512 << 10)
 
 /* One unit: the translator writes unit.c, one compiler makes module.so. */
 static mote_compile_status build_unit(const char *work, const xl_module *x,
@@ -128,6 +134,10 @@ static mote_compile_status build_unit(const char *work, const xl_module *x,
   bool ok = unit && xl_module_write(unit, x, &xerr);
   bool closed = unit && fclose(unit) == 0;
   out->translate_ms += ms_since(&t0);
+  if (xerr.failed && xerr.io) {
+    set_error(err, MOTE_COMPILE_IO, "translate", "%s", xerr.message);
+    return MOTE_COMPILE_IO;
+  }
   if (xerr.failed) {
     set_error(err, MOTE_COMPILE_INVALID, "translate", "%s", xerr.message);
     return MOTE_COMPILE_INVALID;
@@ -169,9 +179,12 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
     set_error(err, MOTE_COMPILE_IO, "translate", "%s", "out of memory reading the module");
     return MOTE_COMPILE_IO;
   }
-  uint32_t nchunks = xl_plan_chunks(&x, CHUNK_MIN, CHUNK_MAX, ends);
+  bool split = xl_plan_chunks(&x, CHUNK_MIN, CHUNK_MAX, ends) > 1;
+  size_t min = opts->chunk_bytes ? opts->chunk_bytes
+               : opts->tier == MOTE_TIER_QUICK ? QUICK_CHUNK_MIN : CHUNK_MIN;
+  uint32_t nchunks = split ? xl_plan_chunks(&x, min, 4 * min, ends) : 1;
   out->translate_ms = ms_since(&t0);
-  if (nchunks <= 1) {
+  if (!split) {
     st = build_unit(work, &x, opts, &limits, out, err);
   } else {
     chunk_build cb = {.x = &x, .ends = ends, .nchunks = nchunks, .work = work,

@@ -97,6 +97,7 @@ void xl_module_release(xl_module *x);
 /* Validation failure or internal problem of one translation. */
 typedef struct xl_error {
   bool failed;
+  bool io; /* not the module's fault: memory ran out, or writing the C failed (a full disk) */
   char message[256];
 } xl_error;
 

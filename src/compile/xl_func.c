@@ -161,6 +161,14 @@ __attribute__((format(printf, 2, 3))) static bool fail(fx *f, const char *fmt, .
   return false;
 }
 
+/* Memory ran out: the translation failed, the module is not at fault. */
+static bool out_of_memory(fx *f) {
+  bool first = !f->err->failed;
+  fail(f, "out of memory");
+  if (first) f->err->io = true;
+  return false;
+}
+
 static frame *top(fx *f) { return &f->frames[f->nf - 1]; }
 static bool live(fx *f) { return !top(f)->dead && !top(f)->unreachable; }
 
@@ -199,19 +207,19 @@ static bool push(fx *f, uint8_t t) {
   if (f->h == f->cap) {
     uint32_t cap = f->cap ? 2 * f->cap : 64;
     uint8_t *s = realloc(f->stack, cap);
-    if (!s) return fail(f, "out of memory");
+    if (!s) return out_of_memory(f);
     f->stack = s;
     uint32_t *l = realloc(f->loaded, cap * sizeof *l);
-    if (!l) return fail(f, "out of memory");
+    if (!l) return out_of_memory(f);
     f->loaded = l;
     char(*pd)[PEND] = realloc(f->pend, cap * sizeof *pd);
-    if (!pd) return fail(f, "out of memory");
+    if (!pd) return out_of_memory(f);
     f->pend = pd;
     uint64_t *pl = realloc(f->pend_locals, cap * sizeof *pl);
-    if (!pl) return fail(f, "out of memory");
+    if (!pl) return out_of_memory(f);
     f->pend_locals = pl;
     uint8_t *po = realloc(f->pend_own, cap);
-    if (!po) return fail(f, "out of memory");
+    if (!po) return out_of_memory(f);
     f->pend_own = po;
     f->cap = cap;
   }
@@ -289,7 +297,7 @@ static bool push_frame(fx *f, uint8_t kind, uint32_t np, const uint8_t *params, 
   if (f->nf == f->fcap) {
     uint32_t cap = f->fcap ? 2 * f->fcap : 16;
     frame *s = realloc(f->frames, cap * sizeof *s);
-    if (!s) return fail(f, "out of memory");
+    if (!s) return out_of_memory(f);
     f->frames = s;
     f->fcap = cap;
   }
@@ -531,7 +539,7 @@ static bool load(fx *f, uint8_t op) {
     if (f->nkeeps == f->keeps_cap) {
       uint32_t cap = f->keeps_cap ? 2 * f->keeps_cap : 64;
       size_t *k = realloc(f->keeps, cap * sizeof *k);
-      if (!k) return fail(f, "out of memory");
+      if (!k) return out_of_memory(f);
       f->keeps = k;
       f->keeps_cap = cap;
     }
@@ -903,7 +911,7 @@ static bool body(fx *f) {
         uint32_t n = xl_u32(&f->c);
         if (n > f->c.end - f->c.pos) return fail(f, "br_table too long");
         uint32_t *labels = malloc(((size_t)n + 1) * sizeof *labels);
-        if (!labels) return fail(f, "out of memory");
+        if (!labels) return out_of_memory(f);
         for (uint32_t i = 0; i <= n; i++) labels[i] = xl_u32(&f->c);
         bool ok = pop(f, MOTE_I32, NULL);
         xl_bprintf(cond, sizeof cond, "%s", ok ? V(f, MOTE_I32, f->h) : "");
@@ -989,7 +997,7 @@ static bool body(fx *f) {
           f->o = open_memstream(&buf, &len);
           if (!f->o) {
             f->o = save;
-            return fail(f, "out of memory");
+            return out_of_memory(f);
           }
           fputs_unlocked("((", f->o);
           write_fn_type(f, ft);
@@ -1158,7 +1166,7 @@ static bool read_locals(fx *f, const mote_functype *ft) {
   }
   if (total > 50000 + (uint64_t)ft->param_count) return fail(f, "too many locals");
   f->locals = malloc(total ? total : 1);
-  if (!f->locals) return fail(f, "out of memory");
+  if (!f->locals) return out_of_memory(f);
   memcpy(f->locals, ft->params, ft->param_count);
   f->nlocals = ft->param_count;
   f->c.pos = at;

@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include "compile_internal.h"
@@ -28,6 +29,23 @@ __attribute__((format(printf, 2, 3))) static bool invalid(xl_error *err, const c
   vsnprintf(err->message, sizeof err->message, fmt, ap);
   va_end(ap);
   err->failed = true;
+  return false;
+}
+
+/* Writing the C failed (errno says why: a full disk, most often) or memory
+ * ran out: the module is not at fault. */
+static bool io_failed(xl_error *err, const char *what) {
+  int e = errno;
+  if (err->failed) return false;
+  invalid(err, "%s: %s", what, strerror(e));
+  err->io = true;
+  return false;
+}
+
+static bool no_memory(xl_error *err) {
+  if (err->failed) return false;
+  invalid(err, "out of memory");
+  err->io = true;
   return false;
 }
 
@@ -571,7 +589,7 @@ bool xl_write_header(FILE *o, const xl_module *x, bool split, xl_error *err) {
    * so that mod.h stays small however many functions there are */
   if (!split) write_all_prototypes(o, x);
   if (split) fputs_unlocked("#endif\n", o);
-  return !ferror(o) || invalid(err, "write error");
+  return !ferror(o) || io_failed(err, "cannot write the translated C");
 }
 
 bool xl_write_core(FILE *o, const xl_module *x, bool split, xl_error *err) {
@@ -593,7 +611,7 @@ bool xl_write_core(FILE *o, const xl_module *x, bool split, xl_error *err) {
   fputs_unlocked("0};\n", o);
   for (uint32_t k = 0, f = 0; k < mote_module_import_count(m); k++)
     if (mote_module_import(m, k)->kind == MOTE_EXTERN_FUNC) write_trampoline(o, m, f++, k);
-  if (!write_elems(o, x)) return invalid(err, "out of memory");
+  if (!write_elems(o, x)) return no_memory(err);
   write_init_module(o, m);
   write_instantiate(o, x);
   write_exports(o, x);
@@ -604,7 +622,7 @@ bool xl_write_core(FILE *o, const xl_module *x, bool split, xl_error *err) {
           "  %u, xl_imports, %u, xl_exports, %s, %s,\n};\n",
           MOTE_ABI_SYMBOL, mote_module_import_count(m), mote_module_export_count(m),
           snap ? "MOTE_ABI_SNAPSHOT" : "0", snap ? "xl_rebind" : "0");
-  return !ferror(o) || invalid(err, "write error");
+  return !ferror(o) || io_failed(err, "cannot write the translated C");
 }
 
 bool xl_write_chunk(FILE *o, const xl_module *x, uint32_t first, uint32_t end, bool split,
@@ -612,7 +630,7 @@ bool xl_write_chunk(FILE *o, const xl_module *x, uint32_t first, uint32_t end, b
   if (!split) {
     for (uint32_t f = first; f < end; f++)
       if (!xl_func_write(o, x, f, NULL, err)) return false;
-    return !ferror(o) || invalid(err, "write error");
+    return !ferror(o) || io_failed(err, "cannot write the translated C");
   }
   /* the bodies first, to learn what they name; then the declarations */
   const mote_module *m = x->m;
@@ -636,12 +654,12 @@ bool xl_write_chunk(FILE *o, const xl_module *x, uint32_t first, uint32_t end, b
       if (refs.data[i]) xl_printf(o, "XL_SHARED const u8 xl_d%u[];\n", i);
     fwrite(body, 1, len, o);
   } else if (!err->failed) {
-    invalid(err, "out of memory");
+    no_memory(err);
   }
   free(body);
   free(refs.funcs);
   free(refs.data);
-  return ok && (!ferror(o) || invalid(err, "write error"));
+  return ok && (!ferror(o) || io_failed(err, "cannot write the translated C"));
 }
 
 bool xl_module_write(FILE *o, const xl_module *x, xl_error *err) {

@@ -55,6 +55,9 @@
  * ticket has no deadline: a call its caller was told is accepted runs,
  * however long it waits (its caller may cancel it while it waits,
  * admit_cancel, as a blocking OpenWhisk invoke does at the queue timeout).
+ * A call waiting with its thread may be stopped from another thread
+ * (admit_stop, when its client has gone): it leaves the queue at once,
+ * taking nobody's turn.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -459,6 +462,19 @@ static void grant_waiter(core_admit_ticket *t) {
 
 void admit_enter(core_admit *a, core_admit_fn *f, uint32_t max_concurrency, uint32_t max_queue,
                  uint32_t timeout_ms, core_admission *out) {
+  admit_enter_stoppable(a, f, max_concurrency, max_queue, timeout_ms, NULL, out);
+}
+
+void admit_stop(core_admit *a, core_admit_stop *stop) {
+  pthread_mutex_lock(&a->lock);
+  stop->requested = true;
+  if (stop->waiter) pthread_cond_signal(&((waiter *)stop->waiter)->cond);
+  pthread_mutex_unlock(&a->lock);
+}
+
+void admit_enter_stoppable(core_admit *a, core_admit_fn *f, uint32_t max_concurrency,
+                           uint32_t max_queue, uint32_t timeout_ms, core_admit_stop *stop,
+                           core_admission *out) {
   memset(out, 0, sizeof *out);
   if (!f) {
     out->status = CORE_ADMIT_NO_MEMORY;
@@ -468,6 +484,10 @@ void admit_enter(core_admit *a, core_admit_fn *f, uint32_t max_concurrency, uint
   pthread_mutex_lock(&a->lock);
   if (try_admit(a, f, max_concurrency, max_queue, timeout_ms, out) != CORE_ADMIT_QUEUED)
     goto done;
+  if (stop && stop->requested) { /* gone before it would wait: no place taken */
+    out->status = CORE_ADMIT_CANCELLED;
+    goto done;
+  }
 
   waiter w = {.t = {.next = NULL, .grant = grant_waiter, .timeout_ms = timeout_ms},
               .granted = false};
@@ -477,6 +497,7 @@ void admit_enter(core_admit *a, core_admit_fn *f, uint32_t max_concurrency, uint
   pthread_cond_init(&w.cond, &attr);
   pthread_condattr_destroy(&attr);
   enqueue(a, f, &w.t);
+  if (stop) stop->waiter = &w;
 
   struct timespec deadline;
   clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -487,12 +508,17 @@ void admit_enter(core_admit *a, core_admit_fn *f, uint32_t max_concurrency, uint
     deadline.tv_nsec -= 1000000000L;
   }
   int rc = 0;
-  while (!w.granted && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&w.cond, &a->lock, &deadline);
+  while (!w.granted && rc != ETIMEDOUT && !(stop && stop->requested))
+    rc = pthread_cond_timedwait(&w.cond, &a->lock, &deadline);
+  if (stop) stop->waiter = NULL;
   if (w.granted) {
     /* dispatch took it off the queue and made it alive */
     out->status = CORE_ADMITTED;
     out->fn = f;
     out->run = w.t.run;
+  } else if (stop && stop->requested) {
+    dequeue(a, f, &w.t);
+    out->status = CORE_ADMIT_CANCELLED;
   } else {
     dequeue(a, f, &w.t);
     refuse(a, f, CORE_REFUSED_TIMEOUT, a->timeout_ms, out);

@@ -46,7 +46,8 @@ mote_core_status core_apply(mote_core *c, const mote_function_version *rec, cons
   core_fn *fn = NULL;
   bool need_opt = false;
   mote_core_status st = fn_load(c, rec->ns, rec->name, wasm, len, &rec->settings,
-                                rec->files_hash ? files_dir : NULL, &fn, &need_opt, err);
+                                rec->files_hash ? files_dir : NULL, CORE_PREP_UNBOUNDED, &fn,
+                                &need_opt, err);
   if (st != MOTE_CORE_OK) return st;
   mote_store_error se;
   bool current = false;
@@ -87,6 +88,7 @@ void core_forget(mote_core *c, const char *ns, const char *name) {
   mote_store_status st = mote_store_delete(c->store, ns, name, &se);
   registry_remove(c->reg, ns, name);
   pthread_mutex_unlock(&c->deploy_lock);
+  if (c->startup) startup_forget(c->startup, ns, name);
   if (st != MOTE_STORE_OK && st != MOTE_STORE_NOT_FOUND)
     fprintf(stderr, "mote serve: %s/%s: the record of a deleted function stays: %s\n", ns, name,
             se.message);

@@ -34,6 +34,7 @@ core_class core_outcome_class(const mote_invoke_result *res) {
     case MOTE_INVOKE_TIMEOUT: return CORE_CLASS_TIMEOUT;
     case MOTE_INVOKE_LIMIT: return CORE_CLASS_LIMIT;
     case MOTE_INVOKE_LINK: return CORE_CLASS_LINK;
+    case MOTE_INVOKE_CANCELLED: return CORE_CLASS_CANCELLED;
     default: return CORE_CLASS_INTERNAL;
   }
 }
@@ -44,7 +45,7 @@ const char *core_class_name(core_class cls) {
       [CORE_CLASS_TRAP] = "trap",     [CORE_CLASS_TIMEOUT] = "timeout",
       [CORE_CLASS_LIMIT] = "limit",   [CORE_CLASS_LINK] = "link",
       [CORE_CLASS_CGI] = "cgi",       [CORE_CLASS_INTERNAL] = "internal",
-      [CORE_CLASS_OVERLOAD] = "overload",
+      [CORE_CLASS_OVERLOAD] = "overload", [CORE_CLASS_CANCELLED] = "cancelled",
   };
   return (unsigned)cls < CORE_CLASS_COUNT ? names[cls] : "internal";
 }
@@ -80,6 +81,7 @@ void core_call_init(core_call *call, mote_core *c, core_fn *fn) {
   memset(call, 0, sizeof *call);
   call->core = c;
   call->fn = fn;
+  core_stop_init(c, &call->stop);
   mote_store_activation_new_id(call->id);
   if (c->id_tag[0]) memcpy(call->id + 12, c->id_tag, 8); /* the node that keeps its record */
 }
@@ -179,10 +181,47 @@ static mote_core_status admit_refused(core_call *call, const core_admission *adm
   return refused(call, st, adm->retry_after_s);
 }
 
+/* A call stopped (core_call_stop) while it waited for a slot: it never ran.
+ * Counted as its class (status 499: nobody is there to read a reply). */
+static mote_core_status stopped_waiting(core_call *call, const core_admission *adm) {
+  mote_core *c = call->core;
+  core_call_abandon(call);
+  call->wait_us = adm->wait_us;
+  metrics_cancelled(c->metrics, false);
+  metrics_call(c->metrics, fn_metrics_of(c, call->fn), 499, CORE_CLASS_CANCELLED, NULL);
+  return core_fail(&call->err, MOTE_CORE_CANCELLED, "cancelled while waiting for a slot: %s",
+                   core_stop_why(&call->stop));
+}
+
+void core_call_stop(core_call *call, const char *why) {
+  core_stop_request(&call->stop, why);
+}
+
+void core_stop_init(mote_core *c, core_stop *s) {
+  memset(s, 0, sizeof *s);
+  s->core = c;
+  mote_rt_cancel_init(&s->cancel);
+}
+
+void core_stop_destroy(core_stop *s) {
+  mote_rt_cancel_destroy(&s->cancel);
+}
+
+void core_stop_request(core_stop *s, const char *why) {
+  if (s->why[0] || mote_rt_cancel_requested(&s->cancel)) return; /* once */
+  snprintf(s->why, sizeof s->why, "%s", why && why[0] ? why : "stopped");
+  admit_stop(s->core->admit, &s->admit);
+  mote_rt_cancel_request(&s->cancel);
+}
+
+const char *core_stop_why(const core_stop *s) {
+  return s->why[0] ? s->why : "stopped by its caller";
+}
+
 void core_call_exec(core_call *call) {
   mote_core *c = call->core;
   core_fn *fn = call->fn;
-  const core_image *img = fn_image(fn);
+  const core_image *img = fn_image_take(fn); /* given back after the run */
   call->img = img;
   call->tier = mote_tier_name(img->tier);
   call->snapshot = img->snap != NULL;
@@ -204,9 +243,16 @@ void core_call_exec(core_call *call) {
   cfg.wasi.stderr_cap = CORE_STDERR_CAP;
   cfg.wasi.on_block = call_blocks;
   cfg.wasi.block_ctx = call;
+  cfg.cancel = &call->stop.cancel;
   metrics_in_flight(c->metrics, 1);
   mote_invoke_run(&cfg, &call->res);
   metrics_in_flight(c->metrics, -1);
+  fn_image_give(fn, img);
+  if (call->res.outcome == MOTE_INVOKE_CANCELLED) {
+    /* why, in the caller's words: the record says "cancelled: client gone" */
+    snprintf(call->res.message, sizeof call->res.message, "%s", core_stop_why(&call->stop));
+    metrics_cancelled(c->metrics, true);
+  }
   call->end_ms = mote_wall_ms();
   core_admission adm = {.status = CORE_ADMITTED, .run = call->admitted};
   call->admitted = NULL;
@@ -226,8 +272,9 @@ mote_core_status core_call_run(core_call *call) {
   mote_core_status cs = core_call_begin(call);
   if (cs != MOTE_CORE_OK) return cs;
   core_admission adm;
-  admit_enter(c->admit, fn_admit_of(c, fn), st->max_concurrency, st->max_queue, timeout_ms(fn),
-              &adm);
+  admit_enter_stoppable(c->admit, fn_admit_of(c, fn), st->max_concurrency, st->max_queue,
+                        timeout_ms(fn), &call->stop.admit, &adm);
+  if (adm.status == CORE_ADMIT_CANCELLED) return stopped_waiting(call, &adm);
   if (adm.status != CORE_ADMITTED) return admit_refused(call, &adm);
   call->wait_us = adm.wait_us;
   call->admitted = adm.run;
@@ -334,5 +381,6 @@ void core_call_finish(core_call *call, unsigned status, core_class cls, const ch
 
 void core_call_clear(core_call *call) {
   core_call_abandon(call);
+  core_stop_destroy(&call->stop);
   mote_invoke_result_clear(&call->res);
 }

@@ -101,11 +101,12 @@ mote_core_status mote_core_open(const mote_core_config *cfg, mote_core **out,
                                     ? UINT64_MAX : (uint64_t)cfg->cpu_quantum_ms * 1000);
   c->quota = quota_new(c->store, cfg->ns_invocations_per_minute, cfg->ns_concurrent);
   c->acct = accounting_new(c->store);
+  c->budget = budget_new((uint64_t)cfg->init_memory_mib << 20);
   c->loader = loader_new(c);
   /* A background call reaches an executor only alive: one thread each. */
   c->exec = exec_new(c->max_alive);
   if (!c->identity || !c->reg || !c->metrics || !c->admit || !c->quota || !c->acct ||
-      !c->loader || !c->exec) {
+      !c->budget || !c->loader || !c->exec) {
     core_fail(err, MOTE_CORE_NO_MEMORY, "out of memory");
     goto fail;
   }
@@ -132,6 +133,7 @@ void mote_core_close(mote_core *c) {
   mote_core_drain(c);
   loader_free(c->loader);
   registry_free(c->reg);
+  budget_free(c->budget); /* after every image charged to it */
   metrics_free(c->metrics);
   admit_free(c->admit);
   quota_free(c->quota);
@@ -172,6 +174,11 @@ bool core_figures_get(mote_core *c, core_figures *out) {
   out->functions = registry_count(c->reg);
   bool ok = metrics_figures(c->metrics, out);
   admit_stats(c->admit, out);
+  core_budget_figures b;
+  budget_figures(c->budget, &b);
+  out->init_memory_cap = b.cap;
+  out->init_memory_used = b.used;
+  out->init_memory_reserved = b.reserved;
   accounting_flush(c->acct); /* every call answered is in the totals */
   mote_store_error se;
   if (mote_store_usage_list(c->store, NULL, NULL, &out->usage, &out->nusage, &se) !=

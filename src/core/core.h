@@ -15,6 +15,8 @@
  *                 the opt-tier worker
  *   snapstore.c   snapshots kept in the store, so a restart runs no
  *                 initialisation again
+ *   budget.c      the node's memory for initialised versions (--init-memory):
+ *                 a deploy whose mote_init may not fit is refused
  *   deploy.c      deploy, delete and the load at start: the one holder of the
  *                 deploy lock
  *   call.c        one call: limits, admission, run, record, counts; the
@@ -110,6 +112,12 @@ typedef enum mote_core_status {
   /* a write (the store, a bundle's files, the compile cache) failed for want
    * of disk space: the message says which disk and what failed */
   MOTE_CORE_DISK_FULL,
+  /* a call stopped by its caller (core_call_stop) while it waited for a
+   * slot: it never ran */
+  MOTE_CORE_CANCELLED,
+  /* a deploy whose initialisation the node's init memory cannot hold
+   * (--init-memory): the message has the figures */
+  MOTE_CORE_INIT_MEMORY,
   MOTE_CORE_STATUS_COUNT
 } mote_core_status;
 
@@ -152,6 +160,10 @@ typedef struct mote_core_config {
    * prepared (in parallel, by startup.c): core_fn_preparing names those not
    * ready yet. false: mote_core_open returns once all are. */
   bool background_start;
+  /* The node's memory for initialised versions (their snapshots' images),
+   * in MiB; 0: half the machine's memory. A deploy whose initialisation
+   * might not fit is refused (MOTE_CORE_INIT_MEMORY). */
+  uint64_t init_memory_mib;
 } mote_core_config;
 
 /* Opens the store, starts the parts and the workers, and loads every stored
@@ -217,6 +229,8 @@ void *core_fn_extension(core_fn *fn, void *(*make)(const mote_function_version *
 
 /* ---- deploy and delete --------------------------------------------------------- */
 
+typedef struct core_stop core_stop; /* below, with one call */
+
 typedef struct core_deploy_req {
   const char *ns, *name;            /* the deployer's namespace; the function */
   const uint8_t *wasm;              /* the module */
@@ -225,6 +239,11 @@ typedef struct core_deploy_req {
   size_t nfiles;
   const mote_function_settings *settings;
   const char *meta;                 /* kept with the version (NULL: none) */
+  /* NULL, or the caller's (core_stop_init'ed): core_stop_request from any
+   * thread abandons the deploy (its client went away): its initialisation
+   * leaves the queue for a slot or is stopped, and the deploy is refused
+   * (CANCELLED); a deploy past its initialisation completes. */
+  core_stop *stop;
 } core_deploy_req;
 
 /* Stores the files (the initialisation reads them), compiles (opt when it
@@ -339,6 +358,7 @@ typedef enum core_class {
   CORE_CLASS_CGI,      /* a CGI function's output was not valid CGI */
   CORE_CLASS_INTERNAL, /* out of memory, an unknown outcome */
   CORE_CLASS_OVERLOAD, /* refused by a limit (429) */
+  CORE_CLASS_CANCELLED, /* stopped by its caller (core_call_stop): its client went away */
   CORE_CLASS_COUNT
 } core_class;
 
@@ -357,6 +377,22 @@ typedef struct core_admit_ticket {
   uint32_t timeout_ms;  /* the call's time limit (0: unknown), for Retry-After */
   void *run;            /* admission's: the call alive, once granted */
 } core_admit_ticket;
+
+/* A call waiting for a slot with its thread, to be woken by core_call_stop
+ * (admission's, under its lock). */
+typedef struct core_admit_stop {
+  bool requested;
+  void *waiter;         /* the call's wait while it waits */
+} core_admit_stop;
+
+/* What stops a call or a deploy's initialisation from another thread
+ * (core_stop_request): its wait for a slot, and its run. The core's. */
+struct core_stop {
+  mote_core *core;
+  mote_rt_cancel cancel;        /* bound to the thread of the run */
+  core_admit_stop admit;        /* wakes a wait for a slot */
+  char why[64];                 /* "" while not stopped */
+};
 
 /* Runs on an executor thread with the call admitted (core_call_submit):
  * the callback calls core_call_exec, then core_call_finish. */
@@ -407,6 +443,7 @@ struct core_call {
   core_call_job job;
   void *job_arg;
   struct core_call *next_ready; /* in the executor's queue */
+  core_stop stop;               /* core_call_stop's */
 };
 
 void core_call_init(core_call *call, mote_core *c, core_fn *fn);
@@ -437,6 +474,22 @@ void core_call_exec(core_call *call);
  * outcome text; meta, may be NULL), metrics and accounting. */
 void core_call_finish(core_call *call, unsigned status, core_class cls, const char *outcome,
                       const char *meta);
+/* From any thread, while the call is between core_call_init and
+ * core_call_clear, not blocking (a short lock): the caller no longer wants
+ * it (its client went away; `why` says so, e.g. "client gone"). A call
+ * waiting for a slot in core_call_run is woken and refused
+ * (MOTE_CORE_CANCELLED, counted, err set); a call running is stopped where
+ * its deadline would stop it (a loop at once, a sleep within its wait
+ * slice) and its run's outcome is MOTE_INVOKE_CANCELLED (class CANCELLED;
+ * core_outcome_text says "cancelled: <why>"). A call over already: nothing.
+ * Once per call; later calls do nothing. */
+void core_call_stop(core_call *call, const char *why);
+/* The same for a core_stop of one's own (a deploy's, core_deploy_req.stop):
+ * init before the work, destroy after it; request from any thread. */
+void core_stop_init(mote_core *c, core_stop *s);
+void core_stop_destroy(core_stop *s);
+void core_stop_request(core_stop *s, const char *why);
+const char *core_stop_why(const core_stop *s); /* the reason given, or a generic one */
 /* Counts a call that failed before it could run (out of memory). */
 void core_call_failed(core_call *call);
 void core_call_clear(core_call *call); /* the run's output and limits; not the fn reference */
@@ -531,6 +584,8 @@ typedef struct core_figures {
   size_t nqueues;
   uint64_t in_flight;
   uint64_t deploys_ok, deploys_refused;
+  uint64_t cancelled_waiting, cancelled_running; /* calls stopped by core_call_stop */
+  uint64_t init_memory_cap, init_memory_used, init_memory_reserved; /* bytes (budget.c) */
   uint64_t opt_builds_ok, opt_builds_failed;
   unsigned workers, busy, waiting, queue_max; /* admission: CPU slots, queue */
   unsigned alive, alive_max;                /* calls alive (instances) */

@@ -36,7 +36,35 @@ typedef struct core_image {
   bool snap_kept;               /* snap came from the store (snapstore.c): no initialisation ran */
   char keep_key[MOTE_HASH_HEX]; /* snap to be kept under this key once the version is stored
                                  * (snapstore_keep); "" when nothing waits */
+  /* A base image whose version's opt tier serves drops its snapshot (one
+   * snapshot per version: issue 14): `users` calls hold it (fn_image_take),
+   * `retired` once opt is published; the last of them frees snap. */
+  atomic_uint users;
+  atomic_bool retired, snap_freed;
+  /* What snap is charged to the node's init memory (budget.c); freed with it. */
+  struct core_budget *budget;
+  uint64_t budget_bytes;
 } core_image;
+
+/* ---- the node's memory for initialised versions (budget.c) ---------------------- */
+
+typedef struct core_budget core_budget;
+typedef struct core_budget_figures {
+  uint64_t cap, used, reserved; /* bytes */
+} core_budget_figures;
+uint64_t budget_default_bytes(void); /* half the machine's memory */
+core_budget *budget_new(uint64_t cap);  /* cap 0: budget_default_bytes; NULL: out of memory */
+void budget_free(core_budget *b);
+/* Reserves `bytes` for an initialisation about to run: false (nothing
+ * reserved) when it does not fit; *now gets the figures either way. */
+bool budget_reserve(core_budget *b, uint64_t bytes, core_budget_figures *now);
+/* A reservation ended: `reserved` returned, `used` charged (either 0). */
+void budget_settle(core_budget *b, uint64_t reserved, uint64_t used);
+void budget_release(core_budget *b, uint64_t used); /* b NULL or used 0: nothing */
+void budget_figures(core_budget *b, core_budget_figures *out);
+/* img->snap's image charged to b (recorded in img), and given back. */
+void image_charge(core_image *img, core_budget *b);
+void image_uncharge(core_image *img);
 
 /* A function's key in the core's maps: "namespace/name" ('/' is in
  * neither name). */
@@ -103,8 +131,15 @@ bool registry_remove(core_registry *r, const char *ns, const char *name);
 unsigned registry_count(core_registry *r);
 
 void fn_release(core_fn *fn);
-/* What a new call should run: opt when ready, else base. */
+/* What a new call should run: opt when ready, else base. Only for a look
+ * that reads no snapshot; a call (or anything reading img->snap) takes the
+ * image and gives it back. */
 const core_image *fn_image(core_fn *fn);
+const core_image *fn_image_take(core_fn *fn);
+void fn_image_give(core_fn *fn, const core_image *img);
+/* After fn's opt image is published: its base snapshot is freed once no
+ * call holds it (new calls run opt). */
+void fn_retire_base(core_fn *fn);
 void image_clear(core_image *img);
 /* The invocation settings every run of a version shares: module or
  * snapshot, memory, timeout, env, its files. The caller adds argv, stdio,
@@ -118,15 +153,33 @@ void fn_invoke_config(const core_fn *fn, const core_image *img, mote_invoke_conf
  * checks the imports, then, with its files at files_dir (NULL: none), runs
  * its initialisation once and snapshots it. OK with *out (one reference)
  * and *need_opt when the opt tier is still to be built. */
+/* How an initialisation runs, by who asked for it (issue 14). A deploy's
+ * is bounded: the node's init memory must hold it (budget.c: else
+ * INIT_MEMORY before it runs), it takes an execution slot like a call of the
+ * function (waiting in admission's queue: QUEUE_FULL, QUEUE_TIMEOUT), and
+ * `stop` (may be NULL) stops it when its deploy is abandoned (CANCELLED).
+ * The load at open and a cluster's apply (CORE_PREP_UNBOUNDED) are charged
+ * to the budget but never refused, and take no slot; an opt build checks
+ * the budget only. */
+typedef struct core_prep {
+  bool check_budget;
+  bool take_slot;
+  core_stop *stop;
+} core_prep;
+#define CORE_PREP_UNBOUNDED ((const core_prep *)NULL)
+
 mote_core_status fn_load(mote_core *c, const char *ns, const char *name, const uint8_t *wasm,
                          size_t len, const mote_function_settings *st, const char *files_dir,
-                         core_fn **out, bool *need_opt, mote_core_error *err);
+                         const core_prep *prep, core_fn **out, bool *need_opt,
+                         mote_core_error *err);
 
 /* Runs the image's initialisation once (start function, mote_init) and
- * keeps its snapshot in img->snap. OK, or INIT_FAILED / INIT_HOST with the
- * tail of what it printed on stderr. fn's settings are read from fn->rec. */
-mote_core_status fn_prepare(const core_fn *fn, core_image *img, const char *name,
-                            mote_core_error *err);
+ * keeps its snapshot in img->snap, charged to the node's init memory. OK,
+ * or INIT_FAILED / INIT_HOST with the tail of what it printed on stderr, or
+ * a refusal of prep's bounds (above). fn's settings are read from fn->rec;
+ * (ns, name) is the function's, for admission. */
+mote_core_status fn_prepare(mote_core *c, const core_fn *fn, core_image *img, const char *ns,
+                            const char *name, const core_prep *prep, mote_core_error *err);
 
 /* ---- kept snapshots (snapstore.c) --------------------------------------------- */
 
@@ -145,7 +198,7 @@ mote_core_status fn_prepare(const core_fn *fn, core_image *img, const char *name
 mote_core_status snapstore_prepare(mote_core *c, const core_fn *fn, core_image *img,
                                    const char *so_path, const char *compile_key,
                                    const char *ns, const char *name, bool keep_now,
-                                   mote_core_error *err);
+                                   const core_prep *prep, mote_core_error *err);
 /* Keeps fn's base snapshot if it waits for it; fn->rec is the record of the
  * version the store accepted (a deploy's, or one loaded at start). */
 void snapstore_keep(mote_core *c, core_fn *fn);
@@ -169,6 +222,7 @@ typedef enum core_admit_status {
   CORE_REFUSED_FUNCTION_QUEUE_FULL, /* the function's share of it is full */
   CORE_REFUSED_TIMEOUT,            /* no slot within the queue timeout */
   CORE_ADMIT_NO_MEMORY,            /* not a refusal: the caller answers 500 */
+  CORE_ADMIT_CANCELLED,            /* admit_enter: stopped while it waited (admit_stop) */
 } core_admit_status;
 
 /* The answer of admit_enter and admit_submit. */
@@ -200,6 +254,14 @@ core_admit_fn *admit_fn(core_admit *a, const char *ns, const char *name);
  * timeout_ms: the call's own time limit (0: unknown), for Retry-After. */
 void admit_enter(core_admit *a, core_admit_fn *f, uint32_t max_concurrency, uint32_t max_queue,
                  uint32_t timeout_ms, core_admission *out);
+/* The same, stoppable: once admit_stop(stop) is called, a call waiting (or
+ * about to) leaves the queue at once with CORE_ADMIT_CANCELLED; one granted
+ * already keeps its slot. stop may be NULL. */
+void admit_enter_stoppable(core_admit *a, core_admit_fn *f, uint32_t max_concurrency,
+                           uint32_t max_queue, uint32_t timeout_ms, core_admit_stop *stop,
+                           core_admission *out);
+/* Any thread: stops a wait of admit_enter_stoppable (now or later). */
+void admit_stop(core_admit *a, core_admit_stop *stop);
 /* The same without waiting: ADMITTED (t->run set), QUEUED (t->grant runs,
  * under the admission lock, when a slot is handed over, with t->run set; a
  * queued ticket does not time out), or a refusal. t->timeout_ms as above. */
@@ -281,6 +343,8 @@ void metrics_call(core_metrics *m, core_fn_metrics *f, unsigned status, core_cla
                   const core_call_times *t);
 void metrics_in_flight(core_metrics *m, int delta); /* +1 / -1 around a run */
 void metrics_deploy(core_metrics *m, bool ok);
+/* A call stopped by core_call_stop: while it waited, or while it ran. */
+void metrics_cancelled(core_metrics *m, bool running);
 void metrics_opt_build(core_metrics *m, bool ok);
 /* A call refused by admission (st a CORE_REFUSED_*); count it with metrics_call too. */
 void metrics_refused(core_metrics *m, core_fn_metrics *f, core_admit_status st);
@@ -328,6 +392,7 @@ struct mote_core {
   core_loader *loader;
   core_exec *exec;
   core_startup *startup;        /* the load at open; NULL when out of memory */
+  core_budget *budget;          /* the node's memory for initialised versions */
   unsigned queue_timeout_ms;
   pthread_mutex_t deploy_lock; /* orders store writes with registry swaps */
   /* A node of a cluster (apply.c): */
@@ -357,8 +422,12 @@ void startup_wait(core_startup *s);
 /* Stops taking versions, joins the threads (the versions in preparation
  * finish, bounded by the compile and init limits), frees. NULL: nothing. */
 void startup_free(core_startup *s);
-/* Whether a version of (ns, name) listed at open is not prepared yet. */
+/* Whether a version of (ns, name) listed at open is not prepared yet (and
+ * the function was not deleted since). */
 bool startup_preparing(core_startup *s, const char *ns, const char *name);
+/* (ns, name) was deleted: not "preparing" any more, and its versions not
+ * taken yet are skipped (one in preparation finds its record gone). */
+void startup_forget(core_startup *s, const char *ns, const char *name);
 /* Versions not prepared yet, and listed at open. */
 void startup_counts(core_startup *s, unsigned *pending, unsigned *total);
 

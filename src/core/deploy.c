@@ -82,8 +82,9 @@ mote_core_status core_deploy(mote_core *c, const core_deploy_req *req, core_fn *
   }
   core_fn *fn = NULL;
   bool need_opt = false;
+  core_prep prep = {.check_budget = true, .take_slot = true, .stop = req->stop};
   mote_core_status st = fn_load(c, req->ns, req->name, req->wasm, req->len, req->settings,
-                                files_dir[0] ? files_dir : NULL, &fn, &need_opt, err);
+                                files_dir[0] ? files_dir : NULL, &prep, &fn, &need_opt, err);
   if (st != MOTE_CORE_OK) return st;
   if (c->ops.commit_deploy) {
     st = deploy_committed(c, req, fn, files_hash, err);
@@ -137,6 +138,7 @@ mote_core_status core_delete(mote_core *c, const char *ns, const char *name,
   mote_store_status st = mote_store_delete(c->store, ns, name, &se);
   if (st == MOTE_STORE_OK) registry_remove(c->reg, ns, name);
   pthread_mutex_unlock(&c->deploy_lock);
+  if (st == MOTE_STORE_OK && c->startup) startup_forget(c->startup, ns, name);
   if (st == MOTE_STORE_NOT_FOUND)
     return core_fail(err, MOTE_CORE_NOT_FOUND, "no function named \"%s\"", name);
   if (st != MOTE_STORE_OK) return core_store_fail(err, &se);

@@ -21,10 +21,60 @@
 #include "base/alloc.h"
 #include "core/core_internal.h"
 
-mote_core_status fn_prepare(const core_fn *fn, core_image *img, const char *name,
-                            mote_core_error *err) {
+/* prep's bounds before an initialisation runs: the budget reserved
+ * (*reserved), a slot taken (*adm). Not OK: refused, nothing held. */
+static mote_core_status prep_enter(mote_core *c, const char *ns, const char *name,
+                                   const core_prep *prep, uint64_t want, uint64_t *reserved,
+                                   core_admission *adm, mote_core_error *err) {
+  *reserved = 0;
+  memset(adm, 0, sizeof *adm);
+  if (!prep) return MOTE_CORE_OK;
+  core_budget_figures b;
+  if (prep->check_budget) {
+    if (!budget_reserve(c->budget, want, &b))
+      return core_fail(err, MOTE_CORE_INIT_MEMORY,
+                       "the node's memory for initialised functions is full: %llu of %llu MiB "
+                       "are taken (--init-memory), and this function's initialisation may keep "
+                       "up to its memory limit, %llu MiB; delete functions, deploy with a lower "
+                       "memory=, or raise --init-memory",
+                       (unsigned long long)((b.used + b.reserved) >> 20),
+                       (unsigned long long)(b.cap >> 20), (unsigned long long)(want >> 20));
+    *reserved = want;
+  }
+  if (!prep->take_slot) return MOTE_CORE_OK;
+  admit_enter_stoppable(c->admit, admit_fn(c->admit, ns, name), 0, 0, CORE_INIT_TIMEOUT_MS,
+                        prep->stop ? &prep->stop->admit : NULL, adm);
+  if (adm->status == CORE_ADMITTED) return MOTE_CORE_OK;
+  budget_settle(c->budget, *reserved, 0);
+  *reserved = 0;
+  switch (adm->status) {
+    case CORE_ADMIT_CANCELLED:
+      return core_fail(err, MOTE_CORE_CANCELLED, "the deploy was abandoned (%s) while its "
+                       "initialisation waited for a slot", core_stop_why(prep->stop));
+    case CORE_REFUSED_QUEUE_FULL:
+    case CORE_REFUSED_FUNCTION_QUEUE_FULL:
+      return core_fail(err, MOTE_CORE_QUEUE_FULL, "the server is busy: no slot for the "
+                       "function's initialisation (the queue is full); retry after %u s",
+                       adm->retry_after_s);
+    case CORE_REFUSED_TIMEOUT:
+      return core_fail(err, MOTE_CORE_QUEUE_TIMEOUT, "no slot for the function's "
+                       "initialisation within %u ms; retry after %u s", adm->limit,
+                       adm->retry_after_s);
+    default:
+      return core_fail(err, MOTE_CORE_NO_MEMORY, "out of memory");
+  }
+}
+
+mote_core_status fn_prepare(mote_core *c, const core_fn *fn, core_image *img, const char *ns,
+                            const char *name, const core_prep *prep, mote_core_error *err) {
   mote_invoke_config cfg;
   fn_invoke_config(fn, img, &cfg);
+  uint64_t reserved;
+  core_admission adm;
+  mote_core_status pst =
+      prep_enter(c, ns, name, prep, (uint64_t)cfg.memory_pages << 16, &reserved, &adm, err);
+  if (pst != MOTE_CORE_OK) return pst;
+  uint64_t t0 = mote_now_us();
   cfg.snapshot = NULL;
   cfg.timeout_ms = CORE_INIT_TIMEOUT_MS;
   const char *argv[] = {name};
@@ -35,10 +85,17 @@ mote_core_status fn_prepare(const core_fn *fn, core_image *img, const char *name
   cfg.wasi.stderr_ = (mote_wasi_stdio){.kind = MOTE_WASI_STDIO_BUFFER};
   cfg.wasi.stdout_cap = CORE_STDOUT_CAP;
   cfg.wasi.stderr_cap = CORE_STDERR_CAP;
+  cfg.cancel = prep && prep->stop ? &prep->stop->cancel : NULL;
   mote_invoke_result r;
   mote_invoke_prepare(&cfg, &img->snap, &r);
+  if (adm.run) admit_leave(c->admit, &adm, mote_now_us() - t0);
+  budget_settle(c->budget, reserved, 0);
+  image_charge(img, c->budget); /* what its snapshot really holds (none: 0) */
   mote_core_status st = MOTE_CORE_OK;
-  if (r.outcome != MOTE_INVOKE_EXITED) {
+  if (r.outcome == MOTE_INVOKE_CANCELLED) {
+    st = core_fail(err, MOTE_CORE_CANCELLED, "the deploy was abandoned (%s): its "
+                   "initialisation was stopped", core_stop_why(prep->stop));
+  } else if (r.outcome != MOTE_INVOKE_EXITED) {
     size_t tail = r.stderr_len > 300 ? 300 : r.stderr_len;
     st = core_fail(err, r.outcome == MOTE_INVOKE_HOST ? MOTE_CORE_INIT_HOST : MOTE_CORE_INIT_FAILED,
                    "the function's initialisation failed: %s%s%.*s",
@@ -83,7 +140,8 @@ static mote_core_status compile_fail(const mote_core *c, mote_compile_status cst
 
 mote_core_status fn_load(mote_core *c, const char *ns, const char *name, const uint8_t *wasm,
                          size_t len, const mote_function_settings *st, const char *files_dir,
-                         core_fn **out, bool *need_opt, mote_core_error *err) {
+                         const core_prep *prep, core_fn **out, bool *need_opt,
+                         mote_core_error *err) {
   *out = NULL;
   *need_opt = false;
   mote_compile_options opts = {.cache_dir = c->cache_dir, .tier = MOTE_TIER_OPT};
@@ -125,7 +183,8 @@ mote_core_status fn_load(mote_core *c, const char *ns, const char *name, const u
   else if (!mote_invoke_check_imports(fn->base.module, msg, sizeof msg))
     status = core_fail(err, MOTE_CORE_UNSUPPORTED_IMPORT, "%s", msg);
   else /* kept once the store accepts the version (snapstore_keep) */
-    status = snapstore_prepare(c, fn, &fn->base, res.so_path, res.key, ns, name, false, err);
+    status = snapstore_prepare(c, fn, &fn->base, res.so_path, res.key, ns, name, false, prep,
+                               err);
   memset(&fn->rec.settings, 0, sizeof fn->rec.settings); /* borrowed, not owned */
   if (status != MOTE_CORE_OK) {
     image_clear(&fn->base);
@@ -201,10 +260,12 @@ static void run_job(mote_core *c, opt_job *j) {
   if (mote_rt_module_load(res.so_path, &img->module, &rerr) != MOTE_RT_OK) {
     snprintf(msg, sizeof msg, "cannot load the opt tier: %s", rerr.message);
   } else if (snapstore_prepare(c, j->fn, img, res.so_path, res.key, j->fn->rec.ns,
-                               j->fn->rec.name, true, &err) == MOTE_CORE_OK) { /* kept at once */
+                               j->fn->rec.name, true, &(core_prep){.check_budget = true},
+                               &err) == MOTE_CORE_OK) { /* kept at once */
     core_image *expected = NULL;
     if (atomic_compare_exchange_strong(&j->fn->opt, &expected, img)) {
       opt_done(c, j->fn, NULL);
+      fn_retire_base(j->fn); /* one snapshot per version: the quick one goes */
       return;
     }
     snprintf(msg, sizeof msg, "the opt tier was published twice");

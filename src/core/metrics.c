@@ -51,6 +51,7 @@ struct core_metrics {
   mote_map *fns; /* "ns/name" -> fn_metrics, made on first sight, kept to the end */
   uint64_t in_flight;
   uint64_t deploys_ok, deploys_refused;
+  uint64_t cancelled_waiting, cancelled_running;
   uint64_t opt_builds_ok, opt_builds_failed;
 };
 
@@ -150,6 +151,12 @@ void metrics_deploy(core_metrics *m, bool ok) {
   if (m) __atomic_fetch_add(ok ? &m->deploys_ok : &m->deploys_refused, 1, __ATOMIC_RELAXED);
 }
 
+void metrics_cancelled(core_metrics *m, bool running) {
+  if (m)
+    __atomic_fetch_add(running ? &m->cancelled_running : &m->cancelled_waiting, 1,
+                       __ATOMIC_RELAXED);
+}
+
 void metrics_opt_build(core_metrics *m, bool ok) {
   if (m)
     __atomic_fetch_add(ok ? &m->opt_builds_ok : &m->opt_builds_failed, 1, __ATOMIC_RELAXED);
@@ -200,6 +207,8 @@ bool metrics_figures(core_metrics *m, core_figures *out) {
   out->nfns = n;
   out->in_flight = __atomic_load_n(&m->in_flight, __ATOMIC_RELAXED);
   out->deploys_ok = __atomic_load_n(&m->deploys_ok, __ATOMIC_RELAXED);
+  out->cancelled_waiting = __atomic_load_n(&m->cancelled_waiting, __ATOMIC_RELAXED);
+  out->cancelled_running = __atomic_load_n(&m->cancelled_running, __ATOMIC_RELAXED);
   out->deploys_refused = __atomic_load_n(&m->deploys_refused, __ATOMIC_RELAXED);
   out->opt_builds_ok = __atomic_load_n(&m->opt_builds_ok, __ATOMIC_RELAXED);
   out->opt_builds_failed = __atomic_load_n(&m->opt_builds_failed, __ATOMIC_RELAXED);

@@ -142,6 +142,7 @@ unsigned registry_count(core_registry *r) {
 /* ---- versions ----------------------------------------------------------------- */
 
 void image_clear(core_image *img) {
+  image_uncharge(img);
   mote_rt_snapshot_free(img->snap); /* before its module */
   if (img->module) mote_rt_module_free(img->module);
   memset(img, 0, sizeof *img);
@@ -168,6 +169,39 @@ void fn_release(core_fn *fn) {
 const core_image *fn_image(core_fn *fn) {
   const core_image *opt = atomic_load(&fn->opt);
   return opt ? opt : &fn->base;
+}
+
+/* Once: the base's snapshot (its memory image) goes; its module stays. */
+static void base_free_snap(core_fn *fn) {
+  if (atomic_exchange(&fn->base.snap_freed, true)) return;
+  image_uncharge(&fn->base);
+  mote_rt_snapshot_free(fn->base.snap);
+  fn->base.snap = NULL;
+}
+
+/* Seq-cst both ways: a taker increments `users` then reads `retired`, the
+ * retirer stores `retired` then reads `users`, so at least one sees the
+ * other: either the taker backs off to opt, or the retirer leaves the free
+ * to the last user. */
+const core_image *fn_image_take(core_fn *fn) {
+  for (;;) {
+    core_image *opt = atomic_load(&fn->opt);
+    if (opt) return opt; /* lives as long as fn */
+    atomic_fetch_add(&fn->base.users, 1);
+    if (!atomic_load(&fn->base.retired)) return &fn->base;
+    fn_image_give(fn, &fn->base); /* retired: opt is published, take it */
+  }
+}
+
+void fn_image_give(core_fn *fn, const core_image *img) {
+  if (img != &fn->base) return;
+  if (atomic_fetch_sub(&fn->base.users, 1) == 1 && atomic_load(&fn->base.retired))
+    base_free_snap(fn);
+}
+
+void fn_retire_base(core_fn *fn) {
+  atomic_store(&fn->base.retired, true);
+  if (atomic_load(&fn->base.users) == 0) base_free_snap(fn);
 }
 
 void fn_invoke_config(const core_fn *fn, const core_image *img, mote_invoke_config *cfg) {
@@ -198,7 +232,7 @@ const mote_function_version *core_fn_record(const core_fn *fn) { return &fn->rec
 unsigned core_fn_count(mote_core *c) { return registry_count(c->reg); }
 
 void core_fn_tier(core_fn *fn, core_tier_info *out) {
-  const core_image *img = fn_image(fn);
+  const core_image *img = fn_image_take(fn);
   memset(out, 0, sizeof *out);
   out->tier = mote_tier_name(img->tier);
   switch (atomic_load_explicit(&fn->opt_state, memory_order_acquire)) {
@@ -215,6 +249,7 @@ void core_fn_tier(core_fn *fn, core_tier_info *out) {
     out->snapshot_image = mote_rt_image_mode_name(mote_rt_snapshot_mode(img->snap));
     out->snapshot_from = img->snap_kept ? "store" : "init";
   }
+  fn_image_give(fn, img);
 }
 
 void *core_fn_extension(core_fn *fn, void *(*make)(const mote_function_version *rec),

@@ -131,6 +131,7 @@ static bool load_kept(mote_core *c, core_image *img, const char *ns, const char 
     return false;
   }
   img->snap_kept = true;
+  image_charge(img, c->budget); /* never refused: it served before */
   return true;
 }
 
@@ -167,13 +168,13 @@ static void keep_if_current(mote_core *c, const core_fn *fn, const core_image *i
 mote_core_status snapstore_prepare(mote_core *c, const core_fn *fn, core_image *img,
                                    const char *so_path, const char *compile_key,
                                    const char *ns, const char *name, bool keep_now,
-                                   mote_core_error *err) {
+                                   const core_prep *prep, mote_core_error *err) {
   char key[MOTE_HASH_HEX];
   const char *slot = mote_tier_name(img->tier);
   img->keep_key[0] = '\0';
   bool keyed = c->keep_snapshots && snapshot_key(fn, img, so_path, compile_key, name, key);
   if (keyed && load_kept(c, img, ns, name, slot, key)) return MOTE_CORE_OK;
-  mote_core_status st = fn_prepare(fn, img, name, err);
+  mote_core_status st = fn_prepare(c, fn, img, ns, name, prep, err);
   if (st == MOTE_CORE_OK && keyed && img->snap) {
     if (keep_now) keep_if_current(c, fn, img, ns, name, slot, key);
     else memcpy(img->keep_key, key, sizeof key);

@@ -7,7 +7,9 @@
  * a deploy, an apply or a delete came first. Until a version is prepared,
  * core_fn_preparing names it, so that a call of it answers "starting"
  * (503, Retry-After) rather than "no such function"; a version that cannot
- * be prepared is not served (a line on stderr says why), as before.
+ * be prepared is not served (a line on stderr says why), as before. A
+ * function deleted meanwhile (startup_forget) is "no such function" at
+ * once, and its versions not taken yet are never prepared.
  *
  * Opened without background_start, mote_core_open waits for the pool (the
  * load at open of a library user or a test); the server does not.
@@ -24,6 +26,7 @@ struct core_startup {
   pthread_cond_t all_done;
   mote_function_version *list; /* owned: the stored versions at open */
   bool *done;                  /* owned: per version, prepared (or given up) */
+  bool *gone;                  /* owned: per version, its function deleted since open */
   size_t n, next;              /* next: the first version no thread took */
   size_t pending;              /* versions not done */
   bool stop;                   /* startup_free: take no more */
@@ -50,7 +53,8 @@ static void prepare_one(mote_core *c, mote_function_version *v) {
     fprintf(stderr, "mote serve: %s/%s v%llu: cannot read its module: %s; not served\n", v->ns,
             v->name, (unsigned long long)v->version, se.message);
   } else if (fn_load(c, v->ns, v->name, wasm, len, &v->settings,
-                     v->files_hash ? files_dir : NULL, &fn, &need_opt, &err) != MOTE_CORE_OK) {
+                     v->files_hash ? files_dir : NULL, CORE_PREP_UNBOUNDED, &fn, &need_opt,
+                     &err) != MOTE_CORE_OK) {
     fprintf(stderr, "mote serve: %s/%s v%llu: %s; not served\n", v->ns, v->name,
             (unsigned long long)v->version, err.message);
   } else {
@@ -75,8 +79,9 @@ static void *startup_thread(void *arg) {
   pthread_mutex_lock(&s->lock);
   while (!s->stop && s->next < s->n) {
     size_t i = s->next++;
+    bool gone = s->gone[i];
     pthread_mutex_unlock(&s->lock);
-    prepare_one(s->c, &s->list[i]);
+    if (!gone) prepare_one(s->c, &s->list[i]);
     pthread_mutex_lock(&s->lock);
     s->done[i] = true;
     if (--s->pending == 0) pthread_cond_broadcast(&s->all_done);
@@ -102,8 +107,9 @@ core_startup *startup_new(mote_core *c, unsigned threads) {
   if (threads == 0) threads = 1;
   if (threads > s->n) threads = (unsigned)s->n;
   s->done = mote_calloc(s->n, sizeof *s->done);
+  s->gone = mote_calloc(s->n, sizeof *s->gone);
   s->threads = mote_calloc(threads, sizeof *s->threads);
-  if (!s->done || !s->threads) {
+  if (!s->done || !s->gone || !s->threads) {
     startup_free(s);
     return NULL;
   }
@@ -131,6 +137,7 @@ void startup_free(core_startup *s) {
   for (size_t i = 0; i < s->n; i++) mote_function_version_clear(&s->list[i]);
   free(s->list);
   mote_free(s->done);
+  mote_free(s->gone);
   mote_free(s->threads);
   pthread_cond_destroy(&s->all_done);
   pthread_mutex_destroy(&s->lock);
@@ -141,9 +148,17 @@ bool startup_preparing(core_startup *s, const char *ns, const char *name) {
   bool found = false;
   pthread_mutex_lock(&s->lock);
   for (size_t i = 0; s->pending > 0 && !found && i < s->n; i++)
-    found = !s->done[i] && !strcmp(s->list[i].ns, ns) && !strcmp(s->list[i].name, name);
+    found = !s->done[i] && !s->gone[i] && !strcmp(s->list[i].ns, ns) &&
+            !strcmp(s->list[i].name, name);
   pthread_mutex_unlock(&s->lock);
   return found;
+}
+
+void startup_forget(core_startup *s, const char *ns, const char *name) {
+  pthread_mutex_lock(&s->lock);
+  for (size_t i = 0; s->gone && i < s->n; i++)
+    if (!strcmp(s->list[i].ns, ns) && !strcmp(s->list[i].name, name)) s->gone[i] = true;
+  pthread_mutex_unlock(&s->lock);
 }
 
 void startup_counts(core_startup *s, unsigned *pending, unsigned *total) {

@@ -26,11 +26,25 @@
  *                      mid-head), so a full server still answers /healthz
  *                      and new clients; only when every connection is
  *                      handling a request does MHD refuse.
+ *   clients gone       While a request is handled, a watcher (the call it
+ *                      runs) may be set; the sweeper peeks at the socket
+ *                      (recv MSG_PEEK, as nginx does), and a client that
+ *                      has closed it (EOF, reset) calls the watcher once,
+ *                      so a call nobody waits for stops (faas.c ->
+ *                      core_call_stop). MHD cannot tell us: a call runs on
+ *                      its connection's thread inside the access handler,
+ *                      and MHD reads that socket again (and sends
+ *                      NOTIFY_CONNECTION's CLOSED, or the completed
+ *                      callback) only once the handler has returned. Bytes
+ *                      waiting (a pipelined request) mean the client is
+ *                      there; a client that shuts down only its sending side
+ *                      (half-close) after its request looks gone too.
  *
  * The per-client cap is MHD's (MHD_OPTION_PER_IP_CONNECTION_LIMIT, daemon.c).
  * The sweeper works in batches under the lock, so MHD's thread never waits
  * for a whole pass.
  */
+#include <errno.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -47,16 +61,20 @@
  * of the request just ended never look newer than that. */
 #define HEAD_SLACK_MS 50
 
-/* busy and idle_since_us are written by the connection's thread without the
- * table's lock (a request's start and end); the rest under the lock. */
+/* req and idle_since_us are written by the connection's thread without the
+ * table's lock (a request's start and end); the rest under the lock
+ * (watched says, without it, whether gone may be set). */
 struct http_conn {
   int fd;
   unsigned slot;                 /* its index in the table */
-  atomic_bool busy;              /* a request is handled (head read) */
+  _Atomic(http_req *) req;       /* the request handled (head read), else NULL */
   _Atomic uint64_t idle_since_us; /* when it last became idle (or opened) */
   uint64_t head_since_us;        /* the sweeper's: first seen mid-head; 0: not */
   uint64_t head_idle_us;         /* the idle_since_us that head_since_us belongs to */
   bool killed;                   /* shut down by the table */
+  void (*gone)(void *arg);       /* the watcher of the request handled */
+  void *gone_arg;
+  atomic_bool watched;           /* gone was set for the request handled */
 };
 
 struct http_conns {
@@ -80,7 +98,9 @@ static uint32_t last_data_ms(int fd) {
   return ti.tcpi_last_data_recv;
 }
 
-static bool busy(http_conn *k) { return atomic_load_explicit(&k->busy, memory_order_acquire); }
+static bool busy(http_conn *k) {
+  return atomic_load_explicit(&k->req, memory_order_acquire) != NULL;
+}
 
 /* Under the lock: ends k's connection (MHD sees it closed and cleans up). */
 static void kill_conn(http_conn *k) {
@@ -88,10 +108,24 @@ static void kill_conn(http_conn *k) {
   shutdown(k->fd, SHUT_RDWR);
 }
 
+/* Whether the client of a connection handling a request has closed it. */
+static bool client_gone(int fd) {
+  char b;
+  ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return false;
+  if (n == 0) return true;
+  return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
 static void sweep_one(http_conns *t, http_conn *k, uint64_t now) {
   if (k->killed) return;
   if (busy(k)) {
     k->head_since_us = 0;
+    if (k->gone && client_gone(k->fd)) {
+      void (*gone)(void *) = k->gone;
+      k->gone = NULL;
+      gone(k->gone_arg);
+    }
     return;
   }
   uint64_t idle = atomic_load_explicit(&k->idle_since_us, memory_order_acquire);
@@ -191,7 +225,8 @@ http_conn *conns_open(http_conns *t, int fd) {
   http_conn *k = calloc(1, sizeof *k);
   if (!k) return NULL;
   k->fd = fd;
-  atomic_init(&k->busy, false);
+  atomic_init(&k->req, NULL);
+  atomic_init(&k->watched, false);
   atomic_init(&k->idle_since_us, mote_now_us());
   pthread_mutex_lock(&t->lock);
   unsigned i = t->free_hint, n = 0;
@@ -230,15 +265,45 @@ void conns_close(http_conns *t, http_conn *k) {
 
 void conns_request(http_conns *t, http_conn *k, http_req *r) {
   (void)t;
-  (void)r;
-  if (k) atomic_store_explicit(&k->busy, true, memory_order_release);
+  if (k) atomic_store_explicit(&k->req, r, memory_order_release);
 }
 
 void conns_idle(http_conns *t, http_conn *k) {
-  (void)t;
   if (!k) return;
   atomic_store_explicit(&k->idle_since_us, mote_now_us(), memory_order_release);
-  atomic_store_explicit(&k->busy, false, memory_order_release);
+  if (atomic_load(&k->watched)) { /* its watcher must not be called any more */
+    pthread_mutex_lock(&t->lock);
+    k->gone = NULL;
+    atomic_store(&k->watched, false);
+    pthread_mutex_unlock(&t->lock);
+  }
+  atomic_store_explicit(&k->req, NULL, memory_order_release);
+}
+
+void http_req_watch(http_req *r, void (*gone)(void *arg), void *arg) {
+  http_conn *k = r->hc;
+  if (!k) return;
+  http_conns *t = r->h->conns;
+  pthread_mutex_lock(&t->lock);
+  if (atomic_load(&k->req) == r) {
+    k->gone = gone;
+    k->gone_arg = arg;
+    if (gone) atomic_store(&k->watched, true);
+  }
+  pthread_mutex_unlock(&t->lock);
+}
+
+static void stop_for_client(void *stop) {
+  core_stop_request(stop, "client gone");
+}
+
+void http_req_watch_stop(http_req *r, core_stop *stop) {
+  if (stop) http_req_watch(r, stop_for_client, stop);
+  else http_req_watch(r, NULL, NULL);
+}
+
+void http_req_watch_call(http_req *r, core_call *call) {
+  http_req_watch_stop(r, call ? &call->stop : NULL);
 }
 
 void conns_figures(http_conns *t, http_conn_figures *out) {

@@ -95,7 +95,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
   http_req *r = *con_cls;
   if (!r) return;
   conns_idle(h->conns, r->hc);
-  budget_end(&h->budget, &r->budget);
+  held_end(&h->budget, &r->budget);
   if (h->access_log) {
     if (!r->status) { /* a response MHD made on its own (a malformed request) */
       const union MHD_ConnectionInfo *ci =
@@ -205,7 +205,7 @@ http_server *http_new(mote_core *core, const http_config *cfg, char *msg, size_t
   snprintf(h->host, sizeof h->host, "%s", cfg->host ? cfg->host : "127.0.0.1");
   h->cfg.host = h->host;
   pthread_mutex_init(&h->errlog_lock, NULL);
-  if (!budget_init(&h->budget, (uint64_t)(cfg->response_budget_mib
+  if (!held_init(&h->budget, (uint64_t)(cfg->response_budget_mib
                                                ? cfg->response_budget_mib
                                                : HTTP_DEFAULT_RESPONSE_BUDGET_MIB) << 20)) {
     pthread_mutex_destroy(&h->errlog_lock);
@@ -215,7 +215,7 @@ http_server *http_new(mote_core *core, const http_config *cfg, char *msg, size_t
   }
   if (cfg->access_log && *cfg->access_log &&
       !(h->access_log = access_log_open(cfg->access_log, msg, cap))) {
-    budget_destroy(&h->budget);
+    held_destroy(&h->budget);
     pthread_mutex_destroy(&h->errlog_lock);
     free(h);
     return NULL;
@@ -319,7 +319,7 @@ void http_free(http_server *h) {
   http_stop(h);
   conns_free(h->conns);
   access_log_close(h->access_log); /* after the daemon: no request logs any more */
-  budget_destroy(&h->budget);
+  held_destroy(&h->budget);
   pthread_mutex_destroy(&h->errlog_lock);
   free(h->routes);
   free(h);

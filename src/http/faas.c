@@ -255,10 +255,19 @@ http_result faas_call(void *ctx, http_req *r) {
   }
   call.in = r->body;
   call.in_len = r->len;
-  /* The namespace's limits, an execution slot, the run (core/call.c). */
+  /* The namespace's limits, an execution slot, the run (core/call.c); a
+   * client that goes away meanwhile stops it (conns.c's watcher). */
+  http_req_watch_call(r, &call);
   mote_core_status cs = core_call_run(&call);
+  http_req_watch_call(r, NULL);
   free(argv);
   cgi_env_free(env, envc);
+  if (cs == MOTE_CORE_CANCELLED) { /* never ran, and nobody to answer: counted, no record */
+    r->call.code = http_code_of(cs);
+    core_call_clear(&call);
+    core_fn_release(fn);
+    return HTTP_CLOSE;
+  }
   if (cs != MOTE_CORE_OK) {
     res = refuse(r, &call, v->version);
     core_call_clear(&call);
@@ -301,12 +310,15 @@ http_result faas_call(void *ctx, http_req *r) {
    * what the client gets: a reply that cannot be made or queued is a 500
    * there, never the 200 the run earned. */
   bool queued = false;
-  if (resp) {
+  bool gone = cls == CORE_CLASS_CANCELLED; /* stopped for its client: nobody to answer */
+  if (resp && !gone) {
     add_call_headers(resp, &call, v->version);
     queued = http_queue(r, status, resp);
   }
   char outcome[400];
-  if (!queued) {
+  if (gone) {
+    core_outcome_text(out, outcome, sizeof outcome); /* "cancelled: client gone" */
+  } else if (!queued) {
     status = 500;
     cls = CORE_CLASS_INTERNAL;
     code = http_class_code(cls);

@@ -155,7 +155,7 @@ typedef struct http_config {
    * every connection at once, in MiB; past it a call waits for them to drop
    * (up to HTTP_BUDGET_WAIT_MS) before it runs, then gets 503 with
    * Retry-After; one client address may hold a quarter of it in large
-   * responses (budget.c). 0: HTTP_DEFAULT_RESPONSE_BUDGET_MIB. */
+   * responses (held.c). 0: HTTP_DEFAULT_RESPONSE_BUDGET_MIB. */
   unsigned response_budget_mib;
 } http_config;
 
@@ -203,6 +203,17 @@ const char *http_req_param(const http_req *r, const char *key);
 /* A parameter flag: true for "true" (OpenWhisk's clients send true/false). */
 bool http_req_param_true(const http_req *r, const char *key);
 const uint8_t *http_req_body(const http_req *r, size_t *len);
+
+/* While r is handled: gone(arg) is called at most once, from another thread
+ * and under a lock (so it must not block), when r's client closes the
+ * connection before the reply; gone NULL stops watching (after which it is
+ * not called). */
+void http_req_watch(http_req *r, void (*gone)(void *arg), void *arg);
+/* The watcher of a call run for r: its client gone, core_call_stop(call,
+ * "client gone"). NULL stops watching (before the call is cleared). */
+void http_req_watch_call(http_req *r, core_call *call);
+/* The same for any work a core_stop stops (a deploy's initialisation). */
+void http_req_watch_stop(http_req *r, core_stop *stop);
 
 /* The caller's namespace when its key was checked (else NULL). */
 const char *http_req_ns(const http_req *r);
@@ -257,7 +268,7 @@ http_result http_reply_error(http_req *r, unsigned status, const char *code, con
 http_result http_reply_starting(http_req *r, const char *ns, const char *name);
 /* Before a call runs: while the response bytes held for slow readers are
  * past --response-budget, waits for them (HTTP_BUDGET_WAIT_MS at most,
- * budget.c). True: go on; false: *res is a 503 with Retry-After
+ * held.c). True: go on; false: *res is a 503 with Retry-After
  * (HTTP_BUDGET_RETRY_S) queued in the route's dialect (mote's code
  * "response_budget"). */
 #define HTTP_BUDGET_RETRY_S 1u

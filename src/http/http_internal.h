@@ -36,7 +36,7 @@
 typedef struct http_access_log http_access_log;
 typedef struct http_conns http_conns;
 
-/* budget.c: the response bytes held by every connection at once, and by
+/* held.c: the response bytes held by every connection at once, and by
  * each client address in large responses (its share). */
 #define HTTP_BUDGET_LARGE (64u << 10)   /* a response counted per client from this size */
 #define HTTP_BUDGET_CLIENT_SHARE 4u     /* a client may hold 1/4 of the budget */
@@ -45,12 +45,12 @@ typedef struct http_budget {
   _Atomic uint64_t large;        /* of which in large responses (counted per client) */
   _Atomic uint64_t pending;      /* calls let in, not answered yet */
   _Atomic uint64_t guess;        /* what a pending call's response may be (bytes) */
-  _Atomic unsigned waiters;      /* calls in budget_enter */
+  _Atomic unsigned waiters;      /* calls in held_enter */
   _Atomic uint64_t refused;      /* calls refused for it */
   uint64_t limit, share;
   pthread_mutex_t lock;          /* clients, and waiters */
   pthread_cond_t drop;           /* CLOCK_MONOTONIC */
-  struct mote_map *clients;      /* address text -> budget_client (budget.c) */
+  struct mote_map *clients;      /* address text -> held_client (held.c) */
 } http_budget;
 /* A request's part in it (in its http_req). */
 typedef struct http_budget_ticket {
@@ -76,7 +76,7 @@ struct http_server {
   unsigned errlog_lines;
   uint64_t errlog_dropped;
   http_forwarder fwd;            /* a cluster's (elsewhere NULL: none) */
-  http_budget budget;            /* response bytes held (budget.c) */
+  http_budget budget;            /* response bytes held (held.c) */
 };
 
 struct http_response {
@@ -155,26 +155,26 @@ typedef struct http_conn_figures {
 } http_conn_figures;
 void conns_figures(http_conns *t, http_conn_figures *out);
 
-/* budget.c, continued. A call's request: budget_open (no call would wait
- * now: budget_enter_open lets it in at once), else budget_enter (waits up to
+/* held.c, continued. A call's request: held_open (no call would wait
+ * now: held_enter_open lets it in at once), else held_enter (waits up to
  * ms while the bytes held, with the calls let in, are past the budget or
  * the client's past its share; lets it in, or says what stopped it, counted
- * as refused). Every request: budget_hold (http_queue: its response's n
- * bytes, held until its end; a call let in is then answered), budget_end
+ * as refused). Every request: held_take (http_queue: its response's n
+ * bytes, held until its end; a call let in is then answered), held_end
  * (the request's end: what it held is given back). */
-bool budget_init(http_budget *b, uint64_t limit); /* false: out of memory */
-void budget_destroy(http_budget *b);
-typedef enum { BUDGET_OK, BUDGET_FULL, BUDGET_CLIENT_FULL } budget_verdict;
-bool budget_open(http_budget *b);
-void budget_enter_open(http_budget *b, http_budget_ticket *t);
-budget_verdict budget_enter(http_budget *b, http_budget_ticket *t, const char *client,
+bool held_init(http_budget *b, uint64_t limit); /* false: out of memory */
+void held_destroy(http_budget *b);
+typedef enum { HELD_OK, HELD_FULL, HELD_CLIENT_FULL } held_verdict;
+bool held_open(http_budget *b);
+void held_enter_open(http_budget *b, http_budget_ticket *t);
+held_verdict held_enter(http_budget *b, http_budget_ticket *t, const char *client,
                             unsigned ms);
-void budget_hold(http_budget *b, http_budget_ticket *t, uint64_t n, const char *client);
-void budget_end(http_budget *b, http_budget_ticket *t);
+void held_take(http_budget *b, http_budget_ticket *t, uint64_t n, const char *client);
+void held_end(http_budget *b, http_budget_ticket *t);
 typedef struct http_budget_figures {
   uint64_t held, limit, share, refused, pending;
 } http_budget_figures;
-void budget_figures(http_budget *b, http_budget_figures *out);
+void held_figures(http_budget *b, http_budget_figures *out);
 
 /* framing.c: the rules of RFC 9112 for a request's head that MHD 0.9.75
  * does not apply, checked before routing: a path that is not valid %-encoded

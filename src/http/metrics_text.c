@@ -231,6 +231,22 @@ char *metrics_text(mote_core *core, http_server *public_server, const char *ns, 
     fprintf(o, "mote_deploys_total{result=\"ok\"} %llu\n", (unsigned long long)fg.deploys_ok);
     fprintf(o, "mote_deploys_total{result=\"refused\"} %llu\n",
             (unsigned long long)fg.deploys_refused);
+    head(o, "mote_init_memory_bytes", "gauge",
+         "The node's memory for initialised functions (their snapshots' images, --init-memory): "
+         "used, reserved by initialisations running, and the capacity.");
+    fprintf(o, "mote_init_memory_bytes{state=\"used\"} %llu\n",
+            (unsigned long long)fg.init_memory_used);
+    fprintf(o, "mote_init_memory_bytes{state=\"reserved\"} %llu\n",
+            (unsigned long long)fg.init_memory_reserved);
+    fprintf(o, "mote_init_memory_bytes{state=\"capacity\"} %llu\n",
+            (unsigned long long)fg.init_memory_cap);
+    head(o, "mote_calls_cancelled_total", "counter",
+         "Calls stopped because their client went away, by when: waiting for a slot (never "
+         "ran) or running (stopped; its record says cancelled).");
+    fprintf(o, "mote_calls_cancelled_total{when=\"waiting\"} %llu\n",
+            (unsigned long long)fg.cancelled_waiting);
+    fprintf(o, "mote_calls_cancelled_total{when=\"running\"} %llu\n",
+            (unsigned long long)fg.cancelled_running);
     head(o, "mote_opt_builds_total", "counter",
          "Background builds of the optimised tier by result (failed: the quick tier serves on; "
          "the version record says why).");
@@ -253,7 +269,7 @@ char *metrics_text(mote_core *core, http_server *public_server, const char *ns, 
     fprintf(o, "mote_http_connections_closed_total{reason=\"evicted\"} %llu\n",
             (unsigned long long)cf.evicted);
     http_budget_figures bf;
-    budget_figures(&public_server->budget, &bf);
+    held_figures(&public_server->budget, &bf);
     head(o, "mote_http_response_bytes_held", "gauge",
          "Response bytes queued and not yet all written (slow readers hold them).");
     fprintf(o, "mote_http_response_bytes_held %llu\n", (unsigned long long)bf.held);

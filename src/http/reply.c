@@ -58,10 +58,10 @@ bool http_queue(http_req *r, unsigned status, http_response *resp) {
   if (MHD_queue_response(r->conn, status, resp->mhd) != MHD_YES) return false;
   r->status = status;
   r->bytes_out = resp->len;
-  /* MHD holds the body until it is all written (budget.c) */
+  /* MHD holds the body until it is all written (held.c) */
   char client[64] = "";
   if (resp->len >= HTTP_BUDGET_LARGE) request_remote(r, NULL, 0, client, sizeof client, NULL, 0);
-  budget_hold(&r->h->budget, &r->budget, resp->len, client);
+  held_take(&r->h->budget, &r->budget, resp->len, client);
   if (r->route && (r->route->flags & HTTP_ROUTE_DEPLOY) && !strcmp(r->method, "PUT"))
     core_count_deploy(r->h->core, status / 100 == 2);
   return true;

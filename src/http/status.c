@@ -48,6 +48,9 @@ static const struct {
     [MOTE_CORE_AUTH_REJECTED] = {401, "unauthorized"},
     [MOTE_CORE_AUTH_ERROR] = {500, "auth_failed"},
     [MOTE_CORE_DISK_FULL] = {507, "disk_full"},
+    /* nginx's "client closed request": nobody reads it, the records say it */
+    [MOTE_CORE_CANCELLED] = {499, "cancelled"},
+    [MOTE_CORE_INIT_MEMORY] = {507, "init_memory_full"},
 };
 
 /* A call's outcome class: the reply of a /faas call, and its error code. */
@@ -60,6 +63,7 @@ static const struct {
     [CORE_CLASS_LIMIT] = {502, "limit"}, [CORE_CLASS_LINK] = {502, "link"},
     [CORE_CLASS_CGI] = {502, "cgi"},     [CORE_CLASS_INTERNAL] = {500, "internal"},
     [CORE_CLASS_OVERLOAD] = {429, "overloaded"},
+    [CORE_CLASS_CANCELLED] = {499, "cancelled"},
 };
 
 unsigned http_status_of(mote_core_status st) {
@@ -120,17 +124,17 @@ http_result http_reply_starting(http_req *r, const char *ns, const char *name) {
 }
 
 bool http_response_budget(http_req *r, http_result *res) {
-  if (budget_open(&r->h->budget)) {
-    budget_enter_open(&r->h->budget, &r->budget);
+  if (held_open(&r->h->budget)) {
+    held_enter_open(&r->h->budget, &r->budget);
     return true;
   }
   char addr[64];
   request_remote(r, NULL, 0, addr, sizeof addr, NULL, 0);
-  budget_verdict v = budget_enter(&r->h->budget, &r->budget, addr, HTTP_BUDGET_WAIT_MS);
-  if (v == BUDGET_OK) return true;
+  held_verdict v = held_enter(&r->h->budget, &r->budget, addr, HTTP_BUDGET_WAIT_MS);
+  if (v == HELD_OK) return true;
   char msg[400], tid[33];
   const char *code = "response_budget";
-  const char *who = v == BUDGET_CLIENT_FULL ? "this client (its share of" : "clients that read "
+  const char *who = v == HELD_CLIENT_FULL ? "this client (its share of" : "clients that read "
                                                                             "slowly (more than";
   if (dialect_of(r) == HTTP_DIALECT_OPENWHISK) {
     snprintf(msg, sizeof msg, "The server holds too many response bytes for %s the response "

@@ -25,6 +25,7 @@ const char *mote_invoke_outcome_name(mote_invoke_outcome o) {
     case MOTE_INVOKE_LINK: return "link";
     case MOTE_INVOKE_HOST: return "host";
     case MOTE_INVOKE_INIT: return "init";
+    case MOTE_INVOKE_CANCELLED: return "cancelled";
   }
   return "?";
 }
@@ -112,6 +113,7 @@ static mote_invoke_outcome run(const mote_invoke_config *cfg, mote_invoke_result
   memset(&err, 0, sizeof err);
   bool timed = false;
   const char *why = NULL;
+  if (cfg->cancel) mote_rt_cancel_bind(cfg->cancel); /* unbound at done */
 
   mote_wasi *w = mote_wasi_new(&cfg->wasi, &why);
   if (!w) {
@@ -179,6 +181,9 @@ static mote_invoke_outcome run(const mote_invoke_config *cfg, mote_invoke_result
   } else if (st == MOTE_RT_TRAP && err.trap == MOTE_TRAP_EXIT) {
     r->outcome = MOTE_INVOKE_EXITED;
     r->exit_code = (int)err.detail;
+  } else if (st == MOTE_RT_TRAP && err.trap == MOTE_TRAP_CANCELLED) {
+    r->outcome = MOTE_INVOKE_CANCELLED;
+    snprintf(r->message, sizeof r->message, "%s", err.message);
   } else if (st == MOTE_RT_TRAP && err.trap == MOTE_TRAP_TIMEOUT) {
     r->outcome = MOTE_INVOKE_TIMEOUT;
     snprintf(r->message, sizeof r->message, "%s", err.message);
@@ -209,6 +214,7 @@ static mote_invoke_outcome run(const mote_invoke_config *cfg, mote_invoke_result
   }
 
 done:
+  if (cfg->cancel) mote_rt_cancel_unbind(cfg->cancel);
   if (w) {
     size_t n;
     const uint8_t *p = mote_wasi_stdout(w, &n);

@@ -40,6 +40,7 @@ typedef enum mote_invoke_outcome {
   MOTE_INVOKE_LINK,       /* an import cannot be satisfied: message names it */
   MOTE_INVOKE_HOST,       /* the host could not set the run up (preopen, memory, timer) */
   MOTE_INVOKE_INIT,       /* mote_invoke_prepare: the initialisation cannot be snapshotted */
+  MOTE_INVOKE_CANCELLED,  /* another thread stopped it (cfg->cancel): message "cancelled: ..." */
 } mote_invoke_outcome;
 
 /* The export a module may provide to initialise itself once (load a model,
@@ -58,6 +59,10 @@ typedef struct mote_invoke_config {
                             * reads in place (see wasi.h) */
   uint32_t memory_pages;   /* cap on each memory, 64 KiB pages; 0: the module's own */
   uint64_t timeout_ms;     /* wall-clock limit on instantiation + _start; 0: none */
+  /* borrowed, may be NULL: bound to the running thread for the run, so that
+   * another thread may stop it (mote_rt_cancel_request: the outcome is then
+   * MOTE_INVOKE_CANCELLED). Only a timed run (timeout_ms) can be stopped. */
+  mote_rt_cancel *cancel;
 } mote_invoke_config;
 
 typedef struct mote_invoke_result {

@@ -161,6 +161,11 @@ bool ow_outcome_read(const mote_invoke_result *res, uint32_t timeout_ms, uint64_
       out->timeout = true;
       break;
     }
+    case MOTE_INVOKE_CANCELLED: /* OpenWhisk has no word for it: a whisk error */
+      out->status = OW_STATUS_INTERNAL_ERROR;
+      out->result = error_result("The activation was cancelled: its client went away.");
+      detail = res->message;
+      break;
     case MOTE_INVOKE_TRAP:
       out->status = OW_STATUS_DEVELOPER_ERROR;
       out->result = error_result("The action did not produce a valid response and exited "

@@ -61,6 +61,12 @@ typedef struct ow_job {
   ow_web_response web_resp;
   unsigned web_error;   /* a web reply refused: its status, and web_msg */
   char web_msg[300];
+  /* The record waits for the reply when a request answers with the run (a
+   * blocking invoke in time, a web action): job_finish, after the reply is
+   * queued, so that a reply that cannot be queued is a 500 there. */
+  bool finish_pending;
+  char text[400];       /* the outcome text, for job_finish */
+  char *meta;           /* the record's JSON, for job_finish (from jansson's malloc) */
 } ow_job;
 
 static void job_unref(ow_job *j, unsigned n) {
@@ -75,6 +81,7 @@ static void job_unref(ow_job *j, unsigned n) {
   ow_web_response_free(&j->web_resp);
   free(j->argv1);
   free(j->in);
+  free(j->meta);
   pthread_cond_destroy(&j->cond);
   pthread_mutex_destroy(&j->lock);
   free(j);
@@ -161,19 +168,39 @@ static void job_complete(ow_job *j) {
   if (j->web)
     j->web_error = (unsigned)ow_web_respond(&j->outcome, j->ext, &j->web_resp, j->web_msg,
                                             sizeof j->web_msg);
-  char *meta = j->record ? json_dumps(j->record, JSON_COMPACT) : NULL;
-  char text[400];
-  outcome_text(&j->outcome, text, sizeof text);
+  j->meta = j->record ? json_dumps(j->record, JSON_COMPACT) : NULL;
+  bool gone = call->res.outcome == MOTE_INVOKE_CANCELLED; /* a web action's client went away */
+  if (gone) core_outcome_text(&call->res, j->text, sizeof j->text); /* "cancelled: client gone" */
+  else outcome_text(&j->outcome, j->text, sizeof j->text);
   pthread_mutex_lock(&j->lock);
-  if (j->web)
+  if (gone)
+    j->status = 499; /* nobody to answer; as /faas records it */
+  else if (j->web)
     j->status = j->web_error ? j->web_error : j->web_resp.status;
   else
     j->status = j->accepted ? 202 : j->outcome.status == OW_STATUS_SUCCESS ? 200 : 502;
-  core_call_finish(call, j->status, class_of(&j->outcome, &call->res), text, meta);
+  /* A request waits for this run (not told 202): it records after its reply. */
+  j->finish_pending = !gone && (j->web || !j->accepted);
+  if (!j->finish_pending)
+    core_call_finish(call, j->status, class_of(&j->outcome, &call->res), j->text, j->meta);
   j->done = true;
   pthread_cond_broadcast(&j->cond);
   pthread_mutex_unlock(&j->lock);
-  free(meta);
+}
+
+/* The record of a run whose request answered with it (finish_pending):
+ * what the client got, res the reply's queueing (not done: a 500, as
+ * /faas records it). */
+static void job_finish(ow_job *j, http_result res) {
+  if (!j->finish_pending) return;
+  j->finish_pending = false;
+  core_call *call = &j->call;
+  if (res == HTTP_DONE) {
+    core_call_finish(call, j->status, class_of(&j->outcome, &call->res), j->text, j->meta);
+  } else {
+    core_call_finish(call, 500, CORE_CLASS_INTERNAL,
+                     "internal: the reply could not be made or queued", j->meta);
+  }
 }
 
 /* The core's executor, with the call's slot. */
@@ -200,22 +227,24 @@ static http_result accepted(http_req *r, const char *id) {
 
 /* A call refused: the namespace's limits (OpenWhisk's message and
  * Retry-After), no execution slot (429), or out of memory (500). */
+/* A refusal in OpenWhisk's words; every 429 carries Retry-After, as /faas's
+ * (issue 14: admission's refusals had none here). */
 static http_result refused(http_req *r, const core_call *call) {
   mote_core_status st = call->err.status;
   if (st == MOTE_CORE_NO_MEMORY) return http_reply_error(r, 500, NULL, "out of memory");
-  if (st == MOTE_CORE_NS_RATE || st == MOTE_CORE_NS_CONCURRENCY) {
-    char tid[33], buf[16];
-    mote_store_activation_new_id(tid);
-    http_response *resp =
-        http_response_json(json_pack("{s:s, s:s}", "error", call->err.message, "code", tid));
-    if (!resp) return HTTP_CLOSE;
-    snprintf(buf, sizeof buf, "%u", call->retry_after_s);
-    http_response_header(resp, "Retry-After", buf);
-    return http_reply(r, 429, resp);
-  }
-  return http_reply_error(r, 429, NULL, "Too many requests in flight: the server has no "
-                          "execution slot for the action (%s); retry after %u s.",
-                          http_code_of(st), call->retry_after_s);
+  if (st == MOTE_CORE_CANCELLED) return HTTP_CLOSE; /* its client is gone: nobody to answer */
+  char tid[33], buf[16], msg[400];
+  if (st == MOTE_CORE_NS_RATE || st == MOTE_CORE_NS_CONCURRENCY)
+    snprintf(msg, sizeof msg, "%s", call->err.message);
+  else
+    snprintf(msg, sizeof msg, "Too many requests in flight: the server has no execution slot "
+             "for the action (%s); retry after %u s.", http_code_of(st), call->retry_after_s);
+  mote_store_activation_new_id(tid);
+  http_response *resp = http_response_json(json_pack("{s:s, s:s}", "error", msg, "code", tid));
+  if (!resp) return HTTP_CLOSE;
+  snprintf(buf, sizeof buf, "%u", call->retry_after_s ? call->retry_after_s : 1);
+  http_response_header(resp, "Retry-After", buf);
+  return http_reply(r, 429, resp);
 }
 
 /* The action the path names in namespace ns (the caller's: the route
@@ -351,12 +380,14 @@ http_result ow_action_invoke(void *ctx, http_req *r) {
     res = accepted(r, id);
   } else if (!j->record) {
     res = http_reply_error(r, 500, NULL, "out of memory");
+    job_finish(j, HTTP_CLOSE);
   } else {
     json_t *out = http_req_param_true(r, "result")
                       ? json_incref(json_object_get(json_object_get(j->record, "response"),
                                                     "result"))
                       : json_incref(j->record);
     res = reply_with_id(r, j->status, out, id);
+    job_finish(j, res);
   }
   job_unref(j, 1);
   return res;
@@ -496,11 +527,19 @@ http_result ow_web(void *ctx, http_req *r) {
   snprintf(log->function, sizeof log->function, "%s", name);
   snprintf(log->ns, sizeof log->ns, "%s", ns);
   memcpy(log->activation_id, j->call.id, sizeof log->activation_id);
-  if (core_call_run(&j->call) == MOTE_CORE_OK) {
+  /* A web action's reply is its run: a client gone stops it (conns.c's
+   * watcher), as on /faas. A blocking invoke is not stopped: its
+   * activation outlives the request in OpenWhisk's model (202, then
+   * polled), so it runs to its record. */
+  http_req_watch_call(r, &j->call);
+  mote_core_status cs = core_call_run(&j->call);
+  http_req_watch_call(r, NULL);
+  if (cs == MOTE_CORE_OK) {
     job_complete(j);
-    res = web_reply(r, j);
+    res = j->call.res.outcome == MOTE_INVOKE_CANCELLED ? HTTP_CLOSE : web_reply(r, j);
+    job_finish(j, res);
   } else {
-    res = refused(r, &j->call);
+    res = refused(r, &j->call); /* CANCELLED: never ran, nobody to answer (counted) */
   }
   job_unref(j, 1);
   return res;

@@ -34,6 +34,8 @@ void mote_rt_deadline_on_signal(int sig, siginfo_t *si, void *ucontext) {
   if (si->si_code == SI_TIMER && t->armed && now_ns() >= t->deadline_at) {
     t->expired = 1;
     mote_rt_stop_if_expired();
+  } else if (si->si_code == SI_QUEUE) {
+    mote_rt_cancel_on_signal(si); /* cancel.c: another thread's stop */
   }
   errno = saved_errno;
 }
@@ -77,7 +79,7 @@ mote_rt_status mote_rt_deadline_set(uint64_t timeout_ns, mote_rt_error *err) {
   uint64_t now = now_ns();
   t->deadline_ns = timeout_ns;
   t->deadline_at = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
-  t->expired = 0;
+  t->expired = t->cancelled; /* a cancel is not forgotten by a new deadline */
   atomic_signal_fence(memory_order_seq_cst);
   t->armed = 1;
   atomic_signal_fence(memory_order_seq_cst);
@@ -107,18 +109,19 @@ void mote_rt_deadline_clear(void) {
   mote_rt_thread *t = &mote_rt_tls;
   t->armed = 0;
   atomic_signal_fence(memory_order_seq_cst);
-  /* An expired timer has fired (it is one-shot): nothing to disarm. */
-  if (t->has_timer && !t->expired) {
+  /* An expired timer has fired (it is one-shot): nothing to disarm. A
+   * cancelled thread's has not, necessarily. */
+  if (t->has_timer && (!t->expired || t->cancelled)) {
     struct itimerspec off;
     memset(&off, 0, sizeof off);
     timer_settime(t->timer, 0, &off, NULL);
   }
-  t->expired = 0;
+  t->expired = t->cancelled;
   t->deadline_ns = 0;
 }
 
 bool mote_rt_deadline_expired(void) {
-  return mote_rt_tls.expired != 0;
+  return mote_rt_tls.expired != 0 || mote_rt_cancelled();
 }
 
 uint64_t mote_rt_deadline_at(void) {

@@ -8,7 +8,8 @@
  *
  * Threads: any number of threads may instantiate and call at once. Trap state
  * is per thread; a thread gets its alternate signal stack on first use.
- * Deadlines (wall-clock timeouts) are per thread too: mote_rt_deadline_set.
+ * Deadlines (wall-clock timeouts) are per thread too: mote_rt_deadline_set;
+ * another thread may stop a run the same way: mote_rt_cancel (cancel.c).
  *
  * Linear memories live in reserved regions (8 GiB + a guard) so the generated
  * code needs no bounds checks: a fault inside a live region while the thread
@@ -27,6 +28,7 @@
 #ifndef MOTE_RT_H
 #define MOTE_RT_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -60,6 +62,7 @@ typedef enum mote_trap_kind {
   MOTE_TRAP_EXIT,      /* a host function ended the run (e.g. WASI proc_exit); see detail */
   MOTE_TRAP_RESOURCE,  /* the host could not provide a resource (memory, table) */
   MOTE_TRAP_HOST,      /* a host function failed; see detail */
+  MOTE_TRAP_CANCELLED, /* another thread asked for the run to stop (mote_rt_cancel) */
 } mote_trap_kind;
 
 typedef struct mote_rt_error {
@@ -236,6 +239,49 @@ bool mote_rt_deadline_expired(void);
 /* When this thread's deadline passes, in CLOCK_MONOTONIC ns (for host code
  * that waits: poll until then); UINT64_MAX when none is in force. */
 uint64_t mote_rt_deadline_at(void);
+
+/* Cancels: stopping a thread's guest from another thread (cancel.c).
+ *
+ * A token is bound to the thread that will run the guest (bind ... unbind,
+ * around the run). Any thread may then request the stop, once: the bound
+ * thread is stopped where its deadline would stop it (guest code of a timed
+ * call at once, a loop without calls included; host functions and runtime
+ * work when they are done; WASI's waits within their slice: the signal cuts
+ * the wait short) and the innermost mote_rt_call/mote_rt_instantiate returns
+ * MOTE_RT_TRAP with err->trap == MOTE_TRAP_CANCELLED. It stays stopped until
+ * unbind: every later timed call on the thread returns the same at once,
+ * and mote_rt_deadline_expired() is true (so waiting host code ends).
+ * A request made before bind takes effect at bind; one made after unbind
+ * does nothing to the thread. Only guest code a deadline could stop is
+ * stopped: untimed work (module loading) runs to its end.
+ *
+ * Made with the deadline's signal, queued to the bound thread
+ * (pthread_sigqueue) with the token as its value: the handler stops the
+ * guest only when that token is the one bound and was requested, so a late
+ * signal is harmless. The same caveat as deadlines: host code sleeping in
+ * the thread may see EINTR. */
+typedef struct mote_rt_cancel {
+  pthread_mutex_t lock;       /* bound/thread, and the signal sent under it */
+  pthread_t thread;           /* the bound thread, while bound */
+  bool bound;
+  volatile sig_atomic_t requested; /* set once, by mote_rt_cancel_request */
+} mote_rt_cancel;
+
+void mote_rt_cancel_init(mote_rt_cancel *c);
+void mote_rt_cancel_destroy(mote_rt_cancel *c); /* unbound by then */
+/* Binds the calling thread (at most one token per thread, one thread per
+ * token). Call it outside guest code. */
+void mote_rt_cancel_bind(mote_rt_cancel *c);
+/* Unbinds it and forgets the stop on the thread. Call it outside guest code,
+ * on the bound thread. */
+void mote_rt_cancel_unbind(mote_rt_cancel *c);
+/* From any thread, not from a signal handler: asks the bound thread (now or
+ * once bound) to stop its guest. Never blocks beyond a short lock. */
+void mote_rt_cancel_request(mote_rt_cancel *c);
+bool mote_rt_cancel_requested(const mote_rt_cancel *c);
+/* True on a thread whose bound token was requested (host code that waits,
+ * to tell a cancel from a deadline). */
+bool mote_rt_cancelled(void);
 
 /* Host-made memories and tables (e.g. the spec's "spectest" module).
  * They fail (NULL) when the limits cannot be honoured. */

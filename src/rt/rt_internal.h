@@ -146,6 +146,10 @@ typedef struct mote_rt_thread {
   uint64_t deadline_ns;          /* the timeout it was set with, for messages */
   bool has_timer;                /* `timer` exists; deleted at thread exit */
   timer_t timer;
+  /* Cancels (cancel.c): the token bound to this thread, and whether its
+   * stop arrived (then `expired` is kept set too, until unbind). */
+  struct mote_rt_cancel *volatile cancel;
+  volatile sig_atomic_t cancelled;
 } mote_rt_thread;
 
 extern __thread mote_rt_thread mote_rt_tls;
@@ -178,6 +182,10 @@ void mote_rt_stop_if_expired(void);
  * and the timer's clean-up at thread exit (thread.c). */
 void mote_rt_deadline_on_signal(int sig, siginfo_t *si, void *ucontext);
 void mote_rt_deadline_thread_exit(void);
+/* cancel.c: the deadline signal's handler's part for a queued signal
+ * (si_code SI_QUEUE) carrying a token: marks the stop if it is this
+ * thread's token and was requested. Async-signal-safe. */
+void mote_rt_cancel_on_signal(const siginfo_t *si);
 /* deadline.c: "timeout: the deadline of 100 ms passed" for this thread's
  * deadline (the generic message if none was set). */
 void mote_rt_deadline_message(char *buf, size_t n);

@@ -130,7 +130,8 @@ static bool stoppable(const mote_rt_thread *t) {
 void mote_rt_stop_if_expired(void) {
   mote_rt_thread *t = &mote_rt_tls;
   SIGNAL_FENCE();
-  if (t->expired && stoppable(t)) mote_rt_deliver(MOTE_TRAP_TIMEOUT, 0);
+  if (t->expired && stoppable(t))
+    mote_rt_deliver(t->cancelled ? MOTE_TRAP_CANCELLED : MOTE_TRAP_TIMEOUT, 0);
 }
 
 mote_trap_kind mote_rt_run_guest(void (*body)(void *ctx), void *ctx, bool timed,

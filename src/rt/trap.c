@@ -25,6 +25,7 @@ const char *mote_rt_trap_message(mote_trap_kind kind) {
     case MOTE_TRAP_RESOURCE: return "resource limit: the host could not provide a memory or table "
                                     "of the requested size";
     case MOTE_TRAP_HOST: return "a host function failed";
+    case MOTE_TRAP_CANCELLED: return "cancelled: the host stopped the run";
   }
   return "unknown trap";
 }

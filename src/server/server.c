@@ -70,7 +70,7 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
                          .ns_concurrent = cfg->ns_concurrent, .images = cfg->images,
                          .no_kept_snapshots = cfg->no_kept_snapshots,
                          .cluster = cfg->cluster != NULL, .id_tag = cfg->cluster ? tag : NULL,
-                         .background_start = true};
+                         .background_start = true, .init_memory_mib = cfg->init_memory_mib};
   mote_core_error cerr;
   if (mote_core_open(&cc, &s->core, &cerr) != MOTE_CORE_OK) {
     st = fail(err, cerr.status == MOTE_CORE_INVALID ? MOTE_SERVER_INVALID : MOTE_SERVER_IO, "%s",

@@ -87,6 +87,9 @@ typedef struct mote_server_config {
    * call keeps its CPU slot while others wait (0: the core's default;
    * MOTE_SERVER_QUANTUM_OFF: to its end). */
   unsigned max_alive, cpu_quantum_ms;
+  /* The node's memory for initialised functions (their snapshots), MiB; 0:
+   * half the machine's memory. A deploy that may not fit is refused (507). */
+  uint64_t init_memory_mib;
   /* A node of a cluster (src/cluster): etcd's endpoints ("http://H:P,..."),
    * or NULL for the single node mote is without one; this node's name, and
    * the URL peers reach it at (NULL: http://HOST:PORT of the listening

@@ -134,6 +134,10 @@ int wasi_ppoll(mote_wasi *w, struct pollfd *fds, nfds_t n, uint64_t until_ns) {
   bool told = false; /* on_block, once this wait blocks */
   for (;;) {
     uint64_t now = wasi_monotonic_ns();
+    if (mote_rt_cancelled()) { /* another thread stopped the run (before its deadline) */
+      wasi_pend(w, MOTE_WASI_CANCELLED, mote_rt_trap_message(MOTE_TRAP_CANCELLED));
+      return -2;
+    }
     if (mote_rt_deadline_expired() || (w->deadline_ns && now >= w->deadline_ns)) {
       wasi_pend(w, MOTE_WASI_TIMEOUT, "timeout: the deadline passed");
       return -2;

@@ -284,7 +284,9 @@ void wasi_raise_pending(mote_wasi *w) {
   if (!w->pending) return;
   w->stop = w->pending;
   w->pending = MOTE_WASI_RUNNING;
-  mote_rt_raise(w->stop == MOTE_WASI_TIMEOUT ? MOTE_TRAP_TIMEOUT : MOTE_TRAP_HOST,
+  mote_rt_raise(w->stop == MOTE_WASI_TIMEOUT     ? MOTE_TRAP_TIMEOUT
+                : w->stop == MOTE_WASI_CANCELLED ? MOTE_TRAP_CANCELLED
+                                                 : MOTE_TRAP_HOST,
                 (uint32_t)w->stop);
 }
 

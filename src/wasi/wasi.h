@@ -110,6 +110,7 @@ typedef enum mote_wasi_stop {
   MOTE_WASI_STDERR_LIMIT,   /* stderr exceeded its cap */
   MOTE_WASI_TIMEOUT,        /* a blocking call reached the deadline (MOTE_TRAP_TIMEOUT) */
   MOTE_WASI_HOST_FAILURE,   /* the host could not go on (out of memory...) */
+  MOTE_WASI_CANCELLED,      /* a blocking call saw a cancel (mote_rt_cancel; MOTE_TRAP_CANCELLED) */
 } mote_wasi_stop;
 
 /* Creates a context, or NULL with a message in *error (static storage) when a

@@ -371,6 +371,7 @@ TEST(one_function_changed_rebuilds_only_its_chunk) {
     uint8_t *a = big_module(0x10000001u, &len1), *b = big_module(0x10000002u, &len2);
     CHECK(a && b && len1 == len2);
     mote_compile_options o = options((mote_tier)tier);
+    o.chunk_bytes = 64 << 10; /* the quick tier's own chunks hold this whole module */
     mote_compile_result r1, r2;
     mote_compile_error err;
     CHECK_EQ_INT(mote_compile(a, len1, &o, &r1, &err), MOTE_COMPILE_OK);
@@ -387,6 +388,27 @@ TEST(one_function_changed_rebuilds_only_its_chunk) {
     free(a);
     free(b);
   }
+}
+
+/* The quick tier cuts a big module into fewer, larger chunks than the opt
+ * tier (each tcc process costs a start and a parse of mod.h), and the code
+ * is the same: here ~200 KiB of code is 2+ chunks on opt and one on quick. */
+TEST(the_quick_tier_cuts_larger_chunks) {
+  fresh_cache();
+  size_t len;
+  uint8_t *wasm = big_module(0x1000000bu, &len);
+  CHECK(wasm != NULL);
+  mote_compile_options opt = options(MOTE_TIER_OPT), quick = options(MOTE_TIER_QUICK);
+  mote_compile_result ro, rq;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &opt, &ro, &err), MOTE_COMPILE_OK);
+  CHECK_EQ_INT(mote_compile(wasm, len, &quick, &rq, &err), MOTE_COMPILE_OK);
+  CHECK(ro.chunks >= 3);
+  CHECK_EQ_INT(rq.chunks, 2); /* the core and one chunk of functions */
+  CHECK_EQ_INT(rq.chunks_built, 2);
+  CHECK_EQ_INT(call_f200(rq.so_path, 7), call_f200(ro.so_path, 7));
+  CHECK_EQ_INT(call_f200(rq.so_path, 7), 7u + 0x1000000bu);
+  free(wasm);
 }
 
 /* A chunk that gcc -O2 cannot compile within the memory limit is compiled at
@@ -433,7 +455,7 @@ TEST(a_relative_cache_directory_links_its_chunks) {
     CHECK_EQ_INT(chdir(cache_dir), 0);
     size_t len;
     uint8_t *wasm = big_module(0x10000009u + (uint32_t)tier, &len);
-    mote_compile_options o = {.cache_dir = "rel", .tier = (mote_tier)tier};
+    mote_compile_options o = {.cache_dir = "rel", .tier = (mote_tier)tier, .chunk_bytes = 64 << 10};
     mote_compile_result r;
     mote_compile_error err;
     CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
@@ -469,6 +491,6 @@ RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_
           tail_calls_are_refused_by_the_reader_before_any_tool_runs,
           a_type_error_is_refused_by_the_translator, garbage_is_refused_as_malformed,
           a_compiler_over_its_memory_limit_fails_with_a_named_stage,
-          one_function_changed_rebuilds_only_its_chunk,
+          one_function_changed_rebuilds_only_its_chunk, the_quick_tier_cuts_larger_chunks,
           a_chunk_over_the_memory_limit_is_compiled_at_O1,
           a_relative_cache_directory_links_its_chunks, a_missing_cache_directory_is_created)

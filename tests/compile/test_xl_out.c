@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "compile/xl.h"
+#include "module/module.h"
 #include "test.h"
 
 #define CHECK_STR_EQ(got, want) CHECK_MSG(!strcmp((got), (want)), (got))
@@ -72,5 +73,34 @@ TEST(octal_escapes) {
   free(buf);
 }
 
+/* A translation whose C cannot be written (a full disk: /dev/full says
+ * ENOSPC) is an I/O failure naming the cause, not an invalid module. */
+TEST(a_failed_write_is_io_not_an_invalid_module) {
+  /* (module (func (result i32) i32.const 7)) */
+  static const uint8_t wasm[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05,
+                                 0x01, 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01, 0x00, 0x0a,
+                                 0x06, 0x01, 0x04, 0x00, 0x41, 0x07, 0x0b};
+  mote_module *m = NULL;
+  mote_module_error merr;
+  CHECK_EQ_INT(mote_module_read(wasm, sizeof wasm, &m, &merr), MOTE_MODULE_OK);
+  if (!m) return;
+  FILE *full = fopen("/dev/full", "w");
+  CHECK(full != NULL);
+  xl_module x;
+  xl_error err = {0};
+  CHECK(xl_module_scan(&x, m, wasm, sizeof wasm));
+  if (full) {
+    setvbuf(full, NULL, _IONBF, 0); /* each write reaches the device */
+    CHECK(!xl_module_write(full, &x, &err));
+    CHECK(err.failed);
+    CHECK(err.io);
+    CHECK_STR_CONTAINS(err.message, "No space left");
+    fclose(full);
+  }
+  xl_module_release(&x);
+  mote_module_free(m);
+}
+
 RUN_TESTS(conversions_match_the_c_library, other_conversions_go_to_the_c_library,
-          long_output_is_not_cut, bprintf_stops_at_the_buffer, octal_escapes)
+          long_output_is_not_cut, bprintf_stops_at_the_buffer, octal_escapes,
+          a_failed_write_is_io_not_an_invalid_module)

@@ -2,9 +2,12 @@
  * round-robin handover between functions, tickets (calls without a thread:
  * one queue for every call) and their cancel. Deterministic: the order of
  * grants is read from the tickets, never from timing. */
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "core/core_internal.h"
 #include "test.h"
 
@@ -244,5 +247,87 @@ TEST(retry_after_from_the_calls_alive) {
   admit_free(a);
 }
 
+/* A call waiting with its thread, stopped from another (its client gone). */
+typedef struct stopped_wait {
+  core_admit *a;
+  core_admit_fn *f;
+  core_admit_stop stop;
+  core_admission out;
+} stopped_wait;
+
+static void *wait_stoppable(void *p) {
+  stopped_wait *w = p;
+  admit_enter_stoppable(w->a, w->f, 0, 0, 0, &w->stop, &w->out);
+  return NULL;
+}
+
+TEST(stop_wakes_a_waiting_call) {
+  /* one slot, taken; a queue timeout no test reaches (10 minutes) */
+  core_admit *a = admit_new(1, 1, 4, 600000);
+  admit_set_quantum(a, UINT64_MAX);
+  core_admit_fn *f = admit_fn(a, "ns", "f");
+  core_admission held;
+  admit_enter(a, f, 0, 0, 0, &held);
+  CHECK_EQ_INT(held.status, CORE_ADMITTED);
+  stopped_wait w = {.a = a, .f = f};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, wait_stoppable, &w) == 0);
+  core_figures fg;
+  for (;;) { /* until it waits (a state, read under admission's lock) */
+    memset(&fg, 0, sizeof fg);
+    admit_stats(a, &fg);
+    mote_free(fg.queues);
+    if (fg.waiting == 1) break;
+    sched_yield();
+  }
+  admit_stop(a, &w.stop);
+  pthread_join(t, NULL);
+  CHECK_EQ_INT(w.out.status, CORE_ADMIT_CANCELLED);
+  CHECK(w.out.run == NULL);
+  memset(&fg, 0, sizeof fg);
+  admit_stats(a, &fg);
+  mote_free(fg.queues);
+  CHECK_EQ_INT(fg.waiting, 0); /* it left the queue */
+  /* Stopped before it would wait: refused at once, no place taken. */
+  stopped_wait w2 = {.a = a, .f = f, .stop = {.requested = true}};
+  wait_stoppable(&w2);
+  CHECK_EQ_INT(w2.out.status, CORE_ADMIT_CANCELLED);
+  /* The slot is intact: given back, the next call is admitted at once. */
+  admit_leave(a, &held, 1);
+  core_admission next;
+  admit_enter_stoppable(a, f, 0, 0, 0, &w2.stop, &next); /* stopped, but a slot is free */
+  CHECK_EQ_INT(next.status, CORE_ADMITTED);
+  admit_leave(a, &next, 1);
+  admit_free(a);
+}
+
+TEST(init_memory_budget) {
+  core_budget *b = budget_new(100);
+  core_budget_figures fg;
+  CHECK(budget_reserve(b, 60, &fg));
+  CHECK(!budget_reserve(b, 41, &fg)); /* 60 reserved: 41 more does not fit */
+  CHECK(fg.cap == 100 && fg.reserved == 60 && fg.used == 0);
+  CHECK(budget_reserve(b, 40, NULL));
+  budget_settle(b, 60, 25); /* the first ran: it keeps 25 */
+  budget_figures(b, &fg);
+  CHECK(fg.used == 25 && fg.reserved == 40);
+  budget_settle(b, 40, 0); /* the second failed: keeps nothing */
+  CHECK(budget_reserve(b, 75, NULL));
+  CHECK(!budget_reserve(b, 1, NULL));
+  budget_settle(b, 75, 0);
+  budget_release(b, 25);
+  budget_figures(b, &fg);
+  CHECK(fg.used == 0 && fg.reserved == 0);
+  budget_release(b, 5); /* more than is used: clamps, never wraps */
+  budget_figures(b, &fg);
+  CHECK(fg.used == 0);
+  budget_free(b);
+  b = budget_new(0); /* the default: half the machine's memory */
+  budget_figures(b, &fg);
+  CHECK(fg.cap == budget_default_bytes() && fg.cap > 0);
+  budget_free(b);
+}
+
 RUN_TESTS(slots_then_refusals, the_clock_hands_over_after_the_quantum, timeouts_and_cancel, yield_keeps_the_instance,
-          quantum_takes_the_slot_back, retry_after_from_the_calls_alive)
+          quantum_takes_the_slot_back, retry_after_from_the_calls_alive, stop_wakes_a_waiting_call,
+          init_memory_budget)

@@ -107,7 +107,7 @@ fmt=$(awk '
     if (!(fam in type)) { sub(/_(bucket|sum|count)$/, "", fam) }
     if (!(fam in type)) print "no TYPE for " n
   }' "$tmp/b")
-[ -z "$fmt" ] && [ "$(grep -c '^# TYPE' "$tmp/b")" = 33 ]
+[ -z "$fmt" ] && [ "$(grep -c '^# TYPE' "$tmp/b")" = 35 ]
 check "exposition format: HELP/TYPE per family, samples parse" $? "$fmt / $(grep -c '^# TYPE' "$tmp/b") types"
 
 [ "$(grep '^# TYPE mote_calls_total ' "$tmp/b")" = "# TYPE mote_calls_total counter" ] \

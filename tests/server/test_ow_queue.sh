@@ -50,13 +50,13 @@ check "non-blocking with room in the queue: 202" $? "$code $body"
 # The function's share of the queue is full: the caller's 429, not a 202.
 req POST "$A/actions/e" -H 'Content-Type: application/json' --data-binary '{"n":2}'
 [ "$code" = 429 ] && [[ "$(jget .code)" =~ ^[0-9a-f]{32}$ ]] &&
-  [[ "$(jget .error)" == *function_queue_full* ]]
-check "non-blocking with no room: 429 at once" $? "$code $body"
+  [[ "$(jget .error)" == *function_queue_full* ]] && [[ "$(header Retry-After)" =~ ^[1-9][0-9]*$ ]]
+check "non-blocking with no room: 429 at once, with Retry-After (as /faas)" $? "$code $body $(cat "$tmp/h")"
 # A blocking invoke of another function waits, and at the queue timeout
 # leaves the queue: 429 queue_timeout (the gate still holds the slot).
 req POST "$A/actions/e2?blocking=true" -H 'Content-Type: application/json' --data-binary '{}'
-[ "$code" = 429 ] && [[ "$(jget .error)" == *queue_timeout* ]]
-check "blocking still queued at the queue timeout: 429 queue_timeout" $? "$code $body"
+[ "$code" = 429 ] && [[ "$(jget .error)" == *queue_timeout* ]] && [[ "$(header Retry-After)" =~ ^[1-9][0-9]*$ ]]
+check "blocking still queued at the queue timeout: 429 queue_timeout, with Retry-After" $? "$code $body"
 [ "$(metric 'mote_queue_depth')" = 1 ]
 check "one call waits, the accepted one" $? "$(metric mote_queue_depth)"
 

@@ -77,6 +77,12 @@ check "a function that is not stored is still 404" $? "$code $body"
 # doomed is deleted while its mote_init is held: it must not come back.
 req DELETE /v1/functions/doomed
 check "doomed deleted while being prepared" $([ "$code" = 200 ] || [ "$code" = 204 ]; echo $?) "$code $body"
+req GET /faas/doomed
+[ "$code" = 404 ]
+check "doomed, deleted, is 404 at once (not 503 starting while its preparation ends)" $? "$code $body"
+req GET /v1/functions/doomed
+[ "$code" = 404 ]
+check "and its record is gone (404)" $? "$code $body"
 
 gate_open init-go
 until=$((SECONDS + 120))

@@ -40,12 +40,12 @@
 #include "base/map.h"
 #include "http/http_internal.h"
 
-typedef struct budget_client {
+typedef struct held_client {
   uint64_t held;                 /* in large responses */
   unsigned pending;              /* calls let in, counted while the guess was large */
-} budget_client;
+} held_client;
 
-bool budget_init(http_budget *b, uint64_t limit) {
+bool held_init(http_budget *b, uint64_t limit) {
   memset(b, 0, sizeof *b);
   atomic_init(&b->held, 0);
   atomic_init(&b->large, 0);
@@ -65,7 +65,7 @@ bool budget_init(http_budget *b, uint64_t limit) {
   return true;
 }
 
-void budget_destroy(http_budget *b) {
+void held_destroy(http_budget *b) {
   if (!b->clients) return;
   mote_map_iter it = {0};
   void *v;
@@ -77,8 +77,8 @@ void budget_destroy(http_budget *b) {
 }
 
 /* Under the lock: client's entry, made if need be (NULL: out of memory). */
-static budget_client *client_of(http_budget *b, const char *client) {
-  budget_client *c = mote_map_get(b->clients, client);
+static held_client *client_of(http_budget *b, const char *client) {
+  held_client *c = mote_map_get(b->clients, client);
   if (!c && (c = calloc(1, sizeof *c)) && mote_map_put(b->clients, client, c, NULL) != 0) {
     free(c);
     c = NULL;
@@ -87,7 +87,7 @@ static budget_client *client_of(http_budget *b, const char *client) {
 }
 
 /* Under the lock: forgets an entry that holds nothing. */
-static void client_tidy(http_budget *b, const char *client, budget_client *c) {
+static void client_tidy(http_budget *b, const char *client, held_client *c) {
   if (c && !c->held && !c->pending) free(mote_map_remove(b->clients, client));
 }
 
@@ -99,16 +99,16 @@ static void wake(http_budget *b) {
 }
 
 /* What stops a call of client now (the lock held when client is set). */
-static budget_verdict verdict(http_budget *b, const char *client) {
+static held_verdict verdict(http_budget *b, const char *client) {
   uint64_t held = atomic_load(&b->held), pending = atomic_load(&b->pending);
   uint64_t guess = atomic_load(&b->guess);
-  if ((held || pending) && held + (pending + 1) * guess > b->limit) return BUDGET_FULL;
-  if (!client) return BUDGET_OK;
-  const budget_client *c = mote_map_get(b->clients, client);
+  if ((held || pending) && held + (pending + 1) * guess > b->limit) return HELD_FULL;
+  if (!client) return HELD_OK;
+  const held_client *c = mote_map_get(b->clients, client);
   if (c && (c->held || c->pending) &&
       c->held + (uint64_t)(c->pending + (guess >= HTTP_BUDGET_LARGE)) * guess > b->share)
-    return BUDGET_CLIENT_FULL;
-  return BUDGET_OK;
+    return HELD_CLIENT_FULL;
+  return HELD_OK;
 }
 
 /* Under the lock when client is set: lets the call in. */
@@ -117,7 +117,7 @@ static void enter(http_budget *b, http_budget_ticket *t, const char *client) {
   t->pending = true;
   t->client_pending = false;
   if (client && atomic_load(&b->guess) >= HTTP_BUDGET_LARGE) {
-    budget_client *c = client_of(b, client);
+    held_client *c = client_of(b, client);
     if (c) {
       c->pending++;
       t->client_pending = true;
@@ -126,16 +126,16 @@ static void enter(http_budget *b, http_budget_ticket *t, const char *client) {
   }
 }
 
-bool budget_open(http_budget *b) {
+bool held_open(http_budget *b) {
   /* No client can be past its share while all large responses together are
    * not and no pending call counts per client (the guess is small). */
-  return verdict(b, NULL) == BUDGET_OK && atomic_load(&b->large) <= b->share &&
+  return verdict(b, NULL) == HELD_OK && atomic_load(&b->large) <= b->share &&
          atomic_load(&b->guess) < HTTP_BUDGET_LARGE;
 }
 
-void budget_enter_open(http_budget *b, http_budget_ticket *t) { enter(b, t, NULL); }
+void held_enter_open(http_budget *b, http_budget_ticket *t) { enter(b, t, NULL); }
 
-budget_verdict budget_enter(http_budget *b, http_budget_ticket *t, const char *client,
+held_verdict held_enter(http_budget *b, http_budget_ticket *t, const char *client,
                             unsigned ms) {
   struct timespec until;
   clock_gettime(CLOCK_MONOTONIC, &until);
@@ -148,13 +148,13 @@ budget_verdict budget_enter(http_budget *b, http_budget_ticket *t, const char *c
   pthread_mutex_lock(&b->lock);
   atomic_fetch_add(&b->waiters, 1);
   int rc = 0;
-  budget_verdict v;
-  while ((v = verdict(b, client)) != BUDGET_OK && rc != ETIMEDOUT)
+  held_verdict v;
+  while ((v = verdict(b, client)) != HELD_OK && rc != ETIMEDOUT)
     rc = pthread_cond_timedwait(&b->drop, &b->lock, &until);
   atomic_fetch_sub(&b->waiters, 1);
-  if (v == BUDGET_OK) enter(b, t, client);
+  if (v == HELD_OK) enter(b, t, client);
   pthread_mutex_unlock(&b->lock);
-  if (v != BUDGET_OK) atomic_fetch_add(&b->refused, 1);
+  if (v != HELD_OK) atomic_fetch_add(&b->refused, 1);
   return v;
 }
 
@@ -166,7 +166,7 @@ static void leave(http_budget *b, http_budget_ticket *t) {
   if (t->client_pending) {
     t->client_pending = false;
     pthread_mutex_lock(&b->lock);
-    budget_client *c = mote_map_get(b->clients, t->client);
+    held_client *c = mote_map_get(b->clients, t->client);
     if (c) {
       c->pending--;
       client_tidy(b, t->client, c);
@@ -175,7 +175,7 @@ static void leave(http_budget *b, http_budget_ticket *t) {
   }
 }
 
-void budget_hold(http_budget *b, http_budget_ticket *t, uint64_t n, const char *client) {
+void held_take(http_budget *b, http_budget_ticket *t, uint64_t n, const char *client) {
   if (t->held) return; /* one response per request */
   if (t->pending) { /* a call's response: the guess learns its size */
     uint64_t g = atomic_load(&b->guess);
@@ -191,7 +191,7 @@ void budget_hold(http_budget *b, http_budget_ticket *t, uint64_t n, const char *
   t->client_held = false;
   if (n >= HTTP_BUDGET_LARGE && client && *client) {
     pthread_mutex_lock(&b->lock);
-    budget_client *c = client_of(b, client);
+    held_client *c = client_of(b, client);
     if (c) { /* out of memory: counted in the whole only */
       c->held += n;
       atomic_fetch_add(&b->large, n);
@@ -203,7 +203,7 @@ void budget_hold(http_budget *b, http_budget_ticket *t, uint64_t n, const char *
   wake(b); /* a pending call became held: the guess may have changed */
 }
 
-void budget_end(http_budget *b, http_budget_ticket *t) {
+void held_end(http_budget *b, http_budget_ticket *t) {
   leave(b, t);
   if (!t->held) {
     wake(b);
@@ -212,7 +212,7 @@ void budget_end(http_budget *b, http_budget_ticket *t) {
   atomic_fetch_sub(&b->held, t->held);
   if (t->client_held) {
     pthread_mutex_lock(&b->lock);
-    budget_client *c = mote_map_get(b->clients, t->client);
+    held_client *c = mote_map_get(b->clients, t->client);
     if (c) {
       c->held -= t->held;
       client_tidy(b, t->client, c);
@@ -225,7 +225,7 @@ void budget_end(http_budget *b, http_budget_ticket *t) {
   wake(b);
 }
 
-void budget_figures(http_budget *b, http_budget_figures *out) {
+void held_figures(http_budget *b, http_budget_figures *out) {
   out->held = atomic_load(&b->held);
   out->limit = b->limit;
   out->share = b->share;
