@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "cluster/cluster_internal.h"
 
 #define VIEW_NODES 256
@@ -315,14 +316,7 @@ bool view_building(cl_view *v, const char *key, char node[CLUSTER_NODE_MAX + 1])
 }
 
 void view_wait_objects(cl_view *v, unsigned ms) {
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += ms / 1000;
-  until.tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
+  struct timespec until = mote_time_in(CLOCK_REALTIME, ms);
   pthread_mutex_lock(&v->lock);
   pthread_cond_timedwait(&v->objects_changed, &v->lock, &until);
   pthread_mutex_unlock(&v->lock);

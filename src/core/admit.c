@@ -66,6 +66,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/map.h"
 #include "core/core_internal.h"
 
@@ -499,14 +500,7 @@ void admit_enter_stoppable(core_admit *a, core_admit_fn *f, uint32_t max_concurr
   enqueue(a, f, &w.t);
   if (stop) stop->waiter = &w;
 
-  struct timespec deadline;
-  clock_gettime(CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += a->timeout_ms / 1000;
-  deadline.tv_nsec += (long)(a->timeout_ms % 1000) * 1000000L;
-  if (deadline.tv_nsec >= 1000000000L) {
-    deadline.tv_sec++;
-    deadline.tv_nsec -= 1000000000L;
-  }
+  struct timespec deadline = mote_time_in(CLOCK_MONOTONIC, a->timeout_ms);
   int rc = 0;
   while (!w.granted && rc != ETIMEDOUT && !(stop && stop->requested))
     rc = pthread_cond_timedwait(&w.cond, &a->lock, &deadline);

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/map.h"
 #include "http/http_internal.h"
 
@@ -137,14 +138,7 @@ void held_enter_open(http_budget *b, http_budget_ticket *t) { enter(b, t, NULL);
 
 held_verdict held_enter(http_budget *b, http_budget_ticket *t, const char *client,
                             unsigned ms) {
-  struct timespec until;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  until.tv_sec += ms / 1000;
-  until.tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
+  struct timespec until = mote_time_in(CLOCK_MONOTONIC, ms);
   pthread_mutex_lock(&b->lock);
   atomic_fetch_add(&b->waiters, 1);
   int rc = 0;

@@ -35,6 +35,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "openwhisk/ow_internal.h"
 
 #define ACTIVATION_HEADER "x-openwhisk-activation-id"
@@ -268,18 +269,6 @@ static bool acquire(http_req *r, const char *ns, core_fn **fn, const ow_action *
   return true;
 }
 
-static struct timespec deadline_in(uint32_t ms) {
-  struct timespec t;
-  clock_gettime(CLOCK_REALTIME, &t);
-  t.tv_sec += ms / 1000;
-  t.tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (t.tv_nsec >= 1000000000L) {
-    t.tv_sec++;
-    t.tv_nsec -= 1000000000L;
-  }
-  return t;
-}
-
 static bool before(const struct timespec *a, const struct timespec *b) {
   return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
@@ -351,8 +340,8 @@ http_result ow_action_invoke(void *ctx, http_req *r) {
 
   /* Blocking: wait for the run, up to the wait limit; a call still queued
    * at the queue timeout is refused as a /faas call would be. */
-  struct timespec wait_end = deadline_in(wait_ms);
-  struct timespec queue_end = deadline_in(core_queue_timeout_ms(c));
+  struct timespec wait_end = mote_time_in(CLOCK_REALTIME, wait_ms);
+  struct timespec queue_end = mote_time_in(CLOCK_REALTIME, core_queue_timeout_ms(c));
   bool queue_checked = false;
   pthread_mutex_lock(&j->lock);
   for (;;) {
