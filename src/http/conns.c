@@ -306,6 +306,19 @@ void http_req_watch_call(http_req *r, core_call *call) {
   http_req_watch_stop(r, call ? &call->stop : NULL);
 }
 
+mote_core_status http_core_deploy(http_req *r, core_deploy_req *req, core_fn **out,
+                                  mote_core_error *err) {
+  core_stop stop;
+  core_stop_init(http_req_core(r), &stop);
+  req->stop = &stop;
+  http_req_watch_stop(r, &stop);
+  mote_core_status st = core_deploy(http_req_core(r), req, out, err);
+  http_req_watch_stop(r, NULL);
+  req->stop = NULL;
+  core_stop_destroy(&stop);
+  return st;
+}
+
 void conns_figures(http_conns *t, http_conn_figures *out) {
   pthread_mutex_lock(&t->lock);
   out->open = t->open;

@@ -214,6 +214,10 @@ void http_req_watch(http_req *r, void (*gone)(void *arg), void *arg);
 void http_req_watch_call(http_req *r, core_call *call);
 /* The same for any work a core_stop stops (a deploy's initialisation). */
 void http_req_watch_stop(http_req *r, core_stop *stop);
+/* core_deploy for r (req->stop is set here): a client that goes away
+ * abandons the deploy, whose initialisation then stops. */
+mote_core_status http_core_deploy(http_req *r, core_deploy_req *req, core_fn **out,
+                                  mote_core_error *err);
 
 /* The caller's namespace when its key was checked (else NULL). */
 const char *http_req_ns(const http_req *r);

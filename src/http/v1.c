@@ -424,14 +424,7 @@ http_result v1_function_put(void *ctx, http_req *r) {
                          .settings = &st};
   core_fn *fn = NULL;
   mote_core_error err;
-  /* A client that goes away abandons the deploy: its initialisation stops. */
-  core_stop stop;
-  core_stop_init(c, &stop);
-  req.stop = &stop;
-  http_req_watch_stop(r, &stop);
-  mote_core_status cst = core_deploy(c, &req, &fn, &err);
-  http_req_watch_stop(r, NULL);
-  core_stop_destroy(&stop);
+  mote_core_status cst = http_core_deploy(r, &req, &fn, &err); /* a client gone abandons it */
   core_bundle_free(&bundle);
   free(st.env);
   if (cst != MOTE_CORE_OK) return http_reply_core(r, &err);

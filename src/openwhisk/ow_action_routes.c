@@ -246,13 +246,7 @@ http_result ow_action_put_route(void *ctx, http_req *r) {
   core_deploy_req req = {.ns = ns, .name = name, .wasm = pc.wasm, .len = pc.len,
                          .files = pc.files, .nfiles = pc.nfiles, .settings = &st, .meta = meta};
   mote_core_error err;
-  core_stop stop; /* a client gone abandons the deploy (its initialisation stops) */
-  core_stop_init(c, &stop);
-  req.stop = &stop;
-  http_req_watch_stop(r, &stop);
-  mote_core_status cst = core_deploy(c, &req, &fn, &err);
-  http_req_watch_stop(r, NULL);
-  core_stop_destroy(&stop);
+  mote_core_status cst = http_core_deploy(r, &req, &fn, &err); /* a client gone abandons it */
   if (cst != MOTE_CORE_OK) {
     status = (int)http_status_of(err.status);
     snprintf(msg, sizeof msg, "%s", err.message);
