@@ -17,7 +17,10 @@ cat >"$tmp/hi.wat" <<'W'
     (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
 W
 wat2wasm "$tmp/hi.wat" -o "$tmp/hi.wasm" || { echo "wat2wasm failed"; exit 1; }
-printf '#!/bin/sh\necho "cc: simulated failure of the optimising compiler" >&2\nexit 1\n' >"$tmp/failcc"
+# It fails once the test says so (a gate: the file cc-go), so that "the opt
+# tier building" is a state the deploy's answer is sure to see.
+printf '#!/bin/sh\nuntil [ -e "%s/cc-go" ]; do sleep 0.05; done\necho "cc: simulated failure of the optimising compiler" >&2\nexit 1\n' \
+  "$tmp" >"$tmp/failcc"
 chmod +x "$tmp/failcc"
 
 
@@ -27,6 +30,7 @@ check "server starts" $? "$(cat "$tmp/err")"
 deploy hi "$tmp/hi.wasm"
 [ "$code" = 201 ] && [ "$(jget '.tier')" = quick ] && [ "$(jget '.opt_tier')" = building ]
 check "deploy: the quick tier, the opt tier building" $? "$code $body"
+touch "$tmp/cc-go"
 wait_opt hi
 [ "$(jget '.opt_tier, .tier')" = "failed quick" ] && jget '.opt_error' | grep -q "simulated failure"
 check "the version record says the opt build failed, and why" $? "$body"
