@@ -242,19 +242,7 @@ fi
 
 if [[ $parts == *" slow "* ]]; then
 echo "== 60 slow readers of a 15 MiB response, not reading for $slow_s s: peak RSS, then replies read"
-cat >"$tmp/big.c" <<'C'
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-int main(int argc, char **argv) {
-  static char chunk[65536];
-  memset(chunk, 'x', sizeof chunk);
-  long mib = argc > 1 ? atol(argv[1]) : 1;
-  for (long i = 0; i < mib * 16; i++) fwrite(chunk, 1, sizeof chunk, stdout);
-  return 0;
-}
-C
-clang-19 --target=wasm32-wasi -O2 "$tmp/big.c" -o "$tmp/big.wasm" || exit 1
+clang-19 --target=wasm32-wasi -O2 "$here/../tests/server/programs/big.c" -o "$tmp/big.wasm" || exit 1
 slow_builds=("${builds[@]}" new128)
 for r in $(seq "$rounds"); do
   for b in "${slow_builds[@]}"; do

@@ -180,13 +180,9 @@ void *apply_main(void *arg) {
     for (; p && p->due_ms > now; prev = p, p = p->next)
       if (!next_due || p->due_ms < next_due) next_due = p->due_ms;
     if (!p) {
-      struct timespec until;
-      clock_gettime(CLOCK_REALTIME, &until);
       uint64_t wait = next_due ? next_due - now : 1000;
-      until.tv_sec += (time_t)(wait / 1000);
-      until.tv_nsec += (long)(wait % 1000) * 1000000L;
-      until.tv_sec += until.tv_nsec / 1000000000L;
-      until.tv_nsec %= 1000000000L;
+      struct timespec until =
+          mote_time_in(CLOCK_REALTIME, wait > UINT32_MAX ? UINT32_MAX : (uint32_t)wait);
       pthread_cond_timedwait(&cl->wake, &cl->lock, &until);
       continue;
     }

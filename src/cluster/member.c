@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "cluster/cluster_internal.h"
 
 /* Creates key with value unless it exists (a transaction). */
@@ -76,11 +77,7 @@ static int64_t join(mote_cluster *cl, const char *record) {
 }
 
 static void wait_ms(mote_cluster *cl, unsigned ms) {
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_nsec += (long)ms * 1000000L;
-  until.tv_sec += until.tv_nsec / 1000000000L;
-  until.tv_nsec %= 1000000000L;
+  struct timespec until = mote_time_in(CLOCK_REALTIME, ms);
   if (!cl->stop) pthread_cond_timedwait(&cl->wake, &cl->lock, &until);
 }
 

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "cluster/cluster_internal.h"
 
 static void mirror_key(mote_cluster *cl, const char *uuid, const etcd_kv *kv) {
@@ -135,11 +136,7 @@ static bool full_read(mote_cluster *cl, int64_t *rev) {
 }
 
 static void pause_ms(mote_cluster *cl, unsigned ms) {
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_nsec += (long)ms * 1000000L;
-  until.tv_sec += until.tv_nsec / 1000000000L;
-  until.tv_nsec %= 1000000000L;
+  struct timespec until = mote_time_in(CLOCK_REALTIME, ms);
   pthread_mutex_lock(&cl->lock);
   if (!cl->stop) pthread_cond_timedwait(&cl->wake, &cl->lock, &until);
   pthread_mutex_unlock(&cl->lock);

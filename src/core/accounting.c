@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/map.h"
 #include "core/core_internal.h"
 
@@ -119,11 +120,7 @@ static void *flush_thread(void *arg) {
   core_accounting *a = arg;
   pthread_mutex_lock(&a->lock);
   while (!a->stop) {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += (long)ACCT_FLUSH_MS * 1000000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
+    struct timespec until = mote_time_in(CLOCK_REALTIME, ACCT_FLUSH_MS);
     pthread_cond_timedwait(&a->wake, &a->lock, &until);
     if (a->stop) break;
     pthread_mutex_unlock(&a->lock);

@@ -53,6 +53,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "http/http_internal.h"
 
 #define SWEEP_BATCH 64
@@ -157,11 +158,7 @@ static void *sweeper(void *arg) {
       }
       if (t->slots[i]) sweep_one(t, t->slots[i], mote_now_us());
     }
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += (long)tick_ms * 1000000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
+    struct timespec until = mote_time_in(CLOCK_MONOTONIC, tick_ms);
     if (!t->stopping) pthread_cond_timedwait(&t->tick, &t->lock, &until);
   }
   pthread_mutex_unlock(&t->lock);

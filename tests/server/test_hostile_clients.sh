@@ -287,19 +287,7 @@ stop_server
 # Clients that never read hold their replies in the server: past
 # --response-budget (8 MiB here) a call waits for them (1 s), then gets 503
 # with Retry-After; the replies held are all delivered once read.
-cat >"$tmp/big.c" <<'C'
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-int main(int argc, char **argv) {
-  static char chunk[65536];
-  memset(chunk, 'x', sizeof chunk);
-  long mib = argc > 1 ? atol(argv[1]) : 1;
-  for (long i = 0; i < mib * 16; i++) fwrite(chunk, 1, sizeof chunk, stdout);
-  return 0;
-}
-C
-clang-19 --target=wasm32-wasi -O2 "$tmp/big.c" -o "$tmp/big.wasm" || { echo "clang-19 failed"; exit 1; }
+clang-19 --target=wasm32-wasi -O2 "$here/programs/big.c" -o "$tmp/big.wasm" || { echo "clang-19 failed"; exit 1; }
 start_server 2 --response-budget 8
 check "server with a response budget starts" $? "$(cat "$tmp/out" "$tmp/err")"
 deploy big "$tmp/big.wasm" "public=true"; c1=$code
