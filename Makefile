@@ -35,7 +35,7 @@ LDFLAGS   := $(LDFLAGS_SAN) -Wl,--dynamic-list=src/rt/exports.list
 CURL_CFLAGS := $(shell pkg-config --cflags libcurl)
 CURL_LIBS   := $(shell pkg-config --libs libcurl)
 CFLAGS    += $(CURL_CFLAGS)
-LDLIBS    := -lmicrohttpd -lsqlite3 -larchive -ljansson -lsodium $(CURL_LIBS) -lpthread -ldl -lm
+LDLIBS    := -ltcc -lmicrohttpd -lsqlite3 -larchive -ljansson -lsodium $(CURL_LIBS) -lpthread -ldl -lm
 
 LAYERS    := base module compile rt wasi invoke store core http openwhisk cluster server
 LIB_SRC   := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
@@ -104,7 +104,7 @@ $(BUILD)/memprobe: bench/memprobe.c $(BENCH_UTIL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) bench/memprobe.c bench/bench_util.c -lpthread -o $@
 
-.PHONY: all test unit unit-san spec spec-quick fuzz fuzz-long diff diff-long san clean run
+.PHONY: all test unit unit-san spec spec-quick spec-lazy fuzz fuzz-long diff diff-long san clean run
 all: $(BUILD)/mote
 
 $(BUILD)/%.o: %.c
@@ -166,7 +166,12 @@ spec: $(BUILD)/spec-runner
 spec-quick: $(BUILD)/spec-runner
 	@$(BUILD)/spec-runner --cache $(BUILD)/cache --tier quick --jobs 2 $(SPEC_DIR)
 
-test: unit unit-san spec spec-quick fuzz diff wasi-conformance wasi-hostile wasi-testsuite \
+# The same with every module a lazy object (functions compiled in process on
+# their first call, src/compile/lazy.c), which the quick tier uses for big modules.
+spec-lazy: $(BUILD)/spec-runner
+	@MOTE_QUICK_LAZY=always $(BUILD)/spec-runner --cache $(BUILD)/cache --tier quick --jobs 2 $(SPEC_DIR)
+
+test: unit unit-san spec spec-quick spec-lazy fuzz diff wasi-conformance wasi-hostile wasi-testsuite \
       wasi-testsuite-server functions-test openwhisk-test cluster-test
 
 -include tests/fuzz/fuzz.mk

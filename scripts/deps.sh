@@ -12,6 +12,8 @@ packages=(
   libcurl4-openssl-dev
   # compile pipeline: wasm -> C (wasm2c), C -> native (gcc for the optimised tier, tcc for the quick one)
   wabt tcc
+  # lazy objects of the quick tier: functions compiled in process on their first call
+  libtcc-dev
   # functions and test programs: C -> wasm32-wasi
   clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32
   # example functions: stb (image decode, resize, encode) and the dataset recognize trains on

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "compile.h"
 #include "compile_internal.h"
 #include "chunks.h"
+#include "lazy.h"
 #include "toolchain.h"
 #include "xl.h"
 
@@ -159,6 +161,90 @@ static mote_compile_status build_unit(const char *work, const xl_module *x,
   return MOTE_COMPILE_OK;
 }
 
+typedef struct validation {
+  const xl_module *x;
+  xl_error err;
+  bool ok;
+} validation;
+
+static void *validate_all(void *arg) {
+  validation *v = arg;
+  v->ok = xl_validate_functions(v->x, &v->err);
+  return NULL;
+}
+
+/* A lazy object (lazy.h): mod.h and the lazy core (stubs) make one unit;
+ * the functions are compiled when first called, but all are validated now,
+ * in a thread of their own while the compiler makes the core. */
+static mote_compile_status build_lazy(const char *work, const xl_module *x,
+                                      const mote_compile_options *opts,
+                                      const mote_child_limits *limits, mote_compile_result *out,
+                                      mote_compile_error *err) {
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  char path[PATH_MAX];
+  xl_error xerr = {0};
+  snprintf(path, sizeof path, "%s/mod.h", work);
+  FILE *h = fopen(path, "we");
+  bool ok = h && xl_write_header(h, x, true, &xerr);
+  ok = (h && fclose(h) == 0) && ok;
+  snprintf(path, sizeof path, "%s/unit.c", work);
+  FILE *unit = ok ? fopen(path, "we") : NULL;
+  ok = unit && xl_write_lazy_core(unit, x, &xerr);
+  bool closed = unit && fclose(unit) == 0;
+  out->translate_ms += ms_since(&t0);
+  if (xerr.failed) {
+    set_error(err, xerr.io ? MOTE_COMPILE_IO : MOTE_COMPILE_INVALID, "translate", "%s",
+              xerr.message);
+    return xerr.io ? MOTE_COMPILE_IO : MOTE_COMPILE_INVALID;
+  }
+  if (!ok || !closed) {
+    set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
+    return MOTE_COMPILE_IO;
+  }
+  validation v = {.x = x};
+  pthread_t vt;
+  bool threaded = pthread_create(&vt, NULL, validate_all, &v) == 0;
+  if (!threaded) validate_all(&v);
+  const char *cc[32];
+  mote_child_result r;
+  mote_tool_cc_argv(opts->tier, cc, 32);
+  mote_child_run(cc, work, limits, &r);
+  if (threaded) pthread_join(vt, NULL);
+  out->cc_ms = r.wall_ms;
+  out->chunks = 1;
+  out->chunks_built = 1;
+  out->peak_rss_kb = r.max_rss_kb;
+  if (!v.ok) {
+    set_error(err, v.err.io ? MOTE_COMPILE_IO : MOTE_COMPILE_INVALID, "translate", "%s",
+              v.err.message);
+    return v.err.io ? MOTE_COMPILE_IO : MOTE_COMPILE_INVALID;
+  }
+  if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0)
+    return child_failure(&r, limits, "cc", MOTE_COMPILE_TOOL_FAILED, err);
+  return MOTE_COMPILE_OK;
+}
+
+/* A lazy object's module bytes, beside it in the cache (<key>.wasm; the
+ * loader checks them against the key). Written when missing, also for an
+ * object found in the cache (one a cluster peer sent). 0 or -1. */
+static int keep_module_bytes(const char *cache_dir, const char *key, const uint8_t *wasm,
+                             size_t len) {
+  char path[PATH_MAX], name[160], tmp[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s.wasm", cache_dir, key);
+  if (access(path, F_OK) == 0) return 0;
+  static unsigned long seq;
+  snprintf(name, sizeof name, "tmp/%s.wasm.%d.%lu", key, (int)getpid(),
+           __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+  snprintf(tmp, sizeof tmp, "%s/%s", cache_dir, name);
+  if (mote_cache_prepare(cache_dir) != 0 || mote_write_file(cache_dir, name, wasm, len) != 0 ||
+      rename(tmp, path) != 0) {
+    unlink(tmp);
+    return -1;
+  }
+  return 0;
+}
+
 /* Translates and compiles in `work`; leaves module.so there. */
 static mote_compile_status build(const char *work, const mote_module *m, const uint8_t *wasm,
                                  size_t len, const mote_compile_options *opts,
@@ -184,7 +270,9 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
                : opts->tier == MOTE_TIER_QUICK ? QUICK_CHUNK_MIN : CHUNK_MIN;
   uint32_t nchunks = split ? xl_plan_chunks(&x, min, 4 * min, ends) : 1;
   out->translate_ms = ms_since(&t0);
-  if (!split) {
+  if (opts->tier == MOTE_TIER_QUICK && mote_lazy_wanted(wasm, len)) {
+    st = build_lazy(work, &x, opts, &limits, out, err);
+  } else if (!split) {
     st = build_unit(work, &x, opts, &limits, out, err);
   } else {
     chunk_build cb = {.x = &x, .ends = ends, .nchunks = nchunks, .work = work,
@@ -240,6 +328,7 @@ mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_com
                                  mote_compile_result *out, mote_compile_error *err) {
   mote_compile_status st = MOTE_COMPILE_OK;
   mote_module *m = NULL;
+  bool lazy = false;
   mote_module_error merr;
   int lock = -1;
   char work[PATH_MAX] = "";
@@ -252,6 +341,7 @@ mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_com
   }
 
   mote_cache_key(wasm, len, opts->tier, out->key);
+  lazy = opts->tier == MOTE_TIER_QUICK && mote_lazy_wanted(wasm, len);
   if (mote_cache_lookup(opts->cache_dir, out->key, out->so_path, sizeof out->so_path)) {
     out->cached = true;
     goto done;
@@ -285,6 +375,11 @@ mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_com
   st = build(work, m, wasm, len, opts, out, err);
   if (st != MOTE_COMPILE_OK) goto done;
 
+  if (lazy && keep_module_bytes(opts->cache_dir, out->key, wasm, len) != 0) {
+    set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
+    st = MOTE_COMPILE_IO;
+    goto done;
+  }
   char built[PATH_MAX + 16];
   snprintf(built, sizeof built, "%s/module.so", work);
   if (mote_cache_install(opts->cache_dir, out->key, built, out->so_path, sizeof out->so_path) != 0) {
@@ -293,6 +388,11 @@ mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_com
   }
 
 done:
+  if (st == MOTE_COMPILE_OK && out->cached && lazy &&
+      keep_module_bytes(opts->cache_dir, out->key, wasm, len) != 0) {
+    set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
+    st = MOTE_COMPILE_IO;
+  }
   if (work[0] && !getenv("MOTE_KEEP_WORK")) remove_tree(work);
   mote_cache_unlock(lock);
   mote_module_free(m);

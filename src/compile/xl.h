@@ -88,6 +88,9 @@ typedef struct xl_module {
   /* Code section: each defined function's body [start, end). */
   size_t *body_start, *body_end;
   uint32_t nbodies;
+  /* Lazy batches (xl_lazy.c): function bodies are named b<N>, not w<N>
+   * (w<N> is then the object's stub); calls still name w<N>. */
+  bool lazy_bodies;
 } xl_module;
 
 /* Collects the facts; false on out of memory or a structural surprise. */
@@ -149,6 +152,35 @@ bool xl_write_header(FILE *out, const xl_module *x, bool split, xl_error *err);
 bool xl_write_core(FILE *out, const xl_module *x, bool split, xl_error *err);
 bool xl_write_chunk(FILE *out, const xl_module *x, uint32_t first, uint32_t end, bool split,
                     xl_error *err);
+
+/* A function's prototype ("XL_FUNC ret w<f>(inst *I, types)", no ';') and
+ * the ref.func helper xl_fref_<f> of a function. */
+void xl_write_prototype(FILE *out, const mote_module *m, uint32_t f);
+void xl_write_fref_helper(FILE *out, const xl_module *x, uint32_t f);
+
+/* Lazy objects (xl_lazy.c, docs/architecture.md "The first answer"). The
+ * core of a lazy object: xl_write_core's (split) plus a stub w<N> per
+ * defined function, the slot table and the mote_abi_lazy descriptor. Written
+ * after xl_write_header(split true) in one unit. */
+bool xl_write_lazy_core(FILE *out, const xl_module *x, xl_error *err);
+
+/* Validates every defined function (translating it to nowhere): a lazy
+ * object translates its functions only when called, but a module with an
+ * invalid function must still be refused when it is compiled. */
+bool xl_validate_functions(const xl_module *x, xl_error *err);
+
+/* One batch for a lazy object: the bodies (b<N>, x->lazy_bodies must be
+ * set) of `root` and of functions it calls directly, breadth first, while
+ * the batch holds less than `budget` bytes of wasm code and at most `max`
+ * functions; a callee for which skip(ctx, f) is true (already compiled) is
+ * left out. Writes the declarations the bodies need and then the bodies (the
+ * caller puts mod.h's text before them). members[] (max entries) gets the
+ * functions of the batch, in order; refs (zeroed by the caller, sized as for
+ * xl_func_write) what they name. False with err set on an invalid function
+ * or no memory. */
+bool xl_write_batch(FILE *out, const xl_module *x, uint32_t root, size_t budget, uint32_t max,
+                    bool (*skip)(void *ctx, uint32_t f), void *ctx, uint32_t *members,
+                    uint32_t *nmembers, xl_refs *refs, xl_error *err);
 
 /* Cuts the defined functions into chunks of about min..max bytes of wasm
  * code: a chunk ends after a function whose type and locals hash to 0 mod 8

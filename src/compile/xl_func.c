@@ -1201,7 +1201,7 @@ done:
   if (ok) {
     xl_printf(out, "XL_FUNC ");
     xl_write_return_type(out, ft);
-    xl_printf(out, " w%u(inst *I", func_index);
+    xl_printf(out, " %c%u(inst *I", x->lazy_bodies ? 'b' : 'w', func_index);
     for (uint32_t i = 0; i < ft->param_count; i++)
       xl_printf(out, ", %s %c%u", xl_c_type(ft->params[i]), ft->params[i] == MOTE_V128 ? 'a' : 'l',
                 i);

@@ -185,7 +185,7 @@ static void write_multi_structs(FILE *o, const mote_module *m) {
   }
 }
 
-static void write_prototype(FILE *o, const mote_module *m, uint32_t f) {
+void xl_write_prototype(FILE *o, const mote_module *m, uint32_t f) {
   const mote_functype *ft = mote_module_func_type(m, f);
   fputs_unlocked("XL_FUNC ", o);
   xl_write_return_type(o, ft);
@@ -549,7 +549,7 @@ static bool snapshot_ok(const mote_module *m) {
  * functions, each including mod.h; what they share is hidden, not static, so
  * the linked object still exports only the descriptor. */
 
-static void write_fref_helper(FILE *o, const xl_module *x, uint32_t f) {
+void xl_write_fref_helper(FILE *o, const xl_module *x, uint32_t f) {
   xl_printf(o,
           "static inline fref xl_fref_%u(inst *I) { fref r = {xl_ft%u, "
           "(wasm_rt_function_ptr_t)&w%u, I}; return r; }\n",
@@ -561,11 +561,11 @@ static void write_fref_helper(FILE *o, const xl_module *x, uint32_t f) {
 static void write_all_prototypes(FILE *o, const xl_module *x) {
   const mote_module *m = x->m;
   for (uint32_t f = 0; f < mote_module_func_count(m); f++) {
-    write_prototype(o, m, f);
+    xl_write_prototype(o, m, f);
     fputs_unlocked(";\n", o);
   }
   for (uint32_t f = 0; f < mote_module_func_count(m); f++)
-    if (x->declared[f]) write_fref_helper(o, x, f);
+    if (x->declared[f]) xl_write_fref_helper(o, x, f);
 }
 
 bool xl_write_header(FILE *o, const xl_module *x, bool split, xl_error *err) {
@@ -646,9 +646,9 @@ bool xl_write_chunk(FILE *o, const xl_module *x, uint32_t first, uint32_t end, b
     for (uint32_t f = first; f < end; f++) refs.funcs[f] |= 1;
     for (uint32_t f = 0; f < mote_module_func_count(m); f++) {
       if (!refs.funcs[f]) continue;
-      write_prototype(o, m, f);
+      xl_write_prototype(o, m, f);
       fputs_unlocked(";\n", o);
-      if (refs.funcs[f] & 2) write_fref_helper(o, x, f);
+      if (refs.funcs[f] & 2) xl_write_fref_helper(o, x, f);
     }
     for (uint32_t i = 0; i < x->ndata; i++)
       if (refs.data[i]) xl_printf(o, "XL_SHARED const u8 xl_d%u[];\n", i);

@@ -146,4 +146,33 @@ typedef struct mote_abi_module {
 
 #define MOTE_ABI_SNAPSHOT 1u
 
+/*
+ * Lazy objects (the quick tier of big modules, src/compile/lazy.c). Such an
+ * object also exports MOTE_ABI_LAZY_SYMBOL. Each of its defined functions
+ * w<N> is a stub with the function's C signature: it loads slots[N -
+ * import_func_count] and, while that is NULL, calls the runtime's
+ * mote_lazy_ready(descriptor, N), which compiles N (with some of the
+ * functions it calls) in process and fills its slot; then it calls through
+ * the slot. Table entries, ref.func and exports hold the stubs' addresses, so
+ * a funcref is the same before and after its function was compiled. The
+ * other arrays name what the lazily compiled code links against. An optional
+ * symbol with a version of its own: objects without it are unchanged.
+ */
+#define MOTE_ABI_LAZY_VERSION 1
+#define MOTE_ABI_LAZY_SYMBOL "mote_abi_lazy_v1"
+
+typedef struct mote_abi_lazy {
+  uint32_t version;           /* MOTE_ABI_LAZY_VERSION */
+  uint32_t func_count;        /* the whole function index space */
+  uint32_t import_func_count; /* the first defined function's index */
+  uint32_t data_count;
+  uint32_t type_count;
+  void *volatile *slots;      /* per defined function: its code, NULL until ready */
+  void **state;               /* the runtime's, per loaded object */
+  const wasm_rt_function_ptr_t *funcs; /* func_count: w<N>, stubs and import trampolines */
+  const uint8_t *const *data; /* data_count: the data segments xl_d<i> */
+  uint32_t *const *types;     /* type_count: the type ids xl_ft<t> */
+  void *table_init;           /* xl_table_init */
+} mote_abi_lazy;
+
 #endif /* MOTE_RT_ABI_H */

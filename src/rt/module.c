@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile/lazy.h"
 #include "rt/guest.h"
 #include "rt/rt_internal.h"
 
 struct mote_rt_module {
   void *dl;                  /* from dlopen(), closed by mote_rt_module_free */
   const mote_abi_module *abi; /* inside the loaded object */
+  const mote_abi_lazy *lazy;  /* inside it too, for a lazy object (compile/lazy.h); else NULL */
 };
 
 /* init_module writes the module's static function-type table; the same
@@ -52,6 +54,7 @@ __attribute__((used)) static const any_fn wasm_rt_interface[] = {
     (any_fn)wasm_rt_grow_externref_table,
     (any_fn)mote_rt_host_enter,
     (any_fn)mote_rt_host_leave,
+    (any_fn)mote_lazy_ready,
 };
 
 static void run_init_module(void *ctx) {
@@ -104,6 +107,15 @@ mote_rt_status mote_rt_module_load(const char *so_path, mote_rt_module **out, mo
     goto out;
   }
 
+  /* a lazy object compiles its functions when first called: it needs its
+   * module's bytes (checked here, at load) */
+  const mote_abi_lazy *lazy = dlsym(dl, MOTE_ABI_LAZY_SYMBOL);
+  char why[600];
+  if (lazy && !mote_lazy_attach(lazy, so_path, why, sizeof why)) {
+    st = mote_rt_fail(err, MOTE_RT_LOAD_FAILED, MOTE_TRAP_NONE, 0, "loading %s: %s", so_path, why);
+    goto out;
+  }
+  m->lazy = lazy;
   m->dl = dl;
   m->abi = abi;
   dl = NULL;
@@ -152,6 +164,7 @@ const mote_abi_module *mote_rt_module_abi(const mote_rt_module *m) {
 
 void mote_rt_module_free(mote_rt_module *m) {
   if (!m) return;
+  if (m->lazy) mote_lazy_detach(m->lazy);
   dlclose(m->dl);
   free(m);
 }

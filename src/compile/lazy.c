@@ -1,0 +1,472 @@
+/*
+ * Lazy objects at run time (lazy.h): attaching a loaded object to its
+ * module's bytes, and compiling batches of functions in process with libtcc
+ * when their stubs are first called.
+ *
+ * libtcc 0.9.27 keeps compiler state in globals, so every compile of the
+ * process runs on one compiler thread, one batch at a time. A guest thread
+ * whose stub finds its slot empty hands the request to that thread and
+ * waits, marked as host code (rt/guest.h): a deadline or a cancel that comes
+ * meanwhile only marks the thread, and stops the guest when the wait is
+ * over; the compile itself runs on the compiler thread's own stack, never on
+ * a guest's (which may be nearly exhausted) and never unwound.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libtcc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compile/cache.h"
+#include "compile/compile.h"
+#include "compile/compile_internal.h"
+#include "compile/lazy.h"
+#include "compile/xl.h"
+#include "module/module.h"
+#include "rt/guest.h"
+#include "rt/rt.h"
+
+/* A batch: up to this much wasm code (a function's own is never cut) and
+ * this many functions (docs/architecture.md: batches of 8-64 functions cost
+ * 0.2-0.7 s of CPU for CRuby's 1190 start-up functions; one per compile 4.4 s). */
+#define BATCH_BYTES ((size_t)32 << 10)
+#define BATCH_MAX 64
+
+typedef struct code_block {
+  void *mem;
+  size_t len;
+  struct code_block *next;
+} code_block;
+
+typedef struct lazy_state {
+  const mote_abi_lazy *lazy;
+  unsigned refs;
+  uint8_t *wasm;
+  size_t len;
+  mote_module *m;
+  xl_module x;
+  char *header; /* mod.h's text with abi.h in it */
+  code_block *code;
+  struct lazy_state *next;
+} lazy_state;
+
+typedef struct request {
+  lazy_state *st;
+  uint32_t func;
+  void *result;
+  char msg[512];
+  bool done;
+  struct request *next;
+} request;
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static lazy_state *states;
+
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_work = PTHREAD_COND_INITIALIZER, q_done = PTHREAD_COND_INITIALIZER;
+static request *queue_head, *queue_tail;
+static bool compiler_started;
+static uint64_t stat_batches, stat_functions;
+static unsigned waiting;
+static void (*test_hook)(void *);
+static void *test_hook_ctx;
+
+mote_lazy_mode mote_lazy_mode_from_env(void) {
+  const char *e = getenv("MOTE_QUICK_LAZY");
+  if (e && !strcmp(e, "always")) return MOTE_LAZY_ALWAYS;
+  if (e && !strcmp(e, "never")) return MOTE_LAZY_NEVER;
+  return MOTE_LAZY_AUTO;
+}
+
+static bool leb(const uint8_t *b, size_t len, size_t *pos, uint64_t *out) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 35; shift += 7) {
+    if (*pos >= len) return false;
+    uint8_t c = b[(*pos)++];
+    v |= (uint64_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) {
+      *out = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* The size of the code section (0 if none or not a module). */
+static size_t code_bytes(const uint8_t *b, size_t len) {
+  if (len < 8 || memcmp(b, "\0asm", 4) != 0) return 0;
+  size_t pos = 8;
+  while (pos < len) {
+    uint8_t id = b[pos++];
+    uint64_t size;
+    if (!leb(b, len, &pos, &size) || size > len - pos) return 0;
+    if (id == 10) return (size_t)size;
+    pos += size;
+  }
+  return 0;
+}
+
+bool mote_lazy_wanted(const uint8_t *wasm, size_t len) {
+  switch (mote_lazy_mode_from_env()) {
+    case MOTE_LAZY_ALWAYS: return true;
+    case MOTE_LAZY_NEVER: return false;
+    default: return code_bytes(wasm, len) >= MOTE_LAZY_MIN_CODE;
+  }
+}
+
+unsigned mote_lazy_waiting(void) {
+  pthread_mutex_lock(&q_lock);
+  unsigned n = waiting;
+  pthread_mutex_unlock(&q_lock);
+  return n;
+}
+
+void mote_lazy_test_hook(void (*hook)(void *ctx), void *ctx) {
+  pthread_mutex_lock(&q_lock);
+  test_hook = hook;
+  test_hook_ctx = ctx;
+  pthread_mutex_unlock(&q_lock);
+}
+
+void mote_lazy_stats(uint64_t *batches, uint64_t *functions) {
+  *batches = __atomic_load_n(&stat_batches, __ATOMIC_RELAXED);
+  *functions = __atomic_load_n(&stat_functions, __ATOMIC_RELAXED);
+}
+
+/* ---- attaching ------------------------------------------------------------ */
+
+static bool read_all(const char *path, uint8_t **out, size_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat sb;
+  uint8_t *buf = NULL;
+  bool ok = fstat(fd, &sb) == 0 && (buf = malloc(sb.st_size ? (size_t)sb.st_size : 1));
+  size_t got = 0;
+  while (ok && got < (size_t)sb.st_size) {
+    ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
+    if (n <= 0) ok = false;
+    else got += (size_t)n;
+  }
+  close(fd);
+  if (!ok) {
+    free(buf);
+    return false;
+  }
+  *out = buf;
+  *len = got;
+  return true;
+}
+
+static void state_free(lazy_state *st) {
+  if (!st) return;
+  for (code_block *c = st->code, *n; c; c = n) {
+    n = c->next;
+    munmap(c->mem, c->len);
+    free(c);
+  }
+  xl_module_release(&st->x);
+  mote_module_free(st->m);
+  free(st->header);
+  free(st->wasm);
+  free(st);
+}
+
+/* mod.h as the translator writes it, with abi.h's text where the prelude
+ * includes it (libtcc compiles from memory). */
+static char *header_text(const xl_module *x) {
+  char *h = NULL, *out = NULL;
+  size_t hl = 0;
+  xl_error xerr = {0};
+  FILE *f = open_memstream(&h, &hl);
+  if (!f) return NULL;
+  bool ok = xl_write_header(f, x, true, &xerr);
+  if (fclose(f) != 0 || !ok) {
+    free(h);
+    return NULL;
+  }
+  const char *inc = "#include \"abi.h\"";
+  char *at = strstr(h, inc);
+  size_t al = strlen(mote_abi_header_text);
+  if (at && (out = malloc(hl + al + 2))) {
+    size_t pre = (size_t)(at - h);
+    memcpy(out, h, pre);
+    memcpy(out + pre, mote_abi_header_text, al);
+    out[pre + al] = '\n';
+    strcpy(out + pre + al + 1, at + strlen(inc));
+  }
+  free(h);
+  return out;
+}
+
+bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg, size_t cap) {
+  if (lazy->version != MOTE_ABI_LAZY_VERSION) {
+    snprintf(msg, cap, "lazy object of version %u, this runtime needs %u", lazy->version,
+             MOTE_ABI_LAZY_VERSION);
+    return false;
+  }
+  pthread_mutex_lock(&reg_lock);
+  for (lazy_state *s = states; s; s = s->next)
+    if (s->lazy == lazy) {
+      s->refs++;
+      pthread_mutex_unlock(&reg_lock);
+      return true;
+    }
+  lazy_state *st = calloc(1, sizeof *st);
+  char path[4096], key[65];
+  size_t pl = strlen(so_path);
+  const char *base = strrchr(so_path, '/');
+  base = base ? base + 1 : so_path;
+  bool ok = st != NULL;
+  if (!ok) snprintf(msg, cap, "out of memory");
+  if (ok && (pl < 3 || strcmp(so_path + pl - 3, ".so") != 0 || strlen(base) != 67)) {
+    snprintf(msg, cap, "%s: a lazy object must be loaded from the compile cache", so_path);
+    ok = false;
+  }
+  if (ok) {
+    snprintf(path, sizeof path, "%.*s.wasm", (int)(pl - 3), so_path);
+    if (!read_all(path, &st->wasm, &st->len)) {
+      snprintf(msg, cap, "the module bytes of lazy object %s are missing (%s): %s", so_path,
+               path, strerror(errno));
+      ok = false;
+    }
+  }
+  if (ok) {
+    /* the bytes must be the ones the object was built from */
+    mote_cache_key(st->wasm, st->len, MOTE_TIER_QUICK, key);
+    if (strncmp(base, key, 64) != 0) {
+      snprintf(msg, cap, "%s does not hold the module of %s", path, so_path);
+      ok = false;
+    }
+  }
+  mote_module_error merr;
+  if (ok && mote_module_read(st->wasm, st->len, &st->m, &merr) != MOTE_MODULE_OK) {
+    snprintf(msg, cap, "reading %s: %s", path, merr.message);
+    ok = false;
+  }
+  if (ok && !xl_module_scan(&st->x, st->m, st->wasm, st->len)) {
+    snprintf(msg, cap, "out of memory reading %s", path);
+    ok = false;
+  }
+  if (ok && (mote_module_func_count(st->m) != lazy->func_count ||
+             st->x.nimports_func != lazy->import_func_count || st->x.ndata != lazy->data_count ||
+             mote_module_type_count(st->m) != lazy->type_count)) {
+    snprintf(msg, cap, "%s does not match its lazy object", path);
+    ok = false;
+  }
+  if (ok) {
+    st->x.lazy_bodies = true;
+    if (!(st->header = header_text(&st->x))) {
+      snprintf(msg, cap, "out of memory translating %s", path);
+      ok = false;
+    }
+  }
+  if (!ok) {
+    state_free(st);
+    pthread_mutex_unlock(&reg_lock);
+    return false;
+  }
+  st->lazy = lazy;
+  st->refs = 1;
+  st->next = states;
+  states = st;
+  __atomic_store_n(lazy->state, st, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&reg_lock);
+  return true;
+}
+
+void mote_lazy_detach(const mote_abi_lazy *lazy) {
+  pthread_mutex_lock(&reg_lock);
+  for (lazy_state **p = &states; *p; p = &(*p)->next) {
+    lazy_state *st = *p;
+    if (st->lazy != lazy) continue;
+    if (--st->refs == 0) {
+      *p = st->next;
+      /* the object may stay loaded (dlopen counts too): no slot may point
+       * at code that is gone */
+      for (uint32_t i = 0; i + lazy->import_func_count < lazy->func_count; i++)
+        __atomic_store_n(&lazy->slots[i], NULL, __ATOMIC_RELEASE);
+      __atomic_store_n(lazy->state, NULL, __ATOMIC_RELEASE);
+      state_free(st);
+    }
+    break;
+  }
+  pthread_mutex_unlock(&reg_lock);
+}
+
+/* ---- compiling a batch (on the compiler thread) --------------------------- */
+
+static bool compiled(void *ctx, uint32_t f) {
+  const lazy_state *st = ctx;
+  return __atomic_load_n(&st->lazy->slots[f - st->lazy->import_func_count], __ATOMIC_ACQUIRE) !=
+         NULL;
+}
+
+static void on_tcc_error(void *opaque, const char *text) {
+  request *r = opaque;
+  if (!r->msg[0]) snprintf(r->msg, sizeof r->msg, "tcc: %s", text);
+}
+
+static void add_sym(TCCState *s, const char *fmt, uint32_t i, const void *addr) {
+  char name[32];
+  snprintf(name, sizeof name, fmt, i);
+  tcc_add_symbol(s, name, addr);
+}
+
+static void compile_batch(request *r) {
+  lazy_state *st = r->st;
+  const mote_abi_lazy *lz = st->lazy;
+  const xl_module *x = &st->x;
+  uint32_t nf = lz->func_count, members[BATCH_MAX], n = 0;
+  xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1)};
+  xl_error xerr = {0};
+  char *text = NULL;
+  size_t len = 0;
+  TCCState *s = NULL;
+  void *mem = MAP_FAILED;
+  size_t size = 0;
+  FILE *o = refs.funcs && refs.data ? open_memstream(&text, &len) : NULL;
+  bool ok = o != NULL;
+  if (ok) {
+    fputs(st->header, o);
+    ok = xl_write_batch(o, x, r->func, BATCH_BYTES, BATCH_MAX, compiled, st, members, &n,
+                        &refs, &xerr);
+  }
+  if (o && fclose(o) != 0) ok = false;
+  if (!ok) {
+    snprintf(r->msg, sizeof r->msg, "translating function %u: %s", r->func,
+             xerr.failed ? xerr.message : "out of memory");
+    goto out;
+  }
+  if (!(s = tcc_new())) {
+    snprintf(r->msg, sizeof r->msg, "cannot start libtcc");
+    goto out;
+  }
+  tcc_set_error_func(s, r, on_tcc_error);
+  tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+  if (tcc_compile_string(s, text) != 0) goto failed;
+  for (uint32_t f = 0; f < nf; f++)
+    if (refs.funcs[f]) add_sym(s, "w%u", f, (const void *)lz->funcs[f]);
+  for (uint32_t i = 0; i < x->ndata; i++)
+    if (refs.data[i]) add_sym(s, "xl_d%u", i, lz->data[i]);
+  for (uint32_t t = 0; t < lz->type_count; t++) add_sym(s, "xl_ft%u", t, lz->types[t]);
+  tcc_add_symbol(s, "xl_table_init", lz->table_init);
+  int need = tcc_relocate(s, NULL);
+  if (need <= 0) goto failed;
+  size = (size_t)need;
+  mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    snprintf(r->msg, sizeof r->msg, "no memory for compiled code: %s", strerror(errno));
+    goto out;
+  }
+  if (tcc_relocate(s, mem) < 0) goto failed;
+  void *addr[BATCH_MAX];
+  for (uint32_t i = 0; i < n; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "b%u", members[i]);
+    if (!(addr[i] = tcc_get_symbol(s, name))) {
+      snprintf(r->msg, sizeof r->msg, "libtcc lost function %u", members[i]);
+      goto out;
+    }
+  }
+  code_block *cb = malloc(sizeof *cb);
+  if (!cb) {
+    snprintf(r->msg, sizeof r->msg, "out of memory");
+    goto out;
+  }
+  *cb = (code_block){mem, size, st->code};
+  st->code = cb;
+  mem = MAP_FAILED;
+  for (uint32_t i = 0; i < n; i++)
+    __atomic_store_n(&lz->slots[members[i] - lz->import_func_count], addr[i], __ATOMIC_RELEASE);
+  r->result = addr[0];
+  __atomic_add_fetch(&stat_batches, 1, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&stat_functions, n, __ATOMIC_RELAXED);
+  goto out;
+failed:
+  if (!r->msg[0]) snprintf(r->msg, sizeof r->msg, "libtcc failed");
+out:
+  if (mem != MAP_FAILED) munmap(mem, size);
+  if (s) tcc_delete(s);
+  free(text);
+  free(refs.funcs);
+  free(refs.data);
+}
+
+static void *compiler(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&q_lock);
+  for (;;) {
+    while (!queue_head) pthread_cond_wait(&q_work, &q_lock);
+    request *r = queue_head;
+    queue_head = r->next;
+    if (!queue_head) queue_tail = NULL;
+    pthread_mutex_unlock(&q_lock);
+    /* a request queued behind another batch may have been compiled by it */
+    r->result = __atomic_load_n(&r->st->lazy->slots[r->func - r->st->lazy->import_func_count],
+                                __ATOMIC_ACQUIRE);
+    if (!r->result) {
+      pthread_mutex_lock(&q_lock);
+      void (*hook)(void *) = test_hook;
+      void *hook_ctx = test_hook_ctx;
+      pthread_mutex_unlock(&q_lock);
+      if (hook) hook(hook_ctx);
+      compile_batch(r);
+    }
+    pthread_mutex_lock(&q_lock);
+    r->done = true;
+    pthread_cond_broadcast(&q_done);
+  }
+  return NULL;
+}
+
+/* Starts the compiler thread once; it blocks every signal (deadlines and
+ * cancels are the guest threads' own). */
+static bool start_compiler(void) {
+  if (compiler_started) return true;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, (size_t)16 << 20);
+  compiler_started = pthread_create(&t, &attr, compiler, NULL) == 0;
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return compiler_started;
+}
+
+void *mote_lazy_ready(const mote_abi_lazy *lazy, uint32_t func) {
+  mote_rt_host_enter();
+  request r = {.st = __atomic_load_n(lazy->state, __ATOMIC_ACQUIRE), .func = func};
+  if (!r.st || func < lazy->import_func_count || func >= lazy->func_count) {
+    snprintf(r.msg, sizeof r.msg, "lazy object not attached");
+  } else {
+    pthread_mutex_lock(&q_lock);
+    if (start_compiler()) {
+      if (queue_tail) queue_tail->next = &r;
+      else queue_head = &r;
+      queue_tail = &r;
+      pthread_cond_signal(&q_work);
+      waiting++;
+      while (!r.done) pthread_cond_wait(&q_done, &q_lock);
+      waiting--;
+    } else {
+      snprintf(r.msg, sizeof r.msg, "cannot start the compiler thread");
+    }
+    pthread_mutex_unlock(&q_lock);
+  }
+  if (!r.result) {
+    fprintf(stderr, "mote: compiling function %u lazily failed: %s\n", func, r.msg);
+    mote_rt_raise(MOTE_TRAP_RESOURCE, 0);
+  }
+  mote_rt_host_leave();
+  return r.result;
+}

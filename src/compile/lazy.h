@@ -1,0 +1,65 @@
+/*
+ * Lazy objects: the quick tier of a big module compiles each function on its
+ * first call, in batches, in process (libtcc), instead of all of them before
+ * the first answer (docs/architecture.md, "The first answer").
+ *
+ * The object (xl_lazy.c) holds the core and a stub per function; the
+ * module's bytes are kept beside it in the cache (<key>.wasm, checked
+ * against the key at load). mote_rt_module_load attaches a loaded lazy
+ * object (mote_lazy_attach) and mote_rt_module_free detaches it; a stub's
+ * first call lands in mote_lazy_ready (generated code calls it: it is in
+ * src/rt/exports.list).
+ */
+#ifndef MOTE_COMPILE_LAZY_H
+#define MOTE_COMPILE_LAZY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rt/abi.h"
+
+typedef enum mote_lazy_mode {
+  MOTE_LAZY_AUTO = 0, /* modules with at least MOTE_LAZY_MIN_CODE bytes of code */
+  MOTE_LAZY_ALWAYS,
+  MOTE_LAZY_NEVER,
+} mote_lazy_mode;
+
+/* The auto threshold, in bytes of the code section (chosen by measurement:
+ * docs/architecture.md). */
+#define MOTE_LAZY_MIN_CODE ((size_t)2 << 20)
+
+/* The mode of this process: MOTE_QUICK_LAZY=always|never|auto (default auto;
+ * anything else is auto). */
+mote_lazy_mode mote_lazy_mode_from_env(void);
+
+/* Whether the quick tier builds these bytes as a lazy object (the mode, and
+ * for auto the size of the code section; false for bytes that are not a
+ * module). Part of the quick tier's cache key. */
+bool mote_lazy_wanted(const uint8_t *wasm, size_t len);
+
+/* Attaches the runtime's state to a loaded lazy object found at so_path
+ * (reads and checks <key>.wasm beside it). Reference-counted per object (a
+ * path loaded twice is one object). False with msg set on failure. */
+bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg, size_t cap);
+/* The last detach frees the compiled code and empties the slots. */
+void mote_lazy_detach(const mote_abi_lazy *lazy);
+
+/* Called by a stub whose slot is empty: compiles func's batch (once, under
+ * one lock per process, on the compiler thread) and returns its code. On
+ * failure it stops the guest with MOTE_TRAP_RESOURCE (after printing why).
+ * A deadline or cancel that comes meanwhile stops the guest after the
+ * compile, not inside it. */
+void *mote_lazy_ready(const mote_abi_lazy *lazy, uint32_t func);
+
+/* For tests and benchmarks: batches compiled and functions compiled, in
+ * this process, so far. */
+void mote_lazy_stats(uint64_t *batches, uint64_t *functions);
+
+/* For tests: threads waiting in mote_lazy_ready now, and a function the
+ * compiler thread calls before it compiles each batch (NULL: none), to hold
+ * a compile at a known state. */
+unsigned mote_lazy_waiting(void);
+void mote_lazy_test_hook(void (*hook)(void *ctx), void *ctx);
+
+#endif /* MOTE_COMPILE_LAZY_H */

@@ -1,0 +1,126 @@
+/*
+ * The translator's side of lazy objects (docs/architecture.md, "The first
+ * answer"): the core with one stub per defined function, and the batches
+ * that src/compile/lazy.c compiles in process when a stub is first called.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xl.h"
+
+/* The stub of defined function f: calls through its slot, asking the
+ * runtime to make it ready first while the slot is empty. */
+static void write_stub(FILE *o, const mote_module *m, uint32_t f, uint32_t d) {
+  const mote_functype *ft = mote_module_func_type(m, f);
+  fputs_unlocked("XL_FUNC ", o);
+  xl_write_return_type(o, ft);
+  xl_printf(o, " w%u(inst *I", f);
+  for (uint32_t i = 0; i < ft->param_count; i++)
+    xl_printf(o, ", %s a%u", xl_c_type(ft->params[i]), i);
+  xl_printf(o, ") {\n  void *p = xl_slot[%u];\n  if (!p) p = mote_lazy_ready(&MOTE_ABI_LAZY_ID, %uu);\n"
+               "  return ((", d, f);
+  xl_write_return_type(o, ft);
+  fputs_unlocked(" (*)(inst *", o);
+  for (uint32_t i = 0; i < ft->param_count; i++) xl_printf(o, ", %s", xl_c_type(ft->params[i]));
+  fputs_unlocked("))p)(I", o);
+  for (uint32_t i = 0; i < ft->param_count; i++) xl_printf(o, ", a%u", i);
+  fputs_unlocked(");\n}\n", o);
+}
+
+bool xl_write_lazy_core(FILE *o, const xl_module *x, xl_error *err) {
+  const mote_module *m = x->m;
+  if (!xl_write_core(o, x, true, err)) return false;
+  uint32_t nf = mote_module_func_count(m), nt = mote_module_type_count(m);
+  fputs_unlocked("\n/* lazy: the slot table, the descriptor, the stubs */\n"
+                 "extern void *mote_lazy_ready(const mote_abi_lazy *lazy, u32 func);\n",
+                 o);
+  xl_printf(o, "static void *volatile xl_slot[%u];\nstatic void *xl_lazy_state;\n",
+            x->nbodies + 1);
+  xl_printf(o, "static const wasm_rt_function_ptr_t xl_lazy_funcs[%u] = {\n", nf + 1);
+  for (uint32_t f = 0; f < nf; f++) xl_printf(o, "(wasm_rt_function_ptr_t)&w%u,\n", f);
+  xl_printf(o, "0};\nstatic const u8 *const xl_lazy_data[%u] = {", x->ndata + 1);
+  for (uint32_t i = 0; i < x->ndata; i++) xl_printf(o, "xl_d%u, ", i);
+  xl_printf(o, "0};\nstatic u32 *const xl_lazy_types[%u] = {", nt + 1);
+  for (uint32_t t = 0; t < nt; t++) xl_printf(o, "&xl_ft%u, ", t);
+  xl_printf(o,
+            "0};\n#define MOTE_ABI_LAZY_ID mote_abi_lazy_v1\n"
+            "MOTE_EXPORT const mote_abi_lazy MOTE_ABI_LAZY_ID = {\n"
+            "  MOTE_ABI_LAZY_VERSION, %u, %u, %u, %u, (void *volatile *)xl_slot, &xl_lazy_state,\n"
+            "  xl_lazy_funcs, xl_lazy_data, xl_lazy_types, (void *)xl_table_init,\n};\n",
+            nf, x->nimports_func, x->ndata, nt);
+  for (uint32_t d = 0; d < x->nbodies; d++) write_stub(o, m, x->nimports_func + d, d);
+  if (!ferror(o)) return true;
+  err->failed = err->io = true;
+  snprintf(err->message, sizeof err->message, "cannot write the translated C: %s",
+           strerror(errno));
+  return false;
+}
+
+bool xl_write_batch(FILE *o, const xl_module *x, uint32_t root, size_t budget, uint32_t max,
+                    bool (*skip)(void *ctx, uint32_t f), void *ctx, uint32_t *members,
+                    uint32_t *nmembers, xl_refs *refs, xl_error *err) {
+  const mote_module *m = x->m;
+  uint32_t nf = mote_module_func_count(m);
+  uint8_t *queued = calloc((size_t)nf + 1, 1);
+  char *body = NULL;
+  size_t len = 0;
+  FILE *b = queued ? open_memstream(&body, &len) : NULL;
+  bool ok = b != NULL;
+  uint32_t n = 0;
+  size_t bytes = 0;
+  if (ok) {
+    members[n++] = root;
+    queued[root] = 1;
+  }
+  /* breadth first: translate the next member, then queue its callees */
+  for (uint32_t i = 0; ok && i < n; i++) {
+    uint32_t f = members[i];
+    ok = xl_func_write(b, x, f, refs, err);
+    uint32_t d = f - x->nimports_func;
+    bytes += x->body_end[d] - x->body_start[d];
+    for (uint32_t g = x->nimports_func; ok && g < nf && n < max && bytes < budget; g++) {
+      if (!(refs->funcs[g] & 1) || queued[g] || skip(ctx, g)) continue;
+      queued[g] = 1;
+      members[n++] = g;
+      uint32_t dg = g - x->nimports_func;
+      bytes += x->body_end[dg] - x->body_start[dg];
+    }
+  }
+  if (b && fclose(b) != 0) ok = false;
+  if (ok) {
+    for (uint32_t f = 0; f < nf; f++) {
+      if (!refs->funcs[f]) continue;
+      xl_write_prototype(o, m, f);
+      fputs_unlocked(";\n", o);
+      if (refs->funcs[f] & 2) xl_write_fref_helper(o, x, f);
+    }
+    for (uint32_t i = 0; i < x->ndata; i++)
+      if (refs->data[i]) xl_printf(o, "XL_SHARED const u8 xl_d%u[];\n", i);
+    fwrite(body, 1, len, o);
+    ok = !ferror(o);
+  }
+  if (!ok && !err->failed) {
+    err->failed = true;
+    err->io = true;
+    snprintf(err->message, sizeof err->message, "out of memory translating a lazy batch");
+  }
+  *nmembers = ok ? n : 0;
+  free(body);
+  free(queued);
+  return ok;
+}
+
+bool xl_validate_functions(const xl_module *x, xl_error *err) {
+  FILE *sink = fopen("/dev/null", "we");
+  if (!sink) {
+    err->failed = err->io = true;
+    snprintf(err->message, sizeof err->message, "cannot open /dev/null: %s", strerror(errno));
+    return false;
+  }
+  bool ok = true;
+  for (uint32_t f = x->nimports_func; ok && f < mote_module_func_count(x->m); f++)
+    ok = xl_func_write(sink, x, f, NULL, err);
+  fclose(sink);
+  return ok;
+}

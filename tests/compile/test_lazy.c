@@ -1,0 +1,262 @@
+/* Lazy objects (src/compile/lazy.c): functions compiled in process on their
+ * first call; stubs called from several threads; deadlines during a compile;
+ * funcrefs before and after; invalid bodies refused up front. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compile/compile.h"
+#include "compile/lazy.h"
+#include "rt/rt.h"
+#include "test.h"
+
+static char cache_dir[64];
+
+static void cleanup(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", cache_dir);
+  if (cache_dir[0] && system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", cache_dir);
+}
+
+/* Compiles a module (text) lazily on the quick tier and loads it. */
+static mote_rt_module *load_lazy(const char *wat) {
+  if (!cache_dir[0]) {
+    snprintf(cache_dir, sizeof cache_dir, "/tmp/mote-test-lazy-XXXXXX");
+    CHECK(mkdtemp(cache_dir) != NULL);
+    atexit(cleanup);
+  }
+  size_t len;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return NULL;
+  CHECK(mote_lazy_wanted(wasm, len));
+  mote_compile_options o = {.cache_dir = cache_dir, .tier = MOTE_TIER_QUICK};
+  mote_compile_result r;
+  mote_compile_error cerr;
+  mote_compile_status st = mote_compile(wasm, len, &o, &r, &cerr);
+  free(wasm);
+  CHECK_MSG(st == MOTE_COMPILE_OK, cerr.message);
+  if (st != MOTE_COMPILE_OK) return NULL;
+  mote_rt_module *m = NULL;
+  mote_rt_error err;
+  CHECK_MSG(mote_rt_module_load(r.so_path, &m, &err) == MOTE_RT_OK, err.message);
+  return m;
+}
+
+static int32_t export_of(mote_rt_module *m, const char *name) {
+  int32_t i = mote_rt_module_find_export(m, name, strlen(name));
+  CHECK(i >= 0);
+  return i;
+}
+
+static uint64_t batches(void) {
+  uint64_t b, f;
+  mote_lazy_stats(&b, &f);
+  return b;
+}
+
+TEST(a_lazy_module_computes_what_an_eager_one_does) {
+  mote_rt_module *m = load_lazy(
+      "(module (func $fib (export \"fib\") (param i32) (result i32)"
+      "  (if (result i32) (i32.lt_u (local.get 0) (i32.const 2)) (then (local.get 0))"
+      "   (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))"
+      "                  (call $fib (i32.sub (local.get 0) (i32.const 2)))))))"
+      " (func (export \"lazy_1\")))");
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  uint64_t before = batches();
+  mote_val a = {.i32 = 20}, r = {0};
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "fib"), &a, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 6765);
+  CHECK_EQ_INT(batches(), before + 1); /* compiled once, recursion through its slot */
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "fib"), &a, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(batches(), before + 1);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
+TEST(a_module_with_an_invalid_body_is_refused_when_compiled) {
+  setenv("MOTE_QUICK_LAZY", "always", 1);
+  size_t len;
+  uint8_t *wasm = test_wat("(module (func (export \"bad\") (result i32) (i64.const 1)))",
+                           "--no-check", &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  mote_compile_options o = {.cache_dir = cache_dir, .tier = MOTE_TIER_QUICK};
+  mote_compile_result r;
+  mote_compile_error cerr;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_INVALID);
+  free(wasm);
+}
+
+/* ---- several threads call one stub --------------------------------------- */
+
+typedef struct caller {
+  mote_rt_module *m;
+  uint32_t result;
+  mote_rt_status st;
+} caller;
+
+static void *call_g(void *p) {
+  caller *c = p;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  c->st = mote_rt_instantiate(c->m, NULL, NULL, &in, &err);
+  if (c->st != MOTE_RT_OK) return NULL;
+  mote_val r = {0};
+  c->st = mote_rt_call(in, (uint32_t)mote_rt_module_find_export(c->m, "g", 1), NULL, &r, &err);
+  c->result = r.i32;
+  mote_rt_instance_free(in);
+  return NULL;
+}
+
+#define CALLERS 4
+
+/* Holds the first compile until every caller waits for it. */
+static void wait_for_all_callers(void *ctx) {
+  (void)ctx;
+  while (mote_lazy_waiting() < CALLERS) sched_yield();
+}
+
+TEST(a_stub_called_from_several_threads_compiles_once) {
+  mote_rt_module *m = load_lazy(
+      "(module (func $h (result i32) (i32.const 40))"
+      " (func (export \"g\") (result i32) (i32.add (call $h) (i32.const 2)))"
+      " (func (export \"lazy_2\")))");
+  if (!m) return;
+  uint64_t before = batches();
+  mote_lazy_test_hook(wait_for_all_callers, NULL);
+  caller c[CALLERS];
+  pthread_t t[CALLERS];
+  for (int i = 0; i < CALLERS; i++) {
+    c[i] = (caller){.m = m};
+    CHECK(pthread_create(&t[i], NULL, call_g, &c[i]) == 0);
+  }
+  for (int i = 0; i < CALLERS; i++) pthread_join(t[i], NULL);
+  mote_lazy_test_hook(NULL, NULL);
+  for (int i = 0; i < CALLERS; i++) {
+    CHECK_EQ_INT(c[i].st, MOTE_RT_OK);
+    CHECK_EQ_INT(c[i].result, 42);
+  }
+  /* one batch: g with h, its direct callee; the other callers found g ready */
+  CHECK_EQ_INT(batches(), before + 1);
+  mote_rt_module_free(m);
+}
+
+/* ---- a deadline during a compile ------------------------------------------ */
+
+static volatile int hook_done;
+static uint64_t deadline_ns;
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The compile goes on only once the caller's deadline has passed. */
+static void hold_past_deadline(void *ctx) {
+  (void)ctx;
+  while (now_ns() < __atomic_load_n(&deadline_ns, __ATOMIC_ACQUIRE) + 50000000ull) sched_yield();
+  __atomic_store_n(&hook_done, 1, __ATOMIC_RELEASE);
+}
+
+TEST(a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile) {
+  mote_rt_module *m = load_lazy(
+      "(module (func (export \"spin\") (loop $l (br $l)))"
+      " (func (export \"lazy_3\")))");
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  uint64_t before = batches();
+  hook_done = 0;
+  mote_lazy_test_hook(hold_past_deadline, NULL);
+  __atomic_store_n(&deadline_ns, now_ns() + 1000000ull, __ATOMIC_RELEASE);
+  CHECK(mote_rt_deadline_set(1000000ull, &err) == MOTE_RT_OK);
+  mote_rt_status st = mote_rt_call(in, (uint32_t)export_of(m, "spin"), NULL, NULL, &err);
+  /* stopped, but only once the compile was over (the hook had returned and
+   * the batch is in) */
+  CHECK(__atomic_load_n(&hook_done, __ATOMIC_ACQUIRE) == 1);
+  mote_rt_deadline_clear();
+  mote_lazy_test_hook(NULL, NULL);
+  CHECK_EQ_INT(st, MOTE_RT_TRAP);
+  CHECK_EQ_INT(err.trap, MOTE_TRAP_TIMEOUT);
+  CHECK_EQ_INT(batches(), before + 1);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
+/* ---- funcrefs ------------------------------------------------------------- */
+
+TEST(funcrefs_are_the_same_before_and_after_their_function_is_compiled) {
+  mote_rt_module *m = load_lazy(
+      "(module (table (export \"t\") 1 funcref) (elem (i32.const 0) $f)"
+      " (func $f (export \"f\") (result i32) (i32.const 7))"
+      " (func (export \"rf\") (result funcref) (ref.func $f))"
+      " (func (export \"ci\") (result i32) (call_indirect (result i32) (i32.const 0)))"
+      " (func (export \"lazy_4\")))");
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  if (!in) return;
+  mote_rt_extern t = mote_rt_instance_export(in, (uint32_t)export_of(m, "t"));
+  mote_rt_extern f = mote_rt_instance_export(in, (uint32_t)export_of(m, "f"));
+  wasm_rt_function_ptr_t entry0 = t.binding.funcref_table->data[0].func;
+  wasm_rt_function_ptr_t export0 = f.binding.func.fn;
+  mote_val r = {0};
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "rf"), NULL, &r, &err) == MOTE_RT_OK);
+  wasm_rt_function_ptr_t ref0 = r.funcref.func;
+  CHECK(entry0 == export0);
+  CHECK(ref0 == export0);
+  /* f compiled now, through the table */
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "ci"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 7);
+  CHECK(t.binding.funcref_table->data[0].func == entry0);
+  CHECK(mote_rt_instance_export(in, (uint32_t)export_of(m, "f")).binding.func.fn == export0);
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "rf"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK(r.funcref.func == ref0);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
+TEST(a_lazy_object_without_its_module_bytes_is_not_loaded) {
+  size_t len;
+  uint8_t *wasm = test_wat("(module (func (export \"x\")) (func (export \"lazy_5\")))", NULL, &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  mote_compile_options o = {.cache_dir = cache_dir, .tier = MOTE_TIER_QUICK};
+  mote_compile_result r;
+  mote_compile_error cerr;
+  CHECK(mote_compile(wasm, len, &o, &r, &cerr) == MOTE_COMPILE_OK);
+  char path[4200];
+  snprintf(path, sizeof path, "%.*s.wasm", (int)(strlen(r.so_path) - 3), r.so_path);
+  CHECK(unlink(path) == 0);
+  mote_rt_module *m = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_module_load(r.so_path, &m, &err) == MOTE_RT_LOAD_FAILED);
+  CHECK_STR_CONTAINS(err.message, "module bytes");
+  /* compiling again (a cache hit) puts them back */
+  CHECK(mote_compile(wasm, len, &o, &r, &cerr) == MOTE_COMPILE_OK);
+  CHECK(r.cached);
+  CHECK(mote_rt_module_load(r.so_path, &m, &err) == MOTE_RT_OK);
+  mote_rt_module_free(m);
+  free(wasm);
+}
+
+static void force_lazy(void) {
+  setenv("MOTE_QUICK_LAZY", "always", 1);
+}
+
+RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
+          a_module_with_an_invalid_body_is_refused_when_compiled,
+          a_stub_called_from_several_threads_compiles_once,
+          a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile,
+          funcrefs_are_the_same_before_and_after_their_function_is_compiled,
+          a_lazy_object_without_its_module_bytes_is_not_loaded)
