@@ -52,7 +52,7 @@ TEST_SUPPORT := $(BUILD)/tests/test.o
 
 .DEFAULT_GOAL := all
 BENCH_UTIL := bench/bench_util.c bench/bench_util.h bench/bench_module.c bench/bench_module.h
-.PHONY: bench bench-deploy bench-engine bench-instantiate bench-server bench-memprobe bench-restart bench-density bench-hostile
+.PHONY: bench bench-lazy bench-deploy bench-engine bench-instantiate bench-server bench-memprobe bench-restart bench-density bench-hostile
 # Benchmarks print figures and write bench/out/; they are not tests. bench-paper (the paper's
 # tables against native, containers and Node) is in bench/paper/paper.mk.
 bench: bench-deploy bench-engine bench-instantiate bench-server bench-density bench-paper
@@ -87,6 +87,14 @@ bench-restart: $(BUILD)/mote
 $(BUILD)/bench-instantiate: bench/instantiate.c $(BENCH_UTIL) $(BUILD)/libmote.a src/rt/exports.list
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) bench/instantiate.c bench/bench_util.c bench/bench_module.c $(BUILD)/libmote.a $(LDLIBS) -o $@
+
+$(BUILD)/bench-lazy-ready: bench/lazy_ready.c $(BENCH_UTIL) $(BUILD)/libmote.a src/rt/exports.list
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) bench/lazy_ready.c bench/bench_util.c $(BUILD)/libmote.a $(LDLIBS) -o $@
+
+# The first answer of big modules, eager quick tier against lazy objects (bench/lazy.sh).
+bench-lazy: $(BUILD)/mote $(BUILD)/bench-lazy-ready
+	bench/lazy.sh $(BUILD)
 
 $(BUILD)/bench-images: bench/images.c $(BENCH_UTIL) $(BUILD)/libmote.a src/rt/exports.list
 	@mkdir -p $(dir $@)
