@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compile/cache.h"
@@ -53,6 +54,12 @@ typedef struct lazy_state {
   xl_module x;
   char *header; /* mod.h's text with abi.h in it */
   code_block *code;
+  /* the background (under reg_lock): it may start once a call compiled a
+   * batch; next_bg is the next function it looks at; busy while it works
+   * on this state (a detach waits for it) */
+  bool called, bg_done;
+  uint32_t next_bg;
+  unsigned busy;
   struct lazy_state *next;
 } lazy_state;
 
@@ -66,7 +73,18 @@ typedef struct request {
 } request;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t bg_idle = PTHREAD_COND_INITIALIZER;
 static lazy_state *states;
+
+/* The background compiles the rest of a module's functions once no call
+ * has asked for a batch for this long (the start-up of a first answer asks
+ * for one batch after another: the background must not sit in between). */
+#define BACKGROUND_AFTER_NS (100ull * 1000000ull)
+static int background = -1; /* -1: from MOTE_QUICK_LAZY_BACKGROUND (default on) */
+/* under q_lock: when the last call's batch was done (CLOCK_REALTIME, as the
+ * condition variable's waits), and whether the background may have work */
+static uint64_t last_call_ns;
+static bool bg_maybe;
 
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_work = PTHREAD_COND_INITIALIZER, q_done = PTHREAD_COND_INITIALIZER;
@@ -84,40 +102,42 @@ mote_lazy_mode mote_lazy_mode_from_env(void) {
   return MOTE_LAZY_AUTO;
 }
 
-static bool leb(const uint8_t *b, size_t len, size_t *pos, uint64_t *out) {
-  uint64_t v = 0;
-  for (int shift = 0; shift < 35; shift += 7) {
-    if (*pos >= len) return false;
-    uint8_t c = b[(*pos)++];
-    v |= (uint64_t)(c & 0x7f) << shift;
-    if (!(c & 0x80)) {
-      *out = v;
-      return true;
-    }
-  }
-  return false;
-}
-
-/* The size of the code section (0 if none or not a module). */
-static size_t code_bytes(const uint8_t *b, size_t len) {
-  if (len < 8 || memcmp(b, "\0asm", 4) != 0) return 0;
-  size_t pos = 8;
-  while (pos < len) {
-    uint8_t id = b[pos++];
-    uint64_t size;
-    if (!leb(b, len, &pos, &size) || size > len - pos) return 0;
-    if (id == 10) return (size_t)size;
-    pos += size;
-  }
-  return 0;
-}
-
 bool mote_lazy_wanted(const uint8_t *wasm, size_t len) {
   switch (mote_lazy_mode_from_env()) {
     case MOTE_LAZY_ALWAYS: return true;
     case MOTE_LAZY_NEVER: return false;
-    default: return code_bytes(wasm, len) >= MOTE_LAZY_MIN_CODE;
+    default: return xl_code_section_size(wasm, len) >= MOTE_LAZY_MIN_CODE;
   }
+}
+
+static bool background_on(void) {
+  int b = __atomic_load_n(&background, __ATOMIC_RELAXED);
+  if (b < 0) {
+    const char *e = getenv("MOTE_QUICK_LAZY_BACKGROUND");
+    b = !(e && !strcmp(e, "0"));
+    __atomic_store_n(&background, b, __ATOMIC_RELAXED);
+  }
+  return b;
+}
+
+void mote_lazy_set_background(bool on) {
+  __atomic_store_n(&background, on ? 1 : 0, __ATOMIC_RELAXED);
+  pthread_mutex_lock(&q_lock);
+  bg_maybe = true;
+  pthread_cond_signal(&q_work);
+  pthread_mutex_unlock(&q_lock);
+}
+
+bool mote_lazy_settled(void) {
+  bool settled = true;
+  pthread_mutex_lock(&q_lock);
+  if (queue_head) settled = false;
+  pthread_mutex_unlock(&q_lock);
+  pthread_mutex_lock(&reg_lock);
+  for (lazy_state *st = states; st; st = st->next)
+    if (st->busy || (st->called && !st->bg_done && background_on())) settled = false;
+  pthread_mutex_unlock(&reg_lock);
+  return settled;
 }
 
 unsigned mote_lazy_waiting(void) {
@@ -287,6 +307,7 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
     if (st->lazy != lazy) continue;
     if (--st->refs == 0) {
       *p = st->next;
+      while (st->busy) pthread_cond_wait(&bg_idle, &reg_lock);
       /* the object may stay loaded (dlopen counts too): no slot may point
        * at code that is gone */
       for (uint32_t i = 0; i + lazy->import_func_count < lazy->func_count; i++)
@@ -398,11 +419,67 @@ out:
   free(refs.data);
 }
 
+/* The next function the background should compile (its slot empty), of a
+ * state it marks busy; false when there is none. */
+static bool background_pick(request *r) {
+  bool found = false;
+  pthread_mutex_lock(&reg_lock);
+  for (lazy_state *st = states; st && !found; st = st->next) {
+    if (!st->called || st->bg_done) continue;
+    const mote_abi_lazy *lz = st->lazy;
+    while (st->next_bg < lz->func_count - lz->import_func_count &&
+           __atomic_load_n(&lz->slots[st->next_bg], __ATOMIC_ACQUIRE))
+      st->next_bg++;
+    if (st->next_bg + lz->import_func_count >= lz->func_count) {
+      st->bg_done = true;
+      continue;
+    }
+    *r = (request){.st = st, .func = st->next_bg + lz->import_func_count};
+    st->busy++;
+    found = true;
+  }
+  pthread_mutex_unlock(&reg_lock);
+  return found;
+}
+
+static void background_done(lazy_state *st, bool failed) {
+  pthread_mutex_lock(&reg_lock);
+  if (failed) st->bg_done = true; /* calls still compile what they need, and report */
+  st->busy--;
+  pthread_cond_broadcast(&bg_idle);
+  pthread_mutex_unlock(&reg_lock);
+}
+
 static void *compiler(void *arg) {
   (void)arg;
   pthread_mutex_lock(&q_lock);
   for (;;) {
-    while (!queue_head) pthread_cond_wait(&q_work, &q_lock);
+    if (!queue_head) {
+      /* idle: the background, once no call asked for a while */
+      struct timespec now;
+      clock_gettime(CLOCK_REALTIME, &now);
+      uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+      if (bg_maybe && background_on() && now_ns < last_call_ns + BACKGROUND_AFTER_NS) {
+        uint64_t at = last_call_ns + BACKGROUND_AFTER_NS;
+        struct timespec until = {(time_t)(at / 1000000000ull), (long)(at % 1000000000ull)};
+        pthread_cond_timedwait(&q_work, &q_lock, &until);
+        continue;
+      }
+      if (!bg_maybe || !background_on()) {
+        pthread_cond_wait(&q_work, &q_lock);
+        continue;
+      }
+      pthread_mutex_unlock(&q_lock);
+      request bg;
+      bool any = background_pick(&bg);
+      if (any) {
+        compile_batch(&bg);
+        background_done(bg.st, bg.result == NULL);
+      }
+      pthread_mutex_lock(&q_lock);
+      if (!any) bg_maybe = false;
+      continue;
+    }
     request *r = queue_head;
     queue_head = r->next;
     if (!queue_head) queue_tail = NULL;
@@ -418,7 +495,14 @@ static void *compiler(void *arg) {
       if (hook) hook(hook_ctx);
       compile_batch(r);
     }
+    pthread_mutex_lock(&reg_lock);
+    r->st->called = true;
+    pthread_mutex_unlock(&reg_lock);
+    struct timespec done_at;
+    clock_gettime(CLOCK_REALTIME, &done_at);
     pthread_mutex_lock(&q_lock);
+    last_call_ns = (uint64_t)done_at.tv_sec * 1000000000ull + (uint64_t)done_at.tv_nsec;
+    bg_maybe = true;
     r->done = true;
     pthread_cond_broadcast(&q_done);
   }

@@ -52,6 +52,16 @@ void mote_lazy_detach(const mote_abi_lazy *lazy);
  * compile, not inside it. */
 void *mote_lazy_ready(const mote_abi_lazy *lazy, uint32_t func);
 
+/* The background: once a module's functions were first called and no call
+ * has asked for a batch for a while (100 ms), the compiler thread compiles
+ * the module's other functions, a batch at a time, whenever no call waits
+ * (a call waits for at most the batch under way). On unless
+ * MOTE_QUICK_LAZY_BACKGROUND=0; tests turn it off and on. */
+void mote_lazy_set_background(bool on);
+/* True when no batch is queued or under way and the background has nothing
+ * left to do (every called module compiled entirely), or it is off. */
+bool mote_lazy_settled(void);
+
 /* For tests and benchmarks: batches compiled and functions compiled, in
  * this process, so far. */
 void mote_lazy_stats(uint64_t *batches, uint64_t *functions);

@@ -124,3 +124,30 @@ bool xl_validate_functions(const xl_module *x, xl_error *err) {
   fclose(sink);
   return ok;
 }
+
+static bool leb(const uint8_t *b, size_t len, size_t *pos, uint64_t *out) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 35; shift += 7) {
+    if (*pos >= len) return false;
+    uint8_t c = b[(*pos)++];
+    v |= (uint64_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) {
+      *out = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+size_t xl_code_section_size(const uint8_t *b, size_t len) {
+  if (len < 8 || memcmp(b, "\0asm", 4) != 0) return 0;
+  size_t pos = 8;
+  while (pos < len) {
+    uint8_t id = b[pos++];
+    uint64_t size;
+    if (!leb(b, len, &pos, &size) || size > len - pos) return 0;
+    if (id == 10) return (size_t)size;
+    pos += (size_t)size;
+  }
+  return 0;
+}

@@ -203,9 +203,20 @@ mote_rt_status mote_rt_instantiate(mote_rt_module *m, const mote_rt_extern *impo
   mote_rt_tls.limits = saved_limits;
   mote_rt_tls.own = saved_own;
   if (trap != MOTE_TRAP_NONE) {
-    abi->free(inst->data);
     mote_rt_set_trap(err, trap, detail);
     st = MOTE_RT_TRAP;
+    /* Elements written into an imported table before the trap stay there
+     * (the spec's linking rules), pointing at this instance's functions
+     * with the instance as their context, which may yet be called: such an
+     * instance lives on, unreachable but for those entries, until its
+     * module is freed. (Freeing it made a later call through the table
+     * read freed memory; the lazy objects' stubs, which allocate, turned
+     * that into a crash.) */
+    if (mote_rt_module_park(m, inst)) {
+      inst = NULL;
+      goto out;
+    }
+    abi->free(inst->data);
     goto out;
   }
   *out = inst;

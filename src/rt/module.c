@@ -17,6 +17,9 @@ struct mote_rt_module {
   void *dl;                  /* from dlopen(), closed by mote_rt_module_free */
   const mote_abi_module *abi; /* inside the loaded object */
   const mote_abi_lazy *lazy;  /* inside it too, for a lazy object (compile/lazy.h); else NULL */
+  pthread_mutex_t parked_lock;
+  mote_rt_instance *parked[64]; /* failed instantiations kept (mote_rt_module_park), owned */
+  uint32_t nparked;
 };
 
 /* init_module writes the module's static function-type table; the same
@@ -116,6 +119,7 @@ mote_rt_status mote_rt_module_load(const char *so_path, mote_rt_module **out, mo
     goto out;
   }
   m->lazy = lazy;
+  pthread_mutex_init(&m->parked_lock, NULL);
   m->dl = dl;
   m->abi = abi;
   dl = NULL;
@@ -164,9 +168,27 @@ const mote_abi_module *mote_rt_module_abi(const mote_rt_module *m) {
 
 void mote_rt_module_free(mote_rt_module *m) {
   if (!m) return;
+  for (uint32_t i = 0; i < m->nparked; i++) {
+    m->abi->free(m->parked[i]->data);
+    free(m->parked[i]->data);
+    free(m->parked[i]);
+  }
+  pthread_mutex_destroy(&m->parked_lock);
   if (m->lazy) mote_lazy_detach(m->lazy);
   dlclose(m->dl);
   free(m);
+}
+
+bool mote_rt_module_park(mote_rt_module *m, mote_rt_instance *inst) {
+  bool tables = false;
+  for (uint32_t i = 0; i < m->abi->import_count; i++)
+    if (m->abi->imports[i].type.kind == MOTE_ABI_TABLE) tables = true;
+  if (!tables) return false;
+  pthread_mutex_lock(&m->parked_lock);
+  bool kept = m->nparked < sizeof m->parked / sizeof m->parked[0];
+  if (kept) m->parked[m->nparked++] = inst;
+  pthread_mutex_unlock(&m->parked_lock);
+  return kept;
 }
 
 int32_t mote_rt_module_find_export(const mote_rt_module *m, const char *name, size_t len) {

@@ -49,6 +49,12 @@ typedef struct mote_rt_own {
   bool overflow;               /* more than fit: the instance cannot be snapshotted */
 } mote_rt_own;
 
+/* Keeps an instance whose instantiation trapped until the module is freed,
+ * if the module imports a table (its elements may point at the instance):
+ * true if kept (the module owns it now). At most 64 per module; beyond, the
+ * caller frees it as before. */
+bool mote_rt_module_park(mote_rt_module *m, mote_rt_instance *inst);
+
 struct mote_rt_instance {
   mote_rt_module *module; /* not owned: must outlive the instance */
   void *data;             /* the glue's instance, abi->instance_size bytes, from calloc() */

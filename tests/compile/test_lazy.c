@@ -250,8 +250,40 @@ TEST(a_lazy_object_without_its_module_bytes_is_not_loaded) {
   free(wasm);
 }
 
+TEST(the_background_compiles_the_rest_after_a_call) {
+  mote_rt_module *m = load_lazy(
+      "(module (func (export \"a\") (result i32) (i32.const 1))"
+      " (func (export \"b\") (result i32) (i32.const 2))"
+      " (func (export \"c\") (result i32) (i32.const 3))"
+      " (func (export \"lazy_6\")))");
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  if (!in) return;
+  mote_lazy_set_background(true);
+  mote_val r = {0};
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "a"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 1);
+  /* a state, not a time: the background has compiled everything */
+  struct timespec tick = {0, 1000000};
+  while (!mote_lazy_settled()) nanosleep(&tick, NULL);
+  uint64_t after = batches();
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "c"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 3);
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "b"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 2);
+  CHECK_EQ_INT(batches(), after); /* nothing left to compile for the calls */
+  mote_lazy_set_background(false);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
+/* Every module lazy; no background but in the test that wants it, so that
+ * the batch counts are the calls' own. */
 static void force_lazy(void) {
   setenv("MOTE_QUICK_LAZY", "always", 1);
+  mote_lazy_set_background(false);
 }
 
 RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
@@ -259,4 +291,5 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           a_stub_called_from_several_threads_compiles_once,
           a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile,
           funcrefs_are_the_same_before_and_after_their_function_is_compiled,
-          a_lazy_object_without_its_module_bytes_is_not_loaded)
+          a_lazy_object_without_its_module_bytes_is_not_loaded,
+          the_background_compiles_the_rest_after_a_call)

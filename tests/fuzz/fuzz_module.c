@@ -76,6 +76,12 @@ static void walk(const mote_module *m) {
   }
 }
 
+static bool never(void *ctx, uint32_t f) {
+  (void)ctx;
+  (void)f;
+  return false;
+}
+
 static void translate(const mote_module *m, const uint8_t *bytes, size_t size) {
   static FILE *null;
   if (!null && !(null = fopen("/dev/null", "w"))) abort();
@@ -85,6 +91,23 @@ static void translate(const mote_module *m, const uint8_t *bytes, size_t size) {
     bool ok = xl_module_write(null, &x, &err);
     if (!ok && (!err.failed || !memchr(err.message, '\0', sizeof err.message) || !err.message[0]))
       abort();
+    /* a lazy object's core and the batch of its first function (xl_lazy.c) */
+    if (ok) {
+      xl_error lerr = {0};
+      if (!xl_write_lazy_core(null, &x, &lerr)) abort();
+      if (x.nbodies) {
+        uint32_t nf = mote_module_func_count(m), members[8], n = 0;
+        xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x.ndata + 1, 1)};
+        x.lazy_bodies = true;
+        if (refs.funcs && refs.data &&
+            !xl_write_batch(null, &x, x.nimports_func, 4096, 8, never, NULL, members, &n, &refs,
+                            &lerr))
+          abort();
+        if (refs.funcs && refs.data && (n < 1 || members[0] != x.nimports_func)) abort();
+        free(refs.funcs);
+        free(refs.data);
+      }
+    }
   }
   xl_module_release(&x);
 }
@@ -97,6 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mote_module *m = NULL;
   mote_module_error err;
   memset(&err, 0xaa, sizeof err);
+  /* the quick tier's lazy/eager choice reads the section headers first */
+  if (xl_code_section_size(copy, size) > size) abort();
   mote_module_status st = mote_module_read(copy, size, &m, &err);
   if (st == MOTE_MODULE_OK) {
     if (!m) abort();
