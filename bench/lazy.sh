@@ -51,7 +51,9 @@ run() { # run PROGRAM MODE: one cold first answer, prints ms (or "fail")
   if [ "$name" = ruby ]; then
     MOTE_QUICK_LAZY=$mode "$ready" "$corpus/ruby.wasm" "$work/cache" > "$work/ruby.$mode.last" || { echo fail; return; }
   else
-    MOTE_QUICK_LAZY=$mode MOTE_CACHE="$work/cache" "$mote" run --tier quick "${args[@]}" > /dev/null 2>&1 || { echo fail; return; }
+    # the exit status is the program's (SQLite's driver ends with a disk I/O error under
+    # WASI, in both modes): timed whatever it is, as bench/engine.sh does
+    MOTE_QUICK_LAZY=$mode MOTE_CACHE="$work/cache" "$mote" run --tier quick "${args[@]}" > /dev/null 2>&1 || true
   fi
   t1=$(now_ms)
   echo $((t1 - t0))
