@@ -92,7 +92,7 @@ static request *queue_head, *queue_tail;
 static bool compiler_started;
 static uint64_t stat_batches, stat_functions;
 static unsigned waiting;
-static void (*test_hook)(void *);
+static bool (*test_hook)(void *);
 static void *test_hook_ctx;
 
 mote_lazy_mode mote_lazy_mode_from_env(void) {
@@ -147,7 +147,7 @@ unsigned mote_lazy_waiting(void) {
   return n;
 }
 
-void mote_lazy_test_hook(void (*hook)(void *ctx), void *ctx) {
+void mote_lazy_test_hook(bool (*hook)(void *ctx), void *ctx) {
   pthread_mutex_lock(&q_lock);
   test_hook = hook;
   test_hook_ctx = ctx;
@@ -489,11 +489,13 @@ static void *compiler(void *arg) {
                                 __ATOMIC_ACQUIRE);
     if (!r->result) {
       pthread_mutex_lock(&q_lock);
-      void (*hook)(void *) = test_hook;
+      bool (*hook)(void *) = test_hook;
       void *hook_ctx = test_hook_ctx;
       pthread_mutex_unlock(&q_lock);
-      if (hook) hook(hook_ctx);
-      compile_batch(r);
+      if (hook && !hook(hook_ctx))
+        snprintf(r->msg, sizeof r->msg, "the test hook failed this batch");
+      else
+        compile_batch(r);
     }
     pthread_mutex_lock(&reg_lock);
     r->st->called = true;

@@ -67,9 +67,10 @@ bool mote_lazy_settled(void);
 void mote_lazy_stats(uint64_t *batches, uint64_t *functions);
 
 /* For tests: threads waiting in mote_lazy_ready now, and a function the
- * compiler thread calls before it compiles each batch (NULL: none), to hold
- * a compile at a known state. */
+ * compiler thread calls before it compiles each batch a call asked for
+ * (NULL: none), to hold a compile at a known state; when it returns false
+ * the batch fails as a failed compile would. */
 unsigned mote_lazy_waiting(void);
-void mote_lazy_test_hook(void (*hook)(void *ctx), void *ctx);
+void mote_lazy_test_hook(bool (*hook)(void *ctx), void *ctx);
 
 #endif /* MOTE_COMPILE_LAZY_H */

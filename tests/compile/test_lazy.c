@@ -118,9 +118,10 @@ static void *call_g(void *p) {
 #define CALLERS 4
 
 /* Holds the first compile until every caller waits for it. */
-static void wait_for_all_callers(void *ctx) {
+static bool wait_for_all_callers(void *ctx) {
   (void)ctx;
   while (mote_lazy_waiting() < CALLERS) sched_yield();
+  return true;
 }
 
 TEST(a_stub_called_from_several_threads_compiles_once) {
@@ -160,10 +161,11 @@ static uint64_t now_ns(void) {
 }
 
 /* The compile goes on only once the caller's deadline has passed. */
-static void hold_past_deadline(void *ctx) {
+static bool hold_past_deadline(void *ctx) {
   (void)ctx;
   while (now_ns() < __atomic_load_n(&deadline_ns, __ATOMIC_ACQUIRE) + 50000000ull) sched_yield();
   __atomic_store_n(&hook_done, 1, __ATOMIC_RELEASE);
+  return true;
 }
 
 TEST(a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile) {
@@ -250,6 +252,33 @@ TEST(a_lazy_object_without_its_module_bytes_is_not_loaded) {
   free(wasm);
 }
 
+static bool fail_batch(void *ctx) {
+  (void)ctx;
+  return false;
+}
+
+TEST(a_failed_lazy_compile_traps_the_call_and_the_next_call_tries_again) {
+  mote_rt_module *m = load_lazy(
+      "(module (func (export \"f\") (result i32) (i32.const 9)) (func (export \"lazy_7\")))");
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  if (!in) return;
+  uint64_t before = batches();
+  mote_lazy_test_hook(fail_batch, NULL);
+  mote_val r = {0};
+  CHECK_EQ_INT(mote_rt_call(in, (uint32_t)export_of(m, "f"), NULL, &r, &err), MOTE_RT_TRAP);
+  CHECK_EQ_INT(err.trap, MOTE_TRAP_RESOURCE);
+  CHECK_EQ_INT(batches(), before);
+  mote_lazy_test_hook(NULL, NULL);
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 9);
+  CHECK_EQ_INT(batches(), before + 1);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
 TEST(the_background_compiles_the_rest_after_a_call) {
   mote_rt_module *m = load_lazy(
       "(module (func (export \"a\") (result i32) (i32.const 1))"
@@ -292,4 +321,5 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile,
           funcrefs_are_the_same_before_and_after_their_function_is_compiled,
           a_lazy_object_without_its_module_bytes_is_not_loaded,
+          a_failed_lazy_compile_traps_the_call_and_the_next_call_tries_again,
           the_background_compiles_the_rest_after_a_call)
