@@ -71,6 +71,9 @@ for q, (s, e) in enumerate(bodies):
         owner.setdefault(sleb(m.group(0), 1)[0], q)
 ids = set(int(x) for x in open(sys.argv[2]) if x.strip())
 ran = sorted(set(owner[x] for x in ids if x in owner))
+if os.environ.get('COVERAGE_FUNCS_OUT'):  # the run's functions, body indices, for bench/lazy.sh
+    with open(os.environ['COVERAGE_FUNCS_OUT'], 'w') as o:
+        o.writelines(f'{q}\n' for q in ran)
 own_imports = nfunc_imports - 1
 chunk_of = {}
 for f in glob.glob(os.path.join(sys.argv[3], 'c[0-9]*.c')) + glob.glob(os.path.join(sys.argv[3], 'unit.c')):

@@ -8,6 +8,9 @@
 #              answer runs a few functions; it is not a real one.
 #   ruby       CRuby 3.3 (16 MB) cannot run under mote (JS-ABI imports): its row is the time
 #              to a loaded module ready for its first call (bench-lazy-ready: compile + load)
+#   ruby+start with RUBY_FUNCS=FILE (the functions a short script runs, body indices one a line:
+#              COVERAGE_FUNCS_OUT=FILE bench/coverage.sh): the same plus, lazily, those
+#              functions' batches compiled (what its start-up would make the first call wait for)
 #   flite sqlite lua zstd   the corpus (bench/corpus.sh), as bench/engine.sh's first answers
 # Also prints each program's code size and which mode auto picks. Writes bench/out/lazy.txt.
 # usage: bench/lazy.sh [BUILD_DIR]   (CORPUS=DIR: where the corpus .wasm files are; default
@@ -34,6 +37,7 @@ med() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)
 programs=(synthetic)
 for p in ruby flite sqlite lua zstd; do
   if [ -f "$corpus/$p.wasm" ]; then programs+=("$p"); else echo "lazy: no $corpus/$p.wasm (bench/corpus.sh): skipped"; fi
+  if [ "$p" = ruby ] && [ -f "$corpus/$p.wasm" ] && [ -n "${RUBY_FUNCS:-}" ]; then programs+=(ruby+start); fi
 done
 
 run() { # run PROGRAM MODE: one cold first answer, prints ms (or "fail")
@@ -48,8 +52,9 @@ run() { # run PROGRAM MODE: one cold first answer, prints ms (or "fail")
   rm -rf "$work/cache"
   local t0 t1
   t0=$(now_ms)
-  if [ "$name" = ruby ]; then
-    MOTE_QUICK_LAZY=$mode "$ready" "$corpus/ruby.wasm" "$work/cache" > "$work/ruby.$mode.last" || { echo fail; return; }
+  if [ "$name" = ruby ] || [ "$name" = ruby+start ]; then
+    local funcs=(); [ "$name" = ruby+start ] && funcs=("$RUBY_FUNCS")
+    MOTE_QUICK_LAZY=$mode "$ready" "$corpus/ruby.wasm" "$work/cache" "${funcs[@]}" > "$work/$name.$mode.last" || { echo fail; return; }
   else
     # the exit status is the program's (SQLite's driver ends with a disk I/O error under
     # WASI, in both modes): timed whatever it is, as bench/engine.sh does
@@ -75,7 +80,8 @@ declare -A t
     ratio=$(awk -v e="$e" -v l="$l" 'BEGIN { if (l > 0) printf "%.2f", e / l; else print "-" }')
     printf '%-10s %8s %8s %6s   eager [%s] lazy [%s]\n' "$name" "$e" "$l" "$ratio" "${t[$name.never]}" "${t[$name.always]}"
   done
-  if [ -f "$work/ruby.always.last" ]; then
-    echo "ruby, last round, compile_ms load_ms: eager $(cut -d' ' -f1-2 "$work/ruby.never.last"), lazy $(cut -d' ' -f1-2 "$work/ruby.always.last")"
-  fi
+  for r in ruby ruby+start; do
+    [ -f "$work/$r.always.last" ] || continue
+    echo "$r, last round, bench-lazy-ready's line (compile_ms load_ms lazy [funcs_ms batches functions] cpu=ms): eager $(cat "$work/$r.never.last"), lazy $(cat "$work/$r.always.last")"
+  done
 } | tee "$out/lazy.txt"

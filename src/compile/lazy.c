@@ -529,8 +529,8 @@ static bool start_compiler(void) {
   return compiler_started;
 }
 
-void *mote_lazy_ready(const mote_abi_lazy *lazy, uint32_t func) {
-  mote_rt_host_enter();
+/* Queues func's batch and waits for it: its code, or NULL with msg set. */
+static void *request_batch(const mote_abi_lazy *lazy, uint32_t func, char *msg, size_t cap) {
   request r = {.st = __atomic_load_n(lazy->state, __ATOMIC_ACQUIRE), .func = func};
   if (!r.st || func < lazy->import_func_count || func >= lazy->func_count) {
     snprintf(r.msg, sizeof r.msg, "lazy object not attached");
@@ -549,10 +549,27 @@ void *mote_lazy_ready(const mote_abi_lazy *lazy, uint32_t func) {
     }
     pthread_mutex_unlock(&q_lock);
   }
-  if (!r.result) {
-    fprintf(stderr, "mote: compiling function %u lazily failed: %s\n", func, r.msg);
+  if (!r.result) snprintf(msg, cap, "%s", r.msg);
+  return r.result;
+}
+
+void *mote_lazy_ready(const mote_abi_lazy *lazy, uint32_t func) {
+  mote_rt_host_enter();
+  char msg[512];
+  void *code = request_batch(lazy, func, msg, sizeof msg);
+  if (!code) {
+    fprintf(stderr, "mote: compiling function %u lazily failed: %s\n", func, msg);
     mote_rt_raise(MOTE_TRAP_RESOURCE, 0);
   }
   mote_rt_host_leave();
-  return r.result;
+  return code;
+}
+
+bool mote_lazy_prepare(const mote_abi_lazy *lazy, uint32_t func, char *msg, size_t cap) {
+  if (func < lazy->import_func_count || func >= lazy->func_count) {
+    snprintf(msg, cap, "function %u is not a defined function", func);
+    return false;
+  }
+  if (__atomic_load_n(&lazy->slots[func - lazy->import_func_count], __ATOMIC_ACQUIRE)) return true;
+  return request_batch(lazy, func, msg, cap) != NULL;
 }

@@ -52,6 +52,11 @@ void mote_lazy_detach(const mote_abi_lazy *lazy);
  * compile, not inside it. */
 void *mote_lazy_ready(const mote_abi_lazy *lazy, uint32_t func);
 
+/* Compiles func's batch now, as its stub's first call would, outside any
+ * guest (benchmarks: CRuby's start-up set, which cannot run). True when
+ * func is ready; false with msg set. */
+bool mote_lazy_prepare(const mote_abi_lazy *lazy, uint32_t func, char *msg, size_t cap);
+
 /* The background: once a module's functions were first called and no call
  * has asked for a batch for a while (100 ms), the compiler thread compiles
  * the module's other functions, a batch at a time, whenever no call waits
