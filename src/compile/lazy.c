@@ -34,10 +34,12 @@
 #include "rt/rt.h"
 
 /* A batch: up to this much wasm code (a function's own is never cut) and
- * this many functions (docs/architecture.md: batches of 8-64 functions cost
- * 0.2-0.7 s of CPU for CRuby's 1190 start-up functions; one per compile 4.4 s). */
-#define BATCH_BYTES ((size_t)32 << 10)
-#define BATCH_MAX 64
+ * this many functions. Every batch pays a libtcc state (~3.5 ms for CRuby's
+ * mod.h); measured on CRuby's start-up set and Yosys's -V (docs/architecture.md,
+ * "The first answer"): 32-256 KiB within noise of each other once callees
+ * were found without scanning every function, 16 KiB slower. */
+#define BATCH_BYTES ((size_t)128 << 10)
+#define BATCH_MAX 256
 
 typedef struct code_block {
   void *mem;
@@ -308,6 +310,11 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
     if (--st->refs == 0) {
       *p = st->next;
       while (st->busy) pthread_cond_wait(&bg_idle, &reg_lock);
+      if (getenv("MOTE_LAZY_STATS"))
+        fprintf(stderr, "mote: lazy object of %u functions: %llu batches, %llu functions compiled "
+                "in this process so far\n", lazy->func_count,
+                (unsigned long long)__atomic_load_n(&stat_batches, __ATOMIC_RELAXED),
+                (unsigned long long)__atomic_load_n(&stat_functions, __ATOMIC_RELAXED));
       /* the object may stay loaded (dlopen counts too): no slot may point
        * at code that is gone */
       for (uint32_t i = 0; i + lazy->import_func_count < lazy->func_count; i++)
@@ -344,14 +351,15 @@ static void compile_batch(request *r) {
   const mote_abi_lazy *lz = st->lazy;
   const xl_module *x = &st->x;
   uint32_t nf = lz->func_count, members[BATCH_MAX], n = 0;
-  xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1)};
+  xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1),
+                  calloc((size_t)nf + 1, sizeof(uint32_t)), 0};
   xl_error xerr = {0};
   char *text = NULL;
   size_t len = 0;
   TCCState *s = NULL;
   void *mem = MAP_FAILED;
   size_t size = 0;
-  FILE *o = refs.funcs && refs.data ? open_memstream(&text, &len) : NULL;
+  FILE *o = refs.funcs && refs.data && refs.called ? open_memstream(&text, &len) : NULL;
   bool ok = o != NULL;
   if (ok) {
     fputs(st->header, o);
@@ -417,6 +425,7 @@ out:
   free(text);
   free(refs.funcs);
   free(refs.data);
+  free(refs.called);
 }
 
 /* The next function the background should compile (its slot empty), of a

@@ -109,6 +109,10 @@ typedef struct xl_error {
 typedef struct xl_refs {
   uint8_t *funcs; /* mote_module_func_count entries */
   uint8_t *data;  /* x->ndata entries */
+  /* optional (NULL: not kept): each function called, in the order first
+   * called, mote_module_func_count entries of room */
+  uint32_t *called;
+  uint32_t ncalled;
 } xl_refs;
 
 /* Writes C for defined function `func_index` (imports first in the index
@@ -180,7 +184,7 @@ bool xl_validate_functions(const xl_module *x, xl_error *err);
  * left out. Writes the declarations the bodies need and then the bodies (the
  * caller puts mod.h's text before them). members[] (max entries) gets the
  * functions of the batch, in order; refs (zeroed by the caller, sized as for
- * xl_func_write) what they name. False with err set on an invalid function
+ * xl_func_write, `called` given) what they name. False with err set on an invalid function
  * or no memory. */
 bool xl_write_batch(FILE *out, const xl_module *x, uint32_t root, size_t budget, uint32_t max,
                     bool (*skip)(void *ctx, uint32_t f), void *ctx, uint32_t *members,

@@ -973,7 +973,10 @@ static bool body(fx *f) {
         if (!pop_n(f, ft->param_count, ft->params)) return false;
         char callee[24];
         xl_bprintf(callee, sizeof callee, "w%u", a);
-        if (f->refs && live(f)) f->refs->funcs[a] |= 1;
+        if (f->refs && live(f)) {
+          if (f->refs->called && !(f->refs->funcs[a] & 1)) f->refs->called[f->refs->ncalled++] = a;
+          f->refs->funcs[a] |= 1;
+        }
         write_call(f, ft, f->h, callee, "I");
         if (!push_n(f, ft->result_count, ft->results)) return false;
         break;

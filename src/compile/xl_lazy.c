@@ -66,7 +66,7 @@ bool xl_write_batch(FILE *o, const xl_module *x, uint32_t root, size_t budget, u
   char *body = NULL;
   size_t len = 0;
   FILE *b = queued ? open_memstream(&body, &len) : NULL;
-  bool ok = b != NULL;
+  bool ok = b != NULL && refs->called != NULL;
   uint32_t n = 0, next = root + 1;
   size_t bytes = 0;
   if (ok) {
@@ -80,9 +80,11 @@ bool xl_write_batch(FILE *o, const xl_module *x, uint32_t root, size_t budget, u
    * them: more code per compile, far fewer compiles) */
   for (uint32_t i = 0; ok && i < n; i++) {
     uint32_t f = members[i];
+    uint32_t from = refs->ncalled;
     ok = xl_func_write(b, x, f, refs, err);
-    for (uint32_t g = x->nimports_func; ok && g < nf && n < max && bytes < budget; g++) {
-      if (!(refs->funcs[g] & 1) || queued[g] || skip(ctx, g)) continue;
+    for (uint32_t k = from; ok && k < refs->ncalled && n < max && bytes < budget; k++) {
+      uint32_t g = refs->called[k];
+      if (g < x->nimports_func || queued[g] || skip(ctx, g)) continue;
       queued[g] = 1;
       members[n++] = g;
       bytes += x->body_end[g - x->nimports_func] - x->body_start[g - x->nimports_func];
