@@ -12,6 +12,7 @@
 #              COVERAGE_FUNCS_OUT=FILE bench/coverage.sh): the same plus, lazily, those
 #              functions' batches compiled (what its start-up would make the first call wait for)
 #   flite sqlite lua zstd   the corpus (bench/corpus.sh), as bench/engine.sh's first answers
+#   yosys      if CORPUS has yosys.wasm (a 30 MB WASI build of Yosys, 28 MB of code): `yosys -V`
 # Also prints each program's code size and which mode auto picks. Writes bench/out/lazy.txt.
 # usage: bench/lazy.sh [BUILD_DIR]   (CORPUS=DIR: where the corpus .wasm files are; default
 # BUILD_DIR/bench-corpus)
@@ -35,8 +36,8 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 med() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 programs=(synthetic)
-for p in ruby flite sqlite lua zstd; do
-  if [ -f "$corpus/$p.wasm" ]; then programs+=("$p"); else echo "lazy: no $corpus/$p.wasm (bench/corpus.sh): skipped"; fi
+for p in ruby flite sqlite lua zstd yosys; do
+  if [ -f "$corpus/$p.wasm" ]; then programs+=("$p"); elif [ "$p" != yosys ]; then echo "lazy: no $corpus/$p.wasm (bench/corpus.sh): skipped"; fi
   if [ "$p" = ruby ] && [ -f "$corpus/$p.wasm" ] && [ -n "${RUBY_FUNCS:-}" ]; then programs+=(ruby+start); fi
 done
 
@@ -48,6 +49,7 @@ run() { # run PROGRAM MODE: one cold first answer, prints ms (or "fail")
     sqlite) args=("$corpus/sqlite.wasm" 200000) ;;
     lua) args=(--dir "$corpus:/d:ro" "$corpus/lua.wasm" /d/bench.lua) ;;
     zstd) args=(--dir "$corpus:/d:ro" "$corpus/zstd.wasm" /d/input.txt 9) ;;
+    yosys) args=("$corpus/yosys.wasm" -V) ;;
   esac
   rm -rf "$work/cache"
   local t0 t1
