@@ -108,7 +108,10 @@ bool mote_lazy_wanted(const uint8_t *wasm, size_t len) {
   switch (mote_lazy_mode_from_env()) {
     case MOTE_LAZY_ALWAYS: return true;
     case MOTE_LAZY_NEVER: return false;
-    default: return xl_code_section_size(wasm, len) >= MOTE_LAZY_MIN_CODE;
+    default: {
+      size_t largest, code = xl_code_section_size(wasm, len, &largest);
+      return code >= MOTE_LAZY_MIN_CODE && largest <= MOTE_LAZY_MAX_FUNCTION;
+    }
   }
 }
 

@@ -20,7 +20,7 @@
 #include "rt/abi.h"
 
 typedef enum mote_lazy_mode {
-  MOTE_LAZY_AUTO = 0, /* modules with at least MOTE_LAZY_MIN_CODE bytes of code */
+  MOTE_LAZY_AUTO = 0, /* big modules (below) */
   MOTE_LAZY_ALWAYS,
   MOTE_LAZY_NEVER,
 } mote_lazy_mode;
@@ -28,9 +28,15 @@ typedef enum mote_lazy_mode {
 /* The auto threshold, in bytes of the code section (chosen by measurement:
  * docs/architecture.md). */
 #define MOTE_LAZY_MIN_CODE ((size_t)2 << 20)
+/* Auto keeps a module with a larger function eager: a lazy batch is
+ * compiled inside the process, without the memory limit of a compiler
+ * process, and a function is never cut (CRuby's largest is 100 KB, Yosys's
+ * 228 KB). */
+#define MOTE_LAZY_MAX_FUNCTION ((size_t)1 << 20)
 
 /* The mode of this process: MOTE_QUICK_LAZY=always|never|auto (default auto;
- * anything else is auto). */
+ * anything else is auto). Auto: at least MOTE_LAZY_MIN_CODE bytes of code and
+ * no function over MOTE_LAZY_MAX_FUNCTION. */
 mote_lazy_mode mote_lazy_mode_from_env(void);
 
 /* Whether the quick tier builds these bytes as a lazy object (the mode, and

@@ -169,8 +169,9 @@ void xl_write_fref_helper(FILE *out, const xl_module *x, uint32_t f);
 bool xl_write_lazy_core(FILE *out, const xl_module *x, xl_error *err);
 
 /* The size of the code section of module bytes, from the section headers
- * alone (any bytes: 0 when there is none or they are not a module). */
-size_t xl_code_section_size(const uint8_t *bytes, size_t len);
+ * alone (any bytes: 0 when there is none or they are not a module), and in
+ * *largest the largest function body (of those well formed). */
+size_t xl_code_section_size(const uint8_t *bytes, size_t len, size_t *largest);
 
 /* Validates every defined function (translating it to nowhere): a lazy
  * object translates its functions only when called, but a module with an

@@ -148,14 +148,24 @@ static bool leb(const uint8_t *b, size_t len, size_t *pos, uint64_t *out) {
   return false;
 }
 
-size_t xl_code_section_size(const uint8_t *b, size_t len) {
+size_t xl_code_section_size(const uint8_t *b, size_t len, size_t *largest) {
+  *largest = 0;
   if (len < 8 || memcmp(b, "\0asm", 4) != 0) return 0;
   size_t pos = 8;
   while (pos < len) {
     uint8_t id = b[pos++];
     uint64_t size;
     if (!leb(b, len, &pos, &size) || size > len - pos) return 0;
-    if (id == 10) return (size_t)size;
+    if (id == 10) {
+      /* the bodies' sizes, as far as they are well formed */
+      size_t end = pos + (size_t)size, at = pos;
+      uint64_t count, body = 0;
+      for (bool ok = leb(b, end, &at, &count); ok && count--; at += (size_t)body) {
+        if (!leb(b, end, &at, &body) || body > end - at) break;
+        if (body > *largest) *largest = (size_t)body;
+      }
+      return (size_t)size;
+    }
     pos += (size_t)size;
   }
   return 0;

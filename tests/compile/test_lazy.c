@@ -308,6 +308,44 @@ TEST(the_background_compiles_the_rest_after_a_call) {
   mote_rt_module_free(m);
 }
 
+/* Module bytes whose code section holds `bodies` bodies of `each` bytes (not
+ * valid code: auto looks at the sizes only). */
+static uint8_t *code_of(uint32_t bodies, uint32_t each, size_t *len) {
+  size_t body_total = (size_t)bodies * (each + 4), sec = 5 + body_total;
+  uint8_t *b = calloc(8 + 1 + 5 + sec, 1);
+  if (!b) return NULL;
+  memcpy(b, "\0asm\1\0\0\0", 8);
+  size_t p = 8;
+  b[p++] = 10;
+  for (int k = 0; k < 5; k++) b[p++] = (uint8_t)(((sec >> (7 * k)) & 0x7f) | (k < 4 ? 0x80 : 0));
+  for (int k = 0; k < 5; k++) b[p++] = (uint8_t)(((bodies >> (7 * k)) & 0x7f) | (k < 4 ? 0x80 : 0));
+  for (uint32_t i = 0; i < bodies; i++) {
+    for (int k = 0; k < 4; k++) b[p++] = (uint8_t)(((each >> (7 * k)) & 0x7f) | (k < 3 ? 0x80 : 0));
+    p += each;
+  }
+  *len = p;
+  return b;
+}
+
+TEST(auto_makes_big_modules_lazy_unless_a_function_is_huge) {
+  setenv("MOTE_QUICK_LAZY", "auto", 1);
+  size_t len;
+  uint8_t *small = code_of(100, 1000, &len);
+  CHECK(small && !mote_lazy_wanted(small, len));
+  free(small);
+  uint8_t *big = code_of(3000, 1000, &len); /* 3 MB of code */
+  CHECK(big && mote_lazy_wanted(big, len));
+  free(big);
+  uint8_t *huge = code_of(2, (3u << 20) / 2, &len); /* two functions of 1.5 MiB */
+  CHECK(huge && !mote_lazy_wanted(huge, len));
+  setenv("MOTE_QUICK_LAZY", "always", 1);
+  CHECK(huge && mote_lazy_wanted(huge, len));
+  setenv("MOTE_QUICK_LAZY", "never", 1);
+  CHECK(!mote_lazy_wanted((const uint8_t *)"\0asm\1\0\0\0", 8));
+  free(huge);
+  setenv("MOTE_QUICK_LAZY", "always", 1);
+}
+
 /* Every module lazy; no background but in the test that wants it, so that
  * the batch counts are the calls' own. */
 static void force_lazy(void) {
@@ -316,6 +354,7 @@ static void force_lazy(void) {
 }
 
 RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
+          auto_makes_big_modules_lazy_unless_a_function_is_huge,
           a_module_with_an_invalid_body_is_refused_when_compiled,
           a_stub_called_from_several_threads_compiles_once,
           a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile,

@@ -123,7 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mote_module_error err;
   memset(&err, 0xaa, sizeof err);
   /* the quick tier's lazy/eager choice reads the section headers first */
-  if (xl_code_section_size(copy, size) > size) abort();
+  size_t largest;
+  if (xl_code_section_size(copy, size, &largest) > size || largest > size) abort();
   mote_module_status st = mote_module_read(copy, size, &m, &err);
   if (st == MOTE_MODULE_OK) {
     if (!m) abort();
