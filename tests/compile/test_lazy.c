@@ -217,7 +217,7 @@ TEST(funcrefs_are_the_same_before_and_after_their_function_is_compiled) {
   wasm_rt_function_ptr_t ref0 = r.funcref.func;
   CHECK(entry0 == export0);
   CHECK(ref0 == export0);
-  /* f compiled now, through the table */
+  /* f is compiled by now (rf's batch took it, or this call), called through the table */
   CHECK(mote_rt_call(in, (uint32_t)export_of(m, "ci"), NULL, &r, &err) == MOTE_RT_OK);
   CHECK_EQ_INT(r.i32, 7);
   CHECK(t.binding.funcref_table->data[0].func == entry0);
