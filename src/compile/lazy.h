@@ -33,6 +33,14 @@ typedef enum mote_lazy_mode {
  * process, and a function is never cut (CRuby's largest is 100 KB, Yosys's
  * 228 KB). */
 #define MOTE_LAZY_MAX_FUNCTION ((size_t)1 << 20)
+/* Nor is a module with more ifs than this open at once in a function, in
+ * any mode (always too): each is a C block in the one around it, which tcc
+ * parses recursively; on the compiler thread's 16 MiB stack 50000 nested
+ * ifs compiled and 100000 overflowed it, killing the process (measured with
+ * a 2.4 MB module made for it). An eager build runs tcc in a process of its
+ * own, where the same overflow is a failed compile. Real code stays far
+ * below: deep nesting in compilers' output is of blocks (labels in C). */
+#define MOTE_LAZY_MAX_IF_NESTING 4096u
 
 /* The mode of this process: MOTE_QUICK_LAZY=always|never|auto (default auto;
  * anything else is auto). Auto: at least MOTE_LAZY_MIN_CODE bytes of code and

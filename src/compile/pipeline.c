@@ -164,22 +164,26 @@ static mote_compile_status build_unit(const char *work, const xl_module *x,
 typedef struct validation {
   const xl_module *x;
   xl_error err;
+  uint32_t deepest_if;
   bool ok;
 } validation;
 
 static void *validate_all(void *arg) {
   validation *v = arg;
-  v->ok = xl_validate_functions(v->x, &v->err);
+  v->ok = xl_validate_functions(v->x, &v->deepest_if, &v->err);
   return NULL;
 }
 
 /* A lazy object (lazy.h): mod.h and the lazy core (stubs) make one unit;
  * the functions are compiled when first called, but all are validated now,
- * in a thread of their own while the compiler makes the core. */
+ * in a thread of their own while the compiler makes the core. A module with
+ * ifs nested deeper than MOTE_LAZY_MAX_IF_NESTING is not made lazy
+ * (*eager_instead, the work directory emptied): tcc descends nested blocks
+ * recursively, and in process a stack it overflows is the server's end. */
 static mote_compile_status build_lazy(const char *work, const xl_module *x,
                                       const mote_compile_options *opts,
                                       const mote_child_limits *limits, mote_compile_result *out,
-                                      mote_compile_error *err) {
+                                      bool *eager_instead, mote_compile_error *err) {
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   char path[PATH_MAX];
@@ -219,6 +223,15 @@ static mote_compile_status build_lazy(const char *work, const xl_module *x,
     set_error(err, v.err.io ? MOTE_COMPILE_IO : MOTE_COMPILE_INVALID, "translate", "%s",
               v.err.message);
     return v.err.io ? MOTE_COMPILE_IO : MOTE_COMPILE_INVALID;
+  }
+  if (v.deepest_if > MOTE_LAZY_MAX_IF_NESTING) {
+    static const char *const lazy_files[] = {"mod.h", "unit.c", "module.so"};
+    for (size_t i = 0; i < sizeof lazy_files / sizeof lazy_files[0]; i++) {
+      snprintf(path, sizeof path, "%s/%s", work, lazy_files[i]);
+      unlink(path);
+    }
+    *eager_instead = true;
+    return MOTE_COMPILE_OK;
   }
   if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0)
     return child_failure(&r, limits, "cc", MOTE_COMPILE_TOOL_FAILED, err);
@@ -270,8 +283,11 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
                : opts->tier == MOTE_TIER_QUICK ? QUICK_CHUNK_MIN : CHUNK_MIN;
   uint32_t nchunks = split ? xl_plan_chunks(&x, min, 4 * min, ends) : 1;
   out->translate_ms = ms_since(&t0);
-  if (opts->tier == MOTE_TIER_QUICK && mote_lazy_wanted(wasm, len)) {
-    st = build_lazy(work, &x, opts, &limits, out, err);
+  bool lazy = opts->tier == MOTE_TIER_QUICK && mote_lazy_wanted(wasm, len);
+  bool eager_instead = false;
+  if (lazy) st = build_lazy(work, &x, opts, &limits, out, &eager_instead, err);
+  if (lazy && !eager_instead) {
+    /* built (or failed) */
   } else if (!split) {
     st = build_unit(work, &x, opts, &limits, out, err);
   } else {

@@ -120,6 +120,10 @@ typedef struct xl_refs {
  * NULL). Returns false with `err` set if invalid. */
 bool xl_func_write(FILE *out, const xl_module *x, uint32_t func_index, xl_refs *refs,
                    xl_error *err);
+/* The same, and *deepest_if (may be NULL) the most ifs open at once in it:
+ * each is a C block inside the one around it. */
+bool xl_func_write_nested(FILE *out, const xl_module *x, uint32_t func_index, xl_refs *refs,
+                          uint32_t *deepest_if, xl_error *err);
 
 /* C names. */
 char xl_type_letter(uint8_t t);      /* i j f d v r e */
@@ -175,8 +179,9 @@ size_t xl_code_section_size(const uint8_t *bytes, size_t len, size_t *largest);
 
 /* Validates every defined function (translating it to nowhere): a lazy
  * object translates its functions only when called, but a module with an
- * invalid function must still be refused when it is compiled. */
-bool xl_validate_functions(const xl_module *x, xl_error *err);
+ * invalid function must still be refused when it is compiled. *deepest_if:
+ * the most ifs open at once in any of them (xl_func_write_nested). */
+bool xl_validate_functions(const xl_module *x, uint32_t *deepest_if, xl_error *err);
 
 /* One batch for a lazy object: the bodies (b<N>, x->lazy_bodies must be
  * set) of `root` and of functions it calls directly, breadth first, while

@@ -68,6 +68,9 @@ typedef struct fx {
   uint32_t h, cap;
   frame *frames;
   uint32_t nf, fcap;
+  /* ifs open now, and the most open at once: each is a C block nested in the
+   * one around it, which a compiler's parser descends recursively */
+  uint32_t ifs, deepest_if;
   uint8_t *locals;
   uint32_t nlocals;
   uint32_t slots[8]; /* per type letter index: 1 + the deepest slot used */
@@ -303,6 +306,7 @@ static bool push_frame(fx *f, uint8_t kind, uint32_t np, const uint8_t *params, 
   }
   bool dead = f->nf > 0 && !live(f);
   frame *fr = &f->frames[f->nf++];
+  if (kind == K_IF && ++f->ifs > f->deepest_if) f->deepest_if = f->ifs;
   static const uint8_t single[256] = {
       [MOTE_I32] = MOTE_I32,       [MOTE_I64] = MOTE_I64,
       [MOTE_F32] = MOTE_F32,       [MOTE_F64] = MOTE_F64,
@@ -816,6 +820,7 @@ static bool end_frame(fx *f) {
   uint32_t nr = fr->nr;
   const uint8_t *results = fr->results;
   f->nf--;
+  if (kind == K_IF || kind == K_ELSE) f->ifs--;
   if (!dead) {
     if (kind == K_IF || kind == K_ELSE) fputs_unlocked("}\n", f->o);
     if (used && kind != K_LOOP) xl_printf(f->o, "L%u:;\n", label);
@@ -1184,6 +1189,11 @@ static bool read_locals(fx *f, const mote_functype *ft) {
 
 bool xl_func_write(FILE *out, const xl_module *x, uint32_t func_index, xl_refs *refs,
                    xl_error *err) {
+  return xl_func_write_nested(out, x, func_index, refs, NULL, err);
+}
+
+bool xl_func_write_nested(FILE *out, const xl_module *x, uint32_t func_index, xl_refs *refs,
+                          uint32_t *deepest_if, xl_error *err) {
   const mote_module *m = x->m;
   const mote_functype *ft = mote_module_func_type(m, func_index);
   uint32_t d = func_index - x->nimports_func;
@@ -1197,6 +1207,7 @@ bool xl_func_write(FILE *out, const xl_module *x, uint32_t func_index, xl_refs *
   if (!read_locals(&f, ft)) goto done;
   if (!push_frame(&f, K_FUNC, 0, NULL, ft->result_count, ft->results, 0)) goto done;
   ok = body(&f);
+  if (deepest_if) *deepest_if = f.deepest_if;
 done:
   fclose(f.o);
   for (uint32_t k = 0; ok && k < f.nkeeps; k++)

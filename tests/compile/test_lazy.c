@@ -94,6 +94,40 @@ TEST(a_module_with_an_invalid_body_is_refused_when_compiled) {
   free(wasm);
 }
 
+/* ifs nested deeper than MOTE_LAZY_MAX_IF_NESTING: tcc would descend them
+ * in process (100000 overflowed the compiler thread's stack and killed the
+ * process); the module is built eager instead, even when forced lazy, and
+ * still computes. */
+TEST(a_module_with_ifs_nested_too_deep_is_built_eager) {
+  setenv("MOTE_QUICK_LAZY", "always", 1);
+  uint32_t depth = MOTE_LAZY_MAX_IF_NESTING + 10;
+  size_t cap = 200 + (size_t)depth * 128; /* a level's text is under 100 bytes */
+  char *wat = malloc(cap);
+  CHECK(wat != NULL);
+  if (!wat) return;
+  /* with (local.get 0) = 1 every level takes its then and adds 1 */
+  size_t n = (size_t)snprintf(wat, cap, "(module (func (export \"deep\") (param i32) (result i32)\n");
+  for (uint32_t i = 0; i < depth; i++)
+    n += (size_t)snprintf(wat + n, cap - n, "(i32.add (i32.const 1) (if (result i32) (local.get 0) (then\n");
+  n += (size_t)snprintf(wat + n, cap - n, "(i32.const 0)");
+  for (uint32_t i = 0; i < depth; i++)
+    n += (size_t)snprintf(wat + n, cap - n, ") (else (i32.const -1))))\n");
+  snprintf(wat + n, cap - n, "))");
+  mote_rt_module *m = load_lazy(wat);
+  free(wat);
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  uint64_t before = batches();
+  mote_val a = {.i32 = 1}, r = {0};
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "deep"), &a, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, (int32_t)depth);
+  CHECK_EQ_INT(batches(), before); /* nothing compiled in process */
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
 /* ---- several threads call one stub --------------------------------------- */
 
 typedef struct caller {
@@ -363,6 +397,7 @@ static void force_lazy(void) {
 RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           auto_makes_big_modules_lazy_unless_a_function_is_huge,
           a_module_with_an_invalid_body_is_refused_when_compiled,
+          a_module_with_ifs_nested_too_deep_is_built_eager,
           a_stub_called_from_several_threads_compiles_once,
           a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile,
           funcrefs_are_the_same_before_and_after_their_function_is_compiled,
