@@ -182,4 +182,20 @@ simd_count() { wasm2wat --enable-all "$1" 2>/dev/null | grep -cE 'v128|i8x16|i16
     printf '%-8s %7s %6s %9s %9s %7s %8s %9s %9s %9s %6s %6s\n' "$name" "$mb" "$simd" "$first" "$optcc" \
       "$chunks" "$peak" "$m" "$n" "$(ratio "$m" "$n")" "$same" "$quick"
   done
+  # The first answer of a command that runs almost nothing: what a cold cache costs before
+  # any answer, apart from the quick tier's slower run of the workload above.
+  if [[ " ${PROGRAMS:-yosys} " == *" yosys "* ]]; then
+    for platform in mote node; do
+      for _ in 1 2 3; do
+        rm -rf "$MOTE_CACHE"
+        t0=$(now_ms)
+        if [ $platform = mote ]; then "$mote" run "$corpus/yosys.wasm" -V > "$work/v.$platform"
+        else node "$node_run" "$corpus/yosys.wasm" -V > "$work/v.$platform"; fi
+        echo $(( $(now_ms) - t0 ))
+      done | median > "$work/v.ms.$platform"
+    done
+    same=yes; cmp -s "$work/v.mote" "$work/v.node" || same=no
+    echo "yosys -V (prints its version) from a cold cache, median of 3: mote $(cat "$work/v.ms.mote") ms," \
+      "node $(cat "$work/v.ms.node") ms, same output: $same"
+  fi
 } | tee -a "$out/engine.txt"
