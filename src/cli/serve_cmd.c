@@ -332,6 +332,9 @@ int mote_cmd_serve(int argc, char **argv) {
   mote_server_error err;
   if (mote_server_start(&cfg, &srv, &err) != MOTE_SERVER_OK) {
     fprintf(stderr, "mote serve: %s\n", err.message);
+    if (err.status == MOTE_SERVER_LISTEN_METRICS && !metrics_set)
+      fprintf(stderr, "mote serve: that is the default; a second server on this host needs its "
+                      "own: --metrics-listen HOST:PORT (port 0: any free one), or off\n");
     return err.status == MOTE_SERVER_INVALID ? MOTE_EXIT_USAGE : MOTE_EXIT_IO;
   }
   bool v6 = strchr(cfg.host, ':') != NULL;

@@ -125,8 +125,12 @@ mote_server_status mote_server_start(const mote_server_config *cfg, mote_server 
   /* The operator's address first: a server that cannot serve its metrics
    * never takes a call. */
   bool listen_error;
-  if ((s->operator_http && !http_start(s->operator_http, &listen_error, msg, sizeof msg)) ||
-      !http_start(s->http, &listen_error, msg, sizeof msg)) {
+  if (s->operator_http && !http_start(s->operator_http, &listen_error, msg, sizeof msg)) {
+    st = fail(err, listen_error ? MOTE_SERVER_LISTEN_METRICS : MOTE_SERVER_INVALID,
+              "the operator's metrics address: %s", msg);
+    goto fail;
+  }
+  if (!http_start(s->http, &listen_error, msg, sizeof msg)) {
     st = fail(err, listen_error ? MOTE_SERVER_LISTEN : MOTE_SERVER_INVALID, "%s", msg);
     goto fail;
   }

@@ -115,6 +115,7 @@ typedef enum mote_server_status {
   MOTE_SERVER_INVALID, /* a bad config value */
   MOTE_SERVER_IO,      /* the data directory or the store cannot be used */
   MOTE_SERVER_LISTEN,  /* the address cannot be bound */
+  MOTE_SERVER_LISTEN_METRICS, /* the operator's metrics address cannot be bound */
 } mote_server_status;
 
 typedef struct mote_server_error {

@@ -2,13 +2,14 @@
 # the Makefile.
 #
 #   make fuzz        the module reader with the translator, the bundle reader, a CGI
-#                    function's output parser, the query and Basic credential parsers
-#                    and OpenWhisk's web action input and output, each for FUZZ_TIME
-#                    seconds (default 30)
+#                    function's output parser, the query and Basic credential parsers,
+#                    OpenWhisk's web action input and output, and what a cluster node
+#                    reads from etcd, each for FUZZ_TIME seconds (default 30)
 #   make fuzz-long   the same for 30 minutes each
 #
 # The sources are compiled directly with clang's fuzzer + ASan + UBSan, not
-# taken from libmote.a (built by gcc without coverage). The corpus starts
+# taken from libmote.a (built by gcc without coverage); the cluster target takes
+# from it only what its parsers call. The corpus starts
 # from the spec suite's binaries and grows in build/fuzz/corpus, a scratch
 # directory; crashing inputs land in build/fuzz/.
 
@@ -131,7 +132,34 @@ $(FUZZ_DIR)/web-corpus/.seeded:
 fuzz-web-input: $(FUZZ_DIR)/fuzz_web_input $(FUZZ_DIR)/web-corpus/.seeded
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_web_input $(FUZZ_DIR)/web-corpus $(FUZZ_DIR) $(FUZZ_TIME)
 
-fuzz: fuzz-module fuzz-bundle fuzz-cgi fuzz-query fuzz-basic-auth fuzz-web-input
+# The bytes a cluster node reads from etcd: the watch stream, range replies
+# and the records in them, applied to a view. The cluster files it parses
+# with are compiled here with coverage; the rest of the node (the store,
+# the map, ...) comes from libmote.a, built by gcc without coverage.
+FUZZ_CLUSTER_SRC := tests/fuzz/fuzz_cluster.c src/cluster/records.c src/cluster/view.c
+
+$(FUZZ_DIR)/fuzz_cluster: $(FUZZ_CLUSTER_SRC) src/cluster/etcd.c src/cluster/cluster_internal.h \
+                          src/cluster/etcd.h $(BUILD)/libmote.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(CURL_CFLAGS) $(FUZZ_CLUSTER_SRC) $(BUILD)/libmote.a $(LDLIBS) -o $@
+
+$(FUZZ_DIR)/cluster-corpus/.seeded:
+	@mkdir -p $(dir $@)
+	@printf '\0{"result":{"header":{"revision":"7"},"events":[{"kv":{"key":"%s","value":"%s","mod_revision":"5"}},{"type":"DELETE","kv":{"key":"%s","mod_revision":"6"}}]}}\n{"result":{"canceled":true,"compact_revision":"3"}}\n' \
+	  "$$(printf /mote/nodes/a | base64 -w0)" "$$(printf '{"url":"http://127.0.0.1:8081","tag":"0a1b2c3d"}' | base64 -w0)" \
+	  "$$(printf /mote/obj/k | base64 -w0)" >$(dir $@)seed-watch
+	@printf '\1{"header":{"revision":"9"},"kvs":[{"key":"%s","value":"%s"},{"key":"%s","value":"%s"}]}' \
+	  "$$(printf /mote/fn/guest/f | base64 -w0)" \
+	  "$$(printf '{"version":2,"module_hash":"%064d","module_bytes":8,"files_hash":"%064d","files":{"count":1,"bytes":3,"paths":["a"]},"settings":{"memory_mib":64,"env":["K=V"]},"meta":"{}","created_ms":1,"holders":["a","b"]}' 0 1 | base64 -w0)" \
+	  "$$(printf /mote/ns/guest | base64 -w0)" "$$(printf '{"created_ms":1,"invocations_per_minute":60,"concurrent":2}' | base64 -w0)" >$(dir $@)seed-range
+	@printf '\2{"hash":"%064d","bytes":8,"node":"a","ns":"guest","salt":"%032d","url":"http://h:1","tag":"01234567","version":1,"module_hash":"%064d","settings":{}}' 0 0 0 >$(dir $@)seed-record
+	@touch $@
+
+.PHONY: fuzz-cluster
+fuzz-cluster: $(FUZZ_DIR)/fuzz_cluster $(FUZZ_DIR)/cluster-corpus/.seeded
+	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_cluster $(FUZZ_DIR)/cluster-corpus $(FUZZ_DIR) $(FUZZ_TIME)
+
+fuzz: fuzz-module fuzz-bundle fuzz-cgi fuzz-query fuzz-basic-auth fuzz-web-input fuzz-cluster
 
 fuzz-long:
 	$(MAKE) fuzz FUZZ_TIME=1800

@@ -158,9 +158,10 @@ check "the public /healthz counts nothing" $? "$body"
 timeout 120 "$mote" serve --listen 127.0.0.1:0 --metrics-listen "127.0.0.1:$mport" \
   --data "$tmp/data2" >"$tmp/out2" 2>"$tmp/err2"
 rc=$?
-[ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -q "cannot listen on 127.0.0.1:$mport" "$tmp/err2" &&
-  ! grep -q 'listening on' "$tmp/out2"
-check "--metrics-listen: an address in use stops the start" $? "$rc $(cat "$tmp/out2" "$tmp/err2")"
+[ "$rc" != 0 ] && [ "$rc" != 124 ] &&
+  grep -q "the operator's metrics address: cannot listen on 127.0.0.1:$mport" "$tmp/err2" &&
+  ! grep -q "that is the default" "$tmp/err2" && ! grep -q 'listening on' "$tmp/out2"
+check "--metrics-listen: an address in use stops the start, named as the metrics address" $? "$rc $(cat "$tmp/out2" "$tmp/err2")"
 
 kill -0 "$server_pid" 2>/dev/null
 check "server still running" $? "$(cat "$tmp/err")"
