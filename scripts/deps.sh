@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building, testing and the example functions need;
 # with --bench, also what the benchmarks need (make bench: wrk, the Docker engine of the
-# container baseline, gnuplot), which the tests do not.
+# container baseline, gnuplot, python3, xz-utils), which the tests do not.
 # Idempotent and non-interactive: does nothing when everything is already present.
 set -euo pipefail
 
@@ -34,8 +34,10 @@ packages=(
   etcd-server haproxy
 )
 if [ "${1:-}" = --bench ]; then
-  # benchmarks (make bench): load generator, the container baseline (Docker engine), plots
-  packages+=(wrk docker.io gnuplot-nox)
+  # benchmarks (make bench): load generator, the container baseline (Docker engine), plots;
+  # python3 picks free ports (server.sh, restart.sh, paper.sh) and reads coverage logs
+  # (coverage.py); xz-utils unpacks the .tar.xz Debian sources of bench-engine's corpus
+  packages+=(wrk docker.io gnuplot-nox python3 xz-utils)
 fi
 
 missing=()
