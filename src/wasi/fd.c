@@ -368,9 +368,28 @@ static uint8_t dtype_filetype(unsigned char t) {
  * Entries that do not fit are cut at the end of the buffer (bufused ==
  * buf_len tells the guest to call again with a bigger one), as the spec says.
  * "." and ".." are listed, as POSIX readdir and the WASI test suite have them
- * (Node leaves them out). "." has the directory's own inode (fd_filestat_get's);
- * ".." has inode 0: the parent of a preopen lies outside the sandbox, and its
- * inode number is none of the guest's business. */
+ * (Node leaves them out). "." has the directory's own inode (fd_filestat_get's),
+ * ".." its parent's (dotdot_inode). No entry has inode 0: wasi-libc since
+ * 2023 takes 0 for "unknown" and looks the entry up, and a lookup of ".." is
+ * refused, so its scandir() failed on every directory (Yosys's, found by the
+ * bench corpus). */
+/* The inode of ".." in directory f: at a sandbox root (a preopen's
+ * directory) its own, as "/" is its own parent, since the real parent lies
+ * outside and its inode number is none of the guest's business; else the
+ * parent's. */
+static uint64_t dotdot_inode(const mote_wasi *w, const wasi_fd *f) {
+  struct stat st, root, parent;
+  if (fstat(f->host, &st) != 0) return 1;
+  for (uint32_t i = 3; i < 3 + w->npreopens && i < w->nfds; i++) {
+    const wasi_fd *p = &w->fds[i];
+    if (p->kind == FD_HOST && p->preopen_name && fstat(p->host, &root) == 0 &&
+        root.st_dev == st.st_dev && root.st_ino == st.st_ino)
+      return st.st_ino;
+  }
+  if (fstatat(f->host, "..", &parent, 0) != 0) return st.st_ino;
+  return parent.st_ino;
+}
+
 uint32_t wasi_fd_readdir(void *ctx, uint32_t fd, uint32_t buf, uint32_t len, uint64_t cookie,
                          uint32_t bufused) {
   mote_wasi *w = ctx;
@@ -404,7 +423,7 @@ uint32_t wasi_fd_readdir(void *ctx, uint32_t fd, uint32_t buf, uint32_t len, uin
         if (fstat(f->host, &st) == 0) ino = st.st_ino;
         ft = W_FT_DIR;
       } else if (!strcmp(d->d_name, "..")) {
-        ino = 0;
+        ino = dotdot_inode(w, f);
         ft = W_FT_DIR;
       } else if (d->d_type == DT_UNKNOWN) {
         struct stat st;
