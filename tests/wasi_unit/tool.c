@@ -205,10 +205,12 @@ static void escape(void) {
 
 /* The names in a directory fd's fd_readdir listing (read 64 bytes at a time:
  * several calls and cookies), "name:type:ino" each, ino as "self" when it
- * is the directory's own inode. */
+ * is the directory's own inode, "parent" when it is the sandbox's (fd 3:
+ * the directories listed are directly beneath it). */
 static void list_dir(const char *what, __wasi_fd_t d) {
-  __wasi_filestat_t self;
+  __wasi_filestat_t self, parent;
   (void)!__wasi_fd_filestat_get(d, &self);
+  (void)!__wasi_fd_filestat_get(3, &parent);
   __wasi_dircookie_t cookie = 0;
   char line[512] = "";
   int count = 0;
@@ -228,7 +230,11 @@ static void list_dir(const char *what, __wasi_fd_t d) {
       if (at + sizeof de + de.d_namlen > used) break;
       char ent[96];
       snprintf(ent, sizeof ent, " %.*s:%d:%s", (int)de.d_namlen, (char *)buf + at + sizeof de,
-               de.d_type, de.d_ino == self.ino ? "self" : de.d_ino == 0 ? "0" : "other");
+               de.d_type,
+               de.d_ino == self.ino     ? "self"
+               : de.d_ino == parent.ino ? "parent"
+               : de.d_ino == 0          ? "0"
+                                        : "other");
       strncat(line, ent, sizeof line - strlen(line) - 1);
       cookie = de.d_next;
       at += sizeof de + de.d_namlen;
