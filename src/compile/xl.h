@@ -133,6 +133,12 @@ char xl_type_letter(uint8_t t);      /* i j f d v r e */
 const char *xl_slot(uint32_t *slots, uint8_t t, uint32_t d);
 const char *xl_c_type(uint8_t t);     /* u32 u64 f32 f64 v128 fref eref */
 void xl_write_return_type(FILE *out, const mote_functype *ft);
+/* A C function w<f> of ft's signature (parameters a0, a1, ...) that runs
+ * `body` (whole lines, may be "") and returns the call of `target`, a
+ * pointer to a function of `first` and ft's parameters, with `arg0` and
+ * a0, a1, ...: an import's trampoline, a lazy function's stub. */
+void xl_write_forwarder(FILE *o, const mote_functype *ft, uint32_t f, const char *body,
+                        const char *first, const char *target, const char *arg0);
 void xl_write_signature(FILE *out, const mote_functype *ft); /* "ij:d" with quotes */
 
 /* The wasm_rt_type_t number of a value type (6 for v128, which wasm-rt.h

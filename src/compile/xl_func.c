@@ -135,6 +135,22 @@ void xl_write_return_type(FILE *out, const mote_functype *ft) {
   }
 }
 
+void xl_write_forwarder(FILE *o, const mote_functype *ft, uint32_t f, const char *body,
+                        const char *first, const char *target, const char *arg0) {
+  fputs_unlocked("XL_FUNC ", o);
+  xl_write_return_type(o, ft);
+  xl_printf(o, " w%u(inst *I", f);
+  for (uint32_t i = 0; i < ft->param_count; i++)
+    xl_printf(o, ", %s a%u", xl_c_type(ft->params[i]), i);
+  xl_printf(o, ") {\n%s  return ((", body);
+  xl_write_return_type(o, ft);
+  xl_printf(o, " (*)(%s", first);
+  for (uint32_t i = 0; i < ft->param_count; i++) xl_printf(o, ", %s", xl_c_type(ft->params[i]));
+  xl_printf(o, "))%s)(%s", target, arg0);
+  for (uint32_t i = 0; i < ft->param_count; i++) xl_printf(o, ", a%u", i);
+  fputs_unlocked(");\n}\n", o);
+}
+
 void xl_write_signature(FILE *out, const mote_functype *ft) {
   fputc_unlocked('"', out);
   for (uint32_t i = 0; i < ft->param_count; i++) fputc_unlocked(xl_type_letter(ft->params[i]), out);

@@ -12,20 +12,11 @@
 /* The stub of defined function f: calls through its slot, asking the
  * runtime to make it ready first while the slot is empty. */
 static void write_stub(FILE *o, const mote_module *m, uint32_t f, uint32_t d) {
-  const mote_functype *ft = mote_module_func_type(m, f);
-  fputs_unlocked("XL_FUNC ", o);
-  xl_write_return_type(o, ft);
-  xl_printf(o, " w%u(inst *I", f);
-  for (uint32_t i = 0; i < ft->param_count; i++)
-    xl_printf(o, ", %s a%u", xl_c_type(ft->params[i]), i);
-  xl_printf(o, ") {\n  void *p = xl_slot[%u];\n  if (!p) p = mote_lazy_ready(&MOTE_ABI_LAZY_ID, %uu);\n"
-               "  return ((", d, f);
-  xl_write_return_type(o, ft);
-  fputs_unlocked(" (*)(inst *", o);
-  for (uint32_t i = 0; i < ft->param_count; i++) xl_printf(o, ", %s", xl_c_type(ft->params[i]));
-  fputs_unlocked("))p)(I", o);
-  for (uint32_t i = 0; i < ft->param_count; i++) xl_printf(o, ", a%u", i);
-  fputs_unlocked(");\n}\n", o);
+  char body[160];
+  xl_bprintf(body, sizeof body,
+             "  void *p = xl_slot[%u];\n  if (!p) p = mote_lazy_ready(&MOTE_ABI_LAZY_ID, %uu);\n", d,
+             f);
+  xl_write_forwarder(o, mote_module_func_type(m, f), f, body, "inst *", "p", "I");
 }
 
 bool xl_write_lazy_core(FILE *o, const xl_module *x, xl_error *err) {

@@ -216,19 +216,11 @@ static void write_instance(FILE *o, const xl_module *x) {
 }
 
 static void write_trampoline(FILE *o, const mote_module *m, uint32_t f, uint32_t k) {
-  const mote_functype *ft = mote_module_func_type(m, f);
-  fputs_unlocked("XL_FUNC ", o);
-  xl_write_return_type(o, ft);
-  xl_printf(o, " w%u(inst *I", f);
-  for (uint32_t i = 0; i < ft->param_count; i++)
-    xl_printf(o, ", %s a%u", xl_c_type(ft->params[i]), i);
-  xl_printf(o, ") {\n  const mote_abi_binding *b = &I->imports[%u];\n  return ((", k);
-  xl_write_return_type(o, ft);
-  fputs_unlocked(" (*)(void *", o);
-  for (uint32_t i = 0; i < ft->param_count; i++) xl_printf(o, ", %s", xl_c_type(ft->params[i]));
-  fputs_unlocked("))b->func.fn)(b->func.ctx", o);
-  for (uint32_t i = 0; i < ft->param_count; i++) xl_printf(o, ", a%u", i);
-  fputs_unlocked(");\n}\n\n", o);
+  char body[96];
+  xl_bprintf(body, sizeof body, "  const mote_abi_binding *b = &I->imports[%u];\n", k);
+  xl_write_forwarder(o, mote_module_func_type(m, f), f, body, "void *", "b->func.fn",
+                     "b->func.ctx");
+  fputc_unlocked('\n', o);
 }
 
 /* The index of import k among the imports of its kind. */
