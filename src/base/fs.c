@@ -1,9 +1,12 @@
 #include "base/fs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* One directory: made, or already one. */
 static int mkdir_one(const char *path, mode_t mode) {
@@ -39,4 +42,34 @@ int mote_mkdirs(const char *path, mode_t mode) {
     if (rc != 0) return -1;
   }
   return mkdir_one(p, mode);
+}
+
+uint8_t *mote_read_file(const char *path, size_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  struct stat st;
+  uint8_t *buf = NULL;
+  int e = 0;
+  if (fstat(fd, &st) != 0) e = errno;
+  else if (!S_ISREG(st.st_mode)) e = EINVAL;
+  else if (!(buf = malloc(st.st_size ? (size_t)st.st_size : 1))) e = ENOMEM;
+  size_t got = 0;
+  while (buf && got < (size_t)st.st_size) {
+    ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n > 0) {
+      got += (size_t)n;
+      continue;
+    }
+    e = n < 0 ? errno : EIO;
+    free(buf);
+    buf = NULL;
+  }
+  close(fd);
+  if (!buf) {
+    errno = e;
+    return NULL;
+  }
+  *len = got;
+  return buf;
 }

@@ -54,8 +54,6 @@ int mote_cmd_cluster(int argc, char **argv);
  * directly (keys, namespaces) when --data is not given. */
 #define MOTE_DEFAULT_DATA_DIR "mote-data"
 
-/* Shared by the verbs: reads a whole file (malloc), or NULL with errno. */
-uint8_t *mote_cli_read_file(const char *path, size_t *len);
 /* The compile cache of the CLI: $MOTE_CACHE, else $XDG_CACHE_HOME/mote,
  * else ~/.cache/mote. */
 const char *mote_cli_cache_dir(void);

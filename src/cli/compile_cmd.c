@@ -8,27 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "cli.h"
-
-uint8_t *mote_cli_read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  uint8_t *buf = NULL;
-  struct stat st;
-  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
-    buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-    if (buf && fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-      free(buf);
-      buf = NULL;
-      errno = EIO;
-    }
-    *len = (size_t)st.st_size;
-  } else {
-    errno = EINVAL;
-  }
-  fclose(f);
-  return buf;
-}
 
 const char *mote_cli_cache_dir(void) {
   static char dir[4096];
@@ -106,7 +87,7 @@ int mote_cmd_compile(int argc, char **argv) {
     return MOTE_EXIT_USAGE;
   }
   size_t len;
-  uint8_t *wasm = mote_cli_read_file(path, &len);
+  uint8_t *wasm = mote_read_file(path, &len);
   if (!wasm) {
     fprintf(stderr, "mote: cannot read %s: %s\n", path, strerror(errno));
     return MOTE_EXIT_IO;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fs.h"
 #include "cli.h"
 #include "cli/client.h"
 
@@ -120,7 +121,7 @@ int mote_cmd_deploy(int argc, char **argv) {
   }
 
   size_t len = 0;
-  uint8_t *bytes = mote_cli_read_file(file, &len);
+  uint8_t *bytes = mote_read_file(file, &len);
   if (!bytes) {
     fprintf(stderr, "mote deploy: cannot read %s: %s\n", file,
             errno == EINVAL ? "not a regular file" : strerror(errno));

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "cli.h"
 #include "cli/client.h"
 
@@ -153,7 +154,7 @@ int mote_cmd_invoke(int argc, char **argv) {
   }
   if (data) {
     bool from_stdin = !strcmp(data, "-");
-    body = from_stdin ? read_stdin(&body_len) : mote_cli_read_file(data, &body_len);
+    body = from_stdin ? read_stdin(&body_len) : mote_read_file(data, &body_len);
     if (!body) {
       fprintf(stderr, "mote invoke: cannot read %s: %s\n", from_stdin ? "stdin" : data,
               errno == EINVAL ? "not a regular file" : strerror(errno));

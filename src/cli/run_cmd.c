@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "cli.h"
 #include "invoke/invoke.h"
 #include "rt/rt.h"
@@ -174,7 +175,7 @@ int mote_cmd_run(int argc, char **argv) {
   const char *path = argv[i];
 
   size_t len;
-  uint8_t *wasm = mote_cli_read_file(path, &len);
+  uint8_t *wasm = mote_read_file(path, &len);
   mote_rt_module *mod = NULL;
   mote_rt_error err = {0};
   if (!wasm) {

@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/hash.h"
 #include "cluster/cluster_internal.h"
 
@@ -74,30 +75,6 @@ static bool add_entry(struct archive *a, const char *path, const uint8_t *data, 
   return ok;
 }
 
-/* A file's bytes (from malloc). */
-static uint8_t *slurp(const char *path, size_t *len) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return NULL;
-  struct stat st;
-  uint8_t *p = NULL;
-  if (fstat(fd, &st) == 0 && (p = malloc(st.st_size ? (size_t)st.st_size : 1))) {
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-      ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      got += (size_t)n;
-    }
-    if (got != (size_t)st.st_size) {
-      free(p);
-      p = NULL;
-    }
-    *len = got;
-  }
-  close(fd);
-  return p;
-}
-
 bool blobs_tar(mote_cluster *cl, const char *module_hash, const char *files_hash, uint8_t **out,
                size_t *len, char *msg, size_t cap) {
   mote_store *s = core_store(cl->core);
@@ -128,7 +105,7 @@ bool blobs_tar(mote_cluster *cl, const char *module_hash, const char *files_hash
       continue;
     }
     size_t flen = 0;
-    uint8_t *data = slurp(f->fts_path, &flen);
+    uint8_t *data = mote_read_file(f->fts_path, &flen);
     ok = data && add_entry(a, f->fts_path + rlen + 1, data, flen);
     free(data);
   }
@@ -337,7 +314,7 @@ static http_result object_get(void *ctx, http_req *r) {
     return http_reply_error(r, 404, "not_found", "no compiled object %s here",
                             http_req_capture(r, "key"));
   size_t len = 0;
-  uint8_t *bytes = slurp(path, &len);
+  uint8_t *bytes = mote_read_file(path, &len);
   if (!bytes) return http_reply_error(r, 404, "not_found", "the object went meanwhile");
   return reply_bytes(r, bytes, len);
 }

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "compile/cache.h"
 #include "compile/compile.h"
 #include "compile/compile_internal.h"
@@ -166,28 +167,6 @@ void mote_lazy_stats(uint64_t *batches, uint64_t *functions) {
 
 /* ---- attaching ------------------------------------------------------------ */
 
-static bool read_all(const char *path, uint8_t **out, size_t *len) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  struct stat sb;
-  uint8_t *buf = NULL;
-  bool ok = fstat(fd, &sb) == 0 && (buf = malloc(sb.st_size ? (size_t)sb.st_size : 1));
-  size_t got = 0;
-  while (ok && got < (size_t)sb.st_size) {
-    ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
-    if (n <= 0) ok = false;
-    else got += (size_t)n;
-  }
-  close(fd);
-  if (!ok) {
-    free(buf);
-    return false;
-  }
-  *out = buf;
-  *len = got;
-  return true;
-}
-
 static void state_free(lazy_state *st) {
   if (!st) return;
   for (code_block *c = st->code, *n; c; c = n) {
@@ -255,7 +234,7 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
   }
   if (ok) {
     snprintf(path, sizeof path, "%.*s.wasm", (int)(pl - 3), so_path);
-    if (!read_all(path, &st->wasm, &st->len)) {
+    if (!(st->wasm = mote_read_file(path, &st->len))) {
       snprintf(msg, cap, "the module bytes of lazy object %s are missing (%s): %s", so_path,
                path, strerror(errno));
       ok = false;

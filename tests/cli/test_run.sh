@@ -32,6 +32,14 @@ out=$(MOTE_CACHE="$tmp/deep/er/cache" "$mote" run "$tmp/simd.wasm" 2>&1); rc=$?
 [ $rc -eq 0 ] && [ -d "$tmp/deep/er/cache/locks" ]
 check "a cache directory is made with its parents" $? "rc=$rc out=$out"
 
+# What cannot be read as a module file is named with why: a missing file, a directory.
+out=$("$mote" run "$tmp/nothere.wasm" 2>&1); rc=$?
+[ $rc -ne 0 ] && [[ "$out" == *"cannot read $tmp/nothere.wasm: No such file or directory"* ]]
+check "a missing module file is named" $? "rc=$rc out=$out"
+out=$("$mote" run "$tmp" 2>&1); rc=$?
+[ $rc -ne 0 ] && [[ "$out" == *"cannot read $tmp: Invalid argument"* ]]
+check "a directory is not read as a module" $? "rc=$rc out=$out"
+
 # A feature past Wasm 2.0 is refused before any compiler runs, naming the feature.
 cat > "$tmp/tail.wat" <<'W'
 (module (func $f (export "_start") (return_call $f)))
