@@ -258,9 +258,10 @@ static int keep_module_bytes(const char *cache_dir, const char *key, const uint8
   return 0;
 }
 
-/* Translates and compiles in `work`; leaves module.so there. */
+/* Translates and compiles in `work`; leaves module.so there. lazy: the
+ * quick tier's object is to be a lazy one (mote_lazy_wanted). */
 static mote_compile_status build(const char *work, const mote_module *m, const uint8_t *wasm,
-                                 size_t len, const mote_compile_options *opts,
+                                 size_t len, bool lazy, const mote_compile_options *opts,
                                  mote_compile_result *out, mote_compile_error *err) {
   mote_child_limits limits = limits_of(opts);
   if (mote_write_file(work, "abi.h", mote_abi_header_text, strlen(mote_abi_header_text)) != 0) {
@@ -283,11 +284,10 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
                : opts->tier == MOTE_TIER_QUICK ? QUICK_CHUNK_MIN : CHUNK_MIN;
   uint32_t nchunks = split ? xl_plan_chunks(&x, min, 4 * min, ends) : 1;
   out->translate_ms = ms_since(&t0);
-  bool lazy = opts->tier == MOTE_TIER_QUICK && mote_lazy_wanted(wasm, len);
   bool eager_instead = false;
   if (lazy) st = build_lazy(work, &x, opts, &limits, out, &eager_instead, err);
   if (lazy && !eager_instead) {
-    /* built (or failed) */
+    /* built, or failed */
   } else if (!split) {
     st = build_unit(work, &x, opts, &limits, out, err);
   } else {
@@ -388,7 +388,7 @@ mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_com
     work[0] = 0;
     goto done;
   }
-  st = build(work, m, wasm, len, opts, out, err);
+  st = build(work, m, wasm, len, lazy, opts, out, err);
   if (st != MOTE_COMPILE_OK) goto done;
 
   if (lazy && keep_module_bytes(opts->cache_dir, out->key, wasm, len) != 0) {
