@@ -37,7 +37,7 @@ typedef enum mote_lazy_mode {
  * any mode (always too): each is a C block in the one around it, which tcc
  * parses recursively; on the compiler thread's 16 MiB stack 50000 nested
  * ifs compiled and 100000 overflowed it, killing the process (measured with
- * a 2.4 MB module made for it). An eager build runs tcc in a process of its
+ * a 4.7 MB module made for it). An eager build runs tcc in a process of its
  * own, where the same overflow is a failed compile. Real code stays far
  * below: deep nesting in compilers' output is of blocks (labels in C). */
 #define MOTE_LAZY_MAX_IF_NESTING 4096u
