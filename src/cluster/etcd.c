@@ -204,6 +204,14 @@ static int64_t num(json_t *j) {
   return s ? strtoll(s, NULL, 10) : 0;
 }
 
+/* A revision: etcd's are positive and far from the end of int64, but the
+ * bytes come from outside and revisions are followed (rev + 1, where a watch
+ * resumes): kept within 0 .. INT64_MAX - 1 (fuzz_cluster found the overflow). */
+static int64_t revision(json_t *j) {
+  int64_t v = num(j);
+  return v < 0 ? 0 : v == INT64_MAX ? INT64_MAX - 1 : v;
+}
+
 static json_t *num_json(int64_t v) {
   char s[24];
   snprintf(s, sizeof s, "%lld", (long long)v);
@@ -244,8 +252,8 @@ static bool kv_from_json(json_t *o, etcd_kv *kv) {
     etcd_kv_clear(kv);
     return false;
   }
-  kv->create_rev = num(json_object_get(o, "create_revision"));
-  kv->mod_rev = num(json_object_get(o, "mod_revision"));
+  kv->create_rev = revision(json_object_get(o, "create_revision"));
+  kv->mod_rev = revision(json_object_get(o, "mod_revision"));
   kv->version = num(json_object_get(o, "version"));
   kv->lease = num(json_object_get(o, "lease"));
   return true;
@@ -344,7 +352,7 @@ static etcd_status call(etcd *e, const char *path, json_t *body, json_t **reply)
 }
 
 static int64_t header_rev(json_t *reply) {
-  return num(json_object_get(json_object_get(reply, "header"), "revision"));
+  return revision(json_object_get(json_object_get(reply, "header"), "revision"));
 }
 
 etcd_status etcd_put(etcd *e, const char *key, const void *val, size_t len, int64_t lease,
@@ -552,7 +560,7 @@ static bool watch_message(watch_ctx *w, const char *text) {
     return false;
   }
   if (json_is_true(json_object_get(r, "canceled"))) {
-    int64_t compact = num(json_object_get(r, "compact_revision"));
+    int64_t compact = revision(json_object_get(r, "compact_revision"));
     const char *m = json_string_value(json_object_get(r, "cancel_reason"));
     w->end = compact ? fail(ETCD_COMPACTED, "revision %lld was compacted (oldest kept %lld)",
                             (long long)(w->last_rev + 1), (long long)compact)

@@ -152,6 +152,9 @@ $(FUZZ_DIR)/cluster-corpus/.seeded:
 	  "$$(printf /mote/fn/guest/f | base64 -w0)" \
 	  "$$(printf '{"version":2,"module_hash":"%064d","module_bytes":8,"files_hash":"%064d","files":{"count":1,"bytes":3,"paths":["a"]},"settings":{"memory_mib":64,"env":["K=V"]},"meta":"{}","created_ms":1,"holders":["a","b"]}' 0 1 | base64 -w0)" \
 	  "$$(printf /mote/ns/guest | base64 -w0)" "$$(printf '{"created_ms":1,"invocations_per_minute":60,"concurrent":2}' | base64 -w0)" >$(dir $@)seed-range
+	@# the last revision there is, then a compaction: resuming after it overflowed int64
+	@printf '\0{"result":{"events":[{"kv":{"key":"%s","mod_revision":"9223372036854775807"}}]}}\n{"result":{"canceled":true,"compact_revision":"3"}}\n' \
+	  "$$(printf /mote/obj/k | base64 -w0)" >$(dir $@)seed-revision-max
 	@printf '\2{"hash":"%064d","bytes":8,"node":"a","ns":"guest","salt":"%032d","url":"http://h:1","tag":"01234567","version":1,"module_hash":"%064d","settings":{}}' 0 0 0 >$(dir $@)seed-record
 	@touch $@
 
