@@ -18,6 +18,8 @@ int mote_write_file(const char *dir, const char *name, const void *data, size_t 
 
 /* The text of src/rt/abi.h, embedded at build time. */
 extern const char mote_abi_header_text[];
+/* The text of src/compile/xl_lazy_libc.h (lazy batches), the same way. */
+extern const char mote_xl_lazy_libc_text[];
 
 /* Running a tool as a child process under limits. */
 typedef struct mote_child_limits {

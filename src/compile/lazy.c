@@ -181,31 +181,41 @@ static void state_free(lazy_state *st) {
   free(st);
 }
 
-/* mod.h as the translator writes it, with abi.h's text where the prelude
- * includes it (libtcc compiles from memory). */
+/* Replaces the first `what` in *text (of *len bytes) with `with`; false
+ * when it is missing or memory ran out (*text is then unchanged). */
+static bool replace_first(char **text, size_t *len, const char *what, const char *with) {
+  char *at = strstr(*text, what);
+  if (!at) return false;
+  size_t pre = (size_t)(at - *text), wl = strlen(what), nl = strlen(with);
+  char *out = malloc(*len - wl + nl + 1);
+  if (!out) return false;
+  memcpy(out, *text, pre);
+  memcpy(out + pre, with, nl);
+  memcpy(out + pre + nl, at + wl, *len - pre - wl + 1);
+  free(*text);
+  *text = out;
+  *len = *len - wl + nl;
+  return true;
+}
+
+/* mod.h as the translator writes it (libtcc compiles from memory), with
+ * abi.h's text where the prelude includes it, and xl_lazy_libc.h's few
+ * declarations instead of the C library's headers. */
 static char *header_text(const xl_module *x) {
-  char *h = NULL, *out = NULL;
+  char *h = NULL;
   size_t hl = 0;
   xl_error xerr = {0};
   FILE *f = open_memstream(&h, &hl);
   if (!f) return NULL;
   bool ok = xl_write_header(f, x, true, &xerr);
-  if (fclose(f) != 0 || !ok) {
+  if (fclose(f) != 0 || !ok ||
+      !replace_first(&h, &hl, "#include \"abi.h\"\n", mote_abi_header_text) ||
+      !replace_first(&h, &hl, "#include <math.h>\n", mote_xl_lazy_libc_text) ||
+      !replace_first(&h, &hl, "#include <string.h>\n", "")) {
     free(h);
     return NULL;
   }
-  const char *inc = "#include \"abi.h\"";
-  char *at = strstr(h, inc);
-  size_t al = strlen(mote_abi_header_text);
-  if (at && (out = malloc(hl + al + 2))) {
-    size_t pre = (size_t)(at - h);
-    memcpy(out, h, pre);
-    memcpy(out + pre, mote_abi_header_text, al);
-    out[pre + al] = '\n';
-    strcpy(out + pre + al + 1, at + strlen(inc));
-  }
-  free(h);
-  return out;
+  return h;
 }
 
 bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg, size_t cap) {

@@ -1,7 +1,9 @@
 /* Lazy objects (src/compile/lazy.c): functions compiled in process on their
  * first call; stubs called from several threads; deadlines during a compile;
  * funcrefs before and after; invalid bodies refused up front. */
+#include <math.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,10 @@
 #include "compile/lazy.h"
 #include "rt/rt.h"
 #include "test.h"
+
+/* A batch declares these instead of including the C library's headers:
+ * after the real headers, gcc checks each declaration against them. */
+#include "compile/xl_lazy_libc.h"
 
 static char cache_dir[64];
 
@@ -76,6 +82,39 @@ TEST(a_lazy_module_computes_what_an_eager_one_does) {
   CHECK_EQ_INT(batches(), before + 1); /* compiled once, recursion through its slot */
   CHECK(mote_rt_call(in, (uint32_t)export_of(m, "fib"), &a, &r, &err) == MOTE_RT_OK);
   CHECK_EQ_INT(batches(), before + 1);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
+/* A batch includes no C library header (xl_lazy_libc.h declares what the
+ * prelude uses): the instructions that call into it compile and compute. */
+TEST(a_batch_without_libc_headers_rounds_and_copies) {
+  mote_rt_module *m = load_lazy(
+      "(module (memory 1)"
+      " (func (export \"f\") (param f64) (result f64)"
+      "  (f64.add (f64.add (f64.ceil (local.get 0)) (f64.floor (local.get 0)))"
+      "   (f64.add (f64.add (f64.trunc (local.get 0)) (f64.nearest (local.get 0)))"
+      "    (f64.sqrt (f64.abs (local.get 0))))))"
+      " (func (export \"g\") (param f32) (result f32)"
+      "  (f32.add (f32.add (f32.ceil (local.get 0)) (f32.floor (local.get 0)))"
+      "   (f32.add (f32.add (f32.trunc (local.get 0)) (f32.nearest (local.get 0)))"
+      "    (f32.sqrt (f32.abs (local.get 0))))))"
+      " (func (export \"mem\") (result i32)"
+      "  (memory.fill (i32.const 0) (i32.const 7) (i32.const 8))"
+      "  (memory.copy (i32.const 4) (i32.const 0) (i32.const 8))"
+      "  (i32.add (i32.load8_u (i32.const 11)) (i32.load8_u (i32.const 12)))))");
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  mote_val a = {.f64 = -2.25}, r = {0};
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f"), &a, &r, &err) == MOTE_RT_OK);
+  CHECK(r.f64 == -2.0 + -3.0 + -2.0 + -2.0 + 1.5);
+  a.f32 = 6.25f;
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "g"), &a, &r, &err) == MOTE_RT_OK);
+  CHECK(r.f32 == 7.0f + 6.0f + 6.0f + 6.0f + 2.5f);
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "mem"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 7); /* byte 11 copied from 7, byte 12 never written */
   mote_rt_instance_free(in);
   mote_rt_module_free(m);
 }
@@ -395,6 +434,7 @@ static void force_lazy(void) {
 }
 
 RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
+          a_batch_without_libc_headers_rounds_and_copies,
           auto_makes_big_modules_lazy_unless_a_function_is_huge,
           a_module_with_an_invalid_body_is_refused_when_compiled,
           a_module_with_ifs_nested_too_deep_is_built_eager,

@@ -1,0 +1,39 @@
+/*
+ * What a lazy batch (src/compile/lazy.c) declares of the C library instead
+ * of including <math.h>, <string.h>, <stdlib.h> and <setjmp.h>: the prelude
+ * (xl_prelude.h) and wasm-rt.h use these few, and parsing those headers was
+ * 60% of what libtcc spent on each batch's declarations (measured on Yosys:
+ * 4.8 -> 2.0 ms per batch, docs/architecture.md "The first answer").
+ *
+ * lazy.c puts this text where the prelude includes <math.h> and drops its
+ * <string.h>; the include guards below make wasm-rt.h's own includes of
+ * those headers empty. tests/compile/test_lazy.c includes this file after
+ * the real headers, so gcc checks that every declaration here matches.
+ */
+#ifndef XL_LAZY_LIBC_H
+#define XL_LAZY_LIBC_H
+#include <stddef.h>
+#ifndef _SETJMP_H
+#define _SETJMP_H 1
+/* wasm-rt.h names jmp_buf in a prototype; no batch unwinds (an incomplete
+ * type: any use would fail to compile) */
+typedef struct xl_no_jmp_buf jmp_buf;
+#endif
+#define _MATH_H 1
+#define _STRING_H 1
+#define _STDLIB_H 1
+void *memcpy(void *restrict dst, const void *restrict src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+void abort(void);
+double sqrt(double x);
+float sqrtf(float x);
+double ceil(double x);
+float ceilf(float x);
+double floor(double x);
+float floorf(float x);
+double trunc(double x);
+float truncf(float x);
+double nearbyint(double x);
+float nearbyintf(float x);
+#endif
