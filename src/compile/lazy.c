@@ -34,13 +34,22 @@
 #include "rt/guest.h"
 #include "rt/rt.h"
 
-/* A batch: up to this much wasm code (a function's own is never cut) and
- * this many functions. Every batch pays a libtcc state (~3.5 ms for CRuby's
- * mod.h); measured on CRuby's start-up set and Yosys's -V (docs/architecture.md,
- * "The first answer"): 32-256 KiB within noise of each other once callees
- * were found without scanning every function, 16 KiB slower. */
+/* A batch: the function a call asked for and its direct callees, breadth
+ * first, up to this much wasm code (a function's own is never cut) and this
+ * many functions; the background's batches are filled up to BATCH_BYTES
+ * with the functions that follow in the index space. */
 #define BATCH_BYTES ((size_t)128 << 10)
 #define BATCH_MAX 256
+/* A call's batch is filled up to FILL_BYTES with the functions that follow
+ * (without their callees) while that pays: filled functions are parked, not
+ * installed, and the first call of one installs it and counts a hit. After
+ * FILL_TRIAL filled functions, a module fills only while at least one in
+ * FILL_HIT_RATE was called. Measured (docs/architecture.md, "The first
+ * answer"): CRuby's start-up runs many neighbours (through tables), Yosys's
+ * -V ran 1264 of the 17453 functions the old policy compiled. */
+#define FILL_BYTES ((size_t)16 << 10)
+#define FILL_TRIAL 256u
+#define FILL_HIT_RATE 10u
 
 typedef struct code_block {
   void *mem;
@@ -57,6 +66,10 @@ typedef struct lazy_state {
   xl_module x;
   char *header; /* mod.h's text with abi.h in it */
   code_block *code;
+  /* per defined function: compiled as filling of a call's batch, not yet
+   * called (its slot is empty until then; exchanged atomically) */
+  void **parked;
+  uint64_t filled, fill_hits; /* atomic */
   /* the background (under reg_lock): it may start once a call compiled a
    * batch; next_bg is the next function it looks at; busy while it works
    * on this state (a detach waits for it) */
@@ -176,6 +189,7 @@ static void state_free(lazy_state *st) {
   }
   xl_module_release(&st->x);
   mote_module_free(st->m);
+  free(st->parked);
   free(st->header);
   free(st->wasm);
   free(st);
@@ -273,6 +287,11 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
     snprintf(msg, cap, "%s does not match its lazy object", path);
     ok = false;
   }
+  if (ok && !(st->parked = calloc((size_t)lazy->func_count - lazy->import_func_count + 1,
+                                   sizeof *st->parked))) {
+    snprintf(msg, cap, "out of memory");
+    ok = false;
+  }
   if (ok) {
     st->x.lazy_bodies = true;
     if (!(st->header = header_text(&st->x))) {
@@ -304,9 +323,12 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
       while (st->busy) pthread_cond_wait(&bg_idle, &reg_lock);
       if (getenv("MOTE_LAZY_STATS"))
         fprintf(stderr, "mote: lazy object of %u functions: %llu batches, %llu functions compiled "
-                "in this process so far\n", lazy->func_count,
+                "in this process so far; this object filled %llu, of which %llu were called\n",
+                lazy->func_count,
                 (unsigned long long)__atomic_load_n(&stat_batches, __ATOMIC_RELAXED),
-                (unsigned long long)__atomic_load_n(&stat_functions, __ATOMIC_RELAXED));
+                (unsigned long long)__atomic_load_n(&stat_functions, __ATOMIC_RELAXED),
+                (unsigned long long)__atomic_load_n(&st->filled, __ATOMIC_RELAXED),
+                (unsigned long long)__atomic_load_n(&st->fill_hits, __ATOMIC_RELAXED));
       /* the object may stay loaded (dlopen counts too): no slot may point
        * at code that is gone */
       for (uint32_t i = 0; i + lazy->import_func_count < lazy->func_count; i++)
@@ -321,10 +343,34 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
 
 /* ---- compiling a batch (on the compiler thread) --------------------------- */
 
+/* The code of defined function f if it was compiled (installing it if it
+ * was parked: its first call), else NULL. */
+static void *ready_code(lazy_state *st, uint32_t f) {
+  uint32_t d = f - st->lazy->import_func_count;
+  void *p = __atomic_load_n(&st->lazy->slots[d], __ATOMIC_ACQUIRE);
+  if (p) return p;
+  if ((p = __atomic_exchange_n(&st->parked[d], NULL, __ATOMIC_ACQ_REL))) {
+    __atomic_store_n(&st->lazy->slots[d], p, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&st->fill_hits, 1, __ATOMIC_RELAXED);
+    return p;
+  }
+  /* another thread may have installed it between the two loads */
+  return __atomic_load_n(&st->lazy->slots[d], __ATOMIC_ACQUIRE);
+}
+
+/* Compiled, installed or parked (a batch leaves it out). */
 static bool compiled(void *ctx, uint32_t f) {
   const lazy_state *st = ctx;
-  return __atomic_load_n(&st->lazy->slots[f - st->lazy->import_func_count], __ATOMIC_ACQUIRE) !=
-         NULL;
+  uint32_t d = f - st->lazy->import_func_count;
+  return __atomic_load_n(&st->lazy->slots[d], __ATOMIC_ACQUIRE) != NULL ||
+         __atomic_load_n(&st->parked[d], __ATOMIC_ACQUIRE) != NULL;
+}
+
+/* How much a call's batch is filled: FILL_BYTES while filling pays. */
+static size_t fill_bytes(lazy_state *st) {
+  uint64_t filled = __atomic_load_n(&st->filled, __ATOMIC_RELAXED);
+  uint64_t hits = __atomic_load_n(&st->fill_hits, __ATOMIC_RELAXED);
+  return filled < FILL_TRIAL || hits * FILL_HIT_RATE >= filled ? FILL_BYTES : 0;
 }
 
 static void on_tcc_error(void *opaque, const char *text) {
@@ -338,11 +384,13 @@ static void add_sym(TCCState *s, const char *fmt, uint32_t i, const void *addr) 
   tcc_add_symbol(s, name, addr);
 }
 
-static void compile_batch(request *r) {
+/* Compiles r's batch: a call's (its members installed, the filling
+ * parked) or the background's (all installed). */
+static void compile_batch(request *r, bool for_background) {
   lazy_state *st = r->st;
   const mote_abi_lazy *lz = st->lazy;
   const xl_module *x = &st->x;
-  uint32_t nf = lz->func_count, members[BATCH_MAX], n = 0;
+  uint32_t nf = lz->func_count, members[BATCH_MAX], n = 0, ncalled = 0;
   xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1),
                   calloc((size_t)nf + 1, sizeof(uint32_t)), 0};
   xl_error xerr = {0};
@@ -355,8 +403,8 @@ static void compile_batch(request *r) {
   bool ok = o != NULL;
   if (ok) {
     fputs(st->header, o);
-    ok = xl_write_batch(o, x, r->func, BATCH_BYTES, BATCH_MAX, compiled, st, members, &n,
-                        &refs, &xerr);
+    ok = xl_write_batch(o, x, r->func, BATCH_BYTES, for_background ? BATCH_BYTES : fill_bytes(st),
+                        BATCH_MAX, compiled, st, members, &n, &ncalled, &refs, &xerr);
   }
   if (o && fclose(o) != 0) ok = false;
   if (!ok) {
@@ -403,8 +451,14 @@ static void compile_batch(request *r) {
   *cb = (code_block){mem, size, st->code};
   st->code = cb;
   mem = MAP_FAILED;
-  for (uint32_t i = 0; i < n; i++)
-    __atomic_store_n(&lz->slots[members[i] - lz->import_func_count], addr[i], __ATOMIC_RELEASE);
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t d = members[i] - lz->import_func_count;
+    if (i < ncalled || for_background)
+      __atomic_store_n(&lz->slots[d], addr[i], __ATOMIC_RELEASE);
+    else
+      __atomic_store_n(&st->parked[d], addr[i], __ATOMIC_RELEASE);
+  }
+  if (!for_background) __atomic_add_fetch(&st->filled, n - ncalled, __ATOMIC_RELAXED);
   r->result = addr[0];
   __atomic_add_fetch(&stat_batches, 1, __ATOMIC_RELAXED);
   __atomic_add_fetch(&stat_functions, n, __ATOMIC_RELAXED);
@@ -429,7 +483,7 @@ static bool background_pick(request *r) {
     if (!st->called || st->bg_done) continue;
     const mote_abi_lazy *lz = st->lazy;
     while (st->next_bg < lz->func_count - lz->import_func_count &&
-           __atomic_load_n(&lz->slots[st->next_bg], __ATOMIC_ACQUIRE))
+           compiled(st, st->next_bg + lz->import_func_count))
       st->next_bg++;
     if (st->next_bg + lz->import_func_count >= lz->func_count) {
       st->bg_done = true;
@@ -474,7 +528,7 @@ static void *compiler(void *arg) {
       request bg;
       bool any = background_pick(&bg);
       if (any) {
-        compile_batch(&bg);
+        compile_batch(&bg, true);
         background_done(bg.st, bg.result == NULL);
       }
       pthread_mutex_lock(&q_lock);
@@ -486,8 +540,7 @@ static void *compiler(void *arg) {
     if (!queue_head) queue_tail = NULL;
     pthread_mutex_unlock(&q_lock);
     /* a request queued behind another batch may have been compiled by it */
-    r->result = __atomic_load_n(&r->st->lazy->slots[r->func - r->st->lazy->import_func_count],
-                                __ATOMIC_ACQUIRE);
+    r->result = ready_code(r->st, r->func);
     if (!r->result) {
       pthread_mutex_lock(&q_lock);
       bool (*hook)(void *) = test_hook;
@@ -496,7 +549,7 @@ static void *compiler(void *arg) {
       if (hook && !hook(hook_ctx))
         snprintf(r->msg, sizeof r->msg, "the test hook failed this batch");
       else
-        compile_batch(r);
+        compile_batch(r, false);
     }
     pthread_mutex_lock(&reg_lock);
     r->st->called = true;
@@ -535,6 +588,8 @@ static void *request_batch(const mote_abi_lazy *lazy, uint32_t func, char *msg, 
   request r = {.st = __atomic_load_n(lazy->state, __ATOMIC_ACQUIRE), .func = func};
   if (!r.st || func < lazy->import_func_count || func >= lazy->func_count) {
     snprintf(r.msg, sizeof r.msg, "lazy object not attached");
+  } else if ((r.result = ready_code(r.st, func))) {
+    /* parked by an earlier batch: installed now */
   } else {
     pthread_mutex_lock(&q_lock);
     if (start_compiler()) {
@@ -571,6 +626,5 @@ bool mote_lazy_prepare(const mote_abi_lazy *lazy, uint32_t func, char *msg, size
     snprintf(msg, cap, "function %u is not a defined function", func);
     return false;
   }
-  if (__atomic_load_n(&lazy->slots[func - lazy->import_func_count], __ATOMIC_ACQUIRE)) return true;
   return request_batch(lazy, func, msg, cap) != NULL;
 }

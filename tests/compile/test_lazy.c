@@ -354,6 +354,49 @@ TEST(a_failed_lazy_compile_traps_the_call_and_the_next_call_tries_again) {
 
 /* More functions than one batch takes (256): the first call's batch cannot
  * hold the last one, so only the background can have compiled it. */
+/* A call's batch is filled with the functions that follow (parked: their
+ * first call installs them, compiling nothing); once FILL_TRIAL (256) were
+ * filled and few of them called, a call's batch is not filled any more. */
+TEST(a_call_fills_its_batch_while_the_filling_is_called) {
+  size_t cap = 1200 * 64 + 64, used = 0;
+  char *wat = malloc(cap);
+  if (!wat) return;
+  used += (size_t)snprintf(wat + used, cap - used, "(module");
+  for (int i = 0; i < 1200; i++)
+    used += (size_t)snprintf(wat + used, cap - used,
+                             " (func (export \"f%d\") (result i32) (i32.const %d))", i, i);
+  snprintf(wat + used, cap - used, ")");
+  mote_rt_module *m = load_lazy(wat);
+  free(wat);
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  if (!in) return;
+  uint64_t b0, f0, b, f;
+  mote_val r = {0};
+  mote_lazy_stats(&b0, &f0);
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f0"), NULL, &r, &err) == MOTE_RT_OK);
+  mote_lazy_stats(&b, &f);
+  CHECK_EQ_INT(b, b0 + 1);
+  CHECK_EQ_INT(f, f0 + 256); /* f0 and 255 that follow (BATCH_MAX) */
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f1"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 1);
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f255"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 255);
+  mote_lazy_stats(&b, &f);
+  CHECK_EQ_INT(b, b0 + 1); /* parked, installed by the call */
+  /* 255 more filled, of 510 two called: the next call's batch is not filled */
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f600"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f1000"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 1000);
+  mote_lazy_stats(&b, &f);
+  CHECK_EQ_INT(b, b0 + 3);
+  CHECK_EQ_INT(f, f0 + 256 + 256 + 1);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
 TEST(the_background_compiles_the_rest_after_a_call) {
   size_t cap = 400 * 64 + 256, used = 0;
   char *wat = malloc(cap);
@@ -443,4 +486,5 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           funcrefs_are_the_same_before_and_after_their_function_is_compiled,
           a_lazy_object_without_its_module_bytes_is_not_loaded,
           a_failed_lazy_compile_traps_the_call_and_the_next_call_tries_again,
+          a_call_fills_its_batch_while_the_filling_is_called,
           the_background_compiles_the_rest_after_a_call)
