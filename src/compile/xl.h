@@ -183,11 +183,13 @@ bool xl_write_lazy_core(FILE *out, const xl_module *x, xl_error *err);
  * *largest the largest function body (of those well formed). */
 size_t xl_code_section_size(const uint8_t *bytes, size_t len, size_t *largest);
 
-/* Validates every defined function (translating it to nowhere): a lazy
- * object translates its functions only when called, but a module with an
- * invalid function must still be refused when it is compiled. *deepest_if:
+/* Validates the defined functions [first, end) of the index space
+ * (translating them to nowhere): a lazy object translates its functions
+ * only when called, but a module with an invalid function must still be
+ * refused when it is compiled. Stops at the first invalid one. *deepest_if:
  * the most ifs open at once in any of them (xl_func_write_nested). */
-bool xl_validate_functions(const xl_module *x, uint32_t *deepest_if, xl_error *err);
+bool xl_validate_functions(const xl_module *x, uint32_t first, uint32_t end,
+                           uint32_t *deepest_if, xl_error *err);
 
 /* One batch for a lazy object: the bodies (b<N>, x->lazy_bodies must be
  * set) of `root` and of functions it calls directly, breadth first, while

@@ -117,7 +117,8 @@ bool xl_write_batch(FILE *o, const xl_module *x, uint32_t root, size_t budget, s
   return ok;
 }
 
-bool xl_validate_functions(const xl_module *x, uint32_t *deepest_if, xl_error *err) {
+bool xl_validate_functions(const xl_module *x, uint32_t first, uint32_t end,
+                           uint32_t *deepest_if, xl_error *err) {
   *deepest_if = 0;
   FILE *sink = fopen("/dev/null", "we");
   if (!sink) {
@@ -126,7 +127,7 @@ bool xl_validate_functions(const xl_module *x, uint32_t *deepest_if, xl_error *e
     return false;
   }
   bool ok = true;
-  for (uint32_t f = x->nimports_func; ok && f < mote_module_func_count(x->m); f++) {
+  for (uint32_t f = first; ok && f < end; f++) {
     uint32_t d = 0;
     ok = xl_func_write_nested(sink, x, f, NULL, &d, err);
     if (d > *deepest_if) *deepest_if = d;

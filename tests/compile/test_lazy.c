@@ -131,6 +131,27 @@ TEST(a_module_with_an_invalid_body_is_refused_when_compiled) {
   mote_compile_error cerr;
   CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_INVALID);
   free(wasm);
+  /* validation runs in ranges, a thread a core: an invalid last function
+   * (the last range's) is found too, and named as one thread would */
+  wasm = test_wat("(module (func (result i32) (i32.const 1)) (func (result i32) (i32.const 2))"
+                  " (func (result i32) (i32.const 3)) (func (export \"bad\") (result i32)"
+                  " (i64.const 1)))",
+                  "--no-check", &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_INVALID);
+  CHECK(strstr(cerr.message, "function 3") != NULL);
+  free(wasm);
+  /* two invalid, in different ranges: the first is named */
+  wasm = test_wat("(module (func (result i32) (i32.const 1)) (func (result i32) (i64.const 2))"
+                  " (func (result i32) (i32.const 3)) (func (export \"bad\") (result i32)"
+                  " (i64.const 1)))",
+                  "--no-check", &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_INVALID);
+  CHECK(strstr(cerr.message, "function 1") != NULL);
+  free(wasm);
 }
 
 /* ifs nested deeper than MOTE_LAZY_MAX_IF_NESTING: tcc would descend them
