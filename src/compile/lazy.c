@@ -65,6 +65,7 @@ typedef struct lazy_state {
   mote_module *m;
   xl_module x;
   char *header; /* mod.h's text with abi.h in it */
+  char *header_scalar; /* the same without the prelude's SIMD helpers (NULL: none) */
   code_block *code;
   /* per defined function: compiled as filling of a call's batch, not yet
    * called (its slot is empty until then; exchanged atomically) */
@@ -191,6 +192,7 @@ static void state_free(lazy_state *st) {
   mote_module_free(st->m);
   free(st->parked);
   free(st->header);
+  free(st->header_scalar);
   free(st->wasm);
   free(st);
 }
@@ -230,6 +232,27 @@ static char *header_text(const xl_module *x) {
     return NULL;
   }
   return h;
+}
+
+/* The header without the prelude's SIMD helpers, which are most of its
+ * text (all but the v128 type, which signatures name): what a batch that
+ * names nothing of SIMD includes. NULL if they are not found as expected
+ * (batches then include the full header) or memory ran out. */
+static char *scalar_header(const char *header) {
+  static const char mark[] = "} v128;\n";
+  const char *helpers = strstr(mote_xl_prelude_text, mark);
+  const char *at = strstr(header, mark);
+  if (!helpers || !at) return NULL;
+  helpers += sizeof mark - 1;
+  at += sizeof mark - 1;
+  size_t hl = strlen(helpers);
+  if (strncmp(at, helpers, hl) != 0) return NULL;
+  size_t pre = (size_t)(at - header), rest = strlen(at + hl);
+  char *out = malloc(pre + rest + 1);
+  if (!out) return NULL;
+  memcpy(out, header, pre);
+  memcpy(out + pre, at + hl, rest + 1);
+  return out;
 }
 
 bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg, size_t cap) {
@@ -297,6 +320,8 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
     if (!(st->header = header_text(&st->x))) {
       snprintf(msg, cap, "out of memory translating %s", path);
       ok = false;
+    } else {
+      st->header_scalar = scalar_header(st->header);
     }
   }
   if (!ok) {
@@ -384,45 +409,32 @@ static void add_sym(TCCState *s, const char *fmt, uint32_t i, const void *addr) 
   tcc_add_symbol(s, name, addr);
 }
 
-/* Compiles r's batch: a call's (its members installed, the filling
- * parked) or the background's (all installed). */
-static void compile_batch(request *r, bool for_background) {
-  lazy_state *st = r->st;
+/* Compiles `header` and `body` (NUL-terminated) with libtcc into fresh
+ * memory, linked against the object's core: the code block, and addr[] the
+ * members' code; NULL with r->msg set. */
+static code_block *tcc_build(request *r, const lazy_state *st, const char *header,
+                             const char *body, size_t blen, const xl_refs *refs,
+                             const uint32_t *members, uint32_t n, void **addr) {
   const mote_abi_lazy *lz = st->lazy;
-  const xl_module *x = &st->x;
-  uint32_t nf = lz->func_count, members[BATCH_MAX], n = 0, ncalled = 0;
-  xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1),
-                  calloc((size_t)nf + 1, sizeof(uint32_t)), 0};
-  xl_error xerr = {0};
-  char *text = NULL;
-  size_t len = 0;
-  TCCState *s = NULL;
+  size_t hl = strlen(header);
+  char *text = malloc(hl + blen + 1);
+  TCCState *s = text ? tcc_new() : NULL;
   void *mem = MAP_FAILED;
   size_t size = 0;
-  FILE *o = refs.funcs && refs.data && refs.called ? open_memstream(&text, &len) : NULL;
-  bool ok = o != NULL;
-  if (ok) {
-    fputs(st->header, o);
-    ok = xl_write_batch(o, x, r->func, BATCH_BYTES, for_background ? BATCH_BYTES : fill_bytes(st),
-                        BATCH_MAX, compiled, st, members, &n, &ncalled, &refs, &xerr);
-  }
-  if (o && fclose(o) != 0) ok = false;
-  if (!ok) {
-    snprintf(r->msg, sizeof r->msg, "translating function %u: %s", r->func,
-             xerr.failed ? xerr.message : "out of memory");
+  code_block *cb = NULL;
+  if (!s) {
+    snprintf(r->msg, sizeof r->msg, text ? "cannot start libtcc" : "out of memory");
     goto out;
   }
-  if (!(s = tcc_new())) {
-    snprintf(r->msg, sizeof r->msg, "cannot start libtcc");
-    goto out;
-  }
+  memcpy(text, header, hl);
+  memcpy(text + hl, body, blen + 1);
   tcc_set_error_func(s, r, on_tcc_error);
   tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
   if (tcc_compile_string(s, text) != 0) goto failed;
-  for (uint32_t f = 0; f < nf; f++)
-    if (refs.funcs[f]) add_sym(s, "w%u", f, (const void *)lz->funcs[f]);
-  for (uint32_t i = 0; i < x->ndata; i++)
-    if (refs.data[i]) add_sym(s, "xl_d%u", i, lz->data[i]);
+  for (uint32_t f = 0; f < lz->func_count; f++)
+    if (refs->funcs[f]) add_sym(s, "w%u", f, (const void *)lz->funcs[f]);
+  for (uint32_t i = 0; i < st->x.ndata; i++)
+    if (refs->data[i]) add_sym(s, "xl_d%u", i, lz->data[i]);
   for (uint32_t t = 0; t < lz->type_count; t++) add_sym(s, "xl_ft%u", t, lz->types[t]);
   tcc_add_symbol(s, "xl_table_init", lz->table_init);
   int need = tcc_relocate(s, NULL);
@@ -434,7 +446,6 @@ static void compile_batch(request *r, bool for_background) {
     goto out;
   }
   if (tcc_relocate(s, mem) < 0) goto failed;
-  void *addr[BATCH_MAX];
   for (uint32_t i = 0; i < n; i++) {
     char name[32];
     snprintf(name, sizeof name, "b%u", members[i]);
@@ -443,14 +454,64 @@ static void compile_batch(request *r, bool for_background) {
       goto out;
     }
   }
-  code_block *cb = malloc(sizeof *cb);
-  if (!cb) {
+  if (!(cb = malloc(sizeof *cb))) {
     snprintf(r->msg, sizeof r->msg, "out of memory");
     goto out;
   }
-  *cb = (code_block){mem, size, st->code};
-  st->code = cb;
+  *cb = (code_block){mem, size, NULL};
   mem = MAP_FAILED;
+  goto out;
+failed:
+  if (!r->msg[0]) snprintf(r->msg, sizeof r->msg, "libtcc failed");
+out:
+  if (mem != MAP_FAILED) munmap(mem, size);
+  if (s) tcc_delete(s);
+  free(text);
+  return cb;
+}
+
+/* Whether a batch's C names nothing of SIMD (v128 values, xl_v helpers):
+ * then it is compiled after the header without the SIMD helpers. */
+static bool scalar_only(const char *body, size_t len) {
+  return !memmem(body, len, "v128", 4) && !memmem(body, len, "xl_v", 4);
+}
+
+/* Compiles r's batch: a call's (its members installed, the filling
+ * parked) or the background's (all installed). */
+static void compile_batch(request *r, bool for_background) {
+  lazy_state *st = r->st;
+  const mote_abi_lazy *lz = st->lazy;
+  const xl_module *x = &st->x;
+  uint32_t nf = lz->func_count, members[BATCH_MAX], n = 0, ncalled = 0;
+  xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1),
+                  calloc((size_t)nf + 1, sizeof(uint32_t)), 0};
+  xl_error xerr = {0};
+  char *body = NULL;
+  size_t len = 0;
+  void *addr[BATCH_MAX];
+  code_block *cb = NULL;
+  FILE *o = refs.funcs && refs.data && refs.called ? open_memstream(&body, &len) : NULL;
+  bool ok = o != NULL;
+  if (ok)
+    ok = xl_write_batch(o, x, r->func, BATCH_BYTES, for_background ? BATCH_BYTES : fill_bytes(st),
+                        BATCH_MAX, compiled, st, members, &n, &ncalled, &refs, &xerr);
+  if (o && fclose(o) != 0) ok = false;
+  if (!ok) {
+    snprintf(r->msg, sizeof r->msg, "translating function %u: %s", r->func,
+             xerr.failed ? xerr.message : "out of memory");
+    goto out;
+  }
+  /* the header without SIMD helpers is a guess from names: should it fail,
+   * the full one decides */
+  if (st->header_scalar && scalar_only(body, len))
+    cb = tcc_build(r, st, st->header_scalar, body, len, &refs, members, n, addr);
+  if (!cb) {
+    r->msg[0] = 0;
+    cb = tcc_build(r, st, st->header, body, len, &refs, members, n, addr);
+  }
+  if (!cb) goto out;
+  cb->next = st->code;
+  st->code = cb;
   for (uint32_t i = 0; i < n; i++) {
     uint32_t d = members[i] - lz->import_func_count;
     if (i < ncalled || for_background)
@@ -462,13 +523,8 @@ static void compile_batch(request *r, bool for_background) {
   r->result = addr[0];
   __atomic_add_fetch(&stat_batches, 1, __ATOMIC_RELAXED);
   __atomic_add_fetch(&stat_functions, n, __ATOMIC_RELAXED);
-  goto out;
-failed:
-  if (!r->msg[0]) snprintf(r->msg, sizeof r->msg, "libtcc failed");
 out:
-  if (mem != MAP_FAILED) munmap(mem, size);
-  if (s) tcc_delete(s);
-  free(text);
+  free(body);
   free(refs.funcs);
   free(refs.data);
   free(refs.called);

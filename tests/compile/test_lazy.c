@@ -119,6 +119,28 @@ TEST(a_batch_without_libc_headers_rounds_and_copies) {
   mote_rt_module_free(m);
 }
 
+/* A batch that names nothing of SIMD is compiled without the prelude's
+ * SIMD helpers; one that does, with them: both compute. */
+TEST(scalar_and_simd_batches_compute) {
+  mote_rt_module *m = load_lazy(
+      "(module (global $g (mut v128) (v128.const i32x4 1 2 3 4))"
+      " (func (export \"scalar\") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))"
+      " (func (export \"simd\") (param i32) (result i32)"
+      "  (i32x4.extract_lane 2 (i32x4.add (global.get $g) (i32x4.splat (local.get 0))))))");
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  /* simd first: scalar's batch would be filled with it */
+  mote_val a = {.i32 = 5}, r = {0};
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "simd"), &a, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 8);
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "scalar"), &a, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 15);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
 TEST(a_module_with_an_invalid_body_is_refused_when_compiled) {
   setenv("MOTE_QUICK_LAZY", "always", 1);
   size_t len;
@@ -498,7 +520,7 @@ static void force_lazy(void) {
 }
 
 RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
-          a_batch_without_libc_headers_rounds_and_copies,
+          a_batch_without_libc_headers_rounds_and_copies, scalar_and_simd_batches_compute,
           auto_makes_big_modules_lazy_unless_a_function_is_huge,
           a_module_with_an_invalid_body_is_refused_when_compiled,
           a_module_with_ifs_nested_too_deep_is_built_eager,
