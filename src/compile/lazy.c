@@ -51,6 +51,12 @@
 #define FILL_TRIAL 256u
 #define FILL_HIT_RATE 10u
 
+/* lazy_state.claimed[]: in a batch being compiled now (a call's, the
+ * background's or a worker's: a function is compiled once); parked by a
+ * worker (its hits count as the workers') */
+#define CLAIM_BUSY 1u
+#define CLAIM_PARKED 2u
+
 typedef struct code_block {
   void *mem;
   size_t len;
@@ -77,6 +83,14 @@ typedef struct lazy_state {
   bool called, bg_done;
   uint32_t next_bg;
   unsigned busy;
+  /* the workers (under reg_lock but claimed): the functions that batches
+   * called directly but left out, breadth first (front: a ring of
+   * nbodies; seen: entered it once); claimed: per defined function, in a
+   * worker's batch now (atomic); dir: the workers' directory ("" until made) */
+  uint32_t *front, front_head, front_len;
+  uint8_t *seen, *claimed;
+  char dir[4096];
+  uint64_t spec_filled, spec_hits; /* atomic */
   struct lazy_state *next;
 } lazy_state;
 
@@ -84,7 +98,7 @@ typedef struct request {
   lazy_state *st;
   uint32_t func;
   void *result;
-  char msg[512];
+  char msg[512]; /* MSG_CAP */
   bool done;
   struct request *next;
 } request;
@@ -111,6 +125,18 @@ static uint64_t stat_batches, stat_functions;
 static unsigned waiting;
 static bool (*test_hook)(void *);
 static void *test_hook_ctx;
+
+/* libtcc keeps its state in globals: every compile and link holds this */
+static pthread_mutex_t tcc_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The workers (threads, each running one compiler process at a time):
+ * work when a batch left callees out, done when a worker's batch is over
+ * (both with reg_lock). */
+static pthread_cond_t spec_work = PTHREAD_COND_INITIALIZER, spec_done = PTHREAD_COND_INITIALIZER;
+static int workers_on = -1; /* -1: from MOTE_LAZY_WORKERS (default on) */
+static unsigned long spec_seq;
+static uint64_t stat_spec_batches, stat_spec_failed;
+static bool (*worker_hook)(void *, uint32_t);
+static void *worker_hook_ctx;
 
 mote_lazy_mode mote_lazy_mode_from_env(void) {
   const char *e = getenv("MOTE_QUICK_LAZY");
@@ -140,6 +166,49 @@ static bool background_on(void) {
   return b;
 }
 
+/* How many workers a process starts: MOTE_LAZY_WORKERS=N (at most 16), or
+ * "cores" for one per core but one (at least one); none by default, since
+ * they did not pay where measured (docs/architecture.md, "The first
+ * answer"). */
+static unsigned worker_count(void) {
+  const char *e = getenv("MOTE_LAZY_WORKERS");
+  if (!e || !*e) return 0;
+  if (!strcmp(e, "cores")) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus > 2 ? (unsigned)(cpus - 1 > 16 ? 16 : cpus - 1) : 1;
+  }
+  long n = strtol(e, NULL, 10);
+  return n <= 0 ? 0 : n > 16 ? 16 : (unsigned)n;
+}
+
+static bool workers_enabled(void) {
+  int w = __atomic_load_n(&workers_on, __ATOMIC_RELAXED);
+  if (w < 0) {
+    w = worker_count() > 0;
+    __atomic_store_n(&workers_on, w, __ATOMIC_RELAXED);
+  }
+  return w;
+}
+
+void mote_lazy_set_workers(bool on) {
+  pthread_mutex_lock(&reg_lock);
+  __atomic_store_n(&workers_on, on ? 1 : 0, __ATOMIC_RELAXED);
+  pthread_cond_broadcast(&spec_work);
+  pthread_mutex_unlock(&reg_lock);
+}
+
+void mote_lazy_test_worker_hook(bool (*hook)(void *ctx, uint32_t func), void *ctx) {
+  pthread_mutex_lock(&reg_lock);
+  worker_hook = hook;
+  worker_hook_ctx = ctx;
+  pthread_mutex_unlock(&reg_lock);
+}
+
+void mote_lazy_worker_stats(uint64_t *batches, uint64_t *failed) {
+  *batches = __atomic_load_n(&stat_spec_batches, __ATOMIC_RELAXED);
+  *failed = __atomic_load_n(&stat_spec_failed, __ATOMIC_RELAXED);
+}
+
 void mote_lazy_set_background(bool on) {
   __atomic_store_n(&background, on ? 1 : 0, __ATOMIC_RELAXED);
   pthread_mutex_lock(&q_lock);
@@ -155,7 +224,9 @@ bool mote_lazy_settled(void) {
   pthread_mutex_unlock(&q_lock);
   pthread_mutex_lock(&reg_lock);
   for (lazy_state *st = states; st; st = st->next)
-    if (st->busy || (st->called && !st->bg_done && background_on())) settled = false;
+    if (st->busy || (st->called && !st->bg_done && background_on()) ||
+        (st->front_len && workers_enabled() && st->dir[0]))
+      settled = false;
   pthread_mutex_unlock(&reg_lock);
   return settled;
 }
@@ -191,6 +262,10 @@ static void state_free(lazy_state *st) {
   xl_module_release(&st->x);
   mote_module_free(st->m);
   free(st->parked);
+  free(st->front);
+  free(st->seen);
+  free(st->claimed);
+  mote_lazy_worker_dir_remove(st->dir);
   free(st->header);
   free(st->header_scalar);
   free(st->wasm);
@@ -310,8 +385,10 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
     snprintf(msg, cap, "%s does not match its lazy object", path);
     ok = false;
   }
-  if (ok && !(st->parked = calloc((size_t)lazy->func_count - lazy->import_func_count + 1,
-                                   sizeof *st->parked))) {
+  size_t nb = (size_t)lazy->func_count - lazy->import_func_count + 1;
+  if (ok && (!(st->parked = calloc(nb, sizeof *st->parked)) ||
+             !(st->front = calloc(nb, sizeof *st->front)) || !(st->seen = calloc(nb, 1)) ||
+             !(st->claimed = calloc(nb, 1)))) {
     snprintf(msg, cap, "out of memory");
     ok = false;
   }
@@ -329,6 +406,8 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
     pthread_mutex_unlock(&reg_lock);
     return false;
   }
+  if (worker_count() == 0 || !mote_lazy_worker_dir(so_path, st->dir, sizeof st->dir))
+    st->dir[0] = 0; /* no workers for it: calls compile everything in process */
   st->lazy = lazy;
   st->refs = 1;
   st->next = states;
@@ -348,12 +427,18 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
       while (st->busy) pthread_cond_wait(&bg_idle, &reg_lock);
       if (getenv("MOTE_LAZY_STATS"))
         fprintf(stderr, "mote: lazy object of %u functions: %llu batches, %llu functions compiled "
-                "in this process so far; this object filled %llu, of which %llu were called\n",
+                "in this process so far (%llu by workers, %llu of their batches failed); this "
+                "object filled %llu, of which %llu were called; workers compiled %llu of its "
+                "functions, of which %llu were called\n",
                 lazy->func_count,
                 (unsigned long long)__atomic_load_n(&stat_batches, __ATOMIC_RELAXED),
                 (unsigned long long)__atomic_load_n(&stat_functions, __ATOMIC_RELAXED),
+                (unsigned long long)__atomic_load_n(&stat_spec_batches, __ATOMIC_RELAXED),
+                (unsigned long long)__atomic_load_n(&stat_spec_failed, __ATOMIC_RELAXED),
                 (unsigned long long)__atomic_load_n(&st->filled, __ATOMIC_RELAXED),
-                (unsigned long long)__atomic_load_n(&st->fill_hits, __ATOMIC_RELAXED));
+                (unsigned long long)__atomic_load_n(&st->fill_hits, __ATOMIC_RELAXED),
+                (unsigned long long)__atomic_load_n(&st->spec_filled, __ATOMIC_RELAXED),
+                (unsigned long long)__atomic_load_n(&st->spec_hits, __ATOMIC_RELAXED));
       /* the object may stay loaded (dlopen counts too): no slot may point
        * at code that is gone */
       for (uint32_t i = 0; i + lazy->import_func_count < lazy->func_count; i++)
@@ -376,19 +461,48 @@ static void *ready_code(lazy_state *st, uint32_t f) {
   if (p) return p;
   if ((p = __atomic_exchange_n(&st->parked[d], NULL, __ATOMIC_ACQ_REL))) {
     __atomic_store_n(&st->lazy->slots[d], p, __ATOMIC_RELEASE);
-    __atomic_add_fetch(&st->fill_hits, 1, __ATOMIC_RELAXED);
+    bool by_worker = __atomic_load_n(&st->claimed[d], __ATOMIC_ACQUIRE) & CLAIM_PARKED;
+    __atomic_add_fetch(by_worker ? &st->spec_hits : &st->fill_hits, 1, __ATOMIC_RELAXED);
     return p;
   }
   /* another thread may have installed it between the two loads */
   return __atomic_load_n(&st->lazy->slots[d], __ATOMIC_ACQUIRE);
 }
 
-/* Compiled, installed or parked (a batch leaves it out). */
+static bool in_batch(const lazy_state *st, uint32_t f) {
+  return __atomic_load_n(&st->claimed[f - st->lazy->import_func_count], __ATOMIC_ACQUIRE) &
+         CLAIM_BUSY;
+}
+
+/* Compiled, installed or parked, or in a batch being compiled. */
 static bool compiled(void *ctx, uint32_t f) {
   const lazy_state *st = ctx;
   uint32_t d = f - st->lazy->import_func_count;
   return __atomic_load_n(&st->lazy->slots[d], __ATOMIC_ACQUIRE) != NULL ||
-         __atomic_load_n(&st->parked[d], __ATOMIC_ACQUIRE) != NULL;
+         __atomic_load_n(&st->parked[d], __ATOMIC_ACQUIRE) != NULL || in_batch(st, f);
+}
+
+/* A batch takes f (claims it) unless it is compiled or taken. */
+static bool claim(lazy_state *st, uint32_t f) {
+  uint32_t d = f - st->lazy->import_func_count;
+  if (__atomic_load_n(&st->lazy->slots[d], __ATOMIC_ACQUIRE) ||
+      __atomic_load_n(&st->parked[d], __ATOMIC_ACQUIRE))
+    return false;
+  uint8_t old = __atomic_load_n(&st->claimed[d], __ATOMIC_ACQUIRE);
+  while (!(old & CLAIM_BUSY))
+    if (__atomic_compare_exchange_n(&st->claimed[d], &old, (uint8_t)(old | CLAIM_BUSY), false,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      return true;
+  return false;
+}
+
+static bool not_claimable(void *ctx, uint32_t f) { return !claim(ctx, f); }
+
+/* Lets go of the functions a batch took (parked ones stay compiled()). */
+static void unclaim(lazy_state *st, const uint32_t *members, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++)
+    __atomic_and_fetch(&st->claimed[members[i] - st->lazy->import_func_count],
+                       (uint8_t)~CLAIM_BUSY, __ATOMIC_RELEASE);
 }
 
 /* How much a call's batch is filled: FILL_BYTES while filling pays. */
@@ -398,9 +512,11 @@ static size_t fill_bytes(lazy_state *st) {
   return filled < FILL_TRIAL || hits * FILL_HIT_RATE >= filled ? FILL_BYTES : 0;
 }
 
+#define MSG_CAP 512 /* request.msg */
+
 static void on_tcc_error(void *opaque, const char *text) {
-  request *r = opaque;
-  if (!r->msg[0]) snprintf(r->msg, sizeof r->msg, "tcc: %s", text);
+  char *msg = opaque;
+  if (!msg[0]) snprintf(msg, MSG_CAP, "tcc: %s", text);
 }
 
 static void add_sym(TCCState *s, const char *fmt, uint32_t i, const void *addr) {
@@ -409,28 +525,37 @@ static void add_sym(TCCState *s, const char *fmt, uint32_t i, const void *addr) 
   tcc_add_symbol(s, name, addr);
 }
 
-/* Compiles `header` and `body` (NUL-terminated) with libtcc into fresh
- * memory, linked against the object's core: the code block, and addr[] the
- * members' code; NULL with r->msg set. */
-static code_block *tcc_build(request *r, const lazy_state *st, const char *header,
-                             const char *body, size_t blen, const xl_refs *refs,
+/* Compiles `header` and `body` (blen bytes) with libtcc, or links the
+ * object file `obj` (then header and body are unused), into fresh memory
+ * linked against the object's core, under tcc_lock: the code block (put on
+ * st's list), and addr[] the members' code; NULL with msg (MSG_CAP) set. */
+static code_block *tcc_build(char *msg, lazy_state *st, const char *header, const char *body,
+                             size_t blen, const char *obj, const xl_refs *refs,
                              const uint32_t *members, uint32_t n, void **addr) {
   const mote_abi_lazy *lz = st->lazy;
-  size_t hl = strlen(header);
-  char *text = malloc(hl + blen + 1);
-  TCCState *s = text ? tcc_new() : NULL;
+  size_t hl = obj ? 0 : strlen(header);
+  char *text = obj ? NULL : malloc(hl + blen + 1);
   void *mem = MAP_FAILED;
   size_t size = 0;
   code_block *cb = NULL;
+  if (!obj && !text) {
+    snprintf(msg, MSG_CAP, "out of memory");
+    return NULL;
+  }
+  if (text) {
+    memcpy(text, header, hl);
+    memcpy(text + hl, body, blen);
+    text[hl + blen] = 0;
+  }
+  pthread_mutex_lock(&tcc_lock);
+  TCCState *s = tcc_new();
   if (!s) {
-    snprintf(r->msg, sizeof r->msg, text ? "cannot start libtcc" : "out of memory");
+    snprintf(msg, MSG_CAP, "cannot start libtcc");
     goto out;
   }
-  memcpy(text, header, hl);
-  memcpy(text + hl, body, blen + 1);
-  tcc_set_error_func(s, r, on_tcc_error);
+  tcc_set_error_func(s, msg, on_tcc_error);
   tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
-  if (tcc_compile_string(s, text) != 0) goto failed;
+  if ((obj ? tcc_add_file(s, obj) : tcc_compile_string(s, text)) != 0) goto failed;
   for (uint32_t f = 0; f < lz->func_count; f++)
     if (refs->funcs[f]) add_sym(s, "w%u", f, (const void *)lz->funcs[f]);
   for (uint32_t i = 0; i < st->x.ndata; i++)
@@ -442,7 +567,7 @@ static code_block *tcc_build(request *r, const lazy_state *st, const char *heade
   size = (size_t)need;
   mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) {
-    snprintf(r->msg, sizeof r->msg, "no memory for compiled code: %s", strerror(errno));
+    snprintf(msg, MSG_CAP, "no memory for compiled code: %s", strerror(errno));
     goto out;
   }
   if (tcc_relocate(s, mem) < 0) goto failed;
@@ -450,24 +575,46 @@ static code_block *tcc_build(request *r, const lazy_state *st, const char *heade
     char name[32];
     snprintf(name, sizeof name, "b%u", members[i]);
     if (!(addr[i] = tcc_get_symbol(s, name))) {
-      snprintf(r->msg, sizeof r->msg, "libtcc lost function %u", members[i]);
+      snprintf(msg, MSG_CAP, "libtcc lost function %u", members[i]);
       goto out;
     }
   }
   if (!(cb = malloc(sizeof *cb))) {
-    snprintf(r->msg, sizeof r->msg, "out of memory");
+    snprintf(msg, MSG_CAP, "out of memory");
     goto out;
   }
-  *cb = (code_block){mem, size, NULL};
+  *cb = (code_block){mem, size, st->code};
+  st->code = cb;
   mem = MAP_FAILED;
   goto out;
 failed:
-  if (!r->msg[0]) snprintf(r->msg, sizeof r->msg, "libtcc failed");
+  if (!msg[0]) snprintf(msg, MSG_CAP, "libtcc failed");
 out:
   if (mem != MAP_FAILED) munmap(mem, size);
   if (s) tcc_delete(s);
+  pthread_mutex_unlock(&tcc_lock);
   free(text);
   return cb;
+}
+
+/* Puts the functions that refs says a batch called, left out and not
+ * compiled, on st's frontier for the workers (each function once). */
+static void front_push(lazy_state *st, const xl_refs *refs) {
+  if (!st->dir[0] || !workers_enabled()) return;
+  uint32_t nb = st->lazy->func_count - st->lazy->import_func_count;
+  bool any = false;
+  pthread_mutex_lock(&reg_lock);
+  for (uint32_t k = 0; k < refs->ncalled; k++) {
+    uint32_t g = refs->called[k];
+    if (g < st->lazy->import_func_count) continue;
+    uint32_t d = g - st->lazy->import_func_count;
+    if (st->seen[d] || compiled(st, g) || st->front_len == nb) continue;
+    st->seen[d] = 1;
+    st->front[(st->front_head + st->front_len++) % nb] = d;
+    any = true;
+  }
+  if (any) pthread_cond_broadcast(&spec_work);
+  pthread_mutex_unlock(&reg_lock);
 }
 
 /* Whether a batch's C names nothing of SIMD (v128 values, xl_v helpers):
@@ -476,8 +623,9 @@ static bool scalar_only(const char *body, size_t len) {
   return !memmem(body, len, "v128", 4) && !memmem(body, len, "xl_v", 4);
 }
 
-/* Compiles r's batch: a call's (its members installed, the filling
- * parked) or the background's (all installed). */
+/* Compiles r's batch (r->func claimed by the caller, let go here): a
+ * call's (its members installed, the filling parked) or the background's
+ * (all installed). */
 static void compile_batch(request *r, bool for_background) {
   lazy_state *st = r->st;
   const mote_abi_lazy *lz = st->lazy;
@@ -494,8 +642,9 @@ static void compile_batch(request *r, bool for_background) {
   bool ok = o != NULL;
   if (ok)
     ok = xl_write_batch(o, x, r->func, BATCH_BYTES, for_background ? BATCH_BYTES : fill_bytes(st),
-                        BATCH_MAX, compiled, st, members, &n, &ncalled, &refs, &xerr);
+                        BATCH_MAX, not_claimable, st, members, &n, &ncalled, &refs, &xerr);
   if (o && fclose(o) != 0) ok = false;
+  if (n == 0) members[n++] = r->func;
   if (!ok) {
     snprintf(r->msg, sizeof r->msg, "translating function %u: %s", r->func,
              xerr.failed ? xerr.message : "out of memory");
@@ -504,14 +653,12 @@ static void compile_batch(request *r, bool for_background) {
   /* the header without SIMD helpers is a guess from names: should it fail,
    * the full one decides */
   if (st->header_scalar && scalar_only(body, len))
-    cb = tcc_build(r, st, st->header_scalar, body, len, &refs, members, n, addr);
+    cb = tcc_build(r->msg, st, st->header_scalar, body, len, NULL, &refs, members, n, addr);
   if (!cb) {
     r->msg[0] = 0;
-    cb = tcc_build(r, st, st->header, body, len, &refs, members, n, addr);
+    cb = tcc_build(r->msg, st, st->header, body, len, NULL, &refs, members, n, addr);
   }
   if (!cb) goto out;
-  cb->next = st->code;
-  st->code = cb;
   for (uint32_t i = 0; i < n; i++) {
     uint32_t d = members[i] - lz->import_func_count;
     if (i < ncalled || for_background)
@@ -523,11 +670,120 @@ static void compile_batch(request *r, bool for_background) {
   r->result = addr[0];
   __atomic_add_fetch(&stat_batches, 1, __ATOMIC_RELAXED);
   __atomic_add_fetch(&stat_functions, n, __ATOMIC_RELAXED);
+  if (!for_background) front_push(st, &refs);
 out:
+  unclaim(st, members, n);
   free(body);
   free(refs.funcs);
   free(refs.data);
   free(refs.called);
+}
+
+/* ---- the workers ---------------------------------------------------------- */
+
+/* Under reg_lock: the next function of a frontier that no batch has taken,
+ * claimed for a worker's batch, of a state it marks busy; false if none. */
+static bool worker_pick(lazy_state **out, uint32_t *root) {
+  if (!workers_enabled()) return false;
+  for (lazy_state *st = states; st; st = st->next) {
+    uint32_t nb = st->lazy->func_count - st->lazy->import_func_count;
+    while (st->dir[0] && st->front_len) {
+      uint32_t d = st->front[st->front_head];
+      st->front_head = (st->front_head + 1) % nb;
+      st->front_len--;
+      if (claim(st, d + st->lazy->import_func_count)) {
+        st->busy++;
+        *out = st;
+        *root = d + st->lazy->import_func_count;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+/* A worker's batch: root (claimed) and its direct callees that no batch
+ * has, compiled by a compiler process (lazy_worker.c) and linked here;
+ * parked, so a call installs them as it does filled ones. A failure
+ * (the compiler failed, was killed, or a hook said so) leaves them to the
+ * calls, which compile them in process. */
+static void worker_batch(lazy_state *st, uint32_t root) {
+  const mote_abi_lazy *lz = st->lazy;
+  const xl_module *x = &st->x;
+  uint32_t nf = lz->func_count, members[BATCH_MAX], n = 0, ncalled = 0;
+  xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1),
+                  calloc((size_t)nf + 1, sizeof(uint32_t)), 0};
+  xl_error xerr = {0};
+  char *body = NULL, msg[MSG_CAP] = "", obj[4200] = "";
+  size_t len = 0;
+  void *addr[BATCH_MAX];
+  code_block *cb = NULL;
+  FILE *o = refs.funcs && refs.data && refs.called ? open_memstream(&body, &len) : NULL;
+  bool ok = o != NULL;
+  if (ok)
+    ok = xl_write_batch(o, x, root, BATCH_BYTES, 0, BATCH_MAX, not_claimable, st, members, &n,
+                        &ncalled, &refs, &xerr);
+  if (o && fclose(o) != 0) ok = false;
+  /* on failure n is what it had taken (claimed), let go below */
+  pthread_mutex_lock(&reg_lock);
+  bool (*hook)(void *, uint32_t) = worker_hook;
+  void *hook_ctx = worker_hook_ctx;
+  pthread_mutex_unlock(&reg_lock);
+  if (ok && hook && !hook(hook_ctx, root)) ok = false;
+  if (ok) {
+    const char *header =
+        st->header_scalar && scalar_only(body, len) ? st->header_scalar : st->header;
+    unsigned long seq = __atomic_add_fetch(&spec_seq, 1, __ATOMIC_RELAXED);
+    ok = mote_lazy_worker_compile(st->dir, seq, header, body, len, obj, sizeof obj, msg,
+                                  sizeof msg);
+  }
+  if (ok) {
+    cb = tcc_build(msg, st, NULL, NULL, 0, obj, &refs, members, n, addr);
+    unlink(obj);
+  }
+  if (cb) {
+    for (uint32_t i = 0; i < n; i++) {
+      uint32_t d = members[i] - lz->import_func_count;
+      __atomic_or_fetch(&st->claimed[d], CLAIM_PARKED, __ATOMIC_RELEASE);
+      __atomic_store_n(&st->parked[d], addr[i], __ATOMIC_RELEASE);
+    }
+    __atomic_add_fetch(&st->spec_filled, n, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&stat_spec_batches, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&stat_batches, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&stat_functions, n, __ATOMIC_RELAXED);
+    front_push(st, &refs);
+  } else {
+    __atomic_add_fetch(&stat_spec_failed, 1, __ATOMIC_RELAXED);
+    if (getenv("MOTE_LAZY_STATS"))
+      fprintf(stderr, "mote: a lazy worker's batch of function %u failed (calls compile it): %s\n",
+              root, msg[0] ? msg : xerr.failed ? xerr.message : "out of memory");
+  }
+  if (n == 0) members[n++] = root;
+  unclaim(st, members, n);
+  free(body);
+  free(refs.funcs);
+  free(refs.data);
+  free(refs.called);
+}
+
+static void *worker(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&reg_lock);
+  for (;;) {
+    lazy_state *st;
+    uint32_t root;
+    if (!worker_pick(&st, &root)) {
+      pthread_cond_wait(&spec_work, &reg_lock);
+      continue;
+    }
+    pthread_mutex_unlock(&reg_lock);
+    worker_batch(st, root);
+    pthread_mutex_lock(&reg_lock);
+    st->busy--;
+    pthread_cond_broadcast(&bg_idle);
+    pthread_cond_broadcast(&spec_done);
+  }
+  return NULL;
 }
 
 /* The next function the background should compile (its slot empty), of a
@@ -539,8 +795,8 @@ static bool background_pick(request *r) {
     if (!st->called || st->bg_done) continue;
     const mote_abi_lazy *lz = st->lazy;
     while (st->next_bg < lz->func_count - lz->import_func_count &&
-           compiled(st, st->next_bg + lz->import_func_count))
-      st->next_bg++;
+           !claim(st, st->next_bg + lz->import_func_count))
+      st->next_bg++; /* compiled, or in a batch (which compiles it) */
     if (st->next_bg + lz->import_func_count >= lz->func_count) {
       st->bg_done = true;
       continue;
@@ -595,17 +851,26 @@ static void *compiler(void *arg) {
     queue_head = r->next;
     if (!queue_head) queue_tail = NULL;
     pthread_mutex_unlock(&q_lock);
-    /* a request queued behind another batch may have been compiled by it */
-    r->result = ready_code(r->st, r->func);
-    if (!r->result) {
+    for (;;) {
+      /* a worker's batch has it: wait for that instead of compiling it
+       * twice (if the worker fails, it is compiled here) */
+      pthread_mutex_lock(&reg_lock);
+      while (in_batch(r->st, r->func)) pthread_cond_wait(&spec_done, &reg_lock);
+      pthread_mutex_unlock(&reg_lock);
+      /* a request queued behind another batch may have been compiled by it */
+      if ((r->result = ready_code(r->st, r->func))) break;
+      if (!claim(r->st, r->func)) continue; /* a worker took it meanwhile */
       pthread_mutex_lock(&q_lock);
       bool (*hook)(void *) = test_hook;
       void *hook_ctx = test_hook_ctx;
       pthread_mutex_unlock(&q_lock);
-      if (hook && !hook(hook_ctx))
+      if (hook && !hook(hook_ctx)) {
         snprintf(r->msg, sizeof r->msg, "the test hook failed this batch");
-      else
+        unclaim(r->st, &r->func, 1);
+      } else {
         compile_batch(r, false);
+      }
+      break;
     }
     pthread_mutex_lock(&reg_lock);
     r->st->called = true;
@@ -634,6 +899,9 @@ static bool start_compiler(void) {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, (size_t)16 << 20);
   compiler_started = pthread_create(&t, &attr, compiler, NULL) == 0;
+  /* the workers; without them calls compile everything here */
+  for (unsigned k = 0, n = worker_count(); compiler_started && k < n; k++)
+    if (pthread_create(&t, &attr, worker, NULL) != 0) break;
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   return compiler_started;

@@ -82,8 +82,25 @@ void mote_lazy_set_background(bool on);
 bool mote_lazy_settled(void);
 
 /* For tests and benchmarks: batches compiled and functions compiled, in
- * this process, so far. */
+ * this process, so far (the workers' included). */
 void mote_lazy_stats(uint64_t *batches, uint64_t *functions);
+
+/* The workers: threads (MOTE_LAZY_WORKERS=N, or =cores for one per core but
+ * one; none by default: measured, they did not pay) that compile, while calls wait
+ * for their own batches on the compiler thread, the functions that those
+ * batches called directly but left out (breadth first: where a start-up
+ * goes next), each batch by a compiler process (tcc -c, under an eager
+ * compile's limits) whose object is linked in process and parked. A call
+ * whose function is in a worker's batch waits for it; a worker's failure
+ * (its process failed or was killed) leaves the functions to the calls.
+ * Tests turn them off and on (of those the process started). */
+void mote_lazy_set_workers(bool on);
+/* Workers' batches linked, and failed, in this process so far. */
+void mote_lazy_worker_stats(uint64_t *batches, uint64_t *failed);
+/* For tests: called by a worker before its compiler process runs, with the
+ * batch's first function (claimed); false fails the batch as a dead
+ * compiler would. NULL: none. */
+void mote_lazy_test_worker_hook(bool (*hook)(void *ctx, uint32_t func), void *ctx);
 
 /* For tests: threads waiting in mote_lazy_ready now, and a function the
  * compiler thread calls before it compiles each batch a call asked for

@@ -28,7 +28,7 @@ static void set_error(mote_compile_error *err, mote_compile_status status, const
   snprintf(err->message, sizeof err->message, fmt, detail);
 }
 
-static mote_child_limits limits_of(const mote_compile_options *o) {
+mote_child_limits mote_compile_limits(const mote_compile_options *o) {
   mote_child_limits l = {
       .cpu_seconds = o->cpu_seconds ? o->cpu_seconds : 300,
       .wall_seconds = o->wall_seconds ? o->wall_seconds : 600,
@@ -309,7 +309,7 @@ static int keep_module_bytes(const char *cache_dir, const char *key, const uint8
 static mote_compile_status build(const char *work, const mote_module *m, const uint8_t *wasm,
                                  size_t len, bool lazy, const mote_compile_options *opts,
                                  mote_compile_result *out, mote_compile_error *err) {
-  mote_child_limits limits = limits_of(opts);
+  mote_child_limits limits = mote_compile_limits(opts);
   if (mote_write_file(work, "abi.h", mote_abi_header_text, strlen(mote_abi_header_text)) != 0) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
     return MOTE_COMPILE_IO;

@@ -202,7 +202,8 @@ bool xl_validate_functions(const xl_module *x, uint32_t first, uint32_t end,
  * batch, in order, *nmembers their number and *ncalled how many of them are
  * root and its callees (the rest were filled in); refs (zeroed by the caller, sized as for xl_func_write,
  * `called` given) what they name. False with err set on an invalid
- * function or no memory. */
+ * function or no memory (members[] and *nmembers then say which functions
+ * it had taken). */
 bool xl_write_batch(FILE *out, const xl_module *x, uint32_t root, size_t budget, size_t fill,
                     uint32_t max, bool (*skip)(void *ctx, uint32_t f), void *ctx,
                     uint32_t *members, uint32_t *nmembers, uint32_t *ncalled,

@@ -110,7 +110,7 @@ bool xl_write_batch(FILE *o, const xl_module *x, uint32_t root, size_t budget, s
     err->io = true;
     snprintf(err->message, sizeof err->message, "out of memory translating a lazy batch");
   }
-  *nmembers = ok ? n : 0;
+  *nmembers = n;
   *ncalled = ok ? (filled < n ? filled : n) : 0;
   free(body);
   free(queued);

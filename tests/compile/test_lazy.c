@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -474,6 +475,202 @@ TEST(the_background_compiles_the_rest_after_a_call) {
   mote_rt_module_free(m);
 }
 
+/* ---- workers -------------------------------------------------------------- */
+
+/* f0 calls f1..f300 (f<i> returns i, base added to each) and returns their
+ * sum: its batch takes f0 and 255 callees (BATCH_MAX), the rest go to the
+ * workers' frontier. */
+static mote_rt_module *load_wide(int base) {
+  size_t cap = 300 * 80 + 200, used = 0;
+  char *wat = malloc(cap);
+  if (!wat) return NULL;
+  used += (size_t)snprintf(wat + used, cap - used,
+                           "(module (func (export \"f0\") (result i32) i32.const 0");
+  for (int i = 1; i <= 300; i++)
+    used += (size_t)snprintf(wat + used, cap - used, " call %d i32.add", i);
+  used += (size_t)snprintf(wat + used, cap - used, ")");
+  for (int i = 1; i <= 300; i++)
+    used += (size_t)snprintf(wat + used, cap - used, " (func %s(result i32) (i32.const %d))",
+                             i == 256 ? "(export \"f256\") " : i == 280 ? "(export \"f280\") " : "",
+                             base + i);
+  snprintf(wat + used, cap - used, ")");
+  mote_rt_module *m = load_lazy(wat);
+  free(wat);
+  return m;
+}
+
+typedef struct gate {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  unsigned entered;
+  bool open, fail;
+} gate;
+
+/* The worker hook: the first batch waits until the test opens the gate. */
+static bool gate_hook(void *ctx, uint32_t func) {
+  (void)func;
+  gate *g = ctx;
+  pthread_mutex_lock(&g->lock);
+  g->entered++;
+  pthread_cond_broadcast(&g->cond);
+  while (!g->open) pthread_cond_wait(&g->cond, &g->lock);
+  bool fail = g->fail;
+  pthread_mutex_unlock(&g->lock);
+  return !fail;
+}
+
+typedef struct call_arg {
+  mote_rt_instance *in;
+  uint32_t export;
+  mote_val r;
+  mote_rt_status st;
+} call_arg;
+
+static void *call_thread(void *p) {
+  call_arg *c = p;
+  mote_rt_error err;
+  c->st = mote_rt_call(c->in, c->export, NULL, &c->r, &err);
+  return NULL;
+}
+
+/* f256 is in a worker's batch (held by the hook) when f0 calls it: the
+ * call waits for that batch instead of compiling f256 again; with `fail`
+ * the worker's batch fails (as a dead compiler) and the call compiles it. */
+static void worker_holds_a_called_function(bool fail) {
+  mote_rt_module *m = load_wide(0);
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  if (!in) return;
+  gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, fail};
+  mote_lazy_test_worker_hook(gate_hook, &g);
+  uint64_t b0, f0, wb0, wf0, b, f, wb, wf;
+  mote_lazy_stats(&b0, &f0);
+  mote_lazy_worker_stats(&wb0, &wf0);
+  mote_lazy_set_workers(true);
+  call_arg c = {in, (uint32_t)export_of(m, "f0"), {0}, MOTE_RT_OK};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, call_thread, &c) == 0);
+  /* states, not times: the worker holds its first batch (f256's, the
+   * frontier's first), and the call waits for a batch */
+  pthread_mutex_lock(&g.lock);
+  while (!g.entered) pthread_cond_wait(&g.cond, &g.lock);
+  pthread_mutex_unlock(&g.lock);
+  struct timespec tick = {0, 1000000};
+  while (mote_lazy_waiting() == 0) nanosleep(&tick, NULL);
+  pthread_mutex_lock(&g.lock);
+  g.open = true;
+  pthread_cond_broadcast(&g.cond);
+  pthread_mutex_unlock(&g.lock);
+  pthread_join(t, NULL);
+  CHECK_EQ_INT(c.st, MOTE_RT_OK);
+  CHECK_EQ_INT(c.r.i32, 300 * 301 / 2);
+  while (!mote_lazy_settled()) nanosleep(&tick, NULL);
+  mote_lazy_set_workers(false);
+  mote_lazy_test_worker_hook(NULL, NULL);
+  mote_lazy_stats(&b, &f);
+  mote_lazy_worker_stats(&wb, &wf);
+  CHECK_EQ_INT(f - f0, 301); /* every function once, by a call or a worker */
+  if (fail)
+    CHECK(wf > wf0);
+  else
+    CHECK(wb > wb0);
+  mote_val r = {0};
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f256"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 256);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
+TEST(a_call_waits_for_a_workers_batch_instead_of_compiling_it_twice) {
+  worker_holds_a_called_function(false);
+}
+
+TEST(a_failed_workers_batch_is_compiled_by_the_call) { worker_holds_a_called_function(true); }
+
+/* A compiler process that dies (SIGKILL) fails its batch; calls compile
+ * the functions in process. */
+TEST(a_killed_worker_leaves_its_batch_to_the_calls) {
+  mote_rt_module *m = load_wide(0);
+  if (!m) return;
+  char script[128];
+  snprintf(script, sizeof script, "%s/killed-cc.sh", cache_dir);
+  FILE *sf = fopen(script, "w");
+  CHECK(sf != NULL);
+  if (!sf) return;
+  fputs("#!/bin/sh\nkill -KILL $$\n", sf);
+  fclose(sf);
+  CHECK(chmod(script, 0755) == 0);
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  if (!in) return;
+  setenv("MOTE_QUICK_CC", script, 1);
+  gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, false};
+  mote_lazy_test_worker_hook(gate_hook, &g);
+  uint64_t wb0, wf0, wb, wf;
+  mote_lazy_worker_stats(&wb0, &wf0);
+  mote_lazy_set_workers(true);
+  call_arg c = {in, (uint32_t)export_of(m, "f0"), {0}, MOTE_RT_OK};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, call_thread, &c) == 0);
+  pthread_mutex_lock(&g.lock);
+  while (!g.entered) pthread_cond_wait(&g.cond, &g.lock);
+  g.open = true; /* its compiler process runs, and is killed */
+  pthread_cond_broadcast(&g.cond);
+  pthread_mutex_unlock(&g.lock);
+  pthread_join(t, NULL);
+  CHECK_EQ_INT(c.st, MOTE_RT_OK);
+  CHECK_EQ_INT(c.r.i32, 300 * 301 / 2);
+  struct timespec tick = {0, 1000000};
+  while (!mote_lazy_settled()) nanosleep(&tick, NULL);
+  mote_lazy_set_workers(false);
+  mote_lazy_test_worker_hook(NULL, NULL);
+  unsetenv("MOTE_QUICK_CC");
+  mote_lazy_worker_stats(&wb, &wf);
+  CHECK(wf > wf0);
+  CHECK_EQ_INT(wb, wb0);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
+/* Two objects with the same function indices: each worker's batch goes to
+ * its own object. */
+TEST(two_modules_workers_do_not_mix) {
+  mote_rt_module *a = load_wide(0), *b = load_wide(1000);
+  if (!a || !b) return;
+  mote_rt_instance *ia = NULL, *ib = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(a, NULL, NULL, &ia, &err) == MOTE_RT_OK);
+  CHECK(mote_rt_instantiate(b, NULL, NULL, &ib, &err) == MOTE_RT_OK);
+  if (!ia || !ib) return;
+  uint64_t b0, f0, wb0, wf0, bs, fs, wb, wf;
+  mote_lazy_stats(&b0, &f0);
+  mote_lazy_worker_stats(&wb0, &wf0);
+  mote_lazy_set_workers(true);
+  mote_val r = {0};
+  CHECK(mote_rt_call(ia, (uint32_t)export_of(a, "f0"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 300 * 301 / 2);
+  CHECK(mote_rt_call(ib, (uint32_t)export_of(b, "f0"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 300 * 301 / 2 + 300 * 1000);
+  struct timespec tick = {0, 1000000};
+  while (!mote_lazy_settled()) nanosleep(&tick, NULL);
+  mote_lazy_set_workers(false);
+  CHECK(mote_rt_call(ia, (uint32_t)export_of(a, "f280"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 280);
+  CHECK(mote_rt_call(ib, (uint32_t)export_of(b, "f280"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 1280);
+  mote_lazy_stats(&bs, &fs);
+  mote_lazy_worker_stats(&wb, &wf);
+  CHECK_EQ_INT(fs - f0, 602);
+  CHECK_EQ_INT(wf, wf0);
+  mote_rt_instance_free(ia);
+  mote_rt_instance_free(ib);
+  mote_rt_module_free(a);
+  mote_rt_module_free(b);
+}
+
 /* Module bytes whose code section holds `bodies` bodies of `each` bytes (not
  * valid code: auto looks at the sizes only). */
 static uint8_t *code_of(uint32_t bodies, uint32_t each, size_t *len) {
@@ -516,7 +713,9 @@ TEST(auto_makes_big_modules_lazy_unless_a_function_is_huge) {
  * the batch counts are the calls' own. */
 static void force_lazy(void) {
   setenv("MOTE_QUICK_LAZY", "always", 1);
+  setenv("MOTE_LAZY_WORKERS", "1", 1); /* started, but on only where a test wants them */
   mote_lazy_set_background(false);
+  mote_lazy_set_workers(false);
 }
 
 RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
@@ -530,4 +729,7 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           a_lazy_object_without_its_module_bytes_is_not_loaded,
           a_failed_lazy_compile_traps_the_call_and_the_next_call_tries_again,
           a_call_fills_its_batch_while_the_filling_is_called,
-          the_background_compiles_the_rest_after_a_call)
+          the_background_compiles_the_rest_after_a_call,
+          a_call_waits_for_a_workers_batch_instead_of_compiling_it_twice,
+          a_failed_workers_batch_is_compiled_by_the_call, a_killed_worker_leaves_its_batch_to_the_calls,
+          two_modules_workers_do_not_mix)
