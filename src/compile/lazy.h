@@ -9,6 +9,17 @@
  * object (mote_lazy_attach) and mote_rt_module_free detaches it; a stub's
  * first call lands in mote_lazy_ready (generated code calls it: it is in
  * src/rt/exports.list).
+ *
+ * A call's batch is its function and direct callees, filled with the
+ * functions that follow while filling pays (filled ones are parked until
+ * their first call); its C includes xl_lazy_libc.h instead of libc's headers
+ * and, when it names nothing of SIMD, no SIMD helpers. libtcc runs inside
+ * the process: a crash of tcc would be the process's (the eager path's tcc
+ * runs in a limited child), its memory is not capped (hence
+ * MOTE_LAZY_MAX_FUNCTION), and deep nesting is kept out
+ * (MOTE_LAZY_MAX_IF_NESTING). Workers (below, off by default) compile
+ * speculative batches in compiler processes; their objects are still linked
+ * in process.
  */
 #ifndef MOTE_COMPILE_LAZY_H
 #define MOTE_COMPILE_LAZY_H
