@@ -3,46 +3,8 @@
  * stay callable (the spec's linking rules), so the instance behind them
  * must live as long as its module, however many failed. Run under ASan by
  * make unit-san, where a freed one is a use-after-free report. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "compile/compile.h"
 #include "rt/rt.h"
 #include "test.h"
-
-static char cache_dir[64];
-
-static void cleanup(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", cache_dir);
-  if (cache_dir[0] && system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", cache_dir);
-}
-
-/* Compiles a module (text) on the quick tier and loads it. */
-static mote_rt_module *load(const char *wat) {
-  if (!cache_dir[0]) {
-    snprintf(cache_dir, sizeof cache_dir, "/tmp/mote-test-park-XXXXXX");
-    CHECK(mkdtemp(cache_dir) != NULL);
-    atexit(cleanup);
-  }
-  size_t len;
-  uint8_t *wasm = test_wat(wat, NULL, &len);
-  CHECK(wasm != NULL);
-  if (!wasm) return NULL;
-  mote_compile_options o = {.cache_dir = cache_dir, .tier = MOTE_TIER_QUICK};
-  mote_compile_result r;
-  mote_compile_error cerr;
-  mote_compile_status st = mote_compile(wasm, len, &o, &r, &cerr);
-  free(wasm);
-  CHECK_MSG(st == MOTE_COMPILE_OK, cerr.message);
-  if (st != MOTE_COMPILE_OK) return NULL;
-  mote_rt_module *m = NULL;
-  mote_rt_error err;
-  CHECK_MSG(mote_rt_module_load(r.so_path, &m, &err) == MOTE_RT_OK, err.message);
-  return m;
-}
 
 static mote_rt_extern table_import(wasm_rt_funcref_table_t *t) {
   mote_rt_extern e = {.type = {.kind = MOTE_ABI_TABLE, .valtype = MOTE_ABI_FUNCREF, .min = 1}};
@@ -79,7 +41,7 @@ static int32_t call0(mote_rt_module *c, wasm_rt_funcref_table_t *t) {
 }
 
 TEST(a_failed_instance_whose_functions_an_imported_table_holds_stays_callable) {
-  mote_rt_module *m = load(failing), *c = load(caller);
+  mote_rt_module *m = test_load_wat(failing), *c = test_load_wat(caller);
   if (!m || !c) return;
   /* more than the 64 the first version kept: each in a table of its own,
    * so every one stays referenced */
