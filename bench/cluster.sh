@@ -128,7 +128,7 @@ wait $wrk_pid
 touch "$tmp/probe.stop"; wait $probe
 probe_n=$(awk -v t=$t_kill '$1 >= t' "$tmp/probe" | wc -l)
 probe_bad=$(awk -v t=$t_kill '$1 >= t && $2 != 200' "$tmp/probe" | wc -l)
-last_bad=$(awk -v t=$t_kill '$1 >= t && $2 != 200 { l = $1 } END { print l + 0 }' "$tmp/probe")
+last_bad=$(awk -v t=$t_kill '$1 >= t && $2 != 200 { l = $1 } END { printf "%.0f\n", l }' "$tmp/probe")
 wrk_total=$(awk '/requests in/ { print $1 }' "$tmp/wrk-kill")
 wrk_non2xx=$(awk '/Non-2xx/ { print $NF }' "$tmp/wrk-kill")
 wrk_sock=$(grep 'Socket errors' "$tmp/wrk-kill" | sed 's/^ *//')

@@ -1,4 +1,6 @@
 #include "base/alloc.h"
+#include "compile/compile.h"
+#include "rt/rt.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -77,3 +79,39 @@ void test_alloc_fail(long n) {
 }
 
 long test_alloc_calls(void) { return alloc_calls; }
+
+static char load_cache[64];
+
+static void remove_load_cache(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", load_cache);
+  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", load_cache);
+}
+
+mote_rt_module *test_load_wat(const char *wat) {
+  if (!load_cache[0]) {
+    snprintf(load_cache, sizeof load_cache, "/tmp/mote-test-cache-XXXXXX");
+    if (!mkdtemp(load_cache)) {
+      CHECK_MSG(false, "mkdtemp of the test's cache directory failed");
+      load_cache[0] = '\0';
+      return NULL;
+    }
+    atexit(remove_load_cache);
+  }
+  size_t len;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return NULL;
+  mote_compile_options o = {.cache_dir = load_cache, .tier = MOTE_TIER_QUICK};
+  mote_compile_result r;
+  mote_compile_error cerr;
+  mote_compile_status st = mote_compile(wasm, len, &o, &r, &cerr);
+  free(wasm);
+  CHECK_MSG(st == MOTE_COMPILE_OK, cerr.message);
+  if (st != MOTE_COMPILE_OK) return NULL;
+  mote_rt_module *m = NULL;
+  mote_rt_error err;
+  mote_rt_init();
+  CHECK_MSG(mote_rt_module_load(r.so_path, &m, &err) == MOTE_RT_OK, err.message);
+  return m;
+}

@@ -71,4 +71,10 @@ long test_alloc_calls(void);
 /* Test fixtures written as text: the WebAssembly text `wat` assembled by
  * wabt's wat2wasm (extra flags e.g. "--no-check"); malloc'd bytes or NULL. */
 uint8_t *test_wat(const char *wat, const char *flags, size_t *len);
+
+/* The same compiled on the quick tier (into a cache directory of this test
+ * binary, removed at exit) and loaded: the module, or NULL after a failed
+ * check saying why. */
+struct mote_rt_module;
+struct mote_rt_module *test_load_wat(const char *wat);
 #endif

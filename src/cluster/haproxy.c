@@ -13,9 +13,13 @@
  *     once on a refused connection of real traffic: observe layer4), so a
  *     dead node is out within about 0.4 s; a drained node answers 503 there
  *     and is taken out the same way;
- *   - a request whose connection fails, or whose node dies before answering,
- *     is sent again to another node (retry-on, redispatch): a node killed
- *     under load costs its calls in flight at most.
+ *   - a request whose connection fails is sent again to another node
+ *     (retry-on conn-failure, redispatch); one that reached a node is not:
+ *     a call runs at most once (OpenWhisk's guarantee too), so a node that
+ *     dies while running calls costs those calls a 502 (their callers may
+ *     repeat them), never a second run, record and charge elsewhere.
+ *     (Retrying on empty-response would replay a GET or POST that the dead
+ *     node had run: both methods call the function.)
  *
  * Kept current through the runtime API (mote_cluster_haproxy_follow, `mote
  * cluster haproxy-sync`), not reloads: a watch of the nodes' records, and
@@ -93,10 +97,11 @@ mote_cluster_status mote_cluster_haproxy_config(mote_cluster_admin *a, const cha
           "    timeout server 3600s\n"
           "    timeout http-request 10s\n"
           "    timeout queue 10s\n"
-          "    # a call whose node is gone is sent to another (its body is buffered for that)\n"
+          "    # a call that could not be sent to its node goes to another (its body is\n"
+          "    # buffered for that); one that was sent is never sent again: at most once\n"
           "    option http-buffer-request\n"
           "    retries 3\n"
-          "    retry-on conn-failure empty-response response-timeout\n"
+          "    retry-on conn-failure\n"
           "    option redispatch 1\n"
           "\n"
           "frontend mote\n"

@@ -18,8 +18,10 @@ struct mote_rt_module {
   const mote_abi_module *abi; /* inside the loaded object */
   const mote_abi_lazy *lazy;  /* inside it too, for a lazy object (compile/lazy.h); else NULL */
   pthread_mutex_t parked_lock;
-  mote_rt_instance *parked[64]; /* failed instantiations kept (mote_rt_module_park), owned */
-  uint32_t nparked;
+  /* failed instantiations kept (mote_rt_module_park): the array from
+   * realloc(), the instances owned */
+  mote_rt_instance **parked;
+  size_t nparked, parked_cap;
 };
 
 /* init_module writes the module's static function-type table; the same
@@ -168,27 +170,57 @@ const mote_abi_module *mote_rt_module_abi(const mote_rt_module *m) {
 
 void mote_rt_module_free(mote_rt_module *m) {
   if (!m) return;
-  for (uint32_t i = 0; i < m->nparked; i++) {
+  for (size_t i = 0; i < m->nparked; i++) {
     m->abi->free(m->parked[i]->data);
     free(m->parked[i]->data);
     free(m->parked[i]);
   }
+  free(m->parked);
   pthread_mutex_destroy(&m->parked_lock);
   if (m->lazy) mote_lazy_detach(m->lazy);
   dlclose(m->dl);
   free(m);
 }
 
+static bool points_into(const wasm_rt_funcref_t *r, const mote_rt_instance *inst) {
+  uintptr_t at = (uintptr_t)r->module_instance;
+  return r->func && at >= (uintptr_t)inst->own.lo && at < (uintptr_t)inst->own.hi;
+}
+
+/* Whether a reference to one of inst's functions may be held outside it:
+ * in an imported table or mutable global (looked at), or wherever an
+ * imported function that takes a funcref put one (unknowable: yes). */
+static bool may_be_referenced(const mote_abi_module *abi, const mote_rt_instance *inst) {
+  for (uint32_t i = 0; i < abi->import_count; i++) {
+    const mote_abi_type *t = &abi->imports[i].type;
+    const mote_abi_binding *b = &inst->imports[i];
+    if (t->kind == MOTE_ABI_FUNC) {
+      const char *results = strchr(t->signature, ':');
+      const char *r = strchr(t->signature, 'r');
+      if (r && (!results || r < results)) return true;
+    } else if (t->kind == MOTE_ABI_TABLE && t->valtype == MOTE_ABI_FUNCREF && b->funcref_table) {
+      for (uint32_t k = 0; k < b->funcref_table->size; k++)
+        if (points_into(&b->funcref_table->data[k], inst)) return true;
+    } else if (t->kind == MOTE_ABI_GLOBAL && t->valtype == MOTE_ABI_FUNCREF && t->mutable_ &&
+               b->global) {
+      if (points_into((const wasm_rt_funcref_t *)b->global, inst)) return true;
+    }
+  }
+  return false;
+}
+
 bool mote_rt_module_park(mote_rt_module *m, mote_rt_instance *inst) {
-  bool tables = false;
-  for (uint32_t i = 0; i < m->abi->import_count; i++)
-    if (m->abi->imports[i].type.kind == MOTE_ABI_TABLE) tables = true;
-  if (!tables) return false;
+  if (!may_be_referenced(m->abi, inst)) return false;
   pthread_mutex_lock(&m->parked_lock);
-  bool kept = m->nparked < sizeof m->parked / sizeof m->parked[0];
-  if (kept) m->parked[m->nparked++] = inst;
+  if (m->nparked == m->parked_cap) {
+    size_t cap = m->parked_cap ? 2 * m->parked_cap : 8;
+    mote_rt_instance **grown = realloc(m->parked, cap * sizeof *grown);
+    if (grown) m->parked = grown, m->parked_cap = cap;
+  }
+  /* without room it is leaked, never freed: a reference may still call it */
+  if (m->nparked < m->parked_cap) m->parked[m->nparked++] = inst;
   pthread_mutex_unlock(&m->parked_lock);
-  return kept;
+  return true;
 }
 
 int32_t mote_rt_module_find_export(const mote_rt_module *m, const char *name, size_t len) {

@@ -50,9 +50,10 @@ typedef struct mote_rt_own {
 } mote_rt_own;
 
 /* Keeps an instance whose instantiation trapped until the module is freed,
- * if the module imports a table (its elements may point at the instance):
- * true if kept (the module owns it now). At most 64 per module; beyond, the
- * caller frees it as before. */
+ * if a reference to one of its functions may be held outside it (an
+ * imported table or mutable global holds one, or an imported function takes
+ * funcrefs): true if kept (the module owns it now; without memory for the
+ * list it is leaked, never freed). Else false: the caller frees it. */
 bool mote_rt_module_park(mote_rt_module *m, mote_rt_instance *inst);
 
 struct mote_rt_instance {
