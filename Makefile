@@ -40,7 +40,7 @@ LDLIBS    := -ltcc -lmicrohttpd -lsqlite3 -larchive -ljansson -lsodium $(CURL_LI
 LAYERS    := base module compile rt wasi invoke store core http openwhisk cluster server
 LIB_SRC   := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/abi_text.o $(BUILD)/gen/xl_prelude_text.o \
-             $(BUILD)/gen/xl_lazy_libc_text.o
+             $(BUILD)/gen/xl_lazy_libc_text.o $(BUILD)/gen/wasm_rt_text.o
 CLI_SRC   := $(wildcard src/cli/*.c)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
@@ -140,6 +140,12 @@ $(BUILD)/gen/xl_prelude_text.c: src/compile/xl_prelude.h
 # A lazy batch's few declarations of libc (src/compile/lazy.c).
 $(BUILD)/gen/xl_lazy_libc_text.c: src/compile/xl_lazy_libc.h
 	$(call embed_text,mote_xl_lazy_libc_text)
+
+# wasm-rt.h (Debian's wabt), the one the runtime is compiled against: a lazy
+# batch carries its text instead of including it (src/compile/lazy.c).
+WASM_RT_H ?= /usr/include/wasm-rt.h
+$(BUILD)/gen/wasm_rt_text.c: $(WASM_RT_H)
+	$(call embed_text,mote_wasm_rt_header_text)
 
 $(BUILD)/gen/%_text.o: $(BUILD)/gen/%_text.c
 	$(CC) $(CFLAGS) -c $< -o $@

@@ -19,8 +19,10 @@ int mote_write_file(const char *dir, const char *name, const void *data, size_t 
 
 /* The text of src/rt/abi.h, embedded at build time. */
 extern const char mote_abi_header_text[];
-/* The text of src/compile/xl_lazy_libc.h (lazy batches), the same way. */
+/* The text of src/compile/xl_lazy_libc.h (lazy batches), the same way, and
+ * of the wasm-rt.h the runtime was built with. */
 extern const char mote_xl_lazy_libc_text[];
+extern const char mote_wasm_rt_header_text[];
 
 /* Running a tool as a child process under limits. */
 typedef struct mote_child_limits {

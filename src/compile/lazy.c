@@ -289,23 +289,50 @@ static bool replace_first(char **text, size_t *len, const char *what, const char
   return true;
 }
 
+/* wasm-rt.h's text without its #include lines (xl_lazy_libc.h declares
+ * what it uses), or NULL (no memory). */
+static char *wasm_rt_text(void) {
+  const char *in = mote_wasm_rt_header_text;
+  char *out = malloc(strlen(in) + 1), *o = out;
+  if (!out) return NULL;
+  while (*in) {
+    const char *eol = strchr(in, '\n');
+    size_t n = eol ? (size_t)(eol - in) + 1 : strlen(in);
+    if (strncmp(in, "#include <", 10) != 0) {
+      memcpy(o, in, n);
+      o += n;
+    }
+    in += n;
+  }
+  *o = 0;
+  return out;
+}
+
 /* mod.h as the translator writes it (libtcc compiles from memory), with
- * abi.h's text where the prelude includes it, and xl_lazy_libc.h's few
- * declarations instead of the C library's headers. */
+ * abi.h's and wasm-rt.h's text where they are included, and xl_lazy_libc.h's
+ * few declarations instead of the C library's headers: no file is read. */
 static char *header_text(const xl_module *x) {
-  char *h = NULL;
+  char *h = NULL, *rt = wasm_rt_text();
   size_t hl = 0;
   xl_error xerr = {0};
-  FILE *f = open_memstream(&h, &hl);
-  if (!f) return NULL;
+  FILE *f = rt ? open_memstream(&h, &hl) : NULL;
+  if (!f) {
+    free(rt);
+    return NULL;
+  }
   bool ok = xl_write_header(f, x, true, &xerr);
   if (fclose(f) != 0 || !ok ||
       !replace_first(&h, &hl, "#include \"abi.h\"\n", mote_abi_header_text) ||
       !replace_first(&h, &hl, "#include <math.h>\n", mote_xl_lazy_libc_text) ||
-      !replace_first(&h, &hl, "#include <string.h>\n", "")) {
+      !replace_first(&h, &hl, "#include <string.h>\n", "") ||
+      !replace_first(&h, &hl, "#include <stdint.h>\n", "") || /* the prelude's */
+      !replace_first(&h, &hl, "#include <stdint.h>\n", "") || /* abi.h's */
+      !replace_first(&h, &hl, "#include <wasm-rt.h>\n", rt)) {
     free(h);
+    free(rt);
     return NULL;
   }
+  free(rt);
   return h;
 }
 
