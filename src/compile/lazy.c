@@ -416,17 +416,16 @@ static void *compiler(void *arg) {
       lz_wait_for_workers(r->st, r->func);
       /* a request queued behind another batch may have been compiled by it */
       if ((r->result = lz_ready_code(r->st, r->func))) break;
-      if (!lz_claim(r->st, r->func)) continue; /* a worker took it meanwhile */
       pthread_mutex_lock(&q_lock);
       bool (*hook)(void *) = test_hook;
       void *hook_ctx = test_hook_ctx;
       pthread_mutex_unlock(&q_lock);
       if (hook && !hook(hook_ctx)) {
         snprintf(r->msg, sizeof r->msg, "the test hook failed this batch");
-        lz_unclaim(r->st, &r->func, 1);
-      } else {
-        compile_batch(r, false);
+        break;
       }
+      if (!lz_claim(r->st, r->func)) continue; /* a worker took it meanwhile */
+      compile_batch(r, false);
       break;
     }
     pthread_mutex_lock(&lz_reg_lock);

@@ -114,9 +114,10 @@ void mote_lazy_worker_stats(uint64_t *batches, uint64_t *failed);
 void mote_lazy_test_worker_hook(bool (*hook)(void *ctx, uint32_t func), void *ctx);
 
 /* For tests: threads waiting in mote_lazy_ready now, and a function the
- * compiler thread calls before it compiles each batch a call asked for
- * (NULL: none), to hold a compile at a known state; when it returns false
- * the batch fails as a failed compile would. */
+ * compiler thread calls before it takes each batch a call asked for (NULL:
+ * none; again if a worker took the function meanwhile), to hold a compile
+ * at a known state; when it returns false the batch fails as a failed
+ * compile would. */
 unsigned mote_lazy_waiting(void);
 void mote_lazy_test_hook(bool (*hook)(void *ctx), void *ctx);
 

@@ -519,6 +519,24 @@ static bool gate_hook(void *ctx, uint32_t func) {
   return !fail;
 }
 
+/* The compiler thread's hook: the second batch a call asks for (f256's,
+ * after f0's) waits until the worker holds its first batch, so the worker
+ * has f256 before the call can take it. */
+typedef struct hold_second {
+  gate *g;
+  unsigned batches;
+} hold_second;
+
+static bool hold_second_hook(void *ctx) {
+  hold_second *h = ctx;
+  if (++h->batches == 2) {
+    pthread_mutex_lock(&h->g->lock);
+    while (!h->g->entered) pthread_cond_wait(&h->g->cond, &h->g->lock);
+    pthread_mutex_unlock(&h->g->lock);
+  }
+  return true;
+}
+
 typedef struct call_arg {
   mote_rt_instance *in;
   uint32_t export;
@@ -544,7 +562,9 @@ static void worker_holds_a_called_function(bool fail) {
   CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
   if (!in) return;
   gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, fail};
+  hold_second h = {&g, 0};
   mote_lazy_test_worker_hook(gate_hook, &g);
+  mote_lazy_test_hook(hold_second_hook, &h);
   uint64_t b0, f0, wb0, wf0, b, f, wb, wf;
   mote_lazy_stats(&b0, &f0);
   mote_lazy_worker_stats(&wb0, &wf0);
@@ -569,6 +589,7 @@ static void worker_holds_a_called_function(bool fail) {
   while (!mote_lazy_settled()) nanosleep(&tick, NULL);
   mote_lazy_set_workers(false);
   mote_lazy_test_worker_hook(NULL, NULL);
+  mote_lazy_test_hook(NULL, NULL);
   mote_lazy_stats(&b, &f);
   mote_lazy_worker_stats(&wb, &wf);
   CHECK_EQ_INT(f - f0, 301); /* every function once, by a call or a worker */
@@ -608,7 +629,9 @@ TEST(a_killed_worker_leaves_its_batch_to_the_calls) {
   if (!in) return;
   setenv("MOTE_QUICK_CC", script, 1);
   gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, false};
+  hold_second h = {&g, 0};
   mote_lazy_test_worker_hook(gate_hook, &g);
+  mote_lazy_test_hook(hold_second_hook, &h);
   uint64_t wb0, wf0, wb, wf;
   mote_lazy_worker_stats(&wb0, &wf0);
   mote_lazy_set_workers(true);
@@ -627,6 +650,7 @@ TEST(a_killed_worker_leaves_its_batch_to_the_calls) {
   while (!mote_lazy_settled()) nanosleep(&tick, NULL);
   mote_lazy_set_workers(false);
   mote_lazy_test_worker_hook(NULL, NULL);
+  mote_lazy_test_hook(NULL, NULL);
   unsetenv("MOTE_QUICK_CC");
   mote_lazy_worker_stats(&wb, &wf);
   CHECK(wf > wf0);
