@@ -39,7 +39,8 @@ LDLIBS    := -ltcc -lmicrohttpd -lsqlite3 -larchive -ljansson -lsodium $(CURL_LI
 
 LAYERS    := base module compile rt wasi invoke store core http openwhisk cluster server
 LIB_SRC   := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/abi_text.o $(BUILD)/gen/xl_prelude_text.o
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/abi_text.o $(BUILD)/gen/xl_prelude_text.o \
+             $(BUILD)/gen/xl_lazy_libc_text.o $(BUILD)/gen/wasm_rt_text.o
 CLI_SRC   := $(wildcard src/cli/*.c)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
@@ -119,26 +120,34 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# The glue of every compiled module includes src/rt/abi.h: the binary carries its text.
-$(BUILD)/gen/abi_text.c: src/rt/abi.h
-	@mkdir -p $(dir $@)
-	{ echo '/* Generated from src/rt/abi.h by the Makefile. */'; \
-	  echo 'extern const char mote_abi_header_text[];'; \
-	  echo 'const char mote_abi_header_text[] ='; \
-	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/  "/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
+# Headers whose text the binary carries: $(call embed_text,SYMBOL) writes $@ from $<.
+define embed_text
+@mkdir -p $(dir $@)
+{ echo '/* Generated from $< by the Makefile. */'; \
+  echo 'extern const char $(1)[];'; \
+  echo 'const char $(1)[] ='; \
+  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/  "/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
+endef
 
-$(BUILD)/gen/abi_text.o: $(BUILD)/gen/abi_text.c
-	$(CC) $(CFLAGS) -c $< -o $@
+# The glue of every compiled module includes src/rt/abi.h.
+$(BUILD)/gen/abi_text.c: src/rt/abi.h
+	$(call embed_text,mote_abi_header_text)
 
 # Every C file the translator writes starts with src/compile/xl_prelude.h.
 $(BUILD)/gen/xl_prelude_text.c: src/compile/xl_prelude.h
-	@mkdir -p $(dir $@)
-	{ echo '/* Generated from src/compile/xl_prelude.h by the Makefile. */'; \
-	  echo 'extern const char mote_xl_prelude_text[];'; \
-	  echo 'const char mote_xl_prelude_text[] ='; \
-	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/  "/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
+	$(call embed_text,mote_xl_prelude_text)
 
-$(BUILD)/gen/xl_prelude_text.o: $(BUILD)/gen/xl_prelude_text.c
+# A lazy batch's few declarations of libc (src/compile/lazy.c).
+$(BUILD)/gen/xl_lazy_libc_text.c: src/compile/xl_lazy_libc.h
+	$(call embed_text,mote_xl_lazy_libc_text)
+
+# wasm-rt.h (Debian's wabt), the one the runtime is compiled against: a lazy
+# batch carries its text instead of including it (src/compile/lazy.c).
+WASM_RT_H ?= /usr/include/wasm-rt.h
+$(BUILD)/gen/wasm_rt_text.c: $(WASM_RT_H)
+	$(call embed_text,mote_wasm_rt_header_text)
+
+$(BUILD)/gen/%_text.o: $(BUILD)/gen/%_text.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libmote.a: $(LIB_OBJ)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "compile/compile.h"
 #include "module/module.h"
 
 /* Whether a tool's stderr says it ran out of memory (its address-space
@@ -18,6 +19,10 @@ int mote_write_file(const char *dir, const char *name, const void *data, size_t 
 
 /* The text of src/rt/abi.h, embedded at build time. */
 extern const char mote_abi_header_text[];
+/* The text of src/compile/xl_lazy_libc.h (lazy batches), the same way, and
+ * of the wasm-rt.h the runtime was built with. */
+extern const char mote_xl_lazy_libc_text[];
+extern const char mote_wasm_rt_header_text[];
 
 /* Running a tool as a child process under limits. */
 typedef struct mote_child_limits {
@@ -51,5 +56,22 @@ void mote_child_run(const char *const argv[], const char *cwd, const mote_child_
 /* One line naming why a child failed, e.g. "killed: CPU time limit (300 s)". */
 void mote_child_describe(const mote_child_result *r, const mote_child_limits *limits, char *out,
                          size_t cap);
+
+/* The limits of a compiler process: the options', or their defaults (300 s
+ * of CPU, 600 s of wall time, 1 GiB of memory and of output). */
+mote_child_limits mote_compile_limits(const mote_compile_options *o);
+
+/* lazy_worker.c: a lazy batch compiled to an object file by a compiler
+ * process. A directory of its own for the object at so_path (in the cache's
+ * tmp/; false on failure), removed (empty) by ..._remove. */
+bool mote_lazy_worker_dir(const char *so_path, char *dir, size_t cap);
+void mote_lazy_worker_dir_remove(const char *dir);
+/* Writes header + body (blen bytes) to dir/b<seq>.c and compiles it with the
+ * quick tier's compiler (-c) under mote_compile_limits' defaults: true with
+ * obj (objcap bytes) the object's path (the caller removes it), false with
+ * msg set (why the compiler failed, or was killed). */
+bool mote_lazy_worker_compile(const char *dir, unsigned long seq, const char *header,
+                              const char *body, size_t blen, char *obj, size_t objcap,
+                              char *msg, size_t cap);
 
 #endif

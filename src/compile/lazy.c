@@ -1,10 +1,12 @@
 /*
  * Lazy objects at run time (lazy.h): attaching a loaded object to its
  * module's bytes, and compiling batches of functions in process with libtcc
- * when their stubs are first called.
+ * (lazy_batch.c) when their stubs are first called; the background; the
+ * workers are lazy_worker.c's.
  *
- * libtcc 0.9.27 keeps compiler state in globals, so every compile of the
- * process runs on one compiler thread, one batch at a time. A guest thread
+ * libtcc 0.9.27 keeps compiler state in globals, so every compile for a
+ * call runs on one compiler thread, one batch at a time (a worker's link
+ * takes the same lock). A guest thread
  * whose stub finds its slot empty hands the request to that thread and
  * waits, marked as host code (rt/guest.h): a deadline or a cancel that comes
  * meanwhile only marks the thread, and stops the guest when the wait is
@@ -13,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libtcc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,55 +30,35 @@
 #include "compile/compile.h"
 #include "compile/compile_internal.h"
 #include "compile/lazy.h"
+#include "compile/lazy_internal.h"
 #include "compile/xl.h"
 #include "module/module.h"
 #include "rt/guest.h"
 #include "rt/rt.h"
 
-/* A batch: up to this much wasm code (a function's own is never cut) and
- * this many functions. Every batch pays a libtcc state (~3.5 ms for CRuby's
- * mod.h); measured on CRuby's start-up set and Yosys's -V (docs/architecture.md,
- * "The first answer"): 32-256 KiB within noise of each other once callees
- * were found without scanning every function, 16 KiB slower. */
-#define BATCH_BYTES ((size_t)128 << 10)
-#define BATCH_MAX 256
-
-typedef struct code_block {
-  void *mem;
-  size_t len;
-  struct code_block *next;
-} code_block;
-
-typedef struct lazy_state {
-  const mote_abi_lazy *lazy;
-  unsigned refs;
-  uint8_t *wasm;
-  size_t len;
-  mote_module *m;
-  xl_module x;
-  char *header; /* mod.h's text with abi.h in it */
-  code_block *code;
-  /* the background (under reg_lock): it may start once a call compiled a
-   * batch; next_bg is the next function it looks at; busy while it works
-   * on this state (a detach waits for it) */
-  bool called, bg_done;
-  uint32_t next_bg;
-  unsigned busy;
-  struct lazy_state *next;
-} lazy_state;
+/* A call's batch is filled up to FILL_BYTES with the functions that follow
+ * (without their callees) while that pays: filled functions are parked, not
+ * installed, and the first call of one installs it and counts a hit. After
+ * FILL_TRIAL filled functions, a module fills only while at least one in
+ * FILL_HIT_RATE was called. Measured (docs/architecture.md, "The first
+ * answer"): CRuby's start-up runs many neighbours (through tables), Yosys's
+ * -V ran 1264 of the 17453 functions the old policy compiled. */
+#define FILL_BYTES ((size_t)16 << 10)
+#define FILL_TRIAL 256u
+#define FILL_HIT_RATE 10u
 
 typedef struct request {
   lazy_state *st;
   uint32_t func;
   void *result;
-  char msg[512];
+  char msg[512]; /* MSG_CAP */
   bool done;
   struct request *next;
 } request;
 
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t bg_idle = PTHREAD_COND_INITIALIZER;
-static lazy_state *states;
+pthread_mutex_t lz_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_cond_t lz_bg_idle = PTHREAD_COND_INITIALIZER;
+lazy_state *lz_states;
 
 /* The background compiles the rest of a module's functions once no call
  * has asked for a batch for this long (the start-up of a first answer asks
@@ -93,7 +74,7 @@ static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_work = PTHREAD_COND_INITIALIZER, q_done = PTHREAD_COND_INITIALIZER;
 static request *queue_head, *queue_tail;
 static bool compiler_started;
-static uint64_t stat_batches, stat_functions;
+uint64_t lz_stat_batches, lz_stat_functions;
 static unsigned waiting;
 static bool (*test_hook)(void *);
 static void *test_hook_ctx;
@@ -139,10 +120,12 @@ bool mote_lazy_settled(void) {
   pthread_mutex_lock(&q_lock);
   if (queue_head) settled = false;
   pthread_mutex_unlock(&q_lock);
-  pthread_mutex_lock(&reg_lock);
-  for (lazy_state *st = states; st; st = st->next)
-    if (st->busy || (st->called && !st->bg_done && background_on())) settled = false;
-  pthread_mutex_unlock(&reg_lock);
+  pthread_mutex_lock(&lz_reg_lock);
+  for (lazy_state *st = lz_states; st; st = st->next)
+    if (st->busy || (st->called && !st->bg_done && background_on()) ||
+        (st->front_len && lz_workers_enabled() && st->dir[0]))
+      settled = false;
+  pthread_mutex_unlock(&lz_reg_lock);
   return settled;
 }
 
@@ -161,8 +144,8 @@ void mote_lazy_test_hook(bool (*hook)(void *ctx), void *ctx) {
 }
 
 void mote_lazy_stats(uint64_t *batches, uint64_t *functions) {
-  *batches = __atomic_load_n(&stat_batches, __ATOMIC_RELAXED);
-  *functions = __atomic_load_n(&stat_functions, __ATOMIC_RELAXED);
+  *batches = __atomic_load_n(&lz_stat_batches, __ATOMIC_RELAXED);
+  *functions = __atomic_load_n(&lz_stat_functions, __ATOMIC_RELAXED);
 }
 
 /* ---- attaching ------------------------------------------------------------ */
@@ -176,36 +159,15 @@ static void state_free(lazy_state *st) {
   }
   xl_module_release(&st->x);
   mote_module_free(st->m);
+  free(st->parked);
+  free(st->front);
+  free(st->seen);
+  free(st->claimed);
+  mote_lazy_worker_dir_remove(st->dir);
   free(st->header);
+  free(st->header_scalar);
   free(st->wasm);
   free(st);
-}
-
-/* mod.h as the translator writes it, with abi.h's text where the prelude
- * includes it (libtcc compiles from memory). */
-static char *header_text(const xl_module *x) {
-  char *h = NULL, *out = NULL;
-  size_t hl = 0;
-  xl_error xerr = {0};
-  FILE *f = open_memstream(&h, &hl);
-  if (!f) return NULL;
-  bool ok = xl_write_header(f, x, true, &xerr);
-  if (fclose(f) != 0 || !ok) {
-    free(h);
-    return NULL;
-  }
-  const char *inc = "#include \"abi.h\"";
-  char *at = strstr(h, inc);
-  size_t al = strlen(mote_abi_header_text);
-  if (at && (out = malloc(hl + al + 2))) {
-    size_t pre = (size_t)(at - h);
-    memcpy(out, h, pre);
-    memcpy(out + pre, mote_abi_header_text, al);
-    out[pre + al] = '\n';
-    strcpy(out + pre + al + 1, at + strlen(inc));
-  }
-  free(h);
-  return out;
 }
 
 bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg, size_t cap) {
@@ -214,11 +176,11 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
              MOTE_ABI_LAZY_VERSION);
     return false;
   }
-  pthread_mutex_lock(&reg_lock);
-  for (lazy_state *s = states; s; s = s->next)
+  pthread_mutex_lock(&lz_reg_lock);
+  for (lazy_state *s = lz_states; s; s = s->next)
     if (s->lazy == lazy) {
       s->refs++;
-      pthread_mutex_unlock(&reg_lock);
+      pthread_mutex_unlock(&lz_reg_lock);
       return true;
     }
   lazy_state *st = calloc(1, sizeof *st);
@@ -263,40 +225,61 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
     snprintf(msg, cap, "%s does not match its lazy object", path);
     ok = false;
   }
+  size_t nb = (size_t)lazy->func_count - lazy->import_func_count + 1;
+  if (ok && (!(st->parked = calloc(nb, sizeof *st->parked)) ||
+             !(st->front = calloc(nb, sizeof *st->front)) || !(st->seen = calloc(nb, 1)) ||
+             !(st->claimed = calloc(nb, 1)))) {
+    snprintf(msg, cap, "out of memory");
+    ok = false;
+  }
   if (ok) {
     st->x.lazy_bodies = true;
-    if (!(st->header = header_text(&st->x))) {
+    if (!(st->header = lz_header_text(&st->x))) {
       snprintf(msg, cap, "out of memory translating %s", path);
       ok = false;
+    } else {
+      st->header_scalar = lz_scalar_header(st->header);
     }
   }
   if (!ok) {
     state_free(st);
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&lz_reg_lock);
     return false;
   }
+  if (lz_worker_count() == 0 || !mote_lazy_worker_dir(so_path, st->dir, sizeof st->dir))
+    st->dir[0] = 0; /* no workers for it: calls compile everything in process */
   st->lazy = lazy;
   st->refs = 1;
-  st->next = states;
-  states = st;
+  st->next = lz_states;
+  lz_states = st;
   __atomic_store_n(lazy->state, st, __ATOMIC_RELEASE);
-  pthread_mutex_unlock(&reg_lock);
+  pthread_mutex_unlock(&lz_reg_lock);
   return true;
 }
 
 void mote_lazy_detach(const mote_abi_lazy *lazy) {
-  pthread_mutex_lock(&reg_lock);
-  for (lazy_state **p = &states; *p; p = &(*p)->next) {
+  pthread_mutex_lock(&lz_reg_lock);
+  for (lazy_state **p = &lz_states; *p; p = &(*p)->next) {
     lazy_state *st = *p;
     if (st->lazy != lazy) continue;
     if (--st->refs == 0) {
       *p = st->next;
-      while (st->busy) pthread_cond_wait(&bg_idle, &reg_lock);
+      while (st->busy) pthread_cond_wait(&lz_bg_idle, &lz_reg_lock);
+      uint64_t wb, wf;
+      mote_lazy_worker_stats(&wb, &wf);
       if (getenv("MOTE_LAZY_STATS"))
         fprintf(stderr, "mote: lazy object of %u functions: %llu batches, %llu functions compiled "
-                "in this process so far\n", lazy->func_count,
-                (unsigned long long)__atomic_load_n(&stat_batches, __ATOMIC_RELAXED),
-                (unsigned long long)__atomic_load_n(&stat_functions, __ATOMIC_RELAXED));
+                "in this process so far (%llu by workers, %llu of their batches failed); this "
+                "object filled %llu, of which %llu were called; workers compiled %llu of its "
+                "functions, of which %llu were called\n",
+                lazy->func_count,
+                (unsigned long long)__atomic_load_n(&lz_stat_batches, __ATOMIC_RELAXED),
+                (unsigned long long)__atomic_load_n(&lz_stat_functions, __ATOMIC_RELAXED),
+                (unsigned long long)wb, (unsigned long long)wf,
+                (unsigned long long)__atomic_load_n(&st->filled, __ATOMIC_RELAXED),
+                (unsigned long long)__atomic_load_n(&st->fill_hits, __ATOMIC_RELAXED),
+                (unsigned long long)__atomic_load_n(&st->spec_filled, __ATOMIC_RELAXED),
+                (unsigned long long)__atomic_load_n(&st->spec_hits, __ATOMIC_RELAXED));
       /* the object may stay loaded (dlopen counts too): no slot may point
        * at code that is gone */
       for (uint32_t i = 0; i + lazy->import_func_count < lazy->func_count; i++)
@@ -306,121 +289,73 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
     }
     break;
   }
-  pthread_mutex_unlock(&reg_lock);
+  pthread_mutex_unlock(&lz_reg_lock);
 }
 
-/* ---- compiling a batch (on the compiler thread) --------------------------- */
-
-static bool compiled(void *ctx, uint32_t f) {
-  const lazy_state *st = ctx;
-  return __atomic_load_n(&st->lazy->slots[f - st->lazy->import_func_count], __ATOMIC_ACQUIRE) !=
-         NULL;
+/* How much a call's batch is filled: FILL_BYTES while filling pays. */
+static size_t fill_bytes(lazy_state *st) {
+  uint64_t filled = __atomic_load_n(&st->filled, __ATOMIC_RELAXED);
+  uint64_t hits = __atomic_load_n(&st->fill_hits, __ATOMIC_RELAXED);
+  return filled < FILL_TRIAL || hits * FILL_HIT_RATE >= filled ? FILL_BYTES : 0;
 }
 
-static void on_tcc_error(void *opaque, const char *text) {
-  request *r = opaque;
-  if (!r->msg[0]) snprintf(r->msg, sizeof r->msg, "tcc: %s", text);
-}
-
-static void add_sym(TCCState *s, const char *fmt, uint32_t i, const void *addr) {
-  char name[32];
-  snprintf(name, sizeof name, fmt, i);
-  tcc_add_symbol(s, name, addr);
-}
-
-static void compile_batch(request *r) {
+/* Compiles r's batch (r->func claimed by the caller, let go here): a
+ * call's (its members installed, the filling parked) or the background's
+ * (all installed). */
+static void compile_batch(request *r, bool for_background) {
   lazy_state *st = r->st;
   const mote_abi_lazy *lz = st->lazy;
-  const xl_module *x = &st->x;
-  uint32_t nf = lz->func_count, members[BATCH_MAX], n = 0;
-  xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1),
-                  calloc((size_t)nf + 1, sizeof(uint32_t)), 0};
-  xl_error xerr = {0};
-  char *text = NULL;
-  size_t len = 0;
-  TCCState *s = NULL;
-  void *mem = MAP_FAILED;
-  size_t size = 0;
-  FILE *o = refs.funcs && refs.data && refs.called ? open_memstream(&text, &len) : NULL;
-  bool ok = o != NULL;
-  if (ok) {
-    fputs(st->header, o);
-    ok = xl_write_batch(o, x, r->func, BATCH_BYTES, BATCH_MAX, compiled, st, members, &n,
-                        &refs, &xerr);
-  }
-  if (o && fclose(o) != 0) ok = false;
-  if (!ok) {
-    snprintf(r->msg, sizeof r->msg, "translating function %u: %s", r->func,
-             xerr.failed ? xerr.message : "out of memory");
-    goto out;
-  }
-  if (!(s = tcc_new())) {
-    snprintf(r->msg, sizeof r->msg, "cannot start libtcc");
-    goto out;
-  }
-  tcc_set_error_func(s, r, on_tcc_error);
-  tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
-  if (tcc_compile_string(s, text) != 0) goto failed;
-  for (uint32_t f = 0; f < nf; f++)
-    if (refs.funcs[f]) add_sym(s, "w%u", f, (const void *)lz->funcs[f]);
-  for (uint32_t i = 0; i < x->ndata; i++)
-    if (refs.data[i]) add_sym(s, "xl_d%u", i, lz->data[i]);
-  for (uint32_t t = 0; t < lz->type_count; t++) add_sym(s, "xl_ft%u", t, lz->types[t]);
-  tcc_add_symbol(s, "xl_table_init", lz->table_init);
-  int need = tcc_relocate(s, NULL);
-  if (need <= 0) goto failed;
-  size = (size_t)need;
-  mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) {
-    snprintf(r->msg, sizeof r->msg, "no memory for compiled code: %s", strerror(errno));
-    goto out;
-  }
-  if (tcc_relocate(s, mem) < 0) goto failed;
   void *addr[BATCH_MAX];
-  for (uint32_t i = 0; i < n; i++) {
-    char name[32];
-    snprintf(name, sizeof name, "b%u", members[i]);
-    if (!(addr[i] = tcc_get_symbol(s, name))) {
-      snprintf(r->msg, sizeof r->msg, "libtcc lost function %u", members[i]);
-      goto out;
-    }
-  }
-  code_block *cb = malloc(sizeof *cb);
-  if (!cb) {
+  code_block *cb = NULL;
+  lz_batch *b = malloc(sizeof *b);
+  if (!b) {
     snprintf(r->msg, sizeof r->msg, "out of memory");
+    lz_unclaim(st, &r->func, 1);
+    return;
+  }
+  if (!lz_translate(st, r->func, for_background ? BATCH_BYTES : fill_bytes(st), b)) {
+    snprintf(r->msg, sizeof r->msg, "translating function %u: %s", r->func, b->err.message);
     goto out;
   }
-  *cb = (code_block){mem, size, st->code};
-  st->code = cb;
-  mem = MAP_FAILED;
-  for (uint32_t i = 0; i < n; i++)
-    __atomic_store_n(&lz->slots[members[i] - lz->import_func_count], addr[i], __ATOMIC_RELEASE);
+  /* the header without SIMD helpers is a guess from names: should it fail,
+   * the full one decides */
+  if (st->header_scalar && lz_scalar_only(b->body, b->body_len))
+    cb = lz_tcc_build(r->msg, st, st->header_scalar, b->body, b->body_len, NULL, &b->refs,
+                      b->members, b->n, addr);
+  if (!cb) {
+    r->msg[0] = 0;
+    cb = lz_tcc_build(r->msg, st, st->header, b->body, b->body_len, NULL, &b->refs, b->members,
+                      b->n, addr);
+  }
+  if (!cb) goto out;
+  for (uint32_t i = 0; i < b->n; i++) {
+    uint32_t d = b->members[i] - lz->import_func_count;
+    if (i < b->ncalled || for_background)
+      __atomic_store_n(&lz->slots[d], addr[i], __ATOMIC_RELEASE);
+    else
+      __atomic_store_n(&st->parked[d], addr[i], __ATOMIC_RELEASE);
+  }
+  if (!for_background) __atomic_add_fetch(&st->filled, b->n - b->ncalled, __ATOMIC_RELAXED);
   r->result = addr[0];
-  __atomic_add_fetch(&stat_batches, 1, __ATOMIC_RELAXED);
-  __atomic_add_fetch(&stat_functions, n, __ATOMIC_RELAXED);
-  goto out;
-failed:
-  if (!r->msg[0]) snprintf(r->msg, sizeof r->msg, "libtcc failed");
+  __atomic_add_fetch(&lz_stat_batches, 1, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&lz_stat_functions, b->n, __ATOMIC_RELAXED);
+  if (!for_background) lz_front_push(st, &b->refs);
 out:
-  if (mem != MAP_FAILED) munmap(mem, size);
-  if (s) tcc_delete(s);
-  free(text);
-  free(refs.funcs);
-  free(refs.data);
-  free(refs.called);
+  lz_batch_done(st, b);
+  free(b);
 }
 
 /* The next function the background should compile (its slot empty), of a
  * state it marks busy; false when there is none. */
 static bool background_pick(request *r) {
   bool found = false;
-  pthread_mutex_lock(&reg_lock);
-  for (lazy_state *st = states; st && !found; st = st->next) {
+  pthread_mutex_lock(&lz_reg_lock);
+  for (lazy_state *st = lz_states; st && !found; st = st->next) {
     if (!st->called || st->bg_done) continue;
     const mote_abi_lazy *lz = st->lazy;
     while (st->next_bg < lz->func_count - lz->import_func_count &&
-           __atomic_load_n(&lz->slots[st->next_bg], __ATOMIC_ACQUIRE))
-      st->next_bg++;
+           !lz_claim(st, st->next_bg + lz->import_func_count))
+      st->next_bg++; /* compiled, or in a batch (which compiles it) */
     if (st->next_bg + lz->import_func_count >= lz->func_count) {
       st->bg_done = true;
       continue;
@@ -429,16 +364,16 @@ static bool background_pick(request *r) {
     st->busy++;
     found = true;
   }
-  pthread_mutex_unlock(&reg_lock);
+  pthread_mutex_unlock(&lz_reg_lock);
   return found;
 }
 
 static void background_done(lazy_state *st, bool failed) {
-  pthread_mutex_lock(&reg_lock);
+  pthread_mutex_lock(&lz_reg_lock);
   if (failed) st->bg_done = true; /* calls still compile what they need, and report */
   st->busy--;
-  pthread_cond_broadcast(&bg_idle);
-  pthread_mutex_unlock(&reg_lock);
+  pthread_cond_broadcast(&lz_bg_idle);
+  pthread_mutex_unlock(&lz_reg_lock);
 }
 
 static void *compiler(void *arg) {
@@ -464,7 +399,7 @@ static void *compiler(void *arg) {
       request bg;
       bool any = background_pick(&bg);
       if (any) {
-        compile_batch(&bg);
+        compile_batch(&bg, true);
         background_done(bg.st, bg.result == NULL);
       }
       pthread_mutex_lock(&q_lock);
@@ -475,22 +410,27 @@ static void *compiler(void *arg) {
     queue_head = r->next;
     if (!queue_head) queue_tail = NULL;
     pthread_mutex_unlock(&q_lock);
-    /* a request queued behind another batch may have been compiled by it */
-    r->result = __atomic_load_n(&r->st->lazy->slots[r->func - r->st->lazy->import_func_count],
-                                __ATOMIC_ACQUIRE);
-    if (!r->result) {
+    for (;;) {
+      /* a worker's batch has it: wait for that instead of compiling it
+       * twice (if the worker fails, it is compiled here) */
+      lz_wait_for_workers(r->st, r->func);
+      /* a request queued behind another batch may have been compiled by it */
+      if ((r->result = lz_ready_code(r->st, r->func))) break;
       pthread_mutex_lock(&q_lock);
       bool (*hook)(void *) = test_hook;
       void *hook_ctx = test_hook_ctx;
       pthread_mutex_unlock(&q_lock);
-      if (hook && !hook(hook_ctx))
+      if (hook && !hook(hook_ctx)) {
         snprintf(r->msg, sizeof r->msg, "the test hook failed this batch");
-      else
-        compile_batch(r);
+        break;
+      }
+      if (!lz_claim(r->st, r->func)) continue; /* a worker took it meanwhile */
+      compile_batch(r, false);
+      break;
     }
-    pthread_mutex_lock(&reg_lock);
+    pthread_mutex_lock(&lz_reg_lock);
     r->st->called = true;
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&lz_reg_lock);
     struct timespec done_at;
     clock_gettime(CLOCK_REALTIME, &done_at);
     pthread_mutex_lock(&q_lock);
@@ -515,6 +455,8 @@ static bool start_compiler(void) {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, (size_t)16 << 20);
   compiler_started = pthread_create(&t, &attr, compiler, NULL) == 0;
+  /* the workers; without them calls compile everything here */
+  if (compiler_started) lz_workers_start(&attr);
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   return compiler_started;
@@ -525,6 +467,8 @@ static void *request_batch(const mote_abi_lazy *lazy, uint32_t func, char *msg, 
   request r = {.st = __atomic_load_n(lazy->state, __ATOMIC_ACQUIRE), .func = func};
   if (!r.st || func < lazy->import_func_count || func >= lazy->func_count) {
     snprintf(r.msg, sizeof r.msg, "lazy object not attached");
+  } else if ((r.result = lz_ready_code(r.st, func))) {
+    /* parked by an earlier batch: installed now */
   } else {
     pthread_mutex_lock(&q_lock);
     if (start_compiler()) {
@@ -561,6 +505,5 @@ bool mote_lazy_prepare(const mote_abi_lazy *lazy, uint32_t func, char *msg, size
     snprintf(msg, cap, "function %u is not a defined function", func);
     return false;
   }
-  if (__atomic_load_n(&lazy->slots[func - lazy->import_func_count], __ATOMIC_ACQUIRE)) return true;
   return request_batch(lazy, func, msg, cap) != NULL;
 }

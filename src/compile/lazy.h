@@ -9,6 +9,17 @@
  * object (mote_lazy_attach) and mote_rt_module_free detaches it; a stub's
  * first call lands in mote_lazy_ready (generated code calls it: it is in
  * src/rt/exports.list).
+ *
+ * A call's batch is its function and direct callees, filled with the
+ * functions that follow while filling pays (filled ones are parked until
+ * their first call); its C includes xl_lazy_libc.h instead of libc's headers
+ * and, when it names nothing of SIMD, no SIMD helpers. libtcc runs inside
+ * the process: a crash of tcc would be the process's (the eager path's tcc
+ * runs in a limited child), its memory is not capped (hence
+ * MOTE_LAZY_MAX_FUNCTION), and deep nesting is kept out
+ * (MOTE_LAZY_MAX_IF_NESTING). Workers (below, off by default) compile
+ * speculative batches in compiler processes; their objects are still linked
+ * in process.
  */
 #ifndef MOTE_COMPILE_LAZY_H
 #define MOTE_COMPILE_LAZY_H
@@ -82,13 +93,31 @@ void mote_lazy_set_background(bool on);
 bool mote_lazy_settled(void);
 
 /* For tests and benchmarks: batches compiled and functions compiled, in
- * this process, so far. */
+ * this process, so far (the workers' included). */
 void mote_lazy_stats(uint64_t *batches, uint64_t *functions);
 
+/* The workers: threads (MOTE_LAZY_WORKERS=N, or =cores for one per core but
+ * one; none by default: measured, they did not pay) that compile, while calls wait
+ * for their own batches on the compiler thread, the functions that those
+ * batches called directly but left out (breadth first: where a start-up
+ * goes next), each batch by a compiler process (tcc -c, under an eager
+ * compile's limits) whose object is linked in process and parked. A call
+ * whose function is in a worker's batch waits for it; a worker's failure
+ * (its process failed or was killed) leaves the functions to the calls.
+ * Tests turn them off and on (of those the process started). */
+void mote_lazy_set_workers(bool on);
+/* Workers' batches linked, and failed, in this process so far. */
+void mote_lazy_worker_stats(uint64_t *batches, uint64_t *failed);
+/* For tests: called by a worker before its compiler process runs, with the
+ * batch's first function (claimed); false fails the batch as a dead
+ * compiler would. NULL: none. */
+void mote_lazy_test_worker_hook(bool (*hook)(void *ctx, uint32_t func), void *ctx);
+
 /* For tests: threads waiting in mote_lazy_ready now, and a function the
- * compiler thread calls before it compiles each batch a call asked for
- * (NULL: none), to hold a compile at a known state; when it returns false
- * the batch fails as a failed compile would. */
+ * compiler thread calls before it takes each batch a call asked for (NULL:
+ * none; again if a worker took the function meanwhile), to hold a compile
+ * at a known state; when it returns false the batch fails as a failed
+ * compile would. */
 unsigned mote_lazy_waiting(void);
 void mote_lazy_test_hook(bool (*hook)(void *ctx), void *ctx);
 

@@ -183,24 +183,31 @@ bool xl_write_lazy_core(FILE *out, const xl_module *x, xl_error *err);
  * *largest the largest function body (of those well formed). */
 size_t xl_code_section_size(const uint8_t *bytes, size_t len, size_t *largest);
 
-/* Validates every defined function (translating it to nowhere): a lazy
- * object translates its functions only when called, but a module with an
- * invalid function must still be refused when it is compiled. *deepest_if:
+/* Validates the defined functions [first, end) of the index space
+ * (translating them to nowhere): a lazy object translates its functions
+ * only when called, but a module with an invalid function must still be
+ * refused when it is compiled. Stops at the first invalid one. *deepest_if:
  * the most ifs open at once in any of them (xl_func_write_nested). */
-bool xl_validate_functions(const xl_module *x, uint32_t *deepest_if, xl_error *err);
+bool xl_validate_functions(const xl_module *x, uint32_t first, uint32_t end,
+                           uint32_t *deepest_if, xl_error *err);
 
 /* One batch for a lazy object: the bodies (b<N>, x->lazy_bodies must be
  * set) of `root` and of functions it calls directly, breadth first, while
  * the batch holds less than `budget` bytes of wasm code and at most `max`
- * functions; a callee for which skip(ctx, f) is true (already compiled) is
- * left out. Writes the declarations the bodies need and then the bodies (the
- * caller puts mod.h's text before them). members[] (max entries) gets the
- * functions of the batch, in order; refs (zeroed by the caller, sized as for
- * xl_func_write, `called` given) what they name. False with err set on an invalid function
- * or no memory. */
-bool xl_write_batch(FILE *out, const xl_module *x, uint32_t root, size_t budget, uint32_t max,
-                    bool (*skip)(void *ctx, uint32_t f), void *ctx, uint32_t *members,
-                    uint32_t *nmembers, xl_refs *refs, xl_error *err);
+ * functions; then, while it holds less than `fill` bytes, the functions
+ * that follow root in the index space (without their callees). A function
+ * for which skip(ctx, f) is true (already compiled) is left out. Writes the
+ * declarations the bodies need and then the bodies (the caller puts mod.h's
+ * text before them). members[] (max entries) gets the functions of the
+ * batch, in order, *nmembers their number and *ncalled how many of them are
+ * root and its callees (the rest were filled in); refs (zeroed by the caller, sized as for xl_func_write,
+ * `called` given) what they name. False with err set on an invalid
+ * function or no memory (members[] and *nmembers then say which functions
+ * it had taken). */
+bool xl_write_batch(FILE *out, const xl_module *x, uint32_t root, size_t budget, size_t fill,
+                    uint32_t max, bool (*skip)(void *ctx, uint32_t f), void *ctx,
+                    uint32_t *members, uint32_t *nmembers, uint32_t *ncalled,
+                    xl_refs *refs, xl_error *err);
 
 /* Cuts the defined functions into chunks of about min..max bytes of wasm
  * code: a chunk ends after a function whose type and locals hash to 0 mod 8

@@ -48,9 +48,10 @@ bool xl_write_lazy_core(FILE *o, const xl_module *x, xl_error *err) {
   return false;
 }
 
-bool xl_write_batch(FILE *o, const xl_module *x, uint32_t root, size_t budget, uint32_t max,
-                    bool (*skip)(void *ctx, uint32_t f), void *ctx, uint32_t *members,
-                    uint32_t *nmembers, xl_refs *refs, xl_error *err) {
+bool xl_write_batch(FILE *o, const xl_module *x, uint32_t root, size_t budget, size_t fill,
+                    uint32_t max, bool (*skip)(void *ctx, uint32_t f), void *ctx,
+                    uint32_t *members, uint32_t *nmembers, uint32_t *ncalled,
+                    xl_refs *refs, xl_error *err) {
   const mote_module *m = x->m;
   uint32_t nf = mote_module_func_count(m);
   uint8_t *queued = calloc((size_t)nf + 1, 1);
@@ -58,7 +59,7 @@ bool xl_write_batch(FILE *o, const xl_module *x, uint32_t root, size_t budget, u
   size_t len = 0;
   FILE *b = queued ? open_memstream(&body, &len) : NULL;
   bool ok = b != NULL && refs->called != NULL;
-  uint32_t n = 0, next = root + 1;
+  uint32_t n = 0, next = root + 1, filled = UINT32_MAX;
   size_t bytes = 0;
   if (ok) {
     members[n++] = root;
@@ -66,21 +67,25 @@ bool xl_write_batch(FILE *o, const xl_module *x, uint32_t root, size_t budget, u
     bytes += x->body_end[root - x->nimports_func] - x->body_start[root - x->nimports_func];
   }
   /* breadth first: translate the next member, then queue its callees; when
-   * they are all in, the functions that follow in the index space (a
-   * source file's functions sit together, and a start-up runs many of
-   * them: more code per compile, far fewer compiles) */
+   * they are all in, the functions that follow in the index space up to
+   * `fill` bytes, without their callees (a source file's functions sit
+   * together and an interpreter's start-up runs many of them through
+   * tables; their callees were most of what a C++ start-up compiled and
+   * never ran: docs/architecture.md, "The first answer") */
   for (uint32_t i = 0; ok && i < n; i++) {
     uint32_t f = members[i];
     uint32_t from = refs->ncalled;
     ok = xl_func_write(b, x, f, refs, err);
-    for (uint32_t k = from; ok && k < refs->ncalled && n < max && bytes < budget; k++) {
+    for (uint32_t k = from; ok && i < filled && k < refs->ncalled && n < max && bytes < budget;
+         k++) {
       uint32_t g = refs->called[k];
       if (g < x->nimports_func || queued[g] || skip(ctx, g)) continue;
       queued[g] = 1;
       members[n++] = g;
       bytes += x->body_end[g - x->nimports_func] - x->body_start[g - x->nimports_func];
     }
-    for (; ok && i + 1 == n && next < nf && n < max && bytes < budget; next++) {
+    if (ok && i + 1 == n && filled == UINT32_MAX) filled = n;
+    for (; ok && i + 1 == n && next < nf && n < max && bytes < fill; next++) {
       if (queued[next] || skip(ctx, next)) continue;
       queued[next] = 1;
       members[n++] = next;
@@ -105,13 +110,15 @@ bool xl_write_batch(FILE *o, const xl_module *x, uint32_t root, size_t budget, u
     err->io = true;
     snprintf(err->message, sizeof err->message, "out of memory translating a lazy batch");
   }
-  *nmembers = ok ? n : 0;
+  *nmembers = n;
+  *ncalled = ok ? (filled < n ? filled : n) : 0;
   free(body);
   free(queued);
   return ok;
 }
 
-bool xl_validate_functions(const xl_module *x, uint32_t *deepest_if, xl_error *err) {
+bool xl_validate_functions(const xl_module *x, uint32_t first, uint32_t end,
+                           uint32_t *deepest_if, xl_error *err) {
   *deepest_if = 0;
   FILE *sink = fopen("/dev/null", "we");
   if (!sink) {
@@ -120,7 +127,7 @@ bool xl_validate_functions(const xl_module *x, uint32_t *deepest_if, xl_error *e
     return false;
   }
   bool ok = true;
-  for (uint32_t f = x->nimports_func; ok && f < mote_module_func_count(x->m); f++) {
+  for (uint32_t f = first; ok && f < end; f++) {
     uint32_t d = 0;
     ok = xl_func_write_nested(sink, x, f, NULL, &d, err);
     if (d > *deepest_if) *deepest_if = d;

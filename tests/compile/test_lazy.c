@@ -1,10 +1,13 @@
 /* Lazy objects (src/compile/lazy.c): functions compiled in process on their
  * first call; stubs called from several threads; deadlines during a compile;
  * funcrefs before and after; invalid bodies refused up front. */
+#include <math.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +15,10 @@
 #include "compile/lazy.h"
 #include "rt/rt.h"
 #include "test.h"
+
+/* A batch declares these instead of including the C library's headers:
+ * after the real headers, gcc checks each declaration against them. */
+#include "compile/xl_lazy_libc.h"
 
 static char cache_dir[64];
 
@@ -80,6 +87,61 @@ TEST(a_lazy_module_computes_what_an_eager_one_does) {
   mote_rt_module_free(m);
 }
 
+/* A batch includes no C library header (xl_lazy_libc.h declares what the
+ * prelude uses): the instructions that call into it compile and compute. */
+TEST(a_batch_without_libc_headers_rounds_and_copies) {
+  mote_rt_module *m = load_lazy(
+      "(module (memory 1)"
+      " (func (export \"f\") (param f64) (result f64)"
+      "  (f64.add (f64.add (f64.ceil (local.get 0)) (f64.floor (local.get 0)))"
+      "   (f64.add (f64.add (f64.trunc (local.get 0)) (f64.nearest (local.get 0)))"
+      "    (f64.sqrt (f64.abs (local.get 0))))))"
+      " (func (export \"g\") (param f32) (result f32)"
+      "  (f32.add (f32.add (f32.ceil (local.get 0)) (f32.floor (local.get 0)))"
+      "   (f32.add (f32.add (f32.trunc (local.get 0)) (f32.nearest (local.get 0)))"
+      "    (f32.sqrt (f32.abs (local.get 0))))))"
+      " (func (export \"mem\") (result i32)"
+      "  (memory.fill (i32.const 0) (i32.const 7) (i32.const 8))"
+      "  (memory.copy (i32.const 4) (i32.const 0) (i32.const 8))"
+      "  (i32.add (i32.load8_u (i32.const 11)) (i32.load8_u (i32.const 12)))))");
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  mote_val a = {.f64 = -2.25}, r = {0};
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f"), &a, &r, &err) == MOTE_RT_OK);
+  CHECK(r.f64 == -2.0 + -3.0 + -2.0 + -2.0 + 1.5);
+  a.f32 = 6.25f;
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "g"), &a, &r, &err) == MOTE_RT_OK);
+  CHECK(r.f32 == 7.0f + 6.0f + 6.0f + 6.0f + 2.5f);
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "mem"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 7); /* byte 11 copied from 7, byte 12 never written */
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
+/* A batch that names nothing of SIMD is compiled without the prelude's
+ * SIMD helpers; one that does, with them: both compute. */
+TEST(scalar_and_simd_batches_compute) {
+  mote_rt_module *m = load_lazy(
+      "(module (global $g (mut v128) (v128.const i32x4 1 2 3 4))"
+      " (func (export \"scalar\") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))"
+      " (func (export \"simd\") (param i32) (result i32)"
+      "  (i32x4.extract_lane 2 (i32x4.add (global.get $g) (i32x4.splat (local.get 0))))))");
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  /* simd first: scalar's batch would be filled with it */
+  mote_val a = {.i32 = 5}, r = {0};
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "simd"), &a, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 8);
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "scalar"), &a, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 15);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
 TEST(a_module_with_an_invalid_body_is_refused_when_compiled) {
   setenv("MOTE_QUICK_LAZY", "always", 1);
   size_t len;
@@ -91,6 +153,27 @@ TEST(a_module_with_an_invalid_body_is_refused_when_compiled) {
   mote_compile_result r;
   mote_compile_error cerr;
   CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_INVALID);
+  free(wasm);
+  /* validation runs in ranges, a thread a core: an invalid last function
+   * (the last range's) is found too, and named as one thread would */
+  wasm = test_wat("(module (func (result i32) (i32.const 1)) (func (result i32) (i32.const 2))"
+                  " (func (result i32) (i32.const 3)) (func (export \"bad\") (result i32)"
+                  " (i64.const 1)))",
+                  "--no-check", &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_INVALID);
+  CHECK(strstr(cerr.message, "function 3") != NULL);
+  free(wasm);
+  /* two invalid, in different ranges: the first is named */
+  wasm = test_wat("(module (func (result i32) (i32.const 1)) (func (result i32) (i64.const 2))"
+                  " (func (result i32) (i32.const 3)) (func (export \"bad\") (result i32)"
+                  " (i64.const 1)))",
+                  "--no-check", &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_INVALID);
+  CHECK(strstr(cerr.message, "function 1") != NULL);
   free(wasm);
 }
 
@@ -315,6 +398,49 @@ TEST(a_failed_lazy_compile_traps_the_call_and_the_next_call_tries_again) {
 
 /* More functions than one batch takes (256): the first call's batch cannot
  * hold the last one, so only the background can have compiled it. */
+/* A call's batch is filled with the functions that follow (parked: their
+ * first call installs them, compiling nothing); once FILL_TRIAL (256) were
+ * filled and few of them called, a call's batch is not filled any more. */
+TEST(a_call_fills_its_batch_while_the_filling_is_called) {
+  size_t cap = 1200 * 64 + 64, used = 0;
+  char *wat = malloc(cap);
+  if (!wat) return;
+  used += (size_t)snprintf(wat + used, cap - used, "(module");
+  for (int i = 0; i < 1200; i++)
+    used += (size_t)snprintf(wat + used, cap - used,
+                             " (func (export \"f%d\") (result i32) (i32.const %d))", i, i);
+  snprintf(wat + used, cap - used, ")");
+  mote_rt_module *m = load_lazy(wat);
+  free(wat);
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  if (!in) return;
+  uint64_t b0, f0, b, f;
+  mote_val r = {0};
+  mote_lazy_stats(&b0, &f0);
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f0"), NULL, &r, &err) == MOTE_RT_OK);
+  mote_lazy_stats(&b, &f);
+  CHECK_EQ_INT(b, b0 + 1);
+  CHECK_EQ_INT(f, f0 + 256); /* f0 and 255 that follow (BATCH_MAX) */
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f1"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 1);
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f255"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 255);
+  mote_lazy_stats(&b, &f);
+  CHECK_EQ_INT(b, b0 + 1); /* parked, installed by the call */
+  /* 255 more filled, of 510 two called: the next call's batch is not filled */
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f600"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f1000"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 1000);
+  mote_lazy_stats(&b, &f);
+  CHECK_EQ_INT(b, b0 + 3);
+  CHECK_EQ_INT(f, f0 + 256 + 256 + 1);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
 TEST(the_background_compiles_the_rest_after_a_call) {
   size_t cap = 400 * 64 + 256, used = 0;
   char *wat = malloc(cap);
@@ -347,6 +473,226 @@ TEST(the_background_compiles_the_rest_after_a_call) {
   mote_lazy_set_background(false);
   mote_rt_instance_free(in);
   mote_rt_module_free(m);
+}
+
+/* ---- workers -------------------------------------------------------------- */
+
+/* f0 calls f1..f300 (f<i> returns i, base added to each) and returns their
+ * sum: its batch takes f0 and 255 callees (BATCH_MAX), the rest go to the
+ * workers' frontier. */
+static mote_rt_module *load_wide(int base) {
+  size_t cap = 300 * 80 + 200, used = 0;
+  char *wat = malloc(cap);
+  if (!wat) return NULL;
+  used += (size_t)snprintf(wat + used, cap - used,
+                           "(module (func (export \"f0\") (result i32) i32.const 0");
+  for (int i = 1; i <= 300; i++)
+    used += (size_t)snprintf(wat + used, cap - used, " call %d i32.add", i);
+  used += (size_t)snprintf(wat + used, cap - used, ")");
+  for (int i = 1; i <= 300; i++)
+    used += (size_t)snprintf(wat + used, cap - used, " (func %s(result i32) (i32.const %d))",
+                             i == 256 ? "(export \"f256\") " : i == 280 ? "(export \"f280\") " : "",
+                             base + i);
+  snprintf(wat + used, cap - used, ")");
+  mote_rt_module *m = load_lazy(wat);
+  free(wat);
+  return m;
+}
+
+typedef struct gate {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  unsigned entered;
+  bool open, fail;
+} gate;
+
+/* The worker hook: the first batch waits until the test opens the gate. */
+static bool gate_hook(void *ctx, uint32_t func) {
+  (void)func;
+  gate *g = ctx;
+  pthread_mutex_lock(&g->lock);
+  g->entered++;
+  pthread_cond_broadcast(&g->cond);
+  while (!g->open) pthread_cond_wait(&g->cond, &g->lock);
+  bool fail = g->fail;
+  pthread_mutex_unlock(&g->lock);
+  return !fail;
+}
+
+/* The compiler thread's hook: the second batch a call asks for (f256's,
+ * after f0's) waits until the worker holds its first batch, so the worker
+ * has f256 before the call can take it. */
+typedef struct hold_second {
+  gate *g;
+  unsigned batches;
+} hold_second;
+
+static bool hold_second_hook(void *ctx) {
+  hold_second *h = ctx;
+  if (++h->batches == 2) {
+    pthread_mutex_lock(&h->g->lock);
+    while (!h->g->entered) pthread_cond_wait(&h->g->cond, &h->g->lock);
+    pthread_mutex_unlock(&h->g->lock);
+  }
+  return true;
+}
+
+typedef struct call_arg {
+  mote_rt_instance *in;
+  uint32_t export;
+  mote_val r;
+  mote_rt_status st;
+} call_arg;
+
+static void *call_thread(void *p) {
+  call_arg *c = p;
+  mote_rt_error err;
+  c->st = mote_rt_call(c->in, c->export, NULL, &c->r, &err);
+  return NULL;
+}
+
+/* f256 is in a worker's batch (held by the hook) when f0 calls it: the
+ * call waits for that batch instead of compiling f256 again; with `fail`
+ * the worker's batch fails (as a dead compiler) and the call compiles it. */
+static void worker_holds_a_called_function(bool fail) {
+  mote_rt_module *m = load_wide(0);
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  if (!in) return;
+  gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, fail};
+  hold_second h = {&g, 0};
+  mote_lazy_test_worker_hook(gate_hook, &g);
+  mote_lazy_test_hook(hold_second_hook, &h);
+  uint64_t b0, f0, wb0, wf0, b, f, wb, wf;
+  mote_lazy_stats(&b0, &f0);
+  mote_lazy_worker_stats(&wb0, &wf0);
+  mote_lazy_set_workers(true);
+  call_arg c = {in, (uint32_t)export_of(m, "f0"), {0}, MOTE_RT_OK};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, call_thread, &c) == 0);
+  /* states, not times: the worker holds its first batch (f256's, the
+   * frontier's first), and the call waits for a batch */
+  pthread_mutex_lock(&g.lock);
+  while (!g.entered) pthread_cond_wait(&g.cond, &g.lock);
+  pthread_mutex_unlock(&g.lock);
+  struct timespec tick = {0, 1000000};
+  while (mote_lazy_waiting() == 0) nanosleep(&tick, NULL);
+  pthread_mutex_lock(&g.lock);
+  g.open = true;
+  pthread_cond_broadcast(&g.cond);
+  pthread_mutex_unlock(&g.lock);
+  pthread_join(t, NULL);
+  CHECK_EQ_INT(c.st, MOTE_RT_OK);
+  CHECK_EQ_INT(c.r.i32, 300 * 301 / 2);
+  while (!mote_lazy_settled()) nanosleep(&tick, NULL);
+  mote_lazy_set_workers(false);
+  mote_lazy_test_worker_hook(NULL, NULL);
+  mote_lazy_test_hook(NULL, NULL);
+  mote_lazy_stats(&b, &f);
+  mote_lazy_worker_stats(&wb, &wf);
+  CHECK_EQ_INT(f - f0, 301); /* every function once, by a call or a worker */
+  if (fail)
+    CHECK(wf > wf0);
+  else
+    CHECK(wb > wb0);
+  mote_val r = {0};
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f256"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 256);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
+TEST(a_call_waits_for_a_workers_batch_instead_of_compiling_it_twice) {
+  worker_holds_a_called_function(false);
+}
+
+TEST(a_failed_workers_batch_is_compiled_by_the_call) { worker_holds_a_called_function(true); }
+
+/* A compiler process that dies (SIGKILL) fails its batch; calls compile
+ * the functions in process. */
+TEST(a_killed_worker_leaves_its_batch_to_the_calls) {
+  mote_rt_module *m = load_wide(0);
+  if (!m) return;
+  char script[128];
+  snprintf(script, sizeof script, "%s/killed-cc.sh", cache_dir);
+  FILE *sf = fopen(script, "w");
+  CHECK(sf != NULL);
+  if (!sf) return;
+  fputs("#!/bin/sh\nkill -KILL $$\n", sf);
+  fclose(sf);
+  CHECK(chmod(script, 0755) == 0);
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  if (!in) return;
+  setenv("MOTE_QUICK_CC", script, 1);
+  gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, false};
+  hold_second h = {&g, 0};
+  mote_lazy_test_worker_hook(gate_hook, &g);
+  mote_lazy_test_hook(hold_second_hook, &h);
+  uint64_t wb0, wf0, wb, wf;
+  mote_lazy_worker_stats(&wb0, &wf0);
+  mote_lazy_set_workers(true);
+  call_arg c = {in, (uint32_t)export_of(m, "f0"), {0}, MOTE_RT_OK};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, call_thread, &c) == 0);
+  pthread_mutex_lock(&g.lock);
+  while (!g.entered) pthread_cond_wait(&g.cond, &g.lock);
+  g.open = true; /* its compiler process runs, and is killed */
+  pthread_cond_broadcast(&g.cond);
+  pthread_mutex_unlock(&g.lock);
+  pthread_join(t, NULL);
+  CHECK_EQ_INT(c.st, MOTE_RT_OK);
+  CHECK_EQ_INT(c.r.i32, 300 * 301 / 2);
+  struct timespec tick = {0, 1000000};
+  while (!mote_lazy_settled()) nanosleep(&tick, NULL);
+  mote_lazy_set_workers(false);
+  mote_lazy_test_worker_hook(NULL, NULL);
+  mote_lazy_test_hook(NULL, NULL);
+  unsetenv("MOTE_QUICK_CC");
+  mote_lazy_worker_stats(&wb, &wf);
+  CHECK(wf > wf0);
+  CHECK_EQ_INT(wb, wb0);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
+/* Two objects with the same function indices: each worker's batch goes to
+ * its own object. */
+TEST(two_modules_workers_do_not_mix) {
+  mote_rt_module *a = load_wide(0), *b = load_wide(1000);
+  if (!a || !b) return;
+  mote_rt_instance *ia = NULL, *ib = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(a, NULL, NULL, &ia, &err) == MOTE_RT_OK);
+  CHECK(mote_rt_instantiate(b, NULL, NULL, &ib, &err) == MOTE_RT_OK);
+  if (!ia || !ib) return;
+  uint64_t b0, f0, wb0, wf0, bs, fs, wb, wf;
+  mote_lazy_stats(&b0, &f0);
+  mote_lazy_worker_stats(&wb0, &wf0);
+  mote_lazy_set_workers(true);
+  mote_val r = {0};
+  CHECK(mote_rt_call(ia, (uint32_t)export_of(a, "f0"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 300 * 301 / 2);
+  CHECK(mote_rt_call(ib, (uint32_t)export_of(b, "f0"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 300 * 301 / 2 + 300 * 1000);
+  struct timespec tick = {0, 1000000};
+  while (!mote_lazy_settled()) nanosleep(&tick, NULL);
+  mote_lazy_set_workers(false);
+  CHECK(mote_rt_call(ia, (uint32_t)export_of(a, "f280"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 280);
+  CHECK(mote_rt_call(ib, (uint32_t)export_of(b, "f280"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 1280);
+  mote_lazy_stats(&bs, &fs);
+  mote_lazy_worker_stats(&wb, &wf);
+  CHECK_EQ_INT(fs - f0, 602);
+  CHECK_EQ_INT(wf, wf0);
+  mote_rt_instance_free(ia);
+  mote_rt_instance_free(ib);
+  mote_rt_module_free(a);
+  mote_rt_module_free(b);
 }
 
 /* Module bytes whose code section holds `bodies` bodies of `each` bytes (not
@@ -391,10 +737,13 @@ TEST(auto_makes_big_modules_lazy_unless_a_function_is_huge) {
  * the batch counts are the calls' own. */
 static void force_lazy(void) {
   setenv("MOTE_QUICK_LAZY", "always", 1);
+  setenv("MOTE_LAZY_WORKERS", "1", 1); /* started, but on only where a test wants them */
   mote_lazy_set_background(false);
+  mote_lazy_set_workers(false);
 }
 
 RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
+          a_batch_without_libc_headers_rounds_and_copies, scalar_and_simd_batches_compute,
           auto_makes_big_modules_lazy_unless_a_function_is_huge,
           a_module_with_an_invalid_body_is_refused_when_compiled,
           a_module_with_ifs_nested_too_deep_is_built_eager,
@@ -403,4 +752,8 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           funcrefs_are_the_same_before_and_after_their_function_is_compiled,
           a_lazy_object_without_its_module_bytes_is_not_loaded,
           a_failed_lazy_compile_traps_the_call_and_the_next_call_tries_again,
-          the_background_compiles_the_rest_after_a_call)
+          a_call_fills_its_batch_while_the_filling_is_called,
+          the_background_compiles_the_rest_after_a_call,
+          a_call_waits_for_a_workers_batch_instead_of_compiling_it_twice,
+          a_failed_workers_batch_is_compiled_by_the_call, a_killed_worker_leaves_its_batch_to_the_calls,
+          two_modules_workers_do_not_mix)

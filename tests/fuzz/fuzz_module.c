@@ -96,15 +96,17 @@ static void translate(const mote_module *m, const uint8_t *bytes, size_t size) {
       xl_error lerr = {0};
       if (!xl_write_lazy_core(null, &x, &lerr)) abort();
       if (x.nbodies) {
-        uint32_t nf = mote_module_func_count(m), members[8], n = 0;
+        uint32_t nf = mote_module_func_count(m), members[8], n = 0, ncalled = 0;
         xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x.ndata + 1, 1),
                   calloc((size_t)nf + 1, sizeof(uint32_t)), 0};
         x.lazy_bodies = true;
         if (refs.funcs && refs.data && refs.called &&
-            !xl_write_batch(null, &x, x.nimports_func, 4096, 8, never, NULL, members, &n, &refs,
-                            &lerr))
+            !xl_write_batch(null, &x, x.nimports_func, 4096, 4096, 8, never, NULL, members, &n,
+                            &ncalled, &refs, &lerr))
           abort();
-        if (refs.funcs && refs.data && refs.called && (n < 1 || members[0] != x.nimports_func)) abort();
+        if (refs.funcs && refs.data && refs.called &&
+            (n < 1 || members[0] != x.nimports_func || ncalled < 1 || ncalled > n))
+          abort();
         free(refs.funcs);
         free(refs.data);
         free(refs.called);

@@ -1,0 +1,276 @@
+/*
+ * A lazy batch's C and its compile (lazy_internal.h): the header every
+ * batch is compiled after (mod.h's text with abi.h's and wasm-rt.h's, libc's
+ * few declarations, with or without the SIMD helpers), which functions a
+ * batch may take (claims), and libtcc compiling C or linking a worker's
+ * object into memory against the lazy object's core.
+ */
+#include <errno.h>
+#include <libtcc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "compile/compile_internal.h"
+#include "compile/lazy_internal.h"
+#include "compile/xl.h"
+
+/* libtcc keeps its state in globals: every compile and link holds this */
+static pthread_mutex_t tcc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Replaces the first `what` in *text (of *len bytes) with `with`; false
+ * when it is missing or memory ran out (*text is then unchanged). */
+static bool replace_first(char **text, size_t *len, const char *what, const char *with) {
+  char *at = strstr(*text, what);
+  if (!at) return false;
+  size_t pre = (size_t)(at - *text), wl = strlen(what), nl = strlen(with);
+  char *out = malloc(*len - wl + nl + 1);
+  if (!out) return false;
+  memcpy(out, *text, pre);
+  memcpy(out + pre, with, nl);
+  memcpy(out + pre + nl, at + wl, *len - pre - wl + 1);
+  free(*text);
+  *text = out;
+  *len = *len - wl + nl;
+  return true;
+}
+
+/* wasm-rt.h's text without its #include lines (xl_lazy_libc.h declares
+ * what it uses), or NULL (no memory). */
+static char *wasm_rt_text(void) {
+  const char *in = mote_wasm_rt_header_text;
+  char *out = malloc(strlen(in) + 1), *o = out;
+  if (!out) return NULL;
+  while (*in) {
+    const char *eol = strchr(in, '\n');
+    size_t n = eol ? (size_t)(eol - in) + 1 : strlen(in);
+    if (strncmp(in, "#include <", 10) != 0) {
+      memcpy(o, in, n);
+      o += n;
+    }
+    in += n;
+  }
+  *o = 0;
+  return out;
+}
+
+/* mod.h as the translator writes it (libtcc compiles from memory), with
+ * abi.h's and wasm-rt.h's text where they are included, and xl_lazy_libc.h's
+ * few declarations instead of the C library's headers: no file is read. */
+char *lz_header_text(const xl_module *x) {
+  char *h = NULL, *rt = wasm_rt_text();
+  size_t hl = 0;
+  xl_error xerr = {0};
+  FILE *f = rt ? open_memstream(&h, &hl) : NULL;
+  if (!f) {
+    free(rt);
+    return NULL;
+  }
+  bool ok = xl_write_header(f, x, true, &xerr);
+  if (fclose(f) != 0 || !ok ||
+      !replace_first(&h, &hl, "#include \"abi.h\"\n", mote_abi_header_text) ||
+      !replace_first(&h, &hl, "#include <math.h>\n", mote_xl_lazy_libc_text) ||
+      !replace_first(&h, &hl, "#include <string.h>\n", "") ||
+      !replace_first(&h, &hl, "#include <stdint.h>\n", "") || /* the prelude's */
+      !replace_first(&h, &hl, "#include <stdint.h>\n", "") || /* abi.h's */
+      !replace_first(&h, &hl, "#include <wasm-rt.h>\n", rt)) {
+    free(h);
+    free(rt);
+    return NULL;
+  }
+  free(rt);
+  return h;
+}
+
+/* The header without the prelude's SIMD helpers, which are most of its
+ * text (all but the v128 type, which signatures name): what a batch that
+ * names nothing of SIMD includes. NULL if they are not found as expected
+ * (batches then include the full header) or memory ran out. */
+char *lz_scalar_header(const char *header) {
+  static const char mark[] = "} v128;\n";
+  const char *helpers = strstr(mote_xl_prelude_text, mark);
+  const char *at = strstr(header, mark);
+  if (!helpers || !at) return NULL;
+  helpers += sizeof mark - 1;
+  at += sizeof mark - 1;
+  size_t hl = strlen(helpers);
+  if (strncmp(at, helpers, hl) != 0) return NULL;
+  size_t pre = (size_t)(at - header), rest = strlen(at + hl);
+  char *out = malloc(pre + rest + 1);
+  if (!out) return NULL;
+  memcpy(out, header, pre);
+  memcpy(out + pre, at + hl, rest + 1);
+  return out;
+}
+
+/* The code of defined function f if it was compiled (installing it if it
+ * was parked: its first call), else NULL. */
+void *lz_ready_code(lazy_state *st, uint32_t f) {
+  uint32_t d = f - st->lazy->import_func_count;
+  void *p = __atomic_load_n(&st->lazy->slots[d], __ATOMIC_ACQUIRE);
+  if (p) return p;
+  if ((p = __atomic_exchange_n(&st->parked[d], NULL, __ATOMIC_ACQ_REL))) {
+    __atomic_store_n(&st->lazy->slots[d], p, __ATOMIC_RELEASE);
+    bool by_worker = __atomic_load_n(&st->claimed[d], __ATOMIC_ACQUIRE) & CLAIM_PARKED;
+    __atomic_add_fetch(by_worker ? &st->spec_hits : &st->fill_hits, 1, __ATOMIC_RELAXED);
+    return p;
+  }
+  /* another thread may have installed it between the two loads */
+  return __atomic_load_n(&st->lazy->slots[d], __ATOMIC_ACQUIRE);
+}
+
+/* ---- compiling a batch (on the compiler thread) --------------------------- */
+
+bool lz_in_batch(const lazy_state *st, uint32_t f) {
+  return __atomic_load_n(&st->claimed[f - st->lazy->import_func_count], __ATOMIC_ACQUIRE) &
+         CLAIM_BUSY;
+}
+
+/* Compiled, installed or parked, or in a batch being compiled. */
+bool lz_compiled(void *ctx, uint32_t f) {
+  const lazy_state *st = ctx;
+  uint32_t d = f - st->lazy->import_func_count;
+  return __atomic_load_n(&st->lazy->slots[d], __ATOMIC_ACQUIRE) != NULL ||
+         __atomic_load_n(&st->parked[d], __ATOMIC_ACQUIRE) != NULL || lz_in_batch(st, f);
+}
+
+/* A batch takes f (claims it) unless it is compiled or taken. */
+bool lz_claim(lazy_state *st, uint32_t f) {
+  uint32_t d = f - st->lazy->import_func_count;
+  if (__atomic_load_n(&st->lazy->slots[d], __ATOMIC_ACQUIRE) ||
+      __atomic_load_n(&st->parked[d], __ATOMIC_ACQUIRE))
+    return false;
+  uint8_t old = __atomic_load_n(&st->claimed[d], __ATOMIC_ACQUIRE);
+  while (!(old & CLAIM_BUSY))
+    if (__atomic_compare_exchange_n(&st->claimed[d], &old, (uint8_t)(old | CLAIM_BUSY), false,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      return true;
+  return false;
+}
+
+bool lz_not_claimable(void *ctx, uint32_t f) { return !lz_claim(ctx, f); }
+
+/* Lets go of the functions a batch took (parked ones stay lz_compiled()). */
+void lz_unclaim(lazy_state *st, const uint32_t *members, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++)
+    __atomic_and_fetch(&st->claimed[members[i] - st->lazy->import_func_count],
+                       (uint8_t)~CLAIM_BUSY, __ATOMIC_RELEASE);
+}
+
+static void on_tcc_error(void *opaque, const char *text) {
+  char *msg = opaque;
+  if (!msg[0]) snprintf(msg, MSG_CAP, "tcc: %s", text);
+}
+
+static void add_sym(TCCState *s, const char *fmt, uint32_t i, const void *addr) {
+  char name[32];
+  snprintf(name, sizeof name, fmt, i);
+  tcc_add_symbol(s, name, addr);
+}
+
+/* Compiles `header` and `body` (blen bytes) with libtcc, or links the
+ * object file `obj` (then header and body are unused), into fresh memory
+ * linked against the object's core, under tcc_lock: the code block (put on
+ * st's list), and addr[] the members' code; NULL with msg (MSG_CAP) set. */
+code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const char *body,
+                             size_t blen, const char *obj, const xl_refs *refs,
+                             const uint32_t *members, uint32_t n, void **addr) {
+  const mote_abi_lazy *lz = st->lazy;
+  size_t hl = obj ? 0 : strlen(header);
+  char *text = obj ? NULL : malloc(hl + blen + 1);
+  void *mem = MAP_FAILED;
+  size_t size = 0;
+  code_block *cb = NULL;
+  if (!obj && !text) {
+    snprintf(msg, MSG_CAP, "out of memory");
+    return NULL;
+  }
+  if (text) {
+    memcpy(text, header, hl);
+    memcpy(text + hl, body, blen);
+    text[hl + blen] = 0;
+  }
+  pthread_mutex_lock(&tcc_lock);
+  TCCState *s = tcc_new();
+  if (!s) {
+    snprintf(msg, MSG_CAP, "cannot start libtcc");
+    goto out;
+  }
+  tcc_set_error_func(s, msg, on_tcc_error);
+  tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+  if ((obj ? tcc_add_file(s, obj) : tcc_compile_string(s, text)) != 0) goto failed;
+  for (uint32_t f = 0; f < lz->func_count; f++)
+    if (refs->funcs[f]) add_sym(s, "w%u", f, (const void *)lz->funcs[f]);
+  for (uint32_t i = 0; i < st->x.ndata; i++)
+    if (refs->data[i]) add_sym(s, "xl_d%u", i, lz->data[i]);
+  for (uint32_t t = 0; t < lz->type_count; t++) add_sym(s, "xl_ft%u", t, lz->types[t]);
+  tcc_add_symbol(s, "xl_table_init", lz->table_init);
+  int need = tcc_relocate(s, NULL);
+  if (need <= 0) goto failed;
+  size = (size_t)need;
+  mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    snprintf(msg, MSG_CAP, "no memory for compiled code: %s", strerror(errno));
+    goto out;
+  }
+  if (tcc_relocate(s, mem) < 0) goto failed;
+  for (uint32_t i = 0; i < n; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "b%u", members[i]);
+    if (!(addr[i] = tcc_get_symbol(s, name))) {
+      snprintf(msg, MSG_CAP, "libtcc lost function %u", members[i]);
+      goto out;
+    }
+  }
+  if (!(cb = malloc(sizeof *cb))) {
+    snprintf(msg, MSG_CAP, "out of memory");
+    goto out;
+  }
+  *cb = (code_block){mem, size, st->code};
+  st->code = cb;
+  mem = MAP_FAILED;
+  goto out;
+failed:
+  if (!msg[0]) snprintf(msg, MSG_CAP, "libtcc failed");
+out:
+  if (mem != MAP_FAILED) munmap(mem, size);
+  if (s) tcc_delete(s);
+  pthread_mutex_unlock(&tcc_lock);
+  free(text);
+  return cb;
+}
+
+/* Whether a batch's C names nothing of SIMD (v128 values, xl_v helpers):
+ * then it is compiled after the header without the SIMD helpers. */
+bool lz_scalar_only(const char *body, size_t len) {
+  return !memmem(body, len, "v128", 4) && !memmem(body, len, "xl_v", 4);
+}
+
+bool lz_translate(lazy_state *st, uint32_t root, size_t fill, lz_batch *b) {
+  const xl_module *x = &st->x;
+  uint32_t nf = st->lazy->func_count;
+  memset(b, 0, sizeof *b);
+  b->refs = (xl_refs){calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1),
+                      calloc((size_t)nf + 1, sizeof(uint32_t)), 0};
+  FILE *o = b->refs.funcs && b->refs.data && b->refs.called
+                ? open_memstream(&b->body, &b->body_len)
+                : NULL;
+  bool ok = o != NULL;
+  if (ok)
+    ok = xl_write_batch(o, x, root, BATCH_BYTES, fill, BATCH_MAX, lz_not_claimable, st,
+                        b->members, &b->n, &b->ncalled, &b->refs, &b->err);
+  if (o && fclose(o) != 0) ok = false;
+  if (b->n == 0) b->members[b->n++] = root;
+  if (!ok && !b->err.failed) snprintf(b->err.message, sizeof b->err.message, "out of memory");
+  return ok;
+}
+
+void lz_batch_done(lazy_state *st, lz_batch *b) {
+  lz_unclaim(st, b->members, b->n);
+  free(b->body);
+  free(b->refs.funcs);
+  free(b->refs.data);
+  free(b->refs.called);
+}

@@ -1,0 +1,128 @@
+/*
+ * Inside lazy objects (lazy.h): what lazy.c (attaching, the compiler
+ * thread, the background), lazy_batch.c (a batch's header, claims, libtcc)
+ * and lazy_worker.c (the workers) share. Not for other rooms.
+ */
+#ifndef MOTE_COMPILE_LAZY_INTERNAL_H
+#define MOTE_COMPILE_LAZY_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compile/xl.h"
+#include "module/module.h"
+#include "rt/abi.h"
+
+/* A batch: the function a call asked for and its direct callees, breadth
+ * first, up to this much wasm code (a function's own is never cut) and this
+ * many functions; the background's batches are filled up to BATCH_BYTES
+ * with the functions that follow in the index space. */
+#define BATCH_BYTES ((size_t)128 << 10)
+#define BATCH_MAX 256
+/* lazy_state.claimed[]: in a batch being compiled now (a call's, the
+ * background's or a worker's: a function is compiled once); parked by a
+ * worker (its hits count as the workers') */
+#define CLAIM_BUSY 1u
+#define CLAIM_PARKED 2u
+
+typedef struct code_block {
+  void *mem;
+  size_t len;
+  struct code_block *next;
+} code_block;
+
+typedef struct lazy_state {
+  const mote_abi_lazy *lazy;
+  unsigned refs;
+  uint8_t *wasm;
+  size_t len;
+  mote_module *m;
+  xl_module x;
+  char *header; /* lz_header_text's */
+  char *header_scalar; /* the same without the prelude's SIMD helpers (NULL: none) */
+  code_block *code;
+  /* per defined function: compiled as filling of a call's batch, not yet
+   * called (its slot is empty until then; exchanged atomically) */
+  void **parked;
+  uint64_t filled, fill_hits; /* atomic */
+  /* the background (under lz_reg_lock): it may start once a call compiled a
+   * batch; next_bg is the next function it looks at; busy while it works
+   * on this state (a detach waits for it) */
+  bool called, bg_done;
+  uint32_t next_bg;
+  unsigned busy;
+  /* the workers (under lz_reg_lock but claimed): the functions that
+   * batches called directly but left out, breadth first (front: a ring of
+   * nbodies; seen: entered it once); claimed: per defined function,
+   * CLAIM_* (atomic); dir: the workers' directory ("": no workers) */
+  uint32_t *front, front_head, front_len;
+  uint8_t *seen, *claimed;
+  char dir[4096];
+  uint64_t spec_filled, spec_hits; /* atomic */
+  struct lazy_state *next;
+} lazy_state;
+
+#define MSG_CAP 512 /* an error message of a batch */
+
+/* A batch translated (lz_translate): its functions (the first ncalled the
+ * root and its callees, then the filling), what they name, their C. */
+typedef struct lz_batch {
+  uint32_t members[BATCH_MAX], n, ncalled;
+  xl_refs refs;
+  char *body; /* body_len bytes, NUL-terminated (from open_memstream) */
+  size_t body_len;
+  xl_error err;
+} lz_batch;
+
+/* Under lz_reg_lock: the attached objects; lz_bg_idle is signalled when a
+ * state's busy count drops. Batches and functions compiled (atomic). */
+extern pthread_mutex_t lz_reg_lock;
+extern pthread_cond_t lz_bg_idle;
+extern lazy_state *lz_states;
+extern uint64_t lz_stat_batches, lz_stat_functions;
+
+/* ---- lazy_batch.c ---- */
+/* The batch header of x (mod.h's text, no file read), and the same without
+ * the SIMD helpers (NULL if they are not where expected); NULL: no memory. */
+char *lz_header_text(const xl_module *x);
+char *lz_scalar_header(const char *header);
+/* The code of defined function f if compiled (a parked one installed now:
+ * its first call), else NULL. */
+void *lz_ready_code(lazy_state *st, uint32_t f);
+/* f is in a batch being compiled; f is compiled, parked or in a batch. */
+bool lz_in_batch(const lazy_state *st, uint32_t f);
+bool lz_compiled(void *ctx, uint32_t f);
+/* Takes f for a batch unless compiled or taken (true: taken now); the same
+ * as a skip callback of xl_write_batch; lets go of a batch's functions. */
+bool lz_claim(lazy_state *st, uint32_t f);
+bool lz_not_claimable(void *ctx, uint32_t f);
+void lz_unclaim(lazy_state *st, const uint32_t *members, uint32_t n);
+/* Translates root's batch (filled up to `fill` bytes), taking (claiming)
+ * its functions: true, or false with b->err set or memory out; b->members
+ * and b->n are what it took either way (root at least). lz_batch_done lets
+ * them go and frees the rest. */
+bool lz_translate(lazy_state *st, uint32_t root, size_t fill, lz_batch *b);
+void lz_batch_done(lazy_state *st, lz_batch *b);
+/* Whether a batch's C names nothing of SIMD. */
+bool lz_scalar_only(const char *body, size_t len);
+/* header + body compiled, or the object file obj linked, into fresh memory
+ * against st's core (under libtcc's lock): the code block (on st's list)
+ * and addr[] the members' code; NULL with msg (MSG_CAP) set. */
+code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const char *body,
+                         size_t blen, const char *obj, const xl_refs *refs,
+                         const uint32_t *members, uint32_t n, void **addr);
+
+/* ---- lazy_worker.c ---- */
+/* Workers the process starts (MOTE_LAZY_WORKERS), whether they work now. */
+unsigned lz_worker_count(void);
+bool lz_workers_enabled(void);
+/* Starts them (attr: the compiler thread's). */
+void lz_workers_start(const pthread_attr_t *attr);
+/* Puts the callees a batch (refs) left out on st's frontier. */
+void lz_front_push(lazy_state *st, const xl_refs *refs);
+/* Waits while f is in a worker's batch (the compiler thread, for a call). */
+void lz_wait_for_workers(lazy_state *st, uint32_t f);
+
+#endif /* MOTE_COMPILE_LAZY_INTERNAL_H */
