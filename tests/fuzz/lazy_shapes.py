@@ -123,13 +123,18 @@ def shape(name, n):
     if name == "memory":  # n loads and stores
         code = (i32c(0) + i32c(0) + b"\x28\x02\x00" + b"\x36\x02\x00") * n
         return start_only(code, memory=True)
+    if name == "types":  # n distinct types (a batch binds every type id), _start calls
+        # functions of the first 64 of them through the table
+        types = [functype([], [])] + [functype([I32] * (i % 200), [I64] * (i // 200 % 8))
+                                      for i in range(1, n)]
+        return module(types, [(0, [], b"")])
     if name == "unreachable-blocks":  # n nested blocks after an unreachable
         return start_only(b"\x00" + b"\x02\x40" * n + END * n)
     raise SystemExit("unknown shape " + name)
 
 SHAPES = ["blocks", "loops", "ifs", "ifelse", "brtable", "brtable-deep", "locals", "chain",
           "stack", "select", "divs", "floats", "params", "results", "calls", "callees", "simd",
-          "memory", "unreachable-blocks"]
+          "memory", "types", "unreachable-blocks"]
 
 if __name__ == "__main__":
     if sys.argv[1] == "--seeds":

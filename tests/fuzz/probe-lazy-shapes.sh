@@ -8,7 +8,7 @@
 # usage: probe-lazy-shapes.sh MOTE [SHAPE...]   (prints a table; not a test)
 set -u
 mote=$1; shift
-shapes=${*:-blocks loops ifs ifelse brtable brtable-deep locals chain stack select divs floats params results calls callees simd memory unreachable-blocks}
+shapes=${*:-blocks loops ifs ifelse brtable brtable-deep locals chain stack select divs floats params results calls callees simd memory types unreachable-blocks}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 here=$(dirname "$0")
