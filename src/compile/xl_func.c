@@ -955,25 +955,39 @@ static bool body(fx *f) {
           ok = pop_n(f, arity, label_types(to));
           f->h = saved;
         }
+        /* one case group per distinct target, in order of first appearance:
+         * each label's targets chained in order (first[label], next[i]), so
+         * a table of a million one-byte targets costs a million steps, not
+         * the square (a lazy batch is translated on the compiler thread that
+         * every call waits for) */
+        uint32_t *first = NULL, *next = NULL;
         if (ok && live(f)) {
+          first = malloc((size_t)f->nf * sizeof *first);
+          next = malloc(((size_t)n + 1) * sizeof *next);
+          if (!first || !next) {
+            free(first), free(next), free(labels);
+            return out_of_memory(f);
+          }
+          for (uint32_t l = 0; l < f->nf; l++) first[l] = UINT32_MAX;
+          for (uint32_t i = n + 1; i-- > 0;) {
+            next[i] = first[labels[i]];
+            first[labels[i]] = i;
+          }
           xl_printf(f->o, "switch (%s) {\n", cond);
-          /* one case group per distinct target, in order of first appearance */
           for (uint32_t i = 0; i <= n; i++) {
-            bool first = true;
-            for (uint32_t k = 0; k < i; k++)
-              if (labels[k] == labels[i]) first = false;
-            if (!first) continue;
-            for (uint32_t k = i; k <= n; k++)
-              if (labels[k] == labels[i]) {
-                if (k == n)
-                  fputs_unlocked("default: ", f->o);
-                else
-                  xl_printf(f->o, "case %u: ", k);
-              }
+            if (first[labels[i]] != i) continue;
+            for (uint32_t k = i; k != UINT32_MAX; k = next[k]) {
+              if (k == n)
+                fputs_unlocked("default: ", f->o);
+              else
+                xl_printf(f->o, "case %u: ", k);
+            }
             write_branch(f, labels[i]);
           }
           fputs_unlocked("}\n", f->o);
         }
+        free(first);
+        free(next);
         free(labels);
         if (!ok) return false;
         set_unreachable(f);
