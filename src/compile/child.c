@@ -38,12 +38,25 @@ static void set_limit(int resource, rlim_t value) {
 static _Noreturn void exec_child(const char *const argv[], const char *cwd, int err_fd,
                                  const mote_child_limits *limits) {
   setpgid(0, 0);
+  /* The tool starts as a fresh process would: the signals the forking
+   * thread blocked (a lazy compiler's threads block them all) and those
+   * the process ignores (SIGPIPE) would be inherited by exec, and a blocked
+   * SIGXFSZ turns the output limit into a write error a compiler may not
+   * check; so is every descriptor but stdio (pipes and files of the
+   * process's other threads). */
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGPIPE, SIG_DFL);
+  signal(SIGXFSZ, SIG_DFL);
+  signal(SIGXCPU, SIG_DFL);
   int null_fd = open("/dev/null", O_RDWR);
   if (null_fd >= 0) {
     dup2(null_fd, 0);
     dup2(null_fd, 1);
   }
   dup2(err_fd, 2);
+  close_range(3, ~0u, 0);
   if (cwd && chdir(cwd) != 0) _exit(126);
   set_limit(RLIMIT_CPU, limits->cpu_seconds);
   set_limit(RLIMIT_AS, limits->memory_bytes);
@@ -72,7 +85,7 @@ void mote_child_run(const char *const argv[], const char *cwd, const mote_child_
                     mote_child_result *r) {
   memset(r, 0, sizeof *r);
   char err_path[] = "/tmp/mote-stderr-XXXXXX";
-  int err_fd = mkstemp(err_path);
+  int err_fd = mkostemp(err_path, O_CLOEXEC);
   if (err_fd < 0) {
     r->outcome = MOTE_CHILD_SPAWN_FAILED;
     snprintf(r->stderr_tail, sizeof r->stderr_tail, "cannot create a temporary file: %s",

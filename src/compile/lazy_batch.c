@@ -111,8 +111,14 @@ void *lz_ready_code(lazy_state *st, uint32_t f) {
   uint32_t d = f - st->lazy->import_func_count;
   void *p = __atomic_load_n(&st->lazy->slots[d], __ATOMIC_ACQUIRE);
   if (p) return p;
-  if ((p = __atomic_exchange_n(&st->parked[d], NULL, __ATOMIC_ACQ_REL))) {
-    __atomic_store_n(&st->lazy->slots[d], p, __ATOMIC_RELEASE);
+  if ((p = __atomic_load_n(&st->parked[d], __ATOMIC_ACQUIRE))) {
+    /* the slot is filled before parked is emptied, so that a claim never
+     * sees neither (lz_claim); of two installers one fills it and counts */
+    void *was = NULL;
+    if (!__atomic_compare_exchange_n(&st->lazy->slots[d], &was, p, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+      return was;
+    __atomic_store_n(&st->parked[d], NULL, __ATOMIC_RELEASE);
     bool by_worker = __atomic_load_n(&st->claimed[d], __ATOMIC_ACQUIRE) & CLAIM_PARKED;
     __atomic_add_fetch(by_worker ? &st->spec_hits : &st->fill_hits, 1, __ATOMIC_RELAXED);
     return p;
@@ -145,8 +151,16 @@ bool lz_claim(lazy_state *st, uint32_t f) {
   uint8_t old = __atomic_load_n(&st->claimed[d], __ATOMIC_ACQUIRE);
   while (!(old & CLAIM_BUSY))
     if (__atomic_compare_exchange_n(&st->claimed[d], &old, (uint8_t)(old | CLAIM_BUSY), false,
-                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      /* a batch that parked or installed f and let go of it between the
+       * loads above and this claim: f is compiled, not to be taken again */
+      if (__atomic_load_n(&st->lazy->slots[d], __ATOMIC_ACQUIRE) ||
+          __atomic_load_n(&st->parked[d], __ATOMIC_ACQUIRE)) {
+        __atomic_and_fetch(&st->claimed[d], (uint8_t)~CLAIM_BUSY, __ATOMIC_RELEASE);
+        return false;
+      }
       return true;
+    }
   return false;
 }
 

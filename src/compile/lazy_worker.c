@@ -37,6 +37,9 @@ void mote_lazy_worker_dir_remove(const char *dir) {
   if (dir[0]) rmdir(dir); /* its files are removed after each batch */
 }
 
+/* A worker's compiler process's CPU and wall-clock limit, in seconds. */
+#define WORKER_SECONDS 10u
+
 bool mote_lazy_worker_compile(const char *dir, unsigned long seq, const char *header,
                               const char *body, size_t blen, char *obj, size_t objcap,
                               char *msg, size_t cap) {
@@ -54,8 +57,13 @@ bool mote_lazy_worker_compile(const char *dir, unsigned long seq, const char *he
   }
   const char *argv[32];
   mote_tool_obj_argv(MOTE_TIER_QUICK, src, name, "-w", argv, 32);
-  const mote_compile_options defaults = {0};
-  mote_child_limits limits = mote_compile_limits(&defaults);
+  /* an eager compile's limits but for time: a call may be waiting for this
+   * batch (unable to stop for its deadline) and a detach waits for it, so a
+   * tcc that runs away is killed within seconds and the calls compile its
+   * functions themselves (a batch takes milliseconds) */
+  const mote_compile_options bounded = {.cpu_seconds = WORKER_SECONDS,
+                                        .wall_seconds = WORKER_SECONDS};
+  mote_child_limits limits = mote_compile_limits(&bounded);
   mote_child_result r;
   mote_child_run(argv, dir, &limits, &r);
   unlink(path);

@@ -402,44 +402,6 @@ static void write_branch(fx *f, uint32_t depth) {
   if (live(f)) to->used = true;
 }
 
-/* br_table's switch: one case group per distinct target (labels[0..n],
- * the last the default), in order of first appearance, each group's
- * entries in order. Linear in n (a table of a million entries is a valid
- * function of 1 MB): the entries are bucketed by target depth, which is
- * below f->nf. False: out of memory. */
-static bool write_br_table(fx *f, const char *cond, const uint32_t *labels, uint32_t n) {
-  uint32_t *start = calloc((size_t)f->nf + 1, sizeof *start);
-  uint32_t *order = malloc(((size_t)n + 1) * sizeof *order);
-  if (!start || !order) {
-    free(start);
-    free(order);
-    return out_of_memory(f);
-  }
-  /* counting sort of the entries by target: start[t]..start[t+1] */
-  for (uint32_t i = 0; i <= n; i++) start[labels[i] + 1]++;
-  for (uint32_t t = 0; t < f->nf; t++) start[t + 1] += start[t];
-  for (uint32_t i = 0; i <= n; i++) order[start[labels[i]]++] = i;
-  /* start[t] is now the end of t's entries: shift back to their start */
-  for (uint32_t t = f->nf; t > 0; t--) start[t] = start[t - 1];
-  start[0] = 0;
-  xl_printf(f->o, "switch (%s) {\n", cond);
-  for (uint32_t i = 0; i <= n; i++) {
-    uint32_t t = labels[i];
-    if (order[start[t]] != i) continue; /* not the target's first entry */
-    for (uint32_t k = start[t]; k < start[t + 1]; k++) {
-      if (order[k] == n)
-        fputs_unlocked("default: ", f->o);
-      else
-        xl_printf(f->o, "case %u: ", order[k]);
-    }
-    write_branch(f, t);
-  }
-  fputs_unlocked("}\n", f->o);
-  free(start);
-  free(order);
-  return true;
-}
-
 static void set_unreachable(fx *f) {
   frame *fr = top(f);
   f->h = fr->height;
@@ -1003,7 +965,39 @@ static bool body(fx *f) {
           ok = pop_n(f, arity, label_types(to));
           f->h = saved;
         }
-        if (ok && live(f)) ok = write_br_table(f, cond, labels, n);
+        /* one case group per distinct target, in order of first appearance:
+         * each label's targets chained in order (first[label], next[i]), so
+         * a table of a million one-byte targets costs a million steps, not
+         * the square (a lazy batch is translated on the compiler thread that
+         * every call waits for) */
+        uint32_t *first = NULL, *next = NULL;
+        if (ok && live(f)) {
+          first = malloc((size_t)f->nf * sizeof *first);
+          next = malloc(((size_t)n + 1) * sizeof *next);
+          if (!first || !next) {
+            free(first), free(next), free(labels);
+            return out_of_memory(f);
+          }
+          for (uint32_t l = 0; l < f->nf; l++) first[l] = UINT32_MAX;
+          for (uint32_t i = n + 1; i-- > 0;) {
+            next[i] = first[labels[i]];
+            first[labels[i]] = i;
+          }
+          xl_printf(f->o, "switch (%s) {\n", cond);
+          for (uint32_t i = 0; i <= n; i++) {
+            if (first[labels[i]] != i) continue;
+            for (uint32_t k = i; k != UINT32_MAX; k = next[k]) {
+              if (k == n)
+                fputs_unlocked("default: ", f->o);
+              else
+                xl_printf(f->o, "case %u: ", k);
+            }
+            write_branch(f, labels[i]);
+          }
+          fputs_unlocked("}\n", f->o);
+        }
+        free(first);
+        free(next);
         free(labels);
         if (!ok) return false;
         set_unreachable(f);

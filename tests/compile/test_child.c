@@ -1,7 +1,10 @@
 /* Child processes under limits: each limit stops a hostile tool with a clear outcome. */
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -122,6 +125,34 @@ TEST(missing_tool_is_named) {
   CHECK_STR_CONTAINS(r.stderr_tail, "mote-no-such-tool");
 }
 
+/* A tool starts as a fresh process would, whatever the thread that starts it
+ * blocked, the process ignores or has open (a lazy compiler's threads block
+ * every signal; a server ignores SIGPIPE and holds sockets and pipes). */
+TEST(the_tool_inherits_no_blocked_or_ignored_signals_nor_descriptors) {
+  int extra = open("/dev/null", O_RDONLY); /* not close-on-exec */
+  CHECK(extra > 2);
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
+  const char *argv[] = {"sh", "-c",
+                        "grep -E '^Sig(Blk|Ign)' /proc/$$/status >&2; "
+                        "for f in /proc/$$/fd/*; do echo \"fd ${f##*/}\" >&2; done", NULL};
+  mote_child_result r;
+  mote_child_run(argv, NULL, &roomy, &r);
+  signal(SIGPIPE, old_pipe);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  close(extra);
+  CHECK_EQ_INT(r.outcome, MOTE_CHILD_EXITED);
+  CHECK_STR_CONTAINS(r.stderr_tail, "SigBlk:\t0000000000000000");
+  CHECK_STR_CONTAINS(r.stderr_tail, "SigIgn:\t0000000000000000");
+  char fd_line[32];
+  snprintf(fd_line, sizeof fd_line, "fd %d\n", extra);
+  CHECK_MSG(strstr(r.stderr_tail, fd_line) == NULL, r.stderr_tail);
+  CHECK_STR_CONTAINS(r.stderr_tail, "fd 2");
+}
+
 RUN_TESTS(exit_status_and_stderr_tail, cpu_time_limit_kills_a_spinning_tool,
           wall_time_limit_kills_a_sleeping_tool_and_its_children, output_size_limit_stops_a_flood,
-          memory_limit_stops_a_hog, missing_tool_is_named)
+          memory_limit_stops_a_hog, missing_tool_is_named,
+          the_tool_inherits_no_blocked_or_ignored_signals_nor_descriptors)

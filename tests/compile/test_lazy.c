@@ -13,6 +13,9 @@
 
 #include "compile/compile.h"
 #include "compile/lazy.h"
+#include "compile/lazy_internal.h"
+#include "compile/xl.h"
+#include "module/module.h"
 #include "rt/rt.h"
 #include "test.h"
 
@@ -126,6 +129,62 @@ TEST(a_batch_without_libc_headers_rounds_and_copies) {
   CHECK_EQ_INT(r.i32, 7); /* byte 11 copied from 7, byte 12 never written */
   mote_rt_instance_free(in);
   mote_rt_module_free(m);
+}
+
+/* tcc only warns about a call of an undeclared function and binds it to
+ * whatever the process has of that name: gcc, stricter, checks that the
+ * header a batch starts with (either of the two) declares all it calls. */
+static bool gcc_accepts(const char *text, bool quiet) {
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/mote-test-header-XXXXXX.c");
+  int fd = mkstemps(path, 2);
+  if (fd < 0) return false;
+  FILE *f = fdopen(fd, "w");
+  bool written = f && fputs(text, f) >= 0;
+  if (f) fclose(f);
+  char cmd[256];
+  snprintf(cmd, sizeof cmd,
+           "gcc -std=gnu11 -fsyntax-only -Werror=implicit-function-declaration "
+           "-Werror=implicit-int %s%s",
+           path, quiet ? " 2>/dev/null" : "");
+  bool ok = written && system(cmd) == 0;
+  unlink(path);
+  return ok;
+}
+
+TEST(a_batch_header_declares_everything_it_calls) {
+  size_t len;
+  uint8_t *wasm = test_wat("(module (memory 1) (func (export \"f\")))", NULL, &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  mote_module *mod = NULL;
+  mote_module_error merr;
+  CHECK(mote_module_read(wasm, len, &mod, &merr) == MOTE_MODULE_OK);
+  xl_module x;
+  if (mod && xl_module_scan(&x, mod, wasm, len)) {
+    x.lazy_bodies = true;
+    char *header = lz_header_text(&x);
+    CHECK(header != NULL);
+    char *scalar = header ? lz_scalar_header(header) : NULL;
+    CHECK(scalar != NULL);
+    if (header) CHECK(gcc_accepts(header, false));
+    if (scalar) CHECK(gcc_accepts(scalar, false));
+    /* and the check can fail: a call of something undeclared */
+    if (scalar) {
+      size_t n = strlen(scalar);
+      char *bad = malloc(n + 64);
+      if (bad) {
+        snprintf(bad, n + 64, "%sdouble xl_t(double v) { return fabs(v); }\n", scalar);
+        CHECK(!gcc_accepts(bad, true));
+        free(bad);
+      }
+    }
+    free(header);
+    free(scalar);
+    xl_module_release(&x);
+  }
+  mote_module_free(mod);
+  free(wasm);
 }
 
 /* A batch that names nothing of SIMD is compiled without the prelude's
@@ -807,7 +866,8 @@ static void force_lazy(void) {
 }
 
 RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
-          a_batch_without_libc_headers_rounds_and_copies, scalar_and_simd_batches_compute,
+          a_batch_without_libc_headers_rounds_and_copies, a_batch_header_declares_everything_it_calls,
+          scalar_and_simd_batches_compute,
           auto_makes_big_modules_lazy_unless_a_function_is_huge,
           a_module_with_an_invalid_body_is_refused_when_compiled,
           a_module_with_ifs_nested_too_deep_is_built_eager,
