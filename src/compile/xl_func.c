@@ -240,6 +240,16 @@ static bool push(fx *f, uint8_t t) {
     uint8_t *po = realloc(f->pend_own, cap);
     if (!po) return out_of_memory(f);
     f->pend_own = po;
+    /* rows never pushed are read too: unreachable code pops values that
+     * are not there (br_table's condition: V() of the frame's height) and
+     * branches raise the height by the label's arity; each row must be a
+     * C string and a load index of 0 (a fuzzer found strlen running off
+     * an uninitialised row) */
+    memset(f->stack + f->cap, 0, cap - f->cap);
+    memset(f->loaded + f->cap, 0, (cap - f->cap) * sizeof *l);
+    memset(f->pend + f->cap, 0, (cap - f->cap) * sizeof *pd);
+    memset(f->pend_locals + f->cap, 0, (cap - f->cap) * sizeof *pl);
+    memset(f->pend_own + f->cap, 0, cap - f->cap);
     f->cap = cap;
   }
   f->loaded[f->h] = 0;

@@ -128,7 +128,22 @@ TEST(missing_tool_is_named) {
 /* A tool starts as a fresh process would, whatever the thread that starts it
  * blocked, the process ignores or has open (a lazy compiler's threads block
  * every signal; a server ignores SIGPIPE and holds sockets and pipes). */
+/* The signals this process was started with ignored (make, for one, starts
+ * its commands with glibc's internal 32 and 33 ignored, which no process
+ * can set back), less the ones a tool gets at their defaults. */
+static unsigned long long inherited_ignored(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  unsigned long long ign = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "SigIgn: %llx", &ign) == 1) break;
+  if (f) fclose(f);
+  return ign & ~(1ull << (SIGPIPE - 1) | 1ull << (SIGXFSZ - 1) | 1ull << (SIGXCPU - 1));
+}
+
 TEST(the_tool_inherits_no_blocked_or_ignored_signals_nor_descriptors) {
+  char ign_line[48];
+  snprintf(ign_line, sizeof ign_line, "SigIgn:\t%016llx", inherited_ignored());
   int extra = open("/dev/null", O_RDONLY); /* not close-on-exec */
   CHECK(extra > 2);
   sigset_t all, old;
@@ -136,7 +151,11 @@ TEST(the_tool_inherits_no_blocked_or_ignored_signals_nor_descriptors) {
   pthread_sigmask(SIG_SETMASK, &all, &old);
   void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
   const char *argv[] = {"sh", "-c",
-                        "grep -E '^Sig(Blk|Ign)' /proc/$$/status >&2; "
+                        /* builtins only: while the shell spawns a command
+                         * (grep) glibc blocks its signals, so grep could read
+                         * a transient mask; the shell reads its own here */
+                        "while IFS= read -r l; do case \"$l\" in Sig[BI]*) echo \"$l\" >&2;; "
+                        "esac; done </proc/$$/status; "
                         "for f in /proc/$$/fd/*; do echo \"fd ${f##*/}\" >&2; done", NULL};
   mote_child_result r;
   mote_child_run(argv, NULL, &roomy, &r);
@@ -145,7 +164,7 @@ TEST(the_tool_inherits_no_blocked_or_ignored_signals_nor_descriptors) {
   close(extra);
   CHECK_EQ_INT(r.outcome, MOTE_CHILD_EXITED);
   CHECK_STR_CONTAINS(r.stderr_tail, "SigBlk:\t0000000000000000");
-  CHECK_STR_CONTAINS(r.stderr_tail, "SigIgn:\t0000000000000000");
+  CHECK_STR_CONTAINS(r.stderr_tail, ign_line);
   char fd_line[32];
   snprintf(fd_line, sizeof fd_line, "fd %d\n", extra);
   CHECK_MSG(strstr(r.stderr_tail, fd_line) == NULL, r.stderr_tail);

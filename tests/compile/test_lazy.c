@@ -23,6 +23,14 @@
  * after the real headers, gcc checks each declaration against them. */
 #include "compile/xl_lazy_libc.h"
 
+/* Under ASan: malloc fills whole blocks (not the first 4 KiB only), so
+ * that C text read from memory never written runs off its block every
+ * time (the translator's operand rows, below). */
+#if defined(__SANITIZE_ADDRESS__)
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "max_malloc_fill_size=67108864"; }
+#endif
+
 static char cache_dir[64];
 
 static void cleanup(void) {
@@ -266,6 +274,62 @@ TEST(a_module_with_ifs_nested_too_deep_is_built_eager) {
   CHECK(mote_rt_call(in, (uint32_t)export_of(m, "deep"), &a, &r, &err) == MOTE_RT_OK);
   CHECK_EQ_INT(r.i32, (int32_t)depth);
   CHECK_EQ_INT(batches(), before); /* nothing compiled in process */
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
+/* A br_table's switch groups its entries by target (linear in their
+ * number: it was quadratic, 25 s of the compiler thread for a table of
+ * 256000 entries): every entry and the default still go where they
+ * point. */
+TEST(a_big_br_table_branches_where_each_entry_points) {
+  enum { ENTRIES = 3000, TARGETS = 5 };
+  size_t cap = 1000 + (size_t)ENTRIES * 4;
+  char *wat = malloc(cap);
+  CHECK(wat != NULL);
+  if (!wat) return;
+  size_t n = (size_t)snprintf(wat, cap, "(module (func (export \"t\") (param i32) (result i32)\n"
+                              "(block (block (block (block (block (br_table");
+  for (uint32_t k = 0; k < ENTRIES; k++)
+    n += (size_t)snprintf(wat + n, cap - n, " %u", k * 7 % TARGETS);
+  /* the default: the outermost block's */
+  snprintf(wat + n, cap - n, " 4 (local.get 0))) (return (i32.const 10))) (return (i32.const 11)))"
+           " (return (i32.const 12))) (return (i32.const 13))) (i32.const 14)))");
+  mote_rt_module *m = load_lazy(wat);
+  free(wat);
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  uint32_t t = (uint32_t)export_of(m, "t");
+  bool all = true;
+  for (uint32_t k = 0; k <= (uint32_t)ENTRIES + 1 && all; k++) {
+    mote_val a = {.i32 = k}, r = {0};
+    all = mote_rt_call(in, t, &a, &r, &err) == MOTE_RT_OK &&
+          r.i32 == (uint32_t)(10 + (k < (uint32_t)ENTRIES ? k * 7 % TARGETS : 4));
+    if (!all) fprintf(stderr, "entry %u: %u\n", k, r.i32);
+  }
+  CHECK(all);
+  mote_val a = {.i32 = UINT32_MAX}, r = {0};
+  CHECK(mote_rt_call(in, t, &a, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 14);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
+/* Unreachable code pops values that are not there: br_table's condition
+ * was read from an operand row never written (strlen ran off the rows'
+ * block: found by fuzz_tcc; under ASan here every time). */
+TEST(a_br_table_in_unreachable_code_reads_no_row_never_written) {
+  mote_rt_module *m = load_lazy(
+      "(module (func (export \"f\") (result i32)"
+      "  i32.const 7 block unreachable br_table 0 0 end))");
+  if (!m) return;
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  mote_val r = {0};
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f"), NULL, &r, &err) == MOTE_RT_TRAP);
   mote_rt_instance_free(in);
   mote_rt_module_free(m);
 }
@@ -807,6 +871,8 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           auto_makes_big_modules_lazy_unless_a_function_is_huge,
           a_module_with_an_invalid_body_is_refused_when_compiled,
           a_module_with_ifs_nested_too_deep_is_built_eager,
+          a_big_br_table_branches_where_each_entry_points,
+          a_br_table_in_unreachable_code_reads_no_row_never_written,
           a_stub_called_from_several_threads_compiles_once,
           a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile,
           funcrefs_are_the_same_before_and_after_their_function_is_compiled,

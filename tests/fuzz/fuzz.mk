@@ -1,7 +1,8 @@
 # Fuzzing the parsers of untrusted bytes (libFuzzer, clang-19), included by
 # the Makefile.
 #
-#   make fuzz        the module reader with the translator, the bundle reader, a CGI
+#   make fuzz        the module reader with the translator, a lazy object's batches
+#                    compiled by libtcc in process, the bundle reader, a CGI
 #                    function's output parser, the query and Basic credential parsers,
 #                    OpenWhisk's web action input and output, and what a cluster node
 #                    reads from etcd, each for FUZZ_TIME seconds (default 30)
@@ -35,6 +36,40 @@ $(FUZZ_DIR)/corpus/.seeded:
 .PHONY: fuzz-module
 fuzz-module: $(FUZZ_DIR)/fuzz_module $(FUZZ_DIR)/corpus/.seeded
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_module $(FUZZ_DIR)/corpus $(FUZZ_DIR) $(FUZZ_TIME)
+
+# What a lazy object hands libtcc inside the process (src/compile/lazy.h):
+# a valid module's batches as lazy_batch.c writes them, compiled and
+# relocated by its lz_tcc_build (never run). The texts a batch's header is
+# made of are the build's generated ones. Seeds: the spec suite's modules
+# (the module target's corpus) and extreme shapes (tests/fuzz/lazy_shapes.py).
+# The runtime's functions a batch calls (src/rt/exports.list) are exported
+# stand-ins, never called, for tcc to bind as it binds the executable's.
+FUZZ_TCC_GEN := $(BUILD)/gen/abi_text.c $(BUILD)/gen/xl_prelude_text.c \
+                $(BUILD)/gen/xl_lazy_libc_text.c $(BUILD)/gen/wasm_rt_text.c
+FUZZ_TCC_SRC := tests/fuzz/fuzz_tcc.c src/compile/lazy_batch.c $(wildcard src/module/*.c) \
+                $(wildcard src/compile/xl_*.c)
+
+$(FUZZ_DIR)/fuzz_tcc: $(FUZZ_TCC_SRC) $(FUZZ_TCC_GEN) $(FUZZ_DIR)/tcc_rt_stand_ins.c $(wildcard src/module/*.h) \
+                      $(wildcard src/compile/xl*.h) src/compile/lazy_internal.h src/compile/lazy.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_TCC_SRC) $(FUZZ_TCC_GEN) $(FUZZ_DIR)/tcc_rt_stand_ins.c \
+	  -Wl,--dynamic-list=src/rt/exports.list -ltcc -lpthread -o $@
+
+$(FUZZ_DIR)/tcc_rt_stand_ins.c: src/rt/exports.list
+	@mkdir -p $(dir $@)
+	@{ echo '/* Generated from $< by tests/fuzz/fuzz.mk: never called. */'; \
+	  sed -n 's/^  \([a-z_]*\);$$/void \1(void);\nvoid \1(void) {}/p' $<; } >$@
+
+$(FUZZ_DIR)/tcc-corpus/.seeded: tests/fuzz/lazy_shapes.py
+	@mkdir -p $(dir $@)
+	@cp $(SPEC_DIR)/core/*/*.wasm $(dir $@) 2>/dev/null || echo "fuzz: no seeds in $(SPEC_DIR)/core"
+	@for f in $(SPEC_DIR)/simd/*/*.wasm; do cp "$$f" $(dir $@)simd-$$(basename "$$f"); done 2>/dev/null || true
+	@python3 tests/fuzz/lazy_shapes.py --seeds $(dir $@)
+	@touch $@
+
+.PHONY: fuzz-tcc
+fuzz-tcc: $(FUZZ_DIR)/fuzz_tcc $(FUZZ_DIR)/tcc-corpus/.seeded
+	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_tcc $(FUZZ_DIR)/tcc-corpus $(FUZZ_DIR) $(FUZZ_TIME)
 
 # The bundle reader (libarchive underneath), with the reply helpers it uses.
 FUZZ_BUNDLE_SRC := tests/fuzz/fuzz_bundle.c src/core/bundle.c src/base/utf8.c
@@ -162,7 +197,7 @@ $(FUZZ_DIR)/cluster-corpus/.seeded:
 fuzz-cluster: $(FUZZ_DIR)/fuzz_cluster $(FUZZ_DIR)/cluster-corpus/.seeded
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_cluster $(FUZZ_DIR)/cluster-corpus $(FUZZ_DIR) $(FUZZ_TIME)
 
-fuzz: fuzz-module fuzz-bundle fuzz-cgi fuzz-query fuzz-basic-auth fuzz-web-input fuzz-cluster
+fuzz: fuzz-module fuzz-tcc fuzz-bundle fuzz-cgi fuzz-query fuzz-basic-auth fuzz-web-input fuzz-cluster
 
 fuzz-long:
 	$(MAKE) fuzz FUZZ_TIME=1800
