@@ -88,30 +88,41 @@ static void remove_load_cache(void) {
   if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", load_cache);
 }
 
-mote_rt_module *test_load_wat(const char *wat) {
+const char *test_cache_dir(void) {
   if (!load_cache[0]) {
     snprintf(load_cache, sizeof load_cache, "/tmp/mote-test-cache-XXXXXX");
     if (!mkdtemp(load_cache)) {
       CHECK_MSG(false, "mkdtemp of the test's cache directory failed");
       load_cache[0] = '\0';
-      return NULL;
+      return load_cache;
     }
     atexit(remove_load_cache);
   }
-  size_t len;
-  uint8_t *wasm = test_wat(wat, NULL, &len);
-  CHECK(wasm != NULL);
-  if (!wasm) return NULL;
-  mote_compile_options o = {.cache_dir = load_cache, .tier = MOTE_TIER_QUICK};
+  return load_cache;
+}
+
+mote_rt_module *test_load_wasm(const uint8_t *wasm, size_t len) {
+  const char *cache = test_cache_dir();
+  if (!cache[0]) return NULL;
+  mote_compile_options o = {.cache_dir = cache, .tier = MOTE_TIER_QUICK};
   mote_compile_result r;
   mote_compile_error cerr;
   mote_compile_status st = mote_compile(wasm, len, &o, &r, &cerr);
-  free(wasm);
   CHECK_MSG(st == MOTE_COMPILE_OK, cerr.message);
   if (st != MOTE_COMPILE_OK) return NULL;
   mote_rt_module *m = NULL;
   mote_rt_error err;
   mote_rt_init();
   CHECK_MSG(mote_rt_module_load(r.so_path, &m, &err) == MOTE_RT_OK, err.message);
+  return m;
+}
+
+mote_rt_module *test_load_wat(const char *wat) {
+  size_t len;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return NULL;
+  mote_rt_module *m = test_load_wasm(wasm, len);
+  free(wasm);
   return m;
 }

@@ -72,9 +72,12 @@ long test_alloc_calls(void);
  * wabt's wat2wasm (extra flags e.g. "--no-check"); malloc'd bytes or NULL. */
 uint8_t *test_wat(const char *wat, const char *flags, size_t *len);
 
-/* The same compiled on the quick tier (into a cache directory of this test
- * binary, removed at exit) and loaded: the module, or NULL after a failed
- * check saying why. */
+/* A cache directory of this test binary (made at the first call, removed
+ * at exit); "" after a failed check if it cannot be made. */
+const char *test_cache_dir(void);
+/* Module bytes (or text) compiled on the quick tier into that cache and
+ * loaded: the module, or NULL after a failed check saying why. */
 struct mote_rt_module;
+struct mote_rt_module *test_load_wasm(const uint8_t *wasm, size_t len);
 struct mote_rt_module *test_load_wat(const char *wat);
 #endif

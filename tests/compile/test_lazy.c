@@ -31,36 +31,15 @@ const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "max_malloc_fill_size=67108864"; }
 #endif
 
-static char cache_dir[64];
-
-static void cleanup(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", cache_dir);
-  if (cache_dir[0] && system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", cache_dir);
-}
-
 /* Compiles a module (text) lazily on the quick tier and loads it. */
 static mote_rt_module *load_lazy(const char *wat) {
-  if (!cache_dir[0]) {
-    snprintf(cache_dir, sizeof cache_dir, "/tmp/mote-test-lazy-XXXXXX");
-    CHECK(mkdtemp(cache_dir) != NULL);
-    atexit(cleanup);
-  }
   size_t len;
   uint8_t *wasm = test_wat(wat, NULL, &len);
   CHECK(wasm != NULL);
   if (!wasm) return NULL;
   CHECK(mote_lazy_wanted(wasm, len));
-  mote_compile_options o = {.cache_dir = cache_dir, .tier = MOTE_TIER_QUICK};
-  mote_compile_result r;
-  mote_compile_error cerr;
-  mote_compile_status st = mote_compile(wasm, len, &o, &r, &cerr);
+  mote_rt_module *m = test_load_wasm(wasm, len);
   free(wasm);
-  CHECK_MSG(st == MOTE_COMPILE_OK, cerr.message);
-  if (st != MOTE_COMPILE_OK) return NULL;
-  mote_rt_module *m = NULL;
-  mote_rt_error err;
-  CHECK_MSG(mote_rt_module_load(r.so_path, &m, &err) == MOTE_RT_OK, err.message);
   return m;
 }
 
@@ -209,39 +188,35 @@ TEST(scalar_and_simd_batches_compute) {
   mote_rt_module_free(m);
 }
 
-TEST(a_module_with_an_invalid_body_is_refused_when_compiled) {
-  setenv("MOTE_QUICK_LAZY", "always", 1);
+/* Checks that a module (text, not validated by wat2wasm) is refused as
+ * invalid when compiled, naming `function` in the message if given. */
+static void refused_as_invalid(const char *wat, const char *function) {
   size_t len;
-  uint8_t *wasm = test_wat("(module (func (export \"bad\") (result i32) (i64.const 1)))",
-                           "--no-check", &len);
+  uint8_t *wasm = test_wat(wat, "--no-check", &len);
   CHECK(wasm != NULL);
   if (!wasm) return;
-  mote_compile_options o = {.cache_dir = cache_dir, .tier = MOTE_TIER_QUICK};
+  mote_compile_options o = {.cache_dir = test_cache_dir(), .tier = MOTE_TIER_QUICK};
   mote_compile_result r;
   mote_compile_error cerr;
   CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_INVALID);
+  if (function) CHECK_MSG(strstr(cerr.message, function) != NULL, cerr.message);
   free(wasm);
+}
+
+TEST(a_module_with_an_invalid_body_is_refused_when_compiled) {
+  setenv("MOTE_QUICK_LAZY", "always", 1);
+  refused_as_invalid("(module (func (export \"bad\") (result i32) (i64.const 1)))", NULL);
   /* validation runs in ranges, a thread a core: an invalid last function
    * (the last range's) is found too, and named as one thread would */
-  wasm = test_wat("(module (func (result i32) (i32.const 1)) (func (result i32) (i32.const 2))"
-                  " (func (result i32) (i32.const 3)) (func (export \"bad\") (result i32)"
-                  " (i64.const 1)))",
-                  "--no-check", &len);
-  CHECK(wasm != NULL);
-  if (!wasm) return;
-  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_INVALID);
-  CHECK(strstr(cerr.message, "function 3") != NULL);
-  free(wasm);
+  refused_as_invalid("(module (func (result i32) (i32.const 1)) (func (result i32) (i32.const 2))"
+                     " (func (result i32) (i32.const 3)) (func (export \"bad\") (result i32)"
+                     " (i64.const 1)))",
+                     "function 3");
   /* two invalid, in different ranges: the first is named */
-  wasm = test_wat("(module (func (result i32) (i32.const 1)) (func (result i32) (i64.const 2))"
-                  " (func (result i32) (i32.const 3)) (func (export \"bad\") (result i32)"
-                  " (i64.const 1)))",
-                  "--no-check", &len);
-  CHECK(wasm != NULL);
-  if (!wasm) return;
-  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_INVALID);
-  CHECK(strstr(cerr.message, "function 1") != NULL);
-  free(wasm);
+  refused_as_invalid("(module (func (result i32) (i32.const 1)) (func (result i32) (i64.const 2))"
+                     " (func (result i32) (i32.const 3)) (func (export \"bad\") (result i32)"
+                     " (i64.const 1)))",
+                     "function 1");
 }
 
 /* ifs nested deeper than MOTE_LAZY_MAX_IF_NESTING: tcc would descend them
@@ -473,7 +448,7 @@ TEST(a_lazy_object_without_its_module_bytes_is_not_loaded) {
   uint8_t *wasm = test_wat("(module (func (export \"x\")) (func (export \"lazy_5\")))", NULL, &len);
   CHECK(wasm != NULL);
   if (!wasm) return;
-  mote_compile_options o = {.cache_dir = cache_dir, .tier = MOTE_TIER_QUICK};
+  mote_compile_options o = {.cache_dir = test_cache_dir(), .tier = MOTE_TIER_QUICK};
   mote_compile_result r;
   mote_compile_error cerr;
   CHECK(mote_compile(wasm, len, &o, &r, &cerr) == MOTE_COMPILE_OK);
@@ -739,7 +714,7 @@ TEST(a_killed_worker_leaves_its_batch_to_the_calls) {
   mote_rt_module *m = load_wide(0);
   if (!m) return;
   char script[128];
-  snprintf(script, sizeof script, "%s/killed-cc.sh", cache_dir);
+  snprintf(script, sizeof script, "%s/killed-cc.sh", test_cache_dir());
   FILE *sf = fopen(script, "w");
   CHECK(sf != NULL);
   if (!sf) return;
