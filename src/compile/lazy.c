@@ -51,7 +51,7 @@ typedef struct request {
   lazy_state *st;
   uint32_t func;
   void *result;
-  char msg[512]; /* MSG_CAP */
+  char msg[MSG_CAP];
   bool done;
   struct request *next;
 } request;
@@ -265,9 +265,9 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
     if (--st->refs == 0) {
       *p = st->next;
       while (st->busy) pthread_cond_wait(&lz_bg_idle, &lz_reg_lock);
-      uint64_t wb, wf;
-      mote_lazy_worker_stats(&wb, &wf);
-      if (getenv("MOTE_LAZY_STATS"))
+      if (getenv("MOTE_LAZY_STATS")) {
+        uint64_t wb, wf;
+        mote_lazy_worker_stats(&wb, &wf);
         fprintf(stderr, "mote: lazy object of %u functions: %llu batches, %llu functions compiled "
                 "in this process so far (%llu by workers, %llu of their batches failed); this "
                 "object filled %llu, of which %llu were called; workers compiled %llu of its "
@@ -280,6 +280,7 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
                 (unsigned long long)__atomic_load_n(&st->fill_hits, __ATOMIC_RELAXED),
                 (unsigned long long)__atomic_load_n(&st->spec_filled, __ATOMIC_RELAXED),
                 (unsigned long long)__atomic_load_n(&st->spec_hits, __ATOMIC_RELAXED));
+      }
       /* the object may stay loaded (dlopen counts too): no slot may point
        * at code that is gone */
       for (uint32_t i = 0; i + lazy->import_func_count < lazy->func_count; i++)
@@ -317,17 +318,7 @@ static void compile_batch(request *r, bool for_background) {
     snprintf(r->msg, sizeof r->msg, "translating function %u: %s", r->func, b->err.message);
     goto out;
   }
-  /* the header without SIMD helpers is a guess from names: should it fail,
-   * the full one decides */
-  if (st->header_scalar && lz_scalar_only(b->body, b->body_len))
-    cb = lz_tcc_build(r->msg, st, st->header_scalar, b->body, b->body_len, NULL, &b->refs,
-                      b->members, b->n, addr);
-  if (!cb) {
-    r->msg[0] = 0;
-    cb = lz_tcc_build(r->msg, st, st->header, b->body, b->body_len, NULL, &b->refs, b->members,
-                      b->n, addr);
-  }
-  if (!cb) goto out;
+  if (!(cb = lz_compile_batch(r->msg, st, b, addr))) goto out;
   for (uint32_t i = 0; i < b->n; i++) {
     uint32_t d = b->members[i] - lz->import_func_count;
     if (i < b->ncalled || for_background)

@@ -189,8 +189,8 @@ static void add_sym(TCCState *s, const char *fmt, uint32_t i, const void *addr) 
  * linked against the object's core, under tcc_lock: the code block (put on
  * st's list), and addr[] the members' code; NULL with msg (MSG_CAP) set. */
 code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const char *body,
-                             size_t blen, const char *obj, const xl_refs *refs,
-                             const uint32_t *members, uint32_t n, void **addr) {
+                         size_t blen, const char *obj, const xl_refs *refs,
+                         const uint32_t *members, uint32_t n, void **addr) {
   const mote_abi_lazy *lz = st->lazy;
   size_t hl = obj ? 0 : strlen(header);
   char *text = obj ? NULL : malloc(hl + blen + 1);
@@ -256,10 +256,25 @@ out:
   return cb;
 }
 
-/* Whether a batch's C names nothing of SIMD (v128 values, xl_v helpers):
- * then it is compiled after the header without the SIMD helpers. */
-bool lz_scalar_only(const char *body, size_t len) {
-  return !memmem(body, len, "v128", 4) && !memmem(body, len, "xl_v", 4);
+/* A batch whose C names nothing of SIMD (v128 values, xl_v helpers) is
+ * compiled after the header without the SIMD helpers. */
+const char *lz_header_for(const lazy_state *st, const lz_batch *b) {
+  bool scalar =
+      !memmem(b->body, b->body_len, "v128", 4) && !memmem(b->body, b->body_len, "xl_v", 4);
+  return scalar && st->header_scalar ? st->header_scalar : st->header;
+}
+
+code_block *lz_compile_batch(char *msg, lazy_state *st, const lz_batch *b, void **addr) {
+  const char *header = lz_header_for(st, b);
+  msg[0] = 0;
+  code_block *cb = lz_tcc_build(msg, st, header, b->body, b->body_len, NULL, &b->refs,
+                                b->members, b->n, addr);
+  if (!cb && header != st->header) { /* the guess was wrong: the full header decides */
+    msg[0] = 0;
+    cb = lz_tcc_build(msg, st, st->header, b->body, b->body_len, NULL, &b->refs, b->members,
+                      b->n, addr);
+  }
+  return cb;
 }
 
 bool lz_translate(lazy_state *st, uint32_t root, size_t fill, lz_batch *b) {

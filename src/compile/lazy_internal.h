@@ -105,8 +105,12 @@ void lz_unclaim(lazy_state *st, const uint32_t *members, uint32_t n);
  * them go and frees the rest. */
 bool lz_translate(lazy_state *st, uint32_t root, size_t fill, lz_batch *b);
 void lz_batch_done(lazy_state *st, lz_batch *b);
-/* Whether a batch's C names nothing of SIMD. */
-bool lz_scalar_only(const char *body, size_t len);
+/* The header b is compiled after: without the SIMD helpers when its C
+ * names nothing of SIMD (a guess: should that fail, st->header decides). */
+const char *lz_header_for(const lazy_state *st, const lz_batch *b);
+/* b compiled in process by lz_tcc_build after lz_header_for's header, and
+ * after the full one if that failed. */
+code_block *lz_compile_batch(char *msg, lazy_state *st, const lz_batch *b, void **addr);
 /* header + body compiled, or the object file obj linked, into fresh memory
  * against st's core (under libtcc's lock): the code block (on st's list)
  * and addr[] the members' code; NULL with msg (MSG_CAP) set. */

@@ -194,9 +194,7 @@ static void worker_batch(lazy_state *st, uint32_t root) {
   pthread_mutex_unlock(&lz_reg_lock);
   if (ok && hook && !hook(hook_ctx, root)) ok = false;
   if (ok) {
-    const char *header = st->header_scalar && lz_scalar_only(b->body, b->body_len)
-                             ? st->header_scalar
-                             : st->header;
+    const char *header = lz_header_for(st, b);
     unsigned long seq = __atomic_add_fetch(&spec_seq, 1, __ATOMIC_RELAXED);
     ok = mote_lazy_worker_compile(st->dir, seq, header, b->body, b->body_len, obj, sizeof obj,
                                   msg, sizeof msg);

@@ -65,16 +65,7 @@ static bool compile_batches(lazy_state *st, unsigned most, char *msg) {
       lz_batch_done(st, &b);
       return false;
     }
-    code_block *cb = NULL;
-    msg[0] = 0;
-    if (st->header_scalar && lz_scalar_only(b.body, b.body_len))
-      cb = lz_tcc_build(msg, st, st->header_scalar, b.body, b.body_len, NULL, &b.refs, b.members,
-                        b.n, addr);
-    if (!cb) {
-      msg[0] = 0;
-      cb = lz_tcc_build(msg, st, st->header, b.body, b.body_len, NULL, &b.refs, b.members, b.n,
-                        addr);
-    }
+    code_block *cb = lz_compile_batch(msg, st, &b, addr);
     if (cb) __atomic_add_fetch(&stat_batches, 1, __ATOMIC_RELAXED);
     if (cb)
       for (uint32_t i = 0; i < b.n; i++) lz->slots[b.members[i] - lz->import_func_count] = addr[i];
