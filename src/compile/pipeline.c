@@ -180,38 +180,33 @@ static void *validate_range(void *arg) {
 
 /* All of x's functions validated in up to VALIDATION_THREADS threads, one a
  * core, over ranges of about equal code (Yosys: 1.6 s of the 3.6 s to its
- * first answer on one thread). The result is the sequential one: the error
- * of the first invalid function, the deepest if. Returns the threads it
- * started (0: v[0] was validated here). */
-static unsigned validate_start(const xl_module *x, validation *v, pthread_t *t) {
+ * first answer on one thread): *n ranges in v[], *started of them in
+ * threads t[] (the rest were validated here). validate_finish makes the
+ * result the sequential one in v[0]: the error of the first invalid
+ * function, the deepest if. */
+static void validate_start(const xl_module *x, validation *v, pthread_t *t, unsigned *n,
+                           unsigned *started) {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  unsigned n = cpus < 1 ? 1 : cpus > VALIDATION_THREADS ? VALIDATION_THREADS : (unsigned)cpus;
+  *n = cpus < 1 ? 1 : cpus > VALIDATION_THREADS ? VALIDATION_THREADS : (unsigned)cpus;
   size_t total = x->nbodies ? x->body_end[x->nbodies - 1] - x->body_start[0] : 0, sum = 0;
-  uint32_t first = x->nimports_func;
-  for (unsigned k = 0; k < n; k++) {
+  uint32_t first = x->nimports_func, end_all = x->nimports_func + x->nbodies;
+  for (unsigned k = 0; k < *n; k++) {
     uint32_t end = first;
-    size_t goal = total / n * (k + 1);
-    while (end < x->nimports_func + x->nbodies &&
-           (k + 1 == n || sum < goal)) {
-      uint32_t d = end - x->nimports_func;
-      sum += x->body_end[d] - x->body_start[d];
-      end++;
-    }
+    size_t goal = total / *n * (k + 1);
+    for (; end < end_all && (k + 1 == *n || sum < goal); end++)
+      sum += x->body_end[end - x->nimports_func] - x->body_start[end - x->nimports_func];
     v[k] = (validation){.x = x, .first = first, .end = end};
     first = end;
   }
-  unsigned started = 0; /* threads even for one: the core compiles meanwhile */
-  while (started < n && pthread_create(&t[started], NULL, validate_range, &v[started]) == 0)
-      started++;
-  for (unsigned k = started; k < n; k++) validate_range(&v[k]);
-  for (unsigned k = n; k < VALIDATION_THREADS; k++) v[k] = (validation){.x = x, .ok = true};
-  return started;
+  /* threads even for one range: the core compiles meanwhile */
+  for (*started = 0; *started < *n; ++*started)
+    if (pthread_create(&t[*started], NULL, validate_range, &v[*started]) != 0) break;
+  for (unsigned k = *started; k < *n; k++) validate_range(&v[k]);
 }
 
-/* Joins validate_start's threads and folds the ranges into v[0]. */
-static void validate_finish(validation *v, pthread_t *t, unsigned started) {
+static void validate_finish(validation *v, pthread_t *t, unsigned n, unsigned started) {
   for (unsigned k = 0; k < started; k++) pthread_join(t[k], NULL);
-  for (unsigned k = 1; k < VALIDATION_THREADS; k++) {
+  for (unsigned k = 1; k < n; k++) {
     if (v[0].ok && !v[k].ok) {
       v[0].ok = false;
       v[0].err = v[k].err;
@@ -254,12 +249,13 @@ static mote_compile_status build_lazy(const char *work, const xl_module *x,
   }
   validation vs[VALIDATION_THREADS];
   pthread_t vt[VALIDATION_THREADS];
-  unsigned threads = validate_start(x, vs, vt);
+  unsigned ranges, threads;
+  validate_start(x, vs, vt, &ranges, &threads);
   const char *cc[32];
   mote_child_result r;
   mote_tool_cc_argv(opts->tier, cc, 32);
   mote_child_run(cc, work, limits, &r);
-  validate_finish(vs, vt, threads);
+  validate_finish(vs, vt, ranges, threads);
   const validation v = vs[0];
   out->cc_ms = r.wall_ms;
   out->chunks = 1;
