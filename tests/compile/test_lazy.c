@@ -649,6 +649,50 @@ static void *call_thread(void *p) {
   return NULL;
 }
 
+/* A call of f0 on its own thread with the workers on: the worker's first
+ * batch waits at the gate (failing when opened if `fail`), and the call's
+ * second batch waits until the worker holds its first. */
+typedef struct worker_scene {
+  gate g;
+  hold_second h;
+  call_arg c;
+  pthread_t t;
+} worker_scene;
+
+static void scene_start(worker_scene *s, mote_rt_module *m, mote_rt_instance *in, bool fail) {
+  s->g = (gate){PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, fail};
+  s->h = (hold_second){&s->g, 0};
+  mote_lazy_test_worker_hook(gate_hook, &s->g);
+  mote_lazy_test_hook(hold_second_hook, &s->h);
+  mote_lazy_set_workers(true);
+  s->c = (call_arg){in, (uint32_t)export_of(m, "f0"), {0}, MOTE_RT_OK};
+  CHECK(pthread_create(&s->t, NULL, call_thread, &s->c) == 0);
+  /* states, not times: the worker holds its first batch (f256's, the
+   * frontier's first) */
+  pthread_mutex_lock(&s->g.lock);
+  while (!s->g.entered) pthread_cond_wait(&s->g.cond, &s->g.lock);
+  pthread_mutex_unlock(&s->g.lock);
+}
+
+static void scene_open(worker_scene *s) {
+  pthread_mutex_lock(&s->g.lock);
+  s->g.open = true;
+  pthread_cond_broadcast(&s->g.cond);
+  pthread_mutex_unlock(&s->g.lock);
+}
+
+/* The call's result, once everything it started is done; workers off. */
+static void scene_finish(worker_scene *s) {
+  pthread_join(s->t, NULL);
+  CHECK_EQ_INT(s->c.st, MOTE_RT_OK);
+  CHECK_EQ_INT(s->c.r.i32, 300 * 301 / 2);
+  struct timespec tick = {0, 1000000};
+  while (!mote_lazy_settled()) nanosleep(&tick, NULL);
+  mote_lazy_set_workers(false);
+  mote_lazy_test_worker_hook(NULL, NULL);
+  mote_lazy_test_hook(NULL, NULL);
+}
+
 /* f256 is in a worker's batch (held by the hook) when f0 calls it: the
  * call waits for that batch instead of compiling f256 again; with `fail`
  * the worker's batch fails (as a dead compiler) and the call compiles it. */
@@ -659,35 +703,16 @@ static void worker_holds_a_called_function(bool fail) {
   mote_rt_error err;
   CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
   if (!in) return;
-  gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, fail};
-  hold_second h = {&g, 0};
-  mote_lazy_test_worker_hook(gate_hook, &g);
-  mote_lazy_test_hook(hold_second_hook, &h);
   uint64_t b0, f0, wb0, wf0, b, f, wb, wf;
   mote_lazy_stats(&b0, &f0);
   mote_lazy_worker_stats(&wb0, &wf0);
-  mote_lazy_set_workers(true);
-  call_arg c = {in, (uint32_t)export_of(m, "f0"), {0}, MOTE_RT_OK};
-  pthread_t t;
-  CHECK(pthread_create(&t, NULL, call_thread, &c) == 0);
-  /* states, not times: the worker holds its first batch (f256's, the
-   * frontier's first), and the call waits for a batch */
-  pthread_mutex_lock(&g.lock);
-  while (!g.entered) pthread_cond_wait(&g.cond, &g.lock);
-  pthread_mutex_unlock(&g.lock);
+  worker_scene sc;
+  scene_start(&sc, m, in, fail);
+  /* and the call waits for a batch */
   struct timespec tick = {0, 1000000};
   while (mote_lazy_waiting() == 0) nanosleep(&tick, NULL);
-  pthread_mutex_lock(&g.lock);
-  g.open = true;
-  pthread_cond_broadcast(&g.cond);
-  pthread_mutex_unlock(&g.lock);
-  pthread_join(t, NULL);
-  CHECK_EQ_INT(c.st, MOTE_RT_OK);
-  CHECK_EQ_INT(c.r.i32, 300 * 301 / 2);
-  while (!mote_lazy_settled()) nanosleep(&tick, NULL);
-  mote_lazy_set_workers(false);
-  mote_lazy_test_worker_hook(NULL, NULL);
-  mote_lazy_test_hook(NULL, NULL);
+  scene_open(&sc);
+  scene_finish(&sc);
   mote_lazy_stats(&b, &f);
   mote_lazy_worker_stats(&wb, &wf);
   CHECK_EQ_INT(f - f0, 301); /* every function once, by a call or a worker */
@@ -726,29 +751,12 @@ TEST(a_killed_worker_leaves_its_batch_to_the_calls) {
   CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
   if (!in) return;
   setenv("MOTE_QUICK_CC", script, 1);
-  gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, false};
-  hold_second h = {&g, 0};
-  mote_lazy_test_worker_hook(gate_hook, &g);
-  mote_lazy_test_hook(hold_second_hook, &h);
   uint64_t wb0, wf0, wb, wf;
   mote_lazy_worker_stats(&wb0, &wf0);
-  mote_lazy_set_workers(true);
-  call_arg c = {in, (uint32_t)export_of(m, "f0"), {0}, MOTE_RT_OK};
-  pthread_t t;
-  CHECK(pthread_create(&t, NULL, call_thread, &c) == 0);
-  pthread_mutex_lock(&g.lock);
-  while (!g.entered) pthread_cond_wait(&g.cond, &g.lock);
-  g.open = true; /* its compiler process runs, and is killed */
-  pthread_cond_broadcast(&g.cond);
-  pthread_mutex_unlock(&g.lock);
-  pthread_join(t, NULL);
-  CHECK_EQ_INT(c.st, MOTE_RT_OK);
-  CHECK_EQ_INT(c.r.i32, 300 * 301 / 2);
-  struct timespec tick = {0, 1000000};
-  while (!mote_lazy_settled()) nanosleep(&tick, NULL);
-  mote_lazy_set_workers(false);
-  mote_lazy_test_worker_hook(NULL, NULL);
-  mote_lazy_test_hook(NULL, NULL);
+  worker_scene sc;
+  scene_start(&sc, m, in, false);
+  scene_open(&sc); /* its compiler process runs, and is killed */
+  scene_finish(&sc);
   unsetenv("MOTE_QUICK_CC");
   mote_lazy_worker_stats(&wb, &wf);
   CHECK(wf > wf0);
