@@ -17,7 +17,7 @@
 # native gcc, the ratio bench-paper reports; "like for like" takes the _start floor's median
 # off mote exec first, so both sides time main only.
 #
-# usage: bench/functions.sh [BUILD_DIR]      (make bench-functions; RUNS=20 ROUNDS=10)
+# usage: bench/functions.sh [BUILD_DIR]      (make bench-functions; RUNS=20 ROUNDS=10, DATA=dir)
 # Writes bench/out/functions.txt. Needs make bench-functions-tools, curl, jq, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,7 +55,8 @@ stdin_of() { [ "${body[$1]}" = - ] && echo /dev/null || echo "${body[$1]}"; }
 
 # ---- the server, the functions deployed as bench/paper.sh does ------------------------------
 # The data folder (the compile cache) is kept between runs: a redeploy is then a cache hit.
-data=$here/$build/bench-functions/mote-data
+# DATA names another (e.g. for a run with MOTE_CC, the opt tier's compiler, set).
+data=${DATA:-$here/$build/bench-functions/mote-data}
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url=http://127.0.0.1:$port
 auth=23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP
@@ -156,6 +157,7 @@ stats() { sort -n "$1" | awk 'function rank(p) { i = int(p * NR); if (i < p * NR
   echo "# $(date -u +%FT%TZ) on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo));" \
        "load average $load_start at the start, $load_end at the end"
   echo "# mote $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?'); the opt tier's isa: $isa"
+  [ -z "${MOTE_CC:-}" ] || echo "# the opt tier's compiler from the environment: MOTE_CC=$MOTE_CC"
   echo "# $rounds rounds x $runs calls of each, alternating: native gcc, native clang, mote exec, _start floor."
   echo "# Median (p10-p90) in us. native gcc: bench-paper's in-program floor (main called in a loop, gcc -O2);"
   echo "# native clang: the same loop, clang-19 -O2 for x86-64; mote exec: X-Mote-Exec-Us (the call's _start on"
