@@ -119,7 +119,8 @@ mote_calls() { # NAME F N OUT
   local urls=() i data_arg=()
   for i in $(seq "$3"); do urls+=("$url/faas/$1$(query "$2")"); done
   [ "${body[$2]}" = - ] || data_arg=(--data-binary @"${body[$2]}")
-  curl -s -D "$work/headers" "${data_arg[@]}" "${urls[@]}" >/dev/null
+  curl -s -D "$work/headers" "${data_arg[@]}" "${urls[@]}" >/dev/null ||
+    { log "$1: curl failed (status $?); the server's log: $(tail -3 "$work/mote.log")"; exit 1; }
   tr -d '\r' <"$work/headers" | awk -v name="$1" -v want="$3" -v out="$4" '
     /^HTTP\// { n++; if ($2 != 200) bad = bad " status " $2 }
     tolower($1) == "x-mote-tier:" && $2 != "opt" { bad = bad " tier " $2 }
