@@ -11,8 +11,10 @@
 #   _start floor  X-Mote-Exec-Us of empty.wasm (bench/programs/empty.c: main returns at once)
 #                 called with the same arguments and body: what mote exec holds beyond main
 #
-# Each round runs RUNS calls of each, in that order; ROUNDS rounds per function. The native
-# loop's first call is untimed (it loads what mote's snapshot holds: recognize's weights).
+# Each round runs RUNS calls of each, in that order; ROUNDS rounds per function. Each batch's
+# first call is untimed: the native loop's loads what mote's snapshot holds (recognize's weights),
+# mote's follows curl's start. An untimed batch of the mote ones comes first (a new server's
+# first calls fault the snapshot's pages in).
 # Figures: median (p10-p90) in us of all calls; ratios of medians. "paper" is mote exec /
 # native gcc, the ratio bench-paper reports; "like for like" takes the _start floor's median
 # off mote exec first, so both sides time main only.
@@ -110,22 +112,22 @@ for f in "${functions[@]}"; do
 done
 
 # ---- the rounds ---------------------------------------------------------------------------
-# N sequential calls of function NAME on one connection (curl reuses it), with F's inputs;
-# appends each call's X-Mote-Exec-Us to OUT and its X-Mote-Init-Us to OUT.init. A call that is
-# not 200 on the opt tier stops the run. (One curl per call would start a process between calls:
-# on this 2-core VM that costs recognize's next call ~10 us of cold caches, as it would a native
-# loop that did the same.)
+# 1 + N sequential calls of function NAME on one connection (curl reuses it), with F's inputs;
+# appends the X-Mote-Exec-Us of the last N to OUT and their X-Mote-Init-Us to OUT.init. The first
+# is untimed, as the native loop's: it follows curl's start, and a process started between calls
+# costs recognize's next call ~10 us of cold caches on this 2-core VM (so does not one curl per
+# call). A call that is not 200 on the opt tier stops the run.
 mote_calls() { # NAME F N OUT
   local urls=() i data_arg=()
-  for i in $(seq "$3"); do urls+=("$url/faas/$1$(query "$2")"); done
+  for i in $(seq $(($3 + 1))); do urls+=("$url/faas/$1$(query "$2")"); done
   [ "${body[$2]}" = - ] || data_arg=(--data-binary @"${body[$2]}")
   curl -s -D "$work/headers" "${data_arg[@]}" "${urls[@]}" >/dev/null ||
     { log "$1: curl failed (status $?); the server's log: $(tail -3 "$work/mote.log")"; exit 1; }
-  tr -d '\r' <"$work/headers" | awk -v name="$1" -v want="$3" -v out="$4" '
+  tr -d '\r' <"$work/headers" | awk -v name="$1" -v want="$(($3 + 1))" -v out="$4" '
     /^HTTP\// { n++; if ($2 != 200) bad = bad " status " $2 }
     tolower($1) == "x-mote-tier:" && $2 != "opt" { bad = bad " tier " $2 }
-    tolower($1) == "x-mote-exec-us:" { print $2 >> out; e++ }
-    tolower($1) == "x-mote-init-us:" { print $2 >> (out ".init") }
+    tolower($1) == "x-mote-exec-us:" { e++; if (n > 1) print $2 >> out }
+    tolower($1) == "x-mote-init-us:" && n > 1 { print $2 >> (out ".init") }
     END { if (n != want || e != want || bad != "") {
             printf "bench-functions: %s: %d of %d calls answered, %d timed;%s\n", name, n, want, e, bad > "/dev/stderr"
             exit 1 } }'
@@ -137,9 +139,10 @@ native_calls() { # LOOP F N OUT
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for f in "${functions[@]}"; do
   log "$f: $rounds rounds of $runs calls each"
-  # Untimed, as the native loop's first call: the first call of a slot faults its pages in.
-  mote_calls "$f" "$f" 1 "$work/warm"
-  mote_calls empty "$f" 1 "$work/warm"
+  # An untimed round first: a new server's first calls fault the image's pages in (recognize:
+  # ~200 us, then five calls of 50-120 us before its 50).
+  mote_calls "$f" "$f" "$runs" "$work/warm"
+  mote_calls empty "$f" "$runs" "$work/warm"
   for _ in $(seq "$rounds"); do
     native_calls "$gcc_loops/$f.loop" "$f" "$runs" "$work/gcc-$f"
     native_calls "$clang_loops/$f.clang.loop" "$f" "$runs" "$work/clang-$f"
@@ -159,7 +162,8 @@ stats() { sort -n "$1" | awk 'function rank(p) { i = int(p * NR); if (i < p * NR
        "load average $load_start at the start, $load_end at the end"
   echo "# mote $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?'); the opt tier's isa: $isa"
   [ -z "${MOTE_CC:-}" ] || echo "# the opt tier's compiler from the environment: MOTE_CC=$MOTE_CC"
-  echo "# $rounds rounds x $runs calls of each, alternating: native gcc, native clang, mote exec, _start floor."
+  echo "# $rounds rounds x $runs calls of each, alternating: native gcc, native clang, mote exec, _start floor;"
+  echo "# each batch's first call untimed on every side, and a warm-up batch of the two mote ones first."
   echo "# Median (p10-p90) in us. native gcc: bench-paper's in-program floor (main called in a loop, gcc -O2);"
   echo "# native clang: the same loop, clang-19 -O2 for x86-64; mote exec: X-Mote-Exec-Us (the call's _start on"
   echo "# a fresh instance from the snapshot: wasi-libc start-up + main + exit); _start floor: X-Mote-Exec-Us of"
