@@ -55,8 +55,9 @@ TEST_SUPPORT := $(BUILD)/tests/test.o
 BENCH_UTIL := bench/bench_util.c bench/bench_util.h bench/bench_module.c bench/bench_module.h
 .PHONY: bench bench-lazy bench-deploy bench-engine bench-instantiate bench-server bench-memprobe bench-restart bench-density bench-hostile
 # Benchmarks print figures and write bench/out/; they are not tests. bench-paper (the paper's
-# tables against native, containers and Node) is in bench/paper/paper.mk.
-bench: bench-deploy bench-engine bench-instantiate bench-server bench-density bench-paper
+# tables against native, containers and Node) is in bench/paper/paper.mk; bench-functions (the
+# example functions' exec time against native, like for like) in bench/functions.mk.
+bench: bench-deploy bench-engine bench-instantiate bench-server bench-density bench-functions bench-paper
 
 bench-deploy: $(BUILD)/mote
 	bench/deploy_time.sh $(BUILD)
@@ -198,6 +199,7 @@ test: unit unit-san spec spec-quick spec-lazy fuzz diff wasi-conformance wasi-ho
 -include tests/openwhisk/openwhisk.mk
 -include tests/cluster/cluster.mk
 -include bench/paper/paper.mk
+-include bench/functions.mk
 
 # The platform in the foreground: mote serve on 127.0.0.1:8080 (data in $(BUILD)/run-data)
 # with bench/programs/hello.c deployed as "hello". The example functions come later.

@@ -63,7 +63,9 @@ say('Median (p10-p90) in ms. *native in-program*: the function\'s main called in
     `takes ${ms(median(numbers('exec-true-process.txt')))} ms on this machine); *container exec*: the ` +
     'action proxy\'s child process in the container; *mote exec*: the server\'s `X-Mote-Exec-Us` ' +
     '(the call\'s `_start` from the snapshot); *Node*: a fresh vm context + instantiate + run. ' +
-    `Samples: ${machine.loop_runs} native runs; the server-reported ones are the Single Client pattern's calls.`);
+    `Samples: ${machine.loop_runs} native runs; the server-reported ones are the Single Client pattern's calls. ` +
+    'The two sides are measured minutes apart, not alternated, so the ratios move with the load; ' +
+    '`make bench-functions` (bench/out/functions.txt) is the alternating, like-for-like measure.');
 say();
 say('| function | native in-program | native process | container exec | mote exec | Node | mote / native | Node / native |');
 say('| --- | --- | --- | --- | --- | --- | --- | --- |');
