@@ -104,6 +104,6 @@ int mote_cmd_compile(int argc, char **argv) {
            res.peak_rss_kb / 1024.0);
   if (!res.cached && res.chunks_reduced)
     printf("; %u at -O1 (-O2 needed more than the memory limit)", res.chunks_reduced);
-  printf(")\n");
+  printf("; isa %s)\n", mote_tier_isa(tier));
   return 0;
 }
