@@ -2,7 +2,7 @@
 # Engine speed, in two tables (bench/out/engine.txt):
 #
 # 1. Compute kernels of our own (bench/programs: resize, mlp, strhash and kernels.c's hash,
-#    nbody, sort, interp) built natively (gcc -O2) and to wasm (clang-19 -O2), run natively,
+#    nbody, sort, interp, pixels) built natively (gcc -O2) and to wasm (clang-19 -O2), run natively,
 #    under mote (both tiers) and under Node's V8. `clang` is the same C built natively with
 #    clang-19 -O2, the compiler that made the wasm: mote/clang is what the engine adds, the
 #    rest of mote/native is clang's code against gcc's. Each program times its own compute part
@@ -53,7 +53,7 @@ for p in resize mlp strhash kernels; do
   "$mote" compile --tier quick "$work/$p.wasm" > /dev/null
   "$mote" compile --tier opt "$work/$p.simd.wasm" > /dev/null
 done
-kernels=("resize 50" "mlp 2000" "strhash 200000" "kernels hash" "kernels nbody" "kernels sort" "kernels interp")
+kernels=("resize 50" "mlp 2000" "strhash 200000" "kernels hash" "kernels nbody" "kernels sort" "kernels interp" "kernels pixels")
 
 run_one() { # platform "program args" -> prints compute_us; output to $work/out.<platform>
   local platform=$1 p=${2%% *} args=${2#* } in=/dev/null cmd
