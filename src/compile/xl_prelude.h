@@ -975,7 +975,18 @@ XL_VFCMP(f64x2, g, d, 2, ~0ull)
 XL_V1(f32x4_convert_i32x4_s, f, 4, (f32)a.sw[i])
 #endif
 XL_V1(f32x4_convert_i32x4_u, f, 4, xl_f32_convert_i32_u(a.w[i]))
+#if defined(__GNUC__) && defined(__SSE2__)
+/* cvttps2dq gives INT_MIN for NaN and for any lane out of range: NaNs are
+ * made +0 first, and lanes at or above 2^31 flipped to INT_MAX after */
+XL_INLINE xl_v xl_v_i32x4_trunc_sat_f32x4_s(xl_v a) {
+  xl_x4sf x = (xl_x4sf)a;
+  x = (xl_x4sf)((xl_x4si)x & (xl_x4si)(x == x));
+  xl_x4si r = __builtin_ia32_cvttps2dq(x);
+  return (xl_v)(r ^ (xl_x4si)(x >= (xl_x4sf){0} + 2147483648.0f));
+}
+#else
 XL_V1(i32x4_trunc_sat_f32x4_s, w, 4, xl_i32_trunc_sat_f32_s(a.f[i]))
+#endif
 XL_V1(i32x4_trunc_sat_f32x4_u, w, 4, xl_i32_trunc_sat_f32_u(a.f[i]))
 XL_V1(i32x4_trunc_sat_f64x2_s_zero, w, 4, i < 2 ? xl_i32_trunc_sat_f64_s(a.g[i & 1]) : 0)
 XL_V1(i32x4_trunc_sat_f64x2_u_zero, w, 4, i < 2 ? xl_i32_trunc_sat_f64_u(a.g[i & 1]) : 0)
