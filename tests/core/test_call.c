@@ -66,7 +66,9 @@ TEST(the_call_path) {
   CHECK_EQ_INT(run(c, ok, &call), MOTE_CORE_OK);
   CHECK(call.res.outcome == MOTE_INVOKE_EXITED && call.res.exit_code == 0);
   CHECK_EQ_INT(core_outcome_class(&call.res), CORE_CLASS_OK);
-  CHECK(call.snapshot && !strcmp(call.tier, "quick"));
+  /* the quick tier, or the opt tier if the background compile of this
+   * small module has already finished (it races the call) */
+  CHECK(call.snapshot && (!strcmp(call.tier, "quick") || !strcmp(call.tier, "opt")));
   char id[33];
   memcpy(id, call.id, sizeof id);
   core_call_finish(&call, 200, CORE_CLASS_OK, "ok", NULL);
