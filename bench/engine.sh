@@ -2,8 +2,10 @@
 # Engine speed, in two tables (bench/out/engine.txt):
 #
 # 1. Compute kernels of our own (bench/programs: resize, mlp, strhash and kernels.c's hash,
-#    nbody, sort, interp) built natively (gcc -O2) and to wasm (clang-19 -O2), run natively,
-#    under mote (both tiers) and under Node's V8. Each program times its own compute part
+#    nbody, sort, interp, pixels) built natively (gcc -O2) and to wasm (clang-19 -O2), run natively,
+#    under mote (both tiers) and under Node's V8. `clang` is the same C built natively with
+#    clang-19 -O2, the compiler that made the wasm: mote/clang is what the engine adds, the
+#    rest of mote/native is clang's code against gcc's. Each program times its own compute part
 #    (bench_clock.h): start-up and compilation are not counted. Median of RUNS runs (default
 #    5), ratios against native, and whether every platform printed the same. mote-simd is
 #    the same C built with -msimd128 (clang may then vectorize, as gcc -O2 does natively
@@ -43,20 +45,22 @@ gcc -O2 bench/programs/mkimage.c -o "$work/mkimage" -lm
 for p in resize mlp strhash kernels; do
   # stb's SSE2 path has no wasm equivalent: both builds use the portable code.
   gcc -O2 -DSTBI_NO_SIMD "bench/programs/$p.c" -o "$work/$p.native" -lm
+  clang-19 -O2 -DSTBI_NO_SIMD "bench/programs/$p.c" -o "$work/$p.clang" -lm
   clang-19 --target=wasm32-wasi -O2 -DSTBI_NO_SIMD "bench/programs/$p.c" -o "$work/$p.wasm"
   clang-19 --target=wasm32-wasi -O2 -msimd128 -DSTBI_NO_SIMD "bench/programs/$p.c" \
     -o "$work/$p.simd.wasm"
-  "$mote" compile --tier opt "$work/$p.wasm" > /dev/null
+  isa=$("$mote" compile --tier opt "$work/$p.wasm" | sed -n 's/.*; isa \([^)]*\))$/\1/p')
   "$mote" compile --tier quick "$work/$p.wasm" > /dev/null
   "$mote" compile --tier opt "$work/$p.simd.wasm" > /dev/null
 done
-kernels=("resize 50" "mlp 2000" "strhash 200000" "kernels hash" "kernels nbody" "kernels sort" "kernels interp")
+kernels=("resize 50" "mlp 2000" "strhash 200000" "kernels hash" "kernels nbody" "kernels sort" "kernels interp" "kernels pixels")
 
 run_one() { # platform "program args" -> prints compute_us; output to $work/out.<platform>
   local platform=$1 p=${2%% *} args=${2#* } in=/dev/null cmd
   [ "$p" = resize ] && in=$work/image.jpg
   case $platform in
     native) cmd=("$work/$p.native" $args) ;;
+    clang) cmd=("$work/$p.clang" $args) ;;
     mote) cmd=("$mote" run --tier opt "$work/$p.wasm" $args) ;;
     mote-quick) cmd=("$mote" run --tier quick "$work/$p.wasm" $args) ;;
     mote-simd) cmd=("$mote" run --tier opt "$work/$p.simd.wasm" $args) ;;
@@ -67,10 +71,10 @@ run_one() { # platform "program args" -> prints compute_us; output to $work/out.
 }
 
 {
-  echo "engine: compute time per program, median of $runs runs (us); $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
-  printf '%-16s %10s %10s %10s %10s %10s %12s %12s %11s %10s %6s\n' program native mote \
-    mote-quick mote-simd node mote/native quick/native simd/native node/native same
-  platforms=(native mote mote-quick mote-simd node)
+  echo "engine: compute time per program, median of $runs runs (us); $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); opt tier for $isa"
+  printf '%-16s %10s %10s %10s %10s %10s %10s %12s %11s %12s %11s %11s %6s\n' program native clang mote \
+    mote-quick mote-simd node mote/native mote/clang quick/native simd/native node/native same
+  platforms=(native clang mote mote-quick mote-simd node)
   for k in "${kernels[@]}"; do
     declare -A t=()
     for _ in $(seq "$runs"); do # alternating platforms
@@ -84,12 +88,13 @@ run_one() { # platform "program args" -> prints compute_us; output to $work/out.
       med[$platform]=$(echo "${t[$platform]}" | tr ' ' '\n' | grep . | median)
     done
     same=yes
-    for platform in mote mote-quick mote-simd node; do
+    for platform in clang mote mote-quick mote-simd node; do
       cmp -s "$work/keep.native" "$work/keep.$platform" || same="no($platform)"
     done
-    printf '%-16s %10s %10s %10s %10s %10s %12s %12s %11s %10s %6s\n' "$k" "${med[native]}" \
-      "${med[mote]}" "${med[mote-quick]}" "${med[mote-simd]}" "${med[node]}" \
-      "$(ratio "${med[mote]}" "${med[native]}")" "$(ratio "${med[mote-quick]}" "${med[native]}")" \
+    printf '%-16s %10s %10s %10s %10s %10s %10s %12s %11s %12s %11s %11s %6s\n' "$k" "${med[native]}" \
+      "${med[clang]}" "${med[mote]}" "${med[mote-quick]}" "${med[mote-simd]}" "${med[node]}" \
+      "$(ratio "${med[mote]}" "${med[native]}")" "$(ratio "${med[mote]}" "${med[clang]}")" \
+      "$(ratio "${med[mote-quick]}" "${med[native]}")" \
       "$(ratio "${med[mote-simd]}" "${med[native]}")" "$(ratio "${med[node]}" "${med[native]}")" "$same"
     unset t med
   done

@@ -5,6 +5,8 @@
  *   nbody   the n-body simulation (double precision, sqrt, divisions)
  *   sort    quicksort and a merge pass over 2M pseudo-random 32-bit keys
  *   interp  a big switch-based bytecode interpreter running a loop program
+ *   pixels  8-bit image arithmetic over 1 MiB planes: a saturating add, a rounded
+ *           average, a sharpening filter into 16 bits, a clamp back to 8, min/max
  *
  * argv[2] scales the work. Prints a checksum on stdout (compared between
  * platforms) and the compute time on stderr (bench_clock.h).
@@ -203,6 +205,64 @@ static uint64_t run_interp(int scale) {
   return interpret(code, vars);
 }
 
+/* ---- pixels ------------------------------------------------------------------ */
+
+static void px_add(uint8_t *restrict d, const uint8_t *restrict a, const uint8_t *restrict b,
+                   size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned s = (unsigned)a[i] + b[i];
+    d[i] = (uint8_t)(s > 255 ? 255 : s);
+  }
+}
+
+static void px_average(uint8_t *restrict d, const uint8_t *restrict a,
+                       const uint8_t *restrict b, size_t n) {
+  for (size_t i = 0; i < n; i++) d[i] = (uint8_t)((a[i] + b[i] + 1) >> 1);
+}
+
+static void px_sharpen(int16_t *restrict o, const uint8_t *restrict a, size_t n) {
+  for (size_t i = 1; i + 1 < n; i++) o[i] = (int16_t)(3 * a[i] - a[i - 1] - a[i + 1]);
+}
+
+static void px_clamp(uint8_t *restrict d, const int16_t *restrict x, size_t n) {
+  for (size_t i = 0; i < n; i++) d[i] = (uint8_t)(x[i] < 0 ? 0 : x[i] > 255 ? 255 : x[i]);
+}
+
+static uint32_t px_range(const uint8_t *a, size_t n) {
+  uint8_t lo = 255, hi = 0;
+  for (size_t i = 0; i < n; i++) {
+    lo = a[i] < lo ? a[i] : lo;
+    hi = a[i] > hi ? a[i] : hi;
+  }
+  return (uint32_t)lo << 8 | hi;
+}
+
+static uint64_t run_pixels(int scale) {
+  size_t n = 1u << 20;
+  uint8_t *a = malloc(n), *b = malloc(n), *d = malloc(n);
+  int16_t *t = calloc(n, sizeof *t);
+  if (!a || !b || !d || !t) exit(3);
+  uint32_t x = 12345;
+  for (size_t i = 0; i < n; i++) {
+    x = x * 1664525u + 1013904223u;
+    a[i] = (uint8_t)(x >> 24);
+    b[i] = (uint8_t)(x >> 16);
+  }
+  uint64_t h = 0;
+  for (int r = 0; r < 300 * scale; r++) {
+    px_add(d, a, b, n);
+    px_average(b, d, a, n);
+    px_sharpen(t, b, n);
+    px_clamp(a, t, n);
+    h = h * 31 + px_range(a, n) + d[r % n] + b[(r * 7) % n];
+  }
+  free(a);
+  free(b);
+  free(d);
+  free(t);
+  return h;
+}
+
 int main(int argc, char **argv) {
   const char *k = argc > 1 ? argv[1] : "hash";
   int scale = argc > 2 ? atoi(argv[2]) : 1;
@@ -213,8 +273,9 @@ int main(int argc, char **argv) {
   else if (!strcmp(k, "nbody")) r = run_nbody(scale);
   else if (!strcmp(k, "sort")) r = run_sort(scale);
   else if (!strcmp(k, "interp")) r = run_interp(scale);
+  else if (!strcmp(k, "pixels")) r = run_pixels(scale);
   else {
-    fprintf(stderr, "usage: kernels hash|nbody|sort|interp [SCALE]\n");
+    fprintf(stderr, "usage: kernels hash|nbody|sort|interp|pixels [SCALE]\n");
     return 2;
   }
   bench_report(start);

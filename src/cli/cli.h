@@ -63,8 +63,9 @@ int mote_cli_compile(const char *path, const uint8_t *wasm, size_t len, mote_tie
                      mote_compile_result *res);
 
 /* The default of `mote run`: the optimised object if it is cached, else the
- * quick tier (compiled now, or found in the cache). It never starts work that
- * outlives the process: `mote compile` builds the optimised tier. */
+ * quick tier (compiled now, or found in the cache), else (a module tcc cannot
+ * compile) the optimised tier. It never starts work that outlives the
+ * process: `mote compile` builds the optimised tier. */
 int mote_cli_compile_auto(const char *path, const uint8_t *wasm, size_t len,
                           mote_compile_result *res);
 

@@ -27,17 +27,21 @@ const char *mote_cli_cache_dir(void) {
   return dir;
 }
 
-int mote_cli_compile(const char *path, const uint8_t *wasm, size_t len, mote_tier tier,
-                     mote_compile_result *res) {
+/* Compiles (or finds in the cache) with a progress line on a terminal; on
+ * failure prints why and returns the exit status (*st: the failure). A tool
+ * failure the caller recovers from (fallback) is only shown on a terminal. */
+static int compile_tier(const char *path, const uint8_t *wasm, size_t len, mote_tier tier,
+                        mote_compile_result *res, mote_compile_status *st, bool fallback) {
   mote_compile_options opts = {.cache_dir = mote_cli_cache_dir(), .tier = tier};
   mote_compile_error err;
   bool tty = isatty(2);
   if (tty) fprintf(stderr, "mote: compiling %s (%s tier)...\r", path, mote_tier_name(tier));
-  mote_compile_status st = mote_compile(wasm, len, &opts, res, &err);
+  *st = mote_compile(wasm, len, &opts, res, &err);
   if (tty) fprintf(stderr, "\033[K");
-  if (st == MOTE_COMPILE_OK) return 0;
-  fprintf(stderr, "mote: %s: %s\n", path, err.message);
-  switch (st) {
+  if (*st == MOTE_COMPILE_OK) return 0;
+  if (!fallback || *st != MOTE_COMPILE_TOOL_FAILED || tty)
+    fprintf(stderr, "mote: %s: %s\n", path, err.message);
+  switch (*st) {
     case MOTE_COMPILE_MALFORMED:
     case MOTE_COMPILE_UNSUPPORTED:
     case MOTE_COMPILE_INVALID: return MOTE_EXIT_MODULE;
@@ -45,11 +49,20 @@ int mote_cli_compile(const char *path, const uint8_t *wasm, size_t len, mote_tie
   }
 }
 
+int mote_cli_compile(const char *path, const uint8_t *wasm, size_t len, mote_tier tier,
+                     mote_compile_result *res) {
+  mote_compile_status st;
+  return compile_tier(path, wasm, len, tier, res, &st, false);
+}
+
 int mote_cli_compile_auto(const char *path, const uint8_t *wasm, size_t len,
                           mote_compile_result *res) {
   mote_compile_options opt = {.cache_dir = mote_cli_cache_dir(), .tier = MOTE_TIER_OPT};
   if (mote_compile_lookup(wasm, len, &opt, res)) return 0;
-  int rc = mote_cli_compile(path, wasm, len, MOTE_TIER_QUICK, res);
+  mote_compile_status st;
+  int rc = compile_tier(path, wasm, len, MOTE_TIER_QUICK, res, &st, true);
+  /* What tcc cannot compile (mote_compile says why), gcc may: run on that. */
+  if (st == MOTE_COMPILE_TOOL_FAILED) return mote_cli_compile(path, wasm, len, MOTE_TIER_OPT, res);
   /* Nothing is started in the background: the run ends with this process.
    * On a terminal, say once (when the quick object is new) how to get the
    * optimised one. */
@@ -104,6 +117,6 @@ int mote_cmd_compile(int argc, char **argv) {
            res.peak_rss_kb / 1024.0);
   if (!res.cached && res.chunks_reduced)
     printf("; %u at -O1 (-O2 needed more than the memory limit)", res.chunks_reduced);
-  printf(")\n");
+  printf("; isa %s)\n", mote_tier_isa(tier));
   return 0;
 }

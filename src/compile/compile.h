@@ -94,5 +94,8 @@ bool mote_compile_install(const char *cache_dir, const char *key, const uint8_t 
 
 /* The name of a tier: "opt" or "quick". */
 const char *mote_tier_name(mote_tier tier);
+/* The instruction set a tier compiles for on this host: "x86-64-v2", or
+ * "baseline" (the architecture's; always for quick). */
+const char *mote_tier_isa(mote_tier tier);
 
 #endif /* MOTE_COMPILE_H */

@@ -382,6 +382,30 @@ bool mote_compile_install(const char *cache_dir, const char *key, const uint8_t 
   return true;
 }
 
+/* tcc holds a call's function and arguments on a value stack of 256 entries,
+ * and the glue registers every type with a call that passes its parameters
+ * and results: a type of more than 252 of them together fails ("memory full
+ * (vstack)"; measured with direct and indirect calls of 1 and 5 results: 252
+ * compile, 253 do not). The quick tier refuses such a module up front, with
+ * a margin of 2 (the opt tier compiles it; deploys and `mote run` fall back
+ * to it). */
+#define QUICK_MAX_ARITY 250
+
+static bool quick_can_compile(const mote_module *m, mote_compile_error *err) {
+  for (uint32_t i = 0; i < mote_module_type_count(m); i++) {
+    const mote_functype *ft = mote_module_type(m, i);
+    if ((uint64_t)ft->param_count + ft->result_count > QUICK_MAX_ARITY) {
+      char why[160];
+      snprintf(why, sizeof why, "type %u has %u parameters and %u results (at most %d together)",
+               i, ft->param_count, ft->result_count, QUICK_MAX_ARITY);
+      set_error(err, MOTE_COMPILE_TOOL_FAILED, "cc",
+                "the quick tier (tcc) cannot compile this module: %s; the opt tier can", why);
+      return false;
+    }
+  }
+  return true;
+}
+
 mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_compile_options *opts,
                                  mote_compile_result *out, mote_compile_error *err) {
   mote_compile_status st = MOTE_COMPILE_OK;
@@ -399,6 +423,10 @@ mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_com
   }
 
   mote_cache_key(wasm, len, opts->tier, out->key);
+  if (opts->tier == MOTE_TIER_QUICK && !quick_can_compile(m, err)) {
+    st = MOTE_COMPILE_TOOL_FAILED;
+    goto done;
+  }
   lazy = opts->tier == MOTE_TIER_QUICK && mote_lazy_wanted(wasm, len);
   if (mote_cache_lookup(opts->cache_dir, out->key, out->so_path, sizeof out->so_path)) {
     out->cached = true;

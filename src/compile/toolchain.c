@@ -33,10 +33,31 @@ const char *mote_tool_cc(mote_tier tier) {
     if (n < cap - 1) argv[n++] = (s); \
   } while (0)
 
+const char *mote_tool_isa(void) {
+  const char *env = getenv("MOTE_ISA");
+  if (env && !strcmp(env, "baseline")) return NULL;
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("x86-64-v2")) return "-march=x86-64-v2";
+#endif
+  return NULL;
+}
+
+const char *mote_tier_isa(mote_tier tier) {
+  const char *isa = tier == MOTE_TIER_OPT ? mote_tool_isa() : NULL;
+  return isa ? isa + strlen("-march=") : "baseline";
+}
+
 /* The code generation flags of a tier (after the compiler's name). */
 static int codegen_flags(mote_tier tier, const char *argv[], int n, int cap) {
   if (tier == MOTE_TIER_QUICK) return n;
   ARG("-O2");
+  /* The host's instruction set, as a JIT uses it (see toolchain.h). */
+  const char *isa = mote_tool_isa();
+  if (isa) ARG(isa);
+  /* Wasm rounds every float operation: a * b + c must not become an FMA
+   * (no level chosen above has one, but a MOTE_CC may default to it). */
+  ARG("-ffp-contract=off");
   ARG("-fPIC");
   ARG("-fvisibility=hidden");
   /* Wasm recursion must stay recursion: a tail call turned into a jump

@@ -1037,12 +1037,13 @@ static bool body(fx *f) {
         h = f->h;
         emit(f, "{ const fref *c_ = xl_callee(I->t%u, %s, xl_ft%u); ", b,
              S(f, MOTE_I32, h + ft->param_count), a);
-        char callee[512];
         if (live(f)) {
+          /* the callee's cast: as long as the type's parameters make it (a
+           * fixed buffer cut it at ~100 and the C did not compile) */
           FILE *save = f->o;
-          char *buf = NULL;
+          char *callee = NULL;
           size_t len = 0;
-          f->o = open_memstream(&buf, &len);
+          f->o = open_memstream(&callee, &len);
           if (!f->o) {
             f->o = save;
             return out_of_memory(f);
@@ -1050,11 +1051,11 @@ static bool body(fx *f) {
           fputs_unlocked("((", f->o);
           write_fn_type(f, ft);
           fputs_unlocked(")c_->func)", f->o);
-          fclose(f->o);
+          bool ok = fclose(f->o) == 0 && callee;
           f->o = save;
-          xl_bprintf(callee, sizeof callee, "%s", buf ? buf : "");
-          free(buf);
-          write_call(f, ft, h, callee, "c_->module_instance");
+          if (ok) write_call(f, ft, h, callee, "c_->module_instance");
+          free(callee);
+          if (!ok) return out_of_memory(f);
         }
         emit(f, "}\n");
         if (!push_n(f, ft->result_count, ft->results)) return false;

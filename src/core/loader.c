@@ -156,10 +156,17 @@ mote_core_status fn_load(mote_core *c, const char *ns, const char *name, const u
     if (c->ops.fetch_object && !mote_compile_lookup(wasm, len, &opts, &res))
       c->ops.fetch_object(c->ops.ctx, MOTE_TIER_QUICK, res.key, false);
     mote_compile_status cst = mote_compile(wasm, len, &opts, &res, &cerr);
+    /* tcc cannot compile everything gcc can (a call of 300 values, see
+     * mote_compile): the deploy waits for the opt tier instead. Not when
+     * tcc ran out of time or memory: gcc would only take longer. */
+    if (cst == MOTE_COMPILE_TOOL_FAILED && !tool_says_disk_full(cerr.message)) {
+      opts.tier = MOTE_TIER_OPT;
+      cst = mote_compile(wasm, len, &opts, &res, &cerr);
+    }
     if (cst != MOTE_COMPILE_OK) return compile_fail(c, cst, &cerr, err);
     if (!res.cached && c->ops.object_built)
-      c->ops.object_built(c->ops.ctx, MOTE_TIER_QUICK, res.key, res.so_path);
-    *need_opt = true;
+      c->ops.object_built(c->ops.ctx, opts.tier, res.key, res.so_path);
+    *need_opt = opts.tier == MOTE_TIER_QUICK;
   }
   core_fn *fn = mote_calloc(1, sizeof *fn);
   if (!fn || (files_dir && !(fn->files_dir = mote_strdup(files_dir)))) {

@@ -60,7 +60,7 @@ typedef enum mote_trap_kind {
   MOTE_TRAP_UNCAUGHT_EXCEPTION,
   MOTE_TRAP_TIMEOUT,   /* the deadline passed */
   MOTE_TRAP_EXIT,      /* a host function ended the run (e.g. WASI proc_exit); see detail */
-  MOTE_TRAP_RESOURCE,  /* the host could not provide a resource (memory, table) */
+  MOTE_TRAP_RESOURCE,  /* the host could not provide a resource (memory, table, lazy code) */
   MOTE_TRAP_HOST,      /* a host function failed; see detail */
   MOTE_TRAP_CANCELLED, /* another thread asked for the run to stop (mote_rt_cancel) */
 } mote_trap_kind;

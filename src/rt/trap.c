@@ -23,7 +23,7 @@ const char *mote_rt_trap_message(mote_trap_kind kind) {
     case MOTE_TRAP_TIMEOUT: return "timeout: the function ran past its deadline";
     case MOTE_TRAP_EXIT: return "exit";
     case MOTE_TRAP_RESOURCE: return "resource limit: the host could not provide a memory or table "
-                                    "of the requested size";
+                                    "of the requested size, or a function's code (lazy compile)";
     case MOTE_TRAP_HOST: return "a host function failed";
     case MOTE_TRAP_CANCELLED: return "cancelled: the host stopped the run";
   }

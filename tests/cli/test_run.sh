@@ -192,6 +192,24 @@ if [ -f "$tmp/w.wasm" ]; then
   check "nothing left running after a timeout" $([ -z "$left" ]; echo $?) "alive: $left"
 fi
 
+# A module the quick tier (tcc) cannot compile, a function of 300 parameters: `mote run`
+# runs it on the optimised tier; asking for the quick tier names why it cannot.
+python3 - "$tmp/many.wat" <<'P'
+import sys
+n = 300
+with open(sys.argv[1], "w") as f:
+    f.write('(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))\n')
+    f.write(' (func $many (param' + ' i32' * n + ') (result i32) (i32.add (local.get 0) (local.get %d)))\n' % (n - 1))
+    f.write(' (func (export "_start") (call $exit (call $many' + ''.join(' (i32.const %d)' % (42 if i == n - 1 else 0) for i in range(n)) + '))))\n')
+P
+wat "$tmp/many.wat" -o "$tmp/many.wasm"
+out=$(MOTE_CACHE="$tmp/many-cache" "$mote" run "$tmp/many.wasm" 2>&1); rc=$?
+[ $rc -eq 42 ] && [ "$(ls "$tmp/many-cache"/*.so | wc -l)" -eq 1 ]
+check "a module tcc cannot compile runs on the optimised tier" $? "rc=$rc out=$out"
+out=$(MOTE_CACHE="$tmp/many-cache" "$mote" run --tier quick "$tmp/many.wasm" 2>&1); rc=$?
+[ $rc -eq 66 ] && [[ "$out" == *"type 1 has 300 parameters and 1 results (at most 250 together)"* ]]
+check "the quick tier says why it cannot" $? "rc=$rc out=$out"
+
 # Bad command lines.
 "$mote" run >/dev/null 2>&1; rc=$?
 check "usage" $([ $rc -eq 64 ]; echo $?) "rc=$rc"

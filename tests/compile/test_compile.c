@@ -101,6 +101,72 @@ TEST(tiers_have_their_own_entries_and_agree) {
   free(wasm);
 }
 
+/* The opt tier compiles for the host's instruction set (x86-64-v2 where it
+ * has it) unless MOTE_ISA=baseline: each has its own cache entry, and the
+ * instructions whose code differs between them (rounding, popcnt) agree. */
+TEST(each_instruction_set_has_its_own_entries_and_they_agree) {
+  char wat[512];
+  snprintf(wat, sizeof wat,
+           "(module (func (export \"f\") (param i32) (result i32)"
+           " local.get 0 f32.convert_i32_s f32.const 0.5 f32.add f32.floor i32.trunc_f32_s"
+           " local.get 0 i32.popcnt i32.add)"
+           " (func (export \"isa_%ld\")))", (long)time(NULL) ^ (long)getpid());
+  size_t len;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
+  mote_compile_options o = options(MOTE_TIER_OPT);
+  mote_compile_result host, base;
+  mote_compile_error err;
+  const char *isa = mote_tier_isa(MOTE_TIER_OPT);
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &host, &err), MOTE_COMPILE_OK);
+  setenv("MOTE_ISA", "baseline", 1);
+  CHECK(!strcmp(mote_tier_isa(MOTE_TIER_OPT), "baseline"));
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &base, &err), MOTE_COMPILE_OK);
+  unsetenv("MOTE_ISA");
+  CHECK(!strcmp(mote_tier_isa(MOTE_TIER_OPT), isa));
+  CHECK(!strcmp(mote_tier_isa(MOTE_TIER_QUICK), "baseline"));
+  /* the same key only when the host has nothing above the baseline */
+  CHECK_EQ_INT(strcmp(host.key, base.key) == 0, strcmp(isa, "baseline") == 0);
+  uint32_t args[][1] = {{0xfffffffdu}, {7}, {0x7fff}};
+  /* floor(x + 0.5) + popcount(x): -3 + 31 = 28, 7 + 3 = 10, 32767 + 15 */
+  uint32_t want[] = {28, 10, 32782};
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ_INT(call_i32(host.so_path, "f", args[i], 1), want[i]);
+    CHECK_EQ_INT(call_i32(base.so_path, "f", args[i], 1), want[i]);
+  }
+  free(wasm);
+}
+
+/* call_indirect casts the table's pointer to the type's C function pointer:
+ * its text grows with the parameters (a fixed buffer cut it at ~100 and
+ * neither tier compiled the C). */
+TEST(a_call_indirect_of_200_parameters_compiles_on_both_tiers) {
+  enum { N = 200 };
+  char *wat = malloc(32 * N + 1024); /* " (local.get 0)" and " i32" per parameter */
+  if (!wat) return;
+  size_t n = (size_t)sprintf(wat, "(module (type $t (func (param");
+  for (int i = 0; i < N; i++) n += (size_t)sprintf(wat + n, " i32");
+  n += (size_t)sprintf(wat + n, ") (result i32))) (table 1 funcref) (elem (i32.const 0) $g)"
+                       " (func $g (type $t) (i32.sub (local.get %d) (local.get 0)))"
+                       " (func (export \"f\") (param i32) (result i32) (call_indirect (type $t)", N - 1);
+  for (int i = 0; i < N; i++) n += (size_t)sprintf(wat + n, i == N - 1 ? " (i32.const 50)" : " (local.get 0)");
+  sprintf(wat + n, " (i32.const 0))) (func (export \"cai_%ld\")))", (long)time(NULL) ^ (long)getpid());
+  size_t len;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
+  free(wat);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  mote_tier tiers[] = {MOTE_TIER_OPT, MOTE_TIER_QUICK};
+  for (int t = 0; t < 2; t++) {
+    mote_compile_options o = options(tiers[t]);
+    mote_compile_result r;
+    mote_compile_error err;
+    CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+    uint32_t arg[] = {8};
+    CHECK_EQ_INT(call_i32(r.so_path, "f", arg, 1), 42); /* 50 - 8 */
+  }
+  free(wasm);
+}
+
 TEST(a_corrupt_entry_is_rebuilt) {
   size_t len;
   uint8_t *wasm = unique_adder(&len);
@@ -486,6 +552,8 @@ TEST(a_missing_cache_directory_is_created) {
 }
 
 RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_agree,
+          each_instruction_set_has_its_own_entries_and_they_agree,
+          a_call_indirect_of_200_parameters_compiles_on_both_tiers,
           a_corrupt_entry_is_rebuilt, concurrent_compiles_of_one_module_do_the_work_once,
           simd_compiles_and_runs_on_both_tiers, a_float_load_written_back_traps_where_it_is,
           tail_calls_are_refused_by_the_reader_before_any_tool_runs,
