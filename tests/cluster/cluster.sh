@@ -423,5 +423,45 @@ check "/healthz counts the live nodes ($(live_nodes | wc -l))" \
   "$([ "$(curl -s "${node_ops[$moved]}/healthz" | jq -r .nodes)" = "$(live_nodes | wc -l)" ]; echo $?)" \
   "$(curl -s "${node_ops[$moved]}/healthz")"
 
+# ---- HAProxy does not replay a call a node had received: at most once ----------------------------
+# A call through HAProxy held in flight on its node (a gate that never opens), that node killed
+# -9: the caller gets HAProxy's 502 and no other node runs it (`retry-on conn-failure` replays
+# only what no node received; a replay would hold the caller on another node's gate).
+calls_of_held() { # NODE: calls of `held` finished or running there
+  curl -s --max-time 5 "${node_ops[$1]}/metrics" | awk '
+    $1 ~ /^mote_calls_total\{/ && $1 ~ /function="held"/ { s += $2 }
+    $1 ~ /^mote_function_calls_running\{/ && $1 ~ /function="held"/ { s += $2 }
+    END { print s + 0 }'
+}
+# its own file set: the gates opened above wrote into the stored copies of gate.tgz's files
+gate_files "$tmp/slow.wasm" && echo held >>"$tmp/gate.d/gates.txt" &&
+  tar czf "$tmp/held.tgz" -C "$tmp/gate.d" . || exit 1
+deploy_on "$(live_nodes | head -1)" held "$tmp/held.tgz" "public=true&timeout=600000&env=VERSION=h"
+[ "$code" = 201 ] || echo "  (deploy of held: $code $body)" >&2
+wait_served held "$(jget .version)" $(live_nodes)
+for n in "${!node_url[@]}"; do # HAProxy's view settled: the live nodes UP, the dead ones not
+  wait_from=
+  while st=$(hap_server "${node_url[$n]}" | cut -d' ' -f1); \
+        if [ -n "${node_pid[$n]}" ]; then [ "$st" != UP ]; else [ "$st" = UP ]; fi; do
+    bounded || break; sleep 0.02
+  done
+done
+curl -s --max-time 120 -o "$tmp/held.out" -w '%{http_code}' "$hap_url/faas/held?arg=gate&arg=never" \
+  >"$tmp/held.code" &
+held_pid=$!
+holder=
+wait_from=; until [ -n "$holder" ]; do
+  for n in $(live_nodes); do [ "$(calls_of_held "$n")" = 1 ] && holder=$n; done
+  [ -n "$holder" ] || { bounded || break; sleep 0.02; }
+done
+[ -n "$holder" ] && node_kill "$holder"
+wait $held_pid
+elsewhere=0
+for n in $(live_nodes); do elsewhere=$((elsewhere + $(calls_of_held "$n"))); done
+check "a call held on ${holder:-?} through HAProxy, ${holder:-?} killed -9: 502, and no other node ran it" \
+  "$([ -n "$holder" ] && [ "$(cat "$tmp/held.code")" = 502 ] && [ $elsewhere = 0 ] &&
+     [ "$(live_nodes | wc -l)" -ge 1 ]; echo $?)" \
+  "holder=$holder code=$(cat "$tmp/held.code") calls elsewhere=$elsewhere live=$(live_nodes | tr '\n' ' ')"
+
 echo "cluster: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
