@@ -138,6 +138,37 @@ static mote_core_status compile_fail(const mote_core *c, mote_compile_status cst
   return core_fail(err, compile_status(cst), "%s", cerr->message);
 }
 
+/* A module the quick tier refuses (mote_compile says why: a type tcc's value
+ * stack cannot hold) is compiled at once on the opt tier, on the caller's
+ * thread (a deploy's, the cluster applier's, startup's), since nothing can
+ * run until then. Those compiles take turns, one in the process at a time,
+ * so deploys of such modules cannot start gcc once per connection, and get
+ * tighter limits than the background build (a deploy waits for it). */
+static pthread_mutex_t fallback_lock = PTHREAD_MUTEX_INITIALIZER;
+#define FALLBACK_CPU_SECONDS 120
+#define FALLBACK_WALL_SECONDS 240
+
+static mote_compile_status compile_opt_instead(const uint8_t *wasm, size_t len,
+                                               mote_compile_options *opts,
+                                               mote_compile_result *res,
+                                               mote_compile_error *cerr) {
+  char quick_why[512];
+  snprintf(quick_why, sizeof quick_why, "%s", cerr->message);
+  opts->tier = MOTE_TIER_OPT;
+  opts->cpu_seconds = FALLBACK_CPU_SECONDS;
+  opts->wall_seconds = FALLBACK_WALL_SECONDS;
+  pthread_mutex_lock(&fallback_lock);
+  mote_compile_status cst = mote_compile(wasm, len, opts, res, cerr);
+  pthread_mutex_unlock(&fallback_lock);
+  if (cst != MOTE_COMPILE_OK) {
+    char opt_why[sizeof cerr->message];
+    snprintf(opt_why, sizeof opt_why, "%s", cerr->message);
+    snprintf(cerr->message, sizeof cerr->message, "%s; then the opt tier: %s", quick_why,
+             opt_why);
+  }
+  return cst;
+}
+
 mote_core_status fn_load(mote_core *c, const char *ns, const char *name, const uint8_t *wasm,
                          size_t len, const mote_function_settings *st, const char *files_dir,
                          const core_prep *prep, core_fn **out, bool *need_opt,
@@ -157,11 +188,12 @@ mote_core_status fn_load(mote_core *c, const char *ns, const char *name, const u
       c->ops.fetch_object(c->ops.ctx, MOTE_TIER_QUICK, res.key, false);
     mote_compile_status cst = mote_compile(wasm, len, &opts, &res, &cerr);
     /* tcc cannot compile everything gcc can (a call of 300 values, see
-     * mote_compile): the deploy waits for the opt tier instead. Not when
-     * tcc ran out of time or memory: gcc would only take longer. */
+     * mote_compile): the opt tier instead, at once. Not when tcc ran out of
+     * time or memory: gcc would only take longer. */
     if (cst == MOTE_COMPILE_TOOL_FAILED && !tool_says_disk_full(cerr.message)) {
-      opts.tier = MOTE_TIER_OPT;
-      cst = mote_compile(wasm, len, &opts, &res, &cerr);
+      fprintf(stderr, "mote serve: %s/%s: %s: compiling the opt tier now\n", ns, name,
+              cerr.message);
+      cst = compile_opt_instead(wasm, len, &opts, &res, &cerr);
     }
     if (cst != MOTE_COMPILE_OK) return compile_fail(c, cst, &cerr, err);
     if (!res.cached && c->ops.object_built)
