@@ -23,6 +23,9 @@
 
 #include "compile_internal.h"
 
+/* How often a compile the caller may give up on asks it (limits->stopped). */
+#define STOP_POLL_MS 100
+
 static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -108,22 +111,28 @@ void mote_child_run(const char *const argv[], const char *cwd, const mote_child_
   int status = 0;
   struct rusage ru;
   memset(&ru, 0, sizeof ru);
-  bool timed_out = false;
+  bool timed_out = false, stopped = false;
   double deadline = start + limits->wall_seconds * 1e3;
   /* Woken the moment the child ends (a pidfd turns readable); a kernel
    * without pidfds gets a polling loop. */
   int pfd = pidfd_open(pid, 0);
+  if (limits->stopped && limits->stopped(limits->stopped_ctx)) {
+    stopped = timed_out = true;
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+  }
   for (unsigned sleep_us = 200;;) {
     if (pfd >= 0) {
       double left = deadline - now_ms();
       if (!timed_out && left > 0) {
         struct pollfd pf = {.fd = pfd, .events = POLLIN};
-        int n = poll(&pf, 1, left > 60000 ? 60000 : (int)left + 1);
+        int cap = limits->stopped ? STOP_POLL_MS : 60000;
+        int n = poll(&pf, 1, left > cap ? cap : (int)left + 1);
         if (n < 0 && errno != EINTR) {
           close(pfd);
           pfd = -1;
         }
-        if (n == 0) continue;
+        if (n == 0 && !limits->stopped) continue; /* else ask, below */
       }
     }
     /* wait4: the child's usage with that of the children it waited for
@@ -131,7 +140,9 @@ void mote_child_run(const char *const argv[], const char *cwd, const mote_child_
     pid_t w = wait4(pid, &status, timed_out ? 0 : WNOHANG, &ru);
     if (w == pid) break;
     if (w < 0 && errno != EINTR) break;
-    if (!timed_out && now_ms() > deadline) {
+    if (!timed_out && (now_ms() > deadline ||
+                       (limits->stopped && limits->stopped(limits->stopped_ctx)))) {
+      stopped = now_ms() <= deadline;
       timed_out = true;
       kill(-pid, SIGKILL);
       kill(pid, SIGKILL);
@@ -148,7 +159,9 @@ void mote_child_run(const char *const argv[], const char *cwd, const mote_child_
   read_tail(err_fd, r->stderr_tail, sizeof r->stderr_tail);
   close(err_fd);
 
-  if (timed_out) {
+  if (stopped) {
+    r->outcome = MOTE_CHILD_STOPPED;
+  } else if (timed_out) {
     r->outcome = MOTE_CHILD_WALL_TIME;
   } else if (WIFSIGNALED(status)) {
     r->outcome = MOTE_CHILD_SIGNALED;
@@ -172,6 +185,9 @@ void mote_child_describe(const mote_child_result *r, const mote_child_limits *li
       break;
     case MOTE_CHILD_WALL_TIME:
       snprintf(out, cap, "killed: wall-time limit (%u s)", limits->wall_seconds);
+      break;
+    case MOTE_CHILD_STOPPED:
+      snprintf(out, cap, "stopped by its caller");
       break;
     case MOTE_CHILD_SIGNALED:
       if (r->signal == SIGXCPU)

@@ -42,6 +42,12 @@ typedef struct mote_compile_options {
    * 4x); zero means the tier's own (pipeline.c). Tests use it to cut small
    * modules into chunks on either tier. */
   size_t chunk_bytes;
+  /* NULL, or asked while a compiler process runs (at its start, then every
+   * 100 ms) whether the caller still wants the result: true kills it, and
+   * the compile fails with MOTE_COMPILE_LIMIT, "stopped by its caller". The
+   * caller's; called from the compiling thread. */
+  bool (*stopped)(void *ctx);
+  void *stopped_ctx;
 } mote_compile_options;
 
 typedef enum mote_compile_status {

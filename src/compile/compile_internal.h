@@ -30,12 +30,15 @@ typedef struct mote_child_limits {
   unsigned wall_seconds;
   size_t memory_bytes;
   size_t output_bytes;
+  bool (*stopped)(void *ctx); /* NULL, or true when the caller gave up (compile.h) */
+  void *stopped_ctx;
 } mote_child_limits;
 
 typedef enum mote_child_outcome {
   MOTE_CHILD_EXITED,    /* see exit_code */
   MOTE_CHILD_SIGNALED,  /* see signal (SIGXCPU/SIGXFSZ/SIGKILL mean a limit) */
   MOTE_CHILD_WALL_TIME, /* killed after wall_seconds */
+  MOTE_CHILD_STOPPED,   /* killed because limits->stopped said so */
   MOTE_CHILD_SPAWN_FAILED,
 } mote_child_outcome;
 

@@ -34,6 +34,8 @@ mote_child_limits mote_compile_limits(const mote_compile_options *o) {
       .wall_seconds = o->wall_seconds ? o->wall_seconds : 600,
       .memory_bytes = o->memory_bytes ? o->memory_bytes : (size_t)1 << 30,
       .output_bytes = o->output_bytes ? o->output_bytes : (size_t)1 << 30,
+      .stopped = o->stopped,
+      .stopped_ctx = o->stopped_ctx,
   };
   return l;
 }

@@ -143,12 +143,20 @@ static mote_core_status compile_fail(const mote_core *c, mote_compile_status cst
  * thread (a deploy's, the cluster applier's, startup's), since nothing can
  * run until then. Those compiles take turns, one in the process at a time,
  * so deploys of such modules cannot start gcc once per connection, and get
- * tighter limits than the background build (a deploy waits for it). */
+ * tighter limits than the background build (a deploy waits for it); a
+ * deploy whose client has gone stops its compile. */
 static pthread_mutex_t fallback_lock = PTHREAD_MUTEX_INITIALIZER;
 #define FALLBACK_CPU_SECONDS 120
 #define FALLBACK_WALL_SECONDS 240
 
+/* The compile's question whether its deploy still wants it (its client may
+ * have gone: core_stop_request). */
+static bool deploy_stopped(void *ctx) {
+  return mote_rt_cancel_requested(&((core_stop *)ctx)->cancel);
+}
+
 static mote_compile_status compile_opt_instead(const uint8_t *wasm, size_t len,
+                                               const core_prep *prep,
                                                mote_compile_options *opts,
                                                mote_compile_result *res,
                                                mote_compile_error *cerr) {
@@ -157,6 +165,10 @@ static mote_compile_status compile_opt_instead(const uint8_t *wasm, size_t len,
   opts->tier = MOTE_TIER_OPT;
   opts->cpu_seconds = FALLBACK_CPU_SECONDS;
   opts->wall_seconds = FALLBACK_WALL_SECONDS;
+  if (prep && prep->stop) {
+    opts->stopped = deploy_stopped;
+    opts->stopped_ctx = prep->stop;
+  }
   pthread_mutex_lock(&fallback_lock);
   mote_compile_status cst = mote_compile(wasm, len, opts, res, cerr);
   pthread_mutex_unlock(&fallback_lock);
@@ -193,7 +205,7 @@ mote_core_status fn_load(mote_core *c, const char *ns, const char *name, const u
     if (cst == MOTE_COMPILE_TOOL_FAILED && !tool_says_disk_full(cerr.message)) {
       fprintf(stderr, "mote serve: %s/%s: %s: compiling the opt tier now\n", ns, name,
               cerr.message);
-      cst = compile_opt_instead(wasm, len, &opts, &res, &cerr);
+      cst = compile_opt_instead(wasm, len, prep, &opts, &res, &cerr);
     }
     if (cst != MOTE_COMPILE_OK) return compile_fail(c, cst, &cerr, err);
     if (!res.cached && c->ops.object_built)

@@ -173,6 +173,61 @@ TEST(a_call_indirect_of_200_parameters_compiles_on_both_tiers) {
   free(wasm);
 }
 
+/* The caller's stop (a deploy whose client went away) kills the compiler
+ * process; nothing is cached, and the next compile builds it. */
+static bool always_stopped(void *ctx) {
+  (*(int *)ctx)++;
+  return true;
+}
+
+TEST(a_stopped_compile_kills_its_compiler_and_caches_nothing) {
+  size_t len;
+  uint8_t *wasm = unique_adder(&len);
+  mote_compile_options o = options(MOTE_TIER_OPT);
+  int asked = 0;
+  o.stopped = always_stopped;
+  o.stopped_ctx = &asked;
+  mote_compile_result r;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_LIMIT);
+  CHECK_STR_CONTAINS(err.message, "stopped by its caller");
+  CHECK(asked >= 1);
+  o.stopped = NULL;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+  CHECK(!r.cached);
+  CHECK_EQ_INT(call_add(r.so_path, 40, 2), 42);
+  free(wasm);
+}
+
+/* Asked again while the compiler runs: a "compiler" that never ends (a
+ * sleep as MOTE_CC) is killed once the caller gives up, on the third ask. */
+static bool stopped_on_third_ask(void *ctx) { return ++*(int *)ctx >= 3; }
+
+TEST(a_compile_stopped_while_its_compiler_runs_is_killed) {
+  char cc[64];
+  snprintf(cc, sizeof cc, "%s/slow-cc.sh", cache_dir);
+  FILE *f = fopen(cc, "w");
+  CHECK(f != NULL);
+  if (!f) return;
+  fputs("#!/bin/sh\nexec sleep 600\n", f);
+  fclose(f);
+  CHECK_EQ_INT(chmod(cc, 0755), 0);
+  setenv("MOTE_CC", cc, 1);
+  size_t len;
+  uint8_t *wasm = unique_adder(&len);
+  mote_compile_options o = options(MOTE_TIER_OPT);
+  int asked = 0;
+  o.stopped = stopped_on_third_ask;
+  o.stopped_ctx = &asked;
+  mote_compile_result r;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_LIMIT);
+  CHECK_STR_CONTAINS(err.message, "stopped by its caller");
+  CHECK_EQ_INT(asked, 3);
+  unsetenv("MOTE_CC");
+  free(wasm);
+}
+
 TEST(a_corrupt_entry_is_rebuilt) {
   size_t len;
   uint8_t *wasm = unique_adder(&len);
@@ -560,6 +615,8 @@ TEST(a_missing_cache_directory_is_created) {
 RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_agree,
           each_instruction_set_has_its_own_entries_and_they_agree,
           a_call_indirect_of_200_parameters_compiles_on_both_tiers,
+          a_stopped_compile_kills_its_compiler_and_caches_nothing,
+          a_compile_stopped_while_its_compiler_runs_is_killed,
           a_corrupt_entry_is_rebuilt, concurrent_compiles_of_one_module_do_the_work_once,
           simd_compiles_and_runs_on_both_tiers, a_float_load_written_back_traps_where_it_is,
           tail_calls_are_refused_by_the_reader_before_any_tool_runs,
