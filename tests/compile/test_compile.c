@@ -180,19 +180,28 @@ static bool always_stopped(void *ctx) {
   return true;
 }
 
-TEST(a_stopped_compile_kills_its_compiler_and_caches_nothing) {
-  size_t len;
-  uint8_t *wasm = unique_adder(&len);
+/* Compiles wasm on opt with `stopped` asked (it counts in *asked): the
+ * compile must fail as stopped by its caller. */
+static void compile_stopped(const uint8_t *wasm, size_t len, bool (*stopped)(void *),
+                            int *asked) {
   mote_compile_options o = options(MOTE_TIER_OPT);
-  int asked = 0;
-  o.stopped = always_stopped;
-  o.stopped_ctx = &asked;
+  o.stopped = stopped;
+  o.stopped_ctx = asked;
   mote_compile_result r;
   mote_compile_error err;
   CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_LIMIT);
   CHECK_STR_CONTAINS(err.message, "stopped by its caller");
+}
+
+TEST(a_stopped_compile_kills_its_compiler_and_caches_nothing) {
+  size_t len;
+  uint8_t *wasm = unique_adder(&len);
+  int asked = 0;
+  compile_stopped(wasm, len, always_stopped, &asked);
   CHECK(asked >= 1);
-  o.stopped = NULL;
+  mote_compile_options o = options(MOTE_TIER_OPT);
+  mote_compile_result r;
+  mote_compile_error err;
   CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
   CHECK(!r.cached);
   CHECK_EQ_INT(call_add(r.so_path, 40, 2), 42);
@@ -215,14 +224,8 @@ TEST(a_compile_stopped_while_its_compiler_runs_is_killed) {
   setenv("MOTE_CC", cc, 1);
   size_t len;
   uint8_t *wasm = unique_adder(&len);
-  mote_compile_options o = options(MOTE_TIER_OPT);
   int asked = 0;
-  o.stopped = stopped_on_third_ask;
-  o.stopped_ctx = &asked;
-  mote_compile_result r;
-  mote_compile_error err;
-  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_LIMIT);
-  CHECK_STR_CONTAINS(err.message, "stopped by its caller");
+  compile_stopped(wasm, len, stopped_on_third_ask, &asked);
   CHECK_EQ_INT(asked, 3);
   unsetenv("MOTE_CC");
   free(wasm);
