@@ -111,20 +111,25 @@ void mote_child_run(const char *const argv[], const char *cwd, const mote_child_
   int status = 0;
   struct rusage ru;
   memset(&ru, 0, sizeof ru);
-  bool timed_out = false, stopped = false;
   double deadline = start + limits->wall_seconds * 1e3;
+  /* Why the child was killed: MOTE_CHILD_WALL_TIME or _STOPPED; EXITED
+   * while it was not (it is then waited for without a timeout). */
+  mote_child_outcome killed = MOTE_CHILD_EXITED;
   /* Woken the moment the child ends (a pidfd turns readable); a kernel
    * without pidfds gets a polling loop. */
   int pfd = pidfd_open(pid, 0);
-  if (limits->stopped && limits->stopped(limits->stopped_ctx)) {
-    stopped = timed_out = true;
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
-  }
   for (unsigned sleep_us = 200;;) {
-    if (pfd >= 0) {
+    if (killed == MOTE_CHILD_EXITED) {
+      if (limits->stopped && limits->stopped(limits->stopped_ctx)) killed = MOTE_CHILD_STOPPED;
+      else if (now_ms() > deadline) killed = MOTE_CHILD_WALL_TIME;
+      if (killed != MOTE_CHILD_EXITED) {
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+      }
+    }
+    if (pfd >= 0 && killed == MOTE_CHILD_EXITED) {
       double left = deadline - now_ms();
-      if (!timed_out && left > 0) {
+      if (left > 0) {
         struct pollfd pf = {.fd = pfd, .events = POLLIN};
         int cap = limits->stopped ? STOP_POLL_MS : 60000;
         int n = poll(&pf, 1, left > cap ? cap : (int)left + 1);
@@ -132,23 +137,15 @@ void mote_child_run(const char *const argv[], const char *cwd, const mote_child_
           close(pfd);
           pfd = -1;
         }
-        if (n == 0 && !limits->stopped) continue; /* else ask, below */
+        if (n == 0) continue; /* a timeout: ask and check the deadline, above */
       }
     }
     /* wait4: the child's usage with that of the children it waited for
      * (gcc's cc1 and as), so ru_maxrss is the largest of them */
-    pid_t w = wait4(pid, &status, timed_out ? 0 : WNOHANG, &ru);
+    pid_t w = wait4(pid, &status, killed != MOTE_CHILD_EXITED ? 0 : WNOHANG, &ru);
     if (w == pid) break;
     if (w < 0 && errno != EINTR) break;
-    if (!timed_out && (now_ms() > deadline ||
-                       (limits->stopped && limits->stopped(limits->stopped_ctx)))) {
-      stopped = now_ms() <= deadline;
-      timed_out = true;
-      kill(-pid, SIGKILL);
-      kill(pid, SIGKILL);
-      continue;
-    }
-    if (pfd >= 0) continue;
+    if (pfd >= 0 || killed != MOTE_CHILD_EXITED) continue;
     usleep(sleep_us);
     if (sleep_us < 20000) sleep_us *= 2;
   }
@@ -159,10 +156,8 @@ void mote_child_run(const char *const argv[], const char *cwd, const mote_child_
   read_tail(err_fd, r->stderr_tail, sizeof r->stderr_tail);
   close(err_fd);
 
-  if (stopped) {
-    r->outcome = MOTE_CHILD_STOPPED;
-  } else if (timed_out) {
-    r->outcome = MOTE_CHILD_WALL_TIME;
+  if (killed != MOTE_CHILD_EXITED) {
+    r->outcome = killed;
   } else if (WIFSIGNALED(status)) {
     r->outcome = MOTE_CHILD_SIGNALED;
     r->signal = WTERMSIG(status);
