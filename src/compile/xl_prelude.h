@@ -754,7 +754,6 @@ XL_INLINE xl_v xl_v_i32x4_extadd_pairwise_i16x8_u(xl_v a) {
   xl_x8hi biased = (xl_x8hi)a ^ (xl_x8hi){0} + (short)-32768;
   return (xl_v)(__builtin_ia32_pmaddwd128(biased, (xl_x8hi){0} + 1) + 65536);
 }
-#define XL_X86_SSSE3_DONE
 #endif
 #else
 #define XL_VINT(shape, L, SL, N, T, ST, BITS, SMIN, SMAX, UMAX)                      \
@@ -787,7 +786,7 @@ XL_V2(i16x8_sub_sat_u, h, 8, (u16)XL_SAT((int)a.h[i] - b.h[i], 0, 65535))
 XL_V2(i8x16_avgr_u, b, 16, (u8)(((u32)a.b[i] + b.b[i] + 1) >> 1))
 XL_V2(i16x8_avgr_u, h, 8, (u16)(((u32)a.h[i] + b.h[i] + 1) >> 1))
 #endif
-#if !defined(XL_X86_SSSE3_DONE)
+#if !(defined(__GNUC__) && defined(__SSSE3__)) /* else pmulhrsw, pmadd* above */
 XL_V2(i16x8_q15mulr_sat_s, sh, 8, (s16)XL_SAT(((s32)a.sh[i] * b.sh[i] + 0x4000) >> 15, -32768, 32767))
 #endif
 #if defined(__GNUC__)
@@ -900,7 +899,7 @@ XL_EXTMUL(i64x2_extmul_high_i32x4_s, sd, sw, 2, 2, s64)
 XL_EXTMUL(i64x2_extmul_low_i32x4_u, d, w, 2, 0, u64)
 XL_EXTMUL(i64x2_extmul_high_i32x4_u, d, w, 2, 2, u64)
 #endif
-#if !defined(XL_X86_SSSE3_DONE)
+#if !(defined(__GNUC__) && defined(__SSSE3__)) /* else pmulhrsw, pmadd* above */
 XL_V1(i16x8_extadd_pairwise_i8x16_s, sh, 8, (s16)(a.sb[2 * i] + a.sb[2 * i + 1]))
 XL_V1(i16x8_extadd_pairwise_i8x16_u, h, 8, (u16)(a.b[2 * i] + a.b[2 * i + 1]))
 XL_V1(i32x4_extadd_pairwise_i16x8_s, sw, 4, (s32)a.sh[2 * i] + a.sh[2 * i + 1])
