@@ -214,6 +214,8 @@ void core_stop_request(core_stop *s, const char *why) {
   mote_rt_cancel_request(&s->cancel);
 }
 
+bool core_stop_requested(const core_stop *s) { return mote_rt_cancel_requested(&s->cancel); }
+
 const char *core_stop_why(const core_stop *s) {
   return s->why[0] ? s->why : "stopped by its caller";
 }

@@ -490,6 +490,7 @@ void core_stop_init(mote_core *c, core_stop *s);
 void core_stop_destroy(core_stop *s);
 void core_stop_request(core_stop *s, const char *why);
 const char *core_stop_why(const core_stop *s); /* the reason given, or a generic one */
+bool core_stop_requested(const core_stop *s);  /* from any thread */
 /* Counts a call that failed before it could run (out of memory). */
 void core_call_failed(core_call *call);
 void core_call_clear(core_call *call); /* the run's output and limits; not the fn reference */

@@ -151,9 +151,7 @@ static pthread_mutex_t fallback_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The compile's question whether its deploy still wants it (its client may
  * have gone: core_stop_request). */
-static bool deploy_stopped(void *ctx) {
-  return mote_rt_cancel_requested(&((core_stop *)ctx)->cancel);
-}
+static bool deploy_stopped(void *ctx) { return core_stop_requested(ctx); }
 
 static mote_compile_status compile_opt_instead(const uint8_t *wasm, size_t len,
                                                const core_prep *prep,

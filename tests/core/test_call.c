@@ -150,13 +150,12 @@ TEST(the_call_path) {
 
 /* A module the quick tier (tcc) cannot compile, a function of 260
  * parameters, is deployed on the opt tier instead, and runs. */
-TEST(a_module_tcc_cannot_compile_deploys_on_the_opt_tier) {
-  char dir[64];
-  mote_core *c = fixture_core(dir, 1, 2);
-  if (!c) return;
+/* A module whose _start exits with 41 through a function of 260 parameters:
+ * more than the quick tier (tcc) can compile. NULL after a failed check. */
+static uint8_t *wide_module(size_t *len) {
   enum { N = 260 };
   char *wat = malloc(32 * N + 1024); /* " (i32.const 259)" and " i32" per parameter */
-  if (!wat) return;
+  if (!wat) return NULL;
   size_t n = (size_t)sprintf(wat,
                              "(module\n"
                              "  (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (param i32)))\n"
@@ -167,17 +166,35 @@ TEST(a_module_tcc_cannot_compile_deploys_on_the_opt_tier) {
                        "  (func (export \"_start\") (call $exit (call $many", N - 1);
   for (int i = 0; i < N; i++) n += (size_t)sprintf(wat + n, " (i32.const %d)", i == N - 1 ? 41 : i);
   sprintf(wat + n, "))))\n");
-  size_t len = 0;
-  uint8_t *wasm = test_wat(wat, NULL, &len);
+  uint8_t *wasm = test_wat(wat, NULL, len);
   free(wat);
   CHECK(wasm != NULL);
-  if (!wasm) return;
+  return wasm;
+}
+
+/* Deploys wide_module() as guest/many with `stop` (may be NULL). */
+static mote_core_status deploy_wide(mote_core *c, core_stop *stop, core_fn **fn,
+                                    mote_core_error *err) {
+  size_t len = 0;
+  uint8_t *wasm = wide_module(&len);
+  if (!wasm) return MOTE_CORE_NO_MEMORY;
   mote_function_settings st = {0};
-  core_deploy_req req = {.ns = "guest", .name = "many", .wasm = wasm, .len = len, .settings = &st};
+  core_deploy_req req = {.ns = "guest", .name = "many", .wasm = wasm, .len = len,
+                         .settings = &st, .stop = stop};
+  mote_core_status status = core_deploy(c, &req, fn, err);
+  free(wasm);
+  return status;
+}
+
+/* A module the quick tier cannot compile is deployed on the opt tier
+ * instead, and runs. */
+TEST(a_module_tcc_cannot_compile_deploys_on_the_opt_tier) {
+  char dir[64];
+  mote_core *c = fixture_core(dir, 1, 2);
+  if (!c) return;
   core_fn *fn = NULL;
   mote_core_error err;
-  CHECK_EQ_INT(core_deploy(c, &req, &fn, &err), MOTE_CORE_OK);
-  free(wasm);
+  CHECK_EQ_INT(deploy_wide(c, NULL, &fn, &err), MOTE_CORE_OK);
   if (fn) {
     core_call call;
     CHECK_EQ_INT(run(c, fn, &call), MOTE_CORE_OK);
@@ -188,6 +205,33 @@ TEST(a_module_tcc_cannot_compile_deploys_on_the_opt_tier) {
     core_call_clear(&call);
     core_fn_release(fn);
   }
+  mote_core_drain(c);
+  mote_core_close(c);
+  fixture_rm(dir);
+}
+
+/* When the opt tier fails too (a compiler that always fails), the deploy
+ * is refused with both reasons; a deploy whose caller has already given up
+ * stops that compile at once. */
+TEST(the_opt_fallback_fails_with_both_reasons_and_stops_with_its_deploy) {
+  char dir[64];
+  mote_core *c = fixture_core(dir, 1, 2);
+  if (!c) return;
+  core_fn *fn = NULL;
+  mote_core_error err;
+  setenv("MOTE_CC", "false", 1);
+  CHECK(deploy_wide(c, NULL, &fn, &err) != MOTE_CORE_OK);
+  unsetenv("MOTE_CC");
+  CHECK(fn == NULL);
+  CHECK_STR_CONTAINS(err.message, "the quick tier (tcc) cannot compile this module");
+  CHECK_STR_CONTAINS(err.message, "; then the opt tier: ");
+  core_stop stop;
+  core_stop_init(c, &stop);
+  core_stop_request(&stop, "client gone");
+  CHECK(deploy_wide(c, &stop, &fn, &err) != MOTE_CORE_OK);
+  CHECK(fn == NULL);
+  CHECK_STR_CONTAINS(err.message, "stopped by its caller");
+  core_stop_destroy(&stop);
   mote_core_drain(c);
   mote_core_close(c);
   fixture_rm(dir);
@@ -220,4 +264,5 @@ TEST(namespace_limits) {
   fixture_rm(dir);
 }
 
-RUN_TESTS(the_call_path, a_module_tcc_cannot_compile_deploys_on_the_opt_tier, namespace_limits)
+RUN_TESTS(the_call_path, a_module_tcc_cannot_compile_deploys_on_the_opt_tier,
+          the_opt_fallback_fails_with_both_reasons_and_stops_with_its_deploy, namespace_limits)
