@@ -117,6 +117,14 @@ mote_rt_module *test_load_wasm(const uint8_t *wasm, size_t len) {
   return m;
 }
 
+mote_rt_instance *test_instance(mote_rt_module *m, const mote_rt_limits *limits) {
+  mote_rt_instance *in = NULL;
+  mote_rt_error err;
+  mote_rt_status st = mote_rt_instantiate(m, NULL, limits, &in, &err);
+  CHECK_MSG(st == MOTE_RT_OK, err.message);
+  return st == MOTE_RT_OK ? in : NULL;
+}
+
 mote_rt_module *test_load_wat(const char *wat) {
   size_t len;
   uint8_t *wasm = test_wat(wat, NULL, &len);

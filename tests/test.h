@@ -80,4 +80,10 @@ const char *test_cache_dir(void);
 struct mote_rt_module;
 struct mote_rt_module *test_load_wasm(const uint8_t *wasm, size_t len);
 struct mote_rt_module *test_load_wat(const char *wat);
+/* m instantiated without imports, under limits (NULL: none): the instance,
+ * or NULL after a failed check saying why. */
+struct mote_rt_instance;
+struct mote_rt_limits;
+struct mote_rt_instance *test_instance(struct mote_rt_module *m,
+                                       const struct mote_rt_limits *limits);
 #endif

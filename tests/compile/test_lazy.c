@@ -63,9 +63,9 @@ TEST(a_lazy_module_computes_what_an_eager_one_does) {
       "                  (call $fib (i32.sub (local.get 0) (i32.const 2)))))))"
       " (func (export \"lazy_1\")))");
   if (!m) return;
-  mote_rt_instance *in = NULL;
+  mote_rt_instance *in = test_instance(m, NULL);
+  if (!in) return;
   mote_rt_error err;
-  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
   uint64_t before = batches();
   mote_val a = {.i32 = 20}, r = {0};
   CHECK(mote_rt_call(in, (uint32_t)export_of(m, "fib"), &a, &r, &err) == MOTE_RT_OK);
@@ -95,9 +95,9 @@ TEST(a_batch_without_libc_headers_rounds_and_copies) {
       "  (memory.copy (i32.const 4) (i32.const 0) (i32.const 8))"
       "  (i32.add (i32.load8_u (i32.const 11)) (i32.load8_u (i32.const 12)))))");
   if (!m) return;
-  mote_rt_instance *in = NULL;
+  mote_rt_instance *in = test_instance(m, NULL);
+  if (!in) return;
   mote_rt_error err;
-  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
   mote_val a = {.f64 = -2.25}, r = {0};
   CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f"), &a, &r, &err) == MOTE_RT_OK);
   CHECK(r.f64 == -2.0 + -3.0 + -2.0 + -2.0 + 1.5);
@@ -175,9 +175,9 @@ TEST(scalar_and_simd_batches_compute) {
       " (func (export \"simd\") (param i32) (result i32)"
       "  (i32x4.extract_lane 2 (i32x4.add (global.get $g) (i32x4.splat (local.get 0))))))");
   if (!m) return;
-  mote_rt_instance *in = NULL;
+  mote_rt_instance *in = test_instance(m, NULL);
+  if (!in) return;
   mote_rt_error err;
-  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
   /* simd first: scalar's batch would be filled with it */
   mote_val a = {.i32 = 5}, r = {0};
   CHECK(mote_rt_call(in, (uint32_t)export_of(m, "simd"), &a, &r, &err) == MOTE_RT_OK);
@@ -241,9 +241,9 @@ TEST(a_module_with_ifs_nested_too_deep_is_built_eager) {
   mote_rt_module *m = load_lazy(wat);
   free(wat);
   if (!m) return;
-  mote_rt_instance *in = NULL;
+  mote_rt_instance *in = test_instance(m, NULL);
+  if (!in) return;
   mote_rt_error err;
-  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
   uint64_t before = batches();
   mote_val a = {.i32 = 1}, r = {0};
   CHECK(mote_rt_call(in, (uint32_t)export_of(m, "deep"), &a, &r, &err) == MOTE_RT_OK);
@@ -273,9 +273,9 @@ TEST(a_big_br_table_branches_where_each_entry_points) {
   mote_rt_module *m = load_lazy(wat);
   free(wat);
   if (!m) return;
-  mote_rt_instance *in = NULL;
+  mote_rt_instance *in = test_instance(m, NULL);
+  if (!in) return;
   mote_rt_error err;
-  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
   uint32_t t = (uint32_t)export_of(m, "t");
   bool all = true;
   for (uint32_t k = 0; k <= (uint32_t)ENTRIES + 1 && all; k++) {
@@ -300,9 +300,9 @@ TEST(a_br_table_in_unreachable_code_reads_no_row_never_written) {
       "(module (func (export \"f\") (result i32)"
       "  i32.const 7 block unreachable br_table 0 0 end))");
   if (!m) return;
-  mote_rt_instance *in = NULL;
+  mote_rt_instance *in = test_instance(m, NULL);
+  if (!in) return;
   mote_rt_error err;
-  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
   mote_val r = {0};
   CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f"), NULL, &r, &err) == MOTE_RT_TRAP);
   mote_rt_instance_free(in);
@@ -388,9 +388,9 @@ TEST(a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile) {
       "(module (func (export \"spin\") (loop $l (br $l)))"
       " (func (export \"lazy_3\")))");
   if (!m) return;
-  mote_rt_instance *in = NULL;
+  mote_rt_instance *in = test_instance(m, NULL);
+  if (!in) return;
   mote_rt_error err;
-  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
   uint64_t before = batches();
   hook_done = 0;
   mote_lazy_test_hook(hold_past_deadline, NULL);
@@ -419,10 +419,9 @@ TEST(funcrefs_are_the_same_before_and_after_their_function_is_compiled) {
       " (func (export \"ci\") (result i32) (call_indirect (result i32) (i32.const 0)))"
       " (func (export \"lazy_4\")))");
   if (!m) return;
-  mote_rt_instance *in = NULL;
-  mote_rt_error err;
-  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  mote_rt_instance *in = test_instance(m, NULL);
   if (!in) return;
+  mote_rt_error err;
   mote_rt_extern t = mote_rt_instance_export(in, (uint32_t)export_of(m, "t"));
   mote_rt_extern f = mote_rt_instance_export(in, (uint32_t)export_of(m, "f"));
   wasm_rt_function_ptr_t entry0 = t.binding.funcref_table->data[0].func;
@@ -476,10 +475,9 @@ TEST(a_failed_lazy_compile_traps_the_call_and_the_next_call_tries_again) {
   mote_rt_module *m = load_lazy(
       "(module (func (export \"f\") (result i32) (i32.const 9)) (func (export \"lazy_7\")))");
   if (!m) return;
-  mote_rt_instance *in = NULL;
-  mote_rt_error err;
-  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  mote_rt_instance *in = test_instance(m, NULL);
   if (!in) return;
+  mote_rt_error err;
   uint64_t before = batches();
   mote_lazy_test_hook(fail_batch, NULL);
   mote_val r = {0};
@@ -511,10 +509,9 @@ TEST(a_call_fills_its_batch_while_the_filling_is_called) {
   mote_rt_module *m = load_lazy(wat);
   free(wat);
   if (!m) return;
-  mote_rt_instance *in = NULL;
-  mote_rt_error err;
-  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  mote_rt_instance *in = test_instance(m, NULL);
   if (!in) return;
+  mote_rt_error err;
   uint64_t b0, f0, b, f;
   mote_val r = {0};
   mote_lazy_stats(&b0, &f0);
@@ -551,10 +548,9 @@ TEST(the_background_compiles_the_rest_after_a_call) {
   mote_rt_module *m = load_lazy(wat);
   free(wat);
   if (!m) return;
-  mote_rt_instance *in = NULL;
-  mote_rt_error err;
-  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  mote_rt_instance *in = test_instance(m, NULL);
   if (!in) return;
+  mote_rt_error err;
   mote_lazy_set_background(true);
   mote_val r = {0};
   uint64_t before = batches();
@@ -699,10 +695,9 @@ static void scene_finish(worker_scene *s) {
 static void worker_holds_a_called_function(bool fail) {
   mote_rt_module *m = load_wide(0);
   if (!m) return;
-  mote_rt_instance *in = NULL;
-  mote_rt_error err;
-  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  mote_rt_instance *in = test_instance(m, NULL);
   if (!in) return;
+  mote_rt_error err;
   uint64_t b0, f0, wb0, wf0, b, f, wb, wf;
   mote_lazy_stats(&b0, &f0);
   mote_lazy_worker_stats(&wb0, &wf0);
@@ -746,9 +741,7 @@ TEST(a_killed_worker_leaves_its_batch_to_the_calls) {
   fputs("#!/bin/sh\nkill -KILL $$\n", sf);
   fclose(sf);
   CHECK(chmod(script, 0755) == 0);
-  mote_rt_instance *in = NULL;
-  mote_rt_error err;
-  CHECK(mote_rt_instantiate(m, NULL, NULL, &in, &err) == MOTE_RT_OK);
+  mote_rt_instance *in = test_instance(m, NULL);
   if (!in) return;
   setenv("MOTE_QUICK_CC", script, 1);
   uint64_t wb0, wf0, wb, wf;

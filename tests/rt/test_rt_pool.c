@@ -19,14 +19,6 @@ static mote_rt_module *basic(void) {
   return fx_load(so);
 }
 
-static mote_rt_instance *instantiate(mote_rt_module *m, const mote_rt_limits *limits) {
-  mote_rt_instance *inst = NULL;
-  mote_rt_error err;
-  mote_rt_status st = mote_rt_instantiate(m, NULL, limits, &inst, &err);
-  CHECK_MSG(st == MOTE_RT_OK, err.message);
-  return inst;
-}
-
 static uint8_t *memory_of(mote_rt_instance *inst) {
   mote_rt_extern e = mote_rt_instance_export(inst, fx_export(mote_rt_instance_module(inst), "mem"));
   return e.binding.memory ? e.binding.memory->data : NULL;
@@ -74,7 +66,7 @@ TEST(reused_memory_reads_zero) {
   mote_rt_memory_stats_get(&s0);
 
   /* Small: pages zeroed in place. */
-  mote_rt_instance *a = instantiate(m, NULL);
+  mote_rt_instance *a = test_instance(m, NULL);
   uint8_t *slot = memory_of(a);
   call1(a, "store", 1000, 0xdeadbeef);
   call1(a, "store", PAGE - 4, 0x01020304);
@@ -82,7 +74,7 @@ TEST(reused_memory_reads_zero) {
   mote_rt_instance_free(a);
   /* Pooled: not a live region any more. */
   CHECK(!mote_rt_memory_region_contains((uintptr_t)slot + 1000));
-  mote_rt_instance *b = instantiate(m, NULL);
+  mote_rt_instance *b = test_instance(m, NULL);
   CHECK(memory_of(b) == slot);
   CHECK(mote_rt_memory_region_contains((uintptr_t)slot + 1000));
   CHECK_EQ_INT(call1(b, "load", 1000, 0), 0);
@@ -99,7 +91,7 @@ TEST(reused_memory_reads_zero) {
   size_t n = sizeof addrs / sizeof addrs[0];
   for (size_t i = 0; i < n; i++) call1(b, "store", addrs[i], 0x5a5a0000u + (uint32_t)i);
   mote_rt_instance_free(b);
-  b = instantiate(m, NULL);
+  b = test_instance(m, NULL);
   CHECK(memory_of(b) == slot);
   CHECK_EQ_INT(call1(b, "grow", big - 1, 0), 1);
   for (size_t i = 0; i < n; i++) CHECK_EQ_INT(call1(b, "load", addrs[i], 0), 0);
@@ -117,7 +109,7 @@ TEST(growth_and_caps_after_reuse) {
   if (!m) return;
   mote_rt_memory_pool_trim();
   /* The first user grows to 10 pages, then leaves. */
-  mote_rt_instance *a = instantiate(m, NULL);
+  mote_rt_instance *a = test_instance(m, NULL);
   uint8_t *slot = memory_of(a);
   CHECK_EQ_INT(call1(a, "grow", 9, 0), 1);
   call1(a, "store", 9 * PAGE + 100, 0x12345678);
@@ -126,7 +118,7 @@ TEST(growth_and_caps_after_reuse) {
 
   /* The next one, capped at 5 pages, gets the same reservation. */
   mote_rt_limits limits = {.max_memory_pages = 5};
-  mote_rt_instance *b = instantiate(m, &limits);
+  mote_rt_instance *b = test_instance(m, &limits);
   CHECK(memory_of(b) == slot);
   CHECK_EQ_INT(call1(b, "size", 0, 0), 1);
   CHECK_EQ_INT(call1(b, "grow", 4, 0), 1);
@@ -141,7 +133,7 @@ TEST(growth_and_caps_after_reuse) {
   mote_rt_instance_free(b);
 
   /* And without a cap, growth to the module's own maximum. */
-  b = instantiate(m, NULL);
+  b = test_instance(m, NULL);
   CHECK(memory_of(b) == slot);
   CHECK_EQ_INT(call1(b, "grow", 99, 0), 1);
   CHECK_EQ_INT((int32_t)call1(b, "grow", 1, 0), -1);
@@ -156,13 +148,13 @@ TEST(oob_in_reused_slot_traps) {
   mote_rt_module *m = basic();
   if (!m) return;
   mote_rt_memory_pool_trim();
-  mote_rt_instance *a = instantiate(m, NULL);
+  mote_rt_instance *a = test_instance(m, NULL);
   uint8_t *slot = memory_of(a);
   CHECK_EQ_INT(call1(a, "grow", 30, 0), 1);
   for (uint32_t p = 0; p < 31; p++) call1(a, "store", p * PAGE + 16, 0xabcdef01);
   mote_rt_instance_free(a);
 
-  mote_rt_instance *b = instantiate(m, NULL);
+  mote_rt_instance *b = test_instance(m, NULL);
   CHECK(memory_of(b) == slot);
   CHECK_EQ_INT(call1(b, "load", 16, 0), 0);
   /* Just past the size, in the middle, at the end of what `a` had. */

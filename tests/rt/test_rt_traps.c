@@ -15,14 +15,6 @@ static const char *basic_so(void) {
   return so;
 }
 
-static mote_rt_instance *new_basic(mote_rt_module *m, const mote_rt_limits *limits) {
-  mote_rt_instance *inst = NULL;
-  mote_rt_error err;
-  mote_rt_status st = mote_rt_instantiate(m, NULL, limits, &inst, &err);
-  CHECK_MSG(st == MOTE_RT_OK, err.message);
-  return inst;
-}
-
 /* Expects export `name`(a0, a1) to trap with `kind`. */
 static void expect_trap(mote_rt_instance *inst, const char *name, uint32_t a0, uint32_t a1,
                         mote_trap_kind kind, const char *message) {
@@ -39,7 +31,7 @@ TEST(load_and_call) {
   CHECK(mote_rt_module_find_export(m, "add", 3) >= 0);
   CHECK(mote_rt_module_find_export(m, "ad", 2) < 0);
   CHECK(mote_rt_module_find_export(m, "addx", 4) < 0);
-  mote_rt_instance *inst = new_basic(m, NULL);
+  mote_rt_instance *inst = test_instance(m, NULL);
   mote_val r;
   mote_rt_error err;
   CHECK_EQ_INT(fx_call(inst, "add", 40, 2, &r, &err), MOTE_RT_OK);
@@ -79,7 +71,7 @@ TEST(load_and_call) {
 TEST(trap_kinds) {
   mote_rt_module *m = fx_load(basic_so());
   if (!m) return;
-  mote_rt_instance *inst = new_basic(m, NULL);
+  mote_rt_instance *inst = test_instance(m, NULL);
   expect_trap(inst, "unreachable", 0, 0, MOTE_TRAP_UNREACHABLE, "unreachable");
   expect_trap(inst, "div", 1, 0, MOTE_TRAP_DIV_BY_ZERO, "integer divide by zero");
   expect_trap(inst, "div", 0x80000000u, (uint32_t)-1, MOTE_TRAP_INT_OVERFLOW, "integer overflow");
@@ -110,7 +102,7 @@ TEST(trap_kinds) {
 TEST(stack_exhaustion) {
   mote_rt_module *m = fx_load(basic_so());
   if (!m) return;
-  mote_rt_instance *inst = new_basic(m, NULL);
+  mote_rt_instance *inst = test_instance(m, NULL);
   for (int i = 0; i < 3; i++) {
     expect_trap(inst, "rec", 0, 0, MOTE_TRAP_EXHAUSTION, "call stack exhausted");
     mote_val v;
@@ -129,7 +121,7 @@ TEST(memory_grow_and_caps) {
   mote_rt_error err;
 
   /* The module's own maximum (100 pages). */
-  mote_rt_instance *inst = new_basic(m, NULL);
+  mote_rt_instance *inst = test_instance(m, NULL);
   CHECK_EQ_INT(fx_call(inst, "grow", 99, 0, &v, &err), MOTE_RT_OK);
   CHECK_EQ_INT(v.i32, 1);
   CHECK_EQ_INT(fx_call(inst, "grow", 1, 0, &v, &err), MOTE_RT_OK);
@@ -144,7 +136,7 @@ TEST(memory_grow_and_caps) {
 
   /* The instance's cap lowers it. */
   mote_rt_limits limits = {.max_memory_pages = 5};
-  inst = new_basic(m, &limits);
+  inst = test_instance(m, &limits);
   CHECK_EQ_INT(fx_call(inst, "grow", 4, 0, &v, &err), MOTE_RT_OK);
   CHECK_EQ_INT(v.i32, 1);
   CHECK_EQ_INT(fx_call(inst, "grow", 1, 0, &v, &err), MOTE_RT_OK);
@@ -215,7 +207,7 @@ TEST(instantiate_free_churn) {
   mote_rt_module *m = fx_load(basic_so());
   if (!m) return;
   for (int i = 0; i < 2000; i++) {
-    mote_rt_instance *inst = new_basic(m, NULL);
+    mote_rt_instance *inst = test_instance(m, NULL);
     if (!inst) break;
     mote_val v;
     mote_rt_error err;
@@ -230,7 +222,7 @@ TEST(instantiate_free_churn) {
   for (int i = 0; i < 200; i++) {
     mote_rt_module *mm = fx_load(basic_so());
     if (!mm) break;
-    mote_rt_instance *inst = new_basic(mm, NULL);
+    mote_rt_instance *inst = test_instance(mm, NULL);
     mote_rt_instance_free(inst);
     mote_rt_module_free(mm);
   }
@@ -239,7 +231,7 @@ TEST(instantiate_free_churn) {
 TEST(exceptions) {
   mote_rt_module *m = fx_load(fx_build("exc", "exc", "--enable-exceptions", NULL));
   if (!m) return;
-  mote_rt_instance *inst = new_basic(m, NULL);
+  mote_rt_instance *inst = test_instance(m, NULL);
   mote_val v;
   mote_rt_error err;
   for (int i = 0; i < 3; i++) {
@@ -306,7 +298,7 @@ static void trap_outside_call(void) {
  * guest call is running. */
 static void host_touches_guest_guard(void) {
   mote_rt_module *m = fx_load(basic_so());
-  mote_rt_instance *inst = m ? new_basic(m, NULL) : NULL;
+  mote_rt_instance *inst = m ? test_instance(m, NULL) : NULL;
   if (!inst) _exit(3);
   mote_rt_extern mem = mote_rt_instance_export(inst, fx_export(m, "mem"));
   mem.binding.memory->data[1 << 20] = 1;
