@@ -43,6 +43,13 @@ static mote_rt_module *load_lazy(const char *wat) {
   return m;
 }
 
+/* load_lazy(wat) instantiated: the instance, *m its module; NULL after a
+ * failed check. */
+static mote_rt_instance *lazy_instance(const char *wat, mote_rt_module **m) {
+  *m = load_lazy(wat);
+  return *m ? test_instance(*m, NULL) : NULL;
+}
+
 static int32_t export_of(mote_rt_module *m, const char *name) {
   int32_t i = mote_rt_module_find_export(m, name, strlen(name));
   CHECK(i >= 0);
@@ -56,14 +63,13 @@ static uint64_t batches(void) {
 }
 
 TEST(a_lazy_module_computes_what_an_eager_one_does) {
-  mote_rt_module *m = load_lazy(
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(
       "(module (func $fib (export \"fib\") (param i32) (result i32)"
       "  (if (result i32) (i32.lt_u (local.get 0) (i32.const 2)) (then (local.get 0))"
       "   (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))"
       "                  (call $fib (i32.sub (local.get 0) (i32.const 2)))))))"
-      " (func (export \"lazy_1\")))");
-  if (!m) return;
-  mote_rt_instance *in = test_instance(m, NULL);
+      " (func (export \"lazy_1\")))", &m);
   if (!in) return;
   mote_rt_error err;
   uint64_t before = batches();
@@ -80,7 +86,8 @@ TEST(a_lazy_module_computes_what_an_eager_one_does) {
 /* A batch includes no C library header (xl_lazy_libc.h declares what the
  * prelude uses): the instructions that call into it compile and compute. */
 TEST(a_batch_without_libc_headers_rounds_and_copies) {
-  mote_rt_module *m = load_lazy(
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(
       "(module (memory 1)"
       " (func (export \"f\") (param f64) (result f64)"
       "  (f64.add (f64.add (f64.ceil (local.get 0)) (f64.floor (local.get 0)))"
@@ -93,9 +100,7 @@ TEST(a_batch_without_libc_headers_rounds_and_copies) {
       " (func (export \"mem\") (result i32)"
       "  (memory.fill (i32.const 0) (i32.const 7) (i32.const 8))"
       "  (memory.copy (i32.const 4) (i32.const 0) (i32.const 8))"
-      "  (i32.add (i32.load8_u (i32.const 11)) (i32.load8_u (i32.const 12)))))");
-  if (!m) return;
-  mote_rt_instance *in = test_instance(m, NULL);
+      "  (i32.add (i32.load8_u (i32.const 11)) (i32.load8_u (i32.const 12)))))", &m);
   if (!in) return;
   mote_rt_error err;
   mote_val a = {.f64 = -2.25}, r = {0};
@@ -169,13 +174,12 @@ TEST(a_batch_header_declares_everything_it_calls) {
 /* A batch that names nothing of SIMD is compiled without the prelude's
  * SIMD helpers; one that does, with them: both compute. */
 TEST(scalar_and_simd_batches_compute) {
-  mote_rt_module *m = load_lazy(
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(
       "(module (global $g (mut v128) (v128.const i32x4 1 2 3 4))"
       " (func (export \"scalar\") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))"
       " (func (export \"simd\") (param i32) (result i32)"
-      "  (i32x4.extract_lane 2 (i32x4.add (global.get $g) (i32x4.splat (local.get 0))))))");
-  if (!m) return;
-  mote_rt_instance *in = test_instance(m, NULL);
+      "  (i32x4.extract_lane 2 (i32x4.add (global.get $g) (i32x4.splat (local.get 0))))))", &m);
   if (!in) return;
   mote_rt_error err;
   /* simd first: scalar's batch would be filled with it */
@@ -238,10 +242,9 @@ TEST(a_module_with_ifs_nested_too_deep_is_built_eager) {
   for (uint32_t i = 0; i < depth; i++)
     n += (size_t)snprintf(wat + n, cap - n, ") (else (i32.const -1))))\n");
   snprintf(wat + n, cap - n, "))");
-  mote_rt_module *m = load_lazy(wat);
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(wat, &m);
   free(wat);
-  if (!m) return;
-  mote_rt_instance *in = test_instance(m, NULL);
   if (!in) return;
   mote_rt_error err;
   uint64_t before = batches();
@@ -270,10 +273,9 @@ TEST(a_big_br_table_branches_where_each_entry_points) {
   /* the default: the outermost block's */
   snprintf(wat + n, cap - n, " 4 (local.get 0))) (return (i32.const 10))) (return (i32.const 11)))"
            " (return (i32.const 12))) (return (i32.const 13))) (i32.const 14)))");
-  mote_rt_module *m = load_lazy(wat);
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(wat, &m);
   free(wat);
-  if (!m) return;
-  mote_rt_instance *in = test_instance(m, NULL);
   if (!in) return;
   mote_rt_error err;
   uint32_t t = (uint32_t)export_of(m, "t");
@@ -296,11 +298,10 @@ TEST(a_big_br_table_branches_where_each_entry_points) {
  * was read from an operand row never written (strlen ran off the rows'
  * block: found by fuzz_tcc; under ASan here every time). */
 TEST(a_br_table_in_unreachable_code_reads_no_row_never_written) {
-  mote_rt_module *m = load_lazy(
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(
       "(module (func (export \"f\") (result i32)"
-      "  i32.const 7 block unreachable br_table 0 0 end))");
-  if (!m) return;
-  mote_rt_instance *in = test_instance(m, NULL);
+      "  i32.const 7 block unreachable br_table 0 0 end))", &m);
   if (!in) return;
   mote_rt_error err;
   mote_val r = {0};
@@ -384,11 +385,10 @@ static bool hold_past_deadline(void *ctx) {
 }
 
 TEST(a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile) {
-  mote_rt_module *m = load_lazy(
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(
       "(module (func (export \"spin\") (loop $l (br $l)))"
-      " (func (export \"lazy_3\")))");
-  if (!m) return;
-  mote_rt_instance *in = test_instance(m, NULL);
+      " (func (export \"lazy_3\")))", &m);
   if (!in) return;
   mote_rt_error err;
   uint64_t before = batches();
@@ -412,14 +412,13 @@ TEST(a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile) {
 /* ---- funcrefs ------------------------------------------------------------- */
 
 TEST(funcrefs_are_the_same_before_and_after_their_function_is_compiled) {
-  mote_rt_module *m = load_lazy(
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(
       "(module (table (export \"t\") 1 funcref) (elem (i32.const 0) $f)"
       " (func $f (export \"f\") (result i32) (i32.const 7))"
       " (func (export \"rf\") (result funcref) (ref.func $f))"
       " (func (export \"ci\") (result i32) (call_indirect (result i32) (i32.const 0)))"
-      " (func (export \"lazy_4\")))");
-  if (!m) return;
-  mote_rt_instance *in = test_instance(m, NULL);
+      " (func (export \"lazy_4\")))", &m);
   if (!in) return;
   mote_rt_error err;
   mote_rt_extern t = mote_rt_instance_export(in, (uint32_t)export_of(m, "t"));
@@ -472,10 +471,9 @@ static bool fail_batch(void *ctx) {
 }
 
 TEST(a_failed_lazy_compile_traps_the_call_and_the_next_call_tries_again) {
-  mote_rt_module *m = load_lazy(
-      "(module (func (export \"f\") (result i32) (i32.const 9)) (func (export \"lazy_7\")))");
-  if (!m) return;
-  mote_rt_instance *in = test_instance(m, NULL);
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(
+      "(module (func (export \"f\") (result i32) (i32.const 9)) (func (export \"lazy_7\")))", &m);
   if (!in) return;
   mote_rt_error err;
   uint64_t before = batches();
@@ -506,10 +504,9 @@ TEST(a_call_fills_its_batch_while_the_filling_is_called) {
     used += (size_t)snprintf(wat + used, cap - used,
                              " (func (export \"f%d\") (result i32) (i32.const %d))", i, i);
   snprintf(wat + used, cap - used, ")");
-  mote_rt_module *m = load_lazy(wat);
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(wat, &m);
   free(wat);
-  if (!m) return;
-  mote_rt_instance *in = test_instance(m, NULL);
   if (!in) return;
   mote_rt_error err;
   uint64_t b0, f0, b, f;
@@ -545,10 +542,9 @@ TEST(the_background_compiles_the_rest_after_a_call) {
   for (int i = 1; i < 399; i++)
     used += (size_t)snprintf(wat + used, cap - used, " (func (result i32) (i32.const %d))", i);
   snprintf(wat + used, cap - used, " (func (export \"z\") (result i32) (i32.const 399)))");
-  mote_rt_module *m = load_lazy(wat);
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(wat, &m);
   free(wat);
-  if (!m) return;
-  mote_rt_instance *in = test_instance(m, NULL);
   if (!in) return;
   mote_rt_error err;
   mote_lazy_set_background(true);
