@@ -16,7 +16,7 @@
 void wasm_rt_trap(wasm_rt_trap_t t) { (void)t; abort(); }
 
 typedef struct { union { uint8_t b[16]; int8_t sb[16]; uint16_t h[8]; int16_t sh[8];
-  uint32_t w[4]; int32_t sw[4]; uint64_t d[2]; float f[4]; } u; } V;
+  uint32_t w[4]; int32_t sw[4]; uint64_t d[2]; int64_t sd[2]; float f[4]; double g[2]; } u; } V;
 
 static uint64_t rs = 88172645463325252ull;
 static uint64_t rnd(void) { rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17; return rs; }
@@ -88,6 +88,26 @@ static V ref(int op, V a, V b) {
       if (isnan(x)) v = 0; else if (x >= 2147483648.0f) v = INT32_MAX; else if (x < -2147483648.0f) v = INT32_MIN;
       else v = (int32_t)truncf(x); r.u.sw[i] = v; } break; }
   case 37: for (i = 0; i < 2; i++) r.u.d[i] = a.u.d[i] * b.u.d[i]; break;
+#define L64(e) for (i = 0; i < 2; i++) r.u.d[i] = (uint64_t)(e); break;
+  case 38: L16(a.u.sb[i])
+  case 39: L16(a.u.sb[i + 8])
+  case 40: L16(a.u.b[i])
+  case 41: L16(a.u.b[i + 8])
+  case 42: L32(a.u.sh[i])
+  case 43: L32(a.u.sh[i + 4])
+  case 44: L32(a.u.h[i])
+  case 45: L32(a.u.h[i + 4])
+  case 46: L64((int64_t)a.u.sw[i])
+  case 47: L64((int64_t)a.u.sw[i + 2])
+  case 48: L64(a.u.w[i])
+  case 49: L64(a.u.w[i + 2])
+  /* conversions: the value correctly rounded (C's conversions are), NaNs
+   * as the scalar instruction gives them */
+  case 50: for (i = 0; i < 4; i++) r.u.f[i] = (float)a.u.w[i]; break;
+  case 51: for (i = 0; i < 2; i++) r.u.g[i] = (double)a.u.sw[i]; break;
+  case 52: for (i = 0; i < 2; i++) r.u.g[i] = (double)a.u.w[i]; break;
+  case 53: for (i = 0; i < 2; i++) r.u.f[i] = xl_f32_demote(a.u.g[i]); break;
+  case 54: for (i = 0; i < 2; i++) r.u.g[i] = xl_f64_promote(a.u.f[i]); break;
   }
   return r;
 }
@@ -133,6 +153,23 @@ static V run(int op, V a, V b) {
   case 35: z = xl_v_i8x16_popcnt(x); break;
   case 36: z = xl_v_i32x4_trunc_sat_f32x4_s(x); break;
   case 37: z = xl_v_i64x2_mul(x, y); break;
+  case 38: z = xl_v_i16x8_extend_low_i8x16_s(x); break;
+  case 39: z = xl_v_i16x8_extend_high_i8x16_s(x); break;
+  case 40: z = xl_v_i16x8_extend_low_i8x16_u(x); break;
+  case 41: z = xl_v_i16x8_extend_high_i8x16_u(x); break;
+  case 42: z = xl_v_i32x4_extend_low_i16x8_s(x); break;
+  case 43: z = xl_v_i32x4_extend_high_i16x8_s(x); break;
+  case 44: z = xl_v_i32x4_extend_low_i16x8_u(x); break;
+  case 45: z = xl_v_i32x4_extend_high_i16x8_u(x); break;
+  case 46: z = xl_v_i64x2_extend_low_i32x4_s(x); break;
+  case 47: z = xl_v_i64x2_extend_high_i32x4_s(x); break;
+  case 48: z = xl_v_i64x2_extend_low_i32x4_u(x); break;
+  case 49: z = xl_v_i64x2_extend_high_i32x4_u(x); break;
+  case 50: z = xl_v_f32x4_convert_i32x4_u(x); break;
+  case 51: z = xl_v_f64x2_convert_low_i32x4_s(x); break;
+  case 52: z = xl_v_f64x2_convert_low_i32x4_u(x); break;
+  case 53: z = xl_v_f32x4_demote_f64x2_zero(x); break;
+  case 54: z = xl_v_f64x2_promote_low_f32x4(x); break;
   default: abort();
   }
   v128 o = xl_vout(z); V r; memcpy(&r, &o, 16); return r;
@@ -141,7 +178,7 @@ static V run(int op, V a, V b) {
 int main(int argc, char **argv) {
   long n = argc > 1 ? atol(argv[1]) : 200000;
   long bad = 0, checked = 0;
-  for (int op = 0; op < 38; op++) {
+  for (int op = 0; op < 55; op++) {
     long opbad = 0;
     for (long k = 0; k < n; k++) {
       V a, b; gen(&a, k % 5); gen(&b, (k / 5) % 5);
