@@ -55,6 +55,8 @@ typedef struct fx {
   char (*pend)[PEND];
   uint64_t *pend_locals;
   uint8_t *pend_own;
+  /* Per depth: whether the value is a float comparison's (see select). */
+  uint8_t *fcmp;
   /* Where each load's barrier letter is in the body text (see load()). */
   size_t *keeps;
   uint32_t nkeeps, keeps_cap;
@@ -240,6 +242,9 @@ static bool push(fx *f, uint8_t t) {
     uint8_t *po = realloc(f->pend_own, cap);
     if (!po) return out_of_memory(f);
     f->pend_own = po;
+    uint8_t *fc = realloc(f->fcmp, cap);
+    if (!fc) return out_of_memory(f);
+    f->fcmp = fc;
     /* rows never pushed are read too: unreachable code pops values that
      * are not there (br_table's condition: V() of the frame's height) and
      * branches raise the height by the label's arity; each row must be a
@@ -250,12 +255,14 @@ static bool push(fx *f, uint8_t t) {
     memset(f->pend + f->cap, 0, (cap - f->cap) * sizeof *pd);
     memset(f->pend_locals + f->cap, 0, (cap - f->cap) * sizeof *pl);
     memset(f->pend_own + f->cap, 0, cap - f->cap);
+    memset(f->fcmp + f->cap, 0, cap - f->cap);
     f->cap = cap;
   }
   f->loaded[f->h] = 0;
   f->pend[f->h][0] = 0;
   f->pend_locals[f->h] = 0;
   f->pend_own[f->h] = 0;
+  f->fcmp[f->h] = 0;
   f->stack[f->h++] = t;
   return true;
 }
@@ -813,13 +820,17 @@ static bool numeric(fx *f, const xl_op *op) {
   bool operands_ok = n == 1 || (f->pend[h + 1][0] && !f->pend_own[h + 1]);
   uint64_t locals = f->pend_locals[h] | (n > 1 ? f->pend_locals[h + 1] : 0);
   uint8_t own = !f->pend[h][0] || f->pend_own[h];
+  bool fcmp = n > 1 && op->out == MOTE_I32 && (op->in[0] == MOTE_F32 || op->in[0] == MOTE_F64);
   if (!traps(op) && operands_ok && len < PEND) {
     if (!push_pending(f, op->out, e, locals)) return false;
     f->pend_own[h] = own;
+    f->fcmp[h] = fcmp;
     return true;
   }
   xl_printf(f->o, "%s = %s;\n", S(f, op->out, h), e);
-  return push(f, op->out);
+  if (!push(f, op->out)) return false;
+  f->fcmp[h] = fcmp;
+  return true;
 }
 
 static bool end_frame(fx *f) {
@@ -1083,7 +1094,11 @@ static bool body(fx *f) {
           xl_bprintf(va, sizeof va, "%s", V(f, t, h));
           xl_bprintf(vb, sizeof vb, "%s", V(f, t, h + 1));
           xl_bprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, h + 2));
-          xl_printf(f->o, "%s = %s ? %s : %s;\n", S(f, t, h), cond, va, vb);
+          if ((t == MOTE_F32 || t == MOTE_F64) && !f->fcmp[h + 2])
+            xl_printf(f->o, "%s = xl_%s_select(%s, %s, %s);\n", S(f, t, h),
+                      t == MOTE_F32 ? "f32" : "f64", cond, va, vb);
+          else
+            xl_printf(f->o, "%s = %s ? %s : %s;\n", S(f, t, h), cond, va, vb);
         }
         if (!push(f, t)) return false;
         break;
@@ -1288,6 +1303,7 @@ done:
   free(f.pend);
   free(f.pend_locals);
   free(f.pend_own);
+  free(f.fcmp);
   free(f.keeps);
   free(f.frames);
   free(f.locals);

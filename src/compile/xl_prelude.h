@@ -147,6 +147,16 @@ XL_INLINE u64 xl_shr_s64(u64 a, u64 b) {
  * Sign operations are bit operations (tcc negates by subtraction, which
  * keeps a NaN's sign). min and max of a NaN give a quiet NaN (the sum
  * quiets it); of zeros, -0 < +0. */
+#if defined(__GNUC__)
+/* gcc's sign operations are SSE bit operations (xorps, andps): exact for
+ * every NaN, and gcc sees them as float operations (fabs(x) < c bounds x). */
+XL_INLINE f32 xl_f32_neg(f32 x) { return -x; }
+XL_INLINE f64 xl_f64_neg(f64 x) { return -x; }
+XL_INLINE f32 xl_f32_abs(f32 x) { return __builtin_fabsf(x); }
+XL_INLINE f64 xl_f64_abs(f64 x) { return __builtin_fabs(x); }
+XL_INLINE f32 xl_f32_copysign(f32 a, f32 b) { return __builtin_copysignf(a, b); }
+XL_INLINE f64 xl_f64_copysign(f64 a, f64 b) { return __builtin_copysign(a, b); }
+#else
 XL_INLINE f32 xl_f32_neg(f32 x) { return xl_f32_of(xl_f32_bits(x) ^ 0x80000000u); }
 XL_INLINE f64 xl_f64_neg(f64 x) { return xl_f64_of(xl_f64_bits(x) ^ 0x8000000000000000ull); }
 XL_INLINE f32 xl_f32_abs(f32 x) { return xl_f32_of(xl_f32_bits(x) & 0x7fffffffu); }
@@ -158,6 +168,23 @@ XL_INLINE f64 xl_f64_copysign(f64 a, f64 b) {
   return xl_f64_of((xl_f64_bits(a) & 0x7fffffffffffffffull) |
                    (xl_f64_bits(b) & 0x8000000000000000ull));
 }
+#endif
+/* A float select on an integer condition: gcc branches on it (only a float
+ * comparison's condition becomes a blend), and a branch on data mispredicts
+ * where the producer chose a select to have none. */
+#if defined(__GNUC__)
+XL_INLINE f32 xl_f32_select(u32 c, f32 a, f32 b) {
+  u32 m = -(u32)(c != 0);
+  return xl_f32_of((xl_f32_bits(a) & m) | (xl_f32_bits(b) & ~m));
+}
+XL_INLINE f64 xl_f64_select(u32 c, f64 a, f64 b) {
+  u64 m = -(u64)(c != 0);
+  return xl_f64_of((xl_f64_bits(a) & m) | (xl_f64_bits(b) & ~m));
+}
+#else
+#define xl_f32_select(c, a, b) ((c) ? (a) : (b))
+#define xl_f64_select(c, a, b) ((c) ? (a) : (b))
+#endif
 XL_INLINE int xl_f32_isnan(f32 x) { return (xl_f32_bits(x) & 0x7fffffffu) > 0x7f800000u; }
 XL_INLINE int xl_f64_isnan(f64 x) {
   return (xl_f64_bits(x) & 0x7fffffffffffffffull) > 0x7ff0000000000000ull;
