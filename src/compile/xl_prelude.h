@@ -185,10 +185,17 @@ XL_INLINE f64 xl_f64_select(u32 c, f64 a, f64 b) {
 #define xl_f32_select(c, a, b) ((c) ? (a) : (b))
 #define xl_f64_select(c, a, b) ((c) ? (a) : (b))
 #endif
+#if defined(__GNUC__)
+/* ucomiss: no trip through an integer register (gcc keeps x != x as a test
+ * for NaN under -fsignaling-nans) */
+XL_INLINE int xl_f32_isnan(f32 x) { return x != x; }
+XL_INLINE int xl_f64_isnan(f64 x) { return x != x; }
+#else
 XL_INLINE int xl_f32_isnan(f32 x) { return (xl_f32_bits(x) & 0x7fffffffu) > 0x7f800000u; }
 XL_INLINE int xl_f64_isnan(f64 x) {
   return (xl_f64_bits(x) & 0x7fffffffffffffffull) > 0x7ff0000000000000ull;
 }
+#endif
 XL_INLINE f32 xl_f32_min(f32 a, f32 b) {
   if (XL_UNLIKELY(xl_f32_isnan(a) || xl_f32_isnan(b))) return a + b;
   if (a == b) return xl_f32_of(xl_f32_bits(a) | xl_f32_bits(b));
@@ -231,8 +238,8 @@ XL_INLINE f64 xl_f64_sqrt(f64 x) { return sqrt(x); }
  * exact powers of two, so the comparisons are exact. */
 #define XL_TRUNC(name, FT, IT, ST, lo, hi)                          \
   XL_INLINE IT name(FT x) {                                         \
-    if (XL_UNLIKELY(x != x)) XL_TRAP(INVALID_CONVERSION);           \
-    if (XL_UNLIKELY(!(x > (FT)(lo) && x < (FT)(hi)))) XL_TRAP(INT_OVERFLOW); \
+    if (XL_UNLIKELY(!(x > (FT)(lo) && x < (FT)(hi)))) /* NaN too */  \
+      wasm_rt_trap(x != x ? WASM_RT_TRAP_INVALID_CONVERSION : WASM_RT_TRAP_INT_OVERFLOW); \
     return (IT)(ST)x;                                               \
   }
 XL_TRUNC(xl_i32_trunc_f32_s, f32, u32, s32, -2147483904.0, 2147483648.0)
