@@ -218,19 +218,19 @@ XL_INLINE f64 xl_f64_max(f64 a, f64 b) {
 }
 /* Rounding: libm, whose results are exact; a NaN must come back quiet,
  * which glibc's floor, ceil and trunc do not do for a signalling one. */
-XL_INLINE f32 xl_f32_ceil(f32 x) { return xl_f32_isnan(x) ? x + x : ceilf(x); }
-XL_INLINE f32 xl_f32_floor(f32 x) { return xl_f32_isnan(x) ? x + x : floorf(x); }
-XL_INLINE f32 xl_f32_trunc(f32 x) { return xl_f32_isnan(x) ? x + x : truncf(x); }
-XL_INLINE f32 xl_f32_nearest(f32 x) { return xl_f32_isnan(x) ? x + x : nearbyintf(x); }
+XL_INLINE f32 xl_f32_ceil(f32 x) { return XL_UNLIKELY(xl_f32_isnan(x)) ? x + x : ceilf(x); }
+XL_INLINE f32 xl_f32_floor(f32 x) { return XL_UNLIKELY(xl_f32_isnan(x)) ? x + x : floorf(x); }
+XL_INLINE f32 xl_f32_trunc(f32 x) { return XL_UNLIKELY(xl_f32_isnan(x)) ? x + x : truncf(x); }
+XL_INLINE f32 xl_f32_nearest(f32 x) { return XL_UNLIKELY(xl_f32_isnan(x)) ? x + x : nearbyintf(x); }
 XL_INLINE f32 xl_f32_sqrt(f32 x) { return sqrtf(x); }
-XL_INLINE f64 xl_f64_ceil(f64 x) { return xl_f64_isnan(x) ? x + x : ceil(x); }
-XL_INLINE f64 xl_f64_floor(f64 x) { return xl_f64_isnan(x) ? x + x : floor(x); }
-XL_INLINE f64 xl_f64_trunc(f64 x) { return xl_f64_isnan(x) ? x + x : trunc(x); }
-XL_INLINE f64 xl_f64_nearest(f64 x) { return xl_f64_isnan(x) ? x + x : nearbyint(x); }
+XL_INLINE f64 xl_f64_ceil(f64 x) { return XL_UNLIKELY(xl_f64_isnan(x)) ? x + x : ceil(x); }
+XL_INLINE f64 xl_f64_floor(f64 x) { return XL_UNLIKELY(xl_f64_isnan(x)) ? x + x : floor(x); }
+XL_INLINE f64 xl_f64_trunc(f64 x) { return XL_UNLIKELY(xl_f64_isnan(x)) ? x + x : trunc(x); }
+XL_INLINE f64 xl_f64_nearest(f64 x) { return XL_UNLIKELY(xl_f64_isnan(x)) ? x + x : nearbyint(x); }
 /* Conversions between float widths quiet a NaN; gcc folds demote(promote(x))
  * to x even with -fsignaling-nans, so a NaN takes a path it cannot fold. */
-XL_INLINE f64 xl_f64_promote(f32 x) { return xl_f32_isnan(x) ? (f64)(x + x) : (f64)x; }
-XL_INLINE f32 xl_f32_demote(f64 x) { return xl_f64_isnan(x) ? (f32)(x + x) : (f32)x; }
+XL_INLINE f64 xl_f64_promote(f32 x) { return XL_UNLIKELY(xl_f32_isnan(x)) ? (f64)(x + x) : (f64)x; }
+XL_INLINE f32 xl_f32_demote(f64 x) { return XL_UNLIKELY(xl_f64_isnan(x)) ? (f32)(x + x) : (f32)x; }
 XL_INLINE f64 xl_f64_sqrt(f64 x) { return sqrt(x); }
 
 /* ---- conversions -------------------------------------------------------
