@@ -249,7 +249,7 @@ XL_INLINE f64 xl_f64_sqrt(f64 x) { return sqrt(x); }
     if (!(x < (FT)(hi))) return (IT)(max);               \
     return (IT)(ST)x;                                    \
   }
-#if defined(__GNUC__) && defined(__x86_64__)
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__SSE2__)
 /* x86-64: cvttss2si and cvttsd2si truncate, and give the "integer indefinite"
  * (the type's minimum) for a NaN or a value out of range. Only that result
  * (for u32, from the 64-bit form: one outside 0..2^32-1) takes the range
@@ -265,12 +265,12 @@ typedef double xl_cvt_df __attribute__((vector_size(16)));
       wasm_rt_trap(x != x ? WASM_RT_TRAP_INVALID_CONVERSION : WASM_RT_TRAP_INT_OVERFLOW); \
     return (IT)r;                                                   \
   }
-XL_TRUNC_X86(xl_i32_trunc_f32_s, f32, u32, s32, , -2147483904.0, 2147483648.0, r == INT32_MIN)
+XL_TRUNC_X86(xl_i32_trunc_f32_s, f32, u32, s32, , -2147483904.0, 2147483648.0, r == (s32)0x80000000u)
 XL_TRUNC_X86(xl_i32_trunc_f32_u, f32, u32, s64, 64, -1.0, 4294967296.0, (u64)r > 0xffffffffu)
-XL_TRUNC_X86(xl_i32_trunc_f64_s, f64, u32, s32, , -2147483649.0, 2147483648.0, r == INT32_MIN)
+XL_TRUNC_X86(xl_i32_trunc_f64_s, f64, u32, s32, , -2147483649.0, 2147483648.0, r == (s32)0x80000000u)
 XL_TRUNC_X86(xl_i32_trunc_f64_u, f64, u32, s64, 64, -1.0, 4294967296.0, (u64)r > 0xffffffffu)
-XL_TRUNC_X86(xl_i64_trunc_f32_s, f32, u64, s64, 64, -9223373136366403584.0, 9223372036854775808.0, r == INT64_MIN)
-XL_TRUNC_X86(xl_i64_trunc_f64_s, f64, u64, s64, 64, -9223372036854777856.0, 9223372036854775808.0, r == INT64_MIN)
+XL_TRUNC_X86(xl_i64_trunc_f32_s, f32, u64, s64, 64, -9223373136366403584.0, 9223372036854775808.0, r == (s64)0x8000000000000000ull)
+XL_TRUNC_X86(xl_i64_trunc_f64_s, f64, u64, s64, 64, -9223372036854777856.0, 9223372036854775808.0, r == (s64)0x8000000000000000ull)
 /* saturating: the indefinite result is right for negative overflow and the
  * minimum itself; a NaN gives 0 and positive overflow the maximum */
 #define XL_TRUNC_SAT_X86(name, FT, IT, RT, w, out_of_range, min, max)  \
@@ -279,12 +279,12 @@ XL_TRUNC_X86(xl_i64_trunc_f64_s, f64, u64, s64, 64, -9223372036854777856.0, 9223
     if (XL_UNLIKELY(out_of_range)) return x != x ? 0 : x > 0 ? (IT)(max) : (IT)(min); \
     return (IT)r;                                                     \
   }
-XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f32_s, f32, u32, s32, , r == INT32_MIN, 0x80000000u, 0x7fffffffu)
+XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f32_s, f32, u32, s32, , r == (s32)0x80000000u, 0x80000000u, 0x7fffffffu)
 XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f32_u, f32, u32, s64, 64, (u64)r > 0xffffffffu, 0, 0xffffffffu)
-XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f64_s, f64, u32, s32, , r == INT32_MIN, 0x80000000u, 0x7fffffffu)
+XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f64_s, f64, u32, s32, , r == (s32)0x80000000u, 0x80000000u, 0x7fffffffu)
 XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f64_u, f64, u32, s64, 64, (u64)r > 0xffffffffu, 0, 0xffffffffu)
-XL_TRUNC_SAT_X86(xl_i64_trunc_sat_f32_s, f32, u64, s64, 64, r == INT64_MIN, 0x8000000000000000ull, 0x7fffffffffffffffull)
-XL_TRUNC_SAT_X86(xl_i64_trunc_sat_f64_s, f64, u64, s64, 64, r == INT64_MIN, 0x8000000000000000ull, 0x7fffffffffffffffull)
+XL_TRUNC_SAT_X86(xl_i64_trunc_sat_f32_s, f32, u64, s64, 64, r == (s64)0x8000000000000000ull, 0x8000000000000000ull, 0x7fffffffffffffffull)
+XL_TRUNC_SAT_X86(xl_i64_trunc_sat_f64_s, f64, u64, s64, 64, r == (s64)0x8000000000000000ull, 0x8000000000000000ull, 0x7fffffffffffffffull)
 #else
 XL_TRUNC(xl_i32_trunc_f32_s, f32, u32, s32, -2147483904.0, 2147483648.0)
 XL_TRUNC(xl_i32_trunc_f32_u, f32, u32, u32, -1.0, 4294967296.0)
