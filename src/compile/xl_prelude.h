@@ -261,38 +261,41 @@ XL_INLINE f64 xl_f64_sqrt(f64 x) { return sqrt(x); }
 /* x86-64: cvttss2si and cvttsd2si truncate, and give the "integer indefinite"
  * (the type's minimum) for a NaN or a value out of range. Only that result
  * (for u32, from the 64-bit form: one outside 0..2^32-1) takes the range
- * check, so the usual path is the conversion and one integer compare. */
-typedef float xl_cvt_sf __attribute__((vector_size(16)));
-typedef double xl_cvt_df __attribute__((vector_size(16)));
-#define XL_CVT_f32(x, w) __builtin_ia32_cvttss2si##w((xl_cvt_sf){(x), 0, 0, 0})
-#define XL_CVT_f64(x, w) __builtin_ia32_cvttsd2si##w((xl_cvt_df){(x), 0})
-#define XL_TRUNC_X86(name, FT, IT, RT, w, lo, hi, out_of_range)      \
+ * check, so the usual path is the conversion and one integer compare. The
+ * instruction is an asm: gcc folds its builtins on a constant as C's
+ * conversion (3e38 -> INT_MAX, NaN -> 0), which would lose the trap (the
+ * differential fuzzer found a dropped i32.trunc_f32_s of FLT_MAX). */
+#define XL_CVTT(x, RT, op)                                          \
+  ({ RT r_; __asm__(op " %1, %0" : "=r"(r_) : "x"(x)); r_; })
+#define XL_CVT_f32(x, RT) XL_CVTT(x, RT, "cvttss2si")
+#define XL_CVT_f64(x, RT) XL_CVTT(x, RT, "cvttsd2si")
+#define XL_TRUNC_X86(name, FT, IT, RT, lo, hi, out_of_range)         \
   XL_INLINE IT name(FT x) {                                         \
-    RT r = XL_CVT_##FT(x, w);                                       \
+    RT r = XL_CVT_##FT(x, RT);                                      \
     if (XL_UNLIKELY(out_of_range) && !(x > (FT)(lo) && x < (FT)(hi))) \
       wasm_rt_trap(x != x ? WASM_RT_TRAP_INVALID_CONVERSION : WASM_RT_TRAP_INT_OVERFLOW); \
     return (IT)r;                                                   \
   }
-XL_TRUNC_X86(xl_i32_trunc_f32_s, f32, u32, s32, , -2147483904.0, 2147483648.0, r == (s32)0x80000000u)
-XL_TRUNC_X86(xl_i32_trunc_f32_u, f32, u32, s64, 64, -1.0, 4294967296.0, (u64)r > 0xffffffffu)
-XL_TRUNC_X86(xl_i32_trunc_f64_s, f64, u32, s32, , -2147483649.0, 2147483648.0, r == (s32)0x80000000u)
-XL_TRUNC_X86(xl_i32_trunc_f64_u, f64, u32, s64, 64, -1.0, 4294967296.0, (u64)r > 0xffffffffu)
-XL_TRUNC_X86(xl_i64_trunc_f32_s, f32, u64, s64, 64, -9223373136366403584.0, 9223372036854775808.0, r == (s64)0x8000000000000000ull)
-XL_TRUNC_X86(xl_i64_trunc_f64_s, f64, u64, s64, 64, -9223372036854777856.0, 9223372036854775808.0, r == (s64)0x8000000000000000ull)
+XL_TRUNC_X86(xl_i32_trunc_f32_s, f32, u32, s32, -2147483904.0, 2147483648.0, r == (s32)0x80000000u)
+XL_TRUNC_X86(xl_i32_trunc_f32_u, f32, u32, s64, -1.0, 4294967296.0, (u64)r > 0xffffffffu)
+XL_TRUNC_X86(xl_i32_trunc_f64_s, f64, u32, s32, -2147483649.0, 2147483648.0, r == (s32)0x80000000u)
+XL_TRUNC_X86(xl_i32_trunc_f64_u, f64, u32, s64, -1.0, 4294967296.0, (u64)r > 0xffffffffu)
+XL_TRUNC_X86(xl_i64_trunc_f32_s, f32, u64, s64, -9223373136366403584.0, 9223372036854775808.0, r == (s64)0x8000000000000000ull)
+XL_TRUNC_X86(xl_i64_trunc_f64_s, f64, u64, s64, -9223372036854777856.0, 9223372036854775808.0, r == (s64)0x8000000000000000ull)
 /* saturating: the indefinite result is right for negative overflow and the
  * minimum itself; a NaN gives 0 and positive overflow the maximum */
-#define XL_TRUNC_SAT_X86(name, FT, IT, RT, w, out_of_range, min, max)  \
+#define XL_TRUNC_SAT_X86(name, FT, IT, RT, out_of_range, min, max)     \
   XL_INLINE IT name(FT x) {                                           \
-    RT r = XL_CVT_##FT(x, w);                                         \
+    RT r = XL_CVT_##FT(x, RT);                                        \
     if (XL_UNLIKELY(out_of_range)) return x != x ? 0 : x > 0 ? (IT)(max) : (IT)(min); \
     return (IT)r;                                                     \
   }
-XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f32_s, f32, u32, s32, , r == (s32)0x80000000u, 0x80000000u, 0x7fffffffu)
-XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f32_u, f32, u32, s64, 64, (u64)r > 0xffffffffu, 0, 0xffffffffu)
-XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f64_s, f64, u32, s32, , r == (s32)0x80000000u, 0x80000000u, 0x7fffffffu)
-XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f64_u, f64, u32, s64, 64, (u64)r > 0xffffffffu, 0, 0xffffffffu)
-XL_TRUNC_SAT_X86(xl_i64_trunc_sat_f32_s, f32, u64, s64, 64, r == (s64)0x8000000000000000ull, 0x8000000000000000ull, 0x7fffffffffffffffull)
-XL_TRUNC_SAT_X86(xl_i64_trunc_sat_f64_s, f64, u64, s64, 64, r == (s64)0x8000000000000000ull, 0x8000000000000000ull, 0x7fffffffffffffffull)
+XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f32_s, f32, u32, s32, r == (s32)0x80000000u, 0x80000000u, 0x7fffffffu)
+XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f32_u, f32, u32, s64, (u64)r > 0xffffffffu, 0, 0xffffffffu)
+XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f64_s, f64, u32, s32, r == (s32)0x80000000u, 0x80000000u, 0x7fffffffu)
+XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f64_u, f64, u32, s64, (u64)r > 0xffffffffu, 0, 0xffffffffu)
+XL_TRUNC_SAT_X86(xl_i64_trunc_sat_f32_s, f32, u64, s64, r == (s64)0x8000000000000000ull, 0x8000000000000000ull, 0x7fffffffffffffffull)
+XL_TRUNC_SAT_X86(xl_i64_trunc_sat_f64_s, f64, u64, s64, r == (s64)0x8000000000000000ull, 0x8000000000000000ull, 0x7fffffffffffffffull)
 #else
 XL_TRUNC(xl_i32_trunc_f32_s, f32, u32, s32, -2147483904.0, 2147483648.0)
 XL_TRUNC(xl_i32_trunc_f32_u, f32, u32, u32, -1.0, 4294967296.0)
@@ -1106,7 +1109,8 @@ XL_V1(f32x4_convert_i32x4_u, f, 4, xl_f32_convert_i32_u(a.w[i]))
 XL_INLINE xl_v xl_v_i32x4_trunc_sat_f32x4_s(xl_v a) {
   xl_x4sf x = (xl_x4sf)a;
   x = (xl_x4sf)((xl_x4si)x & (xl_x4si)(x == x));
-  xl_x4si r = __builtin_ia32_cvttps2dq(x);
+  xl_x4si r; /* an asm: gcc folds cvttps2dq on constants as C's conversion (3e9 -> INT_MAX) */
+  __asm__("cvttps2dq %1, %0" : "=x"(r) : "x"(x));
   return (xl_v)(r ^ (xl_x4si)(x >= (xl_x4sf){0} + 2147483648.0f));
 }
 #else

@@ -337,6 +337,71 @@ TEST(simd_compiles_and_runs_on_both_tiers) {
   free(wasm);
 }
 
+/* Conversions of constants: gcc folds its x86 conversion builtins on a
+ * constant as C's cast (3e38 -> INT_MAX, NaN -> 0), so a dropped trapping
+ * truncation of a constant lost its trap (the differential fuzzer found one)
+ * and trunc_sat_f32x4_s's positive overflow came out INT_MIN. Both tiers. */
+TEST(conversions_of_constants_trap_and_saturate_as_the_spec_says) {
+  size_t len;
+  uint8_t *wasm = test_wat(
+      "(module"
+      " (func (export \"t32\") (drop (i32.trunc_f32_s (f32.const 3e38))))"
+      " (func (export \"tnan\") (drop (i32.trunc_f64_u (f64.const nan))))"
+      " (func (export \"t64\") (drop (i64.trunc_f64_s (f64.const 1e300))))"
+      " (func (export \"tneg\") (drop (i32.trunc_f32_u (f32.const -1))))"
+      " (func (export \"tmin\") (result i32) (i32.trunc_f32_s (f32.const -2147483648)))"
+      " (func (export \"tfrac\") (result i32) (i32.trunc_f64_u (f64.const -0.75)))"
+      " (func (export \"sbig\") (result i32) (i32.trunc_sat_f32_s (f32.const 3e38)))"
+      " (func (export \"snan\") (result i64) (i64.trunc_sat_f64_s (f64.const nan)))"
+      " (func (export \"sneg\") (result i32) (i32.trunc_sat_f64_u (f64.const -5)))"
+      " (func (export \"v\") (result v128)"
+      "  (i32x4.trunc_sat_f32x4_s (v128.const f32x4 3e9 -3e9 nan 1.5))))",
+      NULL, &len);
+  CHECK(wasm != NULL);
+  static const struct { const char *name; mote_trap_kind trap; } traps[] = {
+      {"t32", MOTE_TRAP_INT_OVERFLOW}, {"tnan", MOTE_TRAP_INVALID_CONVERSION},
+      {"t64", MOTE_TRAP_INT_OVERFLOW}, {"tneg", MOTE_TRAP_INT_OVERFLOW}};
+  for (int tier = MOTE_TIER_OPT; wasm && tier <= MOTE_TIER_QUICK; tier++) {
+    mote_rt_module *m;
+    mote_rt_instance *inst = compiled_instance(wasm, len, (mote_tier)tier, &m);
+    mote_rt_error rerr;
+    mote_val res[1];
+    if (inst) {
+      for (size_t i = 0; i < sizeof traps / sizeof traps[0]; i++) {
+        uint32_t f = (uint32_t)mote_rt_module_find_export(m, traps[i].name, strlen(traps[i].name));
+        CHECK_EQ_INT(mote_rt_call(inst, f, NULL, res, &rerr), MOTE_RT_TRAP);
+        CHECK_EQ_INT(rerr.trap, traps[i].trap);
+      }
+      CHECK_EQ_INT(mote_rt_call(inst, (uint32_t)mote_rt_module_find_export(m, "tmin", 4), NULL,
+                                res, &rerr), MOTE_RT_OK);
+      CHECK_EQ_INT(res[0].i32, 0x80000000u);
+      CHECK_EQ_INT(mote_rt_call(inst, (uint32_t)mote_rt_module_find_export(m, "tfrac", 5), NULL,
+                                res, &rerr), MOTE_RT_OK);
+      CHECK_EQ_INT(res[0].i32, 0);
+      CHECK_EQ_INT(mote_rt_call(inst, (uint32_t)mote_rt_module_find_export(m, "sbig", 4), NULL,
+                                res, &rerr), MOTE_RT_OK);
+      CHECK_EQ_INT(res[0].i32, 0x7fffffffu);
+      CHECK_EQ_INT(mote_rt_call(inst, (uint32_t)mote_rt_module_find_export(m, "snan", 4), NULL,
+                                res, &rerr), MOTE_RT_OK);
+      CHECK(res[0].i64 == 0);
+      CHECK_EQ_INT(mote_rt_call(inst, (uint32_t)mote_rt_module_find_export(m, "sneg", 4), NULL,
+                                res, &rerr), MOTE_RT_OK);
+      CHECK_EQ_INT(res[0].i32, 0);
+      CHECK_EQ_INT(mote_rt_call(inst, (uint32_t)mote_rt_module_find_export(m, "v", 1), NULL,
+                                res, &rerr), MOTE_RT_OK);
+      uint32_t lanes[4];
+      memcpy(lanes, res[0].v128, 16);
+      CHECK_EQ_INT(lanes[0], 0x7fffffffu);
+      CHECK_EQ_INT(lanes[1], 0x80000000u);
+      CHECK_EQ_INT(lanes[2], 0);
+      CHECK_EQ_INT(lanes[3], 1);
+      mote_rt_instance_free(inst);
+    }
+    mote_rt_module_free(m);
+  }
+  free(wasm);
+}
+
 /* Calls export `index` with an i32 and an f32; the call's status. */
 static mote_rt_status call_if(mote_rt_instance *inst, uint32_t index, uint32_t a, float b,
                               mote_rt_error *err) {
@@ -621,7 +686,8 @@ RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_
           a_stopped_compile_kills_its_compiler_and_caches_nothing,
           a_compile_stopped_while_its_compiler_runs_is_killed,
           a_corrupt_entry_is_rebuilt, concurrent_compiles_of_one_module_do_the_work_once,
-          simd_compiles_and_runs_on_both_tiers, a_float_load_written_back_traps_where_it_is,
+          simd_compiles_and_runs_on_both_tiers, conversions_of_constants_trap_and_saturate_as_the_spec_says,
+          a_float_load_written_back_traps_where_it_is,
           tail_calls_are_refused_by_the_reader_before_any_tool_runs,
           a_type_error_is_refused_by_the_translator, garbage_is_refused_as_malformed,
           a_compiler_over_its_memory_limit_fails_with_a_named_stage,
