@@ -69,12 +69,6 @@ static int codegen_flags(mote_tier tier, const char *argv[], int n, int cap) {
   ARG("-fsignaling-nans");
   /* A guest function with a huge frame must not step over the stack guard. */
   ARG("-fstack-clash-protection");
-  /* Loop heads on 32 bytes: the interp kernel (bench/engine.sh) ran at
-   * 0.87x or 1.04x native by where its dispatch loop happened to land (the
-   * same instructions 16 bytes apart); aligned, three layouts (plain,
-   * SIMD and Wasm 2.0-feature builds) gave 0.84-0.89x, and the other
-   * kernels did not move. */
-  ARG("-falign-loops=32");
   ARG("-w");
   return n;
 }
