@@ -1094,7 +1094,10 @@ static bool body(fx *f) {
           xl_bprintf(va, sizeof va, "%s", V(f, t, h));
           xl_bprintf(vb, sizeof vb, "%s", V(f, t, h + 1));
           xl_bprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, h + 2));
-          if ((t == MOTE_F32 || t == MOTE_F64) && !f->fcmp[h + 2])
+          /* a float comparison's condition becomes a blend; any other
+           * would be a branch on data (xl_prelude.h) */
+          bool blend = h + 2 < f->cap && f->fcmp[h + 2];
+          if ((t == MOTE_F32 || t == MOTE_F64) && !blend)
             xl_printf(f->o, "%s = xl_%s_select(%s, %s, %s);\n", S(f, t, h),
                       t == MOTE_F32 ? "f32" : "f64", cond, va, vb);
           else
