@@ -242,8 +242,9 @@ XL_INLINE f32 xl_f32_demote(f64 x) { return XL_UNLIKELY(xl_f64_isnan(x)) ? (f32)
 XL_INLINE f64 xl_f64_sqrt(f64 x) { return sqrt(x); }
 
 /* ---- conversions -------------------------------------------------------
- * A trapping truncation checks the range on the float itself: the bounds are
- * exact powers of two, so the comparisons are exact. */
+ * A truncation checks the range on the float itself: the bounds are exact
+ * powers of two, so the comparisons are exact. Those with a fast form below
+ * are defined here as name_range, its out-of-line path. */
 #define XL_TRUNC(name, FT, IT, ST, lo, hi)                          \
   XL_INLINE IT name(FT x) {                                         \
     if (XL_UNLIKELY(!(x > (FT)(lo) && x < (FT)(hi)))) /* NaN too */  \
@@ -257,63 +258,59 @@ XL_INLINE f64 xl_f64_sqrt(f64 x) { return sqrt(x); }
     if (!(x < (FT)(hi))) return (IT)(max);               \
     return (IT)(ST)x;                                    \
   }
+XL_TRUNC(xl_i32_trunc_f32_s_range, f32, u32, s32, -2147483904.0, 2147483648.0)
+XL_TRUNC(xl_i32_trunc_f32_u_range, f32, u32, u32, -1.0, 4294967296.0)
+XL_TRUNC(xl_i32_trunc_f64_s_range, f64, u32, s32, -2147483649.0, 2147483648.0)
+XL_TRUNC(xl_i32_trunc_f64_u_range, f64, u32, u32, -1.0, 4294967296.0)
+XL_TRUNC(xl_i64_trunc_f32_s_range, f32, u64, s64, -9223373136366403584.0, 9223372036854775808.0)
+XL_TRUNC(xl_i64_trunc_f64_s_range, f64, u64, s64, -9223372036854777856.0, 9223372036854775808.0)
+XL_TRUNC(xl_i64_trunc_f32_u, f32, u64, u64, -1.0, 18446744073709551616.0)
+XL_TRUNC(xl_i64_trunc_f64_u, f64, u64, u64, -1.0, 18446744073709551616.0)
+XL_TRUNC_SAT(xl_i32_trunc_sat_f32_s_range, f32, u32, s32, -2147483904.0, 2147483648.0, 0x80000000u, 0x7fffffffu)
+XL_TRUNC_SAT(xl_i32_trunc_sat_f32_u_range, f32, u32, u32, -1.0, 4294967296.0, 0, 0xffffffffu)
+XL_TRUNC_SAT(xl_i32_trunc_sat_f64_s_range, f64, u32, s32, -2147483649.0, 2147483648.0, 0x80000000u, 0x7fffffffu)
+XL_TRUNC_SAT(xl_i32_trunc_sat_f64_u_range, f64, u32, u32, -1.0, 4294967296.0, 0, 0xffffffffu)
+XL_TRUNC_SAT(xl_i64_trunc_sat_f32_s_range, f32, u64, s64, -9223373136366403584.0, 9223372036854775808.0, 0x8000000000000000ull, 0x7fffffffffffffffull)
+XL_TRUNC_SAT(xl_i64_trunc_sat_f64_s_range, f64, u64, s64, -9223372036854777856.0, 9223372036854775808.0, 0x8000000000000000ull, 0x7fffffffffffffffull)
+XL_TRUNC_SAT(xl_i64_trunc_sat_f32_u, f32, u64, u64, -1.0, 18446744073709551616.0, 0, ~0ull)
+XL_TRUNC_SAT(xl_i64_trunc_sat_f64_u, f64, u64, u64, -1.0, 18446744073709551616.0, 0, ~0ull)
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__SSE2__)
 /* x86-64: cvttss2si and cvttsd2si truncate, and give the "integer indefinite"
  * (the type's minimum) for a NaN or a value out of range. Only that result
- * (for u32, from the 64-bit form: one outside 0..2^32-1) takes the range
- * check, so the usual path is the conversion and one integer compare. The
- * instruction is an asm: gcc folds its builtins on a constant as C's
- * conversion (3e38 -> INT_MAX, NaN -> 0), which would lose the trap (the
- * differential fuzzer found a dropped i32.trunc_f32_s of FLT_MAX). */
+ * (for u32, from the 64-bit form: one outside 0..2^32-1) takes name_range,
+ * which traps or saturates, so the usual path is the conversion and one
+ * integer compare. The instruction is an asm: gcc folds its builtins on a
+ * constant as C's conversion (3e38 -> INT_MAX, NaN -> 0), which would lose
+ * the trap (the differential fuzzer found a dropped i32.trunc_f32_s of
+ * FLT_MAX). */
 #define XL_CVTT(x, RT, op)                                          \
   ({ RT r_; __asm__(op " %1, %0" : "=r"(r_) : "x"(x)); r_; })
 #define XL_CVT_f32(x, RT) XL_CVTT(x, RT, "cvttss2si")
 #define XL_CVT_f64(x, RT) XL_CVTT(x, RT, "cvttsd2si")
-#define XL_TRUNC_X86(name, FT, IT, RT, lo, hi, out_of_range)         \
+#define XL_TRUNC_FAST(name, FT, IT, RT, out_of_range)               \
   XL_INLINE IT name(FT x) {                                         \
     RT r = XL_CVT_##FT(x, RT);                                      \
-    if (XL_UNLIKELY(out_of_range) && !(x > (FT)(lo) && x < (FT)(hi))) \
-      wasm_rt_trap(x != x ? WASM_RT_TRAP_INVALID_CONVERSION : WASM_RT_TRAP_INT_OVERFLOW); \
-    return (IT)r;                                                   \
+    return XL_UNLIKELY(out_of_range) ? name##_range(x) : (IT)r;     \
   }
-XL_TRUNC_X86(xl_i32_trunc_f32_s, f32, u32, s32, -2147483904.0, 2147483648.0, r == (s32)0x80000000u)
-XL_TRUNC_X86(xl_i32_trunc_f32_u, f32, u32, s64, -1.0, 4294967296.0, (u64)r > 0xffffffffu)
-XL_TRUNC_X86(xl_i32_trunc_f64_s, f64, u32, s32, -2147483649.0, 2147483648.0, r == (s32)0x80000000u)
-XL_TRUNC_X86(xl_i32_trunc_f64_u, f64, u32, s64, -1.0, 4294967296.0, (u64)r > 0xffffffffu)
-XL_TRUNC_X86(xl_i64_trunc_f32_s, f32, u64, s64, -9223373136366403584.0, 9223372036854775808.0, r == (s64)0x8000000000000000ull)
-XL_TRUNC_X86(xl_i64_trunc_f64_s, f64, u64, s64, -9223372036854777856.0, 9223372036854775808.0, r == (s64)0x8000000000000000ull)
-/* saturating: the indefinite result is right for negative overflow and the
- * minimum itself; a NaN gives 0 and positive overflow the maximum */
-#define XL_TRUNC_SAT_X86(name, FT, IT, RT, out_of_range, min, max)     \
-  XL_INLINE IT name(FT x) {                                           \
-    RT r = XL_CVT_##FT(x, RT);                                        \
-    if (XL_UNLIKELY(out_of_range)) return x != x ? 0 : x > 0 ? (IT)(max) : (IT)(min); \
-    return (IT)r;                                                     \
-  }
-XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f32_s, f32, u32, s32, r == (s32)0x80000000u, 0x80000000u, 0x7fffffffu)
-XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f32_u, f32, u32, s64, (u64)r > 0xffffffffu, 0, 0xffffffffu)
-XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f64_s, f64, u32, s32, r == (s32)0x80000000u, 0x80000000u, 0x7fffffffu)
-XL_TRUNC_SAT_X86(xl_i32_trunc_sat_f64_u, f64, u32, s64, (u64)r > 0xffffffffu, 0, 0xffffffffu)
-XL_TRUNC_SAT_X86(xl_i64_trunc_sat_f32_s, f32, u64, s64, r == (s64)0x8000000000000000ull, 0x8000000000000000ull, 0x7fffffffffffffffull)
-XL_TRUNC_SAT_X86(xl_i64_trunc_sat_f64_s, f64, u64, s64, r == (s64)0x8000000000000000ull, 0x8000000000000000ull, 0x7fffffffffffffffull)
 #else
-XL_TRUNC(xl_i32_trunc_f32_s, f32, u32, s32, -2147483904.0, 2147483648.0)
-XL_TRUNC(xl_i32_trunc_f32_u, f32, u32, u32, -1.0, 4294967296.0)
-XL_TRUNC(xl_i32_trunc_f64_s, f64, u32, s32, -2147483649.0, 2147483648.0)
-XL_TRUNC(xl_i32_trunc_f64_u, f64, u32, u32, -1.0, 4294967296.0)
-XL_TRUNC(xl_i64_trunc_f32_s, f32, u64, s64, -9223373136366403584.0, 9223372036854775808.0)
-XL_TRUNC(xl_i64_trunc_f64_s, f64, u64, s64, -9223372036854777856.0, 9223372036854775808.0)
-XL_TRUNC_SAT(xl_i32_trunc_sat_f32_s, f32, u32, s32, -2147483904.0, 2147483648.0, 0x80000000u, 0x7fffffffu)
-XL_TRUNC_SAT(xl_i32_trunc_sat_f32_u, f32, u32, u32, -1.0, 4294967296.0, 0, 0xffffffffu)
-XL_TRUNC_SAT(xl_i32_trunc_sat_f64_s, f64, u32, s32, -2147483649.0, 2147483648.0, 0x80000000u, 0x7fffffffu)
-XL_TRUNC_SAT(xl_i32_trunc_sat_f64_u, f64, u32, u32, -1.0, 4294967296.0, 0, 0xffffffffu)
-XL_TRUNC_SAT(xl_i64_trunc_sat_f32_s, f32, u64, s64, -9223373136366403584.0, 9223372036854775808.0, 0x8000000000000000ull, 0x7fffffffffffffffull)
-XL_TRUNC_SAT(xl_i64_trunc_sat_f64_s, f64, u64, s64, -9223372036854777856.0, 9223372036854775808.0, 0x8000000000000000ull, 0x7fffffffffffffffull)
+#define XL_TRUNC_FAST(name, FT, IT, RT, out_of_range) \
+  XL_INLINE IT name(FT x) { return name##_range(x); }
 #endif
-XL_TRUNC(xl_i64_trunc_f32_u, f32, u64, u64, -1.0, 18446744073709551616.0)
-XL_TRUNC(xl_i64_trunc_f64_u, f64, u64, u64, -1.0, 18446744073709551616.0)
-XL_TRUNC_SAT(xl_i64_trunc_sat_f32_u, f32, u64, u64, -1.0, 18446744073709551616.0, 0, ~0ull)
-XL_TRUNC_SAT(xl_i64_trunc_sat_f64_u, f64, u64, u64, -1.0, 18446744073709551616.0, 0, ~0ull)
+#define XL_I32_INDEFINITE(r) ((r) == (s32)0x80000000u)
+#define XL_I64_INDEFINITE(r) ((r) == (s64)0x8000000000000000ull)
+#define XL_NOT_U32(r) ((u64)(r) > 0xffffffffu)
+XL_TRUNC_FAST(xl_i32_trunc_f32_s, f32, u32, s32, XL_I32_INDEFINITE(r))
+XL_TRUNC_FAST(xl_i32_trunc_f32_u, f32, u32, s64, XL_NOT_U32(r))
+XL_TRUNC_FAST(xl_i32_trunc_f64_s, f64, u32, s32, XL_I32_INDEFINITE(r))
+XL_TRUNC_FAST(xl_i32_trunc_f64_u, f64, u32, s64, XL_NOT_U32(r))
+XL_TRUNC_FAST(xl_i64_trunc_f32_s, f32, u64, s64, XL_I64_INDEFINITE(r))
+XL_TRUNC_FAST(xl_i64_trunc_f64_s, f64, u64, s64, XL_I64_INDEFINITE(r))
+XL_TRUNC_FAST(xl_i32_trunc_sat_f32_s, f32, u32, s32, XL_I32_INDEFINITE(r))
+XL_TRUNC_FAST(xl_i32_trunc_sat_f32_u, f32, u32, s64, XL_NOT_U32(r))
+XL_TRUNC_FAST(xl_i32_trunc_sat_f64_s, f64, u32, s32, XL_I32_INDEFINITE(r))
+XL_TRUNC_FAST(xl_i32_trunc_sat_f64_u, f64, u32, s64, XL_NOT_U32(r))
+XL_TRUNC_FAST(xl_i64_trunc_sat_f32_s, f32, u64, s64, XL_I64_INDEFINITE(r))
+XL_TRUNC_FAST(xl_i64_trunc_sat_f64_s, f64, u64, s64, XL_I64_INDEFINITE(r))
 
 /* u64 -> float: C's conversion, except on tcc, whose u64 -> float rounds
  * twice; halve with the lost bit kept sticky, convert, double. */
