@@ -158,7 +158,7 @@ static mote_compile_status compile_opt_instead(const uint8_t *wasm, size_t len,
                                                mote_compile_options *opts,
                                                mote_compile_result *res,
                                                mote_compile_error *cerr) {
-  char quick_why[512];
+  char quick_why[sizeof cerr->message];
   snprintf(quick_why, sizeof quick_why, "%s", cerr->message);
   opts->tier = MOTE_TIER_OPT;
   opts->cpu_seconds = FALLBACK_CPU_SECONDS;

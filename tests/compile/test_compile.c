@@ -173,8 +173,6 @@ TEST(a_call_indirect_of_200_parameters_compiles_on_both_tiers) {
   free(wasm);
 }
 
-/* The caller's stop (a deploy whose client went away) kills the compiler
- * process; nothing is cached, and the next compile builds it. */
 static bool always_stopped(void *ctx) {
   (*(int *)ctx)++;
   return true;
@@ -193,6 +191,8 @@ static void compile_stopped(const uint8_t *wasm, size_t len, bool (*stopped)(voi
   CHECK_STR_CONTAINS(err.message, "stopped by its caller");
 }
 
+/* The caller's stop (a deploy whose client went away) kills the compiler
+ * process; nothing is cached, and the next compile builds it. */
 TEST(a_stopped_compile_kills_its_compiler_and_caches_nothing) {
   size_t len;
   uint8_t *wasm = unique_adder(&len);
@@ -297,7 +297,6 @@ static mote_rt_instance *compiled_instance(const uint8_t *wasm, size_t len, mote
   mote_compile_options o = options(tier);
   mote_compile_result r;
   mote_compile_error err;
-  mote_rt_instance *inst = NULL;
   mote_rt_error rerr;
   *m = NULL;
   CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
@@ -305,8 +304,15 @@ static mote_rt_instance *compiled_instance(const uint8_t *wasm, size_t len, mote
     CHECK_MSG(0, rerr.message);
     return NULL;
   }
-  if (mote_rt_instantiate(*m, NULL, NULL, &inst, &rerr) != MOTE_RT_OK) CHECK_MSG(0, rerr.message);
-  return inst;
+  return test_instance(*m, NULL);
+}
+
+/* Calls m's export `name` without arguments; the call's status. */
+static mote_rt_status call_export(mote_rt_instance *inst, mote_rt_module *m, const char *name,
+                                  mote_val *res, mote_rt_error *err) {
+  int32_t f = mote_rt_module_find_export(m, name, strlen(name));
+  CHECK_MSG(f >= 0, name);
+  return f < 0 ? MOTE_RT_TRAP : mote_rt_call(inst, (uint32_t)f, NULL, res, err);
 }
 
 /* SIMD on both tiers: a v128 crosses the export boundary as 16 bytes. */
@@ -368,27 +374,18 @@ TEST(conversions_of_constants_trap_and_saturate_as_the_spec_says) {
     mote_val res[1];
     if (inst) {
       for (size_t i = 0; i < sizeof traps / sizeof traps[0]; i++) {
-        uint32_t f = (uint32_t)mote_rt_module_find_export(m, traps[i].name, strlen(traps[i].name));
-        CHECK_EQ_INT(mote_rt_call(inst, f, NULL, res, &rerr), MOTE_RT_TRAP);
+        CHECK_EQ_INT(call_export(inst, m, traps[i].name, res, &rerr), MOTE_RT_TRAP);
         CHECK_EQ_INT(rerr.trap, traps[i].trap);
       }
-      CHECK_EQ_INT(mote_rt_call(inst, (uint32_t)mote_rt_module_find_export(m, "tmin", 4), NULL,
-                                res, &rerr), MOTE_RT_OK);
-      CHECK_EQ_INT(res[0].i32, 0x80000000u);
-      CHECK_EQ_INT(mote_rt_call(inst, (uint32_t)mote_rt_module_find_export(m, "tfrac", 5), NULL,
-                                res, &rerr), MOTE_RT_OK);
-      CHECK_EQ_INT(res[0].i32, 0);
-      CHECK_EQ_INT(mote_rt_call(inst, (uint32_t)mote_rt_module_find_export(m, "sbig", 4), NULL,
-                                res, &rerr), MOTE_RT_OK);
-      CHECK_EQ_INT(res[0].i32, 0x7fffffffu);
-      CHECK_EQ_INT(mote_rt_call(inst, (uint32_t)mote_rt_module_find_export(m, "snan", 4), NULL,
-                                res, &rerr), MOTE_RT_OK);
+      static const struct { const char *name; uint32_t want; } values[] = {
+          {"tmin", 0x80000000u}, {"tfrac", 0}, {"sbig", 0x7fffffffu}, {"sneg", 0}};
+      for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        CHECK_EQ_INT(call_export(inst, m, values[i].name, res, &rerr), MOTE_RT_OK);
+        CHECK_MSG(res[0].i32 == values[i].want, values[i].name);
+      }
+      CHECK_EQ_INT(call_export(inst, m, "snan", res, &rerr), MOTE_RT_OK);
       CHECK(res[0].i64 == 0);
-      CHECK_EQ_INT(mote_rt_call(inst, (uint32_t)mote_rt_module_find_export(m, "sneg", 4), NULL,
-                                res, &rerr), MOTE_RT_OK);
-      CHECK_EQ_INT(res[0].i32, 0);
-      CHECK_EQ_INT(mote_rt_call(inst, (uint32_t)mote_rt_module_find_export(m, "v", 1), NULL,
-                                res, &rerr), MOTE_RT_OK);
+      CHECK_EQ_INT(call_export(inst, m, "v", res, &rerr), MOTE_RT_OK);
       uint32_t lanes[4];
       memcpy(lanes, res[0].v128, 16);
       CHECK_EQ_INT(lanes[0], 0x7fffffffu);

@@ -148,8 +148,6 @@ TEST(the_call_path) {
   fixture_rm(dir);
 }
 
-/* A module the quick tier (tcc) cannot compile, a function of 260
- * parameters, is deployed on the opt tier instead, and runs. */
 /* A module whose _start exits with 41 through a function of 260 parameters:
  * more than the quick tier (tcc) can compile. NULL after a failed check. */
 static uint8_t *wide_module(size_t *len) {
