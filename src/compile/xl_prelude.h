@@ -299,18 +299,17 @@ XL_TRUNC_SAT(xl_i64_trunc_sat_f64_u, f64, u64, u64, -1.0, 18446744073709551616.0
 #define XL_I32_INDEFINITE(r) ((r) == (s32)0x80000000u)
 #define XL_I64_INDEFINITE(r) ((r) == (s64)0x8000000000000000ull)
 #define XL_NOT_U32(r) ((u64)(r) > 0xffffffffu)
-XL_TRUNC_FAST(xl_i32_trunc_f32_s, f32, u32, s32, XL_I32_INDEFINITE(r))
-XL_TRUNC_FAST(xl_i32_trunc_f32_u, f32, u32, s64, XL_NOT_U32(r))
-XL_TRUNC_FAST(xl_i32_trunc_f64_s, f64, u32, s32, XL_I32_INDEFINITE(r))
-XL_TRUNC_FAST(xl_i32_trunc_f64_u, f64, u32, s64, XL_NOT_U32(r))
-XL_TRUNC_FAST(xl_i64_trunc_f32_s, f32, u64, s64, XL_I64_INDEFINITE(r))
-XL_TRUNC_FAST(xl_i64_trunc_f64_s, f64, u64, s64, XL_I64_INDEFINITE(r))
-XL_TRUNC_FAST(xl_i32_trunc_sat_f32_s, f32, u32, s32, XL_I32_INDEFINITE(r))
-XL_TRUNC_FAST(xl_i32_trunc_sat_f32_u, f32, u32, s64, XL_NOT_U32(r))
-XL_TRUNC_FAST(xl_i32_trunc_sat_f64_s, f64, u32, s32, XL_I32_INDEFINITE(r))
-XL_TRUNC_FAST(xl_i32_trunc_sat_f64_u, f64, u32, s64, XL_NOT_U32(r))
-XL_TRUNC_FAST(xl_i64_trunc_sat_f32_s, f32, u64, s64, XL_I64_INDEFINITE(r))
-XL_TRUNC_FAST(xl_i64_trunc_sat_f64_s, f64, u64, s64, XL_I64_INDEFINITE(r))
+/* the trapping and the saturating truncation of one pair of types (TO, FROM:
+ * i32, f32_s; the float type FT; the wasm result IT; the instruction's RT) */
+#define XL_TRUNC_FASTS(TO, FROM, FT, IT, RT, out_of_range)          \
+  XL_TRUNC_FAST(xl_##TO##_trunc_##FROM, FT, IT, RT, out_of_range)   \
+  XL_TRUNC_FAST(xl_##TO##_trunc_sat_##FROM, FT, IT, RT, out_of_range)
+XL_TRUNC_FASTS(i32, f32_s, f32, u32, s32, XL_I32_INDEFINITE(r))
+XL_TRUNC_FASTS(i32, f32_u, f32, u32, s64, XL_NOT_U32(r))
+XL_TRUNC_FASTS(i32, f64_s, f64, u32, s32, XL_I32_INDEFINITE(r))
+XL_TRUNC_FASTS(i32, f64_u, f64, u32, s64, XL_NOT_U32(r))
+XL_TRUNC_FASTS(i64, f32_s, f32, u64, s64, XL_I64_INDEFINITE(r))
+XL_TRUNC_FASTS(i64, f64_s, f64, u64, s64, XL_I64_INDEFINITE(r))
 
 /* u64 -> float: C's conversion, except on tcc, whose u64 -> float rounds
  * twice; halve with the lost bit kept sticky, convert, double. */
