@@ -5,14 +5,17 @@
 #
 # Beside bench-paper's native loops (gcc -O2) it builds the same loops from objects compiled by
 # clang-19 -O2 for x86-64 (the compiler that makes the wasm: mote / clang is the engine's share,
-# clang / gcc the compilers'), and empty.wasm, whose exec time is _start's cost around main.
+# clang / gcc the compilers'), empty.wasm, whose exec time is _start's cost around main, and
+# invoke-loop (bench/invoke_loop.c), which runs a function through mote_invoke_run in a loop in
+# one process, as the native loops run theirs: the engine without a server between calls.
 
 BFN_DIR     := $(BUILD)/bench-functions
 BFN_CC      := $(FN_WASM_CC)
 BFN_LOOPS   := $(foreach f,$(FN_NAMES),$(BFN_DIR)/$(f).clang.loop)
 
 .PHONY: bench-functions bench-functions-tools
-bench-functions-tools: functions $(BUILD)/mote $(PAPER_LOOPS) $(BFN_LOOPS) $(BFN_DIR)/empty.wasm
+bench-functions-tools: functions $(BUILD)/mote $(PAPER_LOOPS) $(BFN_LOOPS) $(BFN_DIR)/empty.wasm \
+                       $(BFN_DIR)/invoke-loop
 
 bench-functions: bench-functions-tools
 	bench/functions.sh $(BUILD)
@@ -40,3 +43,8 @@ $(foreach f,$(FN_NAMES),$(eval $(call BFN_LINK,$(f))))
 $(BFN_DIR)/empty.wasm: bench/programs/empty.c
 	@mkdir -p $(dir $@)
 	$(FN_WASM_CC) $(FN_WASM_CFLAGS) $(FN_WASM_LDFLAGS) $< -o $@
+
+$(BFN_DIR)/invoke-loop: bench/invoke_loop.c $(BENCH_UTIL) $(BUILD)/libmote.a src/rt/exports.list
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) bench/invoke_loop.c bench/bench_util.c bench/bench_module.c \
+	  $(BUILD)/libmote.a $(LDLIBS) -o $@

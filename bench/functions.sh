@@ -10,8 +10,13 @@
 #                 a fresh instance made from the snapshot, i.e. wasi-libc's start-up + main + exit
 #   _start floor  X-Mote-Exec-Us of empty.wasm (bench/programs/empty.c: main returns at once)
 #                 called with the same arguments and body: what mote exec holds beyond main
+#   in-process    the exec time of the same runs without a server: invoke-loop
+#                 (bench/invoke_loop.c) runs the function through mote_invoke_run back to back
+#                 in one process, from the same cache, as the native loops run theirs. mote exec
+#                 against in-process is what serving costs the run itself: between two served
+#                 calls the HTTP path, curl and the idle wait leave the core's caches colder
 #
-# Each round runs RUNS calls of each, in that order; ROUNDS rounds per function. Each batch's
+# Each round runs RUNS calls of each, in that order (in-process last); ROUNDS rounds per function. Each batch's
 # first call is untimed: the native loop's loads what mote's snapshot holds (recognize's weights),
 # mote's follows curl's start. An untimed batch of the mote ones comes first (a new server's
 # first calls fault the snapshot's pages in).
@@ -54,6 +59,12 @@ body[resize]=$fn/images/china.jpg;                  args[resize]=50
 body[recognize]=$fn/recognize-samples/sample-0.pgm; args[recognize]=
 query() { local q='' a; for a in ${args[$1]}; do q="$q${q:+&}arg=$a"; done; echo "${q:+?$q}"; }
 stdin_of() { [ "${body[$1]}" = - ] && echo /dev/null || echo "${body[$1]}"; }
+# N runs of F through invoke-loop, from the server's cache; their exec times appended to OUT.
+inproc_calls() { # F N OUT [--answer FILE]
+  # shellcheck disable=SC2086 # args are words
+  MOTE_CACHE=$data/cache "$here/$build/bench-functions/invoke-loop" "${@:4}" "$2" "$fn/$1" \
+    "$(stdin_of "$1")" "$fn/$1.wasm" ${args[$1]} >>"$3"
+}
 
 # ---- the server, the functions deployed as bench/paper.sh does ------------------------------
 # The data folder (the compile cache) is kept between runs: a redeploy is then a cache hit.
@@ -109,6 +120,9 @@ for f in "${functions[@]}"; do
     curl -fs -o "$work/mote-$f.out" --data-binary @"${body[$f]}" "$url/faas/$f$(query "$f")"
   fi
   cmp -s "$work/native-$f.out" "$work/mote-$f.out" || { log "$f: mote's answer differs from native's"; exit 1; }
+  inproc_calls "$f" 1 /dev/null --answer "$work/inproc-$f.out"
+  cmp -s "$work/native-$f.out" "$work/inproc-$f.out" ||
+    { log "$f: invoke-loop's answer differs from native's"; exit 1; }
 done
 
 # ---- the rounds ---------------------------------------------------------------------------
@@ -148,6 +162,7 @@ for f in "${functions[@]}"; do
     native_calls "$clang_loops/$f.clang.loop" "$f" "$runs" "$work/clang-$f"
     mote_calls "$f" "$f" "$runs" "$work/mote-$f"
     mote_calls empty "$f" "$runs" "$work/empty-$f"
+    inproc_calls "$f" "$runs" "$work/inproc-$f"
   done
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -162,7 +177,7 @@ stats() { sort -n "$1" | awk 'function rank(p) { i = int(p * NR); if (i < p * NR
        "load average $load_start at the start, $load_end at the end"
   echo "# mote $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?'); the opt tier's isa: $isa"
   [ -z "${MOTE_CC:-}" ] || echo "# the opt tier's compiler from the environment: MOTE_CC=$MOTE_CC"
-  echo "# $rounds rounds x $runs calls of each, alternating: native gcc, native clang, mote exec, _start floor;"
+  echo "# $rounds rounds x $runs calls of each, alternating: native gcc, native clang, mote exec, _start floor, in-process;"
   echo "# each batch's first call untimed on every side, and a warm-up batch of the two mote ones first."
   echo "# Median (p10-p90) in us. native gcc: bench-paper's in-program floor (main called in a loop, gcc -O2);"
   echo "# native clang: the same loop, clang-19 -O2 for x86-64; mote exec: X-Mote-Exec-Us (the call's _start on"
@@ -170,17 +185,23 @@ stats() { sort -n "$1" | awk 'function rank(p) { i = int(p * NR); if (i < p * NR
   echo "# an empty main with the same arguments and body. paper = mote / native gcc (what bench-paper reports);"
   echo "# like for like = (mote - floor) / native: main only on both sides. Not in mote exec: the instance"
   echo "# (made from the snapshot: X-Mote-Init-Us, its median in the column init), the HTTP request and answer."
-  printf '%-10s %-20s %-20s %-20s %-14s %5s %7s %9s %10s %10s\n' function "native gcc" "native clang" "mote exec" \
-    "_start floor" init paper like/gcc like/clang mote/clang
+  echo "# in-process: the exec time of invoke-loop's runs (mote_invoke_run back to back in one process, no"
+  echo "# server); in-proc/gcc and in-proc/clang divide it by the native loops', which run the same way."
+  printf '%-10s %-20s %-20s %-20s %-14s %5s %7s %9s %10s %10s  %-20s %11s %12s\n' function "native gcc" \
+    "native clang" "mote exec" "_start floor" init paper like/gcc like/clang mote/clang in-process \
+    in-proc/gcc in-proc/clang
   for f in "${functions[@]}"; do
     read -r g g10 g90 _ < <(stats "$work/gcc-$f")
     read -r c c10 c90 _ < <(stats "$work/clang-$f")
     read -r m m10 m90 n < <(stats "$work/mote-$f")
     read -r e e10 e90 _ < <(stats "$work/empty-$f")
     read -r i _ < <(stats "$work/mote-$f.init")
-    awk -v f="$f" -v g="$g" -v c="$c" -v m="$m" -v e="$e" -v i="$i" \
-        -v gs="$g ($g10-$g90)" -v cs="$c ($c10-$c90)" -v ms="$m ($m10-$m90)" -v es="$e ($e10-$e90)" 'BEGIN {
-      printf "%-10s %-20s %-20s %-20s %-14s %5d %6.2fx %8.2fx %9.2fx %9.2fx\n", f, gs, cs, ms, es, i, m / g, (m - e) / g, (m - e) / c, m / c }'
+    read -r p p10 p90 _ < <(stats "$work/inproc-$f")
+    awk -v f="$f" -v g="$g" -v c="$c" -v m="$m" -v e="$e" -v i="$i" -v p="$p" \
+        -v gs="$g ($g10-$g90)" -v cs="$c ($c10-$c90)" -v ms="$m ($m10-$m90)" -v es="$e ($e10-$e90)" \
+        -v ps="$p ($p10-$p90)" 'BEGIN {
+      printf "%-10s %-20s %-20s %-20s %-14s %5d %6.2fx %8.2fx %9.2fx %9.2fx  %-20s %10.2fx %11.2fx\n", f, gs, cs, ms, es,
+        i, m / g, (m - e) / g, (m - e) / c, m / c, ps, p / g, p / c }'
   done
   echo "# $n calls of each per function. Command: RUNS=$runs ROUNDS=$rounds bench/functions.sh $build"
 } | tee "$out/functions.txt"
