@@ -833,6 +833,65 @@ static bool numeric(fx *f, const xl_op *op) {
   return true;
 }
 
+/* clang's wasm writes C's (int)x, undefined out of range, as
+ *
+ *   block (result i32)
+ *     ... local.tee N            the value, in local N
+ *     f32.abs  f32.const 2^31  f32.lt
+ *     if  local.get N  i32.trunc_f32_s  br 1  end
+ *     i32.const INT32_MIN
+ *   end
+ *
+ * that is, the truncation, or INT32_MIN for a NaN or a value out of range:
+ * xl_i32_trunc_f32_s_or_min, on x86-64 one cvttss2si, where the forms above
+ * test the range three times. Likewise from f64, and to i64 (2^63,
+ * INT64_MIN). Called at an abs (op): when its operand is local N's value,
+ * the bytes that follow are exactly those up to the block's end, and that
+ * block is the innermost frame with the abs's operand its only value, the
+ * result is pushed (pending) and the cursor moves to the end. The sequence
+ * skipped is then valid as it stands (the frame's result is the truncation's
+ * type). Otherwise nothing changes and false is returned. */
+static bool guarded_trunc(fx *f, uint8_t op) {
+  bool from64 = op == 0x99;
+  frame *fr = top(f);
+  if (!live(f) || f->h != fr->height + 1 || fr->nr != 1 ||
+      (fr->kind != K_BLOCK && fr->kind != K_IF && fr->kind != K_ELSE))
+    return false;
+  const char *x = f->pend[f->h - 1];
+  if (x[0] != 'l' || !isdigit((unsigned char)x[1])) return false;
+  char *after;
+  unsigned long local = strtoul(x + 1, &after, 10);
+  if (*after || local > INT32_MAX) return false;
+
+  xl_cur c = f->c;
+  uint8_t to;
+  if (!from64) {
+    if (xl_u8(&c) != 0x43) return false;
+    uint32_t k = xl_fixed32(&c);
+    to = k == 0x4f000000u ? MOTE_I32 : k == 0x5f000000u ? MOTE_I64 : 0;
+  } else {
+    if (xl_u8(&c) != 0x44) return false;
+    uint64_t k = xl_fixed64(&c);
+    to = k == 0x41e0000000000000ull ? MOTE_I32 : k == 0x43e0000000000000ull ? MOTE_I64 : 0;
+  }
+  uint8_t trunc = to == MOTE_I32 ? (from64 ? 0xaa : 0xa8) : (from64 ? 0xb0 : 0xae);
+  bool same = to && fr->results[0] == to && xl_u8(&c) == (from64 ? 0x63 : 0x5d) &&
+              xl_u8(&c) == 0x04 && xl_u8(&c) == 0x40 && xl_u8(&c) == 0x20 &&
+              xl_u32(&c) == local && xl_u8(&c) == trunc && xl_u8(&c) == 0x0c &&
+              xl_u32(&c) == 1 && xl_u8(&c) == 0x0b;
+  if (same && to == MOTE_I32) same = xl_u8(&c) == 0x41 && xl_s32(&c) == INT32_MIN;
+  if (same && to == MOTE_I64) same = xl_u8(&c) == 0x42 && xl_s64(&c) == INT64_MIN;
+  if (!same || c.bad || c.pos >= c.end || c.buf[c.pos] != 0x0b) return false;
+
+  char e[PEND];
+  xl_bprintf(e, sizeof e, "xl_%s_trunc_%s_s_or_min(%s)", to == MOTE_I32 ? "i32" : "i64",
+             from64 ? "f64" : "f32", x);
+  f->h--;
+  (void)push_pending(f, to, e, local_bit((int32_t)local)); /* into the slot just freed */
+  f->c = c;
+  return true;
+}
+
 static bool end_frame(fx *f) {
   frame *fr = top(f);
   if (!pop_n(f, fr->nr, fr->results)) return false;
@@ -875,6 +934,7 @@ static bool body(fx *f) {
     uint8_t one;
     frame *fr;
     written_back(f, op, f->h);
+    if ((op == 0x8b || op == 0x99) && guarded_trunc(f, op)) continue;
     if (op >= 0x45 && op <= 0xc4) {
       if (!numeric(f, xl_numeric_op(0, op))) return false;
       continue;

@@ -311,6 +311,23 @@ XL_TRUNC_FASTS(i32, f64_u, f64, u32, s64, XL_NOT_U32(r))
 XL_TRUNC_FASTS(i64, f32_s, f32, u64, s64, XL_I64_INDEFINITE(r))
 XL_TRUNC_FASTS(i64, f64_s, f64, u64, s64, XL_I64_INDEFINITE(r))
 
+/* The truncation, or the type's minimum for a NaN or a value out of range:
+ * what clang's wasm writes for C's (int)x, `fabs(x) < 2^31 ?
+ * i32.trunc_f32_s(x) : INT32_MIN` (the translator recognises it: see
+ * guarded_trunc() in xl_func.c). On x86-64 that is cvttss2si alone, whose
+ * out-of-range result is that minimum. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__SSE2__)
+#define XL_TRUNC_OR_MIN(name, FT, IT, RT, hi, min) \
+  XL_INLINE IT name(FT x) { return (IT)XL_CVT_##FT(x, RT); }
+#else
+#define XL_TRUNC_OR_MIN(name, FT, IT, RT, hi, min) \
+  XL_INLINE IT name(FT x) { return xl_##FT##_abs(x) < (FT)(hi) ? (IT)(RT)x : (IT)(min); }
+#endif
+XL_TRUNC_OR_MIN(xl_i32_trunc_f32_s_or_min, f32, u32, s32, 2147483648.0, 0x80000000u)
+XL_TRUNC_OR_MIN(xl_i32_trunc_f64_s_or_min, f64, u32, s32, 2147483648.0, 0x80000000u)
+XL_TRUNC_OR_MIN(xl_i64_trunc_f32_s_or_min, f32, u64, s64, 9223372036854775808.0, 0x8000000000000000ull)
+XL_TRUNC_OR_MIN(xl_i64_trunc_f64_s_or_min, f64, u64, s64, 9223372036854775808.0, 0x8000000000000000ull)
+
 /* u64 -> float: C's conversion, except on tcc, whose u64 -> float rounds
  * twice; halve with the lost bit kept sticky, convert, double. */
 XL_INLINE f32 xl_f32_convert_i64_u(u64 x) {

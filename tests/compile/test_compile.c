@@ -1,5 +1,6 @@
 /* The compile pipeline end to end: read, translate, glue, cc, cache, load, call. */
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include "compile/compile.h"
+#include "compile/xl.h"
+#include "module/module.h"
 #include "rt/rt.h"
 #include "test.h"
 
@@ -307,12 +310,19 @@ static mote_rt_instance *compiled_instance(const uint8_t *wasm, size_t len, mote
   return test_instance(*m, NULL);
 }
 
+/* Calls m's export `name` with `args`; the call's status. */
+static mote_rt_status call_export_args(mote_rt_instance *inst, mote_rt_module *m,
+                                       const char *name, const mote_val *args, mote_val *res,
+                                       mote_rt_error *err) {
+  int32_t f = mote_rt_module_find_export(m, name, strlen(name));
+  CHECK_MSG(f >= 0, name);
+  return f < 0 ? MOTE_RT_TRAP : mote_rt_call(inst, (uint32_t)f, args, res, err);
+}
+
 /* Calls m's export `name` without arguments; the call's status. */
 static mote_rt_status call_export(mote_rt_instance *inst, mote_rt_module *m, const char *name,
                                   mote_val *res, mote_rt_error *err) {
-  int32_t f = mote_rt_module_find_export(m, name, strlen(name));
-  CHECK_MSG(f >= 0, name);
-  return f < 0 ? MOTE_RT_TRAP : mote_rt_call(inst, (uint32_t)f, NULL, res, err);
+  return call_export_args(inst, m, name, NULL, res, err);
 }
 
 /* SIMD on both tiers: a v128 crosses the export boundary as 16 bytes. */
@@ -394,6 +404,111 @@ TEST(conversions_of_constants_trap_and_saturate_as_the_spec_says) {
       CHECK_EQ_INT(lanes[3], 1);
       mote_rt_instance_free(inst);
     }
+    mote_rt_module_free(m);
+  }
+  free(wasm);
+}
+
+/* The C the translator writes for a module (caller frees), or NULL. */
+static char *translated(const uint8_t *wasm, size_t len) {
+  mote_module *m = NULL;
+  mote_module_error merr;
+  if (mote_module_read(wasm, len, &m, &merr) != MOTE_MODULE_OK) return NULL;
+  xl_module x;
+  char *c = NULL;
+  size_t clen = 0;
+  if (xl_module_scan(&x, m, wasm, len)) {
+    FILE *o = open_memstream(&c, &clen);
+    xl_error err = {0};
+    bool ok = o && xl_module_write(o, &x, &err);
+    if (o) fclose(o);
+    if (!ok) {
+      free(c);
+      c = NULL;
+    }
+    xl_module_release(&x);
+  }
+  mote_module_free(m);
+  return c;
+}
+
+static unsigned occurrences(const char *text, const char *what) {
+  unsigned n = 0;
+  for (const char *p = text; (p = strstr(p, what)); p += strlen(what)) n++;
+  return n;
+}
+
+/* clang's (int)x: `fabs(x) < 2^31 ? trunc(x) : INT32_MIN` in a block, which
+ * the translator writes as one conversion (guarded_trunc in xl_func.c).
+ * Exports a..e are that form (from f32 and f64, to i32 and i64; e through a
+ * local.tee, as clang writes it), and it recognises all five; b30 (2^30) and
+ * zero (0 out of range) are near misses, translated as written. Every value,
+ * NaNs and the range's edges included, gives what the wasm says, on both
+ * tiers. */
+TEST(clangs_guarded_truncation_is_one_conversion_with_the_same_results) {
+#define GUARD(name, FT, bound, TO, min)                                                    \
+  " (func (export \"" name "\") (param " FT ") (result " TO ") (local " FT ")"               \
+  " block (result " TO ") local.get 0 " FT ".abs " FT ".const " bound " " FT ".lt"         \
+  " if local.get 0 " TO ".trunc_" FT "_s br 1 end " TO ".const " min " end)"
+  size_t len;
+  uint8_t *wasm = test_wat(
+      "(module"
+      GUARD("a", "f32", "0x1p+31", "i32", "-2147483648")
+      GUARD("b", "f64", "0x1p+31", "i32", "-2147483648")
+      GUARD("c", "f32", "0x1p+63", "i64", "-9223372036854775808")
+      GUARD("d", "f64", "0x1p+63", "i64", "-9223372036854775808")
+      " (func (export \"e\") (param f64) (result i32) (local f64)"
+      "  block (result i32) local.get 0 f64.const 0.5 f64.add local.tee 1 f64.abs"
+      "  f64.const 0x1p+31 f64.lt if local.get 1 i32.trunc_f64_s br 1 end"
+      "  i32.const -2147483648 end)"
+      GUARD("b30", "f32", "0x1p+30", "i32", "-2147483648")
+      GUARD("zero", "f32", "0x1p+31", "i32", "0")
+      ")",
+      NULL, &len);
+#undef GUARD
+  CHECK(wasm != NULL);
+  char *c = wasm ? translated(wasm, len) : NULL;
+  CHECK(c != NULL);
+  if (c) CHECK_EQ_INT(occurrences(c, "_s_or_min("), 5);
+  free(c);
+  static const double xs[] = {0.0, -0.0, 1.9, -1.9, 1.5e9, -1.5e9, 2147483520.0, 2147483647.9,
+                              2147483648.0, -2147483648.0, -2147483648.9, -2147483904.0,
+                              -2147483649.0, 9.2233715e18, 9223372036854775808.0,
+                              -9223372036854775808.0, -9.3e18, 3e38, 1e300, INFINITY,
+                              -INFINITY, NAN, -NAN};
+  for (int tier = MOTE_TIER_OPT; wasm && tier <= MOTE_TIER_QUICK; tier++) {
+    mote_rt_module *m;
+    mote_rt_instance *inst = compiled_instance(wasm, len, (mote_tier)tier, &m);
+    mote_rt_error rerr;
+    for (size_t i = 0; inst && i < sizeof xs / sizeof xs[0]; i++) {
+      double x = xs[i];
+      float xf = (float)x;
+      double xe = x + 0.5;
+      static const char *const names[] = {"a", "b", "c", "d", "e", "b30", "zero"};
+      uint64_t want[7] = {
+          fabsf(xf) < 0x1p31f ? (uint32_t)(int32_t)xf : 0x80000000u,
+          fabs(x) < 0x1p31 ? (uint32_t)(int32_t)x : 0x80000000u,
+          fabsf(xf) < 0x1p63f ? (uint64_t)(int64_t)xf : 0x8000000000000000ull,
+          fabs(x) < 0x1p63 ? (uint64_t)(int64_t)x : 0x8000000000000000ull,
+          fabs(xe) < 0x1p31 ? (uint32_t)(int32_t)xe : 0x80000000u,
+          fabsf(xf) < 0x1p30f ? (uint32_t)(int32_t)xf : 0x80000000u,
+          fabsf(xf) < 0x1p31f ? (uint32_t)(int32_t)xf : 0};
+      for (int k = 0; k < 7; k++) {
+        bool f32 = k == 0 || k == 2 || k >= 5;
+        mote_val args[1], res[1];
+        if (f32)
+          args[0].f32 = xf;
+        else
+          args[0].f64 = x;
+        CHECK_EQ_INT(call_export_args(inst, m, names[k], args, res, &rerr), MOTE_RT_OK);
+        uint64_t got = k == 2 || k == 3 ? res[0].i64 : res[0].i32;
+        char what[96];
+        snprintf(what, sizeof what, "%s(%.17g) on tier %d: %#llx", names[k], x, tier,
+                 (unsigned long long)got);
+        CHECK_MSG(got == want[k], what);
+      }
+    }
+    if (inst) mote_rt_instance_free(inst);
     mote_rt_module_free(m);
   }
   free(wasm);
@@ -684,6 +799,7 @@ RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_
           a_compile_stopped_while_its_compiler_runs_is_killed,
           a_corrupt_entry_is_rebuilt, concurrent_compiles_of_one_module_do_the_work_once,
           simd_compiles_and_runs_on_both_tiers, conversions_of_constants_trap_and_saturate_as_the_spec_says,
+          clangs_guarded_truncation_is_one_conversion_with_the_same_results,
           a_float_load_written_back_traps_where_it_is,
           tail_calls_are_refused_by_the_reader_before_any_tool_runs,
           a_type_error_is_refused_by_the_translator, garbage_is_refused_as_malformed,
