@@ -833,29 +833,42 @@ static bool numeric(fx *f, const xl_op *op) {
   return true;
 }
 
-/* clang's wasm writes C's (int)x, undefined out of range, as
+/* Whether frame `fr` ends where a branch to it goes (not a loop) and its
+ * label carries `arity` values. */
+static bool block_like(const frame *fr, uint32_t arity) {
+  return (fr->kind == K_BLOCK || fr->kind == K_IF || fr->kind == K_ELSE) && fr->nr == arity;
+}
+
+/* clang's wasm writes C's (int)x, undefined out of range, as "the
+ * truncation, or INT32_MIN for a NaN or a value out of range", in one of two
+ * forms (the first once binaryen's wasm-opt has run, which clang does when
+ * it is on the PATH):
  *
- *   block (result i32)
- *     ... local.tee N            the value, in local N
- *     f32.abs  f32.const 2^31  f32.lt
- *     if  local.get N  i32.trunc_f32_s  br 1  end
- *     i32.const INT32_MIN
- *   end
+ *   block (result i32)                     block
+ *     ... local.tee N                        block
+ *     f32.abs f32.const 2^31 f32.lt            ... local.tee N
+ *     if                                       f32.abs f32.const 2^31 f32.lt
+ *       local.get N i32.trunc_f32_s br 1       i32.eqz br_if 0
+ *     end                                      local.get N i32.trunc_f32_s
+ *     i32.const INT32_MIN                      local.set M br 1
+ *   end                                      end
+ *                                            i32.const INT32_MIN local.set M
+ *                                          end
  *
- * that is, the truncation, or INT32_MIN for a NaN or a value out of range:
- * xl_i32_trunc_f32_s_or_min, on x86-64 one cvttss2si, where the forms above
- * test the range three times. Likewise from f64, and to i64 (2^63,
- * INT64_MIN). Called at an abs (op): when its operand is local N's value,
- * the bytes that follow are exactly those up to the block's end, and that
- * block is the innermost frame with the abs's operand its only value, the
- * result is pushed (pending) and the cursor moves to the end. The sequence
- * skipped is then valid as it stands (the frame's result is the truncation's
- * type). Otherwise nothing changes and false is returned. */
+ * That is xl_i32_trunc_f32_s_or_min: on x86-64 one cvttss2si, where the
+ * forms above test the range three times. Likewise from f64, and to i64
+ * (2^63, INT64_MIN). Called at an abs (op) whose operand is local N's value:
+ * when the bytes that follow are exactly one of these and the frames are
+ * those blocks, the result is pushed (pending) and the cursor moves past
+ * what it replaces: in the first form to the block's end, in the second to
+ * `local.set M`, whose path with `br 1` is then the path of both (the rest
+ * is translated as usual, after a goto). What is skipped is valid as it
+ * stands. Otherwise nothing changes and false is returned. */
 static bool guarded_trunc(fx *f, uint8_t op) {
   bool from64 = op == 0x99;
   frame *fr = top(f);
-  if (!live(f) || f->h != fr->height + 1 || fr->nr != 1 ||
-      (fr->kind != K_BLOCK && fr->kind != K_IF && fr->kind != K_ELSE))
+  if (!live(f) || f->nf < 2 || f->h <= fr->height ||
+      f->stack[f->h - 1] != (from64 ? MOTE_F64 : MOTE_F32))
     return false;
   const char *x = f->pend[f->h - 1];
   if (x[0] != 'l' || !isdigit((unsigned char)x[1])) return false;
@@ -874,13 +887,33 @@ static bool guarded_trunc(fx *f, uint8_t op) {
     uint64_t k = xl_fixed64(&c);
     to = k == 0x41e0000000000000ull ? MOTE_I32 : k == 0x43e0000000000000ull ? MOTE_I64 : 0;
   }
+  if (!to || xl_u8(&c) != (from64 ? 0x63 : 0x5d)) return false;
   uint8_t trunc = to == MOTE_I32 ? (from64 ? 0xaa : 0xa8) : (from64 ? 0xb0 : 0xae);
-  bool same = to && fr->results[0] == to && xl_u8(&c) == (from64 ? 0x63 : 0x5d) &&
-              xl_u8(&c) == 0x04 && xl_u8(&c) == 0x40 && xl_u8(&c) == 0x20 &&
-              xl_u32(&c) == local && xl_u8(&c) == trunc && xl_u8(&c) == 0x0c &&
-              xl_u32(&c) == 1 && xl_u8(&c) == 0x0b;
-  if (same && to == MOTE_I32) same = xl_u8(&c) == 0x41 && xl_s32(&c) == INT32_MIN;
-  if (same && to == MOTE_I64) same = xl_u8(&c) == 0x42 && xl_s64(&c) == INT64_MIN;
+  uint8_t form = xl_u8(&c);
+  xl_cur resume;
+  bool same;
+  if (form == 0x04) { /* if ... end, then the minimum: the block's result */
+    same = f->h == fr->height + 1 && block_like(fr, 1) && fr->results[0] == to &&
+           xl_u8(&c) == 0x40 && xl_u8(&c) == 0x20 && xl_u32(&c) == local &&
+           xl_u8(&c) == trunc && xl_u8(&c) == 0x0c && xl_u32(&c) == 1 && xl_u8(&c) == 0x0b;
+  } else if (form == 0x45) { /* i32.eqz br_if 0 ...: both paths set local M */
+    same = block_like(fr, 0) && block_like(&f->frames[f->nf - 2], 0) && xl_u8(&c) == 0x0d &&
+           xl_u32(&c) == 0 && xl_u8(&c) == 0x20 && xl_u32(&c) == local && xl_u8(&c) == trunc;
+    resume = c;
+    uint32_t m = 0;
+    same = same && xl_u8(&c) == 0x21 && ((m = xl_u32(&c)), !c.bad) && xl_u8(&c) == 0x0c &&
+           xl_u32(&c) == 1 && xl_u8(&c) == 0x0b;
+    if (same && to == MOTE_I32) same = xl_u8(&c) == 0x41 && xl_s32(&c) == INT32_MIN;
+    if (same && to == MOTE_I64) same = xl_u8(&c) == 0x42 && xl_s64(&c) == INT64_MIN;
+    same = same && xl_u8(&c) == 0x21 && xl_u32(&c) == m;
+  } else {
+    return false;
+  }
+  if (same && form == 0x04) {
+    if (to == MOTE_I32) same = xl_u8(&c) == 0x41 && xl_s32(&c) == INT32_MIN;
+    else same = xl_u8(&c) == 0x42 && xl_s64(&c) == INT64_MIN;
+    resume = c;
+  }
   if (!same || c.bad || c.pos >= c.end || c.buf[c.pos] != 0x0b) return false;
 
   char e[PEND];
@@ -888,7 +921,7 @@ static bool guarded_trunc(fx *f, uint8_t op) {
              from64 ? "f64" : "f32", x);
   f->h--;
   (void)push_pending(f, to, e, local_bit((int32_t)local)); /* into the slot just freed */
-  f->c = c;
+  f->c = resume;
   return true;
 }
 

@@ -440,16 +440,23 @@ static unsigned occurrences(const char *text, const char *what) {
 
 /* clang's (int)x: `fabs(x) < 2^31 ? trunc(x) : INT32_MIN` in a block, which
  * the translator writes as one conversion (guarded_trunc in xl_func.c).
- * Exports a..e are that form (from f32 and f64, to i32 and i64; e through a
- * local.tee, as clang writes it), and it recognises all five; b30 (2^30) and
- * zero (0 out of range) are near misses, translated as written. Every value,
- * NaNs and the range's edges included, gives what the wasm says, on both
- * tiers. */
+ * Exports a..e are the form after wasm-opt (from f32 and f64, to i32 and
+ * i64; e through a local.tee, as clang writes it), f and g the form without
+ * it (both paths set a local), and it recognises all seven; b30 (2^30), zero
+ * (0 out of range) and other (the minimum set in another local) are near
+ * misses, translated as written. Every value, NaNs and the range's edges
+ * included, gives what the wasm says, on both tiers. */
 TEST(clangs_guarded_truncation_is_one_conversion_with_the_same_results) {
 #define GUARD(name, FT, bound, TO, min)                                                    \
   " (func (export \"" name "\") (param " FT ") (result " TO ") (local " FT ")"               \
   " block (result " TO ") local.get 0 " FT ".abs " FT ".const " bound " " FT ".lt"         \
   " if local.get 0 " TO ".trunc_" FT "_s br 1 end " TO ".const " min " end)"
+  /* the minimum goes to local `to` (1: the truncation's) */
+#define SET(name, FT, bound, TO, min, to)                                                  \
+  " (func (export \"" name "\") (param " FT ") (result " TO ") (local " TO " " TO ")"        \
+  " block block local.get 0 " FT ".abs " FT ".const " bound " " FT ".lt i32.eqz br_if 0"     \
+  " local.get 0 " TO ".trunc_" FT "_s local.set 1 br 1 end " TO ".const " min               \
+  " local.set " to " end local.get 1)"
   size_t len;
   uint8_t *wasm = test_wat(
       "(module"
@@ -463,13 +470,17 @@ TEST(clangs_guarded_truncation_is_one_conversion_with_the_same_results) {
       "  i32.const -2147483648 end)"
       GUARD("b30", "f32", "0x1p+30", "i32", "-2147483648")
       GUARD("zero", "f32", "0x1p+31", "i32", "0")
+      SET("f", "f32", "0x1p+31", "i32", "-2147483648", "1")
+      SET("g", "f64", "0x1p+63", "i64", "-9223372036854775808", "1")
+      SET("other", "f32", "0x1p+31", "i32", "-2147483648", "2")
       ")",
       NULL, &len);
 #undef GUARD
+#undef SET
   CHECK(wasm != NULL);
   char *c = wasm ? translated(wasm, len) : NULL;
   CHECK(c != NULL);
-  if (c) CHECK_EQ_INT(occurrences(c, "_s_or_min("), 5);
+  if (c) CHECK_EQ_INT(occurrences(c, "_s_or_min("), 7);
   free(c);
   static const double xs[] = {0.0, -0.0, 1.9, -1.9, 1.5e9, -1.5e9, 2147483520.0, 2147483647.9,
                               2147483648.0, -2147483648.0, -2147483648.9, -2147483904.0,
@@ -484,24 +495,28 @@ TEST(clangs_guarded_truncation_is_one_conversion_with_the_same_results) {
       double x = xs[i];
       float xf = (float)x;
       double xe = x + 0.5;
-      static const char *const names[] = {"a", "b", "c", "d", "e", "b30", "zero"};
-      uint64_t want[7] = {
+      static const char *const names[] = {"a", "b", "c", "d", "e", "b30", "zero", "f", "g",
+                                          "other"};
+      uint64_t want[10] = {
           fabsf(xf) < 0x1p31f ? (uint32_t)(int32_t)xf : 0x80000000u,
           fabs(x) < 0x1p31 ? (uint32_t)(int32_t)x : 0x80000000u,
           fabsf(xf) < 0x1p63f ? (uint64_t)(int64_t)xf : 0x8000000000000000ull,
           fabs(x) < 0x1p63 ? (uint64_t)(int64_t)x : 0x8000000000000000ull,
           fabs(xe) < 0x1p31 ? (uint32_t)(int32_t)xe : 0x80000000u,
           fabsf(xf) < 0x1p30f ? (uint32_t)(int32_t)xf : 0x80000000u,
-          fabsf(xf) < 0x1p31f ? (uint32_t)(int32_t)xf : 0};
-      for (int k = 0; k < 7; k++) {
-        bool f32 = k == 0 || k == 2 || k >= 5;
+          fabsf(xf) < 0x1p31f ? (uint32_t)(int32_t)xf : 0,
+          fabsf(xf) < 0x1p31f ? (uint32_t)(int32_t)xf : 0x80000000u,
+          fabs(x) < 0x1p63 ? (uint64_t)(int64_t)x : 0x8000000000000000ull,
+          fabsf(xf) < 0x1p31f ? (uint32_t)(int32_t)xf : 0 /* local 1 as it was */};
+      for (int k = 0; k < 10; k++) {
+        bool f32 = k == 0 || k == 2 || (k >= 5 && k != 8);
         mote_val args[1], res[1];
         if (f32)
           args[0].f32 = xf;
         else
           args[0].f64 = x;
         CHECK_EQ_INT(call_export_args(inst, m, names[k], args, res, &rerr), MOTE_RT_OK);
-        uint64_t got = k == 2 || k == 3 ? res[0].i64 : res[0].i32;
+        uint64_t got = k == 2 || k == 3 || k == 8 ? res[0].i64 : res[0].i32;
         char what[96];
         snprintf(what, sizeof what, "%s(%.17g) on tier %d: %#llx", names[k], x, tier,
                  (unsigned long long)got);
