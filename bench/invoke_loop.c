@@ -14,46 +14,17 @@
  * Exits 1 if a run does not exit 0.
  */
 #include <dirent.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench_module.h"
+#include "bench_util.h"
 #include "compile/compile.h"
 #include "invoke/invoke.h"
 
 #define PROG "invoke-loop"
-
-/* The whole of `path` (may be empty); NULL with a line on stderr. From malloc(). */
-static uint8_t *read_all(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
-    return NULL;
-  }
-  size_t cap = 1 << 16, n = 0;
-  uint8_t *buf = malloc(cap);
-  size_t got;
-  while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-    n += got;
-    if (n == cap) {
-      uint8_t *more = realloc(buf, cap *= 2);
-      if (!more) free(buf);
-      buf = more;
-    }
-  }
-  bool bad = ferror(f) || !buf;
-  fclose(f);
-  if (bad) {
-    fprintf(stderr, PROG ": cannot read %s\n", path);
-    free(buf);
-    return NULL;
-  }
-  *len = n;
-  return buf;
-}
 
 static bool has_files(const char *dir) {
   DIR *d = opendir(dir);
@@ -91,7 +62,8 @@ int main(int argc, char **argv) {
   }
   const char *dir = argv[2];
   size_t in_len = 0;
-  uint8_t *in = read_all(argv[3], &in_len);
+  uint8_t *in = bench_read_file(argv[3], &in_len); /* a file or /dev/null */
+  if (!in) fprintf(stderr, PROG ": cannot read %s\n", argv[3]);
   mote_compile_options opts = {.cache_dir = cache, .tier = MOTE_TIER_OPT};
   mote_rt_module *m = in ? bench_load_module(PROG, argv[4], &opts) : NULL;
   if (!m) return 1;
