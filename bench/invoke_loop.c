@@ -66,7 +66,10 @@ int main(int argc, char **argv) {
   if (!in) fprintf(stderr, PROG ": cannot read %s\n", argv[3]);
   mote_compile_options opts = {.cache_dir = cache, .tier = MOTE_TIER_OPT};
   mote_rt_module *m = in ? bench_load_module(PROG, argv[4], &opts) : NULL;
-  if (!m) return 1;
+  if (!m) {
+    free(in);
+    return 1;
+  }
 
   mote_wasi_preopen files = {.host_path = dir, .guest_path = "/", .writable = false};
   argv[4] = "main"; /* argv of the guest: a name, then ARGS */
@@ -84,6 +87,9 @@ int main(int argc, char **argv) {
   mote_invoke_result r;
   if (mote_invoke_prepare(&cfg, &snap, &r) != MOTE_INVOKE_EXITED) {
     fprintf(stderr, PROG ": mote_init failed: %s\n", r.message);
+    mote_invoke_result_clear(&r);
+    mote_rt_module_free(m);
+    free(in);
     return 1;
   }
   mote_invoke_result_clear(&r);

@@ -409,8 +409,11 @@ TEST(conversions_of_constants_trap_and_saturate_as_the_spec_says) {
   free(wasm);
 }
 
-/* The C the translator writes for a module (caller frees), or NULL. */
-static char *translated(const uint8_t *wasm, size_t len) {
+/* The C the translator writes for a module (caller frees), or NULL with the
+ * translator's complaint in *why (why->failed false: the reader refused the
+ * module, or memory ran out). */
+static char *translated(const uint8_t *wasm, size_t len, xl_error *why) {
+  memset(why, 0, sizeof *why);
   mote_module *m = NULL;
   mote_module_error merr;
   if (mote_module_read(wasm, len, &m, &merr) != MOTE_MODULE_OK) return NULL;
@@ -419,8 +422,7 @@ static char *translated(const uint8_t *wasm, size_t len) {
   size_t clen = 0;
   if (xl_module_scan(&x, m, wasm, len)) {
     FILE *o = open_memstream(&c, &clen);
-    xl_error err = {0};
-    bool ok = o && xl_module_write(o, &x, &err);
+    bool ok = o && xl_module_write(o, &x, why);
     if (o) fclose(o);
     if (!ok) {
       free(c);
@@ -432,9 +434,20 @@ static char *translated(const uint8_t *wasm, size_t len) {
   return c;
 }
 
-static unsigned occurrences(const char *text, const char *what) {
+/* How often `what` occurs in the C of function f: from w<f>'s definition in c
+ * to the next function's. */
+static unsigned occurrences_in(const char *c, uint32_t f, const char *what) {
+  char head[48];
+  snprintf(head, sizeof head, " w%u(inst *I", f);
+  const char *p;
+  for (p = c; (p = strstr(p, head)); p += strlen(head)) {
+    const char *eol = strchr(p, '\n');
+    if (eol && eol[-1] == '{') break; /* the definition, not a prototype */
+  }
+  if (!p) return 0;
+  const char *end = strstr(p, "\nXL_FUNC "); /* the next function (or the end) */
   unsigned n = 0;
-  for (const char *p = text; (p = strstr(p, what)); p += strlen(what)) n++;
+  for (const char *q = p; (q = strstr(q, what)) && (!end || q < end); q += strlen(what)) n++;
   return n;
 }
 
@@ -478,9 +491,12 @@ TEST(clangs_guarded_truncation_is_one_conversion_with_the_same_results) {
 #undef GUARD
 #undef SET
   CHECK(wasm != NULL);
-  char *c = wasm ? translated(wasm, len) : NULL;
-  CHECK(c != NULL);
-  if (c) CHECK_EQ_INT(occurrences(c, "_s_or_min("), 7);
+  xl_error why;
+  char *c = wasm ? translated(wasm, len, &why) : NULL;
+  CHECK_MSG(c != NULL, why.message);
+  /* one conversion in each of a..e, none in b30, zero; f, g one; other none */
+  static const unsigned converted[10] = {1, 1, 1, 1, 1, 0, 0, 1, 1, 0};
+  for (uint32_t f = 0; c && f < 10; f++) CHECK_EQ_INT(occurrences_in(c, f, "_s_or_min("), converted[f]);
   free(c);
   static const double xs[] = {0.0, -0.0, 1.9, -1.9, 1.5e9, -1.5e9, 2147483520.0, 2147483647.9,
                               2147483648.0, -2147483648.0, -2147483648.9, -2147483904.0,
@@ -527,6 +543,128 @@ TEST(clangs_guarded_truncation_is_one_conversion_with_the_same_results) {
     mote_rt_module_free(m);
   }
   free(wasm);
+}
+
+/* Near misses of the guarded truncation, each different from a form in one
+ * place (a branch's depth, the local converted, the comparison, the bound,
+ * the conversion, what follows, the outer frame a loop, the operand not a
+ * local): none may be matched; each is then translated as written, which the
+ * spec suites check. */
+TEST(near_misses_of_the_guarded_truncation_are_translated_as_written) {
+  static const char *const misses[] = {
+      /* form B: br_if 1, another local, br 0, a tail, br 2, a loop outside */
+      "(param f32) (result i32) (local i32) i32.const 7 local.set 1 block block local.get 0 f32.abs"
+      " f32.const 0x1p+31 f32.lt i32.eqz br_if 1 local.get 0 i32.trunc_f32_s local.set 1 br 1 end"
+      " i32.const -2147483648 local.set 1 end local.get 1",
+      "(param f32 f32) (result i32) (local i32) block block local.get 0 f32.abs f32.const 0x1p+31"
+      " f32.lt i32.eqz br_if 0 local.get 1 i32.trunc_f32_s local.set 2 br 1 end"
+      " i32.const -2147483648 local.set 2 end local.get 2",
+      "(param f32) (result i32) (local i32) block block local.get 0 f32.abs f32.const 0x1p+31"
+      " f32.lt i32.eqz br_if 0 local.get 0 i32.trunc_f32_s local.set 1 br 0 end"
+      " i32.const -2147483648 local.set 1 end local.get 1",
+      "(param f32) (result i32) (local i32) block block local.get 0 f32.abs f32.const 0x1p+31"
+      " f32.lt i32.eqz br_if 0 local.get 0 i32.trunc_f32_s local.set 1 br 1 end"
+      " i32.const -2147483648 local.set 1 i32.const 9 local.set 1 end local.get 1",
+      "(param f32) (result i32) (local i32) i32.const 7 local.set 1 block block block local.get 0"
+      " f32.abs f32.const 0x1p+31 f32.lt i32.eqz br_if 0 local.get 0 i32.trunc_f32_s local.set 1"
+      " br 2 end i32.const -2147483648 local.set 1 end local.get 1 i32.const 100 i32.add"
+      " local.set 1 end local.get 1",
+      "(param f32) (result i32) (local i32) loop block local.get 0 f32.abs f32.const 0x1p+31"
+      " f32.lt i32.eqz br_if 0 local.get 0 i32.trunc_f32_s local.set 1 br 1 end"
+      " i32.const -2147483648 local.set 1 end local.get 1",
+      /* form A: another local, br 0, a tail, gt, le, trunc_u, i64 at 2^31, at 2^62 */
+      "(param f32 f32) (result i32) block (result i32) local.get 0 f32.abs f32.const 0x1p+31"
+      " f32.lt if local.get 1 i32.trunc_f32_s br 1 end i32.const -2147483648 end",
+      "(param f32) (result i32) block (result i32) local.get 0 f32.abs f32.const 0x1p+31 f32.lt"
+      " if local.get 0 i32.trunc_f32_s br 0 end i32.const -2147483648 end",
+      "(param f32) (result i32) block (result i32) local.get 0 f32.abs f32.const 0x1p+31 f32.lt"
+      " if local.get 0 i32.trunc_f32_s br 1 end i32.const -2147483648 drop i32.const 5 end",
+      "(param f32) (result i32) block (result i32) local.get 0 f32.abs f32.const 0x1p+31 f32.gt"
+      " if local.get 0 i32.trunc_f32_s br 1 end i32.const -2147483648 end",
+      "(param f64) (result i32) block (result i32) local.get 0 f64.abs f64.const 0x1p+31 f64.le"
+      " if local.get 0 i32.trunc_f64_s br 1 end i32.const -2147483648 end",
+      "(param f32) (result i32) block (result i32) local.get 0 f32.abs f32.const 0x1p+31 f32.lt"
+      " if local.get 0 i32.trunc_f32_u br 1 end i32.const -2147483648 end",
+      "(param f64) (result i64) block (result i64) local.get 0 f64.abs f64.const 0x1p+31 f64.lt"
+      " if local.get 0 i64.trunc_f64_s br 1 end i64.const -2147483648 end",
+      "(param f64) (result i64) block (result i64) local.get 0 f64.abs f64.const 0x1p+62 f64.lt"
+      " if local.get 0 i64.trunc_f64_s br 1 end i64.const -9223372036854775808 end",
+      /* the operand not a local's value */
+      "(param f32) (result i32) block (result i32) local.get 0 f32.neg f32.abs f32.const 0x1p+31"
+      " f32.lt if local.get 0 i32.trunc_f32_s br 1 end i32.const -2147483648 end",
+  };
+  size_t n = sizeof misses / sizeof misses[0];
+  char wat[16384] = "(module";
+  for (size_t i = 0; i < n; i++) {
+    size_t at = strlen(wat);
+    snprintf(wat + at, sizeof wat - at, " (func %s)", misses[i]);
+  }
+  strcat(wat, ")");
+  size_t len;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
+  CHECK(wasm != NULL);
+  xl_error why;
+  char *c = wasm ? translated(wasm, len, &why) : NULL;
+  CHECK_MSG(c != NULL, why.message);
+  for (uint32_t f = 0; c && f < n; f++) {
+    CHECK_MSG(occurrences_in(c, f, "trunc_f32") + occurrences_in(c, f, "trunc_f64") > 0,
+              misses[f]); /* the function is there, with its conversion */
+    CHECK_MSG(occurrences_in(c, f, "_s_or_min(") == 0, misses[f]);
+  }
+  free(c);
+  free(wasm);
+}
+
+/* Invalid modules that are almost the guarded truncation are refused by the
+ * translator: what it skips must be valid for it to skip it. */
+TEST(invalid_near_matches_of_the_guarded_truncation_are_refused) {
+  static const char *const bad[] = {
+      /* the if has a result */
+      "(param f32) (result i32) block (result i32) local.get 0 f32.abs f32.const 0x1p+31 f32.lt"
+      " if (result i32) local.get 0 i32.trunc_f32_s br 1 end i32.const -2147483648 end",
+      /* the local set is an f32 */
+      "(param f32) (result i32) (local f32) block block local.get 0 f32.abs f32.const 0x1p+31"
+      " f32.lt i32.eqz br_if 0 local.get 0 i32.trunc_f32_s local.set 1 br 1 end"
+      " i32.const -2147483648 local.set 1 end i32.const 0",
+      /* no such local */
+      "(param f32) (result i32) (local i32) block block local.get 0 f32.abs f32.const 0x1p+31"
+      " f32.lt i32.eqz br_if 0 local.get 0 i32.trunc_f32_s local.set 9 br 1 end"
+      " i32.const -2147483648 local.set 9 end i32.const 0",
+      /* an i32 conversion in an i64 block */
+      "(param f32) (result i64) block (result i64) local.get 0 f32.abs f32.const 0x1p+31 f32.lt"
+      " if local.get 0 i32.trunc_f32_s br 1 end i32.const -2147483648 end",
+      /* the inner block has a result, br_if 0 none */
+      "(param f32) (result i32) block (result i32) block (result i32) local.get 0 f32.abs"
+      " f32.const 0x1p+31 f32.lt i32.eqz br_if 0 local.get 0 i32.trunc_f32_s local.set 0 br 1 end"
+      " end",
+      /* the outer block has a result, br 1 carries none */
+      "(param f32) (result i32) (local i32) block (result i32) block local.get 0 f32.abs"
+      " f32.const 0x1p+31 f32.lt i32.eqz br_if 0 local.get 0 i32.trunc_f32_s local.set 1 br 1 end"
+      " i32.const -2147483648 local.set 1 end local.get 1",
+      /* nothing returned */
+      "(param f32) (result i32) (local i32) block block local.get 0 f32.abs f32.const 0x1p+31"
+      " f32.lt i32.eqz br_if 0 local.get 0 i32.trunc_f32_s local.set 1 br 1 end"
+      " i32.const -2147483648 local.set 1 end",
+      /* a value below the operand in a block of one result */
+      "(param f32) (result i32) block (result i32) i32.const 1 local.get 0 f32.abs"
+      " f32.const 0x1p+31 f32.lt if local.get 0 i32.trunc_f32_s br 1 end i32.const -2147483648"
+      " end",
+      /* abs of an i32 local */
+      "(param i32) (result i32) block (result i32) local.get 0 f32.abs f32.const 0x1p+31 f32.lt"
+      " if local.get 0 i32.trunc_f32_s br 1 end i32.const -2147483648 end",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char wat[1024];
+    snprintf(wat, sizeof wat, "(module (func %s))", bad[i]);
+    size_t len;
+    uint8_t *wasm = test_wat(wat, "--no-check", &len);
+    CHECK_MSG(wasm != NULL, bad[i]);
+    xl_error why;
+    char *c = wasm ? translated(wasm, len, &why) : NULL;
+    CHECK_MSG(c == NULL && why.failed && !why.io, bad[i]);
+    free(c);
+    free(wasm);
+  }
 }
 
 /* Calls export `index` with an i32 and an f32; the call's status. */
@@ -815,6 +953,8 @@ RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_
           a_corrupt_entry_is_rebuilt, concurrent_compiles_of_one_module_do_the_work_once,
           simd_compiles_and_runs_on_both_tiers, conversions_of_constants_trap_and_saturate_as_the_spec_says,
           clangs_guarded_truncation_is_one_conversion_with_the_same_results,
+          near_misses_of_the_guarded_truncation_are_translated_as_written,
+          invalid_near_matches_of_the_guarded_truncation_are_refused,
           a_float_load_written_back_traps_where_it_is,
           tail_calls_are_refused_by_the_reader_before_any_tool_runs,
           a_type_error_is_refused_by_the_translator, garbage_is_refused_as_malformed,
