@@ -839,6 +839,12 @@ static bool block_like(const frame *fr, uint32_t arity) {
   return (fr->kind == K_BLOCK || fr->kind == K_IF || fr->kind == K_ELSE) && fr->nr == arity;
 }
 
+/* Reads a constant: whether it is the minimum of type `to` (i32 or i64). */
+static bool is_minimum(xl_cur *c, uint8_t to) {
+  if (to == MOTE_I32) return xl_u8(c) == 0x41 && xl_s32(c) == INT32_MIN;
+  return xl_u8(c) == 0x42 && xl_s64(c) == INT64_MIN;
+}
+
 /* clang's wasm writes C's (int)x, undefined out of range, as "the
  * truncation, or INT32_MIN for a NaN or a value out of range", in one of two
  * forms (the first once binaryen's wasm-opt has run, which clang does when
@@ -895,24 +901,19 @@ static bool guarded_trunc(fx *f, uint8_t op) {
   if (form == 0x04) { /* if ... end, then the minimum: the block's result */
     same = f->h == fr->height + 1 && block_like(fr, 1) && fr->results[0] == to &&
            xl_u8(&c) == 0x40 && xl_u8(&c) == 0x20 && xl_u32(&c) == local &&
-           xl_u8(&c) == trunc && xl_u8(&c) == 0x0c && xl_u32(&c) == 1 && xl_u8(&c) == 0x0b;
+           xl_u8(&c) == trunc && xl_u8(&c) == 0x0c && xl_u32(&c) == 1 && xl_u8(&c) == 0x0b &&
+           is_minimum(&c, to);
+    resume = c;
   } else if (form == 0x45) { /* i32.eqz br_if 0 ...: both paths set local M */
     same = block_like(fr, 0) && block_like(&f->frames[f->nf - 2], 0) && xl_u8(&c) == 0x0d &&
            xl_u32(&c) == 0 && xl_u8(&c) == 0x20 && xl_u32(&c) == local && xl_u8(&c) == trunc;
     resume = c;
     uint32_t m = 0;
     same = same && xl_u8(&c) == 0x21 && ((m = xl_u32(&c)), !c.bad) && xl_u8(&c) == 0x0c &&
-           xl_u32(&c) == 1 && xl_u8(&c) == 0x0b;
-    if (same && to == MOTE_I32) same = xl_u8(&c) == 0x41 && xl_s32(&c) == INT32_MIN;
-    if (same && to == MOTE_I64) same = xl_u8(&c) == 0x42 && xl_s64(&c) == INT64_MIN;
-    same = same && xl_u8(&c) == 0x21 && xl_u32(&c) == m;
+           xl_u32(&c) == 1 && xl_u8(&c) == 0x0b && is_minimum(&c, to) && xl_u8(&c) == 0x21 &&
+           xl_u32(&c) == m;
   } else {
     return false;
-  }
-  if (same && form == 0x04) {
-    if (to == MOTE_I32) same = xl_u8(&c) == 0x41 && xl_s32(&c) == INT32_MIN;
-    else same = xl_u8(&c) == 0x42 && xl_s64(&c) == INT64_MIN;
-    resume = c;
   }
   if (!same || c.bad || c.pos >= c.end || c.buf[c.pos] != 0x0b) return false;
 
