@@ -572,7 +572,8 @@ TEST(near_misses_of_the_guarded_truncation_are_translated_as_written) {
       "(param f32) (result i32) (local i32) loop block local.get 0 f32.abs f32.const 0x1p+31"
       " f32.lt i32.eqz br_if 0 local.get 0 i32.trunc_f32_s local.set 1 br 1 end"
       " i32.const -2147483648 local.set 1 end local.get 1",
-      /* form A: another local, br 0, a tail, gt, le, trunc_u, i64 at 2^31, at 2^62 */
+      /* form A: another local, br 0, a tail, gt, le, trunc_u, i64 at 2^31 (with two minimums;
+       * the second also in form B), at 2^62 */
       "(param f32 f32) (result i32) block (result i32) local.get 0 f32.abs f32.const 0x1p+31"
       " f32.lt if local.get 1 i32.trunc_f32_s br 1 end i32.const -2147483648 end",
       "(param f32) (result i32) block (result i32) local.get 0 f32.abs f32.const 0x1p+31 f32.lt"
@@ -587,6 +588,11 @@ TEST(near_misses_of_the_guarded_truncation_are_translated_as_written) {
       " if local.get 0 i32.trunc_f32_u br 1 end i32.const -2147483648 end",
       "(param f64) (result i64) block (result i64) local.get 0 f64.abs f64.const 0x1p+31 f64.lt"
       " if local.get 0 i64.trunc_f64_s br 1 end i64.const -2147483648 end",
+      "(param f64) (result i64) block (result i64) local.get 0 f64.abs f64.const 0x1p+31 f64.lt"
+      " if local.get 0 i64.trunc_f64_s br 1 end i64.const -9223372036854775808 end",
+      "(param f32) (result i64) (local i64) block block local.get 0 f32.abs f32.const 0x1p+31"
+      " f32.lt i32.eqz br_if 0 local.get 0 i64.trunc_f32_s local.set 1 br 1 end"
+      " i64.const -9223372036854775808 local.set 1 end local.get 1",
       "(param f64) (result i64) block (result i64) local.get 0 f64.abs f64.const 0x1p+62 f64.lt"
       " if local.get 0 i64.trunc_f64_s br 1 end i64.const -9223372036854775808 end",
       /* the operand not a local's value */
