@@ -16,9 +16,9 @@
 #                 against in-process is what serving costs the run itself: between two served
 #                 calls the HTTP path, curl and the idle wait leave the core's caches colder
 #
-# Each round runs RUNS calls of each, in that order (in-process last); ROUNDS rounds per function. Each batch's
-# first call is untimed: the native loop's loads what mote's snapshot holds (recognize's weights),
-# mote's follows curl's start. An untimed batch of the mote ones comes first (a new server's
+# Each round runs RUNS calls of each, in that order (in-process last); ROUNDS rounds per
+# function. Each batch's first call is untimed: the native loop's loads what mote's snapshot
+# holds (recognize's weights), mote's follows curl's start. An untimed batch of the mote ones comes first (a new server's
 # first calls fault the snapshot's pages in).
 # Figures: median (p10-p90) in us of all calls; ratios of medians. "paper" is mote exec /
 # native gcc, the ratio bench-paper reports; "like for like" takes the _start floor's median
@@ -59,10 +59,14 @@ body[resize]=$fn/images/china.jpg;                  args[resize]=50
 body[recognize]=$fn/recognize-samples/sample-0.pgm; args[recognize]=
 query() { local q='' a; for a in ${args[$1]}; do q="$q${q:+&}arg=$a"; done; echo "${q:+?$q}"; }
 stdin_of() { [ "${body[$1]}" = - ] && echo /dev/null || echo "${body[$1]}"; }
+# lpr and recognize are bundles with their files (their folder is not empty); resize is a module.
+bundle() { [ -d "$fn/$1" ] && [ -n "$(ls "$fn/$1")" ]; }
 # N runs of F through invoke-loop, from the server's cache; their exec times appended to OUT.
 inproc_calls() { # F N OUT [--answer FILE]
+  local files=-
+  bundle "$1" && files=$fn/$1
   # shellcheck disable=SC2086 # args are words
-  MOTE_CACHE=$data/cache "$here/$build/bench-functions/invoke-loop" "${@:4}" "$2" "$fn/$1" \
+  MOTE_CACHE=$data/cache "$here/$build/bench-functions/invoke-loop" "${@:4}" "$2" "$files" \
     "$(stdin_of "$1")" "$fn/$1.wasm" ${args[$1]} >>"$3"
 }
 
@@ -85,7 +89,7 @@ deploy() { # NAME FILE TYPE
   case $status in 200|201) ;; *) log "deploying $1 answered $status: $(head -c 300 "$work/deploy-$1.json")"; exit 1 ;; esac
 }
 for f in "${functions[@]}"; do
-  if [ -d "$fn/$f" ] && [ -n "$(ls "$fn/$f")" ]; then   # lpr, recognize: a bundle with their files
+  if bundle "$f"; then
     bench_bundle "$fn" "$f" "$work/$f.tar.gz"
     deploy "$f" "$work/$f.tar.gz" application/gzip
   else                                                   # resize: the module alone

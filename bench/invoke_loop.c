@@ -7,13 +7,12 @@
  *
  *   MOTE_CACHE=DIR invoke-loop [--answer FILE] RUNS DIR INPUT FILE.wasm [ARGS...]
  *
- * DIR: the function's files (preopened read-only at "/"; none when it is empty); INPUT: its
+ * DIR: the function's files (a bundle's, preopened read-only at "/"; - for none); INPUT: its
  * stdin; ARGS: argv[1...]. The module's opt tier comes from the compile cache MOTE_CACHE (it is
  * compiled there if missing). One run goes first, untimed; --answer writes its stdout to FILE.
  * Prints one line per timed run: its exec time in us (the X-Mote-Exec-Us of a served call).
  * Exits 1 if a run does not exit 0.
  */
-#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,17 +24,6 @@
 #include "invoke/invoke.h"
 
 #define PROG "invoke-loop"
-
-static bool has_files(const char *dir) {
-  DIR *d = opendir(dir);
-  if (!d) return false;
-  struct dirent *e;
-  bool any = false;
-  while (!any && (e = readdir(d)))
-    any = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-  closedir(d);
-  return any;
-}
 
 static bool run_once(const mote_invoke_config *cfg, mote_invoke_result *r) {
   mote_invoke_run(cfg, r);
@@ -77,7 +65,7 @@ int main(int argc, char **argv) {
   mote_invoke_config cfg = {.module = m, .memory_pages = 256 * 16, .timeout_ms = 30000};
   cfg.wasi.argv = (const char *const *)argv + 4;
   cfg.wasi.argc = (size_t)argc - 4;
-  if (has_files(dir)) {
+  if (strcmp(dir, "-") != 0) {
     cfg.wasi.preopens = &files;
     cfg.wasi.npreopens = 1;
   }

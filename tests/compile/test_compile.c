@@ -491,12 +491,33 @@ TEST(clangs_guarded_truncation_is_one_conversion_with_the_same_results) {
 #undef GUARD
 #undef SET
   CHECK(wasm != NULL);
+  /* Per export, in order: whether it is written as one conversion, its
+   * operand's and result's types, the guard's bound, the value out of range
+   * (other's: local 1 as it was), and whether the guard tests x + 0.5 (e). */
+  static const struct {
+    const char *name;
+    bool converted, from32, to64;
+    double bound;
+    uint64_t min;
+    bool plus_half;
+  } fns[] = {
+      {"a", true, true, false, 0x1p31, 0x80000000u, false},
+      {"b", true, false, false, 0x1p31, 0x80000000u, false},
+      {"c", true, true, true, 0x1p63, 0x8000000000000000ull, false},
+      {"d", true, false, true, 0x1p63, 0x8000000000000000ull, false},
+      {"e", true, false, false, 0x1p31, 0x80000000u, true},
+      {"b30", false, true, false, 0x1p30, 0x80000000u, false},
+      {"zero", false, true, false, 0x1p31, 0, false},
+      {"f", true, true, false, 0x1p31, 0x80000000u, false},
+      {"g", true, false, true, 0x1p63, 0x8000000000000000ull, false},
+      {"other", false, true, false, 0x1p31, 0, false},
+  };
+  size_t nfns = sizeof fns / sizeof fns[0];
   xl_error why;
   char *c = wasm ? translated(wasm, len, &why) : NULL;
   CHECK_MSG(c != NULL, why.message);
-  /* one conversion in each of a..e, none in b30, zero; f, g one; other none */
-  static const unsigned converted[10] = {1, 1, 1, 1, 1, 0, 0, 1, 1, 0};
-  for (uint32_t f = 0; c && f < 10; f++) CHECK_EQ_INT(occurrences_in(c, f, "_s_or_min("), converted[f]);
+  for (uint32_t f = 0; c && f < nfns; f++)
+    CHECK_MSG(occurrences_in(c, f, "_s_or_min(") == (fns[f].converted ? 1u : 0u), fns[f].name);
   free(c);
   static const double xs[] = {0.0, -0.0, 1.9, -1.9, 1.5e9, -1.5e9, 2147483520.0, 2147483647.9,
                               2147483648.0, -2147483648.0, -2147483648.9, -2147483904.0,
@@ -508,35 +529,24 @@ TEST(clangs_guarded_truncation_is_one_conversion_with_the_same_results) {
     mote_rt_instance *inst = compiled_instance(wasm, len, (mote_tier)tier, &m);
     mote_rt_error rerr;
     for (size_t i = 0; inst && i < sizeof xs / sizeof xs[0]; i++) {
-      double x = xs[i];
-      float xf = (float)x;
-      double xe = x + 0.5;
-      static const char *const names[] = {"a", "b", "c", "d", "e", "b30", "zero", "f", "g",
-                                          "other"};
-      uint64_t want[10] = {
-          fabsf(xf) < 0x1p31f ? (uint32_t)(int32_t)xf : 0x80000000u,
-          fabs(x) < 0x1p31 ? (uint32_t)(int32_t)x : 0x80000000u,
-          fabsf(xf) < 0x1p63f ? (uint64_t)(int64_t)xf : 0x8000000000000000ull,
-          fabs(x) < 0x1p63 ? (uint64_t)(int64_t)x : 0x8000000000000000ull,
-          fabs(xe) < 0x1p31 ? (uint32_t)(int32_t)xe : 0x80000000u,
-          fabsf(xf) < 0x1p30f ? (uint32_t)(int32_t)xf : 0x80000000u,
-          fabsf(xf) < 0x1p31f ? (uint32_t)(int32_t)xf : 0,
-          fabsf(xf) < 0x1p31f ? (uint32_t)(int32_t)xf : 0x80000000u,
-          fabs(x) < 0x1p63 ? (uint64_t)(int64_t)x : 0x8000000000000000ull,
-          fabsf(xf) < 0x1p31f ? (uint32_t)(int32_t)xf : 0 /* local 1 as it was */};
-      for (int k = 0; k < 10; k++) {
-        bool f32 = k == 0 || k == 2 || (k >= 5 && k != 8);
+      for (size_t k = 0; k < nfns; k++) {
+        /* the operand as the export gets it (an f32 is exact as a double),
+         * the value the guard tests, and what the wasm gives */
+        double x = fns[k].from32 ? (double)(float)xs[i] : xs[i];
+        double v = fns[k].plus_half ? x + 0.5 : x;
+        uint64_t want = !(fabs(v) < fns[k].bound) ? fns[k].min
+                        : fns[k].to64 ? (uint64_t)(int64_t)v : (uint32_t)(int32_t)v;
         mote_val args[1], res[1];
-        if (f32)
-          args[0].f32 = xf;
+        if (fns[k].from32)
+          args[0].f32 = (float)x;
         else
           args[0].f64 = x;
-        CHECK_EQ_INT(call_export_args(inst, m, names[k], args, res, &rerr), MOTE_RT_OK);
-        uint64_t got = k == 2 || k == 3 || k == 8 ? res[0].i64 : res[0].i32;
+        CHECK_EQ_INT(call_export_args(inst, m, fns[k].name, args, res, &rerr), MOTE_RT_OK);
+        uint64_t got = fns[k].to64 ? res[0].i64 : res[0].i32;
         char what[96];
-        snprintf(what, sizeof what, "%s(%.17g) on tier %d: %#llx", names[k], x, tier,
+        snprintf(what, sizeof what, "%s(%.17g) on tier %d: %#llx", fns[k].name, x, tier,
                  (unsigned long long)got);
-        CHECK_MSG(got == want[k], what);
+        CHECK_MSG(got == want, what);
       }
     }
     if (inst) mote_rt_instance_free(inst);
@@ -600,14 +610,18 @@ TEST(near_misses_of_the_guarded_truncation_are_translated_as_written) {
       " f32.lt if local.get 0 i32.trunc_f32_s br 1 end i32.const -2147483648 end",
   };
   size_t n = sizeof misses / sizeof misses[0];
-  char wat[16384] = "(module";
-  for (size_t i = 0; i < n; i++) {
-    size_t at = strlen(wat);
-    snprintf(wat + at, sizeof wat - at, " (func %s)", misses[i]);
-  }
-  strcat(wat, ")");
+  char *wat = NULL;
+  size_t wat_len = 0;
+  FILE *o = open_memstream(&wat, &wat_len);
+  CHECK(o != NULL);
+  if (!o) return;
+  fputs("(module", o);
+  for (size_t i = 0; i < n; i++) fprintf(o, " (func %s)", misses[i]);
+  fputs(")", o);
+  fclose(o);
   size_t len;
   uint8_t *wasm = test_wat(wat, NULL, &len);
+  free(wat);
   CHECK(wasm != NULL);
   xl_error why;
   char *c = wasm ? translated(wasm, len, &why) : NULL;
