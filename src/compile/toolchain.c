@@ -18,7 +18,7 @@
 
 /* Bump when the translator's output or the flags change what a build
  * produces for the same prelude. */
-#define XL_GENERATION 10
+#define XL_GENERATION 11
 
 const char *mote_tier_name(mote_tier tier) { return tier == MOTE_TIER_QUICK ? "quick" : "opt"; }
 
@@ -69,6 +69,10 @@ static int codegen_flags(mote_tier tier, const char *argv[], int n, int cap) {
   ARG("-fsignaling-nans");
   /* A guest function with a huge frame must not step over the stack guard. */
   ARG("-fstack-clash-protection");
+  /* A br_table's computed goto is copied into every case (xl_func.c's
+   * br_table()) when its block is this small: the default (8) is too small
+   * for a load of the opcode from linear memory, the clamp and the table. */
+  ARG("--param=max-goto-duplication-insns=64");
   ARG("-w");
   return n;
 }

@@ -77,6 +77,10 @@ typedef struct fx {
   uint32_t nlocals;
   uint32_t slots[8]; /* per type letter index: 1 + the deepest slot used */
   uint32_t labels;
+  /* br_tables written as a computed goto too (br_table()); the biggest one's
+   * entries and where its "#if XL_CGOTO && 0" has the 0 */
+  uint32_t tables, cgoto_entries;
+  size_t cgoto_at;
   size_t at; /* the current instruction's offset */
 } fx;
 
@@ -958,6 +962,142 @@ static bool end_frame(fx *f) {
   return push_n(f, nr, results);
 }
 
+/* ---- br_table -------------------------------------------------------------
+ * A br_table is a C switch whose cases are the branches. gcc makes it one
+ * indirect jump, which every case of an interpreter's dispatch loop goes back
+ * to: one jump that predicts badly. The biggest table of a function (at least
+ * CGOTO_MIN entries) is also written as a computed goto through a table of
+ * label offsets, chosen by the preprocessor where the compiler has them
+ * (XL_CGOTO: gcc; tcc keeps the switch). gcc copies the block ending in a
+ * computed goto into its predecessors (with toolchain.c's
+ * max-goto-duplication-insns), so each case jumps to the next on its own and
+ * the jumps predict as an interpreter's threaded code does. One table per
+ * function: every label whose address is taken is a target of every
+ * computed goto, and each more table would multiply those edges. */
+#define CGOTO_MIN 8
+#define CGOTO_MAX 4096
+
+/* Whether a branch to `depth` is a goto alone (no values to move). */
+static bool branch_is_goto(fx *f, uint32_t depth) {
+  const frame *to = &f->frames[f->nf - 1 - depth];
+  uint32_t n = label_arity(to);
+  return to->kind != K_FUNC && (n == 0 || f->h - n == to->height);
+}
+
+/* The computed goto of a table of n + 1 entries (`labels`, the last the
+ * default) on `cond`, its groups (first[label]) in the switch's order: a
+ * target that needs values moved or is the function's return is a local
+ * label T<table>_<label> before the branch it writes. */
+static void write_cgoto(fx *f, const char *cond, const uint32_t *labels, uint32_t n,
+                        const uint32_t *first) {
+  uint32_t t = f->tables++;
+  char base[24];
+  for (uint32_t i = 0; i <= n; i++) {
+    char name[24];
+    if (branch_is_goto(f, labels[i]))
+      xl_bprintf(name, sizeof name, "L%u", f->frames[f->nf - 1 - labels[i]].label);
+    else
+      xl_bprintf(name, sizeof name, "T%u_%u", t, labels[i]);
+    if (i == 0) {
+      memcpy(base, name, sizeof base);
+      fputs_unlocked("{ static const int xl_bt[] = {", f->o);
+    }
+    xl_printf(f->o, "%s&&%s - &&%s", i ? ", " : "", name, base);
+  }
+  xl_printf(f->o, "};\nu32 xl_i = %s;\ngoto *(&&%s + xl_bt[xl_i < %uu ? xl_i : %uu]);\n", cond,
+            base, n, n);
+  for (uint32_t i = 0; i <= n; i++) {
+    if (first[labels[i]] != i) continue;
+    if (branch_is_goto(f, labels[i])) {
+      f->frames[f->nf - 1 - labels[i]].used = true;
+    } else {
+      xl_printf(f->o, "T%u_%u:;\n", t, labels[i]);
+      write_branch(f, labels[i]);
+    }
+  }
+  fputs_unlocked("}\n", f->o);
+}
+
+static bool br_table(fx *f) {
+  char cond[PEND];
+  uint32_t n = xl_u32(&f->c);
+  if (n > f->c.end - f->c.pos) return fail(f, "br_table too long");
+  uint32_t *labels = malloc(((size_t)n + 1) * sizeof *labels);
+  if (!labels) return out_of_memory(f);
+  for (uint32_t i = 0; i <= n; i++) labels[i] = xl_u32(&f->c);
+  bool ok = pop(f, MOTE_I32, NULL);
+  xl_bprintf(cond, sizeof cond, "%s", ok ? V(f, MOTE_I32, f->h) : "");
+  materialize(f, -1);
+  uint32_t arity = 0;
+  for (uint32_t i = 0; ok && i <= n; i++) {
+    if (labels[i] >= f->nf) {
+      ok = fail(f, "unknown label %u", labels[i]);
+      break;
+    }
+    frame *to = &f->frames[f->nf - 1 - labels[i]];
+    if (i == 0) arity = label_arity(to);
+    if (label_arity(to) != arity) {
+      ok = fail(f, "type mismatch: br_table targets of different arity");
+      break;
+    }
+    /* each target's types against the stack, leaving it as it is
+     * (popping only moves the height) */
+    uint32_t saved = f->h;
+    ok = pop_n(f, arity, label_types(to));
+    f->h = saved;
+  }
+  /* one case group per distinct target, in order of first appearance:
+   * each label's targets chained in order (first[label], next[i]), so
+   * a table of a million one-byte targets costs a million steps, not
+   * the square (a lazy batch is translated on the compiler thread that
+   * every call waits for) */
+  uint32_t *first = NULL, *next = NULL;
+  if (ok && live(f)) {
+    first = malloc((size_t)f->nf * sizeof *first);
+    next = malloc(((size_t)n + 1) * sizeof *next);
+    if (!first || !next) {
+      free(first), free(next), free(labels);
+      return out_of_memory(f);
+    }
+    for (uint32_t l = 0; l < f->nf; l++) first[l] = UINT32_MAX;
+    for (uint32_t i = n + 1; i-- > 0;) {
+      next[i] = first[labels[i]];
+      first[labels[i]] = i;
+    }
+    bool cgoto = n + 1 >= CGOTO_MIN && n + 1 <= CGOTO_MAX;
+    if (cgoto) {
+      fputs_unlocked("#if XL_CGOTO && ", f->o);
+      /* 0, or 1 for the function's biggest table (xl_func_write_nested) */
+      if (n + 1 > f->cgoto_entries) {
+        f->cgoto_entries = n + 1;
+        f->cgoto_at = (size_t)ftell(f->o);
+      }
+      fputs_unlocked("0\n", f->o);
+      write_cgoto(f, cond, labels, n, first);
+      fputs_unlocked("#else\n", f->o);
+    }
+    xl_printf(f->o, "switch (%s) {\n", cond);
+    for (uint32_t i = 0; i <= n; i++) {
+      if (first[labels[i]] != i) continue;
+      for (uint32_t k = i; k != UINT32_MAX; k = next[k]) {
+        if (k == n)
+          fputs_unlocked("default: ", f->o);
+        else
+          xl_printf(f->o, "case %u: ", k);
+      }
+      write_branch(f, labels[i]);
+    }
+    fputs_unlocked("}\n", f->o);
+    if (cgoto) fputs_unlocked("#endif\n", f->o);
+  }
+  free(first);
+  free(next);
+  free(labels);
+  if (!ok) return false;
+  set_unreachable(f);
+  return true;
+}
+
 static bool body(fx *f) {
   for (;;) {
     f->at = f->c.pos;
@@ -1043,71 +1183,9 @@ static bool body(fx *f) {
           set_unreachable(f);
         }
         break;
-      case 0x0e: { /* br_table */
-        uint32_t n = xl_u32(&f->c);
-        if (n > f->c.end - f->c.pos) return fail(f, "br_table too long");
-        uint32_t *labels = malloc(((size_t)n + 1) * sizeof *labels);
-        if (!labels) return out_of_memory(f);
-        for (uint32_t i = 0; i <= n; i++) labels[i] = xl_u32(&f->c);
-        bool ok = pop(f, MOTE_I32, NULL);
-        xl_bprintf(cond, sizeof cond, "%s", ok ? V(f, MOTE_I32, f->h) : "");
-        materialize(f, -1);
-        uint32_t arity = 0;
-        for (uint32_t i = 0; ok && i <= n; i++) {
-          if (labels[i] >= f->nf) {
-            ok = fail(f, "unknown label %u", labels[i]);
-            break;
-          }
-          frame *to = &f->frames[f->nf - 1 - labels[i]];
-          if (i == 0) arity = label_arity(to);
-          if (label_arity(to) != arity) {
-            ok = fail(f, "type mismatch: br_table targets of different arity");
-            break;
-          }
-          /* each target's types against the stack, leaving it as it is
-           * (popping only moves the height) */
-          uint32_t saved = f->h;
-          ok = pop_n(f, arity, label_types(to));
-          f->h = saved;
-        }
-        /* one case group per distinct target, in order of first appearance:
-         * each label's targets chained in order (first[label], next[i]), so
-         * a table of a million one-byte targets costs a million steps, not
-         * the square (a lazy batch is translated on the compiler thread that
-         * every call waits for) */
-        uint32_t *first = NULL, *next = NULL;
-        if (ok && live(f)) {
-          first = malloc((size_t)f->nf * sizeof *first);
-          next = malloc(((size_t)n + 1) * sizeof *next);
-          if (!first || !next) {
-            free(first), free(next), free(labels);
-            return out_of_memory(f);
-          }
-          for (uint32_t l = 0; l < f->nf; l++) first[l] = UINT32_MAX;
-          for (uint32_t i = n + 1; i-- > 0;) {
-            next[i] = first[labels[i]];
-            first[labels[i]] = i;
-          }
-          xl_printf(f->o, "switch (%s) {\n", cond);
-          for (uint32_t i = 0; i <= n; i++) {
-            if (first[labels[i]] != i) continue;
-            for (uint32_t k = i; k != UINT32_MAX; k = next[k]) {
-              if (k == n)
-                fputs_unlocked("default: ", f->o);
-              else
-                xl_printf(f->o, "case %u: ", k);
-            }
-            write_branch(f, labels[i]);
-          }
-          fputs_unlocked("}\n", f->o);
-        }
-        free(first);
-        free(next);
-        free(labels);
-        if (!ok) return false;
-        set_unreachable(f);
+      case 0x0e: /* br_table */
+        if (!br_table(f)) return false;
         break;
-      }
       case 0x0f: { /* return */
         frame *fn = &f->frames[0];
         if (!pop_n(f, fn->nr, fn->results)) return false;
@@ -1365,6 +1443,7 @@ done:
   fclose(f.o);
   for (uint32_t k = 0; ok && k < f.nkeeps; k++)
     if (f.keeps[k] >> 63) buf[f.keeps[k] & ~((size_t)1 << 63)] = '_';
+  if (ok && f.cgoto_entries) buf[f.cgoto_at] = '1';
   if (ok) {
     xl_printf(out, "XL_FUNC ");
     xl_write_return_type(out, ft);

@@ -32,9 +32,13 @@ typedef wasm_rt_externref_t eref;
 #if defined(__GNUC__)
 #define XL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define XL_INLINE static inline __attribute__((always_inline))
+/* A function's biggest br_table as a computed goto too (xl_func.c's
+ * br_table()): label differences in a static table are GNU C that tcc lacks */
+#define XL_CGOTO 1
 #else
 #define XL_UNLIKELY(x) (x)
 #define XL_INLINE static inline
+#define XL_CGOTO 0
 #endif
 
 /* ---- memory ------------------------------------------------------------

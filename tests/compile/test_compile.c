@@ -687,6 +687,155 @@ TEST(invalid_near_matches_of_the_guarded_truncation_are_refused) {
   }
 }
 
+/* The interp export's dispatch loop as C: acc after n steps from seed x. */
+static uint32_t interp_reference(uint32_t n, uint32_t x) {
+  uint32_t acc = 0;
+  for (uint32_t i = 1; i <= n; i++) {
+    x = x * 1103515245u + 12345u;
+    static const int8_t op[16] = {0, 1, 2, 3, 4, 5, 6, 7, 0, 3, -1, -1, -1, -1, -1, -1};
+    switch (op[x >> 28]) {
+      case 0: acc += 1; break;
+      case 1: acc ^= x; break;
+      case 2: acc *= 3; break;
+      case 3: acc = acc << 5 | acc >> 27; break;
+      case 4: acc -= i; break;
+      case 5: acc >>= 1; break;
+      case 6: acc += x >> 16; break;
+      case 7: acc = ~acc; break;
+      default: acc += 7; break;
+    }
+  }
+  return acc;
+}
+
+/* Appends to `o` `blocks` nested blocks and a br_table of `entries` entries
+ * over them on local 0 (entry i to block i % blocks, the default to the
+ * outermost); each block's end adds 1 to local 1, so the table adds
+ * blocks - (its target). */
+static void fallthrough_table(FILE *o, unsigned entries, unsigned blocks) {
+  for (unsigned b = 0; b < blocks; b++) fputs(" block", o);
+  fputs(" local.get 0 br_table", o);
+  for (unsigned i = 0; i < entries - 1; i++) fprintf(o, " %u", i % blocks);
+  fprintf(o, " %u", blocks - 1);
+  for (unsigned b = 0; b < blocks; b++) fputs(" end local.get 1 i32.const 1 i32.add local.set 1", o);
+}
+
+/* What fallthrough_table adds for index k. */
+static uint32_t fallthrough_adds(uint32_t k, unsigned entries, unsigned blocks) {
+  return blocks - (k < entries - 1 ? k % blocks : blocks - 1);
+}
+
+/* The entries of the table written as a computed goto in function f's C:
+ * the commas of the "xl_bt" table after "#if XL_CGOTO && 1", plus one. */
+static unsigned cgoto_entries(const char *c, uint32_t f) {
+  char head[48];
+  snprintf(head, sizeof head, " w%u(inst *I", f);
+  const char *p = c;
+  while ((p = strstr(p, head)) && strchr(p, '\n')[-1] != '{') p += strlen(head);
+  const char *t = p ? strstr(p, "#if XL_CGOTO && 1\n{ static const int xl_bt[] = {") : NULL;
+  const char *end = t ? strstr(t, "};") : NULL;
+  unsigned n = 1;
+  for (const char *q = t; q && q < end; q++) n += *q == ',';
+  return t ? n : 0;
+}
+
+/* A br_table of at least 8 entries is also written as a computed goto (the
+ * function's biggest one only: xl_func.c's br_table()), which gcc (XL_CGOTO)
+ * compiles and tcc does not; both give what the wasm says, for every index
+ * up to 2^32 - 1 (the default): an interpreter's loop (targets without
+ * values), targets that take a value (moved for some, in place for others)
+ * and the function's return, and three tables in one function. */
+TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
+  char *wat = NULL;
+  size_t wat_len = 0;
+  FILE *o = open_memstream(&wat, &wat_len);
+  CHECK(o != NULL);
+  if (!o) return;
+  fputs("(module"
+        /* 0: ten entries (two repeated) and the default, in a loop */
+        " (func (export \"interp\") (param i32 i32) (result i32) (local i32 i32)"
+        "  loop block block block block block block block block block block"
+        "   local.get 3 local.get 0 i32.eq br_if 9"
+        "   local.get 3 i32.const 1 i32.add local.set 3"
+        "   local.get 1 i32.const 1103515245 i32.mul i32.const 12345 i32.add local.set 1"
+        "   local.get 1 i32.const 28 i32.shr_u br_table 0 1 2 3 4 5 6 7 0 3 8"
+        "  end local.get 2 i32.const 1 i32.add local.set 2 br 9"
+        "  end local.get 2 local.get 1 i32.xor local.set 2 br 8"
+        "  end local.get 2 i32.const 3 i32.mul local.set 2 br 7"
+        "  end local.get 2 i32.const 5 i32.rotl local.set 2 br 6"
+        "  end local.get 2 local.get 3 i32.sub local.set 2 br 5"
+        "  end local.get 2 i32.const 1 i32.shr_u local.set 2 br 4"
+        "  end local.get 2 local.get 1 i32.const 16 i32.shr_u i32.add local.set 2 br 3"
+        "  end local.get 2 i32.const -1 i32.xor local.set 2 br 2"
+        "  end local.get 2 i32.const 7 i32.add local.set 2 br 1"
+        "  end end local.get 2)"
+        /* 1: a value to a (moved: a holds nothing below it), b and c (in
+         * place: 9 is below them; b adds it) and the function (a return) */
+        " (func (export \"pick\") (param i32 i32) (result i32)"
+        "  block (result i32) i32.const 9"
+        "   block (result i32) block (result i32)"
+        "    local.get 1 local.get 0 br_table 2 1 0 3 1 2 0 3 2 1"
+        "   end i32.const 1000 i32.add br 1"
+        "  end i32.add end i32.const 30000 i32.add)"
+        /* 2: tables of 8, 12 and 7 entries */
+        " (func (export \"sizes\") (param i32) (result i32) (local i32)",
+        o);
+  fallthrough_table(o, 8, 3);
+  fallthrough_table(o, 12, 5);
+  fallthrough_table(o, 7, 4);
+  fputs(" local.get 1))", o);
+  fclose(o);
+  size_t len;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
+  free(wat);
+  CHECK(wasm != NULL);
+  xl_error why;
+  char *c = wasm ? translated(wasm, len, &why) : NULL;
+  CHECK_MSG(c != NULL, why.message);
+  /* one table of each function taken: interp's and pick's, the 12 of sizes
+   * (not the 8 before it); the 7 is a switch only */
+  CHECK_EQ_INT(c ? cgoto_entries(c, 0) : 0, 11);
+  CHECK_EQ_INT(c ? cgoto_entries(c, 1) : 0, 10);
+  CHECK_EQ_INT(c ? cgoto_entries(c, 2) : 0, 12);
+  /* pick's targets that move a value or return are local labels (T...:;),
+   * the others its blocks' own */
+  CHECK_EQ_INT(c ? occurrences_in(c, 1, "\nT") : 0, 2);
+  CHECK_EQ_INT(c ? occurrences_in(c, 2, "#if XL_CGOTO && 0\n") : 9, 1);
+  CHECK_EQ_INT(c ? occurrences_in(c, 2, "switch (") : 0, 3);
+  free(c);
+  static const uint32_t ks[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 100,
+                                0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff};
+  for (int tier = MOTE_TIER_OPT; wasm && tier <= MOTE_TIER_QUICK; tier++) {
+    mote_rt_module *m;
+    mote_rt_instance *inst = compiled_instance(wasm, len, (mote_tier)tier, &m);
+    mote_rt_error rerr;
+    char what[96];
+    for (uint32_t seed = 1; inst && seed <= 5; seed++) {
+      mote_val args[2] = {{.i32 = 300 * seed}, {.i32 = seed * 7919u}}, res[1];
+      CHECK_EQ_INT(call_export_args(inst, m, "interp", args, res, &rerr), MOTE_RT_OK);
+      snprintf(what, sizeof what, "interp(%u) on tier %d: %u", 300 * seed, tier, res[0].i32);
+      CHECK_MSG(res[0].i32 == interp_reference(300 * seed, seed * 7919u), what);
+    }
+    for (size_t i = 0; inst && i < sizeof ks / sizeof ks[0]; i++) {
+      static const uint32_t pick_adds[10] = {30000, 30009, 31000, 0,     30009,
+                                             30000, 31000, 0,     30000, 30009};
+      uint32_t k = ks[i];
+      mote_val args[2] = {{.i32 = k}, {.i32 = 5}}, res[1];
+      CHECK_EQ_INT(call_export_args(inst, m, "pick", args, res, &rerr), MOTE_RT_OK);
+      snprintf(what, sizeof what, "pick(%#x) on tier %d: %u", k, tier, res[0].i32);
+      CHECK_MSG(res[0].i32 == 5 + pick_adds[k < 9 ? k : 9], what);
+      CHECK_EQ_INT(call_export_args(inst, m, "sizes", args, res, &rerr), MOTE_RT_OK);
+      snprintf(what, sizeof what, "sizes(%#x) on tier %d: %u", k, tier, res[0].i32);
+      CHECK_MSG(res[0].i32 == fallthrough_adds(k, 8, 3) + fallthrough_adds(k, 12, 5) +
+                                  fallthrough_adds(k, 7, 4),
+                what);
+    }
+    if (inst) mote_rt_instance_free(inst);
+    mote_rt_module_free(m);
+  }
+  free(wasm);
+}
+
 /* Calls export `index` with an i32 and an f32; the call's status. */
 static mote_rt_status call_if(mote_rt_instance *inst, uint32_t index, uint32_t a, float b,
                               mote_rt_error *err) {
@@ -975,6 +1124,7 @@ RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_
           clangs_guarded_truncation_is_one_conversion_with_the_same_results,
           near_misses_of_the_guarded_truncation_are_translated_as_written,
           invalid_near_matches_of_the_guarded_truncation_are_refused,
+          a_br_table_is_a_computed_goto_on_gcc_with_the_same_results,
           a_float_load_written_back_traps_where_it_is,
           tail_calls_are_refused_by_the_reader_before_any_tool_runs,
           a_type_error_is_refused_by_the_translator, garbage_is_refused_as_malformed,
