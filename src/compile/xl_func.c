@@ -5,7 +5,8 @@
  * Every operand stack slot is a C local named by its depth and type (si3 is
  * the i32 at depth 3), so the value an instruction leaves is always in the
  * variable its consumer reads, and a branch only copies its values to the
- * target's slots. Blocks and loops are labels and gotos, `if` is a C if.
+ * target's slots. Blocks and loops are labels and gotos, `if` is a C if,
+ * br_table a switch (and a computed goto for gcc: br_table()).
  * Code after an unconditional branch (unreachable code) is validated but not
  * written. Locals are l0.. (parameters first).
  */
