@@ -451,6 +451,21 @@ static unsigned occurrences_in(const char *c, uint32_t f, const char *what) {
   return n;
 }
 
+/* Closes `o`, a memory stream of a module's text in *wat (freed then),
+ * assembles it into *wasm (caller frees; NULL after a failed check) and
+ * returns the C the translator writes for it (caller frees; NULL after a
+ * failed check). */
+static char *assembled_and_translated(FILE *o, char **wat, uint8_t **wasm, size_t *len) {
+  fclose(o);
+  *wasm = test_wat(*wat, NULL, len);
+  free(*wat);
+  CHECK(*wasm != NULL);
+  xl_error why;
+  char *c = *wasm ? translated(*wasm, *len, &why) : NULL;
+  CHECK_MSG(c != NULL, why.message);
+  return c;
+}
+
 /* clang's (int)x: `fabs(x) < 2^31 ? trunc(x) : INT32_MIN` in a block, which
  * the translator writes as one conversion (guarded_trunc in xl_func.c).
  * Exports a..e are the form after wasm-opt (from f32 and f64, to i32 and
@@ -618,14 +633,9 @@ TEST(near_misses_of_the_guarded_truncation_are_translated_as_written) {
   fputs("(module", o);
   for (size_t i = 0; i < n; i++) fprintf(o, " (func %s)", misses[i]);
   fputs(")", o);
-  fclose(o);
   size_t len;
-  uint8_t *wasm = test_wat(wat, NULL, &len);
-  free(wat);
-  CHECK(wasm != NULL);
-  xl_error why;
-  char *c = wasm ? translated(wasm, len, &why) : NULL;
-  CHECK_MSG(c != NULL, why.message);
+  uint8_t *wasm;
+  char *c = assembled_and_translated(o, &wat, &wasm, &len);
   for (uint32_t f = 0; c && f < n; f++) {
     CHECK_MSG(occurrences_in(c, f, "trunc_f32") + occurrences_in(c, f, "trunc_f64") > 0,
               misses[f]); /* the function is there, with its conversion */
@@ -784,14 +794,9 @@ TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
   fallthrough_table(o, 12, 5);
   fallthrough_table(o, 7, 4);
   fputs(" local.get 1))", o);
-  fclose(o);
   size_t len;
-  uint8_t *wasm = test_wat(wat, NULL, &len);
-  free(wat);
-  CHECK(wasm != NULL);
-  xl_error why;
-  char *c = wasm ? translated(wasm, len, &why) : NULL;
-  CHECK_MSG(c != NULL, why.message);
+  uint8_t *wasm;
+  char *c = assembled_and_translated(o, &wat, &wasm, &len);
   /* one table of each function taken: interp's and pick's, the 12 of sizes
    * (not the 8 before it); the 7 is a switch only */
   CHECK_EQ_INT(c ? cgoto_entries(c, 0) : 0, 11);
