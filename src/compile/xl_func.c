@@ -966,17 +966,25 @@ static bool end_frame(fx *f) {
 /* ---- br_table -------------------------------------------------------------
  * A br_table is a C switch whose cases are the branches. gcc makes it one
  * indirect jump, which every case of an interpreter's dispatch loop goes back
- * to: one jump that predicts badly. The biggest table of a function (at least
- * CGOTO_MIN entries) is also written as a computed goto through a table of
- * label offsets, chosen by the preprocessor where the compiler has them
- * (XL_CGOTO: gcc; tcc keeps the switch). gcc copies the block ending in a
- * computed goto into its predecessors (with toolchain.c's
- * max-goto-duplication-insns), so each case jumps to the next on its own and
- * the jumps predict as an interpreter's threaded code does. One table per
- * function: every label whose address is taken is a target of every
- * computed goto, and each more table would multiply those edges. */
-#define CGOTO_MIN 8
-#define CGOTO_MAX 4096
+ * to: one jump that predicts badly. So a dispatch's table is also written as
+ * a computed goto through a table of label offsets, chosen by the
+ * preprocessor where the compiler has them (XL_CGOTO: gcc; tcc keeps the
+ * switch). gcc copies the block ending in a computed goto into its
+ * predecessors (with toolchain.c's max-goto-duplication-insns), so each case
+ * jumps to the next on its own and the jumps predict as an interpreter's
+ * threaded code does. What the computed goto costs decides which table gets
+ * it:
+ * - one per function, its biggest: every label whose address is taken is a
+ *   target of every computed goto, so each more table multiplies the edges;
+ * - in a loop: gcc neither inlines nor clones a function with label addresses
+ *   in a static table, which a switch helper outside a loop would lose;
+ * - 8 to 4096 entries, 4 to 256 targets: fewer are gcc's compares or lookup
+ *   tables; more make the copies times the targets edges too many for gcc's
+ *   memory (2048 targets: 531 MiB against 192, 3072: past the 1 GiB limit). */
+#define CGOTO_MIN_ENTRIES 8
+#define CGOTO_MAX_ENTRIES 4096
+#define CGOTO_MIN_TARGETS 4
+#define CGOTO_MAX_TARGETS 256
 
 /* Whether a branch to `depth` is a goto alone (no values to move). */
 static bool branch_is_goto(fx *f, uint32_t depth) {
@@ -1065,7 +1073,14 @@ static bool br_table(fx *f) {
       next[i] = first[labels[i]];
       first[labels[i]] = i;
     }
-    bool cgoto = n + 1 >= CGOTO_MIN && n + 1 <= CGOTO_MAX;
+    uint32_t targets = 0;
+    bool in_loop = false;
+    for (uint32_t l = 0; l < f->nf; l++) {
+      targets += first[l] != UINT32_MAX;
+      in_loop |= f->frames[l].kind == K_LOOP;
+    }
+    bool cgoto = in_loop && n + 1 >= CGOTO_MIN_ENTRIES && n + 1 <= CGOTO_MAX_ENTRIES &&
+                 targets >= CGOTO_MIN_TARGETS && targets <= CGOTO_MAX_TARGETS;
     if (cgoto) {
       fputs_unlocked("#if XL_CGOTO && ", f->o);
       /* 0, or 1 for the function's biggest table (xl_func_write_nested) */

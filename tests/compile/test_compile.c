@@ -749,12 +749,14 @@ static unsigned cgoto_entries(const char *c, uint32_t f) {
   return t ? n : 0;
 }
 
-/* A br_table of at least 8 entries is also written as a computed goto (the
- * function's biggest one only: xl_func.c's br_table()), which gcc (XL_CGOTO)
- * compiles and tcc does not; both give what the wasm says, for every index
- * up to 2^32 - 1 (the default): an interpreter's loop (targets without
- * values), targets that take a value (moved for some, in place for others)
- * and the function's return, and three tables in one function. */
+/* A br_table in a loop, of 8 to 4096 entries and 4 to 256 targets, is also
+ * written as a computed goto (the function's biggest one only: xl_func.c's
+ * br_table()), which gcc (XL_CGOTO) compiles and tcc does not; both give
+ * what the wasm says, for every index up to 2^32 - 1 (the default): an
+ * interpreter's loop (targets without values), targets that take a value
+ * (moved for some, in place for others) and the function's return, four
+ * tables in one function, and the tables that stay a switch only (outside a
+ * loop, 257 targets). */
 TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
   char *wat = NULL;
   size_t wat_len = 0;
@@ -782,23 +784,32 @@ TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
         /* 1: a value to a (moved: a holds nothing below it), b and c (in
          * place: 9 is below them; b adds it) and the function (a return) */
         " (func (export \"pick\") (param i32 i32) (result i32)"
-        "  block (result i32) i32.const 9"
+        "  loop (result i32) block (result i32) i32.const 9"
         "   block (result i32) block (result i32)"
-        "    local.get 1 local.get 0 br_table 2 1 0 3 1 2 0 3 2 1"
+        "    local.get 1 local.get 0 br_table 2 1 0 4 1 2 0 4 2 1"
         "   end i32.const 1000 i32.add br 1"
-        "  end i32.add end i32.const 30000 i32.add)"
-        /* 2: tables of 8, 12 and 7 entries */
-        " (func (export \"sizes\") (param i32) (result i32) (local i32)",
+        "  end i32.add end i32.const 30000 i32.add end)"
+        /* 2: tables of 8, 12, 16 (3 targets) and 7 entries, in a loop */
+        " (func (export \"sizes\") (param i32) (result i32) (local i32) loop",
         o);
-  fallthrough_table(o, 8, 3);
+  fallthrough_table(o, 8, 4);
   fallthrough_table(o, 12, 5);
+  fallthrough_table(o, 16, 3);
   fallthrough_table(o, 7, 4);
-  fputs(" local.get 1))", o);
+  fputs(" end local.get 1)"
+        /* 3: the same table not in a loop; 4: in a loop with 257 targets */
+        " (func (export \"outside\") (param i32) (result i32) (local i32)",
+        o);
+  fallthrough_table(o, 12, 5);
+  fputs(" local.get 1) (func (export \"many\") (param i32) (result i32) (local i32) loop", o);
+  fallthrough_table(o, 300, 257);
+  fputs(" end local.get 1))", o);
   size_t len;
   uint8_t *wasm;
   char *c = assembled_and_translated(o, &wat, &wasm, &len);
   /* one table of each function taken: interp's and pick's, the 12 of sizes
-   * (not the 8 before it); the 7 is a switch only */
+   * (not the 8 before it; the 16 has too few targets, the 7 too few
+   * entries: switches only); none outside a loop or of 257 targets */
   CHECK_EQ_INT(c ? cgoto_entries(c, 0) : 0, 11);
   CHECK_EQ_INT(c ? cgoto_entries(c, 1) : 0, 10);
   CHECK_EQ_INT(c ? cgoto_entries(c, 2) : 0, 12);
@@ -806,7 +817,10 @@ TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
    * the others its blocks' own */
   CHECK_EQ_INT(c ? occurrences_in(c, 1, "\nT") : 0, 2);
   CHECK_EQ_INT(c ? occurrences_in(c, 2, "#if XL_CGOTO && 0\n") : 9, 1);
-  CHECK_EQ_INT(c ? occurrences_in(c, 2, "switch (") : 0, 3);
+  CHECK_EQ_INT(c ? occurrences_in(c, 2, "switch (") : 0, 4);
+  CHECK_EQ_INT(c ? occurrences_in(c, 3, "#if XL_CGOTO") : 9, 0);
+  CHECK_EQ_INT(c ? occurrences_in(c, 4, "#if XL_CGOTO") : 9, 0);
+  CHECK_EQ_INT(c ? occurrences_in(c, 4, "switch (") : 0, 1);
   free(c);
   static const uint32_t ks[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 100,
                                 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff};
@@ -831,9 +845,13 @@ TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
       CHECK_MSG(res[0].i32 == 5 + pick_adds[k < 9 ? k : 9], what);
       CHECK_EQ_INT(call_export_args(inst, m, "sizes", args, res, &rerr), MOTE_RT_OK);
       snprintf(what, sizeof what, "sizes(%#x) on tier %d: %u", k, tier, res[0].i32);
-      CHECK_MSG(res[0].i32 == fallthrough_adds(k, 8, 3) + fallthrough_adds(k, 12, 5) +
-                                  fallthrough_adds(k, 7, 4),
+      CHECK_MSG(res[0].i32 == fallthrough_adds(k, 8, 4) + fallthrough_adds(k, 12, 5) +
+                                  fallthrough_adds(k, 16, 3) + fallthrough_adds(k, 7, 4),
                 what);
+      CHECK_EQ_INT(call_export_args(inst, m, "outside", args, res, &rerr), MOTE_RT_OK);
+      CHECK_EQ_INT(res[0].i32, fallthrough_adds(k, 12, 5));
+      CHECK_EQ_INT(call_export_args(inst, m, "many", args, res, &rerr), MOTE_RT_OK);
+      CHECK_EQ_INT(res[0].i32, fallthrough_adds(k, 300, 257));
     }
     if (inst) mote_rt_instance_free(inst);
     mote_rt_module_free(m);
