@@ -1027,6 +1027,66 @@ static void write_cgoto(fx *f, const char *cond, const uint32_t *labels, uint32_
   fputs_unlocked("}\n", f->o);
 }
 
+/* Whether a table of n + 1 entries over `targets` distinct labels gets the
+ * computed goto too (the rules above; one per function is chosen later). */
+static bool cgoto_eligible(const fx *f, uint32_t n, uint32_t targets) {
+  bool in_loop = false;
+  for (uint32_t l = 0; l < f->nf; l++) in_loop |= f->frames[l].kind == K_LOOP;
+  return in_loop && n + 1 >= CGOTO_MIN_ENTRIES && n + 1 <= CGOTO_MAX_ENTRIES &&
+         targets >= CGOTO_MIN_TARGETS && targets <= CGOTO_MAX_TARGETS;
+}
+
+/* A valid table of n + 1 entries (`labels`, the last the default) on
+ * `cond`, in live code: the switch, and where it is eligible the computed
+ * goto under the preprocessor's choice. Cases are grouped per distinct
+ * target, in order of first appearance: each label's entries chained in
+ * order (first[label], next[i]), so a table of a million one-byte targets
+ * costs a million steps, not the square (a lazy batch is translated on the
+ * compiler thread that every call waits for). */
+static bool write_br_table(fx *f, const char *cond, const uint32_t *labels, uint32_t n) {
+  uint32_t *first = malloc((size_t)f->nf * sizeof *first);
+  uint32_t *next = malloc(((size_t)n + 1) * sizeof *next);
+  if (!first || !next) {
+    free(first), free(next);
+    return out_of_memory(f);
+  }
+  for (uint32_t l = 0; l < f->nf; l++) first[l] = UINT32_MAX;
+  for (uint32_t i = n + 1; i-- > 0;) {
+    next[i] = first[labels[i]];
+    first[labels[i]] = i;
+  }
+  uint32_t targets = 0;
+  for (uint32_t l = 0; l < f->nf; l++) targets += first[l] != UINT32_MAX;
+  bool cgoto = cgoto_eligible(f, n, targets);
+  if (cgoto) {
+    fputs_unlocked("#if XL_CGOTO && ", f->o);
+    /* 0, or 1 for the function's biggest table (xl_func_write_nested) */
+    if (n + 1 > f->cgoto_entries) {
+      f->cgoto_entries = n + 1;
+      f->cgoto_at = (size_t)ftell(f->o);
+    }
+    fputs_unlocked("0\n", f->o);
+    write_cgoto(f, cond, labels, n, first);
+    fputs_unlocked("#else\n", f->o);
+  }
+  xl_printf(f->o, "switch (%s) {\n", cond);
+  for (uint32_t i = 0; i <= n; i++) {
+    if (first[labels[i]] != i) continue;
+    for (uint32_t k = i; k != UINT32_MAX; k = next[k]) {
+      if (k == n)
+        fputs_unlocked("default: ", f->o);
+      else
+        xl_printf(f->o, "case %u: ", k);
+    }
+    write_branch(f, labels[i]);
+  }
+  fputs_unlocked("}\n", f->o);
+  if (cgoto) fputs_unlocked("#endif\n", f->o);
+  free(first);
+  free(next);
+  return true;
+}
+
 static bool br_table(fx *f) {
   char cond[PEND];
   uint32_t n = xl_u32(&f->c);
@@ -1055,59 +1115,7 @@ static bool br_table(fx *f) {
     ok = pop_n(f, arity, label_types(to));
     f->h = saved;
   }
-  /* one case group per distinct target, in order of first appearance:
-   * each label's targets chained in order (first[label], next[i]), so
-   * a table of a million one-byte targets costs a million steps, not
-   * the square (a lazy batch is translated on the compiler thread that
-   * every call waits for) */
-  uint32_t *first = NULL, *next = NULL;
-  if (ok && live(f)) {
-    first = malloc((size_t)f->nf * sizeof *first);
-    next = malloc(((size_t)n + 1) * sizeof *next);
-    if (!first || !next) {
-      free(first), free(next), free(labels);
-      return out_of_memory(f);
-    }
-    for (uint32_t l = 0; l < f->nf; l++) first[l] = UINT32_MAX;
-    for (uint32_t i = n + 1; i-- > 0;) {
-      next[i] = first[labels[i]];
-      first[labels[i]] = i;
-    }
-    uint32_t targets = 0;
-    bool in_loop = false;
-    for (uint32_t l = 0; l < f->nf; l++) {
-      targets += first[l] != UINT32_MAX;
-      in_loop |= f->frames[l].kind == K_LOOP;
-    }
-    bool cgoto = in_loop && n + 1 >= CGOTO_MIN_ENTRIES && n + 1 <= CGOTO_MAX_ENTRIES &&
-                 targets >= CGOTO_MIN_TARGETS && targets <= CGOTO_MAX_TARGETS;
-    if (cgoto) {
-      fputs_unlocked("#if XL_CGOTO && ", f->o);
-      /* 0, or 1 for the function's biggest table (xl_func_write_nested) */
-      if (n + 1 > f->cgoto_entries) {
-        f->cgoto_entries = n + 1;
-        f->cgoto_at = (size_t)ftell(f->o);
-      }
-      fputs_unlocked("0\n", f->o);
-      write_cgoto(f, cond, labels, n, first);
-      fputs_unlocked("#else\n", f->o);
-    }
-    xl_printf(f->o, "switch (%s) {\n", cond);
-    for (uint32_t i = 0; i <= n; i++) {
-      if (first[labels[i]] != i) continue;
-      for (uint32_t k = i; k != UINT32_MAX; k = next[k]) {
-        if (k == n)
-          fputs_unlocked("default: ", f->o);
-        else
-          xl_printf(f->o, "case %u: ", k);
-      }
-      write_branch(f, labels[i]);
-    }
-    fputs_unlocked("}\n", f->o);
-    if (cgoto) fputs_unlocked("#endif\n", f->o);
-  }
-  free(first);
-  free(next);
+  if (ok && live(f)) ok = write_br_table(f, cond, labels, n);
   free(labels);
   if (!ok) return false;
   set_unreachable(f);
