@@ -434,20 +434,25 @@ static char *translated(const uint8_t *wasm, size_t len, xl_error *why) {
   return c;
 }
 
-/* How often `what` occurs in the C of function f: from w<f>'s definition in c
- * to the next function's. */
-static unsigned occurrences_in(const char *c, uint32_t f, const char *what) {
+/* Where function f's C starts in c (w<f>'s definition, not a prototype), or
+ * NULL; *end: where the next function's starts (NULL: at the end of c). */
+static const char *function_in(const char *c, uint32_t f, const char **end) {
   char head[48];
   snprintf(head, sizeof head, " w%u(inst *I", f);
   const char *p;
   for (p = c; (p = strstr(p, head)); p += strlen(head)) {
     const char *eol = strchr(p, '\n');
-    if (eol && eol[-1] == '{') break; /* the definition, not a prototype */
+    if (eol && eol[-1] == '{') break;
   }
-  if (!p) return 0;
-  const char *end = strstr(p, "\nXL_FUNC "); /* the next function (or the end) */
+  *end = p ? strstr(p, "\nXL_FUNC ") : NULL;
+  return p;
+}
+
+/* How often `what` occurs in the C of function f. */
+static unsigned occurrences_in(const char *c, uint32_t f, const char *what) {
+  const char *end, *p = function_in(c, f, &end);
   unsigned n = 0;
-  for (const char *q = p; (q = strstr(q, what)) && (!end || q < end); q += strlen(what)) n++;
+  for (const char *q = p; q && (q = strstr(q, what)) && (!end || q < end); q += strlen(what)) n++;
   return n;
 }
 
@@ -738,11 +743,9 @@ static uint32_t fallthrough_adds(uint32_t k, unsigned entries, unsigned blocks) 
 /* The entries of the table written as a computed goto in function f's C:
  * the commas of the "xl_bt" table after "#if XL_CGOTO && 1", plus one. */
 static unsigned cgoto_entries(const char *c, uint32_t f) {
-  char head[48];
-  snprintf(head, sizeof head, " w%u(inst *I", f);
-  const char *p = c;
-  while ((p = strstr(p, head)) && strchr(p, '\n')[-1] != '{') p += strlen(head);
+  const char *next, *p = function_in(c, f, &next);
   const char *t = p ? strstr(p, "#if XL_CGOTO && 1\n{ static const int xl_bt[] = {") : NULL;
+  if (t && next && t > next) t = NULL; /* another function's */
   const char *end = t ? strstr(t, "};") : NULL;
   unsigned n = 1;
   for (const char *q = t; q && q < end; q++) n += *q == ',';
