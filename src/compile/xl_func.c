@@ -78,9 +78,9 @@ typedef struct fx {
   uint32_t nlocals;
   uint32_t slots[8]; /* per type letter index: 1 + the deepest slot used */
   uint32_t labels;
-  /* br_tables written as a computed goto too (br_table()); the biggest one's
+  /* the biggest br_table written as a computed goto too (br_table()): its
    * entries and where its "#if XL_CGOTO && 0" has the 0 */
-  uint32_t tables, cgoto_entries;
+  uint32_t cgoto_entries;
   size_t cgoto_at;
   size_t at; /* the current instruction's offset */
 } fx;
@@ -196,6 +196,8 @@ static bool out_of_memory(fx *f) {
 }
 
 static frame *top(fx *f) { return &f->frames[f->nf - 1]; }
+/* The frame a branch of `depth` targets (0: the innermost). */
+static frame *target(fx *f, uint32_t depth) { return &f->frames[f->nf - 1 - depth]; }
 static bool live(fx *f) { return !top(f)->dead && !top(f)->unreachable; }
 
 __attribute__((format(printf, 2, 3))) static void emit(fx *f, const char *fmt, ...) {
@@ -403,7 +405,7 @@ static void write_return(fx *f, uint32_t n, const uint8_t *types) {
 
 /* A branch to the frame `depth` levels out; validation done by the caller. */
 static void write_branch(fx *f, uint32_t depth) {
-  frame *to = &f->frames[f->nf - 1 - depth];
+  frame *to = target(f, depth);
   uint32_t n = label_arity(to);
   if (to->kind == K_FUNC) {
     write_return(f, n, label_types(to));
@@ -988,7 +990,7 @@ static bool end_frame(fx *f) {
 
 /* Whether a branch to `depth` is a goto alone (no values to move). */
 static bool branch_is_goto(fx *f, uint32_t depth) {
-  const frame *to = &f->frames[f->nf - 1 - depth];
+  const frame *to = target(f, depth);
   uint32_t n = label_arity(to);
   return to->kind != K_FUNC && (n == 0 || f->h - n == to->height);
 }
@@ -999,12 +1001,12 @@ static bool branch_is_goto(fx *f, uint32_t depth) {
  * label T<table>_<label> before the branch it writes. */
 static void write_cgoto(fx *f, const char *cond, const uint32_t *labels, uint32_t n,
                         const uint32_t *first) {
-  uint32_t t = f->tables++;
+  uint32_t t = f->labels++; /* names its local labels: unique like an L's */
   char base[24];
   for (uint32_t i = 0; i <= n; i++) {
     char name[24];
     if (branch_is_goto(f, labels[i]))
-      xl_bprintf(name, sizeof name, "L%u", f->frames[f->nf - 1 - labels[i]].label);
+      xl_bprintf(name, sizeof name, "L%u", target(f, labels[i])->label);
     else
       xl_bprintf(name, sizeof name, "T%u_%u", t, labels[i]);
     if (i == 0) {
@@ -1018,7 +1020,7 @@ static void write_cgoto(fx *f, const char *cond, const uint32_t *labels, uint32_
   for (uint32_t i = 0; i <= n; i++) {
     if (first[labels[i]] != i) continue;
     if (branch_is_goto(f, labels[i])) {
-      f->frames[f->nf - 1 - labels[i]].used = true;
+      target(f, labels[i])->used = true;
     } else {
       xl_printf(f->o, "T%u_%u:;\n", t, labels[i]);
       write_branch(f, labels[i]);
@@ -1103,7 +1105,7 @@ static bool br_table(fx *f) {
       ok = fail(f, "unknown label %u", labels[i]);
       break;
     }
-    frame *to = &f->frames[f->nf - 1 - labels[i]];
+    frame *to = target(f, labels[i]);
     if (i == 0) arity = label_arity(to);
     if (label_arity(to) != arity) {
       ok = fail(f, "type mismatch: br_table targets of different arity");
@@ -1189,7 +1191,7 @@ static bool body(fx *f) {
       case 0x0d: /* br_if */
         a = xl_u32(&f->c);
         if (a >= f->nf) return fail(f, "unknown label %u", a);
-        fr = &f->frames[f->nf - 1 - a];
+        fr = target(f, a);
         if (op == 0x0d) {
           if (!pop(f, MOTE_I32, NULL)) return false;
           xl_bprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, f->h));
