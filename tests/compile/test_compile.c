@@ -723,6 +723,25 @@ static uint32_t interp_reference(uint32_t n, uint32_t x) {
   return acc;
 }
 
+/* The threaded export's loop as C: acc after n steps from seed x. */
+static uint32_t threaded_reference(uint32_t n, uint32_t x) {
+  uint32_t acc = 0;
+  for (uint32_t i = 1; i <= n; i++) {
+    x = x * 1103515245u + 12345u;
+    switch (x >> 29) {
+      case 0: acc += 1; break;
+      case 1: acc ^= x; break;
+      case 2: acc *= 3; break;
+      case 3: acc = acc << 5 | acc >> 27; break;
+      case 4: acc -= x >> 8; break;
+      case 5: acc >>= 1; break;
+      case 6: acc += x >> 16; break;
+      default: acc = ~acc; break;
+    }
+  }
+  return acc;
+}
+
 /* Appends to `o` `blocks` nested blocks and a br_table of `entries` entries
  * over them on local 0 (entry i to block i % blocks, the default to the
  * outermost); each block's end adds 1 to local 1, so the table adds
@@ -752,6 +771,25 @@ static unsigned cgoto_entries(const char *c, uint32_t f) {
   return t ? n : 0;
 }
 
+/* The indirect jumps ("jmp *") in function w<f> of the object at so_path, as
+ * objdump disassembles it; 0 if that fails (after a failed check). */
+static unsigned indirect_jumps(const char *so_path, uint32_t f) {
+  char cmd[PATH_MAX + 64], head[32], line[256];
+  snprintf(cmd, sizeof cmd, "objdump -d --no-show-raw-insn '%s'", so_path);
+  snprintf(head, sizeof head, "<w%u>:", f);
+  FILE *p = popen(cmd, "r");
+  CHECK(p != NULL);
+  if (!p) return 0;
+  unsigned n = 0;
+  bool in = false;
+  while (fgets(line, sizeof line, p)) {
+    if (strchr(line, '>') && strstr(line, ">:")) in = strstr(line, head) != NULL;
+    else if (in && strstr(line, "jmp") && strstr(line, "*%")) n++;
+  }
+  CHECK_EQ_INT(pclose(p), 0);
+  return n;
+}
+
 /* A br_table in a loop, of 8 to 4096 entries and 4 to 256 targets, is also
  * written as a computed goto (the function's biggest one only: xl_func.c's
  * br_table()), which gcc (XL_CGOTO) compiles and tcc does not; both give
@@ -759,7 +797,8 @@ static unsigned cgoto_entries(const char *c, uint32_t f) {
  * interpreter's loop (targets without values), targets that take a value
  * (moved for some, in place for others) and the function's return, four
  * tables in one function, and the tables that stay a switch only (outside a
- * loop, 257 targets). */
+ * loop, 257 targets); and gcc copies a dispatch into the cases that branch
+ * back to it. */
 TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
   char *wat = NULL;
   size_t wat_len = 0;
@@ -806,7 +845,25 @@ TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
   fallthrough_table(o, 12, 5);
   fputs(" local.get 1) (func (export \"many\") (param i32) (result i32) (local i32) loop", o);
   fallthrough_table(o, 300, 257);
-  fputs(" end local.get 1))", o);
+  fputs(" end local.get 1)"
+        /* 5: a dispatch at the loop's head, which every case branches back
+         * to unconditionally (the exit is the default, chosen by select) */
+        " (func (export \"threaded\") (param i32 i32) (result i32) (local i32 i32)"
+        "  block loop block block block block block block block block"
+        "   local.get 3 i32.const 1 i32.add local.set 3"
+        "   local.get 1 i32.const 1103515245 i32.mul i32.const 12345 i32.add local.tee 1"
+        "   i32.const 29 i32.shr_u i32.const 8 local.get 3 local.get 0 i32.le_u select"
+        "   br_table 0 1 2 3 4 5 6 7 9"
+        "  end local.get 2 i32.const 1 i32.add local.set 2 br 7"
+        "  end local.get 2 local.get 1 i32.xor local.set 2 br 6"
+        "  end local.get 2 i32.const 3 i32.mul local.set 2 br 5"
+        "  end local.get 2 i32.const 5 i32.rotl local.set 2 br 4"
+        "  end local.get 2 local.get 1 i32.const 8 i32.shr_u i32.sub local.set 2 br 3"
+        "  end local.get 2 i32.const 1 i32.shr_u local.set 2 br 2"
+        "  end local.get 2 local.get 1 i32.const 16 i32.shr_u i32.add local.set 2 br 1"
+        "  end local.get 2 i32.const -1 i32.xor local.set 2 br 0"
+        "  end end local.get 2))",
+        o);
   size_t len;
   uint8_t *wasm;
   char *c = assembled_and_translated(o, &wat, &wasm, &len);
@@ -825,6 +882,14 @@ TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
   CHECK_EQ_INT(c ? occurrences_in(c, 4, "#if XL_CGOTO") : 9, 0);
   CHECK_EQ_INT(c ? occurrences_in(c, 4, "switch (") : 0, 1);
   free(c);
+  /* on the opt tier gcc copies threaded's dispatch into its 8 cases
+   * (toolchain.c's max-goto-duplication-insns; 1 indirect jump without it) */
+  fresh_cache();
+  mote_compile_options opt = options(MOTE_TIER_OPT);
+  mote_compile_result r;
+  mote_compile_error err;
+  CHECK_EQ_INT(wasm ? mote_compile(wasm, len, &opt, &r, &err) : MOTE_COMPILE_OK, MOTE_COMPILE_OK);
+  CHECK(wasm && indirect_jumps(r.so_path, 5) >= 8);
   static const uint32_t ks[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 100,
                                 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff};
   for (int tier = MOTE_TIER_OPT; wasm && tier <= MOTE_TIER_QUICK; tier++) {
@@ -837,6 +902,9 @@ TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
       CHECK_EQ_INT(call_export_args(inst, m, "interp", args, res, &rerr), MOTE_RT_OK);
       snprintf(what, sizeof what, "interp(%u) on tier %d: %u", 300 * seed, tier, res[0].i32);
       CHECK_MSG(res[0].i32 == interp_reference(300 * seed, seed * 7919u), what);
+      CHECK_EQ_INT(call_export_args(inst, m, "threaded", args, res, &rerr), MOTE_RT_OK);
+      snprintf(what, sizeof what, "threaded(%u) on tier %d: %u", 300 * seed, tier, res[0].i32);
+      CHECK_MSG(res[0].i32 == threaded_reference(300 * seed, seed * 7919u), what);
     }
     for (size_t i = 0; inst && i < sizeof ks / sizeof ks[0]; i++) {
       static const uint32_t pick_adds[10] = {30000, 30009, 31000, 0,     30009,
