@@ -969,13 +969,16 @@ static bool end_frame(fx *f) {
  * A br_table is a C switch whose cases are the branches. gcc makes it one
  * indirect jump, which every case of an interpreter's dispatch loop goes back
  * to: one jump that predicts badly. So a dispatch's table is also written as
- * a computed goto through a table of label offsets, chosen by the
+ * a computed goto through a table of label addresses, chosen by the
  * preprocessor where the compiler has them (XL_CGOTO: gcc; tcc keeps the
  * switch). gcc copies the block ending in a computed goto into its
  * predecessors (with toolchain.c's max-goto-duplication-insns), so each case
  * jumps to the next on its own and the jumps predict as an interpreter's
- * threaded code does. What the computed goto costs decides which table gets
- * it:
+ * threaded code does. The table holds the labels' addresses, so a dispatch
+ * is a load and the jump; a table of offsets from one label (no relocations)
+ * also needed the base's address and an add in every copy, which made the
+ * copies bigger (fewer fit the duplication limit) and each dispatch longer.
+ * What the computed goto costs decides which table gets it:
  * - one per function, its biggest: every label whose address is taken is a
  *   target of every computed goto, so each more table multiplies the edges;
  * - in a loop: gcc neither inlines nor clones a function with label addresses
@@ -1002,21 +1005,14 @@ static bool branch_is_goto(fx *f, uint32_t depth) {
 static void write_cgoto(fx *f, const char *cond, const uint32_t *labels, uint32_t n,
                         const uint32_t *first) {
   uint32_t t = f->labels++; /* names its local labels: unique like an L's */
-  char base[24];
+  fputs_unlocked("{ static void *const xl_bt[] = {", f->o);
   for (uint32_t i = 0; i <= n; i++) {
-    char name[24];
     if (branch_is_goto(f, labels[i]))
-      xl_bprintf(name, sizeof name, "L%u", target(f, labels[i])->label);
+      xl_printf(f->o, "%s&&L%u", i ? ", " : "", target(f, labels[i])->label);
     else
-      xl_bprintf(name, sizeof name, "T%u_%u", t, labels[i]);
-    if (i == 0) {
-      memcpy(base, name, sizeof base);
-      fputs_unlocked("{ static const int xl_bt[] = {", f->o);
-    }
-    xl_printf(f->o, "%s&&%s - &&%s", i ? ", " : "", name, base);
+      xl_printf(f->o, "%s&&T%u_%u", i ? ", " : "", t, labels[i]);
   }
-  xl_printf(f->o, "};\nu32 xl_i = %s;\ngoto *(&&%s + xl_bt[xl_i < %uu ? xl_i : %uu]);\n", cond,
-            base, n, n);
+  xl_printf(f->o, "};\nu32 xl_i = %s;\ngoto *xl_bt[xl_i < %uu ? xl_i : %uu];\n", cond, n, n);
   for (uint32_t i = 0; i <= n; i++) {
     if (first[labels[i]] != i) continue;
     if (branch_is_goto(f, labels[i])) {
