@@ -36,8 +36,9 @@ packages=(
 if [ "${1:-}" = --bench ]; then
   # benchmarks (make bench): load generator, the container baseline (Docker engine), plots;
   # python3 picks free ports (server.sh, restart.sh, paper.sh) and reads coverage logs
-  # (coverage.py); xz-utils unpacks the .tar.xz Debian sources of bench-engine's corpus
-  packages+=(wrk docker.io gnuplot-nox python3 xz-utils)
+  # (coverage.py); xz-utils unpacks the .tar.xz Debian sources of bench-engine's corpus;
+  # time (/usr/bin/time) gives bench/lua_ab.sh its user CPU times
+  packages+=(wrk docker.io gnuplot-nox python3 xz-utils time)
 fi
 
 missing=()
