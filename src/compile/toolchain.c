@@ -72,7 +72,7 @@ static int codegen_flags(mote_tier tier, const char *argv[], int n, int cap) {
   /* A br_table's computed goto is copied into every case (xl_func.c's
    * br_table()) when its block is this small: the default (8) is too small
    * for a load of the opcode from linear memory, the clamp and the table,
-   * 64 for Lua's fetch and dispatch together (12 copies of 76 cases at 64,
+   * 64 for Lua's fetch and dispatch together (12 indirect jumps in its VM at 64,
    * 32 at 128; docs/architecture.md). */
   ARG("--param=max-goto-duplication-insns=128");
   ARG("-w");
