@@ -978,6 +978,10 @@ static bool end_frame(fx *f) {
  * is a load and the jump; a table of offsets from one label (no relocations)
  * also needed the base's address and an add in every copy, which made the
  * copies bigger (fewer fit the duplication limit) and each dispatch longer.
+ * The index reaches the table through an empty asm (XL_OPAQUE): gcc reads a
+ * table of addresses at compile time, and where one path's index is a
+ * constant (a select of the default) it jumped there directly and tested
+ * that path in front of the dispatch, which then got no copies.
  * What the computed goto costs decides which table gets it:
  * - one per function, its biggest: every label whose address is taken is a
  *   target of every computed goto, so each more table multiplies the edges;
@@ -1012,7 +1016,9 @@ static void write_cgoto(fx *f, const char *cond, const uint32_t *labels, uint32_
     else
       xl_printf(f->o, "%s&&T%u_%u", i ? ", " : "", t, labels[i]);
   }
-  xl_printf(f->o, "};\nu32 xl_i = %s;\ngoto *xl_bt[xl_i < %uu ? xl_i : %uu];\n", cond, n, n);
+  xl_printf(f->o, "};\nu32 xl_i = %s;\nxl_i = xl_i < %uu ? xl_i : %uu;\nXL_OPAQUE(xl_i);\n",
+            cond, n, n);
+  fputs_unlocked("goto *xl_bt[xl_i];\n", f->o);
   for (uint32_t i = 0; i <= n; i++) {
     if (first[labels[i]] != i) continue;
     if (branch_is_goto(f, labels[i])) {

@@ -36,6 +36,8 @@ typedef wasm_rt_externref_t eref;
  * br_table()), which gcc copies into the cases; tcc copies nothing, so the
  * quick and lazy tiers keep the switch */
 #define XL_CGOTO 1
+/* x as a value gcc cannot see through (the computed goto's index) */
+#define XL_OPAQUE(x) __asm__("" : "+r"(x))
 #else
 #define XL_UNLIKELY(x) (x)
 #define XL_INLINE static inline

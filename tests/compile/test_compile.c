@@ -745,6 +745,25 @@ static uint32_t threaded_reference(uint32_t n, uint32_t x) {
   }
 }
 
+/* The selected export's loop as C: acc after n steps from seed x. */
+static uint32_t selected_reference(uint32_t n, uint32_t x) {
+  uint32_t acc = 0;
+  for (uint32_t i = 1; i <= n; i++) {
+    x = x * 1103515245u + 12345u;
+    switch (x >> 29) {
+      case 0: acc += 1; break;
+      case 1: acc ^= x; break;
+      case 2: acc *= 3; break;
+      case 3: acc = acc << 5 | acc >> 27; break;
+      case 4: acc -= x >> 8; break;
+      case 5: acc >>= 1; break;
+      case 6: acc += x >> 16; break;
+      default: acc = ~acc; break;
+    }
+  }
+  return acc;
+}
+
 /* Appends to `o` `blocks` nested blocks and a br_table of `entries` entries
  * over them on local 0 (entry i to block i % blocks, the default to the
  * outermost); each block's end adds 1 to local 1, so the table adds
@@ -801,7 +820,7 @@ static unsigned indirect_jumps(const char *so_path, uint32_t f) {
  * (moved for some, in place for others) and the function's return, four
  * tables in one function, and the tables that stay a switch only (outside a
  * loop, 257 targets); and gcc copies a dispatch into the cases that branch
- * back to it. */
+ * back to it, also where one path's index is a constant. */
 TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
   char *wat = NULL;
   size_t wat_len = 0;
@@ -867,6 +886,25 @@ TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
         "  end local.get 2 local.get 1 i32.const 16 i32.shr_u i32.add local.set 2 br 1"
         "  end local.get 2 i32.const -1 i32.xor local.set 2"
         "   local.get 3 local.get 0 i32.lt_u br_if 0"
+        "  end end local.get 2)"
+        /* 6: threaded's cases, every one branching back, with the exit as
+         * the table's default chosen by select: a constant index on one
+         * path, which gcc must not take through the table at compile time
+         * (XL_OPAQUE): it would test the exit in front of the dispatch */
+        " (func (export \"selected\") (param i32 i32) (result i32) (local i32 i32)"
+        "  block loop block block block block block block block block"
+        "   local.get 3 i32.const 1 i32.add local.set 3"
+        "   local.get 1 i32.const 1103515245 i32.mul i32.const 12345 i32.add local.tee 1"
+        "   i32.const 29 i32.shr_u i32.const 8 local.get 3 local.get 0 i32.le_u select"
+        "   br_table 0 1 2 3 4 5 6 7 9"
+        "  end local.get 2 i32.const 1 i32.add local.set 2 br 7"
+        "  end local.get 2 local.get 1 i32.xor local.set 2 br 6"
+        "  end local.get 2 i32.const 3 i32.mul local.set 2 br 5"
+        "  end local.get 2 i32.const 5 i32.rotl local.set 2 br 4"
+        "  end local.get 2 local.get 1 i32.const 8 i32.shr_u i32.sub local.set 2 br 3"
+        "  end local.get 2 i32.const 1 i32.shr_u local.set 2 br 2"
+        "  end local.get 2 local.get 1 i32.const 16 i32.shr_u i32.add local.set 2 br 1"
+        "  end local.get 2 i32.const -1 i32.xor local.set 2 br 0"
         "  end end local.get 2))",
         o);
   size_t len;
@@ -887,14 +925,16 @@ TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
   CHECK_EQ_INT(c ? occurrences_in(c, 4, "#if XL_CGOTO") : 9, 0);
   CHECK_EQ_INT(c ? occurrences_in(c, 4, "switch (") : 0, 1);
   free(c);
-  /* on the opt tier gcc copies threaded's dispatch into its 8 cases
-   * (toolchain.c's max-goto-duplication-insns; 1 indirect jump without it) */
+  /* on the opt tier gcc copies threaded's and selected's dispatch into their
+   * 8 cases (toolchain.c's max-goto-duplication-insns; 1 indirect jump
+   * without it, and selected 1 without XL_OPAQUE) */
   fresh_cache();
   mote_compile_options opt = options(MOTE_TIER_OPT);
   mote_compile_result r;
   mote_compile_error err;
   CHECK_EQ_INT(wasm ? mote_compile(wasm, len, &opt, &r, &err) : MOTE_COMPILE_OK, MOTE_COMPILE_OK);
   CHECK(wasm && indirect_jumps(r.so_path, 5) >= 8);
+  CHECK(wasm && indirect_jumps(r.so_path, 6) >= 8);
   static const uint32_t ks[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 100,
                                 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff};
   for (int tier = MOTE_TIER_OPT; wasm && tier <= MOTE_TIER_QUICK; tier++) {
@@ -910,6 +950,9 @@ TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
       CHECK_EQ_INT(call_export_args(inst, m, "threaded", args, res, &rerr), MOTE_RT_OK);
       snprintf(what, sizeof what, "threaded(%u) on tier %d: %u", 300 * seed, tier, res[0].i32);
       CHECK_MSG(res[0].i32 == threaded_reference(300 * seed, seed * 7919u), what);
+      CHECK_EQ_INT(call_export_args(inst, m, "selected", args, res, &rerr), MOTE_RT_OK);
+      snprintf(what, sizeof what, "selected(%u) on tier %d: %u", 300 * seed, tier, res[0].i32);
+      CHECK_MSG(res[0].i32 == selected_reference(300 * seed, seed * 7919u), what);
     }
     for (size_t i = 0; inst && i < sizeof ks / sizeof ks[0]; i++) {
       static const uint32_t pick_adds[10] = {30000, 30009, 31000, 0,     30009,
