@@ -723,25 +723,51 @@ static uint32_t interp_reference(uint32_t n, uint32_t x) {
   return acc;
 }
 
+/* One step of the threaded and selected exports' loops as C: acc after case
+ * x >> 29 of x (the new random value). */
+static uint32_t dispatch_step(uint32_t acc, uint32_t x) {
+  switch (x >> 29) {
+    case 0: return acc + 1;
+    case 1: return acc ^ x;
+    case 2: return acc * 3;
+    case 3: return acc << 5 | acc >> 27;
+    case 4: return acc - (x >> 8);
+    case 5: return acc >> 1;
+    case 6: return acc + (x >> 16);
+    default: return ~acc;
+  }
+}
+
+/* Appends to `o` the body of the threaded and selected exports (params n, x;
+ * locals acc, i): a loop whose head steps i and x and dispatches on x >> 29
+ * (then `index`'s code) by `table` to dispatch_step's eight cases; each case
+ * but the last branches back, the last runs `last` (which may branch back). */
+static void dispatch_loop(FILE *o, const char *index, const char *table, const char *last) {
+  fprintf(o,
+          "  block loop block block block block block block block block"
+          "   local.get 3 i32.const 1 i32.add local.set 3"
+          "   local.get 1 i32.const 1103515245 i32.mul i32.const 12345 i32.add local.tee 1"
+          "   i32.const 29 i32.shr_u%s %s"
+          "  end local.get 2 i32.const 1 i32.add local.set 2 br 7"
+          "  end local.get 2 local.get 1 i32.xor local.set 2 br 6"
+          "  end local.get 2 i32.const 3 i32.mul local.set 2 br 5"
+          "  end local.get 2 i32.const 5 i32.rotl local.set 2 br 4"
+          "  end local.get 2 local.get 1 i32.const 8 i32.shr_u i32.sub local.set 2 br 3"
+          "  end local.get 2 i32.const 1 i32.shr_u local.set 2 br 2"
+          "  end local.get 2 local.get 1 i32.const 16 i32.shr_u i32.add local.set 2 br 1"
+          "  end local.get 2 i32.const -1 i32.xor local.set 2%s"
+          "  end end local.get 2)",
+          index, table, last);
+}
+
 /* The threaded export's loop as C: acc from seed x when the first step 7
  * at or after step n ends it. */
 static uint32_t threaded_reference(uint32_t n, uint32_t x) {
   uint32_t acc = 0;
   for (uint32_t i = 1;; i++) {
     x = x * 1103515245u + 12345u;
-    switch (x >> 29) {
-      case 0: acc += 1; break;
-      case 1: acc ^= x; break;
-      case 2: acc *= 3; break;
-      case 3: acc = acc << 5 | acc >> 27; break;
-      case 4: acc -= x >> 8; break;
-      case 5: acc >>= 1; break;
-      case 6: acc += x >> 16; break;
-      default:
-        acc = ~acc;
-        if (i >= n) return acc;
-        break;
-    }
+    acc = dispatch_step(acc, x);
+    if (x >> 29 == 7 && i >= n) return acc;
   }
 }
 
@@ -750,16 +776,7 @@ static uint32_t selected_reference(uint32_t n, uint32_t x) {
   uint32_t acc = 0;
   for (uint32_t i = 1; i <= n; i++) {
     x = x * 1103515245u + 12345u;
-    switch (x >> 29) {
-      case 0: acc += 1; break;
-      case 1: acc ^= x; break;
-      case 2: acc *= 3; break;
-      case 3: acc = acc << 5 | acc >> 27; break;
-      case 4: acc -= x >> 8; break;
-      case 5: acc >>= 1; break;
-      case 6: acc += x >> 16; break;
-      default: acc = ~acc; break;
-    }
+    acc = dispatch_step(acc, x);
   }
   return acc;
 }
@@ -871,42 +888,17 @@ TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
         /* 5: a dispatch at the loop's head, which every case but the last
          * branches back to unconditionally (the last ends the loop from step
          * local 0 on) */
-        " (func (export \"threaded\") (param i32 i32) (result i32) (local i32 i32)"
-        "  block loop block block block block block block block block"
-        "   local.get 3 i32.const 1 i32.add local.set 3"
-        "   local.get 1 i32.const 1103515245 i32.mul i32.const 12345 i32.add local.tee 1"
-        "   i32.const 29 i32.shr_u"
-        "   br_table 0 1 2 3 4 5 6 7 7"
-        "  end local.get 2 i32.const 1 i32.add local.set 2 br 7"
-        "  end local.get 2 local.get 1 i32.xor local.set 2 br 6"
-        "  end local.get 2 i32.const 3 i32.mul local.set 2 br 5"
-        "  end local.get 2 i32.const 5 i32.rotl local.set 2 br 4"
-        "  end local.get 2 local.get 1 i32.const 8 i32.shr_u i32.sub local.set 2 br 3"
-        "  end local.get 2 i32.const 1 i32.shr_u local.set 2 br 2"
-        "  end local.get 2 local.get 1 i32.const 16 i32.shr_u i32.add local.set 2 br 1"
-        "  end local.get 2 i32.const -1 i32.xor local.set 2"
-        "   local.get 3 local.get 0 i32.lt_u br_if 0"
-        "  end end local.get 2)"
-        /* 6: threaded's cases, every one branching back, with the exit as
-         * the table's default chosen by select: a constant index on one
-         * path, which gcc must not take through the table at compile time
-         * (XL_OPAQUE): it would test the exit in front of the dispatch */
-        " (func (export \"selected\") (param i32 i32) (result i32) (local i32 i32)"
-        "  block loop block block block block block block block block"
-        "   local.get 3 i32.const 1 i32.add local.set 3"
-        "   local.get 1 i32.const 1103515245 i32.mul i32.const 12345 i32.add local.tee 1"
-        "   i32.const 29 i32.shr_u i32.const 8 local.get 3 local.get 0 i32.le_u select"
-        "   br_table 0 1 2 3 4 5 6 7 9"
-        "  end local.get 2 i32.const 1 i32.add local.set 2 br 7"
-        "  end local.get 2 local.get 1 i32.xor local.set 2 br 6"
-        "  end local.get 2 i32.const 3 i32.mul local.set 2 br 5"
-        "  end local.get 2 i32.const 5 i32.rotl local.set 2 br 4"
-        "  end local.get 2 local.get 1 i32.const 8 i32.shr_u i32.sub local.set 2 br 3"
-        "  end local.get 2 i32.const 1 i32.shr_u local.set 2 br 2"
-        "  end local.get 2 local.get 1 i32.const 16 i32.shr_u i32.add local.set 2 br 1"
-        "  end local.get 2 i32.const -1 i32.xor local.set 2 br 0"
-        "  end end local.get 2))",
+        " (func (export \"threaded\") (param i32 i32) (result i32) (local i32 i32)",
         o);
+  dispatch_loop(o, "", "br_table 0 1 2 3 4 5 6 7 7", " local.get 3 local.get 0 i32.lt_u br_if 0");
+  /* 6: the same cases, every one branching back, with the exit as the
+   * table's default chosen by select: a constant index on one path, which
+   * gcc must not take through the table at compile time (XL_OPAQUE): it would
+   * test the exit in front of the dispatch */
+  fputs(" (func (export \"selected\") (param i32 i32) (result i32) (local i32 i32)", o);
+  dispatch_loop(o, " i32.const 8 local.get 3 local.get 0 i32.le_u select", "br_table 0 1 2 3 4 5 6 7 9",
+                " br 0");
+  fputs(")", o);
   size_t len;
   uint8_t *wasm;
   char *c = assembled_and_translated(o, &wat, &wasm, &len);
