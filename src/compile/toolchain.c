@@ -70,10 +70,10 @@ static int codegen_flags(mote_tier tier, const char *argv[], int n, int cap) {
   /* A guest function with a huge frame must not step over the stack guard. */
   ARG("-fstack-clash-protection");
   /* A br_table's computed goto is copied into every case (xl_func.c's
-   * br_table()) when its block is this small: the default (8) is too small
-   * for a load of the opcode from linear memory, the clamp and the table,
-   * 64 for Lua's fetch and dispatch together (12 indirect jumps in its VM at 64,
-   * 32 at 128; docs/architecture.md). */
+   * br_table()) when its block is this small. The default (8) is too small
+   * for a load of the opcode from linear memory, the clamp and the table
+   * (32), and 64 for Lua's fetch and dispatch together (its VM has 12
+   * indirect jumps at 64, 32 at 128; docs/architecture.md). */
   ARG("--param=max-goto-duplication-insns=128");
   ARG("-w");
   return n;

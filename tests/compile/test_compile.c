@@ -896,8 +896,8 @@ TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
    * gcc must not take through the table at compile time (XL_OPAQUE): it would
    * test the exit in front of the dispatch */
   fputs(" (func (export \"selected\") (param i32 i32) (result i32) (local i32 i32)", o);
-  dispatch_loop(o, " i32.const 8 local.get 3 local.get 0 i32.le_u select", "br_table 0 1 2 3 4 5 6 7 9",
-                " br 0");
+  dispatch_loop(o, " i32.const 8 local.get 3 local.get 0 i32.le_u select",
+                "br_table 0 1 2 3 4 5 6 7 9", " br 0");
   fputs(")", o);
   size_t len;
   uint8_t *wasm;
