@@ -33,7 +33,19 @@ typedef struct frame {
   bool unreachable;
   bool dead; /* entered in unreachable code: nothing of it is written */
   bool used; /* a branch targets its label */
+  size_t start; /* the offset of its instruction in the body */
 } frame;
+
+/* A br_table written as a computed goto too: its entries, where its
+ * "#if XL_CGOTO && 0" has the 0, the local whose value alone is its index
+ * (UINT32_MAX: none), the label of the loop around it, and whether that
+ * loop turned out a state machine's (see chosen_cgoto()). */
+typedef struct {
+  uint32_t entries;
+  size_t at;
+  uint32_t local, loop;
+  bool state_machine;
+} cgoto_table;
 
 typedef struct fx {
   const xl_module *x;
@@ -76,12 +88,16 @@ typedef struct fx {
   uint32_t ifs, deepest_if;
   uint8_t *locals;
   uint32_t nlocals;
+  /* Per local: 1 + the offset of the last local.set or local.tee of it, and
+   * of the last that gave it a value other than a constant (0: none; see
+   * end_loop_tables()) */
+  size_t *set_at, *varied_at;
   uint32_t slots[8]; /* per type letter index: 1 + the deepest slot used */
   uint32_t labels;
-  /* the biggest br_table written as a computed goto too (br_table()): its
-   * entries and where its "#if XL_CGOTO && 0" has the 0 */
-  uint32_t cgoto_entries;
-  size_t cgoto_at;
+  /* the br_tables written as a computed goto too (br_table()), of which
+   * the function's end chooses one */
+  cgoto_table *cgotos;
+  uint32_t ncgotos, cgotos_cap;
   size_t at; /* the current instruction's offset */
 } fx;
 
@@ -357,7 +373,7 @@ static bool push_frame(fx *f, uint8_t kind, uint32_t np, const uint8_t *params, 
     results = &single[one];
   }
   *fr = (frame){.kind = kind, .label = f->labels++, .height = f->h - np, .np = np, .nr = nr,
-                .params = params, .results = results, .dead = dead};
+                .params = params, .results = results, .dead = dead, .start = f->at};
   return true;
 }
 
@@ -933,6 +949,17 @@ static bool guarded_trunc(fx *f, uint8_t op) {
   return true;
 }
 
+/* At the end of loop `fr`: which of its tables are a state machine's, whose
+ * index is a local that the loop sets, and to nothing but constants (each
+ * case sets the next state; what it had before the loop does not matter). */
+static void end_loop_tables(fx *f, const frame *fr) {
+  for (uint32_t i = 0; i < f->ncgotos; i++) {
+    cgoto_table *t = &f->cgotos[i];
+    if (t->loop == fr->label && t->local != UINT32_MAX)
+      t->state_machine = f->set_at[t->local] > fr->start && f->varied_at[t->local] <= fr->start;
+  }
+}
+
 static bool end_frame(fx *f) {
   frame *fr = top(f);
   if (!pop_n(f, fr->nr, fr->results)) return false;
@@ -941,6 +968,7 @@ static bool end_frame(fx *f) {
                 f->h - fr->height);
   if (fr->kind == K_IF && !(fr->np == fr->nr && (fr->np == 0 || !memcmp(fr->params, fr->results, fr->np))))
     return fail(f, "type mismatch: if without else must leave its parameters");
+  if (fr->kind == K_LOOP) end_loop_tables(f, fr);
   if (fr->kind == K_FUNC) {
     if (!fr->unreachable) {
       f->h += fr->nr;
@@ -989,11 +1017,60 @@ static bool end_frame(fx *f) {
  *   in a static table, which a switch helper outside a loop would lose;
  * - 8 to 4096 entries, 4 to 256 targets: fewer are gcc's compares or lookup
  *   tables; more make the copies times the targets edges too many for gcc's
- *   memory (2048 targets: 531 MiB against 192, 3072: past the 1 GiB limit). */
+ *   memory (2048 targets: 531 MiB against 192, 3072: past the 1 GiB limit);
+ * - not a state machine's: a table whose index is a local (and constants)
+ *   that its loop sets, to nothing but constants: each case sets the next
+ *   state. gcc threads such a switch's transitions into direct jumps and a
+ *   computed goto's not: a 12-state machine from clang ran 4x slower. */
 #define CGOTO_MIN_ENTRIES 8
 #define CGOTO_MAX_ENTRIES 4096
 #define CGOTO_MIN_TARGETS 4
 #define CGOTO_MAX_TARGETS 256
+
+/* Whether the value at depth d (just popped) is a constant. */
+static bool is_constant(const fx *f, uint32_t d) {
+  if (d >= f->cap || !isdigit((unsigned char)f->pend[d][0])) return false;
+  for (const char *p = f->pend[d]; *p; p++)
+    if (!isalnum((unsigned char)*p)) return false;
+  return true;
+}
+
+/* The local that the value at depth d (just popped) is made of alone, with
+ * constants and operators (`l3`, `(l3 - 1u)`), or UINT32_MAX. */
+static uint32_t only_local(const fx *f, uint32_t d) {
+  if (d >= f->cap || !f->pend[d][0] || f->pend_own[d]) return UINT32_MAX;
+  uint32_t local = UINT32_MAX;
+  for (const char *p = f->pend[d]; *p;) {
+    if (isdigit((unsigned char)*p)) { /* a constant, its suffix included */
+      while (isalnum((unsigned char)*p)) p++;
+      continue;
+    }
+    if (!isalpha((unsigned char)*p) && *p != '_') {
+      p++;
+      continue;
+    }
+    if (*p != 'l' || !isdigit((unsigned char)p[1])) return UINT32_MAX; /* a cast, a helper */
+    char *end;
+    unsigned long l = strtoul(p + 1, &end, 10);
+    if (isalnum((unsigned char)*end) || *end == '_' || l >= UINT32_MAX ||
+        (local != UINT32_MAX && l != local))
+      return UINT32_MAX;
+    local = (uint32_t)l;
+    p = end;
+  }
+  return local;
+}
+
+/* The computed goto chosen among a function's tables (NULL: none): its
+ * biggest that is not a state machine's (br_table()). */
+static const cgoto_table *chosen_cgoto(const fx *f) {
+  const cgoto_table *best = NULL;
+  for (uint32_t i = 0; i < f->ncgotos; i++) {
+    const cgoto_table *t = &f->cgotos[i];
+    if (!t->state_machine && (!best || t->entries > best->entries)) best = t;
+  }
+  return best;
+}
 
 /* Whether a branch to `depth` is a goto alone (no values to move). */
 static bool branch_is_goto(fx *f, uint32_t depth) {
@@ -1047,7 +1124,8 @@ static bool cgoto_eligible(const fx *f, uint32_t n, uint32_t targets) {
  * order (first[label], next[i]), so a table of a million one-byte targets
  * costs a million steps, not the square (a lazy batch is translated on the
  * compiler thread that every call waits for). */
-static bool write_br_table(fx *f, const char *cond, const uint32_t *labels, uint32_t n) {
+static bool write_br_table(fx *f, const char *cond, uint32_t local, const uint32_t *labels,
+                           uint32_t n) {
   uint32_t *first = malloc((size_t)f->nf * sizeof *first);
   uint32_t *next = malloc(((size_t)n + 1) * sizeof *next);
   if (!first || !next) {
@@ -1062,13 +1140,23 @@ static bool write_br_table(fx *f, const char *cond, const uint32_t *labels, uint
   uint32_t targets = 0;
   for (uint32_t l = 0; l < f->nf; l++) targets += first[l] != UINT32_MAX;
   bool cgoto = cgoto_eligible(f, n, targets);
+  if (cgoto && f->ncgotos == f->cgotos_cap) {
+    uint32_t cap = f->cgotos_cap ? 2 * f->cgotos_cap : 4;
+    cgoto_table *grown = realloc(f->cgotos, cap * sizeof *grown);
+    if (!grown) {
+      free(first), free(next);
+      return out_of_memory(f);
+    }
+    f->cgotos = grown, f->cgotos_cap = cap;
+  }
   if (cgoto) {
     fputs_unlocked("#if XL_CGOTO && ", f->o);
-    /* 0, or 1 for the function's biggest table (xl_func_write_nested) */
-    if (n + 1 > f->cgoto_entries) {
-      f->cgoto_entries = n + 1;
-      f->cgoto_at = (size_t)ftell(f->o);
+    /* 0, or 1 for the table chosen at the function's end (chosen_cgoto) */
+    uint32_t loop = f->nf;
+    while (loop-- > 0 && f->frames[loop].kind != K_LOOP) {
     }
+    f->cgotos[f->ncgotos++] =
+        (cgoto_table){n + 1, (size_t)ftell(f->o), local, f->frames[loop].label, false};
     fputs_unlocked("0\n", f->o);
     write_cgoto(f, cond, labels, n, first);
     fputs_unlocked("#else\n", f->o);
@@ -1100,6 +1188,7 @@ static bool br_table(fx *f) {
   for (uint32_t i = 0; i <= n; i++) labels[i] = xl_u32(&f->c);
   bool ok = pop(f, MOTE_I32, NULL);
   xl_bprintf(cond, sizeof cond, "%s", ok ? V(f, MOTE_I32, f->h) : "");
+  uint32_t local = ok ? only_local(f, f->h) : UINT32_MAX;
   materialize(f, -1);
   uint32_t arity = 0;
   for (uint32_t i = 0; ok && i <= n; i++) {
@@ -1119,7 +1208,7 @@ static bool br_table(fx *f) {
     ok = pop_n(f, arity, label_types(to));
     f->h = saved;
   }
-  if (ok && live(f)) ok = write_br_table(f, cond, labels, n);
+  if (ok && live(f)) ok = write_br_table(f, cond, local, labels, n);
   free(labels);
   if (!ok) return false;
   set_unreachable(f);
@@ -1316,6 +1405,8 @@ static bool body(fx *f) {
           if (!push_pending(f, t, cond, local_bit((int32_t)a))) return false;
         } else {
           if (!pop(f, t, NULL)) return false;
+          f->set_at[a] = f->at + 1;
+          if (!is_constant(f, f->h)) f->varied_at[a] = f->at + 1;
           materialize(f, (int32_t)a); /* values read from the local before it changes */
           emit(f, "l%u = %s;\n", a, V(f, t, f->h));
           if (op == 0x22 && !push_pending(f, t, cond, local_bit((int32_t)a))) return false;
@@ -1433,7 +1524,9 @@ static bool read_locals(fx *f, const mote_functype *ft) {
   }
   if (total > 50000 + (uint64_t)ft->param_count) return fail(f, "too many locals");
   f->locals = malloc(total ? total : 1);
-  if (!f->locals) return out_of_memory(f);
+  f->set_at = calloc(total ? total : 1, sizeof *f->set_at);
+  f->varied_at = calloc(total ? total : 1, sizeof *f->varied_at);
+  if (!f->locals || !f->set_at || !f->varied_at) return out_of_memory(f);
   memcpy(f->locals, ft->params, ft->param_count);
   f->nlocals = ft->param_count;
   f->c.pos = at;
@@ -1471,7 +1564,8 @@ done:
   fclose(f.o);
   for (uint32_t k = 0; ok && k < f.nkeeps; k++)
     if (f.keeps[k] >> 63) buf[f.keeps[k] & ~((size_t)1 << 63)] = '_';
-  if (ok && f.cgoto_entries) buf[f.cgoto_at] = '1';
+  const cgoto_table *cgoto = ok ? chosen_cgoto(&f) : NULL;
+  if (cgoto) buf[cgoto->at] = '1';
   if (ok) {
     xl_printf(out, "XL_FUNC ");
     xl_write_return_type(out, ft);
@@ -1511,5 +1605,8 @@ done:
   free(f.keeps);
   free(f.frames);
   free(f.locals);
+  free(f.set_at);
+  free(f.varied_at);
+  free(f.cgotos);
   return ok;
 }
