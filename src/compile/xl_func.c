@@ -955,7 +955,7 @@ static bool guarded_trunc(fx *f, uint8_t op) {
 static void end_loop_tables(fx *f, const frame *fr) {
   for (uint32_t i = 0; i < f->ncgotos; i++) {
     cgoto_table *t = &f->cgotos[i];
-    if (t->loop == fr->label && t->local != UINT32_MAX)
+    if (t->loop == fr->label && t->local < f->nlocals)
       t->state_machine = f->set_at[t->local] > fr->start && f->varied_at[t->local] <= fr->start;
   }
 }
