@@ -34,17 +34,22 @@ typedef struct frame {
   bool dead; /* entered in unreachable code: nothing of it is written */
   bool used; /* a branch targets its label */
   size_t start; /* the offset of its instruction in the body */
+  uint32_t loop; /* the innermost loop frame around it (UINT32_MAX: none) */
+  /* a loop's: the first of the tables (cgoto_table.next) that its end
+   * decides on next (UINT32_MAX: none) */
+  uint32_t tables;
 } frame;
 
 /* A br_table written as a computed goto too: its entries, where its
  * "#if XL_CGOTO && 0" has the 0, the local whose value alone is its index
- * (UINT32_MAX: none), the label of the loop around it, and whether that
- * loop turned out a state machine's (see chosen_cgoto()). */
+ * (UINT32_MAX: none), the next table in its loop's list, whether a loop's
+ * end has decided on it, and whether it is a state machine's (see
+ * end_loop_tables()). */
 typedef struct {
   uint32_t entries;
   size_t at;
-  uint32_t local, loop;
-  bool state_machine;
+  uint32_t local, next;
+  bool seen, state_machine;
 } cgoto_table;
 
 typedef struct fx {
@@ -372,8 +377,11 @@ static bool push_frame(fx *f, uint8_t kind, uint32_t np, const uint8_t *params, 
     if (single[one] != one || one == 0) return fail(f, "malformed block type 0x%02x", one);
     results = &single[one];
   }
+  uint32_t loop = UINT32_MAX; /* the frame's parent's loop, or the parent */
+  if (f->nf > 1) loop = fr[-1].kind == K_LOOP ? f->nf - 2 : fr[-1].loop;
   *fr = (frame){.kind = kind, .label = f->labels++, .height = f->h - np, .np = np, .nr = nr,
-                .params = params, .results = results, .dead = dead, .start = f->at};
+                .params = params, .results = results, .dead = dead, .start = f->at,
+                .loop = loop, .tables = UINT32_MAX};
   return true;
 }
 
@@ -949,14 +957,23 @@ static bool guarded_trunc(fx *f, uint8_t op) {
   return true;
 }
 
-/* At the end of loop `fr`: which of its tables are a state machine's, whose
- * index is a local that the loop sets, and to nothing but constants (each
- * case sets the next state; what it had before the loop does not matter). */
+/* At the end of loop `fr`, on the tables inside it: a table is a state
+ * machine's when its index is a local that the innermost loop around it sets,
+ * and no loop around it sets to anything but constants (each case sets the
+ * next state; what the local had before does not matter). The tables then
+ * go to the next loop out, so each loop end sees each table once. */
 static void end_loop_tables(fx *f, const frame *fr) {
-  for (uint32_t i = 0; i < f->ncgotos; i++) {
+  uint32_t last = UINT32_MAX;
+  for (uint32_t i = fr->tables; i != UINT32_MAX; last = i, i = f->cgotos[i].next) {
     cgoto_table *t = &f->cgotos[i];
-    if (t->loop == fr->label && t->local < f->nlocals)
-      t->state_machine = f->set_at[t->local] > fr->start && f->varied_at[t->local] <= fr->start;
+    if (t->local >= f->nlocals) continue;
+    if (!t->seen) t->state_machine = f->set_at[t->local] > fr->start;
+    t->seen = true;
+    if (f->varied_at[t->local] > fr->start) t->state_machine = false;
+  }
+  if (last != UINT32_MAX && fr->loop != UINT32_MAX) {
+    f->cgotos[last].next = f->frames[fr->loop].tables;
+    f->frames[fr->loop].tables = fr->tables;
   }
 }
 
@@ -1011,8 +1028,9 @@ static bool end_frame(fx *f) {
  * constant (a select of the default) it jumped there directly and tested
  * that path in front of the dispatch, which then got no copies.
  * What the computed goto costs decides which table gets it:
- * - one per function, its biggest: every label whose address is taken is a
- *   target of every computed goto, so each more table multiplies the edges;
+ * - one per function, its biggest (but not a state machine's, below): every
+ *   label whose address is taken is a target of every computed goto, so each
+ *   more table multiplies the edges;
  * - in a loop: gcc neither inlines nor clones a function with label addresses
  *   in a static table, which a switch helper outside a loop would lose;
  * - 8 to 4096 entries, 4 to 256 targets: fewer are gcc's compares or lookup
@@ -1108,12 +1126,17 @@ static void write_cgoto(fx *f, const char *cond, const uint32_t *labels, uint32_
   fputs_unlocked("}\n", f->o);
 }
 
+/* The innermost loop frame around the current instruction (UINT32_MAX:
+ * none). */
+static uint32_t innermost_loop(const fx *f) {
+  const frame *top = &f->frames[f->nf - 1];
+  return top->kind == K_LOOP ? f->nf - 1 : top->loop;
+}
+
 /* Whether a table of n + 1 entries over `targets` distinct labels gets the
  * computed goto too (the rules above; one per function is chosen later). */
 static bool cgoto_eligible(const fx *f, uint32_t n, uint32_t targets) {
-  bool in_loop = false;
-  for (uint32_t l = 0; l < f->nf; l++) in_loop |= f->frames[l].kind == K_LOOP;
-  return in_loop && n + 1 >= CGOTO_MIN_ENTRIES && n + 1 <= CGOTO_MAX_ENTRIES &&
+  return innermost_loop(f) != UINT32_MAX && n + 1 >= CGOTO_MIN_ENTRIES && n + 1 <= CGOTO_MAX_ENTRIES &&
          targets >= CGOTO_MIN_TARGETS && targets <= CGOTO_MAX_TARGETS;
 }
 
@@ -1152,11 +1175,10 @@ static bool write_br_table(fx *f, const char *cond, uint32_t local, const uint32
   if (cgoto) {
     fputs_unlocked("#if XL_CGOTO && ", f->o);
     /* 0, or 1 for the table chosen at the function's end (chosen_cgoto) */
-    uint32_t loop = f->nf;
-    while (loop-- > 0 && f->frames[loop].kind != K_LOOP) {
-    }
-    f->cgotos[f->ncgotos++] =
-        (cgoto_table){n + 1, (size_t)ftell(f->o), local, f->frames[loop].label, false};
+    frame *loop = &f->frames[innermost_loop(f)];
+    f->cgotos[f->ncgotos] = (cgoto_table){
+        .entries = n + 1, .at = (size_t)ftell(f->o), .local = local, .next = loop->tables};
+    loop->tables = f->ncgotos++;
     fputs_unlocked("0\n", f->o);
     write_cgoto(f, cond, labels, n, first);
     fputs_unlocked("#else\n", f->o);
@@ -1405,8 +1427,10 @@ static bool body(fx *f) {
           if (!push_pending(f, t, cond, local_bit((int32_t)a))) return false;
         } else {
           if (!pop(f, t, NULL)) return false;
-          f->set_at[a] = f->at + 1;
-          if (!is_constant(f, f->h)) f->varied_at[a] = f->at + 1;
+          if (live(f)) {
+            f->set_at[a] = f->at + 1;
+            if (!is_constant(f, f->h)) f->varied_at[a] = f->at + 1;
+          }
           materialize(f, (int32_t)a); /* values read from the local before it changes */
           emit(f, "l%u = %s;\n", a, V(f, t, f->h));
           if (op == 0x22 && !push_pending(f, t, cond, local_bit((int32_t)a))) return false;

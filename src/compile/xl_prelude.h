@@ -32,7 +32,7 @@ typedef wasm_rt_externref_t eref;
 #if defined(__GNUC__)
 #define XL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define XL_INLINE static inline __attribute__((always_inline))
-/* A function's biggest br_table as a computed goto too (xl_func.c's
+/* One br_table of a function as a computed goto too (xl_func.c's
  * br_table()), which gcc copies into the cases; tcc copies nothing, so the
  * quick and lazy tiers keep the switch */
 #define XL_CGOTO 1

@@ -970,22 +970,46 @@ TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
   free(wasm);
 }
 
+/* Case k (not 2 or 7) of the machine exports' and the nested export's
+ * tables on acc. */
+static uint32_t machine_step(uint32_t acc, uint32_t k) {
+  switch (k) {
+    case 0: return acc + 1;
+    case 1: return acc * 3;
+    case 3: return acc << 7 | acc >> 25;
+    case 4: return acc >> 1;
+    case 5: return acc + 11;
+    default: return acc ^ 13;
+  }
+}
+
 /* The machine exports' loop as C: n steps of a machine of eight states
  * from state x (index state - 1; 0 and anything past 8 are the last case),
  * whose last case goes to state 5, or (varying) to x & 7. */
 static uint32_t machine_reference(uint32_t n, uint32_t x, bool varying) {
   uint32_t s = x, acc = 0;
   for (; n; n--) {
-    switch (s - 1) {
-      case 0: acc += 1, s = 5; break;
-      case 1: acc *= 3, s = 2; break;
-      case 2: acc ^= x, s = 7; break;
-      case 3: acc = acc << 7 | acc >> 25, s = 3; break;
-      case 4: acc >>= 1, s = 8; break;
-      case 5: acc += 11, s = 4; break;
-      case 6: acc ^= 13, s = 1; break;
-      default: acc -= 5, s = varying ? x & 7 : 5; break;
+    static const uint32_t next[7] = {5, 2, 7, 3, 8, 4, 1};
+    uint32_t k = s - 1;
+    if (k >= 7) {
+      acc -= 5, s = varying ? x & 7 : 5;
+      continue;
     }
+    acc = k == 2 ? acc ^ x : machine_step(acc, k);
+    s = next[k];
+  }
+  return acc;
+}
+
+/* The nested export's loops as C: n times an opcode (n ^ x) & 7 (n counting
+ * down), whose case 7 dispatches again to case 2 (an inner loop). */
+static uint32_t nested_reference(uint32_t n, uint32_t x) {
+  uint32_t acc = 0;
+  while (n) {
+    n--;
+    uint32_t op = (n ^ x) & 7;
+    if (op == 7) acc -= 5, op = 2;
+    acc = op == 2 ? acc ^ x : machine_step(acc, op);
   }
   return acc;
 }
@@ -1016,7 +1040,8 @@ static void machine_func(FILE *o, const char *name, const char *last) {
  * constant: the next state) keeps the switch on gcc, which threads each
  * transition into a direct jump (a computed goto's it does not); what the
  * local held before the loop does not count. One case setting the state
- * from something else makes it a dispatch again. Both give what the wasm
+ * from something else makes it a dispatch again, and so does a loop around
+ * that sets it otherwise (an interpreter's fetch). All give what the wasm
  * says on both tiers. */
 TEST(a_state_machine_keeps_the_switch) {
   char *wat = NULL;
@@ -1027,13 +1052,32 @@ TEST(a_state_machine_keeps_the_switch) {
   fputs("(module", o);
   machine_func(o, "constant", "i32.const 5");
   machine_func(o, "varying", "local.get 1 i32.const 7 i32.and");
-  fputs(")", o);
+  /* 2: an interpreter whose outer loop sets the opcode and whose inner loop
+   * dispatches on it, one case setting it to a constant and dispatching
+   * again: not a state machine (the loop around sets it otherwise) */
+  fputs(" (func (export \"nested\") (param i32 i32) (result i32) (local i32 i32)"
+        "  block loop local.get 0 i32.eqz br_if 1"
+        "   local.get 0 i32.const 1 i32.sub local.tee 0 local.get 1 i32.xor i32.const 7 i32.and"
+        "   local.set 2"
+        "   loop block block block block block block block block"
+        "    local.get 2 br_table 0 1 2 3 4 5 6 7 7"
+        "   end local.get 3 i32.const 1 i32.add local.set 3 br 8"
+        "   end local.get 3 i32.const 3 i32.mul local.set 3 br 7"
+        "   end local.get 3 local.get 1 i32.xor local.set 3 br 6"
+        "   end local.get 3 i32.const 7 i32.rotl local.set 3 br 5"
+        "   end local.get 3 i32.const 1 i32.shr_u local.set 3 br 4"
+        "   end local.get 3 i32.const 11 i32.add local.set 3 br 3"
+        "   end local.get 3 i32.const 13 i32.xor local.set 3 br 2"
+        "   end local.get 3 i32.const 5 i32.sub local.set 3 i32.const 2 local.set 2 br 0"
+        "  end end end local.get 3))",
+        o);
   size_t len;
   uint8_t *wasm;
   char *c = assembled_and_translated(o, &wat, &wasm, &len);
   CHECK_EQ_INT(c ? cgoto_entries(c, 0) : 9, 0);
   CHECK_EQ_INT(c ? occurrences_in(c, 0, "#if XL_CGOTO && 0\n") : 0, 1);
   CHECK_EQ_INT(c ? cgoto_entries(c, 1) : 0, 9);
+  CHECK_EQ_INT(c ? cgoto_entries(c, 2) : 0, 9);
   free(c);
   for (int tier = MOTE_TIER_OPT; wasm && tier <= MOTE_TIER_QUICK; tier++) {
     mote_rt_module *m;
@@ -1048,6 +1092,9 @@ TEST(a_state_machine_keeps_the_switch) {
       CHECK_EQ_INT(call_export_args(inst, m, "varying", args, res, &rerr), MOTE_RT_OK);
       snprintf(what, sizeof what, "varying(%u) on tier %d: %u", x, tier, res[0].i32);
       CHECK_MSG(res[0].i32 == machine_reference(1000 + x, x, true), what);
+      CHECK_EQ_INT(call_export_args(inst, m, "nested", args, res, &rerr), MOTE_RT_OK);
+      snprintf(what, sizeof what, "nested(%u) on tier %d: %u", x, tier, res[0].i32);
+      CHECK_MSG(res[0].i32 == nested_reference(1000 + x, x), what);
     }
     if (inst) mote_rt_instance_free(inst);
     mote_rt_module_free(m);
