@@ -460,6 +460,14 @@ static unsigned occurrences_in(const char *c, uint32_t f, const char *what) {
  * assembles it into *wasm (caller frees; NULL after a failed check) and
  * returns the C the translator writes for it (caller frees; NULL after a
  * failed check). */
+/* A stream to write a module's text into (*wat, *len), or NULL after a
+ * failed check. */
+static FILE *wat_stream(char **wat, size_t *len) {
+  FILE *o = open_memstream(wat, len);
+  CHECK(o != NULL);
+  return o;
+}
+
 static char *assembled_and_translated(FILE *o, char **wat, uint8_t **wasm, size_t *len) {
   fclose(o);
   *wasm = test_wat(*wat, NULL, len);
@@ -632,8 +640,7 @@ TEST(near_misses_of_the_guarded_truncation_are_translated_as_written) {
   size_t n = sizeof misses / sizeof misses[0];
   char *wat = NULL;
   size_t wat_len = 0;
-  FILE *o = open_memstream(&wat, &wat_len);
-  CHECK(o != NULL);
+  FILE *o = wat_stream(&wat, &wat_len);
   if (!o) return;
   fputs("(module", o);
   for (size_t i = 0; i < n; i++) fprintf(o, " (func %s)", misses[i]);
@@ -841,8 +848,7 @@ static unsigned indirect_jumps(const char *so_path, uint32_t f) {
 TEST(a_br_table_is_a_computed_goto_on_gcc_with_the_same_results) {
   char *wat = NULL;
   size_t wat_len = 0;
-  FILE *o = open_memstream(&wat, &wat_len);
-  CHECK(o != NULL);
+  FILE *o = wat_stream(&wat, &wat_len);
   if (!o) return;
   fputs("(module"
         /* 0: ten entries (two repeated) and the default, in a loop */
@@ -1046,8 +1052,7 @@ static void machine_func(FILE *o, const char *name, const char *last) {
 TEST(a_state_machine_keeps_the_switch) {
   char *wat = NULL;
   size_t wat_len = 0;
-  FILE *o = open_memstream(&wat, &wat_len);
-  CHECK(o != NULL);
+  FILE *o = wat_stream(&wat, &wat_len);
   if (!o) return;
   fputs("(module", o);
   machine_func(o, "constant", "i32.const 5");
