@@ -1111,9 +1111,11 @@ static void write_cgoto(fx *f, const char *cond, const uint32_t *labels, uint32_
     else
       xl_printf(f->o, "%s&&T%u_%u", i ? ", " : "", t, labels[i]);
   }
-  xl_printf(f->o, "};\nu32 xl_i = %s;\nxl_i = xl_i < %uu ? xl_i : %uu;\nXL_OPAQUE(xl_i);\n",
+  /* the index as 64 bits through the asm: a 32-bit one would be
+   * zero-extended again after it */
+  xl_printf(f->o, "};\nu32 xl_i = %s;\nu64 xl_j = xl_i < %uu ? xl_i : %uu;\nXL_OPAQUE(xl_j);\n",
             cond, n, n);
-  fputs_unlocked("goto *xl_bt[xl_i];\n", f->o);
+  fputs_unlocked("goto *xl_bt[xl_j];\n", f->o);
   for (uint32_t i = 0; i <= n; i++) {
     if (first[labels[i]] != i) continue;
     if (branch_is_goto(f, labels[i])) {
