@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Engine speed, in two tables (bench/out/engine.txt):
 #
-# 1. Compute kernels of our own (bench/programs: resize, mlp, strhash and kernels.c's hash,
-#    nbody, sort, interp, pixels) built natively (gcc -O2) and to wasm (clang-19 -O2), run natively,
+# 1. Compute kernels of our own (bench/programs: resize, mlp, strhash, kernels.c's hash,
+#    nbody, sort, interp, pixels, and states.c's state machine) built natively (gcc -O2) and
+#    to wasm (clang-19 -O2), run natively,
 #    under mote (both tiers) and under Node's V8. `clang` is the same C built natively with
 #    clang-19 -O2, the compiler that made the wasm: mote/clang is what the engine adds, the
 #    rest of mote/native is clang's code against gcc's. Each program times its own compute part
@@ -42,7 +43,7 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 if [ "${KERNELS:-1}" != 0 ]; then
 gcc -O2 bench/programs/mkimage.c -o "$work/mkimage" -lm
 "$work/mkimage" 1920 1080 > "$work/image.jpg"
-for p in resize mlp strhash kernels; do
+for p in resize mlp strhash kernels states; do
   # stb's SSE2 path has no wasm equivalent: both builds use the portable code.
   gcc -O2 -DSTBI_NO_SIMD "bench/programs/$p.c" -o "$work/$p.native" -lm
   clang-19 -O2 -DSTBI_NO_SIMD "bench/programs/$p.c" -o "$work/$p.clang" -lm
@@ -53,7 +54,7 @@ for p in resize mlp strhash kernels; do
   "$mote" compile --tier quick "$work/$p.wasm" > /dev/null
   "$mote" compile --tier opt "$work/$p.simd.wasm" > /dev/null
 done
-kernels=("resize 50" "mlp 2000" "strhash 200000" "kernels hash" "kernels nbody" "kernels sort" "kernels interp" "kernels pixels")
+kernels=("resize 50" "mlp 2000" "strhash 200000" "kernels hash" "kernels nbody" "kernels sort" "kernels interp" "kernels pixels" "states 300")
 
 run_one() { # platform "program args" -> prints compute_us; output to $work/out.<platform>
   local platform=$1 p=${2%% *} args=${2#* } in=/dev/null cmd
