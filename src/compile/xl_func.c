@@ -23,6 +23,14 @@ enum { K_FUNC, K_BLOCK, K_LOOP, K_IF, K_ELSE };
 /* The longest C of a pending value (longer ones are written to their slot). */
 #define PEND 128
 #define ANY 0 /* the type of a value popped from a polymorphic stack */
+/* What a pending value is made of. Operators are the numeric instructions
+ * whose C has no name in it (no cast, no helper: `$0 + $1`, `$0 >> ($1 & 31)`). */
+enum {
+  PK_OTHER,    /* anything else, or a value in its slot */
+  PK_CONST,    /* integer constants and operators */
+  PK_LOCAL,    /* a local.get alone */
+  PK_OF_LOCAL, /* one local, integer constants and operators (`(l3 - 1u)`) */
+};
 
 typedef struct frame {
   uint8_t kind;
@@ -73,6 +81,12 @@ typedef struct fx {
   char (*pend)[PEND];
   uint64_t *pend_locals;
   uint8_t *pend_own;
+  /* Per stack entry: what a pending value is made of (PK_*), and its local
+   * for PK_LOCAL and PK_OF_LOCAL: what the rules that look at a value's
+   * source read (the state machines of br_table, guarded_trunc), set where
+   * the value is pushed rather than parsed back from its C. */
+  uint8_t *pend_kind;
+  uint32_t *pend_local;
   /* Per depth: whether the value is a float comparison's (see select). */
   uint8_t *fcmp;
   /* Where each load's barrier letter is in the body text (see load()). */
@@ -270,6 +284,12 @@ static bool push(fx *f, uint8_t t) {
     uint8_t *po = realloc(f->pend_own, cap);
     if (!po) return out_of_memory(f);
     f->pend_own = po;
+    uint8_t *pk = realloc(f->pend_kind, cap);
+    if (!pk) return out_of_memory(f);
+    f->pend_kind = pk;
+    uint32_t *plo = realloc(f->pend_local, cap * sizeof *plo);
+    if (!plo) return out_of_memory(f);
+    f->pend_local = plo;
     uint8_t *fc = realloc(f->fcmp, cap);
     if (!fc) return out_of_memory(f);
     f->fcmp = fc;
@@ -283,6 +303,8 @@ static bool push(fx *f, uint8_t t) {
     memset(f->pend + f->cap, 0, (cap - f->cap) * sizeof *pd);
     memset(f->pend_locals + f->cap, 0, (cap - f->cap) * sizeof *pl);
     memset(f->pend_own + f->cap, 0, cap - f->cap);
+    memset(f->pend_kind + f->cap, 0, cap - f->cap);
+    memset(f->pend_local + f->cap, 0, (cap - f->cap) * sizeof *plo);
     memset(f->fcmp + f->cap, 0, cap - f->cap);
     f->cap = cap;
   }
@@ -290,6 +312,8 @@ static bool push(fx *f, uint8_t t) {
   f->pend[f->h][0] = 0;
   f->pend_locals[f->h] = 0;
   f->pend_own[f->h] = 0;
+  f->pend_kind[f->h] = PK_OTHER;
+  f->pend_local[f->h] = 0;
   f->fcmp[f->h] = 0;
   f->stack[f->h++] = t;
   return true;
@@ -303,6 +327,16 @@ static bool push_pending(fx *f, uint8_t t, const char *text, uint64_t locals) {
   if (!push(f, t)) return false;
   xl_bprintf(f->pend[f->h - 1], sizeof f->pend[0], "%s", text);
   f->pend_locals[f->h - 1] = locals;
+  return true;
+}
+
+/* Pushes local.get of `local` (of type t), pending. */
+static bool push_local(fx *f, uint8_t t, uint32_t local) {
+  char text[16];
+  xl_bprintf(text, sizeof text, "l%u", local);
+  if (!push_pending(f, t, text, local_bit((int32_t)local))) return false;
+  f->pend_kind[f->h - 1] = PK_LOCAL;
+  f->pend_local[f->h - 1] = local;
   return true;
 }
 
@@ -322,6 +356,7 @@ static void materialize(fx *f, int32_t local) {
     f->pend[i][0] = 0;
     f->pend_locals[i] = 0;
     f->pend_own[i] = 0;
+    f->pend_kind[i] = PK_OTHER;
   }
 }
 
@@ -812,6 +847,30 @@ static bool traps(const xl_op *op) {
          (strstr(op->c, "_trunc_f") && !strstr(op->c, "_sat_"));
 }
 
+/* Whether a numeric instruction's C is operators only: a template without a
+ * name (a cast's type, a helper). */
+static bool operators_only(const xl_op *op) {
+  if (!strchr(op->c, '$')) return false;
+  for (const char *p = op->c; *p; p++)
+    if (isalpha((unsigned char)*p) || *p == '_') return false;
+  return true;
+}
+
+/* What the result of operators on the n pending values from depth d is made
+ * of (PK_*; *local its local). */
+static uint8_t made_of(const fx *f, uint32_t d, uint32_t n, uint32_t *local) {
+  bool any = false;
+  for (uint32_t i = d; i < d + n; i++) {
+    uint8_t k = f->pend[i][0] ? f->pend_kind[i] : PK_OTHER;
+    if (k == PK_OTHER) return PK_OTHER;
+    if (k == PK_CONST) continue;
+    if (any && f->pend_local[i] != *local) return PK_OTHER;
+    any = true;
+    *local = f->pend_local[i];
+  }
+  return any ? PK_OF_LOCAL : PK_CONST;
+}
+
 /* A numeric instruction's C: its result stays pending if it cannot trap and
  * its operands are pending or (the first) in the slot of the result's own
  * depth; otherwise it is written to its slot now. */
@@ -853,8 +912,12 @@ static bool numeric(fx *f, const xl_op *op) {
   uint8_t own = !f->pend[h][0] || f->pend_own[h];
   bool fcmp = n > 1 && op->out == MOTE_I32 && (op->in[0] == MOTE_F32 || op->in[0] == MOTE_F64);
   if (!traps(op) && operands_ok && len < PEND) {
+    uint32_t of = 0;
+    uint8_t kind = operators_only(op) && !own ? made_of(f, h, n, &of) : PK_OTHER;
     if (!push_pending(f, op->out, e, locals)) return false;
     f->pend_own[h] = own;
+    f->pend_kind[h] = kind;
+    f->pend_local[h] = of;
     f->fcmp[h] = fcmp;
     return true;
   }
@@ -908,10 +971,9 @@ static bool guarded_trunc(fx *f, uint8_t op) {
       f->stack[f->h - 1] != (from64 ? MOTE_F64 : MOTE_F32))
     return false;
   const char *x = f->pend[f->h - 1];
-  if (x[0] != 'l' || !isdigit((unsigned char)x[1])) return false;
-  char *after;
-  unsigned long local = strtoul(x + 1, &after, 10);
-  if (*after || local > INT32_MAX) return false;
+  if (!x[0] || f->pend_kind[f->h - 1] != PK_LOCAL || f->pend_local[f->h - 1] > INT32_MAX)
+    return false;
+  uint32_t local = f->pend_local[f->h - 1];
 
   xl_cur c = f->c;
   uint8_t to;
@@ -1045,38 +1107,18 @@ static bool end_frame(fx *f) {
 #define CGOTO_MIN_TARGETS 4
 #define CGOTO_MAX_TARGETS 256
 
-/* Whether the value at depth d (just popped) is a constant. */
+/* Whether the value at depth d (just popped) is made of integer constants
+ * and operators only. */
 static bool is_constant(const fx *f, uint32_t d) {
-  if (d >= f->cap || !isdigit((unsigned char)f->pend[d][0])) return false;
-  for (const char *p = f->pend[d]; *p; p++)
-    if (!isalnum((unsigned char)*p)) return false;
-  return true;
+  return d < f->cap && f->pend[d][0] && f->pend_kind[d] == PK_CONST;
 }
 
 /* The local that the value at depth d (just popped) is made of alone, with
- * constants and operators (`l3`, `(l3 - 1u)`), or UINT32_MAX. */
+ * integer constants and operators (`l3`, `(l3 - 1u)`), or UINT32_MAX. */
 static uint32_t only_local(const fx *f, uint32_t d) {
-  if (d >= f->cap || !f->pend[d][0] || f->pend_own[d]) return UINT32_MAX;
-  uint32_t local = UINT32_MAX;
-  for (const char *p = f->pend[d]; *p;) {
-    if (isdigit((unsigned char)*p)) { /* a constant, its suffix included */
-      while (isalnum((unsigned char)*p)) p++;
-      continue;
-    }
-    if (!isalpha((unsigned char)*p) && *p != '_') {
-      p++;
-      continue;
-    }
-    if (*p != 'l' || !isdigit((unsigned char)p[1])) return UINT32_MAX; /* a cast, a helper */
-    char *end;
-    unsigned long l = strtoul(p + 1, &end, 10);
-    if (isalnum((unsigned char)*end) || *end == '_' || l >= UINT32_MAX ||
-        (local != UINT32_MAX && l != local))
-      return UINT32_MAX;
-    local = (uint32_t)l;
-    p = end;
-  }
-  return local;
+  if (d >= f->cap || !f->pend[d][0]) return UINT32_MAX;
+  if (f->pend_kind[d] != PK_LOCAL && f->pend_kind[d] != PK_OF_LOCAL) return UINT32_MAX;
+  return f->pend_local[d];
 }
 
 /* The computed goto chosen among a function's tables (NULL: none): its
@@ -1424,9 +1466,8 @@ static bool body(fx *f) {
         a = xl_u32(&f->c);
         if (a >= f->nlocals) return fail(f, "unknown local %u", a);
         t = f->locals[a];
-        xl_bprintf(cond, sizeof cond, "l%u", a);
         if (op == 0x20) {
-          if (!push_pending(f, t, cond, local_bit((int32_t)a))) return false;
+          if (!push_local(f, t, a)) return false;
         } else {
           if (!pop(f, t, NULL)) return false;
           if (live(f)) {
@@ -1435,7 +1476,7 @@ static bool body(fx *f) {
           }
           materialize(f, (int32_t)a); /* values read from the local before it changes */
           emit(f, "l%u = %s;\n", a, V(f, t, f->h));
-          if (op == 0x22 && !push_pending(f, t, cond, local_bit((int32_t)a))) return false;
+          if (op == 0x22 && !push_local(f, t, a)) return false;
         }
         break;
       case 0x23: if (!global_access(f, false)) return false; break;
@@ -1478,10 +1519,12 @@ static bool body(fx *f) {
       case 0x41:
         xl_bprintf(cond, sizeof cond, "%uu", (uint32_t)xl_s32(&f->c));
         if (!push_pending(f, MOTE_I32, cond, 0)) return false;
+        f->pend_kind[f->h - 1] = PK_CONST;
         break;
       case 0x42:
         xl_bprintf(cond, sizeof cond, "%" PRIu64 "ull", (uint64_t)xl_s64(&f->c));
         if (!push_pending(f, MOTE_I64, cond, 0)) return false;
+        f->pend_kind[f->h - 1] = PK_CONST;
         break;
       case 0x43:
         xl_bprintf(cond, sizeof cond, "xl_f32_of(0x%08xu)", xl_fixed32(&f->c));
@@ -1627,6 +1670,8 @@ done:
   free(f.pend);
   free(f.pend_locals);
   free(f.pend_own);
+  free(f.pend_kind);
+  free(f.pend_local);
   free(f.fcmp);
   free(f.keeps);
   free(f.frames);
