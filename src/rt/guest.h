@@ -14,7 +14,14 @@
  *     return r;
  *   }
  *
- * The pair nests and is cheap (two TLS writes). A host function may leave
+ * Stack: a guest that recursed deep may call the host with almost no stack
+ * left, and a fault in host code is not a trap. So mote_rt_host_enter,
+ * called from guest code with less than a reserve left (128 KiB,
+ * src/rt/thread.c), does not return: it stops the guest with "call stack
+ * exhausted", as if the guest's own next call had found no room. Call it
+ * first, before the host function takes anything (a lock, memory).
+ *
+ * The pair nests and is cheap (a few TLS reads and writes). A host function may leave
  * without mote_rt_host_leave by calling mote_rt_raise (or by a trap in a
  * nested mote_rt_call it made): the trap target restores the state.
  *

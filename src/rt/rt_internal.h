@@ -176,8 +176,11 @@ mote_trap_kind mote_rt_run_guest(void (*body)(void *ctx), void *ctx, bool timed,
 /* thread.c: brackets runtime work that generated code calls (allocations,
  * memory.grow, the type registry): a deadline passing inside does not jump
  * out of it; the guest is stopped at the end instead. Nests. Unlike
- * mote_rt_host_enter, faults inside still count as guest traps (a deep guest
- * recursion may hit the stack guard in here). */
+ * mote_rt_host_enter, faults inside still count as guest traps. Entered
+ * from guest code with less than the host's reserve of stack left (a deep
+ * recursion), it stops the guest with "call stack exhausted" instead, so
+ * that no fault jumps out of the work it brackets (out of malloc, say,
+ * with its lock held). */
 void mote_rt_critical_enter(void);
 void mote_rt_critical_leave(void);
 

@@ -189,8 +189,31 @@ mote_trap_kind mote_rt_run_guest(void (*body)(void *ctx), void *ctx, bool timed,
   return kind;
 }
 
+/* Stack that host functions and runtime work need below the guest's frames.
+ * A deep recursion may leave almost none, and a fault in there is not one
+ * the guest can take: inside a host function it is the host's (signals.c:
+ * the process dies), and inside runtime work a jump out of it may leave a
+ * lock held (malloc's arena, from table.grow's realloc). So guest code that
+ * enters either with less than this left has exhausted its call stack: the
+ * trap is delivered there, before anything is taken. WASI's path functions
+ * keep ~9 KiB of locals, and glibc's calls below them need a few KiB more;
+ * a sanitizer build several times that. */
+#define HOST_STACK_RESERVE ((uintptr_t)128 << 10)
+
+static void need_stack(mote_rt_thread *t) {
+  if (!t->frame || !t->guest || t->host_depth || t->critical || !t->stack_low) return;
+  /* below the low bound too, where the main thread's stack may have grown
+   * (signals.c's zone) */
+  uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+  if (sp < t->stack_high && sp < t->stack_low + HOST_STACK_RESERVE &&
+      sp + ((uintptr_t)1 << 20) >= t->stack_low)
+    mote_rt_deliver(MOTE_TRAP_EXHAUSTION, 0);
+}
+
 void mote_rt_host_enter(void) {
-  mote_rt_tls.host_depth++;
+  mote_rt_thread *t = &mote_rt_tls;
+  need_stack(t);
+  t->host_depth++;
   SIGNAL_FENCE();
 }
 
@@ -206,7 +229,9 @@ void mote_rt_host_leave(void) {
 }
 
 void mote_rt_critical_enter(void) {
-  mote_rt_tls.critical++;
+  mote_rt_thread *t = &mote_rt_tls;
+  need_stack(t);
+  t->critical++;
   SIGNAL_FENCE();
 }
 

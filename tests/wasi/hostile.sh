@@ -139,6 +139,11 @@ if wanted recurse; then
   to_array "$(check recurse "$TRAP" 10 'call stack exhausted')"
   result recurse "${problems[@]}"
 fi
+if wanted recurse_host; then
+  run recurse_host 60 -- "$H/recurse_host.wasm"
+  to_array "$(check recurse_host "$TRAP" 10 'call stack exhausted')"
+  result "recurse_host (a WASI call at every level)" "${problems[@]}"
+fi
 if wanted recurse_c; then
   run recurse_c 60 -- "$H/recurse_c.wasm"
   to_array "$(check recurse_c "$TRAP" 10 'trap')"
