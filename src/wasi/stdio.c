@@ -18,7 +18,7 @@ static void init_stream(mote_wasi *w, int i, const mote_wasi_stdio *s) {
   wasi_fd *f = &w->fds[i];
   f->stdio = i;
   f->owned = false;
-  f->writable = true;
+  f->writable = i != 0;
   if (s->kind == MOTE_WASI_STDIO_FD) {
     struct stat st;
     f->kind = FD_HOST;
@@ -28,6 +28,12 @@ static void init_stream(mote_wasi *w, int i, const mote_wasi_stdio *s) {
      * seek or tell rights (wasi-libc's test). */
     f->rights_base = f->filetype == W_FT_REG ? R_FILE_BASE : R_TTY_BASE;
     if (f->filetype == W_FT_SOCK_STREAM) f->rights_base |= R_SOCK_SHUTDOWN | R_SOCK_ACCEPT;
+    /* A stream, used as one: stdin is read; stdout and stderr are written
+     * at their end, through their caps (do_write refuses a positioned
+     * write). Nothing that would change the embedder's file behind a cap:
+     * no allocation, no new size, no write to stdin. */
+    f->rights_base &= ~(R_FD_ALLOCATE | R_FD_FILESTAT_SET_SIZE);
+    if (i == 0) f->rights_base &= ~R_FILE_MUTATING;
     f->rights_inheriting = 0;
   } else {
     f->kind = FD_BUFFER;

@@ -225,6 +225,17 @@ if wanted manyfiles; then
   done
 fi
 
+# --- the embedder's stdio, misused -----------------------------------------------------
+if wanted stdio_rights; then
+  run stdio_rights 60 -- "$H/stdio_rights.wasm"
+  to_array "$(check stdio_rights 0 10 '')"
+  sz=$(stat -c %s "$out")
+  [ "$sz" -le 4096 ] || problems+=("stdout is now $sz bytes long")
+  grep -aq ': OK$' "$err" && problems+=("calls that worked: $(grep -a ': OK$' "$err" | tr '\n' ';')")
+  result "stdio_rights (positioned writes, allocate, set-size on stdio files; a write to stdin)" \
+    "${problems[@]}"
+fi
+
 # --- path escapes -----------------------------------------------------------------------
 if wanted escape; then
   d=$tmp/escape-dir; make_sandbox "$d"
