@@ -229,9 +229,15 @@ uint32_t wasi_path_symlink(void *ctx, uint32_t old_ptr, uint32_t old_len, uint32
   uint32_t e = wasi_path(w, old_ptr, old_len, target);
   if (!e) e = dir_and_path(w, fd, R_PATH_SYMLINK, new_ptr, new_len, &d, path);
   if (e) WASI_RETURN(e);
-  /* Following a symlink is resolved beneath its directory anyway; absolute
-   * targets are refused as Node does (EPERM), so that none points out even
-   * for host tools that later walk the directory. */
+  /* Absolute targets are refused as Node does (EPERM). A relative one may
+   * still name a place outside (`../../etc/passwd`): the guest cannot reach
+   * it, since following a link is resolved beneath the preopen, but a host
+   * tool that later follows links in the directory would. Only a writable
+   * preopen takes links (`mote run --dir D:G:rw`; a function's files in
+   * `mote serve` are read-only), and it is its owner's to walk with care.
+   * Telling the two apart exactly would need every component of the target
+   * resolved as it will be when followed (a link to "." makes "s/.." climb
+   * out), which a lexical check does not do. */
   if (target[0] == '/') WASI_RETURN(W_EPERM);
   int parent = wasi_open_parent(d->host, path, name, &slash);
   if (parent < 0) WASI_RETURN(PERR());
