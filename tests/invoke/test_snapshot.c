@@ -198,6 +198,9 @@ TEST(failed_initialisations_are_reported) {
     CHECK_EQ_INT((int)o, (int)cases[i].want);
     CHECK(snap == NULL);
     CHECK(r.message[0] != '\0');
+    /* and the thread's deadline is gone, whatever the failure: one left
+     * armed would stop this thread's next untimed work */
+    CHECK(mote_rt_deadline_at() == UINT64_MAX);
     mote_invoke_result_clear(&r);
     mote_rt_module_free(m);
   }
