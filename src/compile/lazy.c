@@ -78,6 +78,12 @@ uint64_t lz_stat_batches, lz_stat_functions;
 static unsigned waiting;
 static bool (*test_hook)(void *);
 static void *test_hook_ctx;
+static void (*test_bg_hook)(void *);
+static void *test_bg_hook_ctx;
+/* Under lz_reg_lock: states being detached, out of lz_states, while their
+ * detach waits for their background batch (see mote_lazy_attach). */
+static lazy_state *lz_leaving;
+unsigned lz_attaches_waiting;
 
 mote_lazy_mode mote_lazy_mode_from_env(void) {
   const char *e = getenv("MOTE_QUICK_LAZY");
@@ -143,6 +149,20 @@ void mote_lazy_test_hook(bool (*hook)(void *ctx), void *ctx) {
   pthread_mutex_unlock(&q_lock);
 }
 
+void mote_lazy_test_background_hook(void (*hook)(void *ctx), void *ctx) {
+  pthread_mutex_lock(&q_lock);
+  test_bg_hook = hook;
+  test_bg_hook_ctx = ctx;
+  pthread_mutex_unlock(&q_lock);
+}
+
+/* Under lz_reg_lock: whether a state of `lazy` is being detached. */
+static bool leaving(const mote_abi_lazy *lazy) {
+  for (lazy_state *s = lz_leaving; s; s = s->next)
+    if (s->lazy == lazy) return true;
+  return false;
+}
+
 void mote_lazy_stats(uint64_t *batches, uint64_t *functions) {
   *batches = __atomic_load_n(&lz_stat_batches, __ATOMIC_RELAXED);
   *functions = __atomic_load_n(&lz_stat_functions, __ATOMIC_RELAXED);
@@ -177,6 +197,16 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
     return false;
   }
   pthread_mutex_lock(&lz_reg_lock);
+  /* The object loaded again (dlopen's handle and descriptor are the same)
+   * while its last detach waits for a background batch: that detach ends
+   * by clearing the descriptor's state and slots, which would undo this
+   * attach's (every later call: "lazy object not attached"). It goes
+   * first. */
+  while (leaving(lazy)) {
+    lz_attaches_waiting++;
+    pthread_cond_wait(&lz_bg_idle, &lz_reg_lock);
+    lz_attaches_waiting--;
+  }
   for (lazy_state *s = lz_states; s; s = s->next)
     if (s->lazy == lazy) {
       s->refs++;
@@ -264,6 +294,8 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
     if (st->lazy != lazy) continue;
     if (--st->refs == 0) {
       *p = st->next;
+      st->next = lz_leaving;
+      lz_leaving = st;
       while (st->busy) pthread_cond_wait(&lz_bg_idle, &lz_reg_lock);
       if (getenv("MOTE_LAZY_STATS")) {
         uint64_t wb, wf;
@@ -286,6 +318,12 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
       for (uint32_t i = 0; i + lazy->import_func_count < lazy->func_count; i++)
         __atomic_store_n(&lazy->slots[i], NULL, __ATOMIC_RELEASE);
       __atomic_store_n(lazy->state, NULL, __ATOMIC_RELEASE);
+      for (lazy_state **q = &lz_leaving; *q; q = &(*q)->next)
+        if (*q == st) {
+          *q = st->next;
+          break;
+        }
+      pthread_cond_broadcast(&lz_bg_idle); /* attaches waiting for it */
       state_free(st);
     }
     break;
@@ -390,6 +428,11 @@ static void *compiler(void *arg) {
       request bg;
       bool any = background_pick(&bg);
       if (any) {
+        pthread_mutex_lock(&q_lock);
+        void (*hook)(void *) = test_bg_hook;
+        void *hook_ctx = test_bg_hook_ctx;
+        pthread_mutex_unlock(&q_lock);
+        if (hook) hook(hook_ctx);
         compile_batch(&bg, true);
         background_done(bg.st, bg.result == NULL);
       }

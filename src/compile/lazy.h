@@ -120,5 +120,8 @@ void mote_lazy_test_worker_hook(bool (*hook)(void *ctx, uint32_t func), void *ct
  * compile would. */
 unsigned mote_lazy_waiting(void);
 void mote_lazy_test_hook(bool (*hook)(void *ctx), void *ctx);
+/* For tests: a function the compiler thread calls before each background
+ * batch, while the batch's object counts it as busy (NULL: none). */
+void mote_lazy_test_background_hook(void (*hook)(void *ctx), void *ctx);
 
 #endif /* MOTE_COMPILE_LAZY_H */

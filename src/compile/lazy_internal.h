@@ -77,10 +77,13 @@ typedef struct lz_batch {
 } lz_batch;
 
 /* Under lz_reg_lock: the attached objects; lz_bg_idle is signalled when a
- * state's busy count drops. Batches and functions compiled (atomic). */
+ * state's busy count drops and when a detach ends. Batches and functions compiled (atomic). */
 extern pthread_mutex_t lz_reg_lock;
 extern pthread_cond_t lz_bg_idle;
 extern lazy_state *lz_states;
+/* Under lz_reg_lock: attaches waiting for a detach of their object to end
+ * (mote_lazy_attach), for tests. */
+extern unsigned lz_attaches_waiting;
 extern uint64_t lz_stat_batches, lz_stat_functions;
 
 /* ---- lazy_batch.c ---- */

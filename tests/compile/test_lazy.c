@@ -565,6 +565,139 @@ TEST(the_background_compiles_the_rest_after_a_call) {
   mote_rt_module_free(m);
 }
 
+/* ---- detach and attach ------------------------------------------------------ */
+
+typedef struct bg_gate {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool entered, open;
+} bg_gate;
+
+/* The background hook: holds the batch (its object busy) until opened. */
+static void bg_hold(void *ctx) {
+  bg_gate *g = ctx;
+  pthread_mutex_lock(&g->lock);
+  g->entered = true;
+  pthread_cond_broadcast(&g->cond);
+  while (!g->open) pthread_cond_wait(&g->cond, &g->lock);
+  pthread_mutex_unlock(&g->lock);
+}
+
+static void *free_module(void *m) {
+  mote_rt_module_free(m);
+  return NULL;
+}
+
+typedef struct reload {
+  const char *so;
+  mote_rt_module *m;
+  bool done;
+} reload;
+
+static void *load_again(void *arg) {
+  reload *r = arg;
+  mote_rt_error err;
+  if (mote_rt_module_load(r->so, &r->m, &err) != MOTE_RT_OK) r->m = NULL;
+  __atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+  return NULL;
+}
+
+/* Polls (1 ms) until cond(): a state, not a time; 60 s bound only against a
+ * hang. */
+static bool poll_until(bool (*cond)(void *), void *ctx) {
+  struct timespec tick = {0, 1000000};
+  for (int i = 0; i < 60000; i++) {
+    if (cond(ctx)) return true;
+    nanosleep(&tick, NULL);
+  }
+  return false;
+}
+
+static bool gate_entered(void *ctx) {
+  bg_gate *g = ctx;
+  pthread_mutex_lock(&g->lock);
+  bool e = g->entered;
+  pthread_mutex_unlock(&g->lock);
+  return e;
+}
+
+static bool no_state_attached(void *ctx) {
+  (void)ctx;
+  pthread_mutex_lock(&lz_reg_lock);
+  bool none = lz_states == NULL;
+  pthread_mutex_unlock(&lz_reg_lock);
+  return none;
+}
+
+static bool reload_waits_or_is_done(void *ctx) {
+  reload *r = ctx;
+  pthread_mutex_lock(&lz_reg_lock);
+  bool waits = lz_attaches_waiting > 0;
+  pthread_mutex_unlock(&lz_reg_lock);
+  return waits || __atomic_load_n(&r->done, __ATOMIC_ACQUIRE);
+}
+
+/* The object's last module freed while a background batch of it compiles
+ * (the detach waits for the batch), and the same object loaded again
+ * meanwhile (a function removed and deployed again with the same bytes):
+ * the new load attaches after the detach ends, and its calls compile. It
+ * used to attach first; the detach then cleared the object's state, and
+ * every call of the new load trapped ("lazy object not attached"). */
+TEST(an_object_loaded_again_while_its_detach_waits_still_compiles) {
+  size_t cap = 400 * 64 + 256, used = 0;
+  char *wat = malloc(cap);
+  if (!wat) return;
+  used += (size_t)snprintf(wat + used, cap - used,
+                           "(module (func (export \"a\") (result i32) (i32.const 7))");
+  for (int i = 1; i < 399; i++)
+    used += (size_t)snprintf(wat + used, cap - used, " (func (result i32) (i32.const %d))", i);
+  snprintf(wat + used, cap - used, " (func (export \"z\") (result i32) (i32.const 399)))");
+  size_t len;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
+  free(wat);
+  if (!wasm) return;
+  mote_compile_options o = {.cache_dir = test_cache_dir(), .tier = MOTE_TIER_QUICK};
+  mote_compile_result cr;
+  mote_compile_error cerr;
+  CHECK_MSG(mote_compile(wasm, len, &o, &cr, &cerr) == MOTE_COMPILE_OK, cerr.message);
+  mote_rt_module *m = test_load_wasm(wasm, len);
+  free(wasm);
+  mote_rt_instance *in = m ? test_instance(m, NULL) : NULL;
+  if (!in) return;
+  bg_gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false};
+  mote_lazy_test_background_hook(bg_hold, &g);
+  mote_lazy_set_background(true);
+  mote_rt_error err;
+  mote_val v = {0};
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "a"), NULL, &v, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(v.i32, 7);
+  CHECK(poll_until(gate_entered, &g)); /* a background batch holds the object */
+  mote_rt_instance_free(in);
+  pthread_t freer, loader;
+  reload r = {.so = cr.so_path};
+  CHECK(pthread_create(&freer, NULL, free_module, m) == 0);
+  CHECK(poll_until(no_state_attached, NULL)); /* the detach waits for the batch */
+  CHECK(pthread_create(&loader, NULL, load_again, &r) == 0);
+  CHECK(poll_until(reload_waits_or_is_done, &r));
+  pthread_mutex_lock(&g.lock);
+  g.open = true;
+  pthread_cond_broadcast(&g.cond);
+  pthread_mutex_unlock(&g.lock);
+  pthread_join(freer, NULL);
+  pthread_join(loader, NULL);
+  mote_lazy_test_background_hook(NULL, NULL);
+  mote_lazy_set_background(false);
+  CHECK(r.m != NULL);
+  in = r.m ? test_instance(r.m, NULL) : NULL;
+  if (in) {
+    mote_rt_status st = mote_rt_call(in, (uint32_t)export_of(r.m, "z"), NULL, &v, &err);
+    CHECK_MSG(st == MOTE_RT_OK, err.message);
+    CHECK_EQ_INT(v.i32, 399);
+    mote_rt_instance_free(in);
+  }
+  if (r.m) mote_rt_module_free(r.m);
+}
+
 /* ---- workers -------------------------------------------------------------- */
 
 /* f0 calls f1..f300 (f<i> returns i, base added to each) and returns their
@@ -838,6 +971,7 @@ static void force_lazy(void) {
 }
 
 RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
+          an_object_loaded_again_while_its_detach_waits_still_compiles,
           a_batch_without_libc_headers_rounds_and_copies, a_batch_header_declares_everything_it_calls,
           scalar_and_simd_batches_compute,
           auto_makes_big_modules_lazy_unless_a_function_is_huge,
