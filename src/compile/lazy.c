@@ -97,8 +97,9 @@ bool mote_lazy_wanted(const uint8_t *wasm, size_t len) {
     case MOTE_LAZY_ALWAYS: return true;
     case MOTE_LAZY_NEVER: return false;
     default: {
-      size_t largest, code = xl_code_section_size(wasm, len, &largest);
-      return code >= MOTE_LAZY_MIN_CODE && largest <= MOTE_LAZY_MAX_FUNCTION;
+      size_t largest, declared, code = xl_code_section_size(wasm, len, &largest, &declared);
+      return code >= MOTE_LAZY_MIN_CODE && largest <= MOTE_LAZY_MAX_FUNCTION &&
+             declared <= MOTE_LAZY_MAX_DECLARED;
     }
   }
 }

@@ -44,6 +44,12 @@ typedef enum mote_lazy_mode {
  * process, and a function is never cut (CRuby's largest is 100 KB, Yosys's
  * 228 KB). */
 #define MOTE_LAZY_MAX_FUNCTION ((size_t)1 << 20)
+/* Nor one whose type and global sections together are larger: every batch
+ * declares all of the module's types and globals, so each batch parses them
+ * again, inside the process, on the one compiler thread every module's
+ * calls wait for. A module of 60,000 types of 250 results (17 MB) took
+ * 12.6 s and 325 MB for its first batch; Yosys's two sections are 3.5 KB. */
+#define MOTE_LAZY_MAX_DECLARED ((size_t)256 << 10)
 /* Nor is a module with more ifs than this open at once in a function, in
  * any mode (always too): each is a C block in the one around it, which tcc
  * parses recursively; on the compiler thread's 16 MiB stack 50000 nested
@@ -54,8 +60,9 @@ typedef enum mote_lazy_mode {
 #define MOTE_LAZY_MAX_IF_NESTING 4096u
 
 /* The mode of this process: MOTE_QUICK_LAZY=always|never|auto (default auto;
- * anything else is auto). Auto: at least MOTE_LAZY_MIN_CODE bytes of code and
- * no function over MOTE_LAZY_MAX_FUNCTION. */
+ * anything else is auto). Auto: at least MOTE_LAZY_MIN_CODE bytes of code, no
+ * function over MOTE_LAZY_MAX_FUNCTION and at most MOTE_LAZY_MAX_DECLARED
+ * bytes of types and globals. */
 mote_lazy_mode mote_lazy_mode_from_env(void);
 
 /* Whether the quick tier builds these bytes as a lazy object (the mode, and

@@ -179,9 +179,10 @@ void xl_write_fref_helper(FILE *out, const xl_module *x, uint32_t f);
 bool xl_write_lazy_core(FILE *out, const xl_module *x, xl_error *err);
 
 /* The size of the code section of module bytes, from the section headers
- * alone (any bytes: 0 when there is none or they are not a module), and in
- * *largest the largest function body (of those well formed). */
-size_t xl_code_section_size(const uint8_t *bytes, size_t len, size_t *largest);
+ * alone (any bytes: 0 when there is none or they are not a module), in
+ * *largest the largest function body (of those well formed), and in
+ * *declared the sizes of the type and global sections together. */
+size_t xl_code_section_size(const uint8_t *bytes, size_t len, size_t *largest, size_t *declared);
 
 /* Validates the defined functions [first, end) of the index space
  * (translating them to nowhere): a lazy object translates its functions

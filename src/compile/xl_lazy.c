@@ -150,14 +150,16 @@ static bool leb(const uint8_t *b, size_t len, size_t *pos, uint64_t *out) {
   return false;
 }
 
-size_t xl_code_section_size(const uint8_t *b, size_t len, size_t *largest) {
+size_t xl_code_section_size(const uint8_t *b, size_t len, size_t *largest, size_t *declared) {
   *largest = 0;
+  *declared = 0;
   if (len < 8 || memcmp(b, "\0asm", 4) != 0) return 0;
   size_t pos = 8;
   while (pos < len) {
     uint8_t id = b[pos++];
     uint64_t size;
     if (!leb(b, len, &pos, &size) || size > len - pos) return 0;
+    if (id == 1 || id == 6) *declared += (size_t)size; /* types, globals: before code */
     if (id == 10) {
       /* the bodies' sizes, as far as they are well formed */
       size_t end = pos + (size_t)size, at = pos;

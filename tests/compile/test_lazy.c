@@ -942,7 +942,30 @@ static uint8_t *code_of(uint32_t bodies, uint32_t each, size_t *len) {
   return b;
 }
 
-TEST(auto_makes_big_modules_lazy_unless_a_function_is_huge) {
+/* The module bytes b with sections of `types` and `globals` bytes (zeros:
+ * the choice reads only section headers) put before the rest. */
+static uint8_t *with_declarations(const uint8_t *b, size_t len, uint32_t types, uint32_t globals,
+                                  size_t *out_len) {
+  uint8_t *o = malloc(len + 12 + (size_t)types + globals);
+  if (!o) return NULL;
+  memcpy(o, b, 8);
+  size_t p = 8;
+  const uint32_t sizes[2] = {types, globals};
+  const uint8_t ids[2] = {1, 6};
+  for (int s = 0; s < 2; s++) {
+    if (!sizes[s]) continue;
+    o[p++] = ids[s];
+    for (int k = 0; k < 5; k++)
+      o[p++] = (uint8_t)(((sizes[s] >> (7 * k)) & 0x7f) | (k < 4 ? 0x80 : 0));
+    memset(o + p, 0, sizes[s]);
+    p += sizes[s];
+  }
+  memcpy(o + p, b + 8, len - 8);
+  *out_len = p + len - 8;
+  return o;
+}
+
+TEST(auto_makes_big_modules_lazy_unless_a_function_or_the_declarations_are_huge) {
   setenv("MOTE_QUICK_LAZY", "auto", 1);
   size_t len;
   uint8_t *small = code_of(100, 1000, &len);
@@ -950,6 +973,17 @@ TEST(auto_makes_big_modules_lazy_unless_a_function_is_huge) {
   free(small);
   uint8_t *big = code_of(3000, 1000, &len); /* 3 MB of code */
   CHECK(big && mote_lazy_wanted(big, len));
+  /* every batch declares every type and global: not lazy past 256 KiB of them */
+  size_t dlen;
+  uint8_t *d = big ? with_declarations(big, len, 200u << 10, 0, &dlen) : NULL;
+  CHECK(d && mote_lazy_wanted(d, dlen));
+  free(d);
+  d = big ? with_declarations(big, len, 300u << 10, 0, &dlen) : NULL;
+  CHECK(d && !mote_lazy_wanted(d, dlen));
+  free(d);
+  d = big ? with_declarations(big, len, 150u << 10, 150u << 10, &dlen) : NULL;
+  CHECK(d && !mote_lazy_wanted(d, dlen));
+  free(d);
   free(big);
   uint8_t *huge = code_of(2, (3u << 20) / 2, &len); /* two functions of 1.5 MiB */
   CHECK(huge && !mote_lazy_wanted(huge, len));
@@ -974,7 +1008,7 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           an_object_loaded_again_while_its_detach_waits_still_compiles,
           a_batch_without_libc_headers_rounds_and_copies, a_batch_header_declares_everything_it_calls,
           scalar_and_simd_batches_compute,
-          auto_makes_big_modules_lazy_unless_a_function_is_huge,
+          auto_makes_big_modules_lazy_unless_a_function_or_the_declarations_are_huge,
           a_module_with_an_invalid_body_is_refused_when_compiled,
           a_module_with_ifs_nested_too_deep_is_built_eager,
           a_big_br_table_branches_where_each_entry_points,

@@ -125,8 +125,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mote_module_error err;
   memset(&err, 0xaa, sizeof err);
   /* the quick tier's lazy/eager choice reads the section headers first */
-  size_t largest;
-  if (xl_code_section_size(copy, size, &largest) > size || largest > size) abort();
+  size_t largest, declared;
+  if (xl_code_section_size(copy, size, &largest, &declared) > size || largest > size ||
+      declared > size) abort();
   mote_module_status st = mote_module_read(copy, size, &m, &err);
   if (st == MOTE_MODULE_OK) {
     if (!m) abort();
