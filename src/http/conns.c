@@ -20,6 +20,16 @@
  *                      sweeper asks the kernel: a request's start and end
  *                      are two atomic stores on the connection's own entry
  *                      (no lock, no system call on the call path).
+ *   the body rate     A request's body must then come at 1 KiB/s on
+ *                      average after a grace of head_timeout_ms (as
+ *                      Apache's mod_reqtimeout MinRate): a connection
+ *                      reading a body counts as handling a request, which
+ *                      the head deadline and eviction skip, so a body
+ *                      trickled a byte a minute held it for ever (MHD's
+ *                      idle timeout is reset by every byte). The
+ *                      connection's thread counts the body's bytes (an
+ *                      atomic add per chunk MHD hands over) and says when
+ *                      it is all read; the sweeper closes one too slow.
  *   room for newcomers MHD accepts up to max_connections plus a reserve;
  *                      a newcomer past max_connections closes the oldest
  *                      connection that is not handling a request (idle, or
@@ -61,6 +71,8 @@
  * head. The kernel's age of the last data is in jiffies (1-10 ms), so data
  * of the request just ended never look newer than that. */
 #define HEAD_SLACK_MS 50
+/* The least average rate of a request's body, after the head's grace. */
+#define BODY_MIN_BYTES_PER_S 1024u
 
 /* req and idle_since_us are written by the connection's thread without the
  * table's lock (a request's start and end); the rest under the lock
@@ -70,6 +82,9 @@ struct http_conn {
   unsigned slot;                 /* its index in the table */
   _Atomic(http_req *) req;       /* the request handled (head read), else NULL */
   _Atomic uint64_t idle_since_us; /* when it last became idle (or opened) */
+  _Atomic uint64_t req_since_us; /* when the request's head was read */
+  _Atomic uint64_t body_bytes;   /* of its body, read so far */
+  atomic_bool body_read;         /* all of it (or the request has none) */
   uint64_t head_since_us;        /* the sweeper's: first seen mid-head; 0: not */
   uint64_t head_idle_us;         /* the idle_since_us that head_since_us belongs to */
   bool killed;                   /* shut down by the table */
@@ -84,7 +99,7 @@ struct http_conns {
   http_conn **slots;             /* capacity entries; NULL: free */
   unsigned capacity, open, max, free_hint;
   unsigned head_timeout_ms;
-  uint64_t head_timeouts, evicted;
+  uint64_t head_timeouts, body_timeouts, evicted;
   bool stopping;
   pthread_t sweeper;
   bool sweeper_started;
@@ -122,6 +137,17 @@ static void sweep_one(http_conns *t, http_conn *k, uint64_t now) {
   if (k->killed) return;
   if (busy(k)) {
     k->head_since_us = 0;
+    if (!atomic_load_explicit(&k->body_read, memory_order_acquire)) {
+      uint64_t since = atomic_load_explicit(&k->req_since_us, memory_order_acquire);
+      uint64_t bytes = atomic_load_explicit(&k->body_bytes, memory_order_relaxed);
+      uint64_t allowed = (uint64_t)t->head_timeout_ms * 1000 +
+                         bytes * 1000000 / BODY_MIN_BYTES_PER_S;
+      if (now > since && now - since > allowed) {
+        t->body_timeouts++;
+        kill_conn(k);
+        return;
+      }
+    }
     if (k->gone && client_gone(k->fd)) {
       void (*gone)(void *) = k->gone;
       k->gone = NULL;
@@ -225,6 +251,9 @@ http_conn *conns_open(http_conns *t, int fd) {
   atomic_init(&k->req, NULL);
   atomic_init(&k->watched, false);
   atomic_init(&k->idle_since_us, mote_now_us());
+  atomic_init(&k->req_since_us, 0);
+  atomic_init(&k->body_bytes, 0);
+  atomic_init(&k->body_read, false);
   pthread_mutex_lock(&t->lock);
   unsigned i = t->free_hint, n = 0;
   while (n < t->capacity && t->slots[i]) {
@@ -262,7 +291,19 @@ void conns_close(http_conns *t, http_conn *k) {
 
 void conns_request(http_conns *t, http_conn *k, http_req *r) {
   (void)t;
-  if (k) atomic_store_explicit(&k->req, r, memory_order_release);
+  if (!k) return;
+  atomic_store_explicit(&k->req_since_us, mote_now_us(), memory_order_relaxed);
+  atomic_store_explicit(&k->body_bytes, 0, memory_order_relaxed);
+  atomic_store_explicit(&k->body_read, false, memory_order_relaxed);
+  atomic_store_explicit(&k->req, r, memory_order_release);
+}
+
+void conns_body(http_conn *k, size_t n) {
+  if (k) atomic_fetch_add_explicit(&k->body_bytes, n, memory_order_relaxed);
+}
+
+void conns_body_read(http_conn *k) {
+  if (k) atomic_store_explicit(&k->body_read, true, memory_order_release);
 }
 
 void conns_idle(http_conns *t, http_conn *k) {
@@ -320,6 +361,7 @@ void conns_figures(http_conns *t, http_conn_figures *out) {
   pthread_mutex_lock(&t->lock);
   out->open = t->open;
   out->head_timeouts = t->head_timeouts;
+  out->body_timeouts = t->body_timeouts;
   out->evicted = t->evicted;
   pthread_mutex_unlock(&t->lock);
 }

@@ -165,8 +165,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
   if (*upload_size) {
     size_t n = *upload_size;
     *upload_size = 0;
+    conns_body(r->hc, n);
     return take_body(r, upload, n) ? MHD_YES : MHD_NO;
   }
+  conns_body_read(r->hc);
   return route_handle(r) == HTTP_DONE ? MHD_YES : MHD_NO;
 }
 

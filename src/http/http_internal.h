@@ -144,13 +144,18 @@ void conns_free(http_conns *t); /* after the daemon stopped: every entry closed 
  * max_connections the oldest idle connection is closed. */
 http_conn *conns_open(http_conns *t, int fd);
 void conns_close(http_conns *t, http_conn *k); /* MHD_CONNECTION_NOTIFY_CLOSED */
-/* The head of a request is read: r is handled (no head deadline). */
+/* The head of a request is read: r is handled (no head deadline; its body's
+ * rate is watched until conns_body_read). */
 void conns_request(http_conns *t, http_conn *k, http_req *r);
+/* n more bytes of the request's body read; all of it read (or none). */
+void conns_body(http_conn *k, size_t n);
+void conns_body_read(http_conn *k);
 /* Its request completed: the connection is idle until the next head. */
 void conns_idle(http_conns *t, http_conn *k);
 typedef struct http_conn_figures {
   unsigned open;                 /* connections open now */
   uint64_t head_timeouts;        /* closed: a head not read within its deadline */
+  uint64_t body_timeouts;        /* closed: a body that came slower than its least rate */
   uint64_t evicted;              /* closed idle to make room for a newcomer */
 } http_conn_figures;
 void conns_figures(http_conns *t, http_conn_figures *out);

@@ -263,9 +263,13 @@ char *metrics_text(mote_core *core, http_server *public_server, const char *ns, 
     fprintf(o, "mote_http_connections %u\n", cf.open);
     head(o, "mote_http_connections_closed_total", "counter",
          "Connections the server closed: head_timeout (a request's head not read within "
-         "--head-timeout of its first byte), evicted (idle, for a newcomer past --max-connections).");
+         "--head-timeout of its first byte), body_timeout (a request's body slower than 1 KiB/s "
+         "on average after --head-timeout), evicted (idle, for a newcomer past "
+         "--max-connections).");
     fprintf(o, "mote_http_connections_closed_total{reason=\"head_timeout\"} %llu\n",
             (unsigned long long)cf.head_timeouts);
+    fprintf(o, "mote_http_connections_closed_total{reason=\"body_timeout\"} %llu\n",
+            (unsigned long long)cf.body_timeouts);
     fprintf(o, "mote_http_connections_closed_total{reason=\"evicted\"} %llu\n",
             (unsigned long long)cf.evicted);
     http_budget_figures bf;

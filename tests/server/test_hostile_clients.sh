@@ -229,6 +229,25 @@ check "/healthz from another client while one is at its cap: 200" $? "$code"
 hold_stop slow
 hold_stop idle
 
+# One client trickling bodies: heads at once, then a byte every 100 ms (10
+# B/s against the least 1 KiB/s after the head's 1.5 s; the 2000 bytes sent
+# would take 200 s, past hold_until's bound of 120 s). A connection
+# reading a body counts as handling a request, which the head deadline and
+# eviction skip: before the body's rate was watched, it held them for as
+# long as it kept trickling (MHD's idle timeout restarts with every byte).
+body_head='POST /api/v1/web/guest/default/nothing HTTP/1.1\r\nHost: slowbody\r\nContent-Length: 100000\r\n\r\n'
+at_once=$(printf '%b' "$body_head" | wc -c)
+hold_start slowbody 5 --src 127.0.0.6 --head "$body_head$(printf '%02000d' 0)" --trickle 100 --at-once "$at_once"
+hold_line slowbody '^connected'
+[ "$line" = "connected 5" ]
+check "5 connections sending bodies slowly" $? "$line"
+hold_until slowbody 'closed 5$'
+check "the slow bodies: closed for their rate, trickling did not extend them" $? "$line"
+bt=$(metric 'mote_http_connections_closed_total{reason="body_timeout"}')
+[ "${bt:-0}" = 5 ]
+check "/metrics counts the 5 body timeouts" $? "$bt"
+hold_stop slowbody
+
 stop_server
 
 # ---- calls that do not compute, and calls that never end ------------------------------

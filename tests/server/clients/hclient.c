@@ -4,10 +4,12 @@
  * Every mode talks to HOST:PORT; --src ADDR binds the client's side to a
  * local address first (127.0.0.2, ...: another client as the server sees it).
  *
- *   hclient hold HOST PORT N [--src A | --spread K] [--head TEXT] [--trickle MS] [--probe]
+ *   hclient hold HOST PORT N [--src A | --spread K] [--head TEXT] [--trickle MS]
+ *               [--at-once K] [--probe]
  *       Opens N connections, then (--head) sends TEXT (C escapes: \r \n \0
  *       \xHH) on each, a byte every MS ms when --trickle is given (a
- *       slowloris), else at once. Prints `connected K` once all connect
+ *       slowloris; --at-once K: its first K bytes at once, a head before a
+ *       trickled body), else at once. Prints `connected K` once all connect
  *       attempts are done, then waits: each line read on stdin asks for a
  *       report, `open K closed C` (closed: the server ended the connection:
  *       EOF or an error on read or write); EOF on stdin ends it. --probe sends
@@ -228,12 +230,13 @@ static int cmd_hold(int argc, char **argv) {
   if (argc < 3) return 2;
   int n = atoi(argv[2]);
   const char *head = NULL;
-  int trickle_ms = 0;
+  int trickle_ms = 0, at_once = 0;
   bool probe = false;
   for (int i = 3; i < argc; i++) {
     if (!strcmp(argv[i], "--src") && i + 1 < argc) src = argv[++i];
     else if (!strcmp(argv[i], "--head") && i + 1 < argc) head = argv[++i];
     else if (!strcmp(argv[i], "--trickle") && i + 1 < argc) trickle_ms = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--at-once") && i + 1 < argc) at_once = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--probe")) probe = true;
     else if (!strcmp(argv[i], "--spread") && i + 1 < argc) spread = atoi(argv[++i]);
     else return 2;
@@ -272,6 +275,14 @@ static int cmd_hold(int argc, char **argv) {
   if (text && !trickle_ms)
     for (int i = 0; i < n; i++)
       if (!conns[i].closed && !write_all(conns[i].fd, text, tlen)) conns[i].closed = true;
+  if (text && trickle_ms && at_once > 0) {
+    size_t k = (size_t)at_once < tlen ? (size_t)at_once : tlen;
+    for (int i = 0; i < n; i++) {
+      if (conns[i].closed) continue;
+      if (!write_all(conns[i].fd, text, k)) conns[i].closed = true;
+      else conns[i].sent = k;
+    }
+  }
   fflush(stdout);
   /* Reports on request; trickling in between. */
   struct pollfd in = {.fd = 0, .events = POLLIN};
