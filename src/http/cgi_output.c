@@ -21,15 +21,6 @@
 
 static const char nohdr[] = "the function is in CGI mode but printed no header block";
 
-static bool hop_by_hop(const char *name) {
-  static const char *const refused[] = {"Connection", "Keep-Alive", "Proxy-Connection",
-                                        "Transfer-Encoding", "TE", "Trailer", "Upgrade",
-                                        "Content-Length", "Proxy-Authenticate"};
-  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
-    if (!strcasecmp(name, refused[i])) return true;
-  return !strncasecmp(name, "X-Mote-", 7);
-}
-
 /* The length of the header block, its empty line included; 0 with msg set
  * when there is none within the limits. */
 static size_t block_end(const uint8_t *out, size_t len, char *msg, size_t cap) {
@@ -138,7 +129,7 @@ int cgi_parse(const uint8_t *out, size_t len, cgi_head *h, char *msg, size_t cap
         goto invalid;
       }
       *slot = v;
-    } else if (!value_ok || hop_by_hop(p)) {
+    } else if (!value_ok || http_header_platform_owned(p)) {
       int w = snprintf(h->dropped + dl, sizeof h->dropped - dl, "%s%.64s", dl ? ", " : "", p);
       if (w > 0 && (size_t)w < sizeof h->dropped - dl) dl += (size_t)w;
     } else {

@@ -4,6 +4,7 @@
  * name is a token; a value holds no control byte but tab.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "http/http.h"
 
@@ -23,4 +24,13 @@ bool http_header_value_ok(const char *s) {
   for (const unsigned char *p = (const unsigned char *)s; *p; p++)
     if ((*p < 0x20 && *p != '\t') || *p == 0x7f) return false;
   return true;
+}
+
+bool http_header_platform_owned(const char *name) {
+  static const char *const refused[] = {"Connection", "Keep-Alive", "Proxy-Connection",
+                                        "Transfer-Encoding", "TE", "Trailer", "Upgrade",
+                                        "Content-Length", "Proxy-Authenticate"};
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+    if (!strcasecmp(name, refused[i])) return true;
+  return !strncasecmp(name, "X-Mote-", 7);
 }

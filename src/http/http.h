@@ -305,5 +305,10 @@ json_t *http_version_json(mote_core *c, const mote_function_version *v);
 /* A field name (n bytes) is a token; a value has no control byte but tab. */
 bool http_header_name_ok(const char *s, size_t n);
 bool http_header_value_ok(const char *s);
+/* Whether a response header is the server's to set, never a function's:
+ * hop-by-hop ones (Connection, Transfer-Encoding, Content-Length, Upgrade...)
+ * and X-Mote-* (header.c). CGI output and OpenWhisk web actions drop
+ * them. */
+bool http_header_platform_owned(const char *name);
 
 #endif /* MOTE_HTTP_H */

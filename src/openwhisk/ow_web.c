@@ -255,6 +255,10 @@ static bool set_json_body(ow_web_response *out, const char *ct, const json_t *v,
  * headers than a reply's header block holds (HTTP_GUEST_HEADER_LINES and
  * _HEADERS, as for CGI) make the response invalid. *bytes counts the block. */
 static bool add_header(ow_web_response *out, const char *name, const json_t *v, size_t *bytes) {
+  /* the server's own (framing, X-Mote-*, the activation's id) are dropped,
+   * as CGI's are: not a second x-openwhisk-activation-id ahead of ours */
+  if (http_header_platform_owned(name) || !strcasecmp(name, "x-openwhisk-activation-id"))
+    return true;
   if (json_is_array(v)) {
     size_t i;
     json_t *e;
@@ -338,7 +342,7 @@ static int respond_http(const json_t *r, ow_web_response *out, char *msg, size_t
       /* In range before the conversion: a double past long's range (1e300)
        * made it undefined behaviour (found by fuzz_web_input). */
       double d = json_real_value(sc);
-      code = d >= 100 && d <= 599 && d == (double)(long)d ? (long)d : -1;
+      code = d >= 200 && d <= 599 && d == (double)(long)d ? (long)d : -1;
     } else if (json_is_string(sc)) {
       char *end;
       code = strtol(json_string_value(sc), &end, 10);
@@ -346,7 +350,8 @@ static int respond_http(const json_t *r, ow_web_response *out, char *msg, size_t
     } else {
       code = -1;
     }
-    if (code < 100 || code > 599) return refuse(out, 400, msg, cap, INVALID_HTTP);
+    /* a final status: a 1xx is interim (the client would wait for another) */
+    if (code < 200 || code > 599) return refuse(out, 400, msg, cap, INVALID_HTTP);
   }
   json_t *body = json_object_get(r, "body");
   char mt[128];

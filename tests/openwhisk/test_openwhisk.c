@@ -674,7 +674,16 @@ TEST(web_output) {
                        "\"/x\"}}", OW_WEB_HTTP, &r, msg), 0);
   CHECK(r.status == 302 && r.nheaders == 1 && !strcmp(r.headers[0], "location: /x"));
   ow_web_response_free(&r);
+  /* The server's own headers are dropped: framing, X-Mote-*, the
+   * activation's id (ow_invoke.c adds the true one). */
+  CHECK_EQ_INT(web_out(OW_STATUS_SUCCESS, "{\"headers\":{\"x-openwhisk-activation-id\":\"f\","
+                       "\"Connection\":\"close\",\"Upgrade\":\"h2c\",\"Content-Length\":\"9\","
+                       "\"X-Mote-Version\":\"1\",\"X-Kept\":\"k\"},\"body\":\"hi\"}",
+                       OW_WEB_HTTP, &r, msg), 0);
+  CHECK(r.nheaders == 1 && !strcmp(r.headers[0], "X-Kept: k"));
+  ow_web_response_free(&r);
   const char *bad_http[] = {"{\"statusCode\":\"abc\"}", "{\"statusCode\":99}",
+                            "{\"statusCode\":100}", "{\"statusCode\":\"101\"}",
                             "{\"headers\":[1]}", "{\"headers\":{\"a\":{\"b\":1}}}"};
   for (size_t i = 0; i < sizeof bad_http / sizeof *bad_http; i++) {
     CHECK_EQ_INT(web_out(OW_STATUS_SUCCESS, bad_http[i], OW_WEB_HTTP, &r, msg), 400);
