@@ -8,12 +8,16 @@
 # the worker's next allocation never returned.
 #
 # One worker: every call runs on the same thread, so a lock it left held
-# would stop the next call.
+# would stop the next call. Stacks of 512 KiB (a connection's thread gets
+# RLIMIT_STACK): the recursion is then some ten thousand levels deep, and
+# table.grow's table as many entries; with 8 MiB, a sanitizer build's
+# realloc (a new mapping and a copy every time) made a call take minutes.
 # usage: test_stack.sh BUILD_DIR
 set -u
 build=${1:-build}
 test_name=stack
 . "$(dirname "$0")/server_lib.sh"
+ulimit -s 512
 
 # $f recurses, doing BODY at every level before its call.
 recursion() { # NAME IMPORTS BODY
