@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -144,6 +145,7 @@ static bool valid_bundle_path(const char *p) {
     const char *slash = strchr(c, '/');
     size_t n = slash ? (size_t)(slash - c) : strlen(c);
     if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) return false;
+    if (n > NAME_MAX) return false; /* a name the file system refuses (ENAMETOOLONG) */
     if (!slash) return true;
     c = slash + 1;
   }
@@ -161,17 +163,24 @@ static void put_u64(crypto_generichash_state *st, uint64_t v) {
   crypto_generichash_update(st, b, sizeof b);
 }
 
-/* Checks that an existing tree holds every file with its size. */
-static bool tree_matches(const char *root, const mote_store_file *const *sorted, size_t n) {
+/* Whether an existing tree holds every file with its size: 1 yes, 0 no (a
+ * file missing or different: damaged), -1 it could not be told (errno: no
+ * descriptor left, I/O...), which must not be taken for damage: the tree
+ * would be replaced, and removed if the fresh copy failed too. */
+static int tree_matches(const char *root, const mote_store_file *const *sorted, size_t n) {
   int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return false;
-  bool ok = true;
-  for (size_t i = 0; i < n && ok; i++) {
+  if (dfd < 0) return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+  int ok = 1;
+  for (size_t i = 0; i < n && ok == 1; i++) {
     struct stat sb;
-    ok = fstatat(dfd, sorted[i]->path, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
-         (uint64_t)sb.st_size == sorted[i]->len;
+    if (fstatat(dfd, sorted[i]->path, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+      ok = errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+    else if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != sorted[i]->len)
+      ok = 0;
   }
+  int e = errno;
   close(dfd);
+  errno = e;
   return ok;
 }
 
@@ -185,12 +194,19 @@ static mote_store_status write_tree(const char *root, const mote_store_file *con
   for (size_t i = 0; i < n && st == MOTE_STORE_OK; i++) {
     const char *p = sorted[i]->path;
     /* Parent directories, each prefix in turn. */
+    int made = 0; /* a parent that could not be made, and why */
     for (const char *slash = strchr(p, '/'); slash; slash = strchr(slash + 1, '/')) {
       memcpy(dir, p, (size_t)(slash - p));
       dir[slash - p] = 0;
-      if (mkdirat(dfd, dir, 0755) != 0 && errno != EEXIST) break;
+      if (mkdirat(dfd, dir, 0755) != 0 && errno != EEXIST) {
+        made = errno;
+        break;
+      }
     }
-    if (write_durable_at(dfd, p, sorted[i]->data, sorted[i]->len) != 0) {
+    if (made && made != ENOTDIR) { /* ENOTDIR: a file of the name, the clash below */
+      st = store_fail(err, store_io_status(made), "cannot create the directories of bundle file "
+                      "\"%s\" under %s: %s", p, root, strerror(made));
+    } else if (write_durable_at(dfd, p, sorted[i]->data, sorted[i]->len) != 0) {
       int e = errno;
       if (e == ENOTDIR || e == EEXIST || e == EISDIR || e == ENOENT)
         st = store_fail(err, MOTE_STORE_INVALID,
@@ -219,8 +235,8 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
     if (!valid_bundle_path(files[i].path)) {
       st = store_fail(err, MOTE_STORE_INVALID,
                       "invalid bundle path \"%.200s\": it must be relative, without empty, "
-                      "\".\" or \"..\" parts or control bytes, at most %d bytes",
-                      files[i].path ? files[i].path : "(null)", BUNDLE_PATH_MAX);
+                      "\".\" or \"..\" parts or control bytes, at most %d bytes and %d a part",
+                      files[i].path ? files[i].path : "(null)", BUNDLE_PATH_MAX, NAME_MAX);
       goto out;
     }
     if (!files[i].data && files[i].len > 0) {
@@ -256,7 +272,12 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
   snprintf(parent, sizeof parent, "%s/files", s->dir);
   struct stat sb;
   if (lstat(final, &sb) == 0) {
-    if (S_ISDIR(sb.st_mode) && tree_matches(final, sorted, nfiles)) {
+    int matches = S_ISDIR(sb.st_mode) ? tree_matches(final, sorted, nfiles) : 0;
+    if (matches < 0) {
+      st = store_fail(err, store_io_status(errno), "cannot check %s: %s", final, strerror(errno));
+      goto out;
+    }
+    if (matches) {
       /* As for blobs: the rename that made it may not be durable yet. */
       if (store_fsync_dir(parent) != 0)
         st = store_fail(err, store_io_status(errno), "cannot sync %s: %s", parent, strerror(errno));
@@ -288,6 +309,11 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
   }
   if (st != MOTE_STORE_OK) {
     remove_tree(tmp);
+    /* the tree moved aside goes back: damaged, it is still what the
+     * versions that name it had; nothing may take it from them */
+    if (trash[0] && rename(trash, final) != 0)
+      fprintf(stderr, "mote: the file set %s stays at %s: %s\n", final, trash, strerror(errno));
+    trash[0] = 0;
     goto out;
   }
   if (store_fsync_dir(parent) != 0)

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -268,8 +269,29 @@ TEST(files_stored) {
   CHECK(text && strcmp(text, "<h1>hi</h1>") == 0);
   mote_function_version_clear(&w);
 
+  /* A tree that cannot be checked (no descriptor left) is not taken for a
+   * damaged one: the deploy fails, and the tree stays for the versions that
+   * name it (it was moved aside, and removed when the fresh copy failed). */
+  struct rlimit nofile;
+  CHECK(getrlimit(RLIMIT_NOFILE, &nofile) == 0);
+  int lowest = dup(0); /* the lowest free descriptor: every one below is taken */
+  CHECK(lowest >= 0);
+  if (lowest >= 0) close(lowest);
+  struct rlimit none = {(rlim_t)lowest, nofile.rlim_max};
+  char again[MOTE_STORE_HASH_HEX];
+  CHECK(setrlimit(RLIMIT_NOFILE, &none) == 0);
+  mote_store_status ps = mote_store_put_files(s, files, 4, again, &err);
+  CHECK(setrlimit(RLIMIT_NOFILE, &nofile) == 0);
+  CHECK_EQ_INT(ps, MOTE_STORE_IO);
+  CHECK_STR_CONTAINS(err.message, "cannot check");
+  text = read_text(path);
+  CHECK(text && strcmp(text, "<h1>hi</h1>") == 0);
+
   /* Bad bundles. */
-  const char *bad_paths[] = {"/etc/passwd", "../x", "a/../b", "a//b", "./a", "a/", ""};
+  char long_part[300];
+  memset(long_part, 'a', 256);
+  memcpy(long_part + 256, "/x", 3); /* a part over NAME_MAX: was ENAMETOOLONG, a 500 */
+  const char *bad_paths[] = {"/etc/passwd", "../x", "a/../b", "a//b", "./a", "a/", "", long_part};
   for (size_t i = 0; i < sizeof bad_paths / sizeof *bad_paths; i++) {
     mote_store_file bf = {bad_paths[i], (const uint8_t *)"x", 1};
     CHECK_EQ_INT(deploy_guest(s, "bad", wasm_a, sizeof wasm_a, &bf, 1, NULL, NULL, &err),
