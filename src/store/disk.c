@@ -4,7 +4,13 @@
  *   DIR/blobs/<hash>      a module: BLAKE2b-256 of its bytes, hex
  *   DIR/files/<hash>/...  a bundle's files: BLAKE2b-256 of the canonical list
  *                         of (path, bytes), sorted by path
- *   DIR/tmp/<pid>.<n>.*   work in progress of process <pid>
+ *   DIR/tmp/<pid>.<nonce>.<n>.*  work in progress of process <pid>; the
+ *                         nonce (random, one per process) tells this
+ *                         process's from a dead one's of the same pid (a
+ *                         restart as PID 1 in a container), which the next
+ *                         open removes: an entry left under the same
+ *                         pid stayed for ever, and the new process's same
+ *                         name then failed its O_EXCL write
  *
  * Every write goes to DIR/tmp first, is fsync'ed (files, then the directories
  * of a tree), renamed into place, and the parent directory is fsync'ed: after
@@ -17,12 +23,14 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/hash.h"
@@ -72,9 +80,28 @@ static int write_durable_at(int dirfd, const char *path, const uint8_t *data, si
   return close(fd);
 }
 
+static pthread_once_t nonce_once = PTHREAD_ONCE_INIT;
+static unsigned long long nonce;
+
+static void make_nonce(void) {
+  if (sodium_init() >= 0) {
+    randombytes_buf(&nonce, sizeof nonce);
+  } else { /* no random source: the start's time tells processes apart too */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    nonce = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+  }
+}
+
+static unsigned long long process_nonce(void) {
+  pthread_once(&nonce_once, make_nonce);
+  return nonce;
+}
+
 static void tmp_name(mote_store *s, const char *kind, char *out, size_t cap) {
   uint64_t n = __atomic_fetch_add(&s->tmp_seq, 1, __ATOMIC_RELAXED);
-  snprintf(out, cap, "%s/tmp/%ld.%llu.%s", s->dir, (long)getpid(), (unsigned long long)n, kind);
+  snprintf(out, cap, "%s/tmp/%ld.%016llx.%llu.%s", s->dir, (long)getpid(), process_nonce(),
+           (unsigned long long)n, kind);
 }
 
 /* nftw has no user pointer: a walk's first error is kept per thread. */
@@ -335,10 +362,16 @@ void store_clean_tmp(mote_store *s) {
     char *end;
     long pid = strtol(e->d_name, &end, 10);
     /* Leave the work of live processes (another store in this process, or a
-     * second process on the same directory) alone. */
-    if (end != e->d_name && *end == '.' && pid > 0 &&
-        (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+     * second process on the same directory) alone; under this process's pid,
+     * only this process's (its nonce). */
+    bool named = end != e->d_name && *end == '.' && pid > 0;
+    if (named && pid == (long)getpid()) {
+      char *after;
+      unsigned long long n = strtoull(end + 1, &after, 16);
+      if (after == end + 17 && *after == '.' && n == process_nonce()) continue;
+    } else if (named && (kill((pid_t)pid, 0) == 0 || errno != ESRCH)) {
       continue;
+    }
     snprintf(path, sizeof path, "%s/tmp/%s", s->dir, e->d_name);
     remove_tree(path);
   }

@@ -318,6 +318,32 @@ TEST(files_stored) {
   fixture_rm(dir);
 }
 
+/* Work left in tmp by a dead process of this process's pid (a restart as
+ * PID 1 in a container) is removed at open; a live process's is kept. It
+ * used to be kept (the pid was ours), for ever. */
+TEST(tmp_of_a_dead_process_with_our_pid_is_removed_at_open) {
+  char dir[64], path[256];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_close(s);
+  const char *names[] = {"%s/tmp/%ld.0.blob", "%s/tmp/%ld.0123456789abcdef.0.files",
+                         "%s/tmp/1.0.blob"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, names[i], dir, i < 2 ? (long)getpid() : 0L);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    CHECK(fd >= 0);
+    if (fd >= 0) close(fd);
+  }
+  s = fixture_open(dir);
+  char tmp_dir[128];
+  snprintf(tmp_dir, sizeof tmp_dir, "%s/tmp", dir);
+  CHECK_EQ_INT(count_dir(tmp_dir), 1); /* pid 1's: alive */
+  snprintf(path, sizeof path, "%s/tmp/1.0.blob", dir);
+  CHECK(access(path, F_OK) == 0);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
 TEST(blob_dedup_and_repair) {
   char dir[64];
   fixture_dir(dir);
@@ -1390,6 +1416,7 @@ TEST(snapshots) {
 }
 
 RUN_TESTS(deploy_get_list_delete, settings_round_trip, settings_of_an_older_store, files_stored,
+          tmp_of_a_dead_process_with_our_pid_is_removed_at_open,
           blob_dedup_and_repair, names, activations, retention, open_errors, posted_activations,
           names_per_namespace, version_meta, activation_namespaces_and_meta,
           migration_of_an_older_store, migration_of_names_per_namespace, put_blob, snapshots)
