@@ -252,7 +252,7 @@ static uint32_t do_write(mote_wasi *w, uint32_t fd, uint32_t iovs, uint32_t n, b
   if ((e = wasi_iovecs(w, iovs, n, &v, &total))) return e;
   if (f->stdio == 1 || f->stdio == 2) {
     if (positioned) e = W_ESPIPE; /* a stream with a cap, whatever its target */
-    else if (!positioned) e = wasi_out_write(w, f, v, (int)n, total, &done);
+    else e = wasi_out_write(w, f, v, (int)n, total, &done);
   }
   if (!e && (positioned || !(f->stdio == 1 || f->stdio == 2))) {
     ssize_t k;
