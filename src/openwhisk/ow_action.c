@@ -119,8 +119,14 @@ static int read_kv(const json_t *v, const char *field, json_t **out, char *msg, 
   char shown[200];
   *out = NULL;
   if (!json_is_array(v)) goto malformed;
-  json_t *arr = json_array();
-  if (!arr) return fail(500, msg, cap, "out of memory");
+  /* where each key is in arr: kv_set's scan per entry made a body of a
+   * million keys cost 10^12 compares before its size was checked */
+  json_t *arr = json_array(), *at = json_object();
+  if (!arr || !at) {
+    json_decref(arr);
+    json_decref(at);
+    return fail(500, msg, cap, "out of memory");
+  }
   size_t i;
   json_t *e;
   json_array_foreach(v, i, e) {
@@ -128,10 +134,29 @@ static int read_kv(const json_t *v, const char *field, json_t **out, char *msg, 
     json_t *val = json_object_get(e, "value");
     if (!json_is_object(e) || !k || !val) {
       json_decref(arr);
+      json_decref(at);
       goto malformed;
     }
-    kv_set(arr, k, json_incref(val));
+    json_t *pair = json_pack("{s:s, s:O}", "key", k, "value", val);
+    json_t *where = json_object_get(at, k);
+    bool ok = pair != NULL;
+    if (ok && where) {
+      ok = json_array_set_new(arr, (size_t)json_integer_value(where), pair) == 0;
+    } else if (ok) {
+      if (json_object_set_new(at, k, json_integer((json_int_t)json_array_size(arr))) != 0) {
+        json_decref(pair);
+        ok = false;
+      } else {
+        ok = json_array_append_new(arr, pair) == 0;
+      }
+    }
+    if (!ok) {
+      json_decref(arr);
+      json_decref(at);
+      return fail(500, msg, cap, "out of memory");
+    }
   }
+  json_decref(at);
   char *text = json_dumps(arr, JSON_COMPACT);
   size_t n = text ? strlen(text) : 0;
   free(text);

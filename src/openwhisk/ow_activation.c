@@ -92,15 +92,36 @@ typedef struct logbook {
   bool truncated, oom;
 } logbook;
 
+/* What a log line costs in the record: its JSON string as the record is
+ * written (compact, UTF-8 as it is), quotes, escapes and a comma. The
+ * budget counts that, stamp included, not the text alone: empty lines cost
+ * nothing, and 16 MiB of them made millions of entries (gigabytes of
+ * strings, a record past what the store keeps). */
+static uint64_t json_cost(const char *s) {
+  uint64_t c = 3;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    c += *p == '"' || *p == '\\' ? 2 : *p < 0x20 ? 6 : 1;
+  return c;
+}
+
 static void log_add(logbook *b, const char *stream, const char *p, size_t n) {
   if (b->truncated || b->oom) return;
-  if (b->used + n > b->budget) {
+  if (n > b->budget - b->used) { /* the text alone is over: not even built */
     b->truncated = true;
     return;
   }
-  b->used += n;
   char *line = ow_log_line(b->ns, stream, p, n);
-  if (!line || json_array_append_new(b->logs, json_string(line)) != 0) b->oom = true;
+  if (!line) {
+    b->oom = true;
+    return;
+  }
+  uint64_t cost = json_cost(line);
+  if (cost > b->budget - b->used) {
+    b->truncated = true;
+  } else {
+    b->used += cost;
+    if (json_array_append_new(b->logs, json_string(line)) != 0) b->oom = true;
+  }
   free(line);
 }
 

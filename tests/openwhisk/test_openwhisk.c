@@ -195,6 +195,18 @@ TEST(exec_refused) {
                          "read directly: {\"a\":1}"), msg);
   CHECK_EQ_INT(put("{\"annotations\":[{\"value\":1}]}", &p, msg, sizeof msg), 400);
   CHECK_STR_CONTAINS(msg, "annotations malformed");
+  /* 100,000 keys: past the 1 MB of parameters, told at once (each key was
+   * looked up in all the ones before it: 5 * 10^9 compares here). */
+  size_t nkeys = 100000, used = 0, room = nkeys * 40 + 64;
+  char *many = malloc(room);
+  used += (size_t)snprintf(many, room, "{\"parameters\":[");
+  for (size_t i = 0; i < nkeys; i++)
+    used += (size_t)snprintf(many + used, room - used, "%s{\"key\":\"k%07zu\",\"value\":0}",
+                             i ? "," : "", i);
+  snprintf(many + used, room - used, "]}");
+  CHECK_EQ_INT(put(many, &p, msg, sizeof msg), 413);
+  CHECK_STR_CONTAINS(msg, "parameters larger than allowed");
+  free(many);
   CHECK_EQ_INT(put("{\"publish\":\"yes\"}", &p, msg, sizeof msg), 400);
   CHECK_EQ_INT(put("{\"version\":\"1.2\"}", &p, msg, sizeof msg), 400);
   /* Too much code: 413 with OpenWhisk's size message. */
@@ -464,6 +476,24 @@ TEST(outcome_log_limit) {
   CHECK_EQ_INT(o.status, OW_STATUS_SUCCESS);
   ow_outcome_clear(&o);
   free(big);
+  /* Empty lines cost what the record stores of them (the stamp, the
+   * stream, the quotes): 1,000,000 of them against 64 KiB end in a
+   * truncation note, not in a million entries. */
+  size_t blanks = 1000000;
+  char *many = malloc(blanks + 8);
+  memset(many, '\n', blanks);
+  strcpy(many + blanks, "x\n{}");
+  run_of(&r, MOTE_INVOKE_EXITED, 0, many, NULL);
+  CHECK(ow_outcome_read(&r, 60000, 64u << 10, END_NS, &o));
+  size_t entries = json_array_size(o.logs);
+  CHECK(entries > 100 && entries < 2000);
+  CHECK_STR_CONTAINS(json_string_value(json_array_get(o.logs, entries - 1)),
+                     "limit of 65536 bytes.");
+  char *dumped = json_dumps(o.logs, JSON_COMPACT);
+  CHECK(dumped && strlen(dumped) < (64u << 10) + 512);
+  free(dumped);
+  ow_outcome_clear(&o);
+  free(many);
 }
 
 TEST(activation_record) {
