@@ -167,8 +167,6 @@ static mote_invoke_outcome run(const mote_invoke_config *cfg, mote_invoke_result
   } else if (st == MOTE_RT_OK) {
     st = call_if_exported(inst, "_start", &err);
   }
-  if (timed) mote_rt_deadline_clear();
-  timed = false;
   r->init_us = t1 - t0;
   r->exec_us = now_us() - t1;
   r->trap = st == MOTE_RT_TRAP ? err.trap : MOTE_TRAP_NONE;
@@ -215,7 +213,7 @@ static mote_invoke_outcome run(const mote_invoke_config *cfg, mote_invoke_result
   }
 
 done:
-  /* a failure after it was set (mote_init's files left open) */
+  /* every path, a failure after it was set too (mote_init's files left open) */
   if (timed) mote_rt_deadline_clear();
   if (cfg->cancel) mote_rt_cancel_unbind(cfg->cancel);
   if (w) {

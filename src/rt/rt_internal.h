@@ -125,6 +125,11 @@ typedef struct mote_rt_frame {
  * is asynchronous: frame, guest, host_depth, critical and untimed change
  * only in an order that keeps "may the guest be stopped here?" true only
  * where a jump to `frame` is safe (thread.c), with signal fences between. */
+/* How far below a stack's low bound a frame may have jumped past it
+ * (glibc's guard page for threads; the kernel's 1 MiB gap under a growing
+ * main stack): signals.c's stack zone, thread.c's reserve check. */
+#define STACK_ZONE_BELOW ((uintptr_t)1 << 20)
+
 typedef struct mote_rt_thread {
   mote_rt_frame *frame;       /* innermost trap target, NULL outside guest calls */
   jmp_buf *unwind;            /* wasm exception target (generated try blocks) */
@@ -138,6 +143,7 @@ typedef struct mote_rt_thread {
   const mote_rt_limits *limits; /* instantiation context: the instantiate in progress */
   mote_rt_own *own;             /* ... and its record of own memories and tables */
   uintptr_t stack_low;        /* lowest usable address of this thread's stack */
+                              /* (a frame may land up to STACK_ZONE_BELOW under it) */
   uintptr_t stack_high;       /* one past its highest */
   bool prepared;              /* alt stack and stack bounds are set up */
   bool main_thread;           /* the process's main thread (its stack is not trimmed) */

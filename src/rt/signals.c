@@ -14,10 +14,6 @@
 
 #include "rt/rt_internal.h"
 
-/* How far below the stack's low bound a frame may have jumped past it
- * (glibc's guard page for threads; the kernel's 1 MiB gap under a growing
- * main stack). */
-#define STACK_ZONE_BELOW ((uintptr_t)1 << 20)
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static volatile sig_atomic_t installed;

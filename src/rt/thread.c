@@ -206,7 +206,7 @@ static void need_stack(mote_rt_thread *t) {
    * (signals.c's zone) */
   uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
   if (sp < t->stack_high && sp < t->stack_low + HOST_STACK_RESERVE &&
-      sp + ((uintptr_t)1 << 20) >= t->stack_low)
+      sp + STACK_ZONE_BELOW >= t->stack_low)
     mote_rt_deliver(MOTE_TRAP_EXHAUSTION, 0);
 }
 

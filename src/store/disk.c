@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/hash.h"
@@ -83,15 +82,8 @@ static int write_durable_at(int dirfd, const char *path, const uint8_t *data, si
 static pthread_once_t nonce_once = PTHREAD_ONCE_INIT;
 static unsigned long long nonce;
 
-static void make_nonce(void) {
-  if (sodium_init() >= 0) {
-    randombytes_buf(&nonce, sizeof nonce);
-  } else { /* no random source: the start's time tells processes apart too */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    nonce = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
-  }
-}
+/* mote_store_open has initialised libsodium (it refuses to open without). */
+static void make_nonce(void) { randombytes_buf(&nonce, sizeof nonce); }
 
 static unsigned long long process_nonce(void) {
   pthread_once(&nonce_once, make_nonce);
