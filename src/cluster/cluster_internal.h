@@ -22,6 +22,7 @@
 #define CL_COMMIT_TRIES 20             /* a deploy's transaction against concurrent ones */
 #define CL_PEER_CONNECT_MS 500
 #define CL_PEER_TIMEOUT_S 300          /* a whole transfer (256 MiB of files, a slow peer) */
+#define CL_PEER_REPLY_MS 30000         /* a peer's answer (a list; a call: past its limits) */
 #define CL_BUILD_WAIT_S 900            /* the longest wait for a peer's build of an object */
 
 /* ---- records.c: the records, as JSON ------------------------------------------------- */
@@ -87,8 +88,12 @@ typedef enum cl_change {
 typedef struct cl_view cl_view;
 cl_view *view_new(void);
 void view_free(cl_view *v);
-void view_clear(cl_view *v); /* before a full read */
-/* An event: what it changed, and its subject (cap bytes). */
+/* After a full read has put every record: what the read did not have goes
+ * (keys not in kvs). False when out of memory: then nothing goes. */
+bool view_keep_only(cl_view *v, const etcd_kv *kvs, size_t n);
+/* An event: what it changed, and its subject (cap bytes). A record that
+ * cannot be read changes nothing (CL_CHANGE_NONE): the view keeps what it
+ * had for its key. */
 cl_change view_put(cl_view *v, const etcd_kv *kv, char *subject, size_t cap);
 cl_change view_delete(cl_view *v, const char *key, char *subject, size_t cap);
 /* Copies: a function's record (false: none), every function's "NS/NAME"

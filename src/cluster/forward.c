@@ -16,7 +16,10 @@
  * A request a node passed on carries CLUSTER_FORWARDED_HEADER and is never
  * passed on again: a node that does not serve the function either (placed
  * there but not loaded yet, say) answers 503 with X-Mote-Not-Here, and the
- * node that passed it on tries the next. The client's own headers
+ * node that passed it on tries the next. A node that took the call and then
+ * failed (killed, frozen, gone from the live nodes, past the call's time)
+ * costs the caller a 502: the call may have run, and is not run again. The
+ * client's own headers
  * (Authorization included: every node has every key) go with it, so the
  * node that runs it checks the key as if it had been called directly.
  */
@@ -25,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/clock.h"
 #include "cluster/cluster_internal.h"
 
 #define NOT_HERE_HEADER "X-Mote-Not-Here"
@@ -110,13 +114,43 @@ static void add_header(void *ctx, const char *name, const char *value) {
   else h->failed = true;
 }
 
-/* Sends r (its method, target, headers and body) to `url`: false when the
- * node could not be reached (or out of memory), else *out its reply. */
-static bool send_to(mote_cluster *cl, http_req *r, const char *url, const char *target, reply *out) {
+/* What became of a request passed on to a peer. */
+typedef enum sent {
+  SENT_REPLY,       /* its reply is in *out */
+  SENT_NOT_REACHED, /* the peer was not reached: nothing of it ran there */
+  SENT_LOST,        /* reached, but no whole reply: it may have run there */
+} sent;
+
+/* A peer stops being waited for when it leaves the live nodes (its lease
+ * expired: dead, frozen, cut off), checked every CHECK_MS, or at `deadline`. */
+#define CHECK_MS 100
+typedef struct watch_peer {
+  mote_cluster *cl;
+  const cl_node *to;
+  uint64_t next_us, deadline_us;
+} watch_peer;
+
+static int still_live(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                      curl_off_t ulnow) {
+  (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+  watch_peer *w = arg;
+  uint64_t now = mote_now_us();
+  if (now >= w->deadline_us) return 1;
+  if (now < w->next_us) return 0;
+  w->next_us = now + CHECK_MS * 1000;
+  cl_node n;
+  return view_node(w->cl->view, w->to->name, &n) && !strcmp(n.url, w->to->url) ? 0 : 1;
+}
+
+/* Sends r (its method, target, headers and body) to node `to`, waiting at
+ * most timeout_ms for the whole reply, and no longer than `to` stays live. */
+static sent send_to(mote_cluster *cl, http_req *r, const cl_node *to, const char *target,
+                    uint64_t timeout_ms, reply *out) {
   memset(out, 0, sizeof *out);
   out->body.max = MAX_REPLY;
   char full[2048], mark[CLUSTER_NODE_MAX + 64];
-  if (snprintf(full, sizeof full, "%s%s", url, target) >= (int)sizeof full) return false;
+  if (snprintf(full, sizeof full, "%s%s", to->url, target) >= (int)sizeof full)
+    return SENT_NOT_REACHED;
   snprintf(mark, sizeof mark, CLUSTER_FORWARDED_HEADER ": %s", cl->node);
   header_list h = {0};
   http_req_headers(r, add_header, &h);
@@ -126,11 +160,13 @@ static bool send_to(mote_cluster *cl, http_req *r, const char *url, const char *
   CURL *c = h.failed || !l ? NULL : peer_curl_take();
   if (!c) {
     curl_slist_free_all(l ? l : h.list);
-    return false;
+    return SENT_NOT_REACHED;
   }
   const char *method = http_req_method(r);
   size_t len = 0;
   const uint8_t *body = http_req_body(r, &len);
+  uint64_t now = mote_now_us();
+  watch_peer w = {.cl = cl, .to = to, .next_us = now, .deadline_us = now + timeout_ms * 1000};
   curl_easy_setopt(c, CURLOPT_URL, full);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, l);
   if (!strcmp(method, "HEAD")) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
@@ -144,18 +180,22 @@ static bool send_to(mote_cluster *cl, http_req *r, const char *url, const char *
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CL_PEER_CONNECT_MS);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, still_live);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_PROXY, "");
   atomic_fetch_add(&cl->forwarded, 1);
   CURLcode rc = curl_easy_perform(c);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+  long sent_bytes = 0;
+  curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent_bytes);
   peer_curl_give(c);
   curl_slist_free_all(l);
-  if (rc != CURLE_OK || out->status == 0) {
-    reply_clear(out);
-    return false;
-  }
-  return true;
+  if (rc == CURLE_OK && out->status != 0) return SENT_REPLY;
+  reply_clear(out);
+  bool unreached = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST || sent_bytes == 0;
+  return unreached ? SENT_NOT_REACHED : SENT_LOST;
 }
 
 /* Answers with a peer's reply, plus X-Mote-Node. */
@@ -281,6 +321,9 @@ static http_result forward_call(mote_cluster *cl, http_req *r) {
   char fnkey[CL_KEY_MAX];
   snprintf(fnkey, sizeof fnkey, "%s/%s", f.rec.ns, f.rec.name);
   uint32_t replicas = f.rec.settings.replicas;
+  /* the longest a call can take there: its queue wait and its run */
+  uint64_t wait_ms = (uint64_t)core_queue_timeout_ms(cl->core) + CL_PEER_REPLY_MS +
+                     (f.rec.settings.timeout_ms ? f.rec.settings.timeout_ms : CORE_DEFAULT_TIMEOUT_MS);
   cl_fn_clear(&f);
   cl_node *nodes = NULL;
   size_t n = view_nodes(cl->view, &nodes);
@@ -292,7 +335,16 @@ static http_result forward_call(mote_cluster *cl, http_req *r) {
     const cl_node *to = &nodes[order[i]];
     if (!strcmp(to->name, cl->node)) continue;
     reply p;
-    if (!send_to(cl, r, to->url, http_req_target(r), &p)) continue;
+    sent s = send_to(cl, r, to, http_req_target(r), wait_ms, &p);
+    if (s == SENT_NOT_REACHED) continue;
+    if (s == SENT_LOST) { /* at most once: not passed on again, as HAProxy does */
+      res = http_reply_error(r, 502, "node_failed",
+                             "node %s took the call and then failed, left or did not answer in "
+                             "time; the call may have run",
+                             to->name);
+      answered = true;
+      break;
+    }
     if (p.status == 503 && p.not_here) {
       reply_clear(&p);
       continue;
@@ -314,7 +366,7 @@ static http_result forward_activation(mote_cluster *cl, http_req *r) {
   if (!node_of_activation(cl, id, &to))
     return http_reply_error(r, 404, "not_found", "no activation %s", id);
   reply p;
-  if (!send_to(cl, r, to.url, http_req_target(r), &p))
+  if (send_to(cl, r, &to, http_req_target(r), CL_PEER_REPLY_MS, &p) != SENT_REPLY)
     return unavailable(r, "the node that keeps activation %s does not answer now", id);
   http_result res = relay(r, &p, to.name);
   reply_clear(&p);
@@ -376,7 +428,7 @@ static http_result gather(mote_cluster *cl, http_req *r, bool usage) {
   json_t *merged = NULL, *missing = json_array();
   for (size_t i = 0; i < n; i++) {
     reply p;
-    if (!send_to(cl, r, nodes[i].url, http_req_target(r), &p)) {
+    if (send_to(cl, r, &nodes[i], http_req_target(r), CL_PEER_REPLY_MS, &p) != SENT_REPLY) {
       json_array_append_new(missing, json_string(nodes[i].name));
       continue;
     }

@@ -118,14 +118,19 @@ static void drop_stale_keys(mote_cluster *cl, const etcd_kv *kvs, size_t n) {
   free(keys);
 }
 
-/* Every record read again: the view rebuilt, keys and namespaces mirrored,
- * every function scheduled. */
+/* Every record read again: the view brought up to it (each record put,
+ * then what the read did not have dropped: never empty meanwhile, so calls
+ * and the applier go on seeing every function), keys and namespaces
+ * mirrored, every function scheduled. */
 static bool full_read(mote_cluster *cl, int64_t *rev) {
   etcd_kv *kvs = NULL;
   size_t n = 0;
   if (etcd_range_prefix(cl->etcd, CL_PREFIX, &kvs, &n, rev) != ETCD_OK) return false;
-  view_clear(cl->view);
   for (size_t i = 0; i < n; i++) on_change(cl, kvs[i].key, &kvs[i], *rev, false);
+  if (!view_keep_only(cl->view, kvs, n)) {
+    etcd_kvs_free(kvs, n);
+    return false; /* out of memory: read again */
+  }
   drop_stale_keys(cl, kvs, n);
   etcd_kvs_free(kvs, n);
   pthread_mutex_lock(&cl->lock);

@@ -58,7 +58,7 @@ static void empty(mote_map *m, bool fns) {
   }
 }
 
-void view_clear(cl_view *v) {
+static void view_clear(cl_view *v) {
   pthread_mutex_lock(&v->lock);
   empty(v->fns, true);
   empty(v->objs, false);
@@ -126,6 +126,8 @@ static void node_remove(cl_view *v, const char *name) {
     }
 }
 
+/* A record this node cannot read (damaged, or written by a newer mote, or
+ * no memory for it): said, and the view keeps what it had for the key. */
 static void bad_record(const char *key) {
   fprintf(stderr, "mote serve: cluster: the record %s is not valid; ignored\n", key);
 }
@@ -152,9 +154,10 @@ static cl_change change(cl_view *v, const char *key, const etcd_kv *kv, char *su
           free(f);
           f = NULL;
           bad_record(key);
+          what = CL_CHANGE_NONE; /* the version kept is served on, never dropped for it */
         }
       }
-      set(v->fns, rest, f, true);
+      if (what == CL_CHANGE_FN) set(v->fns, rest, f, true);
     }
   } else if (!strcmp(kind, "nodes")) {
     what = CL_CHANGE_NODES;
@@ -181,12 +184,15 @@ static cl_change change(cl_view *v, const char *key, const etcd_kv *kv, char *su
       else {
         free(o);
         bad_record(key);
+        what = CL_CHANGE_NONE;
       }
     } else if (kv) {
       val = strndup((const char *)kv->value, CLUSTER_NODE_MAX);
     }
-    set(kind[0] == 'o' ? v->objs : v->builds, rest, val, false);
-    pthread_cond_broadcast(&v->objects_changed);
+    if (what == CL_CHANGE_OBJ) {
+      set(kind[0] == 'o' ? v->objs : v->builds, rest, val, false);
+      pthread_cond_broadcast(&v->objects_changed);
+    }
   } else if (!strcmp(kind, "keys")) {
     what = CL_CHANGE_KEY;
     snprintf(subject, cap, "%s", rest);
@@ -200,6 +206,51 @@ static cl_change change(cl_view *v, const char *key, const etcd_kv *kv, char *su
   }
   pthread_mutex_unlock(&v->lock);
   return what;
+}
+
+/* Entries of m whose record (CL_PREFIX "kind/" + its key) is not in
+ * `present` go. */
+static void keep_present(mote_map *m, const char *kind, const mote_map *present, bool fns) {
+  mote_map_iter it = {0};
+  const char *k;
+  void *val;
+  char full[CL_KEY_MAX + 16];
+  while (mote_map_next(m, &it, &k, &val)) {
+    snprintf(full, sizeof full, CL_PREFIX "%s/%s", kind, k);
+    if (mote_map_get(present, full)) continue;
+    mote_map_remove(m, k);
+    if (fns) cl_fn_clear(val);
+    if (val != (void *)1) free(val);
+  }
+}
+
+bool view_keep_only(cl_view *v, const etcd_kv *kvs, size_t n) {
+  mote_map *present = mote_map_new();
+  for (size_t i = 0; present && i < n; i++)
+    if (mote_map_put(present, kvs[i].key, (void *)1, NULL) != 0) {
+      mote_map_free(present);
+      present = NULL;
+    }
+  if (!present) return false;
+  pthread_mutex_lock(&v->lock);
+  keep_present(v->fns, "fn", present, true);
+  keep_present(v->objs, "obj", present, false);
+  keep_present(v->builds, "build", present, false);
+  keep_present(v->drains, "drain", present, false);
+  char full[CL_KEY_MAX + 16];
+  for (size_t i = 0; i < v->nnodes;) {
+    snprintf(full, sizeof full, CL_PREFIX "nodes/%s", v->nodes[i].name);
+    if (mote_map_get(present, full)) i++;
+    else node_remove(v, v->nodes[i].name);
+  }
+  for (size_t i = 0; i < v->nnodes; i++) {
+    snprintf(full, sizeof full, CL_PREFIX "drain/%s", v->nodes[i].name);
+    v->nodes[i].draining = mote_map_get(present, full) != NULL;
+  }
+  pthread_cond_broadcast(&v->objects_changed);
+  pthread_mutex_unlock(&v->lock);
+  mote_map_free(present);
+  return true;
 }
 
 cl_change view_put(cl_view *v, const etcd_kv *kv, char *subject, size_t cap) {

@@ -321,6 +321,58 @@ check "a delete on a while a call runs on d: 404 on d at once, the call finishes
   "$([ $running = 0 ] && [ "$deleted" = 200 ] && [ "$gone" = 404 ] && [ "$(cat "$tmp/slow.out")" = "version 2" ]; echo $?)" \
   "running=$running delete $deleted, then $gone, [$(cat "$tmp/slow.out")]"
 
+# ---- a forwarded call whose node freezes: 502 once its lease expires, never run twice ------------
+# A call of a function placed on two nodes, made on a third, held on a gate on the first; that node
+# stopped (SIGSTOP: its socket still accepts, it answers nothing). The node that passed the call on
+# gives up when the frozen one leaves the live nodes, and does not pass it on to the second (the
+# call may have run: at most once, as HAProxy does).
+calls_of() { # NODE FUNCTION: its calls finished or running there
+  curl -s --max-time 5 "${node_ops[$1]}/metrics" | awk -v f="function=\"$2\"" '
+    $1 ~ /^mote_calls_total\{/ && index($1, f) { s += $2 }
+    $1 ~ /^mote_function_calls_running\{/ && index($1, f) { s += $2 }
+    END { print s + 0 }'
+}
+gate_files "$tmp/slow.wasm" && echo frozen >>"$tmp/gate.d/gates.txt" &&
+  tar czf "$tmp/frozen.tgz" -C "$tmp/gate.d" . || exit 1
+deploy_on a frozen "$tmp/frozen.tgz" "public=true&replicas=2&timeout=600000&env=VERSION=f"
+ffh=$(jget .files_hash)
+wait_converged
+fplaced=$("$mote" cluster status --cluster "$etcd_urls" |
+  jq -r '.functions[] | select(.namespace == "guest" and .name == "frozen") | .placed | join(" ")')
+wait_served frozen 1 $fplaced
+fcaller=$(for n in a b c d; do [[ " $fplaced " != *" $n "* ]] && echo $n; done | head -1)
+t0=$(ms)
+curl -s --max-time 60 -o "$tmp/frozen.out" -w '%{http_code}' \
+  "${node_url[$fcaller]}/faas/frozen?arg=gate&arg=never" >"$tmp/frozen.code" &
+frozen_pid=$!
+fholder=
+wait_from=; until [ -n "$fholder" ]; do
+  for n in $fplaced; do [ "$(calls_of "$n" frozen)" = 1 ] && fholder=$n; done
+  [ -n "$fholder" ] || { bounded || break; sleep 0.02; }
+done
+[ -n "$fholder" ] && kill -STOP "${node_pid[$fholder]}"
+t1=$(ms)
+wait $frozen_pid
+t2=$(ms)
+echo "  a forwarded call's node stopped: the caller answered $(cat "$tmp/frozen.code") after $((t2 - t1)) ms" >&2
+felse=0
+for n in $fplaced; do [ "$n" != "$fholder" ] && felse=$((felse + $(calls_of "$n" frozen))); done
+check "a call of frozen (on $fplaced) made on $fcaller, held on ${fholder:-?}, ${fholder:-?} stopped: 502 after $((t2 - t1)) ms, not run on the other" \
+  "$([ -n "$fholder" ] && [ "$(cat "$tmp/frozen.code")" = 502 ] && [ "$(jq -r .code "$tmp/frozen.out")" = node_failed ] &&
+     [ "$felse" = 0 ]; echo $?)" \
+  "holder=$fholder code=$(cat "$tmp/frozen.code") $(cat "$tmp/frozen.out") elsewhere=$felse after $((t2 - t0)) ms"
+if [ -n "$fholder" ]; then
+  kill -CONT "${node_pid[$fholder]}"
+  gate_dir="$tmp/node-$fholder/files/$ffh"
+  gate_open never
+  wait_from=; until [ "$(curl -s --max-time 5 "${node_url[$fholder]}/healthz" | jq -r .cluster)" = ok ] &&
+                    [ "$(curl -s --max-time 5 "${node_ops[a]}/healthz" | jq -r .nodes)" = 4 ]; do
+    bounded || break; sleep 0.02
+  done
+  wait_converged
+fi
+on "$fcaller" DELETE /v1/functions/frozen
+
 # ---- an etcd member killed: no call fails ---------------------------------------------------------
 : >"$tmp/calls"
 (
@@ -427,12 +479,7 @@ check "/healthz counts the live nodes ($(live_nodes | wc -l))" \
 # A call through HAProxy held in flight on its node (a gate that never opens), that node killed
 # -9: the caller gets HAProxy's 502 and no other node runs it (`retry-on conn-failure` replays
 # only what no node received; a replay would hold the caller on another node's gate).
-calls_of_held() { # NODE: calls of `held` finished or running there
-  curl -s --max-time 5 "${node_ops[$1]}/metrics" | awk '
-    $1 ~ /^mote_calls_total\{/ && $1 ~ /function="held"/ { s += $2 }
-    $1 ~ /^mote_function_calls_running\{/ && $1 ~ /function="held"/ { s += $2 }
-    END { print s + 0 }'
-}
+calls_of_held() { calls_of "$1" held; } # NODE
 # its own file set: the gates opened above wrote into the stored copies of gate.tgz's files
 gate_files "$tmp/slow.wasm" && echo held >>"$tmp/gate.d/gates.txt" &&
   tar czf "$tmp/held.tgz" -C "$tmp/gate.d" . || exit 1
