@@ -298,8 +298,10 @@ typedef struct core_cluster_ops {
    * a peer's object in the cache (true: it is there now). `wait`: rather wait
    * for a build under way on a peer than compile (the opt tier). NULL: none. */
   bool (*fetch_object)(void *ctx, mote_tier tier, const char *key, bool wait);
-  /* After a compile here: the object of `key` is in the cache at so_path
-   * (NULL: the build failed, and no object will come from here). */
+  /* After each opt compile here, also one that found its object in the
+   * cache: the object of `key` is in the cache at so_path (NULL: the build
+   * failed, and no object will come from here). Whatever fetch_object took
+   * for the key (a build record) is released here. */
   void (*object_built)(void *ctx, mote_tier tier, const char *key, const char *so_path);
 } core_cluster_ops;
 /* Attaches a cluster (ops copied): deploys and deletes commit through it

@@ -295,8 +295,10 @@ static void run_job(mote_core *c, opt_job *j) {
     opt_done(c, j->fn, cerr.message);
     return;
   }
-  if (!res.cached && c->ops.object_built)
-    c->ops.object_built(c->ops.ctx, MOTE_TIER_OPT, res.key, res.so_path);
+  /* Also when the object was found in the cache: a build the room took for
+   * this key (fetch_object) may have ended so (another version of the same
+   * module compiled it meanwhile), and the room releases it only here. */
+  if (c->ops.object_built) c->ops.object_built(c->ops.ctx, MOTE_TIER_OPT, res.key, res.so_path);
   core_image *img = mote_calloc(1, sizeof *img);
   if (!img) {
     opt_done(c, j->fn, "out of memory");

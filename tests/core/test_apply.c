@@ -6,6 +6,7 @@
  * apply of an older one does not replace a newer; records kept without
  * serving; functions forgotten. */
 #include <string.h>
+#include <time.h>
 
 #include "core_fixture.h"
 
@@ -156,4 +157,63 @@ TEST(versions_applied_kept_and_forgotten) {
   fixture_rm(dir);
 }
 
-RUN_TESTS(deploys_commit_through_the_hooks, versions_applied_kept_and_forgotten)
+/* Compile once per cluster: the opt build asks fetch_object first (which,
+ * in the cluster, takes the build record when no peer has the object), and
+ * object_built must follow every such ask, or the record stays held and
+ * peers wait for a build that never ends (CL_BUILD_WAIT_S). Here the object
+ * lands in the cache while the build record is held, as when another
+ * version of the same module was compiled meanwhile. */
+typedef struct objects {
+  mote_core *core;
+  const uint8_t *wasm;
+  size_t len;
+  int taken, released;
+  char key[128];
+} objects;
+
+static bool fetch_object(void *ctx, mote_tier tier, const char *key, bool wait) {
+  objects *o = ctx;
+  if (tier != MOTE_TIER_OPT || !wait) return false;
+  o->taken++;
+  snprintf(o->key, sizeof o->key, "%s", key);
+  mote_compile_options opts = {.cache_dir = o->core->cache_dir, .tier = MOTE_TIER_OPT};
+  mote_compile_result res;
+  mote_compile_error cerr;
+  CHECK_EQ_INT(mote_compile(o->wasm, o->len, &opts, &res, &cerr), MOTE_COMPILE_OK);
+  return false; /* the build is "ours" */
+}
+
+static void object_built(void *ctx, mote_tier tier, const char *key, const char *so_path) {
+  objects *o = ctx;
+  if (tier == MOTE_TIER_OPT && so_path && !strcmp(key, o->key)) o->released++;
+}
+
+TEST(a_build_taken_is_released_when_its_object_was_cached_meanwhile) {
+  char dir[64];
+  mote_core *c = fixture_core(dir, 1, 2);
+  if (!c) return;
+  size_t len = 0;
+  uint8_t *wasm = exit_module(5, &len);
+  objects o = {.core = c, .wasm = wasm, .len = len};
+  core_cluster_ops ops = {.ctx = &o, .fetch_object = fetch_object, .object_built = object_built};
+  core_cluster_attach(c, &ops);
+  CHECK_EQ_INT(apply(c, "a", 1, 5), MOTE_CORE_OK);
+  core_tier_info info = {0};
+  for (int i = 0; i < 6000; i++) { /* the opt build: up to a minute */
+    core_fn *f = core_fn_acquire(c, "guest", "a");
+    if (f) core_fn_tier(f, &info);
+    core_fn_release(f);
+    if (info.opt_state && strcmp(info.opt_state, "building") != 0) break;
+    struct timespec ms10 = {0, 10000000};
+    nanosleep(&ms10, NULL);
+  }
+  CHECK(info.opt_state && !strcmp(info.opt_state, "ready"));
+  CHECK_EQ_INT(o.taken, 1);
+  CHECK_EQ_INT(o.released, 1);
+  mote_core_close(c);
+  free(wasm);
+  fixture_rm(dir);
+}
+
+RUN_TESTS(deploys_commit_through_the_hooks, versions_applied_kept_and_forgotten,
+          a_build_taken_is_released_when_its_object_was_cached_meanwhile)
