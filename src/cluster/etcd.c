@@ -386,19 +386,30 @@ static etcd_status kvs_of(json_t *reply, etcd_kv **out, size_t *n) {
   return ETCD_OK;
 }
 
-static etcd_status range(etcd *e, const char *key, const char *end, etcd_kv **out, size_t *n,
-                         int64_t *rev) {
-  json_t *body = json_pack("{s:o}", "key", b64(key, strlen(key)));
+/* One page of a range: at most `limit` keys (0: all) from key (klen bytes)
+ * to end, as of revision `at` (0: now); *more when keys remain after it. */
+static etcd_status range_page(etcd *e, const char *key, size_t klen, const char *end,
+                              int64_t limit, int64_t at, etcd_kv **out, size_t *n, int64_t *rev,
+                              bool *more) {
+  json_t *body = json_pack("{s:o}", "key", b64(key, klen));
   if (!body) return fail(ETCD_NO_MEMORY, "out of memory");
   if (end) json_object_set_new(body, "range_end", b64(end, strlen(end) ? strlen(end) : 1));
+  if (limit) json_object_set_new(body, "limit", num_json(limit));
+  if (at) json_object_set_new(body, "revision", num_json(at));
   json_t *reply;
   etcd_status st = call(e, "/v3/kv/range", body, &reply);
   if (st == ETCD_OK) {
     if (rev) *rev = header_rev(reply);
+    if (more) *more = json_is_true(json_object_get(reply, "more"));
     st = kvs_of(reply, out, n);
   }
   json_decref(reply);
   return st;
+}
+
+static etcd_status range(etcd *e, const char *key, const char *end, etcd_kv **out, size_t *n,
+                         int64_t *rev) {
+  return range_page(e, key, strlen(key), end, 0, 0, out, n, rev, NULL);
 }
 
 etcd_status etcd_get(etcd *e, const char *key, etcd_kv *out, bool *found, int64_t *rev) {
@@ -416,11 +427,62 @@ etcd_status etcd_get(etcd *e, const char *key, etcd_kv *out, bool *found, int64_
   return ETCD_OK;
 }
 
+/* In pages of ETCD_RANGE_PAGE keys, all read at the first page's revision
+ * (one consistent picture however many pages: a compaction past it
+ * meanwhile fails the read): a range of every record in one reply would
+ * stop at ETCD_MAX_REPLY. Each next page starts right after the last key
+ * (its bytes and a NUL). */
 etcd_status etcd_range_prefix(etcd *e, const char *prefix, etcd_kv **out, size_t *n,
                               int64_t *rev) {
   char end[1024];
   if (!range_end(prefix, end, sizeof end)) return fail(ETCD_FAILED, "prefix too long");
-  return range(e, prefix, end, out, n, rev);
+  etcd_kv *all = NULL;
+  size_t count = 0;
+  int64_t at = 0;
+  char *from = strdup(prefix);
+  size_t from_len = strlen(prefix);
+  etcd_status st = from ? ETCD_OK : fail(ETCD_NO_MEMORY, "out of memory");
+  for (bool more = true; st == ETCD_OK && more;) {
+    etcd_kv *page = NULL;
+    size_t got = 0;
+    int64_t page_rev = 0;
+    st = range_page(e, from, from_len, end, ETCD_RANGE_PAGE, at, &page, &got, &page_rev, &more);
+    if (st != ETCD_OK) break;
+    if (!at) at = page_rev;
+    if (!got) break;
+    if (count && strcmp(page[0].key, all[count - 1].key) <= 0) { /* a broken server: no loop */
+      etcd_kvs_free(page, got);
+      st = fail(ETCD_FAILED, "etcd sent a page of a range out of order");
+      break;
+    }
+    etcd_kv *grown = realloc(all, (count + got) * sizeof *all);
+    size_t last_len = strlen(page[got - 1].key);
+    char *next = malloc(last_len + 1);
+    if (!grown || !next) {
+      if (grown) all = grown;
+      free(next);
+      etcd_kvs_free(page, got);
+      st = fail(ETCD_NO_MEMORY, "out of memory");
+      break;
+    }
+    all = grown;
+    memcpy(all + count, page, got * sizeof *page);
+    count += got;
+    free(page); /* its entries moved into all */
+    memcpy(next, all[count - 1].key, last_len + 1); /* the key and a NUL: the next one up */
+    free(from);
+    from = next;
+    from_len = last_len + 1;
+  }
+  free(from);
+  if (st != ETCD_OK) {
+    etcd_kvs_free(all, count);
+    return st;
+  }
+  *out = all;
+  *n = count;
+  if (rev) *rev = at;
+  return ETCD_OK;
 }
 
 etcd_status etcd_delete(etcd *e, const char *key, bool prefix, int64_t *deleted) {

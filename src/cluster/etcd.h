@@ -31,7 +31,8 @@
 #define ETCD_REQUEST_MS 3000      /* one try of a unary request, whole */
 #define ETCD_ELECTION_MS 10000    /* a request's tries while members hold it (an election: 1.6-3.8 s measured) */
 #define ETCD_RETRY_PAUSE_MS 100   /* between passes over the endpoints */
-#define ETCD_MAX_REPLY (64u << 20) /* bytes of a reply (a range of every record) */
+#define ETCD_MAX_REPLY (64u << 20) /* bytes of a reply */
+#define ETCD_RANGE_PAGE 32        /* keys per reply of a prefix's range (a record: <= 1.5 MiB) */
 
 typedef enum etcd_status {
   ETCD_OK = 0,
@@ -69,7 +70,8 @@ etcd_status etcd_put(etcd *e, const char *key, const void *val, size_t len, int6
                      int64_t *rev);
 /* One key: *found false when it is absent (out untouched). */
 etcd_status etcd_get(etcd *e, const char *key, etcd_kv *out, bool *found, int64_t *rev);
-/* Every key under a prefix, sorted by key: *out from malloc (etcd_kvs_free). */
+/* Every key under a prefix, sorted by key, as of one revision (*rev), read
+ * in pages: *out from malloc (etcd_kvs_free). */
 etcd_status etcd_range_prefix(etcd *e, const char *prefix, etcd_kv **out, size_t *n,
                               int64_t *rev);
 /* Deletes a key, or every key under it when `prefix`; *deleted may be NULL. */

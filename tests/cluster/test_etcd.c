@@ -72,6 +72,51 @@ TEST(put_get_range_delete) {
   etcd_free(e);
 }
 
+/* A prefix's range is read in pages at one revision: more records than
+ * one reply may carry (ETCD_MAX_REPLY, 64 MiB: 48 values of 1.4 MiB are
+ * 90 MiB in base64) come back whole, in order, and so do many small ones. */
+TEST(a_range_bigger_than_a_reply_is_read_in_pages) {
+  etcd *e = client();
+  if (!e) return;
+  size_t big = 1400 * 1024;
+  char *value = malloc(big);
+  CHECK(value != NULL);
+  if (!value) return;
+  char key[64];
+  for (int i = 0; i < 48; i++) {
+    memset(value, 'a' + i % 26, big);
+    snprintf(key, sizeof key, "/big/%03d", i);
+    CHECK_EQ_INT(etcd_put(e, key, value, big, 0, NULL), ETCD_OK);
+  }
+  for (int i = 0; i < 100; i++) {
+    snprintf(key, sizeof key, "/small/%03d", i);
+    CHECK_EQ_INT(etcd_put(e, key, key, strlen(key), 0, NULL), ETCD_OK);
+  }
+  etcd_kv *kvs = NULL;
+  size_t n = 0;
+  int64_t rev = 0, now = 0;
+  CHECK_EQ_INT(etcd_range_prefix(e, "/big/", &kvs, &n, &rev), ETCD_OK);
+  CHECK_EQ_INT(n, 48);
+  for (size_t i = 0; i < n; i++) {
+    snprintf(key, sizeof key, "/big/%03zu", i);
+    CHECK(!strcmp(kvs[i].key, key) && kvs[i].len == big && kvs[i].value[big - 1] == 'a' + i % 26);
+  }
+  etcd_kvs_free(kvs, n);
+  CHECK_EQ_INT(etcd_put(e, "/probe", "x", 1, 0, &now), ETCD_OK);
+  CHECK(rev > 0 && rev < now);
+  CHECK_EQ_INT(etcd_range_prefix(e, "/small/", &kvs, &n, NULL), ETCD_OK);
+  CHECK_EQ_INT(n, 100);
+  for (size_t i = 0; i < n; i++) {
+    snprintf(key, sizeof key, "/small/%03zu", i);
+    CHECK(!strcmp(kvs[i].key, key) && !strcmp((char *)kvs[i].value, key));
+  }
+  etcd_kvs_free(kvs, n);
+  CHECK_EQ_INT(etcd_delete(e, "/big/", true, NULL), ETCD_OK);
+  CHECK_EQ_INT(etcd_delete(e, "/small/", true, NULL), ETCD_OK);
+  free(value);
+  etcd_free(e);
+}
+
 TEST(txn_compares_and_swaps) {
   etcd *e = client();
   if (!e) return;
@@ -364,6 +409,7 @@ TEST(an_election_is_waited_out) {
 static void setup(void) { fixture_etcd_start(&member); }
 static void teardown(void) { fixture_etcd_stop(&member); }
 
-RUN_TESTS(setup, endpoints_are_checked, put_get_range_delete, txn_compares_and_swaps,
+RUN_TESTS(setup, endpoints_are_checked, put_get_range_delete,
+          a_range_bigger_than_a_reply_is_read_in_pages, txn_compares_and_swaps,
           leases_keep_and_drop_keys, watch_streams_changes_in_order, a_dead_endpoint_is_passed_over,
           an_election_is_waited_out, teardown)
