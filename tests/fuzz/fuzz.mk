@@ -4,7 +4,7 @@
 #   make fuzz        the module reader with the translator, a lazy object's batches
 #                    compiled by libtcc in process, the bundle reader, a CGI
 #                    function's output parser, the query and Basic credential parsers,
-#                    OpenWhisk's web action input and output, and what a cluster node
+#                    OpenWhisk's web action input and output and action PUT body, and what a cluster node
 #                    reads from etcd, each for FUZZ_TIME seconds (default 30)
 #   make fuzz-long   the same for 30 minutes each
 #
@@ -172,6 +172,29 @@ $(FUZZ_DIR)/web-corpus/.seeded:
 fuzz-web-input: $(FUZZ_DIR)/fuzz_web_input $(FUZZ_DIR)/web-corpus/.seeded
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_web_input $(FUZZ_DIR)/web-corpus $(FUZZ_DIR) $(FUZZ_TIME)
 
+# The body of an OpenWhisk action's PUT (any key's client): exec and its
+# base64 code (a module, or a zip through the bundle reader), parameters,
+# annotations, limits; the action it makes kept as meta and read back.
+FUZZ_OW_ACTION_SRC := tests/fuzz/fuzz_ow_action.c src/openwhisk/ow_action.c src/core/bundle.c \
+                      src/base/utf8.c
+
+$(FUZZ_DIR)/fuzz_ow_action: $(FUZZ_OW_ACTION_SRC) src/openwhisk/openwhisk.h src/core/core.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_OW_ACTION_SRC) -ljansson -lsodium -larchive -o $@
+
+$(FUZZ_DIR)/ow-action-corpus/.seeded: $(FUZZ_DIR)/bundle-corpus/.seeded
+	@mkdir -p $(dir $@)
+	@printf '{"exec":{"kind":"wasm:0.1","code":"%s","main":"run"},"parameters":[{"key":"a","value":1},{"key":"a","value":{"b":[2]}}],"annotations":[{"key":"web-export","value":true}],"limits":{"timeout":1000,"memory":256,"logs":5,"concurrency":2},"publish":true,"version":"1.2.3"}' \
+	  "$$(printf '\0asm\1\0\0\0' | base64 -w0)" >$(dir $@)seed-module
+	@printf '{"exec":{"kind":" WASM:0.1 ","code":"%s"}}' "$$(base64 -w76 $(FUZZ_DIR)/bundle-corpus/seed.zip | sed 's/$$/\\n/' | tr -d '\n')" >$(dir $@)seed-zip
+	@printf '{"limits":{"timeout":99,"memory":1e3},"parameters":{"a":1},"version":"x"}' >$(dir $@)seed-bad
+	@printf '{"exec":null,"annotations":[],"publish":false}' >$(dir $@)seed-update
+	@touch $@
+
+.PHONY: fuzz-ow-action
+fuzz-ow-action: $(FUZZ_DIR)/fuzz_ow_action $(FUZZ_DIR)/ow-action-corpus/.seeded
+	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_ow_action $(FUZZ_DIR)/ow-action-corpus $(FUZZ_DIR) $(FUZZ_TIME)
+
 # The bytes a cluster node reads from etcd: the watch stream, range replies
 # and the records in them, applied to a view. The cluster files it parses
 # with are compiled here with coverage; the rest of the node (the store,
@@ -202,7 +225,8 @@ $(FUZZ_DIR)/cluster-corpus/.seeded:
 fuzz-cluster: $(FUZZ_DIR)/fuzz_cluster $(FUZZ_DIR)/cluster-corpus/.seeded
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR)/fuzz_cluster $(FUZZ_DIR)/cluster-corpus $(FUZZ_DIR) $(FUZZ_TIME)
 
-fuzz: fuzz-module fuzz-tcc fuzz-bundle fuzz-cgi fuzz-query fuzz-basic-auth fuzz-web-input fuzz-cluster
+fuzz: fuzz-module fuzz-tcc fuzz-bundle fuzz-cgi fuzz-query fuzz-basic-auth fuzz-web-input \
+      fuzz-ow-action fuzz-cluster
 
 fuzz-long:
 	$(MAKE) fuzz FUZZ_TIME=1800
