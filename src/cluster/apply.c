@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,14 +83,10 @@ int64_t apply_revision(mote_cluster *cl) {
   return r < 0 ? 0 : r;
 }
 
+/* The version's bytes are here (held against the store's sweeps until its
+ * record is kept: a sweep removes what nothing named for a while). */
 static bool have_bytes(mote_cluster *cl, const mote_function_version *v) {
-  char path[PATH_MAX];
-  struct stat st;
-  mote_store_blob_path(core_store(cl->core), v->module_hash, path, sizeof path);
-  if (stat(path, &st) != 0) return false;
-  if (!v->files_hash) return true;
-  mote_store_files_path(core_store(cl->core), v->files_hash, path, sizeof path);
-  return stat(path, &st) == 0;
+  return mote_store_hold(core_store(cl->core), v->module_hash, v->files_hash);
 }
 
 bool apply_placed_here(mote_cluster *cl, const char *fnkey, uint32_t replicas) {

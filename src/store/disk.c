@@ -90,7 +90,7 @@ static unsigned long long process_nonce(void) {
   return nonce;
 }
 
-static void tmp_name(mote_store *s, const char *kind, char *out, size_t cap) {
+void store_tmp_name(mote_store *s, const char *kind, char *out, size_t cap) {
   uint64_t n = __atomic_fetch_add(&s->tmp_seq, 1, __ATOMIC_RELAXED);
   snprintf(out, cap, "%s/tmp/%ld.%016llx.%llu.%s", s->dir, (long)getpid(), process_nonce(),
            (unsigned long long)n, kind);
@@ -111,7 +111,7 @@ static int fsync_dir_cb(const char *path, const struct stat *sb, int type, struc
   return 0;
 }
 
-static void remove_tree(const char *path) {
+void store_remove_tree(const char *path) {
   walk_errno = 0;
   nftw(path, remove_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -123,7 +123,9 @@ mote_store_status store_put_blob(mote_store *s, const uint8_t *data, size_t len,
   mote_store_blob_path(s, hash, final, sizeof final);
   snprintf(blobs, sizeof blobs, "%s/blobs", s->dir);
 
-  int fd = open(final, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  /* Bytes already there are claimed first (their time renewed: a sweep
+   * leaves them alone now), then checked. */
+  int fd = store_claim(s, final) ? open(final, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
   if (fd >= 0) {
     uint64_t size = 0;
     /* Reuse only what hashes right; fsync in case the process that wrote it
@@ -139,7 +141,7 @@ mote_store_status store_put_blob(mote_store *s, const uint8_t *data, size_t len,
     /* Corrupt or truncated: fall through and replace it. */
   }
 
-  tmp_name(s, "blob", tmp, sizeof tmp);
+  store_tmp_name(s, "blob", tmp, sizeof tmp);
   if (write_durable_at(AT_FDCWD, tmp, data, len) != 0)
     return store_fail(err, store_io_status(errno), "cannot write %s: %s", tmp, strerror(errno));
   if (rename(tmp, final) != 0) {
@@ -290,7 +292,7 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
   mote_store_files_path(s, hash, final, sizeof final);
   snprintf(parent, sizeof parent, "%s/files", s->dir);
   struct stat sb;
-  if (lstat(final, &sb) == 0) {
+  if (store_claim(s, final) && lstat(final, &sb) == 0) {
     int matches = S_ISDIR(sb.st_mode) ? tree_matches(final, sorted, nfiles) : 0;
     if (matches < 0) {
       st = store_fail(err, store_io_status(errno), "cannot check %s: %s", final, strerror(errno));
@@ -303,7 +305,7 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
       goto out;
     }
     /* Damaged: move it aside, then install a fresh copy. */
-    tmp_name(s, "trash", trash, sizeof trash);
+    store_tmp_name(s, "trash", trash, sizeof trash);
     if (rename(final, trash) != 0 && errno != ENOENT) {
       st = store_fail(err, store_io_status(errno), "cannot move damaged %s aside: %s", final,
                       strerror(errno));
@@ -311,7 +313,7 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
     }
   }
 
-  tmp_name(s, "files", tmp, sizeof tmp);
+  store_tmp_name(s, "files", tmp, sizeof tmp);
   if (mkdir(tmp, 0755) != 0) {
     st = store_fail(err, store_io_status(errno), "cannot create %s: %s", tmp, strerror(errno));
     goto out;
@@ -320,14 +322,14 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
   if (st == MOTE_STORE_OK && rename(tmp, final) != 0) {
     if (errno == ENOTEMPTY || errno == EEXIST) {
       /* Another thread installed the same tree first: it is complete. */
-      remove_tree(tmp);
+      store_remove_tree(tmp);
     } else {
       st = store_fail(err, store_io_status(errno), "cannot rename %s to %s: %s", tmp, final,
                       strerror(errno));
     }
   }
   if (st != MOTE_STORE_OK) {
-    remove_tree(tmp);
+    store_remove_tree(tmp);
     /* the tree moved aside goes back: damaged, it is still what the
      * versions that name it had; nothing may take it from them */
     if (trash[0] && rename(trash, final) != 0)
@@ -338,7 +340,7 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
   if (store_fsync_dir(parent) != 0)
     st = store_fail(err, store_io_status(errno), "cannot sync %s: %s", parent, strerror(errno));
 out:
-  if (trash[0]) remove_tree(trash);
+  if (trash[0]) store_remove_tree(trash);
   free(sorted);
   return st;
 }
@@ -365,7 +367,7 @@ void store_clean_tmp(mote_store *s) {
       continue;
     }
     snprintf(path, sizeof path, "%s/tmp/%s", s->dir, e->d_name);
-    remove_tree(path);
+    store_remove_tree(path);
   }
   closedir(d);
 }

@@ -421,6 +421,7 @@ mote_store_status mote_store_open(const char *dir, mote_store **out, mote_store_
   if (!s) return store_fail(err, MOTE_STORE_IO, "out of memory");
   pthread_mutex_init(&s->write_lock, NULL);
   pthread_mutex_init(&s->pool_lock, NULL);
+  pthread_mutex_init(&s->sweep_lock, NULL);
   pthread_mutex_init(&s->act_lock, NULL);
   pthread_cond_init(&s->act_done, NULL);
   pthread_cond_init(&s->act_wake, NULL);
@@ -524,6 +525,7 @@ void mote_store_close(mote_store *s) {
   for (size_t i = 0; i < s->counts_cap; i++) free(s->counts[i].function);
   free(s->counts);
   pthread_mutex_destroy(&s->write_lock);
+  pthread_mutex_destroy(&s->sweep_lock);
   pthread_mutex_destroy(&s->pool_lock);
   pthread_mutex_destroy(&s->act_lock);
   pthread_cond_destroy(&s->act_done);

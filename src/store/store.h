@@ -173,6 +173,29 @@ mote_store_status mote_store_put_blob(mote_store *s, const uint8_t *data, size_t
                                       char hash[MOTE_STORE_HASH_HEX], mote_store_error *err);
 void mote_store_blob_path(const mote_store *s, const char *hash, char *out, size_t cap);
 void mote_store_files_path(const mote_store *s, const char *hash, char *out, size_t cap);
+/* Bytes already stored about to be named by a version (a cluster's record
+ * applied here without fetching them): the blob `module_hash` and the file
+ * set `files_hash` (NULL: none) renewed against sweeps. True when both are
+ * there. */
+bool mote_store_hold(mote_store *s, const char *module_hash, const char *files_hash);
+
+/* The sweep (sweep.c). Blobs and file sets are shared by content, and a
+ * deleted function's, a replaced snapshot's or a refused deploy's stay
+ * behind. A sweep removes those that nothing names (a version's module,
+ * files or meta text, a snapshot, or one of `keep`: nkeep hashes the
+ * caller knows of, a cluster's records) and that no put or hold has
+ * renewed for grace_s seconds: a deploy puts its bytes before its version
+ * names them, and must do so within grace_s. Anything that cannot be read
+ * while gathering the names ends the sweep with nothing removed (an error).
+ * *out: what went. */
+typedef struct mote_store_sweep_report {
+  uint64_t blobs, file_sets; /* removed */
+  uint64_t bytes;            /* theirs (the blobs' sizes and the sets' files) */
+  uint64_t kept_young;       /* nothing names them, but they are within grace_s */
+} mote_store_sweep_report;
+mote_store_status mote_store_sweep(mote_store *s, const char *const *keep, size_t nkeep,
+                                   uint32_t grace_s, mote_store_sweep_report *out,
+                                   mote_store_error *err);
 /* Reads a blob and checks its hash: *out from malloc(), *len bytes; a damaged
  * blob is an IO error, a missing one NOT_FOUND. */
 mote_store_status mote_store_blob_read(mote_store *s, const char *hash, uint8_t **out, size_t *len,

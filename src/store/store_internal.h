@@ -8,6 +8,7 @@
  *   activations.c  activation records and their retention
  *   keys.c         namespaces and API keys (stored hashed)
  *   usage.c        accounting totals and per-namespace limits
+ *   sweep.c        blobs and file sets nothing refers to any more, removed
  *
  * Connections. SQLite serialises writers anyway, so the store has ONE writer
  * connection behind `write_lock` (no busy-waiting between our own threads:
@@ -115,6 +116,10 @@ struct mote_store {
   bool writer_started, writer_stop;
   pthread_t writer_thread;
 
+  /* A sweep's look at an entry of blobs/ or files/ against a claim of it
+   * (sweep.c): one at a time. */
+  pthread_mutex_t sweep_lock;
+
   pthread_mutex_t pool_lock; /* guards readers */
   store_conn *readers;       /* free readers */
 };
@@ -186,6 +191,15 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
                                   char hash[STORE_HASH_HEX], mote_store_error *err);
 /* Removes temporary files left by dead processes. */
 void store_clean_tmp(mote_store *s);
+/* A fresh name under DIR/tmp for this process (kind: "blob", "files", ...). */
+void store_tmp_name(mote_store *s, const char *kind, char *out, size_t cap);
+/* Removes a file or a tree, best effort. */
+void store_remove_tree(const char *path);
+
+/* sweep.c: bytes at `path` (a blob or a file set) about to be used by a
+ * put or a version: their time renewed under sweep_lock, so that a sweep
+ * leaves them alone from now on. False when they are not there. */
+bool store_claim(mote_store *s, const char *path);
 
 /* file_sets.c: the index of stored files. store_file_list: the paths
  * (n of them) '\n'-joined in walk order, from malloc; NULL when there are

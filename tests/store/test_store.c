@@ -1,4 +1,5 @@
 /* store: registry, blobs, files and activation records, one thread. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -1415,8 +1417,133 @@ TEST(snapshots) {
   fixture_rm(dir);
 }
 
+/* Sets the time of every entry of DIR/blobs and DIR/files `ago` seconds back. */
+static void age_entries(const char *dir, int ago) {
+  static const char *const subs[] = {"blobs", "files"};
+  struct timespec t[2] = {{.tv_sec = time(NULL) - ago}, {.tv_sec = time(NULL) - ago}};
+  for (size_t i = 0; i < 2; i++) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, subs[i]);
+    DIR *d = opendir(path);
+    CHECK(d != NULL);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+      if (e->d_name[0] != '.') {
+        char entry[600];
+        snprintf(entry, sizeof entry, "%s/%s", path, e->d_name);
+        CHECK(utimensat(AT_FDCWD, entry, t, AT_SYMLINK_NOFOLLOW) == 0);
+      }
+    if (d) closedir(d);
+  }
+}
+
+static bool blob_there(mote_store *s, const char *hash) {
+  char path[512];
+  struct stat sb;
+  mote_store_blob_path(s, hash, path, sizeof path);
+  return stat(path, &sb) == 0;
+}
+
+static bool files_there(mote_store *s, const char *hash) {
+  char path[512];
+  struct stat sb;
+  mote_store_files_path(s, hash, path, sizeof path);
+  return stat(path, &sb) == 0;
+}
+
+/* A sweep removes the bytes nothing names (a deleted function's module,
+ * files and snapshot, a replaced snapshot, a blob no version took) once
+ * they are older than its grace, and keeps what a version (module, files,
+ * meta) or a snapshot names, what the caller keeps, what a put or a hold
+ * renewed, and what is not a hash. */
+TEST(sweep) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_store *s = fixture_open(dir);
+  mote_store_error err;
+  mote_store_sweep_report r;
+  static const uint8_t wasm_g[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 0, 2, 0};
+  mote_store_file fa[] = {{"a.txt", (const uint8_t *)"A", 1}};
+  mote_store_file fg[] = {{"g.txt", (const uint8_t *)"G", 1}, {"d/x", (const uint8_t *)"xy", 2}};
+  mote_function_version f, g, h;
+  CHECK_EQ_INT(deploy_guest(s, "f", wasm_a, sizeof wasm_a, fa, 1, NULL, &f, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(deploy_guest(s, "g", wasm_g, sizeof wasm_g, fg, 2, NULL, &g, &err), MOTE_STORE_OK);
+  char zip[MOTE_STORE_HASH_HEX], orphan[MOTE_STORE_HASH_HEX], kept[MOTE_STORE_HASH_HEX];
+  char snap1[MOTE_STORE_HASH_HEX], snap2[MOTE_STORE_HASH_HEX], gsnap[MOTE_STORE_HASH_HEX];
+  static const uint8_t zb[] = "PK\3\4 the zip", ob[] = "refused", kb[] = "kept by the caller";
+  static const uint8_t s1[] = "snapshot 1", s2[] = "snapshot 2", s3[] = "g's snapshot";
+  CHECK_EQ_INT(mote_store_put_blob(s, zb, sizeof zb, zip, &err), MOTE_STORE_OK);
+  char meta[200];
+  snprintf(meta, sizeof meta, "{\"zip\":\"%s\"}", zip);
+  CHECK_EQ_INT(mote_store_deploy(s, MOTE_STORE_DEFAULT_NS, "h", wasm_b, sizeof wasm_b, NULL, 0,
+                                 NULL, meta, &h, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_put_blob(s, ob, sizeof ob, orphan, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_put_blob(s, kb, sizeof kb, kept, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_put(s, MOTE_STORE_DEFAULT_NS, "f", "opt", "k1", s1, sizeof s1,
+                                       &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_put(s, MOTE_STORE_DEFAULT_NS, "f", "opt", "k2", s2, sizeof s2,
+                                       &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_snapshot_put(s, MOTE_STORE_DEFAULT_NS, "g", "opt", "k", s3, sizeof s3,
+                                       &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_put_blob(s, s1, sizeof s1, snap1, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_put_blob(s, s2, sizeof s2, snap2, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_put_blob(s, s3, sizeof s3, gsnap, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_delete(s, MOTE_STORE_DEFAULT_NS, "g", &err), MOTE_STORE_OK);
+  char other[256];
+  snprintf(other, sizeof other, "%s/blobs/not-a-hash", dir);
+  FILE *o = fopen(other, "w");
+  CHECK(o != NULL);
+  if (o) fclose(o);
+  const char *keep[] = {kept};
+
+  /* Everything young: nothing goes. g's module, files and snapshot, the
+   * orphan, the replaced snapshot. */
+  CHECK_EQ_INT(mote_store_sweep(s, keep, 1, 3600, &r, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(r.blobs + r.file_sets, 0);
+  CHECK_EQ_INT(r.kept_young, 5);
+
+  /* Two hours old, the orphan put again: the rest of what nothing names goes. */
+  age_entries(dir, 7200);
+  CHECK_EQ_INT(mote_store_put_blob(s, ob, sizeof ob, orphan, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_sweep(s, keep, 1, 3600, &r, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(r.blobs, 3);
+  CHECK_EQ_INT(r.file_sets, 1);
+  CHECK_EQ_INT(r.kept_young, 1);
+  CHECK_EQ_INT(r.bytes, sizeof wasm_g + sizeof s1 + sizeof s3 + 1 + 2);
+  CHECK(!blob_there(s, g.module_hash) && !files_there(s, g.files_hash) && !blob_there(s, snap1) &&
+        !blob_there(s, gsnap));
+  CHECK(blob_there(s, f.module_hash) && files_there(s, f.files_hash) && blob_there(s, h.module_hash) &&
+        blob_there(s, zip) && blob_there(s, snap2) && blob_there(s, kept) && blob_there(s, orphan));
+  struct stat sb;
+  CHECK(stat(other, &sb) == 0);
+  uint8_t *got = NULL;
+  size_t len = 0;
+  CHECK_EQ_INT(mote_store_snapshot_get(s, MOTE_STORE_DEFAULT_NS, "f", "opt", "k2", &got, &len, &err),
+               MOTE_STORE_OK);
+  free(got);
+
+  /* Unnamed and old, but held (a version about to name them): kept; the
+   * caller's own no longer kept: gone. A hold of what is gone is false. */
+  CHECK_EQ_INT(mote_store_delete(s, MOTE_STORE_DEFAULT_NS, "f", &err), MOTE_STORE_OK);
+  age_entries(dir, 7200);
+  CHECK(mote_store_hold(s, f.module_hash, f.files_hash));
+  CHECK(!mote_store_hold(s, g.module_hash, NULL) && !mote_store_hold(s, f.module_hash, g.files_hash));
+  CHECK_EQ_INT(mote_store_sweep(s, NULL, 0, 3600, &r, &err), MOTE_STORE_OK);
+  CHECK(blob_there(s, f.module_hash) && files_there(s, f.files_hash) && !blob_there(s, kept) &&
+        !blob_there(s, orphan) && !blob_there(s, snap2) && blob_there(s, zip));
+  /* Grace 0: whatever nothing names goes at once. */
+  CHECK_EQ_INT(mote_store_sweep(s, NULL, 0, 0, &r, &err), MOTE_STORE_OK);
+  CHECK(!blob_there(s, f.module_hash) && !files_there(s, f.files_hash) && blob_there(s, zip) &&
+        blob_there(s, h.module_hash));
+  mote_function_version_clear(&f);
+  mote_function_version_clear(&g);
+  mote_function_version_clear(&h);
+  mote_store_close(s);
+  fixture_rm(dir);
+}
+
 RUN_TESTS(deploy_get_list_delete, settings_round_trip, settings_of_an_older_store, files_stored,
           tmp_of_a_dead_process_with_our_pid_is_removed_at_open,
-          blob_dedup_and_repair, names, activations, retention, open_errors, posted_activations,
+          blob_dedup_and_repair, sweep, names, activations, retention, open_errors, posted_activations,
           names_per_namespace, version_meta, activation_namespaces_and_meta,
           migration_of_an_older_store, migration_of_names_per_namespace, put_blob, snapshots)
