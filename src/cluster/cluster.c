@@ -72,6 +72,17 @@ mote_core_status cl_unavailable(mote_cluster *cl, mote_core_error *err, const ch
   return MOTE_CORE_UNAVAILABLE;
 }
 
+/* The core's sweep keeps the bytes every record names (this node may hold
+ * them for others, or not have applied the record yet); none before the
+ * first full read (the records are not known: no sweep). */
+static bool sweep_keep(void *ctx, char ***hashes, size_t *n) {
+  mote_cluster *cl = ctx;
+  pthread_mutex_lock(&cl->lock);
+  bool known = cl->view_rev > 0;
+  pthread_mutex_unlock(&cl->lock);
+  return known && view_fn_hashes(cl->view, hashes, n);
+}
+
 mote_cluster *mote_cluster_new(mote_core *core, http_server *http, const mote_cluster_config *cfg,
                                char *msg, size_t cap) {
   if (!cfg->node || !mote_store_valid_name(cfg->node) || strlen(cfg->node) > CLUSTER_NODE_MAX) {
@@ -114,7 +125,7 @@ mote_cluster *mote_cluster_new(mote_core *core, http_server *http, const mote_cl
                           .deployed = commit_deployed,
                           .commit_delete = commit_delete,
                           .fetch_object = cfg->no_peer_objects ? NULL : objects_fetch,
-                          .object_built = objects_built};
+                          .object_built = objects_built, .sweep_keep = sweep_keep};
   core_cluster_attach(core, &ops);
   pthread_mutex_lock(&cl->lock);
   cl_publish_state(cl);

@@ -18,7 +18,11 @@
 #include "base/alloc.h"
 #include "core/core_internal.h"
 
-void core_cluster_attach(mote_core *c, const core_cluster_ops *ops) { c->ops = *ops; }
+void core_cluster_attach(mote_core *c, const core_cluster_ops *ops) {
+  pthread_mutex_lock(&c->state_lock); /* the sweeper's thread reads them */
+  c->ops = *ops;
+  pthread_mutex_unlock(&c->state_lock);
+}
 
 bool apply_make_current(mote_core *c, core_fn *fn) {
   core_fn *cur = registry_acquire(c->reg, fn->rec.ns, fn->rec.name);

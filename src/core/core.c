@@ -110,6 +110,8 @@ mote_core_status mote_core_open(const mote_core_config *cfg, mote_core **out,
     core_fail(err, MOTE_CORE_NO_MEMORY, "out of memory");
     goto fail;
   }
+  c->sweep_grace_s = cfg->sweep_grace_s ? cfg->sweep_grace_s : CORE_SWEEP_GRACE_S;
+  c->sweeper = sweeper_new(c, cfg->sweep_every_s ? cfg->sweep_every_s : CORE_SWEEP_EVERY_S);
   c->startup = startup_new(c, c->workers);
   if (c->startup && !cfg->background_start) startup_wait(c->startup);
   *out = c;
@@ -129,6 +131,7 @@ void mote_core_drain(mote_core *c) {
 
 void mote_core_close(mote_core *c) {
   if (!c) return;
+  sweeper_free(c->sweeper);
   startup_free(c->startup); /* before the parts its threads use */
   mote_core_drain(c);
   loader_free(c->loader);

@@ -61,6 +61,11 @@
 #define CORE_ACTIVATION_RETAIN 1000      /* activations kept per function */
 #define CORE_DEFAULT_QUEUE_PER_WORKER 8  /* the queue's default: 8 waiting calls per worker */
 #define CORE_DEFAULT_QUEUE_TIMEOUT_MS 5000
+#define CORE_SWEEP_EVERY_S 3600 /* the store swept of unnamed bytes once an hour */
+/* Bytes put or held (or a deleted version's files: calls in flight read
+ * them) within the last two hours stay: longer than any call (timeout at
+ * most an hour) and any deploy's compile and initialisation. */
+#define CORE_SWEEP_GRACE_S 7200
 #define CORE_DEFAULT_ALIVE_PER_WORKER 16 /* calls alive at once: 16 per worker, at least 32 */
 /* A call holds its CPU slot at most this long while others wait; then it
  * runs on without one (core/admit.c). */
@@ -164,6 +169,12 @@ typedef struct mote_core_config {
    * in MiB; 0: half the machine's memory. A deploy whose initialisation
    * might not fit is refused (MOTE_CORE_INIT_MEMORY). */
   uint64_t init_memory_mib;
+  /* The store's sweep of bytes nothing names (core_sweep): every
+   * sweep_every_s seconds (0: CORE_SWEEP_EVERY_S; the first one period
+   * after the open), leaving what was put or held within sweep_grace_s
+   * (0: CORE_SWEEP_GRACE_S; it must outlast a deploy's compile and
+   * initialisation, which run between its put and its version). */
+  unsigned sweep_every_s, sweep_grace_s;
 } mote_core_config;
 
 /* Opens the store, starts the parts and the workers, and loads every stored
@@ -177,6 +188,12 @@ void mote_core_drain(mote_core *c);
 /* Stops the opt-tier worker, writes the last accounting, closes the store,
  * frees all. After mote_core_drain. */
 void mote_core_close(mote_core *c);
+
+/* One sweep of the store now (mote_store_sweep with the config's grace and,
+ * in a cluster, the hashes its records name: UNAVAILABLE, nothing removed,
+ * until the room knows them). *out: what went (a line on stderr when
+ * anything did). The sweeper's thread calls it every sweep_every_s. */
+mote_core_status core_sweep(mote_core *c, mote_store_sweep_report *out, mote_core_error *err);
 
 mote_store *core_store(mote_core *c);       /* the core's store, for reads */
 const char *core_data_dir(const mote_core *c);
@@ -303,6 +320,11 @@ typedef struct core_cluster_ops {
    * failed, and no object will come from here). Whatever fetch_object took
    * for the key (a build record) is released here. */
   void (*object_built)(void *ctx, mote_tier tier, const char *key, const char *so_path);
+  /* Before a sweep of the store: the hashes of the bytes the cluster's
+   * records name (*hashes from malloc, each too; *n of them), which this
+   * node may hold for others or not have applied yet. False: the records
+   * are not known yet (no sweep now). NULL: none. */
+  bool (*sweep_keep)(void *ctx, char ***hashes, size_t *n);
 } core_cluster_ops;
 /* Attaches a cluster (ops copied): deploys and deletes commit through it
  * from now on. Once, before the transport starts. */

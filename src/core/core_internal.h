@@ -203,6 +203,12 @@ mote_core_status snapstore_prepare(mote_core *c, const core_fn *fn, core_image *
  * version the store accepted (a deploy's, or one loaded at start). */
 void snapstore_keep(mote_core *c, core_fn *fn);
 
+/* The sweeper (sweeper.c): a thread calling core_sweep every `every_s`
+ * seconds until sweeper_free. NULL when it cannot start (no sweeps then). */
+typedef struct core_sweeper core_sweeper;
+core_sweeper *sweeper_new(mote_core *c, unsigned every_s);
+void sweeper_free(core_sweeper *w);
+
 /* The opt-tier worker: one thread, a FIFO of versions to build. */
 core_loader *loader_new(mote_core *c); /* NULL when out of memory */
 /* Queues the opt-tier build of fn (takes a reference and a copy of the
@@ -393,6 +399,8 @@ struct mote_core {
   core_exec *exec;
   core_startup *startup;        /* the load at open; NULL when out of memory */
   core_budget *budget;          /* the node's memory for initialised versions */
+  core_sweeper *sweeper;        /* NULL: no periodic sweeps */
+  unsigned sweep_grace_s;
   unsigned queue_timeout_ms;
   pthread_mutex_t deploy_lock; /* orders store writes with registry swaps */
   /* A node of a cluster (apply.c): */

@@ -476,11 +476,41 @@ out:
 typedef struct delete_ctx {
   const char *ns;
   const char *name;
+  char (*files)[STORE_HASH_HEX]; /* the file sets of its versions (from malloc) */
+  size_t nfiles;
 } delete_ctx;
 
+/* The file sets the function's versions name, into c->files. */
+static mote_store_status deleted_files(store_conn *w, delete_ctx *c, mote_store_error *err) {
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v2(w->db,
+                         "SELECT DISTINCT files_hash FROM versions WHERE namespace = ?1 AND "
+                         "name = ?2 AND files_hash IS NOT NULL",
+                         -1, &q, NULL) != SQLITE_OK)
+    return store_db_fail(err, w->db, "reading a function's files");
+  bind_text(q, 1, c->ns);
+  bind_text(q, 2, c->name);
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    const char *h = (const char *)sqlite3_column_text(q, 0);
+    if (!h || strlen(h) != STORE_HASH_HEX - 1) continue;
+    void *g = realloc(c->files, (c->nfiles + 1) * sizeof *c->files);
+    if (!g) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    c->files = g;
+    memcpy(c->files[c->nfiles++], h, STORE_HASH_HEX);
+  }
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE ? MOTE_STORE_OK : store_db_fail(err, w->db, "reading a function's files");
+}
+
 static mote_store_status delete_body(store_conn *w, void *vctx, mote_store_error *err) {
-  const delete_ctx *c = vctx;
+  delete_ctx *c = vctx;
   const char *name = c->name;
+  mote_store_status fst = deleted_files(w, c, err);
+  if (fst != MOTE_STORE_OK) return fst;
   sqlite3_stmt *q = store_stmt(w, ST_FN_DELETE);
   if (!q) return store_db_fail(err, w->db, "preparing a delete");
   bind_text(q, 1, c->ns);
@@ -505,7 +535,16 @@ mote_store_status mote_store_delete(mote_store *s, const char *ns, const char *n
   if (!mote_store_valid_name(name)) return bad_name(err, name);
   if (!mote_store_valid_name(ns)) return bad_ns(err, ns);
   delete_ctx ctx = {.ns = ns, .name = name};
-  return store_write_durably(s, delete_body, &ctx, err);
+  mote_store_status st = store_write_durably(s, delete_body, &ctx, err);
+  /* Calls in flight on its versions still read their files: renewed, a
+   * sweep leaves them for its grace (longer than any call). */
+  for (size_t i = 0; st == MOTE_STORE_OK && i < ctx.nfiles; i++) {
+    char path[4096];
+    mote_store_files_path(s, ctx.files[i], path, sizeof path);
+    store_claim(s, path);
+  }
+  free(ctx.files);
+  return st;
 }
 
 mote_store_status mote_store_blob_read(mote_store *s, const char *hash, uint8_t **out,

@@ -7,6 +7,7 @@
 #include "test.h"
 
 #define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define HASH_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
 /* A kv of key and value (both copied). */
 static etcd_kv kv_of(const char *key, const char *value) {
@@ -122,5 +123,34 @@ TEST(a_full_read_keeps_what_it_read_and_drops_the_rest) {
   view_free(v);
 }
 
-RUN_TESTS(a_record_that_cannot_be_read_keeps_what_the_view_had,
+/* What the store's sweep must keep: every record's module and files. */
+TEST(the_hashes_the_records_name) {
+  cl_view *v = view_new();
+  char **h = NULL;
+  size_t n = 9;
+  CHECK(view_fn_hashes(v, &h, &n) && n == 0);
+  free(h);
+  mote_function_settings st = {0};
+  core_commit w = {.ns = "guest", .name = "f", .module_hash = HASH_A, .module_len = 10,
+                   .files_hash = HASH_B, .files_count = 1, .files_bytes = 1, .settings = &st};
+  char *j = rec_fn_json(&w, 3, 1000, NULL, 0);
+  put(v, CL_PREFIX "fn/guest/f", j);
+  free(j);
+  char *j1 = fn_json(1);
+  put(v, CL_PREFIX "fn/other/g", j1);
+  free(j1);
+  CHECK(view_fn_hashes(v, &h, &n));
+  CHECK_EQ_INT(n, 3);
+  int a = 0, b = 0;
+  for (size_t i = 0; i < n; i++) {
+    a += !strcmp(h[i], HASH_A);
+    b += !strcmp(h[i], HASH_B);
+    free(h[i]);
+  }
+  free(h);
+  CHECK(a == 2 && b == 1);
+  view_free(v);
+}
+
+RUN_TESTS(the_hashes_the_records_name, a_record_that_cannot_be_read_keeps_what_the_view_had,
           a_full_read_keeps_what_it_read_and_drops_the_rest)

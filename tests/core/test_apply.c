@@ -5,7 +5,9 @@
  * delete follows its commit; versions applied under their number, a late
  * apply of an older one does not replace a newer; records kept without
  * serving; functions forgotten. */
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core_fixture.h"
@@ -215,5 +217,87 @@ TEST(a_build_taken_is_released_when_its_object_was_cached_meanwhile) {
   fixture_rm(dir);
 }
 
+static bool blob_there(mote_core *c, const char *hash) {
+  char path[PATH_MAX];
+  struct stat sb;
+  mote_store_blob_path(core_store(c), hash, path, sizeof path);
+  return stat(path, &sb) == 0;
+}
+
+/* The sweeper's thread removes a deleted function's module once nothing
+ * names it and the grace (1 s here) has passed; a served one stays. */
+TEST(a_deleted_functions_bytes_are_swept) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_core_config cfg = {.data_dir = dir, .workers = 1, .queue = 2, .sweep_every_s = 1,
+                          .sweep_grace_s = 1};
+  mote_core *c = NULL;
+  mote_core_error err;
+  CHECK_EQ_INT(mote_core_open(&cfg, &c, &err), MOTE_CORE_OK);
+  if (!c) return;
+  core_fn *f = deploy_exit(c, "guest", "f", 1), *g = deploy_exit(c, "guest", "g", 2);
+  CHECK(f && g);
+  if (!f || !g) return;
+  char fh[MOTE_STORE_HASH_HEX], gh[MOTE_STORE_HASH_HEX];
+  snprintf(fh, sizeof fh, "%s", core_fn_record(f)->module_hash);
+  snprintf(gh, sizeof gh, "%s", core_fn_record(g)->module_hash);
+  core_fn_release(f);
+  core_fn_release(g);
+  CHECK_EQ_INT(core_delete(c, "guest", "f", &err), MOTE_CORE_OK);
+  CHECK(blob_there(c, fh));
+  for (int i = 0; i < 3000 && blob_there(c, fh); i++) { /* up to 30 s */
+    struct timespec ms10 = {0, 10000000};
+    nanosleep(&ms10, NULL);
+  }
+  CHECK(!blob_there(c, fh) && blob_there(c, gh));
+  CHECK_EQ_INT((int)core_served_version(c, "guest", "g"), 1);
+  mote_core_close(c);
+  fixture_rm(dir);
+}
+
+/* In a cluster a sweep waits for the room's list of what the records name,
+ * and keeps it. */
+static bool keep_none_yet(void *ctx, char ***hashes, size_t *n) {
+  (void)ctx, (void)hashes, (void)n;
+  return false;
+}
+static bool keep_one(void *ctx, char ***hashes, size_t *n) {
+  *hashes = malloc(sizeof **hashes);
+  (*hashes)[0] = strdup(ctx);
+  *n = 1;
+  return true;
+}
+
+TEST(a_cluster_sweep_keeps_what_the_records_name) {
+  char dir[64];
+  fixture_dir(dir);
+  mote_core_config cfg = {.data_dir = dir, .workers = 1, .queue = 2, .cluster = true,
+                          .sweep_every_s = 100000, .sweep_grace_s = 1};
+  mote_core *c = NULL;
+  mote_core_error err;
+  CHECK_EQ_INT(mote_core_open(&cfg, &c, &err), MOTE_CORE_OK);
+  if (!c) return;
+  char hash[MOTE_STORE_HASH_HEX], other[MOTE_STORE_HASH_HEX];
+  mote_store_error se;
+  CHECK_EQ_INT(mote_store_put_blob(core_store(c), (const uint8_t *)"held for a peer", 15, hash, &se),
+               MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_put_blob(core_store(c), (const uint8_t *)"nobody's", 8, other, &se),
+               MOTE_STORE_OK);
+  mote_store_sweep_report r;
+  CHECK_EQ_INT(core_sweep(c, &r, &err), MOTE_CORE_UNAVAILABLE); /* no room attached */
+  core_cluster_ops ops = {.ctx = hash, .sweep_keep = keep_none_yet};
+  core_cluster_attach(c, &ops);
+  CHECK_EQ_INT(core_sweep(c, &r, &err), MOTE_CORE_UNAVAILABLE);
+  struct timespec s2 = {2, 0};
+  nanosleep(&s2, NULL); /* past the grace */
+  ops.sweep_keep = keep_one;
+  core_cluster_attach(c, &ops);
+  CHECK_EQ_INT(core_sweep(c, &r, &err), MOTE_CORE_OK);
+  CHECK(blob_there(c, hash) && !blob_there(c, other) && r.blobs == 1);
+  mote_core_close(c);
+  fixture_rm(dir);
+}
+
 RUN_TESTS(deploys_commit_through_the_hooks, versions_applied_kept_and_forgotten,
-          a_build_taken_is_released_when_its_object_was_cached_meanwhile)
+          a_build_taken_is_released_when_its_object_was_cached_meanwhile,
+          a_deleted_functions_bytes_are_swept, a_cluster_sweep_keeps_what_the_records_name)

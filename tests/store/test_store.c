@@ -1535,6 +1535,17 @@ TEST(sweep) {
   CHECK_EQ_INT(mote_store_sweep(s, NULL, 0, 0, &r, &err), MOTE_STORE_OK);
   CHECK(!blob_there(s, f.module_hash) && !files_there(s, f.files_hash) && blob_there(s, zip) &&
         blob_there(s, h.module_hash));
+  /* A delete renews its versions' files (calls in flight read them), not
+   * its module. */
+  mote_function_version k;
+  static const uint8_t wasm_k[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 0, 3, 0};
+  mote_store_file fk[] = {{"k.txt", (const uint8_t *)"K", 1}};
+  CHECK_EQ_INT(deploy_guest(s, "k", wasm_k, sizeof wasm_k, fk, 1, NULL, &k, &err), MOTE_STORE_OK);
+  age_entries(dir, 7200);
+  CHECK_EQ_INT(mote_store_delete(s, MOTE_STORE_DEFAULT_NS, "k", &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_sweep(s, NULL, 0, 3600, &r, &err), MOTE_STORE_OK);
+  CHECK(files_there(s, k.files_hash) && !blob_there(s, k.module_hash));
+  mote_function_version_clear(&k);
   mote_function_version_clear(&f);
   mote_function_version_clear(&g);
   mote_function_version_clear(&h);
