@@ -87,19 +87,26 @@ http_result ow_activations_list(void *ctx, http_req *r) {
                                          : json_array());
   }
   bool count = http_req_param_true(r, "count"), docs = http_req_param_true(r, "docs");
-  if (count) f.limit = f.skip = 0;
+  mote_store_error e;
+  if (count) { /* counted by the store: no record read (a namespace may keep millions) */
+    f.limit = f.skip = 0;
+    uint64_t total = 0;
+    if (f.upto_ms >= 0 &&
+        mote_store_activation_count(core_store(http_req_core(r)), &f, &total, &e) != MOTE_STORE_OK)
+      return http_reply_error(r, 500, NULL, "%s", e.message);
+    return http_reply_json(r, 200, json_pack("{s:I}", "activations", (json_int_t)total));
+  }
   mote_activation *list = NULL;
   size_t n = 0;
-  mote_store_error e;
   if (f.upto_ms < 0) {
     n = 0; /* before the epoch: none */
   } else if (mote_store_activation_query(core_store(http_req_core(r)), &f, &list, &n, &e) !=
              MOTE_STORE_OK) {
     return http_reply_error(r, 500, NULL, "%s", e.message);
   }
-  json_t *out = count ? json_pack("{s:I}", "activations", (json_int_t)n) : json_array();
+  json_t *out = json_array();
   for (size_t i = 0; i < n; i++) {
-    if (!count && out) {
+    if (out) {
       json_t *rec = ow_activation_of(&list[i]);
       if (rec && !docs) {
         json_t *sum = ow_activation_summary(rec);

@@ -428,6 +428,44 @@ mote_store_status mote_store_activation_list(mote_store *s, const char *ns, cons
   return mote_store_activation_query(s, &f, out, count, err);
 }
 
+mote_store_status mote_store_activation_count(mote_store *s, const mote_activation_filter *f,
+                                              uint64_t *count, mote_store_error *err) {
+  store_ok(err);
+  *count = 0;
+  mote_store_activation_sync(s);
+  if (f->function && !mote_store_valid_name(f->function))
+    return store_fail(err, MOTE_STORE_INVALID, "invalid name \"%.80s\"", f->function);
+  if (f->ns && !mote_store_valid_name(f->ns))
+    return store_fail(err, MOTE_STORE_INVALID, "invalid namespace \"%.80s\"", f->ns);
+  char sql[256];
+  snprintf(sql, sizeof sql,
+           "SELECT count(*) FROM activations WHERE %s%sstart_ms >= ?2 AND start_ms <= ?5",
+           f->ns ? "namespace = ?4 AND " : "", f->function ? "function = ?1 AND " : "");
+  store_conn *c = store_reader_take(s, err);
+  if (!c) return MOTE_STORE_IO;
+  sqlite3_stmt *q = NULL;
+  mote_store_status st = MOTE_STORE_OK;
+  if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK) {
+    st = store_db_fail(err, c->db, "counting activations");
+  } else {
+    if (f->function) sqlite3_bind_text(q, 1, f->function, -1, SQLITE_STATIC);
+    if (f->ns) sqlite3_bind_text(q, 4, f->ns, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, f->since_ms);
+    sqlite3_bind_int64(q, 5, f->upto_ms ? f->upto_ms : INT64_MAX);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+      int64_t n = sqlite3_column_int64(q, 0);
+      uint64_t skip = f->skip, all = n > 0 ? (uint64_t)n : 0;
+      all = all > skip ? all - skip : 0;
+      *count = f->limit && all > f->limit ? f->limit : all;
+    } else {
+      st = store_db_fail(err, c->db, "counting activations");
+    }
+  }
+  sqlite3_finalize(q);
+  store_reader_give(s, c);
+  return st;
+}
+
 mote_store_status mote_store_activation_query(mote_store *s, const mote_activation_filter *f,
                                               mote_activation **out, size_t *count,
                                               mote_store_error *err) {

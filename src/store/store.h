@@ -297,6 +297,10 @@ typedef struct mote_activation_filter {
 mote_store_status mote_store_activation_query(mote_store *s, const mote_activation_filter *f,
                                               mote_activation **out, size_t *count,
                                               mote_store_error *err);
+/* How many records the query would return (skip and limit applied), counted
+ * by SQLite: no record is read. */
+mote_store_status mote_store_activation_count(mote_store *s, const mote_activation_filter *f,
+                                              uint64_t *count, mote_store_error *err);
 void mote_activation_clear(mote_activation *a);
 
 /* Namespaces and API keys (keys.c).

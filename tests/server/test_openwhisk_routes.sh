@@ -142,6 +142,11 @@ check "activations since, docs=true: whole records" $? "$code $body"
 req GET "$A/activations?name=e&count=true"
 [ "$code" = 200 ] && [ "$body" = '{"activations":3}' ]
 check "activations count=true" $? "$code $body"
+req GET "$A/activations?name=e&count=true&since=$start2"
+c1="$code $body"
+req GET "$A/activations?name=e&count=true&upto=$start2&limit=1&skip=2"
+[ "$c1" = '200 {"activations":2}' ] && [ "$code" = 200 ] && [ "$body" = '{"activations":2}' ]
+check "activations count=true counts what since or upto keep (skip and limit as OpenWhisk: ignored)" $? "$c1; $code $body"
 req GET "$A/activations?upto=soon"
 ow_error 400
 check "activations upto=soon: 400" $? "$code $body"

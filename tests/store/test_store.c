@@ -563,6 +563,26 @@ TEST(activations) {
   CHECK_EQ_INT(mote_store_activation_query(s, &flt, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 0);
   free(list);
+  /* A count is what a query of the same filter returns, without reading it. */
+  mote_activation_filter counted[] = {
+      {.function = "f", .since_ms = 2020, .upto_ms = 2070, .skip = 1, .limit = 3},
+      {.function = "f", .since_ms = 2020, .upto_ms = 2070, .skip = 4},
+      {.ns = MOTE_STORE_DEFAULT_NS, .upto_ms = 2005},
+      {.ns = MOTE_STORE_DEFAULT_NS, .function = "g"},
+      {.function = "f", .skip = 11},
+      {0},
+  };
+  for (size_t i = 0; i < sizeof counted / sizeof *counted; i++) {
+    uint64_t total = 99;
+    CHECK_EQ_INT(mote_store_activation_query(s, &counted[i], &list, &n, &err), MOTE_STORE_OK);
+    CHECK_EQ_INT(mote_store_activation_count(s, &counted[i], &total, &err), MOTE_STORE_OK);
+    CHECK_EQ_INT(total, n);
+    for (size_t k = 0; k < n; k++) mote_activation_clear(&list[k]);
+    free(list);
+  }
+  uint64_t none = 9;
+  flt = (mote_activation_filter){.function = "../x"};
+  CHECK_EQ_INT(mote_store_activation_count(s, &flt, &none, &err), MOTE_STORE_INVALID);
   CHECK_EQ_INT(mote_store_activation_list(s, NULL, "nobody", 0, 0, &list, &n, &err), MOTE_STORE_OK);
   CHECK_EQ_INT(n, 0);
   free(list);
