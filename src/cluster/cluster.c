@@ -73,14 +73,15 @@ mote_core_status cl_unavailable(mote_cluster *cl, mote_core_error *err, const ch
 }
 
 /* The core's sweep keeps the bytes every record names (this node may hold
- * them for others, or not have applied the record yet); none before the
- * first full read (the records are not known: no sweep). */
-static bool sweep_keep(void *ctx, char ***hashes, size_t *n) {
+ * them for others, or not have applied the record yet): its hashes and its
+ * meta; none before the first full read (the records are not known: no
+ * sweep). */
+static bool sweep_keep(void *ctx, char ***texts, size_t *n) {
   mote_cluster *cl = ctx;
   pthread_mutex_lock(&cl->lock);
   bool known = cl->view_rev > 0;
   pthread_mutex_unlock(&cl->lock);
-  return known && view_fn_hashes(cl->view, hashes, n);
+  return known && view_fn_names(cl->view, texts, n);
 }
 
 mote_cluster *mote_cluster_new(mote_core *core, http_server *http, const mote_cluster_config *cfg,

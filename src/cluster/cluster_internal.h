@@ -102,9 +102,9 @@ cl_change view_delete(cl_view *v, const char *key, char *subject, size_t cap);
 bool view_fn(cl_view *v, const char *fnkey, cl_fn *out);
 size_t view_fn_keys(cl_view *v, char ***keys);
 size_t view_nodes(cl_view *v, cl_node **out);
-/* The module and files hashes every function's record names (*out from
- * malloc, each too); false when out of memory. */
-bool view_fn_hashes(cl_view *v, char ***out, size_t *n);
+/* What every function's record names: its module and files hashes and its
+ * meta text (*out from malloc, each too); false when out of memory. */
+bool view_fn_names(cl_view *v, char ***out, size_t *n);
 bool view_node(cl_view *v, const char *name, cl_node *out);
 bool view_secret(cl_view *v, char out[CL_SECRET_HEX]);
 bool view_obj(cl_view *v, const char *key, cl_obj *out);

@@ -242,6 +242,7 @@ static bool kv_from_json(json_t *o, etcd_kv *kv) {
   size_t klen = 0;
   if (!unb64(json_object_get(o, "key"), &k, &klen)) return false;
   kv->key = (char *)k;
+  kv->key_len = klen;
   json_t *v = json_object_get(o, "value");
   if (v) {
     if (!unb64(v, &kv->value, &kv->len)) {
@@ -427,6 +428,13 @@ etcd_status etcd_get(etcd *e, const char *key, etcd_kv *out, bool *found, int64_
   return ETCD_OK;
 }
 
+/* Keys in etcd's order: their bytes, then their lengths. */
+static int key_cmp(const etcd_kv *a, const etcd_kv *b) {
+  size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+  int c = memcmp(a->key, b->key, n);
+  return c ? c : a->key_len < b->key_len ? -1 : a->key_len > b->key_len;
+}
+
 /* In pages of ETCD_RANGE_PAGE keys, all read at the first page's revision
  * (one consistent picture however many pages: a compaction past it
  * meanwhile fails the read): a range of every record in one reply would
@@ -449,14 +457,17 @@ etcd_status etcd_range_prefix(etcd *e, const char *prefix, etcd_kv **out, size_t
     st = range_page(e, from, from_len, end, ETCD_RANGE_PAGE, at, &page, &got, &page_rev, &more);
     if (st != ETCD_OK) break;
     if (!at) at = page_rev;
-    if (!got) break;
-    if (count && strcmp(page[0].key, all[count - 1].key) <= 0) { /* a broken server: no loop */
+    if (!got) {
+      if (more) st = fail(ETCD_FAILED, "etcd sent an empty page of a range that goes on");
+      break;
+    }
+    if (count && key_cmp(&page[0], &all[count - 1]) <= 0) { /* a broken server: no loop */
       etcd_kvs_free(page, got);
       st = fail(ETCD_FAILED, "etcd sent a page of a range out of order");
       break;
     }
     etcd_kv *grown = realloc(all, (count + got) * sizeof *all);
-    size_t last_len = strlen(page[got - 1].key);
+    size_t last_len = page[got - 1].key_len; /* the bytes: a key may hold a NUL */
     char *next = malloc(last_len + 1);
     if (!grown || !next) {
       if (grown) all = grown;
@@ -469,7 +480,8 @@ etcd_status etcd_range_prefix(etcd *e, const char *prefix, etcd_kv **out, size_t
     memcpy(all + count, page, got * sizeof *page);
     count += got;
     free(page); /* its entries moved into all */
-    memcpy(next, all[count - 1].key, last_len + 1); /* the key and a NUL: the next one up */
+    memcpy(next, all[count - 1].key, last_len);
+    next[last_len] = '\0'; /* the key and a NUL: the next one up */
     free(from);
     from = next;
     from_len = last_len + 1;

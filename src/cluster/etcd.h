@@ -32,7 +32,8 @@
 #define ETCD_ELECTION_MS 10000    /* a request's tries while members hold it (an election: 1.6-3.8 s measured) */
 #define ETCD_RETRY_PAUSE_MS 100   /* between passes over the endpoints */
 #define ETCD_MAX_REPLY (64u << 20) /* bytes of a reply */
-#define ETCD_RANGE_PAGE 32        /* keys per reply of a prefix's range (a record: <= 1.5 MiB) */
+#define ETCD_RANGE_PAGE 32 /* keys per reply of a prefix's range: mote's records are at most
+                              CL_RECORD_MAX (1 MiB), so a page stays under 43 MiB of base64 */
 
 typedef enum etcd_status {
   ETCD_OK = 0,
@@ -58,6 +59,7 @@ const char *etcd_error(void);
  * (len bytes before the NUL) for the convenience of JSON values. */
 typedef struct etcd_kv {
   char *key;
+  size_t key_len; /* its bytes: longer than strlen(key) when the key holds a NUL */
   uint8_t *value;
   size_t len;
   int64_t create_rev, mod_rev, version, lease;

@@ -122,7 +122,9 @@ typedef enum sent {
 } sent;
 
 /* A peer stops being waited for when it leaves the live nodes (its lease
- * expired: dead, frozen, cut off), checked every CHECK_MS, or at `deadline`. */
+ * expired: dead, frozen, cut off), or at `deadline`: checked when libcurl
+ * reports progress, about once a second while it waits for a reply (at most
+ * every CHECK_MS while data flows). */
 #define CHECK_MS 100
 typedef struct watch_peer {
   mote_cluster *cl;
@@ -143,9 +145,11 @@ static int still_live(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 }
 
 /* Sends r (its method, target, headers and body) to node `to`, waiting at
- * most timeout_ms for the whole reply, and no longer than `to` stays live. */
+ * most timeout_ms for the whole reply, and no longer than `to` stays live.
+ * A call (`call`) goes on a connection of its own: on a kept-alive one that
+ * died under it (its node killed), libcurl would send it again by itself. */
 static sent send_to(mote_cluster *cl, http_req *r, const cl_node *to, const char *target,
-                    uint64_t timeout_ms, reply *out) {
+                    uint64_t timeout_ms, bool call, reply *out) {
   memset(out, 0, sizeof *out);
   out->body.max = MAX_REPLY;
   char full[2048], mark[CLUSTER_NODE_MAX + 64];
@@ -185,6 +189,7 @@ static sent send_to(mote_cluster *cl, http_req *r, const cl_node *to, const char
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_PROXY, "");
+  if (call) curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
   atomic_fetch_add(&cl->forwarded, 1);
   CURLcode rc = curl_easy_perform(c);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
@@ -194,8 +199,9 @@ static sent send_to(mote_cluster *cl, http_req *r, const cl_node *to, const char
   curl_slist_free_all(l);
   if (rc == CURLE_OK && out->status != 0) return SENT_REPLY;
   reply_clear(out);
-  bool unreached = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST || sent_bytes == 0;
-  return unreached ? SENT_NOT_REACHED : SENT_LOST;
+  /* Only what sent nothing: a refused connect after a first try that sent
+   * the request (curl's own retry) still may have run there. */
+  return sent_bytes == 0 ? SENT_NOT_REACHED : SENT_LOST;
 }
 
 /* Answers with a peer's reply, plus X-Mote-Node. */
@@ -335,7 +341,7 @@ static http_result forward_call(mote_cluster *cl, http_req *r) {
     const cl_node *to = &nodes[order[i]];
     if (!strcmp(to->name, cl->node)) continue;
     reply p;
-    sent s = send_to(cl, r, to, http_req_target(r), wait_ms, &p);
+    sent s = send_to(cl, r, to, http_req_target(r), wait_ms, true, &p);
     if (s == SENT_NOT_REACHED) continue;
     if (s == SENT_LOST) { /* at most once: not passed on again, as HAProxy does */
       res = http_reply_error(r, 502, "node_failed",
@@ -366,7 +372,7 @@ static http_result forward_activation(mote_cluster *cl, http_req *r) {
   if (!node_of_activation(cl, id, &to))
     return http_reply_error(r, 404, "not_found", "no activation %s", id);
   reply p;
-  if (send_to(cl, r, &to, http_req_target(r), CL_PEER_REPLY_MS, &p) != SENT_REPLY)
+  if (send_to(cl, r, &to, http_req_target(r), CL_PEER_REPLY_MS, false, &p) != SENT_REPLY)
     return unavailable(r, "the node that keeps activation %s does not answer now", id);
   http_result res = relay(r, &p, to.name);
   reply_clear(&p);
@@ -428,7 +434,7 @@ static http_result gather(mote_cluster *cl, http_req *r, bool usage) {
   json_t *merged = NULL, *missing = json_array();
   for (size_t i = 0; i < n; i++) {
     reply p;
-    if (send_to(cl, r, &nodes[i], http_req_target(r), CL_PEER_REPLY_MS, &p) != SENT_REPLY) {
+    if (send_to(cl, r, &nodes[i], http_req_target(r), CL_PEER_REPLY_MS, false, &p) != SENT_REPLY) {
       json_array_append_new(missing, json_string(nodes[i].name));
       continue;
     }

@@ -89,10 +89,19 @@ static void on_change(mote_cluster *cl, const char *key, const etcd_kv *kv, int6
   }
 }
 
+/* A key holding a NUL is none of mote's (its C string would name another). */
+static bool foreign(const etcd_kv *kv) {
+  if (strlen(kv->key) == kv->key_len) return false;
+  fprintf(stderr, "mote serve: cluster: a key with a NUL byte under %s (%s...); ignored\n",
+          CL_PREFIX, kv->key);
+  return true;
+}
+
 static bool on_events(void *ctx, const etcd_event *ev, size_t n, int64_t rev) {
   mote_cluster *cl = ctx;
   for (size_t i = 0; i < n; i++)
-    on_change(cl, ev[i].kv.key, ev[i].deleted ? NULL : &ev[i].kv, rev, true);
+    if (!foreign(&ev[i].kv))
+      on_change(cl, ev[i].kv.key, ev[i].deleted ? NULL : &ev[i].kv, rev, true);
   pthread_mutex_lock(&cl->lock);
   cl->watching = true; /* n 0: established */
   if (n) cl->view_rev = rev;
@@ -126,7 +135,8 @@ static bool full_read(mote_cluster *cl, int64_t *rev) {
   etcd_kv *kvs = NULL;
   size_t n = 0;
   if (etcd_range_prefix(cl->etcd, CL_PREFIX, &kvs, &n, rev) != ETCD_OK) return false;
-  for (size_t i = 0; i < n; i++) on_change(cl, kvs[i].key, &kvs[i], *rev, false);
+  for (size_t i = 0; i < n; i++)
+    if (!foreign(&kvs[i])) on_change(cl, kvs[i].key, &kvs[i], *rev, false);
   if (!view_keep_only(cl->view, kvs, n)) {
     etcd_kvs_free(kvs, n);
     return false; /* out of memory: read again */

@@ -321,17 +321,17 @@ size_t view_fn_keys(cl_view *v, char ***keys) {
   return i;
 }
 
-bool view_fn_hashes(cl_view *v, char ***out, size_t *n) {
+bool view_fn_names(cl_view *v, char ***out, size_t *n) {
   pthread_mutex_lock(&v->lock);
-  size_t cap = 2 * mote_map_count(v->fns), k = 0;
+  size_t cap = 3 * mote_map_count(v->fns), k = 0;
   char **arr = calloc(cap ? cap : 1, sizeof *arr);
   bool ok = arr != NULL;
   mote_map_iter it = {0};
   void *val;
   while (ok && mote_map_next(v->fns, &it, NULL, &val)) {
     const cl_fn *f = val;
-    const char *h[2] = {f->rec.module_hash, f->rec.files_hash};
-    for (size_t i = 0; i < 2 && ok; i++)
+    const char *h[3] = {f->rec.module_hash, f->rec.files_hash, f->rec.meta};
+    for (size_t i = 0; i < 3 && ok; i++)
       if (h[i]) ok = (arr[k++] = strdup(h[i])) != NULL;
   }
   pthread_mutex_unlock(&v->lock);

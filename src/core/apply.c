@@ -19,9 +19,9 @@
 #include "core/core_internal.h"
 
 void core_cluster_attach(mote_core *c, const core_cluster_ops *ops) {
-  pthread_mutex_lock(&c->state_lock); /* the sweeper's thread reads them */
+  pthread_mutex_lock(&c->ops_lock); /* a sweep calling a hook ends first */
   c->ops = *ops;
-  pthread_mutex_unlock(&c->state_lock);
+  pthread_mutex_unlock(&c->ops_lock);
 }
 
 bool apply_make_current(mote_core *c, core_fn *fn) {

@@ -20,6 +20,7 @@
 
 #include "base/alloc.h"
 #include "base/fs.h"
+#include "base/clock.h"
 #include "core/core_internal.h"
 
 mote_core_status core_fail(mote_core_error *err, mote_core_status st, const char *fmt, ...) {
@@ -73,6 +74,9 @@ mote_core_status mote_core_open(const mote_core_config *cfg, mote_core **out,
   }
   pthread_mutex_init(&c->deploy_lock, NULL);
   pthread_mutex_init(&c->state_lock, NULL);
+  pthread_mutex_init(&c->ops_lock, NULL);
+  c->sweep_wall_ms = mote_wall_ms();
+  c->sweep_mono_us = mote_now_us();
   mote_rt_init();
   mote_rt_snapshot_policy_set(cfg->images); /* before any snapshot is taken or loaded */
 
@@ -112,6 +116,7 @@ mote_core_status mote_core_open(const mote_core_config *cfg, mote_core **out,
   }
   c->sweep_grace_s = cfg->sweep_grace_s ? cfg->sweep_grace_s : CORE_SWEEP_GRACE_S;
   c->sweeper = sweeper_new(c, cfg->sweep_every_s ? cfg->sweep_every_s : CORE_SWEEP_EVERY_S);
+  if (!c->sweeper) fprintf(stderr, "mote: the store's sweeper did not start: no sweeps\n");
   c->startup = startup_new(c, c->workers);
   if (c->startup && !cfg->background_start) startup_wait(c->startup);
   *out = c;
@@ -145,6 +150,7 @@ void mote_core_close(mote_core *c) {
   identity_free(c->identity);
   pthread_mutex_destroy(&c->deploy_lock);
   pthread_mutex_destroy(&c->state_lock);
+  pthread_mutex_destroy(&c->ops_lock);
   mote_free(c);
 }
 

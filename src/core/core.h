@@ -173,7 +173,9 @@ typedef struct mote_core_config {
    * sweep_every_s seconds (0: CORE_SWEEP_EVERY_S; the first one period
    * after the open), leaving what was put or held within sweep_grace_s
    * (0: CORE_SWEEP_GRACE_S; it must outlast a deploy's compile and
-   * initialisation, which run between its put and its version). */
+   * initialisation, which run between its put and its version, and the
+   * longest call, which reads a deleted version's files: tests only may
+   * set less). */
   unsigned sweep_every_s, sweep_grace_s;
 } mote_core_config;
 
@@ -190,8 +192,8 @@ void mote_core_drain(mote_core *c);
 void mote_core_close(mote_core *c);
 
 /* One sweep of the store now (mote_store_sweep with the config's grace and,
- * in a cluster, the hashes its records name: UNAVAILABLE, nothing removed,
- * until the room knows them). *out: what went (a line on stderr when
+ * in a cluster, what its records name: UNAVAILABLE, nothing removed, until
+ * the room knows them, and after the wall clock jumped). *out: what went (a line on stderr when
  * anything did). The sweeper's thread calls it every sweep_every_s. */
 mote_core_status core_sweep(mote_core *c, mote_store_sweep_report *out, mote_core_error *err);
 
@@ -320,11 +322,11 @@ typedef struct core_cluster_ops {
    * failed, and no object will come from here). Whatever fetch_object took
    * for the key (a build record) is released here. */
   void (*object_built)(void *ctx, mote_tier tier, const char *key, const char *so_path);
-  /* Before a sweep of the store: the hashes of the bytes the cluster's
-   * records name (*hashes from malloc, each too; *n of them), which this
-   * node may hold for others or not have applied yet. False: the records
-   * are not known yet (no sweep now). NULL: none. */
-  bool (*sweep_keep)(void *ctx, char ***hashes, size_t *n);
+  /* Before a sweep of the store: texts naming the bytes the cluster's
+   * records name (their hashes and meta; *texts from malloc, each too; *n
+   * of them), which this node may hold for others or not have applied yet.
+   * False: the records are not known yet (no sweep now). NULL: none. */
+  bool (*sweep_keep)(void *ctx, char ***texts, size_t *n);
 } core_cluster_ops;
 /* Attaches a cluster (ops copied): deploys and deletes commit through it
  * from now on. Once, before the transport starts. */

@@ -401,6 +401,13 @@ struct mote_core {
   core_budget *budget;          /* the node's memory for initialised versions */
   core_sweeper *sweeper;        /* NULL: no periodic sweeps */
   unsigned sweep_grace_s;
+  /* The clocks at the open or the last sweep: a sweep after the wall clock
+   * jumped (mtimes compare with it) is skipped. Under ops_lock. */
+  int64_t sweep_wall_ms;
+  uint64_t sweep_mono_us;
+  /* Held while ops are set (core_cluster_attach) and while the sweep calls
+   * a hook of theirs: a room detaching waits for it. */
+  pthread_mutex_t ops_lock;
   unsigned queue_timeout_ms;
   pthread_mutex_t deploy_lock; /* orders store writes with registry swaps */
   /* A node of a cluster (apply.c): */

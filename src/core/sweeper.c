@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/alloc.h"
 #include "base/clock.h"
@@ -21,16 +22,33 @@ struct core_sweeper {
   bool stop;
 };
 
+/* Whether the wall clock moved with the monotonic one since the last look
+ * (within a minute): after a jump forward, bytes renewed just before it
+ * would look older than they are. Under ops_lock. */
+static bool clock_steady(mote_core *c) {
+  int64_t wall = mote_wall_ms();
+  uint64_t mono = mote_now_us();
+  int64_t drift = (wall - c->sweep_wall_ms) - (int64_t)((mono - c->sweep_mono_us) / 1000);
+  c->sweep_wall_ms = wall;
+  c->sweep_mono_us = mono;
+  return drift > -60000 && drift < 60000;
+}
+
 mote_core_status core_sweep(mote_core *c, mote_store_sweep_report *out, mote_core_error *err) {
   memset(out, 0, sizeof *out);
-  pthread_mutex_lock(&c->state_lock);
-  core_cluster_ops ops = c->ops;
-  pthread_mutex_unlock(&c->state_lock);
   char **keep = NULL;
   size_t nkeep = 0;
-  if (c->cluster && (!ops.sweep_keep || !ops.sweep_keep(ops.ctx, &keep, &nkeep)))
+  pthread_mutex_lock(&c->ops_lock); /* a room detaching waits for its hook */
+  bool steady = clock_steady(c);
+  bool known = !c->cluster || (c->ops.sweep_keep && c->ops.sweep_keep(c->ops.ctx, &keep, &nkeep));
+  pthread_mutex_unlock(&c->ops_lock);
+  if (!steady || !known) {
+    for (size_t i = 0; i < nkeep; i++) free(keep[i]);
+    free(keep);
     return core_fail(err, MOTE_CORE_UNAVAILABLE,
-                     "the cluster's records are not known yet: no sweep of the store now");
+                     !steady ? "the wall clock jumped since the last look: no sweep of the store now"
+                             : "the cluster's records are not known yet: no sweep of the store now");
+  }
   mote_store_error se;
   mote_store_status st = mote_store_sweep(c->store, (const char *const *)keep, nkeep,
                                           c->sweep_grace_s, out, &se);

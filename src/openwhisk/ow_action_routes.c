@@ -153,6 +153,12 @@ static int previous_code(mote_core *c, const mote_function_version *old, const o
              "its code with the update");
     return 400;
   }
+  /* The zip goes on being named, by the new version: held against sweeps
+   * (the action deleted meanwhile would have let it go). */
+  if (a->zip_hash[0] && !mote_store_hold(core_store(c), a->zip_hash, NULL)) {
+    snprintf(msg, cap, "The action's code is gone (deleted meanwhile?): send it with the update");
+    return 409;
+  }
   if (code_bytes(c, old, a, &pc->owned, &pc->shown_len, &e) != MOTE_STORE_OK) {
     snprintf(msg, cap, "The action's code cannot be read: %s", e.message);
     return 500;

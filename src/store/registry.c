@@ -474,6 +474,7 @@ out:
 }
 
 typedef struct delete_ctx {
+  mote_store *s;
   const char *ns;
   const char *name;
   char (*files)[STORE_HASH_HEX]; /* the file sets of its versions (from malloc) */
@@ -511,6 +512,13 @@ static mote_store_status delete_body(store_conn *w, void *vctx, mote_store_error
   const char *name = c->name;
   mote_store_status fst = deleted_files(w, c, err);
   if (fst != MOTE_STORE_OK) return fst;
+  /* Calls in flight on its versions still read their files: renewed before
+   * the rows go, a sweep leaves them for its grace (longer than any call). */
+  for (size_t i = 0; i < c->nfiles; i++) {
+    char path[4096];
+    mote_store_files_path(c->s, c->files[i], path, sizeof path);
+    store_claim(c->s, path);
+  }
   sqlite3_stmt *q = store_stmt(w, ST_FN_DELETE);
   if (!q) return store_db_fail(err, w->db, "preparing a delete");
   bind_text(q, 1, c->ns);
@@ -534,15 +542,8 @@ mote_store_status mote_store_delete(mote_store *s, const char *ns, const char *n
   store_ok(err);
   if (!mote_store_valid_name(name)) return bad_name(err, name);
   if (!mote_store_valid_name(ns)) return bad_ns(err, ns);
-  delete_ctx ctx = {.ns = ns, .name = name};
+  delete_ctx ctx = {.s = s, .ns = ns, .name = name};
   mote_store_status st = store_write_durably(s, delete_body, &ctx, err);
-  /* Calls in flight on its versions still read their files: renewed, a
-   * sweep leaves them for its grace (longer than any call). */
-  for (size_t i = 0; st == MOTE_STORE_OK && i < ctx.nfiles; i++) {
-    char path[4096];
-    mote_store_files_path(s, ctx.files[i], path, sizeof path);
-    store_claim(s, path);
-  }
   free(ctx.files);
   return st;
 }

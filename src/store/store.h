@@ -182,8 +182,9 @@ bool mote_store_hold(mote_store *s, const char *module_hash, const char *files_h
 /* The sweep (sweep.c). Blobs and file sets are shared by content, and a
  * deleted function's, a replaced snapshot's or a refused deploy's stay
  * behind. A sweep removes those that nothing names (a version's module,
- * files or meta text, a snapshot, or one of `keep`: nkeep hashes the
- * caller knows of, a cluster's records) and that no put or hold has
+ * files or meta text, a snapshot, or one of `keep`: nkeep texts the
+ * caller knows of, a cluster's records, naming bytes as a meta text does:
+ * any 64 hex digits in a row, a bare hash too) and that no put or hold has
  * renewed for grace_s seconds: a deploy puts its bytes before its version
  * names them, and must do so within grace_s. Anything that cannot be read
  * while gathering the names ends the sweep with nothing removed (an error).

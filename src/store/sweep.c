@@ -7,8 +7,8 @@
  *
  * What names bytes: a version's module_hash, files_hash and meta text (a
  * layer above names its own blobs there: any 64 hex digits in a row), a
- * snapshot, and the caller's `keep` list (a cluster's records, which this
- * node may not have applied yet). What renews them: a put (disk.c) or a
+ * snapshot, and the caller's `keep` texts (a cluster's records, which this
+ * node may not have applied yet: their hashes and meta). What renews them: a put (disk.c) or a
  * hold (a version about to name bytes already stored) sets their time to
  * now, and a sweep leaves alone whatever was renewed within its grace: a
  * deploy writes its bytes before its version row, with its compile and
@@ -35,6 +35,12 @@
 bool store_claim(mote_store *s, const char *path) {
   pthread_mutex_lock(&s->sweep_lock);
   bool there = utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) == 0;
+  int why = errno;
+  if (!there && why != ENOENT) { /* another owner's, say: there, not renewed */
+    struct stat sb;
+    there = lstat(path, &sb) == 0;
+    if (there) fprintf(stderr, "mote: cannot renew %s against sweeps: %s\n", path, strerror(why));
+  }
   pthread_mutex_unlock(&s->sweep_lock);
   return there;
 }
@@ -138,6 +144,7 @@ static mote_store_status sweep_dir(mote_store *s, const char *sub, const mote_ma
       } else {
         store_tmp_name(s, "swept", aside, sizeof aside);
         gone = rename(path, aside) == 0;
+        if (!gone) fprintf(stderr, "mote: cannot sweep %s: %s\n", path, strerror(errno));
       }
     }
     pthread_mutex_unlock(&s->sweep_lock);
@@ -174,8 +181,7 @@ mote_store_status mote_store_sweep(mote_store *s, const char *const *keep, size_
   if (!names) return store_fail(err, MOTE_STORE_IO, "out of memory");
   mote_store_status st = MOTE_STORE_OK;
   for (size_t i = 0; i < nkeep && st == MOTE_STORE_OK; i++)
-    if (!name(names, keep[i], keep[i] ? strlen(keep[i]) : 0))
-      st = store_fail(err, MOTE_STORE_IO, "out of memory");
+    if (!name_in_text(names, keep[i])) st = store_fail(err, MOTE_STORE_IO, "out of memory");
   if (st == MOTE_STORE_OK) st = gather(s, names, err);
   if (st == MOTE_STORE_OK) st = sweep_dir(s, "blobs", names, before, out, err);
   if (st == MOTE_STORE_OK) st = sweep_dir(s, "files", names, before, out, err);

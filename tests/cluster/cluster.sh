@@ -371,6 +371,40 @@ if [ -n "$fholder" ]; then
   done
   wait_converged
 fi
+# The same, the node killed -9 after a first call kept a connection to it open: libcurl sends a
+# request again by itself when a kept-alive connection dies under it (the retry's connect is then
+# refused); the call was delivered, so 502, and not run on the other placed node.
+running_of() { # NODE FUNCTION: its calls running there
+  curl -s --max-time 5 "${node_ops[$1]}/metrics" | awk -v f="function=\"$2\"" '
+    $1 ~ /^mote_function_calls_running\{/ && index($1, f) { s += $2 } END { print s + 0 }'
+}
+on "$fcaller" GET /faas/frozen
+warm="$code $(header X-Mote-Node)"
+before=0
+for n in $fplaced; do before=$((before + $(calls_of "$n" frozen))); done
+curl -s --max-time 60 -o "$tmp/killed.out" -w '%{http_code}' \
+  "${node_url[$fcaller]}/faas/frozen?arg=gate&arg=killed" >"$tmp/killed.code" &
+killed_pid=$!
+kholder=
+wait_from=; until [ -n "$kholder" ]; do
+  for n in $fplaced; do [ "$(running_of "$n" frozen)" = 1 ] && kholder=$n; done
+  [ -n "$kholder" ] || { bounded || break; sleep 0.02; }
+done
+[ -n "$kholder" ] && node_kill "$kholder"
+wait $killed_pid
+after=0
+for n in $fplaced; do [ "$n" != "$kholder" ] && after=$((after + $(calls_of "$n" frozen))); done
+kother_before=0
+for n in $fplaced; do [ "$n" != "$kholder" ] && kother_before=$n; done
+check "a call of frozen held on ${kholder:-?} after a first call ($warm), ${kholder:-?} killed -9: 502, not run on the other" \
+  "$([ -n "$kholder" ] && [ "$(cat "$tmp/killed.code")" = 502 ] &&
+     [ "$(jq -r .code "$tmp/killed.out")" = node_failed ] && [ "${warm%% *}" = 200 ] &&
+     [ "$(running_of "$kother_before" frozen)" = 0 ]; echo $?)" \
+  "holder=$kholder code=$(cat "$tmp/killed.code") $(cat "$tmp/killed.out") warm=$warm running elsewhere=$(running_of "$kother_before" frozen)"
+if [ -n "$kholder" ]; then
+  node_start "$kholder" || exit 1
+  wait_converged
+fi
 on "$fcaller" DELETE /v1/functions/frozen
 
 # ---- an etcd member killed: no call fails ---------------------------------------------------------

@@ -11,7 +11,8 @@
 
 /* A kv of key and value (both copied). */
 static etcd_kv kv_of(const char *key, const char *value) {
-  etcd_kv kv = {.key = strdup(key), .value = (uint8_t *)strdup(value), .len = strlen(value)};
+  etcd_kv kv = {.key = strdup(key), .key_len = strlen(key), .value = (uint8_t *)strdup(value),
+                .len = strlen(value)};
   CHECK(kv.key && kv.value);
   return kv;
 }
@@ -123,32 +124,34 @@ TEST(a_full_read_keeps_what_it_read_and_drops_the_rest) {
   view_free(v);
 }
 
-/* What the store's sweep must keep: every record's module and files. */
+/* What the store's sweep must keep: every record's module, files and meta. */
 TEST(the_hashes_the_records_name) {
   cl_view *v = view_new();
   char **h = NULL;
   size_t n = 9;
-  CHECK(view_fn_hashes(v, &h, &n) && n == 0);
+  CHECK(view_fn_names(v, &h, &n) && n == 0);
   free(h);
   mote_function_settings st = {0};
   core_commit w = {.ns = "guest", .name = "f", .module_hash = HASH_A, .module_len = 10,
-                   .files_hash = HASH_B, .files_count = 1, .files_bytes = 1, .settings = &st};
+                   .files_hash = HASH_B, .files_count = 1, .files_bytes = 1, .settings = &st,
+                   .meta = "{\"zip\":\"" HASH_B "\"}"};
   char *j = rec_fn_json(&w, 3, 1000, NULL, 0);
   put(v, CL_PREFIX "fn/guest/f", j);
   free(j);
   char *j1 = fn_json(1);
   put(v, CL_PREFIX "fn/other/g", j1);
   free(j1);
-  CHECK(view_fn_hashes(v, &h, &n));
-  CHECK_EQ_INT(n, 3);
-  int a = 0, b = 0;
+  CHECK(view_fn_names(v, &h, &n));
+  CHECK_EQ_INT(n, 4);
+  int a = 0, b = 0, m = 0;
   for (size_t i = 0; i < n; i++) {
     a += !strcmp(h[i], HASH_A);
     b += !strcmp(h[i], HASH_B);
+    m += strstr(h[i], "\"zip\":\"" HASH_B) != NULL;
     free(h[i]);
   }
   free(h);
-  CHECK(a == 2 && b == 1);
+  CHECK(a == 2 && b == 1 && m == 1);
   view_free(v);
 }
 
