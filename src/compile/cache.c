@@ -5,7 +5,9 @@
  *   dir/<key>.sum   BLAKE2b-256 of the object, hex: checked on every lookup,
  *                   so a truncated or corrupted object is rebuilt, never run
  *   dir/locks/<key> flock()ed while the key is being compiled
- *   dir/tmp/        work directories of compiles in progress
+ *   dir/tmp/        work of compiles in progress, named "<pid>.<nonce>." first
+ *                   (base/tmpdir.h): what dead processes left goes at the
+ *                   next mote_cache_prepare
  *   dir/obj/        the same for the objects of chunks (<key>.o, <key>.sum)
  */
 #include <errno.h>
@@ -20,6 +22,7 @@
 
 #include "base/fs.h"
 #include "base/hash.h"
+#include "base/tmpdir.h"
 #include "cache.h"
 #include "lazy.h"
 #include "toolchain.h"
@@ -44,6 +47,7 @@ int mote_cache_prepare(const char *dir) {
   if (mote_mkdirs(dir, 0755) != 0) return -1;
   snprintf(path, sizeof path, "%s/tmp", dir);
   if (mote_mkdirs(path, 0755) != 0) return -1;
+  mote_tmp_clean(path); /* what crashed compiles left (a big module's: hundreds of MB) */
   snprintf(path, sizeof path, "%s/locks", dir);
   return mote_mkdirs(path, 0755);
 }
@@ -121,7 +125,9 @@ int mote_cache_install_ext(const char *dir, const char *key, const char *ext,
                            const char *built_path, char *so_path, size_t cap) {
   char hex[65], sum_tmp[4096], sum_path[4096];
   if (hash_file(built_path, hex) != 0) return -1;
-  snprintf(sum_tmp, sizeof sum_tmp, "%s/tmp/%s.sum.%d.%lx", dir, key, (int)getpid(),
+  char prefix[MOTE_TMP_PREFIX_MAX];
+  mote_tmp_prefix(prefix);
+  snprintf(sum_tmp, sizeof sum_tmp, "%s/tmp/%s%s.sum.%lx", dir, prefix, key,
            (unsigned long)pthread_self());
   snprintf(sum_path, sizeof sum_path, "%s/%s.sum", dir, key);
   snprintf(so_path, cap, "%s/%s%s", dir, key, ext);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/tmpdir.h"
 #include "compile/compile.h"
 #include "compile/compile_internal.h"
 #include "compile/lazy.h"
@@ -26,9 +27,11 @@
 
 bool mote_lazy_worker_dir(const char *so_path, char *dir, size_t cap) {
   const char *slash = strrchr(so_path, '/');
-  int n = slash ? snprintf(dir, cap, "%.*s/tmp/lazy-%d-XXXXXX", (int)(slash - so_path), so_path,
-                           (int)getpid())
-                : snprintf(dir, cap, "tmp/lazy-%d-XXXXXX", (int)getpid());
+  char prefix[MOTE_TMP_PREFIX_MAX];
+  mote_tmp_prefix(prefix);
+  int n = slash ? snprintf(dir, cap, "%.*s/tmp/%slazy-XXXXXX", (int)(slash - so_path), so_path,
+                           prefix)
+                : snprintf(dir, cap, "tmp/%slazy-XXXXXX", prefix);
   if (n < 0 || (size_t)n >= cap) return false;
   return mkdtemp(dir) != NULL;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/tmpdir.h"
 #include "cache.h"
 #include "compile.h"
 #include "compile_internal.h"
@@ -291,7 +292,9 @@ static int keep_module_bytes(const char *cache_dir, const char *key, const uint8
   snprintf(path, sizeof path, "%s/%s.wasm", cache_dir, key);
   if (access(path, F_OK) == 0) return 0;
   static unsigned long seq;
-  snprintf(name, sizeof name, "tmp/%s.wasm.%d.%lu", key, (int)getpid(),
+  char prefix[MOTE_TMP_PREFIX_MAX];
+  mote_tmp_prefix(prefix);
+  snprintf(name, sizeof name, "tmp/%s%s.wasm.%lu", prefix, key,
            __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
   snprintf(tmp, sizeof tmp, "%s/%s", cache_dir, name);
   if (mote_cache_prepare(cache_dir) != 0 || mote_write_file(cache_dir, name, wasm, len) != 0 ||
@@ -370,7 +373,9 @@ bool mote_compile_install(const char *cache_dir, const char *key, const uint8_t 
   if (mote_cache_prepare(cache_dir) != 0) return false;
   char tmp[PATH_MAX], name[128], path[PATH_MAX];
   static unsigned long seq;
-  snprintf(name, sizeof name, "tmp/%s.peer.%d.%lu", key, (int)getpid(),
+  char prefix[MOTE_TMP_PREFIX_MAX];
+  mote_tmp_prefix(prefix);
+  snprintf(name, sizeof name, "tmp/%s%s.peer.%lu", prefix, key,
            __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
   snprintf(tmp, sizeof tmp, "%s/%s", cache_dir, name);
   if (mote_write_file(cache_dir, name, object, len) != 0) {
@@ -452,7 +457,9 @@ mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_com
     goto done;
   }
 
-  snprintf(work, sizeof work, "%s/tmp/%.16s-XXXXXX", opts->cache_dir, out->key);
+  char prefix[MOTE_TMP_PREFIX_MAX];
+  mote_tmp_prefix(prefix);
+  snprintf(work, sizeof work, "%s/tmp/%s%.16s-XXXXXX", opts->cache_dir, prefix, out->key);
   if (!mkdtemp(work)) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot create a work directory: %s",
               strerror(errno));

@@ -18,13 +18,10 @@
  * already exists is reused after a check (a blob's hash, a tree's file sizes);
  * one that fails the check is replaced.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +30,7 @@
 #include <unistd.h>
 
 #include "base/hash.h"
+#include "base/tmpdir.h"
 #include "store_internal.h"
 
 #define PATH_CAP 4096
@@ -79,31 +77,15 @@ static int write_durable_at(int dirfd, const char *path, const uint8_t *data, si
   return close(fd);
 }
 
-static pthread_once_t nonce_once = PTHREAD_ONCE_INIT;
-static unsigned long long nonce;
-
-/* mote_store_open has initialised libsodium (it refuses to open without). */
-static void make_nonce(void) { randombytes_buf(&nonce, sizeof nonce); }
-
-static unsigned long long process_nonce(void) {
-  pthread_once(&nonce_once, make_nonce);
-  return nonce;
-}
-
 void store_tmp_name(mote_store *s, const char *kind, char *out, size_t cap) {
   uint64_t n = __atomic_fetch_add(&s->tmp_seq, 1, __ATOMIC_RELAXED);
-  snprintf(out, cap, "%s/tmp/%ld.%016llx.%llu.%s", s->dir, (long)getpid(), process_nonce(),
-           (unsigned long long)n, kind);
+  char prefix[MOTE_TMP_PREFIX_MAX];
+  mote_tmp_prefix(prefix);
+  snprintf(out, cap, "%s/tmp/%s%llu.%s", s->dir, prefix, (unsigned long long)n, kind);
 }
 
 /* nftw has no user pointer: a walk's first error is kept per thread. */
 static __thread int walk_errno;
-
-static int remove_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
-  (void)sb, (void)type, (void)ftw;
-  if (remove(path) != 0 && !walk_errno) walk_errno = errno;
-  return 0;
-}
 
 static int fsync_dir_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
   (void)sb, (void)ftw;
@@ -111,10 +93,7 @@ static int fsync_dir_cb(const char *path, const struct stat *sb, int type, struc
   return 0;
 }
 
-void store_remove_tree(const char *path) {
-  walk_errno = 0;
-  nftw(path, remove_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
+void store_remove_tree(const char *path) { mote_remove_tree(path); }
 
 mote_store_status store_put_blob(mote_store *s, const uint8_t *data, size_t len,
                                  char hash[STORE_HASH_HEX], mote_store_error *err) {
@@ -348,28 +327,7 @@ out:
 void store_clean_tmp(mote_store *s) {
   char path[PATH_CAP];
   snprintf(path, sizeof path, "%s/tmp", s->dir);
-  DIR *d = opendir(path);
-  if (!d) return;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    char *end;
-    long pid = strtol(e->d_name, &end, 10);
-    /* Leave the work of live processes (another store in this process, or a
-     * second process on the same directory) alone; under this process's pid,
-     * only this process's (its nonce). */
-    bool named = end != e->d_name && *end == '.' && pid > 0;
-    if (named && pid == (long)getpid()) {
-      char *after;
-      unsigned long long n = strtoull(end + 1, &after, 16);
-      if (after == end + 17 && *after == '.' && n == process_nonce()) continue;
-    } else if (named && (kill((pid_t)pid, 0) == 0 || errno != ESRCH)) {
-      continue;
-    }
-    snprintf(path, sizeof path, "%s/tmp/%s", s->dir, e->d_name);
-    store_remove_tree(path);
-  }
-  closedir(d);
+  mote_tmp_clean(path);
 }
 
 mote_store_status mote_store_put_files(mote_store *s, const mote_store_file *files, size_t nfiles,

@@ -332,6 +332,18 @@ calls_of() { # NODE FUNCTION: its calls finished or running there
     $1 ~ /^mote_function_calls_running\{/ && index($1, f) { s += $2 }
     END { print s + 0 }'
 }
+running_of() { # NODE FUNCTION: its calls running there
+  curl -s --max-time 5 "${node_ops[$1]}/metrics" | awk -v f="function=\"$2\"" '
+    $1 ~ /^mote_function_calls_running\{/ && index($1, f) { s += $2 } END { print s + 0 }'
+}
+holder_of() { # FUNCTION NODES...: the node where one call of it runs (waited for)
+  local fn=$1 n h=; shift
+  wait_from=; until [ -n "$h" ]; do
+    for n in "$@"; do [ "$(running_of "$n" "$fn")" = 1 ] && h=$n; done
+    [ -n "$h" ] || { bounded || break; sleep 0.02; }
+  done
+  echo "$h"
+}
 gate_files "$tmp/slow.wasm" && echo frozen >>"$tmp/gate.d/gates.txt" &&
   tar czf "$tmp/frozen.tgz" -C "$tmp/gate.d" . || exit 1
 deploy_on a frozen "$tmp/frozen.tgz" "public=true&replicas=2&timeout=600000&env=VERSION=f"
@@ -345,11 +357,7 @@ t0=$(ms)
 curl -s --max-time 60 -o "$tmp/frozen.out" -w '%{http_code}' \
   "${node_url[$fcaller]}/faas/frozen?arg=gate&arg=never" >"$tmp/frozen.code" &
 frozen_pid=$!
-fholder=
-wait_from=; until [ -n "$fholder" ]; do
-  for n in $fplaced; do [ "$(calls_of "$n" frozen)" = 1 ] && fholder=$n; done
-  [ -n "$fholder" ] || { bounded || break; sleep 0.02; }
-done
+fholder=$(holder_of frozen $fplaced)
 [ -n "$fholder" ] && kill -STOP "${node_pid[$fholder]}"
 t1=$(ms)
 wait $frozen_pid
@@ -374,33 +382,20 @@ fi
 # The same, the node killed -9 after a first call kept a connection to it open: libcurl sends a
 # request again by itself when a kept-alive connection dies under it (the retry's connect is then
 # refused); the call was delivered, so 502, and not run on the other placed node.
-running_of() { # NODE FUNCTION: its calls running there
-  curl -s --max-time 5 "${node_ops[$1]}/metrics" | awk -v f="function=\"$2\"" '
-    $1 ~ /^mote_function_calls_running\{/ && index($1, f) { s += $2 } END { print s + 0 }'
-}
 on "$fcaller" GET /faas/frozen
 warm="$code $(header X-Mote-Node)"
-before=0
-for n in $fplaced; do before=$((before + $(calls_of "$n" frozen))); done
 curl -s --max-time 60 -o "$tmp/killed.out" -w '%{http_code}' \
   "${node_url[$fcaller]}/faas/frozen?arg=gate&arg=killed" >"$tmp/killed.code" &
 killed_pid=$!
-kholder=
-wait_from=; until [ -n "$kholder" ]; do
-  for n in $fplaced; do [ "$(running_of "$n" frozen)" = 1 ] && kholder=$n; done
-  [ -n "$kholder" ] || { bounded || break; sleep 0.02; }
-done
+kholder=$(holder_of frozen $fplaced)
 [ -n "$kholder" ] && node_kill "$kholder"
 wait $killed_pid
-after=0
-for n in $fplaced; do [ "$n" != "$kholder" ] && after=$((after + $(calls_of "$n" frozen))); done
-kother_before=0
-for n in $fplaced; do [ "$n" != "$kholder" ] && kother_before=$n; done
+kother=$(for n in $fplaced; do [ "$n" != "$kholder" ] && echo "$n"; done | head -1)
 check "a call of frozen held on ${kholder:-?} after a first call ($warm), ${kholder:-?} killed -9: 502, not run on the other" \
   "$([ -n "$kholder" ] && [ "$(cat "$tmp/killed.code")" = 502 ] &&
      [ "$(jq -r .code "$tmp/killed.out")" = node_failed ] && [ "${warm%% *}" = 200 ] &&
-     [ "$(running_of "$kother_before" frozen)" = 0 ]; echo $?)" \
-  "holder=$kholder code=$(cat "$tmp/killed.code") $(cat "$tmp/killed.out") warm=$warm running elsewhere=$(running_of "$kother_before" frozen)"
+     [ "$(running_of "$kother" frozen)" = 0 ]; echo $?)" \
+  "holder=$kholder code=$(cat "$tmp/killed.code") $(cat "$tmp/killed.out") warm=$warm running on $kother: $(running_of "$kother" frozen)"
 if [ -n "$kholder" ]; then
   node_start "$kholder" || exit 1
   wait_converged
