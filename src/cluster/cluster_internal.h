@@ -106,6 +106,7 @@ size_t view_nodes(cl_view *v, cl_node **out);
  * meta text (*out from malloc, each too); false when out of memory. */
 bool view_fn_names(cl_view *v, char ***out, size_t *n);
 bool view_node(cl_view *v, const char *name, cl_node *out);
+bool view_url_live(cl_view *v, const char *url); /* a live node has this URL */
 bool view_secret(cl_view *v, char out[CL_SECRET_HEX]);
 bool view_obj(cl_view *v, const char *key, cl_obj *out);
 bool view_building(cl_view *v, const char *key, char node[CLUSTER_NODE_MAX + 1]);
@@ -202,6 +203,18 @@ peer_status peer_get(mote_cluster *cl, const char *url, const char *path, uint8_
                      size_t *len, char *msg, size_t cap);
 peer_status peer_put(mote_cluster *cl, const char *url, const char *path, const uint8_t *body,
                      size_t len, char *msg, size_t cap);
+/* A transfer with a peer lasts no longer than the peer stays live (a node
+ * with its URL in the view: a frozen or cut-off node leaves it when its
+ * lease expires, 2-3 s) and than timeout_ms: checked when libcurl reports
+ * progress (about once a second while it waits, at most every 100 ms while
+ * data flows). *w lives as long as the transfer; url is not copied. A
+ * transfer stopped so ends with CURLE_ABORTED_BY_CALLBACK. */
+typedef struct peer_watch {
+  mote_cluster *cl;
+  const char *url;
+  uint64_t next_us, deadline_us;
+} peer_watch;
+void peer_watch_set(CURL *c, peer_watch *w, mote_cluster *cl, const char *url, uint64_t timeout_ms);
 /* curl handles kept for reuse (their connections with them). */
 CURL *peer_curl_take(void); /* NULL when out of memory */
 void peer_curl_give(CURL *c);

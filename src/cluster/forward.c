@@ -28,7 +28,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base/clock.h"
 #include "cluster/cluster_internal.h"
 
 #define NOT_HERE_HEADER "X-Mote-Not-Here"
@@ -121,31 +120,9 @@ typedef enum sent {
   SENT_LOST,        /* reached, but no whole reply: it may have run there */
 } sent;
 
-/* A peer stops being waited for when it leaves the live nodes (its lease
- * expired: dead, frozen, cut off), or at `deadline`: checked when libcurl
- * reports progress, about once a second while it waits for a reply (at most
- * every CHECK_MS while data flows). */
-#define CHECK_MS 100
-typedef struct watch_peer {
-  mote_cluster *cl;
-  const cl_node *to;
-  uint64_t next_us, deadline_us;
-} watch_peer;
-
-static int still_live(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                      curl_off_t ulnow) {
-  (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-  watch_peer *w = arg;
-  uint64_t now = mote_now_us();
-  if (now >= w->deadline_us) return 1;
-  if (now < w->next_us) return 0;
-  w->next_us = now + CHECK_MS * 1000;
-  cl_node n;
-  return view_node(w->cl->view, w->to->name, &n) && !strcmp(n.url, w->to->url) ? 0 : 1;
-}
-
 /* Sends r (its method, target, headers and body) to node `to`, waiting at
- * most timeout_ms for the whole reply, and no longer than `to` stays live.
+ * most timeout_ms for the whole reply, and no longer than `to` stays live
+ * (peer_watch_set).
  * A call (`call`) goes on a connection of its own: on a kept-alive one that
  * died under it (its node killed), libcurl would send it again by itself. */
 static sent send_to(mote_cluster *cl, http_req *r, const cl_node *to, const char *target,
@@ -169,8 +146,6 @@ static sent send_to(mote_cluster *cl, http_req *r, const cl_node *to, const char
   const char *method = http_req_method(r);
   size_t len = 0;
   const uint8_t *body = http_req_body(r, &len);
-  uint64_t now = mote_now_us();
-  watch_peer w = {.cl = cl, .to = to, .next_us = now, .deadline_us = now + timeout_ms * 1000};
   curl_easy_setopt(c, CURLOPT_URL, full);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, l);
   if (!strcmp(method, "HEAD")) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
@@ -184,9 +159,8 @@ static sent send_to(mote_cluster *cl, http_req *r, const cl_node *to, const char
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CL_PEER_CONNECT_MS);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, still_live);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  peer_watch w;
+  peer_watch_set(c, &w, cl, to->url, timeout_ms);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_PROXY, "");
   if (call) curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);

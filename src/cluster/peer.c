@@ -2,7 +2,9 @@
  * peer: HTTP requests from this node to its peers, over libcurl: the bytes
  * of versions and compiled objects (with the cluster secret), and the
  * requests forward.c passes on. A few curl handles are kept for reuse, so
- * their connections to peers stay open.
+ * their connections to peers stay open. No transfer waits on a peer that
+ * has left the live nodes (peer_watch_set): a frozen node held the applier,
+ * a deploy's push or an object's fetch for CL_PEER_TIMEOUT_S before.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "base/clock.h"
 #include "cluster/cluster_internal.h"
 
 #define POOL 8
@@ -39,6 +42,27 @@ void peer_curl_give(CURL *c) {
   }
   pthread_mutex_unlock(&pool_lock);
   if (c) curl_easy_cleanup(c);
+}
+
+#define WATCH_EVERY_US 100000
+
+static int still_live(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                      curl_off_t ulnow) {
+  (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+  peer_watch *w = arg;
+  uint64_t now = mote_now_us();
+  if (now >= w->deadline_us) return 1;
+  if (now < w->next_us) return 0;
+  w->next_us = now + WATCH_EVERY_US;
+  return view_url_live(w->cl->view, w->url) ? 0 : 1;
+}
+
+void peer_watch_set(CURL *c, peer_watch *w, mote_cluster *cl, const char *url, uint64_t timeout_ms) {
+  uint64_t now = mote_now_us();
+  *w = (peer_watch){.cl = cl, .url = url, .next_us = now, .deadline_us = now + timeout_ms * 1000};
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, still_live);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, w);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 }
 
 size_t peer_collect(char *data, size_t size, size_t n, void *arg) {
@@ -90,7 +114,8 @@ static long request(mote_cluster *cl, const char *method, const char *url, const
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, peer_collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CL_PEER_CONNECT_MS);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)CL_PEER_TIMEOUT_S);
+  peer_watch w;
+  peer_watch_set(c, &w, cl, url, (uint64_t)CL_PEER_TIMEOUT_S * 1000);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_PROXY, "");
   CURLcode rc = curl_easy_perform(c);
@@ -101,8 +126,10 @@ static long request(mote_cluster *cl, const char *method, const char *url, const
   sodium_memzero(secret, sizeof secret);
   sodium_memzero(header, sizeof header);
   if (rc != CURLE_OK) {
-    snprintf(msg, cap, "%s %s: %s", method, full, out->too_big ? "reply too large"
-                                                               : curl_easy_strerror(rc));
+    snprintf(msg, cap, "%s %s: %s", method, full,
+             out->too_big                         ? "reply too large"
+             : rc == CURLE_ABORTED_BY_CALLBACK    ? "the peer left the live nodes, or took too long"
+                                                  : curl_easy_strerror(rc));
     return 0;
   }
   return status;

@@ -367,6 +367,14 @@ bool view_node(cl_view *v, const char *name, cl_node *out) {
   return found;
 }
 
+bool view_url_live(cl_view *v, const char *url) {
+  bool found = false;
+  pthread_mutex_lock(&v->lock);
+  for (size_t i = 0; i < v->nnodes && !found; i++) found = !strcmp(v->nodes[i].url, url);
+  pthread_mutex_unlock(&v->lock);
+  return found;
+}
+
 bool view_secret(cl_view *v, char out[CL_SECRET_HEX]) {
   pthread_mutex_lock(&v->lock);
   memcpy(out, v->secret, CL_SECRET_HEX);

@@ -402,6 +402,38 @@ if [ -n "$kholder" ]; then
 fi
 on "$fcaller" DELETE /v1/functions/frozen
 
+# ---- a deploy whose first peer is frozen: its bytes go to the next once it leaves ---------------
+# A deploy pushes its bytes to the first live peer in the function's placement order before its
+# 201; that peer stopped (SIGSTOP), the push gives up when it leaves the live nodes and the next
+# peer takes them (it waited CL_PEER_TIMEOUT_S, 300 s, before). The name is one whose placement
+# (replicas=1) puts a node other than a first: a tries that one first.
+pname=; pfirst=
+for i in $(seq 1 16); do
+  deploy_on a "probe$i" "$tmp/hello.wasm" "public=true&replicas=1"
+  wait_converged
+  p=$("$mote" cluster status --cluster "$etcd_urls" |
+    jq -r --arg n "probe$i" '.functions[] | select(.namespace == "guest" and .name == $n) | .placed | join(",")')
+  on a DELETE "/v1/functions/probe$i"
+  if [ -n "$p" ] && [ "$p" != a ]; then pname=probe$i; pfirst=$p; break; fi
+done
+wait_converged
+[ -n "$pfirst" ] && kill -STOP "${node_pid[$pfirst]}"
+t0=$(ms)
+[ -n "$pname" ] && deploy_on a "$pname" "$tmp/hello.wasm" "public=true&replicas=1"
+t1=$(ms)
+echo "  a deploy whose first peer ($pfirst) is stopped: $code after $((t1 - t0)) ms" >&2
+check "a deploy on a whose first peer ${pfirst:-?} is stopped: 201 once it left (pushed to another)" \
+  "$([ -n "$pfirst" ] && [ "$code" = 201 ]; echo $?)" "$pname on $pfirst: $code $body after $((t1 - t0)) ms"
+if [ -n "$pfirst" ]; then
+  kill -CONT "${node_pid[$pfirst]}"
+  wait_from=; until [ "$(curl -s --max-time 5 "${node_url[$pfirst]}/healthz" | jq -r .cluster)" = ok ] &&
+                    [ "$(curl -s --max-time 5 "${node_ops[a]}/healthz" | jq -r .nodes)" = 4 ]; do
+    bounded || break; sleep 0.02
+  done
+  wait_converged
+  on a DELETE "/v1/functions/$pname"
+fi
+
 # ---- an etcd member killed: no call fails ---------------------------------------------------------
 : >"$tmp/calls"
 (
