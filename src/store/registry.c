@@ -477,31 +477,32 @@ typedef struct delete_ctx {
   mote_store *s;
   const char *ns;
   const char *name;
-  char (*files)[STORE_HASH_HEX]; /* the file sets of its versions (from malloc) */
-  size_t nfiles;
 } delete_ctx;
 
-/* The file sets the function's versions name, into c->files. */
-static mote_store_status deleted_files(store_conn *w, delete_ctx *c, mote_store_error *err) {
+/* Renews (store_claim) the file sets that versions of (ns, name) name
+ * (`version` 0: every version; `except`: one not to renew), inside a
+ * transaction that is about to stop naming them: calls in flight on those
+ * versions still read their files, and a sweep leaves them for its grace
+ * (longer than any call). */
+static mote_store_status renew_files(store_conn *w, mote_store *s, const char *ns,
+                                     const char *name, uint64_t version, const char *except,
+                                     mote_store_error *err) {
   sqlite3_stmt *q = NULL;
   if (sqlite3_prepare_v2(w->db,
                          "SELECT DISTINCT files_hash FROM versions WHERE namespace = ?1 AND "
-                         "name = ?2 AND files_hash IS NOT NULL",
+                         "name = ?2 AND (?3 = 0 OR version = ?3) AND files_hash IS NOT NULL",
                          -1, &q, NULL) != SQLITE_OK)
     return store_db_fail(err, w->db, "reading a function's files");
-  bind_text(q, 1, c->ns);
-  bind_text(q, 2, c->name);
+  bind_text(q, 1, ns);
+  bind_text(q, 2, name);
+  sqlite3_bind_int64(q, 3, (int64_t)version);
   int rc;
   while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
     const char *h = (const char *)sqlite3_column_text(q, 0);
-    if (!h || strlen(h) != STORE_HASH_HEX - 1) continue;
-    void *g = realloc(c->files, (c->nfiles + 1) * sizeof *c->files);
-    if (!g) {
-      rc = SQLITE_NOMEM;
-      break;
-    }
-    c->files = g;
-    memcpy(c->files[c->nfiles++], h, STORE_HASH_HEX);
+    if (!h || (except && !strcmp(h, except))) continue;
+    char path[4096];
+    mote_store_files_path(s, h, path, sizeof path);
+    store_claim(s, path);
   }
   sqlite3_finalize(q);
   return rc == SQLITE_DONE ? MOTE_STORE_OK : store_db_fail(err, w->db, "reading a function's files");
@@ -510,15 +511,8 @@ static mote_store_status deleted_files(store_conn *w, delete_ctx *c, mote_store_
 static mote_store_status delete_body(store_conn *w, void *vctx, mote_store_error *err) {
   delete_ctx *c = vctx;
   const char *name = c->name;
-  mote_store_status fst = deleted_files(w, c, err);
+  mote_store_status fst = renew_files(w, c->s, c->ns, name, 0, NULL, err);
   if (fst != MOTE_STORE_OK) return fst;
-  /* Calls in flight on its versions still read their files: renewed before
-   * the rows go, a sweep leaves them for its grace (longer than any call). */
-  for (size_t i = 0; i < c->nfiles; i++) {
-    char path[4096];
-    mote_store_files_path(c->s, c->files[i], path, sizeof path);
-    store_claim(c->s, path);
-  }
   sqlite3_stmt *q = store_stmt(w, ST_FN_DELETE);
   if (!q) return store_db_fail(err, w->db, "preparing a delete");
   bind_text(q, 1, c->ns);
@@ -543,9 +537,7 @@ mote_store_status mote_store_delete(mote_store *s, const char *ns, const char *n
   if (!mote_store_valid_name(name)) return bad_name(err, name);
   if (!mote_store_valid_name(ns)) return bad_ns(err, ns);
   delete_ctx ctx = {.s = s, .ns = ns, .name = name};
-  mote_store_status st = store_write_durably(s, delete_body, &ctx, err);
-  free(ctx.files);
-  return st;
+  return store_write_durably(s, delete_body, &ctx, err);
 }
 
 mote_store_status mote_store_blob_read(mote_store *s, const char *hash, uint8_t **out,
@@ -600,6 +592,7 @@ out:
 }
 
 typedef struct put_version_ctx {
+  mote_store *s;
   const mote_function_version *rec;
   const char *settings_json;
   const char *files_paths;
@@ -618,6 +611,10 @@ static mote_store_status put_version_body(store_conn *w, void *vctx, mote_store_
   sqlite3_reset(q);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return store_db_fail(err, w->db, "looking up a function");
   if (newer) return MOTE_STORE_OK; /* a later version is kept already */
+  /* a row of this number replaced (a cluster's record over a node's own):
+   * its files, if others, may still be read by calls in flight */
+  mote_store_status fst = renew_files(w, c->s, v->ns, v->name, v->version, v->files_hash, err);
+  if (fst != MOTE_STORE_OK) return fst;
   q = store_stmt(w, ST_VER_PUT);
   if (!q) return store_db_fail(err, w->db, "preparing a version");
   bind_text(q, 1, v->ns);
@@ -685,7 +682,7 @@ mote_store_status mote_store_put_version(mote_store *s, const mote_function_vers
     free(listed);
     return store_fail(err, MOTE_STORE_IO, "out of memory");
   }
-  put_version_ctx ctx = {.rec = rec, .settings_json = json, .files_paths = listed,
+  put_version_ctx ctx = {.s = s, .rec = rec, .settings_json = json, .files_paths = listed,
                          .now = store_now_ms()};
   st = store_write_durably(s, put_version_body, &ctx, err);
   free(json);

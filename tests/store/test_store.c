@@ -1566,6 +1566,24 @@ TEST(sweep) {
   CHECK_EQ_INT(mote_store_sweep(s, NULL, 0, 3600, &r, &err), MOTE_STORE_OK);
   CHECK(files_there(s, k.files_hash) && !blob_there(s, k.module_hash));
   mote_function_version_clear(&k);
+  /* A version row replaced under its number (a cluster's record) renews the
+   * files the old row named. */
+  mote_function_version m, m2;
+  mote_store_file fm[] = {{"m.txt", (const uint8_t *)"M", 1}};
+  mote_store_file fm2[] = {{"m2.txt", (const uint8_t *)"M2", 2}};
+  CHECK_EQ_INT(deploy_guest(s, "m", wasm_k, sizeof wasm_k, fm, 1, NULL, &m, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(deploy_guest(s, "m2", wasm_k, sizeof wasm_k, fm2, 1, NULL, &m2, &err),
+               MOTE_STORE_OK);
+  age_entries(dir, 7200);
+  mote_function_version over = m;
+  over.files_hash = m2.files_hash;
+  over.file_paths = NULL;
+  over.nfile_paths = 0;
+  CHECK_EQ_INT(mote_store_put_version(s, &over, &err), MOTE_STORE_OK);
+  CHECK_EQ_INT(mote_store_sweep(s, NULL, 0, 3600, &r, &err), MOTE_STORE_OK);
+  CHECK(files_there(s, m.files_hash) && files_there(s, m2.files_hash));
+  mote_function_version_clear(&m);
+  mote_function_version_clear(&m2);
   mote_function_version_clear(&f);
   mote_function_version_clear(&g);
   mote_function_version_clear(&h);
