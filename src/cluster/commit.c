@@ -64,6 +64,20 @@ static bool replicate(mote_cluster *cl, const core_commit *w, char holders[2][CL
   return false;
 }
 
+/* Whether a transaction that says its comparison failed was ours, applied
+ * all the same: etcd.c sends a request again to the next endpoint when the
+ * reply to the first never came (a leader lost meanwhile), and the first may
+ * have been applied. The record then is exactly the one we wrote (its
+ * version number and creation time make it ours). */
+static bool ours_applied(mote_cluster *cl, const char *fn_key, const char *record) {
+  etcd_kv kv;
+  bool found = false;
+  if (etcd_get(cl->etcd, fn_key, &kv, &found, NULL) != ETCD_OK || !found) return false;
+  bool same = kv.len == strlen(record) && !memcmp(kv.value, record, kv.len);
+  etcd_kv_clear(&kv);
+  return same;
+}
+
 mote_core_status commit_deploy(void *ctx, const core_commit *w, uint64_t *version,
                                bool *serve_here, mote_core_error *err) {
   mote_cluster *cl = ctx;
@@ -110,6 +124,7 @@ mote_core_status commit_deploy(void *ctx, const core_commit *w, uint64_t *versio
         {.kind = ETCD_OP_PUT, .key = fn_key, .value = record, .len = strlen(record)}};
     bool done = false;
     etcd_status st = etcd_txn(cl->etcd, &cmp, 1, then, 2, NULL, 0, &done, NULL);
+    if (st == ETCD_OK && !done) done = ours_applied(cl, fn_key, record);
     free(record);
     if (st != ETCD_OK) return cl_unavailable(cl, err, "deploy");
     if (done) {
@@ -142,11 +157,16 @@ mote_core_status commit_delete(void *ctx, const char *ns, const char *name,
   mote_cluster *cl = ctx;
   char fn_key[CL_KEY_MAX];
   snprintf(fn_key, sizeof fn_key, CL_PREFIX "fn/%s/%s", ns, name);
+  bool tried = false;
   for (int tries = 0; tries < CL_COMMIT_TRIES; tries++) {
     etcd_kv fn = {0};
     bool has_fn = false;
     if (etcd_get(cl->etcd, fn_key, &fn, &has_fn, NULL) != ETCD_OK)
       return cl_unavailable(cl, err, "delete");
+    /* gone after a try of ours: ours applied (its reply lost and the request
+     * sent again, see ours_applied), or another delete at the same moment;
+     * the name is deleted either way */
+    if (!has_fn && tried) return MOTE_CORE_OK;
     if (!has_fn) {
       err->status = MOTE_CORE_NOT_FOUND;
       snprintf(err->message, sizeof err->message, "no function named \"%s\"", name);
@@ -159,6 +179,7 @@ mote_core_status commit_delete(void *ctx, const char *ns, const char *name,
     bool done = false;
     if (etcd_txn(cl->etcd, &same, 1, &then, 1, NULL, 0, &done, NULL) != ETCD_OK)
       return cl_unavailable(cl, err, "delete");
+    tried = true;
     if (done) return MOTE_CORE_OK;
   }
   err->status = MOTE_CORE_UNAVAILABLE;

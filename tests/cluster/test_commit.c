@@ -1,0 +1,186 @@
+/* commit.c against a real etcd member whose reply to one transaction is
+ * lost: the transaction is applied, the reply never comes, and the gateway
+ * client (etcd.c) sends it again to the next endpoint, where its
+ * comparison now fails. A delete is still a delete (not a 404), and a
+ * deploy still one version (not two). The loss is made by a proxy in front
+ * of the member (the first endpoint), which passes every request on and
+ * every reply back, except the reply to the one transaction it is armed
+ * for. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/cluster_internal.h"
+#include "etcd_fixture.h"
+
+static fixture_etcd member;
+
+typedef struct proxy {
+  int listen_fd, port, upstream_port;
+  atomic_bool armed;    /* drop the next transaction's reply */
+  atomic_int dropped;
+  atomic_bool stop;
+  pthread_t thread;
+} proxy;
+
+/* Reads one HTTP message (headers, then Content-Length bytes) from fd into
+ * buf: its length, or -1. */
+static ssize_t read_message(int fd, char *buf, size_t cap) {
+  size_t got = 0;
+  char *end = NULL;
+  while (!end) {
+    if (got + 1 >= cap) return -1;
+    ssize_t n = read(fd, buf + got, cap - 1 - got);
+    if (n <= 0) return -1;
+    got += (size_t)n;
+    buf[got] = '\0';
+    end = strstr(buf, "\r\n\r\n");
+  }
+  size_t head = (size_t)(end + 4 - buf), body = 0;
+  for (char *l = buf; l && l < end; l = strstr(l, "\r\n") ? strstr(l, "\r\n") + 2 : NULL)
+    if (!strncasecmp(l, "Content-Length:", 15)) body = strtoul(l + 15, NULL, 10);
+  while (got < head + body) {
+    if (got + 1 >= cap) return -1;
+    ssize_t n = read(fd, buf + got, cap - 1 - got);
+    if (n <= 0) return -1;
+    got += (size_t)n;
+  }
+  return (ssize_t)got;
+}
+
+static void *proxy_main(void *arg) {
+  proxy *p = arg;
+  static char req[1 << 20], rep[1 << 20];
+  while (!atomic_load(&p->stop)) {
+    int c = accept(p->listen_fd, NULL, NULL);
+    if (c < 0) continue;
+    ssize_t n = read_message(c, req, sizeof req);
+    int u = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->upstream_port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ssize_t m = -1;
+    if (n > 0 && u >= 0 && connect(u, (struct sockaddr *)&a, sizeof a) == 0 &&
+        write(u, req, (size_t)n) == n)
+      m = read_message(u, rep, sizeof rep);
+    if (u >= 0) close(u);
+    bool txn = n > 0 && !strncmp(req, "POST /v3/kv/txn ", 16);
+    bool expected = true;
+    if (m > 0 && txn && atomic_compare_exchange_strong(&p->armed, &expected, false))
+      atomic_fetch_add(&p->dropped, 1); /* applied; its reply lost */
+    else if (m > 0 && write(c, rep, (size_t)m) != m)
+      fprintf(stderr, "proxy: a short write\n");
+    close(c);
+  }
+  return NULL;
+}
+
+static bool proxy_start(proxy *p) {
+  memset(p, 0, sizeof *p);
+  p->upstream_port = atoi(strrchr(member.url, ':') + 1);
+  p->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  if (p->listen_fd < 0 || bind(p->listen_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+      getsockname(p->listen_fd, (struct sockaddr *)&a, &len) != 0 || listen(p->listen_fd, 16) != 0)
+    return false;
+  p->port = ntohs(a.sin_port);
+  return pthread_create(&p->thread, NULL, proxy_main, p) == 0;
+}
+
+static void proxy_stop(proxy *p) {
+  atomic_store(&p->stop, true);
+  shutdown(p->listen_fd, SHUT_RDWR); /* accept returns */
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (c >= 0) {
+    if (connect(c, (struct sockaddr *)&a, sizeof a) != 0) { /* nothing listens any more */
+    }
+    close(c);
+  }
+  pthread_join(p->thread, NULL);
+  close(p->listen_fd);
+}
+
+/* The parts of a node that commit.c uses: etcd through the proxy first, an
+ * empty view (a cluster of one: nothing to push), a lease. */
+static mote_cluster *node_through(proxy *p) {
+  mote_cluster *cl = calloc(1, sizeof *cl);
+  char endpoints[160], msg[256];
+  snprintf(endpoints, sizeof endpoints, "http://127.0.0.1:%d,%s", p->port, member.url);
+  cl->etcd = etcd_new(endpoints, msg, sizeof msg);
+  CHECK_MSG(cl->etcd != NULL, msg);
+  cl->view = view_new();
+  snprintf(cl->node, sizeof cl->node, "a");
+  cl->lease_ok = true;
+  pthread_mutex_init(&cl->lock, NULL);
+  return cl;
+}
+
+static void node_free(mote_cluster *cl) {
+  etcd_free(cl->etcd);
+  view_free(cl->view);
+  pthread_mutex_destroy(&cl->lock);
+  free(cl);
+}
+
+static int64_t number_at(const char *key) {
+  char msg[256];
+  etcd *e = etcd_new(member.url, msg, sizeof msg);
+  etcd_kv kv;
+  bool found = false;
+  int64_t n = -1;
+  if (e && etcd_get(e, key, &kv, &found, NULL) == ETCD_OK && found) {
+    n = strtoll((const char *)kv.value, NULL, 10);
+    etcd_kv_clear(&kv);
+  } else if (e) {
+    n = 0;
+  }
+  etcd_free(e);
+  return n;
+}
+
+TEST(a_delete_whose_reply_was_lost_is_a_delete) {
+  proxy p;
+  CHECK(proxy_start(&p));
+  mote_cluster *cl = node_through(&p);
+  CHECK_EQ_INT(etcd_put(cl->etcd, CL_PREFIX "fn/guest/f", "{}", 2, 0, NULL), ETCD_OK);
+  atomic_store(&p.armed, true);
+  mote_core_error err = {0};
+  CHECK_EQ_INT(commit_delete(cl, "guest", "f", &err), MOTE_CORE_OK);
+  CHECK_EQ_INT(atomic_load(&p.dropped), 1);
+  CHECK_EQ_INT(number_at(CL_PREFIX "fn/guest/f"), 0); /* gone */
+  /* a delete of what is not there is still a 404 */
+  CHECK_EQ_INT(commit_delete(cl, "guest", "f", &err), MOTE_CORE_NOT_FOUND);
+  node_free(cl);
+  proxy_stop(&p);
+}
+
+TEST(a_deploy_whose_reply_was_lost_is_one_version) {
+  proxy p;
+  CHECK(proxy_start(&p));
+  mote_cluster *cl = node_through(&p);
+  mote_function_settings st = {0};
+  core_commit w = {.ns = "guest", .name = "g", .module_len = 8, .settings = &st,
+                   .module_hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"};
+  uint64_t version = 0;
+  bool here = false;
+  mote_core_error err = {0};
+  atomic_store(&p.armed, true);
+  CHECK_EQ_INT(commit_deploy(cl, &w, &version, &here, &err), MOTE_CORE_OK);
+  CHECK_EQ_INT(atomic_load(&p.dropped), 1);
+  CHECK_EQ_INT(version, 1);
+  CHECK_EQ_INT(number_at(CL_PREFIX "seq/guest/g"), 1);
+  /* the next deploy is the next number */
+  CHECK_EQ_INT(commit_deploy(cl, &w, &version, &here, &err), MOTE_CORE_OK);
+  CHECK_EQ_INT(version, 2);
+  node_free(cl);
+  proxy_stop(&p);
+}
+
+static void setup(void) { fixture_etcd_start(&member); }
+static void teardown(void) { fixture_etcd_stop(&member); }
+
+RUN_TESTS(setup, a_delete_whose_reply_was_lost_is_a_delete,
+          a_deploy_whose_reply_was_lost_is_one_version, teardown)
