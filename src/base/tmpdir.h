@@ -1,10 +1,16 @@
 /*
- * base: names of work in progress in a tmp/ directory that several
- * processes share (the store's DATA/tmp, the compile cache's tmp/). Each
- * name starts with "<pid>.<nonce>." (the nonce random, one per process), so
- * that a process can tell what dead processes left there and remove it,
- * including what a former process of its own pid left (a restart as PID 1
- * in a container): the pid alone would say "alive".
+ * base: work in progress in a tmp/ directory that several processes share
+ * (the store's DATA/tmp; the compile cache's tmp/, which processes in other
+ * PID namespaces may share too: one cache bind-mounted into containers).
+ *
+ * Each process that joins such a directory holds a lock file there,
+ * "<prefix>lock", flock()ed for its life, and starts every name it makes
+ * there with its prefix "<pid>.<nonce>." (the nonce random, one per
+ * process). A name whose prefix's lock file is gone or not held was left by
+ * a process that is gone (flock is released when a process dies, in any
+ * namespace), and goes when a process joins. The pid alone cannot tell:
+ * another namespace's pids are not ours to see, and a restart as PID 1 in a
+ * container has the pid of the process it replaced.
  */
 #ifndef MOTE_BASE_TMPDIR_H
 #define MOTE_BASE_TMPDIR_H
@@ -16,11 +22,13 @@
 /* This process's prefix, "<pid>.<16 hex digits>.", into out. */
 void mote_tmp_prefix(char out[MOTE_TMP_PREFIX_MAX]);
 
-/* Removes the entries of directory `dir` (files or whole trees) that a
- * process which is gone named: a pid that no process has, or this process's
- * pid with another nonce. Anything else is left alone: a live process's
- * work, and names not made by mote_tmp_prefix. Best effort. */
-void mote_tmp_clean(const char *dir);
+/* Joins directory `dir` (it must exist): this process's lock file there is
+ * made and held (once per directory; kept open for the process's life,
+ * close-on-exec), then the entries (files or whole trees) that processes
+ * which are gone named are removed; names not made by mote_tmp_prefix are
+ * left alone. Call it before naming anything there; again is cheap (and
+ * cleans again). 0, or -1 with errno when the lock cannot be had. */
+int mote_tmp_join(const char *dir);
 
 /* Removes a file or a whole tree (symlinks not followed), best effort:
  * 0, or the first errno met. */

@@ -5,9 +5,10 @@
  *   dir/<key>.sum   BLAKE2b-256 of the object, hex: checked on every lookup,
  *                   so a truncated or corrupted object is rebuilt, never run
  *   dir/locks/<key> flock()ed while the key is being compiled
- *   dir/tmp/        work of compiles in progress, named "<pid>.<nonce>." first
- *                   (base/tmpdir.h): what dead processes left goes at the
- *                   next mote_cache_prepare
+ *   dir/tmp/        work of compiles in progress, named "<pid>.<nonce>." first,
+ *                   each process's under a lock file it holds (base/tmpdir.h):
+ *                   what processes that are gone left goes at the next
+ *                   mote_cache_prepare
  *   dir/obj/        the same for the objects of chunks (<key>.o, <key>.sum)
  */
 #include <errno.h>
@@ -47,7 +48,9 @@ int mote_cache_prepare(const char *dir) {
   if (mote_mkdirs(dir, 0755) != 0) return -1;
   snprintf(path, sizeof path, "%s/tmp", dir);
   if (mote_mkdirs(path, 0755) != 0) return -1;
-  mote_tmp_clean(path); /* what crashed compiles left (a big module's: hundreds of MB) */
+  /* this process's work may go here; what crashed compiles left (a big
+   * module's: hundreds of MB) goes */
+  if (mote_tmp_join(path) != 0) return -1;
   snprintf(path, sizeof path, "%s/locks", dir);
   return mote_mkdirs(path, 0755);
 }

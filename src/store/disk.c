@@ -327,7 +327,8 @@ out:
 void store_clean_tmp(mote_store *s) {
   char path[PATH_CAP];
   snprintf(path, sizeof path, "%s/tmp", s->dir);
-  mote_tmp_clean(path);
+  if (mote_tmp_join(path) != 0)
+    fprintf(stderr, "mote: cannot lock my work directory in %s: %s\n", path, strerror(errno));
 }
 
 mote_store_status mote_store_put_files(mote_store *s, const mote_store_file *files, size_t nfiles,

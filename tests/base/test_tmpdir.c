@@ -1,5 +1,6 @@
 /* base/tmpdir.h: names of work in progress, and what dead processes left. */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,32 +48,74 @@ TEST(a_prefix_names_this_process) {
   CHECK(a[strlen(a) - 1] == '.' && strspn(a + strlen(want), "0123456789abcdef") == 16);
 }
 
-/* What the dead left goes (a former process of this pid too, whose nonce
- * differs); a live process's work and names of another form stay. */
-TEST(clean_removes_what_dead_processes_left) {
+/* Another process that joined dir: it names an entry, says so on `ready`,
+ * and waits to be killed. */
+static pid_t live_joiner(const char *dir, char entry[128]) {
+  int p[2];
+  CHECK(pipe(p) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    char prefix[MOTE_TMP_PREFIX_MAX], name[128];
+    if (mote_tmp_join(dir) != 0) _exit(1);
+    mote_tmp_prefix(prefix);
+    snprintf(name, sizeof name, "%swork", prefix);
+    touch(dir, name);
+    if (write(p[1], name, sizeof name) != (ssize_t)sizeof name) _exit(1);
+    pause();
+    _exit(0);
+  }
+  close(p[1]);
+  CHECK(read(p[0], entry, 128) == 128);
+  close(p[0]);
+  return pid;
+}
+
+/* What processes that are gone left goes when a process joins: a dead
+ * one's work (no lock file, or one no one holds), a former process of this
+ * pid's (another nonce), pid 1's when it holds no lock (the pid says
+ * nothing: another namespace's, or a restart as PID 1). A live process's
+ * work stays, whatever its pid, and so do names of another form. */
+TEST(joining_removes_what_processes_that_are_gone_left) {
   char dir[] = "/tmp/mote-test-tmpdir-XXXXXX";
   CHECK(mkdtemp(dir) != NULL);
-  char mine[MOTE_TMP_PREFIX_MAX], name[256], other_nonce[64], dead[64], tree[512];
+  char other[128];
+  pid_t child = live_joiner(dir, other);
+  char mine[MOTE_TMP_PREFIX_MAX], name[256], other_nonce[64], dead[64], held_gone[64], tree[512];
   mote_tmp_prefix(mine);
+  CHECK_EQ_INT(mote_tmp_join(dir), 0);
   snprintf(name, sizeof name, "%swork", mine);
   touch(dir, name);
-  /* the same pid, another nonce (a restart as PID 1) */
   snprintf(other_nonce, sizeof other_nonce, "%ld.%016llx.blob", (long)getpid(),
            strtoull(mine + strlen(mine) - 17, NULL, 16) ^ 1);
   touch(dir, other_nonce);
-  /* a dead process's work directory, with files in it */
-  snprintf(dead, sizeof dead, "%ld.0123456789abcdef.files", dead_pid());
-  snprintf(tree, sizeof tree, "%s/%s/sub", dir, dead);
+  /* a dead process's work directory, with files in it, and its lock file */
+  snprintf(dead, sizeof dead, "%ld.0123456789abcdef.", dead_pid());
+  snprintf(tree, sizeof tree, "%s/%sfiles/sub", dir, dead);
   CHECK(mote_mkdirs(tree, 0755) == 0);
-  snprintf(tree, sizeof tree, "%s/%s", dir, dead);
+  snprintf(tree, sizeof tree, "%s/%sfiles", dir, dead);
   touch(tree, "sub/f");
-  touch(dir, "1.0123456789abcdef.init");    /* pid 1: alive */
-  touch(dir, "lazy-123-abcdef");            /* not named so: left alone */
+  snprintf(name, sizeof name, "%slock", dead);
+  touch(dir, name);
+  snprintf(held_gone, sizeof held_gone, "1.0123456789abcdef.init"); /* pid 1, no lock */
+  touch(dir, held_gone);
+  touch(dir, "lazy-123-abcdef"); /* not named so: left alone */
   touch(dir, "0.0.x");
-  mote_tmp_clean(dir);
-  CHECK(there(dir, name) && there(dir, "1.0123456789abcdef.init") && there(dir, "lazy-123-abcdef") &&
-        there(dir, "0.0.x"));
-  CHECK(!there(dir, other_nonce) && !there(dir, dead));
+  CHECK_EQ_INT(mote_tmp_join(dir), 0); /* again: cleans again */
+  snprintf(name, sizeof name, "%swork", mine);
+  CHECK(there(dir, name) && there(dir, other) && there(dir, "lazy-123-abcdef") && there(dir, "0.0.x"));
+  snprintf(name, sizeof name, "%slock", mine);
+  CHECK(there(dir, name));
+  CHECK(!there(dir, other_nonce) && !there(dir, held_gone));
+  snprintf(name, sizeof name, "%sfiles", dead);
+  CHECK(!there(dir, name));
+  snprintf(name, sizeof name, "%slock", dead);
+  CHECK(!there(dir, name));
+  /* the other process gone: its work goes at the next join */
+  kill(child, SIGKILL);
+  waitpid(child, NULL, 0);
+  CHECK(there(dir, other));
+  CHECK_EQ_INT(mote_tmp_join(dir), 0);
+  CHECK(!there(dir, other));
   CHECK_EQ_INT(mote_remove_tree(dir), 0);
   CHECK(access(dir, F_OK) != 0);
 }
@@ -92,5 +135,5 @@ TEST(the_compile_cache_removes_a_crashed_compiles_work) {
   mote_remove_tree(dir);
 }
 
-RUN_TESTS(a_prefix_names_this_process, clean_removes_what_dead_processes_left,
+RUN_TESTS(a_prefix_names_this_process, joining_removes_what_processes_that_are_gone_left,
           the_compile_cache_removes_a_crashed_compiles_work)
