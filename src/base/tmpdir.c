@@ -42,11 +42,13 @@ int mote_remove_tree(const char *path) {
   return walk_errno;
 }
 
-/* The directories this process has joined, each with its lock's fd. */
+/* The directories this process has joined, each with its lock's fd and
+ * the pid that joined (a forked child inherits the list: it joins anew). */
 static pthread_mutex_t joined_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct joined {
   char *dir;
   int fd;
+  pid_t pid;
 } *joined;
 static size_t njoined;
 
@@ -111,7 +113,9 @@ int mote_tmp_join(const char *dir) {
   mote_tmp_prefix(mine);
   pthread_mutex_lock(&joined_lock);
   bool known = false;
-  for (size_t i = 0; i < njoined && !known; i++) known = !strcmp(joined[i].dir, dir);
+  pid_t me = getpid();
+  for (size_t i = 0; i < njoined && !known; i++)
+    known = joined[i].pid == me && !strcmp(joined[i].dir, dir);
   int rc = 0;
   if (!known) {
     struct joined *g = realloc(joined, (njoined + 1) * sizeof *joined);
@@ -122,7 +126,7 @@ int mote_tmp_join(const char *dir) {
       free(copy);
       rc = -1;
     } else {
-      joined[njoined++] = (struct joined){copy, fd};
+      joined[njoined++] = (struct joined){copy, fd, me};
     }
   }
   pthread_mutex_unlock(&joined_lock);

@@ -79,10 +79,10 @@ TEST(joining_removes_what_processes_that_are_gone_left) {
   char dir[] = "/tmp/mote-test-tmpdir-XXXXXX";
   CHECK(mkdtemp(dir) != NULL);
   char other[128];
+  CHECK_EQ_INT(mote_tmp_join(dir), 0); /* before the fork: the child inherits the list */
   pid_t child = live_joiner(dir, other);
   char mine[MOTE_TMP_PREFIX_MAX], name[256], other_nonce[64], dead[64], held_gone[64], tree[512];
   mote_tmp_prefix(mine);
-  CHECK_EQ_INT(mote_tmp_join(dir), 0);
   snprintf(name, sizeof name, "%swork", mine);
   touch(dir, name);
   snprintf(other_nonce, sizeof other_nonce, "%ld.%016llx.blob", (long)getpid(),

@@ -301,7 +301,8 @@ TEST(kill_nine_loses_nothing_acknowledged) {
   mote_store_close(s);
   char tmp[128], cmd[256];
   snprintf(tmp, sizeof tmp, "%s/tmp", dir);
-  snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s)\"", tmp);
+  /* this process's lock file stays (base/tmpdir.h) */
+  snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s | grep -v 'lock$')\"", tmp);
   CHECK_MSG(system(cmd) == 0, "tmp/ not cleaned after the writers died");
   free(acked);
   free(acked_round);
