@@ -614,6 +614,7 @@ typedef struct core_figures {
   uint64_t cancelled_waiting, cancelled_running; /* calls stopped by core_call_stop */
   uint64_t init_memory_cap, init_memory_used, init_memory_reserved; /* bytes (budget.c) */
   uint64_t opt_builds_ok, opt_builds_failed;
+  uint64_t swept_blobs, swept_file_sets, swept_bytes; /* the store's sweeps (core_sweep) */
   unsigned workers, busy, waiting, queue_max; /* admission: CPU slots, queue */
   unsigned alive, alive_max;                /* calls alive (instances) */
   uint64_t cpu_demoted, cpu_yielded;        /* CPU slots taken back, given back */

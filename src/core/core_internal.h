@@ -352,6 +352,7 @@ void metrics_deploy(core_metrics *m, bool ok);
 /* A call stopped by core_call_stop: while it waited, or while it ran. */
 void metrics_cancelled(core_metrics *m, bool running);
 void metrics_opt_build(core_metrics *m, bool ok);
+void metrics_swept(core_metrics *m, uint64_t blobs, uint64_t file_sets, uint64_t bytes);
 /* A call refused by admission (st a CORE_REFUSED_*); count it with metrics_call too. */
 void metrics_refused(core_metrics *m, core_fn_metrics *f, core_admit_status st);
 /* The counters into out (fns, in_flight, deploys, opt builds). */

@@ -53,6 +53,7 @@ struct core_metrics {
   uint64_t deploys_ok, deploys_refused;
   uint64_t cancelled_waiting, cancelled_running;
   uint64_t opt_builds_ok, opt_builds_failed;
+  uint64_t swept_blobs, swept_file_sets, swept_bytes;
 };
 
 core_metrics *metrics_new(void) {
@@ -162,6 +163,13 @@ void metrics_opt_build(core_metrics *m, bool ok) {
     __atomic_fetch_add(ok ? &m->opt_builds_ok : &m->opt_builds_failed, 1, __ATOMIC_RELAXED);
 }
 
+void metrics_swept(core_metrics *m, uint64_t blobs, uint64_t file_sets, uint64_t bytes) {
+  if (!m) return;
+  __atomic_fetch_add(&m->swept_blobs, blobs, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&m->swept_file_sets, file_sets, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&m->swept_bytes, bytes, __ATOMIC_RELAXED);
+}
+
 
 /* ---- figures ------------------------------------------------------------------ */
 
@@ -212,5 +220,8 @@ bool metrics_figures(core_metrics *m, core_figures *out) {
   out->deploys_refused = __atomic_load_n(&m->deploys_refused, __ATOMIC_RELAXED);
   out->opt_builds_ok = __atomic_load_n(&m->opt_builds_ok, __ATOMIC_RELAXED);
   out->opt_builds_failed = __atomic_load_n(&m->opt_builds_failed, __ATOMIC_RELAXED);
+  out->swept_blobs = __atomic_load_n(&m->swept_blobs, __ATOMIC_RELAXED);
+  out->swept_file_sets = __atomic_load_n(&m->swept_file_sets, __ATOMIC_RELAXED);
+  out->swept_bytes = __atomic_load_n(&m->swept_bytes, __ATOMIC_RELAXED);
   return count == 0 || fs != NULL;
 }

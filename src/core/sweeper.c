@@ -54,6 +54,7 @@ mote_core_status core_sweep(mote_core *c, mote_store_sweep_report *out, mote_cor
                                           c->sweep_grace_s, out, &se);
   for (size_t i = 0; i < nkeep; i++) free(keep[i]);
   free(keep);
+  metrics_swept(c->metrics, out->blobs, out->file_sets, out->bytes); /* also what went before an error */
   if (st != MOTE_STORE_OK) return core_fail(err, MOTE_CORE_STORE, "sweep: %s", se.message);
   if (out->blobs || out->file_sets)
     fprintf(stderr, "mote: the sweep removed %llu blobs and %llu file sets nothing named "

@@ -253,6 +253,14 @@ char *metrics_text(mote_core *core, http_server *public_server, const char *ns, 
     fprintf(o, "mote_opt_builds_total{result=\"ok\"} %llu\n", (unsigned long long)fg.opt_builds_ok);
     fprintf(o, "mote_opt_builds_total{result=\"failed\"} %llu\n",
             (unsigned long long)fg.opt_builds_failed);
+    head(o, "mote_store_swept_total", "counter",
+         "Stored bytes nothing named any more, removed by the hourly sweep: module and "
+         "snapshot blobs, and bundles' file sets.");
+    fprintf(o, "mote_store_swept_total{kind=\"blob\"} %llu\n", (unsigned long long)fg.swept_blobs);
+    fprintf(o, "mote_store_swept_total{kind=\"file_set\"} %llu\n",
+            (unsigned long long)fg.swept_file_sets);
+    head(o, "mote_store_swept_bytes_total", "counter", "Their bytes.");
+    fprintf(o, "mote_store_swept_bytes_total %llu\n", (unsigned long long)fg.swept_bytes);
     head(o, "mote_access_log_dropped_total", "counter",
          "Access-log lines lost: the writer fell behind by more than its backlog, or writing failed.");
     fprintf(o, "mote_access_log_dropped_total %llu\n",

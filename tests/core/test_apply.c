@@ -251,6 +251,10 @@ TEST(a_deleted_functions_bytes_are_swept) {
   }
   CHECK(!blob_there(c, fh) && blob_there(c, gh));
   CHECK_EQ_INT((int)core_served_version(c, "guest", "g"), 1);
+  core_figures fg;
+  CHECK(core_figures_get(c, &fg));
+  CHECK(fg.swept_blobs >= 1 && fg.swept_bytes > 0 && fg.swept_file_sets == 0);
+  core_figures_clear(&fg);
   mote_core_close(c);
   fixture_rm(dir);
 }

@@ -29,8 +29,9 @@ check "server starts and prints its port" $? "$(cat "$tmp/out" "$tmp/err")"
 
 mreq GET /metrics
 [ "$code" = 200 ] && [ "$(header Content-Type)" = "text/plain; version=0.0.4" ] \
-  && [ "$(sample mote_functions)" = 0 ] && [ "$(sample 'mote_deploys_total{result="ok"}')" = 0 ]
-check "metrics of an empty server: 200, the content type, zero gauges" $? "$code $(header Content-Type) $body"
+  && [ "$(sample mote_functions)" = 0 ] && [ "$(sample 'mote_deploys_total{result="ok"}')" = 0 ] \
+  && [ "$(sample 'mote_store_swept_total{kind="file_set"}') $(sample mote_store_swept_bytes_total)" = "0 0" ]
+check "metrics of an empty server: 200, the content type, zero gauges and counters" $? "$code $(header Content-Type) $body"
 
 deploy hi "$tmp/hi.wasm"; c1=$code
 deploy boom "$tmp/trap.wasm"; c2=$code
@@ -107,7 +108,7 @@ fmt=$(awk '
     if (!(fam in type)) { sub(/_(bucket|sum|count)$/, "", fam) }
     if (!(fam in type)) print "no TYPE for " n
   }' "$tmp/b")
-[ -z "$fmt" ] && [ "$(grep -c '^# TYPE' "$tmp/b")" = 35 ]
+[ -z "$fmt" ] && [ "$(grep -c '^# TYPE' "$tmp/b")" = 37 ]
 check "exposition format: HELP/TYPE per family, samples parse" $? "$fmt / $(grep -c '^# TYPE' "$tmp/b") types"
 
 [ "$(grep '^# TYPE mote_calls_total ' "$tmp/b")" = "# TYPE mote_calls_total counter" ] \
