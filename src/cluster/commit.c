@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "base/clock.h"
 #include "cluster/cluster_internal.h"
 
@@ -67,15 +69,15 @@ static bool replicate(mote_cluster *cl, const core_commit *w, char holders[2][CL
 /* Whether a transaction that says its comparison failed was ours, applied
  * all the same: etcd.c sends a request again to the next endpoint when the
  * reply to the first never came (a leader lost meanwhile), and the first may
- * have been applied. The record then is exactly the one we wrote (its
- * version number and creation time make it ours). */
-static bool ours_applied(mote_cluster *cl, const char *fn_key, const char *record) {
+ * have been applied. Each try puts a marker of its own (commit/NODE.NONCE,
+ * under the node's lease) in the same transaction: there, it was applied,
+ * whatever deploys came after it. */
+static bool ours_applied(mote_cluster *cl, const char *marker) {
   etcd_kv kv;
   bool found = false;
-  if (etcd_get(cl->etcd, fn_key, &kv, &found, NULL) != ETCD_OK || !found) return false;
-  bool same = kv.len == strlen(record) && !memcmp(kv.value, record, kv.len);
+  if (etcd_get(cl->etcd, marker, &kv, &found, NULL) != ETCD_OK || !found) return false;
   etcd_kv_clear(&kv);
-  return same;
+  return true;
 }
 
 mote_core_status commit_deploy(void *ctx, const core_commit *w, uint64_t *version,
@@ -117,14 +119,24 @@ mote_core_status commit_deploy(void *ctx, const core_commit *w, uint64_t *versio
                "records may be (%u bytes)", CL_RECORD_MAX);
       return MOTE_CORE_TOO_LARGE;
     }
+    char marker[CL_KEY_MAX];
+    unsigned char nonce[8];
+    randombytes_buf(nonce, sizeof nonce);
+    snprintf(marker, sizeof marker, CL_PREFIX "commit/%s.%02x%02x%02x%02x%02x%02x%02x%02x", cl->node,
+             nonce[0], nonce[1], nonce[2], nonce[3], nonce[4], nonce[5], nonce[6], nonce[7]);
+    pthread_mutex_lock(&cl->lock);
+    int64_t lease = cl->lease_ok ? cl->lease : 0;
+    pthread_mutex_unlock(&cl->lock);
     etcd_cmp cmp = {.key = seq_key, .target = has_seq ? ETCD_MOD : ETCD_CREATE,
                     .op = ETCD_EQUAL, .number = seq_mod};
-    etcd_op then[2] = {
+    etcd_op then[3] = {
         {.kind = ETCD_OP_PUT, .key = seq_key, .value = num, .len = strlen(num)},
-        {.kind = ETCD_OP_PUT, .key = fn_key, .value = record, .len = strlen(record)}};
+        {.kind = ETCD_OP_PUT, .key = fn_key, .value = record, .len = strlen(record)},
+        {.kind = ETCD_OP_PUT, .key = marker, .value = num, .len = strlen(num), .lease = lease}};
     bool done = false;
-    etcd_status st = etcd_txn(cl->etcd, &cmp, 1, then, 2, NULL, 0, &done, NULL);
-    if (st == ETCD_OK && !done) done = ours_applied(cl, fn_key, record);
+    etcd_status st = etcd_txn(cl->etcd, &cmp, 1, then, 3, NULL, 0, &done, NULL);
+    if (st == ETCD_OK && !done) done = ours_applied(cl, marker);
+    if (st == ETCD_OK && done) etcd_delete(cl->etcd, marker, false, NULL); /* else: its lease */
     free(record);
     if (st != ETCD_OK) return cl_unavailable(cl, err, "deploy");
     if (done) {

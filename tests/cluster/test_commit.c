@@ -2,7 +2,8 @@
  * lost: the transaction is applied, the reply never comes, and the gateway
  * client (etcd.c) sends it again to the next endpoint, where its
  * comparison now fails. A delete is still a delete (not a 404), and a
- * deploy still one version (not two). The loss is made by a proxy in front
+ * deploy still one version (not two), also when another node's deploy of
+ * the name came in between. The loss is made by a proxy in front
  * of the member (the first endpoint), which passes every request on and
  * every reply back, except the reply to the one transaction it is armed
  * for. */
@@ -23,6 +24,8 @@ typedef struct proxy {
   atomic_int dropped;
   atomic_bool stop;
   pthread_t thread;
+  void (*on_drop)(void *ctx); /* run before the reply is dropped: another node's change */
+  void *ctx;
 } proxy;
 
 /* Reads one HTTP message (headers, then Content-Length bytes) from fd into
@@ -70,8 +73,10 @@ static void *proxy_main(void *arg) {
     if (u >= 0) close(u);
     bool txn = n > 0 && !strncmp(req, "POST /v3/kv/txn ", 16);
     bool expected = true;
-    if (m > 0 && txn && atomic_compare_exchange_strong(&p->armed, &expected, false))
+    if (m > 0 && txn && atomic_compare_exchange_strong(&p->armed, &expected, false)) {
+      if (p->on_drop) p->on_drop(p->ctx);
       atomic_fetch_add(&p->dropped, 1); /* applied; its reply lost */
+    }
     else if (m > 0 && write(c, rep, (size_t)m) != m)
       fprintf(stderr, "proxy: a short write\n");
     close(c);
@@ -194,8 +199,54 @@ TEST(a_deploy_whose_reply_was_lost_is_one_version) {
   proxy_stop(&p);
 }
 
+/* Another node deploys h at once, straight to the member. */
+static void other_deploys(void *ctx) {
+  mote_cluster *other = ctx;
+  mote_function_settings st = {0};
+  core_commit w = {.ns = "guest", .name = "h", .module_len = 8, .settings = &st,
+                   .module_hash = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"};
+  uint64_t version = 0;
+  bool here = false;
+  mote_core_error err = {0};
+  CHECK_EQ_INT(commit_deploy(other, &w, &version, &here, &err), MOTE_CORE_OK);
+  CHECK_EQ_INT(version, 2);
+}
+
+/* The same, with another node's deploy of the name committed between the
+ * lost reply and the resend: the first is still found applied (its marker),
+ * not committed a third time. */
+TEST(a_deploy_whose_reply_was_lost_while_another_came_is_one_version) {
+  proxy p;
+  CHECK(proxy_start(&p));
+  mote_cluster *cl = node_through(&p);
+  char msg[256];
+  mote_cluster *other = calloc(1, sizeof *other);
+  other->etcd = etcd_new(member.url, msg, sizeof msg);
+  other->view = view_new();
+  snprintf(other->node, sizeof other->node, "b");
+  other->lease_ok = true;
+  pthread_mutex_init(&other->lock, NULL);
+  p.on_drop = other_deploys;
+  p.ctx = other;
+  mote_function_settings st = {0};
+  core_commit w = {.ns = "guest", .name = "h", .module_len = 8, .settings = &st,
+                   .module_hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"};
+  uint64_t version = 0;
+  bool here = false;
+  mote_core_error err = {0};
+  atomic_store(&p.armed, true);
+  CHECK_EQ_INT(commit_deploy(cl, &w, &version, &here, &err), MOTE_CORE_OK);
+  CHECK_EQ_INT(atomic_load(&p.dropped), 1);
+  CHECK_EQ_INT(version, 1);
+  CHECK_EQ_INT(number_at(CL_PREFIX "seq/guest/h"), 2); /* ours and the other's, no third */
+  node_free(other);
+  node_free(cl);
+  proxy_stop(&p);
+}
+
 static void setup(void) { fixture_etcd_start(&member); }
 static void teardown(void) { fixture_etcd_stop(&member); }
 
 RUN_TESTS(setup, a_delete_whose_reply_was_lost_is_a_delete,
-          a_deploy_whose_reply_was_lost_is_one_version, teardown)
+          a_deploy_whose_reply_was_lost_is_one_version,
+          a_deploy_whose_reply_was_lost_while_another_came_is_one_version, teardown)
