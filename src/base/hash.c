@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "hash.h"
@@ -43,4 +44,8 @@ int mote_hash_fd(int fd, char out[MOTE_HASH_HEX], uint64_t *size) {
   mote_hex(digest, sizeof digest, out);
   if (size) *size = total;
   return 0;
+}
+
+bool mote_is_hash_hex(const char *s) {
+  return s && strlen(s) == MOTE_HASH_HEX - 1 && strspn(s, "0123456789abcdef") == MOTE_HASH_HEX - 1;
 }

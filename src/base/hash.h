@@ -6,6 +6,7 @@
 #ifndef MOTE_BASE_HASH_H
 #define MOTE_BASE_HASH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,9 @@
 
 /* `n` bytes as hex into out (2n + 1 bytes). */
 void mote_hex(const unsigned char *bin, size_t n, char *out);
+/* Whether string s is a hash in hex as mote_hex writes it (64 lowercase hex
+ * digits, nothing else). s may be NULL (false). */
+bool mote_is_hash_hex(const char *s);
 /* The hash of a buffer. */
 void mote_hash_bytes(const void *data, size_t len, char out[MOTE_HASH_HEX]);
 /* The hash of what remains to be read from fd (read to the end; the caller

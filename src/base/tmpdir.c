@@ -72,7 +72,9 @@ static bool gone(const char *dir, const char *p, size_t n) {
   return free_lock;
 }
 
-static void clean(const char *dir, const char *mine) {
+void mote_tmp_clean(const char *dir) {
+  char mine[MOTE_TMP_PREFIX_MAX];
+  mote_tmp_prefix(mine);
   DIR *d = opendir(dir);
   if (!d) return;
   struct dirent *e;
@@ -130,6 +132,6 @@ int mote_tmp_join(const char *dir) {
     }
   }
   pthread_mutex_unlock(&joined_lock);
-  if (rc == 0) clean(dir, mine);
+  if (rc == 0 && !known) mote_tmp_clean(dir);
   return rc;
 }

@@ -23,12 +23,16 @@
 void mote_tmp_prefix(char out[MOTE_TMP_PREFIX_MAX]);
 
 /* Joins directory `dir` (it must exist): this process's lock file there is
- * made and held (once per directory; kept open for the process's life,
- * close-on-exec), then the entries (files or whole trees) that processes
- * which are gone named are removed; names not made by mote_tmp_prefix are
- * left alone. Call it before naming anything there; again is cheap (and
- * cleans again). 0, or -1 with errno when the lock cannot be had. */
+ * made and held (kept open for the process's life, close-on-exec), and the
+ * first join of a directory cleans it (mote_tmp_clean). Call it before
+ * naming anything there; again is a lookup, no I/O. 0, or -1 with errno
+ * when the lock cannot be had. */
 int mote_tmp_join(const char *dir);
+
+/* Removes the entries of `dir` (files or whole trees) that processes which
+ * are gone named; this process's, a live one's and names not made by
+ * mote_tmp_prefix are left alone. Best effort. */
+void mote_tmp_clean(const char *dir);
 
 /* Removes a file or a whole tree (symlinks not followed), best effort:
  * 0, or the first errno met. */

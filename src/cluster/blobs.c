@@ -35,10 +35,6 @@
 
 #define BUNDLE_PUT_MAX ((size_t)HTTP_MAX_BUNDLE + CORE_MAX_MODULE + (64u << 20))
 
-static bool is_hash(const char *s) {
-  return s && strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
-}
-
 /* ---- tar of a version ---------------------------------------------------------------- */
 
 typedef struct growing {
@@ -243,7 +239,7 @@ static bool check_secret(void *ctx, http_req *r, http_result *res) {
   const char *names[] = {"hash", "module", "files", "key"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
     const char *v = http_req_capture(r, names[i]);
-    if (v && !is_hash(v)) {
+    if (v && !mote_is_hash_hex(v)) {
       *res = http_reply_error(r, 404, "not_found", "\"%s\" is not a hash", v);
       return true;
     }

@@ -20,15 +20,12 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "base/hash.h"
 #include "cluster/cluster_internal.h"
 
 void cl_fn_clear(cl_fn *f) {
   mote_function_version_clear(&f->rec);
   memset(f, 0, sizeof *f);
-}
-
-static bool is_hash(const char *s) {
-  return s && strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
 }
 
 static char *dump(json_t *o) {
@@ -83,7 +80,7 @@ bool rec_fn_parse(const char *ns, const char *name, const uint8_t *json, size_t 
   v->version = u64(o, "version");
   const char *mh = json_string_value(json_object_get(o, "module_hash"));
   const char *fh = json_string_value(json_object_get(o, "files_hash"));
-  ok = ok && v->name && v->ns && v->version > 0 && is_hash(mh) && (!fh || is_hash(fh));
+  ok = ok && v->name && v->ns && v->version > 0 && mote_is_hash_hex(mh) && (!fh || mote_is_hash_hex(fh));
   v->module_hash = ok ? strdup(mh) : NULL;
   v->files_hash = ok && fh ? strdup(fh) : NULL;
   out->module_len = u64(o, "module_bytes");
@@ -209,7 +206,7 @@ bool rec_obj_parse(const uint8_t *json, size_t len, cl_obj *out) {
   json_t *o = load(json, len);
   const char *hash = json_string_value(json_object_get(o, "hash"));
   const char *node = json_string_value(json_object_get(o, "node"));
-  bool ok = o && is_hash(hash) && node && strlen(node) <= CLUSTER_NODE_MAX;
+  bool ok = o && mote_is_hash_hex(hash) && node && strlen(node) <= CLUSTER_NODE_MAX;
   if (ok) {
     snprintf(out->hash, sizeof out->hash, "%s", hash);
     snprintf(out->node, sizeof out->node, "%s", node);

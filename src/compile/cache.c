@@ -49,7 +49,7 @@ int mote_cache_prepare(const char *dir) {
   snprintf(path, sizeof path, "%s/tmp", dir);
   if (mote_mkdirs(path, 0755) != 0) return -1;
   /* this process's work may go here; what crashed compiles left (a big
-   * module's: hundreds of MB) goes */
+   * module's: hundreds of MB) goes at the first join of this process */
   if (mote_tmp_join(path) != 0) return -1;
   snprintf(path, sizeof path, "%s/locks", dir);
   return mote_mkdirs(path, 0755);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/hash.h"
 #include "base/tmpdir.h"
 #include "cache.h"
 #include "compile.h"
@@ -363,13 +364,13 @@ void mote_compile_key(const uint8_t *wasm, size_t len, mote_tier tier, char key[
 }
 
 bool mote_compile_lookup_key(const char *cache_dir, const char *key, char *so_path, size_t cap) {
-  if (strlen(key) != 64 || strspn(key, "0123456789abcdef") != 64) return false;
+  if (!mote_is_hash_hex(key)) return false;
   return mote_cache_lookup(cache_dir, key, so_path, cap);
 }
 
 bool mote_compile_install(const char *cache_dir, const char *key, const uint8_t *object,
                           size_t len) {
-  if (strlen(key) != 64 || strspn(key, "0123456789abcdef") != 64) return false;
+  if (!mote_is_hash_hex(key)) return false;
   if (mote_cache_prepare(cache_dir) != 0) return false;
   char tmp[PATH_MAX], name[128], path[PATH_MAX];
   static unsigned long seq;

@@ -93,7 +93,6 @@ static int fsync_dir_cb(const char *path, const struct stat *sb, int type, struc
   return 0;
 }
 
-void store_remove_tree(const char *path) { mote_remove_tree(path); }
 
 mote_store_status store_put_blob(mote_store *s, const uint8_t *data, size_t len,
                                  char hash[STORE_HASH_HEX], mote_store_error *err) {
@@ -301,14 +300,14 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
   if (st == MOTE_STORE_OK && rename(tmp, final) != 0) {
     if (errno == ENOTEMPTY || errno == EEXIST) {
       /* Another thread installed the same tree first: it is complete. */
-      store_remove_tree(tmp);
+      mote_remove_tree(tmp);
     } else {
       st = store_fail(err, store_io_status(errno), "cannot rename %s to %s: %s", tmp, final,
                       strerror(errno));
     }
   }
   if (st != MOTE_STORE_OK) {
-    store_remove_tree(tmp);
+    mote_remove_tree(tmp);
     /* the tree moved aside goes back: damaged, it is still what the
      * versions that name it had; nothing may take it from them */
     if (trash[0] && rename(trash, final) != 0)
@@ -319,7 +318,7 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
   if (store_fsync_dir(parent) != 0)
     st = store_fail(err, store_io_status(errno), "cannot sync %s: %s", parent, strerror(errno));
 out:
-  if (trash[0]) store_remove_tree(trash);
+  if (trash[0]) mote_remove_tree(trash);
   free(sorted);
   return st;
 }
@@ -329,6 +328,7 @@ void store_clean_tmp(mote_store *s) {
   snprintf(path, sizeof path, "%s/tmp", s->dir);
   if (mote_tmp_join(path) != 0)
     fprintf(stderr, "mote: cannot lock my work directory in %s: %s\n", path, strerror(errno));
+  mote_tmp_clean(path); /* at every open, also of a directory this process joined before */
 }
 
 mote_store_status mote_store_put_files(mote_store *s, const mote_store_file *files, size_t nfiles,

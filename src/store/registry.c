@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/hash.h"
 #include "store_internal.h"
 
 #define ENV_MAX_COUNT 4096
@@ -546,7 +547,7 @@ mote_store_status mote_store_blob_read(mote_store *s, const char *hash, uint8_t 
   store_ok(err);
   *out = NULL;
   *len = 0;
-  if (!hash || strlen(hash) != 64 || strspn(hash, "0123456789abcdef") != 64)
+  if (!mote_is_hash_hex(hash))
     return store_fail(err, MOTE_STORE_INVALID, "invalid blob hash \"%.70s\"",
                       hash ? hash : "(null)");
   mote_store_blob_path(s, hash, path, sizeof path);
@@ -659,10 +660,7 @@ mote_store_status mote_store_put_version(mote_store *s, const mote_function_vers
   if (rec->version == 0 || rec->version > INT64_MAX)
     return store_fail(err, MOTE_STORE_INVALID, "\"%s\": version %llu is out of range", rec->name,
                       (unsigned long long)rec->version);
-  if (!rec->module_hash || strlen(rec->module_hash) != 64 ||
-      strspn(rec->module_hash, "0123456789abcdef") != 64 ||
-      (rec->files_hash && (strlen(rec->files_hash) != 64 ||
-                           strspn(rec->files_hash, "0123456789abcdef") != 64)))
+  if (!mote_is_hash_hex(rec->module_hash) || (rec->files_hash && !mote_is_hash_hex(rec->files_hash)))
     return store_fail(err, MOTE_STORE_INVALID, "\"%s\": a module or files hash is not a hash",
                       rec->name);
   if (rec->meta && strlen(rec->meta) > MOTE_STORE_META_MAX)

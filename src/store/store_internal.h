@@ -193,8 +193,6 @@ mote_store_status store_put_files(mote_store *s, const mote_store_file *files, s
 void store_clean_tmp(mote_store *s);
 /* A fresh name under DIR/tmp for this process (kind: "blob", "files", ...). */
 void store_tmp_name(mote_store *s, const char *kind, char *out, size_t cap);
-/* Removes a file or a tree, best effort. */
-void store_remove_tree(const char *path);
 
 /* sweep.c: bytes at `path` (a blob or a file set) about to be used by a
  * put or a version: their time renewed under sweep_lock, so that a sweep

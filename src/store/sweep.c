@@ -29,7 +29,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/hash.h"
 #include "base/map.h"
+#include "base/tmpdir.h"
 #include "store_internal.h"
 
 bool store_claim(mote_store *s, const char *path) {
@@ -54,19 +56,13 @@ bool mote_store_hold(mote_store *s, const char *module_hash, const char *files_h
   return store_claim(s, path);
 }
 
-static bool is_hash(const char *h, size_t n) {
-  if (n != STORE_HASH_HEX - 1) return false;
-  for (size_t i = 0; i < n; i++)
-    if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f'))) return false;
-  return true;
-}
-
 /* Adds a hash (n bytes at h) to the names; false when out of memory. */
 static bool name(mote_map *names, const char *h, size_t n) {
-  if (!h || !is_hash(h, n)) return true;
   char key[STORE_HASH_HEX];
+  if (!h || n != sizeof key - 1) return true;
   memcpy(key, h, n);
   key[n] = '\0';
+  if (!mote_is_hash_hex(key)) return true;
   return mote_map_get(names, key) || mote_map_put(names, key, (void *)1, NULL) == 0;
 }
 
@@ -132,7 +128,7 @@ static mote_store_status sweep_dir(mote_store *s, const char *sub, const mote_ma
   struct dirent *e;
   errno = 0;
   while ((e = readdir(d))) {
-    if (!is_hash(e->d_name, strlen(e->d_name)) || mote_map_get(names, e->d_name)) continue;
+    if (!mote_is_hash_hex(e->d_name) || mote_map_get(names, e->d_name)) continue;
     snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
     struct stat sb;
     bool gone = false;
@@ -158,7 +154,7 @@ static mote_store_status sweep_dir(mote_store *s, const char *sub, const mote_ma
         out->bytes += (uint64_t)sb.st_size;
         out->blobs++;
       }
-      store_remove_tree(aside);
+      mote_remove_tree(aside);
     }
     errno = 0;
   }

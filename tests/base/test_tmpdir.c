@@ -70,7 +70,8 @@ static pid_t live_joiner(const char *dir, char entry[128]) {
   return pid;
 }
 
-/* What processes that are gone left goes when a process joins: a dead
+/* What processes that are gone left goes when a process cleans (its first
+ * join does): a dead
  * one's work (no lock file, or one no one holds), a former process of this
  * pid's (another nonce), pid 1's when it holds no lock (the pid says
  * nothing: another namespace's, or a restart as PID 1). A live process's
@@ -100,7 +101,7 @@ TEST(joining_removes_what_processes_that_are_gone_left) {
   touch(dir, held_gone);
   touch(dir, "lazy-123-abcdef"); /* not named so: left alone */
   touch(dir, "0.0.x");
-  CHECK_EQ_INT(mote_tmp_join(dir), 0); /* again: cleans again */
+  mote_tmp_clean(dir); /* joined already: a clean of its own */
   snprintf(name, sizeof name, "%swork", mine);
   CHECK(there(dir, name) && there(dir, other) && there(dir, "lazy-123-abcdef") && there(dir, "0.0.x"));
   snprintf(name, sizeof name, "%slock", mine);
@@ -110,22 +111,21 @@ TEST(joining_removes_what_processes_that_are_gone_left) {
   CHECK(!there(dir, name));
   snprintf(name, sizeof name, "%slock", dead);
   CHECK(!there(dir, name));
-  /* the other process gone: its work goes at the next join */
+  /* the other process gone: its work goes at the next clean */
   kill(child, SIGKILL);
   waitpid(child, NULL, 0);
   CHECK(there(dir, other));
-  CHECK_EQ_INT(mote_tmp_join(dir), 0);
+  mote_tmp_clean(dir);
   CHECK(!there(dir, other));
   CHECK_EQ_INT(mote_remove_tree(dir), 0);
   CHECK(access(dir, F_OK) != 0);
 }
 
-/* The compile cache cleans its tmp/ when prepared: a crashed compile's work
- * directory goes. */
+/* The compile cache cleans its tmp/ when a process first prepares it: a
+ * crashed compile's work directory goes. */
 TEST(the_compile_cache_removes_a_crashed_compiles_work) {
   char dir[] = "/tmp/mote-test-cache-tmp-XXXXXX", work[512];
   CHECK(mkdtemp(dir) != NULL);
-  CHECK_EQ_INT(mote_cache_prepare(dir), 0);
   snprintf(work, sizeof work, "%s/tmp/%ld.0123456789abcdef.0123456789abcdef-Ab12Cd", dir,
            dead_pid());
   CHECK(mote_mkdirs(work, 0755) == 0);

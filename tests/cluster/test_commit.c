@@ -112,20 +112,41 @@ static void proxy_stop(proxy *p) {
   close(p->listen_fd);
 }
 
-/* The parts of a node that commit.c uses: etcd through the proxy first, an
- * empty view (a cluster of one: nothing to push), a lease. */
-static mote_cluster *node_through(proxy *p) {
+/* The parts of a node that commit.c uses: etcd at `endpoints`, an empty view
+ * (a cluster of one: nothing to push), a lease. */
+static mote_cluster *node_at(const char *endpoints, const char *name) {
   mote_cluster *cl = calloc(1, sizeof *cl);
-  char endpoints[160], msg[256];
-  snprintf(endpoints, sizeof endpoints, "http://127.0.0.1:%d,%s", p->port, member.url);
+  char msg[256];
   cl->etcd = etcd_new(endpoints, msg, sizeof msg);
   CHECK_MSG(cl->etcd != NULL, msg);
   cl->view = view_new();
-  snprintf(cl->node, sizeof cl->node, "a");
+  snprintf(cl->node, sizeof cl->node, "%s", name);
   cl->lease_ok = true;
   pthread_mutex_init(&cl->lock, NULL);
   return cl;
 }
+
+/* Node a, with etcd through the proxy first. */
+static mote_cluster *node_through(proxy *p) {
+  char endpoints[160];
+  snprintf(endpoints, sizeof endpoints, "http://127.0.0.1:%d,%s", p->port, member.url);
+  return node_at(endpoints, "a");
+}
+
+/* A commit of function `name`'s module `hash` on node cl: its version, or 0. */
+static uint64_t deploy(mote_cluster *cl, const char *name, const char *hash) {
+  mote_function_settings st = {0};
+  core_commit w = {.ns = "guest", .name = name, .module_len = 8, .settings = &st,
+                   .module_hash = hash};
+  uint64_t version = 0;
+  bool here = false;
+  mote_core_error err = {0};
+  CHECK_EQ_INT(commit_deploy(cl, &w, &version, &here, &err), MOTE_CORE_OK);
+  return version;
+}
+
+#define HASH_1 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define HASH_2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 
 static void node_free(mote_cluster *cl) {
   etcd_free(cl->etcd);
@@ -181,36 +202,20 @@ TEST(a_deploy_whose_reply_was_lost_is_one_version) {
   proxy p;
   CHECK(proxy_start(&p));
   mote_cluster *cl = node_through(&p);
-  mote_function_settings st = {0};
-  core_commit w = {.ns = "guest", .name = "g", .module_len = 8, .settings = &st,
-                   .module_hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"};
-  uint64_t version = 0;
-  bool here = false;
-  mote_core_error err = {0};
   atomic_store(&p.armed, true);
-  CHECK_EQ_INT(commit_deploy(cl, &w, &version, &here, &err), MOTE_CORE_OK);
+  uint64_t version = deploy(cl, "g", HASH_1);
   CHECK_EQ_INT(atomic_load(&p.dropped), 1);
   CHECK_EQ_INT(version, 1);
   CHECK_EQ_INT(number_at(CL_PREFIX "seq/guest/g"), 1);
   /* the next deploy is the next number */
-  CHECK_EQ_INT(commit_deploy(cl, &w, &version, &here, &err), MOTE_CORE_OK);
+  version = deploy(cl, "g", HASH_1);
   CHECK_EQ_INT(version, 2);
   node_free(cl);
   proxy_stop(&p);
 }
 
 /* Another node deploys h at once, straight to the member. */
-static void other_deploys(void *ctx) {
-  mote_cluster *other = ctx;
-  mote_function_settings st = {0};
-  core_commit w = {.ns = "guest", .name = "h", .module_len = 8, .settings = &st,
-                   .module_hash = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"};
-  uint64_t version = 0;
-  bool here = false;
-  mote_core_error err = {0};
-  CHECK_EQ_INT(commit_deploy(other, &w, &version, &here, &err), MOTE_CORE_OK);
-  CHECK_EQ_INT(version, 2);
-}
+static void other_deploys(void *ctx) { CHECK_EQ_INT(deploy(ctx, "h", HASH_2), 2); }
 
 /* The same, with another node's deploy of the name committed between the
  * lost reply and the resend: the first is still found applied (its marker),
@@ -218,24 +223,11 @@ static void other_deploys(void *ctx) {
 TEST(a_deploy_whose_reply_was_lost_while_another_came_is_one_version) {
   proxy p;
   CHECK(proxy_start(&p));
-  mote_cluster *cl = node_through(&p);
-  char msg[256];
-  mote_cluster *other = calloc(1, sizeof *other);
-  other->etcd = etcd_new(member.url, msg, sizeof msg);
-  other->view = view_new();
-  snprintf(other->node, sizeof other->node, "b");
-  other->lease_ok = true;
-  pthread_mutex_init(&other->lock, NULL);
+  mote_cluster *cl = node_through(&p), *other = node_at(member.url, "b");
   p.on_drop = other_deploys;
   p.ctx = other;
-  mote_function_settings st = {0};
-  core_commit w = {.ns = "guest", .name = "h", .module_len = 8, .settings = &st,
-                   .module_hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"};
-  uint64_t version = 0;
-  bool here = false;
-  mote_core_error err = {0};
   atomic_store(&p.armed, true);
-  CHECK_EQ_INT(commit_deploy(cl, &w, &version, &here, &err), MOTE_CORE_OK);
+  uint64_t version = deploy(cl, "h", HASH_1);
   CHECK_EQ_INT(atomic_load(&p.dropped), 1);
   CHECK_EQ_INT(version, 1);
   CHECK_EQ_INT(number_at(CL_PREFIX "seq/guest/h"), 2); /* ours and the other's, no third */

@@ -5,6 +5,7 @@
  * delete follows its commit; versions applied under their number, a late
  * apply of an older one does not replace a newer; records kept without
  * serving; functions forgotten. */
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -243,8 +244,8 @@ TEST(a_deleted_functions_bytes_are_swept) {
   snprintf(gh, sizeof gh, "%s", core_fn_record(g)->module_hash);
   core_fn_release(f);
   core_fn_release(g);
+  CHECK(blob_there(c, fh)); /* before the delete: after it, the sweeper may be quicker */
   CHECK_EQ_INT(core_delete(c, "guest", "f", &err), MOTE_CORE_OK);
-  CHECK(blob_there(c, fh));
   for (int i = 0; i < 3000 && blob_there(c, fh); i++) { /* up to 30 s */
     struct timespec ms10 = {0, 10000000};
     nanosleep(&ms10, NULL);
@@ -292,10 +293,20 @@ TEST(a_cluster_sweep_keeps_what_the_records_name) {
   core_cluster_ops ops = {.ctx = hash, .sweep_keep = keep_none_yet};
   core_cluster_attach(c, &ops);
   CHECK_EQ_INT(core_sweep(c, &r, &err), MOTE_CORE_UNAVAILABLE);
-  struct timespec s2 = {2, 0};
-  nanosleep(&s2, NULL); /* past the grace */
+  /* both two hours old: past the grace */
+  struct timespec old[2] = {{.tv_sec = time(NULL) - 7200}, {.tv_sec = time(NULL) - 7200}};
+  const char *both[] = {hash, other};
+  for (int i = 0; i < 2; i++) {
+    char path[PATH_MAX];
+    mote_store_blob_path(core_store(c), both[i], path, sizeof path);
+    CHECK(utimensat(AT_FDCWD, path, old, 0) == 0);
+  }
   ops.sweep_keep = keep_one;
   core_cluster_attach(c, &ops);
+  /* the wall clock jumped (two hours ahead of the monotonic one): no sweep, once */
+  c->sweep_wall_ms -= 7200 * 1000;
+  CHECK_EQ_INT(core_sweep(c, &r, &err), MOTE_CORE_UNAVAILABLE);
+  CHECK(strstr(err.message, "wall clock") && blob_there(c, other));
   CHECK_EQ_INT(core_sweep(c, &r, &err), MOTE_CORE_OK);
   CHECK(blob_there(c, hash) && !blob_there(c, other) && r.blobs == 1);
   mote_core_close(c);
