@@ -246,14 +246,18 @@ TEST(a_deleted_functions_bytes_are_swept) {
   core_fn_release(g);
   CHECK(blob_there(c, fh)); /* before the delete: after it, the sweeper may be quicker */
   CHECK_EQ_INT(core_delete(c, "guest", "f", &err), MOTE_CORE_OK);
-  for (int i = 0; i < 3000 && blob_there(c, fh); i++) { /* up to 30 s */
+  /* the state waited for: the blob gone and the sweep that took it counted
+   * (its figures come once its sweep has ended); up to 30 s */
+  core_figures fg = {0};
+  for (int i = 0; i < 3000; i++) {
+    core_figures_clear(&fg);
+    CHECK(core_figures_get(c, &fg));
+    if (!blob_there(c, fh) && fg.swept_blobs >= 1 && fg.swept_bytes > 0) break;
     struct timespec ms10 = {0, 10000000};
     nanosleep(&ms10, NULL);
   }
   CHECK(!blob_there(c, fh) && blob_there(c, gh));
   CHECK_EQ_INT((int)core_served_version(c, "guest", "g"), 1);
-  core_figures fg;
-  CHECK(core_figures_get(c, &fg));
   CHECK(fg.swept_blobs >= 1 && fg.swept_bytes > 0 && fg.swept_file_sets == 0);
   core_figures_clear(&fg);
   mote_core_close(c);
