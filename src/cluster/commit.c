@@ -19,6 +19,10 @@
  * the one read (seq/NS/NAME stays: a later deploy of the name goes on from
  * its number). Every node's watch then forgets the function; calls in
  * flight finish on their version.
+ *
+ * Both mark each try (ours_applied): a transaction whose reply was lost may
+ * have been applied, and is then not applied again, so one deploy is one
+ * version and one delete never takes a deploy that came after it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +84,35 @@ static bool ours_applied(mote_cluster *cl, const char *marker) {
   return true;
 }
 
+/* A try's marker: its key (commit/NODE.NONCE) in `key` and the op that puts
+ * it, under the node's lease when it has one. */
+static etcd_op marker_put(mote_cluster *cl, char key[CL_KEY_MAX], const char *value) {
+  unsigned char nonce[8];
+  randombytes_buf(nonce, sizeof nonce);
+  snprintf(key, CL_KEY_MAX, CL_PREFIX "commit/%s.%02x%02x%02x%02x%02x%02x%02x%02x", cl->node,
+           nonce[0], nonce[1], nonce[2], nonce[3], nonce[4], nonce[5], nonce[6], nonce[7]);
+  pthread_mutex_lock(&cl->lock);
+  int64_t lease = cl->lease_ok ? cl->lease : 0;
+  pthread_mutex_unlock(&cl->lock);
+  return (etcd_op){.kind = ETCD_OP_PUT, .key = key, .value = value, .len = strlen(value),
+                   .lease = lease};
+}
+
+/* A transaction of one comparison with a try's marker put last in `then`
+ * (its room left by the caller): whether it was applied, by this try or by
+ * an earlier send of it. The marker is deleted once seen (else its lease
+ * ends it). */
+static etcd_status txn_marked(mote_cluster *cl, const etcd_cmp *cmp, etcd_op *then, size_t nthen,
+                              const char *value, bool *done) {
+  char marker[CL_KEY_MAX];
+  then[nthen] = marker_put(cl, marker, value);
+  *done = false;
+  etcd_status st = etcd_txn(cl->etcd, cmp, 1, then, nthen + 1, NULL, 0, done, NULL);
+  if (st == ETCD_OK && !*done) *done = ours_applied(cl, marker);
+  if (st == ETCD_OK && *done) etcd_delete(cl->etcd, marker, false, NULL);
+  return st;
+}
+
 mote_core_status commit_deploy(void *ctx, const core_commit *w, uint64_t *version,
                                bool *serve_here, mote_core_error *err) {
   mote_cluster *cl = ctx;
@@ -119,24 +152,13 @@ mote_core_status commit_deploy(void *ctx, const core_commit *w, uint64_t *versio
                "records may be (%u bytes)", CL_RECORD_MAX);
       return MOTE_CORE_TOO_LARGE;
     }
-    char marker[CL_KEY_MAX];
-    unsigned char nonce[8];
-    randombytes_buf(nonce, sizeof nonce);
-    snprintf(marker, sizeof marker, CL_PREFIX "commit/%s.%02x%02x%02x%02x%02x%02x%02x%02x", cl->node,
-             nonce[0], nonce[1], nonce[2], nonce[3], nonce[4], nonce[5], nonce[6], nonce[7]);
-    pthread_mutex_lock(&cl->lock);
-    int64_t lease = cl->lease_ok ? cl->lease : 0;
-    pthread_mutex_unlock(&cl->lock);
     etcd_cmp cmp = {.key = seq_key, .target = has_seq ? ETCD_MOD : ETCD_CREATE,
                     .op = ETCD_EQUAL, .number = seq_mod};
     etcd_op then[3] = {
         {.kind = ETCD_OP_PUT, .key = seq_key, .value = num, .len = strlen(num)},
-        {.kind = ETCD_OP_PUT, .key = fn_key, .value = record, .len = strlen(record)},
-        {.kind = ETCD_OP_PUT, .key = marker, .value = num, .len = strlen(num), .lease = lease}};
+        {.kind = ETCD_OP_PUT, .key = fn_key, .value = record, .len = strlen(record)}};
     bool done = false;
-    etcd_status st = etcd_txn(cl->etcd, &cmp, 1, then, 3, NULL, 0, &done, NULL);
-    if (st == ETCD_OK && !done) done = ours_applied(cl, marker);
-    if (st == ETCD_OK && done) etcd_delete(cl->etcd, marker, false, NULL); /* else: its lease */
+    etcd_status st = txn_marked(cl, &cmp, then, 2, num, &done);
     free(record);
     if (st != ETCD_OK) return cl_unavailable(cl, err, "deploy");
     if (done) {
@@ -175,9 +197,8 @@ mote_core_status commit_delete(void *ctx, const char *ns, const char *name,
     bool has_fn = false;
     if (etcd_get(cl->etcd, fn_key, &fn, &has_fn, NULL) != ETCD_OK)
       return cl_unavailable(cl, err, "delete");
-    /* gone after a try of ours: ours applied (its reply lost and the request
-     * sent again, see ours_applied), or another delete at the same moment;
-     * the name is deleted either way */
+    /* gone after a try of ours that was not applied (its marker says so):
+     * another delete at the same moment; the name is deleted either way */
     if (!has_fn && tried) return MOTE_CORE_OK;
     if (!has_fn) {
       err->status = MOTE_CORE_NOT_FOUND;
@@ -187,9 +208,12 @@ mote_core_status commit_delete(void *ctx, const char *ns, const char *name,
     int64_t mod = fn.mod_rev;
     etcd_kv_clear(&fn);
     etcd_cmp same = {.key = fn_key, .target = ETCD_MOD, .op = ETCD_EQUAL, .number = mod};
-    etcd_op then = {.kind = ETCD_OP_DELETE, .key = fn_key};
+    /* marked as a deploy's try is: a try whose reply was lost, applied, and
+     * followed by another node's deploy of the name must not delete that
+     * one too when it is found applied */
+    etcd_op then[2] = {{.kind = ETCD_OP_DELETE, .key = fn_key}};
     bool done = false;
-    if (etcd_txn(cl->etcd, &same, 1, &then, 1, NULL, 0, &done, NULL) != ETCD_OK)
+    if (txn_marked(cl, &same, then, 1, "delete", &done) != ETCD_OK)
       return cl_unavailable(cl, err, "delete");
     tried = true;
     if (done) return MOTE_CORE_OK;

@@ -3,7 +3,7 @@
  * client (etcd.c) sends it again to the next endpoint, where its
  * comparison now fails. A delete is still a delete (not a 404), and a
  * deploy still one version (not two), also when another node's deploy of
- * the name came in between. The loss is made by a proxy in front
+ * the name came in between; a delete then leaves that deploy. The loss is made by a proxy in front
  * of the member (the first endpoint), which passes every request on and
  * every reply back, except the reply to the one transaction it is armed
  * for. */
@@ -166,6 +166,18 @@ static bool present(const char *key) {
   return found;
 }
 
+/* The tries' markers still in etcd (each is deleted once its try is seen). */
+static size_t markers_left(void) {
+  char msg[256];
+  etcd *e = etcd_new(member.url, msg, sizeof msg);
+  etcd_kv *kvs = NULL;
+  size_t n = 0;
+  CHECK(e && etcd_range_prefix(e, CL_PREFIX "commit/", &kvs, &n, NULL) == ETCD_OK);
+  etcd_kvs_free(kvs, n);
+  etcd_free(e);
+  return n;
+}
+
 static int64_t number_at(const char *key) {
   char msg[256];
   etcd *e = etcd_new(member.url, msg, sizeof msg);
@@ -192,6 +204,7 @@ TEST(a_delete_whose_reply_was_lost_is_a_delete) {
   CHECK_EQ_INT(commit_delete(cl, "guest", "f", &err), MOTE_CORE_OK);
   CHECK_EQ_INT(atomic_load(&p.dropped), 1);
   CHECK(!present(CL_PREFIX "fn/guest/f"));
+  CHECK_EQ_INT(markers_left(), 0);
   /* a delete of what is not there is still a 404 */
   CHECK_EQ_INT(commit_delete(cl, "guest", "f", &err), MOTE_CORE_NOT_FOUND);
   node_free(cl);
@@ -236,9 +249,36 @@ TEST(a_deploy_whose_reply_was_lost_while_another_came_is_one_version) {
   proxy_stop(&p);
 }
 
+/* Another node deploys d at once, straight to the member: version 2. */
+static void other_redeploys(void *ctx) { CHECK_EQ_INT(deploy(ctx, "d", HASH_2), 2); }
+
+/* A delete whose reply was lost, then another node's deploy of the name
+ * (acknowledged: a client has its 201) before the resend: the delete was
+ * done, and the newer version stays. Without the marker the resend's failed
+ * comparison sent the delete round again, which removed version 2. */
+TEST(a_delete_whose_reply_was_lost_leaves_the_deploy_that_came_after_it) {
+  proxy p;
+  CHECK(proxy_start(&p));
+  mote_cluster *cl = node_through(&p), *other = node_at(member.url, "b");
+  CHECK_EQ_INT(deploy(other, "d", HASH_1), 1);
+  p.on_drop = other_redeploys;
+  p.ctx = other;
+  atomic_store(&p.armed, true);
+  mote_core_error err = {0};
+  CHECK_EQ_INT(commit_delete(cl, "guest", "d", &err), MOTE_CORE_OK);
+  CHECK_EQ_INT(atomic_load(&p.dropped), 1);
+  CHECK(present(CL_PREFIX "fn/guest/d"));
+  CHECK_EQ_INT(number_at(CL_PREFIX "seq/guest/d"), 2);
+  CHECK_EQ_INT(markers_left(), 0);
+  node_free(other);
+  node_free(cl);
+  proxy_stop(&p);
+}
+
 static void setup(void) { fixture_etcd_start(&member); }
 static void teardown(void) { fixture_etcd_stop(&member); }
 
 RUN_TESTS(setup, a_delete_whose_reply_was_lost_is_a_delete,
           a_deploy_whose_reply_was_lost_is_one_version,
-          a_deploy_whose_reply_was_lost_while_another_came_is_one_version, teardown)
+          a_deploy_whose_reply_was_lost_while_another_came_is_one_version,
+          a_delete_whose_reply_was_lost_leaves_the_deploy_that_came_after_it, teardown)
