@@ -3,8 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,4 +75,25 @@ uint8_t *mote_read_file(const char *path, size_t *len) {
   }
   *len = got;
   return buf;
+}
+
+int mote_lock_file(const char *path, pid_t *holder) {
+  if (holder) *holder = 0;
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    char buf[24] = "";
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (holder && n > 0) *holder = (pid_t)strtol(buf, NULL, 10);
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  char pid[24];
+  int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  /* the pid is for the message of whoever finds the lock held: best effort */
+  bool named = ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) == n;
+  (void)named;
+  return fd;
 }

@@ -61,6 +61,7 @@ mote_core_status mote_core_open(const mote_core_config *cfg, mote_core **out,
     return core_fail(err, MOTE_CORE_INVALID, "a data directory is required");
   mote_core *c = mote_calloc(1, sizeof *c);
   if (!c) return core_fail(err, MOTE_CORE_NO_MEMORY, "out of memory");
+  c->data_lock = -1;
   snprintf(c->data_dir, sizeof c->data_dir, "%s", cfg->data_dir);
   snprintf(c->cache_dir, sizeof c->cache_dir, "%s/cache", cfg->data_dir);
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -83,6 +84,21 @@ mote_core_status mote_core_open(const mote_core_config *cfg, mote_core **out,
   mote_store_error se;
   if (mote_mkdirs(c->data_dir, 0755) != 0) {
     core_fail(err, MOTE_CORE_STORE, "cannot create %s: %s", c->data_dir, strerror(errno));
+    goto fail;
+  }
+  /* Two servers on one directory would each sweep, clean tmp/ and account
+   * as if alone: the second is refused, with the first's pid. `mote keys
+   * --data` beside a server opens the store only, and is fine. */
+  char lock[PATH_MAX + 16];
+  pid_t holder = 0;
+  snprintf(lock, sizeof lock, "%s/serve.lock", c->data_dir);
+  if ((c->data_lock = mote_lock_file(lock, &holder)) < 0) {
+    if (errno == EWOULDBLOCK)
+      core_fail(err, MOTE_CORE_STORE,
+                "the data directory %s is in use by another server (pid %ld): one data "
+                "directory takes one mote serve", c->data_dir, (long)holder);
+    else
+      core_fail(err, MOTE_CORE_STORE, "cannot lock %s: %s", lock, strerror(errno));
     goto fail;
   }
   if (mote_store_open(c->data_dir, &c->store, &se) != MOTE_STORE_OK) {
@@ -148,6 +164,7 @@ void mote_core_close(mote_core *c) {
   accounting_free(c->acct); /* writes the last deltas: before the store closes */
   if (c->store) mote_store_close(c->store);
   identity_free(c->identity);
+  if (c->data_lock >= 0) close(c->data_lock); /* after the store: the directory is free */
   pthread_mutex_destroy(&c->deploy_lock);
   pthread_mutex_destroy(&c->state_lock);
   pthread_mutex_destroy(&c->ops_lock);

@@ -385,6 +385,7 @@ void exec_pending(core_exec *e, int delta);
 
 struct mote_core {
   char data_dir[PATH_MAX];
+  int data_lock; /* DATA/serve.lock, flocked for the core's life: one server per directory */
   char cache_dir[PATH_MAX];
   unsigned workers;
   unsigned max_alive;           /* calls alive at once (admission) */

@@ -1,10 +1,12 @@
-/* base: mote_mkdirs (fs.c). */
+/* base: mote_mkdirs and mote_lock_file (fs.c). */
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/fs.h"
@@ -50,4 +52,44 @@ TEST(mkdirs_makes_every_missing_parent_and_accepts_what_exists) {
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
   CHECK_EQ_INT(system(cmd), 0);
 }
-RUN_TESTS(mkdirs_makes_every_missing_parent_and_accepts_what_exists)
+TEST(a_lock_file_is_held_by_one_open_and_names_its_holder) {
+  char root[] = "/tmp/mote-test-lock-XXXXXX", path[256];
+  CHECK(mkdtemp(root) != NULL);
+  snprintf(path, sizeof path, "%s/serve.lock", root);
+  pid_t holder = -1;
+  int fd = mote_lock_file(path, &holder);
+  CHECK(fd >= 0);
+  CHECK_EQ_INT(holder, 0);
+  /* a second take, in the same process, is refused and names us */
+  CHECK_EQ_INT(mote_lock_file(path, &holder), -1);
+  CHECK_EQ_INT(errno, EWOULDBLOCK);
+  CHECK_EQ_INT(holder, getpid());
+  close(fd);
+  /* held by another process: refused, naming it, until it ends */
+  int ready[2];
+  CHECK(pipe(ready) == 0);
+  pid_t child = fork();
+  if (child == 0) {
+    int cfd = mote_lock_file(path, NULL);
+    char b = cfd >= 0 ? 'y' : 'n';
+    if (write(ready[1], &b, 1) != 1) _exit(2);
+    pause();
+    _exit(0);
+  }
+  char b = 0;
+  CHECK(read(ready[0], &b, 1) == 1 && b == 'y');
+  CHECK_EQ_INT(mote_lock_file(path, &holder), -1);
+  CHECK_EQ_INT(holder, child);
+  kill(child, SIGKILL);
+  waitpid(child, NULL, 0);
+  fd = mote_lock_file(path, &holder);
+  CHECK(fd >= 0);
+  close(fd);
+  close(ready[0]);
+  close(ready[1]);
+  unlink(path);
+  rmdir(root);
+}
+
+RUN_TESTS(mkdirs_makes_every_missing_parent_and_accepts_what_exists,
+          a_lock_file_is_held_by_one_open_and_names_its_holder)

@@ -262,5 +262,26 @@ TEST(namespace_limits) {
   fixture_rm(dir);
 }
 
-RUN_TESTS(the_call_path, a_module_tcc_cannot_compile_deploys_on_the_opt_tier,
+/* One data directory takes one core (one mote serve): a second open is
+ * refused with a message naming the first's pid; once the first closes, it
+ * opens. */
+TEST(a_data_directory_takes_one_core_at_a_time) {
+  char dir[64];
+  mote_core *c = fixture_core(dir, 1, 4);
+  mote_core_config cfg = {.data_dir = dir, .workers = 1, .queue = 4};
+  mote_core *second = NULL;
+  mote_core_error err;
+  CHECK_EQ_INT(mote_core_open(&cfg, &second, &err), MOTE_CORE_STORE);
+  CHECK(second == NULL);
+  char pid[32];
+  snprintf(pid, sizeof pid, "(pid %ld)", (long)getpid());
+  CHECK_MSG(strstr(err.message, "in use by another server") && strstr(err.message, pid),
+            err.message);
+  mote_core_close(c);
+  CHECK_EQ_INT(mote_core_open(&cfg, &second, &err), MOTE_CORE_OK);
+  mote_core_close(second);
+  fixture_rm(dir);
+}
+
+RUN_TESTS(the_call_path, a_data_directory_takes_one_core_at_a_time, a_module_tcc_cannot_compile_deploys_on_the_opt_tier,
           the_opt_fallback_fails_with_both_reasons_and_stops_with_its_deploy, namespace_limits)
