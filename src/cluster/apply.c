@@ -16,6 +16,12 @@
  * tried again after CL_RETRY_MS. The revision up to which every function is
  * applied (apply_revision) is what /healthz says: tests and benchmarks wait
  * for it instead of sleeping.
+ *
+ * CL_APPLIERS threads apply, each a different name at a time (a name
+ * scheduled again while it is being applied waits for that to end): one
+ * slow function (a mote_init that takes its time, an opt compile because
+ * tcc cannot build it, a pull from a slow peer) does not hold every other
+ * function back, as the one applier did until stop 30.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,8 +85,16 @@ int64_t apply_revision(mote_cluster *cl) {
   int64_t r = cl->view_rev;
   for (cl_pending *p = cl->queue; p; p = p->next)
     if (p->rev - 1 < r) r = p->rev - 1;
-  if (cl->busy_rev && cl->busy_rev - 1 < r) r = cl->busy_rev - 1;
+  for (unsigned i = 0; i < CL_APPLIERS; i++)
+    if (cl->busy[i] && cl->busy[i]->rev - 1 < r) r = cl->busy[i]->rev - 1;
   return r < 0 ? 0 : r;
+}
+
+/* Whether another applier is applying fnkey now. cl->lock held. */
+static bool being_applied(const mote_cluster *cl, const char *fnkey) {
+  for (unsigned i = 0; i < CL_APPLIERS; i++)
+    if (cl->busy[i] && !strcmp(cl->busy[i]->fnkey, fnkey)) return true;
+  return false;
 }
 
 /* The version's bytes are here (held against the store's sweeps until its
@@ -169,11 +183,14 @@ static bool reconcile(mote_cluster *cl, const char *fnkey) {
 void *apply_main(void *arg) {
   mote_cluster *cl = arg;
   pthread_mutex_lock(&cl->lock);
+  unsigned slot = cl->appliers++;
   while (!cl->stop) {
     uint64_t now = now_ms(), next_due = 0;
     cl_pending *p = cl->queue, *prev = NULL;
-    for (; p && p->due_ms > now; prev = p, p = p->next)
-      if (!next_due || p->due_ms < next_due) next_due = p->due_ms;
+    /* the first due whose name no other applier has (that one, when it
+     * ends, wakes the others) */
+    for (; p && (p->due_ms > now || being_applied(cl, p->fnkey)); prev = p, p = p->next)
+      if (p->due_ms > now && (!next_due || p->due_ms < next_due)) next_due = p->due_ms;
     if (!p) {
       uint64_t wait = next_due ? next_due - now : 1000;
       struct timespec until =
@@ -186,11 +203,12 @@ void *apply_main(void *arg) {
     if (cl->queue_tail == p) cl->queue_tail = prev;
     p->next = NULL;
     mote_map_remove(cl->scheduled, p->fnkey);
-    cl->busy_rev = p->rev;
+    cl->busy[slot] = p;
     pthread_mutex_unlock(&cl->lock);
     bool ok = reconcile(cl, p->fnkey);
     pthread_mutex_lock(&cl->lock);
-    cl->busy_rev = 0;
+    cl->busy[slot] = NULL;
+    pthread_cond_broadcast(&cl->wake); /* an applier may wait for this name */
     if (!ok && !cl->stop && !mote_map_get(cl->scheduled, p->fnkey) &&
         mote_map_put(cl->scheduled, p->fnkey, p, NULL) == 0) {
       p->due_ms = now_ms() + CL_RETRY_MS; /* its rev stays: not applied yet */

@@ -163,13 +163,19 @@ bool mote_cluster_start(mote_cluster *cl, const char *advertise, const char *hos
     pthread_mutex_unlock(&cl->lock);
     pthread_join(cl->member_thread, NULL);
     pthread_mutex_lock(&cl->lock);
-  } else if (ok && pthread_create(&cl->apply_thread, NULL, apply_main, cl) != 0) {
-    ok = false;
-    cl->stop = true;
-    pthread_mutex_unlock(&cl->lock);
-    pthread_join(cl->member_thread, NULL);
-    pthread_join(cl->sync_thread, NULL);
-    pthread_mutex_lock(&cl->lock);
+  } else if (ok) {
+    unsigned n = 0;
+    while (n < CL_APPLIERS && pthread_create(&cl->apply_threads[n], NULL, apply_main, cl) == 0)
+      n++;
+    if (n == 0) {
+      ok = false;
+      cl->stop = true;
+      pthread_mutex_unlock(&cl->lock);
+      pthread_join(cl->member_thread, NULL);
+      pthread_join(cl->sync_thread, NULL);
+      pthread_mutex_lock(&cl->lock);
+    }
+    cl->started_appliers = n; /* fewer than asked: they apply, more slowly */
   }
   cl->started = ok;
   pthread_mutex_unlock(&cl->lock);
@@ -188,7 +194,7 @@ void mote_cluster_free(mote_cluster *cl) {
   if (started) {
     pthread_join(cl->member_thread, NULL);
     pthread_join(cl->sync_thread, NULL);
-    pthread_join(cl->apply_thread, NULL);
+    for (unsigned i = 0; i < cl->started_appliers; i++) pthread_join(cl->apply_threads[i], NULL);
   }
   /* Peers learn at once that this node is gone (else in CLUSTER_LEASE_TTL_S). */
   if (cl->lease) etcd_lease_revoke(cl->etcd, cl->lease);

@@ -19,6 +19,7 @@
 #define CL_SECRET_HEX 65               /* the cluster secret: 32 random bytes in hex */
 #define CL_RECORD_MAX (1u << 20)       /* bytes of a function's record (etcd takes 1.5 MiB) */
 #define CL_RETRY_MS 1000               /* a function that could not be applied, tried again */
+#define CL_APPLIERS 4                  /* functions applied at once (apply.c), each name by one */
 #define CL_COMMIT_TRIES 20             /* a deploy's transaction against concurrent ones */
 #define CL_PEER_CONNECT_MS 500
 #define CL_PEER_TIMEOUT_S 300          /* a whole transfer (256 MiB of files, a slow peer) */
@@ -151,7 +152,9 @@ struct mote_cluster {
   pthread_cond_t wake;
   volatile bool stop;
   bool started;
-  pthread_t member_thread, sync_thread, apply_thread;
+  pthread_t member_thread, sync_thread, apply_threads[CL_APPLIERS];
+  unsigned started_appliers; /* threads made (joined at free) */
+  unsigned appliers;       /* threads that took their slot (apply_main) */
   int64_t lease;           /* 0: none now */
   bool lease_ok;           /* the last renewal (or grant) succeeded */
   bool watching;           /* the watch is established */
@@ -159,7 +162,7 @@ struct mote_cluster {
   int64_t view_rev;        /* the revision the view has reached */
   cl_pending *queue, *queue_tail; /* functions to apply, FIFO */
   cl_pending *retry;       /* functions that failed, tried again later */
-  int64_t busy_rev;        /* the revision of the function being applied; 0: none */
+  cl_pending *busy[CL_APPLIERS]; /* what each applier is applying; NULL: nothing */
   mote_map *scheduled;     /* fnkey -> its cl_pending (queued or retry) */
   unsigned quota_index, quota_count;
   atomic_uint_fast64_t objects_fetched, objects_built, forwarded; /* for /metrics */
@@ -178,8 +181,8 @@ void *member_main(void *arg);
 /* sync.c: the watch thread; and what an event does */
 void *sync_main(void *arg);
 
-/* apply.c: the applier thread, and scheduling */
-void *apply_main(void *arg);
+/* apply.c: the applier threads, and scheduling */
+void *apply_main(void *arg); /* arg: the cluster; its slot is cl->appliers at its start */
 void apply_schedule(mote_cluster *cl, const char *fnkey, int64_t rev); /* cl->lock held */
 void apply_schedule_all(mote_cluster *cl, int64_t rev);               /* takes cl->lock */
 /* Is this node among the ones the placement puts fnkey on (before its own

@@ -92,6 +92,36 @@ on c GET /faas/bundle
 check "a bundle deployed on b: its files on c" \
   "$([ "$code" = 200 ] && [ "$body" = "hello from the bundle's file" ]; echo $?)" "$code $body"
 
+# ---- a slow function does not hold back the others' apply ----------------------------------
+# Its mote_init takes 6 s on every node. A node applies functions on several
+# threads (one until stop 30): a function deployed meanwhile is served on b
+# and c while they still initialise the slow one.
+cat >"$tmp/slowinit.c" <<'C'
+#include <time.h>
+__attribute__((export_name("mote_init"))) void mote_init(void) {
+  struct timespec t = {6, 0};
+  nanosleep(&t, NULL);
+}
+int main(void) { return 0; }
+C
+clang-19 --target=wasm32-wasi -O2 "$tmp/slowinit.c" -o "$tmp/slowinit.wasm" || exit 1
+deploy_on a slowinit "$tmp/slowinit.wasm" "public=true"
+check "a function whose mote_init takes 6 s: 201" "$([ "$code" = 201 ]; echo $?)" "$code $body"
+deploy_on a quick1 "$tmp/hello.wasm" "public=true"
+wait_served quick1 1 b c
+slow_served=
+for n in b c; do
+  got=$(curl -s --max-time 5 ${auth:+-u "$auth"} "${node_url[$n]}/v1/functions/slowinit" |
+    jq -r 'if .tier != null and .tier != "not loaded" then .version else 0 end' 2>/dev/null)
+  [ "$got" = 1 ] && slow_served="$slow_served $n"
+done
+check "b and c serve a function deployed while they initialise a slow one" \
+  "$([ -z "$slow_served" ]; echo $?)" "already serving the slow one:$slow_served"
+wait_served slowinit 1 b c
+on a DELETE /v1/functions/slowinit
+on a DELETE /v1/functions/quick1
+wait_converged
+
 # ---- the peers' routes want the cluster secret ---------------------------------------------
 h=$(on a GET /v1/functions/hello >/dev/null; jget .module_hash)
 code=$(curl -s -o /dev/null -w '%{http_code}' "${node_url[b]}/cluster/v1/blobs/$h")
