@@ -34,6 +34,11 @@ static double now_ms(void) {
 
 static void set_limit(int resource, rlim_t value) {
   struct rlimit rl = {value, value};
+  /* CPU: a soft limit under the hard one, so that the tool gets SIGXCPU
+   * (and says so) rather than the SIGKILL the kernel sends at the hard limit
+   * first when the two are equal, which was taken for running out of memory
+   * (and an opt chunk compiled again at -O1, with the same limit again) */
+  if (resource == RLIMIT_CPU && value != RLIM_INFINITY) rl.rlim_max = value + 1;
   setrlimit(resource, &rl);
 }
 

@@ -60,12 +60,16 @@ static double now_ms(void) {
 }
 
 /* A compiler killed or stopped by the memory limit (how child_failure in
- * pipeline.c tells it). */
+ * pipeline.c tells it): not by the CPU or output limit, in the driver or in
+ * the program it ran (gcc says "CPU time limit exceeded signal terminated
+ * program cc1"). */
 static bool out_of_memory(const mote_child_result *r) {
   if (r->outcome == MOTE_CHILD_SIGNALED) return r->signal != SIGXCPU && r->signal != SIGXFSZ;
-  return r->outcome == MOTE_CHILD_EXITED &&
-         (mote_ran_out_of_memory(r->stderr_tail) ||
-          strstr(r->stderr_tail, "signal terminated program") != NULL);
+  if (r->outcome != MOTE_CHILD_EXITED) return false;
+  if (strstr(r->stderr_tail, strsignal(SIGXCPU)) || strstr(r->stderr_tail, strsignal(SIGXFSZ)))
+    return false;
+  return mote_ran_out_of_memory(r->stderr_tail) ||
+         strstr(r->stderr_tail, "signal terminated program") != NULL;
 }
 
 static void note_io_failure(pool *p) {
@@ -170,7 +174,7 @@ mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result
   char obj_rel[PATH_MAX], obj_dir[PATH_MAX] = "";
   snprintf(obj_rel, sizeof obj_rel, "%s/obj", cb->cache_dir);
   p.obj_dir = obj_dir;
-  if (!parts) goto done;
+  if (!parts) goto io;
 
   /* mod.h first: every part's key includes it */
   FILE *h = open_memstream(&header, &hlen);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "compile/compile.h"
 #include "compile/xl.h"
 #include "module/module.h"
@@ -1344,6 +1345,44 @@ TEST(a_chunk_over_the_memory_limit_is_compiled_at_O1) {
   free(wasm);
 }
 
+/* A chunk's compiler over its CPU time is said to be so, and is not taken
+ * for one out of memory: no second compile at -O1 (which doubled the time a
+ * runaway chunk took). The compiler is a script that plays gcc: its cc1 (a
+ * subshell) spins on every chunk until the CPU limit kills it, and the
+ * driver says so as gcc does; it notes how it was called. */
+TEST(a_chunk_over_the_cpu_limit_fails_as_such_and_is_not_compiled_again) {
+  fresh_cache();
+  char script[160], calls[200];
+  snprintf(script, sizeof script, "%s/spin-gcc", cache_dir);
+  snprintf(calls, sizeof calls, "%s/calls", cache_dir);
+  FILE *f = fopen(script, "w");
+  CHECK(f != NULL);
+  if (!f) return;
+  fprintf(f, "#!/bin/sh\n"
+             "case \" $* \" in *' -c '*) echo \"$*\" >> %s; (while :; do :; done)\n"
+             "  echo 'gcc: fatal error: CPU time limit exceeded signal terminated program cc1' >&2\n"
+             "  exit 1 ;; esac\n"
+             "exec gcc \"$@\"\n", calls);
+  fclose(f);
+  chmod(script, 0755);
+  setenv("MOTE_CC", script, 1);
+  size_t len;
+  uint8_t *wasm = big_module(0x10000009u, &len);
+  mote_compile_options o = options(MOTE_TIER_OPT);
+  o.cpu_seconds = 1;
+  mote_compile_result r;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_LIMIT);
+  CHECK_STR_CONTAINS(err.message, "CPU time limit exceeded signal terminated program cc1");
+  size_t n = 0;
+  char *log = (char *)mote_read_file(calls, &n);
+  CHECK(log != NULL && n > 0);
+  CHECK_MSG(log && !strstr(log, " -O1 "), log);
+  free(log);
+  unsetenv("MOTE_CC");
+  free(wasm);
+}
+
 /* A cache directory named relative to the working directory (mote serve
  * --data build/run-data): the chunks' objects must reach the linker, which
  * runs elsewhere (a relative path made `make run`'s resize fail to link). */
@@ -1403,4 +1442,5 @@ RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_
           a_compiler_over_its_memory_limit_fails_with_a_named_stage,
           one_function_changed_rebuilds_only_its_chunk, the_quick_tier_cuts_larger_chunks,
           a_chunk_over_the_memory_limit_is_compiled_at_O1,
+          a_chunk_over_the_cpu_limit_fails_as_such_and_is_not_compiled_again,
           a_relative_cache_directory_links_its_chunks, a_missing_cache_directory_is_created)
