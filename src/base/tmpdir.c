@@ -61,13 +61,18 @@ static size_t prefix_len(const char *name) {
 }
 
 /* Whether the process of prefix p (n bytes) is gone: its lock file in dir
- * missing, or not held by anyone. */
+ * missing, or not held by anyone. A lock file found free is unlinked while
+ * we hold it: a process that made it and takes it after us then finds its
+ * path gone (take_lock) and makes another. Unlinked after our close, as
+ * until stop 30, it could be taken in between, and its live owner lost it:
+ * every cleaner after that judged the owner gone and removed its work. */
 static bool gone(const char *dir, const char *p, size_t n) {
   char path[4096];
   if (snprintf(path, sizeof path, "%s/%.*slock", dir, (int)n, p) >= (int)sizeof path) return false;
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return errno == ENOENT;
   bool free_lock = flock(fd, LOCK_EX | LOCK_NB) == 0;
+  if (free_lock) unlink(path);
   close(fd); /* the lock, if taken, with it */
   return free_lock;
 }

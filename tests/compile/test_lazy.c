@@ -8,10 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/tmpdir.h"
 #include "compile/compile.h"
+#include "compile/compile_internal.h"
 #include "compile/lazy.h"
 #include "compile/lazy_internal.h"
 #include "compile/xl.h"
@@ -441,7 +444,7 @@ TEST(funcrefs_are_the_same_before_and_after_their_function_is_compiled) {
   mote_rt_module_free(m);
 }
 
-TEST(a_lazy_object_without_its_module_bytes_is_not_loaded) {
+TEST(a_lazy_object_without_its_module_bytes_is_not_loaded_until_they_are_put_back) {
   size_t len;
   uint8_t *wasm = test_wat("(module (func (export \"x\")) (func (export \"lazy_5\")))", NULL, &len);
   CHECK(wasm != NULL);
@@ -462,7 +465,42 @@ TEST(a_lazy_object_without_its_module_bytes_is_not_loaded) {
   CHECK(r.cached);
   CHECK(mote_rt_module_load(r.so_path, &m, &err) == MOTE_RT_OK);
   mote_rt_module_free(m);
+  /* and damaged bytes too (a crash or a disk error): until stop 30 a file
+   * there was taken as is, and no load of the object ever worked again */
+  FILE *f = fopen(path, "w");
+  CHECK(f != NULL);
+  if (f) {
+    fputs("garbage", f);
+    fclose(f);
+  }
+  CHECK(mote_rt_module_load(r.so_path, &m, &err) == MOTE_RT_LOAD_FAILED);
+  CHECK(mote_compile(wasm, len, &o, &r, &cerr) == MOTE_COMPILE_OK);
+  CHECK(r.cached);
+  CHECK(mote_rt_module_load(r.so_path, &m, &err) == MOTE_RT_OK);
+  mote_rt_module_free(m);
   free(wasm);
+}
+
+/* A lazy worker's directory is made by a process that has joined the
+ * cache's tmp/ (holds its lock file there), so another process's clean
+ * keeps it: a process whose lazy object was a cache hit had never joined,
+ * and its workers' directory went as a dead process's (until stop 30). */
+TEST(a_lazy_workers_directory_outlives_another_processs_clean) {
+  char cache[160], so[200], dir[PATH_MAX], tmp[200];
+  snprintf(cache, sizeof cache, "%s/workers-%d", test_cache_dir(), (int)getpid());
+  snprintf(so, sizeof so, "%s/k.so", cache);
+  snprintf(tmp, sizeof tmp, "%s/tmp", cache);
+  CHECK(mote_lazy_worker_dir(so, dir, sizeof dir));
+  pid_t child = fork();
+  if (child == 0) {
+    mote_tmp_clean(tmp); /* another process's first prepare */
+    _exit(0);
+  }
+  int status = 0;
+  CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status));
+  struct stat sb;
+  CHECK_MSG(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode), dir);
+  mote_lazy_worker_dir_remove(dir);
 }
 
 static bool fail_batch(void *ctx) {
@@ -1016,7 +1054,8 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           a_stub_called_from_several_threads_compiles_once,
           a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile,
           funcrefs_are_the_same_before_and_after_their_function_is_compiled,
-          a_lazy_object_without_its_module_bytes_is_not_loaded,
+          a_lazy_object_without_its_module_bytes_is_not_loaded_until_they_are_put_back,
+          a_lazy_workers_directory_outlives_another_processs_clean,
           a_failed_lazy_compile_traps_the_call_and_the_next_call_tries_again,
           a_call_fills_its_batch_while_the_filling_is_called,
           the_background_compiles_the_rest_after_a_call,
