@@ -184,7 +184,7 @@ mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result
   if (xerr.failed) {
     snprintf(err->message, sizeof err->message, "%s", xerr.message);
     snprintf(err->stage, sizeof err->stage, "translate");
-    err->status = st = xerr.io ? MOTE_COMPILE_IO : MOTE_COMPILE_INVALID;
+    err->status = st = mote_xl_status(&xerr);
     goto done;
   }
   if (!ok || mote_cache_prepare(obj_rel) != 0 || !realpath(obj_rel, obj_dir) ||
@@ -221,13 +221,15 @@ mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result
   out->chunks_reduced = p.reduced;
   out->peak_rss_kb = p.peak_rss_kb;
   if (p.invalid) {
+    st = MOTE_COMPILE_INVALID;
     for (uint32_t i = 0; i < p.nparts; i++) /* the first refusal in module order */
-      if (parts[i].err.failed) {
+      if (parts[i].err.failed && !parts[i].err.io) {
         snprintf(err->message, sizeof err->message, "%s", parts[i].err.message);
+        st = mote_xl_status(&parts[i].err);
         break;
       }
     snprintf(err->stage, sizeof err->stage, "translate");
-    err->status = st = MOTE_COMPILE_INVALID;
+    err->status = st;
     goto done;
   }
   if (p.failed) {

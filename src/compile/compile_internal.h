@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "compile/compile.h"
+#include "compile/xl.h"
 #include "module/module.h"
 
 /* Whether a tool's stderr says it ran out of memory (its address-space
@@ -23,6 +24,10 @@ extern const char mote_abi_header_text[];
  * of the wasm-rt.h the runtime was built with. */
 extern const char mote_xl_lazy_libc_text[];
 extern const char mote_wasm_rt_header_text[];
+
+/* The status of a translation that failed (xl_error): IO when it was not
+ * the module's fault, LIMIT past the translator's limits, else INVALID. */
+mote_compile_status mote_xl_status(const xl_error *e);
 
 /* Running a tool as a child process under limits. */
 typedef struct mote_child_limits {

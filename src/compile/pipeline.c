@@ -82,6 +82,10 @@ bool mote_ran_out_of_memory(const char *stderr_tail) {
          strstr(stderr_tail, "Cannot allocate memory") || strstr(stderr_tail, "bad_alloc");
 }
 
+mote_compile_status mote_xl_status(const xl_error *e) {
+  return e->io ? MOTE_COMPILE_IO : e->limit ? MOTE_COMPILE_LIMIT : MOTE_COMPILE_INVALID;
+}
+
 /* Turns a failed child into an error naming the stage. */
 static mote_compile_status child_failure(const mote_child_result *r, const mote_child_limits *l,
                                          const char *stage, mote_compile_status exit_status,
@@ -141,13 +145,9 @@ static mote_compile_status build_unit(const char *work, const xl_module *x,
   bool ok = unit && xl_module_write(unit, x, &xerr);
   bool closed = unit && fclose(unit) == 0;
   out->translate_ms += ms_since(&t0);
-  if (xerr.failed && xerr.io) {
-    set_error(err, MOTE_COMPILE_IO, "translate", "%s", xerr.message);
-    return MOTE_COMPILE_IO;
-  }
   if (xerr.failed) {
-    set_error(err, MOTE_COMPILE_INVALID, "translate", "%s", xerr.message);
-    return MOTE_COMPILE_INVALID;
+    set_error(err, mote_xl_status(&xerr), "translate", "%s", xerr.message);
+    return mote_xl_status(&xerr);
   }
   if (!ok || !closed) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
@@ -244,9 +244,8 @@ static mote_compile_status build_lazy(const char *work, const xl_module *x,
   bool closed = unit && fclose(unit) == 0;
   out->translate_ms += ms_since(&t0);
   if (xerr.failed) {
-    set_error(err, xerr.io ? MOTE_COMPILE_IO : MOTE_COMPILE_INVALID, "translate", "%s",
-              xerr.message);
-    return xerr.io ? MOTE_COMPILE_IO : MOTE_COMPILE_INVALID;
+    set_error(err, mote_xl_status(&xerr), "translate", "%s", xerr.message);
+    return mote_xl_status(&xerr);
   }
   if (!ok || !closed) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
@@ -267,9 +266,8 @@ static mote_compile_status build_lazy(const char *work, const xl_module *x,
   out->chunks_built = 1;
   out->peak_rss_kb = r.max_rss_kb;
   if (!v.ok) {
-    set_error(err, v.err.io ? MOTE_COMPILE_IO : MOTE_COMPILE_INVALID, "translate", "%s",
-              v.err.message);
-    return v.err.io ? MOTE_COMPILE_IO : MOTE_COMPILE_INVALID;
+    set_error(err, mote_xl_status(&v.err), "translate", "%s", v.err.message);
+    return mote_xl_status(&v.err);
   }
   if (v.deepest_if > MOTE_LAZY_MAX_IF_NESTING) {
     static const char *const lazy_files[] = {"mod.h", "unit.c", "module.so"};
@@ -339,6 +337,15 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
     set_error(err, MOTE_COMPILE_IO, "translate", "%s", "out of memory reading the module");
     return MOTE_COMPILE_IO;
   }
+  size_t c_written = 0;
+  x.c_written = &c_written; /* the module's C, against XL_C_MODULE_BASE */
+  xl_error fits = {0};
+  if (!xl_module_fits(&x, &fits)) {
+    free(ends);
+    xl_module_release(&x);
+    set_error(err, mote_xl_status(&fits), "translate", "%s", fits.message);
+    return mote_xl_status(&fits);
+  }
   bool split = xl_plan_chunks(&x, CHUNK_MIN, CHUNK_MAX, ends) > 1;
   size_t min = opts->chunk_bytes ? opts->chunk_bytes
                : opts->tier == MOTE_TIER_QUICK ? QUICK_CHUNK_MIN : CHUNK_MIN;
@@ -349,8 +356,10 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
   if (lazy && !eager_instead) {
     /* built, or failed */
   } else if (!split) {
+    c_written = 0; /* a lazy validation's count, if it ended in an eager build */
     st = build_unit(work, &x, opts, &limits, out, err);
   } else {
+    c_written = 0;
     chunk_build cb = {.x = &x, .ends = ends, .nchunks = nchunks, .work = work,
                       .cache_dir = opts->cache_dir, .tier = opts->tier, .limits = limits};
     mote_child_result failure;

@@ -56,13 +56,23 @@ typedef struct xl_data {
   uint32_t len;
 } xl_data;
 
+/* An element segment's item, in 4 bytes (as an xl_const, 32: a 16 MB
+ * segment of one-byte function indices took 512 MB): a function's index,
+ * XL_ITEM_GLOBAL | a global's (global.get), or XL_ITEM_NULL (ref.null). */
+#define XL_ITEM_NULL 0xffffffffu
+#define XL_ITEM_GLOBAL 0x80000000u
+
 typedef struct xl_elem {
   uint8_t mode; /* 0 active, 1 passive, 2 declarative */
   uint8_t type; /* MOTE_FUNCREF / MOTE_EXTERNREF */
   uint32_t table;
   xl_const offset;
   uint32_t count;
-  xl_const *items; /* count, from malloc() (funcs as ref.func) */
+  uint32_t *items; /* count, from malloc(): XL_ITEM_* */
+  /* the first item that names no function, or a global an element may not
+   * read (an index past 2^31 is no function's nor global's): 0 none */
+  uint8_t bad_op;
+  uint64_t bad_index;
 } xl_elem;
 
 typedef struct xl_global {
@@ -91,6 +101,10 @@ typedef struct xl_module {
   /* Lazy batches (xl_lazy.c): function bodies are named b<N>, not w<N>
    * (w<N> is then the object's stub); calls still name w<N>. */
   bool lazy_bodies;
+  /* NULL, or the bytes of C the functions took so far, added to atomically
+   * by every thread that writes them, and checked against XL_C_MODULE_BASE
+   * + XL_C_PER_BYTE * len (set by the compile, not by lazy objects) */
+  size_t *c_written;
 } xl_module;
 
 /* Collects the facts; false on out of memory or a structural surprise. */
@@ -101,8 +115,29 @@ void xl_module_release(xl_module *x);
 typedef struct xl_error {
   bool failed;
   bool io; /* not the module's fault: memory ran out, or writing the C failed (a full disk) */
+  bool limit; /* a valid module past the translator's limits (XL_C_* below) */
   char message[256];
 } xl_error;
+
+/* The C a function may take: XL_C_BASE bytes plus XL_C_PER_BYTE per byte
+ * of its body (locals' declarations included). Real code takes 5-15 bytes
+ * of C per byte of wasm; a few bytes of wasm can ask for kilobytes (a
+ * br_if to a block of 1000 results copies them all, a group of 50000
+ * locals declares each), which would take the server's memory and time:
+ * such a module is refused (xl_error.limit). A module's whole C (counted
+ * when xl_module.c_written is set: the compile's translation, not a lazy
+ * object's batches) may take XL_C_MODULE_BASE plus XL_C_PER_BYTE per byte
+ * of the module. */
+#define XL_C_BASE ((size_t)16 << 10)
+#define XL_C_PER_BYTE 48
+#define XL_C_MODULE_BASE ((size_t)64 << 20)
+
+/* Whether the C written once per function and per type (prototypes,
+ * import trampolines, the call glue: ~27 bytes per parameter or result)
+ * fits the module's budget (XL_C_MODULE_BASE): else false with err (limit).
+ * 5000 imports of a type of 1000 parameters are 45 KB of wasm and were 135
+ * MB of C before any body. */
+bool xl_module_fits(const xl_module *x, xl_error *err);
 
 /* What a function's C names outside itself, marked by xl_func_write: per
  * function 1 = called, 2 = ref.func (| both); per data segment 1. */

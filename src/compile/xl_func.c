@@ -65,6 +65,11 @@ typedef struct fx {
   const mote_module *m;
   xl_refs *refs;
   FILE *o;
+  size_t code_len; /* its body's bytes, locals included */
+  uint32_t pend_lo; /* no stack entry below it is pending (materialize starts there) */
+  uint32_t *lfirst, lfirst_cap; /* write_br_table's first[label]: UINT32_MAX between tables */
+  size_t budget;  /* bytes of C the function may take (XL_C_BASE, XL_C_PER_BYTE) */
+  uint32_t nops;  /* instructions translated: the budget is checked every 64 */
   xl_error *err;
   xl_cur c;
   uint32_t func;
@@ -222,6 +227,15 @@ __attribute__((format(printf, 2, 3))) static bool fail(fx *f, const char *fmt, .
   return false;
 }
 
+/* The function's C past its budget (XL_C_BASE): a limit, not invalid. */
+static bool too_much_c(fx *f) {
+  bool first = !f->err->failed;
+  fail(f, "its C would take more than %zu KiB, the most for its %zu bytes of code: refused",
+       f->budget >> 10, f->code_len);
+  if (first) f->err->limit = true;
+  return false;
+}
+
 /* Memory ran out: the translation failed, the module is not at fault. */
 static bool out_of_memory(fx *f) {
   bool first = !f->err->failed;
@@ -327,6 +341,7 @@ static bool push_pending(fx *f, uint8_t t, const char *text, uint64_t locals) {
   if (!push(f, t)) return false;
   xl_bprintf(f->pend[f->h - 1], sizeof f->pend[0], "%s", text);
   f->pend_locals[f->h - 1] = locals;
+  if (f->h - 1 < f->pend_lo) f->pend_lo = f->h - 1;
   return true;
 }
 
@@ -348,16 +363,24 @@ static const char *V(fx *f, uint8_t t, uint32_t d) {
 
 /* Writes pending values into their slots: all of them (before anything that
  * reads slots or branches), or those that read local `local` (before it is
- * set). */
+ * set). From pend_lo up: a scan of the whole stack at nearly every
+ * instruction was quadratic (a module of 25,000 values kept on the stack
+ * and as many blocks took 5.5 s to translate). */
 static void materialize(fx *f, int32_t local) {
-  for (uint32_t i = 0; i < f->h; i++) {
-    if (!f->pend[i][0] || (local >= 0 && !(f->pend_locals[i] & local_bit(local)))) continue;
+  uint32_t lo = f->h;
+  for (uint32_t i = f->pend_lo; i < f->h; i++) {
+    if (!f->pend[i][0]) continue;
+    if (local >= 0 && !(f->pend_locals[i] & local_bit(local))) {
+      if (i < lo) lo = i;
+      continue;
+    }
     if (live(f)) xl_printf(f->o, "%s = %s;\n", S(f, f->stack[i], i), f->pend[i]);
     f->pend[i][0] = 0;
     f->pend_locals[i] = 0;
     f->pend_own[i] = 0;
     f->pend_kind[i] = PK_OTHER;
   }
+  f->pend_lo = lo;
 }
 
 /* Pops a value expected to be of type `want` (ANY: any type); *got its type. */
@@ -1193,25 +1216,33 @@ static bool cgoto_eligible(const fx *f, uint32_t n, uint32_t targets) {
  * compiler thread that every call waits for). */
 static bool write_br_table(fx *f, const char *cond, uint32_t local, const uint32_t *labels,
                            uint32_t n) {
-  uint32_t *first = malloc((size_t)f->nf * sizeof *first);
-  uint32_t *next = malloc(((size_t)n + 1) * sizeof *next);
-  if (!first || !next) {
-    free(first), free(next);
-    return out_of_memory(f);
+  /* first[] is kept by the function, all UINT32_MAX, and put back so after
+   * each table by its own labels: made and scanned per table over every
+   * frame, it cost the depth of the nesting per br_table (35 s for a 2 MB
+   * module of 400,000 nested blocks) */
+  if (f->lfirst_cap < f->nf) {
+    uint32_t cap = f->nf < 64 ? 64 : f->nf * 2;
+    uint32_t *grown = realloc(f->lfirst, (size_t)cap * sizeof *grown);
+    if (!grown) return out_of_memory(f);
+    for (uint32_t l = f->lfirst_cap; l < cap; l++) grown[l] = UINT32_MAX;
+    f->lfirst = grown, f->lfirst_cap = cap;
   }
-  for (uint32_t l = 0; l < f->nf; l++) first[l] = UINT32_MAX;
+  uint32_t *first = f->lfirst;
+  uint32_t *next = malloc(((size_t)n + 1) * sizeof *next);
+  if (!next) return out_of_memory(f);
+  uint32_t targets = 0;
   for (uint32_t i = n + 1; i-- > 0;) {
+    targets += first[labels[i]] == UINT32_MAX;
     next[i] = first[labels[i]];
     first[labels[i]] = i;
   }
-  uint32_t targets = 0;
-  for (uint32_t l = 0; l < f->nf; l++) targets += first[l] != UINT32_MAX;
   bool cgoto = cgoto_eligible(f, n, targets);
   if (cgoto && f->ncgotos == f->cgotos_cap) {
     uint32_t cap = f->cgotos_cap ? 2 * f->cgotos_cap : 4;
     cgoto_table *grown = realloc(f->cgotos, cap * sizeof *grown);
     if (!grown) {
-      free(first), free(next);
+      for (uint32_t i = 0; i <= n; i++) first[labels[i]] = UINT32_MAX;
+      free(next);
       return out_of_memory(f);
     }
     f->cgotos = grown, f->cgotos_cap = cap;
@@ -1240,7 +1271,7 @@ static bool write_br_table(fx *f, const char *cond, uint32_t local, const uint32
   }
   fputs_unlocked("}\n", f->o);
   if (cgoto) fputs_unlocked("#endif\n", f->o);
-  free(first);
+  for (uint32_t i = 0; i <= n; i++) first[labels[i]] = UINT32_MAX;
   free(next);
   return true;
 }
@@ -1285,6 +1316,7 @@ static bool body(fx *f) {
   for (;;) {
     f->at = f->c.pos;
     if (f->c.pos >= f->c.end) return fail(f, "unexpected end of function");
+    if ((++f->nops & 63) == 0 && (size_t)ftell(f->o) > f->budget) return too_much_c(f);
     uint8_t op = xl_u8(&f->c), t = 0, t2 = 0;
     uint32_t a, b, np, nr, h;
     const uint8_t *params, *results;
@@ -1620,6 +1652,8 @@ bool xl_func_write_nested(FILE *out, const xl_module *x, uint32_t func_index, xl
   uint32_t d = func_index - x->nimports_func;
   fx f = {.x = x, .m = m, .refs = refs, .err = err, .func = func_index};
   f.c = (xl_cur){x->bytes, x->body_start[d], x->body_end[d], false};
+  f.code_len = x->body_end[d] - x->body_start[d];
+  f.budget = XL_C_BASE + XL_C_PER_BYTE * f.code_len;
   char *buf = NULL;
   size_t len = 0;
   bool ok = false;
@@ -1629,6 +1663,19 @@ bool xl_func_write_nested(FILE *out, const xl_module *x, uint32_t func_index, xl
   if (!push_frame(&f, K_FUNC, 0, NULL, ft->result_count, ft->results, 0)) goto done;
   ok = body(&f);
   if (deepest_if) *deepest_if = f.deepest_if;
+  /* the declarations written before the body: a local or a slot's line
+   * takes at most 40 bytes */
+  size_t decl = 64 + 40 * (size_t)f.nlocals;
+  for (int k = 0; k < 8; k++) decl += 40 * (size_t)f.slots[k];
+  if (ok && (size_t)ftell(f.o) + decl > f.budget) ok = too_much_c(&f);
+  if (ok && x->c_written &&
+      __atomic_add_fetch(x->c_written, (size_t)ftell(f.o) + decl, __ATOMIC_RELAXED) >
+          XL_C_MODULE_BASE + XL_C_PER_BYTE * x->len) {
+    fail(&f, "the module's C would take more than %zu MiB, the most for its %zu bytes: refused",
+         (XL_C_MODULE_BASE + XL_C_PER_BYTE * x->len) >> 20, x->len);
+    err->limit = true;
+    ok = false;
+  }
 done:
   fclose(f.o);
   for (uint32_t k = 0; ok && k < f.nkeeps; k++)
@@ -1679,5 +1726,6 @@ done:
   free(f.set_at);
   free(f.varied_at);
   free(f.cgotos);
+  free(f.lfirst);
   return ok;
 }

@@ -20,8 +20,8 @@
 #include "rt/abi.h"
 #include "xl.h"
 
-#define CODE_NULL 0xffffffffu
-#define CODE_GLOBAL 0x80000000u
+#define CODE_NULL XL_ITEM_NULL
+#define CODE_GLOBAL XL_ITEM_GLOBAL
 
 __attribute__((format(printf, 2, 3))) static bool invalid(xl_error *err, const char *fmt, ...) {
   va_list ap;
@@ -60,6 +60,38 @@ static bool const_ok(const xl_module *x, const xl_const *c, xl_error *err) {
   return true;
 }
 
+/* Exports by name, then by index (qsort_r's context: the module). */
+static int by_export_name(const void *a, const void *b, void *ctx) {
+  const mote_module *m = ctx;
+  uint32_t i = *(const uint32_t *)a, k = *(const uint32_t *)b;
+  const mote_export *x = mote_module_export(m, i), *y = mote_module_export(m, k);
+  size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+  int c = memcmp(x->name, y->name, n);
+  if (c) return c;
+  if (x->name_len != y->name_len) return x->name_len < y->name_len ? -1 : 1;
+  return i < k ? -1 : i > k;
+}
+
+/* The first export (in index order) whose name an earlier one has, found by
+ * sorting (comparing each with all before it took 23 s for 100,000
+ * exports): in a run of one name, all but the first repeat an earlier one.
+ * UINT32_MAX for none, UINT32_MAX - 1 when memory ran out. */
+static uint32_t duplicate_export(const mote_module *m) {
+  uint32_t n = mote_module_export_count(m);
+  if (n < 2) return UINT32_MAX;
+  uint32_t *order = malloc((size_t)n * sizeof *order), dup = UINT32_MAX;
+  if (!order) return UINT32_MAX - 1;
+  for (uint32_t i = 0; i < n; i++) order[i] = i;
+  qsort_r(order, n, sizeof *order, by_export_name, (void *)m);
+  for (uint32_t i = 1; i < n; i++) {
+    const mote_export *a = mote_module_export(m, order[i - 1]), *b = mote_module_export(m, order[i]);
+    if (a->name_len == b->name_len && !memcmp(a->name, b->name, a->name_len) && order[i] < dup)
+      dup = order[i];
+  }
+  free(order);
+  return dup;
+}
+
 static bool validate(const xl_module *x, xl_error *err) {
   const mote_module *m = x->m;
   uint32_t ntypes = mote_module_type_count(m);
@@ -91,12 +123,10 @@ static bool validate(const xl_module *x, xl_error *err) {
                      : e->kind == MOTE_EXTERN_MEMORY ? mote_module_memory_count(m)
                                                      : mote_module_global_count(m);
     if (e->index >= limit) return invalid(err, "unknown export index %u (export %u)", e->index, i);
-    for (uint32_t k = 0; k < i; k++) {
-      const mote_export *o = mote_module_export(m, k);
-      if (o->name_len == e->name_len && !memcmp(o->name, e->name, e->name_len))
-        return invalid(err, "duplicate export name (export %u)", i);
-    }
   }
+  uint32_t dup = duplicate_export(m);
+  if (dup == UINT32_MAX - 1) return no_memory(err);
+  if (dup != UINT32_MAX) return invalid(err, "duplicate export name (export %u)", dup);
   uint32_t start;
   if (mote_module_start(m, &start)) {
     if (start >= mote_module_func_count(m)) return invalid(err, "unknown function %u (start)", start);
@@ -124,8 +154,8 @@ static bool validate(const xl_module *x, xl_error *err) {
   for (uint32_t i = 0; i < x->nelems; i++) {
     const xl_elem *e = &x->elems[i];
     if (e->mode == 0 && !const_ok(x, &e->offset, err)) return false;
-    for (uint32_t k = 0; k < e->count; k++)
-      if (!const_ok(x, &e->items[k], err)) return false;
+    xl_const bad = {.op = e->bad_op, .bits = e->bad_index};
+    if (e->bad_op && !const_ok(x, &bad, err)) return false;
   }
   if (x->nbodies != mote_module_func_count(m) - x->nimports_func)
     return invalid(err, "function and code section have inconsistent lengths");
@@ -223,15 +253,6 @@ static void write_trampoline(FILE *o, const mote_module *m, uint32_t f, uint32_t
   fputc_unlocked('\n', o);
 }
 
-/* The index of import k among the imports of its kind. */
-static uint32_t import_slot(const mote_module *m, uint32_t k) {
-  uint32_t n = 0;
-  mote_extern_kind kind = mote_module_import(m, k)->kind;
-  for (uint32_t i = 0; i < k; i++)
-    if (mote_module_import(m, i)->kind == kind) n++;
-  return n;
-}
-
 /* Element segments: per segment an array of item codes (an index into
  * xl_funcs, the functions a reference may name; CODE_NULL; or CODE_GLOBAL |
  * a global's index), and xl_table_init turning codes into references. */
@@ -253,10 +274,8 @@ static bool write_elems(FILE *o, const xl_module *x) {
     const xl_elem *e = &x->elems[i];
     xl_printf(o, "static const u32 xl_e%u[%u] = {", i, e->count + 1);
     for (uint32_t k = 0; k < e->count; k++) {
-      const xl_const *c = &e->items[k];
-      uint32_t code = c->op == 0xd2   ? dense[c->bits]
-                      : c->op == 0x23 ? CODE_GLOBAL | (uint32_t)c->bits
-                                      : CODE_NULL;
+      uint32_t item = e->items[k];
+      uint32_t code = item == CODE_NULL || (item & CODE_GLOBAL) ? item : dense[item];
       xl_printf(o, "%s%u", k % 16 == 15 ? ",\n" : k ? "," : "", code);
     }
     fputs_unlocked("};\n", o);
@@ -319,9 +338,13 @@ static void write_instantiate(FILE *o, const xl_module *x) {
   fputs_unlocked("static void xl_instantiate(void *p, const mote_abi_binding *imports) {\n"
         "  inst *I = p;\n  I->imports = imports;\n",
         o);
+  /* per kind, the index of the next import among the imports of its kind
+   * (counted as they come: asked per import it was quadratic, 12 s for a
+   * module of 100,000 imports) */
+  uint32_t seen[MOTE_EXTERN_GLOBAL + 1] = {0};
   for (uint32_t k = 0; k < mote_module_import_count(m); k++) {
     const mote_import *imp = mote_module_import(m, k);
-    uint32_t s = import_slot(m, k);
+    uint32_t s = imp->kind <= MOTE_EXTERN_GLOBAL ? seen[imp->kind]++ : 0;
     switch (imp->kind) {
       case MOTE_EXTERN_MEMORY: xl_printf(o, "  I->m%u = imports[%u].memory;\n", s, k); break;
       case MOTE_EXTERN_TABLE:

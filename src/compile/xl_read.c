@@ -153,17 +153,22 @@ static bool scan_elems(xl_module *x) {
     }
     e->count = xl_u32(&c);
     if (e->count > c.end - c.pos) return false;
-    e->items = calloc(e->count ? e->count : 1, sizeof *e->items);
-    if (!e->items) return false;
+    e->items = e->count ? calloc(e->count, sizeof *e->items) : NULL; /* none for the empty */
+    if (e->count && !e->items) return false;
+    uint32_t nf = mote_module_func_count(x->m);
     for (uint32_t k = 0; k < e->count && !c.bad; k++) {
-      if (exprs) {
-        xl_read_const(&c, &e->items[k]);
-      } else {
-        e->items[k].op = 0xd2;
-        e->items[k].bits = xl_u32(&c);
+      xl_const item = {.op = 0xd2};
+      if (exprs) item = (xl_const){0}, xl_read_const(&c, &item);
+      else item.bits = xl_u32(&c);
+      bool func = item.op == 0xd2, global = item.op == 0x23;
+      if ((func && item.bits >= nf) || (global && item.bits >= x->nimports_global)) {
+        if (!e->bad_op) e->bad_op = item.op, e->bad_index = item.bits;
+        e->items[k] = XL_ITEM_NULL;
+        continue;
       }
-      if (e->items[k].op == 0xd2 && e->items[k].bits < mote_module_func_count(x->m))
-        x->declared[e->items[k].bits] = 1;
+      if (func) x->declared[item.bits] = 1;
+      e->items[k] = func ? (uint32_t)item.bits
+                    : global ? XL_ITEM_GLOBAL | (uint32_t)item.bits : XL_ITEM_NULL;
     }
   }
   return !c.bad;
@@ -198,6 +203,27 @@ static void declare_more(xl_module *x) {
   for (uint32_t i = 0; i < x->nglobals; i++)
     if (x->globals[i].init.op == 0xd2 && x->globals[i].init.bits < mote_module_func_count(m))
       x->declared[x->globals[i].init.bits] = 1;
+}
+
+bool xl_module_fits(const xl_module *x, xl_error *err) {
+  const mote_module *m = x->m;
+  uint64_t values = 0;
+  for (uint32_t t = 0; t < mote_module_type_count(m); t++) {
+    const mote_functype *ft = mote_module_type(m, t);
+    values += (uint64_t)ft->param_count + ft->result_count;
+  }
+  for (uint32_t fn = 0; fn < mote_module_func_count(m); fn++) {
+    const mote_functype *ft = mote_module_func_type(m, fn);
+    values += (uint64_t)ft->param_count + ft->result_count;
+  }
+  uint64_t need = 32 * values, budget = XL_C_MODULE_BASE + (uint64_t)XL_C_PER_BYTE * x->len;
+  if (need <= budget) return true;
+  snprintf(err->message, sizeof err->message,
+           "its functions' and types' parameters and results (%llu in all) would take more than "
+           "%llu MiB of C, the most for its %zu bytes: refused",
+           (unsigned long long)values, (unsigned long long)(budget >> 20), x->len);
+  err->failed = err->limit = true;
+  return false;
 }
 
 bool xl_module_scan(xl_module *x, const mote_module *m, const uint8_t *bytes, size_t len) {

@@ -41,7 +41,9 @@ typedef struct mote_section_span {
   size_t end;     /* one past the last byte of the content */
 } mote_section_span;
 
-/* Every section, custom ones included, in binary order. */
+/* Every section in binary order, custom ones included: the first
+ * MR_CUSTOMS_LISTED (1024) of those, and any named "name" (the others are
+ * read and skipped, module_internal.h). */
 uint32_t mote_layout_section_count(const mote_module *m);
 const mote_section_span *mote_layout_section(const mote_module *m, uint32_t i);
 

@@ -87,15 +87,22 @@ struct mote_module {
   mr_name *func_names; /* strictly increasing index, for bsearch */
   uint32_t func_name_count;
 
+  /* Custom sections: the first MR_CUSTOMS_LISTED, and every "name" one, are
+   * listed (here and in the layout); the others are read and skipped, so
+   * that millions of 3-byte custom sections do not take 64 bytes each. */
   mr_custom *customs;
   uint32_t custom_count;
   uint32_t custom_cap;
+  uint32_t customs_seen;
+  bool custom_listing; /* the custom section being read is listed */
 
   /* Layout (layout.h): every section in binary order. */
   mote_section_span *sections;
   uint32_t section_count;
   uint32_t section_cap;
 };
+
+#define MR_CUSTOMS_LISTED 1024
 
 /* The state of one mote_module_read(). The first error wins: later failures
  * (unwinding callers) do not overwrite it. */

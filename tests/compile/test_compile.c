@@ -1383,6 +1383,112 @@ TEST(a_chunk_over_the_cpu_limit_fails_as_such_and_is_not_compiled_again) {
   free(wasm);
 }
 
+/* A module's C is bounded by its size (xl.h, XL_C_*): a few bytes of wasm
+ * that ask for kilobytes of C are refused as over a limit, on both tiers,
+ * before the server's memory and time go into them. Each of these took
+ * hundreds of MB to GBs of C before (a review's findings). */
+static void check_refused_as_too_much_c(const char *wat, const char *what, bool quick_too) {
+  size_t len = 0;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  for (int tier = MOTE_TIER_OPT; tier <= (quick_too ? MOTE_TIER_QUICK : MOTE_TIER_OPT); tier++) {
+    fresh_cache();
+    mote_compile_options o = options((mote_tier)tier);
+    mote_compile_result r;
+    mote_compile_error err;
+    CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_LIMIT);
+    CHECK_STR_CONTAINS(err.message, what);
+    CHECK_STR_CONTAINS(err.stage, "translate");
+  }
+  free(wasm);
+}
+
+/* 2000 br_if to a block of 200 results, entered with a value below them, so
+ * that each copies all 200 into the block's slots (8 KB of wasm, 5.6 MB of
+ * C; 50,000 of 1000 results were 740 MB) */
+TEST(a_branch_that_copies_hundreds_of_values_thousands_of_times_is_refused) {
+  size_t cap = 1 << 20, n = 0;
+  char *wat = malloc(cap);
+  CHECK(wat != NULL);
+  if (!wat) return;
+  n += (size_t)snprintf(wat + n, cap - n, "(module (type $t (func (result");
+  for (int i = 0; i < 200; i++) n += (size_t)snprintf(wat + n, cap - n, " i64");
+  n += (size_t)snprintf(wat + n, cap - n, ")))\n(func (export \"f\")\nblock (type $t)\ni32.const 7\n");
+  for (int i = 0; i < 200; i++) n += (size_t)snprintf(wat + n, cap - n, "i64.const %d\n", i);
+  for (int i = 0; i < 2000; i++) n += (size_t)snprintf(wat + n, cap - n, "i32.const 0 br_if 0\n");
+  n += (size_t)snprintf(wat + n, cap - n, "br 0\nend\n");
+  for (int i = 0; i < 200; i++) n += (size_t)snprintf(wat + n, cap - n, "drop\n");
+  snprintf(wat + n, cap - n, "))\n");
+  check_refused_as_too_much_c(wat, "its C would take more than", true);
+  free(wat);
+}
+
+/* Two functions declaring 50000 locals each in one group of 6 bytes (the
+ * text format has no groups of many, so the module is written by hand):
+ * 1.4 MB of C from 36 bytes; 200 such functions were 157 MB. */
+TEST(functions_declaring_tens_of_thousands_of_locals_in_a_few_bytes_are_refused) {
+  uint8_t m[64];
+  size_t k = 0;
+  static const uint8_t head[] = {0, 'a', 's', 'm', 1, 0, 0, 0,
+                                 1, 4, 1, 0x60, 0, 0, /* type 0: [] -> [] */
+                                 3, 3, 2, 0, 0};      /* two functions of type 0 */
+  memcpy(m, head, sizeof head);
+  k = sizeof head;
+  /* code: 2 bodies, each: size 6, 1 group of 50000 (0xd0 0x86 0x03) i32, end */
+  static const uint8_t code[] = {10, 15, 2, 6, 1, 0xd0, 0x86, 0x03, 0x7f, 0x0b,
+                                 6, 1, 0xd0, 0x86, 0x03, 0x7f, 0x0b};
+  memcpy(m + k, code, sizeof code);
+  k += sizeof code;
+  for (int tier = MOTE_TIER_OPT; tier <= MOTE_TIER_QUICK; tier++) {
+    fresh_cache();
+    mote_compile_options o = options((mote_tier)tier);
+    mote_compile_result r;
+    mote_compile_error err;
+    CHECK_EQ_INT(mote_compile(m, k, &o, &r, &err), MOTE_COMPILE_LIMIT);
+    CHECK_STR_CONTAINS(err.message, "its C would take more than");
+  }
+}
+
+/* 3000 imports of a type of 1000 parameters (27 KB of wasm, 80 MB of
+ * prototypes and trampolines) */
+TEST(thousands_of_imports_of_a_type_of_a_thousand_parameters_are_refused) {
+  size_t cap = 1 << 20, n = 0;
+  char *wat = malloc(cap);
+  CHECK(wat != NULL);
+  if (!wat) return;
+  n += (size_t)snprintf(wat + n, cap - n, "(module (type $w (func (param");
+  for (int i = 0; i < 1000; i++) n += (size_t)snprintf(wat + n, cap - n, " i64");
+  n += (size_t)snprintf(wat + n, cap - n, ")))\n");
+  for (int i = 0; i < 3000; i++)
+    n += (size_t)snprintf(wat + n, cap - n, "(import \"m\" \"f%d\" (func (type $w)))\n", i);
+  snprintf(wat + n, cap - n, ")\n");
+  /* (the quick tier refuses a type of more than 250 before translating) */
+  check_refused_as_too_much_c(wat, "parameters and results", false);
+  free(wat);
+}
+
+/* Duplicate export names are found by sorting now: the first export that
+ * repeats an earlier name is the one named, as when each was compared with
+ * all before it. */
+TEST(the_first_export_repeating_a_name_is_named) {
+  size_t len = 0;
+  uint8_t *wasm = test_wat("(module (func $a) (func $b)"
+                           " (export \"y\" (func $a)) (export \"x\" (func $a))"
+                           " (export \"z\" (func $a)) (export \"x\" (func $b))"
+                           " (export \"y\" (func $b)))",
+                           "--no-check", &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  fresh_cache();
+  mote_compile_options o = options(MOTE_TIER_QUICK);
+  mote_compile_result r;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_INVALID);
+  CHECK_STR_CONTAINS(err.message, "duplicate export name (export 3)");
+  free(wasm);
+}
+
 /* A cache directory named relative to the working directory (mote serve
  * --data build/run-data): the chunks' objects must reach the linker, which
  * runs elsewhere (a relative path made `make run`'s resize fail to link). */
@@ -1443,4 +1549,8 @@ RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_
           one_function_changed_rebuilds_only_its_chunk, the_quick_tier_cuts_larger_chunks,
           a_chunk_over_the_memory_limit_is_compiled_at_O1,
           a_chunk_over_the_cpu_limit_fails_as_such_and_is_not_compiled_again,
+          a_branch_that_copies_hundreds_of_values_thousands_of_times_is_refused,
+          functions_declaring_tens_of_thousands_of_locals_in_a_few_bytes_are_refused,
+          thousands_of_imports_of_a_type_of_a_thousand_parameters_are_refused,
+          the_first_export_repeating_a_name_is_named,
           a_relative_cache_directory_links_its_chunks, a_missing_cache_directory_is_created)

@@ -633,7 +633,43 @@ TEST(broken_name_section_is_ignored) {
   mote_module_free(m);
 }
 
-RUN_TESTS(empty_module_reads, empty_and_null_input, bad_magic, bad_version, truncated_leb,
+/* 3000 empty custom sections (4 bytes each), then a "name" one: the first
+ * MR_CUSTOMS_LISTED (1024) are listed, and the "name" one, the rest read
+ * and skipped: listed, each took 64 bytes, so 15 MB of them took 323 MiB. */
+TEST(custom_sections_past_the_first_thousand_are_skipped_but_name_is_kept) {
+  size_t cap = 8 + 3000 * 4 + 16, n = 0;
+  uint8_t *b = malloc(cap);
+  CHECK(b != NULL);
+  if (!b) return;
+  static const uint8_t h[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+  memcpy(b, h, sizeof h);
+  n = sizeof h;
+  for (int i = 0; i < 3000; i++) {
+    static const uint8_t c[] = {0x00, 0x02, 0x01, 'c'};
+    memcpy(b + n, c, sizeof c);
+    n += sizeof c;
+  }
+  static const uint8_t names[] = {0x00, 0x0b, 0x04, 'n', 'a', 'm', 'e',
+                                  0x00, 0x04, 0x03, 'm', 'o', 'd'};
+  memcpy(b + n, names, sizeof names);
+  n += sizeof names;
+  mote_module *m = NULL;
+  CHECK_EQ_INT(mote_module_read(b, n, &m, &err), MOTE_MODULE_OK);
+  if (m) {
+    CHECK_EQ_INT(mote_layout_section_count(m), 1025);
+    size_t clen = 99;
+    CHECK(mote_module_custom_section(m, "c", &clen) != NULL && clen == 0);
+    CHECK(mote_module_custom_section(m, "name", &clen) != NULL);
+    uint32_t len = 0;
+    const char *name = mote_module_name(m, &len);
+    CHECK(name && len == 3 && memcmp(name, "mod", 3) == 0);
+    mote_module_free(m);
+  }
+  free(b);
+}
+
+RUN_TESTS(custom_sections_past_the_first_thousand_are_skipped_but_name_is_kept,
+          empty_module_reads, empty_and_null_input, bad_magic, bad_version, truncated_leb,
           leb_too_long_or_too_large, section_out_of_order_or_repeated, unknown_section_id,
           section_size_mismatch, function_code_count_mismatch, data_count_rules,
           too_many_locals, illegal_opcode_and_missing_end, zero_byte_immediates,
