@@ -65,9 +65,10 @@ def modules():
     # 50,000 values kept on the stack, then 50,000 empty blocks
     n = 50000
     yield "deep_stack", one_function(b"\x41\x00" * n + b"\x02\x40\x0b" * n + b"\x00\x0b")
-    # 400,000 nested blocks, then 200,000 br_table of a default only
+    # 400,000 nested blocks, then 200,000 times a br_table of a default only and
+    # the end of its block (after which the code is reachable again)
     d, t = 400000, 200000
-    code = b"\x02\x40" * d + b"\x41\x00\x0e\x00\x00" * t + b"\x0b" * d + b"\x0b"
+    code = b"\x02\x40" * d + b"\x41\x00\x0e\x00\x00\x0b" * t + b"\x0b" * (d - t) + b"\x0b"
     yield "br_table_deep", one_function(code)
     # 100,000 exports of one function
     exps = [name("e%d" % i) + b"\x00\x00" for i in range(100000)]
