@@ -13,6 +13,7 @@
 
 #include "base/hash.h"
 #include "compile.h"
+#include "compile_internal.h"
 #include "toolchain.h"
 #include "xl.h"
 
@@ -151,11 +152,17 @@ static void append_identity(const char *tool, char *out, size_t cap) {
 void mote_toolchain_identity(mote_tier tier, char *out, size_t cap) {
   snprintf(out, cap, "abi-%d;tier-%s;", MOTE_ABI_VERSION_FOR_KEY,
            mote_tier_name(tier));
-  /* the translator is part of mote: its generation and its prelude's text */
-  char h[MOTE_HASH_HEX];
+  /* the translator is part of mote: its generation and the texts every unit
+   * includes (its prelude, abi.h, and wasm-rt.h, which abi.h includes from
+   * the system: an upgrade of wabt's header or an edit of abi.h without a
+   * new ABI version would otherwise have reused objects built against the
+   * old ones) */
+  char h[MOTE_HASH_HEX], ha[MOTE_HASH_HEX], hw[MOTE_HASH_HEX];
   mote_hash_bytes(mote_xl_prelude_text, strlen(mote_xl_prelude_text), h);
+  mote_hash_bytes(mote_abi_header_text, strlen(mote_abi_header_text), ha);
+  mote_hash_bytes(mote_wasm_rt_header_text, strlen(mote_wasm_rt_header_text), hw);
   size_t len0 = strlen(out);
-  snprintf(out + len0, cap - len0, "xl-%d:%s;", XL_GENERATION, h);
+  snprintf(out + len0, cap - len0, "xl-%d:%s:%s:%s;", XL_GENERATION, h, ha, hw);
   append_identity(mote_tool_cc(tier), out, cap);
   const char *argv[32];
   mote_tool_cc_argv(tier, argv, 32);
