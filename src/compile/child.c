@@ -156,6 +156,11 @@ void mote_child_run(const char *const argv[], const char *cwd, const mote_child_
   }
   if (pfd >= 0) close(pfd);
   kill(-pid, SIGKILL); /* grandchildren left behind by a killed driver */
+  /* ...which are our children when mote is PID 1 (in a container) or a
+   * subreaper: reaped, as no one else will (they piled up as zombies
+   * until stop 30); any other process gets ECHILD at once here */
+  while (waitpid(-pid, NULL, 0) > 0 || errno == EINTR) {
+  }
   r->wall_ms = now_ms() - start;
   r->max_rss_kb = ru.ru_maxrss;
   read_tail(err_fd, r->stderr_tail, sizeof r->stderr_tail);

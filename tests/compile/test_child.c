@@ -1,10 +1,13 @@
 /* Child processes under limits: each limit stops a hostile tool with a clear outcome. */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +43,28 @@ TEST(cpu_time_limit_kills_a_spinning_tool) {
   char why[160];
   mote_child_describe(&r, &l, why, sizeof why);
   CHECK_STR_CONTAINS(why, "CPU time limit (1 s)");
+}
+
+/* When mote is PID 1 (a container) or a subreaper, the processes of a
+ * killed tool's group become its children: none is left a zombie. A forked
+ * process plays PID 1 (PR_SET_CHILD_SUBREAPER) and says what it finds. */
+TEST(a_killed_tools_children_are_reaped_by_a_subreaper) {
+  pid_t reaper = fork();
+  if (reaper == 0) {
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) _exit(2);
+    mote_child_limits l = roomy;
+    l.wall_seconds = 1;
+    const char *argv[] = {"sh", "-c", "sleep 30 & sleep 30 & sleep 30", NULL};
+    mote_child_result r;
+    mote_child_run(argv, NULL, &l, &r);
+    if (r.outcome != MOTE_CHILD_WALL_TIME) _exit(3);
+    /* no child left, dead or alive */
+    _exit(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD ? 0 : 4);
+  }
+  int status = 0;
+  CHECK(waitpid(reaper, &status, 0) == reaper);
+  CHECK(WIFEXITED(status));
+  CHECK_EQ_INT(WEXITSTATUS(status), 0);
 }
 
 /* True once process `pid` is gone or a zombie (dead, not yet reaped by
@@ -174,6 +199,7 @@ TEST(the_tool_inherits_no_blocked_or_ignored_signals_nor_descriptors) {
 }
 
 RUN_TESTS(exit_status_and_stderr_tail, cpu_time_limit_kills_a_spinning_tool,
+          a_killed_tools_children_are_reaped_by_a_subreaper,
           wall_time_limit_kills_a_sleeping_tool_and_its_children, output_size_limit_stops_a_flood,
           memory_limit_stops_a_hog, missing_tool_is_named,
           the_tool_inherits_no_blocked_or_ignored_signals_nor_descriptors)
