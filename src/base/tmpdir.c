@@ -72,7 +72,12 @@ static bool gone(const char *dir, const char *p, size_t n) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return errno == ENOENT;
   bool free_lock = flock(fd, LOCK_EX | LOCK_NB) == 0;
-  if (free_lock) unlink(path);
+  /* only the file we hold: another cleaner may have unlinked it meanwhile,
+   * and its owner made and took a new one at the path */
+  struct stat a, b;
+  if (free_lock && fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+      a.st_ino == b.st_ino)
+    unlink(path);
   close(fd); /* the lock, if taken, with it */
   return free_lock;
 }

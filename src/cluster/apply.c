@@ -39,7 +39,7 @@ void apply_schedule(mote_cluster *cl, const char *fnkey, int64_t rev) {
   if (p) { /* once is enough; and now, if it was waiting for a retry */
     p->due_ms = 0;
     if (rev < p->rev) p->rev = rev;
-    pthread_cond_broadcast(&cl->wake);
+    pthread_cond_broadcast(&cl->apply_wake);
     return;
   }
   if (strlen(fnkey) >= sizeof p->fnkey || !(p = calloc(1, sizeof *p))) {
@@ -55,7 +55,7 @@ void apply_schedule(mote_cluster *cl, const char *fnkey, int64_t rev) {
   if (cl->queue_tail) cl->queue_tail->next = p;
   else cl->queue = p;
   cl->queue_tail = p;
-  pthread_cond_broadcast(&cl->wake);
+  pthread_cond_broadcast(&cl->apply_wake);
 }
 
 void apply_schedule_all(mote_cluster *cl, int64_t rev) {
@@ -195,7 +195,7 @@ void *apply_main(void *arg) {
       uint64_t wait = next_due ? next_due - now : 1000;
       struct timespec until =
           mote_time_in(CLOCK_REALTIME, wait > UINT32_MAX ? UINT32_MAX : (uint32_t)wait);
-      pthread_cond_timedwait(&cl->wake, &cl->lock, &until);
+      pthread_cond_timedwait(&cl->apply_wake, &cl->lock, &until);
       continue;
     }
     if (prev) prev->next = p->next;
@@ -208,9 +208,12 @@ void *apply_main(void *arg) {
     bool ok = reconcile(cl, p->fnkey);
     pthread_mutex_lock(&cl->lock);
     cl->busy[slot] = NULL;
-    pthread_cond_broadcast(&cl->wake); /* an applier may wait for this name */
-    if (!ok && !cl->stop && !mote_map_get(cl->scheduled, p->fnkey) &&
-        mote_map_put(cl->scheduled, p->fnkey, p, NULL) == 0) {
+    /* an applier may wait for this name (the appliers' own condition: on
+     * cl->wake every apply woke the lease thread, which renewed at once) */
+    pthread_cond_broadcast(&cl->apply_wake);
+    cl_pending *again = ok ? NULL : mote_map_get(cl->scheduled, p->fnkey);
+    if (again && again->rev > p->rev) again->rev = p->rev; /* not applied: the older stays owed */
+    if (!ok && !cl->stop && !again && mote_map_put(cl->scheduled, p->fnkey, p, NULL) == 0) {
       p->due_ms = now_ms() + CL_RETRY_MS; /* its rev stays: not applied yet */
       if (cl->queue_tail) cl->queue_tail->next = p;
       else cl->queue = p;

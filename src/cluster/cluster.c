@@ -112,6 +112,7 @@ mote_cluster *mote_cluster_new(mote_core *core, http_server *http, const mote_cl
   }
   pthread_mutex_init(&cl->lock, NULL);
   pthread_cond_init(&cl->wake, NULL);
+  pthread_cond_init(&cl->apply_wake, NULL);
   if (!(cl->etcd = etcd_new(cfg->endpoints, msg, cap))) goto fail;
   if (!(cl->view = view_new()) || !(cl->scheduled = mote_map_new())) {
     snprintf(msg, cap, "out of memory");
@@ -188,6 +189,7 @@ void mote_cluster_free(mote_cluster *cl) {
   pthread_mutex_lock(&cl->lock);
   cl->stop = true;
   pthread_cond_broadcast(&cl->wake);
+  pthread_cond_broadcast(&cl->apply_wake);
   bool started = cl->started;
   pthread_mutex_unlock(&cl->lock);
   if (cl->view) view_wake(cl->view);
@@ -208,6 +210,7 @@ void mote_cluster_free(mote_cluster *cl) {
   view_free(cl->view);
   etcd_free(cl->etcd);
   pthread_cond_destroy(&cl->wake);
+  pthread_cond_destroy(&cl->apply_wake);
   pthread_mutex_destroy(&cl->lock);
   free(cl);
 }

@@ -149,7 +149,8 @@ struct mote_cluster {
   char cache_dir[PATH_MAX];
 
   pthread_mutex_t lock;    /* the fields below */
-  pthread_cond_t wake;
+  pthread_cond_t wake;      /* the lease and watch threads' waits (and stop) */
+  pthread_cond_t apply_wake; /* the appliers': work scheduled, an apply ended, stop */
   volatile bool stop;
   bool started;
   pthread_t member_thread, sync_thread, apply_threads[CL_APPLIERS];

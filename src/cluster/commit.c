@@ -76,12 +76,14 @@ static bool replicate(mote_cluster *cl, const core_commit *w, char holders[2][CL
  * have been applied. Each try puts a marker of its own (commit/NODE.NONCE,
  * under the node's lease) in the same transaction: there, it was applied,
  * whatever deploys came after it. */
-static bool ours_applied(mote_cluster *cl, const char *marker) {
+static etcd_status ours_applied(mote_cluster *cl, const char *marker, bool *applied) {
   etcd_kv kv;
-  bool found = false;
-  if (etcd_get(cl->etcd, marker, &kv, &found, NULL) != ETCD_OK || !found) return false;
-  etcd_kv_clear(&kv);
-  return true;
+  *applied = false;
+  /* a read that fails is not an answer: taken for "not applied", a delete
+   * went round again and a deploy made a second version */
+  etcd_status st = etcd_get(cl->etcd, marker, &kv, applied, NULL);
+  if (st == ETCD_OK && *applied) etcd_kv_clear(&kv);
+  return st;
 }
 
 /* A try's marker: its key (commit/NODE.NONCE) in `key` and the op that puts
@@ -108,9 +110,9 @@ static etcd_status txn_marked(mote_cluster *cl, const etcd_cmp *cmp, etcd_op *th
   then[nthen] = marker_put(cl, marker, value);
   *done = false;
   etcd_status st = etcd_txn(cl->etcd, cmp, 1, then, nthen + 1, NULL, 0, done, NULL);
-  if (st == ETCD_OK && !*done) *done = ours_applied(cl, marker);
+  if (st == ETCD_OK && !*done) st = ours_applied(cl, marker, done);
   if (st == ETCD_OK && *done) etcd_delete(cl->etcd, marker, false, NULL);
-  return st;
+  return st; /* not OK: the outcome is unknown (the caller's 503: try again) */
 }
 
 mote_core_status commit_deploy(void *ctx, const core_commit *w, uint64_t *version,
@@ -189,6 +191,12 @@ void commit_deployed(void *ctx, const char *ns, const char *name) {
 mote_core_status commit_delete(void *ctx, const char *ns, const char *name,
                                mote_core_error *err) {
   mote_cluster *cl = ctx;
+  /* as a deploy: a try's marker lives under the node's lease (else one left
+   * behind would stay for ever) */
+  pthread_mutex_lock(&cl->lock);
+  bool reachable = cl->lease_ok;
+  pthread_mutex_unlock(&cl->lock);
+  if (!reachable) return cl_unavailable(cl, err, "delete");
   char fn_key[CL_KEY_MAX];
   snprintf(fn_key, sizeof fn_key, CL_PREFIX "fn/%s/%s", ns, name);
   bool tried = false;

@@ -108,7 +108,9 @@ clang-19 --target=wasm32-wasi -O2 "$tmp/slowinit.c" -o "$tmp/slowinit.wasm" || e
 deploy_on a slowinit "$tmp/slowinit.wasm" "public=true"
 check "a function whose mote_init takes 6 s: 201" "$([ "$code" = 201 ]; echo $?)" "$code $body"
 deploy_on a quick1 "$tmp/hello.wasm" "public=true"
+check "a function deployed meanwhile: 201" "$([ "$code" = 201 ]; echo $?)" "$code $body"
 wait_served quick1 1 b c
+check "b and c serve it" $? ""
 slow_served=
 for n in b c; do
   got=$(curl -s --max-time 5 ${auth:+-u "$auth"} "${node_url[$n]}/v1/functions/slowinit" |
@@ -118,6 +120,7 @@ done
 check "b and c serve a function deployed while they initialise a slow one" \
   "$([ -z "$slow_served" ]; echo $?)" "already serving the slow one:$slow_served"
 wait_served slowinit 1 b c
+check "b and c serve the slow one once initialised" $? ""
 on a DELETE /v1/functions/slowinit
 on a DELETE /v1/functions/quick1
 wait_converged

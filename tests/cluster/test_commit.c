@@ -275,10 +275,24 @@ TEST(a_delete_whose_reply_was_lost_leaves_the_deploy_that_came_after_it) {
   proxy_stop(&p);
 }
 
+/* A node without its lease (etcd away, or the lease lost) does not delete:
+ * its try's marker would have no lease to end it. 503, and the record stays. */
+TEST(a_delete_without_a_lease_is_refused_and_deletes_nothing) {
+  mote_cluster *cl = node_at(member.url, "a");
+  CHECK_EQ_INT(etcd_put(cl->etcd, CL_PREFIX "fn/guest/e", "{}", 2, 0, NULL), ETCD_OK);
+  cl->lease_ok = false;
+  mote_core_error err = {0};
+  CHECK_EQ_INT(commit_delete(cl, "guest", "e", &err), MOTE_CORE_UNAVAILABLE);
+  CHECK(present(CL_PREFIX "fn/guest/e"));
+  CHECK_EQ_INT(markers_left(), 0);
+  node_free(cl);
+}
+
 static void setup(void) { fixture_etcd_start(&member); }
 static void teardown(void) { fixture_etcd_stop(&member); }
 
 RUN_TESTS(setup, a_delete_whose_reply_was_lost_is_a_delete,
           a_deploy_whose_reply_was_lost_is_one_version,
           a_deploy_whose_reply_was_lost_while_another_came_is_one_version,
-          a_delete_whose_reply_was_lost_leaves_the_deploy_that_came_after_it, teardown)
+          a_delete_whose_reply_was_lost_leaves_the_deploy_that_came_after_it,
+          a_delete_without_a_lease_is_refused_and_deletes_nothing, teardown)
