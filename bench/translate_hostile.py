@@ -8,31 +8,13 @@ import os
 import sys
 
 
-def leb(n):
-    out = bytearray()
-    while True:
-        b, n = n & 0x7F, n >> 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def vec(items):
-    return leb(len(items)) + b"".join(items)
-
-
-def sec(ident, body):
-    return bytes([ident]) + leb(len(body)) + body
+# the binary format's pieces, shared with the fuzzers' extreme shapes
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fuzz"))
+from lazy_shapes import I32, I64, functype, section as sec, uleb as leb, vec  # noqa: E402
 
 
 def name(s):
     return leb(len(s)) + s.encode()
-
-
-def functype(params, results):
-    return b"\x60" + vec([bytes([t]) for t in params]) + vec([bytes([t]) for t in results])
 
 
 def body(locals_, code):
@@ -42,7 +24,7 @@ def body(locals_, code):
 
 HEAD = b"\0asm\1\0\0\0"
 VOID = functype([], [])
-I32, I64 = 0x7F, 0x7E
+
 
 
 def one_function(code, types=(VOID,), locals_=()):

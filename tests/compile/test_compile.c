@@ -1,5 +1,6 @@
 /* The compile pipeline end to end: read, translate, glue, cc, cache, load, call. */
 #include <limits.h>
+#include <stdarg.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1312,25 +1313,33 @@ TEST(the_quick_tier_cuts_larger_chunks) {
   free(wasm);
 }
 
+/* A shell script as the opt tier's compiler (MOTE_CC), in the cache
+ * directory; the caller unsets MOTE_CC. False (the test failed) if it
+ * cannot be written. */
+static bool fake_cc(const char *text) {
+  char script[160];
+  snprintf(script, sizeof script, "%s/fake-gcc", cache_dir);
+  FILE *f = fopen(script, "w");
+  CHECK(f != NULL);
+  if (!f) return false;
+  fputs(text, f);
+  fclose(f);
+  chmod(script, 0755);
+  setenv("MOTE_CC", script, 1);
+  return true;
+}
+
 /* A chunk that gcc -O2 cannot compile within the memory limit is compiled at
  * -O1, and the opt tier still builds. The compiler is a script that plays
  * gcc running out of memory on any chunk compiled without -O1. */
 TEST(a_chunk_over_the_memory_limit_is_compiled_at_O1) {
   fresh_cache();
-  char script[160];
-  snprintf(script, sizeof script, "%s/fake-gcc", cache_dir);
-  FILE *f = fopen(script, "w");
-  CHECK(f != NULL);
-  if (!f) return;
-  fputs("#!/bin/sh\n"
-        "case \" $* \" in *' -c '*) case \" $* \" in *' -O1 '*) ;; *)\n"
-        "  echo 'cc1: out of memory allocating 65536 bytes after a total of 1000000000 bytes' >&2\n"
-        "  exit 1 ;; esac ;; esac\n"
-        "exec gcc \"$@\"\n",
-        f);
-  fclose(f);
-  chmod(script, 0755);
-  setenv("MOTE_CC", script, 1);
+  if (!fake_cc("#!/bin/sh\n"
+               "case \" $* \" in *' -c '*) case \" $* \" in *' -O1 '*) ;; *)\n"
+               "  echo 'cc1: out of memory allocating 65536 bytes after a total of 1000000000 bytes' >&2\n"
+               "  exit 1 ;; esac ;; esac\n"
+               "exec gcc \"$@\"\n"))
+    return;
   size_t len;
   uint8_t *wasm = big_module(0x10000007u, &len);
   mote_compile_options o = options(MOTE_TIER_OPT);
@@ -1352,20 +1361,15 @@ TEST(a_chunk_over_the_memory_limit_is_compiled_at_O1) {
  * driver says so as gcc does; it notes how it was called. */
 TEST(a_chunk_over_the_cpu_limit_fails_as_such_and_is_not_compiled_again) {
   fresh_cache();
-  char script[160], calls[200];
-  snprintf(script, sizeof script, "%s/spin-gcc", cache_dir);
+  char calls[200], text[512];
   snprintf(calls, sizeof calls, "%s/calls", cache_dir);
-  FILE *f = fopen(script, "w");
-  CHECK(f != NULL);
-  if (!f) return;
-  fprintf(f, "#!/bin/sh\n"
-             "case \" $* \" in *' -c '*) echo \"$*\" >> %s; (while :; do :; done)\n"
-             "  echo 'gcc: fatal error: CPU time limit exceeded signal terminated program cc1' >&2\n"
-             "  exit 1 ;; esac\n"
-             "exec gcc \"$@\"\n", calls);
-  fclose(f);
-  chmod(script, 0755);
-  setenv("MOTE_CC", script, 1);
+  snprintf(text, sizeof text,
+           "#!/bin/sh\n"
+           "case \" $* \" in *' -c '*) echo \"$*\" >> %s; (while :; do :; done)\n"
+           "  echo 'gcc: fatal error: CPU time limit exceeded signal terminated program cc1' >&2\n"
+           "  exit 1 ;; esac\n"
+           "exec gcc \"$@\"\n", calls);
+  if (!fake_cc(text)) return;
   size_t len;
   uint8_t *wasm = big_module(0x10000009u, &len);
   mote_compile_options o = options(MOTE_TIER_OPT);
@@ -1404,24 +1408,37 @@ static void check_refused_as_too_much_c(const char *wat, const char *what, bool 
   free(wasm);
 }
 
+/* WebAssembly text built piece by piece (1 MiB at most). */
+typedef struct wat_text {
+  char *p;
+  size_t n, cap;
+} wat_text;
+
+__attribute__((format(printf, 2, 3))) static void wat_add(wat_text *w, const char *fmt, ...) {
+  if (!w->p && !(w->p = malloc(w->cap = 1 << 20))) return;
+  va_list ap;
+  va_start(ap, fmt);
+  int k = vsnprintf(w->p + w->n, w->cap - w->n, fmt, ap);
+  va_end(ap);
+  if (k > 0) w->n += (size_t)k < w->cap - w->n ? (size_t)k : w->cap - w->n - 1;
+}
+
 /* 2000 br_if to a block of 200 results, entered with a value below them, so
  * that each copies all 200 into the block's slots (8 KB of wasm, 5.6 MB of
  * C; 50,000 of 1000 results were 740 MB) */
 TEST(a_branch_that_copies_hundreds_of_values_thousands_of_times_is_refused) {
-  size_t cap = 1 << 20, n = 0;
-  char *wat = malloc(cap);
-  CHECK(wat != NULL);
-  if (!wat) return;
-  n += (size_t)snprintf(wat + n, cap - n, "(module (type $t (func (result");
-  for (int i = 0; i < 200; i++) n += (size_t)snprintf(wat + n, cap - n, " i64");
-  n += (size_t)snprintf(wat + n, cap - n, ")))\n(func (export \"f\")\nblock (type $t)\ni32.const 7\n");
-  for (int i = 0; i < 200; i++) n += (size_t)snprintf(wat + n, cap - n, "i64.const %d\n", i);
-  for (int i = 0; i < 2000; i++) n += (size_t)snprintf(wat + n, cap - n, "i32.const 0 br_if 0\n");
-  n += (size_t)snprintf(wat + n, cap - n, "br 0\nend\n");
-  for (int i = 0; i < 200; i++) n += (size_t)snprintf(wat + n, cap - n, "drop\n");
-  snprintf(wat + n, cap - n, "))\n");
-  check_refused_as_too_much_c(wat, "its C would take more than", true);
-  free(wat);
+  wat_text w = {0};
+  wat_add(&w, "(module (type $t (func (result");
+  for (int i = 0; i < 200; i++) wat_add(&w, " i64");
+  wat_add(&w, ")))\n(func (export \"f\")\nblock (type $t)\ni32.const 7\n");
+  for (int i = 0; i < 200; i++) wat_add(&w, "i64.const %d\n", i);
+  for (int i = 0; i < 2000; i++) wat_add(&w, "i32.const 0 br_if 0\n");
+  wat_add(&w, "br 0\nend\n");
+  for (int i = 0; i < 200; i++) wat_add(&w, "drop\n");
+  wat_add(&w, "))\n");
+  CHECK(w.p != NULL);
+  if (w.p) check_refused_as_too_much_c(w.p, "its C would take more than", true);
+  free(w.p);
 }
 
 /* Two functions declaring 50000 locals each in one group of 6 bytes (the
@@ -1453,19 +1470,16 @@ TEST(functions_declaring_tens_of_thousands_of_locals_in_a_few_bytes_are_refused)
 /* 3000 imports of a type of 1000 parameters (27 KB of wasm, 80 MB of
  * prototypes and trampolines) */
 TEST(thousands_of_imports_of_a_type_of_a_thousand_parameters_are_refused) {
-  size_t cap = 1 << 20, n = 0;
-  char *wat = malloc(cap);
-  CHECK(wat != NULL);
-  if (!wat) return;
-  n += (size_t)snprintf(wat + n, cap - n, "(module (type $w (func (param");
-  for (int i = 0; i < 1000; i++) n += (size_t)snprintf(wat + n, cap - n, " i64");
-  n += (size_t)snprintf(wat + n, cap - n, ")))\n");
-  for (int i = 0; i < 3000; i++)
-    n += (size_t)snprintf(wat + n, cap - n, "(import \"m\" \"f%d\" (func (type $w)))\n", i);
-  snprintf(wat + n, cap - n, ")\n");
+  wat_text w = {0};
+  wat_add(&w, "(module (type $w (func (param");
+  for (int i = 0; i < 1000; i++) wat_add(&w, " i64");
+  wat_add(&w, ")))\n");
+  for (int i = 0; i < 3000; i++) wat_add(&w, "(import \"m\" \"f%d\" (func (type $w)))\n", i);
+  wat_add(&w, ")\n");
+  CHECK(w.p != NULL);
   /* (the quick tier refuses a type of more than 250 before translating) */
-  check_refused_as_too_much_c(wat, "parameters and results", false);
-  free(wat);
+  if (w.p) check_refused_as_too_much_c(w.p, "parameters and results", false);
+  free(w.p);
 }
 
 /* Duplicate export names are found by sorting now: the first export that
