@@ -44,6 +44,12 @@ def modules():
     # 5000 imports of a type of 1000 parameters
     imps = [name("m") + name("f%d" % i) + b"\x00\x00" for i in range(5000)]
     yield "wide_imports", HEAD + sec(1, vec([functype([I64] * 1000, [])])) + sec(2, vec(imps))
+    # 30,000 nested blocks of 1000 results, each one value higher, and one br_table
+    # to all of them: each target copies its 1000 values (one instruction)
+    t, r = 30000, 1000
+    code = (b"\x41\x00\x02\x01" * t + b"\x41\x00" * r + b"\x41\x00" + b"\x0e" + leb(t - 1) +
+            b"".join(leb(k) for k in range(t)) + b"\x0b\x00" * t + b"\x0b")  # end; unreachable
+    yield "br_table_wide", one_function(code, (VOID, functype([], [I32] * r)))
     # 50,000 values kept on the stack, then 50,000 empty blocks
     n = 50000
     yield "deep_stack", one_function(b"\x41\x00" * n + b"\x02\x40\x0b" * n + b"\x00\x0b")

@@ -138,6 +138,9 @@ typedef struct xl_error {
  * 5000 imports of a type of 1000 parameters are 45 KB of wasm and were 135
  * MB of C before any body. */
 bool xl_module_fits(const xl_module *x, xl_error *err);
+/* Adds `bytes` of C to the module's count (x->c_written; nothing when it
+ * is NULL): false with err (limit) once past XL_C_MODULE_BASE. */
+bool xl_c_charge(const xl_module *x, size_t bytes, xl_error *err);
 
 /* What a function's C names outside itself, marked by xl_func_write: per
  * function 1 = called, 2 = ref.func (| both); per data segment 1. */

@@ -1166,7 +1166,7 @@ static bool branch_is_goto(fx *f, uint32_t depth) {
  * default) on `cond`, its groups (first[label]) in the switch's order: a
  * target that needs values moved or is the function's return is a local
  * label T<table>_<label> before the branch it writes. */
-static void write_cgoto(fx *f, const char *cond, const uint32_t *labels, uint32_t n,
+static bool write_cgoto(fx *f, const char *cond, const uint32_t *labels, uint32_t n,
                         const uint32_t *first) {
   uint32_t t = f->labels++; /* names its local labels: unique like an L's */
   fputs_unlocked("{ static void *const xl_bt[] = {", f->o);
@@ -1188,9 +1188,11 @@ static void write_cgoto(fx *f, const char *cond, const uint32_t *labels, uint32_
     } else {
       xl_printf(f->o, "T%u_%u:;\n", t, labels[i]);
       write_branch(f, labels[i]);
+      if ((size_t)ftell(f->o) > f->budget) return false; /* the caller says why */
     }
   }
   fputs_unlocked("}\n", f->o);
+  return true;
 }
 
 /* The innermost loop frame around the current instruction (UINT32_MAX:
@@ -1207,6 +1209,17 @@ static bool cgoto_eligible(const fx *f, uint32_t n, uint32_t targets) {
          targets >= CGOTO_MIN_TARGETS && targets <= CGOTO_MAX_TARGETS;
 }
 
+/* f->lfirst with room for every open frame's label (all UINT32_MAX). */
+static bool lfirst_ready(fx *f) {
+  if (f->lfirst_cap >= f->nf) return true;
+  uint32_t cap = f->nf < 64 ? 64 : f->nf * 2;
+  uint32_t *grown = realloc(f->lfirst, (size_t)cap * sizeof *grown);
+  if (!grown) return out_of_memory(f);
+  for (uint32_t l = f->lfirst_cap; l < cap; l++) grown[l] = UINT32_MAX;
+  f->lfirst = grown, f->lfirst_cap = cap;
+  return true;
+}
+
 /* A valid table of n + 1 entries (`labels`, the last the default) on
  * `cond`, in live code: the switch, and where it is eligible the computed
  * goto under the preprocessor's choice. Cases are grouped per distinct
@@ -1220,13 +1233,7 @@ static bool write_br_table(fx *f, const char *cond, uint32_t local, const uint32
    * each table by its own labels: made and scanned per table over every
    * frame, it cost the depth of the nesting per br_table (35 s for a 2 MB
    * module of 400,000 nested blocks) */
-  if (f->lfirst_cap < f->nf) {
-    uint32_t cap = f->nf < 64 ? 64 : f->nf * 2;
-    uint32_t *grown = realloc(f->lfirst, (size_t)cap * sizeof *grown);
-    if (!grown) return out_of_memory(f);
-    for (uint32_t l = f->lfirst_cap; l < cap; l++) grown[l] = UINT32_MAX;
-    f->lfirst = grown, f->lfirst_cap = cap;
-  }
+  if (!lfirst_ready(f)) return false;
   uint32_t *first = f->lfirst;
   uint32_t *next = malloc(((size_t)n + 1) * sizeof *next);
   if (!next) return out_of_memory(f);
@@ -1236,7 +1243,7 @@ static bool write_br_table(fx *f, const char *cond, uint32_t local, const uint32
     next[i] = first[labels[i]];
     first[labels[i]] = i;
   }
-  bool cgoto = cgoto_eligible(f, n, targets);
+  bool cgoto = cgoto_eligible(f, n, targets), within = true;
   if (cgoto && f->ncgotos == f->cgotos_cap) {
     uint32_t cap = f->cgotos_cap ? 2 * f->cgotos_cap : 4;
     cgoto_table *grown = realloc(f->cgotos, cap * sizeof *grown);
@@ -1255,11 +1262,14 @@ static bool write_br_table(fx *f, const char *cond, uint32_t local, const uint32
         .entries = n + 1, .at = (size_t)ftell(f->o), .local = local, .next = loop->tables};
     loop->tables = f->ncgotos++;
     fputs_unlocked("0\n", f->o);
-    write_cgoto(f, cond, labels, n, first);
-    fputs_unlocked("#else\n", f->o);
+    within = write_cgoto(f, cond, labels, n, first);
+    if (within) fputs_unlocked("#else\n", f->o);
   }
-  xl_printf(f->o, "switch (%s) {\n", cond);
-  for (uint32_t i = 0; i <= n; i++) {
+  /* a branch per distinct target, each copying its label's values: one
+   * table of 30,000 targets of 1000 results was 1 GB of C, so the budget is
+   * checked per target, not only between instructions */
+  if (within) xl_printf(f->o, "switch (%s) {\n", cond);
+  for (uint32_t i = 0; within && i <= n; i++) {
     if (first[labels[i]] != i) continue;
     for (uint32_t k = i; k != UINT32_MAX; k = next[k]) {
       if (k == n)
@@ -1268,12 +1278,13 @@ static bool write_br_table(fx *f, const char *cond, uint32_t local, const uint32
         xl_printf(f->o, "case %u: ", k);
     }
     write_branch(f, labels[i]);
+    within = (size_t)ftell(f->o) <= f->budget;
   }
-  fputs_unlocked("}\n", f->o);
-  if (cgoto) fputs_unlocked("#endif\n", f->o);
+  if (within) fputs_unlocked("}\n", f->o);
+  if (within && cgoto) fputs_unlocked("#endif\n", f->o);
   for (uint32_t i = 0; i <= n; i++) first[labels[i]] = UINT32_MAX;
   free(next);
-  return true;
+  return within || too_much_c(f);
 }
 
 static bool br_table(fx *f) {
@@ -1288,7 +1299,9 @@ static bool br_table(fx *f) {
   uint32_t local = ok ? only_local(f, f->h) : UINT32_MAX;
   materialize(f, -1);
   uint32_t arity = 0;
-  for (uint32_t i = 0; ok && i <= n; i++) {
+  ok = ok && lfirst_ready(f);
+  uint32_t checked = 0; /* labels[0, checked) may be marked in lfirst */
+  for (uint32_t i = 0; ok && i <= n; i++, checked = i) {
     if (labels[i] >= f->nf) {
       ok = fail(f, "unknown label %u", labels[i]);
       break;
@@ -1299,12 +1312,17 @@ static bool br_table(fx *f) {
       ok = fail(f, "type mismatch: br_table targets of different arity");
       break;
     }
-    /* each target's types against the stack, leaving it as it is
-     * (popping only moves the height) */
+    /* each distinct target's types against the stack, leaving it as it is
+     * (popping only moves the height); checked once per label, not per
+     * entry: a million entries of a label of 1000 values were a billion
+     * steps */
+    if (f->lfirst[labels[i]] != UINT32_MAX) continue;
+    f->lfirst[labels[i]] = i;
     uint32_t saved = f->h;
     ok = pop_n(f, arity, label_types(to));
     f->h = saved;
   }
+  for (uint32_t i = 0; i < checked && f->lfirst; i++) f->lfirst[labels[i]] = UINT32_MAX;
   if (ok && live(f)) ok = write_br_table(f, cond, local, labels, n);
   free(labels);
   if (!ok) return false;
@@ -1665,17 +1683,11 @@ bool xl_func_write_nested(FILE *out, const xl_module *x, uint32_t func_index, xl
   if (deepest_if) *deepest_if = f.deepest_if;
   /* the declarations written before the body: a local or a slot's line
    * takes at most 40 bytes */
-  size_t decl = 64 + 40 * (size_t)f.nlocals;
-  for (int k = 0; k < 8; k++) decl += 40 * (size_t)f.slots[k];
+  size_t decl = 64 + 40 * (size_t)(f.nlocals - ft->param_count);
+  for (uint32_t i = 0; i < ft->param_count; i++) decl += ft->params[i] == MOTE_V128 ? 40 : 0;
+  for (int k = 0; k < 8; k++) decl += 32 + 12 * (size_t)f.slots[k]; /* a line per type: ", sX123" */
   if (ok && (size_t)ftell(f.o) + decl > f.budget) ok = too_much_c(&f);
-  if (ok && x->c_written &&
-      __atomic_add_fetch(x->c_written, (size_t)ftell(f.o) + decl, __ATOMIC_RELAXED) >
-          XL_C_MODULE_BASE + XL_C_PER_BYTE * x->len) {
-    fail(&f, "the module's C would take more than %zu MiB, the most for its %zu bytes: refused",
-         (XL_C_MODULE_BASE + XL_C_PER_BYTE * x->len) >> 20, x->len);
-    err->limit = true;
-    ok = false;
-  }
+  if (ok) ok = xl_c_charge(x, (size_t)ftell(f.o) + decl, err);
 done:
   fclose(f.o);
   for (uint32_t k = 0; ok && k < f.nkeeps; k++)

@@ -116,6 +116,8 @@ static bool validate(const xl_module *x, xl_error *err) {
       return invalid(err, "size minimum must not be greater than maximum");
   }
   uint32_t nexports = mote_module_export_count(m);
+  uint32_t dup = duplicate_export(m);
+  if (dup == UINT32_MAX - 1) return no_memory(err);
   for (uint32_t i = 0; i < nexports; i++) {
     const mote_export *e = mote_module_export(m, i);
     uint32_t limit = e->kind == MOTE_EXTERN_FUNC     ? mote_module_func_count(m)
@@ -123,10 +125,9 @@ static bool validate(const xl_module *x, xl_error *err) {
                      : e->kind == MOTE_EXTERN_MEMORY ? mote_module_memory_count(m)
                                                      : mote_module_global_count(m);
     if (e->index >= limit) return invalid(err, "unknown export index %u (export %u)", e->index, i);
+    /* in export order, as when each was compared with those before it */
+    if (i == dup) return invalid(err, "duplicate export name (export %u)", i);
   }
-  uint32_t dup = duplicate_export(m);
-  if (dup == UINT32_MAX - 1) return no_memory(err);
-  if (dup != UINT32_MAX) return invalid(err, "duplicate export name (export %u)", dup);
   uint32_t start;
   if (mote_module_start(m, &start)) {
     if (start >= mote_module_func_count(m)) return invalid(err, "unknown function %u (start)", start);
@@ -659,6 +660,17 @@ bool xl_write_chunk(FILE *o, const xl_module *x, uint32_t first, uint32_t end, b
   if (ok) {
     fputs_unlocked("#include \"mod.h\"\n", o);
     for (uint32_t f = first; f < end; f++) refs.funcs[f] |= 1;
+    /* every chunk declares what it names: counted (a 4-byte ref.func of a
+     * function of 1000 parameters is 4 KB of prototype in each chunk) */
+    size_t decls = 0;
+    for (uint32_t f = 0; f < mote_module_func_count(m); f++)
+      if (refs.funcs[f]) {
+        const mote_functype *ft = mote_module_func_type(m, f);
+        decls += 64 + 16 * ((size_t)ft->param_count + ft->result_count);
+      }
+    ok = xl_c_charge(x, decls, err);
+  }
+  if (ok) {
     for (uint32_t f = 0; f < mote_module_func_count(m); f++) {
       if (!refs.funcs[f]) continue;
       xl_write_prototype(o, m, f);

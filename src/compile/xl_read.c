@@ -226,6 +226,18 @@ bool xl_module_fits(const xl_module *x, xl_error *err) {
   return false;
 }
 
+bool xl_c_charge(const xl_module *x, size_t bytes, xl_error *err) {
+  if (!x->c_written) return true;
+  size_t budget = XL_C_MODULE_BASE + (size_t)XL_C_PER_BYTE * x->len;
+  if (__atomic_add_fetch(x->c_written, bytes, __ATOMIC_RELAXED) <= budget) return true;
+  if (!err->failed)
+    snprintf(err->message, sizeof err->message,
+             "the module's C would take more than %zu MiB, the most for its %zu bytes: refused",
+             budget >> 20, x->len);
+  err->failed = err->limit = true;
+  return false;
+}
+
 bool xl_module_scan(xl_module *x, const mote_module *m, const uint8_t *bytes, size_t len) {
   memset(x, 0, sizeof *x);
   x->m = m;

@@ -87,7 +87,7 @@ struct mote_module {
   mr_name *func_names; /* strictly increasing index, for bsearch */
   uint32_t func_name_count;
 
-  /* Custom sections: the first MR_CUSTOMS_LISTED, and every "name" one, are
+  /* Custom sections: the first MR_CUSTOMS_LISTED, and the first "name" one, are
    * listed (here and in the layout); the others are read and skipped, so
    * that millions of 3-byte custom sections do not take 64 bytes each. */
   mr_custom *customs;
@@ -95,6 +95,7 @@ struct mote_module {
   uint32_t custom_cap;
   uint32_t customs_seen;
   bool custom_listing; /* the custom section being read is listed */
+  bool name_listed;    /* a "name" section is */
 
   /* Layout (layout.h): every section in binary order. */
   mote_section_span *sections;

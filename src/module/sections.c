@@ -355,14 +355,16 @@ static bool data_section(mr_reader *r) {
 }
 
 /* Whether the custom section starting at `content` is listed: one of the
- * first MR_CUSTOMS_LISTED, or a "name" section. */
-static bool custom_listed(const mote_module *m, size_t content, size_t end) {
-  if (m->customs_seen < MR_CUSTOMS_LISTED) return true;
+ * first MR_CUSTOMS_LISTED, or the first "name" section. */
+static bool custom_listed(mote_module *m, size_t content, size_t end) {
   mr_parse q = {0};
   mr_reader r = {.p = &q, .buf = m->bytes, .pos = content, .end = end};
   const char *name;
   uint32_t len;
-  return mr_name_str(&r, &name, &len) && len == 4 && !memcmp(name, "name", 4);
+  bool is_name = mr_name_str(&r, &name, &len) && len == 4 && !memcmp(name, "name", 4);
+  bool listed = m->customs_seen < MR_CUSTOMS_LISTED || (is_name && !m->name_listed);
+  if (is_name && listed) m->name_listed = true; /* the first only: names.c reads no other */
+  return listed;
 }
 
 static bool custom_section(mr_reader *r) {

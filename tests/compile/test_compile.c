@@ -1501,6 +1501,43 @@ TEST(the_first_export_repeating_a_name_is_named) {
   CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_INVALID);
   CHECK_STR_CONTAINS(err.message, "duplicate export name (export 3)");
   free(wasm);
+  /* and an export's bad index after a repeated name: the name's error, the
+   * first met in export order */
+  wasm = test_wat("(module (func $a) (export \"a\" (func $a)) (export \"a\" (func $a))"
+                  " (export \"b\" (func 5)))", "--no-check", &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_INVALID);
+  CHECK_STR_CONTAINS(err.message, "duplicate export name (export 1)");
+  free(wasm);
+}
+
+/* The budget is not spent on what the function's declarations hold
+ * elsewhere: 450 parameters (in its prototype) and a call of a function of
+ * 300 results (a line of 300 slots) with bodies of a few bytes compile, as
+ * before the budget (its first version refused both). */
+TEST(tiny_bodies_of_wide_functions_compile) {
+  wat_text w = {0};
+  wat_add(&w, "(module (func $p (export \"p\") (param");
+  for (int i = 0; i < 450; i++) wat_add(&w, " i32");
+  wat_add(&w, ") local.get 0 drop)\n(func $r (result");
+  for (int i = 0; i < 300; i++) wat_add(&w, " i32");
+  wat_add(&w, ")");
+  for (int i = 0; i < 300; i++) wat_add(&w, " i32.const %d", i);
+  wat_add(&w, ")\n(func (export \"fwd\") (result");
+  for (int i = 0; i < 300; i++) wat_add(&w, " i32");
+  wat_add(&w, ") call $r))\n");
+  size_t len = 0;
+  uint8_t *wasm = w.p ? test_wat(w.p, NULL, &len) : NULL;
+  free(w.p);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  fresh_cache();
+  mote_compile_options o = options(MOTE_TIER_OPT);
+  mote_compile_result r;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+  free(wasm);
 }
 
 /* A cache directory named relative to the working directory (mote serve
@@ -1566,5 +1603,5 @@ RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_
           a_branch_that_copies_hundreds_of_values_thousands_of_times_is_refused,
           functions_declaring_tens_of_thousands_of_locals_in_a_few_bytes_are_refused,
           thousands_of_imports_of_a_type_of_a_thousand_parameters_are_refused,
-          the_first_export_repeating_a_name_is_named,
+          the_first_export_repeating_a_name_is_named, tiny_bodies_of_wide_functions_compile,
           a_relative_cache_directory_links_its_chunks, a_missing_cache_directory_is_created)
