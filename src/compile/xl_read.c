@@ -214,7 +214,8 @@ bool xl_module_fits(const xl_module *x, xl_error *err) {
   }
   for (uint32_t fn = 0; fn < mote_module_func_count(m); fn++) {
     const mote_functype *ft = mote_module_func_type(m, fn);
-    values += (uint64_t)ft->param_count + ft->result_count;
+    /* none for an unknown type index: the validation that follows refuses it */
+    if (ft) values += (uint64_t)ft->param_count + ft->result_count;
   }
   uint64_t need = 32 * values, budget = XL_C_MODULE_BASE + (uint64_t)XL_C_PER_BYTE * x->len;
   if (need <= budget) return true;

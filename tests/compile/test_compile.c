@@ -1482,6 +1482,25 @@ TEST(thousands_of_imports_of_a_type_of_a_thousand_parameters_are_refused) {
   free(w.p);
 }
 
+/* A function of a type the module does not have is refused, on every tier,
+ * before anything reads its type (the budget's first count of parameters
+ * read it, and a deploy of such a module crashed the server: the spec
+ * suite's func, func_ptrs and imports found it). */
+TEST(a_function_of_an_unknown_type_is_refused_not_read) {
+  static const uint8_t m[] = {0, 'a', 's', 'm', 1, 0, 0, 0,
+                              1, 4, 1, 0x60, 0, 0, /* type 0 */
+                              3, 2, 1, 5,          /* function 0 of type 5 */
+                              10, 4, 1, 2, 0, 0x0b};
+  for (int tier = MOTE_TIER_OPT; tier <= MOTE_TIER_QUICK; tier++) {
+    fresh_cache();
+    mote_compile_options o = options((mote_tier)tier);
+    mote_compile_result r;
+    mote_compile_error err;
+    CHECK(mote_compile(m, sizeof m, &o, &r, &err) != MOTE_COMPILE_OK);
+    CHECK_STR_CONTAINS(err.message, "type");
+  }
+}
+
 /* Duplicate export names are found by sorting now: the first export that
  * repeats an earlier name is the one named, as when each was compared with
  * all before it. */
@@ -1604,4 +1623,5 @@ RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_
           functions_declaring_tens_of_thousands_of_locals_in_a_few_bytes_are_refused,
           thousands_of_imports_of_a_type_of_a_thousand_parameters_are_refused,
           the_first_export_repeating_a_name_is_named, tiny_bodies_of_wide_functions_compile,
+          a_function_of_an_unknown_type_is_refused_not_read,
           a_relative_cache_directory_links_its_chunks, a_missing_cache_directory_is_created)
