@@ -158,8 +158,14 @@ void mote_child_run(const char *const argv[], const char *cwd, const mote_child_
   kill(-pid, SIGKILL); /* grandchildren left behind by a killed driver */
   /* ...which are our children when mote is PID 1 (in a container) or a
    * subreaper: reaped, as no one else will (they piled up as zombies
-   * until stop 30); any other process gets ECHILD at once here */
-  while (waitpid(-pid, NULL, 0) > 0 || errno == EINTR) {
+   * until stop 30); any other process gets ECHILD at once here. At most
+   * ~2 s for the killed to die: one in uninterruptible sleep is left. */
+  for (int waits = 0; waits < 2000;) {
+    pid_t w = waitpid(-pid, NULL, WNOHANG);
+    if (w > 0 || (w < 0 && errno == EINTR)) continue;
+    if (w < 0) break; /* ECHILD: none left */
+    usleep(1000);     /* some still dying */
+    waits++;
   }
   r->wall_ms = now_ms() - start;
   r->max_rss_kb = ru.ru_maxrss;
