@@ -1685,7 +1685,8 @@ bool xl_func_write_nested(FILE *out, const xl_module *x, uint32_t func_index, xl
    * takes at most 40 bytes */
   size_t decl = 64 + 40 * (size_t)(f.nlocals - ft->param_count);
   for (uint32_t i = 0; i < ft->param_count; i++) decl += ft->params[i] == MOTE_V128 ? 40 : 0;
-  for (int k = 0; k < 8; k++) decl += 32 + 12 * (size_t)f.slots[k]; /* a line per type: ", sX123" */
+  for (int k = 0; k < 8; k++) /* a line per type used: ", sX123" each */
+    if (f.slots[k]) decl += 32 + 12 * (size_t)f.slots[k];
   if (ok && (size_t)ftell(f.o) + decl > f.budget) ok = too_much_c(&f);
   if (ok) ok = xl_c_charge(x, (size_t)ftell(f.o) + decl, err);
 done:

@@ -666,7 +666,7 @@ bool xl_write_chunk(FILE *o, const xl_module *x, uint32_t first, uint32_t end, b
     for (uint32_t f = 0; f < mote_module_func_count(m); f++)
       if (refs.funcs[f]) {
         const mote_functype *ft = mote_module_func_type(m, f); /* validated: never NULL */
-        decls += 64 + (ft ? 16 * ((size_t)ft->param_count + ft->result_count) : 0);
+        decls += 48 + (ft ? 16 * ((size_t)ft->param_count + ft->result_count) : 0);
       }
     ok = xl_c_charge(x, decls, err);
   }
