@@ -378,14 +378,12 @@ static uint8_t dtype_filetype(unsigned char t) {
  * outside and its inode number is none of the guest's business; else the
  * parent's. */
 static uint64_t dotdot_inode(const mote_wasi *w, const wasi_fd *f) {
-  struct stat st, root, parent;
+  struct stat st, parent;
   if (fstat(f->host, &st) != 0) return 1;
-  for (uint32_t i = 3; i < 3 + w->npreopens && i < w->nfds; i++) {
-    const wasi_fd *p = &w->fds[i];
-    if (p->kind == FD_HOST && p->preopen_name && fstat(p->host, &root) == 0 &&
-        root.st_dev == st.st_dev && root.st_ino == st.st_ino)
-      return st.st_ino;
-  }
+  /* the roots as opened, not the preopens' fds now: with its preopen closed
+   * a root was taken for any directory, and ".." gave the host's parent */
+  for (uint32_t i = 0; i < w->npreopens; i++)
+    if (w->roots[i].dev == st.st_dev && w->roots[i].ino == st.st_ino) return st.st_ino;
   if (fstatat(f->host, "..", &parent, 0) != 0) return st.st_ino;
   return parent.st_ino;
 }

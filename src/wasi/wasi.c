@@ -197,7 +197,8 @@ mote_wasi *mote_wasi_new(const mote_wasi_config *cfg, const char **error) {
   w->nfds = (uint32_t)(3 + cfg->npreopens);
   w->npreopens = (uint32_t)cfg->npreopens;
   w->fds = calloc(w->nfds, sizeof *w->fds);
-  if (!w->fds) goto fail;
+  w->roots = calloc(cfg->npreopens ? cfg->npreopens : 1, sizeof *w->roots);
+  if (!w->fds || !w->roots) goto fail;
   for (uint32_t i = 0; i < w->nfds; i++) {
     w->fds[i].host = -1;
     w->fds[i].stdio = -1;
@@ -224,6 +225,13 @@ mote_wasi *mote_wasi_new(const mote_wasi_config *cfg, const char **error) {
     f->rights_inheriting = R_DIR_INHERITING;
     f->preopen_name = strdup(p->guest_path ? p->guest_path : p->host_path);
     if (!f->preopen_name) goto fail;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+      *error = "cannot open a preopened directory";
+      goto fail;
+    }
+    w->roots[i].dev = st.st_dev;
+    w->roots[i].ino = st.st_ino;
   }
   *error = NULL;
   return w;
@@ -238,6 +246,7 @@ void mote_wasi_free(mote_wasi *w) {
   if (!w) return;
   for (uint32_t i = 0; w->fds && i < w->nfds; i++) wasi_fd_release(w, i);
   free(w->fds);
+  free(w->roots);
   free_strings(w->argv, w->argc);
   free_strings(w->env, w->envc);
   for (int i = 0; i < 3; i++) free(w->out[i].data);
@@ -297,6 +306,14 @@ bool mote_wasi_fds_pristine(const mote_wasi *w) {
     if ((f->kind != FD_FREE) != want_open) return false;
     if (i < 3 && f->stdio != (int)i) return false;
     if (i >= 3 && want_open && !f->preopen_name) return false;
+    /* still the directory it was opened on: two preopens swapped by
+     * fd_renumber kept their names and passed until stop 30, and the
+     * snapshot's calls then found their directories the other way round */
+    struct stat st;
+    if (i >= 3 && want_open &&
+        (f->kind != FD_HOST || fstat(f->host, &st) != 0 || st.st_dev != w->roots[i - 3].dev ||
+         st.st_ino != w->roots[i - 3].ino))
+      return false;
   }
   return true;
 }

@@ -142,6 +142,9 @@ struct mote_wasi {
   char **env; size_t envc; size_t env_bytes;
   wasi_fd *fds; uint32_t nfds;                   /* the table; slots may be FD_FREE */
   uint32_t npreopens;                            /* fds 3 .. 3+npreopens-1 at the start */
+  /* each preopen's directory (device, inode), as opened: the sandbox's roots
+   * whatever the guest does to their fds (closes, renumbers) */
+  struct wasi_root { dev_t dev; ino_t ino; } *roots;
   uint32_t open_counted, max_open;
   const uint8_t *stdin_data; size_t stdin_len, stdin_pos; /* data: the config's, borrowed */
   wasi_out out[3];                               /* [1] stdout, [2] stderr */

@@ -48,9 +48,39 @@ static void check(const char *path, const char *parent) {
   close(fd);
 }
 
+/* The preopen's own descriptor closed: a directory opened on the sandbox's
+ * root before is still the root, and its ".." still itself (until stop 30
+ * the root was known by the open preopen, and ".." gave the host's parent).
+ * Last: paths no longer resolve once the preopen is closed. */
+static void root_after_its_preopen_is_closed(void) {
+  int fd = open("/sandbox", O_RDONLY | O_DIRECTORY);
+  struct stat self;
+  if (fd < 0 || fstat(fd, &self) != 0) {
+    printf("/sandbox: open: %s\n", errname(errno));
+    return;
+  }
+  __wasi_errno_t e = __wasi_fd_close(3);
+  static uint8_t buf[16384];
+  __wasi_size_t used = 0;
+  if (!e) e = __wasi_fd_readdir(fd, buf, sizeof buf, 0, &used);
+  const char *dotdot = "missing";
+  for (size_t at = 0; !e && at + sizeof(__wasi_dirent_t) <= used;) {
+    __wasi_dirent_t d;
+    memcpy(&d, buf + at, sizeof d);
+    const char *name = (const char *)buf + at + sizeof d;
+    at += sizeof d + d.d_namlen;
+    if (at > used) break;
+    if (d.d_namlen == 2 && !memcmp(name, "..", 2))
+      dotdot = d.d_ino == self.st_ino ? "itself" : "another inode";
+  }
+  printf("/sandbox, its preopen closed: %s, \"..\" is %s\n", e ? "failed" : "OK", dotdot);
+  close(fd);
+}
+
 int main(void) {
   check("/sandbox", "/sandbox"); /* a preopen: its own parent */
   check("/sandbox/sub", "/sandbox");
   check("/sandbox/sub/inner", "/sandbox/sub");
+  root_after_its_preopen_is_closed();
   return 0;
 }
