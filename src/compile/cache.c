@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -64,21 +65,46 @@ static int hash_file(const char *path, char hex[MOTE_HASH_HEX]) {
   return rc;
 }
 
-void mote_cache_chunk_key(mote_tier tier, const char *header, size_t hlen, const char *unit,
-                          size_t ulen, char key[65]) {
+struct mote_chunk_hasher {
+  crypto_generichash_state st;
+};
+
+mote_chunk_hasher *mote_cache_chunk_key_begin(mote_tier tier, const char *header, size_t hlen) {
+  mote_chunk_hasher *h = malloc(sizeof *h);
+  if (!h) return NULL;
   char identity[4096];
   mote_toolchain_identity(tier, identity, sizeof identity);
-  crypto_generichash_state st;
-  unsigned char digest[32];
-  crypto_generichash_init(&st, NULL, 0, sizeof digest);
-  crypto_generichash_update(&st, (const unsigned char *)"chunk", 6);
-  crypto_generichash_update(&st, (const unsigned char *)identity, strlen(identity) + 1);
+  crypto_generichash_init(&h->st, NULL, 0, 32);
+  crypto_generichash_update(&h->st, (const unsigned char *)"chunk", 6);
+  crypto_generichash_update(&h->st, (const unsigned char *)identity, strlen(identity) + 1);
   uint64_t n = hlen;
-  crypto_generichash_update(&st, (const unsigned char *)&n, sizeof n);
-  crypto_generichash_update(&st, (const unsigned char *)header, hlen);
-  crypto_generichash_update(&st, (const unsigned char *)unit, ulen);
-  crypto_generichash_final(&st, digest, sizeof digest);
+  crypto_generichash_update(&h->st, (const unsigned char *)&n, sizeof n);
+  crypto_generichash_update(&h->st, (const unsigned char *)header, hlen);
+  return h;
+}
+
+void mote_cache_chunk_key_add(mote_chunk_hasher *h, const void *bytes, size_t n) {
+  crypto_generichash_update(&h->st, bytes, n);
+}
+
+void mote_cache_chunk_key_end(mote_chunk_hasher *h, char key[65]) {
+  unsigned char digest[32];
+  crypto_generichash_final(&h->st, digest, sizeof digest);
   mote_hex(digest, sizeof digest, key);
+  free(h);
+}
+
+void mote_cache_chunk_key(mote_tier tier, const char *header, size_t hlen, const char *unit,
+                          size_t ulen, char key[65]) {
+  mote_chunk_hasher *h = mote_cache_chunk_key_begin(tier, header, hlen);
+  if (!h) { /* out of memory: a key no object has, so the part is compiled */
+    unsigned char rnd[32];
+    randombytes_buf(rnd, sizeof rnd);
+    mote_hex(rnd, sizeof rnd, key);
+    return;
+  }
+  mote_cache_chunk_key_add(h, unit, ulen);
+  mote_cache_chunk_key_end(h, key);
 }
 
 bool mote_cache_lookup(const char *dir, const char *key, char *so_path, size_t cap) {

@@ -18,6 +18,12 @@ int mote_cache_prepare(const char *dir);
  * chunk includes, the chunk's C). */
 void mote_cache_chunk_key(mote_tier tier, const char *header, size_t hlen, const char *unit,
                           size_t ulen, char key[65]);
+/* The same key for a chunk's C hashed as it is written, never held: begin
+ * (NULL when out of memory), add the C in any pieces, end (frees). */
+typedef struct mote_chunk_hasher mote_chunk_hasher;
+mote_chunk_hasher *mote_cache_chunk_key_begin(mote_tier tier, const char *header, size_t hlen);
+void mote_cache_chunk_key_add(mote_chunk_hasher *h, const void *bytes, size_t n);
+void mote_cache_chunk_key_end(mote_chunk_hasher *h, char key[65]);
 
 /* True if dir/<key>.so exists and matches its recorded checksum; fills path. */
 bool mote_cache_lookup(const char *dir, const char *key, char *so_path, size_t cap);

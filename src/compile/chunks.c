@@ -78,16 +78,55 @@ static void note_io_failure(pool *p) {
   pthread_mutex_unlock(&p->lock);
 }
 
+/* A stream that only hashes what is written to it (the core's key). */
+static ssize_t hash_only(void *h, const char *buf, size_t n) {
+  mote_cache_chunk_key_add(h, buf, n);
+  return (ssize_t)n;
+}
+
+/* The core's C (data segments as escaped strings: up to ~4 bytes of C per
+ * byte, 70 MB for Flite's data) is never held: it is hashed as written, and
+ * written again into its file only when its object is not cached. A chunk's
+ * (at most CHUNK_MAX of wasm) is held, hashed, and written from memory. */
+static bool translate_part(pool *p, part *pt, bool *cached) {
+  *cached = false;
+  if (pt->end) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *o = open_memstream(&text, &len);
+    bool ok = o && xl_write_chunk(o, p->x, pt->first, pt->end, true, &pt->err);
+    if (o && fclose(o) != 0) ok = false;
+    if (ok) mote_cache_chunk_key(p->tier, p->header, p->hlen, text, len, pt->key);
+    *cached = ok && mote_cache_lookup_ext(p->obj_dir, pt->key, ".o", pt->obj, sizeof pt->obj);
+    if (ok && !*cached && mote_write_file(p->work, pt->src, text, len) != 0) ok = false;
+    free(text);
+    return ok;
+  }
+  mote_chunk_hasher *h = mote_cache_chunk_key_begin(p->tier, p->header, p->hlen);
+  FILE *o = h ? fopencookie(h, "w", (cookie_io_functions_t){.write = hash_only}) : NULL;
+  bool ok = o && xl_write_core(o, p->x, true, &pt->err);
+  if (o && fclose(o) != 0) ok = false;
+  if (!ok) {
+    if (h) mote_cache_chunk_key_end(h, pt->key);
+    return false;
+  }
+  mote_cache_chunk_key_end(h, pt->key);
+  *cached = mote_cache_lookup_ext(p->obj_dir, pt->key, ".o", pt->obj, sizeof pt->obj);
+  if (*cached) return true;
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", p->work, pt->src);
+  FILE *f = fopen(path, "we");
+  ok = f && xl_write_core(f, p->x, true, &pt->err);
+  if (f && fclose(f) != 0) ok = false;
+  return ok;
+}
+
 /* Translates one part, and compiles it unless its object is cached (then
  * installs the object in the cache). */
 static void build_part(pool *p, part *pt) {
   double t0 = now_ms();
-  char *text = NULL;
-  size_t len = 0;
-  FILE *o = open_memstream(&text, &len);
-  bool ok = o && (pt->end ? xl_write_chunk(o, p->x, pt->first, pt->end, true, &pt->err)
-                          : xl_write_core(o, p->x, true, &pt->err));
-  if (o && fclose(o) != 0) ok = false;
+  bool cached;
+  bool ok = translate_part(p, pt, &cached);
   double took = now_ms() - t0;
   pthread_mutex_lock(&p->lock);
   p->translate_ms += took;
@@ -95,20 +134,9 @@ static void build_part(pool *p, part *pt) {
   pthread_mutex_unlock(&p->lock);
   if (!ok) {
     if (!pt->err.failed || pt->err.io) note_io_failure(p);
-    free(text);
     return;
   }
-  mote_cache_chunk_key(p->tier, p->header, p->hlen, text, len, pt->key);
-  if (mote_cache_lookup_ext(p->obj_dir, pt->key, ".o", pt->obj, sizeof pt->obj)) {
-    free(text);
-    return;
-  }
-  int wrc = mote_write_file(p->work, pt->src, text, len);
-  free(text);
-  if (wrc != 0) {
-    note_io_failure(p);
-    return;
-  }
+  if (cached) return;
   char obj_name[40], built[PATH_MAX];
   snprintf(obj_name, sizeof obj_name, "%.*s.o", (int)(strlen(pt->src) - 2), pt->src);
   const char *argv[32];
