@@ -32,8 +32,9 @@
  *   keys/UUID                an API key: namespace, salt, hash (never the secret)
  *   obj/KEY                  a compiled object: its hash, the node that built it
  *   build/KEY                a build under way (under the builder's lease)
- *   commit/NODE.NONCE        a deploy's transaction was applied (under the
- *                            deployer's lease; deleted once it knows)
+ *   commit/NODE.NONCE        a deploy's or a delete's transaction was
+ *                            applied (under the node's lease; deleted once
+ *                            it knows)
  *
  * Threads: a node runs its lease, its watch and its applier on threads of
  * its own; the functions below may be called from any thread.

@@ -86,16 +86,27 @@ static etcd_status ours_applied(mote_cluster *cl, const char *marker, bool *appl
   return st;
 }
 
+/* Whether the node holds its lease (*lease: it), which a try's marker is
+ * put under: without it (etcd away, or the lease lost) a deploy or a delete
+ * answers 503, since a marker left behind without a lease would stay for
+ * ever. */
+static bool lease_now(mote_cluster *cl, int64_t *lease) {
+  pthread_mutex_lock(&cl->lock);
+  bool held = cl->lease_ok;
+  *lease = held ? cl->lease : 0;
+  pthread_mutex_unlock(&cl->lock);
+  return held;
+}
+
 /* A try's marker: its key (commit/NODE.NONCE) in `key` and the op that puts
- * it, under the node's lease when it has one. */
+ * it, under the node's lease. */
 static etcd_op marker_put(mote_cluster *cl, char key[CL_KEY_MAX], const char *value) {
   unsigned char nonce[8];
   randombytes_buf(nonce, sizeof nonce);
   snprintf(key, CL_KEY_MAX, CL_PREFIX "commit/%s.%02x%02x%02x%02x%02x%02x%02x%02x", cl->node,
            nonce[0], nonce[1], nonce[2], nonce[3], nonce[4], nonce[5], nonce[6], nonce[7]);
-  pthread_mutex_lock(&cl->lock);
-  int64_t lease = cl->lease_ok ? cl->lease : 0;
-  pthread_mutex_unlock(&cl->lock);
+  int64_t lease;
+  lease_now(cl, &lease);
   return (etcd_op){.kind = ETCD_OP_PUT, .key = key, .value = value, .len = strlen(value),
                    .lease = lease};
 }
@@ -118,10 +129,8 @@ static etcd_status txn_marked(mote_cluster *cl, const etcd_cmp *cmp, etcd_op *th
 mote_core_status commit_deploy(void *ctx, const core_commit *w, uint64_t *version,
                                bool *serve_here, mote_core_error *err) {
   mote_cluster *cl = ctx;
-  pthread_mutex_lock(&cl->lock);
-  bool reachable = cl->lease_ok;
-  pthread_mutex_unlock(&cl->lock);
-  if (!reachable) return cl_unavailable(cl, err, "deploy");
+  int64_t lease;
+  if (!lease_now(cl, &lease)) return cl_unavailable(cl, err, "deploy");
   char holders[2][CLUSTER_NODE_MAX + 1];
   size_t nholders = 1;
   snprintf(holders[0], sizeof holders[0], "%s", cl->node);
@@ -191,12 +200,8 @@ void commit_deployed(void *ctx, const char *ns, const char *name) {
 mote_core_status commit_delete(void *ctx, const char *ns, const char *name,
                                mote_core_error *err) {
   mote_cluster *cl = ctx;
-  /* as a deploy: a try's marker lives under the node's lease (else one left
-   * behind would stay for ever) */
-  pthread_mutex_lock(&cl->lock);
-  bool reachable = cl->lease_ok;
-  pthread_mutex_unlock(&cl->lock);
-  if (!reachable) return cl_unavailable(cl, err, "delete");
+  int64_t lease;
+  if (!lease_now(cl, &lease)) return cl_unavailable(cl, err, "delete");
   char fn_key[CL_KEY_MAX];
   snprintf(fn_key, sizeof fn_key, CL_PREFIX "fn/%s/%s", ns, name);
   bool tried = false;

@@ -69,9 +69,9 @@ struct mote_chunk_hasher {
   crypto_generichash_state st;
 };
 
-mote_chunk_hasher *mote_cache_chunk_key_begin(mote_tier tier, const char *header, size_t hlen) {
-  mote_chunk_hasher *h = malloc(sizeof *h);
-  if (!h) return NULL;
+/* The key's state before the chunk's C: the toolchain and the header. */
+static void chunk_key_start(mote_chunk_hasher *h, mote_tier tier, const char *header,
+                            size_t hlen) {
   char identity[4096];
   mote_toolchain_identity(tier, identity, sizeof identity);
   crypto_generichash_init(&h->st, NULL, 0, 32);
@@ -80,6 +80,17 @@ mote_chunk_hasher *mote_cache_chunk_key_begin(mote_tier tier, const char *header
   uint64_t n = hlen;
   crypto_generichash_update(&h->st, (const unsigned char *)&n, sizeof n);
   crypto_generichash_update(&h->st, (const unsigned char *)header, hlen);
+}
+
+static void chunk_key_finish(mote_chunk_hasher *h, char key[65]) {
+  unsigned char digest[32];
+  crypto_generichash_final(&h->st, digest, sizeof digest);
+  mote_hex(digest, sizeof digest, key);
+}
+
+mote_chunk_hasher *mote_cache_chunk_key_begin(mote_tier tier, const char *header, size_t hlen) {
+  mote_chunk_hasher *h = malloc(sizeof *h);
+  if (h) chunk_key_start(h, tier, header, hlen);
   return h;
 }
 
@@ -88,23 +99,16 @@ void mote_cache_chunk_key_add(mote_chunk_hasher *h, const void *bytes, size_t n)
 }
 
 void mote_cache_chunk_key_end(mote_chunk_hasher *h, char key[65]) {
-  unsigned char digest[32];
-  crypto_generichash_final(&h->st, digest, sizeof digest);
-  mote_hex(digest, sizeof digest, key);
+  chunk_key_finish(h, key);
   free(h);
 }
 
 void mote_cache_chunk_key(mote_tier tier, const char *header, size_t hlen, const char *unit,
                           size_t ulen, char key[65]) {
-  mote_chunk_hasher *h = mote_cache_chunk_key_begin(tier, header, hlen);
-  if (!h) { /* out of memory: a key no object has, so the part is compiled */
-    unsigned char rnd[32];
-    randombytes_buf(rnd, sizeof rnd);
-    mote_hex(rnd, sizeof rnd, key);
-    return;
-  }
-  mote_cache_chunk_key_add(h, unit, ulen);
-  mote_cache_chunk_key_end(h, key);
+  mote_chunk_hasher h;
+  chunk_key_start(&h, tier, header, hlen);
+  mote_cache_chunk_key_add(&h, unit, ulen);
+  chunk_key_finish(&h, key);
 }
 
 bool mote_cache_lookup(const char *dir, const char *key, char *so_path, size_t cap) {

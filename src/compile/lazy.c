@@ -237,7 +237,11 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
     /* the bytes must be the ones the object was built from */
     mote_cache_key(st->wasm, st->len, MOTE_TIER_QUICK, key);
     if (strncmp(base, key, 64) != 0) {
-      snprintf(msg, cap, "%s does not hold the module of %s", path, so_path);
+      /* damaged: removed, so that the next compile of the module (a cache
+       * hit) writes it again (pipeline.c keep_module_bytes) */
+      unlink(path);
+      snprintf(msg, cap, "%s does not hold the module of %s (removed: compile it again)", path,
+               so_path);
       ok = false;
     }
   }

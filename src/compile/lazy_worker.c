@@ -30,16 +30,13 @@ bool mote_lazy_worker_dir(const char *so_path, char *dir, size_t cap) {
   const char *slash = strrchr(so_path, '/');
   char prefix[MOTE_TMP_PREFIX_MAX], cache[PATH_MAX];
   mote_tmp_prefix(prefix);
+  int n = snprintf(cache, sizeof cache, "%.*s", slash ? (int)(slash - so_path) : 1,
+                   slash ? so_path : ".");
   /* joined (its lock held) before anything of ours is in tmp/: a process
    * whose lazy object was a cache hit never compiled, so had not joined, and
    * another's clean took the workers' directory for a dead process's */
-  if (snprintf(cache, sizeof cache, "%.*s", slash ? (int)(slash - so_path) : 1,
-               slash ? so_path : ".") >= (int)sizeof cache ||
-      mote_cache_prepare(cache) != 0)
-    return false;
-  int n = slash ? snprintf(dir, cap, "%.*s/tmp/%slazy-XXXXXX", (int)(slash - so_path), so_path,
-                           prefix)
-                : snprintf(dir, cap, "tmp/%slazy-XXXXXX", prefix);
+  if (n < 0 || (size_t)n >= sizeof cache || mote_cache_prepare(cache) != 0) return false;
+  n = snprintf(dir, cap, "%s/tmp/%slazy-XXXXXX", cache, prefix);
   if (n < 0 || (size_t)n >= cap) return false;
   return mkdtemp(dir) != NULL;
 }

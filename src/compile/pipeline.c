@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/fs.h"
 #include "base/hash.h"
 #include "base/tmpdir.h"
 #include "cache.h"
@@ -283,25 +282,19 @@ static mote_compile_status build_lazy(const char *work, const xl_module *x,
   return MOTE_COMPILE_OK;
 }
 
-/* Whether the file at path holds exactly the len bytes at wasm. */
-static bool holds(const char *path, const uint8_t *wasm, size_t len) {
-  size_t n = 0;
-  uint8_t *have = mote_read_file(path, &n);
-  bool same = have && n == len && memcmp(have, wasm, len) == 0;
-  free(have);
-  return same;
-}
-
 /* A lazy object's module bytes, beside it in the cache (<key>.wasm; the
- * loader checks them against the key). Written when missing or not these
- * bytes (a crash or a disk error may leave a damaged file, which no load
- * could get past: until stop 30 only its presence was checked), also for
- * an object found in the cache (one a cluster peer sent). 0 or -1. */
+ * loader checks them against the key, and removes them when they are not
+ * the module: lazy.c). Written when missing or of another size, also for an
+ * object found in the cache (one a cluster peer sent): a damaged file is
+ * then written again by the next compile (until stop 30 no load of its
+ * object worked again). Not read here: a compile at every start would read
+ * every big module again. 0 or -1. */
 static int keep_module_bytes(const char *cache_dir, const char *key, const uint8_t *wasm,
                              size_t len) {
   char path[PATH_MAX], name[160], tmp[PATH_MAX];
   snprintf(path, sizeof path, "%s/%s.wasm", cache_dir, key);
-  if (holds(path, wasm, len)) return 0;
+  struct stat st;
+  if (stat(path, &st) == 0 && (uint64_t)st.st_size == len) return 0;
   static unsigned long seq;
   char prefix[MOTE_TMP_PREFIX_MAX];
   mote_tmp_prefix(prefix);

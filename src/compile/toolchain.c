@@ -5,6 +5,7 @@
  * every lookup, and it changes whenever a package upgrade replaces it).
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,20 +150,26 @@ static void append_identity(const char *tool, char *out, size_t cap) {
     snprintf(out + len, cap - len, "%s:missing;", tool);
 }
 
+/* The texts every unit includes, hashed once (they are mote's own): the
+ * translator's prelude, abi.h, and the wasm-rt.h that abi.h includes from
+ * the system (an upgrade of wabt's header, or an edit of abi.h without a
+ * new ABI version, would otherwise reuse objects built against the old). */
+static char unit_texts[3 * MOTE_HASH_HEX];
+static void hash_unit_texts(void) {
+  const char *texts[3] = {mote_xl_prelude_text, mote_abi_header_text, mote_wasm_rt_header_text};
+  for (int i = 0; i < 3; i++) {
+    char h[MOTE_HASH_HEX];
+    mote_hash_bytes(texts[i], strlen(texts[i]), h);
+    snprintf(unit_texts + strlen(unit_texts), sizeof unit_texts - strlen(unit_texts), "%s%s",
+             i ? ":" : "", h);
+  }
+}
+
 void mote_toolchain_identity(mote_tier tier, char *out, size_t cap) {
-  snprintf(out, cap, "abi-%d;tier-%s;", MOTE_ABI_VERSION_FOR_KEY,
-           mote_tier_name(tier));
-  /* the translator is part of mote: its generation and the texts every unit
-   * includes (its prelude, abi.h, and wasm-rt.h, which abi.h includes from
-   * the system: an upgrade of wabt's header or an edit of abi.h without a
-   * new ABI version would otherwise have reused objects built against the
-   * old ones) */
-  char h[MOTE_HASH_HEX], ha[MOTE_HASH_HEX], hw[MOTE_HASH_HEX];
-  mote_hash_bytes(mote_xl_prelude_text, strlen(mote_xl_prelude_text), h);
-  mote_hash_bytes(mote_abi_header_text, strlen(mote_abi_header_text), ha);
-  mote_hash_bytes(mote_wasm_rt_header_text, strlen(mote_wasm_rt_header_text), hw);
-  size_t len0 = strlen(out);
-  snprintf(out + len0, cap - len0, "xl-%d:%s:%s:%s;", XL_GENERATION, h, ha, hw);
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, hash_unit_texts);
+  snprintf(out, cap, "abi-%d;tier-%s;xl-%d:%s;", MOTE_ABI_VERSION_FOR_KEY, mote_tier_name(tier),
+           XL_GENERATION, unit_texts);
   append_identity(mote_tool_cc(tier), out, cap);
   const char *argv[32];
   mote_tool_cc_argv(tier, argv, 32);

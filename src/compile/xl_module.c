@@ -20,8 +20,6 @@
 #include "rt/abi.h"
 #include "xl.h"
 
-#define CODE_NULL XL_ITEM_NULL
-#define CODE_GLOBAL XL_ITEM_GLOBAL
 
 __attribute__((format(printf, 2, 3))) static bool invalid(xl_error *err, const char *fmt, ...) {
   va_list ap;
@@ -255,14 +253,14 @@ static void write_trampoline(FILE *o, const mote_module *m, uint32_t f, uint32_t
 }
 
 /* Element segments: per segment an array of item codes (an index into
- * xl_funcs, the functions a reference may name; CODE_NULL; or CODE_GLOBAL |
+ * xl_funcs, the functions a reference may name; XL_ITEM_NULL; or XL_ITEM_GLOBAL |
  * a global's index), and xl_table_init turning codes into references. */
 static bool write_elems(FILE *o, const xl_module *x) {
   const mote_module *m = x->m;
   uint32_t nf = mote_module_func_count(m), nd = 0;
   uint32_t *dense = malloc(((size_t)nf + 1) * sizeof *dense);
   if (!dense) return false;
-  for (uint32_t f = 0; f < nf; f++) dense[f] = x->declared[f] ? nd++ : CODE_NULL;
+  for (uint32_t f = 0; f < nf; f++) dense[f] = x->declared[f] ? nd++ : XL_ITEM_NULL;
   fputs_unlocked("typedef struct xl_fentry { wasm_rt_function_ptr_t fn; const u32 *type; } xl_fentry;\n",
         o);
   xl_printf(o, "static const xl_fentry xl_funcs[%u] = {\n", nd + 1);
@@ -276,7 +274,7 @@ static bool write_elems(FILE *o, const xl_module *x) {
     xl_printf(o, "static const u32 xl_e%u[%u] = {", i, e->count + 1);
     for (uint32_t k = 0; k < e->count; k++) {
       uint32_t item = e->items[k];
-      uint32_t code = item == CODE_NULL || (item & CODE_GLOBAL) ? item : dense[item];
+      uint32_t code = item == XL_ITEM_NULL || (item & XL_ITEM_GLOBAL) ? item : dense[item];
       xl_printf(o, "%s%u", k % 16 == 15 ? ",\n" : k ? "," : "", code);
     }
     fputs_unlocked("};\n", o);

@@ -157,8 +157,8 @@ static bool scan_elems(xl_module *x) {
     if (e->count && !e->items) return false;
     uint32_t nf = mote_module_func_count(x->m);
     for (uint32_t k = 0; k < e->count && !c.bad; k++) {
-      xl_const item = {.op = 0xd2};
-      if (exprs) item = (xl_const){0}, xl_read_const(&c, &item);
+      xl_const item = {.op = 0xd2}; /* a vector of function indices, or expressions */
+      if (exprs) xl_read_const(&c, &item);
       else item.bits = xl_u32(&c);
       bool func = item.op == 0xd2, global = item.op == 0x23;
       if ((func && item.bits >= nf) || (global && item.bits >= x->nimports_global)) {

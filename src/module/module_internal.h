@@ -93,9 +93,8 @@ struct mote_module {
   mr_custom *customs;
   uint32_t custom_count;
   uint32_t custom_cap;
-  uint32_t customs_seen;
-  bool custom_listing; /* the custom section being read is listed */
-  bool name_listed;    /* a "name" section is */
+  uint32_t customs_seen; /* read, listed or not */
+  bool name_listed;      /* a "name" section is */
 
   /* Layout (layout.h): every section in binary order. */
   mote_section_span *sections;

@@ -354,28 +354,20 @@ static bool data_section(mr_reader *r) {
   return true;
 }
 
-/* Whether the custom section starting at `content` is listed: one of the
- * first MR_CUSTOMS_LISTED, or the first "name" section. */
-static bool custom_listed(mote_module *m, size_t content, size_t end) {
-  mr_parse q = {0};
-  mr_reader r = {.p = &q, .buf = m->bytes, .pos = content, .end = end};
-  const char *name;
-  uint32_t len;
-  bool is_name = mr_name_str(&r, &name, &len) && len == 4 && !memcmp(name, "name", 4);
-  bool listed = m->customs_seen < MR_CUSTOMS_LISTED || (is_name && !m->name_listed);
-  if (is_name && listed) m->name_listed = true; /* the first only: names.c reads no other */
-  return listed;
-}
-
+/* A custom section, listed (here and, by mr_sections, in the layout) when it
+ * is one of the first MR_CUSTOMS_LISTED or the first "name" one (names.c
+ * reads no other); the rest are read and skipped. */
 static bool custom_section(mr_reader *r) {
   mr_parse *p = r->p;
   mote_module *m = p->m;
-  bool listed = m->custom_listing;
   mr_custom c;
   if (!mr_name_str(r, &c.name, &c.name_len)) return false;
   c.data_len = mr_remaining(r);
   if (!mr_bytes(r, c.data_len, &c.data)) return false;
+  bool is_name = c.name_len == 4 && !memcmp(c.name, "name", 4);
+  bool listed = m->customs_seen++ < MR_CUSTOMS_LISTED || (is_name && !m->name_listed);
   if (!listed) return true;
+  m->name_listed |= is_name;
   if (m->custom_count == m->custom_cap) {
     uint32_t cap = m->custom_cap ? 2 * m->custom_cap : 4;
     if (!mr_grow(p, (void **)&m->customs, cap, sizeof *m->customs)) return false;
@@ -450,25 +442,27 @@ bool mr_sections(mr_parse *p) {
                        section_names[id]);
       last_rank = section_rank[id];
     }
-    bool listed = id != SEC_CUSTOM || custom_listed(m, r.pos, r.pos + size);
-    if (id == SEC_CUSTOM) m->customs_seen++;
-    m->custom_listing = listed;
-    if (listed && m->section_count == m->section_cap) {
-      uint32_t cap = m->section_cap ? 2 * m->section_cap : 16;
-      if (!mr_grow(p, (void **)&m->sections, cap, sizeof *m->sections)) return false;
-      m->section_cap = cap;
-    }
-    if (listed)
-      m->sections[m->section_count++] =
-          (mote_section_span){.id = id, .start = at, .content = r.pos, .end = r.pos + size};
     mr_where(p, "the %s", section_names[id]);
     mr_reader sr = {.p = p, .buf = r.buf, .pos = r.pos, .end = r.pos + size};
+    uint32_t customs = m->custom_count;
     if (!section(&sr, id)) return false;
     if (sr.pos != sr.end) {
       mr_where(p, "the %s", section_names[id]);
       return mr_fail(p, MOTE_MODULE_MALFORMED, sr.pos,
                      "section size mismatch: %zu bytes left over", sr.end - sr.pos);
     }
+    /* in the layout as in the custom sections' list (custom_section) */
+    if (id == SEC_CUSTOM && m->custom_count == customs) {
+      r.pos = sr.end;
+      continue;
+    }
+    if (m->section_count == m->section_cap) {
+      uint32_t cap = m->section_cap ? 2 * m->section_cap : 16;
+      if (!mr_grow(p, (void **)&m->sections, cap, sizeof *m->sections)) return false;
+      m->section_cap = cap;
+    }
+    m->sections[m->section_count++] =
+        (mote_section_span){.id = id, .start = at, .content = r.pos, .end = r.pos + size};
     r.pos = sr.end;
     if (id == SEC_DATA) seen_data = true;
   }

@@ -93,7 +93,6 @@ static int fsync_dir_cb(const char *path, const struct stat *sb, int type, struc
   return 0;
 }
 
-
 mote_store_status store_put_blob(mote_store *s, const uint8_t *data, size_t len,
                                  char hash[STORE_HASH_HEX], mote_store_error *err) {
   char final[PATH_CAP], tmp[PATH_CAP], blobs[PATH_CAP], have[STORE_HASH_HEX];

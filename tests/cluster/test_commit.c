@@ -227,8 +227,23 @@ TEST(a_deploy_whose_reply_was_lost_is_one_version) {
   proxy_stop(&p);
 }
 
-/* Another node deploys h at once, straight to the member. */
-static void other_deploys(void *ctx) { CHECK_EQ_INT(deploy(ctx, "h", HASH_2), 2); }
+/* Another node's deploy of a name, straight to the member, committed just
+ * before the armed transaction's reply is lost: version 2 of it. */
+typedef struct race {
+  mote_cluster *node;
+  const char *name;
+} race;
+
+static void other_deploys(void *ctx) {
+  race *r = ctx;
+  CHECK_EQ_INT(deploy(r->node, r->name, HASH_2), 2);
+}
+
+static void arm_with_race(proxy *p, race *r) {
+  p->on_drop = other_deploys;
+  p->ctx = r;
+  atomic_store(&p->armed, true);
+}
 
 /* The same, with another node's deploy of the name committed between the
  * lost reply and the resend: the first is still found applied (its marker),
@@ -237,9 +252,8 @@ TEST(a_deploy_whose_reply_was_lost_while_another_came_is_one_version) {
   proxy p;
   CHECK(proxy_start(&p));
   mote_cluster *cl = node_through(&p), *other = node_at(member.url, "b");
-  p.on_drop = other_deploys;
-  p.ctx = other;
-  atomic_store(&p.armed, true);
+  race r = {other, "h"};
+  arm_with_race(&p, &r);
   uint64_t version = deploy(cl, "h", HASH_1);
   CHECK_EQ_INT(atomic_load(&p.dropped), 1);
   CHECK_EQ_INT(version, 1);
@@ -248,9 +262,6 @@ TEST(a_deploy_whose_reply_was_lost_while_another_came_is_one_version) {
   node_free(cl);
   proxy_stop(&p);
 }
-
-/* Another node deploys d at once, straight to the member: version 2. */
-static void other_redeploys(void *ctx) { CHECK_EQ_INT(deploy(ctx, "d", HASH_2), 2); }
 
 /* A delete whose reply was lost, then another node's deploy of the name
  * (acknowledged: a client has its 201) before the resend: the delete was
@@ -261,9 +272,8 @@ TEST(a_delete_whose_reply_was_lost_leaves_the_deploy_that_came_after_it) {
   CHECK(proxy_start(&p));
   mote_cluster *cl = node_through(&p), *other = node_at(member.url, "b");
   CHECK_EQ_INT(deploy(other, "d", HASH_1), 1);
-  p.on_drop = other_redeploys;
-  p.ctx = other;
-  atomic_store(&p.armed, true);
+  race r = {other, "d"};
+  arm_with_race(&p, &r);
   mote_core_error err = {0};
   CHECK_EQ_INT(commit_delete(cl, "guest", "d", &err), MOTE_CORE_OK);
   CHECK_EQ_INT(atomic_load(&p.dropped), 1);
