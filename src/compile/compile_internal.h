@@ -74,11 +74,15 @@ mote_child_limits mote_compile_limits(const mote_compile_options *o);
  * tmp/; false on failure), removed (empty) by ..._remove. */
 bool mote_lazy_worker_dir(const char *so_path, char *dir, size_t cap);
 void mote_lazy_worker_dir_remove(const char *dir);
-/* Writes header + body (blen bytes) to dir/b<seq>.c and compiles it with the
- * quick tier's compiler (-c) under mote_compile_limits' defaults: true with
- * obj (objcap bytes) the object's path (the caller removes it), false with
- * msg set (why the compiler failed, or was killed). */
-bool mote_lazy_worker_compile(const char *dir, unsigned long seq, const char *header,
+/* Writes header + body (blen bytes) to a file of its own in dir and
+ * compiles it with the tier's compiler (-c; the quick tier's for the
+ * workers, the opt tier's for the hot tier) under mote_compile_limits'
+ * defaults but `seconds` of CPU and wall time, killed when stopped(ctx)
+ * says so (NULL: never): true with obj (objcap bytes) the object's path
+ * (the caller removes it), false with msg set (why the compiler failed, or
+ * was killed). */
+bool mote_lazy_worker_compile(const char *dir, mote_tier tier, unsigned seconds,
+                              bool (*stopped)(void *ctx), void *ctx, const char *header,
                               const char *body, size_t blen, char *obj, size_t objcap,
                               char *msg, size_t cap);
 

@@ -2,7 +2,7 @@
  * Lazy objects at run time (lazy.h): attaching a loaded object to its
  * module's bytes, and compiling batches of functions in process with libtcc
  * (lazy_batch.c) when their stubs are first called; the background; the
- * workers are lazy_worker.c's.
+ * workers are lazy_worker.c's, the hot tier lazy_hot.c's.
  *
  * libtcc 0.9.27 keeps compiler state in globals, so every compile for a
  * call runs on one compiler thread, one batch at a time (a worker's link
@@ -129,7 +129,7 @@ bool mote_lazy_settled(void) {
   pthread_mutex_unlock(&q_lock);
   pthread_mutex_lock(&lz_reg_lock);
   for (lazy_state *st = lz_states; st; st = st->next)
-    if (st->busy || (st->called && !st->bg_done && background_on()) ||
+    if (st->busy || lz_hot_pending(st) || (st->called && !st->bg_done && background_on()) ||
         (st->front_len && lz_workers_enabled() && st->dir[0]))
       settled = false;
   pthread_mutex_unlock(&lz_reg_lock);
@@ -184,6 +184,8 @@ static void state_free(lazy_state *st) {
   free(st->front);
   free(st->seen);
   free(st->claimed);
+  free(st->hot);
+  free(st->hot_q);
   mote_lazy_worker_dir_remove(st->dir);
   free(st->header);
   free(st->header_scalar);
@@ -263,7 +265,8 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
   size_t nb = (size_t)lazy->func_count - lazy->import_func_count + 1;
   if (ok && (!(st->parked = calloc(nb, sizeof *st->parked)) ||
              !(st->front = calloc(nb, sizeof *st->front)) || !(st->seen = calloc(nb, 1)) ||
-             !(st->claimed = calloc(nb, 1)))) {
+             !(st->claimed = calloc(nb, 1)) || !(st->hot = calloc(nb, sizeof *st->hot)) ||
+             !(st->hot_q = calloc(nb, sizeof *st->hot_q)))) {
     snprintf(msg, cap, "out of memory");
     ok = false;
   }
@@ -274,6 +277,7 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
       ok = false;
     } else {
       st->header_scalar = lz_scalar_header(st->header);
+      lz_hot_arm(st);
     }
   }
   if (!ok) {
@@ -281,8 +285,10 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
     pthread_mutex_unlock(&lz_reg_lock);
     return false;
   }
-  if (lz_worker_count() == 0 || !mote_lazy_worker_dir(so_path, st->dir, sizeof st->dir))
-    st->dir[0] = 0; /* no workers for it: calls compile everything in process */
+  /* the workers' and the hot tier's files */
+  if ((lz_worker_count() == 0 && lz_hot_at() == 0) ||
+      !mote_lazy_worker_dir(so_path, st->dir, sizeof st->dir))
+    st->dir[0] = 0; /* calls compile everything in process, and no hot tier */
   st->lazy = lazy;
   st->refs = 1;
   st->next = lz_states;
@@ -301,6 +307,7 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
       *p = st->next;
       st->next = lz_leaving;
       lz_leaving = st;
+      __atomic_store_n(&st->detaching, true, __ATOMIC_RELEASE);
       while (st->busy) pthread_cond_wait(&lz_bg_idle, &lz_reg_lock);
       if (getenv("MOTE_LAZY_STATS")) {
         uint64_t wb, wf;
@@ -308,7 +315,7 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
         fprintf(stderr, "mote: lazy object of %u functions: %llu batches, %llu functions compiled "
                 "in this process so far (%llu by workers, %llu of their batches failed); this "
                 "object filled %llu, of which %llu were called; workers compiled %llu of its "
-                "functions, of which %llu were called\n",
+                "functions, of which %llu were called; %llu run the hot tier's code\n",
                 lazy->func_count,
                 (unsigned long long)__atomic_load_n(&lz_stat_batches, __ATOMIC_RELAXED),
                 (unsigned long long)__atomic_load_n(&lz_stat_functions, __ATOMIC_RELAXED),
@@ -316,7 +323,8 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
                 (unsigned long long)__atomic_load_n(&st->filled, __ATOMIC_RELAXED),
                 (unsigned long long)__atomic_load_n(&st->fill_hits, __ATOMIC_RELAXED),
                 (unsigned long long)__atomic_load_n(&st->spec_filled, __ATOMIC_RELAXED),
-                (unsigned long long)__atomic_load_n(&st->spec_hits, __ATOMIC_RELAXED));
+                (unsigned long long)__atomic_load_n(&st->spec_hits, __ATOMIC_RELAXED),
+                (unsigned long long)__atomic_load_n(&st->hot_done, __ATOMIC_RELAXED));
       }
       /* the object may stay loaded (dlopen counts too): no slot may point
        * at code that is gone */
@@ -494,8 +502,12 @@ static bool start_compiler(void) {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, (size_t)16 << 20);
   compiler_started = pthread_create(&t, &attr, compiler, NULL) == 0;
-  /* the workers; without them calls compile everything here */
-  if (compiler_started) lz_workers_start(&attr);
+  /* the hot tier's thread (without it, hot functions stay on tcc's code)
+   * and the workers (without them, calls compile everything here) */
+  if (compiler_started) {
+    lz_hot_start(&attr);
+    lz_workers_start(&attr);
+  }
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   return compiler_started;

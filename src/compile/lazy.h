@@ -120,6 +120,20 @@ void mote_lazy_worker_stats(uint64_t *batches, uint64_t *failed);
  * compiler would. NULL: none. */
 void mote_lazy_test_worker_hook(bool (*hook)(void *ctx, uint32_t func), void *ctx);
 
+/* The hot tier: a lazy batch's code counts each function's calls and loop
+ * turns; a function whose count reaches the threshold times 1 + its size in
+ * KiB of wasm is compiled again by the opt tier's compiler (gcc -O2, a
+ * child process under an eager compile's limits but 20 s) on a thread of
+ * its own, a few at a time, and its slot switched to that code, which new
+ * calls run (a call under way finishes on the code it is in). The
+ * threshold is MOTE_LAZY_HOT (0 turns it off; default 1M, some 5-20 ms of
+ * the quick tier's code); a module attached after mote_lazy_set_hot gets
+ * the one given (tests). */
+void mote_lazy_set_hot(unsigned threshold);
+/* Functions switched to the hot tier's code, its batches, and its batches
+ * that failed (their functions stay on the quick tier's code), so far. */
+void mote_lazy_hot_stats(uint64_t *functions, uint64_t *batches, uint64_t *failed);
+
 /* For tests: threads waiting in mote_lazy_ready now, and a function the
  * compiler thread calls before it takes each batch a call asked for (NULL:
  * none; again if a worker took the function meanwhile), to hold a compile

@@ -81,6 +81,31 @@ char *lz_header_text(const xl_module *x) {
     return NULL;
   }
   free(rt);
+  /* what XL_HOT is (the bodies' counts for the hot tier) */
+  char hot[512];
+  lz_hot_macro(hot, sizeof hot);
+  char *out = realloc(h, hl + strlen(hot) + 1);
+  if (!out) {
+    free(h);
+    return NULL;
+  }
+  memcpy(out + hl, hot, strlen(hot) + 1);
+  return out;
+}
+
+char *lz_hot_header(const char *header) {
+  static const char prefix[] = "#define XL_HOT(d) ((void)0)\n";
+  size_t pl = sizeof prefix - 1, hl = strlen(header);
+  char *h = malloc(pl + hl + 1);
+  if (!h) return NULL;
+  memcpy(h, prefix, pl);
+  memcpy(h + pl, header, hl + 1);
+  size_t len = pl + hl;
+  if (!replace_first(&h, &len, "#define XL_FUNC __attribute__((visibility(\"hidden\")))",
+                     "#define XL_FUNC")) {
+    free(h);
+    return NULL;
+  }
   return h;
 }
 
@@ -221,6 +246,9 @@ code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const ch
     if (refs->data[i]) add_sym(s, "xl_d%u", i, lz->data[i]);
   for (uint32_t t = 0; t < lz->type_count; t++) add_sym(s, "xl_ft%u", t, lz->types[t]);
   tcc_add_symbol(s, "xl_table_init", lz->table_init);
+  tcc_add_symbol(s, "xl_hot", st->hot);
+  tcc_add_symbol(s, "xl_hot_ctx", st);
+  tcc_add_symbol(s, "xl_hot_reached", (const void *)lz_hot_reached);
   int need = tcc_relocate(s, NULL);
   if (need <= 0) goto failed;
   size = (size_t)need;

@@ -1,7 +1,8 @@
 /*
  * Inside lazy objects (lazy.h): what lazy.c (attaching, the compiler
- * thread, the background), lazy_batch.c (a batch's header, claims, libtcc)
- * and lazy_worker.c (the workers) share. Not for other rooms.
+ * thread, the background), lazy_batch.c (a batch's header, claims, libtcc),
+ * lazy_worker.c (the workers) and lazy_hot.c (the hot tier) share. Not for
+ * other rooms.
  */
 #ifndef MOTE_COMPILE_LAZY_INTERNAL_H
 #define MOTE_COMPILE_LAZY_INTERNAL_H
@@ -26,6 +27,8 @@
  * worker (its hits count as the workers') */
 #define CLAIM_BUSY 1u
 #define CLAIM_PARKED 2u
+/* queued for the hot tier (lazy_hot.c), once in an object's life */
+#define CLAIM_HOT 4u
 
 typedef struct code_block {
   void *mem;
@@ -61,6 +64,14 @@ typedef struct lazy_state {
   uint8_t *seen, *claimed;
   char dir[4096];
   uint64_t spec_filled, spec_hits; /* atomic */
+  /* the hot tier (lazy_hot.c): per defined function, the calls and loop
+   * turns left before it is hot (XL_HOT counts down, racy by design); hot_q: the
+   * functions that reached the threshold, each once, in order (under
+   * lz_reg_lock: hot_next is the first not taken, hot_len the end);
+   * hot_done: how many of them run the hot tier's code (atomic) */
+  uint32_t *hot, *hot_q, hot_next, hot_len;
+  uint64_t hot_done;
+  bool detaching; /* atomic: its last user frees it (a hot batch stops) */
   struct lazy_state *next;
 } lazy_state;
 
@@ -120,6 +131,30 @@ code_block *lz_compile_batch(char *msg, lazy_state *st, const lz_batch *b, void 
 code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const char *body,
                          size_t blen, const char *obj, const xl_refs *refs,
                          const uint32_t *members, uint32_t n, void **addr);
+
+/* The header of a hot batch (gcc's): header with XL_HOT counting nothing
+ * and the core's symbols of default visibility (gcc's code then reaches
+ * them through a GOT, so libtcc may link it anywhere in memory); NULL: no
+ * memory. */
+char *lz_hot_header(const char *header);
+
+/* ---- lazy_hot.c ---- */
+/* The count at which a function is queued for the hot tier (0: off). */
+unsigned lz_hot_at(void);
+/* XL_HOT's definition for the batches of an object attached now (counting
+ * down st->hot, or nothing when off), written to buf (cap bytes); what each
+ * function counts down from (st->hot, at attach). */
+void lz_hot_macro(char *buf, size_t cap);
+void lz_hot_arm(lazy_state *st);
+/* What XL_HOT calls (the batch links it as xl_hot_reached, ctx as the
+ * address xl_hot_ctx) when defined function d's count reaches the
+ * threshold: queues it, once. */
+void lz_hot_reached(void *ctx, uint32_t d);
+/* Starts the hot tier's thread (attr: the compiler thread's; it idles
+ * while nothing is queued): false if it could not. */
+bool lz_hot_start(const pthread_attr_t *attr);
+/* Under lz_reg_lock: whether st has functions queued for the hot tier. */
+bool lz_hot_pending(const lazy_state *st);
 
 /* ---- lazy_worker.c ---- */
 /* Workers the process starts (MOTE_LAZY_WORKERS), whether they work now. */

@@ -45,12 +45,12 @@ void mote_lazy_worker_dir_remove(const char *dir) {
   if (dir[0]) rmdir(dir); /* its files are removed after each batch */
 }
 
-/* A worker's compiler process's CPU and wall-clock limit, in seconds. */
-#define WORKER_SECONDS 10u
-
-bool mote_lazy_worker_compile(const char *dir, unsigned long seq, const char *header,
+bool mote_lazy_worker_compile(const char *dir, mote_tier tier, unsigned seconds,
+                              bool (*stopped)(void *ctx), void *ctx, const char *header,
                               const char *body, size_t blen, char *obj, size_t objcap,
                               char *msg, size_t cap) {
+  static unsigned long seq_last; /* the files of every worker and hot batch */
+  unsigned long seq = __atomic_add_fetch(&seq_last, 1, __ATOMIC_RELAXED);
   char src[64], name[64], path[PATH_MAX];
   snprintf(src, sizeof src, "b%lu.c", seq);
   snprintf(name, sizeof name, "b%lu.o", seq);
@@ -64,13 +64,12 @@ bool mote_lazy_worker_compile(const char *dir, unsigned long seq, const char *he
     return false;
   }
   const char *argv[32];
-  mote_tool_obj_argv(MOTE_TIER_QUICK, src, name, "-w", argv, 32);
-  /* an eager compile's limits but for time: a call may be waiting for this
-   * batch (unable to stop for its deadline) and a detach waits for it, so a
-   * tcc that runs away is killed within seconds and the calls compile its
-   * functions themselves (a batch takes milliseconds) */
-  const mote_compile_options bounded = {.cpu_seconds = WORKER_SECONDS,
-                                        .wall_seconds = WORKER_SECONDS};
+  mote_tool_obj_argv(tier, src, name, "-w", argv, 32);
+  /* an eager compile's limits but for time: a detach waits for this batch
+   * (and for a worker's, a call may be waiting, unable to stop for its
+   * deadline), so a compiler that runs away is killed within seconds */
+  const mote_compile_options bounded = {.cpu_seconds = seconds, .wall_seconds = seconds,
+                                        .stopped = stopped, .stopped_ctx = ctx};
   mote_child_limits limits = mote_compile_limits(&bounded);
   mote_child_result r;
   mote_child_run(argv, dir, &limits, &r);
@@ -84,12 +83,16 @@ bool mote_lazy_worker_compile(const char *dir, unsigned long seq, const char *he
 
 /* ---- scheduling ------------------------------------------------------------ */
 
+/* A worker's compiler process's CPU and wall-clock limit, in seconds (a
+ * call may wait for its batch: a tcc that runs away is killed within
+ * seconds, and the calls compile its functions themselves). */
+#define WORKER_SECONDS 10u
+
 /* The workers (threads, each running one compiler process at a time):
  * work when a batch left callees out, done when a worker's batch is over
  * (both with lz_reg_lock). */
 static pthread_cond_t spec_work = PTHREAD_COND_INITIALIZER, spec_done = PTHREAD_COND_INITIALIZER;
 static int workers_on = -1; /* -1: on when the process starts workers */
-static unsigned long spec_seq;
 static uint64_t stat_spec_batches, stat_spec_failed;
 static bool (*worker_hook)(void *, uint32_t);
 static void *worker_hook_ctx;
@@ -203,9 +206,9 @@ static void worker_batch(lazy_state *st, uint32_t root) {
   if (ok && hook && !hook(hook_ctx, root)) ok = false;
   if (ok) {
     const char *header = lz_header_for(st, b);
-    unsigned long seq = __atomic_add_fetch(&spec_seq, 1, __ATOMIC_RELAXED);
-    ok = mote_lazy_worker_compile(st->dir, seq, header, b->body, b->body_len, obj, sizeof obj,
-                                  msg, sizeof msg);
+    ok = mote_lazy_worker_compile(st->dir, MOTE_TIER_QUICK, WORKER_SECONDS, NULL, NULL,
+                                  header, b->body, b->body_len, obj, sizeof obj, msg,
+                                  sizeof msg);
   }
   if (ok) {
     cb = lz_tcc_build(msg, st, NULL, NULL, 0, obj, &b->refs, b->members, b->n, addr);

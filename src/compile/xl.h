@@ -99,7 +99,9 @@ typedef struct xl_module {
   size_t *body_start, *body_end;
   uint32_t nbodies;
   /* Lazy batches (xl_lazy.c): function bodies are named b<N>, not w<N>
-   * (w<N> is then the object's stub); calls still name w<N>. */
+   * (w<N> is then the object's stub); calls still name w<N>. Each body
+   * and each of its loops' turns say XL_HOT(d) (d: the defined index),
+   * which the batch's header defines (the hot tier's count, lazy_hot.c). */
   bool lazy_bodies;
   /* NULL, or the bytes of C the functions took so far, added to atomically
    * by every thread that writes them, and checked against XL_C_MODULE_BASE
@@ -247,6 +249,12 @@ bool xl_write_batch(FILE *out, const xl_module *x, uint32_t root, size_t budget,
                     uint32_t max, bool (*skip)(void *ctx, uint32_t f), void *ctx,
                     uint32_t *members, uint32_t *nmembers, uint32_t *ncalled,
                     xl_refs *refs, xl_error *err);
+
+/* The bodies (b<N>, x->lazy_bodies set) of exactly the defined functions
+ * members[0..n), after the declarations they need, as xl_write_batch
+ * writes them (for the hot tier's batches, src/compile/lazy_hot.c). */
+bool xl_write_functions(FILE *out, const xl_module *x, const uint32_t *members, uint32_t n,
+                        xl_refs *refs, xl_error *err);
 
 /* Cuts the defined functions into chunks of about min..max bytes of wasm
  * code: a chunk ends after a function whose type and locals hash to 0 mod 8

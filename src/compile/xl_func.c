@@ -1367,7 +1367,11 @@ static bool body(fx *f) {
         if (!pop_n(f, np, params) || !push_n(f, np, params)) return false;
         if (!push_frame(f, op == 0x02 ? K_BLOCK : K_LOOP, np, params, nr, results, one))
           return false;
-        if (op == 0x03) emit(f, "L%u:;\n", top(f)->label);
+        /* a lazy batch counts its loops' turns for the hot tier (lazy_hot.c) */
+        if (op == 0x03 && f->x->lazy_bodies)
+          emit(f, "L%u:; XL_HOT(%u);\n", top(f)->label, f->func - f->x->nimports_func);
+        else if (op == 0x03)
+          emit(f, "L%u:;\n", top(f)->label);
         break;
       case 0x04: /* if */
         if (!blocktype(f, &np, &params, &nr, &results, &one)) return false;
@@ -1721,6 +1725,7 @@ done:
      * load instead of two, made the interp kernel 20% slower: gcc then
      * reloads it in the loop instead of keeping it in a register.) */
     if (mote_module_memory_count(m)) fputs_unlocked("u8 *M0 = I->m0->data; (void)M0;\n", out);
+    if (x->lazy_bodies) xl_printf(out, "XL_HOT(%u);\n", d); /* and its calls */
     fwrite(buf, 1, len, out);
     fputs_unlocked("}\n\n", out);
   }

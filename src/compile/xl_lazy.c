@@ -48,6 +48,31 @@ bool xl_write_lazy_core(FILE *o, const xl_module *x, xl_error *err) {
   return false;
 }
 
+/* A batch's text after mod.h's: the declarations of what the bodies (len
+ * bytes of C, translated if ok) name, then the bodies; ok unless it or the
+ * writing failed (err set then). */
+static bool write_batch_text(FILE *o, const xl_module *x, const xl_refs *refs, const char *body,
+                             size_t len, bool ok, xl_error *err) {
+  if (ok) {
+    for (uint32_t f = 0; f < mote_module_func_count(x->m); f++) {
+      if (!refs->funcs[f]) continue;
+      xl_write_prototype(o, x->m, f);
+      fputs_unlocked(";\n", o);
+      if (refs->funcs[f] & 2) xl_write_fref_helper(o, x, f);
+    }
+    for (uint32_t i = 0; i < x->ndata; i++)
+      if (refs->data[i]) xl_printf(o, "XL_SHARED const u8 xl_d%u[];\n", i);
+    fwrite(body, 1, len, o);
+    ok = !ferror(o);
+  }
+  if (!ok && !err->failed) {
+    err->failed = true;
+    err->io = true;
+    snprintf(err->message, sizeof err->message, "out of memory translating a lazy batch");
+  }
+  return ok;
+}
+
 bool xl_write_batch(FILE *o, const xl_module *x, uint32_t root, size_t budget, size_t fill,
                     uint32_t max, bool (*skip)(void *ctx, uint32_t f), void *ctx,
                     uint32_t *members, uint32_t *nmembers, uint32_t *ncalled,
@@ -93,27 +118,24 @@ bool xl_write_batch(FILE *o, const xl_module *x, uint32_t root, size_t budget, s
     }
   }
   if (b && fclose(b) != 0) ok = false;
-  if (ok) {
-    for (uint32_t f = 0; f < nf; f++) {
-      if (!refs->funcs[f]) continue;
-      xl_write_prototype(o, m, f);
-      fputs_unlocked(";\n", o);
-      if (refs->funcs[f] & 2) xl_write_fref_helper(o, x, f);
-    }
-    for (uint32_t i = 0; i < x->ndata; i++)
-      if (refs->data[i]) xl_printf(o, "XL_SHARED const u8 xl_d%u[];\n", i);
-    fwrite(body, 1, len, o);
-    ok = !ferror(o);
-  }
-  if (!ok && !err->failed) {
-    err->failed = true;
-    err->io = true;
-    snprintf(err->message, sizeof err->message, "out of memory translating a lazy batch");
-  }
+  ok = write_batch_text(o, x, refs, body, len, ok, err);
   *nmembers = n;
   *ncalled = ok ? (filled < n ? filled : n) : 0;
   free(body);
   free(queued);
+  return ok;
+}
+
+bool xl_write_functions(FILE *o, const xl_module *x, const uint32_t *members, uint32_t n,
+                        xl_refs *refs, xl_error *err) {
+  char *body = NULL;
+  size_t len = 0;
+  FILE *b = open_memstream(&body, &len);
+  bool ok = b != NULL;
+  for (uint32_t i = 0; ok && i < n; i++) ok = xl_func_write(b, x, members[i], refs, err);
+  if (b && fclose(b) != 0) ok = false;
+  ok = write_batch_text(o, x, refs, body, len, ok, err);
+  free(body);
   return ok;
 }
 

@@ -1034,6 +1034,150 @@ TEST(auto_makes_big_modules_lazy_unless_a_function_or_the_declarations_are_huge)
   setenv("MOTE_QUICK_LAZY", "always", 1);
 }
 
+/* ---- the hot tier (lazy_hot.c) ---------------------------------------------- */
+
+/* sum(p, n): the n bytes from p added up, a loop turn each (so that it is
+ * hot after a call of a few thousand bytes, and traps out of bounds). */
+static const char hot_wat[] =
+    "(module (memory 1)"
+    " (func (export \"sum\") (param $p i32) (param $n i32) (result i32) (local $s i32)"
+    "  (loop $l (local.set $s (i32.add (local.get $s) (i32.load8_u (local.get $p))))"
+    "   (local.set $p (i32.add (local.get $p) (i32.const 1)))"
+    "   (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))"
+    "  (local.get $s))"
+    " (func (export \"lazy_1\"))"
+    " (data (i32.const 0) \"\\01\\02\\03\"))";
+
+static int32_t call_sum(mote_rt_instance *in, mote_rt_module *m, uint32_t p, uint32_t n,
+                        mote_rt_status *status, mote_rt_error *err) {
+  mote_val a[2] = {{.i32 = (int32_t)p}, {.i32 = (int32_t)n}}, r = {0};
+  *status = mote_rt_call(in, (uint32_t)export_of(m, "sum"), a, &r, err);
+  return r.i32;
+}
+
+/* The code in the slot of the only attached object's first function. */
+static void *first_slot(void) {
+  pthread_mutex_lock(&lz_reg_lock);
+  void *p = lz_states ? __atomic_load_n(&lz_states->lazy->slots[0], __ATOMIC_ACQUIRE) : NULL;
+  pthread_mutex_unlock(&lz_reg_lock);
+  return p;
+}
+
+typedef struct hot_seen {
+  uint64_t functions, failed; /* mote_lazy_hot_stats' before */
+} hot_seen;
+
+static bool hot_batch_over(void *ctx) {
+  const hot_seen *was = ctx;
+  uint64_t f, b, x;
+  mote_lazy_hot_stats(&f, &b, &x);
+  return f > was->functions || x > was->failed;
+}
+
+static hot_seen hot_now(void) {
+  hot_seen h;
+  uint64_t b;
+  mote_lazy_hot_stats(&h.functions, &b, &h.failed);
+  return h;
+}
+
+TEST(a_hot_function_is_switched_to_the_opt_tiers_code) {
+  mote_lazy_set_hot(1000);
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(hot_wat, &m);
+  mote_lazy_set_hot(0);
+  if (!in) return;
+  hot_seen was = hot_now();
+  mote_rt_status st;
+  mote_rt_error err;
+  CHECK_EQ_INT(call_sum(in, m, 0, 60000, &st, &err), 6); /* 60000 turns: hot */
+  CHECK_EQ_INT(st, MOTE_RT_OK);
+  void *quick = first_slot();
+  CHECK(quick != NULL);
+  CHECK(poll_until(hot_batch_over, &was));
+  hot_seen after = hot_now();
+  CHECK_EQ_INT(after.functions, was.functions + 1);
+  CHECK_EQ_INT(after.failed, was.failed);
+  CHECK(first_slot() != quick); /* gcc's code, which new calls run */
+  CHECK_EQ_INT(call_sum(in, m, 1, 60000, &st, &err), 5);
+  CHECK_EQ_INT(st, MOTE_RT_OK);
+  /* out of bounds in gcc's code, linked in process: the same trap */
+  call_sum(in, m, 65530, 100, &st, &err);
+  CHECK_EQ_INT(st, MOTE_RT_TRAP);
+  CHECK_EQ_INT(err.trap, MOTE_TRAP_OOB);
+  CHECK_EQ_INT(call_sum(in, m, 0, 3, &st, &err), 6);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
+TEST(a_failed_hot_batch_leaves_the_function_on_the_quick_tiers_code) {
+  setenv("MOTE_CC", "false", 1);
+  mote_lazy_set_hot(1000);
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(hot_wat, &m);
+  mote_lazy_set_hot(0);
+  if (in) {
+    hot_seen was = hot_now();
+    mote_rt_status st;
+    mote_rt_error err;
+    CHECK_EQ_INT(call_sum(in, m, 0, 60000, &st, &err), 6);
+    void *quick = first_slot();
+    CHECK(poll_until(hot_batch_over, &was));
+    CHECK_EQ_INT(hot_now().failed, was.failed + 1);
+    CHECK(first_slot() == quick);
+    CHECK_EQ_INT(call_sum(in, m, 1, 60000, &st, &err), 5);
+    CHECK_EQ_INT(st, MOTE_RT_OK);
+    CHECK_EQ_INT(hot_now().failed, was.failed + 1); /* queued once, not again */
+    mote_rt_instance_free(in);
+    mote_rt_module_free(m);
+  }
+  unsetenv("MOTE_CC");
+}
+
+static bool hot_batch_under_way(void *ctx) {
+  (void)ctx;
+  pthread_mutex_lock(&lz_reg_lock);
+  bool busy = lz_states && lz_states->busy && !lz_hot_pending(lz_states);
+  pthread_mutex_unlock(&lz_reg_lock);
+  return busy;
+}
+
+/* Freeing the last user of an object stops its hot batch's compiler (a
+ * detach waits for the batch) instead of waiting up to its 20 s. */
+TEST(freeing_a_module_stops_its_hot_batch) {
+  char dir[] = "/tmp/mote-hot-XXXXXX", script[64];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(script, sizeof script, "%s/cc", dir);
+  FILE *f = fopen(script, "w");
+  CHECK(f != NULL);
+  if (!f) return;
+  fputs("#!/bin/sh\nexec sleep 60\n", f);
+  fclose(f);
+  chmod(script, 0755);
+  setenv("MOTE_CC", script, 1);
+  mote_lazy_set_hot(1000);
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(hot_wat, &m);
+  mote_lazy_set_hot(0);
+  if (in) {
+    hot_seen was = hot_now();
+    mote_rt_status st;
+    mote_rt_error err;
+    CHECK_EQ_INT(call_sum(in, m, 0, 60000, &st, &err), 6);
+    CHECK(poll_until(hot_batch_under_way, NULL));
+    mote_rt_instance_free(in);
+    uint64_t t0 = now_ns();
+    mote_rt_module_free(m);
+    /* the compiler is asked every 100 ms: freed well before its 20 s */
+    CHECK((now_ns() - t0) / 1000000000u < 10);
+    CHECK(poll_until(hot_batch_over, &was));
+    CHECK_EQ_INT(hot_now().functions, was.functions);
+  }
+  unsetenv("MOTE_CC");
+  unlink(script);
+  rmdir(dir);
+}
+
 /* Every module lazy; no background but in the test that wants it, so that
  * the batch counts are the calls' own. */
 static void force_lazy(void) {
@@ -1041,6 +1185,7 @@ static void force_lazy(void) {
   setenv("MOTE_LAZY_WORKERS", "1", 1); /* started, but on only where a test wants them */
   mote_lazy_set_background(false);
   mote_lazy_set_workers(false);
+  mote_lazy_set_hot(0); /* on only where a test wants it */
 }
 
 RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
@@ -1062,4 +1207,6 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           the_background_compiles_the_rest_after_a_call,
           a_call_waits_for_a_workers_batch_instead_of_compiling_it_twice,
           a_failed_workers_batch_is_compiled_by_the_call, a_killed_worker_leaves_its_batch_to_the_calls,
-          two_modules_workers_do_not_mix)
+          two_modules_workers_do_not_mix, a_hot_function_is_switched_to_the_opt_tiers_code,
+          a_failed_hot_batch_leaves_the_function_on_the_quick_tiers_code,
+          freeing_a_module_stops_its_hot_batch)
