@@ -272,7 +272,7 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
   }
   if (ok) {
     st->x.lazy_bodies = true;
-    if (!(st->header = lz_header_text(&st->x))) {
+    if (!(st->header = lz_header_text(&st->x, lz_hot_at() != 0))) {
       snprintf(msg, cap, "out of memory translating %s", path);
       ok = false;
     } else {

@@ -58,8 +58,9 @@ static char *wasm_rt_text(void) {
 
 /* mod.h as the translator writes it (libtcc compiles from memory), with
  * abi.h's and wasm-rt.h's text where they are included, and xl_lazy_libc.h's
- * few declarations instead of the C library's headers: no file is read. */
-char *lz_header_text(const xl_module *x) {
+ * few declarations instead of the C library's headers: no file is read;
+ * then XL_HOT's definition. */
+char *lz_header_text(const xl_module *x, bool counting) {
   char *h = NULL, *rt = wasm_rt_text();
   size_t hl = 0;
   xl_error xerr = {0};
@@ -81,9 +82,13 @@ char *lz_header_text(const xl_module *x) {
     return NULL;
   }
   free(rt);
-  /* what XL_HOT is (the bodies' counts for the hot tier) */
-  char hot[512];
-  lz_hot_macro(hot, sizeof hot);
+  /* what XL_HOT is: the bodies' counts for the hot tier (lazy_hot.c) */
+  const char *hot =
+      counting ? "#ifndef XL_HOT\nextern u32 xl_hot[];\nextern char xl_hot_ctx[];\n"
+                 "extern void xl_hot_reached(void *ctx, u32 d);\n"
+                 "#define XL_HOT(d) do { if (--xl_hot[d] == 0) xl_hot_reached(xl_hot_ctx, d); } "
+                 "while (0)\n#endif\n"
+               : "#ifndef XL_HOT\n#define XL_HOT(d) ((void)0)\n#endif\n";
   char *out = realloc(h, hl + strlen(hot) + 1);
   if (!out) {
     free(h);

@@ -74,18 +74,6 @@ void mote_lazy_hot_stats(uint64_t *functions, uint64_t *batches, uint64_t *faile
   *failed = __atomic_load_n(&stat_failed, __ATOMIC_RELAXED);
 }
 
-void lz_hot_macro(char *buf, size_t cap) {
-  if (!lz_hot_at()) {
-    snprintf(buf, cap, "#ifndef XL_HOT\n#define XL_HOT(d) ((void)0)\n#endif\n");
-    return;
-  }
-  snprintf(buf, cap,
-           "#ifndef XL_HOT\nextern u32 xl_hot[];\nextern char xl_hot_ctx[];\n"
-           "extern void xl_hot_reached(void *ctx, u32 d);\n"
-           "#define XL_HOT(d) do { if (--xl_hot[d] == 0) xl_hot_reached(xl_hot_ctx, d); } "
-           "while (0)\n#endif\n");
-}
-
 void lz_hot_arm(lazy_state *st) {
   uint64_t at = lz_hot_at();
   for (uint32_t d = 0; d < st->x.nbodies; d++) {

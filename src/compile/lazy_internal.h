@@ -98,9 +98,10 @@ extern unsigned lz_attaches_waiting;
 extern uint64_t lz_stat_batches, lz_stat_functions;
 
 /* ---- lazy_batch.c ---- */
-/* The batch header of x (mod.h's text, no file read), and the same without
- * the SIMD helpers (NULL if they are not where expected); NULL: no memory. */
-char *lz_header_text(const xl_module *x);
+/* The batch header of x (mod.h's text, no file read; XL_HOT counting down
+ * xl_hot[] if `counting`, else nothing), and the same without the SIMD
+ * helpers (NULL if they are not where expected); NULL: no memory. */
+char *lz_header_text(const xl_module *x, bool counting);
 char *lz_scalar_header(const char *header);
 /* The code of defined function f if compiled (a parked one installed now:
  * its first call), else NULL. */
@@ -141,10 +142,7 @@ char *lz_hot_header(const char *header);
 /* ---- lazy_hot.c ---- */
 /* The count at which a function is queued for the hot tier (0: off). */
 unsigned lz_hot_at(void);
-/* XL_HOT's definition for the batches of an object attached now (counting
- * down st->hot, or nothing when off), written to buf (cap bytes); what each
- * function counts down from (st->hot, at attach). */
-void lz_hot_macro(char *buf, size_t cap);
+/* What each function counts down from (st->hot, at attach). */
 void lz_hot_arm(lazy_state *st);
 /* What XL_HOT calls (the batch links it as xl_hot_reached, ctx as the
  * address xl_hot_ctx) when defined function d's count reaches the

@@ -150,12 +150,16 @@ TEST(a_batch_header_declares_everything_it_calls) {
   xl_module x;
   if (mod && xl_module_scan(&x, mod, wasm, len)) {
     x.lazy_bodies = true;
-    char *header = lz_header_text(&x);
+    char *header = lz_header_text(&x, true);
     CHECK(header != NULL);
     char *scalar = header ? lz_scalar_header(header) : NULL;
     CHECK(scalar != NULL);
     if (header) CHECK(gcc_accepts(header, false));
     if (scalar) CHECK(gcc_accepts(scalar, false));
+    char *hot = scalar ? lz_hot_header(scalar) : NULL; /* the hot tier's, gcc's own */
+    CHECK(hot != NULL && !strstr(hot, "visibility(\"hidden\")"));
+    if (hot) CHECK(gcc_accepts(hot, false));
+    free(hot);
     /* and the check can fail: a call of something undeclared */
     if (scalar) {
       size_t n = strlen(scalar);

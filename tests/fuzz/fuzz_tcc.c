@@ -39,6 +39,11 @@ const char *__asan_default_options(void) { return "max_malloc_fill_size=1048576"
 
 /* What the batches' symbols are bound to (never called). */
 static void stand_in(void) {}
+/* lazy_hot.c's, which batches link as xl_hot_reached (never called). */
+void lz_hot_reached(void *ctx, uint32_t d) {
+  (void)ctx;
+  (void)d;
+}
 static const uint8_t stand_in_data[1];
 static uint32_t stand_in_type;
 
@@ -112,9 +117,10 @@ static void lazy_compile(mote_module *m, const uint8_t *bytes, size_t size) {
   uint32_t **types = calloc((size_t)ntypes + 1, sizeof *types);
   st.parked = calloc(nb, sizeof *st.parked);
   st.claimed = calloc(nb, 1);
+  st.hot = calloc(nb, sizeof *st.hot); /* what XL_HOT counts down, as attached */
   st.x.lazy_bodies = true;
-  st.header = slots && funcs && datas && types && st.parked && st.claimed
-                  ? lz_header_text(&st.x)
+  st.header = slots && funcs && datas && types && st.parked && st.claimed && st.hot
+                  ? lz_header_text(&st.x, true)
                   : NULL;
   if (st.header) {
     st.header_scalar = lz_scalar_header(st.header);
@@ -161,6 +167,7 @@ static void lazy_compile(mote_module *m, const uint8_t *bytes, size_t size) {
   free(st.header_scalar);
   free(st.parked);
   free(st.claimed);
+  free(st.hot);
   free(slots);
   free(funcs);
   free(datas);
