@@ -277,7 +277,6 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
       ok = false;
     } else {
       st->header_scalar = lz_scalar_header(st->header);
-      lz_hot_arm(st);
     }
   }
   if (!ok) {
@@ -289,6 +288,7 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
   if ((lz_worker_count() == 0 && lz_hot_at() == 0) ||
       !mote_lazy_worker_dir(so_path, st->dir, sizeof st->dir))
     st->dir[0] = 0; /* calls compile everything in process, and no hot tier */
+  lz_hot_arm(st);
   st->lazy = lazy;
   st->refs = 1;
   st->next = lz_states;

@@ -1,9 +1,11 @@
 /*
  * The hot tier of lazy objects (lazy.h): the functions a long first call
  * spends its time in, compiled again by the opt tier's compiler while it
- * runs. A lazy batch's bodies count their calls and loop turns (XL_HOT, in
- * the batch's header: one add and compare on tcc's code); a function whose
- * count reaches the threshold is queued once, and a thread of its own takes
+ * runs. A lazy batch's bodies count their calls and loop turns down (XL_HOT,
+ * in the batch's header: a load, a subtract and a compare on tcc's code,
+ * only a load once at 0); a function whose count gets to 0 is queued once
+ * (without a lock: the guest thread may be stopped anywhere), and a thread
+ * of its own takes
  * the queue a few functions at a time, translates them as a batch, compiles
  * it with gcc -O2 in a child process (the workers' compile:
  * mote_lazy_worker_compile, in the object's directory of the cache's tmp/),
@@ -13,12 +15,14 @@
  * A batch that fails (gcc failed, was killed, or is missing) leaves its
  * functions on tcc's code, for good.
  *
- * The counts go down to 0 (armed at attach), by plain subtractions from
- * every thread that runs the code: two threads may lose a count or both see
- * 0, which queues a function a little later, or changes nothing (queued
- * once: CLAIM_HOT).
+ * The counts go down to 0 (armed at attach; a function armed at 0 is never
+ * counted), by plain subtractions from every thread that runs the code: two
+ * threads may lose a count or both see 0, which queues a function a little
+ * later, or changes nothing (queued once: CLAIM_HOT). Not every module: gcc
+ * and tcc pass some values differently (same_abi_both_ways).
  */
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +33,7 @@
 #include "compile/lazy.h"
 #include "compile/lazy_internal.h"
 #include "compile/xl.h"
-#include "rt/guest.h"
+#include "module/module.h"
 
 /* A function is queued once its calls and loop turns reach the threshold
  * times 1 + its size in KiB of wasm: gcc takes ~60 ms for a small function
@@ -39,17 +43,23 @@
  * "The hot tier"). */
 #define HOT_AT_DEFAULT (1u << 20)
 /* A hot batch: up to this much wasm code and this many functions (one
- * function of any size up to HOT_MAX_FUNCTION); larger functions stay on
- * tcc's code (gcc would take more than HOT_SECONDS on them). */
+ * function of any size up to HOT_MAX_FUNCTION); larger functions are not
+ * counted and stay on tcc's code (gcc would take more than HOT_SECONDS). */
 #define HOT_BATCH_BYTES ((size_t)16 << 10)
 #define HOT_BATCH_MAX 32u
 #define HOT_MAX_FUNCTION ((size_t)64 << 10)
-/* gcc's CPU and wall-clock limit for a hot batch, in seconds: a detach of
- * the object waits for it. */
+/* gcc's CPU and wall-clock limit for a hot batch, in seconds (a detach of
+ * the object stops it sooner), and what all of an object's batches may
+ * take: a module made to keep gcc busy gets one core for this long per
+ * load, not for as long as it stays loaded. */
 #define HOT_SECONDS 20u
+#define HOT_OBJECT_SECONDS 120u
 
 static int hot_at = -1; /* -1: from MOTE_LAZY_HOT */
-static pthread_cond_t hot_work = PTHREAD_COND_INITIALIZER;
+/* the queue's wake-up: posted by a guest thread (no lock taken in guest
+ * code), one token per function queued; running: the thread started */
+static sem_t hot_sem;
+static bool hot_running;
 static uint64_t stat_functions, stat_batches, stat_failed;
 
 unsigned lz_hot_at(void) {
@@ -74,56 +84,82 @@ void mote_lazy_hot_stats(uint64_t *functions, uint64_t *batches, uint64_t *faile
   *failed = __atomic_load_n(&stat_failed, __ATOMIC_RELAXED);
 }
 
+/* Whether gcc's code may call and be called by tcc's in this module: the
+ * two pass a struct of mixed integer and float fields (a multi-value
+ * result: wasm_multi_*) differently (tcc gives all of it one class of
+ * register, gcc one per eightbyte, as the ABI says), and a v128 is left
+ * out with them, unproven. */
+static bool same_abi_both_ways(const mote_module *m) {
+  for (uint32_t t = 0; t < mote_module_type_count(m); t++) {
+    const mote_functype *ft = mote_module_type(m, t);
+    if (ft->result_count > 1) return false;
+    for (uint32_t i = 0; i < ft->param_count; i++)
+      if (ft->params[i] == MOTE_V128) return false;
+    if (ft->result_count == 1 && ft->results[0] == MOTE_V128) return false;
+  }
+  return true;
+}
+
 void lz_hot_arm(lazy_state *st) {
-  uint64_t at = lz_hot_at();
+  uint64_t at = st->dir[0] && same_abi_both_ways(st->m) ? lz_hot_at() : 0;
   for (uint32_t d = 0; d < st->x.nbodies; d++) {
-    uint64_t n = at * (1 + (st->x.body_end[d] - st->x.body_start[d]) / 1024);
-    st->hot[d] = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+    size_t size = st->x.body_end[d] - st->x.body_start[d];
+    uint64_t n = size > HOT_MAX_FUNCTION ? 0 : at * (1 + size / 1024);
+    st->hot[d] = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n; /* 0: never counted */
   }
 }
 
+/* On a guest thread, in its own code: takes no lock (a deadline may stop the
+ * thread anywhere here), appends to the queue and posts the semaphore, both
+ * safe wherever the thread is stopped. */
 void lz_hot_reached(void *ctx, uint32_t d) {
   lazy_state *st = ctx;
-  if (__atomic_fetch_or(&st->claimed[d], CLAIM_HOT, __ATOMIC_ACQ_REL) & CLAIM_HOT) return;
-  /* a guest thread, in its own code: a deadline must not stop it while it
-   * holds the lock (rt/guest.h) */
-  mote_rt_host_enter();
-  pthread_mutex_lock(&lz_reg_lock);
-  st->hot_q[st->hot_len++] = d; /* each function once: room for all */
-  pthread_cond_signal(&hot_work);
-  pthread_mutex_unlock(&lz_reg_lock);
-  mote_rt_host_leave();
+  if (!__atomic_load_n(&hot_running, __ATOMIC_ACQUIRE) ||
+      (__atomic_fetch_or(&st->claimed[d], CLAIM_HOT, __ATOMIC_ACQ_REL) & CLAIM_HOT))
+    return;
+  uint32_t at = __atomic_fetch_add(&st->hot_len, 1, __ATOMIC_ACQ_REL); /* room for all */
+  __atomic_store_n(&st->hot_q[at], d + 1, __ATOMIC_RELEASE);
+  sem_post(&hot_sem);
 }
 
-bool lz_hot_pending(const lazy_state *st) { return st->hot_next < st->hot_len; }
+bool lz_hot_pending(const lazy_state *st) {
+  return st->hot_next < __atomic_load_n(&st->hot_len, __ATOMIC_ACQUIRE);
+}
 
-/* Under lz_reg_lock: the next functions queued of an object, which it marks
- * busy (its detach waits); false if none. */
+/* Under lz_reg_lock: the next functions queued of the object served least
+ * lately (every loaded object gets its turn), which it marks busy (its
+ * detach waits); false if none. */
 static bool hot_pick(lazy_state **out, uint32_t *members, uint32_t *n) {
+  static uint64_t turns;
+  lazy_state *pick = NULL;
   for (lazy_state *st = lz_states; st; st = st->next) {
-    const xl_module *x = &st->x;
-    if (!st->dir[0]) st->hot_next = st->hot_len; /* no directory: nowhere to compile */
-    size_t bytes = 0;
-    *n = 0;
-    while (lz_hot_pending(st) && *n < HOT_BATCH_MAX && bytes < HOT_BATCH_BYTES) {
-      uint32_t d = st->hot_q[st->hot_next];
-      size_t size = x->body_end[d] - x->body_start[d];
-      if (size > HOT_MAX_FUNCTION) { /* left on tcc's code */
-        st->hot_next++;
-        continue;
-      }
-      if (*n && bytes + size > HOT_BATCH_BYTES) break;
-      st->hot_next++;
-      members[(*n)++] = d + x->nimports_func;
-      bytes += size;
+    if (!lz_hot_pending(st)) continue;
+    if (st->hot_us > (uint64_t)HOT_OBJECT_SECONDS * 1000000u) {
+      st->hot_next = __atomic_load_n(&st->hot_len, __ATOMIC_ACQUIRE); /* its time is up */
+      continue;
     }
-    if (*n) {
-      st->busy++;
-      *out = st;
-      return true;
-    }
+    if (!pick || st->hot_turn < pick->hot_turn) pick = st;
   }
-  return false;
+  if (!pick) return false;
+  const xl_module *x = &pick->x;
+  size_t bytes = 0;
+  *n = 0;
+  while (lz_hot_pending(pick) && *n < HOT_BATCH_MAX) {
+    /* 0: a guest thread took the place but has not written it yet (its
+     * post comes after: the next pick takes it) */
+    uint32_t d1 = __atomic_load_n(&pick->hot_q[pick->hot_next], __ATOMIC_ACQUIRE);
+    if (!d1) break;
+    size_t size = x->body_end[d1 - 1] - x->body_start[d1 - 1];
+    if (*n && bytes + size > HOT_BATCH_BYTES) break;
+    pick->hot_next++;
+    members[(*n)++] = d1 - 1 + x->nimports_func;
+    bytes += size;
+  }
+  if (!*n) return false;
+  pick->hot_turn = ++turns;
+  pick->busy++;
+  *out = pick;
+  return true;
 }
 
 /* The compile's stop: the object's last user is freeing it (its detach
@@ -134,83 +170,80 @@ static bool detaching(void *ctx) {
 }
 
 /* Translates, compiles (gcc) and links members[0..n) of st, and switches
- * their slots: false with msg set on failure. */
+ * their slots: false with msg set on failure. The header is the full one
+ * (gcc parses the SIMD helpers it does not use in a few ms, and a wrong
+ * guess of lz_header_for would cost a batch). */
 static bool hot_batch(lazy_state *st, const uint32_t *members, uint32_t n, char *msg) {
   const xl_module *x = &st->x;
   uint32_t nf = st->lazy->func_count;
-  lz_batch *b = calloc(1, sizeof *b);
-  char obj[4200] = "";
+  xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1), NULL, 0};
+  xl_error err = {0};
+  char *body = NULL, *header = NULL, obj[4200] = "";
+  size_t blen = 0;
   void *addr[HOT_BATCH_MAX];
-  char *header = NULL;
-  bool ok = b != NULL;
-  if (ok) {
-    b->refs = (xl_refs){calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1), NULL, 0};
-    FILE *o = b->refs.funcs && b->refs.data ? open_memstream(&b->body, &b->body_len) : NULL;
-    ok = o && xl_write_functions(o, x, members, n, &b->refs, &b->err);
-    if (o && fclose(o) != 0) ok = false;
-    if (!ok)
-      snprintf(msg, MSG_CAP, "translating: %s",
-               b->err.message[0] ? b->err.message : "out of memory");
-  } else {
-    snprintf(msg, MSG_CAP, "out of memory");
-  }
-  if (ok && !(header = lz_hot_header(lz_header_for(st, b)))) {
+  FILE *o = refs.funcs && refs.data ? open_memstream(&body, &blen) : NULL;
+  bool ok = o && xl_write_functions(o, x, members, n, &refs, &err);
+  if (o && fclose(o) != 0) ok = false;
+  if (!ok)
+    snprintf(msg, MSG_CAP, "translating: %s", err.message[0] ? err.message : "out of memory");
+  if (ok && !(header = lz_hot_header(st->header))) {
     snprintf(msg, MSG_CAP, "out of memory");
     ok = false;
   }
   if (ok)
     ok = mote_lazy_worker_compile(st->dir, MOTE_TIER_OPT, HOT_SECONDS, detaching, st, header,
-                                  b->body, b->body_len, obj, sizeof obj, msg, MSG_CAP);
+                                  body, blen, obj, sizeof obj, msg, MSG_CAP);
   if (ok) {
-    ok = lz_tcc_build(msg, st, NULL, NULL, 0, obj, &b->refs, members, n, addr) != NULL;
+    ok = lz_tcc_build(msg, st, NULL, NULL, 0, obj, &refs, members, n, addr) != NULL;
     unlink(obj);
   }
   for (uint32_t i = 0; ok && i < n; i++)
     __atomic_store_n(&st->lazy->slots[members[i] - x->nimports_func], addr[i],
                      __ATOMIC_RELEASE);
-  if (b) {
-    free(b->body);
-    free(b->refs.funcs);
-    free(b->refs.data);
-  }
-  free(b);
+  free(body);
   free(header);
+  free(refs.funcs);
+  free(refs.data);
   return ok;
 }
 
 static void *hot_thread(void *arg) {
   (void)arg;
+  const bool verbose = getenv("MOTE_LAZY_STATS") != NULL; /* read once: tests set others */
   uint32_t members[HOT_BATCH_MAX], n;
   lazy_state *st;
-  pthread_mutex_lock(&lz_reg_lock);
   for (;;) {
-    if (!hot_pick(&st, members, &n)) {
-      pthread_cond_wait(&hot_work, &lz_reg_lock);
-      continue;
-    }
+    while (sem_wait(&hot_sem) != 0) continue; /* EINTR */
+    pthread_mutex_lock(&lz_reg_lock);
+    bool any = hot_pick(&st, members, &n);
     pthread_mutex_unlock(&lz_reg_lock);
+    if (!any) continue;
     char msg[MSG_CAP] = "";
     uint64_t t0 = mote_now_us();
     bool ok = hot_batch(st, members, n, msg);
-    if (getenv("MOTE_LAZY_STATS"))
-      fprintf(stderr, "mote: hot batch of %u functions (first %u): %s in %.0f ms\n", n,
-              members[0], ok ? "compiled" : "failed", (double)(mote_now_us() - t0) / 1e3);
+    uint64_t us = mote_now_us() - t0;
     __atomic_add_fetch(ok ? &stat_batches : &stat_failed, 1, __ATOMIC_RELAXED);
     if (ok) {
       __atomic_add_fetch(&stat_functions, n, __ATOMIC_RELAXED);
       __atomic_add_fetch(&st->hot_done, n, __ATOMIC_RELAXED);
-    } else if (getenv("MOTE_LAZY_STATS")) {
-      fprintf(stderr, "mote: a hot batch of %u functions (the first %u) failed (they stay on "
-              "the quick tier's code): %s\n", n, members[0], msg);
     }
+    if (verbose)
+      fprintf(stderr, "mote: hot batch of %u functions (the first %u): %s in %.0f ms%s%s\n", n,
+              members[0], ok ? "compiled" : "failed (they stay on the quick tier's code)",
+              (double)us / 1e3, ok ? "" : ": ", ok ? "" : msg);
     pthread_mutex_lock(&lz_reg_lock);
+    st->hot_us += us;
     st->busy--;
     pthread_cond_broadcast(&lz_bg_idle);
+    pthread_mutex_unlock(&lz_reg_lock);
   }
   return NULL;
 }
 
 bool lz_hot_start(const pthread_attr_t *attr) {
   pthread_t t;
-  return pthread_create(&t, attr, hot_thread, NULL) == 0;
+  if (sem_init(&hot_sem, 0, 0) != 0 || pthread_create(&t, attr, hot_thread, NULL) != 0)
+    return false;
+  __atomic_store_n(&hot_running, true, __ATOMIC_RELEASE);
+  return true;
 }

@@ -65,12 +65,14 @@ typedef struct lazy_state {
   char dir[4096];
   uint64_t spec_filled, spec_hits; /* atomic */
   /* the hot tier (lazy_hot.c): per defined function, the calls and loop
-   * turns left before it is hot (XL_HOT counts down, racy by design); hot_q: the
-   * functions that reached the threshold, each once, in order (under
-   * lz_reg_lock: hot_next is the first not taken, hot_len the end);
-   * hot_done: how many of them run the hot tier's code (atomic) */
+   * turns left before it is hot (XL_HOT counts down, racy by design; 0:
+   * not counted); hot_q: 1 + each function that got to 0, once, in order
+   * (0: its place taken but not written yet), hot_len its end (both
+   * written by guest threads, atomically); under lz_reg_lock: hot_next the
+   * first not taken, hot_turn when it was last served, hot_us the time its
+   * batches took; hot_done: how many run the hot tier's code (atomic) */
   uint32_t *hot, *hot_q, hot_next, hot_len;
-  uint64_t hot_done;
+  uint64_t hot_turn, hot_us, hot_done;
   bool detaching; /* atomic: its last user frees it (a hot batch stops) */
   struct lazy_state *next;
 } lazy_state;
@@ -142,11 +144,14 @@ char *lz_hot_header(const char *header);
 /* ---- lazy_hot.c ---- */
 /* The count at which a function is queued for the hot tier (0: off). */
 unsigned lz_hot_at(void);
-/* What each function counts down from (st->hot, at attach). */
+/* What each function counts down from (st->hot, at attach, once st->dir is
+ * known): 0, never counted, for a function over 64 KiB, and for all of a
+ * module without a directory, with the hot tier off, or whose types gcc's
+ * and tcc's code would pass differently. */
 void lz_hot_arm(lazy_state *st);
 /* What XL_HOT calls (the batch links it as xl_hot_reached, ctx as the
- * address xl_hot_ctx) when defined function d's count reaches the
- * threshold: queues it, once. */
+ * address xl_hot_ctx) when defined function d's count gets to 0: queues it,
+ * once, without a lock (on a guest thread). */
 void lz_hot_reached(void *ctx, uint32_t d);
 /* Starts the hot tier's thread (attr: the compiler thread's; it idles
  * while nothing is queued): false if it could not. */

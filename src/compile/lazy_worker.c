@@ -64,7 +64,9 @@ bool mote_lazy_worker_compile(const char *dir, mote_tier tier, unsigned seconds,
     return false;
   }
   const char *argv[32];
-  mote_tool_obj_argv(tier, src, name, "-w", argv, 32);
+  /* tcc: no warnings; gcc (which has -w): no temporary files in /tmp, which
+   * a gcc killed at its limit or by a detach would leave there */
+  mote_tool_obj_argv(tier, src, name, tier == MOTE_TIER_QUICK ? "-w" : "-pipe", argv, 32);
   /* an eager compile's limits but for time: a detach waits for this batch
    * (and for a worker's, a call may be waiting, unable to stop for its
    * deadline), so a compiler that runs away is killed within seconds */
