@@ -3,7 +3,9 @@
 #include "rt/rt.h"
 #include "test.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int test_failed_checks;
@@ -99,6 +101,16 @@ const char *test_cache_dir(void) {
     atexit(remove_load_cache);
   }
   return load_cache;
+}
+
+bool test_script(const char *name, const char *body, char *path, size_t cap) {
+  snprintf(path, cap, "%s/%s", test_cache_dir(), name);
+  FILE *f = fopen(path, "w");
+  bool ok = f && fprintf(f, "#!/bin/sh\n%s", body) > 0;
+  if (f && fclose(f) != 0) ok = false;
+  ok = ok && chmod(path, 0755) == 0;
+  CHECK_MSG(ok, "cannot write the script");
+  return ok;
 }
 
 mote_rt_module *test_load_wasm(const uint8_t *wasm, size_t len) {

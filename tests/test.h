@@ -75,6 +75,10 @@ uint8_t *test_wat(const char *wat, const char *flags, size_t *len);
 /* A cache directory of this test binary (made at the first call, removed
  * at exit); "" after a failed check if it cannot be made. */
 const char *test_cache_dir(void);
+/* An executable shell script `name` in that directory (a stand-in for a
+ * compiler: "#!/bin/sh\n" + body): its path in path (cap bytes), true; or
+ * false after a failed check. */
+bool test_script(const char *name, const char *body, char *path, size_t cap);
 /* Module bytes (or text) compiled on the quick tier into that cache and
  * loaded: the module, or NULL after a failed check saying why. */
 struct mote_rt_module;

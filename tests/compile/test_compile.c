@@ -218,14 +218,8 @@ TEST(a_stopped_compile_kills_its_compiler_and_caches_nothing) {
 static bool stopped_on_third_ask(void *ctx) { return ++*(int *)ctx >= 3; }
 
 TEST(a_compile_stopped_while_its_compiler_runs_is_killed) {
-  char cc[64];
-  snprintf(cc, sizeof cc, "%s/slow-cc.sh", cache_dir);
-  FILE *f = fopen(cc, "w");
-  CHECK(f != NULL);
-  if (!f) return;
-  fputs("#!/bin/sh\nexec sleep 600\n", f);
-  fclose(f);
-  CHECK_EQ_INT(chmod(cc, 0755), 0);
+  char cc[128];
+  if (!test_script("slow-cc.sh", "exec sleep 600\n", cc, sizeof cc)) return;
   setenv("MOTE_CC", cc, 1);
   size_t len;
   uint8_t *wasm = unique_adder(&len);

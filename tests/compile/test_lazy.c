@@ -906,13 +906,7 @@ TEST(a_killed_worker_leaves_its_batch_to_the_calls) {
   mote_rt_module *m = load_wide(0);
   if (!m) return;
   char script[128];
-  snprintf(script, sizeof script, "%s/killed-cc.sh", test_cache_dir());
-  FILE *sf = fopen(script, "w");
-  CHECK(sf != NULL);
-  if (!sf) return;
-  fputs("#!/bin/sh\nkill -KILL $$\n", sf);
-  fclose(sf);
-  CHECK(chmod(script, 0755) == 0);
+  if (!test_script("killed-cc.sh", "kill -KILL $$\n", script, sizeof script)) return;
   mote_rt_instance *in = test_instance(m, NULL);
   if (!in) return;
   setenv("MOTE_QUICK_CC", script, 1);
@@ -1090,11 +1084,19 @@ static hot_seen hot_now(void) {
   return h;
 }
 
-TEST(a_hot_function_is_switched_to_the_opt_tiers_code) {
+/* hot_wat loaded with a threshold of 1000 (later loads get none), its hot
+ * batches compiled by cc (NULL: the opt tier's compiler). */
+static mote_rt_instance *hot_instance(const char *cc, mote_rt_module **m) {
+  if (cc) setenv("MOTE_CC", cc, 1);
   mote_lazy_set_hot(1000);
-  mote_rt_module *m = NULL;
-  mote_rt_instance *in = lazy_instance(hot_wat, &m);
+  mote_rt_instance *in = lazy_instance(hot_wat, m);
   mote_lazy_set_hot(0);
+  return in;
+}
+
+TEST(a_hot_function_is_switched_to_the_opt_tiers_code) {
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = hot_instance(NULL, &m);
   if (!in) return;
   hot_seen was = hot_now();
   mote_rt_status st;
@@ -1121,11 +1123,8 @@ TEST(a_hot_function_is_switched_to_the_opt_tiers_code) {
 }
 
 TEST(a_failed_hot_batch_leaves_the_function_on_the_quick_tiers_code) {
-  setenv("MOTE_CC", "false", 1);
-  mote_lazy_set_hot(1000);
   mote_rt_module *m = NULL;
-  mote_rt_instance *in = lazy_instance(hot_wat, &m);
-  mote_lazy_set_hot(0);
+  mote_rt_instance *in = hot_instance("false", &m);
   if (in) {
     hot_seen was = hot_now();
     mote_rt_status st;
@@ -1156,20 +1155,10 @@ static bool hot_batch_under_way(void *ctx) {
 /* Freeing the last user of an object stops its hot batch's compiler (a
  * detach waits for the batch) instead of waiting up to its 20 s. */
 TEST(freeing_a_module_stops_its_hot_batch) {
-  char dir[] = "/tmp/mote-hot-XXXXXX", script[64];
-  CHECK(mkdtemp(dir) != NULL);
-  snprintf(script, sizeof script, "%s/cc", dir);
-  FILE *f = fopen(script, "w");
-  CHECK(f != NULL);
-  if (!f) return;
-  fputs("#!/bin/sh\nexec sleep 60\n", f);
-  fclose(f);
-  chmod(script, 0755);
-  setenv("MOTE_CC", script, 1);
-  mote_lazy_set_hot(1000);
+  char script[128];
+  if (!test_script("sleeping-cc.sh", "exec sleep 60\n", script, sizeof script)) return;
   mote_rt_module *m = NULL;
-  mote_rt_instance *in = lazy_instance(hot_wat, &m);
-  mote_lazy_set_hot(0);
+  mote_rt_instance *in = hot_instance(script, &m);
   if (in) {
     hot_seen was = hot_now();
     mote_rt_status st;
@@ -1185,8 +1174,6 @@ TEST(freeing_a_module_stops_its_hot_batch) {
     CHECK_EQ_INT(hot_now().functions, was.functions);
   }
   unsetenv("MOTE_CC");
-  unlink(script);
-  rmdir(dir);
 }
 
 /* The counts of the only attached object's functions as armed: how many
@@ -1203,12 +1190,12 @@ static uint32_t counted_functions(void) {
  * registers than gcc: a module with such a type is never counted (its hot
  * functions and their callers would read each other's results wrong). */
 TEST(a_module_whose_types_tcc_and_gcc_pass_differently_is_not_counted) {
-  mote_lazy_set_hot(1000);
   mote_rt_module *m = NULL;
-  mote_rt_instance *in = lazy_instance(hot_wat, &m);
+  mote_rt_instance *in = hot_instance(NULL, &m);
   CHECK_EQ_INT(counted_functions(), 2); /* the control: both counted */
   if (in) mote_rt_instance_free(in);
   if (m) mote_rt_module_free(m);
+  mote_lazy_set_hot(1000);
   in = lazy_instance(
       "(module (func (export \"pair\") (param i32) (result i32 f64)"
       "  (local.get 0) (f64.convert_i32_u (local.get 0))) (func (export \"lazy_1\")))", &m);
