@@ -185,7 +185,6 @@ static void state_free(lazy_state *st) {
   free(st->seen);
   free(st->claimed);
   free(st->hot);
-  free(st->hot_q);
   mote_lazy_worker_dir_remove(st->dir);
   free(st->header);
   free(st->header_scalar);
@@ -265,8 +264,7 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
   size_t nb = (size_t)lazy->func_count - lazy->import_func_count + 1;
   if (ok && (!(st->parked = calloc(nb, sizeof *st->parked)) ||
              !(st->front = calloc(nb, sizeof *st->front)) || !(st->seen = calloc(nb, 1)) ||
-             !(st->claimed = calloc(nb, 1)) || !(st->hot = calloc(nb, sizeof *st->hot)) ||
-             !(st->hot_q = calloc(nb, sizeof *st->hot_q)))) {
+             !(st->claimed = calloc(nb, 1)) || !(st->hot = calloc(nb, sizeof *st->hot)))) {
     snprintf(msg, cap, "out of memory");
     ok = false;
   }

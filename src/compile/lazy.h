@@ -128,7 +128,9 @@ void mote_lazy_test_worker_hook(bool (*hook)(void *ctx, uint32_t func), void *ct
  * calls run (a call under way finishes on the code it is in). The
  * threshold is MOTE_LAZY_HOT (0 turns it off; default 1M, some 5-20 ms of
  * the quick tier's code); a module attached after mote_lazy_set_hot gets
- * the one given (tests). */
+ * the one given (tests). Not counted: functions over 64 KiB, and modules
+ * with a type of several results or a v128 (tcc and gcc pass them
+ * differently). */
 void mote_lazy_set_hot(unsigned threshold);
 /* Functions switched to the hot tier's code, its batches, and its batches
  * that failed (their functions stay on the quick tier's code), so far. */

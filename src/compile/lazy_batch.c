@@ -86,8 +86,9 @@ char *lz_header_text(const xl_module *x, bool counting) {
   const char *hot =
       counting ? "#ifndef XL_HOT\nextern u32 xl_hot[];\nextern char xl_hot_ctx[];\n"
                  "extern void xl_hot_reached(void *ctx, u32 d);\n"
-                 "#define XL_HOT(d) do { if (xl_hot[d] && --xl_hot[d] == 0) "
-                 "xl_hot_reached(xl_hot_ctx, d); } while (0)\n#endif\n"
+                 "#define XL_HOT(d) do { u32 xl_c = xl_hot[d]; "
+                 "if (xl_c && (xl_hot[d] = xl_c - 1) == 0) xl_hot_reached(xl_hot_ctx, d); } "
+                 "while (0)\n#endif\n"
                : "#ifndef XL_HOT\n#define XL_HOT(d) ((void)0)\n#endif\n";
   char *out = realloc(h, hl + strlen(hot) + 1);
   if (!out) {

@@ -4,8 +4,8 @@
  * runs. A lazy batch's bodies count their calls and loop turns down (XL_HOT,
  * in the batch's header: a load, a subtract and a compare on tcc's code,
  * only a load once at 0); a function whose count gets to 0 is queued once
- * (without a lock: the guest thread may be stopped anywhere), and a thread
- * of its own takes
+ * (one atomic write: the guest thread may be stopped anywhere), and a
+ * thread of its own takes
  * the queue a few functions at a time, translates them as a batch, compiles
  * it with gcc -O2 in a child process (the workers' compile:
  * mote_lazy_worker_compile, in the object's directory of the cache's tmp/),
@@ -53,7 +53,7 @@
  * take: a module made to keep gcc busy gets one core for this long per
  * load, not for as long as it stays loaded. */
 #define HOT_SECONDS 20u
-#define HOT_OBJECT_SECONDS 120u
+#define HOT_OBJECT_SECONDS 120u /* checked before each batch: one may end past it */
 
 static int hot_at = -1; /* -1: from MOTE_LAZY_HOT */
 /* the queue's wake-up: posted by a guest thread (no lock taken in guest
@@ -109,33 +109,45 @@ void lz_hot_arm(lazy_state *st) {
   }
 }
 
-/* On a guest thread, in its own code: takes no lock (a deadline may stop the
- * thread anywhere here), appends to the queue and posts the semaphore, both
- * safe wherever the thread is stopped. */
+/* On a guest thread, in its own code, where a deadline may stop the thread
+ * between any two instructions: so the function is queued by one atomic
+ * write (CLAIM_HOT, which the hot thread looks for), then the semaphore
+ * posted. A thread stopped between the two leaves the function queued
+ * without a wake-up: it is taken at the next one (any function's, in any
+ * object). */
 void lz_hot_reached(void *ctx, uint32_t d) {
   lazy_state *st = ctx;
   if (!__atomic_load_n(&hot_running, __ATOMIC_ACQUIRE) ||
       (__atomic_fetch_or(&st->claimed[d], CLAIM_HOT, __ATOMIC_ACQ_REL) & CLAIM_HOT))
     return;
-  uint32_t at = __atomic_fetch_add(&st->hot_len, 1, __ATOMIC_ACQ_REL); /* room for all */
-  __atomic_store_n(&st->hot_q[at], d + 1, __ATOMIC_RELEASE);
   sem_post(&hot_sem);
 }
 
-bool lz_hot_pending(const lazy_state *st) {
-  return st->hot_next < __atomic_load_n(&st->hot_len, __ATOMIC_ACQUIRE);
+/* Defined function d is queued and not taken by a batch yet. */
+static bool queued(const lazy_state *st, uint32_t d) {
+  return (__atomic_load_n(&st->claimed[d], __ATOMIC_ACQUIRE) & (CLAIM_HOT | CLAIM_HOT_TAKEN)) ==
+         CLAIM_HOT;
 }
 
-/* Under lz_reg_lock: the next functions queued of the object served least
- * lately (every loaded object gets its turn), which it marks busy (its
- * detach waits); false if none. */
+bool lz_hot_pending(const lazy_state *st) {
+  for (uint32_t d = 0; d < st->x.nbodies; d++)
+    if (queued(st, d)) return true;
+  return false;
+}
+
+/* Under lz_reg_lock: the functions queued of the object served least lately
+ * that has any (every loaded object gets its turn; the scan of its claims
+ * is ~35 KB for Yosys), taken (CLAIM_HOT_TAKEN) up to a batch, the object
+ * marked busy (its detach waits); false if none. An object past its time
+ * has its queue dropped. */
 static bool hot_pick(lazy_state **out, uint32_t *members, uint32_t *n) {
   static uint64_t turns;
   lazy_state *pick = NULL;
   for (lazy_state *st = lz_states; st; st = st->next) {
     if (!lz_hot_pending(st)) continue;
     if (st->hot_us > (uint64_t)HOT_OBJECT_SECONDS * 1000000u) {
-      st->hot_next = __atomic_load_n(&st->hot_len, __ATOMIC_ACQUIRE); /* its time is up */
+      for (uint32_t d = 0; d < st->x.nbodies; d++)
+        __atomic_or_fetch(&st->claimed[d], CLAIM_HOT_TAKEN, __ATOMIC_RELEASE);
       continue;
     }
     if (!pick || st->hot_turn < pick->hot_turn) pick = st;
@@ -144,18 +156,14 @@ static bool hot_pick(lazy_state **out, uint32_t *members, uint32_t *n) {
   const xl_module *x = &pick->x;
   size_t bytes = 0;
   *n = 0;
-  while (lz_hot_pending(pick) && *n < HOT_BATCH_MAX) {
-    /* 0: a guest thread took the place but has not written it yet (its
-     * post comes after: the next pick takes it) */
-    uint32_t d1 = __atomic_load_n(&pick->hot_q[pick->hot_next], __ATOMIC_ACQUIRE);
-    if (!d1) break;
-    size_t size = x->body_end[d1 - 1] - x->body_start[d1 - 1];
+  for (uint32_t d = 0; d < x->nbodies && *n < HOT_BATCH_MAX; d++) {
+    if (!queued(pick, d)) continue;
+    size_t size = x->body_end[d] - x->body_start[d];
     if (*n && bytes + size > HOT_BATCH_BYTES) break;
-    pick->hot_next++;
-    members[(*n)++] = d1 - 1 + x->nimports_func;
+    __atomic_or_fetch(&pick->claimed[d], CLAIM_HOT_TAKEN, __ATOMIC_RELEASE);
+    members[(*n)++] = d + x->nimports_func;
     bytes += size;
   }
-  if (!*n) return false;
   pick->hot_turn = ++turns;
   pick->busy++;
   *out = pick;
@@ -213,11 +221,16 @@ static void *hot_thread(void *arg) {
   uint32_t members[HOT_BATCH_MAX], n;
   lazy_state *st;
   for (;;) {
-    while (sem_wait(&hot_sem) != 0) continue; /* EINTR */
+    /* a token per function queued, but a batch takes several: it sleeps
+     * only when nothing is queued (the tokens left over wake it for
+     * nothing, a scan each) */
     pthread_mutex_lock(&lz_reg_lock);
     bool any = hot_pick(&st, members, &n);
     pthread_mutex_unlock(&lz_reg_lock);
-    if (!any) continue;
+    if (!any) {
+      while (sem_wait(&hot_sem) != 0) continue; /* EINTR */
+      continue;
+    }
     char msg[MSG_CAP] = "";
     uint64_t t0 = mote_now_us();
     bool ok = hot_batch(st, members, n, msg);

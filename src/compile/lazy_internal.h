@@ -27,8 +27,10 @@
  * worker (its hits count as the workers') */
 #define CLAIM_BUSY 1u
 #define CLAIM_PARKED 2u
-/* queued for the hot tier (lazy_hot.c), once in an object's life */
+/* queued for the hot tier (lazy_hot.c), once in an object's life (a guest
+ * thread sets it); taken by a hot batch (the hot thread) */
 #define CLAIM_HOT 4u
+#define CLAIM_HOT_TAKEN 8u
 
 typedef struct code_block {
   void *mem;
@@ -66,12 +68,11 @@ typedef struct lazy_state {
   uint64_t spec_filled, spec_hits; /* atomic */
   /* the hot tier (lazy_hot.c): per defined function, the calls and loop
    * turns left before it is hot (XL_HOT counts down, racy by design; 0:
-   * not counted); hot_q: 1 + each function that got to 0, once, in order
-   * (0: its place taken but not written yet), hot_len its end (both
-   * written by guest threads, atomically); under lz_reg_lock: hot_next the
-   * first not taken, hot_turn when it was last served, hot_us the time its
-   * batches took; hot_done: how many run the hot tier's code (atomic) */
-  uint32_t *hot, *hot_q, hot_next, hot_len;
+   * not counted; the queue is claimed[]'s CLAIM_HOT bits); under
+   * lz_reg_lock: hot_turn when it was last served, hot_us the wall time its
+   * batches took (translation, gcc, link); hot_done: how many functions run
+   * the hot tier's code (atomic) */
+  uint32_t *hot;
   uint64_t hot_turn, hot_us, hot_done;
   bool detaching; /* atomic: its last user frees it (a hot batch stops) */
   struct lazy_state *next;
@@ -156,7 +157,8 @@ void lz_hot_reached(void *ctx, uint32_t d);
 /* Starts the hot tier's thread (attr: the compiler thread's; it idles
  * while nothing is queued): false if it could not. */
 bool lz_hot_start(const pthread_attr_t *attr);
-/* Under lz_reg_lock: whether st has functions queued for the hot tier. */
+/* Whether st has functions queued for the hot tier and not taken (a scan
+ * of its claims). */
 bool lz_hot_pending(const lazy_state *st);
 
 /* ---- lazy_worker.c ---- */

@@ -1058,13 +1058,18 @@ static int32_t call_sum(mote_rt_instance *in, mote_rt_module *m, uint32_t p, uin
   return r.i32;
 }
 
-/* The code in the slot of the only attached object's first function. */
-static void *first_slot(void) {
+/* The code in the slot of the first function of the nth object attached
+ * from the last (0: the last). */
+static void *nth_first_slot(unsigned nth) {
   pthread_mutex_lock(&lz_reg_lock);
-  void *p = lz_states ? __atomic_load_n(&lz_states->lazy->slots[0], __ATOMIC_ACQUIRE) : NULL;
+  lazy_state *st = lz_states;
+  for (unsigned i = 0; st && i < nth; i++) st = st->next;
+  void *p = st ? __atomic_load_n(&st->lazy->slots[0], __ATOMIC_ACQUIRE) : NULL;
   pthread_mutex_unlock(&lz_reg_lock);
   return p;
 }
+
+static void *first_slot(void) { return nth_first_slot(0); }
 
 typedef struct hot_seen {
   uint64_t functions, failed; /* mote_lazy_hot_stats' before */
@@ -1176,6 +1181,46 @@ TEST(freeing_a_module_stops_its_hot_batch) {
   unsetenv("MOTE_CC");
 }
 
+static bool two_hot_batches_over(void *ctx) {
+  const hot_seen *was = ctx;
+  uint64_t f, b, x;
+  mote_lazy_hot_stats(&f, &b, &x);
+  return f + x >= was->functions + was->failed + 2;
+}
+
+/* Two objects, each with a function made hot: both are switched (the hot
+ * thread serves every object, not only the one it picks first). */
+TEST(the_hot_functions_of_two_objects_are_both_switched) {
+  mote_rt_module *a = NULL, *b = NULL;
+  mote_rt_instance *ia = hot_instance(NULL, &a);
+  mote_lazy_set_hot(1000);
+  char other[sizeof hot_wat + 8];
+  snprintf(other, sizeof other, "%s", hot_wat);
+  char *seven = strstr(other, "(i32.const 7)");
+  if (seven) seven[11] = '8'; /* global g = 8: another module, another object */
+  mote_rt_instance *ib = lazy_instance(other, &b);
+  mote_lazy_set_hot(0);
+  if (ia && ib) {
+    hot_seen was = hot_now();
+    mote_rt_status st;
+    mote_rt_error err;
+    CHECK_EQ_INT(call_sum(ia, a, 0, 3, &st, &err), 26);
+    CHECK_EQ_INT(call_sum(ib, b, 0, 3, &st, &err), 28);
+    void *qa = nth_first_slot(1), *qb = nth_first_slot(0);
+    CHECK_EQ_INT(call_sum(ia, a, 0, 60000, &st, &err), 26);
+    CHECK_EQ_INT(call_sum(ib, b, 0, 60000, &st, &err), 28);
+    CHECK(poll_until(two_hot_batches_over, &was));
+    CHECK_EQ_INT(hot_now().functions, was.functions + 2);
+    CHECK(nth_first_slot(1) != qa && nth_first_slot(0) != qb);
+    CHECK_EQ_INT(call_sum(ia, a, 1, 3, &st, &err), 24);
+    CHECK_EQ_INT(call_sum(ib, b, 1, 3, &st, &err), 26);
+  }
+  if (ia) mote_rt_instance_free(ia);
+  if (ib) mote_rt_instance_free(ib);
+  if (a) mote_rt_module_free(a);
+  if (b) mote_rt_module_free(b);
+}
+
 /* The counts of the only attached object's functions as armed: how many
  * are counted at all. */
 static uint32_t counted_functions(void) {
@@ -1236,5 +1281,5 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           a_failed_workers_batch_is_compiled_by_the_call, a_killed_worker_leaves_its_batch_to_the_calls,
           two_modules_workers_do_not_mix, a_hot_function_is_switched_to_the_opt_tiers_code,
           a_failed_hot_batch_leaves_the_function_on_the_quick_tiers_code,
-          freeing_a_module_stops_its_hot_batch,
+          freeing_a_module_stops_its_hot_batch, the_hot_functions_of_two_objects_are_both_switched,
           a_module_whose_types_tcc_and_gcc_pass_differently_is_not_counted)
