@@ -5,12 +5,11 @@
  * in the batch's header: a load, a subtract and a compare on tcc's code,
  * only a load once at 0); a function whose count gets to 0 is queued once
  * (one atomic write: the guest thread may be stopped anywhere), and a
- * thread of its own takes
- * the queue a few functions at a time, translates them as a batch, compiles
- * it with gcc -O2 in a child process (the workers' compile:
- * mote_lazy_worker_compile, in the object's directory of the cache's tmp/),
- * links the object in process with libtcc (lz_tcc_build) and switches the
- * functions' slots to that code. Calls made after it run gcc's code; a call
+ * thread of its own takes the queue a few functions at a time, translates
+ * them as a batch, compiles it with gcc -O2 in a child process (the
+ * workers' compile: mote_lazy_worker_compile, in the object's directory of
+ * the cache's tmp/), links the object in process with libtcc (lz_tcc_build)
+ * and switches the functions' slots to that code. Calls made after it run gcc's code; a call
  * under way finishes on the code it is in (no replacement inside a frame).
  * A batch that fails (gcc failed, was killed, or is missing) leaves its
  * functions on tcc's code, for good.
