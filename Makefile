@@ -53,7 +53,7 @@ TEST_SUPPORT := $(BUILD)/tests/test.o
 
 .DEFAULT_GOAL := all
 BENCH_UTIL := bench/bench_util.c bench/bench_util.h bench/bench_module.c bench/bench_module.h
-.PHONY: bench bench-lazy bench-deploy bench-engine bench-instantiate bench-server bench-memprobe bench-restart bench-density bench-hostile
+.PHONY: bench bench-lazy bench-hot bench-deploy bench-engine bench-instantiate bench-server bench-memprobe bench-restart bench-density bench-hostile
 # Benchmarks print figures and write bench/out/; they are not tests. bench-paper (the paper's
 # tables against native, containers and Node) is in bench/paper/paper.mk; bench-functions (the
 # example functions' exec time against native, like for like) in bench/functions.mk.
@@ -97,6 +97,10 @@ $(BUILD)/bench-lazy-ready: bench/lazy_ready.c $(BENCH_UTIL) $(BUILD)/libmote.a s
 # The first answer of big modules, eager quick tier against lazy objects (bench/lazy.sh).
 bench-lazy: $(BUILD)/mote $(BUILD)/bench-lazy-ready
 	bench/lazy.sh $(BUILD)
+
+# Long first runs on lazy objects, the hot tier off against on (bench/hot.sh).
+bench-hot: $(BUILD)/mote
+	bench/hot.sh $(BUILD)
 
 $(BUILD)/bench-images: bench/images.c $(BENCH_UTIL) $(BUILD)/libmote.a src/rt/exports.list
 	@mkdir -p $(dir $@)
