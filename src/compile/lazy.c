@@ -435,16 +435,6 @@ static void *compiler(void *arg) {
         pthread_cond_wait(&q_work, &q_lock);
         continue;
       }
-      /* a hot batch (gcc) under way has the core the background would
-       * share with it: the calls gain more from it (Yosys's synthesis
-       * 20.9 -> 18.2 s, medians of 3; docs/architecture.md, "The hot tier");
-       * looked at again every 20 ms, and a call's batch wakes it at once */
-      if (lz_hot_compiling()) {
-        uint64_t at = now_ns + 20000000ull;
-        struct timespec until = {(time_t)(at / 1000000000ull), (long)(at % 1000000000ull)};
-        pthread_cond_timedwait(&q_work, &q_lock, &until);
-        continue;
-      }
       pthread_mutex_unlock(&q_lock);
       request bg;
       bool any = background_pick(&bg);

@@ -92,8 +92,7 @@ bool mote_lazy_prepare(const mote_abi_lazy *lazy, uint32_t func, char *msg, size
 /* The background: once a module's functions were first called and no call
  * has asked for a batch for a while (100 ms), the compiler thread compiles
  * the module's other functions, a batch at a time, whenever no call waits
- * and no hot batch is being compiled (a call waits for at most the batch
- * under way). On unless
+ * (a call waits for at most the batch under way). On unless
  * MOTE_QUICK_LAZY_BACKGROUND=0; tests turn it off and on. */
 void mote_lazy_set_background(bool on);
 /* True when no batch is queued or under way and the background has nothing

@@ -60,7 +60,6 @@ static int hot_at = -1; /* -1: from MOTE_LAZY_HOT */
 static sem_t hot_sem;
 static bool hot_running;
 static uint64_t stat_functions, stat_batches, stat_failed;
-static bool compiling; /* a hot batch is under way (atomic) */
 
 unsigned lz_hot_at(void) {
   int at = __atomic_load_n(&hot_at, __ATOMIC_RELAXED);
@@ -128,8 +127,6 @@ static bool queued(const lazy_state *st, uint32_t d) {
   return (__atomic_load_n(&st->claimed[d], __ATOMIC_ACQUIRE) & (CLAIM_HOT | CLAIM_HOT_TAKEN)) ==
          CLAIM_HOT;
 }
-
-bool lz_hot_compiling(void) { return __atomic_load_n(&compiling, __ATOMIC_RELAXED); }
 
 bool lz_hot_pending(const lazy_state *st) {
   for (uint32_t d = 0; d < st->x.nbodies; d++)
@@ -235,9 +232,7 @@ static void *hot_thread(void *arg) {
     }
     char msg[MSG_CAP] = "";
     uint64_t t0 = mote_now_us();
-    __atomic_store_n(&compiling, true, __ATOMIC_RELAXED);
     bool ok = hot_batch(st, members, n, msg);
-    __atomic_store_n(&compiling, false, __ATOMIC_RELAXED);
     uint64_t us = mote_now_us() - t0;
     __atomic_add_fetch(ok ? &stat_batches : &stat_failed, 1, __ATOMIC_RELAXED);
     if (ok) {

@@ -158,10 +158,8 @@ void lz_hot_reached(void *ctx, uint32_t d);
  * while nothing is queued): false if it could not. */
 bool lz_hot_start(const pthread_attr_t *attr);
 /* Whether st has functions queued for the hot tier and not taken (a scan
- * of its claims); whether a hot batch is being compiled now (the
- * background waits meanwhile: lazy.c). */
+ * of its claims). */
 bool lz_hot_pending(const lazy_state *st);
-bool lz_hot_compiling(void);
 
 /* ---- lazy_worker.c ---- */
 /* Workers the process starts (MOTE_LAZY_WORKERS), whether they work now. */
