@@ -269,8 +269,14 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
     ok = false;
   }
   if (ok) {
+    /* the workers' and the hot tier's files; the batches count for the hot
+     * tier only where it can compile (a module it takes, a directory) */
+    if ((lz_worker_count() > 0 || lz_hot_wanted(st->m)) &&
+        !mote_lazy_worker_dir(so_path, st->dir, sizeof st->dir))
+      st->dir[0] = 0; /* calls compile everything in process, and no hot tier */
     st->x.lazy_bodies = true;
-    if (!(st->header = lz_header_text(&st->x, lz_hot_at() != 0))) {
+    bool counting = lz_hot_arm(st);
+    if (!(st->header = lz_header_text(&st->x, counting))) {
       snprintf(msg, cap, "out of memory translating %s", path);
       ok = false;
     } else {
@@ -282,11 +288,6 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
     pthread_mutex_unlock(&lz_reg_lock);
     return false;
   }
-  /* the workers' and the hot tier's files */
-  if ((lz_worker_count() == 0 && lz_hot_at() == 0) ||
-      !mote_lazy_worker_dir(so_path, st->dir, sizeof st->dir))
-    st->dir[0] = 0; /* calls compile everything in process, and no hot tier */
-  lz_hot_arm(st);
   st->lazy = lazy;
   st->refs = 1;
   st->next = lz_states;

@@ -99,13 +99,16 @@ static bool same_abi_both_ways(const mote_module *m) {
   return true;
 }
 
-void lz_hot_arm(lazy_state *st) {
-  uint64_t at = st->dir[0] && same_abi_both_ways(st->m) ? lz_hot_at() : 0;
+bool lz_hot_wanted(const mote_module *m) { return lz_hot_at() && same_abi_both_ways(m); }
+
+bool lz_hot_arm(lazy_state *st) {
+  uint64_t at = st->dir[0] && lz_hot_wanted(st->m) ? lz_hot_at() : 0;
   for (uint32_t d = 0; d < st->x.nbodies; d++) {
     size_t size = st->x.body_end[d] - st->x.body_start[d];
     uint64_t n = size > HOT_MAX_FUNCTION ? 0 : at * (1 + size / 1024);
     st->hot[d] = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n; /* 0: never counted */
   }
+  return at != 0;
 }
 
 /* On a guest thread, in its own code, where a deadline may stop the thread

@@ -145,11 +145,14 @@ char *lz_hot_header(const char *header);
 /* ---- lazy_hot.c ---- */
 /* The count at which a function is queued for the hot tier (0: off). */
 unsigned lz_hot_at(void);
+/* Whether the hot tier takes module m: it is on, and gcc's and tcc's code
+ * pass every type of m alike. */
+bool lz_hot_wanted(const mote_module *m);
 /* What each function counts down from (st->hot, at attach, once st->dir is
  * known): 0, never counted, for a function over 64 KiB, and for all of a
- * module without a directory, with the hot tier off, or whose types gcc's
- * and tcc's code would pass differently. */
-void lz_hot_arm(lazy_state *st);
+ * module without a directory or not wanted. False when nothing counts (the
+ * batches' header then says XL_HOT is nothing: lz_header_text). */
+bool lz_hot_arm(lazy_state *st);
 /* What XL_HOT calls (the batch links it as xl_hot_reached, ctx as the
  * address xl_hot_ctx) when defined function d's count gets to 0: queues it,
  * once, without a lock (on a guest thread). */

@@ -1231,6 +1231,15 @@ static uint32_t counted_functions(void) {
   return n;
 }
 
+/* Whether the only attached object's batches count at all (their header's
+ * XL_HOT). */
+static bool batches_count(void) {
+  pthread_mutex_lock(&lz_reg_lock);
+  bool counts = lz_states && strstr(lz_states->header, "xl_hot_reached") != NULL;
+  pthread_mutex_unlock(&lz_reg_lock);
+  return counts;
+}
+
 /* tcc returns a struct of an i32 and an f64 (a multi-value result) in other
  * registers than gcc: a module with such a type is never counted (its hot
  * functions and their callers would read each other's results wrong). */
@@ -1238,6 +1247,7 @@ TEST(a_module_whose_types_tcc_and_gcc_pass_differently_is_not_counted) {
   mote_rt_module *m = NULL;
   mote_rt_instance *in = hot_instance(NULL, &m);
   CHECK_EQ_INT(counted_functions(), 2); /* the control: both counted */
+  CHECK(batches_count());
   if (in) mote_rt_instance_free(in);
   if (m) mote_rt_module_free(m);
   mote_lazy_set_hot(1000);
@@ -1246,6 +1256,7 @@ TEST(a_module_whose_types_tcc_and_gcc_pass_differently_is_not_counted) {
       "  (local.get 0) (f64.convert_i32_u (local.get 0))) (func (export \"lazy_1\")))", &m);
   mote_lazy_set_hot(0);
   CHECK_EQ_INT(counted_functions(), 0);
+  CHECK(!batches_count()); /* not a load and a branch per call and loop turn for nothing */
   if (in) mote_rt_instance_free(in);
   if (m) mote_rt_module_free(m);
 }
