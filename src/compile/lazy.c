@@ -343,6 +343,11 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
   pthread_mutex_unlock(&lz_reg_lock);
 }
 
+void lz_batch_over(lazy_state *st) {
+  st->busy--;
+  pthread_cond_broadcast(&lz_bg_idle); /* a detach waiting for it */
+}
+
 /* How much a call's batch is filled: FILL_BYTES while filling pays. */
 static size_t fill_bytes(lazy_state *st) {
   uint64_t filled = __atomic_load_n(&st->filled, __ATOMIC_RELAXED);
@@ -412,8 +417,7 @@ static bool background_pick(request *r) {
 static void background_done(lazy_state *st, bool failed) {
   pthread_mutex_lock(&lz_reg_lock);
   if (failed) st->bg_done = true; /* calls still compile what they need, and report */
-  st->busy--;
-  pthread_cond_broadcast(&lz_bg_idle);
+  lz_batch_over(st);
   pthread_mutex_unlock(&lz_reg_lock);
 }
 

@@ -248,8 +248,7 @@ static void *hot_thread(void *arg) {
               (double)us / 1e3, ok ? "" : ": ", ok ? "" : msg);
     pthread_mutex_lock(&lz_reg_lock);
     st->hot_us += us;
-    st->busy--;
-    pthread_cond_broadcast(&lz_bg_idle);
+    lz_batch_over(st);
     pthread_mutex_unlock(&lz_reg_lock);
   }
   return NULL;

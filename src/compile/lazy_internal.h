@@ -91,7 +91,9 @@ typedef struct lz_batch {
 } lz_batch;
 
 /* Under lz_reg_lock: the attached objects; lz_bg_idle is signalled when a
- * state's busy count drops and when a detach ends. Batches and functions compiled (atomic). */
+ * state's busy count drops (lz_batch_over: a batch of the background, a
+ * worker or the hot tier marked it busy and is over) and when a detach
+ * ends. Batches and functions compiled (atomic). */
 extern pthread_mutex_t lz_reg_lock;
 extern pthread_cond_t lz_bg_idle;
 extern lazy_state *lz_states;
@@ -99,6 +101,11 @@ extern lazy_state *lz_states;
  * (mote_lazy_attach), for tests. */
 extern unsigned lz_attaches_waiting;
 extern uint64_t lz_stat_batches, lz_stat_functions;
+
+/* ---- lazy.c ---- */
+/* Under lz_reg_lock: a batch that marked st busy is over (its detach may go
+ * on). */
+void lz_batch_over(lazy_state *st);
 
 /* ---- lazy_batch.c ---- */
 /* The batch header of x (mod.h's text, no file read; XL_HOT counting down

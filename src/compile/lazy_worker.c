@@ -250,8 +250,7 @@ static void *worker(void *arg) {
     pthread_mutex_unlock(&lz_reg_lock);
     worker_batch(st, root);
     pthread_mutex_lock(&lz_reg_lock);
-    st->busy--;
-    pthread_cond_broadcast(&lz_bg_idle);
+    lz_batch_over(st);
     pthread_cond_broadcast(&spec_done);
   }
   return NULL;
