@@ -106,11 +106,8 @@ static bool translate_part(pool *p, part *pt, bool *cached) {
   FILE *o = h ? fopencookie(h, "w", (cookie_io_functions_t){.write = hash_only}) : NULL;
   bool ok = o && xl_write_core(o, p->x, true, &pt->err);
   if (o && fclose(o) != 0) ok = false;
-  if (!ok) {
-    if (h) mote_cache_chunk_key_end(h, pt->key);
-    return false;
-  }
-  mote_cache_chunk_key_end(h, pt->key);
+  if (h) mote_cache_chunk_key_end(h, pt->key); /* frees it */
+  if (!ok) return false;
   *cached = mote_cache_lookup_ext(p->obj_dir, pt->key, ".o", pt->obj, sizeof pt->obj);
   if (*cached) return true;
   char path[PATH_MAX];
