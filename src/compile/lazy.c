@@ -93,6 +93,12 @@ mote_lazy_mode mote_lazy_mode_from_env(void) {
 }
 
 bool mote_lazy_wanted(const uint8_t *wasm, size_t len) {
+#if !defined(__x86_64__)
+  /* the stubs are x86-64 assembly (xl_lazy.c) */
+  (void)wasm;
+  (void)len;
+  return false;
+#endif
   switch (mote_lazy_mode_from_env()) {
     case MOTE_LAZY_ALWAYS: return true;
     case MOTE_LAZY_NEVER: return false;

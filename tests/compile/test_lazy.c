@@ -418,6 +418,43 @@ TEST(a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile) {
 
 /* ---- funcrefs ------------------------------------------------------------- */
 
+/* A stub is assembly: a jump through its slot, or, while the slot is empty,
+ * a call of mote_lazy_ready that must keep every argument register and the
+ * arguments on the stack for the function it then jumps to. $g is reached
+ * only through the table, so its first call takes that way (its own batch),
+ * the second the jump: 8 i64 (two on the stack), 10 f64 (two on the stack),
+ * a v128, and three results (returned through memory). */
+TEST(a_stub_passes_every_argument_through_whichever_way_it_takes) {
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(
+      "(module (type $gt (func (param i64 i64 i64 i64 i64 i64 i64 i64 f64 f64 f64 f64 f64 f64 f64 f64 f64 f64 v128) (result i64 f64 i32)))"
+      " (table 1 funcref) (elem (i32.const 0) $g)"
+      " (func $g (type $gt) (i64.add (i64.add (i64.add (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get 0) (i64.const 1)) (i64.mul (local.get 1) (i64.const 2))) (i64.mul (local.get 2) (i64.const 3))) (i64.mul (local.get 3) (i64.const 4))) (i64.mul (local.get 4) (i64.const 5))) (i64.mul (local.get 5) (i64.const 6))) (i64.mul (local.get 6) (i64.const 7))) (i64.mul (local.get 7) (i64.const 8)))"
+      "  (f64.add (f64.add (f64.add (f64.add (f64.add (f64.add (f64.add (f64.add (f64.add (f64.mul (local.get 8) (f64.const 1)) (f64.mul (local.get 9) (f64.const 2))) (f64.mul (local.get 10) (f64.const 3))) (f64.mul (local.get 11) (f64.const 4))) (f64.mul (local.get 12) (f64.const 5))) (f64.mul (local.get 13) (f64.const 6))) (f64.mul (local.get 14) (f64.const 7))) (f64.mul (local.get 15) (f64.const 8))) (f64.mul (local.get 16) (f64.const 9))) (f64.mul (local.get 17) (f64.const 10)))"
+      "  (i32.add (i32x4.extract_lane 0 (local.get 18)) (i32.mul (i32x4.extract_lane 3 (local.get 18)) (i32.const 3))))"
+      " (func (export \"run\") (param $x i64) (result i64) (local $a i64) (local $b f64) (local $c i32)"
+      "  (call_indirect (type $gt) (i64.add (local.get $x) (i64.const 0)) (i64.add (local.get $x) (i64.const 1)) (i64.add (local.get $x) (i64.const 2)) (i64.add (local.get $x) (i64.const 3)) (i64.add (local.get $x) (i64.const 4)) (i64.add (local.get $x) (i64.const 5)) (i64.add (local.get $x) (i64.const 6)) (i64.add (local.get $x) (i64.const 7))"
+      "   (f64.const 0.5) (f64.const 1.5) (f64.const 2.5) (f64.const 3.5) (f64.const 4.5) (f64.const 5.5) (f64.const 6.5) (f64.const 7.5) (f64.const 8.5) (f64.const 9.5) (v128.const i32x4 1 2 3 4) (i32.const 0))"
+      "  (local.set $c) (local.set $b) (local.set $a)"
+      "  (i64.add (i64.add (local.get $a) (i64.trunc_f64_s (local.get $b))) (i64.extend_i32_u (local.get $c)))))",
+      &m);
+  if (!in) return;
+  mote_rt_error err;
+  uint64_t before = batches();
+  mote_val a = {.i64 = 1000}, r = {0};
+  /* 36168 (the i64s: (1000 + i) * (i + 1)), 357 (the f64s: (j + 0.5) * (j + 1), 357.5),
+   * 13 (lanes 0 and 3 of the v128: 1 + 3 * 4) */
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "run"), &a, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i64, 36168 + 357 + 13);
+  CHECK_EQ_INT(batches(), before + 2); /* run's batch, then $g's through its stub's slow way */
+  r.i64 = 0;
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "run"), &a, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i64, 36168 + 357 + 13);
+  CHECK_EQ_INT(batches(), before + 2);
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
 TEST(funcrefs_are_the_same_before_and_after_their_function_is_compiled) {
   mote_rt_module *m = NULL;
   mote_rt_instance *in = lazy_instance(
@@ -1282,6 +1319,7 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           a_br_table_in_unreachable_code_reads_no_row_never_written,
           a_stub_called_from_several_threads_compiles_once,
           a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile,
+          a_stub_passes_every_argument_through_whichever_way_it_takes,
           funcrefs_are_the_same_before_and_after_their_function_is_compiled,
           a_lazy_object_without_its_module_bytes_is_not_loaded_until_they_are_put_back,
           a_lazy_workers_directory_outlives_another_processs_clean,
