@@ -106,11 +106,22 @@ XL_INLINE u64 xl_clz64(u64 x) { return x ? (u64)__builtin_clzll(x) : 64; }
 XL_INLINE u64 xl_ctz64(u64 x) { return x ? (u64)__builtin_ctzll(x) : 64; }
 XL_INLINE u64 xl_popcnt64(u64 x) { return (u64)__builtin_popcountll(x); }
 #elif defined(__TINYC__) && defined(__x86_64__)
-/* bsr and bsf (the loops below took up to 32 turns: 29% of zstd's run) */
-#define xl_clz32(x) ({ u32 xv_ = (x), xr_ = 32; if (xv_) { __asm__("bsrl %1, %0" : "=r"(xr_) : "r"(xv_)); xr_ ^= 31; } xr_; })
-#define xl_ctz32(x) ({ u32 xv_ = (x), xr_ = 32; if (xv_) __asm__("bsfl %1, %0" : "=r"(xr_) : "r"(xv_)); xr_; })
-#define xl_clz64(x) ({ u64 xv_ = (x), xr_ = 64; if (xv_) { __asm__("bsrq %1, %0" : "=r"(xr_) : "r"(xv_)); xr_ ^= 63; } xr_; })
-#define xl_ctz64(x) ({ u64 xv_ = (x), xr_ = 64; if (xv_) __asm__("bsfq %1, %0" : "=r"(xr_) : "r"(xv_)); xr_; })
+/* bsr and bsf (the loops below took up to 32 turns: 29% of zstd's run),
+ * without a branch: a marker bit above or below the operand gives 0 its
+ * answer, and cmovz for 64 bits. A branch inside a statement expression
+ * is wrong in tcc 0.9.27 when a comparison comes before it in the same
+ * expression, as in (u32)(a < b) + xl_clz32(x): tcc keeps the comparison
+ * in the flags, moves it to a register at the macro's first declaration,
+ * and saves that register on one path only (the taken one), then reads the
+ * slot after the join on both. So no macro with a branch may follow a
+ * pending value in an expression; the trapping ones below (division,
+ * xl_callee) are written as whole statements by the translator (numeric()
+ * in xl_func.c), the others have no branch. (A review found it: clz of 0
+ * after a comparison gave 32 for 33; tested in test_compile.c.) */
+#define xl_clz32(x) ({ u64 xv_ = ((u64)(u32)(x) << 1) | 1, xr_; __asm__("bsrq %1, %0" : "=r"(xr_) : "r"(xv_)); (u32)(32 - xr_); })
+#define xl_ctz32(x) ({ u64 xv_ = (u64)(u32)(x) | 0x100000000ull, xr_; __asm__("bsfq %1, %0" : "=r"(xr_) : "r"(xv_)); (u32)xr_; })
+#define xl_clz64(x) ({ u64 xv_ = (x), xr_, xc_ = 127; __asm__("bsrq %1, %0\n\tcmovzq %2, %0" : "=&r"(xr_) : "r"(xv_), "r"(xc_)); xr_ ^ 63; })
+#define xl_ctz64(x) ({ u64 xv_ = (x), xr_, xc_ = 64; __asm__("bsfq %1, %0\n\tcmovzq %2, %0" : "=&r"(xr_) : "r"(xv_), "r"(xc_)); xr_; })
 static u32 xl_popcnt32(u32 x) {
   x = x - ((x >> 1) & 0x55555555u);
   x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
@@ -131,6 +142,8 @@ static u64 xl_popcnt64(u64 x) { u64 n = 0; while (x) { x &= x - 1; n++; } return
 #endif
 
 #if defined(__TINYC__)
+/* These branch (to the trap): only ever a whole statement's value (see
+ * xl_clz32 above). */
 #define XL_DIV_(T, a, b, check, op) \
   ({ T xa_ = (a), xb_ = (b); if (xb_ == 0) XL_TRAP(DIV_BY_ZERO); check; xa_ op xb_; })
 #define XL_DIV_S_(T, min, a, b) \
@@ -261,7 +274,6 @@ XL_INLINE f64 xl_f64_select(u32 c, f64 a, f64 b) {
 XL_INLINE int xl_f32_isnan(f32 x) { return x != x; }
 XL_INLINE int xl_f64_isnan(f64 x) { return x != x; }
 #else
-/* by the bits: tcc's x != x is false for a NaN */
 #define xl_f32_isnan(x) ((xl_f32_bits(x) & 0x7fffffffu) > 0x7f800000u)
 #define xl_f64_isnan(x) ((xl_f64_bits(x) & 0x7fffffffffffffffull) > 0x7ff0000000000000ull)
 #endif
@@ -408,8 +420,13 @@ XL_INLINE f64 xl_f64_convert_i64_u(u64 x) {
   if ((s64)x >= 0) return (f64)(s64)x;
   return (f64)(s64)((x >> 1) | (x & 1)) * 2.0;
 }
+#if defined(__TINYC__)
 #define xl_f32_convert_i32_u(x) ((f32)(s64)(u64)(u32)(x))
 #define xl_f64_convert_i32_u(x) ((f64)(s64)(u64)(u32)(x))
+#else
+XL_INLINE f32 xl_f32_convert_i32_u(u32 x) { return (f32)(s64)(u64)x; }
+XL_INLINE f64 xl_f64_convert_i32_u(u32 x) { return (f64)(s64)(u64)x; }
+#endif
 /* s64 -> f32 must round once: through f64 it could round twice. */
 XL_INLINE f32 xl_f32_convert_i64_s(u64 x) { return (f32)(s64)x; }
 
