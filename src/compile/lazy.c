@@ -80,6 +80,7 @@ static bool (*test_hook)(void *);
 static void *test_hook_ctx;
 static void (*test_bg_hook)(void *);
 static void *test_bg_hook_ctx;
+static void (*test_ready_hook)(void);
 /* Under lz_reg_lock: states being detached, out of lz_states, while their
  * detach waits for their background batch (see mote_lazy_attach). */
 static lazy_state *lz_leaving;
@@ -154,6 +155,10 @@ void mote_lazy_test_hook(bool (*hook)(void *ctx), void *ctx) {
   test_hook = hook;
   test_hook_ctx = ctx;
   pthread_mutex_unlock(&q_lock);
+}
+
+void mote_lazy_test_ready_hook(void (*hook)(void)) {
+  __atomic_store_n(&test_ready_hook, hook, __ATOMIC_RELEASE);
 }
 
 void mote_lazy_test_background_hook(void (*hook)(void *ctx), void *ctx) {
@@ -557,6 +562,8 @@ void *mote_lazy_ready(const mote_abi_lazy *lazy, uint32_t func) {
     mote_rt_raise(MOTE_TRAP_RESOURCE, 0);
   }
   mote_rt_host_leave();
+  void (*hook)(void) = __atomic_load_n(&test_ready_hook, __ATOMIC_ACQUIRE);
+  if (hook) hook();
   return code;
 }
 

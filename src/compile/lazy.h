@@ -146,5 +146,9 @@ void mote_lazy_test_hook(bool (*hook)(void *ctx), void *ctx);
 /* For tests: a function the compiler thread calls before each background
  * batch, while the batch's object counts it as busy (NULL: none). */
 void mote_lazy_test_background_hook(void (*hook)(void *ctx), void *ctx);
+/* For tests: a function mote_lazy_ready calls on the guest thread just
+ * before it answers (NULL: none), to clobber the registers a stub must keep
+ * across it. */
+void mote_lazy_test_ready_hook(void (*hook)(void));
 
 #endif /* MOTE_COMPILE_LAZY_H */

@@ -17,14 +17,14 @@
  * callee finds the caller's registers and stack as they were. */
 static void write_stub(FILE *o, uint32_t f, uint32_t d) {
   xl_printf(o,
-            "__asm__(\".text\\n.globl w%u\\n.hidden w%u\\n.type w%u, @function\\nw%u:\\n"
+            "__asm__(\".text\\n.type w%u, @function\\nw%u:\\n"
             " movq xl_slot+%u(%%rip), %%rax\\n testq %%rax, %%rax\\n jz 1f\\n jmp *%%rax\\n"
             "1: movl $%u, %%eax\\n jmp xl_lazy_slow\\n\");\n",
-            f, f, f, f, d * 8, f);
+            f, f, d * 8, f);
 }
 
 /* The stubs' way when a slot is empty: keeps every argument register (the
- * six integer ones and xmm0-7, whole, for v128), calls
+ * six integer ones and xmm0-7, the float arguments), calls
  * mote_lazy_ready(descriptor, f) with the stack aligned as the ABI wants,
  * and jumps to what it answers. A function's arguments on the stack are
  * left where the caller put them. Both are reached through pointers the
@@ -49,6 +49,17 @@ static const char slow_path[] =
 
 bool xl_write_lazy_core(FILE *o, const xl_module *x, xl_error *err) {
   const mote_module *m = x->m;
+  /* The stubs are local symbols: declared static before the core declares
+   * every function (its later declarations keep this linkage). tcc ignores
+   * .hidden, so global stubs were in the dynamic symbol table, and every
+   * call of one from the core's C (the exports' trampolines) a relocation
+   * of .text at each load (a review found DT_TEXTREL). */
+  fputs_unlocked("#include \"mod.h\"\n", o);
+  for (uint32_t d = 0; d < x->nbodies; d++) {
+    fputs_unlocked("static ", o);
+    xl_write_prototype(o, m, x->nimports_func + d);
+    fputs_unlocked(";\n", o);
+  }
   if (!xl_write_core(o, x, true, err)) return false;
   uint32_t nf = mote_module_func_count(m), nt = mote_module_type_count(m);
   fputs_unlocked("\n/* lazy: the slot table, the descriptor, the stubs */\n"
