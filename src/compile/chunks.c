@@ -104,7 +104,7 @@ static bool translate_part(pool *p, part *pt, bool *cached) {
   }
   mote_chunk_hasher *h = mote_cache_chunk_key_begin(p->tier, p->header, p->hlen);
   FILE *o = h ? fopencookie(h, "w", (cookie_io_functions_t){.write = hash_only}) : NULL;
-  bool ok = o && xl_write_core(o, p->x, true, &pt->err);
+  bool ok = o && xl_write_core(o, p->x, true, false, &pt->err);
   if (o && fclose(o) != 0) ok = false;
   if (h) mote_cache_chunk_key_end(h, pt->key); /* frees it */
   if (!ok) return false;
@@ -113,7 +113,7 @@ static bool translate_part(pool *p, part *pt, bool *cached) {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/%s", p->work, pt->src);
   FILE *f = fopen(path, "we");
-  ok = f && xl_write_core(f, p->x, true, &pt->err);
+  ok = f && xl_write_core(f, p->x, true, false, &pt->err);
   if (f && fclose(f) != 0) ok = false;
   return ok;
 }

@@ -94,12 +94,7 @@ mote_lazy_mode mote_lazy_mode_from_env(void) {
 }
 
 bool mote_lazy_wanted(const uint8_t *wasm, size_t len) {
-#if !defined(__x86_64__)
-  /* the stubs are x86-64 assembly (xl_lazy.c) */
-  (void)wasm;
-  (void)len;
-  return false;
-#endif
+#if defined(__x86_64__)
   switch (mote_lazy_mode_from_env()) {
     case MOTE_LAZY_ALWAYS: return true;
     case MOTE_LAZY_NEVER: return false;
@@ -109,6 +104,12 @@ bool mote_lazy_wanted(const uint8_t *wasm, size_t len) {
              declared <= MOTE_LAZY_MAX_DECLARED;
     }
   }
+#else
+  /* the stubs are x86-64 assembly (xl_lazy.c) */
+  (void)wasm;
+  (void)len;
+  return false;
+#endif
 }
 
 static bool background_on(void) {

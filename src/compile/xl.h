@@ -203,7 +203,9 @@ bool xl_module_write(FILE *out, const xl_module *x, xl_error *err);
  * and the functions [first, end) of the function index space. With split
  * false the three written one after another make one unit. */
 bool xl_write_header(FILE *out, const xl_module *x, bool split, xl_error *err);
-bool xl_write_core(FILE *out, const xl_module *x, bool split, xl_error *err);
+/* lazy: the defined functions are declared static, for a lazy object's
+ * stubs (xl_write_lazy_core); false otherwise. */
+bool xl_write_core(FILE *out, const xl_module *x, bool split, bool lazy, xl_error *err);
 bool xl_write_chunk(FILE *out, const xl_module *x, uint32_t first, uint32_t end, bool split,
                     xl_error *err);
 

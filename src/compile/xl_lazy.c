@@ -14,7 +14,8 @@
  * C: tcc makes no tail calls, so a C stub was a second frame on every call
  * that copied the arguments again (9% of Yosys's guest time under perf);
  * this one is a load, a test and a jump, whatever the signature, and the
- * callee finds the caller's registers and stack as they were. */
+ * callee finds the caller's argument registers and stack as they were (rax
+ * is used; r10 and r11 too on the slow way). */
 static void write_stub(FILE *o, uint32_t f, uint32_t d) {
   xl_printf(o,
             "__asm__(\".text\\n.type w%u, @function\\nw%u:\\n"
@@ -49,18 +50,11 @@ static const char slow_path[] =
 
 bool xl_write_lazy_core(FILE *o, const xl_module *x, xl_error *err) {
   const mote_module *m = x->m;
-  /* The stubs are local symbols: declared static before the core declares
-   * every function (its later declarations keep this linkage). tcc ignores
-   * .hidden, so global stubs were in the dynamic symbol table, and every
+  /* The stubs are local symbols, declared static: no dynamic symbol for
+   * each. The first version's were .globl and .hidden, and tcc made every
    * call of one from the core's C (the exports' trampolines) a relocation
-   * of .text at each load (a review found DT_TEXTREL). */
-  fputs_unlocked("#include \"mod.h\"\n", o);
-  for (uint32_t d = 0; d < x->nbodies; d++) {
-    fputs_unlocked("static ", o);
-    xl_write_prototype(o, m, x->nimports_func + d);
-    fputs_unlocked(";\n", o);
-  }
-  if (!xl_write_core(o, x, true, err)) return false;
+   * of .text at each load (DT_TEXTREL, found by a review). */
+  if (!xl_write_core(o, x, true, true, err)) return false;
   uint32_t nf = mote_module_func_count(m), nt = mote_module_type_count(m);
   fputs_unlocked("\n/* lazy: the slot table, the descriptor, the stubs */\n"
                  "extern void *mote_lazy_ready(const mote_abi_lazy *lazy, u32 func);\n",

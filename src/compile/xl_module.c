@@ -571,10 +571,12 @@ void xl_write_fref_helper(FILE *o, const xl_module *x, uint32_t f) {
 }
 
 /* Every function's prototype, and the ref.func helpers of those a reference
- * may name. */
-static void write_all_prototypes(FILE *o, const xl_module *x) {
+ * may name. With `lazy` the defined functions are a lazy object's stubs,
+ * local symbols (xl_lazy.c). */
+static void write_all_prototypes(FILE *o, const xl_module *x, bool lazy) {
   const mote_module *m = x->m;
   for (uint32_t f = 0; f < mote_module_func_count(m); f++) {
+    if (lazy && f >= x->nimports_func) fputs_unlocked("static ", o);
     xl_write_prototype(o, m, f);
     fputs_unlocked(";\n", o);
   }
@@ -601,16 +603,16 @@ bool xl_write_header(FILE *o, const xl_module *x, bool split, xl_error *err) {
   fputs_unlocked("XL_FUNC void xl_table_init(inst *I, u32 seg, void *table, u32 d, u32 s, u32 n);\n", o);
   /* split: each part declares the functions and data it names (xl_write_chunk),
    * so that mod.h stays small however many functions there are */
-  if (!split) write_all_prototypes(o, x);
+  if (!split) write_all_prototypes(o, x, false);
   if (split) fputs_unlocked("#endif\n", o);
   return !ferror(o) || io_failed(err, "cannot write the translated C");
 }
 
-bool xl_write_core(FILE *o, const xl_module *x, bool split, xl_error *err) {
+bool xl_write_core(FILE *o, const xl_module *x, bool split, bool lazy, xl_error *err) {
   const mote_module *m = x->m;
   if (split) {
     fputs_unlocked("#include \"mod.h\"\n", o);
-    write_all_prototypes(o, x);
+    write_all_prototypes(o, x, lazy);
   }
   const char *def = split ? "XL_FUNC" : "static";
   for (uint32_t t = 0; t < mote_module_type_count(m); t++) xl_printf(o, "%s u32 xl_ft%u;\n", def, t);
@@ -688,7 +690,7 @@ bool xl_write_chunk(FILE *o, const xl_module *x, uint32_t first, uint32_t end, b
 }
 
 bool xl_module_write(FILE *o, const xl_module *x, xl_error *err) {
-  return xl_write_header(o, x, false, err) && xl_write_core(o, x, false, err) &&
+  return xl_write_header(o, x, false, err) && xl_write_core(o, x, false, false, err) &&
          xl_write_chunk(o, x, x->nimports_func, mote_module_func_count(x->m), false, err);
 }
 

@@ -82,7 +82,8 @@ typedef wasm_rt_externref_t eref;
  * besides (every float constant is an xl_f64_of). For tcc the hot helpers
  * are macros (a statement expression where an operand is used twice, with
  * temporaries named x?_ that the translator's C never uses), each operand
- * evaluated once, left to right. */
+ * evaluated once (left to right in the statement expressions; the
+ * translator's operands have no side effects). */
 #if defined(__TINYC__)
 union xl_bits32 { u32 u; f32 f; };
 union xl_bits64 { u64 u; f64 f; };
@@ -113,11 +114,12 @@ XL_INLINE u64 xl_popcnt64(u64 x) { return (u64)__builtin_popcountll(x); }
  * expression, as in (u32)(a < b) + xl_clz32(x): tcc keeps the comparison
  * in the flags, moves it to a register at the macro's first declaration,
  * and saves that register on one path only (the taken one), then reads the
- * slot after the join on both. So no macro with a branch may follow a
- * pending value in an expression; the trapping ones below (division,
- * xl_callee) are written as whole statements by the translator (numeric()
- * in xl_func.c), the others have no branch. (A review found it: clz of 0
- * after a comparison gave 32 for 33; tested in test_compile.c.) */
+ * slot after the join on both. So no macro may have an `if` unless it is
+ * always a whole statement's value: the trapping ones below (division, by
+ * numeric() in xl_func.c; xl_callee, by its call_indirect) are written so.
+ * A `?:` is safe (tcc saves the registers in use before one: promote and
+ * demote, xl_f32_select). (A review found it: clz of 0 after a comparison
+ * gave 32 for 33; tested in test_compile.c.) */
 #define xl_clz32(x) ({ u64 xv_ = ((u64)(u32)(x) << 1) | 1, xr_; __asm__("bsrq %1, %0" : "=r"(xr_) : "r"(xv_)); (u32)(32 - xr_); })
 #define xl_ctz32(x) ({ u64 xv_ = (u64)(u32)(x) | 0x100000000ull, xr_; __asm__("bsfq %1, %0" : "=r"(xr_) : "r"(xv_)); (u32)xr_; })
 #define xl_clz64(x) ({ u64 xv_ = (x), xr_, xc_ = 127; __asm__("bsrq %1, %0\n\tcmovzq %2, %0" : "=&r"(xr_) : "r"(xv_), "r"(xc_)); xr_ ^ 63; })

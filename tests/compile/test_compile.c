@@ -12,6 +12,7 @@
 
 #include "base/fs.h"
 #include "compile/compile.h"
+#include "compile/lazy.h"
 #include "compile/xl.h"
 #include "module/module.h"
 #include "rt/rt.h"
@@ -386,6 +387,9 @@ TEST(a_comparison_before_clz_ctz_or_a_division_keeps_its_value) {
     mote_rt_module *m;
     mote_rt_instance *inst =
         compiled_instance(wasm, len, pass ? MOTE_TIER_QUICK : MOTE_TIER_OPT, &m);
+    uint64_t batches, functions;
+    mote_lazy_stats(&batches, &functions);
+    uint64_t before = batches;
     for (size_t i = 0; inst && i < sizeof cases / sizeof cases[0]; i++) {
       mote_val args[3] = {{.i32 = cases[i].name[0] == 'c' && cases[i].name[1] == 't' ? 0 : 1},
                           {.i32 = 2}, {.i32 = (int32_t)cases[i].x}};
@@ -394,6 +398,8 @@ TEST(a_comparison_before_clz_ctz_or_a_division_keeps_its_value) {
       CHECK_EQ_INT(call_export_args(inst, m, cases[i].name, args, res, &rerr), MOTE_RT_OK);
       CHECK_MSG((uint32_t)res[0].i32 == cases[i].want, cases[i].name);
     }
+    mote_lazy_stats(&batches, &functions);
+    CHECK(pass == 2 ? batches > before : batches == before); /* lazy in the third pass only */
     if (inst) mote_rt_instance_free(inst);
     mote_rt_module_free(m);
     unsetenv("MOTE_QUICK_LAZY");

@@ -1,6 +1,8 @@
 /* Lazy objects (src/compile/lazy.c): functions compiled in process on their
  * first call; stubs called from several threads; deadlines during a compile;
  * funcrefs before and after; invalid bodies refused up front. */
+#include <elf.h>
+#include <link.h>
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -417,6 +419,43 @@ TEST(a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile) {
 }
 
 /* ---- funcrefs ------------------------------------------------------------- */
+
+/* Whether a loaded object under the test's cache needs its text relocated
+ * (DT_TEXTREL, or DF_TEXTREL in DT_FLAGS); *seen counts such objects. */
+struct textrel_scan {
+  int seen, textrel;
+};
+static int scan_textrel(struct dl_phdr_info *info, size_t size, void *p) {
+  (void)size;
+  struct textrel_scan *t = p;
+  const char *dir = test_cache_dir();
+  if (!info->dlpi_name || !dir[0] || strncmp(info->dlpi_name, dir, strlen(dir))) return 0;
+  t->seen++;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    if (info->dlpi_phdr[i].p_type != PT_DYNAMIC) continue;
+    const ElfW(Dyn) *d = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+    for (; d->d_tag != DT_NULL; d++)
+      if (d->d_tag == DT_TEXTREL || (d->d_tag == DT_FLAGS && (d->d_un.d_val & DF_TEXTREL)))
+        t->textrel++;
+  }
+  return 0;
+}
+
+/* The stubs are local symbols. The first version's were .globl and
+ * .hidden, and tcc made every call of a stub from the core's C (an export's
+ * trampoline) a relocation of the object's text at each load (a review
+ * found it; this fails with that version's stubs). */
+TEST(a_lazy_objects_text_is_not_relocated_at_load) {
+  mote_rt_module *m = load_lazy("(module (func (export \"a\") (result i32) (i32.const 1))"
+                                " (func (export \"b\") (result i32) (i32.const 2))"
+                                " (func (export \"c\") (param i32) (result i32) (local.get 0)))");
+  if (!m) return;
+  struct textrel_scan t = {0, 0};
+  dl_iterate_phdr(scan_textrel, &t);
+  CHECK(t.seen >= 1);
+  CHECK_EQ_INT(t.textrel, 0);
+  mote_rt_module_free(m);
+}
 
 /* Stands in for what mote_lazy_ready may do to the registers a caller does
  * not expect kept: all of them garbage (its usual path leaves the xmm
@@ -1351,6 +1390,7 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           a_stub_called_from_several_threads_compiles_once,
           a_deadline_during_a_lazy_compile_stops_the_call_after_the_compile,
           a_stub_passes_every_argument_through_whichever_way_it_takes,
+          a_lazy_objects_text_is_not_relocated_at_load,
           funcrefs_are_the_same_before_and_after_their_function_is_compiled,
           a_lazy_object_without_its_module_bytes_is_not_loaded_until_they_are_put_back,
           a_lazy_workers_directory_outlives_another_processs_clean,
