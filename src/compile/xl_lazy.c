@@ -32,6 +32,7 @@ static void write_stub(FILE *o, uint32_t f, uint32_t d) {
  * dynamic linker fills, so the assembly needs no relocation against a
  * symbol outside the object. */
 static const char slow_path[] =
+    "#if defined(__GNUC__)\n#define XL_USED __attribute__((used))\n#else\n#define XL_USED\n#endif\n"
     "static void *(*const XL_USED xl_lazy_ready)(const mote_abi_lazy *, u32) = mote_lazy_ready;\n"
     "static const mote_abi_lazy *const XL_USED xl_lazy_self = &MOTE_ABI_LAZY_ID;\n"
     "__asm__(\".text\\nxl_lazy_slow:\\n pushq %rbp\\n movq %rsp, %rbp\\n"
@@ -73,9 +74,6 @@ bool xl_write_lazy_core(FILE *o, const xl_module *x, xl_error *err) {
             "  MOTE_ABI_LAZY_VERSION, %u, %u, %u, %u, (void *volatile *)xl_slot, &xl_lazy_state,\n"
             "  xl_lazy_funcs, xl_lazy_data, xl_lazy_types, (void *)xl_table_init,\n};\n",
             nf, x->nimports_func, x->ndata, nt);
-  fputs_unlocked("#if defined(__GNUC__)\n#define XL_USED __attribute__((used))\n#else\n"
-                 "#define XL_USED\n#endif\n",
-                 o);
   fputs_unlocked(slow_path, o);
   for (uint32_t d = 0; d < x->nbodies; d++) write_stub(o, x->nimports_func + d, d);
   if (!ferror(o)) return true;

@@ -124,12 +124,12 @@ XL_INLINE u64 xl_popcnt64(u64 x) { return (u64)__builtin_popcountll(x); }
 #define xl_ctz32(x) ({ u64 xv_ = (u64)(u32)(x) | 0x100000000ull, xr_; __asm__("bsfq %1, %0" : "=r"(xr_) : "r"(xv_)); (u32)xr_; })
 #define xl_clz64(x) ({ u64 xv_ = (x), xr_, xc_ = 127; __asm__("bsrq %1, %0\n\tcmovzq %2, %0" : "=&r"(xr_) : "r"(xv_), "r"(xc_)); xr_ ^ 63; })
 #define xl_ctz64(x) ({ u64 xv_ = (x), xr_, xc_ = 64; __asm__("bsfq %1, %0\n\tcmovzq %2, %0" : "=&r"(xr_) : "r"(xv_), "r"(xc_)); xr_; })
-static u32 xl_popcnt32(u32 x) {
+XL_INLINE u32 xl_popcnt32(u32 x) { /* inline: tcc compiles it only where used */
   x = x - ((x >> 1) & 0x55555555u);
   x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
   return (((x + (x >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;
 }
-static u64 xl_popcnt64(u64 x) {
+XL_INLINE u64 xl_popcnt64(u64 x) {
   x = x - ((x >> 1) & 0x5555555555555555ull);
   x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
   return (((x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full) * 0x0101010101010101ull) >> 56;
