@@ -20,7 +20,7 @@
 
 /* Bump when the translator's output or the flags change what a build
  * produces for the same prelude. */
-#define XL_GENERATION 14
+#define XL_GENERATION 15
 
 const char *mote_tier_name(mote_tier tier) { return tier == MOTE_TIER_QUICK ? "quick" : "opt"; }
 
@@ -77,6 +77,11 @@ static int codegen_flags(mote_tier tier, const char *argv[], int n, int cap) {
    * (32), and 64 for Lua's fetch and dispatch together (its VM has 12
    * indirect jumps at 64, 32 at 128; docs/architecture.md). */
   ARG("--param=max-goto-duplication-insns=128");
+  /* -O2's "very cheap" model vectorizes a loop only when its count is a
+   * known multiple of the vector's lanes and no alias check is needed: a
+   * copied loop (xl_func.c's copy_loop()) has neither, its count and
+   * addresses being the module's data. */
+  ARG("-fvect-cost-model=cheap");
   ARG("-w");
   return n;
 }

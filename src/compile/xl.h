@@ -193,6 +193,25 @@ typedef struct xl_op {
 } xl_op;
 const xl_op *xl_numeric_op(uint32_t prefix, uint32_t code);
 
+/* ---- loops proven before they start (xl_loop.c) ---------------------------
+ * The plan of a loop whose accesses can all be checked on entry (in bounds,
+ * no 32-bit wrap, a known number of turns), for the copy xl_func.c writes
+ * for gcc. */
+#define XL_LOOP_MAX_ACCESSES 32
+typedef struct xl_loop xl_loop;
+/* The plan of the loop whose body starts at `body` (after an empty
+ * blocktype), or NULL if it does not qualify or on no memory. types[ntypes]:
+ * the function's locals. Owned by the caller (xl_loop_free). */
+xl_loop *xl_loop_plan(xl_cur body, const uint8_t *types, uint32_t ntypes);
+void xl_loop_free(xl_loop *lp); /* NULL: nothing */
+uint32_t xl_loop_accesses(const xl_loop *lp); /* its loads and stores */
+/* Declares u64 qn<id> (the turns) and qa<id>_<j> (access j's address in
+ * turn 0) and writes the checks that set them, each jumping to L<slow> when
+ * it fails; reads the locals (l<N>) as they are on entry, I and M0. */
+void xl_loop_write_checks(FILE *o, const xl_loop *lp, uint32_t id, uint32_t slow);
+/* Access j's address in turn qk of the copy: the same value as the loop's. */
+void xl_loop_address(char *dst, size_t cap, const xl_loop *lp, uint32_t id, uint32_t j);
+
 /* The whole module's C in one unit: prelude, instance, functions,
  * descriptor. */
 bool xl_module_write(FILE *out, const xl_module *x, xl_error *err);

@@ -123,6 +123,19 @@ typedef struct fx {
   cgoto_table *cgotos;
   uint32_t ncgotos, cgotos_cap;
   size_t at; /* the current instruction's offset */
+  /* The loop being copied for gcc (copy_loop()): its plan (xl_loop.c), the
+   * label of its copy (and the id of the copy's variables), of the point
+   * after both, its frame, where its body's text starts in the output, and
+   * the places in that text the copy changes. obuf: the output's buffer. */
+  xl_loop *lp;
+  uint32_t lp_id, lp_end, lp_frame;
+  size_t lp_body;
+  struct lp_span {
+    size_t at, end;
+    uint8_t kind; /* SPAN_* */
+  } *lp_spans;
+  uint32_t lp_nspans, lp_cap;
+  char **obuf;
 } fx;
 
 /* ---- names ------------------------------------------------------------- */
@@ -628,6 +641,103 @@ static const memop stores[] = {
     {"u32", "(u32)", MOTE_I64, 2},
 };
 
+/* ---- loops copied for gcc ------------------------------------------------
+ * A loop that xl_loop.c can prove before it starts (no access of its turns
+ * traps or wraps, and its number of turns is known) gets a second copy for
+ * gcc, under XL_FAST_LOOPS (the prelude: gcc only):
+ *
+ *   qn<id>, qa<id>_<j> = the checks on entry (any failing: goto L<slow>)
+ *   goto L<id>;
+ *   L<slow>:; the loop as translated; if (cond) goto L<slow>;
+ *   goto L<end>;
+ *   L<id>:; for (u64 qk = 0; qk < qn<id>; qk++) { the body again }
+ *   L<end>:;
+ *
+ * The copy is the translated body's text with three changes: a load has no
+ * barrier (XL_LD_: it cannot trap), an address is qa<id>_<j> + e * qk (the
+ * same value, in 64 bits: affine, which gcc needs to vectorize), and
+ * written_back()'s XL_READS is gone. The body's other statements stay,
+ * so its locals leave the copy with the values they leave the loop with. */
+enum { SPAN_KEEP, SPAN_ADDRESS, SPAN_DROP };
+
+static void note_span(fx *f, size_t at, size_t end, uint8_t kind) {
+  if (!f->lp || f->lp_nspans == UINT32_MAX) return;
+  if (f->lp_nspans == f->lp_cap) {
+    uint32_t cap = f->lp_cap ? 2 * f->lp_cap : 16;
+    struct lp_span *s = realloc(f->lp_spans, cap * sizeof *s);
+    if (!s) {
+      f->lp_nspans = UINT32_MAX; /* no memory: copy_loop() writes no copy */
+      return;
+    }
+    f->lp_spans = s, f->lp_cap = cap;
+  }
+  f->lp_spans[f->lp_nspans++] = (struct lp_span){at, end, kind};
+}
+
+/* A load's or a store's address, "(u64)a + offu" (noted in a loop copied
+ * for gcc). */
+static void write_address(fx *f, const char *a, uint32_t off) {
+  size_t at = f->lp ? (size_t)ftell(f->o) : 0;
+  xl_printf(f->o, "(u64)%s", a);
+  if (f->lp) note_span(f, at, (size_t)ftell(f->o), SPAN_ADDRESS);
+  xl_printf(f->o, " + %uu", off);
+}
+
+/* At a loop's start (its label not yet written): plans its copy. */
+static void plan_loop(fx *f) {
+  frame *fr = top(f);
+  if (f->lp || !live(f) || fr->np || fr->nr || !mote_module_memory_count(f->m)) return;
+  xl_loop *lp = xl_loop_plan(f->c, f->locals, f->nlocals);
+  if (!lp) return;
+  f->lp = lp;
+  f->lp_id = f->labels++;
+  f->lp_end = f->labels++;
+  f->lp_frame = f->nf - 1;
+  f->lp_nspans = 0;
+  fputs_unlocked("#if defined(XL_FAST_LOOPS)\n", f->o);
+  xl_loop_write_checks(f->o, lp, f->lp_id, fr->label);
+  xl_printf(f->o, "goto L%u;\n#endif\n", f->lp_id);
+}
+
+/* At the loop's back edge (written; its body's text ends at body_end): the
+ * copy. Without it (no memory, or the accesses not as planned) L<id> goes
+ * to the loop as translated. */
+static void copy_loop(fx *f, size_t body_end) {
+  xl_loop *lp = f->lp;
+  f->lp = NULL;
+  uint32_t id = f->lp_id, naddr = 0;
+  xl_printf(f->o, "#if defined(XL_FAST_LOOPS)\ngoto L%u;\nL%u:;\n", f->lp_end, id);
+  fflush(f->o);
+  size_t n = body_end - f->lp_body;
+  char *text = malloc(n + 1);
+  if (text) memcpy(text, *f->obuf + f->lp_body, n);
+  for (uint32_t i = 0; i < f->lp_nspans && f->lp_nspans != UINT32_MAX; i++)
+    naddr += f->lp_spans[i].kind == SPAN_ADDRESS;
+  if (!text || f->lp_nspans == UINT32_MAX || naddr != xl_loop_accesses(lp)) {
+    xl_printf(f->o, "goto L%u;\n", f->frames[f->lp_frame].label);
+  } else {
+    xl_printf(f->o, "for (u64 qk = 0; qk < qn%u; qk++) {\n", id);
+    size_t cur = 0;
+    char addr[96];
+    for (uint32_t i = 0, j = 0; i < f->lp_nspans; i++) {
+      const struct lp_span *s = &f->lp_spans[i];
+      size_t at = s->at - f->lp_body, end = s->end - f->lp_body;
+      fwrite_unlocked(text + cur, 1, at - cur, f->o);
+      if (s->kind == SPAN_KEEP) fputc_unlocked('_', f->o);
+      if (s->kind == SPAN_ADDRESS) {
+        xl_loop_address(addr, sizeof addr, lp, id, j++);
+        fputs_unlocked(addr, f->o);
+      }
+      cur = end;
+    }
+    fwrite_unlocked(text + cur, 1, n - cur, f->o);
+    fputs_unlocked("}\n", f->o);
+  }
+  xl_printf(f->o, "L%u:;\n#endif\n", f->lp_end);
+  free(text);
+  xl_loop_free(lp);
+}
+
 /* Whether an address's text is a local ("l3") or a local plus a constant
  * ("(l3 + 16u)"): the same text then means the same value as long as no
  * local is set. */
@@ -673,7 +783,10 @@ static bool load(fx *f, uint8_t op) {
     xl_printf(f->o, "%s = %s", dst, mo->cv);
     f->keeps[f->nkeeps++] = (size_t)ftell(f->o) + 5; /* the K of XL_LDK */
     id = f->nkeeps;
-    xl_printf(f->o, "XL_LDK(%s, M0, (u64)%s + %uu);\n", mo->ct, V(f, MOTE_I32, f->h), off);
+    if (f->lp) note_span(f, f->keeps[id - 1], f->keeps[id - 1] + 1, SPAN_KEEP);
+    xl_printf(f->o, "XL_LDK(%s, M0, ", mo->ct);
+    write_address(f, V(f, MOTE_I32, f->h), off);
+    xl_printf(f->o, ");\n");
   }
   f->wb_id = 0;
   if (id && (op == 0x2a || op == 0x2b) && locals_only(V(f, MOTE_I32, f->h))) {
@@ -718,11 +831,17 @@ static bool store(fx *f, uint8_t op) {
     return false;
   address_used(f);
   const char *a = V(f, MOTE_I32, f->h);
-  emit(f, "XL_ST(%s, M0, (u64)%s + %uu, %s%s);\n", mo->ct, a, off, mo->cv, V(f, mo->vt, f->h + 1));
+  if (live(f)) {
+    xl_printf(f->o, "XL_ST(%s, M0, ", mo->ct);
+    write_address(f, a, off);
+    xl_printf(f->o, ", %s%s);\n", mo->cv, V(f, mo->vt, f->h + 1));
+  }
   /* written_back() let it through: the same address and offset */
   if (f->wb_id && f->wb_off == off && !strcmp(f->wb_addr, a) && live(f)) {
     f->keeps[f->wb_id - 1] |= (size_t)1 << 63;
+    size_t at = f->lp ? (size_t)ftell(f->o) : 0;
     emit(f, "XL_READS(%s, M0, (u64)%s + %uu);\n", mo->ct, a, off);
+    if (f->lp) note_span(f, at, (size_t)ftell(f->o), SPAN_DROP);
   }
   f->wb_id = 0;
   return true;
@@ -1367,11 +1486,13 @@ static bool body(fx *f) {
         if (!pop_n(f, np, params) || !push_n(f, np, params)) return false;
         if (!push_frame(f, op == 0x02 ? K_BLOCK : K_LOOP, np, params, nr, results, one))
           return false;
+        if (op == 0x03) plan_loop(f);
         /* a lazy batch counts its loops' turns for the hot tier (lazy_hot.c) */
         if (op == 0x03 && f->x->lazy_bodies)
           emit(f, "L%u:; XL_HOT(%u);\n", top(f)->label, f->func - f->x->nimports_func);
         else if (op == 0x03)
           emit(f, "L%u:;\n", top(f)->label);
+        if (op == 0x03 && f->lp && f->lp_frame == f->nf - 1) f->lp_body = (size_t)ftell(f->o);
         break;
       case 0x04: /* if */
         if (!blocktype(f, &np, &params, &nr, &results, &one)) return false;
@@ -1409,9 +1530,11 @@ static bool body(fx *f) {
           materialize(f, -1);
           if (!pop_n(f, label_arity(fr), label_types(fr))) return false;
           if (!push_n(f, label_arity(fr), label_types(fr))) return false;
+          size_t body_end = f->lp ? (size_t)ftell(f->o) : 0;
           emit(f, "if (%s) { ", cond);
           write_branch(f, a);
           emit(f, "}\n");
+          if (f->lp && a == 0 && f->lp_frame == f->nf - 1) copy_loop(f, body_end);
         } else {
           materialize(f, -1);
           if (!pop_n(f, label_arity(fr), label_types(fr))) return false;
@@ -1680,6 +1803,7 @@ bool xl_func_write_nested(FILE *out, const xl_module *x, uint32_t func_index, xl
   size_t len = 0;
   bool ok = false;
   f.o = open_memstream(&buf, &len);
+  f.obuf = &buf;
   if (!f.o) return fail(&f, "out of memory");
   if (!read_locals(&f, ft)) goto done;
   if (!push_frame(&f, K_FUNC, 0, NULL, ft->result_count, ft->results, 0)) goto done;
@@ -1739,6 +1863,8 @@ done:
   free(f.pend_local);
   free(f.fcmp);
   free(f.keeps);
+  xl_loop_free(f.lp);
+  free(f.lp_spans);
   free(f.frames);
   free(f.locals);
   free(f.set_at);

@@ -44,6 +44,13 @@ typedef wasm_rt_externref_t eref;
 #define XL_CGOTO 0
 #endif
 
+/* A loop whose accesses are checked on entry gets a copy with plain loads
+ * and 64-bit addresses, which gcc may vectorize (xl_loop.c, xl_func.c's
+ * copy_loop()); tcc compiles the loop as translated only. */
+#if defined(__GNUC__) && !defined(XL_NO_FAST_LOOPS)
+#define XL_FAST_LOOPS 1
+#endif
+
 /* ---- memory ------------------------------------------------------------
  * Linear memories live in guard regions (src/rt/memory.c): base + a u32
  * address + a u32 offset always lands in the reservation, and an access past
