@@ -27,12 +27,14 @@ $(FUZZ_DIR)/fuzz_module: $(FUZZ_MODULE_SRC) $(wildcard src/module/*.h) $(wildcar
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_MODULE_SRC) -o $@
 
 # Seeds: copied once; the fuzzer adds what it finds.
-$(FUZZ_DIR)/corpus/.seeded: tests/fuzz/guarded_trunc.wat tests/fuzz/br_table_dispatch.wat
+$(FUZZ_DIR)/corpus/.seeded: tests/fuzz/guarded_trunc.wat tests/fuzz/br_table_dispatch.wat \
+                             tests/fuzz/fast_loops.wat
 	@mkdir -p $(dir $@)
 	@cp $(SPEC_DIR)/core/*/*.wasm $(dir $@) 2>/dev/null || echo "fuzz: no seeds in $(SPEC_DIR)/core"
 	@for f in $(SPEC_DIR)/simd/*/*.wasm; do cp "$$f" $(dir $@)simd-$$(basename "$$f"); done 2>/dev/null || true
 	@wat2wasm tests/fuzz/guarded_trunc.wat -o $(dir $@)guarded-trunc.wasm
 	@wat2wasm tests/fuzz/br_table_dispatch.wat -o $(dir $@)br-table-dispatch.wasm
+	@wat2wasm tests/fuzz/fast_loops.wat -o $(dir $@)fast-loops.wasm
 	@touch $@
 
 .PHONY: fuzz-module
@@ -63,13 +65,14 @@ $(FUZZ_DIR)/tcc_rt_stand_ins.c: src/rt/exports.list
 	  sed -n 's/^  \([a-z_]*\);$$/void \1(void);\nvoid \1(void) {}/p' $<; } >$@
 
 $(FUZZ_DIR)/tcc-corpus/.seeded: tests/fuzz/lazy_shapes.py tests/fuzz/guarded_trunc.wat \
-                                 tests/fuzz/br_table_dispatch.wat
+                                 tests/fuzz/br_table_dispatch.wat tests/fuzz/fast_loops.wat
 	@mkdir -p $(dir $@)
 	@cp $(SPEC_DIR)/core/*/*.wasm $(dir $@) 2>/dev/null || echo "fuzz: no seeds in $(SPEC_DIR)/core"
 	@for f in $(SPEC_DIR)/simd/*/*.wasm; do cp "$$f" $(dir $@)simd-$$(basename "$$f"); done 2>/dev/null || true
 	@python3 tests/fuzz/lazy_shapes.py --seeds $(dir $@)
 	@wat2wasm tests/fuzz/guarded_trunc.wat -o $(dir $@)guarded-trunc.wasm
 	@wat2wasm tests/fuzz/br_table_dispatch.wat -o $(dir $@)br-table-dispatch.wasm
+	@wat2wasm tests/fuzz/fast_loops.wat -o $(dir $@)fast-loops.wasm
 	@touch $@
 
 .PHONY: fuzz-tcc
