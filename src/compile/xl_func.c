@@ -136,6 +136,9 @@ typedef struct fx {
   } *lp_spans;
   uint32_t lp_nspans, lp_cap;
   char **obuf;
+  /* bytes of the output that are loop copies and their checks: outside the
+   * budget (c_used()), and at most half of it */
+  size_t copied;
 } fx;
 
 /* ---- names ------------------------------------------------------------- */
@@ -239,6 +242,9 @@ __attribute__((format(printf, 2, 3))) static bool fail(fx *f, const char *fmt, .
   f->err->failed = true;
   return false;
 }
+
+/* The C the function's budget counts: all but the loops' copies. */
+static size_t c_used(fx *f) { return (size_t)ftell(f->o) - f->copied; }
 
 /* The function's C past its budget (XL_C_BASE): a limit, not invalid. */
 static bool too_much_c(fx *f) {
@@ -687,8 +693,10 @@ static void write_address(fx *f, const char *a, uint32_t off) {
 static void plan_loop(fx *f) {
   frame *fr = top(f);
   if (f->lp || !live(f) || fr->np || fr->nr || !mote_module_memory_count(f->m)) return;
+  if (f->copied > f->budget / 2) return;
   xl_loop *lp = xl_loop_plan(f->c, f->locals, f->nlocals);
   if (!lp) return;
+  size_t at = (size_t)ftell(f->o);
   f->lp = lp;
   f->lp_id = f->labels++;
   f->lp_end = f->labels++;
@@ -697,15 +705,18 @@ static void plan_loop(fx *f) {
   fputs_unlocked("#if defined(XL_FAST_LOOPS)\n", f->o);
   xl_loop_write_checks(f->o, lp, f->lp_id, fr->label);
   xl_printf(f->o, "goto L%u;\n#endif\n", f->lp_id);
+  f->copied += (size_t)ftell(f->o) - at;
 }
 
 /* At the loop's back edge (written; its body's text ends at body_end): the
- * copy. Without it (no memory, or the accesses not as planned) L<id> goes
- * to the loop as translated. */
+ * copy. Without it (no memory, the accesses not as planned, or the
+ * function's copies at half its budget) L<id> goes to the loop as
+ * translated. */
 static void copy_loop(fx *f, size_t body_end) {
   xl_loop *lp = f->lp;
   f->lp = NULL;
   uint32_t id = f->lp_id, naddr = 0;
+  size_t start = (size_t)ftell(f->o);
   xl_printf(f->o, "#if defined(XL_FAST_LOOPS)\ngoto L%u;\nL%u:;\n", f->lp_end, id);
   fflush(f->o);
   size_t n = body_end - f->lp_body;
@@ -713,7 +724,8 @@ static void copy_loop(fx *f, size_t body_end) {
   if (text) memcpy(text, *f->obuf + f->lp_body, n);
   for (uint32_t i = 0; i < f->lp_nspans && f->lp_nspans != UINT32_MAX; i++)
     naddr += f->lp_spans[i].kind == SPAN_ADDRESS;
-  if (!text || f->lp_nspans == UINT32_MAX || naddr != xl_loop_accesses(lp)) {
+  if (!text || f->lp_nspans == UINT32_MAX || naddr != xl_loop_accesses(lp) ||
+      f->copied + n > f->budget / 2) {
     xl_printf(f->o, "goto L%u;\n", f->frames[f->lp_frame].label);
   } else {
     xl_printf(f->o, "for (u64 qk = 0; qk < qn%u; qk++) {\n", id);
@@ -734,6 +746,7 @@ static void copy_loop(fx *f, size_t body_end) {
     fputs_unlocked("}\n", f->o);
   }
   xl_printf(f->o, "L%u:;\n#endif\n", f->lp_end);
+  f->copied += (size_t)ftell(f->o) - start;
   free(text);
   xl_loop_free(lp);
 }
@@ -1307,7 +1320,7 @@ static bool write_cgoto(fx *f, const char *cond, const uint32_t *labels, uint32_
     } else {
       xl_printf(f->o, "T%u_%u:;\n", t, labels[i]);
       write_branch(f, labels[i]);
-      if ((size_t)ftell(f->o) > f->budget) return false; /* the caller says why */
+      if (c_used(f) > f->budget) return false; /* the caller says why */
     }
   }
   fputs_unlocked("}\n", f->o);
@@ -1397,7 +1410,7 @@ static bool write_br_table(fx *f, const char *cond, uint32_t local, const uint32
         xl_printf(f->o, "case %u: ", k);
     }
     write_branch(f, labels[i]);
-    within = (size_t)ftell(f->o) <= f->budget;
+    within = c_used(f) <= f->budget;
   }
   if (within) fputs_unlocked("}\n", f->o);
   if (within && cgoto) fputs_unlocked("#endif\n", f->o);
@@ -1453,7 +1466,7 @@ static bool body(fx *f) {
   for (;;) {
     f->at = f->c.pos;
     if (f->c.pos >= f->c.end) return fail(f, "unexpected end of function");
-    if ((++f->nops & 63) == 0 && (size_t)ftell(f->o) > f->budget) return too_much_c(f);
+    if ((++f->nops & 63) == 0 && c_used(f) > f->budget) return too_much_c(f);
     uint8_t op = xl_u8(&f->c), t = 0, t2 = 0;
     uint32_t a, b, np, nr, h;
     const uint8_t *params, *results;
@@ -1815,8 +1828,8 @@ bool xl_func_write_nested(FILE *out, const xl_module *x, uint32_t func_index, xl
   for (uint32_t i = 0; i < ft->param_count; i++) decl += ft->params[i] == MOTE_V128 ? 40 : 0;
   for (int k = 0; k < 8; k++) /* a line per type used: ", sX123" each */
     if (f.slots[k]) decl += 32 + 12 * (size_t)f.slots[k];
-  if (ok && (size_t)ftell(f.o) + decl > f.budget) ok = too_much_c(&f);
-  if (ok) ok = xl_c_charge(x, (size_t)ftell(f.o) + decl, err);
+  if (ok && c_used(&f) + decl > f.budget) ok = too_much_c(&f);
+  if (ok) ok = xl_c_charge(x, c_used(&f) + decl, err);
 done:
   fclose(f.o);
   for (uint32_t k = 0; ok && k < f.nkeeps; k++)

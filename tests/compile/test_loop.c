@@ -526,6 +526,51 @@ TEST(the_loops_that_qualify_get_a_copy_without_barriers) {
   free(wasm);
 }
 
+/* Copies are outside a function's C budget (so a function that fitted
+ * without them still fits) and take at most half of it: 400 loops of one
+ * shape in one function translate, the last ones without a copy (all 400
+ * get one without the cap). */
+TEST(a_function_of_many_loops_fits_its_budget_with_some_copies) {
+  char *wat = NULL;
+  size_t wlen = 0, len;
+  FILE *o = open_memstream(&wat, &wlen);
+  CHECK(o != NULL);
+  if (!o) return;
+  fputs("(module (memory 1) (func (export \"f\") (param $d i32) (param $n i32) (local $i i32)", o);
+  for (int k = 0; k < 400; k++)
+    fprintf(o, " (local.set $i (i32.const 0)) (loop (i32.store8 offset=%d (i32.add (local.get $d)"
+               " (local.get $i)) (i32.load8_u (i32.add (local.get $n) (local.get $i))))"
+               " (br_if 0 (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1)))"
+               " (local.get $n))))", k);
+  fputs("))", o);
+  fclose(o);
+  uint8_t *wasm = test_wat(wat, NULL, &len);
+  free(wat);
+  CHECK(wasm != NULL);
+  mote_module *m = NULL;
+  mote_module_error merr;
+  xl_module x;
+  char *c = NULL;
+  size_t clen = 0;
+  xl_error why = {0};
+  bool written = false;
+  if (wasm && mote_module_read(wasm, len, &m, &merr) == MOTE_MODULE_OK &&
+      xl_module_scan(&x, m, wasm, len)) {
+    FILE *out = open_memstream(&c, &clen);
+    written = out && xl_module_write(out, &x, &why);
+    if (out) fclose(out);
+    xl_module_release(&x);
+  }
+  CHECK_MSG(written, why.message);
+  unsigned copies = 0;
+  for (const char *p = c; written && (p = strstr(p, "for (u64 qk = 0;")); p++) copies++;
+  CHECK(copies > 50 && copies < 400);
+  free(c);
+  mote_module_free(m);
+  free(wasm);
+}
+
 RUN_TESTS(a_copied_loop_does_what_the_loop_does_on_every_edge,
+          a_function_of_many_loops_fits_its_budget_with_some_copies,
           generated_loops_leave_the_same_memory_on_both_tiers,
           the_loops_that_qualify_get_a_copy_without_barriers)
