@@ -205,6 +205,7 @@ typedef struct xl_loop xl_loop;
 xl_loop *xl_loop_plan(xl_cur body, const uint8_t *types, uint32_t ntypes);
 void xl_loop_free(xl_loop *lp); /* NULL: nothing */
 uint32_t xl_loop_accesses(const xl_loop *lp); /* its loads and stores */
+size_t xl_loop_bytes(const xl_loop *lp);      /* its body's wasm, through its end */
 /* Declares u64 qn<id> (the turns) and qa<id>_<j> (access j's address in
  * turn 0) and writes the checks that set them, each jumping to L<slow> when
  * it fails; reads the locals (l<N>) as they are on entry, I and M0. */

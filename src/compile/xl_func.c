@@ -696,6 +696,11 @@ static void plan_loop(fx *f) {
   if (f->copied > f->budget / 2) return;
   xl_loop *lp = xl_loop_plan(f->c, f->locals, f->nlocals);
   if (!lp) return;
+  /* a copy the cap would refuse (copy_loop()): no checks either */
+  if (f->copied + XL_C_PER_BYTE * xl_loop_bytes(lp) > f->budget / 2) {
+    xl_loop_free(lp);
+    return;
+  }
   size_t at = (size_t)ftell(f->o);
   f->lp = lp;
   f->lp_id = f->labels++;
@@ -728,7 +733,7 @@ static void copy_loop(fx *f, size_t body_end) {
       f->copied + n > f->budget / 2) {
     xl_printf(f->o, "goto L%u;\n", f->frames[f->lp_frame].label);
   } else {
-    xl_printf(f->o, "for (u64 qk = 0; qk < qn%u; qk++) {\n", id);
+    xl_printf(f->o, "XL_COPY_RAN();\nfor (u64 qk = 0; qk < qn%u; qk++) {\n", id);
     size_t cur = 0;
     char addr[96];
     for (uint32_t i = 0, j = 0; i < f->lp_nspans; i++) {

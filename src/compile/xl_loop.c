@@ -64,6 +64,7 @@ typedef struct xl_loop_access {
 } xl_loop_access;
 
 struct xl_loop {
+  size_t bytes; /* the body's, through its end */
   aff cond; /* nonzero: another turn */
   uint32_t naccess;
   xl_loop_access access[XL_LOOP_MAX_ACCESSES];
@@ -181,6 +182,7 @@ static bool note_access(run *r, aff addr, uint32_t offset, uint32_t size) {
  * an address or the condition is not affine. */
 static bool execute(run *r, xl_cur c) {
   val a, b, x;
+  const size_t start = c.pos;
   for (uint32_t insns = 0; insns < MAX_INSNS && !c.bad; insns++) {
     uint8_t op = xl_u8(&c);
     int l;
@@ -226,6 +228,7 @@ static bool execute(run *r, xl_cur c) {
       case 0x0d: { /* the back edge: br_if 0, then the loop's end */
         if (xl_u32(&c) != 0 || !pop(r, &a) || xl_u8(&c) != 0x0b || c.bad) return false;
         if (!r->lp) return true;
+        r->lp->bytes = c.pos - start;
         aff cond = a.ne ? a.diff : a.v;
         if (!cond.known || cond.k == 0) return false;
         r->lp->cond = cond;
@@ -342,6 +345,8 @@ void xl_loop_free(xl_loop *lp) { free(lp); }
 
 uint32_t xl_loop_accesses(const xl_loop *lp) { return lp->naccess; }
 
+size_t xl_loop_bytes(const xl_loop *lp) { return lp->bytes; }
+
 /* An affine value at turn 0, as C over the locals (u32) */
 static void write_start(FILE *o, const aff *a) {
   xl_printf(o, "(u32)(%uu", a->c);
@@ -380,9 +385,11 @@ void xl_loop_write_checks(FILE *o, const xl_loop *lp, uint32_t id, uint32_t slow
     }
     xl_printf(o, ";\n{ s64 qz = (s64)qa%u_%u + (s64)%d * (s64)(qn%u - 1);\n", id, j,
               (int32_t)a->addr.k, id);
+    /* (past 2^32 - 1 it is past the size too: a memory has at most 2^32
+     * bytes) */
     xl_printf(o,
-              "if (qz < 0 || qz > (s64)0xffffffff || (u64)(qz > (s64)qa%u_%u ? qz : "
-              "(s64)qa%u_%u) + %uu + %uu > qsize) goto L%u; }\n",
+              "if (qz < 0 || (u64)(qz > (s64)qa%u_%u ? qz : (s64)qa%u_%u) + %uu + %uu > qsize) "
+              "goto L%u; }\n",
               id, j, id, j, a->offset, a->size, slow);
   }
   xl_printf(o, "}\n");
@@ -391,6 +398,8 @@ void xl_loop_write_checks(FILE *o, const xl_loop *lp, uint32_t id, uint32_t slow
 void xl_loop_address(char *dst, size_t cap, const xl_loop *lp, uint32_t id, uint32_t j) {
   const xl_loop_access *a = &lp->access[j];
   int32_t e = (int32_t)a->addr.k;
-  xl_bprintf(dst, cap, "(qa%u_%u + (u64)(s64)%d + (u64)((s64)%d * (s64)qk))", id, a->base,
-             a->delta, e);
+  /* the product in u64, wrapping: gcc takes `(u64)((s64)e * (s64)qk)` for a
+   * gather and vectorizes no stride but 1 (the sum is exact: the checks keep
+   * it in [0, 2^32)) */
+  xl_bprintf(dst, cap, "(qa%u_%u + (u64)(s64)%d + (u64)(s64)%d * qk)", id, a->base, a->delta, e);
 }

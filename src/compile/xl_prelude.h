@@ -50,6 +50,14 @@ typedef wasm_rt_externref_t eref;
 #if defined(__GNUC__) && !defined(XL_NO_FAST_LOOPS)
 #define XL_FAST_LOOPS 1
 #endif
+/* Tests only (tests/compile/test_loop.c compiles with -DXL_COUNT_COPIES):
+ * how often a copy ran, in the object's own xl_copies_run. */
+#if defined(XL_COUNT_COPIES)
+__attribute__((weak, visibility("default"))) unsigned long long xl_copies_run;
+#define XL_COPY_RAN() ((void)xl_copies_run++)
+#else
+#define XL_COPY_RAN() ((void)0)
+#endif
 
 /* ---- memory ------------------------------------------------------------
  * Linear memories live in guard regions (src/rt/memory.c): base + a u32

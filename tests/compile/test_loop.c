@@ -5,7 +5,10 @@
  * wraps, a count that never comes). Each case runs on the opt tier (the
  * copy) and the quick tier (tcc: the loop as translated) from the same
  * memory, and the whole memory and the trap after it are compared with a C
- * model of the wasm. */
+ * model of the wasm. The opt tier's C is compiled with -DXL_COUNT_COPIES
+ * (a compiler script), so its object counts the copies that ran: each case
+ * says whether the copy must run. */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +34,8 @@
  *   copy has no barrier to keep it);
  * 8 walk(d, n): d[j] = i, j += i: j is no induction variable (its address
  *   is not affine: no copy);
- * 9 fill(p, n, seed): bytes of a generator. */
+ * 9 grow(n): memory.grow;
+ * 10 fill(p, n, seed): bytes of a generator. */
 static const char module_wat[] =
     "(module (memory (export \"mem\") 1)"
     " (func (export \"add\") (param $d i32) (param $a i32) (param $b i32) (param $n i32)"
@@ -94,6 +98,7 @@ static const char module_wat[] =
     "   (i32.store8 (i32.add (local.get $d) (local.get $j)) (local.get $i))"
     "   (local.set $j (i32.add (local.get $j) (local.get $i)))"
     "   (br_if 0 (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n)))))"
+    " (func (export \"grow\") (param $n i32) (drop (memory.grow (local.get $n))))"
     " (func (export \"fill\") (param $p i32) (param $n i32) (param $seed i32) (local $i i32)"
     "  (loop"
     "   (local.set $seed (i32.add (i32.mul (local.get $seed) (i32.const 1664525))"
@@ -102,17 +107,18 @@ static const char module_wat[] =
     "    (i32.shr_u (local.get $seed) (i32.const 24)))"
     "   (br_if 0 (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))))";
 
-enum { ADD, ADD2, ACC, AXPY, REV, SHARP, DIV, PEEK, WALK, FILL };
+enum { ADD, ADD2, ACC, AXPY, REV, SHARP, DIV, PEEK, WALK, GROW, FILL };
 
 /* ---- the model: the wasm's accesses in order, each trapping past the end */
 
 typedef struct model {
   uint8_t *m;
+  uint32_t size; /* the memory's bytes */
   bool trapped;
 } model;
 
 static bool at(model *s, uint32_t a, uint32_t size) {
-  if ((uint64_t)a + size > PAGE) s->trapped = true;
+  if ((uint64_t)a + size > s->size) s->trapped = true;
   return !s->trapped;
 }
 
@@ -191,32 +197,51 @@ typedef struct tier_run {
   mote_rt_module *m;
   mote_rt_instance *inst;
   uint8_t *mem;
+  void *so;                        /* opt: the object again, for its counter */
+  unsigned long long *copies_run; /* opt: xl_copies_run */
 } tier_run;
 
+/* Compiles on `tier` (opt: with -DXL_COUNT_COPIES), loads, instantiates. */
 static bool start(tier_run *r, const uint8_t *wasm, size_t len, mote_tier tier) {
   memset(r, 0, sizeof *r);
   mote_compile_options o = {.cache_dir = test_cache_dir(), .tier = tier};
   mote_compile_result cr;
   mote_compile_error cerr;
   mote_rt_error err;
+  char cc[512];
   if (!o.cache_dir[0]) return false;
-  CHECK_MSG(mote_compile(wasm, len, &o, &cr, &cerr) == MOTE_COMPILE_OK, cerr.message);
+  if (tier == MOTE_TIER_OPT) {
+    if (!test_script("gcc-count-copies", "exec gcc -DXL_COUNT_COPIES \"$@\"\n", cc, sizeof cc))
+      return false;
+    setenv("MOTE_CC", cc, 1);
+  }
+  mote_compile_status st = mote_compile(wasm, len, &o, &cr, &cerr);
+  unsetenv("MOTE_CC");
+  CHECK_MSG(st == MOTE_COMPILE_OK, cerr.message);
+  if (st != MOTE_COMPILE_OK) return false;
   mote_rt_init();
   CHECK_MSG(mote_rt_module_load(cr.so_path, &r->m, &err) == MOTE_RT_OK, err.message);
   r->inst = r->m ? test_instance(r->m, NULL) : NULL;
   if (!r->inst) return false;
   int32_t mem = mote_rt_module_find_export(r->m, "mem", 3);
   r->mem = mote_rt_instance_export(r->inst, (uint32_t)mem).binding.memory->data;
+  if (tier == MOTE_TIER_OPT) {
+    r->so = dlopen(cr.so_path, RTLD_NOW | RTLD_NOLOAD);
+    r->copies_run = r->so ? dlsym(r->so, "xl_copies_run") : NULL;
+    CHECK_MSG(r->copies_run != NULL, cr.so_path);
+    return r->copies_run != NULL;
+  }
   return true;
 }
 
 static void stop(tier_run *r) {
   if (r->inst) mote_rt_instance_free(r->inst);
+  if (r->so) dlclose(r->so);
   if (r->m) mote_rt_module_free(r->m);
 }
 
 static const char *const names[] = {"add", "add2", "acc", "axpy", "rev", "sharp", "div", "peek", "walk",
-                                    "fill"};
+                                    "grow",  "fill"};
 
 static mote_rt_status call(tier_run *r, int f, const uint32_t *p, double c,
                            mote_rt_error *err) {
@@ -241,51 +266,61 @@ typedef struct loop_case {
   int f;
   uint32_t p[4];
   double c;
+  bool copy;      /* its copy runs (else the loop as translated) */
+  uint32_t grow;  /* pages grown first */
 } loop_case;
 
 static const loop_case cases[] = {
-    {"apart", ADD, {1000, 2000, 3000, 600}, 0},
-    {"writes one after what it reads", ADD, {2001, 2000, 3000, 600}, 0},
-    {"writes one before what it reads", ADD, {1999, 2000, 3000, 600}, 0},
-    {"the same bytes", ADD, {2000, 2000, 2000, 333}, 0},
-    {"runs past the end", ADD, {PAGE - 100, 2000, 3000, 200}, 0},
-    {"reads past the end", ADD, {1000, 2000, PAGE - 10, 64}, 0},
-    {"n = 0: 2^32 turns, until past the end", ADD, {60000, 1000, 2000, 0}, 0},
-    {"a turn that is one", ADD, {7, 100, 200, 1}, 0},
-    {"two a turn", ADD2, {1000, 3000, 5000, 512}, 0},
-    {"two a turn, onto its input", ADD2, {3001, 3000, 5000, 512}, 0},
-    {"an odd count: never equal, until past the end", ADD2, {1000, 3000, 5000, 511}, 0},
-    {"an address that stays", ACC, {4000, 100, 3000}, 0},
-    {"an address that stays, inside what it reads", ACC, {150, 100, 3000}, 0},
-    {"f64 written back", AXPY, {8000, 24000, 1000}, 0.5},
-    {"f64 written back onto its input", AXPY, {8000, 8008, 1000}, -1.25},
-    {"f64 written back past the end", AXPY, {PAGE - 800, 1000, 200}, 2.0},
-    {"down", REV, {1000, 500}, 0},
-    {"down below 0: wraps, and traps", REV, {4, 16}, 0},
-    {"two addresses a constant apart", SHARP, {5000, 100, 900}, 0},
-    {"the one before the first is below 0", SHARP, {5000, 0, 900}, 0},
-    {"onto itself", SHARP, {101, 100, 900}, 0},
-    {"a walk", WALK, {1000, 100}, 0},
-    {"a dropped load in bounds", PEEK, {PAGE - 111, 100}, 0},
-    {"a dropped load whose last byte is past the end", PEEK, {PAGE - 110, 100}, 0},
-    {"a dropped load whose offset is past the end", PEEK, {PAGE - 104, 100}, 0},
+    {"apart", ADD, {1000, 2000, 3000, 600}, 0, true, 0},
+    {"writes one after what it reads", ADD, {2001, 2000, 3000, 600}, 0, true, 0},
+    {"writes one before what it reads", ADD, {1999, 2000, 3000, 600}, 0, true, 0},
+    {"the same bytes", ADD, {2000, 2000, 2000, 333}, 0, true, 0},
+    {"runs past the end", ADD, {PAGE - 100, 2000, 3000, 200}, 0, false, 0},
+    {"reads past the end", ADD, {1000, 2000, PAGE - 10, 64}, 0, false, 0},
+    {"n = 0: 2^32 turns, until past the end", ADD, {60000, 1000, 2000, 0}, 0, false, 0},
+    {"a turn that is one", ADD, {7, 100, 200, 1}, 0, false, 0},
+    {"two a turn", ADD2, {1000, 3000, 5000, 512}, 0, true, 0},
+    {"two a turn, onto its input", ADD2, {3001, 3000, 5000, 512}, 0, true, 0},
+    {"an odd count: never equal, until past the end", ADD2, {1000, 3000, 5000, 511}, 0, false, 0},
+    {"an address that stays", ACC, {4000, 100, 3000}, 0, true, 0},
+    {"an address that stays, inside what it reads", ACC, {150, 100, 3000}, 0, true, 0},
+    {"f64 written back", AXPY, {8000, 24000, 1000}, 0.5, true, 0},
+    {"f64 written back onto its input", AXPY, {8000, 8008, 1000}, -1.25, true, 0},
+    {"f64 written back past the end", AXPY, {PAGE - 800, 1000, 200}, 2.0, false, 0},
+    {"down", REV, {1000, 500}, 0, true, 0},
+    {"down below 0: wraps, and traps", REV, {4, 16}, 0, false, 0},
+    {"two addresses a constant apart", SHARP, {5000, 100, 900}, 0, true, 0},
+    {"the one before the first is below 0", SHARP, {5000, 0, 900}, 0, false, 0},
+    {"onto itself", SHARP, {101, 100, 900}, 0, true, 0},
+    {"a walk", WALK, {1000, 100}, 0, false, 0},
+    {"a dropped load in bounds", PEEK, {PAGE - 111, 100}, 0, true, 0},
+    {"a dropped load whose last byte is past the end", PEEK, {PAGE - 110, 100}, 0, false, 0},
+    {"a dropped load whose offset is past the end", PEEK, {PAGE - 104, 100}, 0, false, 0},
+    {"in a grown page", ADD, {PAGE + 1000, 2000, PAGE + 3000, 600}, 0, true, 1},
+    {"past a grown page", ADD, {2 * PAGE - 100, 2000, 3000, 200}, 0, false, 1},
+    {"three grown pages, the last byte", ADD2, {4 * PAGE - 512, 0, PAGE, 512}, 0, true, 3},
 };
 
 static void check_case(const uint8_t *wasm, size_t len, const loop_case *k) {
-  uint8_t *want = malloc(PAGE);
+  uint32_t size = PAGE * (1 + k->grow);
+  uint8_t *want = malloc(size);
   CHECK(want != NULL);
   for (int tier = MOTE_TIER_OPT; want && tier <= MOTE_TIER_QUICK; tier++) {
     tier_run r;
     if (start(&r, wasm, len, (mote_tier)tier)) {
-      fill(&r, 12345);
-      memcpy(want, r.mem, PAGE);
-      model s = {want, false};
-      model_run(&s, k->f, k->p, k->c);
       mote_rt_error err;
+      const uint32_t g[4] = {k->grow, 0, 0, 0};
+      if (k->grow) CHECK_EQ_INT(call(&r, GROW, g, 0, &err), MOTE_RT_OK);
+      fill(&r, 12345);
+      memcpy(want, r.mem, size);
+      model s = {want, size, false};
+      model_run(&s, k->f, k->p, k->c);
+      unsigned long long before = r.copies_run ? *r.copies_run : 0;
       mote_rt_status st = call(&r, k->f, k->p, k->c, &err);
       CHECK_MSG(st == (s.trapped ? MOTE_RT_TRAP : MOTE_RT_OK), k->what);
       if (st == MOTE_RT_TRAP) CHECK_MSG(err.trap == MOTE_TRAP_OOB, k->what);
-      CHECK_MSG(memcmp(r.mem, want, PAGE) == 0, k->what);
+      CHECK_MSG(memcmp(r.mem, want, size) == 0, k->what);
+      if (r.copies_run) CHECK_MSG((*r.copies_run > before) == k->copy, k->what);
     }
     stop(&r);
   }
@@ -363,7 +398,7 @@ static void gen_value(FILE *o, uint64_t *s, int depth) {
 
 /* run(p0, p1, p2, start, n): i from start by si, j from p1 by sj; the loop
  * ends when i reaches 0 (tee) or n (ne). */
-static char *gen_module(uint64_t seed) {
+static char *gen_module(uint64_t seed, int *step, bool *nonzero) {
   uint64_t s = seed;
   char *text = NULL;
   size_t len = 0;
@@ -372,6 +407,8 @@ static char *gen_module(uint64_t seed) {
   static const int steps[] = {1, 1, 2, 4, -1, -2, 3};
   int si = steps[rnd(&s) % 7], sj = steps[rnd(&s) % 7];
   bool tee = rnd(&s) % 2;
+  *step = si;
+  *nonzero = tee;
   fputs("(module (memory (export \"mem\") 1)"
         " (func (export \"run\") (param $p0 i32) (param $p1 i32) (param $p2 i32)"
         " (param $start i32) (param $n i32) (local $i i32) (local $j i32) (local $t i32)"
@@ -418,8 +455,11 @@ TEST(generated_loops_leave_the_same_memory_on_both_tiers) {
   uint8_t *mem[2] = {malloc(PAGE), malloc(PAGE)};
   CHECK(mem[0] && mem[1]);
   unsigned copied = 0;
+  unsigned long long ran = 0;
   for (uint64_t seed = 1; mem[0] && mem[1] && seed <= 64; seed++) {
-    char *wat = gen_module(seed * 0x9e3779b97f4a7c15ull);
+    int step;
+    bool nonzero;
+    char *wat = gen_module(seed * 0x9e3779b97f4a7c15ull, &step, &nonzero);
     size_t len;
     uint8_t *wasm = wat ? test_wat(wat, NULL, &len) : NULL;
     CHECK_MSG(wasm != NULL, wat);
@@ -433,8 +473,15 @@ TEST(generated_loops_leave_the_same_memory_on_both_tiers) {
       uint32_t n = counts[rnd(&s) % 8];
       args[3].i32 = rnd(&s) % 2 ? 0 : (int32_t)(0u - n); /* start */
       args[4].i32 = (int32_t)n;
+      if (run % 2) { /* from the middle, n turns exactly: the copy's runs */
+        for (int a = 0; a < 3; a++) args[a].i32 = 8192 + (int32_t)(rnd(&s) % 8192);
+        n = 16 + rnd(&s) % 1000;
+        args[3].i32 = nonzero ? (int32_t)(0u - n * (uint32_t)step) : 0;
+        args[4].i32 = (int32_t)(n * (uint32_t)step);
+      }
       mote_rt_status st[2];
       mote_rt_error err[2];
+      unsigned long long before = *r[0].copies_run;
       for (int t = 0; t < 2; t++) {
         uint64_t f = seed * 1000 + (uint64_t)run;
         for (uint32_t i = 0; i < PAGE; i++) r[t].mem[i] = (uint8_t)rnd(&f);
@@ -443,6 +490,7 @@ TEST(generated_loops_leave_the_same_memory_on_both_tiers) {
                              args, res, &err[t]);
         memcpy(mem[t], r[t].mem, PAGE);
       }
+      ran += *r[0].copies_run > before;
       char what[160];
       snprintf(what, sizeof what, "seed %llu, run %d (%d %d %d %d %d)", (unsigned long long)seed,
                run, args[0].i32, args[1].i32, args[2].i32, args[3].i32, args[4].i32);
@@ -473,6 +521,7 @@ TEST(generated_loops_leave_the_same_memory_on_both_tiers) {
     free(wat);
   }
   CHECK(copied >= 32); /* the generator makes loops that qualify */
+  CHECK(ran >= 60);     /* and runs from which their copies run */
   free(mem[0]);
   free(mem[1]);
 }
@@ -497,7 +546,8 @@ TEST(the_loops_that_qualify_get_a_copy_without_barriers) {
     xl_module_release(&x);
   }
   CHECK(c != NULL);
-  for (uint32_t f = 0; c && f < 10; f++) {
+  for (uint32_t f = 0; c && f <= FILL; f++) {
+    if (f == GROW) continue;
     char head[32];
     snprintf(head, sizeof head, " w%u(inst *I", f);
     const char *p = strstr(c, head);
