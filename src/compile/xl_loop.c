@@ -8,7 +8,9 @@
  * A loop qualifies when its body is one straight line: no block, branch, call
  * or trapping instruction (division, remainder, float-to-int truncation),
  * and its only branch is a final br_if 0 whose condition is a value, or an
- * i32.ne of two values, that changes by a constant each turn. Then:
+ * i32.ne of two values, that changes by a constant each turn, or an ordered
+ * comparison (lt, le, gt, ge, signed or not) of a value that does with one
+ * that does not. Then:
  * - its i32 locals are either not set in the body (invariant), set to
  *   themselves plus a constant (induction variables), or anything else
  *   (unknown at a turn's start);
@@ -16,7 +18,9 @@
  *   a + e*k mod 2^32: a a sum of constants and the locals' values on entry,
  *   e a constant;
  * - the condition is v + d*k mod 2^32, so the number of turns n is known on
- *   entry: 1 + the least k with v + d*k = 0.
+ *   entry: 1 + the least k with v + d*k = 0; or m + d*k R c, and n is 1 +
+ *   the least k where the relation fails, if m + d*k does not wrap (the
+ *   checks see that it does not, through turn n - 1).
  * The checks on entry: n exists; every access's exact a + e*k (e as signed)
  * stays in [0, 2^32) for k < n, so that it equals wasm's wrapped address;
  * and its last byte is below the memory's size at both ends, so no access
@@ -48,8 +52,8 @@ typedef struct aff {
 
 typedef struct val {
   aff v;
-  bool ne;  /* an i32.ne's result: nonzero when diff is */
-  aff diff;
+  uint8_t cmp; /* a comparison's result (its opcode, 0x47..0x4f): of a and b */
+  aff a, b;
 } val;
 
 typedef struct xl_loop_access {
@@ -65,7 +69,10 @@ typedef struct xl_loop_access {
 
 struct xl_loop {
   size_t bytes; /* the body's, through its end */
-  aff cond; /* nonzero: another turn */
+  /* another turn while: rel == 0: cond != 0; else cond R limit (R: rel's
+   * opcode, i32.lt_s..i32.ge_u, with cond the one that moves) */
+  aff cond, limit;
+  uint8_t rel;
   uint32_t naccess;
   xl_loop_access access[XL_LOOP_MAX_ACCESSES];
 };
@@ -177,6 +184,29 @@ static bool note_access(run *r, aff addr, uint32_t offset, uint32_t size) {
   return true;
 }
 
+/* The back edge's condition `c` into lp: a value (or i32.ne: a difference)
+ * that moves, or an ordered comparison of one that moves, towards the
+ * limit, with one that does not. */
+static bool condition(xl_loop *lp, const val *c) {
+  if (c->cmp == 0 || c->cmp == 0x47) {
+    lp->cond = c->cmp ? add(c->a, c->b, UINT32_MAX) : c->v;
+    lp->rel = 0;
+    return lp->cond.known && lp->cond.k != 0;
+  }
+  /* 0x48 lt_s, 0x49 lt_u, 0x4a gt_s, 0x4b gt_u, 0x4c le_s, 0x4d le_u, 0x4e ge_s,
+   * 0x4f ge_u; with the mover on the right, the mirror: lt <-> gt, le <-> ge */
+  if (!c->a.known || !c->b.known || (c->a.k != 0) == (c->b.k != 0)) return false;
+  bool left = c->a.k != 0;
+  uint8_t rel = c->cmp;
+  if (!left) rel = rel <= 0x49 ? rel + 2 : rel <= 0x4b ? rel - 2 : rel <= 0x4d ? rel + 2 : rel - 2;
+  lp->cond = left ? c->a : c->b;
+  lp->limit = left ? c->b : c->a;
+  lp->rel = rel;
+  /* it must move towards the limit: up for lt and le, down for gt and ge */
+  bool up = rel == 0x48 || rel == 0x49 || rel == 0x4c || rel == 0x4d;
+  return up == ((int32_t)lp->cond.k > 0);
+}
+
 /* Runs the body once over affine values (r->now: the locals at a turn's
  * start). False if it does not qualify; on the last pass (r->lp), also if
  * an address or the condition is not affine. */
@@ -229,10 +259,7 @@ static bool execute(run *r, xl_cur c) {
         if (xl_u32(&c) != 0 || !pop(r, &a) || xl_u8(&c) != 0x0b || c.bad) return false;
         if (!r->lp) return true;
         r->lp->bytes = c.pos - start;
-        aff cond = a.ne ? a.diff : a.v;
-        if (!cond.known || cond.k == 0) return false;
-        r->lp->cond = cond;
-        return true;
+        return condition(r->lp, &a);
       }
       default:
         if (op >= 0x28 && op <= 0x3e) {
@@ -255,9 +282,10 @@ static bool execute(run *r, xl_cur c) {
         if (op == 0x6c && is_constant(a.v)) v = scale(b.v, a.v.c);
         if (op == 0x74 && is_constant(b.v)) v = scale(a.v, (uint32_t)1 << (b.v.c & 31));
         if (!push(r, v)) return false;
-        if (op == 0x47) {
-          r->stack[r->h - 1].ne = true;
-          r->stack[r->h - 1].diff = add(a.v, b.v, UINT32_MAX);
+        if (op >= 0x47 && op <= 0x4f) {
+          r->stack[r->h - 1].cmp = op;
+          r->stack[r->h - 1].a = a.v;
+          r->stack[r->h - 1].b = b.v;
         }
         break;
     }
@@ -354,7 +382,8 @@ static void write_start(FILE *o, const aff *a) {
   xl_printf(o, ")");
 }
 
-void xl_loop_write_checks(FILE *o, const xl_loop *lp, uint32_t id, uint32_t slow) {
+/* qn<id> when the condition is cond != 0 (in a block that declares u32 qv) */
+static void write_count_nonzero(FILE *o, const xl_loop *lp, uint32_t id, uint32_t slow) {
   /* n - 1 = the least k with v + d*k = 0 mod 2^32, d = 2^t * odd: it exists
    * iff 2^t divides -v, and is then (-v / 2^t) * odd^-1 mod 2^(32-t). */
   uint32_t d = lp->cond.k, t = 0;
@@ -362,13 +391,42 @@ void xl_loop_write_checks(FILE *o, const xl_loop *lp, uint32_t id, uint32_t slow
   uint32_t odd = d >> t, inv = odd;
   for (int i = 0; i < 5; i++) inv *= 2 - odd * inv; /* Newton: odd * inv = 1 mod 2^32 */
   uint32_t kmask = t ? ((uint32_t)1 << (32 - t)) - 1 : UINT32_MAX;
-  xl_printf(o, "u64 qn%u", id);
-  for (uint32_t j = 0; j < lp->naccess; j++) xl_printf(o, ", qa%u_%u", id, j);
-  xl_printf(o, ";\n{ u32 qv = 0u - ");
+  xl_printf(o, "u32 qv = 0u - ");
   write_start(o, &lp->cond);
   xl_printf(o, ";\n");
   if (t) xl_printf(o, "if (qv & %uu) goto L%u;\n", ((uint32_t)1 << t) - 1, slow);
   xl_printf(o, "qn%u = (u64)(((qv >> %u) * %uu) & %uu) + 1;\n", id, t, inv, kmask);
+}
+
+/* qn<id> when the condition is m + d*k R c: n = 1 + the least k where it
+ * fails, counted on the exact values, which must then not wrap through
+ * turn n - 1 (the last turn's m + d*(n-1) in the type's range) */
+static void write_count_ordered(FILE *o, const xl_loop *lp, uint32_t id, uint32_t slow) {
+  bool sgn = lp->rel == 0x48 || lp->rel == 0x4a || lp->rel == 0x4c || lp->rel == 0x4e;
+  bool up = lp->rel == 0x48 || lp->rel == 0x49 || lp->rel == 0x4c || lp->rel == 0x4d;
+  bool strict = lp->rel <= 0x4b;
+  int64_t d = (int32_t)lp->cond.k, step = up ? d : -d;
+  const char *cast = sgn ? "(s64)(s32)" : "(s64)";
+  xl_printf(o, "s64 qm = %s", cast);
+  write_start(o, &lp->cond);
+  xl_printf(o, ", qc = %s", cast);
+  write_start(o, &lp->limit);
+  /* the first turn's test fails: one turn (too few anyway) */
+  static const char *const holds[] = {"<", "<", ">", ">", "<=", "<=", ">=", ">="};
+  xl_printf(o, ";\nif (!(qm %s qc)) goto L%u;\n", holds[lp->rel - 0x48], slow);
+  xl_printf(o, "qn%u = (u64)(%s + %lld) / %lldu + %d;\n", id, up ? "qc - qm" : "qm - qc",
+            strict ? (long long)step - 1 : 0LL, (long long)step, strict ? 1 : 2);
+  xl_printf(o, "{ s64 ql = qm + (s64)%lld * (s64)(qn%u - 1);\n", (long long)d, id);
+  if (sgn) xl_printf(o, "if (ql < -2147483648 || ql > 2147483647) goto L%u; }\n", slow);
+  else xl_printf(o, "if (ql < 0 || ql > 4294967295) goto L%u; }\n", slow);
+}
+
+void xl_loop_write_checks(FILE *o, const xl_loop *lp, uint32_t id, uint32_t slow) {
+  xl_printf(o, "u64 qn%u", id);
+  for (uint32_t j = 0; j < lp->naccess; j++) xl_printf(o, ", qa%u_%u", id, j);
+  xl_printf(o, ";\n{ ");
+  if (lp->rel) write_count_ordered(o, lp, id, slow);
+  else write_count_nonzero(o, lp, id, slow);
   xl_printf(o, "if (qn%u < %u) goto L%u;\n", id, MIN_TURNS, slow);
   xl_printf(o, "u64 qsize = (u64)I->m0->pages << 16;\n");
   for (uint32_t j = 0; j < lp->naccess; j++) {

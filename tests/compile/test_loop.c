@@ -34,8 +34,13 @@
  *   copy has no barrier to keep it);
  * 8 walk(d, n): d[j] = i, j += i: j is no induction variable (its address
  *   is not affine: no copy);
- * 9 grow(n): memory.grow;
- * 10 fill(p, n, seed): bytes of a generator. */
+ * 9 upto(d, start, limit): d[i - start] = i, i from start by 4 while
+ *   i <u limit (an ordered condition);
+ * 10 upto_s: the same while i <=s limit;
+ * 11 downto(d, start, limit): d[start - i] = i, i down by 4 while limit <u i
+ *   (the mover on the right);
+ * 12 grow(n): memory.grow;
+ * 13 fill(p, n, seed): bytes of a generator. */
 static const char module_wat[] =
     "(module (memory (export \"mem\") 1)"
     " (func (export \"add\") (param $d i32) (param $a i32) (param $b i32) (param $n i32)"
@@ -98,6 +103,21 @@ static const char module_wat[] =
     "   (i32.store8 (i32.add (local.get $d) (local.get $j)) (local.get $i))"
     "   (local.set $j (i32.add (local.get $j) (local.get $i)))"
     "   (br_if 0 (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n)))))"
+    " (func (export \"upto\") (param $d i32) (param $start i32) (param $limit i32) (local $i i32)"
+    "  (local.set $i (local.get $start))"
+    "  (loop"
+    "   (i32.store8 (i32.sub (i32.add (local.get $d) (local.get $i)) (local.get $start)) (local.get $i))"
+    "   (br_if 0 (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 4))) (local.get $limit)))))"
+    " (func (export \"upto_s\") (param $d i32) (param $start i32) (param $limit i32) (local $i i32)"
+    "  (local.set $i (local.get $start))"
+    "  (loop"
+    "   (i32.store8 (i32.sub (i32.add (local.get $d) (local.get $i)) (local.get $start)) (local.get $i))"
+    "   (br_if 0 (i32.le_s (local.tee $i (i32.add (local.get $i) (i32.const 4))) (local.get $limit)))))"
+    " (func (export \"downto\") (param $d i32) (param $start i32) (param $limit i32) (local $i i32)"
+    "  (local.set $i (local.get $start))"
+    "  (loop"
+    "   (i32.store8 (i32.sub (i32.add (local.get $d) (local.get $start)) (local.get $i)) (local.get $i))"
+    "   (br_if 0 (i32.lt_u (local.get $limit) (local.tee $i (i32.sub (local.get $i) (i32.const 4)))))))"
     " (func (export \"grow\") (param $n i32) (drop (memory.grow (local.get $n))))"
     " (func (export \"fill\") (param $p i32) (param $n i32) (param $seed i32) (local $i i32)"
     "  (loop"
@@ -107,7 +127,7 @@ static const char module_wat[] =
     "    (i32.shr_u (local.get $seed) (i32.const 24)))"
     "   (br_if 0 (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))))";
 
-enum { ADD, ADD2, ACC, AXPY, REV, SHARP, DIV, PEEK, WALK, GROW, FILL };
+enum { ADD, ADD2, ACC, AXPY, REV, SHARP, DIV, PEEK, WALK, UPTO, UPTO_S, DOWNTO, GROW, FILL };
 
 /* ---- the model: the wasm's accesses in order, each trapping past the end */
 
@@ -181,6 +201,19 @@ static void model_run(model *s, int f, const uint32_t *p, double c) {
         t += i;
         if (s->trapped || ++i == p[1]) return;
       }
+    case UPTO:
+    case UPTO_S:
+      for (i = p[1];;) {
+        st8(s, p[0] + i - p[1], i);
+        i += 4;
+        if (s->trapped || (f == UPTO ? !(i < p[2]) : !((int32_t)i <= (int32_t)p[2]))) return;
+      }
+    case DOWNTO:
+      for (i = p[1];;) {
+        st8(s, p[0] + p[1] - i, i);
+        i -= 4;
+        if (s->trapped || !(p[2] < i)) return;
+      }
     case SHARP:
       for (;;) {
         st8(s, p[0] + i, ld8(s, p[1] + i));
@@ -241,7 +274,7 @@ static void stop(tier_run *r) {
 }
 
 static const char *const names[] = {"add", "add2", "acc", "axpy", "rev", "sharp", "div", "peek", "walk",
-                                    "grow",  "fill"};
+                                    "upto", "upto_s", "downto", "grow", "fill"};
 
 static mote_rt_status call(tier_run *r, int f, const uint32_t *p, double c,
                            mote_rt_error *err) {
@@ -296,6 +329,16 @@ static const loop_case cases[] = {
     {"a dropped load in bounds", PEEK, {PAGE - 111, 100}, 0, true, 0},
     {"a dropped load whose last byte is past the end", PEEK, {PAGE - 110, 100}, 0, false, 0},
     {"a dropped load whose offset is past the end", PEEK, {PAGE - 104, 100}, 0, false, 0},
+    {"up to a limit", UPTO, {1000, 100, 100 + 4 * 500}, 0, true, 0},
+    {"up to a limit not on the way", UPTO, {1000, 100, 100 + 4 * 500 + 3}, 0, true, 0},
+    {"up to a limit below the start: one turn", UPTO, {1000, 5000, 100}, 0, false, 0},
+    {"up past 2^32: wraps, and goes on until past the end", UPTO,
+     {1000, 0xffffff00u, 0xffffffffu}, 0, false, 0},
+    {"up from below 0, signed", UPTO_S, {1000, (uint32_t)-1000, 1000}, 0, true, 0},
+    {"up to INT32_MAX, signed: never past it", UPTO_S, {1000, 0x7fffff00u, 0x7fffffffu}, 0, false, 0},
+    {"down to a limit", DOWNTO, {1000, 5000, 3000}, 0, true, 0},
+    {"down to 0 exactly", DOWNTO, {1000, 64, 0}, 0, true, 0},
+    {"down past 0: wraps, and goes on until past the end", DOWNTO, {1000, 66, 0}, 0, false, 0},
     {"in a grown page", ADD, {PAGE + 1000, 2000, PAGE + 3000, 600}, 0, true, 1},
     {"past a grown page", ADD, {2 * PAGE - 100, 2000, 3000, 200}, 0, false, 1},
     {"three grown pages, the last byte", ADD2, {4 * PAGE - 512, 0, PAGE, 512}, 0, true, 3},
@@ -398,7 +441,7 @@ static void gen_value(FILE *o, uint64_t *s, int depth) {
 
 /* run(p0, p1, p2, start, n): i from start by si, j from p1 by sj; the loop
  * ends when i reaches 0 (tee) or n (ne). */
-static char *gen_module(uint64_t seed, int *step, bool *nonzero) {
+static char *gen_module(uint64_t seed, int *step, int *form) {
   uint64_t s = seed;
   char *text = NULL;
   size_t len = 0;
@@ -406,9 +449,13 @@ static char *gen_module(uint64_t seed, int *step, bool *nonzero) {
   if (!o) return NULL;
   static const int steps[] = {1, 1, 2, 4, -1, -2, 3};
   int si = steps[rnd(&s) % 7], sj = steps[rnd(&s) % 7];
-  bool tee = rnd(&s) % 2;
+  /* the condition: 0 i != 0 (a tee), 1 i != n, else the relation of i and n
+   * (0x48 + form - 2: lt_s, lt_u, gt_s, gt_u, le_s, le_u, ge_s, ge_u), in
+   * the direction i moves, with n on either side */
+  int f = (int)(rnd(&s) % 4);
+  if (f >= 2) f = 2 + (int)(rnd(&s) % 2) + (si > 0 ? 0 : 2) + (int)(rnd(&s) % 2) * 4;
   *step = si;
-  *nonzero = tee;
+  *form = f;
   fputs("(module (memory (export \"mem\") 1)"
         " (func (export \"run\") (param $p0 i32) (param $p1 i32) (param $p2 i32)"
         " (param $start i32) (param $n i32) (local $i i32) (local $j i32) (local $t i32)"
@@ -439,11 +486,18 @@ static char *gen_module(uint64_t seed, int *step, bool *nonzero) {
     fputs("(local.set $j (i32.add (local.get $j) (local.get $i))) ", o);
   else
     fprintf(o, "(local.set $j (i32.add (local.get $j) (i32.const %d))) ", sj);
-  if (tee)
-    fprintf(o, "(br_if 0 (local.tee $i (i32.add (local.get $i) (i32.const %d))))", si);
+  static const char *const rel[] = {"lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"};
+  static const int mirror[] = {2, 3, 0, 1, 6, 7, 4, 5};
+  char next[96];
+  snprintf(next, sizeof next, "(local.tee $i (i32.add (local.get $i) (i32.const %d)))", si);
+  if (f == 0)
+    fprintf(o, "(br_if 0 %s)", next);
+  else if (f == 1)
+    fprintf(o, "(br_if 0 (i32.ne %s (local.get $n)))", next);
+  else if (rnd(&s) % 2)
+    fprintf(o, "(br_if 0 (i32.%s %s (local.get $n)))", rel[f - 2], next);
   else
-    fprintf(o, "(br_if 0 (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const %d)))"
-               " (local.get $n)))", si);
+    fprintf(o, "(br_if 0 (i32.%s (local.get $n) %s))", rel[mirror[f - 2]], next);
   fputs(")))", o);
   fclose(o);
   return text;
@@ -458,8 +512,8 @@ TEST(generated_loops_leave_the_same_memory_on_both_tiers) {
   unsigned long long ran = 0;
   for (uint64_t seed = 1; mem[0] && mem[1] && seed <= 64; seed++) {
     int step;
-    bool nonzero;
-    char *wat = gen_module(seed * 0x9e3779b97f4a7c15ull, &step, &nonzero);
+    int form;
+    char *wat = gen_module(seed * 0x9e3779b97f4a7c15ull, &step, &form);
     size_t len;
     uint8_t *wasm = wat ? test_wat(wat, NULL, &len) : NULL;
     CHECK_MSG(wasm != NULL, wat);
@@ -476,8 +530,10 @@ TEST(generated_loops_leave_the_same_memory_on_both_tiers) {
       if (run % 2) { /* from the middle, n turns exactly: the copy's runs */
         for (int a = 0; a < 3; a++) args[a].i32 = 8192 + (int32_t)(rnd(&s) % 8192);
         n = 16 + rnd(&s) % 1000;
-        args[3].i32 = nonzero ? (int32_t)(0u - n * (uint32_t)step) : 0;
-        args[4].i32 = (int32_t)(n * (uint32_t)step);
+        uint32_t span = n * (uint32_t)step, start = step > 0 ? 0 : 100 - span;
+        args[3].i32 = (int32_t)(form == 0 ? 0u - span : start);
+        args[4].i32 = (int32_t)(start + span); /* i != n, lt, gt */
+        if (form >= 6) args[4].i32 += step > 0 ? -1 : 1; /* le, ge */
       }
       mote_rt_status st[2];
       mote_rt_error err[2];
