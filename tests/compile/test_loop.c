@@ -39,8 +39,10 @@
  * 10 upto_s: the same while i <=s limit;
  * 11 downto(d, start, limit): d[start - i] = i, i down by 4 while limit <u i
  *   (the mover on the right);
- * 12 grow(n): memory.grow;
- * 13 fill(p, n, seed): bytes of a generator. */
+ * 12 sink(d, p, n): the f64 at p = 1.5 (an address and a value that do not
+ *   move), d[i] = i: when d[i] traps, the f64 must have been stored;
+ * 13 grow(n): memory.grow;
+ * 14 fill(p, n, seed): bytes of a generator. */
 static const char module_wat[] =
     "(module (memory (export \"mem\") 1)"
     " (func (export \"add\") (param $d i32) (param $a i32) (param $b i32) (param $n i32)"
@@ -118,6 +120,11 @@ static const char module_wat[] =
     "  (loop"
     "   (i32.store8 (i32.sub (i32.add (local.get $d) (local.get $start)) (local.get $i)) (local.get $i))"
     "   (br_if 0 (i32.lt_u (local.get $limit) (local.tee $i (i32.sub (local.get $i) (i32.const 4)))))))"
+    " (func (export \"sink\") (param $d i32) (param $p i32) (param $n i32) (local $i i32)"
+    "  (loop"
+    "   (f64.store (local.get $p) (f64.const 1.5))"
+    "   (i32.store8 (i32.add (local.get $d) (local.get $i)) (local.get $i))"
+    "   (br_if 0 (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n)))))"
     " (func (export \"grow\") (param $n i32) (drop (memory.grow (local.get $n))))"
     " (func (export \"fill\") (param $p i32) (param $n i32) (param $seed i32) (local $i i32)"
     "  (loop"
@@ -127,7 +134,7 @@ static const char module_wat[] =
     "    (i32.shr_u (local.get $seed) (i32.const 24)))"
     "   (br_if 0 (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))))";
 
-enum { ADD, ADD2, ACC, AXPY, REV, SHARP, DIV, PEEK, WALK, UPTO, UPTO_S, DOWNTO, GROW, FILL };
+enum { ADD, ADD2, ACC, AXPY, REV, SHARP, DIV, PEEK, WALK, UPTO, UPTO_S, DOWNTO, SINK, GROW, FILL };
 
 /* ---- the model: the wasm's accesses in order, each trapping past the end */
 
@@ -214,6 +221,14 @@ static void model_run(model *s, int f, const uint32_t *p, double c) {
         i -= 4;
         if (s->trapped || !(p[2] < i)) return;
       }
+    case SINK:
+      for (;;) {
+        if (!at(s, p[1], 8)) return;
+        const double x = 1.5;
+        memcpy(s->m + p[1], &x, 8);
+        st8(s, p[0] + i, i);
+        if (s->trapped || ++i == p[2]) return;
+      }
     case SHARP:
       for (;;) {
         st8(s, p[0] + i, ld8(s, p[1] + i));
@@ -279,7 +294,8 @@ static void stop(tier_run *r) {
 }
 
 static const char *const names[] = {"add", "add2", "acc", "axpy", "rev", "sharp", "div", "peek", "walk",
-                                    "upto", "upto_s", "downto", "grow", "fill"};
+                                    "upto", "upto_s", "downto", "sink", "grow",
+                                    "fill"};
 
 static mote_rt_status call(tier_run *r, int f, const uint32_t *p, double c,
                            mote_rt_error *err) {
@@ -346,6 +362,8 @@ static const loop_case cases[] = {
     {"down to a limit", DOWNTO, {1000, 5000, 3000}, 0, true, 0},
     {"down to 0 exactly", DOWNTO, {1000, 64, 0}, 0, true, 0},
     {"down past 0: wraps, and goes on until past the end", DOWNTO, {1000, 66, 0}, 0, false, 0},
+    {"a store that does not move, then a trap", SINK, {PAGE - 10, 100, 20}, 0, false, 0},
+    {"a store that does not move", SINK, {1000, 100, 20}, 0, true, 0},
     {"in a grown page", ADD, {PAGE + 1000, 2000, PAGE + 3000, 600}, 0, true, 1},
     {"past a grown page", ADD, {2 * PAGE - 100, 2000, 3000, 200}, 0, false, 1},
     {"three grown pages, the last byte", ADD2, {4 * PAGE - 512, 0, PAGE, 512}, 0, true, 3},
