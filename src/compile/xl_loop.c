@@ -144,12 +144,29 @@ static bool traps(uint8_t op) {
 }
 
 typedef struct run {
-  const body_locals *bl;
+  body_locals *bl; /* filled on the first pass, as the body names them */
+  const uint8_t *types; /* the function's locals */
+  uint32_t ntypes;
   aff now[MAX_LOCALS];
   val stack[MAX_DEPTH];
   uint32_t h;
   xl_loop *lp; /* the accesses and the condition, on the last pass */
 } run;
+
+/* The body's slot of local x: a new one, at its own symbol (i32) or
+ * unknown, on the first pass (-1: too many, or no such local). */
+static int local_slot(run *r, uint32_t x) {
+  body_locals *bl = r->bl;
+  int l = find_local(bl, x);
+  if (l >= 0 || r->lp) return l;
+  if (bl->n == MAX_LOCALS || x >= r->ntypes) return -1;
+  l = (int)bl->n++;
+  bl->index[l] = x;
+  bl->i32[l] = r->types[x] == MOTE_I32;
+  bl->set[l] = bl->iv[l] = false;
+  r->now[l] = bl->i32[l] ? symbol(x) : unknown;
+  return l;
+}
 
 static bool pop(run *r, val *v) {
   if (r->h == 0) return false;
@@ -227,7 +244,8 @@ static bool execute(run *r, xl_cur c) {
       case 0x20:
       case 0x21:
       case 0x22:
-        if ((l = find_local(r->bl, xl_u32(&c))) < 0) return false;
+        if ((l = local_slot(r, xl_u32(&c))) < 0) return false;
+        if (op != 0x20) r->bl->set[l] = true;
         if (op == 0x20) {
           if (!push(r, r->now[l])) return false;
           break;
@@ -293,57 +311,14 @@ static bool execute(run *r, xl_cur c) {
   return false;
 }
 
-/* The locals the body names, and which it sets; false if it names too many
- * or holds an instruction execute() would refuse anyway (cheaply, before
- * the passes). */
-static bool scan_locals(xl_cur c, const uint8_t *types, uint32_t ntypes, body_locals *bl) {
-  bl->n = 0;
-  for (uint32_t insns = 0; insns < MAX_INSNS && !c.bad; insns++) {
-    uint8_t op = xl_u8(&c);
-    if (op == 0x20 || op == 0x21 || op == 0x22) {
-      uint32_t x = xl_u32(&c);
-      if (x >= ntypes) return false;
-      int l = find_local(bl, x);
-      if (l < 0) {
-        if (bl->n == MAX_LOCALS) return false;
-        l = (int)bl->n++;
-        bl->index[l] = x;
-        bl->i32[l] = types[x] == MOTE_I32;
-        bl->set[l] = bl->iv[l] = false;
-      }
-      if (op != 0x20) bl->set[l] = true;
-    } else if (op == 0x0d) {
-      return true;
-    } else if (op == 0x23) {
-      (void)xl_u32(&c);
-    } else if (op == 0x41) {
-      (void)xl_s32(&c);
-    } else if (op == 0x42) {
-      (void)xl_s64(&c);
-    } else if (op == 0x43) {
-      (void)xl_fixed32(&c);
-    } else if (op == 0x44) {
-      (void)xl_fixed64(&c);
-    } else if (op >= 0x28 && op <= 0x3e) {
-      (void)xl_u32(&c);
-      (void)xl_u32(&c);
-    } else if (!(op == 0x01 || op == 0x1a || op == 0x1b || (op >= 0x45 && op <= 0xc4))) {
-      return false;
-    }
-  }
-  return false;
-}
-
 xl_loop *xl_loop_plan(xl_cur body, const uint8_t *types, uint32_t ntypes) {
-  body_locals bl;
-  if (!scan_locals(body, types, ntypes, &bl)) return NULL;
-  /* Pass 1: each local as its own symbol; an induction variable ends a turn
-   * as itself plus a constant. */
+  body_locals bl = {0};
+  /* Pass 1: each local as its own symbol (local_slot()); an induction
+   * variable ends a turn as itself plus a constant. */
   run *r = calloc(1, sizeof *r);
   xl_loop *lp = calloc(1, sizeof *lp);
   if (!r || !lp) goto no;
-  r->bl = &bl;
-  for (uint32_t i = 0; i < bl.n; i++) r->now[i] = bl.i32[i] ? symbol(bl.index[i]) : unknown;
+  *r = (run){.bl = &bl, .types = types, .ntypes = ntypes};
   if (!execute(r, body)) goto no;
   for (uint32_t i = 0; i < bl.n; i++) {
     aff e = r->now[i];
@@ -352,9 +327,7 @@ xl_loop *xl_loop_plan(xl_cur body, const uint8_t *types, uint32_t ntypes) {
     bl.step[i] = e.c;
   }
   /* Pass 2: a turn's start, turn k */
-  memset(r, 0, sizeof *r);
-  r->bl = &bl;
-  r->lp = lp;
+  *r = (run){.bl = &bl, .types = types, .ntypes = ntypes, .lp = lp};
   for (uint32_t i = 0; i < bl.n; i++) {
     if (!bl.i32[i] || (bl.set[i] && !bl.iv[i])) r->now[i] = unknown;
     else r->now[i] = symbol(bl.index[i]);
