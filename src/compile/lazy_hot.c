@@ -184,7 +184,9 @@ static bool detaching(void *ctx) {
  * (gcc parses the SIMD helpers it does not use in a few ms, and a wrong
  * guess of lz_header_for would cost a batch). */
 static bool hot_batch(lazy_state *st, const uint32_t *members, uint32_t n, char *msg) {
-  const xl_module *x = &st->x;
+  xl_module hot = st->x; /* gcc compiles this batch: the loops' copies too */
+  hot.fast_loops = true;
+  const xl_module *x = &hot;
   uint32_t nf = st->lazy->func_count;
   xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1), NULL, 0};
   xl_error err = {0};

@@ -332,6 +332,7 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
   }
   size_t c_written = 0;
   x.c_written = &c_written; /* the module's C, against XL_C_MODULE_BASE */
+  x.fast_loops = opts->tier == MOTE_TIER_OPT;
   xl_error fits = {0};
   if (!xl_module_fits(&x, &fits)) {
     free(ends);

@@ -103,6 +103,9 @@ typedef struct xl_module {
    * and each of its loops' turns say XL_HOT(d) (d: the defined index),
    * which the batch's header defines (the hot tier's count, lazy_hot.c). */
   bool lazy_bodies;
+  /* Loops proven on entry get a copy for gcc (xl_func.c's copy_loop()): set
+   * for the opt and the hot tier; tcc's units would only skip them. */
+  bool fast_loops;
   /* NULL, or the bytes of C the functions took so far, added to atomically
    * by every thread that writes them, and checked against XL_C_MODULE_BASE
    * + XL_C_PER_BYTE * len (set by the compile, not by lazy objects) */

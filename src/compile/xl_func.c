@@ -692,7 +692,9 @@ static void write_address(fx *f, const char *a, uint32_t off) {
 /* At a loop's start (its label not yet written): plans its copy. */
 static void plan_loop(fx *f) {
   frame *fr = top(f);
-  if (f->lp || !live(f) || fr->np || fr->nr || !mote_module_memory_count(f->m)) return;
+  if (!f->x->fast_loops || f->lp || !live(f) || fr->np || fr->nr ||
+      !mote_module_memory_count(f->m))
+    return;
   if (f->copied > f->budget / 2) return;
   xl_loop *lp = xl_loop_plan(f->c, f->locals, f->nlocals);
   if (!lp) return;

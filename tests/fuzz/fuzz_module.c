@@ -88,6 +88,7 @@ static void translate(const mote_module *m, const uint8_t *bytes, size_t size) {
   xl_module x;
   xl_error err = {0};
   if (xl_module_scan(&x, m, bytes, size)) {
+    x.fast_loops = true; /* the loops' planner (xl_loop.c) too */
     bool ok = xl_module_write(null, &x, &err);
     if (!ok && (!err.failed || !memchr(err.message, '\0', sizeof err.message) || !err.message[0]))
       abort();
