@@ -46,7 +46,8 @@ typedef wasm_rt_externref_t eref;
 
 /* A loop whose accesses are checked on entry gets a copy with plain loads
  * and 64-bit addresses, which gcc may vectorize (xl_loop.c, xl_func.c's
- * copy_loop()); tcc compiles the loop as translated only. */
+ * copy_loop(); written for gcc's units only, xl_module's fast_loops: this is
+ * a guard); tcc compiles the loop as translated only. */
 #if defined(__GNUC__) && !defined(XL_NO_FAST_LOOPS)
 #define XL_FAST_LOOPS 1
 #endif
