@@ -164,7 +164,9 @@ typedef struct xl_refs {
 bool xl_func_write(FILE *out, const xl_module *x, uint32_t func_index, xl_refs *refs,
                    xl_error *err);
 /* The same, and *deepest_if (may be NULL) the most ifs open at once in it:
- * each is a C block inside the one around it. */
+ * each is a C block inside the one around it. out may be NULL: the function
+ * is translated (and validated, and its C budget checked), and nothing is
+ * written. */
 bool xl_func_write_nested(FILE *out, const xl_module *x, uint32_t func_index, xl_refs *refs,
                           uint32_t *deepest_if, xl_error *err);
 
@@ -195,6 +197,9 @@ typedef struct xl_op {
   uint8_t out;      /* result type */
 } xl_op;
 const xl_op *xl_numeric_op(uint32_t prefix, uint32_t code);
+/* Whether op may trap (division, remainder, the truncations of floats that
+ * do not saturate); every other one is a pure function of its operands. */
+bool xl_op_traps(const xl_op *op);
 
 /* ---- loops proven before they start (xl_loop.c) ---------------------------
  * The plan of a loop whose accesses can all be checked on entry (in bounds,

@@ -1004,13 +1004,6 @@ static bool global_access(fx *f, bool set) {
 
 /* ---- the instruction loop ------------------------------------------------ */
 
-/* Division, remainder and the trapping float-to-integer truncations trap;
- * every other numeric instruction is a pure function of its operands. */
-static bool traps(const xl_op *op) {
-  return strstr(op->c, "_div_") || strstr(op->c, "_rem_") ||
-         (strstr(op->c, "_trunc_f") && !strstr(op->c, "_sat_"));
-}
-
 /* Whether a numeric instruction's C is operators only: a template without a
  * name (a cast's type, a helper). */
 static bool operators_only(const xl_op *op) {
@@ -1075,7 +1068,7 @@ static bool numeric(fx *f, const xl_op *op) {
   uint64_t locals = f->pend_locals[h] | (n > 1 ? f->pend_locals[h + 1] : 0);
   uint8_t own = !f->pend[h][0] || f->pend_own[h];
   bool fcmp = n > 1 && op->out == MOTE_I32 && (op->in[0] == MOTE_F32 || op->in[0] == MOTE_F64);
-  if (!traps(op) && operands_ok && len < PEND) {
+  if (!xl_op_traps(op) && operands_ok && len < PEND) {
     uint32_t of = 0;
     uint8_t kind = operators_only(op) && !own ? made_of(f, h, n, &of) : PK_OTHER;
     if (!push_pending(f, op->out, e, locals)) return false;
@@ -1845,7 +1838,7 @@ done:
     if (f.keeps[k] >> 63) buf[f.keeps[k] & ~((size_t)1 << 63)] = '_';
   const cgoto_table *cgoto = ok ? chosen_cgoto(&f) : NULL;
   if (cgoto) buf[cgoto->at] = '1';
-  if (ok) {
+  if (ok && out) {
     xl_printf(out, "XL_FUNC ");
     xl_write_return_type(out, ft);
     xl_printf(out, " %c%u(inst *I", x->lazy_bodies ? 'b' : 'w', func_index);

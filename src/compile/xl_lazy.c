@@ -182,19 +182,12 @@ bool xl_validate_functions(const xl_module *x, uint32_t first, uint32_t end,
   lazy.lazy_bodies = true;
   x = &lazy;
   *deepest_if = 0;
-  FILE *sink = fopen("/dev/null", "we");
-  if (!sink) {
-    err->failed = err->io = true;
-    snprintf(err->message, sizeof err->message, "cannot open /dev/null: %s", strerror(errno));
-    return false;
-  }
   bool ok = true;
   for (uint32_t f = first; ok && f < end; f++) {
     uint32_t d = 0;
-    ok = xl_func_write_nested(sink, x, f, NULL, &d, err);
+    ok = xl_func_write_nested(NULL, x, f, NULL, &d, err);
     if (d > *deepest_if) *deepest_if = d;
   }
-  fclose(sink);
   return ok;
 }
 

@@ -5,6 +5,7 @@
  * the operands. Every integer is unsigned in the generated C (u32, u64):
  * wraparound is defined, and signed views are explicit casts.
  */
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "xl.h"
@@ -170,4 +171,13 @@ const xl_op *xl_numeric_op(uint32_t prefix, uint32_t code) {
   if (prefix == 0 && code >= 0x45 && code <= 0xc4) return &numeric[code - 0x45];
   if (prefix == 0xfc && code <= 7) return &saturating[code];
   return NULL;
+}
+
+bool xl_op_traps(const xl_op *op) {
+  if (op < numeric || op >= numeric + sizeof numeric / sizeof numeric[0]) return false;
+  uint32_t code = (uint32_t)(op - numeric) + 0x45;
+  return (code >= 0x6d && code <= 0x70) ||  /* i32.div_s .. i32.rem_u */
+         (code >= 0x7f && code <= 0x82) ||  /* i64.div_s .. i64.rem_u */
+         (code >= 0xa8 && code <= 0xab) ||  /* i32.trunc_f32_s .. i32.trunc_f64_u */
+         (code >= 0xae && code <= 0xb1);    /* i64.trunc_f32_s .. i64.trunc_f64_u */
 }

@@ -44,6 +44,32 @@ TEST(other_conversions_go_to_the_c_library) {
   free(got);
 }
 
+/* The conversions it takes are written before another one is met; the
+ * library then writes the rest, with the rest of the arguments. */
+TEST(conversions_before_another_one_are_kept) {
+  char want[256], b[256];
+  snprintf(want, sizeof want, "%s %u %5.2f %u|%x %s", "ab", 7u, 3.14159, 8u, 255u, "z");
+  char *got = printed("%s %u %5.2f %u|%x %s", "ab", 7u, 3.14159, 8u, 255u, "z");
+  CHECK_STR_EQ(got, want);
+  free(got);
+  xl_bprintf(b, sizeof b, "%s %u %5.2f %u|%x %s", "ab", 7u, 3.14159, 8u, 255u, "z");
+  CHECK_STR_EQ(b, want);
+  /* cut by the buffer before and after the other conversion */
+  char small[8];
+  xl_bprintf(small, sizeof small, "%s%5.2f", "abcdef", 3.14159);
+  CHECK_STR_EQ(small, "abcdef ");
+  xl_bprintf(small, sizeof small, "%s%5.2f", "abcdefghij", 3.14159);
+  CHECK_STR_EQ(small, "abcdefg");
+  /* more than the translator's own buffer (512 bytes) before it */
+  char big[2000];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = 0;
+  got = printed("<%s>%.1f|%u", big, 2.5, 42u);
+  CHECK_EQ_INT((int)strlen(got), 2000 - 1 + 2 + 3 + 3);
+  CHECK(got[0] == '<' && got[2000] == '>' && !strcmp(got + 2001, "2.5|42"));
+  free(got);
+}
+
 TEST(long_output_is_not_cut) {
   char big[2000];
   memset(big, 'x', sizeof big - 1);
@@ -102,5 +128,5 @@ TEST(a_failed_write_is_io_not_an_invalid_module) {
 }
 
 RUN_TESTS(conversions_match_the_c_library, other_conversions_go_to_the_c_library,
-          long_output_is_not_cut, bprintf_stops_at_the_buffer, octal_escapes,
+          conversions_before_another_one_are_kept, long_output_is_not_cut, bprintf_stops_at_the_buffer, octal_escapes,
           a_failed_write_is_io_not_an_invalid_module)
