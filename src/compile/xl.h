@@ -302,6 +302,9 @@ __attribute__((format(printf, 2, 3))) void xl_printf(FILE *o, const char *fmt, .
 void xl_vprintf(FILE *o, const char *fmt, va_list ap);
 __attribute__((format(printf, 3, 4))) void xl_bprintf(char *dst, size_t cap, const char *fmt,
                                                        ...);
+/* s into dst (cap > 0 bytes), cut to fit and terminated: what
+ * xl_bprintf(dst, cap, "%s", s) writes, without the formatting. */
+void xl_bcopy(char *dst, size_t cap, const char *s);
 /* n bytes as C octal escapes ("\ooo"), closing and reopening the string
  * literal after every per_line bytes (0: never). */
 void xl_put_octal_escapes(FILE *o, const uint8_t *b, size_t n, size_t per_line);

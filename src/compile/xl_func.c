@@ -276,22 +276,27 @@ __attribute__((format(printf, 2, 3))) static void emit(fx *f, const char *fmt, .
   va_end(ap);
 }
 
+/* 'letter' and n in decimal at dst (at least 12 bytes), terminated. */
+static void numbered(char *dst, char letter, uint32_t n) {
+  char digits[10];
+  int nd = 0;
+  do {
+    digits[nd++] = (char)('0' + n % 10);
+    n /= 10;
+  } while (n);
+  *dst++ = letter;
+  while (nd) *dst++ = digits[--nd];
+  *dst = 0;
+}
+
 const char *xl_slot(uint32_t *slots, uint8_t t, uint32_t d) {
   static __thread char bufs[8][24];
   static __thread unsigned n;
   char *b = bufs[n++ & 7];
   int k = letter_index(t);
   if (d + 1 > slots[k]) slots[k] = d + 1;
-  char digits[12];
-  int nd = 0;
-  do {
-    digits[nd++] = (char)('0' + d % 10);
-    d /= 10;
-  } while (d);
   b[0] = 's';
-  b[1] = xl_type_letter(t);
-  for (int i = 0; i < nd; i++) b[2 + i] = digits[nd - 1 - i];
-  b[2 + nd] = 0;
+  numbered(b + 1, xl_type_letter(t), d);
   return b;
 }
 
@@ -358,7 +363,7 @@ static uint64_t local_bit(int32_t local) { return local < 0 ? 0 : (uint64_t)1 <<
  * locals of `locals`, is written where the value is used. */
 static bool push_pending(fx *f, uint8_t t, const char *text, uint64_t locals) {
   if (!push(f, t)) return false;
-  xl_bprintf(f->pend[f->h - 1], sizeof f->pend[0], "%s", text);
+  xl_bcopy(f->pend[f->h - 1], sizeof f->pend[0], text);
   f->pend_locals[f->h - 1] = locals;
   if (f->h - 1 < f->pend_lo) f->pend_lo = f->h - 1;
   return true;
@@ -366,8 +371,8 @@ static bool push_pending(fx *f, uint8_t t, const char *text, uint64_t locals) {
 
 /* Pushes local.get of `local` (of type t), pending. */
 static bool push_local(fx *f, uint8_t t, uint32_t local) {
-  char text[16];
-  xl_bprintf(text, sizeof text, "l%u", local);
+  char text[16]; /* a local.get costs a printf's call no more */
+  numbered(text, 'l', local);
   if (!push_pending(f, t, text, local_bit((int32_t)local))) return false;
   f->pend_kind[f->h - 1] = PK_LOCAL;
   f->pend_local[f->h - 1] = local;
@@ -817,7 +822,7 @@ static bool load(fx *f, uint8_t op) {
     f->wb_off = off;
     f->wb_depth = f->h;
     f->wb_stage = 0;
-    xl_bprintf(f->wb_addr, sizeof f->wb_addr, "%s", V(f, MOTE_I32, f->h));
+    xl_bcopy(f->wb_addr, sizeof f->wb_addr, V(f, MOTE_I32, f->h));
   }
   if (!push(f, mo->vt)) return false;
   f->loaded[f->h - 1] = id;
@@ -1038,8 +1043,8 @@ static bool numeric(fx *f, const xl_op *op) {
   if (!live(f)) return push(f, op->out);
   uint32_t h = f->h;
   char a[PEND], b[PEND], e[2 * PEND + 64];
-  xl_bprintf(a, sizeof a, "%s", V(f, op->in[0], h));
-  xl_bprintf(b, sizeof b, "%s", n > 1 ? V(f, op->in[1], h + 1) : "");
+  xl_bcopy(a, sizeof a, V(f, op->in[0], h));
+  xl_bcopy(b, sizeof b, n > 1 ? V(f, op->in[1], h + 1) : "");
   size_t len = 0;
   e[len++] = '(';
   if (strchr(op->c, '$')) {
@@ -1429,7 +1434,7 @@ static bool br_table(fx *f) {
   if (!labels) return out_of_memory(f);
   for (uint32_t i = 0; i <= n; i++) labels[i] = xl_u32(&f->c);
   bool ok = pop(f, MOTE_I32, NULL);
-  xl_bprintf(cond, sizeof cond, "%s", ok ? V(f, MOTE_I32, f->h) : "");
+  xl_bcopy(cond, sizeof cond, ok ? V(f, MOTE_I32, f->h) : "");
   uint32_t local = ok ? only_local(f, f->h) : UINT32_MAX;
   materialize(f, -1);
   uint32_t arity = 0;
@@ -1512,7 +1517,7 @@ static bool body(fx *f) {
       case 0x04: /* if */
         if (!blocktype(f, &np, &params, &nr, &results, &one)) return false;
         if (!pop(f, MOTE_I32, NULL)) return false;
-        xl_bprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, f->h));
+        xl_bcopy(cond, sizeof cond, V(f, MOTE_I32, f->h));
         materialize(f, -1); /* the parameters, and whatever is below */
         if (!pop_n(f, np, params) || !push_n(f, np, params)) return false;
         emit(f, "if (%s) {\n", cond);
@@ -1541,7 +1546,7 @@ static bool body(fx *f) {
         fr = target(f, a);
         if (op == 0x0d) {
           if (!pop(f, MOTE_I32, NULL)) return false;
-          xl_bprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, f->h));
+          xl_bcopy(cond, sizeof cond, V(f, MOTE_I32, f->h));
           materialize(f, -1);
           if (!pop_n(f, label_arity(fr), label_types(fr))) return false;
           if (!push_n(f, label_arity(fr), label_types(fr))) return false;
@@ -1638,9 +1643,9 @@ static bool body(fx *f) {
         h = f->h;
         if (t != ANY && live(f)) {
           char va[PEND], vb[PEND];
-          xl_bprintf(va, sizeof va, "%s", V(f, t, h));
-          xl_bprintf(vb, sizeof vb, "%s", V(f, t, h + 1));
-          xl_bprintf(cond, sizeof cond, "%s", V(f, MOTE_I32, h + 2));
+          xl_bcopy(va, sizeof va, V(f, t, h));
+          xl_bcopy(vb, sizeof vb, V(f, t, h + 1));
+          xl_bcopy(cond, sizeof cond, V(f, MOTE_I32, h + 2));
           /* a float comparison's condition becomes a blend; any other
            * would be a branch on data (xl_prelude.h) */
           bool blend = h + 2 < f->cap && f->fcmp[h + 2];

@@ -11,20 +11,26 @@
 
 #include "xl.h"
 
-/* To a stream (o) through b, or into dst (cap bytes, always terminated). */
+/* To a stream (o) through b, or (o NULL) into a caller's buffer: bytes go
+ * to at while at < end, then b is written to o (flush), or the rest of the
+ * caller's buffer's text is dropped. */
 typedef struct obuf {
   FILE *o;
-  char *dst;
-  size_t cap, used;
-  size_t n;
+  char *at, *end;
   char b[512];
 } obuf;
 
+static void to_stream(obuf *ob, FILE *o) {
+  ob->o = o;
+  ob->at = ob->b;
+  ob->end = ob->b + sizeof ob->b;
+}
+
 /* n bytes to o: straight into its buffer when they fit, as glibc's own
  * putc_unlocked does (its FILE's buffer pointers are public for that), else
- * through fwrite. The translator writes a function's C into a memstream in
- * ~60 writes of ~25 bytes each per wasm instruction; fwrite's calls took 12%
- * of its instructions (callgrind, SQLite's functions validated). */
+ * through fwrite. The translator writes a function's C into a memstream a
+ * few bytes at a time (564,532 writes for SQLite's functions); fwrite's calls
+ * took 12% of its instructions (callgrind). */
 static void out(FILE *o, const char *s, size_t n) {
 #if defined(__GLIBC__)
   if ((size_t)(o->_IO_write_end - o->_IO_write_ptr) >= n) {
@@ -37,28 +43,48 @@ static void out(FILE *o, const char *s, size_t n) {
 }
 
 static void flush(obuf *ob) {
-  if (ob->n) out(ob->o, ob->b, ob->n);
-  ob->n = 0;
+  if (ob->o && ob->at > ob->b) out(ob->o, ob->b, (size_t)(ob->at - ob->b));
+  if (ob->o) ob->at = ob->b;
 }
 
 static void put(obuf *ob, const char *s, size_t len) {
-  if (!ob->o) {
-    size_t room = ob->cap - 1 - ob->used;
-    if (len > room) len = room;
-    memcpy(ob->dst + ob->used, s, len);
-    ob->used += len;
-    ob->dst[ob->used] = 0;
-    return;
-  }
-  if (len > sizeof ob->b - ob->n) {
-    flush(ob);
-    if (len > sizeof ob->b) {
-      out(ob->o, s, len);
-      return;
+  while (len) {
+    if (ob->at == ob->end) {
+      if (!ob->o) return;
+      flush(ob);
     }
+    size_t k = (size_t)(ob->end - ob->at);
+    if (k > len) k = len;
+    if (k <= 16) {
+      /* most pieces are a few bytes: no call */
+      for (size_t i = 0; i < k; i++) ob->at[i] = s[i];
+    } else {
+      memcpy(ob->at, s, k);
+    }
+    ob->at += k;
+    s += k;
+    len -= k;
   }
-  memcpy(ob->b + ob->n, s, len);
-  ob->n += len;
+}
+
+/* fmt's text up to its next '%' (or its end), copied as it is scanned:
+ * returns where it stopped. */
+static const char *literal(obuf *ob, const char *p) {
+  char *at = ob->at, *end = ob->end;
+  for (char c; (c = *p) && c != '%'; p++) {
+    if (at == end) {
+      ob->at = at;
+      if (!ob->o) {
+        while (*p && *p != '%') p++;
+        return p;
+      }
+      flush(ob);
+      at = ob->at;
+    }
+    *at++ = c;
+  }
+  ob->at = at;
+  return p;
 }
 
 /* An unsigned number in base 8, 10 or 16, left-padded to width with
@@ -78,13 +104,6 @@ static void put_num(obuf *ob, uint64_t v, bool negative, unsigned base, unsigned
   put(ob, out, k);
 }
 
-/* The next '%' of s, or its end: formats are short, and strchr's call and
- * setup cost more than this loop (9% of the translator's time). */
-static inline const char *next_percent(const char *s) {
-  while (*s && *s != '%') s++;
-  return s;
-}
-
 /* Writes fmt's text and conversions, as far as they are these: %s %.*s %c
  * %d %u %x %o %% with an optional 0 flag, width, and the l, ll, z and h
  * length modifiers. Returns NULL when it wrote all of fmt, else the '%' of
@@ -93,8 +112,7 @@ static inline const char *next_percent(const char *s) {
  * writing it took 7% of the translator's time.) */
 static const char *format(obuf *ob, const char *fmt, va_list *ap) {
   for (const char *p = fmt; *p;) {
-    const char *q = next_percent(p);
-    put(ob, p, (size_t)(q - p));
+    const char *q = literal(ob, p);
     if (!*q) break;
     p = q + 1;
     if (*p == '%') {
@@ -150,9 +168,8 @@ static const char *format(obuf *ob, const char *fmt, va_list *ap) {
 }
 
 void xl_vprintf(FILE *o, const char *fmt, va_list ap) {
-  obuf ob; /* b is not cleared: n says how much of it is written */
-  ob.o = o;
-  ob.n = 0;
+  obuf ob; /* b is not cleared: at says how much of it is written */
+  to_stream(&ob, o);
   va_list aq;
   va_copy(aq, ap);
   const char *rest = format(&ob, fmt, &aq);
@@ -167,14 +184,19 @@ void xl_bprintf(char *dst, size_t cap, const char *fmt, ...) {
   if (cap) {
     obuf ob;
     ob.o = NULL;
-    ob.dst = dst;
-    ob.cap = cap;
-    ob.used = 0;
-    dst[0] = 0;
+    ob.at = dst;
+    ob.end = dst + cap - 1; /* and its terminating NUL */
     const char *rest = format(&ob, fmt, &ap);
-    if (rest) vsnprintf(dst + ob.used, cap - ob.used, rest, ap);
+    *ob.at = 0;
+    if (rest) vsnprintf(ob.at, (size_t)(dst + cap - ob.at), rest, ap);
   }
   va_end(ap);
+}
+
+void xl_bcopy(char *dst, size_t cap, const char *s) {
+  size_t i = 0;
+  for (; i + 1 < cap && s[i]; i++) dst[i] = s[i];
+  dst[i] = 0;
 }
 
 void xl_printf(FILE *o, const char *fmt, ...) {
@@ -186,8 +208,7 @@ void xl_printf(FILE *o, const char *fmt, ...) {
 
 void xl_put_octal_escapes(FILE *o, const uint8_t *b, size_t n, size_t per_line) {
   obuf ob;
-  ob.o = o;
-  ob.n = 0;
+  to_stream(&ob, o);
   obuf *obp = &ob;
   for (size_t i = 0; i < n; i++) {
     char e[4] = {'\\', (char)('0' + (b[i] >> 6)), (char)('0' + ((b[i] >> 3) & 7)),
