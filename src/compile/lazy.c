@@ -198,6 +198,8 @@ static void state_free(lazy_state *st) {
   free(st->claimed);
   free(st->hot);
   mote_lazy_worker_dir_remove(st->dir);
+  lz_helpers_free(st->helpers);
+  lz_helpers_free(st->helpers_scalar);
   free(st->header);
   free(st->header_scalar);
   free(st->wasm);
@@ -293,6 +295,8 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
       ok = false;
     } else {
       st->header_scalar = lz_scalar_header(st->header);
+      st->helpers = lz_helpers_parse(st->header);
+      if (st->header_scalar) st->helpers_scalar = lz_helpers_parse(st->header_scalar);
     }
   }
   if (!ok) {
@@ -326,7 +330,8 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
         fprintf(stderr, "mote: lazy object of %u functions: %llu batches, %llu functions compiled "
                 "in this process so far (%llu by workers, %llu of their batches failed); this "
                 "object filled %llu, of which %llu were called; workers compiled %llu of its "
-                "functions, of which %llu were called; %llu run the hot tier's code\n",
+                "functions, of which %llu were called; %llu run the hot tier's code; %llu batches "
+                "needed more of the header than they named\n",
                 lazy->func_count,
                 (unsigned long long)__atomic_load_n(&lz_stat_batches, __ATOMIC_RELAXED),
                 (unsigned long long)__atomic_load_n(&lz_stat_functions, __ATOMIC_RELAXED),
@@ -335,7 +340,8 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
                 (unsigned long long)__atomic_load_n(&st->fill_hits, __ATOMIC_RELAXED),
                 (unsigned long long)__atomic_load_n(&st->spec_filled, __ATOMIC_RELAXED),
                 (unsigned long long)__atomic_load_n(&st->spec_hits, __ATOMIC_RELAXED),
-                (unsigned long long)__atomic_load_n(&st->hot_done, __ATOMIC_RELAXED));
+                (unsigned long long)__atomic_load_n(&st->hot_done, __ATOMIC_RELAXED),
+                (unsigned long long)mote_lazy_cut_misses());
       }
       /* the object may stay loaded (dlopen counts too): no slot may point
        * at code that is gone */

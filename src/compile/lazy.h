@@ -102,6 +102,9 @@ bool mote_lazy_settled(void);
 /* For tests and benchmarks: batches compiled and functions compiled, in
  * this process, so far (the workers' included). */
 void mote_lazy_stats(uint64_t *batches, uint64_t *functions);
+/* For tests: batches whose header, cut to the helpers their C names, did
+ * not compile (each was then compiled after the whole header), so far. */
+uint64_t mote_lazy_cut_misses(void);
 
 /* The workers: threads (MOTE_LAZY_WORKERS=N, or =cores for one per core but
  * one; none by default: measured, they did not pay) that compile, while calls wait

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 
 #include "compile/compile_internal.h"
+#include "compile/lazy.h"
 #include "compile/lazy_internal.h"
 #include "compile/xl.h"
 
@@ -298,12 +299,20 @@ const char *lz_header_for(const lazy_state *st, const lz_batch *b) {
   return scalar && st->header_scalar ? st->header_scalar : st->header;
 }
 
+static uint64_t cut_misses; /* atomic */
+
+uint64_t mote_lazy_cut_misses(void) { return __atomic_load_n(&cut_misses, __ATOMIC_RELAXED); }
+
 code_block *lz_compile_batch(char *msg, lazy_state *st, const lz_batch *b, void **addr) {
   const char *header = lz_header_for(st, b);
+  const lz_helpers *h = header == st->header ? st->helpers : st->helpers_scalar;
+  char *slim = h ? lz_slim_header(h, b->body, b->body_len) : NULL;
   msg[0] = 0;
-  code_block *cb = lz_tcc_build(msg, st, header, b->body, b->body_len, NULL, &b->refs,
-                                b->members, b->n, addr);
-  if (!cb && header != st->header) { /* the guess was wrong: the full header decides */
+  code_block *cb = lz_tcc_build(msg, st, slim ? slim : header, b->body, b->body_len, NULL,
+                                &b->refs, b->members, b->n, addr);
+  if (!cb && slim) __atomic_add_fetch(&cut_misses, 1, __ATOMIC_RELAXED);
+  free(slim);
+  if (!cb && (slim || header != st->header)) { /* a guess was wrong: the full header decides */
     msg[0] = 0;
     cb = lz_tcc_build(msg, st, st->header, b->body, b->body_len, NULL, &b->refs, b->members,
                       b->n, addr);

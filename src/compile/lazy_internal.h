@@ -38,6 +38,8 @@ typedef struct code_block {
   struct code_block *next;
 } code_block;
 
+typedef struct lz_helpers lz_helpers; /* lazy_header.c */
+
 typedef struct lazy_state {
   const mote_abi_lazy *lazy;
   unsigned refs;
@@ -47,6 +49,7 @@ typedef struct lazy_state {
   xl_module x;
   char *header; /* lz_header_text's */
   char *header_scalar; /* the same without the prelude's SIMD helpers (NULL: none) */
+  lz_helpers *helpers, *helpers_scalar; /* of each (NULL: none) */
   code_block *code;
   /* per defined function: compiled as filling of a call's batch, not yet
    * called (its slot is empty until then; exchanged atomically) */
@@ -113,6 +116,16 @@ void lz_batch_over(lazy_state *st);
  * helpers (NULL if they are not where expected); NULL: no memory. */
 char *lz_header_text(const xl_module *x, bool counting);
 char *lz_scalar_header(const char *header);
+
+/* ---- lazy_header.c ---- */
+/* A header's helper functions, found once (NULL: memory ran out, or the
+ * header is not as expected: batches then take it whole); the header must
+ * outlive it. lz_slim_header: the header with only the helpers body's C
+ * names (and those they name), for one batch (caller frees; NULL: no
+ * memory). */
+lz_helpers *lz_helpers_parse(const char *header);
+void lz_helpers_free(lz_helpers *h);
+char *lz_slim_header(const lz_helpers *h, const char *body, size_t blen);
 /* The code of defined function f if compiled (a parked one installed now:
  * its first call), else NULL. */
 void *lz_ready_code(lazy_state *st, uint32_t f);
@@ -133,8 +146,8 @@ void lz_batch_done(lazy_state *st, lz_batch *b);
 /* The header b is compiled after: without the SIMD helpers when its C
  * names nothing of SIMD (a guess: should that fail, st->header decides). */
 const char *lz_header_for(const lazy_state *st, const lz_batch *b);
-/* b compiled in process by lz_tcc_build after lz_header_for's header, and
- * after the full one if that failed. */
+/* b compiled in process by lz_tcc_build after lz_header_for's header cut
+ * to the helpers b names, and after the full one if that failed. */
 code_block *lz_compile_batch(char *msg, lazy_state *st, const lz_batch *b, void **addr);
 /* header + body compiled, or the object file obj linked, into fresh memory
  * against st's core (under libtcc's lock): the code block (on st's list)

@@ -1,0 +1,164 @@
+/* A batch's header cut to the helpers it names (lazy_header.c): whatever a
+ * batch names, the cut header compiles exactly when the whole one does, and
+ * it is smaller. */
+#include <libtcc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile/lazy_internal.h"
+#include "compile/xl.h"
+#include "module/module.h"
+#include "test.h"
+
+static void quiet(void *opaque, const char *msg) {
+  (void)opaque;
+  (void)msg;
+}
+
+/* Whether header + body compiles and links with libtcc in memory, as a
+ * batch does (the C library and wasm_rt_* from this process). */
+static bool compiles(const char *header, const char *body) {
+  size_t hl = strlen(header), bl = strlen(body);
+  char *text = malloc(hl + bl + 1);
+  if (!text) return false;
+  memcpy(text, header, hl);
+  memcpy(text + hl, body, bl + 1);
+  TCCState *s = tcc_new();
+  bool ok = false;
+  if (s) {
+    tcc_set_error_func(s, NULL, quiet);
+    tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+    /* what a batch links against in the module's core (lz_tcc_build) */
+    static char core[64];
+    static const char *const names[] = {"w0", "w1", "xl_ft0", "xl_ft1", "xl_table_init"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) tcc_add_symbol(s, names[i], core);
+    if (tcc_compile_string(s, text) == 0) {
+      int need = tcc_relocate(s, NULL);
+      void *mem = need > 0 ? malloc((size_t)need) : NULL;
+      ok = mem && tcc_relocate(s, mem) == 0;
+      free(mem);
+    }
+    tcc_delete(s);
+  }
+  free(text);
+  return ok;
+}
+
+/* The batch headers of a small module (memory, table, an import). */
+static bool headers(char **full, char **scalar, mote_module **m, xl_module *x) {
+  static const char wat[] =
+      "(module (import \"m\" \"f\" (func $f (param i32) (result i32)))"
+      " (memory 1) (table 2 funcref) (global $g (mut i32) (i32.const 0))"
+      " (func (export \"g\") (param i32) (result i32) local.get 0 call $f))";
+  size_t len;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return false;
+  mote_module_error err;
+  CHECK_EQ_INT(mote_module_read(wasm, len, m, &err), MOTE_MODULE_OK);
+  CHECK(xl_module_scan(x, *m, wasm, len));
+  x->lazy_bodies = true;
+  *full = lz_header_text(x, false);
+  CHECK(*full != NULL);
+  *scalar = *full ? lz_scalar_header(*full) : NULL;
+  CHECK(*scalar != NULL);
+  return *full && *scalar; /* the bytes stay for x (the test's end frees them) */
+}
+
+/* Every identifier of the header that starts with xl_, once each. */
+static size_t names_in(const char *h, char (*names)[64], size_t cap) {
+  size_t n = 0;
+  for (const char *p = h; (p = strstr(p, "xl_")) != NULL;) {
+    bool start = p == h || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') ||
+                             (p[-1] >= 'A' && p[-1] <= 'Z') || (p[-1] >= '0' && p[-1] <= '9'));
+    size_t k = 0;
+    while ((p[k] >= 'a' && p[k] <= 'z') || (p[k] >= '0' && p[k] <= '9') || p[k] == '_') k++;
+    if (start && k < 64) {
+      bool seen = false;
+      for (size_t i = 0; i < n && !seen; i++) seen = strlen(names[i]) == k && !strncmp(names[i], p, k);
+      if (!seen && n < cap) {
+        memcpy(names[n], p, k);
+        names[n++][k] = 0;
+      }
+    }
+    p += k ? k : 3;
+  }
+  return n;
+}
+
+static void check_header(const char *header, size_t *cut_ok) {
+  lz_helpers *h = lz_helpers_parse(header);
+  CHECK(h != NULL);
+  if (!h) return;
+  static char names[1024][64];
+  size_t n = names_in(header, names, 1024);
+  CHECK(n > 100);
+  for (size_t i = 0; i < n; i++) {
+    /* the helper's address: its definition must be there, and what it calls */
+    char body[256];
+    snprintf(body, sizeof body, "\nvoid *b0(void) { return (void *)&%s; }\n", names[i]);
+    char *slim = lz_slim_header(h, body, strlen(body));
+    CHECK(slim != NULL);
+    if (!slim) continue;
+    bool whole = compiles(header, body), cut = compiles(slim, body);
+    if (whole != cut) fprintf(stderr, "  %s: whole header %d, cut %d\n", names[i], whole, cut);
+    CHECK(whole == cut);
+    if (cut) ++*cut_ok;
+    free(slim);
+  }
+  lz_helpers_free(h);
+}
+
+TEST(a_cut_header_compiles_when_the_whole_one_does) {
+  char *full = NULL, *scalar = NULL;
+  mote_module *m = NULL;
+  xl_module x;
+  if (!headers(&full, &scalar, &m, &x)) return;
+  size_t full_ok = 0, scalar_ok = 0;
+  check_header(scalar, &scalar_ok);
+  check_header(full, &full_ok);
+  /* not vacuous: names of functions the header defines (52 and 122 when
+   * written; the others are macros, types and fields) */
+  CHECK(scalar_ok >= 45);
+  CHECK(full_ok >= scalar_ok + 60); /* the SIMD helpers */
+  free(full);
+  free(scalar);
+  xl_module_release(&x);
+  mote_module_free(m);
+}
+
+TEST(a_cut_header_holds_what_a_batch_names_and_what_that_calls) {
+  char *full = NULL, *scalar = NULL;
+  mote_module *m = NULL;
+  xl_module x;
+  if (!headers(&full, &scalar, &m, &x)) return;
+  lz_helpers *h = lz_helpers_parse(scalar);
+  CHECK(h != NULL);
+  if (h) {
+    char *none = lz_slim_header(h, "", 0);
+    const char *body = "void b1(wasm_rt_memory_t *m) { xl_memory_copy(m, 0, 0, 0); }\n";
+    char *some = lz_slim_header(h, body, strlen(body));
+    CHECK(none && some);
+    if (none && some) {
+      /* most of the helpers' text goes */
+      CHECK(strlen(none) < strlen(scalar) * 9 / 10);
+      CHECK(strstr(none, "xl_memory_copy(wasm_rt_memory_t") == NULL);
+      CHECK(strstr(some, "xl_memory_copy(wasm_rt_memory_t") != NULL);
+      CHECK(strstr(some, "xl_check_range(u64") != NULL); /* which it calls */
+      CHECK(strstr(some, "xl_memory_fill(wasm_rt_memory_t") == NULL);
+      CHECK(compiles(some, body));
+      CHECK(!compiles(none, body));
+    }
+    free(none);
+    free(some);
+    lz_helpers_free(h);
+  }
+  free(full);
+  free(scalar);
+  xl_module_release(&x);
+  mote_module_free(m);
+}
+
+RUN_TESTS(a_cut_header_compiles_when_the_whole_one_does,
+          a_cut_header_holds_what_a_batch_names_and_what_that_calls)
