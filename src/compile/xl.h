@@ -6,7 +6,8 @@
  *   xl_func.c    one function body: validation (the spec's algorithm) and C
  *   xl_ops.c     the table of plain numeric instructions
  *   xl_module.c  the instance struct, initialisation, exports, ABI descriptor
- *   xl_out.c     printf for the conversions the translator uses, fast
+ *   xl_out.c     printf for the conversions the translator uses, fast (others
+ *                go to the C library's)
  *   xl_prelude.h the helpers every generated file starts with (embedded text)
  *
  * The generated C works on the runtime's <wasm-rt.h> types and calls only
