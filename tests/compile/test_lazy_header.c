@@ -45,25 +45,45 @@ static bool compiles(const char *header, const char *body) {
   return ok;
 }
 
-/* The batch headers of a small module (memory, table, an import). */
-static bool headers(char **full, char **scalar, mote_module **m, xl_module *x) {
+/* The batch headers (whole, and without the SIMD helpers) of a small
+ * module with a memory, a table and an import; fixture_close frees all. */
+typedef struct fixture {
+  uint8_t *wasm;
+  mote_module *m;
+  xl_module x;
+  char *full, *scalar;
+} fixture;
+
+static bool fixture_open(fixture *f) {
   static const char wat[] =
       "(module (import \"m\" \"f\" (func $f (param i32) (result i32)))"
       " (memory 1) (table 2 funcref) (global $g (mut i32) (i32.const 0))"
       " (func (export \"g\") (param i32) (result i32) local.get 0 call $f))";
+  memset(f, 0, sizeof *f);
   size_t len;
-  uint8_t *wasm = test_wat(wat, NULL, &len);
-  CHECK(wasm != NULL);
-  if (!wasm) return false;
+  f->wasm = test_wat(wat, NULL, &len);
+  CHECK(f->wasm != NULL);
+  if (!f->wasm) return false;
   mote_module_error err;
-  CHECK_EQ_INT(mote_module_read(wasm, len, m, &err), MOTE_MODULE_OK);
-  CHECK(xl_module_scan(x, *m, wasm, len));
-  x->lazy_bodies = true;
-  *full = lz_header_text(x, false);
-  CHECK(*full != NULL);
-  *scalar = *full ? lz_scalar_header(*full) : NULL;
-  CHECK(*scalar != NULL);
-  return *full && *scalar; /* the bytes stay for x (the test's end frees them) */
+  CHECK_EQ_INT(mote_module_read(f->wasm, len, &f->m, &err), MOTE_MODULE_OK);
+  if (!f->m) return false;
+  CHECK(xl_module_scan(&f->x, f->m, f->wasm, len));
+  f->x.lazy_bodies = true;
+  f->full = lz_header_text(&f->x, false);
+  CHECK(f->full != NULL);
+  f->scalar = f->full ? lz_scalar_header(f->full) : NULL;
+  CHECK(f->scalar != NULL);
+  return f->full && f->scalar;
+}
+
+static void fixture_close(fixture *f) {
+  free(f->full);
+  free(f->scalar);
+  if (f->m) {
+    xl_module_release(&f->x);
+    mote_module_free(f->m);
+  }
+  free(f->wasm);
 }
 
 /* Every identifier of the header that starts with xl_, once each. */
@@ -111,29 +131,22 @@ static void check_header(const char *header, size_t *cut_ok) {
 }
 
 TEST(a_cut_header_compiles_when_the_whole_one_does) {
-  char *full = NULL, *scalar = NULL;
-  mote_module *m = NULL;
-  xl_module x;
-  if (!headers(&full, &scalar, &m, &x)) return;
+  fixture f;
   size_t full_ok = 0, scalar_ok = 0;
-  check_header(scalar, &scalar_ok);
-  check_header(full, &full_ok);
+  if (fixture_open(&f)) {
+    check_header(f.scalar, &scalar_ok);
+    check_header(f.full, &full_ok);
+  }
   /* not vacuous: names of functions the header defines (52 and 122 when
    * written; the others are macros, types and fields) */
   CHECK(scalar_ok >= 45);
   CHECK(full_ok >= scalar_ok + 60); /* the SIMD helpers */
-  free(full);
-  free(scalar);
-  xl_module_release(&x);
-  mote_module_free(m);
+  fixture_close(&f);
 }
 
 TEST(a_cut_header_holds_what_a_batch_names_and_what_that_calls) {
-  char *full = NULL, *scalar = NULL;
-  mote_module *m = NULL;
-  xl_module x;
-  if (!headers(&full, &scalar, &m, &x)) return;
-  lz_helpers *h = lz_helpers_parse(scalar);
+  fixture f;
+  lz_helpers *h = fixture_open(&f) ? lz_helpers_parse(f.scalar) : NULL;
   CHECK(h != NULL);
   if (h) {
     char *none = lz_slim_header(h, "", 0);
@@ -142,7 +155,7 @@ TEST(a_cut_header_holds_what_a_batch_names_and_what_that_calls) {
     CHECK(none && some);
     if (none && some) {
       /* most of the helpers' text goes */
-      CHECK(strlen(none) < strlen(scalar) * 9 / 10);
+      CHECK(strlen(none) < strlen(f.scalar) * 9 / 10);
       CHECK(strstr(none, "xl_memory_copy(wasm_rt_memory_t") == NULL);
       CHECK(strstr(some, "xl_memory_copy(wasm_rt_memory_t") != NULL);
       CHECK(strstr(some, "xl_check_range(u64") != NULL); /* which it calls */
@@ -154,10 +167,7 @@ TEST(a_cut_header_holds_what_a_batch_names_and_what_that_calls) {
     free(some);
     lz_helpers_free(h);
   }
-  free(full);
-  free(scalar);
-  xl_module_release(&x);
-  mote_module_free(m);
+  fixture_close(&f);
 }
 
 RUN_TESTS(a_cut_header_compiles_when_the_whole_one_does,
