@@ -103,7 +103,8 @@ bool mote_lazy_settled(void);
  * this process, so far (the workers' included). */
 void mote_lazy_stats(uint64_t *batches, uint64_t *functions);
 /* For tests: batches whose header, cut to the helpers their C names, did
- * not compile (each was then compiled after the whole header), so far. */
+ * not compile while the whole header did, in this process so far. (A
+ * batch after a wrong guess of the scalar header counts too.) */
 uint64_t mote_lazy_cut_misses(void);
 
 /* The workers: threads (MOTE_LAZY_WORKERS=N, or =cores for one per core but

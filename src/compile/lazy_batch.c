@@ -310,13 +310,13 @@ code_block *lz_compile_batch(char *msg, lazy_state *st, const lz_batch *b, void 
   msg[0] = 0;
   code_block *cb = lz_tcc_build(msg, st, slim ? slim : header, b->body, b->body_len, NULL,
                                 &b->refs, b->members, b->n, addr);
-  if (!cb && slim) __atomic_add_fetch(&cut_misses, 1, __ATOMIC_RELAXED);
-  free(slim);
   if (!cb && (slim || header != st->header)) { /* a guess was wrong: the full header decides */
     msg[0] = 0;
     cb = lz_tcc_build(msg, st, st->header, b->body, b->body_len, NULL, &b->refs, b->members,
                       b->n, addr);
+    if (cb && slim) __atomic_add_fetch(&cut_misses, 1, __ATOMIC_RELAXED);
   }
+  free(slim);
   return cb;
 }
 

@@ -33,7 +33,9 @@ static void to_stream(obuf *ob, FILE *o) {
  * took 12% of its instructions (callgrind). */
 static void out(FILE *o, const char *s, size_t n) {
 #if defined(__GLIBC__)
-  if ((size_t)(o->_IO_write_end - o->_IO_write_ptr) >= n) {
+  /* (a line-buffered stream keeps its end at the buffer's start) */
+  if (o->_IO_write_ptr < o->_IO_write_end &&
+      (size_t)(o->_IO_write_end - o->_IO_write_ptr) >= n) {
     memcpy(o->_IO_write_ptr, s, n);
     o->_IO_write_ptr += n;
     return;
@@ -98,15 +100,19 @@ static void put_num(obuf *ob, uint64_t v, bool negative, unsigned base, unsigned
   } while (v);
   char out[48];
   size_t k = 0;
+  unsigned fill = (unsigned)n + (negative ? 1u : 0u) < width
+                      ? width - (unsigned)n - (negative ? 1u : 0u) : 0;
+  if (pad == ' ')
+    while (fill) out[k++] = ' ', fill--;
   if (negative) out[k++] = '-';
-  for (unsigned w = (unsigned)n + (negative ? 1u : 0u); w < width && k < 24; w++) out[k++] = pad;
+  while (fill) out[k++] = '0', fill--;
   while (n) out[k++] = tmp[--n];
   put(ob, out, k);
 }
 
 /* Writes fmt's text and conversions, as far as they are these: %s %.*s %c
- * %d %u %x %o %% with an optional 0 flag, width, and the l, ll, z and h
- * length modifiers. Returns NULL when it wrote all of fmt, else the '%' of
+ * and %% as they are, %d %u %x %o with an optional 0 flag, a width up to
+ * 20, and the l, ll and z length modifiers. Returns NULL when it wrote all of fmt, else the '%' of
  * the first other conversion, whose arguments and the rest's are still in
  * *ap for vfprintf. (A scan of every format for other conversions before
  * writing it took 7% of the translator's time.) */
@@ -126,9 +132,10 @@ static const char *format(obuf *ob, const char *fmt, va_list *ap) {
       p++;
     }
     unsigned width = 0;
-    while (*p >= '0' && *p <= '9') width = width * 10 + (unsigned)(*p++ - '0');
+    while (*p >= '0' && *p <= '9' && width <= 20) width = width * 10 + (unsigned)(*p++ - '0');
+    if (width > 20) return q; /* put_num's room */
     if (p[0] == '.' && p[1] == '*') {
-      if (p[2] != 's') return q;
+      if (p[2] != 's' || width) return q;
       int len = va_arg(*ap, int);
       const char *s = va_arg(*ap, const char *);
       size_t n = 0;
@@ -139,12 +146,13 @@ static const char *format(obuf *ob, const char *fmt, va_list *ap) {
     }
     int longs = 0;
     bool size = false;
-    while (*p == 'l' || *p == 'z' || *p == 'h') {
+    while (*p == 'l' || *p == 'z') {
       if (*p == 'l') longs++;
       if (*p == 'z') size = true;
       p++;
     }
     char conv = *p++;
+    if ((conv == 's' || conv == 'c') && (width || pad == '0' || longs || size)) return q;
     if (conv == 's') {
       const char *s = va_arg(*ap, const char *);
       put(ob, s, strlen(s));

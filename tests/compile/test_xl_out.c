@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "compile/xl.h"
 #include "module/module.h"
@@ -70,6 +71,69 @@ TEST(conversions_before_another_one_are_kept) {
   free(got);
 }
 
+/* What it does not take itself goes to the library: widths of strings, h,
+ * wide characters, widths past its room; and padding puts the sign where
+ * the library does. */
+TEST(edges_match_the_c_library) {
+  static const struct {
+    const char *fmt;
+    int kind; /* 0: an int, 1: a string, 2: an unsigned */
+  } cases[] = {{"%5d|", 0},  {"%05d|", 0}, {"%-5d|", 0}, {"%2d|", 0},   {"%5s|", 1},
+               {"%-5s|", 1}, {"%05s|", 1}, {"%hu|", 2},  {"%hhu|", 2}, {"%30u|", 2},
+               {"%021u|", 2}, {"%20u|", 2}, {"%c|", 0}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char want[128];
+    char *got;
+    switch (cases[i].kind) {
+      case 0:
+        snprintf(want, sizeof want, cases[i].fmt, -42 + 120 * (cases[i].fmt[1] == 'c'));
+        got = printed(cases[i].fmt, -42 + 120 * (cases[i].fmt[1] == 'c'));
+        break;
+      case 1:
+        snprintf(want, sizeof want, cases[i].fmt, "ab");
+        got = printed(cases[i].fmt, "ab");
+        break;
+      default:
+        snprintf(want, sizeof want, cases[i].fmt, 70000u);
+        got = printed(cases[i].fmt, 70000u);
+        break;
+    }
+    CHECK_MSG(!strcmp(got, want), cases[i].fmt);
+    free(got);
+  }
+}
+
+/* A line-buffered stream (a terminal's stdout) keeps its buffer's end at
+ * its start: every piece must go through the library, which writes each
+ * line out as it ends, and nothing may go past the buffer (8 KB of lines
+ * here, more than glibc's 4 KB buffer, for ASan). */
+TEST(a_line_buffered_stream_gets_every_byte_at_each_line_end) {
+  FILE *o = tmpfile();
+  CHECK(o != NULL);
+  if (!o) return;
+  setvbuf(o, NULL, _IOLBF, 0);
+  static char want[16384];
+  want[0] = 0;
+  size_t len = 0;
+  for (int i = 0; i < 700; i++) {
+    xl_printf(o, "line %d ", i); /* a write that ends inside a line */
+    xl_printf(o, "%s\n", i % 3 ? "x" : "yz");
+    len += (size_t)snprintf(want + len, sizeof want - len, "line %d %s\n", i, i % 3 ? "x" : "yz");
+    struct stat st;
+    if (i % 97 == 0) { /* out in the file without a flush */
+      CHECK(fstat(fileno(o), &st) == 0 && (size_t)st.st_size == len);
+    }
+  }
+  fflush(o);
+  rewind(o);
+  static char got[16384];
+  size_t n = fread(got, 1, sizeof got - 1, o);
+  got[n] = 0;
+  CHECK_EQ_INT((int)n, (int)len);
+  CHECK(!strcmp(got, want));
+  fclose(o);
+}
+
 TEST(long_output_is_not_cut) {
   char big[2000];
   memset(big, 'x', sizeof big - 1);
@@ -128,5 +192,6 @@ TEST(a_failed_write_is_io_not_an_invalid_module) {
 }
 
 RUN_TESTS(conversions_match_the_c_library, other_conversions_go_to_the_c_library,
-          conversions_before_another_one_are_kept, long_output_is_not_cut, bprintf_stops_at_the_buffer, octal_escapes,
+          conversions_before_another_one_are_kept, edges_match_the_c_library,
+          a_line_buffered_stream_gets_every_byte_at_each_line_end, long_output_is_not_cut, bprintf_stops_at_the_buffer, octal_escapes,
           a_failed_write_is_io_not_an_invalid_module)
