@@ -102,9 +102,9 @@ bool mote_lazy_settled(void);
 /* For tests and benchmarks: batches compiled and functions compiled, in
  * this process, so far (the workers' included). */
 void mote_lazy_stats(uint64_t *batches, uint64_t *functions);
-/* For tests: batches whose header, cut to the helpers their C names, did
- * not compile while the whole header did, in this process so far. (A
- * batch after a wrong guess of the scalar header counts too.) */
+/* For tests: batches whose lean compile (their header cut to the helpers
+ * their C names, or without the SIMD ones; none of tcc's libraries) failed
+ * while the whole way worked, in this process so far. */
 uint64_t mote_lazy_cut_misses(void);
 
 /* The workers: threads (MOTE_LAZY_WORKERS=N, or =cores for one per core but

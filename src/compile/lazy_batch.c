@@ -221,7 +221,7 @@ static void add_sym(TCCState *s, const char *fmt, uint32_t i, const void *addr) 
  * linked against the object's core, under tcc_lock: the code block (put on
  * st's list), and addr[] the members' code; NULL with msg (MSG_CAP) set. */
 code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const char *body,
-                         size_t blen, const char *obj, const xl_refs *refs,
+                         size_t blen, const char *obj, bool lean, const xl_refs *refs,
                          const uint32_t *members, uint32_t n, void **addr) {
   const mote_abi_lazy *lz = st->lazy;
   size_t hl = obj ? 0 : strlen(header);
@@ -245,8 +245,10 @@ code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const ch
     goto out;
   }
   tcc_set_error_func(s, msg, on_tcc_error);
+  lean = lean && !obj && lz_runtime_lean(s);
   tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
   if ((obj ? tcc_add_file(s, obj) : tcc_compile_string(s, text)) != 0) goto failed;
+  if (lean) lz_runtime_add(s);
   for (uint32_t f = 0; f < lz->func_count; f++)
     if (refs->funcs[f]) add_sym(s, "w%u", f, (const void *)lz->funcs[f]);
   for (uint32_t i = 0; i < st->x.ndata; i++)
@@ -309,12 +311,12 @@ code_block *lz_compile_batch(char *msg, lazy_state *st, const lz_batch *b, void 
   char *slim = h ? lz_slim_header(h, b->body, b->body_len) : NULL;
   msg[0] = 0;
   code_block *cb = lz_tcc_build(msg, st, slim ? slim : header, b->body, b->body_len, NULL,
-                                &b->refs, b->members, b->n, addr);
-  if (!cb && (slim || header != st->header)) { /* a guess was wrong: the full header decides */
+                                true, &b->refs, b->members, b->n, addr);
+  if (!cb) { /* a guess was wrong: the full header, linked the whole way, decides */
     msg[0] = 0;
-    cb = lz_tcc_build(msg, st, st->header, b->body, b->body_len, NULL, &b->refs, b->members,
-                      b->n, addr);
-    if (cb && slim) __atomic_add_fetch(&cut_misses, 1, __ATOMIC_RELAXED);
+    cb = lz_tcc_build(msg, st, st->header, b->body, b->body_len, NULL, false, &b->refs,
+                      b->members, b->n, addr);
+    if (cb) __atomic_add_fetch(&cut_misses, 1, __ATOMIC_RELAXED);
   }
   free(slim);
   return cb;

@@ -206,7 +206,7 @@ static bool hot_batch(lazy_state *st, const uint32_t *members, uint32_t n, char 
     ok = mote_lazy_worker_compile(st->dir, MOTE_TIER_OPT, HOT_SECONDS, detaching, st, header,
                                   body, blen, obj, sizeof obj, msg, MSG_CAP);
   if (ok) {
-    ok = lz_tcc_build(msg, st, NULL, NULL, 0, obj, &refs, members, n, addr) != NULL;
+    ok = lz_tcc_build(msg, st, NULL, NULL, 0, obj, false, &refs, members, n, addr) != NULL;
     unlink(obj);
   }
   for (uint32_t i = 0; ok && i < n; i++)

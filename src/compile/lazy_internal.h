@@ -153,8 +153,18 @@ code_block *lz_compile_batch(char *msg, lazy_state *st, const lz_batch *b, void 
  * against st's core (under libtcc's lock): the code block (on st's list)
  * and addr[] the members' code; NULL with msg (MSG_CAP) set. */
 code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const char *body,
-                         size_t blen, const char *obj, const xl_refs *refs,
+                         size_t blen, const char *obj, bool lean, const xl_refs *refs,
                          const uint32_t *members, uint32_t n, void **addr);
+
+/* ---- lazy_runtime.c ---- */
+/* lean (lz_tcc_build): a compile that reads none of tcc's libraries from
+ * disk (-nostdlib) and gets by name what a batch may call. lz_runtime_lean
+ * before the compile: false (s untouched) when those symbols are not all in
+ * the process; lz_runtime_add after it. */
+struct TCCState;
+bool lz_runtime_lean(struct TCCState *s);
+void lz_runtime_add(struct TCCState *s);
+extern const char *const lz_runtime_names[]; /* NULL-terminated */
 
 /* The header of a hot batch (gcc's): header with XL_HOT counting nothing
  * and the core's symbols of default visibility (gcc's code then reaches

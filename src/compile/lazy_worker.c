@@ -213,7 +213,7 @@ static void worker_batch(lazy_state *st, uint32_t root) {
                                   sizeof msg);
   }
   if (ok) {
-    cb = lz_tcc_build(msg, st, NULL, NULL, 0, obj, &b->refs, b->members, b->n, addr);
+    cb = lz_tcc_build(msg, st, NULL, NULL, 0, obj, false, &b->refs, b->members, b->n, addr);
     unlink(obj);
   }
   if (cb) {

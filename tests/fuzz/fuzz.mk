@@ -43,14 +43,16 @@ fuzz-module: $(FUZZ_DIR)/fuzz_module $(FUZZ_DIR)/corpus/.seeded
 
 # What a lazy object hands libtcc inside the process (src/compile/lazy.h):
 # a valid module's batches as lazy_batch.c writes them, compiled and
-# relocated by its lz_tcc_build (never run). The texts a batch's header is
+# relocated by its lz_compile_batch (never run). The texts a batch's header is
 # made of are the build's generated ones. Seeds: the spec suite's modules
 # (the module target's corpus) and extreme shapes (tests/fuzz/lazy_shapes.py).
 # The runtime's functions a batch calls (src/rt/exports.list) are exported
-# stand-ins, never called, for tcc to bind as it binds the executable's.
+# stand-ins, never called, for tcc to bind as it binds the executable's
+# (lazy_runtime.c finds them with dlsym).
 FUZZ_TCC_GEN := $(BUILD)/gen/abi_text.c $(BUILD)/gen/xl_prelude_text.c \
                 $(BUILD)/gen/xl_lazy_libc_text.c $(BUILD)/gen/wasm_rt_text.c
-FUZZ_TCC_SRC := tests/fuzz/fuzz_tcc.c src/compile/lazy_batch.c $(wildcard src/module/*.c) \
+FUZZ_TCC_SRC := tests/fuzz/fuzz_tcc.c src/compile/lazy_batch.c src/compile/lazy_header.c \
+                src/compile/lazy_runtime.c src/base/map.c src/base/alloc.c $(wildcard src/module/*.c) \
                 $(wildcard src/compile/xl_*.c)
 
 $(FUZZ_DIR)/fuzz_tcc: $(FUZZ_TCC_SRC) $(FUZZ_TCC_GEN) $(FUZZ_DIR)/tcc_rt_stand_ins.c $(wildcard src/module/*.h) \
