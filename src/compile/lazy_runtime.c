@@ -5,11 +5,12 @@
  * its libtcc1.a: a one-line file took 0.31 ms that way (0.07 ms of it in
  * the kernel) and 0.18 ms without them (1000 compiles each), for each of
  * Yosys's 825 batches. With -nostdlib it adds none of them, and resolves
- * nothing through the process either, so a batch gets by name what its C may call: the few
- * functions of the C library the batch header declares (xl_lazy_libc.h),
- * the runtime's wasm_rt_* (src/rt/exports.list), and libtcc1's conversions
- * between 64-bit unsigned integers and floats, which tcc's x86-64 code calls
- * (written here; the translator's C converts only values in range).
+ * nothing through the process either, so a batch gets by name what its C
+ * may call: the few functions of the C library the batch header declares
+ * (xl_lazy_libc.h), the runtime's wasm_rt_* (src/rt/exports.list), and
+ * libtcc1's conversions between 64-bit unsigned integers and floats, which
+ * tcc's x86-64 code calls (written here; the translator's C converts only
+ * values in range).
  * Anything else a batch names fails its compile, and the batch is then
  * compiled the whole way (lz_compile_batch).
  */
