@@ -331,7 +331,7 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
                 "in this process so far (%llu by workers, %llu of their batches failed); this "
                 "object filled %llu, of which %llu were called; workers compiled %llu of its "
                 "functions, of which %llu were called; %llu run the hot tier's code; in this "
-                "process, %llu batches needed more of the header than they named\n",
+                "process, %llu batches compiled only the whole way (not lean)\n",
                 lazy->func_count,
                 (unsigned long long)__atomic_load_n(&lz_stat_batches, __ATOMIC_RELAXED),
                 (unsigned long long)__atomic_load_n(&lz_stat_functions, __ATOMIC_RELAXED),

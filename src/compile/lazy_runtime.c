@@ -24,26 +24,25 @@
 
 static unsigned long long fixunssfdi(float a) { return (unsigned long long)a; }
 static unsigned long long fixunsdfdi(double a) { return (unsigned long long)a; }
-static unsigned long long fixunsxfdi(long double a) { return (unsigned long long)a; }
-static long long fixsfdi(float a) { return (long long)a; }
-static long long fixdfdi(double a) { return (long long)a; }
-static long long fixxfdi(long double a) { return (long long)a; }
 static float floatundisf(unsigned long long a) { return (float)a; }
 static double floatundidf(unsigned long long a) { return (double)a; }
-static long double floatundixf(unsigned long long a) { return (long double)a; }
 
+/* libtcc1's for 64-bit unsigned integers (signed ones tcc converts inline;
+ * the translator's C has no long double). In range (-1, 2^64) they give
+ * libtcc1's values; out of it, which the prelude's checks never let through,
+ * libtcc1 saturates and these do what gcc's conversions do. */
 static const struct {
   const char *name;
   const void *addr;
 } conversions[] = {
-    {"__fixunssfdi", (const void *)fixunssfdi}, {"__fixunsdfdi", (const void *)fixunsdfdi},
-    {"__fixunsxfdi", (const void *)fixunsxfdi}, {"__fixsfdi", (const void *)fixsfdi},
-    {"__fixdfdi", (const void *)fixdfdi},       {"__fixxfdi", (const void *)fixxfdi},
-    {"__floatundisf", (const void *)floatundisf}, {"__floatundidf", (const void *)floatundidf},
-    {"__floatundixf", (const void *)floatundixf},
+    {"__fixunssfdi", (const void *)fixunssfdi},
+    {"__fixunsdfdi", (const void *)fixunsdfdi},
+    {"__floatundisf", (const void *)floatundisf},
+    {"__floatundidf", (const void *)floatundidf},
 };
 
-/* Found in the process once (dlsym): xl_lazy_libc.h's functions and
+/* Found in the process once (dlsym): xl_lazy_libc.h's functions (memset
+ * and memmove tcc's own code needs too, for zeroing and struct copies) and
  * src/rt/exports.list's (test_lazy_runtime checks both lists). */
 const char *const lz_runtime_names[] = {
     "memcpy", "memmove", "memset", "abort", "sqrt", "sqrtf", "ceil", "ceilf", "floor", "floorf",
