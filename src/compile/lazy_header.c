@@ -39,10 +39,22 @@ struct lz_helpers {
   char **names;   /* the helpers' names, each once */
   size_t nnames;
   mote_map *index; /* name -> index + 1 */
-  bool *always;    /* per name: the kept text names it */
+  bool *always;    /* per name: every batch gets it (the kept text names it, or one that does) */
   size_t *dep_at;  /* per name: its helpers' names, deps[dep_at[i] .. dep_at[i + 1]) */
   int *deps;
 };
+
+/* Room in *a (of *cap elements of size each) for element n; false when
+ * memory ran out (*a unchanged). */
+static bool reserve(void *a, size_t *cap, size_t n, size_t size) {
+  if (n < *cap) return true;
+  size_t c = *cap ? 2 * *cap : 64;
+  void *p = realloc(*(void **)a, c * size);
+  if (!p) return false;
+  *(void **)a = p;
+  *cap = c;
+  return true;
+}
 
 static bool ident_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
@@ -186,15 +198,9 @@ typedef struct deps_ctx {
 static void add_dep(const lz_helpers *h, int i, void *ctx) {
   (void)h;
   deps_ctx *d = ctx;
-  if (d->n == d->cap) {
-    size_t cap = d->cap ? 2 * d->cap : 64;
-    int *l = realloc(d->list, cap * sizeof *l);
-    if (!l) {
-      d->ok = false;
-      return;
-    }
-    d->list = l;
-    d->cap = cap;
+  if (!reserve(&d->list, &d->cap, d->n, sizeof *d->list)) {
+    d->ok = false;
+    return;
   }
   d->list[d->n++] = i;
 }
@@ -216,13 +222,7 @@ static bool add_part(lz_helpers *h, size_t *cap, size_t at, size_t len, int help
     h->parts[h->nparts - 1].len += len; /* kept text runs together */
     return true;
   }
-  if (h->nparts == *cap) {
-    size_t c = *cap ? 2 * *cap : 64;
-    part *p = realloc(h->parts, c * sizeof *p);
-    if (!p) return false;
-    h->parts = p;
-    *cap = c;
-  }
+  if (!reserve(&h->parts, cap, h->nparts, sizeof *h->parts)) return false;
   h->parts[h->nparts++] = (part){at, len, helper};
   return true;
 }
@@ -232,13 +232,7 @@ static int name_index(lz_helpers *h, size_t *cap, const char *name, size_t len) 
   int k = lookup(h, name, len);
   if (k) return k - 1;
   if (len < 3 || len >= 96 || strncmp(name, "xl_", 3) != 0) return -2; /* not one of ours */
-  if (h->nnames == *cap) {
-    size_t c = *cap ? 2 * *cap : 64;
-    char **n = realloc(h->names, c * sizeof *n);
-    if (!n) return -1;
-    h->names = n;
-    *cap = c;
-  }
+  if (!reserve(&h->names, cap, h->nnames, sizeof *h->names)) return -1;
   char *s = strndup(name, len);
   if (!s || mote_map_put(h->index, s, (void *)(intptr_t)(h->nnames + 1), NULL) != 0) {
     free(s);
@@ -246,6 +240,28 @@ static int name_index(lz_helpers *h, size_t *cap, const char *name, size_t len) 
   }
   h->names[h->nnames] = s;
   return (int)h->nnames++;
+}
+
+typedef struct want_ctx {
+  bool *want;
+  int *stack;
+  size_t n;
+} want_ctx;
+
+static void want(const lz_helpers *h, int i, void *ctx) {
+  (void)h;
+  want_ctx *w = ctx;
+  if (w->want[i]) return;
+  w->want[i] = true;
+  w->stack[w->n++] = i;
+}
+
+/* The helpers on w's stack, and all they name, wanted. */
+static void want_closure(const lz_helpers *h, want_ctx *w) {
+  while (w->n) {
+    int i = w->stack[--w->n];
+    for (size_t k = h->dep_at[i]; k < h->dep_at[i + 1]; k++) want(h, h->deps[k], w);
+  }
 }
 
 lz_helpers *lz_helpers_parse(const char *text) {
@@ -284,15 +300,8 @@ lz_helpers *lz_helpers_parse(const char *text) {
       if (c == '}') depth--;
       if (c == '\n' && (declaration || (opened && depth <= 0))) break;
     }
-    if (declaration) k = -1;
-    else if (!opened || depth != 0) goto failed; /* not what it looked like */
-    if (k < 0) {
-      if (!add_part(h, &pcap, at, end - at, -1)) goto failed;
-      at = end;
-      continued = false;
-      continue;
-    }
-    if (!add_part(h, &pcap, at, end - at, k)) goto failed;
+    if (!declaration && (!opened || depth != 0)) goto failed; /* not what it looked like */
+    if (!add_part(h, &pcap, at, end - at, declaration ? -1 : k)) goto failed;
     at = end;
     continued = false;
   }
@@ -315,24 +324,25 @@ lz_helpers *lz_helpers_parse(const char *text) {
   h->dep_at[h->nnames] = d.n;
   h->deps = d.list;
   if (!d.ok) goto failed;
+  /* what every batch gets, with what it names: the same for each batch */
+  int *stack = malloc((h->nnames + 1) * sizeof *stack);
+  if (!stack) goto failed;
+  bool *seen = calloc(h->nnames + 1, sizeof *seen);
+  if (!seen) {
+    free(stack);
+    goto failed;
+  }
+  want_ctx w = {seen, stack, 0};
+  for (size_t i = 0; i < h->nnames; i++)
+    if (h->always[i]) want(h, (int)i, &w);
+  want_closure(h, &w);
+  free(h->always);
+  h->always = seen;
+  free(stack);
   return h;
 failed:
   lz_helpers_free(h);
   return NULL;
-}
-
-typedef struct want_ctx {
-  bool *want;
-  int *stack;
-  size_t n;
-} want_ctx;
-
-static void want(const lz_helpers *h, int i, void *ctx) {
-  (void)h;
-  want_ctx *w = ctx;
-  if (w->want[i]) return;
-  w->want[i] = true;
-  w->stack[w->n++] = i;
 }
 
 char *lz_slim_header(const lz_helpers *h, const char *body, size_t blen) {
@@ -340,14 +350,10 @@ char *lz_slim_header(const lz_helpers *h, const char *body, size_t blen) {
   int *stack = malloc((h->nnames + 1) * sizeof *stack);
   char *out = NULL;
   if (!wanted || !stack) goto done;
+  memcpy(wanted, h->always, h->nnames * sizeof *wanted); /* closed over what they name */
   want_ctx w = {wanted, stack, 0};
-  for (size_t i = 0; i < h->nnames; i++)
-    if (h->always[i]) want(h, (int)i, &w);
   scan(h, body, blen, want, &w);
-  while (w.n) {
-    int i = stack[--w.n];
-    for (size_t k = h->dep_at[i]; k < h->dep_at[i + 1]; k++) want(h, h->deps[k], &w);
-  }
+  want_closure(h, &w);
   size_t total = 1;
   for (size_t i = 0; i < h->nparts; i++)
     if (h->parts[i].helper < 0 || wanted[h->parts[i].helper]) total += h->parts[i].len;

@@ -65,7 +65,8 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void find(void) {
   bool ok = true;
-  for (size_t i = 0; i < NAMES; i++) ok = (found[i] = dlsym(RTLD_DEFAULT, lz_runtime_names[i])) && ok;
+  for (size_t i = 0; i < NAMES; i++)
+    ok = (found[i] = dlsym(RTLD_DEFAULT, lz_runtime_names[i])) != NULL && ok;
   all_found = ok;
 }
 

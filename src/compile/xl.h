@@ -198,9 +198,10 @@ typedef struct xl_op {
   uint8_t out;      /* result type */
 } xl_op;
 const xl_op *xl_numeric_op(uint32_t prefix, uint32_t code);
-/* Whether op may trap (division, remainder, the truncations of floats that
- * do not saturate); every other one is a pure function of its operands. */
-bool xl_op_traps(const xl_op *op);
+/* Whether the plain numeric instruction `code` (no prefix) may trap:
+ * division, remainder, the truncations of floats that do not saturate.
+ * Every other one is a pure function of its operands. */
+bool xl_numeric_traps(uint32_t code);
 
 /* ---- loops proven before they start (xl_loop.c) ---------------------------
  * The plan of a loop whose accesses can all be checked on entry (in bounds,

@@ -1033,10 +1033,12 @@ static uint8_t made_of(const fx *f, uint32_t d, uint32_t n, uint32_t *local) {
   return any ? PK_OF_LOCAL : PK_CONST;
 }
 
-/* A numeric instruction's C: its result stays pending if it cannot trap and
- * its operands are pending or (the first) in the slot of the result's own
- * depth; otherwise it is written to its slot now. */
-static bool numeric(fx *f, const xl_op *op) {
+/* A numeric instruction's C (code 0x45-0xc4, no prefix): its result stays
+ * pending if it cannot trap and its operands are pending or (the first) in
+ * the slot of the result's own depth; otherwise it is written to its slot
+ * now. */
+static bool numeric(fx *f, uint8_t code) {
+  const xl_op *op = xl_numeric_op(0, code);
   uint32_t n = op->in[1] ? 2 : 1;
   for (uint32_t i = n; i-- > 0;)
     if (!pop(f, op->in[i], NULL)) return false;
@@ -1073,7 +1075,7 @@ static bool numeric(fx *f, const xl_op *op) {
   uint64_t locals = f->pend_locals[h] | (n > 1 ? f->pend_locals[h + 1] : 0);
   uint8_t own = !f->pend[h][0] || f->pend_own[h];
   bool fcmp = n > 1 && op->out == MOTE_I32 && (op->in[0] == MOTE_F32 || op->in[0] == MOTE_F64);
-  if (!xl_op_traps(op) && operands_ok && len < PEND) {
+  if (!xl_numeric_traps(code) && operands_ok && len < PEND) {
     uint32_t of = 0;
     uint8_t kind = operators_only(op) && !own ? made_of(f, h, n, &of) : PK_OTHER;
     if (!push_pending(f, op->out, e, locals)) return false;
@@ -1482,7 +1484,7 @@ static bool body(fx *f) {
     written_back(f, op, f->h);
     if ((op == 0x8b || op == 0x99) && guarded_trunc(f, op)) continue;
     if (op >= 0x45 && op <= 0xc4) {
-      if (!numeric(f, xl_numeric_op(0, op))) return false;
+      if (!numeric(f, op)) return false;
       continue;
     }
     /* Pending values (constants, locals) stay pending through instructions

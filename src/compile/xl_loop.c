@@ -138,11 +138,6 @@ static uint32_t access_size(uint8_t op) {
   return sizes[op - 0x28];
 }
 
-static bool traps(uint8_t op) {
-  return (op >= 0x6d && op <= 0x70) || (op >= 0x7f && op <= 0x82) ||
-         (op >= 0xa8 && op <= 0xab) || (op >= 0xae && op <= 0xb1);
-}
-
 typedef struct run {
   body_locals *bl; /* filled on the first pass, as the body names them */
   const uint8_t *types; /* the function's locals */
@@ -288,7 +283,7 @@ static bool execute(run *r, xl_cur c) {
           if (op < 0x36 && !push(r, unknown)) return false;
           break;
         }
-        if (op < 0x45 || op > 0xc4 || traps(op)) return false;
+        if (op < 0x45 || op > 0xc4 || xl_numeric_traps(op)) return false;
         const xl_op *o = xl_numeric_op(0, op);
         if (!o) return false;
         if (o->in[1] && !pop(r, &b)) return false;

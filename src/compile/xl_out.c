@@ -44,9 +44,10 @@ static void out(FILE *o, const char *s, size_t n) {
   fwrite_unlocked(s, 1, n, o);
 }
 
+/* A stream's obuf only. */
 static void flush(obuf *ob) {
-  if (ob->o && ob->at > ob->b) out(ob->o, ob->b, (size_t)(ob->at - ob->b));
-  if (ob->o) ob->at = ob->b;
+  if (ob->at > ob->b) out(ob->o, ob->b, (size_t)(ob->at - ob->b));
+  ob->at = ob->b;
 }
 
 static void put(obuf *ob, const char *s, size_t len) {
@@ -89,25 +90,24 @@ static const char *literal(obuf *ob, const char *p) {
   return p;
 }
 
-/* An unsigned number in base 8, 10 or 16, left-padded to width with
- * `pad`, after a minus sign if negative. */
+/* An unsigned number in base 8, 10 or 16, after a minus sign if negative,
+ * padded to width as printf pads: spaces before the sign, zeros after it. */
 static void put_num(obuf *ob, uint64_t v, bool negative, unsigned base, unsigned width, char pad) {
-  char tmp[24];
-  int n = 0;
+  char digits[24];
+  unsigned n = 0;
   do {
-    tmp[n++] = "0123456789abcdef"[v % base];
+    digits[n++] = "0123456789abcdef"[v % base];
     v /= base;
   } while (v);
-  char out[48];
+  char text[48]; /* width is at most 20 (format) */
   size_t k = 0;
-  unsigned fill = (unsigned)n + (negative ? 1u : 0u) < width
-                      ? width - (unsigned)n - (negative ? 1u : 0u) : 0;
+  unsigned len = n + (negative ? 1u : 0u), fill = len < width ? width - len : 0;
   if (pad == ' ')
-    while (fill) out[k++] = ' ', fill--;
-  if (negative) out[k++] = '-';
-  while (fill) out[k++] = '0', fill--;
-  while (n) out[k++] = tmp[--n];
-  put(ob, out, k);
+    while (fill) text[k++] = ' ', fill--;
+  if (negative) text[k++] = '-';
+  while (fill) text[k++] = '0', fill--;
+  while (n) text[k++] = digits[--n];
+  put(ob, text, k);
 }
 
 /* Writes fmt's text and conversions, as far as they are these: %s %.*s %c

@@ -97,7 +97,8 @@ static size_t names_in(const char *h, char (*names)[64], size_t cap) {
     while ((p[k] >= 'a' && p[k] <= 'z') || (p[k] >= '0' && p[k] <= '9') || p[k] == '_') k++;
     if (start && k < 64) {
       bool seen = false;
-      for (size_t i = 0; i < n && !seen; i++) seen = strlen(names[i]) == k && !strncmp(names[i], p, k);
+      for (size_t i = 0; i < n && !seen; i++)
+        seen = strlen(names[i]) == k && !strncmp(names[i], p, k);
       if (!seen && n < cap) {
         memcpy(names[n], p, k);
         names[n++][k] = 0;
@@ -211,5 +212,30 @@ TEST(a_cut_header_holds_what_a_batch_names_and_what_that_calls) {
   fixture_close(&f);
 }
 
+/* A header made for it: what the kept text names is in every cut, and so is
+ * what that helper names in turn; a helper nothing names is not. */
+TEST(what_the_kept_text_names_and_what_that_names_is_always_there) {
+  static const char header[] =
+      "typedef int i32;\n"
+      "#define XL_M(x) xl_a(x) /* xl_c in a comment */\n"
+      "XL_INLINE i32 xl_b(i32 x) { return x + 1; }\n"
+      "XL_INLINE i32 xl_a(i32 x) {\n  return xl_b(x);\n}\n"
+      "XL_INLINE i32 xl_c(i32 x) { return x; }\n";
+  lz_helpers *h = lz_helpers_parse(header);
+  CHECK(h != NULL);
+  if (!h) return;
+  char *cut = lz_slim_header(h, "", 0);
+  CHECK(cut != NULL);
+  if (cut) {
+    CHECK(strstr(cut, "xl_a(i32 x) {") != NULL);
+    CHECK(strstr(cut, "xl_b(i32 x) {") != NULL); /* named by xl_a only */
+    CHECK(strstr(cut, "xl_c(i32 x) {") == NULL); /* named in a comment only */
+    CHECK(strstr(cut, "typedef int i32;") != NULL);
+  }
+  free(cut);
+  lz_helpers_free(h);
+}
+
 RUN_TESTS(a_cut_header_compiles_when_the_whole_one_does,
-          a_cut_header_holds_what_a_batch_names_and_what_that_calls)
+          a_cut_header_holds_what_a_batch_names_and_what_that_calls,
+          what_the_kept_text_names_and_what_that_names_is_always_there)

@@ -54,7 +54,8 @@ TEST(every_function_the_header_declares_is_linked) {
   int names = 0;
   for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
     char *paren = strchr(line, '(');
-    if (!paren || line[0] == '#' || line[0] == ' ' || line[0] == '/' || !strchr(line, ';')) continue;
+    if (!paren || line[0] == '#' || line[0] == ' ' || line[0] == '/' || !strchr(line, ';'))
+      continue;
     char *e = paren;
     while (e > line && e[-1] == ' ') e--;
     char *b = e;

@@ -193,5 +193,6 @@ TEST(a_failed_write_is_io_not_an_invalid_module) {
 
 RUN_TESTS(conversions_match_the_c_library, other_conversions_go_to_the_c_library,
           conversions_before_another_one_are_kept, edges_match_the_c_library,
-          a_line_buffered_stream_gets_every_byte_at_each_line_end, long_output_is_not_cut, bprintf_stops_at_the_buffer, octal_escapes,
+          a_line_buffered_stream_gets_every_byte_at_each_line_end, long_output_is_not_cut,
+          bprintf_stops_at_the_buffer, octal_escapes,
           a_failed_write_is_io_not_an_invalid_module)
