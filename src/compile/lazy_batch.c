@@ -5,6 +5,7 @@
  * batch may take (claims), and libtcc compiling C or linking a worker's
  * object into memory against the lazy object's core.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <libtcc.h>
 #include <pthread.h>
@@ -216,6 +217,31 @@ static void add_sym(TCCState *s, const char *fmt, uint32_t i, const void *addr) 
   tcc_add_symbol(s, name, addr);
 }
 
+/* The module's function types (xl_ftN) that text names, each added once (a
+ * cut header declares only those the batch's C names), or all of them
+ * (text NULL: a worker's object); false when memory ran out. */
+static bool add_types(TCCState *s, const mote_abi_lazy *lz, const char *text) {
+  if (!text) {
+    for (uint32_t t = 0; t < lz->type_count; t++) add_sym(s, "xl_ft%u", t, lz->types[t]);
+    return true;
+  }
+  uint8_t *added = calloc((size_t)lz->type_count + 1, 1);
+  if (!added) return false;
+  for (const char *p = text; (p = strstr(p, "xl_ft")) != NULL;) {
+    p += 5;
+    if (p - text > 5 && (isalnum((unsigned char)p[-6]) || p[-6] == '_')) continue;
+    char *end;
+    unsigned long t = strtoul(p, &end, 10);
+    if (end == p || isalnum((unsigned char)*end) || *end == '_' || t >= lz->type_count ||
+        added[t])
+      continue;
+    added[t] = 1;
+    add_sym(s, "xl_ft%u", (uint32_t)t, lz->types[t]);
+  }
+  free(added);
+  return true;
+}
+
 /* Compiles `header` and `body` (blen bytes) with libtcc, or links the
  * object file `obj` (then header and body are unused), into fresh memory
  * linked against the object's core, under tcc_lock: the code block (put on
@@ -253,7 +279,10 @@ code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const ch
     if (refs->funcs[f]) add_sym(s, "w%u", f, (const void *)lz->funcs[f]);
   for (uint32_t i = 0; i < st->x.ndata; i++)
     if (refs->data[i]) add_sym(s, "xl_d%u", i, lz->data[i]);
-  for (uint32_t t = 0; t < lz->type_count; t++) add_sym(s, "xl_ft%u", t, lz->types[t]);
+  if (!add_types(s, lz, text)) {
+    snprintf(msg, MSG_CAP, "out of memory");
+    goto out;
+  }
   tcc_add_symbol(s, "xl_table_init", lz->table_init);
   tcc_add_symbol(s, "xl_hot", st->hot);
   tcc_add_symbol(s, "xl_hot_ctx", st);

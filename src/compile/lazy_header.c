@@ -7,17 +7,25 @@
  * instructions, cut for a batch that names no helper 4.28 M, a one-line
  * file 1.13 M.
  *
- * The header is cut at load into parts, in order: a helper is a function
- * definition that starts a line (`XL_INLINE ...` or `static ...`, not inside
- * a macro) and ends where its braces close; everything else (types, macros,
- * declarations, lines that call a macro to define helpers) is kept for every
- * batch. A batch gets the helpers whose names its C holds as identifiers,
- * and those they name, and those the kept text names: a macro may call a
- * helper, or paste its name together (xl_##p##_ceil in the SIMD helpers
- * counts for every helper it may form). A cut that proves wrong costs a
- * compile: the caller then compiles with the full header
- * (lz_compile_batch), and counts it (mote_lazy_cut_misses: `make
- * spec-lazy` fails on any).
+ * The header is read at load without its comments, and cut into parts, in
+ * order. A helper (a part a batch may go without) is, at the start of a
+ * line that no macro continues:
+ *   - a function definition (`XL_INLINE ...` or `static ...`), to where its
+ *     braces close;
+ *   - a one-line declaration `XL_SHARED T xl_name;` (the module's function
+ *     types, xl_ftN: Yosys's header declares 210);
+ *   - a one-line call of a macro that defines the helper it names first,
+ *     `XL_TRUNC(xl_name, ...)` (the prelude's truncations: the macro's
+ *     expansion is a function tcc keeps as tokens, 30 of them cost 1.2 M
+ *     instructions per batch).
+ * Everything else (types, macros, other declarations, macro calls that
+ * paste their helpers' names) is kept for every batch. A batch gets the
+ * helpers whose names its C holds as identifiers, and those they name, and
+ * those the kept text names: a macro may call a helper, or paste its name
+ * together (xl_##p##_ceil in the SIMD helpers counts for every helper it
+ * may form). A cut that proves wrong costs a compile: the caller then
+ * compiles with the full header (lz_compile_batch), and counts it
+ * (mote_lazy_cut_misses: `make spec-lazy` fails on any).
  */
 #include <ctype.h>
 #include <stdbool.h>
@@ -33,7 +41,7 @@ typedef struct part {
 } part;
 
 struct lz_helpers {
-  const char *text; /* the header (not owned) */
+  char *text;     /* the header without its comments (owned) */
   part *parts;
   size_t nparts;
   char **names;   /* the helpers' names, each once */
@@ -83,24 +91,54 @@ static void scan(const lz_helpers *h, const char *s, size_t n,
   }
 }
 
-/* The helper a line defines (its name's start and length), if it starts
- * one: a definition at the start of a line, not a declaration or data. */
-static bool defines(const char *line, size_t len, const char **name, size_t *nlen) {
-  if (strncmp(line, "XL_INLINE ", 10) != 0 && strncmp(line, "static ", 7) != 0) return false;
+/* What a line starts (the helper's name: its start and length). */
+typedef enum { NO_HELPER, TO_BRACE, ONE_LINE } helper_kind;
+
+/* A one-line helper: `XL_SHARED T xl_name;`, or `XL_MACRO(xl_name, ...)`. */
+static bool one_line(const char *line, size_t len, const char **name, size_t *nlen) {
+  const char *end = line + len;
+  if (end > line && end[-1] == '\n') end--;
+  if (strncmp(line, "XL_SHARED ", 10) == 0) {
+    if (end == line || end[-1] != ';' || memchr(line, '(', len) || memchr(line, '[', len) ||
+        memchr(line, '=', len))
+      return false;
+    const char *e = end - 1, *b = e;
+    while (b > line && ident_char(b[-1])) b--;
+    *name = b;
+    *nlen = (size_t)(e - b);
+    return b > line && b[-1] == ' ';
+  }
+  if (strncmp(line, "XL_", 3) != 0 || end == line || end[-1] != ')') return false;
+  const char *c = line + 3;
+  while (c < end && (isupper((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_')) c++;
+  if (c == end || *c != '(' || end - c < 5 || strncmp(c + 1, "xl_", 3) != 0) return false;
+  const char *b = c + 1, *e = b;
+  while (e < end && ident_char(*e)) e++;
+  if (e == end || *e != ',') return false;
+  *name = b;
+  *nlen = (size_t)(e - b);
+  return true;
+}
+
+/* The helper a line starts, if it starts one: a definition at the start of
+ * a line (not a declaration or data), or a one-line helper. */
+static helper_kind starts(const char *line, size_t len, const char **name, size_t *nlen) {
+  if (one_line(line, len, name, nlen)) return ONE_LINE;
+  if (strncmp(line, "XL_INLINE ", 10) != 0 && strncmp(line, "static ", 7) != 0) return NO_HELPER;
   const char *paren = memchr(line, '(', len), *eq = memchr(line, '=', len);
-  if (!paren || (eq && eq < paren)) return false;
+  if (!paren || (eq && eq < paren)) return NO_HELPER;
   const char *e = paren;
   while (e > line && e[-1] == ' ') e--;
   const char *b = e;
   while (b > line && ident_char(b[-1])) b--;
-  if (b == e) return false;
+  if (b == e) return NO_HELPER;
   /* a prototype ends at ';' before any '{' */
   const char *brace = memchr(line, '{', len), *semi = memchr(line, ';', len);
-  if (!brace && semi) return false;
-  if (brace && semi && semi < brace) return false;
+  if (!brace && semi) return NO_HELPER;
+  if (brace && semi && semi < brace) return NO_HELPER;
   *name = b;
   *nlen = (size_t)(e - b);
-  return true;
+  return TO_BRACE;
 }
 
 static void mark_always(const lz_helpers *h, int i, void *ctx) {
@@ -108,38 +146,63 @@ static void mark_always(const lz_helpers *h, int i, void *ctx) {
   h->always[i] = true;
 }
 
-/* The helpers kept text names, outside comments, line by line: not the
- * name a #define defines (the prelude defines many helpers as macros for
- * gcc and as functions for tcc, in the two branches of an #if). */
+/* The helpers kept text names, line by line: not the name a #define
+ * defines (the prelude defines many helpers as macros for gcc and as
+ * functions for tcc, in the two branches of an #if). */
 static void mark_kept(const lz_helpers *h, const char *s, size_t n) {
-  bool in_comment = false;
   for (const char *line = s, *end = s + n; line < end;) {
     const char *nl = memchr(line, '\n', (size_t)(end - line));
     const char *stop = nl ? nl + 1 : end, *seg = line;
-    if (!in_comment && (size_t)(stop - line) > 8 && strncmp(line, "#define ", 8) == 0) {
+    if ((size_t)(stop - line) > 8 && strncmp(line, "#define ", 8) == 0) {
       seg = line + 8;
       while (seg < stop && ident_char(*seg)) seg++;
     }
-    for (const char *c = seg; c < stop;) {
-      bool two = c + 1 < stop;
-      if (in_comment) {
-        if (two && c[0] == '*' && c[1] == '/') in_comment = false, seg = c + 2, c += 2;
-        else c++;
-      } else if (two && c[0] == '/' && (c[1] == '*' || c[1] == '/')) {
-        scan(h, seg, (size_t)(c - seg), mark_always, NULL);
-        if (c[1] == '/') {
-          seg = c = stop;
-        } else {
-          in_comment = true;
-          c += 2;
-        }
-      } else {
-        c++;
-      }
-    }
-    if (!in_comment && seg < stop) scan(h, seg, (size_t)(stop - seg), mark_always, NULL);
+    scan(h, seg, (size_t)(stop - seg), mark_always, NULL);
     line = stop;
   }
+}
+
+/* C text without its comments (a block comment becomes one space, a line
+ * comment goes to its line's end, both spliced lines included), and
+ * without the lines left blank (but one that ends a macro's continued
+ * lines); NULL: no memory. String and character literals are copied. */
+static char *without_comments(const char *in) {
+  size_t n = strlen(in);
+  char *out = malloc(n + 1), *o = out, *line = out;
+  if (!out) return NULL;
+  bool continued = false; /* the line before ended with '\' */
+  for (const char *c = in; *c;) {
+    if (c[0] == '/' && c[1] == '*') {
+      const char *e = strstr(c + 2, "*/");
+      c = e ? e + 2 : c + strlen(c);
+      *o++ = ' ';
+    } else if (c[0] == '/' && c[1] == '/') {
+      while (*c && (*c != '\n' || c[-1] == '\\')) c++;
+    } else if (*c == '"' || *c == '\'') {
+      char q = *c;
+      *o++ = *c++;
+      while (*c && *c != q && *c != '\n') {
+        if (*c == '\\' && c[1]) *o++ = *c++;
+        *o++ = *c++;
+      }
+      if (*c == q) *o++ = *c++;
+    } else if (*c == '\n') {
+      c++;
+      const char *b = line;
+      while (b < o && (*b == ' ' || *b == '\t')) b++;
+      if (b == o && !continued) {
+        o = line; /* blank */
+        continue;
+      }
+      continued = o > line && o[-1] == '\\';
+      *o++ = '\n';
+      line = o;
+    } else {
+      *o++ = *c++;
+    }
+  }
+  *o = 0;
+  return out;
 }
 
 /* Whether name is pieces[0..n) with each NULL piece (a pasted parameter)
@@ -210,6 +273,7 @@ void lz_helpers_free(lz_helpers *h) {
   for (size_t i = 0; i < h->nnames; i++) free(h->names[i]);
   free(h->names);
   free(h->parts);
+  free(h->text);
   if (h->index) mote_map_free(h->index);
   free(h->always);
   free(h->dep_at);
@@ -264,13 +328,13 @@ static void want_closure(const lz_helpers *h, want_ctx *w) {
   }
 }
 
-lz_helpers *lz_helpers_parse(const char *text) {
+lz_helpers *lz_helpers_parse(const char *header) {
   lz_helpers *h = calloc(1, sizeof *h);
-  if (!h || !(h->index = mote_map_new())) {
-    free(h);
+  if (!h || !(h->index = mote_map_new()) || !(h->text = without_comments(header))) {
+    lz_helpers_free(h);
     return NULL;
   }
-  h->text = text;
+  const char *text = h->text;
   size_t pcap = 0, ncap = 0, len = strlen(text);
   bool continued = false; /* the line before ended with '\' */
   for (size_t at = 0; at < len;) {
@@ -280,11 +344,12 @@ lz_helpers *lz_helpers_parse(const char *text) {
     const char *name;
     size_t nlen;
     int k = -2;
-    if (!continued && defines(line, llen, &name, &nlen)) k = name_index(h, &ncap, name, nlen);
+    helper_kind kind = continued ? NO_HELPER : starts(line, llen, &name, &nlen);
+    if (kind != NO_HELPER) k = name_index(h, &ncap, name, nlen);
     if (k == -1) goto failed;
-    if (k < 0) {
+    if (k < 0 || kind == ONE_LINE) {
       continued = llen >= 2 && line[llen - 1] == '\n' && line[llen - 2] == '\\';
-      if (!add_part(h, &pcap, at, llen, -1)) goto failed;
+      if (!add_part(h, &pcap, at, llen, k < 0 ? -1 : k)) goto failed;
       at += llen;
       continue;
     }

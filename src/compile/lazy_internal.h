@@ -118,11 +118,11 @@ char *lz_header_text(const xl_module *x, bool counting);
 char *lz_scalar_header(const char *header);
 
 /* ---- lazy_header.c ---- */
-/* A header's helper functions, found once (NULL: memory ran out, or the
- * header is not as expected: batches then take it whole); the header must
- * outlive it. lz_slim_header: the header with only the helpers body's C
- * names (and those they name), for one batch (caller frees; NULL: no
- * memory). */
+/* A header's helpers (lazy_header.c), found once in a copy without its
+ * comments (NULL: memory ran out, or the header is not as expected: batches
+ * then take it whole). lz_slim_header: that copy with only the helpers
+ * body's C names (and those they name), for one batch (caller frees; NULL:
+ * no memory). */
 lz_helpers *lz_helpers_parse(const char *header);
 void lz_helpers_free(lz_helpers *h);
 char *lz_slim_header(const lz_helpers *h, const char *body, size_t blen);

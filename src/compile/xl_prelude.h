@@ -387,29 +387,35 @@ XL_TRUNC_SAT(xl_i64_trunc_sat_f64_u, f64, u64, u64, -1.0, 18446744073709551616.0
   ({ RT r_; __asm__(op " %1, %0" : "=r"(r_) : "x"(x)); r_; })
 #define XL_CVT_f32(x, RT) XL_CVTT(x, RT, "cvttss2si")
 #define XL_CVT_f64(x, RT) XL_CVTT(x, RT, "cvttsd2si")
-#define XL_TRUNC_FAST(name, FT, IT, RT, out_of_range)               \
+#define XL_TRUNC_FAST(name, range, FT, IT, RT, out_of_range)        \
   XL_INLINE IT name(FT x) {                                         \
     RT r = XL_CVT_##FT(x, RT);                                      \
-    return XL_UNLIKELY(out_of_range) ? name##_range(x) : (IT)r;     \
+    return XL_UNLIKELY(out_of_range) ? range(x) : (IT)r;            \
   }
 #else
-#define XL_TRUNC_FAST(name, FT, IT, RT, out_of_range) \
-  XL_INLINE IT name(FT x) { return name##_range(x); }
+#define XL_TRUNC_FAST(name, range, FT, IT, RT, out_of_range) \
+  XL_INLINE IT name(FT x) { return range(x); }
 #endif
 #define XL_I32_INDEFINITE(r) ((r) == (s32)0x80000000u)
 #define XL_I64_INDEFINITE(r) ((r) == (s64)0x8000000000000000ull)
 #define XL_NOT_U32(r) ((u64)(r) > 0xffffffffu)
-/* the trapping and the saturating truncation of one pair of types (TO, FROM:
- * i32, f32_s; the float type FT; the wasm result IT; the instruction's RT) */
-#define XL_TRUNC_FASTS(TO, FROM, FT, IT, RT, out_of_range)          \
-  XL_TRUNC_FAST(xl_##TO##_trunc_##FROM, FT, IT, RT, out_of_range)   \
-  XL_TRUNC_FAST(xl_##TO##_trunc_sat_##FROM, FT, IT, RT, out_of_range)
-XL_TRUNC_FASTS(i32, f32_s, f32, u32, s32, XL_I32_INDEFINITE(r))
-XL_TRUNC_FASTS(i32, f32_u, f32, u32, s64, XL_NOT_U32(r))
-XL_TRUNC_FASTS(i32, f64_s, f64, u32, s32, XL_I32_INDEFINITE(r))
-XL_TRUNC_FASTS(i32, f64_u, f64, u32, s64, XL_NOT_U32(r))
-XL_TRUNC_FASTS(i64, f32_s, f32, u64, s64, XL_I64_INDEFINITE(r))
-XL_TRUNC_FASTS(i64, f64_s, f64, u64, s64, XL_I64_INDEFINITE(r))
+/* The trapping and the saturating truncation of each pair of types: the
+ * helper's name, its out-of-line path, the float type FT, the wasm result
+ * IT, the instruction's RT. Each line names the helper it defines first and
+ * spells out what it calls: a lazy batch's header keeps only the lines
+ * whose helpers the batch names (src/compile/lazy_header.c). */
+XL_TRUNC_FAST(xl_i32_trunc_f32_s, xl_i32_trunc_f32_s_range, f32, u32, s32, XL_I32_INDEFINITE(r))
+XL_TRUNC_FAST(xl_i32_trunc_sat_f32_s, xl_i32_trunc_sat_f32_s_range, f32, u32, s32, XL_I32_INDEFINITE(r))
+XL_TRUNC_FAST(xl_i32_trunc_f32_u, xl_i32_trunc_f32_u_range, f32, u32, s64, XL_NOT_U32(r))
+XL_TRUNC_FAST(xl_i32_trunc_sat_f32_u, xl_i32_trunc_sat_f32_u_range, f32, u32, s64, XL_NOT_U32(r))
+XL_TRUNC_FAST(xl_i32_trunc_f64_s, xl_i32_trunc_f64_s_range, f64, u32, s32, XL_I32_INDEFINITE(r))
+XL_TRUNC_FAST(xl_i32_trunc_sat_f64_s, xl_i32_trunc_sat_f64_s_range, f64, u32, s32, XL_I32_INDEFINITE(r))
+XL_TRUNC_FAST(xl_i32_trunc_f64_u, xl_i32_trunc_f64_u_range, f64, u32, s64, XL_NOT_U32(r))
+XL_TRUNC_FAST(xl_i32_trunc_sat_f64_u, xl_i32_trunc_sat_f64_u_range, f64, u32, s64, XL_NOT_U32(r))
+XL_TRUNC_FAST(xl_i64_trunc_f32_s, xl_i64_trunc_f32_s_range, f32, u64, s64, XL_I64_INDEFINITE(r))
+XL_TRUNC_FAST(xl_i64_trunc_sat_f32_s, xl_i64_trunc_sat_f32_s_range, f32, u64, s64, XL_I64_INDEFINITE(r))
+XL_TRUNC_FAST(xl_i64_trunc_f64_s, xl_i64_trunc_f64_s_range, f64, u64, s64, XL_I64_INDEFINITE(r))
+XL_TRUNC_FAST(xl_i64_trunc_sat_f64_s, xl_i64_trunc_sat_f64_s_range, f64, u64, s64, XL_I64_INDEFINITE(r))
 
 /* The truncation, or the type's minimum for a NaN or a value out of range:
  * what clang's wasm writes for C's (int)x, `fabs(x) < 2^31 ?

@@ -236,6 +236,88 @@ TEST(what_the_kept_text_names_and_what_that_names_is_always_there) {
   lz_helpers_free(h);
 }
 
+/* One-line helpers: a declaration of the module's (XL_SHARED) and a macro
+ * call that defines the helper it names first; a batch gets the line only
+ * when it names the helper, with what the line names too. */
+TEST(a_one_line_helper_comes_with_its_name_only) {
+  static const char header[] =
+      "typedef unsigned u32;\n"
+      "#define XL_SHARED extern\n"
+      "#define XL_T(name, range) static u32 name(u32 x) { return range(x); }\n"
+      "XL_SHARED u32 xl_ft0;\n"
+      "XL_SHARED u32 xl_ft1;\n"
+      "XL_SHARED const u32 xl_d0[];\n"
+      "static u32 xl_t_range(u32 x) { return x; }\n"
+      "XL_T(xl_t, xl_t_range)\n"
+      "XL_T(xl_u, xl_t_range)\n";
+  lz_helpers *h = lz_helpers_parse(header);
+  CHECK(h != NULL);
+  if (!h) return;
+  const char *body = "u32 b0(void) { return xl_ft1 + xl_t(2); }\n";
+  char *none = lz_slim_header(h, "", 0), *some = lz_slim_header(h, body, strlen(body));
+  CHECK(none && some);
+  if (none && some) {
+    CHECK(strstr(none, "xl_ft0") == NULL);
+    CHECK(strstr(none, "xl_ft1") == NULL);
+    CHECK(strstr(none, "XL_T(xl_t,") == NULL);
+    CHECK(strstr(none, "XL_SHARED const u32 xl_d0[];") != NULL); /* data: kept */
+    CHECK(strstr(some, "XL_SHARED u32 xl_ft1;") != NULL);
+    CHECK(strstr(some, "xl_ft0") == NULL);
+    CHECK(strstr(some, "XL_T(xl_t, xl_t_range)") != NULL);
+    CHECK(strstr(some, "static u32 xl_t_range(u32 x)") != NULL); /* which its line names */
+    CHECK(strstr(some, "XL_T(xl_u,") == NULL);
+    static char core[8];
+    TCCState *s = tcc_new();
+    CHECK(s != NULL);
+    if (s) {
+      char text[1024];
+      snprintf(text, sizeof text, "%s%s", some, body);
+      tcc_set_error_func(s, NULL, quiet);
+      tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+      tcc_add_symbol(s, "xl_ft1", core);
+      CHECK(tcc_compile_string(s, text) == 0);
+      tcc_delete(s);
+    }
+  }
+  free(none);
+  free(some);
+  lz_helpers_free(h);
+}
+
+/* The cut is read without comments: none is left, and what only looked
+ * like one (in a string or a character) stays; a line comment that ends in
+ * '\\' takes the next line too, and the blank line that ends a macro's
+ * continued lines stays. */
+TEST(comments_go_and_what_is_not_a_comment_stays) {
+  static const char header[] =
+      "/* a block\n   comment */\n"
+      "static const char *s = \"/* kept */ // kept\"; /* gone */\n"
+      "static const char c = '\"'; // gone\n"
+      "// gone \\\n"
+      "gone too\n"
+      "#define M(x) \\\n"
+      "  (x) /* gone */ \\\n"
+      "\n"
+      "int after;\n";
+  lz_helpers *h = lz_helpers_parse(header);
+  CHECK(h != NULL);
+  if (!h) return;
+  char *cut = lz_slim_header(h, "", 0);
+  CHECK(cut != NULL);
+  if (cut) {
+    CHECK(strstr(cut, "gone") == NULL);
+    CHECK(strstr(cut, "comment") == NULL);
+    CHECK(strstr(cut, "\"/* kept */ // kept\";") != NULL);
+    CHECK(strstr(cut, "c = '\"';") != NULL);
+    CHECK(strstr(cut, "\\\n\nint after;\n") != NULL);
+    CHECK(cut[0] == 's'); /* the blank lines before went */
+  }
+  free(cut);
+  lz_helpers_free(h);
+}
+
 RUN_TESTS(a_cut_header_compiles_when_the_whole_one_does,
           a_cut_header_holds_what_a_batch_names_and_what_that_calls,
-          what_the_kept_text_names_and_what_that_names_is_always_there)
+          what_the_kept_text_names_and_what_that_names_is_always_there,
+          a_one_line_helper_comes_with_its_name_only,
+          comments_go_and_what_is_not_a_comment_stays)
