@@ -275,8 +275,13 @@ code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const ch
   tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
   if ((obj ? tcc_add_file(s, obj) : tcc_compile_string(s, text)) != 0) goto failed;
   if (lean) lz_runtime_add(s);
-  for (uint32_t f = 0; f < lz->func_count; f++)
-    if (refs->funcs[f]) add_sym(s, "w%u", f, (const void *)lz->funcs[f]);
+  if (refs->named) {
+    for (uint32_t k = 0; k < refs->nnamed; k++)
+      add_sym(s, "w%u", refs->named[k], (const void *)lz->funcs[refs->named[k]]);
+  } else {
+    for (uint32_t f = 0; f < lz->func_count; f++)
+      if (refs->funcs[f]) add_sym(s, "w%u", f, (const void *)lz->funcs[f]);
+  }
   for (uint32_t i = 0; i < st->x.ndata; i++)
     if (refs->data[i]) add_sym(s, "xl_d%u", i, lz->data[i]);
   if (!add_types(s, lz, text)) {
@@ -361,8 +366,9 @@ bool lz_translate(lazy_state *st, uint32_t root, size_t fill, lz_batch *b) {
   uint32_t nf = st->lazy->func_count;
   memset(b, 0, sizeof *b);
   b->refs = (xl_refs){calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1),
-                      calloc((size_t)nf + 1, sizeof(uint32_t)), 0};
-  FILE *o = b->refs.funcs && b->refs.data && b->refs.called
+                      malloc(((size_t)nf + 1) * sizeof(uint32_t)), 0,
+                      malloc(((size_t)nf + 1) * sizeof(uint32_t)), 0};
+  FILE *o = b->refs.funcs && b->refs.data && b->refs.called && b->refs.named
                 ? open_memstream(&b->body, &b->body_len)
                 : NULL;
   bool ok = o != NULL;
@@ -381,4 +387,5 @@ void lz_batch_done(lazy_state *st, lz_batch *b) {
   free(b->refs.funcs);
   free(b->refs.data);
   free(b->refs.called);
+  free(b->refs.named);
 }

@@ -188,7 +188,7 @@ static bool hot_batch(lazy_state *st, const uint32_t *members, uint32_t n, char 
   hot.fast_loops = true;
   const xl_module *x = &hot;
   uint32_t nf = st->lazy->func_count;
-  xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1), NULL, 0};
+  xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1), NULL, 0, NULL, 0};
   xl_error err = {0};
   char *body = NULL, *header = NULL, obj[4200] = "";
   size_t blen = 0;

@@ -157,6 +157,11 @@ typedef struct xl_refs {
    * called, mote_module_func_count entries of room */
   uint32_t *called;
   uint32_t ncalled;
+  /* optional (NULL: not kept): each function named (called or ref.func),
+   * in the order first named, mote_module_func_count entries of room; so
+   * that a lazy batch walks what it names, not the module's functions */
+  uint32_t *named;
+  uint32_t nnamed;
 } xl_refs;
 
 /* Writes C for defined function `func_index` (imports first in the index
@@ -273,8 +278,9 @@ bool xl_validate_functions(const xl_module *x, uint32_t first, uint32_t end,
  * declarations the bodies need and then the bodies (the caller puts mod.h's
  * text before them). members[] (max entries) gets the functions of the
  * batch, in order, *nmembers their number and *ncalled how many of them are
- * root and its callees (the rest were filled in); refs (zeroed by the caller, sized as for xl_func_write,
- * `called` given) what they name. False with err set on an invalid
+ * root and its callees (the rest were filled in); refs (zeroed by the
+ * caller, sized as for xl_func_write, `called` and `named` given) what they
+ * name. False with err set on an invalid
  * function or no memory (members[] and *nmembers then say which functions
  * it had taken). */
 bool xl_write_batch(FILE *out, const xl_module *x, uint32_t root, size_t budget, size_t fill,

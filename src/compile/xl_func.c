@@ -268,6 +268,12 @@ static frame *top(fx *f) { return &f->frames[f->nf - 1]; }
 static frame *target(fx *f, uint32_t depth) { return &f->frames[f->nf - 1 - depth]; }
 static bool live(fx *f) { return !top(f)->dead && !top(f)->unreachable; }
 
+/* Function a named (how: 1 called, 2 by ref.func), listed the first time. */
+static void name_func(xl_refs *refs, uint32_t a, uint8_t how) {
+  if (refs->named && !refs->funcs[a]) refs->named[refs->nnamed++] = a;
+  refs->funcs[a] |= how;
+}
+
 __attribute__((format(printf, 2, 3))) static void emit(fx *f, const char *fmt, ...) {
   if (!live(f)) return;
   va_list ap;
@@ -1585,7 +1591,7 @@ static bool body(fx *f) {
         xl_bprintf(callee, sizeof callee, "w%u", a);
         if (f->refs && live(f)) {
           if (f->refs->called && !(f->refs->funcs[a] & 1)) f->refs->called[f->refs->ncalled++] = a;
-          f->refs->funcs[a] |= 1;
+          name_func(f->refs, a, 1);
         }
         write_call(f, ft, f->h, callee, "I");
         if (!push_n(f, ft->result_count, ft->results)) return false;
@@ -1756,7 +1762,7 @@ static bool body(fx *f) {
         a = xl_u32(&f->c);
         if (a >= mote_module_func_count(f->m)) return fail(f, "unknown function %u", a);
         if (!f->x->declared[a]) return fail(f, "undeclared function reference %u", a);
-        if (f->refs && live(f)) f->refs->funcs[a] |= 2;
+        if (f->refs && live(f)) name_func(f->refs, a, 2);
         emit(f, "%s = xl_fref_%u(I);\n", S(f, MOTE_FUNCREF, f->h), a);
         if (!push(f, MOTE_FUNCREF)) return false;
         break;

@@ -83,13 +83,22 @@ bool xl_write_lazy_core(FILE *o, const xl_module *x, xl_error *err) {
   return false;
 }
 
+static int by_index(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
 /* A batch's text after mod.h's: the declarations of what the bodies (len
  * bytes of C, translated if ok) name, then the bodies; ok unless it or the
  * writing failed (err set then). */
-static bool write_batch_text(FILE *o, const xl_module *x, const xl_refs *refs, const char *body,
+static bool write_batch_text(FILE *o, const xl_module *x, xl_refs *refs, const char *body,
                              size_t len, bool ok, xl_error *err) {
   if (ok) {
-    for (uint32_t f = 0; f < mote_module_func_count(x->m); f++) {
+    /* in index order: the list sorted, or (not kept) every function's mark */
+    uint32_t nf = mote_module_func_count(x->m), n = refs->named ? refs->nnamed : nf;
+    if (refs->named) qsort(refs->named, n, sizeof *refs->named, by_index);
+    for (uint32_t k = 0; k < n; k++) {
+      uint32_t f = refs->named ? refs->named[k] : k;
       if (!refs->funcs[f]) continue;
       xl_write_prototype(o, x->m, f);
       fputs_unlocked(";\n", o);
@@ -118,7 +127,7 @@ bool xl_write_batch(FILE *o, const xl_module *x, uint32_t root, size_t budget, s
   char *body = NULL;
   size_t len = 0;
   FILE *b = queued ? open_memstream(&body, &len) : NULL;
-  bool ok = b != NULL && refs->called != NULL;
+  bool ok = b != NULL && refs->called != NULL && refs->named != NULL;
   uint32_t n = 0, next = root + 1, filled = UINT32_MAX;
   size_t bytes = 0;
   if (ok) {

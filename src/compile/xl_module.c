@@ -650,7 +650,8 @@ bool xl_write_chunk(FILE *o, const xl_module *x, uint32_t first, uint32_t end, b
   }
   /* the bodies first, to learn what they name; then the declarations */
   const mote_module *m = x->m;
-  xl_refs refs = {calloc(mote_module_func_count(m) + 1, 1), calloc(x->ndata + 1, 1), NULL, 0};
+  xl_refs refs = {calloc(mote_module_func_count(m) + 1, 1), calloc(x->ndata + 1, 1), NULL, 0,
+                  NULL, 0};
   char *body = NULL;
   size_t len = 0;
   FILE *b = refs.funcs && refs.data ? open_memstream(&body, &len) : NULL;

@@ -99,18 +99,20 @@ static void translate(const mote_module *m, const uint8_t *bytes, size_t size) {
       if (x.nbodies) {
         uint32_t nf = mote_module_func_count(m), members[8], n = 0, ncalled = 0;
         xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x.ndata + 1, 1),
-                  calloc((size_t)nf + 1, sizeof(uint32_t)), 0};
+                        calloc((size_t)nf + 1, sizeof(uint32_t)), 0,
+                        calloc((size_t)nf + 1, sizeof(uint32_t)), 0};
         x.lazy_bodies = true;
-        if (refs.funcs && refs.data && refs.called &&
+        if (refs.funcs && refs.data && refs.called && refs.named &&
             !xl_write_batch(null, &x, x.nimports_func, 4096, 4096, 8, never, NULL, members, &n,
                             &ncalled, &refs, &lerr))
           abort();
-        if (refs.funcs && refs.data && refs.called &&
+        if (refs.funcs && refs.data && refs.called && refs.named &&
             (n < 1 || members[0] != x.nimports_func || ncalled < 1 || ncalled > n))
           abort();
         free(refs.funcs);
         free(refs.data);
         free(refs.called);
+        free(refs.named);
       }
     }
   }
