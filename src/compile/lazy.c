@@ -261,7 +261,9 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
     }
   }
   mote_module_error merr;
-  if (ok && mote_module_read(st->wasm, st->len, &st->m, &merr) != MOTE_MODULE_OK) {
+  /* read as the compile read them (the key says these are the bytes), but
+   * for the bodies, which it decoded */
+  if (ok && mote_module_read_known(st->wasm, st->len, &st->m, &merr) != MOTE_MODULE_OK) {
     snprintf(msg, cap, "reading %s: %s", path, merr.message);
     ok = false;
   }

@@ -219,6 +219,33 @@ static void validate_finish(validation *v, pthread_t *t, unsigned n, unsigned st
   }
 }
 
+/* A lazy object's module bytes, beside it in the cache (<key>.wasm; the
+ * loader checks them against the key, and removes them when they are not
+ * the module: lazy.c). Written when missing or of another size, also for an
+ * object found in the cache (one a cluster peer sent): a damaged file is
+ * then written again by the next compile (until stop 30 no load of its
+ * object worked again). Not read here: a compile at every start would read
+ * every big module again. 1: written now, 0: it was there, -1: failed. */
+static int keep_module_bytes(const char *cache_dir, const char *key, const uint8_t *wasm,
+                             size_t len) {
+  char path[PATH_MAX], name[160], tmp[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s.wasm", cache_dir, key);
+  struct stat st;
+  if (stat(path, &st) == 0 && (uint64_t)st.st_size == len) return 0;
+  static unsigned long seq;
+  char prefix[MOTE_TMP_PREFIX_MAX];
+  mote_tmp_prefix(prefix);
+  snprintf(name, sizeof name, "tmp/%s%s.wasm.%lu", prefix, key,
+           __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+  snprintf(tmp, sizeof tmp, "%s/%s", cache_dir, name);
+  if (mote_cache_prepare(cache_dir) != 0 || mote_write_file(cache_dir, name, wasm, len) != 0 ||
+      rename(tmp, path) != 0) {
+    unlink(tmp);
+    return -1;
+  }
+  return 1;
+}
+
 /* A lazy object (lazy.h): mod.h and the lazy core (stubs) make one unit;
  * the functions are compiled when first called, but all are validated now,
  * in threads of their own while the compiler makes the core. A module with
@@ -258,55 +285,36 @@ static mote_compile_status build_lazy(const char *work, const xl_module *x,
   mote_child_result r;
   mote_tool_cc_argv(opts->tier, cc, 32);
   mote_child_run(cc, work, limits, &r);
+  /* the bytes the object will load, written while the validators run (after
+   * them, Yosys's 29 MB took 0.12 s of its first answer); removed again if
+   * the build fails. A failure to write is mote_compile's to report, when it
+   * writes them again. */
+  int kept = keep_module_bytes(opts->cache_dir, out->key, x->bytes, x->len);
   validate_finish(vs, vt, ranges, threads);
   const validation v = vs[0];
   out->cc_ms = r.wall_ms;
   out->chunks = 1;
   out->chunks_built = 1;
   out->peak_rss_kb = r.max_rss_kb;
+  mote_compile_status st = MOTE_COMPILE_OK;
   if (!v.ok) {
     set_error(err, mote_xl_status(&v.err), "translate", "%s", v.err.message);
-    return mote_xl_status(&v.err);
-  }
-  if (v.deepest_if > MOTE_LAZY_MAX_IF_NESTING) {
+    st = mote_xl_status(&v.err);
+  } else if (v.deepest_if > MOTE_LAZY_MAX_IF_NESTING) {
     static const char *const lazy_files[] = {"mod.h", "unit.c", "module.so"};
     for (size_t i = 0; i < sizeof lazy_files / sizeof lazy_files[0]; i++) {
       snprintf(path, sizeof path, "%s/%s", work, lazy_files[i]);
       unlink(path);
     }
     *eager_instead = true;
-    return MOTE_COMPILE_OK;
+  } else if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0) {
+    st = child_failure(&r, limits, "cc", MOTE_COMPILE_TOOL_FAILED, err);
   }
-  if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0)
-    return child_failure(&r, limits, "cc", MOTE_COMPILE_TOOL_FAILED, err);
-  return MOTE_COMPILE_OK;
-}
-
-/* A lazy object's module bytes, beside it in the cache (<key>.wasm; the
- * loader checks them against the key, and removes them when they are not
- * the module: lazy.c). Written when missing or of another size, also for an
- * object found in the cache (one a cluster peer sent): a damaged file is
- * then written again by the next compile (until stop 30 no load of its
- * object worked again). Not read here: a compile at every start would read
- * every big module again. 0 or -1. */
-static int keep_module_bytes(const char *cache_dir, const char *key, const uint8_t *wasm,
-                             size_t len) {
-  char path[PATH_MAX], name[160], tmp[PATH_MAX];
-  snprintf(path, sizeof path, "%s/%s.wasm", cache_dir, key);
-  struct stat st;
-  if (stat(path, &st) == 0 && (uint64_t)st.st_size == len) return 0;
-  static unsigned long seq;
-  char prefix[MOTE_TMP_PREFIX_MAX];
-  mote_tmp_prefix(prefix);
-  snprintf(name, sizeof name, "tmp/%s%s.wasm.%lu", prefix, key,
-           __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
-  snprintf(tmp, sizeof tmp, "%s/%s", cache_dir, name);
-  if (mote_cache_prepare(cache_dir) != 0 || mote_write_file(cache_dir, name, wasm, len) != 0 ||
-      rename(tmp, path) != 0) {
-    unlink(tmp);
-    return -1;
+  if (st != MOTE_COMPILE_OK && kept == 1) {
+    snprintf(path, sizeof path, "%s/%s.wasm", opts->cache_dir, out->key);
+    unlink(path);
   }
-  return 0;
+  return st;
 }
 
 /* Translates and compiles in `work`; leaves module.so there. lazy: the
@@ -486,7 +494,7 @@ mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_com
   st = build(work, m, wasm, len, lazy, opts, out, err);
   if (st != MOTE_COMPILE_OK) goto done;
 
-  if (lazy && keep_module_bytes(opts->cache_dir, out->key, wasm, len) != 0) {
+  if (lazy && keep_module_bytes(opts->cache_dir, out->key, wasm, len) < 0) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
     st = MOTE_COMPILE_IO;
     goto done;
@@ -500,7 +508,7 @@ mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_com
 
 done:
   if (st == MOTE_COMPILE_OK && out->cached && lazy &&
-      keep_module_bytes(opts->cache_dir, out->key, wasm, len) != 0) {
+      keep_module_bytes(opts->cache_dir, out->key, wasm, len) < 0) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
     st = MOTE_COMPILE_IO;
   }

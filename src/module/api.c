@@ -9,9 +9,9 @@
 
 #include "module/module_internal.h"
 
-mote_module_status mote_module_read(const uint8_t *bytes, size_t len, mote_module **out,
-                                    mote_module_error *err) {
-  mr_parse p = {0};
+static mote_module_status read_module(const uint8_t *bytes, size_t len, bool known,
+                                      mote_module **out, mote_module_error *err) {
+  mr_parse p = {.known_bodies = known};
   mote_module_status rc = MOTE_MODULE_OK;
   *out = NULL;
   if (!bytes) len = 0;
@@ -38,6 +38,16 @@ out:
     *out = p.m; /* the caller owns it now */
   }
   return rc;
+}
+
+mote_module_status mote_module_read(const uint8_t *bytes, size_t len, mote_module **out,
+                                    mote_module_error *err) {
+  return read_module(bytes, len, false, out, err);
+}
+
+mote_module_status mote_module_read_known(const uint8_t *bytes, size_t len, mote_module **out,
+                                          mote_module_error *err) {
+  return read_module(bytes, len, true, out, err);
 }
 
 void mote_module_free(mote_module *m) {

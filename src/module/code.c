@@ -367,6 +367,10 @@ bool mr_code_section(mr_reader *r) {
                      "unexpected end of section or function: body of %u bytes, %zu left",
                      size, mr_remaining(r));
     mr_reader body = {.p = p, .buf = r->buf, .pos = r->pos, .end = r->pos + size};
+    if (p->known_bodies) {
+      r->pos = body.end;
+      continue;
+    }
     if (!locals(&body)) return false;
     if (!decode(&body, false)) {
       if (body.pos == body.end && p->err.status == MOTE_MODULE_MALFORMED &&

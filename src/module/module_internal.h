@@ -121,6 +121,9 @@ typedef struct mr_parse {
   uint32_t datacount;
   uint32_t defined_funcs; /* function section count */
   bool seen_code;
+  /* the bytes were read whole before (mote_module_read_known): function
+   * bodies are walked by their sizes, not decoded */
+  bool known_bodies;
 
   /* Scratch for the decoder: the kind of every open block. From malloc(),
    * reused across bodies, freed at the end of the read. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/tmpdir.h"
+#include "compile/cache.h"
 #include "compile/compile.h"
 #include "compile/compile_internal.h"
 #include "compile/lazy.h"
@@ -213,6 +214,12 @@ static void refused_as_invalid(const char *wat, const char *function) {
   mote_compile_error cerr;
   CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_INVALID);
   if (function) CHECK_MSG(strstr(cerr.message, function) != NULL, cerr.message);
+  /* a lazy build writes the bytes beside its object while it validates:
+   * not kept for a module refused */
+  char key[65], path[4200];
+  mote_cache_key(wasm, len, MOTE_TIER_QUICK, key);
+  snprintf(path, sizeof path, "%s/%s.wasm", o.cache_dir, key);
+  CHECK_MSG(access(path, F_OK) != 0, path);
   free(wasm);
 }
 

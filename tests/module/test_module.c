@@ -680,6 +680,35 @@ TEST(custom_sections_past_the_first_thousand_are_skipped_but_name_is_kept) {
   free(b);
 }
 
+/* Bytes mote_module_read accepted before: the bodies are only walked (an
+ * illegal opcode goes unseen, as the contract says), the rest is checked as
+ * ever. */
+TEST(known_bytes_skip_only_the_decoding_of_bodies) {
+  wbuf w;
+  mote_module *m = NULL;
+  header(&w);
+  TYPE_VOID;
+  ONE_FUNC;
+  SEC(&w, 10, 0x01, 0x03, 0x00, 0x27, 0x0b);
+  CHECK_EQ_INT(read_buf(&w), MOTE_MODULE_MALFORMED);
+  CHECK_EQ_INT(mote_module_read_known(w.b, w.n, &m, &err), MOTE_MODULE_OK);
+  CHECK(m && mote_module_func_count(m) == 1);
+  mote_module_free(m);
+  m = NULL;
+  header(&w);
+  TYPE_VOID;
+  ONE_FUNC;
+  SEC(&w, 10, 0x01, 0x09, 0x00, 0x0b); /* a body past its section */
+  CHECK_EQ_INT(mote_module_read_known(w.b, w.n, &m, &err), MOTE_MODULE_MALFORMED);
+  CHECK(m == NULL);
+  header(&w);
+  TYPE_VOID;
+  ONE_FUNC;
+  SEC(&w, 10, 0x02, 0x02, 0x00, 0x0b, 0x02, 0x00, 0x0b); /* two bodies, one function */
+  CHECK_EQ_INT(mote_module_read_known(w.b, w.n, &m, &err), MOTE_MODULE_MALFORMED);
+  CHECK(m == NULL);
+}
+
 RUN_TESTS(custom_sections_past_the_first_thousand_are_skipped_but_name_is_kept,
           empty_module_reads, empty_and_null_input, bad_magic, bad_version, truncated_leb,
           leb_too_long_or_too_large, section_out_of_order_or_repeated, unknown_section_id,
@@ -689,4 +718,4 @@ RUN_TESTS(custom_sections_past_the_first_thousand_are_skipped_but_name_is_kept,
           other_unsupported_features, bad_utf8_names, oversized_counts_do_not_allocate,
           element_segment_forms, accessors_on_a_small_module, broken_name_section_is_ignored,
           ill_typed_constant_expressions_are_invalid, call_indirect_needs_a_funcref_table,
-          global_get_element_items)
+          global_get_element_items, known_bytes_skip_only_the_decoding_of_bodies)

@@ -22,11 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "module/layout.h"
 #include "module/module.h"
 #include "test.h"
 
 typedef struct counts {
   int modules, modules_ok;
+  int known_same; /* accepted, and read again by mote_module_read_known the same */
   int malformed, malformed_rejected, malformed_as_unsupported;
   int invalid, invalid_ok, invalid_unsupported, invalid_malformed_datacount, invalid_refused;
 } counts;
@@ -58,6 +60,26 @@ static uint8_t *slurp(const char *path, size_t *len) {
   return buf;
 }
 
+/* What mote_module_read_known made of bytes mote_module_read accepted: the
+ * same module (its counts and where its sections lie). */
+static bool same_module(const mote_module *a, const mote_module *b) {
+  if (mote_module_func_count(a) != mote_module_func_count(b) ||
+      mote_module_type_count(a) != mote_module_type_count(b) ||
+      mote_module_import_count(a) != mote_module_import_count(b) ||
+      mote_module_export_count(a) != mote_module_export_count(b) ||
+      mote_module_global_count(a) != mote_module_global_count(b) ||
+      mote_module_table_count(a) != mote_module_table_count(b) ||
+      mote_module_memory_count(a) != mote_module_memory_count(b) ||
+      mote_layout_section_count(a) != mote_layout_section_count(b))
+    return false;
+  for (uint32_t i = 0; i < mote_layout_section_count(a); i++) {
+    const mote_section_span *x = mote_layout_section(a, i), *y = mote_layout_section(b, i);
+    if (x->id != y->id || x->start != y->start || x->content != y->content || x->end != y->end)
+      return false;
+  }
+  return true;
+}
+
 static void check_command(const char *dir, json_t *cmd, counts *c) {
   const char *type = json_string_value(json_object_get(cmd, "type"));
   const char *file = json_string_value(json_object_get(cmd, "filename"));
@@ -81,6 +103,13 @@ static void check_command(const char *dir, json_t *cmd, counts *c) {
   char detail[2400];
   snprintf(detail, sizeof detail, "%s (%s \"%s\"): %s", path, type, text ? text : "",
            st == MOTE_MODULE_OK ? "accepted" : err.message);
+  if (st == MOTE_MODULE_OK) {
+    mote_module *k = NULL;
+    CHECK_MSG(mote_module_read_known(bytes, len, &k, &err) == MOTE_MODULE_OK, detail);
+    CHECK_MSG(k && same_module(m, k), detail);
+    mote_module_free(k);
+    c->known_same++;
+  }
 
   if (strcmp(type, "module") == 0) {
     c->modules++;
@@ -172,8 +201,10 @@ TEST(spec_corpus) {
          " invalid, %d unsupported (multiple memories), %d malformed (no data count section)\n",
          c.invalid_ok, c.invalid, c.invalid_refused, c.invalid_unsupported,
          c.invalid_malformed_datacount);
+  printf("  read again as known bytes, the same: %d\n", c.known_same);
   CHECK(files > 50);
   CHECK(c.modules > 1000);
+  CHECK(c.known_same >= c.modules_ok);
 }
 
 RUN_TESTS(spec_corpus)
