@@ -306,6 +306,8 @@ bool mote_lazy_attach(const mote_abi_lazy *lazy, const char *so_path, char *msg,
     pthread_mutex_unlock(&lz_reg_lock);
     return false;
   }
+  /* the object's data segments are the module's own bytes (st->wasm) */
+  for (uint32_t i = 0; i < lazy->data_count; i++) lazy->data[i] = st->x.data[i].bytes;
   st->lazy = lazy;
   st->refs = 1;
   st->next = lz_states;
@@ -349,6 +351,7 @@ void mote_lazy_detach(const mote_abi_lazy *lazy) {
        * at code that is gone */
       for (uint32_t i = 0; i + lazy->import_func_count < lazy->func_count; i++)
         __atomic_store_n(&lazy->slots[i], NULL, __ATOMIC_RELEASE);
+      for (uint32_t i = 0; i < lazy->data_count; i++) lazy->data[i] = NULL; /* st->wasm's */
       __atomic_store_n(lazy->state, NULL, __ATOMIC_RELEASE);
       for (lazy_state **q = &lz_leaving; *q; q = &(*q)->next)
         if (*q == st) {

@@ -64,8 +64,6 @@ bool xl_write_lazy_core(FILE *o, const xl_module *x, xl_error *err) {
             x->nbodies + 1);
   xl_printf(o, "static const wasm_rt_function_ptr_t xl_lazy_funcs[%u] = {\n", nf + 1);
   for (uint32_t f = 0; f < nf; f++) xl_printf(o, "(wasm_rt_function_ptr_t)&w%u,\n", f);
-  xl_printf(o, "0};\nstatic const u8 *const xl_lazy_data[%u] = {", x->ndata + 1);
-  for (uint32_t i = 0; i < x->ndata; i++) xl_printf(o, "xl_d%u, ", i);
   xl_printf(o, "0};\nstatic u32 *const xl_lazy_types[%u] = {", nt + 1);
   for (uint32_t t = 0; t < nt; t++) xl_printf(o, "&xl_ft%u, ", t);
   xl_printf(o,

@@ -158,7 +158,7 @@ typedef struct mote_abi_module {
  * other arrays name what the lazily compiled code links against. An optional
  * symbol with a version of its own: objects without it are unchanged.
  */
-#define MOTE_ABI_LAZY_VERSION 1
+#define MOTE_ABI_LAZY_VERSION 2
 #define MOTE_ABI_LAZY_SYMBOL "mote_abi_lazy_v1"
 
 typedef struct mote_abi_lazy {
@@ -170,7 +170,9 @@ typedef struct mote_abi_lazy {
   void *volatile *slots;      /* per defined function: its code, NULL until ready */
   void **state;               /* the runtime's, per loaded object */
   const wasm_rt_function_ptr_t *funcs; /* func_count: w<N>, stubs and import trampolines */
-  const uint8_t *const *data; /* data_count: the data segments xl_d<i> */
+  /* data_count: the data segments xl_d<i>, which the object does not hold:
+   * the runtime points them into the module's bytes when it attaches */
+  const uint8_t **data;
   uint32_t *const *types;     /* type_count: the type ids xl_ft<t> */
   void *table_init;           /* xl_table_init */
 } mote_abi_lazy;

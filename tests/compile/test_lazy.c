@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/tmpdir.h"
 #include "compile/cache.h"
 #include "compile/compile.h"
@@ -560,6 +561,56 @@ TEST(funcrefs_are_the_same_before_and_after_their_function_is_compiled) {
   CHECK(r.funcref.func == ref0);
   mote_rt_instance_free(in);
   mote_rt_module_free(m);
+}
+
+/* A lazy object's data segments are its module's bytes, pointed at when it
+ * is loaded (the object does not hold them): active and passive segments
+ * arrive in memory, and again after the object was unloaded and loaded. */
+TEST(a_lazy_objects_data_comes_from_its_module_bytes) {
+  static const char text[] = "mote's data, from the module";
+  char wat[600];
+  snprintf(wat, sizeof wat,
+           "(module (memory 1) (data (i32.const 16) \"%s\") (data $p \"passive!\")"
+           " (func (export \"at\") (param i32) (result i32) (i32.load8_u (local.get 0)))"
+           " (func (export \"init\") (memory.init $p (i32.const 100) (i32.const 0) (i32.const 8)))"
+           " (func (export \"lazy_9\")))",
+           text);
+  size_t len;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  mote_compile_options o = {.cache_dir = test_cache_dir(), .tier = MOTE_TIER_QUICK};
+  mote_compile_result r;
+  mote_compile_error cerr;
+  CHECK(mote_lazy_wanted(wasm, len));
+  CHECK(mote_compile(wasm, len, &o, &r, &cerr) == MOTE_COMPILE_OK);
+  size_t so_len = 0;
+  uint8_t *so = mote_read_file(r.so_path, &so_len);
+  CHECK(so != NULL);
+  CHECK(so && !memmem(so, so_len, text, strlen(text)));
+  free(so);
+  for (int round = 0; round < 2; round++) {
+    mote_rt_module *m = NULL;
+    mote_rt_error err;
+    CHECK(mote_rt_module_load(r.so_path, &m, &err) == MOTE_RT_OK);
+    if (!m) break;
+    mote_rt_instance *in = test_instance(m, NULL);
+    if (in) {
+      mote_val a = {.i32 = 16}, v = {0};
+      for (size_t i = 0; i < strlen(text); i++) {
+        a.i32 = 16 + (int32_t)i;
+        CHECK(mote_rt_call(in, (uint32_t)export_of(m, "at"), &a, &v, &err) == MOTE_RT_OK);
+        CHECK_EQ_INT(v.i32, (unsigned char)text[i]);
+      }
+      CHECK(mote_rt_call(in, (uint32_t)export_of(m, "init"), NULL, NULL, &err) == MOTE_RT_OK);
+      a.i32 = 107;
+      CHECK(mote_rt_call(in, (uint32_t)export_of(m, "at"), &a, &v, &err) == MOTE_RT_OK);
+      CHECK_EQ_INT(v.i32, '!');
+      mote_rt_instance_free(in);
+    }
+    mote_rt_module_free(m);
+  }
+  free(wasm);
 }
 
 TEST(a_lazy_object_without_its_module_bytes_is_not_loaded_until_they_are_put_back) {
@@ -1400,6 +1451,7 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           a_lazy_objects_text_is_not_relocated_at_load,
           funcrefs_are_the_same_before_and_after_their_function_is_compiled,
           a_lazy_object_without_its_module_bytes_is_not_loaded_until_they_are_put_back,
+          a_lazy_objects_data_comes_from_its_module_bytes,
           a_lazy_workers_directory_outlives_another_processs_clean,
           a_failed_lazy_compile_traps_the_call_and_the_next_call_tries_again,
           a_call_fills_its_batch_while_the_filling_is_called,
