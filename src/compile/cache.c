@@ -34,7 +34,7 @@ void mote_cache_key(const uint8_t *wasm, size_t len, mote_tier tier, char key[65
   mote_toolchain_identity(tier, identity, sizeof identity);
   /* a lazy object (lazy.h) is another object than the eager one */
   if (tier == MOTE_TIER_QUICK && mote_lazy_wanted(wasm, len))
-    strncat(identity, "lazy-2;", sizeof identity - strlen(identity) - 1);
+    strncat(identity, "lazy-3;", sizeof identity - strlen(identity) - 1);
   crypto_generichash_state st;
   unsigned char digest[32];
   crypto_generichash_init(&st, NULL, 0, sizeof digest);

@@ -100,7 +100,7 @@ static bool one_line(const char *line, size_t len, const char **name, size_t *nl
   if (end > line && end[-1] == '\n') end--;
   if (strncmp(line, "XL_SHARED ", 10) == 0) {
     if (end == line || end[-1] != ';' || memchr(line, '(', len) || memchr(line, '[', len) ||
-        memchr(line, '=', len))
+        memchr(line, '=', len) || memchr(line, ',', len))
       return false;
     const char *e = end - 1, *b = e;
     while (b > line && ident_char(b[-1])) b--;

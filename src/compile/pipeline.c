@@ -310,7 +310,7 @@ static mote_compile_status build_lazy(const char *work, const xl_module *x,
   } else if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0) {
     st = child_failure(&r, limits, "cc", MOTE_COMPILE_TOOL_FAILED, err);
   }
-  if (st != MOTE_COMPILE_OK && kept == 1) {
+  if ((st != MOTE_COMPILE_OK || *eager_instead) && kept == 1) {
     snprintf(path, sizeof path, "%s/%s.wasm", opts->cache_dir, out->key);
     unlink(path);
   }
@@ -318,10 +318,12 @@ static mote_compile_status build_lazy(const char *work, const xl_module *x,
 }
 
 /* Translates and compiles in `work`; leaves module.so there. lazy: the
- * quick tier's object is to be a lazy one (mote_lazy_wanted). */
+ * quick tier's object is to be a lazy one (mote_lazy_wanted); *made_lazy:
+ * it is (not when its ifs nest too deep for tcc in process). */
 static mote_compile_status build(const char *work, const mote_module *m, const uint8_t *wasm,
                                  size_t len, bool lazy, const mote_compile_options *opts,
-                                 mote_compile_result *out, mote_compile_error *err) {
+                                 mote_compile_result *out, bool *made_lazy,
+                                 mote_compile_error *err) {
   mote_child_limits limits = mote_compile_limits(opts);
   if (mote_write_file(work, "abi.h", mote_abi_header_text, strlen(mote_abi_header_text)) != 0) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
@@ -355,6 +357,7 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
   out->translate_ms = ms_since(&t0);
   bool eager_instead = false;
   if (lazy) st = build_lazy(work, &x, opts, &limits, out, &eager_instead, err);
+  *made_lazy = lazy && !eager_instead;
   if (lazy && !eager_instead) {
     /* built, or failed */
   } else if (!split) {
@@ -513,10 +516,11 @@ mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_com
     work[0] = 0;
     goto done;
   }
-  st = build(work, m, wasm, len, lazy, opts, out, err);
+  bool made_lazy = false;
+  st = build(work, m, wasm, len, lazy, opts, out, &made_lazy, err);
   if (st != MOTE_COMPILE_OK) goto done;
 
-  if (lazy && keep_module_bytes(opts->cache_dir, out->key, wasm, len) < 0) {
+  if (made_lazy && keep_module_bytes(opts->cache_dir, out->key, wasm, len) < 0) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
     st = MOTE_COMPILE_IO;
     goto done;

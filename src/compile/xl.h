@@ -157,9 +157,11 @@ typedef struct xl_refs {
    * called, mote_module_func_count entries of room */
   uint32_t *called;
   uint32_t ncalled;
-  /* optional (NULL: not kept): each function named (called or ref.func),
-   * in the order first named, mote_module_func_count entries of room; so
-   * that a lazy batch walks what it names, not the module's functions */
+  /* optional (NULL: not kept; xl_write_batch needs it): each function
+   * named (called or ref.func), mote_module_func_count entries of room, so
+   * that a lazy batch walks what it names, not the module's functions; in
+   * the order first named until the batch's declarations are written, which
+   * sort it into index order */
   uint32_t *named;
   uint32_t nnamed;
 } xl_refs;

@@ -353,10 +353,12 @@ bool mr_code_section(mr_reader *r) {
                    p->defined_funcs, n);
   p->seen_code = true;
   for (uint32_t i = 0; i < n; i++) {
-    char label[96];
+    char label[96] = "a function body";
     uint32_t size;
-    mr_func_label(m, m->func_import_count + i, label, sizeof label);
-    mr_where(p, "%s", label);
+    if (!p->known_bodies) { /* known: only the sizes, which were read before */
+      mr_func_label(m, m->func_import_count + i, label, sizeof label);
+      mr_where(p, "%s", label);
+    }
     at = r->pos;
     if (!mr_u32(r, &size)) return false;
     if (size > MR_MAX_BODY_SIZE)

@@ -261,7 +261,17 @@ TEST(a_module_with_ifs_nested_too_deep_is_built_eager) {
   snprintf(wat + n, cap - n, "))");
   mote_rt_module *m = NULL;
   mote_rt_instance *in = lazy_instance(wat, &m);
+  /* an eager object: no module bytes beside it */
+  size_t len;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
   free(wat);
+  if (wasm) {
+    char key[65], path[4200];
+    mote_cache_key(wasm, len, MOTE_TIER_QUICK, key);
+    snprintf(path, sizeof path, "%s/%s.wasm", test_cache_dir(), key);
+    CHECK_MSG(access(path, F_OK) != 0, path);
+    free(wasm);
+  }
   if (!in) return;
   mote_rt_error err;
   uint64_t before = batches();

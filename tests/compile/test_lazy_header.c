@@ -247,6 +247,7 @@ TEST(a_one_line_helper_comes_with_its_name_only) {
       "XL_SHARED u32 xl_ft0;\n"
       "XL_SHARED u32 xl_ft1;\n"
       "XL_SHARED const u32 xl_d0[];\n"
+      "XL_SHARED u32 xl_ft7, xl_ft8;\n"
       "static u32 xl_t_range(u32 x) { return x; }\n"
       "XL_T(xl_t, xl_t_range)\n"
       "XL_T(xl_u, xl_t_range)\n";
@@ -261,6 +262,7 @@ TEST(a_one_line_helper_comes_with_its_name_only) {
     CHECK(strstr(none, "xl_ft1") == NULL);
     CHECK(strstr(none, "XL_T(xl_t,") == NULL);
     CHECK(strstr(none, "XL_SHARED const u32 xl_d0[];") != NULL); /* data: kept */
+    CHECK(strstr(none, "xl_ft7, xl_ft8;") != NULL);                /* two names: kept */
     CHECK(strstr(some, "XL_SHARED u32 xl_ft1;") != NULL);
     CHECK(strstr(some, "xl_ft0") == NULL);
     CHECK(strstr(some, "XL_T(xl_t, xl_t_range)") != NULL);
