@@ -219,6 +219,21 @@ static void validate_finish(validation *v, pthread_t *t, unsigned n, unsigned st
   }
 }
 
+/* bytes written to a new file of the cache's tmp/ (named for key and what),
+ * its path in tmp (PATH_MAX); false (nothing left) when that failed. */
+static bool write_tmp(const char *cache_dir, const char *key, const char *what,
+                      const uint8_t *bytes, size_t len, char *tmp) {
+  static unsigned long seq;
+  char prefix[MOTE_TMP_PREFIX_MAX], name[160];
+  mote_tmp_prefix(prefix);
+  snprintf(name, sizeof name, "tmp/%s%s.%s.%lu", prefix, key, what,
+           __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+  snprintf(tmp, PATH_MAX, "%s/%s", cache_dir, name);
+  if (mote_write_file(cache_dir, name, bytes, len) == 0) return true;
+  unlink(tmp);
+  return false;
+}
+
 /* A lazy object's module bytes, beside it in the cache (<key>.wasm; the
  * loader checks them against the key, and removes them when they are not
  * the module: lazy.c). Written when missing or of another size, also for an
@@ -228,18 +243,13 @@ static void validate_finish(validation *v, pthread_t *t, unsigned n, unsigned st
  * every big module again. 1: written now, 0: it was there, -1: failed. */
 static int keep_module_bytes(const char *cache_dir, const char *key, const uint8_t *wasm,
                              size_t len) {
-  char path[PATH_MAX], name[160], tmp[PATH_MAX];
+  char path[PATH_MAX], tmp[PATH_MAX];
   snprintf(path, sizeof path, "%s/%s.wasm", cache_dir, key);
   struct stat st;
   if (stat(path, &st) == 0 && (uint64_t)st.st_size == len) return 0;
-  static unsigned long seq;
-  char prefix[MOTE_TMP_PREFIX_MAX];
-  mote_tmp_prefix(prefix);
-  snprintf(name, sizeof name, "tmp/%s%s.wasm.%lu", prefix, key,
-           __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
-  snprintf(tmp, sizeof tmp, "%s/%s", cache_dir, name);
-  if (mote_cache_prepare(cache_dir) != 0 || mote_write_file(cache_dir, name, wasm, len) != 0 ||
-      rename(tmp, path) != 0) {
+  if (mote_cache_prepare(cache_dir) != 0 || !write_tmp(cache_dir, key, "wasm", wasm, len, tmp))
+    return -1;
+  if (rename(tmp, path) != 0) {
     unlink(tmp);
     return -1;
   }
@@ -398,17 +408,8 @@ bool mote_compile_install(const char *cache_dir, const char *key, const uint8_t 
                           size_t len) {
   if (!mote_is_hash_hex(key)) return false;
   if (mote_cache_prepare(cache_dir) != 0) return false;
-  char tmp[PATH_MAX], name[128], path[PATH_MAX];
-  static unsigned long seq;
-  char prefix[MOTE_TMP_PREFIX_MAX];
-  mote_tmp_prefix(prefix);
-  snprintf(name, sizeof name, "tmp/%s%s.peer.%lu", prefix, key,
-           __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
-  snprintf(tmp, sizeof tmp, "%s/%s", cache_dir, name);
-  if (mote_write_file(cache_dir, name, object, len) != 0) {
-    unlink(tmp);
-    return false;
-  }
+  char tmp[PATH_MAX], path[PATH_MAX];
+  if (!write_tmp(cache_dir, key, "peer", object, len, tmp)) return false;
   if (mote_cache_install(cache_dir, key, tmp, path, sizeof path) != 0) {
     unlink(tmp);
     return false;
