@@ -476,6 +476,7 @@ mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_com
   mote_module_status ms = mote_module_read(wasm, len, &m, &merr);
   if (keyed) pthread_join(kt, NULL);
   if (ms != MOTE_MODULE_OK) {
+    out->key[0] = 0; /* as for a module hashed after its read: none */
     set_error(err, module_status(ms), "read", "%s", merr.message);
     return module_status(ms);
   }

@@ -93,6 +93,37 @@ TEST(compiles_then_finds_it_in_the_cache) {
   free(wasm);
 }
 
+/* A module of 1 MiB or more is hashed on a thread beside its read: the key
+ * is the one mote_compile_key gives, and a module that does not read has
+ * none, whatever its size. */
+TEST(a_big_modules_key_is_hashed_beside_its_read) {
+  fresh_cache();
+  size_t n = (1u << 20) + 100, cap = n + 200;
+  char *wat = malloc(cap);
+  CHECK(wat != NULL);
+  if (!wat) return;
+  size_t k = (size_t)snprintf(wat, cap, "(module (memory 17) (data (i32.const 0) \"");
+  memset(wat + k, 'm', n);
+  snprintf(wat + k + n, cap - k - n, "\"))");
+  size_t len;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
+  free(wat);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  CHECK(len >= (1u << 20));
+  mote_compile_options o = options(MOTE_TIER_QUICK);
+  mote_compile_result r;
+  mote_compile_error err;
+  char key[65];
+  mote_compile_key(wasm, len, MOTE_TIER_QUICK, key);
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+  CHECK_MSG(strcmp(r.key, key) == 0, r.key);
+  CHECK(strstr(r.so_path, key) != NULL);
+  CHECK(mote_compile(wasm, len - 1, &o, &r, &err) != MOTE_COMPILE_OK); /* cut short */
+  CHECK_MSG(r.key[0] == 0, r.key);
+  free(wasm);
+}
+
 TEST(tiers_have_their_own_entries_and_agree) {
   size_t len;
   uint8_t *wasm = unique_adder(&len);
@@ -1698,7 +1729,8 @@ TEST(a_missing_cache_directory_is_created) {
   CHECK_EQ_INT(system(cmd), 0);
 }
 
-RUN_TESTS(compiles_then_finds_it_in_the_cache, tiers_have_their_own_entries_and_agree,
+RUN_TESTS(compiles_then_finds_it_in_the_cache, a_big_modules_key_is_hashed_beside_its_read,
+          tiers_have_their_own_entries_and_agree,
           a_comparison_before_clz_ctz_or_a_division_keeps_its_value,
           each_instruction_set_has_its_own_entries_and_they_agree,
           a_call_indirect_of_200_parameters_compiles_on_both_tiers,

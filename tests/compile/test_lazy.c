@@ -268,6 +268,8 @@ TEST(a_module_with_ifs_nested_too_deep_is_built_eager) {
   if (wasm) {
     char key[65], path[4200];
     mote_cache_key(wasm, len, MOTE_TIER_QUICK, key);
+    snprintf(path, sizeof path, "%s/%s.so", test_cache_dir(), key);
+    CHECK_MSG(access(path, F_OK) == 0, path); /* the key is the object's */
     snprintf(path, sizeof path, "%s/%s.wasm", test_cache_dir(), key);
     CHECK_MSG(access(path, F_OK) != 0, path);
     free(wasm);
