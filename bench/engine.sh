@@ -10,7 +10,9 @@
 #    (bench_clock.h): start-up and compilation are not counted. Median of RUNS runs (default
 #    5), ratios against native, and whether every platform printed the same. mote-simd is
 #    the same C built with -msimd128 (clang may then vectorize, as gcc -O2 does natively
-#    with SSE2) on mote's opt tier.
+#    with SSE2) on mote's opt tier. `musl` is the same C built natively against musl
+#    (musl-gcc -O2), the C library wasi-libc is made from: mote/musl is the engine's share
+#    when a kernel spends its time in the C library (strhash's snprintf).
 # 2. Real programs nobody here wrote (bench/corpus.sh fetches and builds them: Yosys, Flite,
 #    CRuby, SQLite, Lua, xxhsum with SIMD, zstd). Per program: its size; the first answer
 #    from a cold cache (`mote run` with an empty cache: the quick tier is compiled, then it
@@ -46,6 +48,10 @@ gcc -O2 bench/programs/mkimage.c -o "$work/mkimage" -lm
 for p in resize mlp strhash kernels states; do
   # stb's SSE2 path has no wasm equivalent: both builds use the portable code.
   gcc -O2 -DSTBI_NO_SIMD "bench/programs/$p.c" -o "$work/$p.native" -lm
+  # the same C against musl, wasi-libc's C library (its printf, malloc, qsort, string
+  # functions): what a kernel that calls them costs natively with the library the wasm has
+  # (stb's headers are in /usr/include: after musl's own, for what musl lacks)
+  musl-gcc -O2 -DSTBI_NO_SIMD -idirafter /usr/include "bench/programs/$p.c" -o "$work/$p.musl" -lm
   clang-19 -O2 -DSTBI_NO_SIMD "bench/programs/$p.c" -o "$work/$p.clang" -lm
   clang-19 --target=wasm32-wasi -O2 -DSTBI_NO_SIMD "bench/programs/$p.c" -o "$work/$p.wasm"
   clang-19 --target=wasm32-wasi -O2 -msimd128 -DSTBI_NO_SIMD "bench/programs/$p.c" \
@@ -61,6 +67,7 @@ run_one() { # platform "program args" -> prints compute_us; output to $work/out.
   [ "$p" = resize ] && in=$work/image.jpg
   case $platform in
     native) cmd=("$work/$p.native" $args) ;;
+    musl) cmd=("$work/$p.musl" $args) ;;
     clang) cmd=("$work/$p.clang" $args) ;;
     mote) cmd=("$mote" run --tier opt "$work/$p.wasm" $args) ;;
     mote-quick) cmd=("$mote" run --tier quick "$work/$p.wasm" $args) ;;
@@ -73,9 +80,10 @@ run_one() { # platform "program args" -> prints compute_us; output to $work/out.
 
 {
   echo "engine: compute time per program, median of $runs runs (us); $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); opt tier for $isa"
-  printf '%-16s %10s %10s %10s %10s %10s %10s %12s %11s %12s %11s %11s %6s\n' program native clang mote \
-    mote-quick mote-simd node mote/native mote/clang quick/native simd/native node/native same
-  platforms=(native clang mote mote-quick mote-simd node)
+  printf '%-16s %10s %10s %10s %10s %10s %10s %10s %12s %11s %10s %12s %11s %11s %6s\n' program \
+    native musl clang mote mote-quick mote-simd node mote/native mote/clang mote/musl \
+    quick/native simd/native node/native same
+  platforms=(native musl clang mote mote-quick mote-simd node)
   for k in "${kernels[@]}"; do
     declare -A t=()
     for _ in $(seq "$runs"); do # alternating platforms
@@ -89,12 +97,14 @@ run_one() { # platform "program args" -> prints compute_us; output to $work/out.
       med[$platform]=$(echo "${t[$platform]}" | tr ' ' '\n' | grep . | median)
     done
     same=yes
-    for platform in clang mote mote-quick mote-simd node; do
+    for platform in musl clang mote mote-quick mote-simd node; do
       cmp -s "$work/keep.native" "$work/keep.$platform" || same="no($platform)"
     done
-    printf '%-16s %10s %10s %10s %10s %10s %10s %12s %11s %12s %11s %11s %6s\n' "$k" "${med[native]}" \
-      "${med[clang]}" "${med[mote]}" "${med[mote-quick]}" "${med[mote-simd]}" "${med[node]}" \
+    printf '%-16s %10s %10s %10s %10s %10s %10s %10s %12s %11s %10s %12s %11s %11s %6s\n' "$k" \
+      "${med[native]}" "${med[musl]}" "${med[clang]}" "${med[mote]}" "${med[mote-quick]}" \
+      "${med[mote-simd]}" "${med[node]}" \
       "$(ratio "${med[mote]}" "${med[native]}")" "$(ratio "${med[mote]}" "${med[clang]}")" \
+      "$(ratio "${med[mote]}" "${med[musl]}")" \
       "$(ratio "${med[mote-quick]}" "${med[native]}")" \
       "$(ratio "${med[mote-simd]}" "${med[native]}")" "$(ratio "${med[node]}" "${med[native]}")" "$same"
     unset t med

@@ -37,8 +37,9 @@ if [ "${1:-}" = --bench ]; then
   # benchmarks (make bench): load generator, the container baseline (Docker engine), plots;
   # python3 picks free ports (server.sh, restart.sh, paper.sh) and reads coverage logs
   # (coverage.py); xz-utils unpacks the .tar.xz Debian sources of bench-engine's corpus;
-  # time (/usr/bin/time) gives bench/lua_ab.sh its user CPU times
-  packages+=(wrk docker.io gnuplot-nox python3 xz-utils time)
+  # time (/usr/bin/time) gives bench/lua_ab.sh its user CPU times; musl-tools (musl-gcc)
+  # builds bench-engine's kernels natively against musl, the C library wasi-libc comes from
+  packages+=(wrk docker.io gnuplot-nox python3 xz-utils time musl-tools)
 fi
 
 missing=()
