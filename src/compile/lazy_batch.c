@@ -275,13 +275,8 @@ code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const ch
   tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
   if ((obj ? tcc_add_file(s, obj) : tcc_compile_string(s, text)) != 0) goto failed;
   if (lean) lz_runtime_add(s);
-  if (refs->named) {
-    for (uint32_t k = 0; k < refs->nnamed; k++)
-      add_sym(s, "w%u", refs->named[k], (const void *)lz->funcs[refs->named[k]]);
-  } else {
-    for (uint32_t f = 0; f < lz->func_count; f++)
-      if (refs->funcs[f]) add_sym(s, "w%u", f, (const void *)lz->funcs[f]);
-  }
+  for (uint32_t k = 0; k < refs->nnamed; k++)
+    add_sym(s, "w%u", refs->named[k], (const void *)lz->funcs[refs->named[k]]);
   for (uint32_t i = 0; i < st->x.ndata; i++)
     if (refs->data[i]) add_sym(s, "xl_d%u", i, lz->data[i]);
   if (!add_types(s, lz, text)) {

@@ -188,12 +188,13 @@ static bool hot_batch(lazy_state *st, const uint32_t *members, uint32_t n, char 
   hot.fast_loops = true;
   const xl_module *x = &hot;
   uint32_t nf = st->lazy->func_count;
-  xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1), NULL, 0, NULL, 0};
+  xl_refs refs = {calloc((size_t)nf + 1, 1), calloc((size_t)x->ndata + 1, 1), NULL, 0,
+                  malloc(((size_t)nf + 1) * sizeof(uint32_t)), 0};
   xl_error err = {0};
   char *body = NULL, *header = NULL, obj[4200] = "";
   size_t blen = 0;
   void *addr[HOT_BATCH_MAX];
-  FILE *o = refs.funcs && refs.data ? open_memstream(&body, &blen) : NULL;
+  FILE *o = refs.funcs && refs.data && refs.named ? open_memstream(&body, &blen) : NULL;
   bool ok = o && xl_write_functions(o, x, members, n, &refs, &err);
   if (o && fclose(o) != 0) ok = false;
   if (!ok)
@@ -216,6 +217,7 @@ static bool hot_batch(lazy_state *st, const uint32_t *members, uint32_t n, char 
   free(header);
   free(refs.funcs);
   free(refs.data);
+  free(refs.named);
   return ok;
 }
 

@@ -297,9 +297,9 @@ static mote_compile_status build_lazy(const char *work, const xl_module *x,
   mote_child_run(cc, work, limits, &r);
   /* the bytes the object will load, written while the validators run (after
    * them, Yosys's 29 MB took 0.12 s of its first answer); removed again if
-   * the build fails. A failure to write is mote_compile's to report, when it
-   * writes them again. */
+   * the build fails or turns eager */
   int kept = keep_module_bytes(opts->cache_dir, out->key, x->bytes, x->len);
+  int kept_errno = errno;
   validate_finish(vs, vt, ranges, threads);
   const validation v = vs[0];
   out->cc_ms = r.wall_ms;
@@ -319,6 +319,10 @@ static mote_compile_status build_lazy(const char *work, const xl_module *x,
     *eager_instead = true;
   } else if (r.outcome != MOTE_CHILD_EXITED || r.exit_code != 0) {
     st = child_failure(&r, limits, "cc", MOTE_COMPILE_TOOL_FAILED, err);
+  } else if (kept < 0) {
+    set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s",
+              strerror(kept_errno));
+    st = MOTE_COMPILE_IO;
   }
   if ((st != MOTE_COMPILE_OK || *eager_instead) && kept == 1) {
     snprintf(path, sizeof path, "%s/%s.wasm", opts->cache_dir, out->key);
@@ -327,13 +331,12 @@ static mote_compile_status build_lazy(const char *work, const xl_module *x,
   return st;
 }
 
-/* Translates and compiles in `work`; leaves module.so there. lazy: the
- * quick tier's object is to be a lazy one (mote_lazy_wanted); *made_lazy:
- * it is (not when its ifs nest too deep for tcc in process). */
+/* Translates and compiles in `work`; leaves module.so there (and, for a
+ * lazy object, its module's bytes in the cache). lazy: the quick tier's
+ * object is to be a lazy one (mote_lazy_wanted). */
 static mote_compile_status build(const char *work, const mote_module *m, const uint8_t *wasm,
                                  size_t len, bool lazy, const mote_compile_options *opts,
-                                 mote_compile_result *out, bool *made_lazy,
-                                 mote_compile_error *err) {
+                                 mote_compile_result *out, mote_compile_error *err) {
   mote_child_limits limits = mote_compile_limits(opts);
   if (mote_write_file(work, "abi.h", mote_abi_header_text, strlen(mote_abi_header_text)) != 0) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
@@ -367,7 +370,6 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
   out->translate_ms = ms_since(&t0);
   bool eager_instead = false;
   if (lazy) st = build_lazy(work, &x, opts, &limits, out, &eager_instead, err);
-  *made_lazy = lazy && !eager_instead;
   if (lazy && !eager_instead) {
     /* built, or failed */
   } else if (!split) {
@@ -518,15 +520,9 @@ mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_com
     work[0] = 0;
     goto done;
   }
-  bool made_lazy = false;
-  st = build(work, m, wasm, len, lazy, opts, out, &made_lazy, err);
+  st = build(work, m, wasm, len, lazy, opts, out, err);
   if (st != MOTE_COMPILE_OK) goto done;
 
-  if (made_lazy && keep_module_bytes(opts->cache_dir, out->key, wasm, len) < 0) {
-    set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
-    st = MOTE_COMPILE_IO;
-    goto done;
-  }
   char built[PATH_MAX + 16];
   snprintf(built, sizeof built, "%s/module.so", work);
   if (mote_cache_install(opts->cache_dir, out->key, built, out->so_path, sizeof out->so_path) != 0) {

@@ -157,11 +157,11 @@ typedef struct xl_refs {
    * called, mote_module_func_count entries of room */
   uint32_t *called;
   uint32_t ncalled;
-  /* optional (NULL: not kept; xl_write_batch needs it): each function
-   * named (called or ref.func), mote_module_func_count entries of room, so
-   * that a lazy batch walks what it names, not the module's functions; in
-   * the order first named until the batch's declarations are written, which
-   * sort it into index order */
+  /* optional (NULL: not kept; xl_write_batch and xl_write_functions need
+   * it): each function named (called or ref.func), mote_module_func_count
+   * entries of room, so that a lazy batch walks what it names, not the
+   * module's functions; in the order first named until the batch's
+   * declarations are written, which sort it into index order */
   uint32_t *named;
   uint32_t nnamed;
 } xl_refs;
@@ -292,7 +292,8 @@ bool xl_write_batch(FILE *out, const xl_module *x, uint32_t root, size_t budget,
 
 /* The bodies (b<N>, x->lazy_bodies set) of exactly the defined functions
  * members[0..n), after the declarations they need, as xl_write_batch
- * writes them (for the hot tier's batches, src/compile/lazy_hot.c). */
+ * writes them (for the hot tier's batches, src/compile/lazy_hot.c); refs
+ * as for xl_write_batch, `named` given. */
 bool xl_write_functions(FILE *out, const xl_module *x, const uint32_t *members, uint32_t n,
                         xl_refs *refs, xl_error *err);
 

@@ -92,12 +92,10 @@ static int by_index(const void *a, const void *b) {
 static bool write_batch_text(FILE *o, const xl_module *x, xl_refs *refs, const char *body,
                              size_t len, bool ok, xl_error *err) {
   if (ok) {
-    /* in index order: the list sorted, or (not kept) every function's mark */
-    uint32_t nf = mote_module_func_count(x->m), n = refs->named ? refs->nnamed : nf;
-    if (refs->named) qsort(refs->named, n, sizeof *refs->named, by_index);
-    for (uint32_t k = 0; k < n; k++) {
-      uint32_t f = refs->named ? refs->named[k] : k;
-      if (!refs->funcs[f]) continue;
+    /* in index order, as the module declares them */
+    qsort(refs->named, refs->nnamed, sizeof *refs->named, by_index);
+    for (uint32_t k = 0; k < refs->nnamed; k++) {
+      uint32_t f = refs->named[k];
       xl_write_prototype(o, x->m, f);
       fputs_unlocked(";\n", o);
       if (refs->funcs[f] & 2) xl_write_fref_helper(o, x, f);
@@ -172,7 +170,7 @@ bool xl_write_functions(FILE *o, const xl_module *x, const uint32_t *members, ui
                         xl_refs *refs, xl_error *err) {
   char *body = NULL;
   size_t len = 0;
-  FILE *b = open_memstream(&body, &len);
+  FILE *b = refs->named ? open_memstream(&body, &len) : NULL;
   bool ok = b != NULL;
   for (uint32_t i = 0; ok && i < n; i++) ok = xl_func_write(b, x, members[i], refs, err);
   if (b && fclose(b) != 0) ok = false;

@@ -353,7 +353,7 @@ bool mr_code_section(mr_reader *r) {
                    p->defined_funcs, n);
   p->seen_code = true;
   for (uint32_t i = 0; i < n; i++) {
-    char label[96] = "a function body";
+    char label[96];
     uint32_t size;
     if (!p->known_bodies) { /* known: only the sizes, which were read before */
       mr_func_label(m, m->func_import_count + i, label, sizeof label);

@@ -625,6 +625,33 @@ TEST(a_lazy_objects_data_comes_from_its_module_bytes) {
   free(wasm);
 }
 
+/* The module's bytes cannot be written beside the object (a directory
+ * squats on <key>.wasm): the compile fails as the cache's fault, leaves no
+ * object, and works once the way is clear. */
+TEST(a_lazy_build_whose_bytes_cannot_be_kept_fails_as_io) {
+  size_t len;
+  uint8_t *wasm = test_wat("(module (func (export \"x\")) (func (export \"lazy_8\")))", NULL, &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  mote_compile_options o = {.cache_dir = test_cache_dir(), .tier = MOTE_TIER_QUICK};
+  mote_compile_result r;
+  mote_compile_error cerr;
+  char key[65], path[4200], squat[4200];
+  mote_cache_key(wasm, len, MOTE_TIER_QUICK, key);
+  snprintf(path, sizeof path, "%s/%s.wasm", o.cache_dir, key);
+  snprintf(squat, sizeof squat, "%s/in-the-way", path);
+  CHECK(mkdir(path, 0755) == 0 && mkdir(squat, 0755) == 0);
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_IO);
+  CHECK_STR_CONTAINS(cerr.message, "cannot write to the cache");
+  char so[4200];
+  snprintf(so, sizeof so, "%s/%s.so", o.cache_dir, key);
+  CHECK(access(so, F_OK) != 0);
+  CHECK(rmdir(squat) == 0 && rmdir(path) == 0);
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_OK);
+  CHECK(access(path, F_OK) == 0 && access(so, F_OK) == 0);
+  free(wasm);
+}
+
 TEST(a_lazy_object_without_its_module_bytes_is_not_loaded_until_they_are_put_back) {
   size_t len;
   uint8_t *wasm = test_wat("(module (func (export \"x\")) (func (export \"lazy_5\")))", NULL, &len);
@@ -1463,6 +1490,7 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           a_lazy_objects_text_is_not_relocated_at_load,
           funcrefs_are_the_same_before_and_after_their_function_is_compiled,
           a_lazy_object_without_its_module_bytes_is_not_loaded_until_they_are_put_back,
+          a_lazy_build_whose_bytes_cannot_be_kept_fails_as_io,
           a_lazy_objects_data_comes_from_its_module_bytes,
           a_lazy_workers_directory_outlives_another_processs_clean,
           a_failed_lazy_compile_traps_the_call_and_the_next_call_tries_again,

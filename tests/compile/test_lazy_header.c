@@ -212,6 +212,16 @@ TEST(a_cut_header_holds_what_a_batch_names_and_what_that_calls) {
   fixture_close(&f);
 }
 
+/* header cut for a batch whose C is body; NULL after a failed check. */
+static char *cut_for(const char *header, const char *body) {
+  lz_helpers *h = lz_helpers_parse(header);
+  CHECK(h != NULL);
+  char *cut = h ? lz_slim_header(h, body, strlen(body)) : NULL;
+  CHECK(cut != NULL);
+  lz_helpers_free(h);
+  return cut;
+}
+
 /* A header made for it: what the kept text names is in every cut, and so is
  * what that helper names in turn; a helper nothing names is not. */
 TEST(what_the_kept_text_names_and_what_that_names_is_always_there) {
@@ -221,11 +231,7 @@ TEST(what_the_kept_text_names_and_what_that_names_is_always_there) {
       "XL_INLINE i32 xl_b(i32 x) { return x + 1; }\n"
       "XL_INLINE i32 xl_a(i32 x) {\n  return xl_b(x);\n}\n"
       "XL_INLINE i32 xl_c(i32 x) { return x; }\n";
-  lz_helpers *h = lz_helpers_parse(header);
-  CHECK(h != NULL);
-  if (!h) return;
-  char *cut = lz_slim_header(h, "", 0);
-  CHECK(cut != NULL);
+  char *cut = cut_for(header, "");
   if (cut) {
     CHECK(strstr(cut, "xl_a(i32 x) {") != NULL);
     CHECK(strstr(cut, "xl_b(i32 x) {") != NULL); /* named by xl_a only */
@@ -233,7 +239,6 @@ TEST(what_the_kept_text_names_and_what_that_names_is_always_there) {
     CHECK(strstr(cut, "typedef int i32;") != NULL);
   }
   free(cut);
-  lz_helpers_free(h);
 }
 
 /* One-line helpers: a declaration of the module's (XL_SHARED) and a macro
@@ -251,12 +256,8 @@ TEST(a_one_line_helper_comes_with_its_name_only) {
       "static u32 xl_t_range(u32 x) { return x; }\n"
       "XL_T(xl_t, xl_t_range)\n"
       "XL_T(xl_u, xl_t_range)\n";
-  lz_helpers *h = lz_helpers_parse(header);
-  CHECK(h != NULL);
-  if (!h) return;
   const char *body = "u32 b0(void) { return xl_ft1 + xl_t(2); }\n";
-  char *none = lz_slim_header(h, "", 0), *some = lz_slim_header(h, body, strlen(body));
-  CHECK(none && some);
+  char *none = cut_for(header, ""), *some = cut_for(header, body);
   if (none && some) {
     CHECK(strstr(none, "xl_ft0") == NULL);
     CHECK(strstr(none, "xl_ft1") == NULL);
@@ -283,7 +284,6 @@ TEST(a_one_line_helper_comes_with_its_name_only) {
   }
   free(none);
   free(some);
-  lz_helpers_free(h);
 }
 
 /* The cut is read without comments: none is left, and what only looked
@@ -301,11 +301,7 @@ TEST(comments_go_and_what_is_not_a_comment_stays) {
       "  (x) /* gone */ \\\n"
       "\n"
       "int after;\n";
-  lz_helpers *h = lz_helpers_parse(header);
-  CHECK(h != NULL);
-  if (!h) return;
-  char *cut = lz_slim_header(h, "", 0);
-  CHECK(cut != NULL);
+  char *cut = cut_for(header, "");
   if (cut) {
     CHECK(strstr(cut, "gone") == NULL);
     CHECK(strstr(cut, "comment") == NULL);
@@ -315,7 +311,6 @@ TEST(comments_go_and_what_is_not_a_comment_stays) {
     CHECK(cut[0] == 's'); /* the blank lines before went */
   }
   free(cut);
-  lz_helpers_free(h);
 }
 
 RUN_TESTS(a_cut_header_compiles_when_the_whole_one_does,

@@ -86,7 +86,6 @@ TEST(a_lean_compile_converts_as_gcc_does) {
       "double sqrt(double); double floor(double);\n"
       "unsigned long long d2u(double x) { return (unsigned long long)x; }\n"
       "unsigned long long f2u(float x) { return (unsigned long long)x; }\n"
-
       "double u2d(unsigned long long x) { return (double)x; }\n"
       "float u2f(unsigned long long x) { return (float)x; }\n"
       "double lib(double x) { return sqrt(x) + floor(x); }\n";
