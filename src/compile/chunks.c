@@ -1,7 +1,8 @@
 /*
  * A big module's build: the translator's C in parts (mod.h, core.c, one
  * c<k>.c per chunk of functions), each part compiled to an object by its own
- * compiler process, as many at once as there are cores, then linked.
+ * compiler process, as many at once as there are cores, then linked with the
+ * data segments' object (data.o, written here: data_object.c).
  *
  * Objects are cached by content (cache.h: dir/obj/<key>.o, the key hashing
  * the toolchain, mod.h and the part), so a module that differs from one
@@ -213,7 +214,8 @@ mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result
     goto done;
   }
   if (!ok || mote_cache_prepare(obj_rel) != 0 || !realpath(obj_rel, obj_dir) ||
-      mote_write_file(cb->work, "mod.h", header, hlen) != 0)
+      mote_write_file(cb->work, "mod.h", header, hlen) != 0 ||
+      mote_data_object_write(cb->work, MOTE_DATA_OBJECT, x) != 0)
     goto io;
   snprintf(parts[0].src, sizeof parts[0].src, "core.c");
   for (uint32_t k = 0; k < cb->nchunks; k++) {
@@ -228,7 +230,7 @@ mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result
   p.nparts = cb->nchunks + 1;
 
   /* translate and compile, as many parts at once as there are cores; the
-   * core (data segments: often the largest part) first */
+   * core (every prototype and element: often the largest part) first */
   double t1 = now_ms();
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   uint32_t nthreads = cores < 1 ? 1 : cores > 64 ? 64 : (uint32_t)cores;
@@ -274,15 +276,16 @@ mote_compile_status mote_build_chunks(const chunk_build *cb, mote_compile_result
   }
 
   /* link */
-  const char **objs = calloc(p.nparts, sizeof *objs);
-  const char **argv = calloc((size_t)p.nparts + 8, sizeof *argv);
+  const char **objs = calloc((size_t)p.nparts + 1, sizeof *objs);
+  const char **argv = calloc((size_t)p.nparts + 9, sizeof *argv);
   if (!objs || !argv) {
     free(objs);
     free(argv);
     goto io;
   }
   for (uint32_t i = 0; i < p.nparts; i++) objs[i] = parts[i].obj;
-  mote_tool_link_argv(cb->tier, objs, (int)p.nparts, argv, (int)p.nparts + 8);
+  objs[p.nparts] = MOTE_DATA_OBJECT; /* (in the work directory, where the linker runs) */
+  mote_tool_link_argv(cb->tier, objs, (int)p.nparts + 1, argv, (int)p.nparts + 9);
   mote_child_result r;
   mote_child_run(argv, cb->work, &cb->limits, &r);
   free(objs);

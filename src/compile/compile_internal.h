@@ -18,6 +18,11 @@ bool mote_ran_out_of_memory(const char *stderr_tail);
 /* Writes len bytes to dir/name (created or truncated). 0, or -1 (errno). */
 int mote_write_file(const char *dir, const char *name, const void *data, size_t len);
 
+/* Writes x's data segments to dir/name as an object file (data_object.c)
+ * that defines XL_DATA_SYMBOL for an eager object's link. 0, or -1 (errno). */
+#define MOTE_DATA_OBJECT "data.o"
+int mote_data_object_write(const char *dir, const char *name, const xl_module *x);
+
 /* The text of src/rt/abi.h, embedded at build time. */
 extern const char mote_abi_header_text[];
 /* The text of src/compile/xl_lazy_libc.h (lazy batches), the same way, and

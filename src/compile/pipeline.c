@@ -148,13 +148,13 @@ static mote_compile_status build_unit(const char *work, const xl_module *x,
     set_error(err, mote_xl_status(&xerr), "translate", "%s", xerr.message);
     return mote_xl_status(&xerr);
   }
-  if (!ok || !closed) {
+  if (!ok || !closed || mote_data_object_write(work, MOTE_DATA_OBJECT, x) != 0) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot write to the cache: %s", strerror(errno));
     return MOTE_COMPILE_IO;
   }
   const char *cc[32];
   mote_child_result r;
-  mote_tool_cc_argv(opts->tier, cc, 32);
+  mote_tool_cc_argv(opts->tier, MOTE_DATA_OBJECT, cc, 32);
   mote_child_run(cc, work, limits, &r);
   out->cc_ms = r.wall_ms;
   out->chunks = 1;
@@ -293,7 +293,7 @@ static mote_compile_status build_lazy(const char *work, const xl_module *x,
   validate_start(x, vs, vt, &ranges, &threads);
   const char *cc[32];
   mote_child_result r;
-  mote_tool_cc_argv(opts->tier, cc, 32);
+  mote_tool_cc_argv(opts->tier, NULL, cc, 32);
   mote_child_run(cc, work, limits, &r);
   /* the bytes the object will load, written while the validators run (after
    * them, Yosys's 29 MB took 0.12 s of its first answer); removed again if

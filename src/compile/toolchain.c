@@ -20,7 +20,7 @@
 
 /* Bump when the translator's output or the flags change what a build
  * produces for the same prelude. */
-#define XL_GENERATION 16
+#define XL_GENERATION 17
 
 const char *mote_tier_name(mote_tier tier) { return tier == MOTE_TIER_QUICK ? "quick" : "opt"; }
 
@@ -91,7 +91,7 @@ static int codegen_flags(mote_tier tier, const char *argv[], int n, int cap) {
   return n;
 }
 
-int mote_tool_cc_argv(mote_tier tier, const char *argv[], int cap) {
+int mote_tool_cc_argv(mote_tier tier, const char *data_object, const char *argv[], int cap) {
   int n = 0;
   ARG(mote_tool_cc(tier));
   n = codegen_flags(tier, argv, n, cap);
@@ -100,6 +100,7 @@ int mote_tool_cc_argv(mote_tier tier, const char *argv[], int cap) {
   ARG("-o");
   ARG("module.so");
   ARG("unit.c");
+  if (data_object) ARG(data_object);
   ARG("-lm");
   argv[n] = NULL;
   return n;
@@ -182,7 +183,7 @@ void mote_toolchain_identity(mote_tier tier, char *out, size_t cap) {
            XL_GENERATION, unit_texts);
   append_identity(mote_tool_cc(tier), out, cap);
   const char *argv[32];
-  mote_tool_cc_argv(tier, argv, 32);
+  mote_tool_cc_argv(tier, MOTE_DATA_OBJECT, argv, 32);
   for (int i = 0; argv[i]; i++) {
     size_t len = strlen(out);
     snprintf(out + len, cap - len, "%s ", argv[i]);

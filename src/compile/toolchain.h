@@ -23,8 +23,9 @@ const char *mote_tool_cc(mote_tier tier);
  * level to a host of another. MOTE_ISA=baseline forces the baseline. */
 const char *mote_tool_isa(void);
 /* Fills argv (NULL-terminated, at most cap entries) with the compile command
- * that turns unit.c in the current directory into module.so. */
-int mote_tool_cc_argv(mote_tier tier, const char *argv[], int cap);
+ * that turns unit.c in the current directory, and data_object's file there
+ * (NULL: none), into module.so. */
+int mote_tool_cc_argv(mote_tier tier, const char *data_object, const char *argv[], int cap);
 /* The same for one chunk: src -> obj (-c), in the current directory, with
  * one more flag after the tier's (extra, may be NULL). */
 int mote_tool_obj_argv(mote_tier tier, const char *src, const char *obj, const char *extra,

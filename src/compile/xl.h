@@ -55,7 +55,13 @@ typedef struct xl_data {
   xl_const offset;
   const uint8_t *bytes;
   uint32_t len;
+  size_t at; /* where its bytes are in the data object (XL_DATA_SYMBOL): after the earlier ones' */
 } xl_data;
+
+/* The symbol of an eager object's data segments, one after another in an
+ * object file of their own (mote_data_object_write); a lazy object's are its
+ * module's bytes (xl_lazy_data). */
+#define XL_DATA_SYMBOL "xl_data"
 
 /* An element segment's item, in 4 bytes (as an xl_const, 32: a 16 MB
  * segment of one-byte function indices took 512 MB): a function's index,

@@ -193,11 +193,6 @@ static void write_init(FILE *o, const xl_module *x, const xl_const *c, uint8_t t
     write_const(o, c, type);
 }
 
-static void write_bytes(FILE *o, const uint8_t *b, uint32_t n) {
-  fputc_unlocked('"', o);
-  xl_put_octal_escapes(o, b, n, 64);
-  fputc_unlocked('"', o);
-}
 
 static void write_multi_structs(FILE *o, const mote_module *m) {
   for (uint32_t t = 0; t < mote_module_type_count(m); t++) {
@@ -608,6 +603,14 @@ bool xl_write_header(FILE *o, const xl_module *x, bool split, xl_error *err) {
   return !ferror(o) || io_failed(err, "cannot write the translated C");
 }
 
+/* The names of an eager object's data segments (all, or those `named` marks):
+ * places in XL_DATA_SYMBOL, which the data object defines. */
+static void write_data_names(FILE *o, const xl_module *x, const uint8_t *named) {
+  xl_printf(o, "extern const u8 %s[];\n", XL_DATA_SYMBOL);
+  for (uint32_t i = 0; i < x->ndata; i++)
+    if (!named || named[i]) xl_printf(o, "#define xl_d%u (%s + %zu)\n", i, XL_DATA_SYMBOL, x->data[i].at);
+}
+
 bool xl_write_core(FILE *o, const xl_module *x, bool split, bool lazy, xl_error *err) {
   const mote_module *m = x->m;
   if (split) {
@@ -624,11 +627,9 @@ bool xl_write_core(FILE *o, const xl_module *x, bool split, bool lazy, xl_error 
     xl_printf(o, "static const u8 *xl_lazy_data[%u];\n", x->ndata + 1);
     for (uint32_t i = 0; i < x->ndata; i++) xl_printf(o, "#define xl_d%u (xl_lazy_data[%u])\n", i, i);
   } else {
-    for (uint32_t i = 0; i < x->ndata; i++) {
-      xl_printf(o, "%s const u8 xl_d%u[%u] = ", def, i, x->data[i].len + 1);
-      write_bytes(o, x->data[i].bytes, x->data[i].len);
-      fputs_unlocked(";\n", o);
-    }
+    /* an eager object's are an object file of their own (data_object.c):
+     * as C strings they were most of Flite's quick compile */
+    write_data_names(o, x, NULL);
   }
   xl_printf(o, "static const u8 xl_elem_type[%u] = {", x->nelems + 1);
   for (uint32_t i = 0; i < x->nelems; i++)
@@ -687,8 +688,7 @@ bool xl_write_chunk(FILE *o, const xl_module *x, uint32_t first, uint32_t end, b
       fputs_unlocked(";\n", o);
       if (refs.funcs[f] & 2) xl_write_fref_helper(o, x, f);
     }
-    for (uint32_t i = 0; i < x->ndata; i++)
-      if (refs.data[i]) xl_printf(o, "XL_SHARED const u8 xl_d%u[];\n", i);
+    write_data_names(o, x, refs.data);
     fwrite(body, 1, len, o);
   } else if (!err->failed) {
     no_memory(err);

@@ -114,6 +114,7 @@ static bool scan_data(xl_module *x) {
   uint32_t n = xl_u32(&c);
   x->data = calloc(n ? n : 1, sizeof *x->data);
   if (!x->data) return false;
+  size_t at = 0;
   for (uint32_t i = 0; i < n && !c.bad; i++) {
     xl_data *d = &x->data[i];
     uint32_t flags = xl_u32(&c);
@@ -123,6 +124,8 @@ static bool scan_data(xl_module *x) {
     d->len = xl_u32(&c);
     if (d->len > c.end - c.pos) return false;
     d->bytes = c.buf + c.pos;
+    d->at = at;
+    at += d->len;
     c.pos += d->len;
   }
   x->ndata = n;

@@ -1325,11 +1325,11 @@ TEST(a_compiler_over_its_memory_limit_fails_with_a_named_stage) {
 /* A module big enough to be cut into chunks: 400 functions of ~500 bytes,
  * with locals that vary (the chunk boundaries follow them). `changed` is the
  * constant in function 200, which its export "f200" adds to its argument. */
-static uint8_t *big_module(uint32_t changed, size_t *len) {
+static uint8_t *big_module_and(uint32_t changed, const char *more, size_t *len) {
   size_t cap = 4 << 20, n = 0;
   char *wat = malloc(cap);
   if (!wat) return NULL;
-  n += (size_t)snprintf(wat + n, cap - n, "(module\n");
+  n += (size_t)snprintf(wat + n, cap - n, "(module\n%s\n", more);
   for (int f = 0; f < 400; f++) {
     n += (size_t)snprintf(wat + n, cap - n, "(func $f%d (export \"f%d\") (param i32) (result i32)", f, f);
     for (int k = 0; k < f % 7; k++) n += (size_t)snprintf(wat + n, cap - n, " (local i64)");
@@ -1347,6 +1347,30 @@ static uint8_t *big_module(uint32_t changed, size_t *len) {
   uint8_t *wasm = test_wat(wat, NULL, len);
   free(wat);
   return wasm;
+}
+
+static uint8_t *big_module(uint32_t changed, size_t *len) {
+  return big_module_and(changed, "", len);
+}
+
+/* big_module with data: an active segment of 4096 bytes `fill` at 16, read
+ * by "active" (load8_u at its argument), and a passive one of 8 bytes fill
+ * + 1, which "passive" copies to 8192 (memory.init) and reads at 8192 + its
+ * argument. */
+static uint8_t *big_module_with_data(char fill, size_t *len) {
+  char more[4600], active[4097], passive[9];
+  memset(active, fill, 4096);
+  active[4096] = 0;
+  memset(passive, fill + 1, 8);
+  passive[8] = 0;
+  snprintf(more, sizeof more,
+           "(memory 1) (data (i32.const 16) \"%s\") (data \"%s\")\n"
+           "(func (export \"active\") (param i32) (result i32) local.get 0 i32.load8_u)\n"
+           "(func (export \"passive\") (param i32) (result i32)\n"
+           " i32.const 8192 i32.const 0 i32.const 8 memory.init 1\n"
+           " local.get 0 i32.const 8192 i32.add i32.load8_u)",
+           active, passive);
+  return big_module_and(0x10000003u, more, len);
 }
 
 static uint32_t call_f200(const char *so_path, uint32_t arg) {
@@ -1379,6 +1403,57 @@ TEST(one_function_changed_rebuilds_only_its_chunk) {
     free(a);
     free(b);
   }
+}
+
+/* An eager object's data segments are an object of their own, not C: a
+ * redeploy that changes only data bytes rebuilds no chunk (the C names
+ * places in the data, which did not move), and each object reads its own. */
+TEST(data_changed_rebuilds_no_chunk_and_each_object_reads_its_own) {
+  for (int tier = MOTE_TIER_OPT; tier <= MOTE_TIER_QUICK; tier++) {
+    fresh_cache();
+    size_t len1, len2;
+    uint8_t *a = big_module_with_data('a', &len1), *b = big_module_with_data('b', &len2);
+    CHECK(a && b && len1 == len2);
+    mote_compile_options o = options((mote_tier)tier);
+    o.chunk_bytes = 64 << 10;
+    mote_compile_result r1, r2;
+    mote_compile_error err;
+    CHECK_EQ_INT(mote_compile(a, len1, &o, &r1, &err), MOTE_COMPILE_OK);
+    CHECK(r1.chunks >= 3);
+    CHECK_EQ_INT(r1.chunks_built, r1.chunks);
+    CHECK_EQ_INT(mote_compile(b, len2, &o, &r2, &err), MOTE_COMPILE_OK);
+    CHECK(!r2.cached);
+    CHECK_EQ_INT(r2.chunks_built, 0);
+    uint32_t at[3] = {16, 16 + 4095, 4112}; /* the first and last bytes, and the one after */
+    const uint32_t want[3] = {'a', 'a', 0};
+    for (int i = 0; i < 3; i++) {
+      CHECK_EQ_INT(call_i32(r1.so_path, "active", &at[i], 1), want[i]);
+      CHECK_EQ_INT(call_i32(r2.so_path, "active", &at[i], 1), want[i] ? 'b' : 0);
+    }
+    uint32_t first = 0, last = 7;
+    CHECK_EQ_INT(call_i32(r1.so_path, "passive", &first, 1), 'b');
+    CHECK_EQ_INT(call_i32(r1.so_path, "passive", &last, 1), 'b');
+    CHECK_EQ_INT(call_i32(r2.so_path, "passive", &last, 1), 'c');
+    free(a);
+    free(b);
+  }
+}
+
+/* ...and the translated C does not carry the bytes. */
+TEST(the_translated_c_names_the_data_without_its_bytes) {
+  size_t len;
+  uint8_t *wasm = big_module_with_data('a', &len);
+  CHECK(wasm != NULL);
+  xl_error why;
+  char *c = translated(wasm, len, &why);
+  CHECK(c != NULL);
+  if (c) {
+    CHECK(strstr(c, "\\141\\141\\141") == NULL); /* 'a' as the escapes once wrote it */
+    CHECK(strstr(c, "#define xl_d0 (xl_data + 0)") != NULL);
+    CHECK(strstr(c, "#define xl_d1 (xl_data + 4096)") != NULL);
+  }
+  free(c);
+  free(wasm);
 }
 
 /* The quick tier cuts a big module into fewer, larger chunks than the opt
@@ -1747,7 +1822,9 @@ RUN_TESTS(compiles_then_finds_it_in_the_cache, a_big_modules_key_is_hashed_besid
           tail_calls_are_refused_by_the_reader_before_any_tool_runs,
           a_type_error_is_refused_by_the_translator, garbage_is_refused_as_malformed,
           a_compiler_over_its_memory_limit_fails_with_a_named_stage,
-          one_function_changed_rebuilds_only_its_chunk, the_quick_tier_cuts_larger_chunks,
+          one_function_changed_rebuilds_only_its_chunk,
+          data_changed_rebuilds_no_chunk_and_each_object_reads_its_own,
+          the_translated_c_names_the_data_without_its_bytes, the_quick_tier_cuts_larger_chunks,
           a_chunk_over_the_memory_limit_is_compiled_at_O1,
           a_chunk_over_the_cpu_limit_fails_as_such_and_is_not_compiled_again,
           a_branch_that_copies_hundreds_of_values_thousands_of_times_is_refused,
