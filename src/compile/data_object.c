@@ -6,10 +6,17 @@
  * string alone: 0.4 s; gcc -O2: 3.5 s), for bytes the object only copies.
  *
  * The object is ELF64 relocatable for the host, written with <elf.h>'s
- * structures: a read-only section holding every segment's bytes in module
- * order (xl_data.at), one hidden symbol (xl_data) at its start, and an empty
+ * structures: a section holding every segment's bytes in module order
+ * (xl_data.at), one hidden symbol (xl_data) at its start, and an empty
  * .note.GNU-stack (without it GNU ld marks the shared object as wanting an
- * executable stack).
+ * executable stack). The section is .data.rel.ro, allocated and writable,
+ * not .rodata: tcc puts every read-only allocated section in its one
+ * executable segment, which would have mapped the guest's bytes as code;
+ * GNU ld puts it in the segment made read-only after relocation (RELRO),
+ * and tcc in its writable one, as it did the C arrays. (tcc ignores the
+ * symbol's hidden visibility: its objects export xl_data, harmless as they
+ * are loaded RTLD_LOCAL.) A host other than these two needs its ELF machine
+ * (and the e_flags of its ABI) here.
  */
 #include <elf.h>
 #include <limits.h>
@@ -27,10 +34,10 @@
 #endif
 
 /* The sections, in order of their headers. */
-enum { SEC_NULL, SEC_RODATA, SEC_NOTE, SEC_SYMTAB, SEC_STRTAB, SEC_SHSTRTAB, SEC_COUNT };
+enum { SEC_NULL, SEC_BYTES, SEC_NOTE, SEC_SYMTAB, SEC_STRTAB, SEC_SHSTRTAB, SEC_COUNT };
 
-static const char shstrtab[] = "\0.rodata\0.note.GNU-stack\0.symtab\0.strtab\0.shstrtab";
-enum { NAME_RODATA = 1, NAME_NOTE = 9, NAME_SYMTAB = 25, NAME_STRTAB = 33, NAME_SHSTRTAB = 41 };
+static const char shstrtab[] = "\0.data.rel.ro\0.note.GNU-stack\0.symtab\0.strtab\0.shstrtab";
+enum { NAME_BYTES = 1, NAME_NOTE = 14, NAME_SYMTAB = 30, NAME_STRTAB = 38, NAME_SHSTRTAB = 46 };
 static const char strtab[] = "\0" XL_DATA_SYMBOL;
 
 static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
@@ -47,7 +54,7 @@ static bool pad_to(FILE *f, size_t *at, size_t to) {
 int mote_data_object_write(const char *dir, const char *name, const xl_module *x) {
   size_t size = 0;
   for (uint32_t i = 0; i < x->ndata; i++) size += x->data[i].len;
-  const size_t rodata_at = sizeof(Elf64_Ehdr), symtab_at = align8(rodata_at + size);
+  const size_t bytes_at = sizeof(Elf64_Ehdr), symtab_at = align8(bytes_at + size);
   const size_t strtab_at = symtab_at + 2 * sizeof(Elf64_Sym);
   const size_t shstrtab_at = strtab_at + sizeof strtab;
   const size_t headers_at = align8(shstrtab_at + sizeof shstrtab);
@@ -66,13 +73,13 @@ int mote_data_object_write(const char *dir, const char *name, const xl_module *x
   syms[1].st_name = 1;
   syms[1].st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT);
   syms[1].st_other = STV_HIDDEN;
-  syms[1].st_shndx = SEC_RODATA;
+  syms[1].st_shndx = SEC_BYTES;
   syms[1].st_size = size;
 
   Elf64_Shdr sh[SEC_COUNT] = {{0}};
-  sh[SEC_RODATA] = (Elf64_Shdr){.sh_name = NAME_RODATA, .sh_type = SHT_PROGBITS,
-                                .sh_flags = SHF_ALLOC, .sh_offset = rodata_at,
-                                .sh_size = size, .sh_addralign = 16};
+  sh[SEC_BYTES] = (Elf64_Shdr){.sh_name = NAME_BYTES, .sh_type = SHT_PROGBITS,
+                               .sh_flags = SHF_ALLOC | SHF_WRITE, .sh_offset = bytes_at,
+                               .sh_size = size, .sh_addralign = 16};
   sh[SEC_NOTE] = (Elf64_Shdr){.sh_name = NAME_NOTE, .sh_type = SHT_PROGBITS,
                               .sh_offset = symtab_at, .sh_addralign = 1};
   sh[SEC_SYMTAB] = (Elf64_Shdr){.sh_name = NAME_SYMTAB, .sh_type = SHT_SYMTAB,
@@ -90,7 +97,7 @@ int mote_data_object_write(const char *dir, const char *name, const xl_module *x
   snprintf(path, sizeof path, "%s/%s", dir, name);
   FILE *f = fopen(path, "we");
   if (!f) return -1;
-  size_t at = rodata_at;
+  size_t at = bytes_at;
   bool ok = put(f, &eh, sizeof eh);
   for (uint32_t i = 0; ok && i < x->ndata; i++) {
     ok = put(f, x->data[i].bytes, x->data[i].len);

@@ -525,7 +525,12 @@ mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_com
 
   char built[PATH_MAX + 16];
   snprintf(built, sizeof built, "%s/module.so", work);
-  if (mote_cache_install(opts->cache_dir, out->key, built, out->so_path, sizeof out->so_path) != 0) {
+  if (mote_elf_mark_stack(built) != 0) {
+    set_error(err, MOTE_COMPILE_IO, "cache",
+              "cannot mark the object's stack as not executable: %s", strerror(errno));
+    st = MOTE_COMPILE_IO;
+  } else if (mote_cache_install(opts->cache_dir, out->key, built, out->so_path,
+                                sizeof out->so_path) != 0) {
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot install into the cache: %s", strerror(errno));
     st = MOTE_COMPILE_IO;
   }

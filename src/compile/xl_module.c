@@ -193,7 +193,6 @@ static void write_init(FILE *o, const xl_module *x, const xl_const *c, uint8_t t
     write_const(o, c, type);
 }
 
-
 static void write_multi_structs(FILE *o, const mote_module *m) {
   for (uint32_t t = 0; t < mote_module_type_count(m); t++) {
     const mote_functype *ft = mote_module_type(m, t);

@@ -1,4 +1,5 @@
 /* The compile pipeline end to end: read, translate, glue, cc, cache, load, call. */
+#include <elf.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <math.h>
@@ -1439,6 +1440,85 @@ TEST(data_changed_rebuilds_no_chunk_and_each_object_reads_its_own) {
   }
 }
 
+/* Whether the ELF object at path has a PT_GNU_STACK without execute. */
+static bool stack_header_without_exec(const char *path) {
+  FILE *f = fopen(path, "rb");
+  Elf64_Ehdr eh;
+  bool found = false;
+  if (f && fread(&eh, sizeof eh, 1, f) == 1 && fseek(f, (long)eh.e_phoff, SEEK_SET) == 0) {
+    Elf64_Phdr ph;
+    for (unsigned i = 0; i < eh.e_phnum && fread(&ph, sizeof ph, 1, f) == 1; i++)
+      if (ph.p_type == PT_GNU_STACK) found = !(ph.p_flags & PF_X);
+  }
+  if (f) fclose(f);
+  return found;
+}
+
+/* Whether n bytes of `fill` lie in a segment the ELF object at path maps
+ * executable. */
+static bool fill_in_executable_segment(const char *path, char fill, size_t n) {
+  size_t len;
+  uint8_t *b = mote_read_file(path, &len);
+  bool found = false;
+  if (b && len >= sizeof(Elf64_Ehdr)) {
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)b;
+    for (unsigned i = 0; i < eh->e_phnum; i++) {
+      Elf64_Phdr ph;
+      if (eh->e_phoff + (i + 1) * sizeof ph > len) break;
+      memcpy(&ph, b + eh->e_phoff + i * sizeof ph, sizeof ph);
+      if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X) || ph.p_offset + ph.p_filesz > len)
+        continue;
+      for (size_t at = ph.p_offset, run = 0; at < ph.p_offset + ph.p_filesz && !found; at++)
+        found = (run = b[at] == (uint8_t)fill ? run + 1 : 0) >= n;
+    }
+  }
+  free(b);
+  return found;
+}
+
+/* Whether this process's main stack is mapped executable. */
+static bool stack_is_executable(void) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[512];
+  bool x = false;
+  while (f && fgets(line, sizeof line, f))
+    if (strstr(line, "[stack]")) x = strchr(line, ' ')[3] == 'x'; /* "lo-hi rwxp" */
+  if (f) fclose(f);
+  return x;
+}
+
+/* tcc links objects without a PT_GNU_STACK, and glibc's dlopen of one made
+ * the process's stacks executable: every built object has one, and its data
+ * segments are not in an executable segment. (Both tiers,
+ * one unit and chunks; the quick tier's first. This test must be the first
+ * in this file to load a quick object: one without the header taints the
+ * process for good.) */
+TEST(a_built_object_leaves_the_stack_not_executable) {
+  CHECK(!stack_is_executable());
+  for (int tier = MOTE_TIER_QUICK; tier >= MOTE_TIER_OPT; tier--) {
+    for (int chunked = 0; chunked < 2; chunked++) {
+      fresh_cache();
+      size_t len;
+      uint8_t *wasm = chunked ? big_module_with_data('s', &len) : unique_adder(&len);
+      CHECK(wasm != NULL);
+      mote_compile_options o = options((mote_tier)tier);
+      if (chunked) o.chunk_bytes = 64 << 10;
+      mote_compile_result r;
+      mote_compile_error err;
+      CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+      CHECK_EQ_INT(r.chunks > 1, chunked);
+      CHECK(stack_header_without_exec(r.so_path));
+      /* nor are the guest's data bytes mapped as code */
+      if (chunked) CHECK(!fill_in_executable_segment(r.so_path, 's', 4096));
+      uint32_t at = 16;
+      if (chunked) CHECK_EQ_INT(call_i32(r.so_path, "active", &at, 1), 's');
+      else CHECK_EQ_INT(call_add(r.so_path, 2, 3), 5);
+      CHECK(!stack_is_executable());
+      free(wasm);
+    }
+  }
+}
+
 /* ...and the translated C does not carry the bytes. */
 TEST(the_translated_c_names_the_data_without_its_bytes) {
   size_t len;
@@ -1804,7 +1884,7 @@ TEST(a_missing_cache_directory_is_created) {
   CHECK_EQ_INT(system(cmd), 0);
 }
 
-RUN_TESTS(compiles_then_finds_it_in_the_cache, a_big_modules_key_is_hashed_beside_its_read,
+RUN_TESTS(a_built_object_leaves_the_stack_not_executable, compiles_then_finds_it_in_the_cache, a_big_modules_key_is_hashed_beside_its_read,
           tiers_have_their_own_entries_and_agree,
           a_comparison_before_clz_ctz_or_a_division_keeps_its_value,
           each_instruction_set_has_its_own_entries_and_they_agree,
