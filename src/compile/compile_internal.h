@@ -23,12 +23,6 @@ int mote_write_file(const char *dir, const char *name, const void *data, size_t 
 #define MOTE_DATA_OBJECT "data.o"
 int mote_data_object_write(const char *dir, const char *name, const xl_module *x);
 
-/* Gives the shared object at path a PT_GNU_STACK (not executable) if it has
- * none (elf_stack.c: tcc's have none, and glibc's dlopen would make the
- * process's stacks executable); a file that is not the host's kind of ELF
- * shared object is left alone. 0, or -1 (errno). */
-int mote_elf_mark_stack(const char *path);
-
 /* The text of src/rt/abi.h, embedded at build time. */
 extern const char mote_abi_header_text[];
 /* The text of src/compile/xl_lazy_libc.h (lazy batches), the same way, and

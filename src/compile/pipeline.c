@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/elf_stack.h"
 #include "base/hash.h"
 #include "base/tmpdir.h"
 #include "cache.h"

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/elf_stack.h"
 #include "compile/lazy.h"
 #include "rt/guest.h"
 #include "rt/rt_internal.h"
@@ -75,6 +76,14 @@ mote_rt_status mote_rt_module_load(const char *so_path, mote_rt_module **out, mo
   if (err) memset(err, 0, sizeof *err);
   mote_rt_init();
 
+  /* (dlopen of such an object would make every thread's stack executable) */
+  if (!mote_elf_stack_safe(so_path)) {
+    st = mote_rt_fail(err, MOTE_RT_LOAD_FAILED, MOTE_TRAP_NONE, 0,
+                      "%s asks for an executable stack (no PT_GNU_STACK, or one with execute): "
+                      "not loaded; recompile it (remove it from the compile cache)",
+                      so_path);
+    goto out;
+  }
   dl = dlopen(so_path, RTLD_NOW | RTLD_LOCAL);
   if (!dl) {
     st = mote_rt_fail(err, MOTE_RT_LOAD_FAILED, MOTE_TRAP_NONE, 0, "cannot load compiled module: %s",

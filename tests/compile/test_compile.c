@@ -1,6 +1,7 @@
 /* The compile pipeline end to end: read, translate, glue, cc, cache, load, call. */
 #include <elf.h>
 #include <limits.h>
+#include <link.h>
 #include <stdarg.h>
 #include <math.h>
 #include <pthread.h>
@@ -1374,6 +1375,19 @@ static uint8_t *big_module_with_data(char fill, size_t *len) {
   return big_module_and(0x10000003u, more, len);
 }
 
+/* One function, "active", and big_module_with_data's active segment: a
+ * module below the chunks' size, translated as one unit. */
+static uint8_t *small_module_with_data(char fill, size_t *len) {
+  char wat[4400], active[4097];
+  memset(active, fill, 4096);
+  active[4096] = 0;
+  snprintf(wat, sizeof wat,
+           "(module (memory 1) (data (i32.const 16) \"%s\")\n"
+           "(func (export \"active\") (param i32) (result i32) local.get 0 i32.load8_u))",
+           active);
+  return test_wat(wat, NULL, len);
+}
+
 static uint32_t call_f200(const char *so_path, uint32_t arg) {
   return call_i32(so_path, "f200", &arg, 1);
 }
@@ -1476,6 +1490,60 @@ static bool fill_in_executable_segment(const char *path, char fill, size_t n) {
   return found;
 }
 
+/* What the dynamic loader sees of a loaded object's program headers. */
+typedef struct seen_headers {
+  const char *name; /* the object's file name */
+  int loads, stacks, found;
+} seen_headers;
+
+static int see_headers(struct dl_phdr_info *info, size_t size, void *ctx) {
+  (void)size;
+  seen_headers *s = ctx;
+  const char *slash = strrchr(info->dlpi_name, '/');
+  if (!slash || strcmp(slash + 1, s->name) != 0) return 0;
+  s->found++;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    if (info->dlpi_phdr[i].p_type == PT_LOAD) s->loads++;
+    if (info->dlpi_phdr[i].p_type == PT_GNU_STACK && !(info->dlpi_phdr[i].p_flags & PF_X))
+      s->stacks++;
+  }
+  return 0;
+}
+
+/* Loads the object at so_path, instantiates it and calls its export `name`
+ * (one i32 argument), then checks what the loader sees of its program
+ * headers: at least one PT_LOAD and one PT_GNU_STACK without execute (a
+ * copied table inside a loaded segment's .bss was zeroed by the loader, and
+ * filled by a lazy object's slots). The call's result, or 0xdeadbeef. */
+static uint32_t call_and_see_headers(const char *so_path, const char *name, uint32_t arg) {
+  mote_rt_module *m = NULL;
+  mote_rt_instance *inst = NULL;
+  mote_rt_error err;
+  uint32_t result = 0xdeadbeef;
+  if (mote_rt_module_load(so_path, &m, &err) != MOTE_RT_OK) {
+    CHECK_MSG(0, err.message);
+    return result;
+  }
+  if (mote_rt_instantiate(m, NULL, NULL, &inst, &err) == MOTE_RT_OK) {
+    int32_t idx = mote_rt_module_find_export(m, name, (uint32_t)strlen(name));
+    mote_val a[1] = {{.i32 = arg}}, res[1];
+    if (idx >= 0 && mote_rt_call(inst, (uint32_t)idx, a, res, &err) == MOTE_RT_OK)
+      result = res[0].i32;
+    else
+      CHECK_MSG(0, err.message);
+    mote_rt_instance_free(inst);
+  } else {
+    CHECK_MSG(0, err.message);
+  }
+  seen_headers s = {strrchr(so_path, '/') + 1, 0, 0, 0};
+  dl_iterate_phdr(see_headers, &s);
+  CHECK_EQ_INT(s.found, 1);
+  CHECK(s.loads >= 1);
+  CHECK_EQ_INT(s.stacks, 1);
+  mote_rt_module_free(m);
+  return result;
+}
+
 /* Whether this process's main stack is mapped executable. */
 static bool stack_is_executable(void) {
   FILE *f = fopen("/proc/self/maps", "r");
@@ -1488,35 +1556,73 @@ static bool stack_is_executable(void) {
 }
 
 /* tcc links objects without a PT_GNU_STACK, and glibc's dlopen of one made
- * the process's stacks executable: every built object has one, and its data
- * segments are not in an executable segment. (Both tiers,
- * one unit and chunks; the quick tier's first. This test must be the first
- * in this file to load a quick object: one without the header taints the
- * process for good.) */
+ * the process's stacks executable: every built object has one (where the
+ * loader sees it), and its data segments are not in an executable segment.
+ * Both tiers: one unit, chunked, and (quick) lazy. This test must be the
+ * first in this file to load a quick object: one without the header taints
+ * the process for good. */
 TEST(a_built_object_leaves_the_stack_not_executable) {
   CHECK(!stack_is_executable());
-  for (int tier = MOTE_TIER_QUICK; tier >= MOTE_TIER_OPT; tier--) {
-    for (int chunked = 0; chunked < 2; chunked++) {
-      fresh_cache();
-      size_t len;
-      uint8_t *wasm = chunked ? big_module_with_data('s', &len) : unique_adder(&len);
-      CHECK(wasm != NULL);
-      mote_compile_options o = options((mote_tier)tier);
-      if (chunked) o.chunk_bytes = 64 << 10;
-      mote_compile_result r;
-      mote_compile_error err;
-      CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
-      CHECK_EQ_INT(r.chunks > 1, chunked);
-      CHECK(stack_header_without_exec(r.so_path));
-      /* nor are the guest's data bytes mapped as code */
-      if (chunked) CHECK(!fill_in_executable_segment(r.so_path, 's', 4096));
-      uint32_t at = 16;
-      if (chunked) CHECK_EQ_INT(call_i32(r.so_path, "active", &at, 1), 's');
-      else CHECK_EQ_INT(call_add(r.so_path, 2, 3), 5);
-      CHECK(!stack_is_executable());
-      free(wasm);
+  static const struct {
+    mote_tier tier;
+    bool chunked, lazy;
+  } kinds[] = {{MOTE_TIER_QUICK, false, false}, {MOTE_TIER_QUICK, true, false},
+               {MOTE_TIER_QUICK, false, true},  {MOTE_TIER_QUICK, true, true},
+               {MOTE_TIER_OPT, false, false},   {MOTE_TIER_OPT, true, false}};
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    fresh_cache();
+    if (kinds[k].lazy) setenv("MOTE_QUICK_LAZY", "always", 1);
+    size_t len;
+    uint8_t *wasm = kinds[k].chunked ? big_module_with_data('s', &len)
+                                     : small_module_with_data('s', &len);
+    CHECK(wasm != NULL);
+    mote_compile_options o = options(kinds[k].tier);
+    o.chunk_bytes = 64 << 10;
+    mote_compile_result r;
+    mote_compile_error err;
+    CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+    if (!kinds[k].lazy) CHECK_EQ_INT(r.chunks > 1, kinds[k].chunked);
+    CHECK(stack_header_without_exec(r.so_path));
+    /* nor are the guest's data bytes mapped as code */
+    CHECK(!fill_in_executable_segment(r.so_path, 's', 4096));
+    CHECK_EQ_INT(call_and_see_headers(r.so_path, "active", 16), 's');
+    unsetenv("MOTE_QUICK_LAZY"); /* (its load checks the bytes against a lazy key) */
+    CHECK(!stack_is_executable());
+    free(wasm);
+  }
+}
+
+/* An object that would make the stacks executable is not loaded: its
+ * PT_GNU_STACK taken away (made PT_NULL), the runtime refuses it. */
+TEST(an_object_without_a_stack_header_is_not_loaded) {
+  fresh_cache();
+  size_t len;
+  uint8_t *wasm = unique_adder(&len);
+  mote_compile_options o = options(MOTE_TIER_QUICK);
+  mote_compile_result r;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+  FILE *f = fopen(r.so_path, "r+b");
+  Elf64_Ehdr eh;
+  int taken = 0;
+  if (f && fread(&eh, sizeof eh, 1, f) == 1) {
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+      Elf64_Phdr ph;
+      long at = (long)(eh.e_phoff + i * sizeof ph);
+      if (fseek(f, at, SEEK_SET) != 0 || fread(&ph, sizeof ph, 1, f) != 1) break;
+      if (ph.p_type != PT_GNU_STACK) continue;
+      ph.p_type = PT_NULL;
+      taken += fseek(f, at, SEEK_SET) == 0 && fwrite(&ph, sizeof ph, 1, f) == 1;
     }
   }
+  if (f) fclose(f);
+  CHECK_EQ_INT(taken, 1);
+  mote_rt_module *m = NULL;
+  mote_rt_error rerr;
+  CHECK_EQ_INT(mote_rt_module_load(r.so_path, &m, &rerr), MOTE_RT_LOAD_FAILED);
+  CHECK_STR_CONTAINS(rerr.message, "executable stack");
+  CHECK(!stack_is_executable());
+  free(wasm);
 }
 
 /* ...and the translated C does not carry the bytes. */
@@ -1884,7 +1990,8 @@ TEST(a_missing_cache_directory_is_created) {
   CHECK_EQ_INT(system(cmd), 0);
 }
 
-RUN_TESTS(a_built_object_leaves_the_stack_not_executable, compiles_then_finds_it_in_the_cache, a_big_modules_key_is_hashed_beside_its_read,
+RUN_TESTS(a_built_object_leaves_the_stack_not_executable,
+          an_object_without_a_stack_header_is_not_loaded, compiles_then_finds_it_in_the_cache, a_big_modules_key_is_hashed_beside_its_read,
           tiers_have_their_own_entries_and_agree,
           a_comparison_before_clz_ctz_or_a_division_keeps_its_value,
           each_instruction_set_has_its_own_entries_and_they_agree,
