@@ -50,8 +50,10 @@ static uint8_t *unique_adder(size_t *len) {
 }
 
 /* Loads so_path, instantiates it and calls export `name` with i32 arguments;
- * its i32 result, or 0xdeadbeef when anything failed. */
-static uint32_t call_i32(const char *so_path, const char *name, const uint32_t *args, int n) {
+ * its i32 result, or 0xdeadbeef when anything failed. `loaded` (may be NULL)
+ * is called with so_path after the call, while the object is loaded. */
+static uint32_t call_i32_and(const char *so_path, const char *name, const uint32_t *args, int n,
+                             void (*loaded)(const char *so_path)) {
   mote_rt_module *m = NULL;
   mote_rt_instance *inst = NULL;
   mote_rt_error err;
@@ -69,8 +71,13 @@ static uint32_t call_i32(const char *so_path, const char *name, const uint32_t *
       result = res[0].i32;
     mote_rt_instance_free(inst);
   }
+  if (loaded) loaded(so_path);
   mote_rt_module_free(m);
   return result;
+}
+
+static uint32_t call_i32(const char *so_path, const char *name, const uint32_t *args, int n) {
+  return call_i32_and(so_path, name, args, n, NULL);
 }
 
 static uint32_t call_add(const char *so_path, uint32_t a, uint32_t b) {
@@ -1510,38 +1517,16 @@ static int see_headers(struct dl_phdr_info *info, size_t size, void *ctx) {
   return 0;
 }
 
-/* Loads the object at so_path, instantiates it and calls its export `name`
- * (one i32 argument), then checks what the loader sees of its program
- * headers: at least one PT_LOAD and one PT_GNU_STACK without execute (a
- * copied table inside a loaded segment's .bss was zeroed by the loader, and
- * filled by a lazy object's slots). The call's result, or 0xdeadbeef. */
-static uint32_t call_and_see_headers(const char *so_path, const char *name, uint32_t arg) {
-  mote_rt_module *m = NULL;
-  mote_rt_instance *inst = NULL;
-  mote_rt_error err;
-  uint32_t result = 0xdeadbeef;
-  if (mote_rt_module_load(so_path, &m, &err) != MOTE_RT_OK) {
-    CHECK_MSG(0, err.message);
-    return result;
-  }
-  if (mote_rt_instantiate(m, NULL, NULL, &inst, &err) == MOTE_RT_OK) {
-    int32_t idx = mote_rt_module_find_export(m, name, (uint32_t)strlen(name));
-    mote_val a[1] = {{.i32 = arg}}, res[1];
-    if (idx >= 0 && mote_rt_call(inst, (uint32_t)idx, a, res, &err) == MOTE_RT_OK)
-      result = res[0].i32;
-    else
-      CHECK_MSG(0, err.message);
-    mote_rt_instance_free(inst);
-  } else {
-    CHECK_MSG(0, err.message);
-  }
+/* What the loader sees of the loaded object at so_path's program headers:
+ * at least one PT_LOAD and one PT_GNU_STACK without execute (a copied table
+ * inside a loaded segment's .bss was zeroed by the loader, and filled by a
+ * lazy object's slots). */
+static void check_loaded_headers(const char *so_path) {
   seen_headers s = {strrchr(so_path, '/') + 1, 0, 0, 0};
   dl_iterate_phdr(see_headers, &s);
   CHECK_EQ_INT(s.found, 1);
   CHECK(s.loads >= 1);
   CHECK_EQ_INT(s.stacks, 1);
-  mote_rt_module_free(m);
-  return result;
 }
 
 /* Whether this process's main stack is mapped executable. */
@@ -1585,7 +1570,8 @@ TEST(a_built_object_leaves_the_stack_not_executable) {
     CHECK(stack_header_without_exec(r.so_path));
     /* nor are the guest's data bytes mapped as code */
     CHECK(!fill_in_executable_segment(r.so_path, 's', 4096));
-    CHECK_EQ_INT(call_and_see_headers(r.so_path, "active", 16), 's');
+    uint32_t at = 16;
+    CHECK_EQ_INT(call_i32_and(r.so_path, "active", &at, 1, check_loaded_headers), 's');
     unsetenv("MOTE_QUICK_LAZY"); /* (its load checks the bytes against a lazy key) */
     CHECK(!stack_is_executable());
     free(wasm);
