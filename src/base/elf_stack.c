@@ -11,15 +11,17 @@
  * slots then fill (a review found it: dl_iterate_phdr saw no PT_LOAD, and
  * mote_rt_module_extent failed). So the table goes past the end of every
  * loaded segment's file range rounded up to 64 KiB, the largest page size
- * of the hosts mote runs on: no segment maps it, and glibc copies it (the
- * gap is a hole in the file).
+ * of the hosts mote runs on (a hole in the file, unless the file ends later,
+ * where it goes then): no segment's file range holds it, and glibc copies
+ * it. A PT_PHDR entry would make glibc read the old table with the new
+ * count: the copy turns it into PT_NULL (tcc's and gcc's objects have none
+ * that needs the mark).
  */
 #include "base/elf_stack.h"
 
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -71,8 +73,9 @@ bool mote_elf_stack_safe(const char *path) {
   if (fd < 0) return true;
   headers h;
   int got = read_headers(fd, &h);
+  int read_errno = errno;
   close(fd);
-  if (got < 0) return errno != E2BIG; /* unreadable: dlopen says why */
+  if (got < 0) return read_errno != E2BIG; /* unreadable: dlopen says why */
   return got == 0 || (h.stack >= 0 && !(h.ph[h.stack].p_flags & PF_X));
 }
 
@@ -100,9 +103,11 @@ int mote_elf_mark_stack(const char *path) {
     goto done;
   }
   Elf64_Off end = 0;
-  for (int i = 0; i < eh->e_phnum; i++)
+  for (int i = 0; i < eh->e_phnum; i++) {
     if (h.ph[i].p_type == PT_LOAD && h.ph[i].p_offset + h.ph[i].p_filesz > end)
       end = h.ph[i].p_offset + h.ph[i].p_filesz;
+    if (h.ph[i].p_type == PT_PHDR) h.ph[i].p_type = PT_NULL;
+  }
   h.ph[eh->e_phnum] = (Elf64_Phdr){.p_type = PT_GNU_STACK, .p_flags = PF_R | PF_W, .p_align = 16};
   eh->e_phoff = (end + LARGEST_PAGE - 1) & ~(LARGEST_PAGE - 1);
   off_t size = lseek(fd, 0, SEEK_END);
@@ -115,7 +120,9 @@ int mote_elf_mark_stack(const char *path) {
   if (!write_all(fd, h.ph, eh->e_phnum * sizeof h.ph[0], (off_t)eh->e_phoff) ||
       !write_all(fd, eh, sizeof *eh, 0))
     rc = -1;
-done:
+done:;
+  int saved = errno;
   if (close(fd) != 0) rc = -1;
+  else errno = saved;
   return rc < 0 ? -1 : 0;
 }

@@ -11,9 +11,10 @@
 #include <stdbool.h>
 
 /* Whether dlopen of the file at path would leave the stacks as they are:
- * false only for an ELF64 shared object of the host's byte order without a
- * PT_GNU_STACK, or with one that asks for execute. (A file that is not such
- * an object, or cannot be read, is for dlopen to refuse.) */
+ * false for an ELF64 shared object of the host's byte order without a
+ * PT_GNU_STACK, with one that asks for execute, or with more program headers
+ * than this reads (64). (A file that is not such an object, or cannot be
+ * read, is for dlopen to refuse.) */
 bool mote_elf_stack_safe(const char *path);
 
 /* Makes the shared object at path ask for a stack without execute: a

@@ -20,7 +20,7 @@
 
 /* Bump when the translator's output or the flags change what a build
  * produces for the same prelude. */
-#define XL_GENERATION 17
+#define XL_GENERATION 18
 
 const char *mote_tier_name(mote_tier tier) { return tier == MOTE_TIER_QUICK ? "quick" : "opt"; }
 

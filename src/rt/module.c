@@ -79,8 +79,9 @@ mote_rt_status mote_rt_module_load(const char *so_path, mote_rt_module **out, mo
   /* (dlopen of such an object would make every thread's stack executable) */
   if (!mote_elf_stack_safe(so_path)) {
     st = mote_rt_fail(err, MOTE_RT_LOAD_FAILED, MOTE_TRAP_NONE, 0,
-                      "%s asks for an executable stack (no PT_GNU_STACK, or one with execute): "
-                      "not loaded; recompile it (remove it from the compile cache)",
+                      "%s asks for an executable stack (no PT_GNU_STACK, one with execute, or "
+                      "more program headers than mote reads): not loaded; recompile it (remove "
+                      "it from the compile cache)",
                       so_path);
     goto out;
   }
