@@ -87,8 +87,8 @@ static ssize_t hash_only(void *h, const char *buf, size_t n) {
 
 /* The core's C (every prototype and element: CRuby's is megabytes) is never
  * held: it is hashed as written, and written again into its file only when
- * its object is not cached. A chunk's
- * (at most CHUNK_MAX of wasm) is held, hashed, and written from memory. */
+ * its object is not cached. A chunk's (at most CHUNK_MAX of wasm) is held,
+ * hashed, and written from memory. */
 static bool translate_part(pool *p, part *pt, bool *cached) {
   *cached = false;
   if (pt->end) {

@@ -103,8 +103,8 @@ int mote_data_object_write(const char *dir, const char *name, const xl_module *x
     ok = put(f, x->data[i].bytes, x->data[i].len);
     at += x->data[i].len;
   }
-  ok = ok && pad_to(f, &at, symtab_at) && put(f, syms, sizeof syms) && put(f, strtab, sizeof strtab) &&
-       put(f, shstrtab, sizeof shstrtab);
+  ok = ok && pad_to(f, &at, symtab_at) && put(f, syms, sizeof syms) &&
+       put(f, strtab, sizeof strtab) && put(f, shstrtab, sizeof shstrtab);
   at = shstrtab_at + sizeof shstrtab;
   ok = ok && pad_to(f, &at, headers_at) && put(f, sh, sizeof sh);
   if (fclose(f) != 0) ok = false;

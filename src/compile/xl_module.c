@@ -607,7 +607,8 @@ bool xl_write_header(FILE *o, const xl_module *x, bool split, xl_error *err) {
 static void write_data_names(FILE *o, const xl_module *x, const uint8_t *named) {
   xl_printf(o, "extern const u8 %s[];\n", XL_DATA_SYMBOL);
   for (uint32_t i = 0; i < x->ndata; i++)
-    if (!named || named[i]) xl_printf(o, "#define xl_d%u (%s + %zu)\n", i, XL_DATA_SYMBOL, x->data[i].at);
+    if (!named || named[i])
+      xl_printf(o, "#define xl_d%u (%s + %zu)\n", i, XL_DATA_SYMBOL, x->data[i].at);
 }
 
 bool xl_write_core(FILE *o, const xl_module *x, bool split, bool lazy, xl_error *err) {

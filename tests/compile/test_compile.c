@@ -1977,7 +1977,8 @@ TEST(a_missing_cache_directory_is_created) {
 }
 
 RUN_TESTS(a_built_object_leaves_the_stack_not_executable,
-          an_object_without_a_stack_header_is_not_loaded, compiles_then_finds_it_in_the_cache, a_big_modules_key_is_hashed_beside_its_read,
+          an_object_without_a_stack_header_is_not_loaded, compiles_then_finds_it_in_the_cache,
+          a_big_modules_key_is_hashed_beside_its_read,
           tiers_have_their_own_entries_and_agree,
           a_comparison_before_clz_ctz_or_a_division_keeps_its_value,
           each_instruction_set_has_its_own_entries_and_they_agree,
