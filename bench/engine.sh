@@ -233,7 +233,9 @@ simd_count() { wasm2wat --enable-all "$1" 2>/dev/null | grep -cE 'v128|i8x16|i16
     same=yes; cmp -s "$work/v.mote" "$work/v.node" || same=no
     [ -s "$work/v.mote" ] || same="no(empty)"
     cold_args "$name" mote # (set in the pipeline's subshell above, for the label)
+    label=${args[*]//$corpus\//}
+    label=${label//$work\//}
     m=$(cat "$work/v.ms.mote"); n=$(cat "$work/v.ms.node")
-    printf '%-8s %9s %9s %9s %6s  %s\n' "$name" "$m" "$n" "$(ratio "$m" "$n")" "$same" "${args[*]//$corpus\//}"
+    printf '%-8s %9s %9s %9s %6s  %s\n' "$name" "$m" "$n" "$(ratio "$m" "$n")" "$same" "$label"
   done
 } | tee -a "$out/engine.txt"
