@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/elf_stack.h"
 #include "base/fs.h"
 #include "compile/compile.h"
 #include "compile/lazy.h"
@@ -271,13 +272,23 @@ TEST(a_compile_stopped_while_its_compiler_runs_is_killed) {
   free(wasm);
 }
 
+/* A quick-tier object of unique_adder's, compiled in a fresh cache into *r;
+ * the module (caller frees; *len its size). */
+static uint8_t *quick_adder(mote_compile_result *r, size_t *len) {
+  fresh_cache();
+  uint8_t *wasm = unique_adder(len);
+  mote_compile_options o = options(MOTE_TIER_QUICK);
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, *len, &o, r, &err), MOTE_COMPILE_OK);
+  return wasm;
+}
+
 TEST(a_corrupt_entry_is_rebuilt) {
   size_t len;
-  uint8_t *wasm = unique_adder(&len);
-  mote_compile_options o = options(MOTE_TIER_QUICK);
   mote_compile_result r;
+  uint8_t *wasm = quick_adder(&r, &len);
+  mote_compile_options o = options(MOTE_TIER_QUICK);
   mote_compile_error err;
-  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
   /* flip a byte in the middle of the object */
   FILE *f = fopen(r.so_path, "r+b");
   CHECK(f != NULL);
@@ -1578,36 +1589,76 @@ TEST(a_built_object_leaves_the_stack_not_executable) {
   }
 }
 
-/* An object that would make the stacks executable is not loaded: its
- * PT_GNU_STACK taken away (made PT_NULL), the runtime refuses it. */
-TEST(an_object_without_a_stack_header_is_not_loaded) {
-  fresh_cache();
-  size_t len;
-  uint8_t *wasm = unique_adder(&len);
-  mote_compile_options o = options(MOTE_TIER_QUICK);
-  mote_compile_result r;
-  mote_compile_error err;
-  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
-  FILE *f = fopen(r.so_path, "r+b");
+/* The program headers of type `type` in the ELF object at path, each made
+ * type `to` with `flags` added (to == type, flags 0: only counted). How many
+ * there were. */
+static int edit_phdrs(const char *path, uint32_t type, uint32_t to, uint32_t flags) {
+  FILE *f = fopen(path, "r+b");
   Elf64_Ehdr eh;
-  int taken = 0;
+  int n = 0;
   if (f && fread(&eh, sizeof eh, 1, f) == 1) {
     for (unsigned i = 0; i < eh.e_phnum; i++) {
       Elf64_Phdr ph;
       long at = (long)(eh.e_phoff + i * sizeof ph);
       if (fseek(f, at, SEEK_SET) != 0 || fread(&ph, sizeof ph, 1, f) != 1) break;
-      if (ph.p_type != PT_GNU_STACK) continue;
-      ph.p_type = PT_NULL;
-      taken += fseek(f, at, SEEK_SET) == 0 && fwrite(&ph, sizeof ph, 1, f) == 1;
+      if (ph.p_type != type) continue;
+      ph.p_type = to;
+      ph.p_flags |= flags;
+      n += fseek(f, at, SEEK_SET) == 0 && fwrite(&ph, sizeof ph, 1, f) == 1;
     }
   }
   if (f) fclose(f);
-  CHECK_EQ_INT(taken, 1);
+  return n;
+}
+
+
+/* An object that would make the stacks executable is not loaded: its
+ * PT_GNU_STACK taken away (made PT_NULL), the runtime refuses it. */
+TEST(an_object_without_a_stack_header_is_not_loaded) {
+  mote_compile_result r;
+  size_t len;
+  uint8_t *wasm = quick_adder(&r, &len);
+  CHECK_EQ_INT(edit_phdrs(r.so_path, PT_GNU_STACK, PT_NULL, 0), 1);
+  CHECK(!mote_elf_stack_safe(r.so_path));
   mote_rt_module *m = NULL;
   mote_rt_error rerr;
   CHECK_EQ_INT(mote_rt_module_load(r.so_path, &m, &rerr), MOTE_RT_LOAD_FAILED);
   CHECK_STR_CONTAINS(rerr.message, "executable stack");
   CHECK(!stack_is_executable());
+  free(wasm);
+}
+
+/* The mark's other paths: a PT_GNU_STACK with execute loses it; an object
+ * with a PT_PHDR and no stack header gets the copied table, without the
+ * PT_PHDR (glibc would read the old table with the new count), and the
+ * loader sees the copy whole. */
+TEST(the_mark_clears_an_executable_stack_and_drops_a_phdr_entry) {
+  mote_compile_result r;
+  size_t len;
+  uint8_t *wasm = quick_adder(&r, &len);
+  CHECK_EQ_INT(edit_phdrs(r.so_path, PT_GNU_STACK, PT_GNU_STACK, PF_X), 1);
+  CHECK(!mote_elf_stack_safe(r.so_path));
+  CHECK_EQ_INT(mote_elf_mark_stack(r.so_path), 0);
+  CHECK(mote_elf_stack_safe(r.so_path));
+  CHECK(stack_header_without_exec(r.so_path));
+  CHECK_EQ_INT(edit_phdrs(r.so_path, PT_GNU_STACK, PT_PHDR, 0), 1);
+  CHECK(!mote_elf_stack_safe(r.so_path));
+  CHECK_EQ_INT(mote_elf_mark_stack(r.so_path), 0);
+  CHECK(mote_elf_stack_safe(r.so_path));
+  CHECK_EQ_INT(edit_phdrs(r.so_path, PT_PHDR, PT_PHDR, 0), 0);
+  uint32_t args[2] = {2, 3};
+  CHECK_EQ_INT(call_i32_and(r.so_path, "add", args, 2, check_loaded_headers), 5);
+  CHECK(!stack_is_executable());
+  /* a file that is no shared object is left alone */
+  char junk[128];
+  snprintf(junk, sizeof junk, "%s/junk.so", cache_dir);
+  FILE *f = fopen(junk, "w");
+  CHECK(f && fputs("not an object", f) >= 0 && fclose(f) == 0);
+  CHECK_EQ_INT(mote_elf_mark_stack(junk), 0);
+  size_t jlen;
+  uint8_t *j = mote_read_file(junk, &jlen);
+  CHECK(j && jlen == strlen("not an object") && !memcmp(j, "not an object", jlen));
+  free(j);
   free(wasm);
 }
 
@@ -1977,7 +2028,9 @@ TEST(a_missing_cache_directory_is_created) {
 }
 
 RUN_TESTS(a_built_object_leaves_the_stack_not_executable,
-          an_object_without_a_stack_header_is_not_loaded, compiles_then_finds_it_in_the_cache,
+          an_object_without_a_stack_header_is_not_loaded,
+          the_mark_clears_an_executable_stack_and_drops_a_phdr_entry,
+          compiles_then_finds_it_in_the_cache,
           a_big_modules_key_is_hashed_beside_its_read,
           tiers_have_their_own_entries_and_agree,
           a_comparison_before_clz_ctz_or_a_division_keeps_its_value,
