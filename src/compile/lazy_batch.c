@@ -242,10 +242,40 @@ static bool add_types(TCCState *s, const mote_abi_lazy *lz, const char *text) {
   return true;
 }
 
+/* libtcc (tccrun.c) lays out the code it links in memory as its executable
+ * sections first, then the others, each group after the first's alignment,
+ * and makes the pages of the executable ones read-write-execute. This unit,
+ * compiled before anything else, is the start of .data, so its alignment
+ * puts the data on pages of their own: the code's pages can then be made
+ * read-execute and the data's read-write (wx_protect), and no page of a
+ * batch is ever writable and executable at once. */
+static const char wx_pad_unit[] = "char xl_wx_pad[1] __attribute__((aligned(4096))) = {1};\n";
+#define WX_PAGE 4096u
+
+/* After tcc_relocate into [mem, mem + size): the code's pages (those
+ * before xl_wx_pad) read-execute, the rest read-write. False (msg set) if
+ * the layout is not the one described above or mprotect failed. */
+static bool wx_protect(char *msg, TCCState *s, void *mem, size_t size) {
+  uintptr_t lo = (uintptr_t)mem, pad = (uintptr_t)tcc_get_symbol(s, "xl_wx_pad");
+  size_t len = (size + WX_PAGE - 1) & ~(size_t)(WX_PAGE - 1);
+  if (!pad || pad % WX_PAGE || pad <= lo || pad >= lo + size) {
+    snprintf(msg, MSG_CAP, "libtcc laid the code out unexpectedly (data not after the code)");
+    return false;
+  }
+  size_t code = pad - lo;
+  if (mprotect(mem, code, PROT_READ | PROT_EXEC) != 0 ||
+      mprotect((char *)mem + code, len - code, PROT_READ | PROT_WRITE) != 0) {
+    snprintf(msg, MSG_CAP, "cannot protect compiled code: %s", strerror(errno));
+    return false;
+  }
+  return true;
+}
+
 /* Compiles `header` and `body` (blen bytes) with libtcc, or links the
  * object file `obj` (then header and body are unused), into fresh memory
  * linked against the object's core, under tcc_lock: the code block (put on
- * st's list), and addr[] the members' code; NULL with msg (MSG_CAP) set. */
+ * st's list; its code read-execute, its data read-write), and addr[] the
+ * members' code; NULL with msg (MSG_CAP) set. */
 code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const char *body,
                          size_t blen, const char *obj, bool lean, const xl_refs *refs,
                          const uint32_t *members, uint32_t n, void **addr) {
@@ -273,6 +303,7 @@ code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const ch
   tcc_set_error_func(s, msg, on_tcc_error);
   lean = lean && !obj && lz_runtime_lean(s);
   tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+  if (tcc_compile_string(s, wx_pad_unit) != 0) goto failed;
   if ((obj ? tcc_add_file(s, obj) : tcc_compile_string(s, text)) != 0) goto failed;
   if (lean) lz_runtime_add(s);
   for (uint32_t k = 0; k < refs->nnamed; k++)
@@ -296,6 +327,7 @@ code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const ch
     goto out;
   }
   if (tcc_relocate(s, mem) < 0) goto failed;
+  if (!wx_protect(msg, s, mem, size)) goto out;
   for (uint32_t i = 0; i < n; i++) {
     char name[32];
     snprintf(name, sizeof name, "b%u", members[i]);

@@ -69,6 +69,37 @@ static uint64_t batches(void) {
   return b;
 }
 
+/* Every code block of every attached lazy object (batches compiled in
+ * process, workers' and hot batches' objects linked in process): no page of
+ * it is writable and executable at once, and some page of it executes. The
+ * number of blocks seen. */
+static unsigned check_code_blocks_wx(void) {
+  unsigned blocks = 0;
+  pthread_mutex_lock(&lz_reg_lock);
+  for (lazy_state *st = lz_states; st; st = st->next)
+    for (code_block *cb = st->code; cb; cb = cb->next) {
+      uintptr_t lo = (uintptr_t)cb->mem, hi = lo + cb->len;
+      FILE *f = fopen("/proc/self/maps", "r");
+      CHECK(f != NULL);
+      if (!f) continue;
+      char line[512];
+      bool executes = false, wx = false;
+      while (fgets(line, sizeof line, f)) {
+        unsigned long a, b;
+        char perms[5];
+        if (sscanf(line, "%lx-%lx %4s", &a, &b, perms) != 3 || b <= lo || a >= hi) continue;
+        executes |= perms[2] == 'x';
+        wx |= perms[1] == 'w' && perms[2] == 'x';
+      }
+      fclose(f);
+      CHECK(executes);
+      CHECK(!wx);
+      blocks++;
+    }
+  pthread_mutex_unlock(&lz_reg_lock);
+  return blocks;
+}
+
 TEST(a_lazy_module_computes_what_an_eager_one_does) {
   mote_rt_module *m = NULL;
   mote_rt_instance *in = lazy_instance(
@@ -86,6 +117,7 @@ TEST(a_lazy_module_computes_what_an_eager_one_does) {
   CHECK_EQ_INT(batches(), before + 1); /* compiled once, recursion through its slot */
   CHECK(mote_rt_call(in, (uint32_t)export_of(m, "fib"), &a, &r, &err) == MOTE_RT_OK);
   CHECK_EQ_INT(batches(), before + 1);
+  CHECK(check_code_blocks_wx() >= 1); /* the batch compiled in process */
   mote_rt_instance_free(in);
   mote_rt_module_free(m);
 }
@@ -1094,6 +1126,7 @@ static void worker_holds_a_called_function(bool fail) {
   mote_val r = {0};
   CHECK(mote_rt_call(in, (uint32_t)export_of(m, "f256"), NULL, &r, &err) == MOTE_RT_OK);
   CHECK_EQ_INT(r.i32, 256);
+  CHECK(check_code_blocks_wx() >= 2); /* the call's batches and the worker's object */
   mote_rt_instance_free(in);
   mote_rt_module_free(m);
 }
@@ -1320,6 +1353,7 @@ TEST(a_hot_function_is_switched_to_the_opt_tiers_code) {
   CHECK_EQ_INT(after.functions, was.functions + 1);
   CHECK_EQ_INT(after.failed, was.failed);
   CHECK(first_slot() != quick); /* gcc's code, which new calls run */
+  CHECK(check_code_blocks_wx() >= 2); /* tcc's batch and gcc's object */
   CHECK_EQ_INT(call_sum(in, m, 1, 60000, &st, &err), 24);
   CHECK_EQ_INT(st, MOTE_RT_OK);
   /* out of bounds in gcc's code, linked in process: the same trap */
