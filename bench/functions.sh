@@ -5,6 +5,9 @@
 #   native gcc    bench-paper's floor: build/bench-paper/<fn>.loop, the function's main (gcc -O2)
 #                 called in a loop in one process, each call timed from entry to return
 #   native clang  the same loop from objects of clang-19 -O2 for x86-64 (the wasm's compiler)
+#   native musl   the same loop from objects of musl-gcc -O2 (bench/functions.mk): musl is the C
+#                 library wasi-libc is made from, so this side runs the same C as the wasm, its
+#                 C library included (glibc's string functions are SIMD code of their own)
 #   mote exec     X-Mote-Exec-Us of `mote serve --dev` calls (sequential, one connection), the
 #                 functions deployed as bench/paper.sh deploys them, on the opt tier: _start of
 #                 a fresh instance made from the snapshot, i.e. wasi-libc's start-up + main + exit
@@ -20,9 +23,9 @@
 # function. Each batch's first call is untimed: the native loop's loads what mote's snapshot
 # holds (recognize's weights), mote's follows curl's start. An untimed batch of the mote ones comes first (a new server's
 # first calls fault the snapshot's pages in).
-# Figures: median (p10-p90) in us of all calls; ratios of medians. "paper" is mote exec /
+# Figures: median (p10-p90) in us of all calls, then ratios of medians. "paper" is mote exec /
 # native gcc, the ratio bench-paper reports; "like for like" takes the _start floor's median
-# off mote exec first, so both sides time main only.
+# off mote exec first, so both sides time main only; the ratios to musl run the same C library.
 #
 # usage: bench/functions.sh [BUILD_DIR]      (make bench-functions; RUNS=20 ROUNDS=10, DATA=dir)
 # Writes bench/out/functions.txt. Needs make bench-functions-tools, curl, jq, python3.
@@ -35,6 +38,7 @@ rounds=${ROUNDS:-10}
 fn=$here/$build/functions
 gcc_loops=$here/$build/bench-paper
 clang_loops=$here/$build/bench-functions
+musl_loops=$here/$build/bench-functions
 out=$here/bench/out
 for tool in curl jq python3; do
   command -v "$tool" >/dev/null || { echo "bench-functions: $tool is missing: run scripts/deps.sh --bench" >&2; exit 1; }
@@ -164,6 +168,7 @@ for f in "${functions[@]}"; do
   for _ in $(seq "$rounds"); do
     native_calls "$gcc_loops/$f.loop" "$f" "$runs" "$work/gcc-$f"
     native_calls "$clang_loops/$f.clang.loop" "$f" "$runs" "$work/clang-$f"
+    native_calls "$musl_loops/$f.musl.loop" "$f" "$runs" "$work/musl-$f"
     mote_calls "$f" "$f" "$runs" "$work/mote-$f"
     mote_calls empty "$f" "$runs" "$work/empty-$f"
     inproc_calls "$f" "$runs" "$work/inproc-$f"
@@ -181,31 +186,41 @@ stats() { sort -n "$1" | awk 'function rank(p) { i = int(p * NR); if (i < p * NR
        "load average $load_start at the start, $load_end at the end"
   echo "# mote $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?'); the opt tier's isa: $isa"
   [ -z "${MOTE_CC:-}" ] || echo "# the opt tier's compiler from the environment: MOTE_CC=$MOTE_CC"
-  echo "# $rounds rounds x $runs calls of each, alternating: native gcc, native clang, mote exec, _start floor, in-process;"
-  echo "# each batch's first call untimed on every side, and a warm-up batch of the two mote ones first."
+  echo "# $rounds rounds x $runs calls of each, alternating: native gcc, native clang, native musl, mote exec,"
+  echo "# _start floor, in-process; each batch's first call untimed on every side, and a warm-up batch of the"
+  echo "# two mote ones first."
   echo "# Median (p10-p90) in us. native gcc: bench-paper's in-program floor (main called in a loop, gcc -O2);"
-  echo "# native clang: the same loop, clang-19 -O2 for x86-64; mote exec: X-Mote-Exec-Us (the call's _start on"
-  echo "# a fresh instance from the snapshot: wasi-libc start-up + main + exit); _start floor: X-Mote-Exec-Us of"
-  echo "# an empty main with the same arguments and body. paper = mote / native gcc (what bench-paper reports);"
-  echo "# like for like = (mote - floor) / native: main only on both sides. Not in mote exec: the instance"
-  echo "# (made from the snapshot: X-Mote-Init-Us, its median in the column init), the HTTP request and answer."
-  echo "# in-process: the exec time of invoke-loop's runs (mote_invoke_run back to back in one process, no"
-  echo "# server); in-proc/gcc and in-proc/clang divide it by the native loops', which run the same way."
-  printf '%-10s %-20s %-20s %-20s %-14s %5s %7s %9s %10s %10s  %-20s %11s %12s\n' function "native gcc" \
-    "native clang" "mote exec" "_start floor" init paper like/gcc like/clang mote/clang in-process \
-    in-proc/gcc in-proc/clang
+  echo "# native clang: the same loop, clang-19 -O2 for x86-64; native musl: the same loop, musl-gcc -O2 (the C"
+  echo "# library wasi-libc is made from); mote exec: X-Mote-Exec-Us (the call's _start on a fresh instance from"
+  echo "# the snapshot: wasi-libc start-up + main + exit); _start floor: X-Mote-Exec-Us of an empty main with the"
+  echo "# same arguments and body. Not in mote exec: the instance (made from the snapshot: X-Mote-Init-Us, its"
+  echo "# median in the column init), the HTTP request and answer. in-process: the exec time of invoke-loop's"
+  echo "# runs (mote_invoke_run back to back in one process, no server), run as the native loops run theirs."
+  printf '%-10s %-20s %-20s %-20s %-20s %-14s %5s  %-20s\n' function "native gcc" "native clang" \
+    "native musl" "mote exec" "_start floor" init in-process
   for f in "${functions[@]}"; do
-    read -r g g10 g90 _ < <(stats "$work/gcc-$f")
-    read -r c c10 c90 _ < <(stats "$work/clang-$f")
-    read -r m m10 m90 n < <(stats "$work/mote-$f")
-    read -r e e10 e90 _ < <(stats "$work/empty-$f")
+    cols=()
+    for side in gcc clang musl mote empty inproc; do
+      read -r v v10 v90 _ < <(stats "$work/$side-$f")
+      cols+=("$v ($v10-$v90)")
+    done
     read -r i _ < <(stats "$work/mote-$f.init")
-    read -r p p10 p90 _ < <(stats "$work/inproc-$f")
-    awk -v f="$f" -v g="$g" -v c="$c" -v m="$m" -v e="$e" -v i="$i" -v p="$p" \
-        -v gs="$g ($g10-$g90)" -v cs="$c ($c10-$c90)" -v ms="$m ($m10-$m90)" -v es="$e ($e10-$e90)" \
-        -v ps="$p ($p10-$p90)" 'BEGIN {
-      printf "%-10s %-20s %-20s %-20s %-14s %5d %6.2fx %8.2fx %9.2fx %9.2fx  %-20s %10.2fx %11.2fx\n", f, gs, cs, ms, es,
-        i, m / g, (m - e) / g, (m - e) / c, m / c, ps, p / g, p / c }'
+    printf '%-10s %-20s %-20s %-20s %-20s %-14s %5d  %-20s\n' "$f" "${cols[@]:0:5}" "$i" "${cols[5]}"
+  done
+  echo "# Ratios of the medians. paper = mote exec / native gcc (what bench-paper reports); like/X = (mote exec"
+  echo "# - _start floor) / native X: main only on both sides; in-proc/X = in-process / native X."
+  printf '%-10s %7s %9s %10s %9s %11s %12s %11s\n' function paper like/gcc like/clang like/musl \
+    in-proc/gcc in-proc/clang in-proc/musl
+  for f in "${functions[@]}"; do
+    read -r g _ < <(stats "$work/gcc-$f")
+    read -r c _ < <(stats "$work/clang-$f")
+    read -r u _ < <(stats "$work/musl-$f")
+    read -r m _ _ n < <(stats "$work/mote-$f")
+    read -r e _ < <(stats "$work/empty-$f")
+    read -r p _ < <(stats "$work/inproc-$f")
+    awk -v f="$f" -v g="$g" -v c="$c" -v u="$u" -v m="$m" -v e="$e" -v p="$p" 'BEGIN {
+      printf "%-10s %6.2fx %8.2fx %9.2fx %8.2fx %10.2fx %11.2fx %10.2fx\n", f, m / g, (m - e) / g,
+        (m - e) / c, (m - e) / u, p / g, p / c, p / u }'
   done
   echo "# $n calls of each per function. Command: RUNS=$runs ROUNDS=$rounds bench/functions.sh $build"
 } | tee "$out/functions.txt"
