@@ -168,8 +168,14 @@ int mote_cache_install_ext(const char *dir, const char *key, const char *ext,
   if (!f) return -1;
   bool ok = fwrite(hex, 1, 64, f) == 64;
   ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(sum_tmp, sum_path) != 0 || rename(built_path, so_path) != 0) {
+  if (!ok || rename(sum_tmp, sum_path) != 0) {
     unlink(sum_tmp);
+    return -1;
+  }
+  if (rename(built_path, so_path) != 0) {
+    int e = errno;
+    unlink(sum_path); /* the sum of an object that is not there */
+    errno = e;
     return -1;
   }
   return 0;

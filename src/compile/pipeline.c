@@ -535,6 +535,13 @@ mote_compile_status mote_compile(const uint8_t *wasm, size_t len, const mote_com
     set_error(err, MOTE_COMPILE_IO, "cache", "cannot install into the cache: %s", strerror(errno));
     st = MOTE_COMPILE_IO;
   }
+  if (st != MOTE_COMPILE_OK && lazy) {
+    /* no object for them (the lookup found none, and we hold the key's
+     * lock): the module's bytes the build kept would stay for nothing */
+    char bytes[PATH_MAX];
+    snprintf(bytes, sizeof bytes, "%s/%s.wasm", opts->cache_dir, out->key);
+    unlink(bytes);
+  }
 
 done:
   if (st == MOTE_COMPILE_OK && out->cached && lazy &&

@@ -684,6 +684,34 @@ TEST(a_lazy_build_whose_bytes_cannot_be_kept_fails_as_io) {
   free(wasm);
 }
 
+/* The object cannot be installed (a directory is where it goes): the
+ * compile fails as io, and neither the module's bytes nor a sum stay in the
+ * cache without it; once the way is clear, it builds. */
+TEST(a_lazy_build_whose_install_fails_leaves_nothing_behind) {
+  size_t len;
+  uint8_t *wasm = test_wat("(module (func (export \"x\")) (func (export \"lazy_9\")))", NULL, &len);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  mote_compile_options o = {.cache_dir = test_cache_dir(), .tier = MOTE_TIER_QUICK};
+  mote_compile_result r;
+  mote_compile_error cerr;
+  char key[65], so[4200], squat[4200], bytes[4200], sum[4200];
+  mote_cache_key(wasm, len, MOTE_TIER_QUICK, key);
+  snprintf(so, sizeof so, "%s/%s.so", o.cache_dir, key);
+  snprintf(squat, sizeof squat, "%s/in-the-way", so);
+  snprintf(bytes, sizeof bytes, "%s/%s.wasm", o.cache_dir, key);
+  snprintf(sum, sizeof sum, "%s/%s.sum", o.cache_dir, key);
+  CHECK(mkdir(so, 0755) == 0 && mkdir(squat, 0755) == 0);
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_IO);
+  CHECK_STR_CONTAINS(cerr.message, "cannot install into the cache");
+  CHECK(access(bytes, F_OK) != 0);
+  CHECK(access(sum, F_OK) != 0);
+  CHECK(rmdir(squat) == 0 && rmdir(so) == 0);
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_OK);
+  CHECK(access(bytes, F_OK) == 0 && access(so, F_OK) == 0 && access(sum, F_OK) == 0);
+  free(wasm);
+}
+
 TEST(a_lazy_object_without_its_module_bytes_is_not_loaded_until_they_are_put_back) {
   size_t len;
   uint8_t *wasm = test_wat("(module (func (export \"x\")) (func (export \"lazy_5\")))", NULL, &len);
@@ -1525,6 +1553,7 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           funcrefs_are_the_same_before_and_after_their_function_is_compiled,
           a_lazy_object_without_its_module_bytes_is_not_loaded_until_they_are_put_back,
           a_lazy_build_whose_bytes_cannot_be_kept_fails_as_io,
+          a_lazy_build_whose_install_fails_leaves_nothing_behind,
           a_lazy_objects_data_comes_from_its_module_bytes,
           a_lazy_workers_directory_outlives_another_processs_clean,
           a_failed_lazy_compile_traps_the_call_and_the_next_call_tries_again,
