@@ -1,5 +1,7 @@
 /* The compile pipeline end to end: read, translate, glue, cc, cache, load, call. */
+#include <dirent.h>
 #include <elf.h>
+#include <errno.h>
 #include <limits.h>
 #include <link.h>
 #include <stdarg.h>
@@ -7,13 +9,17 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/elf_stack.h"
 #include "base/fs.h"
+#include "compile/cache.h"
 #include "compile/compile.h"
 #include "compile/lazy.h"
 #include "compile/xl.h"
@@ -1614,6 +1620,92 @@ static int edit_phdrs(const char *path, uint32_t type, uint32_t to, uint32_t fla
 
 /* An object that would make the stacks executable is not loaded: its
  * PT_GNU_STACK taken away (made PT_NULL), the runtime refuses it. */
+/* The entries of directory path whose names contain `part`, or -1 if it
+ * cannot be read. */
+static int entries_naming(const char *path, const char *part) {
+  DIR *d = opendir(path);
+  if (!d) return -1;
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) n += strstr(e->d_name, part) != NULL;
+  closedir(d);
+  return n;
+}
+
+/* mote_compile of wasm on the quick tier in a child process whose files may
+ * not grow past `limit` bytes (RLIMIT_FSIZE, SIGXFSZ ignored: the write
+ * fails with EFBIG instead): its status, and its message in msg. */
+static mote_compile_status compile_with_file_limit(const uint8_t *wasm, size_t len, rlim_t limit,
+                                                   char *msg, size_t cap) {
+  int fds[2];
+  msg[0] = 0;
+  if (pipe(fds) != 0) return MOTE_COMPILE_OK;
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {limit, limit};
+    mote_compile_options o = options(MOTE_TIER_QUICK);
+    mote_compile_result r;
+    mote_compile_error err = {0};
+    mote_compile_status st =
+        setrlimit(RLIMIT_FSIZE, &rl) == 0 ? mote_compile(wasm, len, &o, &r, &err) : MOTE_COMPILE_OK;
+    bool sent = write(fds[1], &st, sizeof st) == sizeof st &&
+                write(fds[1], err.message, sizeof err.message) == sizeof err.message;
+    _exit(sent ? 0 : 1);
+  }
+  close(fds[1]);
+  mote_compile_status st = MOTE_COMPILE_OK;
+  mote_compile_error got = {0};
+  bool read_all = pid > 0 && read(fds[0], &st, sizeof st) == sizeof st &&
+                  read(fds[0], got.message, sizeof got.message) == sizeof got.message;
+  close(fds[0]);
+  int status = 0;
+  CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+        WEXITSTATUS(status) == 0);
+  CHECK(read_all);
+  snprintf(msg, cap, "%.*s", (int)sizeof got.message - 1, got.message);
+  return st;
+}
+
+/* The data segments' object cannot be written (it would pass the file size
+ * limit; the C, which names the bytes without holding them, is well under
+ * it): the compile fails as io with the reason, and leaves nothing in the
+ * cache, neither an object nor its work directory. */
+TEST(a_data_object_that_cannot_be_written_fails_as_io_and_leaves_nothing) {
+  fresh_cache();
+  enum { DATA = 256 << 10 };
+  char *wat = malloc(DATA + 256);
+  CHECK(wat != NULL);
+  if (!wat) return;
+  int n = snprintf(wat, 256, "(module (memory 8) (func (export \"f%ld\")) (data (i32.const 0) \"",
+                   (long)getpid());
+  memset(wat + n, 'd', DATA);
+  strcpy(wat + n + DATA, "\"))");
+  size_t len;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
+  free(wat);
+  CHECK(wasm != NULL);
+  if (!wasm) return;
+  char msg[512];
+  CHECK_EQ_INT(compile_with_file_limit(wasm, len, 160 << 10, msg, sizeof msg), MOTE_COMPILE_IO);
+  CHECK_STR_CONTAINS(msg, "cannot write to the cache");
+  CHECK_STR_CONTAINS(msg, strerror(EFBIG));
+  char key[65], so[256], tmp[256];
+  mote_cache_key(wasm, len, MOTE_TIER_QUICK, key);
+  snprintf(so, sizeof so, "%s/%s.so", cache_dir, key);
+  CHECK(access(so, F_OK) != 0);
+  snprintf(tmp, sizeof tmp, "%s/tmp", cache_dir);
+  char key16[17];
+  snprintf(key16, sizeof key16, "%.16s", key);
+  CHECK_EQ_INT(entries_naming(tmp, key16), 0); /* the work directory's name holds it */
+  /* and without the limit it builds */
+  mote_compile_options o = options(MOTE_TIER_QUICK);
+  mote_compile_result r;
+  mote_compile_error err;
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &err), MOTE_COMPILE_OK);
+  free(wasm);
+}
+
 TEST(an_object_without_a_stack_header_is_not_loaded) {
   mote_compile_result r;
   size_t len;
@@ -2029,6 +2121,7 @@ TEST(a_missing_cache_directory_is_created) {
 
 RUN_TESTS(a_built_object_leaves_the_stack_not_executable,
           an_object_without_a_stack_header_is_not_loaded,
+          a_data_object_that_cannot_be_written_fails_as_io_and_leaves_nothing,
           the_mark_clears_an_executable_stack_and_drops_a_phdr_entry,
           compiles_then_finds_it_in_the_cache,
           a_big_modules_key_is_hashed_beside_its_read,
