@@ -38,7 +38,7 @@ rounds=${ROUNDS:-10}
 fn=$here/$build/functions
 gcc_loops=$here/$build/bench-paper
 clang_loops=$here/$build/bench-functions
-musl_loops=$here/$build/bench-functions
+musl_loops=$clang_loops
 out=$here/bench/out
 for tool in curl jq python3; do
   command -v "$tool" >/dev/null || { echo "bench-functions: $tool is missing: run scripts/deps.sh --bench" >&2; exit 1; }
@@ -131,6 +131,11 @@ for f in "${functions[@]}"; do
   inproc_calls "$f" 1 /dev/null --answer "$work/inproc-$f.out"
   cmp -s "$work/native-$f.out" "$work/inproc-$f.out" ||
     { log "$f: invoke-loop's answer differs from native's"; exit 1; }
+  for loop in "$gcc_loops/$f.loop" "$clang_loops/$f.clang.loop" "$musl_loops/$f.musl.loop"; do
+    NATIVE_LOOP_ANSWER=$work/loop-$f.out native_calls "$loop" "$f" 1 /dev/null
+    cmp -s "$work/native-$f.out" "$work/loop-$f.out" ||
+      { log "$f: the answer of $(basename "$loop") differs from native's"; exit 1; }
+  done
 done
 
 # ---- the rounds ---------------------------------------------------------------------------

@@ -6,7 +6,8 @@
  *
  * Each call gets INPUT as a fresh stdin and /dev/null as stdout, in DIR. One call runs first,
  * untimed: it loads what the function keeps in globals (recognize's weights), which mote does
- * once at deploy (its snapshot). Prints one line per timed call: "WALL_US" on stdout. Exits 1 if a call
+ * once at deploy (its snapshot); its answer goes to the file $NATIVE_LOOP_ANSWER names, if
+ * set. Prints one line per timed call: "WALL_US" on stdout. Exits 1 if a call
  * returns non-zero. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -50,10 +51,14 @@ int main(int argc, char **argv)
         perror(argv[2]);
         return 1;
     }
-    /* The timings go to the original stdout; the function's answers to /dev/null. */
+    /* The timings go to the original stdout; the function's answers to /dev/null, but the
+     * first (untimed) call's to $NATIVE_LOOP_ANSWER when it is set (a file; relative to DIR,
+     * where the loop runs), so that a caller can compare it. */
     FILE *results = fdopen(dup(STDOUT_FILENO), "w");
     int devnull = open("/dev/null", O_WRONLY);
-    if (!results || devnull < 0 || dup2(devnull, STDOUT_FILENO) < 0)
+    const char *answer_path = getenv("NATIVE_LOOP_ANSWER");
+    int answer = answer_path ? open(answer_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : devnull;
+    if (!results || devnull < 0 || answer < 0 || dup2(answer, STDOUT_FILENO) < 0)
         return 1;
     /* argv for the function: its name, then ARGS. */
     char **fargv = argv + 3;
@@ -64,6 +69,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "native_loop: the function failed on call %d\n", i);
             return 1;
         }
+        if (i == 0 && answer != devnull && (dup2(devnull, STDOUT_FILENO) < 0 || close(answer) != 0))
+            return 1;
         if (i > 0)
             fprintf(results, "%lld\n", ns / 1000);
     }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "compile/compile_internal.h"
 #include "compile/lazy.h"
@@ -244,21 +245,32 @@ static bool add_types(TCCState *s, const mote_abi_lazy *lz, const char *text) {
 
 /* libtcc (tccrun.c) lays out the code it links in memory as its executable
  * sections first, then the others, each group after the first's alignment,
- * and makes the pages of the executable ones read-write-execute. This unit,
- * compiled before anything else, is the start of .data, so its alignment
- * puts the data on pages of their own: the code's pages can then be made
+ * and makes the pages of the executable ones read-write-execute. A variable
+ * aligned to the page, xl_wx_pad, defined before anything else (the first
+ * line of a batch's C; a unit of its own before a worker's or hot batch's
+ * object), is the start of .data, the first section after the code: the
+ * data then starts on a page of its own, the code's pages can be made
  * read-execute and the data's read-write (wx_protect), and no page of a
- * batch is ever writable and executable at once. */
-static const char wx_pad_unit[] = "char xl_wx_pad[1] __attribute__((aligned(4096))) = {1};\n";
-#define WX_PAGE 4096u
+ * batch is ever writable and executable at once. The pad's line, for this
+ * host's page size, in line (WX_PAD_CAP); its length. */
+#define WX_PAD_CAP 96
+static size_t wx_pad_line(char line[WX_PAD_CAP]) {
+  long page = sysconf(_SC_PAGESIZE);
+  int n = snprintf(line, WX_PAD_CAP, "char xl_wx_pad[1] __attribute__((aligned(%ld))) = {1};\n",
+                   page > 0 ? page : 4096);
+  return (size_t)n;
+}
 
-/* After tcc_relocate into [mem, mem + size): the code's pages (those
- * before xl_wx_pad) read-execute, the rest read-write. False (msg set) if
- * the layout is not the one described above or mprotect failed. */
+/* After tcc_relocate into [mem, mem + size) (mapped, page-aligned): the
+ * code's pages (those before xl_wx_pad) read-execute, the rest read-write.
+ * False (msg set) if xl_wx_pad is not at a page inside the block (libtcc
+ * laid the code out otherwise) or mprotect failed. */
 static bool wx_protect(char *msg, TCCState *s, void *mem, size_t size) {
+  long psz = sysconf(_SC_PAGESIZE);
+  uintptr_t page = psz > 0 ? (uintptr_t)psz : 4096u;
   uintptr_t lo = (uintptr_t)mem, pad = (uintptr_t)tcc_get_symbol(s, "xl_wx_pad");
-  size_t len = (size + WX_PAGE - 1) & ~(size_t)(WX_PAGE - 1);
-  if (!pad || pad % WX_PAGE || pad <= lo || pad >= lo + size) {
+  size_t len = (size + page - 1) & ~(size_t)(page - 1);
+  if (!pad || pad % page || pad <= lo || pad >= lo + size) {
     snprintf(msg, MSG_CAP, "libtcc laid the code out unexpectedly (data not after the code)");
     return false;
   }
@@ -280,8 +292,10 @@ code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const ch
                          size_t blen, const char *obj, bool lean, const xl_refs *refs,
                          const uint32_t *members, uint32_t n, void **addr) {
   const mote_abi_lazy *lz = st->lazy;
+  char pad[WX_PAD_CAP];
+  size_t pl = wx_pad_line(pad);
   size_t hl = obj ? 0 : strlen(header);
-  char *text = obj ? NULL : malloc(hl + blen + 1);
+  char *text = obj ? NULL : malloc(pl + hl + blen + 1);
   void *mem = MAP_FAILED;
   size_t size = 0;
   code_block *cb = NULL;
@@ -290,9 +304,10 @@ code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const ch
     return NULL;
   }
   if (text) {
-    memcpy(text, header, hl);
-    memcpy(text + hl, body, blen);
-    text[hl + blen] = 0;
+    memcpy(text, pad, pl);
+    memcpy(text + pl, header, hl);
+    memcpy(text + pl + hl, body, blen);
+    text[pl + hl + blen] = 0;
   }
   pthread_mutex_lock(&tcc_lock);
   TCCState *s = tcc_new();
@@ -303,8 +318,9 @@ code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const ch
   tcc_set_error_func(s, msg, on_tcc_error);
   lean = lean && !obj && lz_runtime_lean(s);
   tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
-  if (tcc_compile_string(s, wx_pad_unit) != 0) goto failed;
-  if ((obj ? tcc_add_file(s, obj) : tcc_compile_string(s, text)) != 0) goto failed;
+  if (obj ? tcc_compile_string(s, pad) != 0 || tcc_add_file(s, obj) != 0
+          : tcc_compile_string(s, text) != 0)
+    goto failed;
   if (lean) lz_runtime_add(s);
   for (uint32_t k = 0; k < refs->nnamed; k++)
     add_sym(s, "w%u", refs->named[k], (const void *)lz->funcs[refs->named[k]]);

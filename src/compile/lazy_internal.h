@@ -50,6 +50,9 @@ typedef struct lazy_state {
   char *header; /* lz_header_text's */
   char *header_scalar; /* the same without the prelude's SIMD helpers (NULL: none) */
   lz_helpers *helpers, *helpers_scalar; /* of each (NULL: none) */
+  /* the object's compiled code, newest first: pushed under tcc_lock
+   * (lz_tcc_build), unmapped with the state; each block's code pages
+   * read-execute, its data pages read-write */
   code_block *code;
   /* per defined function: compiled as filling of a call's batch, not yet
    * called (its slot is empty until then; exchanged atomically) */

@@ -122,6 +122,43 @@ TEST(a_lazy_module_computes_what_an_eager_one_does) {
   mote_rt_module_free(m);
 }
 
+/* A batch of C with data of its own, linked in process by lz_tcc_build as
+ * every batch is (against the last attached object): its code runs, its
+ * initialised and zeroed statics take writes (the data is on pages of its
+ * own, read-write), and no page of any code block is writable and
+ * executable. */
+TEST(a_batch_writes_its_own_data_and_runs_from_read_only_code) {
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance("(module (func (export \"lazy_2\")))", &m);
+  if (!in) return;
+  static const char body[] = "static int counter = 5;\nstatic int zeroed;\n"
+                             "int b0(void) { zeroed += 2; return counter++ + zeroed; }\n";
+  pthread_mutex_lock(&lz_reg_lock);
+  lazy_state *st = lz_states;
+  pthread_mutex_unlock(&lz_reg_lock);
+  CHECK(st != NULL);
+  if (st) {
+    char msg[MSG_CAP] = "";
+    uint8_t funcs[8] = {0}, data[8] = {0};
+    xl_refs refs = {.funcs = funcs, .data = data};
+    uint32_t member = 0;
+    void *addr = NULL;
+    CHECK(lz_tcc_build(msg, st, "", body, sizeof body - 1, NULL, false, &refs, &member, 1,
+                       &addr) != NULL);
+    CHECK(msg[0] == 0);
+    CHECK(addr != NULL);
+    if (addr) {
+      int (*b0)(void);
+      memcpy(&b0, &addr, sizeof b0);
+      CHECK_EQ_INT(b0(), 5 + 2);
+      CHECK_EQ_INT(b0(), 6 + 4);
+    }
+    CHECK(check_code_blocks_wx() >= 1);
+  }
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
 /* A batch includes no C library header (xl_lazy_libc.h declares what the
  * prelude uses): the instructions that call into it compile and compute. */
 TEST(a_batch_without_libc_headers_rounds_and_copies) {
@@ -1538,6 +1575,7 @@ static void force_lazy(void) {
 }
 
 RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
+          a_batch_writes_its_own_data_and_runs_from_read_only_code,
           an_object_loaded_again_while_its_detach_waits_still_compiles,
           a_batch_without_libc_headers_rounds_and_copies, a_batch_header_declares_everything_it_calls,
           scalar_and_simd_batches_compute,
