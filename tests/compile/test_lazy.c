@@ -694,30 +694,59 @@ TEST(a_lazy_objects_data_comes_from_its_module_bytes) {
   free(wasm);
 }
 
+/* A module made lazy (an export lazy_<n>), from WAT; NULL (checked) if not. */
+static uint8_t *lazy_module(int n, size_t *len) {
+  char wat[128];
+  snprintf(wat, sizeof wat, "(module (func (export \"x\")) (func (export \"lazy_%d\")))", n);
+  uint8_t *wasm = test_wat(wat, NULL, len);
+  CHECK(wasm != NULL);
+  return wasm;
+}
+
+static mote_compile_status compile_quick(const uint8_t *wasm, size_t len, mote_compile_error *e) {
+  mote_compile_options o = {.cache_dir = test_cache_dir(), .tier = MOTE_TIER_QUICK};
+  mote_compile_result r;
+  return mote_compile(wasm, len, &o, &r, e);
+}
+
+/* <cache>/<key><ext> in path (PATH_CAP) for wasm's quick-tier key. */
+#define PATH_CAP 4200
+static void entry_path(const uint8_t *wasm, size_t len, const char *ext, char *path) {
+  char key[65];
+  mote_cache_key(wasm, len, MOTE_TIER_QUICK, key);
+  snprintf(path, PATH_CAP, "%s/%s%s", test_cache_dir(), key, ext);
+}
+
+/* wasm compiled on the quick tier while a directory (not empty) squats on
+ * its cache entry's <key><ext>, which is cleared again after: the status,
+ * and the message in cerr. */
+static mote_compile_status compile_squatted(const uint8_t *wasm, size_t len, const char *ext,
+                                            mote_compile_error *cerr) {
+  char path[PATH_CAP], squat[PATH_CAP + 16];
+  entry_path(wasm, len, ext, path);
+  snprintf(squat, sizeof squat, "%s/in-the-way", path);
+  CHECK(mkdir(path, 0755) == 0 && mkdir(squat, 0755) == 0);
+  mote_compile_status st = compile_quick(wasm, len, cerr);
+  CHECK(rmdir(squat) == 0 && rmdir(path) == 0);
+  return st;
+}
+
 /* The module's bytes cannot be written beside the object (a directory
  * squats on <key>.wasm): the compile fails as the cache's fault, leaves no
  * object, and works once the way is clear. */
 TEST(a_lazy_build_whose_bytes_cannot_be_kept_fails_as_io) {
   size_t len;
-  uint8_t *wasm = test_wat("(module (func (export \"x\")) (func (export \"lazy_8\")))", NULL, &len);
-  CHECK(wasm != NULL);
+  uint8_t *wasm = lazy_module(8, &len);
   if (!wasm) return;
-  mote_compile_options o = {.cache_dir = test_cache_dir(), .tier = MOTE_TIER_QUICK};
-  mote_compile_result r;
   mote_compile_error cerr;
-  char key[65], path[4200], squat[4200];
-  mote_cache_key(wasm, len, MOTE_TIER_QUICK, key);
-  snprintf(path, sizeof path, "%s/%s.wasm", o.cache_dir, key);
-  snprintf(squat, sizeof squat, "%s/in-the-way", path);
-  CHECK(mkdir(path, 0755) == 0 && mkdir(squat, 0755) == 0);
-  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_IO);
+  char so[PATH_CAP], bytes[PATH_CAP];
+  entry_path(wasm, len, ".so", so);
+  entry_path(wasm, len, ".wasm", bytes);
+  CHECK_EQ_INT(compile_squatted(wasm, len, ".wasm", &cerr), MOTE_COMPILE_IO);
   CHECK_STR_CONTAINS(cerr.message, "cannot write to the cache");
-  char so[4200];
-  snprintf(so, sizeof so, "%s/%s.so", o.cache_dir, key);
   CHECK(access(so, F_OK) != 0);
-  CHECK(rmdir(squat) == 0 && rmdir(path) == 0);
-  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_OK);
-  CHECK(access(path, F_OK) == 0 && access(so, F_OK) == 0);
+  CHECK_EQ_INT(compile_quick(wasm, len, &cerr), MOTE_COMPILE_OK);
+  CHECK(access(bytes, F_OK) == 0 && access(so, F_OK) == 0);
   free(wasm);
 }
 
@@ -726,25 +755,18 @@ TEST(a_lazy_build_whose_bytes_cannot_be_kept_fails_as_io) {
  * cache without it; once the way is clear, it builds. */
 TEST(a_lazy_build_whose_install_fails_leaves_nothing_behind) {
   size_t len;
-  uint8_t *wasm = test_wat("(module (func (export \"x\")) (func (export \"lazy_9\")))", NULL, &len);
-  CHECK(wasm != NULL);
+  uint8_t *wasm = lazy_module(9, &len);
   if (!wasm) return;
-  mote_compile_options o = {.cache_dir = test_cache_dir(), .tier = MOTE_TIER_QUICK};
-  mote_compile_result r;
   mote_compile_error cerr;
-  char key[65], so[4200], squat[4200], bytes[4200], sum[4200];
-  mote_cache_key(wasm, len, MOTE_TIER_QUICK, key);
-  snprintf(so, sizeof so, "%s/%s.so", o.cache_dir, key);
-  snprintf(squat, sizeof squat, "%s/in-the-way", so);
-  snprintf(bytes, sizeof bytes, "%s/%s.wasm", o.cache_dir, key);
-  snprintf(sum, sizeof sum, "%s/%s.sum", o.cache_dir, key);
-  CHECK(mkdir(so, 0755) == 0 && mkdir(squat, 0755) == 0);
-  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_IO);
+  char so[PATH_CAP], bytes[PATH_CAP], sum[PATH_CAP];
+  entry_path(wasm, len, ".so", so);
+  entry_path(wasm, len, ".wasm", bytes);
+  entry_path(wasm, len, ".sum", sum);
+  CHECK_EQ_INT(compile_squatted(wasm, len, ".so", &cerr), MOTE_COMPILE_IO);
   CHECK_STR_CONTAINS(cerr.message, "cannot install into the cache");
   CHECK(access(bytes, F_OK) != 0);
   CHECK(access(sum, F_OK) != 0);
-  CHECK(rmdir(squat) == 0 && rmdir(so) == 0);
-  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_OK);
+  CHECK_EQ_INT(compile_quick(wasm, len, &cerr), MOTE_COMPILE_OK);
   CHECK(access(bytes, F_OK) == 0 && access(so, F_OK) == 0 && access(sum, F_OK) == 0);
   free(wasm);
 }
