@@ -183,6 +183,14 @@ bool xl_func_write(FILE *out, const xl_module *x, uint32_t func_index, xl_refs *
  * written. */
 bool xl_func_write_nested(FILE *out, const xl_module *x, uint32_t func_index, xl_refs *refs,
                           uint32_t *deepest_if, xl_error *err);
+/* Validates defined function `func_index` by the same rules without
+ * translating it (xl_check.c: types only, no C, so no C budget); false with
+ * `err` set if invalid. *deepest_if as above, or more (the translator
+ * writes some ifs as no C block: a guarded truncation's). */
+bool xl_check_function(const xl_module *x, uint32_t func_index, uint32_t *deepest_if,
+                       xl_error *err);
+/* The most locals a function may declare beyond its parameters. */
+#define XL_MAX_LOCALS 50000u
 
 /* C names. */
 char xl_type_letter(uint8_t t);      /* i j f d v r e */
@@ -270,10 +278,11 @@ bool xl_write_lazy_core(FILE *out, const xl_module *x, xl_error *err);
 size_t xl_code_section_size(const uint8_t *bytes, size_t len, size_t *largest, size_t *declared);
 
 /* Validates the defined functions [first, end) of the index space
- * (translating them to nowhere): a lazy object translates its functions
- * only when called, but a module with an invalid function must still be
- * refused when it is compiled. Stops at the first invalid one. *deepest_if:
- * the most ifs open at once in any of them (xl_func_write_nested). */
+ * (xl_check_function: a lazy object translates its functions only when
+ * called, but a module with an invalid function must still be refused when
+ * it is compiled; a function past its C budget is refused when its batch is
+ * translated). Stops at the first invalid one. *deepest_if: the most ifs
+ * open at once in any of them. */
 bool xl_validate_functions(const xl_module *x, uint32_t first, uint32_t end,
                            uint32_t *deepest_if, xl_error *err);
 

@@ -1796,7 +1796,7 @@ static bool read_locals(fx *f, const mote_functype *ft) {
     total += xl_u32(&f->c);
     xl_u8(&f->c);
   }
-  if (total > 50000 + (uint64_t)ft->param_count) return fail(f, "too many locals");
+  if (total > XL_MAX_LOCALS + (uint64_t)ft->param_count) return fail(f, "too many locals");
   f->locals = malloc(total ? total : 1);
   f->set_at = calloc(total ? total : 1, sizeof *f->set_at);
   f->varied_at = calloc(total ? total : 1, sizeof *f->varied_at);

@@ -309,6 +309,41 @@ TEST(a_module_with_an_invalid_body_is_refused_when_compiled) {
                      "function 1");
 }
 
+/* A lazy object validates its functions when built, without their C
+ * (xl_check.c): a valid function whose C would pass its budget (2000 br_if
+ * to a block of 200 results, entered with a value below them: each copies
+ * all 200) is refused when its batch is translated, i.e. when it is first
+ * called (a resource trap; stderr has the limit's message); the object's
+ * other functions run. */
+TEST(a_lazy_function_past_its_c_budget_is_refused_when_first_called) {
+  size_t cap = 64 << 10, n = 0;
+  char *wat = malloc(cap);
+  CHECK(wat != NULL);
+  if (!wat) return;
+  n += (size_t)snprintf(wat + n, cap - n, "(module (type $t (func (result");
+  for (int i = 0; i < 200; i++) n += (size_t)snprintf(wat + n, cap - n, " i64");
+  n += (size_t)snprintf(wat + n, cap - n, ")))\n(func (export \"bomb\")\nblock (type $t)\ni32.const 7\n");
+  for (int i = 0; i < 200; i++) n += (size_t)snprintf(wat + n, cap - n, "i64.const %d\n", i);
+  for (int i = 0; i < 2000; i++) n += (size_t)snprintf(wat + n, cap - n, "i32.const 0 br_if 0\n");
+  n += (size_t)snprintf(wat + n, cap - n, "br 0\nend\n");
+  for (int i = 0; i < 200; i++) n += (size_t)snprintf(wat + n, cap - n, "drop\n");
+  snprintf(wat + n, cap - n, ")\n(func (export \"ok\") (result i32) (i32.const 9))"
+                             " (func (export \"lazy_10\")))");
+  mote_rt_module *m = NULL;
+  mote_rt_instance *in = lazy_instance(wat, &m);
+  free(wat);
+  if (!in) return;
+  mote_rt_error err;
+  mote_val r = {0};
+  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "ok"), NULL, &r, &err) == MOTE_RT_OK);
+  CHECK_EQ_INT(r.i32, 9);
+  CHECK_EQ_INT(mote_rt_call(in, (uint32_t)export_of(m, "bomb"), NULL, &r, &err), MOTE_RT_TRAP);
+  CHECK_EQ_INT(err.trap, MOTE_TRAP_RESOURCE);
+  CHECK_STR_CONTAINS(err.message, "lazy compile"); /* the reason: in the log, as any batch's */
+  mote_rt_instance_free(in);
+  mote_rt_module_free(m);
+}
+
 /* ifs nested deeper than MOTE_LAZY_MAX_IF_NESTING: tcc would descend them
  * in process (100000 overflowed the compiler thread's stack and killed the
  * process); the module is built eager instead, even when forced lazy, and
@@ -1603,6 +1638,7 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           scalar_and_simd_batches_compute,
           auto_makes_big_modules_lazy_unless_a_function_or_the_declarations_are_huge,
           a_module_with_an_invalid_body_is_refused_when_compiled,
+          a_lazy_function_past_its_c_budget_is_refused_when_first_called,
           a_module_with_ifs_nested_too_deep_is_built_eager,
           a_big_br_table_branches_where_each_entry_points,
           a_br_table_in_unreachable_code_reads_no_row_never_written,

@@ -2,8 +2,9 @@
  * libFuzzer target for the module reader and the translator: any bytes go
  * in; a crash, a sanitizer report, a leak or a timeout is a bug. On success
  * every accessor is walked so that the data the reader built is touched (and
- * checked for the invariants consumers rely on), and the translator
- * (src/compile/xl_*.c) validates and writes the module's C to /dev/null; on
+ * checked for the invariants consumers rely on), the checker and the
+ * translator (src/compile/xl_*.c) give each function the same verdict, and
+ * the translator validates and writes the module's C to /dev/null; on
  * failure the error must be complete.
  */
 #include <stdint.h>
@@ -82,12 +83,34 @@ static bool never(void *ctx, uint32_t f) {
   return false;
 }
 
+/* The checker (xl_check.c, a lazy object's validation) and the translator
+ * agree on every function: valid for one is valid for the other, but for
+ * what the translator refuses as past its C budget (a limit) or for want of
+ * memory. The checker's deepest nesting of ifs is at least the
+ * translator's (which writes a guarded truncation's if as no C block). */
+static void check_like_translate(const xl_module *x) {
+  for (uint32_t f = x->nimports_func; f < x->nimports_func + x->nbodies; f++) {
+    xl_error ce = {0}, te = {0};
+    uint32_t cd = 0, td = 0;
+    bool c = xl_check_function(x, f, &cd, &ce);
+    bool t = xl_func_write_nested(NULL, x, f, NULL, &td, &te);
+    if (!t && (te.limit || te.io)) continue;
+    if (c != t || (c && cd < td)) abort();
+    if (!c && (!ce.failed || !memchr(ce.message, '\0', sizeof ce.message) || !ce.message[0]))
+      abort();
+  }
+}
+
 static void translate(const mote_module *m, const uint8_t *bytes, size_t size) {
   static FILE *null;
   if (!null && !(null = fopen("/dev/null", "w"))) abort();
   xl_module x;
   xl_error err = {0};
   if (xl_module_scan(&x, m, bytes, size)) {
+    xl_error herr = {0};
+    /* per function, once the module's own declarations are valid (the
+     * header's validation), as the pipelines do */
+    if (xl_write_header(null, &x, false, &herr)) check_like_translate(&x);
     x.fast_loops = true; /* the loops' planner (xl_loop.c) too */
     bool ok = xl_module_write(null, &x, &err);
     if (!ok && (!err.failed || !memchr(err.message, '\0', sizeof err.message) || !err.message[0]))
