@@ -184,11 +184,11 @@ static void *validate_range(void *arg) {
 #define VALIDATION_THREADS 8
 
 /* All of x's functions validated in up to VALIDATION_THREADS threads, one a
- * core, over ranges of about equal code (Yosys: 1.6 s of the 3.6 s to its
- * first answer on one thread): *n ranges in v[], *started of them in
- * threads t[] (the rest were validated here). validate_finish makes the
- * result the sequential one in v[0]: the error of the first invalid
- * function, the deepest if. */
+ * core, over ranges of about equal code (Yosys's 34,004 functions: 0.2 s on
+ * one thread by xl_check.c, 1.2 s when they were translated): *n ranges in
+ * v[], *started of them in threads t[] (the rest were validated here).
+ * validate_finish makes the result the sequential one in v[0]: the error of
+ * the first invalid function, the deepest if. */
 static void validate_start(const xl_module *x, validation *v, pthread_t *t, unsigned *n,
                            unsigned *started) {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -374,7 +374,7 @@ static mote_compile_status build(const char *work, const mote_module *m, const u
   if (lazy && !eager_instead) {
     /* built, or failed */
   } else if (!split) {
-    c_written = 0; /* a lazy validation's count, if it ended in an eager build */
+    c_written = 0; /* what a lazy build's header and core counted, if it ended eager */
     st = build_unit(work, &x, opts, &limits, out, err);
   } else {
     c_written = 0;
