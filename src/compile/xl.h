@@ -186,9 +186,10 @@ bool xl_func_write_nested(FILE *out, const xl_module *x, uint32_t func_index, xl
 /* Validates defined function `func_index` by the same rules without
  * translating it (xl_check.c: types only, no C, so no C budget); false with
  * `err` set if invalid. *deepest_if as above, or more (the translator
- * writes some ifs as no C block: a guarded truncation's). */
+ * writes some ifs as no C block: a guarded truncation's). *c_estimate: the
+ * C its translation would take, estimated generously (xl_check.c). */
 bool xl_check_function(const xl_module *x, uint32_t func_index, uint32_t *deepest_if,
-                       xl_error *err);
+                       uint64_t *c_estimate, xl_error *err);
 /* The most locals a function may declare beyond its parameters. */
 #define XL_MAX_LOCALS 50000u
 
@@ -277,12 +278,14 @@ bool xl_write_lazy_core(FILE *out, const xl_module *x, xl_error *err);
  * *declared the sizes of the type and global sections together. */
 size_t xl_code_section_size(const uint8_t *bytes, size_t len, size_t *largest, size_t *declared);
 
-/* Validates the defined functions [first, end) of the index space
- * (xl_check_function: a lazy object translates its functions only when
- * called, but a module with an invalid function must still be refused when
- * it is compiled; a function past its C budget is refused when its batch is
- * translated). Stops at the first invalid one. *deepest_if: the most ifs
- * open at once in any of them. */
+/* Validates the defined functions [first, end) of the index space: a lazy
+ * object translates its functions only when called, but a module with an
+ * invalid function, or one past its C budget or the module's, must still
+ * be refused when it is compiled. Each is checked (xl_check_function); one
+ * whose estimated C comes near its budget is translated to nowhere as a
+ * batch would translate it, which measures its C. The estimates, or the
+ * measures, count against the module's budget (x->c_written). Stops at the
+ * first refused. *deepest_if: the most ifs open at once in any of them. */
 bool xl_validate_functions(const xl_module *x, uint32_t first, uint32_t end,
                            uint32_t *deepest_if, xl_error *err);
 

@@ -9,9 +9,14 @@
  * Same rules, same tables: the numeric instructions' types (xl_ops.c), the
  * SIMD ones' (xl_simd with no C), the memory accesses' natural alignments.
  * The module reader (module/code.c) has decoded every body already: opcodes
- * exist, immediates are well formed, blocks nest. Not checked here: the C
- * budget (XL_C_*), which needs the C; a batch's translation checks it when
- * the function is first called.
+ * exist, immediates are well formed, blocks nest. Not known here: the C a
+ * function takes, which its budget (XL_C_*) bounds. The checker estimates
+ * it instead (xl_check_function's *c_estimate): the translator's own size
+ * for the locals' declarations, plus a generous size per byte of code and
+ * per value a branch, a call or a block's end copies (the few bytes of wasm
+ * that ask for megabytes of C are such copies); xl_validate_functions has
+ * the translator measure the functions whose estimate comes near their
+ * budget.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -35,6 +40,15 @@ typedef struct block {
   const uint8_t *params, *results;
 } block;
 
+/* The estimate: bytes of C per byte of code (real code takes 5-15, xl.h),
+ * per value copied, and per local declared (xl_func.c's own figure). */
+#define EST_PER_BYTE 16u
+#define EST_PER_VALUE 48u
+#define EST_PER_LOCAL 40u
+
+/* The state of one function's check. locals, stack, blocks and seen are
+ * owned (freed by xl_check_function); a block's params and results point
+ * into the module's types or at its own `one`. */
 typedef struct ck {
   const xl_module *x;
   const mote_module *m;
@@ -52,6 +66,7 @@ typedef struct ck {
    * (bcap entries) */
   uint32_t *seen, seen_mark;
   uint32_t ifs, deepest_if;
+  uint64_t copied; /* values copied by branches, calls, blocks' ends (the estimate) */
 } ck;
 
 __attribute__((format(printf, 2, 3))) static bool fail(ck *k, const char *fmt, ...) {
@@ -162,6 +177,7 @@ static bool blocktype(ck *k, block *b) {
 /* Enters a block of type b (its parameters popped and pushed again). */
 static bool enter(ck *k, uint8_t kind, block b) {
   if (!pop_n(k, b.np, b.params) || !push_n(k, b.np, b.params)) return false;
+  k->copied += b.np;
   if (k->nb == k->bcap) {
     uint32_t cap = k->bcap ? 2 * k->bcap : 16;
     block *s = realloc(k->blocks, cap * sizeof *s);
@@ -205,6 +221,7 @@ static block *target(ck *k, uint32_t depth) {
 static bool end_block(ck *k) {
   block *b = &k->blocks[k->nb - 1];
   if (!pop_n(k, b->nr, results_of(b))) return false;
+  k->copied += b->nr;
   if (k->h != b->height)
     return fail(k, "type mismatch: %u values left at the end of a block", k->h - b->height);
   if (b->kind == K_IF &&
@@ -330,6 +347,7 @@ static bool br_table(ck *k) {
     if (!to) return false;
     if (i == 0) arity = label_arity(to);
     if (label_arity(to) != arity) return fail(k, "type mismatch: br_table targets of different arity");
+    k->copied += arity;
     if (k->seen[l] == k->seen_mark) continue;
     k->seen[l] = k->seen_mark;
     uint32_t saved = k->h;
@@ -369,6 +387,7 @@ static bool global_access(ck *k, bool set) {
 }
 
 static bool call(ck *k, const mote_functype *ft) {
+  k->copied += (uint64_t)ft->param_count + ft->result_count;
   return pop_n(k, ft->param_count, ft->params) && push_n(k, ft->result_count, ft->results);
 }
 
@@ -397,6 +416,7 @@ static bool step(ck *k, bool *done) {
         return fail(k, "type mismatch: %u values left at the end of a block", k->h - f->height);
       f->kind = K_ELSE;
       f->unreachable = false;
+      k->copied += (uint64_t)f->nr + f->np;
       return push_n(k, f->np, f->params);
     }
     case 0x0b: /* end */
@@ -408,6 +428,7 @@ static bool step(ck *k, bool *done) {
     case 0x0d: { /* br_if */
       block *to = target(k, xl_u32(&k->c));
       if (!to || (op == 0x0d && !pop(k, MOTE_I32, NULL))) return false;
+      k->copied += label_arity(to);
       if (!pop_n(k, label_arity(to), label_types(to))) return false;
       if (op == 0x0d) return push_n(k, label_arity(to), label_types(to));
       set_unreachable(k);
@@ -416,6 +437,7 @@ static bool step(ck *k, bool *done) {
     case 0x0e: return br_table(k);
     case 0x0f: /* return */
       if (!pop_n(k, k->blocks[0].nr, results_of(&k->blocks[0]))) return false;
+      k->copied += k->blocks[0].nr;
       set_unreachable(k);
       return true;
     case 0x10: /* call */
@@ -508,12 +530,13 @@ static bool read_locals(ck *k, const mote_functype *ft) {
 }
 
 bool xl_check_function(const xl_module *x, uint32_t func_index, uint32_t *deepest_if,
-                       xl_error *err) {
+                       uint64_t *c_estimate, xl_error *err) {
   uint32_t d = func_index - x->nimports_func;
   ck k = {.x = x, .m = x->m, .func = func_index, .err = err};
   k.c = (xl_cur){x->bytes, x->body_start[d], x->body_end[d], false};
   k.at = k.c.pos;
   const mote_functype *ft = mote_module_func_type(x->m, func_index);
+  *c_estimate = 0;
   if (!ft) return fail(&k, "unknown type of function %u", func_index); /* as xl_module.c */
   block fn = {.np = 0, .nr = ft->result_count, .results = ft->results};
   bool ok = read_locals(&k, ft) && enter(&k, K_FUNC, fn);
@@ -527,6 +550,10 @@ bool xl_check_function(const xl_module *x, uint32_t func_index, uint32_t *deepes
     if (ok && k.c.bad) ok = fail(&k, "unexpected end of function");
   }
   *deepest_if = k.deepest_if;
+  uint64_t code = x->body_end[d] - x->body_start[d];
+  uint32_t declared = k.nlocals > ft->param_count ? k.nlocals - ft->param_count : 0;
+  *c_estimate = 64 + EST_PER_LOCAL * (uint64_t)declared + EST_PER_BYTE * code +
+                EST_PER_VALUE * k.copied;
   free(k.locals);
   free(k.stack);
   free(k.blocks);

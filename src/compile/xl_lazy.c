@@ -181,11 +181,20 @@ bool xl_write_functions(FILE *o, const xl_module *x, const uint32_t *members, ui
 
 bool xl_validate_functions(const xl_module *x, uint32_t first, uint32_t end,
                            uint32_t *deepest_if, xl_error *err) {
+  /* translated as a batch translates them (XL_HOT's text included), so
+   * that a function within its C budget here is within it at run time */
+  xl_module lazy = *x;
+  lazy.lazy_bodies = true;
   *deepest_if = 0;
   bool ok = true;
   for (uint32_t f = first; ok && f < end; f++) {
-    uint32_t d = 0;
-    ok = xl_check_function(x, f, &d, err);
+    uint32_t d = 0, i = f - x->nimports_func;
+    uint64_t estimate = 0, budget = XL_C_BASE + XL_C_PER_BYTE * (x->body_end[i] - x->body_start[i]);
+    ok = xl_check_function(x, f, &d, &estimate, err);
+    if (ok && estimate > budget / 2)
+      ok = xl_func_write_nested(NULL, &lazy, f, NULL, &d, err); /* measured, and counted */
+    else if (ok)
+      ok = xl_c_charge(x, estimate, err);
     if (d > *deepest_if) *deepest_if = d;
   }
   return ok;

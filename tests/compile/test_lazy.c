@@ -309,13 +309,23 @@ TEST(a_module_with_an_invalid_body_is_refused_when_compiled) {
                      "function 1");
 }
 
-/* A lazy object validates its functions when built, without their C
- * (xl_check.c): a valid function whose C would pass its budget (2000 br_if
- * to a block of 200 results, entered with a value below them: each copies
- * all 200) is refused when its batch is translated, i.e. when it is first
- * called (a resource trap; stderr has the limit's message); the object's
- * other functions run. */
-TEST(a_lazy_function_past_its_c_budget_is_refused_when_first_called) {
+/* A lazy object checks its functions when built without translating them
+ * (xl_check.c), but what would pass a C budget is still refused then, as
+ * an eager build refuses it: a function whose estimate comes near its
+ * budget is translated to nowhere (2000 br_if to a block of 200 results,
+ * entered with a value below them: each copies all 200), and the module's
+ * functions count against its budget (10,000 functions declaring 400 locals
+ * each, each within its own budget, 160 MB of C in all). */
+static void refused_as_over_budget(const uint8_t *wasm, size_t len, const char *what) {
+  mote_compile_options o = {.cache_dir = test_cache_dir(), .tier = MOTE_TIER_QUICK};
+  mote_compile_result r;
+  mote_compile_error cerr;
+  CHECK(mote_lazy_wanted(wasm, len));
+  CHECK_EQ_INT(mote_compile(wasm, len, &o, &r, &cerr), MOTE_COMPILE_LIMIT);
+  CHECK_STR_CONTAINS(cerr.message, what);
+}
+
+TEST(a_lazy_module_past_a_c_budget_is_refused_when_compiled) {
   size_t cap = 64 << 10, n = 0;
   char *wat = malloc(cap);
   CHECK(wat != NULL);
@@ -327,21 +337,40 @@ TEST(a_lazy_function_past_its_c_budget_is_refused_when_first_called) {
   for (int i = 0; i < 2000; i++) n += (size_t)snprintf(wat + n, cap - n, "i32.const 0 br_if 0\n");
   n += (size_t)snprintf(wat + n, cap - n, "br 0\nend\n");
   for (int i = 0; i < 200; i++) n += (size_t)snprintf(wat + n, cap - n, "drop\n");
-  snprintf(wat + n, cap - n, ")\n(func (export \"ok\") (result i32) (i32.const 9))"
-                             " (func (export \"lazy_10\")))");
-  mote_rt_module *m = NULL;
-  mote_rt_instance *in = lazy_instance(wat, &m);
+  snprintf(wat + n, cap - n, ") (func (export \"lazy_10\")))");
+  size_t len;
+  uint8_t *wasm = test_wat(wat, NULL, &len);
   free(wat);
-  if (!in) return;
-  mote_rt_error err;
-  mote_val r = {0};
-  CHECK(mote_rt_call(in, (uint32_t)export_of(m, "ok"), NULL, &r, &err) == MOTE_RT_OK);
-  CHECK_EQ_INT(r.i32, 9);
-  CHECK_EQ_INT(mote_rt_call(in, (uint32_t)export_of(m, "bomb"), NULL, &r, &err), MOTE_RT_TRAP);
-  CHECK_EQ_INT(err.trap, MOTE_TRAP_RESOURCE);
-  CHECK_STR_CONTAINS(err.message, "lazy compile"); /* the reason: in the log, as any batch's */
-  mote_rt_instance_free(in);
-  mote_rt_module_free(m);
+  CHECK(wasm != NULL);
+  if (wasm) refused_as_over_budget(wasm, len, "its C would take more than");
+  free(wasm);
+
+  enum { FUNCS = 10000 };
+  uint8_t *m = malloc(64 + 8 * FUNCS);
+  CHECK(m != NULL);
+  if (!m) return;
+  static const uint8_t head[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0};
+  memcpy(m, head, sizeof head);
+  size_t k = sizeof head;
+  /* functions: 10,000 of type 0 (a section of 2 + 10,000 bytes) */
+  m[k++] = 3;
+  m[k++] = 0x92, m[k++] = 0x4e; /* 10002 */
+  m[k++] = 0x90, m[k++] = 0x4e; /* 10000 */
+  memset(m + k, 0, FUNCS);
+  k += FUNCS;
+  /* code: 10,000 bodies of 5 bytes and their sizes, each one group of 400
+   * i32 locals */
+  m[k++] = 10;
+  m[k++] = 0xe2, m[k++] = 0xd4, m[k++] = 0x03; /* 2 + 60,000 = 60002 */
+  m[k++] = 0x90, m[k++] = 0x4e;
+  for (int i = 0; i < FUNCS; i++) {
+    static const uint8_t body[] = {5, 1, 0x90, 0x03, 0x7f, 0x0b};
+    memcpy(m + k, body, sizeof body);
+    k += sizeof body;
+  }
+  setenv("MOTE_QUICK_LAZY", "always", 1);
+  refused_as_over_budget(m, k, "the module's C would take more than");
+  free(m);
 }
 
 /* ifs nested deeper than MOTE_LAZY_MAX_IF_NESTING: tcc would descend them
@@ -1638,7 +1667,7 @@ RUN_TESTS(force_lazy, a_lazy_module_computes_what_an_eager_one_does,
           scalar_and_simd_batches_compute,
           auto_makes_big_modules_lazy_unless_a_function_or_the_declarations_are_huge,
           a_module_with_an_invalid_body_is_refused_when_compiled,
-          a_lazy_function_past_its_c_budget_is_refused_when_first_called,
+          a_lazy_module_past_a_c_budget_is_refused_when_compiled,
           a_module_with_ifs_nested_too_deep_is_built_eager,
           a_big_br_table_branches_where_each_entry_points,
           a_br_table_in_unreachable_code_reads_no_row_never_written,

@@ -92,7 +92,8 @@ static void check_like_translate(const xl_module *x) {
   for (uint32_t f = x->nimports_func; f < x->nimports_func + x->nbodies; f++) {
     xl_error ce = {0}, te = {0};
     uint32_t cd = 0, td = 0;
-    bool c = xl_check_function(x, f, &cd, &ce);
+    uint64_t estimate;
+    bool c = xl_check_function(x, f, &cd, &estimate, &ce);
     bool t = xl_func_write_nested(NULL, x, f, NULL, &td, &te);
     if (!t && (te.limit || te.io)) continue;
     if (c != t || (c && cd < td)) abort();
