@@ -257,7 +257,9 @@ static bool data_index(ck *k, uint32_t d) {
   return d < k->x->ndata || fail(k, "unknown data segment %u", d);
 }
 
-/* Loads 0x28..0x35 and stores 0x36..0x3e: value type and natural alignment. */
+/* Loads 0x28..0x35 and stores 0x36..0x3e: value type and natural alignment
+ * (xl_func.c's loads[] and stores[] hold the same with their C; fuzz_module
+ * holds the two to the same verdicts). */
 static const uint8_t load_type[] = {MOTE_I32, MOTE_I64, MOTE_F32, MOTE_F64, MOTE_I32,
                                     MOTE_I32, MOTE_I32, MOTE_I32, MOTE_I64, MOTE_I64,
                                     MOTE_I64, MOTE_I64, MOTE_I64, MOTE_I64};
@@ -337,7 +339,7 @@ static bool br_table(ck *k) {
    * would be a billion steps) */
   k->c.pos = labels;
   uint32_t arity = 0;
-  if (++k->seen_mark == 0) { /* wrapped: no mark may look current */
+  if (++k->seen_mark == 0) { /* wrapped (2^32 br_tables: not in one body): clear */
     memset(k->seen, 0, k->bcap * sizeof *k->seen);
     k->seen_mark = 1;
   }
@@ -391,49 +393,48 @@ static bool call(ck *k, const mote_functype *ft) {
   return pop_n(k, ft->param_count, ft->params) && push_n(k, ft->result_count, ft->results);
 }
 
-/* One instruction; false when the function is invalid. *done once its
- * final end was read. */
-static bool step(ck *k, bool *done) {
-  uint8_t op = xl_u8(&k->c), t = 0;
+static bool else_op(ck *k) {
+  block *f = &k->blocks[k->nb - 1];
+  if (f->kind != K_IF) return fail(k, "else without if");
+  if (!pop_n(k, f->nr, results_of(f))) return false;
+  if (k->h != f->height)
+    return fail(k, "type mismatch: %u values left at the end of a block", k->h - f->height);
+  f->kind = K_ELSE;
+  f->unreachable = false;
+  k->copied += (uint64_t)f->nr + f->np;
+  return push_n(k, f->np, f->params);
+}
+
+/* br (0x0c) or br_if (0x0d) */
+static bool br_op(ck *k, uint8_t op) {
+  block *to = target(k, xl_u32(&k->c));
+  if (!to || (op == 0x0d && !pop(k, MOTE_I32, NULL))) return false;
+  k->copied += label_arity(to);
+  if (!pop_n(k, label_arity(to), label_types(to))) return false;
+  if (op == 0x0d) return push_n(k, label_arity(to), label_types(to));
+  set_unreachable(k);
+  return true;
+}
+
+/* The control instructions (0x00-0x11); *done once the final end was read. */
+static bool control(ck *k, uint8_t op, bool *done) {
   uint32_t a, b;
+  uint8_t t = 0;
   block bt = {0};
-  if (op >= 0x45 && op <= 0xc4) {
-    const xl_op *n = xl_numeric_op(0, op);
-    if (n->in[1] && !pop(k, n->in[1], NULL)) return false;
-    return pop(k, n->in[0], NULL) && push(k, n->out);
-  }
   switch (op) {
     case 0x00: set_unreachable(k); return true; /* unreachable */
     case 0x01: return true;
     case 0x02: return blocktype(k, &bt) && enter(k, K_BLOCK, bt);
     case 0x03: return blocktype(k, &bt) && enter(k, K_LOOP, bt);
     case 0x04: return blocktype(k, &bt) && pop(k, MOTE_I32, NULL) && enter(k, K_IF, bt);
-    case 0x05: { /* else */
-      block *f = &k->blocks[k->nb - 1];
-      if (f->kind != K_IF) return fail(k, "else without if");
-      if (!pop_n(k, f->nr, results_of(f))) return false;
-      if (k->h != f->height)
-        return fail(k, "type mismatch: %u values left at the end of a block", k->h - f->height);
-      f->kind = K_ELSE;
-      f->unreachable = false;
-      k->copied += (uint64_t)f->nr + f->np;
-      return push_n(k, f->np, f->params);
-    }
+    case 0x05: return else_op(k);
     case 0x0b: /* end */
       if (!end_block(k)) return false;
       if (k->nb > 0) return true;
       *done = true;
       return k->c.pos == k->c.end || fail(k, "bytes after the final end");
-    case 0x0c: /* br */
-    case 0x0d: { /* br_if */
-      block *to = target(k, xl_u32(&k->c));
-      if (!to || (op == 0x0d && !pop(k, MOTE_I32, NULL))) return false;
-      k->copied += label_arity(to);
-      if (!pop_n(k, label_arity(to), label_types(to))) return false;
-      if (op == 0x0d) return push_n(k, label_arity(to), label_types(to));
-      set_unreachable(k);
-      return true;
-    }
+    case 0x0c:
+    case 0x0d: return br_op(k, op);
     case 0x0e: return br_table(k);
     case 0x0f: /* return */
       if (!pop_n(k, k->blocks[0].nr, results_of(&k->blocks[0]))) return false;
@@ -452,6 +453,22 @@ static bool step(ck *k, bool *done) {
       if (t != MOTE_FUNCREF)
         return fail(k, "type mismatch: call_indirect through a table of %s", type_name(t));
       return pop(k, MOTE_I32, NULL) && call(k, mote_module_type(k->m, a));
+  }
+  return fail(k, "illegal opcode 0x%02x", op);
+}
+
+/* One instruction; false when the function is invalid. *done once its
+ * final end was read. */
+static bool step(ck *k, bool *done) {
+  uint8_t op = xl_u8(&k->c), t = 0;
+  uint32_t a;
+  if (op >= 0x45 && op <= 0xc4) {
+    const xl_op *n = xl_numeric_op(0, op);
+    if (n->in[1] && !pop(k, n->in[1], NULL)) return false;
+    return pop(k, n->in[0], NULL) && push(k, n->out);
+  }
+  if (op <= 0x11) return control(k, op, done);
+  switch (op) {
     case 0x1a: return pop(k, ANY, NULL); /* drop */
     case 0x1b:
     case 0x1c: return select_op(k, op);
