@@ -25,7 +25,10 @@
 # first calls fault the snapshot's pages in).
 # Figures: median (p10-p90) in us of all calls, then ratios of medians. "paper" is mote exec /
 # native gcc, the ratio bench-paper reports; "like for like" takes the _start floor's median
-# off mote exec first, so both sides time main only; the ratios to musl run the same C library.
+# off mote exec first, so both sides time main only; the ratios to musl run the same C library
+# (its malloc aside). Then the ratios of the p10s: on a host whose calls run at two speeds
+# (bench/README.md, "lpr's two speeds") the medians depend on which speed each side's batches
+# hit, the p10s compare the faster one. Every loop's answer is compared with native's first.
 #
 # usage: bench/functions.sh [BUILD_DIR]      (make bench-functions; RUNS=20 ROUNDS=10, DATA=dir)
 # Writes bench/out/functions.txt. Needs make bench-functions-tools, curl, jq, python3.
@@ -132,7 +135,8 @@ for f in "${functions[@]}"; do
   cmp -s "$work/native-$f.out" "$work/inproc-$f.out" ||
     { log "$f: invoke-loop's answer differs from native's"; exit 1; }
   for loop in "$gcc_loops/$f.loop" "$clang_loops/$f.clang.loop" "$musl_loops/$f.musl.loop"; do
-    NATIVE_LOOP_ANSWER=$work/loop-$f.out native_calls "$loop" "$f" 1 /dev/null
+    # shellcheck disable=SC2086 # args are words
+    NATIVE_LOOP_ANSWER=$work/loop-$f.out "$loop" 1 "$fn/$f" "$(stdin_of "$f")" ${args[$f]} >/dev/null
     cmp -s "$work/native-$f.out" "$work/loop-$f.out" ||
       { log "$f: the answer of $(basename "$loop") differs from native's"; exit 1; }
   done
@@ -213,19 +217,21 @@ stats() { sort -n "$1" | awk 'function rank(p) { i = int(p * NR); if (i < p * NR
     printf '%-10s %-20s %-20s %-20s %-20s %-14s %5d  %-20s\n' "$f" "${cols[@]:0:5}" "$i" "${cols[5]}"
   done
   echo "# Ratios of the medians. paper = mote exec / native gcc (what bench-paper reports); like/X = (mote exec"
-  echo "# - _start floor) / native X: main only on both sides; in-proc/X = in-process / native X."
-  printf '%-10s %7s %9s %10s %9s %11s %12s %11s\n' function paper like/gcc like/clang like/musl \
-    in-proc/gcc in-proc/clang in-proc/musl
+  echo "# - _start floor) / native X: main only on both sides; in-proc/X = in-process / native X. p10: the same"
+  echo "# of the p10s (a host whose calls run at two speeds, as this one's lpr: the faster one on both sides)."
+  printf '%-10s %7s %9s %10s %9s %11s %12s %11s %10s %11s\n' function paper like/gcc like/clang \
+    like/musl in-proc/gcc in-proc/clang in-proc/musl p10/gcc p10-in/gcc
   for f in "${functions[@]}"; do
-    read -r g _ < <(stats "$work/gcc-$f")
+    read -r g g10 _ < <(stats "$work/gcc-$f")
     read -r c _ < <(stats "$work/clang-$f")
     read -r u _ < <(stats "$work/musl-$f")
-    read -r m _ _ n < <(stats "$work/mote-$f")
+    read -r m m10 _ n < <(stats "$work/mote-$f")
     read -r e _ < <(stats "$work/empty-$f")
-    read -r p _ < <(stats "$work/inproc-$f")
-    awk -v f="$f" -v g="$g" -v c="$c" -v u="$u" -v m="$m" -v e="$e" -v p="$p" 'BEGIN {
-      printf "%-10s %6.2fx %8.2fx %9.2fx %8.2fx %10.2fx %11.2fx %10.2fx\n", f, m / g, (m - e) / g,
-        (m - e) / c, (m - e) / u, p / g, p / c, p / u }'
+    read -r p p10 _ < <(stats "$work/inproc-$f")
+    awk -v f="$f" -v g="$g" -v c="$c" -v u="$u" -v m="$m" -v e="$e" -v p="$p" -v g10="$g10" \
+        -v m10="$m10" -v p10="$p10" 'BEGIN {
+      printf "%-10s %6.2fx %8.2fx %9.2fx %8.2fx %10.2fx %11.2fx %10.2fx %9.2fx %10.2fx\n", f, m / g,
+        (m - e) / g, (m - e) / c, (m - e) / u, p / g, p / c, p / u, m10 / g10, p10 / g10 }'
   done
   echo "# $n calls of each per function. Command: RUNS=$runs ROUNDS=$rounds bench/functions.sh $build"
 } | tee "$out/functions.txt"
