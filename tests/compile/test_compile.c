@@ -1720,6 +1720,37 @@ TEST(an_object_without_a_stack_header_is_not_loaded) {
   free(wasm);
 }
 
+/* The mark cannot write the copied table (in a child whose files may not
+ * grow past 64 KiB, SIGXFSZ ignored; the object is past that already): -1
+ * with EFBIG, and the object is as it was, still refused by the loader's
+ * check; without the limit it is marked. */
+TEST(a_mark_that_cannot_write_fails_and_leaves_the_object_as_it_was) {
+  mote_compile_result r;
+  size_t len, before_len = 0, after_len = 0;
+  uint8_t *wasm = quick_adder(&r, &len);
+  CHECK_EQ_INT(edit_phdrs(r.so_path, PT_GNU_STACK, PT_NULL, 0), 1);
+  uint8_t *before = mote_read_file(r.so_path, &before_len);
+  CHECK(before_len > (64u << 10));
+  pid_t pid = fork();
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {64 << 10, 64 << 10};
+    int rc = setrlimit(RLIMIT_FSIZE, &rl) == 0 ? mote_elf_mark_stack(r.so_path) : 0;
+    _exit(rc == -1 && errno == EFBIG ? 0 : 1);
+  }
+  int status = 0;
+  CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+        WEXITSTATUS(status) == 0);
+  uint8_t *after = mote_read_file(r.so_path, &after_len);
+  CHECK(before && after && before_len == after_len && !memcmp(before, after, before_len));
+  CHECK(!mote_elf_stack_safe(r.so_path));
+  CHECK_EQ_INT(mote_elf_mark_stack(r.so_path), 0);
+  CHECK(mote_elf_stack_safe(r.so_path));
+  free(before);
+  free(after);
+  free(wasm);
+}
+
 /* The mark's other paths: a PT_GNU_STACK with execute loses it; an object
  * with a PT_PHDR and no stack header gets the copied table, without the
  * PT_PHDR (glibc would read the old table with the new count), and the
@@ -2122,6 +2153,7 @@ TEST(a_missing_cache_directory_is_created) {
 RUN_TESTS(a_built_object_leaves_the_stack_not_executable,
           an_object_without_a_stack_header_is_not_loaded,
           a_data_object_that_cannot_be_written_fails_as_io_and_leaves_nothing,
+          a_mark_that_cannot_write_fails_and_leaves_the_object_as_it_was,
           the_mark_clears_an_executable_stack_and_drops_a_phdr_entry,
           compiles_then_finds_it_in_the_cache,
           a_big_modules_key_is_hashed_beside_its_read,
