@@ -251,23 +251,25 @@ static bool add_types(TCCState *s, const mote_abi_lazy *lz, const char *text) {
  * object), is the start of .data, the first section after the code: the
  * data then starts on a page of its own, the code's pages can be made
  * read-execute and the data's read-write (wx_protect), and no page of a
- * batch is ever writable and executable at once. The pad's line, for this
- * host's page size, in line (WX_PAD_CAP); its length. */
+ * batch is ever writable and executable at once. The pad's line for a page
+ * of `page` bytes, in line (WX_PAD_CAP); its length. */
 #define WX_PAD_CAP 96
-static size_t wx_pad_line(char line[WX_PAD_CAP]) {
-  long page = sysconf(_SC_PAGESIZE);
-  int n = snprintf(line, WX_PAD_CAP, "char xl_wx_pad[1] __attribute__((aligned(%ld))) = {1};\n",
-                   page > 0 ? page : 4096);
+static size_t wx_pad_line(char line[WX_PAD_CAP], size_t page) {
+  int n = snprintf(line, WX_PAD_CAP, "char xl_wx_pad[1] __attribute__((aligned(%zu))) = {1};\n",
+                   page);
   return (size_t)n;
+}
+
+static size_t host_page(void) {
+  long page = sysconf(_SC_PAGESIZE);
+  return page > 0 ? (size_t)page : 4096u;
 }
 
 /* After tcc_relocate into [mem, mem + size) (mapped, page-aligned): the
  * code's pages (those before xl_wx_pad) read-execute, the rest read-write.
  * False (msg set) if xl_wx_pad is not at a page inside the block (libtcc
  * laid the code out otherwise) or mprotect failed. */
-static bool wx_protect(char *msg, TCCState *s, void *mem, size_t size) {
-  long psz = sysconf(_SC_PAGESIZE);
-  uintptr_t page = psz > 0 ? (uintptr_t)psz : 4096u;
+static bool wx_protect(char *msg, TCCState *s, void *mem, size_t size, size_t page) {
   uintptr_t lo = (uintptr_t)mem, pad = (uintptr_t)tcc_get_symbol(s, "xl_wx_pad");
   size_t len = (size + page - 1) & ~(size_t)(page - 1);
   if (!pad || pad % page || pad <= lo || pad >= lo + size) {
@@ -292,8 +294,9 @@ code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const ch
                          size_t blen, const char *obj, bool lean, const xl_refs *refs,
                          const uint32_t *members, uint32_t n, void **addr) {
   const mote_abi_lazy *lz = st->lazy;
+  size_t page = host_page();
   char pad[WX_PAD_CAP];
-  size_t pl = wx_pad_line(pad);
+  size_t pl = wx_pad_line(pad, page);
   size_t hl = obj ? 0 : strlen(header);
   char *text = obj ? NULL : malloc(pl + hl + blen + 1);
   void *mem = MAP_FAILED;
@@ -343,7 +346,7 @@ code_block *lz_tcc_build(char *msg, lazy_state *st, const char *header, const ch
     goto out;
   }
   if (tcc_relocate(s, mem) < 0) goto failed;
-  if (!wx_protect(msg, s, mem, size)) goto out;
+  if (!wx_protect(msg, s, mem, size, page)) goto out;
   for (uint32_t i = 0; i < n; i++) {
     char name[32];
     snprintf(name, sizeof name, "b%u", members[i]);

@@ -143,6 +143,8 @@ typedef struct xl_error {
 #define XL_C_BASE ((size_t)16 << 10)
 #define XL_C_PER_BYTE 48
 #define XL_C_MODULE_BASE ((size_t)64 << 20)
+/* The C budget of a function of `code_len` bytes of body. */
+static inline size_t xl_c_budget(size_t code_len) { return XL_C_BASE + XL_C_PER_BYTE * code_len; }
 
 /* Whether the C written once per function and per type (prototypes,
  * import trampolines, the call glue: ~27 bytes per parameter or result)
@@ -192,6 +194,10 @@ bool xl_check_function(const xl_module *x, uint32_t func_index, uint32_t *deepes
                        uint64_t *c_estimate, xl_error *err);
 /* The most locals a function may declare beyond its parameters. */
 #define XL_MAX_LOCALS 50000u
+/* A plain load (0x28..0x35) or store (0x36..0x3e): its value's type and its
+ * natural alignment (log2) in *vt and *log2 (xl_func.c's tables); false for
+ * any other opcode. */
+bool xl_memop(uint8_t op, uint8_t *vt, uint8_t *log2);
 
 /* C names. */
 char xl_type_letter(uint8_t t);      /* i j f d v r e */

@@ -7,7 +7,7 @@
  * of Yosys's 2.5 s first answer.
  *
  * Same rules, same tables: the numeric instructions' types (xl_ops.c), the
- * SIMD ones' (xl_simd with no C), the memory accesses' natural alignments.
+ * SIMD ones' (xl_simd with no C), the memory accesses' (xl_memop).
  * The module reader (module/code.c) has decoded every body already: opcodes
  * exist, immediates are well formed, blocks nest. Not known here: the C a
  * function takes, which its budget (XL_C_*) bounds. The checker estimates
@@ -257,16 +257,15 @@ static bool data_index(ck *k, uint32_t d) {
   return d < k->x->ndata || fail(k, "unknown data segment %u", d);
 }
 
-/* Loads 0x28..0x35 and stores 0x36..0x3e: value type and natural alignment
- * (xl_func.c's loads[] and stores[] hold the same with their C; fuzz_module
- * holds the two to the same verdicts). */
-static const uint8_t load_type[] = {MOTE_I32, MOTE_I64, MOTE_F32, MOTE_F64, MOTE_I32,
-                                    MOTE_I32, MOTE_I32, MOTE_I32, MOTE_I64, MOTE_I64,
-                                    MOTE_I64, MOTE_I64, MOTE_I64, MOTE_I64};
-static const uint8_t load_log2[] = {2, 3, 2, 3, 0, 0, 1, 1, 0, 0, 1, 1, 2, 2};
-static const uint8_t store_type[] = {MOTE_I32, MOTE_I64, MOTE_F32, MOTE_F64, MOTE_I32,
-                                     MOTE_I32, MOTE_I64, MOTE_I64, MOTE_I64};
-static const uint8_t store_log2[] = {2, 3, 2, 3, 0, 1, 0, 1, 2};
+/* A load (an address in, a value out) or a store (an address and a value
+ * in): xl_func.c's table gives the value's type and natural alignment. */
+static bool mem_access(ck *k, uint8_t op) {
+  uint8_t vt, log2;
+  xl_memop(op, &vt, &log2);
+  if (!memarg(k, log2)) return false;
+  if (op <= 0x35) return pop(k, MOTE_I32, NULL) && push(k, vt);
+  return pop(k, vt, NULL) && pop(k, MOTE_I32, NULL);
+}
 
 static bool misc(ck *k) {
   uint32_t sub = xl_u32(&k->c), a, b;
@@ -488,12 +487,9 @@ static bool step(ck *k, bool *done) {
       return table_index(k, xl_u32(&k->c), &t) && pop(k, t, NULL) && pop(k, MOTE_I32, NULL);
     case 0x28: case 0x29: case 0x2a: case 0x2b: case 0x2c: case 0x2d: case 0x2e:
     case 0x2f: case 0x30: case 0x31: case 0x32: case 0x33: case 0x34: case 0x35:
-      return memarg(k, load_log2[op - 0x28]) && pop(k, MOTE_I32, NULL) &&
-             push(k, load_type[op - 0x28]);
     case 0x36: case 0x37: case 0x38: case 0x39: case 0x3a: case 0x3b: case 0x3c:
     case 0x3d: case 0x3e:
-      return memarg(k, store_log2[op - 0x36]) && pop(k, store_type[op - 0x36], NULL) &&
-             pop(k, MOTE_I32, NULL);
+      return mem_access(k, op);
     case 0x3f: /* memory.size */
     case 0x40: /* memory.grow */
       xl_u8(&k->c);

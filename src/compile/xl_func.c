@@ -658,6 +658,16 @@ static const memop stores[] = {
     {"u32", "(u32)", MOTE_I64, 2},
 };
 
+bool xl_memop(uint8_t op, uint8_t *vt, uint8_t *log2) {
+  const memop *mo = op >= 0x28 && op <= 0x35   ? &loads[op - 0x28]
+                    : op >= 0x36 && op <= 0x3e ? &stores[op - 0x36]
+                                               : NULL;
+  if (!mo) return false;
+  *vt = mo->vt;
+  *log2 = mo->log2;
+  return true;
+}
+
 /* ---- loops copied for gcc ------------------------------------------------
  * A loop that xl_loop.c can prove before it starts (no access of its turns
  * traps or wraps, and its number of turns is known) gets a second copy for
@@ -1826,7 +1836,7 @@ bool xl_func_write_nested(FILE *out, const xl_module *x, uint32_t func_index, xl
   fx f = {.x = x, .m = m, .refs = refs, .err = err, .func = func_index};
   f.c = (xl_cur){x->bytes, x->body_start[d], x->body_end[d], false};
   f.code_len = x->body_end[d] - x->body_start[d];
-  f.budget = XL_C_BASE + XL_C_PER_BYTE * f.code_len;
+  f.budget = xl_c_budget(f.code_len);
   char *buf = NULL;
   size_t len = 0;
   bool ok = false;

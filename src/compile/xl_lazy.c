@@ -189,7 +189,7 @@ bool xl_validate_functions(const xl_module *x, uint32_t first, uint32_t end,
   bool ok = true;
   for (uint32_t f = first; ok && f < end; f++) {
     uint32_t d = 0, i = f - x->nimports_func;
-    uint64_t estimate = 0, budget = XL_C_BASE + XL_C_PER_BYTE * (x->body_end[i] - x->body_start[i]);
+    uint64_t estimate = 0, budget = xl_c_budget(x->body_end[i] - x->body_start[i]);
     ok = xl_check_function(x, f, &d, &estimate, err);
     if (ok && estimate > budget / 2)
       ok = xl_func_write_nested(NULL, &lazy, f, NULL, &d, err); /* measured, and counted */

@@ -325,6 +325,37 @@ static void refused_as_over_budget(const uint8_t *wasm, size_t len, const char *
   CHECK_STR_CONTAINS(cerr.message, what);
 }
 
+/* A module of 10,000 functions of type [] -> [], each declaring one group
+ * of `locals` i32 locals (128 to 16383: two bytes of LEB) and nothing
+ * else; *len its size. NULL (checked) without memory. */
+static uint8_t *functions_of_locals(uint32_t locals, size_t *len) {
+  enum { FUNCS = 10000 };
+  uint8_t *m = malloc(64 + 8 * FUNCS);
+  CHECK(m != NULL);
+  if (!m) return NULL;
+  static const uint8_t head[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0};
+  memcpy(m, head, sizeof head);
+  size_t k = sizeof head;
+  /* functions: 10,000 of type 0 (a section of 2 + 10,000 bytes) */
+  m[k++] = 3;
+  m[k++] = 0x92, m[k++] = 0x4e; /* 10002 */
+  m[k++] = 0x90, m[k++] = 0x4e; /* 10000 */
+  memset(m + k, 0, FUNCS);
+  k += FUNCS;
+  /* code: 10,000 bodies of 5 bytes and their sizes */
+  m[k++] = 10;
+  m[k++] = 0xe2, m[k++] = 0xd4, m[k++] = 0x03; /* 2 + 60,000 = 60002 */
+  m[k++] = 0x90, m[k++] = 0x4e;
+  for (int i = 0; i < FUNCS; i++) {
+    const uint8_t body[] = {5, 1, (uint8_t)(0x80 | (locals & 0x7f)), (uint8_t)(locals >> 7), 0x7f,
+                            0x0b};
+    memcpy(m + k, body, sizeof body);
+    k += sizeof body;
+  }
+  *len = k;
+  return m;
+}
+
 TEST(a_lazy_module_past_a_c_budget_is_refused_when_compiled) {
   size_t cap = 64 << 10, n = 0;
   char *wat = malloc(cap);
@@ -345,32 +376,17 @@ TEST(a_lazy_module_past_a_c_budget_is_refused_when_compiled) {
   if (wasm) refused_as_over_budget(wasm, len, "its C would take more than");
   free(wasm);
 
-  enum { FUNCS = 10000 };
-  uint8_t *m = malloc(64 + 8 * FUNCS);
-  CHECK(m != NULL);
-  if (!m) return;
-  static const uint8_t head[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0};
-  memcpy(m, head, sizeof head);
-  size_t k = sizeof head;
-  /* functions: 10,000 of type 0 (a section of 2 + 10,000 bytes) */
-  m[k++] = 3;
-  m[k++] = 0x92, m[k++] = 0x4e; /* 10002 */
-  m[k++] = 0x90, m[k++] = 0x4e; /* 10000 */
-  memset(m + k, 0, FUNCS);
-  k += FUNCS;
-  /* code: 10,000 bodies of 5 bytes and their sizes, each one group of 400
-   * i32 locals */
-  m[k++] = 10;
-  m[k++] = 0xe2, m[k++] = 0xd4, m[k++] = 0x03; /* 2 + 60,000 = 60002 */
-  m[k++] = 0x90, m[k++] = 0x4e;
-  for (int i = 0; i < FUNCS; i++) {
-    static const uint8_t body[] = {5, 1, 0x90, 0x03, 0x7f, 0x0b};
-    memcpy(m + k, body, sizeof body);
-    k += sizeof body;
-  }
+  /* 400 locals: each function's estimate passes half its budget, and its
+   * translation counts; 200: each is only estimated (40 bytes a local, as
+   * the translator counts them), and the estimates count */
   setenv("MOTE_QUICK_LAZY", "always", 1);
-  refused_as_over_budget(m, k, "the module's C would take more than");
-  free(m);
+  static const uint32_t locals[] = {400, 200};
+  for (size_t i = 0; i < sizeof locals / sizeof locals[0]; i++) {
+    size_t k = 0;
+    uint8_t *m = functions_of_locals(locals[i], &k);
+    if (m) refused_as_over_budget(m, k, "the module's C would take more than");
+    free(m);
+  }
 }
 
 /* ifs nested deeper than MOTE_LAZY_MAX_IF_NESTING: tcc would descend them
