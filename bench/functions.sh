@@ -40,8 +40,7 @@ runs=${RUNS:-20}
 rounds=${ROUNDS:-10}
 fn=$here/$build/functions
 gcc_loops=$here/$build/bench-paper
-clang_loops=$here/$build/bench-functions
-musl_loops=$clang_loops
+bfn_dir=$here/$build/bench-functions # the clang and musl loops, empty.wasm
 out=$here/bench/out
 for tool in curl jq python3; do
   command -v "$tool" >/dev/null || { echo "bench-functions: $tool is missing: run scripts/deps.sh --bench" >&2; exit 1; }
@@ -103,7 +102,7 @@ for f in "${functions[@]}"; do
     deploy "$f" "$fn/$f.wasm" application/wasm
   fi
 done
-deploy empty "$clang_loops/empty.wasm" application/wasm
+deploy empty "$bfn_dir/empty.wasm" application/wasm
 for f in "${functions[@]}" empty; do
   bench_wait_opt "$url" "$auth" "$f" || { log "$f never reached the opt tier"; exit 1; }
 done
@@ -134,7 +133,7 @@ for f in "${functions[@]}"; do
   inproc_calls "$f" 1 /dev/null --answer "$work/inproc-$f.out"
   cmp -s "$work/native-$f.out" "$work/inproc-$f.out" ||
     { log "$f: invoke-loop's answer differs from native's"; exit 1; }
-  for loop in "$gcc_loops/$f.loop" "$clang_loops/$f.clang.loop" "$musl_loops/$f.musl.loop"; do
+  for loop in "$gcc_loops/$f.loop" "$bfn_dir/$f.clang.loop" "$bfn_dir/$f.musl.loop"; do
     # shellcheck disable=SC2086 # args are words
     NATIVE_LOOP_ANSWER=$work/loop-$f.out "$loop" 1 "$fn/$f" "$(stdin_of "$f")" ${args[$f]} >/dev/null
     cmp -s "$work/native-$f.out" "$work/loop-$f.out" ||
@@ -176,8 +175,8 @@ for f in "${functions[@]}"; do
   mote_calls empty "$f" "$runs" "$work/warm"
   for _ in $(seq "$rounds"); do
     native_calls "$gcc_loops/$f.loop" "$f" "$runs" "$work/gcc-$f"
-    native_calls "$clang_loops/$f.clang.loop" "$f" "$runs" "$work/clang-$f"
-    native_calls "$musl_loops/$f.musl.loop" "$f" "$runs" "$work/musl-$f"
+    native_calls "$bfn_dir/$f.clang.loop" "$f" "$runs" "$work/clang-$f"
+    native_calls "$bfn_dir/$f.musl.loop" "$f" "$runs" "$work/musl-$f"
     mote_calls "$f" "$f" "$runs" "$work/mote-$f"
     mote_calls empty "$f" "$runs" "$work/empty-$f"
     inproc_calls "$f" "$runs" "$work/inproc-$f"
@@ -207,11 +206,14 @@ stats() { sort -n "$1" | awk 'function rank(p) { i = int(p * NR); if (i < p * NR
   echo "# runs (mote_invoke_run back to back in one process, no server), run as the native loops run theirs."
   printf '%-10s %-20s %-20s %-20s %-20s %-14s %5s  %-20s\n' function "native gcc" "native clang" \
     "native musl" "mote exec" "_start floor" init in-process
+  declare -A med p10 # per "side-function", for the ratios below
   for f in "${functions[@]}"; do
     cols=()
     for side in gcc clang musl mote empty inproc; do
       read -r v v10 v90 _ < <(stats "$work/$side-$f")
       cols+=("$v ($v10-$v90)")
+      med[$side-$f]=$v
+      p10[$side-$f]=$v10
     done
     read -r i _ < <(stats "$work/mote-$f.init")
     printf '%-10s %-20s %-20s %-20s %-20s %-14s %5d  %-20s\n' "$f" "${cols[@]:0:5}" "$i" "${cols[5]}"
@@ -222,16 +224,11 @@ stats() { sort -n "$1" | awk 'function rank(p) { i = int(p * NR); if (i < p * NR
   printf '%-10s %7s %9s %10s %9s %11s %12s %11s %10s %11s\n' function paper like/gcc like/clang \
     like/musl in-proc/gcc in-proc/clang in-proc/musl p10/gcc p10-in/gcc
   for f in "${functions[@]}"; do
-    read -r g g10 _ < <(stats "$work/gcc-$f")
-    read -r c _ < <(stats "$work/clang-$f")
-    read -r u _ < <(stats "$work/musl-$f")
-    read -r m m10 _ n < <(stats "$work/mote-$f")
-    read -r e _ < <(stats "$work/empty-$f")
-    read -r p p10 _ < <(stats "$work/inproc-$f")
-    awk -v f="$f" -v g="$g" -v c="$c" -v u="$u" -v m="$m" -v e="$e" -v p="$p" -v g10="$g10" \
-        -v m10="$m10" -v p10="$p10" 'BEGIN {
+    awk -v f="$f" -v g="${med[gcc-$f]}" -v c="${med[clang-$f]}" -v u="${med[musl-$f]}" \
+        -v m="${med[mote-$f]}" -v e="${med[empty-$f]}" -v p="${med[inproc-$f]}" \
+        -v g10="${p10[gcc-$f]}" -v m10="${p10[mote-$f]}" -v p10="${p10[inproc-$f]}" 'BEGIN {
       printf "%-10s %6.2fx %8.2fx %9.2fx %8.2fx %10.2fx %11.2fx %10.2fx %9.2fx %10.2fx\n", f, m / g,
         (m - e) / g, (m - e) / c, (m - e) / u, p / g, p / c, p / u, m10 / g10, p10 / g10 }'
   done
-  echo "# $n calls of each per function. Command: RUNS=$runs ROUNDS=$rounds bench/functions.sh $build"
+  echo "# $((runs * rounds)) calls of each per function. Command: RUNS=$runs ROUNDS=$rounds bench/functions.sh $build"
 } | tee "$out/functions.txt"
